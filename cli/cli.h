@@ -1,0 +1,38 @@
+/*
+ * cli.h - what the trail command's files share.
+ *
+ * Each command group lives in its own file (cli/events.c, cli/emit.c, ...)
+ * and exports one `int cmd_NAME(int argc, char **argv)` listed in the table
+ * of cli/main.c. argv[0] is the command's name. A command returns the exit
+ * status: 0 success, 1 failure (the operation ran and failed, e.g. verify
+ * found damage), 2 bad usage or bad input (the message names the bad part).
+ */
+#ifndef TRAIL_CLI_H
+#define TRAIL_CLI_H
+
+#include "trail.h"
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+/* cli_error - print "trail CMD: message" to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_fail - print "trail CMD: message" to stderr; returns 1. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_wants_help - 1 when argv holds -h or --help; the command then prints its help. */
+int cli_wants_help(int argc, char **argv);
+
+/*
+ * cli_catalog - the catalog the commands use: the built-in events plus the
+ * custom events of a traild config given with --config (when the daemon
+ * lands). Prints the problem and returns NULL on failure. Owned by cli.c.
+ */
+struct trail_catalog *cli_catalog(void);
+
+int cmd_events(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+
+#endif /* TRAIL_CLI_H */

@@ -1,0 +1,107 @@
+/*
+ * main.c - the trail command: dispatch to one command per file.
+ *
+ * Not here: what a command does (see cli/<command>.c).
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"events", cmd_events, "list and filter the event catalog"},
+    {"emit", cmd_emit, "build one event, validate it and print or store it"},
+};
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "trail %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "trail %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static struct trail_catalog *catalog;
+
+static void free_catalog(void)
+{
+    trail_catalog_free(catalog);
+}
+
+struct trail_catalog *cli_catalog(void)
+{
+    if (catalog)
+        return catalog;
+    int r = trail_catalog_new(&catalog);
+    if (r < 0) {
+        fprintf(stderr, "trail: cannot load the catalog: %s\n", trail_strerror(r));
+        return NULL;
+    }
+    atexit(free_catalog);
+    return catalog;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: trail COMMAND [OPTIONS]\n\n"
+               "trail keeps a tamper-evident audit trail of an identity server's events.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'trail COMMAND --help' describes a command; 'man trail' has them all.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trail %s\n", TRAIL_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "trail: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,534 @@
+/*
+ * trail.h - the one public header of libtrail.
+ *
+ * libtrail is the library behind trail, a tamper-evident audit trail for
+ * identity and authentication servers. It holds the event catalog, the event
+ * model with validation, the encoders and decoders of the wire forms (JSON,
+ * CEF, RFC 5424 syslog), the append-only store and its integrity layer.
+ *
+ * Conventions, true of every call below unless its comment says otherwise:
+ *
+ *  - Functions return int: 0 on success, -errno for a system failure, or one
+ *    of trail's own codes (enum trail_error, a reserved negative block).
+ *    trail_strerror() gives a text for both.
+ *  - Out-parameters come last, are named ret_*, and are left untouched when
+ *    the call fails.
+ *  - The library never prints and never exits.
+ *  - Every *_free(NULL) and *_close(NULL) is a no-op.
+ *  - Strings are NUL-terminated UTF-8 unless a length is passed beside them.
+ *  - Thread safety: a catalog may be shared by any number of threads once
+ *    set up (custom events registered, policy set). An event belongs to one
+ *    thread at a time. The store's calls are thread-safe (see its section).
+ */
+#ifndef TRAIL_H
+#define TRAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRAIL_VERSION_MAJOR  0
+#define TRAIL_VERSION_MINOR  1
+#define TRAIL_VERSION_PATCH  0
+#define TRAIL_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * trail's own error codes. They live in a reserved negative block far below
+ * any -errno value, so one int carries either kind.
+ */
+enum trail_error {
+    TRAIL_E_BASE = -30900,
+    TRAIL_E_UNKNOWN_EVENT = TRAIL_E_BASE, /* the event id is not in the catalog */
+    TRAIL_E_MISSING_ATTR,                 /* a required attribute is not set */
+    TRAIL_E_BAD_TYPE,                     /* a value does not parse as the declared type */
+    TRAIL_E_BAD_ENUM,                     /* an enum value is not one of the declared values */
+    TRAIL_E_TOO_MANY_ATTRS,               /* more attributes than the limit allows */
+    TRAIL_E_KEY_TOO_LONG,                 /* an attribute key is longer than the limit */
+    TRAIL_E_VALUE_TOO_LONG,               /* an attribute value is longer than the limit */
+    TRAIL_E_UNDECLARED_ATTR,              /* strict policy: the key is not in the event's schema */
+    TRAIL_E_BAD_KEY,      /* a key is empty or has characters outside [A-Za-z0-9_.-] */
+    TRAIL_E_BAD_ID,       /* an event id is not lower-case [a-z0-9_] */
+    TRAIL_E_DUPLICATE,    /* an event id or attribute key is already declared */
+    TRAIL_E_BAD_SEVERITY, /* a severity name or number is not on the scale */
+    TRAIL_E_PARSE,        /* malformed input (JSON, CEF, syslog, query, ...) */
+    TRAIL_E_UTF8,         /* a string is not valid UTF-8 */
+    TRAIL_E_TOO_LARGE,    /* a record or message is over the size limit */
+    TRAIL_E_CORRUPT,      /* stored data fails its checksum or framing */
+    TRAIL_E_VERSION,      /* a file has an unknown magic number or version */
+    TRAIL_E_INTEGRITY,    /* the hash chain or Merkle tree does not hold */
+    TRAIL_E_SIGNATURE,    /* a signature does not verify */
+    TRAIL_E_NOT_FOUND,    /* no such record, checkpoint or key */
+    TRAIL_E_CLOSED,       /* the object is closed or shutting down */
+    TRAIL_E_READONLY,     /* the store was opened read-only */
+    TRAIL_E_LOCKED,       /* another process holds the store's writer lock */
+    TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
+    TRAIL_E_LAST
+};
+
+/*
+ * trail_strerror - a text for any code returned by libtrail.
+ *
+ * Returns a static string for trail's own codes and strerror()'s text for
+ * -errno values; never NULL. Thread-safe.
+ */
+const char *trail_strerror(int code);
+
+/* ------------------------------------------------------------------------ */
+/* Severity                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The severity scale. The numbers are the catalog's; 5 is unassigned (the
+ * catalog skips it; trail infers TRACE=1 and DEBUG=2, see docs/severity.md).
+ */
+enum trail_severity {
+    TRAIL_SEV_TRACE = 1,
+    TRAIL_SEV_DEBUG = 2,
+    TRAIL_SEV_INFO = 3,
+    TRAIL_SEV_NOTICE = 4,
+    TRAIL_SEV_WARNING = 6,
+    TRAIL_SEV_ERROR = 7,
+    TRAIL_SEV_CRITICAL = 8,
+    TRAIL_SEV_ALERT = 9,
+    TRAIL_SEV_EMERGENCY = 10
+};
+
+/* trail_severity_valid - 1 when sev is one of the nine levels, else 0. */
+int trail_severity_valid(int sev);
+
+/* trail_severity_name - "INFO", "WARNING", ...; NULL for a number off the scale. */
+const char *trail_severity_name(int sev);
+
+/*
+ * trail_severity_parse - read a severity from text.
+ *
+ * Accepts a level name in any case ("warning"), a number on the scale ("6"),
+ * or the catalog's "6 WARNING" form (number and name must agree).
+ * Returns 0 and sets *ret_sev, or TRAIL_E_BAD_SEVERITY.
+ */
+int trail_severity_parse(const char *text, int *ret_sev);
+
+/* trail_severity_to_syslog - RFC 5424 severity (0 EMERGENCY .. 7 DEBUG/TRACE); -1 off scale. */
+int trail_severity_to_syslog(int sev);
+
+/* trail_severity_to_cef - CEF Severity field (trail's number, 0..10); -1 off scale. */
+int trail_severity_to_cef(int sev);
+
+/* trail_severity_to_ocsf - OCSF severity_id (1 Informational .. 6 Fatal); -1 off scale. */
+int trail_severity_to_ocsf(int sev);
+
+/* trail_severity_to_ecs - ECS log.level text ("info", "warning", ...); NULL off scale. */
+const char *trail_severity_to_ecs(int sev);
+
+/* ------------------------------------------------------------------------ */
+/* Catalog                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Attribute types of the catalog's schemas. */
+enum trail_type {
+    TRAIL_TYPE_STRING = 1, /* UTF-8 text */
+    TRAIL_TYPE_INT = 2,    /* signed 64-bit integer */
+    TRAIL_TYPE_BOOL = 3,   /* true or false */
+    TRAIL_TYPE_IP = 4,     /* IPv4 or IPv6 address */
+    TRAIL_TYPE_TIME = 5,   /* instant, microseconds since the Unix epoch, UTC */
+    TRAIL_TYPE_ENUM = 6    /* one of a declared set of strings */
+};
+
+/* trail_type_name - "string", "int", "bool", "ip", "time", "enum"; NULL otherwise. */
+const char *trail_type_name(int type);
+
+/* trail_type_parse - the reverse of trail_type_name; TRAIL_E_BAD_TYPE if unknown. */
+int trail_type_parse(const char *name, int *ret_type);
+
+#define TRAIL_ATTR_REQUIRED 0x01 /* validation fails when the attribute is missing */
+#define TRAIL_ATTR_INDEXED  0x02 /* the store keeps an index on the attribute's values */
+
+/* One attribute of an event's schema. Read-only. */
+struct trail_attr_def {
+    const char *key;                /* e.g. "duser" */
+    uint8_t type;                   /* enum trail_type */
+    uint8_t flags;                  /* TRAIL_ATTR_* */
+    uint16_t n_enum;                /* number of enum_values (TRAIL_TYPE_ENUM only) */
+    const char *const *enum_values; /* the allowed values, or NULL */
+    const char *doc;                /* one line saying what the value is */
+};
+
+/* One event of the catalog. Read-only. */
+struct trail_event_def {
+    const char *id;                            /* e.g. "auth_entrypoints_saml_auth_failed" */
+    const char *description;                   /* verbatim from the catalog, typos kept */
+    uint8_t severity;                          /* enum trail_severity */
+    uint8_t custom;                            /* 1 when declared at run time */
+    uint16_t n_attrs;                          /* number of attrs */
+    const struct trail_attr_def *const *attrs; /* sorted by key (strcmp) */
+    const char *note;                          /* an editor's note on the entry, or NULL */
+};
+
+/* Validation policy of a deployment. */
+enum trail_policy {
+    TRAIL_POLICY_STRICT = 0,  /* reject undeclared attributes and every schema violation */
+    TRAIL_POLICY_LENIENT = 1, /* accept undeclared attributes (as strings); still reject
+                                 unknown ids and declared attributes that are wrong */
+    TRAIL_POLICY_OFF = 2      /* accept anything well-formed, unknown ids included */
+};
+
+/* Limits enforced by validation and by the decoders. */
+struct trail_limits {
+    uint32_t max_attrs;        /* attributes per event (default 64) */
+    uint32_t max_key_len;      /* bytes per key (default 64) */
+    uint32_t max_value_len;    /* bytes per value (default 8192) */
+    uint32_t max_record_bytes; /* bytes of one encoded record (default 65536) */
+};
+
+struct trail_catalog;
+
+/*
+ * trail_catalog_new - a catalog holding the built-in events.
+ *
+ * The policy starts STRICT and the limits at their defaults. The caller owns
+ * the catalog and frees it with trail_catalog_free() after every event made
+ * from it is freed. Returns 0, or -ENOMEM.
+ */
+int trail_catalog_new(struct trail_catalog **ret_cat);
+
+/* trail_catalog_free - free a catalog and its custom events. */
+void trail_catalog_free(struct trail_catalog *cat);
+
+/*
+ * trail_catalog_set_policy - set the validation policy (enum trail_policy).
+ * Returns 0, or -EINVAL for a value that is not a policy. Not thread-safe
+ * against concurrent validation: set it before sharing the catalog.
+ */
+int trail_catalog_set_policy(struct trail_catalog *cat, int policy);
+
+/* trail_catalog_policy - the current policy. */
+int trail_catalog_policy(const struct trail_catalog *cat);
+
+/*
+ * trail_catalog_set_limits - replace the limits. A zero field keeps the
+ * current value. Returns 0, or -EINVAL when max_record_bytes is below 256.
+ */
+int trail_catalog_set_limits(struct trail_catalog *cat, const struct trail_limits *limits);
+
+/* trail_catalog_limits - the limits in force. Valid while cat lives. */
+const struct trail_limits *trail_catalog_limits(const struct trail_catalog *cat);
+
+/*
+ * trail_catalog_lookup - find an event by id.
+ *
+ * Returns the definition (owned by the catalog, valid while it lives) or NULL.
+ * len may be (size_t)-1 for a NUL-terminated id. O(1).
+ */
+const struct trail_event_def *trail_catalog_lookup(const struct trail_catalog *cat, const char *id,
+                                                   size_t len);
+
+/* trail_catalog_count - the number of events, built-in and custom. */
+size_t trail_catalog_count(const struct trail_catalog *cat);
+
+/*
+ * trail_catalog_at - the i-th event in id order (0 <= i < count), or NULL.
+ * Custom events sort in among the built-in ones. Valid until the next
+ * trail_catalog_add().
+ */
+const struct trail_event_def *trail_catalog_at(const struct trail_catalog *cat, size_t i);
+
+/*
+ * trail_catalog_add - declare a custom event.
+ *
+ * id:          lower-case [a-z0-9_], at most 128 bytes, not already declared.
+ * severity:    a name or number as trail_severity_parse() reads it.
+ * description: free text.
+ * schema:      attribute declarations separated by ',' or ';', each
+ *              "key:type[:required][:indexed]", with enum values as
+ *              "key:enum(a|b|c)[:required]"; NULL or "" for none.
+ *              Example: "duser:string:required:indexed, src:ip, kind:enum(a|b)".
+ *
+ * The catalog copies everything. Returns 0, TRAIL_E_BAD_ID, TRAIL_E_DUPLICATE,
+ * TRAIL_E_BAD_SEVERITY, TRAIL_E_PARSE (schema), TRAIL_E_BAD_KEY, or -ENOMEM.
+ */
+int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *severity,
+                      const char *description, const char *schema);
+
+/*
+ * trail_attr_def_find - the attribute named key in an event's schema, or NULL.
+ * len may be (size_t)-1 for a NUL-terminated key.
+ */
+const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *def, const char *key,
+                                                 size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An event: an id, the time, a severity, the host, a uuid, a sequence number
+ * once stored, and typed attributes. Built by a producer, decoded from a wire
+ * form, or read back from the store.
+ */
+struct trail_event;
+
+/* A typed attribute value as returned by trail_event_attr_at(). */
+struct trail_value {
+    uint8_t type; /* enum trail_type */
+    union {
+        struct {
+            const char *ptr; /* not NUL-terminated in general; see len */
+            size_t len;
+        } str;           /* STRING and ENUM */
+        int64_t i;       /* INT */
+        int b;           /* BOOL: 0 or 1 */
+        int64_t time_us; /* TIME */
+        struct {
+            uint8_t family;   /* 4 or 6 */
+            uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+        } ip;
+    } u;
+};
+
+/*
+ * trail_event_new - an empty event of the given id.
+ *
+ * The id is looked up in cat. An unknown id is accepted here (so that a
+ * decoder can report it with its context) and rejected by validation unless
+ * the policy is OFF. The time is 0 (the store stamps it), the severity comes
+ * from the catalog (INFO for an unknown id), host and uuid are unset.
+ * The event keeps a pointer to cat. Caller frees with trail_event_free().
+ * Returns 0, TRAIL_E_BAD_ID (empty or over 128 bytes), or -ENOMEM.
+ */
+int trail_event_new(const struct trail_catalog *cat, const char *id,
+                    struct trail_event **ret_event);
+
+/*
+ * trail_event_reset - reuse an event for another id, keeping its memory.
+ * Everything but the catalog is cleared. The fast path for producers that
+ * emit in a loop. Returns as trail_event_new().
+ */
+int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len);
+
+/* trail_event_free - free an event. */
+void trail_event_free(struct trail_event *ev);
+
+/* trail_event_clone - a deep copy. Caller frees. Returns 0 or -ENOMEM. */
+int trail_event_clone(const struct trail_event *ev, struct trail_event **ret_copy);
+
+/* Accessors. Strings are owned by the event and valid until it changes. */
+const char *trail_event_id(const struct trail_event *ev);
+const struct trail_event_def *trail_event_def(const struct trail_event *ev); /* NULL if unknown */
+int trail_event_severity(const struct trail_event *ev);
+int64_t trail_event_time(const struct trail_event *ev);     /* µs since epoch, 0 = unset */
+uint64_t trail_event_seq(const struct trail_event *ev);     /* 0 = not stored */
+const char *trail_event_host(const struct trail_event *ev); /* "" when unset */
+int trail_event_uuid(const struct trail_event *ev,
+                     uint8_t ret_uuid[16]); /* 0, or TRAIL_E_NOT_FOUND */
+
+/* Setters. time in µs since the Unix epoch, UTC. */
+void trail_event_set_time(struct trail_event *ev, int64_t time_us);
+void trail_event_set_seq(struct trail_event *ev, uint64_t seq);
+/* trail_event_set_severity - override the severity; TRAIL_E_BAD_SEVERITY off the scale.
+ * Validation rejects a catalog event whose severity differs from the catalog's. */
+int trail_event_set_severity(struct trail_event *ev, int sev);
+/* trail_event_set_host - at most 255 bytes of UTF-8; TRAIL_E_VALUE_TOO_LONG, TRAIL_E_UTF8. */
+int trail_event_set_host(struct trail_event *ev, const char *host, size_t len);
+void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16]);
+/* trail_event_gen_uuid - a random (version 4) uuid; 0 or -errno from the RNG. */
+int trail_event_gen_uuid(struct trail_event *ev);
+
+/*
+ * Typed attribute setters. Each copies key and value into the event, replaces
+ * an earlier value of the same key, and checks what can be checked alone:
+ * the key's form and length, the value's length and UTF-8, and (for a key the
+ * schema declares) that the type matches. Schema-wide checks (required keys,
+ * undeclared keys under STRICT) are trail_event_validate()'s.
+ * Return 0, TRAIL_E_BAD_KEY, TRAIL_E_KEY_TOO_LONG, TRAIL_E_VALUE_TOO_LONG,
+ * TRAIL_E_UTF8, TRAIL_E_BAD_TYPE, TRAIL_E_BAD_ENUM, TRAIL_E_TOO_MANY_ATTRS
+ * or -ENOMEM. On failure trail_event_error() names the key and the problem.
+ */
+int trail_event_set_string(struct trail_event *ev, const char *key, const char *value, size_t len);
+int trail_event_set_int(struct trail_event *ev, const char *key, int64_t value);
+int trail_event_set_bool(struct trail_event *ev, const char *key, int value);
+int trail_event_set_ip(struct trail_event *ev, const char *key, const char *text, size_t len);
+int trail_event_set_time_attr(struct trail_event *ev, const char *key, int64_t time_us);
+
+/*
+ * trail_event_set_text - set an attribute from its text form, parsed by the
+ * declared type (int: decimal; bool: true/false; ip: dotted quad or RFC 5952
+ * text; time: RFC 3339; enum: one of the values). An undeclared key is set as
+ * a string. klen may be (size_t)-1 for a NUL-terminated key. Returns as the
+ * typed setters.
+ */
+int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
+                         size_t vlen);
+
+/* trail_event_unset - remove an attribute; 0, or TRAIL_E_NOT_FOUND. */
+int trail_event_unset(struct trail_event *ev, const char *key);
+
+/* trail_event_attr_count - the number of attributes set. */
+size_t trail_event_attr_count(const struct trail_event *ev);
+
+/*
+ * trail_event_attr_at - the i-th attribute in key order (strcmp).
+ * *ret_key and the value's pointers are owned by the event and valid until it
+ * changes. Returns 0, or TRAIL_E_NOT_FOUND when i is out of range.
+ */
+int trail_event_attr_at(const struct trail_event *ev, size_t i, const char **ret_key,
+                        struct trail_value *ret_value);
+
+/* trail_event_attr_get - the attribute named key; 0, or TRAIL_E_NOT_FOUND. */
+int trail_event_attr_get(const struct trail_event *ev, const char *key,
+                         struct trail_value *ret_value);
+
+/*
+ * trail_value_format - the text form of a value (what trail_event_set_text()
+ * reads back): decimal, "true"/"false", RFC 5952 IP text, RFC 3339 time with
+ * microseconds in UTC. Writes at most size bytes including the NUL and
+ * returns the length it needed (as snprintf); strings are copied verbatim.
+ */
+size_t trail_value_format(const struct trail_value *v, char *buf, size_t size);
+
+/*
+ * trail_event_validate - check the event against its catalog's schema,
+ * policy and limits.
+ *
+ * Returns 0, or the first problem found: TRAIL_E_UNKNOWN_EVENT,
+ * TRAIL_E_MISSING_ATTR, TRAIL_E_UNDECLARED_ATTR, TRAIL_E_BAD_SEVERITY,
+ * TRAIL_E_TOO_MANY_ATTRS, ... with trail_event_error() naming it.
+ */
+int trail_event_validate(struct trail_event *ev);
+
+/*
+ * trail_event_error - the text of the last problem found on this event
+ * ("attribute 'src': not an IP address"), or "" when none. Owned by the
+ * event, valid until its next call.
+ */
+const char *trail_event_error(const struct trail_event *ev);
+
+/* ------------------------------------------------------------------------ */
+/* Time                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* trail_now - the wall clock in µs since the Unix epoch. */
+int64_t trail_now(void);
+
+/*
+ * trail_time_format - RFC 3339 UTC with microseconds, "2026-11-24T08:59:58.150000Z".
+ * buf must hold 32 bytes. Returns the length written.
+ */
+size_t trail_time_format(int64_t time_us, char buf[32]);
+
+/*
+ * trail_time_parse - read RFC 3339 (with 'T' or ' ', optional fraction of up
+ * to 9 digits, 'Z' or a ±hh:mm offset). Returns 0 and µs since the epoch, or
+ * TRAIL_E_PARSE.
+ */
+int trail_time_parse(const char *text, size_t len, int64_t *ret_time_us);
+
+/* ------------------------------------------------------------------------ */
+/* Buffers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A growable byte buffer that the encoders append to. Zero-initialise it
+ * ({0}); free with trail_buf_free(). data is NUL-terminated after every
+ * successful append (the NUL is not counted in len).
+ */
+struct trail_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+/* trail_buf_reserve - make room for n more bytes. 0 or -ENOMEM. */
+int trail_buf_reserve(struct trail_buf *b, size_t n);
+/* trail_buf_append - append n bytes. 0 or -ENOMEM. */
+int trail_buf_append(struct trail_buf *b, const void *data, size_t n);
+/* trail_buf_reset - set len to 0, keep the memory. */
+void trail_buf_reset(struct trail_buf *b);
+/* trail_buf_free - release the memory and zero the buffer. */
+void trail_buf_free(struct trail_buf *b);
+
+/* ------------------------------------------------------------------------ */
+/* Encoders and decoders                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * trail_event_to_json - append the canonical JSON form (SPEC.md section 3):
+ * {"id":..,"time":..,"severity":..,"severity_name":..,"host":..,"seq":..,
+ *  "uuid":..,"attrs":{..}} with keys in that order, attributes in key order,
+ * RFC 8259 escaping, no newline. Unset time, host, seq and uuid are left out.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
+
+/*
+ * trail_event_from_json - decode one JSON object into a new event.
+ *
+ * Reads "id" (required), "attrs" (object), and optionally "time" (RFC 3339),
+ * "host", "uuid", "seq", "severity". Values are checked against the schema
+ * as trail_event_set_text() does; the result is not yet validated as a whole
+ * (call trail_event_validate()). Trailing white space is allowed, anything
+ * else after the object is TRAIL_E_PARSE. On failure with an event built so
+ * far, *ret_event is untouched and err (if not NULL, size errlen) names the
+ * problem and its byte offset. Caller frees the event.
+ */
+int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
+                          struct trail_event **ret_event, char *err, size_t errlen);
+
+/* Options of the CEF encoder. NULL means the defaults noted. */
+struct trail_cef_opts {
+    const char *vendor;  /* "PhenixID" */
+    const char *product; /* "PAS" */
+    const char *version; /* TRAIL_VERSION_STRING */
+    int log_prefix;      /* 1: the event.log prefix "2025-04-23 16:14:23,508 [EVENT]  INFO: "
+                            followed by "ISO-time host " before "CEF:0|..." (default 0) */
+    int utc_offset_min;  /* offset for the prefix and ISO time, minutes east of UTC (0) */
+};
+
+/*
+ * trail_event_to_cef - append one CEF line (no newline), extension keys in
+ * alphabetical order, declared but missing attributes as "key=null".
+ * Header fields escape '\' and '|'; extension values escape '\' and '=' and
+ * write newlines as \n and \r, so that no value can add a field or a line.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
+                       struct trail_buf *out);
+
+/*
+ * trail_event_from_cef - decode a CEF line, with or without the event.log
+ * prefix ("<log time> [EVENT]  <LEVEL>: <ISO time> <host> CEF:0|...").
+ * The event id is the CEF Signature ID, the severity the CEF Severity, the
+ * time the ISO time of the prefix when present (else the rt= extension).
+ * "key=null" means the attribute is missing. Errors as trail_event_from_json().
+ */
+int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
+                         struct trail_event **ret_event, char *err, size_t errlen);
+
+/* Options of the syslog encoder. NULL means the defaults noted. */
+struct trail_syslog_opts {
+    int facility;      /* 0..23, default 13 (log audit) */
+    const char *app;   /* APP-NAME, default "trail" */
+    const char *sd_id; /* SD-ID of the event's element, default "trail@32473" */
+    int octet_count;   /* 1: prefix "LEN " for TCP octet-counting framing (default 0) */
+};
+
+/*
+ * trail_event_to_syslog - append an RFC 5424 message:
+ * <PRI>1 TIME HOST APP - EVENT-ID [trail@32473 id=".." seq=".." uuid=".." key=".." ...] DESCRIPTION
+ * SD-PARAM values escape '"', '\' and ']'; keys outside the SD-NAME rules
+ * (printable US-ASCII but '=', ' ', ']', '"', at most 32) are written as
+ * "a.N" params with a "k.N" param holding the key. Returns 0 or -ENOMEM.
+ */
+int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslog_opts *opts,
+                          struct trail_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRAIL_H */

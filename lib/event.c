@@ -1,0 +1,649 @@
+/*
+ * event.c - the event model: an id, its catalog definition, time, severity,
+ * host, uuid, sequence number and typed attributes kept sorted by key, with
+ * validation against the catalog's schema, policy and limits.
+ *
+ * Memory: one allocation for the event, one for the attribute array and one
+ * arena for undeclared keys and string values, all reused by
+ * trail_event_reset(), so a producer emitting in a loop allocates nothing.
+ */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->err, sizeof(ev->err), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int set_id(struct trail_event *ev, const char *id, size_t len)
+{
+    if (len == 0 || len > TRAIL_MAX_ID_LEN)
+        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id is empty or longer than %d bytes",
+                                  TRAIL_MAX_ID_LEN);
+    memcpy(ev->id, id, len);
+    ev->id[len] = '\0';
+    ev->id_len = (uint8_t)len;
+    ev->def = trail_catalog_lookup(ev->cat, id, len);
+    ev->severity = ev->def ? ev->def->severity : TRAIL_SEV_INFO;
+    return 0;
+}
+
+int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len)
+{
+    if (id_len == (size_t)-1)
+        id_len = strlen(id);
+    ev->def = NULL;
+    ev->time_us = 0;
+    ev->seq = 0;
+    ev->has_uuid = false;
+    ev->host_len = 0;
+    ev->host[0] = '\0';
+    ev->n_attrs = 0;
+    ev->arena_len = 0;
+    ev->err[0] = '\0';
+    return set_id(ev, id, id_len);
+}
+
+int trail_event_new(const struct trail_catalog *cat, const char *id, struct trail_event **ret_event)
+{
+    struct trail_event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return -ENOMEM;
+    ev->cat = cat;
+    int r = trail_event_reset(ev, id ? id : "", id ? strlen(id) : 0);
+    if (r < 0) {
+        free(ev);
+        return r;
+    }
+    *ret_event = ev;
+    return 0;
+}
+
+void trail_event_free(struct trail_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->attrs);
+    free(ev->arena);
+    free(ev);
+}
+
+int trail_event_clone(const struct trail_event *ev, struct trail_event **ret_copy)
+{
+    struct trail_event *c = malloc(sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    *c = *ev;
+    c->attrs = NULL;
+    c->arena = NULL;
+    c->cap_attrs = ev->n_attrs;
+    c->arena_cap = ev->arena_len;
+    if (ev->n_attrs) {
+        c->attrs = malloc(ev->n_attrs * sizeof(*c->attrs));
+        if (!c->attrs)
+            goto fail;
+        memcpy(c->attrs, ev->attrs, ev->n_attrs * sizeof(*c->attrs));
+    }
+    if (ev->arena_len) {
+        c->arena = malloc(ev->arena_len);
+        if (!c->arena)
+            goto fail;
+        memcpy(c->arena, ev->arena, ev->arena_len);
+    }
+    *ret_copy = c;
+    return 0;
+fail:
+    free(c->attrs);
+    free(c);
+    return -ENOMEM;
+}
+
+const char *trail_event_id(const struct trail_event *ev)
+{
+    return ev->id;
+}
+
+const struct trail_event_def *trail_event_def(const struct trail_event *ev)
+{
+    return ev->def;
+}
+
+int trail_event_severity(const struct trail_event *ev)
+{
+    return ev->severity;
+}
+
+int64_t trail_event_time(const struct trail_event *ev)
+{
+    return ev->time_us;
+}
+
+uint64_t trail_event_seq(const struct trail_event *ev)
+{
+    return ev->seq;
+}
+
+const char *trail_event_host(const struct trail_event *ev)
+{
+    return ev->host;
+}
+
+int trail_event_uuid(const struct trail_event *ev, uint8_t ret_uuid[16])
+{
+    if (!ev->has_uuid)
+        return TRAIL_E_NOT_FOUND;
+    memcpy(ret_uuid, ev->uuid, 16);
+    return 0;
+}
+
+void trail_event_set_time(struct trail_event *ev, int64_t time_us)
+{
+    ev->time_us = time_us;
+}
+
+void trail_event_set_seq(struct trail_event *ev, uint64_t seq)
+{
+    ev->seq = seq;
+}
+
+int trail_event_set_severity(struct trail_event *ev, int sev)
+{
+    if (!trail_severity_valid(sev))
+        return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY, "severity %d is not on the scale", sev);
+    ev->severity = sev;
+    return 0;
+}
+
+int trail_event_set_host(struct trail_event *ev, const char *host, size_t len)
+{
+    if (len == (size_t)-1)
+        len = strlen(host);
+    if (len > TRAIL_MAX_HOST_LEN)
+        return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG, "host is longer than %d bytes",
+                                  TRAIL_MAX_HOST_LEN);
+    if (!trail_utf8_valid(host, len))
+        return trail_event_errorf(ev, TRAIL_E_UTF8, "host is not valid UTF-8");
+    memcpy(ev->host, host, len);
+    ev->host[len] = '\0';
+    ev->host_len = (uint8_t)len;
+    return 0;
+}
+
+void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16])
+{
+    memcpy(ev->uuid, uuid, 16);
+    ev->has_uuid = true;
+}
+
+int trail_event_gen_uuid(struct trail_event *ev)
+{
+    uint8_t u[16];
+    int r = trail_random_bytes(u, sizeof(u));
+    if (r < 0)
+        return r;
+    u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
+    u[8] = (u[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    trail_event_set_uuid(ev, u);
+    return 0;
+}
+
+/* ---- attributes ---- */
+
+static int arena_put(struct trail_event *ev, const char *s, size_t n, uint32_t *ret_off)
+{
+    if (ev->arena_len + n > UINT32_MAX)
+        return -ENOMEM;
+    if (ev->arena_cap - ev->arena_len < n + 1) {
+        size_t cap = ev->arena_cap ? ev->arena_cap : 512;
+        while (cap - ev->arena_len < n + 1)
+            cap *= 2;
+        char *p = realloc(ev->arena, cap);
+        if (!p)
+            return -ENOMEM;
+        ev->arena = p;
+        ev->arena_cap = cap;
+    }
+    memcpy(ev->arena + ev->arena_len, s, n);
+    ev->arena[ev->arena_len + n] = '\0';
+    *ret_off = (uint32_t)ev->arena_len;
+    ev->arena_len += n + 1;
+    return 0;
+}
+
+/* Binary search for key; returns its index or, negated minus one, where it would go. */
+static long find_attr(const struct trail_event *ev, const char *key, size_t len)
+{
+    size_t lo = 0, hi = ev->n_attrs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *k = trail_attr_key(ev, &ev->attrs[mid]);
+        int c = strncmp(k, key, len);
+        if (c == 0 && k[len] != '\0')
+            c = 1;
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+/*
+ * Find or make the slot for key, checking the key's form and the limits.
+ * *ret_def is the schema's entry for the key, or NULL.
+ */
+static int attr_slot(struct trail_event *ev, const char *key, size_t klen, struct trail_attr **ret,
+                     const struct trail_attr_def **ret_def)
+{
+    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
+    if (klen == (size_t)-1)
+        klen = strlen(key);
+    if (klen > lim->max_key_len)
+        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG,
+                                  "attribute key '%.40s...' is longer than %u bytes", key,
+                                  lim->max_key_len);
+    if (!trail_key_valid(key, klen))
+        return trail_event_errorf(ev, TRAIL_E_BAD_KEY,
+                                  "attribute key '%.*s' is empty or has characters outside "
+                                  "[A-Za-z0-9_.-]",
+                                  (int)(klen > 64 ? 64 : klen), key);
+    const struct trail_attr_def *def = trail_attr_def_find(ev->def, key, klen);
+    long at = find_attr(ev, key, klen);
+    if (at >= 0) {
+        *ret = &ev->attrs[at];
+        *ret_def = def;
+        return 0;
+    }
+    if (ev->n_attrs >= lim->max_attrs)
+        return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
+                                  lim->max_attrs);
+    if (ev->n_attrs == ev->cap_attrs) {
+        uint32_t cap = ev->cap_attrs ? ev->cap_attrs * 2 : 16;
+        struct trail_attr *p = realloc(ev->attrs, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        ev->attrs = p;
+        ev->cap_attrs = cap;
+    }
+    size_t pos = (size_t)(-at - 1);
+    struct trail_attr a = {.def = def, .key_len = (uint16_t)klen};
+    if (!def) {
+        int r = arena_put(ev, key, klen, &a.key_off);
+        if (r < 0)
+            return r;
+    }
+    memmove(&ev->attrs[pos + 1], &ev->attrs[pos], (ev->n_attrs - pos) * sizeof(*ev->attrs));
+    ev->attrs[pos] = a;
+    ev->n_attrs++;
+    *ret = &ev->attrs[pos];
+    *ret_def = def;
+    return 0;
+}
+
+static int type_mismatch(struct trail_event *ev, const struct trail_attr_def *def, int given)
+{
+    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': expected %s, got %s", def->key,
+                              trail_type_name(def->type), trail_type_name(given));
+}
+
+/* Is the declared type satisfied by a value of type given? Policy OFF accepts all. */
+static bool type_ok(const struct trail_event *ev, const struct trail_attr_def *def, int given)
+{
+    if (!def || trail_catalog_policy(ev->cat) == TRAIL_POLICY_OFF)
+        return true;
+    return def->type == given || (def->type == TRAIL_TYPE_ENUM && given == TRAIL_TYPE_STRING);
+}
+
+static int check_enum(struct trail_event *ev, const struct trail_attr_def *def, const char *v,
+                      size_t len)
+{
+    for (uint16_t i = 0; i < def->n_enum; i++)
+        if (strlen(def->enum_values[i]) == len && memcmp(def->enum_values[i], v, len) == 0)
+            return 0;
+    return trail_event_errorf(ev, TRAIL_E_BAD_ENUM,
+                              "attribute '%s': '%.*s' is not one of its values", def->key,
+                              (int)(len > 64 ? 64 : len), v);
+}
+
+int trail_event_set_string(struct trail_event *ev, const char *key, const char *value, size_t len)
+{
+    struct trail_attr *a;
+    const struct trail_attr_def *def;
+    if (len == (size_t)-1)
+        len = strlen(value);
+    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
+    if (len > lim->max_value_len)
+        return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG,
+                                  "attribute '%s': value is longer than %u bytes", key,
+                                  lim->max_value_len);
+    if (!trail_utf8_valid(value, len))
+        return trail_event_errorf(ev, TRAIL_E_UTF8, "attribute '%s': value is not valid UTF-8",
+                                  key);
+    int r = attr_slot(ev, key, (size_t)-1, &a, &def);
+    if (r < 0)
+        return r;
+    if (!type_ok(ev, def, TRAIL_TYPE_STRING)) {
+        r = type_mismatch(ev, def, TRAIL_TYPE_STRING);
+        goto undo;
+    }
+    int type = TRAIL_TYPE_STRING;
+    if (def && def->type == TRAIL_TYPE_ENUM && trail_catalog_policy(ev->cat) != TRAIL_POLICY_OFF) {
+        r = check_enum(ev, def, value, len);
+        if (r < 0)
+            goto undo;
+        type = TRAIL_TYPE_ENUM;
+    }
+    uint32_t off;
+    r = arena_put(ev, value, len, &off);
+    if (r < 0)
+        goto undo;
+    a = &ev->attrs[find_attr(ev, key, strlen(key))];
+    a->type = (uint8_t)type;
+    a->v.s.off = off;
+    a->v.s.len = (uint32_t)len;
+    return 0;
+undo:
+    /* a slot made for this call and left without a value must not stay */
+    if (a->type == 0)
+        trail_event_unset(ev, key);
+    return r;
+}
+
+/* Common tail of the non-string setters. */
+static int set_scalar(struct trail_event *ev, const char *key, int type, const struct trail_attr *v)
+{
+    struct trail_attr *a;
+    const struct trail_attr_def *def;
+    int r = attr_slot(ev, key, (size_t)-1, &a, &def);
+    if (r < 0)
+        return r;
+    if (!type_ok(ev, def, type)) {
+        r = type_mismatch(ev, def, type);
+        if (a->type == 0)
+            trail_event_unset(ev, key);
+        return r;
+    }
+    a->type = (uint8_t)type;
+    a->ip_family = v->ip_family;
+    a->v = v->v;
+    return 0;
+}
+
+int trail_event_set_int(struct trail_event *ev, const char *key, int64_t value)
+{
+    struct trail_attr v = {.v.i = value};
+    return set_scalar(ev, key, TRAIL_TYPE_INT, &v);
+}
+
+int trail_event_set_bool(struct trail_event *ev, const char *key, int value)
+{
+    struct trail_attr v = {.v.i = value ? 1 : 0};
+    return set_scalar(ev, key, TRAIL_TYPE_BOOL, &v);
+}
+
+int trail_event_set_time_attr(struct trail_event *ev, const char *key, int64_t time_us)
+{
+    struct trail_attr v = {.v.i = time_us};
+    return set_scalar(ev, key, TRAIL_TYPE_TIME, &v);
+}
+
+int trail_event_set_ip(struct trail_event *ev, const char *key, const char *text, size_t len)
+{
+    struct trail_attr v = {0};
+    if (len == (size_t)-1)
+        len = strlen(text);
+    if (trail_ip_parse(text, len, &v.ip_family, v.v.ip) < 0)
+        return trail_event_errorf(ev, TRAIL_E_BAD_TYPE,
+                                  "attribute '%s': '%.*s' is not an IP address", key,
+                                  (int)(len > 64 ? 64 : len), text);
+    return set_scalar(ev, key, TRAIL_TYPE_IP, &v);
+}
+
+static int parse_int(const char *s, size_t len, int64_t *ret)
+{
+    size_t i = 0;
+    int neg = 0;
+    uint64_t v = 0;
+    if (len && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == len)
+        return -1;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return -1;
+    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
+                         size_t vlen)
+{
+    char kbuf[256];
+    if (klen == (size_t)-1)
+        klen = strlen(key);
+    if (vlen == (size_t)-1)
+        vlen = strlen(value);
+    if (klen >= sizeof(kbuf))
+        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
+                                  trail_catalog_limits(ev->cat)->max_key_len);
+    memcpy(kbuf, key, klen);
+    kbuf[klen] = '\0';
+    const struct trail_attr_def *def = trail_attr_def_find(ev->def, kbuf, klen);
+    int type = def ? def->type : TRAIL_TYPE_STRING;
+    bool off = trail_catalog_policy(ev->cat) == TRAIL_POLICY_OFF;
+    switch (type) {
+    case TRAIL_TYPE_INT: {
+        int64_t v;
+        if (parse_int(value, vlen, &v) == 0)
+            return trail_event_set_int(ev, kbuf, v);
+        break;
+    }
+    case TRAIL_TYPE_BOOL:
+        if (vlen == 4 && memcmp(value, "true", 4) == 0)
+            return trail_event_set_bool(ev, kbuf, 1);
+        if (vlen == 5 && memcmp(value, "false", 5) == 0)
+            return trail_event_set_bool(ev, kbuf, 0);
+        break;
+    case TRAIL_TYPE_IP: {
+        struct trail_attr v = {0};
+        if (trail_ip_parse(value, vlen, &v.ip_family, v.v.ip) == 0)
+            return set_scalar(ev, kbuf, TRAIL_TYPE_IP, &v);
+        break;
+    }
+    case TRAIL_TYPE_TIME: {
+        int64_t t;
+        if (trail_time_parse(value, vlen, &t) == 0)
+            return trail_event_set_time_attr(ev, kbuf, t);
+        break;
+    }
+    default:
+        return trail_event_set_string(ev, kbuf, value, vlen);
+    }
+    if (off)
+        return trail_event_set_string(ev, kbuf, value, vlen);
+    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': '%.*s' is not a valid %s",
+                              kbuf, (int)(vlen > 64 ? 64 : vlen), value, trail_type_name(type));
+}
+
+int trail_event_unset(struct trail_event *ev, const char *key)
+{
+    long at = find_attr(ev, key, strlen(key));
+    if (at < 0)
+        return TRAIL_E_NOT_FOUND;
+    memmove(&ev->attrs[at], &ev->attrs[at + 1],
+            (ev->n_attrs - (size_t)at - 1) * sizeof(*ev->attrs));
+    ev->n_attrs--;
+    return 0;
+}
+
+size_t trail_event_attr_count(const struct trail_event *ev)
+{
+    return ev->n_attrs;
+}
+
+static void value_of(const struct trail_event *ev, const struct trail_attr *a,
+                     struct trail_value *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->type = a->type;
+    switch (a->type) {
+    case TRAIL_TYPE_STRING:
+    case TRAIL_TYPE_ENUM:
+        v->u.str.ptr = ev->arena + a->v.s.off;
+        v->u.str.len = a->v.s.len;
+        break;
+    case TRAIL_TYPE_IP:
+        v->u.ip.family = a->ip_family;
+        memcpy(v->u.ip.addr, a->v.ip, 16);
+        break;
+    case TRAIL_TYPE_BOOL:
+        v->u.b = (int)a->v.i;
+        break;
+    case TRAIL_TYPE_TIME:
+        v->u.time_us = a->v.i;
+        break;
+    default:
+        v->u.i = a->v.i;
+        break;
+    }
+}
+
+int trail_event_attr_at(const struct trail_event *ev, size_t i, const char **ret_key,
+                        struct trail_value *ret_value)
+{
+    if (i >= ev->n_attrs)
+        return TRAIL_E_NOT_FOUND;
+    *ret_key = trail_attr_key(ev, &ev->attrs[i]);
+    value_of(ev, &ev->attrs[i], ret_value);
+    return 0;
+}
+
+int trail_event_attr_get(const struct trail_event *ev, const char *key,
+                         struct trail_value *ret_value)
+{
+    long at = find_attr(ev, key, strlen(key));
+    if (at < 0)
+        return TRAIL_E_NOT_FOUND;
+    value_of(ev, &ev->attrs[at], ret_value);
+    return 0;
+}
+
+size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
+{
+    char tmp[64];
+    const char *s = tmp;
+    size_t n;
+    switch (v->type) {
+    case TRAIL_TYPE_STRING:
+    case TRAIL_TYPE_ENUM:
+        s = v->u.str.ptr;
+        n = v->u.str.len;
+        break;
+    case TRAIL_TYPE_INT:
+        n = (size_t)snprintf(tmp, sizeof(tmp), "%lld", (long long)v->u.i);
+        break;
+    case TRAIL_TYPE_BOOL:
+        s = v->u.b ? "true" : "false";
+        n = strlen(s);
+        break;
+    case TRAIL_TYPE_TIME:
+        n = trail_time_format(v->u.time_us, tmp);
+        break;
+    case TRAIL_TYPE_IP:
+        if (!inet_ntop(v->u.ip.family == 4 ? AF_INET : AF_INET6, v->u.ip.addr, tmp, sizeof(tmp)))
+            tmp[0] = '\0';
+        n = strlen(tmp);
+        break;
+    default:
+        tmp[0] = '\0';
+        n = 0;
+    }
+    if (size) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(buf, s, c);
+        buf[c] = '\0';
+    }
+    return n;
+}
+
+/* ---- validation ---- */
+
+int trail_event_validate(struct trail_event *ev)
+{
+    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
+    int policy = trail_catalog_policy(ev->cat);
+    ev->err[0] = '\0';
+
+    if (!trail_id_valid(ev->id, ev->id_len))
+        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id '%s' is not lower-case [a-z0-9_]",
+                                  ev->id);
+    if (ev->n_attrs > lim->max_attrs)
+        return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
+                                  lim->max_attrs);
+    /* an upper bound of the stored record's size: fixed header plus keys and values */
+    size_t bytes = 64 + ev->id_len + ev->host_len;
+    for (uint32_t i = 0; i < ev->n_attrs; i++)
+        bytes += 8 + ev->attrs[i].key_len +
+                 (ev->attrs[i].type == TRAIL_TYPE_STRING || ev->attrs[i].type == TRAIL_TYPE_ENUM
+                      ? ev->attrs[i].v.s.len
+                      : 16);
+    if (bytes > lim->max_record_bytes)
+        return trail_event_errorf(ev, TRAIL_E_TOO_LARGE, "event is %zu bytes, over the limit of %u",
+                                  bytes, lim->max_record_bytes);
+    if (policy == TRAIL_POLICY_OFF)
+        return 0;
+    if (!ev->def)
+        return trail_event_errorf(ev, TRAIL_E_UNKNOWN_EVENT, "unknown event id '%s'", ev->id);
+    if (ev->severity != ev->def->severity)
+        return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY,
+                                  "event '%s' has severity %d in the catalog, not %d", ev->id,
+                                  ev->def->severity, ev->severity);
+    /* both lists are sorted by key: one merge pass finds missing and undeclared keys */
+    uint32_t i = 0;
+    uint16_t j = 0;
+    while (i < ev->n_attrs || j < ev->def->n_attrs) {
+        const struct trail_attr_def *d = j < ev->def->n_attrs ? ev->def->attrs[j] : NULL;
+        const char *k = i < ev->n_attrs ? trail_attr_key(ev, &ev->attrs[i]) : NULL;
+        int c = !k ? 1 : !d ? -1 : strcmp(k, d->key);
+        if (c == 0) {
+            i++, j++;
+        } else if (c < 0) {
+            if (policy == TRAIL_POLICY_STRICT)
+                return trail_event_errorf(ev, TRAIL_E_UNDECLARED_ATTR,
+                                          "attribute '%s' is not declared for event '%s'", k,
+                                          ev->id);
+            i++;
+        } else {
+            if (d->flags & TRAIL_ATTR_REQUIRED)
+                return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
+                                          "event '%s' needs attribute '%s'", ev->id, d->key);
+            j++;
+        }
+    }
+    return 0;
+}
+
+const char *trail_event_error(const struct trail_event *ev)
+{
+    return ev->err;
+}
