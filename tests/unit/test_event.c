@@ -1,0 +1,292 @@
+/*
+ * test_event.c - the event model, time text, severity scale, uuids and
+ * UTF-8 checks of libtrail.
+ */
+#include "harness.h"
+#include "internal.h"
+
+#include <errno.h>
+
+static struct trail_catalog *cat(void)
+{
+    static struct trail_catalog *c;
+    if (!c && trail_catalog_new(&c) != 0)
+        abort();
+    return c;
+}
+
+TEST(time_format_and_parse)
+{
+    char buf[32];
+    ASSERT_EQ(trail_time_format(0, buf), 27);
+    ASSERT_STREQ(buf, "1970-01-01T00:00:00.000000Z");
+    int64_t t;
+    ASSERT_OK(trail_time_parse("2026-11-24T08:59:58+01:00", 25, &t));
+    trail_time_format(t, buf);
+    ASSERT_STREQ(buf, "2026-11-24T07:59:58.000000Z");
+    ASSERT_OK(trail_time_parse("2024-02-29T23:59:59.123456789Z", 30, &t));
+    trail_time_format(t, buf);
+    ASSERT_STREQ(buf, "2024-02-29T23:59:59.123456Z");
+    ASSERT_OK(trail_time_parse("2025-04-23 16:14:23,508-02:30", 29, &t));
+    trail_time_format(t, buf);
+    ASSERT_STREQ(buf, "2025-04-23T18:44:23.508000Z");
+    /* pre-epoch times format and parse symmetrically */
+    ASSERT_OK(trail_time_parse("1969-12-31T23:59:59.999999Z", 27, &t));
+    ASSERT_EQ(t, -1);
+    trail_time_format(-1, buf);
+    ASSERT_STREQ(buf, "1969-12-31T23:59:59.999999Z");
+}
+
+TEST(time_parse_rejects)
+{
+    static const char *const bad[] = {
+        "2023-02-29T00:00:00Z", /* not a leap year */
+        "2026-13-01T00:00:00Z",
+        "2026-11-31T00:00:00Z",
+        "2026-11-24T24:00:00Z",
+        "2026-11-24T08:59:58", /* no zone */
+        "2026-11-24T08:59:58.Z",
+        "2026-11-24T08:59:58Zjunk",
+        "2026-11-24",
+        "",
+        "2026-11-24T08:59:58+25:00",
+        "2026-11-24T08:59:58.1234567890Z",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t t = 42;
+        if (trail_time_parse(bad[i], strlen(bad[i]), &t) != TRAIL_E_PARSE)
+            FAIL_AT("accepted '%s'", bad[i]);
+        ASSERT_EQ(t, 42); /* untouched on failure */
+    }
+}
+
+TEST(time_round_trip_many)
+{
+    /* every ~37 hours over 1970..2100, plus odd microseconds */
+    for (int64_t t = 0; t < 4102444800LL * 1000000; t += 133333333333LL + 7) {
+        char buf[32];
+        int64_t back;
+        size_t n = trail_time_format(t, buf);
+        ASSERT_OK(trail_time_parse(buf, n, &back));
+        ASSERT_EQ(back, t);
+    }
+}
+
+TEST(severity_scale)
+{
+    int s;
+    ASSERT_STREQ(trail_severity_name(TRAIL_SEV_WARNING), "WARNING");
+    ASSERT(trail_severity_name(5) == NULL);
+    ASSERT(!trail_severity_valid(0) && !trail_severity_valid(5) && !trail_severity_valid(11));
+    ASSERT_OK(trail_severity_parse("warning", &s));
+    ASSERT_EQ(s, 6);
+    ASSERT_OK(trail_severity_parse("6 WARNING", &s));
+    ASSERT_EQ(s, 6);
+    ASSERT_OK(trail_severity_parse("10", &s));
+    ASSERT_EQ(s, 10);
+    ASSERT_EQ(trail_severity_parse("6 ERROR", &s), TRAIL_E_BAD_SEVERITY);
+    ASSERT_EQ(trail_severity_parse("5", &s), TRAIL_E_BAD_SEVERITY);
+    ASSERT_EQ(trail_severity_parse("LOUD", &s), TRAIL_E_BAD_SEVERITY);
+    ASSERT_EQ(trail_severity_to_syslog(TRAIL_SEV_EMERGENCY), 0);
+    ASSERT_EQ(trail_severity_to_syslog(TRAIL_SEV_NOTICE), 5);
+    ASSERT_EQ(trail_severity_to_syslog(TRAIL_SEV_TRACE), 7);
+    ASSERT_EQ(trail_severity_to_cef(TRAIL_SEV_ALERT), 9);
+    ASSERT_EQ(trail_severity_to_ocsf(TRAIL_SEV_WARNING), 3);
+    ASSERT_EQ(trail_severity_to_ocsf(TRAIL_SEV_EMERGENCY), 6);
+    ASSERT_STREQ(trail_severity_to_ecs(TRAIL_SEV_CRITICAL), "critical");
+    ASSERT_EQ(trail_severity_to_syslog(5), -1);
+}
+
+TEST(strerror_texts)
+{
+    ASSERT_STREQ(trail_strerror(TRAIL_E_UNKNOWN_EVENT), "unknown event id");
+    ASSERT_STREQ(trail_strerror(-ENOENT), "No such file or directory");
+    ASSERT_STREQ(trail_strerror(0), "success");
+    for (int c = TRAIL_E_BASE; c < TRAIL_E_LAST; c++)
+        if (strcmp(trail_strerror(c), "unknown trail error") == 0)
+            FAIL_AT("code %d has no text", c);
+}
+
+TEST(utf8)
+{
+    ASSERT(trail_utf8_valid("plain ascii text, long enough for words", 39));
+    ASSERT(trail_utf8_valid("G\xc3\xb6teborg \xe2\x82\xac \xf0\x9f\x94\x92", 18));
+    ASSERT(!trail_utf8_valid("\xc3", 1));             /* truncated */
+    ASSERT(!trail_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    ASSERT(!trail_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    ASSERT(!trail_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    ASSERT(!trail_utf8_valid("abcdefgh\xff", 9));     /* after an ASCII run */
+    ASSERT(!trail_utf8_valid("\xe2\x82", 2));
+}
+
+TEST(uuid_text)
+{
+    struct trail_event *ev;
+    uint8_t u[16], back[16];
+    char text[37];
+    ASSERT_OK(trail_event_new(cat(), "core_server_run_started", &ev));
+    ASSERT_EQ(trail_event_uuid(ev, u), TRAIL_E_NOT_FOUND);
+    ASSERT_OK(trail_event_gen_uuid(ev));
+    ASSERT_OK(trail_event_uuid(ev, u));
+    ASSERT_EQ(u[6] >> 4, 4);
+    ASSERT_EQ(u[8] >> 6, 2);
+    trail_uuid_format(u, text);
+    ASSERT_EQ(strlen(text), 36);
+    ASSERT_OK(trail_uuid_parse(text, 36, back));
+    ASSERT_MEMEQ(u, back, 16);
+    ASSERT_EQ(trail_uuid_parse("not-a-uuid", 10, back), TRAIL_E_PARSE);
+    trail_event_free(ev);
+}
+
+TEST(attributes_sorted_typed_replaced)
+{
+    struct trail_event *ev;
+    ASSERT_OK(trail_catalog_set_policy(cat(), TRAIL_POLICY_LENIENT));
+    ASSERT_OK(trail_event_new(cat(), "prism_user_locked", &ev));
+    ASSERT_OK(trail_event_set_string(ev, "zeta", "last", (size_t)-1));
+    ASSERT_OK(trail_event_set_int(ev, "alpha", -42));
+    ASSERT_OK(trail_event_set_bool(ev, "mid", 1));
+    ASSERT_OK(trail_event_set_ip(ev, "addr", "2001:db8::1", (size_t)-1));
+    ASSERT_OK(trail_event_set_string(ev, "zeta", "replaced", (size_t)-1));
+    ASSERT_EQ(trail_event_attr_count(ev), 4);
+    const char *k;
+    struct trail_value v;
+    char text[64];
+    ASSERT_OK(trail_event_attr_at(ev, 0, &k, &v));
+    ASSERT_STREQ(k, "addr");
+    ASSERT_EQ(v.type, TRAIL_TYPE_IP);
+    trail_value_format(&v, text, sizeof(text));
+    ASSERT_STREQ(text, "2001:db8::1");
+    ASSERT_OK(trail_event_attr_at(ev, 1, &k, &v));
+    ASSERT_STREQ(k, "alpha");
+    ASSERT_EQ(v.u.i, -42);
+    ASSERT_OK(trail_event_attr_get(ev, "zeta", &v));
+    ASSERT_EQ(v.u.str.len, 8);
+    ASSERT_MEMEQ(v.u.str.ptr, "replaced", 8);
+    ASSERT_OK(trail_event_unset(ev, "mid"));
+    ASSERT_EQ(trail_event_unset(ev, "mid"), TRAIL_E_NOT_FOUND);
+    ASSERT_EQ(trail_event_attr_count(ev), 3);
+    ASSERT_EQ(trail_event_attr_at(ev, 3, &k, &v), TRAIL_E_NOT_FOUND);
+
+    /* bad keys and values, each with its own code and a message naming the key */
+    ASSERT_EQ(trail_event_set_string(ev, "bad key", "x", 1), TRAIL_E_BAD_KEY);
+    ASSERT_EQ(trail_event_set_string(ev, "", "x", 1), TRAIL_E_BAD_KEY);
+    ASSERT_EQ(trail_event_set_string(ev, "k", "\xff", 1), TRAIL_E_UTF8);
+    ASSERT(strstr(trail_event_error(ev), "'k'") != NULL);
+    ASSERT_EQ(trail_event_set_ip(ev, "addr", "999.1.1.1", (size_t)-1), TRAIL_E_BAD_TYPE);
+    ASSERT_EQ(trail_event_attr_count(ev), 3); /* failed calls add nothing */
+
+    /* clone is deep */
+    struct trail_event *c;
+    ASSERT_OK(trail_event_clone(ev, &c));
+    trail_event_reset(ev, "prism_user_locked", (size_t)-1);
+    ASSERT_EQ(trail_event_attr_count(ev), 0);
+    ASSERT_OK(trail_event_attr_get(c, "zeta", &v));
+    ASSERT_MEMEQ(v.u.str.ptr, "replaced", 8);
+    trail_event_free(c);
+    trail_event_free(ev);
+    trail_event_free(NULL);
+    ASSERT_OK(trail_catalog_set_policy(cat(), TRAIL_POLICY_STRICT));
+}
+
+TEST(set_text_parses_declared_types)
+{
+    struct trail_catalog *c;
+    struct trail_event *ev;
+    struct trail_value v;
+    ASSERT_OK(trail_catalog_new(&c));
+    ASSERT_OK(trail_catalog_add(c, "test_typed", "NOTICE", "typed test event",
+                                "n:int, b:bool, ip:ip:required, t:time, e:enum(on|off), s:string"));
+    ASSERT_OK(trail_event_new(c, "test_typed", &ev));
+    ASSERT_OK(trail_event_set_text(ev, "n", (size_t)-1, "-9223372036854775808", (size_t)-1));
+    ASSERT_OK(trail_event_attr_get(ev, "n", &v));
+    ASSERT_EQ(v.type, TRAIL_TYPE_INT);
+    ASSERT(v.u.i == INT64_MIN);
+    ASSERT_EQ(trail_event_set_text(ev, "n", (size_t)-1, "9223372036854775808", (size_t)-1),
+              TRAIL_E_BAD_TYPE);
+    ASSERT_OK(trail_event_set_text(ev, "b", (size_t)-1, "false", (size_t)-1));
+    ASSERT_EQ(trail_event_set_text(ev, "b", (size_t)-1, "yes", (size_t)-1), TRAIL_E_BAD_TYPE);
+    ASSERT_OK(trail_event_set_text(ev, "t", (size_t)-1, "2026-11-25T10:00:00Z", (size_t)-1));
+    ASSERT_OK(trail_event_attr_get(ev, "t", &v));
+    ASSERT_EQ(v.u.time_us, 1795600800LL * 1000000);
+    ASSERT_EQ(trail_event_set_text(ev, "e", (size_t)-1, "maybe", (size_t)-1), TRAIL_E_BAD_ENUM);
+    ASSERT_OK(trail_event_set_text(ev, "e", (size_t)-1, "on", (size_t)-1));
+    ASSERT_EQ(trail_event_set_int(ev, "s", 1), TRAIL_E_BAD_TYPE);
+    ASSERT(strstr(trail_event_error(ev), "expected string") != NULL);
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    ASSERT(strstr(trail_event_error(ev), "'ip'") != NULL);
+    ASSERT_OK(trail_event_set_text(ev, "ip", (size_t)-1, "10.1.2.3", (size_t)-1));
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_OK(trail_event_set_string(ev, "extra", "x", 1));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_UNDECLARED_ATTR);
+    ASSERT_OK(trail_catalog_set_policy(c, TRAIL_POLICY_LENIENT));
+    ASSERT_OK(trail_event_validate(ev));
+    /* a catalog event's severity is the catalog's */
+    ASSERT_OK(trail_event_set_severity(ev, TRAIL_SEV_ERROR));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_BAD_SEVERITY);
+    trail_event_free(ev);
+
+    ASSERT_OK(trail_event_new(c, "no_such_event", &ev));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_UNKNOWN_EVENT);
+    ASSERT_OK(trail_catalog_set_policy(c, TRAIL_POLICY_OFF));
+    ASSERT_OK(trail_event_validate(ev));
+    trail_event_free(ev);
+    trail_catalog_free(c);
+}
+
+TEST(limits)
+{
+    struct trail_catalog *c;
+    struct trail_event *ev;
+    struct trail_limits l = {.max_attrs = 3, .max_key_len = 8, .max_value_len = 10};
+    ASSERT_OK(trail_catalog_new(&c));
+    ASSERT_OK(trail_catalog_set_policy(c, TRAIL_POLICY_OFF));
+    ASSERT_OK(trail_catalog_set_limits(c, &l));
+    ASSERT_OK(trail_event_new(c, "anything", &ev));
+    ASSERT_EQ(trail_event_set_string(ev, "longerkey", "v", 1), TRAIL_E_KEY_TOO_LONG);
+    ASSERT_EQ(trail_event_set_string(ev, "k", "01234567890", 11), TRAIL_E_VALUE_TOO_LONG);
+    ASSERT_OK(trail_event_set_string(ev, "a", "1", 1));
+    ASSERT_OK(trail_event_set_string(ev, "b", "1", 1));
+    ASSERT_OK(trail_event_set_string(ev, "c", "1", 1));
+    ASSERT_EQ(trail_event_set_string(ev, "d", "1", 1), TRAIL_E_TOO_MANY_ATTRS);
+    ASSERT_OK(trail_event_set_string(ev, "c", "2", 1)); /* replacing is not adding */
+    struct trail_limits small = {.max_record_bytes = 100};
+    ASSERT_EQ(trail_catalog_set_limits(c, &small), -EINVAL);
+    trail_event_free(ev);
+    trail_catalog_free(c);
+}
+
+TEST(custom_event_declarations)
+{
+    struct trail_catalog *c;
+    ASSERT_OK(trail_catalog_new(&c));
+    size_t n = trail_catalog_count(c);
+    ASSERT_OK(trail_catalog_add(c, "acme_badge_swiped", "6 WARNING", "A badge was swiped",
+                                "badge:string:required:indexed; door:enum(front|back)"));
+    ASSERT_EQ(trail_catalog_count(c), n + 1);
+    const struct trail_event_def *d = trail_catalog_lookup(c, "acme_badge_swiped", (size_t)-1);
+    ASSERT(d != NULL);
+    ASSERT_EQ(d->severity, 6);
+    ASSERT_EQ(d->custom, 1);
+    ASSERT_EQ(d->n_attrs, 2);
+    ASSERT_STREQ(d->attrs[0]->key, "badge");
+    ASSERT_EQ(d->attrs[0]->flags, TRAIL_ATTR_REQUIRED | TRAIL_ATTR_INDEXED);
+    ASSERT_EQ(d->attrs[1]->n_enum, 2);
+    ASSERT_STREQ(d->attrs[1]->enum_values[1], "back");
+    /* sorted in among the built-ins */
+    for (size_t i = 1; i < trail_catalog_count(c); i++)
+        ASSERT(strcmp(trail_catalog_at(c, i - 1)->id, trail_catalog_at(c, i)->id) < 0);
+    ASSERT_EQ(trail_catalog_add(c, "acme_badge_swiped", "INFO", "", NULL), TRAIL_E_DUPLICATE);
+    ASSERT_EQ(trail_catalog_add(c, "Acme", "INFO", "", NULL), TRAIL_E_BAD_ID);
+    ASSERT_EQ(trail_catalog_add(c, "acme_x", "LOUD", "", NULL), TRAIL_E_BAD_SEVERITY);
+    ASSERT_EQ(trail_catalog_add(c, "acme_x", "INFO", "", "k:float"), TRAIL_E_PARSE);
+    ASSERT_EQ(trail_catalog_add(c, "acme_x", "INFO", "", "k:enum"), TRAIL_E_PARSE);
+    ASSERT_EQ(trail_catalog_add(c, "acme_x", "INFO", "", "k:int, k:int"), TRAIL_E_DUPLICATE);
+    ASSERT_EQ(trail_catalog_add(c, "acme_x", "INFO", "", "b@d:int"), TRAIL_E_BAD_KEY);
+    ASSERT_EQ(trail_catalog_count(c), n + 1);
+    trail_catalog_free(c);
+}
+
+TEST_MAIN(time_format_and_parse, time_parse_rejects, time_round_trip_many, severity_scale,
+          strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
+          set_text_parses_declared_types, limits, custom_event_declarations)
