@@ -348,7 +348,6 @@ int trail_event_set_string(struct trail_event *ev, const char *key, const char *
     r = arena_put(ev, value, len, &off);
     if (r < 0)
         goto undo;
-    a = &ev->attrs[find_attr(ev, key, strlen(key))];
     a->type = (uint8_t)type;
     a->v.s.off = off;
     a->v.s.len = (uint32_t)len;
