@@ -13,7 +13,22 @@
  * The frontier (a "compact range" from 0) holds, for each set bit k of the
  * tree size, the root of the complete subtree of 2^k leaves it stands for:
  * enough to append a leaf and to compute the root of the whole tree in
- * O(log n) without keeping the leaves.
+ * O(log n) without keeping the leaves. nodes[k] for the highest set bit
+ * covers the leftmost leaves; nodes[0] (when size is odd) is the last leaf.
+ *
+ * Not here: which bytes of a record are hashed (the store's canonical record
+ * form, docs/format.md), proofs and checkpoints (trail.h, "Integrity").
+ *
+ * Errors: the hash calls return 0, or -ENOMEM when OpenSSL cannot allocate
+ * the calling thread's context (only possible on a thread's first hash) or
+ * fails otherwise; out is then untouched. Callers that ignore the result
+ * still compile, but the store should check it: a failed hash must not be
+ * taken for a value.
+ *
+ * Thread safety: every call may be made from any thread at any time; each
+ * thread hashes with its own OpenSSL context (created on first use, freed at
+ * thread exit). A struct trail_frontier belongs to one thread at a time.
+ * Outputs may alias inputs.
  */
 #ifndef TRAIL_MERKLE_H
 #define TRAIL_MERKLE_H
@@ -24,16 +39,30 @@
 #define TRAIL_HASH_LEN     32
 #define TRAIL_FRONTIER_MAX 64
 
-/* trail_hash_leaf - SHA-256(0x00 || data). */
-void trail_hash_leaf(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
+/* trail_sha256 - plain SHA-256(data) into out (no domain prefix). */
+int trail_sha256(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
 
-/* trail_hash_node - SHA-256(0x01 || left || right). */
-void trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAIL_HASH_LEN],
+/* trail_hash_leaf - SHA-256(0x00 || data). */
+int trail_hash_leaf(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
+
+/*
+ * trail_hash_leaf2 - SHA-256(0x00 || a || b): the leaf hash of a record whose
+ * canonical bytes are held in two pieces (a header and a payload, say),
+ * without copying them together. Equal to trail_hash_leaf of the concatenation.
+ */
+int trail_hash_leaf2(const void *a, size_t a_len, const void *b, size_t b_len,
                      uint8_t out[TRAIL_HASH_LEN]);
 
+/* trail_hash_node - SHA-256(0x01 || left || right). */
+int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAIL_HASH_LEN],
+                    uint8_t out[TRAIL_HASH_LEN]);
+
 /* trail_hash_chain - SHA-256(prev || leaf) into out (out may alias prev). */
-void trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
-                      uint8_t out[TRAIL_HASH_LEN]);
+int trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
+                     uint8_t out[TRAIL_HASH_LEN]);
+
+/* trail_hash_empty - SHA-256 of the empty string: the root of the empty tree. Never fails. */
+void trail_hash_empty(uint8_t out[TRAIL_HASH_LEN]);
 
 struct trail_frontier {
     uint64_t size; /* leaves appended */
@@ -44,13 +73,17 @@ struct trail_frontier {
 /* trail_frontier_init - the empty tree. */
 void trail_frontier_init(struct trail_frontier *f);
 
-/* trail_frontier_append - add one leaf hash. */
-void trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN]);
+/*
+ * trail_frontier_append - add one leaf hash: at most log2(size) node hashes.
+ * Returns 0, -EOVERFLOW at 2^64 - 1 leaves, or -ENOMEM; f is unchanged on
+ * failure.
+ */
+int trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN]);
 
 /*
  * trail_frontier_root - the RFC 9162 tree hash of the leaves so far; the
- * empty tree's root is SHA-256 of the empty string.
+ * empty tree's root is SHA-256 of the empty string. 0 or -ENOMEM.
  */
-void trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN]);
+int trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN]);
 
 #endif /* TRAIL_MERKLE_H */
