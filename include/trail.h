@@ -115,6 +115,25 @@ const char *trail_severity_name(int sev);
  */
 int trail_severity_parse(const char *text, int *ret_sev);
 
+/*
+ * trail_severity_range_parse - read a severity filter into an inclusive range.
+ *
+ * expr is one of (LEVEL being anything trail_severity_parse() reads: a name
+ * in any case or a number on the scale):
+ *   "LEVEL" or "=LEVEL"   exactly that level
+ *   ">=LEVEL" ">LEVEL"    that level and above / strictly above
+ *   "<=LEVEL" "<LEVEL"    that level and below / strictly below
+ *   "LOW..HIGH"           LOW to HIGH, both included ("NOTICE..ERROR", "4..7");
+ *                         either side may be left out ("WARNING..", "..ERROR")
+ * White space around the operator, the levels and ".." is ignored.
+ * On success sets *ret_min and *ret_max to levels on the scale with
+ * min <= max ("<WARNING" gives 1..4, since 5 is unassigned) and returns 0.
+ * Returns TRAIL_E_BAD_SEVERITY for anything else, including an expression no
+ * level satisfies (">EMERGENCY", "ERROR..NOTICE"); the outputs are then
+ * untouched. Thread-safe.
+ */
+int trail_severity_range_parse(const char *expr, int *ret_min, int *ret_max);
+
 /* trail_severity_to_syslog - RFC 5424 severity (0 EMERGENCY .. 7 DEBUG/TRACE); -1 off scale. */
 int trail_severity_to_syslog(int sev);
 
@@ -527,6 +546,55 @@ struct trail_syslog_opts {
  */
 int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslog_opts *opts,
                           struct trail_buf *out);
+
+/* ------------------------------------------------------------------------ */
+/* Workload generator                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A deterministic simulation of an identity server for demos, tests and
+ * benchmarks: users signing in through SAML, OIDC, internal, relay and RADIUS
+ * entry points with BankID, Freja, FIDO, SITHS, OneTouch, passwords and OTP;
+ * failures, lockouts, password resets, token enrolment and revocation,
+ * consent, logout, configuration changes, scheduled jobs, server start,
+ * certificate warnings; a daily and weekly rhythm. The same options give the
+ * same events. Every event it makes is valid under the STRICT policy.
+ */
+struct trail_loadgen;
+
+struct trail_loadgen_opts {
+    uint64_t seed;    /* default 1 */
+    uint32_t users;   /* simulated users, default 1000 */
+    uint32_t clients; /* service providers and OIDC clients, default 20 */
+    uint32_t days;    /* the span the events are spread over, default 1 */
+    uint64_t events;  /* the expected number of events over the span (sets the rate),
+                         default 100000 */
+    int64_t start_us; /* start of the span, default 2026-11-01T00:00:00Z */
+    const char *host; /* the host name events carry, default "idp-node1" */
+};
+
+/*
+ * trail_loadgen_new - a generator over cat's events with opts (NULL or zero
+ * fields for the defaults). The generator keeps a pointer to cat and copies
+ * opts (host must outlive it). Caller frees with trail_loadgen_free().
+ * Returns 0 or -ENOMEM.
+ */
+int trail_loadgen_new(const struct trail_catalog *cat, const struct trail_loadgen_opts *opts,
+                      struct trail_loadgen **ret_gen);
+
+/*
+ * trail_loadgen_next - reset ev (made from the same catalog) to the next
+ * event in time order: id, time, host and attributes. The uuid and seq are
+ * left unset. Never runs out. Returns 0, or an error from the event setters
+ * (which would mean the catalog's schema cannot be satisfied).
+ */
+int trail_loadgen_next(struct trail_loadgen *gen, struct trail_event *ev);
+
+/* trail_loadgen_count - the number of events produced so far. */
+uint64_t trail_loadgen_count(const struct trail_loadgen *gen);
+
+/* trail_loadgen_free - free a generator. */
+void trail_loadgen_free(struct trail_loadgen *gen);
 
 #ifdef __cplusplus
 }
