@@ -4,7 +4,9 @@
  * The catalog's numbers (3 INFO .. 10 EMERGENCY) are kept as they are; TRACE=1
  * and DEBUG=2 are trail's inference and 5 is left unassigned (docs/severity.md).
  * Each row maps one level to syslog (RFC 5424), CEF, OCSF severity_id and the
- * ECS log.level text.
+ * ECS log.level text. Also here: reading a level or a filter over levels
+ * (">=WARNING", "NOTICE..ERROR") from text. Not here: filtering events
+ * (the query code applies the range).
  */
 #include "internal.h"
 
@@ -117,4 +119,85 @@ const char *trail_severity_to_ecs(int sev)
 {
     const struct sev_row *r = row_of(sev);
     return r ? r->ecs : NULL;
+}
+
+/* ---- severity filters: "WARNING", ">=WARNING", "<ERROR", "NOTICE..ERROR" ---- */
+
+/* The lowest level >= sev, or -1 when none. */
+static int level_at_or_above(int sev)
+{
+    for (size_t i = 0; i < TRAIL_ARRAY_SIZE(rows); i++)
+        if (rows[i].sev >= sev)
+            return rows[i].sev;
+    return -1;
+}
+
+/* The highest level <= sev, or -1 when none. */
+static int level_at_or_below(int sev)
+{
+    for (size_t i = TRAIL_ARRAY_SIZE(rows); i > 0; i--)
+        if (rows[i - 1].sev <= sev)
+            return rows[i - 1].sev;
+    return -1;
+}
+
+/* Parse one level from s[0..len), trimmed; -1 when it is not one. */
+static int parse_level(const char *s, size_t len)
+{
+    char buf[32];
+    while (len && isspace((unsigned char)*s))
+        s++, len--;
+    while (len && isspace((unsigned char)s[len - 1]))
+        len--;
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    int sev;
+    return trail_severity_parse(buf, &sev) == 0 ? sev : -1;
+}
+
+int trail_severity_range_parse(const char *expr, int *ret_min, int *ret_max)
+{
+    if (!expr)
+        return TRAIL_E_BAD_SEVERITY;
+    const int lowest = rows[0].sev, highest = rows[TRAIL_ARRAY_SIZE(rows) - 1].sev;
+    while (isspace((unsigned char)*expr))
+        expr++;
+    size_t len = strlen(expr);
+    int lo, hi;
+    const char *dots = strstr(expr, "..");
+    if (dots) {
+        size_t left = (size_t)(dots - expr), right = len - left - 2;
+        const char *r = dots + 2;
+        size_t blank_l = 0, blank_r = 0;
+        while (blank_l < left && isspace((unsigned char)expr[blank_l]))
+            blank_l++;
+        while (blank_r < right && isspace((unsigned char)r[blank_r]))
+            blank_r++;
+        if (blank_l == left && blank_r == right)
+            return TRAIL_E_BAD_SEVERITY; /* ".." alone */
+        lo = blank_l == left ? lowest : parse_level(expr, left);
+        hi = blank_r == right ? highest : parse_level(r, right);
+    } else if (expr[0] == '>' || expr[0] == '<') {
+        int inclusive = expr[1] == '=';
+        int sev = parse_level(expr + 1 + inclusive, len - 1 - (size_t)inclusive);
+        if (sev < 0)
+            return TRAIL_E_BAD_SEVERITY;
+        if (expr[0] == '>') {
+            lo = inclusive ? sev : level_at_or_above(sev + 1);
+            hi = highest;
+        } else {
+            lo = lowest;
+            hi = inclusive ? sev : level_at_or_below(sev - 1);
+        }
+    } else {
+        int eq = expr[0] == '=';
+        lo = hi = parse_level(expr + eq, len - (size_t)eq);
+    }
+    if (lo < 0 || hi < 0 || lo > hi)
+        return TRAIL_E_BAD_SEVERITY;
+    *ret_min = lo;
+    *ret_max = hi;
+    return 0;
 }
