@@ -480,21 +480,34 @@ void trail_buf_free(struct trail_buf *b);
  * trail_event_to_json - append the canonical JSON form (SPEC.md section 3):
  * {"id":..,"time":..,"severity":..,"severity_name":..,"host":..,"seq":..,
  *  "uuid":..,"attrs":{..}} with keys in that order, attributes in key order,
- * RFC 8259 escaping, no newline. Unset time, host, seq and uuid are left out.
- * Returns 0 or -ENOMEM.
+ * no newline. Unset time, host, seq and uuid are left out; "attrs" is always
+ * there. int attributes are JSON numbers, bool true/false, the other types
+ * strings (time as RFC 3339 UTC with microseconds). Strings escape '"', '\'
+ * and control characters (as \u00XX) and nothing else; a byte of the id
+ * that is not UTF-8 is written as \ufffd. On failure out is as it was.
+ * Returns 0 or -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
 
 /*
  * trail_event_from_json - decode one JSON object into a new event.
  *
- * Reads "id" (required), "attrs" (object), and optionally "time" (RFC 3339),
- * "host", "uuid", "seq", "severity". Values are checked against the schema
- * as trail_event_set_text() does; the result is not yet validated as a whole
- * (call trail_event_validate()). Trailing white space is allowed, anything
- * else after the object is TRAIL_E_PARSE. On failure with an event built so
- * far, *ret_event is untouched and err (if not NULL, size errlen) names the
- * problem and its byte offset. Caller frees the event.
+ * Reads "id" (required, lower-case [a-z0-9_]), "attrs" (a flat object), and
+ * optionally "time" (RFC 3339, years 0000..9999), "host", "uuid", "seq",
+ * "severity" and "severity_name" (which must agree). Any other member, a
+ * member given twice, or a key given twice in attrs is an error. In attrs a
+ * string is read as the declared type's text (trail_event_set_text()), a
+ * number must be an integer that fits int64 (set as int), true/false set a
+ * bool, null means the attribute is absent; objects and arrays are refused.
+ * A catalog event's severity is the catalog's; "severity" sets it only for
+ * an id the catalog does not know. The result is not yet validated as a
+ * whole (call trail_event_validate()). White space may follow the object,
+ * nothing else. Input over the catalog's max_record_bytes is TRAIL_E_TOO_LARGE.
+ *
+ * Returns 0 and a new event the caller frees, or TRAIL_E_PARSE, TRAIL_E_UTF8,
+ * TRAIL_E_BAD_ID, TRAIL_E_DUPLICATE, TRAIL_E_BAD_SEVERITY, a setter's code
+ * (TRAIL_E_BAD_TYPE, ...) or -ENOMEM; then *ret_event is untouched and err
+ * (if not NULL, size errlen) says "byte N: <problem>". Thread-safe.
  */
 int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
                           struct trail_event **ret_event, char *err, size_t errlen);
@@ -512,37 +525,56 @@ struct trail_cef_opts {
 /*
  * trail_event_to_cef - append one CEF line (no newline), extension keys in
  * alphabetical order, declared but missing attributes as "key=null".
- * Header fields escape '\' and '|'; extension values escape '\' and '=' and
- * write newlines as \n and \r, so that no value can add a field or a line.
- * Returns 0 or -ENOMEM.
+ * Header fields escape '\' and '|' (control characters become spaces);
+ * extension values escape '\' and '=' and write newlines as \n and \r, so
+ * that no value can add a field or a line. With log_prefix, the log time has
+ * milliseconds and the ISO time a fraction only when the time is not a whole
+ * millisecond; the host is one token (spaces and control characters as '_',
+ * "-" when unset). On failure out is as it was. Returns 0, -EINVAL (an offset
+ * beyond +-23:59) or -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
                        struct trail_buf *out);
 
 /*
- * trail_event_from_cef - decode a CEF line, with or without the event.log
- * prefix ("<log time> [EVENT]  <LEVEL>: <ISO time> <host> CEF:0|...").
- * The event id is the CEF Signature ID, the severity the CEF Severity, the
- * time the ISO time of the prefix when present (else the rt= extension).
- * "key=null" means the attribute is missing. Errors as trail_event_from_json().
+ * trail_event_from_cef - decode one CEF line, with or without the event.log
+ * prefix ("<log time> [EVENT]  <LEVEL>: <ISO time> <host> CEF:0|..."); one
+ * trailing "\n" or "\r\n" is allowed, any other line break is an error.
+ * The event id is the CEF Signature ID. The severity is the catalog's; the
+ * CEF Severity sets it only for an id the catalog does not know (and must
+ * then be on trail's scale). With the prefix, the time is the ISO time (plus
+ * the log time's milliseconds when the ISO time has whole seconds and both
+ * show the same wall clock) and the host is the prefix's ("-": none); without
+ * it both stay unset for the caller (e.g. the syslog input) to fill in.
+ * Extension values run to the next " key=", are unescaped (\\ \= \| \n \r;
+ * any other backslash is kept) and read as trail_event_set_text() does;
+ * "key=null" means the attribute is absent, so a string that is exactly
+ * "null" does not survive a round trip. A key given twice is an error.
+ * Errors as trail_event_from_json().
  */
 int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
                          struct trail_event **ret_event, char *err, size_t errlen);
 
 /* Options of the syslog encoder. NULL means the defaults noted. */
 struct trail_syslog_opts {
-    int facility;      /* 0..23, default 13 (log audit) */
+    int facility;      /* 1..23, default (and 0) 13 (log audit); 0 "kern" is not for programs */
     const char *app;   /* APP-NAME, default "trail" */
     const char *sd_id; /* SD-ID of the event's element, default "trail@32473" */
     int octet_count;   /* 1: prefix "LEN " for TCP octet-counting framing (default 0) */
 };
 
 /*
- * trail_event_to_syslog - append an RFC 5424 message:
- * <PRI>1 TIME HOST APP - EVENT-ID [trail@32473 id=".." seq=".." uuid=".." key=".." ...] DESCRIPTION
- * SD-PARAM values escape '"', '\' and ']'; keys outside the SD-NAME rules
- * (printable US-ASCII but '=', ' ', ']', '"', at most 32) are written as
- * "a.N" params with a "k.N" param holding the key. Returns 0 or -ENOMEM.
+ * trail_event_to_syslog - append an RFC 5424 message (no newline):
+ * <PRI>1 TIME HOST APP - MSGID [trail@32473 id=".." seq=".." uuid=".." key=".." ...] DESCRIPTION
+ * MSGID is the event id cut to 32 characters (the id param has it whole);
+ * TIME and HOST are "-" when unset, HOST bytes outside printable US-ASCII
+ * are '_'. SD-PARAM values escape '"', '\' and ']'. A key that cannot be a
+ * PARAM-NAME (over 32 bytes, or id, seq, uuid, or of the form a.N or k.N)
+ * is written as k.N="key" a.N="value", N = 1, 2, ... Without octet_count,
+ * control characters in values are written as '#' and three octal digits
+ * (rsyslog's form) so that the message stays one line; with it, as they are.
+ * On failure out is as it was. Returns 0, -EINVAL (facility or sd_id) or
+ * -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslog_opts *opts,
                           struct trail_buf *out);

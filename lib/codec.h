@@ -1,0 +1,64 @@
+/*
+ * codec.h - what the wire-form encoders and decoders (json.c, cef.c,
+ * syslog.c) share: error reporting with a byte offset, the range of times
+ * that every form can write back exactly, and setting a decoded attribute.
+ *
+ * Not here: the formats themselves (each file documents its own, and
+ * docs/wire-formats.md has all three), nor anything public.
+ */
+#ifndef TRAIL_CODEC_H
+#define TRAIL_CODEC_H
+
+#include "internal.h"
+
+/*
+ * The instants RFC 3339 text can hold with a four-digit year:
+ * 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z. A decoder refuses a
+ * time outside it, so that whatever it decodes an encoder writes back exactly.
+ */
+#define CODEC_TIME_MIN (-62167219200LL * 1000000)
+#define CODEC_TIME_MAX (253402300799LL * 1000000 + 999999)
+
+/* codec_time_ok - 1 when t is inside [CODEC_TIME_MIN, CODEC_TIME_MAX]. */
+static inline int codec_time_ok(int64_t t)
+{
+    return t >= CODEC_TIME_MIN && t <= CODEC_TIME_MAX;
+}
+
+/*
+ * codec_error - write "byte OFF: message" into err (when err is not NULL and
+ * errlen > 0) and return code, so that a decoder can `return codec_error(..)`.
+ */
+int codec_error(char *err, size_t errlen, int code, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * codec_set_text - trail_event_set_text() for a decoder, which also refuses a
+ * time attribute outside the range above. key must be NUL-terminated at klen.
+ * Returns as trail_event_set_text(); the problem is in trail_event_error().
+ */
+int codec_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
+                   size_t vlen);
+
+/*
+ * codec_new_event - a new event of id[0..len) for a decoder: TRAIL_E_BAD_ID
+ * when the id is not lower-case [a-z0-9_] of at most 128 bytes (validation
+ * would refuse it under every policy, and the encoders rely on it).
+ */
+int codec_new_event(const struct trail_catalog *cat, const char *id, size_t len,
+                    struct trail_event **ret_event);
+
+/*
+ * codec_utf8_seq - the length (1..4) of the well-formed UTF-8 sequence at
+ * s[0..n), n >= 1, or 0 when it is not one (overlong, surrogate, truncated,
+ * above U+10FFFF), by the rules of trail_utf8_valid().
+ */
+size_t codec_utf8_seq(const unsigned char *s, size_t n);
+
+/* codec_put_u64 - append the decimal form of v; 0 or -ENOMEM. */
+int codec_put_u64(struct trail_buf *out, uint64_t v);
+
+/* codec_put_i64 - append the decimal form of v; 0 or -ENOMEM. */
+int codec_put_i64(struct trail_buf *out, int64_t v);
+
+#endif /* TRAIL_CODEC_H */
