@@ -1,8 +1,410 @@
-/* events.c - trail events (being written). */
+/*
+ * events.c - `trail events`: list and filter the event catalog (built-in
+ * events and the deployment's custom ones) as an aligned table, TSV, JSON or
+ * a Markdown table.
+ *
+ * Not here: the catalog itself (lib/catalog.c, catalog/events.cat) and the
+ * severity filter's grammar (trail_severity_range_parse in lib/severity.c).
+ */
 #include "cli.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MATCH 64
+
+static const char help[] =
+    "NAME\n"
+    "    trail events - list and filter the event catalog\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail events [--match GLOB]... [--severity EXPR] [--format table|json|tsv|markdown]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Prints the events trail knows: the 214 events of the identity server's\n"
+    "    catalog and any custom events of the deployment, in id order. Each has an\n"
+    "    id, a severity, a description kept verbatim from the catalog (typos\n"
+    "    included) and a schema of typed attributes. Without options every event\n"
+    "    is listed. docs/events.md and man trail(1) describe the catalog.\n"
+    "\n"
+    "OPTIONS\n"
+    "    -m, --match GLOB\n"
+    "        Only events whose id matches the shell pattern GLOB ('*' any run,\n"
+    "        '?' one character, '[a-z]' a class, '[!a-z]' its complement, '\\'\n"
+    "        quotes the next character). The pattern must match the whole id:\n"
+    "        'saml' matches nothing, '*saml*' every SAML event. Give --match\n"
+    "        more than once to list events matching any of the patterns.\n"
+    "\n"
+    "    -s, --severity EXPR\n"
+    "        Only events whose severity is in EXPR (see SEVERITY). Given twice,\n"
+    "        the last one counts.\n"
+    "\n"
+    "    -f, --format FORMAT\n"
+    "        How to print the events (see FORMATS); table by default.\n"
+    "\n"
+    "    -h, --help\n"
+    "        Print this help and exit.\n"
+    "\n"
+    "SEVERITY\n"
+    "    The scale: 1 TRACE, 2 DEBUG, 3 INFO, 4 NOTICE, 6 WARNING, 7 ERROR,\n"
+    "    8 CRITICAL, 9 ALERT, 10 EMERGENCY (5 is unassigned). A LEVEL is a name in\n"
+    "    any case or its number. EXPR is one of:\n"
+    "        LEVEL            exactly that level             WARNING\n"
+    "        >=LEVEL, >LEVEL  at least / above that level     '>=WARNING'\n"
+    "        <=LEVEL, <LEVEL  at most / below that level      '<NOTICE'\n"
+    "        LOW..HIGH        from LOW to HIGH, both included NOTICE..ERROR, 4..7\n"
+    "    Quote expressions with < or > from the shell.\n"
+    "\n"
+    "FORMATS\n"
+    "    table     aligned columns ID, SEVERITY, DESCRIPTION with a header line.\n"
+    "    tsv       one line per event, no header, tab-separated: id, severity\n"
+    "              number, severity name, description. A tab, newline, carriage\n"
+    "              return or backslash inside a field is written as \\t, \\n, \\r\n"
+    "              or \\\\.\n"
+    "    json      one JSON array of objects: id, severity, severity_name,\n"
+    "              description, note (when the catalog has one), custom (true\n"
+    "              for an event the deployment declared) and attrs, an array of\n"
+    "              {key, type, required, indexed, enum (enum types only), doc}.\n"
+    "    markdown  a Markdown table: event id, severity, description.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  at least one event was printed\n"
+    "    1  no event matched the filters (json prints [], the others nothing)\n"
+    "    2  bad usage: an unknown option, a malformed GLOB, a bad severity\n"
+    "       expression or an unknown format; the message names it\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail events --severity '>=WARNING'\n"
+    "    trail events --match 'auth_entrypoints_saml_*' --format tsv\n"
+    "    trail events --match '*bankid*' --match '*freja*' --severity NOTICE\n"
+    "    trail events --match core_server_events_purged --format json\n";
+
+enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_TSV, FORMAT_MARKDOWN };
+
+struct filter {
+    const char *globs[MAX_MATCH];
+    int n_globs;
+    int sev_min, sev_max;
+};
+
+/*
+ * Check a shell pattern: not empty, every '[' closed, no '\' at the end.
+ * Returns NULL when it is well-formed, else what is wrong with it.
+ */
+static const char *glob_problem(const char *pat)
+{
+    if (!*pat)
+        return "the pattern is empty";
+    for (const char *p = pat; *p; p++) {
+        if (*p == '\\') {
+            if (!p[1])
+                return "it ends with a lone '\\'";
+            p++;
+        } else if (*p == '[') {
+            const char *q = p + 1;
+            if (*q == '!' || *q == '^')
+                q++;
+            if (*q == ']') /* a ']' first in the class is an ordinary character */
+                q++;
+            while (*q && *q != ']')
+                q++;
+            if (!*q)
+                return "a '[' is not closed with ']'";
+            p = q;
+        }
+    }
+    return NULL;
+}
+
+static int wanted(const struct filter *f, const struct trail_event_def *def)
+{
+    if (def->severity < f->sev_min || def->severity > f->sev_max)
+        return 0;
+    if (f->n_globs == 0)
+        return 1;
+    for (int i = 0; i < f->n_globs; i++)
+        if (fnmatch(f->globs[i], def->id, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* Free text on one line of a table: control characters become spaces. */
+static void put_flat(const char *s, FILE *out)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+}
+
+static void put_tsv_field(const char *s, FILE *out)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '\t':
+            fputs("\\t", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        default:
+            fputc(*s, out);
+        }
+    }
+}
+
+/* Markdown table cell text: the characters the docs generator escapes, on one line. */
+static void put_markdown(const char *s, FILE *out)
+{
+    for (; *s; s++) {
+        if (strchr("\\|*_<>`", *s))
+            fputc('\\', out);
+        fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
+    }
+}
+
+/* A JSON string; text that is not valid UTF-8 is kept with '?' for each byte above ASCII. */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+static json_t *attr_json(const struct trail_attr_def *a)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int bad = json_object_set_new(o, "key", jstr(a->key));
+    bad |= json_object_set_new(o, "type", jstr(trail_type_name(a->type)));
+    bad |= json_object_set_new(o, "required", json_boolean(a->flags & TRAIL_ATTR_REQUIRED));
+    bad |= json_object_set_new(o, "indexed", json_boolean(a->flags & TRAIL_ATTR_INDEXED));
+    if (a->type == TRAIL_TYPE_ENUM) {
+        json_t *values = json_array();
+        bad |= json_object_set_new(o, "enum", values);
+        for (uint16_t i = 0; values && i < a->n_enum; i++)
+            bad |= json_array_append_new(values, jstr(a->enum_values[i]));
+    }
+    if (a->doc)
+        bad |= json_object_set_new(o, "doc", jstr(a->doc));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *event_json(const struct trail_event_def *def)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int bad = json_object_set_new(o, "id", jstr(def->id));
+    bad |= json_object_set_new(o, "severity", json_integer(def->severity));
+    bad |= json_object_set_new(o, "severity_name", jstr(trail_severity_name(def->severity)));
+    bad |= json_object_set_new(o, "description", jstr(def->description));
+    if (def->note)
+        bad |= json_object_set_new(o, "note", jstr(def->note));
+    bad |= json_object_set_new(o, "custom", json_boolean(def->custom));
+    json_t *attrs = json_array();
+    bad |= json_object_set_new(o, "attrs", attrs);
+    for (uint16_t i = 0; attrs && i < def->n_attrs; i++)
+        bad |= json_array_append_new(attrs, attr_json(def->attrs[i]));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int print_json(const char *cmd, const struct trail_event_def **defs, size_t n)
+{
+    json_t *root = json_array();
+    if (!root)
+        return cli_fail(cmd, "%s", strerror(ENOMEM));
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_append_new(root, event_json(defs[i])) < 0) {
+            json_decref(root);
+            return cli_fail(cmd, "%s", strerror(ENOMEM));
+        }
+    }
+    int r = json_dumpf(root, stdout, JSON_INDENT(2));
+    json_decref(root);
+    if (r < 0)
+        return cli_fail(cmd, "cannot write the JSON output");
+    fputc('\n', stdout);
+    return 0;
+}
+
+static void print_table(const struct trail_event_def **defs, size_t n)
+{
+    int id_width = 2, sev_width = 8;
+    for (size_t i = 0; i < n; i++) {
+        int w = (int)strlen(defs[i]->id);
+        if (w > id_width)
+            id_width = w;
+        char sev[32];
+        w = snprintf(sev, sizeof(sev), "%d %s", defs[i]->severity,
+                     trail_severity_name(defs[i]->severity));
+        if (w > sev_width)
+            sev_width = w;
+    }
+    printf("%-*s  %-*s  %s\n", id_width, "ID", sev_width, "SEVERITY", "DESCRIPTION");
+    for (size_t i = 0; i < n; i++) {
+        char sev[32];
+        snprintf(sev, sizeof(sev), "%d %s", defs[i]->severity,
+                 trail_severity_name(defs[i]->severity));
+        printf("%-*s  %-*s  ", id_width, defs[i]->id, sev_width, sev);
+        put_flat(defs[i]->description, stdout);
+        fputc('\n', stdout);
+    }
+}
+
+static void print_tsv(const struct trail_event_def **defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        put_tsv_field(defs[i]->id, stdout);
+        printf("\t%d\t%s\t", defs[i]->severity, trail_severity_name(defs[i]->severity));
+        put_tsv_field(defs[i]->description, stdout);
+        fputc('\n', stdout);
+    }
+}
+
+static void print_markdown(const struct trail_event_def **defs, size_t n)
+{
+    printf("| Event id | Severity | Description |\n|---|---|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("| `%s` | %d %s | ", defs[i]->id, defs[i]->severity,
+               trail_severity_name(defs[i]->severity));
+        put_markdown(defs[i]->description, stdout);
+        fputs(" |\n", stdout);
+    }
+}
+
+/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq && arg[1] == '-')
+        return eq + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static int is_option(const char *arg, const char *shrt, const char *lng)
+{
+    size_t n = strlen(lng);
+    return strcmp(arg, shrt) == 0 || strcmp(arg, lng) == 0 ||
+           (strncmp(arg, lng, n) == 0 && arg[n] == '=');
+}
 
 int cmd_events(int argc, char **argv)
 {
-    (void)argc;
-    return cli_fail(argv[0], "not built yet");
+    const char *cmd = argv[0];
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    struct filter f = {.sev_min = TRAIL_SEV_TRACE, .sev_max = TRAIL_SEV_EMERGENCY};
+    enum format format = FORMAT_TABLE;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (is_option(arg, "-m", "--match")) {
+            const char *v = option_value(argc, argv, &i, arg);
+            if (!v)
+                return cli_usage_error(cmd, "--match needs a GLOB");
+            const char *why = glob_problem(v);
+            if (why)
+                return cli_usage_error(cmd, "bad --match pattern '%s': %s", v, why);
+            if (f.n_globs == MAX_MATCH)
+                return cli_usage_error(cmd, "more than %d --match patterns", MAX_MATCH);
+            f.globs[f.n_globs++] = v;
+        } else if (is_option(arg, "-s", "--severity")) {
+            const char *v = option_value(argc, argv, &i, arg);
+            if (!v)
+                return cli_usage_error(cmd, "--severity needs an expression such as '>=WARNING'");
+            if (trail_severity_range_parse(v, &f.sev_min, &f.sev_max) < 0)
+                return cli_usage_error(
+                    cmd,
+                    "bad --severity '%s': expected LEVEL, >=LEVEL, >LEVEL, <=LEVEL, <LEVEL or "
+                    "LOW..HIGH that some level satisfies, where LEVEL is TRACE, DEBUG, INFO, "
+                    "NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY or its number (1-4, 6-10)",
+                    v);
+        } else if (is_option(arg, "-f", "--format")) {
+            const char *v = option_value(argc, argv, &i, arg);
+            if (!v)
+                return cli_usage_error(cmd, "--format needs one of table, json, tsv, markdown");
+            if (strcmp(v, "table") == 0)
+                format = FORMAT_TABLE;
+            else if (strcmp(v, "json") == 0)
+                format = FORMAT_JSON;
+            else if (strcmp(v, "tsv") == 0)
+                format = FORMAT_TSV;
+            else if (strcmp(v, "markdown") == 0 || strcmp(v, "md") == 0)
+                format = FORMAT_MARKDOWN;
+            else
+                return cli_usage_error(
+                    cmd, "bad --format '%s': expected one of table, json, tsv, markdown", v);
+        } else if (arg[0] == '-') {
+            return cli_usage_error(cmd, "unknown option '%s' (see 'trail events --help')", arg);
+        } else {
+            return cli_usage_error(cmd, "unexpected argument '%s' (to filter by id: --match '%s')",
+                                   arg, arg);
+        }
+    }
+
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat)
+        return 1;
+    size_t n_all = trail_catalog_count(cat), n = 0;
+    const struct trail_event_def **defs = calloc(n_all ? n_all : 1, sizeof(*defs));
+    if (!defs)
+        return cli_fail(cmd, "%s", strerror(ENOMEM));
+    for (size_t i = 0; i < n_all; i++) {
+        const struct trail_event_def *def = trail_catalog_at(cat, i);
+        if (wanted(&f, def))
+            defs[n++] = def;
+    }
+
+    int status = 0;
+    switch (format) {
+    case FORMAT_JSON:
+        status = print_json(cmd, defs, n);
+        break;
+    case FORMAT_TSV:
+        print_tsv(defs, n);
+        break;
+    case FORMAT_MARKDOWN:
+        if (n)
+            print_markdown(defs, n);
+        break;
+    default:
+        if (n)
+            print_table(defs, n);
+        break;
+    }
+    free(defs);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_fail(cmd, "cannot write the output: %s", strerror(errno));
+    if (status)
+        return status;
+    return n ? 0 : 1;
 }
