@@ -628,6 +628,317 @@ uint64_t trail_loadgen_count(const struct trail_loadgen *gen);
 /* trail_loadgen_free - free a generator. */
 void trail_loadgen_free(struct trail_loadgen *gen);
 
+/* ------------------------------------------------------------------------ */
+/* Integrity                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The store's records, in sequence order, are the leaves of an RFC 9162
+ * Merkle tree and links of a hash chain (docs/integrity.md):
+ *
+ *     leaf(record) = SHA-256(0x00 || canonical record bytes, docs/format.md)
+ *     node(l, r)   = SHA-256(0x01 || l || r)
+ *     root         = the RFC 9162 section 2.1.1 tree hash of all leaves
+ *                    (SHA-256 of the empty string for no leaves)
+ *     chain(0)     = 32 zero bytes; chain(n) = SHA-256(chain(n-1) || leaf(n))
+ *
+ * Record seq s (sequence numbers start at 1) is leaf index s - 1. A tree
+ * size is a number of leaves. Hashes are 32 bytes; their text form is 64
+ * lower-case hex digits.
+ *
+ * A checkpoint is a signed statement "the store ORIGIN held SIZE records,
+ * with this root and this chain head, at TIME", signed with Ed25519. Proofs
+ * (RFC 9162 sections 2.1.3 and 2.1.4) show that one record is in the tree of
+ * a checkpoint, or that the tree of one checkpoint is a prefix of the tree of
+ * a later one; both check offline against checkpoints and a public key.
+ *
+ * Thread safety: keys may be shared by any number of threads once loaded;
+ * every other call works on the caller's own structs.
+ */
+
+#define TRAIL_HASH_LEN       32  /* SHA-256 */
+#define TRAIL_SIGNATURE_LEN  64  /* Ed25519 */
+#define TRAIL_KEY_ID_HEX     8   /* key id text: 8 lower-case hex digits */
+#define TRAIL_ORIGIN_MAX     128 /* bytes of a checkpoint's origin */
+#define TRAIL_PROOF_MAX_PATH 65  /* nodes of any proof over < 2^64 leaves */
+
+/*
+ * An Ed25519 key pair, or a public key alone. Opaque. Immutable once loaded,
+ * so one key may sign and verify from many threads at once.
+ */
+struct trail_key;
+
+/*
+ * trail_key_generate - make a new Ed25519 key pair.
+ *
+ * private_path: where to write the private key (PKCS#8 PEM, "BEGIN PRIVATE
+ *   KEY"), created with O_EXCL and mode 0600: an existing file is never
+ *   overwritten (-EEXIST). public_path: where to write the public key
+ *   (SubjectPublicKeyInfo PEM, "BEGIN PUBLIC KEY"), also O_EXCL, mode 0644.
+ *   Both NULL: the key is kept in memory only. Both files are fsynced; when
+ *   either cannot be written, neither is left behind.
+ * ret_key: may be NULL when only the files are wanted; else the caller frees
+ *   the key with trail_key_free().
+ *
+ * Returns 0, -EEXIST, -EINVAL (one path NULL and not the other), another
+ * -errno from open/write, or -ENOMEM (OpenSSL failed).
+ */
+int trail_key_generate(const char *private_path, const char *public_path,
+                       struct trail_key **ret_key);
+
+/*
+ * trail_key_load_private - read a private key file written by
+ * trail_key_generate() (or `openssl genpkey -algorithm ed25519`). The key
+ * can sign and verify. Returns 0, -errno (open/read), or TRAIL_E_PARSE (not
+ * a PEM Ed25519 private key). Caller frees the key.
+ */
+int trail_key_load_private(const char *path, struct trail_key **ret_key);
+
+/*
+ * trail_key_load_public - read a public key file (SubjectPublicKeyInfo PEM,
+ * as trail_key_generate() or `openssl pkey -pubout` write it). The key can
+ * verify only. Returns 0, -errno, or TRAIL_E_PARSE. Caller frees the key.
+ */
+int trail_key_load_public(const char *path, struct trail_key **ret_key);
+
+/* trail_key_free - free a key (and wipe a private key). */
+void trail_key_free(struct trail_key *key);
+
+/*
+ * trail_key_id - the key's id: the first 4 bytes of SHA-256 of the raw
+ * 32-byte Ed25519 public key, as 8 lower-case hex digits. Owned by the key.
+ */
+const char *trail_key_id(const struct trail_key *key);
+
+/* trail_key_has_private - 1 when the key can sign, else 0. */
+int trail_key_has_private(const struct trail_key *key);
+
+/*
+ * trail_key_public_raw - the raw 32-byte Ed25519 public key (RFC 8032) into
+ * out. Returns 0 or -ENOMEM.
+ */
+int trail_key_public_raw(const struct trail_key *key, uint8_t out[32]);
+
+/*
+ * A checkpoint: a plain struct; every field is part of what is signed.
+ *
+ * origin:    the store's id, 1..TRAIL_ORIGIN_MAX bytes, each printable
+ *            ASCII other than space (0x21..0x7e).
+ * tree_size: records covered (the last one has seq tree_size).
+ * root:      the tree hash of those tree_size leaves.
+ * chain:     the hash chain after record tree_size (32 zero bytes for 0).
+ * time_us:   when it was made, µs since the Unix epoch, >= 0.
+ * key_id:    the signing key's id (trail_key_id()), NUL-terminated.
+ * signature: Ed25519 over trail_checkpoint_message().
+ */
+struct trail_checkpoint {
+    char origin[TRAIL_ORIGIN_MAX + 1];
+    uint64_t tree_size;
+    uint8_t root[TRAIL_HASH_LEN];
+    uint8_t chain[TRAIL_HASH_LEN];
+    int64_t time_us;
+    char key_id[TRAIL_KEY_ID_HEX + 1];
+    uint8_t signature[TRAIL_SIGNATURE_LEN];
+};
+
+/*
+ * trail_checkpoint_message - append the exact bytes that are signed (all
+ * fields but the signature), one field per line, each line ending in '\n':
+ *
+ *     trail-checkpoint/1
+ *     origin ORIGIN
+ *     size TREE_SIZE            decimal
+ *     root ROOT                 64 lower-case hex digits
+ *     chain CHAIN               64 lower-case hex digits
+ *     time TIME_US              decimal
+ *     key KEY_ID                8 lower-case hex digits
+ *
+ * Returns 0, -EINVAL (a field out of its range above), or -ENOMEM.
+ */
+int trail_checkpoint_message(const struct trail_checkpoint *cp, struct trail_buf *out);
+
+/*
+ * trail_checkpoint_sign - set cp->key_id to key's id and cp->signature to
+ * the Ed25519 signature of trail_checkpoint_message(cp). The other fields
+ * must be filled in. Returns 0, -EINVAL (a field out of range, or a key
+ * without its private half), or -ENOMEM. cp is untouched on failure.
+ */
+int trail_checkpoint_sign(struct trail_checkpoint *cp, const struct trail_key *key);
+
+/*
+ * trail_checkpoint_verify - check cp's signature with key (public or
+ * private). Returns 0 when it verifies, TRAIL_E_SIGNATURE when it does not
+ * or when cp->key_id is not key's id, -EINVAL for a field out of range, or
+ * -ENOMEM.
+ */
+int trail_checkpoint_verify(const struct trail_checkpoint *cp, const struct trail_key *key);
+
+/*
+ * trail_checkpoint_format - append the one-line text form a witness keeps,
+ * fields separated by one space, no newline:
+ *
+ *     trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY_ID SIGNATURE
+ *
+ * SIZE and TIME in decimal, ROOT and CHAIN in 64 lower-case hex digits,
+ * KEY_ID in 8, SIGNATURE in padded standard base64 (88 characters). The line
+ * holds every field of the signed message, so it checks on its own.
+ * Returns 0, -EINVAL (a field out of range), or -ENOMEM.
+ */
+int trail_checkpoint_format(const struct trail_checkpoint *cp, struct trail_buf *out);
+
+/*
+ * trail_checkpoint_parse - read the one-line form, text[0..len), optionally
+ * followed by one '\n' and nothing else. Strict: exactly eight fields and
+ * single spaces, decimal without sign or leading zeros, lower-case hex,
+ * canonical base64; anything else is TRAIL_E_PARSE. The signature is not
+ * checked (trail_checkpoint_verify()). Returns 0 or TRAIL_E_PARSE.
+ */
+int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint *ret_cp);
+
+/* The two kinds of proof. */
+enum trail_proof_type {
+    TRAIL_PROOF_INCLUSION = 1,  /* one leaf is in the tree of tree_size leaves */
+    TRAIL_PROOF_CONSISTENCY = 2 /* the tree of old_size leaves is a prefix of tree_size's */
+};
+
+/*
+ * A proof: a plain struct.
+ *
+ * INCLUSION (RFC 9162 2.1.3): leaf_index < tree_size; leaf_hash is the
+ *   leaf's hash; path the audit path, from the leaf's sibling up to the
+ *   root's child.
+ * CONSISTENCY (RFC 9162 2.1.4): 0 <= old_size <= tree_size; path as the RFC's
+ *   PROOF(old_size, D[tree_size]), empty when old_size is 0 or tree_size.
+ *   leaf_index and leaf_hash are zero.
+ */
+struct trail_proof {
+    int type;            /* enum trail_proof_type */
+    uint64_t leaf_index; /* INCLUSION: record seq - 1 */
+    uint64_t old_size;   /* CONSISTENCY: the older tree's size */
+    uint64_t tree_size;  /* the tree the proof leads to */
+    uint8_t leaf_hash[TRAIL_HASH_LEN];
+    uint32_t n_path;
+    uint8_t path[TRAIL_PROOF_MAX_PATH][TRAIL_HASH_LEN];
+};
+
+/*
+ * The source of tree hashes that proof generation reads from. It is called
+ * as subtree_hash(ctx, begin, end, out) and must write into out the RFC 9162
+ * tree hash of leaves [begin, end) and return 0, or return a negative code
+ * that the generator passes back unchanged.
+ *
+ * The generator only ever asks for complete aligned subtrees: end - begin is
+ * a power of two 2^j (j >= 0, so single leaves too), begin is a multiple of
+ * 2^j, and end <= the tree size the proof is for. A store answers those from
+ * per-group roots (a group of 256 leaves is such a subtree, and so is every
+ * run of 2^i groups starting at a multiple of 2^i groups) and, below a group,
+ * from the leaves themselves. Ranges that end at the tree's right edge are
+ * split by the generator into such subtrees, largest first, so the source
+ * never sees an incomplete subtree. The calls come in no promised order and
+ * may repeat a range. A proof makes at most 2 * 64 + 1 calls (one leaf, at
+ * most 64 path nodes, and the pieces of at most one right-edge range);
+ * about 2 * log2(tree size) in practice.
+ */
+
+/*
+ * trail_proof_inclusion - the inclusion proof of leaf leaf_index in the tree
+ * of tree_size leaves, read through subtree_hash (above). Returns 0, -EINVAL
+ * when leaf_index >= tree_size, or what subtree_hash returned. ret_proof is
+ * untouched on failure.
+ */
+int trail_proof_inclusion(uint64_t leaf_index, uint64_t tree_size,
+                          int (*subtree_hash)(void *ctx, uint64_t begin, uint64_t end,
+                                              uint8_t out[TRAIL_HASH_LEN]),
+                          void *ctx, struct trail_proof *ret_proof);
+
+/*
+ * trail_proof_consistency - the consistency proof from the tree of old_size
+ * leaves to the tree of tree_size leaves. Returns 0, -EINVAL when old_size >
+ * tree_size, or what subtree_hash returned.
+ */
+int trail_proof_consistency(uint64_t old_size, uint64_t tree_size,
+                            int (*subtree_hash)(void *ctx, uint64_t begin, uint64_t end,
+                                                uint8_t out[TRAIL_HASH_LEN]),
+                            void *ctx, struct trail_proof *ret_proof);
+
+/*
+ * An in-memory source for the generators (tests, small tools): leaves[i] is
+ * the hash of leaf i, n_leaves of them. Pass trail_leaf_array_subtree_hash
+ * with a pointer to this struct as ctx. It answers any range [begin, end)
+ * with 0 <= begin < end <= n_leaves by recursion (O(end - begin) hashes), and
+ * -EINVAL for others.
+ */
+struct trail_leaf_array {
+    const uint8_t (*leaves)[TRAIL_HASH_LEN];
+    uint64_t n_leaves;
+};
+
+int trail_leaf_array_subtree_hash(void *ctx, uint64_t begin, uint64_t end,
+                                  uint8_t out[TRAIL_HASH_LEN]);
+
+/*
+ * trail_proof_inclusion_root - the root that an inclusion proof leads to
+ * from leaf_hash (RFC 9162 2.1.3.2). leaf_hash is the hash the caller
+ * computed from the record it holds; it may be proof->leaf_hash. Returns 0,
+ * TRAIL_E_INTEGRITY when the proof's shape is wrong for its index and size
+ * (too few or too many nodes), -EINVAL when it is not an inclusion proof, or
+ * -ENOMEM.
+ */
+int trail_proof_inclusion_root(const struct trail_proof *proof,
+                               const uint8_t leaf_hash[TRAIL_HASH_LEN],
+                               uint8_t ret_root[TRAIL_HASH_LEN]);
+
+/*
+ * trail_proof_verify_inclusion - check that leaf_hash is leaf
+ * proof->leaf_index of the tree of proof->tree_size leaves whose root is
+ * root. Does not look at proof->leaf_hash: pass the hash of the record you
+ * hold (or proof->leaf_hash knowingly). Returns 0 when it holds,
+ * TRAIL_E_INTEGRITY when it does not, -EINVAL for a proof of another type,
+ * or -ENOMEM.
+ */
+int trail_proof_verify_inclusion(const struct trail_proof *proof,
+                                 const uint8_t leaf_hash[TRAIL_HASH_LEN],
+                                 const uint8_t root[TRAIL_HASH_LEN]);
+
+/*
+ * trail_proof_verify_consistency - check that the tree of proof->old_size
+ * leaves with root old_root is a prefix of the tree of proof->tree_size
+ * leaves with root new_root (RFC 9162 2.1.4.2). When the sizes are equal the
+ * path must be empty and the roots equal; when old_size is 0 the path must
+ * be empty and old_root the empty tree's hash. Returns 0 when it holds,
+ * TRAIL_E_INTEGRITY when it does not, -EINVAL for a proof of another type,
+ * or -ENOMEM.
+ */
+int trail_proof_verify_consistency(const struct trail_proof *proof,
+                                   const uint8_t old_root[TRAIL_HASH_LEN],
+                                   const uint8_t new_root[TRAIL_HASH_LEN]);
+
+/*
+ * trail_proof_format - append the text form of a proof, one item per line,
+ * each line ending in '\n'; hashes in 64 lower-case hex digits, numbers in
+ * decimal:
+ *
+ *     trail-proof/1 inclusion          trail-proof/1 consistency
+ *     index LEAF_INDEX                 old-size OLD_SIZE
+ *     size TREE_SIZE                   size TREE_SIZE
+ *     leaf LEAF_HASH                   path HASH      (0 or more lines)
+ *     path HASH      (0 or more lines)
+ *
+ * Returns 0, -EINVAL (type unknown, index or sizes out of range, n_path over
+ * TRAIL_PROOF_MAX_PATH), or -ENOMEM.
+ */
+int trail_proof_format(const struct trail_proof *proof, struct trail_buf *out);
+
+/*
+ * trail_proof_parse - read the text form, text[0..len). Strict: the lines
+ * and their order exactly as trail_proof_format() writes them, single
+ * spaces, '\n' line ends (the last may be missing), decimal without sign or
+ * leading zeros, lower-case hex, leaf_index < tree_size, old_size <=
+ * tree_size, at most TRAIL_PROOF_MAX_PATH path lines. Returns 0 or
+ * TRAIL_E_PARSE; ret_proof is untouched on failure.
+ */
+int trail_proof_parse(const char *text, size_t len, struct trail_proof *ret_proof);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,8 @@
  */
 #include "merkle.h"
 
+#include "trail.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -186,5 +188,39 @@ int trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_L
         }
     }
     memcpy(out, acc, TRAIL_HASH_LEN);
+    return 0;
+}
+
+void trail_hash_to_hex(const uint8_t hash[TRAIL_HASH_LEN], char hex[2 * TRAIL_HASH_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < TRAIL_HASH_LEN; i++) {
+        hex[2 * i] = digits[hash[i] >> 4];
+        hex[2 * i + 1] = digits[hash[i] & 15];
+    }
+    hex[2 * TRAIL_HASH_LEN] = '\0';
+}
+
+static int lower_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int trail_hash_from_hex(const char *text, size_t len, uint8_t out[TRAIL_HASH_LEN])
+{
+    uint8_t hash[TRAIL_HASH_LEN];
+    if (len != 2 * TRAIL_HASH_LEN)
+        return TRAIL_E_PARSE;
+    for (size_t i = 0; i < TRAIL_HASH_LEN; i++) {
+        int hi = lower_hex_value(text[2 * i]), lo = lower_hex_value(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return TRAIL_E_PARSE;
+        hash[i] = (uint8_t)(hi << 4 | lo);
+    }
+    memcpy(out, hash, TRAIL_HASH_LEN);
     return 0;
 }

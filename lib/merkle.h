@@ -86,4 +86,25 @@ int trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HAS
  */
 int trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN]);
 
+/*
+ * trail_hash_to_hex - the 64 lower-case hex digits of a hash and a NUL into
+ * hex (65 bytes).
+ */
+void trail_hash_to_hex(const uint8_t hash[TRAIL_HASH_LEN], char hex[2 * TRAIL_HASH_LEN + 1]);
+
+/*
+ * trail_hash_from_hex - read exactly 64 lower-case hex digits (text[0..len)).
+ * Returns 0, or TRAIL_E_PARSE for any other length or character (upper case
+ * included: the text forms are canonical); out is untouched on failure.
+ */
+int trail_hash_from_hex(const char *text, size_t len, uint8_t out[TRAIL_HASH_LEN]);
+
+/*
+ * trail_parse_u64 - read text[0..len) as a decimal without sign, without
+ * leading zeros (but "0") and at most UINT64_MAX: the one form the integrity
+ * text formats accept. Returns 0, or TRAIL_E_PARSE with *ret untouched.
+ * (In proof.c.)
+ */
+int trail_parse_u64(const char *text, size_t len, uint64_t *ret);
+
 #endif /* TRAIL_MERKLE_H */
