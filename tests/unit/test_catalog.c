@@ -3,8 +3,9 @@
  * the seed file (ids, descriptions, severities, byte for byte the shared
  * copy), the sample event.log lines (every key declared, every required
  * attribute present), the attribute schemas' form, custom events, the
- * validation policies, severity filters, and docs/events.md being the
- * generator's current output.
+ * validation policies, severity filters, docs/severity.md stating what
+ * lib/severity.c does, and docs/events.md being the generator's current
+ * output.
  *
  * Everything goes through the public API (trail.h). Needs TRAIL_SOURCE_DIR
  * and, for the docs check, TRAIL_BUILD_DIR (ctest sets both).
@@ -858,6 +859,98 @@ TEST(severity_range_parse)
     ASSERT_EQ(trail_severity_range_parse(NULL, &lo, &hi), TRAIL_E_BAD_SEVERITY);
 }
 
+/* ---- docs/severity.md states what lib/severity.c does ---- */
+
+/* Split a Markdown table row "| a | b | c |" into trimmed cells; returns their number. */
+static int md_cells(char *line, char *cells[], int max)
+{
+    if (line[0] != '|')
+        return 0;
+    int n = 0;
+    char *p = line + 1;
+    while (*p && n < max) {
+        char *bar = strchr(p, '|');
+        if (!bar)
+            break;
+        *bar = '\0';
+        while (*p == ' ')
+            p++;
+        char *e = p + strlen(p);
+        while (e > p && e[-1] == ' ')
+            *--e = '\0';
+        cells[n++] = p;
+        p = bar + 1;
+    }
+    return n;
+}
+
+TEST(docs_severity_md_matches_the_code)
+{
+    const char *path = source_path("docs/severity.md");
+    if (!path)
+        FAIL_AT("TRAIL_SOURCE_DIR is not set");
+    char *text = read_file(path, NULL);
+    if (!text)
+        FAIL_AT("cannot read %s: %s", path, strerror(errno));
+    struct trail_catalog *cat = new_catalog();
+    int per_level[11] = {0};
+    for (size_t i = 0; i < trail_catalog_count(cat); i++)
+        per_level[trail_catalog_at(cat, i)->severity]++;
+    trail_catalog_free(cat);
+
+    int problems = 0, scale_rows = 0, map_rows = 0, unassigned_rows = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *c[8];
+        int n = md_cells(line, c, 8);
+        if (n < 4 || !isdigit((unsigned char)c[0][0]))
+            continue;
+        int sev = atoi(c[0]);
+        if (n == 4 && sev == 5) { /* the scale's unassigned row */
+            unassigned_rows++;
+            if (trail_severity_valid(5) || !strstr(c[2], "unassigned")) {
+                fprintf(stderr, "  severity.md: 5 is not shown unassigned, or the code has it\n");
+                problems++;
+            }
+            continue;
+        }
+        const char *name = trail_severity_name(sev);
+        if (!name || strcmp(name, c[1]) != 0) {
+            fprintf(stderr, "  severity.md: %d is '%s', the code says '%s'\n", sev, c[1],
+                    name ? name : "(off the scale)");
+            problems++;
+            continue;
+        }
+        if (n == 4) { /* the scale: number, name, origin, events in the catalog */
+            scale_rows++;
+            if (atoi(c[3]) != per_level[sev]) {
+                fprintf(stderr, "  severity.md: %s has %s events, the catalog %d\n", name, c[3],
+                        per_level[sev]);
+                problems++;
+            }
+        } else if (n == 6) { /* the mappings */
+            map_rows++;
+            if (atoi(c[2]) != trail_severity_to_syslog(sev) ||
+                atoi(c[3]) != trail_severity_to_cef(sev) ||
+                atoi(c[4]) != trail_severity_to_ocsf(sev) ||
+                strcmp(c[5], trail_severity_to_ecs(sev)) != 0) {
+                fprintf(stderr,
+                        "  severity.md: %s maps to syslog %s, CEF %s, OCSF %s, ECS %s; the code "
+                        "to %d, %d, %d, %s\n",
+                        name, c[2], c[3], c[4], c[5], trail_severity_to_syslog(sev),
+                        trail_severity_to_cef(sev), trail_severity_to_ocsf(sev),
+                        trail_severity_to_ecs(sev));
+                problems++;
+            }
+        }
+    }
+    free(text);
+    ASSERT_EQ(problems, 0);
+    ASSERT_EQ(scale_rows, 9);
+    ASSERT_EQ(map_rows, 9);
+    ASSERT_EQ(unassigned_rows, 1);
+}
+
 /* ---- the generated docs ---- */
 
 TEST(docs_events_md_is_current)
@@ -898,4 +991,5 @@ TEST(docs_events_md_is_current)
 TEST_MAIN(seed_matches_compiled_table, seed_copy_is_the_shared_seed, schemas_are_well_formed,
           schemas_of_note, sample_lines_fit_their_schemas, custom_events, policy_unknown_id,
           policy_undeclared_and_missing, policy_types_and_enums, policy_limits,
-          error_codes_are_distinct, severity_range_parse, docs_events_md_is_current)
+          error_codes_are_distinct, severity_range_parse, docs_severity_md_matches_the_code,
+          docs_events_md_is_current)
