@@ -4,7 +4,9 @@
  *
  * Usage: catalog-gen events.cat out_table.c out_events.md
  *
- * The format of events.cat, one declaration per line, '#' starts a comment:
+ * The format of events.cat (catalog/README.md has it in full, with the
+ * schemas' conventions and how to add an event), one declaration per line,
+ * '#' starts a comment line:
  *
  *   [group NAME]                  a set of attributes shared by many events
  *   KEY TYPE [required] [indexed] ["one line of documentation"]
@@ -16,9 +18,9 @@
  *   use         = GROUP [GROUP..] include groups' attributes
  *   attr        = KEY TYPE [required] [indexed] ["doc"]
  *
- * TYPE is string, int, bool, ip, time, or enum(A|B|C). An event's own attr
- * replaces a group's attribute of the same key. Errors name the line and
- * stop the build.
+ * TYPE is string, int, bool, ip, time, or enum(A|B|C). A later declaration
+ * of a key (a later group, or the event's own attr) replaces an earlier one.
+ * Errors name the line and stop the build.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -218,9 +220,13 @@ static void parse(FILE *f)
             name = trim(name);
             g = NULL;
             ev = NULL;
+            if (!*name)
+                die("section '%s' has no name", kind);
             if (strcmp(kind, "group") == 0) {
                 if (find_group(name))
                     die("group '%s' declared twice", name);
+                if (n_groups == (int)(sizeof(groups) / sizeof(groups[0])))
+                    die("more than %zu groups", sizeof(groups) / sizeof(groups[0]));
                 g = &groups[n_groups++];
                 g->name = xstrndup(name, strlen(name));
             } else if (strcmp(kind, "event") == 0) {
@@ -230,6 +236,8 @@ static void parse(FILE *f)
                 for (char *k = name; *k; k++)
                     if (!islower((unsigned char)*k) && !isdigit((unsigned char)*k) && *k != '_')
                         die("event id '%s' is not lower-case [a-z0-9_]", name);
+                if (n_events == (int)(sizeof(events) / sizeof(events[0])))
+                    die("more than %zu events", sizeof(events) / sizeof(events[0]));
                 ev = &events[n_events++];
                 memset(ev, 0, sizeof(*ev));
                 ev->id = xstrndup(name, strlen(name));
