@@ -580,6 +580,163 @@ int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslo
                           struct trail_buf *out);
 
 /* ------------------------------------------------------------------------ */
+/* Reading syslog (lib/syslog_parse.c)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A parsed syslog message. Every pointer points into the buffer that was
+ * parsed and is valid as long as it is; a field that is nil ("-") or absent
+ * has length 0. Not NUL-terminated.
+ */
+struct trail_syslog_msg {
+    int rfc;            /* 5424 or 3164 */
+    int facility;       /* 0..23 */
+    int severity;       /* syslog's scale, 0 emergency .. 7 debug */
+    int64_t time_us;    /* TIMESTAMP, µs since the epoch; 0 when nil or absent */
+    const char *host;   /* HOSTNAME */
+    size_t host_len;
+    const char *app;    /* APP-NAME; RFC 3164: the TAG */
+    size_t app_len;
+    const char *procid; /* PROCID; RFC 3164: the [pid] after the tag */
+    size_t procid_len;
+    const char *msgid;  /* MSGID (RFC 5424 only) */
+    size_t msgid_len;
+    const char *sd;     /* STRUCTURED-DATA as sent, "[...]..." (RFC 5424 only) */
+    size_t sd_len;
+    const char *msg;    /* MSG, a leading UTF-8 BOM removed; RFC 3164: after "tag:" */
+    size_t msg_len;
+    const char *content; /* RFC 3164: tag and message as sent; RFC 5424: as msg */
+    size_t content_len;
+};
+
+/*
+ * trail_syslog_parse_5424 - parse one RFC 5424 message (without framing).
+ * Checks the whole header and the structured data's syntax; MSG is taken as
+ * is. Returns 0 and fills *ret_msg, or TRAIL_E_PARSE. Thread-safe.
+ */
+int trail_syslog_parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg);
+
+/*
+ * trail_syslog_parse_3164 - parse one RFC 3164 (BSD) message, leniently as
+ * RFC 3164 section 4.3 asks of a receiver: "<PRI>" is required; the
+ * "Mmm dd hh:mm:ss" timestamp (local time, year guessed: this year, or last
+ * year when that would be more than a day ahead) or an RFC 3339 one, the
+ * HOSTNAME and the "tag[pid]:" are read when present. Returns 0 or
+ * TRAIL_E_PARSE (no valid PRI). Thread-safe.
+ */
+int trail_syslog_parse_3164(const char *data, size_t len, struct trail_syslog_msg *ret_msg);
+
+/*
+ * trail_syslog_parse - parse a message of either kind: RFC 5424 when a
+ * VERSION and a space follow PRI, RFC 3164 otherwise. Returns as above.
+ */
+int trail_syslog_parse(const char *data, size_t len, struct trail_syslog_msg *ret_msg);
+
+/*
+ * A cursor over structured data that trail_syslog_parse_5424() accepted:
+ *
+ *     struct trail_syslog_sd sd;
+ *     trail_syslog_sd_init(&sd, msg.sd, msg.sd_len);
+ *     while (trail_syslog_sd_next_element(&sd, &id, &id_len) == 1)
+ *         while (trail_syslog_sd_next_param(&sd, &name, &nl, &value, &vl) == 1)
+ *             ... value is raw: unescape with trail_syslog_sd_unescape() ...
+ *
+ * Copying the struct saves a position. Fields are private.
+ */
+struct trail_syslog_sd {
+    const char *p;
+    const char *end;
+    int in_element;
+};
+
+/* trail_syslog_sd_init - start a cursor over sd[0..len). */
+void trail_syslog_sd_init(struct trail_syslog_sd *sd, const char *data, size_t len);
+
+/*
+ * trail_syslog_sd_next_element - move to the next SD-ELEMENT (skipping the
+ * rest of the current one). Returns 1 and its SD-ID, 0 at the end, or
+ * TRAIL_E_PARSE for malformed data.
+ */
+int trail_syslog_sd_next_element(struct trail_syslog_sd *sd, const char **ret_id,
+                                 size_t *ret_len);
+
+/*
+ * trail_syslog_sd_next_param - the next PARAM-NAME and raw PARAM-VALUE (the
+ * text between the quotes, escapes kept) of the current element. Returns 1,
+ * 0 at the element's end, or TRAIL_E_PARSE.
+ */
+int trail_syslog_sd_next_param(struct trail_syslog_sd *sd, const char **ret_name,
+                               size_t *ret_name_len, const char **ret_value, size_t *ret_value_len);
+
+/*
+ * trail_syslog_sd_unescape - remove RFC 5424's escapes (\" \\ \]) from a raw
+ * PARAM-VALUE into out (room for len bytes; not NUL-terminated). Any other
+ * backslash is kept. Returns the length written.
+ */
+size_t trail_syslog_sd_unescape(const char *value, size_t len, char *out);
+
+/* Framing modes of a byte stream (RFC 6587). */
+enum trail_frame_mode {
+    TRAIL_FRAME_AUTO = 0, /* per frame: octet counting when it starts with a digit 1-9, else LF */
+    TRAIL_FRAME_LF = 1    /* LF-terminated lines only (raw CEF, NDJSON) */
+};
+
+/*
+ * The state of one stream's framing. Initialise with trail_syslog_framer_init();
+ * fields are private. Not thread-safe (one per connection).
+ */
+struct trail_syslog_framer {
+    int mode;
+    size_t max_frame;
+    size_t skip;      /* bytes of an oversize octet-counted frame still to discard */
+    int discard_line; /* discarding up to the next LF after an oversize or bad frame */
+};
+
+/* trail_syslog_framer_init - mode is enum trail_frame_mode; max_frame the largest message. */
+void trail_syslog_framer_init(struct trail_syslog_framer *f, int mode, size_t max_frame);
+
+/*
+ * trail_syslog_framer_next - find the next message in buf[0..len), the
+ * unconsumed bytes of a stream. Always sets *ret_used, the bytes to drop
+ * from the front of buf before the next call (which may be 0). Returns:
+ *   1  a message: *ret_msg and *ret_len point into buf (no LF, no trailing CR);
+ *   0  no whole message yet: read more and call again;
+ *   TRAIL_E_TOO_LARGE  a frame over max_frame, being discarded (the stream
+ *      continues after it);
+ *   TRAIL_E_PARSE  a malformed octet count; the framer discards to the next LF.
+ * LF, CR and NUL between frames are skipped.
+ */
+int trail_syslog_framer_next(struct trail_syslog_framer *f, const char *buf, size_t len,
+                             const char **ret_msg, size_t *ret_len, size_t *ret_used);
+
+/*
+ * trail_syslog_framer_flush - at the end of a stream, the last message when
+ * buf holds one without its final LF. Returns 1 and the message, 0 when
+ * nothing is left, TRAIL_E_PARSE for an octet-counted frame cut short, or
+ * TRAIL_E_TOO_LARGE.
+ */
+int trail_syslog_framer_flush(struct trail_syslog_framer *f, const char *buf, size_t len,
+                              const char **ret_msg, size_t *ret_len);
+
+/*
+ * trail_event_from_syslog - decode a syslog message (RFC 5424 or 3164) that
+ * carries a trail event, in the first of these forms that is present:
+ *   1. an RFC 5424 SD-ELEMENT [trail@32473 ...] as trail_event_to_syslog()
+ *      writes it: the id from its "id" param (else MSGID), "uuid", the
+ *      attributes as params (a "k.N"/"a.N" pair for a key that is not an
+ *      SD-NAME), "seq" ignored;
+ *   2. a JSON object as MSG (trail_event_from_json());
+ *   3. a CEF payload: "CEF:0|..." anywhere in the message, or the whole
+ *      event.log line (trail_event_from_cef()).
+ * The HOSTNAME and TIMESTAMP fill the event's host and time when the payload
+ * has none. Returns 0 and a new event (caller frees; not yet validated), or
+ * TRAIL_E_PARSE, TRAIL_E_TOO_LARGE (over the catalog's max_record_bytes) or
+ * a setter's error, with err (if not NULL, size errlen) naming the problem.
+ */
+int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
+                            struct trail_event **ret_event, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* Workload generator                                                       */
 /* ------------------------------------------------------------------------ */
 
