@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"events", cmd_events, "list and filter the event catalog"},
     {"emit", cmd_emit, "build one event, validate it and print or store it"},
+    {"loadgen", cmd_loadgen, "simulate an identity server's events (demos, tests, benchmarks)"},
 };
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -1,0 +1,172 @@
+/*
+ * loadgen.c - trail loadgen: the workload generator on the command line.
+ *
+ * Prints the simulated identity server's events as NDJSON, event.log (CEF)
+ * lines or RFC 5424 syslog. Not here: the simulation itself (lib/loadgen.c).
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: trail loadgen [OPTIONS]\n"
+    "\n"
+    "Simulate an identity server and print its audit events, in time order.\n"
+    "The same options always give the same events (the run is seeded).\n"
+    "\n"
+    "Users sign in through SAML, OIDC, internal, relay and RADIUS entry points\n"
+    "with BankID, Freja, FIDO, SITHS, OneTouch, passwords and OTP by SMS; some\n"
+    "fail, repeated failures lock accounts, attackers guess passwords, people\n"
+    "reset passwords, enrol and revoke tokens, give consent and log out;\n"
+    "administrators change the configuration; scheduled jobs run; certificates\n"
+    "near expiry. Activity follows office hours and is lower at weekends.\n"
+    "Every event is valid against the catalog under the strict policy.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --count N        events to produce (default 1000)\n"
+    "  -s, --seed N         seed of the simulation (default 1)\n"
+    "  -u, --users N        simulated users (default 1000)\n"
+    "  -c, --clients N      service providers and OIDC clients (default 20)\n"
+    "  -d, --days N         days the events are spread over (default 1)\n"
+    "      --start TIME     start of the span, RFC 3339 (default 2026-11-01T00:00:00Z)\n"
+    "      --host NAME      host name the events carry (default idp-node1)\n"
+    "  -f, --format FMT     ndjson (default), cef (the identity server's event.log\n"
+    "                       lines) or syslog (RFC 5424)\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Examples:\n"
+    "  trail loadgen -n 100000 -d 7 > week.ndjson\n"
+    "  trail loadgen -n 50 --format cef > event.log\n"
+    "\n"
+    "Exit status: 0 on success, 2 for bad usage.\n";
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v > max)
+        return -1;
+    *ret = v;
+    return 0;
+}
+
+int cmd_loadgen(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"count", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
+        {"users", required_argument, NULL, 'u'}, {"clients", required_argument, NULL, 'c'},
+        {"days", required_argument, NULL, 'd'},  {"start", required_argument, NULL, 'S'},
+        {"host", required_argument, NULL, 'H'},  {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = argv[0];
+    struct trail_loadgen_opts opts = {0};
+    uint64_t count = 1000, v;
+    const char *format = "ndjson";
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:s:u:c:d:f:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (parse_u64(optarg, UINT64_MAX / 2, &count) < 0)
+                return cli_usage_error(cmd, "--count: '%s' is not a whole number", optarg);
+            break;
+        case 's':
+            if (parse_u64(optarg, UINT64_MAX, &opts.seed) < 0)
+                return cli_usage_error(cmd, "--seed: '%s' is not a whole number", optarg);
+            break;
+        case 'u':
+            if (parse_u64(optarg, 100000000, &v) < 0 || v == 0)
+                return cli_usage_error(cmd, "--users: '%s' is not a number from 1 to 100000000",
+                                       optarg);
+            opts.users = (uint32_t)v;
+            break;
+        case 'c':
+            if (parse_u64(optarg, 1000000, &v) < 0 || v == 0)
+                return cli_usage_error(cmd, "--clients: '%s' is not a number from 1 to 1000000",
+                                       optarg);
+            opts.clients = (uint32_t)v;
+            break;
+        case 'd':
+            if (parse_u64(optarg, 36500, &v) < 0 || v == 0)
+                return cli_usage_error(cmd, "--days: '%s' is not a number from 1 to 36500", optarg);
+            opts.days = (uint32_t)v;
+            break;
+        case 'S':
+            if (trail_time_parse(optarg, strlen(optarg), &opts.start_us) < 0)
+                return cli_usage_error(cmd, "--start: '%s' is not an RFC 3339 time", optarg);
+            break;
+        case 'H':
+            opts.host = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(cmd, "unknown option '%s' (see trail loadgen --help)",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    int fmt = !strcmp(format, "ndjson")   ? 0
+              : !strcmp(format, "cef")    ? 1
+              : !strcmp(format, "syslog") ? 2
+                                          : -1;
+    if (fmt < 0)
+        return cli_usage_error(cmd, "--format: '%s' is not ndjson, cef or syslog", format);
+    opts.events = count ? count : 1;
+
+    struct trail_catalog *cat = cli_catalog();
+    struct trail_loadgen *gen = NULL;
+    struct trail_event *ev = NULL;
+    struct trail_buf out = {0};
+    struct trail_cef_opts cef = {.log_prefix = 1};
+    int r, status = 0;
+    if (!cat)
+        return 1;
+    if ((r = trail_loadgen_new(cat, &opts, &gen)) < 0 ||
+        (r = trail_event_new(cat, "core_server_run_starting", &ev)) < 0) {
+        status = cli_fail(cmd, "%s", trail_strerror(r));
+        goto done;
+    }
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    for (uint64_t i = 0; i < count; i++) {
+        if ((r = trail_loadgen_next(gen, ev)) < 0) {
+            status = cli_fail(cmd, "event %llu: %s: %s", (unsigned long long)i + 1,
+                              trail_strerror(r), trail_event_error(ev));
+            goto done;
+        }
+        trail_buf_reset(&out);
+        r = fmt == 0   ? trail_event_to_json(ev, &out)
+            : fmt == 1 ? trail_event_to_cef(ev, &cef, &out)
+                       : trail_event_to_syslog(ev, NULL, &out);
+        if (r < 0) {
+            status = cli_fail(cmd, "encoding: %s", trail_strerror(r));
+            goto done;
+        }
+        trail_buf_append(&out, "\n", 1);
+        if (fwrite(out.data, 1, out.len, stdout) != out.len) {
+            status = cli_fail(cmd, "writing: %m");
+            goto done;
+        }
+    }
+    if (fflush(stdout) != 0)
+        status = cli_fail(cmd, "writing: %m");
+done:
+    trail_buf_free(&out);
+    trail_event_free(ev);
+    trail_loadgen_free(gen);
+    return status;
+}
