@@ -747,6 +747,35 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
     }
     if (!strcmp(k, "dhost") || !strcmp(k, "shost"))
         return g->opts.host;
+    if (!strcmp(k, "job")) {
+        static const char *const jobs[] = {"purge-events", "sync-ldap",    "refresh-metadata",
+                                           "rotate-keys",  "report-usage", "cleanup-sessions"};
+        return jobs[(p->time_us / 3600000000LL) % (int64_t)TRAIL_ARRAY_SIZE(jobs)];
+    }
+    if (!strcmp(k, "version"))
+        return "6.2.1";
+    if (!strcmp(k, "duration_ms")) {
+        snprintf(buf, size, "%u", (unsigned)(40 + (p->order * 2654435761u) % 4000));
+        return buf;
+    }
+    if (!strcmp(k, "failed_attempts")) {
+        snprintf(buf, size, "%u", (unsigned)g->fail_count[c->user]);
+        return buf;
+    }
+    if (!strcmp(k, "token_serial")) {
+        snprintf(buf, size, "OATH%08X", (unsigned)(c->user * 2654435761u));
+        return buf;
+    }
+    if (!strcmp(k, "channel"))
+        return "sms";
+    if (!strcmp(k, "recipient")) {
+        snprintf(buf, size, "+46701%06u", (unsigned)(c->user % 1000000));
+        return buf;
+    }
+    if (!strcmp(k, "days_left")) {
+        snprintf(buf, size, "%d", (int)(30 - (p->time_us / 86400000000LL) % 30));
+        return buf;
+    }
     return NULL;
 }
 
