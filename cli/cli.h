@@ -34,6 +34,8 @@ struct trail_catalog *cli_catalog(void);
 
 int cmd_events(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_proof(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);
 
 #endif /* TRAIL_CLI_H */

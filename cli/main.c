@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
     {"events", cmd_events, "list and filter the event catalog"},
     {"emit", cmd_emit, "build one event, validate it and print or store it"},
+    {"keygen", cmd_keygen, "make the Ed25519 key pair that signs checkpoints"},
+    {"proof", cmd_proof, "check inclusion and consistency proofs offline"},
     {"loadgen", cmd_loadgen, "simulate an identity server's events (demos, tests, benchmarks)"},
 };
 
