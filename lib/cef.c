@@ -92,6 +92,9 @@ static int put_prefix(struct trail_buf *out, const struct trail_event *ev, int o
 {
     char utc[32], line[160];
     int64_t t = ev->time_us;
+    /* a local time that four year digits cannot hold is written in UTC */
+    if (!codec_time_ok(t) || !codec_time_ok(t + (int64_t)offset_min * 60 * 1000000))
+        offset_min = 0;
     trail_time_format(t + (int64_t)offset_min * 60 * 1000000, utc);
     /* utc: YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
     char *p = line;
@@ -469,7 +472,8 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         size_t i = pos;
         while (i < n) {
             char c = s[i];
-            if (c == '\\') {
+            /* an escape hides the next byte; a backslash before a space is a literal one */
+            if (c == '\\' && i + 1 < n && s[i + 1] != ' ') {
                 i += 2;
                 continue;
             }
@@ -495,8 +499,10 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
             struct trail_value v;
             dup = trail_event_attr_get(ev, key, &v) == 0 || null_seen(rd, key, klen);
             if (!dup) {
-                if (klen > lim->max_key_len || !trail_key_valid(key, klen))
-                    return ERR(rd, TRAIL_E_BAD_KEY, ks, "attribute key '%.64s' is not valid", key);
+                if (klen > lim->max_key_len)
+                    return ERR(rd, TRAIL_E_KEY_TOO_LONG, ks,
+                               "attribute key '%.40s...' is longer than %u bytes", key,
+                               lim->max_key_len);
                 if (ev->n_attrs + rd->n_nulls >= lim->max_attrs)
                     return ERR(rd, TRAIL_E_TOO_MANY_ATTRS, ks, "more than %u attributes",
                                lim->max_attrs);

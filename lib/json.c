@@ -596,6 +596,10 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
         size_t klen, slen;
         if ((r = read_string(p, 1, &key, &klen)) < 0)
             return r;
+        if (!trail_key_valid(key, klen))
+            return ERR(p, TRAIL_E_BAD_KEY, key_off,
+                       "attribute key '%.64s' is empty or has characters outside [A-Za-z0-9_.-]",
+                       key);
         skip_ws(p);
         if ((r = expect_char(p, ':', "':' after an attribute name")) < 0)
             return r;
@@ -641,11 +645,10 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
             if (is_null) {
                 dup = trail_event_attr_get(ev, key, &v) == 0 || null_seen(p, key, klen);
                 if (!dup) {
-                    if (!trail_key_valid(key, klen))
-                        return ERR(p, TRAIL_E_BAD_KEY, key_off,
-                                   "attribute key '%.64s' is empty or has characters outside "
-                                   "[A-Za-z0-9_.-]",
-                                   key);
+                    if (klen > p->lim->max_key_len)
+                        return ERR(p, TRAIL_E_KEY_TOO_LONG, key_off,
+                                   "attribute key '%.40s...' is longer than %u bytes", key,
+                                   p->lim->max_key_len);
                     if (ev->n_attrs + p->n_nulls >= p->lim->max_attrs)
                         return ERR(p, TRAIL_E_TOO_MANY_ATTRS, key_off, "more than %u attributes",
                                    p->lim->max_attrs);
