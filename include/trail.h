@@ -1096,6 +1096,292 @@ int trail_proof_format(const struct trail_proof *proof, struct trail_buf *out);
  */
 int trail_proof_parse(const char *text, size_t len, struct trail_proof *ret_proof);
 
+/* ------------------------------------------------------------------------ */
+/* Store                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The store: an append-only, segmented, crash-safe directory of records, one
+ * per event, numbered by a gapless sequence number from 1 (docs/store.md for
+ * operators, docs/format.md for the bytes). Every record is a leaf of the
+ * Merkle tree and a link of the hash chain of the Integrity section: record
+ * seq is leaf seq - 1.
+ *
+ * One process writes (DIR/LOCK); any number read, also while it writes.
+ * Every call on a store handle is thread-safe.
+ */
+struct trail_store;
+struct trail_store_iter;
+
+/* When appended records reach the disk (fdatasync). */
+enum trail_fsync_policy {
+    TRAIL_FSYNC_DEFAULT = 0,  /* INTERVAL with the default interval */
+    TRAIL_FSYNC_ALWAYS = 1,   /* as soon as possible; concurrent appends share one sync */
+    TRAIL_FSYNC_INTERVAL = 2, /* every fsync_interval_ms */
+    TRAIL_FSYNC_NEVER = 3     /* written every interval, never synced: durable = written */
+};
+
+/* The operations the fault hook can fail (tests). */
+enum trail_store_op {
+    TRAIL_STORE_OP_WRITE = 1, /* a write into a segment or side file */
+    TRAIL_STORE_OP_SYNC = 2   /* an fdatasync or fsync */
+};
+
+/* The integrity state at one tree size: what a checkpoint signs. */
+struct trail_store_state {
+    uint64_t tree_size;           /* records, == the last seq */
+    uint8_t root[TRAIL_HASH_LEN]; /* RFC 9162 tree hash of the tree_size leaves */
+    uint8_t chain[TRAIL_HASH_LEN]; /* the hash chain after record tree_size */
+    int64_t time_us;              /* when this state became durable */
+};
+
+/*
+ * Options of trail_store_open(). Zero-initialise; a zero field means the
+ * default noted.
+ */
+struct trail_store_opts {
+    int read_only;              /* 1: no lock, no changes; sees what writers wrote */
+    int create;                 /* 1: make DIR and a new store when there is none */
+    int repair;                 /* 1: cut a damaged segment at its first bad frame, and
+                                   drop what follows, instead of failing with
+                                   TRAIL_E_CORRUPT (reported; the cut bytes are kept
+                                   in DIR/damaged/) */
+    int fsync_policy;           /* enum trail_fsync_policy */
+    uint32_t fsync_interval_ms; /* INTERVAL and NEVER: default 10 */
+    uint64_t segment_max_bytes; /* roll the active segment past this size; 64 MiB */
+    int64_t segment_max_age_us; /* ... or when its first record is this old; 1 hour */
+    int no_seal;                /* 1: leave rolled segments uncompressed */
+    int zstd_level;             /* sealing: default 6 (docs/BENCHMARKS.md) */
+    uint32_t block_bytes;       /* sealing: raw bytes per compressed block, 1 MiB */
+    uint64_t max_pending_bytes; /* appends wait while more than this is unwritten; 256 MiB */
+
+    /*
+     * The checkpoint hook (the integrity layer): called on the flusher's
+     * thread, without the store's locks held, with the durable state once
+     * checkpoint_every_events records or checkpoint_every_ms ms have become
+     * durable since the last call (defaults 100000 and 10000), and at close.
+     * It may read the store (subtree hashes, iterators) but not append. Its
+     * return value is kept for trail_store_close().
+     */
+    int (*checkpoint)(void *arg, struct trail_store *store, const struct trail_store_state *state);
+    void *checkpoint_arg;
+    uint64_t checkpoint_every_events;
+    uint32_t checkpoint_every_ms;
+
+    /*
+     * The tree sizes of the checkpoints that exist (for retention: the purge
+     * keeps the 256 leaf hashes of every purged group holding one of them in
+     * DIR/anchors, so consistency proofs from those checkpoints still work).
+     * Fills a malloc'd array the store frees. NULL: none.
+     */
+    int (*checkpoint_sizes)(void *arg, uint64_t **ret_sizes, size_t *ret_n);
+
+    /*
+     * The fault hook (tests): called before each write and sync of segment
+     * data with the operation and the fd; a negative -errno makes that
+     * operation fail with it. NULL: none.
+     */
+    int (*fault)(void *arg, int op, int fd);
+    void *fault_arg;
+};
+
+/* What trail_store_open() found and did; message holds one line per action. */
+struct trail_store_report {
+    uint64_t segments;       /* segments in the store */
+    uint64_t records;        /* records in the store */
+    uint64_t torn_bytes;     /* bytes of a torn tail cut from the last segment */
+    uint32_t resealed;       /* half-sealed segments whose .seg was removed to redo */
+    uint32_t leftovers;      /* .open beside a complete .seg, and *.tmp files, removed */
+    uint64_t roots_rebuilt;  /* tree.roots groups recomputed from records */
+    uint32_t damaged;        /* damaged places found (read-only or repair) */
+    uint64_t repaired_bytes; /* bytes cut by repair */
+    char message[2048];      /* "segment seg-...open: torn tail at offset N (M bytes) cut\n" */
+};
+
+/*
+ * trail_store_open - open (or, with opts->create, make) the store in dir.
+ *
+ * A writer takes DIR/LOCK (TRAIL_E_LOCKED when another process holds it) and
+ * recovers: a torn tail is cut, a half-sealed segment is redone from its
+ * .open file, tree.roots is rebuilt from the records when short, leftovers
+ * are removed. A damaged frame with good frames after it is corruption:
+ * TRAIL_E_CORRUPT with the segment and offset in ret_report->message,
+ * unless opts->repair. A reader (read_only) changes nothing; it reports
+ * damage but opens.
+ *
+ * cat decodes records (trail_store_iter_next) and must outlive the store.
+ * opts may be NULL (defaults, no create). ret_report may be NULL; it is
+ * filled on failure too. Returns 0, TRAIL_E_NOT_FOUND (no store and no
+ * create), TRAIL_E_LOCKED, TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
+ * -ENOMEM. The caller closes the store with trail_store_close().
+ */
+int trail_store_open(const char *dir, const struct trail_catalog *cat,
+                     const struct trail_store_opts *opts, struct trail_store **ret_store,
+                     struct trail_store_report *ret_report);
+
+/*
+ * trail_store_close - make everything appended durable (whatever the policy),
+ * call the checkpoint hook, finish a sealing in progress, release the lock
+ * and free the store. Iterators must be freed before. Returns 0, or the first
+ * error that kept records from becoming durable (they are then not in the
+ * store), or the checkpoint hook's error.
+ */
+int trail_store_close(struct trail_store *store);
+
+/*
+ * trail_store_append - append n events as records, in order, as one batch.
+ *
+ * Each event gets the next seq (trail_event_seq() tells it afterwards) and,
+ * when its time is 0, the current time; an event without a uuid is stored
+ * without one and reads back with the uuid derived from the store id and
+ * its seq (trail_store_uuid()). Events are not validated: validate first.
+ * The call encodes, hashes and copies into memory only; the records become
+ * durable later (trail_store_wait). *ret_last_seq (may be NULL) is the seq
+ * of the last event.
+ *
+ * Returns 0; TRAIL_E_TOO_LARGE (an event over the catalog's max_record_bytes:
+ * nothing appended); TRAIL_E_READONLY; TRAIL_E_CLOSED; or, for a short while
+ * after a write failed, that error (-ENOSPC, -EIO, ...) with nothing
+ * appended. Blocks while more than max_pending_bytes are unwritten.
+ */
+int trail_store_append(struct trail_store *store, struct trail_event *const *events, size_t n,
+                       uint64_t *ret_last_seq);
+
+/*
+ * trail_store_wait - block until record seq is durable under the policy.
+ *
+ * Returns 0 once it is; or the error of the write or sync that failed for it
+ * (-ENOSPC, -EIO, ...): the record is then not in the store (the failed tail
+ * is cut and its seqs are given to later appends) and may be sent again.
+ * A record appended by this thread before a failure is never confused with a
+ * later one that reused its seq. Also TRAIL_E_CLOSED, or -EINVAL for a seq
+ * never appended.
+ */
+int trail_store_wait(struct trail_store *store, uint64_t seq);
+
+/* trail_store_durable_seq - the highest seq known durable (0 for none). */
+uint64_t trail_store_durable_seq(struct trail_store *store);
+
+/* trail_store_last_seq - the highest seq appended (or, for a reader, seen). */
+uint64_t trail_store_last_seq(struct trail_store *store);
+
+/* trail_store_first_seq - the lowest seq still stored (1 until a purge; last + 1 if empty). */
+uint64_t trail_store_first_seq(struct trail_store *store);
+
+/*
+ * trail_store_state - the integrity state at the durable point (for a
+ * reader: at the last record seen). Returns 0 or -ENOMEM.
+ */
+int trail_store_state(struct trail_store *store, struct trail_store_state *ret_state);
+
+/* trail_store_id - the store's random 16-byte id (DIR/store.meta). */
+void trail_store_id(const struct trail_store *store, uint8_t ret_id[16]);
+
+/* trail_store_uuid - the uuid a record stored without one reads back with. */
+void trail_store_uuid(const struct trail_store *store, uint64_t seq, uint8_t ret_uuid[16]);
+
+/*
+ * trail_store_subtree_hash - the RFC 9162 tree hash of leaves [begin, end)
+ * (leaf i is record i + 1), 0 <= begin < end <= the durable tree size.
+ * Whole aligned groups of 256 leaves come from DIR/tree.roots, the rest from
+ * the records (or DIR/anchors after a purge). Has the signature the proof
+ * generators take: pass the store as ctx. Returns 0, -EINVAL for a range out
+ * of bounds, TRAIL_E_NOT_FOUND when a needed leaf was purged and not
+ * anchored, TRAIL_E_CORRUPT, -errno.
+ */
+int trail_store_subtree_hash(void *store, uint64_t begin, uint64_t end,
+                             uint8_t out[TRAIL_HASH_LEN]);
+
+/* trail_store_leaf_hash - the leaf hash of record seq. Errors as above. */
+int trail_store_leaf_hash(struct trail_store *store, uint64_t seq, uint8_t out[TRAIL_HASH_LEN]);
+
+/* What the store holds, for `trail stats` and metrics. */
+struct trail_store_stats {
+    uint64_t records;          /* records stored (after purges) */
+    uint64_t first_seq, last_seq, durable_seq;
+    uint64_t segments, sealed_segments;
+    uint64_t segment_bytes;    /* bytes of segment files */
+    uint64_t side_bytes;       /* tree.roots, anchors, store.meta */
+    uint64_t tree_size;        /* leaves, purged ones included (== last_seq) */
+    int64_t first_time_us;     /* smallest record time stored (0 when empty) */
+    int64_t last_time_us;      /* largest */
+};
+
+/* trail_store_stats - fill ret_stats. Returns 0. */
+int trail_store_stats(struct trail_store *store, struct trail_store_stats *ret_stats);
+
+/* Iteration directions. */
+enum trail_iter_dir {
+    TRAIL_ITER_FORWARD = 0, /* ascending seq */
+    TRAIL_ITER_BACKWARD = 1 /* descending seq */
+};
+
+/*
+ * trail_store_iter_new - an iterator over the records in the given
+ * direction, positioned at the first (forward) or last (backward) record.
+ * It reads sealed and open segments alike, and a writer's records up to its
+ * durable seq (at least) as they come. Caller frees it with
+ * trail_store_iter_free() before closing the store. 0 or -ENOMEM.
+ */
+int trail_store_iter_new(struct trail_store *store, int direction,
+                         struct trail_store_iter **ret_iter);
+
+/*
+ * trail_store_iter_seek_seq - position at seq: the next record returned is
+ * seq, or the first after it (forward) / before it (backward) that exists.
+ * Returns 0.
+ */
+int trail_store_iter_seek_seq(struct trail_store_iter *it, uint64_t seq);
+
+/*
+ * trail_store_iter_seek_time - position by time: forward, at the first
+ * record in seq order whose time is >= time_us; backward, at the last one
+ * whose time is <= time_us. Segment and block time ranges skip what cannot
+ * match. Returns 0, or an error reading the store.
+ */
+int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t time_us);
+
+/*
+ * trail_store_iter_next_raw - the next record's canonical bytes (what the
+ * Merkle leaf hashes) and seq, without decoding. *ret_rec is owned by the
+ * iterator, valid until its next call. Returns 1 with a record, 0 at the
+ * end, TRAIL_E_CORRUPT (a record fails its checksum or the seq order;
+ * *ret_seq, when not NULL, names the expected seq), or -errno.
+ */
+int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_rec,
+                              size_t *ret_len, uint64_t *ret_seq);
+
+/*
+ * trail_store_iter_next - the next record decoded into ev (made from any
+ * catalog; its memory is reused, so a loop allocates nothing once warm).
+ * Returns 1, 0 at the end, or an error as above.
+ */
+int trail_store_iter_next(struct trail_store_iter *it, struct trail_event *ev);
+
+/* trail_store_iter_free - free an iterator. */
+void trail_store_iter_free(struct trail_store_iter *it);
+
+/* What a purge did. */
+struct trail_store_purge_report {
+    uint64_t from_seq, to_seq; /* the seqs removed; from > to when nothing was */
+    uint64_t segments;         /* segment files removed */
+    uint64_t bytes;            /* their bytes */
+    uint64_t event_seq;        /* the seq of the core_server_events_purged record, or 0 */
+};
+
+/*
+ * trail_store_purge - retention: remove whole sealed segments, oldest
+ * first, while their newest record is older than older_than_us (µs since
+ * the epoch; 0: no age limit) or while the store is over max_total_bytes
+ * (0: no size limit). Never the active segment nor one not yet sealed.
+ * Appends a core_server_events_purged record (attributes purged_from_seq,
+ * purged_to_seq, segments, bytes, msg, anchor: the chain head and frontier
+ * at the purge point in hex) and waits until it is durable. Appends go on
+ * meanwhile. ret_report may be NULL. Returns 0, TRAIL_E_READONLY, -errno.
+ */
+int trail_store_purge(struct trail_store *store, int64_t older_than_us, uint64_t max_total_bytes,
+                      struct trail_store_purge_report *ret_report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1589 @@
+/*
+ * store.c - the store's life: open and recovery, appends with group commit
+ * (the flusher thread), durability waits, rolling, background sealing (the
+ * sealer thread), statistics and close.
+ *
+ * Not here: the record bytes (record.c), the file formats (segment.c),
+ * reading (store_iter.c), tree.roots, subtree hashes and anchors
+ * (store_tree.c), retention (store_purge.c).
+ *
+ * Concurrency. One mutex (s->lock) covers the append path: an append call
+ * encodes, hashes and copies its whole batch into the current batch buffer
+ * under it, once per call. The flusher swaps that buffer for an empty one
+ * under the lock, then writes and syncs it without the lock, and publishes
+ * the new durable seq under the lock again; waiters sleep on durable_cv.
+ * With the ALWAYS policy the flusher writes as soon as something is there,
+ * so all appends made while one fdatasync runs share the next one.
+ *
+ * A failed write or sync rolls the store back to its last durable state: the
+ * file is cut there, the in-memory chain, tree and seq return to it, every
+ * record after it fails its waiters, and the next flush tries again with
+ * whatever is appended meanwhile. So the store on disk is always a prefix
+ * of what was appended, and nothing acknowledged is ever lost or repeated.
+ *
+ * The segment list (s->segs, seg_lock) is what readers in this process use;
+ * the flusher adds segments as it creates them, the sealer swaps .open for
+ * .seg, the purge removes the oldest.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define META_LEN      64
+#define META_MAGIC    "TRAILSTO"
+#define META_VERSION  1
+#define REFUSE_US     100000 /* appends fail fast this long after a failed flush */
+#define DEFAULT_LEVEL 6
+
+/* The generation of the last append of this thread, for trail_store_wait(). */
+static _Thread_local struct {
+    const struct trail_store *store;
+    uint64_t gen;
+} last_append;
+
+void store_report(struct trail_store_report *rep, const char *fmt, ...)
+{
+    if (!rep)
+        return;
+    size_t used = strlen(rep->message);
+    if (used + 2 >= sizeof(rep->message))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rep->message + used, sizeof(rep->message) - used - 1, fmt, ap);
+    va_end(ap);
+    used = strlen(rep->message);
+    rep->message[used] = '\n';
+    rep->message[used + 1] = '\0';
+}
+
+void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char *ext, char *out,
+                    size_t size)
+{
+    snprintf(out, size, "%s/seg-%016" PRIx64 "%s", s->dir, first_seq, ext);
+}
+
+int store_fault(const struct trail_store *s, int op, int fd)
+{
+    if (!s->o.fault)
+        return 0;
+    return s->o.fault(s->o.fault_arg, op, fd);
+}
+
+int store_fsync_dir(struct trail_store *s)
+{
+    int r = store_fault(s, TRAIL_STORE_OP_SYNC, s->dir_fd);
+    if (r < 0)
+        return r;
+    return fsync(s->dir_fd) < 0 ? -errno : 0;
+}
+
+static int write_at(struct trail_store *s, int fd, const void *buf, size_t n, uint64_t off)
+{
+    int r = store_fault(s, TRAIL_STORE_OP_WRITE, fd);
+    if (r < 0)
+        return r;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+static int sync_fd(struct trail_store *s, int fd)
+{
+    int r = store_fault(s, TRAIL_STORE_OP_SYNC, fd);
+    if (r < 0)
+        return r;
+    return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
+                        uint8_t group_root[TRAIL_HASH_LEN], int *ret_group_done)
+{
+    /* trail_frontier_append's merge, watching for the 8th merge: that hash is the
+       root of the 256-leaf group just completed (no extra hashing) */
+    uint8_t carry[TRAIL_HASH_LEN];
+    unsigned k = 0;
+    memcpy(carry, leaf, TRAIL_HASH_LEN);
+    *ret_group_done = 0;
+    while (f->size & ((uint64_t)1 << k)) {
+        int r = trail_hash_node(f->nodes[k], carry, carry);
+        if (r < 0)
+            return r;
+        k++;
+        if (k == 8) {
+            memcpy(group_root, carry, TRAIL_HASH_LEN);
+            *ret_group_done = 1;
+        }
+    }
+    memcpy(f->nodes[k], carry, TRAIL_HASH_LEN);
+    f->size++;
+    return 0;
+}
+
+/* ---- store.meta ---- */
+
+/*
+ * DIR/store.meta, 64 bytes:
+ *   0 8 magic "TRAILSTO"  8 2 version (1)  10 2 zero  12 4 length (64)
+ *   16 16 store id  32 8 created µs  40 20 zero  60 4 CRC-32C of bytes 0..59
+ */
+static int meta_read(struct trail_store *s)
+{
+    uint8_t m[META_LEN];
+    int fd = openat(s->dir_fd, "store.meta", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, m, sizeof(m));
+    int err = errno;
+    close(fd);
+    if (n < 0)
+        return -err;
+    if (n != META_LEN || memcmp(m, META_MAGIC, 8) != 0 || get_u16(m + 8) != META_VERSION)
+        return TRAIL_E_VERSION;
+    if (get_u32(m + 60) != trail_crc32c(0, m, 60))
+        return TRAIL_E_CORRUPT;
+    memcpy(s->store_id, m + 16, 16);
+    s->created_us = (int64_t)get_u64(m + 32);
+    return 0;
+}
+
+static int meta_write(struct trail_store *s)
+{
+    uint8_t m[META_LEN] = {0};
+    memcpy(m, META_MAGIC, 8);
+    put_u16(m + 8, META_VERSION);
+    put_u32(m + 12, META_LEN);
+    memcpy(m + 16, s->store_id, 16);
+    put_u64(m + 32, (uint64_t)s->created_us);
+    put_u32(m + 60, trail_crc32c(0, m, 60));
+    int fd = openat(s->dir_fd, "store.meta.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int r = 0;
+    if (write(fd, m, sizeof(m)) != (ssize_t)sizeof(m) || fsync(fd) < 0)
+        r = errno ? -errno : -EIO;
+    close(fd);
+    if (r == 0 && renameat(s->dir_fd, "store.meta.tmp", s->dir_fd, "store.meta") < 0)
+        r = -errno;
+    if (r == 0)
+        r = fsync(s->dir_fd) < 0 ? -errno : 0;
+    return r;
+}
+
+/* ---- the segment list ---- */
+
+long store_segs_find(const struct trail_store *s, uint64_t seq)
+{
+    size_t lo = 0, hi = s->n_segs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->segs[mid].first_seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    return (long)lo - 1;
+}
+
+static int segs_push(struct trail_store *s, const struct seg *g)
+{
+    if (s->n_segs == s->cap_segs) {
+        size_t cap = s->cap_segs ? s->cap_segs * 2 : 16;
+        struct seg *p = realloc(s->segs, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        s->segs = p;
+        s->cap_segs = cap;
+    }
+    s->segs[s->n_segs++] = *g;
+    return 0;
+}
+
+/* ---- recovery ---- */
+
+struct found {
+    uint64_t first_seq;
+    int has_open, has_seg;
+};
+
+static int cmp_found(const void *a, const void *b)
+{
+    const struct found *x = a, *y = b;
+    return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/* List seg-*.open / seg-*.seg (and remove *.tmp when writing). */
+static int list_segments(struct trail_store *s, struct found **ret, size_t *ret_n,
+                         struct trail_store_report *rep)
+{
+    int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -errno;
+    }
+    struct found *f = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int r = 0;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
+            if (!s->read_only) {
+                unlinkat(s->dir_fd, name, 0);
+                if (rep)
+                    rep->leftovers++;
+                store_report(rep, "%s: unfinished temporary file removed", name);
+            }
+            continue;
+        }
+        if (strncmp(name, "seg-", 4) != 0 || len < 4 + 16 + 4)
+            continue;
+        char *endp;
+        uint64_t first = strtoull(name + 4, &endp, 16);
+        if (endp != name + 20)
+            continue;
+        int is_open = strcmp(endp, ".open") == 0, is_seg = strcmp(endp, ".seg") == 0;
+        if (!is_open && !is_seg)
+            continue;
+        size_t i;
+        for (i = 0; i < n && f[i].first_seq != first; i++)
+            ;
+        if (i == n) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 32;
+                struct found *p = realloc(f, cap * sizeof(*p));
+                if (!p) {
+                    r = -ENOMEM;
+                    break;
+                }
+                f = p;
+            }
+            f[n++] = (struct found){.first_seq = first};
+        }
+        if (is_open)
+            f[i].has_open = 1;
+        else
+            f[i].has_seg = 1;
+    }
+    closedir(d);
+    if (r < 0) {
+        free(f);
+        return r;
+    }
+    qsort(f, n, sizeof(*f), cmp_found);
+    *ret = f;
+    *ret_n = n;
+    return 0;
+}
+
+/* Move a damaged file's cut-off bytes aside (repair keeps what it cuts). */
+static void keep_damaged(struct trail_store *s, int src_fd, uint64_t from, uint64_t to,
+                         const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/damaged", s->dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/damaged/%s.%" PRIu64, s->dir, name, from);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    char buf[65536];
+    for (uint64_t off = from; off < to;) {
+        ssize_t n = pread(src_fd, buf, sizeof(buf), (off_t)off);
+        if (n <= 0 || write(fd, buf, (size_t)n) != n)
+            break;
+        off += (uint64_t)n;
+    }
+    fsync(fd);
+    close(fd);
+}
+
+/*
+ * Scan an open segment: check every frame, cut a torn tail (writer, last
+ * segment), report damage. With hash != 0 also carry the chain and frontier
+ * from the header over every record into *chain / *fr.
+ */
+static int scan_open(struct trail_store *s, int fd, const char *name, struct seg *g, int is_last,
+                     int hash, uint8_t chain[TRAIL_HASH_LEN], struct trail_frontier *fr,
+                     struct trail_store_report *rep)
+{
+    struct seg_header h;
+    struct stat st;
+    int r = seg_header_read(fd, &h);
+    if (r < 0)
+        return r;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    struct frame_reader rd = {.fd = fd, .off = h.header_len, .end = (uint64_t)st.st_size};
+    uint64_t next = h.first_seq;
+    g->first_seq = h.first_seq;
+    g->created_us = h.created_us;
+    g->min_time = INT64_MAX;
+    g->max_time = INT64_MIN;
+    if (hash) {
+        memcpy(chain, h.chain, TRAIL_HASH_LEN);
+        *fr = h.frontier;
+    }
+    for (;;) {
+        const uint8_t *rec;
+        uint32_t len;
+        uint64_t at = rd.off;
+        r = frame_next(&rd, &rec, &len);
+        if (r < 0)
+            goto out;
+        if (r == FRAME_OK && trail_record_seq(rec) != next)
+            r = FRAME_BAD;
+        if (r == FRAME_OK) {
+            int64_t t = trail_record_time(rec);
+            g->min_time = t < g->min_time ? t : g->min_time;
+            g->max_time = t > g->max_time ? t : g->max_time;
+            if (hash) {
+                uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
+                int done;
+                if ((r = trail_hash_leaf(rec, len, leaf)) < 0 ||
+                    (r = trail_hash_chain(chain, leaf, chain)) < 0 ||
+                    (r = store_frontier_push(fr, leaf, root, &done)) < 0)
+                    goto out;
+            }
+            next++;
+            continue;
+        }
+        if (r == FRAME_END) {
+            g->data_end = at;
+            break;
+        }
+        /* torn or bad at `at`: is anything good after it? */
+        uint64_t good_off = 0;
+        rd.off = at;
+        int found = frame_resync(&rd, next - 1, &good_off);
+        if (found < 0) {
+            r = found;
+            goto out;
+        }
+        g->data_end = at;
+        if (!found && is_last) {
+            /* a torn tail: what a crash leaves; never acknowledged */
+            if (rep)
+                rep->torn_bytes += (uint64_t)st.st_size - at;
+            store_report(rep, "%s: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes) %s", name,
+                         at, (uint64_t)st.st_size - at, s->read_only ? "ignored" : "cut");
+            if (!s->read_only && ftruncate(fd, (off_t)at) < 0) {
+                r = -errno;
+                goto out;
+            }
+            break;
+        }
+        if (rep)
+            rep->damaged++;
+        if (found)
+            store_report(rep,
+                         "%s: damaged frame at offset %" PRIu64 " (seq %" PRIu64
+                         " expected) with good frames after it, from offset %" PRIu64,
+                         name, at, next, good_off);
+        else
+            store_report(rep,
+                         "%s: damaged tail at offset %" PRIu64 " (seq %" PRIu64
+                         " expected) in a segment that is not the last",
+                         name, at, next);
+        if (s->read_only)
+            break;
+        if (!s->o.repair) {
+            r = TRAIL_E_CORRUPT;
+            goto out;
+        }
+        keep_damaged(s, fd, at, (uint64_t)st.st_size, name);
+        if (rep)
+            rep->repaired_bytes += (uint64_t)st.st_size - at;
+        store_report(rep,
+                     "%s: repair cut %" PRIu64 " bytes from offset %" PRIu64 " (kept in damaged/)",
+                     name, (uint64_t)st.st_size - at, at);
+        if (ftruncate(fd, (off_t)at) < 0) {
+            r = -errno;
+            goto out;
+        }
+        r = 1; /* tells the caller that what follows this segment must go */
+        g->last_seq = next - 1;
+        g->bytes = at;
+        goto out_set;
+    }
+    r = 0;
+    g->last_seq = next - 1;
+    g->bytes = g->data_end;
+out_set:
+    if (g->last_seq < g->first_seq) {
+        g->min_time = INT64_MAX;
+        g->max_time = INT64_MIN;
+    }
+out:
+    frame_reader_free(&rd);
+    return r;
+}
+
+/* Hash every record of a sealed segment from its header state (the last segment sealed). */
+static int hash_sealed(int fd, const struct seg_sealed *ss, uint8_t chain[TRAIL_HASH_LEN],
+                       struct trail_frontier *fr)
+{
+    struct trail_buf comp = {0}, raw = {0};
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    int r = dctx ? 0 : -ENOMEM;
+    memcpy(chain, ss->h.chain, TRAIL_HASH_LEN);
+    *fr = ss->h.frontier;
+    for (uint32_t i = 0; r == 0 && i < ss->n_blocks; i++) {
+        r = seg_block_read(fd, &ss->blocks[i], dctx, &comp, &raw);
+        size_t off = 0;
+        while (r == 0 && off + TRAIL_FRAME_HEAD <= raw.len) {
+            const uint8_t *p = (const uint8_t *)raw.data + off;
+            uint32_t len = get_u32(p);
+            if (len > raw.len - off - TRAIL_FRAME_HEAD ||
+                trail_crc32c(0, p + 8, len) != get_u32(p + 4)) {
+                r = TRAIL_E_CORRUPT;
+                break;
+            }
+            uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
+            int done;
+            if ((r = trail_hash_leaf(p + 8, len, leaf)) < 0 ||
+                (r = trail_hash_chain(chain, leaf, chain)) < 0 ||
+                (r = store_frontier_push(fr, leaf, root, &done)) < 0)
+                break;
+            off += TRAIL_FRAME_HEAD + len;
+        }
+    }
+    ZSTD_freeDCtx(dctx);
+    trail_buf_free(&comp);
+    trail_buf_free(&raw);
+    return r;
+}
+
+/* Read the store id from a segment header when store.meta is gone. */
+static int id_from_segment(struct trail_store *s, const struct found *f)
+{
+    char path[4200];
+    store_seg_path(s, f->first_seq, f->has_open ? ".open" : ".seg", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct seg_header h;
+    int r = seg_header_read(fd, &h);
+    close(fd);
+    if (r < 0)
+        return r;
+    memcpy(s->store_id, h.store_id, 16);
+    s->created_us = h.created_us;
+    return 0;
+}
+
+static int recover(struct trail_store *s, struct trail_store_report *rep)
+{
+    struct found *f = NULL;
+    size_t n = 0;
+    int r = list_segments(s, &f, &n, rep);
+    if (r < 0)
+        return r;
+    r = meta_read(s);
+    if (r == -ENOENT || (r == TRAIL_E_CORRUPT && n > 0)) {
+        if (n == 0) {
+            if (!s->o.create || s->read_only) {
+                r = TRAIL_E_NOT_FOUND;
+                goto out;
+            }
+            if ((r = trail_random_bytes(s->store_id, 16)) < 0)
+                goto out;
+            s->created_us = trail_now();
+            if ((r = meta_write(s)) < 0)
+                goto out;
+        } else {
+            if ((r = id_from_segment(s, &f[0])) < 0)
+                goto out;
+            store_report(rep, "store.meta: %s, rebuilt from the first segment's header",
+                         r == -ENOENT ? "missing" : "damaged");
+            if (!s->read_only && (r = meta_write(s)) < 0)
+                goto out;
+        }
+    } else if (r < 0) {
+        goto out;
+    }
+
+    /* a .seg beside its .open: sealing finished (remove the .open) or did not (redo it) */
+    for (size_t i = 0; i < n; i++) {
+        if (!(f[i].has_open && f[i].has_seg))
+            continue;
+        char path[4200];
+        store_seg_path(s, f[i].first_seq, ".seg", path, sizeof(path));
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct seg_sealed ss = {0};
+        int ok = fd >= 0 && seg_sealed_load(fd, &ss) == 0;
+        seg_sealed_free(&ss);
+        if (fd >= 0)
+            close(fd);
+        if (ok) {
+            f[i].has_open = 0;
+            if (!s->read_only) {
+                store_seg_path(s, f[i].first_seq, ".open", path, sizeof(path));
+                unlink(path);
+                if (rep)
+                    rep->leftovers++;
+                store_report(rep, "seg-%016" PRIx64 ".open: sealed copy complete, removed",
+                             f[i].first_seq);
+            }
+        } else {
+            f[i].has_seg = 0;
+            if (!s->read_only) {
+                unlink(path);
+                if (rep)
+                    rep->resealed++;
+                store_report(rep,
+                             "seg-%016" PRIx64 ".seg: half-sealed, removed; sealing again "
+                             "from the .open file",
+                             f[i].first_seq);
+            }
+        }
+    }
+    if (!s->read_only)
+        fsync(s->dir_fd);
+
+    uint8_t chain[TRAIL_HASH_LEN] = {0};
+    struct trail_frontier fr;
+    trail_frontier_init(&fr);
+    struct seg_header last_h = {0};
+    int last_open = 0;
+    uint64_t prev_last = 0;
+    for (size_t i = 0; i < n; i++) {
+        int is_last = i == n - 1;
+        char name[64], path[4200];
+        snprintf(name, sizeof(name), "seg-%016" PRIx64 "%s", f[i].first_seq,
+                 f[i].has_seg ? ".seg" : ".open");
+        snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+        struct seg g = {0};
+        int fd = open(path, (s->read_only || f[i].has_seg ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0) {
+            r = -errno;
+            goto out;
+        }
+        struct seg_header h;
+        if (f[i].has_seg) {
+            struct seg_sealed ss;
+            r = seg_sealed_load(fd, &ss);
+            if (r < 0) {
+                close(fd);
+                if (rep)
+                    rep->damaged++;
+                store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
+                if (s->read_only)
+                    continue;
+                r = r == -ENOMEM ? r : TRAIL_E_CORRUPT;
+                goto out;
+            }
+            h = ss.h;
+            g = (struct seg){.first_seq = ss.first_seq,
+                             .last_seq = ss.last_seq,
+                             .sealed = 1,
+                             .bytes = ss.file_size,
+                             .min_time = ss.min_time,
+                             .max_time = ss.max_time,
+                             .created_us = ss.h.created_us};
+            if (is_last && !s->read_only)
+                r = hash_sealed(fd, &ss, chain, &fr);
+            seg_sealed_free(&ss);
+            close(fd);
+            if (r < 0) {
+                store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
+                goto out;
+            }
+        } else {
+            r = seg_header_read(fd, &h);
+            if (r < 0 && r != -ENOMEM && is_last && !s->read_only) {
+                /* the file was made but its header never reached the disk: no record in it
+                   was ever acknowledged */
+                close(fd);
+                unlink(path);
+                fsync(s->dir_fd);
+                if (rep)
+                    rep->torn_bytes += 0;
+                store_report(rep, "%s: header incomplete (crash while creating it), removed", name);
+                break;
+            }
+            if (r < 0) {
+                close(fd);
+                if (rep)
+                    rep->damaged++;
+                store_report(rep, "%s: header damaged (%s)", name, trail_strerror(r));
+                if (s->read_only)
+                    continue;
+                r = r == -ENOMEM ? r : TRAIL_E_CORRUPT;
+                goto out;
+            }
+            r = scan_open(s, fd, name, &g, is_last, is_last && !s->read_only, chain, &fr, rep);
+            if (r == 1) {
+                /* repair cut this segment: later ones cannot follow it */
+                for (size_t j = i + 1; j < n; j++) {
+                    char later[64], from[4200], to[4200];
+                    snprintf(later, sizeof(later), "seg-%016" PRIx64 "%s", f[j].first_seq,
+                             f[j].has_seg ? ".seg" : ".open");
+                    snprintf(from, sizeof(from), "%s/%s", s->dir, later);
+                    snprintf(to, sizeof(to), "%s/damaged/%s", s->dir, later);
+                    rename(from, to);
+                    store_report(rep, "%s: after a repaired segment, moved to damaged/", later);
+                }
+                n = i + 1;
+                is_last = 1;
+                r = scan_open(s, fd, name, &g, 1, 1, chain, &fr, rep);
+            }
+            close(fd);
+            if (r < 0)
+                goto out;
+            if (is_last) {
+                last_open = 1;
+                last_h = h;
+            }
+        }
+        if (memcmp(h.store_id, s->store_id, 16) != 0) {
+            store_report(rep, "%s: belongs to another store (its store id differs)", name);
+            if (rep)
+                rep->damaged++;
+            if (s->read_only)
+                continue;
+            r = TRAIL_E_CORRUPT;
+            goto out;
+        }
+        if (s->n_segs > 0 && g.first_seq != prev_last + 1) {
+            store_report(rep,
+                         "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
+                         name, g.first_seq, prev_last);
+            if (rep)
+                rep->damaged++;
+            if (!s->read_only) {
+                r = TRAIL_E_CORRUPT;
+                goto out;
+            }
+        }
+        if ((r = segs_push(s, &g)) < 0)
+            goto out;
+        prev_last = g.last_seq;
+    }
+
+    struct live *lv = &s->live;
+    memset(lv, 0, sizeof(*lv));
+    lv->next_seq = s->n_segs ? s->segs[s->n_segs - 1].last_seq + 1 : 1;
+    memcpy(lv->chain, chain, TRAIL_HASH_LEN);
+    lv->frontier = fr;
+    lv->n_groups = (lv->next_seq - 1) / 256;
+    lv->seg_min_time = INT64_MAX;
+    lv->seg_max_time = INT64_MIN;
+    if (last_open && s->n_segs) {
+        const struct seg *g = &s->segs[s->n_segs - 1];
+        lv->seg = last_h;
+        lv->seg_exists = 1;
+        lv->seg_bytes = g->data_end;
+        lv->seg_min_time = g->min_time;
+        lv->seg_max_time = g->max_time;
+    }
+    if (!s->read_only && (lv->next_seq - 1) != fr.size) {
+        store_report(rep, "tree: %" PRIu64 " leaves rebuilt for %" PRIu64 " records", fr.size,
+                     lv->next_seq - 1);
+        r = TRAIL_E_CORRUPT;
+        goto out;
+    }
+    s->durable = *lv;
+    s->durable_seq = s->written_seq = lv->next_seq - 1;
+    s->first_seq = s->n_segs ? s->segs[0].first_seq : lv->next_seq;
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i].max_time > s->last_time_us && s->segs[i].max_time != INT64_MIN)
+            s->last_time_us = s->segs[i].max_time;
+    if (rep) {
+        rep->segments = s->n_segs;
+        rep->records = s->n_segs ? lv->next_seq - s->first_seq : 0;
+    }
+    r = 0;
+out:
+    free(f);
+    return r;
+}
+
+/* ---- batches ---- */
+
+static void batch_reset(struct batch *b)
+{
+    b->data.len = 0;
+    b->n_rolls = 0;
+    b->n_groups = 0;
+    b->first_seq = 0;
+    b->last_seq = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (!b)
+        return;
+    trail_buf_free(&b->data);
+    free(b->rolls);
+    free(b->groups);
+    free(b);
+}
+
+static int batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t groups)
+{
+    int r = trail_buf_reserve(&b->data, bytes);
+    if (r < 0)
+        return r;
+    if (b->cap_rolls - b->n_rolls < rolls) {
+        size_t cap = b->n_rolls + rolls + 4;
+        struct roll *p = realloc(b->rolls, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        b->rolls = p;
+        b->cap_rolls = cap;
+    }
+    if (b->cap_groups - b->n_groups < groups) {
+        size_t cap = (b->n_groups + groups) * 2 + 8;
+        uint8_t(*p)[TRAIL_HASH_LEN] = realloc(b->groups, cap * TRAIL_HASH_LEN);
+        if (!p)
+            return -ENOMEM;
+        b->groups = p;
+        b->cap_groups = cap;
+    }
+    return 0;
+}
+
+/* ---- the flusher ---- */
+
+/* Write one batch: frames, and new segment files where it rolls. */
+static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created, size_t *n_created)
+{
+    int sync = s->o.fsync_policy != TRAIL_FSYNC_NEVER;
+    size_t pos = 0;
+    int r;
+    *n_created = 0;
+    if (s->trunc_pending && s->active_fd >= 0) {
+        if (ftruncate(s->active_fd, (off_t)s->active_off) < 0)
+            return -errno;
+        s->trunc_pending = 0;
+    }
+    for (size_t i = 0; i <= b->n_rolls; i++) {
+        size_t upto = i < b->n_rolls ? b->rolls[i].at : b->data.len;
+        if (upto > pos) {
+            if (s->active_fd < 0)
+                return -EBADF; /* frames before any segment: cannot happen */
+            r = write_at(s, s->active_fd, b->data.data + pos, upto - pos, s->active_off);
+            if (r < 0)
+                return r;
+            s->active_off += upto - pos;
+            pos = upto;
+        }
+        if (i == b->n_rolls)
+            break;
+        if (s->active_fd >= 0) {
+            if (sync && (r = sync_fd(s, s->active_fd)) < 0)
+                return r;
+            close(s->active_fd);
+            s->active_fd = -1;
+        }
+        const struct roll *rl = &b->rolls[i];
+        char path[4200];
+        uint8_t hdr[TRAIL_SEG_HEADER_MAX];
+        store_seg_path(s, rl->h.first_seq, ".open", path, sizeof(path));
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return -errno;
+        created[(*n_created)++] = rl->h.first_seq;
+        s->active_fd = fd;
+        s->active_first = rl->h.first_seq;
+        size_t hlen = seg_header_encode(&rl->h, hdr);
+        r = write_at(s, fd, hdr, hlen, 0);
+        if (r < 0)
+            return r;
+        s->active_off = hlen;
+        if (sync && ((r = sync_fd(s, fd)) < 0 || (r = store_fsync_dir(s)) < 0))
+            return r;
+    }
+    if (sync && s->active_fd >= 0 && (r = sync_fd(s, s->active_fd)) < 0)
+        return r;
+    return 0;
+}
+
+/* After a failed flush: the files back to the last durable state. */
+static void undo_files(struct trail_store *s, const uint64_t *created, size_t n_created)
+{
+    const struct live *d = &s->durable;
+    for (size_t i = 0; i < n_created; i++) {
+        char path[4200];
+        if (s->active_fd >= 0 && s->active_first == created[i]) {
+            close(s->active_fd);
+            s->active_fd = -1;
+        }
+        store_seg_path(s, created[i], ".open", path, sizeof(path));
+        unlink(path);
+    }
+    if (n_created)
+        fsync(s->dir_fd);
+    if (s->active_fd < 0 && d->seg_exists) {
+        char path[4200];
+        store_seg_path(s, d->seg.first_seq, ".open", path, sizeof(path));
+        s->active_fd = open(path, O_RDWR | O_CLOEXEC);
+        s->active_first = d->seg.first_seq;
+    }
+    s->active_off = d->seg_bytes;
+    if (s->active_fd >= 0 && ftruncate(s->active_fd, (off_t)d->seg_bytes) < 0)
+        s->trunc_pending = 1;
+}
+
+/* The segment list after a good flush of b, whose end state is end. */
+static void segs_after_flush(struct trail_store *s, const struct batch *b, const struct live *end)
+{
+    int kick = 0;
+    pthread_mutex_lock(&s->seg_lock);
+    for (size_t i = 0; i < b->n_rolls; i++) {
+        const struct roll *rl = &b->rolls[i];
+        if (s->n_segs > 0) {
+            struct seg *prev = &s->segs[s->n_segs - 1];
+            if (!prev->sealed && prev->first_seq < rl->h.first_seq) {
+                prev->last_seq = rl->h.first_seq - 1;
+                prev->bytes = prev->data_end = rl->prev_bytes;
+                prev->min_time = rl->prev_min_time;
+                prev->max_time = rl->prev_max_time;
+                kick = 1;
+            }
+        }
+        struct seg g = {.first_seq = rl->h.first_seq,
+                        .last_seq = rl->h.first_seq - 1,
+                        .bytes = rl->h.header_len,
+                        .data_end = rl->h.header_len,
+                        .min_time = INT64_MAX,
+                        .max_time = INT64_MIN,
+                        .created_us = rl->h.created_us};
+        if (segs_push(s, &g) < 0)
+            break; /* readers then see less until the next open; nothing is lost */
+    }
+    if (s->n_segs > 0 && end->seg_exists) {
+        struct seg *a = &s->segs[s->n_segs - 1];
+        if (a->first_seq == end->seg.first_seq) {
+            a->last_seq = end->next_seq - 1;
+            a->bytes = a->data_end = end->seg_bytes;
+            a->min_time = end->seg_min_time;
+            a->max_time = end->seg_max_time;
+        }
+    }
+    pthread_mutex_unlock(&s->seg_lock);
+    if (kick && !s->o.no_seal) {
+        pthread_mutex_lock(&s->seal_lock);
+        s->seal_kick = 1;
+        pthread_cond_signal(&s->seal_cv);
+        pthread_mutex_unlock(&s->seal_lock);
+    }
+}
+
+static void run_checkpoint(struct trail_store *s)
+{
+    struct trail_store_state st;
+    if (trail_store_state(s, &st) < 0)
+        return;
+    if (st.tree_size == s->last_checkpoint_seq)
+        return;
+    int r = s->o.checkpoint(s->o.checkpoint_arg, s, &st);
+    s->checkpoint_error = r;
+    s->last_checkpoint_seq = st.tree_size;
+    s->last_checkpoint_us = mono_us();
+}
+
+static void *flusher_main(void *arg)
+{
+    struct trail_store *s = arg;
+    struct batch *b = s->spare;
+    struct live *end = malloc(sizeof(*end));
+    uint64_t created[64];
+    int64_t interval_us = (int64_t)s->o.fsync_interval_ms * 1000;
+    int64_t next_flush = mono_us() + interval_us;
+    int always = s->o.fsync_policy == TRAIL_FSYNC_ALWAYS;
+
+    s->spare = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        if (always) {
+            while (!s->closing && s->cur->data.len == 0 && !s->flush_now) {
+                s->flusher_waiting = 1;
+                pthread_cond_wait(&s->flush_cv, &s->lock);
+                s->flusher_waiting = 0;
+            }
+        } else {
+            while (!s->closing && !s->flush_now) {
+                int64_t now = mono_us();
+                if (now >= next_flush) {
+                    if (s->cur->data.len > 0)
+                        break;
+                    next_flush = now + interval_us;
+                }
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                int64_t wait_us = next_flush - now;
+                ts.tv_sec += wait_us / 1000000;
+                ts.tv_nsec += (wait_us % 1000000) * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
+            }
+            next_flush = mono_us() + interval_us;
+        }
+        s->flush_now = 0;
+        if (s->cur->data.len == 0) {
+            if (s->closing)
+                break;
+            continue;
+        }
+        struct batch *full = s->cur;
+        s->cur = b;
+        b = full;
+        if (end)
+            *end = s->live;
+        pthread_cond_broadcast(&s->room_cv);
+        pthread_mutex_unlock(&s->lock);
+
+        size_t n_created = 0;
+        int r = end ? 0 : -ENOMEM;
+        if (r == 0 && b->n_rolls > TRAIL_ARRAY_SIZE(created))
+            r = -E2BIG; /* more than 64 segments in one flush: segment_max_bytes too small */
+        if (r == 0)
+            r = write_batch(s, b, created, &n_created);
+        if (r == 0) {
+            segs_after_flush(s, b, end);
+            if (b->n_groups && !s->roots_broken &&
+                store_roots_write(s, (const uint8_t(*)[TRAIL_HASH_LEN])b->groups, b->n_groups,
+                                  end->n_groups - b->n_groups) < 0)
+                s->roots_broken = 1;
+        } else {
+            undo_files(s, created, n_created);
+        }
+
+        pthread_mutex_lock(&s->lock);
+        if (r == 0) {
+            s->durable = *end;
+            s->durable_seq = s->written_seq = b->last_seq;
+            s->durable_time_us = trail_now();
+            s->error = 0;
+        } else {
+            s->live = s->durable;
+            batch_reset(s->cur);
+            s->fail_gen++;
+            s->fail_floor[s->fail_gen % 64] = s->durable_seq;
+            s->fail_err[s->fail_gen % 64] = r;
+            s->error = r;
+            s->refuse_until_us = mono_us() + REFUSE_US;
+            pthread_cond_broadcast(&s->room_cv);
+        }
+        pthread_cond_broadcast(&s->durable_cv);
+        batch_reset(b);
+        if (r == 0 && s->o.checkpoint &&
+            (s->durable_seq - s->last_checkpoint_seq >= s->o.checkpoint_every_events ||
+             mono_us() - s->last_checkpoint_us >= (int64_t)s->o.checkpoint_every_ms * 1000)) {
+            pthread_mutex_unlock(&s->lock);
+            run_checkpoint(s);
+            pthread_mutex_lock(&s->lock);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    /* closing: NEVER made nothing durable on its own; close does */
+    if (s->o.fsync_policy == TRAIL_FSYNC_NEVER && s->active_fd >= 0)
+        fdatasync(s->active_fd);
+    if (s->o.checkpoint)
+        run_checkpoint(s);
+    pthread_mutex_lock(&s->lock);
+    s->spare = b;
+    s->flusher_done = 1;
+    pthread_cond_broadcast(&s->durable_cv);
+    pthread_mutex_unlock(&s->lock);
+    free(end);
+    return NULL;
+}
+
+/* ---- the sealer ---- */
+
+static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_first)
+{
+    char open_path[4200], tmp_path[4200], seg_path[4200];
+    struct seg_sealed ss = {0};
+    struct seg_header h, nh;
+    int src = -1, dst = -1, r;
+
+    store_seg_path(s, g->first_seq, ".open", open_path, sizeof(open_path));
+    store_seg_path(s, g->first_seq, ".seg.tmp", tmp_path, sizeof(tmp_path));
+    store_seg_path(s, g->first_seq, ".seg", seg_path, sizeof(seg_path));
+    /* the chain head after this segment is the next segment's starting state */
+    char next_path[4200];
+    store_seg_path(s, next_first, ".open", next_path, sizeof(next_path));
+    int nfd = open(next_path, O_RDONLY | O_CLOEXEC);
+    if (nfd < 0) {
+        store_seg_path(s, next_first, ".seg", next_path, sizeof(next_path));
+        nfd = open(next_path, O_RDONLY | O_CLOEXEC);
+    }
+    if (nfd < 0)
+        return -errno;
+    r = seg_header_read(nfd, &nh);
+    close(nfd);
+    if (r < 0)
+        return r;
+    if (nh.first_seq != g->last_seq + 1)
+        return TRAIL_E_CORRUPT;
+    memcpy(ss.chain_end, nh.chain, TRAIL_HASH_LEN);
+
+    src = open(open_path, O_RDONLY | O_CLOEXEC);
+    if (src < 0)
+        return -errno;
+    if ((r = seg_header_read(src, &h)) < 0)
+        goto out;
+    dst = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (dst < 0) {
+        r = -errno;
+        goto out;
+    }
+    r = seg_seal(src, &h, g->data_end, dst, s->o.block_bytes, s->o.zstd_level, &ss);
+    if (r < 0)
+        goto out;
+    if (ss.last_seq != g->last_seq) {
+        r = TRAIL_E_CORRUPT;
+        goto out;
+    }
+    if (rename(tmp_path, seg_path) < 0) {
+        r = -errno;
+        goto out;
+    }
+    fsync(s->dir_fd);
+    pthread_mutex_lock(&s->seg_lock);
+    long i = store_segs_find(s, g->first_seq);
+    if (i >= 0 && s->segs[i].first_seq == g->first_seq) {
+        s->segs[i].sealed = 1;
+        s->segs[i].bytes = ss.file_size;
+    }
+    pthread_mutex_unlock(&s->seg_lock);
+    unlink(open_path);
+    fsync(s->dir_fd);
+    r = 0;
+out:
+    if (r < 0 && dst >= 0)
+        unlink(tmp_path);
+    if (dst >= 0)
+        close(dst);
+    if (src >= 0)
+        close(src);
+    seg_sealed_free(&ss);
+    return r;
+}
+
+static void *sealer_main(void *arg)
+{
+    struct trail_store *s = arg;
+    pthread_mutex_lock(&s->seal_lock);
+    for (;;) {
+        while (!s->seal_stop && !s->seal_kick)
+            pthread_cond_wait(&s->seal_cv, &s->seal_lock);
+        if (s->seal_stop)
+            break;
+        s->seal_kick = 0;
+        pthread_mutex_unlock(&s->seal_lock);
+        for (;;) {
+            struct seg job;
+            uint64_t next_first = 0;
+            int found = 0;
+            pthread_mutex_lock(&s->seg_lock);
+            for (size_t i = 0; i + 1 < s->n_segs; i++) {
+                if (!s->segs[i].sealed) {
+                    job = s->segs[i];
+                    next_first = s->segs[i + 1].first_seq;
+                    found = 1;
+                    break;
+                }
+            }
+            pthread_mutex_unlock(&s->seg_lock);
+            if (!found)
+                break;
+            int r = seal_one(s, &job, next_first);
+            pthread_mutex_lock(&s->seal_lock);
+            s->seal_error = r;
+            int stop = s->seal_stop || r < 0;
+            pthread_mutex_unlock(&s->seal_lock);
+            if (stop)
+                break;
+        }
+        pthread_mutex_lock(&s->seal_lock);
+    }
+    pthread_mutex_unlock(&s->seal_lock);
+    return NULL;
+}
+
+/* ---- open and close ---- */
+
+static void opts_defaults(struct trail_store_opts *o)
+{
+    if (o->fsync_policy == TRAIL_FSYNC_DEFAULT)
+        o->fsync_policy = TRAIL_FSYNC_INTERVAL;
+    if (!o->fsync_interval_ms)
+        o->fsync_interval_ms = 10;
+    if (!o->segment_max_bytes)
+        o->segment_max_bytes = 64u << 20;
+    if (!o->segment_max_age_us)
+        o->segment_max_age_us = 3600LL * 1000000;
+    if (!o->zstd_level)
+        o->zstd_level = DEFAULT_LEVEL;
+    if (!o->block_bytes)
+        o->block_bytes = 1u << 20;
+    if (!o->max_pending_bytes)
+        o->max_pending_bytes = 256u << 20;
+    if (!o->checkpoint_every_events)
+        o->checkpoint_every_events = 100000;
+    if (!o->checkpoint_every_ms)
+        o->checkpoint_every_ms = 10000;
+}
+
+static void store_free(struct trail_store *s)
+{
+    if (s->active_fd >= 0)
+        close(s->active_fd);
+    if (s->roots_fd >= 0)
+        close(s->roots_fd);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    if (s->dir_fd >= 0)
+        close(s->dir_fd);
+    batch_free(s->cur);
+    batch_free(s->spare);
+    free(s->segs);
+    free(s->dir);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->seg_lock);
+    pthread_mutex_destroy(&s->seal_lock);
+    pthread_mutex_destroy(&s->purge_lock);
+    pthread_cond_destroy(&s->flush_cv);
+    pthread_cond_destroy(&s->durable_cv);
+    pthread_cond_destroy(&s->room_cv);
+    pthread_cond_destroy(&s->seal_cv);
+    free(s);
+}
+
+int trail_store_open(const char *dir, const struct trail_catalog *cat,
+                     const struct trail_store_opts *opts, struct trail_store **ret_store,
+                     struct trail_store_report *ret_report)
+{
+    struct trail_store *s = calloc(1, sizeof(*s));
+    int r;
+    if (ret_report)
+        memset(ret_report, 0, sizeof(*ret_report));
+    if (!s)
+        return -ENOMEM;
+    s->dir_fd = s->lock_fd = s->active_fd = s->roots_fd = -1;
+    if (opts)
+        s->o = *opts;
+    opts_defaults(&s->o);
+    s->read_only = s->o.read_only;
+    s->cat = cat;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->seg_lock, NULL);
+    pthread_mutex_init(&s->seal_lock, NULL);
+    pthread_mutex_init(&s->purge_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->flush_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->durable_cv, NULL);
+    pthread_cond_init(&s->room_cv, NULL);
+    pthread_cond_init(&s->seal_cv, NULL);
+    s->dir = strdup(dir);
+    if (!s->dir) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    if (s->o.create && !s->read_only && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        r = -errno;
+        goto fail;
+    }
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0) {
+        r = errno == ENOENT ? TRAIL_E_NOT_FOUND : -errno;
+        goto fail;
+    }
+    if (!s->read_only) {
+        s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0) {
+            r = -errno;
+            goto fail;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            r = errno == EWOULDBLOCK ? TRAIL_E_LOCKED : -errno;
+            goto fail;
+        }
+    }
+    r = recover(s, ret_report);
+    if (r < 0)
+        goto fail;
+    r = store_roots_open(s, ret_report);
+    if (r < 0)
+        goto fail;
+    if (!s->read_only) {
+        s->cur = calloc(1, sizeof(*s->cur));
+        s->spare = calloc(1, sizeof(*s->spare));
+        if (!s->cur || !s->spare) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        if (s->live.seg_exists) {
+            char path[4200];
+            store_seg_path(s, s->live.seg.first_seq, ".open", path, sizeof(path));
+            s->active_fd = open(path, O_RDWR | O_CLOEXEC);
+            if (s->active_fd < 0) {
+                r = -errno;
+                goto fail;
+            }
+            s->active_first = s->live.seg.first_seq;
+            s->active_off = s->live.seg_bytes;
+        }
+        s->last_checkpoint_seq = s->durable_seq;
+        s->last_checkpoint_us = mono_us();
+        if (pthread_create(&s->flusher, NULL, flusher_main, s) != 0) {
+            r = -EAGAIN;
+            goto fail;
+        }
+        s->flusher_started = 1;
+        if (!s->o.no_seal) {
+            if (pthread_create(&s->sealer, NULL, sealer_main, s) != 0) {
+                r = -EAGAIN;
+                goto fail;
+            }
+            s->sealer_started = 1;
+            s->seal_kick = 1; /* segments left unsealed by an earlier run */
+            pthread_cond_signal(&s->seal_cv);
+        }
+    }
+    *ret_store = s;
+    return 0;
+fail:
+    if (s->flusher_started) {
+        pthread_mutex_lock(&s->lock);
+        s->closing = 1;
+        pthread_cond_signal(&s->flush_cv);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->flusher, NULL);
+    }
+    store_free(s);
+    return r;
+}
+
+int trail_store_close(struct trail_store *s)
+{
+    if (!s)
+        return 0;
+    int r = 0;
+    if (s->flusher_started) {
+        pthread_mutex_lock(&s->lock);
+        s->closing = 1;
+        pthread_cond_signal(&s->flush_cv);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->flusher, NULL);
+        if (s->error)
+            r = s->error;
+        else if (s->checkpoint_error)
+            r = s->checkpoint_error;
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_broadcast(&s->durable_cv);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (s->sealer_started) {
+        pthread_mutex_lock(&s->seal_lock);
+        s->seal_stop = 1;
+        pthread_cond_signal(&s->seal_cv);
+        pthread_mutex_unlock(&s->seal_lock);
+        pthread_join(s->sealer, NULL);
+    }
+    if (s->roots_fd >= 0 && !s->read_only)
+        fsync(s->roots_fd);
+    store_free(s);
+    return r;
+}
+
+/* ---- append and wait ---- */
+
+/* Start a new segment at the next record (the flusher creates the file). */
+static int roll(struct trail_store *s, struct batch *b, int64_t now)
+{
+    struct live *lv = &s->live;
+    struct roll *rl = &b->rolls[b->n_rolls++];
+    rl->at = b->data.len;
+    rl->prev_bytes = lv->seg_bytes;
+    rl->prev_min_time = lv->seg_min_time;
+    rl->prev_max_time = lv->seg_max_time;
+    memset(&rl->h, 0, sizeof(rl->h));
+    rl->h.kind = TRAIL_SEG_KIND_OPEN;
+    memcpy(rl->h.store_id, s->store_id, 16);
+    rl->h.first_seq = lv->next_seq;
+    rl->h.created_us = now;
+    memcpy(rl->h.chain, lv->chain, TRAIL_HASH_LEN);
+    rl->h.frontier = lv->frontier;
+    uint8_t tmp[TRAIL_SEG_HEADER_MAX];
+    rl->h.header_len = (uint32_t)seg_header_encode(&rl->h, tmp);
+    lv->seg = rl->h;
+    lv->seg_exists = 1;
+    lv->seg_bytes = rl->h.header_len;
+    lv->seg_min_time = INT64_MAX;
+    lv->seg_max_time = INT64_MIN;
+    return 0;
+}
+
+int trail_store_append(struct trail_store *s, struct trail_event *const *events, size_t n,
+                       uint64_t *ret_last_seq)
+{
+    if (s->read_only)
+        return TRAIL_E_READONLY;
+    uint32_t max_rec = trail_catalog_limits(s->cat)->max_record_bytes;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = trail_record_size(events[i]);
+        if (len > max_rec || len > TRAIL_RECORD_MAX)
+            return TRAIL_E_TOO_LARGE;
+        total += TRAIL_FRAME_HEAD + len;
+    }
+    int64_t now = trail_now();
+    int r = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->closing) {
+        r = TRAIL_E_CLOSED;
+        goto out;
+    }
+    if (s->error && mono_us() < s->refuse_until_us) {
+        r = s->error;
+        goto out;
+    }
+    while (s->cur->data.len > s->o.max_pending_bytes && !s->closing)
+        pthread_cond_wait(&s->room_cv, &s->lock);
+    struct batch *b = s->cur;
+    /* rolls: at most one per record (tiny segments), usually none */
+    size_t max_rolls = 1 + total / (s->o.segment_max_bytes > 1 ? s->o.segment_max_bytes / 2 : 1);
+    if (max_rolls > n + 1)
+        max_rolls = n + 1;
+    r = batch_reserve(b, total, max_rolls, n / 256 + 2);
+    if (r < 0)
+        goto out;
+    struct live *lv = &s->live;
+    if (b->data.len == 0)
+        b->first_seq = lv->next_seq;
+    for (size_t i = 0; i < n; i++) {
+        struct trail_event *ev = events[i];
+        size_t len = trail_record_size(ev);
+        size_t frame = TRAIL_FRAME_HEAD + len;
+        if (!lv->seg_exists || (lv->seg.first_seq < lv->next_seq &&
+                                (lv->seg_bytes + frame > s->o.segment_max_bytes ||
+                                 now - lv->seg.created_us >= s->o.segment_max_age_us))) {
+            if (b->n_rolls == b->cap_rolls && (r = batch_reserve(b, 0, 1, 0)) < 0)
+                goto out;
+            roll(s, b, now);
+        }
+        uint64_t seq = lv->next_seq;
+        int64_t t = ev->time_us ? ev->time_us : now;
+        uint8_t *p = (uint8_t *)b->data.data + b->data.len;
+        trail_record_write(ev, seq, t, p + TRAIL_FRAME_HEAD);
+        put_u32(p, (uint32_t)len);
+        put_u32(p + 4, trail_crc32c(0, p + TRAIL_FRAME_HEAD, len));
+        uint8_t leaf[TRAIL_HASH_LEN], chain[TRAIL_HASH_LEN];
+        if ((r = trail_hash_leaf(p + TRAIL_FRAME_HEAD, len, leaf)) < 0 ||
+            (r = trail_hash_chain(lv->chain, leaf, chain)) < 0)
+            goto out;
+        int done;
+        if ((r = store_frontier_push(&lv->frontier, leaf, b->groups[b->n_groups], &done)) < 0)
+            goto out;
+        memcpy(lv->chain, chain, TRAIL_HASH_LEN);
+        if (done) {
+            b->n_groups++;
+            lv->n_groups++;
+            if (b->n_groups == b->cap_groups && (r = batch_reserve(b, 0, 0, 256)) < 0)
+                goto out;
+        }
+        b->data.len += frame;
+        b->last_seq = seq;
+        lv->next_seq = seq + 1;
+        lv->seg_bytes += frame;
+        lv->seg_min_time = t < lv->seg_min_time ? t : lv->seg_min_time;
+        lv->seg_max_time = t > lv->seg_max_time ? t : lv->seg_max_time;
+        ev->seq = seq;
+        ev->time_us = t;
+    }
+    if (s->flusher_waiting)
+        pthread_cond_signal(&s->flush_cv);
+    last_append.store = s;
+    last_append.gen = s->fail_gen;
+    if (ret_last_seq)
+        *ret_last_seq = lv->next_seq - 1;
+out:
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+int trail_store_wait(struct trail_store *s, uint64_t seq)
+{
+    if (s->read_only)
+        return seq <= trail_store_last_seq(s) ? 0 : -EINVAL;
+    int r;
+    pthread_mutex_lock(&s->lock);
+    uint64_t gen = last_append.store == s ? last_append.gen : s->fail_gen;
+    for (;;) {
+        if (s->fail_gen > gen) {
+            /* a flush failed since: seqs after its durable point were cut */
+            uint64_t g = s->fail_gen - gen > 63 ? s->fail_gen - 63 : gen + 1;
+            r = seq <= s->fail_floor[g % 64] ? 0 : s->fail_err[g % 64];
+            break;
+        }
+        if (seq <= s->durable_seq) {
+            r = 0;
+            break;
+        }
+        if (seq >= s->live.next_seq) {
+            r = -EINVAL;
+            break;
+        }
+        if (s->flusher_done) {
+            r = TRAIL_E_CLOSED;
+            break;
+        }
+        pthread_cond_wait(&s->durable_cv, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+uint64_t trail_store_durable_seq(struct trail_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->durable_seq;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+uint64_t trail_store_last_seq(struct trail_store *s)
+{
+    if (s->read_only) {
+        pthread_mutex_lock(&s->seg_lock);
+        uint64_t v = s->n_segs ? s->segs[s->n_segs - 1].last_seq : s->live.next_seq - 1;
+        pthread_mutex_unlock(&s->seg_lock);
+        return v;
+    }
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->live.next_seq - 1;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+uint64_t trail_store_first_seq(struct trail_store *s)
+{
+    pthread_mutex_lock(&s->seg_lock);
+    uint64_t v = s->n_segs ? s->segs[0].first_seq : s->live.next_seq;
+    pthread_mutex_unlock(&s->seg_lock);
+    return v;
+}
+
+int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret)
+{
+    pthread_mutex_lock(&s->lock);
+    *ret = s->durable.frontier;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+int trail_store_state(struct trail_store *s, struct trail_store_state *ret)
+{
+    struct trail_store_state st = {0};
+    struct trail_frontier *f = malloc(sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    pthread_mutex_lock(&s->lock);
+    *f = s->durable.frontier;
+    memcpy(st.chain, s->durable.chain, TRAIL_HASH_LEN);
+    st.time_us = s->durable_time_us ? s->durable_time_us : trail_now();
+    pthread_mutex_unlock(&s->lock);
+    st.tree_size = f->size;
+    int r = trail_frontier_root(f, st.root);
+    free(f);
+    if (r < 0)
+        return r;
+    *ret = st;
+    return 0;
+}
+
+void trail_store_id(const struct trail_store *s, uint8_t ret_id[16])
+{
+    memcpy(ret_id, s->store_id, 16);
+}
+
+void trail_store_uuid(const struct trail_store *s, uint64_t seq, uint8_t ret_uuid[16])
+{
+    trail_uuid_derive(s->store_id, seq, ret_uuid);
+}
+
+int trail_store_stats(struct trail_store *s, struct trail_store_stats *ret)
+{
+    struct trail_store_stats st = {0};
+    pthread_mutex_lock(&s->seg_lock);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < s->n_segs; i++) {
+        const struct seg *g = &s->segs[i];
+        st.segments++;
+        st.sealed_segments += g->sealed ? 1 : 0;
+        st.segment_bytes += g->bytes;
+        if (g->last_seq >= g->first_seq) {
+            lo = g->min_time < lo ? g->min_time : lo;
+            hi = g->max_time > hi ? g->max_time : hi;
+        }
+    }
+    st.first_seq = s->n_segs ? s->segs[0].first_seq : 1;
+    st.last_seq = s->n_segs ? s->segs[s->n_segs - 1].last_seq : 0;
+    pthread_mutex_unlock(&s->seg_lock);
+    if (!s->read_only) {
+        pthread_mutex_lock(&s->lock);
+        st.durable_seq = s->durable_seq;
+        pthread_mutex_unlock(&s->lock);
+        if (st.durable_seq > st.last_seq)
+            st.last_seq = st.durable_seq;
+    } else {
+        st.durable_seq = st.last_seq;
+    }
+    st.records = st.last_seq >= st.first_seq ? st.last_seq - st.first_seq + 1 : 0;
+    st.tree_size = st.last_seq;
+    st.first_time_us = lo == INT64_MAX ? 0 : lo;
+    st.last_time_us = hi == INT64_MIN ? 0 : hi;
+    static const char *const side[] = {"tree.roots", "anchors", "store.meta"};
+    for (size_t i = 0; i < TRAIL_ARRAY_SIZE(side); i++) {
+        struct stat sb;
+        if (fstatat(s->dir_fd, side[i], &sb, 0) == 0)
+            st.side_bytes += (uint64_t)sb.st_size;
+    }
+    *ret = st;
+    return 0;
+}
