@@ -1,0 +1,121 @@
+/*
+ * config.h - traild's configuration: one INI file (trail.conf.example
+ * documents every key), read into a struct with defaults filled in.
+ *
+ * Not here: applying it (daemon/main.c), the listeners (daemon/input_*.c).
+ */
+#ifndef TRAILD_CONFIG_H
+#define TRAILD_CONFIG_H
+
+#include "trail.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum fsync_policy {
+    FSYNC_ALWAYS = 0,  /* every group commit is fsynced before it is acknowledged */
+    FSYNC_INTERVAL = 1 /* fsync at most every fsync_interval_ms; acknowledge after it */
+};
+
+enum token_role { ROLE_WRITE = 1, ROLE_READ = 2, ROLE_ADMIN = 3 };
+
+enum follow_format { FOLLOW_CEF = 0, FOLLOW_JSON = 1, FOLLOW_AUTO = 2 };
+
+struct token_conf {
+    char *name;
+    char *secret;
+    int role; /* enum token_role */
+};
+
+struct follow_conf {
+    char *name; /* [follow NAME] */
+    char *path;
+    int format;       /* enum follow_format */
+    uint32_t poll_ms; /* how often the file is checked for growth and rotation */
+    int from_end;     /* 1: a file seen for the first time is read from its end */
+};
+
+struct event_conf {
+    char *id;
+    char *severity;
+    char *description;
+    char *schema;
+    int line; /* of the section's first key, for messages */
+};
+
+struct config {
+    char *path; /* the file read, or NULL for the built-in defaults */
+
+    /* [server] */
+    char *host; /* host name on traild's own events; default gethostname() */
+
+    /* [store] */
+    char *store_path;
+    int fsync; /* enum fsync_policy */
+    uint32_t fsync_interval_ms;
+    uint32_t retention_days;  /* 0: keep forever */
+    uint64_t retention_bytes; /* 0: no size limit */
+    uint32_t checkpoint_interval_s;
+    char *signing_key; /* Ed25519 private key file for checkpoints, or NULL */
+
+    /* [listen]: "host:port" (or a path for unix); NULL when off */
+    char *http;
+    char *syslog_udp;
+    char *syslog_tcp;
+    char *syslog_tls;
+    char *cef_tcp;
+    char *unix_path;
+    uint32_t unix_mode;
+    uint32_t http_threads;
+
+    /* [tls] */
+    char *tls_cert;
+    char *tls_key;
+    char *tls_ca;
+
+    /* [limits] */
+    struct trail_limits limits; /* attributes, keys, values, record size */
+    uint32_t max_line_bytes;    /* one syslog message or line */
+    uint64_t max_body_bytes;    /* one HTTP request body */
+    uint32_t batch_size;        /* events per store append */
+    uint32_t max_connections;   /* per listener */
+    uint32_t queue_events;      /* events accepted and not yet durable, all inputs */
+
+    /* [validation] */
+    int policy; /* enum trail_policy */
+
+    struct event_conf *events;
+    size_t n_events;
+    struct token_conf *tokens;
+    size_t n_tokens;
+    struct follow_conf *follows;
+    size_t n_follows;
+
+    /* the catalog this config describes (built-ins + custom events, policy, limits) */
+    struct trail_catalog *cat;
+};
+
+/*
+ * config_load - read path (NULL: the built-in defaults only) and build its
+ * catalog. On failure returns -EINVAL (or -errno for an unreadable file) and
+ * writes "FILE:LINE: [section] key: problem" into err.
+ */
+int config_load(const char *path, struct config **ret_cfg, char *err, size_t errlen);
+
+/* config_free - free a config and its catalog. */
+void config_free(struct config *cfg);
+
+/*
+ * config_diff_restart - names the first setting that differs between a and b
+ * and only takes effect on restart (store, listeners, TLS files, follows),
+ * or NULL when none does.
+ */
+const char *config_diff_restart(const struct config *a, const struct config *b);
+
+/* config_parse_size - "64K", "16M", "10G" or a plain number; 0 or -EINVAL. */
+int config_parse_size(const char *text, uint64_t *ret);
+
+/* config_split_addr - "host:port" or "[v6]:port" into host and port; 0 or -EINVAL. */
+int config_split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen);
+
+#endif /* TRAILD_CONFIG_H */

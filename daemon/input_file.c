@@ -1,0 +1,542 @@
+/*
+ * input_file.c - follow files like `tail -F` ([follow NAME] sections): the
+ * documented product's event.log, one CEF line (or JSON object) per event.
+ *
+ * One thread per file. It reads complete lines from where it left off,
+ * decodes and validates each, hands them to ingest in batches and, once a
+ * batch is durable, records how far it got:
+ *
+ *   STORE/follow/NAME.offset   "trail-follow/1 DEV INODE OFFSET\n", written
+ *                              to a temporary file, fsynced, renamed
+ *
+ * so that a restart goes on at the next line: nothing read twice or skipped.
+ * (A crash between a batch's commit and the offset's rename reads that one
+ * batch again: at least once.)
+ *
+ * Rotation (the file renamed and a new one created): the old file is read to
+ * its end, its last line even without a newline, then the new one from its
+ * start. Truncation (the file shorter than the offset): read again from the
+ * start. Rotated while traild was down: the old file is looked for in the
+ * same directory by its inode and its rest read first.
+ *
+ * Not here: decoding (decode.c), the queue (ingest.c).
+ */
+#include "log.h"
+#include "metrics.h"
+#include "traild.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK (256 * 1024)
+
+struct follower {
+    struct follow_conf conf; /* copied strings owned here */
+    char offset_path[PATH_MAX];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int stop;
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    uint64_t pos;         /* offset of the first byte not yet handed over */
+    struct trail_buf buf; /* bytes read from pos on, not yet a complete line */
+    int discarding;       /* inside a line over max_line_bytes */
+    char sender[PATH_MAX + 16];
+};
+
+struct file_input {
+    struct follower **f;
+    size_t n;
+};
+
+/* ---- the offset file ---- */
+
+static int offset_load(struct follower *f, dev_t *dev, ino_t *ino, uint64_t *pos)
+{
+    FILE *fp = fopen(f->offset_path, "r");
+    if (!fp)
+        return -errno;
+    unsigned long long d, i, p;
+    int n = fscanf(fp, "trail-follow/1 %llu %llu %llu", &d, &i, &p);
+    fclose(fp);
+    if (n != 3)
+        return -EINVAL;
+    *dev = (dev_t)d;
+    *ino = (ino_t)i;
+    *pos = p;
+    return 0;
+}
+
+static int offset_save(struct follower *f)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", f->offset_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    char line[128];
+    int n =
+        snprintf(line, sizeof(line), "trail-follow/1 %llu %llu %llu\n", (unsigned long long)f->dev,
+                 (unsigned long long)f->ino, (unsigned long long)f->pos);
+    int r = 0;
+    if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (r == 0 && rename(tmp, f->offset_path) < 0)
+        r = -errno;
+    if (r == 0) {
+        /* the rename itself must survive a crash */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", f->offset_path);
+        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    if (r < 0)
+        log_msg(LOG_ERR, "follow %s: cannot save the offset in %s: %s", f->conf.name,
+                f->offset_path, strerror(-r));
+    return r;
+}
+
+/* ---- batches ---- */
+
+struct wait_done {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int done;
+};
+
+static void batch_done(struct ingest_batch *b)
+{
+    struct wait_done *w = b->arg;
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Store events[0..n) and wait until they are durable (ingest holds them
+ * through store failures: retry). Then the lines up to new_pos are done.
+ */
+static int commit(struct follower *f, struct trail_event **events, size_t n, uint64_t new_pos)
+{
+    int r = 0;
+    if (n) {
+        struct wait_done w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+        struct ingest_batch b = {
+            .events = events, .n = n, .input = IN_FILE, .retry = 1, .done = batch_done, .arg = &w};
+        r = ingest_submit(traild.ingest, &b, 1);
+        if (r == 0) {
+            pthread_mutex_lock(&w.lock);
+            while (!w.done)
+                pthread_cond_wait(&w.cv, &w.lock);
+            pthread_mutex_unlock(&w.lock);
+            r = b.status;
+        }
+        for (size_t i = 0; i < n; i++)
+            trail_event_free(events[i]);
+    }
+    if (r < 0) {
+        log_msg(LOG_ERR, "follow %s: %zu events could not be stored (%s); offset kept at %llu",
+                f->conf.name, n, trail_strerror(r), (unsigned long long)f->pos);
+        return r;
+    }
+    f->pos = new_pos;
+    return offset_save(f);
+}
+
+/*
+ * Hand over the complete lines in f->buf (and, at_end, the last one without
+ * its newline). Returns 0, or an error that stops this round.
+ */
+static int handle_lines(struct follower *f, int at_end)
+{
+    const struct config *cfg = traild_config();
+    int format = f->conf.format == FOLLOW_CEF    ? FMT_CEF
+                 : f->conf.format == FOLLOW_JSON ? FMT_JSON
+                                                 : FMT_LINE;
+    size_t cap = cfg->batch_size, n = 0, off = 0;
+    struct trail_event **events = malloc(cap * sizeof(*events));
+    if (!events)
+        return -ENOMEM;
+    int r = 0;
+    uint64_t line_no_base = f->pos;
+    for (;;) {
+        const char *start = f->buf.data + off;
+        size_t left = f->buf.len - off;
+        const char *nl = left ? memchr(start, '\n', left) : NULL;
+        size_t len;
+        if (nl)
+            len = (size_t)(nl - start);
+        else if (at_end && left)
+            len = left;
+        else
+            break;
+        size_t used = nl ? len + 1 : len;
+        if (f->discarding) {
+            f->discarding = 0; /* the end of an overlong line */
+        } else {
+            size_t l = len;
+            if (l && start[l - 1] == '\r')
+                l--;
+            if (l) {
+                struct trail_event *ev = NULL;
+                char err[512];
+                int d = decode_item(cfg, format, start, l, &ev, err, sizeof(err));
+                if (d < 0) {
+                    char who[PATH_MAX + 48];
+                    snprintf(who, sizeof(who), "%s at byte %llu", f->sender,
+                             (unsigned long long)(line_no_base + off));
+                    reject_item(IN_FILE, d, who, err);
+                } else {
+                    events[n++] = ev;
+                }
+            }
+        }
+        off += used;
+        if (n == cap) {
+            r = commit(f, events, n, line_no_base + off);
+            n = 0;
+            if (r < 0)
+                break;
+        }
+    }
+    if (r == 0 && (n || off))
+        r = commit(f, events, n, line_no_base + off);
+    free(events);
+    if (r == 0) {
+        memmove(f->buf.data, f->buf.data + off, f->buf.len - off);
+        f->buf.len -= off;
+    } else {
+        /* nothing after f->pos counts as read: read it again next round */
+        trail_buf_reset(&f->buf);
+        lseek(f->fd, (off_t)f->pos, SEEK_SET);
+    }
+    return r;
+}
+
+/* Read what the open file has beyond what was read; hand over its lines. */
+static int read_more(struct follower *f, int at_end)
+{
+    const struct config *cfg = traild_config();
+    for (;;) {
+        if (trail_buf_reserve(&f->buf, READ_CHUNK) < 0)
+            return -ENOMEM;
+        ssize_t got = read(f->fd, f->buf.data + f->buf.len, READ_CHUNK);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        f->buf.len += (size_t)got;
+        atomic_fetch_add_explicit(&metrics.bytes_in[IN_FILE], (uint64_t)got, memory_order_relaxed);
+        int eof = got == 0;
+        int r = handle_lines(f, at_end && eof);
+        if (r < 0)
+            return r;
+        if (f->buf.len > cfg->max_line_bytes) {
+            /* a line over the limit: skip it up to its newline */
+            char who[PATH_MAX + 48];
+            snprintf(who, sizeof(who), "%s at byte %llu", f->sender, (unsigned long long)f->pos);
+            reject_item(IN_FILE, TRAIL_E_TOO_LARGE, who, "line over max_line_bytes, skipped");
+            f->pos += f->buf.len;
+            trail_buf_reset(&f->buf);
+            f->discarding = 1;
+        }
+        if (eof)
+            return 0;
+        pthread_mutex_lock(&f->lock);
+        int stop = f->stop;
+        pthread_mutex_unlock(&f->lock);
+        if (stop)
+            return 0;
+    }
+}
+
+static int open_file(struct follower *f, const char *path, uint64_t pos)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (pos > (uint64_t)st.st_size) {
+        log_msg(LOG_WARN,
+                "follow %s: %s is shorter (%lld bytes) than the offset %llu: reading "
+                "it from the start",
+                f->conf.name, path, (long long)st.st_size, (unsigned long long)pos);
+        pos = 0;
+    }
+    lseek(fd, (off_t)pos, SEEK_SET);
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = fd;
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->pos = pos;
+    f->discarding = 0;
+    trail_buf_reset(&f->buf);
+    snprintf(f->sender, sizeof(f->sender), "file:%s", path);
+    return 0;
+}
+
+/* Find a file in path's directory with the given device and inode (a rotated one). */
+static int find_by_inode(const char *path, dev_t dev, ino_t ino, char *out, size_t n)
+{
+    char dirbuf[PATH_MAX];
+    snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+    const char *dir = dirname(dirbuf);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    struct dirent *e;
+    int found = -ENOENT;
+    while ((e = readdir(d))) {
+        char p[PATH_MAX];
+        struct stat st;
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= sizeof(p))
+            continue;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == dev && st.st_ino == ino) {
+            snprintf(out, n, "%s", p);
+            found = 0;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* At start: where to go on from, by the offset file. */
+static void resume_position(struct follower *f)
+{
+    dev_t dev = 0;
+    ino_t ino = 0;
+    uint64_t pos = 0;
+    struct stat st;
+    int have = offset_load(f, &dev, &ino, &pos) == 0;
+    int exists = stat(f->conf.path, &st) == 0;
+    if (have && exists && st.st_dev == dev && st.st_ino == ino) {
+        if (open_file(f, f->conf.path, pos) == 0)
+            log_msg(LOG_INFO, "follow %s: %s from offset %llu", f->conf.name, f->conf.path,
+                    (unsigned long long)f->pos);
+        return;
+    }
+    if (have) {
+        /* rotated while traild was down: finish the old file first */
+        char old[PATH_MAX];
+        if (find_by_inode(f->conf.path, dev, ino, old, sizeof(old)) == 0 &&
+            open_file(f, old, pos) == 0) {
+            log_msg(LOG_INFO, "follow %s: finishing the rotated %s from offset %llu", f->conf.name,
+                    old, (unsigned long long)pos);
+            read_more(f, 1);
+            close(f->fd);
+            f->fd = -1;
+        } else {
+            log_msg(LOG_WARN,
+                    "follow %s: the file last read (inode %llu) is gone; %s is read from its "
+                    "start",
+                    f->conf.name, (unsigned long long)ino, f->conf.path);
+        }
+        if (exists && open_file(f, f->conf.path, 0) == 0)
+            offset_save(f);
+        return;
+    }
+    if (!exists)
+        return;
+    if (open_file(f, f->conf.path, f->conf.from_end ? (uint64_t)st.st_size : 0) == 0) {
+        log_msg(LOG_INFO, "follow %s: %s, first time, from %s", f->conf.name, f->conf.path,
+                f->conf.from_end ? "its end" : "its start");
+        offset_save(f);
+    }
+}
+
+static int wait_or_stop(struct follower *f, uint32_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&f->lock);
+    if (!f->stop)
+        pthread_cond_timedwait(&f->cv, &f->lock, &ts);
+    int stop = f->stop;
+    pthread_mutex_unlock(&f->lock);
+    return stop;
+}
+
+static void *follow_run(void *arg)
+{
+    struct follower *f = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "follow-%.8s", f->conf.name);
+    pthread_setname_np(pthread_self(), name);
+    resume_position(f);
+    int warned_missing = 0;
+    do {
+        if (f->fd < 0) {
+            struct stat st;
+            if (stat(f->conf.path, &st) == 0 && open_file(f, f->conf.path, 0) == 0) {
+                log_msg(LOG_INFO, "follow %s: %s appeared", f->conf.name, f->conf.path);
+                offset_save(f);
+                warned_missing = 0;
+            } else {
+                if (!warned_missing)
+                    log_msg(LOG_WARN, "follow %s: %s does not exist (yet); waiting", f->conf.name,
+                            f->conf.path);
+                warned_missing = 1;
+                continue;
+            }
+        }
+        if (read_more(f, 0) < 0)
+            continue;
+        struct stat now, cur;
+        if (fstat(f->fd, &cur) == 0 && (uint64_t)cur.st_size < f->pos + f->buf.len) {
+            log_msg(LOG_WARN, "follow %s: %s was truncated; reading it from the start",
+                    f->conf.name, f->conf.path);
+            open_file(f, f->conf.path, 0);
+            offset_save(f);
+            continue;
+        }
+        if (stat(f->conf.path, &now) < 0 || now.st_ino != f->ino || now.st_dev != f->dev) {
+            /* rotated (or removed): what the writer added to the old file before the switch
+             * is still to be read; its last line may lack the newline */
+            read_more(f, 1);
+            if (stat(f->conf.path, &now) == 0) {
+                log_msg(LOG_INFO, "follow %s: %s was rotated; reading the new file", f->conf.name,
+                        f->conf.path);
+                if (open_file(f, f->conf.path, 0) == 0)
+                    offset_save(f);
+            } else {
+                close(f->fd);
+                f->fd = -1;
+            }
+            continue;
+        }
+    } while (!wait_or_stop(f, f->conf.poll_ms));
+    return NULL;
+}
+
+/* ---- the input ---- */
+
+static int enabled(const struct config *cfg)
+{
+    return cfg->n_follows > 0;
+}
+
+static void stop(void *state)
+{
+    struct file_input *s = state;
+    for (size_t i = 0; i < s->n; i++) {
+        pthread_mutex_lock(&s->f[i]->lock);
+        s->f[i]->stop = 1;
+        pthread_cond_signal(&s->f[i]->cv);
+        pthread_mutex_unlock(&s->f[i]->lock);
+    }
+    for (size_t i = 0; i < s->n; i++)
+        pthread_join(s->f[i]->thread, NULL);
+}
+
+static void free_follower(struct follower *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    trail_buf_free(&f->buf);
+    free(f->conf.name);
+    free(f->conf.path);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+static void free_input(void *state)
+{
+    struct file_input *s = state;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free_follower(s->f[i]);
+    free(s->f);
+    free(s);
+}
+
+static int start(const struct config *cfg, void **ret_state, char *err, size_t errlen)
+{
+    struct file_input *s = calloc(1, sizeof(*s));
+    char dir[PATH_MAX];
+    if (!s || !(s->f = calloc(cfg->n_follows, sizeof(*s->f)))) {
+        free(s);
+        return -ENOMEM;
+    }
+    snprintf(dir, sizeof(dir), "%s/follow", cfg->store_path);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        int e = errno;
+        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(e));
+        free_input(s);
+        return -e;
+    }
+    for (size_t i = 0; i < cfg->n_follows; i++) {
+        struct follower *f = calloc(1, sizeof(*f));
+        if (!f) {
+            free_input(s);
+            return -ENOMEM;
+        }
+        f->fd = -1;
+        f->conf = cfg->follows[i];
+        f->conf.name = strdup(cfg->follows[i].name);
+        f->conf.path = strdup(cfg->follows[i].path);
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_cond_init(&f->cv, NULL);
+        s->f[s->n++] = f;
+        if (!f->conf.name || !f->conf.path) {
+            free_input(s);
+            return -ENOMEM;
+        }
+        if ((size_t)snprintf(f->offset_path, sizeof(f->offset_path), "%s/%s.offset", dir,
+                             f->conf.name) >= sizeof(f->offset_path)) {
+            snprintf(err, errlen, "[follow %s]: the store path is too long", f->conf.name);
+            free_input(s);
+            return -ENAMETOOLONG;
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (pthread_create(&s->f[i]->thread, NULL, follow_run, s->f[i]) != 0) {
+            snprintf(err, errlen, "cannot start a thread for [follow %s]", s->f[i]->conf.name);
+            size_t total = s->n;
+            s->n = i; /* join only the threads that run */
+            stop(s);
+            s->n = total;
+            free_input(s);
+            return -EAGAIN;
+        }
+    }
+    *ret_state = s;
+    return 0;
+}
+
+const struct input_ops input_file_ops = {
+    .name = "follow", .enabled = enabled, .start = start, .stop = stop, .free = free_input};

@@ -1,0 +1,647 @@
+/*
+ * input_http.c - traild's HTTP server (libmicrohttpd, a pool of threads
+ * each with its own epoll loop) and its routes.
+ *
+ *   POST /v1/events     one JSON object, an array of them, or NDJSON
+ *                       (Content-Type application/x-ndjson, or sniffed);
+ *                       answered once the accepted events are durable:
+ *                       {"accepted":N,"rejected":M,"results":[{"seq":..,"uuid":".."},
+ *                        {"error":"..","index":I},...]}   (one result per item, in order)
+ *                       200 when at least one was accepted, 400 when none was
+ *                       or the body cannot be read, 413 over max_body_bytes,
+ *                       503 + Retry-After when the queue is full or the store
+ *                       refuses writes (nothing of the request was stored).
+ *   GET  /v1/catalog    the catalog in force (built-in and custom events)
+ *   GET  /v1/checkpoint the latest signed checkpoint
+ *   GET  /healthz       200 when the store accepts writes, else 503
+ *   GET  /metrics       Prometheus text format
+ *
+ * Routes are a table (method, path, handler); a POST route's handler gets
+ * the whole body. A POST is parked (MHD_suspend_connection) while its batch
+ * is in ingest and resumed from ingest's done callback, so no HTTP thread
+ * ever waits for the disk.
+ *
+ * Not here: the body's structure (http_body.c), decoding (decode.c).
+ */
+#include "http_body.h"
+#include "json_out.h"
+#include "log.h"
+#include "metrics.h"
+#include "traild.h"
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RETRY_AFTER_S "1"
+
+struct http_input;
+
+/* One request. */
+struct req {
+    struct http_input *h;
+    const struct route *route;
+    struct MHD_Connection *conn;
+    struct trail_buf body;
+    int too_large;
+    char peer[80];
+    /* POST /v1/events */
+    struct ingest_batch batch;
+    struct trail_event **events; /* the accepted events, in item order */
+    size_t n_items;
+    int *item_event;   /* per item: index into events, or -1 */
+    char **item_error; /* per item: the error text, or NULL */
+    size_t n_rejected;
+    /* the answer, prepared before the connection is resumed */
+    int status;
+    struct trail_buf answer;
+    int answered;
+};
+
+/* A route's handler: 0 with rq->answer ready, 1 when parked (POST), or -errno. */
+typedef int (*route_fn)(struct req *rq);
+
+struct route {
+    const char *method;
+    const char *path;
+    route_fn fn;
+    int has_body;
+};
+
+struct http_input {
+    struct MHD_Daemon *mhd;
+    atomic_int stopping;
+    pthread_mutex_t lock;
+    pthread_cond_t idle_cv;
+    int parked; /* requests suspended in ingest */
+    /* GET /v1/catalog: the JSON of the config it was made for */
+    const struct config *catalog_cfg;
+    struct trail_buf catalog_json;
+};
+
+/* ---- answers ---- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *type,
+                                struct trail_buf *b, int retry_after)
+{
+    /* MHD frees the buffer with free() once sent */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        trail_buf_free(b);
+        return MHD_NO;
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
+    if (status == 503)
+        atomic_fetch_add_explicit(&metrics.http_503, 1, memory_order_relaxed);
+    return r;
+}
+
+/* Prepare {"error":"..."} (plus extra JSON members) as the answer. */
+static int answer_error(struct req *rq, int status, const char *msg)
+{
+    trail_buf_reset(&rq->answer);
+    if (json_printf(&rq->answer, "{\"error\":") < 0 || json_str(&rq->answer, msg, (size_t)-1) < 0 ||
+        json_printf(&rq->answer, "}\n") < 0)
+        return -ENOMEM;
+    rq->status = status;
+    rq->answered = 1;
+    return 0;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- GET routes ---- */
+
+static int get_healthz(struct req *rq)
+{
+    int err = ingest_store_error(traild.ingest);
+    int status = err ? 503 : 200;
+    struct trail_buf *a = &rq->answer;
+    json_printf(a, "{\"status\":\"%s\",\"store\":", err ? "failing" : "ok");
+    json_str(a, err ? trail_strerror(err) : "ok", (size_t)-1);
+    json_printf(a,
+                ",\"queue_events\":%lld,\"queue_limit\":%lld,\"durable_seq\":%llu,"
+                "\"version\":\"%s\"}\n",
+                (long long)ingest_depth(traild.ingest),
+                (long long)atomic_load(&metrics.queue_limit),
+                (unsigned long long)trail_store_durable_seq(traild.store), TRAIL_VERSION_STRING);
+    rq->status = status;
+    rq->answered = 1;
+    return 0;
+}
+
+static int get_metrics(struct req *rq)
+{
+    struct trail_store_stats st;
+    int64_t bytes = -1, events = -1;
+    if (trail_store_stats(traild.store, &st) == 0) {
+        bytes = (int64_t)(st.segment_bytes + st.side_bytes);
+        events = (int64_t)st.records;
+    }
+    if (metrics_render(&rq->answer, bytes, events) < 0)
+        return -ENOMEM;
+    rq->status = 200;
+    rq->answered = 1;
+    return 0;
+}
+
+static int catalog_to_json(const struct config *cfg, struct trail_buf *out)
+{
+    const struct trail_catalog *cat = cfg->cat;
+    size_t n = trail_catalog_count(cat);
+    const char *policy = cfg->policy == TRAIL_POLICY_STRICT    ? "strict"
+                         : cfg->policy == TRAIL_POLICY_LENIENT ? "lenient"
+                                                               : "off";
+    int r = json_printf(out, "{\"policy\":\"%s\",\"count\":%zu,\"events\":[", policy, n);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct trail_event_def *d = trail_catalog_at(cat, i);
+        r |= json_printf(out, "%s{\"id\":", i ? "," : "");
+        r |= json_str(out, d->id, (size_t)-1);
+        r |= json_printf(out,
+                         ",\"severity\":%d,\"severity_name\":\"%s\",\"description\":", d->severity,
+                         trail_severity_name(d->severity));
+        r |= json_str(out, d->description, (size_t)-1);
+        r |= json_printf(out, ",\"custom\":%s,\"attrs\":[", d->custom ? "true" : "false");
+        for (uint16_t j = 0; j < d->n_attrs; j++) {
+            const struct trail_attr_def *a = d->attrs[j];
+            r |= json_printf(out, "%s{\"key\":", j ? "," : "");
+            r |= json_str(out, a->key, (size_t)-1);
+            r |= json_printf(out, ",\"type\":\"%s\",\"required\":%s,\"indexed\":%s",
+                             trail_type_name(a->type),
+                             (a->flags & TRAIL_ATTR_REQUIRED) ? "true" : "false",
+                             (a->flags & TRAIL_ATTR_INDEXED) ? "true" : "false");
+            if (a->n_enum) {
+                r |= json_printf(out, ",\"values\":[");
+                for (uint16_t k = 0; k < a->n_enum; k++) {
+                    r |= json_printf(out, "%s", k ? "," : "");
+                    r |= json_str(out, a->enum_values[k], (size_t)-1);
+                }
+                r |= json_printf(out, "]");
+            }
+            if (a->doc) {
+                r |= json_printf(out, ",\"doc\":");
+                r |= json_str(out, a->doc, (size_t)-1);
+            }
+            r |= json_printf(out, "}");
+        }
+        r |= json_printf(out, "]");
+        if (d->note) {
+            r |= json_printf(out, ",\"note\":");
+            r |= json_str(out, d->note, (size_t)-1);
+        }
+        r |= json_printf(out, "}");
+    }
+    r |= json_printf(out, "]}\n");
+    return r ? -ENOMEM : 0;
+}
+
+static int get_catalog(struct req *rq)
+{
+    struct http_input *h = rq->h;
+    const struct config *cfg = traild_config();
+    int r = 0;
+    pthread_mutex_lock(&h->lock);
+    if (h->catalog_cfg != cfg) {
+        trail_buf_reset(&h->catalog_json);
+        r = catalog_to_json(cfg, &h->catalog_json);
+        h->catalog_cfg = r == 0 ? cfg : NULL;
+    }
+    if (r == 0)
+        r = trail_buf_append(&rq->answer, h->catalog_json.data, h->catalog_json.len);
+    pthread_mutex_unlock(&h->lock);
+    if (r < 0)
+        return r;
+    rq->status = 200;
+    rq->answered = 1;
+    return 0;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static int get_checkpoint(struct req *rq)
+{
+    struct trail_checkpoint cp;
+    pthread_mutex_lock(&traild.cp_lock);
+    int have = traild.have_checkpoint;
+    cp = traild.checkpoint;
+    pthread_mutex_unlock(&traild.cp_lock);
+    if (!have)
+        return answer_error(
+            rq, 404,
+            traild.signing_key ? "no checkpoint signed yet"
+                               : "no checkpoints: traild has no signing key ([store] signing_key)");
+    struct trail_buf line = {0};
+    char root[65], chain[65], ts[32];
+    hex(cp.root, TRAIL_HASH_LEN, root);
+    hex(cp.chain, TRAIL_HASH_LEN, chain);
+    trail_time_format(cp.time_us, ts);
+    int r = trail_checkpoint_format(&cp, &line);
+    if (r == 0) {
+        r |= json_printf(&rq->answer, "{\"origin\":");
+        r |= json_str(&rq->answer, cp.origin, (size_t)-1);
+        r |= json_printf(&rq->answer,
+                         ",\"tree_size\":%llu,\"root\":\"%s\",\"chain\":\"%s\",\"time\":\"%s\","
+                         "\"key_id\":\"%s\",\"text\":",
+                         (unsigned long long)cp.tree_size, root, chain, ts, cp.key_id);
+        r |= json_str(&rq->answer, line.data, line.len);
+        r |= json_printf(&rq->answer, "}\n");
+    }
+    trail_buf_free(&line);
+    if (r)
+        return -ENOMEM;
+    rq->status = 200;
+    rq->answered = 1;
+    return 0;
+}
+
+/* ---- POST /v1/events ---- */
+
+static void free_post(struct req *rq)
+{
+    for (size_t i = 0; i < rq->batch.n; i++)
+        trail_event_free(rq->events[i]);
+    free(rq->events);
+    rq->events = NULL;
+    rq->batch.n = 0;
+    if (rq->item_error)
+        for (size_t i = 0; i < rq->n_items; i++)
+            free(rq->item_error[i]);
+    free(rq->item_error);
+    free(rq->item_event);
+    rq->item_error = NULL;
+    rq->item_event = NULL;
+}
+
+/* The per-item answer, once the accepted events are durable (or not). */
+static int answer_items(struct req *rq, int status_all)
+{
+    struct trail_buf *a = &rq->answer;
+    size_t accepted = status_all == 0 ? rq->batch.n : 0;
+    size_t rejected = rq->n_items - accepted;
+    int r = json_printf(a, "{\"accepted\":%zu,\"rejected\":%zu,\"results\":[", accepted, rejected);
+    for (size_t i = 0; i < rq->n_items && r == 0; i++) {
+        if (i)
+            r |= json_printf(a, ",");
+        if (rq->item_event[i] >= 0 && status_all == 0) {
+            const struct trail_event *ev = rq->events[rq->item_event[i]];
+            uint8_t u[16];
+            char us[37];
+            traild_event_uuid(ev, u);
+            hex(u, 4, us);
+            us[8] = '-';
+            hex(u + 4, 2, us + 9);
+            us[13] = '-';
+            hex(u + 6, 2, us + 14);
+            us[18] = '-';
+            hex(u + 8, 2, us + 19);
+            us[23] = '-';
+            hex(u + 10, 6, us + 24);
+            r |= json_printf(a, "{\"seq\":%llu,\"uuid\":\"%s\"}",
+                             (unsigned long long)trail_event_seq(ev), us);
+        } else {
+            const char *e = rq->item_error[i] ? rq->item_error[i] : trail_strerror(status_all);
+            r |= json_printf(a, "{\"error\":");
+            r |= json_str(a, e, (size_t)-1);
+            r |= json_printf(a, ",\"index\":%zu}", i);
+        }
+    }
+    r |= json_printf(a, "]}\n");
+    return r ? -ENOMEM : 0;
+}
+
+static void post_done(struct ingest_batch *b)
+{
+    struct req *rq = b->arg;
+    if (b->status == 0) {
+        rq->status = 200;
+        if (answer_items(rq, 0) < 0)
+            answer_error(rq, 500, "out of memory");
+    } else {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the store cannot accept events now: %s; nothing was stored",
+                 trail_strerror(b->status));
+        answer_error(rq, 503, msg);
+    }
+    rq->answered = 1;
+    struct http_input *h = rq->h;
+    MHD_resume_connection(rq->conn);
+    pthread_mutex_lock(&h->lock);
+    if (--h->parked == 0)
+        pthread_cond_broadcast(&h->idle_cv);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static int post_events(struct req *rq)
+{
+    const struct config *cfg = traild_config();
+    struct body_item *items = NULL;
+    size_t n = 0;
+    int kind;
+    char err[512];
+    if (atomic_load(&rq->h->stopping))
+        return answer_error(rq, 503, "traild is shutting down");
+    const char *ctype = header(rq->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int ndjson = ctype && (strncasecmp(ctype, "application/x-ndjson", 20) == 0 ||
+                           strncasecmp(ctype, "application/jsonl", 17) == 0);
+    size_t max_items = cfg->max_body_bytes / 8 + 1;
+    atomic_fetch_add_explicit(&metrics.bytes_in[IN_HTTP], rq->body.len, memory_order_relaxed);
+    int r = body_split(rq->body.data ? rq->body.data : "", rq->body.len, ndjson, max_items, &items,
+                       &n, &kind, err, sizeof(err));
+    if (r < 0) {
+        reject_item(IN_HTTP, r, rq->peer, err);
+        return answer_error(rq, r == -ENOMEM ? 500 : 400, err);
+    }
+    rq->n_items = n;
+    rq->events = calloc(n, sizeof(*rq->events));
+    rq->item_event = malloc(n * sizeof(*rq->item_event));
+    rq->item_error = calloc(n, sizeof(*rq->item_error));
+    if (!rq->events || !rq->item_event || !rq->item_error) {
+        free(items);
+        return answer_error(rq, 500, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct trail_event *ev = NULL;
+        rq->item_event[i] = -1;
+        r = decode_item(cfg, FMT_JSON, rq->body.data + items[i].off, items[i].len, &ev, err,
+                        sizeof(err));
+        if (r < 0) {
+            char who[120];
+            snprintf(who, sizeof(who), "%s item %zu", rq->peer, i);
+            reject_item(IN_HTTP, r, who, err);
+            rq->item_error[i] = strdup(err);
+            rq->n_rejected++;
+            continue;
+        }
+        rq->item_event[i] = (int)rq->batch.n;
+        rq->events[rq->batch.n++] = ev;
+    }
+    free(items);
+    if (rq->batch.n == 0) {
+        /* nothing to store: every item was refused, each with its reason */
+        rq->status = 400;
+        rq->answered = 1;
+        return answer_items(rq, TRAIL_E_PARSE);
+    }
+    rq->batch.events = rq->events;
+    rq->batch.input = IN_HTTP;
+    rq->batch.retry = 0; /* the client retries on 503 */
+    rq->batch.done = post_done;
+    rq->batch.arg = rq;
+    pthread_mutex_lock(&rq->h->lock);
+    rq->h->parked++;
+    pthread_mutex_unlock(&rq->h->lock);
+    MHD_suspend_connection(rq->conn);
+    r = ingest_submit(traild.ingest, &rq->batch, 0);
+    if (r < 0) {
+        MHD_resume_connection(rq->conn);
+        pthread_mutex_lock(&rq->h->lock);
+        if (--rq->h->parked == 0)
+            pthread_cond_broadcast(&rq->h->idle_cv);
+        pthread_mutex_unlock(&rq->h->lock);
+        for (size_t i = 0; i < rq->batch.n; i++)
+            metrics_reject(IN_HTTP, r == -EAGAIN ? -EAGAIN : TRAIL_E_FAILED);
+        const char *why = r == -EAGAIN          ? "the ingest queue is full; retry later"
+                          : r == TRAIL_E_CLOSED ? "traild is shutting down"
+                                                : trail_strerror(r);
+        log_rejected("http", rq->peer, "request of %zu events answered 503: %s", rq->batch.n, why);
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s; nothing was stored", why);
+        return answer_error(rq, 503, msg);
+    }
+    return 1; /* parked: post_done answers and resumes the connection */
+}
+
+/* ---- dispatch ---- */
+
+static const struct route routes[] = {
+    {"POST", "/v1/events", post_events, 1},       {"GET", "/v1/catalog", get_catalog, 0},
+    {"GET", "/v1/checkpoint", get_checkpoint, 0}, {"GET", "/healthz", get_healthz, 0},
+    {"GET", "/metrics", get_metrics, 0},
+};
+
+static enum MHD_Result send_answer(struct req *rq)
+{
+    const char *type = rq->route && rq->route->fn == get_metrics
+                           ? "text/plain; version=0.0.4; charset=utf-8"
+                           : "application/json";
+    return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503);
+}
+
+static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *s = (const void *)sa;
+            inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+            port = ntohs(s->sin_port);
+        } else if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *s = (const void *)sa;
+            inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+            port = ntohs(s->sin6_port);
+        }
+    }
+    snprintf(out, n, "http:%s:%u", host, port);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_input *h = cls;
+    struct req *rq = *con_cls;
+    (void)version;
+    if (!rq) {
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        rq->h = h;
+        rq->conn = conn;
+        peer_of(conn, rq->peer, sizeof(rq->peer));
+        *con_cls = rq;
+        int path_known = 0;
+        for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+            if (strcmp(url, routes[i].path) != 0)
+                continue;
+            path_known = 1;
+            if (strcmp(method, routes[i].method) == 0 ||
+                (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
+                rq->route = &routes[i];
+        }
+        if (!rq->route) {
+            answer_error(rq, path_known ? 405 : 404,
+                         path_known ? "method not allowed on this path" : "no such path");
+            return send_answer(rq);
+        }
+        if (rq->route->has_body) {
+            const struct config *cfg = traild_config();
+            const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoull(cl, NULL, 10) > cfg->max_body_bytes) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "request body of %s bytes is over the limit of %llu", cl,
+                         (unsigned long long)cfg->max_body_bytes);
+                reject_item(IN_HTTP, TRAIL_E_TOO_LARGE, rq->peer, msg);
+                answer_error(rq, 413, msg);
+                return send_answer(rq);
+            }
+        }
+        return MHD_YES; /* the body (if any) comes in the next calls */
+    }
+    if (*upload_data_size) {
+        const struct config *cfg = traild_config();
+        if (!rq->too_large && rq->body.len + *upload_data_size > cfg->max_body_bytes)
+            rq->too_large = 1;
+        if (!rq->too_large && trail_buf_append(&rq->body, upload_data, *upload_data_size) < 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->answered)
+        return send_answer(rq); /* resumed after ingest, or answered right away */
+    if (rq->too_large) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "request body is over the limit of %llu bytes",
+                 (unsigned long long)traild_config()->max_body_bytes);
+        reject_item(IN_HTTP, TRAIL_E_TOO_LARGE, rq->peer, msg);
+        answer_error(rq, 413, msg);
+        return send_answer(rq);
+    }
+    int r = rq->route->fn(rq);
+    if (r == 1)
+        return MHD_YES; /* parked in ingest; rq is post_done's until it resumes us */
+    if (r < 0)
+        answer_error(rq, 500, trail_strerror(r));
+    return send_answer(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    (void)cls, (void)conn, (void)toe;
+    if (!rq)
+        return;
+    free_post(rq);
+    trail_buf_free(&rq->body);
+    trail_buf_free(&rq->answer);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_msg(LOG_WARN, "http: %s", msg);
+}
+
+/* ---- the input ---- */
+
+static int enabled(const struct config *cfg)
+{
+    return cfg->http != NULL;
+}
+
+static int start(const struct config *cfg, void **ret_state, char *err, size_t errlen)
+{
+    char host[256], port[8];
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    if (config_split_addr(cfg->http, host, sizeof(host), port, sizeof(port)) < 0 ||
+        getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0) {
+        snprintf(err, errlen, "cannot resolve %s", cfg->http);
+        return -EINVAL;
+    }
+    struct http_input *h = calloc(1, sizeof(*h));
+    if (!h) {
+        freeaddrinfo(ai);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->idle_cv, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* the logger option first, so that MHD never prints on its own */
+    h->mhd = MHD_start_daemon(
+        flags, (uint16_t)atoi(port), NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!h->mhd) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->http);
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->idle_cv);
+        free(h);
+        return -EADDRINUSE;
+    }
+    log_msg(LOG_INFO, "http: %s (%u threads)", cfg->http, cfg->http_threads);
+    *ret_state = h;
+    return 0;
+}
+
+static void stop(void *state)
+{
+    struct http_input *h = state;
+    /* no new connections; new requests answer 503; parked ones finish */
+    atomic_store(&h->stopping, 1);
+    MHD_socket lfd = MHD_quiesce_daemon(h->mhd);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd); /* quiescing hands the listening socket to us */
+    pthread_mutex_lock(&h->lock);
+    while (h->parked > 0)
+        pthread_cond_wait(&h->idle_cv, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void free_input(void *state)
+{
+    struct http_input *h = state;
+    if (!h)
+        return;
+    MHD_stop_daemon(h->mhd);
+    trail_buf_free(&h->catalog_json);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->idle_cv);
+    free(h);
+}
+
+const struct input_ops input_http_ops = {
+    .name = "http", .enabled = enabled, .start = start, .stop = stop, .free = free_input};

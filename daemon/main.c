@@ -1,0 +1,472 @@
+/*
+ * main.c - traild: read the config, open the store, start the inputs, and
+ * run the lifecycle: start-up, SIGHUP reloads, SIGTERM/SIGINT shutdown,
+ * each step written to the store as a catalog event.
+ *
+ *   core_server_run_starting     the store is open, inputs not yet started
+ *   core_server_run_started      every input listens
+ *   core_server_run_startfailed  an input could not start (also on stderr,
+ *                                which is all there is when the store
+ *                                cannot be opened)
+ *   store_server_config_reloaded / _reloadfailed   after SIGHUP
+ *   core_server_run_stopped      inputs stopped and drained, before close
+ *
+ * Not here: the inputs (input_*.c), the queue to the store (ingest.c).
+ */
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "traild.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_CONFIG      2
+#define DRAIN_GIVE_UP_MS 10000
+
+struct traild traild = {.cp_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static const struct input_ops *const inputs[] = {
+    &input_http_ops, &input_syslog_ops, &input_tcp_ops, &input_unix_ops, &input_file_ops,
+};
+#define N_INPUTS (sizeof(inputs) / sizeof(inputs[0]))
+
+static void *input_state[N_INPUTS];
+static int input_started[N_INPUTS];
+
+/* Configs replaced by a reload: kept until exit, since events in flight point at their catalog. */
+static struct config *retired[256];
+static size_t n_retired;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: traild [-c FILE] [-t] [-v] [-h] [-V]\n"
+               "\n"
+               "Receive audit events (HTTP, syslog, CEF over TCP, a Unix socket, followed\n"
+               "files), validate them against the catalog and store them durably.\n"
+               "\n"
+               "  -c FILE  the configuration (see trail.conf.example); without it the\n"
+               "           built-in defaults: store /var/lib/trail/store, HTTP on\n"
+               "           127.0.0.1:8080, syslog UDP and TCP on 127.0.0.1:5514\n"
+               "  -t       check the configuration and exit (0 good, 2 bad)\n"
+               "  -v       log more (debug)\n"
+               "  -V       print the version\n"
+               "\n"
+               "Signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop.\n"
+               "See traild(8) and docs/traild.md.\n");
+}
+
+/* ---- traild's own events ---- */
+
+static struct trail_event *own_event(const struct config *cfg, const char *id)
+{
+    struct trail_event *ev = NULL;
+    if (trail_event_new(cfg->cat, id, &ev) < 0)
+        return NULL;
+    trail_event_set_host(ev, cfg->host, strlen(cfg->host));
+    trail_event_set_time(ev, trail_now());
+    return ev;
+}
+
+static void set_attr(struct trail_event *ev, const char *key, const char *value)
+{
+    if (!ev || !value || !*value)
+        return;
+    /* traild's texts are short; a path in one may not be: cut at a character boundary */
+    size_t n = strlen(value);
+    if (n > 1000) {
+        n = 1000;
+        while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (trail_event_set_string(ev, key, value, n) < 0)
+        log_msg(LOG_WARN, "%s: attribute %s: %s", trail_event_id(ev), key, trail_event_error(ev));
+}
+
+static void print_event(FILE *f, const struct trail_event *ev)
+{
+    struct trail_buf out = {0};
+    if (trail_event_to_json(ev, &out) == 0)
+        fprintf(f, "%s\n", out.data);
+    trail_buf_free(&out);
+}
+
+/*
+ * Write one of traild's own events and wait until it is durable: through
+ * ingest while it runs, else straight to the store from this thread.
+ */
+static int write_own(struct trail_event *ev)
+{
+    if (!ev)
+        return -ENOMEM;
+    int r = trail_event_validate(ev);
+    if (r < 0) {
+        log_msg(LOG_ERR, "%s does not validate: %s", trail_event_id(ev), trail_event_error(ev));
+    } else if (traild.ingest) {
+        r = ingest_write(traild.ingest, &ev, 1, IN_INTERNAL);
+    } else if (traild.store) {
+        uint64_t seq;
+        r = trail_store_append(traild.store, &ev, 1, &seq);
+        if (r == 0)
+            r = trail_store_wait(traild.store, seq);
+        if (r == 0)
+            atomic_fetch_add(&metrics.events_in[IN_INTERNAL], 1);
+    } else {
+        r = TRAIL_E_CLOSED;
+    }
+    if (r < 0)
+        log_msg(LOG_ERR, "cannot store %s: %s", trail_event_id(ev), trail_strerror(r));
+    else
+        log_msg(LOG_DEBUG, "%s stored as seq %llu", trail_event_id(ev),
+                (unsigned long long)trail_event_seq(ev));
+    trail_event_free(ev);
+    return r;
+}
+
+/* Start-up failed: the event goes to the store when it is open, and to stderr always. */
+static void start_failed(const struct config *cfg, const char *reason)
+{
+    log_msg(LOG_ERR, "core_server_run_startfailed: %s", reason);
+    if (!cfg)
+        return;
+    struct trail_event *ev = own_event(cfg, "core_server_run_startfailed");
+    set_attr(ev, "reason", reason);
+    set_attr(ev, "msg", "traild failed to start");
+    set_attr(ev, "version", TRAIL_VERSION_STRING);
+    if (ev)
+        print_event(stderr, ev);
+    if (traild.store || traild.ingest)
+        write_own(ev);
+    else
+        trail_event_free(ev);
+}
+
+/* ---- checkpoints ---- */
+
+/*
+ * The store's checkpoint hook, when [store] signing_key is set: sign the
+ * durable state and keep the latest for GET /v1/checkpoint.
+ */
+static int sign_checkpoint(void *arg, struct trail_store *store,
+                           const struct trail_store_state *state)
+{
+    struct trail_checkpoint cp = {0};
+    uint8_t id[16];
+    (void)arg;
+    trail_store_id(store, id);
+    for (int i = 0; i < 16; i++)
+        snprintf(cp.origin + 2 * i, 3, "%02x", id[i]);
+    cp.tree_size = state->tree_size;
+    memcpy(cp.root, state->root, TRAIL_HASH_LEN);
+    memcpy(cp.chain, state->chain, TRAIL_HASH_LEN);
+    cp.time_us = state->time_us;
+    int r = trail_checkpoint_sign(&cp, traild.signing_key);
+    if (r < 0) {
+        log_msg(LOG_ERR, "cannot sign a checkpoint: %s", trail_strerror(r));
+        return r;
+    }
+    pthread_mutex_lock(&traild.cp_lock);
+    traild.checkpoint = cp;
+    traild.have_checkpoint = 1;
+    pthread_mutex_unlock(&traild.cp_lock);
+    log_msg(LOG_DEBUG, "checkpoint signed at tree size %llu", (unsigned long long)cp.tree_size);
+    return 0;
+}
+
+/* ---- inputs ---- */
+
+static int start_inputs(const struct config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_INPUTS; i++) {
+        if (!inputs[i]->enabled(cfg))
+            continue;
+        char e[512] = "";
+        int r = inputs[i]->start(cfg, &input_state[i], e, sizeof(e));
+        if (r < 0) {
+            snprintf(err, errlen, "%s input: %s", inputs[i]->name, e[0] ? e : trail_strerror(r));
+            return r;
+        }
+        input_started[i] = 1;
+    }
+    return 0;
+}
+
+static void stop_inputs(void)
+{
+    /* stop everything from taking new data first, then wait for each to drain */
+    for (size_t i = N_INPUTS; i-- > 0;)
+        if (input_started[i]) {
+            inputs[i]->stop(input_state[i]);
+        }
+    for (size_t i = 0; i < N_INPUTS; i++)
+        if (input_started[i]) {
+            inputs[i]->free(input_state[i]);
+            input_started[i] = 0;
+        }
+}
+
+/* ---- reload ---- */
+
+static void reload(void)
+{
+    struct config *cur = traild_config(), *next = NULL;
+    char err[1024];
+    log_msg(LOG_INFO, "SIGHUP: reloading %s", cur->path ? cur->path : "(no file: defaults)");
+    int r = config_load(cur->path, &next, err, sizeof(err));
+    if (r < 0) {
+        atomic_fetch_add(&metrics.reloads_failed, 1);
+        log_msg(LOG_ERR, "reload failed, the configuration in force stays: %s", err);
+        struct trail_event *ev = own_event(cur, "store_server_config_reloadfailed");
+        set_attr(ev, "reason", err);
+        set_attr(ev, "msg", "the configuration in force stays");
+        write_own(ev);
+        return;
+    }
+    if (n_retired == sizeof(retired) / sizeof(retired[0])) {
+        atomic_fetch_add(&metrics.reloads_failed, 1);
+        log_msg(LOG_ERR, "reload refused: too many reloads since start; restart traild");
+        struct trail_event *ev = own_event(cur, "store_server_config_reloadfailed");
+        set_attr(ev, "reason", "too many reloads since start; restart traild");
+        write_own(ev);
+        config_free(next);
+        return;
+    }
+    const char *restart = config_diff_restart(cur, next);
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "configuration reloaded from %s: %zu custom events, policy %s, %zu tokens%s%s%s",
+             next->path ? next->path : "(defaults)", next->n_events,
+             next->policy == TRAIL_POLICY_STRICT    ? "strict"
+             : next->policy == TRAIL_POLICY_LENIENT ? "lenient"
+                                                    : "off",
+             next->n_tokens, restart ? "; " : "", restart ? restart : "",
+             restart ? " changed and takes effect at the next restart" : "");
+    if (restart)
+        log_msg(LOG_WARN, "%s changed: it takes effect at the next restart", restart);
+    retired[n_retired++] = cur;
+    atomic_store_explicit(&traild.cfg, next, memory_order_release);
+    atomic_fetch_add(&metrics.reloads_ok, 1);
+    log_msg(LOG_INFO, "%s", msg);
+    struct trail_event *ev = own_event(next, "store_server_config_reloaded");
+    set_attr(ev, "msg", msg);
+    write_own(ev);
+}
+
+/* ---- retention ---- */
+
+static void apply_retention(const struct config *cfg)
+{
+    if (!cfg->retention_days && !cfg->retention_bytes)
+        return;
+    int64_t older =
+        cfg->retention_days ? trail_now() - (int64_t)cfg->retention_days * 86400 * 1000000 : 0;
+    struct trail_store_purge_report rep;
+    int r = trail_store_purge(traild.store, older, cfg->retention_bytes, &rep);
+    if (r < 0)
+        log_msg(LOG_ERR, "retention: purge failed: %s", trail_strerror(r));
+    else if (rep.segments)
+        log_msg(LOG_INFO, "retention: purged seq %llu..%llu (%llu segments, %llu bytes)",
+                (unsigned long long)rep.from_seq, (unsigned long long)rep.to_seq,
+                (unsigned long long)rep.segments, (unsigned long long)rep.bytes);
+}
+
+/* ---- main ---- */
+
+static int open_store(const struct config *cfg, char *err, size_t errlen)
+{
+    struct trail_store_opts opts = {
+        .create = 1,
+        .fsync_policy = cfg->fsync == FSYNC_ALWAYS ? TRAIL_FSYNC_ALWAYS : TRAIL_FSYNC_INTERVAL,
+        .fsync_interval_ms = cfg->fsync_interval_ms,
+    };
+    if (cfg->signing_key) {
+        int r = trail_key_load_private(cfg->signing_key, &traild.signing_key);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot load the signing key %s: %s", cfg->signing_key,
+                     trail_strerror(r));
+            return r;
+        }
+        opts.checkpoint = sign_checkpoint;
+        opts.checkpoint_every_ms =
+            cfg->checkpoint_interval_s ? cfg->checkpoint_interval_s * 1000 : 60000;
+    }
+    struct trail_store_report rep;
+    memset(&rep, 0, sizeof(rep));
+    int r = trail_store_open(cfg->store_path, cfg->cat, &opts, &traild.store, &rep);
+    if (r < 0) {
+        size_t n = strlen(rep.message);
+        while (n && rep.message[n - 1] == '\n')
+            rep.message[--n] = '\0';
+        snprintf(err, errlen, "cannot open the store %s: %s%s%s", cfg->store_path,
+                 trail_strerror(r), n ? ": " : "", rep.message);
+        return r;
+    }
+    if (rep.message[0]) {
+        char *line = strtok(rep.message, "\n");
+        while (line) {
+            log_msg(LOG_WARN, "store recovery: %s", line);
+            line = strtok(NULL, "\n");
+        }
+    }
+    log_msg(LOG_INFO, "store %s open: %llu records in %llu segments", cfg->store_path,
+            (unsigned long long)rep.records, (unsigned long long)rep.segments);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    int check_only = 0, c;
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    while ((c = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'v':
+            log_set_level(LOG_DEBUG);
+            break;
+        case 'V':
+            printf("traild %s\n", TRAIL_VERSION_STRING);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_CONFIG;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+
+    char err[1024];
+    struct config *cfg = NULL;
+    if (config_load(conf_path, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "traild: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
+        printf("traild: %s is valid\n", conf_path ? conf_path : "the built-in configuration");
+        config_free(cfg);
+        return 0;
+    }
+    atomic_store(&traild.cfg, cfg);
+    metrics.started_us = trail_now();
+
+    /* signals are taken by sigtimedwait below; every thread inherits the mask */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    if (open_store(cfg, err, sizeof(err)) < 0) {
+        start_failed(cfg, err);
+        goto out;
+    }
+    int r = ingest_start(traild.store, cfg->queue_events, &traild.ingest);
+    if (r < 0) {
+        snprintf(err, sizeof(err), "cannot start the ingest thread: %s", trail_strerror(r));
+        start_failed(cfg, err);
+        goto out;
+    }
+    struct trail_event *ev = own_event(cfg, "core_server_run_starting");
+    set_attr(ev, "msg", "traild is starting");
+    set_attr(ev, "version", TRAIL_VERSION_STRING);
+    if ((r = write_own(ev)) < 0) {
+        snprintf(err, sizeof(err), "cannot write to the store: %s", trail_strerror(r));
+        start_failed(cfg, err);
+        goto out;
+    }
+    if (start_inputs(cfg, err, sizeof(err)) < 0) {
+        start_failed(cfg, err);
+        stop_inputs();
+        goto out;
+    }
+    ev = own_event(cfg, "core_server_run_started");
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "traild %s: http %s, syslog udp %s tcp %s tls %s, cef %s, unix %s",
+             TRAIL_VERSION_STRING, cfg->http ? cfg->http : "off",
+             cfg->syslog_udp ? cfg->syslog_udp : "off", cfg->syslog_tcp ? cfg->syslog_tcp : "off",
+             cfg->syslog_tls ? cfg->syslog_tls : "off", cfg->cef_tcp ? cfg->cef_tcp : "off",
+             cfg->unix_path ? cfg->unix_path : "off");
+    set_attr(ev, "msg", msg);
+    set_attr(ev, "version", TRAIL_VERSION_STRING);
+    write_own(ev);
+    log_msg(LOG_INFO, "started: %s; store %s", msg, cfg->store_path);
+
+    const char *why = "signal";
+    int64_t next_retention = trail_now() + 5 * 1000000;
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGHUP) {
+            reload();
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+            break;
+        } else if (trail_now() >= next_retention) {
+            apply_retention(traild_config());
+            next_retention = trail_now() + 60 * 1000000LL;
+        }
+    }
+
+    log_msg(LOG_INFO, "%s: stopping inputs and draining", why);
+    atomic_store(&traild.stopping, 1);
+    stop_inputs();
+    uint64_t lost = ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
+    ingest_free(traild.ingest);
+    traild.ingest = NULL;
+    ev = own_event(traild_config(), "core_server_run_stopped");
+    snprintf(msg, sizeof(msg), "stopped on %s", why);
+    set_attr(ev, "reason", msg);
+    if (lost) {
+        snprintf(msg, sizeof(msg), "%llu events accepted from streams could not be stored",
+                 (unsigned long long)lost);
+        set_attr(ev, "msg", msg);
+        log_msg(LOG_ERR, "%s", msg);
+    }
+    r = write_own(ev);
+    status = r < 0 || lost ? 1 : 0;
+
+out:
+    if (traild.ingest) {
+        ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
+        ingest_free(traild.ingest);
+        traild.ingest = NULL;
+    }
+    if (traild.store) {
+        r = trail_store_close(traild.store);
+        traild.store = NULL;
+        if (r < 0) {
+            log_msg(LOG_ERR, "closing the store: %s", trail_strerror(r));
+            status = 1;
+        } else if (status == 0) {
+            log_msg(LOG_INFO, "store closed; stopped");
+        }
+    }
+    trail_key_free(traild.signing_key);
+    for (size_t i = 0; i < n_retired; i++)
+        config_free(retired[i]);
+    config_free(traild_config());
+    return status;
+}

@@ -1,0 +1,880 @@
+/*
+ * stream.c - event loops and the stream/datagram servers of the socket
+ * inputs (see stream.h for the contract).
+ *
+ * Everything about a connection happens on its loop's thread. The only
+ * other thread involved is ingest's writer, which completes batches: it
+ * queues them on the loop and wakes it (event_active), and the loop then
+ * frees the events and resumes reading where backpressure had paused it.
+ *
+ *   read -> frame (RFC 6587) -> decode + validate -> pending events
+ *        -> batch (batch_size, or what one read brought) -> ingest
+ *   ingest done -> loop: in-flight - 1, free, resume reading
+ *
+ * Not here: the choice of addresses and formats (input_*.c).
+ */
+#include "stream.h"
+
+#include "log.h"
+#include "metrics.h"
+#include "traild.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_INFLIGHT   4   /* batches one connection may have in ingest */
+#define UDP_INFLIGHT   16  /* the same for a UDP socket */
+#define UDP_PER_WAKEUP 256 /* datagrams read per readiness */
+#define UDP_MAX        65536
+#define PAUSE_INFLIGHT 1
+#define PAUSE_QUEUE    2
+#define PAUSE_STOP     4
+
+struct conn_batch;
+
+struct loop {
+    struct event_base *base;
+    pthread_t thread;
+    char name[32];
+    struct event *wake; /* completions or room: run on the loop */
+    pthread_mutex_t lock;
+    struct conn_batch *done_head, *done_tail; /* completed by ingest */
+    int room;                                 /* ingest has room again */
+    struct stream_server *servers;            /* for room: resume paused connections */
+};
+
+struct conn {
+    struct stream_server *srv;
+    struct bufferevent *bev; /* NULL for UDP, and once the socket is closed */
+    char peer[96];
+    struct trail_syslog_framer fr;
+    struct trail_event **pending; /* decoded and validated, not yet submitted */
+    size_t n_pending, cap_pending;
+    int inflight;
+    int paused; /* PAUSE_* bits */
+    int closed; /* the socket is gone; free once nothing is in flight or pending */
+    struct conn *prev, *next;
+};
+
+struct conn_batch {
+    struct ingest_batch b;
+    struct conn *conn;
+    struct conn_batch *next;
+};
+
+struct stream_server {
+    struct loop *loop;
+    struct stream_opts o;
+    int kind; /* SOCK_STREAM or SOCK_DGRAM */
+    struct evconnlistener *listener;
+    char *unix_path;
+    int udp_fd;
+    struct event *udp_ev;
+    struct conn *udp; /* the one "connection" of a UDP server */
+    char *udp_buf;
+    struct conn *conns; /* stream connections */
+    uint32_t n_conns;
+    int stopping;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cv;
+    int drained;
+    struct stream_server *next_in_loop;
+};
+
+static struct event_base *loop_base_of(struct stream_server *srv)
+{
+    return srv->loop->base;
+}
+
+/* ---- loops ---- */
+
+static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
+
+static void use_pthreads(void)
+{
+    evthread_use_pthreads();
+}
+
+static void conn_completed(struct conn_batch *cb);
+static void server_room(struct stream_server *srv);
+
+static void loop_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    (void)fd, (void)what;
+    pthread_mutex_lock(&l->lock);
+    struct conn_batch *list = l->done_head;
+    l->done_head = l->done_tail = NULL;
+    int room = l->room;
+    l->room = 0;
+    pthread_mutex_unlock(&l->lock);
+    while (list) {
+        struct conn_batch *next = list->next;
+        conn_completed(list);
+        list = next;
+    }
+    if (room)
+        for (struct stream_server *s = l->servers; s; s = s->next_in_loop)
+            server_room(s);
+}
+
+static void loop_room(void *arg)
+{
+    struct loop *l = arg;
+    pthread_mutex_lock(&l->lock);
+    l->room = 1;
+    pthread_mutex_unlock(&l->lock);
+    event_active(l->wake, EV_READ, 0);
+}
+
+static void *loop_run(void *arg)
+{
+    struct loop *l = arg;
+    pthread_setname_np(pthread_self(), l->name);
+    event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+int loop_start(const char *name, struct loop **ret_loop)
+{
+    pthread_once(&evthread_once, use_pthreads);
+    struct loop *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    snprintf(l->name, sizeof(l->name), "%s", name);
+    pthread_mutex_init(&l->lock, NULL);
+    l->base = event_base_new();
+    if (!l->base)
+        goto fail;
+    l->wake = event_new(l->base, -1, EV_PERSIST, loop_wake, l);
+    if (!l->wake)
+        goto fail;
+    ingest_on_room(traild.ingest, loop_room, l);
+    if (pthread_create(&l->thread, NULL, loop_run, l) != 0)
+        goto fail;
+    *ret_loop = l;
+    return 0;
+fail:
+    if (l->wake)
+        event_free(l->wake);
+    if (l->base)
+        event_base_free(l->base);
+    free(l);
+    return -ENOMEM;
+}
+
+void loop_stop(struct loop *l)
+{
+    if (!l)
+        return;
+    ingest_off_room(traild.ingest, loop_room, l);
+    event_base_loopbreak(l->base);
+    pthread_join(l->thread, NULL);
+}
+
+void loop_free(struct loop *l)
+{
+    if (!l)
+        return;
+    event_free(l->wake);
+    event_base_free(l->base);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+/* ---- connections ---- */
+
+static void conn_process(struct conn *c);
+
+static void set_paused(struct conn *c, int bit, int on)
+{
+    int before = c->paused;
+    c->paused = on ? c->paused | bit : c->paused & ~bit;
+    if (!before == !c->paused)
+        return;
+    if (c->paused) {
+        atomic_fetch_add(&metrics.paused[c->srv->o.input], 1);
+        if (c->bev)
+            bufferevent_disable(c->bev, EV_READ);
+        else if (c->srv->udp_ev)
+            event_del(c->srv->udp_ev);
+    } else if (!c->srv->stopping) {
+        /* while stopping, what was read is still processed, but nothing more is read */
+        if (c->bev)
+            bufferevent_enable(c->bev, EV_READ);
+        else if (c->srv->udp_ev && !c->closed)
+            event_add(c->srv->udp_ev, NULL);
+    }
+}
+
+static void conn_free(struct conn *c)
+{
+    struct stream_server *srv = c->srv;
+    if (c->bev)
+        bufferevent_free(c->bev);
+    for (size_t i = 0; i < c->n_pending; i++)
+        trail_event_free(c->pending[i]);
+    free(c->pending);
+    if (srv->kind == SOCK_STREAM) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        srv->n_conns--;
+        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
+    }
+    free(c);
+}
+
+/* Is the server stopping and now has nothing left in flight? Tell stream_server_stop. */
+static void check_drained(struct stream_server *srv)
+{
+    if (!srv->stopping)
+        return;
+    if (srv->udp && (srv->udp->inflight || srv->udp->n_pending))
+        return;
+    for (struct conn *c = srv->conns; c; c = c->next)
+        if (c->inflight || c->n_pending)
+            return;
+    pthread_mutex_lock(&srv->stop_lock);
+    srv->drained = 1;
+    pthread_cond_signal(&srv->stop_cv);
+    pthread_mutex_unlock(&srv->stop_lock);
+}
+
+static void batch_done(struct ingest_batch *b)
+{
+    struct conn_batch *cb = b->arg;
+    struct loop *l = cb->conn->srv->loop;
+    pthread_mutex_lock(&l->lock);
+    cb->next = NULL;
+    if (l->done_tail)
+        l->done_tail->next = cb;
+    else
+        l->done_head = cb;
+    l->done_tail = cb;
+    pthread_mutex_unlock(&l->lock);
+    event_active(l->wake, EV_READ, 0);
+}
+
+/* Hand the pending events to ingest; pause reading when that cannot be done now. */
+static void conn_submit(struct conn *c)
+{
+    if (c->n_pending == 0)
+        return;
+    int max = c->bev || c->srv->kind == SOCK_STREAM ? MAX_INFLIGHT : UDP_INFLIGHT;
+    if (c->inflight >= max) {
+        set_paused(c, PAUSE_INFLIGHT, 1);
+        return;
+    }
+    struct conn_batch *cb = calloc(1, sizeof(*cb));
+    if (!cb) {
+        set_paused(c, PAUSE_INFLIGHT, 1); /* try again when something completes */
+        return;
+    }
+    cb->conn = c;
+    cb->b.events = c->pending;
+    cb->b.n = c->n_pending;
+    cb->b.input = c->srv->o.input;
+    cb->b.retry = 1; /* a stream cannot tell its sender: hold on through store failures */
+    cb->b.done = batch_done;
+    cb->b.arg = cb;
+    int r = ingest_submit(traild.ingest, &cb->b, 0);
+    if (r == -EAGAIN) {
+        free(cb);
+        set_paused(c, PAUSE_QUEUE, 1);
+        return;
+    }
+    if (r < 0) {
+        /* ingest is closed: only during shutdown, after inputs stopped; say so */
+        for (size_t i = 0; i < c->n_pending; i++) {
+            reject_item(c->srv->o.input, r, c->peer, "traild is shutting down");
+            trail_event_free(c->pending[i]);
+        }
+        free(c->pending);
+        free(cb);
+    } else {
+        c->inflight++;
+    }
+    c->pending = NULL;
+    c->n_pending = c->cap_pending = 0;
+    set_paused(c, PAUSE_QUEUE, 0);
+}
+
+static void conn_completed(struct conn_batch *cb)
+{
+    struct conn *c = cb->conn;
+    for (size_t i = 0; i < cb->b.n; i++)
+        trail_event_free(cb->b.events[i]);
+    free(cb->b.events);
+    free(cb);
+    c->inflight--;
+    if (c->n_pending)
+        conn_submit(c);
+    if (c->inflight < MAX_INFLIGHT && (c->paused & PAUSE_INFLIGHT)) {
+        set_paused(c, PAUSE_INFLIGHT, 0);
+        if (!c->paused)
+            conn_process(c);
+    }
+    struct stream_server *srv = c->srv;
+    if (c->closed && !c->inflight && !c->n_pending && srv->kind == SOCK_STREAM)
+        conn_free(c);
+    check_drained(srv);
+}
+
+static void server_room(struct stream_server *srv)
+{
+    if (srv->udp && (srv->udp->paused & PAUSE_QUEUE))
+        conn_submit(srv->udp);
+    for (struct conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (!(c->paused & PAUSE_QUEUE))
+            continue;
+        conn_submit(c);
+        if (!c->paused)
+            conn_process(c);
+        if (c->closed && !c->inflight && !c->n_pending)
+            conn_free(c);
+    }
+    check_drained(srv);
+}
+
+/* One message: decode, validate, keep or reject. */
+static void conn_message(struct conn *c, const char *msg, size_t len)
+{
+    const struct config *cfg = traild_config();
+    struct trail_event *ev = NULL;
+    char err[512];
+    int r = decode_item(cfg, c->srv->o.format, msg, len, &ev, err, sizeof(err));
+    if (r < 0) {
+        reject_item(c->srv->o.input, r, c->peer, err);
+        return;
+    }
+    if (c->n_pending == c->cap_pending) {
+        size_t nc = c->cap_pending ? c->cap_pending * 2 : 64;
+        struct trail_event **p = realloc(c->pending, nc * sizeof(*p));
+        if (!p) {
+            reject_item(c->srv->o.input, -ENOMEM, c->peer, "out of memory");
+            trail_event_free(ev);
+            return;
+        }
+        c->pending = p;
+        c->cap_pending = nc;
+    }
+    c->pending[c->n_pending++] = ev;
+}
+
+static void frame_error(struct conn *c, int r, size_t max)
+{
+    char err[160];
+    if (r == TRAIL_E_TOO_LARGE)
+        snprintf(err, sizeof(err), "message over the limit of %zu bytes (max_line_bytes), skipped",
+                 max);
+    else
+        snprintf(err, sizeof(err), "malformed octet count, skipped to the next line");
+    reject_item(c->srv->o.input, r, c->peer, err);
+}
+
+/* Read what the input buffer holds, message by message, until paused or empty. */
+static void conn_process(struct conn *c)
+{
+    if (!c->bev)
+        return;
+    const struct config *cfg = traild_config();
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0)
+        return;
+    const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    size_t off = 0;
+    while (!c->paused && off < len) {
+        const char *msg;
+        size_t mlen, used;
+        int r = trail_syslog_framer_next(&c->fr, data + off, len - off, &msg, &mlen, &used);
+        off += used;
+        if (r == 1)
+            conn_message(c, msg, mlen);
+        else if (r < 0)
+            frame_error(c, r, c->fr.max_frame);
+        else if (used == 0)
+            break;
+        if (c->n_pending >= cfg->batch_size)
+            conn_submit(c);
+    }
+    evbuffer_drain(in, off);
+    atomic_fetch_add_explicit(&metrics.bytes_in[c->srv->o.input], off, memory_order_relaxed);
+    conn_submit(c);
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process(arg);
+}
+
+/*
+ * The peer is gone (EOF or error): finish what it sent, then close. While
+ * reading is paused the buffered input waits: once reading resumes, the
+ * rest is processed and libevent reports the end of the stream again.
+ */
+static void conn_close(struct conn *c, const char *why)
+{
+    if (c->closed)
+        return;
+    if (c->bev) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        if (!c->paused)
+            conn_process(c);
+        if (c->paused)
+            return;
+        /* a last message without its LF is still a message */
+        size_t len = evbuffer_get_length(in);
+        if (len) {
+            const char *msg;
+            size_t mlen;
+            const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+            int r = trail_syslog_framer_flush(&c->fr, data, len, &msg, &mlen);
+            if (r == 1)
+                conn_message(c, msg, mlen);
+            else if (r < 0)
+                frame_error(c, r, c->fr.max_frame);
+            evbuffer_drain(in, len);
+        }
+        conn_submit(c);
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    log_msg(LOG_DEBUG, "%s: %s closed (%s)", metrics_input_name(c->srv->o.input), c->peer, why);
+    c->closed = 1;
+    if (!c->inflight && !c->n_pending)
+        conn_free(c);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_ERROR) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        char why[256];
+        if (e)
+            ERR_error_string_n(e, why, sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", strerror(EVUTIL_SOCKET_ERROR()));
+        conn_close(c, why);
+    } else if (what & BEV_EVENT_EOF) {
+        conn_close(c, "end of stream");
+    }
+}
+
+static void peer_name(const struct sockaddr *sa, int kind, int fd, char *out, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)sa;
+        inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+        snprintf(out, n, "%s:%s:%u", kind == SOCK_DGRAM ? "udp" : "tcp", host, ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const void *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+        snprintf(out, n, "%s:[%s]:%u", kind == SOCK_DGRAM ? "udp" : "tcp", host,
+                 ntohs(s->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            snprintf(out, n, "unix:pid=%d,uid=%d", (int)cred.pid, (int)cred.uid);
+        else
+            snprintf(out, n, "unix");
+    } else {
+        snprintf(out, n, "unknown");
+    }
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct stream_server *srv = arg;
+    (void)lis, (void)salen;
+    char peer[96];
+    peer_name(sa, SOCK_STREAM, fd, peer, sizeof(peer));
+    if (srv->stopping || srv->n_conns >= srv->o.max_conns) {
+        log_msg(LOG_WARN, "%s: refused %s: %s", metrics_input_name(srv->o.input), peer,
+                srv->stopping ? "shutting down" : "max_connections reached");
+        evutil_closesocket(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = srv;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    const struct config *cfg = traild_config();
+    trail_syslog_framer_init(&c->fr, srv->o.frame_mode, cfg->max_line_bytes);
+    evutil_make_socket_nonblocking(fd);
+    if (srv->o.ssl) {
+        SSL *ssl = SSL_new(srv->o.ssl);
+        if (ssl)
+            c->bev = bufferevent_openssl_socket_new(
+                loop_base_of(srv), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        else if (ssl)
+            SSL_free(ssl);
+    } else {
+        c->bev = bufferevent_socket_new(loop_base_of(srv), fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!c->bev) {
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
+    /* stop reading from the socket past this much unprocessed input */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, cfg->max_line_bytes * 2 + 262144);
+    bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+    bufferevent_enable(c->bev, EV_READ);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    atomic_fetch_add(&metrics.connections[srv->o.input], 1);
+    log_msg(LOG_DEBUG, "%s: %s connected", metrics_input_name(srv->o.input), peer);
+}
+
+/* ---- UDP ---- */
+
+static void udp_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream_server *srv = arg;
+    struct conn *c = srv->udp;
+    const struct config *cfg = traild_config();
+    (void)what;
+    for (int i = 0; i < UDP_PER_WAKEUP && !c->paused; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        ssize_t n = recvfrom(fd, srv->udp_buf, UDP_MAX, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+        if (n < 0)
+            break;
+        atomic_fetch_add_explicit(&metrics.bytes_in[srv->o.input], (uint64_t)n,
+                                  memory_order_relaxed);
+        size_t len = (size_t)n;
+        while (len && (srv->udp_buf[len - 1] == '\n' || srv->udp_buf[len - 1] == '\r' ||
+                       srv->udp_buf[len - 1] == '\0'))
+            len--;
+        if (len == 0)
+            continue;
+        struct trail_event *ev = NULL;
+        char err[512];
+        int r = len > cfg->max_line_bytes
+                    ? TRAIL_E_TOO_LARGE
+                    : decode_item(cfg, srv->o.format, srv->udp_buf, len, &ev, err, sizeof(err));
+        if (r < 0) {
+            char peer[96];
+            if (r == TRAIL_E_TOO_LARGE && !ev)
+                snprintf(err, sizeof(err), "datagram of %zu bytes is over the limit of %u", len,
+                         cfg->max_line_bytes);
+            peer_name((struct sockaddr *)&ss, SOCK_DGRAM, -1, peer, sizeof(peer));
+            reject_item(srv->o.input, r, peer, err);
+            continue;
+        }
+        if (c->n_pending == c->cap_pending) {
+            size_t nc = c->cap_pending ? c->cap_pending * 2 : 64;
+            struct trail_event **p = realloc(c->pending, nc * sizeof(*p));
+            if (!p) {
+                trail_event_free(ev);
+                break;
+            }
+            c->pending = p;
+            c->cap_pending = nc;
+        }
+        c->pending[c->n_pending++] = ev;
+        if (c->n_pending >= cfg->batch_size)
+            conn_submit(c);
+    }
+    conn_submit(c);
+}
+
+/* ---- servers ---- */
+
+static struct stream_server *server_new(struct loop *l, const struct stream_opts *o, int kind)
+{
+    struct stream_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    srv->loop = l;
+    srv->o = *o;
+    srv->kind = kind;
+    srv->udp_fd = -1;
+    if (o->ssl)
+        SSL_CTX_up_ref(o->ssl);
+    pthread_mutex_init(&srv->stop_lock, NULL);
+    pthread_cond_init(&srv->stop_cv, NULL);
+    return srv;
+}
+
+/* Link a ready server into its loop, on the loop's thread. */
+static void link_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream_server *srv = arg;
+    (void)fd, (void)what;
+    srv->next_in_loop = srv->loop->servers;
+    srv->loop->servers = srv;
+}
+
+static int resolve(const char *addr, int socktype, struct addrinfo **ret, char *err, size_t errlen)
+{
+    char host[256], port[8];
+    if (config_split_addr(addr, host, sizeof(host), port, sizeof(port)) < 0) {
+        snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
+        return -EINVAL;
+    }
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = socktype, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    int r = getaddrinfo(host[0] ? host : NULL, port, &hints, ret);
+    if (r != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", addr, gai_strerror(r));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,
+                      struct stream_server **ret_srv, char *err, size_t errlen)
+{
+    struct addrinfo *ai = NULL;
+    int r = resolve(addr, SOCK_STREAM, &ai, err, errlen);
+    if (r < 0)
+        return r;
+    struct stream_server *srv = server_new(l, o, SOCK_STREAM);
+    if (!srv) {
+        freeaddrinfo(ai);
+        return -ENOMEM;
+    }
+    srv->listener = evconnlistener_new_bind(l->base, on_accept, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                                LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_THREADSAFE,
+                                            1024, ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (!srv->listener) {
+        r = -errno;
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        stream_server_free(srv);
+        return r ? r : -EADDRINUSE;
+    }
+    event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
+    *ret_srv = srv;
+    return 0;
+}
+
+int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const struct stream_opts *o,
+                       struct stream_server **ret_srv, char *err, size_t errlen)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct stat st;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        snprintf(err, errlen, "socket path %s is too long", path);
+        return -ENAMETOOLONG;
+    }
+    strcpy(sun.sun_path, path);
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s exists and is not a socket", path);
+            return -EEXIST;
+        }
+        unlink(path); /* a stale socket of an earlier run */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, mode) < 0 ||
+        listen(fd, 1024) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    struct stream_server *srv = server_new(l, o, SOCK_STREAM);
+    if (!srv || !(srv->unix_path = strdup(path))) {
+        close(fd);
+        stream_server_free(srv);
+        return -ENOMEM;
+    }
+    srv->listener = evconnlistener_new(l->base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, -1, fd);
+    if (!srv->listener) {
+        close(fd);
+        stream_server_free(srv);
+        return -ENOMEM;
+    }
+    event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
+    *ret_srv = srv;
+    return 0;
+}
+
+int stream_listen_udp(struct loop *l, const char *addr, const struct stream_opts *o,
+                      struct stream_server **ret_srv, char *err, size_t errlen)
+{
+    struct addrinfo *ai = NULL;
+    int r = resolve(addr, SOCK_DGRAM, &ai, err, errlen);
+    if (r < 0)
+        return r;
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1, rcvbuf = 8 << 20;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* a large receive buffer absorbs bursts while ingest is busy */
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on udp %s: %s", addr, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -e;
+    }
+    freeaddrinfo(ai);
+    struct stream_server *srv = server_new(l, o, SOCK_DGRAM);
+    if (!srv) {
+        close(fd);
+        return -ENOMEM;
+    }
+    srv->udp_fd = fd;
+    srv->udp = calloc(1, sizeof(*srv->udp));
+    srv->udp_buf = malloc(UDP_MAX);
+    srv->udp_ev = event_new(l->base, fd, EV_READ | EV_PERSIST, udp_read, srv);
+    if (!srv->udp || !srv->udp_buf || !srv->udp_ev) {
+        stream_server_free(srv);
+        return -ENOMEM;
+    }
+    srv->udp->srv = srv;
+    snprintf(srv->udp->peer, sizeof(srv->udp->peer), "udp:%s", addr);
+    event_add(srv->udp_ev, NULL);
+    event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
+    *ret_srv = srv;
+    return 0;
+}
+
+/* On the loop: stop taking data; submit what was read; report when it has all completed. */
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream_server *srv = arg;
+    (void)fd, (void)what;
+    srv->stopping = 1;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    if (srv->unix_path)
+        unlink(srv->unix_path);
+    if (srv->udp) {
+        /* what the socket holds now has been received: read it, then stop */
+        if (!srv->udp->paused)
+            udp_read(srv->udp_fd, EV_READ, srv);
+        event_del(srv->udp_ev);
+        srv->udp->closed = 1;
+        conn_submit(srv->udp);
+    }
+    for (struct conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->bev && !c->paused)
+            conn_process(c);
+        if (c->bev)
+            bufferevent_disable(c->bev, EV_READ);
+    }
+    check_drained(srv);
+}
+
+void stream_server_stop(struct stream_server *srv)
+{
+    if (!srv)
+        return;
+    event_base_once(srv->loop->base, -1, EV_TIMEOUT, stop_cb, srv, NULL);
+    pthread_mutex_lock(&srv->stop_lock);
+    while (!srv->drained)
+        pthread_cond_wait(&srv->stop_cv, &srv->stop_lock);
+    pthread_mutex_unlock(&srv->stop_lock);
+}
+
+void stream_server_free(struct stream_server *srv)
+{
+    if (!srv)
+        return;
+    /* the loop has stopped (or never served this server): nothing runs concurrently */
+    while (srv->conns) {
+        struct conn *c = srv->conns;
+        c->inflight = 0;
+        conn_free(c);
+    }
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    if (srv->udp_ev)
+        event_free(srv->udp_ev);
+    if (srv->udp_fd >= 0)
+        close(srv->udp_fd);
+    if (srv->udp) {
+        for (size_t i = 0; i < srv->udp->n_pending; i++)
+            trail_event_free(srv->udp->pending[i]);
+        free(srv->udp->pending);
+        free(srv->udp);
+    }
+    free(srv->udp_buf);
+    free(srv->unix_path);
+    if (srv->o.ssl)
+        SSL_CTX_free(srv->o.ssl);
+    pthread_mutex_destroy(&srv->stop_lock);
+    pthread_cond_destroy(&srv->stop_cv);
+    free(srv);
+}
+
+int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CTX **ret_ctx,
+                       char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "cannot make a TLS context");
+        return -ENOMEM;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    const char *what = NULL;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        what = cert;
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        what = key;
+    else if (SSL_CTX_check_private_key(ctx) != 1)
+        what = "the key does not match the certificate";
+    else if (ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+        what = ca;
+    if (what) {
+        char e[256];
+        ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+        snprintf(err, errlen, "TLS: %s: %s", what, e);
+        SSL_CTX_free(ctx);
+        return -EINVAL;
+    }
+    if (ca)
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    *ret_ctx = ctx;
+    return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * stream.h - the libevent side of the socket inputs: an event loop on its
+ * own thread, and servers on it that read messages from TCP, TLS, Unix
+ * stream sockets or UDP, decode them into events, and hand them to ingest
+ * in batches, with backpressure.
+ *
+ * Backpressure: a connection has at most a few batches in flight; past
+ * that, or when ingest's queue is full, it stops reading from its socket
+ * (the kernel's buffers fill and TCP slows the sender down) and resumes when
+ * its batches complete or ingest has room. Nothing read is ever dropped.
+ *
+ * Not here: what a given input listens on (input_syslog.c, input_tcp.c,
+ * input_unix.c), decoding (decode.c).
+ */
+#ifndef TRAILD_STREAM_H
+#define TRAILD_STREAM_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct stream_server;
+
+/* loop_start - an event base running on a new thread named name. 0 or -errno. */
+int loop_start(const char *name, struct loop **ret_loop);
+
+/* loop_stop - end the loop and join its thread (after its servers are stopped). */
+void loop_stop(struct loop *l);
+
+/* loop_free - free a stopped loop. */
+void loop_free(struct loop *l);
+
+/* What a server reads and how. */
+struct stream_opts {
+    int input;          /* enum input_kind */
+    int frame_mode;     /* enum trail_frame_mode (stream sockets) */
+    int format;         /* enum item_format */
+    SSL_CTX *ssl;       /* TLS on accepted connections, or NULL; the server takes a reference */
+    uint32_t max_conns; /* connections at once */
+};
+
+/*
+ * stream_listen_tcp - listen on addr ("host:port"), TLS when o->ssl.
+ * stream_listen_unix - listen on a Unix stream socket at path (a stale
+ *   socket file is replaced; anything else there is an error), mode as chmod.
+ * stream_listen_udp - receive datagrams on addr, one message each.
+ * Return 0, or -errno with err naming the problem. Run on the loop's
+ * thread's behalf from any thread before the loop serves.
+ */
+int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,
+                      struct stream_server **ret_srv, char *err, size_t errlen);
+int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const struct stream_opts *o,
+                       struct stream_server **ret_srv, char *err, size_t errlen);
+int stream_listen_udp(struct loop *l, const char *addr, const struct stream_opts *o,
+                      struct stream_server **ret_srv, char *err, size_t errlen);
+
+/*
+ * stream_server_stop - close the listener, stop reading, hand every complete
+ * message already read to ingest, and return once all of it has completed.
+ * Connections are then closed. Call from any thread but the loop's.
+ */
+void stream_server_stop(struct stream_server *srv);
+
+/* stream_server_free - free a stopped server. */
+void stream_server_free(struct stream_server *srv);
+
+/* stream_tls_context - a server SSL_CTX from PEM files (ca may be NULL). 0 or -EINVAL with err. */
+int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CTX **ret_ctx,
+                       char *err, size_t errlen);
+
+#endif /* TRAILD_STREAM_H */

@@ -1,0 +1,87 @@
+/*
+ * traild.h - what traild's files share: the running daemon's state, the
+ * input plug-in interface, and decoding one item into a validated event.
+ *
+ * Not here: configuration (config.h), the queue to the store (ingest.h),
+ * metrics (metrics.h), logging (log.h).
+ */
+#ifndef TRAILD_H
+#define TRAILD_H
+
+#include "config.h"
+#include "ingest.h"
+#include "trail.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/*
+ * An input: a listener or a followed file. start binds or opens what the
+ * config asks for (failing start fails the daemon's start-up, with err
+ * naming the problem); stop stops taking new data, hands what it has read to
+ * ingest and returns once every batch it submitted has completed; free
+ * releases what is left. Inputs read the live config with traild_config().
+ */
+struct input_ops {
+    const char *name;
+    int (*enabled)(const struct config *cfg);
+    int (*start)(const struct config *cfg, void **ret_state, char *err, size_t errlen);
+    void (*stop)(void *state);
+    void (*free)(void *state);
+};
+
+extern const struct input_ops input_http_ops;
+extern const struct input_ops input_syslog_ops;
+extern const struct input_ops input_tcp_ops;
+extern const struct input_ops input_unix_ops;
+extern const struct input_ops input_file_ops;
+
+/* The running daemon. */
+struct traild {
+    _Atomic(struct config *) cfg; /* the config in force; replaced on SIGHUP */
+    struct trail_store *store;
+    struct ingest *ingest;
+    atomic_int stopping; /* SIGTERM received: inputs refuse new work */
+    pthread_mutex_t cp_lock;
+    int have_checkpoint;
+    struct trail_checkpoint checkpoint; /* the latest signed checkpoint */
+    struct trail_key *signing_key;
+};
+
+extern struct traild traild;
+
+/*
+ * traild_config - the config in force. A config is never freed while traild
+ * runs (reloads retire it), so the pointer and its catalog stay valid.
+ */
+static inline struct config *traild_config(void)
+{
+    return atomic_load_explicit(&traild.cfg, memory_order_acquire);
+}
+
+/* The wire forms an item may come in. */
+enum item_format {
+    FMT_JSON = 1,   /* one JSON object (trail_event_from_json) */
+    FMT_CEF = 2,    /* one CEF line, with or without the event.log prefix */
+    FMT_SYSLOG = 3, /* one RFC 5424 or RFC 3164 message (trail_event_from_syslog) */
+    FMT_LINE = 4    /* a line: JSON when it starts with '{', else CEF */
+};
+
+/*
+ * decode_item - decode data[0..len) in the given format with cfg's catalog,
+ * then validate it under cfg's policy. Returns 0 and the event (caller
+ * frees), or the error code with err naming the problem.
+ */
+int decode_item(const struct config *cfg, int format, const char *data, size_t len,
+                struct trail_event **ret_event, char *err, size_t errlen);
+
+/*
+ * reject_item - count a rejected item for input and log it (rate-limited)
+ * with the sender and the problem.
+ */
+void reject_item(int input, int code, const char *sender, const char *err);
+
+/* traild_event_uuid - the uuid of a stored event: its own, or the store's derived one. */
+void traild_event_uuid(const struct trail_event *ev, uint8_t ret_uuid[16]);
+
+#endif /* TRAILD_H */
