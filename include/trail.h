@@ -872,7 +872,7 @@ int trail_key_has_private(const struct trail_key *key);
 
 /*
  * trail_key_public_raw - the raw 32-byte Ed25519 public key (RFC 8032) into
- * out. Returns 0 or -ENOMEM.
+ * out. Returns 0.
  */
 int trail_key_public_raw(const struct trail_key *key, uint8_t out[32]);
 
