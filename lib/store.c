@@ -716,6 +716,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
         goto out;
     }
     s->durable = *lv;
+    s->reserve_next = lv->next_seq;
     s->durable_seq = s->written_seq = lv->next_seq - 1;
     s->first_seq = s->n_segs ? s->segs[0].first_seq : lv->next_seq;
     for (size_t i = 0; i < s->n_segs; i++)
@@ -778,6 +779,22 @@ static int batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t gro
 
 /* ---- the flusher ---- */
 
+/*
+ * Synced segment data leaves the page cache: the pages are reused for the
+ * next writes instead of new ones being taken (on a VM a never-touched page
+ * costs several times a reused one), and a store that takes hundreds of MB/s
+ * does not push everything else out of memory. Readers read it back from the
+ * disk. The last partial page stays (it is written again).
+ */
+static void drop_synced(struct trail_store *s, int fd, uint64_t upto)
+{
+    uint64_t end = upto & ~(uint64_t)4095;
+    if (end > s->dropped_off)
+        posix_fadvise(fd, (off_t)s->dropped_off, (off_t)(end - s->dropped_off),
+                      POSIX_FADV_DONTNEED);
+    s->dropped_off = end;
+}
+
 /* Write one batch: frames, and new segment files where it rolls. */
 static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created, size_t *n_created)
 {
@@ -806,6 +823,8 @@ static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created
         if (s->active_fd >= 0) {
             if (sync && (r = sync_fd(s, s->active_fd)) < 0)
                 return r;
+            if (sync)
+                drop_synced(s, s->active_fd, s->active_off + 4095);
             close(s->active_fd);
             s->active_fd = -1;
         }
@@ -824,11 +843,15 @@ static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created
         if (r < 0)
             return r;
         s->active_off = hlen;
+        s->dropped_off = 0;
         if (sync && ((r = sync_fd(s, fd)) < 0 || (r = store_fsync_dir(s)) < 0))
             return r;
     }
-    if (sync && s->active_fd >= 0 && (r = sync_fd(s, s->active_fd)) < 0)
-        return r;
+    if (sync && s->active_fd >= 0) {
+        if ((r = sync_fd(s, s->active_fd)) < 0)
+            return r;
+        drop_synced(s, s->active_fd, s->active_off);
+    }
     return 0;
 }
 
@@ -954,12 +977,17 @@ static void *flusher_main(void *arg)
                 }
                 pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
             }
-            next_flush = mono_us() + interval_us;
+            /* a fixed cadence: the time a flush takes counts toward the next interval */
+            next_flush += interval_us;
+            if (next_flush < mono_us())
+                next_flush = mono_us();
         }
         s->flush_now = 0;
         if (s->cur->data.len == 0) {
-            if (s->closing)
+            if (s->closing && s->in_flight == 0)
                 break;
+            if (s->closing)
+                pthread_cond_wait(&s->flush_cv, &s->lock);
             continue;
         }
         struct batch *full = s->cur;
@@ -994,7 +1022,9 @@ static void *flusher_main(void *arg)
             s->error = 0;
         } else {
             s->live = s->durable;
+            s->reserve_next = s->durable.next_seq;
             batch_reset(s->cur);
+            pthread_cond_broadcast(&s->turn_cv);
             s->fail_gen++;
             s->fail_floor[s->fail_gen % 64] = s->durable_seq;
             s->fail_err[s->fail_gen % 64] = r;
@@ -1186,6 +1216,7 @@ static void store_free(struct trail_store *s)
     pthread_cond_destroy(&s->flush_cv);
     pthread_cond_destroy(&s->durable_cv);
     pthread_cond_destroy(&s->room_cv);
+    pthread_cond_destroy(&s->turn_cv);
     pthread_cond_destroy(&s->seal_cv);
     free(s);
 }
@@ -1217,6 +1248,7 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&s->durable_cv, NULL);
     pthread_cond_init(&s->room_cv, NULL);
+    pthread_cond_init(&s->turn_cv, NULL);
     pthread_cond_init(&s->seal_cv, NULL);
     s->dir = strdup(dir);
     if (!s->dir) {
@@ -1358,11 +1390,102 @@ static int roll(struct trail_store *s, struct batch *b, int64_t now)
     return 0;
 }
 
+/*
+ * Per-thread scratch of the append path: the encoded frames and their leaf
+ * hashes, made outside the store's lock. Grows, never shrinks; freed when
+ * the thread exits.
+ */
+struct scratch {
+    uint8_t *frames;
+    size_t cap;
+    uint8_t (*leaves)[TRAIL_HASH_LEN];
+    size_t cap_leaves;
+    size_t *lens;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct scratch *my_scratch;
+
+static void scratch_free(void *p)
+{
+    struct scratch *sc = p;
+    if (!sc)
+        return;
+    free(sc->frames);
+    free(sc->leaves);
+    free(sc->lens);
+    free(sc);
+}
+
+static void scratch_key_make(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct scratch *scratch_get(size_t bytes, size_t n)
+{
+    struct scratch *sc = my_scratch;
+    if (!sc) {
+        pthread_once(&scratch_once, scratch_key_make);
+        sc = calloc(1, sizeof(*sc));
+        if (!sc || pthread_setspecific(scratch_key, sc) != 0) {
+            free(sc);
+            return NULL;
+        }
+        my_scratch = sc;
+    }
+    if (sc->cap < bytes) {
+        size_t cap = bytes > 2 * sc->cap ? bytes : 2 * sc->cap;
+        uint8_t *p = realloc(sc->frames, cap);
+        if (!p)
+            return NULL;
+        sc->frames = p;
+        sc->cap = cap;
+    }
+    if (sc->cap_leaves < n) {
+        size_t cap = n > 2 * sc->cap_leaves ? n : 2 * sc->cap_leaves;
+        uint8_t(*l)[TRAIL_HASH_LEN] = realloc(sc->leaves, cap * TRAIL_HASH_LEN);
+        if (!l)
+            return NULL;
+        sc->leaves = l;
+        size_t *lens = realloc(sc->lens, cap * sizeof(*lens));
+        if (!lens)
+            return NULL;
+        sc->lens = lens;
+        sc->cap_leaves = cap;
+    }
+    return sc;
+}
+
+/*
+ * Something that cannot be undone went wrong on the append path (out of
+ * memory, a hash that failed): the handle stops taking appends. Needs the
+ * lock.
+ */
+static void go_fatal(struct trail_store *s, int r)
+{
+    if (!s->fatal)
+        s->fatal = r;
+    pthread_cond_broadcast(&s->turn_cv);
+    pthread_cond_broadcast(&s->durable_cv);
+    pthread_cond_broadcast(&s->room_cv);
+}
+
+/*
+ * An append in two steps. Under the lock, the batch gets its seqs. Without
+ * the lock, it is encoded, checksummed and leaf-hashed (the costly part, so
+ * appending threads do it in parallel). Under the lock again and in seq
+ * order (each call waits for the one before it), the leaves extend the
+ * chain and the tree and the frames are copied into the current batch.
+ */
 int trail_store_append(struct trail_store *s, struct trail_event *const *events, size_t n,
                        uint64_t *ret_last_seq)
 {
     if (s->read_only)
         return TRAIL_E_READONLY;
+    if (n == 0)
+        return 0;
     uint32_t max_rec = trail_catalog_limits(s->cat)->max_record_bytes;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1371,78 +1494,129 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *events,
             return TRAIL_E_TOO_LARGE;
         total += TRAIL_FRAME_HEAD + len;
     }
+    struct scratch *sc = scratch_get(total, n);
+    if (!sc)
+        return -ENOMEM;
     int64_t now = trail_now();
     int r = 0;
 
+    /* 1: seqs */
     pthread_mutex_lock(&s->lock);
     if (s->closing) {
         r = TRAIL_E_CLOSED;
-        goto out;
-    }
-    if (s->error && mono_us() < s->refuse_until_us) {
+    } else if (s->fatal) {
+        r = TRAIL_E_FAILED;
+    } else if (s->error && mono_us() < s->refuse_until_us) {
         r = s->error;
-        goto out;
+    } else {
+        while (s->cur->data.len > s->o.max_pending_bytes && !s->closing && !s->fatal)
+            pthread_cond_wait(&s->room_cv, &s->lock);
+        if (s->closing || s->fatal)
+            r = s->closing ? TRAIL_E_CLOSED : TRAIL_E_FAILED;
     }
-    while (s->cur->data.len > s->o.max_pending_bytes && !s->closing)
-        pthread_cond_wait(&s->room_cv, &s->lock);
+    if (r < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    uint64_t first = s->reserve_next;
+    uint64_t gen = s->fail_gen;
+    s->reserve_next += n;
+    s->in_flight++;
+    pthread_mutex_unlock(&s->lock);
+
+    /* 2: encode and hash, in parallel with other appenders */
+    size_t off = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        struct trail_event *ev = events[i];
+        uint8_t *p = sc->frames + off;
+        int64_t t = ev->time_us ? ev->time_us : now;
+        size_t len = trail_record_write(ev, first + i, t, p + TRAIL_FRAME_HEAD);
+        put_u32(p, (uint32_t)len);
+        put_u32(p + 4, trail_crc32c(0, p + TRAIL_FRAME_HEAD, len));
+        r = trail_hash_leaf(p + TRAIL_FRAME_HEAD, len, sc->leaves[i]);
+        sc->lens[i] = len;
+        off += TRAIL_FRAME_HEAD + len;
+    }
+
+    /* 3: in seq order, chain and tree, copy into the batch */
+    pthread_mutex_lock(&s->lock);
+    while (s->live.next_seq != first && s->fail_gen == gen && !s->fatal)
+        pthread_cond_wait(&s->turn_cv, &s->lock);
+    if (s->fail_gen != gen || s->fatal) {
+        /* a flush failed meanwhile and cut the store back: these seqs are void */
+        r = s->fatal ? TRAIL_E_FAILED : s->error ? s->error : -EIO;
+        goto done;
+    }
+    if (r < 0) {
+        go_fatal(s, r);
+        goto done;
+    }
     struct batch *b = s->cur;
-    /* rolls: at most one per record (tiny segments), usually none */
+    struct live *lv = &s->live;
     size_t max_rolls = 1 + total / (s->o.segment_max_bytes > 1 ? s->o.segment_max_bytes / 2 : 1);
     if (max_rolls > n + 1)
         max_rolls = n + 1;
     r = batch_reserve(b, total, max_rolls, n / 256 + 2);
-    if (r < 0)
-        goto out;
-    struct live *lv = &s->live;
+    if (r < 0) {
+        go_fatal(s, r);
+        goto done;
+    }
     if (b->data.len == 0)
-        b->first_seq = lv->next_seq;
+        b->first_seq = first;
+    off = 0;
     for (size_t i = 0; i < n; i++) {
-        struct trail_event *ev = events[i];
-        size_t len = trail_record_size(ev);
-        size_t frame = TRAIL_FRAME_HEAD + len;
+        size_t frame = TRAIL_FRAME_HEAD + sc->lens[i];
+        const uint8_t *p = sc->frames + off;
+        int64_t t = trail_record_time(p + TRAIL_FRAME_HEAD);
         if (!lv->seg_exists || (lv->seg.first_seq < lv->next_seq &&
                                 (lv->seg_bytes + frame > s->o.segment_max_bytes ||
                                  now - lv->seg.created_us >= s->o.segment_max_age_us))) {
-            if (b->n_rolls == b->cap_rolls && (r = batch_reserve(b, 0, 1, 0)) < 0)
-                goto out;
+            if (b->n_rolls == b->cap_rolls && (r = batch_reserve(b, 0, 1, 0)) < 0) {
+                go_fatal(s, r);
+                goto done;
+            }
             roll(s, b, now);
         }
-        uint64_t seq = lv->next_seq;
-        int64_t t = ev->time_us ? ev->time_us : now;
-        uint8_t *p = (uint8_t *)b->data.data + b->data.len;
-        trail_record_write(ev, seq, t, p + TRAIL_FRAME_HEAD);
-        put_u32(p, (uint32_t)len);
-        put_u32(p + 4, trail_crc32c(0, p + TRAIL_FRAME_HEAD, len));
-        uint8_t leaf[TRAIL_HASH_LEN], chain[TRAIL_HASH_LEN];
-        if ((r = trail_hash_leaf(p + TRAIL_FRAME_HEAD, len, leaf)) < 0 ||
-            (r = trail_hash_chain(lv->chain, leaf, chain)) < 0)
-            goto out;
-        int done;
-        if ((r = store_frontier_push(&lv->frontier, leaf, b->groups[b->n_groups], &done)) < 0)
-            goto out;
-        memcpy(lv->chain, chain, TRAIL_HASH_LEN);
-        if (done) {
+        int group_done;
+        if ((r = trail_hash_chain(lv->chain, sc->leaves[i], lv->chain)) < 0 ||
+            (r = store_frontier_push(&lv->frontier, sc->leaves[i], b->groups[b->n_groups],
+                                     &group_done)) < 0) {
+            go_fatal(s, r);
+            goto done;
+        }
+        if (group_done) {
             b->n_groups++;
             lv->n_groups++;
-            if (b->n_groups == b->cap_groups && (r = batch_reserve(b, 0, 0, 256)) < 0)
-                goto out;
+            if (b->n_groups == b->cap_groups && (r = batch_reserve(b, 0, 0, 256)) < 0) {
+                go_fatal(s, r);
+                goto done;
+            }
         }
+        memcpy(b->data.data + b->data.len, p, frame);
         b->data.len += frame;
-        b->last_seq = seq;
-        lv->next_seq = seq + 1;
+        off += frame;
+        b->last_seq = lv->next_seq;
+        lv->next_seq++;
         lv->seg_bytes += frame;
         lv->seg_min_time = t < lv->seg_min_time ? t : lv->seg_min_time;
         lv->seg_max_time = t > lv->seg_max_time ? t : lv->seg_max_time;
-        ev->seq = seq;
-        ev->time_us = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        events[i]->seq = first + i;
+        if (!events[i]->time_us)
+            events[i]->time_us = now;
     }
     if (s->flusher_waiting)
         pthread_cond_signal(&s->flush_cv);
     last_append.store = s;
-    last_append.gen = s->fail_gen;
+    last_append.gen = gen;
     if (ret_last_seq)
-        *ret_last_seq = lv->next_seq - 1;
-out:
+        *ret_last_seq = first + n - 1;
+done:
+    s->in_flight--;
+    pthread_cond_broadcast(&s->turn_cv);
+    if (s->in_flight == 0 && s->closing)
+        pthread_cond_signal(&s->flush_cv);
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -1465,8 +1639,12 @@ int trail_store_wait(struct trail_store *s, uint64_t seq)
             r = 0;
             break;
         }
-        if (seq >= s->live.next_seq) {
+        if (seq >= s->reserve_next) {
             r = -EINVAL;
+            break;
+        }
+        if (s->fatal && seq >= s->live.next_seq) {
+            r = s->fatal;
             break;
         }
         if (s->flusher_done) {
@@ -1496,7 +1674,7 @@ uint64_t trail_store_last_seq(struct trail_store *s)
         return v;
     }
     pthread_mutex_lock(&s->lock);
-    uint64_t v = s->live.next_seq - 1;
+    uint64_t v = s->reserve_next - 1;
     pthread_mutex_unlock(&s->lock);
     return v;
 }

@@ -304,6 +304,10 @@ struct trail_store {
     pthread_cond_t flush_cv;   /* the flusher sleeps here */
     pthread_cond_t durable_cv; /* waiters sleep here */
     pthread_cond_t room_cv;    /* appenders blocked by max_pending_bytes */
+    pthread_cond_t turn_cv;    /* appenders waiting for their turn to chain */
+    uint64_t reserve_next;     /* the seq the next append gets (live.next_seq: the next to chain) */
+    int in_flight;             /* appends between their two locked steps */
+    int fatal;                 /* the append path failed beyond repair: TRAIL_E_FAILED from now */
     struct live live;
     struct live durable; /* the state after the last durable record */
     struct batch *cur, *spare;
@@ -326,6 +330,7 @@ struct trail_store {
     uint64_t active_first;  /* its first seq */
     uint64_t active_off;    /* where its next frame goes */
     int trunc_pending;      /* a cut after a failed flush is still to be made */
+    uint64_t dropped_off;   /* page cache dropped up to here in the active file */
     int roots_fd;           /* tree.roots, written by the flusher */
     uint64_t roots_written; /* groups in tree.roots */
     int roots_broken;       /* a tree.roots write failed: rebuilt at the next open */
