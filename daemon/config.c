@@ -430,10 +430,14 @@ static int load_event(struct loader *L, const char *sec, const char *name, int f
         e->line = L->line;
     }
     struct event_conf *e = &c->events[c->n_events - 1];
-    if (!strcmp(key, "severity"))
+    if (!strcmp(key, "severity")) {
+        e->severity_line = L->line;
         return set_str(&e->severity, v);
+    }
     if (!strcmp(key, "description"))
         return L->continued ? append_str(&e->description, " ", v) : set_str(&e->description, v);
+    if (!L->continued && (!strcmp(key, "schema") || !strcmp(key, "attributes")))
+        e->schema_line = L->line;
     if (!strcmp(key, "schema") || !strcmp(key, "attributes"))
         return L->continued ? append_str(&e->schema, ", ", v) : set_str(&e->schema, v);
     fail(L, sec, key, "unknown key (known: severity, description, schema)");
@@ -707,6 +711,11 @@ static int build_catalog(struct loader *L)
         if (r == -ENOMEM)
             return r;
         if (r < 0) {
+            if (r == TRAIL_E_BAD_SEVERITY && e->severity_line)
+                L->line = e->severity_line;
+            else if ((r == TRAIL_E_PARSE || r == TRAIL_E_BAD_KEY || r == TRAIL_E_BAD_TYPE) &&
+                     e->schema_line)
+                L->line = e->schema_line;
             const char *what = r == TRAIL_E_BAD_SEVERITY ? "severity"
                                : r == TRAIL_E_PARSE || r == TRAIL_E_BAD_KEY || r == TRAIL_E_BAD_TYPE
                                    ? "schema"

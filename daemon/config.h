@@ -40,7 +40,9 @@ struct event_conf {
     char *severity;
     char *description;
     char *schema;
-    int line; /* of the section's first key, for messages */
+    int line;          /* of the section's first key, for messages */
+    int severity_line; /* of the severity key */
+    int schema_line;   /* of the schema key's first line */
 };
 
 struct config {

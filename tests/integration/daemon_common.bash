@@ -1,0 +1,205 @@
+# daemon_common.bash - what the traild integration tests (daemon_*.sh) share:
+# a work directory, free ports, starting and stopping traild, reading its
+# store back, and the pass/fail bookkeeping. Sourced, not run (not a test
+# itself: ctest runs *.sh only).
+#
+#   source "$(dirname "$0")/daemon_common.bash"
+#   start_traild "$CONF"          # waits until it serves; killed at exit
+#   check "name" test-expression  # counts a pass or a failure
+#   finish                        # prints "N passed, N failed", exits
+set -u
+TRAIL_BIN=${TRAIL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
+TRAIL_SOURCE_DIR=${TRAIL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TRAILD="$TRAIL_BIN/traild"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/traild-test.XXXXXX")
+PASSED=0
+FAILED=0
+TRAILD_PID=""
+EXTRA_PIDS=""
+
+cleanup() {
+    if [ -n "$TRAILD_PID" ] && kill -0 "$TRAILD_PID" 2>/dev/null; then
+        kill -9 "$TRAILD_PID" 2>/dev/null
+    fi
+    for p in $EXTRA_PIDS; do
+        kill -9 "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then
+        echo "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $name"
+    else
+        FAILED=$((FAILED + 1))
+        echo "FAIL $name"
+    fi
+}
+
+# check_eq NAME GOT WANT
+check_eq() {
+    if [ "$2" = "$3" ]; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $1"
+    else
+        FAILED=$((FAILED + 1))
+        echo "FAIL $1: got '$2', want '$3'"
+    fi
+}
+
+# check_grep NAME PATTERN FILE - the file has a line matching the extended regex
+check_grep() {
+    if grep -Eq -- "$2" "$3"; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $1"
+    else
+        FAILED=$((FAILED + 1))
+        echo "FAIL $1: no line matching '$2' in $3:"
+        tail -5 "$3" | sed 's/^/    /'
+    fi
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+# free_port: a TCP (and UDP) port nobody listens on now
+free_port() {
+    python3 - <<'EOF'
+import socket
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        u.close(); t.close()
+EOF
+}
+
+# start_traild CONF [LOG]: start in the background, wait until it has started
+start_traild() {
+    local conf=$1 log=${2:-$WORK/traild.log}
+    "$TRAILD" -c "$conf" >>"$log" 2>&1 &
+    TRAILD_PID=$!
+    for _ in $(seq 1 100); do
+        if grep -q "info: started:" "$log" 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$TRAILD_PID" 2>/dev/null; then
+            echo "traild exited at start:"
+            cat "$log"
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "traild did not start in 5 s:"
+    cat "$log"
+    return 1
+}
+
+# stop_traild [SIGNAL]: signal traild and wait for it; its status in STOP_STATUS
+stop_traild() {
+    local sig=${1:-TERM}
+    kill -"$sig" "$TRAILD_PID" 2>/dev/null
+    wait "$TRAILD_PID" 2>/dev/null
+    STOP_STATUS=$?
+    TRAILD_PID=""
+}
+
+# A small reader of the store, built once from libtrail: one JSON event a line.
+dump_tool() {
+    local tool=$WORK/store-dump
+    if [ ! -x "$tool" ]; then
+        cat >"$WORK/store-dump.c" <<'EOF'
+/* store-dump: print every record of a store as one JSON line (tests only). */
+#include "trail.h"
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+    struct trail_catalog *cat;
+    struct trail_store *st;
+    struct trail_store_iter *it;
+    struct trail_event *ev;
+    struct trail_store_opts o = {.read_only = 1};
+    struct trail_buf out = {0};
+    int r;
+    if (argc != 2 || trail_catalog_new(&cat) || trail_catalog_set_policy(cat, TRAIL_POLICY_OFF))
+        return 2;
+    if ((r = trail_store_open(argv[1], cat, &o, &st, NULL)) < 0) {
+        fprintf(stderr, "store-dump: %s: %s\n", argv[1], trail_strerror(r));
+        return 1;
+    }
+    trail_store_iter_new(st, TRAIL_ITER_FORWARD, &it);
+    trail_event_new(cat, "x", &ev);
+    while ((r = trail_store_iter_next(it, ev)) == 1) {
+        trail_buf_reset(&out);
+        trail_event_to_json(ev, &out);
+        puts(out.data);
+    }
+    trail_store_iter_free(it);
+    trail_store_close(st);
+    return r < 0 ? 1 : 0;
+}
+EOF
+        cc -O1 -o "$tool" "$WORK/store-dump.c" -I"$TRAIL_SOURCE_DIR/include" \
+            "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread || return 1
+    fi
+    echo "$tool"
+}
+
+# store_dump DIR: the store's events as NDJSON on stdout
+store_dump() {
+    "$(dump_tool)" "$1"
+}
+
+# http_post URL FILE [CONTENT-TYPE]: POST a file; the body to stdout, "HTTP CODE" to $WORK/http.code
+http_post() {
+    curl -s -o - -w '\n%{http_code}' -X POST -H "Content-Type: ${3:-application/json}" \
+        --data-binary @"$2" "$1" >"$WORK/http.out"
+    tail -n1 "$WORK/http.out" >"$WORK/http.code"
+    sed '$d' "$WORK/http.out"
+}
+
+# base_conf DIR: the common part of a test config (store under DIR, inputs off)
+base_conf() {
+    cat <<EOF
+[store]
+path = $1/store
+fsync = always
+[listen]
+http = off
+syslog_udp = off
+syslog_tcp = off
+[event acme_badge_swiped]
+severity = NOTICE
+description = A badge was swiped at a door.
+schema = duser:string:required:indexed, door:string, src:ip, attempts:int
+EOF
+}
+
+# wait_metric URL REGEX: poll URL/metrics until a line matches (5 s at most)
+wait_metric() {
+    for _ in $(seq 1 100); do
+        if curl -s "$1/metrics" | grep -Eq -- "$2"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "metric '$2' not reached:"
+    curl -s "$1/metrics" | grep -E '^trail_(events_in|events_rejected)_total' | sed 's/^/    /'
+    return 1
+}
