@@ -37,5 +37,16 @@ int cmd_emit(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/*
+ * cli_store_emit - the --store part of `trail emit` (cli/store_cmds.c):
+ * append ev to the store in dir (made if missing), wait until it is durable,
+ * print its seq. Returns the exit status; messages name cmd.
+ */
+int cli_store_emit(const char *cmd, const char *dir, struct trail_event *ev);
 
 #endif /* TRAIL_CLI_H */

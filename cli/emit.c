@@ -62,6 +62,11 @@ static const char help[] =
     "        The event's uuid, 36 characters (8-4-4-4-12 hex digits). Default: a\n"
     "        new random (version 4) uuid.\n"
     "\n"
+    "    --store DIR\n"
+    "        Append the event to the store in DIR (made if missing) instead of\n"
+    "        printing it, wait until it is durable, and print its sequence\n"
+    "        number. The store must not be open by a running traild.\n"
+    "\n"
     "    --\n"
     "        Every argument after this one is EVENT_ID or KEY=VALUE, even when it\n"
     "        starts with '-'.\n"
@@ -108,6 +113,7 @@ struct emit_opts {
     const char *host;
     const char *time;
     const char *uuid;
+    const char *store;
 };
 
 static const struct option_row {
@@ -119,6 +125,7 @@ static const struct option_row {
     {NULL, "--host", offsetof(struct emit_opts, host)},
     {NULL, "--time", offsetof(struct emit_opts, time)},
     {NULL, "--uuid", offsetof(struct emit_opts, uuid)},
+    {NULL, "--store", offsetof(struct emit_opts, store)},
 };
 
 /*
@@ -304,6 +311,10 @@ int cmd_emit(int argc, char **argv)
         goto done;
     if (trail_event_validate(ev) < 0) {
         status = cli_usage_error(cmd, "%s", trail_event_error(ev));
+        goto done;
+    }
+    if (opts.store) { /* append, wait until durable, print the seq: cli/store_cmds.c */
+        status = cli_store_emit(cmd, opts.store, ev);
         goto done;
     }
     if ((r = encode(opts.format, ev, &out)) < 0) {

@@ -21,6 +21,10 @@ static const struct command commands[] = {
     {"keygen", cmd_keygen, "make the Ed25519 key pair that signs checkpoints"},
     {"proof", cmd_proof, "check inclusion and consistency proofs offline"},
     {"loadgen", cmd_loadgen, "simulate an identity server's events (demos, tests, benchmarks)"},
+    {"import", cmd_import, "append events from an NDJSON, JSON or CEF/event.log file to a store"},
+    {"export", cmd_export, "print a store's events as NDJSON or CEF"},
+    {"purge", cmd_purge, "remove a store's oldest events by age or size (retention)"},
+    {"stats", cmd_stats, "what a store holds: events, segments, bytes per event, times"},
 };
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
