@@ -15,10 +15,11 @@ pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
 libssl-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev \
 zstd python3 ca-certificates"
 case "$level" in
-test|bench) pkgs="$pkgs curl openssl bsdutils util-linux procps psmisc" ;;
+test|bench) pkgs="$pkgs curl openssl bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
+clickhouse-server clickhouse-client" ;;
 esac
 case "$level" in
-bench) pkgs="$pkgs syslog-ng-core rsyslog sqlite3 libsqlite3-dev gnuplot-nox hyperfine linux-perf" ;;
+bench) pkgs="$pkgs syslog-ng-core sqlite3 libsqlite3-dev gnuplot-nox hyperfine linux-perf" ;;
 esac
 if [ -n "${TRAIL_EXTRA_PACKAGES:-}" ]; then
     pkgs="$pkgs $TRAIL_EXTRA_PACKAGES"
