@@ -580,6 +580,63 @@ int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslo
                           struct trail_buf *out);
 
 /* ------------------------------------------------------------------------ */
+/* Mappings for SIEMs (lib/mapping.c, field by field in docs/sinks.md)      */
+/* ------------------------------------------------------------------------ */
+
+/* The field mappings a sink may apply to its JSON output. */
+enum trail_mapping {
+    TRAIL_MAPPING_NONE = 0, /* trail's own JSON (trail_event_to_json) */
+    TRAIL_MAPPING_OCSF = 1, /* OCSF 1.1 Authentication, class_uid 3002 */
+    TRAIL_MAPPING_ECS = 2   /* Elastic Common Schema 8.x */
+};
+
+/*
+ * trail_mapping_parse - "none", "ocsf" or "ecs" (any case) into *ret_mapping.
+ * Returns 0, or -EINVAL (untouched).
+ */
+int trail_mapping_parse(const char *name, int *ret_mapping);
+
+/*
+ * trail_event_outcome - what the event id says of the outcome, from its
+ * words: 1 success ("successful", "success", "ok", "validated", "accepted",
+ * "accessgranted", ...), 2 failure ("failed", "failure", "cancelled",
+ * "declined", "rejected", "incorrect...", "...denied", "...failed"), 0 unknown
+ * (started, created, ...). The numbers are OCSF's status_id.
+ */
+int trail_event_outcome(const struct trail_event *ev);
+
+/*
+ * trail_event_to_ocsf - append one JSON object (no newline) of OCSF class
+ * 3002 Authentication: class, category, activity (Logon for sign-in events,
+ * Logoff for logouts, Other with the event id as activity_name otherwise),
+ * type_uid, status from trail_event_outcome(), severity_id, time (ms) and
+ * time_dt, message (the catalog description), metadata (uid = uuid,
+ * sequence = seq, event_code = id, correlation_uid = phxTraceId, product),
+ * user, src_endpoint, dst_endpoint, http_request, service, auth_protocol,
+ * and every attribute verbatim under "unmapped". Keys are fixed; strings
+ * are escaped as trail_event_to_json() does. On failure out is as it was.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out);
+
+/*
+ * trail_event_to_ecs - append one JSON document (no newline) in Elastic
+ * Common Schema field names: @timestamp, message, event.* (action = id,
+ * id = uuid, sequence, outcome, category, type, severity, reason), log.level,
+ * host.name, user.name, source.*, destination.*, user_agent.original,
+ * http.request.method, url.original, trace.id, service.target.name, and
+ * every attribute verbatim under trail.attrs. On failure out is as it was.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_event_to_ecs(const struct trail_event *ev, struct trail_buf *out);
+
+/*
+ * trail_event_to_mapped - trail_event_to_json(), trail_event_to_ocsf() or
+ * trail_event_to_ecs() by mapping (enum trail_mapping). -EINVAL for another.
+ */
+int trail_event_to_mapped(const struct trail_event *ev, int mapping, struct trail_buf *out);
+
+/* ------------------------------------------------------------------------ */
 /* Reading syslog (lib/syslog_parse.c)                                      */
 /* ------------------------------------------------------------------------ */
 
