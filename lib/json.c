@@ -31,6 +31,21 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/*
+ * 1 when none of the 8 bytes at p needs a look: no '"', '\\', control
+ * character or byte above ASCII (the classic SWAR zero-byte tests).
+ */
+static inline int plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x;
+    return (hit & highs) == 0;
+}
+
 /* Byte classes of JSON string text. */
 enum { J_PLAIN = 0, J_QUOTE, J_BSLASH, J_CTRL, J_HIGH };
 
@@ -320,6 +335,8 @@ static int read_string(struct parser *p, int to_key, const char **ret, size_t *r
 
     /* the fast path: plain text and UTF-8 up to the closing quote */
     for (;;) {
+        while (i + 8 <= p->n && plain8(s + i))
+            i += 8;
         while (i < p->n && jclass[s[i]] == J_PLAIN)
             i++;
         if (i < p->n && s[i] >= 0x80) {
@@ -407,6 +424,9 @@ static int read_string(struct parser *p, int to_key, const char **ret, size_t *r
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     used = 12;
                 }
+                /* the setters read a key up to a NUL: refuse one here */
+                if (cp == 0 && to_key)
+                    return ERR(p, TRAIL_E_BAD_KEY, open, "a name holds \\u0000");
                 piece_len = put_utf8(utf, cp);
                 break;
             }
@@ -573,6 +593,14 @@ static int event_problem(struct parser *p, struct trail_event *ev, int code, siz
     return ERR(p, code, off, "%s", trail_event_error(ev));
 }
 
+/* A setter's problem with an attribute: at its key when the key is the problem. */
+static int attr_problem(struct parser *p, struct trail_event *ev, int code, size_t key_off,
+                        size_t val_off)
+{
+    int at_key = code == TRAIL_E_BAD_KEY || code == TRAIL_E_KEY_TOO_LONG;
+    return event_problem(p, ev, code, at_key ? key_off : val_off);
+}
+
 /*
  * Read the "attrs" object at p->pos into ev. With ev NULL, only check its
  * syntax (the id comes later in the input; the caller reads it again then).
@@ -596,10 +624,6 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
         size_t klen, slen;
         if ((r = read_string(p, 1, &key, &klen)) < 0)
             return r;
-        if (!trail_key_valid(key, klen))
-            return ERR(p, TRAIL_E_BAD_KEY, key_off,
-                       "attribute key '%.64s' is empty or has characters outside [A-Za-z0-9_.-]",
-                       key);
         skip_ws(p);
         if ((r = expect_char(p, ':', "':' after an attribute name")) < 0)
             return r;
@@ -614,7 +638,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
             if ((r = read_string(p, 0, &str, &slen)) < 0)
                 return r;
             if (ev && (r = codec_set_text(ev, key, klen, str, slen)) < 0)
-                return event_problem(p, ev, r, val_off);
+                return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             struct number num;
             int64_t v;
@@ -626,7 +650,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                 return number_problem(p, &num, what);
             }
             if (ev && (r = trail_event_set_int(ev, key, v)) < 0)
-                return event_problem(p, ev, r, val_off);
+                return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '{' || c == '[') {
             return ERR(p, TRAIL_E_BAD_TYPE, val_off,
                        "attribute '%s': objects and arrays are not allowed in attrs", key);
@@ -637,7 +661,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
             if (lit < 0)
                 is_null = 1;
             else if (ev && (r = trail_event_set_bool(ev, key, lit)) < 0)
-                return event_problem(p, ev, r, val_off);
+                return attr_problem(p, ev, r, key_off, val_off);
         }
         if (ev) {
             struct trail_value v;
@@ -645,6 +669,11 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
             if (is_null) {
                 dup = trail_event_attr_get(ev, key, &v) == 0 || null_seen(p, key, klen);
                 if (!dup) {
+                    if (!trail_key_valid(key, klen))
+                        return ERR(p, TRAIL_E_BAD_KEY, key_off,
+                                   "attribute key '%.64s' is empty or has characters outside "
+                                   "[A-Za-z0-9_.-]",
+                                   key);
                     if (klen > p->lim->max_key_len)
                         return ERR(p, TRAIL_E_KEY_TOO_LONG, key_off,
                                    "attribute key '%.40s...' is longer than %u bytes", key,
@@ -692,19 +721,20 @@ static int member_of(const char *name, size_t len)
 {
     static const struct {
         const char *name;
+        size_t len;
         int bit;
     } members[] = {
-        {"id", M_ID},
-        {"time", M_TIME},
-        {"severity", M_SEVERITY},
-        {"severity_name", M_SEVERITY_NAME},
-        {"host", M_HOST},
-        {"seq", M_SEQ},
-        {"uuid", M_UUID},
-        {"attrs", M_ATTRS},
+        {"id", 2, M_ID},
+        {"time", 4, M_TIME},
+        {"severity", 8, M_SEVERITY},
+        {"severity_name", 13, M_SEVERITY_NAME},
+        {"host", 4, M_HOST},
+        {"seq", 3, M_SEQ},
+        {"uuid", 4, M_UUID},
+        {"attrs", 5, M_ATTRS},
     };
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(members); i++)
-        if (strlen(members[i].name) == len && memcmp(members[i].name, name, len) == 0)
+        if (members[i].len == len && memcmp(members[i].name, name, len) == 0)
             return members[i].bit;
     return 0;
 }
@@ -790,14 +820,11 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
         t->has_uuid = 1;
         return 0;
     default: { /* M_SEVERITY_NAME */
-        char name[16];
         int sev = -1;
-        if (len < sizeof(name)) {
-            memcpy(name, str, len);
-            name[len] = '\0';
-            for (int s = TRAIL_SEV_TRACE; s <= TRAIL_SEV_EMERGENCY; s++)
-                if (trail_severity_valid(s) && strcasecmp(trail_severity_name(s), name) == 0)
-                    sev = s;
+        for (int level = TRAIL_SEV_TRACE; level <= TRAIL_SEV_EMERGENCY && sev < 0; level++) {
+            const char *name = trail_severity_name(level);
+            if (name && strlen(name) == len && strncasecmp(name, str, len) == 0)
+                sev = level;
         }
         if (sev < 0)
             return ERR(p, TRAIL_E_BAD_SEVERITY, off, "\"severity_name\" '%.*s' is not a level",

@@ -327,6 +327,8 @@ TEST(decode_refusals)
          "byte 39: expected ',' or '}' in attrs, found the end of the input"},
         {"{\"id\":\"test_json_ev\",\"attrs\":{\"a b\":1}}", 0, TRAIL_E_BAD_KEY,
          "byte 30: attribute key 'a b' is empty or has characters outside [A-Za-z0-9_.-]"},
+        {"{\"id\":\"test_json_ev\",\"attrs\":{\"a\\u0000b\":1}}", 0, TRAIL_E_BAD_KEY,
+         "byte 30: a name holds \\u0000"},
         {"{\"id\":\"test_json_ev\",\"attrs\":{\"x\":1}}", 2, 0, ""},
         {"{\"id\":\"test_json_ev\",\"attrs\":{\"s\":tru}}", 0, TRAIL_E_PARSE,
          "byte 34: expected a value, found 't'"},
@@ -359,8 +361,8 @@ TEST(decode_refusals)
         int r = trail_event_from_json(cat_with(c->policy), c->json, strlen(c->json), &ev, err,
                                       sizeof(err));
         if (r != c->code || strcmp(err, c->err) != 0) {
-            fprintf(stderr, "  case %zu (%s): got %d \"%s\", want %d \"%s\"\n", i, c->json, r,
-                    err, c->code, c->err);
+            fprintf(stderr, "  case %zu (%s): got %d \"%s\", want %d \"%s\"\n", i, c->json, r, err,
+                    c->code, c->err);
             n_wrong++;
         }
         if (r == 0)
