@@ -10,6 +10,7 @@
  * Not here: what the settings do (daemon/main.c and the inputs).
  */
 #include "config.h"
+#include "sink.h"
 
 #include <ini.h>
 
@@ -611,13 +612,20 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_token(L, section, name, first, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
+    else if (split_section(section, "sink", &name)) {
+        char e[400] = "";
+        r = sink_conf_load(&L->cfg->sinks, &L->cfg->n_sinks, name, first, key, value, L->line, e,
+                           sizeof(e));
+        if (r < 0 && r != -ENOMEM)
+            fail(L, section, key, "%s", e);
+    }
     else {
         if (!*section)
             fail(L, NULL, NULL, "'%s' before any [section]", key);
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "event ID, token NAME, follow NAME)",
+                 "event ID, token NAME, follow NAME, sink NAME)",
                  section);
         return 0;
     }
@@ -680,6 +688,13 @@ static int check_whole(struct loader *L)
         }
     if (c->syslog_tls && (!c->tls_cert || !c->tls_key)) {
         fail(L, NULL, NULL, "[listen] syslog_tls needs [tls] cert and key");
+        return -EINVAL;
+    }
+    char sink_err[600];
+    int sink_line = 0;
+    if (sink_conf_check(c->sinks, c->n_sinks, &sink_line, sink_err, sizeof(sink_err)) < 0) {
+        L->line = sink_line;
+        fail(L, NULL, NULL, "%s", sink_err);
         return -EINVAL;
     }
     if (c->max_line_bytes < c->limits.max_record_bytes / 4) {
@@ -827,6 +842,7 @@ void config_free(struct config *c)
         free(c->follows[i].path);
     }
     free(c->follows);
+    sink_conf_free(c->sinks, c->n_sinks);
     trail_catalog_free(c->cat);
     free(c);
 }
@@ -874,5 +890,7 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
             str_differs(a->follows[i].path, b->follows[i].path) ||
             a->follows[i].format != b->follows[i].format)
             return "[follow]";
+    if (sink_conf_differs(a->sinks, a->n_sinks, b->sinks, b->n_sinks))
+        return "[sink]";
     return NULL;
 }

@@ -21,6 +21,8 @@ enum token_role { ROLE_WRITE = 1, ROLE_READ = 2, ROLE_ADMIN = 3 };
 
 enum follow_format { FOLLOW_CEF = 0, FOLLOW_JSON = 1, FOLLOW_AUTO = 2 };
 
+struct sink_conf; /* daemon/sink.h */
+
 struct token_conf {
     char *name;
     char *secret;
@@ -92,6 +94,8 @@ struct config {
     size_t n_tokens;
     struct follow_conf *follows;
     size_t n_follows;
+    struct sink_conf *sinks; /* [sink NAME] sections (daemon/sink.c reads them) */
+    size_t n_sinks;
 
     /* the catalog this config describes (built-ins + custom events, policy, limits) */
     struct trail_catalog *cat;

@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "sink.h"
 #include "traild.h"
 
 #include <errno.h>
@@ -397,6 +398,11 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    if (sinks_start(cfg->sinks, cfg->n_sinks, traild.store, cfg->store_path, err, sizeof(err)) <
+        0) {
+        start_failed(cfg, err);
+        goto out;
+    }
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
         stop_inputs();
@@ -449,6 +455,7 @@ int main(int argc, char **argv)
     status = r < 0 || lost ? 1 : 0;
 
 out:
+    sinks_stop();
     if (traild.ingest) {
         ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
         ingest_free(traild.ingest);

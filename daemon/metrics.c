@@ -4,6 +4,7 @@
  * Not here: serving them over HTTP (input_http.c).
  */
 #include "metrics.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -226,5 +227,6 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
              "# HELP trail_start_time_seconds When traild started.\n"
              "# TYPE trail_start_time_seconds gauge\ntrail_start_time_seconds %" PRId64 "\n",
              LOAD(metrics.reloads_ok), LOAD(metrics.reloads_failed), metrics.started_us / 1000000);
+    r |= sinks_metrics(out);
     return r ? -ENOMEM : 0;
 }
