@@ -41,6 +41,14 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_sinks(int argc, char **argv);
+
+/*
+ * cli_sinks_print - print the sinks of the store in dir (cli/sinks.c): one
+ * line each (with a header line when header) or one JSON object each, lag
+ * counted against last_seq. Returns the number of sinks, or -errno.
+ */
+int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header);
 
 /*
  * cli_store_emit - the --store part of `trail emit` (cli/store_cmds.c):

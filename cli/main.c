@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "print a store's events as NDJSON or CEF"},
     {"purge", cmd_purge, "remove a store's oldest events by age or size (retention)"},
     {"stats", cmd_stats, "what a store holds: events, segments, bytes per event, times"},
+    {"sinks", cmd_sinks, "each sink's cursor, lag and last error (delivery state)"},
 };
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -1,0 +1,240 @@
+/*
+ * sinks.c - `trail sinks`: each sink of a store with its cursor, lag and last
+ * error, read from the files traild's sink runner keeps in STORE/sinks/
+ * (NAME.cursor and NAME.error, described in daemon/sink.h). Works while
+ * traild runs: it opens the store read-only and reads files that are only
+ * ever replaced whole (rename).
+ *
+ * Not here: delivering (daemon/sink*.c).
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char sinks_help[] =
+    "NAME\n"
+    "    trail sinks - the delivery state of each sink of a store\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail sinks --store DIR [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    For each sink traild delivers to (its [sink NAME] sections), prints the\n"
+    "    type, the cursor (the last sequence number delivered or filtered out,\n"
+    "    saved durably after each delivery), the lag (events in the store after\n"
+    "    the cursor), the events delivered, the tree size of the last signed\n"
+    "    checkpoint delivered to a witness sink, when the cursor last moved, and\n"
+    "    the last error with its time. A lagging sink catches up by itself, in\n"
+    "    order, once its peer is back. Works while traild runs.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --store DIR   the store directory (required)\n"
+    "    --json        one JSON object per sink, one a line\n"
+    "    -h, --help    print this help and exit\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  printed (also when there are no sinks);  1  the store could not be\n"
+    "    opened;  2  bad usage\n";
+
+struct sink_state {
+    char name[80];
+    char type[32];
+    uint64_t seq, witnessed, delivered;
+    int64_t time_us;
+    int64_t error_time_us;
+    char error[600];
+};
+
+static int read_cursor(const char *dir, const char *file, struct sink_state *s)
+{
+    char path[4096], line[700];
+    snprintf(path, sizeof(path), "%s/sinks/%s", dir, file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    int ok = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strcmp(line, "trail-sink-cursor/1"))
+            ok = 1;
+        else if (!strncmp(line, "type ", 5))
+            snprintf(s->type, sizeof(s->type), "%.31s", line + 5);
+        else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1 ||
+                 sscanf(line, "witnessed %" SCNu64, &s->witnessed) == 1 ||
+                 sscanf(line, "delivered %" SCNu64, &s->delivered) == 1 ||
+                 sscanf(line, "time %" SCNd64, &s->time_us) == 1)
+            continue;
+    }
+    fclose(f);
+    if (!ok)
+        return TRAIL_E_PARSE;
+    size_t n = strlen(file) - strlen(".cursor");
+    snprintf(s->name, sizeof(s->name), "%.*s", (int)n, file);
+    snprintf(path, sizeof(path), "%s/sinks/%s.error", dir, s->name);
+    if ((f = fopen(path, "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (!strncmp(line, "error ", 6))
+                snprintf(s->error, sizeof(s->error), "%.599s", line + 6);
+            else
+                sscanf(line, "time %" SCNd64, &s->error_time_us);
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct sink_state *)a)->name, ((const struct sink_state *)b)->name);
+}
+
+/* Every sink's state, sorted by name; caller frees. */
+static int load_all(const char *dir, struct sink_state **ret, size_t *ret_n)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/sinks", dir);
+    struct sink_state *all = NULL;
+    size_t n = 0;
+    DIR *d = opendir(path);
+    if (!d) {
+        *ret = NULL;
+        *ret_n = 0;
+        return errno == ENOENT ? 0 : -errno;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len <= 7 || strcmp(de->d_name + len - 7, ".cursor") != 0)
+            continue;
+        struct sink_state *a = realloc(all, (n + 1) * sizeof(*a));
+        if (!a) {
+            closedir(d);
+            free(all);
+            return -ENOMEM;
+        }
+        all = a;
+        memset(&all[n], 0, sizeof(all[n]));
+        if (read_cursor(dir, de->d_name, &all[n]) == 0)
+            n++;
+    }
+    closedir(d);
+    qsort(all, n, sizeof(*all), by_name);
+    *ret = all;
+    *ret_n = n;
+    return 0;
+}
+
+static void json_text(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
+{
+    struct sink_state *all;
+    size_t n;
+    int r = load_all(dir, &all, &n);
+    if (r < 0)
+        return r;
+    if (!json && header && n)
+        printf("%-16s %-10s %12s %10s %12s %10s %-27s %s\n", "SINK", "TYPE", "CURSOR", "LAG",
+               "DELIVERED", "WITNESSED", "UPDATED", "LAST ERROR");
+    for (size_t i = 0; i < n; i++) {
+        struct sink_state *s = &all[i];
+        uint64_t lag = last_seq > s->seq ? last_seq - s->seq : 0;
+        char t[32] = "-", te[32] = "-";
+        if (s->time_us)
+            trail_time_format(s->time_us, t);
+        if (s->error_time_us)
+            trail_time_format(s->error_time_us, te);
+        if (json) {
+            printf("{\"sink\":");
+            json_text(s->name);
+            printf(",\"type\":");
+            json_text(s->type);
+            printf(",\"cursor\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"delivered\":%" PRIu64
+                   ",\"witnessed\":%" PRIu64 ",\"updated\":",
+                   s->seq, lag, s->delivered, s->witnessed);
+            if (s->time_us)
+                json_text(t);
+            else
+                printf("null");
+            printf(",\"last_error\":");
+            if (s->error[0])
+                json_text(s->error);
+            else
+                printf("null");
+            printf(",\"last_error_time\":");
+            if (s->error_time_us)
+                json_text(te);
+            else
+                printf("null");
+            printf("}\n");
+        } else {
+            printf("%-16s %-10s %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %10" PRIu64
+                   " %-27s %s%s%s\n",
+                   s->name, s->type, s->seq, lag, s->delivered, s->witnessed, t,
+                   s->error[0] ? te : "-", s->error[0] ? " " : "", s->error);
+        }
+    }
+    free(all);
+    return (int)n;
+}
+
+int cmd_sinks(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    if (cli_wants_help(argc, argv)) {
+        fputs(sinks_help, stdout);
+        return 0;
+    }
+    const char *dir = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--store")) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "option --store needs a value");
+            dir = argv[++i];
+        } else if (!strncmp(argv[i], "--store=", 8)) {
+            dir = argv[i] + 8;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else {
+            return cli_usage_error(cmd, "unknown argument '%s' (see 'trail sinks --help')",
+                                   argv[i]);
+        }
+    }
+    if (!dir)
+        return cli_usage_error(cmd, "missing --store DIR");
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat)
+        return 1;
+    struct trail_store_opts opts = {.read_only = 1};
+    struct trail_store *store;
+    int r = trail_store_open(dir, cat, &opts, &store, NULL);
+    if (r < 0)
+        return cli_fail(cmd, "cannot open the store %s: %s", dir, trail_strerror(r));
+    uint64_t last = trail_store_last_seq(store);
+    trail_store_close(store);
+    r = cli_sinks_print(dir, last, json, 1);
+    if (r < 0)
+        return cli_fail(cmd, "cannot read %s/sinks: %s", dir, trail_strerror(r));
+    if (r == 0 && !json)
+        printf("no sinks have delivered from this store (no %s/sinks/*.cursor)\n", dir);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
