@@ -138,3 +138,72 @@ rss_peak() {
 bench_load_note() {
     echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)"
 }
+
+# ch_start DIR: start a clickhouse-server with its own config and data under
+# DIR, HTTP and native ports free on 127.0.0.1 only; sets CH_PORT (HTTP) and
+# CH_PID. Returns 1 when clickhouse-server is not installed.
+ch_start() {
+    local d=$1 tport
+    bench_have clickhouse-server || [ -x /usr/bin/clickhouse ] || return 1
+    mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/format_schemas"
+    CH_PORT=$(bench_port)
+    tport=$(bench_port)
+    cat >"$d/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog><size>10M</size><count>1</count></logger>
+  <http_port>$CH_PORT</http_port>
+  <tcp_port>$tport</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>$d/data/</path>
+  <tmp_path>$d/tmp/</tmp_path>
+  <user_files_path>$d/user_files/</user_files_path>
+  <format_schema_path>$d/format_schemas/</format_schema_path>
+  <users_config>$d/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <max_concurrent_queries>20</max_concurrent_queries>
+</yandex>
+XML
+    cat >"$d/users.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage><log_queries>0</log_queries></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+XML
+    local bin=clickhouse-server
+    bench_have clickhouse-server || bin="/usr/bin/clickhouse server"
+    # shellcheck disable=SC2086
+    $bin --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
+    CH_PID=$!
+    bench_track "$CH_PID"
+    local i
+    for i in $(seq 300); do
+        if curl -sf "http://127.0.0.1:$CH_PORT/ping" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "clickhouse-server did not start; $d/server.err.log says:" >&2
+    tail -5 "$d/server.err.log" >&2 || true
+    return 1
+}
+
+# ch SQL: run SQL on the server ch_start started; the answer on stdout.
+ch() {
+    curl -sS --fail-with-body "http://127.0.0.1:$CH_PORT/" --data-binary "$1"
+}
+
+# ch_table: the events table (the rows of sqlite_bench rows), MergeTree
+# ordered by (event, time), a partition per month.
+ch_table() {
+    ch "CREATE TABLE events (seq UInt64, time Int64, event String, severity UInt8, host String,
+        uuid UUID, duser String, src String, trace_id String, attrs String)
+        ENGINE = MergeTree PARTITION BY toYYYYMM(toDateTime(intDiv(time, 1000000)))
+        ORDER BY (event, time)"
+}
