@@ -476,10 +476,13 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_ERROR) {
         unsigned long e = bufferevent_get_openssl_error(bev);
         char why[256];
-        if (e)
+        if (e) {
             ERR_error_string_n(e, why, sizeof(why));
-        else
+            log_msg(LOG_WARN, "%s: %s: TLS failed: %s", metrics_input_name(c->srv->o.input),
+                    c->peer, why);
+        } else {
             snprintf(why, sizeof(why), "%s", strerror(EVUTIL_SOCKET_ERROR()));
+        }
         conn_close(c, why);
     } else if (what & BEV_EVENT_EOF) {
         conn_close(c, "end of stream");
