@@ -486,6 +486,31 @@ static int hash_sealed(int fd, const struct seg_sealed *ss, uint8_t chain[TRAIL_
     return r;
 }
 
+/*
+ * A header that never reached the disk whole: the file is shorter than the
+ * fixed part, or holds nothing but zeros. Anything else that fails its check
+ * is damage, not a crash.
+ */
+static int header_torn(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return 0;
+    if (st.st_size < TRAIL_SEG_FIXED + 4)
+        return 1;
+    uint8_t buf[4096];
+    for (off_t off = 0; off < st.st_size;) {
+        ssize_t n = pread(fd, buf, sizeof(buf), off);
+        if (n <= 0)
+            return 0;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i])
+                return 0;
+        off += n;
+    }
+    return 1;
+}
+
 /* Read the store id from a segment header when store.meta is gone. */
 static int id_from_segment(struct trail_store *s, const struct found *f)
 {
@@ -623,16 +648,17 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             }
         } else {
             r = seg_header_read(fd, &h);
-            if (r < 0 && r != -ENOMEM && is_last && !s->read_only) {
+            if (r < 0 && r != -ENOMEM && is_last && !s->read_only && header_torn(fd)) {
                 /* the file was made but its header never reached the disk: no record in it
                    was ever acknowledged */
                 close(fd);
                 unlink(path);
                 fsync(s->dir_fd);
-                if (rep)
-                    rep->torn_bytes += 0;
                 store_report(rep, "%s: header incomplete (crash while creating it), removed", name);
-                break;
+                /* the segment before is the last one now: start over without this file */
+                free(f);
+                s->n_segs = 0;
+                return recover(s, rep);
             }
             if (r < 0) {
                 close(fd);
@@ -933,7 +959,10 @@ static void run_checkpoint(struct trail_store *s)
         return;
     if (st.tree_size == s->last_checkpoint_seq)
         return;
-    int r = s->o.checkpoint(s->o.checkpoint_arg, s, &st);
+    /* the store's own signed checkpoint first (DIR/checkpoints), then the hook */
+    int r = store_checkpoint_write(s, &st);
+    if (r == 0 && s->o.checkpoint)
+        r = s->o.checkpoint(s->o.checkpoint_arg, s, &st);
     s->checkpoint_error = r;
     s->last_checkpoint_seq = st.tree_size;
     s->last_checkpoint_us = mono_us();
@@ -1034,7 +1063,7 @@ static void *flusher_main(void *arg)
         }
         pthread_cond_broadcast(&s->durable_cv);
         batch_reset(b);
-        if (r == 0 && s->o.checkpoint &&
+        if (r == 0 && (s->o.checkpoint || s->cp_signing) &&
             (s->durable_seq - s->last_checkpoint_seq >= s->o.checkpoint_every_events ||
              mono_us() - s->last_checkpoint_us >= (int64_t)s->o.checkpoint_every_ms * 1000)) {
             pthread_mutex_unlock(&s->lock);
@@ -1046,7 +1075,7 @@ static void *flusher_main(void *arg)
     /* closing: NEVER made nothing durable on its own; close does */
     if (s->o.fsync_policy == TRAIL_FSYNC_NEVER && s->active_fd >= 0)
         fdatasync(s->active_fd);
-    if (s->o.checkpoint)
+    if (s->o.checkpoint || s->cp_signing)
         run_checkpoint(s);
     pthread_mutex_lock(&s->lock);
     s->spare = b;
@@ -1197,6 +1226,7 @@ static void opts_defaults(struct trail_store_opts *o)
 
 static void store_free(struct trail_store *s)
 {
+    store_checkpoint_close(s);
     if (s->active_fd >= 0)
         close(s->active_fd);
     if (s->roots_fd >= 0)
@@ -1301,6 +1331,8 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         }
         s->last_checkpoint_seq = s->durable_seq;
         s->last_checkpoint_us = mono_us();
+        if ((r = store_checkpoint_open(s, ret_report)) < 0) /* the signing key, DIR/checkpoints */
+            goto fail;
         if (pthread_create(&s->flusher, NULL, flusher_main, s) != 0) {
             r = -EAGAIN;
             goto fail;

@@ -111,7 +111,7 @@ static uint64_t limit(struct trail_store_iter *it)
     return UINT64_MAX; /* whatever complete frames there are */
 }
 
-/* A reader discovers a segment file the writer made after it opened. */
+/* A reader discovers a segment file the writer made after it opened: 1 when one was added. */
 static int discover(struct trail_store *s, uint64_t seq)
 {
     char path[4200];
@@ -127,7 +127,7 @@ static int discover(struct trail_store *s, uint64_t seq)
                             .min_time = INT64_MAX,
                             .max_time = INT64_MIN};
             pthread_mutex_lock(&s->seg_lock);
-            int r = 0;
+            int r = 0, added = 0;
             if (s->n_segs == 0 || s->segs[s->n_segs - 1].first_seq < seq) {
                 if (s->n_segs == s->cap_segs) {
                     size_t cap = s->cap_segs ? s->cap_segs * 2 : 16;
@@ -139,11 +139,13 @@ static int discover(struct trail_store *s, uint64_t seq)
                         s->cap_segs = cap;
                     }
                 }
-                if (r == 0)
+                if (r == 0) {
                     s->segs[s->n_segs++] = g;
+                    added = 1;
+                }
             }
             pthread_mutex_unlock(&s->seg_lock);
-            return r < 0 ? r : 1;
+            return r < 0 ? r : added;
         }
     }
     return 0;
@@ -328,7 +330,7 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
         if (r == 0 && it->s->read_only) {
             /* the writer may have rolled to a new segment after this one */
             uint64_t last = it->seg.first_seq + it->n_offs - 1;
-            if (seq == last + 1 && (r = discover(it->s, seq)) > 0) {
+            if (seq == last + 1 && seq > it->seg.first_seq && (r = discover(it->s, seq)) > 0) {
                 pthread_mutex_lock(&it->s->seg_lock);
                 long i = store_segs_find(it->s, it->seg.first_seq);
                 if (i >= 0 && it->s->segs[i].first_seq == it->seg.first_seq)
