@@ -41,6 +41,18 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+
+/*
+ * cli_load_checkpoints - a --checkpoint LINE|FILE value (cli/verify.c): the
+ * line itself, or every non-empty line of the file ("-": standard input),
+ * appended to the malloc'd array *cps of *n (the caller frees it). Returns
+ * the exit status: 0, or 2 with the problem printed (unreadable file, a line
+ * that is not a checkpoint line).
+ */
+int cli_load_checkpoints(const char *cmd, const char *arg, struct trail_checkpoint **cps,
+                         size_t *n);
 int cmd_sinks(int argc, char **argv);
 
 /*

@@ -19,12 +19,14 @@ static const struct command commands[] = {
     {"events", cmd_events, "list and filter the event catalog"},
     {"emit", cmd_emit, "build one event, validate it and print or store it"},
     {"keygen", cmd_keygen, "make the Ed25519 key pair that signs checkpoints"},
-    {"proof", cmd_proof, "check inclusion and consistency proofs offline"},
+    {"proof", cmd_proof, "make proofs from a store; check them offline"},
     {"loadgen", cmd_loadgen, "simulate an identity server's events (demos, tests, benchmarks)"},
     {"import", cmd_import, "append events from an NDJSON, JSON or CEF/event.log file to a store"},
     {"export", cmd_export, "print a store's events as NDJSON or CEF"},
     {"purge", cmd_purge, "remove a store's oldest events by age or size (retention)"},
     {"stats", cmd_stats, "what a store holds: events, segments, bytes per event, times"},
+    {"verify", cmd_verify, "check that a store was not altered (every record, hash and signature)"},
+    {"checkpoint", cmd_checkpoint, "print the store's latest signed checkpoint for a witness"},
     {"sinks", cmd_sinks, "each sink's cursor, lag and last error (delivery state)"},
 };
 

@@ -2,12 +2,13 @@
  * proof.c - `trail proof`: Merkle proofs of the store's tree.
  *
  * Subcommands, one function each, listed in the table at the end:
- *   check   verify a proof offline against signed checkpoints and a public key
- * Generating proofs from a store (`proof inclusion SEQ --store DIR`,
- * `proof consistency --from CP --to CP --store DIR`) belongs in this table
- * too, as functions that fill a struct trail_proof through
- * trail_proof_inclusion/consistency over the store's subtree hashes and
- * print it with trail_proof_format().
+ *   check        verify a proof offline against signed checkpoints and a public key
+ *   inclusion    make the inclusion proof of one record of a store
+ *   consistency  make the consistency proof between two checkpoints of a store
+ * The last two fill a struct trail_proof through trail_proof_inclusion /
+ * trail_proof_consistency over the store's subtree hashes
+ * (trail_store_subtree_hash), check it against the checkpoint before
+ * printing it, and print it with trail_proof_format().
  *
  * Not here: the proof algorithms and text forms (lib/proof.c), checkpoints
  * and keys (lib/checkpoint.c).
@@ -30,6 +31,9 @@ static const char help[] =
     "SYNOPSIS\n"
     "    trail proof check --proof FILE --checkpoint LINE|FILE [--checkpoint ...]\n"
     "                      --pubkey FILE [--leaf-hash HEX | --event FILE]\n"
+    "    trail proof inclusion SEQ --store DIR [--checkpoint LINE|FILE] [--out PREFIX]\n"
+    "    trail proof consistency --from LINE|FILE [--to LINE|FILE] --store DIR\n"
+    "                      [--out FILE]\n"
     "\n"
     "DESCRIPTION\n"
     "    A trail store keeps its records as the leaves of an RFC 9162 Merkle tree\n"
@@ -60,6 +64,28 @@ static const char help[] =
     "        path (RFC 9162 section 2.1.3.2) and requires the checkpoint's root;\n"
     "     4. for a consistency proof, recomputes both roots from the path\n"
     "        (RFC 9162 section 2.1.4.2) and requires the two checkpoints' roots.\n"
+    "\n"
+    "MAKING PROOFS FROM A STORE\n"
+    "    'trail proof inclusion SEQ --store DIR' makes the inclusion proof of\n"
+    "    record SEQ in the tree of a checkpoint: the store's latest (the last\n"
+    "    line of DIR/checkpoints), or the one --checkpoint gives (a line, or the\n"
+    "    last line of a file). It checks the proof against the checkpoint's\n"
+    "    root before printing it, then prints the proof, the checkpoint line\n"
+    "    ('checkpoint: ...') and the record's canonical bytes in hex\n"
+    "    ('record: ...'). With --out PREFIX it writes them to PREFIX.proof,\n"
+    "    PREFIX.checkpoint and PREFIX.record (the raw bytes) instead, ready for\n"
+    "    'trail proof check --proof PREFIX.proof --checkpoint PREFIX.checkpoint\n"
+    "    --event PREFIX.record --pubkey KEY', and prints that command.\n"
+    "\n"
+    "    'trail proof consistency --from OLD --to NEW --store DIR' makes the\n"
+    "    consistency proof from the tree of checkpoint OLD to that of NEW (the\n"
+    "    store's latest when --to is left out), checks it against both roots,\n"
+    "    and prints it (or writes it to --out FILE). It works across purges:\n"
+    "    the store keeps what proofs from its own checkpoints need.\n"
+    "\n"
+    "    Both read the store without locking it (traild may be running) and\n"
+    "    exit 1 when the store does not hold the checkpoint's tree (it was\n"
+    "    rolled back or changed: run 'trail verify').\n"
     "\n"
     "OPTIONS\n"
     "    --proof FILE\n"
@@ -102,7 +128,13 @@ static const char help[] =
     "       the proof's, or a proof that does not lead to the checkpoint's root\n"
     "    2  bad usage, or a file that cannot be read or does not parse\n"
     "\n"
+    "    --store DIR, --from, --to, --out\n"
+    "        For 'inclusion' and 'consistency': see above. --pubkey, when\n"
+    "        given, also checks the signatures of the checkpoints they use.\n"
+    "\n"
     "EXAMPLES\n"
+    "    trail proof inclusion 41 --store /var/lib/trail --out seq-41\n"
+    "    trail proof consistency --from witness.log --store /var/lib/trail > cons.proof\n"
     "    trail proof check --proof seq-41.proof --pubkey store.pub \\\n"
     "        --checkpoint witness.log --leaf-hash 5c3f...\n"
     "    trail proof check --proof cons.proof --pubkey store.pub \\\n"
@@ -462,6 +494,352 @@ out:
     return status;
 }
 
+/* ---- proofs from a store ---- */
+
+/* A checkpoint from --checkpoint/--from/--to: a line, or the last line of a file. */
+static int one_checkpoint(const char *cmd, const char *opt, const char *arg,
+                          struct trail_checkpoint *ret)
+{
+    struct checkpoints *cps = calloc(1, sizeof(*cps));
+    if (!cps)
+        return cli_fail(cmd, "%s", strerror(ENOMEM));
+    char where[64];
+    snprintf(where, sizeof(where), "%s", opt);
+    int status;
+    if (strncmp(arg, "trail-checkpoint/", 17) == 0) {
+        status = add_checkpoint(cmd, cps, arg, strlen(arg), where);
+    } else {
+        /* a file: every line must parse; the last one is used */
+        struct trail_buf buf = {0};
+        int r = read_input(arg, &buf);
+        status = 0;
+        if (r < 0)
+            status = cli_usage_error(cmd, "cannot read %s: %s", arg, trail_strerror(r));
+        const char *last = NULL;
+        size_t last_len = 0, line_no = 0, last_no = 0;
+        for (size_t pos = 0; status == 0 && pos < buf.len;) {
+            const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
+            size_t end = nl ? (size_t)(nl - buf.data) : buf.len;
+            line_no++;
+            if (end > pos) {
+                last = buf.data + pos;
+                last_len = end - pos;
+                last_no = line_no;
+            }
+            pos = end + 1;
+        }
+        if (status == 0 && !last)
+            status = cli_usage_error(cmd, "%s holds no checkpoint line", arg);
+        if (status == 0) {
+            snprintf(where, sizeof(where), "%.40s line %zu", arg, last_no);
+            status = add_checkpoint(cmd, cps, last, last_len, where);
+        }
+        trail_buf_free(&buf);
+    }
+    if (status == 0)
+        *ret = cps->cp[0];
+    free(cps);
+    return status;
+}
+
+/* The store's own latest checkpoint (DIR/checkpoints). */
+static int latest_checkpoint(const char *cmd, struct trail_store *s, const char *dir,
+                             struct trail_checkpoint *ret)
+{
+    int r = trail_store_checkpoint_latest(s, ret);
+    if (r == TRAIL_E_NOT_FOUND)
+        return cli_fail(cmd,
+                        "%s has no checkpoint yet: give one with --checkpoint, or sign one "
+                        "('trail checkpoint --store DIR --sign')",
+                        dir);
+    if (r < 0)
+        return cli_fail(cmd, "%s: cannot read its latest checkpoint: %s", dir, trail_strerror(r));
+    return 0;
+}
+
+/* Check a checkpoint's signature with the key at pubkey_path, when one was given. */
+static int check_signature(const char *cmd, const char *pubkey_path,
+                           const struct trail_checkpoint *cp, const char *what)
+{
+    if (!pubkey_path)
+        return 0;
+    struct trail_key *key;
+    int r = trail_key_load_public(pubkey_path, &key);
+    if (r < 0)
+        return cli_usage_error(cmd, "cannot load public key %s: %s", pubkey_path,
+                               trail_strerror(r));
+    r = trail_checkpoint_verify(cp, key);
+    trail_key_free(key);
+    if (r < 0)
+        return cli_fail(cmd, "%s (size %" PRIu64 ") does not verify with %s", what, cp->tree_size,
+                        pubkey_path);
+    return 0;
+}
+
+static int open_store_reader(const char *cmd, const char *dir, struct trail_store **ret)
+{
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat)
+        return 1;
+    struct trail_store_opts o = {.read_only = 1};
+    int r = trail_store_open(dir, cat, &o, ret, NULL);
+    if (r == TRAIL_E_NOT_FOUND)
+        return cli_usage_error(cmd, "%s: no store there", dir);
+    if (r < 0)
+        return cli_fail(cmd, "%s: cannot open the store: %s", dir, trail_strerror(r));
+    return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -errno;
+    int r = fwrite(data, 1, len, f) == len ? 0 : -EIO;
+    if (fclose(f) != 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
+/* Parse the common options of the store subcommands. */
+struct store_args {
+    const char *store, *checkpoint, *from, *to, *out, *pubkey;
+    const char *positional;
+};
+
+static int store_args_parse(const char *cmd, int argc, char **argv, struct store_args *a,
+                            int want_positional)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **slot = NULL;
+        if (is_option(arg, "--store"))
+            slot = &a->store;
+        else if (is_option(arg, "--checkpoint"))
+            slot = &a->checkpoint;
+        else if (is_option(arg, "--from"))
+            slot = &a->from;
+        else if (is_option(arg, "--to"))
+            slot = &a->to;
+        else if (is_option(arg, "--out"))
+            slot = &a->out;
+        else if (is_option(arg, "--pubkey"))
+            slot = &a->pubkey;
+        else if (arg[0] == '-' && arg[1] != '\0')
+            return cli_usage_error(cmd, "unknown option '%s' (see 'trail proof --help')", arg);
+        else if (want_positional && !a->positional) {
+            a->positional = arg;
+            continue;
+        } else
+            return cli_usage_error(cmd, "unexpected argument '%s' (see 'trail proof --help')", arg);
+        const char *v = option_value(argc, argv, &i, arg);
+        if (!v || !*v)
+            return cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(arg, "="), arg);
+        *slot = v;
+    }
+    if (!a->store)
+        return cli_usage_error(cmd, "--store DIR is required");
+    return 0;
+}
+
+static int proof_inclusion_cmd(int argc, char **argv)
+{
+    const char *cmd = "proof inclusion";
+    struct store_args a = {0};
+    struct trail_store *s = NULL;
+    struct trail_store_iter *it = NULL;
+    struct trail_buf text = {0}, line = {0};
+    struct trail_checkpoint cp;
+    struct trail_proof proof;
+    uint64_t seq = 0;
+    int status, r;
+
+    if ((status = store_args_parse(cmd, argc, argv, &a, 1)) != 0)
+        return status;
+    if (a.from || a.to)
+        return cli_usage_error(cmd, "--from and --to are for 'proof consistency'");
+    if (!a.positional || trail_parse_u64(a.positional, strlen(a.positional), &seq) < 0 || seq == 0)
+        return cli_usage_error(cmd, "needs the record's sequence number SEQ (1 or more)");
+    if (a.checkpoint && (status = one_checkpoint(cmd, "--checkpoint", a.checkpoint, &cp)) != 0)
+        return status;
+    if ((status = open_store_reader(cmd, a.store, &s)) != 0)
+        return status;
+    if (!a.checkpoint && (status = latest_checkpoint(cmd, s, a.store, &cp)) != 0)
+        goto out;
+    if ((status = check_signature(cmd, a.pubkey, &cp, "the checkpoint")) != 0)
+        goto out;
+    uint64_t have = trail_store_last_seq(s), first = trail_store_first_seq(s);
+    if (seq > cp.tree_size) {
+        status = cli_usage_error(cmd,
+                                 "record %" PRIu64 " is after the checkpoint (size %" PRIu64
+                                 "): a later checkpoint is needed",
+                                 seq, cp.tree_size);
+        goto out;
+    }
+    if (cp.tree_size > have) {
+        status = cli_fail(cmd,
+                          "the checkpoint covers %" PRIu64 " records but the store holds %" PRIu64
+                          ": it was rolled back or cut (run 'trail verify')",
+                          cp.tree_size, have);
+        goto out;
+    }
+    if (seq < first) {
+        status = cli_fail(cmd, "record %" PRIu64 " was purged (the store keeps %" PRIu64 "..)", seq,
+                          first);
+        goto out;
+    }
+    r = trail_proof_inclusion(seq - 1, cp.tree_size, trail_store_subtree_hash, s, &proof);
+    if (r < 0) {
+        status = cli_fail(cmd, "cannot make the proof: %s", trail_strerror(r));
+        goto out;
+    }
+    /* the record itself, and the proof checked before anyone relies on it */
+    const uint8_t *rec;
+    size_t rec_len;
+    uint64_t got_seq;
+    uint8_t leaf[TRAIL_HASH_LEN];
+    if ((r = trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it)) < 0 ||
+        (r = trail_store_iter_seek_seq(it, seq)) < 0 ||
+        (r = trail_store_iter_next_raw(it, &rec, &rec_len, &got_seq)) < 0 ||
+        (r == 1 && got_seq != seq) || r == 0) {
+        status = cli_fail(cmd, "cannot read record %" PRIu64 ": %s", seq,
+                          r < 0 ? trail_strerror(r) : "not found");
+        goto out;
+    }
+    if ((r = trail_hash_leaf(rec, rec_len, leaf)) < 0 ||
+        memcmp(leaf, proof.leaf_hash, TRAIL_HASH_LEN) != 0 ||
+        trail_proof_verify_inclusion(&proof, leaf, cp.root) != 0) {
+        status = cli_fail(cmd, "the store's tree does not lead to the checkpoint's root: the store "
+                               "was changed after the checkpoint (run 'trail verify')");
+        goto out;
+    }
+    if ((r = trail_proof_format(&proof, &text)) < 0 ||
+        (r = trail_checkpoint_format(&cp, &line)) < 0 ||
+        (r = trail_buf_append(&line, "\n", 1)) < 0) {
+        status = cli_fail(cmd, "%s", trail_strerror(r));
+        goto out;
+    }
+    if (a.out) {
+        char path[4200];
+        const char *ext[] = {".proof", ".checkpoint", ".record"};
+        const void *data[] = {text.data, line.data, rec};
+        size_t lens[] = {text.len, line.len, rec_len};
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof(path), "%s%s", a.out, ext[k]);
+            if ((r = write_file(path, data[k], lens[k])) < 0) {
+                status = cli_fail(cmd, "cannot write %s: %s", path, trail_strerror(r));
+                goto out;
+            }
+        }
+        printf("wrote %s.proof, %s.checkpoint, %s.record\n", a.out, a.out, a.out);
+        printf("check offline with:\n    trail proof check --proof %s.proof --checkpoint "
+               "%s.checkpoint --event %s.record --pubkey KEY.pub\n",
+               a.out, a.out, a.out);
+    } else {
+        fwrite(text.data, 1, text.len, stdout);
+        printf("checkpoint: %s", line.data);
+        printf("record: ");
+        for (size_t i = 0; i < rec_len; i++)
+            printf("%02x", rec[i]);
+        printf("\n");
+    }
+    status = fflush(stdout) == 0 ? 0 : cli_fail(cmd, "cannot write: %s", strerror(errno));
+out:
+    trail_store_iter_free(it);
+    trail_store_close(s);
+    trail_buf_free(&text);
+    trail_buf_free(&line);
+    return status;
+}
+
+static int proof_consistency_cmd(int argc, char **argv)
+{
+    const char *cmd = "proof consistency";
+    struct store_args a = {0};
+    struct trail_store *s = NULL;
+    struct trail_buf text = {0};
+    struct trail_checkpoint from, to;
+    struct trail_proof proof;
+    int status, r;
+
+    if ((status = store_args_parse(cmd, argc, argv, &a, 0)) != 0)
+        return status;
+    if (a.checkpoint)
+        return cli_usage_error(cmd, "give the two checkpoints as --from and --to");
+    if (!a.from)
+        return cli_usage_error(cmd, "--from CHECKPOINT is required");
+    if ((status = one_checkpoint(cmd, "--from", a.from, &from)) != 0)
+        return status;
+    if (a.to && (status = one_checkpoint(cmd, "--to", a.to, &to)) != 0)
+        return status;
+    if ((status = open_store_reader(cmd, a.store, &s)) != 0)
+        return status;
+    if (!a.to && (status = latest_checkpoint(cmd, s, a.store, &to)) != 0)
+        goto out;
+    if (strcmp(from.origin, to.origin) != 0) {
+        status =
+            cli_usage_error(cmd, "--from is of store %s, --to of store %s", from.origin, to.origin);
+        goto out;
+    }
+    if ((status = check_signature(cmd, a.pubkey, &from, "--from")) != 0 ||
+        (status = check_signature(cmd, a.pubkey, &to, "--to")) != 0)
+        goto out;
+    if (from.tree_size > to.tree_size) {
+        status =
+            cli_usage_error(cmd, "--from (size %" PRIu64 ") is newer than --to (size %" PRIu64 ")",
+                            from.tree_size, to.tree_size);
+        goto out;
+    }
+    uint64_t have = trail_store_last_seq(s);
+    if (to.tree_size > have) {
+        status = cli_fail(cmd,
+                          "--to covers %" PRIu64 " records but the store holds %" PRIu64
+                          ": it was rolled back or cut (run 'trail verify')",
+                          to.tree_size, have);
+        goto out;
+    }
+    r = trail_proof_consistency(from.tree_size, to.tree_size, trail_store_subtree_hash, s, &proof);
+    if (r < 0) {
+        status =
+            cli_fail(cmd, "cannot make the proof: %s%s", trail_strerror(r),
+                     r == TRAIL_E_NOT_FOUND ? " (leaves a purge removed and did not anchor)" : "");
+        goto out;
+    }
+    uint8_t old_root[TRAIL_HASH_LEN];
+    if (from.tree_size == 0)
+        trail_hash_empty(old_root);
+    else
+        memcpy(old_root, from.root, TRAIL_HASH_LEN);
+    if (trail_proof_verify_consistency(&proof, old_root, to.root) != 0) {
+        /* say which checkpoint the store disagrees with */
+        uint8_t root[TRAIL_HASH_LEN];
+        int to_ok = to.tree_size == 0 || (trail_store_subtree_hash(s, 0, to.tree_size, root) == 0 &&
+                                          memcmp(root, to.root, TRAIL_HASH_LEN) == 0);
+        status = cli_fail(cmd,
+                          "the store's tree is not the tree of %s: a fork or damage (run 'trail "
+                          "verify --checkpoint ...')",
+                          to_ok ? "--from" : "--to");
+        goto out;
+    }
+    if ((r = trail_proof_format(&proof, &text)) < 0) {
+        status = cli_fail(cmd, "%s", trail_strerror(r));
+        goto out;
+    }
+    if (a.out) {
+        if ((r = write_file(a.out, text.data, text.len)) < 0) {
+            status = cli_fail(cmd, "cannot write %s: %s", a.out, trail_strerror(r));
+            goto out;
+        }
+    } else {
+        fwrite(text.data, 1, text.len, stdout);
+    }
+    status = fflush(stdout) == 0 ? 0 : cli_fail(cmd, "cannot write: %s", strerror(errno));
+out:
+    trail_store_close(s);
+    trail_buf_free(&text);
+    return status;
+}
+
 struct subcommand {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -469,6 +847,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"check", proof_check},
+    {"inclusion", proof_inclusion_cmd},
+    {"consistency", proof_consistency_cmd},
 };
 
 int cmd_proof(int argc, char **argv)

@@ -1234,6 +1234,22 @@ struct trail_store_opts {
     int (*checkpoint_sizes)(void *arg, uint64_t **ret_sizes, size_t *ret_n);
 
     /*
+     * Checkpoints written by the store (lib/store_checkpoint.c; the file is
+     * in docs/format.md, "Checkpoints"). With a signing key, a writer signs
+     * its durable state (origin: the store id in 32 lower-case hex digits)
+     * at the moments the hook above is called, at close, and on
+     * trail_store_checkpoint_now(), and appends it as one line to
+     * DIR/checkpoints, synced, before the hook runs. The key: checkpoint_key
+     * when set (borrowed: it must outlive the store); else the private key
+     * file checkpoint_key_path (an error to open if it cannot be loaded);
+     * else DIR/checkpoint.key when that file exists; else none, and no
+     * checkpoints are written. The sizes in DIR/checkpoints are anchored by
+     * purges as checkpoint_sizes' are. Readers ignore all three.
+     */
+    const struct trail_key *checkpoint_key;
+    const char *checkpoint_key_path;
+
+    /*
      * The fault hook (tests): called before each write and sync of segment
      * data with the operation and the fd; a negative -errno makes that
      * operation fail with it. NULL: none.
@@ -1438,6 +1454,332 @@ struct trail_store_purge_report {
  */
 int trail_store_purge(struct trail_store *store, int64_t older_than_us, uint64_t max_total_bytes,
                       struct trail_store_purge_report *ret_report);
+
+/*
+ * trail_store_checkpoint_latest - the last checkpoint in DIR/checkpoints: a
+ * writer's from memory, a reader's from the file's last complete line. The
+ * signature is not checked (trail_checkpoint_verify, trail_verify_store).
+ * Returns 0, TRAIL_E_NOT_FOUND (no checkpoint yet), TRAIL_E_PARSE (the last
+ * line is not a checkpoint line), or -errno.
+ */
+int trail_store_checkpoint_latest(struct trail_store *store, struct trail_checkpoint *ret_cp);
+
+/*
+ * trail_store_checkpoint_now - sign the durable state now with the store's
+ * key (opts.checkpoint_key...) and append it to DIR/checkpoints, synced.
+ * When the latest checkpoint already signs this tree size and root, nothing
+ * is written and that one is returned. Returns 0, TRAIL_E_READONLY,
+ * TRAIL_E_NOT_FOUND (the store has no signing key), -errno, -ENOMEM.
+ */
+int trail_store_checkpoint_now(struct trail_store *store, struct trail_checkpoint *ret_cp);
+
+/* ------------------------------------------------------------------------ */
+/* Verification                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An auditor's check of a whole store directory (lib/verify.c,
+ * docs/integrity.md "Verifying a store"). It reads the files itself and
+ * trusts none of the store's bookkeeping: every frame checksum, every
+ * record's seq, every leaf, the hash chain, the Merkle tree, the group
+ * roots of DIR/tree.roots, the anchors of purges, every checkpoint of
+ * DIR/checkpoints and its signature, and the store against each external
+ * checkpoint given. It works on a store a writer has open (what the writer
+ * has not yet written is simply not there yet).
+ */
+
+/* The kinds of damage, in the words the reports use (trail_damage_name). */
+enum trail_damage {
+    TRAIL_DAMAGE_NONE = 0,
+    TRAIL_DAMAGE_MODIFIED,   /* "modified": record bytes changed; checksums were made to fit */
+    TRAIL_DAMAGE_REMOVED,    /* "removed": records missing inside a segment (seq jumps) */
+    TRAIL_DAMAGE_INSERTED,   /* "inserted": a record that does not belong (a second record of a
+                                seq, or more records than the segments leave room for) */
+    TRAIL_DAMAGE_DUPLICATED, /* "duplicated": the same record twice */
+    TRAIL_DAMAGE_MOVED,      /* "moved": records out of order */
+    TRAIL_DAMAGE_TRUNCATED,  /* "truncated": fewer records than the store's own latest
+                                checkpoint (or tree.roots) covers */
+    TRAIL_DAMAGE_SEGMENT_MISSING,  /* "segment-missing": no segment holds a run of seqs */
+    TRAIL_DAMAGE_SEGMENT_REPLACED, /* "segment-replaced": a segment of another store, or one
+                                      that does not continue the one before it */
+    TRAIL_DAMAGE_ROLLBACK,  /* "rollback": fewer records than an external checkpoint covers */
+    TRAIL_DAMAGE_FORK,      /* "fork": at a checkpoint's size the tree is not the checkpoint's */
+    TRAIL_DAMAGE_SIGNATURE, /* "bad-signature": a checkpoint whose signature does not verify */
+    TRAIL_DAMAGE_CHECKPOINT, /* "bad-checkpoint": a line of DIR/checkpoints that is malformed
+                                or of another store */
+    TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
+    TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
+    TRAIL_DAMAGE_SIDE_FILE   /* "side-file": tree.roots or anchors disagree with the records */
+};
+
+/* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
+const char *trail_damage_name(int damage);
+
+#define TRAIL_VERIFY_MAX_DAMAGE 16
+
+/* One place found damaged. */
+struct trail_verify_damage {
+    int kind;           /* enum trail_damage */
+    uint64_t seq;       /* the first bad seq, or the lowest it can be; 0 when no record is
+                           involved (e.g. a malformed checkpoint line) */
+    uint64_t seq_last;  /* the highest seq the first bad record can be: == seq when exact */
+    char file[64];      /* the file: "seg-0000000000000401.seg", "checkpoints", "tree.roots" */
+    char message[400];  /* one sentence, without the seq prefix */
+};
+
+/* What trail_verify_store() found. */
+struct trail_verify_report {
+    uint32_t n_damage;  /* places found damaged (at most TRAIL_VERIFY_MAX_DAMAGE kept) */
+    struct trail_verify_damage damage[TRAIL_VERIFY_MAX_DAMAGE]; /* in seq order; [0] is
+                                                                   the first */
+    char store_id[33];         /* 32 hex digits; "" when unknown */
+    uint64_t segments;         /* segment files read */
+    uint64_t records;          /* records read */
+    uint64_t first_seq, last_seq; /* of the records read (first > last: none) */
+    uint8_t root[TRAIL_HASH_LEN];  /* the tree hash at last_seq */
+    uint8_t chain[TRAIL_HASH_LEN]; /* the chain head at last_seq */
+    uint64_t checkpoints;      /* lines of DIR/checkpoints */
+    uint64_t external;         /* external checkpoints given */
+    uint64_t signatures;       /* signatures that verified */
+    uint64_t checked;          /* checkpoints (either kind) the store was compared against */
+    uint64_t latest_size;      /* tree size of the latest checkpoint of DIR/checkpoints (0: none) */
+    uint64_t group_roots;      /* tree.roots entries recomputed and compared */
+    uint64_t purges;           /* core_server_events_purged records read */
+    uint64_t bytes;            /* segment bytes read */
+    int threads;               /* threads used */
+    char notes[1024];          /* one line each: what could not be checked, and why */
+};
+
+/* Options of trail_verify_store(). Zero-initialise. */
+struct trail_verify_opts {
+    const struct trail_key *const *keys; /* public keys that may have signed checkpoints; none:
+                                            signatures are not checked (a note says so) */
+    size_t n_keys;
+    const struct trail_checkpoint *checkpoints; /* external checkpoints (a witness's) */
+    size_t n_checkpoints;
+    int threads; /* 0: one per online CPU, at most 8 */
+};
+
+/*
+ * trail_verify_store - check the store in dir (above). Damage is a finding,
+ * not an error: the call returns 0 and fills ret_report, whose n_damage is
+ * 0 only when everything holds. Returns 0; TRAIL_E_NOT_FOUND when dir holds
+ * no store (no store.meta and no segment); -errno when dir cannot be read;
+ * -ENOMEM. ret_report is filled whenever 0 is returned.
+ */
+int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
+                       struct trail_verify_report *ret_report);
+
+/* ------------------------------------------------------------------------ */
+/* Query                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Searching and counting a store's events (docs/query.md). A query is made
+ * of named parameters, the same on the command line (--since), in an HTTP
+ * query string (since=) and here:
+ *
+ *   since, until  RFC 3339 with any offset, a date (2026-11-01: midnight
+ *                 UTC), "now", or a time before now: N and s, m, h, d or w
+ *                 (15m, 24h, 7d). since is included, until is not.
+ *   event         a glob over event ids (* ? [set] [!set]); repeatable, ORed
+ *   severity      LEVEL, =LEVEL, >=LEVEL, >LEVEL, <=LEVEL, <LEVEL, LOW..HIGH
+ *                 (trail_severity_range_parse)
+ *   where         key=value, key!=value (also true when the attribute is
+ *                 missing), key^=prefix; an IP attribute also takes a
+ *                 network, src=10.0.0.0/8; repeatable, ANDed
+ *   text          words that must each appear, as whole words in any case,
+ *                 in some attribute value ("alice 203.0.113.7"); repeatable,
+ *                 ANDed
+ *   order         newest (default) or oldest: by seq, the store's order
+ *   limit         events per page; 0 for no limit (default 100)
+ *   cursor        where an earlier page stopped (trail_results_cursor)
+ *   by            what trail_count_run() groups by: event, severity, hour,
+ *                 day or an attribute key of the catalog; up to
+ *                 TRAIL_COUNT_MAX_BY of them separated by commas
+ *
+ * Paging: a cursor is the seq an earlier page stopped at, its order, the
+ * clock its relative times were read with, and a hash of its filters. The
+ * next page continues strictly past that seq, so it neither skips nor
+ * repeats an event, however many arrive meanwhile.
+ *
+ * The index (struct trail_index) is what searches need from one store
+ * handle: the sealed segments' .idx files, an in-memory index of the
+ * records not sealed yet, and a cache of decompressed blocks. It is
+ * thread-safe; each search has its own struct trail_results.
+ */
+#define TRAIL_COUNT_MAX_BY     3
+#define TRAIL_QUERY_CURSOR_MAX 64 /* bytes of a cursor's text, NUL included */
+
+enum trail_order {
+    TRAIL_ORDER_NEWEST = 0, /* descending seq */
+    TRAIL_ORDER_OLDEST = 1  /* ascending seq */
+};
+
+struct trail_query;
+struct trail_index;
+struct trail_results;
+
+/*
+ * trail_query_new - an empty query (every event, newest first, limit 100)
+ * that reads names against cat (event globs, --by keys). cat must outlive
+ * the query. Caller frees with trail_query_free(). 0 or -ENOMEM.
+ */
+int trail_query_new(const struct trail_catalog *cat, struct trail_query **ret_query);
+
+/* trail_query_free - free a query. */
+void trail_query_free(struct trail_query *q);
+
+/*
+ * trail_query_set - set (or, for event, where and text, add) one parameter
+ * by name (above; leading dashes are ignored, so "--since" works too).
+ * Returns 0, or TRAIL_E_PARSE with err (if not NULL, size errlen) naming
+ * the parameter as given and what is wrong with it ("bad --since
+ * '2026-13-01': ..."; "unknown parameter 'x'"). The query is unchanged on
+ * failure. Relative times are resolved when a search starts.
+ */
+int trail_query_set(struct trail_query *q, const char *name, const char *value, char *err,
+                    size_t errlen);
+
+/*
+ * trail_query_parse - set the parameters of a URL query string,
+ * qs[0..len) ("since=24h&event=auth_*&where=duser%3Dalice"): pairs split
+ * at '&', names from values at the first '=', %XX and '+' decoded.
+ * Returns 0, or the first failure of trail_query_set() (TRAIL_E_PARSE,
+ * with err) or for bad percent-encoding; the query may then hold the
+ * pairs before the bad one.
+ */
+int trail_query_parse(struct trail_query *q, const char *qs, size_t len, char *err,
+                      size_t errlen);
+
+/*
+ * trail_query_format - append the query as a URL query string, the
+ * parameters in the order they were set, percent-encoded; cursor (may be
+ * NULL) replaces the query's own. Returns 0 or -ENOMEM.
+ */
+int trail_query_format(const struct trail_query *q, const char *cursor, struct trail_buf *out);
+
+/* trail_query_set_clock - read relative times against now_us (tests); 0: the wall clock. */
+void trail_query_set_clock(struct trail_query *q, int64_t now_us);
+
+/*
+ * trail_query_start_after - continue oldest first after seq (a follower's
+ * position, e.g. an SSE client's Last-Event-ID), whatever the filters; it
+ * replaces a cursor.
+ */
+void trail_query_start_after(struct trail_query *q, uint64_t seq);
+
+/* trail_query_order, trail_query_limit - what the query asks for. */
+int trail_query_order(const struct trail_query *q);
+uint64_t trail_query_limit(const struct trail_query *q);
+
+/* Options of trail_index_open(). Zero-initialise; zero means the default. */
+struct trail_index_opts {
+    size_t cache_bytes; /* decompressed blocks kept for later searches; 64 MiB */
+};
+
+/*
+ * trail_index_open - the indexes of an open store, for searching. Sealed
+ * segments are read through their .idx files; a missing or damaged one is
+ * rebuilt in memory (and, on a writer's handle, written again). Records not
+ * yet sealed are indexed in memory as searches find them. The store must
+ * outlive the index. Caller closes with trail_index_close(). 0 or -ENOMEM.
+ */
+int trail_index_open(struct trail_store *store, const struct trail_index_opts *opts,
+                     struct trail_index **ret_index);
+
+/* trail_index_close - free the index (searches on it must be freed first). */
+void trail_index_close(struct trail_index *ix);
+
+/*
+ * trail_index_refresh - catch up with the store now: new segment files,
+ * seals, purges, and the records durable (a reader: complete) since the
+ * last refresh. Every search does it first. Returns 0, or an error reading
+ * the store (-errno, TRAIL_E_CORRUPT).
+ */
+int trail_index_refresh(struct trail_index *ix);
+
+/* trail_index_horizon - the last seq the index has seen (after a refresh). */
+uint64_t trail_index_horizon(struct trail_index *ix);
+
+/* What an index holds, for metrics and tests. */
+struct trail_index_stats {
+    uint64_t segments;       /* segments known */
+    uint64_t idx_files;      /* read through a good .idx file */
+    uint64_t rebuilt;        /* .idx missing or damaged, rebuilt since open */
+    uint64_t live_records;   /* records indexed in memory (not sealed or no .idx yet) */
+    uint64_t idx_bytes;      /* bytes of the .idx files in use */
+    uint64_t cache_bytes;    /* decompressed blocks held */
+    uint64_t cache_hits, cache_misses;
+    uint64_t horizon;        /* as trail_index_horizon() */
+};
+
+/* trail_index_stats - fill ret_stats. Returns 0. */
+int trail_index_stats(struct trail_index *ix, struct trail_index_stats *ret_stats);
+
+/*
+ * trail_results_open - start a search: refresh the index, then find the
+ * events of q in its order, at most its limit, after its cursor. Returns 0
+ * and a search the caller frees with trail_results_free() (before closing
+ * ix); TRAIL_E_PARSE with err naming the problem when the cursor belongs to
+ * another order or other filters; -errno or TRAIL_E_CORRUPT reading the
+ * store; -ENOMEM.
+ */
+int trail_results_open(struct trail_index *ix, const struct trail_query *q,
+                       struct trail_results **ret_results, char *err, size_t errlen);
+
+/*
+ * trail_results_next - the next matching event, decoded into ev (made from
+ * any catalog; its memory is reused). Returns 1, 0 when there is none left
+ * (or the limit is reached), or -errno / TRAIL_E_CORRUPT.
+ */
+int trail_results_next(struct trail_results *res, struct trail_event *ev);
+
+/*
+ * trail_results_cursor - the cursor that continues after the events
+ * returned so far (when none matched: after everything looked at). Writes
+ * at most size bytes (TRAIL_QUERY_CURSOR_MAX is enough) with the NUL.
+ * Returns 0, or -ENOSPC.
+ */
+int trail_results_cursor(const struct trail_results *res, char *buf, size_t size);
+
+/* trail_results_more - 1 when the limit stopped the search (a next page may hold more). */
+int trail_results_more(const struct trail_results *res);
+
+/* trail_results_free - end a search. */
+void trail_results_free(struct trail_results *res);
+
+/* One group of a count: its keys (NULL where the attribute is missing) and its events. */
+struct trail_count_row {
+    uint64_t count;
+    const char *keys[TRAIL_COUNT_MAX_BY];
+};
+
+/*
+ * A count: the names grouped by ("event", "hour", "duser", ...), the total,
+ * and the rows, in key order when the first dimension is hour or day, else
+ * by count (largest first), then key.
+ */
+struct trail_count {
+    int n_by;
+    const char *by[TRAIL_COUNT_MAX_BY];
+    uint64_t total;
+    size_t n_rows;
+    struct trail_count_row *rows;
+};
+
+/*
+ * trail_count_run - count the events of q (order, limit and cursor are
+ * ignored) grouped by its "by" parameter (no groups without it: only the
+ * total). Whole hours counted by event and severity come from the
+ * indexes' rollups without reading records. Returns 0 and a count the
+ * caller frees with trail_count_free(), or errors as trail_results_open().
+ */
+int trail_count_run(struct trail_index *ix, const struct trail_query *q,
+                    struct trail_count **ret_count, char *err, size_t errlen);
+
+/* trail_count_free - free a count. */
+void trail_count_free(struct trail_count *c);
 
 #ifdef __cplusplus
 }

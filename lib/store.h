@@ -337,6 +337,8 @@ struct trail_store {
     int64_t last_checkpoint_us;
     uint64_t last_checkpoint_seq;
     int checkpoint_error;
+    struct store_cp *cp; /* checkpoints the store signs itself (store_checkpoint.c), or NULL */
+    int cp_signing;      /* 1: it has a key, so a checkpoint is due when the hook's would be */
 
     pthread_mutex_t seg_lock; /* the segment list */
     struct seg *segs;
@@ -380,6 +382,18 @@ int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_
 int store_fault(const struct trail_store *s, int op, int fd);
 /* store_fsync_dir - fsync DIR. */
 int store_fsync_dir(struct trail_store *s);
+
+/*
+ * Checkpoints the store writes (lib/store_checkpoint.c): open loads the key
+ * and DIR/checkpoints for a writer (call it once last_checkpoint_seq is set:
+ * it may lower it so that a checkpoint is made soon); write signs a durable
+ * state and appends it (0 without a key); close frees; sizes appends the
+ * tree sizes of DIR/checkpoints to a malloc'd array (for the purge).
+ */
+int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep);
+int store_checkpoint_write(struct trail_store *s, const struct trail_store_state *st);
+void store_checkpoint_close(struct trail_store *s);
+int store_checkpoint_sizes(struct trail_store *s, uint64_t **sizes, size_t *n);
 
 /* trail_store_frontier - the frontier at the durable point (for the integrity layer). */
 int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret);

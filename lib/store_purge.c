@@ -133,6 +133,8 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
     if (s->o.checkpoint_sizes &&
         (r = s->o.checkpoint_sizes(s->o.checkpoint_arg, &sizes, &n_sizes)) < 0)
         goto out;
+    if ((r = store_checkpoint_sizes(s, &sizes, &n_sizes)) < 0) /* DIR/checkpoints too */
+        goto out;
     uint64_t purged_leaves = rep.to_seq; /* leaves [0, to_seq) are gone from the segments */
     for (size_t i = 0; i < n_sizes; i++) {
         uint64_t m = sizes[i];

@@ -1,0 +1,436 @@
+/*
+ * verify.c - `trail verify`: check a store directory end to end, as an
+ * auditor would, and say plainly whether it holds and where it does not.
+ * Also cli_load_checkpoints(), which reads --checkpoint LINE|FILE values for
+ * the commands that take them.
+ *
+ * Not here: the checking itself (lib/verify.c, trail_verify_store), proofs
+ * (cli/proof.c), the store's own checkpoints (cli/checkpoint.c).
+ */
+#include "cli.h"
+#include "merkle.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MAX_KEYS        16
+#define MAX_INPUT_BYTES (256u << 20)
+
+static const char help[] =
+    "NAME\n"
+    "    trail verify - check that a store was not altered\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail verify --store DIR [--pubkey FILE]... [--checkpoint LINE|FILE]...\n"
+    "                 [--json] [--threads N]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Reads every segment of the store in DIR once, directly from the files,\n"
+    "    trusting none of the store's own bookkeeping, and recomputes: every\n"
+    "    frame's CRC-32C, the seq of every record (gapless, in order), every\n"
+    "    Merkle leaf, the hash chain, the Merkle tree including the group roots\n"
+    "    kept in tree.roots, the anchors of purges, and the signature of every\n"
+    "    checkpoint in DIR/checkpoints. The tree and chain at each checkpoint's\n"
+    "    size must be the checkpoint's, and the store must reach the size of\n"
+    "    its own latest checkpoint. Each external checkpoint given (a line a\n"
+    "    witness kept elsewhere) is checked the same way: a store that holds\n"
+    "    fewer records than it covers was rolled back or cut; one whose tree at\n"
+    "    its size differs was rewritten (a fork).\n"
+    "\n"
+    "    It names the first bad record (its seq, or the narrowest range of\n"
+    "    seqs the stored hashes allow when a record's bytes were changed and its\n"
+    "    checksums made to fit), the segment file, and the kind of damage:\n"
+    "\n"
+    "      modified          record bytes changed\n"
+    "      removed           records missing inside a segment\n"
+    "      inserted          a record that does not belong\n"
+    "      duplicated        the same record twice\n"
+    "      moved             records out of order\n"
+    "      truncated         fewer records than the store's own latest checkpoint\n"
+    "      segment-missing   a whole segment gone\n"
+    "      segment-replaced  a segment of another store, or one that does not\n"
+    "                        continue the one before it\n"
+    "      rollback          fewer records than an external checkpoint covers\n"
+    "      fork              the tree at a checkpoint's size is not the checkpoint's\n"
+    "      bad-signature     a checkpoint whose signature does not verify\n"
+    "      bad-checkpoint    a malformed line in DIR/checkpoints, or another store's\n"
+    "      checksum          a frame, block, index or header that fails its CRC\n"
+    "      format            a file or frame that does not parse\n"
+    "      side-file         tree.roots or anchors disagree with the records\n"
+    "\n"
+    "    After a purge, verification starts from the anchor (chain head and\n"
+    "    Merkle frontier) the core_server_events_purged record keeps, checked\n"
+    "    against tree.roots; checkpoints older than the purge are recomputed\n"
+    "    from tree.roots and the anchors where those hold them.\n"
+    "\n"
+    "    It can run while traild writes: what is not yet written is not there.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --store DIR\n"
+    "        The store directory. Required.\n"
+    "\n"
+    "    --pubkey FILE\n"
+    "        A public key (PEM, as 'trail keygen' writes it) that signs the\n"
+    "        store's checkpoints; more than once for rotated keys. Without it,\n"
+    "        DIR/checkpoint.pub is used when it exists (with a note: anyone who\n"
+    "        can write to DIR can replace it), else signatures are not checked.\n"
+    "\n"
+    "    --checkpoint LINE|FILE\n"
+    "        An external checkpoint ('trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN\n"
+    "        TIME KEY SIGNATURE', as 'trail checkpoint' prints it), or a file of\n"
+    "        such lines. Any number of times.\n"
+    "\n"
+    "    --json\n"
+    "        One JSON object on standard output instead of text.\n"
+    "\n"
+    "    --threads N\n"
+    "        Worker threads (default: one per CPU, at most 8).\n"
+    "\n"
+    "    -h, --help\n"
+    "        Print this help and exit.\n"
+    "\n"
+    "OUTPUT\n"
+    "    One line per damaged place ('damage: seq 57 in seg-...: removed: ...'),\n"
+    "    notes on what could not be checked ('note: ...'), and a last line that\n"
+    "    sums it up, starting with 'ok:' or 'DAMAGED:'.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  everything holds\n"
+    "    1  damage was found\n"
+    "    2  bad usage, no store in DIR, a key or checkpoint that cannot be read\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail verify --store /var/lib/trail --pubkey /etc/trail/checkpoint.pub\n"
+    "    trail verify --store /var/lib/trail --pubkey store.pub --checkpoint witness.log\n"
+    "    trail verify --store /var/lib/trail --json | jq .damage\n"
+    "\n"
+    "SEE ALSO\n"
+    "    trail checkpoint --help, trail proof --help, docs/integrity.md\n";
+
+/* ---- --checkpoint values (shared, cli.h) ---- */
+
+static int read_all(const char *path, struct trail_buf *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char chunk[65536];
+    size_t n;
+    int r = 0;
+    if (!f)
+        return -errno;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (out->len + n > MAX_INPUT_BYTES) {
+            r = TRAIL_E_TOO_LARGE;
+            break;
+        }
+        if ((r = trail_buf_append(out, chunk, n)) < 0)
+            break;
+    }
+    if (r == 0 && ferror(f))
+        r = -EIO;
+    if (f != stdin)
+        fclose(f);
+    return r;
+}
+
+static int push_cp(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *c)
+{
+    struct trail_checkpoint *p = realloc(*cps, (*n + 1) * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    *cps = p;
+    p[(*n)++] = *c;
+    return 0;
+}
+
+int cli_load_checkpoints(const char *cmd, const char *arg, struct trail_checkpoint **cps, size_t *n)
+{
+    struct trail_checkpoint c;
+    if (strncmp(arg, "trail-checkpoint/", 17) == 0) {
+        if (trail_checkpoint_parse(arg, strlen(arg), &c) < 0)
+            return cli_usage_error(cmd,
+                                   "'%.40s...' is not a checkpoint line (expected "
+                                   "'trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY "
+                                   "SIGNATURE', one space apart)",
+                                   arg);
+        return push_cp(cps, n, &c) < 0 ? cli_fail(cmd, "%s", strerror(ENOMEM)) : 0;
+    }
+    struct trail_buf buf = {0};
+    int r = read_all(arg, &buf), status = 0;
+    if (r < 0) {
+        trail_buf_free(&buf);
+        return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
+    }
+    size_t line = 0, found = 0;
+    for (size_t pos = 0; pos < buf.len && status == 0;) {
+        const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
+        size_t end = nl ? (size_t)(nl - buf.data) : buf.len;
+        line++;
+        if (end > pos) {
+            if (trail_checkpoint_parse(buf.data + pos, end - pos, &c) < 0)
+                status = cli_usage_error(cmd, "%s line %zu is not a checkpoint line", arg, line);
+            else if (push_cp(cps, n, &c) < 0)
+                status = cli_fail(cmd, "%s", strerror(ENOMEM));
+            found++;
+        }
+        pos = end + 1;
+    }
+    trail_buf_free(&buf);
+    if (status == 0 && found == 0)
+        return cli_usage_error(cmd, "%s holds no checkpoint line", arg);
+    return status;
+}
+
+/* ---- output ---- */
+
+static void seq_text(const struct trail_verify_damage *d, char *out, size_t size)
+{
+    if (d->seq == 0)
+        snprintf(out, size, "%s", "");
+    else if (d->seq_last > d->seq)
+        snprintf(out, size, "seq %" PRIu64 "..%" PRIu64 " in ", d->seq, d->seq_last);
+    else
+        snprintf(out, size, "seq %" PRIu64 " in ", d->seq);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void print_json(const struct trail_verify_report *rep, double seconds, const char *key_note)
+{
+    char root[65], chain[65];
+    trail_hash_to_hex(rep->root, root);
+    trail_hash_to_hex(rep->chain, chain);
+    printf("{\"ok\":%s,\"store\":", rep->n_damage ? "false" : "true");
+    json_string(stdout, rep->store_id);
+    printf(",\"segments\":%" PRIu64 ",\"records\":%" PRIu64 ",\"first_seq\":%" PRIu64
+           ",\"last_seq\":%" PRIu64 ",\"root\":\"%s\",\"chain\":\"%s\",\"checkpoints\":%" PRIu64
+           ",\"latest_checkpoint_size\":%" PRIu64 ",\"external_checkpoints\":%" PRIu64
+           ",\"signatures_verified\":%" PRIu64 ",\"checkpoints_compared\":%" PRIu64
+           ",\"group_roots_compared\":%" PRIu64 ",\"purges\":%" PRIu64 ",\"bytes\":%" PRIu64
+           ",\"threads\":%d,\"seconds\":%.3f,\"events_per_second\":%.0f",
+           rep->segments, rep->records, rep->first_seq, rep->last_seq, root, chain,
+           rep->checkpoints, rep->latest_size, rep->external, rep->signatures, rep->checked,
+           rep->group_roots, rep->purges, rep->bytes, rep->threads, seconds,
+           seconds > 0 ? (double)rep->records / seconds : 0.0);
+    printf(",\"damage_count\":%" PRIu32 ",\"damage\":[", rep->n_damage);
+    for (uint32_t i = 0; i < rep->n_damage && i < TRAIL_VERIFY_MAX_DAMAGE; i++) {
+        const struct trail_verify_damage *d = &rep->damage[i];
+        printf("%s{\"kind\":\"%s\",\"seq\":%" PRIu64 ",\"seq_last\":%" PRIu64 ",\"file\":",
+               i ? "," : "", trail_damage_name(d->kind), d->seq, d->seq_last);
+        json_string(stdout, d->file);
+        printf(",\"message\":");
+        json_string(stdout, d->message);
+        printf("}");
+    }
+    printf("],\"notes\":[");
+    int first = 1;
+    if (key_note) {
+        json_string(stdout, key_note);
+        first = 0;
+    }
+    for (const char *p = rep->notes; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        if (!first)
+            putchar(',');
+        first = 0;
+        json_string(stdout, line);
+        p += len + (nl ? 1 : 0);
+    }
+    printf("]}\n");
+}
+
+static void print_text(const struct trail_verify_report *rep, double seconds, const char *key_note)
+{
+    char where[64];
+    for (uint32_t i = 0; i < rep->n_damage && i < TRAIL_VERIFY_MAX_DAMAGE; i++) {
+        const struct trail_verify_damage *d = &rep->damage[i];
+        seq_text(d, where, sizeof(where));
+        printf("damage: %s%s: %s: %s\n", where, d->file, trail_damage_name(d->kind), d->message);
+    }
+    if (rep->n_damage > TRAIL_VERIFY_MAX_DAMAGE)
+        printf("damage: ... and %" PRIu32 " more\n", rep->n_damage - TRAIL_VERIFY_MAX_DAMAGE);
+    if (key_note)
+        printf("note: %s\n", key_note);
+    for (const char *p = rep->notes; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        printf("note: %.*s\n", (int)len, p);
+        p += len + (nl ? 1 : 0);
+    }
+    char rate[64] = "";
+    if (seconds > 0 && rep->records)
+        snprintf(rate, sizeof(rate), "; %.2f s, %.0f records/s", seconds,
+                 (double)rep->records / seconds);
+    char range[64];
+    if (rep->records)
+        snprintf(range, sizeof(range), "records %" PRIu64 "..%" PRIu64, rep->first_seq,
+                 rep->last_seq);
+    else
+        snprintf(range, sizeof(range), "no records");
+    if (rep->n_damage) {
+        const struct trail_verify_damage *d = &rep->damage[0];
+        seq_text(d, where, sizeof(where));
+        printf("DAMAGED: %s%s: %s (%" PRIu32 " damaged place%s; store %s, %s in %" PRIu64
+               " segments)\n",
+               where, d->file, trail_damage_name(d->kind), rep->n_damage,
+               rep->n_damage == 1 ? "" : "s", rep->store_id, range, rep->segments);
+        return;
+    }
+    char root[65];
+    trail_hash_to_hex(rep->root, root);
+    printf("ok: store %s, %s in %" PRIu64 " segments, root %.16s...; %" PRIu64
+           " checkpoints (%" PRIu64 " signatures verified), %" PRIu64 " external; %" PRIu64
+           " compared%s\n",
+           rep->store_id, range, rep->segments, root, rep->checkpoints, rep->signatures,
+           rep->external, rep->checked, rate);
+}
+
+/* ---- the command ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    const char *cmd = "verify";
+    const char *dir = NULL;
+    const char *key_paths[MAX_KEYS];
+    size_t n_key_paths = 0;
+    struct trail_key *keys[MAX_KEYS];
+    size_t n_keys = 0;
+    struct trail_checkpoint *cps = NULL;
+    size_t n_cps = 0;
+    int json = 0, threads = 0, status = 0;
+    char key_note[4400];
+    const char *note_text = NULL;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    for (int i = 1; i < argc && status == 0; i++) {
+        const char *a = argv[i], *val = NULL;
+        const char *eq = strchr(a, '=');
+        size_t name_len = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
+#define IS(name) (strlen(name) == name_len && strncmp(a, name, name_len) == 0)
+        int takes = IS("--store") || IS("--pubkey") || IS("--checkpoint") || IS("--threads");
+        if (takes) {
+            val = eq && a[1] == '-' ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val || !*val) {
+                status = cli_usage_error(cmd, "%.*s needs a value", (int)name_len, a);
+                break;
+            }
+        }
+        if (IS("--store")) {
+            dir = val;
+        } else if (IS("--pubkey")) {
+            if (n_key_paths == MAX_KEYS)
+                status = cli_usage_error(cmd, "more than %d --pubkey options", MAX_KEYS);
+            else
+                key_paths[n_key_paths++] = val;
+        } else if (IS("--checkpoint")) {
+            status = cli_load_checkpoints(cmd, val, &cps, &n_cps);
+        } else if (IS("--threads")) {
+            char *end;
+            long t = strtol(val, &end, 10);
+            if (*end || t < 1 || t > 64)
+                status = cli_usage_error(cmd, "--threads needs a number from 1 to 64");
+            threads = (int)t;
+        } else if (IS("--json")) {
+            json = 1;
+        } else if (a[0] == '-') {
+            status = cli_usage_error(cmd, "unknown option '%s' (see 'trail verify --help')", a);
+        } else {
+            status =
+                cli_usage_error(cmd, "unexpected argument '%s' (see 'trail verify --help')", a);
+        }
+#undef IS
+    }
+    if (status)
+        goto out;
+    if (!dir) {
+        status = cli_usage_error(cmd, "--store DIR is required");
+        goto out;
+    }
+    char own_pub[4200];
+    if (n_key_paths == 0) {
+        struct stat st;
+        snprintf(own_pub, sizeof(own_pub), "%s/checkpoint.pub", dir);
+        if (stat(own_pub, &st) == 0) {
+            key_paths[n_key_paths++] = own_pub;
+            snprintf(key_note, sizeof(key_note),
+                     "signatures checked with %s, found in the store directory: anyone who can "
+                     "write there could replace it; give --pubkey with a copy kept elsewhere",
+                     own_pub);
+            note_text = key_note;
+        }
+    }
+    for (size_t i = 0; i < n_key_paths; i++) {
+        int r = trail_key_load_public(key_paths[i], &keys[n_keys]);
+        if (r < 0) {
+            status = cli_usage_error(cmd, "cannot load public key %s: %s", key_paths[i],
+                                     r == TRAIL_E_PARSE ? "not a PEM Ed25519 public key"
+                                                        : trail_strerror(r));
+            goto out;
+        }
+        n_keys++;
+    }
+
+    struct trail_verify_opts o = {.keys = (const struct trail_key *const *)keys,
+                                  .n_keys = n_keys,
+                                  .checkpoints = cps,
+                                  .n_checkpoints = n_cps,
+                                  .threads = threads};
+    struct trail_verify_report *rep = malloc(sizeof(*rep));
+    if (!rep) {
+        status = cli_fail(cmd, "%s", strerror(ENOMEM));
+        goto out;
+    }
+    double t0 = now_s();
+    int r = trail_verify_store(dir, &o, rep);
+    double seconds = now_s() - t0;
+    if (r == TRAIL_E_NOT_FOUND) {
+        status = cli_usage_error(cmd, "%s: no store there", dir);
+    } else if (r < 0) {
+        status = cli_usage_error(cmd, "%s: cannot read the store: %s", dir, trail_strerror(r));
+    } else {
+        if (json)
+            print_json(rep, seconds, note_text);
+        else
+            print_text(rep, seconds, note_text);
+        status = rep->n_damage ? 1 : 0;
+        if (fflush(stdout) != 0)
+            status = cli_fail(cmd, "cannot write: %s", strerror(errno));
+    }
+    free(rep);
+out:
+    for (size_t i = 0; i < n_keys; i++)
+        trail_key_free(keys[i]);
+    free(cps);
+    return status;
+}
