@@ -91,7 +91,7 @@ best_batch=$batch
 declare -A by_batch
 for b in $batches; do
     line=$(bench_pin "$SENDER_CORE" "$sender" http --connect "127.0.0.1:$hport" \
-        --input "$dir/events.ndjson" --conns "$conns" --batch "$b")
+        --input "$dir/events.ndjson" --conns "$conns" --batch "$b" --max-secs 120)
     echo "unpaced, batch $b: $line"
     r=$(kv accepted_rate "$line")
     by_batch[$b]=$r

@@ -30,12 +30,14 @@ source "$(dirname "$0")/lib.sh"
 usage() {
     cat <<EOF
 usage: bench/compare_ingest.sh [--events N] [--conns C] [--only trail|rsyslog|syslog-ng]
-                               [--fsync-ms MS]
+                               [--fsync-ms MS] [--max-secs S]
 
 Daemon ingest over TCP syslog (RFC 5424, octet counting): traild against
 rsyslog and syslog-ng on the same N events (default 1000000) over C
 connections (default 4). Servers pinned to core $SERVER_CORE, the sender to core
-$SENDER_CORE. traild: fsync every MS ms (default 10), integrity on.
+$SENDER_CORE. traild: fsync every MS ms (default 10), integrity on. The sender
+stops after S seconds per server (default 120) if the server has not taken
+the whole stream by then; the rate is then over what it wrote.
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
 default /var/tmp), BENCH_KEEP=1 keeps the scratch directory,
@@ -48,12 +50,14 @@ events=1000000
 conns=4
 only=""
 fsync_ms=10
+max_secs=120
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --fsync-ms) fsync_ms=$2; shift 2 ;;
+    --max-secs) max_secs=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
@@ -109,7 +113,7 @@ EOF
     bench_wait_port "$sport"
     bench_wait_port "$hport"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$sport" \
-        --input "$dir/stream.syslog" --conns "$conns" \
+        --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" \
         --watch-metric "127.0.0.1:$hport" 'trail_events_in_total{input="syslog_tcp"}' \
         --expect "$events" --stall-ms 5000)
     rss[trail]=$(rss_peak "$pid")
@@ -145,7 +149,7 @@ EOF
     bench_track "$pid"
     bench_wait_port "$port"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
-        --input "$dir/stream.syslog" --conns "$conns" --watch-file "$d/out.log" --stall-ms 3000)
+        --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
     rss[rsyslog]=$(rss_peak "$pid")
     bench_stop "$pid"
     written[rsyslog]=$(wc -l <"$d/out.log")
@@ -194,7 +198,7 @@ EOF
     bench_track "$pid"
     bench_wait_port "$port"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
-        --input "$dir/stream.syslog" --conns "$conns" --watch-file "$d/out.log" --stall-ms 3000)
+        --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
     rss[syslog-ng]=$(rss_peak "$pid")
     bench_stop "$pid"
     written[syslog-ng]=$(wc -l <"$d/out.log")

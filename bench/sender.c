@@ -8,9 +8,9 @@
  *
  *   sender tcp   --connect HOST:PORT --input FILE [--conns N] [--framing octet|lf]
  *                [--loops K] [--watch-file PATH | --watch-metric HOST:PORT NAME]
- *                [--expect N] [--stall-ms MS]
+ *                [--expect N] [--stall-ms MS] [--max-secs S]
  *   sender http  --connect HOST:PORT --input FILE [--conns N] [--batch B]
- *                [--rate EVENTS_PER_S] [--duration S] [--path /v1/events]
+ *                [--rate EVENTS_PER_S] [--duration S] [--path /v1/events] [--max-secs S]
  *   sender drain --listen HOST:PORT [--conns N]
  *
  * Every mode ends with one line of key=value pairs on stdout (the scripts in
@@ -40,9 +40,10 @@
 static const char usage_text[] =
     "usage: sender tcp   --connect HOST:PORT --input FILE [--conns N] [--framing octet|lf]\n"
     "                    [--loops K] [--watch-file PATH | --watch-metric HOST:PORT NAME]\n"
-    "                    [--expect N] [--stall-ms MS]\n"
+    "                    [--expect N] [--stall-ms MS] [--max-secs S]\n"
     "       sender http  --connect HOST:PORT --input FILE [--conns N] [--batch B]\n"
     "                    [--rate EVENTS_PER_S] [--duration S] [--path /v1/events]\n"
+    "                    [--max-secs S]\n"
     "       sender drain --listen HOST:PORT [--conns N]\n"
     "\n"
     "tcp    split the lines of FILE into N contiguous slices, one per connection,\n"
@@ -57,6 +58,8 @@ static const char usage_text[] =
     "       connections pace themselves to that total; with --duration they go\n"
     "       round their slices until it is over. Latency is from the request's\n"
     "       first byte to the answer's last, and from its scheduled time.\n"
+    "--max-secs stops sending after S seconds (whole messages or requests);\n"
+    "what was sent is reported as usual.\n"
     "drain  accept N connections (default 4), read and discard until all closed.\n"
     "\n"
     "Prints one line of key=value pairs: sent, bytes, secs, rate (messages/s of\n"
@@ -65,8 +68,9 @@ static const char usage_text[] =
 
 struct slice {
     const char *data;
-    size_t len;
+    const size_t *at; /* n_msgs + 1 offsets of the messages in data */
     uint64_t n_msgs;
+    uint64_t sent, bytes; /* messages and bytes written */
 };
 
 /* options and shared state */
@@ -74,7 +78,7 @@ static const char *opt_connect, *opt_input, *opt_watch_file, *opt_watch_metric, 
 static const char *opt_path = "/v1/events";
 static int opt_conns = 4, opt_loops = 1, opt_octet = 1, opt_stall_ms = 1500;
 static size_t opt_batch = 1000;
-static double opt_rate, opt_duration;
+static double opt_rate, opt_duration, opt_max_secs, t_start;
 static uint64_t opt_expect;
 static struct sockaddr_in target;
 static int failed;
@@ -192,23 +196,41 @@ static size_t *line_index(const char *buf, size_t len, size_t *ret_n)
 
 /* ---- tcp ---- */
 
+/* Past --max-secs since the start? */
+static int out_of_time(void)
+{
+    return opt_max_secs > 0 && now_s() - t_start > opt_max_secs;
+}
+
 static void *tcp_sender(void *arg)
 {
-    const struct slice *s = arg;
+    struct slice *s = arg;
     int fd = dial(&target);
     if (fd < 0) {
         fprintf(stderr, "sender: connect: %s\n", strerror(-fd));
         __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
         return NULL;
     }
-    for (int k = 0; k < opt_loops; k++) {
-        int r = write_all(fd, s->data, s->len);
-        if (r < 0) {
-            fprintf(stderr, "sender: write: %s\n", strerror(-r));
-            __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
-            break;
+    /* whole messages in pieces of about 4 MiB, so that --max-secs can stop between them */
+    uint64_t sent = 0;
+    for (int k = 0; k < opt_loops && !out_of_time(); k++) {
+        for (size_t m = 0; m < s->n_msgs && !out_of_time();) {
+            size_t end = m;
+            while (end < s->n_msgs && s->at[end] - s->at[m] < (4u << 20))
+                end++;
+            int r = write_all(fd, s->data + s->at[m], s->at[end] - s->at[m]);
+            if (r < 0) {
+                fprintf(stderr, "sender: write: %s\n", strerror(-r));
+                __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+                k = opt_loops;
+                break;
+            }
+            sent += end - m;
+            s->bytes += s->at[end] - s->at[m];
+            m = end;
         }
     }
+    s->sent = sent;
     close(fd);
     return NULL;
 }
@@ -298,7 +320,7 @@ static int run_tcp(void)
     for (int c = 0; c < opt_conns; c++) {
         size_t from = n_lines * (size_t)c / (size_t)opt_conns;
         size_t to = n_lines * (size_t)(c + 1) / (size_t)opt_conns;
-        slices[c] = (struct slice){framed + fat[from], fat[to] - fat[from], to - from};
+        slices[c] = (struct slice){framed, fat + from, to - from, 0, 0};
     }
     struct sockaddr_in metric_addr = {0};
     if (opt_watch_metric && parse_addr(opt_watch_metric, &metric_addr) < 0) {
@@ -311,6 +333,7 @@ static int run_tcp(void)
         base = 0;
 
     double t0 = now_s();
+    t_start = t0;
     for (int c = 0; c < opt_conns; c++)
         pthread_create(&th[c], NULL, tcp_sender, &slices[c]);
     double t_sent = 0, t_last = t0, last = base;
@@ -348,11 +371,15 @@ static int run_tcp(void)
             pthread_join(th[c], NULL);
         t_sent = now_s();
     }
-    uint64_t msgs = (uint64_t)n_lines * (uint64_t)opt_loops;
+    uint64_t msgs = 0, bytes = 0;
+    for (int c = 0; c < opt_conns; c++) {
+        msgs += slices[c].sent;
+        bytes += slices[c].bytes;
+    }
     double secs = t_sent - t0;
     printf("mode=tcp conns=%d framing=%s sent=%llu bytes=%llu secs=%.3f rate=%.0f", opt_conns,
-           opt_octet ? "octet" : "lf", (unsigned long long)msgs,
-           (unsigned long long)flen * (unsigned long long)opt_loops, secs, (double)msgs / secs);
+           opt_octet ? "octet" : "lf", (unsigned long long)msgs, (unsigned long long)bytes, secs,
+           (double)msgs / secs);
     if (watching) {
         double served = last - base, ssecs = t_last - t0;
         printf(" served=%.0f served_secs=%.3f served_rate=%.0f", served, ssecs,
@@ -451,7 +478,7 @@ static void *http_sender(void *arg)
         double sched = h->t0 + (double)k * h->interval;
         if (opt_rate > 0)
             sleep_until(sched);
-        if (opt_duration > 0 && now_s() >= h->end)
+        if ((opt_duration > 0 && now_s() >= h->end) || out_of_time())
             break;
         if (fd < 0 && (fd = dial(&target)) < 0) {
             fprintf(stderr, "sender: connect: %s\n", strerror(-fd));
@@ -556,6 +583,7 @@ static int run_http(void)
     /* each connection sends one batch per interval: conns * batch / interval = rate */
     double interval = opt_rate > 0 ? (double)opt_conns * (double)opt_batch / opt_rate : 0;
     double t0 = now_s() + 0.05;
+    t_start = t0;
     for (int c = 0; c < opt_conns; c++) {
         hc[c].base = raw;
         hc[c].at = at;
@@ -710,6 +738,8 @@ int main(int argc, char **argv)
             opt_rate = atof(v);
         else if (!strcmp(a, "--duration"))
             opt_duration = atof(v);
+        else if (!strcmp(a, "--max-secs"))
+            opt_max_secs = atof(v);
         else if (!strcmp(a, "--path"))
             opt_path = v;
         else

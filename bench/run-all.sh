@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# run-all.sh - every benchmark and comparison in bench/, at a size that
+# finishes in minutes (1,000,000 events) or, with --full, at ten million;
+# then a summary table. What `make bench` runs.
+#
+# Each part is its own script or program and can be run alone (each has
+# --help); a part whose program is not built yet (bench_query, bench_verify
+# while they are being written) is skipped with a line saying so.
+#
+# Not here: the figures themselves (docs/BENCHMARKS.md records them).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage() {
+    cat <<EOF
+usage: bench/run-all.sh [--full] [--events N] [--only PART[,PART...]] [--log FILE]
+
+Runs, in order: hash (bench_hash), json (bench_json), store
+(compare_store.sh: bench_store vs SQLite vs ClickHouse), ingest
+(compare_ingest.sh: traild vs rsyslog vs syslog-ng over TCP syslog), http
+(compare_http.sh), query (compare_query.sh: SQLite and ClickHouse beside
+bench_query), verify (bench_verify), then prints a summary.
+
+  --full       ten million events (default: 1000000). At ten million the
+               ingest comparison's sender holds ~9 GB of syslog lines while
+               it frames them, and stops after 120 s per server.
+  --events N   another size
+  --only LIST  only these parts (comma-separated names above)
+  --log FILE   also write everything to FILE (default: $BENCH_TMP/trail-bench-DATE.log)
+
+Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP, BENCH_KEEP=1.
+The machine should be otherwise idle; the scripts print its load average.
+EOF
+}
+
+events=1000000
+full=0
+only=""
+log=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --full) full=1; events=10000000; shift ;;
+    --events) events=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --log) log=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+[ -n "$log" ] || log=$BENCH_TMP/trail-bench-$(date +%Y%m%d-%H%M%S).log
+exec > >(tee "$log") 2>&1
+
+want() {
+    [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]
+}
+
+bench_need "$TRAIL_BIN/trail"
+echo "trail benchmarks: $events events$([ "$full" = 1 ] && echo " (--full)"), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "build: $TRAIL_BIN ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$TRAIL_BIN/CMakeCache.txt" 2>/dev/null))"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; kernel $(uname -r)"
+bench_load_note
+results=()
+status=0
+
+part() {
+    local name=$1
+    shift
+    echo
+    echo "################ $name"
+    local t0=$SECONDS rc tmp
+    tmp=$(mktemp "$BENCH_TMP/trail-bench-part-XXXXXX")
+    "$@" 2>&1 | tee "$tmp"
+    rc=${PIPESTATUS[0]}
+    results+=("$(grep '^RESULT ' "$tmp" || true)")
+    rm -f "$tmp"
+    if [ $rc -ne 0 ]; then
+        echo "$name: failed (exit $rc)"
+        status=1
+    fi
+    echo "($name: $((SECONDS - t0)) s)"
+}
+
+if want hash; then
+    if [ -x "$TRAIL_BIN/bench/bench_hash" ]; then
+        part hash "$TRAIL_BIN/bench/bench_hash" 1000000
+    else
+        echo "hash: bench_hash not built yet, skipped"
+    fi
+fi
+if want json; then
+    if [ -x "$TRAIL_BIN/bench/bench_json" ]; then
+        part json "$TRAIL_BIN/bench/bench_json"
+    else
+        echo "json: bench_json not built yet, skipped"
+    fi
+fi
+want store && part store "$here/compare_store.sh" --events "$events"
+want ingest && part ingest "$here/compare_ingest.sh" --events "$events"
+want http && part http "$here/compare_http.sh" --events "$events"
+want query && part query "$here/compare_query.sh" --events "$events"
+if want verify; then
+    if [ -x "$TRAIL_BIN/bench/bench_verify" ]; then
+        args=()
+        "$TRAIL_BIN/bench/bench_verify" --help 2>&1 | grep -q -- "--events" && args+=(--events "$events")
+        part verify "$TRAIL_BIN/bench/bench_verify" "${args[@]}"
+    else
+        echo
+        echo "verify: bench_verify not built yet, skipped"
+    fi
+fi
+
+# summary from the RESULT lines
+get() { # get PART KEY
+    local l
+    for l in "${results[@]}"; do
+        if [[ "$l" == "RESULT $1 "* ]]; then
+            kv "$2" "$l"
+            return
+        fi
+    done
+}
+row() { # row WHAT TRAIL PEER1 PEER2 TARGET
+    printf "%-44s %14s %14s %14s   %s\n" "$1" "${2:--}" "${3:--}" "${4:--}" "$5"
+}
+echo
+echo "################ summary ($events events; see the parts above for the commands' own lines)"
+row "" "trail" "peer 1" "peer 2" "target"
+row "library ingest, events/s durable" "$(get store trail)" "$(get store sqlite)" "$(get store clickhouse)" ">= 1000000 (peers: SQLite, ClickHouse)"
+row "bytes per event on disk" "$(get store trail_bytes)" "$(get store sqlite_bytes)" "$(get store clickhouse_bytes)" "<= 40"
+row "TCP syslog ingest, events/s" "$(get ingest trail)" "$(get ingest rsyslog)" "$(get ingest syslog_ng)" ">= 2x rsyslog (peers: rsyslog, syslog-ng)"
+row "TCP syslog sender alone, msg/s" "$(get ingest sender)" "" "" "well above every server"
+row "HTTP NDJSON ingest, events/s" "$(get http rate)" "" "" ">= 300000"
+row "HTTP ack p99 at half load, ms" "$(get http half_p99_ms)" "" "" "<= 5"
+row "traild peak RSS, MB (HTTP run)" "$(get http rss_mb)" "" "" "<= 256"
+for q in user trace count_hour text warning; do
+    row "query $q, ms" "$(get query trail_$q)" "$(get query sqlite_$q)" "$(get query clickhouse_$q)" "(peers: SQLite, ClickHouse)"
+done
+row "bytes per event, query set (with FTS)" "$(get query trail_bytes)" "$(get query sqlite_bytes)" "$(get query clickhouse_bytes)" ""
+bench_load_note
+echo "log: $log"
+exit $status
