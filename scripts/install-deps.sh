@@ -5,7 +5,11 @@
 #   build  compilers and libraries (default)
 #   test   build, plus the peers the tests start: rsyslog, clickhouse-server,
 #          chromium, util-linux's logger, curl, openssl
-#   bench  test, plus syslog-ng, sqlite3, gnuplot, hyperfine
+#   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
+#          package conflicts with rsyslog's (both are the system's log
+#          daemon), so syslog-ng-core is fetched with apt-get download and
+#          unpacked under /opt/trail-bench/syslog-ng (its libraries are
+#          installed as packages); bench/compare_ingest.sh runs it from there
 # Runs apt-get update once before installing. Needs root (or sudo) only when
 # something is missing.
 set -eu
@@ -19,7 +23,8 @@ test|bench) pkgs="$pkgs curl openssl bsdutils util-linux procps psmisc rsyslog r
 clickhouse-server clickhouse-client" ;;
 esac
 case "$level" in
-bench) pkgs="$pkgs syslog-ng-core sqlite3 libsqlite3-dev gnuplot-nox hyperfine linux-perf" ;;
+bench) pkgs="$pkgs sqlite3 libsqlite3-dev gnuplot-nox hyperfine linux-perf \
+libivykis0 libnet1 libjson-c5 libwrap0 libglib2.0-0 libpcre3 libcap2 libsystemd0" ;;
 esac
 if [ -n "${TRAIL_EXTRA_PACKAGES:-}" ]; then
     pkgs="$pkgs $TRAIL_EXTRA_PACKAGES"
@@ -31,12 +36,24 @@ for p in $pkgs; do
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
-
-echo "installing:$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# syslog-ng beside rsyslog: unpack its package rather than install it.
+if [ "$level" = bench ] && ! command -v syslog-ng >/dev/null 2>&1 &&
+    [ ! -x /opt/trail-bench/syslog-ng/usr/sbin/syslog-ng ]; then
+    echo "unpacking syslog-ng-core under /opt/trail-bench/syslog-ng"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && chmod 0755 . && { $SUDO apt-get download -qq syslog-ng-core ||
+        { $SUDO apt-get update -qq && $SUDO apt-get download -qq syslog-ng-core; }; })
+    $SUDO mkdir -p /opt/trail-bench/syslog-ng
+    $SUDO dpkg-deb -x "$tmp"/syslog-ng-core_*.deb /opt/trail-bench/syslog-ng
+    rm -rf "$tmp"
+fi
