@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
     cat <<EOF
-usage: bench/run-all.sh [--full] [--events N] [--only PART[,PART...]] [--log FILE]
+usage: bench/run-all.sh [--full] [--events N] [--only PART[,PART...]] [--log FILE] [--plots]
 
 Runs, in order: hash (bench_hash), json (bench_json), store
 (compare_store.sh: bench_store vs SQLite vs ClickHouse), ingest
@@ -28,6 +28,10 @@ bench_query), verify (bench_verify), then prints a summary.
   --events N   another size
   --only LIST  only these parts (comma-separated names above)
   --log FILE   also write everything to FILE (default: $BENCH_TMP/trail-bench-DATE.log)
+  --plots      then sweep bench_store over batch sizes and fsync intervals,
+               and (when bench_query is built) compare_query.sh over store
+               sizes, and render the curves with gnuplot (bench/plots/*.gp)
+               into docs/img/*.png, the data beside them as *.dat
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP, BENCH_KEEP=1.
 The machine should be otherwise idle; the scripts print its load average.
@@ -36,6 +40,7 @@ EOF
 
 events=1000000
 full=0
+plots=0
 only=""
 log=""
 while [ $# -gt 0 ]; do
@@ -44,12 +49,70 @@ while [ $# -gt 0 ]; do
     --events) events=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
+    --plots) plots=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
 done
 [ -n "$log" ] || log=$BENCH_TMP/trail-bench-$(date +%Y%m%d-%H%M%S).log
 exec > >(tee "$log") 2>&1
+
+# store_rate ARGS...: events/s of one bench_store run (durable, no size part).
+store_rate() {
+    "$TRAIL_BIN/bench/bench_store" --size-events 0 "$@" |
+        sed -n 's/^ingest: .* \([0-9]*\) events\/s durable.*/\1/p'
+}
+
+# plots: the sweeps and their PNGs (docs/img/).
+plots() {
+    local img=$BENCH_SRC/docs/img n=$1 b i r1 r2 r3 sizes s l q e v row
+    mkdir -p "$img"
+    echo
+    echo "################ plots: bench_store sweeps at $n events per point"
+    if [ -x "$TRAIL_BIN/bench/bench_store" ]; then
+        echo "# batch always interval2ms interval10ms (events/s, $n events, $(date -u +%F))" >"$img/store_batch.dat"
+        for b in 8 16 32 64 128 256 512 1024; do # bench_store takes batches up to its pool of 1024 per thread
+            r1=$(store_rate --events "$n" --batch "$b" --policy always)
+            r2=$(store_rate --events "$n" --batch "$b" --policy interval --interval-ms 2)
+            r3=$(store_rate --events "$n" --batch "$b" --policy interval --interval-ms 10)
+            echo "$b $r1 $r2 $r3" | tee -a "$img/store_batch.dat"
+        done
+        echo "# interval_ms batch64 batch512 (events/s, $n events, $(date -u +%F))" >"$img/store_interval.dat"
+        for i in 1 2 5 10 20 50; do
+            r1=$(store_rate --events "$n" --batch 64 --policy interval --interval-ms "$i")
+            r2=$(store_rate --events "$n" --batch 512 --policy interval --interval-ms "$i")
+            echo "$i $r1 $r2" | tee -a "$img/store_interval.dat"
+        done
+        if bench_have gnuplot; then
+            for s in store_batch store_interval; do
+                gnuplot -e "datafile='$img/$s.dat'; outfile='$img/$s.png'" "$here/plots/$s.gp"
+                echo "wrote $img/$s.png"
+            done
+        else
+            echo "plots: gnuplot not installed (scripts/install-deps.sh bench), PNGs not rendered"
+        fi
+    fi
+    if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
+        sizes="100000 300000 1000000"
+        [ "$full" = 1 ] && sizes="$sizes 3000000 10000000"
+        echo "# events then trail/SQLite/ClickHouse ms for user trace count_hour text warning ($(date -u +%F))" >"$img/query_size.dat"
+        for s in $sizes; do
+            l=$("$here/compare_query.sh" --events "$s" --runs 3 | grep '^RESULT ')
+            row="$s"
+            for q in user trace count_hour text warning; do
+                for e in trail sqlite clickhouse; do
+                    v=$(kv "${e}_$q" "$l")
+                    row="$row ${v:--1}"
+                done
+            done
+            echo "$row" | tee -a "$img/query_size.dat"
+        done
+        bench_have gnuplot && gnuplot -e "datafile='$img/query_size.dat'; outfile='$img/query_size.png'" "$here/plots/query_size.gp" &&
+            echo "wrote $img/query_size.png"
+    else
+        echo "plots: bench_query not built yet, no query-time curve"
+    fi
+}
 
 want() {
     [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]
@@ -138,5 +201,8 @@ for q in user trace count_hour text warning; do
 done
 row "bytes per event, query set (with FTS)" "$(get query trail_bytes)" "$(get query sqlite_bytes)" "$(get query clickhouse_bytes)" ""
 bench_load_note
+if [ "$plots" = 1 ]; then
+    plots "${PLOT_EVENTS:-$([ "$full" = 1 ] && echo 2000000 || echo 500000)}"
+fi
 echo "log: $log"
 exit $status
