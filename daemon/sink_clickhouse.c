@@ -35,6 +35,7 @@
 #include "sink.h"
 
 #include "json_out.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -354,7 +355,8 @@ static int cmp_u64(const void *a, const void *b)
 
 /*
  * Drop from the batch the rows whose seq the table already holds for this
- * store (a try whose answer was lost may have inserted them).
+ * store (a try whose answer was lost may have inserted them). Returns the
+ * number of rows dropped, or a negative code.
  */
 static int drop_present(struct ch_sink *ch, char *err, size_t errlen)
 {
@@ -411,8 +413,9 @@ static int drop_present(struct ch_sink *ch, char *err, size_t errlen)
     free(present);
     trail_buf_free(&ch->body);
     ch->body = kept;
+    int dropped = (int)(ch->n_rows - n_kept);
     ch->n_rows = n_kept;
-    return 0;
+    return dropped;
 }
 
 static int ch_flush(void *state, char *err, size_t errlen)
@@ -420,16 +423,22 @@ static int ch_flush(void *state, char *err, size_t errlen)
     struct ch_sink *ch = state;
     char sql[256];
     int r;
+    int dropped = 0;
     if (ch->n_rows && !ch->checked) {
-        if ((r = drop_present(ch, err, errlen)) < 0)
-            return r;
+        if ((dropped = drop_present(ch, err, errlen)) < 0)
+            return dropped;
+        if (dropped)
+            log_msg(LOG_INFO, "sink %s: %d rows of the batch were already in %s.%s: not sent again",
+                    ch->conf->name, dropped, ch->db, ch->table);
     }
     if (ch->n_rows) {
         snprintf(sql, sizeof(sql), "INSERT INTO %s.%s FORMAT JSONEachRow", ch->db, ch->table);
         if ((r = ch_query(ch, sql, ch->body.data, ch->body.len, err, errlen)) < 0)
             return r;
     }
-    ch->checked = 1;
+    /* a batch found partly present means the cursor is behind the table (a lost answer,
+       or a cursor file restored from a backup): keep asking until a batch is all new */
+    ch->checked = dropped == 0;
     if (ch->cp_body.len) {
         snprintf(sql, sizeof(sql), "INSERT INTO %s.%s_checkpoints FORMAT JSONEachRow", ch->db,
                  ch->table);
