@@ -2,9 +2,9 @@
 """sink_webhook_receiver.py - a misbehaving HTTP receiver for the webhook sink tests.
 
 Usage: sink_webhook_receiver.py PORTFILE OUTDIR [--fail-every N] [--hang-every M]
-                                [--hang-s S] [--auth 'Name: value']
+                                [--hang-s S] [--auth 'Name: value'] [--port P]
 
-Listens on 127.0.0.1 on a free port (written to PORTFILE once listening).
+Listens on 127.0.0.1 on port P, or a free one (written to PORTFILE once listening).
 Every POST is numbered from 1. Request number k:
   - k % N == 0: answers 503 and keeps nothing (a failure the sink must retry);
   - k % M == 0: keeps the lines, then waits S seconds before answering 200
@@ -32,6 +32,7 @@ ap.add_argument("--fail-every", type=int, default=0)
 ap.add_argument("--hang-every", type=int, default=0)
 ap.add_argument("--hang-s", type=float, default=3.0)
 ap.add_argument("--auth", default="")
+ap.add_argument("--port", type=int, default=0)
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -89,7 +90,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-srv = Server(("127.0.0.1", 0), Handler)
+srv = Server(("127.0.0.1", args.port), Handler)
 with open(args.portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(args.portfile + ".tmp", args.portfile)
