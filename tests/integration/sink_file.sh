@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# sink_file.sh - traild's file sink: the event.log lines are exactly what
+# `trail export --format eventlog` prints for the same store; files roll by
+# the event's day (at the configured offset) and by size, named
+# NAME.YYYY-MM-DD[.N].log; vendor, product, version and offset are
+# configurable; an NDJSON sink with an ECS mapping and filters (event glob,
+# minimum severity) holds exactly the matching events.
+source "$(dirname "$0")/daemon_common.bash"
+
+HPORT=$(free_port)
+URL=http://127.0.0.1:$HPORT
+CONF=$WORK/traild.conf
+cat >"$CONF" <<EOF
+[store]
+path = $WORK/store
+fsync = always
+[listen]
+http = 127.0.0.1:$HPORT
+syslog_udp = off
+syslog_tcp = off
+[sink plain]
+type = file
+dir = $WORK/plain
+[sink pas]
+type = file
+dir = $WORK/pas
+name = audit
+cef_vendor = PhenixID
+cef_product = PAS
+cef_version = 6.0.0
+utc_offset = +02:00
+max_bytes = 64K
+[sink ecs]
+type = file
+dir = $WORK/ecs
+format = json
+mapping = ecs
+events = auth_* pipes_*
+min_severity = WARNING
+EOF
+start_traild "$CONF" || exit 1
+"$TRAIL_BIN/trail" loadgen -n 3000 -s 9 -d 3 >"$WORK/load.ndjson"
+http_post "$URL/v1/events" "$WORK/load.ndjson" application/x-ndjson >/dev/null
+check_eq "3000 events accepted" "$(cat "$WORK/http.code")" 200
+stop_traild
+check_eq "traild stopped" "$STOP_STATUS" 0
+# the stop event is after the sinks stopped: deliver it with one more start and stop
+start_traild "$CONF" || exit 1
+for _ in $(seq 1 200); do
+    LAST=$("$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/')
+    [ "$(sed -n 's/^seq //p' "$WORK/store/sinks/plain.cursor")" = "$LAST" ] &&
+        [ "$(sed -n 's/^seq //p' "$WORK/store/sinks/pas.cursor")" = "$LAST" ] &&
+        [ "$(sed -n 's/^seq //p' "$WORK/store/sinks/ecs.cursor")" = "$LAST" ] && break
+    sleep 0.05
+done
+kill -STOP "$TRAILD_PID" # hold it still while the files are read
+"$TRAIL_BIN/trail" export --store "$WORK/store" --format eventlog --to "$LAST" >"$WORK/export.log"
+store_dump "$WORK/store" | head -n "$LAST" >"$WORK/store.ndjson"
+kill -CONT "$TRAILD_PID"
+
+check_eq "the plain sink holds the export's lines, sorted" \
+    "$(cat "$WORK"/plain/event.*.log | sort | md5sum)" "$(sort "$WORK/export.log" | md5sum)"
+check_eq "one plain line per event" "$(cat "$WORK"/plain/event.*.log | wc -l)" "$LAST"
+check "plain files named event.YYYY-MM-DD.log" \
+    test -f "$WORK/plain/event.2026-11-01.log" -a -f "$WORK/plain/event.2026-11-03.log"
+python3 - "$WORK" "$LAST" <<'PY' >"$WORK/check.out" 2>&1
+import glob, json, os, re, sys
+w, last = sys.argv[1], int(sys.argv[2])
+bad = 0
+def fail(m):
+    global bad
+    bad += 1
+    print("FAIL " + m)
+store = [json.loads(l) for l in open(w + "/store.ndjson")]
+# pas: offset +02:00, vendor/product/version, rolled by size
+files = glob.glob(w + "/pas/audit.*.log")
+names = sorted(os.path.basename(f) for f in files)
+pat = re.compile(r"^audit\.(\d{4}-\d\d-\d\d)(?:\.(\d+))?\.log$")
+if not all(pat.match(n) for n in names):
+    fail("names: %s" % names)
+if not any(pat.match(n).group(2) for n in names):
+    fail("no file rolled by size: %s" % names)
+lines = 0
+for f in files:
+    day = pat.match(os.path.basename(f)).group(1)
+    data = open(f).read()
+    first = data.split("\n", 1)[0]
+    if os.path.getsize(f) > 64 * 1024 + len(first) + 4096:
+        fail("%s is %d bytes, over max_bytes" % (f, os.path.getsize(f)))
+    for l in data.splitlines():
+        lines += 1
+        m = re.match(r"^(\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d,\d{3} \[EVENT\]  [A-Z]+: "
+                     r"(\d{4}-\d\d-\d\d)T\d\d:\d\d:\d\d(\.\d+)?\+02:00 \S+ "
+                     r"CEF:0\|PhenixID\|PAS\|6\.0\.0\|", l)
+        if not m or m.group(1) != day or m.group(2) != day:
+            fail("%s: line not of day %s at +02:00: %s" % (f, day, l[:120]))
+            break
+if lines != last:
+    fail("pas: %d lines, want %d" % (lines, last))
+# ecs: exactly the auth_*/pipes_* events of WARNING and above, as ECS documents
+want = sorted(e["uuid"] for e in store if e["severity"] >= 6 and
+              (e["id"].startswith("auth_") or e["id"].startswith("pipes_")))
+got = []
+for f in glob.glob(w + "/ecs/event.*.ndjson"):
+    for l in open(f):
+        d = json.loads(l)
+        got.append(d["event"]["id"])
+        if d["event"]["severity"] < 6 or not re.match(r"^(auth|pipes)_", d["event"]["action"]):
+            fail("ecs line outside the filters: %s" % l[:100])
+            break
+if sorted(got) != want or not want:
+    fail("ecs: %d events, want %d" % (len(got), len(want)))
+print("pas: %d files, %d lines; ecs: %d events; %d problems" % (len(files), lines, len(got), bad))
+sys.exit(1 if bad else 0)
+PY
+RES=$?
+tail -3 "$WORK/check.out"
+check "pas files: offset, vendor, product, version, daily and size rolls; ecs filters" test "$RES" -eq 0
+stop_traild
+finish
