@@ -370,8 +370,12 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep);
 int store_roots_read(struct trail_store *s, uint64_t group, uint8_t out[TRAIL_HASH_LEN]);
 int store_roots_write(struct trail_store *s, const uint8_t (*roots)[TRAIL_HASH_LEN], size_t n,
                       uint64_t first_group);
-/* store_anchors_add - keep the 256 leaf hashes of group in DIR/anchors (before a purge). */
-int store_anchors_add(struct trail_store *s, uint64_t group);
+/*
+ * store_anchors_add - keep in DIR/anchors the leaf hashes of group that a
+ * purge of leaves [0, upto) removes (before the purge): leaves [256 group,
+ * min(256 group + 256, upto)); the rest of the entry is zero (not kept).
+ */
+int store_anchors_add(struct trail_store *s, uint64_t group, uint64_t upto);
 /* store_report - append one line to the open report. */
 void store_report(struct trail_store_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

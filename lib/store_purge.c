@@ -20,6 +20,8 @@
  */
 #include "store.h"
 
+#include "query.h" /* index_on_purged */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -141,10 +143,10 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
         if (m % 256 == 0 || m / 256 * 256 >= purged_leaves ||
             m / 256 * 256 + 256 <= rep.from_seq - 1)
             continue;
-        if ((r = store_anchors_add(s, m / 256)) < 0)
+        if ((r = store_anchors_add(s, m / 256, purged_leaves)) < 0)
             goto out;
     }
-    if (purged_leaves % 256 && (r = store_anchors_add(s, purged_leaves / 256)) < 0)
+    if (purged_leaves % 256 && (r = store_anchors_add(s, purged_leaves / 256, purged_leaves)) < 0)
         goto out;
 
     /* out of the list first (readers stop finding them), then off the disk */
@@ -159,6 +161,7 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
         char path[4200];
         store_seg_path(s, segs[i].first_seq, ".seg", path, sizeof(path));
         unlink(path);
+        index_on_purged(s, segs[i].first_seq); /* its .idx (lib/index_file.c) */
     }
     fsync(s->dir_fd);
 

@@ -20,6 +20,9 @@
  *   16 16 store id  32 28 zero  60 4 CRC-32C of bytes 0..59
  *   then entries of 8204 bytes: 8 group index | 256 x 32 leaf hashes |
  *   4 CRC-32C of the 8200 bytes before
+ * An entry holds the leaves of its group that purges removed; leaves not
+ * (yet) purged are zero. A later purge that removes more of the group
+ * appends a fuller entry: the last entry of a group is the one in force.
  */
 #include "store.h"
 
@@ -69,7 +72,10 @@ static int mth_array(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
     return rc;
 }
 
-/* The leaf hashes of a purged group from DIR/anchors; TRAIL_E_NOT_FOUND if not kept. */
+/*
+ * The leaf hashes of a purged group from DIR/anchors (its last entry; leaves
+ * not kept are zero); TRAIL_E_NOT_FOUND if the group has no entry.
+ */
 static int anchors_group(struct trail_store *s, uint64_t group, uint8_t (*out)[TRAIL_HASH_LEN])
 {
     int fd = openat(s->dir_fd, "anchors", O_RDONLY | O_CLOEXEC);
@@ -97,8 +103,7 @@ static int anchors_group(struct trail_store *s, uint64_t group, uint8_t (*out)[T
             break;
         }
         memcpy(out, e + 8, 256 * 32);
-        r = 0;
-        break;
+        r = 0; /* and on: a later entry of the group supersedes this one */
     }
 out:
     free(e);
@@ -119,12 +124,14 @@ int store_leaf_range(struct trail_store *s, uint64_t first_seq, uint64_t n,
         uint8_t(*g)[TRAIL_HASH_LEN] = malloc(256 * TRAIL_HASH_LEN);
         if (!g)
             return -ENOMEM;
+        static const uint8_t zero[TRAIL_HASH_LEN];
         r = anchors_group(s, group, g);
-        if (r == 0) {
-            while (i < n && first_seq + i < stored && (first_seq + i - 1) / 256 == group) {
+        while (r == 0 && i < n && first_seq + i < stored && (first_seq + i - 1) / 256 == group) {
+            if (memcmp(g[(first_seq + i - 1) % 256], zero, TRAIL_HASH_LEN) == 0)
+                r = TRAIL_E_NOT_FOUND; /* purged without being kept */
+            else
                 memcpy(out[i], g[(first_seq + i - 1) % 256], TRAIL_HASH_LEN);
-                i++;
-            }
+            i++;
         }
         free(g);
         if (r < 0)
@@ -306,8 +313,9 @@ int trail_store_leaf_hash(struct trail_store *s, uint64_t seq, uint8_t out[TRAIL
     return r;
 }
 
-int store_anchors_add(struct trail_store *s, uint64_t group)
+int store_anchors_add(struct trail_store *s, uint64_t group, uint64_t upto)
 {
+    static const uint8_t zero[TRAIL_HASH_LEN];
     uint8_t(*leaves)[TRAIL_HASH_LEN] = malloc(256 * TRAIL_HASH_LEN);
     uint8_t *e = malloc(ANCHOR_ENTRY);
     int fd = -1, r;
@@ -315,10 +323,18 @@ int store_anchors_add(struct trail_store *s, uint64_t group)
         r = -ENOMEM;
         goto out;
     }
+    /* the leaves the purge removes: the group may go on past the purge point, and past
+       the records written so far */
+    uint64_t n = upto > group * 256 ? upto - group * 256 : 0;
+    if (n > 256)
+        n = 256;
     r = anchors_group(s, group, leaves);
-    if (r == 0)
+    if (r == 0 && (n == 0 || memcmp(leaves[n - 1], zero, TRAIL_HASH_LEN) != 0))
         goto out; /* already kept */
-    r = store_leaf_range(s, group * 256 + 1, 256, leaves);
+    if (r < 0 && r != TRAIL_E_NOT_FOUND)
+        goto out;
+    memset(leaves, 0, 256 * TRAIL_HASH_LEN);
+    r = store_leaf_range(s, group * 256 + 1, n, leaves);
     if (r < 0)
         goto out;
     fd = openat(s->dir_fd, "anchors", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
