@@ -175,8 +175,9 @@ int store_checkpoint_write(struct trail_store *s, const struct trail_store_state
         return 0;
     pthread_mutex_lock(&cp->lock);
     if (cp->have_latest && cp->latest.tree_size == st->tree_size &&
-        memcmp(cp->latest.root, st->root, TRAIL_HASH_LEN) == 0)
-        goto out; /* this state is signed already */
+        memcmp(cp->latest.root, st->root, TRAIL_HASH_LEN) == 0 &&
+        strcmp(cp->latest.key_id, trail_key_id(cp->key)) == 0)
+        goto out; /* this state is signed already, with this key */
     origin_of(s, c.origin);
     c.tree_size = st->tree_size;
     memcpy(c.root, st->root, TRAIL_HASH_LEN);

@@ -110,7 +110,7 @@ struct seg_job {
     uint64_t trailer_last;
     uint8_t trailer_chain[TRAIL_HASH_LEN];
     /* what the stored hashes said inside the segment */
-    uint64_t good_upto; /* all records first..good_upto agree with a group root or checkpoint */
+    uint64_t good_upto; /* records first..good_upto agree with a signed checkpoint */
     int bad_group;      /* a group root of tree.roots differs */
     uint64_t bad_group_no, bad_lo, bad_hi;
     int bad_group_cleared; /* a checkpoint after it held: tree.roots is what is wrong */
@@ -122,7 +122,9 @@ struct seg_job {
     uint64_t groups_checked;
     struct purge_rec *purges;
     size_t n_purges;
-    int error; /* -errno / -ENOMEM reading it */
+    int error;    /* -errno / -ENOMEM reading it */
+    int replaced; /* (join) reported as not continuing the one before: its own hash
+                     evidence is a consequence */
 };
 
 /* ---- the whole run ---- */
@@ -861,10 +863,9 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             uint64_t g = (s - 1) / 256;
             if (g < v->n_roots && !is_zero(v->roots[g], TRAIL_HASH_LEN)) {
                 j->groups_checked++;
-                if (memcmp(v->roots[g], group_root, TRAIL_HASH_LEN) == 0) {
-                    if (!j->bad_group && !j->bad_cp && g * 256 + 1 <= j->good_upto + 1)
-                        j->good_upto = s;
-                } else if (!j->bad_group) {
+                /* a group root that differs narrows the damage to the group; one that
+                   matches proves nothing (whoever changed a record could rebuild it) */
+                if (memcmp(v->roots[g], group_root, TRAIL_HASH_LEN) != 0 && !j->bad_group) {
                     j->bad_group = 1;
                     j->bad_group_no = g;
                     j->bad_lo = g * 256 + 1 > j->good_upto + 1 ? g * 256 + 1 : j->good_upto + 1;
@@ -1519,6 +1520,8 @@ static int hash_damage(struct verify *v, const struct seg_job *j, int boundary_b
                        const char *boundary_why)
 {
     char cpn[64];
+    if (j->replaced)
+        return 0;
     if (j->bad_cp) {
         uint64_t lo = j->bad_cp_lo, hi = j->bad_cp_size;
         if (j->bad_group && j->bad_hi <= hi) {
@@ -1607,8 +1610,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
     struct purge_rec *purges = NULL;
     size_t n_purges = 0;
     int r = 0;
-    const struct seg_job *prev = NULL; /* the segment before, when it ended cleanly */
-    const struct seg_job *last_read = NULL;
+    struct seg_job *prev = NULL; /* the segment before, when it ended cleanly */
+    struct seg_job *last_read = NULL;
 
     for (size_t i = 0; i < v->n_segs; i++) {
         const struct seg_job *j = &v->segs[i];
@@ -1626,7 +1629,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
 
     int started = 0;
     for (size_t i = 0; i < v->n_segs; i++) {
-        const struct seg_job *j = &v->segs[i];
+        struct seg_job *j = &v->segs[i];
         if (j->error) {
             report(v, TRAIL_DAMAGE_FORMAT, j->name_seq, j->name_seq, j->name, "cannot read: %s",
                    trail_strerror(j->error));
@@ -1687,6 +1690,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                 if (prev->has_trailer &&
                     memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) == 0 &&
                     !prev->bad_cp && !prev->bad_group) {
+                    j->replaced = 1;
                     report(v, TRAIL_DAMAGE_SEGMENT_REPLACED, j->h.first_seq, j->h.first_seq,
                            j->name,
                            "the segment does not continue the one before it (its starting chain "
@@ -1881,6 +1885,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
     /* same size, different tree: a fork among the checkpoints themselves */
     for (size_t i = 1; i < v->n_sorted; i++) {
         const struct vcp *a = v->sorted[i - 1], *b = v->sorted[i];
+        if (a->external || b->external)
+            continue; /* a witness's disagreeing with the store is reported above */
         if (a->size == b->size && (memcmp(a->root, b->root, TRAIL_HASH_LEN) ||
                                    memcmp(a->chain, b->chain, TRAIL_HASH_LEN))) {
             char an[64], bn[64];
