@@ -789,15 +789,16 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
     struct verify *v = rn->v;
     struct seg_job *j = rn->j;
     size_t pos = 0;
-    char where[64];
+    char where[64]; /* where a frame is, for messages: only made when one is needed */
+#define WHERE()                                                                                    \
+    (base != (uint64_t)-1                                                                          \
+         ? snprintf(where, sizeof(where), "offset %" PRIu64, base + pos)                           \
+         : snprintf(where, sizeof(where), "block %" PRIu32 " offset %zu", block_no, pos),          \
+     where)
     *ret_err = 0;
     while (n - pos >= TRAIL_FRAME_HEAD) {
         const uint8_t *f = p + pos;
         uint32_t len = get_u32(f);
-        if (base != (uint64_t)-1)
-            snprintf(where, sizeof(where), "offset %" PRIu64, base + pos);
-        else
-            snprintf(where, sizeof(where), "block %" PRIu32 " offset %zu", block_no, pos);
         if (len < TRAIL_RECORD_MIN || len > TRAIL_RECORD_MAX) {
             if (j->is_last && base != (uint64_t)-1 && is_zero(f, n - pos)) {
                 j->torn_off = base + pos; /* zeros a crash left: a tail never written */
@@ -808,7 +809,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, rn->next, rn->next, j->name,
                         "the frame where record %" PRIu64 " belongs (%s) has an impossible "
                         "length %" PRIu32,
-                        rn->next, where, len);
+                        rn->next, WHERE(), len);
             rn->stop_now = 1;
             return pos;
         }
@@ -820,14 +821,14 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             set_finding(&j->stop, TRAIL_DAMAGE_CHECKSUM, rn->next, rn->next, j->name,
                         "the frame of record %" PRIu64 " (%s) fails its CRC-32C: its bytes "
                         "changed",
-                        rn->next, where);
+                        rn->next, WHERE());
             rn->stop_now = 1;
             return pos;
         }
         if (rec[0] != TRAIL_RECORD_VERSION) {
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, rn->next, rn->next, j->name,
-                        "record %" PRIu64 " (%s) has an unknown version %u", rn->next, where,
+                        "record %" PRIu64 " (%s) has an unknown version %u", rn->next, WHERE(),
                         rec[0]);
             rn->stop_now = 1;
             return pos;
@@ -841,7 +842,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
         uint64_t s = trail_record_seq(rec);
         if (s != rn->next) {
             seq_anomaly(rn, s, leaf, f + TRAIL_FRAME_HEAD + len, n - pos - TRAIL_FRAME_HEAD - len,
-                        where);
+                        WHERE());
             rn->stop_now = 1;
             return pos;
         }
@@ -881,6 +882,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
         pos += TRAIL_FRAME_HEAD + len;
     }
     return pos;
+#undef WHERE
 }
 
 static void run_init(struct run *rn, struct verify *v, struct seg_job *j)

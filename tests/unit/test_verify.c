@@ -32,9 +32,22 @@ static struct trail_key *key;
 
 /* ---- stores ---- */
 
+/*
+ * The catalog and the signing key. With TRAIL_TEST_KEEP=PATH in the
+ * environment the key is also written to PATH.key and PATH.pub, and
+ * purged_three_times leaves its store in PATH (tests/integration/
+ * verify_proofs.sh checks it with the trail command).
+ */
 static void need(void)
 {
-    if (!cat && (trail_catalog_new(&cat) < 0 || trail_key_generate(NULL, NULL, &key) < 0))
+    if (cat)
+        return;
+    const char *keep = getenv("TRAIL_TEST_KEEP");
+    char priv[300], pub[300];
+    snprintf(priv, sizeof(priv), "%s.key", keep ? keep : "");
+    snprintf(pub, sizeof(pub), "%s.pub", keep ? keep : "");
+    if (trail_catalog_new(&cat) < 0 ||
+        trail_key_generate(keep ? priv : NULL, keep ? pub : NULL, &key) < 0)
         abort();
 }
 
@@ -1060,6 +1073,8 @@ TEST(purged_three_times)
     ASSERT_OK(trail_proof_verify_inclusion(&p, p.leaf_hash, to->root));
     trail_store_close(s);
     free(cps);
+    if (getenv("TRAIL_TEST_KEEP"))
+        run("cp -a '%s' '%s'", dir, getenv("TRAIL_TEST_KEEP"));
 
     /* and what a purge leaves cannot be rewritten either: the anchor is checked */
     char path[300];
