@@ -287,8 +287,15 @@ int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char
         s->cef.version = s->cef_version;
         s->cef.log_prefix = 1;
         char e[400] = "";
-        if (s->ops->check && s->ops->check(s, e, sizeof(e)) < 0)
+        if (s->ops->check && s->ops->check(s, e, sizeof(e)) < 0) {
+            /* "key: problem": point at that key's line */
+            for (size_t k = 0; k < s->n_opts; k++) {
+                size_t kl = strlen(s->opts[k].key);
+                if (!strncmp(e, s->opts[k].key, kl) && e[kl] == ':')
+                    *ret_line = s->opts[k].line;
+            }
             return seterr(err, errlen, -EINVAL, "[sink %s] %s", s->name, e);
+        }
     }
     return 0;
 }

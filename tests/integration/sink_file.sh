@@ -38,6 +38,25 @@ mapping = ecs
 events = auth_* pipes_*
 min_severity = WARNING
 EOF
+# configuration mistakes are named with their file and line
+bad_conf() { # EXPECTED-REGEX then the [sink] lines
+    local want=$1
+    shift
+    printf '[store]\npath = %s\n' "$WORK/badstore" >"$WORK/bad.conf"
+    printf '%s\n' "$@" >>"$WORK/bad.conf"
+    "$TRAILD" -t -c "$WORK/bad.conf" >"$WORK/bad.out" 2>&1
+    local rc=$?
+    check_grep "traild -t refuses: $want" "$want" "$WORK/bad.out"
+    check_eq "traild -t exits 2 for it" "$rc" 2
+}
+bad_conf 'bad.conf:4: \[sink a\] dir: the directory' '[sink a]' 'type = file'
+bad_conf 'bad.conf:4: \[sink a\] has no type' '[sink a]' 'dir = /tmp'
+bad_conf 'bad.conf:5: \[sink a\] url: unknown key' '[sink a]' 'type = file' 'url = http://x/'
+bad_conf 'bad.conf:6: \[sink a\] transport: .sctp. is not one of' '[sink a]' 'type = syslog' \
+    'address = 127.0.0.1:514' 'transport = sctp'
+bad_conf 'mapping applies to JSON lines' '[sink a]' 'type = file' 'dir = /tmp' 'mapping = ecs'
+bad_conf "bad.conf:5: \\[sink a\\] min_severity: 'LOUD'" '[sink a]' 'type = file' 'min_severity = LOUD'
+
 start_traild "$CONF" || exit 1
 "$TRAIL_BIN/trail" loadgen -n 3000 -s 9 -d 3 >"$WORK/load.ndjson"
 http_post "$URL/v1/events" "$WORK/load.ndjson" application/x-ndjson >/dev/null
