@@ -299,10 +299,16 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
     if (r == TRAIL_E_NOT_FOUND) {
         if (seq >= trail_store_first_seq(it->s)) {
             /* beyond the known segments: a reader looks for a new file */
-            if (it->s->read_only && (r = discover(it->s, seq)) > 0)
-                r = enter(it, seq);
-            if (r == TRAIL_E_NOT_FOUND || r == 0)
-                return r == 0 ? fetch(it, seq, ret_rec, ret_len) : 0;
+            if (!it->s->read_only)
+                return 0;
+            r = discover(it->s, seq);
+            if (r <= 0)
+                return r; /* nothing (yet), or an error */
+            r = enter(it, seq);
+            if (r == TRAIL_E_NOT_FOUND)
+                return 0;
+            if (r == 0)
+                return fetch(it, seq, ret_rec, ret_len);
         }
         return r;
     }
