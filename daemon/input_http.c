@@ -15,6 +15,8 @@
  *   GET  /v1/checkpoint the latest signed checkpoint
  *   GET  /healthz       200 when the store accepts writes, else 503
  *   GET  /metrics       Prometheus text format
+ *   GET  /v1/proof, /v1/verify, /v1/sinks, POST /v1/verify, and the web
+ *                       viewer's files at / (viewer_http.c)
  *
  * Routes are a table (method, path, handler); a POST route's handler gets
  * the whole body. A POST is parked (MHD_suspend_connection) while its batch
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "traild.h"
+#include "viewer_http.h"
 
 #include <microhttpd.h>
 
@@ -434,12 +437,23 @@ static int post_events(struct req *rq)
     return 1; /* parked: post_done answers and resumes the connection */
 }
 
+/* ---- the viewer's routes (viewer_http.c) ---- */
+
+static int viewer_route(struct req *rq)
+{
+    int r = viewer_api(rq->conn, rq->route->method, rq->route->path, &rq->answer, &rq->status);
+    rq->answered = r == 0;
+    return r;
+}
+
 /* ---- dispatch ---- */
 
 static const struct route routes[] = {
     {"POST", "/v1/events", post_events, 1},       {"GET", "/v1/catalog", get_catalog, 0},
     {"GET", "/v1/checkpoint", get_checkpoint, 0}, {"GET", "/healthz", get_healthz, 0},
     {"GET", "/metrics", get_metrics, 0},
+    {"GET", "/v1/proof", viewer_route, 0},        {"GET", "/v1/verify", viewer_route, 0},
+    {"POST", "/v1/verify", viewer_route, 0},      {"GET", "/v1/sinks", viewer_route, 0},
 };
 
 static enum MHD_Result send_answer(struct req *rq)
@@ -495,6 +509,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
                 rq->route = &routes[i];
         }
+        enum MHD_Result asset_result;
+        if (!rq->route && !path_known && viewer_asset_answer(conn, method, url, &asset_result))
+            return asset_result; /* the web viewer's files */
         if (!rq->route) {
             answer_error(rq, path_known ? 405 : 404,
                          path_known ? "method not allowed on this path" : "no such path");
