@@ -69,4 +69,11 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header);
  */
 int cli_store_emit(const char *cmd, const char *dir, struct trail_event *ev);
 
+/*
+ * cli_client_emit - the --url part of `trail emit` (cli/client.c): send ev
+ * to the traild at url, wait until traild says it is durable, print its
+ * seq. Returns the exit status; messages name cmd.
+ */
+int cli_client_emit(const char *cmd, const char *url, struct trail_event *ev);
+
 #endif /* TRAIL_CLI_H */

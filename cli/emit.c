@@ -67,6 +67,11 @@ static const char help[] =
     "        printing it, wait until it is durable, and print its sequence\n"
     "        number. The store must not be open by a running traild.\n"
     "\n"
+    "    --url URL\n"
+    "        Send the event to the traild at URL (http://HOST:PORT) instead of\n"
+    "        printing it, wait until traild says it is durable, and print its\n"
+    "        sequence number (cli/client.c, trail_client_send).\n"
+    "\n"
     "    --\n"
     "        Every argument after this one is EVENT_ID or KEY=VALUE, even when it\n"
     "        starts with '-'.\n"
@@ -114,6 +119,7 @@ struct emit_opts {
     const char *time;
     const char *uuid;
     const char *store;
+    const char *url;
 };
 
 static const struct option_row {
@@ -126,6 +132,7 @@ static const struct option_row {
     {NULL, "--time", offsetof(struct emit_opts, time)},
     {NULL, "--uuid", offsetof(struct emit_opts, uuid)},
     {NULL, "--store", offsetof(struct emit_opts, store)},
+    {NULL, "--url", offsetof(struct emit_opts, url)},
 };
 
 /*
@@ -311,6 +318,10 @@ int cmd_emit(int argc, char **argv)
         goto done;
     if (trail_event_validate(ev) < 0) {
         status = cli_usage_error(cmd, "%s", trail_event_error(ev));
+        goto done;
+    }
+    if (opts.url) { /* send to traild, wait until durable, print the seq: cli/client.c */
+        status = cli_client_emit(cmd, opts.url, ev);
         goto done;
     }
     if (opts.store) { /* append, wait until durable, print the seq: cli/store_cmds.c */

@@ -251,6 +251,8 @@ static int get_checkpoint(struct req *rq)
     int have = traild.have_checkpoint;
     cp = traild.checkpoint;
     pthread_mutex_unlock(&traild.cp_lock);
+    if (!have) /* none signed in this run yet: the last one in STORE/checkpoints */
+        have = trail_store_checkpoint_latest(traild.store, &cp) == 0;
     if (!have)
         return answer_error(
             rq, 404,

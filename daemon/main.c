@@ -150,34 +150,50 @@ static void start_failed(const struct config *cfg, const char *reason)
 
 /* ---- checkpoints ---- */
 
-/*
- * The store's checkpoint hook, when [store] signing_key is set: sign the
- * durable state and keep the latest for GET /v1/checkpoint.
- */
-static int sign_checkpoint(void *arg, struct trail_store *store,
-                           const struct trail_store_state *state)
+/* Keep the store's latest signed checkpoint at hand for GET /v1/checkpoint. */
+static void note_checkpoint(struct trail_store *store)
 {
-    struct trail_checkpoint cp = {0};
-    uint8_t id[16];
-    (void)arg;
-    trail_store_id(store, id);
-    for (int i = 0; i < 16; i++)
-        snprintf(cp.origin + 2 * i, 3, "%02x", id[i]);
-    cp.tree_size = state->tree_size;
-    memcpy(cp.root, state->root, TRAIL_HASH_LEN);
-    memcpy(cp.chain, state->chain, TRAIL_HASH_LEN);
-    cp.time_us = state->time_us;
-    int r = trail_checkpoint_sign(&cp, traild.signing_key);
-    if (r < 0) {
-        log_msg(LOG_ERR, "cannot sign a checkpoint: %s", trail_strerror(r));
-        return r;
-    }
+    struct trail_checkpoint cp;
+    if (trail_store_checkpoint_latest(store, &cp) < 0)
+        return;
     pthread_mutex_lock(&traild.cp_lock);
     traild.checkpoint = cp;
     traild.have_checkpoint = 1;
     pthread_mutex_unlock(&traild.cp_lock);
     log_msg(LOG_DEBUG, "checkpoint signed at tree size %llu", (unsigned long long)cp.tree_size);
+}
+
+/*
+ * The store's checkpoint hook: the store has just signed its durable state
+ * and appended it to DIR/checkpoints (when it has a key).
+ */
+static int on_checkpoint(void *arg, struct trail_store *store,
+                         const struct trail_store_state *state)
+{
+    (void)arg, (void)state;
+    note_checkpoint(store);
     return 0;
+}
+
+/*
+ * The store checkpoints when records become durable; an idle daemon signs
+ * its last state here too, every checkpoint_interval_s, once.
+ */
+static void checkpoint_idle(void)
+{
+    struct trail_checkpoint cp;
+    int have;
+    pthread_mutex_lock(&traild.cp_lock);
+    have = traild.have_checkpoint;
+    cp = traild.checkpoint;
+    pthread_mutex_unlock(&traild.cp_lock);
+    if (have && cp.tree_size == trail_store_durable_seq(traild.store))
+        return;
+    int r = trail_store_checkpoint_now(traild.store, &cp);
+    if (r == 0)
+        note_checkpoint(traild.store);
+    else if (r != TRAIL_E_NOT_FOUND)
+        log_msg(LOG_ERR, "cannot write a checkpoint: %s", trail_strerror(r));
 }
 
 /* ---- inputs ---- */
@@ -286,17 +302,25 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         .fsync_policy = cfg->fsync == FSYNC_ALWAYS ? TRAIL_FSYNC_ALWAYS : TRAIL_FSYNC_INTERVAL,
         .fsync_interval_ms = cfg->fsync_interval_ms,
     };
-    if (cfg->signing_key) {
-        int r = trail_key_load_private(cfg->signing_key, &traild.signing_key);
+    /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */
+    char keypath[4096];
+    const char *key = cfg->signing_key;
+    if (!key) {
+        snprintf(keypath, sizeof(keypath), "%s/checkpoint.key", cfg->store_path);
+        if (access(keypath, R_OK) == 0)
+            key = keypath;
+    }
+    if (key) {
+        int r = trail_key_load_private(key, &traild.signing_key);
         if (r < 0) {
-            snprintf(err, errlen, "cannot load the signing key %s: %s", cfg->signing_key,
-                     trail_strerror(r));
+            snprintf(err, errlen, "cannot load the signing key %.900s: %s", key, trail_strerror(r));
             return r;
         }
-        opts.checkpoint = sign_checkpoint;
-        opts.checkpoint_every_ms =
-            cfg->checkpoint_interval_s ? cfg->checkpoint_interval_s * 1000 : 60000;
+        opts.checkpoint_key = traild.signing_key;
     }
+    opts.checkpoint = on_checkpoint;
+    opts.checkpoint_every_ms =
+        cfg->checkpoint_interval_s ? cfg->checkpoint_interval_s * 1000 : 60000;
     struct trail_store_report rep;
     memset(&rep, 0, sizeof(rep));
     int r = trail_store_open(cfg->store_path, cfg->cat, &opts, &traild.store, &rep);
@@ -422,6 +446,7 @@ int main(int argc, char **argv)
 
     const char *why = "signal";
     int64_t next_retention = trail_now() + 5 * 1000000;
+    int64_t next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
     for (;;) {
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&sigs, NULL, &tick);
@@ -430,9 +455,14 @@ int main(int argc, char **argv)
         } else if (sig == SIGTERM || sig == SIGINT) {
             why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
             break;
-        } else if (trail_now() >= next_retention) {
+        }
+        if (trail_now() >= next_retention) {
             apply_retention(traild_config());
             next_retention = trail_now() + 60 * 1000000LL;
+        }
+        if (traild.signing_key && cfg->checkpoint_interval_s && trail_now() >= next_checkpoint) {
+            checkpoint_idle();
+            next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
         }
     }
 

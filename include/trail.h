@@ -794,6 +794,47 @@ int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, s
                             struct trail_event **ret_event, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
+/* Client of traild (lib/client.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Options of trail_client_send(). Zero-initialise; NULL means the defaults. */
+struct trail_client_opts {
+    int timeout_ms;    /* for the whole exchange, answer included; default 30000 */
+    const char *token; /* sent as "Authorization: Bearer TOKEN", or NULL */
+};
+
+/* What traild answered for one event. */
+struct trail_client_result {
+    int accepted;      /* 1: stored and durable; 0: rejected */
+    uint64_t seq;      /* the seq traild assigned (accepted only) */
+    uint8_t uuid[16];  /* the event's uuid as stored (accepted only) */
+    char error[256];   /* why it was rejected, as traild says it (rejected only) */
+};
+
+/*
+ * trail_client_send - send events to a running traild and wait for its
+ * acknowledgement.
+ *
+ * url is "http://HOST[:PORT][/PREFIX]" (https is not supported). The events
+ * go in one POST PREFIX/v1/events as NDJSON; traild answers once the ones it
+ * accepted are durable, item by item. Blocks for at most opts->timeout_ms.
+ *
+ * Returns 0 when traild answered item by item: ret_results[i] (an array of n
+ * the caller provides) says for events[i] whether it was stored (its seq
+ * is then also set on events[i] with trail_event_set_seq()) or why not.
+ * Otherwise nothing was stored and it returns -EAGAIN (503: the queue is
+ * full or the store refuses writes; send again later), TRAIL_E_TOO_LARGE
+ * (413), TRAIL_E_PARSE (400, or an answer that is not traild's), -EACCES
+ * (401/403), -EPROTO (another status), -ETIMEDOUT, -ECONNREFUSED and other
+ * -errno, -EPROTONOSUPPORT (https) or -EINVAL (a bad url, n == 0); err (if
+ * not NULL, size errlen) then says what happened. ret_results is untouched
+ * on failure. Thread-safe; each call uses its own connection.
+ */
+int trail_client_send(const char *url, const struct trail_client_opts *opts,
+                      struct trail_event *const *events, size_t n,
+                      struct trail_client_result *ret_results, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* Workload generator                                                       */
 /* ------------------------------------------------------------------------ */
 
