@@ -145,10 +145,13 @@ if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
     tout=$("$TRAIL_BIN/bench/bench_query" "${args[@]}" 2>&1 || true)
     echo "$tout"
     # a figure per question: the first "N ms" (or ms=N) on the line that names it
-    pat_user='user' pat_trace='trace' pat_count_hour='hour' pat_text='text' pat_warning='warn'
     for q in "${questions[@]}"; do
-        pat=pat_$q
-        l=$(grep -i -- "${!pat}" <<<"$tout" | head -n1 || true)
+        case $q in
+        count_hour) pat=hour ;;
+        warning) pat=warn ;;
+        *) pat=$q ;;
+        esac
+        l=$(grep -i -- "$pat" <<<"$tout" | head -n1 || true)
         trq[$q]=$(grep -o -E 'ms=[0-9.]+|[0-9.]+ ?ms' <<<"$l" | head -n1 | tr -d 'ms= ' || true)
     done
     trail_bytes=$(grep -i "bytes" <<<"$tout" | grep -o -E '[0-9.]+ ?bytes[ /]*(per )?event' | head -n1 | grep -o -E '^[0-9.]+' || true)

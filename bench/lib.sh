@@ -79,8 +79,7 @@ bench_port() {
 
 # bench_wait_port PORT [SECONDS]: wait until something listens on 127.0.0.1:PORT.
 bench_wait_port() {
-    local i
-    for i in $(seq $((${2:-20} * 10))); do
+    for _ in $(seq $((${2:-20} * 10))); do
         ss -Htln "sport = :$1" 2>/dev/null | grep -q . && return 0
         sleep 0.1
     done
@@ -182,8 +181,7 @@ XML
     $bin --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
     CH_PID=$!
     bench_track "$CH_PID"
-    local i
-    for i in $(seq 300); do
+    for _ in $(seq 300); do
         if curl -sf "http://127.0.0.1:$CH_PORT/ping" >/dev/null 2>&1; then
             return 0
         fi

@@ -62,8 +62,8 @@ exec > >(tee "$log") 2>&1
 # best of PLOT_REPEAT runs (default 3): on a shared machine the best run is
 # the one least disturbed by the others.
 store_rate() {
-    local k r best=0
-    for k in $(seq "${PLOT_REPEAT:-3}"); do
+    local r best=0
+    for _ in $(seq "${PLOT_REPEAT:-3}"); do
         r=$("$TRAIL_BIN/bench/bench_store" --size-events 0 "$@" |
             sed -n 's/^ingest: .* \([0-9]*\) events\/s durable.*/\1/p')
         [ "${r:-0}" -gt "$best" ] && best=$r
@@ -145,7 +145,7 @@ part() {
     rc=${PIPESTATUS[0]}
     results+=("$(grep '^RESULT ' "$tmp" || true)")
     rm -f "$tmp"
-    if [ $rc -ne 0 ]; then
+    if [ "$rc" -ne 0 ]; then
         echo "$name: failed (exit $rc)"
         status=1
     fi
