@@ -54,7 +54,8 @@ done
 
 bench_need "$TRAIL_BIN/trail" "$TRAIL_BIN/traild" "$TRAIL_BIN/bench/sender"
 sender=$TRAIL_BIN/bench/sender
-dir=$(bench_scratch http)
+bench_scratch http
+dir=$BENCH_DIR
 
 echo "== HTTP NDJSON ingest: $events events, $conns connections, fsync $fsync"
 bench_load_note

@@ -65,7 +65,8 @@ done
 
 bench_need "$TRAIL_BIN/trail" "$TRAIL_BIN/traild" "$TRAIL_BIN/bench/sender"
 sender=$TRAIL_BIN/bench/sender
-dir=$(bench_scratch ingest)
+bench_scratch ingest
+dir=$BENCH_DIR
 
 echo "== daemon ingest over TCP syslog: $events events, $conns connections"
 bench_load_note

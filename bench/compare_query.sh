@@ -56,7 +56,8 @@ if [ ! -x "$TRAIL_BIN/bench/sqlite_bench" ]; then
     exit 0
 fi
 sb=$TRAIL_BIN/bench/sqlite_bench
-dir=$(bench_scratch query)
+bench_scratch query
+dir=$BENCH_DIR
 echo "== query set: $events events over 30 days, median of $runs warm runs"
 bench_load_note
 params=$("$sb" pick --events "$events" --days 30)

@@ -49,7 +49,8 @@ while [ $# -gt 0 ]; do
 done
 
 bench_need "$TRAIL_BIN/bench/bench_store"
-dir=$(bench_scratch store)
+bench_scratch store
+dir=$BENCH_DIR
 echo "== library ingest and bytes per event: $events events"
 bench_load_note
 

@@ -57,12 +57,12 @@ bench_stop() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
-# bench_scratch NAME: a new scratch directory, removed on exit (not with BENCH_KEEP=1).
+# bench_scratch NAME: make a new scratch directory, removed on exit (kept
+# with BENCH_KEEP=1), and set BENCH_DIR to it. Call it in the script's own
+# shell (not in $(...)), or the exit trap would not know the directory.
 bench_scratch() {
-    local d
-    d=$(mktemp -d "$BENCH_TMP/trail-$1-XXXXXX")
-    _bench_dirs+=("$d")
-    echo "$d"
+    BENCH_DIR=$(mktemp -d "$BENCH_TMP/trail-$1-XXXXXX")
+    _bench_dirs+=("$BENCH_DIR")
 }
 
 # bench_port: a TCP port nothing listens on, in 20000-59999.
