@@ -234,6 +234,9 @@ for s in "${servers[@]}"; do
         "$(ratio "${rate[trail]:-0}" "${rate[$s]}")" "$(ratio "$sender_rate" "${rate[$s]}")"
 done
 for s in "${servers[@]}"; do
+    if awk -v a="$sender_rate" -v b="${rate[$s]}" 'BEGIN { exit !(a < 2 * b) }'; then
+        echo "warning: the sender alone ($sender_rate msg/s) is not twice $s's rate: the load may be the limit"
+    fi
     if [ "${written[$s]}" -lt "$events" ]; then
         echo "note: $s wrote ${written[$s]} of $events events"
     fi
