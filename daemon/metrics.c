@@ -187,15 +187,11 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
              "# HELP trail_store_appended_events_total Events appended since traild started.\n"
              "# TYPE trail_store_appended_events_total counter\n"
              "trail_store_appended_events_total %" PRIu64 "\n"
-             "# HELP trail_store_appended_bytes_total Encoded bytes appended since traild "
-             "started.\n# TYPE trail_store_appended_bytes_total counter\n"
-             "trail_store_appended_bytes_total %" PRIu64 "\n"
              "# HELP trail_store_errors_total Appends or durability waits that failed.\n"
              "# TYPE trail_store_errors_total counter\ntrail_store_errors_total %" PRIu64 "\n"
              "# HELP trail_store_last_seq The highest durable sequence number.\n"
              "# TYPE trail_store_last_seq gauge\ntrail_store_last_seq %" PRIu64 "\n",
-             LOAD(metrics.store_events), LOAD(metrics.store_bytes), LOAD(metrics.store_errors),
-             LOAD(metrics.last_seq));
+             LOAD(metrics.store_events), LOAD(metrics.store_errors), LOAD(metrics.last_seq));
     if (disk_bytes >= 0)
         r |= put(out,
                  "# HELP trail_store_bytes Bytes the store occupies on disk.\n"

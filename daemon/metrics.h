@@ -60,7 +60,6 @@ struct metrics {
     atomic_int_fast64_t queue_events;                     /* accepted, not yet durable (gauge) */
     atomic_int_fast64_t queue_limit;                      /* the configured limit (gauge) */
     atomic_uint_fast64_t store_events;                    /* appended since start */
-    atomic_uint_fast64_t store_bytes;                     /* encoded bytes appended since start */
     atomic_uint_fast64_t store_errors;                    /* failed appends or waits */
     atomic_uint_fast64_t last_seq;                        /* highest durable seq (gauge) */
     atomic_uint_fast64_t commits;                         /* group commits waited for */
@@ -87,8 +86,8 @@ const char *metrics_reason_name(int reason);
 
 /*
  * metrics_render - append the Prometheus text exposition (version 0.0.4) of
- * every metric to out, with the store's figures when store_events and
- * store_bytes are not negative. 0 or -ENOMEM.
+ * every metric to out, with the store's figures when disk_bytes and
+ * disk_events are not negative. 0 or -ENOMEM.
  */
 int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_events);
 

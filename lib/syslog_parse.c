@@ -362,7 +362,7 @@ int trail_syslog_parse(const char *data, size_t len, struct trail_syslog_msg *re
 void trail_syslog_sd_init(struct trail_syslog_sd *sd, const char *data, size_t len)
 {
     sd->p = data;
-    sd->end = data + len;
+    sd->end = data ? data + len : data; /* no arithmetic on NULL (nil SD) */
     sd->in_element = 0;
 }
 
@@ -629,6 +629,11 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
     }
     idbuf[id_len] = '\0';
 
+    if (!trail_id_valid(idbuf, id_len)) {
+        set_err(err, errlen, "syslog: event id '%.*s' is not lower-case [a-z0-9_] of 1..128 bytes",
+                (int)(id_len > 64 ? 64 : id_len), idbuf);
+        return TRAIL_E_BAD_ID;
+    }
     r = trail_event_new(cat, idbuf, &ev);
     if (r < 0) {
         set_err(err, errlen, "syslog: event id: %s", trail_strerror(r));
