@@ -302,7 +302,8 @@ static int list_segments(struct trail_store *s, struct found **ret, size_t *ret_
         free(f);
         return r;
     }
-    qsort(f, n, sizeof(*f), cmp_found);
+    if (n > 1)
+        qsort(f, n, sizeof(*f), cmp_found);
     *ret = f;
     *ret_n = n;
     return 0;

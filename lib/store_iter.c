@@ -441,7 +441,7 @@ int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t t)
     pthread_mutex_lock(&s->seg_lock);
     size_t n = s->n_segs;
     struct seg *segs = malloc((n ? n : 1) * sizeof(*segs));
-    if (segs)
+    if (segs && n)
         memcpy(segs, s->segs, n * sizeof(*segs));
     pthread_mutex_unlock(&s->seg_lock);
     if (!segs)

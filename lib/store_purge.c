@@ -98,7 +98,7 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
     pthread_mutex_lock(&s->seg_lock);
     size_t n = s->n_segs;
     segs = malloc((n ? n : 1) * sizeof(*segs));
-    if (segs)
+    if (segs && n)
         memcpy(segs, s->segs, n * sizeof(*segs));
     pthread_mutex_unlock(&s->seg_lock);
     if (!segs) {

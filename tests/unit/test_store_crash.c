@@ -147,6 +147,8 @@ TEST(kill_during_appends)
         struct trail_store_report rep;
         struct trail_store_opts o = {.no_seal = 1};
         int r = trail_store_open(dir, cat, &o, &s, &rep);
+        if (r == TRAIL_E_NOT_FOUND && acked == 0)
+            continue; /* killed while making the store: nothing was acknowledged */
         if (r < 0)
             FAIL_AT("round %d: reopen failed: %s\n%s", round, trail_strerror(r), rep.message);
         uint64_t last = trail_store_last_seq(s);
