@@ -1345,8 +1345,10 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
                 goto fail;
             }
             s->sealer_started = 1;
+            pthread_mutex_lock(&s->seal_lock);
             s->seal_kick = 1; /* segments left unsealed by an earlier run */
             pthread_cond_signal(&s->seal_cv);
+            pthread_mutex_unlock(&s->seal_lock);
         }
     }
     *ret_store = s;
