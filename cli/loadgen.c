@@ -6,9 +6,11 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char help[] =
     "usage: trail loadgen [OPTIONS]\n"
@@ -37,12 +39,23 @@ static const char help[] =
     "      --store DIR      append the events to the store in DIR (made when missing)\n"
     "                       instead of printing them; waits until they are durable\n"
     "                       and prints how many and how fast\n"
+    "      --url URL        send the events to a running traild (http://HOST:PORT) in\n"
+    "                       NDJSON batches and wait for each acknowledgement; the\n"
+    "                       events are stamped by traild on arrival unless --start\n"
+    "                       is given; prints what was accepted and the latency\n"
+    "      --rate N         with --url: at most N events/s (default: as fast as\n"
+    "                       acknowledgements come back)\n"
+    "      --duration SECS  with --url: stop after SECS seconds, or after --count\n"
+    "                       events when that is given and comes first\n"
+    "      --batch N        with --url: events per request (default 100)\n"
+    "      --token TOKEN    with --url: bearer token for traild\n"
     "  -h, --help           this text\n"
     "\n"
     "Examples:\n"
     "  trail loadgen -n 100000 -d 7 > week.ndjson\n"
     "  trail loadgen -n 50 --format cef > event.log\n"
     "  trail loadgen -n 1000000 -d 30 --store ./var/store\n"
+    "  trail loadgen --url http://127.0.0.1:8080 --rate 500 --duration 60\n"
     "\n"
     "Exit status: 0 on success, 2 for bad usage.\n";
 
@@ -56,6 +69,124 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
         return -1;
     *ret = v;
     return 0;
+}
+
+struct send_opts {
+    const char *url;
+    const char *token;
+    uint64_t rate;       /* events/s, 0 = unpaced */
+    uint64_t duration_s; /* 0 = until count */
+    size_t batch;
+    int stamp_now; /* leave the time unset so that traild stamps it */
+};
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Send count events to traild in batches, paced to opts->rate, retrying a
+ * batch traild cannot take yet (503), and report what was acknowledged.
+ */
+static int to_url(const char *cmd, struct trail_catalog *cat, struct trail_loadgen *gen,
+                  uint64_t count, const struct send_opts *o)
+{
+    struct trail_event **batch = calloc(o->batch, sizeof(*batch));
+    struct trail_client_result *res = calloc(o->batch, sizeof(*res));
+    size_t n_lat = 0, cap_lat = 1024;
+    int64_t *lat = malloc(cap_lat * sizeof(*lat));
+    struct trail_client_opts copts = {.token = o->token};
+    uint64_t sent = 0, accepted = 0, rejected = 0, busy = 0;
+    int r, status = 0;
+    char err[512];
+    if (!batch || !res || !lat) {
+        status = cli_fail(cmd, "%s", trail_strerror(-ENOMEM));
+        goto done;
+    }
+    for (size_t i = 0; i < o->batch; i++) {
+        if ((r = trail_event_new(cat, "core_server_run_starting", &batch[i])) < 0) {
+            status = cli_fail(cmd, "%s", trail_strerror(r));
+            goto done;
+        }
+    }
+    int64_t t0 = trail_now();
+    int64_t stop = o->duration_s ? t0 + (int64_t)o->duration_s * 1000000 : INT64_MAX;
+    while (sent < count && trail_now() < stop) {
+        size_t n = count - sent < o->batch ? (size_t)(count - sent) : o->batch;
+        for (size_t i = 0; i < n; i++) {
+            if ((r = trail_loadgen_next(gen, batch[i])) < 0) {
+                status = cli_fail(cmd, "%s: %s", trail_strerror(r), trail_event_error(batch[i]));
+                goto done;
+            }
+            if (o->stamp_now)
+                trail_event_set_time(batch[i], 0);
+        }
+        if (o->rate) {
+            /* pace: the batch may leave when the rate allows it */
+            int64_t due = t0 + (int64_t)((double)sent * 1e6 / (double)o->rate);
+            int64_t wait = due - trail_now();
+            if (wait > 0) {
+                struct timespec ts = {wait / 1000000, (wait % 1000000) * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        for (;;) {
+            int64_t ts = trail_now();
+            r = trail_client_send(o->url, &copts, batch, n, res, err, sizeof(err));
+            if (r == -EAGAIN) {
+                busy++;
+                struct timespec pause = {0, 50 * 1000000};
+                nanosleep(&pause, NULL);
+                continue;
+            }
+            if (r < 0) {
+                status = cli_fail(cmd, "%s: %s", o->url, err[0] ? err : trail_strerror(r));
+                goto done;
+            }
+            if (n_lat == cap_lat) {
+                int64_t *p = realloc(lat, 2 * cap_lat * sizeof(*lat));
+                if (!p) {
+                    status = cli_fail(cmd, "%s", trail_strerror(-ENOMEM));
+                    goto done;
+                }
+                lat = p;
+                cap_lat *= 2;
+            }
+            lat[n_lat++] = trail_now() - ts;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].accepted) {
+                accepted++;
+            } else {
+                if (rejected++ < 10)
+                    fprintf(stderr, "trail %s: rejected %s: %s\n", cmd, trail_event_id(batch[i]),
+                            res[i].error);
+            }
+        }
+        sent += n;
+    }
+    double secs = (double)(trail_now() - t0) / 1e6;
+    qsort(lat, n_lat, sizeof(*lat), cmp_i64);
+    printf("sent %llu events to %s in %.2f s (%.0f events/s): %llu accepted and durable, %llu "
+           "rejected, %llu retries after 503\n",
+           (unsigned long long)sent, o->url, secs, secs > 0 ? (double)sent / secs : 0.0,
+           (unsigned long long)accepted, (unsigned long long)rejected, (unsigned long long)busy);
+    if (n_lat)
+        printf("acknowledgement latency per batch of %zu: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               o->batch, (double)lat[n_lat / 2] / 1000.0, (double)lat[n_lat * 99 / 100] / 1000.0,
+               (double)lat[n_lat - 1] / 1000.0);
+    if (rejected)
+        status = 1;
+done:
+    for (size_t i = 0; batch && i < o->batch; i++)
+        trail_event_free(batch[i]);
+    free(batch);
+    free(res);
+    free(lat);
+    return status;
 }
 
 /* Append count events to the store in dir, in batches, and wait until durable. */
@@ -115,23 +246,22 @@ done:
 int cmd_loadgen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"count", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"users", required_argument, NULL, 'u'},
-        {"clients", required_argument, NULL, 'c'},
-        {"days", required_argument, NULL, 'd'},
-        {"start", required_argument, NULL, 'S'},
-        {"host", required_argument, NULL, 'H'},
-        {"format", required_argument, NULL, 'f'},
-        {"store", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"count", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
+        {"users", required_argument, NULL, 'u'}, {"clients", required_argument, NULL, 'c'},
+        {"days", required_argument, NULL, 'd'},  {"start", required_argument, NULL, 'S'},
+        {"host", required_argument, NULL, 'H'},  {"format", required_argument, NULL, 'f'},
+        {"store", required_argument, NULL, 'D'}, {"url", required_argument, NULL, 'U'},
+        {"rate", required_argument, NULL, 'R'},  {"duration", required_argument, NULL, 'T'},
+        {"batch", required_argument, NULL, 'B'}, {"token", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     const char *cmd = argv[0];
     struct trail_loadgen_opts opts = {0};
     uint64_t count = 1000, v;
+    int count_given = 0;
     const char *format = "ndjson";
     const char *store_dir = NULL;
+    struct send_opts send = {.batch = 100};
     int c;
     optind = 1;
     opterr = 0;
@@ -140,6 +270,7 @@ int cmd_loadgen(int argc, char **argv)
         case 'n':
             if (parse_u64(optarg, UINT64_MAX / 2, &count) < 0)
                 return cli_usage_error(cmd, "--count: '%s' is not a whole number", optarg);
+            count_given = 1;
             break;
         case 's':
             if (parse_u64(optarg, UINT64_MAX, &opts.seed) < 0)
@@ -175,6 +306,27 @@ int cmd_loadgen(int argc, char **argv)
         case 'D':
             store_dir = optarg;
             break;
+        case 'U':
+            send.url = optarg;
+            break;
+        case 'R':
+            if (parse_u64(optarg, 100000000, &send.rate) < 0 || send.rate == 0)
+                return cli_usage_error(cmd, "--rate: '%s' is not a number from 1 to 100000000",
+                                       optarg);
+            break;
+        case 'T':
+            if (parse_u64(optarg, 86400 * 365, &send.duration_s) < 0 || send.duration_s == 0)
+                return cli_usage_error(cmd, "--duration: '%s' is not a number of seconds", optarg);
+            break;
+        case 'B':
+            if (parse_u64(optarg, 10000, &v) < 0 || v == 0)
+                return cli_usage_error(cmd, "--batch: '%s' is not a number from 1 to 10000",
+                                       optarg);
+            send.batch = (size_t)v;
+            break;
+        case 'K':
+            send.token = optarg;
+            break;
         case 'h':
             fputs(help, stdout);
             return 0;
@@ -203,6 +355,21 @@ int cmd_loadgen(int argc, char **argv)
     int r, status = 0;
     if (!cat)
         return 1;
+    if (store_dir && send.url)
+        return cli_usage_error(cmd, "--store and --url exclude each other");
+    if ((send.rate || send.duration_s) && !send.url)
+        return cli_usage_error(cmd, "--rate and --duration go with --url");
+    send.stamp_now = opts.start_us == 0;
+    if (send.url) {
+        if (send.duration_s && !count_given)
+            count = UINT64_MAX / 2; /* the duration ends the run */
+        if ((r = trail_loadgen_new(cat, &opts, &gen)) < 0)
+            status = cli_fail(cmd, "%s", trail_strerror(r));
+        else
+            status = to_url(cmd, cat, gen, count, &send);
+        trail_loadgen_free(gen);
+        return status;
+    }
     if (store_dir) {
         if ((r = trail_loadgen_new(cat, &opts, &gen)) < 0)
             status = cli_fail(cmd, "%s", trail_strerror(r));
