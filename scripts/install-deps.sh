@@ -4,7 +4,8 @@
 # Usage: scripts/install-deps.sh [build|test|bench]
 #   build  compilers and libraries (default)
 #   test   build, plus the peers the tests start: rsyslog, clickhouse-server,
-#          chromium, util-linux's logger, curl, openssl
+#          chromium, nodejs and npm (the web viewer's browser tests),
+#          util-linux's logger, curl, openssl
 #   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
 #          package conflicts with rsyslog's (both are the system's log
 #          daemon), so syslog-ng-core is fetched with apt-get download and
@@ -20,7 +21,10 @@ libssl-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev
 zstd python3 ca-certificates"
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
-clickhouse-server clickhouse-client" ;;
+clickhouse-server clickhouse-client chromium nodejs"
+    # the web viewer's browser tests: npm installs playwright-core (never a browser);
+    # a Node.js from elsewhere brings its own npm, Debian's comes as a package
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
 esac
 case "$level" in
 bench) pkgs="$pkgs sqlite3 libsqlite3-dev gnuplot-nox hyperfine linux-perf \

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# web_viewer.sh - the web viewer in a real browser: a store filled by the
+# generator (three days up to now), traild serving it with a signing key,
+# a custom event and two sinks (one delivering, one refused), then the
+# Playwright tests of tests/web/run.mjs driving Debian's chromium headless
+# (search, counts against `trail count`, paging, histogram, detail and
+# proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
+# phone layout, headers). Screenshots go to $TRAIL_BUILD_DIR/web-artifacts/.
+#
+# Needs node, npm and /usr/bin/chromium (scripts/install-deps.sh test);
+# `npm ci` installs playwright-core into tests/web/node_modules (never a
+# browser).
+source "$(dirname "$0")/daemon_common.bash"
+
+WEB_DIR="$TRAIL_SOURCE_DIR/tests/web"
+ART="${TRAIL_BUILD_DIR:-$TRAIL_BIN}/web-artifacts"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+for tool in node npm "$CHROMIUM"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "FAIL $tool is missing (scripts/install-deps.sh test installs it)"
+        FAILED=$((FAILED + 1))
+        finish
+    fi
+done
+
+# playwright-core from the lock file; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: the browser is Debian's
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+lock_sum=$(sha256sum "$WEB_DIR/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$WEB_DIR/node_modules/.trail-lock" ] ||
+    [ "$(cat "$WEB_DIR/node_modules/.trail-lock")" != "$lock_sum" ]; then
+    if ! (cd "$WEB_DIR" && npm ci --no-audit --no-fund --loglevel=error >"$WORK/npm.log" 2>&1); then
+        echo "FAIL npm ci in tests/web:"
+        tail -20 "$WORK/npm.log"
+        FAILED=$((FAILED + 1))
+        finish
+    fi
+    echo "$lock_sum" >"$WEB_DIR/node_modules/.trail-lock"
+fi
+
+# the store: 20,000 generated events over the three days before this hour
+"$TRAIL_BIN/trail" keygen --out "$WORK/ck" >/dev/null
+start=$(date -u -d "-3 days" +%Y-%m-%dT%H:00:00Z)
+"$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$start" --store "$WORK/store" >/dev/null
+check "generator filled the store" test -d "$WORK/store"
+
+PORT=$(free_port)
+DEAD_PORT=$(free_port) # nothing listens there: the soc sink lags with an error
+URL=http://127.0.0.1:$PORT
+mkdir -p "$WORK/archive"
+cat >"$WORK/traild.conf" <<EOF
+[store]
+path = $WORK/store
+signing_key = $WORK/ck.key
+checkpoint_interval_s = 1
+[listen]
+http = 127.0.0.1:$PORT
+syslog_udp = off
+syslog_tcp = off
+[event acme_badge_swiped]
+severity = NOTICE
+description = A badge was swiped at a door.
+schema = duser:string:required:indexed, door:string, src:ip, attempts:int
+[sink archive]
+type = file
+dir = $WORK/archive
+[sink soc]
+type = webhook
+url = http://127.0.0.1:$DEAD_PORT/ingest
+retry_max_ms = 2000
+EOF
+start_traild "$WORK/traild.conf" || exit 1
+
+# one event so that a checkpoint covers the store, then wait for it
+printf '%s\n' '{"id":"acme_badge_swiped","attrs":{"duser":"setup","door":"S1"}}' >"$WORK/one.json"
+http_post "$URL/v1/events" "$WORK/one.json" >/dev/null
+for _ in $(seq 1 100); do
+    size=$(curl -s "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+    [ -n "$size" ] && [ "$size" -ge 20000 ] && break
+    sleep 0.1
+done
+check "a checkpoint covers the generated events" test "${size:-0}" -ge 20000
+check_eq "the page is served at /" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")" \
+    "200 text/html; charset=utf-8"
+
+rm -rf "$ART"
+mkdir -p "$ART"
+(cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+    CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
+browser_passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$WORK/browser.log" | tail -1)
+browser_failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$WORK/browser.log" | tail -1)
+if [ -z "$browser_passed" ]; then
+    echo "FAIL the browser tests did not finish"
+    FAILED=$((FAILED + 1))
+else
+    PASSED=$((PASSED + browser_passed))
+    FAILED=$((FAILED + browser_failed))
+fi
+echo "screenshots: $ART"
+finish
