@@ -27,6 +27,8 @@
  */
 #include "store.h"
 
+#include "query.h" /* the index hooks of the sealer */
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1163,6 +1165,7 @@ out:
 static void *sealer_main(void *arg)
 {
     struct trail_store *s = arg;
+    int swept = 0;
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {
         while (!s->seal_stop && !s->seal_kick)
@@ -1188,12 +1191,18 @@ static void *sealer_main(void *arg)
             if (!found)
                 break;
             int r = seal_one(s, &job, next_first);
+            if (r == 0)
+                index_on_sealed(s, job.first_seq); /* its .idx (lib/index_file.c) */
             pthread_mutex_lock(&s->seal_lock);
             s->seal_error = r;
             int stop = s->seal_stop || r < 0;
             pthread_mutex_unlock(&s->seal_lock);
             if (stop)
                 break;
+        }
+        if (!swept) {
+            index_sweep(s); /* once: the .idx files a crash or an older version left out */
+            swept = 1;
         }
         pthread_mutex_lock(&s->seal_lock);
     }
