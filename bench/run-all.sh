@@ -144,6 +144,10 @@ part() {
     "$@" 2>&1 | tee "$tmp"
     rc=${PIPESTATUS[0]}
     results+=("$(grep '^RESULT ' "$tmp" || true)")
+    if [ "$name" = verify ]; then
+        # bench_verify prints "verify, T threads: ... best S s = N events/s, ..."
+        results+=("RESULT verify best=$(sed -n 's/^verify, .* best [0-9.]* s = \([0-9]*\) events\/s.*/\1/p' "$tmp" | sort -n | tail -n1)")
+    fi
     rm -f "$tmp"
     if [ "$rc" -ne 0 ]; then
         echo "$name: failed (exit $rc)"
@@ -173,7 +177,8 @@ want query && part query "$here/compare_query.sh" --events "$events"
 if want verify; then
     if [ -x "$TRAIL_BIN/bench/bench_verify" ]; then
         args=()
-        "$TRAIL_BIN/bench/bench_verify" --help 2>&1 | grep -q -- "--events" && args+=(--events "$events")
+        vhelp=$("$TRAIL_BIN/bench/bench_verify" --help 2>&1 || true)
+        grep -q -- "--events" <<<"$vhelp" && args+=(--events "$events")
         part verify "$TRAIL_BIN/bench/bench_verify" "${args[@]}"
     else
         echo
@@ -207,6 +212,7 @@ row "traild peak RSS, MB (HTTP run)" "$(get http rss_mb)" "" "" "<= 256"
 for q in user trace count_hour text warning; do
     row "query $q, ms" "$(get query trail_$q)" "$(get query sqlite_$q)" "$(get query clickhouse_$q)" "(peers: SQLite, ClickHouse)"
 done
+row "trail verify, events/s (best thread count)" "$(get verify best)" "" "" ">= 1000000"
 row "bytes per event, query set (with FTS)" "$(get query trail_bytes)" "$(get query sqlite_bytes)" "$(get query clickhouse_bytes)" ""
 bench_load_note
 if [ "$plots" = 1 ]; then
