@@ -152,11 +152,18 @@ int main(int argc, char **argv)
     }
     trail_store_iter_free(it);
     trail_store_close(st);
+    trail_event_free(ev);
+    trail_buf_free(&out);
+    trail_catalog_free(cat);
     return r < 0 ? 1 : 0;
 }
 EOF
+        # a sanitizer build's library needs the sanitizers' runtime too
         cc -O1 -o "$tool" "$WORK/store-dump.c" -I"$TRAIL_SOURCE_DIR/include" \
-            "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread || return 1
+            "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread 2>/dev/null ||
+            cc -O1 -fsanitize=address,undefined -o "$tool" "$WORK/store-dump.c" \
+                -I"$TRAIL_SOURCE_DIR/include" "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread ||
+            return 1
     fi
     echo "$tool"
 }

@@ -90,9 +90,14 @@ check_grep "SIGTERM: logged" 'SIGTERM: stopping inputs and draining' "$WORK/trai
 
 # a second run whose HTTP port is taken: startfailed, to stderr and to the store
 python3 -c "
-import socket, time, sys
+import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $HPORT)); s.listen(1); time.sleep(10)" &
+for _ in range(40):
+    try:
+        s.bind(('127.0.0.1', $HPORT)); break
+    except OSError:
+        time.sleep(0.05)
+s.listen(1); time.sleep(10)" &
 EXTRA_PIDS="$!"
 sleep 0.3
 "$TRAILD" -c "$CONF" >"$WORK/fail.log" 2>&1
