@@ -1739,8 +1739,69 @@ int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret)
     return 0;
 }
 
+/*
+ * A reader's state: the last segment's header state carried over its records
+ * (a writer keeps its state as it appends; a reader computes it when asked).
+ */
+static int reader_state(struct trail_store *s)
+{
+    pthread_mutex_lock(&s->seg_lock);
+    int have = s->n_segs > 0;
+    struct seg last = have ? s->segs[s->n_segs - 1] : (struct seg){0};
+    pthread_mutex_unlock(&s->seg_lock);
+    if (!have)
+        return 0;
+    char path[4200];
+    store_seg_path(s, last.first_seq, last.sealed ? ".seg" : ".open", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && !last.sealed) {
+        store_seg_path(s, last.first_seq, ".seg", path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return -errno;
+    struct live *st = malloc(sizeof(*st));
+    struct trail_store_iter *it = NULL;
+    int r = st ? seg_header_read(fd, &st->seg) : -ENOMEM;
+    close(fd);
+    if (r == 0)
+        r = trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it);
+    if (r == 0) {
+        memcpy(st->chain, st->seg.chain, TRAIL_HASH_LEN);
+        st->frontier = st->seg.frontier;
+        trail_store_iter_seek_seq(it, last.first_seq);
+        const uint8_t *rec;
+        size_t len;
+        uint64_t seq, next = last.first_seq;
+        while ((r = trail_store_iter_next_raw(it, &rec, &len, &seq)) == 1 && seq == next) {
+            uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
+            int done;
+            if ((r = trail_hash_leaf(rec, len, leaf)) < 0 ||
+                (r = trail_hash_chain(st->chain, leaf, st->chain)) < 0 ||
+                (r = store_frontier_push(&st->frontier, leaf, root, &done)) < 0)
+                break;
+            next++;
+        }
+        if (r >= 0) {
+            r = 0;
+            pthread_mutex_lock(&s->lock);
+            memcpy(s->durable.chain, st->chain, TRAIL_HASH_LEN);
+            s->durable.frontier = st->frontier;
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    trail_store_iter_free(it);
+    free(st);
+    return r;
+}
+
 int trail_store_state(struct trail_store *s, struct trail_store_state *ret)
 {
+    if (s->read_only) {
+        int r = reader_state(s);
+        if (r < 0)
+            return r;
+    }
     struct trail_store_state st = {0};
     struct trail_frontier *f = malloc(sizeof(*f));
     if (!f)

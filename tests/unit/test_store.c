@@ -261,6 +261,11 @@ TEST(append_iterate_reopen)
     ASSERT_OK(trail_store_open(dir, cat, &ro, &rd, NULL));
     ASSERT_EQ(trail_store_last_seq(rd), 1500);
     ASSERT_OK(check_records(rd, 1, 1500));
+    struct trail_store_state rst;
+    ASSERT_OK(trail_store_state(rd, &rst));
+    ASSERT_EQ(rst.tree_size, 1500);
+    ASSERT_MEMEQ(rst.root, st.root, 32);
+    ASSERT_MEMEQ(rst.chain, st.chain, 32);
     /* and follows what comes after it opened */
     ASSERT_OK(append_range(s, 1500, 1600));
     ASSERT_OK(trail_store_wait(s, 1600));
