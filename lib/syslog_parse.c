@@ -571,6 +571,17 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Is name "k.N" or "a.N" (kind 'k' or 'a', N decimal digits), the writer's pair form? */
+static int pair_name(const char *name, size_t len, char kind)
+{
+    if (len < 3 || name[0] != kind || name[1] != '.')
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (!is_digit((unsigned char)name[i]))
+            return 0;
+    return 1;
+}
+
 /* Find the "k.N" param of an element whose "a.N" param was read (suffix = ".N"). */
 static int find_key_param(const struct trail_syslog_sd *element, const char *suffix,
                           size_t suffix_len, char *key, size_t key_size, size_t *ret_len)
@@ -666,9 +677,9 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
             trail_event_set_uuid(ev, u);
             continue;
         }
-        if (nl > 2 && n[0] == 'k' && n[1] == '.')
+        if (pair_name(n, nl, 'k'))
             continue; /* read with its a.N */
-        if (nl > 2 && n[0] == 'a' && n[1] == '.') {
+        if (pair_name(n, nl, 'a')) {
             /* a.N holds the value of an attribute whose key k.N is not a valid SD-NAME */
             char key[256];
             size_t key_len = 0;

@@ -227,7 +227,8 @@ static struct trail_catalog *catalog(void)
     if (!cat) {
         trail_catalog_new(&cat);
         trail_catalog_add(cat, "acme_badge_swiped", "INFO", "A badge was swiped.",
-                          "duser:string:required, door:string, src:ip, seq:string, "
+                          "duser:string:required, door:string, src:ip, seq:string, a.7:string, "
+                          "k.2.1:string, "
                           "the_key_that_is_longer_than_thirty_two:string");
     }
     return cat;
@@ -361,6 +362,9 @@ TEST(event_round_trip_through_the_writer)
     ASSERT_OK(trail_event_set_string(ev, "duser", "a\"b]c\\d", 7));
     ASSERT_OK(trail_event_set_string(ev, "the_key_that_is_longer_than_thirty_two", "v=1 ]", 5));
     ASSERT_OK(trail_event_set_string(ev, "seq", "not the seq", 11));
+    /* keys that look like the writer's pair names, and one that only nearly does */
+    ASSERT_OK(trail_event_set_string(ev, "a.7", "pair", 4));
+    ASSERT_OK(trail_event_set_string(ev, "k.2.1", "plain", 5));
     ASSERT_OK(trail_event_set_host(ev, "idp1", 4));
     trail_event_set_time(ev, 1795510798150000LL);
     ASSERT_OK(trail_event_gen_uuid(ev));
@@ -369,6 +373,9 @@ TEST(event_round_trip_through_the_writer)
     ASSERT_STREQ(attr(back, "duser", buf, sizeof(buf)), "a\"b]c\\d");
     ASSERT_STREQ(attr(back, "the_key_that_is_longer_than_thirty_two", buf, sizeof(buf)), "v=1 ]");
     ASSERT_STREQ(attr(back, "seq", buf, sizeof(buf)), "not the seq");
+    ASSERT_STREQ(attr(back, "a.7", buf, sizeof(buf)), "pair");
+    ASSERT_STREQ(attr(back, "k.2.1", buf, sizeof(buf)), "plain");
+    ASSERT_EQ(trail_event_attr_count(back), trail_event_attr_count(ev));
     ASSERT_OK(trail_event_validate(back));
     ASSERT_EQ(trail_event_time(back), 1795510798150000LL);
     uint8_t u1[16], u2[16];
