@@ -87,14 +87,20 @@ rm -rf "$ART"
 mkdir -p "$ART"
 (cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
     CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
-browser_passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$WORK/browser.log" | tail -1)
-browser_failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$WORK/browser.log" | tail -1)
-if [ -z "$browser_passed" ]; then
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$WORK/browser.log" | tail -1)
+if [ -z "$summary" ]; then
     echo "FAIL the browser tests did not finish"
     FAILED=$((FAILED + 1))
 else
-    PASSED=$((PASSED + browser_passed))
-    FAILED=$((FAILED + browser_failed))
+    read -r bp _ bf _ bs _ <<<"${summary//,/}"
+    PASSED=$((PASSED + bp))
+    FAILED=$((FAILED + bf))
+    SKIPPED=${bs:-0}
 fi
 echo "screenshots: $ART"
+if [ "${SKIPPED:-0}" -gt 0 ]; then
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+fi
 finish
