@@ -421,11 +421,6 @@ static int post_events(struct req *rq)
     MHD_suspend_connection(rq->conn);
     r = ingest_submit(traild.ingest, &rq->batch, 0);
     if (r < 0) {
-        MHD_resume_connection(rq->conn);
-        pthread_mutex_lock(&rq->h->lock);
-        if (--rq->h->parked == 0)
-            pthread_cond_broadcast(&rq->h->idle_cv);
-        pthread_mutex_unlock(&rq->h->lock);
         for (size_t i = 0; i < rq->batch.n; i++)
             metrics_reject(IN_HTTP, r == -EAGAIN ? -EAGAIN : TRAIL_E_FAILED);
         const char *why = r == -EAGAIN          ? "the ingest queue is full; retry later"
@@ -434,9 +429,15 @@ static int post_events(struct req *rq)
         log_rejected("http", rq->peer, "request of %zu events answered 503: %s", rq->batch.n, why);
         char msg[256];
         snprintf(msg, sizeof(msg), "%s; nothing was stored", why);
-        return answer_error(rq, 503, msg);
+        answer_error(rq, 503, msg);
+        /* answered as if from ingest: the resumed call sends it */
+        MHD_resume_connection(rq->conn);
+        pthread_mutex_lock(&rq->h->lock);
+        if (--rq->h->parked == 0)
+            pthread_cond_broadcast(&rq->h->idle_cv);
+        pthread_mutex_unlock(&rq->h->lock);
     }
-    return 1; /* parked: post_done answers and resumes the connection */
+    return 1; /* parked: the answer is sent when the connection is resumed */
 }
 
 /* ---- the viewer's routes (viewer_http.c) ---- */
@@ -453,9 +454,9 @@ static int viewer_route(struct req *rq)
 static const struct route routes[] = {
     {"POST", "/v1/events", post_events, 1},       {"GET", "/v1/catalog", get_catalog, 0},
     {"GET", "/v1/checkpoint", get_checkpoint, 0}, {"GET", "/healthz", get_healthz, 0},
-    {"GET", "/metrics", get_metrics, 0},
-    {"GET", "/v1/proof", viewer_route, 0},        {"GET", "/v1/verify", viewer_route, 0},
-    {"POST", "/v1/verify", viewer_route, 0},      {"GET", "/v1/sinks", viewer_route, 0},
+    {"GET", "/metrics", get_metrics, 0},          {"GET", "/v1/proof", viewer_route, 0},
+    {"GET", "/v1/verify", viewer_route, 0},       {"POST", "/v1/verify", viewer_route, 0},
+    {"GET", "/v1/sinks", viewer_route, 0},
 };
 
 static enum MHD_Result send_answer(struct req *rq)
