@@ -611,6 +611,26 @@ static int posting_bytes(struct trail_buf *o, const struct qpost *p)
     return 0;
 }
 
+/*
+ * Exact seqs are worth their bytes for a value found in many units: a value
+ * found in a few (a trace id) is found as fast through its words.
+ */
+static int value_worth_keeping(const struct qbuilder *b, const struct qpost *p, uint32_t n_units)
+{
+    if (p->n < QVALUE_MIN_SEQS)
+        return 0;
+    uint32_t units = 0, u = 0;
+    for (uint32_t i = 0; i < p->n && units < QVALUE_MIN_UNITS; i++) {
+        uint64_t seq = b->first_seq + p->v[i];
+        if (units && seq < b->units[u].u.first_seq + b->units[u].u.count)
+            continue;
+        while (u + 1 < n_units && b->units[u + 1].u.first_seq <= seq)
+            u++;
+        units++;
+    }
+    return units >= QVALUE_MIN_UNITS;
+}
+
 int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct trail_buf *out)
 {
     struct sterm *st = NULL;
@@ -667,7 +687,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
         }
     }
 
-    /* rollup, sorted */
+    /* rollup, sorted, varints: hour (zigzag, then the difference), event, severity, count */
     sr = malloc((b->roll_n ? b->roll_n : 1) * sizeof(*sr));
     if (!sr)
         goto fail;
@@ -676,19 +696,27 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
             sr[n_sr++] = (struct sroll){b->roll[i].hour, b->roll[i].event, b->roll[i].severity,
                                         b->roll[i].count};
     qsort(sr, n_sr, sizeof(*sr), cmp_sroll);
-    if (put32(out, (uint32_t)n_sr) < 0)
-        goto fail;
-    for (size_t i = 0; i < n_sr; i++) {
-        uint8_t e[15];
-        put_u64(e, (uint64_t)sr[i].hour);
-        put_u16(e + 8, (uint16_t)sr[i].event);
-        e[10] = sr[i].sev;
-        put_u32(e + 11, (uint32_t)(sr[i].count > UINT32_MAX ? UINT32_MAX : sr[i].count));
-        if (trail_buf_append(out, e, sizeof(e)) < 0)
-            goto fail;
+    struct trail_buf rb = {0};
+    int rr = 0;
+    for (size_t i = 0; i < n_sr && rr == 0; i++) {
+        uint64_t hv = i ? (uint64_t)(sr[i].hour - sr[i - 1].hour)
+                        : ((uint64_t)sr[i].hour << 1) ^ (uint64_t)(sr[i].hour >> 63);
+        rr = put_varint(&rb, hv);
+        if (rr == 0)
+            rr = put_varint(&rb, sr[i].event);
+        if (rr == 0)
+            rr = trail_buf_append(&rb, &sr[i].sev, 1);
+        if (rr == 0)
+            rr = put_varint(&rb, sr[i].count);
     }
+    if (rr < 0 || put32(out, (uint32_t)n_sr) < 0 || put32(out, (uint32_t)rb.len) < 0 ||
+        (rb.len && trail_buf_append(out, rb.data, rb.len) < 0)) {
+        trail_buf_free(&rb);
+        goto fail;
+    }
+    trail_buf_free(&rb);
 
-    /* terms: value terms below QVALUE_MIN_SEQS left out (their words are in) */
+    /* terms: value terms worth their bytes only (the others are found by their words) */
     st = malloc((b->term_n ? b->term_n : 1) * sizeof(*st));
     if (!st)
         goto fail;
@@ -697,7 +725,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
         if (!t->key)
             continue;
         uint8_t kind = (uint8_t)(t->key >> 32);
-        if (kind == QTERM_VALUE && t->p.n < QVALUE_MIN_SEQS)
+        if (kind == QTERM_VALUE && !value_worth_keeping(b, &t->p, n_units))
             continue;
         st[n_st++] = (struct sterm){.hash = (uint32_t)t->key, .kind = kind, .p = &t->p};
     }
@@ -715,17 +743,19 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
         uint32_t prev = bits ? bk << (32 - bits) : 0;
         while (k < n_st && (bits ? st[k].hash >> (32 - bits) : 0) == bk) {
             const struct sterm *t = &st[k++];
-            if (put_varint(&post, t->hash - prev) < 0 ||
-                put_varint(&post, (uint64_t)t->p->n << 1 | (t->kind == QTERM_VALUE)) < 0)
+            if (put_varint(&post, t->hash - prev) < 0)
                 goto fail;
             prev = t->hash;
-            if (t->p->n == 1) {
-                if (put_varint(&post, t->p->v[0]) < 0)
+            if (t->kind == QTERM_WORD && t->p->n == 1) {
+                /* most words are in one unit: tag bit 1, the unit */
+                if (put_varint(&post, (uint64_t)t->p->v[0] << 1 | 1) < 0)
                     goto fail;
                 continue;
             }
             struct trail_buf one = {0};
-            if (posting_bytes(&one, t->p) < 0 || put_varint(&post, one.len) < 0 ||
+            if (put_varint(&post, (uint64_t)t->p->n << 2 | (uint64_t)(t->kind == QTERM_VALUE)
+                                                               << 1) < 0 ||
+                posting_bytes(&one, t->p) < 0 || put_varint(&post, one.len) < 0 ||
                 trail_buf_append(&post, one.data, one.len) < 0) {
                 trail_buf_free(&one);
                 goto fail;

@@ -21,20 +21,25 @@
  *     0 4 first seq - segment first seq   4 4 records
  *     8 8 min time   16 8 max time   24 2 severity mask (bit s: severity s)
  *     26  event bitset, bit i of byte i/8 for local event i
- *   rollup: u32 R, then R x 15 bytes, sorted by hour, event, severity:
- *     0 8 hour (hours since the epoch, signed)  8 2 local event  10 1 severity
- *     11 4 records
+ *   rollup: u32 R entries, u32 L bytes, then L bytes of R entries sorted by
+ *     hour, event, severity, each: varint hour (the first zigzag-coded: hours
+ *     since the epoch; the others: the difference from the one before),
+ *     varint local event, u8 severity, varint records
  *   terms: u32 bucket bits B (0..24), u32 terms T, (2^B + 1) x u32 offsets
  *     of each bucket's first entry in the term data (the last one: its
  *     length), then the term data. A term's bucket is its hash's top B
  *     bits; in a bucket, entries sorted by (hash, kind), each:
  *       varint  hash minus the previous entry's (the first: minus bucket << (32 - B))
- *       varint  n << 1 | kind (0 word term: postings are unit numbers;
- *                              1 value term: postings are seq - first seq)
- *       n = 1:  varint  the posting
- *       n > 1:  varint  byte length L, then L bytes: n varints, the first
- *               posting and then the differences, ascending
+ *       varint  tag:
+ *               tag & 1:   a word term in one unit, the unit is tag >> 1
+ *               otherwise: n = tag >> 2 postings, kind = tag >> 1 & 1 (0 word
+ *                          term: unit numbers; 1 value term: seq - first
+ *                          seq), then varint byte length L and L bytes: n
+ *                          varints, the first posting and then the
+ *                          differences, ascending
  *     varints: 7 bits a byte, low first, high bit set on all but the last.
+ *     Value terms are kept only for values of at least 8 records spread over
+ *     at least 4 units; a search finds the others through their words.
  *   trailer, 16 bytes: 0 8 file length  8 4 CRC-32C of every byte before
  *     the trailer  12 4 magic "TIDX"
  *
@@ -57,7 +62,6 @@
 #define IDX_HEADER  64
 #define IDX_TRAILER 16
 #define UNIT_FIXED  26
-#define ROLL_ENTRY  15
 
 /* ---- the view ---- */
 
@@ -152,14 +156,15 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         goto fail;
     v.units = p;
     p += unit_size * v.n_units;
-    if (end - p < 4)
+    if (end - p < 8)
         goto fail;
     v.n_rollup = get_u32(p);
-    p += 4;
-    if ((size_t)(end - p) / ROLL_ENTRY < v.n_rollup)
+    v.rollup_len = get_u32(p + 4);
+    p += 8;
+    if ((size_t)(end - p) < v.rollup_len || v.rollup_len < (size_t)v.n_rollup * 4)
         goto fail;
     v.rollup = p;
-    p += (size_t)ROLL_ENTRY * v.n_rollup;
+    p += v.rollup_len;
     if (end - p < 8)
         goto fail;
     v.bucket_bits = get_u32(p);
@@ -262,51 +267,55 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
     uint64_t h = ix->bucket_bits ? (uint64_t)bk << (32 - ix->bucket_bits) : 0;
     int want_value = kind == QTERM_VALUE;
     while (p < end) {
-        uint64_t delta, nk, blen = 0;
-        if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &nk) < 0)
+        uint64_t delta, tag, n, blen = 0, single = 0;
+        int is_value = 0;
+        if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &tag) < 0)
             return TRAIL_E_CORRUPT;
         h += delta;
-        uint64_t n = nk >> 1;
-        int is_value = (int)(nk & 1);
-        if (n == 0 || h > UINT32_MAX)
-            return TRAIL_E_CORRUPT;
-        if (n > 1 && get_varint(&p, end, &blen) < 0)
+        if (tag & 1) {
+            n = 1; /* a word in one unit */
+            single = tag >> 1;
+        } else {
+            n = tag >> 2;
+            is_value = (int)(tag >> 1 & 1);
+            if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) || n == 0 || n > blen)
+                return TRAIL_E_CORRUPT;
+        }
+        if (h > UINT32_MAX)
             return TRAIL_E_CORRUPT;
         if (h > hash)
             return 0;
-        if (h == hash && is_value == want_value) {
-            const uint8_t *q = p, *qend = n > 1 ? p + blen : end;
-            if (n > 1 && (blen > (uint64_t)(end - p) || n > blen))
+        if (h != hash || is_value != want_value) {
+            p += blen;
+            continue;
+        }
+        if (out->cap < n) {
+            uint32_t *v = realloc(out->v, n * sizeof(*v));
+            if (!v)
+                return -ENOMEM;
+            out->v = v;
+            out->cap = (uint32_t)n;
+        }
+        if (tag & 1) {
+            if (single > UINT32_MAX)
                 return TRAIL_E_CORRUPT;
-            if (out->cap < n) {
-                uint32_t *v = realloc(out->v, n * sizeof(*v));
-                if (!v)
-                    return -ENOMEM;
-                out->v = v;
-                out->cap = (uint32_t)n;
-            }
-            uint64_t acc = 0;
-            for (uint64_t i = 0; i < n; i++) {
-                uint64_t d;
-                if (get_varint(&q, qend, &d) < 0)
-                    return TRAIL_E_CORRUPT;
-                acc = i ? acc + d : d;
-                if (acc > UINT32_MAX || (i && d == 0))
-                    return TRAIL_E_CORRUPT;
-                out->v[i] = (uint32_t)acc;
-            }
-            out->n = (uint32_t)n;
+            out->v[0] = (uint32_t)single;
+            out->n = 1;
             return 1;
         }
-        if (n == 1) {
-            uint64_t skip;
-            if (get_varint(&p, end, &skip) < 0)
+        const uint8_t *q = p, *qend = p + blen;
+        uint64_t acc = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t d;
+            if (get_varint(&q, qend, &d) < 0)
                 return TRAIL_E_CORRUPT;
-        } else {
-            if (blen > (uint64_t)(end - p))
+            acc = i ? acc + d : d;
+            if (acc > UINT32_MAX || (i && d == 0))
                 return TRAIL_E_CORRUPT;
-            p += blen;
+            out->v[i] = (uint32_t)acc;
         }
+        out->n = (uint32_t)n;
+        return 1;
     }
     return 0;
 }
@@ -315,14 +324,17 @@ int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qro
 {
     if (ix->live)
         return qbuilder_rollup(ix->b, fn, arg);
+    const uint8_t *p = ix->rollup, *end = ix->rollup + ix->rollup_len;
+    int64_t hour = 0;
     for (uint32_t i = 0; i < ix->n_rollup; i++) {
-        const uint8_t *e = ix->rollup + (size_t)ROLL_ENTRY * i;
-        struct qrollup r = {.hour = (int64_t)get_u64(e),
-                            .event = get_u16(e + 8),
-                            .severity = e[10],
-                            .count = get_u32(e + 11)};
-        if (r.event >= ix->n_events)
+        uint64_t h, ev, count;
+        if (get_varint(&p, end, &h) < 0 || get_varint(&p, end, &ev) < 0 || p >= end)
             return TRAIL_E_CORRUPT;
+        uint8_t sev = *p++;
+        if (get_varint(&p, end, &count) < 0 || ev >= ix->n_events)
+            return TRAIL_E_CORRUPT;
+        hour = i ? hour + (int64_t)h : (int64_t)(h >> 1) ^ -(int64_t)(h & 1);
+        struct qrollup r = {.hour = hour, .event = (uint32_t)ev, .severity = sev, .count = count};
         int rc = fn(arg, &r);
         if (rc)
             return rc;

@@ -217,8 +217,9 @@ int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char 
  * the term postings (word terms: unit numbers; value terms of indexed keys:
  * seq offsets) and the (hour, event, severity) -> count rollup.
  */
-#define QLIVE_UNIT      1024
-#define QVALUE_MIN_SEQS 8 /* sealed indexes keep value postings of at least this many */
+#define QLIVE_UNIT       1024
+#define QVALUE_MIN_SEQS  8 /* sealed indexes keep value postings of at least this many seqs */
+#define QVALUE_MIN_UNITS 4 /* ... spread over at least this many units */
 
 struct qunit {
     uint64_t first_seq;
@@ -248,7 +249,8 @@ void qbuilder_free(struct qbuilder *b);
 int qbuilder_unit(struct qbuilder *b);
 /* qbuilder_add - index one record (seqs in order, from first_seq). 0, TRAIL_E_CORRUPT, -ENOMEM. */
 int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len);
-/* qbuilder_serialize - the .idx bytes for a sealed segment (values below QVALUE_MIN_SEQS dropped).
+/* qbuilder_serialize - the .idx bytes for a sealed segment (value terms found in few units
+ * dropped).
  */
 int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct trail_buf *out);
 uint64_t qbuilder_records(const struct qbuilder *b);
@@ -263,6 +265,7 @@ struct qindex {
     /* view, parsed */
     uint64_t first_seq, last_seq;
     uint32_t n_units, n_events, n_keys, n_rollup, n_buckets, bucket_bits;
+    size_t rollup_len;
     const uint8_t *units, *events, *keys, *rollup, *buckets, *terms;
     size_t ev_bytes;        /* bytes of one unit's event bitset */
     const char **event_ids; /* n_events, NUL-terminated copies */

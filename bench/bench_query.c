@@ -1,0 +1,383 @@
+/*
+ * bench_query.c - the query questions of SPEC.md section 5 on generator
+ * events, timed inside the process, and the store's bytes per event with
+ * its indexes and integrity data.
+ *
+ * The store is filled with --events generator events spread over --days
+ * days (a realistic identity server: 1000 users by default), through the
+ * store's normal append path, and left to seal; the questions then run on
+ * the writer's handle, as traild runs them:
+ *
+ *   user      one user's events in the last 30 days, newest first, limit 100
+ *   trace     one trace id (every event of the request)
+ *   counts    counts per event per hour over 30 days
+ *   text      a free-text term in any attribute (a surname), newest first, limit 100
+ *   rare      a rare free-text term (a trace id's word), newest first, limit 100
+ *   warning   the newest 100 WARNING-or-worse events
+ *
+ * Each question runs once cold (the block cache empty; the files in the
+ * page cache) and then --runs times warm; the median of the warm runs is
+ * reported. Also measured: the load rate, the cost of building the
+ * indexes (what the sealer adds per record) and of the live index, and the
+ * bytes on disk.
+ *
+ *   bench_query [--events N] [--days D] [--users U] [--dir DIR] [--reuse] [--keep]
+ *               [--runs R] [--cache-mib M] [--quiet]
+ *
+ * --dir DIR with --reuse queries a store an earlier run left (with --keep).
+ * Output: human lines, and one machine-readable line per figure:
+ *   RESULT name=<question> median_ms=<x> cold_ms=<x> rows=<n> target_ms=<x>
+ *   RESULT name=bytes_per_event value=<x> target=40 ...
+ *
+ * Not a test: it prints figures (docs/BENCHMARKS.md records them).
+ */
+#include "query.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static struct trail_catalog *cat;
+static struct trail_index *ix;
+static int runs = 7;
+static int quiet;
+
+/* Run a search (or a count with by) to the end; returns the rows. */
+static uint64_t run_once(struct trail_query *q, int count)
+{
+    char err[256];
+    uint64_t rows = 0;
+    if (count) {
+        struct trail_count *c;
+        if (trail_count_run(ix, q, &c, err, sizeof(err)) < 0) {
+            fprintf(stderr, "count: %s\n", err);
+            exit(1);
+        }
+        rows = c->n_rows;
+        trail_count_free(c);
+        return rows;
+    }
+    struct trail_results *res;
+    struct trail_event *ev;
+    trail_event_new(cat, "x", &ev);
+    if (trail_results_open(ix, q, &res, err, sizeof(err)) < 0) {
+        fprintf(stderr, "search: %s\n", err);
+        exit(1);
+    }
+    int r;
+    while ((r = trail_results_next(res, ev)) == 1)
+        rows++;
+    if (r < 0) {
+        fprintf(stderr, "search: %s\n", trail_strerror(r));
+        exit(1);
+    }
+    trail_results_free(res);
+    trail_event_free(ev);
+    return rows;
+}
+
+static void question(const char *name, const char *what, double target_ms, int count,
+                     const char *const *params)
+{
+    struct trail_query *q;
+    char err[256];
+    trail_query_new(cat, &q);
+    for (size_t i = 0; params[i]; i += 2) {
+        if (trail_query_set(q, params[i], params[i + 1], err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", name, err);
+            exit(1);
+        }
+    }
+    double t0 = now_ms();
+    uint64_t rows = run_once(q, count);
+    double cold = now_ms() - t0;
+    double *t = calloc((size_t)runs, sizeof(*t));
+    for (int i = 0; i < runs; i++) {
+        t0 = now_ms();
+        run_once(q, count);
+        t[i] = now_ms() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof(*t), cmp_double);
+    double median = t[runs / 2];
+    if (!quiet)
+        printf("%-8s %-58s %9.3f ms warm (median of %d), %9.3f ms cold, %" PRIu64 " rows; target "
+               "<= %g ms\n",
+               name, what, median, runs, cold, rows, target_ms);
+    printf("RESULT name=%s median_ms=%.3f cold_ms=%.3f rows=%" PRIu64 " target_ms=%g\n", name,
+           median, cold, rows, target_ms);
+    free(t);
+    trail_query_free(q);
+}
+
+static uint64_t file_bytes(const char *dir, const char *suffix, uint64_t *ret_n)
+{
+    char cmd[4300];
+    snprintf(cmd, sizeof(cmd), "find '%s' -maxdepth 1 -type f -name '*%s' -printf '%%s\\n'", dir,
+             suffix);
+    FILE *p = popen(cmd, "r");
+    uint64_t total = 0, n = 0;
+    char line[64];
+    while (p && fgets(line, sizeof(line), p)) {
+        total += strtoull(line, NULL, 10);
+        n++;
+    }
+    if (p)
+        pclose(p);
+    if (ret_n)
+        *ret_n = n;
+    return total;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n_events = 10000000;
+    uint32_t days = 30, users = 1000;
+    const char *dir = NULL;
+    int reuse = 0, keep = 0;
+    size_t cache_mib = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--events") && v)
+            n_events = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--days") && v)
+            days = (uint32_t)atoi(v), i++;
+        else if (!strcmp(a, "--users") && v)
+            users = (uint32_t)atoi(v), i++;
+        else if (!strcmp(a, "--dir") && v)
+            dir = v, i++;
+        else if (!strcmp(a, "--runs") && v)
+            runs = atoi(v), i++;
+        else if (!strcmp(a, "--cache-mib") && v)
+            cache_mib = (size_t)atoi(v), i++;
+        else if (!strcmp(a, "--reuse"))
+            reuse = 1;
+        else if (!strcmp(a, "--keep"))
+            keep = 1;
+        else if (!strcmp(a, "--quiet"))
+            quiet = 1;
+        else {
+            fprintf(stderr, "usage: bench_query [--events N] [--days D] [--users U] [--dir DIR] "
+                            "[--reuse] [--keep] [--runs R] [--cache-mib M] [--quiet]\n");
+            return 2;
+        }
+    }
+    if (runs < 1)
+        runs = 1;
+    char dir_buf[64];
+    if (!dir) {
+        strcpy(dir_buf, "/tmp/bench-query-XXXXXX");
+        if (!mkdtemp(dir_buf)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        dir = dir_buf;
+    }
+    if (trail_catalog_new(&cat) < 0)
+        return 1;
+    struct trail_loadgen_opts lo = {.seed = 1, .users = users, .days = days, .events = n_events};
+    struct trail_store_opts so = {.create = 1};
+    struct trail_store *s;
+    struct trail_store_report rep;
+    int r = trail_store_open(dir, cat, &so, &s, &rep);
+    if (r < 0) {
+        fprintf(stderr, "open %s: %s\n", dir, trail_strerror(r));
+        return 1;
+    }
+    struct trail_store_stats st;
+    trail_store_stats(s, &st);
+    int load = !(reuse && st.records > 0);
+    struct trail_loadgen *gen;
+    trail_loadgen_new(cat, &lo, &gen);
+    if (load) {
+        /* batches of 1024 from one thread, durable at the end */
+        struct trail_event *batch[1024];
+        for (int i = 0; i < 1024; i++)
+            trail_event_new(cat, "x", &batch[i]);
+        double t0 = now_ms();
+        uint64_t done = 0, last = 0;
+        while (done < n_events) {
+            size_t k = n_events - done < 1024 ? (size_t)(n_events - done) : 1024;
+            for (size_t i = 0; i < k; i++) {
+                trail_event_reset(batch[i], "x", 1);
+                trail_loadgen_next(gen, batch[i]);
+            }
+            if ((r = trail_store_append(s, batch, k, &last)) < 0) {
+                fprintf(stderr, "append: %s\n", trail_strerror(r));
+                return 1;
+            }
+            done += k;
+        }
+        trail_store_wait(s, last);
+        double t1 = now_ms();
+        printf("load: %" PRIu64 " events over %u days in %.1f s, %.0f events/s durable (one "
+               "thread, generation included)\n",
+               n_events, days, (t1 - t0) / 1e3, (double)n_events / ((t1 - t0) / 1e3));
+        for (int i = 0; i < 1024; i++)
+            trail_event_free(batch[i]);
+    }
+    /* sealed and indexed: every segment but the active one */
+    double w0 = now_ms();
+    for (;;) {
+        trail_store_stats(s, &st);
+        uint64_t n_idx;
+        file_bytes(dir, ".idx", &n_idx);
+        if (st.sealed_segments + 1 >= st.segments && n_idx >= st.sealed_segments)
+            break;
+        usleep(100000);
+    }
+    if (load)
+        printf("sealing and indexing finished %.1f s after the load\n", (now_ms() - w0) / 1e3);
+
+    /* index building cost, per record: rebuild one sealed segment's index in memory */
+    pthread_mutex_lock(&s->seg_lock);
+    uint64_t seg_first = 0, seg_records = 0;
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i].sealed) {
+            seg_first = s->segs[i].first_seq;
+            seg_records = s->segs[i].last_seq - s->segs[i].first_seq + 1;
+            break;
+        }
+    pthread_mutex_unlock(&s->seg_lock);
+    if (seg_first) {
+        struct trail_buf b = {0};
+        double t0 = now_ms();
+        idx_build_sealed(s, seg_first, &b);
+        double t1 = now_ms();
+        printf("index build: %" PRIu64 " records (one sealed segment: decompress + index + "
+               "serialize) in %.0f ms, %.2f us/record, %.0f records/s on one core\n",
+               seg_records, t1 - t0, (t1 - t0) * 1e3 / (double)seg_records,
+               (double)seg_records / ((t1 - t0) / 1e3));
+        printf("RESULT name=index_build us_per_record=%.3f\n",
+               (t1 - t0) * 1e3 / (double)seg_records);
+        trail_buf_free(&b);
+    }
+
+    struct trail_index_opts io = {.cache_bytes = cache_mib << 20};
+    trail_index_open(s, &io, &ix);
+    double r0 = now_ms();
+    trail_index_refresh(ix);
+    double r1 = now_ms();
+    struct trail_index_stats xs;
+    trail_index_stats(ix, &xs);
+    printf("index open: %" PRIu64 " segments (%" PRIu64 " .idx files, %" PRIu64
+           " records indexed live) in %.0f ms\n",
+           xs.segments, xs.idx_files, xs.live_records, r1 - r0);
+    if (xs.live_records)
+        printf("RESULT name=live_index us_per_record=%.3f\n",
+               (r1 - r0) * 1e3 / (double)xs.live_records);
+
+    /* the questions' values, taken from the data */
+    trail_store_stats(s, &st);
+    char user[256] = "", trace[256] = "", surname[256] = "", rare[256] = "";
+    struct trail_store_iter *it;
+    struct trail_event *ev;
+    trail_event_new(cat, "x", &ev);
+    trail_store_iter_new(s, TRAIL_ITER_BACKWARD, &it);
+    trail_store_iter_seek_seq(it, st.last_seq - st.records / 100);
+    while ((!user[0] || !trace[0]) && trail_store_iter_next(it, ev) == 1) {
+        struct trail_value v;
+        if (!user[0] && trail_event_attr_get(ev, "duser", &v) == 0)
+            snprintf(user, sizeof(user), "%.*s", (int)v.u.str.len, v.u.str.ptr);
+        if (!trace[0] && trail_event_attr_get(ev, "phxTraceId", &v) == 0)
+            snprintf(trace, sizeof(trace), "%.*s", (int)v.u.str.len, v.u.str.ptr);
+    }
+    trail_store_iter_seek_seq(it, st.first_seq + st.records / 2);
+    while ((!surname[0] || !rare[0]) && trail_store_iter_next(it, ev) == 1) {
+        struct trail_value v;
+        if (!surname[0] && trail_event_attr_get(ev, "duser", &v) == 0) {
+            const char *dot = memchr(v.u.str.ptr, '.', v.u.str.len);
+            if (dot)
+                snprintf(surname, sizeof(surname), "%.*s",
+                         (int)(v.u.str.len - (size_t)(dot + 1 - v.u.str.ptr)), dot + 1);
+        }
+        if (!rare[0] && trail_event_attr_get(ev, "phxTraceId", &v) == 0 && v.u.str.len > 1)
+            snprintf(rare, sizeof(rare), "%.*s", (int)v.u.str.len - 1, v.u.str.ptr + 1);
+    }
+    trail_store_iter_free(it);
+    trail_event_free(ev);
+
+    /* "the last 30 days": relative to the end of the data */
+    char since[40], until[40], since30[40];
+    int64_t start = 1793491200LL * 1000000; /* the generator's default start */
+    trail_time_format(start, since);
+    trail_time_format(start + (int64_t)days * 86400 * 1000000LL, until);
+    trail_time_format(st.last_time_us + 1 - 30LL * 86400 * 1000000, since30);
+    char w_user[300], w_trace[300];
+    snprintf(w_user, sizeof(w_user), "duser=%s", user);
+    snprintf(w_trace, sizeof(w_trace), "phxTraceId=%s", trace);
+    printf("values: user %s, trace %s, term %s, rare term %s; span %s .. %s\n", user, trace,
+           surname, rare, since, until);
+
+    const char *q_user[] = {"where",  w_user,  "since", since30, "order",
+                            "newest", "limit", "100",   NULL};
+    const char *q_trace[] = {"where", w_trace, "limit", "0", NULL};
+    const char *q_counts[] = {"since", since, "until", until, "by", "hour,event", NULL};
+    const char *q_text[] = {"text", surname, "limit", "100", NULL};
+    const char *q_rare[] = {"text", rare, "limit", "100", NULL};
+    const char *q_warn[] = {"severity", ">=WARNING", "limit", "100", NULL};
+    question("user", "one user's events, last 30 days, newest 100", 2, 0, q_user);
+    question("trace", "one trace id", 1, 0, q_trace);
+    question("counts", "counts per event per hour over 30 days", 250, 1, q_counts);
+    question("text", "a free-text term (a surname), newest 100", 5, 0, q_text);
+    question("rare", "a rare free-text term (a trace id's word)", 5, 0, q_rare);
+    question("warning", "the newest 100 WARNING-or-worse events", 2, 0, q_warn);
+
+    trail_index_stats(ix, &xs);
+    trail_index_close(ix);
+
+    /* bytes on disk */
+    trail_store_stats(s, &st);
+    uint64_t n_files;
+    uint64_t seg = file_bytes(dir, ".seg", &n_files), open = file_bytes(dir, ".open", NULL);
+    uint64_t idx = file_bytes(dir, ".idx", NULL), all = file_bytes(dir, "", NULL);
+    uint64_t lock = file_bytes(dir, "LOCK", NULL);
+    all -= lock;
+    uint64_t side = all - seg - open - idx;
+    uint64_t sealed_records = 0;
+    pthread_mutex_lock(&s->seg_lock);
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i].sealed)
+            sealed_records += s->segs[i].last_seq - s->segs[i].first_seq + 1;
+    pthread_mutex_unlock(&s->seg_lock);
+    double rec = (double)st.records;
+    printf("on disk: %" PRIu64 " events: %.1f bytes/event in all (sealed segments %.1f, .idx "
+           "%.1f, open segment %.1f, tree.roots/checkpoints/meta %.1f); sealed part alone "
+           "(%" PRIu64 " events in %" PRIu64 " segments): %.1f bytes/event with its indexes and "
+           "integrity data\n",
+           st.records, (double)all / rec, (double)seg / rec, (double)idx / rec, (double)open / rec,
+           (double)side / rec, sealed_records, n_files,
+           sealed_records ? (double)(seg + idx + side) / (double)sealed_records : 0.0);
+    printf("RESULT name=bytes_per_event value=%.2f target=40 sealed_with_indexes=%.2f idx=%.2f\n",
+           (double)all / rec,
+           sealed_records ? (double)(seg + idx + side) / (double)sealed_records : 0.0,
+           sealed_records ? (double)idx / (double)sealed_records : 0.0);
+    printf("cache: %" PRIu64 " hits, %" PRIu64 " misses, %.0f MiB held\n", xs.cache_hits,
+           xs.cache_misses, (double)xs.cache_bytes / 1048576.0);
+    trail_store_close(s);
+    trail_loadgen_free(gen);
+    trail_catalog_free(cat);
+    if (!keep && dir == dir_buf) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return 0;
+}
