@@ -83,6 +83,13 @@ function localTime(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** timeParts - localTime split so that a phone can drop the year and the milliseconds. */
+function timeParts(iso) {
+  const t = localTime(iso);
+  if (t.length < 23) return [t];
+  return [h('span', { class: 'y' }, t.slice(0, 5)), t.slice(5, 19), h('span', { class: 'ms' }, t.slice(19))];
+}
+
 function toLocalInput(iso) {
   const d = new Date(iso);
   if (isNaN(d)) return '';
@@ -605,12 +612,17 @@ function rowFor(ev) {
   const tr = h(
     'tr',
     { 'data-seq': String(ev.seq), class: 'sevrow-' + ev.severity },
-    h('td', { class: 'c-time', title: ev.time + ' · seq ' + ev.seq }, localTime(ev.time)),
+    h('td', { class: 'c-time', title: ev.time + ' · seq ' + ev.seq }, ...timeParts(ev.time)),
     h('td', { class: 'c-sev' }, sevBadge(ev.severity, ev.severity_name)),
     h(
       'td',
       { class: 'c-event', title: (catalogById.get(ev.id) || {}).description || ev.id },
-      h('a', { href: '?view=catalog&id=' + encodeURIComponent(ev.id), class: 'evlink', 'data-id': ev.id }, ev.id),
+      h(
+        'div',
+        { class: 'evcell' },
+        h('span', { class: 'evid' }, ev.id),
+        h('a', { href: '?view=catalog&id=' + encodeURIComponent(ev.id), class: 'evlink', 'data-id': ev.id, title: 'the catalog entry of ' + ev.id, 'aria-label': 'catalog entry' }, '?'),
+      ),
     ),
     h('td', { class: 'c-user', title: String(user) }, String(user)),
     h('td', { class: 'c-src' }, a.src === undefined ? '' : String(a.src)),
@@ -897,6 +909,7 @@ async function openDetail(seq, push = true) {
   if (idx >= 0) select(idx);
   const shown = results.bySeq.get(seq);
   $('detail').hidden = false;
+  document.querySelector('.split').classList.add('with-detail');
   $('detail-title').textContent = shown ? shown.id : 'event ' + seq;
   const body = $('detail-body');
   const proofBox = h('div', { id: 'proof' }, h('p', { class: 'muted' }, 'fetching the record and its proof…'));
@@ -986,6 +999,7 @@ function closeDetail() {
   detailGen++;
   clearTimeout(detailRetry);
   $('detail').hidden = true;
+  document.querySelector('.split').classList.remove('with-detail');
   state.seq = null;
   saveUrl(false);
   $('results').focus({ preventScroll: true });
@@ -1216,6 +1230,7 @@ function route() {
   if (state.view === 'search') {
     writeForm();
     $('detail').hidden = !state.seq;
+    document.querySelector('.split').classList.toggle('with-detail', !!state.seq);
     search();
   } else if (state.view === 'catalog') showCatalog();
   else loadIntegrity();
@@ -1342,10 +1357,10 @@ function init() {
     });
   $('q-text').addEventListener('input', debouncedSearch);
   const ev = $('q-event');
-  ev.addEventListener('input', () => {
-    updateSuggest();
-    debouncedSearch();
-  });
+  // a half-typed id matches nothing: the event field searches on Enter, on a
+  // chosen suggestion and when it is left, not on every key
+  ev.addEventListener('input', updateSuggest);
+  ev.addEventListener('change', () => debouncedSearch.now());
   ev.addEventListener('focus', () => loadCatalog().then(updateSuggest, () => {}));
   ev.addEventListener('blur', () => setTimeout(closeSuggest, 100));
   ev.addEventListener('keydown', (e) => {

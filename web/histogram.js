@@ -176,7 +176,7 @@ export class Histogram {
       b.total = t;
       if (t > max) max = t;
     }
-    const step = niceStep(max || 1, 3);
+    const step = Math.max(1, niceStep(max || 1, 3));
     const top = Math.max(step, Math.ceil(max / step) * step);
     // the value axis
     g.strokeStyle = grid;
