@@ -662,6 +662,7 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
         goto fail;
     }
     it = *element;
+    char key[256]; /* the key of an a.N value, from its k.N */
     while ((r = trail_syslog_sd_next_param(&it, &n, &nl, &v, &vl)) == 1) {
         size_t len = trail_syslog_sd_unescape(v, vl, val);
         if ((nl == 2 && memcmp(n, "id", 2) == 0) || (nl == 3 && memcmp(n, "seq", 3) == 0))
@@ -681,7 +682,6 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
             continue; /* read with its a.N */
         if (pair_name(n, nl, 'a')) {
             /* a.N holds the value of an attribute whose key k.N is not a valid SD-NAME */
-            char key[256];
             size_t key_len = 0;
             if (find_key_param(element, n + 1, nl - 1, key, sizeof(key), &key_len) < 0) {
                 r = TRAIL_E_PARSE;
@@ -689,10 +689,17 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
                         n, (int)nl - 1, n + 1);
                 goto fail;
             }
-            r = trail_event_set_text(ev, key, key_len, val, len);
-        } else {
-            r = trail_event_set_text(ev, n, nl, val, len);
+            n = key;
+            nl = key_len;
         }
+        /* the key's form first: a k.N value may hold any byte, a NUL included */
+        if (!trail_key_valid(n, nl)) {
+            r = TRAIL_E_BAD_KEY;
+            set_err(err, errlen, "syslog: attribute key '%.*s' is not made of [A-Za-z0-9_.-]",
+                    (int)(nl > 64 ? 64 : nl), n);
+            goto fail;
+        }
+        r = trail_event_set_text(ev, n, nl, val, len);
         if (r < 0) {
             set_err(err, errlen, "%s", trail_event_error(ev));
             goto fail;

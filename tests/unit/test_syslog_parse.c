@@ -297,6 +297,14 @@ TEST(event_from_structured_data_bad_values)
     ASSERT_EQ(trail_event_from_syslog(catalog(), m, strlen(m), &ev, err, sizeof(err)),
               TRAIL_E_BAD_ID);
     ASSERT(strstr(err, "no id") != NULL);
+    m = "<110>1 - - - - acme_badge_swiped [trail@32473 duser=\"bob\" k.1=\"bad key\" "
+        "a.1=\"v\"]";
+    ASSERT_EQ(trail_event_from_syslog(catalog(), m, strlen(m), &ev, err, sizeof(err)),
+              TRAIL_E_BAD_KEY);
+    ASSERT(strstr(err, "'bad key'") != NULL);
+    m = "<110>1 - - - - acme_badge_swiped [trail@32473 duser=\"bob\" fo@o=\"v\"]";
+    ASSERT_EQ(trail_event_from_syslog(catalog(), m, strlen(m), &ev, err, sizeof(err)),
+              TRAIL_E_BAD_KEY);
     m = "<110>1 - - - - x [trail@32473 uuid=\"nope\"]";
     ASSERT_EQ(trail_event_from_syslog(catalog(), m, strlen(m), &ev, err, sizeof(err)),
               TRAIL_E_PARSE);
