@@ -372,7 +372,8 @@ check_eq "events accepted while rsyslog is down" "$(cat "$WORK/http.code")" 200
 check "tcp sink is down while rsyslog is" wait_metric "$URL" \
     "trail_sink_up\\{sink=\"tcp\",type=\"syslog\"\\} 0"
 rsyslogd -n -f "$RS/rsyslog.conf" -i "$RS/rsyslogd.pid" >>"$RS/rsyslogd.log" 2>&1 &
-EXTRA_PIDS="$EXTRA_PIDS $!"
+RSYSLOGD=$!
+EXTRA_PIDS="$EXTRA_PIDS $RSYSLOGD"
 LAST2=$(store_last)
 check "tcp sink catches up to seq $LAST2" wait_cursor tcp "$LAST2"
 sleep 0.3
@@ -381,4 +382,6 @@ for i in $(seq 1 5); do
 done
 
 stop_traild
+kill "$RSYSLOGD" 2>/dev/null
+wait "$RSYSLOGD" 2>/dev/null
 finish
