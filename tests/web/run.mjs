@@ -261,6 +261,17 @@ function flipBase64(b) {
   return bytes.toString('base64');
 }
 
+test('proofs of the first, the last and edge leaves all verify', async (page) => {
+  const cp = await (await fetch(BASE + '/v1/checkpoint')).json();
+  const n = cp.tree_size;
+  // leaf 0, the ends of a 256-leaf group, a power of two, the checkpoint's last leaf
+  for (const seq of [1, 256, 257, 8192, 8193, n - 1, n]) {
+    await page.goto(BASE + '/?seq=' + seq);
+    await page.waitForFunction(() => /verified|covered/.test((document.getElementById('proof-status') || {}).textContent || ''), null, { timeout: 20000 });
+    assert.equal(await page.locator('#proof-status').textContent(), 'verified', 'seq ' + seq);
+  }
+}, []);
+
 test('live mode shows events sent during the test and keeps the scroll position', async (page) => {
   await page.goto(BASE + '/?event=acme_*&live=1');
   await settle(page);
