@@ -41,6 +41,9 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_query(int argc, char **argv); /* cli/query.c */
+int cmd_count(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 

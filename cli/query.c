@@ -1,0 +1,1319 @@
+/*
+ * query.c - `trail query`, `trail count` and `trail tail`: search, count and
+ * follow a store's events, on a store directory (--store, also while traild
+ * writes it) or through a running traild (--url, its GET /v1/events,
+ * /v1/count and /v1/events/stream).
+ *
+ * Not here: the filter language and the indexes (lib/query.c, lib/index*.c),
+ * traild's side of the HTTP API (daemon/query_http.c).
+ *
+ * The HTTP client below is the least these three need: HTTP/1.0 GETs (so
+ * that answers of unknown length, the SSE stream among them, simply run to
+ * the end of the connection), no TLS.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- help ---- */
+
+#define FILTERS_HELP                                                                               \
+    "FILTERS (all optional; an event must pass every one given)\n"                                 \
+    "    --since TIME, --until TIME\n"                                                             \
+    "        Events at or after --since and before --until. TIME is RFC 3339 with Z or\n"          \
+    "        an offset (2026-11-01T08:00:00+01:00), a date (2026-11-01, midnight UTC),\n"          \
+    "        now, or a time ago: a number and s, m, h, d or w (15m, 24h, 7d).\n"                   \
+    "    --event GLOB\n"                                                                           \
+    "        Event ids matching GLOB (* any run, ? one character, [abc], [a-z],\n"                 \
+    "        [!abc]); a comma-separated list, or repeat the option: any of them.\n"                \
+    "    --severity EXPR\n"                                                                        \
+    "        WARNING (exactly), >=WARNING, >NOTICE, <=INFO, <ERROR, NOTICE..ERROR,\n"              \
+    "        WARNING.. or ..ERROR; names in any case or numbers (4..7).\n"                         \
+    "    --where CONDITION\n"                                                                      \
+    "        key=value, key!=value (also true when the attribute is missing), or\n"                \
+    "        key^=prefix; an IP attribute takes a network too: src=10.0.0.0/8.\n"                  \
+    "        Repeat the option: all must hold.\n"                                                  \
+    "    --text WORDS\n"                                                                           \
+    "        Each word must appear in some attribute value as a whole word, in any\n"              \
+    "        case (\"olsson\" finds astrid.olsson, not olssons). Repeat: all must.\n"              \
+    "\n"                                                                                           \
+    "SOURCE\n"                                                                                     \
+    "    --store DIR   read the store in DIR (also while traild writes it)\n"                      \
+    "    --url URL     ask a running traild (http://HOST:PORT); --token TOKEN or the\n"            \
+    "                  environment variable TRAIL_TOKEN for one that wants a token\n"
+
+static const char query_help[] =
+    "NAME\n"
+    "    trail query - search a store's events\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail query (--store DIR | --url URL) [FILTERS] [--order newest|oldest]\n"
+    "                [--limit N] [--cursor C] [--format table|json|ndjson|csv|cef|eventlog]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Prints the events that pass the filters, newest first unless --order oldest,\n"
+    "    at most --limit of them (default 100; 0 for all). When the limit stops the\n"
+    "    search, the last line on standard error gives the --cursor that continues\n"
+    "    right after the last event printed: paging that way neither skips nor repeats\n"
+    "    an event while new ones arrive. Sealed segments are searched through their\n"
+    "    indexes, the newest records through an index made as the search reads them.\n"
+    "\n" FILTERS_HELP "\n"
+    "OUTPUT\n"
+    "    --order newest|oldest   by seq, the store's order (default newest)\n"
+    "    --limit N               events to print, 0 for all (default 100)\n"
+    "    --cursor C              continue after the page that printed C\n"
+    "    --format FORMAT         table (default): seq, time, severity, event, attributes;\n"
+    "                            json: one array; ndjson: one event a line; csv: seq, time,\n"
+    "                            severity, severity_name, id, host, uuid, attrs (a JSON\n"
+    "                            object); cef: CEF lines; eventlog: the identity server's\n"
+    "                            event.log lines\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail query --store /var/lib/trail --since 24h --where duser=alice\n"
+    "    trail query --store /var/lib/trail --event 'auth_*_failed*' --severity '>=WARNING'\n"
+    "    trail query --url http://127.0.0.1:8080 --where src=10.0.0.0/8 --format ndjson\n"
+    "    trail query --store /var/lib/trail --text '#YFTp4LhpTqezu06B' --order oldest\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 the search ran (whether or not anything matched), 1 it failed (the store\n"
+    "    cannot be read, traild cannot be reached), 2 bad usage or a bad filter (the\n"
+    "    message names the option and what is wrong with it).\n";
+
+static const char count_help[] =
+    "NAME\n"
+    "    trail count - count a store's events, grouped\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail count (--store DIR | --url URL) [FILTERS] [--by GROUPS]\n"
+    "                [--format table|json|ndjson|csv]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Counts the events that pass the filters. --by groups them by up to three of\n"
+    "    event, severity, hour, day (UTC) or an attribute key of the catalog (duser,\n"
+    "    src, ...), separated by commas: --by hour,event counts each event id in each\n"
+    "    hour. Whole hours counted by event and severity come from hourly rollups\n"
+    "    kept in the indexes, without reading the events. Without --by it prints the\n"
+    "    total.\n"
+    "\n"
+    "    Rows come in time order when the first group is hour or day, else largest\n"
+    "    count first. An event without the attribute counts under (none).\n"
+    "\n" FILTERS_HELP "\n"
+    "OUTPUT\n"
+    "    --format FORMAT   table (default), json ({\"by\":[..],\"total\":N,\"rows\":\n"
+    "                      [{\"keys\":[..],\"count\":N}]}), ndjson (one row a line) or csv\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail count --store /var/lib/trail --since 7d --by day,severity\n"
+    "    trail count --store /var/lib/trail --event 'pipes_*locked*' --by duser\n"
+    "    trail count --url http://127.0.0.1:8080 --since 30d --by hour,event --format csv\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 counted, 1 failed, 2 bad usage, a bad filter or an unknown --by.\n";
+
+static const char tail_help[] =
+    "NAME\n"
+    "    trail tail - the latest events, and (with -f) the new ones as they come\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail tail (--store DIR | --url URL) [FILTERS] [-n N] [-f] [--interval MS]\n"
+    "               [--format table|json|ndjson|csv|cef|eventlog]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Prints the last N events that pass the filters (default 10), oldest first.\n"
+    "    With -f it then keeps printing new ones as they become durable: with --store\n"
+    "    it polls the store every --interval milliseconds (default 250); with --url it\n"
+    "    follows traild's server-sent event stream and, when the connection drops,\n"
+    "    reconnects with the last seq it printed, so that nothing is lost or repeated.\n"
+    "    Stop it with Ctrl-C.\n"
+    "\n" FILTERS_HELP "\n"
+    "OPTIONS\n"
+    "    -n, --lines N       how many of the latest events first (0: none)\n"
+    "    -f, --follow        keep printing new events\n"
+    "    --interval MS       the polling period with --store (default 250)\n"
+    "    --format FORMAT     as trail query's (json prints one array per poll)\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail tail --store /var/lib/trail -f --severity '>=WARNING'\n"
+    "    trail tail --url http://127.0.0.1:8080 -f --where duser=alice --format ndjson\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 (also when stopped with Ctrl-C), 1 failed, 2 bad usage or a bad filter.\n";
+
+/* ---- options ---- */
+
+enum fmt { F_TABLE, F_JSON, F_NDJSON, F_CSV, F_CEF, F_EVENTLOG };
+
+struct opts {
+    const char *cmd;
+    const char *store;
+    const char *url;
+    const char *token;
+    int format;
+    int follow;
+    long lines;
+    long interval_ms;
+};
+
+/* "--name VALUE" / "--name=VALUE": 1 and *ret_value, 0 when argv[*i] is not it, -1 missing. */
+static int opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *ret_value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *ret_value = argv[++*i];
+    return 1;
+}
+
+static int parse_format(const char *v, int count, int *ret)
+{
+    static const char *const names[] = {"table", "json", "ndjson", "csv", "cef", "eventlog"};
+    for (int i = 0; i < (count ? 4 : 6); i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *ret = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Read argv into o and q. kind: 'q' query, 'c' count, 't' tail. Returns 0,
+ * or the exit status of a usage error (already printed).
+ */
+static int parse_args(int argc, char **argv, int kind, struct opts *o, struct trail_query *q)
+{
+    static const char *const filters[] = {"--since",    "--until", "--event",
+                                          "--severity", "--where", "--text"};
+    char err[512];
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m = 0;
+        for (size_t k = 0; k < sizeof(filters) / sizeof(filters[0]) && !m; k++) {
+            m = opt_value(argv, argc, &i, filters[k], &v);
+            if (m > 0 && trail_query_set(q, filters[k], v, err, sizeof(err)) < 0)
+                return cli_usage_error(o->cmd, "%s", err);
+            if (m < 0)
+                return cli_usage_error(o->cmd, "%s needs a value", filters[k]);
+        }
+        if (m)
+            continue;
+        const char *a = argv[i];
+        if ((m = opt_value(argv, argc, &i, "--store", &v))) {
+            o->store = v;
+        } else if ((m = opt_value(argv, argc, &i, "--url", &v))) {
+            o->url = v;
+        } else if ((m = opt_value(argv, argc, &i, "--token", &v))) {
+            o->token = v;
+        } else if ((m = opt_value(argv, argc, &i, "--format", &v))) {
+            if (m > 0 && parse_format(v, kind == 'c', &o->format) < 0)
+                return cli_usage_error(o->cmd, "bad --format '%s': expected %s", v,
+                                       kind == 'c' ? "table, json, ndjson or csv"
+                                                   : "table, json, ndjson, csv, cef or eventlog");
+        } else if (kind == 'q' && ((m = opt_value(argv, argc, &i, "--order", &v)) ||
+                                   (m = opt_value(argv, argc, &i, "--limit", &v)) ||
+                                   (m = opt_value(argv, argc, &i, "--cursor", &v)))) {
+            if (m > 0 && trail_query_set(q, a, v, err, sizeof(err)) < 0)
+                return cli_usage_error(o->cmd, "%s", err);
+        } else if (kind == 'c' && (m = opt_value(argv, argc, &i, "--by", &v))) {
+            if (m > 0 && trail_query_set(q, "--by", v, err, sizeof(err)) < 0)
+                return cli_usage_error(o->cmd, "%s", err);
+        } else if (kind == 't' && ((m = opt_value(argv, argc, &i, "--lines", &v)) ||
+                                   (m = opt_value(argv, argc, &i, "-n", &v)))) {
+            char *end;
+            if (m > 0 && ((o->lines = strtol(v, &end, 10)) < 0 || *end || !*v || o->lines > 100000))
+                return cli_usage_error(o->cmd,
+                                       "bad %s '%s': expected a number of events, 0..100000",
+                                       argv[i - 1][1] == '-' ? "--lines" : "-n", v);
+        } else if (kind == 't' && (m = opt_value(argv, argc, &i, "--interval", &v))) {
+            char *end;
+            if (m > 0 &&
+                ((o->interval_ms = strtol(v, &end, 10)) < 10 || *end || o->interval_ms > 3600000))
+                return cli_usage_error(o->cmd, "bad --interval '%s': expected 10..3600000 ms", v);
+        } else if (kind == 't' && (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0)) {
+            o->follow = 1;
+            continue;
+        } else {
+            return cli_usage_error(o->cmd, "unknown option '%s' (see trail %s --help)", a, o->cmd);
+        }
+        if (m < 0)
+            return cli_usage_error(o->cmd, "%s needs a value", a);
+    }
+    if (!o->store == !o->url)
+        return cli_usage_error(o->cmd, "give either --store DIR or --url URL");
+    if (!o->token)
+        o->token = getenv("TRAIL_TOKEN");
+    return 0;
+}
+
+/* ---- printing events ---- */
+
+struct printer {
+    int format;
+    size_t n;
+    struct trail_buf buf;
+    int header_done;
+};
+
+static int put(struct printer *p, const char *s, size_t n)
+{
+    return trail_buf_append(&p->buf, s, n);
+}
+
+static int puts_(struct printer *p, const char *s)
+{
+    return put(p, s, strlen(s));
+}
+
+static int csv_field(struct printer *p, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote)
+        return put(p, s, n);
+    int r = put(p, "\"", 1);
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = s[i] == '"' ? put(p, "\"\"", 2) : put(p, s + i, 1);
+    return r ? r : put(p, "\"", 1);
+}
+
+/* A value for the table: control characters escaped, long values cut. */
+static int table_value(struct printer *p, const char *s, size_t n)
+{
+    size_t shown = n > 120 ? 117 : n;
+    int r = 0;
+    for (size_t i = 0; i < shown && r == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n')
+            r = put(p, "\\n", 2);
+        else if (c == '\r')
+            r = put(p, "\\r", 2);
+        else if (c < 0x20 || c == 0x7f) {
+            char e[8];
+            snprintf(e, sizeof(e), "\\x%02x", c);
+            r = puts_(p, e);
+        } else
+            r = put(p, s + i, 1);
+    }
+    if (r == 0 && shown < n)
+        r = put(p, "...", 3);
+    return r;
+}
+
+static int print_event(struct printer *p, const struct trail_event *ev)
+{
+    int r = 0;
+    char t[32];
+    switch (p->format) {
+    case F_TABLE: {
+        if (!p->header_done) {
+            r = puts_(p, "SEQ       TIME                         SEVERITY  EVENT  ATTRIBUTES\n");
+            p->header_done = 1;
+        }
+        char head[96];
+        trail_time_format(trail_event_time(ev), t);
+        const char *sev = trail_severity_name(trail_event_severity(ev));
+        snprintf(head, sizeof(head), "%-9" PRIu64 " %s  %-8s  ", trail_event_seq(ev), t,
+                 sev ? sev : "?");
+        r |= puts_(p, head);
+        r |= puts_(p, trail_event_id(ev));
+        for (size_t i = 0; i < trail_event_attr_count(ev) && r == 0; i++) {
+            const char *key;
+            struct trail_value v;
+            char text[8300];
+            trail_event_attr_at(ev, i, &key, &v);
+            size_t n = trail_value_format(&v, text, sizeof(text));
+            r |= put(p, i ? " " : "  ", i ? 1 : 2);
+            r |= puts_(p, key);
+            r |= put(p, "=", 1);
+            r |= table_value(p, text, n < sizeof(text) ? n : sizeof(text) - 1);
+        }
+        r |= put(p, "\n", 1);
+        break;
+    }
+    case F_JSON:
+        r = put(p, p->n ? ",\n" : "[\n", 2);
+        if (r == 0)
+            r = trail_event_to_json(ev, &p->buf);
+        break;
+    case F_NDJSON:
+        r = trail_event_to_json(ev, &p->buf);
+        if (r == 0)
+            r = put(p, "\n", 1);
+        break;
+    case F_CSV: {
+        if (!p->header_done) {
+            r = puts_(p, "seq,time,severity,severity_name,id,host,uuid,attrs\n");
+            p->header_done = 1;
+        }
+        char line[160];
+        uint8_t u[16];
+        char us[37] = "";
+        if (trail_event_uuid(ev, u) == 0) {
+            static const char hex[] = "0123456789abcdef";
+            char *o = us;
+            for (int i = 0; i < 16; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                    *o++ = '-';
+                *o++ = hex[u[i] >> 4];
+                *o++ = hex[u[i] & 15];
+            }
+            *o = '\0';
+        }
+        trail_time_format(trail_event_time(ev), t);
+        const char *sev = trail_severity_name(trail_event_severity(ev));
+        snprintf(line, sizeof(line), "%" PRIu64 ",%s,%d,%s,", trail_event_seq(ev), t,
+                 trail_event_severity(ev), sev ? sev : "");
+        r |= puts_(p, line);
+        r |= csv_field(p, trail_event_id(ev), strlen(trail_event_id(ev)));
+        r |= put(p, ",", 1);
+        r |= csv_field(p, trail_event_host(ev), strlen(trail_event_host(ev)));
+        r |= put(p, ",", 1);
+        r |= puts_(p, us);
+        r |= put(p, ",", 1);
+        /* the attributes as a JSON object: the event's JSON cut to its attrs member */
+        struct trail_buf js = {0};
+        r |= trail_event_to_json(ev, &js);
+        const char *attrs = js.data ? strstr(js.data, "\"attrs\":") : NULL;
+        if (r == 0 && attrs)
+            r = csv_field(p, attrs + 8, js.len - (size_t)(attrs + 8 - js.data) - 1);
+        trail_buf_free(&js);
+        r |= put(p, "\n", 1);
+        break;
+    }
+    default: {
+        struct trail_cef_opts cef = {.log_prefix = p->format == F_EVENTLOG};
+        r = trail_event_to_cef(ev, &cef, &p->buf);
+        if (r == 0)
+            r = put(p, "\n", 1);
+    }
+    }
+    p->n++;
+    return r ? -ENOMEM : 0;
+}
+
+/* Write out what is buffered; at the end of a JSON array close it. */
+static int flush_out(struct printer *p, int end)
+{
+    if (end && p->format == F_JSON)
+        puts_(p, p->n ? "\n]\n" : "[]\n");
+    if (p->buf.len && fwrite(p->buf.data, 1, p->buf.len, stdout) != p->buf.len)
+        return -EIO;
+    trail_buf_reset(&p->buf);
+    if (end && p->format == F_JSON)
+        p->n = 0; /* a next array (tail -f) starts over */
+    return fflush(stdout) == 0 ? 0 : -errno;
+}
+
+/* ---- the store ---- */
+
+static int open_store(const char *cmd, const char *dir, struct trail_store **ret_s,
+                      struct trail_index **ret_ix)
+{
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat)
+        return 1;
+    struct trail_store_opts o = {.read_only = 1};
+    struct trail_store_report rep;
+    int r = trail_store_open(dir, cat, &o, ret_s, &rep);
+    if (r == TRAIL_E_NOT_FOUND)
+        return cli_fail(cmd, "%s: no store there", dir);
+    if (r < 0)
+        return cli_fail(cmd, "%s: cannot open the store: %s", dir, trail_strerror(r));
+    if (rep.damaged)
+        fprintf(stderr, "trail %s: %s: damage found (trail verify tells more):\n%s", cmd, dir,
+                rep.message);
+    r = trail_index_open(*ret_s, NULL, ret_ix);
+    if (r < 0) {
+        trail_store_close(*ret_s);
+        return cli_fail(cmd, "%s", trail_strerror(r));
+    }
+    return 0;
+}
+
+static void close_store(struct trail_store *s, struct trail_index *ix)
+{
+    trail_index_close(ix);
+    trail_store_close(s);
+}
+
+/* A search's failure: a bad query is the user's (2), the rest the store's (1). */
+static int search_failed(const char *cmd, int r, const char *err)
+{
+    if (r == TRAIL_E_PARSE)
+        return cli_usage_error(cmd, "%s", err);
+    return cli_fail(cmd, "cannot read the store: %s", trail_strerror(r));
+}
+
+/*
+ * Run q on ix, printing; the seqs printed in *ret_last (max). Returns 0,
+ * or an exit status (printed). *ret_more and cursor tell where it stopped.
+ */
+static int search_print(const char *cmd, struct trail_index *ix, const struct trail_query *q,
+                        struct printer *p, char cursor[TRAIL_QUERY_CURSOR_MAX], int *ret_more,
+                        uint64_t *ret_last)
+{
+    struct trail_results *res;
+    char err[512];
+    int r = trail_results_open(ix, q, &res, err, sizeof(err));
+    if (r < 0)
+        return search_failed(cmd, r, err);
+    struct trail_event *ev;
+    if ((r = trail_event_new(cli_catalog(), "x", &ev)) < 0) {
+        trail_results_free(res);
+        return cli_fail(cmd, "%s", trail_strerror(r));
+    }
+    while ((r = trail_results_next(res, ev)) == 1) {
+        if (print_event(p, ev) < 0 || (p->buf.len > 65536 && flush_out(p, 0) < 0)) {
+            r = -EIO;
+            break;
+        }
+        if (ret_last && trail_event_seq(ev) > *ret_last)
+            *ret_last = trail_event_seq(ev);
+    }
+    if (ret_more)
+        *ret_more = trail_results_more(res);
+    if (cursor)
+        trail_results_cursor(res, cursor, TRAIL_QUERY_CURSOR_MAX);
+    trail_results_free(res);
+    trail_event_free(ev);
+    if (r == -EIO)
+        return cli_fail(cmd, "cannot write: %s", strerror(errno));
+    if (r < 0)
+        return cli_fail(cmd, "cannot read the store: %s", trail_strerror(r));
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+struct http {
+    char host[256], port[8], prefix[512];
+    int fd;
+    int status;
+    struct trail_buf in; /* what was read: headers, then the body as it comes */
+    size_t body_off;     /* where the body starts in `in` */
+    int eof;
+};
+
+static int http_url(const char *url, struct http *h, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof(*h));
+    h->fd = -1;
+    if (strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "'%s': expected http://HOST[:PORT] (for https, a TLS proxy)", url);
+        return -1;
+    }
+    const char *p = url + 7, *slash = strchr(p, '/');
+    size_t hp = slash ? (size_t)(slash - p) : strlen(p);
+    const char *colon = NULL;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', hp);
+        if (!close) {
+            snprintf(err, errlen, "'%s': unclosed '['", url);
+            return -1;
+        }
+        snprintf(h->host, sizeof(h->host), "%.*s", (int)(close - p - 1), p + 1);
+        colon = close + 1 < p + hp && close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', hp);
+        snprintf(h->host, sizeof(h->host), "%.*s", (int)(colon ? colon - p : (long)hp), p);
+    }
+    if (colon)
+        snprintf(h->port, sizeof(h->port), "%.*s", (int)(p + hp - colon - 1), colon + 1);
+    else
+        strcpy(h->port, "80");
+    if (!h->host[0] || !h->port[0]) {
+        snprintf(err, errlen, "'%s': no host or port", url);
+        return -1;
+    }
+    snprintf(h->prefix, sizeof(h->prefix), "%s", slash ? slash : "");
+    size_t pl = strlen(h->prefix);
+    while (pl && h->prefix[pl - 1] == '/')
+        h->prefix[--pl] = '\0';
+    return 0;
+}
+
+static void http_close(struct http *h)
+{
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+    trail_buf_free(&h->in);
+}
+
+/* Read more of the answer (timeout_ms < 0: wait as long as it takes). 1 read, 0 EOF, <0 error. */
+static int http_read(struct http *h, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+    int pr = poll(&pfd, 1, timeout_ms);
+    if (pr < 0)
+        return errno == EINTR ? 2 : -errno;
+    if (pr == 0)
+        return 2; /* nothing yet */
+    if (trail_buf_reserve(&h->in, 65536) < 0)
+        return -ENOMEM;
+    ssize_t n = recv(h->fd, h->in.data + h->in.len, 65536, 0);
+    if (n < 0)
+        return errno == EINTR ? 2 : -errno;
+    if (n == 0) {
+        h->eof = 1;
+        return 0;
+    }
+    h->in.len += (size_t)n;
+    h->in.data[h->in.len] = '\0';
+    return 1;
+}
+
+/* The value of header name in the answer's headers, or NULL (points into h->in). */
+static const char *http_header(const struct http *h, const char *name, size_t *ret_len)
+{
+    size_t nl = strlen(name);
+    const char *p = strstr(h->in.data, "\r\n");
+    while (p && (size_t)(p - h->in.data) + 2 < h->body_off) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *e = strstr(v, "\r\n");
+            while (*v == ' ' || *v == '\t')
+                v++;
+            *ret_len = e ? (size_t)(e - v) : strlen(v);
+            return v;
+        }
+        p = strstr(p, "\r\n");
+    }
+    return NULL;
+}
+
+/*
+ * GET prefix + path, send extra headers, read up to the end of the
+ * headers. 0 with h->status set, or -1 with err.
+ */
+static int http_get(struct http *h, const char *path, const char *token, const char *extra,
+                    char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gr = getaddrinfo(h->host, h->port, &hints, &ai);
+    if (gr != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", h->host, gai_strerror(gr));
+        return -1;
+    }
+    for (struct addrinfo *a = ai; a && h->fd < 0; a = a->ai_next) {
+        h->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (h->fd >= 0 && connect(h->fd, a->ai_addr, a->ai_addrlen) < 0) {
+            close(h->fd);
+            h->fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (h->fd < 0) {
+        snprintf(err, errlen, "cannot connect to %s:%s: %s", h->host, h->port, strerror(errno));
+        return -1;
+    }
+    struct trail_buf req = {0};
+    int r = 0;
+    char line[1024];
+    snprintf(line, sizeof(line), "GET %s", h->prefix);
+    r |= trail_buf_append(&req, line, strlen(line));
+    r |= trail_buf_append(&req, path, strlen(path));
+    snprintf(line, sizeof(line), " HTTP/1.0\r\nHost: %s:%s\r\nUser-Agent: trail/%s\r\n", h->host,
+             h->port, TRAIL_VERSION_STRING);
+    r |= trail_buf_append(&req, line, strlen(line));
+    if (token) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", token);
+        r |= trail_buf_append(&req, line, strlen(line));
+    }
+    if (extra)
+        r |= trail_buf_append(&req, extra, strlen(extra));
+    r |= trail_buf_append(&req, "\r\n", 2);
+    for (size_t done = 0; r == 0 && done < req.len;) {
+        ssize_t n = send(h->fd, req.data + done, req.len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        done += (size_t)n;
+    }
+    trail_buf_free(&req);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot send to %s:%s: %s", h->host, h->port, strerror(-r));
+        return -1;
+    }
+    for (;;) {
+        char *end = h->in.data ? strstr(h->in.data, "\r\n\r\n") : NULL;
+        if (end) {
+            h->body_off = (size_t)(end + 4 - h->in.data);
+            break;
+        }
+        r = http_read(h, 30000);
+        if (r <= 0 || h->in.len > (1u << 20)) {
+            snprintf(err, errlen, "no answer from %s:%s%s%s", h->host, h->port, r < 0 ? ": " : "",
+                     r < 0 ? strerror(-r) : "");
+            return -1;
+        }
+        if (r == 2) {
+            snprintf(err, errlen, "no answer from %s:%s in 30 s", h->host, h->port);
+            return -1;
+        }
+    }
+    if (sscanf(h->in.data, "HTTP/%*d.%*d %d", &h->status) != 1) {
+        snprintf(err, errlen, "not an HTTP answer from %s:%s", h->host, h->port);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read the whole body (until the connection ends). */
+static int http_body(struct http *h, char *err, size_t errlen)
+{
+    for (;;) {
+        int r = http_read(h, 60000);
+        if (r == 0)
+            return 0;
+        if (r < 0 || r == 2) {
+            snprintf(err, errlen, "reading the answer: %s", r < 0 ? strerror(-r) : "timed out");
+            return -1;
+        }
+    }
+}
+
+/* An error answer: {"error":"..."} -> message; 400 is a bad query (2), others fail (1). */
+static int http_failed(const char *cmd, struct http *h)
+{
+    char err[512];
+    if (http_body(h, err, sizeof(err)) < 0)
+        return cli_fail(cmd, "traild answered %d and then: %s", h->status, err);
+    json_error_t je;
+    json_t *j = json_loadb(h->in.data + h->body_off, h->in.len - h->body_off, 0, &je);
+    const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+    int st = h->status == 400 ? cli_usage_error(cmd, "%s", msg ? msg : "bad request")
+                              : cli_fail(cmd, "traild answered %d%s%s", h->status, msg ? ": " : "",
+                                         msg ? msg : "");
+    json_decref(j);
+    return st;
+}
+
+/*
+ * One page of GET /v1/events as NDJSON, each event printed. Sets the
+ * cursor and more from the answer's headers. Returns 0 or an exit status.
+ */
+static int url_page(const struct opts *o, const struct trail_query *q, const char *cursor,
+                    struct printer *p, char out_cursor[TRAIL_QUERY_CURSOR_MAX], int *ret_more,
+                    uint64_t *ret_last, size_t *ret_n, uint64_t *ret_horizon)
+{
+    struct http h;
+    char err[512];
+    struct trail_buf path = {0};
+    if (http_url(o->url, &h, err, sizeof(err)) < 0)
+        return cli_usage_error(o->cmd, "bad --url %s", err);
+    int st = 0;
+    if (trail_buf_append(&path, "/v1/events?", 11) < 0 ||
+        trail_query_format(q, cursor, &path) < 0 ||
+        trail_buf_append(&path, "&format=ndjson", 14) < 0) {
+        st = cli_fail(o->cmd, "out of memory");
+        goto out;
+    }
+    if (http_get(&h, path.data, o->token, NULL, err, sizeof(err)) < 0) {
+        st = cli_fail(o->cmd, "%s", err);
+        goto out;
+    }
+    if (h.status != 200) {
+        st = http_failed(o->cmd, &h);
+        goto out;
+    }
+    if (http_body(&h, err, sizeof(err)) < 0) {
+        st = cli_fail(o->cmd, "%s", err);
+        goto out;
+    }
+    size_t hl;
+    const char *hv = http_header(&h, "X-Trail-Cursor", &hl);
+    if (hv && hl < TRAIL_QUERY_CURSOR_MAX)
+        snprintf(out_cursor, TRAIL_QUERY_CURSOR_MAX, "%.*s", (int)hl, hv);
+    hv = http_header(&h, "X-Trail-More", &hl);
+    *ret_more = hv && hl >= 1 && hv[0] == '1';
+    hv = http_header(&h, "X-Trail-Horizon", &hl);
+    if (hv && ret_horizon)
+        *ret_horizon = strtoull(hv, NULL, 10);
+    const char *line = h.in.data + h.body_off, *end = h.in.data + h.in.len;
+    *ret_n = 0;
+    while (line < end) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        if (len) {
+            struct trail_event *ev;
+            if (trail_event_from_json(cli_catalog(), line, len, &ev, err, sizeof(err)) < 0) {
+                st = cli_fail(o->cmd, "traild sent an event that does not read: %s", err);
+                goto out;
+            }
+            int r = print_event(p, ev);
+            if (ret_last && trail_event_seq(ev) > *ret_last)
+                *ret_last = trail_event_seq(ev);
+            trail_event_free(ev);
+            (*ret_n)++;
+            if (r < 0 || (p->buf.len > 65536 && flush_out(p, 0) < 0)) {
+                st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+                goto out;
+            }
+        }
+        line += len + 1;
+    }
+out:
+    trail_buf_free(&path);
+    http_close(&h);
+    return st;
+}
+
+/* ---- trail query ---- */
+
+static int run_query(struct opts *o, struct trail_query *q)
+{
+    struct printer p = {.format = o->format};
+    char cursor[TRAIL_QUERY_CURSOR_MAX] = "";
+    int more = 0, st = 0;
+    if (o->store) {
+        struct trail_store *s;
+        struct trail_index *ix;
+        if ((st = open_store(o->cmd, o->store, &s, &ix)))
+            return st;
+        st = search_print(o->cmd, ix, q, &p, cursor, &more, NULL);
+        close_store(s, ix);
+    } else {
+        /* pages of at most 10000 (traild's limit) until the limit or the end */
+        uint64_t want = trail_query_limit(q), got = 0;
+        struct trail_query *pq;
+        char err[256], lim[32];
+        if (trail_query_new(cli_catalog(), &pq) < 0)
+            return cli_fail(o->cmd, "out of memory");
+        /* the same parameters: format and parse back */
+        struct trail_buf qs = {0};
+        trail_query_format(q, NULL, &qs);
+        trail_query_parse(pq, qs.data ? qs.data : "", qs.len, err, sizeof(err));
+        trail_buf_free(&qs);
+        const char *cur = NULL;
+        for (;;) {
+            uint64_t page = want ? want - got : 10000;
+            if (page > 10000)
+                page = 10000;
+            snprintf(lim, sizeof(lim), "%" PRIu64, page);
+            trail_query_set(pq, "limit", lim, err, sizeof(err));
+            size_t n = 0;
+            st = url_page(o, pq, cur, &p, cursor, &more, NULL, &n, NULL);
+            if (st)
+                break;
+            got += n;
+            if (!more || (want && got >= want))
+                break;
+            cur = cursor;
+        }
+        trail_query_free(pq);
+    }
+    if (st == 0 && flush_out(&p, 1) < 0)
+        st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+    if (st == 0 && more)
+        fprintf(stderr, "trail %s: more events: --cursor %s\n", o->cmd, cursor);
+    trail_buf_free(&p.buf);
+    return st;
+}
+
+int cmd_query(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(query_help, stdout);
+        return 0;
+    }
+    struct trail_catalog *cat = cli_catalog();
+    struct trail_query *q;
+    if (!cat || trail_query_new(cat, &q) < 0)
+        return 1;
+    struct opts o = {.cmd = "query"};
+    int st = parse_args(argc, argv, 'q', &o, q);
+    if (st == 0)
+        st = run_query(&o, q);
+    trail_query_free(q);
+    return st;
+}
+
+/* ---- trail count ---- */
+
+static int print_count(const struct opts *o, int n_by, const char *const *by, uint64_t total,
+                       size_t n_rows, const struct trail_count_row *rows)
+{
+    struct printer p = {.format = o->format};
+    int r = 0;
+    char num[32];
+    switch (o->format) {
+    case F_TABLE: {
+        if (n_by == 0) {
+            snprintf(num, sizeof(num), "%" PRIu64 "\n", total);
+            r |= puts_(&p, num);
+            break;
+        }
+        /* column widths from the data */
+        size_t w[TRAIL_COUNT_MAX_BY];
+        for (int d = 0; d < n_by; d++) {
+            w[d] = strlen(by[d]);
+            for (size_t i = 0; i < n_rows; i++) {
+                size_t l = rows[i].keys[d] ? strlen(rows[i].keys[d]) : 6;
+                w[d] = l > w[d] ? (l > 60 ? 60 : l) : w[d];
+            }
+        }
+        for (int d = 0; d < n_by; d++) {
+            char cell[128];
+            snprintf(cell, sizeof(cell), "%-*s  ", (int)w[d], by[d]);
+            for (char *c = cell; *c; c++)
+                *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+            r |= puts_(&p, cell);
+        }
+        r |= puts_(&p, "COUNT\n");
+        for (size_t i = 0; i < n_rows && r == 0; i++) {
+            for (int d = 0; d < n_by; d++) {
+                const char *k = rows[i].keys[d] ? rows[i].keys[d] : "(none)";
+                size_t l = strlen(k);
+                r |= table_value(&p, k, l);
+                for (size_t pad = l > 120 ? 120 : l; pad < w[d] + 2; pad++)
+                    r |= put(&p, " ", 1);
+            }
+            snprintf(num, sizeof(num), "%" PRIu64 "\n", rows[i].count);
+            r |= puts_(&p, num);
+        }
+        snprintf(num, sizeof(num), "%" PRIu64, total);
+        r |= puts_(&p, "total ");
+        r |= puts_(&p, num);
+        r |= put(&p, "\n", 1);
+        break;
+    }
+    case F_CSV:
+        for (int d = 0; d < n_by; d++) {
+            r |= csv_field(&p, by[d], strlen(by[d]));
+            r |= put(&p, ",", 1);
+        }
+        r |= puts_(&p, "count\n");
+        for (size_t i = 0; i < n_rows && r == 0; i++) {
+            for (int d = 0; d < n_by; d++) {
+                if (rows[i].keys[d])
+                    r |= csv_field(&p, rows[i].keys[d], strlen(rows[i].keys[d]));
+                r |= put(&p, ",", 1);
+            }
+            snprintf(num, sizeof(num), "%" PRIu64 "\n", rows[i].count);
+            r |= puts_(&p, num);
+        }
+        if (n_by == 0) {
+            snprintf(num, sizeof(num), "%" PRIu64 "\n", total);
+            r |= puts_(&p, num);
+        }
+        break;
+    default: {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n_rows; i++) {
+            json_t *keys = json_array();
+            for (int d = 0; d < n_by; d++)
+                json_array_append_new(keys,
+                                      rows[i].keys[d] ? json_string(rows[i].keys[d]) : json_null());
+            json_t *row = json_pack("{s:o,s:I}", "keys", keys, "count", (json_int_t)rows[i].count);
+            if (o->format == F_NDJSON) {
+                char *s = json_dumps(row, JSON_COMPACT);
+                if (s) {
+                    r |= puts_(&p, s);
+                    r |= put(&p, "\n", 1);
+                }
+                free(s);
+                json_decref(row);
+            } else {
+                json_array_append_new(arr, row);
+            }
+        }
+        if (o->format == F_JSON) {
+            json_t *byj = json_array();
+            for (int d = 0; d < n_by; d++)
+                json_array_append_new(byj, json_string(by[d]));
+            json_t *top =
+                json_pack("{s:o,s:I,s:O}", "by", byj, "total", (json_int_t)total, "rows", arr);
+            char *s = json_dumps(top, JSON_COMPACT);
+            if (s) {
+                r |= puts_(&p, s);
+                r |= put(&p, "\n", 1);
+            }
+            free(s);
+            json_decref(top);
+        } else if (n_by == 0) {
+            snprintf(num, sizeof(num), "{\"total\":%" PRIu64 "}\n", total);
+            r |= puts_(&p, num);
+        }
+        json_decref(arr);
+    }
+    }
+    int st = r ? cli_fail(o->cmd, "out of memory") : 0;
+    if (st == 0 && flush_out(&p, 0) < 0)
+        st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+    trail_buf_free(&p.buf);
+    return st;
+}
+
+static int count_url(const struct opts *o, const struct trail_query *q)
+{
+    struct http h;
+    char err[512];
+    struct trail_buf path = {0};
+    if (http_url(o->url, &h, err, sizeof(err)) < 0)
+        return cli_usage_error(o->cmd, "bad --url %s", err);
+    int st = 0;
+    json_t *j = NULL;
+    if (trail_buf_append(&path, "/v1/count?", 10) < 0 || trail_query_format(q, NULL, &path) < 0) {
+        st = cli_fail(o->cmd, "out of memory");
+        goto out;
+    }
+    if (http_get(&h, path.data, o->token, NULL, err, sizeof(err)) < 0) {
+        st = cli_fail(o->cmd, "%s", err);
+        goto out;
+    }
+    if (h.status != 200) {
+        st = http_failed(o->cmd, &h);
+        goto out;
+    }
+    if (http_body(&h, err, sizeof(err)) < 0) {
+        st = cli_fail(o->cmd, "%s", err);
+        goto out;
+    }
+    json_error_t je;
+    j = json_loadb(h.in.data + h.body_off, h.in.len - h.body_off, 0, &je);
+    json_t *byj = json_object_get(j, "by"), *rowsj = json_object_get(j, "rows");
+    if (!j || !json_is_array(byj) || !json_is_array(rowsj) ||
+        json_array_size(byj) > TRAIL_COUNT_MAX_BY) {
+        st = cli_fail(o->cmd, "traild's answer does not read as a count");
+        goto out;
+    }
+    const char *by[TRAIL_COUNT_MAX_BY];
+    int n_by = (int)json_array_size(byj);
+    for (int d = 0; d < n_by; d++)
+        by[d] = json_string_value(json_array_get(byj, (size_t)d));
+    size_t n = json_array_size(rowsj);
+    struct trail_count_row *rows = calloc(n ? n : 1, sizeof(*rows));
+    for (size_t i = 0; rows && i < n; i++) {
+        json_t *row = json_array_get(rowsj, i), *keys = json_object_get(row, "keys");
+        rows[i].count = (uint64_t)json_integer_value(json_object_get(row, "count"));
+        for (int d = 0; d < n_by; d++)
+            rows[i].keys[d] = json_string_value(json_array_get(keys, (size_t)d));
+    }
+    if (!rows)
+        st = cli_fail(o->cmd, "out of memory");
+    else
+        st = print_count(o, n_by, by, (uint64_t)json_integer_value(json_object_get(j, "total")), n,
+                         rows);
+    free(rows);
+out:
+    json_decref(j);
+    trail_buf_free(&path);
+    http_close(&h);
+    return st;
+}
+
+int cmd_count(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(count_help, stdout);
+        return 0;
+    }
+    struct trail_catalog *cat = cli_catalog();
+    struct trail_query *q;
+    if (!cat || trail_query_new(cat, &q) < 0)
+        return 1;
+    struct opts o = {.cmd = "count"};
+    int st = parse_args(argc, argv, 'c', &o, q);
+    if (st == 0 && o.url) {
+        st = count_url(&o, q);
+    } else if (st == 0) {
+        struct trail_store *s;
+        struct trail_index *ix;
+        if ((st = open_store(o.cmd, o.store, &s, &ix)) == 0) {
+            struct trail_count *c;
+            char err[512];
+            int r = trail_count_run(ix, q, &c, err, sizeof(err));
+            if (r < 0) {
+                st = search_failed(o.cmd, r, err);
+            } else {
+                st = print_count(&o, c->n_by, c->by, c->total, c->n_rows, c->rows);
+                trail_count_free(c);
+            }
+            close_store(s, ix);
+        }
+    }
+    trail_query_free(q);
+    return st;
+}
+
+/* ---- trail tail ---- */
+
+static volatile sig_atomic_t stop_now;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_now = 1;
+}
+
+/* The last n events, printed oldest first (a newest-first search, reversed). */
+static int tail_store_start(const struct opts *o, struct trail_index *ix, struct trail_query *q,
+                            struct printer *p, uint64_t *ret_last)
+{
+    char err[256], lim[32];
+    struct trail_results *res;
+    snprintf(lim, sizeof(lim), "%ld", o->lines);
+    trail_query_set(q, "order", "newest", err, sizeof(err));
+    trail_query_set(q, "limit", lim, err, sizeof(err));
+    *ret_last = trail_index_horizon(ix);
+    if (o->lines == 0) {
+        int r = trail_index_refresh(ix);
+        *ret_last = trail_index_horizon(ix);
+        return r < 0 ? cli_fail(o->cmd, "cannot read the store: %s", trail_strerror(r)) : 0;
+    }
+    int r = trail_results_open(ix, q, &res, err, sizeof(err));
+    if (r < 0)
+        return search_failed(o->cmd, r, err);
+    *ret_last = trail_index_horizon(ix);
+    struct trail_event **evs = calloc((size_t)o->lines, sizeof(*evs));
+    size_t n = 0;
+    while (evs && n < (size_t)o->lines) {
+        if (trail_event_new(cli_catalog(), "x", &evs[n]) < 0)
+            break;
+        if ((r = trail_results_next(res, evs[n])) != 1) {
+            trail_event_free(evs[n]);
+            break;
+        }
+        n++;
+    }
+    trail_results_free(res);
+    int st = r < 0 ? cli_fail(o->cmd, "cannot read the store: %s", trail_strerror(r)) : 0;
+    for (size_t i = n; i-- > 0;) {
+        if (st == 0 && print_event(p, evs[i]) < 0)
+            st = cli_fail(o->cmd, "out of memory");
+        trail_event_free(evs[i]);
+    }
+    free(evs);
+    if (st == 0 && flush_out(p, 1) < 0)
+        st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+    return st;
+}
+
+static int tail_store(const struct opts *o, struct trail_query *q)
+{
+    struct trail_store *s;
+    struct trail_index *ix;
+    struct printer p = {.format = o->format};
+    int st = open_store(o->cmd, o->store, &s, &ix);
+    if (st)
+        return st;
+    uint64_t last = 0;
+    st = tail_store_start(o, ix, q, &p, &last);
+    while (st == 0 && o->follow && !stop_now) {
+        struct timespec ts = {o->interval_ms / 1000, (o->interval_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        if (stop_now)
+            break;
+        char err[64];
+        trail_query_set(q, "limit", "0", err, sizeof(err));
+        trail_query_start_after(q, last);
+        uint64_t before = last;
+        char cursor[TRAIL_QUERY_CURSOR_MAX];
+        st = search_print(o->cmd, ix, q, &p, cursor, NULL, &last);
+        /* everything up to the horizon was looked at: go on from there */
+        uint64_t h = trail_index_horizon(ix);
+        if (h > last)
+            last = h;
+        if (st == 0 && (last != before || p.buf.len) && flush_out(&p, 1) < 0)
+            st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+    }
+    trail_buf_free(&p.buf);
+    close_store(s, ix);
+    return st;
+}
+
+/* Follow GET /v1/events/stream from after seq `last`, reconnecting until stopped. */
+static int tail_url_follow(const struct opts *o, const struct trail_query *q, struct printer *p,
+                           uint64_t last)
+{
+    int backoff_ms = 250;
+    while (!stop_now) {
+        struct http h;
+        char err[512], extra[64];
+        struct trail_buf path = {0};
+        if (http_url(o->url, &h, err, sizeof(err)) < 0)
+            return cli_usage_error(o->cmd, "bad --url %s", err);
+        /* the stream takes the filters only */
+        struct trail_query *fq;
+        trail_query_new(cli_catalog(), &fq);
+        struct trail_buf qs = {0};
+        trail_query_format(q, NULL, &qs);
+        trail_query_parse(fq, qs.data ? qs.data : "", qs.len, err, sizeof(err));
+        trail_buf_free(&qs);
+        trail_buf_append(&path, "/v1/events/stream?", 18);
+        struct trail_buf all = {0};
+        trail_query_format(fq, NULL, &all);
+        /* drop order, limit and cursor */
+        char *save, *tok = all.data ? strtok_r(all.data, "&", &save) : NULL;
+        int first = 1;
+        while (tok) {
+            if (strncmp(tok, "order=", 6) && strncmp(tok, "limit=", 6) &&
+                strncmp(tok, "cursor=", 7)) {
+                if (!first)
+                    trail_buf_append(&path, "&", 1);
+                trail_buf_append(&path, tok, strlen(tok));
+                first = 0;
+            }
+            tok = strtok_r(NULL, "&", &save);
+        }
+        trail_buf_free(&all);
+        trail_query_free(fq);
+        snprintf(extra, sizeof(extra),
+                 "Last-Event-ID: %" PRIu64 "\r\nAccept: text/event-stream\r\n", last);
+        int r = http_get(&h, path.data, o->token, extra, err, sizeof(err));
+        trail_buf_free(&path);
+        if (r == 0 && h.status != 200) {
+            int st = http_failed(o->cmd, &h);
+            http_close(&h);
+            return st;
+        }
+        if (r == 0) {
+            backoff_ms = 250;
+            /* lines: "id: N", "data: {...}", a blank line ends a message */
+            size_t pos = h.body_off;
+            uint64_t msg_id = 0;
+            struct trail_buf data = {0};
+            while (!stop_now) {
+                char *nl;
+                while (!stop_now && (nl = memchr(h.in.data + pos, '\n', h.in.len - pos))) {
+                    size_t len = (size_t)(nl - (h.in.data + pos));
+                    char *line = h.in.data + pos;
+                    if (len && line[len - 1] == '\r')
+                        len--;
+                    if (len == 0) {
+                        if (data.len) {
+                            struct trail_event *ev;
+                            if (trail_event_from_json(cli_catalog(), data.data, data.len, &ev, err,
+                                                      sizeof(err)) == 0) {
+                                print_event(p, ev);
+                                trail_event_free(ev);
+                                if (flush_out(p, 1) < 0) {
+                                    stop_now = 1;
+                                    break;
+                                }
+                            }
+                            if (msg_id > last)
+                                last = msg_id;
+                        }
+                        trail_buf_reset(&data);
+                    } else if (len > 4 && strncmp(line, "id: ", 4) == 0) {
+                        msg_id = strtoull(line + 4, NULL, 10);
+                    } else if (len > 6 && strncmp(line, "data: ", 6) == 0) {
+                        trail_buf_append(&data, line + 6, len - 6);
+                    }
+                    pos = (size_t)(nl + 1 - h.in.data);
+                }
+                /* keep the buffer small: drop what was read */
+                if (pos > h.body_off && pos == h.in.len) {
+                    h.in.len = h.body_off;
+                    pos = h.body_off;
+                }
+                int rr = http_read(&h, 500);
+                if (rr <= 0)
+                    break;
+            }
+            trail_buf_free(&data);
+        } else {
+            fprintf(stderr, "trail %s: %s; retrying\n", o->cmd, err);
+        }
+        http_close(&h);
+        if (stop_now)
+            break;
+        struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
+    }
+    return 0;
+}
+
+static int tail_url(const struct opts *o, struct trail_query *q)
+{
+    struct printer p = {.format = o->format};
+    char err[64], lim[32], cursor[TRAIL_QUERY_CURSOR_MAX] = "";
+    int more = 0, st = 0;
+    uint64_t last = 0, horizon = 0;
+    size_t n = 0;
+    /* the last events: newest first, printed reversed (buffered through a second printer) */
+    snprintf(lim, sizeof(lim), "%ld", o->lines ? o->lines : 1);
+    trail_query_set(q, "order", "newest", err, sizeof(err));
+    trail_query_set(q, "limit", lim, err, sizeof(err));
+    struct printer nd = {.format = F_NDJSON};
+    st = url_page(o, q, NULL, &nd, cursor, &more, &last, &n, &horizon);
+    if (st == 0 && o->lines) {
+        /* reverse the lines */
+        char *end = nd.buf.data ? nd.buf.data + nd.buf.len : NULL, *s = end;
+        while (s && s > nd.buf.data) {
+            char *e = s - 1; /* the '\n' ending this line */
+            char *b = e;
+            while (b > nd.buf.data && b[-1] != '\n')
+                b--;
+            struct trail_event *ev;
+            char jerr[256];
+            if (trail_event_from_json(cli_catalog(), b, (size_t)(e - b), &ev, jerr, sizeof(jerr)) ==
+                0) {
+                print_event(&p, ev);
+                trail_event_free(ev);
+            }
+            s = b;
+        }
+        if (flush_out(&p, 1) < 0)
+            st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+    }
+    trail_buf_free(&nd.buf);
+    if (st == 0 && o->follow) {
+        /* from the end the search looked at (traild's X-Trail-Horizon), or what it printed */
+        if (horizon > last)
+            last = horizon;
+        st = tail_url_follow(o, q, &p, last);
+    }
+    trail_buf_free(&p.buf);
+    return st;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(tail_help, stdout);
+        return 0;
+    }
+    struct trail_catalog *cat = cli_catalog();
+    struct trail_query *q;
+    if (!cat || trail_query_new(cat, &q) < 0)
+        return 1;
+    struct opts o = {.cmd = "tail", .lines = 10, .interval_ms = 250};
+    int st = parse_args(argc, argv, 't', &o, q);
+    if (st == 0) {
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        st = o.url ? tail_url(&o, q) : tail_store(&o, q);
+    }
+    trail_query_free(q);
+    return st;
+}
