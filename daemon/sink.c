@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1050,8 +1051,14 @@ int sink_connect(struct sink_conn *c, const char *host, const char *port, int ud
         goto fail;
     }
     const char *name = tls->server_name ? tls->server_name : host;
-    SSL_set_tlsext_host_name(c->ssl, name);
-    if (tls->verify && SSL_set1_host(c->ssl, name) != 1) {
+    /* an IP address is checked against the certificate's IP names and sent without SNI */
+    struct in6_addr a6;
+    struct in_addr a4;
+    int is_ip = inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(c->ssl, name);
+    if (tls->verify && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) != 1
+                              : SSL_set1_host(c->ssl, name) != 1)) {
         ssl_errtext(err, errlen, "TLS host name");
         goto fail;
     }

@@ -34,6 +34,8 @@ static const char *const syslog_keys[] = {
 
 enum { TR_UDP, TR_TCP, TR_TLS };
 
+#define UDP_MAX 65507 /* the largest UDP payload over IPv4 */
+
 struct syslog_sink {
     const struct sink_conf *conf;
     struct sink_conn conn;
@@ -174,8 +176,15 @@ static int syslog_write(void *state, const struct sink_item *item, char *err, si
     }
     if (r < 0)
         return r;
-    if (s->msg.len > s->max_message) {
-        /* a receiver would cut or drop it; say so rather than retry it forever */
+    if (s->transport == TR_UDP && s->msg.len > UDP_MAX) {
+        /* no datagram can carry it, and retrying would stall the sink for good: cut it, loudly */
+        log_msg(LOG_ERR,
+                "sink %s: seq %llu: message of %zu bytes cut to %d, the most a UDP "
+                "datagram holds (use tcp or tls for events this large)",
+                s->conf->name, (unsigned long long)item->seq, s->msg.len, UDP_MAX);
+        s->msg.len = UDP_MAX;
+    } else if (s->msg.len > s->max_message) {
+        /* a receiver may cut or drop it: say so */
         log_msg(LOG_WARN, "sink %s: seq %llu: message of %zu bytes is over max_message %u",
                 s->conf->name, (unsigned long long)item->seq, s->msg.len, s->max_message);
     }

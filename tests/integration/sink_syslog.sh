@@ -20,6 +20,7 @@ RS=$WORK/rsyslog
 mkdir -p "$RS/work"
 TCP_PORT=$(free_port)
 TLS_PORT=$(free_port)
+TLS2_PORT=$(free_port)
 UDP_PORT=$(free_port)
 HPORT=$(free_port)
 URL=http://127.0.0.1:$HPORT
@@ -49,6 +50,8 @@ module(load="imudp")
 input(type="imtcp" address="127.0.0.1" port="$TCP_PORT" ruleset="tcp")
 input(type="imtcp" address="127.0.0.1" port="$TLS_PORT" ruleset="tls"
       streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon")
+input(type="imtcp" address="127.0.0.1" port="$TLS2_PORT" ruleset="tlsip"
+      streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon")
 input(type="imudp" address="127.0.0.1" port="$UDP_PORT" ruleset="udp")
 template(name="fields" type="list") {
   constant(value="{")
@@ -66,6 +69,7 @@ template(name="fields" type="list") {
 ruleset(name="tcp") { action(type="omfile" file="$RS/tcp.json" template="fields") }
 ruleset(name="tls") { action(type="omfile" file="$RS/tls.json" template="fields") }
 ruleset(name="udp") { action(type="omfile" file="$RS/udp.json" template="fields") }
+ruleset(name="tlsip") { action(type="omfile" file="$RS/tlsip.json" template="fields") }
 EOF
 rsyslogd -n -f "$RS/rsyslog.conf" -i "$RS/rsyslogd.pid" >"$RS/rsyslogd.log" 2>&1 &
 EXTRA_PIDS="$EXTRA_PIDS $!"
@@ -103,6 +107,14 @@ ca = $RS/ca.pem
 server_name = localhost
 facility = 10
 app = trail-cef
+events = acme_*
+retry_min_ms = 50
+retry_max_ms = 500
+[sink tlsip]
+type = syslog
+transport = tls
+address = 127.0.0.1:$TLS2_PORT
+ca = $RS/ca.pem
 events = acme_*
 retry_min_ms = 50
 retry_max_ms = 500
@@ -185,6 +197,8 @@ LAST=$(store_last)
 check "tcp sink cursor reaches seq $LAST" wait_cursor tcp "$LAST"
 check "tls sink cursor reaches seq $LAST" wait_cursor tls "$LAST"
 check "udp sink cursor reaches seq $LAST" wait_cursor udp "$LAST"
+check "tls sink checking the IP address in the certificate reaches seq $LAST" \
+    wait_cursor tlsip "$LAST"
 # a checkpoint covering the events reaches the witness
 for _ in $(seq 1 100); do
     grep -q '"msgid":"checkpoint"' "$RS/tcp.json" 2>/dev/null && break
@@ -358,6 +372,7 @@ check_grep "trail sinks lists the badca sink with a certificate error" \
     '^badca +syslog +0 .*certificate' "$WORK/sinks.txt"
 check_grep "trail sinks shows the tcp sink with lag 0" "^tcp +syslog +$LAST +0 " "$WORK/sinks.txt"
 check "badca delivered nothing" test "$(grep -c . "$RS/tls.json")" -eq 10
+check_eq "tlsip delivered the 10 acme events" "$(grep -c acme_badge_swiped "$RS/tlsip.json")" 10
 check "badca lag is a metric" wait_metric "$URL" "trail_sink_lag_events\\{sink=\"badca\",type=\"syslog\"\\} [1-9]"
 check "badca is down" wait_metric "$URL" "trail_sink_up\\{sink=\"badca\",type=\"syslog\"\\} 0"
 
