@@ -21,6 +21,27 @@ for _ in $(seq 1 100); do
 done
 RPORT=$(cat "$WORK/recv.port")
 
+# an HTTPS receiver with a certificate from a throwaway CA
+(
+    cd "$WORK" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+        -out ca.pem -days 2 -subj "/CN=trail test CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key \
+        -out srv.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\n' >ext
+    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem \
+        -days 2 -extfile ext 2>/dev/null
+) || exit 1
+mkdir -p "$WORK/recvtls"
+python3 "$TRAIL_SOURCE_DIR/tests/integration/sink_webhook_receiver.py" "$WORK/recvtls.port" \
+    "$WORK/recvtls" --tls "$WORK/srv.pem" "$WORK/srv.key" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+for _ in $(seq 1 100); do
+    [ -s "$WORK/recvtls.port" ] && break
+    sleep 0.05
+done
+TPORT=$(cat "$WORK/recvtls.port")
+
 CONF=$WORK/traild.conf
 cat >"$CONF" <<EOF
 [store]
@@ -47,6 +68,19 @@ timeout_ms = 700
 batch_events = 40
 retry_min_ms = 20
 retry_max_ms = 200
+[sink https]
+type = webhook
+url = https://localhost:$TPORT/tls
+ca = $WORK/ca.pem
+mapping = ecs
+retry_min_ms = 50
+retry_max_ms = 200
+[sink httpsip]
+type = webhook
+url = https://127.0.0.1:$TPORT/ip
+ca = $WORK/ca.pem
+retry_min_ms = 50
+retry_max_ms = 100
 [sink noauth]
 type = webhook
 url = http://127.0.0.1:$RPORT/noauth
@@ -78,6 +112,7 @@ wait_cursor() { # NAME SEQ
 LAST=$(store_last)
 check "hook sink delivers up to seq $LAST" wait_cursor hook "$LAST"
 check "ocsf sink delivers up to seq $LAST" wait_cursor ocsf "$LAST"
+check "https sink (certificate checked) delivers up to seq $LAST" wait_cursor https "$LAST"
 
 store_dump "$WORK/store" >"$WORK/store.ndjson"
 python3 - "$WORK/store.ndjson" "$RECV" <<'PY' >"$WORK/compare.out" 2>&1
@@ -153,6 +188,11 @@ check "every event delivered, exactly once after dedup by uuid, as stored" test 
 check_grep "trail sinks: noauth lags with the HTTP 401" '^noauth +webhook +[0-9]+ +[1-9][0-9]* .*HTTP 401' \
     "$WORK/sinks.txt"
 check_grep "trail sinks: hook has lag 0" "^hook +webhook +$LAST +0 " "$WORK/sinks.txt"
+check_grep "trail sinks: a certificate without the IP is refused" \
+    '^httpsip +webhook +0 .*(certificate|IP address mismatch)' "$WORK/sinks.txt"
+check_eq "https: every event once, as ECS" \
+    "$(python3 -c 'import json,sys; print(sorted(json.loads(l)["event"]["id"] for l in open(sys.argv[1])) == sorted(json.loads(l)["uuid"] for l in open(sys.argv[2])))' \
+        "$WORK/recvtls/tls.ndjson" "$WORK/store.ndjson")" True
 check "retries are counted" wait_metric "$URL" 'trail_sink_errors_total\{sink="hook",type="webhook"\} [1-9]'
 check "noauth lag is a metric" wait_metric "$URL" 'trail_sink_lag_events\{sink="noauth",type="webhook"\} [1-9]'
 

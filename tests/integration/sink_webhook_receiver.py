@@ -3,8 +3,10 @@
 
 Usage: sink_webhook_receiver.py PORTFILE OUTDIR [--fail-every N] [--hang-every M]
                                 [--hang-s S] [--auth 'Name: value'] [--port P]
+                                [--tls CERT KEY]
 
-Listens on 127.0.0.1 on port P, or a free one (written to PORTFILE once listening).
+Listens on 127.0.0.1 on port P, or a free one (written to PORTFILE once listening);
+with --tls, serves HTTPS with that certificate and key.
 Every POST is numbered from 1. Request number k:
   - k % N == 0: answers 503 and keeps nothing (a failure the sink must retry);
   - k % M == 0: keeps the lines, then waits S seconds before answering 200
@@ -21,6 +23,7 @@ import argparse
 import http.server
 import os
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -33,6 +36,7 @@ ap.add_argument("--hang-every", type=int, default=0)
 ap.add_argument("--hang-s", type=float, default=3.0)
 ap.add_argument("--auth", default="")
 ap.add_argument("--port", type=int, default=0)
+ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -91,6 +95,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", args.port), Handler)
+if args.tls:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls[0], args.tls[1])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(args.portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(args.portfile + ".tmp", args.portfile)
