@@ -5,7 +5,10 @@
  * segment file.
  *
  * The input is a segment file. Its first byte chooses the name it gets
- * (even: seg-0000000000000001.open, odd: .seg) and is dropped; a store.meta
+ * (bit 0 clear: seg-0000000000000001.open, set: .seg) and whether the
+ * target fixes the checksums up first (bit 1: the header's CRC and, in an
+ * open segment, every frame's, so that mutations reach the record decoder
+ * instead of stopping at a CRC), and is dropped; a store.meta
  * with the store id the file's header claims is written beside it, so the
  * fuzzer gets past the id check. The store is opened read-only and as a
  * writer (which may cut a torn tail), every record is read both ways and
@@ -63,9 +66,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 1)
         return 0;
-    int sealed = data[0] & 1;
+    int sealed = data[0] & 1, fix = data[0] & 2;
     data++;
     size--;
+    uint8_t *copy = NULL;
+    if (fix && size >= TRAIL_SEG_FIXED + 4) {
+        copy = malloc(size);
+        memcpy(copy, data, size);
+        size_t hlen = get_u32(copy + 12);
+        if (hlen >= TRAIL_SEG_FIXED + 4 && hlen <= size) {
+            put_u32(copy + hlen - 4, trail_crc32c(0, copy, hlen - 4));
+            for (size_t off = hlen; !sealed && off + 8 <= size;) {
+                size_t len = get_u32(copy + off);
+                if (len > size - off - 8)
+                    break;
+                put_u32(copy + off + 4, trail_crc32c(0, copy + off + 8, len));
+                off += 8 + len;
+            }
+        }
+        data = copy;
+    }
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s/*", dir);
     if (system(cmd) != 0)
@@ -97,5 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_all(s);
         trail_store_close(s);
     }
+    free(copy);
     return 0;
 }
