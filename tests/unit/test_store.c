@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -484,11 +485,15 @@ static int fault_cb(void *arg, int op, int fd)
 
 TEST(write_failure)
 {
-    for (int op = TRAIL_STORE_OP_WRITE; op <= TRAIL_STORE_OP_SYNC; op++) {
+    for (int round = 0; round < 4; round++) {
+        int op = round % 2 ? TRAIL_STORE_OP_SYNC : TRAIL_STORE_OP_WRITE;
         char *dir = make_dir();
         struct trail_store *s;
-        struct trail_store_opts o = {
-            .create = 1, .fsync_policy = TRAIL_FSYNC_ALWAYS, .fault = fault_cb};
+        /* rounds 2 and 3: segments of 8 KiB, so the failing flushes also roll */
+        struct trail_store_opts o = {.create = 1,
+                                     .fsync_policy = TRAIL_FSYNC_ALWAYS,
+                                     .segment_max_bytes = round >= 2 ? 8 << 10 : 0,
+                                     .fault = fault_cb};
         fail_errno = op == TRAIL_STORE_OP_WRITE ? ENOSPC : EIO;
         ASSERT_OK(open_store(dir, &o, &s));
         ASSERT_OK(append_range(s, 0, 100));
@@ -499,6 +504,12 @@ TEST(write_failure)
         ASSERT_OK(trail_store_append(s, &ev, 1, &seq));
         ASSERT_EQ(seq, 101);
         ASSERT_EQ(trail_store_wait(s, seq), -fail_errno);
+        if (round >= 2) {
+            /* a batch of 40 (several rolls) fails whole */
+            usleep(150000);
+            ASSERT_OK(append_range(s, 100, 140));
+            ASSERT_EQ(trail_store_wait(s, 140), -fail_errno);
+        }
         /* appends fail fast for a moment, then are taken (and fail) again */
         int r = trail_store_append(s, &ev, 1, &seq);
         ASSERT(r == -fail_errno || r == 0);
@@ -522,6 +533,65 @@ TEST(write_failure)
         ASSERT_OK(trail_store_close(s));
         remove_dir(dir);
     }
+}
+
+struct cp_seen {
+    pthread_mutex_t lock; /* the hook runs on the flusher's thread */
+    int calls;
+    struct trail_store_state last;
+};
+
+static struct cp_seen cp_read(struct cp_seen *seen)
+{
+    pthread_mutex_lock(&seen->lock);
+    struct cp_seen copy = *seen;
+    pthread_mutex_unlock(&seen->lock);
+    return copy;
+}
+
+static int checkpoint_cb(void *arg, struct trail_store *s, const struct trail_store_state *st)
+{
+    struct cp_seen *seen = arg;
+    (void)s;
+    pthread_mutex_lock(&seen->lock);
+    seen->calls++;
+    seen->last = *st;
+    pthread_mutex_unlock(&seen->lock);
+    return 0;
+}
+
+TEST(checkpoint_hook)
+{
+    char *dir = make_dir();
+    struct trail_store *s;
+    struct cp_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct trail_store_opts o = {.create = 1,
+                                 .checkpoint = checkpoint_cb,
+                                 .checkpoint_arg = &seen,
+                                 .checkpoint_every_events = 100,
+                                 .checkpoint_every_ms = 3600000};
+    ASSERT_OK(open_store(dir, &o, &s));
+    for (int i = 0; i < 5; i++) {
+        ASSERT_OK(append_range(s, i * 100, i * 100 + 100));
+        ASSERT_OK(trail_store_wait(s, (uint64_t)(i * 100 + 100)));
+    }
+    /* every 100 durable records: called after the flush that made them durable */
+    struct cp_seen now = cp_read(&seen);
+    for (int i = 0; i < 200 && now.last.tree_size < 500; i++) {
+        usleep(5000);
+        now = cp_read(&seen);
+    }
+    ASSERT(now.calls >= 1);
+    ASSERT_EQ(now.last.tree_size, 500);
+    uint8_t root[32], chain[32];
+    ASSERT_OK(recompute_root(s, 500, root, chain));
+    ASSERT_MEMEQ(now.last.root, root, 32);
+    ASSERT_MEMEQ(now.last.chain, chain, 32);
+    ASSERT_OK(append_range(s, 500, 510));
+    ASSERT_OK(trail_store_close(s)); /* at close, with the final state */
+    ASSERT_EQ(seen.calls, now.calls + 1);
+    ASSERT_EQ(seen.last.tree_size, 510);
+    remove_dir(dir);
 }
 
 static char *seg_file(const char *dir, const char *ext)
@@ -645,4 +715,4 @@ int main(void)
 
 #define main run
 TEST_MAIN(crc32c, record_roundtrip, append_iterate_reopen, roll_seal_seek, purge, write_failure,
-          recovery, half_sealed)
+          checkpoint_hook, recovery, half_sealed)
