@@ -17,6 +17,7 @@
  *   GET  /metrics       Prometheus text format
  *   GET  /v1/proof, /v1/verify, /v1/sinks, POST /v1/verify, and the web
  *                       viewer's files at / (viewer_http.c)
+ *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
  *
  * Routes are a table (method, path, handler); a POST route's handler gets
  * the whole body. A POST is parked (MHD_suspend_connection) while its batch
@@ -29,6 +30,7 @@
 #include "json_out.h"
 #include "log.h"
 #include "metrics.h"
+#include "query_http.h"
 #include "traild.h"
 #include "viewer_http.h"
 
@@ -65,6 +67,7 @@ struct req {
     int status;
     struct trail_buf answer;
     int answered;
+    enum MHD_Result queued; /* a route that queued its own answer (returned 2) */
 };
 
 /* A route's handler: 0 with rq->answer ready, 1 when parked (POST), or -errno. */
@@ -449,6 +452,14 @@ static int viewer_route(struct req *rq)
     return r;
 }
 
+/* ---- the query routes (query_http.c): they queue their own answers ---- */
+
+static int query_route(struct req *rq)
+{
+    rq->queued = query_http_answer(rq->conn, rq->route->path);
+    return 2;
+}
+
 /* ---- dispatch ---- */
 
 static const struct route routes[] = {
@@ -456,7 +467,8 @@ static const struct route routes[] = {
     {"GET", "/v1/checkpoint", get_checkpoint, 0}, {"GET", "/healthz", get_healthz, 0},
     {"GET", "/metrics", get_metrics, 0},          {"GET", "/v1/proof", viewer_route, 0},
     {"GET", "/v1/verify", viewer_route, 0},       {"POST", "/v1/verify", viewer_route, 0},
-    {"GET", "/v1/sinks", viewer_route, 0},
+    {"GET", "/v1/sinks", viewer_route, 0},        {"GET", "/v1/events", query_route, 0},
+    {"GET", "/v1/count", query_route, 0},         {"GET", "/v1/events/stream", query_route, 0},
 };
 
 static enum MHD_Result send_answer(struct req *rq)
@@ -556,6 +568,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int r = rq->route->fn(rq);
     if (r == 1)
         return MHD_YES; /* parked in ingest; rq is post_done's until it resumes us */
+    if (r == 2)
+        return rq->queued;
     if (r < 0)
         answer_error(rq, 500, trail_strerror(r));
     return send_answer(rq);
@@ -623,7 +637,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_END);
+        on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK, query_http_unescape, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->http);
@@ -649,6 +663,7 @@ static void stop(void *state)
     while (h->parked > 0)
         pthread_cond_wait(&h->idle_cv, &h->lock);
     pthread_mutex_unlock(&h->lock);
+    query_http_stop(); /* event streams end */
 }
 
 static void free_input(void *state)
@@ -657,6 +672,7 @@ static void free_input(void *state)
     if (!h)
         return;
     MHD_stop_daemon(h->mhd);
+    query_http_free(); /* the query index, before the store closes */
     trail_buf_free(&h->catalog_json);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->idle_cv);

@@ -1787,6 +1787,13 @@ int trail_results_cursor(const struct trail_results *res, char *buf, size_t size
 /* trail_results_more - 1 when the limit stopped the search (a next page may hold more). */
 int trail_results_more(const struct trail_results *res);
 
+/*
+ * trail_results_horizon - the last seq the search could see (every record
+ * up to it was indexed when it started): a follower that wants every later
+ * event goes on after it (trail_query_start_after).
+ */
+uint64_t trail_results_horizon(const struct trail_results *res);
+
 /* trail_results_free - end a search. */
 void trail_results_free(struct trail_results *res);
 

@@ -742,6 +742,7 @@ struct trail_results {
     uint64_t *seg_last; /* each segment's last seq as seen at the start */
     size_t n_segs;
     uint64_t lo, hi; /* candidates: lo <= seq <= hi */
+    uint64_t horizon;
     int newest;
     uint64_t limit, returned, last_seq;
     int more, done;
@@ -1314,6 +1315,7 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
         }
         res->lo = res->n_segs ? res->segs[0]->first_seq : 1;
         res->hi = ix->horizon;
+        res->horizon = ix->horizon;
     }
     pthread_mutex_unlock(&ix->lock);
     if (r < 0)
@@ -1372,6 +1374,11 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
 int trail_results_more(const struct trail_results *res)
 {
     return res->more;
+}
+
+uint64_t trail_results_horizon(const struct trail_results *res)
+{
+    return res->horizon;
 }
 
 int trail_results_cursor(const struct trail_results *res, char *buf, size_t size)
