@@ -138,7 +138,7 @@ struct verify {
     char origin[33];
 
     struct seg_job *segs;
-    size_t n_segs;
+    size_t n_segs, cap_segs;
 
     uint8_t (*roots)[TRAIL_HASH_LEN]; /* tree.roots entries */
     uint64_t n_roots;
@@ -1098,9 +1098,14 @@ static int read_segment(struct worker *w, struct seg_job *j)
     uint8_t hbuf[TRAIL_SEG_HEADER_MAX];
     size_t got;
     struct stat st;
-    char path[64];
-    snprintf(path, sizeof(path), "%s", j->name);
-    int fd = openat(v->dir_fd, path, O_RDONLY | O_CLOEXEC);
+    int fd = openat(v->dir_fd, j->name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && !j->sealed) {
+        /* sealed since the directory was listed (a live writer): read the sealed copy */
+        char *ext = strrchr(j->name, '.');
+        snprintf(ext, sizeof(j->name) - (size_t)(ext - j->name), ".seg");
+        j->sealed = 1;
+        fd = openat(v->dir_fd, j->name, O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0)
         return -errno;
     int r = fstat(fd, &st) < 0 ? -errno : pread_all(fd, hbuf, sizeof(hbuf), 0, &got);
@@ -1238,7 +1243,8 @@ static int cmp_job(const void *a, const void *b)
     return x->sealed - y->sealed;
 }
 
-static int list_segments(struct verify *v)
+/* Add the segment files the directory lists now to v->segs (duplicates included). */
+static int read_dir(struct verify *v)
 {
     int fd = openat(v->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -1248,7 +1254,6 @@ static int list_segments(struct verify *v)
         close(fd);
         return -errno;
     }
-    size_t cap = 0;
     struct dirent *e;
     int r = 0;
     while ((e = readdir(d))) {
@@ -1263,14 +1268,15 @@ static int list_segments(struct verify *v)
         int sealed = strcmp(endp, ".seg") == 0;
         if (!sealed && strcmp(endp, ".open") != 0)
             continue;
-        if (v->n_segs == cap) {
-            cap = cap ? 2 * cap : 64;
+        if (v->n_segs == v->cap_segs) {
+            size_t cap = v->cap_segs ? 2 * v->cap_segs : 64;
             struct seg_job *p = realloc(v->segs, cap * sizeof(*p));
             if (!p) {
                 r = -ENOMEM;
                 break;
             }
             v->segs = p;
+            v->cap_segs = cap;
         }
         struct seg_job *j = &v->segs[v->n_segs++];
         memset(j, 0, sizeof(*j));
@@ -1279,18 +1285,31 @@ static int list_segments(struct verify *v)
         snprintf(j->name, sizeof(j->name), "%s", name);
     }
     closedir(d);
+    return r;
+}
+
+/*
+ * The segments, in seq order, one per first seq. The directory is listed
+ * twice and the lists joined: while a live store seals a segment (writes
+ * seg-N.seg, then removes seg-N.open) one readdir can miss both names, two
+ * in a row cannot. Where both exist, the .seg is read (it is only renamed
+ * into place once complete; a .open left beside it is a leftover).
+ */
+static int list_segments(struct verify *v)
+{
+    free(v->segs);
+    v->segs = NULL;
+    v->n_segs = v->cap_segs = 0;
+    int r = read_dir(v);
+    if (r == 0)
+        r = read_dir(v);
     if (r < 0)
         return r;
     qsort(v->segs, v->n_segs, sizeof(*v->segs), cmp_job);
-    /* a .open beside a .seg of the same start: a sealing a crash interrupted, or
-       one that finished and did not remove the .open; read the .seg when whole */
     size_t out = 0;
     for (size_t i = 0; i < v->n_segs; i++) {
-        if (i + 1 < v->n_segs && v->segs[i + 1].name_seq == v->segs[i].name_seq) {
-            note(v, "%s and %s both exist (an interrupted sealing): %s read", v->segs[i].name,
-                 v->segs[i + 1].name, v->segs[i + 1].name);
-            continue; /* keep the .seg (sorted after the .open) */
-        }
+        if (i + 1 < v->n_segs && v->segs[i + 1].name_seq == v->segs[i].name_seq)
+            continue; /* keep the last of a run: the .seg sorts after the .open */
         v->segs[out++] = v->segs[i];
     }
     v->n_segs = out;
@@ -1315,22 +1334,30 @@ static int load_store_id(struct verify *v)
     free(m);
     if (r < 0 && r != -ENOENT)
         return r;
-    if (!v->have_id && v->n_segs) {
+    r = 0;
+    if (v->n_segs) {
         uint8_t h[TRAIL_SEG_HEADER_MAX];
         struct seg_header sh;
         size_t got = 0;
         int fd = openat(v->dir_fd, v->segs[0].name, O_RDONLY | O_CLOEXEC);
         if (fd >= 0 && pread_all(fd, h, sizeof(h), 0, &got) == 0 &&
             seg_header_decode(h, got, &sh) == 0) {
-            memcpy(v->store_id, sh.store_id, 16);
-            v->have_id = 1;
+            if (!v->have_id) {
+                memcpy(v->store_id, sh.store_id, 16);
+                v->have_id = 1;
+            } else if (memcmp(sh.store_id, v->store_id, 16) != 0) {
+                char other[33];
+                hex_of(sh.store_id, 16, other);
+                r = report(v, TRAIL_DAMAGE_SIDE_FILE, 0, 0, "store.meta",
+                           "store.meta names another store than the first segment (%s)", other);
+            }
         }
         if (fd >= 0)
             close(fd);
     }
     if (v->have_id)
         hex_of(v->store_id, 16, v->origin);
-    return 0;
+    return r < 0 ? r : 0;
 }
 
 static int cmp_vcp(const void *a, const void *b)
@@ -1464,6 +1491,9 @@ static int load_checkpoints(struct verify *v, struct trail_verify_report *rep)
             return r;
     }
     rep->external = v->o->n_checkpoints;
+    if (v->n_internal == 0 && v->o->n_checkpoints == 0)
+        note(v, "no checkpoint in DIR/checkpoints and none given: nothing signed covers these "
+                "records (a cut tail would leave no trace; see 'trail checkpoint --help')");
     if (v->n_internal && !v->o->n_keys)
         note(v, "no public key given: the signatures of %zu checkpoints were not checked",
              v->n_internal);
@@ -1923,12 +1953,63 @@ out:
 
 /* ---- the call ---- */
 
+/* In seq order; damage that names no record (seq 0) after the rest. */
 static int cmp_finding(const void *a, const void *b)
 {
     const struct finding *x = a, *y = b;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
+    uint64_t xs = x->seq ? x->seq : UINT64_MAX, ys = y->seq ? y->seq : UINT64_MAX;
+    if (xs != ys)
+        return xs < ys ? -1 : 1;
     return x->kind - y->kind;
+}
+
+/*
+ * Segments the listing missed: after two segments read one after the other
+ * with a gap between them, a file for the first missing seq that exists now
+ * is read too, and so on until no gap can be filled that way. (A live
+ * store's sealer renames files while the directory is listed; two listings
+ * in a row make a miss rare, this makes it harmless.) Returns 0 or -ENOMEM.
+ */
+static int fill_gaps(struct verify *v, struct worker *w)
+{
+    for (int rounds = 0; rounds < 100000; rounds++) {
+        struct seg_job found;
+        int have = 0;
+        for (size_t i = 1; i < v->n_segs && !have; i++) {
+            const struct seg_job *a = &v->segs[i - 1], *b = &v->segs[i];
+            if (a->header_ok != 1 || b->header_ok != 1 || a->stopped || a->error ||
+                b->h.first_seq <= a->last_seq + 1)
+                continue;
+            for (int sealed = 1; sealed >= 0 && !have; sealed--) {
+                struct stat st;
+                memset(&found, 0, sizeof(found));
+                found.name_seq = a->last_seq + 1;
+                found.sealed = sealed;
+                snprintf(found.name, sizeof(found.name), "seg-%016" PRIx64 "%s", found.name_seq,
+                         sealed ? ".seg" : ".open");
+                have = fstatat(v->dir_fd, found.name, &st, 0) == 0;
+            }
+        }
+        if (!have)
+            return 0;
+        if (v->n_segs == v->cap_segs) {
+            size_t cap = 2 * v->cap_segs + 16;
+            struct seg_job *p = realloc(v->segs, cap * sizeof(*p));
+            if (!p)
+                return -ENOMEM;
+            v->segs = p;
+            v->cap_segs = cap;
+        }
+        struct seg_job *j = &v->segs[v->n_segs++];
+        *j = found;
+        int r = read_segment(w, j);
+        if (r < 0 && !j->error)
+            j->error = r;
+        if (j->error == -ENOMEM)
+            return -ENOMEM;
+        qsort(v->segs, v->n_segs, sizeof(*v->segs), cmp_job);
+    }
+    return 0;
 }
 
 int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
@@ -1962,6 +2043,11 @@ int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
     memcpy(rep->store_id, v->origin, sizeof(rep->store_id));
     if ((r = load_side_files(v)) < 0 || (r = load_checkpoints(v, rep)) < 0)
         goto out;
+    /* the segments again, now: a live writer makes records durable before it writes the
+       checkpoints and group roots that cover them, so every segment those read above
+       cover is in this list, with at least the records they cover */
+    if ((r = list_segments(v)) < 0)
+        goto out;
 
     n_threads = v->o->threads > 0 ? v->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n_threads < 1)
@@ -1988,6 +2074,8 @@ int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
         goto out;
     rep->threads = run_pool(v, workers, tids, n_threads, 1, v->n_segs);
     rep->signatures = v->signatures;
+    if ((r = fill_gaps(v, &workers[0])) < 0)
+        goto out;
 
     if ((r = join(v, rep)) < 0)
         goto out;
