@@ -1251,7 +1251,7 @@ struct trail_store_opts {
     int no_seal;                /* 1: leave rolled segments uncompressed */
     int zstd_level;             /* sealing: default 6 (docs/BENCHMARKS.md) */
     uint32_t block_bytes;       /* sealing: raw bytes per compressed block, 1 MiB */
-    uint64_t max_pending_bytes; /* appends wait while more than this is unwritten; 256 MiB */
+    uint64_t max_pending_bytes; /* appends wait while more than this is unwritten; 64 MiB */
 
     /*
      * The checkpoint hook (the integrity layer): called on the flusher's

@@ -1066,6 +1066,8 @@ static void *flusher_main(void *arg)
         }
         pthread_cond_broadcast(&s->durable_cv);
         batch_reset(b);
+        if (b->data.cap > (32u << 20)) /* a burst's buffer goes back; the usual one stays */
+            trail_buf_free(&b->data);
         if (r == 0 && (s->o.checkpoint || s->cp_signing) &&
             (s->durable_seq - s->last_checkpoint_seq >= s->o.checkpoint_every_events ||
              mono_us() - s->last_checkpoint_us >= (int64_t)s->o.checkpoint_every_ms * 1000)) {
@@ -1227,7 +1229,7 @@ static void opts_defaults(struct trail_store_opts *o)
     if (!o->block_bytes)
         o->block_bytes = 1u << 20;
     if (!o->max_pending_bytes)
-        o->max_pending_bytes = 256u << 20;
+        o->max_pending_bytes = 64u << 20;
     if (!o->checkpoint_every_events)
         o->checkpoint_every_events = 100000;
     if (!o->checkpoint_every_ms)
