@@ -1282,7 +1282,7 @@ static int read_dir(struct verify *v)
         memset(j, 0, sizeof(*j));
         j->name_seq = first;
         j->sealed = sealed;
-        snprintf(j->name, sizeof(j->name), "%s", name);
+        snprintf(j->name, sizeof(j->name), "%.39s", name);
     }
     closedir(d);
     return r;
@@ -1305,7 +1305,8 @@ static int list_segments(struct verify *v)
         r = read_dir(v);
     if (r < 0)
         return r;
-    qsort(v->segs, v->n_segs, sizeof(*v->segs), cmp_job);
+    if (v->n_segs)
+        qsort(v->segs, v->n_segs, sizeof(*v->segs), cmp_job);
     size_t out = 0;
     for (size_t i = 0; i < v->n_segs; i++) {
         if (i + 1 < v->n_segs && v->segs[i + 1].name_seq == v->segs[i].name_seq)
@@ -2084,7 +2085,8 @@ int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
             r = -ENOMEM;
             goto out;
         }
-    qsort(v->found, v->n_found, sizeof(*v->found), cmp_finding);
+    if (v->n_found)
+        qsort(v->found, v->n_found, sizeof(*v->found), cmp_finding);
     rep->n_damage = (uint32_t)v->n_found;
     for (size_t i = 0; i < v->n_found && i < TRAIL_VERIFY_MAX_DAMAGE; i++) {
         struct trail_verify_damage *d = &rep->damage[i];

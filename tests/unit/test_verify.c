@@ -845,7 +845,7 @@ TEST(tree_roots_changed)
 }
 
 /* A writer appending all the while: every verify of the live store holds. */
-static volatile int live_done;
+static int live_done; /* atomic */
 static void *live_writer(void *arg)
 {
     struct trail_store *s = arg;
@@ -861,7 +861,7 @@ static void *live_writer(void *arg)
             break;
         usleep(1000); /* segments roll and seal while verify reads */
     }
-    live_done = 1;
+    __atomic_store_n(&live_done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -874,10 +874,10 @@ TEST(live_store_verifies)
     o.fsync_interval_ms = 2;
     ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
     pthread_t t;
-    live_done = 0;
+    __atomic_store_n(&live_done, 0, __ATOMIC_RELEASE);
     ASSERT_OK(pthread_create(&t, NULL, live_writer, s));
     int runs = 0, bad = 0;
-    while (!live_done || runs < 5) {
+    while (!__atomic_load_n(&live_done, __ATOMIC_ACQUIRE) || runs < 5) {
         struct trail_verify_report rep;
         if (verify(dir, NULL, 0, &rep) < 0 || rep.n_damage) {
             if (!bad)
