@@ -1736,6 +1736,15 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                 }
             } else {
                 hash_damage(v, prev, 0, "");
+                /* the records join up: a trailer that says otherwise was changed */
+                if (prev->has_trailer &&
+                    (prev->trailer_last != prev->last_seq ||
+                     memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) != 0))
+                    report(v, TRAIL_DAMAGE_SIDE_FILE, prev->last_seq, prev->last_seq, prev->name,
+                           "the sealed segment's trailer (last seq %" PRIu64
+                           ", chain head) is not what its records give, though they lead to the "
+                           "next segment: the trailer was changed",
+                           prev->trailer_last);
             }
         }
         if (j->stopped) {

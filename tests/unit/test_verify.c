@@ -822,6 +822,25 @@ TEST(hashes_rewritten_caught_by_checkpoint)
     remove_dir(dir);
 }
 
+/* A sealed segment's trailer changed (its CRC made to fit), its records intact. */
+TEST(trailer_changed)
+{
+    char *dir = new_store(N_EVENTS);
+    struct segfile sf;
+    ASSERT_OK(seg_load(dir, 300, &sf));
+    ASSERT(sf.sealed);
+    sf.trailer_chain[7] ^= 1;
+    ASSERT_OK(seg_save(&sf));
+    struct trail_verify_report rep;
+    ASSERT_OK(verify(dir, NULL, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "side-file");
+    ASSERT_STREQ(rep.damage[0].file, sf.name);
+    ASSERT(strstr(rep.damage[0].message, "trailer") != NULL);
+    seg_free(&sf);
+    remove_dir(dir);
+}
+
 TEST(tree_roots_changed)
 {
     char *dir = new_store(N_EVENTS);
@@ -1152,6 +1171,6 @@ TEST_MAIN(clean_store_verifies, modified_byte_sealed, modified_byte_open, modifi
           modified_seq_field, record_removed, record_inserted, record_duplicated, records_swapped,
           tail_truncated, segment_removed, first_segment_removed, segment_replaced,
           rollback_against_external_checkpoint, fork_against_external_checkpoint,
-          checkpoint_bad_signature, hashes_rewritten_caught_by_checkpoint, tree_roots_changed,
-          live_store_verifies, no_store, store_writes_checkpoints, inclusion_proofs_every_seq,
-          purged_three_times)
+          checkpoint_bad_signature, hashes_rewritten_caught_by_checkpoint, trailer_changed,
+          tree_roots_changed, live_store_verifies, no_store, store_writes_checkpoints,
+          inclusion_proofs_every_seq, purged_three_times)
