@@ -523,7 +523,7 @@ function sevKey(v) {
 
 async function loadHistogram(fp, signal, gen) {
   const now = Date.now();
-  const unit = chooseUnit(now);
+  let unit = chooseUnit(now);
   const p = new URLSearchParams(fp);
   p.set('by', unit + ',severity');
   let c;
@@ -536,6 +536,21 @@ async function loadHistogram(fp, signal, gen) {
     return;
   }
   if (gen !== results.gen) return;
+  const rows = countRows(c);
+  if (unit === 'day' && !state.since && rows.length) {
+    // all time over a few days: hours show more
+    const ts = rows.map((r) => bucketMs(r.keys[0])).filter((t) => !isNaN(t));
+    if (Math.max(...ts) - Math.min(...ts) < 8 * 864e5) {
+      p.set('by', 'hour,severity');
+      try {
+        c = await getJSON('/v1/count?' + p, { signal });
+        unit = 'hour';
+      } catch (e) {
+        if (e.name === 'AbortError' || gen !== results.gen) return;
+      }
+      if (gen !== results.gen) return;
+    }
+  }
   results.total = Number(c.total);
   results.unit = unit;
   const step = unit === 'hour' ? 36e5 : 864e5;
@@ -680,6 +695,7 @@ async function search() {
   showError('');
   saveUrl(false);
   const fp = filterParams();
+  document.body.dataset.searching = '1'; // until the first page and the counts are in
   const hp = loadHistogram(fp, ctl.signal, gen);
   const pp = new URLSearchParams(fp);
   pp.set('limit', String(PAGE));
@@ -703,6 +719,7 @@ async function search() {
   if (state.live) startLive();
   if (state.seq && state.view === 'search') openDetail(state.seq, false);
   await hp;
+  if (gen === results.gen) delete document.body.dataset.searching;
   maybeMore();
 }
 

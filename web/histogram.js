@@ -61,6 +61,9 @@ export class Histogram {
   set(buckets, unit) {
     this.buckets = buckets;
     this.unit = unit;
+    let sum = 0;
+    for (const b of buckets) for (const k in b.counts) sum += b.counts[k];
+    this.container.dataset.sum = String(sum); // what the bars add up to (tests read it)
     this.draw();
   }
 
