@@ -420,19 +420,16 @@ static void *follow_run(void *arg)
             offset_save(f);
             continue;
         }
-        if (stat(f->conf.path, &now) < 0 || now.st_ino != f->ino || now.st_dev != f->dev) {
-            /* rotated (or removed): what the writer added to the old file before the switch
-             * is still to be read; its last line may lack the newline */
+        if (stat(f->conf.path, &now) < 0)
+            continue; /* renamed away and no new file yet: keep reading the old one */
+        if (now.st_ino != f->ino || now.st_dev != f->dev) {
+            /* rotated: a new file is there. What the writer added to the old one before
+             * the switch is still to be read, its last line even without a newline. */
             read_more(f, 1);
-            if (stat(f->conf.path, &now) == 0) {
-                log_msg(LOG_INFO, "follow %s: %s was rotated; reading the new file", f->conf.name,
-                        f->conf.path);
-                if (open_file(f, f->conf.path, 0) == 0)
-                    offset_save(f);
-            } else {
-                close(f->fd);
-                f->fd = -1;
-            }
+            log_msg(LOG_INFO, "follow %s: %s was rotated; reading the new file", f->conf.name,
+                    f->conf.path);
+            if (open_file(f, f->conf.path, 0) == 0)
+                offset_save(f);
             continue;
         }
     } while (!wait_or_stop(f, f->conf.poll_ms));

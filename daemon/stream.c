@@ -320,6 +320,18 @@ static void conn_submit(struct conn *c)
     set_paused(c, PAUSE_QUEUE, 0);
 }
 
+/*
+ * After a read: hand the pending events over now when nothing of this
+ * connection is in ingest (latency), else let them gather until its batch
+ * completes (conn_completed submits them) or they make a full batch: under
+ * load each connection's batches grow to the size of one group commit.
+ */
+static void conn_flush(struct conn *c)
+{
+    if (c->inflight == 0 || c->srv->stopping)
+        conn_submit(c);
+}
+
 static void conn_completed(struct conn_batch *cb)
 {
     struct conn *c = cb->conn;
@@ -422,7 +434,7 @@ static void conn_process(struct conn *c)
     }
     evbuffer_drain(in, off);
     atomic_fetch_add_explicit(&metrics.bytes_in[c->srv->o.input], off, memory_order_relaxed);
-    conn_submit(c);
+    conn_flush(c);
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -555,6 +567,8 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     }
     /* stop reading from the socket past this much unprocessed input */
     bufferevent_setwatermark(c->bev, EV_READ, 0, cfg->max_line_bytes * 2 + 262144);
+    /* libevent reads 4 KiB at a time by default: a few messages per wakeup */
+    bufferevent_set_max_single_read(c->bev, 262144);
     bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
     bufferevent_enable(c->bev, EV_READ);
     c->next = srv->conns;
@@ -616,7 +630,7 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
         if (c->n_pending >= cfg->batch_size)
             conn_submit(c);
     }
-    conn_submit(c);
+    conn_flush(c);
 }
 
 /* ---- servers ---- */

@@ -21,6 +21,7 @@ syslog_udp = off
 syslog_tcp = 127.0.0.1:$PORT
 [limits]
 queue_events = 4
+batch_size = 5
 [event acme_badge_swiped]
 severity = NOTICE
 description = A badge was swiped at a door.

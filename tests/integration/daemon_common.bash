@@ -11,7 +11,7 @@ set -u
 TRAIL_BIN=${TRAIL_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 TRAIL_SOURCE_DIR=${TRAIL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TRAILD="$TRAIL_BIN/traild"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/traild-test.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/trail-daemon-test.XXXXXX")
 PASSED=0
 FAILED=0
 TRAILD_PID=""

@@ -104,8 +104,8 @@ check_eq "oversize chunked body: 413" "$code" 413
 # routes
 code=$(curl -s -o "$WORK/404.out" -w '%{http_code}' "$URL/nope")
 check_eq "unknown path: 404" "$code" 404
-code=$(curl -s -o "$WORK/405.out" -w '%{http_code}' "$URL/v1/events")
-check_eq "GET on a POST route: 405" "$code" 405
+code=$(curl -s -o "$WORK/405.out" -w '%{http_code}' -X DELETE "$URL/v1/events")
+check_eq "DELETE on /v1/events: 405" "$code" 405
 code=$(curl -s -o "$WORK/health.out" -w '%{http_code}' "$URL/healthz")
 check_eq "healthz: 200" "$code" 200
 check_grep "healthz: body" '"status":"ok"' "$WORK/health.out"
