@@ -564,6 +564,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
     }
 
     /* a .seg beside its .open: sealing finished (remove the .open) or did not (redo it) */
+    int removed = 0;
     for (size_t i = 0; i < n; i++) {
         if (!(f[i].has_open && f[i].has_seg))
             continue;
@@ -580,6 +581,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             if (!s->read_only) {
                 store_seg_path(s, f[i].first_seq, ".open", path, sizeof(path));
                 unlink(path);
+                removed = 1;
                 if (rep)
                     rep->leftovers++;
                 store_report(rep, "seg-%016" PRIx64 ".open: sealed copy complete, removed",
@@ -589,6 +591,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             f[i].has_seg = 0;
             if (!s->read_only) {
                 unlink(path);
+                removed = 1;
                 if (rep)
                     rep->resealed++;
                 store_report(rep,
@@ -598,7 +601,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             }
         }
     }
-    if (!s->read_only)
+    if (removed)
         fsync(s->dir_fd);
 
     uint8_t chain[TRAIL_HASH_LEN] = {0};
@@ -1402,7 +1405,7 @@ int trail_store_close(struct trail_store *s)
         pthread_mutex_unlock(&s->seal_lock);
         pthread_join(s->sealer, NULL);
     }
-    if (s->roots_fd >= 0 && !s->read_only)
+    if (s->roots_fd >= 0 && !s->read_only && s->roots_written != s->roots_synced)
         fsync(s->roots_fd);
     store_free(s);
     return r;

@@ -334,6 +334,7 @@ struct trail_store {
     int roots_fd;           /* tree.roots, written by the flusher */
     uint64_t roots_written; /* groups in tree.roots */
     int roots_broken;       /* a tree.roots write failed: rebuilt at the next open */
+    uint64_t roots_synced;  /* groups in tree.roots known to be on disk */
     int64_t last_checkpoint_us;
     uint64_t last_checkpoint_seq;
     int checkpoint_error;

@@ -231,7 +231,7 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep)
         if (ftruncate(s->roots_fd, (off_t)(ROOTS_HEADER + have * TRAIL_HASH_LEN)) < 0)
             return -errno;
     }
-    s->roots_written = have;
+    s->roots_written = s->roots_synced = have;
     if (have == want)
         return 0;
     if (have > 0 || want > 0)
@@ -263,6 +263,7 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep)
     free(leaves);
     if (r == 0 && fsync(s->roots_fd) < 0)
         r = -errno;
+    s->roots_synced = s->roots_written;
     return r;
 }
 

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define N_RECORDS 24
+#define N_RECORDS 12
 
 static struct trail_catalog *cat;
 static uint8_t *orig[N_RECORDS + 2]; /* the sealed store has one record more */
@@ -203,7 +203,10 @@ TEST(truncate_every_offset)
         /* the records kept grow with the cut and never skip one */
         ASSERT(n >= prev);
         prev = n;
-        /* a writer's open cut the torn tail: it opens again the same, cleanly */
+        /* a writer's open cut the torn tail: it opens again the same, cleanly (checked at
+           every 4th cut, to keep the test short) */
+        if (cut % 4)
+            continue;
         struct trail_store *s;
         struct trail_store_report rep;
         struct trail_store_opts o = {.no_seal = 1};
