@@ -178,6 +178,8 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
         (r = trail_event_set_int(ev, "purged_to_seq", (int64_t)rep.to_seq)) < 0 ||
         (r = trail_event_set_int(ev, "segments", (int64_t)rep.segments)) < 0 ||
         (r = trail_event_set_int(ev, "bytes", (int64_t)rep.bytes)) < 0 ||
+        (r = trail_event_set_int(ev, "count", (int64_t)(rep.to_seq - rep.from_seq + 1))) < 0 ||
+        (older_than_us && (r = trail_event_set_time_attr(ev, "older_than", older_than_us)) < 0) ||
         (r = trail_event_set_string(ev, "msg", msg, strlen(msg))) < 0 ||
         (r = trail_event_set_string(ev, "anchor", anchor.data, anchor.len)) < 0)
         goto out;

@@ -440,6 +440,16 @@ TEST(purge)
     ASSERT_EQ(v.u.i, (int64_t)pr.to_seq);
     ASSERT_OK(trail_event_attr_get(ev, "anchor", &v));
     ASSERT(v.u.str.len > 80 && memcmp(v.u.str.ptr, "size=", 5) == 0);
+    ASSERT_OK(trail_event_attr_get(ev, "count", &v));
+    ASSERT_EQ(v.u.i, (int64_t)pr.to_seq);
+    ASSERT_OK(trail_event_attr_get(ev, "older_than", &v));
+    ASSERT_EQ(v.u.time_us, 1764000000000000LL + 1000 * 1000);
+    /* the record is a valid catalog event under the strictest policy */
+    trail_catalog_set_policy(cat, TRAIL_POLICY_STRICT);
+    int valid = trail_event_validate(ev);
+    trail_catalog_set_policy(cat, TRAIL_POLICY_LENIENT);
+    if (valid != 0)
+        FAIL_AT("purge record invalid: %s", trail_event_error(ev));
     trail_store_iter_free(it);
     /* forward from 1 starts at the first record kept */
     ASSERT_OK(trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it));
