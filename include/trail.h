@@ -1489,8 +1489,9 @@ struct trail_store_purge_report {
  * the epoch; 0: no age limit) or while the store is over max_total_bytes
  * (0: no size limit). Never the active segment nor one not yet sealed.
  * Appends a core_server_events_purged record (attributes purged_from_seq,
- * purged_to_seq, segments, bytes, msg, anchor: the chain head and frontier
- * at the purge point in hex) and waits until it is durable. Appends go on
+ * purged_to_seq, count, older_than (by age), segments, bytes, msg, anchor:
+ * the chain head and frontier at the purge point in hex) and waits until it
+ * is durable. Appends go on
  * meanwhile. ret_report may be NULL. Returns 0, TRAIL_E_READONLY, -errno.
  */
 int trail_store_purge(struct trail_store *store, int64_t older_than_us, uint64_t max_total_bytes,
