@@ -46,6 +46,7 @@ int cmd_count(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_token_hash(int argc, char **argv); /* cli/token.c */
 
 /*
  * cli_load_checkpoints - a --checkpoint LINE|FILE value (cli/verify.c): the

@@ -10,6 +10,7 @@
  * Not here: what the settings do (daemon/main.c and the inputs).
  */
 #include "config.h"
+#include "auth.h"
 #include "sink.h"
 
 #include <ini.h>
@@ -326,9 +327,20 @@ static int load_listen(struct loader *L, const char *key, const char *v)
     }
     if (!strcmp(key, "http_threads"))
         return set_u32(L, s, key, &c->http_threads, v, 1, 256);
+    if (!strcmp(key, "http_tls")) {
+        if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+            c->http_tls = 1;
+        else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+            c->http_tls = 0;
+        else {
+            fail(L, s, key, "'%s' is not on or off", v);
+            return -EINVAL;
+        }
+        return 0;
+    }
     fail(L, s, key,
-         "unknown key (known: http, http_threads, syslog_udp, syslog_tcp, syslog_tls, cef_tcp, "
-         "unix, unix_mode)");
+         "unknown key (known: http, http_threads, http_tls, syslog_udp, syslog_tcp, syslog_tls, "
+         "cef_tcp, unix, unix_mode)");
     return -EINVAL;
 }
 
@@ -341,7 +353,9 @@ static int load_tls(struct loader *L, const char *key, const char *v)
         return set_str(&c->tls_key, v);
     if (!strcmp(key, "ca"))
         return set_str(&c->tls_ca, v);
-    fail(L, "tls", key, "unknown key (known: cert, key, ca)");
+    if (!strcmp(key, "http_ca"))
+        return set_str(&c->tls_http_ca, v);
+    fail(L, "tls", key, "unknown key (known: cert, key, ca, http_ca)");
     return -EINVAL;
 }
 
@@ -367,9 +381,23 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->max_connections, v, 1, 1u << 20);
     if (!strcmp(key, "queue_events"))
         return set_u32(L, s, key, &c->queue_events, v, 1, 1u << 26);
+    if (!strcmp(key, "max_batch_events"))
+        return set_u32(L, s, key, &c->max_batch_events, v, 1, 1u << 24);
+    if (!strcmp(key, "max_query_limit"))
+        return set_u32(L, s, key, &c->max_query_limit, v, 1, 10000);
+    if (!strcmp(key, "max_streams"))
+        return set_u32(L, s, key, &c->max_streams, v, 0, 65536);
+    if (!strcmp(key, "http_timeout_s"))
+        return set_u32(L, s, key, &c->http_timeout_s, v, 1, 86400);
+    if (!strcmp(key, "auth_events_per_minute"))
+        return set_u32(L, s, key, &c->auth_events_per_minute, v, 0, 100000);
+    if (!strcmp(key, "auth_events_total_per_minute"))
+        return set_u32(L, s, key, &c->auth_events_total_per_minute, v, 0, 1000000);
     fail(L, s, key,
          "unknown key (known: max_record_bytes, max_attrs, max_key_len, max_value_len, "
-         "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events)");
+         "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events, "
+         "max_batch_events, max_query_limit, max_streams, http_timeout_s, "
+         "auth_events_per_minute, auth_events_total_per_minute)");
     return -EINVAL;
 }
 
@@ -445,39 +473,65 @@ static int load_event(struct loader *L, const char *sec, const char *name, int f
     return -EINVAL;
 }
 
+/*
+ * [token NAME] sections held a secret in clear, which traild no longer
+ * accepts: they are refused with the way to the [tokens] form.
+ */
 static int load_token(struct loader *L, const char *sec, const char *name, int first,
                       const char *key, const char *v)
 {
-    struct config *c = L->cfg;
-    if (first) {
-        struct token_conf *t = push((void **)&c->tokens, &c->n_tokens, sizeof(struct token_conf));
-        if (!t || !(t->name = strdup(name)))
-            return -ENOMEM;
-        t->role = ROLE_WRITE;
+    (void)name, (void)first;
+    if (!strcmp(key, "secret") && strlen(v) < 16) {
+        fail(L, sec, key, "a secret of at least 16 characters is needed");
+        return -EINVAL;
     }
-    struct token_conf *t = &c->tokens[c->n_tokens - 1];
-    if (!strcmp(key, "secret")) {
-        if (strlen(v) < 16) {
-            fail(L, sec, key, "a secret of at least 16 characters is needed");
-            return -EINVAL;
-        }
-        return set_str(&t->secret, v);
-    }
-    if (!strcmp(key, "role")) {
-        if (!strcmp(v, "write"))
-            t->role = ROLE_WRITE;
-        else if (!strcmp(v, "read"))
-            t->role = ROLE_READ;
-        else if (!strcmp(v, "admin"))
-            t->role = ROLE_ADMIN;
-        else {
-            fail(L, sec, key, "'%s' is not one of: write, read, admin", v);
-            return -EINVAL;
-        }
-        return 0;
-    }
-    fail(L, sec, key, "unknown key (known: secret, role)");
+    fail(L, sec, key,
+         "tokens are no longer kept in clear: put 'NAME = ROLE:SALT:HASH' from `trail token-hash "
+         "NAME ROLE` in [tokens]");
     return -EINVAL;
+}
+
+/* [tokens]: NAME = ROLE:SALT:HASH */
+static int load_tokens(struct loader *L, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    char e[200];
+    struct token_conf t = {0};
+    int r = auth_parse_token(key, v, &t, e, sizeof(e));
+    if (r < 0) {
+        if (r != -ENOMEM)
+            fail(L, "tokens", key, "%s", e);
+        return r;
+    }
+    struct token_conf *slot = push((void **)&c->tokens, &c->n_tokens, sizeof(struct token_conf));
+    if (!slot) {
+        free(t.name);
+        return -ENOMEM;
+    }
+    *slot = t;
+    return 0;
+}
+
+/* [client_certs]: CN or SHA-256 fingerprint = ROLE */
+static int load_client_certs(struct loader *L, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    char e[200];
+    struct client_cert_conf cc = {0};
+    int r = auth_parse_client_cert(key, v, &cc, e, sizeof(e));
+    if (r < 0) {
+        if (r != -ENOMEM)
+            fail(L, "client_certs", key, "%s", e);
+        return r;
+    }
+    struct client_cert_conf *slot =
+        push((void **)&c->client_certs, &c->n_client_certs, sizeof(struct client_cert_conf));
+    if (!slot) {
+        free(cc.name);
+        return -ENOMEM;
+    }
+    *slot = cc;
+    return 0;
 }
 
 static int load_follow(struct loader *L, const char *sec, const char *name, int first,
@@ -610,6 +664,10 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_event(L, section, name, first, key, value);
     else if (split_section(section, "token", &name))
         r = load_token(L, section, name, first, key, value);
+    else if (!strcmp(section, "tokens"))
+        r = load_tokens(L, key, value);
+    else if (!strcmp(section, "client_certs"))
+        r = load_client_certs(L, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
     else if (split_section(section, "sink", &name)) {
@@ -618,14 +676,13 @@ static int handler(void *user, const char *section, const char *key, const char 
                            sizeof(e));
         if (r < 0 && r != -ENOMEM)
             fail(L, section, key, "%s", e);
-    }
-    else {
+    } else {
         if (!*section)
             fail(L, NULL, NULL, "'%s' before any [section]", key);
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "event ID, token NAME, follow NAME, sink NAME)",
+                 "tokens, client_certs, event ID, follow NAME, sink NAME)",
                  section);
         return 0;
     }
@@ -648,6 +705,12 @@ static void defaults(struct config *c)
     c->batch_size = 4096;
     c->max_connections = 1024;
     c->queue_events = 262144;
+    c->max_batch_events = 100000;
+    c->max_query_limit = 10000;
+    c->max_streams = 64;
+    c->http_timeout_s = 120;
+    c->auth_events_per_minute = 10;
+    c->auth_events_total_per_minute = 100;
     c->policy = TRAIL_POLICY_STRICT;
 }
 
@@ -676,11 +739,18 @@ static int fill_missing(struct config *c)
 static int check_whole(struct loader *L)
 {
     struct config *c = L->cfg;
-    for (size_t i = 0; i < c->n_tokens; i++)
-        if (!c->tokens[i].secret) {
-            fail(L, NULL, NULL, "[token %s] has no secret", c->tokens[i].name);
-            return -EINVAL;
-        }
+    if (c->http_tls && (!c->tls_cert || !c->tls_key)) {
+        fail(L, NULL, NULL, "[listen] http_tls needs [tls] cert and key");
+        return -EINVAL;
+    }
+    if (c->tls_http_ca && !c->http_tls) {
+        fail(L, NULL, NULL, "[tls] http_ca needs [listen] http_tls = on");
+        return -EINVAL;
+    }
+    if (c->n_client_certs && !c->tls_http_ca) {
+        fail(L, NULL, NULL, "[client_certs] needs [tls] http_ca (the CA that signs them)");
+        return -EINVAL;
+    }
     for (size_t i = 0; i < c->n_follows; i++)
         if (!c->follows[i].path) {
             fail(L, NULL, NULL, "[follow %s] has no path", c->follows[i].name);
@@ -713,6 +783,9 @@ static int build_catalog(struct loader *L)
     if (trail_catalog_set_policy(c->cat, c->policy) < 0 ||
         trail_catalog_set_limits(c->cat, &c->limits) < 0)
         return -EINVAL;
+    /* refused requests are recorded as trail_auth_failed when authentication is on */
+    if (auth_enabled(c) && (r = auth_declare_events(c->cat)) < 0)
+        return r;
     for (size_t i = 0; i < c->n_events; i++) {
         struct event_conf *e = &c->events[i];
         L->line = e->line;
@@ -832,11 +905,13 @@ void config_free(struct config *c)
         free(c->events[i].schema);
     }
     free(c->events);
-    for (size_t i = 0; i < c->n_tokens; i++) {
+    for (size_t i = 0; i < c->n_tokens; i++)
         free(c->tokens[i].name);
-        free(c->tokens[i].secret);
-    }
     free(c->tokens);
+    for (size_t i = 0; i < c->n_client_certs; i++)
+        free(c->client_certs[i].name);
+    free(c->client_certs);
+    free(c->tls_http_ca);
     for (size_t i = 0; i < c->n_follows; i++) {
         free(c->follows[i].name);
         free(c->follows[i].path);
@@ -871,6 +946,7 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         {"[tls] cert", a->tls_cert, b->tls_cert},
         {"[tls] key", a->tls_key, b->tls_key},
         {"[tls] ca", a->tls_ca, b->tls_ca},
+        {"[tls] http_ca", a->tls_http_ca, b->tls_http_ca},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if (str_differs(strs[i].x, strs[i].y))
@@ -879,6 +955,10 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[store] fsync";
     if (a->http_threads != b->http_threads)
         return "[listen] http_threads";
+    if (a->http_tls != b->http_tls)
+        return "[listen] http_tls";
+    if (a->max_streams != b->max_streams || a->http_timeout_s != b->http_timeout_s)
+        return "[limits] max_streams or http_timeout_s";
     if (a->unix_mode != b->unix_mode)
         return "[listen] unix_mode";
     if (a->queue_events != b->queue_events)

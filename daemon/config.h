@@ -23,10 +23,20 @@ enum follow_format { FOLLOW_CEF = 0, FOLLOW_JSON = 1, FOLLOW_AUTO = 2 };
 
 struct sink_conf; /* daemon/sink.h */
 
+/* [tokens] NAME = ROLE:SALT:HASH (daemon/auth.c parses and checks them) */
 struct token_conf {
     char *name;
-    char *secret;
     int role; /* enum token_role */
+    uint8_t salt[64];
+    size_t salt_len;
+    uint8_t hash[32]; /* SHA-256(salt || token) */
+};
+
+/* [client_certs] CN-or-SHA256 = ROLE: a verified HTTPS client certificate's role */
+struct client_cert_conf {
+    char *name;         /* the subject CN, or NULL when matched by fingerprint */
+    uint8_t sha256[32]; /* the DER certificate's SHA-256, when name is NULL */
+    int role;           /* enum token_role */
 };
 
 struct follow_conf {
@@ -71,19 +81,27 @@ struct config {
     char *unix_path;
     uint32_t unix_mode;
     uint32_t http_threads;
+    int http_tls; /* 1: the http listener speaks TLS with [tls] cert and key */
 
     /* [tls] */
     char *tls_cert;
     char *tls_key;
     char *tls_ca;
+    char *tls_http_ca; /* HTTPS: ask for client certificates verified against it */
 
     /* [limits] */
-    struct trail_limits limits; /* attributes, keys, values, record size */
-    uint32_t max_line_bytes;    /* one syslog message or line */
-    uint64_t max_body_bytes;    /* one HTTP request body */
-    uint32_t batch_size;        /* events per store append */
-    uint32_t max_connections;   /* per listener */
-    uint32_t queue_events;      /* events accepted and not yet durable, all inputs */
+    struct trail_limits limits;            /* attributes, keys, values, record size */
+    uint32_t max_line_bytes;               /* one syslog message or line */
+    uint64_t max_body_bytes;               /* one HTTP request body */
+    uint32_t batch_size;                   /* events per store append */
+    uint32_t max_connections;              /* per listener */
+    uint32_t queue_events;                 /* events accepted and not yet durable, all inputs */
+    uint32_t max_batch_events;             /* items in one POST /v1/events */
+    uint32_t max_query_limit;              /* the largest limit= a query may ask for */
+    uint32_t max_streams;                  /* GET /v1/events/stream clients at once */
+    uint32_t http_timeout_s;               /* an HTTP connection idle this long is closed */
+    uint32_t auth_events_per_minute;       /* trail_auth_failed stored per source a minute */
+    uint32_t auth_events_total_per_minute; /* and from all sources together */
 
     /* [validation] */
     int policy; /* enum trail_policy */
@@ -92,6 +110,8 @@ struct config {
     size_t n_events;
     struct token_conf *tokens;
     size_t n_tokens;
+    struct client_cert_conf *client_certs;
+    size_t n_client_certs;
     struct follow_conf *follows;
     size_t n_follows;
     struct sink_conf *sinks; /* [sink NAME] sections (daemon/sink.c reads them) */

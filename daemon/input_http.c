@@ -18,6 +18,14 @@
  *   GET  /v1/proof, /v1/verify, /v1/sinks, POST /v1/verify, and the web
  *                       viewer's files at / (viewer_http.c)
  *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
+ *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
+ *
+ * Each route declares the role it needs (auth.h); with tokens or client
+ * certificates configured, a request without credentials is answered 401
+ * with WWW-Authenticate, one whose role is too small 403, and both are
+ * recorded as trail_auth_failed events (rate limited). /healthz and the
+ * viewer's static files are open. With [listen] http_tls the listener
+ * speaks HTTPS (tls_http.c).
  *
  * Routes are a table (method, path, handler); a POST route's handler gets
  * the whole body. A POST is parked (MHD_suspend_connection) while its batch
@@ -26,11 +34,13 @@
  *
  * Not here: the body's structure (http_body.c), decoding (decode.c).
  */
+#include "auth.h"
 #include "http_body.h"
 #include "json_out.h"
 #include "log.h"
 #include "metrics.h"
 #include "query_http.h"
+#include "tls_http.h"
 #include "traild.h"
 #include "viewer_http.h"
 
@@ -39,6 +49,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +67,8 @@ struct req {
     struct trail_buf body;
     int too_large;
     char peer[80];
+    char addr[64];      /* the client's address alone, for trail_auth_failed */
+    int counted_stream; /* holds one of [limits] max_streams */
     /* POST /v1/events */
     struct ingest_batch batch;
     struct trail_event **events; /* the accepted events, in item order */
@@ -78,6 +91,7 @@ struct route {
     const char *path;
     route_fn fn;
     int has_body;
+    int need; /* AUTH_OPEN or the ROLE_* a caller needs (auth.h) */
 };
 
 struct http_input {
@@ -89,6 +103,8 @@ struct http_input {
     /* GET /v1/catalog: the JSON of the config it was made for */
     const struct config *catalog_cfg;
     struct trail_buf catalog_json;
+    struct tls_http *tls; /* [listen] http_tls, or NULL */
+    atomic_int n_streams; /* event streams open, against [limits] max_streams */
 };
 
 /* ---- answers ---- */
@@ -164,6 +180,18 @@ static int get_metrics(struct req *rq)
         events = (int64_t)st.records;
     }
     if (metrics_render(&rq->answer, bytes, events) < 0)
+        return -ENOMEM;
+    uint64_t failures, suppressed;
+    auth_stats(&failures, &suppressed);
+    if (json_printf(&rq->answer,
+                    "# HELP trail_http_auth_failures_total HTTP requests refused 401 or 403.\n"
+                    "# TYPE trail_http_auth_failures_total counter\n"
+                    "trail_http_auth_failures_total %llu\n"
+                    "# HELP trail_http_auth_failures_unrecorded_total Refused requests not "
+                    "stored as trail_auth_failed (rate limited).\n"
+                    "# TYPE trail_http_auth_failures_unrecorded_total counter\n"
+                    "trail_http_auth_failures_unrecorded_total %llu\n",
+                    (unsigned long long)failures, (unsigned long long)suppressed) < 0)
         return -ENOMEM;
     rq->status = 200;
     rq->answered = 1;
@@ -374,13 +402,18 @@ static int post_events(struct req *rq)
     const char *ctype = header(rq->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
     int ndjson = ctype && (strncasecmp(ctype, "application/x-ndjson", 20) == 0 ||
                            strncasecmp(ctype, "application/jsonl", 17) == 0);
-    size_t max_items = cfg->max_body_bytes / 8 + 1;
+    size_t max_items = cfg->max_batch_events;
     atomic_fetch_add_explicit(&metrics.bytes_in[IN_HTTP], rq->body.len, memory_order_relaxed);
     int r = body_split(rq->body.data ? rq->body.data : "", rq->body.len, ndjson, max_items, &items,
                        &n, &kind, err, sizeof(err));
     if (r < 0) {
+        if (r == TRAIL_E_TOO_LARGE) /* name the setting */
+            snprintf(err, sizeof(err),
+                     "more than %zu events in one request ([limits] "
+                     "max_batch_events); nothing was stored",
+                     max_items);
         reject_item(IN_HTTP, r, rq->peer, err);
-        return answer_error(rq, r == -ENOMEM ? 500 : 400, err);
+        return answer_error(rq, r == -ENOMEM ? 500 : r == TRAIL_E_TOO_LARGE ? 413 : 400, err);
     }
     rq->n_items = n;
     rq->events = calloc(n, sizeof(*rq->events));
@@ -460,15 +493,38 @@ static int query_route(struct req *rq)
     return 2;
 }
 
+/* ---- POST /v1/reload ---- */
+
+static int post_reload(struct req *rq)
+{
+    /* main's signal loop does the reload and records it, as for SIGHUP */
+    if (kill(getpid(), SIGHUP) < 0)
+        return -errno;
+    log_msg(LOG_INFO, "http: reload requested by %s", rq->peer);
+    if (json_printf(&rq->answer, "{\"reload\":\"requested\"}\n") < 0)
+        return -ENOMEM;
+    rq->status = 202;
+    rq->answered = 1;
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
+/* method, path, handler, has a body, the role it needs */
 static const struct route routes[] = {
-    {"POST", "/v1/events", post_events, 1},       {"GET", "/v1/catalog", get_catalog, 0},
-    {"GET", "/v1/checkpoint", get_checkpoint, 0}, {"GET", "/healthz", get_healthz, 0},
-    {"GET", "/metrics", get_metrics, 0},          {"GET", "/v1/proof", viewer_route, 0},
-    {"GET", "/v1/verify", viewer_route, 0},       {"POST", "/v1/verify", viewer_route, 0},
-    {"GET", "/v1/sinks", viewer_route, 0},        {"GET", "/v1/events", query_route, 0},
-    {"GET", "/v1/count", query_route, 0},         {"GET", "/v1/events/stream", query_route, 0},
+    {"POST", "/v1/events", post_events, 1, ROLE_WRITE},
+    {"GET", "/v1/catalog", get_catalog, 0, ROLE_READ},
+    {"GET", "/v1/checkpoint", get_checkpoint, 0, ROLE_READ},
+    {"GET", "/healthz", get_healthz, 0, AUTH_OPEN},
+    {"GET", "/metrics", get_metrics, 0, ROLE_READ},
+    {"GET", "/v1/proof", viewer_route, 0, ROLE_READ},
+    {"GET", "/v1/verify", viewer_route, 0, ROLE_READ},
+    {"POST", "/v1/verify", viewer_route, 0, ROLE_ADMIN},
+    {"GET", "/v1/sinks", viewer_route, 0, ROLE_ADMIN},
+    {"GET", "/v1/events", query_route, 0, ROLE_READ},
+    {"GET", "/v1/count", query_route, 0, ROLE_READ},
+    {"GET", "/v1/events/stream", query_route, 0, ROLE_READ},
+    {"POST", "/v1/reload", post_reload, 0, ROLE_ADMIN},
 };
 
 static enum MHD_Result send_answer(struct req *rq)
@@ -479,7 +535,7 @@ static enum MHD_Result send_answer(struct req *rq)
     return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503);
 }
 
-static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
+static void peer_of(struct MHD_Connection *conn, char *out, size_t n, char *addr, size_t addrlen)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -498,6 +554,73 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t n)
         }
     }
     snprintf(out, n, "http:%s:%u", host, port);
+    if (addr)
+        snprintf(addr, addrlen, "%s", host);
+}
+
+/* 401 (with WWW-Authenticate, RFC 6750) or 403, and the refusal recorded. */
+static enum MHD_Result refuse(struct req *rq, const struct config *cfg,
+                              const struct auth_result *ar, const char *method, const char *url)
+{
+    auth_refused(cfg, ar, rq->addr, method, url);
+    answer_error(rq, ar->status, ar->error);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rq->answer.len, rq->answer.data, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    rq->answer.data = NULL;
+    rq->answer.len = rq->answer.cap = 0;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    const char *challenge =
+        ar->status == 403               ? "Bearer realm=\"trail\", error=\"insufficient_scope\""
+        : ar->outcome == AUTH_BAD_TOKEN ? "Bearer realm=\"trail\", error=\"invalid_token\""
+                                        : "Bearer realm=\"trail\"";
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)ar->status, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add_explicit(&metrics.http_responses[4], 1, memory_order_relaxed);
+    return r;
+}
+
+/*
+ * The query routes' limits, checked before query_http.c sees the request:
+ * limit= over [limits] max_query_limit (400), and a stream over
+ * max_streams (503). 0 when the request may go on, else answered.
+ */
+static int query_limits(struct req *rq, const struct config *cfg)
+{
+    const char *lim = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    if (lim && strcmp(rq->route->path, "/v1/events") == 0) {
+        char *end;
+        unsigned long long n = strtoull(lim, &end, 10);
+        /* limit=0 asks for the largest page, which the cap bounds */
+        int number = *lim && *lim != '-' && !*end;
+        if (number && (n > cfg->max_query_limit || (n == 0 && cfg->max_query_limit < 10000))) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "limit %s is over the largest page of %u events ([limits] "
+                     "max_query_limit); page with the cursor",
+                     lim, cfg->max_query_limit);
+            answer_error(rq, 400, msg);
+            return 1;
+        }
+    }
+    if (strcmp(rq->route->path, "/v1/events/stream") == 0) {
+        int n = atomic_fetch_add(&rq->h->n_streams, 1);
+        rq->counted_stream = 1;
+        if ((uint32_t)n >= cfg->max_streams) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "%d event streams are open, the most allowed ([limits] "
+                     "max_streams); try again later",
+                     n);
+            log_rejected("http", rq->peer, "%s", msg);
+            answer_error(rq, 503, msg);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -513,7 +636,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         rq->h = h;
         rq->conn = conn;
-        peer_of(conn, rq->peer, sizeof(rq->peer));
+        peer_of(conn, rq->peer, sizeof(rq->peer), rq->addr, sizeof(rq->addr));
         *con_cls = rq;
         int path_known = 0;
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -531,6 +654,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             answer_error(rq, path_known ? 405 : 404,
                          path_known ? "method not allowed on this path" : "no such path");
             return send_answer(rq);
+        }
+        {
+            const struct config *cfg = traild_config();
+            struct auth_peer_cert cert, *certp = NULL;
+            if (h->tls && auth_enabled(cfg)) {
+                tls_http_peer(conn, &cert);
+                certp = &cert;
+            }
+            struct auth_result ar;
+            auth_check(cfg, rq->route->need, header(conn, MHD_HTTP_HEADER_AUTHORIZATION), certp,
+                       &ar);
+            if (ar.status)
+                return refuse(rq, cfg, &ar, method, url);
+            if (rq->route->fn == query_route && query_limits(rq, cfg))
+                return send_answer(rq);
         }
         if (rq->route->has_body) {
             const struct config *cfg = traild_config();
@@ -582,6 +720,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     if (!rq)
         return;
+    if (rq->counted_stream)
+        atomic_fetch_sub(&rq->h->n_streams, 1);
     free_post(rq);
     trail_buf_free(&rq->body);
     trail_buf_free(&rq->answer);
@@ -624,29 +764,49 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         freeaddrinfo(ai);
         return -ENOMEM;
     }
+    if (cfg->http_tls) {
+        int r = tls_http_load(cfg, &h->tls, err, errlen);
+        if (r < 0) {
+            freeaddrinfo(ai);
+            free(h);
+            return r;
+        }
+    }
+    static const struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->idle_cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (h->tls)
+        flags |= MHD_USE_TLS;
     /* the logger option first, so that MHD never prints on its own */
     h->mhd = MHD_start_daemon(
         flags, (uint16_t)atoi(port), NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK, query_http_unescape, NULL, MHD_OPTION_END);
+        (unsigned)cfg->http_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK,
+        query_http_unescape, NULL, MHD_OPTION_ARRAY, h->tls ? h->tls->opts : no_tls,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->http);
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->idle_cv);
+        tls_http_free(h->tls);
         free(h);
         return -EADDRINUSE;
     }
-    log_msg(LOG_INFO, "http: %s (%u threads)", cfg->http, cfg->http_threads);
+    log_msg(LOG_INFO, "http: %s (%u threads%s%s)", cfg->http, cfg->http_threads,
+            h->tls ? ", TLS" : "", h->tls && cfg->tls_http_ca ? " with client certificates" : "");
+    if (!auth_enabled(cfg))
+        log_msg(auth_is_loopback(host) ? LOG_INFO : LOG_WARN,
+                "http: no [tokens] and no [client_certs]: authentication is off, every route is "
+                "open to whoever reaches %s",
+                cfg->http);
     *ret_state = h;
     return 0;
 }
@@ -674,6 +834,7 @@ static void free_input(void *state)
     MHD_stop_daemon(h->mhd);
     query_http_free(); /* the query index, before the store closes */
     trail_buf_free(&h->catalog_json);
+    tls_http_free(h->tls);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->idle_cv);
     free(h);
