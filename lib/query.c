@@ -368,6 +368,10 @@ static size_t glob_check(const char *g, const char **why)
             if (g[j] == '!' || g[j] == '^')
                 j++;
             size_t start = j;
+            if (g[j] == ']') {
+                *why = "'[]' matches nothing";
+                return i + 1;
+            }
             while (g[j] && (j == start || g[j] != ']')) {
                 char d = g[j];
                 if (!((d >= 'a' && d <= 'z') || (d >= '0' && d <= '9') || d == '_' || d == '-')) {

@@ -1,0 +1,282 @@
+/*
+ * test_index.c - one segment's index: the builder over generator records,
+ * its .idx bytes (docs/format.md, "Indexes") read back in place, and the two
+ * forms answering alike: units, event bitsets, every word term, the value
+ * terms kept by the rule (at least 8 seqs over at least 4 units), the
+ * rollup. Any flipped byte or cut tail of a file is refused, and so is a
+ * file of another store.
+ *
+ * Not here: searching (test_query_oracle.c), the files' life in a store
+ * (built at sealing, rebuilt when missing: test_query_oracle.c).
+ */
+#include "harness.h"
+#include "query.h"
+
+static struct trail_catalog *cat;
+static const uint8_t store_id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+struct recs {
+    uint8_t *data;
+    size_t *off, *len;
+    size_t n;
+};
+
+/* n generator records from seq first, in units of unit_size, into a builder */
+static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct recs *out)
+{
+    struct trail_loadgen_opts lo = {.seed = 3, .users = 40, .days = 1, .events = n};
+    struct trail_loadgen *gen;
+    struct qbuilder *b;
+    struct trail_event *ev;
+    if (trail_loadgen_new(cat, &lo, &gen) < 0 || qbuilder_new(cat, first, &b) < 0 ||
+        trail_event_new(cat, "x", &ev) < 0)
+        abort();
+    out->data = malloc(n * 2048);
+    out->off = calloc(n, sizeof(size_t));
+    out->len = calloc(n, sizeof(size_t));
+    out->n = n;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (trail_loadgen_next(gen, ev) < 0)
+            abort();
+        if (i % unit_size == 0 && qbuilder_unit(b) < 0)
+            abort();
+        size_t len = trail_record_write(ev, first + i, trail_event_time(ev), out->data + at);
+        if (qbuilder_add(b, out->data + at, len) < 0)
+            abort();
+        out->off[i] = at;
+        out->len[i] = len;
+        at += len;
+    }
+    trail_event_free(ev);
+    trail_loadgen_free(gen);
+    return b;
+}
+
+static void recs_free(struct recs *r)
+{
+    free(r->data);
+    free(r->off);
+    free(r->len);
+}
+
+TEST(header_units_events)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1001, 3000, 256, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v, live = {.live = 1, .b = b};
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    ASSERT_MEMEQ(bytes.data, "TRAILIDX", 8);
+    ASSERT_MEMEQ(bytes.data + bytes.len - 4, "TIDX", 4);
+    ASSERT_EQ(v.first_seq, 1001);
+    ASSERT_EQ(v.last_seq, 4000);
+    ASSERT_EQ(qindex_n_units(&v), 12);
+    ASSERT_EQ(qindex_n_units(&v), qindex_n_units(&live));
+    uint64_t next = 1001;
+    for (uint32_t u = 0; u < qindex_n_units(&v); u++) {
+        struct qunit a, c;
+        qindex_unit(&v, u, &a);
+        qindex_unit(&live, u, &c);
+        ASSERT_EQ(a.first_seq, next);
+        ASSERT_EQ(a.first_seq, c.first_seq);
+        ASSERT_EQ(a.count, c.count);
+        ASSERT_EQ(a.min_time, c.min_time);
+        ASSERT_EQ(a.max_time, c.max_time);
+        ASSERT_EQ(a.sev_mask, c.sev_mask);
+        next += a.count;
+        for (uint32_t e = 0; e < qindex_n_events(&v); e++)
+            ASSERT_EQ(qindex_unit_has_event(&v, u, e), qindex_unit_has_event(&live, u, e));
+    }
+    ASSERT_EQ(next, 4001);
+    /* each record's unit has its event and severity */
+    for (size_t i = 0; i < rs.n; i++) {
+        struct rec_view rv;
+        ASSERT_OK(rec_view_parse(rs.data + rs.off[i], rs.len[i], &rv));
+        uint32_t u = (uint32_t)(i / 256), e;
+        for (e = 0; e < qindex_n_events(&v); e++) {
+            size_t l;
+            const char *id = qindex_event(&v, e, &l);
+            if (l == rv.id_len && memcmp(id, rv.id, l) == 0)
+                break;
+        }
+        ASSERT(e < qindex_n_events(&v));
+        ASSERT(qindex_unit_has_event(&v, u, e));
+        struct qunit un;
+        qindex_unit(&v, u, &un);
+        ASSERT(un.sev_mask >> rv.severity & 1);
+        ASSERT(rv.time_us >= un.min_time && rv.time_us <= un.max_time);
+    }
+    ASSERT(qindex_key_indexed(&v, "duser", 5));
+    ASSERT(qindex_key_indexed(&v, "src", 3));
+    ASSERT(!qindex_key_indexed(&v, "reason", 6));
+    qindex_free(&v);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+struct word_check {
+    const struct qindex *v, *live;
+    int bad;
+    struct qpost a, c;
+};
+
+static void check_word(void *arg, const uint8_t *w, size_t n)
+{
+    struct word_check *wc = arg;
+    uint32_t h = qterm_word(w, n);
+    int ra = qindex_lookup(wc->v, QTERM_WORD, h, &wc->a);
+    int rc = qindex_lookup(wc->live, QTERM_WORD, h, &wc->c);
+    if (ra != 1 || rc != 1 || wc->a.n != wc->c.n ||
+        memcmp(wc->a.v, wc->c.v, wc->a.n * sizeof(uint32_t)) != 0) {
+        if (!wc->bad)
+            fprintf(stderr, "  word '%.*s': view %d (%u units), live %d (%u units)\n", (int)n,
+                    (const char *)w, ra, wc->a.n, rc, wc->c.n);
+        wc->bad = 1;
+    }
+}
+
+TEST(terms_alike_in_both_forms)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 4000, 200, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v, live = {.live = 1, .b = b};
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    struct word_check wc = {.v = &v, .live = &live};
+    size_t values_kept = 0, values_dropped = 0;
+    for (size_t i = 0; i < rs.n && !wc.bad; i++) {
+        struct rec_view rv;
+        ASSERT_OK(rec_view_parse(rs.data + rs.off[i], rs.len[i], &rv));
+        const uint8_t *p = rv.attrs;
+        struct rec_attr a;
+        while (rec_attr_next(&p, rv.end, &a) == 1) {
+            char buf[64];
+            const char *t;
+            size_t n = rec_attr_text(&a, buf, &t);
+            if (a.type != TRAIL_TYPE_TIME)
+                qwords(t, n, 0, check_word, &wc);
+            if (!qindex_key_indexed(&v, a.key, a.klen))
+                continue;
+            /* a value term: the live form has every seq; the file only values spread wide */
+            uint32_t h = qterm_value(a.key, a.klen, t, n);
+            ASSERT_EQ(qindex_lookup(&live, QTERM_VALUE, h, &wc.c), 1);
+            uint32_t units = 0, last_unit = UINT32_MAX;
+            int has_me = 0;
+            for (uint32_t k = 0; k < wc.c.n; k++) {
+                if (wc.c.v[k] / 200 != last_unit)
+                    units++, last_unit = wc.c.v[k] / 200;
+                has_me |= wc.c.v[k] == i;
+            }
+            ASSERT(has_me);
+            int kept = wc.c.n >= QVALUE_MIN_SEQS && units >= QVALUE_MIN_UNITS;
+            int ra = qindex_lookup(&v, QTERM_VALUE, h, &wc.a);
+            ASSERT_EQ(ra, kept);
+            if (kept) {
+                ASSERT_EQ(wc.a.n, wc.c.n);
+                ASSERT_MEMEQ(wc.a.v, wc.c.v, wc.a.n * sizeof(uint32_t));
+                values_kept++;
+            } else {
+                values_dropped++;
+            }
+        }
+    }
+    ASSERT(!wc.bad);
+    ASSERT(values_kept > 1000);    /* users and addresses are everywhere */
+    ASSERT(values_dropped > 1000); /* trace ids are not */
+    /* a word nobody wrote */
+    ASSERT_EQ(qindex_lookup(&v, QTERM_WORD, qterm_word((const uint8_t *)"zzzqqq", 6), &wc.a), 0);
+    ASSERT_EQ(qindex_lookup(&live, QTERM_WORD, qterm_word((const uint8_t *)"zzzqqq", 6), &wc.c), 0);
+    qpost_free(&wc.a);
+    qpost_free(&wc.c);
+    qindex_free(&v);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+struct roll_sum {
+    uint64_t total;
+    uint64_t key_sum;
+};
+
+static int roll_add(void *arg, const struct qrollup *r)
+{
+    struct roll_sum *s = arg;
+    s->total += r->count;
+    s->key_sum += (uint64_t)r->hour * 31 + r->event * 7 + r->severity + r->count * 1000003;
+    return 0;
+}
+
+TEST(rollup)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 3000, 500, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v, live = {.live = 1, .b = b};
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    struct roll_sum a = {0}, c = {0};
+    ASSERT_OK(qindex_rollup(&v, roll_add, &a));
+    ASSERT_OK(qbuilder_rollup(b, roll_add, &c));
+    ASSERT_EQ(a.total, 3000);
+    ASSERT_EQ(a.total, c.total);
+    ASSERT_EQ(a.key_sum, c.key_sum);
+    (void)live;
+    qindex_free(&v);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+TEST(damage_refused)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 60, 16, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v;
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    qindex_free(&v);
+    uint8_t *copy = malloc(bytes.len);
+    for (size_t i = 0; i < bytes.len; i++) {
+        memcpy(copy, bytes.data, bytes.len);
+        copy[i] ^= 0x10;
+        if (qindex_view(copy, bytes.len, store_id, &v) == 0) {
+            qindex_free(&v);
+            FAIL_AT("a flipped byte at %zu of %zu was not noticed", i, bytes.len);
+        }
+    }
+    for (size_t n = 0; n < bytes.len; n += 7)
+        ASSERT(qindex_view((const uint8_t *)bytes.data, n, store_id, &v) < 0);
+    uint8_t other[16] = {0};
+    ASSERT_EQ(qindex_view((const uint8_t *)bytes.data, bytes.len, other, &v), TRAIL_E_CORRUPT);
+    free(copy);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+TEST(builder_refuses_gaps)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 10, 4, &rs);
+    /* the next record must be seq 11: seq 3 again is refused */
+    ASSERT_EQ(qbuilder_add(b, rs.data + rs.off[2], rs.len[2]), TRAIL_E_CORRUPT);
+    ASSERT_EQ(qbuilder_records(b), 10);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+static void init(void) __attribute__((constructor));
+static void init(void)
+{
+    if (trail_catalog_new(&cat) < 0)
+        abort();
+}
+
+TEST_MAIN(header_units_events, terms_alike_in_both_forms, rollup, damage_refused,
+          builder_refuses_gaps)
