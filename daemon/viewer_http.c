@@ -29,9 +29,11 @@
  *       from the configured sinks and the files the sink runner keeps in
  *       STORE/sinks/ (NAME.cursor, NAME.error; daemon/sink.h).
  *
- * A verification runs on its own thread, one at a time, single-threaded so
- * that ingest keeps the other core; it reads the files itself, as `trail
- * verify` does, and checks checkpoint signatures with traild's key.
+ * A verification runs on its own detached thread, one at a time,
+ * single-threaded so that ingest keeps the other core; it reads the files
+ * itself, as `trail verify` does, and checks checkpoint signatures with
+ * traild's key (loaded again from its file: the run owns everything it
+ * uses, so traild can stop while it goes on).
  *
  * Not here: routing and authentication (input_http.c), the query routes
  * (query_http.c), the page itself (web/).
@@ -50,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * The page loads only its own files and talks only to traild: no inline
@@ -351,15 +354,30 @@ static struct {
     struct trail_verify_report report;
 } verify = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/*
+ * What a run needs, its own copies: traild may stop (and free its config
+ * and key) while a run goes on, and the run cannot be interrupted.
+ */
+struct verify_job {
+    char *store_path;
+    char *key_path; /* traild's signing key, or NULL */
+};
+
 static void *verify_thread(void *arg)
 {
-    (void)arg;
+    struct verify_job *job = arg;
     static struct trail_verify_report report; /* large: not on the thread's stack */
-    const struct trail_key *keys[1] = {traild.signing_key};
-    struct trail_verify_opts opts = {
-        .keys = keys, .n_keys = traild.signing_key ? 1 : 0, .threads = 1};
+    struct trail_key *key = NULL;
+    if (job->key_path && trail_key_load_private(job->key_path, &key) < 0)
+        key = NULL; /* the report's notes say that signatures were not checked */
+    const struct trail_key *keys[1] = {key};
+    struct trail_verify_opts opts = {.keys = keys, .n_keys = key ? 1 : 0, .threads = 1};
     memset(&report, 0, sizeof(report));
-    int r = trail_verify_store(traild_config()->store_path, &opts, &report);
+    int r = trail_verify_store(job->store_path, &opts, &report);
+    trail_key_free(key);
+    free(job->store_path);
+    free(job->key_path);
+    free(job);
     pthread_mutex_lock(&verify.lock);
     verify.finished = trail_now();
     verify.state = r == 0 ? 2 : 3;
@@ -377,11 +395,36 @@ static void *verify_thread(void *arg)
     return NULL;
 }
 
+static struct verify_job *verify_job_new(void)
+{
+    const struct config *cfg = traild_config();
+    struct verify_job *job = calloc(1, sizeof(*job));
+    char path[4200];
+    if (!job)
+        return NULL;
+    job->store_path = strdup(cfg->store_path);
+    /* the key traild signs with: [store] signing_key, or else STORE/checkpoint.key */
+    snprintf(path, sizeof(path), "%s/checkpoint.key", cfg->store_path);
+    const char *key = cfg->signing_key ? cfg->signing_key : access(path, R_OK) == 0 ? path : NULL;
+    if (key)
+        job->key_path = strdup(key);
+    if (!job->store_path || (key && !job->key_path)) {
+        free(job->store_path);
+        free(job->key_path);
+        free(job);
+        return NULL;
+    }
+    return job;
+}
+
 /* Start a run unless one is running: 1 started, 0 one runs already, -errno. Lock held. */
 static int verify_start_locked(void)
 {
     if (verify.state == 1)
         return 0;
+    struct verify_job *job = verify_job_new();
+    if (!job)
+        return -ENOMEM;
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -390,11 +433,14 @@ static int verify_start_locked(void)
     int64_t prev_started = verify.started;
     verify.state = 1;
     verify.started = trail_now();
-    int r = pthread_create(&t, &attr, verify_thread, NULL);
+    int r = pthread_create(&t, &attr, verify_thread, job);
     pthread_attr_destroy(&attr);
     if (r != 0) {
         verify.state = prev;
         verify.started = prev_started;
+        free(job->store_path);
+        free(job->key_path);
+        free(job);
         return -r;
     }
     return 1;
