@@ -378,12 +378,14 @@ int trail_syslog_sd_next_element(struct trail_syslog_sd *sd, const char **ret_id
     }
     if (sd->p >= sd->end)
         return 0;
-    const char *check = sd->p;
-    if (scan_sd_element(&check, sd->end) < 0)
+    /* the SD-ID; the params are checked one by one as they are read */
+    if (*sd->p != '[')
         return TRAIL_E_PARSE;
     const char *id = sd->p + 1, *s = id;
-    while (sd_name_char((unsigned char)*s))
+    while (s < sd->end && sd_name_char((unsigned char)*s))
         s++;
+    if (s == id || s - id > 32 || s >= sd->end || (*s != ' ' && *s != ']'))
+        return TRAIL_E_PARSE;
     *ret_id = id;
     *ret_len = (size_t)(s - id);
     sd->p = s;
@@ -402,14 +404,14 @@ int trail_syslog_sd_next_param(struct trail_syslog_sd *sd, const char **ret_name
         sd->in_element = 0;
         return 0;
     }
-    /* the element was checked by scan_sd_element: " name="value"" follows */
+    /* " name="value"" follows, or the data is malformed */
     if (s >= sd->end || *s != ' ')
         return TRAIL_E_PARSE;
     s++;
     const char *name = s;
     while (s < sd->end && sd_name_char((unsigned char)*s))
         s++;
-    if (s + 1 >= sd->end || s[0] != '=' || s[1] != '"')
+    if (s == name || s - name > 32 || s + 1 >= sd->end || s[0] != '=' || s[1] != '"')
         return TRAIL_E_PARSE;
     const char *name_end = s;
     s += 2;
@@ -624,6 +626,8 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
                 return TRAIL_E_BAD_ID;
             }
             id_len = trail_syslog_sd_unescape(v, vl, idbuf);
+            r = 0;
+            break; /* the first one counts; trail_event_to_syslog writes it first */
         }
     }
     if (r < 0) {
