@@ -1474,7 +1474,12 @@ function init() {
     try {
       await postJSON('/v1/verify');
     } catch (e) {
-      if (e.status !== 409) showError(e.message);
+      if (e.status !== 409) {
+        // e.g. 403: running a verification is an admin's
+        $('card-verify').querySelector('.card-body').prepend(h('p', { class: 'error' }, 'cannot start one: ' + e.message));
+        $('verify-now').disabled = false;
+        return;
+      }
     }
     loadIntegrity();
   });

@@ -5,7 +5,8 @@
 # Playwright tests of tests/web/run.mjs driving Debian's chromium headless
 # (search, counts against `trail count`, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
-# phone layout, headers). Screenshots go to $TRAIL_BUILD_DIR/web-artifacts/.
+# phone layout, headers). Authentication is on: an admin token, which the
+# pages start with (the login test signs in with it). Screenshots go to $TRAIL_BUILD_DIR/web-artifacts/.
 #
 # Needs node, npm and /usr/bin/chromium (scripts/install-deps.sh test);
 # `npm ci` installs playwright-core into tests/web/node_modules (never a
@@ -44,6 +45,13 @@ start=$(date -u -d "-3 days" +%Y-%m-%dT%H:00:00Z)
 "$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$start" --store "$WORK/store" >/dev/null
 check "generator filled the store" test -d "$WORK/store"
 
+# authentication on: an admin token for the pages and the test's own requests
+"$TRAIL_BIN/trail" token-hash viewer admin >"$WORK/token.txt"
+TOKEN=$(sed -n 1p "$WORK/token.txt")
+TOKEN_ENTRY=$(sed -n 2p "$WORK/token.txt")
+check "a token was made" test -n "$TOKEN"
+AUTH="Authorization: Bearer $TOKEN"
+
 PORT=$(free_port)
 DEAD_PORT=$(free_port) # nothing listens there: the soc sink lags with an error
 URL=http://127.0.0.1:$PORT
@@ -57,6 +65,8 @@ checkpoint_interval_s = 1
 http = 127.0.0.1:$PORT
 syslog_udp = off
 syslog_tcp = off
+[tokens]
+$TOKEN_ENTRY
 [event acme_badge_swiped]
 severity = NOTICE
 description = A badge was swiped at a door.
@@ -72,20 +82,21 @@ EOF
 start_traild "$WORK/traild.conf" || exit 1
 
 # one event so that a checkpoint covers the store, then wait for it
-printf '%s\n' '{"id":"acme_badge_swiped","attrs":{"duser":"setup","door":"S1"}}' >"$WORK/one.json"
-http_post "$URL/v1/events" "$WORK/one.json" >/dev/null
+curl -s -H "$AUTH" -H 'Content-Type: application/json' -o /dev/null \
+    --data-binary '{"id":"acme_badge_swiped","attrs":{"duser":"setup","door":"S1"}}' "$URL/v1/events"
 for _ in $(seq 1 100); do
-    size=$(curl -s "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+    size=$(curl -s -H "$AUTH" "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
     [ -n "$size" ] && [ "$size" -ge 20000 ] && break
     sleep 0.1
 done
 check "a checkpoint covers the generated events" test "${size:-0}" -ge 20000
-check_eq "the page is served at /" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")" \
-    "200 text/html; charset=utf-8"
+check_eq "the page is served at / without a token" \
+    "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")" "200 text/html; charset=utf-8"
+check_eq "the API asks for one" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/events")" 401
 
 rm -rf "$ART"
 mkdir -p "$ART"
-(cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+(cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
     CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$WORK/browser.log" | tail -1)
 if [ -z "$summary" ]; then

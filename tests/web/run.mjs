@@ -4,10 +4,12 @@
 // Counts the page shows are checked against `trail count` on the same
 // store. Screenshots of each view go to $WEB_ARTIFACTS.
 //
-// Environment: TRAIL_URL (traild's HTTP base), TRAIL_BIN (the build
-// directory: trail), TRAIL_STORE (the store traild writes), WEB_ARTIFACTS
-// (where screenshots go), CHROMIUM (default /usr/bin/chromium),
-// WEB_TEST_FILTER (a substring: run only the tests whose name has it).
+// Environment: TRAIL_URL (traild's HTTP base), TRAIL_TOKEN (an admin token
+// when traild asks for one: the pages start signed in with it, except the
+// login test), TRAIL_BIN (the build directory: trail), TRAIL_STORE (the
+// store traild writes), WEB_ARTIFACTS (where screenshots go), CHROMIUM
+// (default /usr/bin/chromium), WEB_TEST_FILTER (a substring: run only the
+// tests whose name has it).
 //
 // Prints one line per test and ends with "N passed, N failed"; exits 1 on
 // any failure. Not for: unit tests of the JavaScript (the browser is the
@@ -23,6 +25,13 @@ const BIN = process.env.TRAIL_BIN || '../../build';
 const STORE = process.env.TRAIL_STORE;
 const ART = process.env.WEB_ARTIFACTS || 'web-artifacts';
 const FILTER = process.env.WEB_TEST_FILTER || '';
+const TOKEN = process.env.TRAIL_TOKEN || '';
+const AUTH = TOKEN ? { Authorization: 'Bearer ' + TOKEN } : {};
+
+/** api - fetch from traild with the token. */
+function api(path, opts = {}) {
+  return fetch(BASE + path, { ...opts, headers: { ...AUTH, ...(opts.headers || {}) } });
+}
 const TEST_TIMEOUT_MS = 45000;
 mkdirSync(ART, { recursive: true });
 
@@ -47,7 +56,7 @@ function trailCountBy(key, extra = []) {
 }
 
 async function post(events) {
-  const res = await fetch(BASE + '/v1/events', {
+  const res = await api('/v1/events', {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-ndjson' },
     body: events.map((e) => JSON.stringify(e)).join('\n') + '\n',
@@ -215,7 +224,7 @@ test('detail panel: attributes, CEF, JSON and a verified proof', async (page) =>
   await page.waitForFunction(() => document.getElementById('proof-status').textContent !== 'not yet covered', null, { timeout: 20000 });
   assert.equal(await page.locator('#proof-status').textContent(), 'verified');
   assert.equal(await page.locator('#proof-root').textContent(), await page.locator('#checkpoint-root').textContent());
-  const cp = await (await fetch(BASE + '/v1/checkpoint')).json();
+  const cp = await (await api('/v1/checkpoint')).json();
   assert.match(await page.locator('#checkpoint-root').textContent(), /^[0-9a-f]{64}$/);
   assert.ok(cp.tree_size >= seq);
   const json = JSON.parse(await page.locator('#detail-json').textContent());
@@ -267,7 +276,7 @@ function flipBase64(b) {
 }
 
 test('proofs of the first, the last and edge leaves all verify', async (page) => {
-  const cp = await (await fetch(BASE + '/v1/checkpoint')).json();
+  const cp = await (await api('/v1/checkpoint')).json();
   const n = cp.tree_size;
   // leaf 0, the ends of a 256-leaf group, a power of two, the checkpoint's last leaf
   for (const seq of [1, 256, 257, 8192, 8193, n - 1, n]) {
@@ -305,13 +314,21 @@ test('live mode shows events sent during the test and keeps the scroll position'
   await page.waitForFunction(() => document.getElementById('results').scrollTop < 4);
 });
 
-test('catalog: 214 built-in events and the custom one, linked from each event', async (page) => {
+test('catalog: the 214 built-in events and the custom ones, linked from each event', async (page) => {
+  // the custom events: the config's acme_badge_swiped, and traild's own
+  // trail_auth_failed while authentication is on
+  const all = await (await api('/v1/catalog')).json();
+  const n = all.events.length;
+  const custom = all.events.filter((e) => e.custom).length;
+  assert.equal(n - custom, 214);
+  assert.ok(all.events.some((e) => e.id === 'acme_badge_swiped' && e.custom));
   await page.goto(BASE + '/?view=catalog');
   await page.locator('#cat-list li').first().waitFor();
-  assert.match(await page.locator('#cat-count').textContent(), /^215 of 215 events \(214 built in, 1 custom\)/);
-  assert.equal(await page.locator('#cat-list li').count(), 215);
+  assert.match(await page.locator('#cat-count').textContent(), new RegExp(`^${n} of ${n} events \\(214 built in, ${custom} custom\\)`));
+  assert.equal(await page.locator('#cat-list li').count(), n);
+  assert.equal(await page.locator('#cat-list .tag', { hasText: 'custom' }).count(), custom);
   await page.fill('#cat-q', 'saml fail');
-  await page.waitForFunction(() => document.querySelectorAll('#cat-list li').length < 215);
+  await page.waitForFunction((n) => document.querySelectorAll('#cat-list li').length < n, n);
   const ids = await page.locator('#cat-list code').allTextContents();
   assert.ok(ids.includes('auth_entrypoints_saml_auth_failed'), ids.join(' '));
   // from an event in the results to its entry
@@ -322,7 +339,7 @@ test('catalog: 214 built-in events and the custom one, linked from each event', 
   await page.waitForURL(/view=catalog/);
   await page.locator('#cat-title').waitFor();
   assert.equal(await page.locator('#cat-title').textContent(), id);
-  const cat = await (await fetch(BASE + '/v1/catalog')).json();
+  const cat = await (await api('/v1/catalog')).json();
   const def = cat.events.find((e) => e.id === id);
   assert.equal(await page.locator('#cat-desc').textContent(), def.description);
   assert.equal(await page.locator('#cat-attrs th').count(), def.attrs.length);
@@ -337,7 +354,7 @@ test('integrity: checkpoint, verification result and sink lags', async (page) =>
   await page.locator('#verify-badge').waitFor();
   await page.waitForFunction(() => ['intact'].includes(document.getElementById('verify-badge').textContent) || /damaged/.test(document.getElementById('verify-badge').textContent), null, { timeout: 30000 });
   assert.equal(await page.locator('#verify-badge').textContent(), 'intact');
-  const cp = await (await fetch(BASE + '/v1/checkpoint')).json();
+  const cp = await (await api('/v1/checkpoint')).json();
   assert.match(await page.locator('#card-checkpoint').textContent(), new RegExp(cp.root.slice(0, 16)));
   await page.locator('#sinks-table').waitFor();
   const sinkRows = await page.locator('#sinks-table tbody tr').allTextContents();
@@ -369,24 +386,39 @@ test('keyboard: / j k Enter Esc', async (page) => {
   assert.doesNotMatch(page.url(), /seq=/);
 });
 
-test('token login on 401: the form appears and the token is sent as a bearer', async (page) => {
-  let authorized = null;
-  await page.route('**/v1/events?*', async (route) => {
-    const auth = route.request().headers().authorization;
-    if (auth !== 'Bearer s3cret') return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"a token is needed"}' });
-    authorized = auth;
-    return route.continue();
-  });
-  await page.goto(BASE + '/');
+test('token login: a 401 shows the form, the token is kept in the tab and sent as a bearer', async (page) => {
+  if (!TOKEN) {
+    // traild without tokens: play its 401 for the events route
+    await page.route('**/v1/events?*', (route) =>
+      route.request().headers().authorization === 'Bearer s3cret-token-for-the-test'
+        ? route.continue()
+        : route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"a token is needed"}' }),
+    );
+  }
+  const token = TOKEN || 's3cret-token-for-the-test';
+  const sent = [];
+  page.on('request', (r) => r.url().includes('/v1/') && sent.push([r.url(), r.headers().authorization || '']));
+  await page.goto(BASE + '/?event=auth_*');
   await page.locator('#login').waitFor();
   await shot(page, 'login');
-  await page.fill('#login-token', 's3cret');
+  // a wrong token is refused and the form says so
+  await page.fill('#login-token', 'not-the-token-0123456789012345678901234567');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('login').open && !document.getElementById('login-error').hidden);
+  assert.match(await page.locator('#login-error').textContent(), /refused/);
+  await page.fill('#login-token', token);
   await page.keyboard.press('Enter');
   await settle(page);
-  assert.equal(authorized, 'Bearer s3cret');
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('trail.token')), 's3cret');
+  assert.ok((await page.locator('#rows tr').count()) > 0, 'events listed once signed in');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('trail.token')), token);
+  const last = sent.filter(([u]) => u.includes('/v1/events?')).pop();
+  assert.equal(last[1], 'Bearer ' + token);
   assert.ok(await page.locator('#logout').isVisible());
-}, []);
+  // signing out forgets the token
+  await page.locator('#logout').click();
+  await page.locator('#login').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('trail.token')), null);
+}, ['query', 'login']);
 
 test('phone screen: one column, no sideways scrolling, the event over the list', async (page) => {
   await page.setViewportSize({ width: 390, height: 844 });
@@ -451,9 +483,9 @@ const browser = await chromium.launch({
 });
 // what this traild serves: the search tests need the query routes (GET
 // /v1/events, /v1/count, /v1/events/stream) and `trail count`
-const have = { query: false };
+const have = { query: false, login: true };
 try {
-  const r = await fetch(BASE + '/v1/events?limit=1');
+  const r = await api('/v1/events?limit=1');
   execFileSync(`${BIN}/trail`, ['count', '--help'], { stdio: 'ignore' });
   have.query = r.ok;
 } catch {
@@ -471,6 +503,8 @@ for (const t of tests) {
     continue;
   }
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  if (TOKEN && !t.needs.includes('login'))
+    await ctx.addInitScript((tok) => sessionStorage.setItem('trail.token', tok), TOKEN);
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
   const t0 = Date.now();
