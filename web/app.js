@@ -579,7 +579,8 @@ async function loadHistogram(fp, signal, gen) {
 
 function renderTotal() {
   const t = results.total;
-  $('total').textContent = t === null ? '' : `${t.toLocaleString('en-US')} event${t === 1 ? '' : 's'}`;
+  const counting = t === null && document.body.dataset.searching;
+  $('total').textContent = t === null ? (counting ? 'counting…' : '') : `${t.toLocaleString('en-US')} event${t === 1 ? '' : 's'}`;
   $('total').dataset.count = t === null ? '' : String(t);
   const parts = [];
   if (state.since || state.until) {
@@ -696,6 +697,7 @@ async function search() {
   saveUrl(false);
   const fp = filterParams();
   document.body.dataset.searching = '1'; // until the first page and the counts are in
+  renderTotal();
   const hp = loadHistogram(fp, ctl.signal, gen);
   const pp = new URLSearchParams(fp);
   pp.set('limit', String(PAGE));
