@@ -162,6 +162,9 @@ EOF
         cc -O1 -o "$tool" "$WORK/store-dump.c" -I"$TRAIL_SOURCE_DIR/include" \
             "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread 2>/dev/null ||
             cc -O1 -fsanitize=address,undefined -o "$tool" "$WORK/store-dump.c" \
+                -I"$TRAIL_SOURCE_DIR/include" "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread \
+                2>/dev/null ||
+            cc -O1 -fsanitize=thread -o "$tool" "$WORK/store-dump.c" \
                 -I"$TRAIL_SOURCE_DIR/include" "$TRAIL_BIN/libtrail.a" -lcrypto -lzstd -lpthread ||
             return 1
     fi
