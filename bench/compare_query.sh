@@ -3,15 +3,16 @@
 # (indexed, FTS5 for free text) and in clickhouse-server, timed inside each
 # engine, beside trail's own bench/bench_query when it is built.
 #
-# The questions (parameters taken from the data by `sqlite_bench pick`, so
-# that every engine answers the same ones):
+# The questions, the six of bench/bench_query.c, with the same parameters
+# (`sqlite_bench pick` takes them from the data as bench_query does):
 #   user        one user's events in the last 30 days, newest first, limit 100
 #   trace       every event of one trace id (phxTraceId)
-#   count_hour  counts per event id per hour over 30 days
-#   text        a free-text word in any attribute, newest first, limit 100
-#               (SQLite: FTS5 word match; ClickHouse: case-insensitive
-#               substring over every attribute column)
+#   counts      counts per event id per hour over 30 days
+#   text        a free-text term in any attribute (a surname), newest 100
+#   rare        a rare free-text term (a trace id's word), newest 100
 #   warning     the newest 100 events of severity WARNING or worse
+# (free text: SQLite an FTS5 word match; ClickHouse a case-insensitive
+# substring search over every attribute column)
 # and bytes per event on disk, indexes included.
 #
 # Timing: SQLite in process around sqlite3_step() over every row
@@ -65,10 +66,11 @@ echo "parameters: $params"
 user=$(kv user "$params")
 trace=$(kv trace "$params")
 text=$(kv text "$params")
+rare=$(kv rare "$params")
 since=$(kv since_us "$params")
 warning=$(kv warning "$params")
-questions=(user trace count_hour text warning)
-declare -A sq chq sqrows chrows trq
+questions=(user trace counts text rare warning)
+declare -A sq chq sqrows chrows trq trrows
 
 # SQLite
 sqlite_bytes=""
@@ -76,7 +78,8 @@ if [ "$do_sqlite" = 1 ]; then
     line=$("$sb" load --db "$dir/events.db" --events "$events" --days 30 --fts)
     echo "$line"
     sqlite_bytes=$(kv bytes_per_row "$(head -n1 <<<"$line")")
-    out=$("$sb" query --db "$dir/events.db" --runs "$runs" --user "$user" --trace "$trace" --text "$text")
+    out=$("$sb" query --db "$dir/events.db" --runs "$runs" --user "$user" --trace "$trace" \
+        --text "$text" --rare "$rare")
     echo "$out"
     for q in "${questions[@]}"; do
         l=$(grep "^sqlite query: $q " <<<"$out" || true)
@@ -115,8 +118,9 @@ if [ "$do_ch" = 1 ]; then
         declare -A sql=(
             [user]="SELECT * FROM events WHERE duser = '$user' AND time >= $since ORDER BY time DESC LIMIT 100"
             [trace]="SELECT * FROM events WHERE trace_id = '$trace' ORDER BY time"
-            [count_hour]="SELECT event, intDiv(time, 3600000000) AS hour, count() FROM events WHERE time >= $since GROUP BY event, hour"
+            [counts]="SELECT event, intDiv(time, 3600000000) AS hour, count() FROM events WHERE time >= $since GROUP BY event, hour"
             [text]="SELECT * FROM events WHERE positionCaseInsensitive($any, '$text') > 0 ORDER BY time DESC LIMIT 100"
+            [rare]="SELECT * FROM events WHERE positionCaseInsensitive($any, '$rare') > 0 ORDER BY time DESC LIMIT 100"
             [warning]="SELECT * FROM events WHERE severity >= $warning ORDER BY time DESC LIMIT 100"
         )
         for q in "${questions[@]}"; do
@@ -131,42 +135,33 @@ if [ "$do_ch" = 1 ]; then
     fi
 fi
 
-# trail's own figures
+# trail's own figures: bench_query picks the same parameters from its store
 trail_bytes=""
 if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
-    help=$("$TRAIL_BIN/bench/bench_query" --help 2>&1 || true)
-    args=()
-    grep -q -- "--events" <<<"$help" && args+=(--events "$events")
-    grep -q -- "--days" <<<"$help" && args+=(--days 30)
-    grep -q -- "--runs" <<<"$help" && args+=(--runs "$runs")
-    grep -q -- "--user" <<<"$help" && args+=(--user "$user")
-    grep -q -- "--trace" <<<"$help" && args+=(--trace "$trace")
-    grep -q -- "--text" <<<"$help" && args+=(--text "$text")
-    echo "trail: bench_query ${args[*]}"
-    tout=$("$TRAIL_BIN/bench/bench_query" "${args[@]}" 2>&1 || true)
+    echo "trail: bench_query --events $events --days 30 --runs $runs"
+    tout=$("$TRAIL_BIN/bench/bench_query" --events "$events" --days 30 --runs "$runs" 2>&1) ||
+        echo "trail: bench_query failed"
     echo "$tout"
-    # a figure per question: the first "N ms" (or ms=N) on the line that names it
+    grep -q "^values: user $user, trace $trace, term $text, rare term $rare;" <<<"$tout" ||
+        echo "note: bench_query chose other values than '$params'"
     for q in "${questions[@]}"; do
-        case $q in
-        count_hour) pat=hour ;;
-        warning) pat=warn ;;
-        *) pat=$q ;;
-        esac
-        l=$(grep -i -- "$pat" <<<"$tout" | head -n1 || true)
-        trq[$q]=$(grep -o -E 'ms=[0-9.]+|[0-9.]+ ?ms' <<<"$l" | head -n1 | tr -d 'ms= ' || true)
+        l=$(grep "^RESULT name=$q " <<<"$tout" || true)
+        trq[$q]=$(kv median_ms "$l")
+        trrows[$q]=$(kv rows "$l")
     done
-    trail_bytes=$(grep -i "bytes" <<<"$tout" | grep -o -E '[0-9.]+ ?bytes[ /]*(per )?event' | head -n1 | grep -o -E '^[0-9.]+' || true)
+    trail_bytes=$(kv value "$(grep '^RESULT name=bytes_per_event ' <<<"$tout" || true)")
 else
     echo "trail: bench/bench_query not built yet; trail's column is empty"
 fi
 
 echo
-printf "%-12s %12s %12s %12s %10s %10s %10s\n" "question" "trail ms" "SQLite ms" "ClickHouse" "rows sq/ch" "sq/trail" "ch/trail"
+printf "%-12s %10s %10s %12s %20s %10s %10s\n" "question" "trail ms" "SQLite ms" "ClickHouse ms" "rows trail/sq/ch" "sq/trail" "ch/trail"
 for q in "${questions[@]}"; do
-    printf "%-12s %12s %12s %12s %10s %10s %10s\n" "$q" "${trq[$q]:--}" "${sq[$q]:--}" "${chq[$q]:--}" \
-        "${sqrows[$q]:--}/${chrows[$q]:--}" "$(ratio "${sq[$q]:-0}" "${trq[$q]:-0}")" "$(ratio "${chq[$q]:-0}" "${trq[$q]:-0}")"
+    printf "%-12s %10s %10s %12s %20s %10s %10s\n" "$q" "${trq[$q]:--}" "${sq[$q]:--}" "${chq[$q]:--}" \
+        "${trrows[$q]:--}/${sqrows[$q]:--}/${chrows[$q]:--}" "$(ratio "${sq[$q]:-0}" "${trq[$q]:-0}")" \
+        "$(ratio "${chq[$q]:-0}" "${trq[$q]:-0}")"
 done
-printf "%-12s %12s %12s %12s\n" "bytes/event" "${trail_bytes:--}" "${sqlite_bytes:--}" "${ch_bytes:--}"
+printf "%-12s %10s %10s %12s\n" "bytes/event" "${trail_bytes:--}" "${sqlite_bytes:--}" "${ch_bytes:--}"
 echo "(sq/trail and ch/trail: how many times longer the peer took; > 1 means trail is faster)"
 res="RESULT query events=$events"
 for q in "${questions[@]}"; do

@@ -29,7 +29,8 @@ bench_query), verify (bench_verify), then prints a summary.
   --only LIST  only these parts (comma-separated names above)
   --log FILE   also write everything to FILE (default: $BENCH_TMP/trail-bench-DATE.log)
   --plots      then sweep bench_store over batch sizes and fsync intervals
-               (best of PLOT_REPEAT=3 runs a point, PLOT_EVENTS events each),
+               (best of PLOT_REPEAT=3 runs a point, PLOT_EVENTS events each;
+               PLOT_PARTS="store query" picks the curves),
                and (when bench_query is built) compare_query.sh over store
                sizes, and render the curves with gnuplot (bench/plots/*.gp)
                into docs/img/*.png, the data beside them as *.dat
@@ -77,7 +78,7 @@ plots() {
     mkdir -p "$img"
     echo
     echo "################ plots: bench_store sweeps at $n events per point"
-    if [ -x "$TRAIL_BIN/bench/bench_store" ]; then
+    if [[ " ${PLOT_PARTS:-store query} " == *" store "* ]] && [ -x "$TRAIL_BIN/bench/bench_store" ]; then
         echo "# batch always interval2ms interval10ms (events/s, best of ${PLOT_REPEAT:-3} runs of $n events, $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg))" >"$img/store_batch.dat"
         for b in 8 16 32 64 128 256 512 1024; do # bench_store takes batches up to its pool of 1024 per thread
             r1=$(store_rate --events "$n" --batch "$b" --policy always)
@@ -100,14 +101,16 @@ plots() {
             echo "plots: gnuplot not installed (scripts/install-deps.sh bench), PNGs not rendered"
         fi
     fi
-    if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
+    if [[ " ${PLOT_PARTS:-store query} " != *" query "* ]]; then
+        :
+    elif [ -x "$TRAIL_BIN/bench/bench_query" ]; then
         sizes="100000 300000 1000000"
         [ "$full" = 1 ] && sizes="$sizes 3000000 10000000"
-        echo "# events then trail/SQLite/ClickHouse ms for user trace count_hour text warning ($(date -u +%F))" >"$img/query_size.dat"
+        echo "# events then trail/SQLite/ClickHouse ms for user trace counts text rare warning ($(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg))" >"$img/query_size.dat"
         for s in $sizes; do
             l=$("$here/compare_query.sh" --events "$s" --runs 3 | grep '^RESULT ')
             row="$s"
-            for q in user trace count_hour text warning; do
+            for q in user trace counts text rare warning; do
                 for e in trail sqlite clickhouse; do
                     v=$(kv "${e}_$q" "$l")
                     row="$row ${v:--1}"
@@ -209,7 +212,7 @@ row "TCP syslog sender alone, msg/s" "$(get ingest sender)" "" "" "well above ev
 row "HTTP NDJSON ingest, events/s" "$(get http rate)" "" "" ">= 300000"
 row "HTTP ack p99 at half load, ms" "$(get http half_p99_ms)" "" "" "<= 5"
 row "traild peak RSS, MB (HTTP run)" "$(get http rss_mb)" "" "" "<= 256"
-for q in user trace count_hour text warning; do
+for q in user trace counts text rare warning; do
     row "query $q, ms" "$(get query trail_$q)" "$(get query sqlite_$q)" "$(get query clickhouse_$q)" "(peers: SQLite, ClickHouse)"
 done
 row "trail verify, events/s (best thread count)" "$(get verify best)" "" "" ">= 1000000"

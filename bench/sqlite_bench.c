@@ -6,7 +6,7 @@
  *
  *   sqlite_bench load  --db FILE [--events N] [--days D] [--seed S] [--batch B]
  *                      [--fts] [--no-index] [--sync full|normal|off]
- *   sqlite_bench query --db FILE [--runs R] [--user U] [--trace T] [--text WORD]
+ *   sqlite_bench query --db FILE [--runs R] [--user U] [--trace T] [--text WORD] [--rare WORD]
  *   sqlite_bench rows  [--events N] [--days D] [--seed S]        (TSV on stdout)
  *   sqlite_bench pick  [--events N] [--days D] [--seed S]        (query parameters)
  *
@@ -55,6 +55,7 @@ static const char usage_text[] =
     "usage: sqlite_bench load  --db FILE [--events N] [--days D] [--seed S] [--batch B]\n"
     "                          [--fts] [--no-index] [--sync full|normal|off]\n"
     "       sqlite_bench query --db FILE [--runs R] [--user U] [--trace T] [--text WORD]\n"
+    "                          [--rare WORD]\n"
     "       sqlite_bench rows  [--events N] [--days D] [--seed S]   (TSV for ClickHouse)\n"
     "       sqlite_bench pick  [--events N] [--days D] [--seed S]   (query parameters)\n"
     "\n"
@@ -194,7 +195,7 @@ static long long file_size(const char *path)
 }
 
 struct opts {
-    const char *db, *user, *trace, *text, *sync;
+    const char *db, *user, *trace, *text, *rare, *sync;
     uint64_t events, seed;
     uint32_t days;
     size_t batch;
@@ -379,39 +380,44 @@ static int cmd_rows(const struct opts *o)
 }
 
 /*
- * The query parameters, taken from the data so that every engine answers the
- * same questions: the user and trace id of the first event past the middle
- * that has both, the last word of that user's name as the free-text term,
- * and the newest time (the "last 30 days" end there).
+ * The query parameters, taken from the data the way bench/bench_query.c
+ * takes them from its store (seq = position in the generator's stream,
+ * from 1), so that trail, SQLite and ClickHouse answer the same questions:
+ * the user and the trace id are the first found going back from seq
+ * N - N/100; the free-text term is the part after the dot of the first user
+ * name from seq 1 + N/2 on, the rare term the first trace id from there
+ * without its '#'; "the last 30 days" end at the newest event.
  */
 static int cmd_pick(const struct opts *o)
 {
     struct gen g;
     struct row r = {0};
-    char user[64] = "", trace[64] = "";
+    char user[160] = "", trace[160] = "", text[160] = "", rare[160] = "";
     int64_t newest = 0;
+    uint64_t back_from = o->events - o->events / 100, fwd_from = 1 + o->events / 2;
     if (gen_open(&g, o->events, o->days, o->seed) < 0)
         return 1;
-    for (uint64_t i = 0; i < o->events; i++) {
+    for (uint64_t seq = 1; seq <= o->events; seq++) {
         if (gen_next(&g, &r) < 0)
             return 1;
-        if (!user[0] && i >= o->events / 2 && r.duser[0] && r.trace[0]) {
-            snprintf(user, sizeof(user), "%s", r.duser);
-            snprintf(trace, sizeof(trace), "%s", r.trace);
+        if (seq <= back_from) { /* the last ones at or before back_from */
+            if (r.duser[0])
+                snprintf(user, sizeof(user), "%s", r.duser);
+            if (r.trace[0])
+                snprintf(trace, sizeof(trace), "%s", r.trace);
+        }
+        if (seq >= fwd_from) {
+            const char *dot = strchr(r.duser, '.');
+            if (!text[0] && dot)
+                snprintf(text, sizeof(text), "%s", dot + 1);
+            if (!rare[0] && strlen(r.trace) > 1)
+                snprintf(rare, sizeof(rare), "%s", r.trace + 1);
         }
         newest = r.time;
     }
-    const char *word = user;
-    for (const char *p = user; *p; p++)
-        if (*p == '.' || *p == '@' || *p == '_' || *p == '-')
-            word = p + 1;
-    char text[128];
-    snprintf(text, sizeof(text), "%s", word);
-    for (char *p = text; *p; p++)
-        if (*p >= '0' && *p <= '9') /* "persson1" -> "persson" */
-            *p = '\0';
-    printf("user=%s trace=%s text=%s newest_us=%lld since_us=%lld warning=%d\n", user, trace, text,
-           (long long)newest, (long long)(newest - 30 * DAY_US), TRAIL_SEV_WARNING);
+    printf("user=%s trace=%s text=%s rare=%s newest_us=%lld since_us=%lld warning=%d\n", user,
+           trace, text, rare, (long long)newest, (long long)(newest + 1 - 30 * DAY_US),
+           TRAIL_SEV_WARNING);
     trail_buf_free(&r.attrs);
     trail_buf_free(&r.text);
     gen_close(&g);
@@ -470,20 +476,25 @@ static int cmd_query(const struct opts *o)
         has_fts = 1;
     sqlite3_finalize(st);
     int64_t since = newest - 30 * DAY_US;
-    char match[160];
+    char match[160], like[160], rare_match[160], rare_like[160];
     snprintf(match, sizeof(match), "\"%s\"", o->text);
-    char like[160];
     snprintf(like, sizeof(like), "%%%s%%", o->text);
+    snprintf(rare_match, sizeof(rare_match), "\"%s\"", o->rare);
+    snprintf(rare_like, sizeof(rare_like), "%%%s%%", o->rare);
     struct {
         const char *name, *sql;
     } q[] = {
         {"user", "SELECT * FROM events WHERE duser=?1 AND time>=?2 ORDER BY time DESC LIMIT 100"},
         {"trace", "SELECT * FROM events WHERE trace_id=?1 ORDER BY time"},
-        {"count_hour", "SELECT event, time/3600000000 AS hour, count(*) FROM events "
-                       "WHERE time>=?2 GROUP BY event, hour"},
+        {"counts", "SELECT event, time/3600000000 AS hour, count(*) FROM events "
+                   "WHERE time>=?2 GROUP BY event, hour"},
         {"text", has_fts ? "SELECT e.* FROM events_fts f JOIN events e ON e.seq=f.rowid "
                            "WHERE events_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 100"
                          : "SELECT * FROM events WHERE attrs LIKE ?1 ORDER BY seq DESC LIMIT 100"},
+        {"rare", has_fts
+                     ? "SELECT e.* FROM events_fts f JOIN events e ON e.seq=f.rowid "
+                       "WHERE events_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 100"
+                     : "SELECT * FROM events WHERE trace_id LIKE ?1 ORDER BY seq DESC LIMIT 100"},
         {"warning", "SELECT * FROM events WHERE severity>=?1 ORDER BY time DESC LIMIT 100"},
     };
     for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
@@ -506,6 +517,9 @@ static int cmd_query(const struct opts *o)
             sqlite3_bind_text(st, 1, has_fts ? match : like, -1, SQLITE_TRANSIENT);
             break;
         case 4:
+            sqlite3_bind_text(st, 1, has_fts ? rare_match : rare_like, -1, SQLITE_TRANSIENT);
+            break;
+        case 5:
             sqlite3_bind_int(st, 1, TRAIL_SEV_WARNING);
             break;
         }
@@ -531,7 +545,8 @@ int main(int argc, char **argv)
                      .sync = "FULL",
                      .user = "",
                      .trace = "",
-                     .text = ""};
+                     .text = "",
+                     .rare = ""};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -567,6 +582,8 @@ int main(int argc, char **argv)
             o.trace = v, i++;
         else if (!strcmp(a, "--text"))
             o.text = v, i++;
+        else if (!strcmp(a, "--rare"))
+            o.rare = v, i++;
         else
             goto bad;
     }
