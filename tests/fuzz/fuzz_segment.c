@@ -40,6 +40,14 @@ static void write_file(const char *name, const uint8_t *p, size_t n)
     close(fd);
 }
 
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static void read_all(struct trail_store *s)
 {
     for (int d = 0; d < 2; d++) {
@@ -63,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strcpy(dir, "/tmp/trail-fuzz-segment-XXXXXX");
         if (!mkdtemp(dir))
             abort();
+        atexit(cleanup);
     }
     if (size < 1)
         return 0;
