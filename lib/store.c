@@ -1052,7 +1052,9 @@ static void *flusher_main(void *arg)
         pthread_mutex_lock(&s->lock);
         if (r == 0) {
             s->durable = *end;
-            s->durable_seq = s->written_seq = b->last_seq;
+            /* atomic: readers poll it without the lock (trail_store_durable_seq) */
+            __atomic_store_n(&s->durable_seq, b->last_seq, __ATOMIC_RELEASE);
+            s->written_seq = b->last_seq;
             s->durable_time_us = trail_now();
             s->error = 0;
         } else {
@@ -1708,10 +1710,9 @@ int trail_store_wait(struct trail_store *s, uint64_t seq)
 
 uint64_t trail_store_durable_seq(struct trail_store *s)
 {
-    pthread_mutex_lock(&s->lock);
-    uint64_t v = s->durable_seq;
-    pthread_mutex_unlock(&s->lock);
-    return v;
+    /* every iterator step asks: no lock (the flusher publishes it with a release store,
+       after the segment list covers it) */
+    return __atomic_load_n(&s->durable_seq, __ATOMIC_ACQUIRE);
 }
 
 uint64_t trail_store_last_seq(struct trail_store *s)
