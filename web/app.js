@@ -30,7 +30,14 @@ const LEVELS = [
 ];
 const SEV_NUM = Object.fromEntries(LEVELS.map(([n, s]) => [s, n]));
 const SEV_NAME = Object.fromEntries(LEVELS);
-const PRESETS = { '15m': 'Last 15 minutes', '1h': 'Last hour', '6h': 'Last 6 hours', '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days' };
+const PRESETS = {
+  '15m': 'Last 15 minutes',
+  '1h': 'Last hour',
+  '6h': 'Last 6 hours',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+};
 const UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 
 const $ = (id) => document.getElementById(id);
@@ -405,11 +412,17 @@ function updateSuggest() {
   suggestItems = items;
   suggestIndex = -1;
   if (!items.length) return closeSuggest();
-  put(list,
+  put(
+    list,
     ...items.map((it, i) =>
       h(
         'li',
-        { role: 'option', id: 'sugg-' + i, 'aria-selected': 'false', onmousedown: (e) => (e.preventDefault(), acceptSuggest(i)) },
+        {
+          role: 'option',
+          id: 'sugg-' + i,
+          'aria-selected': 'false',
+          onmousedown: (e) => (e.preventDefault(), acceptSuggest(i)),
+        },
         it.sev ? sevBadge(it.sev) : h('span', { class: 'tag' }, 'glob'),
         h('code', {}, it.label),
         h('span', { class: 'desc' }, it.desc || ''),
@@ -571,7 +584,8 @@ async function loadHistogram(fp, signal, gen) {
   start = Math.floor(start / step) * step;
   if (times.length && times[0] < start) start = times[0];
   const buckets = [];
-  for (let t = start; t < end && buckets.length < 5000; t += step) buckets.push({ t0: t, t1: t + step, counts: byT.get(t) || {} });
+  for (let t = start; t < end && buckets.length < 5000; t += step)
+    buckets.push({ t0: t, t1: t + step, counts: byT.get(t) || {} });
   results.buckets = buckets;
   hist.set(buckets, unit);
   renderTotal();
@@ -580,11 +594,16 @@ async function loadHistogram(fp, signal, gen) {
 function renderTotal() {
   const t = results.total;
   const counting = t === null && document.body.dataset.searching;
-  $('total').textContent = t === null ? (counting ? 'counting…' : '') : `${t.toLocaleString('en-US')} event${t === 1 ? '' : 's'}`;
+  $('total').textContent =
+    t === null ? (counting ? 'counting…' : '') : `${t.toLocaleString('en-US')} event${t === 1 ? '' : 's'}`;
   $('total').dataset.count = t === null ? '' : String(t);
   const parts = [];
   if (state.since || state.until) {
-    const s = state.since ? (/^\d+[smhdw]$/.test(state.since) ? 'last ' + state.since : localTime(state.since)) : 'the start';
+    const s = state.since
+      ? /^\d+[smhdw]$/.test(state.since)
+        ? 'last ' + state.since
+        : localTime(state.since)
+      : 'the start';
     parts.push(state.until ? `${s} to ${localTime(state.until)}` : s === 'the start' ? '' : s);
   } else parts.push('all time');
   if (results.loaded) parts.push(`${results.loaded.toLocaleString('en-US')} shown`);
@@ -637,7 +656,17 @@ function rowFor(ev) {
         'div',
         { class: 'evcell' },
         h('span', { class: 'evid' }, ev.id),
-        h('a', { href: '?view=catalog&id=' + encodeURIComponent(ev.id), class: 'evlink', 'data-id': ev.id, title: 'the catalog entry of ' + ev.id, 'aria-label': 'catalog entry' }, '?'),
+        h(
+          'a',
+          {
+            href: '?view=catalog&id=' + encodeURIComponent(ev.id),
+            class: 'evlink',
+            'data-id': ev.id,
+            title: 'the catalog entry of ' + ev.id,
+            'aria-label': 'catalog entry',
+          },
+          '?',
+        ),
       ),
     ),
     h('td', { class: 'c-user', title: String(user) }, String(user)),
@@ -675,7 +704,9 @@ function setListEnd() {
     return;
   }
   end.hidden = false;
-  end.textContent = results.loaded ? `end of results: ${results.loaded.toLocaleString('en-US')} events` : 'no events match';
+  end.textContent = results.loaded
+    ? `end of results: ${results.loaded.toLocaleString('en-US')} events`
+    : 'no events match';
 }
 
 async function search() {
@@ -942,7 +973,8 @@ async function openDetail(seq, push = true) {
   } catch (e) {
     if (gen !== detailGen) return;
     if (e.status === 409) {
-      put(proofBox,
+      put(
+        proofBox,
         h('p', { class: 'proof-status', id: 'proof-status' }, 'not yet covered'),
         h('p', { class: 'muted' }, e.message + ' Trying again in a few seconds.'),
       );
@@ -958,7 +990,8 @@ async function openDetail(seq, push = true) {
     $('detail-title').textContent = ev.id;
     body.prepend(...detailHead(ev), ...section('Attributes', attrsTable(ev)));
   }
-  put(rawBox,
+  put(
+    rawBox,
     ...section('CEF', h('pre', { class: 'raw', id: 'detail-cef' }, p.cef || '')),
     ...section('JSON', h('pre', { class: 'raw', id: 'detail-json' }, JSON.stringify(p.event, null, 2))),
   );
@@ -982,7 +1015,16 @@ function detailHead(ev) {
       ' ',
       def ? def.description : '',
       ' ',
-      h('a', { href: '?view=catalog&id=' + encodeURIComponent(ev.id), class: 'evlink', 'data-id': ev.id, id: 'detail-catalog-link' }, 'catalog entry →'),
+      h(
+        'a',
+        {
+          href: '?view=catalog&id=' + encodeURIComponent(ev.id),
+          class: 'evlink',
+          'data-id': ev.id,
+          id: 'detail-catalog-link',
+        },
+        'catalog entry →',
+      ),
     ),
   ];
 }
@@ -991,12 +1033,24 @@ function proofView(p, check, selfCheck) {
   const cp = p.checkpoint;
   const rootMatch = check.root && check.root === cp.root;
   return [
-    h('p', { class: 'proof-status ' + (check.ok ? 'ok' : 'bad'), id: 'proof-status' }, check.ok ? 'verified' : 'not verified'),
+    h(
+      'p',
+      { class: 'proof-status ' + (check.ok ? 'ok' : 'bad'), id: 'proof-status' },
+      check.ok ? 'verified' : 'not verified',
+    ),
     check.ok
-      ? h('p', { class: 'muted' }, `Record ${p.seq} is leaf ${p.proof.leaf_index} of the tree of ${cp.tree_size} records that checkpoint signs; checked in this page with ${check.engine}.`)
+      ? h(
+          'p',
+          { class: 'muted' },
+          `Record ${p.seq} is leaf ${p.proof.leaf_index} of the tree of ${cp.tree_size} records that checkpoint signs; checked in this page with ${check.engine}.`,
+        )
       : h('p', { class: 'error', id: 'proof-reason' }, check.reason || 'the proof does not hold'),
     selfCheck ? h('p', { class: 'muted' }, 'The event shown comes from the proof answer itself.') : null,
-    h('ul', { class: 'proof-steps' }, check.steps.map((s) => h('li', { class: s.ok ? '' : 'bad' }, h('b', {}, s.label), ': ', s.detail))),
+    h(
+      'ul',
+      { class: 'proof-steps' },
+      check.steps.map((s) => h('li', { class: s.ok ? '' : 'bad' }, h('b', {}, s.label), ': ', s.detail)),
+    ),
     h(
       'table',
       { class: 'kv' },
@@ -1004,13 +1058,28 @@ function proofView(p, check, selfCheck) {
         'tbody',
         {},
         h('tr', {}, h('th', {}, 'leaf hash'), h('td', { class: 'hash' }, check.leaf || '')),
-        h('tr', {}, h('th', {}, 'recomputed root'), h('td', { class: 'hash ' + (rootMatch ? 'match' : 'mismatch'), id: 'proof-root' }, check.root || '(none)')),
+        h(
+          'tr',
+          {},
+          h('th', {}, 'recomputed root'),
+          h('td', { class: 'hash ' + (rootMatch ? 'match' : 'mismatch'), id: 'proof-root' }, check.root || '(none)'),
+        ),
         h('tr', {}, h('th', {}, 'checkpoint root'), h('td', { class: 'hash', id: 'checkpoint-root' }, cp.root)),
-        h('tr', {}, h('th', {}, 'checkpoint'), h('td', {}, `size ${cp.tree_size} · ${localTime(cp.time)} · key ${cp.key_id}`)),
+        h(
+          'tr',
+          {},
+          h('th', {}, 'checkpoint'),
+          h('td', {}, `size ${cp.tree_size} · ${localTime(cp.time)} · key ${cp.key_id}`),
+        ),
         h('tr', {}, h('th', {}, 'path'), h('td', {}, `${(p.proof.path || []).length} hashes`)),
       ),
     ),
-    h('details', {}, h('summary', {}, 'checkpoint line and audit path'), h('pre', { class: 'raw' }, cp.text + '\n\n' + (p.proof.path || []).join('\n'))),
+    h(
+      'details',
+      {},
+      h('summary', {}, 'checkpoint line and audit path'),
+      h('pre', { class: 'raw' }, cp.text + '\n\n' + (p.proof.path || []).join('\n')),
+    ),
   ];
 }
 
@@ -1049,15 +1118,22 @@ async function showCatalog() {
   const sev = Number($('cat-sev').value) || 0;
   const list = c.events.filter((e) => catMatches(e, state.catQ, sev));
   const custom = c.events.filter((e) => e.custom).length;
-  $('cat-count').textContent = `${list.length} of ${c.events.length} events (${c.events.length - custom} built in, ${custom} custom) · policy ${c.policy}`;
-  put($('cat-list'),
+  $('cat-count').textContent =
+    `${list.length} of ${c.events.length} events (${c.events.length - custom} built in, ${custom} custom) · policy ${c.policy}`;
+  put(
+    $('cat-list'),
     ...list.map((e) =>
       h(
         'li',
         {},
         h(
           'a',
-          { href: '?view=catalog&id=' + encodeURIComponent(e.id), 'data-id': e.id, class: 'catlink', 'aria-current': e.id === state.catId ? 'true' : 'false' },
+          {
+            href: '?view=catalog&id=' + encodeURIComponent(e.id),
+            'data-id': e.id,
+            class: 'catlink',
+            'aria-current': e.id === state.catId ? 'true' : 'false',
+          },
           sevBadge(e.severity, e.severity_name),
           h('code', {}, e.id),
           e.custom ? h('span', { class: 'tag' }, 'custom') : null,
@@ -1073,8 +1149,15 @@ async function showCatalog() {
 function renderCatalogEntry(e) {
   const box = $('cat-detail');
   if (!e) {
-    put(box,
-      h('p', { class: 'muted' }, state.catId ? `no event ${state.catId} in the catalog` : 'Choose an event to see its description and attributes.'),
+    put(
+      box,
+      h(
+        'p',
+        { class: 'muted' },
+        state.catId
+          ? `no event ${state.catId} in the catalog`
+          : 'Choose an event to see its description and attributes.',
+      ),
     );
     return;
   }
@@ -1095,13 +1178,23 @@ function renderCatalogEntry(e) {
     ),
   );
   const searchHref = '?' + new URLSearchParams({ event: e.id }).toString();
-  put(box,
+  put(
+    box,
     h('h2', { id: 'cat-title' }, e.id),
-    h('p', {}, sevBadge(e.severity, e.severity_name), ' ', h('span', { class: 'muted' }, `severity ${e.severity}`), e.custom ? h('span', { class: 'tag' }, 'custom') : null),
+    h(
+      'p',
+      {},
+      sevBadge(e.severity, e.severity_name),
+      ' ',
+      h('span', { class: 'muted' }, `severity ${e.severity}`),
+      e.custom ? h('span', { class: 'tag' }, 'custom') : null,
+    ),
     h('p', { class: 'desc', id: 'cat-desc' }, e.description),
     e.note ? h('p', { class: 'note' }, e.note) : null,
     h('h3', {}, 'Attributes'),
-    attrs.length ? h('table', { class: 'kv', id: 'cat-attrs' }, h('tbody', {}, attrs)) : h('p', { class: 'muted' }, 'none declared'),
+    attrs.length
+      ? h('table', { class: 'kv', id: 'cat-attrs' }, h('tbody', {}, attrs))
+      : h('p', { class: 'muted' }, 'none declared'),
     h('p', {}, h('a', { href: searchHref, id: 'cat-search', class: 'searchlink' }, `search ${e.id} events →`)),
   );
 }
@@ -1142,7 +1235,8 @@ async function loadIntegrity() {
   const body = (id) => $(id).querySelector('.card-body');
   if (cp.status === 'fulfilled') {
     const c = cp.value;
-    put(body('card-checkpoint'),
+    put(
+      body('card-checkpoint'),
       kvTable([
         ['tree size', c.tree_size.toLocaleString('en-US') + ' records'],
         ['root', c.root, 'hash'],
@@ -1160,27 +1254,62 @@ async function loadIntegrity() {
     const badge =
       v.ok === undefined
         ? h('span', { class: 'badge wait', id: 'verify-badge' }, v.state === 'failed' ? 'could not run' : 'running…')
-        : h('span', { class: 'badge ' + (v.ok ? 'ok' : 'bad'), id: 'verify-badge' }, v.ok ? 'intact' : `${v.damage_count} damaged`);
-    put(body('card-verify'),
-      h('p', {}, badge, ' ', v.state === 'running' && v.ok !== undefined ? h('span', { class: 'muted' }, 'a new run is going on') : ''),
+        : h(
+            'span',
+            { class: 'badge ' + (v.ok ? 'ok' : 'bad'), id: 'verify-badge' },
+            v.ok ? 'intact' : `${v.damage_count} damaged`,
+          );
+    put(
+      body('card-verify'),
+      h(
+        'p',
+        {},
+        badge,
+        ' ',
+        v.state === 'running' && v.ok !== undefined ? h('span', { class: 'muted' }, 'a new run is going on') : '',
+      ),
       kvTable([
-        v.finished ? ['finished', `${localTime(v.finished)} (${ago(v.finished)}), ${v.duration_ms} ms`] : ['started', v.started ? localTime(v.started) : 'never'],
-        v.records !== undefined ? ['records', `${v.records.toLocaleString('en-US')} (seq ${v.first_seq}..${v.last_seq})`] : null,
+        v.finished
+          ? ['finished', `${localTime(v.finished)} (${ago(v.finished)}), ${v.duration_ms} ms`]
+          : ['started', v.started ? localTime(v.started) : 'never'],
+        v.records !== undefined
+          ? ['records', `${v.records.toLocaleString('en-US')} (seq ${v.first_seq}..${v.last_seq})`]
+          : null,
         v.root ? ['root', v.root, 'hash'] : null,
-        v.segments !== undefined ? ['checked', `${v.segments} segments, ${v.checkpoints} checkpoints, ${v.signatures} signatures`] : null,
+        v.segments !== undefined
+          ? ['checked', `${v.segments} segments, ${v.checkpoints} checkpoints, ${v.signatures} signatures`]
+          : null,
         v.error ? ['error', v.error, 'error'] : null,
       ]),
       (v.damage || []).length
-        ? h('ul', { class: 'proof-steps' }, v.damage.map((d) => h('li', { class: 'bad' }, h('b', {}, d.kind), ` seq ${d.seq}${d.seq_last !== d.seq ? '..' + d.seq_last : ''} in ${d.file}: ${d.message}`)))
+        ? h(
+            'ul',
+            { class: 'proof-steps' },
+            v.damage.map((d) =>
+              h(
+                'li',
+                { class: 'bad' },
+                h('b', {}, d.kind),
+                ` seq ${d.seq}${d.seq_last !== d.seq ? '..' + d.seq_last : ''} in ${d.file}: ${d.message}`,
+              ),
+            ),
+          )
         : null,
-      (v.notes || []).length ? h('ul', { class: 'muted' }, v.notes.map((n) => h('li', {}, n))) : null,
+      (v.notes || []).length
+        ? h(
+            'ul',
+            { class: 'muted' },
+            v.notes.map((n) => h('li', {}, n)),
+          )
+        : null,
     );
     $('verify-now').disabled = v.state === 'running';
   } else put(body('card-verify'), h('p', { class: 'error' }, ver.reason.message));
 
   if (health.status === 'fulfilled') {
     const s = health.value;
-    put(body('card-store'),
+    put(
+      body('card-store'),
       kvTable([
         ['status', s.status === 'ok' ? 'accepting events' : 'failing: ' + s.store, s.status === 'ok' ? '' : 'error'],
         ['durable seq', Number(s.durable_seq).toLocaleString('en-US')],
@@ -1192,12 +1321,23 @@ async function loadIntegrity() {
 
   if (sinks.status === 'fulfilled') {
     const list = sinks.value.sinks || [];
-    put(body('card-sinks'),
+    put(
+      body('card-sinks'),
       list.length
         ? h(
             'table',
             { class: 'sinks', id: 'sinks-table' },
-            h('thead', {}, h('tr', {}, ['sink', 'type', 'cursor', 'lag', 'delivered', 'updated', 'last error'].map((t, i) => h('th', { class: i >= 2 && i <= 4 ? 'num' : '' }, t)))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['sink', 'type', 'cursor', 'lag', 'delivered', 'updated', 'last error'].map((t, i) =>
+                  h('th', { class: i >= 2 && i <= 4 ? 'num' : '' }, t),
+                ),
+              ),
+            ),
             h(
               'tbody',
               {},
@@ -1211,7 +1351,11 @@ async function loadIntegrity() {
                   h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
                   h('td', { class: 'num' }, s.delivered.toLocaleString('en-US')),
                   h('td', {}, s.updated ? ago(s.updated) : 'never'),
-                  h('td', { class: s.error ? 'error' : 'muted' }, s.error ? `${s.error} (${ago(s.error_time)})` : 'none'),
+                  h(
+                    'td',
+                    { class: s.error ? 'error' : 'muted' },
+                    s.error ? `${s.error} (${ago(s.error_time)})` : 'none',
+                  ),
                 ),
               ),
             ),
@@ -1221,7 +1365,10 @@ async function loadIntegrity() {
   } else put(body('card-sinks'), h('p', { class: 'error' }, sinks.reason.message));
 
   const running = ver.status === 'fulfilled' && ver.value.state === 'running';
-  integrityTimer = setTimeout(() => state.view === 'integrity' && !document.hidden && loadIntegrity(), running ? 1000 : 5000);
+  integrityTimer = setTimeout(
+    () => state.view === 'integrity' && !document.hidden && loadIntegrity(),
+    running ? 1000 : 5000,
+  );
 }
 
 // ---- login ----
@@ -1427,7 +1574,10 @@ function init() {
     }
     maybeMore();
   });
-  new IntersectionObserver((entries) => entries.some((x) => x.isIntersecting) && loadMore(), { root: box, rootMargin: '600px' }).observe($('sentinel'));
+  new IntersectionObserver((entries) => entries.some((x) => x.isIntersecting) && loadMore(), {
+    root: box,
+    rootMargin: '600px',
+  }).observe($('sentinel'));
   rowsEl().addEventListener('click', (e) => {
     const a = e.target.closest('a.evlink');
     if (a) {
@@ -1478,7 +1628,9 @@ function init() {
     } catch (e) {
       if (e.status !== 409) {
         // e.g. 403: running a verification is an admin's
-        $('card-verify').querySelector('.card-body').prepend(h('p', { class: 'error' }, 'cannot start one: ' + e.message));
+        $('card-verify')
+          .querySelector('.card-body')
+          .prepend(h('p', { class: 'error' }, 'cannot start one: ' + e.message));
         $('verify-now').disabled = false;
         return;
       }

@@ -237,9 +237,10 @@ export class Histogram {
       if (x - last < 70) continue;
       let text;
       if (this.unit === 'day' || span > 3 * 86400000)
-        text = isDay || this.unit === 'day'
-          ? d.toLocaleDateString([], { month: 'short', day: 'numeric' })
-          : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        text =
+          isDay || this.unit === 'day'
+            ? d.toLocaleDateString([], { month: 'short', day: 'numeric' })
+            : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
       else text = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
       g.fillText(text, x, L.top + plotH + 4);
       last = x;

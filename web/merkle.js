@@ -48,14 +48,14 @@ const subtle = globalThis.crypto && globalThis.crypto.subtle;
 export const hashEngine = subtle ? 'SubtleCrypto' : 'JavaScript (SubtleCrypto unavailable)';
 
 const K = new Uint32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
 ]);
 
 function sha256js(msg) {
@@ -178,11 +178,10 @@ function formatIp(b) {
   const g = [];
   for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
   // an IPv4-mapped address keeps its dotted tail (RFC 5952 section 5)
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
-    return '::ffff:' + Array.from(b.slice(12)).join('.');
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return '::ffff:' + Array.from(b.slice(12)).join('.');
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -353,7 +352,10 @@ export async function checkProof(p, ev) {
   if (String(p.proof.leaf_index) !== String(rec.seq - 1n))
     return fail('leaf index', `the proof is for leaf ${p.proof.leaf_index}, the record is seq ${rec.seq}`);
   if (String(p.proof.tree_size) !== String(p.checkpoint.tree_size))
-    return fail('tree size', `the proof is for ${p.proof.tree_size} leaves, the checkpoint signs ${p.checkpoint.tree_size}`);
+    return fail(
+      'tree size',
+      `the proof is for ${p.proof.tree_size} leaves, the checkpoint signs ${p.checkpoint.tree_size}`,
+    );
   let root;
   try {
     root = await inclusionRoot(p.proof.leaf_index, p.proof.tree_size, leaf, path);
