@@ -94,6 +94,27 @@ check_eq "the page is served at / without a token" \
     "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")" "200 text/html; charset=utf-8"
 check_eq "the API asks for one" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/events")" 401
 
+# the viewer's own routes, as a client other than the page sees them
+code() { curl -s -o "$WORK/out.json" -w '%{http_code}' -H "$AUTH" "$@"; }
+check_eq "proof: seq missing is 400" "$(code "$URL/v1/proof")" 400
+check_eq "proof: seq=0 is 400" "$(code "$URL/v1/proof?seq=0")" 400
+check_eq "proof: a seq beyond the store is 404" "$(code "$URL/v1/proof?seq=99999999")" 404
+check_eq "proof: record 7 is 200" "$(code "$URL/v1/proof?seq=7")" 200
+check_grep "proof: record, event, cef, path and checkpoint" \
+    '^\{"seq":7,"record":"[A-Za-z0-9+/=]+","event":\{.*"seq":7,.*\},"cef":"CEF:0\|.*"proof":\{"leaf_index":6,"tree_size":[0-9]+,"leaf_hash":"[0-9a-f]{64}","path":\["[0-9a-f]{64}".*"checkpoint":\{"origin":"[0-9a-f]{32}"' \
+    "$WORK/out.json"
+check_eq "sinks: 200" "$(code "$URL/v1/sinks")" 200
+check_grep "sinks: both, with cursor and lag" \
+    '"name":"archive","type":"file",.*"cursor":[0-9]+,"lag":[0-9]+.*"name":"soc","type":"webhook"' "$WORK/out.json"
+check_eq "verify: a run starts (202) or runs (409)" "$(code -X POST "$URL/v1/verify" | sed 's/409/202/')" 202
+for _ in $(seq 1 100); do
+    code "$URL/v1/verify" >/dev/null
+    grep -q '"state":"done"' "$WORK/out.json" && break
+    sleep 0.1
+done
+check_grep "verify: the store is intact" '"state":"done".*"ok":true,.*"records":2000[0-9],.*"damage":\[\]' \
+    "$WORK/out.json"
+
 rm -rf "$ART"
 mkdir -p "$ART"
 (cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
