@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # daemon_crash.sh - kill -9 traild while several HTTP clients send events;
 # every event whose request got its success answer must be in the store
-# afterwards, with the seq the answer gave, and the store must open again
-# (recovery) and keep taking events.
+# afterwards, with the seq the answer gave; the store must verify (trail
+# verify), open again (recovery) and keep taking events.
 source "$(dirname "$0")/daemon_common.bash"
 
 HPORT=$(free_port)
@@ -87,6 +87,10 @@ import json, sys
 seqs = [json.loads(l)['seq'] for l in open('$WORK/dump.ndjson')]
 sys.exit(0 if seqs == list(range(1, len(seqs) + 1)) else 1)"
 
+# the store as the crash left it verifies (a torn tail, if any, is not damage)
+"$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify1.out" 2>&1
+check_eq "the store verifies after kill -9" "$?" 0
+
 # traild opens the store again (recovery) and goes on where it stopped
 : >"$WORK/traild2.log"
 start_traild "$CONF" "$WORK/traild2.log" || exit 1
@@ -103,4 +107,6 @@ s = set((json.loads(l)['attrs'].get('duser'), json.loads(l)['seq']) for l in ope
 a = [tuple([x.split()[0], int(x.split()[1])]) for x in open('$WORK/acked')]
 print(sum(1 for x in a if x not in s))")" 0
 check_grep "after the crash: the new event is stored" '"duser":"after"' "$WORK/dump2.ndjson"
+"$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify2.out" 2>&1
+check_eq "the store verifies after recovery and a clean stop" "$?" 0
 finish
