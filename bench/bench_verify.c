@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,30 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The 1-minute load average, as text ("?" when unknown). */
+static const char *load_avg(void)
+{
+    static char buf[64];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f || !fgets(buf, sizeof(buf), f))
+        snprintf(buf, sizeof(buf), "?\n");
+    if (f)
+        fclose(f);
+    char *sp = strchr(buf, ' ');
+    if (sp)
+        snprintf(sp, 2, "\n");
+    return buf;
+}
+
+/* CPU seconds this process used so far, user and system, all threads. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -144,11 +169,12 @@ int main(int argc, char **argv)
     for (size_t t = 0; t < 2; t++) {
         struct trail_verify_opts o = {
             .keys = own ? keys : NULL, .n_keys = own ? 1 : 0, .threads = thread_counts[t]};
-        double secs[100];
+        double secs[100], cpu[100];
         for (int i = 0; i < runs; i++) {
-            double t0 = now_s();
+            double t0 = now_s(), c0 = cpu_s();
             int r = trail_verify_store(dir, &o, &rep);
             secs[i] = now_s() - t0;
+            cpu[i] = cpu_s() - c0;
             if (r < 0) {
                 fprintf(stderr, "bench_verify: %s\n", trail_strerror(r));
                 return 1;
@@ -160,13 +186,16 @@ int main(int argc, char **argv)
             }
         }
         qsort(secs, (size_t)runs, sizeof(secs[0]), cmp_double);
-        double best = secs[0], median = secs[runs / 2];
+        qsort(cpu, (size_t)runs, sizeof(cpu[0]), cmp_double);
+        double best = secs[0], median = secs[runs / 2], cpu_med = cpu[runs / 2];
         printf("verify, %d thread%s: %llu records, %llu segments, %.1f MB, %llu checkpoints "
-               "(%llu signatures): best %.3f s = %.0f events/s, median %.3f s = %.0f events/s\n",
+               "(%llu signatures): best %.3f s = %.0f events/s, median %.3f s = %.0f events/s; "
+               "CPU %.3f us a record (median) = %.0f events per CPU-second; load %s",
                rep.threads, rep.threads == 1 ? "" : "s", (unsigned long long)rep.records,
                (unsigned long long)rep.segments, (double)rep.bytes / 1e6,
                (unsigned long long)rep.checkpoints, (unsigned long long)rep.signatures, best,
-               (double)rep.records / best, median, (double)rep.records / median);
+               (double)rep.records / best, median, (double)rep.records / median,
+               cpu_med * 1e6 / (double)rep.records, (double)rep.records / cpu_med, load_avg());
         fflush(stdout);
     }
     if (own && !keep && dir == tmp) {
