@@ -408,7 +408,8 @@ static int list_entries(struct trail_index *ix, struct entry **ret, size_t *ret_
         free(e);
         return r;
     }
-    qsort(e, n, sizeof(*e), cmp_entry);
+    if (n > 1)
+        qsort(e, n, sizeof(*e), cmp_entry);
     *ret = e;
     *ret_n = n;
     return 0;
@@ -960,7 +961,8 @@ static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_la
             }
             if (x->live) {
                 /* a live index holds every value: none here */
-                memset(res->umask, 0, n);
+                if (n)
+                    memset(res->umask, 0, n);
                 break;
             }
         }
@@ -1149,7 +1151,8 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
                     a++;
                 while (b > a && res->seqs.v[b - 1] > hi_off)
                     b--;
-                memmove(res->seqs.v, res->seqs.v + a, (b - a) * sizeof(uint32_t));
+                if (a > 0 && b > a)
+                    memmove(res->seqs.v, res->seqs.v + a, (b - a) * sizeof(uint32_t));
                 res->seqs.n = b - a;
                 res->pos = res->newest ? (long)res->seqs.n - 1 : 0;
             } else {
@@ -1440,7 +1443,8 @@ static int counter_add(struct counter *c, const char *key, size_t klen, uint64_t
     size_t i = h & (c->cap - 1);
     for (; c->slots[i].count; i = (i + 1) & (c->cap - 1)) {
         struct group *g = &c->slots[i];
-        if (g->h == h && g->len == klen && memcmp(c->arena.data + g->off, key, klen) == 0) {
+        if (g->h == h && g->len == klen &&
+            (klen == 0 || memcmp(c->arena.data + g->off, key, klen) == 0)) {
             g->count += count;
             c->total += count;
             return 0;
