@@ -712,6 +712,8 @@ test(
 
 // ---- the runner ----
 
+// Debian's chromium, never a downloaded one; launch() gives it a fresh
+// profile (--user-data-dir in a new temporary directory) every run
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
