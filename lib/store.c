@@ -965,10 +965,14 @@ static void run_checkpoint(struct trail_store *s)
         return;
     if (st.tree_size == s->last_checkpoint_seq)
         return;
-    /* the store's own signed checkpoint first (DIR/checkpoints), then the hook */
+    /* the store's own signed checkpoint first (DIR/checkpoints), then the hook, which
+       runs even when the first failed; the first error is kept */
     int r = store_checkpoint_write(s, &st);
-    if (r == 0 && s->o.checkpoint)
-        r = s->o.checkpoint(s->o.checkpoint_arg, s, &st);
+    if (s->o.checkpoint) {
+        int rh = s->o.checkpoint(s->o.checkpoint_arg, s, &st);
+        if (r == 0)
+            r = rh;
+    }
     s->checkpoint_error = r;
     s->last_checkpoint_seq = st.tree_size;
     s->last_checkpoint_us = mono_us();
