@@ -61,11 +61,12 @@ import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 for burst in range(4):
     s.sendall(b"".join(b'<13>1 - h app - acme_badge_swiped [trail@32473 duser="t%d"] x\n'
-                       % (burst * 10 + i) for i in range(10)))
+                       % (burst * 5 + i) for i in range(5)))
     time.sleep(0.1)
 s.close()
 PY
-check "tcp: all 40 messages stored in the end" wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 40$'
+# one batch of 5 per half-second commit: give it time on a busy machine
+check "tcp: all 20 messages stored in the end" wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 20$' 30
 curl -s "$URL/metrics" >"$WORK/metrics.out"
 check_grep "tcp: reading was paused" '^trail_backpressure_pauses_total\{input="syslog_tcp"\} [1-9]' "$WORK/metrics.out"
 check_grep "http: the 503 is counted" '^trail_http_responses_total\{code="5xx"\} [1-9]' "$WORK/metrics.out"
@@ -74,5 +75,5 @@ stop_traild TERM
 check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0
 store_dump "$WORK/store" >"$WORK/dump.ndjson"
 check_eq "store: no event of a 503 answer" "$(grep -Ec '"duser":"b[0-9]"' "$WORK/dump.ndjson")" 0
-check_eq "store: the 40 TCP messages" "$(grep -Ec '"duser":"t[0-9]+"' "$WORK/dump.ndjson")" 40
+check_eq "store: the 20 TCP messages" "$(grep -Ec '"duser":"t[0-9]+"' "$WORK/dump.ndjson")" 20
 finish

@@ -201,9 +201,9 @@ schema = duser:string:required:indexed, door:string, src:ip, attempts:int
 EOF
 }
 
-# wait_metric URL REGEX: poll URL/metrics until a line matches (5 s at most)
+# wait_metric URL REGEX [SECONDS]: poll URL/metrics until a line matches (15 s by default)
 wait_metric() {
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 $((${3:-15} * 20))); do
         if curl -s "$1/metrics" | grep -Eq -- "$2"; then
             return 0
         fi

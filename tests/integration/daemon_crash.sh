@@ -54,7 +54,7 @@ for c in 1 2 3 4; do
     pids="$pids $!"
 done
 EXTRA_PIDS=$pids
-# let them run until a few thousand events are acknowledged, then kill -9
+# let them run until a few thousand events are acknowledged (at most 10 s), then kill -9
 for _ in $(seq 1 200); do
     n=$(cat "$WORK"/acked.* 2>/dev/null | wc -l)
     [ "$n" -ge 2000 ] && break
