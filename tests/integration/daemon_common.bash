@@ -95,7 +95,7 @@ start_traild() {
     local conf=$1 log=${2:-$WORK/traild.log}
     "$TRAILD" -c "$conf" >>"$log" 2>&1 &
     TRAILD_PID=$!
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 300); do
         if grep -q "info: started:" "$log" 2>/dev/null; then
             return 0
         fi
@@ -106,7 +106,7 @@ start_traild() {
         fi
         sleep 0.05
     done
-    echo "traild did not start in 5 s:"
+    echo "traild did not start in 15 s:"
     cat "$log"
     return 1
 }
