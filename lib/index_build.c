@@ -612,6 +612,40 @@ static int posting_bytes(struct trail_buf *o, const struct qpost *p)
 }
 
 /*
+ * Elias-Fano: with l = floor(log2(U / n)) (U = the last posting + 1), one
+ * byte l, the low l bits of each posting packed LSB first, then a bitmap
+ * with bit (v >> l) + i set for the i-th posting v.
+ */
+static int posting_ef(struct trail_buf *o, const struct qpost *p)
+{
+    uint64_t n = p->n, u = (uint64_t)p->v[n - 1] + 1;
+    uint8_t l = 0;
+    while (l < 31 && (u >> (l + 1)) >= n)
+        l++;
+    size_t low_bytes = (size_t)((n * l + 7) / 8);
+    size_t high_bits = (size_t)((p->v[n - 1] >> l) + n);
+    size_t total = 1 + low_bytes + (high_bits + 7) / 8;
+    size_t start = o->len;
+    if (trail_buf_reserve(o, total) < 0)
+        return -ENOMEM;
+    uint8_t *b = (uint8_t *)o->data + start;
+    memset(b, 0, total);
+    b[0] = l;
+    uint8_t *low = b + 1, *high = b + 1 + low_bytes;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v = p->v[i], bit = i * l;
+        for (uint8_t k = 0; k < l; k++, bit++)
+            if (v >> k & 1)
+                low[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        uint64_t hb = (v >> l) + i;
+        high[hb / 8] |= (uint8_t)(1u << (hb % 8));
+    }
+    o->len = start + total;
+    o->data[o->len] = '\0';
+    return 0;
+}
+
+/*
  * Exact seqs are worth their bytes for a value found in many units: a value
  * found in a few (a trace id) is found as fast through its words.
  */
@@ -752,15 +786,21 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
                     goto fail;
                 continue;
             }
-            struct trail_buf one = {0};
-            if (put_varint(&post, (uint64_t)t->p->n << 2 | (uint64_t)(t->kind == QTERM_VALUE)
-                                                               << 1) < 0 ||
-                posting_bytes(&one, t->p) < 0 || put_varint(&post, one.len) < 0 ||
-                trail_buf_append(&post, one.data, one.len) < 0) {
+            /* the smaller of delta varints and Elias-Fano */
+            struct trail_buf one = {0}, ef = {0};
+            int r1 = posting_bytes(&one, t->p), r2 = posting_ef(&ef, t->p);
+            int use_ef = r2 == 0 && ef.len < one.len;
+            const struct trail_buf *pick = use_ef ? &ef : &one;
+            uint64_t tag = (uint64_t)t->p->n << 3 | (uint64_t)use_ef << 2 |
+                           (uint64_t)(t->kind == QTERM_VALUE) << 1;
+            if (r1 < 0 || put_varint(&post, tag) < 0 || put_varint(&post, pick->len) < 0 ||
+                trail_buf_append(&post, pick->data, pick->len) < 0) {
                 trail_buf_free(&one);
+                trail_buf_free(&ef);
                 goto fail;
             }
             trail_buf_free(&one);
+            trail_buf_free(&ef);
         }
     }
     bucket_off[n_buckets] = (uint32_t)post.len;

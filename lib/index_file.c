@@ -32,11 +32,17 @@
  *       varint  hash minus the previous entry's (the first: minus bucket << (32 - B))
  *       varint  tag:
  *               tag & 1:   a word term in one unit, the unit is tag >> 1
- *               otherwise: n = tag >> 2 postings, kind = tag >> 1 & 1 (0 word
- *                          term: unit numbers; 1 value term: seq - first
- *                          seq), then varint byte length L and L bytes: n
- *                          varints, the first posting and then the
- *                          differences, ascending
+ *               otherwise: n = tag >> 3 postings, kind = tag >> 1 & 1
+ *                          (0 word term: unit numbers; 1 value term: seq -
+ *                          first seq), coding = tag >> 2 & 1; then varint
+ *                          byte length L and L bytes:
+ *                          coding 0: n varints, the first posting and then
+ *                            the differences, ascending
+ *                          coding 1 (Elias-Fano): u8 l, the low l bits of
+ *                            each posting packed LSB first (ceil(n*l/8)
+ *                            bytes), then a bitmap, LSB first, with bit
+ *                            (v >> l) + i set for the i-th posting v
+ *                          the writer picks the shorter coding
  *     varints: 7 bits a byte, low first, high bit set on all but the last.
  *     Value terms are kept only for values of at least 8 records spread over
  *     at least 4 units; a search finds the others through their words.
@@ -256,6 +262,34 @@ int qindex_key_indexed(const struct qindex *ix, const char *key, size_t klen)
     return 0;
 }
 
+/* Decode an Elias-Fano list of n postings from p[0..len) (index_build.c's posting_ef). */
+static int ef_decode(const uint8_t *p, uint64_t len, uint64_t n, struct qpost *out)
+{
+    if (len < 1 || p[0] > 31)
+        return TRAIL_E_CORRUPT;
+    unsigned l = p[0];
+    uint64_t low_bytes = (n * l + 7) / 8;
+    if (low_bytes > len - 1)
+        return TRAIL_E_CORRUPT;
+    const uint8_t *low = p + 1, *high = p + 1 + low_bytes;
+    uint64_t high_bits = (len - 1 - low_bytes) * 8, pos = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        while (pos < high_bits && !(high[pos / 8] >> (pos % 8) & 1))
+            pos++;
+        if (pos >= high_bits || pos < i)
+            return TRAIL_E_CORRUPT;
+        uint64_t v = (pos - i) << l, bit = i * l;
+        for (unsigned k = 0; k < l; k++, bit++)
+            v |= (uint64_t)(low[bit / 8] >> (bit % 8) & 1) << k;
+        if (v > UINT32_MAX || (i && v <= out->v[i - 1]))
+            return TRAIL_E_CORRUPT;
+        out->v[i] = (uint32_t)v;
+        pos++;
+    }
+    out->n = (uint32_t)n;
+    return 1;
+}
+
 int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost *out)
 {
     if (ix->live)
@@ -268,7 +302,7 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
     int want_value = kind == QTERM_VALUE;
     while (p < end) {
         uint64_t delta, tag, n, blen = 0, single = 0;
-        int is_value = 0;
+        int is_value = 0, ef = 0;
         if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &tag) < 0)
             return TRAIL_E_CORRUPT;
         h += delta;
@@ -276,9 +310,11 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
             n = 1; /* a word in one unit */
             single = tag >> 1;
         } else {
-            n = tag >> 2;
+            n = tag >> 3;
             is_value = (int)(tag >> 1 & 1);
-            if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) || n == 0 || n > blen)
+            ef = (int)(tag >> 2 & 1);
+            if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) || n == 0 ||
+                n > (ef ? blen * 8 : blen))
                 return TRAIL_E_CORRUPT;
         }
         if (h > UINT32_MAX)
@@ -303,6 +339,8 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
             out->n = 1;
             return 1;
         }
+        if (ef)
+            return ef_decode(p, blen, n, out);
         const uint8_t *q = p, *qend = p + blen;
         uint64_t acc = 0;
         for (uint64_t i = 0; i < n; i++) {
