@@ -942,6 +942,14 @@ static size_t count_lines(const char *dir)
     return n;
 }
 
+static int fault_op; /* atomic: the operation to fail with -ENOSPC, 0 none */
+static int fault_cb(void *arg, int op, int fd)
+{
+    (void)arg;
+    (void)fd;
+    return __atomic_load_n(&fault_op, __ATOMIC_SEQ_CST) == op ? -ENOSPC : 0;
+}
+
 TEST(store_writes_checkpoints)
 {
     char *dir = make_dir();
@@ -1018,6 +1026,33 @@ TEST(store_writes_checkpoints)
     ASSERT_OK(trail_store_checkpoint_now(s, &cp));
     ASSERT_STREQ(cp.key_id, trail_key_id(k2));
     trail_store_close(s);
+    /* a failed write or sync leaves no half line behind, and says why */
+    o.fault = fault_cb;
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
+    struct trail_event *ev = make_event(9999, "u");
+    uint64_t seq;
+    ASSERT_OK(trail_store_append(s, &ev, 1, &seq));
+    ASSERT_OK(trail_store_wait(s, seq));
+    trail_event_free(ev);
+    size_t before = count_lines(dir);
+    for (int op = TRAIL_STORE_OP_WRITE; op <= TRAIL_STORE_OP_SYNC; op++) {
+        __atomic_store_n(&fault_op, op, __ATOMIC_SEQ_CST);
+        ASSERT_EQ(trail_store_checkpoint_now(s, &cp), -ENOSPC);
+        __atomic_store_n(&fault_op, 0, __ATOMIC_SEQ_CST);
+        ASSERT_EQ(count_lines(dir), before);
+    }
+    ASSERT_OK(trail_store_checkpoint_now(s, &cp));
+    ASSERT_EQ(count_lines(dir), before + 1);
+    ASSERT_OK(trail_store_close(s));
+    o.fault = NULL;
+    const struct trail_key *both[] = {key, k2}; /* DIR/checkpoint.key signed the last ones */
+    struct trail_verify_opts vo = {.keys = both, .n_keys = 2};
+    ASSERT_OK(trail_verify_store(dir, &vo, &rep));
+    if (rep.n_damage)
+        dump(&rep);
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT_EQ(rep.signatures, rep.checkpoints);
+
     /* a bad key path fails the open */
     o.checkpoint_key_path = "/nonexistent/key";
     ASSERT(trail_store_open(dir, cat, &o, &s, NULL) < 0);
