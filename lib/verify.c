@@ -10,14 +10,21 @@
  * Not for: repairing anything (the store's own recovery), proofs (proof.c),
  * deciding what to print (cli/verify.c).
  *
- * How it works. Every segment is read once, start to end, by one of a few
- * worker threads, each from the state its own header records (chain head
+ * How it works. DIR/checkpoints, tree.roots and anchors are read first,
+ * then the directory is listed (twice, joined: a live store renames files
+ * while it is listed): a writer makes records durable before it writes the
+ * checkpoints and group roots that cover them, so every record those cover
+ * is in the segments listed after. The workers (one thread per CPU) first
+ * check the checkpoint signatures in chunks; a checkpoint that does not
+ * verify is never used as evidence. Then every segment is read once, start
+ * to end, by one worker, from the state its own header records (chain head
  * and Merkle frontier before its first record): frame lengths and CRC-32C,
  * record versions, the seq of every record, the leaf hash, the chain, the
  * frontier; each completed group of 256 leaves is compared with tree.roots,
  * and the tree at every checkpoint size that falls in the segment is
- * compared with the checkpoint. Checkpoint signatures are checked by the
- * same workers in chunks. Then one thread joins the segments in seq order:
+ * compared with the checkpoint. A segment the listing missed anyway (a gap
+ * whose next file exists now) is read then. Then one thread joins the
+ * segments in seq order:
  * the state each segment ends with must be the state the next one starts
  * from (so the whole chain and tree are recomputed, just in pieces), the
  * first segment must start from the empty tree or from the anchor of the
@@ -29,9 +36,12 @@
  * Naming the first bad record. Structural damage names the exact seq (a
  * seq that jumps, repeats or goes back; a frame that fails its CRC). A
  * record whose bytes were changed with its checksums made to fit is
- * localised to the smallest span the stored hashes allow: between the last
- * point where a checkpoint, a group root or a segment boundary held and the
- * first where one did not (the report gives seq .. seq_last).
+ * localised to the smallest span the stored hashes allow: from just after
+ * the last signed checkpoint that held (or the segment's start) to the
+ * first point where a stored hash stopped agreeing, narrowed to a group of
+ * 256 when its root in tree.roots differs (the report gives seq ..
+ * seq_last). A group root that matches is no evidence: whoever changed a
+ * record could have rebuilt tree.roots.
  *
  * Memory: one read buffer and one decompression buffer per worker, reused;
  * nothing is allocated per record.
