@@ -669,7 +669,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
 {
     struct sterm *st = NULL;
     struct sroll *sr = NULL;
-    struct trail_buf post = {0};
+    struct trail_buf post = {0}, one = {0}, ef = {0};
     uint32_t *bucket_off = NULL;
     size_t start = out->len, n_st = 0, n_sr = 0;
     int r = -ENOMEM;
@@ -787,20 +787,16 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
                 continue;
             }
             /* the smaller of delta varints and Elias-Fano */
-            struct trail_buf one = {0}, ef = {0};
+            trail_buf_reset(&one);
+            trail_buf_reset(&ef);
             int r1 = posting_bytes(&one, t->p), r2 = posting_ef(&ef, t->p);
             int use_ef = r2 == 0 && ef.len < one.len;
             const struct trail_buf *pick = use_ef ? &ef : &one;
             uint64_t tag = (uint64_t)t->p->n << 3 | (uint64_t)use_ef << 2 |
                            (uint64_t)(t->kind == QTERM_VALUE) << 1;
             if (r1 < 0 || put_varint(&post, tag) < 0 || put_varint(&post, pick->len) < 0 ||
-                trail_buf_append(&post, pick->data, pick->len) < 0) {
-                trail_buf_free(&one);
-                trail_buf_free(&ef);
+                trail_buf_append(&post, pick->data, pick->len) < 0)
                 goto fail;
-            }
-            trail_buf_free(&one);
-            trail_buf_free(&ef);
         }
     }
     bucket_off[n_buckets] = (uint32_t)post.len;
@@ -825,5 +821,7 @@ fail:
     free(sr);
     free(bucket_off);
     trail_buf_free(&post);
+    trail_buf_free(&one);
+    trail_buf_free(&ef);
     return r;
 }
