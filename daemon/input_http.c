@@ -105,6 +105,7 @@ struct http_input {
     struct trail_buf catalog_json;
     struct tls_http *tls; /* [listen] http_tls, or NULL */
     atomic_int n_streams; /* event streams open, against [limits] max_streams */
+    atomic_int n_conns;   /* connections open, against [limits] max_connections */
 };
 
 /* ---- answers ---- */
@@ -729,6 +730,30 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/*
+ * Connections opened and closed: the gauge, and a log line at the limit
+ * (libmicrohttpd then stops accepting: new connections wait in the
+ * listen backlog until one closes).
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_input *h = cls;
+    (void)conn, (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        int n = atomic_fetch_add(&h->n_conns, 1) + 1;
+        atomic_fetch_add(&metrics.connections[IN_HTTP], 1);
+        if ((uint32_t)n >= traild_config()->max_connections)
+            log_rejected("http", "-",
+                         "%d connections open, the most allowed ([limits] max_connections): new "
+                         "ones wait until one closes",
+                         n);
+    } else {
+        atomic_fetch_sub(&h->n_conns, 1);
+        atomic_fetch_sub(&metrics.connections[IN_HTTP], 1);
+    }
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -788,9 +813,9 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->http_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_UNESCAPE_CALLBACK,
-        query_http_unescape, NULL, MHD_OPTION_ARRAY, h->tls ? h->tls->opts : no_tls,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_UNESCAPE_CALLBACK, query_http_unescape, NULL, MHD_OPTION_ARRAY,
+        h->tls ? h->tls->opts : no_tls, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->http);

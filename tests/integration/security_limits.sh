@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# security_limits.sh - every limit on input that arrives at traild, set low
+# in [limits], hit once: each answer or log line names the limit, and good
+# traffic beside it still goes through. Connections per listener (HTTP and
+# syslog TCP), HTTP body size, header size, events per request, attributes
+# per event, key and value length, record size, syslog line size, the query
+# page (limit=), event-stream clients, and slow clients (an HTTP connection
+# that stops sending is closed after http_timeout_s). The ingest queue's
+# limit (503 + Retry-After, streams paused) is daemon_backpressure.sh's; the
+# rate limit on recorded authentication failures is security_auth.sh's.
+source "$(dirname "$0")/daemon_common.bash"
+
+PORT=$(free_port)
+TPORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+CONF=$WORK/traild.conf
+cat >"$CONF" <<EOF
+[store]
+path = $WORK/store
+[listen]
+http = 127.0.0.1:$PORT
+http_threads = 1
+syslog_udp = off
+syslog_tcp = 127.0.0.1:$TPORT
+[validation]
+policy = lenient
+[limits]
+max_connections = 3
+max_body_bytes = 8K
+max_batch_events = 5
+max_attrs = 4
+max_key_len = 12
+max_value_len = 40
+max_record_bytes = 1K
+max_line_bytes = 512
+max_query_limit = 20
+max_streams = 2
+EOF
+start_traild "$CONF" || exit 1
+
+ev() { # ev ATTRS_JSON: one event with these attributes
+    printf '{"id":"core_server_run_started","attrs":%s}' "$1"
+}
+post() { # post BODY: status to $WORK/code, answer to $WORK/body
+    curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+        --data-binary "$1" "$URL/v1/events" >"$WORK/code"
+}
+GOOD=$(ev '{"msg":"good"}')
+
+# ---- events per request ----
+post "[$GOOD,$GOOD,$GOOD,$GOOD,$GOOD,$GOOD]"
+check_eq "max_batch_events: 6 of 5 refused 413" "$(cat "$WORK/code")" 413
+check_grep "max_batch_events: named" '"error":"more than 5 events in one request \(\[limits\] max_batch_events\); nothing was stored"' "$WORK/body"
+post "[$GOOD,$GOOD,$GOOD,$GOOD,$GOOD]"
+check_eq "max_batch_events: 5 accepted" "$(grep -o '"accepted":[0-9]*' "$WORK/body")" '"accepted":5'
+
+# ---- attributes per event, key length, value length, record size: per item, neighbours stored ----
+post "[$(ev '{"a":"1","b":"2","c":"3","d":"4","e":"5"}'),$GOOD]"
+check_grep "max_attrs: the item's error" '"error":"[^"]*more than 4 attributes[^"]*","index":0' "$WORK/body"
+check_grep "max_attrs: the neighbour accepted" '"accepted":1,"rejected":1' "$WORK/body"
+post "[$GOOD,$(ev '{"averyveryverylongkey":"x"}')]"
+check_grep "max_key_len: the item's error" '"error":"[^"]*(longer than 12|key too long)[^"]*","index":1' "$WORK/body"
+check_grep "max_key_len: the neighbour accepted" '"accepted":1,"rejected":1' "$WORK/body"
+post "[$(ev "{\"msg\":\"$(printf 'v%.0s' $(seq 1 41))\"}"),$GOOD]"
+check_grep "max_value_len: the item's error" '"error":"[^"]*(longer than 40|value too long)[^"]*","index":0' "$WORK/body"
+check_grep "max_value_len: the neighbour accepted" '"accepted":1,"rejected":1' "$WORK/body"
+big=$(printf '"k%d":"%s",' 1 "$(printf 'x%.0s' $(seq 1 40))" 2 "$(printf 'y%.0s' $(seq 1 40))" 3 "$(printf 'z%.0s' $(seq 1 40))")
+post "[$GOOD,$(ev "{${big%,}}")]"
+check_eq "max_record_bytes: a small one passes (4 attrs of 40 bytes fit 1K)" "$(grep -o '"accepted":[0-9]*' "$WORK/body")" '"accepted":2'
+pad=$(printf 'p%.0s' $(seq 1 1100))
+post "[$(ev "{\"msg\":\"x\"}" | sed "s/}}\$/},\"host\":\"h\",\"uuid\":\"$pad\"}/"),$GOOD]"
+check_grep "max_record_bytes or field size: the item refused, named" '"error":"[^"]*(over the limit of 1024|too long|longer than|uuid)[^"]*","index":0' "$WORK/body"
+check_grep "max_record_bytes: the neighbour accepted" '"accepted":1,"rejected":1' "$WORK/body"
+
+# ---- body size ----
+post "[$GOOD,$(printf ' %.0s' $(seq 1 9000))$GOOD]"
+check_eq "max_body_bytes: 413" "$(cat "$WORK/code")" 413
+check_grep "max_body_bytes: named" 'over the limit of 8192' "$WORK/body"
+post "$GOOD"
+check_eq "max_body_bytes: a small body next 200" "$(cat "$WORK/code")" 200
+
+# ---- header size (libmicrohttpd's per-connection memory, 128 KiB) ----
+{
+    printf 'X-Big: '
+    head -c 200000 /dev/zero | tr '\0' a
+    echo
+} >"$WORK/big.hdr"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H @"$WORK/big.hdr" "$URL/healthz")
+check "headers over 128 KiB: 413 or 431 ($code)" test "$code" = 431 -o "$code" = 413
+check_eq "headers: a normal request next 200" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" 200
+
+# ---- query page ----
+for _ in 1 2 3 4 5; do post "[$GOOD,$GOOD,$GOOD,$GOOD,$GOOD]"; done
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/v1/events?limit=21")
+check_eq "max_query_limit: limit=21 of 20 refused 400" "$code" 400
+check_grep "max_query_limit: named" '"error":"limit 21 is over the largest page of 20 events \(\[limits\] max_query_limit\); page with the cursor"' "$WORK/body"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/v1/events?limit=0")
+check_eq "max_query_limit: limit=0 (the largest page) refused when capped" "$code" 400
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/v1/events?limit=20")
+check_eq "max_query_limit: limit=20 200" "$code" 200
+check_grep "max_query_limit: 20 events on the page" '"count":20,' "$WORK/body"
+
+# ---- event-stream clients ----
+curl -s -N --max-time 30 "$URL/v1/events/stream" >"$WORK/s1" 2>&1 &
+S1=$!
+curl -s -N --max-time 30 "$URL/v1/events/stream" >"$WORK/s2" 2>&1 &
+S2=$!
+EXTRA_PIDS="$S1 $S2"
+sleep 0.5
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 5 "$URL/v1/events/stream")
+check_eq "max_streams: a third stream 503" "$code" 503
+check_grep "max_streams: named" '"error":"2 event streams are open, the most allowed \(\[limits\] max_streams\); try again later"' "$WORK/body"
+kill "$S1" 2>/dev/null
+wait "$S1" 2>/dev/null
+# traild sees a stream's client gone at its next write: an event (or the 15 s keep-alive)
+for _ in $(seq 1 20); do
+    post "$GOOD"
+    sleep 0.2
+    curl -s -N -D "$WORK/s3.hdr" -o /dev/null --max-time 1 "$URL/v1/events/stream"
+    grep -q '^HTTP/1.1 200' "$WORK/s3.hdr" && break
+done
+check_grep "max_streams: one closed, a new stream is served" '^HTTP/1.1 200' "$WORK/s3.hdr"
+kill "$S2" 2>/dev/null
+wait "$S2" 2>/dev/null
+sleep 0.3
+
+# ---- connections per listener: HTTP ----
+# at the limit libmicrohttpd stops accepting: a fourth connection waits, unanswered, until
+# one of the three closes, and is then served
+python3 - "$PORT" >"$WORK/conns.out" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+s.settimeout(1)
+try:
+    print("fourth:", "answered" if s.recv(100) else "closed")
+except socket.timeout:
+    print("fourth: waiting")
+for i in idle:
+    i.close()
+s.settimeout(10)
+try:
+    print("after:", "served" if s.recv(100).startswith(b"HTTP/1.1 200") else "not served")
+except socket.timeout:
+    print("after: still waiting")
+PY
+check_grep "max_connections (http): a fourth connection waits unanswered" '^fourth: waiting' "$WORK/conns.out"
+check_grep "max_connections (http): logged" 'http: rejected from -: 3 connections open, the most allowed \(\[limits\] max_connections\)' "$WORK/traild.log"
+check_grep "max_connections (http): served once one of the others closes" '^after: served' "$WORK/conns.out"
+
+# ---- syslog over TCP: connections and line size ----
+python3 - "$TPORT" >"$WORK/tcp.out" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+try:
+    print("fourth:", "closed" if s.recv(10) == b"" else "open")
+except (ConnectionResetError, socket.timeout) as e:
+    print("fourth:", "closed" if isinstance(e, ConnectionResetError) else "open")
+s.close()
+for i in idle:
+    i.close()
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port))
+long = b"<134>1 - h app - core_server_run_started [trail@32473 msg=\"" + b"L" * 600 + b"\"] x\n"
+good = b"<134>1 - h app - core_server_run_started [trail@32473 msg=\"after the long line\"] x\n"
+s.sendall(long + good)
+time.sleep(0.5)
+s.close()
+PY
+check_grep "max_connections (syslog_tcp): a fourth connection is closed" '^fourth: closed' "$WORK/tcp.out"
+check_grep "max_connections (syslog_tcp): logged" 'syslog_tcp: .*max_connections reached' "$WORK/traild.log"
+check_grep "max_line_bytes: named in the log" 'syslog_tcp: rejected .*over the limit of 512 bytes \(max_line_bytes\)' "$WORK/traild.log"
+sleep 0.3
+curl -s "$URL/v1/events?event=core_server_run_started&text=long&limit=5" >"$WORK/after.json"
+check_grep "max_line_bytes: the next message on the connection stored" '"msg":"after the long line"' "$WORK/after.json"
+
+stop_traild
+check_eq "traild stopped cleanly" "$STOP_STATUS" 0
+
+# ---- slow clients: restarted with http_timeout_s = 2 ----
+sed -i 's/^max_streams = 2$/max_streams = 2\nhttp_timeout_s = 2/' "$CONF"
+start_traild "$CONF" || exit 1
+# ---- slow HTTP client: closed after http_timeout_s without a byte ----
+python3 - "$PORT" >"$WORK/slow.out" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /v1/catalog HTTP/1.1\r\nHost: x\r\n")  # and never the end of the headers
+s.settimeout(30)
+t0 = time.time()
+try:
+    data = s.recv(100)
+    print("closed" if data == b"" else "answered")
+except (socket.timeout, ConnectionResetError) as e:
+    print("closed" if isinstance(e, ConnectionResetError) else "still open")
+PY
+check_eq "http_timeout_s: a client that stops sending is closed" "$(cat "$WORK/slow.out")" closed
+check_eq "http_timeout_s: a normal request next 200" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" 200
+
+stop_traild
+"$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.out" 2>&1
+check_eq "the store verifies" "$?" 0
+finish
