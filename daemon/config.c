@@ -389,6 +389,8 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->max_streams, v, 0, 65536);
     if (!strcmp(key, "http_timeout_s"))
         return set_u32(L, s, key, &c->http_timeout_s, v, 1, 86400);
+    if (!strcmp(key, "stream_idle_timeout_s"))
+        return set_u32(L, s, key, &c->stream_idle_timeout_s, v, 0, 86400 * 7);
     if (!strcmp(key, "auth_events_per_minute"))
         return set_u32(L, s, key, &c->auth_events_per_minute, v, 0, 100000);
     if (!strcmp(key, "auth_events_total_per_minute"))
@@ -396,7 +398,7 @@ static int load_limits(struct loader *L, const char *key, const char *v)
     fail(L, s, key,
          "unknown key (known: max_record_bytes, max_attrs, max_key_len, max_value_len, "
          "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events, "
-         "max_batch_events, max_query_limit, max_streams, http_timeout_s, "
+         "max_batch_events, max_query_limit, max_streams, http_timeout_s, stream_idle_timeout_s, "
          "auth_events_per_minute, auth_events_total_per_minute)");
     return -EINVAL;
 }

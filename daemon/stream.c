@@ -498,6 +498,12 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
         conn_close(c, why);
     } else if (what & BEV_EVENT_EOF) {
         conn_close(c, "end of stream");
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        /* [limits] stream_idle_timeout_s: nothing read (or no TLS handshake) for that long */
+        log_msg(LOG_INFO, "%s: %s closed: idle for %u s ([limits] stream_idle_timeout_s)",
+                metrics_input_name(c->srv->o.input), c->peer,
+                traild_config()->stream_idle_timeout_s);
+        conn_close(c, "idle");
     }
 }
 
@@ -570,6 +576,11 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     /* libevent reads 4 KiB at a time by default: a few messages per wakeup */
     bufferevent_set_max_single_read(c->bev, 262144);
     bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+    if (cfg->stream_idle_timeout_s) {
+        /* a read timeout: counts only while reading is on, not while paused for backpressure */
+        struct timeval idle = {.tv_sec = (time_t)cfg->stream_idle_timeout_s};
+        bufferevent_set_timeouts(c->bev, &idle, NULL);
+    }
     bufferevent_enable(c->bev, EV_READ);
     c->next = srv->conns;
     if (srv->conns)

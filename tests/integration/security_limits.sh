@@ -5,7 +5,8 @@
 # syslog TCP), HTTP body size, header size, events per request, attributes
 # per event, key and value length, record size, syslog line size, the query
 # page (limit=), event-stream clients, and slow clients (an HTTP connection
-# that stops sending is closed after http_timeout_s). The ingest queue's
+# that stops sending is closed after http_timeout_s, a syslog TCP connection
+# idle for stream_idle_timeout_s too). The ingest queue's
 # limit (503 + Retry-After, streams paused) is daemon_backpressure.sh's; the
 # rate limit on recorded authentication failures is security_auth.sh's.
 source "$(dirname "$0")/daemon_common.bash"
@@ -185,7 +186,7 @@ stop_traild
 check_eq "traild stopped cleanly" "$STOP_STATUS" 0
 
 # ---- slow clients: restarted with http_timeout_s = 2 ----
-sed -i 's/^max_streams = 2$/max_streams = 2\nhttp_timeout_s = 2/' "$CONF"
+sed -i 's/^max_streams = 2$/max_streams = 2\nhttp_timeout_s = 2\nstream_idle_timeout_s = 2/' "$CONF"
 start_traild "$CONF" || exit 1
 # ---- slow HTTP client: closed after http_timeout_s without a byte ----
 python3 - "$PORT" >"$WORK/slow.out" <<'PY'
@@ -202,6 +203,22 @@ except (socket.timeout, ConnectionResetError) as e:
 PY
 check_eq "http_timeout_s: a client that stops sending is closed" "$(cat "$WORK/slow.out")" closed
 check_eq "http_timeout_s: a normal request next 200" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" 200
+python3 - "$TPORT" >"$WORK/idle.out" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"<134>1 - h app - core_server_run_started [trail@32473 msg=\"before idling\"] x\n")
+s.settimeout(30)
+try:
+    print("closed" if s.recv(10) == b"" else "data")
+except socket.timeout:
+    print("still open")
+except ConnectionResetError:
+    print("closed")
+PY
+check_eq "stream_idle_timeout_s: an idle syslog TCP connection is closed" "$(cat "$WORK/idle.out")" closed
+check_grep "stream_idle_timeout_s: logged" 'syslog_tcp: tcp:127.0.0.1:[0-9]+ closed: idle for 2 s \(\[limits\] stream_idle_timeout_s\)' "$WORK/traild.log"
+curl -s "$URL/v1/events?event=core_server_run_started&text=idling&limit=5" >"$WORK/idle.json"
+check_grep "stream_idle_timeout_s: what it sent before idling is stored" '"msg":"before idling"' "$WORK/idle.json"
 
 stop_traild
 "$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.out" 2>&1
