@@ -10,8 +10,10 @@
  *                              to a temporary file, fsynced, renamed
  *
  * so that a restart goes on at the next line: nothing read twice or skipped.
- * (A crash between a batch's commit and the offset's rename reads that one
- * batch again: at least once.)
+ * A crash between a batch's commit and the offset's rename is caught at the
+ * next start: each line's event carries a uuid derived from the file, the
+ * offset and the line (line_uuid), and the lines after the saved offset
+ * whose uuids are among the store's newest records are skipped (skip_stored).
  *
  * Rotation (the file renamed and a new one created): the old file is read to
  * its end, its last line even without a newline, then the new one from its
@@ -37,6 +39,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #define READ_CHUNK (256 * 1024)
 
@@ -110,6 +114,121 @@ static int offset_save(struct follower *f)
         log_msg(LOG_ERR, "follow %s: cannot save the offset in %s: %s", f->conf.name,
                 f->offset_path, strerror(-r));
     return r;
+}
+
+/* ---- a line's uuid, and lines already stored ---- */
+
+/*
+ * An event read from a line that has no uuid of its own gets one derived
+ * from where the line is and what it holds: SHA-256 of the follow's name,
+ * the file's device and inode, the line's offset and its bytes, as an
+ * RFC 9562 version 8 uuid. Reading the same line again gives the same uuid,
+ * which is how a restart recognises lines already stored (skip_stored).
+ */
+static void line_uuid(const struct follower *f, struct trail_event *ev, uint64_t offset,
+                      const char *line, size_t len)
+{
+    uint8_t u[16], digest[32];
+    if (trail_event_uuid(ev, u) == 0)
+        return;
+    uint64_t head[3] = {(uint64_t)f->dev, (uint64_t)f->ino, offset};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned dl = 0;
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, f->conf.name, strlen(f->conf.name) + 1) != 1 ||
+        EVP_DigestUpdate(ctx, head, sizeof(head)) != 1 || EVP_DigestUpdate(ctx, line, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, digest, &dl) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return; /* the store derives one from its seq instead */
+    }
+    EVP_MD_CTX_free(ctx);
+    memcpy(u, digest, 16);
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x80); /* version 8 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* variant 10 */
+    trail_event_set_uuid(ev, u);
+}
+
+static int cmp_uuid(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+/*
+ * After a crash between a batch's commit and the offset's rename, the lines
+ * after the saved offset may be in the store already: they are among the
+ * last records of the store. Read the store's newest records (a few
+ * batches' worth) and skip, from f->pos on, the lines whose uuid is among
+ * them. The store keeps a commit's order, so what is stored is a prefix of
+ * what follows the offset; a line that does not decode was never stored and
+ * is passed over.
+ */
+static void skip_stored(struct follower *f)
+{
+    const struct config *cfg = traild_config();
+    int format = f->conf.format == FOLLOW_CEF    ? FMT_CEF
+                 : f->conf.format == FOLLOW_JSON ? FMT_JSON
+                                                 : FMT_LINE;
+    size_t cap = (size_t)cfg->batch_size * 4 + 64, n = 0;
+    uint8_t(*seen)[16] = malloc(cap * 16);
+    struct trail_store_iter *it = NULL;
+    struct trail_event *rec = NULL;
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t line_cap = 0;
+    if (!seen || trail_store_iter_new(traild.store, TRAIL_ITER_BACKWARD, &it) < 0 ||
+        trail_event_new(cfg->cat, "x", &rec) < 0)
+        goto out;
+    while (n < cap && trail_store_iter_next(it, rec) == 1)
+        if (trail_event_uuid(rec, seen[n]) == 0)
+            n++;
+    if (n == 0)
+        goto out;
+    qsort(seen, n, 16, cmp_uuid);
+    int dfd = dup(f->fd);
+    if (dfd < 0 || !(fp = fdopen(dfd, "r"))) {
+        if (dfd >= 0)
+            close(dfd);
+        goto out;
+    }
+    fseeko(fp, (off_t)f->pos, SEEK_SET);
+    uint64_t off = f->pos, resume = f->pos, skipped = 0;
+    ssize_t got;
+    while ((got = getline(&line, &line_cap, fp)) > 0 && line[got - 1] == '\n') {
+        size_t l = (size_t)got - 1;
+        if (l && line[l - 1] == '\r')
+            l--;
+        struct trail_event *ev = NULL;
+        char err[256];
+        if (l && decode_item(cfg, format, line, l, &ev, err, sizeof(err)) == 0) {
+            uint8_t u[16];
+            line_uuid(f, ev, off, line, l);
+            int stored = trail_event_uuid(ev, u) == 0 && bsearch(u, seen, n, 16, cmp_uuid);
+            trail_event_free(ev);
+            if (!stored)
+                break;
+            skipped++;
+            resume = off + (uint64_t)got;
+        }
+        off += (uint64_t)got;
+    }
+    if (skipped) {
+        log_msg(LOG_WARN,
+                "follow %s: %llu lines after the saved offset %llu were stored already (the "
+                "offset was not saved before a crash); going on at %llu",
+                f->conf.name, (unsigned long long)skipped, (unsigned long long)f->pos,
+                (unsigned long long)resume);
+        f->pos = resume;
+        offset_save(f);
+    }
+out:
+    if (fp)
+        fclose(fp);
+    /* the dup shares the file position: put it back where reading goes on */
+    lseek(f->fd, (off_t)f->pos, SEEK_SET);
+    free(line);
+    trail_event_free(rec);
+    trail_store_iter_free(it);
+    free(seen);
 }
 
 /* ---- batches ---- */
@@ -204,6 +323,7 @@ static int handle_lines(struct follower *f, int at_end)
                              (unsigned long long)(line_no_base + off));
                     reject_item(IN_FILE, d, who, err);
                 } else {
+                    line_uuid(f, ev, line_no_base + off, start, l);
                     events[n++] = ev;
                 }
             }
@@ -335,9 +455,11 @@ static void resume_position(struct follower *f)
     int have = offset_load(f, &dev, &ino, &pos) == 0;
     int exists = stat(f->conf.path, &st) == 0;
     if (have && exists && st.st_dev == dev && st.st_ino == ino) {
-        if (open_file(f, f->conf.path, pos) == 0)
+        if (open_file(f, f->conf.path, pos) == 0) {
+            skip_stored(f);
             log_msg(LOG_INFO, "follow %s: %s from offset %llu", f->conf.name, f->conf.path,
                     (unsigned long long)f->pos);
+        }
         return;
     }
     if (have) {
@@ -345,8 +467,9 @@ static void resume_position(struct follower *f)
         char old[PATH_MAX];
         if (find_by_inode(f->conf.path, dev, ino, old, sizeof(old)) == 0 &&
             open_file(f, old, pos) == 0) {
+            skip_stored(f);
             log_msg(LOG_INFO, "follow %s: finishing the rotated %s from offset %llu", f->conf.name,
-                    old, (unsigned long long)pos);
+                    old, (unsigned long long)f->pos);
             read_more(f, 1);
             close(f->fd);
             f->fd = -1;

@@ -2,8 +2,10 @@
 # daemon_follow.sh - traild following an event.log like `tail -F`: a file
 # that appears late, a line written in two pieces, a bad line, rotation
 # (rename + new file, with a last line written to the old file after the
-# rename), truncation, and a restart with the file appended to and rotated
-# while traild was down. Every line must be stored exactly once.
+# rename), truncation, a restart with the file appended to and rotated
+# while traild was down, and a restart whose saved offset is behind what
+# the store holds (a crash before the offset was written). Every line must
+# be stored exactly once.
 source "$(dirname "$0")/daemon_common.bash"
 
 HPORT=$(free_port)
@@ -86,8 +88,20 @@ curl -s "$URL/metrics" >"$WORK/metrics3"
 check_grep "restart without news: nothing read twice" '^trail_events_in_total\{input="file"\} 0$' "$WORK/metrics3"
 stop_traild TERM
 
+# a crash between a commit and the offset's write, made by hand: the offset
+# goes back to the start of the current file, whose lines are all stored
+read -r magic dev ino off <"$WORK/store/follow/pas.offset"
+echo "$magic $dev $ino 0" >"$WORK/store/follow/pas.offset"
+: >"$WORK/traild4.log"
+start_traild "$CONF" "$WORK/traild4.log" || exit 1
+check_grep "offset behind the store: the stored lines are recognised" \
+    "follow pas: 2 lines after the saved offset 0 were stored already .*going on at $off" "$WORK/traild4.log"
+line f12 >>"$F"
+check "offset behind the store: the next line is read" stored 1
+stop_traild TERM
+
 store_dump "$WORK/store" >"$WORK/dump.ndjson"
 got=$(grep -o '"duser":"f[0-9]*"' "$WORK/dump.ndjson" | cut -d'"' -f4 | tr '\n' ' ')
-check_eq "store: every line exactly once, in order" "$got" "f01 f02 f03 f04 f05 f06 f07 f08 f09 f10 f11 "
+check_eq "store: every line exactly once, in order" "$got" "f01 f02 f03 f04 f05 f06 f07 f08 f09 f10 f11 f12 "
 check_grep "store: the time from the event.log line" '"time":"2026-11-24T07:59:58.150000Z"' "$WORK/dump.ndjson"
 finish
