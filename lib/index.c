@@ -436,11 +436,11 @@ static int refresh_locked(struct trail_index *ix)
             j < ix->n_segs && ix->segs[j]->first_seq == e[i].first_seq ? ix->segs[j++] : NULL;
         struct iseg *g = old;
         if (old && !old->sealed && e[i].has_seg) {
-            /* sealed since: switch to the .idx once there (the live one serves until then,
-               and is complete: a sealed segment never grows) */
+            /* sealed since: switch to its .idx once the sealer has written it; until then
+               the live one serves (it reads the .open it holds open, unlinked or not, and
+               catches up to the segment's end below) */
             struct iseg *sg;
-            int need = !old->complete;
-            r = open_sealed(ix, e[i].first_seq, need, &sg);
+            r = open_sealed(ix, e[i].first_seq, 0, &sg);
             if (r == 0) {
                 iseg_unref(old);
                 g = sg;

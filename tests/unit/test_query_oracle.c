@@ -898,9 +898,37 @@ TEST(paging_while_appending)
     /* keep the added events in the memory copy: later tests see them in the store */
     for (size_t k = 0; k < a.added.n; k++)
         evs_push(&mem, a.added.v[k]);
+    if (a.added.n)
+        ASSERT_OK(trail_store_wait(wstore, trail_event_seq(mem.v[mem.n - 1])));
     free(a.added.v);
     trail_loadgen_free(a.gen);
     ASSERT(ok);
+}
+
+TEST(live_segment_sealed_under_the_index)
+{
+    setup();
+    /* the index holds the active segment live; appends roll it, the sealer seals and indexes it */
+    ASSERT(run_queries(wix, 20, "before the roll"));
+    struct trail_index_stats before, after;
+    trail_index_stats(wix, &before);
+    struct trail_loadgen_opts lo = {.seed = 123,
+                                    .users = 60,
+                                    .days = 1,
+                                    .events = 8000,
+                                    .start_us = trail_event_time(mem.v[mem.n - 1]) + 1000000};
+    struct trail_loadgen *gen;
+    ASSERT_OK(trail_loadgen_new(cat, &lo, &gen));
+    load(wstore, gen, 8000, &mem);
+    trail_loadgen_free(gen);
+    ASSERT_OK(trail_store_wait(wstore, trail_event_seq(mem.v[mem.n - 1])));
+    /* a search while the sealer may be at work, then once it is done */
+    ASSERT(run_queries(wix, 20, "while sealing"));
+    wait_sealed(wstore);
+    ASSERT(run_queries(wix, 40, "after sealing"));
+    trail_index_stats(wix, &after);
+    ASSERT(after.idx_files > before.idx_files);
+    ASSERT_EQ(after.horizon, trail_event_seq(mem.v[mem.n - 1]));
 }
 
 /* ---- edges ---- */
@@ -1160,6 +1188,6 @@ static void init(void)
 }
 
 TEST_MAIN(random_queries_writer, random_queries_reader, random_counts,
-          count_whole_hours_from_rollups, paging_while_appending, empty_store,
-          one_event_and_time_edges, cursors_refuse_other_queries, damaged_and_missing_idx_rebuilt,
-          teardown)
+          count_whole_hours_from_rollups, paging_while_appending,
+          live_segment_sealed_under_the_index, empty_store, one_event_and_time_edges,
+          cursors_refuse_other_queries, damaged_and_missing_idx_rebuilt, teardown)
