@@ -201,7 +201,7 @@ const struct trail_event_def *trail_catalog_lookup(const struct trail_catalog *c
     size_t j = hash_id(id, len) & (cat->n_slots - 1);
     while (cat->slots[j]) {
         const struct trail_event_def *d = cat->slots[j];
-        if (strncmp(d->id, id, len) == 0 && d->id[len] == '\0')
+        if (trail_keycmp(d->id, id, len) == 0)
             return d;
         j = (j + 1) & (cat->n_slots - 1);
     }
@@ -229,9 +229,7 @@ const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *d
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *k = def->attrs[mid]->key;
-        int c = strncmp(k, key, len);
-        if (c == 0 && k[len] != '\0')
-            c = 1;
+        int c = trail_keycmp(k, key, len);
         if (c == 0)
             return def->attrs[mid];
         if (c < 0)

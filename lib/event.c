@@ -226,9 +226,7 @@ static long find_attr(const struct trail_event *ev, const char *key, size_t len)
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *k = trail_attr_key(ev, &ev->attrs[mid]);
-        int c = strncmp(k, key, len);
-        if (c == 0 && k[len] != '\0')
-            c = 1;
+        int c = trail_keycmp(k, key, len);
         if (c == 0)
             return (long)mid;
         if (c < 0)

@@ -67,6 +67,20 @@ static inline const char *trail_attr_key(const struct trail_event *ev, const str
     return a->def ? a->def->key : ev->arena + a->key_off;
 }
 
+/*
+ * trail_keycmp - order a NUL-terminated name against a counted one (which
+ * may hold any bytes, NULs included), as strcmp would order the two strings.
+ * Never reads past either.
+ */
+static inline int trail_keycmp(const char *name, const char *key, size_t len)
+{
+    size_t nlen = strlen(name);
+    int c = memcmp(name, key, nlen < len ? nlen : len);
+    if (c != 0)
+        return c;
+    return nlen < len ? -1 : nlen > len;
+}
+
 /* trail_event_errorf - record a problem on the event; returns code for chaining. */
 int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -287,6 +287,24 @@ TEST(custom_event_declarations)
     trail_catalog_free(c);
 }
 
+TEST(lookups_with_counted_names)
+{
+    /* names are compared by length too: a NUL or a longer name never matches a shorter one */
+    const struct trail_event_def *d = trail_catalog_lookup(cat(), "prism_user_locked", 17);
+    ASSERT(d != NULL);
+    ASSERT(trail_catalog_lookup(cat(), "prism_user_locked\0x", 19) == NULL);
+    ASSERT(trail_catalog_lookup(cat(), "prism_user_lock", 15) == NULL);
+    ASSERT(trail_attr_def_find(d, "duser", 5) != NULL);
+    ASSERT(trail_attr_def_find(d, "duser\0", 6) == NULL);
+    ASSERT(trail_attr_def_find(d, "duse", 4) == NULL);
+    ASSERT(trail_attr_def_find(d, "duserx", 6) == NULL);
+    ASSERT_EQ(trail_keycmp("abc", "abd", 3), -1);
+    ASSERT(trail_keycmp("abc", "ab", 2) > 0);
+    ASSERT(trail_keycmp("ab", "ab\0", 3) < 0);
+    ASSERT_EQ(trail_keycmp("ab", "ab", 2), 0);
+}
+
 TEST_MAIN(time_format_and_parse, time_parse_rejects, time_round_trip_many, severity_scale,
           strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
-          set_text_parses_declared_types, limits, custom_event_declarations)
+          set_text_parses_declared_types, limits, custom_event_declarations,
+          lookups_with_counted_names)
