@@ -234,13 +234,14 @@ static int open_live(struct trail_index *ix, uint64_t first_seq, struct iseg **r
     if (!g)
         return -ENOMEM;
     atomic_init(&g->refs, 1);
+    g->fd = -1;
     g->first_seq = first_seq;
     g->last_seq = first_seq - 1;
     pthread_rwlock_init(&g->rw, NULL);
     if ((r = qbuilder_new(ix->s->cat, first_seq, &g->b)) < 0) {
         pthread_rwlock_destroy(&g->rw);
         g->b = NULL;
-        goto fail_nolock;
+        goto fail;
     }
     g->x.live = 1;
     g->x.b = g->b;
@@ -261,7 +262,6 @@ static int open_live(struct trail_index *ix, uint64_t first_seq, struct iseg **r
     *ret = g;
     return 0;
 fail:
-fail_nolock:
     g->refs = 1;
     iseg_unref(g);
     return r;

@@ -217,7 +217,7 @@ TEST(rollup)
     struct qbuilder *b = build(1, 3000, 500, &rs);
     struct trail_buf bytes = {0};
     ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
-    struct qindex v, live = {.live = 1, .b = b};
+    struct qindex v;
     ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
     struct roll_sum a = {0}, c = {0};
     ASSERT_OK(qindex_rollup(&v, roll_add, &a));
@@ -225,7 +225,6 @@ TEST(rollup)
     ASSERT_EQ(a.total, 3000);
     ASSERT_EQ(a.total, c.total);
     ASSERT_EQ(a.key_sum, c.key_sum);
-    (void)live;
     qindex_free(&v);
     trail_buf_free(&bytes);
     qbuilder_free(b);
