@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- shared ---- */
@@ -653,11 +654,14 @@ static const char stats_help[] =
     "    Prints the number of events, the first and last sequence numbers and\n"
     "    times, the Merkle tree size (purged events included), the segments\n"
     "    (sealed and open), the bytes on disk (segments and the integrity side\n"
-    "    files) and the bytes per event. Works while traild writes the store.\n"
+    "    files) and the bytes per event; then, when sinks deliver from the\n"
+    "    store, each sink's cursor, lag and last error (as 'trail sinks').\n"
+    "    Works while traild writes the store.\n"
     "\n"
     "OPTIONS\n"
     "    --store DIR   the store directory (required)\n"
-    "    --json        one JSON object instead of lines of text\n"
+    "    --json        one JSON object instead of lines of text (without the\n"
+    "                  sinks: 'trail sinks --store DIR --json' gives those)\n"
     "    -h, --help    print this help and exit\n"
     "\n"
     "EXIT STATUS\n"
@@ -723,5 +727,15 @@ int cmd_stats(int argc, char **argv)
                st.records, st.first_seq, st.last_seq, st.tree_size, t1, t2, st.segments,
                st.sealed_segments, st.segments - st.sealed_segments, bytes, st.segment_bytes,
                st.side_bytes, per);
+    if (!json) {
+        /* the sinks delivering from this store, with their lag ('trail sinks' for JSON) */
+        char sinks_dir[4096];
+        struct stat sst;
+        snprintf(sinks_dir, sizeof(sinks_dir), "%s/sinks", dir);
+        if (stat(sinks_dir, &sst) == 0 && S_ISDIR(sst.st_mode)) {
+            putchar('\n');
+            cli_sinks_print(dir, st.last_seq, 0, 1);
+        }
+    }
     return fflush(stdout) == 0 ? 0 : 1;
 }

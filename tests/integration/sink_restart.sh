@@ -85,6 +85,9 @@ check "phase 2: the hook sink's lag is a metric" wait_metric "$URL" \
 "$TRAIL_BIN/trail" sinks --store "$WORK/store" >"$WORK/sinks.txt"
 check_grep "phase 2: trail sinks shows the lag and the error" \
     "^hook +webhook +$L1 +$((L2 - L1)) .*(delivery failed|cannot open)" "$WORK/sinks.txt"
+"$TRAIL_BIN/trail" stats --store "$WORK/store" >"$WORK/stats.txt"
+check_grep "phase 2: trail stats shows the sink lag too" \
+    "^hook +webhook +$L1 +$((L2 - L1)) " "$WORK/stats.txt"
 stop_traild KILL
 check_eq "the hook cursor stayed at the end of phase 1" "$(cursor hook)" "$L1"
 
