@@ -1391,8 +1391,10 @@ int trail_results_cursor(const struct trail_results *res, char *buf, size_t size
         seq = res->last_seq; /* continue right after the last event returned */
     else if (!res->done)
         seq = res->newest ? res->hi + 1 : res->lo - 1; /* nothing looked at yet */
+    else if (res->newest) /* everything in [lo, hi] looked at (never past where it started) */
+        seq = res->lo < res->hi + 1 ? res->lo : res->hi + 1;
     else
-        seq = res->newest ? res->lo : res->hi; /* everything in [lo, hi] looked at */
+        seq = res->hi > res->lo - 1 ? res->hi : res->lo - 1;
     int order = res->newest ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
     return qcursor_format(order, seq, res->plan.now_us, res->plan.hash, buf, size);
 }
