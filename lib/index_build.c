@@ -646,12 +646,16 @@ static int posting_ef(struct trail_buf *o, const struct qpost *p)
 }
 
 /*
- * Exact seqs are worth their bytes for a value found in many units: a value
- * found in a few (a trace id) is found as fast through its words.
+ * Exact seqs are worth their bytes for a value found in many units, but not
+ * in most records: a value found in a few units (a trace id) is found as
+ * fast through its words, one in every hundred records by reading the
+ * newest units.
  */
 static int value_worth_keeping(const struct qbuilder *b, const struct qpost *p, uint32_t n_units)
 {
-    if (p->n < QVALUE_MIN_SEQS)
+    /* a value in more than 1/QVALUE_MAX_SHARE of the records is found as fast by reading
+       its newest units */
+    if (p->n < QVALUE_MIN_SEQS || (uint64_t)p->n * QVALUE_MAX_SHARE > b->next_seq - b->first_seq)
         return 0;
     uint32_t units = 0, u = 0;
     for (uint32_t i = 0; i < p->n && units < QVALUE_MIN_UNITS; i++) {

@@ -45,7 +45,8 @@
  *                          the writer picks the shorter coding
  *     varints: 7 bits a byte, low first, high bit set on all but the last.
  *     Value terms are kept only for values of at least 8 records spread over
- *     at least 4 units; a search finds the others through their words.
+ *     at least 4 units and in at most 1/128 of the records; a search finds
+ *     the others through their words and units.
  *   trailer, 16 bytes: 0 8 file length  8 4 CRC-32C of every byte before
  *     the trailer  12 4 magic "TIDX"
  *

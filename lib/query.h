@@ -218,8 +218,9 @@ int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char 
  * seq offsets) and the (hour, event, severity) -> count rollup.
  */
 #define QLIVE_UNIT       1024
-#define QVALUE_MIN_SEQS  8 /* sealed indexes keep value postings of at least this many seqs */
-#define QVALUE_MIN_UNITS 4 /* ... spread over at least this many units */
+#define QVALUE_MIN_SEQS  8   /* sealed indexes keep value postings of at least this many seqs */
+#define QVALUE_MIN_UNITS 4   /* ... spread over at least this many units */
+#define QVALUE_MAX_SHARE 128 /* ... in at most 1/128 of the segment's records */
 
 struct qunit {
     uint64_t first_seq;
