@@ -368,7 +368,7 @@ static void auth_done(struct ingest_batch *b)
     free(a);
 }
 
-static void set_str(struct trail_event *ev, const char *key, const char *v)
+static void set_text(struct trail_event *ev, const char *key, const char *v)
 {
     if (!v || !*v)
         return;
@@ -410,13 +410,13 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
     unsigned char ip[16];
     if (inet_pton(AF_INET, addr, ip) == 1 || inet_pton(AF_INET6, addr, ip) == 1)
         trail_event_set_ip(ev, "src", addr, strlen(addr));
-    set_str(ev, "request", path);
-    set_str(ev, "requestMethod", method);
-    set_str(ev, "reason", res->error);
-    set_str(ev, "outcome", outcome_name(res->outcome));
+    set_text(ev, "request", path);
+    set_text(ev, "requestMethod", method);
+    set_text(ev, "reason", res->error);
+    set_text(ev, "outcome", outcome_name(res->outcome));
     const char *sp = strchr(res->who, ' ');
     if (sp)
-        set_str(ev, "suser", sp + 1);
+        set_text(ev, "suser", sp + 1);
     trail_event_set_int(ev, "status", res->status);
     if (suppressed)
         trail_event_set_int(ev, "suppressed", (int64_t)suppressed);
@@ -425,7 +425,7 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
         snprintf(msg, sizeof(msg),
                  "%llu refused requests from other sources were counted and not stored",
                  (unsigned long long)lost);
-        set_str(ev, "msg", msg);
+        set_text(ev, "msg", msg);
     }
     int r = trail_event_validate(ev);
     if (r < 0) {

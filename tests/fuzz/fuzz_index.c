@@ -1,0 +1,87 @@
+/*
+ * fuzz_index.c - libFuzzer target for the index reader: a sealed segment's
+ * .idx file read in place (qindex_view in lib/index_file.c) and every
+ * structure in it walked: units, the event dictionary and bitsets, the
+ * hourly rollup, the term buckets and their postings (word and value
+ * terms, both codings).
+ *
+ * The first input byte is dropped; its bit 0 makes the target fix the
+ * trailer up (length and CRC-32C), so that mutations get past the checksum
+ * and reach the parsers behind it. The store id is not checked (no id is
+ * given to the reader). Lookups use the hashes at each bucket's start and
+ * ones taken from the input. Nothing may crash or read out of bounds;
+ * refusals (TRAIL_E_CORRUPT, TRAIL_E_VERSION) are fine.
+ *
+ * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_index/,
+ * which starts from .idx files of stores the generator filled.
+ */
+#include "query.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int count_rollup(void *arg, const struct qrollup *r)
+{
+    (void)r;
+    return ++*(int *)arg >= 100000;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    int fix = data[0] & 1;
+    size_t len = size - 1;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        abort();
+    memcpy(buf, data + 1, len);
+    if (fix && len >= 16 + 64) {
+        for (int i = 0; i < 8; i++)
+            buf[len - 16 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+        uint32_t crc = trail_crc32c(0, buf, len - 16);
+        for (int i = 0; i < 4; i++)
+            buf[len - 8 + i] = (uint8_t)(crc >> (8 * i));
+    }
+    struct qindex ix;
+    if (qindex_view(buf, len, NULL, &ix) == 0) {
+        uint32_t nu = qindex_n_units(&ix), ne = qindex_n_events(&ix);
+        for (uint32_t u = 0; u < nu && u < 10000; u++) {
+            struct qunit qu;
+            qindex_unit(&ix, u, &qu);
+            for (uint32_t e = 0; e < ne && e < 300; e++)
+                qindex_unit_has_event(&ix, u, e);
+        }
+        for (uint32_t e = 0; e < ne; e++) {
+            size_t n;
+            const char *id = qindex_event(&ix, e, &n);
+            if (!id || strlen(id) > n)
+                abort();
+        }
+        qindex_key_indexed(&ix, "duser", 5);
+        int rolled = 0;
+        qindex_rollup(&ix, count_rollup, &rolled);
+        struct qpost post = {0};
+        uint32_t step = ix.n_buckets > 256 ? ix.n_buckets / 256 : 1;
+        for (uint32_t b = 0; b < ix.n_buckets; b += step) {
+            uint32_t h = ix.bucket_bits ? b << (32 - ix.bucket_bits) : 0;
+            qindex_lookup(&ix, QTERM_WORD, h, &post);
+            qindex_lookup(&ix, QTERM_VALUE, h, &post);
+        }
+        /* hashes the input carries, e.g. the first entries of the term data */
+        for (size_t off = 0; off + 4 <= len && off < 4096; off += 61) {
+            qindex_lookup(&ix, QTERM_WORD, le32(buf + off), &post);
+            qindex_lookup(&ix, QTERM_VALUE, le32(buf + off), &post);
+        }
+        qpost_free(&post);
+        qindex_free(&ix);
+    }
+    free(buf);
+    return 0;
+}
