@@ -85,7 +85,7 @@ EOF
 bench_pin "$SERVER_CORE" "$TRAIL_BIN/traild" -c "$dir/trail.conf" >"$dir/traild.log" 2>&1 &
 pid=$!
 bench_track "$pid"
-bench_wait_port "$hport"
+bench_wait_port "$hport" 30 "$pid" "$dir/traild.log"
 
 best=0
 best_batch=$batch

@@ -111,8 +111,8 @@ EOF
     bench_pin "$SERVER_CORE" "$TRAIL_BIN/traild" -c "$d/trail.conf" >"$d/traild.log" 2>&1 &
     pid=$!
     bench_track "$pid"
-    bench_wait_port "$sport"
-    bench_wait_port "$hport"
+    bench_wait_port "$sport" 30 "$pid" "$d/traild.log"
+    bench_wait_port "$hport" 30 "$pid" "$d/traild.log"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$sport" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" \
         --watch-metric "127.0.0.1:$hport" 'trail_events_in_total{input="syslog_tcp"}' \
@@ -148,7 +148,7 @@ EOF
     bench_pin "$SERVER_CORE" /usr/sbin/rsyslogd -n -f "$d/rsyslog.conf" -i "$d/rsyslogd.pid" >"$d/rsyslogd.log" 2>&1 &
     pid=$!
     bench_track "$pid"
-    bench_wait_port "$port"
+    bench_wait_port "$port" 30 "$pid" "$d/rsyslogd.log"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
     rss[rsyslog]=$(rss_peak "$pid")
@@ -197,7 +197,7 @@ EOF
     fi
     pid=$!
     bench_track "$pid"
-    bench_wait_port "$port"
+    bench_wait_port "$port" 30 "$pid" "$d/syslog-ng.log"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
     rss[syslog-ng]=$(rss_peak "$pid")

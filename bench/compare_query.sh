@@ -72,6 +72,32 @@ warning=$(kv warning "$params")
 questions=(user trace counts text rare warning)
 declare -A sq chq sqrows chrows trq trrows
 
+# trail first: bench_query builds its store and picks the values from it;
+# SQLite and ClickHouse then get the same values (pick's, if they differ)
+trail_bytes=""
+if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
+    echo "trail: bench_query --events $events --days 30 --runs $runs"
+    tout=$("$TRAIL_BIN/bench/bench_query" --events "$events" --days 30 --runs "$runs" 2>&1) ||
+        echo "trail: bench_query failed"
+    echo "$tout"
+    for q in "${questions[@]}"; do
+        l=$(grep "^RESULT name=$q " <<<"$tout" || true)
+        trq[$q]=$(kv median_ms "$l")
+        trrows[$q]=$(kv rows "$l")
+    done
+    trail_bytes=$(kv value "$(grep '^RESULT name=bytes_per_event ' <<<"$tout" || true)")
+    values=$(grep '^values: user ' <<<"$tout" | head -n1 || true)
+    if [[ "$values" =~ ^values:\ user\ ([^,]*),\ trace\ ([^,]*),\ term\ ([^,]*),\ rare\ term\ ([^;]*)\; ]]; then
+        if [ "$user $trace $text $rare" != "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}" ]; then
+            echo "note: bench_query took other values than sqlite_bench pick; the peers get bench_query's"
+            user=${BASH_REMATCH[1]} trace=${BASH_REMATCH[2]} text=${BASH_REMATCH[3]} rare=${BASH_REMATCH[4]}
+        fi
+    fi
+else
+    echo "trail: bench/bench_query not built yet; trail's column is empty"
+fi
+echo "values: user=$user trace=$trace text=$text rare=$rare since_us=$since"
+
 # SQLite
 sqlite_bytes=""
 if [ "$do_sqlite" = 1 ]; then
@@ -133,25 +159,6 @@ if [ "$do_ch" = 1 ]; then
     else
         echo "clickhouse: clickhouse-server not installed or did not start, skipped"
     fi
-fi
-
-# trail's own figures: bench_query picks the same parameters from its store
-trail_bytes=""
-if [ -x "$TRAIL_BIN/bench/bench_query" ]; then
-    echo "trail: bench_query --events $events --days 30 --runs $runs"
-    tout=$("$TRAIL_BIN/bench/bench_query" --events "$events" --days 30 --runs "$runs" 2>&1) ||
-        echo "trail: bench_query failed"
-    echo "$tout"
-    grep -q "^values: user $user, trace $trace, term $text, rare term $rare;" <<<"$tout" ||
-        echo "note: bench_query chose other values than '$params'"
-    for q in "${questions[@]}"; do
-        l=$(grep "^RESULT name=$q " <<<"$tout" || true)
-        trq[$q]=$(kv median_ms "$l")
-        trrows[$q]=$(kv rows "$l")
-    done
-    trail_bytes=$(kv value "$(grep '^RESULT name=bytes_per_event ' <<<"$tout" || true)")
-else
-    echo "trail: bench/bench_query not built yet; trail's column is empty"
 fi
 
 echo

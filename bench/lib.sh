@@ -77,13 +77,21 @@ bench_port() {
     done
 }
 
-# bench_wait_port PORT [SECONDS]: wait until something listens on 127.0.0.1:PORT.
+# bench_wait_port PORT [SECONDS [PID LOG]]: wait until something listens on
+# 127.0.0.1:PORT. With PID and LOG: give up as soon as PID has exited, and
+# show the end of LOG when giving up.
 bench_wait_port() {
     for _ in $(seq $((${2:-20} * 10))); do
         ss -Htln "sport = :$1" 2>/dev/null | grep -q . && return 0
+        if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then
+            echo "the server (pid $3) exited before listening on 127.0.0.1:$1" >&2
+            [ -n "${4:-}" ] && tail -n 20 "$4" >&2
+            return 1
+        fi
         sleep 0.1
     done
     echo "nothing listens on 127.0.0.1:$1 after ${2:-20} s" >&2
+    [ -n "${4:-}" ] && tail -n 20 "$4" >&2
     return 1
 }
 
