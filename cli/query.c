@@ -798,7 +798,8 @@ static int run_query(struct opts *o, struct trail_query *q)
         st = search_print(o->cmd, ix, q, &p, cursor, &more, NULL);
         close_store(s, ix);
     } else {
-        /* pages of at most 10000 (traild's limit) until the limit or the end */
+        /* pages of at most 1000 (under traild's [limits] max_query_limit) until the limit or
+           the end */
         uint64_t want = trail_query_limit(q), got = 0;
         struct trail_query *pq;
         char err[256], lim[32];
@@ -811,9 +812,9 @@ static int run_query(struct opts *o, struct trail_query *q)
         trail_buf_free(&qs);
         const char *cur = NULL;
         for (;;) {
-            uint64_t page = want ? want - got : 10000;
-            if (page > 10000)
-                page = 10000;
+            uint64_t page = want ? want - got : 1000;
+            if (page > 1000)
+                page = 1000;
             snprintf(lim, sizeof(lim), "%" PRIu64, page);
             trail_query_set(pq, "limit", lim, err, sizeof(err));
             size_t n = 0;

@@ -12,8 +12,9 @@
  *                    with format=ndjson: one event a line. Either way the
  *                    headers X-Trail-Cursor, X-Trail-More (1/0) and
  *                    X-Trail-Horizon, and Link: <...>; rel="next" when more.
- *                    limit: default 100, at most 10000 a page (0 or more
- *                    means 10000); `next` continues after the last event.
+ *                    limit: default 100; 0 asks for the largest page,
+ *                    [limits] max_query_limit (10000; input_http.c refuses
+ *                    a larger limit); `next` continues after the last event.
  *   GET /v1/count    200 {"by":[..],"total":N,"rows":[{"keys":[..],"count":N}]}
  *   GET /v1/events/stream
  *                    text/event-stream: for each matching event, oldest
@@ -201,9 +202,13 @@ static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_inde
         return ret;
     }
     char lim[32], err[512], cursor[TRAIL_QUERY_CURSOR_MAX] = "";
+    /* the largest page: [limits] max_query_limit (input_http.c refuses larger limits) */
+    uint64_t page_max = traild_config()->max_query_limit;
+    if (page_max == 0 || page_max > PAGE_MAX)
+        page_max = PAGE_MAX;
     uint64_t limit = trail_query_limit(p.q);
-    if (limit == 0 || limit > PAGE_MAX) {
-        snprintf(lim, sizeof(lim), "%d", PAGE_MAX);
+    if (limit == 0 || limit > page_max) {
+        snprintf(lim, sizeof(lim), "%" PRIu64, page_max);
         trail_query_set(p.q, "limit", lim, err, sizeof(err));
     }
     struct trail_results *res = NULL;
