@@ -570,10 +570,22 @@ static struct trail_index *wix;
 static struct evs mem;
 static int64_t clock_now;
 
+static void remove_left_dir(void)
+{
+    /* a run of one test (TEST_ONLY) never reaches teardown */
+    if (dir) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+}
+
 static void setup(void)
 {
     if (dir)
         return;
+    atexit(remove_left_dir);
     const char *seed = getenv("TEST_SEED");
     if (seed)
         rng_state = strtoull(seed, NULL, 10) * 2654435761u + 1;
