@@ -2,7 +2,8 @@
 #
 #   make run     install what is missing, build, start traild with a demo
 #   make test    install what is missing, build, run every test, then again
-#                under AddressSanitizer and UndefinedBehaviorSanitizer
+#                under AddressSanitizer and UndefinedBehaviorSanitizer, then
+#                the daemon's integration tests under ThreadSanitizer
 #   make build   just build (build/)
 #   make install install libtrail, trail.h, trail.pc, the binaries, man pages
 #   make bench   run the benchmarks at a size that finishes in minutes
@@ -11,11 +12,14 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# the daemon's integration tests that run again under ThreadSanitizer (about 30 s)
+TSAN_TESTS ?= integration/(daemon|security)_|integration/sink_(file|webhook|restart|syslog)$$
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps build asan-build run test unit-test asan-test install bench fuzz format docs clean
+.PHONY: all deps test-deps build asan-build tsan-build run test unit-test asan-test tsan-test install bench fuzz format docs clean
 
 all: build
 
@@ -33,6 +37,10 @@ asan-build: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAIL_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+tsan-build: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAIL_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target traild trail_cli trail_static
+
 run: build
 	@scripts/run-demo.sh
 
@@ -43,7 +51,16 @@ asan-test: test-deps asan-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
-test: unit-test asan-test
+# A race stops traild (halt_on_error) and leaves a report in $(TSAN_BUILD)/tsan-report.*:
+# either fails the pass.
+tsan-test: test-deps tsan-build
+	rm -f $(TSAN_BUILD)/tsan-report.*
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(CURDIR)/$(TSAN_BUILD)/tsan-report \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+	@if ls $(TSAN_BUILD)/tsan-report.* >/dev/null 2>&1; then \
+	  echo "ThreadSanitizer reports:"; cat $(TSAN_BUILD)/tsan-report.*; exit 1; fi
+
+test: unit-test asan-test tsan-test
 
 install: build
 	cmake --install $(BUILD)
@@ -68,4 +85,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

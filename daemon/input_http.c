@@ -103,9 +103,10 @@ struct http_input {
     /* GET /v1/catalog: the JSON of the config it was made for */
     const struct config *catalog_cfg;
     struct trail_buf catalog_json;
-    struct tls_http *tls; /* [listen] http_tls, or NULL */
-    atomic_int n_streams; /* event streams open, against [limits] max_streams */
-    atomic_int n_conns;   /* connections open, against [limits] max_connections */
+    struct tls_http *tls;   /* [listen] http_tls, or NULL */
+    atomic_int n_streams;   /* event streams open, against [limits] max_streams */
+    atomic_int n_conns;     /* connections open, against [limits] max_connections */
+    MHD_socket quiesced_fd; /* the listening socket once quiesced, closed at free */
 };
 
 /* ---- answers ---- */
@@ -798,6 +799,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         }
     }
     static const struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
+    h->quiesced_fd = MHD_INVALID_SOCKET;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->idle_cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -841,9 +843,12 @@ static void stop(void *state)
     struct http_input *h = state;
     /* no new connections; new requests answer 503; parked ones finish */
     atomic_store(&h->stopping, 1);
-    MHD_socket lfd = MHD_quiesce_daemon(h->mhd);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd); /* quiescing hands the listening socket to us */
+    /*
+     * Quiescing hands the listening socket to us, but MHD's threads may still
+     * be taking it out of their epoll sets: it is closed once they are gone,
+     * after MHD_stop_daemon (ThreadSanitizer saw the race).
+     */
+    h->quiesced_fd = MHD_quiesce_daemon(h->mhd);
     pthread_mutex_lock(&h->lock);
     while (h->parked > 0)
         pthread_cond_wait(&h->idle_cv, &h->lock);
@@ -857,6 +862,8 @@ static void free_input(void *state)
     if (!h)
         return;
     MHD_stop_daemon(h->mhd);
+    if (h->quiesced_fd != MHD_INVALID_SOCKET)
+        close(h->quiesced_fd);
     query_http_free(); /* the query index, before the store closes */
     trail_buf_free(&h->catalog_json);
     tls_http_free(h->tls);
