@@ -653,8 +653,8 @@ static const char stats_help[] =
     "DESCRIPTION\n"
     "    Prints the number of events, the first and last sequence numbers and\n"
     "    times, the Merkle tree size (purged events included), the segments\n"
-    "    (sealed and open), the bytes on disk (segments and the integrity side\n"
-    "    files) and the bytes per event; then, when sinks deliver from the\n"
+    "    (sealed and open), the bytes on disk (segments, the integrity side\n"
+    "    files and the query indexes) and the bytes per event; then, when sinks deliver from the\n"
     "    store, each sink's cursor, lag and last error (as 'trail sinks').\n"
     "    Works while traild writes the store.\n"
     "\n"
@@ -703,15 +703,15 @@ int cmd_stats(int argc, char **argv)
         trail_time_format(st.first_time_us, t1);
         trail_time_format(st.last_time_us, t2);
     }
-    uint64_t bytes = st.segment_bytes + st.side_bytes;
+    uint64_t bytes = st.segment_bytes + st.side_bytes + st.index_bytes;
     double per = st.records ? (double)bytes / (double)st.records : 0.0;
     if (json)
         printf("{\"events\":%" PRIu64 ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
                ",\"tree_size\":%" PRIu64 ",\"segments\":%" PRIu64 ",\"sealed_segments\":%" PRIu64
-               ",\"segment_bytes\":%" PRIu64 ",\"side_bytes\":%" PRIu64
+               ",\"segment_bytes\":%" PRIu64 ",\"side_bytes\":%" PRIu64 ",\"index_bytes\":%" PRIu64
                ",\"bytes_per_event\":%.1f,\"first_time\":%s%s%s,\"last_time\":%s%s%s}\n",
                st.records, st.first_seq, st.last_seq, st.tree_size, st.segments, st.sealed_segments,
-               st.segment_bytes, st.side_bytes, per, st.records ? "\"" : "",
+               st.segment_bytes, st.side_bytes, st.index_bytes, per, st.records ? "\"" : "",
                st.records ? t1 : "null", st.records ? "\"" : "", st.records ? "\"" : "",
                st.records ? t2 : "null", st.records ? "\"" : "");
     else
@@ -722,11 +722,11 @@ int cmd_stats(int argc, char **argv)
                "last time       %s\n"
                "segments        %" PRIu64 " (%" PRIu64 " sealed, %" PRIu64 " open)\n"
                "bytes           %" PRIu64 " (segments %" PRIu64 ", integrity and meta %" PRIu64
-               ")\n"
+               ", indexes %" PRIu64 ")\n"
                "bytes/event     %.1f\n",
                st.records, st.first_seq, st.last_seq, st.tree_size, t1, t2, st.segments,
                st.sealed_segments, st.segments - st.sealed_segments, bytes, st.segment_bytes,
-               st.side_bytes, per);
+               st.side_bytes, st.index_bytes, per);
     if (!json) {
         /* the sinks delivering from this store, with their lag ('trail sinks' for JSON) */
         char sinks_dir[4096];

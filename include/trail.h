@@ -1415,7 +1415,8 @@ struct trail_store_stats {
     uint64_t first_seq, last_seq, durable_seq;
     uint64_t segments, sealed_segments;
     uint64_t segment_bytes;    /* bytes of segment files */
-    uint64_t side_bytes;       /* tree.roots, anchors, store.meta */
+    uint64_t side_bytes;       /* tree.roots, anchors, checkpoints, store.meta */
+    uint64_t index_bytes;      /* the query indexes (seg-*.idx) */
     uint64_t tree_size;        /* leaves, purged ones included (== last_seq) */
     int64_t first_time_us;     /* smallest record time stored (0 when empty) */
     int64_t last_time_us;      /* largest */

@@ -1855,6 +1855,13 @@ int trail_store_stats(struct trail_store *s, struct trail_store_stats *ret)
             hi = g->max_time > hi ? g->max_time : hi;
         }
     }
+    for (size_t i = 0; i < s->n_segs; i++) {
+        char idx[40];
+        struct stat sb;
+        snprintf(idx, sizeof(idx), "seg-%016" PRIx64 ".idx", s->segs[i].first_seq);
+        if (s->segs[i].sealed && fstatat(s->dir_fd, idx, &sb, 0) == 0)
+            st.index_bytes += (uint64_t)sb.st_size;
+    }
     st.first_seq = s->n_segs ? s->segs[0].first_seq : 1;
     st.last_seq = s->n_segs ? s->segs[s->n_segs - 1].last_seq : 0;
     pthread_mutex_unlock(&s->seg_lock);
@@ -1871,7 +1878,7 @@ int trail_store_stats(struct trail_store *s, struct trail_store_stats *ret)
     st.tree_size = st.last_seq;
     st.first_time_us = lo == INT64_MAX ? 0 : lo;
     st.last_time_us = hi == INT64_MIN ? 0 : hi;
-    static const char *const side[] = {"tree.roots", "anchors", "store.meta"};
+    static const char *const side[] = {"tree.roots", "anchors", "checkpoints", "store.meta"};
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(side); i++) {
         struct stat sb;
         if (fstatat(s->dir_fd, side[i], &sb, 0) == 0)
