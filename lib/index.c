@@ -33,7 +33,6 @@
  */
 #include "query.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -330,86 +329,25 @@ done:
     return r;
 }
 
-/* What the directory (a reader) or the writer's list says the segments are. */
-struct entry {
-    uint64_t first_seq;
-    int has_seg, has_open;
-};
-
-static int cmp_entry(const void *a, const void *b)
-{
-    const struct entry *x = a, *y = b;
-    return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
-}
-
-static int list_entries(struct trail_index *ix, struct entry **ret, size_t *ret_n)
+/*
+ * What the segments are: the writer's own list, or for a reader the
+ * directory as it is now (store_list_segments).
+ */
+static int list_entries(struct trail_index *ix, struct store_found **ret, size_t *ret_n)
 {
     struct trail_store *s = ix->s;
-    struct entry *e = NULL;
-    size_t n = 0, cap = 0;
-    if (!s->read_only) {
-        pthread_mutex_lock(&s->seg_lock);
-        cap = s->n_segs ? s->n_segs : 1;
-        e = malloc(cap * sizeof(*e));
-        if (e)
-            for (size_t i = 0; i < s->n_segs; i++)
-                e[n++] =
-                    (struct entry){s->segs[i].first_seq, s->segs[i].sealed, !s->segs[i].sealed};
-        pthread_mutex_unlock(&s->seg_lock);
-        if (!e)
-            return -ENOMEM;
-        *ret = e;
-        *ret_n = n;
-        return 0;
-    }
-    int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -errno;
-    }
-    struct dirent *de;
-    int r = 0;
-    while ((de = readdir(d))) {
-        const char *name = de->d_name;
-        if (strncmp(name, "seg-", 4) != 0 || strlen(name) < 24)
-            continue;
-        char *endp;
-        uint64_t first = strtoull(name + 4, &endp, 16);
-        if (endp != name + 20)
-            continue;
-        int is_open = strcmp(endp, ".open") == 0, is_seg = strcmp(endp, ".seg") == 0;
-        if (!is_open && !is_seg)
-            continue;
-        size_t i;
-        for (i = 0; i < n && e[i].first_seq != first; i++)
-            ;
-        if (i == n) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 32;
-                struct entry *p = realloc(e, cap * sizeof(*p));
-                if (!p) {
-                    r = -ENOMEM;
-                    break;
-                }
-                e = p;
-            }
-            e[n++] = (struct entry){.first_seq = first};
-        }
-        if (is_open)
-            e[i].has_open = 1;
-        else
-            e[i].has_seg = 1;
-    }
-    closedir(d);
-    if (r < 0) {
-        free(e);
-        return r;
-    }
-    if (n > 1)
-        qsort(e, n, sizeof(*e), cmp_entry);
+    if (s->read_only)
+        return store_list_segments(s, ret, ret_n, NULL);
+    pthread_mutex_lock(&s->seg_lock);
+    size_t n = s->n_segs;
+    struct store_found *e = malloc((n ? n : 1) * sizeof(*e));
+    for (size_t i = 0; e && i < n; i++)
+        e[i] = (struct store_found){.first_seq = s->segs[i].first_seq,
+                                    .has_seg = s->segs[i].sealed,
+                                    .has_open = !s->segs[i].sealed};
+    pthread_mutex_unlock(&s->seg_lock);
+    if (!e)
+        return -ENOMEM;
     *ret = e;
     *ret_n = n;
     return 0;
@@ -418,7 +356,7 @@ static int list_entries(struct trail_index *ix, struct entry **ret, size_t *ret_
 /* Needs ix->lock. */
 static int refresh_locked(struct trail_index *ix)
 {
-    struct entry *e = NULL;
+    struct store_found *e = NULL;
     size_t n = 0;
     int r = list_entries(ix, &e, &n);
     if (r < 0)

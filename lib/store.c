@@ -231,20 +231,14 @@ static int segs_push(struct trail_store *s, const struct seg *g)
 
 /* ---- recovery ---- */
 
-struct found {
-    uint64_t first_seq;
-    int has_open, has_seg;
-};
-
 static int cmp_found(const void *a, const void *b)
 {
-    const struct found *x = a, *y = b;
+    const struct store_found *x = a, *y = b;
     return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
-/* List seg-*.open / seg-*.seg (and remove *.tmp when writing). */
-static int list_segments(struct trail_store *s, struct found **ret, size_t *ret_n,
-                         struct trail_store_report *rep)
+int store_list_segments(struct trail_store *s, struct store_found **ret, size_t *ret_n,
+                        struct trail_store_report *rep)
 {
     int fd = openat(s->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -254,7 +248,7 @@ static int list_segments(struct trail_store *s, struct found **ret, size_t *ret_
         close(fd);
         return -errno;
     }
-    struct found *f = NULL;
+    struct store_found *f = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     int r = 0;
@@ -285,14 +279,14 @@ static int list_segments(struct trail_store *s, struct found **ret, size_t *ret_
         if (i == n) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 32;
-                struct found *p = realloc(f, cap * sizeof(*p));
+                struct store_found *p = realloc(f, cap * sizeof(*p));
                 if (!p) {
                     r = -ENOMEM;
                     break;
                 }
                 f = p;
             }
-            f[n++] = (struct found){.first_seq = first};
+            f[n++] = (struct store_found){.first_seq = first};
         }
         if (is_open)
             f[i].has_open = 1;
@@ -515,7 +509,7 @@ static int header_torn(int fd)
 }
 
 /* Read the store id from a segment header when store.meta is gone. */
-static int id_from_segment(struct trail_store *s, const struct found *f)
+static int id_from_segment(struct trail_store *s, const struct store_found *f)
 {
     char path[4200];
     store_seg_path(s, f->first_seq, f->has_open ? ".open" : ".seg", path, sizeof(path));
@@ -534,9 +528,9 @@ static int id_from_segment(struct trail_store *s, const struct found *f)
 
 static int recover(struct trail_store *s, struct trail_store_report *rep)
 {
-    struct found *f = NULL;
+    struct store_found *f = NULL;
     size_t n = 0;
-    int r = list_segments(s, &f, &n, rep);
+    int r = store_list_segments(s, &f, &n, rep);
     if (r < 0)
         return r;
     r = meta_read(s);

@@ -358,6 +358,21 @@ struct trail_store {
     pthread_mutex_t purge_lock; /* one purge at a time */
 };
 
+/* A segment the directory holds: its .open file, its .seg file, or both. */
+struct store_found {
+    uint64_t first_seq;
+    int has_open, has_seg;
+};
+
+/*
+ * store_list_segments - the seg-*.open and seg-*.seg files of the directory,
+ * by first seq, in a malloc'd array the caller frees. A writer also removes
+ * unfinished *.tmp files (counted and said in rep, which may be NULL).
+ * Returns 0, -errno or -ENOMEM.
+ */
+int store_list_segments(struct trail_store *s, struct store_found **ret, size_t *ret_n,
+                        struct trail_store_report *rep);
+
 /* store paths: DIR/seg-<16 hex>.open | .seg | .seg.tmp */
 void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char *ext, char *out,
                     size_t size);
