@@ -906,3 +906,36 @@ int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CT
     *ret_ctx = ctx;
     return 0;
 }
+
+int stream_input_start(const char *thread, struct stream_input **ret, char *err, size_t errlen)
+{
+    struct stream_input *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    int r = loop_start(thread, &s->loop);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start the event loop");
+        free(s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+void stream_input_stop(void *state)
+{
+    struct stream_input *s = state;
+    if (s->srv)
+        stream_server_stop(s->srv);
+    loop_stop(s->loop);
+}
+
+void stream_input_free(void *state)
+{
+    struct stream_input *s = state;
+    if (!s)
+        return;
+    stream_server_free(s->srv);
+    loop_free(s->loop);
+    free(s);
+}

@@ -65,6 +65,26 @@ void stream_server_stop(struct stream_server *srv);
 /* stream_server_free - free a stopped server. */
 void stream_server_free(struct stream_server *srv);
 
+/*
+ * A stream input with one listener on an event loop of its own: what the raw
+ * CEF TCP and the Unix socket inputs are. stream_input_start() makes the
+ * loop (thread named thread); the caller then opens its listener into
+ * ->srv on ->loop. stop and free fit struct input_ops directly.
+ */
+struct stream_input {
+    struct loop *loop;
+    struct stream_server *srv;
+};
+
+/* stream_input_start - a new input with its loop running. 0, -ENOMEM or -errno with err. */
+int stream_input_start(const char *thread, struct stream_input **ret, char *err, size_t errlen);
+
+/* stream_input_stop - stop the listener (draining what was read) and the loop. */
+void stream_input_stop(void *state);
+
+/* stream_input_free - free a stopped input; NULL is a no-op. */
+void stream_input_free(void *state);
+
 /* stream_tls_context - a server SSL_CTX from PEM files (ca may be NULL). 0 or -EINVAL with err. */
 int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CTX **ret_ctx,
                        char *err, size_t errlen);
