@@ -646,21 +646,21 @@ int trail_event_to_mapped(const struct trail_event *ev, int mapping, struct trai
  * has length 0. Not NUL-terminated.
  */
 struct trail_syslog_msg {
-    int rfc;            /* 5424 or 3164 */
-    int facility;       /* 0..23 */
-    int severity;       /* syslog's scale, 0 emergency .. 7 debug */
-    int64_t time_us;    /* TIMESTAMP, µs since the epoch; 0 when nil or absent */
-    const char *host;   /* HOSTNAME */
+    int rfc;          /* 5424 or 3164 */
+    int facility;     /* 0..23 */
+    int severity;     /* syslog's scale, 0 emergency .. 7 debug */
+    int64_t time_us;  /* TIMESTAMP, µs since the epoch; 0 when nil or absent */
+    const char *host; /* HOSTNAME */
     size_t host_len;
-    const char *app;    /* APP-NAME; RFC 3164: the TAG */
+    const char *app; /* APP-NAME; RFC 3164: the TAG */
     size_t app_len;
     const char *procid; /* PROCID; RFC 3164: the [pid] after the tag */
     size_t procid_len;
-    const char *msgid;  /* MSGID (RFC 5424 only) */
+    const char *msgid; /* MSGID (RFC 5424 only) */
     size_t msgid_len;
-    const char *sd;     /* STRUCTURED-DATA as sent, "[...]..." (RFC 5424 only) */
+    const char *sd; /* STRUCTURED-DATA as sent, "[...]..." (RFC 5424 only) */
     size_t sd_len;
-    const char *msg;    /* MSG, a leading UTF-8 BOM removed; RFC 3164: after "tag:" */
+    const char *msg; /* MSG, a leading UTF-8 BOM removed; RFC 3164: after "tag:" */
     size_t msg_len;
     const char *content; /* RFC 3164: tag and message as sent; RFC 5424: as msg */
     size_t content_len;
@@ -714,8 +714,7 @@ void trail_syslog_sd_init(struct trail_syslog_sd *sd, const char *data, size_t l
  * rest of the current one). Returns 1 and its SD-ID, 0 at the end, or
  * TRAIL_E_PARSE for malformed data.
  */
-int trail_syslog_sd_next_element(struct trail_syslog_sd *sd, const char **ret_id,
-                                 size_t *ret_len);
+int trail_syslog_sd_next_element(struct trail_syslog_sd *sd, const char **ret_id, size_t *ret_len);
 
 /*
  * trail_syslog_sd_next_param - the next PARAM-NAME and raw PARAM-VALUE (the
@@ -805,10 +804,10 @@ struct trail_client_opts {
 
 /* What traild answered for one event. */
 struct trail_client_result {
-    int accepted;      /* 1: stored and durable; 0: rejected */
-    uint64_t seq;      /* the seq traild assigned (accepted only) */
-    uint8_t uuid[16];  /* the event's uuid as stored (accepted only) */
-    char error[256];   /* why it was rejected, as traild says it (rejected only) */
+    int accepted;     /* 1: stored and durable; 0: rejected */
+    uint64_t seq;     /* the seq traild assigned (accepted only) */
+    uint8_t uuid[16]; /* the event's uuid as stored (accepted only) */
+    char error[256];  /* why it was rejected, as traild says it (rejected only) */
 };
 
 /*
@@ -1227,10 +1226,10 @@ enum trail_store_op {
 
 /* The integrity state at one tree size: what a checkpoint signs. */
 struct trail_store_state {
-    uint64_t tree_size;           /* records, == the last seq */
-    uint8_t root[TRAIL_HASH_LEN]; /* RFC 9162 tree hash of the tree_size leaves */
+    uint64_t tree_size;            /* records, == the last seq */
+    uint8_t root[TRAIL_HASH_LEN];  /* RFC 9162 tree hash of the tree_size leaves */
     uint8_t chain[TRAIL_HASH_LEN]; /* the hash chain after record tree_size */
-    int64_t time_us;              /* when this state became durable */
+    int64_t time_us;               /* when this state became durable */
 };
 
 /*
@@ -1411,15 +1410,15 @@ int trail_store_leaf_hash(struct trail_store *store, uint64_t seq, uint8_t out[T
 
 /* What the store holds, for `trail stats` and metrics. */
 struct trail_store_stats {
-    uint64_t records;          /* records stored (after purges) */
+    uint64_t records; /* records stored (after purges) */
     uint64_t first_seq, last_seq, durable_seq;
     uint64_t segments, sealed_segments;
-    uint64_t segment_bytes;    /* bytes of segment files */
-    uint64_t side_bytes;       /* tree.roots, anchors, checkpoints, store.meta */
-    uint64_t index_bytes;      /* the query indexes (seg-*.idx) */
-    uint64_t tree_size;        /* leaves, purged ones included (== last_seq) */
-    int64_t first_time_us;     /* smallest record time stored (0 when empty) */
-    int64_t last_time_us;      /* largest */
+    uint64_t segment_bytes; /* bytes of segment files */
+    uint64_t side_bytes;    /* tree.roots, anchors, checkpoints, store.meta */
+    uint64_t index_bytes;   /* the query indexes (seg-*.idx) */
+    uint64_t tree_size;     /* leaves, purged ones included (== last_seq) */
+    int64_t first_time_us;  /* smallest record time stored (0 when empty) */
+    int64_t last_time_us;   /* largest */
 };
 
 /* trail_store_stats - fill ret_stats. Returns 0. */
@@ -1463,8 +1462,8 @@ int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t time_us);
  * end, TRAIL_E_CORRUPT (a record fails its checksum or the seq order;
  * *ret_seq, when not NULL, names the expected seq), or -errno.
  */
-int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_rec,
-                              size_t *ret_len, uint64_t *ret_seq);
+int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_rec, size_t *ret_len,
+                              uint64_t *ret_seq);
 
 /*
  * trail_store_iter_next - the next record decoded into ev (made from any
@@ -1534,20 +1533,20 @@ int trail_store_checkpoint_now(struct trail_store *store, struct trail_checkpoin
 /* The kinds of damage, in the words the reports use (trail_damage_name). */
 enum trail_damage {
     TRAIL_DAMAGE_NONE = 0,
-    TRAIL_DAMAGE_MODIFIED,   /* "modified": record bytes changed; checksums were made to fit */
-    TRAIL_DAMAGE_REMOVED,    /* "removed": records missing inside a segment (seq jumps) */
-    TRAIL_DAMAGE_INSERTED,   /* "inserted": a record that does not belong (a second record of a
-                                seq, or more records than the segments leave room for) */
-    TRAIL_DAMAGE_DUPLICATED, /* "duplicated": the same record twice */
-    TRAIL_DAMAGE_MOVED,      /* "moved": records out of order */
-    TRAIL_DAMAGE_TRUNCATED,  /* "truncated": fewer records than the store's own latest
-                                checkpoint (or tree.roots) covers */
-    TRAIL_DAMAGE_SEGMENT_MISSING,  /* "segment-missing": no segment holds a run of seqs */
+    TRAIL_DAMAGE_MODIFIED,        /* "modified": record bytes changed; checksums were made to fit */
+    TRAIL_DAMAGE_REMOVED,         /* "removed": records missing inside a segment (seq jumps) */
+    TRAIL_DAMAGE_INSERTED,        /* "inserted": a record that does not belong (a second record of a
+                                     seq, or more records than the segments leave room for) */
+    TRAIL_DAMAGE_DUPLICATED,      /* "duplicated": the same record twice */
+    TRAIL_DAMAGE_MOVED,           /* "moved": records out of order */
+    TRAIL_DAMAGE_TRUNCATED,       /* "truncated": fewer records than the store's own latest
+                                     checkpoint (or tree.roots) covers */
+    TRAIL_DAMAGE_SEGMENT_MISSING, /* "segment-missing": no segment holds a run of seqs */
     TRAIL_DAMAGE_SEGMENT_REPLACED, /* "segment-replaced": a segment of another store, or one
                                       that does not continue the one before it */
-    TRAIL_DAMAGE_ROLLBACK,  /* "rollback": fewer records than an external checkpoint covers */
-    TRAIL_DAMAGE_FORK,      /* "fork": at a checkpoint's size the tree is not the checkpoint's */
-    TRAIL_DAMAGE_SIGNATURE, /* "bad-signature": a checkpoint whose signature does not verify */
+    TRAIL_DAMAGE_ROLLBACK,   /* "rollback": fewer records than an external checkpoint covers */
+    TRAIL_DAMAGE_FORK,       /* "fork": at a checkpoint's size the tree is not the checkpoint's */
+    TRAIL_DAMAGE_SIGNATURE,  /* "bad-signature": a checkpoint whose signature does not verify */
     TRAIL_DAMAGE_CHECKPOINT, /* "bad-checkpoint": a line of DIR/checkpoints that is malformed
                                 or of another store */
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
@@ -1562,35 +1561,35 @@ const char *trail_damage_name(int damage);
 
 /* One place found damaged. */
 struct trail_verify_damage {
-    int kind;           /* enum trail_damage */
-    uint64_t seq;       /* the first bad seq, or the lowest it can be; 0 when no record is
-                           involved (e.g. a malformed checkpoint line) */
-    uint64_t seq_last;  /* the highest seq the first bad record can be: == seq when exact */
-    char file[64];      /* the file: "seg-0000000000000401.seg", "checkpoints", "tree.roots" */
-    char message[400];  /* one sentence, without the seq prefix */
+    int kind;          /* enum trail_damage */
+    uint64_t seq;      /* the first bad seq, or the lowest it can be; 0 when no record is
+                          involved (e.g. a malformed checkpoint line) */
+    uint64_t seq_last; /* the highest seq the first bad record can be: == seq when exact */
+    char file[64];     /* the file: "seg-0000000000000401.seg", "checkpoints", "tree.roots" */
+    char message[400]; /* one sentence, without the seq prefix */
 };
 
 /* What trail_verify_store() found. */
 struct trail_verify_report {
-    uint32_t n_damage;  /* places found damaged (at most TRAIL_VERIFY_MAX_DAMAGE kept) */
+    uint32_t n_damage; /* places found damaged (at most TRAIL_VERIFY_MAX_DAMAGE kept) */
     struct trail_verify_damage damage[TRAIL_VERIFY_MAX_DAMAGE]; /* in seq order; [0] is
                                                                    the first */
-    char store_id[33];         /* 32 hex digits; "" when unknown */
-    uint64_t segments;         /* segment files read */
-    uint64_t records;          /* records read */
-    uint64_t first_seq, last_seq; /* of the records read (first > last: none) */
+    char store_id[33];                                          /* 32 hex digits; "" when unknown */
+    uint64_t segments;                                          /* segment files read */
+    uint64_t records;                                           /* records read */
+    uint64_t first_seq, last_seq;  /* of the records read (first > last: none) */
     uint8_t root[TRAIL_HASH_LEN];  /* the tree hash at last_seq */
     uint8_t chain[TRAIL_HASH_LEN]; /* the chain head at last_seq */
-    uint64_t checkpoints;      /* lines of DIR/checkpoints */
-    uint64_t external;         /* external checkpoints given */
-    uint64_t signatures;       /* signatures that verified */
-    uint64_t checked;          /* checkpoints (either kind) the store was compared against */
-    uint64_t latest_size;      /* tree size of the latest checkpoint of DIR/checkpoints (0: none) */
-    uint64_t group_roots;      /* tree.roots entries recomputed and compared */
-    uint64_t purges;           /* core_server_events_purged records read */
-    uint64_t bytes;            /* segment bytes read */
-    int threads;               /* threads used */
-    char notes[1024];          /* one line each: what could not be checked, and why */
+    uint64_t checkpoints;          /* lines of DIR/checkpoints */
+    uint64_t external;             /* external checkpoints given */
+    uint64_t signatures;           /* signatures that verified */
+    uint64_t checked;              /* checkpoints (either kind) the store was compared against */
+    uint64_t latest_size; /* tree size of the latest checkpoint of DIR/checkpoints (0: none) */
+    uint64_t group_roots; /* tree.roots entries recomputed and compared */
+    uint64_t purges;      /* core_server_events_purged records read */
+    uint64_t bytes;       /* segment bytes read */
+    int threads;          /* threads used */
+    char notes[1024];     /* one line each: what could not be checked, and why */
 };
 
 /* Options of trail_verify_store(). Zero-initialise. */
@@ -1692,8 +1691,7 @@ int trail_query_set(struct trail_query *q, const char *name, const char *value, 
  * with err) or for bad percent-encoding; the query may then hold the
  * pairs before the bad one.
  */
-int trail_query_parse(struct trail_query *q, const char *qs, size_t len, char *err,
-                      size_t errlen);
+int trail_query_parse(struct trail_query *q, const char *qs, size_t len, char *err, size_t errlen);
 
 /*
  * trail_query_format - append the query as a URL query string, the
@@ -1747,14 +1745,14 @@ uint64_t trail_index_horizon(struct trail_index *ix);
 
 /* What an index holds, for metrics and tests. */
 struct trail_index_stats {
-    uint64_t segments;       /* segments known */
-    uint64_t idx_files;      /* read through a good .idx file */
-    uint64_t rebuilt;        /* .idx missing or damaged, rebuilt since open */
-    uint64_t live_records;   /* records indexed in memory (not sealed or no .idx yet) */
-    uint64_t idx_bytes;      /* bytes of the .idx files in use */
-    uint64_t cache_bytes;    /* decompressed blocks held */
+    uint64_t segments;     /* segments known */
+    uint64_t idx_files;    /* read through a good .idx file */
+    uint64_t rebuilt;      /* .idx missing or damaged, rebuilt since open */
+    uint64_t live_records; /* records indexed in memory (not sealed or no .idx yet) */
+    uint64_t idx_bytes;    /* bytes of the .idx files in use */
+    uint64_t cache_bytes;  /* decompressed blocks held */
     uint64_t cache_hits, cache_misses;
-    uint64_t horizon;        /* as trail_index_horizon() */
+    uint64_t horizon; /* as trail_index_horizon() */
 };
 
 /* trail_index_stats - fill ret_stats. Returns 0. */

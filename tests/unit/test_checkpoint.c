@@ -43,7 +43,7 @@ static const char rfc8032_public_pem[] =
     "WUDtJmXO49MLLRyE1ZFNpVTQnARCOqKvpaIMsw4Sqqel6kvewZcE5SLGdYfC3We1H/gilHgBJw1d3hnRzf9mAA=="
 #define KNOWN_LINE                                                                                 \
     "trail-checkpoint/1 test-store 70 " ROOT_HEX " " CHAIN_HEX " 1764000000000000 "                \
-                                                               "21fe31df " SIG_B64
+    "21fe31df " SIG_B64
 #define KNOWN_MESSAGE                                                                              \
     "trail-checkpoint/1\norigin test-store\nsize 70\nroot " ROOT_HEX "\nchain " CHAIN_HEX          \
     "\ntime 1764000000000000\nkey 21fe31df\n"
