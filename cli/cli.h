@@ -26,6 +26,12 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 int cli_wants_help(int argc, char **argv);
 
 /*
+ * cli_read_file - append the whole of path ("-": standard input) to out.
+ * Returns 0, -errno, TRAIL_E_TOO_LARGE past max bytes, or -ENOMEM.
+ */
+int cli_read_file(const char *path, size_t max, struct trail_buf *out);
+
+/*
  * cli_catalog - the catalog the commands use: the built-in events plus the
  * custom events of a traild config given with --config (when the daemon
  * lands). Prints the problem and returns NULL on failure. Owned by cli.c.

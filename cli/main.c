@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,29 @@ int cli_wants_help(int argc, char **argv)
             return 1;
     }
     return 0;
+}
+
+int cli_read_file(const char *path, size_t max, struct trail_buf *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char chunk[65536];
+    size_t n;
+    int r = 0;
+    if (!f)
+        return -errno;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (out->len + n > max) {
+            r = TRAIL_E_TOO_LARGE;
+            break;
+        }
+        if ((r = trail_buf_append(out, chunk, n)) < 0)
+            break;
+    }
+    if (r == 0 && ferror(f))
+        r = -EIO;
+    if (f != stdin)
+        fclose(f);
+    return r;
 }
 
 static struct trail_catalog *catalog;

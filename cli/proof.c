@@ -162,31 +162,6 @@ static int is_option(const char *arg, const char *lng)
     return strcmp(arg, lng) == 0 || (strncmp(arg, lng, n) == 0 && arg[n] == '=');
 }
 
-/* Read a whole file ("-" for stdin) into out; 0, -errno, or TRAIL_E_TOO_LARGE. */
-static int read_input(const char *path, struct trail_buf *out)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-    int r = 0;
-
-    if (!f)
-        return -errno;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (out->len + n > MAX_INPUT_BYTES) {
-            r = TRAIL_E_TOO_LARGE;
-            break;
-        }
-        if ((r = trail_buf_append(out, chunk, n)) < 0)
-            break;
-    }
-    if (r == 0 && ferror(f))
-        r = -EIO;
-    if (f != stdin)
-        fclose(f);
-    return r;
-}
-
 struct checkpoints {
     struct trail_checkpoint cp[MAX_CHECKPOINTS];
     char where[MAX_CHECKPOINTS][320]; /* "--checkpoint 2" or "FILE line 3", for messages */
@@ -217,7 +192,7 @@ static int load_checkpoints(const char *cmd, struct checkpoints *cps, const char
         return add_checkpoint(cmd, cps, arg, strlen(arg), where);
     }
     struct trail_buf buf = {0};
-    int r = read_input(arg, &buf), status = 0;
+    int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf), status = 0;
     if (r < 0) {
         trail_buf_free(&buf);
         return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
@@ -316,7 +291,7 @@ static int proof_check(int argc, char **argv)
         return cli_usage_error(cmd, "give --leaf-hash or --event, not both");
 
     /* the inputs: any problem reading or parsing them is bad input (2) */
-    r = read_input(proof_path, &buf);
+    r = cli_read_file(proof_path, MAX_INPUT_BYTES, &buf);
     if (r < 0) {
         status = cli_usage_error(cmd, "cannot read proof %s: %s", proof_path, trail_strerror(r));
         goto out;
@@ -341,7 +316,7 @@ static int proof_check(int argc, char **argv)
     }
     if (event_path) {
         trail_buf_reset(&buf);
-        r = read_input(event_path, &buf);
+        r = cli_read_file(event_path, MAX_INPUT_BYTES, &buf);
         if (r == 0)
             r = trail_hash_leaf(buf.data ? buf.data : "", buf.len, leaf);
         if (r < 0) {
@@ -511,7 +486,7 @@ static int one_checkpoint(const char *cmd, const char *opt, const char *arg,
     } else {
         /* a file: every line must parse; the last one is used */
         struct trail_buf buf = {0};
-        int r = read_input(arg, &buf);
+        int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf);
         status = 0;
         if (r < 0)
             status = cli_usage_error(cmd, "cannot read %s: %s", arg, trail_strerror(r));

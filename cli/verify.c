@@ -113,29 +113,6 @@ static const char help[] =
 
 /* ---- --checkpoint values (shared, cli.h) ---- */
 
-static int read_all(const char *path, struct trail_buf *out)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-    int r = 0;
-    if (!f)
-        return -errno;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (out->len + n > MAX_INPUT_BYTES) {
-            r = TRAIL_E_TOO_LARGE;
-            break;
-        }
-        if ((r = trail_buf_append(out, chunk, n)) < 0)
-            break;
-    }
-    if (r == 0 && ferror(f))
-        r = -EIO;
-    if (f != stdin)
-        fclose(f);
-    return r;
-}
-
 static int push_cp(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *c)
 {
     struct trail_checkpoint *p = realloc(*cps, (*n + 1) * sizeof(*p));
@@ -159,7 +136,7 @@ int cli_load_checkpoints(const char *cmd, const char *arg, struct trail_checkpoi
         return push_cp(cps, n, &c) < 0 ? cli_fail(cmd, "%s", strerror(ENOMEM)) : 0;
     }
     struct trail_buf buf = {0};
-    int r = read_all(arg, &buf), status = 0;
+    int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf), status = 0;
     if (r < 0) {
         trail_buf_free(&buf);
         return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
