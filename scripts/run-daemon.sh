@@ -95,6 +95,11 @@ echo "== traild is running: store $VAR/store, HTTP $URL, syslog $SYSLOG (UDP, TC
 cat <<EOF
 
 Try next (in another terminal):
+  open $URL/ in a browser     # the web viewer: search, histogram, live mode, proofs
+  $BIN/trail query --url $URL --severity '>=WARNING' --limit 10
+  $BIN/trail count --url $URL --by event
+  $BIN/trail tail -f --url $URL
+  $BIN/trail verify --store $VAR/store
   curl -s $URL/healthz
   curl -s $URL/metrics | grep ^trail_
   curl -s $URL/v1/catalog | head -c 600
