@@ -448,7 +448,7 @@ static void rand_query(const struct evs *mem, struct trail_query *q, struct bq *
         SET("where", v);
         snprintf(b->w[b->n_w].key, sizeof(b->w[0].key), "%s", key);
         b->w[b->n_w].op = op;
-        snprintf(b->w[b->n_w].value, sizeof(b->w[0].value), "%s", text);
+        snprintf(b->w[b->n_w].value, sizeof(b->w[0].value), "%.200s", text); /* <= 200, above */
         b->n_w++;
     }
     if (rndn(3) == 0) {
