@@ -12,7 +12,7 @@ set ylabel "events/s, durable"
 set logscale x 2
 set format y "%.1s%c"
 set grid
-set key top left
+set key bottom right
 set yrange [0:1.2e6<*]
 plot datafile using 1:2 with linespoints lw 2 title "fsync always (group commit)", \
      datafile using 1:3 with linespoints lw 2 title "fsync every 2 ms", \

@@ -13,7 +13,7 @@ set logscale x
 set xrange [0.8:70]
 set format y "%.1s%c"
 set grid
-set key top left
+set key bottom left
 set yrange [0:1.2e6<*]
 plot datafile using 1:2 with linespoints lw 2 title "batch 64", \
      datafile using 1:3 with linespoints lw 2 title "batch 512", \
