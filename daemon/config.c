@@ -959,8 +959,8 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[listen] http_threads";
     if (a->http_tls != b->http_tls)
         return "[listen] http_tls";
-    if (a->max_streams != b->max_streams || a->http_timeout_s != b->http_timeout_s)
-        return "[limits] max_streams or http_timeout_s";
+    if (a->http_timeout_s != b->http_timeout_s)
+        return "[limits] http_timeout_s"; /* libmicrohttpd takes it at start */
     if (a->unix_mode != b->unix_mode)
         return "[listen] unix_mode";
     if (a->queue_events != b->queue_events)
