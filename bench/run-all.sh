@@ -146,7 +146,10 @@ part() {
     tmp=$(mktemp "$BENCH_TMP/trail-bench-part-XXXXXX")
     "$@" 2>&1 | tee "$tmp"
     rc=${PIPESTATUS[0]}
-    results+=("$(grep '^RESULT ' "$tmp" || true)")
+    local l
+    while IFS= read -r l; do
+        results+=("$l")
+    done < <(grep '^RESULT ' "$tmp" || true)
     if [ "$name" = verify ]; then
         # bench_verify prints "verify, T threads: ... best S s = N events/s, ..."
         results+=("RESULT verify best=$(sed -n 's/^verify, .* best [0-9.]* s = \([0-9]*\) events\/s.*/\1/p' "$tmp" | sort -n | tail -n1)")
