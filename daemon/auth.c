@@ -307,13 +307,13 @@ static uint32_t hash_addr(const char *s)
 }
 
 /*
- * Decide whether this failure from addr is stored. Returns 1 with the
- * counts to report on it, or 0 (counted as suppressed).
+ * Decide whether this failure from addr, in the given minute since the
+ * epoch, is stored. Returns 1 with the counts to report on it, or 0
+ * (counted as suppressed).
  */
-static int admit(const struct config *cfg, const char *addr, uint64_t *ret_suppressed,
-                 uint64_t *ret_lost)
+static int admit(const struct config *cfg, const char *addr, int64_t minute,
+                 uint64_t *ret_suppressed, uint64_t *ret_lost)
 {
-    int64_t minute = trail_now() / 60000000;
     int store = 0, first_suppressed = 0;
     pthread_mutex_lock(&rl.lock);
     if (rl.minute != minute) {
@@ -397,7 +397,7 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
 {
     uint64_t suppressed = 0, lost = 0;
     atomic_fetch_add(&n_failures, 1);
-    if (!admit(cfg, addr, &suppressed, &lost))
+    if (!admit(cfg, addr, trail_now() / 60000000, &suppressed, &lost))
         return;
     log_msg(LOG_WARN, "http: %s %s from %s refused (%d): %s%s%s", method, path, addr, res->status,
             res->error, res->who[0] ? "; " : "", res->who);
