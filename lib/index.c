@@ -1097,8 +1097,8 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
                 res->pos = res->newest ? (long)res->n_units - 1 : 0;
             }
         }
-        const uint8_t *rec;
-        size_t len;
+        const uint8_t *rec = NULL;
+        size_t len = 0;
         int r;
         if (res->use_seqs) {
             if (res->pos < 0 || res->pos >= (long)res->seqs.n) {

@@ -110,7 +110,7 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got
 int seg_header_read(int fd, struct seg_header *h)
 {
     uint8_t buf[TRAIL_SEG_HEADER_MAX];
-    size_t got;
+    size_t got = 0;
     int r = pread_full(fd, buf, sizeof(buf), 0, &got);
     if (r < 0)
         return r;
@@ -144,7 +144,7 @@ static int ensure(struct frame_reader *r, uint64_t off, size_t n, size_t *ret_ha
     int rc = trail_buf_reserve(&r->buf, want);
     if (rc < 0)
         return rc;
-    size_t got;
+    size_t got = 0;
     rc = pread_full(r->fd, r->buf.data, want, off, &got);
     if (rc < 0)
         return rc;
@@ -282,7 +282,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
 {
     struct seg_sealed s = {0};
     uint8_t t[TRAIL_SEG_TRAILER];
-    size_t got;
+    size_t got = 0;
     int r;
     off_t size = lseek(fd, 0, SEEK_END);
     if (size < 0)
@@ -349,7 +349,7 @@ fail:
 int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_buf *comp,
                    struct trail_buf *out)
 {
-    size_t got;
+    size_t got = 0;
     comp->len = 0;
     int r = trail_buf_reserve(comp, b->comp_len);
     if (r < 0)

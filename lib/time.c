@@ -114,7 +114,7 @@ int trail_time_parse(const char *s, size_t len, int64_t *ret_time_us)
 {
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t pos = 0;
-    unsigned y, mo, d, h, mi, sec, frac = 0;
+    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, frac = 0;
     if (read_num(s, len, &pos, 4, &y) || expect(s, len, &pos, '-') ||
         read_num(s, len, &pos, 2, &mo) || expect(s, len, &pos, '-') ||
         read_num(s, len, &pos, 2, &d))

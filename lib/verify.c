@@ -971,7 +971,7 @@ static int read_open(struct worker *w, struct seg_job *j, int fd, uint64_t file_
 static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t file_size)
 {
     uint8_t t[TRAIL_SEG_TRAILER];
-    size_t got;
+    size_t got = 0;
     int r;
     if (file_size < j->h.header_len + TRAIL_SEG_TRAILER) {
         j->stopped = 1;
@@ -1106,7 +1106,7 @@ static int read_segment(struct worker *w, struct seg_job *j)
 {
     struct verify *v = w->v;
     uint8_t hbuf[TRAIL_SEG_HEADER_MAX];
-    size_t got;
+    size_t got = 0;
     struct stat st;
     int fd = openat(v->dir_fd, j->name, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && !j->sealed) {
