@@ -5,7 +5,7 @@
  * Events come from the workload generator (trail_loadgen, realistic
  * identity-server events of about 300 bytes).
  *
- * Ingest: each producer thread appends its own slice of 1024 generated
+ * Ingest: each producer thread appends its own slice of max(1024, B) generated
  * events over and over (hot in the cache, as an event a server has just
  * decoded is), moving their times on at each pass, in batches, and waits for
  * durability with a window (each waits for the batch it appended W batches
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int threads = n_threads;
-    pool_n = 1024 * (size_t)threads;
+    pool_n = (batch > 1024 ? batch : 1024) * (size_t)threads; /* a slice holds a batch */
     pool = calloc(pool_n, sizeof(*pool));
     uint64_t rec_bytes = 0;
     for (size_t i = 0; i < pool_n; i++) {
