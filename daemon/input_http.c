@@ -659,14 +659,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         {
             const struct config *cfg = traild_config();
+            const char *authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
             struct auth_peer_cert cert, *certp = NULL;
-            if (h->tls && auth_enabled(cfg)) {
+            /* a token decides alone: the certificate is read only without one */
+            if (h->tls && !authorization && auth_enabled(cfg) && rq->route->need != AUTH_OPEN) {
                 tls_http_peer(conn, &cert);
                 certp = &cert;
             }
             struct auth_result ar;
-            auth_check(cfg, rq->route->need, header(conn, MHD_HTTP_HEADER_AUTHORIZATION), certp,
-                       &ar);
+            auth_check(cfg, rq->route->need, authorization, certp, &ar);
             if (ar.status)
                 return refuse(rq, cfg, &ar, method, url);
             if (rq->route->fn == query_route && query_limits(rq, cfg))
