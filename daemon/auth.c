@@ -372,8 +372,8 @@ static void set_text(struct trail_event *ev, const char *key, const char *v)
 {
     if (!v || !*v)
         return;
-    size_t n = strnlen(v, 1000);
-    while (n > 0 && n < strlen(v) && ((unsigned char)v[n] & 0xC0) == 0x80)
+    size_t len = strlen(v), n = len < 1000 ? len : 1000;
+    while (n > 0 && n < len && ((unsigned char)v[n] & 0xC0) == 0x80)
         n--; /* cut at a character boundary */
     trail_event_set_string(ev, key, v, n);
 }

@@ -89,18 +89,23 @@ check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0
 check_grep "SIGTERM: logged" 'SIGTERM: stopping inputs and draining' "$WORK/traild.log"
 
 # a second run whose HTTP port is taken: startfailed, to stderr and to the store
+rm -f "$WORK/port.held"
 python3 -c "
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-for _ in range(40):
+for _ in range(200):
     try:
         s.bind(('127.0.0.1', $HPORT)); break
     except OSError:
         time.sleep(0.05)
-s.listen(1); time.sleep(10)" &
+s.listen(1)
+open('$WORK/port.held', 'w').close()
+time.sleep(30)" &
 EXTRA_PIDS="$!"
-sleep 0.3
-"$TRAILD" -c "$CONF" >"$WORK/fail.log" 2>&1
+# start traild only once the port is really held, and never let it run on
+for _ in $(seq 100); do [ -e "$WORK/port.held" ] && break; sleep 0.1; done
+check "port taken: the test holds the port" test -e "$WORK/port.held"
+timeout 20 "$TRAILD" -c "$CONF" >"$WORK/fail.log" 2>&1
 check_eq "port taken: exit 1" "$?" 1
 check_grep "port taken: startfailed on stderr" 'core_server_run_startfailed: http input: cannot listen on 127.0.0.1' "$WORK/fail.log"
 check_grep "port taken: the event as JSON on stderr" '^\{"id":"core_server_run_startfailed"' "$WORK/fail.log"
