@@ -11,6 +11,7 @@
  * Not here: CEF (fuzz_cef.c). In ordinary builds tests/fuzz/replay.c runs
  * this over corpus/fuzz_json/ as a plain test.
  */
+#include "same_event.h"
 #include "trail.h"
 
 #include <stdio.h>
@@ -38,49 +39,14 @@ static void die(const char *what, const char *a, size_t alen, const char *b, siz
     abort();
 }
 
-/* 0 when a and b hold the same event. */
+/* 0 when a and b hold the same event, seq and uuid included. */
 static int same_event(const struct trail_event *a, const struct trail_event *b)
 {
     uint8_t ua[16], ub[16];
     int ha = trail_event_uuid(a, ua) == 0, hb = trail_event_uuid(b, ub) == 0;
-    if (strcmp(trail_event_id(a), trail_event_id(b)) != 0 ||
-        trail_event_severity(a) != trail_event_severity(b) ||
-        trail_event_time(a) != trail_event_time(b) ||
-        strcmp(trail_event_host(a), trail_event_host(b)) != 0 ||
-        trail_event_seq(a) != trail_event_seq(b) || ha != hb || (ha && memcmp(ua, ub, 16) != 0) ||
-        trail_event_attr_count(a) != trail_event_attr_count(b))
+    if (trail_event_seq(a) != trail_event_seq(b) || ha != hb || (ha && memcmp(ua, ub, 16) != 0))
         return -1;
-    for (size_t i = 0; i < trail_event_attr_count(a); i++) {
-        const char *ka, *kb;
-        struct trail_value va, vb;
-        trail_event_attr_at(a, i, &ka, &va);
-        trail_event_attr_at(b, i, &kb, &vb);
-        if (strcmp(ka, kb) != 0 || va.type != vb.type)
-            return -1;
-        switch (va.type) {
-        case TRAIL_TYPE_STRING:
-        case TRAIL_TYPE_ENUM:
-            if (va.u.str.len != vb.u.str.len || memcmp(va.u.str.ptr, vb.u.str.ptr, va.u.str.len))
-                return -1;
-            break;
-        case TRAIL_TYPE_IP:
-            if (va.u.ip.family != vb.u.ip.family || memcmp(va.u.ip.addr, vb.u.ip.addr, 16))
-                return -1;
-            break;
-        case TRAIL_TYPE_BOOL:
-            if (va.u.b != vb.u.b)
-                return -1;
-            break;
-        case TRAIL_TYPE_TIME:
-            if (va.u.time_us != vb.u.time_us)
-                return -1;
-            break;
-        default:
-            if (va.u.i != vb.u.i)
-                return -1;
-        }
-    }
-    return 0;
+    return same_event_core(a, b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
