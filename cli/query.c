@@ -717,6 +717,22 @@ static int http_failed(const char *cmd, struct http *h)
  * One page of GET /v1/events as NDJSON, each event printed. Sets the
  * cursor and more from the answer's headers. Returns 0 or an exit status.
  */
+/*
+ * GET path from the daemon and read the whole answer: 0 with a 200 answer's
+ * body in h, or the command's exit status after saying what went wrong.
+ */
+static int http_fetch(const struct opts *o, struct http *h, const char *path)
+{
+    char err[512];
+    if (http_get(h, path, o->token, NULL, err, sizeof(err)) < 0)
+        return cli_fail(o->cmd, "%s", err);
+    if (h->status != 200)
+        return http_failed(o->cmd, h);
+    if (http_body(h, err, sizeof(err)) < 0)
+        return cli_fail(o->cmd, "%s", err);
+    return 0;
+}
+
 static int url_page(const struct opts *o, const struct trail_query *q, const char *cursor,
                     struct printer *p, char out_cursor[TRAIL_QUERY_CURSOR_MAX], int *ret_more,
                     uint64_t *ret_last, size_t *ret_n, uint64_t *ret_horizon)
@@ -733,18 +749,8 @@ static int url_page(const struct opts *o, const struct trail_query *q, const cha
         st = cli_fail(o->cmd, "out of memory");
         goto out;
     }
-    if (http_get(&h, path.data, o->token, NULL, err, sizeof(err)) < 0) {
-        st = cli_fail(o->cmd, "%s", err);
+    if ((st = http_fetch(o, &h, path.data)) != 0)
         goto out;
-    }
-    if (h.status != 200) {
-        st = http_failed(o->cmd, &h);
-        goto out;
-    }
-    if (http_body(&h, err, sizeof(err)) < 0) {
-        st = cli_fail(o->cmd, "%s", err);
-        goto out;
-    }
     size_t hl;
     const char *hv = http_header(&h, "X-Trail-Cursor", &hl);
     if (hv && hl < TRAIL_QUERY_CURSOR_MAX)
@@ -983,18 +989,8 @@ static int count_url(const struct opts *o, const struct trail_query *q)
         st = cli_fail(o->cmd, "out of memory");
         goto out;
     }
-    if (http_get(&h, path.data, o->token, NULL, err, sizeof(err)) < 0) {
-        st = cli_fail(o->cmd, "%s", err);
+    if ((st = http_fetch(o, &h, path.data)) != 0)
         goto out;
-    }
-    if (h.status != 200) {
-        st = http_failed(o->cmd, &h);
-        goto out;
-    }
-    if (http_body(&h, err, sizeof(err)) < 0) {
-        st = cli_fail(o->cmd, "%s", err);
-        goto out;
-    }
     json_error_t je;
     j = json_loadb(h.in.data + h.body_off, h.in.len - h.body_off, 0, &je);
     json_t *byj = json_object_get(j, "by"), *rowsj = json_object_get(j, "rows");
