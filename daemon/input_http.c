@@ -80,6 +80,7 @@ struct req {
     int status;
     struct trail_buf answer;
     int answered;
+    int ingested;           /* POST: ingest completed the batch (its status in batch.status) */
     enum MHD_Result queued; /* a route that queued its own answer (returned 2) */
 };
 
@@ -333,7 +334,43 @@ static void free_post(struct req *rq)
     rq->item_event = NULL;
 }
 
-/* The per-item answer, once the accepted events are durable (or not). */
+/* Append ",{"seq":N,"uuid":"..."}" (no comma for the first) without printf: 1000 of them per batch.
+ */
+static int answer_accepted(struct trail_buf *a, int first, const struct trail_event *ev)
+{
+    int r = trail_buf_reserve(a, 80);
+    if (r < 0)
+        return r;
+    char *p = a->data + a->len;
+    if (!first)
+        *p++ = ',';
+    memcpy(p, "{\"seq\":", 7);
+    p += 7;
+    char digits[20];
+    int nd = 0;
+    uint64_t seq = trail_event_seq(ev);
+    do {
+        digits[nd++] = (char)('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    while (nd)
+        *p++ = digits[--nd];
+    memcpy(p, ",\"uuid\":\"", 9);
+    p += 9;
+    uint8_t u[16];
+    traild_event_uuid(ev, u);
+    trail_uuid_format(u, p);
+    p += 36;
+    memcpy(p, "\"}", 2);
+    p += 2;
+    a->len = (size_t)(p - a->data);
+    return 0;
+}
+
+/*
+ * The per-item answer, once the accepted events are durable (or not). Built
+ * on the HTTP thread when the request resumes, not on ingest's writer.
+ */
 static int answer_items(struct req *rq, int status_all)
 {
     struct trail_buf *a = &rq->answer;
@@ -341,27 +378,11 @@ static int answer_items(struct req *rq, int status_all)
     size_t rejected = rq->n_items - accepted;
     int r = json_printf(a, "{\"accepted\":%zu,\"rejected\":%zu,\"results\":[", accepted, rejected);
     for (size_t i = 0; i < rq->n_items && r == 0; i++) {
-        if (i)
-            r |= json_printf(a, ",");
         if (rq->item_event[i] >= 0 && status_all == 0) {
-            const struct trail_event *ev = rq->events[rq->item_event[i]];
-            uint8_t u[16];
-            char us[37];
-            traild_event_uuid(ev, u);
-            hex(u, 4, us);
-            us[8] = '-';
-            hex(u + 4, 2, us + 9);
-            us[13] = '-';
-            hex(u + 6, 2, us + 14);
-            us[18] = '-';
-            hex(u + 8, 2, us + 19);
-            us[23] = '-';
-            hex(u + 10, 6, us + 24);
-            r |= json_printf(a, "{\"seq\":%llu,\"uuid\":\"%s\"}",
-                             (unsigned long long)trail_event_seq(ev), us);
+            r |= answer_accepted(a, i == 0, rq->events[rq->item_event[i]]);
         } else {
             const char *e = rq->item_error[i] ? rq->item_error[i] : trail_strerror(status_all);
-            r |= json_printf(a, "{\"error\":");
+            r |= json_printf(a, "%s{\"error\":", i ? "," : "");
             r |= json_str(a, e, (size_t)-1);
             r |= json_printf(a, ",\"index\":%zu}", i);
         }
@@ -370,19 +391,26 @@ static int answer_items(struct req *rq, int status_all)
     return r ? -ENOMEM : 0;
 }
 
-static void post_done(struct ingest_batch *b)
+/* The answer to a POST that ingest completed with status (on the HTTP thread). */
+static void answer_post(struct req *rq, int status)
 {
-    struct req *rq = b->arg;
-    if (b->status == 0) {
+    if (status == 0) {
         rq->status = 200;
         if (answer_items(rq, 0) < 0)
             answer_error(rq, 500, "out of memory");
     } else {
         char msg[256];
         snprintf(msg, sizeof(msg), "the store cannot accept events now: %s; nothing was stored",
-                 trail_strerror(b->status));
+                 trail_strerror(status));
         answer_error(rq, 503, msg);
     }
+}
+
+/* Ingest's callback (on its writer thread): note the outcome and wake the request. */
+static void post_done(struct ingest_batch *b)
+{
+    struct req *rq = b->arg;
+    rq->ingested = 1;
     rq->answered = 1;
     struct http_input *h = rq->h;
     MHD_resume_connection(rq->conn);
@@ -696,8 +724,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (rq->answered)
-        return send_answer(rq); /* resumed after ingest, or answered right away */
+    if (rq->answered) {
+        if (rq->ingested) { /* resumed after ingest */
+            rq->ingested = 0;
+            answer_post(rq, rq->batch.status);
+        }
+        return send_answer(rq); /* or answered right away */
+    }
     if (rq->too_large) {
         char msg[160];
         snprintf(msg, sizeof(msg), "request body is over the limit of %llu bytes",

@@ -358,6 +358,8 @@ int trail_event_set_host(struct trail_event *ev, const char *host, size_t len);
 void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16]);
 /* trail_event_gen_uuid - a random (version 4) uuid; 0 or -errno from the RNG. */
 int trail_event_gen_uuid(struct trail_event *ev);
+/* trail_uuid_format - u as 36 lower-case characters (8-4-4-4-12) and a NUL. */
+void trail_uuid_format(const uint8_t u[16], char out[37]);
 
 /*
  * Typed attribute setters. Each copies key and value into the event, replaces

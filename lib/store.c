@@ -36,7 +36,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1167,10 +1169,24 @@ out:
     return r;
 }
 
+/*
+ * Sealing (compression and the query index) is catch-up work: it runs only on
+ * CPU time nothing else wants (SCHED_IDLE, else the lowest nice value), so
+ * that it never slows appends or the daemon's inputs. Under a sustained peak
+ * open segments wait and are sealed when the rate drops.
+ */
+static void seal_at_idle_priority(void)
+{
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+}
+
 static void *sealer_main(void *arg)
 {
     struct trail_store *s = arg;
     int swept = 0;
+    seal_at_idle_priority();
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {
         while (!s->seal_stop && !s->seal_kick)
