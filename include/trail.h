@@ -340,6 +340,7 @@ int trail_event_clone(const struct trail_event *ev, struct trail_event **ret_cop
 /* Accessors. Strings are owned by the event and valid until it changes. */
 const char *trail_event_id(const struct trail_event *ev);
 const struct trail_event_def *trail_event_def(const struct trail_event *ev); /* NULL if unknown */
+const struct trail_catalog *trail_event_catalog(const struct trail_event *ev); /* made with */
 int trail_event_severity(const struct trail_event *ev);
 int64_t trail_event_time(const struct trail_event *ev);     /* µs since epoch, 0 = unset */
 uint64_t trail_event_seq(const struct trail_event *ev);     /* 0 = not stored */

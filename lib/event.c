@@ -117,6 +117,11 @@ const struct trail_event_def *trail_event_def(const struct trail_event *ev)
     return ev->def;
 }
 
+const struct trail_catalog *trail_event_catalog(const struct trail_event *ev)
+{
+    return ev->cat;
+}
+
 int trail_event_severity(const struct trail_event *ev)
 {
     return ev->severity;
