@@ -3,7 +3,9 @@
  * on traild's input thread, for each form an input reads: RFC 5424 syslog
  * with the event in [trail@32473 ...] structured data (TCP and UDP syslog),
  * NDJSON lines (HTTP POST /v1/events) and CEF lines with the event.log
- * prefix (raw TCP, file follow).
+ * prefix (raw TCP, file follow). Each form is decoded two ways: into a new
+ * event per item (trail_event_from_*), and into one event reused item after
+ * item (trail_event_parse_*), as an input thread does.
  *
  * The items are the workload generator's events (lib/loadgen.c, seed 1)
  * rendered exactly as `trail loadgen --format syslog|ndjson|cef` writes
@@ -12,18 +14,19 @@
  * checked: it must validate and encode to the same canonical JSON as the
  * event it was made from, so that a fast but wrong decoder shows up.
  *
- *     bench_decode [EVENTS] [SECONDS] [FORM ...]
+ *     bench_decode [EVENTS] [SECONDS] [FORM[/WAY] ...]
  *         EVENTS   distinct events per form (default 20000)
  *         SECONDS  CPU seconds per case (default 2); 0 runs exactly one
  *                  pass over the items, for callgrind (see below)
  *         FORM     syslog, ndjson, cef (default all three)
+ *         WAY      from or parse (default both)
  *
  * Prints events/s, ns/event and MB/s per case, single thread, per second of
  * the thread's CPU time. Instructions per event, which a shared and noisy
  * machine does not disturb, come from callgrind counting only decode_pass():
  *
  *     valgrind --tool=callgrind --collect-atstart=no --toggle-collect=decode_pass \
- *         build/bench/bench_decode 20000 0 syslog
+ *         build/bench/bench_decode 20000 0 syslog/parse
  *
  * (total Ir divided by EVENTS times the number of cases run). Not a test: it
  * asserts nothing about time.
@@ -108,12 +111,18 @@ static void free_corpus(struct corpus *c)
 typedef int (*from_fn)(const struct trail_catalog *, const char *, size_t, struct trail_event **,
                        char *, size_t);
 
+typedef int (*parse_fn)(struct trail_event *, const char *, size_t, char *, size_t);
+
 static const from_fn from_fns[N_FORMS] = {trail_event_from_syslog, trail_event_from_json,
                                           trail_event_from_cef};
+static const parse_fn parse_fns[N_FORMS] = {trail_event_parse_syslog, trail_event_parse_json,
+                                            trail_event_parse_cef};
 
+/* A form, decoded into a new event per item (from_*) or into one event reused (parse_*). */
 struct bench_case {
     const char *name;
     enum form form;
+    int reuse;
 };
 
 /*
@@ -125,6 +134,21 @@ __attribute__((noinline)) size_t decode_pass(const struct trail_catalog *cat,
 {
     size_t bytes = 0;
     char err[256];
+    if (bc->reuse) {
+        struct trail_event *ev;
+        parse_fn parse = parse_fns[bc->form];
+        if (trail_event_new(cat, NULL, &ev) != 0)
+            die("out of memory");
+        for (size_t i = 0; i < c->n; i++) {
+            size_t len = c->off[i + 1] - c->off[i];
+            if (parse(ev, c->data + c->off[i], len, err, sizeof(err)) != 0 ||
+                trail_event_validate(ev) != 0)
+                die("an item failed during the run");
+            bytes += len;
+        }
+        trail_event_free(ev);
+        return bytes;
+    }
     from_fn from = from_fns[bc->form];
     for (size_t i = 0; i < c->n; i++) {
         size_t len = c->off[i + 1] - c->off[i];
@@ -144,11 +168,15 @@ static void check(const struct trail_catalog *cat, const struct corpus *c,
 {
     struct trail_buf out = {0};
     char err[256];
+    struct trail_event *ev = NULL;
+    if (bc->reuse && trail_event_new(cat, NULL, &ev) != 0)
+        die("out of memory");
     for (size_t i = 0; i < c->n; i++) {
-        struct trail_event *ev = NULL;
         const char *item = c->data + c->off[i];
         size_t len = c->off[i + 1] - c->off[i];
-        if (from_fns[bc->form](cat, item, len, &ev, err, sizeof(err)) != 0) {
+        int r = bc->reuse ? parse_fns[bc->form](ev, item, len, err, sizeof(err))
+                          : from_fns[bc->form](cat, item, len, &ev, err, sizeof(err));
+        if (r != 0) {
             fprintf(stderr, "%s: item %zu: %s\n%.*s\n", bc->name, i, err, (int)len, item);
             die("a generated item does not decode");
         }
@@ -164,8 +192,12 @@ static void check(const struct trail_catalog *cat, const struct corpus *c,
                     (int)clen, c->canon + c->canon_off[i], out.data ? out.data : "");
             die("a decoded item differs from the event it was made from");
         }
-        trail_event_free(ev);
+        if (!bc->reuse) {
+            trail_event_free(ev);
+            ev = NULL;
+        }
     }
+    trail_event_free(ev);
     trail_buf_free(&out);
 }
 
@@ -179,7 +211,7 @@ static void measure(const struct trail_catalog *cat, const struct corpus *c,
         done += c->n;
         elapsed = now_s() - start;
     } while (elapsed < seconds);
-    printf("  %-32s %10.0f events/s %8.0f ns/event %8.1f MB/s\n", bc->name, (double)done / elapsed,
+    printf("  %-34s %10.0f events/s %8.0f ns/event %8.1f MB/s\n", bc->name, (double)done / elapsed,
            elapsed * 1e9 / (double)done, (double)bytes / elapsed / 1e6);
 }
 
@@ -187,21 +219,33 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 2.0;
-    int want[N_FORMS] = {0}, any = 0;
+    int want[N_FORMS] = {0}, any = 0; /* want: bit 1 from, bit 2 parse */
+    const char *usage =
+        "usage: bench_decode [EVENTS] [SECONDS] [syslog|ndjson|cef[/from|/parse] ...]";
     for (int a = 3; a < argc; a++) {
-        int f;
-        for (f = 0; f < N_FORMS && strcmp(argv[a], form_names[f]) != 0; f++)
+        const char *slash = strchr(argv[a], '/');
+        size_t flen = slash ? (size_t)(slash - argv[a]) : strlen(argv[a]);
+        int f, way = 3;
+        for (f = 0; f < N_FORMS &&
+                    !(strlen(form_names[f]) == flen && memcmp(argv[a], form_names[f], flen) == 0);
+             f++)
             ;
-        if (f == N_FORMS)
-            die("usage: bench_decode [EVENTS] [SECONDS] [syslog|ndjson|cef ...]");
-        want[f] = any = 1;
+        if (slash)
+            way = !strcmp(slash, "/from") ? 1 : !strcmp(slash, "/parse") ? 2 : 0;
+        if (f == N_FORMS || !way)
+            die(usage);
+        want[f] |= way;
+        any = 1;
     }
     if (n == 0 || seconds < 0)
-        die("usage: bench_decode [EVENTS] [SECONDS] [syslog|ndjson|cef ...]");
+        die(usage);
     static const struct bench_case cases[] = {
-        {"trail_event_from_syslog", FORM_SYSLOG},
-        {"trail_event_from_json", FORM_NDJSON},
-        {"trail_event_from_cef", FORM_CEF},
+        {"trail_event_from_syslog", FORM_SYSLOG, 0},
+        {"trail_event_parse_syslog (reused)", FORM_SYSLOG, 1},
+        {"trail_event_from_json", FORM_NDJSON, 0},
+        {"trail_event_parse_json (reused)", FORM_NDJSON, 1},
+        {"trail_event_from_cef", FORM_CEF, 0},
+        {"trail_event_parse_cef (reused)", FORM_CEF, 1},
     };
     struct trail_catalog *cat;
     if (trail_catalog_new(&cat) != 0)
@@ -214,11 +258,12 @@ int main(int argc, char **argv)
     for (int f = 0; f < N_FORMS; f++) {
         if (any && !want[f])
             continue;
+        int ways = any ? want[f] : 3;
         struct corpus c;
         make_corpus(cat, (enum form)f, n, &c);
         printf("%s: mean %.0f bytes per item\n", form_names[f], (double)c.off[c.n] / (double)c.n);
         for (size_t k = 0; k < TRAIL_ARRAY_SIZE(cases); k++) {
-            if (cases[k].form != (enum form)f)
+            if (cases[k].form != (enum form)f || !(ways & (cases[k].reuse ? 2 : 1)))
                 continue;
             check(cat, &c, &cases[k]);
             if (seconds > 0)

@@ -319,7 +319,9 @@ struct trail_value {
  * the policy is OFF. The time is 0 (the store stamps it), the severity comes
  * from the catalog (INFO for an unknown id), host and uuid are unset.
  * The event keeps a pointer to cat. Caller frees with trail_event_free().
- * Returns 0, TRAIL_E_BAD_ID (empty or over 128 bytes), or -ENOMEM.
+ * id NULL or "" makes a blank event (no id, which validation refuses) for
+ * trail_event_parse_json(), _cef() or _syslog() to decode into.
+ * Returns 0, TRAIL_E_BAD_ID (over 128 bytes), or -ENOMEM.
  */
 int trail_event_new(const struct trail_catalog *cat, const char *id,
                     struct trail_event **ret_event);
@@ -327,7 +329,8 @@ int trail_event_new(const struct trail_catalog *cat, const char *id,
 /*
  * trail_event_reset - reuse an event for another id, keeping its memory.
  * Everything but the catalog is cleared. The fast path for producers that
- * emit in a loop. Returns as trail_event_new().
+ * emit in a loop. Returns 0, or TRAIL_E_BAD_ID (id empty or over 128 bytes;
+ * then the attributes are cleared and the id is the old one).
  */
 int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len);
 
@@ -515,6 +518,19 @@ int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
 int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
                           struct trail_event **ret_event, char *err, size_t errlen);
 
+/*
+ * trail_event_parse_json - trail_event_from_json() into an existing event,
+ * for an input that decodes item after item: ev's content is replaced, its
+ * catalog (the one trail_event_new() was given) and its memory are kept, so
+ * that once ev has grown to the items' size decoding allocates nothing.
+ * ev is made with trail_event_new(cat, NULL, ..) (blank) or any id.
+ * Returns as trail_event_from_json(), with the same codes and messages in
+ * err; on failure ev is left blank (no id, no attributes), ready for the
+ * next item. Not thread-safe on one ev; distinct events are independent.
+ */
+int trail_event_parse_json(struct trail_event *ev, const char *data, size_t len, char *err,
+                           size_t errlen);
+
 /* Options of the CEF encoder. NULL means the defaults noted. */
 struct trail_cef_opts {
     const char *vendor;  /* "PhenixID" */
@@ -557,6 +573,15 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
  */
 int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
                          struct trail_event **ret_event, char *err, size_t errlen);
+
+/*
+ * trail_event_parse_cef - trail_event_from_cef() into an existing event:
+ * replaces ev's content and keeps its catalog and memory, as
+ * trail_event_parse_json() does. Same codes and messages as
+ * trail_event_from_cef(); on failure ev is left blank.
+ */
+int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, char *err,
+                          size_t errlen);
 
 /* Options of the syslog encoder. NULL means the defaults noted. */
 struct trail_syslog_opts {
@@ -794,6 +819,15 @@ int trail_syslog_framer_flush(struct trail_syslog_framer *f, const char *buf, si
  */
 int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
                             struct trail_event **ret_event, char *err, size_t errlen);
+
+/*
+ * trail_event_parse_syslog - trail_event_from_syslog() into an existing
+ * event: replaces ev's content and keeps its catalog and memory, as
+ * trail_event_parse_json() does. Same codes and messages as
+ * trail_event_from_syslog(); on failure ev is left blank.
+ */
+int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t len, char *err,
+                             size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* Client of traild (lib/client.c)                                          */

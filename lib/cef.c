@@ -528,8 +528,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
     return 0;
 }
 
-static int decode(struct cef_reader *rd, const struct trail_catalog *cat,
-                  struct trail_event **ret_event)
+static int decode(struct cef_reader *rd, struct trail_event *ev)
 {
     const char *s = rd->s;
     size_t n = rd->n, pos = 0;
@@ -563,51 +562,42 @@ static int decode(struct cef_reader *rd, const struct trail_catalog *cat,
         if ((r = header_field(rd, &pos, fields[f], &off[f], &len[f])) < 0)
             return r;
 
-    struct trail_event *ev = NULL;
-    r = codec_new_event(cat, s + off[3], len[3], &ev);
-    if (r == TRAIL_E_BAD_ID)
-        return ERR(rd, r, off[3], "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
+    /* validation would refuse such an id under every policy, and the encoders rely on it */
+    if (!trail_id_valid(s + off[3], len[3]))
+        return ERR(rd, TRAIL_E_BAD_ID, off[3],
+                   "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                    (int)(len[3] > 64 ? 64 : len[3]), s + off[3], TRAIL_MAX_ID_LEN);
-    if (r < 0)
-        return r;
+    trail_event_set_valid_id(ev, s + off[3], len[3]);
     int sev = -1;
     if (len[5] >= 1 && len[5] <= 2 && digits(s, n, off[5], (int)len[5])) {
         sev = s[off[5]] - '0';
         if (len[5] == 2)
             sev = sev * 10 + s[off[5] + 1] - '0';
     }
-    if (sev < 0 || sev > 10) {
-        r = ERR(rd, TRAIL_E_BAD_SEVERITY, off[5], "CEF severity '%.*s' is not a number 0..10",
-                (int)(len[5] > 16 ? 16 : len[5]), s + off[5]);
-        goto fail;
-    }
+    if (sev < 0 || sev > 10)
+        return ERR(rd, TRAIL_E_BAD_SEVERITY, off[5], "CEF severity '%.*s' is not a number 0..10",
+                   (int)(len[5] > 16 ? 16 : len[5]), s + off[5]);
     /* a catalog event's severity is the catalog's; CEF's sets it for unknown ids */
-    if (!ev->def && trail_event_set_severity(ev, sev) < 0) {
-        r = ERR(rd, TRAIL_E_BAD_SEVERITY, off[5],
-                "CEF severity %d is not on trail's scale (1-4, 6-10)", sev);
-        goto fail;
-    }
+    if (!ev->def && trail_event_set_severity(ev, sev) < 0)
+        return ERR(rd, TRAIL_E_BAD_SEVERITY, off[5],
+                   "CEF severity %d is not on trail's scale (1-4, 6-10)", sev);
     if ((r = read_extension(rd, pos, ev)) < 0)
-        goto fail;
+        return r;
     if (has_prefix) {
         ev->time_us = t;
-        if (host_len && (r = trail_event_set_host(ev, s + host_off, host_len)) < 0) {
-            r = ERR(rd, r, host_off, "%s", trail_event_error(ev));
-            goto fail;
-        }
+        if (host_len && (r = trail_event_set_host(ev, s + host_off, host_len)) < 0)
+            return ERR(rd, r, host_off, "%s", trail_event_error(ev));
     }
-    *ret_event = ev;
     return 0;
-fail:
-    trail_event_free(ev);
-    return r;
 }
 
-int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
-                         struct trail_event **ret_event, char *err, size_t errlen)
+int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, char *err,
+                          size_t errlen)
 {
     struct cef_reader rd = {.s = data, .n = len, .err = err, .errlen = errlen};
-    const struct trail_limits *lim = trail_catalog_limits(cat);
+    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
+    int r;
+    trail_event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
     /* one line: its own line break at the end is not part of it */
@@ -618,8 +608,26 @@ int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size
     if (rd.n > lim->max_record_bytes)
         return ERR(&rd, TRAIL_E_TOO_LARGE, 0, "line is %zu bytes, over the limit of %u", rd.n,
                    lim->max_record_bytes);
-    int r = decode(&rd, cat, ret_event);
+    r = decode(&rd, ev);
+    if (r < 0)
+        trail_event_clear(ev);
     trail_buf_free(&rd.val);
     free(rd.nulls);
     return r;
+}
+
+int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
+                         struct trail_event **ret_event, char *err, size_t errlen)
+{
+    struct trail_event *ev;
+    int r = trail_event_new(cat, NULL, &ev);
+    if (r < 0)
+        return r;
+    r = trail_event_parse_cef(ev, data, len, err, errlen);
+    if (r < 0) {
+        trail_event_free(ev);
+        return r;
+    }
+    *ret_event = ev;
+    return 0;
 }

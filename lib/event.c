@@ -24,23 +24,27 @@ int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
     return code;
 }
 
-static int set_id(struct trail_event *ev, const char *id, size_t len)
+void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len)
 {
-    if (len == 0 || len > TRAIL_MAX_ID_LEN)
-        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id is empty or longer than %d bytes",
-                                  TRAIL_MAX_ID_LEN);
     memcpy(ev->id, id, len);
     ev->id[len] = '\0';
     ev->id_len = (uint8_t)len;
     ev->def = trail_catalog_lookup(ev->cat, id, len);
     ev->severity = ev->def ? ev->def->severity : TRAIL_SEV_INFO;
+}
+
+static int set_id(struct trail_event *ev, const char *id, size_t len)
+{
+    if (len == 0 || len > TRAIL_MAX_ID_LEN)
+        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id is empty or longer than %d bytes",
+                                  TRAIL_MAX_ID_LEN);
+    trail_event_set_valid_id(ev, id, len);
     return 0;
 }
 
-int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len)
+/* Everything but the id, the catalog and the memory cleared. */
+static void clear_content(struct trail_event *ev)
 {
-    if (id_len == (size_t)-1)
-        id_len = strlen(id);
     ev->def = NULL;
     ev->time_us = 0;
     ev->seq = 0;
@@ -50,6 +54,21 @@ int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len)
     ev->n_attrs = 0;
     ev->arena_len = 0;
     ev->err[0] = '\0';
+}
+
+void trail_event_clear(struct trail_event *ev)
+{
+    clear_content(ev);
+    ev->severity = TRAIL_SEV_INFO;
+    ev->id_len = 0;
+    ev->id[0] = '\0';
+}
+
+int trail_event_reset(struct trail_event *ev, const char *id, size_t id_len)
+{
+    if (id_len == (size_t)-1)
+        id_len = strlen(id);
+    clear_content(ev);
     return set_id(ev, id, id_len);
 }
 
@@ -59,7 +78,13 @@ int trail_event_new(const struct trail_catalog *cat, const char *id, struct trai
     if (!ev)
         return -ENOMEM;
     ev->cat = cat;
-    int r = trail_event_reset(ev, id ? id : "", id ? strlen(id) : 0);
+    if (!id || !*id) {
+        /* a blank event, for a decoder to parse into */
+        trail_event_clear(ev);
+        *ret_event = ev;
+        return 0;
+    }
+    int r = trail_event_reset(ev, id, strlen(id));
     if (r < 0) {
         free(ev);
         return r;

@@ -81,6 +81,19 @@ static inline int trail_keycmp(const char *name, const char *key, size_t len)
     return nlen < len ? -1 : nlen > len;
 }
 
+/*
+ * trail_event_clear - make ev blank, as trail_event_new(cat, NULL, ..) makes
+ * it: no id, no attributes, nothing set. Keeps its catalog and its memory.
+ */
+void trail_event_clear(struct trail_event *ev);
+
+/*
+ * trail_event_set_valid_id - give ev the id [0..len), which the caller has
+ * checked with trail_id_valid(); looks it up and takes the catalog's severity.
+ * Attributes already set stay (a decoder sets the id before any).
+ */
+void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
+
 /* trail_event_errorf - record a problem on the event; returns code for chaining. */
 int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -753,8 +753,12 @@ struct top {
     size_t end_pos;   /* just after the closing '}' */
 };
 
+/*
+ * Read the value of member bit. *ev is NULL until "id" is read, then target
+ * (which has the id).
+ */
 static int read_member(struct parser *p, int bit, struct top *t, struct trail_event **ev,
-                       const struct trail_catalog *cat)
+                       struct trail_event *target)
 {
     size_t off = p->pos;
     char c = off < p->n ? p->s[off] : '\0';
@@ -795,11 +799,14 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
         return r;
     switch (bit) {
     case M_ID:
-        r = codec_new_event(cat, str, len, ev);
-        if (r == TRAIL_E_BAD_ID)
-            return ERR(p, r, off, "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
+        /* validation would refuse such an id under every policy, and the encoders rely on it */
+        if (!trail_id_valid(str, len))
+            return ERR(p, TRAIL_E_BAD_ID, off,
+                       "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                        (int)(len > 64 ? 64 : len), str, TRAIL_MAX_ID_LEN);
-        return r;
+        trail_event_set_valid_id(target, str, len);
+        *ev = target;
+        return 0;
     case M_TIME:
         if (trail_time_parse(str, len, &t->time_us) < 0 || !codec_time_ok(t->time_us))
             return ERR(p, TRAIL_E_PARSE, off, "\"time\" '%.*s' is not an RFC 3339 time",
@@ -835,8 +842,8 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
     }
 }
 
-static int read_object(struct parser *p, const struct trail_catalog *cat, struct top *t,
-                       struct trail_event **ev)
+static int read_object(struct parser *p, struct top *t, struct trail_event **ev,
+                       struct trail_event *target)
 {
     int seen = 0, r;
     char b[16];
@@ -865,7 +872,7 @@ static int read_object(struct parser *p, const struct trail_catalog *cat, struct
         if ((r = expect_char(p, ':', "':' after a member name")) < 0)
             return r;
         skip_ws(p);
-        if ((r = read_member(p, bit, t, ev, cat)) < 0)
+        if ((r = read_member(p, bit, t, ev, target)) < 0)
             return r;
         skip_ws(p);
         if (p->pos < p->n && p->s[p->pos] == ',') {
@@ -896,20 +903,21 @@ static int read_object(struct parser *p, const struct trail_catalog *cat, struct
     return 0;
 }
 
-int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
-                          struct trail_event **ret_event, char *err, size_t errlen)
+int trail_event_parse_json(struct trail_event *target, const char *data, size_t len, char *err,
+                           size_t errlen)
 {
     struct parser p;
     struct top t;
-    struct trail_event *ev = NULL;
+    struct trail_event *ev = NULL; /* target once its id is read */
     int r;
 
+    trail_event_clear(target);
     p.s = data;
     p.n = len;
     p.pos = 0;
     p.err = err;
     p.errlen = errlen;
-    p.lim = trail_catalog_limits(cat);
+    p.lim = trail_catalog_limits(target->cat);
     p.val = p.val_stack;
     p.val_cap = VAL_STACK;
     p.val_heap = NULL;
@@ -926,7 +934,7 @@ int trail_event_from_json(const struct trail_catalog *cat, const char *data, siz
                 p.lim->max_record_bytes);
         goto fail;
     }
-    if ((r = read_object(&p, cat, &t, &ev)) < 0)
+    if ((r = read_object(&p, &t, &ev, target)) < 0)
         goto fail;
     if (t.attrs_pos != SIZE_MAX) {
         p.pos = t.attrs_pos;
@@ -944,13 +952,28 @@ int trail_event_from_json(const struct trail_catalog *cat, const char *data, siz
     }
     if (t.has_uuid)
         trail_event_set_uuid(ev, t.uuid);
-    *ret_event = ev;
     free(p.val_heap);
     free(p.nulls);
     return 0;
 fail:
-    trail_event_free(ev);
+    trail_event_clear(target);
     free(p.val_heap);
     free(p.nulls);
     return r;
+}
+
+int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
+                          struct trail_event **ret_event, char *err, size_t errlen)
+{
+    struct trail_event *ev;
+    int r = trail_event_new(cat, NULL, &ev);
+    if (r < 0)
+        return r;
+    r = trail_event_parse_json(ev, data, len, err, errlen);
+    if (r < 0) {
+        trail_event_free(ev);
+        return r;
+    }
+    *ret_event = ev;
+    return 0;
 }

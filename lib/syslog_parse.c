@@ -606,14 +606,12 @@ static int find_key_param(const struct trail_syslog_sd *element, const char *suf
  * after the SD-ID. The id is the "id" param when there is one, else MSGID
  * (trail_event_to_syslog writes both).
  */
-static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_msg *m,
-                   const struct trail_syslog_sd *element, struct trail_event **ret_event, char *err,
-                   size_t errlen)
+static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
+                   const struct trail_syslog_sd *element, char *err, size_t errlen)
 {
     char idbuf[2 * TRAIL_MAX_ID_LEN + 1];
     size_t id_len = 0;
     struct trail_syslog_sd it = *element;
-    struct trail_event *ev = NULL;
     char *val = NULL;
     const char *n, *v;
     size_t nl, vl;
@@ -649,11 +647,7 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
                 (int)(id_len > 64 ? 64 : id_len), idbuf);
         return TRAIL_E_BAD_ID;
     }
-    r = trail_event_new(cat, idbuf, &ev);
-    if (r < 0) {
-        set_err(err, errlen, "syslog: event id: %s", trail_strerror(r));
-        goto fail;
-    }
+    trail_event_set_valid_id(ev, idbuf, id_len);
     if (m->host_len > 0 && (r = trail_event_set_host(ev, m->host, m->host_len)) < 0) {
         set_err(err, errlen, "syslog: HOSTNAME: %s", trail_strerror(r));
         goto fail;
@@ -714,11 +708,9 @@ static int from_sd(const struct trail_catalog *cat, const struct trail_syslog_ms
         goto fail;
     }
     free(val);
-    *ret_event = ev;
     return 0;
 fail:
     free(val);
-    trail_event_free(ev);
     return r;
 }
 
@@ -743,16 +735,18 @@ static const char *find_cef(const char *s, size_t len)
     return NULL;
 }
 
-int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
-                            struct trail_event **ret_event, char *err, size_t errlen)
+int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t len, char *err,
+                             size_t errlen)
 {
+    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
     struct trail_syslog_msg m;
-    struct trail_event *ev = NULL;
+    int r;
+    trail_event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
-    if (len > trail_catalog_limits(cat)->max_record_bytes) {
+    if (len > lim->max_record_bytes) {
         set_err(err, errlen, "syslog: message of %zu bytes is over the limit of %u", len,
-                trail_catalog_limits(cat)->max_record_bytes);
+                lim->max_record_bytes);
         return TRAIL_E_TOO_LARGE;
     }
     if (trail_syslog_parse(data, len, &m) < 0) {
@@ -763,11 +757,15 @@ int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, s
         struct trail_syslog_sd sd;
         const char *id;
         size_t id_len;
-        int r;
         trail_syslog_sd_init(&sd, m.sd, m.sd_len);
-        while ((r = trail_syslog_sd_next_element(&sd, &id, &id_len)) == 1)
-            if (id_len == 11 && memcmp(id, "trail@32473", 11) == 0)
-                return from_sd(cat, &m, &sd, ret_event, err, errlen);
+        while ((r = trail_syslog_sd_next_element(&sd, &id, &id_len)) == 1) {
+            if (id_len == 11 && memcmp(id, "trail@32473", 11) == 0) {
+                r = from_sd(ev, &m, &sd, err, errlen);
+                if (r < 0)
+                    trail_event_clear(ev);
+                return r;
+            }
+        }
     }
     const char *msg = m.msg;
     size_t msg_len = m.msg_len;
@@ -777,9 +775,8 @@ int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, s
     }
     while (msg_len > 0 && (msg[msg_len - 1] == '\n' || msg[msg_len - 1] == '\r'))
         msg_len--;
-    int r;
     if (msg_len > 0 && *msg == '{') {
-        r = trail_event_from_json(cat, msg, msg_len, &ev, err, errlen);
+        r = trail_event_parse_json(ev, msg, msg_len, err, errlen);
     } else {
         const char *cef = find_cef(m.content, m.content_len);
         if (!cef) {
@@ -797,13 +794,28 @@ int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, s
         size_t n = (size_t)(m.content + m.content_len - from);
         while (n > 0 && (from[n - 1] == '\n' || from[n - 1] == '\r'))
             n--;
-        r = trail_event_from_cef(cat, from, n, &ev, err, errlen);
+        r = trail_event_parse_cef(ev, from, n, err, errlen);
     }
     if (r < 0)
         return r;
     r = fill_from_header(ev, &m);
     if (r < 0) {
         set_err(err, errlen, "syslog: HOSTNAME: %s", trail_strerror(r));
+        trail_event_clear(ev);
+        return r;
+    }
+    return 0;
+}
+
+int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
+                            struct trail_event **ret_event, char *err, size_t errlen)
+{
+    struct trail_event *ev;
+    int r = trail_event_new(cat, NULL, &ev);
+    if (r < 0)
+        return r;
+    r = trail_event_parse_syslog(ev, data, len, err, errlen);
+    if (r < 0) {
         trail_event_free(ev);
         return r;
     }
