@@ -2,19 +2,74 @@
  * decode.c - one item of any wire form into a validated event, and the
  * bookkeeping of a rejected one. Shared by every input.
  *
+ * Decoded events come from a pool and go back to it (decoded_release()):
+ * an event keeps the memory its attributes and strings grew to, so in the
+ * steady state decoding allocates nothing. The pool is bounded; an event
+ * made with another catalog than the config in force (after a reload) is
+ * freed instead of reused.
+ *
  * Not here: splitting streams and bodies into items (the inputs).
  */
 #include "log.h"
 #include "metrics.h"
 #include "traild.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define POOL_MAX 16384 /* events kept for reuse: a few batches' worth */
+
+static struct {
+    pthread_mutex_t lock;
+    struct trail_event *free[POOL_MAX];
+    size_t n;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* An event of cat to decode into: a pooled one, else a new one. NULL: out of memory. */
+static struct trail_event *pool_get(const struct trail_catalog *cat)
+{
+    struct trail_event *ev = NULL;
+    pthread_mutex_lock(&pool.lock);
+    while (pool.n > 0) {
+        ev = pool.free[--pool.n];
+        if (trail_event_catalog(ev) == cat)
+            break;
+        trail_event_free(ev); /* made before a reload */
+        ev = NULL;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    if (!ev && trail_event_new(cat, NULL, &ev) < 0)
+        return NULL;
+    return ev;
+}
+
+void decoded_release(struct trail_event *ev)
+{
+    if (!ev)
+        return;
+    pthread_mutex_lock(&pool.lock);
+    if (pool.n < POOL_MAX) {
+        pool.free[pool.n++] = ev;
+        ev = NULL;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    trail_event_free(ev);
+}
+
+void decoded_pool_free(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    while (pool.n > 0)
+        trail_event_free(pool.free[--pool.n]);
+    pthread_mutex_unlock(&pool.lock);
+}
 
 int decode_item(const struct config *cfg, int format, const char *data, size_t len,
                 struct trail_event **ret_event, char *err, size_t errlen)
 {
-    struct trail_event *ev = NULL;
     int r;
     err[0] = '\0';
     if (format == FMT_LINE) {
@@ -28,26 +83,32 @@ int decode_item(const struct config *cfg, int format, const char *data, size_t l
                  cfg->limits.max_record_bytes);
         return TRAIL_E_TOO_LARGE;
     }
+    struct trail_event *ev = pool_get(cfg->cat);
+    if (!ev) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     switch (format) {
     case FMT_JSON:
-        r = trail_event_from_json(cfg->cat, data, len, &ev, err, errlen);
+        r = trail_event_parse_json(ev, data, len, err, errlen);
         break;
     case FMT_CEF:
-        r = trail_event_from_cef(cfg->cat, data, len, &ev, err, errlen);
+        r = trail_event_parse_cef(ev, data, len, err, errlen);
         break;
     default:
-        r = trail_event_from_syslog(cfg->cat, data, len, &ev, err, errlen);
+        r = trail_event_parse_syslog(ev, data, len, err, errlen);
         break;
     }
     if (r < 0) {
         if (!err[0])
             snprintf(err, errlen, "%s", trail_strerror(r));
+        decoded_release(ev);
         return r;
     }
     r = trail_event_validate(ev);
     if (r < 0) {
         snprintf(err, errlen, "%s", trail_event_error(ev));
-        trail_event_free(ev);
+        decoded_release(ev);
         return r;
     }
     *ret_event = ev;

@@ -203,7 +203,7 @@ static void skip_stored(struct follower *f)
             uint8_t u[16];
             line_uuid(f, ev, off, line, l);
             int stored = trail_event_uuid(ev, u) == 0 && bsearch(u, seen, n, 16, cmp_uuid);
-            trail_event_free(ev);
+            decoded_release(ev);
             if (!stored)
                 break;
             skipped++;
@@ -268,7 +268,7 @@ static int commit(struct follower *f, struct trail_event **events, size_t n, uin
             r = b.status;
         }
         for (size_t i = 0; i < n; i++)
-            trail_event_free(events[i]);
+            decoded_release(events[i]);
     }
     if (r < 0) {
         log_msg(LOG_ERR, "follow %s: %zu events could not be stored (%s); offset kept at %llu",

@@ -321,7 +321,7 @@ static int get_checkpoint(struct req *rq)
 static void free_post(struct req *rq)
 {
     for (size_t i = 0; i < rq->batch.n; i++)
-        trail_event_free(rq->events[i]);
+        decoded_release(rq->events[i]);
     free(rq->events);
     rq->events = NULL;
     rq->batch.n = 0;

@@ -502,6 +502,7 @@ out:
         }
     }
     trail_key_free(traild.signing_key);
+    decoded_pool_free();
     for (size_t i = 0; i < n_retired; i++)
         config_free(retired[i]);
     config_free(traild_config());

@@ -75,6 +75,7 @@ struct conn {
 
 struct conn_batch {
     struct ingest_batch b;
+    size_t cap; /* of b.events */
     struct conn *conn;
     struct conn_batch *next;
 };
@@ -230,7 +231,7 @@ static void conn_free(struct conn *c)
     if (c->bev)
         bufferevent_free(c->bev);
     for (size_t i = 0; i < c->n_pending; i++)
-        trail_event_free(c->pending[i]);
+        decoded_release(c->pending[i]);
     free(c->pending);
     if (srv->kind == SOCK_STREAM) {
         if (c->prev)
@@ -294,6 +295,7 @@ static void conn_submit(struct conn *c)
     cb->conn = c;
     cb->b.events = c->pending;
     cb->b.n = c->n_pending;
+    cb->cap = c->cap_pending;
     cb->b.input = c->srv->o.input;
     cb->b.retry = 1; /* a stream cannot tell its sender: hold on through store failures */
     cb->b.done = batch_done;
@@ -308,7 +310,7 @@ static void conn_submit(struct conn *c)
         /* ingest is closed: only during shutdown, after inputs stopped; say so */
         for (size_t i = 0; i < c->n_pending; i++) {
             reject_item(c->srv->o.input, r, c->peer, "traild is shutting down");
-            trail_event_free(c->pending[i]);
+            decoded_release(c->pending[i]);
         }
         free(c->pending);
         free(cb);
@@ -336,8 +338,13 @@ static void conn_completed(struct conn_batch *cb)
 {
     struct conn *c = cb->conn;
     for (size_t i = 0; i < cb->b.n; i++)
-        trail_event_free(cb->b.events[i]);
-    free(cb->b.events);
+        decoded_release(cb->b.events[i]);
+    if (!c->pending && c->n_pending == 0) { /* the next batch's array */
+        c->pending = cb->b.events;
+        c->cap_pending = cb->cap;
+    } else {
+        free(cb->b.events);
+    }
     free(cb);
     c->inflight--;
     if (c->n_pending)
@@ -386,7 +393,7 @@ static void conn_message(struct conn *c, const char *msg, size_t len)
         struct trail_event **p = realloc(c->pending, nc * sizeof(*p));
         if (!p) {
             reject_item(c->srv->o.input, -ENOMEM, c->peer, "out of memory");
-            trail_event_free(ev);
+            decoded_release(ev);
             return;
         }
         c->pending = p;
@@ -631,7 +638,7 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
             size_t nc = c->cap_pending ? c->cap_pending * 2 : 64;
             struct trail_event **p = realloc(c->pending, nc * sizeof(*p));
             if (!p) {
-                trail_event_free(ev);
+                decoded_release(ev);
                 break;
             }
             c->pending = p;
@@ -863,7 +870,7 @@ void stream_server_free(struct stream_server *srv)
         close(srv->udp_fd);
     if (srv->udp) {
         for (size_t i = 0; i < srv->udp->n_pending; i++)
-            trail_event_free(srv->udp->pending[i]);
+            decoded_release(srv->udp->pending[i]);
         free(srv->udp->pending);
         free(srv->udp);
     }

@@ -69,11 +69,18 @@ enum item_format {
 
 /*
  * decode_item - decode data[0..len) in the given format with cfg's catalog,
- * then validate it under cfg's policy. Returns 0 and the event (caller
- * frees), or the error code with err naming the problem.
+ * then validate it under cfg's policy. Returns 0 and the event (the caller
+ * gives it back with decoded_release()), or the error code with err naming
+ * the problem. Thread-safe.
  */
 int decode_item(const struct config *cfg, int format, const char *data, size_t len,
                 struct trail_event **ret_event, char *err, size_t errlen);
+
+/* decoded_release - give back an event decode_item() returned (to be reused); NULL: no-op. */
+void decoded_release(struct trail_event *ev);
+
+/* decoded_pool_free - free the events kept for reuse (at exit). */
+void decoded_pool_free(void);
 
 /*
  * reject_item - count a rejected item for input and log it (rate-limited)
