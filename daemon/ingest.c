@@ -2,12 +2,22 @@
  * ingest.c - the queue from the inputs to the store, group commit, and the
  * acknowledgement callbacks (see ingest.h for the contract).
  *
- * One writer thread: take everything queued, append batch after batch,
- * wait once for the last seq, complete. While it waits for the disk, new
- * batches queue up and go into the next group commit, so the commit grows
- * with the load. Batches that failed with a store error and are marked
- * retry go first into the next round, after a pause, so that a stream's
- * events keep their order.
+ * Appending. A submitter appends its batch to the store itself, on its own
+ * thread, when nothing is queued before it: the events are still in its
+ * CPU's cache, and several inputs encode and hash in parallel. Otherwise
+ * (the writer is appending, batches wait to be retried after a store
+ * failure, or others are queued) the batch is queued and the writer thread
+ * appends it, so that one input's batches are always appended in the order
+ * they were submitted.
+ *
+ * Completing. The writer takes everything there is: batches appended by
+ * their submitters, batches to retry, batches queued; appends the last two
+ * in that order (retries first, after a pause), waits once for the highest
+ * seq (one group commit), then completes each batch with the outcome of its
+ * own append, found from its store ticket. While it waits for the disk,
+ * new batches are appended and go into the next group commit, so the
+ * commit grows with the load. Batches that failed with a store error and
+ * are marked retry are kept, in order, for the next round.
  *
  * Not here: what the inputs do with the outcome.
  */
@@ -32,9 +42,13 @@ struct ingest {
     pthread_cond_t work_cv; /* the writer sleeps here */
     pthread_cond_t room_cv; /* blocking submitters sleep here */
     pthread_cond_t idle_cv;
-    struct ingest_batch *head, *tail; /* submitted, not yet taken */
-    struct ingest_batch *retry_head, *retry_tail;
-    int64_t depth; /* events submitted and not completed */
+    struct ingest_batch *head, *tail;             /* queued for the writer to append */
+    struct ingest_batch *retry_head, *retry_tail; /* failed; the writer appends them again */
+    struct ingest_batch *app_head, *app_tail;     /* appended by their submitters (or failed to) */
+    int appending;                                /* the writer is appending what it took */
+    int direct;                                   /* submitters appending now, outside the lock */
+    int app_failed;                               /* batches in app_* whose append failed */
+    int64_t depth;                                /* events submitted and not completed */
     int64_t limit;
     int want_room;
     int draining;
@@ -78,37 +92,64 @@ static void push(struct ingest_batch **head, struct ingest_batch **tail, struct 
     *tail = b;
 }
 
-/* Append and commit one round; returns with every batch's status set. */
-static void commit_round(struct ingest *ig, struct ingest_batch *list)
+/* Append b on this thread; its status and ticket say how it went. */
+static void append_batch(struct ingest *ig, struct ingest_batch *b)
 {
-    uint64_t last = 0;
+    b->last_seq = 0;
+    b->status = trail_store_append(ig->store, b->events, b->n, &b->last_seq);
+    if (b->status == 0)
+        trail_store_ticket(ig->store, &b->ticket);
+}
+
+/* Concatenate list b after list a; returns the head. */
+static struct ingest_batch *concat(struct ingest_batch *a, struct ingest_batch *a_tail,
+                                   struct ingest_batch *b)
+{
+    if (!a)
+        return b;
+    a_tail->next = b;
+    return a;
+}
+
+/*
+ * One round: append the writer's own batches (in order, stopping at the
+ * first store failure: the rest are refused too), then wait for the highest
+ * seq appended and settle each batch's status.
+ */
+static void commit_round(struct ingest *ig, struct ingest_batch *appended,
+                         struct ingest_batch *to_append)
+{
     int failed = 0;
-    for (struct ingest_batch *b = list; b; b = b->next) {
-        b->last_seq = 0;
+    for (struct ingest_batch *b = to_append; b; b = b->next) {
         if (failed) {
             /* the store refuses for a while after a failure; do not hammer it */
+            b->last_seq = 0;
             b->status = failed;
             continue;
         }
-        b->status = trail_store_append(ig->store, b->events, b->n, &b->last_seq);
-        if (b->status == 0)
-            last = b->last_seq;
-        else if (b->status != TRAIL_E_TOO_LARGE)
+        append_batch(ig, b);
+        if (b->status < 0 && b->status != TRAIL_E_TOO_LARGE)
             failed = b->status;
     }
-    if (last == 0)
+    const struct trail_store_ticket *top = NULL;
+    for (int pass = 0; pass < 2; pass++)
+        for (struct ingest_batch *b = pass ? to_append : appended; b; b = b->next)
+            if (b->status == 0 && b->last_seq && (!top || b->ticket.last_seq > top->last_seq))
+                top = &b->ticket;
+    if (!top)
         return;
     int64_t t0 = mono_us();
-    int r = trail_store_wait(ig->store, last);
+    int r = trail_store_wait_ticket(ig->store, top);
     metrics_fsync(mono_us() - t0);
-    if (r == 0) {
-        atomic_store(&metrics.last_seq, last);
-        return;
-    }
-    /* some records did not make it: ask for each batch which */
-    for (struct ingest_batch *b = list; b; b = b->next)
-        if (b->status == 0 && b->last_seq)
-            b->status = trail_store_wait(ig->store, b->last_seq);
+    if (r == 0)
+        atomic_store(&metrics.last_seq, top->last_seq);
+    /* each batch's own outcome: all durable now, unless a write failed */
+    for (int pass = 0; pass < 2; pass++)
+        for (struct ingest_batch *b = pass ? to_append : appended; b; b = b->next)
+            if (b->status == 0 && b->last_seq)
+                b->status = r == 0 && b->ticket.gen == top->gen
+                                ? 0
+                                : trail_store_wait_ticket(ig->store, &b->ticket);
 }
 
 static void *writer(void *arg)
@@ -116,9 +157,9 @@ static void *writer(void *arg)
     struct ingest *ig = arg;
     pthread_mutex_lock(&ig->lock);
     for (;;) {
-        while (!ig->head && !ig->retry_head && !ig->draining)
+        while (!ig->head && !ig->retry_head && !ig->app_head && (!ig->draining || ig->direct))
             pthread_cond_wait(&ig->work_cv, &ig->lock);
-        if (!ig->head && !ig->retry_head)
+        if (!ig->head && !ig->retry_head && !ig->app_head)
             break; /* draining and nothing left */
         if (ig->retry_head) {
             /* pause before appending again after a failure (or before giving up) */
@@ -126,22 +167,28 @@ static void *writer(void *arg)
             deadline(&ts, RETRY_PAUSE_MS);
             pthread_cond_timedwait(&ig->work_cv, &ig->lock, &ts);
         }
-        struct ingest_batch *list = ig->retry_head, *tail = ig->retry_tail;
-        if (list) {
-            tail->next = ig->head;
-            if (ig->tail)
-                tail = ig->tail;
-        } else {
-            list = ig->head;
-            tail = ig->tail;
-        }
-        ig->head = ig->tail = ig->retry_head = ig->retry_tail = NULL;
+        /* oldest first: retries, then what submitters appended, then the queue */
+        struct ingest_batch *retry = ig->retry_head, *retry_tail = ig->retry_tail;
+        struct ingest_batch *appended = ig->app_head, *app_tail = ig->app_tail;
+        struct ingest_batch *queued = ig->head;
+        struct ingest_batch *to_append = concat(retry, retry_tail, queued);
+        ig->head = ig->tail = ig->retry_head = ig->retry_tail = ig->app_head = ig->app_tail = NULL;
+        ig->app_failed = 0;
+        ig->appending = to_append != NULL;
         int giving_up = ig->draining && mono_us() >= ig->give_up_at_us;
         pthread_mutex_unlock(&ig->lock);
 
-        commit_round(ig, list);
+        commit_round(ig, appended, to_append);
+        pthread_mutex_lock(&ig->lock);
+        ig->appending = 0;
+        pthread_mutex_unlock(&ig->lock);
 
-        /* complete, or keep for another try */
+        /* complete, or keep for another try, oldest first as above */
+        if (app_tail)
+            app_tail->next = queued;
+        if (retry_tail)
+            retry_tail->next = appended ? appended : queued;
+        struct ingest_batch *list = retry ? retry : appended ? appended : queued;
         int64_t completed = 0;
         int error = 0;
         struct ingest_batch *keep_head = NULL, *keep_tail = NULL;
@@ -171,8 +218,11 @@ static void *writer(void *arg)
 
         pthread_mutex_lock(&ig->lock);
         if (keep_head) {
+            /* before anything queued meanwhile (which waits for them: see ingest_submit) */
+            keep_tail->next = ig->retry_head;
             ig->retry_head = keep_head;
-            ig->retry_tail = keep_tail;
+            if (!ig->retry_tail)
+                ig->retry_tail = keep_tail;
         }
         if (error) {
             ig->store_error = error;
@@ -249,7 +299,23 @@ int ingest_submit(struct ingest *ig, struct ingest_batch *b, int block)
     }
     ig->depth += (int64_t)b->n;
     atomic_store(&metrics.queue_events, ig->depth);
-    push(&ig->head, &ig->tail, b);
+    if (ig->head || ig->retry_head || ig->appending || ig->app_failed) {
+        /* something before it is not appended yet: the writer keeps the order */
+        push(&ig->head, &ig->tail, b);
+        pthread_cond_signal(&ig->work_cv);
+        pthread_mutex_unlock(&ig->lock);
+        return 0;
+    }
+    ig->direct++;
+    pthread_mutex_unlock(&ig->lock);
+
+    append_batch(ig, b);
+
+    pthread_mutex_lock(&ig->lock);
+    ig->direct--;
+    if (b->status < 0)
+        ig->app_failed++;
+    push(&ig->app_head, &ig->app_tail, b);
     pthread_cond_signal(&ig->work_cv);
     pthread_mutex_unlock(&ig->lock);
     return 0;

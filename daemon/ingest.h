@@ -3,13 +3,14 @@
  * acknowledgement that comes back once a batch is durable.
  *
  * An input decodes and validates events, puts the good ones in a batch and
- * submits it. One writer thread takes every batch queued, appends them to the
- * store (which assigns the seqs), waits until they are durable (one group
- * commit for all of them), then calls each batch's done callback with the
- * outcome. The input acknowledges its client in that callback and never
- * before. Appending and waiting on one thread keeps the store's promise that
- * a wait after a failed write is never confused with a later record that
- * reused the seq.
+ * submits it. Submitting appends the batch to the store (which assigns the
+ * seqs) on the submitter's thread, or queues it for the writer thread when
+ * that is needed to keep the order. The writer waits until what was appended
+ * is durable (one group commit for all of it), then calls each batch's done
+ * callback with the outcome, on its thread. The input acknowledges its
+ * client in that callback and never before. Each batch's store ticket keeps
+ * the store's promise that a wait after a failed write is never confused
+ * with a later record that reused the seq.
  *
  * The queue is bounded in events: submit fails with -EAGAIN when it is full
  * (HTTP answers 503; stream inputs pause reading until ingest calls their
@@ -44,6 +45,7 @@ struct ingest_batch {
     /* ingest's own */
     struct ingest_batch *next;
     uint64_t last_seq;
+    struct trail_store_ticket ticket;
 };
 
 /*
@@ -53,7 +55,9 @@ struct ingest_batch {
 int ingest_start(struct trail_store *store, uint32_t queue_events, struct ingest **ret_ig);
 
 /*
- * ingest_submit - queue b (n >= 1). block: wait for room instead of failing.
+ * ingest_submit - append b (n >= 1) on this thread, or queue it for the
+ * writer; may block while the store has too much unwritten (backpressure).
+ * block: wait for room in the queue instead of failing.
  * Returns 0 (done will be called exactly once), -EAGAIN (the queue is full),
  * TRAIL_E_CLOSED (draining: no new work), or the store's standing error
  * (-ENOSPC, -EIO, ...) for a batch that is not marked retry while the store

@@ -175,6 +175,7 @@ struct trail_attr_def {
     uint8_t type;                   /* enum trail_type */
     uint8_t flags;                  /* TRAIL_ATTR_* */
     uint16_t n_enum;                /* number of enum_values (TRAIL_TYPE_ENUM only) */
+    uint16_t key_len;               /* strlen(key) */
     const char *const *enum_values; /* the allowed values, or NULL */
     const char *doc;                /* one line saying what the value is */
 };
@@ -1408,6 +1409,29 @@ int trail_store_append(struct trail_store *store, struct trail_event *const *eve
  * never appended.
  */
 int trail_store_wait(struct trail_store *store, uint64_t seq);
+
+/*
+ * What trail_store_wait() needs to know about an append, so that another
+ * thread than the appender can wait for it: its last seq and the store's
+ * failure generation when it was made.
+ */
+struct trail_store_ticket {
+    uint64_t last_seq;
+    uint64_t gen;
+};
+
+/*
+ * trail_store_ticket - the ticket of this thread's last successful
+ * trail_store_append() to store. Call right after it, on the same thread.
+ */
+void trail_store_ticket(struct trail_store *store, struct trail_store_ticket *ret_ticket);
+
+/*
+ * trail_store_wait_ticket - trail_store_wait() for the append t names, from
+ * any thread: same returns, and the same guarantee that a record lost to a
+ * failed write is never taken for a later one that reused its seq.
+ */
+int trail_store_wait_ticket(struct trail_store *store, const struct trail_store_ticket *t);
 
 /* trail_store_durable_seq - the highest seq known durable (0 for none). */
 uint64_t trail_store_durable_seq(struct trail_store *store);

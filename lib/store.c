@@ -54,6 +54,7 @@
 static _Thread_local struct {
     const struct trail_store *store;
     uint64_t gen;
+    uint64_t last_seq;
 } last_append;
 
 void store_report(struct trail_store_report *rep, const char *fmt, ...)
@@ -1675,6 +1676,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *events,
         pthread_cond_signal(&s->flush_cv);
     last_append.store = s;
     last_append.gen = gen;
+    last_append.last_seq = first + n - 1;
     if (ret_last_seq)
         *ret_last_seq = first + n - 1;
 done:
@@ -1686,13 +1688,30 @@ done:
     return r;
 }
 
+void trail_store_ticket(struct trail_store *s, struct trail_store_ticket *ret)
+{
+    ret->last_seq = last_append.store == s ? last_append.last_seq : 0;
+    ret->gen = last_append.store == s ? last_append.gen : 0;
+}
+
 int trail_store_wait(struct trail_store *s, uint64_t seq)
 {
     if (s->read_only)
         return seq <= trail_store_last_seq(s) ? 0 : -EINVAL;
-    int r;
     pthread_mutex_lock(&s->lock);
     uint64_t gen = last_append.store == s ? last_append.gen : s->fail_gen;
+    pthread_mutex_unlock(&s->lock);
+    struct trail_store_ticket t = {.last_seq = seq, .gen = gen};
+    return trail_store_wait_ticket(s, &t);
+}
+
+int trail_store_wait_ticket(struct trail_store *s, const struct trail_store_ticket *t)
+{
+    uint64_t seq = t->last_seq, gen = t->gen;
+    if (s->read_only)
+        return seq <= trail_store_last_seq(s) ? 0 : -EINVAL;
+    int r;
+    pthread_mutex_lock(&s->lock);
     for (;;) {
         if (s->fail_gen > gen) {
             /* a flush failed since: seqs after its durable point were cut */
