@@ -391,6 +391,7 @@ static void write_table(FILE *o)
                         : a->indexed              ? "TRAIL_ATTR_INDEXED"
                                                   : "0",
                         a->n_enum);
+                fprintf(o, "%zu, ", strlen(a->key));
                 if (a->n_enum)
                     fprintf(o, "enum_%d, ", k);
                 else

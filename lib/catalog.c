@@ -12,19 +12,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
-struct custom_event {
+struct trail_catalog_custom {
     struct trail_event_def def;
-    struct custom_event *next;
+    struct trail_catalog_custom *next;
 };
 
-struct trail_catalog {
-    int policy;
-    struct trail_limits limits;
-    const struct trail_event_def **sorted; /* every event, by id */
-    size_t n_events;
-    const struct trail_event_def **slots; /* open addressing on the id's hash */
-    size_t n_slots;                       /* a power of two, at least 2 * n_events */
-    struct custom_event *customs;         /* owned */
+/* A slot of the id table: the id's hash and length decide most probes without a compare. */
+struct trail_catalog_slot {
+    const struct trail_event_def *def; /* NULL: empty */
+    uint32_t hash;                     /* the high half of hash_id() */
+    uint32_t id_len;
 };
 
 static const struct trail_limits default_limits = {
@@ -57,14 +54,27 @@ int trail_type_parse(const char *name, int *ret_type)
     return TRAIL_E_BAD_TYPE;
 }
 
-/* FNV-1a, 64 bits: ids are short and the table is small. */
+/*
+ * A 64-bit hash of an id, eight bytes at a time (each word mixed by a
+ * multiply and a shift, as in splitmix64's finaliser): ids run to tens of
+ * bytes and are hashed once per decoded event.
+ */
 static uint64_t hash_id(const char *s, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 29;
+        s += 8;
+        len -= 8;
     }
+    uint64_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
     return h;
 }
 
@@ -83,7 +93,7 @@ static int rebuild(struct trail_catalog *cat, size_t n_custom)
     while (n_slots < 2 * n)
         n_slots *= 2;
     const struct trail_event_def **sorted = calloc(n ? n : 1, sizeof(*sorted));
-    const struct trail_event_def **slots = calloc(n_slots, sizeof(*slots));
+    struct trail_catalog_slot *slots = calloc(n_slots, sizeof(*slots));
     if (!sorted || !slots) {
         free(sorted);
         free(slots);
@@ -92,14 +102,17 @@ static int rebuild(struct trail_catalog *cat, size_t n_custom)
     size_t k = 0;
     for (size_t i = 0; i < trail_builtin_n_events; i++)
         sorted[k++] = &trail_builtin_events[i];
-    for (struct custom_event *c = cat->customs; c; c = c->next)
+    for (struct trail_catalog_custom *c = cat->customs; c; c = c->next)
         sorted[k++] = &c->def;
     qsort(sorted, n, sizeof(*sorted), cmp_def);
     for (size_t i = 0; i < n; i++) {
-        size_t j = hash_id(sorted[i]->id, strlen(sorted[i]->id)) & (n_slots - 1);
-        while (slots[j])
+        size_t len = strlen(sorted[i]->id);
+        uint64_t h = hash_id(sorted[i]->id, len);
+        size_t j = h & (n_slots - 1);
+        while (slots[j].def)
             j = (j + 1) & (n_slots - 1);
-        slots[j] = sorted[i];
+        slots[j] = (struct trail_catalog_slot){
+            .def = sorted[i], .hash = (uint32_t)(h >> 32), .id_len = (uint32_t)len};
     }
     free(cat->sorted);
     free(cat->slots);
@@ -126,7 +139,7 @@ int trail_catalog_new(struct trail_catalog **ret_cat)
     return 0;
 }
 
-static void free_custom(struct custom_event *c)
+static void free_custom(struct trail_catalog_custom *c)
 {
     for (uint16_t i = 0; i < c->def.n_attrs; i++) {
         struct trail_attr_def *a = (struct trail_attr_def *)c->def.attrs[i];
@@ -146,9 +159,9 @@ void trail_catalog_free(struct trail_catalog *cat)
 {
     if (!cat)
         return;
-    struct custom_event *c = cat->customs;
+    struct trail_catalog_custom *c = cat->customs;
     while (c) {
-        struct custom_event *next = c->next;
+        struct trail_catalog_custom *next = c->next;
         free_custom(c);
         c = next;
     }
@@ -198,11 +211,11 @@ const struct trail_event_def *trail_catalog_lookup(const struct trail_catalog *c
 {
     if (len == (size_t)-1)
         len = strlen(id);
-    size_t j = hash_id(id, len) & (cat->n_slots - 1);
-    while (cat->slots[j]) {
-        const struct trail_event_def *d = cat->slots[j];
-        if (trail_keycmp(d->id, id, len) == 0)
-            return d;
+    uint64_t h = hash_id(id, len);
+    size_t j = h & (cat->n_slots - 1);
+    for (const struct trail_catalog_slot *s = &cat->slots[j]; s->def; s = &cat->slots[j]) {
+        if (s->hash == (uint32_t)(h >> 32) && s->id_len == len && memcmp(s->def->id, id, len) == 0)
+            return s->def;
         j = (j + 1) & (cat->n_slots - 1);
     }
     return NULL;
@@ -228,10 +241,10 @@ const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *d
     size_t lo = 0, hi = def->n_attrs;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *k = def->attrs[mid]->key;
-        int c = trail_keycmp(k, key, len);
+        const struct trail_attr_def *a = def->attrs[mid];
+        int c = trail_keycmp_n(a->key, a->key_len, key, len);
         if (c == 0)
-            return def->attrs[mid];
+            return a;
         if (c < 0)
             lo = mid + 1;
         else
@@ -279,6 +292,7 @@ static int parse_attr_decl(const char *s, const char *e, struct trail_attr_def *
     a->key = dup_range(ks, (size_t)(ke - ks));
     if (!a->key)
         goto fail;
+    a->key_len = (uint16_t)(ke - ks);
 
     /* the type, possibly enum(a|b|c), then flags */
     const char *p = colon + 1;
@@ -387,7 +401,7 @@ int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *sev
     if (trail_severity_parse(severity, &sev) < 0)
         return TRAIL_E_BAD_SEVERITY;
 
-    struct custom_event *c = calloc(1, sizeof(*c));
+    struct trail_catalog_custom *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
     int r = -ENOMEM;
@@ -437,7 +451,7 @@ int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *sev
     }
 
     size_t n_custom = 1;
-    for (struct custom_event *k = cat->customs; k; k = k->next)
+    for (struct trail_catalog_custom *k = cat->customs; k; k = k->next)
         n_custom++;
     c->next = cat->customs;
     cat->customs = c;

@@ -226,15 +226,22 @@ fail:
 /* Decoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
+#define VAL_STACK   2048 /* unescaped values up to this size need no allocation */
+#define NULLS_STACK 512  /* nor do null attributes' keys up to this size in all */
+
 struct cef_reader {
     const char *s;
     size_t n;
     char *err;
     size_t errlen;
-    struct trail_buf val; /* unescaped values that needed it */
-    char *nulls;          /* keys given as null, each NUL-terminated */
+    char *val; /* unescaped values that needed it: val_stack or heap */
+    size_t val_cap;
+    char *nulls; /* keys given as null, each NUL-terminated: nulls_stack or heap */
     size_t nulls_len;
+    size_t nulls_cap;
     size_t n_nulls;
+    char val_stack[VAL_STACK];
+    char nulls_stack[NULLS_STACK];
 };
 
 #define ERR(r, code, off, ...) codec_error((r)->err, (r)->errlen, (code), (off), __VA_ARGS__)
@@ -376,8 +383,16 @@ static int header_field(struct cef_reader *rd, size_t *pos, const char *name, si
 
 static int val_reserve(struct cef_reader *rd, size_t n)
 {
-    trail_buf_reset(&rd->val);
-    return trail_buf_reserve(&rd->val, n);
+    if (n <= rd->val_cap)
+        return 0;
+    char *q = malloc(n);
+    if (!q)
+        return -ENOMEM;
+    if (rd->val != rd->val_stack)
+        free(rd->val);
+    rd->val = q;
+    rd->val_cap = n;
+    return 0;
 }
 
 /*
@@ -396,7 +411,7 @@ static int unescape_value(struct cef_reader *rd, const char *s, size_t n, const 
     int r = val_reserve(rd, n);
     if (r < 0)
         return r;
-    char *o = rd->val.data;
+    char *o = rd->val;
     size_t k = (size_t)(bs - s);
     memcpy(o, s, k);
     size_t len = k;
@@ -436,11 +451,18 @@ static int null_seen(const struct cef_reader *rd, const char *key, size_t len)
 
 static int add_null(struct cef_reader *rd, const char *key, size_t len)
 {
-    char *q = realloc(rd->nulls, rd->nulls_len + len + 1);
-    if (!q)
-        return -ENOMEM;
-    memcpy(q + rd->nulls_len, key, len + 1);
-    rd->nulls = q;
+    if (rd->nulls_len + len + 1 > rd->nulls_cap) {
+        size_t cap = 2 * (rd->nulls_len + len + 1);
+        char *q = malloc(cap);
+        if (!q)
+            return -ENOMEM;
+        memcpy(q, rd->nulls, rd->nulls_len);
+        if (rd->nulls != rd->nulls_stack)
+            free(rd->nulls);
+        rd->nulls = q;
+        rd->nulls_cap = cap;
+    }
+    memcpy(rd->nulls + rd->nulls_len, key, len + 1);
     rd->nulls_len += len + 1;
     rd->n_nulls++;
     return 0;
@@ -496,8 +518,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         size_t before = ev->n_attrs;
         int dup;
         if (ve - vs == 4 && memcmp(s + vs, "null", 4) == 0) {
-            struct trail_value v;
-            dup = trail_event_attr_get(ev, key, &v) == 0 || null_seen(rd, key, klen);
+            dup = trail_event_has_attr(ev, key, klen) || null_seen(rd, key, klen);
             if (!dup) {
                 if (klen > lim->max_key_len)
                     return ERR(rd, TRAIL_E_KEY_TOO_LONG, ks,
@@ -514,7 +535,8 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
             size_t vlen;
             if ((r = unescape_value(rd, s + vs, ve - vs, &v, &vlen)) < 0)
                 return r;
-            if ((r = codec_set_text(ev, key, klen, v, vlen)) < 0) {
+            if ((r = trail_event_put_text(ev, key, klen, trail_event_find_def(ev, key, klen), v,
+                                          vlen, 1)) < 0) {
                 if (r == -ENOMEM)
                     return r;
                 return ERR(rd, r, vs, "%s", trail_event_error(ev));
@@ -594,9 +616,18 @@ static int decode(struct cef_reader *rd, struct trail_event *ev)
 int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, char *err,
                           size_t errlen)
 {
-    struct cef_reader rd = {.s = data, .n = len, .err = err, .errlen = errlen};
+    struct cef_reader rd;
     const struct trail_limits *lim = trail_catalog_limits(ev->cat);
     int r;
+    rd.s = data;
+    rd.n = len;
+    rd.err = err;
+    rd.errlen = errlen;
+    rd.val = rd.val_stack;
+    rd.val_cap = VAL_STACK;
+    rd.nulls = rd.nulls_stack;
+    rd.nulls_cap = NULLS_STACK;
+    rd.nulls_len = rd.n_nulls = 0;
     trail_event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
@@ -611,8 +642,10 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
     r = decode(&rd, ev);
     if (r < 0)
         trail_event_clear(ev);
-    trail_buf_free(&rd.val);
-    free(rd.nulls);
+    if (rd.val != rd.val_stack)
+        free(rd.val);
+    if (rd.nulls != rd.nulls_stack)
+        free(rd.nulls);
     return r;
 }
 

@@ -7,7 +7,7 @@
  * arena for undeclared keys and string values, all reused by
  * trail_event_reset(), so a producer emitting in a loop allocates nothing.
  */
-#include "internal.h"
+#include "codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +30,7 @@ void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len
     ev->id[len] = '\0';
     ev->id_len = (uint8_t)len;
     ev->def = trail_catalog_lookup(ev->cat, id, len);
+    ev->def_hint = 0;
     ev->severity = ev->def ? ev->def->severity : TRAIL_SEV_INFO;
 }
 
@@ -52,6 +53,7 @@ static void clear_content(struct trail_event *ev)
     ev->host_len = 0;
     ev->host[0] = '\0';
     ev->n_attrs = 0;
+    ev->def_hint = 0;
     ev->arena_len = 0;
     ev->err[0] = '\0';
 }
@@ -228,11 +230,20 @@ int trail_event_gen_uuid(struct trail_event *ev)
 
 /* ---- attributes ---- */
 
+const uint8_t trail_char_class[256] = {
+    ['a' ... 'z'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['0' ... '9'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['_'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['A' ... 'Z'] = TRAIL_CC_KEY,
+    ['.'] = TRAIL_CC_KEY,
+    ['-'] = TRAIL_CC_KEY,
+};
+
 static int arena_put(struct trail_event *ev, const char *s, size_t n, uint32_t *ret_off)
 {
     if (ev->arena_len + n > UINT32_MAX)
         return -ENOMEM;
-    if (ev->arena_cap - ev->arena_len < n + 1) {
+    if (TRAIL_UNLIKELY(ev->arena_cap - ev->arena_len < n + 1)) {
         size_t cap = ev->arena_cap ? ev->arena_cap : 512;
         while (cap - ev->arena_len < n + 1)
             cap *= 2;
@@ -249,14 +260,31 @@ static int arena_put(struct trail_event *ev, const char *s, size_t n, uint32_t *
     return 0;
 }
 
-/* Binary search for key; returns its index or, negated minus one, where it would go. */
+static inline int attr_cmp(const struct trail_event *ev, const struct trail_attr *a,
+                           const char *key, size_t len)
+{
+    return trail_keycmp_n(trail_attr_key(ev, a), a->key_len, key, len);
+}
+
+/*
+ * Find key; returns its index or, negated minus one, where it would go.
+ * Decoders mostly set keys in order, so the place after the last attribute
+ * is tried before a binary search.
+ */
 static long find_attr(const struct trail_event *ev, const char *key, size_t len)
 {
-    size_t lo = 0, hi = ev->n_attrs;
+    size_t n = ev->n_attrs;
+    if (n == 0)
+        return -1;
+    int c = attr_cmp(ev, &ev->attrs[n - 1], key, len);
+    if (c < 0)
+        return -(long)n - 1;
+    if (c == 0)
+        return (long)n - 1;
+    size_t lo = 0, hi = n - 1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *k = trail_attr_key(ev, &ev->attrs[mid]);
-        int c = trail_keycmp(k, key, len);
+        c = attr_cmp(ev, &ev->attrs[mid], key, len);
         if (c == 0)
             return (long)mid;
         if (c < 0)
@@ -268,35 +296,67 @@ static long find_attr(const struct trail_event *ev, const char *key, size_t len)
 }
 
 /*
- * Find or make the slot for key, checking the key's form and the limits.
- * *ret_def is the schema's entry for the key, or NULL.
+ * The schema's entry for key, or NULL: trail_attr_def_find(), trying first
+ * the few entries after the one the previous key found, where the next key
+ * of a decoder (which reads keys in order) usually is.
  */
-static int attr_slot(struct trail_event *ev, const char *key, size_t klen, struct trail_attr **ret,
-                     const struct trail_attr_def **ret_def)
+static const struct trail_attr_def *def_find(struct trail_event *ev, const char *key, size_t klen)
 {
-    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
-    if (klen == (size_t)-1)
-        klen = strlen(key);
+    const struct trail_event_def *d = ev->def;
+    if (!d)
+        return NULL;
+    size_t end = (size_t)ev->def_hint + 4 < d->n_attrs ? (size_t)ev->def_hint + 4 : d->n_attrs;
+    for (size_t i = ev->def_hint; i < end; i++) {
+        const struct trail_attr_def *a = d->attrs[i];
+        if (a->key_len == klen && trail_bytes_eq(a->key, key, klen)) {
+            ev->def_hint = (uint16_t)(i + 1);
+            return a;
+        }
+    }
+    size_t lo = 0, hi = d->n_attrs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const struct trail_attr_def *a = d->attrs[mid];
+        int c = trail_keycmp_n(a->key, a->key_len, key, klen);
+        if (c == 0) {
+            ev->def_hint = (uint16_t)(mid + 1);
+            return a;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/*
+ * Find or make the slot for key[0..klen), checking the key's form and the
+ * limits. def is the schema's entry for the key (def_find()), or NULL.
+ */
+static int attr_slot(struct trail_event *ev, const char *key, size_t klen,
+                     const struct trail_attr_def *def, struct trail_attr **ret)
+{
+    const struct trail_limits *lim = &ev->cat->limits;
     if (klen > lim->max_key_len)
         return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG,
-                                  "attribute key '%.40s...' is longer than %u bytes", key,
-                                  lim->max_key_len);
-    if (!trail_key_valid(key, klen))
+                                  "attribute key '%.*s...' is longer than %u bytes",
+                                  (int)(klen > 40 ? 40 : klen), key, lim->max_key_len);
+    /* a key the schema declares is valid: the catalog takes no other */
+    if (!def && !trail_key_ok(key, klen))
         return trail_event_errorf(ev, TRAIL_E_BAD_KEY,
                                   "attribute key '%.*s' is empty or has characters outside "
                                   "[A-Za-z0-9_.-]",
                                   (int)(klen > 64 ? 64 : klen), key);
-    const struct trail_attr_def *def = trail_attr_def_find(ev->def, key, klen);
     long at = find_attr(ev, key, klen);
     if (at >= 0) {
         *ret = &ev->attrs[at];
-        *ret_def = def;
         return 0;
     }
     if (ev->n_attrs >= lim->max_attrs)
         return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
                                   lim->max_attrs);
-    if (ev->n_attrs == ev->cap_attrs) {
+    if (TRAIL_UNLIKELY(ev->n_attrs == ev->cap_attrs)) {
         uint32_t cap = ev->cap_attrs ? ev->cap_attrs * 2 : 16;
         struct trail_attr *p = realloc(ev->attrs, cap * sizeof(*p));
         if (!p)
@@ -311,11 +371,23 @@ static int attr_slot(struct trail_event *ev, const char *key, size_t klen, struc
         if (r < 0)
             return r;
     }
-    memmove(&ev->attrs[pos + 1], &ev->attrs[pos], (ev->n_attrs - pos) * sizeof(*ev->attrs));
+    if (pos < ev->n_attrs)
+        memmove(&ev->attrs[pos + 1], &ev->attrs[pos], (ev->n_attrs - pos) * sizeof(*ev->attrs));
     ev->attrs[pos] = a;
     ev->n_attrs++;
     *ret = &ev->attrs[pos];
-    *ret_def = def;
+    return 0;
+}
+
+/* Remove key[0..klen) if it is there; 0 or TRAIL_E_NOT_FOUND. */
+static int unset_n(struct trail_event *ev, const char *key, size_t klen)
+{
+    long at = find_attr(ev, key, klen);
+    if (at < 0)
+        return TRAIL_E_NOT_FOUND;
+    memmove(&ev->attrs[at], &ev->attrs[at + 1],
+            (ev->n_attrs - (size_t)at - 1) * sizeof(*ev->attrs));
+    ev->n_attrs--;
     return 0;
 }
 
@@ -328,7 +400,7 @@ static int type_mismatch(struct trail_event *ev, const struct trail_attr_def *de
 /* Is the declared type satisfied by a value of type given? Policy OFF accepts all. */
 static bool type_ok(const struct trail_event *ev, const struct trail_attr_def *def, int given)
 {
-    if (!def || trail_catalog_policy(ev->cat) == TRAIL_POLICY_OFF)
+    if (!def || ev->cat->policy == TRAIL_POLICY_OFF)
         return true;
     return def->type == given || (def->type == TRAIL_TYPE_ENUM && given == TRAIL_TYPE_STRING);
 }
@@ -336,29 +408,76 @@ static bool type_ok(const struct trail_event *ev, const struct trail_attr_def *d
 static int check_enum(struct trail_event *ev, const struct trail_attr_def *def, const char *v,
                       size_t len)
 {
-    for (uint16_t i = 0; i < def->n_enum; i++)
-        if (strlen(def->enum_values[i]) == len && memcmp(def->enum_values[i], v, len) == 0)
+    for (uint16_t i = 0; i < def->n_enum; i++) {
+        const char *e = def->enum_values[i];
+        /* the first byte rules out most values without a strlen */
+        if (len > 0 && e[0] != v[0])
+            continue;
+        if (strlen(e) == len && memcmp(e, v, len) == 0)
             return 0;
+    }
     return trail_event_errorf(ev, TRAIL_E_BAD_ENUM,
                               "attribute '%s': '%.*s' is not one of its values", def->key,
                               (int)(len > 64 ? 64 : len), v);
 }
 
-int trail_event_set_string(struct trail_event *ev, const char *key, const char *value, size_t len)
+/* 1 when s[0..n) is all ASCII, and so valid UTF-8: a quick look before trail_utf8_valid(). */
+static inline int all_ascii(const char *s, size_t n)
 {
-    struct trail_attr *a;
-    const struct trail_attr_def *def;
-    if (len == (size_t)-1)
-        len = strlen(value);
-    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
+    uint64_t acc = 0, w;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + n - 8, 8); /* the tail, overlapping */
+        acc |= w;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)s[i];
+    }
+    return (acc & 0x8080808080808080ULL) == 0;
+}
+
+/*
+ * Dotted-quad IPv4 text as inet_pton(AF_INET) reads it: four decimal parts
+ * of 0..255, no leading zeros, nothing else. 0, or -1 for anything else
+ * (which trail_ip_parse() then reads, or refuses).
+ */
+static int ipv4_parse(const char *s, size_t len, uint8_t out[4])
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part) {
+            if (i >= len || s[i] != '.')
+                return -1;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3)
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
+            return -1;
+        out[part] = (uint8_t)v;
+    }
+    return i == len ? 0 : -1;
+}
+
+/* trail_event_set_string() with a counted key (no NUL in it) and its schema entry. */
+static int put_string(struct trail_event *ev, const char *key, size_t klen,
+                      const struct trail_attr_def *def, const char *value, size_t len)
+{
+    struct trail_attr *a = NULL;
+    const struct trail_limits *lim = &ev->cat->limits;
     if (len > lim->max_value_len)
         return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG,
-                                  "attribute '%s': value is longer than %u bytes", key,
+                                  "attribute '%.*s': value is longer than %u bytes", (int)klen, key,
                                   lim->max_value_len);
-    if (!trail_utf8_valid(value, len))
-        return trail_event_errorf(ev, TRAIL_E_UTF8, "attribute '%s': value is not valid UTF-8",
-                                  key);
-    int r = attr_slot(ev, key, (size_t)-1, &a, &def);
+    if (!all_ascii(value, len) && !trail_utf8_valid(value, len))
+        return trail_event_errorf(ev, TRAIL_E_UTF8, "attribute '%.*s': value is not valid UTF-8",
+                                  (int)klen, key);
+    int r = attr_slot(ev, key, klen, def, &a);
     if (r < 0)
         return r;
     if (!type_ok(ev, def, TRAIL_TYPE_STRING)) {
@@ -366,7 +485,7 @@ int trail_event_set_string(struct trail_event *ev, const char *key, const char *
         goto undo;
     }
     int type = TRAIL_TYPE_STRING;
-    if (def && def->type == TRAIL_TYPE_ENUM && trail_catalog_policy(ev->cat) != TRAIL_POLICY_OFF) {
+    if (def && def->type == TRAIL_TYPE_ENUM && ev->cat->policy != TRAIL_POLICY_OFF) {
         r = check_enum(ev, def, value, len);
         if (r < 0)
             goto undo;
@@ -383,28 +502,49 @@ int trail_event_set_string(struct trail_event *ev, const char *key, const char *
 undo:
     /* a slot made for this call and left without a value must not stay */
     if (a->type == 0)
-        trail_event_unset(ev, key);
+        unset_n(ev, key, klen);
     return r;
 }
 
-/* Common tail of the non-string setters. */
-static int set_scalar(struct trail_event *ev, const char *key, int type, const struct trail_attr *v)
+int trail_event_set_string(struct trail_event *ev, const char *key, const char *value, size_t len)
 {
-    struct trail_attr *a;
-    const struct trail_attr_def *def;
-    int r = attr_slot(ev, key, (size_t)-1, &a, &def);
+    if (len == (size_t)-1)
+        len = strlen(value);
+    size_t klen = strlen(key);
+    return put_string(ev, key, klen, def_find(ev, key, klen), value, len);
+}
+
+/* Common tail of the non-string setters, with a counted key (no NUL in it) and its schema entry. */
+static int put_scalar(struct trail_event *ev, const char *key, size_t klen,
+                      const struct trail_attr_def *def, int type, const struct trail_attr *v)
+{
+    struct trail_attr *a = NULL;
+    int r = attr_slot(ev, key, klen, def, &a);
     if (r < 0)
         return r;
     if (!type_ok(ev, def, type)) {
         r = type_mismatch(ev, def, type);
         if (a->type == 0)
-            trail_event_unset(ev, key);
+            unset_n(ev, key, klen);
         return r;
     }
     a->type = (uint8_t)type;
     a->ip_family = v->ip_family;
     a->v = v->v;
     return 0;
+}
+
+static int set_scalar(struct trail_event *ev, const char *key, int type, const struct trail_attr *v)
+{
+    size_t klen = strlen(key);
+    return put_scalar(ev, key, klen, def_find(ev, key, klen), type, v);
+}
+
+int trail_event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type,
+                           int64_t value)
+{
+    struct trail_attr v = {.v.i = value};
+    return put_scalar(ev, key, klen, def_find(ev, key, klen), type, &v);
 }
 
 int trail_event_set_int(struct trail_event *ev, const char *key, int64_t value)
@@ -462,6 +602,64 @@ static int parse_int(const char *s, size_t len, int64_t *ret)
     return 0;
 }
 
+const struct trail_attr_def *trail_event_find_def(struct trail_event *ev, const char *key,
+                                                  size_t klen)
+{
+    return def_find(ev, key, klen);
+}
+
+int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
+                         const struct trail_attr_def *def, const char *value, size_t vlen,
+                         int check_time_range)
+{
+    if (klen >= 256)
+        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
+                                  ev->cat->limits.max_key_len);
+    int type = def ? def->type : TRAIL_TYPE_STRING;
+    struct trail_attr v = {0};
+    switch (type) {
+    case TRAIL_TYPE_INT:
+        if (parse_int(value, vlen, &v.v.i) == 0)
+            return put_scalar(ev, key, klen, def, TRAIL_TYPE_INT, &v);
+        break;
+    case TRAIL_TYPE_BOOL:
+        if (vlen == 4 && memcmp(value, "true", 4) == 0) {
+            v.v.i = 1;
+            return put_scalar(ev, key, klen, def, TRAIL_TYPE_BOOL, &v);
+        }
+        if (vlen == 5 && memcmp(value, "false", 5) == 0)
+            return put_scalar(ev, key, klen, def, TRAIL_TYPE_BOOL, &v);
+        break;
+    case TRAIL_TYPE_IP:
+        if (ipv4_parse(value, vlen, v.v.ip) == 0) {
+            v.ip_family = 4;
+            return put_scalar(ev, key, klen, def, TRAIL_TYPE_IP, &v);
+        }
+        if (trail_ip_parse(value, vlen, &v.ip_family, v.v.ip) == 0)
+            return put_scalar(ev, key, klen, def, TRAIL_TYPE_IP, &v);
+        break;
+    case TRAIL_TYPE_TIME:
+        if (trail_time_parse(value, vlen, &v.v.i) == 0) {
+            int r = put_scalar(ev, key, klen, def, TRAIL_TYPE_TIME, &v);
+            if (r == 0 && check_time_range && !codec_time_ok(v.v.i)) {
+                unset_n(ev, key, klen);
+                return trail_event_errorf(ev, TRAIL_E_BAD_TYPE,
+                                          "attribute '%.*s': '%.*s' is outside years 0000..9999",
+                                          (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value);
+            }
+            return r;
+        }
+        break;
+    default:
+        return put_string(ev, key, klen, def, value, vlen);
+    }
+    if (ev->cat->policy == TRAIL_POLICY_OFF)
+        return put_string(ev, key, klen, def, value, vlen);
+    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%.*s': '%.*s' is not a valid %s",
+                              (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value,
+                              trail_type_name(type));
+}
+
 int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
                          size_t vlen)
 {
@@ -472,55 +670,24 @@ int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, c
         vlen = strlen(value);
     if (klen >= sizeof(kbuf))
         return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
-                                  trail_catalog_limits(ev->cat)->max_key_len);
-    memcpy(kbuf, key, klen);
-    kbuf[klen] = '\0';
-    const struct trail_attr_def *def = trail_attr_def_find(ev->def, kbuf, klen);
-    int type = def ? def->type : TRAIL_TYPE_STRING;
-    bool off = trail_catalog_policy(ev->cat) == TRAIL_POLICY_OFF;
-    switch (type) {
-    case TRAIL_TYPE_INT: {
-        int64_t v;
-        if (parse_int(value, vlen, &v) == 0)
-            return trail_event_set_int(ev, kbuf, v);
-        break;
-    }
-    case TRAIL_TYPE_BOOL:
-        if (vlen == 4 && memcmp(value, "true", 4) == 0)
-            return trail_event_set_bool(ev, kbuf, 1);
-        if (vlen == 5 && memcmp(value, "false", 5) == 0)
-            return trail_event_set_bool(ev, kbuf, 0);
-        break;
-    case TRAIL_TYPE_IP: {
-        struct trail_attr v = {0};
-        if (trail_ip_parse(value, vlen, &v.ip_family, v.v.ip) == 0)
-            return set_scalar(ev, kbuf, TRAIL_TYPE_IP, &v);
-        break;
-    }
-    case TRAIL_TYPE_TIME: {
-        int64_t t;
-        if (trail_time_parse(value, vlen, &t) == 0)
-            return trail_event_set_time_attr(ev, kbuf, t);
-        break;
-    }
-    default:
+                                  ev->cat->limits.max_key_len);
+    if (memchr(key, '\0', klen)) {
+        /* no schema entry holds a NUL: a string, under the key up to its first NUL */
+        memcpy(kbuf, key, klen);
+        kbuf[klen] = '\0';
         return trail_event_set_string(ev, kbuf, value, vlen);
     }
-    if (off)
-        return trail_event_set_string(ev, kbuf, value, vlen);
-    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': '%.*s' is not a valid %s",
-                              kbuf, (int)(vlen > 64 ? 64 : vlen), value, trail_type_name(type));
+    return trail_event_put_text(ev, key, klen, def_find(ev, key, klen), value, vlen, 0);
 }
 
 int trail_event_unset(struct trail_event *ev, const char *key)
 {
-    long at = find_attr(ev, key, strlen(key));
-    if (at < 0)
-        return TRAIL_E_NOT_FOUND;
-    memmove(&ev->attrs[at], &ev->attrs[at + 1],
-            (ev->n_attrs - (size_t)at - 1) * sizeof(*ev->attrs));
-    ev->n_attrs--;
-    return 0;
+    return unset_n(ev, key, strlen(key));
+}
+
+int trail_event_has_attr(const struct trail_event *ev, const char *key, size_t klen)
+{
+    return find_attr(ev, key, klen) >= 0;
 }
 
 size_t trail_event_attr_count(const struct trail_event *ev)
@@ -617,11 +784,12 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
 
 int trail_event_validate(struct trail_event *ev)
 {
-    const struct trail_limits *lim = trail_catalog_limits(ev->cat);
-    int policy = trail_catalog_policy(ev->cat);
+    const struct trail_limits *lim = &ev->cat->limits;
+    int policy = ev->cat->policy;
     ev->err[0] = '\0';
 
-    if (!trail_id_valid(ev->id, ev->id_len))
+    /* an id the catalog knows is valid: the catalog takes no other */
+    if (!ev->def && !trail_id_ok(ev->id, ev->id_len))
         return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id '%s' is not lower-case [a-z0-9_]",
                                   ev->id);
     if (ev->n_attrs > lim->max_attrs)
@@ -650,8 +818,12 @@ int trail_event_validate(struct trail_event *ev)
     uint16_t j = 0;
     while (i < ev->n_attrs || j < ev->def->n_attrs) {
         const struct trail_attr_def *d = j < ev->def->n_attrs ? ev->def->attrs[j] : NULL;
-        const char *k = i < ev->n_attrs ? trail_attr_key(ev, &ev->attrs[i]) : NULL;
-        int c = !k ? 1 : !d ? -1 : strcmp(k, d->key);
+        const struct trail_attr *a = i < ev->n_attrs ? &ev->attrs[i] : NULL;
+        const char *k = a ? trail_attr_key(ev, a) : NULL;
+        int c = !a            ? 1
+                : !d          ? -1
+                : a->def == d ? 0
+                              : trail_keycmp_n(k, a->key_len, d->key, d->key_len);
         if (c == 0) {
             i++, j++;
         } else if (c < 0) {

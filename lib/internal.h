@@ -23,6 +23,23 @@
 extern const struct trail_event_def trail_builtin_events[];
 extern const size_t trail_builtin_n_events;
 
+/*
+ * The catalog (lib/catalog.c keeps it; its slots and custom events are its
+ * own). Here so that the event setters read the policy and limits inline.
+ */
+struct trail_catalog_slot;
+struct trail_catalog_custom;
+
+struct trail_catalog {
+    int policy;
+    struct trail_limits limits;
+    const struct trail_event_def **sorted; /* every event, by id */
+    size_t n_events;
+    struct trail_catalog_slot *slots;     /* open addressing on the id's hash */
+    size_t n_slots;                       /* a power of two, at least 2 * n_events */
+    struct trail_catalog_custom *customs; /* owned */
+};
+
 /* One attribute of an event. Strings live in the event's arena, by offset. */
 struct trail_attr {
     const struct trail_attr_def *def; /* the schema's entry, or NULL if undeclared */
@@ -55,6 +72,7 @@ struct trail_event {
     struct trail_attr *attrs; /* sorted by key */
     uint32_t n_attrs;
     uint32_t cap_attrs;
+    uint16_t def_hint; /* where in def->attrs the next key is looked for first */
     char *arena;
     size_t arena_len;
     size_t arena_cap;
@@ -82,6 +100,67 @@ static inline int trail_keycmp(const char *name, const char *key, size_t len)
 }
 
 /*
+ * trail_keycmp_n - order two counted keys as strcmp would order them as
+ * strings (NUL-free keys; a NUL byte orders as any other byte).
+ */
+static inline int trail_keycmp_n(const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* most keys differ in their first byte: decide without a call */
+    if (alen && blen && a[0] != b[0])
+        return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* trail_bytes_eq - 1 when a[0..n) and b[0..n) hold the same bytes; for short keys. */
+static inline int trail_bytes_eq(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        a += 8, b += 8, n -= 8;
+    }
+    while (n > 0) {
+        if (*a++ != *b++)
+            return 0;
+        n--;
+    }
+    return 1;
+}
+
+/* Byte classes of keys and ids (lib/event.c), for checks in one pass. */
+#define TRAIL_CC_KEY 1 /* [A-Za-z0-9_.-] */
+#define TRAIL_CC_ID  2 /* [a-z0-9_] */
+extern const uint8_t trail_char_class[256];
+
+/* trail_key_ok - trail_key_valid(), inline: a non-empty run of [A-Za-z0-9_.-]. */
+static inline int trail_key_ok(const char *key, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)key;
+    unsigned all = TRAIL_CC_KEY;
+    for (size_t i = 0; i < len; i++)
+        all &= trail_char_class[s[i]];
+    return len > 0 && all;
+}
+
+/* trail_id_ok - trail_id_valid(), inline: [a-z0-9_] of 1..128 bytes. */
+static inline int trail_id_ok(const char *id, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)id;
+    unsigned all = TRAIL_CC_ID;
+    if (len == 0 || len > TRAIL_MAX_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        all &= trail_char_class[s[i]];
+    return all != 0;
+}
+
+/*
  * trail_event_clear - make ev blank, as trail_event_new(cat, NULL, ..) makes
  * it: no id, no attributes, nothing set. Keeps its catalog and its memory.
  */
@@ -93,6 +172,36 @@ void trail_event_clear(struct trail_event *ev);
  * Attributes already set stay (a decoder sets the id before any).
  */
 void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
+
+/*
+ * trail_event_find_def - the schema's entry for key[0..klen) in ev's event,
+ * or NULL: trail_attr_def_find(), but trying first where the previous key
+ * was found (decoders read keys in order). A key it finds is valid.
+ */
+const struct trail_attr_def *trail_event_find_def(struct trail_event *ev, const char *key,
+                                                  size_t klen);
+
+/*
+ * trail_event_put_text - the decoders' trail_event_set_text(): key[0..klen)
+ * need not be NUL-terminated but holds no NUL (a decoder's keys never do);
+ * def is trail_event_find_def(ev, key, klen). With check_time_range, a time
+ * attribute outside years 0000..9999 is refused as codec_set_text() refuses
+ * it. Codes and messages as those calls.
+ */
+int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
+                         const struct trail_attr_def *def, const char *value, size_t vlen,
+                         int check_time_range);
+
+/*
+ * trail_event_put_scalar - trail_event_set_int() (type TRAIL_TYPE_INT) or
+ * trail_event_set_bool() (TRAIL_TYPE_BOOL, value 0 or 1) with a counted key
+ * that holds no NUL. Codes and messages as those calls.
+ */
+int trail_event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type,
+                           int64_t value);
+
+/* trail_event_has_attr - 1 when ev has the attribute key[0..klen). */
+int trail_event_has_attr(const struct trail_event *ev, const char *key, size_t klen);
 
 /* trail_event_errorf - record a problem on the event; returns code for chaining. */
 int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Encoder                                                                  */
@@ -55,6 +58,34 @@ static const uint8_t jclass[256] = {
     ['\\'] = J_BSLASH,
     [0x80 ... 0xff] = J_HIGH,
 };
+
+/*
+ * The index of the first byte at or after i in s[0..n) that is not J_PLAIN,
+ * or n: sixteen bytes at a time with SSE2 (a signed compare with 0x20 finds
+ * the control characters and the bytes above ASCII at once), then eight.
+ */
+static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                         _mm_cmplt_epi8(x, space));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return i + (size_t)__builtin_ctz((unsigned)mask);
+        i += 16;
+    }
+#endif
+    while (i + 8 <= n && plain8(s + i))
+        i += 8;
+    while (i < n && jclass[s[i]] == J_PLAIN)
+        i++;
+    return i;
+}
 
 /*
  * Write s[0..n) as a JSON string at p, which has room for 6 * n + 2 bytes.
@@ -205,8 +236,9 @@ fail:
 /* Decoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
-#define KEY_MAX   255  /* longest key the decoder reads (limits allow up to 255) */
-#define VAL_STACK 2048 /* unescaped strings up to this size need no allocation */
+#define KEY_MAX     255  /* longest key the decoder reads (limits allow up to 255) */
+#define VAL_STACK   2048 /* unescaped strings up to this size need no allocation */
+#define NULLS_STACK 512  /* nor do null attributes' keys up to this size in all */
 
 struct parser {
     const char *s;
@@ -220,16 +252,21 @@ struct parser {
     char *val; /* an unescaped string: val_stack or val_heap */
     size_t val_cap;
     char *val_heap;
-    char *nulls; /* attribute keys given as null, each NUL-terminated */
+    char *nulls; /* attribute keys given as null, each NUL-terminated: nulls_stack or heap */
     size_t nulls_len;
+    size_t nulls_cap;
     size_t n_nulls;
     char val_stack[VAL_STACK];
+    char nulls_stack[NULLS_STACK];
 };
 
 #define ERR(p, code, off, ...) codec_error((p)->err, (p)->errlen, (code), (off), __VA_ARGS__)
 
 static inline void skip_ws(struct parser *p)
 {
+    /* mostly there is none: one compare decides */
+    if (TRAIL_LIKELY(p->pos < p->n && (unsigned char)p->s[p->pos] > ' '))
+        return;
     while (p->pos < p->n) {
         char c = p->s[p->pos];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
@@ -251,10 +288,10 @@ static const char *what_is(const struct parser *p, size_t off, char buf[16])
     return buf;
 }
 
-static int expect_char(struct parser *p, char c, const char *what)
+static inline int expect_char(struct parser *p, char c, const char *what)
 {
     char b[16];
-    if (p->pos >= p->n || p->s[p->pos] != c)
+    if (TRAIL_UNLIKELY(p->pos >= p->n || p->s[p->pos] != c))
         return ERR(p, TRAIL_E_PARSE, p->pos, "expected %s, found %s", what, what_is(p, p->pos, b));
     p->pos++;
     return 0;
@@ -327,7 +364,7 @@ static size_t put_utf8(char *out, uint32_t cp)
  * NUL-terminated (a longer one is TRAIL_E_KEY_TOO_LONG); otherwise *ret
  * points into the input when the string has no escape, or into p->val.
  */
-static int read_string(struct parser *p, int to_key, const char **ret, size_t *ret_len)
+static int read_string_slow(struct parser *p, int to_key, const char **ret, size_t *ret_len)
 {
     const unsigned char *s = (const unsigned char *)p->s;
     size_t open = p->pos++;
@@ -335,10 +372,7 @@ static int read_string(struct parser *p, int to_key, const char **ret, size_t *r
 
     /* the fast path: plain text and UTF-8 up to the closing quote */
     for (;;) {
-        while (i + 8 <= p->n && plain8(s + i))
-            i += 8;
-        while (i < p->n && jclass[s[i]] == J_PLAIN)
-            i++;
+        i = plain_run(s, i, p->n);
         if (i < p->n && s[i] >= 0x80) {
             size_t l = codec_utf8_seq(s + i, p->n - i);
             if (l == 0)
@@ -465,6 +499,41 @@ key_too_long:
     return ERR(p, TRAIL_E_KEY_TOO_LONG, open, "member name is longer than %d bytes", KEY_MAX);
 }
 
+/*
+ * read_string_slow()'s result for the common string: plain ASCII up to its
+ * closing quote (and a key that fits). Anything else, UTF-8 included, is
+ * read_string_slow()'s, from the start.
+ */
+static inline int read_string(struct parser *p, int to_key, const char **ret, size_t *ret_len)
+{
+    const unsigned char *s = (const unsigned char *)p->s;
+    size_t start = p->pos + 1;
+    size_t i = plain_run(s, start, p->n);
+    size_t len = i - start;
+    if (TRAIL_LIKELY(i < p->n && s[i] == '"')) {
+        if (!to_key) {
+            *ret = p->s + start;
+            *ret_len = len;
+            p->pos = i + 1;
+            return 0;
+        }
+        if (len <= KEY_MAX) {
+            /* a short key is copied with one fixed-size move (p->key has room for it) */
+            if (len <= 16 && start + 16 <= p->n)
+                memcpy(p->key, p->s + start, 16);
+            else
+                memcpy(p->key, p->s + start, len);
+            p->key[len] = '\0';
+            p->key_len = len;
+            *ret = p->key;
+            *ret_len = len;
+            p->pos = i + 1;
+            return 0;
+        }
+    }
+    return read_string_slow(p, to_key, ret, ret_len);
+}
+
 /* A JSON number, read by the RFC 8259 grammar. */
 struct number {
     uint64_t mag;    /* the magnitude of an integer */
@@ -575,11 +644,18 @@ static int null_seen(const struct parser *p, const char *key, size_t len)
 
 static int add_null(struct parser *p, const char *key, size_t len)
 {
-    char *q = realloc(p->nulls, p->nulls_len + len + 1);
-    if (!q)
-        return -ENOMEM;
-    memcpy(q + p->nulls_len, key, len + 1);
-    p->nulls = q;
+    if (p->nulls_len + len + 1 > p->nulls_cap) {
+        size_t cap = 2 * (p->nulls_len + len + 1);
+        char *q = malloc(cap);
+        if (!q)
+            return -ENOMEM;
+        memcpy(q, p->nulls, p->nulls_len);
+        if (p->nulls != p->nulls_stack)
+            free(p->nulls);
+        p->nulls = q;
+        p->nulls_cap = cap;
+    }
+    memcpy(p->nulls + p->nulls_len, key, len + 1);
     p->nulls_len += len + 1;
     p->n_nulls++;
     return 0;
@@ -637,7 +713,8 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
         if (c == '"') {
             if ((r = read_string(p, 0, &str, &slen)) < 0)
                 return r;
-            if (ev && (r = codec_set_text(ev, key, klen, str, slen)) < 0)
+            if (ev && (r = trail_event_put_text(ev, key, klen, trail_event_find_def(ev, key, klen),
+                                                str, slen, 1)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             struct number num;
@@ -649,7 +726,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                 snprintf(what, sizeof(what), "attribute '%s'", key);
                 return number_problem(p, &num, what);
             }
-            if (ev && (r = trail_event_set_int(ev, key, v)) < 0)
+            if (ev && (r = trail_event_put_scalar(ev, key, klen, TRAIL_TYPE_INT, v)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '{' || c == '[') {
             return ERR(p, TRAIL_E_BAD_TYPE, val_off,
@@ -660,16 +737,15 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                 return r;
             if (lit < 0)
                 is_null = 1;
-            else if (ev && (r = trail_event_set_bool(ev, key, lit)) < 0)
+            else if (ev && (r = trail_event_put_scalar(ev, key, klen, TRAIL_TYPE_BOOL, lit)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         }
         if (ev) {
-            struct trail_value v;
             int dup;
             if (is_null) {
-                dup = trail_event_attr_get(ev, key, &v) == 0 || null_seen(p, key, klen);
+                dup = trail_event_has_attr(ev, key, klen) || null_seen(p, key, klen);
                 if (!dup) {
-                    if (!trail_key_valid(key, klen))
+                    if (!trail_key_ok(key, klen))
                         return ERR(p, TRAIL_E_BAD_KEY, key_off,
                                    "attribute key '%.64s' is empty or has characters outside "
                                    "[A-Za-z0-9_.-]",
@@ -800,7 +876,7 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
     switch (bit) {
     case M_ID:
         /* validation would refuse such an id under every policy, and the encoders rely on it */
-        if (!trail_id_valid(str, len))
+        if (!trail_id_ok(str, len))
             return ERR(p, TRAIL_E_BAD_ID, off,
                        "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                        (int)(len > 64 ? 64 : len), str, TRAIL_MAX_ID_LEN);
@@ -921,11 +997,18 @@ int trail_event_parse_json(struct trail_event *target, const char *data, size_t 
     p.val = p.val_stack;
     p.val_cap = VAL_STACK;
     p.val_heap = NULL;
-    p.nulls = NULL;
+    p.nulls = p.nulls_stack;
+    p.nulls_cap = NULLS_STACK;
     p.nulls_len = p.n_nulls = 0;
     p.key_len = 0;
-    memset(&t, 0, sizeof(t));
+    /* the members one by one: host and uuid are read only as far as host_len and has_uuid say */
+    t.time_us = 0;
+    t.seq = 0;
+    t.severity = t.severity_name = 0;
+    t.has_uuid = 0;
+    t.host_len = 0;
     t.attrs_pos = SIZE_MAX;
+    t.end_pos = 0;
     if (err && errlen)
         err[0] = '\0';
 
@@ -952,13 +1035,14 @@ int trail_event_parse_json(struct trail_event *target, const char *data, size_t 
     }
     if (t.has_uuid)
         trail_event_set_uuid(ev, t.uuid);
-    free(p.val_heap);
-    free(p.nulls);
-    return 0;
+    r = 0;
+    goto done;
 fail:
     trail_event_clear(target);
+done:
     free(p.val_heap);
-    free(p.nulls);
+    if (p.nulls != p.nulls_stack)
+        free(p.nulls);
     return r;
 }
 

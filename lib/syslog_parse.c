@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- small scanning helpers ---- */
 
@@ -75,16 +78,97 @@ static int parse_field(const char **p, const char *end, size_t max, const char *
     return 0;
 }
 
-static int sd_name_char(unsigned char c)
+/* SD-NAME bytes (RFC 5424 6.3.2): printable US-ASCII but '=', ']' and '"'. */
+static const uint8_t sd_name_chars[256] = {
+    ['!'] = 1,          /* '"' (34) is out */
+    ['#' ... '<'] = 1,  /* '=' (61) is out */
+    ['>' ... '\\'] = 1, /* ']' (93) is out */
+    ['^' ... '~'] = 1,
+};
+
+static inline int sd_name_char(unsigned char c)
 {
-    return is_print_ascii(c) && c != '=' && c != ']' && c != '"';
+    return sd_name_chars[c];
 }
 
 /*
- * Scan one SD-ELEMENT at *p ("[" SD-ID *(SP SD-PARAM) "]"), checking its
- * syntax. Returns 0 and moves *p past it, or TRAIL_E_PARSE.
+ * The index of the first '"' or '\' in s[0..n), or n: sixteen bytes at a
+ * time with SSE2, eight with the classic SWAR zero-byte test (whose lowest
+ * hit is always exact), since PARAM-VALUEs are most of a message's bytes.
  */
-static int scan_sd_element(const char **p, const char *end)
+static inline size_t find_quote_or_backslash(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        int hit =
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        if (hit)
+            return i + (size_t)__builtin_ctz((unsigned)hit);
+        i += 16;
+    }
+#endif
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (i + 8 <= n) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+        if (hit)
+            return i + (size_t)(__builtin_ctzll(hit) >> 3);
+        i += 8;
+    }
+    while (i < n && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
+/*
+ * The end of the PARAM-VALUE that starts at s: its closing '"', or end when
+ * it has none. A backslash hides the byte after it (RFC 5424 6.3.3);
+ * *ret_escaped is set when there is one.
+ */
+static inline const char *value_end(const char *s, const char *end, int *ret_escaped)
+{
+    for (;;) {
+        s += find_quote_or_backslash(s, (size_t)(end - s));
+        if (s >= end || *s == '"')
+            return s;
+        *ret_escaped = 1;
+        s += s + 1 < end ? 2 : 1;
+    }
+}
+
+/*
+ * The params of the first [trail@32473 ...] element, as the parser found
+ * them while checking the message, so that the event is read from them
+ * without scanning the structured data again.
+ */
+#define SD_SPANS 64
+
+struct sd_span {
+    const char *name;
+    const char *value;
+    uint32_t value_len;
+    uint8_t name_len; /* 1..32 */
+    uint8_t escaped;  /* the value holds a backslash */
+};
+
+struct sd_spans {
+    const char *element; /* just after its SD-ID; NULL: no such element */
+    size_t n;            /* spans in span[] */
+    int complete;        /* 0: more params than SD_SPANS, read them with the cursor */
+    struct sd_span span[SD_SPANS];
+};
+
+/*
+ * Scan one SD-ELEMENT at *p ("[" SD-ID *(SP SD-PARAM) "]"), checking its
+ * syntax. Returns 0 and moves *p past it, or TRAIL_E_PARSE. With spans,
+ * the first trail@32473 element's params are noted there.
+ */
+static int scan_sd_element(const char **p, const char *end, struct sd_spans *spans)
 {
     const char *s = *p;
     if (s >= end || *s != '[')
@@ -95,6 +179,13 @@ static int scan_sd_element(const char **p, const char *end)
         s++;
     if (s == id || s - id > 32)
         return TRAIL_E_PARSE;
+    if (spans && !spans->element && s - id == 11 && memcmp(id, "trail@32473", 11) == 0) {
+        spans->element = s;
+        spans->n = 0;
+        spans->complete = 1;
+    } else {
+        spans = NULL;
+    }
     for (;;) {
         if (s >= end)
             return TRAIL_E_PARSE;
@@ -110,17 +201,22 @@ static int scan_sd_element(const char **p, const char *end)
             s++;
         if (s == name || s - name > 32 || s + 1 >= end || s[0] != '=' || s[1] != '"')
             return TRAIL_E_PARSE;
-        s += 2;
-        for (;;) {
-            if (s >= end)
-                return TRAIL_E_PARSE;
-            if (*s == '\\' && s + 1 < end) {
-                s += 2;
-                continue;
-            }
-            if (*s == '"')
-                break;
-            s++;
+        const char *name_end = s, *value = s + 2;
+        int escaped = 0;
+        s = value_end(value, end, &escaped);
+        if (s >= end)
+            return TRAIL_E_PARSE;
+        if (spans) {
+            if (spans->n < SD_SPANS)
+                spans->span[spans->n++] = (struct sd_span){
+                    .name = name,
+                    .value = value,
+                    .value_len = (uint32_t)(s - value),
+                    .name_len = (uint8_t)(name_end - name),
+                    .escaped = (uint8_t)escaped,
+                };
+            else
+                spans->complete = 0;
         }
         s++; /* the closing quote */
     }
@@ -128,7 +224,8 @@ static int scan_sd_element(const char **p, const char *end)
 
 /* ---- RFC 5424 ---- */
 
-int trail_syslog_parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg)
+static int parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg,
+                      struct sd_spans *spans)
 {
     const char *p = data, *end = data + len;
     struct trail_syslog_msg m = {.rfc = 5424};
@@ -176,7 +273,7 @@ int trail_syslog_parse_5424(const char *data, size_t len, struct trail_syslog_ms
     } else {
         const char *sd = p;
         do {
-            if (scan_sd_element(&p, end) < 0)
+            if (scan_sd_element(&p, end, spans) < 0)
                 return TRAIL_E_PARSE;
         } while (p < end && *p == '[');
         m.sd = sd;
@@ -196,6 +293,11 @@ int trail_syslog_parse_5424(const char *data, size_t len, struct trail_syslog_ms
     m.content_len = m.msg_len;
     *ret_msg = m;
     return 0;
+}
+
+int trail_syslog_parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg)
+{
+    return parse_5424(data, len, ret_msg, NULL);
 }
 
 /* ---- RFC 3164 ---- */
@@ -342,7 +444,9 @@ int trail_syslog_parse_3164(const char *data, size_t len, struct trail_syslog_ms
     return 0;
 }
 
-int trail_syslog_parse(const char *data, size_t len, struct trail_syslog_msg *ret_msg)
+/* trail_syslog_parse(), noting the params of an RFC 5424 message's trail@32473 element in spans. */
+static int parse_any(const char *data, size_t len, struct trail_syslog_msg *ret_msg,
+                     struct sd_spans *spans)
 {
     const char *p = data, *end = data + len;
     int pri;
@@ -353,8 +457,13 @@ int trail_syslog_parse(const char *data, size_t len, struct trail_syslog_msg *re
     while (p < end && is_digit((unsigned char)*p) && p - v < 3)
         p++;
     if (p > v && p < end && *p == ' ')
-        return trail_syslog_parse_5424(data, len, ret_msg);
+        return parse_5424(data, len, ret_msg, spans);
     return trail_syslog_parse_3164(data, len, ret_msg);
+}
+
+int trail_syslog_parse(const char *data, size_t len, struct trail_syslog_msg *ret_msg)
+{
+    return parse_any(data, len, ret_msg, NULL);
 }
 
 /* ---- structured data ---- */
@@ -416,11 +525,8 @@ int trail_syslog_sd_next_param(struct trail_syslog_sd *sd, const char **ret_name
     const char *name_end = s;
     s += 2;
     const char *value = s;
-    while (s < sd->end && *s != '"') {
-        if (*s == '\\' && s + 1 < sd->end)
-            s++;
-        s++;
-    }
+    int escaped = 0;
+    s = value_end(s, sd->end, &escaped);
     if (s >= sd->end)
         return TRAIL_E_PARSE;
     *ret_name = name;
@@ -560,6 +666,8 @@ int trail_syslog_framer_flush(struct trail_syslog_framer *f, const char *buf, si
 
 /* ---- a trail event carried in a syslog message ---- */
 
+#define VAL_STACK 2048 /* unescaped PARAM-VALUEs up to this size need no allocation */
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -584,14 +692,47 @@ static int pair_name(const char *name, size_t len, char kind)
     return 1;
 }
 
-/* Find the "k.N" param of an element whose "a.N" param was read (suffix = ".N"). */
-static int find_key_param(const struct trail_syslog_sd *element, const char *suffix,
-                          size_t suffix_len, char *key, size_t key_size, size_t *ret_len)
+/*
+ * The params of the trail@32473 element, one by one: from the spans the
+ * parser noted, or (for an element with more params than it notes) from a
+ * cursor over the structured data. Both give the same params in order.
+ */
+struct param_iter {
+    const struct sd_spans *spans; /* NULL: use sd */
+    size_t i;
+    struct trail_syslog_sd sd; /* positioned just after the SD-ID */
+};
+
+/* 1 and the next param (escaped: its value holds a backslash), 0 at the end, or TRAIL_E_PARSE. */
+static int param_next(struct param_iter *it, const char **ret_name, size_t *ret_name_len,
+                      const char **ret_value, size_t *ret_value_len, int *ret_escaped)
 {
-    struct trail_syslog_sd it = *element;
+    if (it->spans) {
+        if (it->i >= it->spans->n)
+            return 0;
+        const struct sd_span *sp = &it->spans->span[it->i++];
+        *ret_name = sp->name;
+        *ret_name_len = sp->name_len;
+        *ret_value = sp->value;
+        *ret_value_len = sp->value_len;
+        *ret_escaped = sp->escaped;
+        return 1;
+    }
+    int r = trail_syslog_sd_next_param(&it->sd, ret_name, ret_name_len, ret_value, ret_value_len);
+    if (r == 1)
+        *ret_escaped = find_quote_or_backslash(*ret_value, *ret_value_len) < *ret_value_len;
+    return r;
+}
+
+/* Find the "k.N" param of an element whose "a.N" param was read (suffix = ".N"). */
+static int find_key_param(const struct param_iter *element, const char *suffix, size_t suffix_len,
+                          char *key, size_t key_size, size_t *ret_len)
+{
+    struct param_iter it = *element;
     const char *n, *v;
     size_t nl, vl;
-    while (trail_syslog_sd_next_param(&it, &n, &nl, &v, &vl) == 1) {
+    int escaped;
+    while (param_next(&it, &n, &nl, &v, &vl, &escaped) == 1) {
         if (nl == suffix_len + 1 && n[0] == 'k' && memcmp(n + 1, suffix, suffix_len) == 0 &&
             vl < key_size) {
             *ret_len = trail_syslog_sd_unescape(v, vl, key);
@@ -602,21 +743,22 @@ static int find_key_param(const struct trail_syslog_sd *element, const char *suf
 }
 
 /*
- * Build the event of a [trail@32473 ...] element; element is positioned just
- * after the SD-ID. The id is the "id" param when there is one, else MSGID
- * (trail_event_to_syslog writes both).
+ * Build the event of a [trail@32473 ...] element into ev. The id is the
+ * "id" param when there is one, else MSGID (trail_event_to_syslog writes
+ * both).
  */
 static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
-                   const struct trail_syslog_sd *element, char *err, size_t errlen)
+                   const struct param_iter *element, char *err, size_t errlen)
 {
     char idbuf[2 * TRAIL_MAX_ID_LEN + 1];
     size_t id_len = 0;
-    struct trail_syslog_sd it = *element;
-    char *val = NULL;
+    struct param_iter it = *element;
+    char vbuf[VAL_STACK]; /* an unescaped value */
+    char *heap = NULL;    /* one that does not fit vbuf, at most sd_len bytes */
     const char *n, *v;
     size_t nl, vl;
-    int r;
-    while ((r = trail_syslog_sd_next_param(&it, &n, &nl, &v, &vl)) == 1) {
+    int escaped, r;
+    while ((r = param_next(&it, &n, &nl, &v, &vl, &escaped)) == 1) {
         if (nl == 2 && memcmp(n, "id", 2) == 0) {
             if (vl > 2 * TRAIL_MAX_ID_LEN) {
                 set_err(err, errlen, "syslog: the event id is longer than %d bytes",
@@ -642,7 +784,7 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
     }
     idbuf[id_len] = '\0';
 
-    if (!trail_id_valid(idbuf, id_len)) {
+    if (!trail_id_ok(idbuf, id_len)) {
         set_err(err, errlen, "syslog: event id '%.*s' is not lower-case [a-z0-9_] of 1..128 bytes",
                 (int)(id_len > 64 ? 64 : id_len), idbuf);
         return TRAIL_E_BAD_ID;
@@ -654,17 +796,26 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
     }
     if (m->time_us)
         trail_event_set_time(ev, m->time_us);
-    val = malloc(m->sd_len + 1);
-    if (!val) {
-        r = -ENOMEM;
-        goto fail;
-    }
     it = *element;
     char key[256]; /* the key of an a.N value, from its k.N */
-    while ((r = trail_syslog_sd_next_param(&it, &n, &nl, &v, &vl)) == 1) {
-        size_t len = trail_syslog_sd_unescape(v, vl, val);
+    while ((r = param_next(&it, &n, &nl, &v, &vl, &escaped)) == 1) {
         if ((nl == 2 && memcmp(n, "id", 2) == 0) || (nl == 3 && memcmp(n, "seq", 3) == 0))
             continue; /* the id is read above; the store assigns seq */
+        /* a value is used where it is unless it has an escape to undo */
+        const char *val = v;
+        size_t len = vl;
+        if (escaped) {
+            char *out = vbuf;
+            if (vl > sizeof(vbuf)) {
+                if (!heap && !(heap = malloc(m->sd_len + 1))) {
+                    r = -ENOMEM;
+                    goto fail;
+                }
+                out = heap;
+            }
+            len = trail_syslog_sd_unescape(v, vl, out);
+            val = out;
+        }
         if (nl == 4 && memcmp(n, "uuid", 4) == 0) {
             uint8_t u[16];
             if (trail_uuid_parse(val, len, u) < 0) {
@@ -690,14 +841,18 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
             n = key;
             nl = key_len;
         }
-        /* the key's form first: a k.N value may hold any byte, a NUL included */
-        if (!trail_key_valid(n, nl)) {
+        /*
+         * The key's form first: a k.N value may hold any byte, a NUL included.
+         * A key the schema declares has the form already.
+         */
+        const struct trail_attr_def *def = trail_event_find_def(ev, n, nl);
+        if (!def && !trail_key_ok(n, nl)) {
             r = TRAIL_E_BAD_KEY;
             set_err(err, errlen, "syslog: attribute key '%.*s' is not made of [A-Za-z0-9_.-]",
                     (int)(nl > 64 ? 64 : nl), n);
             goto fail;
         }
-        r = trail_event_set_text(ev, n, nl, val, len);
+        r = trail_event_put_text(ev, n, nl, def, val, len, 0);
         if (r < 0) {
             set_err(err, errlen, "%s", trail_event_error(ev));
             goto fail;
@@ -707,10 +862,9 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
         set_err(err, errlen, "syslog: malformed structured data");
         goto fail;
     }
-    free(val);
-    return 0;
+    r = 0;
 fail:
-    free(val);
+    free(heap);
     return r;
 }
 
@@ -740,6 +894,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
 {
     const struct trail_limits *lim = trail_catalog_limits(ev->cat);
     struct trail_syslog_msg m;
+    struct sd_spans spans;
     int r;
     trail_event_clear(ev);
     if (err && errlen)
@@ -749,23 +904,21 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
                 lim->max_record_bytes);
         return TRAIL_E_TOO_LARGE;
     }
-    if (trail_syslog_parse(data, len, &m) < 0) {
+    spans.element = NULL;
+    if (parse_any(data, len, &m, &spans) < 0) {
         set_err(err, errlen, "syslog: malformed message (neither RFC 5424 nor RFC 3164)");
         return TRAIL_E_PARSE;
     }
-    if (m.sd_len > 0) {
-        struct trail_syslog_sd sd;
-        const char *id;
-        size_t id_len;
-        trail_syslog_sd_init(&sd, m.sd, m.sd_len);
-        while ((r = trail_syslog_sd_next_element(&sd, &id, &id_len)) == 1) {
-            if (id_len == 11 && memcmp(id, "trail@32473", 11) == 0) {
-                r = from_sd(ev, &m, &sd, err, errlen);
-                if (r < 0)
-                    trail_event_clear(ev);
-                return r;
-            }
-        }
+    if (spans.element) {
+        /* the first trail@32473 element, as trail_syslog_sd_next_element() would find it */
+        struct param_iter element = {.spans = spans.complete ? &spans : NULL};
+        trail_syslog_sd_init(&element.sd, m.sd, m.sd_len);
+        element.sd.p = spans.element;
+        element.sd.in_element = 1;
+        r = from_sd(ev, &m, &element, err, errlen);
+        if (r < 0)
+            trail_event_clear(ev);
+        return r;
     }
     const char *msg = m.msg;
     size_t msg_len = m.msg_len;
