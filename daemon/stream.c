@@ -39,7 +39,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_INFLIGHT   4   /* batches one connection may have in ingest */
+#define MAX_INFLIGHT   64  /* batches one connection may have in ingest */
+#define SUBMIT_EVENTS  256 /* events after which a read's events are submitted at once */
 #define UDP_INFLIGHT   16  /* the same for a UDP socket */
 #define UDP_PER_WAKEUP 256 /* datagrams read per readiness */
 #define UDP_MAX        65536
@@ -324,13 +325,15 @@ static void conn_submit(struct conn *c)
 
 /*
  * After a read: hand the pending events over now when nothing of this
- * connection is in ingest (latency), else let them gather until its batch
- * completes (conn_completed submits them) or they make a full batch: under
- * load each connection's batches grow to the size of one group commit.
+ * connection is in ingest (latency) or when they are SUBMIT_EVENTS or more,
+ * else let them gather until a batch of the connection completes
+ * (conn_completed submits them). Submitting appends to the store on this
+ * thread, so a batch is appended while its events are still in the CPU's
+ * cache; the group commit gathers every batch appended while a sync runs.
  */
 static void conn_flush(struct conn *c)
 {
-    if (c->inflight == 0 || c->srv->stopping)
+    if (c->inflight == 0 || c->n_pending >= SUBMIT_EVENTS || c->srv->stopping)
         conn_submit(c);
 }
 
