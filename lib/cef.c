@@ -248,8 +248,7 @@ struct cef_reader {
 
 static inline int key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
+    return trail_char_class[(unsigned char)c] & TRAIL_CC_KEY;
 }
 
 static int digits(const char *s, size_t n, size_t at, int count)
@@ -371,8 +370,12 @@ static int header_field(struct cef_reader *rd, size_t *pos, const char *name, si
                         size_t *ret_len)
 {
     size_t i = *pos;
-    while (i < rd->n && rd->s[i] != '|')
-        i += rd->s[i] == '\\' && i + 1 < rd->n ? 2 : 1;
+    for (;;) {
+        i = trail_find2(rd->s, i, rd->n, '|', '\\');
+        if (i >= rd->n || rd->s[i] == '|')
+            break;
+        i += i + 1 < rd->n ? 2 : 1; /* an escape hides the next byte */
+    }
     if (i >= rd->n)
         return ERR(rd, TRAIL_E_PARSE, *pos, "the CEF header ends before its %s field", name);
     *ret_off = *pos;
@@ -397,12 +400,13 @@ static int val_reserve(struct cef_reader *rd, size_t n)
 
 /*
  * Unescape an extension value s[0..n): \\ \= \| \n \r; any other backslash
- * stays as it is. Returns the text in place when there is nothing to undo.
+ * stays as it is. Returns the text in place when there is nothing to undo
+ * (escaped 0: the value holds no backslash).
  */
-static int unescape_value(struct cef_reader *rd, const char *s, size_t n, const char **ret,
-                          size_t *ret_len)
+static int unescape_value(struct cef_reader *rd, const char *s, size_t n, int escaped,
+                          const char **ret, size_t *ret_len)
 {
-    const char *bs = memchr(s, '\\', n);
+    const char *bs = escaped ? memchr(s, '\\', n) : NULL;
     if (!bs) {
         *ret = s;
         *ret_len = n;
@@ -492,26 +496,28 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         /* the value runs to the next " key=" (or the end of the line) */
         size_t vs = pos, ve = n, next = n;
         size_t i = pos;
+        int escaped = 0; /* a backslash in the value */
         while (i < n) {
+            i = trail_find2(s, i, n, ' ', '\\');
+            if (i >= n)
+                break;
             char c = s[i];
             /* an escape hides the next byte; a backslash before a space is a literal one */
-            if (c == '\\' && i + 1 < n && s[i + 1] != ' ') {
-                i += 2;
+            if (c == '\\') {
+                escaped = 1;
+                i += i + 1 < n && s[i + 1] != ' ' ? 2 : 1;
                 continue;
             }
-            if (c == ' ') {
-                size_t j = i + 1;
-                while (j < n && key_char(s[j]))
-                    j++;
-                if (j > i + 1 && j < n && s[j] == '=') {
-                    ve = i;
-                    next = i + 1;
-                    break;
-                }
-                i = j > i + 1 ? j : i + 1;
-                continue;
+            /* a space: the value ends here when " key=" follows */
+            size_t j = i + 1;
+            while (j < n && key_char(s[j]))
+                j++;
+            if (j > i + 1 && j < n && s[j] == '=') {
+                ve = i;
+                next = i + 1;
+                break;
             }
-            i++;
+            i = j > i + 1 ? j : i + 1;
         }
         if (ve > n)
             ve = n;
@@ -533,7 +539,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         } else {
             const char *v;
             size_t vlen;
-            if ((r = unescape_value(rd, s + vs, ve - vs, &v, &vlen)) < 0)
+            if ((r = unescape_value(rd, s + vs, ve - vs, escaped, &v, &vlen)) < 0)
                 return r;
             if ((r = trail_event_put_text(ev, key, klen, trail_event_find_def(ev, key, klen), v,
                                           vlen, 1)) < 0) {
@@ -585,7 +591,7 @@ static int decode(struct cef_reader *rd, struct trail_event *ev)
             return r;
 
     /* validation would refuse such an id under every policy, and the encoders rely on it */
-    if (!trail_id_valid(s + off[3], len[3]))
+    if (!trail_id_ok(s + off[3], len[3]))
         return ERR(rd, TRAIL_E_BAD_ID, off[3],
                    "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                    (int)(len[3] > 64 ? 64 : len[3]), s + off[3], TRAIL_MAX_ID_LEN);

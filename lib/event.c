@@ -239,7 +239,8 @@ const uint8_t trail_char_class[256] = {
     ['-'] = TRAIL_CC_KEY,
 };
 
-static int arena_put(struct trail_event *ev, const char *s, size_t n, uint32_t *ret_off)
+static TRAIL_ALWAYS_INLINE int arena_put(struct trail_event *ev, const char *s, size_t n,
+                                         uint32_t *ret_off)
 {
     if (ev->arena_len + n > UINT32_MAX)
         return -ENOMEM;
@@ -271,7 +272,7 @@ static inline int attr_cmp(const struct trail_event *ev, const struct trail_attr
  * Decoders mostly set keys in order, so the place after the last attribute
  * is tried before a binary search.
  */
-static long find_attr(const struct trail_event *ev, const char *key, size_t len)
+static TRAIL_ALWAYS_INLINE long find_attr(const struct trail_event *ev, const char *key, size_t len)
 {
     size_t n = ev->n_attrs;
     if (n == 0)
@@ -300,7 +301,8 @@ static long find_attr(const struct trail_event *ev, const char *key, size_t len)
  * the few entries after the one the previous key found, where the next key
  * of a decoder (which reads keys in order) usually is.
  */
-static const struct trail_attr_def *def_find(struct trail_event *ev, const char *key, size_t klen)
+static TRAIL_ALWAYS_INLINE const struct trail_attr_def *def_find(struct trail_event *ev,
+                                                                 const char *key, size_t klen)
 {
     const struct trail_event_def *d = ev->def;
     if (!d)
@@ -334,8 +336,8 @@ static const struct trail_attr_def *def_find(struct trail_event *ev, const char 
  * Find or make the slot for key[0..klen), checking the key's form and the
  * limits. def is the schema's entry for the key (def_find()), or NULL.
  */
-static int attr_slot(struct trail_event *ev, const char *key, size_t klen,
-                     const struct trail_attr_def *def, struct trail_attr **ret)
+static TRAIL_ALWAYS_INLINE int attr_slot(struct trail_event *ev, const char *key, size_t klen,
+                                         const struct trail_attr_def *def, struct trail_attr **ret)
 {
     const struct trail_limits *lim = &ev->cat->limits;
     if (klen > lim->max_key_len)

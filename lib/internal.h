@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define TRAIL_MAX_ID_LEN   128
 #define TRAIL_MAX_HOST_LEN 255
@@ -18,6 +21,8 @@
 #define TRAIL_LIKELY(x)     __builtin_expect(!!(x), 1)
 #define TRAIL_UNLIKELY(x)   __builtin_expect(!!(x), 0)
 #define TRAIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* for the small steps of the decoders' setters, called once per attribute */
+#define TRAIL_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* The built-in catalog, generated at build time from catalog/events.cat. Sorted by id. */
 extern const struct trail_event_def trail_builtin_events[];
@@ -131,6 +136,40 @@ static inline int trail_bytes_eq(const char *a, const char *b, size_t n)
         n--;
     }
     return 1;
+}
+
+/*
+ * trail_find2 - the index of the first byte that is a or b in s[from..n),
+ * or n. Sixteen bytes at a time with SSE2, else eight with the classic SWAR
+ * zero-byte test (whose lowest hit is always exact): the decoders' scans for
+ * the end of a value.
+ */
+static inline size_t trail_find2(const char *s, size_t from, size_t n, char a, char b)
+{
+    size_t i = from;
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        int hit = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)));
+        if (hit)
+            return i + (size_t)__builtin_ctz((unsigned)hit);
+        i += 16;
+    }
+#endif
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (i + 8 <= n) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t xa = x ^ (ones * (unsigned char)a), xb = x ^ (ones * (unsigned char)b);
+        uint64_t hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb)) & highs;
+        if (hit)
+            return i + (size_t)(__builtin_ctzll(hit) >> 3);
+        i += 8;
+    }
+    while (i < n && s[i] != a && s[i] != b)
+        i++;
+    return i;
 }
 
 /* Byte classes of keys and ids (lib/event.c), for checks in one pass. */

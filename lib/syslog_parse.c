@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* ---- small scanning helpers ---- */
 
@@ -55,13 +52,36 @@ static int parse_pri(const char **p, const char *end, int *ret_pri)
     return 0;
 }
 
+/*
+ * The index of the first byte of s[0..n) that is not printable US-ASCII
+ * (33..126), or n: sixteen bytes at a time with SSE2 (a signed compare
+ * with 32 leaves out the bytes above ASCII too).
+ */
+static inline size_t print_run(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i space = _mm_set1_epi8(' '), del = _mm_set1_epi8(0x7f);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        int bad = (_mm_movemask_epi8(_mm_cmpgt_epi8(x, space)) ^ 0xffff) |
+                  _mm_movemask_epi8(_mm_cmpeq_epi8(x, del));
+        if (bad)
+            return i + (size_t)__builtin_ctz((unsigned)bad);
+        i += 16;
+    }
+#endif
+    while (i < n && is_print_ascii((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 /* Read a header field of printable US-ASCII up to the next space; "-" is nil (len 0). */
 static int parse_field(const char **p, const char *end, size_t max, const char **ret,
                        size_t *ret_len)
 {
     const char *s = *p, *start = s;
-    while (s < end && is_print_ascii((unsigned char)*s))
-        s++;
+    s += print_run(s, (size_t)(end - s));
     size_t n = (size_t)(s - start);
     if (n == 0 || n > max)
         return TRAIL_E_PARSE;
@@ -91,38 +111,33 @@ static inline int sd_name_char(unsigned char c)
     return sd_name_chars[c];
 }
 
-/*
- * The index of the first '"' or '\' in s[0..n), or n: sixteen bytes at a
- * time with SSE2, eight with the classic SWAR zero-byte test (whose lowest
- * hit is always exact), since PARAM-VALUEs are most of a message's bytes.
- */
-static inline size_t find_quote_or_backslash(const char *s, size_t n)
+/* The index of the first byte of s[0..n) that cannot be in an SD-NAME, or n. */
+static inline size_t sd_name_run(const char *s, size_t n)
 {
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(' '), del = _mm_set1_epi8(0x7f), eq = _mm_set1_epi8('='),
+                  bracket = _mm_set1_epi8(']'), quote = _mm_set1_epi8('"');
     while (i + 16 <= n) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        int hit =
-            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
-        if (hit)
-            return i + (size_t)__builtin_ctz((unsigned)hit);
+        __m128i out =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, eq)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, bracket), _mm_cmpeq_epi8(x, quote)));
+        int bad = (_mm_movemask_epi8(_mm_cmpgt_epi8(x, space)) ^ 0xffff) | _mm_movemask_epi8(out);
+        if (bad)
+            return i + (size_t)__builtin_ctz((unsigned)bad);
         i += 16;
     }
 #endif
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    while (i + 8 <= n) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
-        if (hit)
-            return i + (size_t)(__builtin_ctzll(hit) >> 3);
-        i += 8;
-    }
-    while (i < n && s[i] != '"' && s[i] != '\\')
+    while (i < n && sd_name_char((unsigned char)s[i]))
         i++;
     return i;
+}
+
+/* The index of the first '"' or '\\' in s[0..n), or n. */
+static inline size_t find_quote_or_backslash(const char *s, size_t n)
+{
+    return trail_find2(s, 0, n, '"', '\\');
 }
 
 /*
@@ -175,8 +190,7 @@ static int scan_sd_element(const char **p, const char *end, struct sd_spans *spa
         return TRAIL_E_PARSE;
     s++;
     const char *id = s;
-    while (s < end && sd_name_char((unsigned char)*s))
-        s++;
+    s += sd_name_run(s, (size_t)(end - s));
     if (s == id || s - id > 32)
         return TRAIL_E_PARSE;
     if (spans && !spans->element && s - id == 11 && memcmp(id, "trail@32473", 11) == 0) {
@@ -197,8 +211,7 @@ static int scan_sd_element(const char **p, const char *end, struct sd_spans *spa
             return TRAIL_E_PARSE;
         s++;
         const char *name = s;
-        while (s < end && sd_name_char((unsigned char)*s))
-            s++;
+        s += sd_name_run(s, (size_t)(end - s));
         if (s == name || s - name > 32 || s + 1 >= end || s[0] != '=' || s[1] != '"')
             return TRAIL_E_PARSE;
         const char *name_end = s, *value = s + 2;
@@ -491,8 +504,7 @@ int trail_syslog_sd_next_element(struct trail_syslog_sd *sd, const char **ret_id
     if (*sd->p != '[')
         return TRAIL_E_PARSE;
     const char *id = sd->p + 1, *s = id;
-    while (s < sd->end && sd_name_char((unsigned char)*s))
-        s++;
+    s += sd_name_run(s, (size_t)(sd->end - s));
     if (s == id || s - id > 32 || s >= sd->end || (*s != ' ' && *s != ']'))
         return TRAIL_E_PARSE;
     *ret_id = id;
@@ -518,8 +530,7 @@ int trail_syslog_sd_next_param(struct trail_syslog_sd *sd, const char **ret_name
         return TRAIL_E_PARSE;
     s++;
     const char *name = s;
-    while (s < sd->end && sd_name_char((unsigned char)*s))
-        s++;
+    s += sd_name_run(s, (size_t)(sd->end - s));
     if (s == name || s - name > 32 || s + 1 >= sd->end || s[0] != '=' || s[1] != '"')
         return TRAIL_E_PARSE;
     const char *name_end = s;
@@ -704,8 +715,8 @@ struct param_iter {
 };
 
 /* 1 and the next param (escaped: its value holds a backslash), 0 at the end, or TRAIL_E_PARSE. */
-static int param_next(struct param_iter *it, const char **ret_name, size_t *ret_name_len,
-                      const char **ret_value, size_t *ret_value_len, int *ret_escaped)
+static inline int param_next(struct param_iter *it, const char **ret_name, size_t *ret_name_len,
+                             const char **ret_value, size_t *ret_value_len, int *ret_escaped)
 {
     if (it->spans) {
         if (it->i >= it->spans->n)
@@ -765,7 +776,12 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
                         TRAIL_MAX_ID_LEN);
                 return TRAIL_E_BAD_ID;
             }
-            id_len = trail_syslog_sd_unescape(v, vl, idbuf);
+            if (escaped) {
+                id_len = trail_syslog_sd_unescape(v, vl, idbuf);
+            } else {
+                memcpy(idbuf, v, vl);
+                id_len = vl;
+            }
             r = 0;
             break; /* the first one counts; trail_event_to_syslog writes it first */
         }
