@@ -5,7 +5,14 @@
  *
  * Memory: one allocation for the event, one for the attribute array and one
  * arena for undeclared keys and string values, all reused by
- * trail_event_reset(), so a producer emitting in a loop allocates nothing.
+ * trail_event_reset() and the trail_event_parse_* decoders, so a producer
+ * emitting in a loop, or an input decoding item after item, allocates
+ * nothing once the event has grown.
+ *
+ * The decoders set attributes through the counted-key trail_event_put_text()
+ * and trail_event_put_scalar() (internal.h): a key's schema entry is looked
+ * up once, first where the previous key's was, and a key arriving after the
+ * last one is appended without a search, since decoders read keys in order.
  */
 #include "codec.h"
 

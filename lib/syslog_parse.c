@@ -4,9 +4,16 @@
  * decoding of a message that carries a trail event.
  *
  * Everything here is a pure function of its input (RFC 3164's year and
- * local time zone aside), never allocates except in trail_event_from_syslog,
- * and points into the caller's buffer. Used by traild's syslog, raw TCP and
- * Unix socket inputs and by the fuzz target tests/fuzz/fuzz_syslog.c.
+ * local time zone aside) and points into the caller's buffer. Nothing
+ * allocates but trail_event_from_syslog (its new event) and, for a
+ * PARAM-VALUE with escapes longer than 2048 bytes, the event decoders; the
+ * event's own memory grows as trail_event_parse_syslog fills it. Used by
+ * traild's syslog, raw TCP and Unix socket inputs and by the fuzz target
+ * tests/fuzz/fuzz_syslog.c.
+ *
+ * The decoder is on traild's ingest path: the parser notes the params of the
+ * trail@32473 element while it checks the message, values are scanned 16
+ * bytes at a time and used in place unless they hold an escape.
  *
  * Not here: writing syslog (lib/syslog.c), sockets (daemon/input_syslog.c).
  */
