@@ -35,6 +35,12 @@ static struct trail_event *pool_get(const struct trail_catalog *cat)
     pthread_mutex_lock(&pool.lock);
     while (pool.n > 0) {
         ev = pool.free[--pool.n];
+        /* pooled events waited for a sync and left the cache: fetch the next
+           ones ahead, the one after next's own struct first */
+        if (pool.n >= 1)
+            trail_event_prefetch(pool.free[pool.n - 1], 1);
+        if (pool.n >= 2)
+            trail_event_prefetch(pool.free[pool.n - 2], 0);
         if (trail_event_catalog(ev) == cat)
             break;
         trail_event_free(ev); /* made before a reload */

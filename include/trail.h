@@ -345,6 +345,12 @@ int trail_event_clone(const struct trail_event *ev, struct trail_event **ret_cop
 const char *trail_event_id(const struct trail_event *ev);
 const struct trail_event_def *trail_event_def(const struct trail_event *ev); /* NULL if unknown */
 const struct trail_catalog *trail_event_catalog(const struct trail_event *ev); /* made with */
+/*
+ * trail_event_prefetch - a hint, for a caller about to reuse ev after it sat
+ * unused: start bringing its memory into the CPU cache (deep: its attribute
+ * and string storage too, which reads ev itself). Changes nothing.
+ */
+void trail_event_prefetch(const struct trail_event *ev, int deep);
 int trail_event_severity(const struct trail_event *ev);
 int64_t trail_event_time(const struct trail_event *ev);     /* µs since epoch, 0 = unset */
 uint64_t trail_event_seq(const struct trail_event *ev);     /* 0 = not stored */

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -154,6 +155,21 @@ const struct trail_event_def *trail_event_def(const struct trail_event *ev)
 const struct trail_catalog *trail_event_catalog(const struct trail_event *ev)
 {
     return ev->cat;
+}
+
+void trail_event_prefetch(const struct trail_event *ev, int deep)
+{
+    const char *p = (const char *)ev;
+    for (size_t off = 0; off < offsetof(struct trail_event, err) + 64; off += 64)
+        __builtin_prefetch(p + off, 1);
+    if (!deep)
+        return;
+    const char *a = (const char *)ev->attrs;
+    for (size_t off = 0; a && off < (size_t)ev->cap_attrs * sizeof(*ev->attrs) && off < 512;
+         off += 64)
+        __builtin_prefetch(a + off, 1);
+    for (size_t off = 0; ev->arena && off < ev->arena_cap && off < 512; off += 64)
+        __builtin_prefetch(ev->arena + off, 1);
 }
 
 int trail_event_severity(const struct trail_event *ev)
