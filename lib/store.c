@@ -44,11 +44,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define META_LEN      64
-#define META_MAGIC    "TRAILSTO"
-#define META_VERSION  1
-#define REFUSE_US     100000 /* appends fail fast this long after a failed flush */
-#define DEFAULT_LEVEL 6
+#define META_LEN          64
+#define META_MAGIC        "TRAILSTO"
+#define META_VERSION      1
+#define REFUSE_US         100000 /* appends fail fast this long after a failed flush */
+#define DEFAULT_LEVEL     6
+#define KEEP_CACHED_BYTES (256u << 20) /* unsealed data left in the page cache for the sealer */
 
 /* The generation of the last append of this thread, for trail_store_wait(). */
 static _Thread_local struct {
@@ -809,15 +810,21 @@ static int batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t gro
 /* ---- the flusher ---- */
 
 /*
- * Synced segment data leaves the page cache: the pages are reused for the
- * next writes instead of new ones being taken (on a VM a never-touched page
- * costs several times a reused one), and a store that takes hundreds of MB/s
- * does not push everything else out of memory. Readers read it back from the
- * disk. The last partial page stays (it is written again).
+ * When the sealer falls behind (rolled segments of more than
+ * KEEP_CACHED_BYTES wait for it), synced segment data leaves the page cache: the pages are reused
+ * for the next writes instead of new ones being taken (on a VM a never-touched page costs several
+ * times a reused one), and a store that takes hundreds of MB/s does not push everything else out of
+ * memory. Readers read it back from the disk. While the sealer keeps up, the pages stay, so that
+ * sealing reads them from memory instead of competing with the appends' syncs for the disk; they go
+ * when the sealed segment's .open file is removed. The last partial page stays (it is written
+ * again).
  */
 static void drop_synced(struct trail_store *s, int fd, uint64_t upto)
 {
     uint64_t end = upto & ~(uint64_t)4095;
+    uint64_t backlog = (uint64_t)__atomic_load_n(&s->seal_backlog, __ATOMIC_RELAXED);
+    if (!s->o.no_seal && backlog * s->o.segment_max_bytes <= KEEP_CACHED_BYTES)
+        return;
     if (end > s->dropped_off)
         posix_fadvise(fd, (off_t)s->dropped_off, (off_t)(end - s->dropped_off),
                       POSIX_FADV_DONTNEED);
@@ -924,6 +931,7 @@ static void segs_after_flush(struct trail_store *s, const struct batch *b, const
                 prev->bytes = prev->data_end = rl->prev_bytes;
                 prev->min_time = rl->prev_min_time;
                 prev->max_time = rl->prev_max_time;
+                __atomic_store_n(&s->seal_backlog, s->seal_backlog + 1, __ATOMIC_RELAXED);
                 kick = 1;
             }
         }
@@ -1154,6 +1162,8 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
     if (i >= 0 && s->segs[i].first_seq == g->first_seq) {
         s->segs[i].sealed = 1;
         s->segs[i].bytes = ss.file_size;
+        if (s->seal_backlog > 0)
+            __atomic_store_n(&s->seal_backlog, s->seal_backlog - 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->seg_lock);
     unlink(open_path);
@@ -1371,6 +1381,8 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         }
         s->flusher_started = 1;
         if (!s->o.no_seal) {
+            for (size_t i = 0; i + 1 < s->n_segs; i++) /* left unsealed by the last run */
+                s->seal_backlog += !s->segs[i].sealed;
             if (pthread_create(&s->sealer, NULL, sealer_main, s) != 0) {
                 r = -EAGAIN;
                 goto fail;

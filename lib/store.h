@@ -352,7 +352,7 @@ struct trail_store {
     int sealer_started;
     int seal_stop;
     int seal_kick;
-    uint64_t seal_pending; /* open segments before the active one not yet sealed */
+    int seal_backlog; /* rolled segments not sealed yet (seg_lock; read atomically) */
     int seal_error;
 
     pthread_mutex_t purge_lock; /* one purge at a time */
