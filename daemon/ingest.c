@@ -12,9 +12,9 @@
  *
  * Completing. The writer takes everything there is: batches appended by
  * their submitters, batches to retry, batches queued; appends the last two
- * in that order (retries first, after a pause), waits once for the highest
- * seq (one group commit), then completes each batch with the outcome of its
- * own append, found from its store ticket. While it waits for the disk,
+ * in that order (retries first, after a pause), then completes each batch,
+ * oldest first, as soon as the group commit covering it is done, with the
+ * outcome of its own append found from its store ticket. While it waits,
  * new batches are appended and go into the next group commit, so the
  * commit grows with the load. Batches that failed with a store error and
  * are marked retry are kept, in order, for the next round.
@@ -112,12 +112,10 @@ static struct ingest_batch *concat(struct ingest_batch *a, struct ingest_batch *
 }
 
 /*
- * One round: append the writer's own batches (in order, stopping at the
- * first store failure: the rest are refused too), then wait for the highest
- * seq appended and settle each batch's status.
+ * Append the writer's own batches, in order, stopping at the first store
+ * failure (the rest are refused too, for a while).
  */
-static void commit_round(struct ingest *ig, struct ingest_batch *appended,
-                         struct ingest_batch *to_append)
+static void append_round(struct ingest *ig, struct ingest_batch *to_append)
 {
     int failed = 0;
     for (struct ingest_batch *b = to_append; b; b = b->next) {
@@ -131,25 +129,6 @@ static void commit_round(struct ingest *ig, struct ingest_batch *appended,
         if (b->status < 0 && b->status != TRAIL_E_TOO_LARGE)
             failed = b->status;
     }
-    const struct trail_store_ticket *top = NULL;
-    for (int pass = 0; pass < 2; pass++)
-        for (struct ingest_batch *b = pass ? to_append : appended; b; b = b->next)
-            if (b->status == 0 && b->last_seq && (!top || b->ticket.last_seq > top->last_seq))
-                top = &b->ticket;
-    if (!top)
-        return;
-    int64_t t0 = mono_us();
-    int r = trail_store_wait_ticket(ig->store, top);
-    metrics_fsync(mono_us() - t0);
-    if (r == 0)
-        atomic_store(&metrics.last_seq, top->last_seq);
-    /* each batch's own outcome: all durable now, unless a write failed */
-    for (int pass = 0; pass < 2; pass++)
-        for (struct ingest_batch *b = pass ? to_append : appended; b; b = b->next)
-            if (b->status == 0 && b->last_seq)
-                b->status = r == 0 && b->ticket.gen == top->gen
-                                ? 0
-                                : trail_store_wait_ticket(ig->store, &b->ticket);
 }
 
 static void *writer(void *arg)
@@ -178,7 +157,7 @@ static void *writer(void *arg)
         int giving_up = ig->draining && mono_us() >= ig->give_up_at_us;
         pthread_mutex_unlock(&ig->lock);
 
-        commit_round(ig, appended, to_append);
+        append_round(ig, to_append);
         pthread_mutex_lock(&ig->lock);
         ig->appending = 0;
         pthread_mutex_unlock(&ig->lock);
@@ -189,11 +168,21 @@ static void *writer(void *arg)
         if (retry_tail)
             retry_tail->next = appended ? appended : queued;
         struct ingest_batch *list = retry ? retry : appended ? appended : queued;
-        int64_t completed = 0;
+        int64_t completed = 0, waited_us = 0;
         int error = 0;
+        uint64_t durable = 0;
         struct ingest_batch *keep_head = NULL, *keep_tail = NULL;
         for (struct ingest_batch *b = list, *next; b; b = next) {
             next = b->next;
+            if (b->status == 0 && b->last_seq) {
+                /* each batch completes as soon as it is durable: the group commit
+                   that covers it, not necessarily the round's last */
+                int64_t t0 = mono_us();
+                b->status = trail_store_wait_ticket(ig->store, &b->ticket);
+                waited_us += mono_us() - t0;
+                if (b->status == 0 && b->last_seq > durable)
+                    durable = b->last_seq;
+            }
             if (b->status == 0) {
                 atomic_fetch_add_explicit(&metrics.events_in[b->input], b->n, memory_order_relaxed);
                 atomic_fetch_add_explicit(&metrics.store_events, b->n, memory_order_relaxed);
@@ -211,6 +200,10 @@ static void *writer(void *arg)
             }
             completed += (int64_t)b->n;
             b->done(b);
+        }
+        if (durable) {
+            metrics_fsync(waited_us);
+            atomic_store(&metrics.last_seq, durable);
         }
         if (error)
             log_msg(LOG_ERR, "the store refused %s: %s%s", "a batch", trail_strerror(error),
