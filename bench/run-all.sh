@@ -179,6 +179,9 @@ fi
 want store && part store "$here/compare_store.sh" --events "$events"
 want ingest && part ingest "$here/compare_ingest.sh" --events "$events"
 want http && part http "$here/compare_http.sh" --events "$events"
+# the same with small batches over more connections: the latency a producer
+# sending as events happen sees
+want http && part http "$here/compare_http.sh" --events "$events" --batch 100 --conns 16
 want query && part query "$here/compare_query.sh" --events "$events"
 if want verify; then
     if [ -x "$TRAIL_BIN/bench/bench_verify" ]; then
@@ -202,6 +205,15 @@ get() { # get PART KEY
         fi
     done
 }
+getb() { # getb PART BATCH KEY: from the RESULT line of that batch size
+    local l
+    for l in "${results[@]}"; do
+        if [[ "$l" == "RESULT $1 "* && "$l" == *" batch=$2 "* ]]; then
+            kv "$3" "$l"
+            return
+        fi
+    done
+}
 row() { # row WHAT TRAIL PEER1 PEER2 TARGET
     printf "%-44s %14s %14s %14s   %s\n" "$1" "${2:--}" "${3:--}" "${4:--}" "$5"
 }
@@ -212,8 +224,10 @@ row "library ingest, events/s durable" "$(get store trail)" "$(get store sqlite)
 row "bytes per event on disk" "$(get store trail_bytes)" "$(get store sqlite_bytes)" "$(get store clickhouse_bytes)" "<= 40"
 row "TCP syslog ingest, events/s" "$(get ingest trail)" "$(get ingest rsyslog)" "$(get ingest syslog_ng)" ">= 2x rsyslog (peers: rsyslog, syslog-ng)"
 row "TCP syslog sender alone, msg/s" "$(get ingest sender)" "" "" "well above every server"
-row "HTTP NDJSON ingest, events/s" "$(get http rate)" "" "" ">= 300000"
-row "HTTP ack p99 at half load, ms" "$(get http half_p99_ms)" "" "" "<= 5"
+row "HTTP NDJSON ingest, events/s (batch 1000)" "$(getb http 1000 rate)" "" "" ">= 300000"
+row "HTTP ack p99 at half load, ms (batch 1000)" "$(getb http 1000 half_p99_ms)" "" "" "<= 5"
+row "HTTP NDJSON ingest, events/s (batch 100)" "$(getb http 100 rate)" "" "" ">= 300000"
+row "HTTP ack p99 at half load, ms (batch 100)" "$(getb http 100 half_p99_ms)" "" "" "<= 5"
 row "traild peak RSS, MB (HTTP run)" "$(get http rss_mb)" "" "" "<= 256"
 for q in user trace counts text rare warning; do
     row "query $q, ms" "$(get query trail_$q)" "$(get query sqlite_$q)" "$(get query clickhouse_$q)" "(peers: SQLite, ClickHouse)"
