@@ -231,6 +231,23 @@ const struct trail_event_def *trail_catalog_at(const struct trail_catalog *cat, 
     return i < cat->n_events ? cat->sorted[i] : NULL;
 }
 
+long trail_attr_def_index(const struct trail_event_def *def, const char *key, size_t len)
+{
+    size_t lo = 0, hi = def->n_attrs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const struct trail_attr_def *a = def->attrs[mid];
+        int c = trail_keycmp_n(a->key, a->key_len, key, len);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
 const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *def, const char *key,
                                                  size_t len)
 {
@@ -238,19 +255,8 @@ const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *d
         return NULL;
     if (len == (size_t)-1)
         len = strlen(key);
-    size_t lo = 0, hi = def->n_attrs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const struct trail_attr_def *a = def->attrs[mid];
-        int c = trail_keycmp_n(a->key, a->key_len, key, len);
-        if (c == 0)
-            return a;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    long i = trail_attr_def_index(def, key, len);
+    return i < 0 ? NULL : def->attrs[i];
 }
 
 /* ---- custom events: "key:type[:required][:indexed]" separated by ',' or ';' ---- */

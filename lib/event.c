@@ -103,6 +103,22 @@ int trail_event_new(const struct trail_catalog *cat, const char *id, struct trai
     return 0;
 }
 
+int trail_event_new_parsed(const struct trail_catalog *cat, trail_parse_fn parse, const char *data,
+                           size_t len, struct trail_event **ret_event, char *err, size_t errlen)
+{
+    struct trail_event *ev;
+    int r = trail_event_new(cat, NULL, &ev);
+    if (r < 0)
+        return r;
+    r = parse(ev, data, len, err, errlen);
+    if (r < 0) {
+        trail_event_free(ev);
+        return r;
+    }
+    *ret_event = ev;
+    return 0;
+}
+
 void trail_event_free(struct trail_event *ev)
 {
     if (!ev)
@@ -338,21 +354,11 @@ static TRAIL_ALWAYS_INLINE const struct trail_attr_def *def_find(struct trail_ev
             return a;
         }
     }
-    size_t lo = 0, hi = d->n_attrs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const struct trail_attr_def *a = d->attrs[mid];
-        int c = trail_keycmp_n(a->key, a->key_len, key, klen);
-        if (c == 0) {
-            ev->def_hint = (uint16_t)(mid + 1);
-            return a;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    long i = trail_attr_def_index(d, key, klen);
+    if (i < 0)
+        return NULL;
+    ev->def_hint = (uint16_t)(i + 1);
+    return d->attrs[i];
 }
 
 /*

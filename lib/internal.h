@@ -212,6 +212,24 @@ void trail_event_clear(struct trail_event *ev);
  */
 void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
 
+/* A decoder into an existing event: trail_event_parse_json() and its kin. */
+typedef int (*trail_parse_fn)(struct trail_event *ev, const char *data, size_t len, char *err,
+                              size_t errlen);
+
+/*
+ * trail_event_new_parsed - a new event of cat decoded by parse: what
+ * trail_event_from_json(), _cef and _syslog are. 0 and *ret_event (the
+ * caller frees), or parse's error with *ret_event untouched.
+ */
+int trail_event_new_parsed(const struct trail_catalog *cat, trail_parse_fn parse, const char *data,
+                           size_t len, struct trail_event **ret_event, char *err, size_t errlen);
+
+/*
+ * trail_attr_def_index - where key[0..len) is in def's attributes (sorted by
+ * key), or -1: the search behind trail_attr_def_find().
+ */
+long trail_attr_def_index(const struct trail_event_def *def, const char *key, size_t len);
+
 /*
  * trail_event_find_def - the schema's entry for key[0..klen) in ev's event,
  * or NULL: trail_attr_def_find(), but trying first where the previous key

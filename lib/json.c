@@ -1049,15 +1049,5 @@ done:
 int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
                           struct trail_event **ret_event, char *err, size_t errlen)
 {
-    struct trail_event *ev;
-    int r = trail_event_new(cat, NULL, &ev);
-    if (r < 0)
-        return r;
-    r = trail_event_parse_json(ev, data, len, err, errlen);
-    if (r < 0) {
-        trail_event_free(ev);
-        return r;
-    }
-    *ret_event = ev;
-    return 0;
+    return trail_event_new_parsed(cat, trail_event_parse_json, data, len, ret_event, err, errlen);
 }

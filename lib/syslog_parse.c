@@ -986,15 +986,5 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
 int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
                             struct trail_event **ret_event, char *err, size_t errlen)
 {
-    struct trail_event *ev;
-    int r = trail_event_new(cat, NULL, &ev);
-    if (r < 0)
-        return r;
-    r = trail_event_parse_syslog(ev, data, len, err, errlen);
-    if (r < 0) {
-        trail_event_free(ev);
-        return r;
-    }
-    *ret_event = ev;
-    return 0;
+    return trail_event_new_parsed(cat, trail_event_parse_syslog, data, len, ret_event, err, errlen);
 }
