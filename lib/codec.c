@@ -1,7 +1,6 @@
 /*
  * codec.c - helpers shared by the wire-form encoders and decoders: errors
- * with a byte offset, decoded attributes with the time range check, event
- * ids as decoders accept them, UTF-8 sequences and decimal numbers.
+ * with a byte offset, UTF-8 sequences and decimal numbers.
  *
  * Not here: any one format (json.c, cef.c, syslog.c).
  */
@@ -22,37 +21,6 @@ int codec_error(char *err, size_t errlen, int code, size_t off, const char *fmt,
         va_end(ap);
     }
     return code;
-}
-
-int codec_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
-                   size_t vlen)
-{
-    int r = trail_event_set_text(ev, key, klen, value, vlen);
-    if (r < 0)
-        return r;
-    const struct trail_attr_def *def = trail_attr_def_find(ev->def, key, klen);
-    if (def && def->type == TRAIL_TYPE_TIME) {
-        struct trail_value v;
-        if (trail_event_attr_get(ev, key, &v) == 0 && v.type == TRAIL_TYPE_TIME &&
-            !codec_time_ok(v.u.time_us)) {
-            trail_event_unset(ev, key);
-            return trail_event_errorf(ev, TRAIL_E_BAD_TYPE,
-                                      "attribute '%s': '%.*s' is outside years 0000..9999", key,
-                                      (int)(vlen > 64 ? 64 : vlen), value);
-        }
-    }
-    return 0;
-}
-
-int codec_new_event(const struct trail_catalog *cat, const char *id, size_t len,
-                    struct trail_event **ret_event)
-{
-    if (!trail_id_valid(id, len))
-        return TRAIL_E_BAD_ID;
-    char buf[TRAIL_MAX_ID_LEN + 1];
-    memcpy(buf, id, len);
-    buf[len] = '\0';
-    return trail_event_new(cat, buf, ret_event);
 }
 
 size_t codec_utf8_seq(const unsigned char *s, size_t n)

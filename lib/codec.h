@@ -1,7 +1,7 @@
 /*
  * codec.h - what the wire-form encoders and decoders (json.c, cef.c,
  * syslog.c) share: error reporting with a byte offset, the range of times
- * that every form can write back exactly, and setting a decoded attribute.
+ * that every form can write back exactly, UTF-8 and number helpers.
  *
  * Not here: the formats themselves (each file documents its own, and
  * docs/wire-formats.md has all three), nor anything public.
@@ -31,22 +31,6 @@ static inline int codec_time_ok(int64_t t)
  */
 int codec_error(char *err, size_t errlen, int code, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-
-/*
- * codec_set_text - trail_event_set_text() for a decoder, which also refuses a
- * time attribute outside the range above. key must be NUL-terminated at klen.
- * Returns as trail_event_set_text(); the problem is in trail_event_error().
- */
-int codec_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
-                   size_t vlen);
-
-/*
- * codec_new_event - a new event of id[0..len) for a decoder: TRAIL_E_BAD_ID
- * when the id is not lower-case [a-z0-9_] of at most 128 bytes (validation
- * would refuse it under every policy, and the encoders rely on it).
- */
-int codec_new_event(const struct trail_catalog *cat, const char *id, size_t len,
-                    struct trail_event **ret_event);
 
 /*
  * codec_utf8_seq - the length (1..4) of the well-formed UTF-8 sequence at

@@ -242,8 +242,9 @@ const struct trail_attr_def *trail_event_find_def(struct trail_event *ev, const 
  * trail_event_put_text - the decoders' trail_event_set_text(): key[0..klen)
  * need not be NUL-terminated but holds no NUL (a decoder's keys never do);
  * def is trail_event_find_def(ev, key, klen). With check_time_range, a time
- * attribute outside years 0000..9999 is refused as codec_set_text() refuses
- * it. Codes and messages as those calls.
+ * attribute outside years 0000..9999 (CODEC_TIME_MIN..MAX) is refused, so
+ * that every wire form writes it back exactly. Codes and messages as
+ * trail_event_set_text().
  */
 int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
                          const struct trail_attr_def *def, const char *value, size_t vlen,
