@@ -298,10 +298,14 @@ int cmd_emit(int argc, char **argv)
         goto done;
     }
     const char *id = pos[0];
+    if (!id[0]) {
+        status = cli_usage_error(cmd, "the event id is empty");
+        goto done;
+    }
     int r = trail_event_new(cat, id, &ev);
     if (r < 0) {
         status = r == -ENOMEM ? cli_fail(cmd, "%s", trail_strerror(r))
-                              : cli_usage_error(cmd, "event id '%s' is empty or too long", id);
+                              : cli_usage_error(cmd, "event id '%s' is too long", id);
         goto done;
     }
     if (!trail_id_valid(id, strlen(id))) {
