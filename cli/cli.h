@@ -54,15 +54,27 @@ int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_token_hash(int argc, char **argv); /* cli/token.c */
 
+/* Checkpoints from --checkpoint values, each with where it came from. */
+#define CLI_WHERE_LEN 320
+struct cli_checkpoints {
+    struct trail_checkpoint *cp;
+    char (*where)[CLI_WHERE_LEN]; /* "--checkpoint 2" or "FILE line 3", for messages */
+    size_t n;
+};
+
 /*
- * cli_load_checkpoints - a --checkpoint LINE|FILE value (cli/verify.c): the
- * line itself, or every non-empty line of the file ("-": standard input),
- * appended to the malloc'd array *cps of *n (the caller frees it). Returns
- * the exit status: 0, or 2 with the problem printed (unreadable file, a line
- * that is not a checkpoint line).
+ * cli_checkpoints_load - a --checkpoint LINE|FILE value (cli/checkpoints.c):
+ * the line itself (its where is label), or every non-empty line of the file
+ * ("-": standard input), all of which must be checkpoint lines, appended to
+ * cps; with last_only, only the file's last line is kept. Returns the exit
+ * status: 0, or 2 with the problem printed (unreadable file, a line that is
+ * not a checkpoint line, no line at all). cps is the caller's to free with
+ * cli_checkpoints_free().
  */
-int cli_load_checkpoints(const char *cmd, const char *arg, struct trail_checkpoint **cps,
-                         size_t *n);
+int cli_checkpoints_load(const char *cmd, const char *arg, const char *label, int last_only,
+                         struct cli_checkpoints *cps);
+void cli_checkpoints_free(struct cli_checkpoints *cps);
+
 int cmd_sinks(int argc, char **argv);
 
 /*

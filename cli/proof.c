@@ -162,64 +162,11 @@ static int is_option(const char *arg, const char *lng)
     return strcmp(arg, lng) == 0 || (strncmp(arg, lng, n) == 0 && arg[n] == '=');
 }
 
-struct checkpoints {
-    struct trail_checkpoint cp[MAX_CHECKPOINTS];
-    char where[MAX_CHECKPOINTS][320]; /* "--checkpoint 2" or "FILE line 3", for messages */
-    size_t n;
-};
-
-static int add_checkpoint(const char *cmd, struct checkpoints *cps, const char *text, size_t len,
-                          const char *where)
-{
-    if (cps->n == MAX_CHECKPOINTS)
-        return cli_usage_error(cmd, "more than %d checkpoints", MAX_CHECKPOINTS);
-    if (trail_checkpoint_parse(text, len, &cps->cp[cps->n]) < 0)
-        return cli_usage_error(cmd,
-                               "%s is not a checkpoint line (expected 'trail-checkpoint/1 ORIGIN "
-                               "SIZE ROOT CHAIN TIME KEY SIGNATURE', one space apart)",
-                               where);
-    snprintf(cps->where[cps->n], sizeof(cps->where[0]), "%s", where);
-    cps->n++;
-    return 0;
-}
-
-/* A --checkpoint value: a line itself, or a file of lines. */
-static int load_checkpoints(const char *cmd, struct checkpoints *cps, const char *arg, int n_arg)
-{
-    char where[320];
-    if (strncmp(arg, "trail-checkpoint/", 17) == 0) {
-        snprintf(where, sizeof(where), "--checkpoint %d", n_arg);
-        return add_checkpoint(cmd, cps, arg, strlen(arg), where);
-    }
-    struct trail_buf buf = {0};
-    int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf), status = 0;
-    if (r < 0) {
-        trail_buf_free(&buf);
-        return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
-    }
-    size_t line_no = 0, n_found = 0;
-    for (size_t pos = 0; pos < buf.len && status == 0;) {
-        const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
-        size_t end = nl ? (size_t)(nl - buf.data) : buf.len;
-        line_no++;
-        if (end > pos) {
-            snprintf(where, sizeof(where), "%.256s line %zu", arg, line_no);
-            status = add_checkpoint(cmd, cps, buf.data + pos, end - pos, where);
-            n_found++;
-        }
-        pos = end + 1;
-    }
-    trail_buf_free(&buf);
-    if (status == 0 && n_found == 0)
-        return cli_usage_error(cmd, "%s holds no checkpoint line", arg);
-    return status;
-}
-
 /*
  * The checkpoint of tree size size among cps, or NULL (*fork set when two of
  * that size disagree on the root or chain).
  */
-static const struct trail_checkpoint *find_size(const struct checkpoints *cps, uint64_t size,
+static const struct trail_checkpoint *find_size(const struct cli_checkpoints *cps, uint64_t size,
                                                 size_t *ret_index, int *fork)
 {
     const struct trail_checkpoint *found = NULL;
@@ -249,7 +196,7 @@ static int proof_check(int argc, char **argv)
     const char *proof_path = NULL, *pubkey_path = NULL, *leaf_hex = NULL, *event_path = NULL;
     const char *checkpoint_args[MAX_CHECKPOINTS];
     int n_checkpoint_args = 0;
-    struct checkpoints *cps = NULL;
+    struct cli_checkpoints *cps = NULL;
     struct trail_key *key = NULL;
     struct trail_buf buf = {0};
     struct trail_proof proof;
@@ -337,9 +284,12 @@ static int proof_check(int argc, char **argv)
         status = cli_fail(cmd, "%s", strerror(ENOMEM));
         goto out;
     }
-    for (int i = 0; i < n_checkpoint_args; i++)
-        if ((status = load_checkpoints(cmd, cps, checkpoint_args[i], i + 1)) != 0)
+    for (int i = 0; i < n_checkpoint_args; i++) {
+        char label[32];
+        snprintf(label, sizeof(label), "--checkpoint %d", i + 1);
+        if ((status = cli_checkpoints_load(cmd, checkpoint_args[i], label, 0, cps)) != 0)
             goto out;
+    }
 
     /* 1. every checkpoint is signed by the key, and all are of one store */
     for (size_t i = 0; i < cps->n; i++) {
@@ -465,6 +415,8 @@ static int proof_check(int argc, char **argv)
 out:
     trail_buf_free(&buf);
     trail_key_free(key);
+    if (cps)
+        cli_checkpoints_free(cps);
     free(cps);
     return status;
 }
@@ -475,45 +427,11 @@ out:
 static int one_checkpoint(const char *cmd, const char *opt, const char *arg,
                           struct trail_checkpoint *ret)
 {
-    struct checkpoints *cps = calloc(1, sizeof(*cps));
-    if (!cps)
-        return cli_fail(cmd, "%s", strerror(ENOMEM));
-    char where[64];
-    snprintf(where, sizeof(where), "%s", opt);
-    int status;
-    if (strncmp(arg, "trail-checkpoint/", 17) == 0) {
-        status = add_checkpoint(cmd, cps, arg, strlen(arg), where);
-    } else {
-        /* a file: every line must parse; the last one is used */
-        struct trail_buf buf = {0};
-        int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf);
-        status = 0;
-        if (r < 0)
-            status = cli_usage_error(cmd, "cannot read %s: %s", arg, trail_strerror(r));
-        const char *last = NULL;
-        size_t last_len = 0, line_no = 0, last_no = 0;
-        for (size_t pos = 0; status == 0 && pos < buf.len;) {
-            const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
-            size_t end = nl ? (size_t)(nl - buf.data) : buf.len;
-            line_no++;
-            if (end > pos) {
-                last = buf.data + pos;
-                last_len = end - pos;
-                last_no = line_no;
-            }
-            pos = end + 1;
-        }
-        if (status == 0 && !last)
-            status = cli_usage_error(cmd, "%s holds no checkpoint line", arg);
-        if (status == 0) {
-            snprintf(where, sizeof(where), "%.40s line %zu", arg, last_no);
-            status = add_checkpoint(cmd, cps, last, last_len, where);
-        }
-        trail_buf_free(&buf);
-    }
+    struct cli_checkpoints cps = {0};
+    int status = cli_checkpoints_load(cmd, arg, opt, 1, &cps);
     if (status == 0)
-        *ret = cps->cp[0];
-    free(cps);
+        *ret = cps.cp[0];
+    cli_checkpoints_free(&cps);
     return status;
 }
 

@@ -1,11 +1,10 @@
 /*
  * verify.c - `trail verify`: check a store directory end to end, as an
  * auditor would, and say plainly whether it holds and where it does not.
- * Also cli_load_checkpoints(), which reads --checkpoint LINE|FILE values for
- * the commands that take them.
  *
  * Not here: the checking itself (lib/verify.c, trail_verify_store), proofs
- * (cli/proof.c), the store's own checkpoints (cli/checkpoint.c).
+ * (cli/proof.c), the store's own checkpoints (cli/checkpoint.c), reading
+ * --checkpoint values (cli/checkpoints.c).
  */
 #include "cli.h"
 #include "merkle.h"
@@ -110,56 +109,6 @@ static const char help[] =
     "\n"
     "SEE ALSO\n"
     "    trail checkpoint --help, trail proof --help, docs/integrity.md\n";
-
-/* ---- --checkpoint values (shared, cli.h) ---- */
-
-static int push_cp(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *c)
-{
-    struct trail_checkpoint *p = realloc(*cps, (*n + 1) * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    *cps = p;
-    p[(*n)++] = *c;
-    return 0;
-}
-
-int cli_load_checkpoints(const char *cmd, const char *arg, struct trail_checkpoint **cps, size_t *n)
-{
-    struct trail_checkpoint c;
-    if (strncmp(arg, "trail-checkpoint/", 17) == 0) {
-        if (trail_checkpoint_parse(arg, strlen(arg), &c) < 0)
-            return cli_usage_error(cmd,
-                                   "'%.40s...' is not a checkpoint line (expected "
-                                   "'trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY "
-                                   "SIGNATURE', one space apart)",
-                                   arg);
-        return push_cp(cps, n, &c) < 0 ? cli_fail(cmd, "%s", strerror(ENOMEM)) : 0;
-    }
-    struct trail_buf buf = {0};
-    int r = cli_read_file(arg, MAX_INPUT_BYTES, &buf), status = 0;
-    if (r < 0) {
-        trail_buf_free(&buf);
-        return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
-    }
-    size_t line = 0, found = 0;
-    for (size_t pos = 0; pos < buf.len && status == 0;) {
-        const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
-        size_t end = nl ? (size_t)(nl - buf.data) : buf.len;
-        line++;
-        if (end > pos) {
-            if (trail_checkpoint_parse(buf.data + pos, end - pos, &c) < 0)
-                status = cli_usage_error(cmd, "%s line %zu is not a checkpoint line", arg, line);
-            else if (push_cp(cps, n, &c) < 0)
-                status = cli_fail(cmd, "%s", strerror(ENOMEM));
-            found++;
-        }
-        pos = end + 1;
-    }
-    trail_buf_free(&buf);
-    if (status == 0 && found == 0)
-        return cli_usage_error(cmd, "%s holds no checkpoint line", arg);
-    return status;
-}
 
 /* ---- output ---- */
 
@@ -300,8 +249,7 @@ int cmd_verify(int argc, char **argv)
     size_t n_key_paths = 0;
     struct trail_key *keys[MAX_KEYS];
     size_t n_keys = 0;
-    struct trail_checkpoint *cps = NULL;
-    size_t n_cps = 0;
+    struct cli_checkpoints cps = {0};
     int json = 0, threads = 0, status = 0;
     char key_note[4400];
     const char *note_text = NULL;
@@ -331,7 +279,9 @@ int cmd_verify(int argc, char **argv)
             else
                 key_paths[n_key_paths++] = val;
         } else if (IS("--checkpoint")) {
-            status = cli_load_checkpoints(cmd, val, &cps, &n_cps);
+            char label[32];
+            snprintf(label, sizeof(label), "--checkpoint %zu", cps.n + 1);
+            status = cli_checkpoints_load(cmd, val, label, 0, &cps);
         } else if (IS("--threads")) {
             char *end;
             long t = strtol(val, &end, 10);
@@ -380,8 +330,8 @@ int cmd_verify(int argc, char **argv)
 
     struct trail_verify_opts o = {.keys = (const struct trail_key *const *)keys,
                                   .n_keys = n_keys,
-                                  .checkpoints = cps,
-                                  .n_checkpoints = n_cps,
+                                  .checkpoints = cps.cp,
+                                  .n_checkpoints = cps.n,
                                   .threads = threads};
     struct trail_verify_report *rep = malloc(sizeof(*rep));
     if (!rep) {
@@ -408,6 +358,6 @@ int cmd_verify(int argc, char **argv)
 out:
     for (size_t i = 0; i < n_keys; i++)
         trail_key_free(keys[i]);
-    free(cps);
+    cli_checkpoints_free(&cps);
     return status;
 }
