@@ -47,8 +47,9 @@ struct ingest {
     struct ingest_batch *app_head, *app_tail;     /* appended by their submitters (or failed to) */
     int appending;                                /* the writer is appending what it took */
     int direct;                                   /* submitters appending now, outside the lock */
-    int app_failed;                               /* batches in app_* whose append failed */
-    int64_t depth;                                /* events submitted and not completed */
+    int held;      /* batches failed with a store error and not yet back in retry_*: blocks
+                      appends on the submitters' threads, which would overtake them */
+    int64_t depth; /* events submitted and not completed */
     int64_t limit;
     int want_room;
     int draining;
@@ -92,13 +93,24 @@ static void push(struct ingest_batch **head, struct ingest_batch **tail, struct 
     *tail = b;
 }
 
-/* Append b on this thread; its status and ticket say how it went. */
+/* Where a batch is, for the writer (struct ingest_batch.phase). */
+enum { TO_APPEND = 0, APPENDED = 1, SETTLED = 2 };
+
+/*
+ * Append b on this thread. Appended: its ticket says which group commit
+ * makes it durable. A store failure leaves a retry batch to be appended again
+ * (in order, by the writer); any other failure settles its status.
+ */
 static void append_batch(struct ingest *ig, struct ingest_batch *b)
 {
     b->last_seq = 0;
     b->status = trail_store_append(ig->store, b->events, b->n, &b->last_seq);
-    if (b->status == 0)
+    if (b->status == 0) {
         trail_store_ticket(ig->store, &b->ticket);
+        b->phase = APPENDED;
+    } else {
+        b->phase = b->retry && b->status != TRAIL_E_TOO_LARGE ? TO_APPEND : SETTLED;
+    }
 }
 
 /* Concatenate list b after list a; returns the head. */
@@ -112,23 +124,28 @@ static struct ingest_batch *concat(struct ingest_batch *a, struct ingest_batch *
 }
 
 /*
- * Append the writer's own batches, in order, stopping at the first store
- * failure (the rest are refused too, for a while).
+ * Append, in order, every batch of the round's list not appended yet,
+ * stopping at the first store failure (the store refuses for a while after
+ * one; the rest wait for the next round, or are refused if not retry).
+ * Returns that failure, or 0.
  */
-static void append_round(struct ingest *ig, struct ingest_batch *to_append)
+static int append_round(struct ingest *ig, struct ingest_batch *list)
 {
     int failed = 0;
-    for (struct ingest_batch *b = to_append; b; b = b->next) {
+    for (struct ingest_batch *b = list; b; b = b->next) {
+        if (b->phase != TO_APPEND)
+            continue;
         if (failed) {
-            /* the store refuses for a while after a failure; do not hammer it */
             b->last_seq = 0;
             b->status = failed;
+            b->phase = b->retry ? TO_APPEND : SETTLED;
             continue;
         }
         append_batch(ig, b);
         if (b->status < 0 && b->status != TRAIL_E_TOO_LARGE)
             failed = b->status;
     }
+    return failed;
 }
 
 static void *writer(void *arg)
@@ -140,41 +157,43 @@ static void *writer(void *arg)
             pthread_cond_wait(&ig->work_cv, &ig->lock);
         if (!ig->head && !ig->retry_head && !ig->app_head)
             break; /* draining and nothing left */
-        if (ig->retry_head) {
+        if (ig->retry_head || ig->held) {
             /* pause before appending again after a failure (or before giving up) */
             struct timespec ts;
             deadline(&ts, RETRY_PAUSE_MS);
             pthread_cond_timedwait(&ig->work_cv, &ig->lock, &ts);
         }
-        /* oldest first: retries, then what submitters appended, then the queue */
-        struct ingest_batch *retry = ig->retry_head, *retry_tail = ig->retry_tail;
-        struct ingest_batch *appended = ig->app_head, *app_tail = ig->app_tail;
-        struct ingest_batch *queued = ig->head;
-        struct ingest_batch *to_append = concat(retry, retry_tail, queued);
+        /*
+         * One list, oldest first: retries, then what submitters appended (or
+         * failed to), then the queue. A connection's batches are in it in the
+         * order submitted, and the writer appends what is not appended yet in
+         * that order.
+         */
+        struct ingest_batch *list = ig->retry_head;
+        list = concat(list, ig->retry_tail, ig->app_head);
+        list = concat(list, ig->app_head ? ig->app_tail : ig->retry_tail, ig->head);
+        int to_append = ig->retry_head != NULL || ig->head != NULL || ig->held;
         ig->head = ig->tail = ig->retry_head = ig->retry_tail = ig->app_head = ig->app_tail = NULL;
-        ig->app_failed = 0;
-        ig->appending = to_append != NULL;
+        ig->held = 0;
+        ig->appending = to_append;
         int giving_up = ig->draining && mono_us() >= ig->give_up_at_us;
         pthread_mutex_unlock(&ig->lock);
 
-        append_round(ig, to_append);
-        pthread_mutex_lock(&ig->lock);
-        ig->appending = 0;
-        pthread_mutex_unlock(&ig->lock);
+        if (to_append && append_round(ig, list) == 0) {
+            /* all in line: submitters may append again (after a failure, not before
+               the batches kept for another try are back in retry_*, below) */
+            pthread_mutex_lock(&ig->lock);
+            ig->appending = 0;
+            pthread_mutex_unlock(&ig->lock);
+        }
 
-        /* complete, or keep for another try, oldest first as above */
-        if (app_tail)
-            app_tail->next = queued;
-        if (retry_tail)
-            retry_tail->next = appended ? appended : queued;
-        struct ingest_batch *list = retry ? retry : appended ? appended : queued;
         int64_t completed = 0, waited_us = 0;
         int error = 0;
         uint64_t durable = 0;
         struct ingest_batch *keep_head = NULL, *keep_tail = NULL;
         for (struct ingest_batch *b = list, *next; b; b = next) {
             next = b->next;
-            if (b->status == 0 && b->last_seq) {
+            if (b->phase == APPENDED) {
                 /* each batch completes as soon as it is durable: the group commit
                    that covers it, not necessarily the round's last */
                 int64_t t0 = mono_us();
@@ -190,6 +209,12 @@ static void *writer(void *arg)
                 error = b->status;
                 atomic_fetch_add_explicit(&metrics.store_errors, 1, memory_order_relaxed);
                 if (b->retry && b->status != TRAIL_E_TOO_LARGE && !giving_up) {
+                    if (!keep_head) { /* nothing may overtake it until it is back in line */
+                        pthread_mutex_lock(&ig->lock);
+                        ig->held++;
+                        pthread_mutex_unlock(&ig->lock);
+                    }
+                    b->phase = TO_APPEND;
                     push(&keep_head, &keep_tail, b);
                     continue;
                 }
@@ -216,7 +241,9 @@ static void *writer(void *arg)
             ig->retry_head = keep_head;
             if (!ig->retry_tail)
                 ig->retry_tail = keep_tail;
+            ig->held--;
         }
+        ig->appending = 0;
         if (error) {
             ig->store_error = error;
             ig->failed_at_us = mono_us();
@@ -292,7 +319,8 @@ int ingest_submit(struct ingest *ig, struct ingest_batch *b, int block)
     }
     ig->depth += (int64_t)b->n;
     atomic_store(&metrics.queue_events, ig->depth);
-    if (ig->head || ig->retry_head || ig->appending || ig->app_failed) {
+    b->phase = TO_APPEND;
+    if (ig->head || ig->retry_head || ig->appending || ig->held) {
         /* something before it is not appended yet: the writer keeps the order */
         push(&ig->head, &ig->tail, b);
         pthread_cond_signal(&ig->work_cv);
@@ -306,8 +334,8 @@ int ingest_submit(struct ingest *ig, struct ingest_batch *b, int block)
 
     pthread_mutex_lock(&ig->lock);
     ig->direct--;
-    if (b->status < 0)
-        ig->app_failed++;
+    if (b->phase == TO_APPEND)
+        ig->held++; /* a store failure: the writer appends it again, before anything newer */
     push(&ig->app_head, &ig->app_tail, b);
     pthread_cond_signal(&ig->work_cv);
     pthread_mutex_unlock(&ig->lock);

@@ -46,6 +46,7 @@ struct ingest_batch {
     struct ingest_batch *next;
     uint64_t last_seq;
     struct trail_store_ticket ticket;
+    int phase;
 };
 
 /*
