@@ -134,7 +134,7 @@ if [ "$do_ch" = 1 ]; then
         ch_table
         "$sb" rows --events "$events" --days 30 >"$dir/rows.tsv"
         curl -sS --fail-with-body "http://127.0.0.1:$CH_PORT/?query=INSERT%20INTO%20events%20FORMAT%20TabSeparated" \
-            --data-binary @"$dir/rows.tsv"
+            -H "Expect:" -X POST -T "$dir/rows.tsv"
         rm -f "$dir/rows.tsv"
         ch "OPTIMIZE TABLE events FINAL"
         read -r rows bytes < <(ch "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE table = 'events' AND active")

@@ -88,7 +88,7 @@ if [ "$do_ch" = 1 ]; then
         "$TRAIL_BIN/bench/sqlite_bench" rows --events "$events" >"$dir/rows.tsv"
         t0=$(date +%s.%N)
         curl -sS --fail-with-body "http://127.0.0.1:$CH_PORT/?query=INSERT%20INTO%20events%20FORMAT%20TabSeparated" \
-            --data-binary @"$dir/rows.tsv"
+            -H "Expect:" -X POST -T "$dir/rows.tsv"
         t1=$(date +%s.%N)
         rm -f "$dir/rows.tsv"
         read -r rows bytes < <(ch "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE table = 'events' AND active")
