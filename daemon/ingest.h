@@ -45,8 +45,8 @@ struct ingest_batch {
     /* ingest's own */
     struct ingest_batch *next;
     uint64_t last_seq;
-    struct trail_store_ticket ticket;
-    int phase;
+    struct trail_store_ticket ticket; /* of its append, for the wait */
+    int phase;                        /* to append, appended, or settled (ingest.c) */
 };
 
 /*
