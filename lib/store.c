@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/ioprio.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -1182,8 +1184,10 @@ out:
 
 /*
  * Sealing (compression and the query index) is catch-up work: it runs only on
- * CPU time nothing else wants (SCHED_IDLE, else the lowest nice value), so
- * that it never slows appends or the daemon's inputs. Under a sustained peak
+ * CPU time nothing else wants (SCHED_IDLE, else the lowest nice value), and
+ * its reads and writes go to the disk when nothing else waits for it (the
+ * idle I/O class, where the I/O scheduler has classes), so that it never
+ * slows appends, their syncs or the daemon's inputs. Under a sustained peak
  * open segments wait and are sealed when the rate drops.
  */
 static void seal_at_idle_priority(void)
@@ -1191,6 +1195,8 @@ static void seal_at_idle_priority(void)
     struct sched_param sp = {0};
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    /* a hint: without I/O classes (or permission) sealing just competes as before */
+    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, gettid(), IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
 }
 
 static void *sealer_main(void *arg)
