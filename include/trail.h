@@ -343,7 +343,7 @@ int trail_event_clone(const struct trail_event *ev, struct trail_event **ret_cop
 
 /* Accessors. Strings are owned by the event and valid until it changes. */
 const char *trail_event_id(const struct trail_event *ev);
-const struct trail_event_def *trail_event_def(const struct trail_event *ev); /* NULL if unknown */
+const struct trail_event_def *trail_event_def(const struct trail_event *ev);   /* NULL if unknown */
 const struct trail_catalog *trail_event_catalog(const struct trail_event *ev); /* made with */
 /*
  * trail_event_prefetch - a hint, for a caller about to reuse ev after it sat
