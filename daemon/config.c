@@ -327,6 +327,8 @@ static int load_listen(struct loader *L, const char *key, const char *v)
     }
     if (!strcmp(key, "http_threads"))
         return set_u32(L, s, key, &c->http_threads, v, 1, 256);
+    if (!strcmp(key, "syslog_threads"))
+        return set_u32(L, s, key, &c->syslog_threads, v, 0, 8);
     if (!strcmp(key, "http_tls")) {
         if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
             c->http_tls = 1;
@@ -340,6 +342,7 @@ static int load_listen(struct loader *L, const char *key, const char *v)
     }
     fail(L, s, key,
          "unknown key (known: http, http_threads, http_tls, syslog_udp, syslog_tcp, syslog_tls, "
+         "syslog_threads, "
          "cef_tcp, unix, unix_mode)");
     return -EINVAL;
 }
@@ -957,6 +960,8 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[store] fsync";
     if (a->http_threads != b->http_threads)
         return "[listen] http_threads";
+    if (a->syslog_threads != b->syslog_threads)
+        return "[listen] syslog_threads";
     if (a->http_tls != b->http_tls)
         return "[listen] http_tls";
     if (a->http_timeout_s != b->http_timeout_s)

@@ -81,7 +81,8 @@ struct config {
     char *unix_path;
     uint32_t unix_mode;
     uint32_t http_threads;
-    int http_tls; /* 1: the http listener speaks TLS with [tls] cert and key */
+    uint32_t syslog_threads; /* event loops for syslog TCP/TLS connections; 0: one per CPU */
+    int http_tls;            /* 1: the http listener speaks TLS with [tls] cert and key */
 
     /* [tls] */
     char *tls_cert;

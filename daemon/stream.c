@@ -548,7 +548,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     (void)lis, (void)salen;
     char peer[96];
     peer_name(sa, SOCK_STREAM, fd, peer, sizeof(peer));
-    if (srv->stopping || srv->n_conns >= srv->o.max_conns) {
+    /* the limit is the input's, whichever of its loops took the connection */
+    int64_t open = atomic_fetch_add(&metrics.connections[srv->o.input], 1);
+    if (srv->stopping || open >= (int64_t)srv->o.max_conns) {
+        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
         log_msg(LOG_WARN, "%s: refused %s: %s", metrics_input_name(srv->o.input), peer,
                 srv->stopping ? "shutting down" : "max_connections reached");
         evutil_closesocket(fd);
@@ -556,6 +559,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     }
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
+        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
         evutil_closesocket(fd);
         return;
     }
@@ -577,6 +581,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         c->bev = bufferevent_socket_new(loop_base_of(srv), fd, BEV_OPT_CLOSE_ON_FREE);
     }
     if (!c->bev) {
+        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
         evutil_closesocket(fd);
         free(c);
         return;
@@ -597,7 +602,6 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
-    atomic_fetch_add(&metrics.connections[srv->o.input], 1);
     log_msg(LOG_DEBUG, "%s: %s connected", metrics_input_name(srv->o.input), peer);
 }
 
@@ -698,32 +702,59 @@ static int resolve(const char *addr, int socktype, struct addrinfo **ret, char *
     return 0;
 }
 
-int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,
-                      struct stream_server **ret_srv, char *err, size_t errlen)
+int stream_bind_tcp(const char *addr, int *ret_fd, char *err, size_t errlen)
 {
     struct addrinfo *ai = NULL;
     int r = resolve(addr, SOCK_STREAM, &ai, err, errlen);
     if (r < 0)
         return r;
-    struct stream_server *srv = server_new(l, o, SOCK_STREAM);
-    if (!srv) {
-        freeaddrinfo(ai);
-        return -ENOMEM;
-    }
-    srv->listener = evconnlistener_new_bind(l->base, on_accept, srv,
-                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                                LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_THREADSAFE,
-                                            1024, ai->ai_addr, (int)ai->ai_addrlen);
-    freeaddrinfo(ai);
-    if (!srv->listener) {
+    int one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
         r = -errno;
         snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return r;
+    }
+    freeaddrinfo(ai);
+    *ret_fd = fd;
+    return 0;
+}
+
+int stream_listen_fd(struct loop *l, int fd, const struct stream_opts *o,
+                     struct stream_server **ret_srv, char *err, size_t errlen)
+{
+    struct stream_server *srv = server_new(l, o, SOCK_STREAM);
+    if (!srv) {
+        close(fd);
+        return -ENOMEM;
+    }
+    srv->listener = evconnlistener_new(
+        l->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_THREADSAFE,
+        -1, fd);
+    if (!srv->listener) {
+        int r = errno ? -errno : -ENOMEM;
+        snprintf(err, errlen, "cannot serve a listening socket: %s", strerror(-r));
+        close(fd);
         stream_server_free(srv);
-        return r ? r : -EADDRINUSE;
+        return r;
     }
     event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
     *ret_srv = srv;
     return 0;
+}
+
+int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,
+                      struct stream_server **ret_srv, char *err, size_t errlen)
+{
+    int fd = -1;
+    int r = stream_bind_tcp(addr, &fd, err, errlen);
+    if (r < 0)
+        return r;
+    return stream_listen_fd(l, fd, o, ret_srv, err, errlen);
 }
 
 int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const struct stream_opts *o,

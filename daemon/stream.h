@@ -37,7 +37,7 @@ struct stream_opts {
     int frame_mode;     /* enum trail_frame_mode (stream sockets) */
     int format;         /* enum item_format */
     SSL_CTX *ssl;       /* TLS on accepted connections, or NULL; the server takes a reference */
-    uint32_t max_conns; /* connections at once */
+    uint32_t max_conns; /* connections at once, of all servers of this input */
 };
 
 /*
@@ -54,6 +54,18 @@ int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const st
                        struct stream_server **ret_srv, char *err, size_t errlen);
 int stream_listen_udp(struct loop *l, const char *addr, const struct stream_opts *o,
                       struct stream_server **ret_srv, char *err, size_t errlen);
+
+/*
+ * stream_bind_tcp - a listening TCP socket on addr (non-blocking, close on
+ * exec), for stream_listen_fd(). 0 and *ret_fd, or -errno with err.
+ * stream_listen_fd - a server on loop l taking connections from the
+ * listening socket fd, which it owns from now on (closed at free, or on
+ * failure). Several loops may each serve a dup() of one socket: whichever is
+ * free accepts, and o->max_conns counts the connections of all of them.
+ */
+int stream_bind_tcp(const char *addr, int *ret_fd, char *err, size_t errlen);
+int stream_listen_fd(struct loop *l, int fd, const struct stream_opts *o,
+                     struct stream_server **ret_srv, char *err, size_t errlen);
 
 /*
  * stream_server_stop - close the listener, stop reading, hand every complete

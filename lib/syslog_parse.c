@@ -21,9 +21,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* ---- small scanning helpers ---- */
@@ -352,6 +353,10 @@ static int parse_bsd_time(const char *s, const char *end, int64_t *ret_us)
         return -1;
     time_t now = time(NULL);
     struct tm lt;
+    /* mktime() re-reads TZ into glibc's shared state on every call; glibc
+       locks it, but out of sight of race detectors: one call at a time */
+    static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&tz_lock);
     localtime_r(&now, &lt);
     struct tm tm = {.tm_year = lt.tm_year,
                     .tm_mon = mon,
@@ -371,6 +376,7 @@ static int parse_bsd_time(const char *s, const char *end, int64_t *ret_us)
                          .tm_isdst = -1};
         t = mktime(&tm);
     }
+    pthread_mutex_unlock(&tz_lock);
     if (t == (time_t)-1)
         return -1;
     *ret_us = (int64_t)t * 1000000;
