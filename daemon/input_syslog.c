@@ -29,6 +29,7 @@ struct syslog_input {
     int n_loops;
     struct loop *loop[MAX_LOOPS];
     struct stream_server *udp, *tcp[MAX_LOOPS], *tls[MAX_LOOPS];
+    struct stream_group *tcp_group, *tls_group;
 };
 
 static int enabled(const struct config *cfg)
@@ -57,8 +58,11 @@ static void free_input(void *state)
     for (int i = 0; i < s->n_loops; i++) {
         stream_server_free(s->tcp[i]);
         stream_server_free(s->tls[i]);
-        loop_free(s->loop[i]);
     }
+    for (int i = 0; i < s->n_loops; i++)
+        loop_free(s->loop[i]);
+    stream_group_free(s->tcp_group);
+    stream_group_free(s->tls_group);
     free(s);
 }
 
@@ -73,9 +77,10 @@ static int loops_wanted(const struct config *cfg)
     return n < 1 ? 1 : n > MAX_LOOPS ? MAX_LOOPS : n;
 }
 
-/* One listening socket at addr, served by every loop (srv[i] on loop i). */
+/* One listening socket at addr, served by every loop (srv[i] on loop i) as a group. */
 static int listen_all(struct syslog_input *s, const char *addr, const struct stream_opts *o,
-                      struct stream_server **srv, char *err, size_t errlen)
+                      struct stream_server **srv, struct stream_group **group, char *err,
+                      size_t errlen)
 {
     int fd = -1;
     int r = stream_bind_tcp(addr, &fd, err, errlen);
@@ -97,6 +102,8 @@ static int listen_all(struct syslog_input *s, const char *addr, const struct str
     }
     if (fd >= 0)
         close(fd);
+    if (r == 0 && s->n_loops > 1 && (r = stream_group_new(srv, s->n_loops, group)) < 0)
+        snprintf(err, errlen, "out of memory");
     return r;
 }
 
@@ -125,7 +132,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
     }
     if (cfg->syslog_tcp) {
         o.input = IN_SYSLOG_TCP;
-        if ((r = listen_all(s, cfg->syslog_tcp, &o, s->tcp, err, errlen)) < 0)
+        if ((r = listen_all(s, cfg->syslog_tcp, &o, s->tcp, &s->tcp_group, err, errlen)) < 0)
             goto fail;
     }
     if (cfg->syslog_tls) {
@@ -134,7 +141,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         if (r < 0)
             goto fail;
         o.ssl = ctx;
-        r = listen_all(s, cfg->syslog_tls, &o, s->tls, err, errlen);
+        r = listen_all(s, cfg->syslog_tls, &o, s->tls, &s->tls_group, err, errlen);
         SSL_CTX_free(ctx); /* the servers hold their own references */
         if (r < 0)
             goto fail;

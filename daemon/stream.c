@@ -49,6 +49,23 @@
 #define PAUSE_STOP     4
 
 struct conn_batch;
+struct stream_server;
+
+/* A connection accepted on one loop and given to a server on another. */
+struct handoff {
+    struct stream_server *srv;
+    int input; /* srv->o.input, for when srv is gone */
+    int fd;
+    char peer[96];
+    struct handoff *next;
+};
+
+/* Servers on several loops sharing one listening socket (stream_group_new). */
+struct stream_group {
+    int n;
+    struct stream_server *srv[8];
+    atomic_uint next; /* round robin */
+};
 
 struct loop {
     struct event_base *base;
@@ -57,6 +74,7 @@ struct loop {
     struct event *wake; /* completions or room: run on the loop */
     pthread_mutex_t lock;
     struct conn_batch *done_head, *done_tail; /* completed by ingest */
+    struct handoff *in_head, *in_tail;        /* connections another loop accepted for this one */
     int room;                                 /* ingest has room again */
     struct stream_server *servers;            /* for room: resume paused connections */
 };
@@ -98,6 +116,7 @@ struct stream_server {
     pthread_cond_t stop_cv;
     int drained;
     struct stream_server *next_in_loop;
+    _Atomic(struct stream_group *) group; /* or NULL */
 };
 
 static struct event_base *loop_base_of(struct stream_server *srv)
@@ -116,6 +135,7 @@ static void use_pthreads(void)
 
 static void conn_completed(struct conn_batch *cb);
 static void server_room(struct stream_server *srv);
+static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer);
 
 static void loop_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -126,11 +146,19 @@ static void loop_wake(evutil_socket_t fd, short what, void *arg)
     l->done_head = l->done_tail = NULL;
     int room = l->room;
     l->room = 0;
+    struct handoff *in = l->in_head;
+    l->in_head = l->in_tail = NULL;
     pthread_mutex_unlock(&l->lock);
     while (list) {
         struct conn_batch *next = list->next;
         conn_completed(list);
         list = next;
+    }
+    while (in) {
+        struct handoff *next = in->next;
+        conn_accept(in->srv, in->fd, in->peer);
+        free(in);
+        in = next;
     }
     if (room)
         for (struct stream_server *s = l->servers; s; s = s->next_in_loop)
@@ -195,6 +223,12 @@ void loop_free(struct loop *l)
 {
     if (!l)
         return;
+    for (struct handoff *h = l->in_head, *next; h; h = next) { /* came after the stop */
+        next = h->next;
+        atomic_fetch_sub(&metrics.connections[h->input], 1);
+        evutil_closesocket(h->fd);
+        free(h);
+    }
     event_free(l->wake);
     event_base_free(l->base);
     pthread_mutex_destroy(&l->lock);
@@ -541,19 +575,15 @@ static void peer_name(const struct sockaddr *sa, int kind, int fd, char *out, si
     }
 }
 
-static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+/*
+ * A connection to serve on srv's loop (this thread): the input's connection
+ * count already holds it.
+ */
+static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer)
 {
-    struct stream_server *srv = arg;
-    (void)lis, (void)salen;
-    char peer[96];
-    peer_name(sa, SOCK_STREAM, fd, peer, sizeof(peer));
-    /* the limit is the input's, whichever of its loops took the connection */
-    int64_t open = atomic_fetch_add(&metrics.connections[srv->o.input], 1);
-    if (srv->stopping || open >= (int64_t)srv->o.max_conns) {
+    if (srv->stopping) {
         atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
-        log_msg(LOG_WARN, "%s: refused %s: %s", metrics_input_name(srv->o.input), peer,
-                srv->stopping ? "shutting down" : "max_connections reached");
+        log_msg(LOG_WARN, "%s: refused %s: shutting down", metrics_input_name(srv->o.input), peer);
         evutil_closesocket(fd);
         return;
     }
@@ -603,6 +633,49 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     srv->conns = c;
     srv->n_conns++;
     log_msg(LOG_DEBUG, "%s: %s connected", metrics_input_name(srv->o.input), peer);
+}
+
+/*
+ * A new connection on srv's listener. The input's connection limit counts
+ * every loop's connections; in a group the connections go round robin to
+ * the group's servers, since whichever loop wakes first accepts them all.
+ */
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct stream_server *srv = arg;
+    (void)lis, (void)salen;
+    char peer[96];
+    peer_name(sa, SOCK_STREAM, fd, peer, sizeof(peer));
+    int64_t open = atomic_fetch_add(&metrics.connections[srv->o.input], 1);
+    if (srv->stopping || open >= (int64_t)srv->o.max_conns) {
+        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
+        log_msg(LOG_WARN, "%s: refused %s: %s", metrics_input_name(srv->o.input), peer,
+                srv->stopping ? "shutting down" : "max_connections reached");
+        evutil_closesocket(fd);
+        return;
+    }
+    struct stream_group *g = atomic_load_explicit(&srv->group, memory_order_acquire);
+    struct stream_server *to = g ? g->srv[atomic_fetch_add(&g->next, 1) % (unsigned)g->n] : srv;
+    struct handoff *h = to != srv ? malloc(sizeof(*h)) : NULL;
+    if (!h) {
+        conn_accept(srv, fd, peer);
+        return;
+    }
+    h->srv = to;
+    h->input = to->o.input;
+    h->fd = fd;
+    snprintf(h->peer, sizeof(h->peer), "%s", peer);
+    h->next = NULL;
+    struct loop *l = to->loop;
+    pthread_mutex_lock(&l->lock);
+    if (l->in_tail)
+        l->in_tail->next = h;
+    else
+        l->in_head = h;
+    l->in_tail = h;
+    pthread_mutex_unlock(&l->lock);
+    event_active(l->wake, EV_READ, 0);
 }
 
 /* ---- UDP ---- */
@@ -745,6 +818,27 @@ int stream_listen_fd(struct loop *l, int fd, const struct stream_opts *o,
     event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
     *ret_srv = srv;
     return 0;
+}
+
+int stream_group_new(struct stream_server **srv, int n, struct stream_group **ret_group)
+{
+    if (n < 1 || n > (int)(sizeof((*ret_group)->srv) / sizeof((*ret_group)->srv[0])))
+        return -EINVAL;
+    struct stream_group *g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    g->n = n;
+    for (int i = 0; i < n; i++)
+        g->srv[i] = srv[i];
+    for (int i = 0; i < n; i++)
+        atomic_store_explicit(&srv[i]->group, g, memory_order_release);
+    *ret_group = g;
+    return 0;
+}
+
+void stream_group_free(struct stream_group *g)
+{
+    free(g);
 }
 
 int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,

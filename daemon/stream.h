@@ -68,6 +68,16 @@ int stream_listen_fd(struct loop *l, int fd, const struct stream_opts *o,
                      struct stream_server **ret_srv, char *err, size_t errlen);
 
 /*
+ * stream_group_new - make srv[0..n) (n <= 8), servers of one input on n
+ * loops sharing a listening socket, a group: a connection any of them
+ * accepts goes to the next in turn, so that the loops share the load.
+ * stream_group_free - free it once its servers are freed.
+ */
+struct stream_group;
+int stream_group_new(struct stream_server **srv, int n, struct stream_group **ret_group);
+void stream_group_free(struct stream_group *g);
+
+/*
  * stream_server_stop - close the listener, stop reading, hand every complete
  * message already read to ingest, and return once all of it has completed.
  * Connections are then closed. Call from any thread but the loop's.
