@@ -9,6 +9,7 @@
 
 #include "trail.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -280,8 +281,13 @@ int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t re
 /* trail_random_bytes - n bytes from the kernel's CSPRNG, buffered per thread. 0 or -errno. */
 int trail_random_bytes(void *buf, size_t n);
 
-/* trail_uuid_format - 36 characters and a NUL. */
-void trail_uuid_format(const uint8_t uuid[16], char out[37]);
+/*
+ * trail_text_addline - append the formatted text and a newline to the
+ * NUL-terminated text in buf[0..size); a line that does not fit is cut, and
+ * nothing is added once the buffer is full. For reports of several lines.
+ */
+void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* trail_uuid_parse - 0, or TRAIL_E_PARSE. */
 int trail_uuid_parse(const char *text, size_t len, uint8_t ret_uuid[16]);
 

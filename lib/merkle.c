@@ -117,6 +117,25 @@ int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAI
     return sha256_3(&prefix, 1, left, TRAIL_HASH_LEN, right, TRAIL_HASH_LEN, out);
 }
 
+int trail_hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
+                    uint8_t out[TRAIL_HASH_LEN])
+{
+    if (n == 1) {
+        memcpy(out, leaves[0], TRAIL_HASH_LEN);
+        return 0;
+    }
+    uint64_t k = 1; /* the largest power of two below n */
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t l[TRAIL_HASH_LEN], r[TRAIL_HASH_LEN];
+    int rc = trail_hash_tree(leaves, k, l);
+    if (rc == 0)
+        rc = trail_hash_tree(leaves + k, n - k, r);
+    if (rc == 0)
+        rc = trail_hash_node(l, r, out);
+    return rc;
+}
+
 int trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
                      uint8_t out[TRAIL_HASH_LEN])
 {

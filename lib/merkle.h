@@ -61,6 +61,13 @@ int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAI
 int trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
                      uint8_t out[TRAIL_HASH_LEN]);
 
+/*
+ * trail_hash_tree - the RFC 9162 tree hash (MTH) of n >= 1 leaf hashes held
+ * in memory. 0 or the hash's error.
+ */
+int trail_hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
+                    uint8_t out[TRAIL_HASH_LEN]);
+
 /* trail_hash_empty - SHA-256 of the empty string: the root of the empty tree. Never fails. */
 void trail_hash_empty(uint8_t out[TRAIL_HASH_LEN]);
 

@@ -64,16 +64,10 @@ void store_report(struct trail_store_report *rep, const char *fmt, ...)
 {
     if (!rep)
         return;
-    size_t used = strlen(rep->message);
-    if (used + 2 >= sizeof(rep->message))
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(rep->message + used, sizeof(rep->message) - used - 1, fmt, ap);
+    trail_text_addline(rep->message, sizeof(rep->message), fmt, ap);
     va_end(ap);
-    used = strlen(rep->message);
-    rep->message[used] = '\n';
-    rep->message[used + 1] = '\0';
 }
 
 void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char *ext, char *out,

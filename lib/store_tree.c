@@ -52,26 +52,6 @@ static int side_header_ok(const uint8_t h[64], const char *magic, const uint8_t 
            memcmp(h + 16, store_id, 16) == 0 && get_u32(h + 60) == trail_crc32c(0, h, 60);
 }
 
-/* The RFC 9162 tree hash of n leaves in memory. */
-static int mth_array(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
-                     uint8_t out[TRAIL_HASH_LEN])
-{
-    if (n == 1) {
-        memcpy(out, leaves[0], TRAIL_HASH_LEN);
-        return 0;
-    }
-    uint64_t k = 1;
-    while (k * 2 < n)
-        k *= 2;
-    uint8_t l[TRAIL_HASH_LEN], r[TRAIL_HASH_LEN];
-    int rc = mth_array(leaves, k, l);
-    if (rc == 0)
-        rc = mth_array(leaves + k, n - k, r);
-    if (rc == 0)
-        rc = trail_hash_node(l, r, out);
-    return rc;
-}
-
 /*
  * The leaf hashes of a purged group from DIR/anchors (its last entry; leaves
  * not kept are zero); TRAIL_E_NOT_FOUND if the group has no entry.
@@ -248,7 +228,7 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep)
             store_report(rep, "tree.roots: group %" PRIu64 " purged before it could be rebuilt", g);
         } else if (r < 0) {
             break;
-        } else if ((r = mth_array((const uint8_t(*)[TRAIL_HASH_LEN])leaves, 256, root)) < 0) {
+        } else if ((r = trail_hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, 256, root)) < 0) {
             break;
         }
         r = 0;
@@ -279,7 +259,7 @@ static int mth(struct trail_store *s, uint64_t begin, uint64_t end, uint8_t out[
             return -ENOMEM;
         int r = store_leaf_range(s, begin + 1, n, leaves);
         if (r == 0)
-            r = mth_array((const uint8_t(*)[TRAIL_HASH_LEN])leaves, n, out);
+            r = trail_hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, n, out);
         free(leaves);
         return r;
     }

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <sys/random.h>
 
 int trail_utf8_valid(const char *str, size_t len)
@@ -131,6 +132,17 @@ int trail_random_bytes(void *buf, size_t n)
         n -= take;
     }
     return 0;
+}
+
+void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    size_t used = strlen(buf);
+    if (used + 2 >= size)
+        return;
+    vsnprintf(buf + used, size - used - 1, fmt, ap);
+    used = strlen(buf);
+    buf[used] = '\n';
+    buf[used + 1] = '\0';
 }
 
 void trail_uuid_format(const uint8_t u[16], char out[37])

@@ -177,16 +177,10 @@ struct verify {
 static void note(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct verify *v, const char *fmt, ...)
 {
-    size_t used = strlen(v->notes);
-    if (used + 2 >= sizeof(v->notes))
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(v->notes + used, sizeof(v->notes) - used - 1, fmt, ap);
+    trail_text_addline(v->notes, sizeof(v->notes), fmt, ap);
     va_end(ap);
-    used = strlen(v->notes);
-    v->notes[used] = '\n';
-    v->notes[used + 1] = '\0';
 }
 
 static void set_finding(struct finding *f, int kind, uint64_t seq, uint64_t seq_last,
@@ -345,26 +339,6 @@ out:
     return 0;
 }
 
-/* The RFC 9162 tree hash of n leaves in memory (n >= 1). */
-static int mth_leaves(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
-                      uint8_t out[TRAIL_HASH_LEN])
-{
-    if (n == 1) {
-        memcpy(out, leaves[0], TRAIL_HASH_LEN);
-        return 0;
-    }
-    uint64_t k = 1;
-    while (k * 2 < n)
-        k *= 2;
-    uint8_t l[TRAIL_HASH_LEN], r[TRAIL_HASH_LEN];
-    int rc = mth_leaves(leaves, k, l);
-    if (rc == 0)
-        rc = mth_leaves(leaves + k, n - k, r);
-    if (rc == 0)
-        rc = trail_hash_node(l, r, out);
-    return rc;
-}
-
 /* ---- side files: tree.roots and anchors ---- */
 
 static int side_header_ok(const uint8_t *h, size_t len, const char *magic,
@@ -468,7 +442,7 @@ static int side_mth(const struct verify *v, uint64_t begin, uint64_t end,
         for (uint64_t i = begin % 256; i < begin % 256 + n; i++)
             if (is_zero(l[i], TRAIL_HASH_LEN))
                 return 0; /* not kept */
-        int r = mth_leaves(l + begin % 256, n, out);
+        int r = trail_hash_tree(l + begin % 256, n, out);
         return r < 0 ? r : 1;
     }
     uint64_t k = 1;
