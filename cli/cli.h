@@ -22,6 +22,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* cli_fail - print "trail CMD: message" to stderr; returns 1. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * cli_opt_value - argv[*i] as "--name VALUE" or "--name=VALUE": 1 with
+ * *ret_value (and *i past VALUE), 0 when argv[*i] is another argument, -1
+ * when VALUE is missing.
+ */
+int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value);
+
 /* cli_wants_help - 1 when argv holds -h or --help; the command then prints its help. */
 int cli_wants_help(int argc, char **argv);
 

@@ -68,6 +68,24 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *ret_value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *ret_value = argv[++*i];
+    return 1;
+}
+
 int cli_read_file(const char *path, size_t max, struct trail_buf *out)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -165,25 +165,6 @@ struct opts {
     long interval_ms;
 };
 
-/* "--name VALUE" / "--name=VALUE": 1 and *ret_value, 0 when argv[*i] is not it, -1 missing. */
-static int opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *ret_value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *ret_value = argv[++*i];
-    return 1;
-}
-
 static int parse_format(const char *v, int count, int *ret)
 {
     static const char *const names[] = {"table", "json", "ndjson", "csv", "cef", "eventlog"};
@@ -209,7 +190,7 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
         const char *v = NULL;
         int m = 0;
         for (size_t k = 0; k < sizeof(filters) / sizeof(filters[0]) && !m; k++) {
-            m = opt_value(argv, argc, &i, filters[k], &v);
+            m = cli_opt_value(argv, argc, &i, filters[k], &v);
             if (m > 0 && trail_query_set(q, filters[k], v, err, sizeof(err)) < 0)
                 return cli_usage_error(o->cmd, "%s", err);
             if (m < 0)
@@ -218,33 +199,33 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
         if (m)
             continue;
         const char *a = argv[i];
-        if ((m = opt_value(argv, argc, &i, "--store", &v))) {
+        if ((m = cli_opt_value(argv, argc, &i, "--store", &v))) {
             o->store = v;
-        } else if ((m = opt_value(argv, argc, &i, "--url", &v))) {
+        } else if ((m = cli_opt_value(argv, argc, &i, "--url", &v))) {
             o->url = v;
-        } else if ((m = opt_value(argv, argc, &i, "--token", &v))) {
+        } else if ((m = cli_opt_value(argv, argc, &i, "--token", &v))) {
             o->token = v;
-        } else if ((m = opt_value(argv, argc, &i, "--format", &v))) {
+        } else if ((m = cli_opt_value(argv, argc, &i, "--format", &v))) {
             if (m > 0 && parse_format(v, kind == 'c', &o->format) < 0)
                 return cli_usage_error(o->cmd, "bad --format '%s': expected %s", v,
                                        kind == 'c' ? "table, json, ndjson or csv"
                                                    : "table, json, ndjson, csv, cef or eventlog");
-        } else if (kind == 'q' && ((m = opt_value(argv, argc, &i, "--order", &v)) ||
-                                   (m = opt_value(argv, argc, &i, "--limit", &v)) ||
-                                   (m = opt_value(argv, argc, &i, "--cursor", &v)))) {
+        } else if (kind == 'q' && ((m = cli_opt_value(argv, argc, &i, "--order", &v)) ||
+                                   (m = cli_opt_value(argv, argc, &i, "--limit", &v)) ||
+                                   (m = cli_opt_value(argv, argc, &i, "--cursor", &v)))) {
             if (m > 0 && trail_query_set(q, a, v, err, sizeof(err)) < 0)
                 return cli_usage_error(o->cmd, "%s", err);
-        } else if (kind == 'c' && (m = opt_value(argv, argc, &i, "--by", &v))) {
+        } else if (kind == 'c' && (m = cli_opt_value(argv, argc, &i, "--by", &v))) {
             if (m > 0 && trail_query_set(q, "--by", v, err, sizeof(err)) < 0)
                 return cli_usage_error(o->cmd, "%s", err);
-        } else if (kind == 't' && ((m = opt_value(argv, argc, &i, "--lines", &v)) ||
-                                   (m = opt_value(argv, argc, &i, "-n", &v)))) {
+        } else if (kind == 't' && ((m = cli_opt_value(argv, argc, &i, "--lines", &v)) ||
+                                   (m = cli_opt_value(argv, argc, &i, "-n", &v)))) {
             char *end;
             if (m > 0 && ((o->lines = strtol(v, &end, 10)) < 0 || *end || !*v || o->lines > 100000))
                 return cli_usage_error(o->cmd,
                                        "bad %s '%s': expected a number of events, 0..100000",
                                        argv[i - 1][1] == '-' ? "--lines" : "-n", v);
-        } else if (kind == 't' && (m = opt_value(argv, argc, &i, "--interval", &v))) {
+        } else if (kind == 't' && (m = cli_opt_value(argv, argc, &i, "--interval", &v))) {
             char *end;
             if (m > 0 &&
                 ((o->interval_ms = strtol(v, &end, 10)) < 10 || *end || o->interval_ms > 3600000))

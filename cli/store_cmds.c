@@ -55,25 +55,6 @@ static int open_reader(const char *cmd, const char *dir, struct trail_store **re
     return 0;
 }
 
-/* "--name VALUE" / "--name=VALUE": 1 and *ret_value, 0 when argv[*i] is not it, -1 missing. */
-static int opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *ret_value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *ret_value = argv[++*i];
-    return 1;
-}
-
 static int parse_u64(const char *s, uint64_t *ret)
 {
     char *end;
@@ -292,12 +273,12 @@ int cmd_import(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int got;
-        if ((got = opt_value(argv, argc, &i, "--store", &v)) != 0)
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
             dir = v;
-        else if ((got = opt_value(argv, argc, &i, "--format", &v)) != 0 ||
-                 (got = opt_value(argv, argc, &i, "-f", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--format", &v)) != 0 ||
+                 (got = cli_opt_value(argv, argc, &i, "-f", &v)) != 0)
             fmt = v;
-        else if ((got = opt_value(argv, argc, &i, "--policy", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--policy", &v)) != 0)
             policy = v;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail import --help')", argv[i]);
@@ -452,14 +433,14 @@ int cmd_export(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int got;
-        if ((got = opt_value(argv, argc, &i, "--store", &v)) != 0)
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
             dir = v;
-        else if ((got = opt_value(argv, argc, &i, "--format", &v)) != 0 ||
-                 (got = opt_value(argv, argc, &i, "-f", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--format", &v)) != 0 ||
+                 (got = cli_opt_value(argv, argc, &i, "-f", &v)) != 0)
             fmt = v;
-        else if ((got = opt_value(argv, argc, &i, "--from", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--from", &v)) != 0)
             from_s = v;
-        else if ((got = opt_value(argv, argc, &i, "--to", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--to", &v)) != 0)
             to_s = v;
         else
             return cli_usage_error(cmd, "unknown argument '%s' (see 'trail export --help')",
@@ -595,11 +576,11 @@ int cmd_purge(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int got;
-        if ((got = opt_value(argv, argc, &i, "--store", &v)) != 0)
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
             dir = v;
-        else if ((got = opt_value(argv, argc, &i, "--older-than", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--older-than", &v)) != 0)
             age_s = v;
-        else if ((got = opt_value(argv, argc, &i, "--max-size", &v)) != 0)
+        else if ((got = cli_opt_value(argv, argc, &i, "--max-size", &v)) != 0)
             size_s = v;
         else
             return cli_usage_error(cmd, "unknown argument '%s' (see 'trail purge --help')",
@@ -679,7 +660,7 @@ int cmd_stats(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int got;
-        if ((got = opt_value(argv, argc, &i, "--store", &v)) != 0)
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
             dir = v;
         else if (strcmp(argv[i], "--json") == 0)
             json = got = 1;
