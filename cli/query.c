@@ -823,22 +823,32 @@ static int run_query(struct opts *o, struct trail_query *q)
     return st;
 }
 
-int cmd_query(int argc, char **argv)
+/*
+ * What trail query, count and tail share: --help, the catalog, the query,
+ * the options (mode 'q', 'c' or 't'), then run(o, q) for the exit status.
+ */
+static int query_command(int argc, char **argv, const char *help, int mode, struct opts *o,
+                         int (*run)(struct opts *o, struct trail_query *q))
 {
     if (cli_wants_help(argc, argv)) {
-        fputs(query_help, stdout);
+        fputs(help, stdout);
         return 0;
     }
     struct trail_catalog *cat = cli_catalog();
     struct trail_query *q;
     if (!cat || trail_query_new(cat, &q) < 0)
         return 1;
-    struct opts o = {.cmd = "query"};
-    int st = parse_args(argc, argv, 'q', &o, q);
+    int st = parse_args(argc, argv, mode, o, q);
     if (st == 0)
-        st = run_query(&o, q);
+        st = run(o, q);
     trail_query_free(q);
     return st;
+}
+
+int cmd_query(int argc, char **argv)
+{
+    struct opts o = {.cmd = "query"};
+    return query_command(argc, argv, query_help, 'q', &o, run_query);
 }
 
 /* ---- trail count ---- */
@@ -1005,38 +1015,32 @@ out:
     return st;
 }
 
+static int run_count(struct opts *o, struct trail_query *q)
+{
+    if (o->url)
+        return count_url(o, q);
+    struct trail_store *s;
+    struct trail_index *ix;
+    int st = open_store(o->cmd, o->store, &s, &ix);
+    if (st != 0)
+        return st;
+    struct trail_count *c;
+    char err[512];
+    int r = trail_count_run(ix, q, &c, err, sizeof(err));
+    if (r < 0) {
+        st = search_failed(o->cmd, r, err);
+    } else {
+        st = print_count(o, c->n_by, c->by, c->total, c->n_rows, c->rows);
+        trail_count_free(c);
+    }
+    close_store(s, ix);
+    return st;
+}
+
 int cmd_count(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(count_help, stdout);
-        return 0;
-    }
-    struct trail_catalog *cat = cli_catalog();
-    struct trail_query *q;
-    if (!cat || trail_query_new(cat, &q) < 0)
-        return 1;
     struct opts o = {.cmd = "count"};
-    int st = parse_args(argc, argv, 'c', &o, q);
-    if (st == 0 && o.url) {
-        st = count_url(&o, q);
-    } else if (st == 0) {
-        struct trail_store *s;
-        struct trail_index *ix;
-        if ((st = open_store(o.cmd, o.store, &s, &ix)) == 0) {
-            struct trail_count *c;
-            char err[512];
-            int r = trail_count_run(ix, q, &c, err, sizeof(err));
-            if (r < 0) {
-                st = search_failed(o.cmd, r, err);
-            } else {
-                st = print_count(&o, c->n_by, c->by, c->total, c->n_rows, c->rows);
-                trail_count_free(c);
-            }
-            close_store(s, ix);
-        }
-    }
-    trail_query_free(q);
-    return st;
+    return query_command(argc, argv, count_help, 'c', &o, run_count);
 }
 
 /* ---- trail tail ---- */
@@ -1273,25 +1277,17 @@ static int tail_url(const struct opts *o, struct trail_query *q)
     return st;
 }
 
+static int run_tail(struct opts *o, struct trail_query *q)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return o->url ? tail_url(o, q) : tail_store(o, q);
+}
+
 int cmd_tail(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(tail_help, stdout);
-        return 0;
-    }
-    struct trail_catalog *cat = cli_catalog();
-    struct trail_query *q;
-    if (!cat || trail_query_new(cat, &q) < 0)
-        return 1;
     struct opts o = {.cmd = "tail", .lines = 10, .interval_ms = 250};
-    int st = parse_args(argc, argv, 't', &o, q);
-    if (st == 0) {
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        st = o.url ? tail_url(&o, q) : tail_store(&o, q);
-    }
-    trail_query_free(q);
-    return st;
+    return query_command(argc, argv, tail_help, 't', &o, run_tail);
 }
