@@ -301,6 +301,28 @@ static int table_value(struct printer *p, const char *s, size_t n)
     return r;
 }
 
+/*
+ * Where an event came from, in a few characters for the table: "trail" for
+ * trail's own records, else the input (with a follow's name) and the peer's
+ * address: "syslog_tcp@192.0.2.7", "follow:pas", "import".
+ */
+static void from_text(const struct trail_event *ev, char *out, size_t size)
+{
+    if (trail_event_is_own(ev)) {
+        snprintf(out, size, "trail");
+        return;
+    }
+    const char *name;
+    const char *input = trail_input_name(trail_event_input(ev, &name));
+    char peer[48];
+    trail_peer_format(trail_event_peer(ev), peer);
+    char *colon = strrchr(peer, ':'); /* the address without the port */
+    if (colon)
+        *colon = '\0';
+    snprintf(out, size, "%s%s%s%s%s", input && *input ? input : "-", *name ? ":" : "", name,
+             peer[0] ? "@" : "", peer);
+}
+
 static int print_event(struct printer *p, const struct trail_event *ev)
 {
     int r = 0;
@@ -308,14 +330,16 @@ static int print_event(struct printer *p, const struct trail_event *ev)
     switch (p->format) {
     case F_TABLE: {
         if (!p->header_done) {
-            r = puts_(p, "SEQ       TIME                         SEVERITY  EVENT  ATTRIBUTES\n");
+            r = puts_(p, "SEQ       TIME                         SEVERITY  FROM                  "
+                         "EVENT  ATTRIBUTES\n");
             p->header_done = 1;
         }
-        char head[96];
+        char head[224], from[128];
         trail_time_format(trail_event_time(ev), t);
         const char *sev = trail_severity_name(trail_event_severity(ev));
-        snprintf(head, sizeof(head), "%-9" PRIu64 " %s  %-8s  ", trail_event_seq(ev), t,
-                 sev ? sev : "?");
+        from_text(ev, from, sizeof(from));
+        snprintf(head, sizeof(head), "%-9" PRIu64 " %s  %-8s  %-20s  ", trail_event_seq(ev), t,
+                 sev ? sev : "?", from);
         r |= puts_(p, head);
         r |= puts_(p, trail_event_id(ev));
         for (size_t i = 0; i < trail_event_attr_count(ev) && r == 0; i++) {
@@ -344,7 +368,8 @@ static int print_event(struct printer *p, const struct trail_event *ev)
         break;
     case F_CSV: {
         if (!p->header_done) {
-            r = puts_(p, "seq,time,severity,severity_name,id,host,uuid,attrs\n");
+            r = puts_(p, "seq,time,severity,severity_name,id,host,uuid,attrs,received,input,peer,"
+                         "principal,origin,problems\n");
             p->header_done = 1;
         }
         char line[160];
@@ -379,6 +404,27 @@ static int print_event(struct printer *p, const struct trail_event *ev)
         if (r == 0 && attrs)
             r = csv_field(p, attrs + 8, js.len - (size_t)(attrs + 8 - js.data) - 1);
         trail_buf_free(&js);
+        /* provenance: received, input, peer, principal, origin, problems */
+        char rec_t[32] = "", peer[48];
+        if (trail_event_received(ev))
+            trail_time_format(trail_event_received(ev), rec_t);
+        const char *in_name;
+        const char *input = trail_input_name(trail_event_input(ev, &in_name));
+        char in[128];
+        snprintf(in, sizeof(in), "%s%s%s", input ? input : "", *in_name ? ":" : "", in_name);
+        trail_peer_format(trail_event_peer(ev), peer);
+        r |= put(p, ",", 1);
+        r |= puts_(p, rec_t);
+        r |= put(p, ",", 1);
+        r |= csv_field(p, in, strlen(in));
+        r |= put(p, ",", 1);
+        r |= csv_field(p, peer, strlen(peer));
+        r |= put(p, ",", 1);
+        r |= csv_field(p, trail_event_principal(ev), strlen(trail_event_principal(ev)));
+        r |= put(p, ",", 1);
+        r |= puts_(p, trail_event_is_own(ev) ? "trail" : "");
+        r |= put(p, ",", 1);
+        r |= csv_field(p, trail_event_problems(ev), strlen(trail_event_problems(ev)));
         r |= put(p, "\n", 1);
         break;
     }

@@ -197,6 +197,7 @@ static void import_one(struct importer *im, const char *fmt, const char *data, s
         return;
     }
     trail_event_set_seq(ev, 0);
+    trail_event_set_input(ev, TRAIL_INPUT_IMPORT, NULL, 0);
     im->batch[im->n_batch++] = ev;
     if (im->n_batch == sizeof(im->batch) / sizeof(im->batch[0]))
         flush_batch(im);

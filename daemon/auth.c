@@ -163,17 +163,6 @@ int auth_parse_client_cert(const char *key, const char *value, struct client_cer
     return 0;
 }
 
-int auth_declare_events(struct trail_catalog *cat)
-{
-    return trail_catalog_add(
-        cat, AUTH_EVENT_ID, "WARNING",
-        "A request to traild's HTTP API was refused: it carried no credentials, a token or "
-        "client certificate traild does not know, or a role that does not allow the route.",
-        "src:ip:indexed, suser:string:indexed, request:string, requestMethod:string, "
-        "reason:string, outcome:enum(no_credentials|bad_token|bad_certificate|forbidden), "
-        "status:int, suppressed:int, msg:string");
-}
-
 /* ---- checking a request ---- */
 
 static void refuse(struct auth_result *ret, int status, int outcome, const char *fmt, ...)
@@ -405,6 +394,7 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
     struct auth_batch *a = NULL;
     if (trail_event_new(cfg->cat, AUTH_EVENT_ID, &ev) < 0)
         return;
+    trail_event_mark_own(ev);
     trail_event_set_host(ev, cfg->host, strlen(cfg->host));
     trail_event_set_time(ev, trail_now());
     unsigned char ip[16];

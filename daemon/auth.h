@@ -80,12 +80,6 @@ int auth_parse_client_cert(const char *key, const char *value, struct client_cer
                            char *err, size_t errlen);
 
 /*
- * auth_declare_events - add trail_auth_failed to cat (config.c calls it
- * when auth_enabled()). 0 or the catalog's error.
- */
-int auth_declare_events(struct trail_catalog *cat);
-
-/*
  * auth_check - may this request use a route that needs need (AUTH_OPEN or
  * ROLE_*)? authorization is the Authorization header or NULL; cert the
  * connection's client certificate or NULL. A token, when sent, decides

@@ -788,9 +788,6 @@ static int build_catalog(struct loader *L)
     if (trail_catalog_set_policy(c->cat, c->policy) < 0 ||
         trail_catalog_set_limits(c->cat, &c->limits) < 0)
         return -EINVAL;
-    /* refused requests are recorded as trail_auth_failed when authentication is on */
-    if (auth_enabled(c) && (r = auth_declare_events(c->cat)) < 0)
-        return r;
     for (size_t i = 0; i < c->n_events; i++) {
         struct event_conf *e = &c->events[i];
         L->line = e->line;

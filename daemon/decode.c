@@ -14,11 +14,14 @@
 #include "metrics.h"
 #include "traild.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define POOL_MAX 16384 /* events kept for reuse: a few batches' worth */
 
@@ -73,8 +76,64 @@ void decoded_pool_free(void)
     pthread_mutex_unlock(&pool.lock);
 }
 
+static const int trail_input_of[IN_N] = {
+    [IN_HTTP] = TRAIL_INPUT_HTTP,
+    [IN_SYSLOG_UDP] = TRAIL_INPUT_SYSLOG_UDP,
+    [IN_SYSLOG_TCP] = TRAIL_INPUT_SYSLOG_TCP,
+    [IN_SYSLOG_TLS] = TRAIL_INPUT_SYSLOG_TLS,
+    [IN_CEF_TCP] = TRAIL_INPUT_CEF_TCP,
+    [IN_UNIX] = TRAIL_INPUT_UNIX,
+    [IN_FILE] = TRAIL_INPUT_FOLLOW,
+    [IN_INTERNAL] = TRAIL_INPUT_NONE,
+};
+
+void provenance_init(struct provenance *pv, int input_kind, const char *name)
+{
+    memset(pv, 0, sizeof(*pv));
+    pv->input = input_kind >= 0 && input_kind < IN_N ? trail_input_of[input_kind] : 0;
+    pv->name = name;
+}
+
+void provenance_peer(struct provenance *pv, const struct sockaddr *sa, int fd)
+{
+    pv->peer.family = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const void *)sa;
+        pv->peer.family = 4;
+        memcpy(pv->peer.addr, &s4->sin_addr, 4);
+        pv->peer.port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const void *)sa;
+        pv->peer.family = 6;
+        memcpy(pv->peer.addr, &s6->sin6_addr, 16);
+        pv->peer.port = ntohs(s6->sin6_port);
+    } else if (sa->sa_family == AF_UNIX && fd >= 0) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            snprintf(pv->principal, sizeof(pv->principal), "uid=%u", (unsigned)cred.uid);
+    }
+}
+
+/* Give ev pv's provenance, and the peer's address as host when the item named none. */
+static void apply_provenance(const struct provenance *pv, struct trail_event *ev)
+{
+    if (!pv)
+        return;
+    trail_event_set_input(ev, pv->input, pv->name, pv->name ? strlen(pv->name) : 0);
+    trail_event_set_peer(ev, &pv->peer);
+    if (pv->principal[0])
+        trail_event_set_principal(ev, pv->principal, strlen(pv->principal));
+    if (!trail_event_host(ev)[0] && pv->peer.family) {
+        char ip[INET6_ADDRSTRLEN];
+        if (inet_ntop(pv->peer.family == 4 ? AF_INET : AF_INET6, pv->peer.addr, ip, sizeof(ip)))
+            trail_event_set_host(ev, ip, strlen(ip));
+    }
+}
+
 int decode_item(const struct config *cfg, int format, const char *data, size_t len,
-                struct trail_event **ret_event, char *err, size_t errlen)
+                const struct provenance *pv, struct trail_event **ret_event, char *err,
+                size_t errlen)
 {
     int r;
     err[0] = '\0';
@@ -111,6 +170,7 @@ int decode_item(const struct config *cfg, int format, const char *data, size_t l
         decoded_release(ev);
         return r;
     }
+    apply_provenance(pv, ev);
     r = trail_event_validate(ev);
     if (r < 0) {
         snprintf(err, errlen, "%s", trail_event_error(ev));

@@ -199,7 +199,7 @@ static void skip_stored(struct follower *f)
             l--;
         struct trail_event *ev = NULL;
         char err[256];
-        if (l && decode_item(cfg, format, line, l, &ev, err, sizeof(err)) == 0) {
+        if (l && decode_item(cfg, format, line, l, NULL, &ev, err, sizeof(err)) == 0) {
             uint8_t u[16];
             line_uuid(f, ev, off, line, l);
             int stored = trail_event_uuid(ev, u) == 0 && bsearch(u, seen, n, 16, cmp_uuid);
@@ -316,7 +316,9 @@ static int handle_lines(struct follower *f, int at_end)
             if (l) {
                 struct trail_event *ev = NULL;
                 char err[512];
-                int d = decode_item(cfg, format, start, l, &ev, err, sizeof(err));
+                struct provenance pv;
+                provenance_init(&pv, IN_FILE, f->conf.name);
+                int d = decode_item(cfg, format, start, l, &pv, &ev, err, sizeof(err));
                 if (d < 0) {
                     char who[PATH_MAX + 48];
                     snprintf(who, sizeof(who), "%s at byte %llu", f->sender,

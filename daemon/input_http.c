@@ -67,8 +67,9 @@ struct req {
     struct trail_buf body;
     int too_large;
     char peer[80];
-    char addr[64];      /* the client's address alone, for trail_auth_failed */
-    int counted_stream; /* holds one of [limits] max_streams */
+    char addr[64];        /* the client's address alone, for trail_auth_failed */
+    struct provenance pv; /* what every event of the request records of its sender */
+    int counted_stream;   /* holds one of [limits] max_streams */
     /* POST /v1/events */
     struct ingest_batch batch;
     struct trail_event **events; /* the accepted events, in item order */
@@ -456,8 +457,8 @@ static int post_events(struct req *rq)
     for (size_t i = 0; i < n; i++) {
         struct trail_event *ev = NULL;
         rq->item_event[i] = -1;
-        r = decode_item(cfg, FMT_JSON, rq->body.data + items[i].off, items[i].len, &ev, err,
-                        sizeof(err));
+        r = decode_item(cfg, FMT_JSON, rq->body.data + items[i].off, items[i].len, &rq->pv, &ev,
+                        err, sizeof(err));
         if (r < 0) {
             char who[120];
             snprintf(who, sizeof(who), "%s item %zu", rq->peer, i);
@@ -667,6 +668,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->h = h;
         rq->conn = conn;
         peer_of(conn, rq->peer, sizeof(rq->peer), rq->addr, sizeof(rq->addr));
+        provenance_init(&rq->pv, IN_HTTP, NULL);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            provenance_peer(&rq->pv, ci->client_addr, -1);
         *con_cls = rq;
         int path_known = 0;
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -698,6 +704,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             auth_check(cfg, rq->route->need, authorization, certp, &ar);
             if (ar.status)
                 return refuse(rq, cfg, &ar, method, url);
+            /* "token NAME" or "certificate SUBJECT": who the records say sent them */
+            snprintf(rq->pv.principal, sizeof(rq->pv.principal), "%s", ar.who);
             if (rq->route->fn == query_route && query_limits(rq, cfg))
                 return send_answer(rq);
         }

@@ -1,15 +1,16 @@
 /*
  * main.c - traild: read the config, open the store, start the inputs, and
  * run the lifecycle: start-up, SIGHUP reloads, SIGTERM/SIGINT shutdown,
- * each step written to the store as a catalog event.
+ * each step written to the store as one of trail's own records
+ * (lib/own_events.c), marked as trail's so that no input can imitate them.
  *
- *   core_server_run_starting     the store is open, inputs not yet started
- *   core_server_run_started      every input listens
- *   core_server_run_startfailed  an input could not start (also on stderr,
- *                                which is all there is when the store
- *                                cannot be opened)
- *   store_server_config_reloaded / _reloadfailed   after SIGHUP
- *   core_server_run_stopped      inputs stopped and drained, before close
+ *   trail_run_starting     the store is open, inputs not yet started
+ *   trail_run_started      every input listens
+ *   trail_run_startfailed  an input could not start (also on stderr,
+ *                          which is all there is when the store
+ *                          cannot be opened)
+ *   trail_config_reloaded / _reloadfailed   after SIGHUP
+ *   trail_run_stopped      inputs stopped and drained, before close
  *
  * Not here: the inputs (input_*.c), the queue to the store (ingest.c).
  */
@@ -70,6 +71,7 @@ static struct trail_event *own_event(const struct config *cfg, const char *id)
     struct trail_event *ev = NULL;
     if (trail_event_new(cfg->cat, id, &ev) < 0)
         return NULL;
+    trail_event_mark_own(ev);
     trail_event_set_host(ev, cfg->host, strlen(cfg->host));
     trail_event_set_time(ev, trail_now());
     return ev;
@@ -133,10 +135,10 @@ static int write_own(struct trail_event *ev)
 /* Start-up failed: the event goes to the store when it is open, and to stderr always. */
 static void start_failed(const struct config *cfg, const char *reason)
 {
-    log_msg(LOG_ERR, "core_server_run_startfailed: %s", reason);
+    log_msg(LOG_ERR, "trail_run_startfailed: %s", reason);
     if (!cfg)
         return;
-    struct trail_event *ev = own_event(cfg, "core_server_run_startfailed");
+    struct trail_event *ev = own_event(cfg, "trail_run_startfailed");
     set_attr(ev, "reason", reason);
     set_attr(ev, "msg", "traild failed to start");
     set_attr(ev, "version", TRAIL_VERSION_STRING);
@@ -239,7 +241,7 @@ static void reload(void)
     if (r < 0) {
         atomic_fetch_add(&metrics.reloads_failed, 1);
         log_msg(LOG_ERR, "reload failed, the configuration in force stays: %s", err);
-        struct trail_event *ev = own_event(cur, "store_server_config_reloadfailed");
+        struct trail_event *ev = own_event(cur, "trail_config_reloadfailed");
         set_attr(ev, "reason", err);
         set_attr(ev, "msg", "the configuration in force stays");
         write_own(ev);
@@ -248,7 +250,7 @@ static void reload(void)
     if (n_retired == sizeof(retired) / sizeof(retired[0])) {
         atomic_fetch_add(&metrics.reloads_failed, 1);
         log_msg(LOG_ERR, "reload refused: too many reloads since start; restart traild");
-        struct trail_event *ev = own_event(cur, "store_server_config_reloadfailed");
+        struct trail_event *ev = own_event(cur, "trail_config_reloadfailed");
         set_attr(ev, "reason", "too many reloads since start; restart traild");
         write_own(ev);
         config_free(next);
@@ -270,7 +272,7 @@ static void reload(void)
     atomic_store_explicit(&traild.cfg, next, memory_order_release);
     atomic_fetch_add(&metrics.reloads_ok, 1);
     log_msg(LOG_INFO, "%s", msg);
-    struct trail_event *ev = own_event(next, "store_server_config_reloaded");
+    struct trail_event *ev = own_event(next, "trail_config_reloaded");
     set_attr(ev, "msg", msg);
     write_own(ev);
 }
@@ -414,7 +416,7 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
-    struct trail_event *ev = own_event(cfg, "core_server_run_starting");
+    struct trail_event *ev = own_event(cfg, "trail_run_starting");
     set_attr(ev, "msg", "traild is starting");
     set_attr(ev, "version", TRAIL_VERSION_STRING);
     if ((r = write_own(ev)) < 0) {
@@ -432,7 +434,7 @@ int main(int argc, char **argv)
         stop_inputs();
         goto out;
     }
-    ev = own_event(cfg, "core_server_run_started");
+    ev = own_event(cfg, "trail_run_started");
     char msg[1024];
     snprintf(msg, sizeof(msg), "traild %s: http %s, syslog udp %s tcp %s tls %s, cef %s, unix %s",
              TRAIL_VERSION_STRING, cfg->http ? cfg->http : "off",
@@ -472,7 +474,7 @@ int main(int argc, char **argv)
     uint64_t lost = ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
     ingest_free(traild.ingest);
     traild.ingest = NULL;
-    ev = own_event(traild_config(), "core_server_run_stopped");
+    ev = own_event(traild_config(), "trail_run_stopped");
     snprintf(msg, sizeof(msg), "stopped on %s", why);
     set_attr(ev, "reason", msg);
     if (lost) {

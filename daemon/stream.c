@@ -83,6 +83,7 @@ struct conn {
     struct stream_server *srv;
     struct bufferevent *bev; /* NULL for UDP, and once the socket is closed */
     char peer[96];
+    struct provenance pv; /* the connection's input and peer, for every event it brings */
     struct trail_syslog_framer fr;
     struct trail_event **pending; /* decoded and validated, not yet submitted */
     size_t n_pending, cap_pending;
@@ -420,7 +421,7 @@ static void conn_message(struct conn *c, const char *msg, size_t len)
     const struct config *cfg = traild_config();
     struct trail_event *ev = NULL;
     char err[512];
-    int r = decode_item(cfg, c->srv->o.format, msg, len, &ev, err, sizeof(err));
+    int r = decode_item(cfg, c->srv->o.format, msg, len, &c->pv, &ev, err, sizeof(err));
     if (r < 0) {
         reject_item(c->srv->o.input, r, c->peer, err);
         return;
@@ -595,6 +596,11 @@ static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const cha
     }
     c->srv = srv;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    provenance_init(&c->pv, srv->o.input, NULL);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        provenance_peer(&c->pv, (struct sockaddr *)&ss, fd);
     const struct config *cfg = traild_config();
     trail_syslog_framer_init(&c->fr, srv->o.frame_mode, cfg->max_line_bytes);
     evutil_make_socket_nonblocking(fd);
@@ -702,9 +708,11 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
             continue;
         struct trail_event *ev = NULL;
         char err[512];
-        int r = len > cfg->max_line_bytes
-                    ? TRAIL_E_TOO_LARGE
-                    : decode_item(cfg, srv->o.format, srv->udp_buf, len, &ev, err, sizeof(err));
+        provenance_init(&c->pv, srv->o.input, NULL);
+        provenance_peer(&c->pv, (struct sockaddr *)&ss, -1);
+        int r = len > cfg->max_line_bytes ? TRAIL_E_TOO_LARGE
+                                          : decode_item(cfg, srv->o.format, srv->udp_buf, len,
+                                                        &c->pv, &ev, err, sizeof(err));
         if (r < 0) {
             char peer[96];
             if (r == TRAIL_E_TOO_LARGE && !ev)

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 /*
  * An input: a listener or a followed file. start binds or opens what the
@@ -68,13 +69,37 @@ enum item_format {
 };
 
 /*
+ * Where items come from, as each input knows it: what decode_item() writes
+ * into every event's provenance (docs/format.md, "Record"). The decoders
+ * never read provenance from the item itself.
+ */
+struct provenance {
+    int input;              /* enum trail_input */
+    const char *name;       /* the input's name (a [follow NAME]), or NULL */
+    struct trail_peer peer; /* family 0: none */
+    char principal[256];    /* token name, certificate subject, or "uid=N"; "" none */
+};
+
+/* provenance_init - pv for input (enum input_kind), with no peer or principal. */
+void provenance_init(struct provenance *pv, int input_kind, const char *name);
+
+/*
+ * provenance_peer - the peer of pv from a socket address: IPv4 and IPv6 give
+ * address and port; a Unix socket's peer credentials (fd >= 0) give the
+ * principal "uid=N" (the kernel vouches for it).
+ */
+void provenance_peer(struct provenance *pv, const struct sockaddr *sa, int fd);
+
+/*
  * decode_item - decode data[0..len) in the given format with cfg's catalog,
- * then validate it under cfg's policy. Returns 0 and the event (the caller
- * gives it back with decoded_release()), or the error code with err naming
- * the problem. Thread-safe.
+ * give it pv's provenance (NULL: none) and, when it names no host, the
+ * peer's address as host, then validate it under cfg's policy. Returns 0
+ * and the event (the caller gives it back with decoded_release()), or the
+ * error code with err naming the problem. Thread-safe.
  */
 int decode_item(const struct config *cfg, int format, const char *data, size_t len,
-                struct trail_event **ret_event, char *err, size_t errlen);
+                const struct provenance *pv, struct trail_event **ret_event, char *err,
+                size_t errlen);
 
 /* decoded_release - give back an event decode_item() returned (to be reused); NULL: no-op. */
 void decoded_release(struct trail_event *ev);

@@ -69,6 +69,7 @@ enum trail_error {
     TRAIL_E_READONLY,     /* the store was opened read-only */
     TRAIL_E_LOCKED,       /* another process holds the store's writer lock */
     TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
+    TRAIL_E_RESERVED,     /* a trail_* event id, which only trail itself writes */
     TRAIL_E_LAST
 };
 
@@ -182,14 +183,18 @@ struct trail_attr_def {
 
 /* One event of the catalog. Read-only. */
 struct trail_event_def {
-    const char *id;                            /* e.g. "auth_entrypoints_saml_auth_failed" */
-    const char *description;                   /* verbatim from the catalog, typos kept */
-    uint8_t severity;                          /* enum trail_severity */
-    uint8_t custom;                            /* 1 when declared at run time */
-    uint16_t n_attrs;                          /* number of attrs */
+    const char *id;          /* e.g. "auth_entrypoints_saml_auth_failed" */
+    const char *description; /* verbatim from the catalog, typos kept */
+    uint8_t severity;        /* enum trail_severity */
+    uint8_t custom;   /* 0 the identity server's catalog, 1 declared at run time, 2 trail's own */
+    uint16_t n_attrs; /* number of attrs */
     const struct trail_attr_def *const *attrs; /* sorted by key (strcmp) */
     const char *note;                          /* an editor's note on the entry, or NULL */
 };
+
+#define TRAIL_DEF_BUILTIN 0 /* trail_event_def.custom: from the identity server's catalog */
+#define TRAIL_DEF_CUSTOM  1 /* declared by the deployment (trail_catalog_add) */
+#define TRAIL_DEF_OWN     2 /* trail's own events (ids trail_*; docs/events.md) */
 
 /* Validation policy of a deployment. */
 enum trail_policy {
@@ -371,6 +376,81 @@ void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16]);
 int trail_event_gen_uuid(struct trail_event *ev);
 /* trail_uuid_format - u as 36 lower-case characters (8-4-4-4-12) and a NUL. */
 void trail_uuid_format(const uint8_t u[16], char out[37]);
+
+/*
+ * Provenance: where a record came from. The receiving side sets it (traild's
+ * inputs, `trail import`, a program appending to its own store); no decoder
+ * reads it from the event's bytes, so a sender cannot claim another input,
+ * peer or principal. It is part of the record's canonical bytes, so the
+ * Merkle tree covers it (docs/format.md, "Record").
+ */
+enum trail_input {
+    TRAIL_INPUT_NONE = 0,       /* not said: records of format version 1 */
+    TRAIL_INPUT_LIBRARY = 1,    /* a program appending to its own store (trail_store_append) */
+    TRAIL_INPUT_IMPORT = 2,     /* trail import */
+    TRAIL_INPUT_HTTP = 3,       /* POST /v1/events */
+    TRAIL_INPUT_SYSLOG_UDP = 4, /* RFC 5424/3164 over UDP */
+    TRAIL_INPUT_SYSLOG_TCP = 5, /* RFC 6587 over TCP */
+    TRAIL_INPUT_SYSLOG_TLS = 6, /* RFC 5425 */
+    TRAIL_INPUT_CEF_TCP = 7,    /* raw CEF lines over TCP */
+    TRAIL_INPUT_UNIX = 8,       /* the Unix socket */
+    TRAIL_INPUT_FOLLOW = 9,     /* a followed file; the input's name is its [follow NAME] */
+    TRAIL_INPUT_TRAIL = 10,     /* trail itself: lifecycle, purges, refusals, rejected events */
+    TRAIL_INPUT_LAST
+};
+
+/* A peer address: family 0 (none), 4 or 6; addr in network order; port in host order. */
+struct trail_peer {
+    uint8_t family;
+    uint8_t addr[16];
+    uint16_t port;
+};
+
+/* trail_input_name - "http", "syslog_tcp", ... for an enum trail_input; NULL when unknown. */
+const char *trail_input_name(int input);
+/* trail_input_parse - the enum trail_input that name names, or -1. */
+int trail_input_parse(const char *name, size_t len);
+
+/*
+ * trail_event_set_input - the input the event came in by and, for
+ * TRAIL_INPUT_FOLLOW, the input's name (at most 64 bytes of [A-Za-z0-9_.-];
+ * NULL or "" otherwise). TRAIL_INPUT_TRAIL is refused (TRAIL_E_BAD_TYPE): only
+ * trail_event_mark_own() gives it. Returns 0, TRAIL_E_BAD_TYPE or
+ * TRAIL_E_VALUE_TOO_LONG.
+ */
+int trail_event_set_input(struct trail_event *ev, int input, const char *name, size_t len);
+/* trail_event_set_peer - the sender's address; NULL or a family other than 4 and 6 clears it. */
+void trail_event_set_peer(struct trail_event *ev, const struct trail_peer *peer);
+/*
+ * trail_event_set_principal - who authenticated the sender: a token's name
+ * or a client certificate's subject. At most 255 bytes of UTF-8 (cut at a
+ * character boundary). Returns 0 or TRAIL_E_UTF8.
+ */
+int trail_event_set_principal(struct trail_event *ev, const char *principal, size_t len);
+/* trail_event_set_received - when trail received the event (µs); 0: the store's clock at append. */
+void trail_event_set_received(struct trail_event *ev, int64_t time_us);
+/*
+ * trail_event_mark_own - mark ev as written by trail itself (input "trail").
+ * For traild's and the store's own records only: no input path calls it, and
+ * trail verify and the purge anchors trust a record's kind only when it
+ * carries this mark. Events of the catalog's trail_* ids (trail's own) are
+ * refused by validation without it.
+ */
+void trail_event_mark_own(struct trail_event *ev);
+/* Provenance accessors; strings owned by ev, "" when unset. */
+int trail_event_input(const struct trail_event *ev, const char **ret_name); /* enum trail_input */
+const struct trail_peer *trail_event_peer(const struct trail_event *ev);    /* family 0: none */
+const char *trail_event_principal(const struct trail_event *ev);
+int64_t trail_event_received(const struct trail_event *ev); /* µs; 0 until stored */
+int trail_event_is_own(const struct trail_event *ev);       /* 1: written by trail itself */
+/*
+ * trail_event_problems - what validation let through and listed (under the
+ * lenient policy: required attributes missing, attributes not declared); ""
+ * when none. Kept in the record.
+ */
+const char *trail_event_problems(const struct trail_event *ev);
+/* trail_peer_format - "192.0.2.1:514" or "[2001:db8::1]:514" (NUL-terminated, at most 48 bytes). */
+size_t trail_peer_format(const struct trail_peer *peer, char out[48]);
 
 /*
  * Typed attribute setters. Each copies key and value into the event, replaces

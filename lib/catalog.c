@@ -123,6 +123,9 @@ static int rebuild(struct trail_catalog *cat, size_t n_custom)
     return 0;
 }
 
+static int add_def(struct trail_catalog *cat, const char *id, const char *severity,
+                   const char *description, const char *schema, int kind);
+
 int trail_catalog_new(struct trail_catalog **ret_cat)
 {
     struct trail_catalog *cat = calloc(1, sizeof(*cat));
@@ -131,8 +134,12 @@ int trail_catalog_new(struct trail_catalog **ret_cat)
     cat->policy = TRAIL_POLICY_STRICT;
     cat->limits = default_limits;
     int r = rebuild(cat, 0);
+    for (size_t i = 0; i < trail_n_own_events && r == 0; i++) {
+        const struct trail_own_event *o = &trail_own_events[i];
+        r = add_def(cat, o->id, o->severity, o->description, o->schema, TRAIL_DEF_OWN);
+    }
     if (r < 0) {
-        free(cat);
+        trail_catalog_free(cat);
         return r;
     }
     *ret_cat = cat;
@@ -401,6 +408,15 @@ int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *sev
     size_t id_len = id ? strlen(id) : 0;
     if (!trail_id_valid(id, id_len))
         return TRAIL_E_BAD_ID;
+    if (trail_id_reserved(id, id_len))
+        return TRAIL_E_RESERVED;
+    return add_def(cat, id, severity, description, schema, TRAIL_DEF_CUSTOM);
+}
+
+static int add_def(struct trail_catalog *cat, const char *id, const char *severity,
+                   const char *description, const char *schema, int kind)
+{
+    size_t id_len = strlen(id);
     if (trail_catalog_lookup(cat, id, id_len))
         return TRAIL_E_DUPLICATE;
     int sev;
@@ -411,7 +427,7 @@ int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *sev
     if (!c)
         return -ENOMEM;
     int r = -ENOMEM;
-    c->def.custom = 1;
+    c->def.custom = (uint8_t)kind;
     c->def.severity = (uint8_t)sev;
     c->def.id = dup_range(id, id_len);
     c->def.description =

@@ -30,6 +30,7 @@ static const char *const texts[] = {
     [TRAIL_E_READONLY - TRAIL_E_BASE] = "store is read-only",
     [TRAIL_E_LOCKED - TRAIL_E_BASE] = "store is locked by another writer",
     [TRAIL_E_FAILED - TRAIL_E_BASE] = "store failed an earlier write and must be reopened",
+    [TRAIL_E_RESERVED - TRAIL_E_BASE] = "event id reserved for trail's own records",
 };
 
 const char *trail_strerror(int code)

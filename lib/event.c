@@ -60,6 +60,16 @@ static void clear_content(struct trail_event *ev)
     ev->has_uuid = false;
     ev->host_len = 0;
     ev->host[0] = '\0';
+    ev->own = false;
+    ev->input = TRAIL_INPUT_NONE;
+    ev->input_name_len = 0;
+    ev->input_name[0] = '\0';
+    ev->principal_len = 0;
+    ev->principal[0] = '\0';
+    ev->peer.family = 0;
+    ev->received_us = 0;
+    ev->problems_len = 0;
+    ev->problems[0] = '\0';
     ev->n_attrs = 0;
     ev->def_hint = 0;
     ev->arena_len = 0;
@@ -813,21 +823,44 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
 
 /* ---- validation ---- */
 
+/* Append "'key'" to a list of keys in buf (", " between), cut with "..." when full. */
+static void list_key(char *buf, size_t size, size_t *len, const char *key, size_t klen)
+{
+    if (*len >= size - 1)
+        return;
+    int n = snprintf(buf + *len, size - *len, "%s'%.*s'", *len ? ", " : "", (int)klen, key);
+    if (n < 0 || (size_t)n >= size - *len) {
+        /* cut: end the list with "..." where it stopped */
+        if (size >= 4)
+            memcpy(buf + size - 4, "...", 4);
+        *len = size - 1;
+        return;
+    }
+    *len += (size_t)n;
+}
+
 int trail_event_validate(struct trail_event *ev)
 {
     const struct trail_limits *lim = &ev->cat->limits;
     int policy = ev->cat->policy;
     ev->err[0] = '\0';
+    ev->problems_len = 0;
+    ev->problems[0] = '\0';
 
     /* an id the catalog knows is valid: the catalog takes no other */
     if (!ev->def && !trail_id_ok(ev->id, ev->id_len))
         return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id '%s' is not lower-case [a-z0-9_]",
                                   ev->id);
+    /* trail's own ids are trail's alone, whatever the policy */
+    if (!ev->own && trail_id_reserved(ev->id, ev->id_len))
+        return trail_event_errorf(ev, TRAIL_E_RESERVED,
+                                  "event id '%s' is reserved for trail's own records", ev->id);
     if (ev->n_attrs > lim->max_attrs)
         return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
                                   lim->max_attrs);
     /* an upper bound of the stored record's size: fixed header plus keys and values */
-    size_t bytes = 64 + ev->id_len + ev->host_len;
+    size_t bytes = 64 + ev->id_len + ev->host_len + ev->input_name_len + ev->principal_len + 24 +
+                   TRAIL_MAX_PROBLEMS_LEN;
     for (uint32_t i = 0; i < ev->n_attrs; i++)
         bytes += 8 + ev->attrs[i].key_len +
                  (ev->attrs[i].type == TRAIL_TYPE_STRING || ev->attrs[i].type == TRAIL_TYPE_ENUM
@@ -835,7 +868,7 @@ int trail_event_validate(struct trail_event *ev)
                       : 16);
     if (bytes > lim->max_record_bytes)
         return trail_event_errorf(ev, TRAIL_E_TOO_LARGE, "event is %zu bytes, over the limit of %u",
-                                  bytes, lim->max_record_bytes);
+                                  bytes - TRAIL_MAX_PROBLEMS_LEN, lim->max_record_bytes);
     if (policy == TRAIL_POLICY_OFF)
         return 0;
     if (!ev->def)
@@ -844,7 +877,10 @@ int trail_event_validate(struct trail_event *ev)
         return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY,
                                   "event '%s' has severity %d in the catalog, not %d", ev->id,
                                   ev->def->severity, ev->severity);
-    /* both lists are sorted by key: one merge pass finds missing and undeclared keys */
+    /* both lists are sorted by key: one merge pass finds every missing and undeclared key */
+    char missing[TRAIL_MAX_PROBLEMS_LEN / 2 + 1], undeclared[TRAIL_MAX_PROBLEMS_LEN / 2 + 1];
+    size_t n_missing = 0, n_undeclared = 0, missing_len = 0, undeclared_len = 0;
+    missing[0] = undeclared[0] = '\0';
     uint32_t i = 0;
     uint16_t j = 0;
     while (i < ev->n_attrs || j < ev->def->n_attrs) {
@@ -858,18 +894,40 @@ int trail_event_validate(struct trail_event *ev)
         if (c == 0) {
             i++, j++;
         } else if (c < 0) {
-            if (policy == TRAIL_POLICY_STRICT)
-                return trail_event_errorf(ev, TRAIL_E_UNDECLARED_ATTR,
-                                          "attribute '%s' is not declared for event '%s'", k,
-                                          ev->id);
+            list_key(undeclared, sizeof(undeclared), &undeclared_len, k, a->key_len);
+            n_undeclared++;
             i++;
         } else {
-            if (d->flags & TRAIL_ATTR_REQUIRED)
-                return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
-                                          "event '%s' needs attribute '%s'", ev->id, d->key);
+            if (d->flags & TRAIL_ATTR_REQUIRED) {
+                list_key(missing, sizeof(missing), &missing_len, d->key, d->key_len);
+                n_missing++;
+            }
             j++;
         }
     }
+    if (!n_missing && !n_undeclared)
+        return 0;
+    if (policy == TRAIL_POLICY_STRICT) {
+        if (n_missing)
+            return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
+                                      "event '%s' needs attribute%s %s%s%s", ev->id,
+                                      n_missing > 1 ? "s" : "", missing,
+                                      n_undeclared ? "; not declared: " : "", undeclared);
+        return trail_event_errorf(
+            ev, TRAIL_E_UNDECLARED_ATTR, "attribute%s %s %s not declared for event '%s'",
+            n_undeclared > 1 ? "s" : "", undeclared, n_undeclared > 1 ? "are" : "is", ev->id);
+    }
+    /* lenient: stored as sent, with what is wrong listed in the record */
+    int n = snprintf(
+        ev->problems, sizeof(ev->problems), "%s%s%s%s%s",
+        n_missing ? (n_missing > 1 ? "missing required attributes " : "missing required attribute ")
+                  : "",
+        missing, n_missing && n_undeclared ? "; " : "",
+        n_undeclared ? (n_undeclared > 1 ? "undeclared attributes " : "undeclared attribute ") : "",
+        undeclared);
+    ev->problems_len = (uint16_t)(n < 0                              ? 0
+                                  : (size_t)n < sizeof(ev->problems) ? (size_t)n
+                                                                     : sizeof(ev->problems) - 1);
     return 0;
 }
 

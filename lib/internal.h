@@ -16,14 +16,27 @@
 #include <emmintrin.h>
 #endif
 
-#define TRAIL_MAX_ID_LEN   128
-#define TRAIL_MAX_HOST_LEN 255
+#define TRAIL_MAX_ID_LEN        128
+#define TRAIL_MAX_HOST_LEN      255
+#define TRAIL_MAX_INPUT_NAME    64  /* a [follow NAME]'s name, as the record keeps it */
+#define TRAIL_MAX_PRINCIPAL_LEN 255 /* a token's name or a certificate's subject */
+#define TRAIL_MAX_PROBLEMS_LEN  511 /* what validation found, kept in the record */
 
 #define TRAIL_LIKELY(x)     __builtin_expect(!!(x), 1)
 #define TRAIL_UNLIKELY(x)   __builtin_expect(!!(x), 0)
 #define TRAIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* for the small steps of the decoders' setters, called once per attribute */
 #define TRAIL_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* trail's own events (lib/own_events.c): in every catalog, written only with the own mark. */
+struct trail_own_event {
+    const char *id, *severity, *description, *schema;
+};
+extern const struct trail_own_event trail_own_events[];
+extern const size_t trail_n_own_events;
+
+/* trail_id_reserved - 1 for an id in the trail_ namespace, which only trail itself writes. */
+int trail_id_reserved(const char *id, size_t len);
 
 /* The built-in catalog, generated at build time from catalog/events.cat. Sorted by id. */
 extern const struct trail_event_def trail_builtin_events[];
@@ -75,6 +88,18 @@ struct trail_event {
     uint8_t host_len;
     char id[TRAIL_MAX_ID_LEN + 1];
     char host[TRAIL_MAX_HOST_LEN + 1];
+    /* provenance (docs/format.md "Record"): set by whoever received the event, never
+       by a decoder; own is set only by trail_event_mark_own() */
+    bool own;
+    uint8_t input; /* enum trail_input */
+    uint8_t input_name_len;
+    uint8_t principal_len;
+    struct trail_peer peer;
+    int64_t received_us; /* 0: the store's clock at append */
+    char input_name[TRAIL_MAX_INPUT_NAME + 1];
+    char principal[TRAIL_MAX_PRINCIPAL_LEN + 1];
+    uint16_t problems_len; /* what validation let through and listed (lenient policy) */
+    char problems[TRAIL_MAX_PROBLEMS_LEN + 1];
     struct trail_attr *attrs; /* sorted by key */
     uint32_t n_attrs;
     uint32_t cap_attrs;

@@ -4,12 +4,23 @@
  *
  *   {"id":"auth_entrypoints_oidc_logout","time":"2026-11-24T08:59:58.150000Z",
  *    "severity":4,"severity_name":"NOTICE","host":"idp-node1","seq":17,
- *    "uuid":"0b6f3f6e-...","attrs":{"duser":"alice","n":3,"ok":true}}
+ *    "uuid":"0b6f3f6e-...","received":"2026-11-24T08:59:58.151200Z",
+ *    "input":"syslog_tcp","peer":"192.0.2.7:51514","principal":"token idp",
+ *    "origin":"trail","problems":"missing required attribute 'phxTraceId'",
+ *    "attrs":{"duser":"alice","n":3,"ok":true}}
  *
- * Members in that order; time, host, seq and uuid only when set; attributes
+ * Members in that order; time, host, seq, uuid and the provenance members
+ * (received, input, peer, principal; docs/format.md "Record") only when
+ * set; "origin":"trail" only on trail's own records; problems only when
+ * validation listed some; attributes
  * in key order; int as a JSON number, bool as true/false, everything else
  * (string, enum, ip, time) as a string. Strings escape '"', '\' and every
  * control character as \u00XX; nothing else is escaped.
+ *
+ * The decoder reads what a sender may say (id, time, severity, host, uuid,
+ * attrs) and skips the provenance members: they are the receiver's to set,
+ * so an exported event imports again, but never with the exporter's
+ * provenance or trail's mark.
  *
  * The decoder is hand-written for speed: one pass, strings taken in place
  * when they hold no escape (copied once when they do), no allocation per
@@ -177,6 +188,47 @@ static int append_value(struct trail_buf *out, const struct trail_value *v)
     }
 }
 
+/* The provenance members of trail_event_to_json(), each only when set. */
+static int append_provenance(struct trail_buf *out, const struct trail_event *ev)
+{
+    char tmp[64];
+    int r = 0;
+    if (ev->received_us) {
+        tmp[0] = '"';
+        size_t n = trail_time_format(ev->received_us, tmp + 1);
+        tmp[n + 1] = '"';
+        if ((r = append_lit(out, ",\"received\":")) < 0 ||
+            (r = trail_buf_append(out, tmp, n + 2)) < 0)
+            return r;
+    }
+    if (ev->input != TRAIL_INPUT_NONE || ev->own) {
+        const char *name = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
+        if ((r = append_lit(out, ",\"input\":\"")) < 0 ||
+            (r = append_lit(out, name ? name : "")) < 0)
+            return r;
+        if (ev->input_name_len &&
+            ((r = append_lit(out, ":")) < 0 ||
+             (r = trail_buf_append(out, ev->input_name, ev->input_name_len)) < 0))
+            return r;
+        if ((r = append_lit(out, "\"")) < 0)
+            return r;
+    }
+    if (ev->peer.family) {
+        size_t n = trail_peer_format(&ev->peer, tmp);
+        if ((r = append_lit(out, ",\"peer\":")) < 0 || (r = append_str(out, tmp, n)) < 0)
+            return r;
+    }
+    if (ev->principal_len && ((r = append_lit(out, ",\"principal\":")) < 0 ||
+                              (r = append_str(out, ev->principal, ev->principal_len)) < 0))
+        return r;
+    if (ev->own && (r = append_lit(out, ",\"origin\":\"trail\"")) < 0)
+        return r;
+    if (ev->problems_len && ((r = append_lit(out, ",\"problems\":")) < 0 ||
+                             (r = append_str(out, ev->problems, ev->problems_len)) < 0))
+        return r;
+    return 0;
+}
+
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out)
 {
     size_t start = out->len;
@@ -211,6 +263,8 @@ int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out)
         if ((r = append_lit(out, ",\"uuid\":")) < 0 || (r = trail_buf_append(out, tmp, 38)) < 0)
             goto fail;
     }
+    if ((r = append_provenance(out, ev)) < 0)
+        goto fail;
     if ((r = append_lit(out, ",\"attrs\":{")) < 0)
         goto fail;
     for (size_t i = 0; i < ev->n_attrs; i++) {
@@ -791,6 +845,14 @@ enum {
     M_SEQ = 1 << 5,
     M_UUID = 1 << 6,
     M_ATTRS = 1 << 7,
+    /* provenance: read and dropped (the receiver sets it) */
+    M_RECEIVED = 1 << 8,
+    M_INPUT = 1 << 9,
+    M_PEER = 1 << 10,
+    M_PRINCIPAL = 1 << 11,
+    M_ORIGIN = 1 << 12,
+    M_PROBLEMS = 1 << 13,
+    M_PROVENANCE = M_RECEIVED | M_INPUT | M_PEER | M_PRINCIPAL | M_ORIGIN | M_PROBLEMS,
 };
 
 static int member_of(const char *name, size_t len)
@@ -808,6 +870,12 @@ static int member_of(const char *name, size_t len)
         {"seq", 3, M_SEQ},
         {"uuid", 4, M_UUID},
         {"attrs", 5, M_ATTRS},
+        {"received", 8, M_RECEIVED},
+        {"input", 5, M_INPUT},
+        {"peer", 4, M_PEER},
+        {"principal", 9, M_PRINCIPAL},
+        {"origin", 6, M_ORIGIN},
+        {"problems", 8, M_PROBLEMS},
     };
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(members); i++)
         if (members[i].len == len && memcmp(members[i].name, name, len) == 0)
@@ -873,6 +941,8 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
         return ERR(p, TRAIL_E_PARSE, off, "\"%s\" must be a string", p->key);
     if ((r = read_string(p, 0, &str, &len)) < 0)
         return r;
+    if (bit & M_PROVENANCE)
+        return 0; /* the receiver's to set: dropped */
     switch (bit) {
     case M_ID:
         /* validation would refuse such an id under every policy, and the encoders rely on it */

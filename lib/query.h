@@ -68,37 +68,6 @@ size_t qwords(const char *text, size_t len, int complete_only,
 
 /* ---- the raw record view (record.c's format, read in place) ---- */
 
-struct rec_view {
-    uint64_t seq;
-    int64_t time_us;
-    int severity;
-    const uint8_t *id;
-    size_t id_len;
-    const uint8_t *host;
-    size_t host_len;
-    const uint8_t *attrs; /* the first attribute */
-    const uint8_t *end;
-    uint32_t n_attrs;
-};
-
-struct rec_attr {
-    const char *key;
-    size_t klen;
-    int type;           /* enum trail_type */
-    const uint8_t *val; /* string/enum: the bytes; ip: the address; others: 8 or 1 bytes */
-    size_t vlen;        /* string/enum: length; ip: 4 or 16 */
-    int64_t i;          /* int, time, bool */
-};
-
-/* rec_view_parse - 0, or TRAIL_E_CORRUPT when the fixed part does not hold. */
-int rec_view_parse(const uint8_t *rec, size_t len, struct rec_view *v);
-
-/* rec_attr_next - the attribute at *p (start at v->attrs): 1, 0 at the end, TRAIL_E_CORRUPT. */
-int rec_attr_next(const uint8_t **p, const uint8_t *end, struct rec_attr *a);
-
-/* rec_attr_text - the text form of an attribute value (trail_value_format); buf >= 64 bytes. */
-size_t rec_attr_text(const struct rec_attr *a, char *buf, const char **ret_text);
-
 /* ---- the parsed query ---- */
 
 #define QOP_EQ     1

@@ -7,17 +7,30 @@
  * Not for: framing and checksums (segment.c), the wire forms (json.c,
  * cef.c).
  *
- * The record, little-endian, fixed-width integers:
+ * The record, version 2 (what trail writes), little-endian, fixed-width
+ * integers:
  *
  *   off  size  field
- *   0    1     format version (1)
+ *   0    1     format version (2)
  *   1    8     seq (u64)
- *   9    8     time, µs since the Unix epoch, UTC (i64)
+ *   9    8     time the producer gave, µs since the Unix epoch, UTC (i64)
  *   17   1     severity (1..10)
  *   18   1     flags: 0x01 the uuid is derived (not stored)
+ *                     0x02 written by trail itself (its own records)
+ *                     0x04 stored with problems, listed below
  *   19   16    uuid, only when flag 0x01 is clear
+ *   ..   8     received: when trail accepted it, µs since the epoch (i64)
  *   ..   1+n   event id: length, bytes
  *   ..   1+n   host: length (0 = unset), bytes
+ *   ..   1     input (enum trail_input: 1 library, 2 import, 3 http,
+ *              4 syslog_udp, 5 syslog_tcp, 6 syslog_tls, 7 cef_tcp, 8 unix,
+ *              9 follow, 10 trail)
+ *   ..   1+n   input name: length, bytes (the [follow NAME]; else empty)
+ *   ..   1     peer family: 0 none, 4 or 6
+ *   ..   4|16  peer address, network order (family 4 or 6 only)
+ *   ..   2     peer port (u16) (family 4 or 6 only)
+ *   ..   1+n   principal: length, bytes (token name or certificate subject)
+ *   ..   2+n   problems: u16 length, UTF-8 text, only when flag 0x04 is set
  *   ..   2     attribute count (u16)
  *   per attribute, in strictly ascending key order (bytewise):
  *        1+n   key: length, bytes ([A-Za-z0-9_.-], 1..255)
@@ -26,6 +39,11 @@
  *               int, time:    i64
  *               bool:         u8 (0 or 1)
  *               ip:           u8 family (4 or 6) + 4 or 16 bytes, network order
+ *
+ * Version 1 (stores written before provenance) has no received time and no
+ * provenance fields: after the host come the attributes. It is read as
+ * input "" (none), never written. Flag 0x02 cannot occur in it, so no
+ * version-1 record is ever taken for trail's own.
  *
  * A derived uuid (RFC 9562 version 8) is the store id with the version and
  * variant bits set and the seq XORed into its last 64 variable bits (byte 7
@@ -64,13 +82,19 @@ static size_t value_size(const struct trail_attr *a)
 
 size_t trail_record_size(const struct trail_event *ev)
 {
-    size_t n = 19 + (ev->has_uuid ? 16 : 0) + 1 + ev->id_len + 1 + ev->host_len + 2;
+    size_t n = 19 + (ev->has_uuid ? 16 : 0) + 8 + 1 + ev->id_len + 1 + ev->host_len + 1 + 1 +
+               ev->input_name_len + 1 +
+               (ev->peer.family == 4   ? 6
+                : ev->peer.family == 6 ? 18
+                                       : 0) +
+               1 + ev->principal_len + (ev->problems_len ? 2 + ev->problems_len : 0) + 2;
     for (uint32_t i = 0; i < ev->n_attrs; i++)
         n += 1 + ev->attrs[i].key_len + 1 + value_size(&ev->attrs[i]);
     return n;
 }
 
-size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us, uint8_t *out)
+size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
+                          int64_t received_us, uint8_t *out)
 {
     uint8_t *p = out;
     *p++ = TRAIL_RECORD_VERSION;
@@ -78,17 +102,41 @@ size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t ti
     put_u64(p + 8, (uint64_t)time_us);
     p += 16;
     *p++ = (uint8_t)ev->severity;
-    *p++ = ev->has_uuid ? 0 : TRAIL_REC_F_UUID_DERIVED;
+    *p++ =
+        (uint8_t)((ev->has_uuid ? 0 : TRAIL_REC_F_UUID_DERIVED) | (ev->own ? TRAIL_REC_F_OWN : 0) |
+                  (ev->problems_len ? TRAIL_REC_F_PROBLEMS : 0));
     if (ev->has_uuid) {
         memcpy(p, ev->uuid, 16);
         p += 16;
     }
+    put_u64(p, (uint64_t)received_us);
+    p += 8;
     *p++ = ev->id_len;
     memcpy(p, ev->id, ev->id_len);
     p += ev->id_len;
     *p++ = ev->host_len;
     memcpy(p, ev->host, ev->host_len);
     p += ev->host_len;
+    /* a program appending to its own store: input "library" unless it said otherwise */
+    *p++ = ev->own ? TRAIL_INPUT_TRAIL : ev->input ? ev->input : TRAIL_INPUT_LIBRARY;
+    *p++ = ev->input_name_len;
+    memcpy(p, ev->input_name, ev->input_name_len);
+    p += ev->input_name_len;
+    *p++ = ev->peer.family;
+    if (ev->peer.family == 4 || ev->peer.family == 6) {
+        size_t alen = ev->peer.family == 4 ? 4 : 16;
+        memcpy(p, ev->peer.addr, alen);
+        put_u16(p + alen, ev->peer.port);
+        p += alen + 2;
+    }
+    *p++ = ev->principal_len;
+    memcpy(p, ev->principal, ev->principal_len);
+    p += ev->principal_len;
+    if (ev->problems_len) {
+        put_u16(p, ev->problems_len);
+        memcpy(p + 2, ev->problems, ev->problems_len);
+        p += 2 + ev->problems_len;
+    }
     put_u16(p, (uint16_t)ev->n_attrs);
     p += 2;
     for (uint32_t i = 0; i < ev->n_attrs; i++) {
@@ -161,56 +209,47 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
                         struct trail_event *ev)
 {
-    const uint8_t *p = rec, *end = rec + len;
+    const uint8_t *p, *end = rec + len;
     const uint8_t *prev_key = NULL;
     size_t prev_klen = 0;
+    struct rec_view v;
     int r;
 
     ev->n_attrs = 0;
     ev->arena_len = 0;
-    if (len < TRAIL_RECORD_MIN)
+    if ((r = rec_view_parse(rec, len, &v)) < 0)
+        return r;
+    if (v.id_len == 0 || !trail_severity_valid(v.severity))
         goto corrupt;
-    if (rec[0] != TRAIL_RECORD_VERSION)
-        return TRAIL_E_VERSION;
-    uint64_t seq = get_u64(rec + 1);
-    int64_t time_us = (int64_t)get_u64(rec + 9);
-    int severity = rec[17];
-    int flags = rec[18];
-    p = rec + 19;
-    if (flags & ~TRAIL_REC_F_UUID_DERIVED)
-        goto corrupt;
-    const uint8_t *uuid = NULL;
-    if (!(flags & TRAIL_REC_F_UUID_DERIVED)) {
-        NEED(16);
-        uuid = p;
-        p += 16;
-    }
-    NEED(1);
-    size_t id_len = *p++;
-    NEED(id_len);
-    if (id_len == 0)
-        goto corrupt;
-    r = trail_event_reset(ev, (const char *)p, id_len);
+    r = trail_event_reset(ev, (const char *)v.id, v.id_len);
     if (r < 0)
         goto corrupt;
-    p += id_len;
-    NEED(1);
-    size_t host_len = *p++;
-    NEED(host_len);
-    memcpy(ev->host, p, host_len);
-    ev->host[host_len] = '\0';
-    ev->host_len = (uint8_t)host_len;
-    p += host_len;
-    if (!trail_severity_valid(severity))
-        goto corrupt;
-    ev->severity = severity;
-    ev->seq = seq;
-    ev->time_us = time_us;
-    if (uuid)
-        memcpy(ev->uuid, uuid, 16);
+    memcpy(ev->host, v.host, v.host_len);
+    ev->host[v.host_len] = '\0';
+    ev->host_len = (uint8_t)v.host_len;
+    ev->severity = v.severity;
+    ev->seq = v.seq;
+    ev->time_us = v.time_us;
+    if (v.flags & TRAIL_REC_F_UUID_DERIVED)
+        trail_uuid_derive(store_id, v.seq, ev->uuid);
     else
-        trail_uuid_derive(store_id, seq, ev->uuid);
+        memcpy(ev->uuid, rec + 19, 16);
     ev->has_uuid = true;
+    ev->received_us = v.received_us;
+    ev->own = (v.flags & TRAIL_REC_F_OWN) != 0;
+    ev->input = (uint8_t)v.input;
+    memcpy(ev->input_name, v.input_name, v.input_name_len);
+    ev->input_name[v.input_name_len] = '\0';
+    ev->input_name_len = (uint8_t)v.input_name_len;
+    ev->peer = v.peer;
+    memcpy(ev->principal, v.principal, v.principal_len);
+    ev->principal[v.principal_len] = '\0';
+    ev->principal_len = (uint8_t)v.principal_len;
+    size_t np = v.problems_len > TRAIL_MAX_PROBLEMS_LEN ? TRAIL_MAX_PROBLEMS_LEN : v.problems_len;
+    memcpy(ev->problems, v.problems, np);
+    ev->problems[np] = '\0';
+    ev->problems_len = (uint16_t)np;
+    p = v.attrs - 2;
 
     NEED(2);
     uint32_t n_attrs = get_u16(p);
@@ -297,4 +336,161 @@ fail:
     ev->n_attrs = 0;
     ev->arena_len = 0;
     return r;
+}
+
+/* ---- the raw record view ---- */
+
+int rec_view_parse(const uint8_t *rec, size_t len, struct rec_view *v)
+{
+    const uint8_t *p, *end = rec + len;
+    if (len < TRAIL_RECORD_MIN)
+        return TRAIL_E_CORRUPT;
+    if (!TRAIL_RECORD_VERSION_OK(rec[0]))
+        return TRAIL_E_VERSION;
+    v->version = rec[0];
+    v->seq = get_u64(rec + 1);
+    v->time_us = (int64_t)get_u64(rec + 9);
+    v->severity = rec[17];
+    v->flags = rec[18];
+    if (v->flags & ~(v->version == 1 ? TRAIL_REC_F_UUID_DERIVED : TRAIL_REC_F_ALL))
+        return TRAIL_E_CORRUPT;
+    p = rec + 19;
+    if (!(v->flags & TRAIL_REC_F_UUID_DERIVED))
+        p += 16;
+    v->received_us = 0;
+    if (v->version >= 2) {
+        if (end - p < 8)
+            return TRAIL_E_CORRUPT;
+        v->received_us = (int64_t)get_u64(p);
+        p += 8;
+    }
+    if (p >= end)
+        return TRAIL_E_CORRUPT;
+    v->id_len = *p++;
+    v->id = p;
+    if ((size_t)(end - p) < v->id_len)
+        return TRAIL_E_CORRUPT;
+    p += v->id_len;
+    if (p >= end)
+        return TRAIL_E_CORRUPT;
+    v->host_len = *p++;
+    v->host = p;
+    if ((size_t)(end - p) < v->host_len)
+        return TRAIL_E_CORRUPT;
+    p += v->host_len;
+    v->input = TRAIL_INPUT_NONE;
+    v->input_name = p;
+    v->input_name_len = 0;
+    v->peer.family = 0;
+    v->peer.port = 0;
+    v->principal = p;
+    v->principal_len = 0;
+    v->problems = p;
+    v->problems_len = 0;
+    if (v->version >= 2) {
+        if (end - p < 2)
+            return TRAIL_E_CORRUPT;
+        v->input = *p++;
+        if (v->input == TRAIL_INPUT_NONE || v->input >= TRAIL_INPUT_LAST ||
+            (v->input == TRAIL_INPUT_TRAIL) != ((v->flags & TRAIL_REC_F_OWN) != 0))
+            return TRAIL_E_CORRUPT;
+        v->input_name_len = *p++;
+        v->input_name = p;
+        if ((size_t)(end - p) < v->input_name_len + 1)
+            return TRAIL_E_CORRUPT;
+        p += v->input_name_len;
+        v->peer.family = *p++;
+        if (v->peer.family == 4 || v->peer.family == 6) {
+            size_t alen = v->peer.family == 4 ? 4 : 16;
+            if ((size_t)(end - p) < alen + 2)
+                return TRAIL_E_CORRUPT;
+            memset(v->peer.addr, 0, sizeof(v->peer.addr));
+            memcpy(v->peer.addr, p, alen);
+            v->peer.port = get_u16(p + alen);
+            p += alen + 2;
+        } else if (v->peer.family != 0) {
+            return TRAIL_E_CORRUPT;
+        }
+        if (p >= end)
+            return TRAIL_E_CORRUPT;
+        v->principal_len = *p++;
+        v->principal = p;
+        if ((size_t)(end - p) < v->principal_len)
+            return TRAIL_E_CORRUPT;
+        p += v->principal_len;
+        if (v->flags & TRAIL_REC_F_PROBLEMS) {
+            if (end - p < 2)
+                return TRAIL_E_CORRUPT;
+            v->problems_len = get_u16(p);
+            v->problems = p + 2;
+            if (v->problems_len == 0 || (size_t)(end - p - 2) < v->problems_len)
+                return TRAIL_E_CORRUPT;
+            p += 2 + v->problems_len;
+        }
+    }
+    if (end - p < 2)
+        return TRAIL_E_CORRUPT;
+    v->n_attrs = get_u16(p);
+    v->attrs = p + 2;
+    v->end = end;
+    return 0;
+}
+
+int rec_attr_next(const uint8_t **pp, const uint8_t *end, struct rec_attr *a)
+{
+    const uint8_t *p = *pp;
+    if (p >= end)
+        return 0;
+    size_t klen = *p++;
+    if ((size_t)(end - p) < klen + 1)
+        return TRAIL_E_CORRUPT;
+    a->key = (const char *)p;
+    a->klen = klen;
+    p += klen;
+    a->type = *p++;
+    switch (a->type) {
+    case TRAIL_TYPE_STRING:
+    case TRAIL_TYPE_ENUM:
+        if (end - p < 4)
+            return TRAIL_E_CORRUPT;
+        a->vlen = get_u32(p);
+        p += 4;
+        if ((size_t)(end - p) < a->vlen)
+            return TRAIL_E_CORRUPT;
+        a->val = p;
+        p += a->vlen;
+        break;
+    case TRAIL_TYPE_BOOL:
+        if (end - p < 1)
+            return TRAIL_E_CORRUPT;
+        a->val = p;
+        a->vlen = 1;
+        a->i = *p++ ? 1 : 0;
+        break;
+    case TRAIL_TYPE_IP: {
+        if (end - p < 1)
+            return TRAIL_E_CORRUPT;
+        size_t n = *p == 4 ? 4 : *p == 6 ? 16 : 0;
+        p++;
+        if (!n || (size_t)(end - p) < n)
+            return TRAIL_E_CORRUPT;
+        a->val = p;
+        a->vlen = n;
+        p += n;
+        break;
+    }
+    case TRAIL_TYPE_INT:
+    case TRAIL_TYPE_TIME:
+        if (end - p < 8)
+            return TRAIL_E_CORRUPT;
+        a->val = p;
+        a->vlen = 8;
+        a->i = (int64_t)get_u64(p);
+        p += 8;
+        break;
+    default:
+        return TRAIL_E_CORRUPT;
+    }
+    *pp = p;
+    return 1;
 }

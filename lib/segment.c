@@ -197,7 +197,7 @@ static int frame_plausible(const uint8_t *p, size_t n, uint64_t after_seq)
     if (len < TRAIL_RECORD_MIN || len > TRAIL_RECORD_MAX || len > n - TRAIL_FRAME_HEAD)
         return 0;
     const uint8_t *rec = p + TRAIL_FRAME_HEAD;
-    if (rec[0] != TRAIL_RECORD_VERSION)
+    if (!TRAIL_RECORD_VERSION_OK(rec[0]))
         return 0;
     uint64_t seq = get_u64(rec + 1);
     if (seq <= after_seq || seq - after_seq > ((uint64_t)1 << 40))

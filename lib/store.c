@@ -1608,7 +1608,8 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *events,
         struct trail_event *ev = events[i];
         uint8_t *p = sc->frames + off;
         int64_t t = ev->time_us ? ev->time_us : now;
-        size_t len = trail_record_write(ev, first + i, t, p + TRAIL_FRAME_HEAD);
+        size_t len = trail_record_write(ev, first + i, t, ev->received_us ? ev->received_us : now,
+                                        p + TRAIL_FRAME_HEAD);
         put_u32(p, (uint32_t)len);
         put_u32(p + 4, trail_crc32c(0, p + TRAIL_FRAME_HEAD, len));
         r = trail_hash_leaf(p + TRAIL_FRAME_HEAD, len, sc->leaves[i]);

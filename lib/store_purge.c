@@ -168,8 +168,9 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
     /* the record of it */
     if ((r = format_anchor(&h, &anchor)) < 0)
         goto out;
-    if ((r = trail_event_new(s->cat, "core_server_events_purged", &ev)) < 0)
+    if ((r = trail_event_new(s->cat, "trail_events_purged", &ev)) < 0)
         goto out;
+    trail_event_mark_own(ev); /* verify trusts the anchor only with this mark */
     char msg[256];
     snprintf(msg, sizeof(msg),
              "purged %" PRIu64 " segment(s), %" PRIu64 " bytes, seqs %" PRIu64 "..%" PRIu64,

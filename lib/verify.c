@@ -65,7 +65,8 @@
 #define READ_CHUNK   (4u << 20) /* bytes read at a time from an open segment */
 #define SIG_CHUNK    64         /* checkpoint signatures per job */
 #define MAX_THREADS  8
-#define PURGE_ID     "core_server_events_purged"
+#define PURGE_ID     "trail_events_purged"       /* trail's own record of a purge */
+#define PURGE_ID_V1  "core_server_events_purged" /* its id in record version 1 */
 #define ANCHOR_ENTRY (8 + 256 * 32 + 4)
 
 /* ---- findings ---- */
@@ -487,79 +488,44 @@ static int frontier_vs_side(const struct verify *v, const struct trail_frontier 
 
 /* ---- records ---- */
 
-/* The event id of a record: pointer and length, or NULL when malformed. */
-static const uint8_t *record_id(const uint8_t *rec, size_t len, size_t *ret_len)
-{
-    size_t pos = 19 + ((rec[18] & TRAIL_REC_F_UUID_DERIVED) ? 0 : 16);
-    if (pos >= len || pos + 1 + rec[pos] > len)
-        return NULL;
-    *ret_len = rec[pos];
-    return rec + pos + 1;
-}
-
-/* Find attribute key: 1 with its type and value bytes, 0 absent, -1 malformed. */
-static int record_attr(const uint8_t *rec, size_t len, const char *key, int *ret_type,
+/* Find attribute key of a parsed record: 1 with its type and value bytes, 0 absent, -1 malformed.
+ */
+static int record_attr(const struct rec_view *v, const char *key, int *ret_type,
                        const uint8_t **ret_val, size_t *ret_vlen)
 {
-    size_t pos = 19 + ((rec[18] & TRAIL_REC_F_UUID_DERIVED) ? 0 : 16);
     size_t klen = strlen(key);
-    for (int skip = 0; skip < 2; skip++) { /* id, host */
-        if (pos >= len)
+    const uint8_t *p = v->attrs;
+    struct rec_attr a;
+    for (uint32_t i = 0; i < v->n_attrs; i++) {
+        if (rec_attr_next(&p, v->end, &a) != 1)
             return -1;
-        pos += 1 + rec[pos];
-    }
-    if (pos + 2 > len)
-        return -1;
-    unsigned n = get_u16(rec + pos);
-    pos += 2;
-    for (unsigned i = 0; i < n; i++) {
-        if (pos >= len || pos + 1 + rec[pos] + 1 > len)
-            return -1;
-        size_t kl = rec[pos];
-        const uint8_t *k = rec + pos + 1;
-        pos += 1 + kl;
-        int type = rec[pos++];
-        size_t vlen;
-        const uint8_t *val = rec + pos;
-        switch (type) {
-        case TRAIL_TYPE_STRING:
-        case TRAIL_TYPE_ENUM:
-            if (pos + 4 > len)
-                return -1;
-            vlen = get_u32(rec + pos);
-            val = rec + pos + 4;
-            if (vlen > len - pos - 4)
-                return -1;
-            pos += 4 + vlen;
-            break;
-        case TRAIL_TYPE_BOOL:
-            vlen = 1;
-            pos += 1;
-            break;
-        case TRAIL_TYPE_IP:
-            if (pos >= len)
-                return -1;
-            vlen = rec[pos] == 6 ? 17 : 5;
-            pos += vlen;
-            break;
-        case TRAIL_TYPE_INT:
-        case TRAIL_TYPE_TIME:
-            vlen = 8;
-            pos += 8;
-            break;
-        default:
-            return -1;
-        }
-        if (pos > len)
-            return -1;
-        if (kl == klen && memcmp(k, key, klen) == 0) {
-            *ret_type = type;
-            *ret_val = val;
-            *ret_vlen = vlen;
+        if (a.klen == klen && memcmp(a.key, key, klen) == 0) {
+            *ret_type = a.type;
+            *ret_val = a.val;
+            *ret_vlen = a.vlen;
             return 1;
         }
     }
     return 0;
+}
+
+/*
+ * Is this record one of the store's purge records? In version 2 only a
+ * record that trail marked as its own, with the id trail_events_purged, is:
+ * an identity server's own core_server_events_purged is an event like any
+ * other. Version 1 had no mark: there the old id counts only with the anchor
+ * attribute trail wrote, so that stores from before still verify.
+ */
+static int is_purge_record(const struct rec_view *v)
+{
+    if (v->version >= 2)
+        return (v->flags & TRAIL_REC_F_OWN) && v->id_len == sizeof(PURGE_ID) - 1 &&
+               memcmp(v->id, PURGE_ID, v->id_len) == 0;
+    int type;
+    const uint8_t *val;
+    size_t vlen;
+    return v->id_len == sizeof(PURGE_ID_V1) - 1 && memcmp(v->id, PURGE_ID_V1, v->id_len) == 0 &&
+           record_attr(v, "anchor", &type, &val, &vlen) == 1;
 }
 
 static int hex_val(int c)
@@ -621,15 +587,15 @@ static int parse_anchor(const uint8_t *p, size_t n, struct purge_rec *pr)
     return p == end ? 0 : -1;
 }
 
-static void take_purge(struct seg_job *j, const uint8_t *rec, size_t len, uint64_t seq)
+static void take_purge(struct seg_job *j, const struct rec_view *v, uint64_t seq)
 {
     struct purge_rec pr = {.seq = seq};
     int type;
     const uint8_t *val;
     size_t vlen;
-    if (record_attr(rec, len, "purged_to_seq", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_INT)
+    if (record_attr(v, "purged_to_seq", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_INT)
         pr.to_seq = get_u64(val);
-    if (record_attr(rec, len, "anchor", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_STRING &&
+    if (record_attr(v, "anchor", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_STRING &&
         parse_anchor(val, vlen, &pr) == 0)
         pr.anchor_ok = 1;
     struct purge_rec *p = realloc(j->purges, (j->n_purges + 1) * sizeof(*p));
@@ -809,7 +775,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             rn->stop_now = 1;
             return pos;
         }
-        if (rec[0] != TRAIL_RECORD_VERSION) {
+        if (!TRAIL_RECORD_VERSION_OK(rec[0])) {
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, rn->next, rn->next, j->name,
                         "record %" PRIu64 " (%s) has an unknown version %u", rn->next, WHERE(),
@@ -830,10 +796,9 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             rn->stop_now = 1;
             return pos;
         }
-        size_t id_len;
-        const uint8_t *id = record_id(rec, len, &id_len);
-        if (id && id_len == sizeof(PURGE_ID) - 1 && memcmp(id, PURGE_ID, id_len) == 0)
-            take_purge(j, rec, len, s);
+        struct rec_view view;
+        if (rec_view_parse(rec, len, &view) == 0 && is_purge_record(&view))
+            take_purge(j, &view, s);
         int done;
         if ((r = trail_hash_chain(j->chain, leaf, j->chain)) < 0 ||
             (r = store_frontier_push(&j->fr, leaf, group_root, &done)) < 0) {

@@ -50,7 +50,8 @@ static void setup(void)
         rec_lens[i] = trail_record_size(ev);
         if (rec_lens[i] > sizeof(recs[i]))
             abort();
-        trail_record_write(ev, 10 + (uint64_t)i, 1764000000000000LL + i * 3600000000LL, recs[i]);
+        trail_record_write(ev, 10 + (uint64_t)i, 1764000000000000LL + i * 3600000000LL,
+                           1764000000000000LL, recs[i]);
         trail_event_free(ev);
     }
 }

@@ -295,7 +295,7 @@ static size_t make_record(uint8_t *out, const char *id, int64_t t, const char *c
     for (size_t i = 0; kv[i]; i += 2)
         if (trail_event_set_text(ev, kv[i], (size_t)-1, kv[i + 1], strlen(kv[i + 1])) < 0)
             abort();
-    size_t n = trail_record_write(ev, 7, t, out);
+    size_t n = trail_record_write(ev, 7, t, t, out);
     trail_event_free(ev);
     return n;
 }

@@ -444,7 +444,7 @@ TEST(clean_store_verifies)
 static void modified_case(int in_open_segment)
 {
     char *dir = new_store(N_EVENTS);
-    uint64_t seq = in_open_segment ? N_EVENTS - 20 : 500;
+    uint64_t seq = in_open_segment ? N_EVENTS - 5 : 500;
     char name[64];
     ASSERT_OK(flip(dir, seq, 60, 1, name));
     ASSERT(strstr(name, in_open_segment ? ".open" : ".seg") != NULL);

@@ -1,0 +1,60 @@
+/*
+ * own_events.c - the events trail itself writes: its lifecycle, reloads,
+ * purges, refused requests and the events it could not store as sent. Every
+ * catalog has them (trail_catalog_new), under ids of their own in the
+ * reserved trail_ namespace, so that nobody can mistake trail speaking for
+ * the identity server speaking: the server's core_server_run_* and
+ * core_server_events_purged stay the server's.
+ *
+ * A record of one of these ids is trail's only when it also carries the mark
+ * of trail's own records (trail_event_mark_own(), flag 0x02 in the record),
+ * which no input can give; validation refuses these ids without it
+ * (TRAIL_E_RESERVED). docs/events.md ("trail's own events") lists them.
+ *
+ * Not for: when traild writes them (daemon/), the purge itself
+ * (store_purge.c).
+ */
+#include "internal.h"
+
+const struct trail_own_event trail_own_events[] = {
+    {"trail_run_starting", "NOTICE",
+     "trail's daemon is starting: the store is open, the inputs do not listen yet.",
+     "msg:string, version:string, config:string"},
+    {"trail_run_started", "NOTICE", "trail's daemon has started: every input listens.",
+     "msg:string, version:string"},
+    {"trail_run_startfailed", "EMERGENCY",
+     "trail's daemon failed to start (an input could not listen, the store could not be "
+     "opened, ...).",
+     "msg:string, reason:string, version:string"},
+    {"trail_run_stopped", "NOTICE",
+     "trail's daemon has stopped: its inputs are stopped and drained, the store is about to "
+     "close.",
+     "msg:string, reason:string"},
+    {"trail_config_reloaded", "NOTICE", "trail's daemon has reloaded its configuration.",
+     "msg:string"},
+    {"trail_config_reloadfailed", "ALERT",
+     "trail's daemon failed to reload its configuration; the configuration in force stays.",
+     "msg:string, reason:string"},
+    {"trail_auth_failed", "WARNING",
+     "A request to traild's HTTP API was refused: it carried no credentials, a token or "
+     "client certificate traild does not know, or a role that does not allow the route.",
+     "src:ip:indexed, suser:string:indexed, request:string, requestMethod:string, "
+     "reason:string, outcome:enum(no_credentials|bad_token|bad_certificate|forbidden), "
+     "status:int, suppressed:int, msg:string"},
+    {"trail_events_purged", "NOTICE",
+     "trail purged events from its store (retention); the anchor lets what remains still "
+     "verify.",
+     "purged_from_seq:int, purged_to_seq:int, segments:int, bytes:int, anchor:string, "
+     "count:int, older_than:time, msg:string"},
+    {"trail_event_rejected", "WARNING",
+     "An input received something trail could not store as an event (unknown id under the "
+     "policy, malformed frame, oversize, ...); the raw bytes are kept here.",
+     "reason:string, raw:string, raw_bytes:int, suppressed:int, event_id:string, msg:string"},
+};
+
+const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);
+
+int trail_id_reserved(const char *id, size_t len)
+{
+    return len >= 6 && memcmp(id, "trail_", 6) == 0;
+}
