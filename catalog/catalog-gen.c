@@ -446,6 +446,17 @@ static void write_docs(FILE *o)
             "%d events. Descriptions are kept verbatim from the identity server's catalog, "
             "typos included. Severity numbers and names: see docs/severity.md.\n\n",
             n_events);
+    fprintf(o, "These are the identity server's events: whatever an input receives is stored as "
+               "the server's, and verifies like any other, whichever id it has "
+               "(`core_server_run_stopped` and `core_server_events_purged` included).\n\n"
+               "trail's own records (its start and stop, reloads, refused requests, purges, and "
+               "the items it could not store as sent) have ids of their own in the reserved "
+               "`trail_` namespace, listed by `trail events --own` and in docs/traild.md "
+               "(\"trail's own records\"). They carry a mark in the record (docs/format.md, "
+               "flag 0x02) that no input can set, and validation refuses a `trail_` id from any "
+               "sender, so that nobody can mistake the identity server for trail, or imitate "
+               "trail. `trail query --origin trail` lists them; the table shows them as "
+               "`trail` in its FROM column.\n\n");
     fprintf(o, "| Event id | Severity | Description |\n|---|---|---|\n");
     for (int i = 0; i < n_events; i++) {
         fprintf(o, "| [`%s`](#%s) | %d %s | ", events[i].id, events[i].id, events[i].severity,

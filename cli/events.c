@@ -42,6 +42,11 @@ static const char help[] =
     "        Only events whose severity is in EXPR (see SEVERITY). Given twice,\n"
     "        the last one counts.\n"
     "\n"
+    "    --own\n"
+    "        List trail's own events instead: the records trail writes itself\n"
+    "        (trail_run_*, trail_config_*, trail_auth_failed, trail_events_purged,\n"
+    "        trail_event_rejected). No input can send these ids.\n"
+    "\n"
     "    -f, --format FORMAT\n"
     "        How to print the events (see FORMATS); table by default.\n"
     "\n"
@@ -88,6 +93,7 @@ struct filter {
     const char *globs[MAX_MATCH];
     int n_globs;
     int sev_min, sev_max;
+    int own; /* 1: trail's own events (trail_*) instead of the identity server's */
 };
 
 /*
@@ -121,6 +127,8 @@ static const char *glob_problem(const char *pat)
 
 static int wanted(const struct filter *f, const struct trail_event_def *def)
 {
+    if ((def->custom == TRAIL_DEF_OWN) != (f->own != 0))
+        return 0;
     if (def->severity < f->sev_min || def->severity > f->sev_max)
         return 0;
     if (f->n_globs == 0)
@@ -348,6 +356,8 @@ int cmd_events(int argc, char **argv)
                     "LOW..HIGH that some level satisfies, where LEVEL is TRACE, DEBUG, INFO, "
                     "NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY or its number (1-4, 6-10)",
                     v);
+        } else if (strcmp(arg, "--own") == 0) {
+            f.own = 1;
         } else if (is_option(arg, "-f", "--format")) {
             const char *v = option_value(argc, argv, &i, arg);
             if (!v)

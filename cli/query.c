@@ -47,6 +47,12 @@
     "    --text WORDS\n"                                                                           \
     "        Each word must appear in some attribute value as a whole word, in any\n"              \
     "        case (\"olsson\" finds astrid.olsson, not olssons). Repeat: all must.\n"              \
+    "    --input INPUT, --peer ADDRESS|CIDR, --principal NAME, --origin trail|producer\n"          \
+    "        Where the record came from (docs/format.md, \"Record\"): the input (http,\n"          \
+    "        syslog_udp, syslog_tcp, syslog_tls, cef_tcp, unix, follow, follow:NAME,\n"            \
+    "        import, library, trail), the sender's address, who authenticated it\n"                \
+    "        (\"token NAME\", \"certificate SUBJECT\", \"uid=N\"), or whether trail\n"             \
+    "        itself wrote it. A leading ! negates: --input '!trail'.\n"                            \
     "\n"                                                                                           \
     "SOURCE\n"                                                                                     \
     "    --store DIR   read the store in DIR (also while traild writes it)\n"                      \
@@ -183,8 +189,9 @@ static int parse_format(const char *v, int count, int *ret)
  */
 static int parse_args(int argc, char **argv, int kind, struct opts *o, struct trail_query *q)
 {
-    static const char *const filters[] = {"--since",    "--until", "--event",
-                                          "--severity", "--where", "--text"};
+    static const char *const filters[] = {"--since",     "--until", "--event", "--severity",
+                                          "--where",     "--text",  "--input", "--peer",
+                                          "--principal", "--origin"};
     char err[512];
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -794,7 +801,7 @@ static int url_page(const struct opts *o, const struct trail_query *q, const cha
         size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
         if (len) {
             struct trail_event *ev;
-            if (trail_event_from_json(cli_catalog(), line, len, &ev, err, sizeof(err)) < 0) {
+            if (trail_event_from_stored_json(cli_catalog(), line, len, &ev, err, sizeof(err)) < 0) {
                 st = cli_fail(o->cmd, "traild sent an event that does not read: %s", err);
                 goto out;
             }
@@ -1236,8 +1243,8 @@ static int tail_url_follow(const struct opts *o, const struct trail_query *q, st
                     if (len == 0) {
                         if (data.len) {
                             struct trail_event *ev;
-                            if (trail_event_from_json(cli_catalog(), data.data, data.len, &ev, err,
-                                                      sizeof(err)) == 0) {
+                            if (trail_event_from_stored_json(cli_catalog(), data.data, data.len,
+                                                             &ev, err, sizeof(err)) == 0) {
                                 print_event(p, ev);
                                 trail_event_free(ev);
                                 if (flush_out(p, 1) < 0) {
@@ -1302,8 +1309,8 @@ static int tail_url(const struct opts *o, struct trail_query *q)
                 b--;
             struct trail_event *ev;
             char jerr[256];
-            if (trail_event_from_json(cli_catalog(), b, (size_t)(e - b), &ev, jerr, sizeof(jerr)) ==
-                0) {
+            if (trail_event_from_stored_json(cli_catalog(), b, (size_t)(e - b), &ev, jerr,
+                                             sizeof(jerr)) == 0) {
                 print_event(&p, ev);
                 trail_event_free(ev);
             }

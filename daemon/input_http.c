@@ -205,14 +205,19 @@ static int get_metrics(struct req *rq)
 static int catalog_to_json(const struct config *cfg, struct trail_buf *out)
 {
     const struct trail_catalog *cat = cfg->cat;
-    size_t n = trail_catalog_count(cat);
+    size_t n_all = trail_catalog_count(cat), n = 0;
+    for (size_t i = 0; i < n_all; i++)
+        n += trail_catalog_at(cat, i)->custom != TRAIL_DEF_OWN;
     const char *policy = cfg->policy == TRAIL_POLICY_STRICT    ? "strict"
                          : cfg->policy == TRAIL_POLICY_LENIENT ? "lenient"
                                                                : "off";
     int r = json_printf(out, "{\"policy\":\"%s\",\"count\":%zu,\"events\":[", policy, n);
-    for (size_t i = 0; i < n && r == 0; i++) {
+    /* the catalog senders use: trail's own events are not theirs to send */
+    for (size_t i = 0, shown = 0; i < n_all && r == 0; i++) {
         const struct trail_event_def *d = trail_catalog_at(cat, i);
-        r |= json_printf(out, "%s{\"id\":", i ? "," : "");
+        if (d->custom == TRAIL_DEF_OWN)
+            continue;
+        r |= json_printf(out, "%s{\"id\":", shown++ ? "," : "");
         r |= json_str(out, d->id, (size_t)-1);
         r |= json_printf(out,
                          ",\"severity\":%d,\"severity_name\":\"%s\",\"description\":", d->severity,

@@ -606,6 +606,16 @@ int trail_event_from_json(const struct trail_catalog *cat, const char *data, siz
                           struct trail_event **ret_event, char *err, size_t errlen);
 
 /*
+ * trail_event_from_stored_json - trail_event_from_json() for an event that
+ * trail stored and sent back (GET /v1/events): it keeps the provenance
+ * members (received, input, peer, principal, origin, problems) that
+ * trail_event_from_json() drops. For clients reading a traild they trust,
+ * never for ingest: a sender could claim any provenance with it.
+ */
+int trail_event_from_stored_json(const struct trail_catalog *cat, const char *data, size_t len,
+                                 struct trail_event **ret_event, char *err, size_t errlen);
+
+/*
  * trail_event_parse_json - trail_event_from_json() into an existing event,
  * for an input that decodes item after item: ev's content is replaced, its
  * catalog (the one trail_event_new() was given) and its memory are kept, so

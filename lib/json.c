@@ -312,6 +312,7 @@ struct parser {
     size_t n_nulls;
     char val_stack[VAL_STACK];
     char nulls_stack[NULLS_STACK];
+    struct trail_event *stored; /* trail_event_from_stored_json: provenance goes here */
 };
 
 #define ERR(p, code, off, ...) codec_error((p)->err, (p)->errlen, (code), (off), __VA_ARGS__)
@@ -898,6 +899,66 @@ struct top {
 };
 
 /*
+ * A provenance member of an event trail itself stored and sent back (the
+ * CLI reading traild's answers): kept in p->stored, which the object's
+ * members fill in any order. Never on an input's path.
+ */
+static int read_provenance(struct parser *p, int bit, const char *str, size_t len, size_t off)
+{
+    struct trail_event *ev = p->stored;
+    switch (bit) {
+    case M_RECEIVED:
+        if (trail_time_parse(str, len, &ev->received_us) < 0)
+            return ERR(p, TRAIL_E_PARSE, off, "\"received\" is not an RFC 3339 time");
+        return 0;
+    case M_INPUT: {
+        const char *colon = memchr(str, ':', len);
+        size_t n = colon ? (size_t)(colon - str) : len;
+        int in = trail_input_parse(str, n);
+        if (in < 0)
+            return ERR(p, TRAIL_E_PARSE, off, "\"input\" '%.*s' is not an input",
+                       (int)(len > 40 ? 40 : len), str);
+        if (in == TRAIL_INPUT_TRAIL) {
+            ev->input = TRAIL_INPUT_TRAIL;
+            return 0;
+        }
+        return trail_event_set_input(ev, in, colon ? colon + 1 : NULL, colon ? len - n - 1 : 0) < 0
+                   ? ERR(p, TRAIL_E_PARSE, off, "\"input\" has a bad name")
+                   : 0;
+    }
+    case M_PEER: {
+        /* "192.0.2.1:514" or "[2001:db8::1]:514" */
+        const char *colon = len ? memrchr(str, ':', len) : NULL;
+        if (!colon)
+            return ERR(p, TRAIL_E_PARSE, off, "\"peer\" is not ADDRESS:PORT");
+        const char *a = str, *e = colon;
+        if (*a == '[' && e > a && e[-1] == ']')
+            a++, e--;
+        struct trail_peer peer = {0};
+        if (trail_ip_parse(a, (size_t)(e - a), &peer.family, peer.addr) < 0)
+            return ERR(p, TRAIL_E_PARSE, off, "\"peer\" is not ADDRESS:PORT");
+        peer.port = (uint16_t)strtoul(colon + 1, NULL, 10);
+        trail_event_set_peer(ev, &peer);
+        return 0;
+    }
+    case M_PRINCIPAL:
+        return trail_event_set_principal(ev, str, len) < 0
+                   ? ERR(p, TRAIL_E_UTF8, off, "\"principal\" is not UTF-8")
+                   : 0;
+    case M_ORIGIN:
+        ev->own = len == 5 && memcmp(str, "trail", 5) == 0;
+        return 0;
+    default: /* M_PROBLEMS */
+        if (len > TRAIL_MAX_PROBLEMS_LEN)
+            len = TRAIL_MAX_PROBLEMS_LEN;
+        memcpy(ev->problems, str, len);
+        ev->problems[len] = '\0';
+        ev->problems_len = (uint16_t)len;
+        return 0;
+    }
+}
+
+/*
  * Read the value of member bit. *ev is NULL until "id" is read, then target
  * (which has the id).
  */
@@ -942,7 +1003,7 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
     if ((r = read_string(p, 0, &str, &len)) < 0)
         return r;
     if (bit & M_PROVENANCE)
-        return 0; /* the receiver's to set: dropped */
+        return p->stored ? read_provenance(p, bit, str, len, off) : 0; /* else the receiver's */
     switch (bit) {
     case M_ID:
         /* validation would refuse such an id under every policy, and the encoders rely on it */
@@ -1049,8 +1110,29 @@ static int read_object(struct parser *p, struct top *t, struct trail_event **ev,
     return 0;
 }
 
+static int parse_json(struct trail_event *target, const char *data, size_t len, char *err,
+                      size_t errlen, int stored);
+
 int trail_event_parse_json(struct trail_event *target, const char *data, size_t len, char *err,
                            size_t errlen)
+{
+    return parse_json(target, data, len, err, errlen, 0);
+}
+
+static int parse_stored(struct trail_event *target, const char *data, size_t len, char *err,
+                        size_t errlen)
+{
+    return parse_json(target, data, len, err, errlen, 1);
+}
+
+int trail_event_from_stored_json(const struct trail_catalog *cat, const char *data, size_t len,
+                                 struct trail_event **ret_event, char *err, size_t errlen)
+{
+    return trail_event_new_parsed(cat, parse_stored, data, len, ret_event, err, errlen);
+}
+
+static int parse_json(struct trail_event *target, const char *data, size_t len, char *err,
+                      size_t errlen, int stored)
 {
     struct parser p;
     struct top t;
@@ -1071,6 +1153,15 @@ int trail_event_parse_json(struct trail_event *target, const char *data, size_t 
     p.nulls_cap = NULLS_STACK;
     p.nulls_len = p.n_nulls = 0;
     p.key_len = 0;
+    p.stored = NULL;
+    /* provenance read into a side event, applied once the object is whole (the id's
+       reset would clear it) */
+    struct trail_event side;
+    if (stored) {
+        memset(&side, 0, sizeof(side));
+        side.cat = target->cat;
+        p.stored = &side;
+    }
     /* the members one by one: host and uuid are read only as far as host_len and has_uuid say */
     t.time_us = 0;
     t.seq = 0;
@@ -1105,6 +1196,18 @@ int trail_event_parse_json(struct trail_event *target, const char *data, size_t 
     }
     if (t.has_uuid)
         trail_event_set_uuid(ev, t.uuid);
+    if (stored) {
+        ev->received_us = side.received_us;
+        ev->input = side.input;
+        ev->own = side.own && side.input == TRAIL_INPUT_TRAIL;
+        memcpy(ev->input_name, side.input_name, side.input_name_len + 1);
+        ev->input_name_len = side.input_name_len;
+        ev->peer = side.peer;
+        memcpy(ev->principal, side.principal, side.principal_len + 1);
+        ev->principal_len = side.principal_len;
+        memcpy(ev->problems, side.problems, side.problems_len + 1);
+        ev->problems_len = side.problems_len;
+    }
     r = 0;
     goto done;
 fail:

@@ -610,6 +610,61 @@ static int set_where(struct trail_query *q, const char *shown_name, const char *
     return 0;
 }
 
+/*
+ * --input, --peer, --principal and --origin: a where clause on the record's
+ * provenance, under a key no attribute can have ("@input", ...). "!" before
+ * the value negates it; --peer takes an address or a CIDR network.
+ */
+static int set_provenance_where(struct trail_query *q, const char *given, const char *name,
+                                const char *value, char *err, size_t errlen)
+{
+    char sb[96];
+    int field = strcmp(name, "input") == 0    ? QF_INPUT
+                : strcmp(name, "peer") == 0   ? QF_PEER
+                : strcmp(name, "origin") == 0 ? QF_ORIGIN
+                                              : QF_PRINCIPAL;
+    int negate = value[0] == '!';
+    const char *v = value + negate;
+    if (field == QF_INPUT && strncmp(v, "follow:", 7) != 0 && trail_input_parse(v, (size_t)-1) < 0)
+        return bad(err, errlen,
+                   "bad %s '%s': expected an input: library, import, http, syslog_udp, "
+                   "syslog_tcp, syslog_tls, cef_tcp, unix, follow, follow:NAME or trail",
+                   given, shown(value, sb));
+    if (field == QF_ORIGIN && strcmp(v, "trail") != 0 && strcmp(v, "producer") != 0)
+        return bad(err, errlen, "bad %s '%s': expected trail or producer", given, shown(value, sb));
+    if (field == QF_PEER && !looks_like_cidr(v, strlen(v))) {
+        uint8_t fam, addr[16];
+        if (trail_ip_parse(v, strlen(v), &fam, addr) < 0)
+            return bad(err, errlen, "bad %s '%s': expected an IP address or a CIDR network", given,
+                       shown(value, sb));
+    }
+    size_t n = strlen(name) + strlen(v) + 3;
+    char *text = malloc(n);
+    if (!text)
+        return -ENOMEM;
+    snprintf(text, n, "%s%s%s", name, negate ? "!=" : "=", v);
+    int r = set_where(q, given, text, err, errlen);
+    free(text);
+    if (r < 0)
+        return r;
+    struct qwhere *w = &q->wheres[q->n_wheres - 1];
+    char *key = malloc(w->klen + 2);
+    if (!key)
+        return -ENOMEM;
+    key[0] = '@';
+    memcpy(key + 1, w->key, w->klen + 1);
+    free(w->key);
+    w->key = key;
+    w->klen++;
+    w->field = field;
+    w->n_terms = 0; /* provenance is not in the indexes: no narrowing */
+    w->words_ok = 0;
+    if (field == QF_PEER && !w->has_ip)
+        return bad(err, errlen, "bad %s '%s': expected an IP address or a CIDR network", given,
+                   shown(value, sb));
+    return 0;
+}
+
 static int has_word_char(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -817,6 +872,11 @@ int trail_query_set(struct trail_query *q, const char *given, const char *value,
         if ((r = set_text(q, given, value, err, errlen)) < 0)
             return r;
         single = 0;
+    } else if (strcmp(name, "input") == 0 || strcmp(name, "peer") == 0 ||
+               strcmp(name, "principal") == 0 || strcmp(name, "origin") == 0) {
+        if ((r = set_provenance_where(q, given, name, value, err, errlen)) < 0)
+            return r;
+        single = 0;
     } else if (strcmp(name, "order") == 0) {
         if (strcmp(value, "newest") == 0)
             q->order = TRAIL_ORDER_NEWEST;
@@ -991,8 +1051,8 @@ int trail_query_format(const struct trail_query *q, const char *cursor, struct t
 
 uint32_t qquery_hash(const struct trail_query *q)
 {
-    static const char *const names[] = {"since", "until", "event", "severity",
-                                        "where", "text",  "order"};
+    static const char *const names[] = {"since", "until", "event", "severity",  "where", "text",
+                                        "order", "input", "peer",  "principal", "origin"};
     uint32_t h = 0;
     for (size_t k = 0; k < TRAIL_ARRAY_SIZE(names); k++) {
         for (size_t i = 0; i < q->n_pairs; i++) {
@@ -1126,6 +1186,44 @@ static int text_has(const struct qtext *it, const char *text, size_t n)
     return 0;
 }
 
+/* A where clause on the record's provenance: 1 when it holds (before a NE inversion). */
+static int where_provenance(const struct qwhere *w, const struct rec_view *v)
+{
+    struct rec_attr a = {.type = TRAIL_TYPE_STRING};
+    char text[80];
+    switch (w->field) {
+    case QF_INPUT: {
+        const char *name = trail_input_name(v->input);
+        int n = snprintf(text, sizeof(text), "%s", name ? name : "");
+        /* "follow" is every followed file; "follow:NAME" one of them */
+        if (w->op == QOP_EQ && w->vlen == (size_t)n && memcmp(w->value, text, (size_t)n) == 0)
+            return 1;
+        if (v->input_name_len)
+            n = snprintf(text, sizeof(text), "%s:%.*s", name ? name : "", (int)v->input_name_len,
+                         (const char *)v->input_name);
+        a.val = (const uint8_t *)text;
+        a.vlen = (size_t)n;
+        break;
+    }
+    case QF_PEER:
+        if (!v->peer.family)
+            return 0;
+        a.type = TRAIL_TYPE_IP;
+        a.val = v->peer.addr;
+        a.vlen = v->peer.family == 4 ? 4 : 16;
+        break;
+    case QF_PRINCIPAL:
+        a.val = v->principal;
+        a.vlen = v->principal_len;
+        break;
+    default: /* QF_ORIGIN */
+        a.val = (const uint8_t *)((v->flags & TRAIL_REC_F_OWN) ? "trail" : "producer");
+        a.vlen = strlen((const char *)a.val);
+        break;
+    }
+    return w->op == QOP_PREFIX ? where_prefix(w, &a) : where_eq(w, &a);
+}
+
 int qplan_match(struct qplan *p, const struct rec_view *v)
 {
     const struct trail_query *q = p->q;
@@ -1138,13 +1236,16 @@ int qplan_match(struct qplan *p, const struct rec_view *v)
     if (q->n_wheres == 0 && q->n_texts == 0)
         return 1;
     uint64_t eq_hit = 0, texts_hit = 0;
+    for (size_t i = 0; i < q->n_wheres; i++)
+        if (q->wheres[i].field != QF_ATTR && where_provenance(&q->wheres[i], v))
+            eq_hit |= (uint64_t)1 << i;
     const uint8_t *at = v->attrs;
     struct rec_attr a;
     int r;
     while ((r = rec_attr_next(&at, v->end, &a)) == 1) {
         for (size_t i = 0; i < q->n_wheres; i++) {
             const struct qwhere *w = &q->wheres[i];
-            if (w->klen != a.klen || memcmp(w->key, a.key, a.klen) != 0)
+            if (w->field != QF_ATTR || w->klen != a.klen || memcmp(w->key, a.key, a.klen) != 0)
                 continue;
             int hit = w->op == QOP_PREFIX ? where_prefix(w, &a) : where_eq(w, &a);
             if (hit)

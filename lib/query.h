@@ -80,7 +80,15 @@ size_t qwords(const char *text, size_t len, int complete_only,
 #define QBY_DAY      4
 #define QBY_ATTR     5
 
+/* What a where clause looks at: an attribute, or a part of the record's provenance. */
+#define QF_ATTR      0
+#define QF_INPUT     1 /* "http", "follow" (any follow) or "follow:NAME" */
+#define QF_PEER      2 /* the peer's address: an IP or a CIDR network */
+#define QF_PRINCIPAL 3 /* the authenticated principal, as stored */
+#define QF_ORIGIN    4 /* "trail" for trail's own records, "producer" for the others */
+
 struct qwhere {
+    int field; /* QF_*; for provenance the key is "@input", ... and never indexed */
     char *key;
     size_t klen;
     int op; /* QOP_* */

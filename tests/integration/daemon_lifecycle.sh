@@ -107,22 +107,22 @@ for _ in $(seq 100); do [ -e "$WORK/port.held" ] && break; sleep 0.1; done
 check "port taken: the test holds the port" test -e "$WORK/port.held"
 timeout 20 "$TRAILD" -c "$CONF" >"$WORK/fail.log" 2>&1
 check_eq "port taken: exit 1" "$?" 1
-check_grep "port taken: startfailed on stderr" 'core_server_run_startfailed: http input: cannot listen on 127.0.0.1' "$WORK/fail.log"
-check_grep "port taken: the event as JSON on stderr" '^\{"id":"core_server_run_startfailed"' "$WORK/fail.log"
+check_grep "port taken: startfailed on stderr" 'trail_run_startfailed: http input: cannot listen on 127.0.0.1' "$WORK/fail.log"
+check_grep "port taken: the event as JSON on stderr" '^\{"id":"trail_run_startfailed"' "$WORK/fail.log"
 kill "$EXTRA_PIDS" 2>/dev/null
 
 # a store that cannot be opened: startfailed on stderr only
 sed "s|^path = .*|path = /proc/no/store|" "$CONF" >"$WORK/nostore.conf"
 "$TRAILD" -c "$WORK/nostore.conf" >"$WORK/nostore.log" 2>&1
 check_eq "store cannot be opened: exit 1" "$?" 1
-check_grep "store cannot be opened: startfailed on stderr" 'core_server_run_startfailed: cannot open the store /proc/no/store' "$WORK/nostore.log"
+check_grep "store cannot be opened: startfailed on stderr" 'trail_run_startfailed: cannot open the store /proc/no/store' "$WORK/nostore.log"
 
 store_dump "$WORK/store" >"$WORK/dump.ndjson"
 ids=$(grep -o '"id":"[a-z_]*"' "$WORK/dump.ndjson" | cut -d'"' -f4 | tr '\n' ' ')
 check_eq "store: the lifecycle in order" "$ids" \
-    "core_server_run_starting core_server_run_started store_server_config_reloadfailed store_server_config_reloaded acme_door_opened acme_door_closed core_server_run_stopped core_server_run_starting core_server_run_startfailed "
-check_grep "store: host from [server]" '"id":"core_server_run_started".*"host":"audit-test"' "$WORK/dump.ndjson"
-check_grep "store: reload failure with its reason" '"id":"store_server_config_reloadfailed".*"reason":".*policy' "$WORK/dump.ndjson"
-check_grep "store: stop with its reason" '"id":"core_server_run_stopped".*"reason":"stopped on SIGTERM"' "$WORK/dump.ndjson"
-check_grep "store: startfailed with its reason" '"id":"core_server_run_startfailed".*"reason":"http input: cannot listen' "$WORK/dump.ndjson"
+    "trail_run_starting trail_run_started trail_config_reloadfailed trail_config_reloaded acme_door_opened acme_door_closed trail_run_stopped trail_run_starting trail_run_startfailed "
+check_grep "store: host from [server]" '"id":"trail_run_started".*"host":"audit-test"' "$WORK/dump.ndjson"
+check_grep "store: reload failure with its reason" '"id":"trail_config_reloadfailed".*"reason":".*policy' "$WORK/dump.ndjson"
+check_grep "store: stop with its reason" '"id":"trail_run_stopped".*"reason":"stopped on SIGTERM"' "$WORK/dump.ndjson"
+check_grep "store: startfailed with its reason" '"id":"trail_run_startfailed".*"reason":"http input: cannot listen' "$WORK/dump.ndjson"
 finish

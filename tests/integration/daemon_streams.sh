@@ -78,7 +78,10 @@ check_grep "tls: a client without TLS is refused with the reason" 'syslog_tls: t
 check_grep "tls: a message without an event is rejected" 'syslog_tls: rejected from tcp:127.0.0.1:[0-9]+: syslog: no trail event' "$LOG"
 check_grep "cef: unknown id rejected" "cef_tcp: rejected from tcp:127.0.0.1:[0-9]+: unknown event id 'no_such_event'" "$LOG"
 check_grep "cef: not CEF rejected" "cef_tcp: rejected .*\(malformed\)" "$LOG"
-check_grep "unix: sender named by pid and uid" "unix: rejected from unix:pid=[0-9]+,uid=[0-9]+: event 'acme_badge_swiped' needs attribute 'duser'" "$LOG"
+# lenient: the event without its required duser is kept, with the problem in the record
+check_grep "unix: an event missing duser is stored with the problem listed" \
+    '"input":"unix","principal":"uid=[0-9]+","problems":"missing required attribute .duser.","attrs":\{"door":"nouser"\}' \
+    <("$TRAIL_BIN/trail" query --store "$WORK/store" --input unix --format ndjson)
 
 stop_traild TERM
 check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0

@@ -154,10 +154,10 @@ bad "a cursor of other filters" "cursor: it continues a search with other filter
 
 # formats
 "$TRAIL" query --store "$S" --limit 3 >"$WORK/table" 2>/dev/null
-check_eq "table: header and 3 rows" "$(head -1 "$WORK/table" | awk '{print $1, $2, $3, $4}') $(wc -l <"$WORK/table")" \
-    "SEQ TIME SEVERITY EVENT 4"
+check_eq "table: header and 3 rows" "$(head -1 "$WORK/table" | awk '{print $1, $2, $3, $4, $5}') $(wc -l <"$WORK/table")" \
+    "SEQ TIME SEVERITY FROM EVENT 4"
 "$TRAIL" query --store "$S" --limit 3 --format csv >"$WORK/csv" 2>/dev/null
-check_eq "csv: header" "$(head -1 "$WORK/csv")" "seq,time,severity,severity_name,id,host,uuid,attrs"
+check_eq "csv: header" "$(head -1 "$WORK/csv")" "seq,time,severity,severity_name,id,host,uuid,attrs,received,input,peer,principal,origin,problems"
 check_eq "csv: rows read back" "$(python3 -c 'import csv,sys,json; r=list(csv.DictReader(open(sys.argv[1]))); print(len(r), all(isinstance(json.loads(x["attrs"]), dict) for x in r))' "$WORK/csv")" "3 True"
 "$TRAIL" query --store "$S" --limit 3 --format json >"$WORK/json" 2>/dev/null
 check_eq "json: an array of 3" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/json")" 3
