@@ -844,9 +844,14 @@ int trail_event_validate(struct trail_event *ev)
         return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY,
                                   "event '%s' has severity %d in the catalog, not %d", ev->id,
                                   ev->def->severity, ev->severity);
-    /* both lists are sorted by key: one merge pass finds missing and undeclared keys */
+    /* both lists are sorted by key: one merge pass finds missing and undeclared keys.
+     * The first problem in key order decides the error; when it is a missing attribute,
+     * the message names every missing one, so that a sender fixes the event in one try. */
     uint32_t i = 0;
     uint16_t j = 0;
+    char missing[sizeof(ev->err)];
+    size_t mlen = 0;
+    unsigned n_missing = 0, n_listed = 0;
     while (i < ev->n_attrs || j < ev->def->n_attrs) {
         const struct trail_attr_def *d = j < ev->def->n_attrs ? ev->def->attrs[j] : NULL;
         const struct trail_attr *a = i < ev->n_attrs ? &ev->attrs[i] : NULL;
@@ -858,18 +863,29 @@ int trail_event_validate(struct trail_event *ev)
         if (c == 0) {
             i++, j++;
         } else if (c < 0) {
-            if (policy == TRAIL_POLICY_STRICT)
+            if (policy == TRAIL_POLICY_STRICT && n_missing == 0)
                 return trail_event_errorf(ev, TRAIL_E_UNDECLARED_ATTR,
                                           "attribute '%s' is not declared for event '%s'", k,
                                           ev->id);
             i++;
         } else {
-            if (d->flags & TRAIL_ATTR_REQUIRED)
-                return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
-                                          "event '%s' needs attribute '%s'", ev->id, d->key);
+            if (d->flags & TRAIL_ATTR_REQUIRED) {
+                n_missing++;
+                /* keep room for ", ..." should a later key not fit */
+                if (n_listed + 1 == n_missing &&
+                    mlen + d->key_len + 4 + 5 < sizeof(missing) - ev->id_len - 32) {
+                    mlen += (size_t)snprintf(missing + mlen, sizeof(missing) - mlen, "%s'%s'",
+                                             mlen ? ", " : "", d->key);
+                    n_listed++;
+                }
+            }
             j++;
         }
     }
+    if (n_missing)
+        return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR, "event '%s' needs attribute%s %s%s",
+                                  ev->id, n_missing > 1 ? "s" : "", missing,
+                                  n_listed < n_missing ? ", ..." : "");
     return 0;
 }
 
