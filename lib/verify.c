@@ -627,6 +627,11 @@ static void take_purge(struct seg_job *j, const uint8_t *rec, size_t len, uint64
     int type;
     const uint8_t *val;
     size_t vlen;
+    /* The identity server's catalog has this id too, for its own purges, with
+       neither attribute: such an event is not one of the store's purges. */
+    if (record_attr(rec, len, "purged_to_seq", &type, &val, &vlen) != 1 &&
+        record_attr(rec, len, "anchor", &type, &val, &vlen) != 1)
+        return;
     if (record_attr(rec, len, "purged_to_seq", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_INT)
         pr.to_seq = get_u64(val);
     if (record_attr(rec, len, "anchor", &type, &val, &vlen) == 1 && type == TRAIL_TYPE_STRING &&
