@@ -156,10 +156,9 @@ def markdown_blocks(path):
                     part = []
             i = j
             continue
+        # the text since the last block: where "Save it as `NAME`" is said
         if lines[i].strip():
             prev_text = (prev_text + " " + lines[i]) if prev_text else lines[i]
-        else:
-            prev_text = prev_text  # a paragraph's text stays until the next block
         i += 1
     return blocks
 
