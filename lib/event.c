@@ -823,20 +823,21 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
 
 /* ---- validation ---- */
 
-/* Append "'key'" to a list of keys in buf (", " between), cut with "..." when full. */
+/*
+ * Append "'key'" to a list of keys in buf (", " between). Room for ", ..."
+ * is always kept: a key that does not fit ends the list with it.
+ */
 static void list_key(char *buf, size_t size, size_t *len, const char *key, size_t klen)
 {
     if (*len >= size - 1)
-        return;
-    int n = snprintf(buf + *len, size - *len, "%s'%.*s'", *len ? ", " : "", (int)klen, key);
-    if (n < 0 || (size_t)n >= size - *len) {
-        /* cut: end the list with "..." where it stopped */
-        if (size >= 4)
-            memcpy(buf + size - 4, "...", 4);
+        return; /* full, "..." written */
+    size_t need = (*len ? 2 : 0) + klen + 2;
+    if (*len + need + 5 >= size) {
+        snprintf(buf + *len, size - *len, "%s...", *len ? ", " : "");
         *len = size - 1;
         return;
     }
-    *len += (size_t)n;
+    *len += (size_t)snprintf(buf + *len, size - *len, "%s'%.*s'", *len ? ", " : "", (int)klen, key);
 }
 
 int trail_event_validate(struct trail_event *ev)
@@ -878,7 +879,7 @@ int trail_event_validate(struct trail_event *ev)
                                   "event '%s' has severity %d in the catalog, not %d", ev->id,
                                   ev->def->severity, ev->severity);
     /* both lists are sorted by key: one merge pass finds every missing and undeclared key */
-    char missing[TRAIL_MAX_PROBLEMS_LEN / 2 + 1], undeclared[TRAIL_MAX_PROBLEMS_LEN / 2 + 1];
+    char missing[180], undeclared[180]; /* each fits the error text and the record */
     size_t n_missing = 0, n_undeclared = 0, missing_len = 0, undeclared_len = 0;
     missing[0] = undeclared[0] = '\0';
     uint32_t i = 0;

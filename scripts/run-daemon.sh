@@ -109,7 +109,8 @@ Try next (in another terminal):
   curl -s -X POST $URL/v1/events -d '{"id":"acme_badge_swiped","attrs":{}}'   # rejected: says why
   logger --rfc5424 --tcp -n ${SYSLOG%:*} -P ${SYSLOG##*:} --sd-id trail@32473 \\
        --sd-param 'duser="bob"' --sd-param 'door="C3"' --msgid acme_badge_swiped 'badge'
-  $BIN/trail emit auth_entrypoints_oidc_logout phxEntrypointId=oidc1 --url $URL
+  $BIN/trail emit auth_entrypoints_oidc_logout phxEntrypointId=oidc1 phxEntrypointType=OIDC \\
+       phxTraceId='#Kq2mX81bVdPz4tRw' --url $URL
   kill -HUP $TRAILD        # reload $CONF
 Logs: $LOG. Ctrl-C stops traild.
 EOF

@@ -15,7 +15,8 @@ if [ -x "$BIN/traild" ]; then
 fi
 
 echo "== the catalog: events of severity WARNING or worse (trail events)"
-"$BIN/trail" events --severity '>=WARNING' | head -12
+# sed reads it all: with pipefail, head would end the script by SIGPIPE
+"$BIN/trail" events --severity '>=WARNING' | sed -n 1,12p
 echo "   ... $("$BIN/trail" events --format tsv | wc -l) events in all"
 echo
 echo "== one event, validated against the catalog and encoded (trail emit)"
@@ -35,5 +36,5 @@ fi
 echo
 echo "Try next:"
 echo "  $BIN/trail events --match 'auth_authenticators_*' --format table"
-echo "  $BIN/trail emit prism_user_locked duser=bob --format syslog"
+echo "  $BIN/trail emit prism_user_locked duser=bob phxTraceId='#j02rYpa2efav296d' --format syslog"
 echo "  $BIN/trail --help"

@@ -113,6 +113,9 @@ expect_usage "unknown id" "unknown event id 'no_such_event' ('trail events' list
 expect_usage "malformed id" "event id 'Prism-User' is not lower-case [a-z0-9_]" Prism-User
 expect_usage "missing required attribute" "event 'prism_user_locked' needs attribute 'phxTraceId'" \
     prism_user_locked duser=alice
+expect_usage "every missing required attribute at once" \
+    "event 'auth_entrypoints_oidc_logout' needs attributes 'phxEntrypointType', 'phxTraceId'" \
+    auth_entrypoints_oidc_logout phxEntrypointId=oidc1
 expect_usage "undeclared attribute" "attribute 'colour' is not declared for event 'prism_user_locked'" \
     prism_user_locked duser=alice phxTraceId=#j02r colour=blue
 expect_usage "bad ip" "attribute 'src': '10.0.0.256' is not a valid ip" \

@@ -43,12 +43,13 @@ cat >"$WORK/array.json" <<'EOF'
  {"id":"acme_badge_swiped","attrs":{"duser" "x"}},
  {"id":"Bad-Id"},
  42,
- {"id":"acme_badge_swiped","attrs":{"duser":"carol","door":"C3"}}]
+ {"id":"acme_badge_swiped","attrs":{"duser":"carol","door":"C3"}},
+ {"id":"auth_entrypoints_oidc_logout","attrs":{"phxEntrypointId":"oidc1"}}]
 EOF
 out=$(http_post "$URL/v1/events" "$WORK/array.json")
 echo "$out" >"$WORK/array.out"
 check_eq "array: 200 when some are accepted" "$(cat "$WORK/http.code")" 200
-check "array: 2 accepted, 9 rejected" grep -q '^{"accepted":2,"rejected":9,' "$WORK/array.out"
+check "array: 2 accepted, 10 rejected" grep -q '^{"accepted":2,"rejected":10,' "$WORK/array.out"
 check "array: unknown id named" grep -q "\"error\":\"unknown event id 'no_such_event'\",\"index\":1" "$WORK/array.out"
 check "array: missing attribute named" grep -q "needs attribute 'duser'\",\"index\":2" "$WORK/array.out"
 check "array: wrong type named" grep -Eq "attribute 'src'[^\"]*not[^\"]*\",\"index\":3" "$WORK/array.out"
@@ -58,7 +59,8 @@ check "array: value too long" grep -Eq "\"index\":6" "$WORK/array.out"
 check "array: malformed item" grep -q "expected .:. after an attribute name[^}]*\"index\":7" "$WORK/array.out"
 check "array: malformed id" grep -Eq "\"index\":8" "$WORK/array.out"
 check "array: not an object" grep -Eq "\"index\":9" "$WORK/array.out"
-check "array: last good one has a seq" grep -Eq '\{"seq":[0-9]+,"uuid":"[^"]+"\}\]\}$' "$WORK/array.out"
+check "array: last good one has a seq" grep -Eq '\{"seq":[0-9]+,"uuid":"[^"]+"\},\{"error"[^}]*"index":11\}\]\}$' "$WORK/array.out"
+check "array: every missing attribute named at once" grep -q "needs attributes 'phxEntrypointType', 'phxTraceId'\",\"index\":11" "$WORK/array.out"
 
 # NDJSON by Content-Type, with a bad line in the middle
 printf '%s\n' '{"id":"acme_badge_swiped","attrs":{"duser":"dave"}}' 'this is not json' \

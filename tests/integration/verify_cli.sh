@@ -192,5 +192,14 @@ expect_match "bad signature: named, with the line" "$(printf '%s\n' "$out" | hea
 expect_match "bad signature: an external one too" "$(cat "$tmp/out")" \
     'in \(external\): bad-signature: external checkpoint 1 \(size 3000\) does not verify'
 
+# The identity server's own core_server_events_purged events (its catalog has
+# the id trail records its purges under) are events like any other: the
+# sample event.log holds six, and they are no damage.
+"$trail" import "${TRAIL_SOURCE_DIR:-$(dirname "$0")/../..}/tests/data/pas-event.log" \
+    --store "$tmp/idp-purges" >/dev/null 2>&1
+"$trail" verify --store "$tmp/idp-purges" >"$tmp/out" 2>&1
+expect_eq "an identity server's purge events: verify exit 0" "$?" 0
+expect_match "an identity server's purge events: ok" "$(tail -1 "$tmp/out")" '^ok: store [0-9a-f]+, records 1\.\.60 '
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

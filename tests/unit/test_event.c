@@ -304,7 +304,50 @@ TEST(lookups_with_counted_names)
     ASSERT_EQ(trail_keycmp("ab", "ab", 2), 0);
 }
 
+TEST(every_missing_attribute_named)
+{
+    /* one try shows everything missing: the message names each required key, in key order */
+    struct trail_catalog *c;
+    struct trail_event *ev;
+    ASSERT_OK(trail_catalog_new(&c));
+    ASSERT_OK(trail_catalog_add(c, "acme_door_opened", "INFO", "A door was opened",
+                                "badge:string:required, door:string:required, floor:int, "
+                                "zone:string:required"));
+    ASSERT_OK(trail_event_new(c, "acme_door_opened", &ev));
+    ASSERT_OK(trail_event_set_int(ev, "floor", 2));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    ASSERT_STREQ(trail_event_error(ev),
+                 "event 'acme_door_opened' needs attributes 'badge', 'door', 'zone'");
+    ASSERT_OK(trail_event_set_string(ev, "door", "B2", 2));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    ASSERT_STREQ(trail_event_error(ev),
+                 "event 'acme_door_opened' needs attributes 'badge', 'zone'");
+    ASSERT_OK(trail_event_set_string(ev, "zone", "north", 5));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    ASSERT_STREQ(trail_event_error(ev), "event 'acme_door_opened' needs attribute 'badge'");
+    /* a missing key is the error; undeclared keys are named beside it */
+    ASSERT_OK(trail_event_set_string(ev, "aaa", "x", 1));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    ASSERT_STREQ(trail_event_error(ev),
+                 "event 'acme_door_opened' needs attribute 'badge'; not declared: 'aaa'");
+    trail_event_free(ev);
+    /* a list longer than the message holds ends with ", ..." */
+    char schema[2048] = "", key[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof(key), "%sattribute_number_%02d:string:required", i ? ", " : "", i);
+        strcat(schema, key);
+    }
+    ASSERT_OK(trail_catalog_add(c, "acme_many", "INFO", "Many attributes", schema));
+    ASSERT_OK(trail_event_new(c, "acme_many", &ev));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_MISSING_ATTR);
+    const char *e = trail_event_error(ev);
+    ASSERT(strncmp(e, "event 'acme_many' needs attributes 'attribute_number_00', ", 58) == 0);
+    ASSERT(strlen(e) > 5 && strcmp(e + strlen(e) - 5, ", ...") == 0);
+    trail_event_free(ev);
+    trail_catalog_free(c);
+}
+
 TEST_MAIN(time_format_and_parse, time_parse_rejects, time_round_trip_many, severity_scale,
           strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
           set_text_parses_declared_types, limits, custom_event_declarations,
-          lookups_with_counted_names)
+          lookups_with_counted_names, every_missing_attribute_named)
