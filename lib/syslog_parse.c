@@ -639,10 +639,26 @@ static const char *next_header(const char *p, const char *end)
  * with each field valid, followed by '-' or '['. A frame that is not RFC
  * 5424 itself is never split. An octet-counted frame never comes here.
  */
+/* "<PRI>VERSION SP" at p: what every RFC 5424 HEADER starts with. */
+static int pri_version_at(const char *p, const char *end)
+{
+    int pri;
+    if (parse_pri(&p, end, &pri) < 0)
+        return 0;
+    const char *v = p;
+    while (p < end && is_digit((unsigned char)*p) && p - v < 3)
+        p++;
+    return p > v && *v != '0' && p < end && *p == ' ';
+}
+
 static size_t merged_split(const char *frame, size_t len, size_t max)
 {
-    /* most frames have no '<' past their PRI: nothing to parse */
-    if (len < 2 || !memchr(frame + 1, '<', len - 1))
+    /* most frames have no "<PRI>VERSION SP" past their own (a '<' in text is not one):
+       nothing to parse */
+    const char *q = frame + 1, *end = frame + len;
+    while (q < end && (q = memchr(q, '<', (size_t)(end - q))) != NULL && !pri_version_at(q, end))
+        q++;
+    if (!q || q >= end)
         return 0;
     const char *p = msg_part(frame, len, max);
     if (!p)
