@@ -34,8 +34,12 @@ struct loader {
     int too_long;      /* the first line that did not fit inih's buffer, or 0 */
     char section[128]; /* the section of the previous key */
     char prev_key[64]; /* the previous key, to tell a continuation from a repeat */
-    char seen[64][64]; /* keys seen in the current section */
-    int n_seen;
+    char **seen;       /* keys seen in the current section */
+    size_t n_seen, cap_seen;
+    char **sections; /* section headers seen so far, spaces collapsed */
+    int *section_lines;
+    size_t n_sections, cap_sections;
+    int after_key; /* a key line since the last header: an indented line continues it */
     int failed;
     char *err;
     size_t errlen;
@@ -65,7 +69,108 @@ static void fail(struct loader *L, const char *section, const char *key, const c
     va_end(ap);
 }
 
-/* The fgets-like reader inih calls: counts lines and catches overlong ones. */
+static void fail_too_long(struct loader *L)
+{
+    L->line = L->too_long;
+    fail(L, NULL, NULL, "line longer than %d characters (continue a long value on indented lines)",
+         LINE_MAX_INIH - 1);
+}
+
+/* Append s (copied) to a growing array of strings; 0 or -ENOMEM. */
+static int strs_add(char ***arr, size_t *n, size_t *cap, const char *s)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        char **p = realloc(*arr, nc * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        *arr = p;
+        *cap = nc;
+    }
+    if (!((*arr)[*n] = strdup(s)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static void strs_free(char **arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(arr[i]);
+    free(arr);
+}
+
+/*
+ * A "[section]" header, seen on its way to inih. The handler only sees keys,
+ * so a header given twice would pass unnoticed: its keys would join the
+ * first one's, or (in named sections) start a second one that silently
+ * wins. Names compare with runs of spaces collapsed, as "[sink  a]" names
+ * the same sink as "[sink a]". Returns 0, or -1 having failed the load.
+ */
+static int note_section(struct loader *L, const char *name, size_t len)
+{
+    char norm[256];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof(norm) - 1; i++)
+        if (name[i] != ' ' || (n > 0 && norm[n - 1] != ' '))
+            norm[n++] = name[i];
+    norm[n] = '\0';
+    for (size_t i = 0; i < L->n_sections; i++)
+        if (!strcmp(L->sections[i], norm)) {
+            if (L->too_long)
+                fail_too_long(L); /* an earlier problem is reported first */
+            else
+                fail(L, NULL, NULL,
+                     "[%s] given twice (first at line %d): put its keys in one section", norm,
+                     L->section_lines[i]);
+            return -1;
+        }
+    size_t cap = L->cap_sections;
+    if (strs_add(&L->sections, &L->n_sections, &L->cap_sections, norm) < 0) {
+        fail(L, NULL, NULL, "out of memory");
+        return -1;
+    }
+    if (cap != L->cap_sections) {
+        int *p = realloc(L->section_lines, L->cap_sections * sizeof(*p));
+        if (!p) {
+            fail(L, NULL, NULL, "out of memory");
+            return -1;
+        }
+        L->section_lines = p;
+    }
+    L->section_lines[L->n_sections - 1] = L->line;
+    return 0;
+}
+
+/*
+ * Classify a line as inih will (a UTF-8 BOM on the first line skipped;
+ * comments start with ';' or '#'; an indented line after a key continues
+ * that key's value; "[...]" is a header) to see every header.
+ */
+static int note_line(struct loader *L, const char *str)
+{
+    const char *s = str;
+    if (L->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+        s += 3;
+    const char *start = s;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    if (!*start || *start == ';' || *start == '#')
+        return 0;
+    if (L->after_key && start > s)
+        return 0;
+    if (*start != '[') {
+        L->after_key = 1;
+        return 0;
+    }
+    L->after_key = 0;
+    const char *close = strchr(start + 1, ']');
+    if (!close)
+        return 0; /* not a header: inih reports the line */
+    return note_section(L, start + 1, (size_t)(close - start - 1));
+}
+
+/* The fgets-like reader inih calls: counts lines and catches overlong ones and repeated headers. */
 static char *reader(char *str, int num, void *stream)
 {
     struct loader *L = stream;
@@ -85,6 +190,8 @@ static char *reader(char *str, int num, void *stream)
         }
     }
     L->continued = str[0] == ' ' || str[0] == '\t';
+    if (!L->failed && note_line(L, str) < 0)
+        return NULL; /* stop here: the problem is in err */
     return str;
 }
 
@@ -260,6 +367,7 @@ static int load_store(struct loader *L, const char *key, const char *v)
             fail(L, s, key, "a directory is needed");
             return -EINVAL;
         }
+        c->line.store_path = L->line;
         return set_str(&c->store_path, v);
     }
     if (!strcmp(key, "fsync")) {
@@ -281,8 +389,10 @@ static int load_store(struct loader *L, const char *key, const char *v)
         return set_size(L, s, key, &c->retention_bytes, v, 0, UINT64_MAX);
     if (!strcmp(key, "checkpoint_interval_s"))
         return set_u32(L, s, key, &c->checkpoint_interval_s, v, 0, 86400);
-    if (!strcmp(key, "signing_key"))
+    if (!strcmp(key, "signing_key")) {
+        c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
+    }
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
          "checkpoint_interval_s, signing_key)");
@@ -350,14 +460,25 @@ static int load_listen(struct loader *L, const char *key, const char *v)
 static int load_tls(struct loader *L, const char *key, const char *v)
 {
     struct config *c = L->cfg;
-    if (!strcmp(key, "cert"))
-        return set_str(&c->tls_cert, v);
-    if (!strcmp(key, "key"))
-        return set_str(&c->tls_key, v);
-    if (!strcmp(key, "ca"))
-        return set_str(&c->tls_ca, v);
-    if (!strcmp(key, "http_ca"))
-        return set_str(&c->tls_http_ca, v);
+    struct {
+        const char *key;
+        char **dst;
+        int *line;
+    } files[] = {
+        {"cert", &c->tls_cert, &c->line.tls_cert},
+        {"key", &c->tls_key, &c->line.tls_key},
+        {"ca", &c->tls_ca, &c->line.tls_ca},
+        {"http_ca", &c->tls_http_ca, &c->line.tls_http_ca},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (!strcmp(key, files[i].key)) {
+            if (!*v) {
+                fail(L, "tls", key, "a file is needed");
+                return -EINVAL;
+            }
+            *files[i].line = L->line;
+            return set_str(files[i].dst, v);
+        }
     fail(L, "tls", key, "unknown key (known: cert, key, ca, http_ca)");
     return -EINVAL;
 }
@@ -613,10 +734,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     if (L->failed)
         return 1; /* report the first problem only */
     if (L->too_long) {
-        L->line = L->too_long;
-        fail(L, NULL, NULL,
-             "line longer than %d characters (continue a long value on indented lines)",
-             LINE_MAX_INIH - 1);
+        fail_too_long(L);
         return 0;
     }
     int first = strcmp(section, L->section) != 0;
@@ -626,19 +744,23 @@ static int handler(void *user, const char *section, const char *key, const char 
             return 0;
         }
         strcpy(L->section, section);
-        L->n_seen = 0;
+        strs_free(L->seen, L->n_seen);
+        L->seen = NULL;
+        L->n_seen = L->cap_seen = 0;
         L->prev_key[0] = '\0';
     }
     /* a key given twice is a mistake, unless the line continues the previous value */
     int cont = L->continued && strcmp(key, L->prev_key) == 0;
     if (!cont) {
-        for (int i = 0; i < L->n_seen; i++)
+        for (size_t i = 0; i < L->n_seen; i++)
             if (!strcmp(L->seen[i], key)) {
                 fail(L, section, key, "given twice in this section");
                 return 0;
             }
-        if (L->n_seen < (int)(sizeof(L->seen) / sizeof(L->seen[0])) && strlen(key) < 64)
-            strcpy(L->seen[L->n_seen++], key);
+        if (strs_add(&L->seen, &L->n_seen, &L->cap_seen, key) < 0) {
+            fail(L, section, key, "out of memory");
+            return 0;
+        }
     }
     size_t klen = strlen(key);
     if (klen >= sizeof(L->prev_key))
@@ -813,6 +935,7 @@ static int build_catalog(struct loader *L)
             const char *why = r == TRAIL_E_BAD_ID ? "not lower-case [a-z0-9_], at most 128 bytes"
                               : r == TRAIL_E_DUPLICATE
                                   ? "already declared (in the catalog or above)"
+                              : r == TRAIL_E_RESERVED ? "the trail_ namespace is trail's own"
                               : r == TRAIL_E_BAD_SEVERITY
                                   ? "not one of TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR, "
                                     "CRITICAL, ALERT, EMERGENCY"
@@ -849,6 +972,9 @@ int config_load(const char *path, struct config **ret_cfg, char *err, size_t err
         }
         int line = ini_parse_stream(reader, &L, handler, &L);
         fclose(L.f);
+        strs_free(L.seen, L.n_seen);
+        strs_free(L.sections, L.n_sections);
+        free(L.section_lines);
         if (!L.failed && L.too_long) {
             /* an overlong last line without a key on it */
             L.line = L.too_long;

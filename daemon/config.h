@@ -108,6 +108,12 @@ struct config {
     /* [validation] */
     int policy; /* enum trail_policy */
 
+    /* the lines the keys naming files and directories were read from (0: a default),
+       for config_preflight()'s messages */
+    struct {
+        int store_path, signing_key, tls_cert, tls_key, tls_ca, tls_http_ca;
+    } line;
+
     struct event_conf *events;
     size_t n_events;
     struct token_conf *tokens;
@@ -129,6 +135,24 @@ struct config {
  * writes "FILE:LINE: [section] key: problem" into err.
  */
 int config_load(const char *path, struct config **ret_cfg, char *err, size_t errlen);
+
+/*
+ * config_preflight - what a start needs of the world outside the file: the
+ * key and TLS files it names can be read and parsed (the signing key as
+ * open_store loads it, certificate, key and CAs as the TLS listeners load
+ * them), the store directory is a writable directory or can be made. Both
+ * `traild -t` and a start call it right after config_load(), so that one
+ * refuses exactly what the other would. Returns 0, or -EINVAL (-ENOMEM)
+ * with "FILE:LINE: [section] key: problem" in err. Reads files, writes none.
+ */
+int config_preflight(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_signing_key - the key file the store signs checkpoints with:
+ * [store] signing_key, else STORE/checkpoint.key when it can be read
+ * (written into buf), else NULL (no checkpoints).
+ */
+const char *config_signing_key(const struct config *cfg, char *buf, size_t len);
 
 /* config_free - free a config and its catalog. */
 void config_free(struct config *cfg);

@@ -137,7 +137,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
     }
     if (cfg->syslog_tls) {
         o.input = IN_SYSLOG_TLS;
-        r = stream_tls_context(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &ctx, err, errlen);
+        r = stream_tls_context(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &ctx, NULL, err, errlen);
         if (r < 0)
             goto fail;
         o.ssl = ctx;

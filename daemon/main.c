@@ -46,6 +46,13 @@ static int input_started[N_INPUTS];
 static struct config *retired[256];
 static size_t n_retired;
 
+/*
+ * The config traild started with (kept until exit, in retired[] once
+ * replaced): the store, listeners, TLS files and follows it names are what
+ * runs whatever the reloads since, so a reload compares with it.
+ */
+static const struct config *started;
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: traild [-c FILE] [-t] [-v] [-h] [-V]\n"
@@ -256,7 +263,7 @@ static void reload(void)
         config_free(next);
         return;
     }
-    const char *restart = config_diff_restart(cur, next);
+    const char *restart = config_diff_restart(started, next);
     char msg[512];
     snprintf(msg, sizeof(msg),
              "configuration reloaded from %s: %zu custom events, policy %s, %zu tokens%s%s%s",
@@ -305,13 +312,8 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         .fsync_interval_ms = cfg->fsync_interval_ms,
     };
     /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */
-    char keypath[4096];
-    const char *key = cfg->signing_key;
-    if (!key) {
-        snprintf(keypath, sizeof(keypath), "%s/checkpoint.key", cfg->store_path);
-        if (access(keypath, R_OK) == 0)
-            key = keypath;
-    }
+    char keypath[4200];
+    const char *key = config_signing_key(cfg, keypath, sizeof(keypath));
     if (key) {
         int r = trail_key_load_private(key, &traild.signing_key);
         if (r < 0) {
@@ -384,8 +386,14 @@ int main(int argc, char **argv)
 
     char err[1024];
     struct config *cfg = NULL;
+    /* -t and a start take the same two steps: one refuses what the other would */
     if (config_load(conf_path, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "traild: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (config_preflight(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "traild: %s\n", err);
+        config_free(cfg);
         return EXIT_CONFIG;
     }
     if (check_only) {
@@ -394,6 +402,7 @@ int main(int argc, char **argv)
         return 0;
     }
     atomic_store(&traild.cfg, cfg);
+    started = cfg;
     metrics.started_us = trail_now();
 
     /* signals are taken by sigtimedwait below; every thread inherits the mask */

@@ -1020,7 +1020,7 @@ void stream_server_free(struct stream_server *srv)
 }
 
 int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CTX **ret_ctx,
-                       char *err, size_t errlen)
+                       int *ret_bad_file, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
@@ -1029,15 +1029,18 @@ int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CT
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     const char *what = NULL;
+    int bad = 0;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-        what = cert;
+        what = cert, bad = TLS_FILE_CERT;
     else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-        what = key;
+        what = key, bad = TLS_FILE_KEY;
     else if (SSL_CTX_check_private_key(ctx) != 1)
-        what = "the key does not match the certificate";
+        what = "the key does not match the certificate", bad = TLS_FILE_KEY;
     else if (ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-        what = ca;
+        what = ca, bad = TLS_FILE_CA;
     if (what) {
+        if (ret_bad_file)
+            *ret_bad_file = bad;
         char e[256];
         ERR_error_string_n(ERR_get_error(), e, sizeof(e));
         snprintf(err, errlen, "TLS: %s: %s", what, e);

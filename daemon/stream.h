@@ -107,8 +107,16 @@ void stream_input_stop(void *state);
 /* stream_input_free - free a stopped input; NULL is a no-op. */
 void stream_input_free(void *state);
 
-/* stream_tls_context - a server SSL_CTX from PEM files (ca may be NULL). 0 or -EINVAL with err. */
+/* The file stream_tls_context() could not use. */
+enum stream_tls_file { TLS_FILE_CERT = 1, TLS_FILE_KEY = 2, TLS_FILE_CA = 3 };
+
+/*
+ * stream_tls_context - a server SSL_CTX from PEM files (ca may be NULL).
+ * 0, or -EINVAL with err and, when ret_bad_file is not NULL, which file
+ * (enum stream_tls_file; a key that does not match the certificate is the
+ * key's fault).
+ */
 int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CTX **ret_ctx,
-                       char *err, size_t errlen);
+                       int *ret_bad_file, char *err, size_t errlen);
 
 #endif /* TRAILD_STREAM_H */

@@ -870,7 +870,7 @@ struct trail_syslog_framer {
     int mode;
     size_t max_frame;
     size_t skip;      /* bytes of an oversize octet-counted frame still to discard */
-    int discard_line; /* discarding up to the next LF after an oversize or bad frame */
+    int discard_line; /* discarding to the next LF (or RFC 5424 HEADER) after an oversize frame */
 };
 
 /* trail_syslog_framer_init - mode is enum trail_frame_mode; max_frame the largest message. */
@@ -885,7 +885,10 @@ void trail_syslog_framer_init(struct trail_syslog_framer *f, int mode, size_t ma
  *   TRAIL_E_TOO_LARGE  a frame over max_frame, being discarded (the stream
  *      continues after it);
  *   TRAIL_E_PARSE  a malformed octet count; the framer discards to the next LF.
- * LF, CR and NUL between frames are skipped.
+ * LF, CR and NUL between frames are skipped. In TRAIL_FRAME_AUTO, an
+ * LF-framed RFC 5424 message also ends where a whole RFC 5424 HEADER starts
+ * in its MSG (never inside its STRUCTURED-DATA): a sender that writes no LF
+ * runs messages together (docs/wire-formats.md).
  */
 int trail_syslog_framer_next(struct trail_syslog_framer *f, const char *buf, size_t len,
                              const char **ret_msg, size_t *ret_len, size_t *ret_used);

@@ -245,14 +245,20 @@ static int scan_sd_element(const char **p, const char *end, struct sd_spans *spa
 
 /* ---- RFC 5424 ---- */
 
-static int parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg,
-                      struct sd_spans *spans)
+/*
+ * An RFC 5424 HEADER and STRUCTURED-DATA at data: fills m's header fields
+ * and SD, and returns where the SD ends (MSG's SP, or end), or NULL when
+ * they are not well-formed within [data, end). With header_only, stops at
+ * the first byte of the SD ('-' or '['), which it checks, and returns it.
+ */
+static const char *parse_5424_head(const char *data, const char *end, struct trail_syslog_msg *mp,
+                                   struct sd_spans *spans, int header_only)
 {
-    const char *p = data, *end = data + len;
+    const char *p = data;
     struct trail_syslog_msg m = {.rfc = 5424};
     int pri;
     if (parse_pri(&p, end, &pri) < 0)
-        return TRAIL_E_PARSE;
+        return NULL;
     m.facility = pri >> 3;
     m.severity = pri & 7;
     /* VERSION: 1..3 digits, not starting with 0 */
@@ -260,15 +266,15 @@ static int parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret
     while (p < end && is_digit((unsigned char)*p) && p - v < 3)
         p++;
     if (p == v || *v == '0' || p >= end || *p != ' ')
-        return TRAIL_E_PARSE;
+        return NULL;
     p++;
 
     const char *ts;
     size_t ts_len;
     if (parse_field(&p, end, 64, &ts, &ts_len) < 0)
-        return TRAIL_E_PARSE;
+        return NULL;
     if (ts_len > 0 && trail_time_parse(ts, ts_len, &m.time_us) < 0)
-        return TRAIL_E_PARSE;
+        return NULL;
     struct {
         const char **ptr;
         size_t *len;
@@ -281,25 +287,40 @@ static int parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret
     };
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(fields); i++) {
         if (p >= end || *p != ' ')
-            return TRAIL_E_PARSE;
+            return NULL;
         p++;
         if (parse_field(&p, end, fields[i].max, fields[i].ptr, fields[i].len) < 0)
-            return TRAIL_E_PARSE;
+            return NULL;
     }
     if (p >= end || *p != ' ')
-        return TRAIL_E_PARSE;
+        return NULL;
     p++;
-    if (p < end && *p == '-') {
+    if (header_only) {
+        if (p >= end || (*p != '-' && *p != '['))
+            return NULL;
+    } else if (p < end && *p == '-') {
         p++;
     } else {
         const char *sd = p;
         do {
             if (scan_sd_element(&p, end, spans) < 0)
-                return TRAIL_E_PARSE;
+                return NULL;
         } while (p < end && *p == '[');
         m.sd = sd;
         m.sd_len = (size_t)(p - sd);
     }
+    *mp = m;
+    return p;
+}
+
+static int parse_5424(const char *data, size_t len, struct trail_syslog_msg *ret_msg,
+                      struct sd_spans *spans)
+{
+    const char *end = data + len;
+    struct trail_syslog_msg m;
+    const char *p = parse_5424_head(data, end, &m, spans, 0);
+    if (!p)
+        return TRAIL_E_PARSE;
     if (p < end) {
         if (*p != ' ')
             return TRAIL_E_PARSE;
@@ -576,6 +597,91 @@ size_t trail_syslog_sd_unescape(const char *value, size_t len, char *out)
 
 /* ---- framing ---- */
 
+/* The longest RFC 5424 HEADER and the first byte of STRUCTURED-DATA after it. */
+#define HEADER_5424_MAX (5 + 4 + 65 + 256 + 49 + 129 + 33 + 1)
+
+/* discard_line values: to the next LF; or, in an RFC 5424 MSG, also to the next HEADER */
+#define DISCARD_TO_LF     1
+#define DISCARD_TO_HEADER 2
+
+/*
+ * Where the MSG of the RFC 5424 message at frame[0..len) starts, or NULL
+ * when frame is not one. Its HEADER and STRUCTURED-DATA must lie within its
+ * first max bytes (a message whose SD alone is over the limit is too large
+ * anyway): then the answer does not depend on how much of the stream has
+ * arrived, once max bytes have.
+ */
+static const char *msg_part(const char *frame, size_t len, size_t max)
+{
+    struct trail_syslog_msg m;
+    return parse_5424_head(frame, frame + (len < max ? len : max), &m, NULL, 0);
+}
+
+/* The first whole RFC 5424 HEADER in [p, end), or NULL. */
+static const char *next_header(const char *p, const char *end)
+{
+    struct trail_syslog_msg m;
+    for (; p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL; p++)
+        if (parse_5424_head(p, end, &m, NULL, 1))
+            return p;
+    return NULL;
+}
+
+/*
+ * Where a second message starts in frame[0..len) of a non-transparent
+ * (LF-framed) stream, or 0. A sender that ends its messages with no LF at
+ * all (log4j2's SyslogAppender over TCP, at its default) runs them
+ * together; the next one shows itself by its RFC 5424 HEADER. It is looked
+ * for only where the current message can end: after the frame's own
+ * HEADER and STRUCTURED-DATA, both parsed as the decoder parses them (so
+ * never inside an SD-PARAM value), in MSG; and it must be a whole HEADER,
+ * "<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP"
+ * with each field valid, followed by '-' or '['. A frame that is not RFC
+ * 5424 itself is never split. An octet-counted frame never comes here.
+ */
+/* "<PRI>VERSION SP" at p: what every RFC 5424 HEADER starts with. */
+static int pri_version_at(const char *p, const char *end)
+{
+    int pri;
+    if (parse_pri(&p, end, &pri) < 0)
+        return 0;
+    const char *v = p;
+    while (p < end && is_digit((unsigned char)*p) && p - v < 3)
+        p++;
+    return p > v && *v != '0' && p < end && *p == ' ';
+}
+
+static size_t merged_split(const char *frame, size_t len, size_t max)
+{
+    /* most frames have no "<PRI>VERSION SP" past their own (a '<' in text is not one):
+       nothing to parse */
+    const char *q = frame + 1, *end = frame + len;
+    while (q < end && (q = memchr(q, '<', (size_t)(end - q))) != NULL && !pri_version_at(q, end))
+        q++;
+    if (!q || q >= end)
+        return 0;
+    const char *p = msg_part(frame, len, max);
+    if (!p)
+        return 0;
+    const char *next = next_header(p, frame + len);
+    return next ? (size_t)(next - frame) : 0;
+}
+
+/*
+ * How much of buf[0..len), the MSG of a message being discarded, can go
+ * while keeping what may be a HEADER not yet whole: up to the first '<'
+ * among the last HEADER_5424_MAX bytes (a HEADER's own bytes may hold '<'),
+ * from buf[from] on, else all of it.
+ */
+static size_t discard_keep(const char *buf, size_t from, size_t len)
+{
+    size_t lo = len > HEADER_5424_MAX ? len - HEADER_5424_MAX : 0;
+    if (lo < from)
+        lo = from;
+    const char *lt = lo < len ? memchr(buf + lo, '<', len - lo) : NULL;
+    return lt ? (size_t)(lt - buf) : len;
+}
+
 void trail_syslog_framer_init(struct trail_syslog_framer *f, int mode, size_t max_frame)
 {
     f->mode = mode;
@@ -596,6 +702,19 @@ int trail_syslog_framer_next(struct trail_syslog_framer *f, const char *buf, siz
     }
     if (f->discard_line) {
         const char *nl = memchr(buf, '\n', len);
+        if (f->discard_line == DISCARD_TO_HEADER) {
+            /* a sender that writes no LF: the next message's HEADER ends this one */
+            const char *next = next_header(buf, nl ? nl : buf + len);
+            if (next) {
+                f->discard_line = 0;
+                *ret_used = (size_t)(next - buf);
+                return 0;
+            }
+            if (!nl) {
+                *ret_used = discard_keep(buf, 0, len);
+                return 0;
+            }
+        }
         if (!nl) {
             *ret_used = len;
             return 0;
@@ -623,7 +742,7 @@ int trail_syslog_framer_next(struct trail_syslog_framer *f, const char *buf, siz
             return 0; /* the length is not complete yet */
         }
         if (buf[j] != ' ') {
-            f->discard_line = 1;
+            f->discard_line = DISCARD_TO_LF;
             *ret_used = j;
             return TRAIL_E_PARSE;
         }
@@ -646,10 +765,31 @@ int trail_syslog_framer_next(struct trail_syslog_framer *f, const char *buf, siz
     }
     /* LF framing (RFC 6587 3.4.2): the message ends at LF; a CR before it is dropped */
     const char *nl = memchr(buf + i, '\n', len - i);
+    if (f->mode == TRAIL_FRAME_AUTO) {
+        /* or where the next RFC 5424 message starts, when the sender wrote no LF */
+        size_t cut = merged_split(buf + i, nl ? (size_t)(nl - (buf + i)) : len - i, f->max_frame);
+        if (cut) {
+            *ret_used = i + cut;
+            if (cut > f->max_frame)
+                return TRAIL_E_TOO_LARGE;
+            if (buf[i + cut - 1] == '\r')
+                cut--;
+            *ret_msg = buf + i;
+            *ret_len = cut;
+            return 1;
+        }
+    }
     if (!nl) {
-        if (len - i > f->max_frame) {
-            f->discard_line = 1;
+        /* in AUTO, a HEADER that starts within max_frame may need HEADER_5424_MAX more bytes
+           to show itself: wait for them before calling the message too large */
+        size_t limit = f->max_frame + (f->mode == TRAIL_FRAME_AUTO ? HEADER_5424_MAX : 0);
+        if (len - i > limit) {
+            f->discard_line = DISCARD_TO_LF;
             *ret_used = len;
+            if (f->mode == TRAIL_FRAME_AUTO && msg_part(buf + i, len - i, f->max_frame)) {
+                f->discard_line = DISCARD_TO_HEADER;
+                *ret_used = i + discard_keep(buf + i, 1, len - i);
+            }
             return TRAIL_E_TOO_LARGE;
         }
         *ret_used = i;

@@ -3,7 +3,8 @@
 # peer: RFC 5424 and RFC 3164, TCP (LF and octet-counting framing) and UDP,
 # the event as structured data, JSON in MSG and a CEF payload; bad messages
 # in the same stream as good ones, each rejected with its reason in the log
-# and the good ones stored.
+# and the good ones stored; RFC 5424 messages run together with no LF
+# (log4j2), each stored on its own.
 source "$(dirname "$0")/daemon_common.bash"
 
 PORT=$(free_port)
@@ -27,6 +28,54 @@ schema = duser:string:required:indexed, door:string, src:ip, attempts:int
 EOF
 start_traild "$CONF" || exit 1
 L="logger -n 127.0.0.1 -P $PORT"
+
+# log4j2's SyslogAppender over TCP at its default (format RFC5424, no newLine): RFC 5424
+# messages back to back with no LF, as its Rfc5424Layout writes a StructuredDataMessage
+# (id trail, type the event id, enterprise number 32473). Each is a message of its own,
+# delivered as soon as the next one's header shows where it ends (the last one at LF or
+# at the end of the connection).
+cat >"$WORK/log4j2.py" <<'PY'
+import os, socket, sys, time
+port, release = int(sys.argv[1]), sys.argv[2]
+def msg(i, user, trace, text):
+    return (b'<134>1 2026-11-24T08:59:58.%03d+01:00 idp1.example.com PAS 4242 prism_user_locked '
+            b'[trail@32473 duser="%s" phxTraceId="%s"] %s' % (i, user, trace, text))
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(msg(1, b"l4jalice", b"#A1", b"User alice locked") +
+          msg(2, b"l4jbob", b"#B2", b"User bob locked") +
+          msg(3, b"l4jcarol", b"#C3", b"User carol locked"))
+while not os.path.exists(release):  # hold the connection open until the test has looked
+    time.sleep(0.05)
+s.close()
+PY
+python3 "$WORK/log4j2.py" "$PORT" "$WORK/log4j2.release" &
+L4J_PID=$!
+EXTRA_PIDS="$L4J_PID"
+wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 2$' || true
+check_grep "log4j2 run: the first two stored while the connection is open" \
+    '^trail_events_in_total\{input="syslog_tcp"\} 2$' <(curl -s "$URL/metrics")
+touch "$WORK/log4j2.release"
+wait "$L4J_PID"
+wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 3$' || true
+# the same with the event as CEF in MSG, where the first message's last extension value
+# (phxTraceId) would otherwise run on into the second message
+python3 - "$PORT" <<'PY'
+import socket, sys
+cef = b'<134>1 2026-11-24T08:59:59.000+01:00 idp1 PAS 4242 - - CEF:0|PhenixID|PAS|6.0.0|' \
+      b'prism_user_locked|User locked|6|duser=%s phxTraceId=%s'
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(cef % (b"l4jdave", b"#D4") + cef % (b"l4jerin", b"#E5"))
+s.close()
+PY
+# a header quoted in an SD-PARAM value is data: one message, the value whole
+python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b'<134>1 - idp1 PAS - prism_user_locked [trail@32473 duser="l4jfrank" '
+          b'phxTraceId="#F6" reason="peer sent <134>1 - h a - - - x"] quoted\n')
+s.close()
+PY
+wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 6$' || true
 CEF='CEF:0|PhenixID|PAS|6.0.0|acme_badge_swiped|A badge was swiped at a door.|4'
 
 # RFC 5424, event in structured data, TCP with LF framing and UDP
@@ -71,7 +120,7 @@ s.sendall(b"%d %s" % (len(f1), f1) + b"12x garbage\n" + b"%d %s" % (len(f2), f2)
 s.close()
 PY
 
-wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 8$' || true
+wait_metric "$URL" '^trail_events_in_total\{input="syslog_tcp"\} 14$' || true
 wait_metric "$URL" '^trail_events_in_total\{input="syslog_udp"\} 3$' || true
 LOG=$WORK/traild.log
 check_grep "plain text: says no event found, names the sender" \
@@ -97,4 +146,10 @@ check "structured data: escaped ']' kept" grep -q '"door":"B]2"' "$WORK/dump.ndj
 check "host: from the syslog HOSTNAME" grep -q "\"host\":\"$(hostname)\".*\"duser\":\"a5424tcp\"" "$WORK/dump.ndjson"
 check "typed attributes: an int" grep -Eq '"attempts":3' "$WORK/dump.ndjson"
 check "CEF src as an ip" grep -q '"src":"203.0.113.7"' "$WORK/dump.ndjson"
+got=$(grep '"id":"prism_user_locked"' "$WORK/dump.ndjson" |
+    sed -E 's/.*"duser":"([^"]*)".*"phxTraceId":"([^"]*)".*/\1=\2/' | sort | tr '\n' ' ')
+check_eq "log4j2 runs: one event per message, each with its own phxTraceId" "$got" \
+    "l4jalice=#A1 l4jbob=#B2 l4jcarol=#C3 l4jdave=#D4 l4jerin=#E5 l4jfrank=#F6 "
+check "log4j2 runs: no attribute holds a second header" bash -c "! grep -q '<134>1 2026' '$WORK/dump.ndjson'"
+check_grep "a header quoted in an SD-PARAM value is kept" '"reason":"peer sent <134>1 - h a - - - x"' "$WORK/dump.ndjson"
 finish

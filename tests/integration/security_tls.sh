@@ -140,10 +140,13 @@ check_grep "syslog over TLS without a certificate: handshake failure logged" "sy
 stop_traild
 check_eq "traild stopped cleanly" "$STOP_STATUS" 0
 
-# bad TLS files are named at start; http_ca without http_tls is refused
+# bad TLS files are named with file and line, at start as by -t; http_ca without http_tls is refused
 sed -e "s|^key = .*|key = $C/missing.key|" "$CONF" >"$WORK/badkey.conf"
 "$TRAILD" -c "$WORK/badkey.conf" >"$WORK/badkey.out" 2>&1
-check_grep "missing key file: named at start" "\[tls\] key $C/missing.key: No such file" "$WORK/badkey.out"
+check_eq "missing key file: a start exits 2" "$?" 2
+check_grep "missing key file: named at start" "badkey.conf:[0-9]+: \[tls\] key: cannot read $C/missing.key: No such file" "$WORK/badkey.out"
+"$TRAILD" -t -c "$WORK/badkey.conf" >"$WORK/badkey-t.out" 2>&1
+check_grep "missing key file: named by -t" "badkey.conf:[0-9]+: \[tls\] key: cannot read $C/missing.key: No such file" "$WORK/badkey-t.out"
 sed -e "s|^http_tls = on|http_tls = off|" "$CONF" >"$WORK/noca.conf"
 "$TRAILD" -t -c "$WORK/noca.conf" >"$WORK/noca.out" 2>&1
 check_grep "http_ca without http_tls refused" "\[tls\] http_ca needs \[listen\] http_tls = on" "$WORK/noca.out"

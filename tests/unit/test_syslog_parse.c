@@ -221,6 +221,58 @@ TEST(framing_oversize_and_bad_count)
     ASSERT_EQ(errors, 1);
 }
 
+TEST(framing_messages_run_together)
+{
+    char out[2048];
+    int errors;
+    /* two RFC 5424 messages with no LF between them (log4j2's SyslogAppender over TCP) */
+    const char *m1 = "<134>1 2026-11-24T08:59:58.150+01:00 idp1 pas 4242 prism_user_locked "
+                     "[trail@32473 duser=\"alice\" phxTraceId=\"#A1\"] User alice locked";
+    const char *m2 = "<134>1 2026-11-24T08:59:58.151+01:00 idp1 pas 4242 prism_user_locked "
+                     "[trail@32473 duser=\"bob\" phxTraceId=\"#B2\"] User bob locked";
+    char stream[1024], want[1024];
+    snprintf(stream, sizeof(stream), "%s%s", m1, m2);
+    snprintf(want, sizeof(want), "%s|%s|", m1, m2);
+    for (size_t step = 1; step <= 512; step *= 2) {
+        ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, stream, step, out, sizeof(out), &errors), 2);
+        ASSERT_STREQ(out, want);
+        ASSERT_EQ(errors, 0);
+    }
+    /* three, the middle one with no SD and no MSG, then an LF-ended one */
+    const char *three = "<13>1 - h a - - - one<14>1 - h a - - -<15>1 2026-01-01T00:00:00Z h a - - "
+                        "[x@1 k=\"v\"] three\n<16>1 - h a - - - four\n";
+    for (size_t step = 1; step <= 128; step *= 2) {
+        ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, three, step, out, sizeof(out), &errors), 4);
+        ASSERT_STREQ(out, "<13>1 - h a - - - one|<14>1 - h a - - -|<15>1 2026-01-01T00:00:00Z h "
+                          "a - - [x@1 k=\"v\"] three|<16>1 - h a - - - four|");
+    }
+    /* a header quoted in an SD-PARAM value is inside the message: no split there */
+    const char *quoted = "<13>1 - h a - - [x@1 raw=\"<134>1 - h a - - - not a message\"] msg\n";
+    ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, quoted, 7, out, sizeof(out), &errors), 1);
+    ASSERT_EQ(strlen(out), strlen(quoted)); /* the message and '|' for its LF */
+    /* in MSG, only a whole valid header splits: a bad PRI, VERSION or TIMESTAMP does not */
+    const char *near = "<13>1 - h a - - - a <1000>1 - h a - - - b <13>0 - h a - - - c "
+                       "<13>1 yesterday h a - - - d <13>1 - h a - -\n";
+    ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, near, 5, out, sizeof(out), &errors), 1);
+    /* a frame that is not RFC 5424 is never split, nor is an octet-counted one, nor LF mode */
+    const char *bsd = "<13>Feb  5 17:32:18 h a: x <13>1 - h a - - - y\n";
+    ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, bsd, 5, out, sizeof(out), &errors), 1);
+    const char *counted = "38 <13>1 - h a - - - a<13>1 - h a - - - b";
+    ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 1000, counted, 5, out, sizeof(out), &errors), 1);
+    ASSERT_STREQ(out, "<13>1 - h a - - - a<13>1 - h a - - - b|");
+    ASSERT_EQ(frame_all(TRAIL_FRAME_LF, 1000, "<13>1 - h a - - - a<13>1 - h a - - - b\n", 5, out,
+                        sizeof(out), &errors),
+              1);
+    /* a message over max_frame is skipped up to the next header, and the next one kept */
+    const char *big = "<13>1 - h a - - - xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                      "<13>1 - h a - - - ok";
+    for (size_t step = 1; step <= 64; step *= 2) {
+        ASSERT_EQ(frame_all(TRAIL_FRAME_AUTO, 40, big, step, out, sizeof(out), &errors), 1);
+        ASSERT_STREQ(out, "<13>1 - h a - - - ok|");
+        ASSERT_EQ(errors, 1);
+    }
+}
+
 static struct trail_catalog *catalog(void)
 {
     static struct trail_catalog *cat;
@@ -413,7 +465,7 @@ TEST(event_over_the_size_limit)
 
 TEST_MAIN(rfc5424_full, rfc5424_nil_fields_and_no_msg, rfc5424_malformed, structured_data_cursor,
           rfc3164_classic, rfc3164_variants, framing_octet_counting_and_lf,
-          framing_oversize_and_bad_count, event_from_structured_data,
+          framing_oversize_and_bad_count, framing_messages_run_together, event_from_structured_data,
           event_from_structured_data_msgid_and_odd_keys, event_from_structured_data_bad_values,
           event_from_json_and_cef_payloads, event_round_trip_through_the_writer,
           event_over_the_size_limit)
