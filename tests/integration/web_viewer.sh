@@ -8,7 +8,8 @@
 # (search, counts against `trail count`, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
 # phone layout, headers). Authentication is on: an admin token, which the
-# pages start with (the login test signs in with it). Screenshots go to $TRAIL_BUILD_DIR/web-artifacts/.
+# pages start with (the login test signs in with it). Screenshots go to
+# $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
 #
 # Whatever the clock says: what the browser tests assert comes from this data
 # (counts against `trail count`, the histogram over the generated span), the
@@ -23,7 +24,7 @@
 source "$(dirname "$0")/daemon_common.bash"
 
 WEB_DIR="$TRAIL_SOURCE_DIR/tests/web"
-ART="${TRAIL_BUILD_DIR:-$TRAIL_BIN}/web-artifacts"
+ART="${TRAIL_BUILD_DIR:-$TRAIL_BIN}/web-artifacts${TRAIL_TEST_AT:+@$(date -u -d "@$TRAIL_TEST_AT" +%FT%H%MZ)}"
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 for tool in node npm "$CHROMIUM"; do
@@ -162,9 +163,12 @@ check_grep "verify: the store is intact" '"state":"done".*"ok":true,.*"records":
 
 rm -rf "$ART"
 mkdir -p "$ART"
-# the browser's clock: the script's, moved as far as TRAIL_TEST_NOW moves TEST_NOW
-(cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
-    TRAIL_TEST_NOW=$TEST_NOW TRAIL_CLOCK_SHIFT_MS=$(((now_s - clock_s) * 1000)) \
+# node and chromium on the real clock, without libfaketime (Playwright's clock
+# sync needs both on one clock); the pages' clock is pinned to the script's,
+# moved by TRAIL_TEST_NOW and by tests/at_time.sh's offset
+(cd "$WEB_DIR" && env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED -u FAKETIME_DONT_FAKE_MONOTONIC \
+    TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+    TRAIL_TEST_NOW=$TEST_NOW TRAIL_CLOCK_SHIFT_MS=$(((now_s - clock_s + ${TRAIL_FAKETIME_OFFSET_S:-0}) * 1000)) \
     TRAIL_DATA_START=$data_start TRAIL_DATA_END=$data_end \
     CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$WORK/browser.log" | tail -1)

@@ -14,10 +14,13 @@
 // instant from the clock; 0 by default), TRAIL_DATA_START and TRAIL_DATA_END
 // (the whole hours the generated events cover).
 //
-// The browser's clock is pinned (Playwright's clock API) to this process's
-// clock plus TRAIL_CLOCK_SHIFT_MS, so that it agrees with the clock the data
-// was made against, also when tests/at_time.sh moves the clock of traild and
-// of this process with libfaketime: chromium itself runs without libfaketime.
+// The pages' clock is pinned (Playwright's clock API) to this process's clock
+// plus TRAIL_CLOCK_SHIFT_MS, so that it agrees with the clock the data was
+// made against, also when tests/at_time.sh moves traild's clock with
+// libfaketime. This process and chromium run on the real clock: Playwright
+// keeps the page clock running by comparing this process's clock with the
+// browser's, so with only one of them moved the pages would be off by the
+// move. web_viewer.sh starts node without libfaketime; so must any caller.
 //
 // Prints one line per test and ends with "N passed, N failed"; exits 1 on
 // any failure. Not for: unit tests of the JavaScript (the browser is the
@@ -604,14 +607,13 @@ test(
 
 // Debian's chromium, never a downloaded one; launch() gives it a fresh
 // profile (--user-data-dir in a new temporary directory) every run
-// without libfaketime (tests/at_time.sh preloads it into this process): the
-// browser's clock is Playwright's, pinned below
-const browserEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')),
-);
+if (/faketime/.test(process.env.LD_PRELOAD || '')) {
+  console.log('FAIL run.mjs runs under libfaketime: start it without (TRAIL_CLOCK_SHIFT_MS moves the pages)');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  env: browserEnv,
   headless: true,
   args: [
     '--headless',
