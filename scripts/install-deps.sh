@@ -5,7 +5,9 @@
 #   build  compilers and libraries (default)
 #   test   build, plus the peers the tests start: rsyslog, clickhouse-server,
 #          chromium, nodejs and npm (the web viewer's browser tests),
-#          util-linux's logger, curl, openssl, jq (trail(1)'s examples use it)
+#          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
+#          it), and faketime (libfaketime: the clock-dependent tests run
+#          again with the clock moved, tests/at_time.sh)
 #   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
 #          package conflicts with rsyslog's (both are the system's log
 #          daemon), so syslog-ng-core is fetched with apt-get download and
@@ -21,7 +23,7 @@ libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson
 zstd python3 ca-certificates"
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
-clickhouse-server clickhouse-client chromium nodejs"
+clickhouse-server clickhouse-client chromium nodejs faketime"
     # the web viewer's browser tests: npm installs playwright-core (never a browser);
     # a Node.js from elsewhere brings its own npm, Debian's comes as a package
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;

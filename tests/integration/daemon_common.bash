@@ -74,6 +74,13 @@ finish() {
     exit $?
 }
 
+# Under tests/at_time.sh the clock is moved: a run that does not see the
+# moved time would pass without testing it.
+if [ -n "${TRAIL_TEST_AT:-}" ]; then
+    check "the clock is moved to $(date -u -d "@$TRAIL_TEST_AT" +%FT%TZ) (date: $(date -u +%FT%TZ))" \
+        test "$(($(date -u +%s) - TRAIL_TEST_AT))" -ge 0 -a "$(($(date -u +%s) - TRAIL_TEST_AT))" -lt 600
+fi
+
 # free_port: a TCP (and UDP) port nobody listens on now
 free_port() {
     python3 - <<'EOF'

@@ -57,6 +57,7 @@ bad_conf 'bad.conf:6: \[sink a\] transport: .sctp. is not one of' '[sink a]' 'ty
 bad_conf 'mapping applies to JSON lines' '[sink a]' 'type = file' 'dir = /tmp' 'mapping = ecs'
 bad_conf "bad.conf:5: \\[sink a\\] min_severity: 'LOUD'" '[sink a]' 'type = file' 'min_severity = LOUD'
 
+T0=$(date -u +%s)
 start_traild "$CONF" || exit 1
 "$TRAIL_BIN/trail" loadgen -n 3000 -s 9 -d 3 >"$WORK/load.ndjson"
 http_post "$URL/v1/events" "$WORK/load.ndjson" application/x-ndjson >/dev/null
@@ -82,6 +83,16 @@ check_eq "the plain sink holds the export's lines, sorted" \
 check_eq "one plain line per event" "$(cat "$WORK"/plain/event.*.log | wc -l)" "$LAST"
 check "plain files named event.YYYY-MM-DD.log" \
     test -f "$WORK/plain/event.2026-11-01.log" -a -f "$WORK/plain/event.2026-11-03.log"
+# traild's own events are stamped by its clock and filed by their day: under
+# tests/at_time.sh 2026-12-06T23:30Z is the 6th in UTC, the 7th at +02:00
+own=$(grep -m1 '"id":"core_server_run_starting"' "$WORK/store.ndjson" | sed -n 's/.*"time":"\([^"]*\)".*/\1/p')
+own_s=$(date -u -d "${own:-x}" +%s 2>/dev/null || echo 0)
+check "traild stamps its start by the script's clock ($own)" \
+    test "$((own_s - T0))" -ge 0 -a "$((own_s - T0))" -le 600
+check_grep "... filed in the plain file of its UTC day" '\|core_server_run_starting\|' \
+    "$WORK/plain/event.$(date -u -d "@$own_s" +%F).log"
+check "... and in a pas file of its +02:00 day" \
+    grep -q '|core_server_run_starting|' "$WORK/pas/audit.$(date -u -d "@$((own_s + 7200))" +%F)".*log
 python3 - "$WORK" "$LAST" <<'PY' >"$WORK/check.out" 2>&1
 import glob, json, os, re, sys
 w, last = sys.argv[1], int(sys.argv[2])

@@ -65,9 +65,19 @@ check "keeps the two good ones" "grep -q '^imported 2 events (seq $((n_log + 1))
 check "export --from 2 --to 4 gives seqs 2, 3, 4" \
     "[ \"\$(grep -o '\"seq\":[0-9]*' '$work/range.ndjson' | tr '\n' ' ')\" = '\"seq\":2 \"seq\":3 \"seq\":4 ' ]"
 
-# emit --store prints the seq
+# emit --store prints the seq, and stamps the event with the clock (moved to
+# TRAIL_TEST_AT under tests/at_time.sh)
+t0=$(date -u +%s)
+if [ -n "${TRAIL_TEST_AT:-}" ]; then
+    check "the clock is moved to $(date -u -d "@$TRAIL_TEST_AT" +%FT%TZ) (date: $(date -u +%FT%TZ))" \
+        "[ $((t0 - TRAIL_TEST_AT)) -ge 0 ] && [ $((t0 - TRAIL_TEST_AT)) -lt 600 ]"
+fi
 seq=$("$T" emit prism_user_locked duser=carol phxTraceId=#c1 --store "$D")
 check "emit --store prints the next seq" "[ '$seq' = '$((n_log + 3))' ]"
+stamp=$("$T" export --store "$D" --from "$seq" | sed -n 's/.*"time":"\([^"]*\)".*/\1/p')
+stamp_s=$(date -u -d "${stamp:-x}" +%s 2>/dev/null || echo 0)
+check "emit --store stamps the clock's time ($stamp)" \
+    "[ $((stamp_s - t0)) -ge 0 ] && [ $((stamp_s - t0)) -le 60 ]"
 
 # stats
 "$T" stats --store "$D" > "$work/stats.txt"

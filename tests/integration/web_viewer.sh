@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # web_viewer.sh - the web viewer in a real browser: a store filled by the
-# generator (three days up to now), traild serving it with a signing key,
+# generator (the three days up to the hour of one instant, TEST_NOW, read
+# once: the clock, or TRAIL_TEST_NOW), a few ERROR and CRITICAL events
+# posted at setup, traild serving it with a signing key,
 # a custom event and two sinks (one delivering, one refused), then the
 # Playwright tests of tests/web/run.mjs driving Debian's chromium headless
 # (search, counts against `trail count`, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
 # phone layout, headers). Authentication is on: an admin token, which the
-# pages start with (the login test signs in with it). Screenshots go to $TRAIL_BUILD_DIR/web-artifacts/.
+# pages start with (the login test signs in with it). Screenshots go to
+# $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
+#
+# Whatever the clock says: what the browser tests assert comes from this data
+# (counts against `trail count`, the histogram over the generated span), the
+# browser's clock is pinned to TEST_NOW by Playwright (run.mjs), and the
+# setup's own ERROR/CRITICAL events make `>=ERROR` match, which the generator
+# alone does not at every hour. ctest also runs it with the clock moved
+# (tests/at_time.sh, libfaketime): integration/web_viewer@2026-12-06T23:30Z.
 #
 # Needs node, npm and /usr/bin/chromium (scripts/install-deps.sh test);
 # `npm ci` installs playwright-core into tests/web/node_modules (never a
@@ -14,7 +24,7 @@
 source "$(dirname "$0")/daemon_common.bash"
 
 WEB_DIR="$TRAIL_SOURCE_DIR/tests/web"
-ART="${TRAIL_BUILD_DIR:-$TRAIL_BIN}/web-artifacts"
+ART="${TRAIL_BUILD_DIR:-$TRAIL_BIN}/web-artifacts${TRAIL_TEST_AT:+@$(date -u -d "@$TRAIL_TEST_AT" +%FT%H%MZ)}"
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 for tool in node npm "$CHROMIUM"; do
@@ -39,11 +49,33 @@ if [ ! -f "$WEB_DIR/node_modules/.trail-lock" ] ||
     echo "$lock_sum" >"$WEB_DIR/node_modules/.trail-lock"
 fi
 
-# the store: 20,000 generated events over the three days before this hour
+# the instant the data is made against, read once; TRAIL_TEST_NOW replays an
+# hour (e.g. 2026-12-07T01:50:00Z, when the generator makes no ERROR event)
+clock_s=$(date -u +%s)
+now_s=$(date -u -d "${TRAIL_TEST_NOW:-@$clock_s}" +%s) || {
+    echo "FAIL TRAIL_TEST_NOW '$TRAIL_TEST_NOW' is not a time"
+    FAILED=$((FAILED + 1))
+    finish
+}
+TEST_NOW=$(date -u -d "@$now_s" +%Y-%m-%dT%H:%M:%SZ)
+echo "test time: $TEST_NOW"
+# the store: 20,000 generated events over about three days from the hour
+# three days before that (the generator's rate is an estimate: its last
+# events can be hours later); the browser tests get the span the events
+# really cover, in whole hours
 "$TRAIL_BIN/trail" keygen --out "$WORK/ck" >/dev/null
-start=$(date -u -d "-3 days" +%Y-%m-%dT%H:00:00Z)
-"$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$start" --store "$WORK/store" >/dev/null
+data_start=$(date -u -d "@$((now_s / 3600 * 3600 - 3 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+"$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$data_start" --store "$WORK/store" >/dev/null
 check "generator filled the store" test -d "$WORK/store"
+event_time() { # ORDER: the time of the store's oldest or newest event
+    "$TRAIL_BIN/trail" query --store "$WORK/store" --order "$1" --limit 1 --format ndjson 2>/dev/null |
+        sed -n 's/.*"time":"\([^"]*\)".*/\1/p'
+}
+check_eq "the generated events start at $data_start" "$(event_time oldest)" "${data_start%Z}.000000Z"
+last_s=$(date -u -d "$(event_time newest)" +%s)
+data_end=$(date -u -d "@$((last_s / 3600 * 3600 + 3600))" +%Y-%m-%dT%H:%M:%SZ)
+check_eq "all of them between $data_start and $data_end" \
+    "$("$TRAIL_BIN/trail" count --store "$WORK/store" --since "$data_start" --until "$data_end")" 20000
 
 # authentication on: an admin token for the pages and the test's own requests
 "$TRAIL_BIN/trail" token-hash viewer admin >"$WORK/token.txt"
@@ -81,9 +113,23 @@ retry_max_ms = 2000
 EOF
 start_traild "$WORK/traild.conf" || exit 1
 
-# one event so that a checkpoint covers the store, then wait for it
-curl -s -H "$AUTH" -H 'Content-Type: application/json' -o /dev/null \
-    --data-binary '{"id":"acme_badge_swiped","attrs":{"duser":"setup","door":"S1"}}' "$URL/v1/events"
+# the setup's own events, stamped by traild: one custom event, and the
+# ERROR and CRITICAL ones the phone test lists (the generator makes few or
+# none); a checkpoint then covers the store
+cat >"$WORK/setup.ndjson" <<'EOF'
+{"id":"acme_badge_swiped","attrs":{"duser":"setup","door":"S1"}}
+{"id":"core_server_schedule_failed","attrs":{"job":"nightly-export","reason":"disk full"}}
+{"id":"core_server_schedule_failed","attrs":{"job":"cert-renewal","reason":"timeout"}}
+{"id":"messagingapns_certificate_expired","attrs":{"cert_subject":"CN=push.example"}}
+EOF
+check_eq "the setup's events are accepted" "$(curl -s -H "$AUTH" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @"$WORK/setup.ndjson" "$URL/v1/events" | grep -o '"accepted":[0-9]*')" '"accepted":4'
+curl -s -H "$AUTH" "$URL/v1/events?event=core_server_schedule_failed&limit=1&format=ndjson" >"$WORK/stamped.ndjson"
+stamped=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' "$WORK/stamped.ndjson")
+stamped_s=$(date -u -d "${stamped:-x}" +%s 2>/dev/null || echo 0)
+# traild's clock is the script's: under tests/at_time.sh both are moved
+check "traild stamps the setup's events at the test's time ($stamped, clock at start $(date -u -d "@$clock_s" +%FT%TZ))" \
+    test "$((stamped_s - clock_s))" -ge 0 -a "$((stamped_s - clock_s))" -le 600
 for _ in $(seq 1 100); do
     size=$(curl -s -H "$AUTH" "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
     [ -n "$size" ] && [ "$size" -ge 20000 ] && break
@@ -117,7 +163,13 @@ check_grep "verify: the store is intact" '"state":"done".*"ok":true,.*"records":
 
 rm -rf "$ART"
 mkdir -p "$ART"
-(cd "$WEB_DIR" && TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+# node and chromium on the real clock, without libfaketime (Playwright's clock
+# sync needs both on one clock); the pages' clock is pinned to the script's,
+# moved by TRAIL_TEST_NOW and by tests/at_time.sh's offset
+(cd "$WEB_DIR" && env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED -u FAKETIME_DONT_FAKE_MONOTONIC \
+    TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+    TRAIL_TEST_NOW=$TEST_NOW TRAIL_CLOCK_SHIFT_MS=$(((now_s - clock_s + ${TRAIL_FAKETIME_OFFSET_S:-0}) * 1000)) \
+    TRAIL_DATA_START=$data_start TRAIL_DATA_END=$data_end \
     CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$WORK/browser.log" | tail -1)
 if [ -z "$summary" ]; then
