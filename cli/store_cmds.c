@@ -519,7 +519,7 @@ static const char purge_help[] =
     "    is older than AGE, or while the store is larger than SIZE (both may be\n"
     "    given). The segment being written and segments not yet sealed are\n"
     "    never removed, so a purge can leave more than asked for. The purge is\n"
-    "    recorded in the store as a core_server_events_purged event with the\n"
+    "    recorded in the store as a trail_events_purged record with the\n"
     "    purged seq range, the segment count, the bytes, and the anchor (chain\n"
     "    head and Merkle frontier at the purge point) from which what remains\n"
     "    verifies; docs/store.md says what else is kept for the auditor.\n"

@@ -62,7 +62,7 @@ static const char help[] =
     "      side-file         tree.roots or anchors disagree with the records\n"
     "\n"
     "    After a purge, verification starts from the anchor (chain head and\n"
-    "    Merkle frontier) the core_server_events_purged record keeps, checked\n"
+    "    Merkle frontier) the trail_events_purged record keeps, checked\n"
     "    against tree.roots; checkpoints older than the purge are recomputed\n"
     "    from tree.roots and the anchors where those hold them.\n"
     "\n"

@@ -389,13 +389,17 @@ static int load_store(struct loader *L, const char *key, const char *v)
         return set_size(L, s, key, &c->retention_bytes, v, 0, UINT64_MAX);
     if (!strcmp(key, "checkpoint_interval_s"))
         return set_u32(L, s, key, &c->checkpoint_interval_s, v, 0, 86400);
+    if (!strcmp(key, "dedup_window_s"))
+        return set_u32(L, s, key, &c->dedup_window_s, v, 1, 366 * 86400);
+    if (!strcmp(key, "dedup_max"))
+        return set_u32(L, s, key, &c->dedup_max, v, 0, 100000000);
     if (!strcmp(key, "signing_key")) {
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
     }
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
-         "checkpoint_interval_s, signing_key)");
+         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max)");
     return -EINVAL;
 }
 
@@ -822,6 +826,8 @@ static void defaults(struct config *c)
 {
     c->fsync = FSYNC_ALWAYS;
     c->fsync_interval_ms = 2;
+    c->dedup_window_s = 86400;
+    c->dedup_max = 1000000;
     c->checkpoint_interval_s = 60;
     c->unix_mode = 0660;
     c->http_threads = 2;
@@ -1081,6 +1087,8 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
             return strs[i].name;
     if (a->fsync != b->fsync || a->fsync_interval_ms != b->fsync_interval_ms)
         return "[store] fsync";
+    if (a->dedup_window_s != b->dedup_window_s || a->dedup_max != b->dedup_max)
+        return "[store] dedup_window_s/dedup_max";
     if (a->http_threads != b->http_threads)
         return "[listen] http_threads";
     if (a->syslog_threads != b->syslog_threads)

@@ -69,6 +69,8 @@ struct config {
     uint32_t fsync_interval_ms;
     uint32_t retention_days;  /* 0: keep forever */
     uint64_t retention_bytes; /* 0: no size limit */
+    uint32_t dedup_window_s;  /* idempotent ingest: how long a producer uuid is remembered */
+    uint32_t dedup_max;       /* ... and how many at most (0: off) */
     uint32_t checkpoint_interval_s;
     char *signing_key; /* Ed25519 private key file for checkpoints, or NULL */
 

@@ -203,8 +203,15 @@ static void *writer(void *arg)
                     durable = b->last_seq;
             }
             if (b->status == 0) {
-                atomic_fetch_add_explicit(&metrics.events_in[b->input], b->n, memory_order_relaxed);
-                atomic_fetch_add_explicit(&metrics.store_events, b->n, memory_order_relaxed);
+                /* a resent uuid is answered with its first seq and counted, not stored again */
+                size_t dups = 0;
+                for (size_t i = 0; i < b->n; i++)
+                    dups += trail_event_duplicate_of(b->events[i]) != 0;
+                atomic_fetch_add_explicit(&metrics.events_in[b->input], b->n - dups,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&metrics.duplicates[b->input], dups,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&metrics.store_events, b->n - dups, memory_order_relaxed);
             } else {
                 error = b->status;
                 atomic_fetch_add_explicit(&metrics.store_errors, 1, memory_order_relaxed);

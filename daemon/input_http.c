@@ -340,11 +340,14 @@ static void free_post(struct req *rq)
     rq->item_event = NULL;
 }
 
-/* Append ",{"seq":N,"uuid":"..."}" (no comma for the first) without printf: 1000 of them per batch.
+/*
+ * Append ",{"seq":N,"uuid":"..."}" (no comma for the first) without printf: 1000 of them per
+ * batch. An event whose uuid was stored already says so: ,"duplicate":true, and seq is the
+ * original's.
  */
 static int answer_accepted(struct trail_buf *a, int first, const struct trail_event *ev)
 {
-    int r = trail_buf_reserve(a, 80);
+    int r = trail_buf_reserve(a, 100);
     if (r < 0)
         return r;
     char *p = a->data + a->len;
@@ -367,8 +370,13 @@ static int answer_accepted(struct trail_buf *a, int first, const struct trail_ev
     traild_event_uuid(ev, u);
     trail_uuid_format(u, p);
     p += 36;
-    memcpy(p, "\"}", 2);
-    p += 2;
+    if (trail_event_duplicate_of(ev)) {
+        memcpy(p, "\",\"duplicate\":true}", 19);
+        p += 19;
+    } else {
+        memcpy(p, "\"}", 2);
+        p += 2;
+    }
     a->len = (size_t)(p - a->data);
     return 0;
 }
@@ -381,8 +389,14 @@ static int answer_items(struct req *rq, int status_all)
 {
     struct trail_buf *a = &rq->answer;
     size_t accepted = status_all == 0 ? rq->batch.n : 0;
-    size_t rejected = rq->n_items - accepted;
-    int r = json_printf(a, "{\"accepted\":%zu,\"rejected\":%zu,\"results\":[", accepted, rejected);
+    size_t rejected = rq->n_items - accepted, duplicates = 0;
+    for (size_t i = 0; i < rq->batch.n && status_all == 0; i++)
+        duplicates += trail_event_duplicate_of(rq->events[i]) != 0;
+    /* accepted counts the duplicates too: each is stored, once */
+    int r = json_printf(a, "{\"accepted\":%zu,\"rejected\":%zu,", accepted, rejected);
+    if (duplicates)
+        r |= json_printf(a, "\"duplicates\":%zu,", duplicates);
+    r |= json_printf(a, "\"results\":[");
     for (size_t i = 0; i < rq->n_items && r == 0; i++) {
         if (rq->item_event[i] >= 0 && status_all == 0) {
             r |= answer_accepted(a, i == 0, rq->events[rq->item_event[i]]);

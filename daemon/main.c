@@ -310,6 +310,8 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         .create = 1,
         .fsync_policy = cfg->fsync == FSYNC_ALWAYS ? TRAIL_FSYNC_ALWAYS : TRAIL_FSYNC_INTERVAL,
         .fsync_interval_ms = cfg->fsync_interval_ms,
+        .dedup_window_us = (int64_t)cfg->dedup_window_s * 1000000,
+        .dedup_max = cfg->dedup_max ? (int64_t)cfg->dedup_max : -1,
     };
     /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */
     char keypath[4200];

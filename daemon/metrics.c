@@ -146,6 +146,12 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
     for (int i = 0; i < IN_N; i++)
         r |= put(out, "trail_events_in_total{input=\"%s\"} %" PRIu64 "\n", input_names[i],
                  LOAD(metrics.events_in[i]));
+    r |= put(out, "# HELP trail_events_duplicate_total Events whose producer uuid was stored "
+                  "already: answered with the first seq, not stored again, per input.\n"
+                  "# TYPE trail_events_duplicate_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        r |= put(out, "trail_events_duplicate_total{input=\"%s\"} %" PRIu64 "\n", input_names[i],
+                 LOAD(metrics.duplicates[i]));
     r |= put(out, "# HELP trail_bytes_in_total Bytes received, per input.\n"
                   "# TYPE trail_bytes_in_total counter\n");
     for (int i = 0; i < IN_N; i++)

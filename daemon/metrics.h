@@ -51,6 +51,7 @@ enum reject_reason {
 
 struct metrics {
     atomic_uint_fast64_t events_in[IN_N];                 /* accepted and durable */
+    atomic_uint_fast64_t duplicates[IN_N];                /* resent uuids, not stored again */
     atomic_uint_fast64_t bytes_in[IN_N];                  /* raw bytes received */
     atomic_uint_fast64_t rejected[IN_N][RJ_N];            /* items refused, per reason */
     atomic_int_fast64_t connections[IN_N];                /* open connections (gauge) */

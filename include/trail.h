@@ -449,6 +449,12 @@ int trail_event_is_own(const struct trail_event *ev);       /* 1: written by tra
  * when none. Kept in the record.
  */
 const char *trail_event_problems(const struct trail_event *ev);
+/*
+ * trail_event_duplicate_of - after trail_store_append(): the seq of the
+ * record that already holds this event's producer uuid when the event was
+ * not stored again (its seq is then that one too); 0 when it was stored.
+ */
+uint64_t trail_event_duplicate_of(const struct trail_event *ev);
 /* trail_peer_format - "192.0.2.1:514" or "[2001:db8::1]:514" (NUL-terminated, at most 48 bytes). */
 size_t trail_peer_format(const struct trail_peer *peer, char out[48]);
 
@@ -945,6 +951,7 @@ struct trail_client_result {
     uint64_t seq;     /* the seq traild assigned (accepted only) */
     uint8_t uuid[16]; /* the event's uuid as stored (accepted only) */
     char error[256];  /* why it was rejected, as traild says it (rejected only) */
+    int duplicate;    /* 1: its uuid was stored already, at seq; it was not stored again */
 };
 
 /*
@@ -1388,6 +1395,15 @@ struct trail_store_opts {
     int zstd_level;             /* sealing: default 6 (docs/BENCHMARKS.md) */
     uint32_t block_bytes;       /* sealing: raw bytes per compressed block, 1 MiB */
     uint64_t max_pending_bytes; /* appends wait while more than this is unwritten; 64 MiB */
+    /*
+     * Idempotent ingest (docs/store.md, "Duplicates"): an event whose producer
+     * uuid the store took within the last dedup_window_us is not stored again
+     * (trail_event_duplicate_of() says which seq has it). Remembered: at least
+     * the window, unless more than dedup_max / 2 newer uuids came since; about
+     * 48 bytes each. Defaults 24 hours and 1,000,000; dedup_max -1: off.
+     */
+    int64_t dedup_window_us;
+    int64_t dedup_max;
 
     /*
      * The checkpoint hook (the integrity layer): called on the flusher's

@@ -321,7 +321,7 @@ static int skip(struct scan *s)
     return 0;
 }
 
-/* {"seq":S,"uuid":"U"} or {"error":"E","index":I} */
+/* {"seq":S,"uuid":"U"[,"duplicate":true]} or {"error":"E","index":I} */
 static int result(struct scan *s, struct trail_client_result *r)
 {
     char key[16], uuid[40] = "";
@@ -345,6 +345,10 @@ static int result(struct scan *s, struct trail_client_result *r)
                 strcpy(r->error, "rejected");
         } else if (!strcmp(key, "index")) {
             rc = num(s, &v);
+        } else if (!strcmp(key, "duplicate")) {
+            ws(s);
+            r->duplicate = s->end - s->p >= 4 && memcmp(s->p, "true", 4) == 0;
+            rc = skip(s);
         } else {
             rc = skip(s);
         }

@@ -139,6 +139,11 @@ int trail_event_is_own(const struct trail_event *ev)
     return ev->own;
 }
 
+uint64_t trail_event_duplicate_of(const struct trail_event *ev)
+{
+    return ev->dup_of;
+}
+
 const char *trail_event_problems(const struct trail_event *ev)
 {
     return ev->problems;

@@ -1069,6 +1069,8 @@ static void *flusher_main(void *arg)
             pthread_cond_broadcast(&s->turn_cv);
             s->fail_gen++;
             s->fail_floor[s->fail_gen % 64] = s->durable_seq;
+            if (s->dedup)
+                store_dedup_forget_after(s->dedup, s->durable_seq); /* those seqs are void */
             s->fail_err[s->fail_gen % 64] = r;
             s->error = r;
             s->refuse_until_us = mono_us() + REFUSE_US;
@@ -1264,6 +1266,68 @@ static void opts_defaults(struct trail_store_opts *o)
         o->checkpoint_every_events = 100000;
     if (!o->checkpoint_every_ms)
         o->checkpoint_every_ms = 10000;
+    if (!o->dedup_window_us)
+        o->dedup_window_us = 24LL * 3600 * 1000000;
+    if (!o->dedup_max)
+        o->dedup_max = 1000000;
+}
+
+/*
+ * The recent producer uuids, from the newest records back over one window
+ * (of received times) or dedup_max of them: a batch resent after a crash
+ * is known again (lib/store_dedup.c).
+ */
+static int dedup_rebuild(struct trail_store *s)
+{
+    int r = store_dedup_new(s->o.dedup_window_us, (size_t)s->o.dedup_max, &s->dedup);
+    if (r < 0 || s->live.next_seq <= 1)
+        return r;
+    struct trail_store_iter *it = NULL;
+    struct trail_event *ev = NULL;
+    if ((r = trail_event_new(s->cat, NULL, &ev)) < 0 ||
+        (r = trail_store_iter_new(s, TRAIL_ITER_BACKWARD, &it)) < 0)
+        goto out;
+    int64_t newest = 0, now = trail_now();
+    size_t seen = 0;
+    struct {
+        uint8_t uuid[16];
+        uint64_t seq;
+    } *found = NULL;
+    size_t n_found = 0, cap_found = 0;
+    while ((r = trail_store_iter_next(it, ev)) == 1) {
+        int64_t t = ev->received_us ? ev->received_us : ev->time_us;
+        if (!newest)
+            newest = t;
+        if (newest - t > s->o.dedup_window_us || ++seen > (size_t)s->o.dedup_max / 2)
+            break;
+        uint8_t derived[16];
+        trail_uuid_derive(s->store_id, ev->seq, derived);
+        if (ev->own || memcmp(ev->uuid, derived, 16) == 0)
+            continue; /* no producer uuid */
+        if (n_found == cap_found) {
+            size_t nc = cap_found ? cap_found * 2 : 1024;
+            void *p = realloc(found, nc * sizeof(*found));
+            if (!p) {
+                r = -ENOMEM;
+                break;
+            }
+            found = p;
+            cap_found = nc;
+        }
+        memcpy(found[n_found].uuid, ev->uuid, 16);
+        found[n_found++].seq = ev->seq;
+    }
+    /* oldest first, so that a uuid stored twice (before dedup) names its first seq */
+    for (size_t i = n_found; i-- > 0 && r >= 0;)
+        if (!store_dedup_find(s->dedup, found[i].uuid))
+            r = store_dedup_add(s->dedup, found[i].uuid, found[i].seq, now);
+    free(found);
+    if (r > 0)
+        r = 0;
+out:
+    trail_store_iter_free(it);
+    trail_event_free(ev);
+    return r;
 }
 
 static void store_free(struct trail_store *s)
@@ -1281,6 +1345,7 @@ static void store_free(struct trail_store *s)
     batch_free(s->spare);
     free(s->segs);
     free(s->dir);
+    store_dedup_free(s->dedup);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->seal_lock);
@@ -1371,6 +1436,8 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
             s->active_first = s->live.seg.first_seq;
             s->active_off = s->live.seg_bytes;
         }
+        if (s->o.dedup_max > 0 && (r = dedup_rebuild(s)) < 0)
+            goto fail;
         s->last_checkpoint_seq = s->durable_seq;
         s->last_checkpoint_us = mono_us();
         if ((r = store_checkpoint_open(s, ret_report)) < 0) /* the signing key, DIR/checkpoints */
@@ -1479,6 +1546,7 @@ struct scratch {
     uint8_t (*leaves)[TRAIL_HASH_LEN];
     size_t cap_leaves;
     size_t *lens;
+    struct trail_event **keep; /* the batch without its duplicates (cap_leaves of them) */
 };
 
 static pthread_key_t scratch_key;
@@ -1493,6 +1561,7 @@ static void scratch_free(void *p)
     free(sc->frames);
     free(sc->leaves);
     free(sc->lens);
+    free(sc->keep);
     free(sc);
 }
 
@@ -1531,6 +1600,10 @@ static struct scratch *scratch_get(size_t bytes, size_t n)
         if (!lens)
             return NULL;
         sc->lens = lens;
+        struct trail_event **keep = realloc(sc->keep, cap * sizeof(*keep));
+        if (!keep)
+            return NULL;
+        sc->keep = keep;
         sc->cap_leaves = cap;
     }
     return sc;
@@ -1557,28 +1630,62 @@ static void go_fatal(struct trail_store *s, int r)
  * order (each call waits for the one before it), the leaves extend the
  * chain and the tree and the frames are copied into the current batch.
  */
-int trail_store_append(struct trail_store *s, struct trail_event *const *events, size_t n,
+/*
+ * Step 1's duplicates (the lock held): events whose producer uuid the store
+ * holds, or an earlier event of this batch has, get dup_of and leave the
+ * batch; the others go to keep[] and are remembered at the seqs they will
+ * get from first on. Returns how many are kept; *ret_max_dup is the highest
+ * seq a duplicate points at (0: none), which the caller's ticket must cover.
+ */
+static size_t take_duplicates(struct trail_store *s, struct trail_event *const *events, size_t n,
+                              uint64_t first, int64_t now, struct trail_event **keep,
+                              uint64_t *ret_max_dup, int *ret_err)
+{
+    size_t n_keep = 0;
+    uint64_t max_dup = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct trail_event *ev = events[i];
+        ev->dup_of = 0;
+        if (s->dedup && ev->has_uuid && !ev->own) {
+            uint64_t seq = store_dedup_find(s->dedup, ev->uuid);
+            if (seq) {
+                ev->dup_of = seq;
+                ev->seq = seq;
+                max_dup = seq > max_dup ? seq : max_dup;
+                continue;
+            }
+            int r = store_dedup_add(s->dedup, ev->uuid, first + n_keep, now);
+            if (r < 0 && !*ret_err)
+                *ret_err = r;
+        }
+        keep[n_keep++] = ev;
+    }
+    *ret_max_dup = max_dup;
+    return n_keep;
+}
+
+int trail_store_append(struct trail_store *s, struct trail_event *const *in_events, size_t n_in,
                        uint64_t *ret_last_seq)
 {
     if (s->read_only)
         return TRAIL_E_READONLY;
-    if (n == 0)
+    if (n_in == 0)
         return 0;
     uint32_t max_rec = trail_catalog_limits(s->cat)->max_record_bytes;
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = trail_record_size(events[i]);
+    for (size_t i = 0; i < n_in; i++) {
+        size_t len = trail_record_size(in_events[i]);
         if (len > max_rec || len > TRAIL_RECORD_MAX)
             return TRAIL_E_TOO_LARGE;
         total += TRAIL_FRAME_HEAD + len;
     }
-    struct scratch *sc = scratch_get(total, n);
+    struct scratch *sc = scratch_get(total, n_in);
     if (!sc)
         return -ENOMEM;
     int64_t now = trail_now();
     int r = 0;
 
-    /* 1: seqs */
+    /* 1: duplicates out, seqs for the rest */
     pthread_mutex_lock(&s->lock);
     if (s->closing) {
         r = TRAIL_E_CLOSED;
@@ -1596,7 +1703,26 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *events,
         pthread_mutex_unlock(&s->lock);
         return r;
     }
-    uint64_t first = s->reserve_next;
+    uint64_t first = s->reserve_next, max_dup = 0;
+    struct trail_event **events = sc->keep;
+    size_t n = take_duplicates(s, in_events, n_in, first, now, events, &max_dup, &r);
+    if (r < 0 || n == 0) {
+        /* all were duplicates: nothing to store, the answer waits for the originals */
+        if (r == 0) {
+            last_append.store = s;
+            last_append.gen = s->fail_gen;
+            last_append.last_seq = max_dup;
+            if (ret_last_seq)
+                *ret_last_seq = max_dup;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    }
+    if (n < n_in) { /* the frames of fewer events */
+        total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += TRAIL_FRAME_HEAD + trail_record_size(events[i]);
+    }
     uint64_t gen = s->fail_gen;
     s->reserve_next += n;
     s->in_flight++;
@@ -1689,9 +1815,9 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *events,
         pthread_cond_signal(&s->flush_cv);
     last_append.store = s;
     last_append.gen = gen;
-    last_append.last_seq = first + n - 1;
+    last_append.last_seq = first + n - 1 > max_dup ? first + n - 1 : max_dup;
     if (ret_last_seq)
-        *ret_last_seq = first + n - 1;
+        *ret_last_seq = last_append.last_seq;
 done:
     s->in_flight--;
     pthread_cond_broadcast(&s->turn_cv);

@@ -66,6 +66,19 @@ uint32_t trail_crc32c(uint32_t crc, const void *data, size_t len);
 /* trail_crc32c_sw - the table version, for tests that compare both. */
 uint32_t trail_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
+/* ---- duplicates, lib/store_dedup.c (all under the store's lock) ---- */
+
+struct store_dedup;
+int store_dedup_new(int64_t window_us, size_t max, struct store_dedup **ret);
+void store_dedup_free(struct store_dedup *d);
+/* store_dedup_find - the seq holding uuid, or 0. */
+uint64_t store_dedup_find(const struct store_dedup *d, const uint8_t uuid[16]);
+/* store_dedup_add - remember uuid at seq (> 0); 0 or -ENOMEM. */
+int store_dedup_add(struct store_dedup *d, const uint8_t uuid[16], uint64_t seq, int64_t now_us);
+/* store_dedup_forget_after - drop what is above seq (a failed flush cut the store back). */
+int store_dedup_forget_after(struct store_dedup *d, uint64_t seq);
+size_t store_dedup_count(const struct store_dedup *d);
+
 /* ---- records, lib/record.c ---- */
 
 #define TRAIL_RECORD_VERSION       2 /* what trail writes; version 1 is still read */
@@ -355,6 +368,7 @@ struct trail_store {
     int64_t created_us;
 
     pthread_mutex_t lock;      /* appends, the batches, live and durable state */
+    struct store_dedup *dedup; /* the recent producer uuids (lock); NULL: off or read-only */
     pthread_cond_t flush_cv;   /* the flusher sleeps here */
     pthread_cond_t durable_cv; /* waiters sleep here */
     pthread_cond_t room_cv;    /* appenders blocked by max_pending_bytes */

@@ -656,6 +656,8 @@ function rowFor(ev) {
         'div',
         { class: 'evcell' },
         h('span', { class: 'evid' }, ev.id),
+        // trail's own records, at a glance: no input can give this mark
+        ev.origin === 'trail' ? h('span', { class: 'own', title: "written by trail itself" }, 'trail') : null,
         h(
           'a',
           {
@@ -915,7 +917,13 @@ function attrsTable(ev) {
     ['uuid', ev.uuid || ''],
     ['host', ev.host || ''],
     ['severity', `${ev.severity} ${ev.severity_name || SEV_NAME[ev.severity] || ''}`],
-  ].map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)));
+    ['from', ev.origin === 'trail' ? 'trail itself' : [ev.input, ev.peer].filter(Boolean).join(' from ')],
+    ['principal', ev.principal || ''],
+    ['received', ev.received ? localTime(ev.received) + '  (' + ev.received + ')' : ''],
+    ['problems', ev.problems || ''],
+  ]
+    .filter(([k, v]) => v || !['principal', 'problems', 'received'].includes(k))
+    .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)));
   for (const k of keys) {
     const def = attrDef(ev.id, k);
     const v = a[k] === null ? 'null' : String(a[k]);

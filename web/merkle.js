@@ -199,9 +199,12 @@ function formatIp(b) {
   return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':');
 }
 
+const INPUTS = ['', 'library', 'import', 'http', 'syslog_udp', 'syslog_tcp', 'syslog_tls', 'cef_tcp', 'unix', 'follow', 'trail'];
+
 /**
- * decodeRecord - the fields of a record's canonical bytes:
- * {seq, time, severity, uuid|null, id, host, attrs: {key: value text}}.
+ * decodeRecord - the fields of a record's canonical bytes (docs/format.md,
+ * "Record", versions 1 and 2): {seq, time, severity, uuid|null, id, host,
+ * own, received, input, peer, principal, problems, attrs: {key: value text}}.
  * Throws on bytes that do not parse.
  */
 export function decodeRecord(bytes) {
@@ -213,7 +216,7 @@ export function decodeRecord(bytes) {
   };
   need(19);
   const version = bytes[0];
-  if (version !== 1) throw new Error('unknown record version ' + version);
+  if (version !== 1 && version !== 2) throw new Error('unknown record version ' + version);
   const seq = dv.getBigUint64(1, true);
   const time = dv.getBigInt64(9, true);
   const severity = bytes[17];
@@ -234,8 +237,45 @@ export function decodeRecord(bytes) {
     o += n;
     return s;
   };
+  let received = null;
+  if (version >= 2) {
+    need(8);
+    received = formatTime(dv.getBigInt64(o, true));
+    o += 8;
+  }
   const id = str(1);
   const host = str(1);
+  let input = '';
+  let peer = '';
+  let principal = '';
+  let problems = '';
+  if (version >= 2) {
+    need(1);
+    input = INPUTS[bytes[o++]];
+    if (input === undefined) throw new Error('unknown input ' + bytes[o - 1]);
+    const name = str(1);
+    if (name) input += ':' + name;
+    need(1);
+    const fam = bytes[o++];
+    if (fam === 4 || fam === 6) {
+      const n = fam === 6 ? 16 : 4;
+      need(n + 2);
+      const ip = formatIp(bytes.slice(o, o + n));
+      o += n;
+      const port = dv.getUint16(o, true);
+      o += 2;
+      peer = fam === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+    } else if (fam !== 0) throw new Error('unknown peer family ' + fam);
+    principal = str(1);
+    if (flags & 4) {
+      need(2);
+      const n = dv.getUint16(o, true);
+      o += 2;
+      need(n);
+      problems = dec.decode(bytes.subarray(o, o + n));
+      o += n;
+    }
+  }
   need(2);
   const nAttrs = dv.getUint16(o, true);
   o += 2;
@@ -279,7 +319,8 @@ export function decodeRecord(bytes) {
     attrs[key] = { type: TYPES[type], value: val };
   }
   if (o !== bytes.length) throw new Error(`${bytes.length - o} bytes after the last attribute`);
-  return { seq, time: formatTime(time), severity, uuid, id, host, attrs };
+  const own = (flags & 2) !== 0;
+  return { seq, time: formatTime(time), severity, uuid, id, host, own, received, input, peer, principal, problems, attrs };
 }
 
 /** compareRecord - the differences between a decoded record and an event's JSON, as text. */
@@ -293,6 +334,12 @@ export function compareRecord(rec, ev) {
   same('time', rec.time, ev.time);
   same('severity', rec.severity, ev.severity);
   if (rec.host || ev.host) same('host', rec.host || '(none)', ev.host || '(none)');
+  // provenance: where the record says it came from, as the event shown says it
+  if (rec.received || ev.received) same('received', rec.received || '(none)', ev.received || '(none)');
+  if (rec.input || ev.input) same('input', rec.input || '(none)', ev.input || '(none)');
+  if (rec.peer || ev.peer) same('peer', rec.peer || '(none)', ev.peer || '(none)');
+  if (rec.principal || ev.principal) same('principal', rec.principal || '(none)', ev.principal || '(none)');
+  same("trail's own", rec.own, ev.origin === 'trail');
   const evAttrs = ev.attrs || {};
   const keys = new Set([...Object.keys(rec.attrs), ...Object.keys(evAttrs)]);
   for (const k of keys) {

@@ -220,9 +220,9 @@ for line in open(sys.argv[1]):
         u = json.loads(line)["uuid"]
         got[u] = got.get(u, 0) + 1
 stored = [json.loads(l) for l in open(sys.argv[2])]
-# the last record, core_server_run_stopped, is written after the sinks stop: the
+# the last record, trail_run_stopped, is written after the sinks stop: the
 # next start delivers it
-if stored and stored[-1]["id"] == "core_server_run_stopped":
+if stored and stored[-1]["id"] == "trail_run_stopped":
     stored.pop()
 missing = [e["seq"] for e in stored if e["uuid"] not in got]
 print("stored %d delivered %d distinct, %d duplicate deliveries, missing %d%s"

@@ -225,6 +225,65 @@ TEST(record_version_1)
     trail_event_free(back);
 }
 
+/* An event whose producer uuid is stored already is not stored again: in a
+   batch, across batches, and across a reopen; events without a uuid always are. */
+TEST(duplicates)
+{
+    char *dir = make_dir();
+    struct trail_store *s;
+    struct trail_store_opts o = {.create = 1, .fsync_policy = TRAIL_FSYNC_NEVER};
+    ASSERT_OK(open_store(dir, &o, &s));
+    uint8_t u1[16] = {0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x43, 0x33,
+                      0x84, 0x44, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
+    uint8_t u2[16];
+    memcpy(u2, u1, 16);
+    u2[15] = 0x56;
+    struct trail_event *a = make_event(0), *b = make_event(1), *c = make_event(2),
+                       *plain1 = make_event(3), *plain2 = make_event(3);
+    trail_event_set_uuid(a, u1);
+    trail_event_set_uuid(b, u1); /* the same uuid in one batch */
+    trail_event_set_uuid(c, u2);
+    struct trail_event *batch[] = {a, plain1, b, c, plain2};
+    uint64_t last;
+    ASSERT_OK(trail_store_append(s, batch, 5, &last));
+    ASSERT_EQ(last, 4); /* a, plain1, c, plain2 */
+    ASSERT_EQ(trail_event_seq(a), 1);
+    ASSERT_EQ(trail_event_duplicate_of(a), 0);
+    ASSERT_EQ(trail_event_duplicate_of(b), 1);
+    ASSERT_EQ(trail_event_seq(b), 1);
+    ASSERT_EQ(trail_event_seq(c), 3);
+    ASSERT_EQ(trail_event_seq(plain2), 4); /* no uuid: never a duplicate */
+    ASSERT_EQ(trail_event_duplicate_of(plain2), 0);
+    /* a retry of the whole batch: nothing stored, each answer names the original */
+    ASSERT_OK(trail_store_append(s, batch, 5, &last));
+    ASSERT_EQ(trail_event_duplicate_of(a), 1);
+    ASSERT_EQ(trail_event_duplicate_of(c), 3);
+    ASSERT_EQ(trail_event_seq(plain1), 5); /* the uuid-less ones are new events */
+    ASSERT_EQ(trail_event_seq(plain2), 6);
+    ASSERT_EQ(last, 6);
+    ASSERT_OK(trail_store_wait(s, last));
+    ASSERT_OK(trail_store_close(s));
+    /* across a reopen: rebuilt from the store */
+    ASSERT_OK(open_store(dir, &o, &s));
+    struct trail_event *again[] = {c, a};
+    ASSERT_OK(trail_store_append(s, again, 2, &last));
+    ASSERT_EQ(trail_event_duplicate_of(c), 3);
+    ASSERT_EQ(trail_event_duplicate_of(a), 1);
+    ASSERT_EQ(last, 3); /* the answer waits for the originals */
+    ASSERT_EQ(trail_store_last_seq(s), 6);
+    /* off: stored again */
+    ASSERT_OK(trail_store_close(s));
+    o.dedup_max = -1;
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(trail_store_append(s, again, 2, &last));
+    ASSERT_EQ(trail_event_duplicate_of(a), 0);
+    ASSERT_EQ(last, 8);
+    ASSERT_OK(trail_store_close(s));
+    for (size_t i = 0; i < 5; i++)
+        trail_event_free(batch[i]);
+    remove_dir(dir);
+}
+
 TEST(record_roundtrip)
 {
     uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -795,5 +854,5 @@ int main(void)
 }
 
 #define main run
-TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, append_iterate_reopen,
+TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates, append_iterate_reopen,
           roll_seal_seek, purge, write_failure, checkpoint_hook, recovery, half_sealed)
