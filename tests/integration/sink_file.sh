@@ -85,14 +85,14 @@ check "plain files named event.YYYY-MM-DD.log" \
     test -f "$WORK/plain/event.2026-11-01.log" -a -f "$WORK/plain/event.2026-11-03.log"
 # traild's own events are stamped by its clock and filed by their day: under
 # tests/at_time.sh 2026-12-06T23:30Z is the 6th in UTC, the 7th at +02:00
-own=$(grep -m1 '"id":"core_server_run_starting"' "$WORK/store.ndjson" | sed -n 's/.*"time":"\([^"]*\)".*/\1/p')
+own=$(grep -m1 '"id":"trail_run_starting"' "$WORK/store.ndjson" | sed -n 's/.*"time":"\([^"]*\)".*/\1/p')
 own_s=$(date -u -d "${own:-x}" +%s 2>/dev/null || echo 0)
 check "traild stamps its start by the script's clock ($own)" \
     test "$((own_s - T0))" -ge 0 -a "$((own_s - T0))" -le 600
-check_grep "... filed in the plain file of its UTC day" '\|core_server_run_starting\|' \
+check_grep "... filed in the plain file of its UTC day" '\|trail_run_starting\|' \
     "$WORK/plain/event.$(date -u -d "@$own_s" +%F).log"
 check "... and in a pas file of its +02:00 day" \
-    grep -q '|core_server_run_starting|' "$WORK/pas/audit.$(date -u -d "@$((own_s + 7200))" +%F)".*log
+    grep -q '|trail_run_starting|' "$WORK/pas/audit.$(date -u -d "@$((own_s + 7200))" +%F)".*log
 python3 - "$WORK" "$LAST" <<'PY' >"$WORK/check.out" 2>&1
 import glob, json, os, re, sys
 w, last = sys.argv[1], int(sys.argv[2])
