@@ -23,6 +23,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "traild.h"
 
 #include <openssl/crypto.h>
@@ -40,7 +41,6 @@
 #include <strings.h>
 
 #define TOKEN_MAX 512 /* longer Authorization values are refused unread */
-#define RL_SLOTS  256 /* sources tracked at once by the rate limiter */
 
 /* ---- roles ---- */
 
@@ -264,20 +264,7 @@ void auth_check(const struct config *cfg, int need, const char *authorization,
 
 /* ---- recording refusals ---- */
 
-struct rl_slot {
-    char addr[64];
-    int64_t minute;
-    uint32_t stored;     /* events stored for this source in this minute */
-    uint64_t suppressed; /* not stored since its last stored one */
-};
-
-static struct {
-    pthread_mutex_t lock;
-    int64_t minute;
-    uint32_t stored; /* all sources, this minute */
-    uint64_t lost;   /* suppressed counts of sources pushed out of the table */
-    struct rl_slot slots[RL_SLOTS];
-} rl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct ratelimit auth_rl = RATELIMIT_INIT;
 
 static atomic_uint_fast64_t n_failures, n_suppressed;
 
@@ -285,14 +272,6 @@ void auth_stats(uint64_t *ret_failures, uint64_t *ret_suppressed)
 {
     *ret_failures = atomic_load(&n_failures);
     *ret_suppressed = atomic_load(&n_suppressed);
-}
-
-static uint32_t hash_addr(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
 }
 
 /*
@@ -303,35 +282,10 @@ static uint32_t hash_addr(const char *s)
 static int admit(const struct config *cfg, const char *addr, int64_t minute,
                  uint64_t *ret_suppressed, uint64_t *ret_lost)
 {
-    int store = 0, first_suppressed = 0;
-    pthread_mutex_lock(&rl.lock);
-    if (rl.minute != minute) {
-        rl.minute = minute;
-        rl.stored = 0;
-    }
-    struct rl_slot *s = &rl.slots[hash_addr(addr) % RL_SLOTS];
-    if (strcmp(s->addr, addr) != 0) {
-        rl.lost += s->suppressed;
-        memset(s, 0, sizeof(*s));
-        snprintf(s->addr, sizeof(s->addr), "%s", addr);
-    }
-    if (s->minute != minute) {
-        s->minute = minute;
-        s->stored = 0;
-    }
-    if (s->stored < cfg->auth_events_per_minute && rl.stored < cfg->auth_events_total_per_minute) {
-        store = 1;
-        s->stored++;
-        rl.stored++;
-        *ret_suppressed = s->suppressed;
-        *ret_lost = rl.lost;
-        s->suppressed = 0;
-        rl.lost = 0;
-    } else {
-        first_suppressed = s->suppressed == 0;
-        s->suppressed++;
-    }
-    pthread_mutex_unlock(&rl.lock);
+    int first_suppressed;
+    int store = ratelimit_admit(&auth_rl, addr, minute, cfg->auth_events_per_minute,
+                                cfg->auth_events_total_per_minute, ret_suppressed, ret_lost,
+                                &first_suppressed);
     if (!store) {
         atomic_fetch_add(&n_suppressed, 1);
         if (first_suppressed)
@@ -341,20 +295,6 @@ static int admit(const struct config *cfg, const char *addr, int64_t minute,
                     addr, cfg->auth_events_per_minute, cfg->auth_events_total_per_minute);
     }
     return store;
-}
-
-struct auth_batch {
-    struct ingest_batch b;
-    struct trail_event *ev;
-};
-
-static void auth_done(struct ingest_batch *b)
-{
-    struct auth_batch *a = b->arg;
-    if (b->status)
-        log_msg(LOG_ERR, "cannot store %s: %s", AUTH_EVENT_ID, trail_strerror(b->status));
-    trail_event_free(a->ev);
-    free(a);
 }
 
 static void set_text(struct trail_event *ev, const char *key, const char *v)
@@ -391,7 +331,6 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
     log_msg(LOG_WARN, "http: %s %s from %s refused (%d): %s%s%s", method, path, addr, res->status,
             res->error, res->who[0] ? "; " : "", res->who);
     struct trail_event *ev = NULL;
-    struct auth_batch *a = NULL;
     if (trail_event_new(cfg->cat, AUTH_EVENT_ID, &ev) < 0)
         return;
     trail_event_mark_own(ev);
@@ -417,29 +356,7 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
                  (unsigned long long)lost);
         set_text(ev, "msg", msg);
     }
-    int r = trail_event_validate(ev);
-    if (r < 0) {
-        log_msg(LOG_ERR, "%s does not validate: %s", AUTH_EVENT_ID, trail_event_error(ev));
-        goto fail;
-    }
-    struct ingest *ig = traild.ingest;
-    if (!ig || !(a = calloc(1, sizeof(*a))))
-        goto fail;
-    a->ev = ev;
-    a->b.events = &a->ev;
-    a->b.n = 1;
-    a->b.input = IN_INTERNAL;
-    a->b.done = auth_done;
-    a->b.arg = a;
-    r = ingest_submit(ig, &a->b, 0);
-    if (r < 0) {
-        log_msg(LOG_ERR, "cannot queue %s: %s", AUTH_EVENT_ID, trail_strerror(r));
-        goto fail;
-    }
-    return;
-fail:
-    free(a);
-    trail_event_free(ev);
+    own_record_submit(ev); /* it takes ev */
 }
 
 int auth_is_loopback(const char *host)

@@ -523,11 +523,16 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->auth_events_per_minute, v, 0, 100000);
     if (!strcmp(key, "auth_events_total_per_minute"))
         return set_u32(L, s, key, &c->auth_events_total_per_minute, v, 0, 1000000);
+    if (!strcmp(key, "rejected_events_per_minute"))
+        return set_u32(L, s, key, &c->rejected_events_per_minute, v, 0, 100000);
+    if (!strcmp(key, "rejected_events_total_per_minute"))
+        return set_u32(L, s, key, &c->rejected_events_total_per_minute, v, 0, 1000000);
     fail(L, s, key,
          "unknown key (known: max_record_bytes, max_attrs, max_key_len, max_value_len, "
          "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events, "
          "max_batch_events, max_query_limit, max_streams, http_timeout_s, stream_idle_timeout_s, "
-         "auth_events_per_minute, auth_events_total_per_minute)");
+         "auth_events_per_minute, auth_events_total_per_minute, rejected_events_per_minute, "
+         "rejected_events_total_per_minute)");
     return -EINVAL;
 }
 
@@ -844,6 +849,8 @@ static void defaults(struct config *c)
     c->http_timeout_s = 120;
     c->auth_events_per_minute = 10;
     c->auth_events_total_per_minute = 100;
+    c->rejected_events_per_minute = 20;
+    c->rejected_events_total_per_minute = 600;
     c->policy = TRAIL_POLICY_STRICT;
 }
 

@@ -105,7 +105,9 @@ struct config {
     uint32_t http_timeout_s;         /* an HTTP connection idle this long is closed */
     uint32_t stream_idle_timeout_s;  /* a TCP/TLS/Unix stream idle this long is closed; 0 never */
     uint32_t auth_events_per_minute; /* trail_auth_failed stored per source a minute */
-    uint32_t auth_events_total_per_minute; /* and from all sources together */
+    uint32_t auth_events_total_per_minute;     /* and from all sources together */
+    uint32_t rejected_events_per_minute;       /* trail_event_rejected stored per peer a minute */
+    uint32_t rejected_events_total_per_minute; /* and from all peers together */
 
     /* [validation] */
     int policy; /* enum trail_policy */

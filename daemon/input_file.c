@@ -323,7 +323,7 @@ static int handle_lines(struct follower *f, int at_end)
                     char who[PATH_MAX + 48];
                     snprintf(who, sizeof(who), "%s at byte %llu", f->sender,
                              (unsigned long long)(line_no_base + off));
-                    reject_item(IN_FILE, d, who, err);
+                    reject_item_keep(cfg, IN_FILE, d, &pv, who, err, start, l);
                 } else {
                     line_uuid(f, ev, line_no_base + off, start, l);
                     events[n++] = ev;
@@ -375,7 +375,10 @@ static int read_more(struct follower *f, int at_end)
             /* a line over the limit: skip it up to its newline */
             char who[PATH_MAX + 48];
             snprintf(who, sizeof(who), "%s at byte %llu", f->sender, (unsigned long long)f->pos);
-            reject_item(IN_FILE, TRAIL_E_TOO_LARGE, who, "line over max_line_bytes, skipped");
+            struct provenance pv;
+            provenance_init(&pv, IN_FILE, f->conf.name);
+            reject_item_keep(cfg, IN_FILE, TRAIL_E_TOO_LARGE, &pv, who,
+                             "line over max_line_bytes, skipped", f->buf.data, cfg->max_line_bytes);
             f->pos += f->buf.len;
             trail_buf_reset(&f->buf);
             f->discarding = 1;

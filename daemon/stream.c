@@ -423,7 +423,7 @@ static void conn_message(struct conn *c, const char *msg, size_t len)
     char err[512];
     int r = decode_item(cfg, c->srv->o.format, msg, len, &c->pv, &ev, err, sizeof(err));
     if (r < 0) {
-        reject_item(c->srv->o.input, r, c->peer, err);
+        reject_item_keep(cfg, c->srv->o.input, r, &c->pv, c->peer, err, msg, len);
         return;
     }
     if (c->n_pending == c->cap_pending) {
@@ -448,7 +448,7 @@ static void frame_error(struct conn *c, int r, size_t max)
                  max);
     else
         snprintf(err, sizeof(err), "malformed octet count, skipped to the next line");
-    reject_item(c->srv->o.input, r, c->peer, err);
+    reject_item_keep(traild_config(), c->srv->o.input, r, &c->pv, c->peer, err, NULL, 0);
 }
 
 /* Read what the input buffer holds, message by message, until paused or empty. */
@@ -719,7 +719,8 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
                 snprintf(err, sizeof(err), "datagram of %zu bytes is over the limit of %u", len,
                          cfg->max_line_bytes);
             peer_name((struct sockaddr *)&ss, SOCK_DGRAM, -1, peer, sizeof(peer));
-            reject_item(srv->o.input, r, peer, err);
+            reject_item_keep(cfg, srv->o.input, r, &c->pv, peer, err, srv->udp_buf,
+                             len > cfg->max_line_bytes ? cfg->max_line_bytes : len);
             continue;
         }
         if (c->n_pending == c->cap_pending) {

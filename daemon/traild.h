@@ -101,6 +101,24 @@ int decode_item(const struct config *cfg, int format, const char *data, size_t l
                 const struct provenance *pv, struct trail_event **ret_event, char *err,
                 size_t errlen);
 
+/*
+ * own_record_submit - validate ev (one of trail's own records, marked) and
+ * queue it to ingest; it is freed once stored, or now on failure (logged).
+ * Returns 0 or the error. Thread-safe. (own_records.c)
+ */
+int own_record_submit(struct trail_event *ev);
+
+/*
+ * reject_item_keep - reject_item(), and for the inputs that cannot answer
+ * per event (all but HTTP) keep what was refused as trail's own
+ * trail_event_rejected record: the input, the peer (pv, may be NULL), the
+ * reason, and raw[0..raw_len) escaped (docs/traild.md, "Bad input"), at
+ * most [limits] rejected_events_per_minute per peer; what is held back is
+ * counted in the next record that is stored. Thread-safe. (rejected.c)
+ */
+void reject_item_keep(const struct config *cfg, int input, int code, const struct provenance *pv,
+                      const char *sender, const char *err, const char *raw, size_t raw_len);
+
 /* decoded_release - give back an event decode_item() returned (to be reused); NULL: no-op. */
 void decoded_release(struct trail_event *ev);
 

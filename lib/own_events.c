@@ -49,7 +49,8 @@ const struct trail_own_event trail_own_events[] = {
     {"trail_event_rejected", "WARNING",
      "An input received something trail could not store as an event (unknown id under the "
      "policy, malformed frame, oversize, ...); the raw bytes are kept here.",
-     "reason:string, raw:string, raw_bytes:int, suppressed:int, event_id:string, msg:string"},
+     "input:string:indexed, reason:string, raw:string, raw_bytes:int, suppressed:int, "
+     "msg:string"},
 };
 
 const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);

@@ -16,6 +16,8 @@
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_config/.
  */
 #include "../../daemon/auth.c"
+#include "../../daemon/own_records.c"
+#include "../../daemon/ratelimit.c"
 #include "../../daemon/config.c"
 
 #include <stdint.h>

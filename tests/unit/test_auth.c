@@ -10,6 +10,8 @@
  * tests/integration/security_auth.sh's.
  */
 #include "../../daemon/auth.c"
+#include "../../daemon/own_records.c"
+#include "../../daemon/ratelimit.c"
 
 #include "harness.h"
 
@@ -259,8 +261,8 @@ TEST(rate_limit_per_source_and_in_all)
     setup_config(); /* 3 a minute per source, 5 in all */
     uint64_t sup = 99, lost = 99;
     int64_t m = 1000;
-    memset(rl.slots, 0, sizeof(rl.slots));
-    rl.minute = 0;
+    memset(auth_rl.slots, 0, sizeof(auth_rl.slots));
+    auth_rl.minute = 0;
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(admit(&cfg, "192.0.2.1", m, &sup, &lost), 1);
         ASSERT_EQ(sup, 0);
