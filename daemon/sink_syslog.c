@@ -165,6 +165,7 @@ static int syslog_write(void *state, const struct sink_item *item, char *err, si
                        trail_event_id(item->ev), &s->msg);
         struct trail_cef_opts co = s->conf->cef;
         co.log_prefix = 0; /* the CEF encoder writes newlines as \n: one line either way */
+        co.provenance = 1; /* rt, dvc, cs5 (principal), cs6 (input): where the SIEM looks */
         if (r == 0)
             r = trail_event_to_cef(item->ev, &co, &s->msg);
     } else {

@@ -642,6 +642,10 @@ struct trail_cef_opts {
     int log_prefix;      /* 1: the event.log prefix "2025-04-23 16:14:23,508 [EVENT]  INFO: "
                             followed by "ISO-time host " before "CEF:0|..." (default 0) */
     int utc_offset_min;  /* offset for the prefix and ISO time, minutes east of UTC (0) */
+    int provenance;      /* 1: a stored event's provenance as CEF keys: rt (received, ms),
+                            dvc (the sender's address), cs5/cs5Label=trailPrincipal,
+                            cs6/cs6Label=trailInput (default 0: the identity server's
+                            own event.log form, which reads back as the same event) */
 };
 
 /*

@@ -162,6 +162,54 @@ static int put_attr(struct trail_buf *out, const char *key, size_t klen,
     return trail_buf_append(out, tmp, n);
 }
 
+/* key=value with the value escaped as an extension value; a space before all but the first. */
+static int put_kv(struct trail_buf *out, const char *key, const char *v, size_t n, int first)
+{
+    int r;
+    if ((!first && (r = trail_buf_append(out, " ", 1)) < 0) ||
+        (r = trail_buf_append(out, key, strlen(key))) < 0 ||
+        (r = trail_buf_append(out, "=", 1)) < 0)
+        return r;
+    return put_ext_value(out, v, n);
+}
+
+/* A stored event's provenance in CEF's own keys where it has them (trail_cef_opts.provenance). */
+static int put_provenance(struct trail_buf *out, const struct trail_event *ev, int first)
+{
+    char tmp[96];
+    int r = 0;
+    if (ev->received_us) {
+        int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(ev->received_us / 1000));
+        if ((r = put_kv(out, "rt", tmp, (size_t)n, first)) < 0)
+            return r;
+        first = 0;
+    }
+    size_t pn = trail_peer_format(&ev->peer, tmp);
+    if (pn) {
+        char *colon = strrchr(tmp, ':');
+        *colon = '\0';
+        const char *ip = tmp[0] == '[' ? tmp + 1 : tmp;
+        if ((r = put_kv(out, "dvc", ip, strlen(ip) - (tmp[0] == '['), first)) < 0)
+            return r;
+        first = 0;
+    }
+    if (ev->principal_len) {
+        if ((r = put_kv(out, "cs5", ev->principal, ev->principal_len, first)) < 0 ||
+            (r = put_kv(out, "cs5Label", "trailPrincipal", 14, 0)) < 0)
+            return r;
+        first = 0;
+    }
+    if (ev->input != TRAIL_INPUT_NONE || ev->own) {
+        const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
+        int n = snprintf(tmp, sizeof(tmp), "%s%s%s", in ? in : "", ev->input_name_len ? ":" : "",
+                         ev->input_name);
+        if ((r = put_kv(out, "cs6", tmp, (size_t)n, first)) < 0 ||
+            (r = put_kv(out, "cs6Label", "trailInput", 10, 0)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
                        struct trail_buf *out)
 {
@@ -214,6 +262,8 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
             goto fail;
         first = 0;
     }
+    if (opts->provenance && (r = put_provenance(out, ev, first)) < 0)
+        goto fail;
     return 0;
 fail:
     out->len = start;

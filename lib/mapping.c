@@ -377,6 +377,32 @@ static int ocsf_auth_protocol(const struct trail_event *ev, const char **ret_nam
     return 0;
 }
 
+/* The input as text ("syslog_tcp", "follow:pas", "trail"); 0 when none. */
+static size_t input_text(const struct trail_event *ev, char *out, size_t size)
+{
+    const char *name;
+    const char *in = trail_input_name(trail_event_input(ev, &name));
+    if (!in || !*in)
+        return 0;
+    int n = snprintf(out, size, "%s%s%s", in, *name ? ":" : "", name);
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/* The peer's address without its port, in out; 0 when there is none. */
+static size_t peer_ip(const struct trail_event *ev, char out[48])
+{
+    size_t n = trail_peer_format(trail_event_peer(ev), out);
+    char *colon = n ? strrchr(out, ':') : NULL;
+    if (!colon)
+        return 0;
+    *colon = '\0';
+    if (out[0] == '[') { /* [v6] */
+        memmove(out, out + 1, strlen(out));
+        out[strlen(out) - 1] = '\0';
+    }
+    return strlen(out);
+}
+
 int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
 {
     static const char *const status_names[] = {"Unknown", "Success", "Failure"};
@@ -426,6 +452,17 @@ int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
     kv_cstr(&w, "event_code", id);
     kv_attr(&w, ev, "correlation_uid", "phxTraceId");
     kv_cstr(&w, "log_name", "trail");
+    /* provenance: when trail received it and by which input */
+    if (trail_event_received(ev)) {
+        int64_t rus = trail_event_received(ev);
+        kv_i64(&w, "logged_time", rus >= 0 ? rus / 1000 : -((-rus + 999) / 1000));
+    }
+    {
+        char in[96];
+        size_t n = input_text(ev, in, sizeof(in));
+        if (n)
+            kv_str(&w, "log_provider", in, n);
+    }
     open_obj(&w, "product");
     kv_cstr(&w, "name", "trail");
     kv_cstr(&w, "vendor_name", "trail");
@@ -453,6 +490,21 @@ int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
         kv_attr(&w, ev, "ip", "src");
         kv_port(&w, ev, "port", "spt");
         kv_attr(&w, ev, "hostname", "shost");
+        close_obj(&w);
+    }
+    /* the sender trail received it from, and who it authenticated as */
+    if (trail_event_peer(ev)->family || trail_event_principal(ev)[0]) {
+        char peer[48];
+        open_obj(&w, "device");
+        if (peer_ip(ev, peer))
+            kv_cstr(&w, "ip", peer);
+        if (trail_event_host(ev)[0])
+            kv_cstr(&w, "hostname", trail_event_host(ev));
+        if (trail_event_principal(ev)[0]) {
+            open_obj(&w, "owner");
+            kv_cstr(&w, "name", trail_event_principal(ev));
+            close_obj(&w);
+        }
         close_obj(&w);
     }
     /* the destination is the identity server: its host, or the dst/dhost/dpt it reports */
@@ -533,11 +585,42 @@ int trail_event_to_ecs(const struct trail_event *ev, struct trail_buf *out)
     kv_attr(&w, ev, "reason", "reason");
     kv_cstr(&w, "module", "trail");
     kv_cstr(&w, "dataset", "trail.audit");
+    if (trail_event_received(ev)) {
+        char rt[40];
+        size_t rn = trail_time_format(trail_event_received(ev), rt);
+        kv_str(&w, "ingested", rt, rn);
+    }
     close_obj(&w);
+    {
+        char in[96];
+        size_t n = input_text(ev, in, sizeof(in));
+        if (n) {
+            open_obj(&w, "input");
+            kv_str(&w, "type", in, n);
+            close_obj(&w);
+        }
+    }
     open_obj(&w, "log");
     const char *lvl = trail_severity_to_ecs(trail_event_severity(ev));
     kv_cstr(&w, "level", lvl ? lvl : "info");
+    {
+        char peer[48];
+        size_t n = trail_peer_format(trail_event_peer(ev), peer);
+        if (n) {
+            open_obj(&w, "source");
+            kv_str(&w, "address", peer, n);
+            close_obj(&w);
+        }
+    }
     close_obj(&w);
+    if (trail_event_principal(ev)[0] || trail_event_is_own(ev)) {
+        open_obj(&w, "labels");
+        if (trail_event_principal(ev)[0])
+            kv_cstr(&w, "trail_principal", trail_event_principal(ev));
+        if (trail_event_is_own(ev))
+            kv_cstr(&w, "trail_origin", "trail");
+        close_obj(&w);
+    }
     if (trail_event_host(ev)[0]) {
         open_obj(&w, "host");
         kv_cstr(&w, "name", trail_event_host(ev));

@@ -241,5 +241,42 @@ TEST(mapping_names)
     cat = NULL;
 }
 
-TEST_MAIN(ocsf_exact, ocsf_severity_matches_scale, ecs_fields, outcome_from_id, activity_from_id,
+/* A stored event's provenance, in each format's own place for it. */
+TEST(provenance_mapped)
+{
+    struct trail_event *ev = saml_failed();
+    struct trail_peer peer = {.family = 4, .addr = {192, 0, 2, 9}, .port = 51514};
+    trail_event_set_peer(ev, &peer);
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_SYSLOG_TLS, NULL, 0));
+    ASSERT_OK(trail_event_set_principal(ev, "certificate CN=idp1", (size_t)-1));
+    trail_event_set_received(ev, 1795680000200000LL);
+    struct trail_buf out = {0};
+    ASSERT_OK(trail_event_to_ocsf(ev, &out));
+    ASSERT(strstr(out.data, "\"logged_time\":1795680000200,\"log_provider\":\"syslog_tls\"") != NULL);
+    ASSERT(strstr(out.data, "\"device\":{\"ip\":\"192.0.2.9\",\"hostname\":\"idp1\","
+                            "\"owner\":{\"name\":\"certificate CN=idp1\"}}") != NULL);
+    trail_buf_reset(&out);
+    ASSERT_OK(trail_event_to_ecs(ev, &out));
+    ASSERT(strstr(out.data, "\"ingested\":\"2026-11-26T08:00:00.200000Z\"") != NULL);
+    ASSERT(strstr(out.data, "\"input\":{\"type\":\"syslog_tls\"}") != NULL);
+    ASSERT(strstr(out.data, "\"source\":{\"address\":\"192.0.2.9:51514\"}") != NULL);
+    ASSERT(strstr(out.data, "\"labels\":{\"trail_principal\":\"certificate CN=idp1\"}") != NULL);
+    trail_buf_reset(&out);
+    ASSERT_OK(trail_event_to_syslog(ev, NULL, &out));
+    ASSERT(strstr(out.data, "[origin ip=\"192.0.2.9\"][via@32473 input=\"syslog_tls\" "
+                            "principal=\"certificate CN=idp1\" received=\"2026-11-26T08:00:00.200000Z\"]") != NULL);
+    trail_buf_reset(&out);
+    struct trail_cef_opts co = {.provenance = 1};
+    ASSERT_OK(trail_event_to_cef(ev, &co, &out));
+    ASSERT(strstr(out.data, " rt=1795680000200 dvc=192.0.2.9 cs5=certificate CN\\=idp1 "
+                            "cs5Label=trailPrincipal cs6=syslog_tls cs6Label=trailInput") != NULL);
+    /* without the option, CEF is the identity server's own form */
+    trail_buf_reset(&out);
+    ASSERT_OK(trail_event_to_cef(ev, NULL, &out));
+    ASSERT(strstr(out.data, "dvc=") == NULL);
+    trail_buf_free(&out);
+    trail_event_free(ev);
+}
+
+TEST_MAIN(provenance_mapped, ocsf_exact, ocsf_severity_matches_scale, ecs_fields, outcome_from_id, activity_from_id,
           hostile_values_escaped, types_and_ports, mapping_names)
