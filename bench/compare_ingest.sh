@@ -30,14 +30,16 @@ source "$(dirname "$0")/lib.sh"
 usage() {
     cat <<EOF
 usage: bench/compare_ingest.sh [--events N] [--conns C] [--only trail|rsyslog|syslog-ng]
-                               [--fsync-ms MS] [--max-secs S]
+                               [--fsync-ms MS] [--max-secs S] [--uuids]
 
 Daemon ingest over TCP syslog (RFC 5424, octet counting): traild against
 rsyslog and syslog-ng on the same N events (default 1000000) over C
 connections (default 4). Servers pinned to core $SERVER_CORE, the sender to core
 $SENDER_CORE. traild: fsync every MS ms (default 10), integrity on. The sender
 stops after S seconds per server (default 120) if the server has not taken
-the whole stream by then; the rate is then over what it wrote.
+the whole stream by then; the rate is then over what it wrote. --uuids gives
+every message a producer uuid, so that traild's duplicate check runs on
+each event (docs/store.md, "Duplicates").
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
 default /var/tmp), BENCH_KEEP=1 keeps the scratch directory,
@@ -51,6 +53,7 @@ conns=4
 only=""
 fsync_ms=10
 max_secs=120
+uuids=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --fsync-ms) fsync_ms=$2; shift 2 ;;
     --max-secs) max_secs=$2; shift 2 ;;
+    --uuids) uuids=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
@@ -71,6 +75,16 @@ dir=$BENCH_DIR
 echo "== daemon ingest over TCP syslog: $events events, $conns connections"
 bench_load_note
 "$TRAIL_BIN/trail" loadgen -n "$events" -d 1 --format syslog >"$dir/stream.syslog"
+if [ "$uuids" = 1 ]; then
+    # a distinct producer uuid in each message's structured data
+    python3 - "$dir/stream.syslog" "$dir/stream.uuid" <<'PY'
+import sys
+with open(sys.argv[1], "rb") as src, open(sys.argv[2], "wb") as out:
+    for n, line in enumerate(src, 1):
+        out.write(line.replace(b"[trail@32473 ", b'[trail@32473 uuid="%08x-0000-4000-8000-%012x" ' % (n, n), 1))
+PY
+    mv "$dir/stream.uuid" "$dir/stream.syslog"
+fi
 echo "stream: $(wc -c <"$dir/stream.syslog") bytes, $(awk -v b="$(wc -c <"$dir/stream.syslog")" -v n="$events" 'BEGIN { printf "%.0f", b / n }') bytes per message before framing"
 
 declare -A rate written rss

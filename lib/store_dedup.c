@@ -78,9 +78,12 @@ static void gen_put_slot(struct dedup_gen *g, const uint8_t u[16], uint64_t seq)
     g->n++;
 }
 
-static int gen_grow(struct dedup_gen *g)
+/* A table of at least want slots (a power of two, and more than the current one). */
+static int gen_grow(struct dedup_gen *g, size_t want)
 {
     size_t cap = g->cap ? g->cap * 2 : 1024;
+    while (cap < want)
+        cap *= 2;
     struct dedup_slot *slots = calloc(cap, sizeof(*slots));
     if (!slots)
         return -ENOMEM;
@@ -145,7 +148,9 @@ int store_dedup_add(struct store_dedup *d, const uint8_t uuid[16], uint64_t seq,
         cur->started_us = now_us;
     }
     if ((cur->n + 1) * 2 > cur->cap) {
-        int r = gen_grow(cur);
+        /* a generation holds at most max / 2: the first growth takes the whole table at
+           once, so that no rehash of a growing table stalls appends under the lock */
+        int r = gen_grow(cur, cur->n > 64 ? d->max : 1024);
         if (r < 0)
             return r;
     }
