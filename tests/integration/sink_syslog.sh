@@ -325,6 +325,21 @@ want = [e for e in store if e["severity"] >= 6]
 check("udp: the WARNING+ events", [parse_sd(m["sd"])["trail@32473"][2][1] for m in udp],
       [e["uuid"] for e in want])
 
+def prov_cef(ev):
+    """the stored event's provenance as the CEF sink writes it: rt, dvc, cs5, cs6"""
+    import calendar, datetime
+    out = {}
+    if ev.get("received"):
+        dt = datetime.datetime.strptime(ev["received"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        out["rt"] = str(calendar.timegm(dt.timetuple()) * 1000 + dt.microsecond // 1000)
+    if ev.get("peer"):
+        out["dvc"] = ev["peer"].rsplit(":", 1)[0].strip("[]")
+    if ev.get("principal"):
+        out["cs5"], out["cs5Label"] = ev["principal"], "trailPrincipal"
+    if ev.get("input"):
+        out["cs6"], out["cs6Label"] = ev["input"], "trailInput"
+    return out
+
 # --- TLS, CEF as MSG: only acme_* events ---
 tls = lines("tls")
 want = [e for e in store if e["id"].startswith("acme_")]
@@ -334,7 +349,7 @@ for ev, m in zip(want, tls):
     head, ext = cef_split(m["msg"])
     check(tag + " signature id", head[4], ev["id"])
     check(tag + " severity", head[6], str(ev["severity"]))
-    check(tag + " ext", ext, {k: attr_text(v) for k, v in ev["attrs"].items()})
+    check(tag + " ext", ext, dict({k: attr_text(v) for k, v in ev["attrs"].items()}, **prov_cef(ev)))
     check(tag + " app", m["app"], "trail-cef")
     check(tag + " facility", m["facility"], "10")
     check(tag + " msgid", m["msgid"], ev["id"][:32])
