@@ -264,7 +264,7 @@ def emit_shell(out, src, first, body, rewrite, counts, hints=False):
             run = rewrite(cmd) if rewrite else cmd
             follow = 1 if FOLLOW.search(cmd) else 0
             if follow:
-                run = "timeout 3 " + run
+                run = "timeout -k 5 3 " + run  # -k: a process that ignores TERM (or hangs in a sanitizer's exit) is killed
             if want_out is not None and want_out and not any("..." in l for l in want_out):
                 out.write("__want_output <<'__TRAIL_DOC_EOF__'\n%s\n__TRAIL_DOC_EOF__\n" %
                           "\n".join(want_out))

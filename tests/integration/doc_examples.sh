@@ -140,7 +140,7 @@ __done() {
     for s in "${@:1:$#-1}"; do
         case $s in 0 | 141 | 23) ;; *) why="a command of the pipeline failed with status $s" ;; esac
     done
-    if [ "$EX_FOLLOW" = 1 ] && [ "$st" = 124 ]; then
+    if [ "$EX_FOLLOW" = 1 ] && { [ "$st" = 124 ] || [ "$st" = 137 ]; }; then
         st=0 # it followed until timeout(1) stopped it, as Ctrl-C would
     fi
     read -r in1 rej1 < <(metrics_now)
