@@ -252,7 +252,8 @@ TEST(provenance_mapped)
     trail_event_set_received(ev, 1795680000200000LL);
     struct trail_buf out = {0};
     ASSERT_OK(trail_event_to_ocsf(ev, &out));
-    ASSERT(strstr(out.data, "\"logged_time\":1795680000200,\"log_provider\":\"syslog_tls\"") != NULL);
+    ASSERT(strstr(out.data, "\"logged_time\":1795680000200,\"log_provider\":\"syslog_tls\"") !=
+           NULL);
     ASSERT(strstr(out.data, "\"device\":{\"ip\":\"192.0.2.9\",\"hostname\":\"idp1\","
                             "\"owner\":{\"name\":\"certificate CN=idp1\"}}") != NULL);
     trail_buf_reset(&out);
@@ -263,8 +264,10 @@ TEST(provenance_mapped)
     ASSERT(strstr(out.data, "\"labels\":{\"trail_principal\":\"certificate CN=idp1\"}") != NULL);
     trail_buf_reset(&out);
     ASSERT_OK(trail_event_to_syslog(ev, NULL, &out));
-    ASSERT(strstr(out.data, "[origin ip=\"192.0.2.9\"][via@32473 input=\"syslog_tls\" "
-                            "principal=\"certificate CN=idp1\" received=\"2026-11-26T08:00:00.200000Z\"]") != NULL);
+    ASSERT(strstr(out.data,
+                  "[origin ip=\"192.0.2.9\"][via@32473 input=\"syslog_tls\" "
+                  "principal=\"certificate CN=idp1\" received=\"2026-11-26T08:00:00.200000Z\"]") !=
+           NULL);
     trail_buf_reset(&out);
     struct trail_cef_opts co = {.provenance = 1};
     ASSERT_OK(trail_event_to_cef(ev, &co, &out));
@@ -278,5 +281,5 @@ TEST(provenance_mapped)
     trail_event_free(ev);
 }
 
-TEST_MAIN(provenance_mapped, ocsf_exact, ocsf_severity_matches_scale, ecs_fields, outcome_from_id, activity_from_id,
-          hostile_values_escaped, types_and_ports, mapping_names)
+TEST_MAIN(provenance_mapped, ocsf_exact, ocsf_severity_matches_scale, ecs_fields, outcome_from_id,
+          activity_from_id, hostile_values_escaped, types_and_ports, mapping_names)

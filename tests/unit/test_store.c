@@ -854,5 +854,6 @@ int main(void)
 }
 
 #define main run
-TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates, append_iterate_reopen,
-          roll_seal_seek, purge, write_failure, checkpoint_hook, recovery, half_sealed)
+TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates,
+          append_iterate_reopen, roll_seal_seek, purge, write_failure, checkpoint_hook, recovery,
+          half_sealed)
