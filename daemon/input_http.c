@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define RETRY_AFTER_S "1"
@@ -69,6 +70,7 @@ struct req {
     char peer[80];
     char addr[64];        /* the client's address alone, for trail_auth_failed */
     struct provenance pv; /* what every event of the request records of its sender */
+    int close;            /* the answer closes the connection (a framing it refused) */
     int counted_stream;   /* holds one of [limits] max_streams */
     /* POST /v1/events */
     struct ingest_batch batch;
@@ -114,7 +116,7 @@ struct http_input {
 /* ---- answers ---- */
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *type,
-                                struct trail_buf *b, int retry_after)
+                                struct trail_buf *b, int retry_after, int close)
 {
     /* MHD frees the buffer with free() once sent */
     struct MHD_Response *resp =
@@ -129,6 +131,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const c
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (retry_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
+    if (close) /* MHD closes the connection once this answer is sent */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     if (status >= 100 && status < 600)
@@ -582,7 +586,7 @@ static enum MHD_Result send_answer(struct req *rq)
     const char *type = rq->route && rq->route->fn == get_metrics
                            ? "text/plain; version=0.0.4; charset=utf-8"
                            : "application/json";
-    return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503);
+    return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503, rq->close);
 }
 
 static void peer_of(struct MHD_Connection *conn, char *out, size_t n, char *addr, size_t addrlen)
@@ -673,6 +677,45 @@ static int query_limits(struct req *rq, const struct config *cfg)
     return 0;
 }
 
+/* What count_framing() found among a request's headers. */
+struct framing {
+    int n_length, n_encoding;
+    int other_encoding; /* a Transfer-Encoding other than chunked */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->n_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_encoding++;
+        f->other_encoding |= !value || strcasecmp(value, "chunked") != 0;
+    }
+    return MHD_YES;
+}
+
+/*
+ * A request whose length a proxy in front and traild could read differently
+ * (RFC 9112 section 6.3: request smuggling): both Content-Length and
+ * Transfer-Encoding, several Content-Length headers, or a Transfer-Encoding
+ * other than one "chunked". NULL when its framing is plain.
+ */
+static const char *framing_problem(struct MHD_Connection *conn)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length && f.n_encoding)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.n_length > 1)
+        return "more than one Content-Length";
+    if (f.n_encoding > 1 || f.other_encoding)
+        return "a Transfer-Encoding other than chunked";
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -693,6 +736,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (ci && ci->client_addr)
             provenance_peer(&rq->pv, ci->client_addr, -1);
         *con_cls = rq;
+        const char *bad_framing = framing_problem(conn);
+        if (bad_framing) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "refused: the request has %s (its length is ambiguous)",
+                     bad_framing);
+            log_rejected("http", rq->peer, "%s", msg);
+            rq->close = 1; /* nothing after it on this connection is read */
+            answer_error(rq, 400, msg);
+            return send_answer(rq);
+        }
         int path_known = 0;
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
             if (strcmp(url, routes[i].path) != 0)
