@@ -87,7 +87,7 @@ static int offset_save(struct follower *f)
 {
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", f->offset_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
     char line[128];
@@ -618,7 +618,7 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         return -ENOMEM;
     }
     snprintf(dir, sizeof(dir), "%s/follow", cfg->store_path);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
         int e = errno;
         snprintf(err, errlen, "cannot make %s: %s", dir, strerror(e));
         free_input(s);

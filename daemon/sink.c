@@ -454,7 +454,7 @@ static int write_atomic(const char *dir, const char *path, const char *text)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
     size_t len = strlen(text), off = 0;
@@ -787,7 +787,7 @@ int sinks_start(const struct sink_conf *conf, size_t n, struct trail_store *stor
     char *dir = path_join(store_dir, "/sinks", "");
     if (!dir)
         return -ENOMEM;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
         int e = -errno;
         snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
         free(dir);

@@ -109,7 +109,7 @@ static int file_open(const struct sink_conf *conf, void **ret_state, char *err, 
     sink_opt_bool(conf, "fsync", 1, &f->fsync, NULL, 0);
     f->fd = -1;
     f->day = -1;
-    if (mkdir(f->dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(f->dir, 0750) < 0 && errno != EEXIST) {
         int e = errno;
         snprintf(err, errlen, "cannot make %s: %s", f->dir, strerror(e));
         free(f);

@@ -450,7 +450,7 @@ int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf 
     /* a name of our own: the sealer and a search may write the same index at once;
        ".tmp" at the end so that a writer's recovery removes what a crash left */
     snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
     int r = 0;

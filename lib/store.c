@@ -184,7 +184,7 @@ static int meta_write(struct trail_store *s)
     memcpy(m + 16, s->store_id, 16);
     put_u64(m + 32, (uint64_t)s->created_us);
     put_u32(m + 60, trail_crc32c(0, m, 60));
-    int fd = openat(s->dir_fd, "store.meta.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(s->dir_fd, "store.meta.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
     int r = 0;
@@ -311,9 +311,9 @@ static void keep_damaged(struct trail_store *s, int src_fd, uint64_t from, uint6
 {
     char path[4200];
     snprintf(path, sizeof(path), "%s/damaged", s->dir);
-    mkdir(path, 0755);
+    mkdir(path, 0750);
     snprintf(path, sizeof(path), "%s/damaged/%s.%" PRIu64, s->dir, name, from);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return;
     char buf[65536];
@@ -864,7 +864,7 @@ static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created
         char path[4200];
         uint8_t hdr[TRAIL_SEG_HEADER_MAX];
         store_seg_path(s, rl->h.first_seq, ".open", path, sizeof(path));
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         if (fd < 0)
             return -errno;
         created[(*n_created)++] = rl->h.first_seq;
@@ -1138,7 +1138,7 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
         return -errno;
     if ((r = seg_header_read(src, &h)) < 0)
         goto out;
-    dst = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    dst = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (dst < 0) {
         r = -errno;
         goto out;
@@ -1392,7 +1392,7 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         r = -ENOMEM;
         goto fail;
     }
-    if (s->o.create && !s->read_only && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    if (s->o.create && !s->read_only && mkdir(dir, 0750) < 0 && errno != EEXIST) {
         r = -errno;
         goto fail;
     }
@@ -1402,7 +1402,7 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         goto fail;
     }
     if (!s->read_only) {
-        s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
         if (s->lock_fd < 0) {
             r = -errno;
             goto fail;

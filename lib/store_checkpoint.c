@@ -126,7 +126,7 @@ int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep)
         return r;
     if (!cp->key)
         return 0; /* no key: no checkpoints; trail_store_checkpoint_latest reads the file */
-    cp->fd = openat(s->dir_fd, CP_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    cp->fd = openat(s->dir_fd, CP_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (cp->fd < 0)
         return -errno;
     if (fstat(cp->fd, &st) < 0)

@@ -189,7 +189,7 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep)
         s->roots_written = have < want ? have : want;
         return 0;
     }
-    s->roots_fd = openat(s->dir_fd, "tree.roots", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->roots_fd = openat(s->dir_fd, "tree.roots", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (s->roots_fd < 0)
         return -errno;
     if (fstat(s->roots_fd, &st) < 0)
@@ -318,7 +318,7 @@ int store_anchors_add(struct trail_store *s, uint64_t group, uint64_t upto)
     r = store_leaf_range(s, group * 256 + 1, n, leaves);
     if (r < 0)
         goto out;
-    fd = openat(s->dir_fd, "anchors", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd = openat(s->dir_fd, "anchors", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
         r = -errno;
         goto out;

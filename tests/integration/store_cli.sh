@@ -108,5 +108,9 @@ for c in import export purge stats; do
     check "$c --help prints a manual page" "[ $? -eq 0 ]"
 done
 
+# audit data is not world-readable: files 0640 or stricter, directories 0750
+check "store files give others nothing" "[ -z \"\$(find '$D' -type f -perm /o=rwx)\" ] && [ -n \"\$(find '$D' -type f)\" ]"
+check "the store directory gives others nothing" "[ -z \"\$(find '$D' -type d -perm /o=rwx)\" ]"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
