@@ -161,11 +161,28 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 
 /* ---- GET routes ---- */
 
+/*
+ * GET /healthz: open to anyone (a load balancer has no token), so without
+ * one it says only ok or failing; the details (the store's error, the
+ * queue, the durable seq, the version) need a token of any role when
+ * authentication is on.
+ */
 static int get_healthz(struct req *rq)
 {
     int err = ingest_store_error(traild.ingest);
     int status = err ? 503 : 200;
     struct trail_buf *a = &rq->answer;
+    const struct config *cfg = traild_config();
+    if (auth_enabled(cfg)) {
+        struct auth_result ar;
+        auth_check(cfg, ROLE_READ, header(rq->conn, MHD_HTTP_HEADER_AUTHORIZATION), NULL, &ar);
+        if (ar.status == 401) { /* 403: a known token of another role, which may see them */
+            json_printf(a, "{\"status\":\"%s\"}\n", err ? "failing" : "ok");
+            rq->status = status;
+            rq->answered = 1;
+            return 0;
+        }
+    }
     json_printf(a, "{\"status\":\"%s\",\"store\":", err ? "failing" : "ok");
     json_str(a, err ? trail_strerror(err) : "ok", (size_t)-1);
     json_printf(a,

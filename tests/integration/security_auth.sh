@@ -62,6 +62,11 @@ EV='{"id":"core_server_run_started","attrs":{"msg":"from the auth test"}}'
 
 req - "" GET /healthz
 check_eq "/healthz open" "$(cat "$WORK/code")" 200
+check_eq "/healthz without a token says only ok" "$(cat "$WORK/body")" '{"status":"ok"}'
+req - "not-a-token" GET /healthz
+check_eq "/healthz with a wrong token: only ok" "$(cat "$WORK/body")" '{"status":"ok"}'
+req - "$W" GET /healthz
+check_grep "/healthz with a token: the details" '^\{"status":"ok","store":"ok","queue_events":[0-9]+,"queue_limit":[0-9]+,"durable_seq":[0-9]+,"version":' "$WORK/body"
 req - "" GET /
 check_eq "the viewer's page open" "$(cat "$WORK/code")" 200
 
