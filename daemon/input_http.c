@@ -368,7 +368,7 @@ static void free_post(struct req *rq)
  */
 static int answer_accepted(struct trail_buf *a, int first, const struct trail_event *ev)
 {
-    int r = trail_buf_reserve(a, 100);
+    int r = trail_buf_reserve(a, 160);
     if (r < 0)
         return r;
     char *p = a->data + a->len;
@@ -391,13 +391,15 @@ static int answer_accepted(struct trail_buf *a, int first, const struct trail_ev
     traild_event_uuid(ev, u);
     trail_uuid_format(u, p);
     p += 36;
+    *p++ = '"';
     if (trail_event_duplicate_of(ev)) {
-        memcpy(p, "\",\"duplicate\":true}", 19);
-        p += 19;
-    } else {
-        memcpy(p, "\"}", 2);
-        p += 2;
+        memcpy(p, ",\"duplicate\":true", 17);
+        p += 17;
     }
+    if (trail_event_requested_severity(ev)) /* the sender is told its severity was replaced */
+        p += snprintf(p, 64, ",\"severity\":%d,\"severity_requested\":%d", trail_event_severity(ev),
+                      trail_event_requested_severity(ev));
+    *p++ = '}';
     a->len = (size_t)(p - a->data);
     return 0;
 }

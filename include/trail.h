@@ -450,6 +450,12 @@ int trail_event_is_own(const struct trail_event *ev);       /* 1: written by tra
  */
 const char *trail_event_problems(const struct trail_event *ev);
 /*
+ * trail_event_requested_severity - the severity a decoded event's sender
+ * gave when the catalog's replaced it (a catalog event's severity is the
+ * catalog's); 0 when none was given or it was the catalog's.
+ */
+int trail_event_requested_severity(const struct trail_event *ev);
+/*
  * trail_event_duplicate_of - after trail_store_append(): the seq of the
  * record that already holds this event's producer uuid when the event was
  * not stored again (its seq is then that one too); 0 when it was stored.

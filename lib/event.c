@@ -69,6 +69,7 @@ static void clear_content(struct trail_event *ev)
     ev->peer.family = 0;
     ev->received_us = 0;
     ev->dup_of = 0;
+    ev->requested_severity = 0;
     ev->problems_len = 0;
     ev->problems[0] = '\0';
     ev->n_attrs = 0;

@@ -95,8 +95,9 @@ struct trail_event {
     uint8_t input_name_len;
     uint8_t principal_len;
     struct trail_peer peer;
-    int64_t received_us; /* 0: the store's clock at append */
-    uint64_t dup_of;     /* set by trail_store_append: the seq holding this uuid already */
+    int64_t received_us;        /* 0: the store's clock at append */
+    uint64_t dup_of;            /* set by trail_store_append: the seq holding this uuid already */
+    uint8_t requested_severity; /* a sender's severity the catalog's replaced; 0: none */
     char input_name[TRAIL_MAX_INPUT_NAME + 1];
     char principal[TRAIL_MAX_PRINCIPAL_LEN + 1];
     uint16_t problems_len; /* what validation let through and listed (lenient policy) */

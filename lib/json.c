@@ -1185,9 +1185,12 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
         if ((r = read_attrs(&p, ev)) < 0)
             goto fail;
     }
-    /* a catalog event's severity is the catalog's; the member sets it for unknown ids */
+    /* a catalog event's severity is the catalog's (the answer says when it replaced the
+       sender's); the member sets it for unknown ids */
     if (t.severity && !ev->def)
         ev->severity = t.severity;
+    else if (t.severity && t.severity != ev->severity)
+        ev->requested_severity = (uint8_t)t.severity;
     ev->time_us = t.time_us;
     ev->seq = t.seq;
     if (t.host_len && (r = trail_event_set_host(ev, t.host, t.host_len)) < 0) {

@@ -139,6 +139,11 @@ int trail_event_is_own(const struct trail_event *ev)
     return ev->own;
 }
 
+int trail_event_requested_severity(const struct trail_event *ev)
+{
+    return ev->requested_severity;
+}
+
 uint64_t trail_event_duplicate_of(const struct trail_event *ev)
 {
     return ev->dup_of;

@@ -31,6 +31,15 @@ out=$(http_post "$URL/v1/events" "$WORK/one.json")
 check_eq "one object: 200" "$(cat "$WORK/http.code")" 200
 check "one object: seq and uuid" grep -Eq '^\{"accepted":1,"rejected":0,"results":\[\{"seq":[0-9]+,"uuid":"[0-9a-f-]{36}"\}\]\}$' <<<"$out"
 
+# a severity the catalog replaces: stored as the catalog's, and the answer says so
+printf '%s' '{"id":"acme_badge_swiped","severity":9,"attrs":{"duser":"sev","door":"B2"}}' >"$WORK/sev.json"
+out=$(http_post "$URL/v1/events" "$WORK/sev.json")
+check "a replaced severity: the answer names both" \
+    grep -Eq '^\{"accepted":1,"rejected":0,"results":\[\{"seq":[0-9]+,"uuid":"[0-9a-f-]{36}","severity":4,"severity_requested":9\}\]\}$' <<<"$out"
+printf '%s' '{"id":"acme_badge_swiped","severity":4,"attrs":{"duser":"sev","door":"B2"}}' >"$WORK/sev4.json"
+out=$(http_post "$URL/v1/events" "$WORK/sev4.json")
+check_eq "the catalog's own severity: nothing to say" "$(grep -c severity_requested <<<"$out")" 0
+
 # an array with bad neighbours: each class of bad item, with its text
 cat >"$WORK/array.json" <<'EOF'
 [{"id":"acme_badge_swiped","attrs":{"duser":"bob"}},
@@ -118,7 +127,7 @@ code=$(curl -s -o "$WORK/cp.out" -w '%{http_code}' "$URL/v1/checkpoint")
 check_eq "checkpoint without a key: 404" "$code" 404
 check_grep "checkpoint without a key: says why" 'no signing key' "$WORK/cp.out"
 curl -s "$URL/metrics" >"$WORK/metrics.out"
-check_grep "metrics: events in" '^trail_events_in_total\{input="http"\} 7$' "$WORK/metrics.out"
+check_grep "metrics: events in" '^trail_events_in_total\{input="http"\} 9$' "$WORK/metrics.out"
 check_grep "metrics: rejected per reason" '^trail_events_rejected_total\{input="http",reason="unknown_event"\} 2$' "$WORK/metrics.out"
 check_grep "metrics: fsync histogram" '^trail_fsync_seconds_bucket\{le="\+Inf"\} [1-9]' "$WORK/metrics.out"
 check_grep "metrics: store events" '^trail_store_events [0-9]+' "$WORK/metrics.out"
@@ -131,7 +140,9 @@ check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0
 # what the store holds: every accepted event, none of the rejected ones
 store_dump "$WORK/store" >"$WORK/dump.ndjson"
 users=$(grep -o '"duser":"[a-z]*"' "$WORK/dump.ndjson" | cut -d'"' -f4 | tr '\n' ' ')
-check_eq "store: the accepted events, in order" "$users" "alice bob carol dave erin fay gus "
+check_eq "store: the accepted events, in order" "$users" "alice sev sev bob carol dave erin fay gus "
 check_eq "store: seqs of the answers are the stored ones" \
-    "$(grep -c '"id":"acme_badge_swiped"' "$WORK/dump.ndjson")" 7
+    "$(grep -c '"id":"acme_badge_swiped"' "$WORK/dump.ndjson")" 9
+check_eq "store: a replaced severity is stored as the catalog's" \
+    "$(grep '"duser":"sev"' "$WORK/dump.ndjson" | grep -c '"severity":4,')" 2
 finish
