@@ -319,15 +319,10 @@ static void from_text(const struct trail_event *ev, char *out, size_t size)
         snprintf(out, size, "trail");
         return;
     }
-    const char *name;
-    const char *input = trail_input_name(trail_event_input(ev, &name));
-    char peer[48];
-    trail_peer_format(trail_event_peer(ev), peer);
-    char *colon = strrchr(peer, ':'); /* the address without the port */
-    if (colon)
-        *colon = '\0';
-    snprintf(out, size, "%s%s%s%s%s", input && *input ? input : "-", *name ? ":" : "", name,
-             peer[0] ? "@" : "", peer);
+    char input[80], peer[48];
+    trail_event_input_text(ev, input);
+    trail_peer_address(trail_event_peer(ev), peer);
+    snprintf(out, size, "%s%s%s", input[0] ? input : "-", peer[0] ? "@" : "", peer);
 }
 
 static int print_event(struct printer *p, const struct trail_event *ev)
@@ -415,10 +410,8 @@ static int print_event(struct printer *p, const struct trail_event *ev)
         char rec_t[32] = "", peer[48];
         if (trail_event_received(ev))
             trail_time_format(trail_event_received(ev), rec_t);
-        const char *in_name;
-        const char *input = trail_input_name(trail_event_input(ev, &in_name));
-        char in[128];
-        snprintf(in, sizeof(in), "%s%s%s", input ? input : "", *in_name ? ":" : "", in_name);
+        char in[80];
+        trail_event_input_text(ev, in);
         trail_peer_format(trail_event_peer(ev), peer);
         r |= put(p, ",", 1);
         r |= puts_(p, rec_t);

@@ -124,11 +124,10 @@ static void apply_provenance(const struct provenance *pv, struct trail_event *ev
     trail_event_set_peer(ev, &pv->peer);
     if (pv->principal[0])
         trail_event_set_principal(ev, pv->principal, strlen(pv->principal));
-    if (!trail_event_host(ev)[0] && pv->peer.family) {
-        char ip[INET6_ADDRSTRLEN];
-        if (inet_ntop(pv->peer.family == 4 ? AF_INET : AF_INET6, pv->peer.addr, ip, sizeof(ip)))
-            trail_event_set_host(ev, ip, strlen(ip));
-    }
+    char ip[48];
+    size_t n;
+    if (!trail_event_host(ev)[0] && (n = trail_peer_address(&pv->peer, ip)) > 0)
+        trail_event_set_host(ev, ip, n);
 }
 
 int decode_item(const struct config *cfg, int format, const char *data, size_t len,

@@ -109,9 +109,7 @@ void reject_item_keep(const struct config *cfg, int input, int code, const struc
         return;
     /* the peer's address, else its principal (a Unix socket's uid), else the sender's name */
     char source[64];
-    if (pv && pv->peer.family)
-        inet_ntop(pv->peer.family == 4 ? AF_INET : AF_INET6, pv->peer.addr, source, sizeof(source));
-    else
+    if (!pv || !trail_peer_address(&pv->peer, source))
         snprintf(source, sizeof(source), "%.63s", pv && pv->principal[0] ? pv->principal : sender);
     uint64_t suppressed = 0, lost = 0;
     int first_held;

@@ -461,6 +461,11 @@ int trail_event_requested_severity(const struct trail_event *ev);
  * not stored again (its seq is then that one too); 0 when it was stored.
  */
 uint64_t trail_event_duplicate_of(const struct trail_event *ev);
+/* trail_event_input_text - the input as text: "syslog_tcp", "follow:pas", "trail"; "" for none.
+ * NUL-terminated, at most 80 bytes; returns the length. */
+size_t trail_event_input_text(const struct trail_event *ev, char out[80]);
+/* trail_peer_address - the peer's address alone ("192.0.2.1", "2001:db8::1"); "" and 0 for none. */
+size_t trail_peer_address(const struct trail_peer *peer, char out[48]);
 /* trail_peer_format - "192.0.2.1:514" or "[2001:db8::1]:514" (NUL-terminated, at most 48 bytes). */
 size_t trail_peer_format(const struct trail_peer *peer, char out[48]);
 

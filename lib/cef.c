@@ -184,12 +184,9 @@ static int put_provenance(struct trail_buf *out, const struct trail_event *ev, i
             return r;
         first = 0;
     }
-    size_t pn = trail_peer_format(&ev->peer, tmp);
+    size_t pn = trail_peer_address(&ev->peer, tmp);
     if (pn) {
-        char *colon = strrchr(tmp, ':');
-        *colon = '\0';
-        const char *ip = tmp[0] == '[' ? tmp + 1 : tmp;
-        if ((r = put_kv(out, "dvc", ip, strlen(ip) - (tmp[0] == '['), first)) < 0)
+        if ((r = put_kv(out, "dvc", tmp, pn, first)) < 0)
             return r;
         first = 0;
     }
@@ -199,11 +196,9 @@ static int put_provenance(struct trail_buf *out, const struct trail_event *ev, i
             return r;
         first = 0;
     }
-    if (ev->input != TRAIL_INPUT_NONE || ev->own) {
-        const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
-        int n = snprintf(tmp, sizeof(tmp), "%s%s%s", in ? in : "", ev->input_name_len ? ":" : "",
-                         ev->input_name);
-        if ((r = put_kv(out, "cs6", tmp, (size_t)n, first)) < 0 ||
+    size_t n = trail_event_input_text(ev, tmp);
+    if (n) {
+        if ((r = put_kv(out, "cs6", tmp, n, first)) < 0 ||
             (r = put_kv(out, "cs6Label", "trailInput", 10, 0)) < 0)
             return r;
     }

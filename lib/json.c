@@ -191,33 +191,22 @@ static int append_value(struct trail_buf *out, const struct trail_value *v)
 /* The provenance members of trail_event_to_json(), each only when set. */
 static int append_provenance(struct trail_buf *out, const struct trail_event *ev)
 {
-    char tmp[64];
+    char tmp[80];
     int r = 0;
     if (ev->received_us) {
         tmp[0] = '"';
-        size_t n = trail_time_format(ev->received_us, tmp + 1);
-        tmp[n + 1] = '"';
+        size_t tn = trail_time_format(ev->received_us, tmp + 1);
+        tmp[tn + 1] = '"';
         if ((r = append_lit(out, ",\"received\":")) < 0 ||
-            (r = trail_buf_append(out, tmp, n + 2)) < 0)
+            (r = trail_buf_append(out, tmp, tn + 2)) < 0)
             return r;
     }
-    if (ev->input != TRAIL_INPUT_NONE || ev->own) {
-        const char *name = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
-        if ((r = append_lit(out, ",\"input\":\"")) < 0 ||
-            (r = append_lit(out, name ? name : "")) < 0)
-            return r;
-        if (ev->input_name_len &&
-            ((r = append_lit(out, ":")) < 0 ||
-             (r = trail_buf_append(out, ev->input_name, ev->input_name_len)) < 0))
-            return r;
-        if ((r = append_lit(out, "\"")) < 0)
-            return r;
-    }
-    if (ev->peer.family) {
-        size_t n = trail_peer_format(&ev->peer, tmp);
-        if ((r = append_lit(out, ",\"peer\":")) < 0 || (r = append_str(out, tmp, n)) < 0)
-            return r;
-    }
+    size_t n = trail_event_input_text(ev, tmp);
+    if (n && ((r = append_lit(out, ",\"input\":")) < 0 || (r = append_str(out, tmp, n)) < 0))
+        return r;
+    if ((n = trail_peer_format(&ev->peer, tmp)) > 0 &&
+        ((r = append_lit(out, ",\"peer\":")) < 0 || (r = append_str(out, tmp, n)) < 0))
+        return r;
     if (ev->principal_len && ((r = append_lit(out, ",\"principal\":")) < 0 ||
                               (r = append_str(out, ev->principal, ev->principal_len)) < 0))
         return r;

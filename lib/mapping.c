@@ -377,32 +377,6 @@ static int ocsf_auth_protocol(const struct trail_event *ev, const char **ret_nam
     return 0;
 }
 
-/* The input as text ("syslog_tcp", "follow:pas", "trail"); 0 when none. */
-static size_t input_text(const struct trail_event *ev, char *out, size_t size)
-{
-    const char *name;
-    const char *in = trail_input_name(trail_event_input(ev, &name));
-    if (!in || !*in)
-        return 0;
-    int n = snprintf(out, size, "%s%s%s", in, *name ? ":" : "", name);
-    return n > 0 && (size_t)n < size ? (size_t)n : 0;
-}
-
-/* The peer's address without its port, in out; 0 when there is none. */
-static size_t peer_ip(const struct trail_event *ev, char out[48])
-{
-    size_t n = trail_peer_format(trail_event_peer(ev), out);
-    char *colon = n ? strrchr(out, ':') : NULL;
-    if (!colon)
-        return 0;
-    *colon = '\0';
-    if (out[0] == '[') { /* [v6] */
-        memmove(out, out + 1, strlen(out));
-        out[strlen(out) - 1] = '\0';
-    }
-    return strlen(out);
-}
-
 int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
 {
     static const char *const status_names[] = {"Unknown", "Success", "Failure"};
@@ -458,8 +432,8 @@ int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
         kv_i64(&w, "logged_time", rus >= 0 ? rus / 1000 : -((-rus + 999) / 1000));
     }
     {
-        char in[96];
-        size_t n = input_text(ev, in, sizeof(in));
+        char in[80];
+        size_t n = trail_event_input_text(ev, in);
         if (n)
             kv_str(&w, "log_provider", in, n);
     }
@@ -496,7 +470,7 @@ int trail_event_to_ocsf(const struct trail_event *ev, struct trail_buf *out)
     if (trail_event_peer(ev)->family || trail_event_principal(ev)[0]) {
         char peer[48];
         open_obj(&w, "device");
-        if (peer_ip(ev, peer))
+        if (trail_peer_address(trail_event_peer(ev), peer))
             kv_cstr(&w, "ip", peer);
         if (trail_event_host(ev)[0])
             kv_cstr(&w, "hostname", trail_event_host(ev));
@@ -592,8 +566,8 @@ int trail_event_to_ecs(const struct trail_event *ev, struct trail_buf *out)
     }
     close_obj(&w);
     {
-        char in[96];
-        size_t n = input_text(ev, in, sizeof(in));
+        char in[80];
+        size_t n = trail_event_input_text(ev, in);
         if (n) {
             open_obj(&w, "input");
             kv_str(&w, "type", in, n);

@@ -154,13 +154,28 @@ const char *trail_event_problems(const struct trail_event *ev)
     return ev->problems;
 }
 
+size_t trail_event_input_text(const struct trail_event *ev, char out[80])
+{
+    const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
+    int n =
+        snprintf(out, 80, "%s%s%s", in ? in : "", ev->input_name_len ? ":" : "", ev->input_name);
+    return n > 0 && n < 80 ? (size_t)n : 0;
+}
+
+size_t trail_peer_address(const struct trail_peer *peer, char out[48])
+{
+    out[0] = '\0';
+    if (!peer || (peer->family != 4 && peer->family != 6) ||
+        !inet_ntop(peer->family == 4 ? AF_INET : AF_INET6, peer->addr, out, 48))
+        return 0;
+    return strlen(out);
+}
+
 size_t trail_peer_format(const struct trail_peer *peer, char out[48])
 {
-    char ip[INET6_ADDRSTRLEN];
+    char ip[48];
     out[0] = '\0';
-    if (!peer || (peer->family != 4 && peer->family != 6))
-        return 0;
-    if (!inet_ntop(peer->family == 4 ? AF_INET : AF_INET6, peer->addr, ip, sizeof(ip)))
+    if (!trail_peer_address(peer, ip))
         return 0;
     int n = snprintf(out, 48, peer->family == 4 ? "%s:%u" : "[%s]:%u", ip, (unsigned)peer->port);
     return n > 0 && n < 48 ? (size_t)n : 0;

@@ -194,24 +194,17 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
         return r;
     /* provenance of a stored event: RFC 5424's own origin element for the sender's
        address (section 7.2), trail's for the rest */
-    char peer[48];
-    if (trail_peer_format(&ev->peer, peer)) {
-        char *colon = strrchr(peer, ':');
-        *colon = '\0';
-        const char *ip = peer[0] == '[' ? peer + 1 : peer;
-        size_t iplen = strlen(ip) - (peer[0] == '[');
+    char ip[48], inbuf[80];
+    size_t iplen = trail_peer_address(&ev->peer, ip), n;
+    if (iplen) {
         if ((r = trail_buf_append(out, "[origin", 7)) < 0 ||
             (r = put_param(out, "ip", ip, iplen, raw)) < 0 ||
             (r = trail_buf_append(out, "]", 1)) < 0)
             return r;
     }
-    if (ev->input != TRAIL_INPUT_NONE || ev->own) {
-        const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
-        char inbuf[96];
-        int n = snprintf(inbuf, sizeof(inbuf), "%s%s%s", in ? in : "",
-                         ev->input_name_len ? ":" : "", ev->input_name);
+    if ((n = trail_event_input_text(ev, inbuf)) > 0) {
         if ((r = trail_buf_append(out, "[via@32473", 10)) < 0 ||
-            (r = put_param(out, "input", inbuf, (size_t)n, raw)) < 0)
+            (r = put_param(out, "input", inbuf, n, raw)) < 0)
             return r;
         if (ev->principal_len &&
             (r = put_param(out, "principal", ev->principal, ev->principal_len, raw)) < 0)
