@@ -97,12 +97,16 @@ while True:
 EOF
 }
 
-# start_traild CONF [LOG]: start in the background, wait until it has started
+# start_traild CONF [LOG]: start in the background, wait until it has started.
+# The deadline is generous (START_DEADLINE_S, 60 s) because a loaded machine
+# running sanitizer builds is slow, not broken; if it passes, every thread's
+# stack is printed so that a hang can be told from slowness.
 start_traild() {
     local conf=$1 log=${2:-$WORK/traild.log}
+    local deadline=$((SECONDS + ${START_DEADLINE_S:-60}))
     "$TRAILD" -c "$conf" >>"$log" 2>&1 &
     TRAILD_PID=$!
-    for _ in $(seq 1 300); do
+    while ((SECONDS < deadline)); do
         if grep -q "info: started:" "$log" 2>/dev/null; then
             return 0
         fi
@@ -113,8 +117,11 @@ start_traild() {
         fi
         sleep 0.05
     done
-    echo "traild did not start in 15 s:"
+    echo "traild did not start in ${START_DEADLINE_S:-60} s:"
     cat "$log"
+    if command -v gdb >/dev/null; then
+        gdb -batch -p "$TRAILD_PID" -ex "thread apply all bt" 2>&1 | grep -E '^(Thread|#)' | head -120
+    fi
     return 1
 }
 
