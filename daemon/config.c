@@ -551,7 +551,20 @@ static int load_validation(struct loader *L, const char *key, const char *v)
         }
         return 0;
     }
-    fail(L, "validation", key, "unknown key (known: policy)");
+    if (!strcmp(key, "time_skew_future_s"))
+        return set_u32(L, "validation", key, &L->cfg->skew_future_s, v, 0, 366 * 86400);
+    if (!strcmp(key, "time_skew_past_days"))
+        return set_u32(L, "validation", key, &L->cfg->skew_past_days, v, 0, 365000);
+    if (!strcmp(key, "time_skew")) {
+        if (strcmp(v, "flag") != 0 && strcmp(v, "refuse") != 0) {
+            fail(L, "validation", key, "'%s' is not one of: flag, refuse", v);
+            return -EINVAL;
+        }
+        L->cfg->skew_refuse = v[0] == 'r';
+        return 0;
+    }
+    fail(L, "validation", key,
+         "unknown key (known: policy, time_skew, time_skew_future_s, time_skew_past_days)");
     return -EINVAL;
 }
 
@@ -852,6 +865,8 @@ static void defaults(struct config *c)
     c->rejected_events_per_minute = 20;
     c->rejected_events_total_per_minute = 600;
     c->policy = TRAIL_POLICY_STRICT;
+    c->skew_future_s = (uint32_t)(TRAIL_DEFAULT_SKEW_FUTURE_US / 1000000);
+    c->skew_past_days = (uint32_t)(TRAIL_DEFAULT_SKEW_PAST_US / 86400000000LL);
 }
 
 static int fill_missing(struct config *c)
@@ -921,7 +936,10 @@ static int build_catalog(struct loader *L)
     if (r < 0)
         return r;
     if (trail_catalog_set_policy(c->cat, c->policy) < 0 ||
-        trail_catalog_set_limits(c->cat, &c->limits) < 0)
+        trail_catalog_set_limits(c->cat, &c->limits) < 0 ||
+        trail_catalog_set_time_skew(c->cat, (int64_t)c->skew_future_s * 1000000,
+                                    (int64_t)c->skew_past_days * 86400 * 1000000,
+                                    c->skew_refuse) < 0)
         return -EINVAL;
     for (size_t i = 0; i < c->n_events; i++) {
         struct event_conf *e = &c->events[i];

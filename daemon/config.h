@@ -111,6 +111,8 @@ struct config {
 
     /* [validation] */
     int policy; /* enum trail_policy */
+    uint32_t skew_future_s, skew_past_days; /* [validation] time_skew_*; 0 unbounded */
+    int skew_refuse;                        /* time_skew = refuse */
 
     /* the lines the keys naming files and directories were read from (0: a default),
        for config_preflight()'s messages */

@@ -70,6 +70,7 @@ enum trail_error {
     TRAIL_E_LOCKED,       /* another process holds the store's writer lock */
     TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
     TRAIL_E_RESERVED,     /* a trail_* event id, which only trail itself writes */
+    TRAIL_E_TIME_SKEW,    /* the producer's time is too far from the time of arrival */
     TRAIL_E_LAST
 };
 
@@ -235,6 +236,22 @@ int trail_catalog_set_policy(struct trail_catalog *cat, int policy);
 
 /* trail_catalog_policy - the current policy. */
 int trail_catalog_policy(const struct trail_catalog *cat);
+
+#define TRAIL_DEFAULT_SKEW_FUTURE_US (86400LL * 1000000)       /* a day */
+#define TRAIL_DEFAULT_SKEW_PAST_US   (366LL * 86400 * 1000000) /* a year */
+
+/*
+ * trail_catalog_set_time_skew - how far a producer's event time may lie from
+ * the time trail receives the event: future_us ahead of it, past_us behind it
+ * (0: no bound on that side). An event outside is stored with the problem
+ * "time skew" listed in its record, or, with refuse set, refused with
+ * TRAIL_E_TIME_SKEW. trail's own records and imported events (input import,
+ * whose times are history by design) are not checked. Defaults: a day ahead,
+ * 366 days behind, stored with the problem. Returns 0, or -EINVAL for a
+ * negative bound. Set it before sharing the catalog.
+ */
+int trail_catalog_set_time_skew(struct trail_catalog *cat, int64_t future_us, int64_t past_us,
+                                int refuse);
 
 /*
  * trail_catalog_set_limits - replace the limits. A zero field keeps the

@@ -31,6 +31,7 @@ static const char *const texts[] = {
     [TRAIL_E_LOCKED - TRAIL_E_BASE] = "store is locked by another writer",
     [TRAIL_E_FAILED - TRAIL_E_BASE] = "store failed an earlier write and must be reopened",
     [TRAIL_E_RESERVED - TRAIL_E_BASE] = "event id reserved for trail's own records",
+    [TRAIL_E_TIME_SKEW - TRAIL_E_BASE] = "event time too far from the time of arrival",
 };
 
 const char *trail_strerror(int code)

@@ -36,6 +36,12 @@ static void remove_dir(const char *dir)
         abort();
 }
 
+/*
+ * 1: make_event stamps event i as received at its time, and dates event 0 in
+ * 9999 (a producer's clock that retention must not trust).
+ */
+static int arrival_mode;
+
 /* A realistic event, numbered i so that it can be recognised when read back. */
 static struct trail_event *make_event(int i)
 {
@@ -58,6 +64,11 @@ static struct trail_event *make_event(int i)
     trail_event_set_bool(ev, "ok", i % 2);
     trail_event_set_time_attr(ev, "at", 1700000000000000LL + i);
     trail_event_set_time(ev, 1764000000000000LL + (int64_t)i * 1000);
+    if (arrival_mode) {
+        trail_event_set_received(ev, 1764000000000000LL + (int64_t)i * 1000);
+        if (i == 0)
+            trail_event_set_time(ev, 253370764800LL * 1000000); /* 9999-01-01 */
+    }
     return ev;
 }
 
@@ -535,7 +546,9 @@ TEST(purge)
                                  .fsync_policy = TRAIL_FSYNC_NEVER,
                                  .checkpoint_sizes = sizes_cb};
     ASSERT_OK(open_store(dir, &o, &s));
+    arrival_mode = 1; /* received as numbered; event 0 dated 9999 */
     ASSERT_OK(append_range(s, 0, 3000));
+    arrival_mode = 0;
     ASSERT_OK(trail_store_wait(s, 3000));
     wait_sealed(s);
     uint8_t(*leaves)[32] = malloc(3000 * 32);
@@ -543,7 +556,8 @@ TEST(purge)
     struct trail_store_stats before, after;
     ASSERT_OK(trail_store_stats(s, &before));
 
-    /* by age: everything older than record 1000's time */
+    /* by age of arrival: everything received before record 1000 was, the
+     * first segment too although its first event claims to be from 9999 */
     struct trail_store_purge_report pr;
     ASSERT_OK(trail_store_purge(s, 1764000000000000LL + 1000 * 1000, 0, &pr));
     ASSERT(pr.segments >= 1);
