@@ -245,8 +245,10 @@ int trail_catalog_policy(const struct trail_catalog *cat);
  * the time trail receives the event: future_us ahead of it, past_us behind it
  * (0: no bound on that side). An event outside is stored with the problem
  * "time skew" listed in its record, or, with refuse set, refused with
- * TRAIL_E_TIME_SKEW. trail's own records and imported events (input import,
- * whose times are history by design) are not checked. Defaults: a day ahead,
+ * TRAIL_E_TIME_SKEW. Only events that arrived through traild's inputs (input
+ * http, syslog_*, cef_tcp, unix, follow) are checked: not a program's
+ * appends to its own store (library), imports (history by design), nor
+ * trail's own records. Defaults: a day ahead,
  * 366 days behind, stored with the problem. Returns 0, or -EINVAL for a
  * negative bound. Set it before sharing the catalog.
  */

@@ -857,14 +857,16 @@ static int add_problem(struct trail_event *ev, const char *text)
 /*
  * The producer's time against the time of arrival (the received time an input
  * set, or now): outside the catalog's bounds it is a problem to list in *out,
- * or an error under refuse. trail's own records and imports are history or
- * trail's clock, not a producer's claim about now.
+ * or an error under refuse. Only what arrives through traild's inputs is a
+ * producer's claim about now; a program writing its own store (library),
+ * an import (history) and trail's own records are not checked.
  */
 static int check_skew(struct trail_event *ev, char *out, size_t size)
 {
     const struct trail_catalog *cat = ev->cat;
     out[0] = '\0';
-    if (ev->own || ev->input == TRAIL_INPUT_IMPORT || ev->time_us == 0)
+    if (ev->own || ev->input < TRAIL_INPUT_HTTP || ev->input == TRAIL_INPUT_TRAIL ||
+        ev->time_us == 0)
         return 0;
     int64_t arrival = ev->received_us ? ev->received_us : trail_now();
     int64_t ahead = ev->time_us - arrival;

@@ -358,6 +358,11 @@ TEST(producer_time_against_arrival)
     ASSERT_OK(trail_catalog_add(c, "acme_door_opened", "INFO", "A door was opened", "door:string"));
     ASSERT_OK(trail_event_new(c, "acme_door_opened", &ev));
     trail_event_set_received(ev, arrival);
+    /* a program's own appends are not a producer's claim: not checked */
+    trail_event_set_time(ev, 253370764800LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_HTTP, NULL, 0));
     /* within the defaults (a day ahead, 366 days behind): no problem */
     trail_event_set_time(ev, arrival + day - 1000000);
     ASSERT_OK(trail_event_validate(ev));
@@ -401,6 +406,7 @@ TEST(producer_time_against_arrival)
     ASSERT_OK(trail_catalog_set_time_skew(c, day, day, 0));
     ASSERT_OK(trail_event_new(c, "acme_door_opened", &ev));
     trail_event_set_received(ev, arrival);
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_SYSLOG_TCP, NULL, 0));
     trail_event_set_time(ev, arrival + 3 * day);
     ASSERT_OK(trail_event_set_string(ev, "zzz", "x", 1));
     ASSERT_OK(trail_event_validate(ev));
