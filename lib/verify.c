@@ -1624,6 +1624,16 @@ static int check_signed(struct verify *v, struct trail_verify_report *rep)
         return 0;
     uint64_t first = rep->first_seq, last = rep->last_seq;
     int any = rep->records > 0 && last >= first;
+    if (v->n_found) {
+        /* the store fails already, and the damage found says why the checkpoints do not
+           hold: reported first, it names the place; this only adds the extent */
+        uint64_t lo = rep->signed_size + 1 > first ? rep->signed_size + 1 : first;
+        if (any && lo <= last)
+            note(v,
+                 "records %" PRIu64 "..%" PRIu64 " are covered by no signed checkpoint that holds",
+                 lo, last);
+        return 0;
+    }
     if (rep->signed_checkpoints == 0) {
         if (any)
             return report(v, TRAIL_DAMAGE_UNSIGNED, first, last, "checkpoints",
@@ -1947,9 +1957,6 @@ static int join(struct verify *v, struct trail_verify_report *rep)
              c->size);
     }
 
-    if ((r = check_signed(v, rep)) < 0)
-        goto out;
-
     /* same size, different tree: a fork among the checkpoints themselves */
     for (size_t i = 1; i < v->n_sorted; i++) {
         const struct vcp *a = v->sorted[i - 1], *b = v->sorted[i];
@@ -1982,6 +1989,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                    "among the keys given",
                    c->line, c->size, full.key_id);
     }
+    /* last: it tells apart a store that fails already from one only signatures can fail */
+    r = check_signed(v, rep);
 out:
     free(purges);
     return r;
