@@ -1765,7 +1765,9 @@ enum trail_damage {
                                 or of another store */
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
     TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
-    TRAIL_DAMAGE_SIDE_FILE   /* "side-file": tree.roots or anchors disagree with the records */
+    TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
+    TRAIL_DAMAGE_UNSIGNED    /* "unsigned": records no checkpoint signed by a key given covers
+                                (only with trail_verify_opts.require_signed) */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
@@ -1804,6 +1806,12 @@ struct trail_verify_report {
     uint64_t bytes;       /* segment bytes read */
     int threads;          /* threads used */
     char notes[1024];     /* one line each: what could not be checked, and why */
+    /* What vouches for the records (docs/integrity.md §8). A checkpoint counts only
+       when its signature verified with a key given and the store holds its tree. */
+    uint64_t signed_checkpoints; /* checkpoints (either kind) that count */
+    uint64_t signed_size;        /* the largest tree size among them (0: none, or size 0) */
+    uint64_t witnessed_size;     /* the largest external checkpoint the store holds (0: none) */
+    int64_t witnessed_time_us;   /* its time, µs since the epoch */
 };
 
 /* Options of trail_verify_store(). Zero-initialise. */
@@ -1814,6 +1822,14 @@ struct trail_verify_opts {
     const struct trail_checkpoint *checkpoints; /* external checkpoints (a witness's) */
     size_t n_checkpoints;
     int threads; /* 0: one per online CPU, at most 8 */
+    /* With keys: records after the largest checkpoint signed by a key given that the
+       store holds are damage ("unsigned"), and so is a store with no such checkpoint at
+       all. What the keys sign is the only thing a reader who trusts no file of the store
+       can rely on; without this, a store whose checkpoints were deleted verifies. */
+    int require_signed;
+    uint64_t allow_unsigned_tail; /* with require_signed: this many records after the last
+                                     signed checkpoint are only noted (a live store's records
+                                     since its last checkpoint); never when none is signed */
 };
 
 /*
