@@ -507,6 +507,8 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->batch_size, v, 1, 1u << 20);
     if (!strcmp(key, "max_connections"))
         return set_u32(L, s, key, &c->max_connections, v, 1, 1u << 20);
+    if (!strcmp(key, "connections_per_peer"))
+        return set_u32(L, s, key, &c->connections_per_peer, v, 0, 1u << 20);
     if (!strcmp(key, "queue_events"))
         return set_u32(L, s, key, &c->queue_events, v, 1, 1u << 26);
     if (!strcmp(key, "max_batch_events"))
@@ -517,6 +519,8 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->max_streams, v, 0, 65536);
     if (!strcmp(key, "http_timeout_s"))
         return set_u32(L, s, key, &c->http_timeout_s, v, 1, 86400);
+    if (!strcmp(key, "http_header_timeout_s"))
+        return set_u32(L, s, key, &c->http_header_timeout_s, v, 1, 3600);
     if (!strcmp(key, "stream_idle_timeout_s"))
         return set_u32(L, s, key, &c->stream_idle_timeout_s, v, 0, 86400 * 7);
     if (!strcmp(key, "auth_events_per_minute"))
@@ -529,8 +533,9 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->rejected_events_total_per_minute, v, 0, 1000000);
     fail(L, s, key,
          "unknown key (known: max_record_bytes, max_attrs, max_key_len, max_value_len, "
-         "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events, "
-         "max_batch_events, max_query_limit, max_streams, http_timeout_s, stream_idle_timeout_s, "
+         "max_line_bytes, max_body_bytes, batch_size, max_connections, connections_per_peer, "
+         "queue_events, max_batch_events, max_query_limit, max_streams, http_timeout_s, "
+         "http_header_timeout_s, stream_idle_timeout_s, "
          "auth_events_per_minute, auth_events_total_per_minute, rejected_events_per_minute, "
          "rejected_events_total_per_minute)");
     return -EINVAL;
@@ -855,11 +860,14 @@ static void defaults(struct config *c)
     c->max_body_bytes = 16u << 20;
     c->batch_size = 4096;
     c->max_connections = 1024;
+    c->connections_per_peer = 64;
     c->queue_events = 262144;
     c->max_batch_events = 100000;
     c->max_query_limit = 10000;
     c->max_streams = 64;
     c->http_timeout_s = 120;
+    c->http_header_timeout_s = 10;
+    c->stream_idle_timeout_s = 300; /* a silent stream holds a connection slot: not forever */
     c->auth_events_per_minute = 10;
     c->auth_events_total_per_minute = 100;
     c->rejected_events_per_minute = 20;

@@ -98,11 +98,13 @@ struct config {
     uint64_t max_body_bytes;         /* one HTTP request body */
     uint32_t batch_size;             /* events per store append */
     uint32_t max_connections;        /* per listener */
+    uint32_t connections_per_peer;   /* per listener and peer address; 0 no limit */
     uint32_t queue_events;           /* events accepted and not yet durable, all inputs */
     uint32_t max_batch_events;       /* items in one POST /v1/events */
     uint32_t max_query_limit;        /* the largest limit= a query may ask for */
     uint32_t max_streams;            /* GET /v1/events/stream clients at once */
     uint32_t http_timeout_s;         /* an HTTP connection idle this long is closed */
+    uint32_t http_header_timeout_s;  /* a request head not complete this long after waiting */
     uint32_t stream_idle_timeout_s;  /* a TCP/TLS/Unix stream idle this long is closed; 0 never */
     uint32_t auth_events_per_minute; /* trail_auth_failed stored per source a minute */
     uint32_t auth_events_total_per_minute;     /* and from all sources together */

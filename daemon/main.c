@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EXIT_CONFIG      2
@@ -350,6 +351,24 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Every connection is a file descriptor, and each listener may hold
+ * [limits] max_connections (1024 by default) of them: the usual soft limit
+ * of 1024 would run out first, and then accept() fails for everyone. So the
+ * soft limit goes up to the hard one, which the operator controls.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_msg(LOG_WARN, "cannot raise the open files limit from %llu: %s",
+                (unsigned long long)before, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = NULL;
@@ -415,6 +434,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     int status = 1;
     if (open_store(cfg, err, sizeof(err)) < 0) {

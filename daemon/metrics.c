@@ -49,6 +49,12 @@ static const char *const reason_names[RJ_N] = {
     [RJ_OTHER] = "other",
 };
 
+/* Does the input take connections (and so can refuse or shed them)? */
+static int has_conns(int input)
+{
+    return input != IN_SYSLOG_UDP && input != IN_FILE && input != IN_INTERNAL;
+}
+
 const char *metrics_input_name(int input)
 {
     return input >= 0 && input < IN_N ? input_names[input] : "unknown";
@@ -172,6 +178,27 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
     for (int i = 0; i < IN_N; i++)
         r |= put(out, "trail_connections{input=\"%s\"} %" PRId64 "\n", input_names[i],
                  (int64_t)atomic_load(&metrics.connections[i]));
+    /* connlimit.h: enum conn_refusal and enum conn_shed, in order */
+    static const char *refusals[] = {"per_peer", "full"},
+                      *sheds[] = {"header_timeout", "capacity", "idle"};
+    r |= put(out, "# HELP trail_connections_refused_total Connections refused at accept, per "
+                  "input and reason (per_peer: [limits] connections_per_peer; full: "
+                  "max_connections with none to give way).\n"
+                  "# TYPE trail_connections_refused_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int j = 0; j < 2 && has_conns(i); j++)
+            r |= put(out,
+                     "trail_connections_refused_total{input=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                     input_names[i], refusals[j], LOAD(metrics.conn_refused[i][j]));
+    r |= put(out, "# HELP trail_connections_shed_total Connections traild closed to serve others, "
+                  "per input and reason (header_timeout: no request head within "
+                  "http_header_timeout_s; capacity: gave way to a new connection at "
+                  "max_connections; idle: stream_idle_timeout_s).\n"
+                  "# TYPE trail_connections_shed_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int j = 0; j < 3 && has_conns(i); j++)
+            r |= put(out, "trail_connections_shed_total{input=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                     input_names[i], sheds[j], LOAD(metrics.conn_shed[i][j]));
     r |= put(out, "# HELP trail_backpressure_pauses_total Times an input stopped reading "
                   "because the queue was full.\n# TYPE trail_backpressure_pauses_total counter\n");
     for (int i = 0; i < IN_N; i++)
