@@ -1588,8 +1588,9 @@ uint64_t trail_store_durable_seq(struct trail_store *store);
 /*
  * trail_store_tampered - whether a writer found a file it holds open (the
  * active segment, tree.roots, checkpoints) or the directory itself removed
- * or replaced behind its back. The writer checks at every flush, at every
- * segment roll and once a second when idle; from the first finding on,
+ * or replaced behind its back. The writer checks the active segment at
+ * every flush (before acknowledging it), and every file at each segment
+ * roll and once a second; from the first finding on,
  * appends fail with TRAIL_E_TAMPERED and nothing more is acknowledged.
  * Returns 0 (intact), or TRAIL_E_TAMPERED with what was found in reason
  * (one line, NUL-terminated, may be NULL) and, in *ret_seq (may be NULL),
