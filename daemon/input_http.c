@@ -194,7 +194,11 @@ static const char *header(struct MHD_Connection *conn, const char *name)
  */
 static int get_healthz(struct req *rq)
 {
-    int err = ingest_store_error(traild.ingest);
+    char tampered[1024] = "";
+    /* a tampered store is failing even before an append finds out */
+    int err = trail_store_tampered(traild.store, tampered, sizeof(tampered), NULL);
+    if (!err)
+        err = ingest_store_error(traild.ingest);
     int status = err ? 503 : 200;
     struct trail_buf *a = &rq->answer;
     const struct config *cfg = traild_config();
@@ -210,6 +214,10 @@ static int get_healthz(struct req *rq)
     }
     json_printf(a, "{\"status\":\"%s\",\"store\":", err ? "failing" : "ok");
     json_str(a, err ? trail_strerror(err) : "ok", (size_t)-1);
+    if (tampered[0]) {
+        json_printf(a, ",\"reason\":");
+        json_str(a, tampered, (size_t)-1);
+    }
     json_printf(a,
                 ",\"queue_events\":%lld,\"queue_limit\":%lld,\"durable_seq\":%llu,"
                 "\"version\":\"%s\"}\n",

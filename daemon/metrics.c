@@ -5,6 +5,7 @@
  */
 #include "metrics.h"
 #include "sink.h"
+#include "traild.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -225,6 +226,11 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
              "# HELP trail_store_last_seq The highest durable sequence number.\n"
              "# TYPE trail_store_last_seq gauge\ntrail_store_last_seq %" PRIu64 "\n",
              LOAD(metrics.store_events), LOAD(metrics.store_errors), LOAD(metrics.last_seq));
+    r |= put(out,
+             "# HELP trail_store_tampered 1 once a file the store holds open was found removed or "
+             "replaced: nothing more is acknowledged (docs/store.md).\n"
+             "# TYPE trail_store_tampered gauge\ntrail_store_tampered %d\n",
+             traild.store && trail_store_tampered(traild.store, NULL, 0, NULL) ? 1 : 0);
     if (disk_bytes >= 0)
         r |= put(out,
                  "# HELP trail_store_bytes Bytes the store occupies on disk.\n"

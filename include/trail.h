@@ -71,6 +71,8 @@ enum trail_error {
     TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
     TRAIL_E_RESERVED,     /* a trail_* event id, which only trail itself writes */
     TRAIL_E_TIME_SKEW,    /* the producer's time is too far from the time of arrival */
+    TRAIL_E_SHORTER,      /* the store holds fewer records than its own files claim */
+    TRAIL_E_TAMPERED,     /* a file the store holds open was removed or replaced */
     TRAIL_E_LAST
 };
 
@@ -1481,6 +1483,19 @@ struct trail_store_opts {
     const char *checkpoint_key_path;
 
     /*
+     * A writer refuses to open a store whose last seq is below what its own
+     * files claim (the latest line of DIR/checkpoints, the groups of
+     * DIR/tree.roots): TRAIL_E_SHORTER, each claim and its shortfall in the
+     * report. To open it anyway, set accept_truncation and name the store's
+     * last seq (as the refusal reported it) in accept_truncation_to: any
+     * other number still refuses. The open then moves DIR/checkpoints and
+     * DIR/tree.roots aside (FILE.truncated-<unix time>, kept as evidence),
+     * starts both afresh and sets truncation_accepted in the report.
+     */
+    int accept_truncation;
+    uint64_t accept_truncation_to;
+
+    /*
      * The fault hook (tests): called before each write and sync of segment
      * data with the operation and the fd; a negative -errno makes that
      * operation fail with it. NULL: none.
@@ -1499,24 +1514,28 @@ struct trail_store_report {
     uint64_t roots_rebuilt;  /* tree.roots groups recomputed from records */
     uint32_t damaged;        /* damaged places found (read-only or repair) */
     uint64_t repaired_bytes; /* bytes cut by repair */
+    uint64_t last_seq;       /* the store's last seq (0: none) */
+    uint64_t claimed_seq;    /* the highest seq its checkpoints and tree.roots claim */
+    int truncation_accepted; /* 1: claimed_seq > last_seq, opened by accept_truncation */
     char message[2048];      /* "segment seg-...open: torn tail at offset N (M bytes) cut\n" */
 };
 
 /*
  * trail_store_open - open (or, with opts->create, make) the store in dir.
  *
- * A writer takes DIR/LOCK (TRAIL_E_LOCKED when another process holds it) and
- * recovers: a torn tail is cut, a half-sealed segment is redone from its
- * .open file, tree.roots is rebuilt from the records when short, leftovers
- * are removed. A damaged frame with good frames after it is corruption:
- * TRAIL_E_CORRUPT with the segment and offset in ret_report->message,
- * unless opts->repair. A reader (read_only) changes nothing; it reports
- * damage but opens.
+ * A writer locks the directory itself (flock on DIR, which no rm of a file
+ * can undo) and DIR/LOCK, which says who holds it (TRAIL_E_LOCKED when
+ * another writer does; the report names it), and recovers: a torn tail is cut, a half-sealed
+ * segment is redone from its .open file, tree.roots is rebuilt from the records when short,
+ * leftovers are removed. A damaged frame with good frames after it is corruption: TRAIL_E_CORRUPT
+ * with the segment and offset in ret_report->message, unless opts->repair. A reader (read_only)
+ * changes nothing; it reports damage but opens.
  *
  * cat decodes records (trail_store_iter_next) and must outlive the store.
  * opts may be NULL (defaults, no create). ret_report may be NULL; it is
  * filled on failure too. Returns 0, TRAIL_E_NOT_FOUND (no store and no
- * create), TRAIL_E_LOCKED, TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
+ * create), TRAIL_E_LOCKED, TRAIL_E_SHORTER (see accept_truncation),
+ * TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
  * -ENOMEM. The caller closes the store with trail_store_close().
  */
 int trail_store_open(const char *dir, const struct trail_catalog *cat,
@@ -1588,6 +1607,21 @@ int trail_store_wait_ticket(struct trail_store *store, const struct trail_store_
 
 /* trail_store_durable_seq - the highest seq known durable (0 for none). */
 uint64_t trail_store_durable_seq(struct trail_store *store);
+
+/*
+ * trail_store_tampered - whether a writer found a file it holds open (the
+ * active segment, tree.roots, checkpoints) or the directory itself removed
+ * or replaced behind its back. The writer checks the active segment at
+ * every flush (before acknowledging it), and every file at each segment
+ * roll and once a second; from the first finding on,
+ * appends fail with TRAIL_E_TAMPERED and nothing more is acknowledged.
+ * Returns 0 (intact), or TRAIL_E_TAMPERED with what was found in reason
+ * (one line, NUL-terminated, may be NULL) and, in *ret_seq (may be NULL),
+ * the last seq made durable before. What the open files still held is
+ * copied beside them as NAME.rescued-<unix time> (named in reason).
+ */
+int trail_store_tampered(struct trail_store *store, char *reason, size_t reason_size,
+                         uint64_t *ret_seq);
 
 /* trail_store_last_seq - the highest seq appended (or, for a reader, seen). */
 uint64_t trail_store_last_seq(struct trail_store *store);
