@@ -452,10 +452,10 @@ void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char 
                     size_t size);
 /* store_segs_find - index of the segment holding seq, or -1. Needs seg_lock. */
 long store_segs_find(const struct trail_store *s, uint64_t seq);
-/* store_leaf_at - the leaf hash of record seq (reads the record, or DIR/anchors). */
+/* store_leaf_range - the leaf hashes of records [first_seq, first_seq + n) (from the records). */
 int store_leaf_range(struct trail_store *s, uint64_t first_seq, uint64_t n,
                      uint8_t (*out)[TRAIL_HASH_LEN]);
-/* store_group_roots_append / read: DIR/tree.roots */
+/* store_roots_open / read / write: DIR/tree.roots, one root per whole 256-leaf group */
 int store_roots_open(struct trail_store *s, struct trail_store_report *rep);
 int store_roots_read(struct trail_store *s, uint64_t group, uint8_t out[TRAIL_HASH_LEN]);
 int store_roots_write(struct trail_store *s, const uint8_t (*roots)[TRAIL_HASH_LEN], size_t n,
