@@ -26,8 +26,8 @@ static const char *const input_names[IN_N] = {
     [IN_SYSLOG_TLS] = "syslog_tls",
     [IN_CEF_TCP] = "cef_tcp",
     [IN_UNIX] = "unix",
-    [IN_FILE] = "file",
-    [IN_INTERNAL] = "internal",
+    [IN_FILE] = "follow",
+    [IN_INTERNAL] = "trail",
 };
 
 static const char *const reason_names[RJ_N] = {
