@@ -30,6 +30,15 @@
 extern "C" {
 #endif
 
+/*
+ * The library's exports are exactly what this header declares: libtrail is
+ * built with hidden visibility (CMakeLists.txt), and this pragma marks every
+ * declaration below as the public API. Functions internal to the library
+ * (declared in lib/) stay out of libtrail.so; tests/lint/exports.sh checks
+ * that with nm -D.
+ */
+#pragma GCC visibility push(default)
+
 #define TRAIL_VERSION_MAJOR  0
 #define TRAIL_VERSION_MINOR  1
 #define TRAIL_VERSION_PATCH  0
@@ -2092,6 +2101,8 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q,
 
 /* trail_count_free - free a count. */
 void trail_count_free(struct trail_count *c);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
