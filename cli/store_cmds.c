@@ -418,6 +418,8 @@ static const char export_help[] =
     "EXIT STATUS\n"
     "    0  printed\n"
     "    1  the store could not be read (damage is named on standard error)\n"
+    "    3  printed every event but those of damaged runs the store knows of\n"
+    "       (a sealed segment that fails its check), named on standard error\n"
     "    2  bad usage: unknown option or format, a SEQ that is not a number,\n"
     "       --from after --to, no --store\n"
     "\n"
@@ -476,13 +478,29 @@ int cmd_export(int argc, char **argv)
         r = trail_event_new(cli_catalog(), "x", &ev);
     if (r == 0)
         r = trail_store_iter_seek_seq(it, from ? from : 1);
-    uint64_t n = 0;
+    uint64_t n = 0, prev = 0;
+    int skipped = 0;
     while (r == 0) {
         int got = trail_store_iter_next(it, ev);
+        struct trail_store_damage d;
+        uint64_t at =
+            prev ? prev + 1 : (from > trail_store_first_seq(s) ? from : trail_store_first_seq(s));
+        if (got == TRAIL_E_CORRUPT && at <= to && trail_store_damage_at(s, at, &d)) {
+            /* a damaged run the store knows: say so and go on after it */
+            fprintf(stderr,
+                    "trail %s: warning: seqs %" PRIu64 "..%" PRIu64 " skipped: %s %s (%s)\n", cmd,
+                    d.first_seq, d.last_seq, d.file,
+                    d.quarantined ? "was quarantined by trail repair" : "is damaged", d.reason);
+            skipped = 1;
+            prev = d.last_seq;
+            r = trail_store_iter_seek_seq(it, d.last_seq + 1);
+            continue;
+        }
         if (got <= 0) {
             r = got;
             break;
         }
+        prev = trail_event_seq(ev);
         if (trail_event_seq(ev) > to)
             break;
         out.len = 0;
@@ -499,6 +517,8 @@ int cmd_export(int argc, char **argv)
     if (r < 0)
         status =
             cli_fail(cmd, "%s: stopped after %" PRIu64 " events: %s", dir, n, trail_strerror(r));
+    else if (skipped)
+        status = 3;
     trail_buf_free(&out);
     trail_event_free(ev);
     trail_store_iter_free(it);
@@ -520,7 +540,8 @@ static const char purge_help[] =
     "    Removes whole sealed segments, oldest first, while their last event\n"
     "    arrived more than AGE ago (trail's received time: a producer's clock\n"
     "    cannot hold data back or make it go early), or while the store is\n"
-    "    larger than SIZE (both may be given). The segment being written and segments not yet sealed are\n"
+    "    larger than SIZE (both may be given). The segment being written and segments not yet "
+    "sealed are\n"
     "    never removed, so a purge can leave more than asked for. The purge is\n"
     "    recorded in the store as a trail_events_purged record with the\n"
     "    purged seq range, the segment count, the bytes, and the anchor (chain\n"
