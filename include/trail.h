@@ -1813,8 +1813,11 @@ enum trail_damage {
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
     TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
     TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
-    TRAIL_DAMAGE_UNSIGNED    /* "unsigned": records no checkpoint signed by a key given covers
+    TRAIL_DAMAGE_UNSIGNED,   /* "unsigned": records no checkpoint signed by a key given covers
                                 (only with trail_verify_opts.require_signed) */
+    TRAIL_DAMAGE_QUARANTINED /* "quarantined": records no segment holds that trail repair
+                                moved to DIR/quarantine/ (listed in DIR/quarantined): known,
+                                documented damage, but the records are gone */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */

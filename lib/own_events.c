@@ -51,6 +51,15 @@ const struct trail_own_event trail_own_events[] = {
      "policy, malformed frame, oversize, ...); the raw bytes are kept here.",
      "input:string:indexed, reason:string, raw:string, raw_bytes:int, suppressed:int, "
      "msg:string"},
+    {"trail_store_damaged", "ALERT",
+     "trail found damage in its store: a sealed segment, or a block of one, fails its check. "
+     "Its records cannot be read: searches go past them and say so, sinks stop there until an "
+     "operator skips them; `trail repair` quarantines the file.",
+     "file:string, from_seq:int, to_seq:int, reason:string, quarantined:int, msg:string"},
+    {"trail_sink_skipped", "WARNING",
+     "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
+     "they were not delivered.",
+     "sink:string, from_seq:int, to_seq:int, reason:string, msg:string"},
 };
 
 const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);
