@@ -1353,7 +1353,21 @@ static int dedup_rebuild(struct trail_store *s)
         uint64_t seq;
     } *found = NULL;
     size_t n_found = 0, cap_found = 0;
-    while ((r = trail_store_iter_next(it, ev)) == 1) {
+    uint64_t at = s->live.next_seq - 1; /* the seq the iterator reads next */
+    struct trail_store_damage dmg;
+    for (;;) {
+        r = trail_store_iter_next(it, ev);
+        if (r == TRAIL_E_CORRUPT && trail_store_damage_at(s, at, &dmg)) {
+            /* known damage: the uuids in it are lost; go on before it */
+            if (dmg.first_seq <= 1)
+                break;
+            at = dmg.first_seq - 1;
+            trail_store_iter_seek_seq(it, at);
+            continue;
+        }
+        if (r != 1)
+            break;
+        at = ev->seq - 1;
         int64_t t = ev->received_us ? ev->received_us : ev->time_us;
         if (!newest)
             newest = t;
