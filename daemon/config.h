@@ -112,7 +112,7 @@ struct config {
     uint32_t rejected_events_total_per_minute; /* and from all peers together */
 
     /* [validation] */
-    int policy; /* enum trail_policy */
+    int policy;                             /* enum trail_policy */
     uint32_t skew_future_s, skew_past_days; /* [validation] time_skew_*; 0 unbounded */
     int skew_refuse;                        /* time_skew = refuse */
 

@@ -1559,8 +1559,7 @@ int trail_store_damage_list(struct trail_store *store, struct trail_store_damage
  * trail_store_damage_at - 1 and *ret (may be NULL) when seq lies in a known
  * damaged run, else 0.
  */
-int trail_store_damage_at(struct trail_store *store, uint64_t seq,
-                          struct trail_store_damage *ret);
+int trail_store_damage_at(struct trail_store *store, uint64_t seq, struct trail_store_damage *ret);
 
 /*
  * trail_store_scrub - read every block of every sealed segment and check its

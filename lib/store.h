@@ -445,8 +445,8 @@ int store_damage_add(struct trail_store *s, uint64_t first, uint64_t last, const
                      const char *reason, int quarantined, int64_t when_us);
 int store_damage_covers(struct trail_store *s, uint64_t first, uint64_t last);
 int store_quarantine_load(struct trail_store *s);
-int store_quarantine_segment(struct trail_store *s, const char *name, uint64_t first,
-                             uint64_t last, const char *reason, struct trail_store_report *rep);
+int store_quarantine_segment(struct trail_store *s, const char *name, uint64_t first, uint64_t last,
+                             const char *reason, struct trail_store_report *rep);
 long store_blocks_check(int fd, const struct seg_sealed *ss);
 
 /* A segment the directory holds: its .open file, its .seg file, or both. */
