@@ -53,6 +53,7 @@ int cmd_loadgen(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_repair(int argc, char **argv); /* cli/store_cmds.c */
 int cmd_stats(int argc, char **argv);
 int cmd_query(int argc, char **argv); /* cli/query.c */
 int cmd_count(int argc, char **argv);

@@ -16,6 +16,7 @@
  */
 #include "config.h"
 #include "ingest.h"
+#include "damage.h"
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
@@ -305,6 +306,24 @@ static void apply_retention(const struct config *cfg)
                 (unsigned long long)rep.segments, (unsigned long long)rep.bytes);
 }
 
+/* One trail_store_damaged record for a damaged run (damage.c says when). */
+static int write_damage_record(const struct config *cfg, const struct trail_store_damage *d)
+{
+    struct trail_event *ev = own_event(cfg, "trail_store_damaged");
+    char msg[600];
+    snprintf(msg, sizeof(msg), "%s: records %llu..%llu %s (%s)", d->file,
+             (unsigned long long)d->first_seq, (unsigned long long)d->last_seq,
+             d->quarantined ? "were quarantined by trail repair" : "cannot be read", d->reason);
+    set_attr(ev, "file", d->file);
+    set_attr(ev, "reason", d->reason);
+    set_attr(ev, "msg", msg);
+    if (ev && (trail_event_set_int(ev, "from_seq", (int64_t)d->first_seq) < 0 ||
+               trail_event_set_int(ev, "to_seq", (int64_t)d->last_seq) < 0 ||
+               trail_event_set_int(ev, "quarantined", d->quarantined) < 0))
+        log_msg(LOG_WARN, "trail_store_damaged: %s", trail_event_error(ev));
+    return write_own(ev);
+}
+
 /* ---- main ---- */
 
 /* the highest seq the store's files claimed when an accepted truncation opened it, else 0 */
@@ -318,6 +337,9 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         .fsync_interval_ms = cfg->fsync_interval_ms,
         .dedup_window_us = (int64_t)cfg->dedup_window_s * 1000000,
         .dedup_max = cfg->dedup_max ? (int64_t)cfg->dedup_max : -1,
+        /* a damaged sealed segment is reported and searched around, not a reason to stay
+           down (docs/store.md, "Damage") */
+        .allow_damaged = 1,
     };
     /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */
     char keypath[4200];
@@ -591,6 +613,9 @@ int main(int argc, char **argv)
     write_own(ev);
     log_msg(LOG_INFO, "started: %s; store %s", msg, cfg->store_path);
 
+    damage_start();
+    damage_poll(cfg, write_damage_record);
+
     const char *why = "signal";
     int64_t next_retention = trail_now() + 5 * 1000000;
     int64_t next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
@@ -608,6 +633,7 @@ int main(int argc, char **argv)
             apply_retention(traild_config());
             next_retention = trail_now() + 60 * 1000000LL;
         }
+        damage_poll(traild_config(), write_damage_record);
         if (traild.signing_key && cfg->checkpoint_interval_s && trail_now() >= next_checkpoint) {
             checkpoint_idle();
             next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
@@ -633,6 +659,7 @@ int main(int argc, char **argv)
     status = r < 0 || lost ? 1 : 0;
 
 out:
+    damage_stop();
     sinks_stop();
     if (traild.ingest) {
         ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);

@@ -429,6 +429,7 @@ struct sink {
     /* for metrics, read from other threads */
     atomic_uint_fast64_t m_cursor, m_delivered, m_errors, m_filtered, m_skipped, m_checkpoints;
     atomic_int m_up;
+    atomic_int m_blocked; /* 1 while the sink waits at damaged records (at_damage) */
     char last_error[512]; /* under lock */
 };
 
@@ -614,6 +615,74 @@ static uint32_t jitter(uint32_t ms)
     return ms - ms / 5 + r % (2 * (ms / 5) + 1);
 }
 
+/*
+ * The sink's next record (cursor + 1) lies in a damaged run of the store. It
+ * goes on past it only when an operator says so: `trail sinks skip NAME --to
+ * SEQ` writes STORE/sinks/NAME.skip ("trail-sink-skip/1", "to SEQ"), applied
+ * here when SEQ reaches into the run (a stale one, behind the cursor, is
+ * removed). Returns 1 when the cursor moved, 0 when the sink keeps waiting.
+ */
+static int at_damage(struct sink *s, const struct trail_store_damage *d)
+{
+    char path[4200], line[128];
+    snprintf(path, sizeof(path), "%s/%s.skip", s->dir, s->conf->name);
+    FILE *f = fopen(path, "re");
+    uint64_t to = 0;
+    int magic = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strcmp(line, "trail-sink-skip/1\n"))
+            magic = 1;
+        else
+            sscanf(line, "to %" SCNu64, &to);
+    }
+    if (f)
+        fclose(f);
+    uint64_t durable = trail_store_durable_seq(s->store);
+    if (f && magic && to > s->cursor && to >= d->first_seq && to <= durable) {
+        char msg[600];
+        uint64_t from = s->cursor + 1;
+        snprintf(msg, sizeof(msg),
+                 "sink %s: skipped seqs %" PRIu64 "..%" PRIu64 " as an operator asked "
+                 "(%s %s: %s); they were not delivered",
+                 s->conf->name, from, to, d->file, d->quarantined ? "quarantined" : "damaged",
+                 d->reason);
+        log_msg(LOG_WARN, "%s", msg);
+        struct trail_event *ev = NULL;
+        const struct config *cfg = traild_config();
+        if (trail_event_new(cfg->cat, "trail_sink_skipped", &ev) == 0) {
+            trail_event_mark_own(ev);
+            trail_event_set_host(ev, cfg->host, strlen(cfg->host));
+            trail_event_set_time(ev, trail_now());
+            trail_event_set_string(ev, "sink", s->conf->name, (size_t)-1);
+            trail_event_set_int(ev, "from_seq", (int64_t)from);
+            trail_event_set_int(ev, "to_seq", (int64_t)to);
+            trail_event_set_string(ev, "reason", d->reason, (size_t)-1);
+            trail_event_set_string(ev, "msg", msg, (size_t)-1);
+            own_record_submit(ev);
+        }
+        s->cursor = to;
+        atomic_fetch_add(&s->m_skipped, to - from + 1);
+        int r = save_cursor(s);
+        if (r < 0)
+            record_error(s, "cannot save the cursor", trail_strerror(r));
+        atomic_store(&s->m_cursor, s->cursor);
+        unlink(path);
+        atomic_store(&s->m_blocked, 0);
+        return 1;
+    }
+    if (f && to <= s->cursor)
+        unlink(path); /* behind the cursor: it can never apply */
+    char why[600];
+    snprintf(why, sizeof(why),
+             "seqs %" PRIu64 "..%" PRIu64 " cannot be read (%s %s: %s); the sink waits there. "
+             "To go on without them: trail sinks skip %s --to %" PRIu64 " --store DIR",
+             d->first_seq, d->last_seq, d->file, d->quarantined ? "quarantined" : "damaged",
+             d->reason, s->conf->name, d->last_seq);
+    atomic_store(&s->m_blocked, 1);
+    record_error(s, "store damaged", why);
+    return 0;
+}
+
 static void *run(void *arg)
 {
     struct sink *s = arg;
@@ -672,8 +741,26 @@ static void *run(void *arg)
         while (n < c->batch_events) {
             if (!pending) {
                 int r = trail_store_iter_next(it, ev);
+                struct trail_store_damage d;
+                if (r == 0 && last + 1 <= durable && trail_store_damage_at(s->store, last + 1, &d))
+                    r = TRAIL_E_CORRUPT; /* a quarantined run: no record there at all */
                 if (r == 0)
                     break;
+                if (r < 0 && trail_store_damage_at(s->store, last + 1, &d)) {
+                    /* damaged records next: deliver what came before them first */
+                    if (n || filtered || last != s->cursor)
+                        break;
+                    /* then an error until an operator says to skip them */
+                    if (at_damage(s, &d)) {
+                        need_seek = 1;
+                        break;
+                    }
+                    uint32_t ms = c->retry_max_ms < 5000 ? c->retry_max_ms : 5000;
+                    if (nap(s, ms))
+                        goto out;
+                    need_seek = 1;
+                    break;
+                }
                 if (r < 0) {
                     snprintf(err, sizeof(err), "reading the store after seq %" PRIu64 ": %s", last,
                              trail_strerror(r));
@@ -957,6 +1044,8 @@ int sinks_metrics(struct trail_buf *out)
         {"trail_sink_purged_undelivered_total", "counter",
          "Events retention removed before the sink delivered them."},
         {"trail_sink_checkpoints_total", "counter", "Signed checkpoints delivered (witness)."},
+        {"trail_sink_blocked_by_damage", "gauge",
+         "1 while the sink waits at records the store cannot read (trail sinks skip)."},
     };
     for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
         r |= put(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
@@ -996,8 +1085,11 @@ int sinks_metrics(struct trail_buf *out)
             case 7:
                 v = atomic_load(&s->m_skipped);
                 break;
-            default:
+            case 7:
                 v = atomic_load(&s->m_checkpoints);
+                break;
+            default:
+                v = (uint64_t)atomic_load(&s->m_blocked);
                 break;
             }
             r |= put(out, "%s{sink=\"%s\",type=\"%s\"} %" PRIu64 "\n", m[k].name, s->conf->name,

@@ -1436,6 +1436,12 @@ struct trail_store_opts {
                                    drop what follows, instead of failing with
                                    TRAIL_E_CORRUPT (reported; the cut bytes are kept
                                    in DIR/damaged/) */
+    int allow_damaged;          /* 1: a writer opens although a sealed segment other than
+                                   the last is damaged (its header, index or trailer); the
+                                   segment's seqs become known damage
+                                   (trail_store_damage_list()) instead of TRAIL_E_CORRUPT.
+                                   With repair, damaged sealed segments are quarantined
+                                   instead (trail_store_opts.repair, docs/store.md) */
     int fsync_policy;           /* enum trail_fsync_policy */
     uint32_t fsync_interval_ms; /* INTERVAL and NEVER: default 10 */
     uint64_t segment_max_bytes; /* roll the active segment past this size; 64 MiB */
@@ -1550,6 +1556,46 @@ struct trail_store_report {
 int trail_store_open(const char *dir, const struct trail_catalog *cat,
                      const struct trail_store_opts *opts, struct trail_store **ret_store,
                      struct trail_store_report *ret_report);
+
+/*
+ * Damage the store knows of: runs of seqs that cannot be read. Found at open
+ * (a sealed segment whose header, index or trailer fails its check, when
+ * allow_damaged or read_only; a run quarantined by repair, listed in
+ * DIR/quarantined), by trail_store_scrub(), and by any reader of this handle
+ * that meets a sealed block failing its CRC. Iterators still fail with
+ * TRAIL_E_CORRUPT at a damaged seq; searches (trail_results_*) skip it and
+ * list it (trail_results_skipped()).
+ */
+struct trail_store_damage {
+    uint64_t first_seq, last_seq; /* the run (inclusive) */
+    char file[48];                /* "seg-<16 hex>.seg" */
+    char reason[160];             /* "block 3: CRC-32C does not match", "trailer: ..." */
+    int quarantined;              /* 1: moved to DIR/quarantine/ by repair: the records are gone */
+    int64_t found_us;             /* when this handle learned of it (quarantined: when moved) */
+};
+
+/*
+ * trail_store_damage_list - a copy of the damage known now, by first seq, in
+ * a malloc'd array the caller frees (NULL and 0 when none). *ret_gen (may be
+ * NULL) grows whenever a run is added, so a caller can tell what is new.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_store_damage_list(struct trail_store *store, struct trail_store_damage **ret,
+                            size_t *ret_n, uint64_t *ret_gen);
+
+/*
+ * trail_store_damage_at - 1 and *ret (may be NULL) when seq lies in a known
+ * damaged run, else 0.
+ */
+int trail_store_damage_at(struct trail_store *store, uint64_t seq, struct trail_store_damage *ret);
+
+/*
+ * trail_store_scrub - read every block of every sealed segment and check its
+ * CRC-32C (no decompression), adding what fails to the known damage. Reads
+ * the whole store once; meant for a background thread after open. Returns
+ * the number of damaged runs found (new or not), or -errno / -ENOMEM.
+ */
+int trail_store_scrub(struct trail_store *store);
 
 /*
  * trail_store_close - make everything appended durable (whatever the policy),
@@ -1809,8 +1855,11 @@ enum trail_damage {
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
     TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
     TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
-    TRAIL_DAMAGE_UNSIGNED    /* "unsigned": records no checkpoint signed by a key given covers
+    TRAIL_DAMAGE_UNSIGNED,   /* "unsigned": records no checkpoint signed by a key given covers
                                 (only with trail_verify_opts.require_signed) */
+    TRAIL_DAMAGE_QUARANTINED /* "quarantined": records no segment holds that trail repair
+                                moved to DIR/quarantine/ (listed in DIR/quarantined): known,
+                                documented damage, but the records are gone */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
@@ -2056,6 +2105,22 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev);
  * Returns 0, or -ENOSPC.
  */
 int trail_results_cursor(const struct trail_results *res, char *buf, size_t size);
+
+/*
+ * trail_results_skipped - the known damage (trail_store_damage_list()) inside
+ * the seqs this search looked at so far: runs it could not read and went
+ * past. For a page, call it after the last trail_results_next(). A malloc'd
+ * array the caller frees (NULL and 0 when none); 0 or -ENOMEM.
+ */
+int trail_results_skipped(struct trail_results *res, struct trail_store_damage **ret,
+                          size_t *ret_n);
+
+/*
+ * trail_index_damage - the known damage that touches seqs [from, to], as
+ * trail_results_skipped() (for counts: their records are not counted).
+ */
+int trail_index_damage(struct trail_index *ix, uint64_t from, uint64_t to,
+                       struct trail_store_damage **ret, size_t *ret_n);
 
 /* trail_results_more - 1 when the limit stopped the search (a next page may hold more). */
 int trail_results_more(const struct trail_results *res);

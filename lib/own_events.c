@@ -63,6 +63,15 @@ const struct trail_own_event trail_own_events[] = {
      "accept_truncation names the store's last seq).",
      "msg:string, last_seq:int, claimed_seq:int, missing:int, accepted_by:string, "
      "sinks_reset:string"},
+    {"trail_store_damaged", "ALERT",
+     "trail found damage in its store: a sealed segment, or a block of one, fails its check. "
+     "Its records cannot be read: searches go past them and say so, sinks stop there until an "
+     "operator skips them; `trail repair` quarantines the file.",
+     "file:string, from_seq:int, to_seq:int, reason:string, quarantined:int, msg:string"},
+    {"trail_sink_skipped", "WARNING",
+     "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
+     "they were not delivered.",
+     "sink:string, from_seq:int, to_seq:int, reason:string, msg:string"},
 };
 
 const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);

@@ -599,6 +599,10 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
     if (removed)
         fsync(s->dir_fd);
 
+    /* runs an earlier repair quarantined: a gap there is known, not new damage */
+    if ((r = store_quarantine_load(s)) < 0)
+        goto out;
+
     uint8_t chain[TRAIL_HASH_LEN] = {0};
     struct trail_frontier fr;
     trail_frontier_init(&fr);
@@ -621,6 +625,59 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
         if (f[i].has_seg) {
             struct seg_sealed ss;
             r = seg_sealed_load(fd, &ss);
+            long bad_block = -1;
+            if (r == 0 && s->o.repair && !s->read_only && !is_last &&
+                (bad_block = store_blocks_check(fd, &ss)) == -2)
+                r = -ENOMEM;
+            if ((r < 0 || bad_block >= 0) && r != -ENOMEM && !is_last &&
+                (s->read_only || s->o.allow_damaged || s->o.repair)) {
+                /* a damaged sealed segment with a later one: its run of seqs is known from
+                   the file names, and the store goes on around it (docs/store.md, "Damage") */
+                char why[160];
+                if (r < 0)
+                    snprintf(why, sizeof(why), "header, index or trailer fails its check (%s)",
+                             trail_strerror(r));
+                else
+                    snprintf(why, sizeof(why), "block %ld: CRC-32C does not match", bad_block);
+                uint64_t last = f[i + 1].first_seq - 1;
+                if (r == 0)
+                    seg_sealed_free(&ss);
+                close(fd);
+                if (s->o.repair && !s->read_only) {
+                    if ((r = store_quarantine_segment(s, name, f[i].first_seq, last, why, rep)) < 0)
+                        goto out;
+                    continue;
+                }
+                if (rep)
+                    rep->damaged++;
+                store_report(rep,
+                             "%s: sealed segment damaged (%s): seqs %" PRIu64 "..%" PRIu64
+                             " cannot be read",
+                             name, why, f[i].first_seq, last);
+                if ((r = store_damage_add(s, f[i].first_seq, last, name, why, 0, 0)) < 0)
+                    goto out;
+                g = (struct seg){.first_seq = f[i].first_seq,
+                                 .last_seq = last,
+                                 .sealed = 1,
+                                 .damaged = 1,
+                                 .min_time = INT64_MAX,
+                                 .max_time = INT64_MIN};
+                if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
+                    !store_damage_covers(s, prev_last + 1, g.first_seq - 1)) {
+                    store_report(rep,
+                                 "%s: starts at seq %" PRIu64 " but the segment before ends at "
+                                 "%" PRIu64,
+                                 name, g.first_seq, prev_last);
+                    if (!s->read_only) {
+                        r = TRAIL_E_CORRUPT;
+                        goto out;
+                    }
+                }
+                if ((r = segs_push(s, &g)) < 0)
+                    goto out;
+                prev_last = g.last_seq;
+                continue;
+            }
             if (r < 0) {
                 close(fd);
                 if (rep)
@@ -704,7 +761,9 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             r = TRAIL_E_CORRUPT;
             goto out;
         }
-        if (s->n_segs > 0 && g.first_seq != prev_last + 1) {
+        if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
+            !(g.first_seq > prev_last + 1 &&
+              store_damage_covers(s, prev_last + 1, g.first_seq - 1))) {
             store_report(rep,
                          "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
                          name, g.first_seq, prev_last);
@@ -1483,7 +1542,21 @@ static int dedup_rebuild(struct trail_store *s)
         uint64_t seq;
     } *found = NULL;
     size_t n_found = 0, cap_found = 0;
-    while ((r = trail_store_iter_next(it, ev)) == 1) {
+    uint64_t at = s->live.next_seq - 1; /* the seq the iterator reads next */
+    struct trail_store_damage dmg;
+    for (;;) {
+        r = trail_store_iter_next(it, ev);
+        if (r == TRAIL_E_CORRUPT && trail_store_damage_at(s, at, &dmg)) {
+            /* known damage: the uuids in it are lost; go on before it */
+            if (dmg.first_seq <= 1)
+                break;
+            at = dmg.first_seq - 1;
+            trail_store_iter_seek_seq(it, at);
+            continue;
+        }
+        if (r != 1)
+            break;
+        at = ev->seq - 1;
         int64_t t = ev->received_us ? ev->received_us : ev->time_us;
         if (!newest)
             newest = t;
@@ -1533,6 +1606,7 @@ static void store_free(struct trail_store *s)
     batch_free(s->cur);
     batch_free(s->spare);
     free(s->segs);
+    free(s->damage);
     free(s->dir);
     store_dedup_free(s->dedup);
     pthread_mutex_destroy(&s->lock);

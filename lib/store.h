@@ -325,6 +325,7 @@ struct seg {
     uint64_t data_end;          /* open: offset after the last good frame */
     int64_t min_time, max_time; /* INT64_MAX/INT64_MIN when unknown or empty */
     int64_t created_us;
+    int damaged; /* a sealed file whose header, index or trailer is damaged (known damage) */
 };
 
 /* A run of appended frames waiting for the flusher. */
@@ -430,7 +431,29 @@ struct trail_store {
     int seal_error;
 
     pthread_mutex_t purge_lock; /* one purge at a time */
+
+    /* known damage (lib/store_damage.c), under seg_lock */
+    struct trail_store_damage *damage;
+    size_t n_damage, cap_damage;
+    uint64_t damage_gen;
 };
+
+/*
+ * Known damage (lib/store_damage.c). add: remember a damaged run (nothing
+ * when a known run covers it), takes seg_lock; covers: is [first, last]
+ * wholly known damage (needs nothing held); quarantine_load: read
+ * DIR/quarantined into the known damage; quarantine_segment: move a damaged
+ * sealed file (and its .idx) to DIR/quarantine/<time>/, append its run to
+ * DIR/quarantined and a line to the report there. blocks_check: the index of
+ * the first block of ss whose compressed bytes fail their CRC, or -1.
+ */
+int store_damage_add(struct trail_store *s, uint64_t first, uint64_t last, const char *file,
+                     const char *reason, int quarantined, int64_t when_us);
+int store_damage_covers(struct trail_store *s, uint64_t first, uint64_t last);
+int store_quarantine_load(struct trail_store *s);
+int store_quarantine_segment(struct trail_store *s, const char *name, uint64_t first, uint64_t last,
+                             const char *reason, struct trail_store_report *rep);
+long store_blocks_check(int fd, const struct seg_sealed *ss);
 
 /* A segment the directory holds: its .open file, its .seg file, or both. */
 struct store_found {
