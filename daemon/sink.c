@@ -1085,7 +1085,7 @@ int sinks_metrics(struct trail_buf *out)
             case 7:
                 v = atomic_load(&s->m_skipped);
                 break;
-            case 7:
+            case 8:
                 v = atomic_load(&s->m_checkpoints);
                 break;
             default:
