@@ -272,37 +272,47 @@ static int puts_(struct printer *p, const char *s)
     return put(p, s, strlen(s));
 }
 
+/*
+ * A CSV cell of text (RFC 4180): unsafe characters escaped as everywhere
+ * (trail_text_escape: \n, \r, \uXXXX, \xHH), so that one event is one line;
+ * quoted when it holds ',' or '"' ('"' doubled); and a cell that starts with
+ * '=', '+', '-', '@', a tab or a carriage return gets a leading "'" inside
+ * its quotes, as OWASP advises, so that a spreadsheet does not run it as a
+ * formula. Every text cell goes through here; the numbers and times trail
+ * writes itself (seq, time, severity, uuid, received) do not.
+ */
 static int csv_field(struct printer *p, const char *s, size_t n)
 {
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote)
-        return put(p, s, n);
-    int r = put(p, "\"", 1);
-    for (size_t i = 0; i < n && r == 0; i++)
-        r = s[i] == '"' ? put(p, "\"\"", 2) : put(p, s + i, 1);
-    return r ? r : put(p, "\"", 1);
+    struct trail_buf e = {0};
+    int r = trail_text_escape(&e, s, n, NULL, TRAIL_ESC_NL);
+    if (r < 0)
+        return r;
+    int formula = e.len && strchr("=+-@\t\r", e.data[0]) != NULL;
+    int quote = formula || memchr(e.data ? e.data : "", ',', e.len) ||
+                memchr(e.data ? e.data : "", '"', e.len);
+    if (!quote) {
+        r = put(p, e.data, e.len);
+    } else {
+        r = put(p, formula ? "\"'" : "\"", formula ? 2 : 1);
+        for (size_t i = 0; i < e.len && r == 0; i++)
+            r = e.data[i] == '"' ? put(p, "\"\"", 2) : put(p, e.data + i, 1);
+        if (r == 0)
+            r = put(p, "\"", 1);
+    }
+    trail_buf_free(&e);
+    return r;
 }
 
-/* A value for the table: control characters escaped, long values cut. */
+/*
+ * A value for the table: unsafe characters escaped (trail_text_escape: \n,
+ * \r, \uXXXX, \xHH), values over 120 bytes cut at a character boundary.
+ */
 static int table_value(struct printer *p, const char *s, size_t n)
 {
     size_t shown = n > 120 ? 117 : n;
-    int r = 0;
-    for (size_t i = 0; i < shown && r == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n')
-            r = put(p, "\\n", 2);
-        else if (c == '\r')
-            r = put(p, "\\r", 2);
-        else if (c < 0x20 || c == 0x7f) {
-            char e[8];
-            snprintf(e, sizeof(e), "\\x%02x", c);
-            r = puts_(p, e);
-        } else
-            r = put(p, s + i, 1);
-    }
+    while (shown < n && shown > 0 && ((unsigned char)s[shown] & 0xc0) == 0x80)
+        shown--; /* not inside a UTF-8 sequence */
+    int r = trail_text_escape(&p->buf, s, shown, NULL, TRAIL_ESC_NL);
     if (r == 0 && shown < n)
         r = put(p, "...", 3);
     return r;

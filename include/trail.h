@@ -595,11 +595,12 @@ void trail_buf_free(struct trail_buf *b);
  * well-formed UTF-8.
  */
 #define TRAIL_ESC_NL 0x01 /* write LF as \n and CR as \r (else \u000a, \u000d) */
+#define TRAIL_ESC_TAB 0x02 /* write TAB as \t (else \u0009) */
 
 /*
  * trail_text_escape - append s[0..n) to out with each unsafe code point
  * written as \uXXXX (lower-case hex), LF and CR as \n and \r with
- * TRAIL_ESC_NL, a byte that is not UTF-8 as \xHH, and each ASCII byte of
+ * TRAIL_ESC_NL, TAB as \t with TRAIL_ESC_TAB, a byte that is not UTF-8 as \xHH, and each ASCII byte of
  * specials (may be NULL) after a backslash. Everything else is copied. The
  * output is at most 6 * n bytes and never holds an unsafe character.
  * Returns 0 or -ENOMEM (out is then as it was).
@@ -630,8 +631,9 @@ int trail_text_is_safe(const char *s, size_t n);
  * no newline. Unset time, host, seq and uuid are left out; "attrs" is always
  * there. int attributes are JSON numbers, bool true/false, the other types
  * strings (time as RFC 3339 UTC with microseconds). Strings escape '"', '\'
- * and control characters (as \u00XX) and nothing else; a byte of the id
- * that is not UTF-8 is written as \ufffd. On failure out is as it was.
+ * and the unsafe characters of trail_text_escape() (controls, DEL, C1,
+ * U+2028, U+2029, as \uXXXX) and nothing else; a byte of the id that is not
+ * UTF-8 is written as \ufffd. On failure out is as it was.
  * Returns 0 or -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);

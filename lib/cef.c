@@ -403,8 +403,8 @@ static int val_reserve(struct cef_reader *rd, size_t n)
 
 /*
  * Unescape an extension value s[0..n): \\ \= \| \n \r and the \uXXXX of an
- * unsafe character (codec_unescape_cp); any other backslash stays as it is. Returns the text in place when there is nothing to undo
- * (escaped 0: the value holds no backslash).
+ * unsafe character (codec_unescape_cp); any other backslash stays as it is. Returns the text in
+ * place when there is nothing to undo (escaped 0: the value holds no backslash).
  */
 static int unescape_value(struct cef_reader *rd, const char *s, size_t n, int escaped,
                           const char **ret, size_t *ret_len)

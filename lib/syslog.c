@@ -185,8 +185,7 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
     size_t iplen = trail_peer_address(&ev->peer, ip), n;
     if (iplen) {
         if ((r = trail_buf_append(out, "[origin", 7)) < 0 ||
-            (r = put_param(out, "ip", ip, iplen)) < 0 ||
-            (r = trail_buf_append(out, "]", 1)) < 0)
+            (r = put_param(out, "ip", ip, iplen)) < 0 || (r = trail_buf_append(out, "]", 1)) < 0)
             return r;
     }
     if ((n = trail_event_input_text(ev, inbuf)) > 0) {

@@ -17,10 +17,10 @@
  *
  * trail_text_escape() writes an unsafe code point as \uXXXX (four lower-case
  * hex digits: ESC is \u001b, U+2028 is \u2028), LF and CR as \n and \r when
- * asked (TRAIL_ESC_NL), and a byte that is not UTF-8 as \xHH; the caller's
- * specials get a backslash before them. trail_text_flatten() writes one
- * replacement byte for each (for tokens such as a host name, where an escape
- * would be read back as text anyway).
+ * asked (TRAIL_ESC_NL), TAB as \t when asked (TRAIL_ESC_TAB), and a byte that is not UTF-8 as \xHH;
+ * the caller's specials get a backslash before them. trail_text_flatten() writes one replacement
+ * byte for each (for tokens such as a host name, where an escape would be read back as text
+ * anyway).
  *
  * Not here: JSON strings (lib/json.c, whose escapes are JSON's own) and the
  * per-format choice of specials (each encoder documents its own).
@@ -111,6 +111,9 @@ int trail_text_escape(struct trail_buf *out, const char *str, size_t n, const ch
         } else if ((flags & TRAIL_ESC_NL) && (cp == '\n' || cp == '\r')) {
             *p++ = '\\';
             *p++ = cp == '\n' ? 'n' : 'r';
+        } else if ((flags & TRAIL_ESC_TAB) && cp == '\t') {
+            *p++ = '\\';
+            *p++ = 't';
         } else {
             *p++ = '\\';
             *p++ = 'u';

@@ -162,8 +162,9 @@ TEST(control_characters_and_framing)
     ASSERT_OK(trail_event_new(cat(), "test_syslog_ev", &ev));
     ASSERT_OK(trail_event_set_string(ev, "s", "x\n<13>1 - forged\r\t\x7f\xc3\xa9", (size_t)-1));
     ASSERT_OK(trail_event_to_syslog(ev, NULL, &b));
-    ASSERT_STREQ(b.data, "<107>1 - - trail - test_syslog_ev [trail@32473 id=\"test_syslog_ev\" "
-                         "s=\"x\\u000a<13>1 - forged\\u000d\\u0009\\u007f\xc3\xa9\"] A test\\u000aevent");
+    ASSERT_STREQ(b.data,
+                 "<107>1 - - trail - test_syslog_ev [trail@32473 id=\"test_syslog_ev\" "
+                 "s=\"x\\u000a<13>1 - forged\\u000d\\u0009\\u007f\xc3\xa9\"] A test\\u000aevent");
     trail_buf_reset(&b);
     struct trail_syslog_opts opts = {.octet_count = 1};
     ASSERT_OK(trail_buf_append(&b, "prev", 4));
