@@ -639,6 +639,15 @@ int trail_text_is_safe(const char *s, size_t n);
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
 
 /*
+ * trail_json_string - append s[0..n) as a JSON string, quotes included, escaped
+ * as trail_event_to_json() escapes its strings: '"', '\\' and the unsafe
+ * characters of trail_text_escape() as \uXXXX, a byte that is not UTF-8 as
+ * \ufffd. The one JSON string writer of trail (the SIEM mappings and traild's
+ * answers use it too). Returns 0 or -ENOMEM.
+ */
+int trail_json_string(struct trail_buf *out, const char *s, size_t n);
+
+/*
  * trail_event_from_json - decode one JSON object into a new event.
  *
  * Reads "id" (required, lower-case [a-z0-9_]), "attrs" (a flat object), and

@@ -48,7 +48,7 @@ int codec_put_i64(struct trail_buf *out, int64_t v);
 /*
  * codec_unescape_cp - when s[0..n) starts with the \uXXXX that
  * trail_text_escape() writes for an unsafe code point (C0, DEL, C1, U+2028,
- * U+2029), write its UTF-8 (1..3 bytes) to out and *ret_len, and return 6;
+ * U+2029; lower-case hex), write its UTF-8 (1..3 bytes) to out and *ret_len, and return 6;
  * else 0 (any other \uXXXX is text). Used by the CEF and syslog decoders.
  */
 size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);

@@ -177,6 +177,13 @@ static int append_str(struct trail_buf *out, const char *s, size_t n)
     return 0;
 }
 
+int trail_json_string(struct trail_buf *out, const char *s, size_t n)
+{
+    if (n > (SIZE_MAX - 3) / 6)
+        return -ENOMEM;
+    return append_str(out, s, n);
+}
+
 static int append_lit(struct trail_buf *out, const char *s)
 {
     return trail_buf_append(out, s, strlen(s));

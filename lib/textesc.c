@@ -178,29 +178,19 @@ int trail_text_is_safe(const char *str, size_t n)
     return 1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len)
 {
     if (n < 6 || s[0] != '\\' || s[1] != 'u')
         return 0;
     long cp = 0;
+    /* only what trail_text_escape() writes (lower-case hex, the unsafe code points):
+       any other \uXXXX is text */
     for (int k = 2; k < 6; k++) {
-        int h = hexval(s[k]);
-        if (h < 0)
+        const char *h = s[k] ? memchr(hex, s[k], 16) : NULL;
+        if (!h)
             return 0;
-        cp = cp << 4 | h;
+        cp = cp << 4 | (h - hex);
     }
-    /* only what trail_text_escape() writes: any other \uXXXX is text */
     if (cp < 0x20 || cp == 0x7f) {
         out[0] = (char)cp;
         *ret_len = 1;
