@@ -977,43 +977,34 @@ static int print_count(const struct opts *o, int n_by, const char *const *by, ui
         }
         break;
     default: {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n_rows; i++) {
-            json_t *keys = json_array();
-            for (int d = 0; d < n_by; d++)
-                json_array_append_new(keys,
-                                      rows[i].keys[d] ? json_string(rows[i].keys[d]) : json_null());
-            json_t *row = json_pack("{s:o,s:I}", "keys", keys, "count", (json_int_t)rows[i].count);
-            if (o->format == F_NDJSON) {
-                char *s = json_dumps(row, JSON_COMPACT);
-                if (s) {
-                    r |= puts_(&p, s);
-                    r |= put(&p, "\n", 1);
-                }
-                free(s);
-                json_decref(row);
-            } else {
-                json_array_append_new(arr, row);
+        /* written with trail_json_string: the keys are event text, escaped as in every JSON */
+        if (o->format == F_JSON) {
+            r |= puts_(&p, "{\"by\":[");
+            for (int d = 0; d < n_by; d++) {
+                r |= put(&p, ",", d > 0);
+                r |= trail_json_string(&p.buf, by[d], strlen(by[d]));
             }
+            snprintf(num, sizeof(num), "],\"total\":%" PRIu64 ",\"rows\":[", total);
+            r |= puts_(&p, num);
+        }
+        for (size_t i = 0; i < n_rows; i++) {
+            r |= put(&p, ",", o->format == F_JSON && i > 0);
+            r |= puts_(&p, "{\"keys\":[");
+            for (int d = 0; d < n_by; d++) {
+                r |= put(&p, ",", d > 0);
+                const char *k = rows[i].keys[d];
+                r |= k ? trail_json_string(&p.buf, k, strlen(k)) : puts_(&p, "null");
+            }
+            snprintf(num, sizeof(num), "],\"count\":%" PRIu64 "}", rows[i].count);
+            r |= puts_(&p, num);
+            r |= put(&p, "\n", o->format == F_NDJSON);
         }
         if (o->format == F_JSON) {
-            json_t *byj = json_array();
-            for (int d = 0; d < n_by; d++)
-                json_array_append_new(byj, json_string(by[d]));
-            json_t *top =
-                json_pack("{s:o,s:I,s:O}", "by", byj, "total", (json_int_t)total, "rows", arr);
-            char *s = json_dumps(top, JSON_COMPACT);
-            if (s) {
-                r |= puts_(&p, s);
-                r |= put(&p, "\n", 1);
-            }
-            free(s);
-            json_decref(top);
+            r |= puts_(&p, "]}\n");
         } else if (n_by == 0) {
             snprintf(num, sizeof(num), "{\"total\":%" PRIu64 "}\n", total);
             r |= puts_(&p, num);
         }
-        json_decref(arr);
     }
     }
     int st = r ? cli_fail(o->cmd, "out of memory") : 0;
