@@ -10,7 +10,8 @@
 #     with the forged "CEF:0|" nor any raw control character;
 #   - trail export --format eventlog, trail query --format cef|eventlog|csv
 #     and the default table: the same, and the CSV cell holding
-#     =cmd|' /C calc'!A0 is written as '=cmd|' /C calc'!A0 inside quotes.
+#     =cmd|' /C calc'!A0 is written as '=cmd|' /C calc'!A0 inside quotes;
+#   - traild's own log, which quotes what it refused from a syslog sender.
 source "$(dirname "$0")/daemon_common.bash"
 
 # ---- a receiver that keeps the raw bytes of every TCP connection ----
@@ -54,6 +55,7 @@ start_receiver lf
 LF_PORT=$RPORT
 
 HPORT=$(free_port)
+SPORT=$(free_port)
 URL=http://127.0.0.1:$HPORT
 CONF=$WORK/traild.conf
 cat >"$CONF" <<EOF
@@ -63,7 +65,7 @@ fsync = always
 [listen]
 http = 127.0.0.1:$HPORT
 syslog_udp = off
-syslog_tcp = off
+syslog_tcp = 127.0.0.1:$SPORT
 [event acme_note]
 severity = WARNING
 description = A note was left.
@@ -236,6 +238,24 @@ check_grep "count csv: =cmd formula written as '=cmd inside quotes" \
 check_grep "count csv: @SUM with CR LF TAB escaped and neutralised" \
     "^\"'@SUM\\(A1\\)\\\\r\\\\n-2\\\\u0009\",1$" "$WORK/count.csv"
 check_eq "count csv: one line per key and a header" "$(wc -l <"$WORK/count.csv")" 4
+
+# traild's own log quotes what it refused: one line, no raw escape sequence
+python3 - "$SPORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b'<13>1 - h app - - [trail@32473 id="x\x1b]0;owned\x07\x1b[2J\xc2\x9b1m\xe2\x80\xa8y"] m\n')
+s.close()
+PY
+for _ in $(seq 1 400); do
+    grep -q "rejected from" "$WORK/traild.log" && break
+    sleep 0.05
+done
+check_grep "traild logged the refused message" "syslog_tcp: rejected from" "$WORK/traild.log"
+check "traild's log holds no raw ESC, BEL, C1 or U+2028" python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+sys.exit(any(x in b for x in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xe2\x80\xa8")))' "$WORK/traild.log"
+check_grep "the refused id is shown escaped" 'x\\u001b\]0;owned\\u0007' "$WORK/traild.log"
 
 stop_traild
 finish
