@@ -11,7 +11,8 @@
 #   - trail export --format eventlog, trail query --format cef|eventlog|csv
 #     and the default table: the same, and the CSV cell holding
 #     =cmd|' /C calc'!A0 is written as '=cmd|' /C calc'!A0 inside quotes;
-#   - traild's own log, which quotes what it refused from a syslog sender.
+#   - traild's own log, which quotes what it refused from a syslog sender,
+#     and trail sinks and /v1/sinks, which quote a SIEM's error answer.
 source "$(dirname "$0")/daemon_common.bash"
 
 # ---- a receiver that keeps the raw bytes of every TCP connection ----
@@ -49,6 +50,34 @@ start_receiver() { # NAME: starts it, sets RPORT
     done
     RPORT=$(cat "$WORK/$1.port")
 }
+# ---- a SIEM that answers every POST with 500 and a terminal escape in its body ----
+cat >"$WORK/hostile_http.py" <<'PY'
+import http.server, os, sys, threading, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"\x1b]0;owned\x07\x1b[2Jbusy\xc2\x9b31m\xe2\x80\xa8"
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+time.sleep(600)  # the test kills it long before
+PY
+python3 "$WORK/hostile_http.py" "$WORK/hook.port" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+for _ in $(seq 1 400); do
+    [ -s "$WORK/hook.port" ] && break
+    sleep 0.05
+done
+HOOK_PORT=$(cat "$WORK/hook.port")
+
 start_receiver octet
 OCTET_PORT=$RPORT
 start_receiver lf
@@ -78,6 +107,12 @@ events = acme_*
 type = syslog
 transport = tcp
 address = 127.0.0.1:$OCTET_PORT
+events = acme_*
+retry_min_ms = 50
+retry_max_ms = 500
+[sink hook]
+type = webhook
+url = http://127.0.0.1:$HOOK_PORT/events
 events = acme_*
 retry_min_ms = 50
 retry_max_ms = 500
@@ -238,6 +273,22 @@ check_grep "count csv: =cmd formula written as '=cmd inside quotes" \
 check_grep "count csv: @SUM with CR LF TAB escaped and neutralised" \
     "^\"'@SUM\\(A1\\)\\\\r\\\\n-2\\\\u0009\",1$" "$WORK/count.csv"
 check_eq "count csv: one line per key and a header" "$(wc -l <"$WORK/count.csv")" 4
+
+# a sink's last error quotes the peer's answer: trail sinks shows it inert
+for _ in $(seq 1 400); do
+    grep -q busy "$WORK/store/sinks/hook.error" 2>/dev/null && break
+    sleep 0.05
+done
+"$TRAIL_BIN/trail" sinks --store "$WORK/store" >"$WORK/sinks.txt"
+"$TRAIL_BIN/trail" sinks --store "$WORK/store" --json >"$WORK/sinks.json"
+curl -s "$URL/v1/sinks" >"$WORK/sinks.http"
+for f in sinks.txt sinks.json sinks.http; do
+    check "$f: the webhook's answer holds no raw ESC, BEL, C1 or U+2028" python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+sys.exit(b"busy" not in b or any(x in b for x in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xe2\x80\xa8")))' "$WORK/$f"
+done
+check_grep "trail sinks shows the answer escaped" '\\u001b\[2Jbusy\\u009b31m\\u2028' "$WORK/sinks.txt"
 
 # traild's own log quotes what it refused: one line, no raw escape sequence
 python3 - "$SPORT" <<'PY'
