@@ -290,6 +290,15 @@ sys.exit(b"busy" not in b or any(x in b for x in (b"\x1b", b"\x07", b"\xc2\x9b",
 done
 check_grep "trail sinks shows the answer escaped" '\\u001b\[2Jbusy\\u009b31m\\u2028' "$WORK/sinks.txt"
 
+# trail's own error messages quote the input they refused: escaped too
+printf '{"id":"acme\\u001b]0;owned\\u0007x","attrs":{}}\n' >"$WORK/bad.ndjson"
+"$TRAIL_BIN/trail" import "$WORK/bad.ndjson" --store "$WORK/other" 2>"$WORK/import.err" >/dev/null
+check_grep "trail import names the bad line" "bad.ndjson:1: " "$WORK/import.err"
+check "trail import's message holds no raw ESC or BEL" python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+sys.exit(b"\x1b" in b or b"\x07" in b or b"acme\\u001b]0;owned\\u0007x" not in b)' "$WORK/import.err"
+
 # traild's own log quotes what it refused: one line, no raw escape sequence
 python3 - "$SPORT" <<'PY'
 import socket, sys
