@@ -594,16 +594,16 @@ void trail_buf_free(struct trail_buf *b);
  * U+0080..U+009F, U+2028 and U+2029, and any byte that does not start
  * well-formed UTF-8.
  */
-#define TRAIL_ESC_NL 0x01 /* write LF as \n and CR as \r (else \u000a, \u000d) */
+#define TRAIL_ESC_NL  0x01 /* write LF as \n and CR as \r (else \u000a, \u000d) */
 #define TRAIL_ESC_TAB 0x02 /* write TAB as \t (else \u0009) */
 
 /*
  * trail_text_escape - append s[0..n) to out with each unsafe code point
  * written as \uXXXX (lower-case hex), LF and CR as \n and \r with
- * TRAIL_ESC_NL, TAB as \t with TRAIL_ESC_TAB, a byte that is not UTF-8 as \xHH, and each ASCII byte of
- * specials (may be NULL) after a backslash. Everything else is copied. The
- * output is at most 6 * n bytes and never holds an unsafe character.
- * Returns 0 or -ENOMEM (out is then as it was).
+ * TRAIL_ESC_NL, TAB as \t with TRAIL_ESC_TAB, a byte that is not UTF-8 as
+ * \xHH, and each ASCII byte of specials (may be NULL) after a backslash.
+ * Everything else is copied. The output is at most 6 * n bytes and never
+ * holds an unsafe character. Returns 0 or -ENOMEM (out is then as it was).
  */
 int trail_text_escape(struct trail_buf *out, const char *s, size_t n, const char *specials,
                       unsigned flags);
@@ -733,10 +733,10 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
  * show the same wall clock) and the host is the prefix's ("-": none); without
  * it both stay unset for the caller (e.g. the syslog input) to fill in.
  * Extension values run to the next " key=", are unescaped (\\ \= \| \n \r
- * and the \uXXXX of an unsafe character; any other backslash is kept) and read as trail_event_set_text() does;
- * "key=null" means the attribute is absent, so a string that is exactly
- * "null" does not survive a round trip. A key given twice is an error.
- * Errors as trail_event_from_json().
+ * and the \uXXXX of an unsafe character; any other backslash is kept)
+ * and read as trail_event_set_text() does; "key=null" means the attribute
+ * is absent, so a string that is exactly "null" does not survive a round
+ * trip. A key given twice is an error. Errors as trail_event_from_json().
  */
 int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
                          struct trail_event **ret_event, char *err, size_t errlen);

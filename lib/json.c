@@ -102,9 +102,9 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
  * Write s[0..n) as a JSON string at p, which has room for 6 * n + 2 bytes.
  * '"', '\\', controls, DEL, the C1 controls and U+2028/U+2029 are escaped
  * (\uXXXX), so that the text is safe on a terminal and one line even to a
- * reader that splits at U+2028. A byte that does not start well-formed UTF-8 (possible only in an
- * id made by trail_event_new() without validation) is written as U+FFFD, so that the output is
- * always valid JSON.
+ * reader that splits at U+2028. A byte that does not start well-formed
+ * UTF-8 (possible only in an id made by trail_event_new() without
+ * validation) is written as U+FFFD, so that the output is always valid JSON.
  */
 static char *put_str(char *p, const char *str, size_t n)
 {
