@@ -276,34 +276,14 @@ static int puts_(struct printer *p, const char *s)
 }
 
 /*
- * A CSV cell of text (RFC 4180): unsafe characters escaped as everywhere
- * (trail_text_escape: \n, \r, \uXXXX, \xHH), so that one event is one line;
- * quoted when it holds ',' or '"' ('"' doubled); and a cell that starts with
- * '=', '+', '-', '@', a tab or a carriage return gets a leading "'" inside
- * its quotes, as OWASP advises, so that a spreadsheet does not run it as a
- * formula. Every text cell goes through here; the numbers and times trail
- * writes itself (seq, time, severity, uuid, received) do not.
+ * A CSV cell of event text (trail_text_csv_cell: escaped to one line, quoted,
+ * and "'" before a formula, as OWASP advises). Every text cell goes through
+ * here; the numbers and times trail writes itself (seq, time, severity,
+ * uuid, received) do not.
  */
 static int csv_field(struct printer *p, const char *s, size_t n)
 {
-    struct trail_buf e = {0};
-    int r = trail_text_escape(&e, s, n, NULL, TRAIL_ESC_NL);
-    if (r < 0)
-        return r;
-    int formula = e.len && strchr("=+-@\t\r", e.data[0]) != NULL;
-    int quote = formula || memchr(e.data ? e.data : "", ',', e.len) ||
-                memchr(e.data ? e.data : "", '"', e.len);
-    if (!quote) {
-        r = put(p, e.data, e.len);
-    } else {
-        r = put(p, formula ? "\"'" : "\"", formula ? 2 : 1);
-        for (size_t i = 0; i < e.len && r == 0; i++)
-            r = e.data[i] == '"' ? put(p, "\"\"", 2) : put(p, e.data + i, 1);
-        if (r == 0)
-            r = put(p, "\"", 1);
-    }
-    trail_buf_free(&e);
-    return r;
+    return trail_text_csv_cell(&p->buf, s, n);
 }
 
 /*

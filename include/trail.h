@@ -617,6 +617,17 @@ int trail_text_escape(struct trail_buf *out, const char *s, size_t n, const char
 int trail_text_flatten(struct trail_buf *out, const char *s, size_t n, const char *specials,
                        char repl);
 
+/*
+ * trail_text_csv_cell - append s[0..n) as one CSV cell (RFC 4180) of text
+ * that came from an event: escaped as trail_text_escape(.., TRAIL_ESC_NL)
+ * does, so that a row is one line; quoted when it holds ',' or '"' ('"'
+ * doubled); and when it starts with '=', '+', '-', '@', TAB or CR, quoted
+ * with a "'" before it (OWASP's defence against CSV injection: a
+ * spreadsheet shows the text instead of running a formula). Returns 0 or
+ * -ENOMEM (out is then as it was).
+ */
+int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n);
+
 /* trail_text_is_safe - 1 when s[0..n) holds no unsafe character (as above), else 0. */
 int trail_text_is_safe(const char *s, size_t n);
 

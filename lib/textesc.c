@@ -22,6 +22,10 @@
  * byte for each (for tokens such as a host name, where an escape would be read back as text
  * anyway).
  *
+ * A CSV cell (trail_text_csv_cell) is escaped text, quoted as RFC 4180 says
+ * and with OWASP's leading "'" before what a spreadsheet would take for a
+ * formula.
+ *
  * Not here: JSON strings (lib/json.c, whose escapes are JSON's own) and the
  * per-format choice of specials (each encoder documents its own).
  */
@@ -159,6 +163,40 @@ int trail_text_flatten(struct trail_buf *out, const char *str, size_t n, const c
     out->len = (size_t)(p - out->data);
     out->data[out->len] = '\0';
     return 0;
+}
+
+int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n)
+{
+    struct trail_buf e = {0};
+    int r = trail_text_escape(&e, s, n, NULL, TRAIL_ESC_NL);
+    if (r < 0)
+        return r;
+    /* OWASP's list; TAB and CR cannot lead once escaped, but the rule is the rule */
+    int formula = e.len && strchr("=+-@\t\r", e.data[0]) != NULL;
+    int quote = formula || memchr(e.data, ',', e.len) || memchr(e.data, '"', e.len);
+    size_t start = out->len;
+    if (!quote) {
+        r = trail_buf_append(out, e.data, e.len);
+    } else {
+        r = trail_buf_append(out, formula ? "\"'" : "\"", formula ? 2 : 1);
+        for (size_t i = 0; i < e.len && r == 0;) {
+            const char *q = memchr(e.data + i, '"', e.len - i);
+            size_t run = q ? (size_t)(q - e.data) + 1 - i : e.len - i;
+            r = trail_buf_append(out, e.data + i, run); /* up to and with a '"' ... */
+            if (r == 0 && q)
+                r = trail_buf_append(out, "\"", 1); /* ... which is doubled */
+            i += run;
+        }
+        if (r == 0)
+            r = trail_buf_append(out, "\"", 1);
+    }
+    if (r < 0) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    trail_buf_free(&e);
+    return r;
 }
 
 int trail_text_is_safe(const char *str, size_t n)

@@ -11,7 +11,9 @@
  * The oracle here is the test's own: it scans the bytes itself and counts
  * fields itself; it does not ask lib/textesc.c whether its output is safe.
  *
- * Not here: CSV and the tables (cli/query.c, tests/integration/output_safety.sh).
+ * CSV cells (trail_text_csv_cell) are checked here too: one line, one field,
+ * no formula. Not here: the CLI's tables and the sinks end to end
+ * (tests/integration/output_safety.sh).
  */
 #include "harness.h"
 #include "trail.h"
@@ -419,5 +421,68 @@ TEST(escape_and_flatten_every_byte)
     trail_buf_free(&out);
 }
 
+/*
+ * A CSV cell (what trail query/count --format csv write for event text):
+ * one line, no raw control, one field by RFC 4180, and never a cell a
+ * spreadsheet takes for a formula. The oracle reads the cell as RFC 4180
+ * says and looks at its first character.
+ */
+TEST(csv_cells_are_one_field_and_no_formula)
+{
+    make_pieces();
+    static const char *const lead[] = {"", "=", "+", "-", "@", "\t", "\r", "'", "\"", ","};
+    struct trail_buf out = {0};
+    char val[32], text[256];
+    size_t checked = 0;
+    for (size_t i = 0; i < n_pieces; i++)
+        for (size_t l = 0; l < sizeof(lead) / sizeof(lead[0]); l++)
+            for (int where = 0; where < 3; where++) {
+                size_t ll = strlen(lead[l]);
+                memcpy(val, lead[l], ll);
+                size_t vl = ll + value_of(&pieces[i], where, val + ll);
+                trail_buf_reset(&out);
+                ASSERT_OK(trail_buf_append(&out, "1,", 2));
+                ASSERT_OK(trail_text_csv_cell(&out, val, vl));
+                ASSERT_OK(trail_buf_append(&out, ",2", 2));
+                ASSERT_SAFE(out, "csv", i);
+                /* RFC 4180: the middle field, quoted or not, ends at the next "," */
+                const char *c = out.data + 2, *end = out.data + out.len - 2;
+                size_t tn = 0;
+                if (*c == '"') {
+                    for (c++; c < end; c++) {
+                        if (*c == '"') {
+                            if (c + 1 < end && c[1] == '"')
+                                c++;
+                            else
+                                break;
+                        }
+                        text[tn++] = *c;
+                    }
+                    if (c + 1 != end)
+                        FAIL_AT(
+                            "csv, piece %zu lead %zu: the quoted cell does not end the field: %s",
+                            i, l, out.data);
+                } else {
+                    for (; c < end; c++) {
+                        if (*c == '"' || *c == ',')
+                            FAIL_AT("csv, piece %zu lead %zu: '%c' in an unquoted cell: %s", i, l,
+                                    *c, out.data);
+                        text[tn++] = *c;
+                    }
+                }
+                if (tn && strchr("=+-@\t\r", text[0]))
+                    FAIL_AT("csv, piece %zu lead %zu: the cell starts a formula: %s", i, l,
+                            out.data);
+                if (ll && strchr("=+-@", lead[l][0]) &&
+                    (tn < 2 || text[0] != '\'' || text[1] != lead[l][0]))
+                    FAIL_AT("csv, piece %zu lead %zu: no \"'\" before the formula: %s", i, l,
+                            out.data);
+                checked++;
+            }
+    trail_buf_free(&out);
+    ASSERT_EQ(checked, n_pieces * 30);
+}
+
 TEST_MAIN(every_encoder_one_line_one_field_round_trip, all_pieces_in_one_value,
-          invalid_utf8_in_the_description, escape_and_flatten_every_byte)
+          invalid_utf8_in_the_description, escape_and_flatten_every_byte,
+          csv_cells_are_one_field_and_no_formula)
