@@ -45,19 +45,19 @@ run: build
 	@scripts/run-demo.sh
 
 unit-test: test-deps build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	scripts/ctest.sh $(BUILD) --output-on-failure -j $(JOBS)
 
 # DEDUP_ROUNDS: the kill -9 rounds of daemon_dedup, 50 in the normal pass, 10 under the sanitizers
 asan-test: test-deps asan-build
-	cd $(ASAN_BUILD) && DEDUP_ROUNDS=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	DEDUP_ROUNDS=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/ctest.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # A race stops traild (halt_on_error) and leaves a report in $(TSAN_BUILD)/tsan-report.*:
 # either fails the pass.
 tsan-test: test-deps tsan-build
 	rm -f $(TSAN_BUILD)/tsan-report.*
-	cd $(TSAN_BUILD) && DEDUP_ROUNDS=10 TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(CURDIR)/$(TSAN_BUILD)/tsan-report \
-	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+	DEDUP_ROUNDS=10 TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(CURDIR)/$(TSAN_BUILD)/tsan-report \
+	  scripts/ctest.sh $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 	@if ls $(TSAN_BUILD)/tsan-report.* >/dev/null 2>&1; then \
 	  echo "ThreadSanitizer reports:"; cat $(TSAN_BUILD)/tsan-report.*; exit 1; fi
 

@@ -34,6 +34,9 @@
     "        Events at or after --since and before --until. TIME is RFC 3339 with Z or\n"          \
     "        an offset (2026-11-01T08:00:00+01:00), a date (2026-11-01, midnight UTC),\n"          \
     "        now, or a time ago: a number and s, m, h, d or w (15m, 24h, 7d).\n"                   \
+    "    --received-since TIME, --received-until TIME\n"                                           \
+    "        The same on the time trail received the event (the producer's time can\n"             \
+    "        be wrong or forged; the received time is trail's clock).\n"                           \
     "    --event GLOB\n"                                                                           \
     "        Event ids matching GLOB (* any run, ? one character, [abc], [a-z],\n"                 \
     "        [!abc]); a comma-separated list, or repeat the option: any of them.\n"                \
@@ -192,9 +195,9 @@ static int parse_format(const char *v, int count, int *ret)
  */
 static int parse_args(int argc, char **argv, int kind, struct opts *o, struct trail_query *q)
 {
-    static const char *const filters[] = {"--since",     "--until", "--event", "--severity",
-                                          "--where",     "--text",  "--input", "--peer",
-                                          "--principal", "--origin"};
+    static const char *const filters[] = {
+        "--since", "--until", "--event",     "--severity", "--where",          "--text",
+        "--input", "--peer",  "--principal", "--origin",   "--received-since", "--received-until"};
     char err[512];
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;

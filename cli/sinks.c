@@ -163,6 +163,11 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
         struct sink_state *s = &all[i];
         uint64_t lag = last_seq > s->seq ? last_seq - s->seq : 0;
         char t[32] = "-", te[32] = "-";
+        if (s->seq > last_seq) /* never lag 0: the store lost records the sink delivered */
+            snprintf(s->error, sizeof(s->error),
+                     "cursor past the end: the cursor is at seq %" PRIu64
+                     ", past the store's end (seq %" PRIu64 ")",
+                     s->seq, last_seq);
         if (s->time_us)
             trail_time_format(s->time_us, t);
         if (s->error_time_us)
@@ -172,9 +177,13 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
             json_text(s->name);
             printf(",\"type\":");
             json_text(s->type);
-            printf(",\"cursor\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"delivered\":%" PRIu64
-                   ",\"witnessed\":%" PRIu64 ",\"updated\":",
-                   s->seq, lag, s->delivered, s->witnessed);
+            printf(",\"cursor\":%" PRIu64, s->seq);
+            if (s->seq > last_seq)
+                printf(",\"lag\":null,\"past_end\":%" PRIu64, s->seq - last_seq);
+            else
+                printf(",\"lag\":%" PRIu64, lag);
+            printf(",\"delivered\":%" PRIu64 ",\"witnessed\":%" PRIu64 ",\"updated\":",
+                   s->delivered, s->witnessed);
             if (s->time_us)
                 json_text(t);
             else
@@ -191,9 +200,14 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
                 printf("null");
             printf("}\n");
         } else {
-            printf("%-16s %-10s %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %10" PRIu64 " %-27s %s%s",
-                   s->name, s->type, s->seq, lag, s->delivered, s->witnessed, t,
-                   s->error[0] ? te : "-", s->error[0] ? " " : "");
+            char lag_text[24];
+            if (s->seq > last_seq)
+                snprintf(lag_text, sizeof(lag_text), "past-end");
+            else
+                snprintf(lag_text, sizeof(lag_text), "%" PRIu64, lag);
+            printf("%-16s %-10s %12" PRIu64 " %10s %12" PRIu64 " %10" PRIu64 " %-27s %s%s", s->name,
+                   s->type, s->seq, lag_text, s->delivered, s->witnessed, t, s->error[0] ? te : "-",
+                   s->error[0] ? " " : "");
             table_text(s->error);
             putchar('\n');
         }

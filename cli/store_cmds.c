@@ -186,6 +186,8 @@ static void import_one(struct importer *im, const char *fmt, const char *data, s
     int r = strcmp(fmt, "cef") == 0
                 ? trail_event_from_cef(im->cat, data, len, &ev, err, sizeof(err))
                 : trail_event_from_json(im->cat, data, len, &ev, err, sizeof(err));
+    if (r == 0) /* before validation: an import's times are history, not skew */
+        trail_event_set_input(ev, TRAIL_INPUT_IMPORT, NULL, 0);
     if (r == 0 && trail_event_validate(ev) < 0) {
         snprintf(err, sizeof(err), "%s", trail_event_error(ev));
         r = TRAIL_E_PARSE;
@@ -515,9 +517,11 @@ static const char purge_help[] =
     "    trail purge --store DIR --max-size SIZE\n"
     "\n"
     "DESCRIPTION\n"
-    "    Removes whole sealed segments, oldest first, while their newest event\n"
-    "    is older than AGE, or while the store is larger than SIZE (both may be\n"
-    "    given). The segment being written and segments not yet sealed are\n"
+    "    Removes whole sealed segments, oldest first, while their last event\n"
+    "    arrived more than AGE ago (trail's received time: a producer's clock\n"
+    "    cannot hold data back or make it go early), or while the store is\n"
+    "    larger than SIZE (both may be given). The segment being written and segments not yet "
+    "sealed are\n"
     "    never removed, so a purge can leave more than asked for. The purge is\n"
     "    recorded in the store as a trail_events_purged record with the\n"
     "    purged seq range, the segment count, the bytes, and the anchor (chain\n"

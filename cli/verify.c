@@ -25,7 +25,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "    trail verify --store DIR [--pubkey FILE]... [--checkpoint LINE|FILE]...\n"
-    "                 [--json] [--threads N]\n"
+    "                 [--allow-unsigned-tail N] [--json] [--threads N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Reads every segment of the store in DIR once, directly from the files,\n"
@@ -60,6 +60,7 @@ static const char help[] =
     "      checksum          a frame, block, index or header that fails its CRC\n"
     "      format            a file or frame that does not parse\n"
     "      side-file         tree.roots or anchors disagree with the records\n"
+    "      unsigned          records no checkpoint signed by a --pubkey key covers\n"
     "\n"
     "    After a purge, verification starts from the anchor (chain head and\n"
     "    Merkle frontier) the trail_events_purged record keeps, checked\n"
@@ -67,6 +68,17 @@ static const char help[] =
     "    from tree.roots and the anchors where those hold them.\n"
     "\n"
     "    It can run while traild writes: what is not yet written is not there.\n"
+    "\n"
+    "    What it can vouch for. The store's own checkpoints are files in DIR:\n"
+    "    whoever can write there and holds the signing key can rewrite every\n"
+    "    record, hash and checkpoint consistently, and without the key can still\n"
+    "    delete checkpoints. With --pubkey, every record must be covered by a\n"
+    "    checkpoint signed by one of the keys given that the store holds:\n"
+    "    records after the last one are damage ('unsigned', with their range),\n"
+    "    and a store with no such checkpoint fails. Only an external checkpoint\n"
+    "    (--checkpoint, kept where the store's operators cannot change it)\n"
+    "    vouches for what it covers against someone who holds the key. The\n"
+    "    summary line says which of these the result rests on.\n"
     "\n"
     "OPTIONS\n"
     "    --store DIR\n"
@@ -77,6 +89,13 @@ static const char help[] =
     "        store's checkpoints; more than once for rotated keys. Without it,\n"
     "        DIR/checkpoint.pub is used when it exists (with a note: anyone who\n"
     "        can write to DIR can replace it), else signatures are not checked.\n"
+    "        Given, it also makes every record need a signed checkpoint (above).\n"
+    "\n"
+    "    --allow-unsigned-tail N\n"
+    "        With --pubkey: accept up to N records after the last signed\n"
+    "        checkpoint, with a note (a live store signs every checkpoint_every_ms\n"
+    "        or checkpoint_every_events). A store with no signed checkpoint still\n"
+    "        fails. Default 0.\n"
     "\n"
     "    --checkpoint LINE|FILE\n"
     "        An external checkpoint ('trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN\n"
@@ -95,7 +114,11 @@ static const char help[] =
     "OUTPUT\n"
     "    One line per damaged place ('damage: seq 57 in seg-...: removed: ...'),\n"
     "    notes on what could not be checked ('note: ...'), and a last line that\n"
-    "    sums it up, starting with 'ok:' or 'DAMAGED:'.\n"
+    "    sums it up, starting with 'ok:' or 'DAMAGED:'. An 'ok:' line ends with\n"
+    "    what the result rests on: 'verified against an external checkpoint of\n"
+    "    DATE', 'verified against the store's own checkpoints (an attacker with\n"
+    "    write access to the directory and the key could have rewritten it)',\n"
+    "    or that no signature was checked.\n"
     "\n"
     "EXIT STATUS\n"
     "    0  everything holds\n"
@@ -111,6 +134,60 @@ static const char help[] =
     "    trail checkpoint --help, trail proof --help, docs/integrity.md\n";
 
 /* ---- output ---- */
+
+/*
+ * The boundary of what the result vouches for, in one clause: an external
+ * checkpoint pins what it covers even against the key's holder; the store's
+ * own checkpoints only against someone without the key; a key found in DIR
+ * or no key at all, against nobody who can write to DIR.
+ */
+static void boundary(const struct trail_verify_report *rep, int keys, int own_key, char *out,
+                     size_t size)
+{
+    if (!keys) {
+        snprintf(out, size,
+                 "no signature checked (anyone with write access to the store's "
+                 "directory could have rewritten it)");
+        return;
+    }
+    if (rep->signed_checkpoints == 0) {
+        snprintf(out, size,
+                 "no signed checkpoint vouches for it (anyone with write access to "
+                 "the store's directory could have rewritten it)");
+        return;
+    }
+    if (own_key) {
+        snprintf(out, size,
+                 "verified against the store's own checkpoints and the key file in "
+                 "its directory (anyone with write access to the directory could "
+                 "have rewritten it)");
+        return;
+    }
+    char tail[200] = "";
+    if (rep->records && rep->last_seq > rep->signed_size)
+        snprintf(tail, sizeof(tail), "; records %" PRIu64 "..%" PRIu64 " against no signature",
+                 rep->signed_size + 1 > rep->first_seq ? rep->signed_size + 1 : rep->first_seq,
+                 rep->last_seq);
+    if (rep->witnessed_size) {
+        char when[32];
+        trail_time_format(rep->witnessed_time_us, when);
+        char own[200] = "";
+        if (rep->signed_size > rep->witnessed_size)
+            snprintf(own, sizeof(own),
+                     ", records %" PRIu64 "..%" PRIu64 " against the store's own checkpoints "
+                     "(an attacker with write access to the directory and the key could have "
+                     "rewritten them)",
+                     rep->witnessed_size + 1, rep->signed_size);
+        snprintf(out, size,
+                 "records up to %" PRIu64 " verified against an external checkpoint of %s%s%s",
+                 rep->witnessed_size, when, own, tail);
+        return;
+    }
+    snprintf(out, size,
+             "verified against the store's own checkpoints (an attacker with write access to the "
+             "directory and the key could have rewritten it)%s",
+             tail);
+}
 
 static void seq_text(const struct trail_verify_damage *d, char *out, size_t size)
 {
@@ -139,7 +216,8 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void print_json(const struct trail_verify_report *rep, double seconds, const char *key_note)
+static void print_json(const struct trail_verify_report *rep, double seconds, const char *key_note,
+                       const char *bound)
 {
     char root[65], chain[65];
     trail_hash_to_hex(rep->root, root);
@@ -156,6 +234,18 @@ static void print_json(const struct trail_verify_report *rep, double seconds, co
            rep->checkpoints, rep->latest_size, rep->external, rep->signatures, rep->checked,
            rep->group_roots, rep->purges, rep->bytes, rep->threads, seconds,
            seconds > 0 ? (double)rep->records / seconds : 0.0);
+    char when[32] = "";
+    if (rep->witnessed_size)
+        trail_time_format(rep->witnessed_time_us, when);
+    printf(",\"signed_checkpoints\":%" PRIu64 ",\"signed_size\":%" PRIu64
+           ",\"witnessed_size\":%" PRIu64 ",\"witnessed_time\":",
+           rep->signed_checkpoints, rep->signed_size, rep->witnessed_size);
+    if (rep->witnessed_size)
+        json_string(stdout, when);
+    else
+        fputs("null", stdout);
+    printf(",\"boundary\":");
+    json_string(stdout, bound);
     printf(",\"damage_count\":%" PRIu32 ",\"damage\":[", rep->n_damage);
     for (uint32_t i = 0; i < rep->n_damage && i < TRAIL_VERIFY_MAX_DAMAGE; i++) {
         const struct trail_verify_damage *d = &rep->damage[i];
@@ -186,7 +276,8 @@ static void print_json(const struct trail_verify_report *rep, double seconds, co
     printf("]}\n");
 }
 
-static void print_text(const struct trail_verify_report *rep, double seconds, const char *key_note)
+static void print_text(const struct trail_verify_report *rep, double seconds, const char *key_note,
+                       const char *bound)
 {
     char where[64];
     for (uint32_t i = 0; i < rep->n_damage && i < TRAIL_VERIFY_MAX_DAMAGE; i++) {
@@ -227,9 +318,9 @@ static void print_text(const struct trail_verify_report *rep, double seconds, co
     trail_hash_to_hex(rep->root, root);
     printf("ok: store %s, %s in %" PRIu64 " segments, root %.16s...; %" PRIu64
            " checkpoints (%" PRIu64 " signatures verified), %" PRIu64 " external; %" PRIu64
-           " compared%s\n",
+           " compared%s; %s\n",
            rep->store_id, range, rep->segments, root, rep->checkpoints, rep->signatures,
-           rep->external, rep->checked, rate);
+           rep->external, rep->checked, rate, bound);
 }
 
 /* ---- the command ---- */
@@ -251,6 +342,8 @@ int cmd_verify(int argc, char **argv)
     size_t n_keys = 0;
     struct cli_checkpoints cps = {0};
     int json = 0, threads = 0, status = 0;
+    uint64_t allow_tail = 0;
+    int have_allow = 0;
     char key_note[4400];
     const char *note_text = NULL;
 
@@ -263,7 +356,8 @@ int cmd_verify(int argc, char **argv)
         const char *eq = strchr(a, '=');
         size_t name_len = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (strlen(name) == name_len && strncmp(a, name, name_len) == 0)
-        int takes = IS("--store") || IS("--pubkey") || IS("--checkpoint") || IS("--threads");
+        int takes = IS("--store") || IS("--pubkey") || IS("--checkpoint") || IS("--threads") ||
+                    IS("--allow-unsigned-tail");
         if (takes) {
             val = eq && a[1] == '-' ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!val || !*val) {
@@ -288,6 +382,10 @@ int cmd_verify(int argc, char **argv)
             if (*end || t < 1 || t > 64)
                 status = cli_usage_error(cmd, "--threads needs a number from 1 to 64");
             threads = (int)t;
+        } else if (IS("--allow-unsigned-tail")) {
+            if (trail_parse_u64(val, strlen(val), &allow_tail) < 0)
+                status = cli_usage_error(cmd, "--allow-unsigned-tail needs a number of records");
+            have_allow = 1;
         } else if (IS("--json")) {
             json = 1;
         } else if (a[0] == '-') {
@@ -304,6 +402,11 @@ int cmd_verify(int argc, char **argv)
         status = cli_usage_error(cmd, "--store DIR is required");
         goto out;
     }
+    if (have_allow && n_key_paths == 0) {
+        status = cli_usage_error(cmd, "--allow-unsigned-tail needs --pubkey");
+        goto out;
+    }
+    int explicit_keys = n_key_paths > 0;
     char own_pub[4200];
     if (n_key_paths == 0) {
         struct stat st;
@@ -332,7 +435,9 @@ int cmd_verify(int argc, char **argv)
                                   .n_keys = n_keys,
                                   .checkpoints = cps.cp,
                                   .n_checkpoints = cps.n,
-                                  .threads = threads};
+                                  .threads = threads,
+                                  .require_signed = explicit_keys,
+                                  .allow_unsigned_tail = allow_tail};
     struct trail_verify_report *rep = malloc(sizeof(*rep));
     if (!rep) {
         status = cli_fail(cmd, "%s", strerror(ENOMEM));
@@ -346,10 +451,12 @@ int cmd_verify(int argc, char **argv)
     } else if (r < 0) {
         status = cli_usage_error(cmd, "%s: cannot read the store: %s", dir, trail_strerror(r));
     } else {
+        char bound[600];
+        boundary(rep, n_keys > 0, n_keys > 0 && !explicit_keys, bound, sizeof(bound));
         if (json)
-            print_json(rep, seconds, note_text);
+            print_json(rep, seconds, note_text, bound);
         else
-            print_text(rep, seconds, note_text);
+            print_text(rep, seconds, note_text, bound);
         status = rep->n_damage ? 1 : 0;
         if (fflush(stdout) != 0)
             status = cli_fail(cmd, "cannot write: %s", strerror(errno));

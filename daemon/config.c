@@ -397,9 +397,18 @@ static int load_store(struct loader *L, const char *key, const char *v)
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
     }
+    if (!strcmp(key, "accept_truncation")) {
+        /* the store's last seq, as the refusal named it: a number, never a yes */
+        if (parse_u64(v, UINT64_MAX - 1, &c->accept_truncation_to) < 0) {
+            fail(L, s, key, "'%s' is not the store's last seq (a whole number)", v);
+            return -EINVAL;
+        }
+        c->accept_truncation = 1;
+        return 0;
+    }
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
-         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max)");
+         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max, accept_truncation)");
     return -EINVAL;
 }
 
@@ -507,6 +516,8 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->batch_size, v, 1, 1u << 20);
     if (!strcmp(key, "max_connections"))
         return set_u32(L, s, key, &c->max_connections, v, 1, 1u << 20);
+    if (!strcmp(key, "connections_per_peer"))
+        return set_u32(L, s, key, &c->connections_per_peer, v, 0, 1u << 20);
     if (!strcmp(key, "queue_events"))
         return set_u32(L, s, key, &c->queue_events, v, 1, 1u << 26);
     if (!strcmp(key, "max_batch_events"))
@@ -517,6 +528,8 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->max_streams, v, 0, 65536);
     if (!strcmp(key, "http_timeout_s"))
         return set_u32(L, s, key, &c->http_timeout_s, v, 1, 86400);
+    if (!strcmp(key, "http_header_timeout_s"))
+        return set_u32(L, s, key, &c->http_header_timeout_s, v, 1, 3600);
     if (!strcmp(key, "stream_idle_timeout_s"))
         return set_u32(L, s, key, &c->stream_idle_timeout_s, v, 0, 86400 * 7);
     if (!strcmp(key, "auth_events_per_minute"))
@@ -529,8 +542,9 @@ static int load_limits(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->rejected_events_total_per_minute, v, 0, 1000000);
     fail(L, s, key,
          "unknown key (known: max_record_bytes, max_attrs, max_key_len, max_value_len, "
-         "max_line_bytes, max_body_bytes, batch_size, max_connections, queue_events, "
-         "max_batch_events, max_query_limit, max_streams, http_timeout_s, stream_idle_timeout_s, "
+         "max_line_bytes, max_body_bytes, batch_size, max_connections, connections_per_peer, "
+         "queue_events, max_batch_events, max_query_limit, max_streams, http_timeout_s, "
+         "http_header_timeout_s, stream_idle_timeout_s, "
          "auth_events_per_minute, auth_events_total_per_minute, rejected_events_per_minute, "
          "rejected_events_total_per_minute)");
     return -EINVAL;
@@ -551,7 +565,20 @@ static int load_validation(struct loader *L, const char *key, const char *v)
         }
         return 0;
     }
-    fail(L, "validation", key, "unknown key (known: policy)");
+    if (!strcmp(key, "time_skew_future_s"))
+        return set_u32(L, "validation", key, &L->cfg->skew_future_s, v, 0, 366 * 86400);
+    if (!strcmp(key, "time_skew_past_days"))
+        return set_u32(L, "validation", key, &L->cfg->skew_past_days, v, 0, 365000);
+    if (!strcmp(key, "time_skew")) {
+        if (strcmp(v, "flag") != 0 && strcmp(v, "refuse") != 0) {
+            fail(L, "validation", key, "'%s' is not one of: flag, refuse", v);
+            return -EINVAL;
+        }
+        L->cfg->skew_refuse = v[0] == 'r';
+        return 0;
+    }
+    fail(L, "validation", key,
+         "unknown key (known: policy, time_skew, time_skew_future_s, time_skew_past_days)");
     return -EINVAL;
 }
 
@@ -842,16 +869,21 @@ static void defaults(struct config *c)
     c->max_body_bytes = 16u << 20;
     c->batch_size = 4096;
     c->max_connections = 1024;
+    c->connections_per_peer = 64;
     c->queue_events = 262144;
     c->max_batch_events = 100000;
     c->max_query_limit = 10000;
     c->max_streams = 64;
     c->http_timeout_s = 120;
+    c->http_header_timeout_s = 10;
+    c->stream_idle_timeout_s = 300; /* a silent stream holds a connection slot: not forever */
     c->auth_events_per_minute = 10;
     c->auth_events_total_per_minute = 100;
     c->rejected_events_per_minute = 20;
     c->rejected_events_total_per_minute = 600;
     c->policy = TRAIL_POLICY_STRICT;
+    c->skew_future_s = (uint32_t)(TRAIL_DEFAULT_SKEW_FUTURE_US / 1000000);
+    c->skew_past_days = (uint32_t)(TRAIL_DEFAULT_SKEW_PAST_US / 86400000000LL);
 }
 
 static int fill_missing(struct config *c)
@@ -921,7 +953,10 @@ static int build_catalog(struct loader *L)
     if (r < 0)
         return r;
     if (trail_catalog_set_policy(c->cat, c->policy) < 0 ||
-        trail_catalog_set_limits(c->cat, &c->limits) < 0)
+        trail_catalog_set_limits(c->cat, &c->limits) < 0 ||
+        trail_catalog_set_time_skew(c->cat, (int64_t)c->skew_future_s * 1000000,
+                                    (int64_t)c->skew_past_days * 86400 * 1000000,
+                                    c->skew_refuse) < 0)
         return -EINVAL;
     for (size_t i = 0; i < c->n_events; i++) {
         struct event_conf *e = &c->events[i];
@@ -1096,6 +1131,9 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[store] fsync";
     if (a->dedup_window_s != b->dedup_window_s || a->dedup_max != b->dedup_max)
         return "[store] dedup_window_s/dedup_max";
+    if (a->accept_truncation != b->accept_truncation ||
+        a->accept_truncation_to != b->accept_truncation_to)
+        return "[store] accept_truncation";
     if (a->http_threads != b->http_threads)
         return "[listen] http_threads";
     if (a->syslog_threads != b->syslog_threads)

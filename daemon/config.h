@@ -72,7 +72,9 @@ struct config {
     uint32_t dedup_window_s;  /* idempotent ingest: how long a producer uuid is remembered */
     uint32_t dedup_max;       /* ... and how many at most (0: off) */
     uint32_t checkpoint_interval_s;
-    char *signing_key; /* Ed25519 private key file for checkpoints, or NULL */
+    char *signing_key;             /* Ed25519 private key file for checkpoints, or NULL */
+    int accept_truncation;         /* 1: open a store shorter than its claims ... */
+    uint64_t accept_truncation_to; /* ... when its last seq is this one (docs/store.md) */
 
     /* [listen]: "host:port" (or a path for unix); NULL when off */
     char *http;
@@ -98,11 +100,13 @@ struct config {
     uint64_t max_body_bytes;         /* one HTTP request body */
     uint32_t batch_size;             /* events per store append */
     uint32_t max_connections;        /* per listener */
+    uint32_t connections_per_peer;   /* per listener and peer address; 0 no limit */
     uint32_t queue_events;           /* events accepted and not yet durable, all inputs */
     uint32_t max_batch_events;       /* items in one POST /v1/events */
     uint32_t max_query_limit;        /* the largest limit= a query may ask for */
     uint32_t max_streams;            /* GET /v1/events/stream clients at once */
     uint32_t http_timeout_s;         /* an HTTP connection idle this long is closed */
+    uint32_t http_header_timeout_s;  /* a request head not complete this long after waiting */
     uint32_t stream_idle_timeout_s;  /* a TCP/TLS/Unix stream idle this long is closed; 0 never */
     uint32_t auth_events_per_minute; /* trail_auth_failed stored per source a minute */
     uint32_t auth_events_total_per_minute;     /* and from all sources together */
@@ -110,7 +114,9 @@ struct config {
     uint32_t rejected_events_total_per_minute; /* and from all peers together */
 
     /* [validation] */
-    int policy; /* enum trail_policy */
+    int policy;                             /* enum trail_policy */
+    uint32_t skew_future_s, skew_past_days; /* [validation] time_skew_*; 0 unbounded */
+    int skew_refuse;                        /* time_skew = refuse */
 
     /* the lines the keys naming files and directories were read from (0: a default),
        for config_preflight()'s messages */

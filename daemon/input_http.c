@@ -35,6 +35,7 @@
  * Not here: the body's structure (http_body.c), decoding (decode.c).
  */
 #include "auth.h"
+#include "connlimit.h"
 #include "http_body.h"
 #include "json_out.h"
 #include "log.h"
@@ -54,9 +55,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RETRY_AFTER_S "1"
+#define WATCH_MS      250 /* how often the header deadline is checked */
+
+/*
+ * One connection, from libmicrohttpd's STARTED to its CLOSED notification
+ * (on_connection), for the request-head deadline and for making room.
+ * Guarded by http_input.conns_lock; fd stays open until CLOSED, which takes
+ * that lock, so a shutdown() under the lock never reaches a reused fd.
+ */
+struct hconn {
+    MHD_socket fd;
+    struct sockaddr_storage sa;
+    char peer[80];
+    int64_t wait_since_ms; /* monotonic: waiting for a request head since; 0 while serving one */
+    int doomed;            /* shut down by traild, CLOSED not yet seen */
+    struct hconn *prev, *next;
+};
 
 struct http_input;
 
@@ -107,9 +126,15 @@ struct http_input {
     /* GET /v1/catalog: the JSON of the config it was made for */
     const struct config *catalog_cfg;
     struct trail_buf catalog_json;
-    struct tls_http *tls;   /* [listen] http_tls, or NULL */
-    atomic_int n_streams;   /* event streams open, against [limits] max_streams */
-    atomic_int n_conns;     /* connections open, against [limits] max_connections */
+    struct tls_http *tls; /* [listen] http_tls, or NULL */
+    atomic_int n_streams; /* event streams open, against [limits] max_streams */
+    /* connections (struct hconn), newest first; live: those not doomed */
+    pthread_mutex_t conns_lock;
+    struct hconn *conns;
+    uint32_t live;
+    pthread_cond_t watch_cv; /* the header deadline's thread (watch) */
+    pthread_t watch;
+    int watch_started, watch_stop;
     MHD_socket quiesced_fd; /* the listening socket once quiesced, closed at free */
 };
 
@@ -169,7 +194,11 @@ static const char *header(struct MHD_Connection *conn, const char *name)
  */
 static int get_healthz(struct req *rq)
 {
-    int err = ingest_store_error(traild.ingest);
+    char tampered[1024] = "";
+    /* a tampered store is failing even before an append finds out */
+    int err = trail_store_tampered(traild.store, tampered, sizeof(tampered), NULL);
+    if (!err)
+        err = ingest_store_error(traild.ingest);
     int status = err ? 503 : 200;
     struct trail_buf *a = &rq->answer;
     const struct config *cfg = traild_config();
@@ -185,6 +214,10 @@ static int get_healthz(struct req *rq)
     }
     json_printf(a, "{\"status\":\"%s\",\"store\":", err ? "failing" : "ok");
     json_str(a, err ? trail_strerror(err) : "ok", (size_t)-1);
+    if (tampered[0]) {
+        json_printf(a, ",\"reason\":");
+        json_str(a, tampered, (size_t)-1);
+    }
     json_printf(a,
                 ",\"queue_events\":%lld,\"queue_limit\":%lld,\"durable_seq\":%llu,"
                 "\"version\":\"%s\"}\n",
@@ -608,14 +641,12 @@ static enum MHD_Result send_answer(struct req *rq)
     return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503, rq->close);
 }
 
-static void peer_of(struct MHD_Connection *conn, char *out, size_t n, char *addr, size_t addrlen)
+/* "http:HOST:PORT" of sa into out, and HOST alone into addr when not NULL. */
+static void addr_name(const struct sockaddr *sa, char *out, size_t n, char *addr, size_t addrlen)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
+    if (sa) {
         if (sa->sa_family == AF_INET) {
             const struct sockaddr_in *s = (const void *)sa;
             inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
@@ -629,6 +660,13 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t n, char *addr
     snprintf(out, n, "http:%s:%u", host, port);
     if (addr)
         snprintf(addr, addrlen, "%s", host);
+}
+
+static void peer_of(struct MHD_Connection *conn, char *out, size_t n, char *addr, size_t addrlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    addr_name(ci ? ci->client_addr : NULL, out, n, addr, addrlen);
 }
 
 /* 401 (with WWW-Authenticate, RFC 6750) or 403, and the refusal recorded. */
@@ -735,6 +773,177 @@ static const char *framing_problem(struct MHD_Connection *conn)
     return NULL;
 }
 
+/* ---- connections: per-peer limits, the request-head deadline, making room ---- */
+
+/*
+ * libmicrohttpd 0.9.75 has no deadline for a request head: its connection
+ * timeout ([limits] http_timeout_s) counts inactivity, so a client that
+ * sends a byte every few seconds keeps a connection forever, and a
+ * thousand of them fill max_connections (slowloris). So traild keeps its
+ * own table of connections: libmicrohttpd tells it each connection's start
+ * and end (MHD_OPTION_NOTIFY_CONNECTION) and socket, on_request marks when
+ * a request's head has arrived, on_completed when the connection waits for
+ * the next one, and a thread (watch) shuts down the socket of every
+ * connection that has waited longer than [limits] http_header_timeout_s;
+ * libmicrohttpd then sees the end of the stream and closes it as usual.
+ * That keeps libmicrohttpd's own listener and threads (rather than
+ * accepting sockets here and handing them over with MHD_add_connection,
+ * which would duplicate its listen, quiesce and TLS handling).
+ *
+ * The same table makes room: at max_connections a new connection (checked
+ * in on_accept, libmicrohttpd's accept policy callback, before it
+ * counts it) takes the place of the connection that has waited longest for
+ * a request head. A request whose head has arrived is never shed, so a
+ * client that sends its request at once (a probe of /healthz, any client
+ * with a token) is served however many slow connections there are; the
+ * slow ones are what gives way. libmicrohttpd's own limit is set above
+ * max_connections (HTTP_SLACK) so that connections shut down but not yet
+ * closed do not make it stop accepting.
+ */
+#define HTTP_SLACK(max) ((max) / 4 > 64 ? (max) / 4 : 64)
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Shut hc's socket down (libmicrohttpd closes it); conns_lock held. */
+static void doom(struct http_input *h, struct hconn *hc, int reason)
+{
+    shutdown(hc->fd, SHUT_RDWR);
+    hc->doomed = 1;
+    h->live--;
+    connlimit_shed(IN_HTTP, reason, hc->peer);
+}
+
+/* MHD_OPTION_ACCEPT_POLICY_CALLBACK: the peer's limit, then room for one more. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_input *h = cls;
+    const struct config *cfg = traild_config();
+    char peer[80];
+    (void)addrlen;
+    addr_name(addr, peer, sizeof(peer), NULL, 0);
+    if (cfg->connections_per_peer && connlimit_count(IN_HTTP, addr) >= cfg->connections_per_peer) {
+        connlimit_refused(IN_HTTP, CR_PER_PEER, peer);
+        return MHD_NO;
+    }
+    enum MHD_Result ok = MHD_YES;
+    pthread_mutex_lock(&h->conns_lock);
+    if (h->live >= cfg->max_connections) {
+        struct hconn *oldest = NULL;
+        for (struct hconn *hc = h->conns; hc; hc = hc->next)
+            if (!hc->doomed && hc->wait_since_ms &&
+                (!oldest || hc->wait_since_ms <= oldest->wait_since_ms))
+                oldest = hc;
+        if (oldest)
+            doom(h, oldest, CS_CAPACITY);
+        else
+            ok = MHD_NO;
+    }
+    pthread_mutex_unlock(&h->conns_lock);
+    if (!ok)
+        connlimit_refused(IN_HTTP, CR_FULL, peer);
+    return ok;
+}
+
+/* The connection's entry in the table, or NULL. */
+static struct hconn *hconn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* A request's head has arrived (since_ms 0), or the connection waits for the next one. */
+static void set_waiting(struct http_input *h, struct MHD_Connection *conn, int64_t since_ms)
+{
+    struct hconn *hc = hconn_of(conn);
+    if (!hc)
+        return;
+    pthread_mutex_lock(&h->conns_lock);
+    hc->wait_since_ms = since_ms;
+    pthread_mutex_unlock(&h->conns_lock);
+}
+
+/*
+ * Connections opened and closed: the table, the gauge and the peer's
+ * count. CLOSED comes before libmicrohttpd closes the socket.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_input *h = cls;
+    struct hconn *hc = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&metrics.connections[IN_HTTP], 1);
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ca =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!fd || !ca || !ca->client_addr || !(hc = calloc(1, sizeof(*hc))))
+            return; /* untracked: no deadline, never shed (only without memory) */
+        hc->fd = fd->connect_fd;
+        size_t len = ca->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                            : sizeof(struct sockaddr_in);
+        memcpy(&hc->sa, ca->client_addr, len);
+        addr_name(ca->client_addr, hc->peer, sizeof(hc->peer), NULL, 0);
+        hc->wait_since_ms = mono_ms();
+        connlimit_add(IN_HTTP, (struct sockaddr *)&hc->sa);
+        pthread_mutex_lock(&h->conns_lock);
+        hc->next = h->conns;
+        if (h->conns)
+            h->conns->prev = hc;
+        h->conns = hc;
+        h->live++;
+        pthread_mutex_unlock(&h->conns_lock);
+        *socket_context = hc;
+    } else {
+        atomic_fetch_sub(&metrics.connections[IN_HTTP], 1);
+        if (!hc)
+            return;
+        pthread_mutex_lock(&h->conns_lock);
+        if (hc->prev)
+            hc->prev->next = hc->next;
+        else
+            h->conns = hc->next;
+        if (hc->next)
+            hc->next->prev = hc->prev;
+        if (!hc->doomed)
+            h->live--;
+        pthread_mutex_unlock(&h->conns_lock);
+        connlimit_release(IN_HTTP, (struct sockaddr *)&hc->sa);
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* The header deadline: shut down connections that waited too long for a request head. */
+static void *watch(void *arg)
+{
+    struct http_input *h = arg;
+    pthread_setname_np(pthread_self(), "http-deadline");
+    pthread_mutex_lock(&h->conns_lock);
+    while (!h->watch_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += WATCH_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->watch_cv, &h->conns_lock, &until);
+        int64_t now = mono_ms(), limit = (int64_t)traild_config()->http_header_timeout_s * 1000;
+        for (struct hconn *hc = h->conns; hc; hc = hc->next)
+            if (!hc->doomed && hc->wait_since_ms && now - hc->wait_since_ms >= limit)
+                doom(h, hc, CS_HEADER_TIMEOUT);
+    }
+    pthread_mutex_unlock(&h->conns_lock);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -743,6 +952,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct req *rq = *con_cls;
     (void)version;
     if (!rq) {
+        set_waiting(h, conn, 0); /* the head is complete: no deadline while it is served */
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
@@ -852,7 +1062,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct req *rq = *con_cls;
-    (void)cls, (void)conn, (void)toe;
+    (void)toe;
+    set_waiting(cls, conn, mono_ms()); /* kept alive: the next request head's deadline runs */
     if (!rq)
         return;
     if (rq->counted_stream)
@@ -862,30 +1073,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     trail_buf_free(&rq->answer);
     free(rq);
     *con_cls = NULL;
-}
-
-/*
- * Connections opened and closed: the gauge, and a log line at the limit
- * (libmicrohttpd then stops accepting: new connections wait in the
- * listen backlog until one closes).
- */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    struct http_input *h = cls;
-    (void)conn, (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        int n = atomic_fetch_add(&h->n_conns, 1) + 1;
-        atomic_fetch_add(&metrics.connections[IN_HTTP], 1);
-        if ((uint32_t)n >= traild_config()->max_connections)
-            log_rejected("http", "-",
-                         "%d connections open, the most allowed ([limits] max_connections): new "
-                         "ones wait until one closes",
-                         n);
-    } else {
-        atomic_fetch_sub(&h->n_conns, 1);
-        atomic_fetch_sub(&metrics.connections[IN_HTTP], 1);
-    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -905,6 +1092,8 @@ static int enabled(const struct config *cfg)
 {
     return cfg->http != NULL;
 }
+
+static void free_input(void *state);
 
 static int start(const struct config *cfg, void **ret_state, char *err, size_t errlen)
 {
@@ -934,6 +1123,12 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
     static const struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
     h->quiesced_fd = MHD_INVALID_SOCKET;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->conns_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&h->idle_cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -943,9 +1138,10 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
         flags |= MHD_USE_TLS;
     /* the logger option first, so that MHD never prints on its own */
     h->mhd = MHD_start_daemon(
-        flags, (uint16_t)atoi(port), NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        flags, (uint16_t)atoi(port), on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(cfg->max_connections + HTTP_SLACK(cfg->max_connections)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->http_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
@@ -954,12 +1150,15 @@ static int start(const struct config *cfg, void **ret_state, char *err, size_t e
     freeaddrinfo(ai);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->http);
-        pthread_mutex_destroy(&h->lock);
-        pthread_cond_destroy(&h->idle_cv);
-        tls_http_free(h->tls);
-        free(h);
+        free_input(h);
         return -EADDRINUSE;
     }
+    if (pthread_create(&h->watch, NULL, watch, h) != 0) {
+        snprintf(err, errlen, "cannot start the request-head deadline's thread");
+        free_input(h);
+        return -ENOMEM;
+    }
+    h->watch_started = 1;
     log_msg(LOG_INFO, "http: %s (%u threads%s%s)", cfg->http, cfg->http_threads,
             h->tls ? ", TLS" : "", h->tls && cfg->tls_http_ca ? " with client certificates" : "");
     if (!auth_enabled(cfg))
@@ -994,14 +1193,25 @@ static void free_input(void *state)
     struct http_input *h = state;
     if (!h)
         return;
-    MHD_stop_daemon(h->mhd);
+    if (h->watch_started) {
+        pthread_mutex_lock(&h->conns_lock);
+        h->watch_stop = 1;
+        pthread_cond_signal(&h->watch_cv);
+        pthread_mutex_unlock(&h->conns_lock);
+        pthread_join(h->watch, NULL);
+    }
+    if (h->mhd)
+        MHD_stop_daemon(h->mhd);
     if (h->quiesced_fd != MHD_INVALID_SOCKET)
         close(h->quiesced_fd);
-    query_http_free(); /* the query index, before the store closes */
+    if (h->mhd)
+        query_http_free(); /* the query index, before the store closes */
     trail_buf_free(&h->catalog_json);
     tls_http_free(h->tls);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->idle_cv);
+    pthread_mutex_destroy(&h->conns_lock);
+    pthread_cond_destroy(&h->watch_cv);
     free(h);
 }
 

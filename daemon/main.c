@@ -22,11 +22,14 @@
 #include "traild.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_CONFIG      2
@@ -304,6 +307,9 @@ static void apply_retention(const struct config *cfg)
 
 /* ---- main ---- */
 
+/* the highest seq the store's files claimed when an accepted truncation opened it, else 0 */
+static uint64_t opened_claimed;
+
 static int open_store(const struct config *cfg, char *err, size_t errlen)
 {
     struct trail_store_opts opts = {
@@ -324,6 +330,8 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         }
         opts.checkpoint_key = traild.signing_key;
     }
+    opts.accept_truncation = cfg->accept_truncation;
+    opts.accept_truncation_to = cfg->accept_truncation_to;
     opts.checkpoint = on_checkpoint;
     opts.checkpoint_every_ms =
         cfg->checkpoint_interval_s ? cfg->checkpoint_interval_s * 1000 : 60000;
@@ -345,9 +353,133 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
             line = strtok(NULL, "\n");
         }
     }
-    log_msg(LOG_INFO, "store %s open: %llu records in %llu segments", cfg->store_path,
-            (unsigned long long)rep.records, (unsigned long long)rep.segments);
+    log_msg(LOG_INFO, "store %s open: %llu records in %llu segments, last seq %llu",
+            cfg->store_path, (unsigned long long)rep.records, (unsigned long long)rep.segments,
+            (unsigned long long)rep.last_seq);
+    traild.opened_last_seq = rep.last_seq;
+    traild.accept_truncation = cfg->accept_truncation && cfg->accept_truncation_to == rep.last_seq;
+    if (cfg->accept_truncation && !traild.accept_truncation)
+        log_msg(LOG_WARN,
+                "[store] accept_truncation = %llu: the store's last seq is %llu and holds what it "
+                "claims; nothing accepted (remove the setting)",
+                (unsigned long long)cfg->accept_truncation_to, (unsigned long long)rep.last_seq);
+    opened_claimed = rep.truncation_accepted ? rep.claimed_seq : 0;
     return 0;
+}
+
+/*
+ * Every connection is a file descriptor, and each listener may hold
+ * [limits] max_connections (1024 by default) of them: the usual soft limit
+ * of 1024 would run out first, and then accept() fails for everyone. So the
+ * soft limit goes up to the hard one, which the operator controls.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_msg(LOG_WARN, "cannot raise the open files limit from %llu: %s",
+                (unsigned long long)before, strerror(errno));
+}
+
+/*
+ * The operator's acceptance of a shorter store (the store's own claims, or
+ * sink cursors past its end), kept as trail's own record: who accepted
+ * what, and how much was lost.
+ */
+static void note_truncation(const struct config *cfg)
+{
+    if (!opened_claimed && !traild.sinks_reset[0])
+        return;
+    uint64_t last = traild.opened_last_seq;
+    char msg[1024], by[600];
+    snprintf(msg, sizeof(msg),
+             "the store holds records up to seq %llu, %llu fewer than it claimed; accepted%s%s",
+             (unsigned long long)last,
+             (unsigned long long)(opened_claimed > last ? opened_claimed - last : 0),
+             traild.sinks_reset[0] ? "; sink cursors reset to its end: " : "", traild.sinks_reset);
+    snprintf(by, sizeof(by), "%s: [store] accept_truncation = %llu (traild uid %ld)",
+             cfg->path ? cfg->path : "(built-in configuration)",
+             (unsigned long long)cfg->accept_truncation_to, (long)getuid());
+    log_msg(LOG_WARN, "%s (%s)", msg, by);
+    struct trail_event *ev = own_event(cfg, "trail_store_truncation_accepted");
+    set_attr(ev, "msg", msg);
+    set_attr(ev, "accepted_by", by);
+    set_attr(ev, "sinks_reset", traild.sinks_reset);
+    if (ev) {
+        trail_event_set_int(ev, "last_seq", (int64_t)last);
+        trail_event_set_int(ev, "claimed_seq", (int64_t)(opened_claimed ? opened_claimed : last));
+        trail_event_set_int(ev, "missing",
+                            (int64_t)(opened_claimed > last ? opened_claimed - last : 0));
+    }
+    write_own(ev);
+}
+
+/*
+ * A file the store held was removed or replaced (the store found it and
+ * acknowledges nothing more): say so once, loudly, as an EMERGENCY record
+ * in a fresh file beside the store. Not in the store: the store is what
+ * can no longer be trusted, and its chain continues only from files that
+ * are gone. One JSON line (the record's JSON form, as `trail query
+ * --format json` prints it), made with O_EXCL and synced; also on stderr.
+ */
+static void check_tampered(const struct config *cfg)
+{
+    static int reported;
+    char reason[1024], path[4200], msg[1400];
+    uint64_t seq = 0;
+    if (reported || !traild.store ||
+        !trail_store_tampered(traild.store, reason, sizeof(reason), &seq))
+        return;
+    reported = 1;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(path, sizeof(path), "%s/EMERGENCY-%s-%ld.ndjson", cfg->store_path, stamp,
+             (long)getpid());
+    snprintf(msg, sizeof(msg),
+             "traild stopped acknowledging events: %s; the last acknowledged seq is %llu", reason,
+             (unsigned long long)seq);
+    struct trail_event *ev = own_event(cfg, "trail_store_tampered");
+    set_attr(ev, "msg", msg);
+    set_attr(ev, "reason", reason);
+    set_attr(ev, "store", cfg->store_path);
+    set_attr(ev, "file", path);
+    if (ev)
+        trail_event_set_int(ev, "durable_seq", (int64_t)seq);
+    struct trail_buf out = {0};
+    int r = ev ? trail_event_validate(ev) : -ENOMEM;
+    if (r == 0)
+        r = trail_event_to_json(ev, &out);
+    if (r == 0 && trail_buf_append(&out, "\n", 1) < 0)
+        r = -ENOMEM;
+    int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640) : -1;
+    if (fd >= 0) {
+        if (write(fd, out.data, out.len) != (ssize_t)out.len || fsync(fd) < 0)
+            r = -errno;
+        close(fd);
+        int dfd = open(cfg->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    } else if (r == 0) {
+        r = -errno;
+    }
+    log_msg(LOG_ERR, "EMERGENCY trail_store_tampered: %s", msg);
+    if (r == 0)
+        log_msg(LOG_ERR, "EMERGENCY record written to %s", path);
+    else
+        log_msg(LOG_ERR, "cannot write the EMERGENCY record to %s: %s", path, trail_strerror(r));
+    if (ev)
+        print_event(stderr, ev);
+    trail_buf_free(&out);
+    trail_event_free(ev);
 }
 
 int main(int argc, char **argv)
@@ -415,6 +547,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
 
     int status = 1;
     if (open_store(cfg, err, sizeof(err)) < 0) {
@@ -440,6 +573,7 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    note_truncation(cfg);
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
         stop_inputs();
@@ -469,6 +603,7 @@ int main(int argc, char **argv)
             why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
             break;
         }
+        check_tampered(cfg);
         if (trail_now() >= next_retention) {
             apply_retention(traild_config());
             next_retention = trail_now() + 60 * 1000000LL;

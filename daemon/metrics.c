@@ -5,6 +5,7 @@
  */
 #include "metrics.h"
 #include "sink.h"
+#include "traild.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,8 +26,8 @@ static const char *const input_names[IN_N] = {
     [IN_SYSLOG_TLS] = "syslog_tls",
     [IN_CEF_TCP] = "cef_tcp",
     [IN_UNIX] = "unix",
-    [IN_FILE] = "file",
-    [IN_INTERNAL] = "internal",
+    [IN_FILE] = "follow",
+    [IN_INTERNAL] = "trail",
 };
 
 static const char *const reason_names[RJ_N] = {
@@ -48,6 +49,12 @@ static const char *const reason_names[RJ_N] = {
     [RJ_STORE_FAILED] = "store_failed",
     [RJ_OTHER] = "other",
 };
+
+/* Does the input take connections (and so can refuse or shed them)? */
+static int has_conns(int input)
+{
+    return input != IN_SYSLOG_UDP && input != IN_FILE && input != IN_INTERNAL;
+}
 
 const char *metrics_input_name(int input)
 {
@@ -172,6 +179,27 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
     for (int i = 0; i < IN_N; i++)
         r |= put(out, "trail_connections{input=\"%s\"} %" PRId64 "\n", input_names[i],
                  (int64_t)atomic_load(&metrics.connections[i]));
+    /* connlimit.h: enum conn_refusal and enum conn_shed, in order */
+    static const char *refusals[] = {"per_peer", "full"},
+                      *sheds[] = {"header_timeout", "capacity", "idle"};
+    r |= put(out, "# HELP trail_connections_refused_total Connections refused at accept, per "
+                  "input and reason (per_peer: [limits] connections_per_peer; full: "
+                  "max_connections with none to give way).\n"
+                  "# TYPE trail_connections_refused_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int j = 0; j < 2 && has_conns(i); j++)
+            r |= put(out,
+                     "trail_connections_refused_total{input=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                     input_names[i], refusals[j], LOAD(metrics.conn_refused[i][j]));
+    r |= put(out, "# HELP trail_connections_shed_total Connections traild closed to serve others, "
+                  "per input and reason (header_timeout: no request head within "
+                  "http_header_timeout_s; capacity: gave way to a new connection at "
+                  "max_connections; idle: stream_idle_timeout_s).\n"
+                  "# TYPE trail_connections_shed_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int j = 0; j < 3 && has_conns(i); j++)
+            r |= put(out, "trail_connections_shed_total{input=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                     input_names[i], sheds[j], LOAD(metrics.conn_shed[i][j]));
     r |= put(out, "# HELP trail_backpressure_pauses_total Times an input stopped reading "
                   "because the queue was full.\n# TYPE trail_backpressure_pauses_total counter\n");
     for (int i = 0; i < IN_N; i++)
@@ -198,6 +226,11 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
              "# HELP trail_store_last_seq The highest durable sequence number.\n"
              "# TYPE trail_store_last_seq gauge\ntrail_store_last_seq %" PRIu64 "\n",
              LOAD(metrics.store_events), LOAD(metrics.store_errors), LOAD(metrics.last_seq));
+    r |= put(out,
+             "# HELP trail_store_tampered 1 once a file the store holds open was found removed or "
+             "replaced: nothing more is acknowledged (docs/store.md).\n"
+             "# TYPE trail_store_tampered gauge\ntrail_store_tampered %d\n",
+             traild.store && trail_store_tampered(traild.store, NULL, 0, NULL) ? 1 : 0);
     if (disk_bytes >= 0)
         r |= put(out,
                  "# HELP trail_store_bytes Bytes the store occupies on disk.\n"

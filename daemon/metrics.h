@@ -55,6 +55,8 @@ struct metrics {
     atomic_uint_fast64_t bytes_in[IN_N];                  /* raw bytes received */
     atomic_uint_fast64_t rejected[IN_N][RJ_N];            /* items refused, per reason */
     atomic_int_fast64_t connections[IN_N];                /* open connections (gauge) */
+    atomic_uint_fast64_t conn_refused[IN_N][2];           /* at accept, by enum conn_refusal */
+    atomic_uint_fast64_t conn_shed[IN_N][3];              /* closed by traild, by enum conn_shed */
     atomic_uint_fast64_t paused[IN_N];                    /* reads paused for backpressure */
     atomic_uint_fast64_t http_responses[6];               /* by class: 1xx .. 5xx (index 1..5) */
     atomic_uint_fast64_t http_503;                        /* answers "try later" */

@@ -653,6 +653,18 @@ static void *run(void *arg)
             pending = 0;
         }
         uint64_t durable = trail_store_durable_seq(s->store);
+        if (s->cursor > durable) {
+            /* never "caught up": every event up to the cursor would be skipped */
+            char what[200];
+            snprintf(what, sizeof(what),
+                     "the cursor is at seq %" PRIu64 ", past the store's end (seq %" PRIu64
+                     "); nothing is delivered",
+                     s->cursor, durable);
+            record_error(s, "cursor past the end", what);
+            if (nap(s, 1000))
+                break;
+            continue;
+        }
         uint64_t last = s->cursor;
         uint32_t n = 0, filtered = 0;
         int failed = 0;
@@ -840,6 +852,35 @@ int sinks_start(const struct sink_conf *conf, size_t n, struct trail_store *stor
                 break;
             }
         }
+        if (s->cursor > traild.opened_last_seq) {
+            /* the store lost records this sink delivered: going on would skip every new
+               event up to the cursor, silently */
+            if (!traild.accept_truncation) {
+                snprintf(err, errlen,
+                         "sink %s: its cursor (%s) is at seq %" PRIu64 ", %" PRIu64
+                         " past the store's last seq %" PRIu64
+                         ": the store lost records the sink delivered. To go on, accept the loss "
+                         "with [store] accept_truncation = %" PRIu64,
+                         conf[i].name, s->cursor_path, s->cursor,
+                         s->cursor - traild.opened_last_seq, traild.opened_last_seq,
+                         traild.opened_last_seq);
+                r = TRAIL_E_SHORTER;
+                break;
+            }
+            size_t used = strlen(traild.sinks_reset);
+            snprintf(traild.sinks_reset + used, sizeof(traild.sinks_reset) - used,
+                     "%s%s from %" PRIu64, used ? ", " : "", conf[i].name, s->cursor);
+            log_msg(LOG_WARN,
+                    "sink %s: cursor %" PRIu64 " reset to the store's last seq %" PRIu64
+                    " ([store] accept_truncation)",
+                    conf[i].name, s->cursor, traild.opened_last_seq);
+            s->cursor = traild.opened_last_seq;
+            if ((r = save_cursor(s)) < 0) {
+                snprintf(err, errlen, "sink %s: cannot write %s: %s", conf[i].name, s->cursor_path,
+                         trail_strerror(r));
+                break;
+            }
+        }
         atomic_store(&s->m_cursor, s->cursor);
         log_msg(LOG_INFO, "sink %s (%s): from seq %" PRIu64 " (store at %" PRIu64 ")", conf[i].name,
                 conf[i].ops->name, s->cursor + 1, durable);
@@ -899,12 +940,15 @@ int sinks_metrics(struct trail_buf *out)
     int r = 0;
     if (!n_all_sinks)
         return 0;
-    uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
     static const struct {
         const char *name, *type, *help;
     } m[] = {
         {"trail_sink_lag_events", "gauge",
-         "Durable events not yet delivered (or filtered out) by the sink."},
+         "Durable events not yet delivered (or filtered out) by the sink; NaN while its cursor "
+         "lies past the store's end."},
+        {"trail_sink_cursor_past_end_events", "gauge",
+         "How far the sink's cursor lies past the store's end (an error: the store lost "
+         "records the sink delivered); 0 normally."},
         {"trail_sink_cursor_seq", "gauge", "The last seq the sink delivered or filtered out."},
         {"trail_sink_up", "gauge", "1 while the sink's peer is reachable, 0 while it retries."},
         {"trail_sink_delivered_total", "counter", "Events delivered since traild started."},
@@ -918,27 +962,38 @@ int sinks_metrics(struct trail_buf *out)
         r |= put(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
         for (size_t i = 0; i < n_all_sinks; i++) {
             struct sink *s = &all_sinks[i];
+            /* the cursor first: durable only grows, so a cursor read before it is never
+               past it unless the store lost records */
             uint64_t cur = atomic_load(&s->m_cursor), v;
+            uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
             switch (k) {
             case 0:
-                v = durable > cur ? durable - cur : 0;
+                if (cur > durable) {
+                    r |= put(out, "%s{sink=\"%s\",type=\"%s\"} NaN\n", m[k].name, s->conf->name,
+                             s->conf->ops->name);
+                    continue;
+                }
+                v = durable - cur;
                 break;
             case 1:
-                v = cur;
+                v = cur > durable ? cur - durable : 0;
                 break;
             case 2:
-                v = (uint64_t)atomic_load(&s->m_up);
+                v = cur;
                 break;
             case 3:
-                v = atomic_load(&s->m_delivered);
+                v = (uint64_t)atomic_load(&s->m_up);
                 break;
             case 4:
-                v = atomic_load(&s->m_filtered);
+                v = atomic_load(&s->m_delivered);
                 break;
             case 5:
-                v = atomic_load(&s->m_errors);
+                v = atomic_load(&s->m_filtered);
                 break;
             case 6:
+                v = atomic_load(&s->m_errors);
+                break;
+            case 7:
                 v = atomic_load(&s->m_skipped);
                 break;
             default:

@@ -7,9 +7,12 @@
  *     DIR/NAME.2026-11-25.1.log     the next once that one reached max_bytes
  *     DIR/NAME.2026-11-25.ndjson    format = json
  *
- * The day is the event's own time at the sink's utc_offset (so a lagging
- * sink writes each event into the file of its day, and the files do not
- * depend on when the sink ran). flush() writes and fsyncs (fsync = false
+ * The day is the time trail received the event, at the sink's utc_offset:
+ * a lagging sink writes each event into the file of the day it arrived, so
+ * the files do not depend on when the sink ran, and a producer's clock
+ * cannot make files (one POST of events dated on 2,000 days is one day's
+ * file). Records of stores written before the received time (format v1)
+ * use the event's time. flush() writes and fsyncs (fsync = false
  * skips the fsync); a failed write is cut back off the file so that a retry
  * does not leave half a line. Duplicates are possible after a crash between
  * the write and the cursor save (at-least-once).
@@ -231,7 +234,9 @@ static int day_of(const struct file_sink *f, int64_t time_us)
 static int file_write(void *state, const struct sink_item *item, char *err, size_t errlen)
 {
     struct file_sink *f = state;
-    int64_t t = item->ev ? trail_event_time(item->ev) : item->cp->time_us;
+    int64_t t = !item->ev                        ? item->cp->time_us
+                : trail_event_received(item->ev) ? trail_event_received(item->ev)
+                                                 : trail_event_time(item->ev);
     int day = day_of(f, t ? t : trail_now());
     trail_buf_reset(&f->line);
     int r = sink_encode_line(f->conf, item, &f->line);

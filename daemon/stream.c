@@ -15,6 +15,7 @@
  */
 #include "stream.h"
 
+#include "connlimit.h"
 #include "log.h"
 #include "metrics.h"
 #include "traild.h"
@@ -37,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_INFLIGHT   64  /* batches one connection may have in ingest */
@@ -47,6 +49,12 @@
 #define PAUSE_INFLIGHT 1
 #define PAUSE_QUEUE    2
 #define PAUSE_STOP     4
+/*
+ * Connections past max_connections that may be in transit to their loop,
+ * each to take the place of an idle one there: past this many more, a new
+ * connection is refused at once.
+ */
+#define SHED_SLACK 64
 
 struct conn_batch;
 struct stream_server;
@@ -56,7 +64,9 @@ struct handoff {
     struct stream_server *srv;
     int input; /* srv->o.input, for when srv is gone */
     int fd;
+    int make_room; /* over max_connections: an idle connection must give way to it */
     char peer[96];
+    struct sockaddr_storage sa; /* counted in connlimit */
     struct handoff *next;
 };
 
@@ -83,7 +93,9 @@ struct conn {
     struct stream_server *srv;
     struct bufferevent *bev; /* NULL for UDP, and once the socket is closed */
     char peer[96];
-    struct provenance pv; /* the connection's input and peer, for every event it brings */
+    struct provenance pv;       /* the connection's input and peer, for every event it brings */
+    struct sockaddr_storage sa; /* the peer's address, counted in connlimit */
+    int64_t last_read_ms;       /* monotonic: when it last brought bytes (or connected) */
     struct trail_syslog_framer fr;
     struct trail_event **pending; /* decoded and validated, not yet submitted */
     size_t n_pending, cap_pending;
@@ -136,7 +148,8 @@ static void use_pthreads(void)
 
 static void conn_completed(struct conn_batch *cb);
 static void server_room(struct stream_server *srv);
-static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer);
+static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer,
+                        const struct sockaddr *sa, int make_room);
 
 static void loop_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -157,7 +170,7 @@ static void loop_wake(evutil_socket_t fd, short what, void *arg)
     }
     while (in) {
         struct handoff *next = in->next;
-        conn_accept(in->srv, in->fd, in->peer);
+        conn_accept(in->srv, in->fd, in->peer, (struct sockaddr *)&in->sa, in->make_room);
         free(in);
         in = next;
     }
@@ -227,6 +240,7 @@ void loop_free(struct loop *l)
     for (struct handoff *h = l->in_head, *next; h; h = next) { /* came after the stop */
         next = h->next;
         atomic_fetch_sub(&metrics.connections[h->input], 1);
+        connlimit_release(h->input, (struct sockaddr *)&h->sa);
         evutil_closesocket(h->fd);
         free(h);
     }
@@ -278,6 +292,7 @@ static void conn_free(struct conn *c)
             c->next->prev = c->prev;
         srv->n_conns--;
         atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
+        connlimit_release(srv->o.input, (struct sockaddr *)&c->sa);
     }
     free(c);
 }
@@ -482,10 +497,19 @@ static void conn_process(struct conn *c)
     conn_flush(c);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void conn_read(struct bufferevent *bev, void *arg)
 {
+    struct conn *c = arg;
     (void)bev;
-    conn_process(arg);
+    c->last_read_ms = mono_ms();
+    conn_process(c);
 }
 
 /*
@@ -545,9 +569,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
         conn_close(c, "end of stream");
     } else if (what & BEV_EVENT_TIMEOUT) {
         /* [limits] stream_idle_timeout_s: nothing read (or no TLS handshake) for that long */
-        log_msg(LOG_INFO, "%s: %s closed: idle for %u s ([limits] stream_idle_timeout_s)",
-                metrics_input_name(c->srv->o.input), c->peer,
-                traild_config()->stream_idle_timeout_s);
+        connlimit_shed(c->srv->o.input, CS_IDLE, c->peer);
         conn_close(c, "idle");
     }
 }
@@ -576,27 +598,68 @@ static void peer_name(const struct sockaddr *sa, int kind, int fd, char *out, si
     }
 }
 
+/* Undo what accepting fd counted (the input's connections, its peer's), and close it. */
+static void unaccept(int input, evutil_socket_t fd, const struct sockaddr *sa)
+{
+    atomic_fetch_sub(&metrics.connections[input], 1);
+    connlimit_release(input, sa);
+    evutil_closesocket(fd);
+}
+
+/*
+ * The connection of srv that has gone longest without bringing a byte and
+ * can give way now: nothing of it in flight, pending or paused, so closing
+ * it loses nothing it sent. NULL when there is none.
+ */
+static struct conn *longest_idle(struct stream_server *srv)
+{
+    struct conn *best = NULL;
+    for (struct conn *c = srv->conns; c; c = c->next)
+        if (c->bev && !c->closed && !c->paused && !c->inflight && !c->n_pending &&
+            (!best || c->last_read_ms < best->last_read_ms))
+            best = c;
+    return best;
+}
+
 /*
  * A connection to serve on srv's loop (this thread): the input's connection
- * count already holds it.
+ * count and its peer's count (connlimit) already hold it. With make_room
+ * the input is over max_connections: the connection of this loop idle the
+ * longest is closed to make room, or, when none can give way, the new one
+ * is refused. Newest wins because a flood of silent connections is what
+ * fills an input, and a sender that has something to say says it at once.
  */
-static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer)
+static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const char *peer,
+                        const struct sockaddr *sa, int make_room)
 {
     if (srv->stopping) {
-        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
         log_msg(LOG_WARN, "%s: refused %s: shutting down", metrics_input_name(srv->o.input), peer);
-        evutil_closesocket(fd);
+        unaccept(srv->o.input, fd, sa);
         return;
+    }
+    if (make_room) {
+        struct conn *old = longest_idle(srv);
+        if (!old) {
+            connlimit_refused(srv->o.input, CR_FULL, peer);
+            unaccept(srv->o.input, fd, sa);
+            return;
+        }
+        connlimit_shed(srv->o.input, CS_CAPACITY, old->peer);
+        conn_close(old, "gave way to a new connection");
     }
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
-        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
-        evutil_closesocket(fd);
+        unaccept(srv->o.input, fd, sa);
         return;
     }
     c->srv = srv;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     provenance_init(&c->pv, srv->o.input, NULL);
+    memcpy(&c->sa, sa,
+           sa->sa_family == AF_INET6  ? sizeof(struct sockaddr_in6)
+           : sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                      : sizeof(sa->sa_family));
+    c->last_read_ms = mono_ms();
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -617,8 +680,7 @@ static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const cha
         c->bev = bufferevent_socket_new(loop_base_of(srv), fd, BEV_OPT_CLOSE_ON_FREE);
     }
     if (!c->bev) {
-        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
-        evutil_closesocket(fd);
+        unaccept(srv->o.input, fd, sa);
         free(c);
         return;
     }
@@ -642,35 +704,50 @@ static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const cha
 }
 
 /*
- * A new connection on srv's listener. The input's connection limit counts
- * every loop's connections; in a group the connections go round robin to
- * the group's servers, since whichever loop wakes first accepts them all.
+ * A new connection on srv's listener. First its peer's limit ([limits]
+ * connections_per_peer, not for Unix sockets: see connlimit.h), then the
+ * input's: that counts every loop's connections, and past it the new
+ * connection goes on with make_room (conn_accept), up to SHED_SLACK at a
+ * time in transit. In a group the connections go round robin to the
+ * group's servers, since whichever loop wakes first accepts them all.
  */
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
     struct stream_server *srv = arg;
+    int input = srv->o.input;
     (void)lis, (void)salen;
     char peer[96];
     peer_name(sa, SOCK_STREAM, fd, peer, sizeof(peer));
-    int64_t open = atomic_fetch_add(&metrics.connections[srv->o.input], 1);
-    if (srv->stopping || open >= (int64_t)srv->o.max_conns) {
-        atomic_fetch_sub(&metrics.connections[srv->o.input], 1);
-        log_msg(LOG_WARN, "%s: refused %s: %s", metrics_input_name(srv->o.input), peer,
-                srv->stopping ? "shutting down" : "max_connections reached");
+    if (srv->stopping) {
+        log_msg(LOG_WARN, "%s: refused %s: shutting down", metrics_input_name(input), peer);
         evutil_closesocket(fd);
         return;
     }
+    if (!connlimit_acquire(input, sa, traild_config()->connections_per_peer, peer)) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int64_t open = atomic_fetch_add(&metrics.connections[input], 1);
+    if (open >= (int64_t)srv->o.max_conns + SHED_SLACK) {
+        connlimit_refused(input, CR_FULL, peer);
+        unaccept(input, fd, sa);
+        return;
+    }
+    int make_room = open >= (int64_t)srv->o.max_conns;
     struct stream_group *g = atomic_load_explicit(&srv->group, memory_order_acquire);
     struct stream_server *to = g ? g->srv[atomic_fetch_add(&g->next, 1) % (unsigned)g->n] : srv;
     struct handoff *h = to != srv ? malloc(sizeof(*h)) : NULL;
     if (!h) {
-        conn_accept(srv, fd, peer);
+        conn_accept(srv, fd, peer, sa, make_room);
         return;
     }
     h->srv = to;
     h->input = to->o.input;
     h->fd = fd;
+    h->make_room = make_room;
+    memset(&h->sa, 0, sizeof(h->sa));
+    memcpy(&h->sa, sa, (size_t)salen < sizeof(h->sa) ? (size_t)salen : sizeof(h->sa));
     snprintf(h->peer, sizeof(h->peer), "%s", peer);
     h->next = NULL;
     struct loop *l = to->loop;

@@ -70,6 +70,9 @@ enum trail_error {
     TRAIL_E_LOCKED,       /* another process holds the store's writer lock */
     TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
     TRAIL_E_RESERVED,     /* a trail_* event id, which only trail itself writes */
+    TRAIL_E_TIME_SKEW,    /* the producer's time is too far from the time of arrival */
+    TRAIL_E_SHORTER,      /* the store holds fewer records than its own files claim */
+    TRAIL_E_TAMPERED,     /* a file the store holds open was removed or replaced */
     TRAIL_E_LAST
 };
 
@@ -235,6 +238,28 @@ int trail_catalog_set_policy(struct trail_catalog *cat, int policy);
 
 /* trail_catalog_policy - the current policy. */
 int trail_catalog_policy(const struct trail_catalog *cat);
+
+#ifndef TRAIL_DEFAULT_SKEW_FUTURE_US /* a build may move them: tests of a later date */
+#define TRAIL_DEFAULT_SKEW_FUTURE_US (86400LL * 1000000) /* a day */
+#endif
+#ifndef TRAIL_DEFAULT_SKEW_PAST_US
+#define TRAIL_DEFAULT_SKEW_PAST_US (366LL * 86400 * 1000000) /* a year */
+#endif
+
+/*
+ * trail_catalog_set_time_skew - how far a producer's event time may lie from
+ * the time trail receives the event: future_us ahead of it, past_us behind it
+ * (0: no bound on that side). An event outside is stored with the problem
+ * "time skew" listed in its record, or, with refuse set, refused with
+ * TRAIL_E_TIME_SKEW. Only events that arrived through traild's inputs (input
+ * http, syslog_*, cef_tcp, unix, follow) are checked: not a program's
+ * appends to its own store (library), imports (history by design), nor
+ * trail's own records. Defaults: a day ahead,
+ * 366 days behind, stored with the problem. Returns 0, or -EINVAL for a
+ * negative bound. Set it before sharing the catalog.
+ */
+int trail_catalog_set_time_skew(struct trail_catalog *cat, int64_t future_us, int64_t past_us,
+                                int refuse);
 
 /*
  * trail_catalog_set_limits - replace the limits. A zero field keeps the
@@ -1521,6 +1546,19 @@ struct trail_store_opts {
     const char *checkpoint_key_path;
 
     /*
+     * A writer refuses to open a store whose last seq is below what its own
+     * files claim (the latest line of DIR/checkpoints, the groups of
+     * DIR/tree.roots): TRAIL_E_SHORTER, each claim and its shortfall in the
+     * report. To open it anyway, set accept_truncation and name the store's
+     * last seq (as the refusal reported it) in accept_truncation_to: any
+     * other number still refuses. The open then moves DIR/checkpoints and
+     * DIR/tree.roots aside (FILE.truncated-<unix time>, kept as evidence),
+     * starts both afresh and sets truncation_accepted in the report.
+     */
+    int accept_truncation;
+    uint64_t accept_truncation_to;
+
+    /*
      * The fault hook (tests): called before each write and sync of segment
      * data with the operation and the fd; a negative -errno makes that
      * operation fail with it. NULL: none.
@@ -1539,24 +1577,28 @@ struct trail_store_report {
     uint64_t roots_rebuilt;  /* tree.roots groups recomputed from records */
     uint32_t damaged;        /* damaged places found (read-only or repair) */
     uint64_t repaired_bytes; /* bytes cut by repair */
+    uint64_t last_seq;       /* the store's last seq (0: none) */
+    uint64_t claimed_seq;    /* the highest seq its checkpoints and tree.roots claim */
+    int truncation_accepted; /* 1: claimed_seq > last_seq, opened by accept_truncation */
     char message[2048];      /* "segment seg-...open: torn tail at offset N (M bytes) cut\n" */
 };
 
 /*
  * trail_store_open - open (or, with opts->create, make) the store in dir.
  *
- * A writer takes DIR/LOCK (TRAIL_E_LOCKED when another process holds it) and
- * recovers: a torn tail is cut, a half-sealed segment is redone from its
- * .open file, tree.roots is rebuilt from the records when short, leftovers
- * are removed. A damaged frame with good frames after it is corruption:
- * TRAIL_E_CORRUPT with the segment and offset in ret_report->message,
- * unless opts->repair. A reader (read_only) changes nothing; it reports
- * damage but opens.
+ * A writer locks the directory itself (flock on DIR, which no rm of a file
+ * can undo) and DIR/LOCK, which says who holds it (TRAIL_E_LOCKED when
+ * another writer does; the report names it), and recovers: a torn tail is cut, a half-sealed
+ * segment is redone from its .open file, tree.roots is rebuilt from the records when short,
+ * leftovers are removed. A damaged frame with good frames after it is corruption: TRAIL_E_CORRUPT
+ * with the segment and offset in ret_report->message, unless opts->repair. A reader (read_only)
+ * changes nothing; it reports damage but opens.
  *
  * cat decodes records (trail_store_iter_next) and must outlive the store.
  * opts may be NULL (defaults, no create). ret_report may be NULL; it is
  * filled on failure too. Returns 0, TRAIL_E_NOT_FOUND (no store and no
- * create), TRAIL_E_LOCKED, TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
+ * create), TRAIL_E_LOCKED, TRAIL_E_SHORTER (see accept_truncation),
+ * TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
  * -ENOMEM. The caller closes the store with trail_store_close().
  */
 int trail_store_open(const char *dir, const struct trail_catalog *cat,
@@ -1628,6 +1670,21 @@ int trail_store_wait_ticket(struct trail_store *store, const struct trail_store_
 
 /* trail_store_durable_seq - the highest seq known durable (0 for none). */
 uint64_t trail_store_durable_seq(struct trail_store *store);
+
+/*
+ * trail_store_tampered - whether a writer found a file it holds open (the
+ * active segment, tree.roots, checkpoints) or the directory itself removed
+ * or replaced behind its back. The writer checks the active segment at
+ * every flush (before acknowledging it), and every file at each segment
+ * roll and once a second; from the first finding on,
+ * appends fail with TRAIL_E_TAMPERED and nothing more is acknowledged.
+ * Returns 0 (intact), or TRAIL_E_TAMPERED with what was found in reason
+ * (one line, NUL-terminated, may be NULL) and, in *ret_seq (may be NULL),
+ * the last seq made durable before. What the open files still held is
+ * copied beside them as NAME.rescued-<unix time> (named in reason).
+ */
+int trail_store_tampered(struct trail_store *store, char *reason, size_t reason_size,
+                         uint64_t *ret_seq);
 
 /* trail_store_last_seq - the highest seq appended (or, for a reader, seen). */
 uint64_t trail_store_last_seq(struct trail_store *store);
@@ -1805,7 +1862,9 @@ enum trail_damage {
                                 or of another store */
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
     TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
-    TRAIL_DAMAGE_SIDE_FILE   /* "side-file": tree.roots or anchors disagree with the records */
+    TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
+    TRAIL_DAMAGE_UNSIGNED    /* "unsigned": records no checkpoint signed by a key given covers
+                                (only with trail_verify_opts.require_signed) */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
@@ -1844,6 +1903,12 @@ struct trail_verify_report {
     uint64_t bytes;       /* segment bytes read */
     int threads;          /* threads used */
     char notes[1024];     /* one line each: what could not be checked, and why */
+    /* What vouches for the records (docs/integrity.md §8). A checkpoint counts only
+       when its signature verified with a key given and the store holds its tree. */
+    uint64_t signed_checkpoints; /* checkpoints (either kind) that count */
+    uint64_t signed_size;        /* the largest tree size among them (0: none, or size 0) */
+    uint64_t witnessed_size;     /* the largest external checkpoint the store holds (0: none) */
+    int64_t witnessed_time_us;   /* its time, µs since the epoch */
 };
 
 /* Options of trail_verify_store(). Zero-initialise. */
@@ -1854,6 +1919,14 @@ struct trail_verify_opts {
     const struct trail_checkpoint *checkpoints; /* external checkpoints (a witness's) */
     size_t n_checkpoints;
     int threads; /* 0: one per online CPU, at most 8 */
+    /* With keys: records after the largest checkpoint signed by a key given that the
+       store holds are damage ("unsigned"), and so is a store with no such checkpoint at
+       all. What the keys sign is the only thing a reader who trusts no file of the store
+       can rely on; without this, a store whose checkpoints were deleted verifies. */
+    int require_signed;
+    uint64_t allow_unsigned_tail; /* with require_signed: this many records after the last
+                                     signed checkpoint are only noted (a live store's records
+                                     since its last checkpoint); never when none is signed */
 };
 
 /*

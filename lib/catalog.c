@@ -132,6 +132,8 @@ int trail_catalog_new(struct trail_catalog **ret_cat)
     if (!cat)
         return -ENOMEM;
     cat->policy = TRAIL_POLICY_STRICT;
+    cat->skew_future_us = TRAIL_DEFAULT_SKEW_FUTURE_US;
+    cat->skew_past_us = TRAIL_DEFAULT_SKEW_PAST_US;
     cat->limits = default_limits;
     int r = rebuild(cat, 0);
     for (size_t i = 0; i < trail_n_own_events && r == 0; i++) {
@@ -189,6 +191,17 @@ int trail_catalog_set_policy(struct trail_catalog *cat, int policy)
 int trail_catalog_policy(const struct trail_catalog *cat)
 {
     return cat->policy;
+}
+
+int trail_catalog_set_time_skew(struct trail_catalog *cat, int64_t future_us, int64_t past_us,
+                                int refuse)
+{
+    if (future_us < 0 || past_us < 0)
+        return -EINVAL;
+    cat->skew_future_us = future_us;
+    cat->skew_past_us = past_us;
+    cat->skew_refuse = refuse != 0;
+    return 0;
 }
 
 int trail_catalog_set_limits(struct trail_catalog *cat, const struct trail_limits *l)

@@ -842,6 +842,55 @@ static void list_key(char *buf, size_t size, size_t *len, const char *key, size_
     *len += (size_t)snprintf(buf + *len, size - *len, "%s'%.*s'", *len ? ", " : "", (int)klen, key);
 }
 
+/* Append one problem to the record's list ("; " between); "" adds nothing. Returns 0. */
+static int add_problem(struct trail_event *ev, const char *text)
+{
+    if (!text[0])
+        return 0;
+    size_t len = ev->problems_len;
+    int n = snprintf(ev->problems + len, sizeof(ev->problems) - len, "%s%s", len ? "; " : "", text);
+    len += n < 0 ? 0 : (size_t)n;
+    ev->problems_len = (uint16_t)(len < sizeof(ev->problems) ? len : sizeof(ev->problems) - 1);
+    return 0;
+}
+
+/*
+ * The producer's time against the time of arrival (the received time an input
+ * set, or now): outside the catalog's bounds it is a problem to list in *out,
+ * or an error under refuse. Only what arrives through traild's inputs is a
+ * producer's claim about now; a program writing its own store (library),
+ * an import (history) and trail's own records are not checked.
+ */
+static int check_skew(struct trail_event *ev, char *out, size_t size)
+{
+    const struct trail_catalog *cat = ev->cat;
+    out[0] = '\0';
+    if (ev->own || ev->input < TRAIL_INPUT_HTTP || ev->input == TRAIL_INPUT_TRAIL ||
+        ev->time_us == 0)
+        return 0;
+    int64_t arrival = ev->received_us ? ev->received_us : trail_now();
+    int64_t ahead = ev->time_us - arrival;
+    const char *side = NULL;
+    int64_t by = 0;
+    if (cat->skew_future_us && ahead > cat->skew_future_us)
+        side = "ahead of", by = ahead;
+    else if (cat->skew_past_us && -ahead > cat->skew_past_us)
+        side = "behind", by = -ahead;
+    if (!side)
+        return 0;
+    /* whole units so that the text is the same for every event of a batch */
+    long long secs = (long long)(by / 1000000);
+    if (secs >= 2 * 86400)
+        snprintf(out, size, "time skew: the event time is %lld days %s its arrival", secs / 86400,
+                 side);
+    else
+        snprintf(out, size, "time skew: the event time is %lld s %s its arrival", secs, side);
+    if (cat->skew_refuse)
+        return trail_event_errorf(ev, TRAIL_E_TIME_SKEW, "event '%s': %s (refused by policy)",
+                                  ev->id, out + strlen("time skew: "));
+    return 0;
+}
+
 int trail_event_validate(struct trail_event *ev)
 {
     const struct trail_limits *lim = &ev->cat->limits;
@@ -872,8 +921,12 @@ int trail_event_validate(struct trail_event *ev)
     if (bytes > lim->max_record_bytes)
         return trail_event_errorf(ev, TRAIL_E_TOO_LARGE, "event is %zu bytes, over the limit of %u",
                                   bytes - TRAIL_MAX_PROBLEMS_LEN, lim->max_record_bytes);
+    char skew[96];
+    int r = check_skew(ev, skew, sizeof(skew));
+    if (r < 0)
+        return r;
     if (policy == TRAIL_POLICY_OFF)
-        return 0;
+        return add_problem(ev, skew);
     if (!ev->def)
         return trail_event_errorf(ev, TRAIL_E_UNKNOWN_EVENT, "unknown event id '%s'", ev->id);
     if (ev->severity != ev->def->severity)
@@ -909,7 +962,7 @@ int trail_event_validate(struct trail_event *ev)
         }
     }
     if (!n_missing && !n_undeclared)
-        return 0;
+        return add_problem(ev, skew);
     if (policy == TRAIL_POLICY_STRICT) {
         if (n_missing)
             return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
@@ -931,7 +984,7 @@ int trail_event_validate(struct trail_event *ev)
     ev->problems_len = (uint16_t)(n < 0                              ? 0
                                   : (size_t)n < sizeof(ev->problems) ? (size_t)n
                                                                      : sizeof(ev->problems) - 1);
-    return 0;
+    return add_problem(ev, skew);
 }
 
 const char *trail_event_error(const struct trail_event *ev)

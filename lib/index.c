@@ -1651,7 +1651,8 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct 
     int r = results_new(ix, q, 0, &res, err, errlen);
     if (r < 0)
         return r;
-    int rollup_ok = q->n_wheres == 0 && q->n_texts == 0;
+    /* the hourly rollups are by event time: a received-time filter reads records */
+    int rollup_ok = q->n_wheres == 0 && q->n_texts == 0 && !q->rsince_text && !q->runtil_text;
     for (int d = 0; d < q->n_by; d++)
         if (q->by[d] == QBY_ATTR)
             rollup_ok = 0;

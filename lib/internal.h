@@ -51,6 +51,8 @@ struct trail_catalog_custom;
 
 struct trail_catalog {
     int policy;
+    int64_t skew_future_us, skew_past_us; /* 0: unbounded (trail_catalog_set_time_skew) */
+    int skew_refuse;
     struct trail_limits limits;
     const struct trail_event_def **sorted; /* every event, by id */
     size_t n_events;

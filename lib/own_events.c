@@ -51,6 +51,18 @@ const struct trail_own_event trail_own_events[] = {
      "policy, malformed frame, oversize, ...); the raw bytes are kept here.",
      "input:string:indexed, reason:string, raw:string, raw_bytes:int, suppressed:int, "
      "msg:string"},
+    {"trail_store_tampered", "EMERGENCY",
+     "A file of trail's store that traild held open (the segment being written, tree.roots, "
+     "checkpoints, or the store directory) was removed or replaced: traild stopped "
+     "acknowledging events. Written to a fresh file STORE/EMERGENCY-<time>.ndjson, since the "
+     "store can no longer be trusted to keep it.",
+     "msg:string, reason:string, durable_seq:int, store:string, file:string"},
+    {"trail_store_truncation_accepted", "ALERT",
+     "traild opened a store holding fewer records than its checkpoints, its tree.roots or a "
+     "sink's cursor claimed, because the operator accepted that loss ([store] "
+     "accept_truncation names the store's last seq).",
+     "msg:string, last_seq:int, claimed_seq:int, missing:int, accepted_by:string, "
+     "sinks_reset:string"},
 };
 
 const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);

@@ -1,8 +1,8 @@
 /*
- * query.c - the query language: parameters (since, until, event, severity,
- * where, text, order, limit, cursor, by) read from names and values or from
- * a URL query string, their errors, cursors, and the predicate that decides
- * whether one stored record matches, run on the record's bytes in place.
+ * query.c - the query language: parameters (since, until, received_since,
+ * received_until, event, severity, where, text, order, limit, cursor, by) read from names and
+ * values or from a URL query string, their errors, cursors, and the predicate that decides whether
+ * one stored record matches, run on the record's bytes in place.
  *
  * Not for: finding candidate records (the indexes, index*.c), output forms
  * (the CLI and the daemon), counting (index.c).
@@ -339,6 +339,8 @@ void trail_query_free(struct trail_query *q)
     free(q->pairs);
     free(q->since_text);
     free(q->until_text);
+    free(q->rsince_text);
+    free(q->runtil_text);
     for (size_t i = 0; i < q->n_globs; i++)
         free(q->globs[i]);
     free(q->globs);
@@ -832,10 +834,17 @@ int trail_query_set(struct trail_query *q, const char *given, const char *value,
     const char *name = given;
     while (*name == '-')
         name++;
+    char norm[32]; /* --received-since on a command line is received_since */
+    if (strchr(name, '-') && strlen(name) < sizeof(norm)) {
+        for (size_t i = 0; (norm[i] = name[i] == '-' ? '_' : name[i]); i++)
+            ;
+        name = norm;
+    }
     if (!value)
         value = "";
     int r, single = 1;
-    if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
+    int received = strcmp(name, "received_since") == 0 || strcmp(name, "received_until") == 0;
+    if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0 || received) {
         int64_t t;
         if (parse_time(value, trail_now(), &t) < 0)
             return bad(err, errlen,
@@ -846,7 +855,9 @@ int trail_query_set(struct trail_query *q, const char *given, const char *value,
         char *copy = strdup(value);
         if (!copy)
             return -ENOMEM;
-        char **slot = name[0] == 's' ? &q->since_text : &q->until_text;
+        int is_since = strstr(name, "since") != NULL;
+        char **slot = received ? (is_since ? &q->rsince_text : &q->runtil_text)
+                               : (is_since ? &q->since_text : &q->until_text);
         free(*slot);
         *slot = copy;
     } else if (strcmp(name, "event") == 0) {
@@ -1051,8 +1062,9 @@ int trail_query_format(const struct trail_query *q, const char *cursor, struct t
 
 uint32_t qquery_hash(const struct trail_query *q)
 {
-    static const char *const names[] = {"since", "until", "event", "severity",  "where", "text",
-                                        "order", "input", "peer",  "principal", "origin"};
+    static const char *const names[] = {
+        "since", "until", "event",     "severity", "where",          "text",          "order",
+        "input", "peer",  "principal", "origin",   "received_since", "received_until"};
     uint32_t h = 0;
     for (size_t k = 0; k < TRAIL_ARRAY_SIZE(names); k++) {
         for (size_t i = 0; i < q->n_pairs; i++) {
@@ -1084,6 +1096,12 @@ int qplan_init(struct qplan *p, const struct trail_query *q, int64_t now_us)
     if (q->since_text && parse_time(q->since_text, now_us, &p->since) < 0)
         return TRAIL_E_PARSE;
     if (q->until_text && parse_time(q->until_text, now_us, &p->until) < 0)
+        return TRAIL_E_PARSE;
+    p->rsince = INT64_MIN;
+    p->runtil = INT64_MAX;
+    if (q->rsince_text && parse_time(q->rsince_text, now_us, &p->rsince) < 0)
+        return TRAIL_E_PARSE;
+    if (q->runtil_text && parse_time(q->runtil_text, now_us, &p->runtil) < 0)
         return TRAIL_E_PARSE;
     p->sev_min = q->has_sev ? q->sev_min : 0;
     p->sev_max = q->has_sev ? q->sev_max : 255;
@@ -1229,6 +1247,12 @@ int qplan_match(struct qplan *p, const struct rec_view *v)
     const struct trail_query *q = p->q;
     if (v->time_us < p->since || v->time_us >= p->until)
         return 0;
+    if (p->rsince != INT64_MIN || p->runtil != INT64_MAX) {
+        /* records written before the received time (v1) arrived when they say */
+        int64_t rt = v->received_us ? v->received_us : v->time_us;
+        if (rt < p->rsince || rt >= p->runtil)
+            return 0;
+    }
     if (v->severity < p->sev_min || v->severity > p->sev_max)
         return 0;
     if (q->n_globs && !qplan_event_ok(p, v->id, v->id_len))

@@ -124,8 +124,9 @@ struct trail_query {
     struct qpair *pairs; /* as given, in order (for formatting and the cursor's hash) */
     size_t n_pairs, cap_pairs;
 
-    char *since_text, *until_text; /* resolved against the clock when a search starts */
-    char **globs;                  /* event globs, lower-cased */
+    char *since_text, *until_text;   /* resolved against the clock when a search starts */
+    char *rsince_text, *runtil_text; /* the same for the received time */
+    char **globs;                    /* event globs, lower-cased */
     size_t n_globs;
     int has_sev, sev_min, sev_max;
     struct qwhere *wheres;
@@ -151,7 +152,8 @@ struct trail_query {
 struct qplan {
     const struct trail_query *q;
     int64_t now_us;
-    int64_t since, until; /* [since, until), INT64_MIN / INT64_MAX when open */
+    int64_t since, until;   /* [since, until), INT64_MIN / INT64_MAX when open */
+    int64_t rsince, runtil; /* the same on the received time (received_since/until) */
     int sev_min, sev_max;
     uint32_t hash; /* of the filters (cursor check) */
     /* id -> matches the globs, a small cache (ids repeat) */

@@ -1,7 +1,7 @@
 /*
- * store_purge.c - retention: remove whole sealed segments by age or by the
- * store's size, keep what integrity needs, and record the purge in the
- * store as a core_server_events_purged event.
+ * store_purge.c - retention: remove whole sealed segments by age (the time
+ * their records arrived) or by the store's size, keep what integrity needs,
+ * and record the purge in the store as trail's own trail_events_purged.
  *
  * Not for: deciding when to purge (traild's schedule, `trail purge`).
  *
@@ -81,6 +81,33 @@ static int read_header(struct trail_store *s, const struct seg *g, struct seg_he
     return r;
 }
 
+/*
+ * When the last record of a sealed segment arrived: retention goes by the
+ * time trail received events, never by the producer's claim (one event dated
+ * 9999 must not hold every older segment for good). Records are appended in
+ * arrival order, so the last one arrived last. Records of stores written
+ * before the received time (format v1) fall back to the segment's newest
+ * event time.
+ */
+static int seg_arrived(struct trail_store *s, const struct seg *g, int64_t *ret)
+{
+    struct trail_store_iter *it;
+    const uint8_t *rec;
+    size_t len;
+    struct rec_view v;
+    int r = trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it);
+    if (r < 0)
+        return r;
+    trail_store_iter_seek_seq(it, g->last_seq);
+    r = trail_store_iter_next_raw(it, &rec, &len, NULL);
+    if (r == 1)
+        r = rec_view_parse(rec, len, &v);
+    if (r == 0)
+        *ret = v.received_us ? v.received_us : g->max_time;
+    trail_store_iter_free(it);
+    return r < 0 ? r : 0;
+}
+
 int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max_total_bytes,
                       struct trail_store_purge_report *ret)
 {
@@ -110,7 +137,10 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
         total += segs[i].bytes;
     size_t k = 0;
     while (k + 1 < n && segs[k].sealed) {
-        int old = older_than_us && segs[k].max_time < older_than_us;
+        int64_t arrived = 0;
+        if (older_than_us && (r = seg_arrived(s, &segs[k], &arrived)) < 0)
+            goto out;
+        int old = older_than_us && arrived < older_than_us;
         int big = max_total_bytes && total > max_total_bytes;
         if (!old && !big)
             break;

@@ -89,6 +89,7 @@ struct vcp {
     uint32_t line;     /* DIR/checkpoints line number, 0 for an external one */
     uint32_t external; /* external: its index + 1 */
     int result;        /* enum cp_result, set by the worker whose segment holds size */
+    int64_t time_us;
 };
 
 /* ---- purge records ---- */
@@ -256,6 +257,7 @@ const char *trail_damage_name(int damage)
         [TRAIL_DAMAGE_CHECKSUM] = "checksum",
         [TRAIL_DAMAGE_FORMAT] = "format",
         [TRAIL_DAMAGE_SIDE_FILE] = "side-file",
+        [TRAIL_DAMAGE_UNSIGNED] = "unsigned",
     };
     if (damage < 0 || (size_t)damage >= TRAIL_ARRAY_SIZE(names) || !names[damage])
         return "unknown";
@@ -1345,6 +1347,7 @@ static int add_cp(struct verify *v, size_t *cap, const struct trail_checkpoint *
     memcpy(e->chain, c->chain, TRAIL_HASH_LEN);
     e->line = line;
     e->external = external;
+    e->time_us = c->time_us;
     return 0;
 }
 
@@ -1587,6 +1590,80 @@ static int check_start(struct verify *v, const struct seg_job *j, const struct p
     return 0;
 }
 
+/*
+ * A checkpoint the store was found to hold: what it vouches for. Only a
+ * signature checked with a key the caller gave counts: a checkpoint taken
+ * unchecked, or checked with DIR/checkpoint.pub, is no more trustworthy than
+ * the directory it came from.
+ */
+static void vouched(struct verify *v, struct trail_verify_report *rep, const struct vcp *c)
+{
+    if (!v->o->n_keys)
+        return;
+    rep->signed_checkpoints++;
+    if (c->size > rep->signed_size)
+        rep->signed_size = c->size;
+    if (c->external && c->size >= rep->witnessed_size) {
+        rep->witnessed_size = c->size;
+        rep->witnessed_time_us = c->time_us;
+    }
+}
+
+/*
+ * With require_signed: the records no signed checkpoint covers. An attacker
+ * who can write to DIR can rewrite every record, hash, side file and header
+ * consistently, and delete DIR/checkpoints or the lines past a cut; then
+ * the only thing left that tells is what is *not* signed. So a record after
+ * the last signed checkpoint is damage, and a store with none is damage
+ * however small, except for the tail the caller accepts (a live store's
+ * records since its last checkpoint).
+ */
+static int check_signed(struct verify *v, struct trail_verify_report *rep)
+{
+    if (!v->o->require_signed || !v->o->n_keys)
+        return 0;
+    uint64_t first = rep->first_seq, last = rep->last_seq;
+    int any = rep->records > 0 && last >= first;
+    if (v->n_found) {
+        /* the store fails already, and the damage found says why the checkpoints do not
+           hold: reported first, it names the place; this only adds the extent */
+        uint64_t lo = rep->signed_size + 1 > first ? rep->signed_size + 1 : first;
+        if (any && lo <= last)
+            note(v,
+                 "records %" PRIu64 "..%" PRIu64 " are covered by no signed checkpoint that holds",
+                 lo, last);
+        return 0;
+    }
+    if (rep->signed_checkpoints == 0) {
+        if (any)
+            return report(v, TRAIL_DAMAGE_UNSIGNED, first, last, "checkpoints",
+                          "no checkpoint signed by the keys given holds: records %" PRIu64
+                          "..%" PRIu64 " are vouched for by nothing (DIR/checkpoints was "
+                          "deleted or rewritten, or the store was rebuilt)",
+                          first, last);
+        return report(v, TRAIL_DAMAGE_UNSIGNED, 0, 0, "checkpoints",
+                      "no checkpoint signed by the keys given holds: nothing vouches that "
+                      "the store is meant to be empty");
+    }
+    uint64_t lo = rep->signed_size + 1 > first ? rep->signed_size + 1 : first;
+    if (!any || lo > last)
+        return 0;
+    uint64_t n = last - lo + 1;
+    if (n <= v->o->allow_unsigned_tail) {
+        note(v,
+             "records %" PRIu64 "..%" PRIu64 " (%" PRIu64 ") are after the last signed "
+             "checkpoint (size %" PRIu64 "): accepted unsigned (--allow-unsigned-tail %" PRIu64
+             "); anyone who can write to DIR could have changed them",
+             lo, last, n, rep->signed_size, v->o->allow_unsigned_tail);
+        return 0;
+    }
+    return report(v, TRAIL_DAMAGE_UNSIGNED, lo, last, "checkpoints",
+                  "records %" PRIu64 "..%" PRIu64 " (%" PRIu64 ") are covered by no checkpoint "
+                  "signed by the keys given (the last covers %" PRIu64 " records): anyone who "
+                  "can write to DIR could have changed or cut them",
+                  lo, last, n, rep->signed_size);
+}
+
 static int join(struct verify *v, struct trail_verify_report *rep)
 {
     struct purge_rec *purges = NULL;
@@ -1791,6 +1868,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
             rep->checked++;
             if (c->external)
                 ext_ok = c->size;
+            vouched(v, rep, c);
             continue;
         }
         if (res != CP_UNSEEN) {
@@ -1835,6 +1913,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                 report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_CHECKPOINT, 0, 0,
                        c->external ? "(external)" : "checkpoints",
                        "%s of size 0 does not sign the empty tree", cp_name(c, cpn));
+            else
+                vouched(v, rep, c);
             continue;
         }
         if (first_job && c->size == first_kept - 1) {
@@ -1845,6 +1925,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                        first_kept, first_kept, first_job->name,
                        "the state the first segment starts from is not what %s signs",
                        cp_name(c, cpn));
+            else
+                vouched(v, rep, c);
             continue;
         }
         if (c->size < first_kept) {
@@ -1867,6 +1949,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                        "%s (size %" PRIu64 ", before the purge point) does not match the tree "
                        "kept in tree.roots and anchors",
                        cp_name(c, cpn), c->size);
+            else
+                vouched(v, rep, c);
             continue;
         }
         note(v, "%s (size %" PRIu64 ") falls among damaged records; not compared", cp_name(c, cpn),
@@ -1905,6 +1989,8 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                    "among the keys given",
                    c->line, c->size, full.key_id);
     }
+    /* last: it tells apart a store that fails already from one only signatures can fail */
+    r = check_signed(v, rep);
 out:
     free(purges);
     return r;

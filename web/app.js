@@ -1356,13 +1356,16 @@ async function loadIntegrity() {
                   h('td', {}, s.name),
                   h('td', {}, s.type + (s.witness ? ' (witness)' : '')),
                   h('td', { class: 'num' }, s.cursor.toLocaleString('en-US')),
-                  h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
+                  // a cursor past the store's end has no lag: the store lost records it delivered
+                  s.lag == null
+                    ? h('td', { class: 'num error' }, `past the end by ${(s.past_end || 0).toLocaleString('en-US')}`)
+                    : h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
                   h('td', { class: 'num' }, s.delivered.toLocaleString('en-US')),
                   h('td', {}, s.updated ? ago(s.updated) : 'never'),
                   h(
                     'td',
                     { class: s.error ? 'error' : 'muted' },
-                    s.error ? `${s.error} (${ago(s.error_time)})` : 'none',
+                    s.error ? (s.error_time ? `${s.error} (${ago(s.error_time)})` : s.error) : 'none',
                   ),
                 ),
               ),

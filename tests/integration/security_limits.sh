@@ -126,44 +126,96 @@ wait "$S2" 2>/dev/null
 sleep 0.3
 
 # ---- connections per listener: HTTP ----
-# at the limit libmicrohttpd stops accepting: a fourth connection waits, unanswered, until
-# one of the three closes, and is then served
+# at the limit a new connection takes the place of the one that has waited longest for a
+# request head: three silent connections, and a fourth that asks for /healthz is served
+# while the oldest silent one is closed. First the event streams above must be gone (the
+# only HTTP connection left is the one asking for the metrics).
+check "max_connections (http): the event streams above are closed" wait_metric "$URL" '^trail_connections\{input="http"\} 1$'
 python3 - "$PORT" >"$WORK/conns.out" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
-idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+idle = []
+for _ in range(3):
+    idle.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.1)  # an order of age among them
 time.sleep(0.3)
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-s.settimeout(1)
-try:
-    print("fourth:", "answered" if s.recv(100) else "closed")
-except socket.timeout:
-    print("fourth: waiting")
-for i in idle:
+s.settimeout(10)
+print("fourth:", "served" if s.recv(100).startswith(b"HTTP/1.1 200") else "not served")
+for n, i in enumerate(idle):
+    i.settimeout(0.5 if n else 10)
+    try:
+        print("idle %d:" % n, "closed" if i.recv(10) == b"" else "data")
+    except socket.timeout:
+        print("idle %d: open" % n)
+    except ConnectionResetError:
+        print("idle %d: closed" % n)
     i.close()
+PY
+check_grep "max_connections (http): a fourth connection that sends its request is served" '^fourth: served' "$WORK/conns.out"
+check_grep "max_connections (http): the oldest silent one gave way" '^idle 0: closed' "$WORK/conns.out"
+check_grep "max_connections (http): the younger silent ones stay" '^idle 2: open' "$WORK/conns.out"
+check_grep "max_connections (http): logged" 'http: closed http:127.0.0.1:[0-9]+: at \[limits\] max_connections it had waited longest' "$WORK/traild.log"
+# three requests whose heads have arrived (their bodies come slowly) do not give way: a
+# fourth connection is refused, and served once one of them ends
+python3 - "$PORT" >"$WORK/busy.out" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+busy = []
+for _ in range(3):
+    b = socket.create_connection(("127.0.0.1", port))
+    b.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n[")
+    busy.append(b)
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 s.settimeout(10)
 try:
-    print("after:", "served" if s.recv(100).startswith(b"HTTP/1.1 200") else "not served")
-except socket.timeout:
-    print("after: still waiting")
+    print("fourth:", "served" if s.recv(100).startswith(b"HTTP/1.1 200") else "closed")
+except ConnectionResetError:
+    print("fourth: closed")
+for b in busy:
+    b.close()
+deadline = time.time() + 10
+while time.time() < deadline:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    try:
+        if s.recv(100).startswith(b"HTTP/1.1 200"):
+            print("after: served")
+            break
+    except ConnectionResetError:
+        pass
+    time.sleep(0.1)
 PY
-check_grep "max_connections (http): a fourth connection waits unanswered" '^fourth: waiting' "$WORK/conns.out"
-check_grep "max_connections (http): logged" 'http: rejected from -: 3 connections open, the most allowed \(\[limits\] max_connections\)' "$WORK/traild.log"
-check_grep "max_connections (http): served once one of the others closes" '^after: served' "$WORK/conns.out"
+check_grep "max_connections (http): no request in progress gives way, a fourth is refused" '^fourth: closed' "$WORK/busy.out"
+check_grep "max_connections (http): refusal logged" 'http: refused http:127.0.0.1:[0-9]+: \[limits\] max_connections open, and none waiting to give way' "$WORK/traild.log"
+check_grep "max_connections (http): served once one of them ends" '^after: served' "$WORK/busy.out"
+curl -s "$URL/metrics" >"$WORK/metrics.txt"
+check_grep "max_connections (http): counted as shed" '^trail_connections_shed_total\{input="http",reason="capacity"\} 1$' "$WORK/metrics.txt"
+check_grep "max_connections (http): counted as refused" '^trail_connections_refused_total\{input="http",reason="full"\} [1-9]' "$WORK/metrics.txt"
 
 # ---- syslog over TCP: connections and line size ----
 python3 - "$TPORT" >"$WORK/tcp.out" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
-idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+idle = []
+for _ in range(3):
+    idle.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.1)
 time.sleep(0.3)
 s = socket.create_connection(("127.0.0.1", port))
-s.settimeout(10)
-try:
-    print("fourth:", "closed" if s.recv(10) == b"" else "open")
-except (ConnectionResetError, socket.timeout) as e:
-    print("fourth:", "closed" if isinstance(e, ConnectionResetError) else "open")
+s.sendall(b"<134>1 - h app - core_server_run_started [trail@32473 msg=\"fourth sender\"] x\n")
+for n, i in enumerate(idle):
+    i.settimeout(2)
+    try:
+        print("idle %d:" % n, "closed" if i.recv(10) == b"" else "data")
+    except socket.timeout:
+        print("idle %d: open" % n)
+    except ConnectionResetError:
+        print("idle %d: closed" % n)
 s.close()
 for i in idle:
     i.close()
@@ -175,10 +227,13 @@ s.sendall(long + good)
 time.sleep(0.5)
 s.close()
 PY
-check_grep "max_connections (syslog_tcp): a fourth connection is closed" '^fourth: closed' "$WORK/tcp.out"
-check_grep "max_connections (syslog_tcp): logged" 'syslog_tcp: .*max_connections reached' "$WORK/traild.log"
+# the connection idle longest on the loop that took the new one (syslog_threads loops)
+check_eq "max_connections (syslog_tcp): one idle connection gave way, the others stay" "$(grep -c ': closed$' "$WORK/tcp.out")/$(grep -c ': open$' "$WORK/tcp.out")" 1/2
+check_grep "max_connections (syslog_tcp): logged" 'syslog_tcp: closed tcp:127.0.0.1:[0-9]+: at \[limits\] max_connections it had waited longest' "$WORK/traild.log"
 check_grep "max_line_bytes: named in the log" 'syslog_tcp: rejected .*over the limit of 512 bytes \(max_line_bytes\)' "$WORK/traild.log"
 sleep 0.3
+curl -s "$URL/v1/events?event=core_server_run_started&text=fourth&limit=5" >"$WORK/fourth.json"
+check_grep "max_connections (syslog_tcp): the new sender's message is stored" '"msg":"fourth sender"' "$WORK/fourth.json"
 curl -s "$URL/v1/events?event=core_server_run_started&text=long&limit=5" >"$WORK/after.json"
 check_grep "max_line_bytes: the next message on the connection stored" '"msg":"after the long line"' "$WORK/after.json"
 
@@ -216,7 +271,7 @@ except ConnectionResetError:
     print("closed")
 PY
 check_eq "stream_idle_timeout_s: an idle syslog TCP connection is closed" "$(cat "$WORK/idle.out")" closed
-check_grep "stream_idle_timeout_s: logged" 'syslog_tcp: tcp:127.0.0.1:[0-9]+ closed: idle for 2 s \(\[limits\] stream_idle_timeout_s\)' "$WORK/traild.log"
+check_grep "stream_idle_timeout_s: logged" 'syslog_tcp: closed tcp:127.0.0.1:[0-9]+: idle for \[limits\] stream_idle_timeout_s' "$WORK/traild.log"
 curl -s "$URL/v1/events?event=core_server_run_started&text=idling&limit=5" >"$WORK/idle.json"
 check_grep "stream_idle_timeout_s: what it sent before idling is stored" '"msg":"before idling"' "$WORK/idle.json"
 

@@ -81,8 +81,6 @@ kill -CONT "$TRAILD_PID"
 check_eq "the plain sink holds the export's lines, sorted" \
     "$(cat "$WORK"/plain/event.*.log | sort | md5sum)" "$(sort "$WORK/export.log" | md5sum)"
 check_eq "one plain line per event" "$(cat "$WORK"/plain/event.*.log | wc -l)" "$LAST"
-check "plain files named event.YYYY-MM-DD.log" \
-    test -f "$WORK/plain/event.2026-11-01.log" -a -f "$WORK/plain/event.2026-11-03.log"
 # traild's own events are stamped by its clock and filed by their day: under
 # tests/at_time.sh 2026-12-06T23:30Z is the 6th in UTC, the 7th at +02:00
 own=$(grep -m1 '"id":"trail_run_starting"' "$WORK/store.ndjson" | sed -n 's/.*"time":"\([^"]*\)".*/\1/p')
@@ -94,7 +92,7 @@ check_grep "... filed in the plain file of its UTC day" '\|trail_run_starting\|'
 check "... and in a pas file of its +02:00 day" \
     grep -q '|trail_run_starting|' "$WORK/pas/audit.$(date -u -d "@$((own_s + 7200))" +%F)".*log
 python3 - "$WORK" "$LAST" <<'PY' >"$WORK/check.out" 2>&1
-import glob, json, os, re, sys
+import datetime, glob, json, os, re, sys
 w, last = sys.argv[1], int(sys.argv[2])
 bad = 0
 def fail(m):
@@ -110,20 +108,39 @@ if not all(pat.match(n) for n in names):
     fail("names: %s" % names)
 if not any(pat.match(n).group(2) for n in names):
     fail("no file rolled by size: %s" % names)
+def day_at(t, hours):
+    """the day of an RFC 3339 UTC time at an offset of whole hours"""
+    d = datetime.datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")
+    return (d + datetime.timedelta(hours=hours)).date().isoformat()
+# the plain files: one per UTC day on which trail received events
+plain = sorted(os.path.basename(f) for f in glob.glob(w + "/plain/event.*.log"))
+want_plain = sorted({"event.%s.log" % day_at(e["received"], 0) for e in store})
+if plain != want_plain:
+    fail("plain files %s, want %s (the days events arrived)" % (plain[:4], want_plain[:4]))
+# the pas files in day and roll order hold the records in seq order; a line
+# is in the file of the day (at +02:00) its record arrived, and its own
+# prefix and time are the event's time at +02:00
+def order(n):
+    m = pat.match(n)
+    return (m.group(1), int(m.group(2) or 0))
 lines = 0
-for f in files:
-    day = pat.match(os.path.basename(f)).group(1)
+for n in sorted(names, key=order):
+    f = w + "/pas/" + n
+    day = pat.match(n).group(1)
     data = open(f).read()
     first = data.split("\n", 1)[0]
     if os.path.getsize(f) > 64 * 1024 + len(first) + 4096:
         fail("%s is %d bytes, over max_bytes" % (f, os.path.getsize(f)))
     for l in data.splitlines():
+        rec = store[lines] if lines < len(store) else None
         lines += 1
         m = re.match(r"^(\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d,\d{3} \[EVENT\]  [A-Z]+: "
                      r"(\d{4}-\d\d-\d\d)T\d\d:\d\d:\d\d(\.\d+)?\+02:00 \S+ "
-                     r"CEF:0\|PhenixID\|PAS\|6\.0\.0\|", l)
-        if not m or m.group(1) != day or m.group(2) != day:
-            fail("%s: line not of day %s at +02:00: %s" % (f, day, l[:120]))
+                     r"CEF:0\|PhenixID\|PAS\|6\.0\.0\|" + (re.escape(rec["id"]) if rec else ""), l)
+        if not m or not rec or day_at(rec["received"], 2) != day or \
+                m.group(1) != day_at(rec["time"], 2) or m.group(2) != m.group(1):
+            fail("%s: line %d not of the day %s its record arrived at +02:00: %s" %
+                 (f, lines, day, l[:120]))
             break
 if lines != last:
     fail("pas: %d lines, want %d" % (lines, last))

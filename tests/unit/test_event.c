@@ -347,7 +347,76 @@ TEST(every_missing_attribute_named)
     trail_catalog_free(c);
 }
 
+TEST(producer_time_against_arrival)
+{
+    /* the producer's time is checked against the arrival time the input set */
+    const int64_t arrival = 1796000000000000LL; /* 2026-11-30T00:53:20Z */
+    const int64_t day = 86400LL * 1000000;
+    struct trail_catalog *c;
+    struct trail_event *ev;
+    ASSERT_OK(trail_catalog_new(&c));
+    ASSERT_OK(trail_catalog_add(c, "acme_door_opened", "INFO", "A door was opened", "door:string"));
+    ASSERT_OK(trail_event_new(c, "acme_door_opened", &ev));
+    trail_event_set_received(ev, arrival);
+    /* a program's own appends are not a producer's claim: not checked */
+    trail_event_set_time(ev, 253370764800LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_HTTP, NULL, 0));
+    /* within the defaults (a day ahead, 366 days behind): no problem */
+    trail_event_set_time(ev, arrival + day - 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    trail_event_set_time(ev, arrival - 366 * day);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    /* 9999-01-01: stored, with the skew listed in the record */
+    trail_event_set_time(ev, 253370764800LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev),
+                 "time skew: the event time is 2911744 days ahead of its arrival");
+    /* 0001-01-01 (backdating) the same, behind */
+    trail_event_set_time(ev, -62135596800LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev),
+                 "time skew: the event time is 739949 days behind its arrival");
+    /* two hours ahead with a bound of one hour: seconds */
+    ASSERT_OK(trail_catalog_set_time_skew(c, 3600LL * 1000000, 0, 0));
+    trail_event_set_time(ev, arrival + 7200LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev),
+                 "time skew: the event time is 7200 s ahead of its arrival");
+    /* 0 is no bound: year 1 passes behind */
+    trail_event_set_time(ev, -62135596800LL * 1000000);
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    /* refuse: an error, nothing listed */
+    ASSERT_OK(trail_catalog_set_time_skew(c, day, day, 1));
+    ASSERT_EQ(trail_event_validate(ev), TRAIL_E_TIME_SKEW);
+    ASSERT_STREQ(trail_event_error(ev), "event 'acme_door_opened': the event time is 739949 days "
+                                        "behind its arrival (refused by policy)");
+    /* an import's times are history: not checked */
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_IMPORT, NULL, 0));
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "");
+    ASSERT_EQ(trail_catalog_set_time_skew(c, -1, 0, 0), -EINVAL);
+    trail_event_free(ev);
+    /* listed after what lenient validation found */
+    ASSERT_OK(trail_catalog_set_policy(c, TRAIL_POLICY_LENIENT));
+    ASSERT_OK(trail_catalog_set_time_skew(c, day, day, 0));
+    ASSERT_OK(trail_event_new(c, "acme_door_opened", &ev));
+    trail_event_set_received(ev, arrival);
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_SYSLOG_TCP, NULL, 0));
+    trail_event_set_time(ev, arrival + 3 * day);
+    ASSERT_OK(trail_event_set_string(ev, "zzz", "x", 1));
+    ASSERT_OK(trail_event_validate(ev));
+    ASSERT_STREQ(trail_event_problems(ev), "undeclared attribute 'zzz'; time skew: the event time "
+                                           "is 3 days ahead of its arrival");
+    trail_event_free(ev);
+    trail_catalog_free(c);
+}
+
 TEST_MAIN(time_format_and_parse, time_parse_rejects, time_round_trip_many, severity_scale,
           strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
           set_text_parses_declared_types, limits, custom_event_declarations,
-          lookups_with_counted_names, every_missing_attribute_named)
+          lookups_with_counted_names, every_missing_attribute_named, producer_time_against_arrival)

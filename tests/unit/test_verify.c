@@ -11,6 +11,7 @@
  * checkpoint primitives (test_proof.c, test_checkpoint.c), the store's own
  * recovery (test_store.c).
  */
+#include "attacker.h"
 #include "harness.h"
 #include "store.h"
 
@@ -796,30 +797,138 @@ TEST(checkpoint_bad_signature)
     remove_dir(dir);
 }
 
-/* An attacker who also rewrites every stored hash is caught by the signed checkpoints. */
+/* verify() with every record required to be under a checkpoint signed by the key */
+static int verify_signed(const char *dir, const struct trail_checkpoint *ext, size_t n_ext,
+                         uint64_t allow_tail, struct trail_verify_report *rep)
+{
+    const struct trail_key *keys[] = {key};
+    struct trail_verify_opts o = {.keys = keys,
+                                  .n_keys = 1,
+                                  .checkpoints = ext,
+                                  .n_checkpoints = n_ext,
+                                  .require_signed = 1,
+                                  .allow_unsigned_tail = allow_tail};
+    return trail_verify_store(dir, &o, rep);
+}
+
+/* The line of DIR/checkpoints of the given size (a witness's copy of it). */
+static int checkpoint_of_size(const char *dir, uint64_t size, struct trail_checkpoint *cp)
+{
+    char path[300], line[512];
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    FILE *f = fopen(path, "r");
+    int r = -1;
+    while (f && r < 0 && fgets(line, sizeof(line), f))
+        if (trail_checkpoint_parse(line, strlen(line), cp) == 0 && cp->tree_size == size)
+            r = 0;
+    if (f)
+        fclose(f);
+    return r;
+}
+
+static char *copy_store(const char *dir)
+{
+    char *copy = make_dir();
+    run("cp -a '%s/.' '%s'", dir, copy);
+    return copy;
+}
+
+/*
+ * The attacker of docs/integrity.md §8 (tests/attacker.h) rewrites record 500
+ * and recomputes every CRC, block, index, trailer, header and tree.roots, so
+ * the store is consistent in itself; the structure and hashes alone pass it.
+ * What catches them is only what is signed: without the key they must delete
+ * the checkpoints the change contradicts, and records no signature covers are
+ * "unsigned"; with the key they re-sign, and only a checkpoint kept outside
+ * the store (a witness's) still tells.
+ */
 TEST(hashes_rewritten_caught_by_checkpoint)
 {
-    char *dir = new_store(N_EVENTS);
-    /* change record 500 and recompute everything the store keeps: the chain heads and
-       frontiers of every later header and trailer, and tree.roots */
-    uint64_t seq = 500;
-    char name[64];
-    ASSERT_OK(flip(dir, seq, 60, 1, name));
-    struct trail_store *s;
-    struct trail_store_opts o = {.create = 0, .repair = 0, .no_seal = 1};
-    /* the store's own recovery recomputes tree.roots and headers only from what it reads;
-       simplest for the attacker: remove tree.roots and let a writer rebuild it */
-    char path[300];
-    snprintf(path, sizeof(path), "%s/tree.roots", dir);
-    unlink(path);
-    ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
-    trail_store_close(s);
+    char *pristine = new_store(N_EVENTS); /* checkpoints at 400, 800 and 1200 */
+    struct trail_checkpoint early, newest;
+    ASSERT_OK(checkpoint_of_size(pristine, 800, &early)); /* what a witness kept */
+    ASSERT_OK(checkpoint_of_size(pristine, N_EVENTS, &newest));
     struct trail_verify_report rep;
+
+    /* without the key: record 500 rewritten, DIR/checkpoints deleted */
+    char *dir = copy_store(pristine);
+    ASSERT_OK(atk_rewrite(dir, 500, UINT64_MAX, NULL));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    ASSERT_OK(unlink(path));
+    ASSERT_OK(verify(dir, NULL, 0, &rep)); /* hashes, trailers, tree.roots all agree */
+    if (rep.n_damage)
+        dump(&rep);
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT(memcmp(rep.root, newest.root, 32) != 0); /* and yet it is another tree */
+    ASSERT_EQ(rep.signed_checkpoints, 0);
+    ASSERT_OK(verify_signed(dir, NULL, 0, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "unsigned");
+    ASSERT_EQ(rep.damage[0].seq, 1);
+    ASSERT_EQ(rep.damage[0].seq_last, N_EVENTS);
+    ASSERT_OK(verify_signed(dir, NULL, 0, 100000, &rep)); /* no tail makes up for nothing */
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_OK(verify_signed(dir, &early, 1, 0, &rep));
+    ASSERT(rep.n_damage >= 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "fork");
+    ASSERT(rep.damage[0].seq <= 500 && 500 <= rep.damage[0].seq_last);
+    remove_dir(dir);
+
+    /* without the key, leaving the checkpoints: they no longer hold */
+    dir = copy_store(pristine);
+    ASSERT_OK(atk_rewrite(dir, 500, UINT64_MAX, NULL));
     ASSERT_OK(verify(dir, NULL, 0, &rep));
     ASSERT(rep.n_damage >= 1);
     ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "modified");
-    ASSERT(rep.damage[0].seq <= seq && seq <= rep.damage[0].seq_last);
+    /* with the headers rewritten too, only the checkpoint at 800 that no longer holds tells:
+       something at or before it changed (docs/integrity.md §10) */
+    ASSERT(500 <= rep.damage[0].seq_last && rep.damage[0].seq_last <= 800);
     remove_dir(dir);
+
+    /* with the key: every checkpoint signed again over the new tree */
+    dir = copy_store(pristine);
+    ASSERT_OK(atk_rewrite(dir, 500, UINT64_MAX, key));
+    ASSERT_OK(verify_signed(dir, NULL, 0, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 0); /* the boundary: the store's own checkpoints cannot tell */
+    ASSERT_EQ(rep.signed_size, N_EVENTS);
+    ASSERT_EQ(rep.witnessed_size, 0);
+    ASSERT_OK(verify_signed(dir, &early, 1, 0, &rep));
+    ASSERT(rep.n_damage >= 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "fork");
+    ASSERT(rep.damage[0].seq <= 500 && 500 <= rep.damage[0].seq_last);
+    remove_dir(dir);
+
+    /* the last 100 records cut, with their tree.roots entries and checkpoint lines */
+    dir = copy_store(pristine);
+    ASSERT_OK(atk_rewrite(dir, 0, N_EVENTS - 100, NULL));
+    ASSERT_OK(verify(dir, NULL, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT_EQ(rep.last_seq, N_EVENTS - 100);
+    ASSERT_OK(verify_signed(dir, NULL, 0, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "unsigned");
+    ASSERT_EQ(rep.damage[0].seq, 801);
+    ASSERT_EQ(rep.damage[0].seq_last, N_EVENTS - 100);
+    ASSERT_OK(verify_signed(dir, NULL, 0, 300, &rep)); /* accepted, and said so */
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT(strstr(rep.notes, "records 801..1100 (300) are after the last signed checkpoint") !=
+           NULL);
+    ASSERT_OK(verify_signed(dir, NULL, 0, 299, &rep));
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_OK(verify_signed(dir, &newest, 1, 300, &rep));
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "rollback");
+    ASSERT_EQ(rep.damage[0].seq, N_EVENTS - 99);
+    remove_dir(dir);
+
+    /* the untouched store: everything signed, the witness's checkpoint holds */
+    ASSERT_OK(verify_signed(pristine, &early, 1, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT_EQ(rep.signed_size, N_EVENTS);
+    ASSERT_EQ(rep.witnessed_size, 800);
+    ASSERT_EQ(rep.witnessed_time_us, early.time_us);
+    remove_dir(pristine);
 }
 
 /* A sealed segment's trailer changed (its CRC made to fit), its records intact. */
