@@ -139,17 +139,6 @@ http_post "$URL/v1/events" "$WORK/events.ndjson" application/x-ndjson >/dev/null
 check_eq "3 hostile events accepted" "$(cat "$WORK/http.code")" 200
 LAST=$("$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/')
 
-wait_cursor() { # NAME SEQ
-    for _ in $(seq 1 400); do
-        local c
-        c=$(sed -n 's/^seq //p' "$WORK/store/sinks/$1.cursor" 2>/dev/null)
-        if [ -n "$c" ] && [ "$c" -ge "$2" ]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
 for s in file octet lf; do
     check "$s sink cursor reaches seq $LAST" wait_cursor "$s" "$LAST"
 done
