@@ -41,14 +41,17 @@ import os
 os.rename(portfile + ".tmp", portfile)
 time.sleep(600)  # the test kills it long before; never outlives a forgotten run
 PY
+port_of() { # FILE: the port a helper wrote to FILE once it listened (waits for it)
+    for _ in $(seq 1 400); do
+        [ -s "$1" ] && break
+        sleep 0.05
+    done
+    cat "$1"
+}
 start_receiver() { # NAME: starts it, sets RPORT
     python3 "$WORK/receiver.py" "$WORK/$1.port" "$WORK/$1.bytes" &
     EXTRA_PIDS="$EXTRA_PIDS $!"
-    for _ in $(seq 1 400); do
-        [ -s "$WORK/$1.port" ] && break
-        sleep 0.05
-    done
-    RPORT=$(cat "$WORK/$1.port")
+    RPORT=$(port_of "$WORK/$1.port")
 }
 # ---- a SIEM that answers every POST with 500 and a terminal escape in its body ----
 cat >"$WORK/hostile_http.py" <<'PY'
@@ -72,11 +75,7 @@ time.sleep(600)  # the test kills it long before
 PY
 python3 "$WORK/hostile_http.py" "$WORK/hook.port" &
 EXTRA_PIDS="$EXTRA_PIDS $!"
-for _ in $(seq 1 400); do
-    [ -s "$WORK/hook.port" ] && break
-    sleep 0.05
-done
-HOOK_PORT=$(cat "$WORK/hook.port")
+HOOK_PORT=$(port_of "$WORK/hook.port")
 
 start_receiver octet
 OCTET_PORT=$RPORT

@@ -181,18 +181,7 @@ sleep 1.2
 printf '{"id":"auth_logout_local","attrs":{"duser":"tick","phxTraceId":"#tick"}}\n' >"$WORK/tick.ndjson"
 http_post "$URL/v1/events" "$WORK/tick.ndjson" application/x-ndjson >/dev/null
 
-# everything delivered: the cursors reach the end of the store
-wait_cursor() { # NAME SEQ
-    for _ in $(seq 1 200); do
-        local c
-        c=$(sed -n 's/^seq //p' "$WORK/store/sinks/$1.cursor" 2>/dev/null)
-        if [ -n "$c" ] && [ "$c" -ge "$2" ]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
+# everything delivered: the cursors reach the end of the store (wait_cursor: daemon_common.bash)
 store_last() { "$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
 LAST=$(store_last)
 check "tcp sink cursor reaches seq $LAST" wait_cursor tcp "$LAST"
