@@ -17,10 +17,11 @@
  *
  * trail_text_escape() writes an unsafe code point as \uXXXX (four lower-case
  * hex digits: ESC is \u001b, U+2028 is \u2028), LF and CR as \n and \r when
- * asked (TRAIL_ESC_NL), TAB as \t when asked (TRAIL_ESC_TAB), and a byte that is not UTF-8 as \xHH;
- * the caller's specials get a backslash before them. trail_text_flatten() writes one replacement
- * byte for each (for tokens such as a host name, where an escape would be read back as text
- * anyway).
+ * asked (TRAIL_ESC_NL), TAB as \t when asked (TRAIL_ESC_TAB), and a byte
+ * that is not UTF-8 as \xHH; the caller's specials get a backslash before
+ * them. trail_text_flatten() writes one replacement byte for each (for
+ * tokens such as a host name, where an escape would be read back as text
+ * anyway). traild's log and the CLI's messages use the same escaper.
  *
  * A CSV cell (trail_text_csv_cell) is escaped text, quoted as RFC 4180 says
  * and with OWASP's leading "'" before what a spreadsheet would take for a
