@@ -23,6 +23,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * cli_note - print the message and a newline to stderr. Like cli_fail and
+ * cli_usage_error, it escapes unsafe characters (trail_text_escape) in each
+ * line, since a message may quote an input file or a peer.
+ */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
  * cli_opt_value - argv[*i] as "--name VALUE" or "--name=VALUE": 1 with
  * *ret_value (and *i past VALUE), 0 when argv[*i] is another argument, -1
  * when VALUE is missing.

@@ -68,7 +68,7 @@ static const char help[] =
     "    tsv       one line per event, no header, tab-separated: id, severity\n"
     "              number, severity name, description. A tab, newline, carriage\n"
     "              return or backslash inside a field is written as \\t, \\n, \\r\n"
-    "              or \\\\.\n"
+    "              or \\\\, any other control character as \\uXXXX.\n"
     "    json      one JSON array of objects: id, severity, severity_name,\n"
     "              description, note (when the catalog has one), custom (true\n"
     "              for an event the deployment declared) and attrs, an array of\n"
@@ -139,43 +139,34 @@ static int wanted(const struct filter *f, const struct trail_event_def *def)
     return 0;
 }
 
-/* Free text on one line of a table: control characters become spaces. */
+/*
+ * Catalog text (a custom event's description is the deployment's) on one
+ * line, escaped as every text output is (trail_text_escape): specials get a
+ * backslash, unsafe characters become \n, \r, \t (flags), \uXXXX or \xHH.
+ */
+static void put_escaped(const char *s, const char *specials, unsigned flags, FILE *out)
+{
+    struct trail_buf b = {0};
+    if (trail_text_escape(&b, s, strlen(s), specials, flags) == 0 && b.len)
+        fwrite(b.data, 1, b.len, out);
+    trail_buf_free(&b);
+}
+
+/* Free text on one line of a table. */
 static void put_flat(const char *s, FILE *out)
 {
-    for (; *s; s++)
-        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+    put_escaped(s, NULL, TRAIL_ESC_NL, out);
 }
 
 static void put_tsv_field(const char *s, FILE *out)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '\t':
-            fputs("\\t", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
+    put_escaped(s, "\\", TRAIL_ESC_NL | TRAIL_ESC_TAB, out);
 }
 
 /* Markdown table cell text: the characters the docs generator escapes, on one line. */
 static void put_markdown(const char *s, FILE *out)
 {
-    for (; *s; s++) {
-        if (strchr("\\|*_<>`", *s))
-            fputc('\\', out);
-        fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
-    }
+    put_escaped(s, "\\|*_<>`", 0, out);
 }
 
 /* A JSON string; text that is not valid UTF-8 is kept with '?' for each byte above ASCII. */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,25 +37,59 @@ static const struct command commands[] = {
     {"token-hash", cmd_token_hash, "make a bearer token for traild and its [tokens] entry"},
 };
 
+/*
+ * "trail CMD: message" (or, cmd NULL, the message alone) on stderr. A message may quote what a file
+ * or a peer held (an import line, a refused value): each of its lines is escaped as every output is
+ * (trail_text_escape: ESC as \u001b, CR as \u000d, ...), so that it drives no terminal; the line
+ * breaks the message has are kept.
+ */
+static void report(const char *cmd, const char *fmt, va_list ap)
+{
+    char *msg = NULL;
+    struct trail_buf b = {0};
+    int n = vasprintf(&msg, fmt, ap);
+    int ok = n >= 0;
+    if (ok && cmd)
+        ok = trail_buf_append(&b, "trail ", 6) == 0 &&
+             trail_buf_append(&b, cmd, strlen(cmd)) == 0 && trail_buf_append(&b, ": ", 2) == 0;
+    for (const char *p = msg; ok && p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        ok = trail_text_escape(&b, p, len, NULL, TRAIL_ESC_TAB) == 0 &&
+             trail_buf_append(&b, "\n", 1) == 0;
+        p = nl ? nl + 1 : NULL;
+    }
+    if (ok)
+        fwrite(b.data, 1, b.len, stderr);
+    else
+        fprintf(stderr, "trail %s: out of memory\n", cmd ? cmd : "");
+    trail_buf_free(&b);
+    free(msg);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "trail %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return EXIT_USAGE;
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report(NULL, fmt, ap);
+    va_end(ap);
 }
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "trail %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
 }
 

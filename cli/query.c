@@ -86,7 +86,10 @@ static const char query_help[] =
     "                            json: one array; ndjson: one event a line; csv: seq, time,\n"
     "                            severity, severity_name, id, host, uuid, attrs (a JSON\n"
     "                            object); cef: CEF lines; eventlog: the identity server's\n"
-    "                            event.log lines\n"
+    "                            event.log lines. Every format escapes control\n"
+    "                            characters and U+2028/9 (\\u001b, \\n, ...); a CSV\n"
+    "                            cell of event text starting with = + - @ gets a\n"
+    "                            leading ' (docs/wire-formats.md, \"Unsafe characters\")\n"
     "\n"
     "EXAMPLES\n"
     "    trail query --store /var/lib/trail --since 24h --where duser=alice\n"
@@ -278,37 +281,27 @@ static int puts_(struct printer *p, const char *s)
     return put(p, s, strlen(s));
 }
 
+/*
+ * A CSV cell of event text (trail_text_csv_cell: escaped to one line, quoted,
+ * and "'" before a formula, as OWASP advises). Every text cell goes through
+ * here; the numbers and times trail writes itself (seq, time, severity,
+ * uuid, received) do not.
+ */
 static int csv_field(struct printer *p, const char *s, size_t n)
 {
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote)
-        return put(p, s, n);
-    int r = put(p, "\"", 1);
-    for (size_t i = 0; i < n && r == 0; i++)
-        r = s[i] == '"' ? put(p, "\"\"", 2) : put(p, s + i, 1);
-    return r ? r : put(p, "\"", 1);
+    return trail_text_csv_cell(&p->buf, s, n);
 }
 
-/* A value for the table: control characters escaped, long values cut. */
+/*
+ * A value for the table: unsafe characters escaped (trail_text_escape: \n,
+ * \r, \uXXXX, \xHH), values over 120 bytes cut at a character boundary.
+ */
 static int table_value(struct printer *p, const char *s, size_t n)
 {
     size_t shown = n > 120 ? 117 : n;
-    int r = 0;
-    for (size_t i = 0; i < shown && r == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n')
-            r = put(p, "\\n", 2);
-        else if (c == '\r')
-            r = put(p, "\\r", 2);
-        else if (c < 0x20 || c == 0x7f) {
-            char e[8];
-            snprintf(e, sizeof(e), "\\x%02x", c);
-            r = puts_(p, e);
-        } else
-            r = put(p, s + i, 1);
-    }
+    while (shown < n && shown > 0 && ((unsigned char)s[shown] & 0xc0) == 0x80)
+        shown--; /* not inside a UTF-8 sequence */
+    int r = trail_text_escape(&p->buf, s, shown, NULL, TRAIL_ESC_NL);
     if (r == 0 && shown < n)
         r = put(p, "...", 3);
     return r;
@@ -1009,43 +1002,34 @@ static int print_count(const struct opts *o, int n_by, const char *const *by, ui
         }
         break;
     default: {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n_rows; i++) {
-            json_t *keys = json_array();
-            for (int d = 0; d < n_by; d++)
-                json_array_append_new(keys,
-                                      rows[i].keys[d] ? json_string(rows[i].keys[d]) : json_null());
-            json_t *row = json_pack("{s:o,s:I}", "keys", keys, "count", (json_int_t)rows[i].count);
-            if (o->format == F_NDJSON) {
-                char *s = json_dumps(row, JSON_COMPACT);
-                if (s) {
-                    r |= puts_(&p, s);
-                    r |= put(&p, "\n", 1);
-                }
-                free(s);
-                json_decref(row);
-            } else {
-                json_array_append_new(arr, row);
+        /* written with trail_json_string: the keys are event text, escaped as in every JSON */
+        if (o->format == F_JSON) {
+            r |= puts_(&p, "{\"by\":[");
+            for (int d = 0; d < n_by; d++) {
+                r |= put(&p, ",", d > 0);
+                r |= trail_json_string(&p.buf, by[d], strlen(by[d]));
             }
+            snprintf(num, sizeof(num), "],\"total\":%" PRIu64 ",\"rows\":[", total);
+            r |= puts_(&p, num);
+        }
+        for (size_t i = 0; i < n_rows; i++) {
+            r |= put(&p, ",", o->format == F_JSON && i > 0);
+            r |= puts_(&p, "{\"keys\":[");
+            for (int d = 0; d < n_by; d++) {
+                r |= put(&p, ",", d > 0);
+                const char *k = rows[i].keys[d];
+                r |= k ? trail_json_string(&p.buf, k, strlen(k)) : puts_(&p, "null");
+            }
+            snprintf(num, sizeof(num), "],\"count\":%" PRIu64 "}", rows[i].count);
+            r |= puts_(&p, num);
+            r |= put(&p, "\n", o->format == F_NDJSON);
         }
         if (o->format == F_JSON) {
-            json_t *byj = json_array();
-            for (int d = 0; d < n_by; d++)
-                json_array_append_new(byj, json_string(by[d]));
-            json_t *top =
-                json_pack("{s:o,s:I,s:O}", "by", byj, "total", (json_int_t)total, "rows", arr);
-            char *s = json_dumps(top, JSON_COMPACT);
-            if (s) {
-                r |= puts_(&p, s);
-                r |= put(&p, "\n", 1);
-            }
-            free(s);
-            json_decref(top);
+            r |= puts_(&p, "]}\n");
         } else if (n_by == 0) {
             snprintf(num, sizeof(num), "{\"total\":%" PRIu64 "}\n", total);
             r |= puts_(&p, num);
         }
-        json_decref(arr);
     }
     }
     int st = r ? cli_fail(o->cmd, "out of memory") : 0;

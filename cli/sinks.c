@@ -140,19 +140,24 @@ static int load_all(const char *dir, struct sink_state **ret, size_t *ret_n)
     return 0;
 }
 
+/* A JSON string, escaped as every JSON trail writes (a last error may quote a peer's answer). */
 static void json_text(const char *s)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
+    struct trail_buf b = {0};
+    if (trail_json_string(&b, s, strlen(s)) == 0)
+        fwrite(b.data, 1, b.len, stdout);
+    else
+        fputs("null", stdout);
+    trail_buf_free(&b);
+}
+
+/* The last error for the table, unsafe characters escaped (it may quote a peer's answer). */
+static void table_text(const char *s)
+{
+    struct trail_buf b = {0};
+    if (trail_text_escape(&b, s, strlen(s), NULL, TRAIL_ESC_NL) == 0 && b.len)
+        fwrite(b.data, 1, b.len, stdout);
+    trail_buf_free(&b);
 }
 
 int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
@@ -211,9 +216,11 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
                 snprintf(lag_text, sizeof(lag_text), "past-end");
             else
                 snprintf(lag_text, sizeof(lag_text), "%" PRIu64, lag);
-            printf("%-16s %-10s %12" PRIu64 " %10s %12" PRIu64 " %10" PRIu64 " %-27s %s%s%s\n",
-                   s->name, s->type, s->seq, lag_text, s->delivered, s->witnessed, t,
-                   s->error[0] ? te : "-", s->error[0] ? " " : "", s->error);
+            printf("%-16s %-10s %12" PRIu64 " %10s %12" PRIu64 " %10" PRIu64 " %-27s %s%s", s->name,
+                   s->type, s->seq, lag_text, s->delivered, s->witnessed, t, s->error[0] ? te : "-",
+                   s->error[0] ? " " : "");
+            table_text(s->error);
+            putchar('\n');
         }
     }
     free(all);

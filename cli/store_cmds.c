@@ -193,7 +193,7 @@ static void import_one(struct importer *im, const char *fmt, const char *data, s
         r = TRAIL_E_PARSE;
     }
     if (r < 0) {
-        fprintf(stderr, "%s:%" PRIu64 ": %s\n", im->file, line, err[0] ? err : trail_strerror(r));
+        cli_note("%s:%" PRIu64 ": %s", im->file, line, err[0] ? err : trail_strerror(r));
         im->rejected++;
         trail_event_free(ev);
         return;

@@ -10,52 +10,8 @@
 
 int json_str(struct trail_buf *out, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (len == (size_t)-1)
-        len = strlen(s);
-    int r = trail_buf_reserve(out, len + 2);
-    if (r < 0)
-        return r;
-    if ((r = trail_buf_append(out, "\"", 1)) < 0)
-        return r;
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if ((r = trail_buf_append(out, s + start, i - start)) < 0)
-            return r;
-        char esc[7] = {'\\', 0};
-        size_t n = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        if ((r = trail_buf_append(out, esc, n)) < 0)
-            return r;
-        start = i + 1;
-    }
-    if ((r = trail_buf_append(out, s + start, len - start)) < 0)
-        return r;
-    return trail_buf_append(out, "\"", 1);
+    /* one JSON string writer for all of trail: the same escapes as the events' JSON */
+    return trail_json_string(out, s, len == (size_t)-1 ? strlen(s) : len);
 }
 
 int json_printf(struct trail_buf *out, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /*
- * log.c - traild's log lines on stderr, and the rate limit on the lines
- * about rejected input (a flood of bad messages must not become a flood of
- * log lines; the metrics still count each one).
+ * log.c - traild's log lines on stderr, each one line with unsafe characters
+ * escaped (trail_text_escape), and the rate limit on the lines about
+ * rejected input (a flood of bad messages must not become a flood of log
+ * lines; the metrics still count each one).
  *
  * Not here: the daemon's lifecycle events in the store (main.c).
  */
@@ -42,6 +43,19 @@ static void vlog(int level, const char *fmt, va_list ap)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    /* a message may quote what a peer sent: escaped as every output (lib/textesc.c), so
+       that a log line is one line and drives no terminal that shows it */
+    struct trail_buf esc = {0};
+    if (!trail_text_is_safe(line + n, len - (size_t)n)) {
+        if (trail_buf_append(&esc, line, (size_t)n) == 0 &&
+            trail_text_escape(&esc, line + n, len - (size_t)n, NULL, TRAIL_ESC_NL) == 0 &&
+            trail_buf_append(&esc, "\n", 1) == 0) {
+            ssize_t w = write(STDERR_FILENO, esc.data, esc.len);
+            (void)w;
+        }
+        trail_buf_free(&esc);
+        return;
+    }
     line[len++] = '\n';
     /* one write per line, so that lines of different threads do not mix */
     ssize_t w = write(STDERR_FILENO, line, len);

@@ -164,13 +164,13 @@ static int syslog_write(void *state, const struct sink_item *item, char *err, si
         r = put_header(s, sev < 0 ? 6 : sev, trail_event_time(item->ev), trail_event_host(item->ev),
                        trail_event_id(item->ev), &s->msg);
         struct trail_cef_opts co = s->conf->cef;
-        co.log_prefix = 0; /* the CEF encoder writes newlines as \n: one line either way */
+        co.log_prefix = 0; /* the CEF encoder escapes line breaks: one line either way */
         co.provenance = 1; /* rt, dvc, cs5 (principal), cs6 (input): where the SIEM looks */
         if (r == 0)
             r = trail_event_to_cef(item->ev, &co, &s->msg);
     } else {
-        /* with octet counting the encoder frames and keeps control characters as they are;
-           with LF framing it writes them as #ooo so the message stays one line */
+        /* the encoder frames when octet counting; either way it escapes every line
+           break and control character, so a receiver that splits on LF sees one message */
         s->sopts.octet_count = s->octet;
         framed = s->octet;
         r = trail_event_to_syslog(item->ev, &s->sopts, &s->msg);

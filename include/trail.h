@@ -617,6 +617,55 @@ void trail_buf_reset(struct trail_buf *b);
 void trail_buf_free(struct trail_buf *b);
 
 /* ------------------------------------------------------------------------ */
+/* Safe text (lib/textesc.c, the table in docs/wire-formats.md)             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What every text output (CEF and event.log, syslog structured data and MSG,
+ * CSV, tables) writes instead of an unsafe character, so that a value can
+ * neither run a terminal's escape sequences nor break a line or a field.
+ * Unsafe are the C0 controls U+0000..U+001F, DEL, the C1 controls
+ * U+0080..U+009F, U+2028 and U+2029, and any byte that does not start
+ * well-formed UTF-8.
+ */
+#define TRAIL_ESC_NL  0x01 /* write LF as \n and CR as \r (else \u000a, \u000d) */
+#define TRAIL_ESC_TAB 0x02 /* write TAB as \t (else \u0009) */
+
+/*
+ * trail_text_escape - append s[0..n) to out with each unsafe code point
+ * written as \uXXXX (lower-case hex), LF and CR as \n and \r with
+ * TRAIL_ESC_NL, TAB as \t with TRAIL_ESC_TAB, a byte that is not UTF-8 as
+ * \xHH, and each ASCII byte of specials (may be NULL) after a backslash.
+ * Everything else is copied. The output is at most 6 * n bytes and never
+ * holds an unsafe character. Returns 0 or -ENOMEM (out is then as it was).
+ */
+int trail_text_escape(struct trail_buf *out, const char *s, size_t n, const char *specials,
+                      unsigned flags);
+
+/*
+ * trail_text_flatten - append s[0..n) to out with each unsafe code point,
+ * each byte that is not UTF-8 and each ASCII byte of specials (may be NULL)
+ * replaced by the one byte repl. The output is at most n bytes. Returns 0 or
+ * -ENOMEM.
+ */
+int trail_text_flatten(struct trail_buf *out, const char *s, size_t n, const char *specials,
+                       char repl);
+
+/*
+ * trail_text_csv_cell - append s[0..n) as one CSV cell (RFC 4180) of text
+ * that came from an event: escaped as trail_text_escape(.., TRAIL_ESC_NL)
+ * does, so that a row is one line; quoted when it holds ',' or '"' ('"'
+ * doubled); and when it starts with '=', '+', '-', '@', TAB or CR, quoted
+ * with a "'" before it (OWASP's defence against CSV injection: a
+ * spreadsheet shows the text instead of running a formula). Returns 0 or
+ * -ENOMEM (out is then as it was).
+ */
+int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n);
+
+/* trail_text_is_safe - 1 when s[0..n) holds no unsafe character (as above), else 0. */
+int trail_text_is_safe(const char *s, size_t n);
+
+/* ------------------------------------------------------------------------ */
 /* Encoders and decoders                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -627,11 +676,21 @@ void trail_buf_free(struct trail_buf *b);
  * no newline. Unset time, host, seq and uuid are left out; "attrs" is always
  * there. int attributes are JSON numbers, bool true/false, the other types
  * strings (time as RFC 3339 UTC with microseconds). Strings escape '"', '\'
- * and control characters (as \u00XX) and nothing else; a byte of the id
- * that is not UTF-8 is written as \ufffd. On failure out is as it was.
+ * and the unsafe characters of trail_text_escape() (controls, DEL, C1,
+ * U+2028, U+2029, as \uXXXX) and nothing else; a byte of the id that is not
+ * UTF-8 is written as \ufffd. On failure out is as it was.
  * Returns 0 or -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
+
+/*
+ * trail_json_string - append s[0..n) as a JSON string, quotes included, escaped
+ * as trail_event_to_json() escapes its strings: '"', '\\' and the unsafe
+ * characters of trail_text_escape() as \uXXXX, a byte that is not UTF-8 as
+ * \ufffd. The one JSON string writer of trail (the SIEM mappings and traild's
+ * answers use it too). Returns 0 or -ENOMEM.
+ */
+int trail_json_string(struct trail_buf *out, const char *s, size_t n);
 
 /*
  * trail_event_from_json - decode one JSON object into a new event.
@@ -696,12 +755,13 @@ struct trail_cef_opts {
 /*
  * trail_event_to_cef - append one CEF line (no newline), extension keys in
  * alphabetical order, declared but missing attributes as "key=null".
- * Header fields escape '\' and '|' (control characters become spaces);
- * extension values escape '\' and '=' and write newlines as \n and \r, so
- * that no value can add a field or a line. With log_prefix, the log time has
- * milliseconds and the ISO time a fraction only when the time is not a whole
- * millisecond; the host is one token (spaces and control characters as '_',
- * "-" when unset). On failure out is as it was. Returns 0, -EINVAL (an offset
+ * Header fields escape '\' and '|'; extension values escape '\' and '=' and
+ * write newlines as \n and \r, so that no value can add a field or a line;
+ * in both, other unsafe characters are written as trail_text_escape() does
+ * (\uXXXX, \xHH), so that no line drives a terminal. With log_prefix, the
+ * log time has milliseconds and the ISO time a fraction only when the time
+ * is not a whole millisecond; the host is one token (spaces and unsafe
+ * characters as '_', "-" when unset). On failure out is as it was. Returns 0, -EINVAL (an offset
  * beyond +-23:59) or -ENOMEM. See docs/wire-formats.md.
  */
 int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
@@ -717,11 +777,11 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
  * the log time's milliseconds when the ISO time has whole seconds and both
  * show the same wall clock) and the host is the prefix's ("-": none); without
  * it both stay unset for the caller (e.g. the syslog input) to fill in.
- * Extension values run to the next " key=", are unescaped (\\ \= \| \n \r;
- * any other backslash is kept) and read as trail_event_set_text() does;
- * "key=null" means the attribute is absent, so a string that is exactly
- * "null" does not survive a round trip. A key given twice is an error.
- * Errors as trail_event_from_json().
+ * Extension values run to the next " key=", are unescaped (\\ \= \| \n \r
+ * and the \uXXXX of an unsafe character; any other backslash is kept)
+ * and read as trail_event_set_text() does; "key=null" means the attribute
+ * is absent, so a string that is exactly "null" does not survive a round
+ * trip. A key given twice is an error. Errors as trail_event_from_json().
  */
 int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
                          struct trail_event **ret_event, char *err, size_t errlen);
@@ -750,9 +810,10 @@ struct trail_syslog_opts {
  * TIME and HOST are "-" when unset, HOST bytes outside printable US-ASCII
  * are '_'. SD-PARAM values escape '"', '\' and ']'. A key that cannot be a
  * PARAM-NAME (over 32 bytes, or id, seq, uuid, or of the form a.N or k.N)
- * is written as k.N="key" a.N="value", N = 1, 2, ... Without octet_count,
- * control characters in values are written as '#' and three octal digits
- * (rsyslog's form) so that the message stays one line; with it, as they are.
+ * is written as k.N="key" a.N="value", N = 1, 2, ... Whatever octet_count
+ * says, unsafe characters in values and MSG (controls, LF and CR included)
+ * are written as trail_text_escape() does (\uXXXX, \xHH), so the message
+ * is always one line and drives no terminal.
  * On failure out is as it was. Returns 0, -EINVAL (facility or sd_id) or
  * -ENOMEM. See docs/wire-formats.md.
  */
@@ -906,8 +967,10 @@ int trail_syslog_sd_next_param(struct trail_syslog_sd *sd, const char **ret_name
 
 /*
  * trail_syslog_sd_unescape - remove RFC 5424's escapes (\" \\ \]) from a raw
- * PARAM-VALUE into out (room for len bytes; not NUL-terminated). Any other
- * backslash is kept. Returns the length written.
+ * PARAM-VALUE into out (room for len bytes; not NUL-terminated), and turn
+ * the \uXXXX that trail_event_to_syslog() writes for an unsafe character
+ * (trail_text_escape()) back into it. Any other backslash is kept. Returns
+ * the length written.
  */
 size_t trail_syslog_sd_unescape(const char *value, size_t len, char *out);
 

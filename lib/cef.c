@@ -7,15 +7,18 @@
  *
  *   CEF:0|PhenixID|PAS|6.0.0|<event id>|<description>|<severity>|k1=v1 k2=v2
  *
- * Header fields escape '\' as \\ and '|' as \| (a line break in a header
- * field is written as a space; the decoder never reads the description back).
- * Extension keys come in alphabetical (strcmp) order; a declared attribute
- * that is not set is written as key=null. Values escape '\' as \\, '=' as \=,
- * a newline as \n and a carriage return as \r; nothing else ('|' and spaces
- * are written as they are), so that no value can start a field or a line:
- * an unescaped '=' only ever follows a key, and a value runs until the next
- * " key=". The log time carries milliseconds; the ISO time gets a fraction of
- * six digits only when the time is not a whole millisecond.
+ * Header fields escape '\' as \\ and '|' as \| (the decoder never reads the
+ * description back). Extension keys come in alphabetical (strcmp) order; a
+ * declared attribute that is not set is written as key=null. Values escape
+ * '\' as \\, '=' as \=, a newline as \n and a carriage return as \r ('|' and
+ * spaces are written as they are), so that no value can start a field or a
+ * line: an unescaped '=' only ever follows a key, and a value runs until the
+ * next " key=". In both, every other unsafe character (controls, DEL, C1,
+ * U+2028, U+2029: lib/textesc.c) is written as \uXXXX and a byte that is not
+ * UTF-8 as \xHH, so that no line can drive a terminal; the decoder reads the
+ * \uXXXX of those characters back, and only those.
+ * The log time carries milliseconds; the ISO time gets a fraction of six
+ * digits only when the time is not a whole millisecond.
  *
  * Not here: CEF carried over syslog (the syslog input strips the syslog
  * header and hands the CEF part to trail_event_from_cef()).
@@ -32,61 +35,24 @@
 /* Encoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Append a header field: '\' and '|' escaped, control characters as spaces. */
+/* Append a header field and its '|': '\' and '|' escaped, unsafe characters as \uXXXX. */
 static int put_header(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = trail_buf_reserve(out, 2 * n + 1);
-    if (r < 0)
-        return r;
-    char *p = out->data + out->len;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\\' || c == '|')
-            *p++ = '\\';
-        *p++ = (char)(c < 0x20 || c == 0x7f ? ' ' : c);
-    }
-    *p++ = '|';
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-    return 0;
+    int r = trail_text_escape(out, s, n, "\\|", 0);
+    return r < 0 ? r : trail_buf_append(out, "|", 1);
 }
 
-/* Append an extension value: '\', '=', newline and carriage return escaped. */
+/* Append an extension value: '\' and '=' escaped, \n and \r, other unsafe characters as \uXXXX. */
 static int put_ext_value(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = trail_buf_reserve(out, 2 * n);
-    if (r < 0)
-        return r;
-    char *p = out->data + out->len;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        switch (c) {
-        case '\\':
-        case '=':
-            *p++ = '\\';
-            *p++ = c;
-            break;
-        case '\n':
-            *p++ = '\\';
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = '\\';
-            *p++ = 'r';
-            break;
-        default:
-            *p++ = c;
-        }
-    }
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-    return 0;
+    return trail_text_escape(out, s, n, "\\=", TRAIL_ESC_NL);
 }
 
 /*
  * The prefix: "<log time> [EVENT]  INFO: <ISO time> <host> ", both times in
  * local time at offset_min. A host byte that is a space, a control character
- * or DEL is written as '_' so that the host stays one token; no host is "-".
+ * or another unsafe character (lib/textesc.c) is written as '_' so that the host
+ * stays one token; no host is "-".
  */
 static int put_prefix(struct trail_buf *out, const struct trail_event *ev, int offset_min)
 {
@@ -133,17 +99,9 @@ static int put_prefix(struct trail_buf *out, const struct trail_event *ev, int o
         return r;
     if (ev->host_len == 0)
         return trail_buf_append(out, "- ", 2);
-    if ((r = trail_buf_reserve(out, ev->host_len + 1)) < 0)
+    if ((r = trail_text_flatten(out, ev->host, ev->host_len, " ", '_')) < 0)
         return r;
-    char *h = out->data + out->len;
-    for (size_t i = 0; i < ev->host_len; i++) {
-        unsigned char c = (unsigned char)ev->host[i];
-        h[i] = (char)(c <= 0x20 || c == 0x7f ? '_' : c);
-    }
-    h[ev->host_len] = ' ';
-    out->len += ev->host_len + 1;
-    out->data[out->len] = '\0';
-    return 0;
+    return trail_buf_append(out, " ", 1);
 }
 
 static int put_attr(struct trail_buf *out, const char *key, size_t klen,
@@ -444,9 +402,9 @@ static int val_reserve(struct cef_reader *rd, size_t n)
 }
 
 /*
- * Unescape an extension value s[0..n): \\ \= \| \n \r; any other backslash
- * stays as it is. Returns the text in place when there is nothing to undo
- * (escaped 0: the value holds no backslash).
+ * Unescape an extension value s[0..n): \\ \= \| \n \r and the \uXXXX of an
+ * unsafe character (codec_unescape_cp); any other backslash stays as it is. Returns the text in
+ * place when there is nothing to undo (escaped 0: the value holds no backslash).
  */
 static int unescape_value(struct cef_reader *rd, const char *s, size_t n, int escaped,
                           const char **ret, size_t *ret_len)
@@ -476,6 +434,12 @@ static int unescape_value(struct cef_reader *rd, const char *s, size_t n, int es
             if (e == 'n' || e == 'r') {
                 o[len++] = e == 'n' ? '\n' : '\r';
                 i++;
+                continue;
+            }
+            size_t ul, used = codec_unescape_cp(s + i, n - i, o + len, &ul);
+            if (used) {
+                len += ul;
+                i += used - 1;
                 continue;
             }
         }

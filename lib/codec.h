@@ -45,4 +45,12 @@ int codec_put_u64(struct trail_buf *out, uint64_t v);
 /* codec_put_i64 - append the decimal form of v; 0 or -ENOMEM. */
 int codec_put_i64(struct trail_buf *out, int64_t v);
 
+/*
+ * codec_unescape_cp - when s[0..n) starts with the \uXXXX that
+ * trail_text_escape() writes for an unsafe code point (C0, DEL, C1, U+2028,
+ * U+2029; lower-case hex), write its UTF-8 (1..3 bytes) to out and *ret_len, and return 6;
+ * else 0 (any other \uXXXX is text). Used by the CEF and syslog decoders.
+ */
+size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);
+
 #endif /* TRAIL_CODEC_H */

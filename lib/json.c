@@ -100,9 +100,11 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
 
 /*
  * Write s[0..n) as a JSON string at p, which has room for 6 * n + 2 bytes.
- * A byte that does not start well-formed UTF-8 (possible only in an id made
- * by trail_event_new() without validation) is written as U+FFFD, so that the
- * output is always valid JSON.
+ * '"', '\\', controls, DEL, the C1 controls and U+2028/U+2029 are escaped
+ * (\uXXXX), so that the text is safe on a terminal and one line even to a
+ * reader that splits at U+2028. A byte that does not start well-formed
+ * UTF-8 (possible only in an id made by trail_event_new() without
+ * validation) is written as U+FFFD, so that the output is always valid JSON.
  */
 static char *put_str(char *p, const char *str, size_t n)
 {
@@ -111,14 +113,15 @@ static char *put_str(char *p, const char *str, size_t n)
     *p++ = '"';
     while (i < n) {
         size_t start = i;
-        while (i < n && jclass[s[i]] == J_PLAIN)
+        while (i < n && jclass[s[i]] == J_PLAIN && s[i] != 0x7f)
             i++;
         memcpy(p, s + start, i - start);
         p += i - start;
         if (i == n)
             break;
         unsigned char c = s[i];
-        switch (jclass[c]) {
+        /* DEL is plain to the decoder, but the encoder escapes it as \u007f */
+        switch (c == 0x7f ? J_CTRL : jclass[c]) {
         case J_QUOTE:
         case J_BSLASH:
             *p++ = '\\';
@@ -138,6 +141,18 @@ static char *put_str(char *p, const char *str, size_t n)
                 memcpy(p, "\\ufffd", 6);
                 p += 6;
                 i++;
+            } else if (l == 2 && c == 0xc2 && s[i + 1] <= 0x9f) {
+                /* a C1 control: \u0080..\u009f, as trail_text_escape() would */
+                memcpy(p, "\\u00", 4);
+                p[4] = hex_digits[s[i + 1] >> 4];
+                p[5] = hex_digits[s[i + 1] & 15];
+                p += 6;
+                i += 2;
+            } else if (l == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+                /* U+2028, U+2029: line breaks to JavaScript and Python's splitlines() */
+                memcpy(p, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                p += 6;
+                i += 3;
             } else {
                 memcpy(p, s + i, l);
                 p += l;
@@ -160,6 +175,13 @@ static int append_str(struct trail_buf *out, const char *s, size_t n)
     out->len = (size_t)(end - out->data);
     out->data[out->len] = '\0';
     return 0;
+}
+
+int trail_json_string(struct trail_buf *out, const char *s, size_t n)
+{
+    if (n > (SIZE_MAX - 3) / 6)
+        return -ENOMEM;
+    return append_str(out, s, n);
 }
 
 static int append_lit(struct trail_buf *out, const char *s)

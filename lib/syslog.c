@@ -11,7 +11,7 @@
  *   MSGID     the event id, cut to RFC 5424's 32 characters (the id param has it whole)
  *   SD        one element: id, then seq and uuid when set, then the attributes
  *             in key order, as their text (trail_value_format)
- *   MSG       the catalog's description, control characters as spaces; left
+ *   MSG       the catalog's description, unsafe characters as \uXXXX; left
  *             out (with its space) for an id the catalog does not know
  *   LEN       with octet counting (RFC 6587), the byte count of the rest
  *
@@ -19,9 +19,11 @@
  * bytes, one of the names id, seq, uuid, or itself of the form a.N or k.N -
  * is written as the pair k.N="key" a.N="value", N counting from 1.
  * PARAM-VALUEs escape '"', '\' and ']' with a backslash (RFC 5424 6.3.3).
- * Other bytes are written as they are when the message is octet-counted;
- * without octet counting, where a line break would end the message, control
- * characters are written as '#' and three octal digits, as rsyslog does.
+ * Whatever the framing, every unsafe character (C0 controls, LF and CR
+ * included, DEL, C1, U+2028, U+2029: lib/textesc.c) is written as \uXXXX and
+ * a byte that is not UTF-8 as \xHH: a receiver that splits on LF even inside
+ * an octet-counted frame still sees one message, and a terminal showing it
+ * runs nothing. trail's syslog decoder reads those \uXXXX back.
  *
  * Not here: reading syslog (the daemon's syslog input) and transports.
  */
@@ -51,32 +53,19 @@ static int put_sanitized(struct trail_buf *out, const char *s, size_t n, size_t 
     return 0;
 }
 
-/* A PARAM-VALUE, escaped; control characters kept (octet counting) or as #ooo. */
-static int put_param_value(struct trail_buf *out, const char *s, size_t n, int raw_controls)
+/*
+ * A PARAM-VALUE: '"', '\\' and ']' escaped (RFC 5424 6.3.3), every unsafe
+ * character as \uXXXX, a byte that is not UTF-8 as \xHH (lib/textesc.c), so
+ * that no raw line break or control character is ever written, whatever the
+ * framing.
+ */
+static int put_param_value(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = trail_buf_reserve(out, 4 * n + 2);
-    if (r < 0)
+    int r;
+    if ((r = trail_buf_append(out, "\"", 1)) < 0 ||
+        (r = trail_text_escape(out, s, n, "\"\\]", 0)) < 0)
         return r;
-    char *p = out->data + out->len;
-    *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\' || c == ']') {
-            *p++ = '\\';
-            *p++ = (char)c;
-        } else if ((c < 0x20 || c == 0x7f) && !raw_controls) {
-            *p++ = '#';
-            *p++ = (char)('0' + (c >> 6));
-            *p++ = (char)('0' + (c >> 3 & 7));
-            *p++ = (char)('0' + (c & 7));
-        } else {
-            *p++ = (char)c;
-        }
-    }
-    *p++ = '"';
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-    return 0;
+    return trail_buf_append(out, "\"", 1);
 }
 
 /* Does key need the k.N/a.N form? */
@@ -109,15 +98,14 @@ static int sd_name_ok(const char *s)
     return 1;
 }
 
-static int put_param(struct trail_buf *out, const char *name, const char *value, size_t vlen,
-                     int raw_controls)
+static int put_param(struct trail_buf *out, const char *name, const char *value, size_t vlen)
 {
     int r;
     if ((r = trail_buf_append(out, " ", 1)) < 0 ||
         (r = trail_buf_append(out, name, strlen(name))) < 0 ||
         (r = trail_buf_append(out, "=", 1)) < 0)
         return r;
-    return put_param_value(out, value, vlen, raw_controls);
+    return put_param_value(out, value, vlen);
 }
 
 static int put_message(struct trail_buf *out, const struct trail_event *ev,
@@ -126,7 +114,6 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
     int facility = opts->facility ? opts->facility : 13;
     const char *app = opts->app ? opts->app : "trail";
     const char *sd_id = opts->sd_id ? opts->sd_id : "trail@32473";
-    int raw = opts->octet_count != 0;
     char tmp[64];
     int r;
 
@@ -148,16 +135,16 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
         (r = put_sanitized(out, ev->id, ev->id_len, 32)) < 0 ||
         (r = trail_buf_append(out, " [", 2)) < 0 ||
         (r = trail_buf_append(out, sd_id, strlen(sd_id))) < 0 ||
-        (r = put_param(out, "id", ev->id, ev->id_len, raw)) < 0)
+        (r = put_param(out, "id", ev->id, ev->id_len)) < 0)
         return r;
     if (ev->seq) {
         snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)ev->seq);
-        if ((r = put_param(out, "seq", tmp, strlen(tmp), raw)) < 0)
+        if ((r = put_param(out, "seq", tmp, strlen(tmp))) < 0)
             return r;
     }
     if (ev->has_uuid) {
         trail_uuid_format(ev->uuid, tmp);
-        if ((r = put_param(out, "uuid", tmp, 36, raw)) < 0)
+        if ((r = put_param(out, "uuid", tmp, 36)) < 0)
             return r;
     }
     unsigned n_pairs = 0;
@@ -179,14 +166,14 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
             n_pairs++;
             snprintf(kname, sizeof(kname), "k.%u", n_pairs);
             snprintf(aname, sizeof(aname), "a.%u", n_pairs);
-            if ((r = put_param(out, kname, key, klen, raw)) < 0 ||
-                (r = put_param(out, aname, val, vlen, raw)) < 0)
+            if ((r = put_param(out, kname, key, klen)) < 0 ||
+                (r = put_param(out, aname, val, vlen)) < 0)
                 return r;
         } else {
             char name[SD_NAME_MAX + 1];
             memcpy(name, key, klen);
             name[klen] = '\0';
-            if ((r = put_param(out, name, val, vlen, raw)) < 0)
+            if ((r = put_param(out, name, val, vlen)) < 0)
                 return r;
         }
     }
@@ -198,20 +185,19 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
     size_t iplen = trail_peer_address(&ev->peer, ip), n;
     if (iplen) {
         if ((r = trail_buf_append(out, "[origin", 7)) < 0 ||
-            (r = put_param(out, "ip", ip, iplen, raw)) < 0 ||
-            (r = trail_buf_append(out, "]", 1)) < 0)
+            (r = put_param(out, "ip", ip, iplen)) < 0 || (r = trail_buf_append(out, "]", 1)) < 0)
             return r;
     }
     if ((n = trail_event_input_text(ev, inbuf)) > 0) {
         if ((r = trail_buf_append(out, "[via@32473", 10)) < 0 ||
-            (r = put_param(out, "input", inbuf, n, raw)) < 0)
+            (r = put_param(out, "input", inbuf, n)) < 0)
             return r;
         if (ev->principal_len &&
-            (r = put_param(out, "principal", ev->principal, ev->principal_len, raw)) < 0)
+            (r = put_param(out, "principal", ev->principal, ev->principal_len)) < 0)
             return r;
         if (ev->received_us) {
             size_t tn = trail_time_format(ev->received_us, tmp);
-            if ((r = put_param(out, "received", tmp, tn, raw)) < 0)
+            if ((r = put_param(out, "received", tmp, tn)) < 0)
                 return r;
         }
         if ((r = trail_buf_append(out, "]", 1)) < 0)
@@ -220,16 +206,9 @@ static int put_message(struct trail_buf *out, const struct trail_event *ev,
     const char *desc = ev->def ? ev->def->description : "";
     size_t dlen = strlen(desc);
     if (dlen) {
-        if ((r = trail_buf_reserve(out, dlen + 1)) < 0)
+        if ((r = trail_buf_append(out, " ", 1)) < 0 ||
+            (r = trail_text_escape(out, desc, dlen, NULL, 0)) < 0)
             return r;
-        char *p = out->data + out->len;
-        *p++ = ' ';
-        for (size_t i = 0; i < dlen; i++) {
-            unsigned char c = (unsigned char)desc[i];
-            *p++ = (char)(c < 0x20 || c == 0x7f ? ' ' : c);
-        }
-        out->len += dlen + 1;
-        out->data[out->len] = '\0';
     }
     return 0;
 }

@@ -17,7 +17,7 @@
  *
  * Not here: writing syslog (lib/syslog.c), sockets (daemon/input_syslog.c).
  */
-#include "internal.h"
+#include "codec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -586,10 +586,20 @@ size_t trail_syslog_sd_unescape(const char *value, size_t len, char *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        /* RFC 5424 6.3.3: only \" \\ \] are escapes; any other backslash is literal */
-        if (value[i] == '\\' && i + 1 < len &&
-            (value[i + 1] == '"' || value[i + 1] == '\\' || value[i + 1] == ']'))
-            i++;
+        /* RFC 5424 6.3.3: only \" \\ \] are escapes; any other backslash is literal,
+           but for the \uXXXX of an unsafe character, which trail's encoder writes */
+        if (value[i] == '\\' && i + 1 < len) {
+            if (value[i + 1] == '"' || value[i + 1] == '\\' || value[i + 1] == ']') {
+                i++;
+            } else {
+                size_t ul, used = codec_unescape_cp(value + i, len - i, out + n, &ul);
+                if (used) {
+                    n += ul;
+                    i += used - 1;
+                    continue;
+                }
+            }
+        }
         out[n++] = value[i];
     }
     return n;

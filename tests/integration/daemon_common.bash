@@ -260,3 +260,17 @@ wait_metric() {
     curl -s "$1/metrics" | grep -E '^trail_(events_in|events_rejected)_total' | sed 's/^/    /'
     return 1
 }
+
+# wait_cursor NAME SEQ [SECONDS]: poll until sink NAME's cursor file in $WORK/store
+# reaches SEQ (20 s by default)
+wait_cursor() {
+    for _ in $(seq 1 $((${3:-20} * 20))); do
+        local c
+        c=$(sed -n 's/^seq //p' "$WORK/store/sinks/$1.cursor" 2>/dev/null)
+        if [ -n "$c" ] && [ "$c" -ge "$2" ]; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}

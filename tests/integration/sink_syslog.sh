@@ -6,7 +6,7 @@
 # rsyslog writes what it parsed (facility, severity, time, host, app, msgid,
 # structured data, msg) with a JSON template; every field of every event is
 # compared with the store, hostile values included (quotes, brackets, pipes,
-# equals signs, backslashes, newlines). The TCP sink is a witness: a signed
+# equals signs, backslashes, newlines, terminal escapes, C1, U+2028). The TCP sink is a witness: a signed
 # checkpoint arrives as its own message and verifies.
 source "$(dirname "$0")/daemon_common.bash"
 
@@ -145,7 +145,7 @@ done
 
 start_traild "$CONF" || exit 1
 
-# events with hostile values: quotes, brackets, pipes, equals signs, backslashes, newlines
+# events with hostile values: quotes, brackets, pipes, equals signs, backslashes, newlines, terminal escapes
 python3 - "$WORK/events.ndjson" <<'PY'
 import json, sys
 hostile = [
@@ -159,6 +159,7 @@ hostile = [
     ' lead and trail ',
     'ünïcødé ✓',
     '#012 not an escape',
+    'esc\x1b[31mred\x07 del\x7f c1\u009b ls\u2028ps\u2029 \\u001b stays text',
 ]
 with open(sys.argv[1], "w") as f:
     for i, h in enumerate(hostile):
@@ -173,25 +174,14 @@ with open(sys.argv[1], "w") as f:
                                       "src": "198.51.100.%d" % (i + 1)}}) + "\n")
 PY
 http_post "$URL/v1/events" "$WORK/events.ndjson" application/x-ndjson >/dev/null
-check_eq "30 events accepted" "$(cat "$WORK/http.code")" 200
+check_eq "31 events accepted" "$(cat "$WORK/http.code")" 200
 # the store signs a checkpoint after a commit once checkpoint_interval_s has passed:
 # one more event a little later makes one that covers everything above
 sleep 1.2
 printf '{"id":"auth_logout_local","attrs":{"duser":"tick","phxTraceId":"#tick"}}\n' >"$WORK/tick.ndjson"
 http_post "$URL/v1/events" "$WORK/tick.ndjson" application/x-ndjson >/dev/null
 
-# everything delivered: the cursors reach the end of the store
-wait_cursor() { # NAME SEQ
-    for _ in $(seq 1 200); do
-        local c
-        c=$(sed -n 's/^seq //p' "$WORK/store/sinks/$1.cursor" 2>/dev/null)
-        if [ -n "$c" ] && [ "$c" -ge "$2" ]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
+# everything delivered: the cursors reach the end of the store (wait_cursor: daemon_common.bash)
 store_last() { "$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
 LAST=$(store_last)
 check "tcp sink cursor reaches seq $LAST" wait_cursor tcp "$LAST"
@@ -231,6 +221,17 @@ def attr_text(v):
         return "true" if v else "false"
     return str(v)
 
+def unsafe_escape(s, i):
+    """trail writes an unsafe character (C0, DEL, C1, U+2028/9) as \\uXXXX
+    (docs/wire-formats.md): (the character, its length) at s[i], or None."""
+    h = s[i + 2:i + 6]
+    if s[i + 1:i + 2] != "u" or len(h) != 4 or any(c not in "0123456789abcdef" for c in h):
+        return None
+    cp = int(h, 16)
+    if cp < 0x20 or cp == 0x7f or 0x80 <= cp <= 0x9f or cp in (0x2028, 0x2029):
+        return chr(cp), 6
+    return None
+
 def parse_sd(sd):
     """[id p="v" ...] elements into {id: [(name, value)]}, escapes removed."""
     out, i = {}, 0
@@ -251,6 +252,9 @@ def parse_sd(sd):
             while sd[i] != '"':
                 if sd[i] == "\\" and sd[i + 1] in '"\\]':
                     val.append(sd[i + 1]); i += 2
+                elif sd[i] == "\\" and unsafe_escape(sd, i):
+                    c, n = unsafe_escape(sd, i)
+                    val.append(c); i += n
                 else:
                     val.append(sd[i]); i += 1
             params.append((name, "".join(val)))
@@ -297,6 +301,9 @@ def cef_split(msg):
         while j < len(v):
             if v[j] == "\\" and j + 1 < len(v) and v[j + 1] in "\\=|nr":
                 r.append({"n": "\n", "r": "\r"}.get(v[j + 1], v[j + 1])); j += 2
+            elif v[j] == "\\" and unsafe_escape(v, j):
+                c, n = unsafe_escape(v, j)
+                r.append(c); j += n
             else:
                 r.append(v[j]); j += 1
         out[k] = "".join(r)
@@ -386,8 +393,8 @@ if [ "$COMPARE" -ne 0 ]; then head -20 "$WORK/compare.out"; fi
 check_grep "trail sinks lists the badca sink with a certificate error" \
     '^badca +syslog +0 .*certificate' "$WORK/sinks.txt"
 check_grep "trail sinks shows the tcp sink with lag 0" "^tcp +syslog +$LAST +0 " "$WORK/sinks.txt"
-check "badca delivered nothing" test "$(grep -c . "$RS/tls.json")" -eq 10
-check_eq "tlsip delivered the 10 acme events" "$(grep -c acme_badge_swiped "$RS/tlsip.json")" 10
+check "badca delivered nothing" test "$(grep -c . "$RS/tls.json")" -eq 11
+check_eq "tlsip delivered the 11 acme events" "$(grep -c acme_badge_swiped "$RS/tlsip.json")" 11
 check "badca lag is a metric" wait_metric "$URL" "trail_sink_lag_events\\{sink=\"badca\",type=\"syslog\"\\} [1-9]"
 check "badca is down" wait_metric "$URL" "trail_sink_up\\{sink=\"badca\",type=\"syslog\"\\} 0"
 

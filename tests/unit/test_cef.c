@@ -102,7 +102,7 @@ TEST(encode_header_options)
     ASSERT_OK(trail_event_new(cat_with(TRAIL_POLICY_OFF), "not_declared", &ev));
     ASSERT_OK(trail_event_set_severity(ev, TRAIL_SEV_EMERGENCY));
     ASSERT_OK(trail_event_to_cef(ev, &opts, &b));
-    ASSERT_STREQ(b.data, "CEF:0|Ac\\|me|X\\\\Y|1 2|not_declared||10|");
+    ASSERT_STREQ(b.data, "CEF:0|Ac\\|me|X\\\\Y|1\\u000a2|not_declared||10|");
     trail_buf_free(&b);
     trail_event_free(ev);
 }

@@ -83,9 +83,10 @@ TEST(encode_escapes)
     ASSERT_OK(trail_event_set_string(
         ev, "s", "q\"b\\s/\n\r\t\x01\x1f\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", (size_t)-1));
     ASSERT_OK(trail_event_to_json(ev, &b));
-    ASSERT_STREQ(b.data, "{\"id\":\"test_json_ev\",\"severity\":4,\"severity_name\":\"NOTICE\","
-                         "\"attrs\":{\"s\":\"q\\\"b\\\\s/\\u000a\\u000d\\u0009\\u0001\\u001f\x7f "
-                         "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}}");
+    ASSERT_STREQ(b.data,
+                 "{\"id\":\"test_json_ev\",\"severity\":4,\"severity_name\":\"NOTICE\","
+                 "\"attrs\":{\"s\":\"q\\\"b\\\\s/\\u000a\\u000d\\u0009\\u0001\\u001f\\u007f "
+                 "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}}");
     trail_buf_free(&b);
     trail_event_free(ev);
 }

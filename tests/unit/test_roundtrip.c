@@ -474,8 +474,8 @@ TEST(hostile_values)
             size_t lens[8];
             trail_buf_reset(&out);
             ASSERT_OK(trail_event_to_syslog(ev, &opts, &out));
-            if (!octets)
-                ASSERT_EQ(count_lines(out.data, out.len), 1);
+            /* one line whatever the framing: a receiver may split on LF anyway */
+            ASSERT_EQ(count_lines(out.data, out.len), 1);
             int n = sd_pairs(out.data, names, values, lens, 8);
             ASSERT_EQ(n, 4);
             ASSERT_STREQ(names[0], "id");
@@ -484,23 +484,18 @@ TEST(hostile_values)
             ASSERT_STREQ(values[1], "gamma delta");
             ASSERT_STREQ(names[2], "note");
             ASSERT_STREQ(names[3], "s1");
-            if (octets) {
-                ASSERT_EQ(lens[3], strlen(hostile[h]));
-                ASSERT_STREQ(values[3], hostile[h]);
-            } else {
-                /* LF framing: control characters became #ooo */
-                char want[512];
-                size_t k = 0;
-                for (const char *p = hostile[h]; *p; p++) {
-                    unsigned char ch = (unsigned char)*p;
-                    if (ch < 0x20 || ch == 0x7f)
-                        k += (size_t)snprintf(want + k, sizeof(want) - k, "#%03o", ch);
-                    else
-                        want[k++] = (char)ch;
-                }
-                want[k] = '\0';
-                ASSERT_STREQ(values[3], want);
+            /* control characters became \u00XX (test_output_safety.c decodes them back) */
+            char want[512];
+            size_t k = 0;
+            for (const char *p = hostile[h]; *p; p++) {
+                unsigned char ch = (unsigned char)*p;
+                if (ch < 0x20 || ch == 0x7f)
+                    k += (size_t)snprintf(want + k, sizeof(want) - k, "\\u%04x", ch);
+                else
+                    want[k++] = (char)ch;
             }
+            want[k] = '\0';
+            ASSERT_STREQ(values[3], want);
             ASSERT_STREQ(values[2], values[3]);
         }
         trail_event_free(ev);

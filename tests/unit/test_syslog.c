@@ -96,7 +96,7 @@ TEST(encode_exact)
     ASSERT_STREQ(b.data, "<107>1 2025-11-24T16:00:00.150000Z idp-node1 trail - test_syslog_ev "
                          "[trail@32473 id=\"test_syslog_ev\" seq=\"9\" "
                          "uuid=\"00000000-0000-0000-0000-000000000001\" n=\"3\" "
-                         "s=\"a \\\"b\\\" \\\\c\\] d\"] A test event");
+                         "s=\"a \\\"b\\\" \\\\c\\] d\"] A test\\u000aevent");
     char sd_id[64];
     struct sd_param params[8];
     ASSERT_EQ(sd_read(b.data, sd_id, params, 8), 5);
@@ -147,7 +147,7 @@ TEST(keys_that_are_not_param_names)
                          "k.1=\"a.1\" a.1=\"x\" a.1b=\"y\" k.2=\"id\" a.2=\"mine\" "
                          "k.3=\"key_of_thirty_three_bytes_exactly\" a.3=\"z\" "
                          "key_of_thirty_two_bytes_exactly_=\"w\" k.4=\"seq\" a.4=\"5\"] "
-                         "A test event");
+                         "A test\\u000aevent");
     char sd_id[64];
     struct sd_param params[16];
     ASSERT_EQ(sd_read(b.data, sd_id, params, 16), 11);
@@ -162,22 +162,29 @@ TEST(control_characters_and_framing)
     ASSERT_OK(trail_event_new(cat(), "test_syslog_ev", &ev));
     ASSERT_OK(trail_event_set_string(ev, "s", "x\n<13>1 - forged\r\t\x7f\xc3\xa9", (size_t)-1));
     ASSERT_OK(trail_event_to_syslog(ev, NULL, &b));
-    ASSERT_STREQ(b.data, "<107>1 - - trail - test_syslog_ev [trail@32473 id=\"test_syslog_ev\" "
-                         "s=\"x#012<13>1 - forged#015#011#177\xc3\xa9\"] A test event");
+    ASSERT_STREQ(b.data,
+                 "<107>1 - - trail - test_syslog_ev [trail@32473 id=\"test_syslog_ev\" "
+                 "s=\"x\\u000a<13>1 - forged\\u000d\\u0009\\u007f\xc3\xa9\"] A test\\u000aevent");
     trail_buf_reset(&b);
     struct trail_syslog_opts opts = {.octet_count = 1};
     ASSERT_OK(trail_buf_append(&b, "prev", 4));
     ASSERT_OK(trail_event_to_syslog(ev, &opts, &b));
     static const char msg[] =
         "<107>1 - - trail - test_syslog_ev [trail@32473 id=\"test_syslog_ev\" "
-        "s=\"x\n<13>1 - forged\r\t\x7f\xc3\xa9\"] A test event";
+        "s=\"x\\u000a<13>1 - forged\\u000d\\u0009\\u007f\xc3\xa9\"] A test\\u000aevent";
     char want[256];
     snprintf(want, sizeof(want), "prev%zu %s", strlen(msg), msg);
     ASSERT_STREQ(b.data, want);
     char sd_id[64];
     struct sd_param params[4];
     ASSERT_EQ(sd_read(b.data, sd_id, params, 4), 2);
-    ASSERT_STREQ(params[1].value, "x\n<13>1 - forged\r\t\x7f\xc3\xa9");
+    ASSERT_STREQ(params[1].value, "x\\u000a<13>1 - forged\\u000d\\u0009\\u007f\xc3\xa9");
+    /* with octet counting too: no raw line break a receiver splitting on LF could cut at */
+    ASSERT(memchr(b.data, '\n', b.len) == NULL && memchr(b.data, '\r', b.len) == NULL);
+    char back[64];
+    size_t bl = trail_syslog_sd_unescape(params[1].value, params[1].value_len, back);
+    ASSERT_EQ(bl, strlen("x\n<13>1 - forged\r\t\x7f\xc3\xa9"));
+    ASSERT(memcmp(back, "x\n<13>1 - forged\r\t\x7f\xc3\xa9", bl) == 0);
     trail_buf_free(&b);
     trail_event_free(ev);
 }
