@@ -325,7 +325,7 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode)
         pthread_mutex_unlock(&mu);
         return real_openat(dirfd, path, flags, mode);
     }
-    if (flags & __O_TMPFILE)
+    if ((flags & __O_TMPFILE) == __O_TMPFILE)
         die("O_TMPFILE under", path);
     long known = live_find(rel);
     struct stat before;
@@ -371,7 +371,7 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 
 static mode_t mode_arg(int flags, va_list ap)
 {
-    return (flags & (O_CREAT | __O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+    return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
 int open(const char *path, int flags, ...)

@@ -16,11 +16,14 @@
  * A trace: open the store (recovering what the last cut left; the recovery
  * is traced too, so cuts land in it), append batches with fsync = always
  * (traild's `fsync = always`), wait for each and note, with the trace's
- * position, the seq acknowledged; signed checkpoints every 64 records;
+ * position, the seq acknowledged; signed checkpoints every 64 records and
+ * now and then on demand, noting their size too (a lineage's first trace
+ * has no key, so that the next one starts signing an existing store);
  * segments of 8 KiB, so that rolls, sealing (rename, unlink, indexes) and
  * checkpoints happen throughout; close. Then each round picks a random cut in
  * the trace, writes the post-cut tree to a fresh directory and checks it:
- * it opens as a writer (recovery); seqs run 1..last without a gap; every
+ * it opens as a writer (recovery); the latest checkpoint is at least the
+ * largest handed out before the cut; seqs run 1..last without a gap; every
  * record is the event appended at that seq (by this trace or an earlier one
  * of the same lineage), so none is there twice or out of place; last is at
  * least the highest seq acknowledged before the cut; three appends after it
@@ -29,7 +32,9 @@
  * every tenth trace starts from nothing.
  *
  * TRAIL_POWERCUT_ROUNDS sets the number of cuts (300), TRAIL_POWERCUT_SEED
- * the seed (printed on every run).
+ * the seed (printed on every run; it repeats every choice, while the order in
+ * which the store's flusher and sealer threads interleave can still vary),
+ * TRAIL_POWERCUT_MODE=synced or lossy makes every cut of that kind.
  */
 #include "harness.h"
 #include "powercut_shim.h"
@@ -104,14 +109,15 @@ static void hist_set(uint64_t seq, uint32_t trace)
     hist[seq] = trace;
 }
 
-static struct trail_store_opts store_opts(void)
+/* signing 0: no key (a store that starts signing later creates DIR/checkpoints then) */
+static struct trail_store_opts store_opts(int signing)
 {
     return (struct trail_store_opts){.create = 1,
                                      .fsync_policy = TRAIL_FSYNC_ALWAYS,
                                      .segment_max_bytes = 8 << 10,
                                      .block_bytes = 2 << 10,
                                      .zstd_level = 1,
-                                     .checkpoint_key = key,
+                                     .checkpoint_key = signing ? key : NULL,
                                      .checkpoint_every_events = 64};
 }
 
@@ -135,22 +141,25 @@ static int append_wait(struct trail_store *s, uint32_t trace, int n, uint64_t *r
 }
 
 struct ack {
-    uint64_t ops; /* the trace's length when the wait returned */
-    uint64_t seq; /* acknowledged up to here */
+    uint64_t ops;     /* the trace's length when the wait returned */
+    uint64_t seq;     /* acknowledged up to here */
+    uint64_t cp_size; /* a checkpoint of this tree size was handed out (0: none) */
 };
 
 struct trace {
     uint32_t id;
     uint64_t must_have; /* acknowledged before the trace began */
+    uint64_t must_cp;   /* the largest checkpoint handed out before it began */
+    int signing;        /* with the key (all but a lineage's first trace) */
     uint64_t n_ops;
-    struct ack acks[64];
+    struct ack acks[128];
     int n_acks;
 };
 
 /* Run one trace on dir (the lineage's last post-cut tree, or empty). */
 static int run_trace(const char *dir, struct trace *t, uint64_t *rs, char *why, size_t why_size)
 {
-    struct trail_store_opts o = store_opts();
+    struct trail_store_opts o = store_opts(t->signing);
     struct trail_store *s;
     struct trail_store_report rep;
     int r = pc_begin(dir);
@@ -184,12 +193,14 @@ static int run_trace(const char *dir, struct trace *t, uint64_t *rs, char *why, 
             snprintf(why, why_size, "append: %s", trail_strerror(r));
             break;
         }
-        t->acks[t->n_acks++] = (struct ack){pc_ops(), last};
-        if (rnd(rs) % 8 == 0) {
+        t->acks[t->n_acks++] = (struct ack){pc_ops(), last, 0};
+        if (t->signing && rnd(rs) % 8 == 0) {
             struct trail_checkpoint cp;
             r = trail_store_checkpoint_now(s, &cp);
             if (r < 0)
                 snprintf(why, why_size, "checkpoint: %s", trail_strerror(r));
+            else
+                t->acks[t->n_acks++] = (struct ack){pc_ops(), last, cp.tree_size};
         }
     }
     int rc = trail_store_close(s);
@@ -212,11 +223,21 @@ static uint64_t acked_at(const struct trace *t, uint64_t cut)
     return a;
 }
 
+/* The largest checkpoint handed out before the first cut operations of t. */
+static uint64_t cp_at(const struct trace *t, uint64_t cut)
+{
+    uint64_t a = t->must_cp;
+    for (int i = 0; i < t->n_acks; i++)
+        if (t->acks[i].ops <= cut && t->acks[i].cp_size > a)
+            a = t->acks[i].cp_size;
+    return a;
+}
+
 /* Check the post-cut tree in dir: recovery, content, appends after, verify. */
-static int check_cut(const char *dir, uint64_t acked, char *why, size_t why_size,
+static int check_cut(const char *dir, uint64_t acked, uint64_t cp_size, char *why, size_t why_size,
                      uint64_t *ret_records, struct trail_store_report *rep)
 {
-    struct trail_store_opts o = store_opts();
+    struct trail_store_opts o = store_opts(1);
     struct trail_store *s;
     int r = trail_store_open(dir, cat, &o, &s, rep);
     if (r < 0) {
@@ -225,6 +246,14 @@ static int check_cut(const char *dir, uint64_t acked, char *why, size_t why_size
     }
     uint64_t last = trail_store_last_seq(s);
     *ret_records = last;
+    struct trail_checkpoint cp = {0};
+    if (cp_size && (trail_store_checkpoint_latest(s, &cp) < 0 || cp.tree_size < cp_size)) {
+        trail_store_close(s);
+        snprintf(why, why_size,
+                 "a checkpoint of size %llu was handed out; the latest now: %llu\n%s",
+                 (unsigned long long)cp_size, (unsigned long long)cp.tree_size, rep->message);
+        return -1;
+    }
     if (last < acked) {
         trail_store_close(s);
         snprintf(why, why_size, "%llu acknowledged, %llu recovered\n%s", (unsigned long long)acked,
@@ -302,12 +331,13 @@ TEST(power_cuts)
                                                   : (uint64_t)time(NULL) ^ (uint64_t)getpid();
     fprintf(stderr, "  seed %llu (TRAIL_POWERCUT_SEED=%llu repeats this run), %d rounds\n",
             (unsigned long long)seed, (unsigned long long)seed, rounds);
+    const char *mode = getenv("TRAIL_POWERCUT_MODE"); /* "synced" or "lossy": every cut so */
     uint64_t rs = seed;
     strcpy(top, "/tmp/trail-test-powercut-XXXXXX");
     ASSERT(mkdtemp(top) != NULL);
     char line_dir[128], cut_dir[128], why[3000];
     struct trace t = {0};
-    uint64_t must_have = 0, lossy_rounds = 0, max_records = 0, cut_in_open = 0;
+    uint64_t must_have = 0, must_cp = 0, lossy_rounds = 0, max_records = 0, cut_in_open = 0;
     uint64_t torn = 0, resealed = 0, leftovers = 0, roots = 0, lost_unacked = 0;
     struct pc_counts total = {0};
     int round = 0, failed = 0;
@@ -316,9 +346,12 @@ TEST(power_cuts)
             /* a new lineage: an empty directory */
             snprintf(line_dir, sizeof(line_dir), "%s/line%u", top, trace);
             ASSERT_OK(mkdir(line_dir, 0750));
-            must_have = 0;
+            must_have = must_cp = 0;
         }
-        t = (struct trace){.id = trace, .must_have = must_have};
+        t = (struct trace){.id = trace,
+                           .must_have = must_have,
+                           .must_cp = must_cp,
+                           .signing = trace % TRACES_PER_LINE != 0};
         int r = run_trace(line_dir, &t, &rs, why, sizeof(why));
         if (r < 0)
             FAIL_AT("trace %u (seed %llu): %s", trace, (unsigned long long)seed, why);
@@ -336,13 +369,15 @@ TEST(power_cuts)
         for (int k = 0; k < CUTS_PER_TRACE && round < rounds; k++, round++) {
             uint64_t cut = rnd(&rs) % (t.n_ops + 1), mseed = rnd(&rs);
             int lossy = (int)(rnd(&rs) & 1);
+            if (mode)
+                lossy = strcmp(mode, "lossy") == 0;
             snprintf(cut_dir, sizeof(cut_dir), "%s/cut", top);
             rm_tree(cut_dir);
             ASSERT_OK(mkdir(cut_dir, 0750));
             ASSERT_OK(pc_materialise(cut, mseed, lossy, cut_dir));
             uint64_t acked = acked_at(&t, cut), records = 0;
             struct trail_store_report rep;
-            if (check_cut(cut_dir, acked, why, sizeof(why), &records, &rep) < 0) {
+            if (check_cut(cut_dir, acked, cp_at(&t, cut), why, sizeof(why), &records, &rep) < 0) {
                 fprintf(stderr,
                         "  round %d: trace %u, cut after %llu of %llu operations (%s): %s\n", round,
                         trace, (unsigned long long)cut, (unsigned long long)t.n_ops,
@@ -370,6 +405,7 @@ TEST(power_cuts)
             ASSERT_OK(mkdir(line_dir, 0750));
             ASSERT_OK(pc_materialise(next_cut, next_seed, next_lossy, line_dir));
             must_have = acked_at(&t, next_cut);
+            must_cp = cp_at(&t, next_cut);
         }
     }
     fprintf(stderr,
