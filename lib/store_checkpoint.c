@@ -126,9 +126,14 @@ int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep)
         return r;
     if (!cp->key)
         return 0; /* no key: no checkpoints; trail_store_checkpoint_latest reads the file */
+    int created = fstatat(s->dir_fd, CP_FILE, &st, 0) < 0 && errno == ENOENT;
     cp->fd = openat(s->dir_fd, CP_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (cp->fd < 0)
         return -errno;
+    /* a new file's name is durable only once DIR is synced: without it a power cut could take
+       away checkpoints that were synced and handed out (test_store_powercut.c) */
+    if (created && (r = store_fsync_dir(s)) < 0)
+        return r;
     if (fstat(cp->fd, &st) < 0)
         return -errno;
     uint64_t end;
