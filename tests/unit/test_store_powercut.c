@@ -15,7 +15,8 @@
  *
  * A trace: open the store (recovering what the last cut left; the recovery
  * is traced too, so cuts land in it), append batches with fsync = always
- * (traild's `fsync = always`), wait for each and note, with the trace's
+ * (traild's `fsync = always`; every third trace `interval`, the default,
+ * which acknowledges after the same fdatasync), wait for each and note, with the trace's
  * position, the seq acknowledged; signed checkpoints every 64 records and
  * now and then on demand, noting their size too (a lineage's first trace
  * has no key, so that the next one starts signing an existing store);
@@ -110,10 +111,11 @@ static void hist_set(uint64_t seq, uint32_t trace)
 }
 
 /* signing 0: no key (a store that starts signing later creates DIR/checkpoints then) */
-static struct trail_store_opts store_opts(int signing)
+static struct trail_store_opts store_opts(int signing, int policy)
 {
     return (struct trail_store_opts){.create = 1,
-                                     .fsync_policy = TRAIL_FSYNC_ALWAYS,
+                                     .fsync_policy = policy,
+                                     .fsync_interval_ms = 2,
                                      .segment_max_bytes = 8 << 10,
                                      .block_bytes = 2 << 10,
                                      .zstd_level = 1,
@@ -151,6 +153,7 @@ struct trace {
     uint64_t must_have; /* acknowledged before the trace began */
     uint64_t must_cp;   /* the largest checkpoint handed out before it began */
     int signing;        /* with the key (all but a lineage's first trace) */
+    int policy;         /* fsync: ALWAYS, every third trace INTERVAL */
     uint64_t n_ops;
     struct ack acks[128];
     int n_acks;
@@ -159,7 +162,7 @@ struct trace {
 /* Run one trace on dir (the lineage's last post-cut tree, or empty). */
 static int run_trace(const char *dir, struct trace *t, uint64_t *rs, char *why, size_t why_size)
 {
-    struct trail_store_opts o = store_opts(t->signing);
+    struct trail_store_opts o = store_opts(t->signing, t->policy);
     struct trail_store *s;
     struct trail_store_report rep;
     int r = pc_begin(dir);
@@ -237,7 +240,7 @@ static uint64_t cp_at(const struct trace *t, uint64_t cut)
 static int check_cut(const char *dir, uint64_t acked, uint64_t cp_size, char *why, size_t why_size,
                      uint64_t *ret_records, struct trail_store_report *rep)
 {
-    struct trail_store_opts o = store_opts(1);
+    struct trail_store_opts o = store_opts(1, TRAIL_FSYNC_ALWAYS);
     o.no_seal = 1; /* the traces seal; here sealing would only wait for idle CPU */
     struct trail_store *s;
     int r = trail_store_open(dir, cat, &o, &s, rep);
@@ -352,7 +355,8 @@ TEST(power_cuts)
         t = (struct trace){.id = trace,
                            .must_have = must_have,
                            .must_cp = must_cp,
-                           .signing = trace % TRACES_PER_LINE != 0};
+                           .signing = trace % TRACES_PER_LINE != 0,
+                           .policy = trace % 3 == 2 ? TRAIL_FSYNC_INTERVAL : TRAIL_FSYNC_ALWAYS};
         int r = run_trace(line_dir, &t, &rs, why, sizeof(why));
         if (r < 0)
             FAIL_AT("trace %u (seed %llu): %s", trace, (unsigned long long)seed, why);
