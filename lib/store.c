@@ -328,6 +328,40 @@ static void keep_damaged(struct trail_store *s, int src_fd, uint64_t from, uint6
     close(fd);
 }
 
+/* Are the bytes [from, to) of fd all zero? */
+static int all_zero(int fd, uint64_t from, uint64_t to)
+{
+    uint8_t buf[512];
+    while (from < to) {
+        size_t n = to - from < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+        if (pread(fd, buf, n, (off_t)from) != (ssize_t)n)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (buf[i])
+                return 0;
+        from += n;
+    }
+    return 1;
+}
+
+/*
+ * A bad frame at `at`, good frames from `to`: did part of what lies between
+ * never reach the disk? The segment is written sequentially into a file made
+ * empty, so a sector that was never written reads as zeros: the bad frame's
+ * bytes up to the next 512-byte boundary are zeros, or a whole sector between
+ * it and the good frames is. (Damage that zeroed such a sector of the last
+ * segment would be taken for this.)
+ */
+static int unwritten_sector(int fd, uint64_t at, uint64_t to)
+{
+    if (((at | 511) + 1) <= to && all_zero(fd, at, (at | 511) + 1))
+        return 1;
+    for (uint64_t off = (at + 511) & ~(uint64_t)511; off + 512 <= to; off += 512)
+        if (all_zero(fd, off, off + 512))
+            return 1;
+    return 0;
+}
+
 /*
  * Scan an open segment: check every frame, cut a torn tail (writer, last
  * segment), report damage. With hash != 0 also carry the chain and frontier
@@ -391,8 +425,11 @@ static int scan_open(struct trail_store *s, int fd, const char *name, struct seg
             goto out;
         }
         g->data_end = at;
-        if (!found && is_last) {
-            /* a torn tail: what a crash leaves; never acknowledged */
+        if (is_last && (!found || unwritten_sector(fd, at, good_off))) {
+            /* a torn tail: what a crash leaves; never acknowledged. Good frames after a
+               sector that holds only zeros are part of it: a power cut can keep later pages of
+               an unsynced write and lose earlier ones, and nothing after a page that never
+               reached the disk was synced (test_store_powercut.c) */
             if (rep)
                 rep->torn_bytes += (uint64_t)st.st_size - at;
             store_report(rep, "%s: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes) %s", name,
