@@ -252,10 +252,7 @@ static int encode_row(struct ch_sink *ch, const struct trail_event *ev, uint64_t
     uint8_t u[16];
     char uuid[37] = "";
     if (trail_event_uuid(ev, u) == 0)
-        snprintf(uuid, sizeof(uuid),
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-                 u[15]);
+        trail_uuid_format(u, uuid);
     /* DateTime holds 1970..2105; the exact time is in time_us either way */
     if (secs < 0)
         secs = 0;

@@ -114,10 +114,7 @@ static int webhook_write(void *state, const struct sink_item *item, char *err, s
             uint8_t u[16];
             w->first_seq = item->seq;
             if (trail_event_uuid(item->ev, u) == 0)
-                snprintf(w->first_uuid, sizeof(w->first_uuid),
-                         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-                         u[12], u[13], u[14], u[15]);
+                trail_uuid_format(u, w->first_uuid);
         }
         w->last_seq = item->seq;
         w->n++;
