@@ -7,6 +7,7 @@
  *
  * Not here: the plug-ins (sink_*.c), the rest of the config (config.c).
  */
+#include "json_out.h"
 #include "sink.h"
 
 #include "log.h"
@@ -1008,20 +1009,6 @@ void sinks_stop(void)
     n_all_sinks = 0;
 }
 
-static int put(struct trail_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int put(struct trail_buf *out, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -EINVAL;
-    return trail_buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
 int sinks_metrics(struct trail_buf *out)
 {
     int r = 0;
@@ -1048,7 +1035,8 @@ int sinks_metrics(struct trail_buf *out)
          "1 while the sink waits at records the store cannot read (trail sinks skip)."},
     };
     for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
-        r |= put(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
+        r |= json_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name,
+                         m[k].type);
         for (size_t i = 0; i < n_all_sinks; i++) {
             struct sink *s = &all_sinks[i];
             /* the cursor first: durable only grows, so a cursor read before it is never
@@ -1058,8 +1046,8 @@ int sinks_metrics(struct trail_buf *out)
             switch (k) {
             case 0:
                 if (cur > durable) {
-                    r |= put(out, "%s{sink=\"%s\",type=\"%s\"} NaN\n", m[k].name, s->conf->name,
-                             s->conf->ops->name);
+                    r |= json_printf(out, "%s{sink=\"%s\",type=\"%s\"} NaN\n", m[k].name,
+                                     s->conf->name, s->conf->ops->name);
                     continue;
                 }
                 v = durable - cur;
@@ -1092,8 +1080,8 @@ int sinks_metrics(struct trail_buf *out)
                 v = (uint64_t)atomic_load(&s->m_blocked);
                 break;
             }
-            r |= put(out, "%s{sink=\"%s\",type=\"%s\"} %" PRIu64 "\n", m[k].name, s->conf->name,
-                     s->conf->ops->name, v);
+            r |= json_printf(out, "%s{sink=\"%s\",type=\"%s\"} %" PRIu64 "\n", m[k].name,
+                             s->conf->name, s->conf->ops->name, v);
         }
     }
     return r ? -ENOMEM : 0;
