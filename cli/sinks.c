@@ -271,20 +271,11 @@ static int sinks_skip(const char *cmd, int argc, char **argv)
     if (to <= st.seq)
         return cli_fail(cmd, "sink %s has delivered up to %" PRIu64 " already: nothing to skip",
                         name, st.seq);
-    char path[4200], tmp[4300];
+    char path[4200], text[64];
     snprintf(path, sizeof(path), "%s/sinks/%s.skip", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "trail-sink-skip/1\nto %llu\n", to) < 0 || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        int e = errno;
-        if (f)
-            fclose(f);
-        return cli_fail(cmd, "cannot write %s: %s", tmp, strerror(e));
-    }
-    fclose(f);
-    if (rename(tmp, path) < 0)
-        return cli_fail(cmd, "cannot write %s: %s", path, strerror(errno));
+    int n = snprintf(text, sizeof(text), "trail-sink-skip/1\nto %llu\n", to);
+    if ((r = trail_file_replace(path, text, (size_t)n, 0640)) < 0)
+        return cli_fail(cmd, "cannot write %s: %s", path, trail_strerror(r));
     printf("sink %s: will skip seqs %" PRIu64 "..%llu when it reaches records the store cannot "
            "read there; the skip is recorded as a trail_sink_skipped record\n",
            name, st.seq + 1, to);

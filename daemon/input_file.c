@@ -85,31 +85,11 @@ static int offset_load(struct follower *f, dev_t *dev, ino_t *ino, uint64_t *pos
 
 static int offset_save(struct follower *f)
 {
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", f->offset_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
     char line[128];
     int n =
         snprintf(line, sizeof(line), "trail-follow/1 %llu %llu %llu\n", (unsigned long long)f->dev,
                  (unsigned long long)f->ino, (unsigned long long)f->pos);
-    int r = 0;
-    if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r == 0 && rename(tmp, f->offset_path) < 0)
-        r = -errno;
-    if (r == 0) {
-        /* the rename itself must survive a crash */
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s", f->offset_path);
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    int r = trail_file_replace(f->offset_path, line, (size_t)n, 0640);
     if (r < 0)
         log_msg(LOG_ERR, "follow %s: cannot save the offset in %s: %s", f->conf.name,
                 f->offset_path, strerror(-r));

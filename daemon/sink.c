@@ -451,47 +451,6 @@ const char *sink_store_origin(void)
     return store_origin;
 }
 
-/* Write path atomically: path.tmp, fsync, rename, fsync the directory. */
-static int write_atomic(const char *dir, const char *path, const char *text)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = -errno;
-            close(fd);
-            unlink(tmp);
-            return e;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) < 0) {
-        int e = -errno;
-        close(fd);
-        unlink(tmp);
-        return e;
-    }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        int e = -errno;
-        unlink(tmp);
-        return e;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 static int save_cursor(struct sink *s)
 {
     char id[33], text[512];
@@ -500,7 +459,7 @@ static int save_cursor(struct sink *s)
              "trail-sink-cursor/1\ntype %s\nstore %s\nseq %" PRIu64 "\nwitnessed %" PRIu64
              "\ndelivered %" PRIu64 "\ntime %" PRId64 "\n",
              s->conf->ops->name, id, s->cursor, s->witnessed, s->delivered_total, trail_now());
-    return write_atomic(s->dir, s->cursor_path, text);
+    return trail_file_replace(s->cursor_path, text, strlen(text), 0640);
 }
 
 /* Read the cursor file: 1 when there is one for this store, 0 when none, < 0 when unreadable. */
@@ -551,7 +510,7 @@ static void record_error(struct sink *s, const char *what, const char *detail)
     atomic_fetch_add(&s->m_errors, 1);
     log_msg(LOG_WARN, "sink %s: %s", s->conf->name, line);
     snprintf(text, sizeof(text), "time %" PRId64 "\nerror %s\n", trail_now(), line);
-    write_atomic(s->dir, s->error_path, text);
+    trail_file_replace(s->error_path, text, strlen(text), 0640);
 }
 
 /* Sleep ms, or less when the sink is told to stop. Returns 1 when stopping. */

@@ -613,6 +613,15 @@ int trail_buf_reserve(struct trail_buf *b, size_t n);
 int trail_buf_append(struct trail_buf *b, const void *data, size_t n);
 /* trail_buf_reset - set len to 0, keep the memory. */
 void trail_buf_reset(struct trail_buf *b);
+/*
+ * trail_file_replace - replace the file at path with len bytes of data so
+ * that a crash leaves the old contents or the new, never a mix: written to
+ * a temporary file beside it (path.PID.N.tmp, created with mode), synced,
+ * renamed over path, and the directory synced. Returns 0, or -errno (the
+ * temporary file is removed; path is as it was).
+ */
+int trail_file_replace(const char *path, const void *data, size_t len, unsigned mode);
+
 /* trail_buf_free - release the memory and zero the buffer. */
 void trail_buf_free(struct trail_buf *b);
 

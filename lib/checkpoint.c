@@ -21,6 +21,7 @@
  *     line (one space between fields, no newline):
  *       trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE_BASE64
  */
+#include "fileio.h"
 #include "internal.h"
 #include "merkle.h"
 
@@ -104,48 +105,6 @@ int trail_key_public_raw(const struct trail_key *key, uint8_t out[32])
     return 0;
 }
 
-/* Write all of data to fd; 0 or -errno. */
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path, so that a new file's name is durable. */
-static int sync_parent_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t len;
-    int fd, r = 0;
-
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        len = slash == path ? 1 : (size_t)(slash - path);
-        if (len >= sizeof(dir))
-            return -ENAMETOOLONG;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
 /* The PEM text of the private (is_private) or public half into a memory BIO. */
 static BIO *pem_of(EVP_PKEY *pkey, int is_private)
 {
@@ -192,7 +151,7 @@ static int write_new_file(const char *path, mode_t mode, BIO *bio, int *ret_crea
         r = -errno;
         goto out;
     }
-    r = write_all(fd, data, (size_t)len);
+    r = io_write_all(fd, data, (size_t)len);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
 out:
@@ -231,9 +190,9 @@ int trail_key_generate(const char *private_path, const char *public_path,
         r = write_new_file(public_path, 0644, pub_pem, &pub_created);
         if (r < 0)
             goto fail;
-        r = sync_parent_dir(private_path);
+        r = io_sync_parent_dir(private_path);
         if (r == 0)
-            r = sync_parent_dir(public_path);
+            r = io_sync_parent_dir(public_path);
         if (r < 0)
             goto fail;
     }

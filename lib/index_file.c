@@ -444,35 +444,10 @@ out:
 
 int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf *bytes)
 {
-    static atomic_uint counter;
-    char path[4200], tmp[4300];
+    char path[4200];
     idx_path(s, first_seq, path, sizeof(path));
-    /* a name of our own: the sealer and a search may write the same index at once;
-       ".tmp" at the end so that a writer's recovery removes what a crash left */
-    snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    int r = 0;
-    size_t done = 0;
-    while (done < bytes->len) {
-        ssize_t w = write(fd, bytes->data + done, bytes->len - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (r == 0 && fdatasync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
+    /* the sealer and a search may write the same index at once: each its own temporary */
+    return trail_file_replace(path, bytes->data, bytes->len, 0640);
 }
 
 /* Is DIR/seg-X.idx there and whole? */

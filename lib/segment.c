@@ -17,6 +17,7 @@
  * and the Merkle frontier), so one segment can be checked on its own and
  * recovery only needs the last segment to continue the tree.
  */
+#include "fileio.h"
 #include "store.h"
 
 #include <errno.h>
@@ -89,29 +90,11 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     return 0;
 }
 
-static int pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    *ret_got = got;
-    return 0;
-}
-
 int seg_header_read(int fd, struct seg_header *h)
 {
     uint8_t buf[TRAIL_SEG_HEADER_MAX];
     size_t got = 0;
-    int r = pread_full(fd, buf, sizeof(buf), 0, &got);
+    int r = io_pread_full(fd, buf, sizeof(buf), 0, &got);
     if (r < 0)
         return r;
     if (got < TRAIL_SEG_FIXED + 4)
@@ -145,7 +128,7 @@ static int ensure(struct frame_reader *r, uint64_t off, size_t n, size_t *ret_ha
     if (rc < 0)
         return rc;
     size_t got = 0;
-    rc = pread_full(r->fd, r->buf.data, want, off, &got);
+    rc = io_pread_full(r->fd, r->buf.data, want, off, &got);
     if (rc < 0)
         return rc;
     r->buf_off = off;
@@ -295,7 +278,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
         return TRAIL_E_CORRUPT;
     if (s.file_size < s.h.header_len + TRAIL_SEG_TRAILER)
         return TRAIL_E_CORRUPT;
-    r = pread_full(fd, t, sizeof(t), s.file_size - TRAIL_SEG_TRAILER, &got);
+    r = io_pread_full(fd, t, sizeof(t), s.file_size - TRAIL_SEG_TRAILER, &got);
     if (r < 0)
         return r;
     if (got != sizeof(t) || memcmp(t + 88, TRAIL_SEG_END_MAGIC, 8) != 0 ||
@@ -319,7 +302,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
         r = -ENOMEM;
         goto fail;
     }
-    r = pread_full(fd, idx, index_len, index_off, &got);
+    r = io_pread_full(fd, idx, index_len, index_off, &got);
     if (r < 0)
         goto fail;
     r = TRAIL_E_CORRUPT;
@@ -354,7 +337,7 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
     int r = trail_buf_reserve(comp, b->comp_len);
     if (r < 0)
         return r;
-    r = pread_full(fd, comp->data, b->comp_len, b->offset, &got);
+    r = io_pread_full(fd, comp->data, b->comp_len, b->offset, &got);
     if (r < 0)
         return r;
     if (got != b->comp_len || trail_crc32c(0, comp->data, got) != b->crc)

@@ -46,6 +46,7 @@
  * Memory: one read buffer and one decompression buffer per worker, reused;
  * nothing is allocated per record.
  */
+#include "fileio.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -295,24 +296,6 @@ static int frontier_eq(const struct trail_frontier *a, const struct trail_fronti
     return 1;
 }
 
-static int pread_all(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    *ret_got = got;
-    return 0;
-}
-
 static int read_file(int dir_fd, const char *name, uint8_t **ret, size_t *ret_len)
 {
     int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
@@ -331,7 +314,7 @@ static int read_file(int dir_fd, const char *name, uint8_t **ret, size_t *ret_le
         r = -ENOMEM;
         goto out;
     }
-    r = pread_all(fd, p, (size_t)st.st_size, 0, &got);
+    r = io_pread_full(fd, p, (size_t)st.st_size, 0, &got);
 out:
     close(fd);
     if (r < 0) {
@@ -886,7 +869,7 @@ static int read_open(struct worker *w, struct seg_job *j, int fd, uint64_t file_
             size_t room = want - have;
             if (room > file_size - off - have)
                 room = (size_t)(file_size - off - have);
-            if ((r = pread_all(fd, w->in.data + have, room, off + have, &got)) < 0)
+            if ((r = io_pread_full(fd, w->in.data + have, room, off + have, &got)) < 0)
                 return r;
             have += got;
         }
@@ -921,7 +904,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
                     "the sealed segment is too short to hold its index and trailer");
         return 0;
     }
-    if ((r = pread_all(fd, t, sizeof(t), file_size - TRAIL_SEG_TRAILER, &got)) < 0)
+    if ((r = io_pread_full(fd, t, sizeof(t), file_size - TRAIL_SEG_TRAILER, &got)) < 0)
         return r;
     if (got != sizeof(t) || memcmp(t + 88, TRAIL_SEG_END_MAGIC, 8) != 0 ||
         get_u32(t + 84) != trail_crc32c(0, t, 84)) {
@@ -950,7 +933,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
     if ((r = trail_buf_reserve(&w->in, index_len)) < 0)
         return r;
     uint8_t *idx = (uint8_t *)w->in.data;
-    if ((r = pread_all(fd, idx, index_len, index_off, &got)) < 0)
+    if ((r = io_pread_full(fd, idx, index_len, index_off, &got)) < 0)
         return r;
     if (got != index_len || trail_crc32c(0, idx, index_len) != get_u32(t + 12)) {
         j->stopped = 1;
@@ -997,7 +980,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
         w->in.len = 0;
         if ((r = trail_buf_reserve(&w->in, b->comp_len)) < 0)
             break;
-        if ((r = pread_all(fd, w->in.data, b->comp_len, b->offset, &got)) < 0)
+        if ((r = io_pread_full(fd, w->in.data, b->comp_len, b->offset, &got)) < 0)
             break;
         if (got != b->comp_len || trail_crc32c(0, w->in.data, got) != b->crc) {
             j->stopped = 1;
@@ -1060,7 +1043,7 @@ static int read_segment(struct worker *w, struct seg_job *j)
     }
     if (fd < 0)
         return -errno;
-    int r = fstat(fd, &st) < 0 ? -errno : pread_all(fd, hbuf, sizeof(hbuf), 0, &got);
+    int r = fstat(fd, &st) < 0 ? -errno : io_pread_full(fd, hbuf, sizeof(hbuf), 0, &got);
     if (r < 0)
         goto out;
     if (got < TRAIL_SEG_FIXED + 4 && j->is_last && !j->sealed && is_zero(hbuf, got)) {
@@ -1293,7 +1276,7 @@ static int load_store_id(struct verify *v)
         struct seg_header sh;
         size_t got = 0;
         int fd = openat(v->dir_fd, v->segs[0].name, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && pread_all(fd, h, sizeof(h), 0, &got) == 0 &&
+        if (fd >= 0 && io_pread_full(fd, h, sizeof(h), 0, &got) == 0 &&
             seg_header_decode(h, got, &sh) == 0) {
             if (!v->have_id) {
                 memcpy(v->store_id, sh.store_id, 16);
