@@ -229,8 +229,7 @@ fail:
 /* Decoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
-#define VAL_STACK   2048 /* unescaped values up to this size need no allocation */
-#define NULLS_STACK 512  /* nor do null attributes' keys up to this size in all */
+#define VAL_STACK 2048 /* unescaped values up to this size need no allocation */
 
 struct cef_reader {
     const char *s;
@@ -239,12 +238,8 @@ struct cef_reader {
     size_t errlen;
     char *val; /* unescaped values that needed it: val_stack or heap */
     size_t val_cap;
-    char *nulls; /* keys given as null, each NUL-terminated: nulls_stack or heap */
-    size_t nulls_len;
-    size_t nulls_cap;
-    size_t n_nulls;
+    struct codec_nulls nulls; /* keys given as null */
     char val_stack[VAL_STACK];
-    char nulls_stack[NULLS_STACK];
 };
 
 #define ERR(r, code, off, ...) codec_error((r)->err, (r)->errlen, (code), (off), __VA_ARGS__)
@@ -450,37 +445,6 @@ static int unescape_value(struct cef_reader *rd, const char *s, size_t n, int es
     return 0;
 }
 
-static int null_seen(const struct cef_reader *rd, const char *key, size_t len)
-{
-    const char *k = rd->nulls;
-    for (size_t i = 0; i < rd->n_nulls; i++) {
-        size_t kl = strlen(k);
-        if (kl == len && memcmp(k, key, len) == 0)
-            return 1;
-        k += kl + 1;
-    }
-    return 0;
-}
-
-static int add_null(struct cef_reader *rd, const char *key, size_t len)
-{
-    if (rd->nulls_len + len + 1 > rd->nulls_cap) {
-        size_t cap = 2 * (rd->nulls_len + len + 1);
-        char *q = malloc(cap);
-        if (!q)
-            return -ENOMEM;
-        memcpy(q, rd->nulls, rd->nulls_len);
-        if (rd->nulls != rd->nulls_stack)
-            free(rd->nulls);
-        rd->nulls = q;
-        rd->nulls_cap = cap;
-    }
-    memcpy(rd->nulls + rd->nulls_len, key, len + 1);
-    rd->nulls_len += len + 1;
-    rd->n_nulls++;
-    return 0;
-}
-
 /* Read the extension s[pos..n) into ev. */
 static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event *ev)
 {
@@ -533,16 +497,16 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         size_t before = ev->n_attrs;
         int dup;
         if (ve - vs == 4 && memcmp(s + vs, "null", 4) == 0) {
-            dup = trail_event_has_attr(ev, key, klen) || null_seen(rd, key, klen);
+            dup = trail_event_has_attr(ev, key, klen) || codec_nulls_has(&rd->nulls, key, klen);
             if (!dup) {
                 if (klen > lim->max_key_len)
                     return ERR(rd, TRAIL_E_KEY_TOO_LONG, ks,
                                "attribute key '%.40s...' is longer than %u bytes", key,
                                lim->max_key_len);
-                if (ev->n_attrs + rd->n_nulls >= lim->max_attrs)
+                if (ev->n_attrs + rd->nulls.n >= lim->max_attrs)
                     return ERR(rd, TRAIL_E_TOO_MANY_ATTRS, ks, "more than %u attributes",
                                lim->max_attrs);
-                if ((r = add_null(rd, key, klen)) < 0)
+                if ((r = codec_nulls_add(&rd->nulls, key, klen)) < 0)
                     return r;
             }
         } else {
@@ -556,7 +520,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
                     return r;
                 return ERR(rd, r, vs, "%s", trail_event_error(ev));
             }
-            dup = ev->n_attrs == before || (rd->n_nulls && null_seen(rd, key, klen));
+            dup = ev->n_attrs == before || (rd->nulls.n && codec_nulls_has(&rd->nulls, key, klen));
         }
         if (dup)
             return ERR(rd, TRAIL_E_DUPLICATE, ks, "attribute '%s' appears twice", key);
@@ -640,9 +604,7 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
     rd.errlen = errlen;
     rd.val = rd.val_stack;
     rd.val_cap = VAL_STACK;
-    rd.nulls = rd.nulls_stack;
-    rd.nulls_cap = NULLS_STACK;
-    rd.nulls_len = rd.n_nulls = 0;
+    codec_nulls_init(&rd.nulls);
     trail_event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
@@ -659,8 +621,7 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
         trail_event_clear(ev);
     if (rd.val != rd.val_stack)
         free(rd.val);
-    if (rd.nulls != rd.nulls_stack)
-        free(rd.nulls);
+    codec_nulls_free(&rd.nulls);
     return r;
 }
 

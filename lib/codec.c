@@ -6,8 +6,11 @@
  */
 #include "codec.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int codec_error(char *err, size_t errlen, int code, size_t off, const char *fmt, ...)
 {
@@ -74,4 +77,50 @@ int codec_put_i64(struct trail_buf *out, int64_t v)
     if (r < 0)
         return r;
     return codec_put_u64(out, 0 - (uint64_t)v);
+}
+
+void codec_nulls_init(struct codec_nulls *ns)
+{
+    ns->keys = ns->stack;
+    ns->cap = sizeof(ns->stack);
+    ns->len = ns->n = 0;
+}
+
+void codec_nulls_free(struct codec_nulls *ns)
+{
+    if (ns->keys != ns->stack)
+        free(ns->keys);
+    ns->keys = ns->stack;
+}
+
+int codec_nulls_has(const struct codec_nulls *ns, const char *key, size_t len)
+{
+    const char *k = ns->keys;
+    for (size_t i = 0; i < ns->n; i++) {
+        size_t kl = strlen(k);
+        if (kl == len && memcmp(k, key, len) == 0)
+            return 1;
+        k += kl + 1;
+    }
+    return 0;
+}
+
+int codec_nulls_add(struct codec_nulls *ns, const char *key, size_t len)
+{
+    if (ns->len + len + 1 > ns->cap) {
+        size_t cap = 2 * (ns->len + len + 1);
+        char *q = malloc(cap);
+        if (!q)
+            return -ENOMEM;
+        memcpy(q, ns->keys, ns->len);
+        if (ns->keys != ns->stack)
+            free(ns->keys);
+        ns->keys = q;
+        ns->cap = cap;
+    }
+    memcpy(ns->keys + ns->len, key, len);
+    ns->keys[ns->len + len] = '\0';
+    ns->len += len + 1;
+    ns->n++;
+    return 0;
 }

@@ -53,4 +53,24 @@ int codec_put_i64(struct trail_buf *out, int64_t v);
  */
 size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);
 
+/*
+ * struct codec_nulls - the attribute keys a decoder read as null (declared
+ * "not set"), so that a key given twice, as null and as a value, is a
+ * duplicate. Keys are kept NUL-terminated, in a small buffer of its own
+ * first and on the heap past it. codec_nulls_init before use,
+ * codec_nulls_free after.
+ */
+#define CODEC_NULLS_STACK 512
+struct codec_nulls {
+    char *keys; /* each NUL-terminated: stack or heap */
+    size_t len, cap, n;
+    char stack[CODEC_NULLS_STACK];
+};
+void codec_nulls_init(struct codec_nulls *ns);
+void codec_nulls_free(struct codec_nulls *ns);
+/* codec_nulls_has - 1 when key[0..len) was added. */
+int codec_nulls_has(const struct codec_nulls *ns, const char *key, size_t len);
+/* codec_nulls_add - add key[0..len) (NUL-terminated at len); 0 or -ENOMEM. */
+int codec_nulls_add(struct codec_nulls *ns, const char *key, size_t len);
+
 #endif /* TRAIL_CODEC_H */

@@ -301,9 +301,8 @@ fail:
 /* Decoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
-#define KEY_MAX     255  /* longest key the decoder reads (limits allow up to 255) */
-#define VAL_STACK   2048 /* unescaped strings up to this size need no allocation */
-#define NULLS_STACK 512  /* nor do null attributes' keys up to this size in all */
+#define KEY_MAX   255  /* longest key the decoder reads (limits allow up to 255) */
+#define VAL_STACK 2048 /* unescaped strings up to this size need no allocation */
 
 struct parser {
     const char *s;
@@ -317,12 +316,8 @@ struct parser {
     char *val; /* an unescaped string: val_stack or val_heap */
     size_t val_cap;
     char *val_heap;
-    char *nulls; /* attribute keys given as null, each NUL-terminated: nulls_stack or heap */
-    size_t nulls_len;
-    size_t nulls_cap;
-    size_t n_nulls;
+    struct codec_nulls nulls; /* keys given as null */
     char val_stack[VAL_STACK];
-    char nulls_stack[NULLS_STACK];
     struct trail_event *stored; /* trail_event_from_stored_json: provenance goes here */
 };
 
@@ -696,37 +691,6 @@ static int read_literal(struct parser *p, int *ret)
     return ERR(p, TRAIL_E_PARSE, p->pos, "expected a value, found %s", what_is(p, p->pos, b));
 }
 
-static int null_seen(const struct parser *p, const char *key, size_t len)
-{
-    const char *k = p->nulls;
-    for (size_t i = 0; i < p->n_nulls; i++) {
-        size_t kl = strlen(k);
-        if (kl == len && memcmp(k, key, len) == 0)
-            return 1;
-        k += kl + 1;
-    }
-    return 0;
-}
-
-static int add_null(struct parser *p, const char *key, size_t len)
-{
-    if (p->nulls_len + len + 1 > p->nulls_cap) {
-        size_t cap = 2 * (p->nulls_len + len + 1);
-        char *q = malloc(cap);
-        if (!q)
-            return -ENOMEM;
-        memcpy(q, p->nulls, p->nulls_len);
-        if (p->nulls != p->nulls_stack)
-            free(p->nulls);
-        p->nulls = q;
-        p->nulls_cap = cap;
-    }
-    memcpy(p->nulls + p->nulls_len, key, len + 1);
-    p->nulls_len += len + 1;
-    p->n_nulls++;
-    return 0;
-}
-
 /* The event's last problem, as a decoder error at off. */
 static int event_problem(struct parser *p, struct trail_event *ev, int code, size_t off)
 {
@@ -809,7 +773,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
         if (ev) {
             int dup;
             if (is_null) {
-                dup = trail_event_has_attr(ev, key, klen) || null_seen(p, key, klen);
+                dup = trail_event_has_attr(ev, key, klen) || codec_nulls_has(&p->nulls, key, klen);
                 if (!dup) {
                     if (!trail_key_ok(key, klen))
                         return ERR(p, TRAIL_E_BAD_KEY, key_off,
@@ -820,14 +784,15 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                         return ERR(p, TRAIL_E_KEY_TOO_LONG, key_off,
                                    "attribute key '%.40s...' is longer than %u bytes", key,
                                    p->lim->max_key_len);
-                    if (ev->n_attrs + p->n_nulls >= p->lim->max_attrs)
+                    if (ev->n_attrs + p->nulls.n >= p->lim->max_attrs)
                         return ERR(p, TRAIL_E_TOO_MANY_ATTRS, key_off, "more than %u attributes",
                                    p->lim->max_attrs);
-                    if ((r = add_null(p, key, klen)) < 0)
+                    if ((r = codec_nulls_add(&p->nulls, key, klen)) < 0)
                         return r;
                 }
             } else {
-                dup = ev->n_attrs == before || (p->n_nulls && null_seen(p, key, klen));
+                dup =
+                    ev->n_attrs == before || (p->nulls.n && codec_nulls_has(&p->nulls, key, klen));
             }
             if (dup)
                 return ERR(p, TRAIL_E_DUPLICATE, key_off, "attribute '%s' appears twice", key);
@@ -1160,9 +1125,7 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
     p.val = p.val_stack;
     p.val_cap = VAL_STACK;
     p.val_heap = NULL;
-    p.nulls = p.nulls_stack;
-    p.nulls_cap = NULLS_STACK;
-    p.nulls_len = p.n_nulls = 0;
+    codec_nulls_init(&p.nulls);
     p.key_len = 0;
     p.stored = NULL;
     /* provenance read into a side event, applied once the object is whole (the id's
@@ -1228,8 +1191,7 @@ fail:
     trail_event_clear(target);
 done:
     free(p.val_heap);
-    if (p.nulls != p.nulls_stack)
-        free(p.nulls);
+    codec_nulls_free(&p.nulls);
     return r;
 }
 
