@@ -290,28 +290,6 @@ const uint8_t trail_char_class[256] = {
     ['-'] = TRAIL_CC_KEY,
 };
 
-static TRAIL_ALWAYS_INLINE int arena_put(struct trail_event *ev, const char *s, size_t n,
-                                         uint32_t *ret_off)
-{
-    if (ev->arena_len + n > UINT32_MAX)
-        return -ENOMEM;
-    if (TRAIL_UNLIKELY(ev->arena_cap - ev->arena_len < n + 1)) {
-        size_t cap = ev->arena_cap ? ev->arena_cap : 512;
-        while (cap - ev->arena_len < n + 1)
-            cap *= 2;
-        char *p = realloc(ev->arena, cap);
-        if (!p)
-            return -ENOMEM;
-        ev->arena = p;
-        ev->arena_cap = cap;
-    }
-    memcpy(ev->arena + ev->arena_len, s, n);
-    ev->arena[ev->arena_len + n] = '\0';
-    *ret_off = (uint32_t)ev->arena_len;
-    ev->arena_len += n + 1;
-    return 0;
-}
-
 static inline int attr_cmp(const struct trail_event *ev, const struct trail_attr *a,
                            const char *key, size_t len)
 {
@@ -410,7 +388,7 @@ static TRAIL_ALWAYS_INLINE int attr_slot(struct trail_event *ev, const char *key
     size_t pos = (size_t)(-at - 1);
     struct trail_attr a = {.def = def, .key_len = (uint16_t)klen};
     if (!def) {
-        int r = arena_put(ev, key, klen, &a.key_off);
+        int r = event_arena_put(ev, key, klen, &a.key_off);
         if (r < 0)
             return r;
     }
@@ -535,7 +513,7 @@ static int put_string(struct trail_event *ev, const char *key, size_t klen,
         type = TRAIL_TYPE_ENUM;
     }
     uint32_t off;
-    r = arena_put(ev, value, len, &off);
+    r = event_arena_put(ev, value, len, &off);
     if (r < 0)
         goto undo;
     a->type = (uint8_t)type;

@@ -10,7 +10,9 @@
 #include "trail.h"
 
 #include <stdarg.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -113,6 +115,34 @@ struct trail_event {
     size_t arena_cap;
     char err[256];
 };
+
+/*
+ * event_arena_put - copy n bytes into the event's arena, NUL-terminated;
+ * *ret_off is where (strings are kept by offset: the arena may move). The
+ * one way the setters (event.c) and the record decoder (record.c) add text.
+ * 0 or -ENOMEM.
+ */
+static TRAIL_ALWAYS_INLINE int event_arena_put(struct trail_event *ev, const void *s, size_t n,
+                                               uint32_t *ret_off)
+{
+    if (ev->arena_len + n > UINT32_MAX)
+        return -ENOMEM;
+    if (TRAIL_UNLIKELY(ev->arena_cap - ev->arena_len < n + 1)) {
+        size_t cap = ev->arena_cap ? ev->arena_cap : 512;
+        while (cap - ev->arena_len < n + 1)
+            cap *= 2;
+        char *p = realloc(ev->arena, cap);
+        if (!p)
+            return -ENOMEM;
+        ev->arena = p;
+        ev->arena_cap = cap;
+    }
+    memcpy(ev->arena + ev->arena_len, s, n);
+    ev->arena[ev->arena_len + n] = '\0';
+    *ret_off = (uint32_t)ev->arena_len;
+    ev->arena_len += n + 1;
+    return 0;
+}
 
 /* The key of an attribute and its length. */
 static inline const char *trail_attr_key(const struct trail_event *ev, const struct trail_attr *a)

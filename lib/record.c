@@ -171,26 +171,6 @@ size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t ti
 
 /* ---- decoding ---- */
 
-/* Copy n bytes into the event's arena, NUL-terminated; *ret_off is where. */
-static int arena_add(struct trail_event *ev, const uint8_t *s, size_t n, uint32_t *ret_off)
-{
-    if (ev->arena_cap - ev->arena_len < n + 1) {
-        size_t cap = ev->arena_cap ? ev->arena_cap : 512;
-        while (cap - ev->arena_len < n + 1)
-            cap *= 2;
-        char *p = realloc(ev->arena, cap);
-        if (!p)
-            return -ENOMEM;
-        ev->arena = p;
-        ev->arena_cap = cap;
-    }
-    memcpy(ev->arena + ev->arena_len, s, n);
-    ev->arena[ev->arena_len + n] = '\0';
-    *ret_off = (uint32_t)ev->arena_len;
-    ev->arena_len += n + 1;
-    return 0;
-}
-
 /* Bytewise order of keys (what strcmp gives for keys without NUL). */
 static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -280,7 +260,7 @@ int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[1
         a->key_len = (uint16_t)klen;
         a->def = ev->def ? trail_attr_def_find(ev->def, (const char *)key, klen) : NULL;
         if (!a->def) {
-            r = arena_add(ev, key, klen, &a->key_off);
+            r = event_arena_put(ev, key, klen, &a->key_off);
             if (r < 0)
                 goto fail;
         }
@@ -292,7 +272,7 @@ int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[1
             uint32_t vlen = get_u32(p);
             p += 4;
             NEED(vlen);
-            r = arena_add(ev, p, vlen, &a->v.s.off);
+            r = event_arena_put(ev, p, vlen, &a->v.s.off);
             if (r < 0)
                 goto fail;
             a->v.s.len = vlen;
