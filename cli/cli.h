@@ -36,6 +36,15 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value);
 
+/*
+ * cli_is_option - 1 when arg is the option shrt ("-o", or NULL for none),
+ * lng ("--out") or "lng=VALUE". cli_option_value - then its value: after
+ * "=", or the next argument (*i moves past it); NULL when it is missing.
+ * cli_opt_value is the two in one.
+ */
+int cli_is_option(const char *arg, const char *shrt, const char *lng);
+const char *cli_option_value(int argc, char **argv, int *i, const char *arg);
+
 /* cli_wants_help - 1 when argv holds -h or --help; the command then prints its help. */
 int cli_wants_help(int argc, char **argv);
 

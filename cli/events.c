@@ -297,24 +297,6 @@ static void print_markdown(const struct trail_event_def **defs, size_t n)
     }
 }
 
-/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when missing. */
-static const char *option_value(int argc, char **argv, int *i, const char *arg)
-{
-    const char *eq = strchr(arg, '=');
-    if (eq && arg[1] == '-')
-        return eq + 1;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
-
-static int is_option(const char *arg, const char *shrt, const char *lng)
-{
-    size_t n = strlen(lng);
-    return strcmp(arg, shrt) == 0 || strcmp(arg, lng) == 0 ||
-           (strncmp(arg, lng, n) == 0 && arg[n] == '=');
-}
-
 int cmd_events(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -326,8 +308,8 @@ int cmd_events(int argc, char **argv)
     enum format format = FORMAT_TABLE;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (is_option(arg, "-m", "--match")) {
-            const char *v = option_value(argc, argv, &i, arg);
+        if (cli_is_option(arg, "-m", "--match")) {
+            const char *v = cli_option_value(argc, argv, &i, arg);
             if (!v)
                 return cli_usage_error(cmd, "--match needs a GLOB");
             const char *why = glob_problem(v);
@@ -336,8 +318,8 @@ int cmd_events(int argc, char **argv)
             if (f.n_globs == MAX_MATCH)
                 return cli_usage_error(cmd, "more than %d --match patterns", MAX_MATCH);
             f.globs[f.n_globs++] = v;
-        } else if (is_option(arg, "-s", "--severity")) {
-            const char *v = option_value(argc, argv, &i, arg);
+        } else if (cli_is_option(arg, "-s", "--severity")) {
+            const char *v = cli_option_value(argc, argv, &i, arg);
             if (!v)
                 return cli_usage_error(cmd, "--severity needs an expression such as '>=WARNING'");
             if (trail_severity_range_parse(v, &f.sev_min, &f.sev_max) < 0)
@@ -349,8 +331,8 @@ int cmd_events(int argc, char **argv)
                     v);
         } else if (strcmp(arg, "--own") == 0) {
             f.own = 1;
-        } else if (is_option(arg, "-f", "--format")) {
-            const char *v = option_value(argc, argv, &i, arg);
+        } else if (cli_is_option(arg, "-f", "--format")) {
+            const char *v = cli_option_value(argc, argv, &i, arg);
             if (!v)
                 return cli_usage_error(cmd, "--format needs one of table, json, tsv, markdown");
             if (strcmp(v, "table") == 0)

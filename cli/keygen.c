@@ -64,24 +64,6 @@ static const char help[] =
     "SEE ALSO\n"
     "    trail proof --help, trail verify --help, docs/integrity.md\n";
 
-/* "--opt VALUE" or "--opt=VALUE" (long form only); NULL when the value is missing. */
-static const char *option_value(int argc, char **argv, int *i, const char *arg)
-{
-    const char *eq = strchr(arg, '=');
-    if (eq && arg[1] == '-')
-        return eq + 1;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
-
-static int is_option(const char *arg, const char *shrt, const char *lng)
-{
-    size_t n = strlen(lng);
-    return strcmp(arg, shrt) == 0 || strcmp(arg, lng) == 0 ||
-           (strncmp(arg, lng, n) == 0 && arg[n] == '=');
-}
-
 int cmd_keygen(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -96,8 +78,8 @@ int cmd_keygen(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (is_option(arg, "-o", "--out")) {
-            prefix = option_value(argc, argv, &i, arg);
+        if (cli_is_option(arg, "-o", "--out")) {
+            prefix = cli_option_value(argc, argv, &i, arg);
             if (!prefix || !*prefix)
                 return cli_usage_error(cmd, "--out needs a PREFIX (files PREFIX.key, PREFIX.pub)");
         } else if (arg[0] == '-') {

@@ -104,21 +104,31 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+int cli_is_option(const char *arg, const char *shrt, const char *lng)
+{
+    size_t n = strlen(lng);
+    return (shrt && strcmp(arg, shrt) == 0) || strcmp(arg, lng) == 0 ||
+           (strncmp(arg, lng, n) == 0 && arg[n] == '=');
+}
+
+const char *cli_option_value(int argc, char **argv, int *i, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq && arg[1] == '-')
+        return eq + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
 int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
+    if (!cli_is_option(argv[*i], NULL, name))
         return 0;
-    if (a[n] == '=') {
-        *ret_value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
+    const char *v = cli_option_value(argc, argv, i, argv[*i]);
+    if (!v)
         return -1;
-    *ret_value = argv[++*i];
+    *ret_value = v;
     return 1;
 }
 

@@ -145,23 +145,6 @@ static const char help[] =
     "SEE ALSO\n"
     "    trail keygen --help, trail verify --help, trail checkpoint --help\n";
 
-/* "--opt VALUE" or "--opt=VALUE"; NULL when the value is missing. */
-static const char *option_value(int argc, char **argv, int *i, const char *arg)
-{
-    const char *eq = strchr(arg, '=');
-    if (eq && arg[1] == '-')
-        return eq + 1;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
-
-static int is_option(const char *arg, const char *lng)
-{
-    size_t n = strlen(lng);
-    return strcmp(arg, lng) == 0 || (strncmp(arg, lng, n) == 0 && arg[n] == '=');
-}
-
 /*
  * The checkpoint of tree size size among cps, or NULL (*fork set when two of
  * that size disagree on the root or chain).
@@ -207,15 +190,15 @@ static int proof_check(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char **slot = NULL;
-        if (is_option(arg, "--proof"))
+        if (cli_is_option(arg, NULL, "--proof"))
             slot = &proof_path;
-        else if (is_option(arg, "--pubkey"))
+        else if (cli_is_option(arg, NULL, "--pubkey"))
             slot = &pubkey_path;
-        else if (is_option(arg, "--leaf-hash"))
+        else if (cli_is_option(arg, NULL, "--leaf-hash"))
             slot = &leaf_hex;
-        else if (is_option(arg, "--event"))
+        else if (cli_is_option(arg, NULL, "--event"))
             slot = &event_path;
-        else if (is_option(arg, "--checkpoint")) {
+        else if (cli_is_option(arg, NULL, "--checkpoint")) {
             if (n_checkpoint_args == MAX_CHECKPOINTS)
                 return cli_usage_error(cmd, "more than %d --checkpoint options", MAX_CHECKPOINTS);
             slot = &checkpoint_args[n_checkpoint_args++];
@@ -223,7 +206,7 @@ static int proof_check(int argc, char **argv)
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail proof --help')", arg);
         else
             return cli_usage_error(cmd, "unexpected argument '%s' (see 'trail proof --help')", arg);
-        const char *v = option_value(argc, argv, &i, arg);
+        const char *v = cli_option_value(argc, argv, &i, arg);
         if (!v || !*v)
             return cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(arg, "="), arg);
         *slot = v;
@@ -506,17 +489,17 @@ static int store_args_parse(const char *cmd, int argc, char **argv, struct store
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char **slot = NULL;
-        if (is_option(arg, "--store"))
+        if (cli_is_option(arg, NULL, "--store"))
             slot = &a->store;
-        else if (is_option(arg, "--checkpoint"))
+        else if (cli_is_option(arg, NULL, "--checkpoint"))
             slot = &a->checkpoint;
-        else if (is_option(arg, "--from"))
+        else if (cli_is_option(arg, NULL, "--from"))
             slot = &a->from;
-        else if (is_option(arg, "--to"))
+        else if (cli_is_option(arg, NULL, "--to"))
             slot = &a->to;
-        else if (is_option(arg, "--out"))
+        else if (cli_is_option(arg, NULL, "--out"))
             slot = &a->out;
-        else if (is_option(arg, "--pubkey"))
+        else if (cli_is_option(arg, NULL, "--pubkey"))
             slot = &a->pubkey;
         else if (arg[0] == '-' && arg[1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail proof --help')", arg);
@@ -525,7 +508,7 @@ static int store_args_parse(const char *cmd, int argc, char **argv, struct store
             continue;
         } else
             return cli_usage_error(cmd, "unexpected argument '%s' (see 'trail proof --help')", arg);
-        const char *v = option_value(argc, argv, &i, arg);
+        const char *v = cli_option_value(argc, argv, &i, arg);
         if (!v || !*v)
             return cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(arg, "="), arg);
         *slot = v;
