@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 
+#include <assert.h> /* invariants, checked in Debug and sanitizer builds */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -103,6 +104,7 @@ enum { TO_APPEND = 0, APPENDED = 1, SETTLED = 2 };
  */
 static void append_batch(struct ingest *ig, struct ingest_batch *b)
 {
+    assert(b->phase == TO_APPEND); /* a batch is appended once, or again after a failure */
     b->last_seq = 0;
     b->status = trail_store_append(ig->store, b->events, b->n, &b->last_seq);
     if (b->status == 0) {
@@ -193,6 +195,8 @@ static void *writer(void *arg)
         struct ingest_batch *keep_head = NULL, *keep_tail = NULL;
         for (struct ingest_batch *b = list, *next; b; b = next) {
             next = b->next;
+            /* after the round every batch is appended, or settled with its error */
+            assert(b->phase == APPENDED || b->status != 0);
             if (b->phase == APPENDED) {
                 /* each batch completes as soon as it is durable: the group commit
                    that covers it, not necessarily the round's last */

@@ -10,6 +10,7 @@
 #include "trail.h"
 
 #include <stdarg.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,6 +28,14 @@
 #define TRAIL_LIKELY(x)     __builtin_expect(!!(x), 1)
 #define TRAIL_UNLIKELY(x)   __builtin_expect(!!(x), 0)
 #define TRAIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * TRAIL_ASSERT - an invariant the code relies on. Checked (abort with the
+ * condition, file and line) in Debug builds, which are the sanitizer builds
+ * of make test; nothing in release builds (NDEBUG). Not for input checks:
+ * bad input is an error code, never an assertion.
+ */
+#define TRAIL_ASSERT(cond) assert(cond)
 /* for the small steps of the decoders' setters, called once per attribute */
 #define TRAIL_ALWAYS_INLINE inline __attribute__((always_inline))
 

@@ -34,16 +34,16 @@ size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
     int n_nodes = __builtin_popcountll(size);
     size_t len = TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4;
     memset(out, 0, TRAIL_SEG_FIXED);
-    memcpy(out, TRAIL_SEG_MAGIC, 8);
-    put_u16(out + 8, TRAIL_SEG_VERSION);
-    out[10] = (uint8_t)h->kind;
-    out[11] = (uint8_t)n_nodes;
-    put_u32(out + 12, (uint32_t)len);
-    memcpy(out + 16, h->store_id, 16);
-    put_u64(out + 32, h->first_seq);
-    put_u64(out + 40, (uint64_t)h->created_us);
-    memcpy(out + 48, h->chain, 32);
-    put_u64(out + 80, size);
+    memcpy(out + SEG_H_MAGIC, TRAIL_SEG_MAGIC, 8);
+    put_u16(out + SEG_H_VERSION, TRAIL_SEG_VERSION);
+    out[SEG_H_KIND] = (uint8_t)h->kind;
+    out[SEG_H_NODES] = (uint8_t)n_nodes;
+    put_u32(out + SEG_H_LEN, (uint32_t)len);
+    memcpy(out + SEG_H_STORE_ID, h->store_id, 16);
+    put_u64(out + SEG_H_FIRST_SEQ, h->first_seq);
+    put_u64(out + SEG_H_CREATED, (uint64_t)h->created_us);
+    memcpy(out + SEG_H_CHAIN, h->chain, 32);
+    put_u64(out + SEG_H_TREE_SIZE, size);
     uint8_t *p = out + TRAIL_SEG_FIXED;
     for (int k = 63; k >= 0; k--) {
         if (size & ((uint64_t)1 << k)) {
@@ -59,10 +59,10 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
 {
     if (len < TRAIL_SEG_FIXED + 4 || memcmp(p, TRAIL_SEG_MAGIC, 8) != 0)
         return TRAIL_E_VERSION;
-    if (get_u16(p + 8) != TRAIL_SEG_VERSION)
+    if (get_u16(p + SEG_H_VERSION) != TRAIL_SEG_VERSION)
         return TRAIL_E_VERSION;
     int n_nodes = p[11];
-    size_t hlen = get_u32(p + 12);
+    size_t hlen = get_u32(p + SEG_H_LEN);
     if (n_nodes > 64 || hlen != TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4 || hlen > len)
         return TRAIL_E_CORRUPT;
     if (get_u32(p + hlen - 4) != trail_crc32c(0, p, hlen - 4))
@@ -72,11 +72,11 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     if (h->kind != TRAIL_SEG_KIND_OPEN && h->kind != TRAIL_SEG_KIND_SEAL)
         return TRAIL_E_CORRUPT;
     h->header_len = (uint32_t)hlen;
-    memcpy(h->store_id, p + 16, 16);
-    h->first_seq = get_u64(p + 32);
-    h->created_us = (int64_t)get_u64(p + 40);
-    memcpy(h->chain, p + 48, 32);
-    uint64_t size = get_u64(p + 80);
+    memcpy(h->store_id, p + SEG_H_STORE_ID, 16);
+    h->first_seq = get_u64(p + SEG_H_FIRST_SEQ);
+    h->created_us = (int64_t)get_u64(p + SEG_H_CREATED);
+    memcpy(h->chain, p + SEG_H_CHAIN, 32);
+    uint64_t size = get_u64(p + SEG_H_TREE_SIZE);
     if (__builtin_popcountll(size) != n_nodes || h->first_seq != size + 1)
         return TRAIL_E_CORRUPT;
     h->frontier.size = size;
@@ -216,26 +216,26 @@ int frame_resync(struct frame_reader *r, uint64_t after_seq, uint64_t *ret_off)
 
 static void encode_block(const struct seg_block *b, uint8_t *p)
 {
-    put_u64(p, b->first_seq);
-    put_u32(p + 8, b->count);
-    put_u32(p + 12, b->comp_len);
-    put_u64(p + 16, b->offset);
-    put_u64(p + 24, (uint64_t)b->min_time);
-    put_u64(p + 32, (uint64_t)b->max_time);
-    put_u32(p + 40, b->raw_len);
-    put_u32(p + 44, b->crc);
+    put_u64(p + SEG_I_FIRST_SEQ, b->first_seq);
+    put_u32(p + SEG_I_COUNT, b->count);
+    put_u32(p + SEG_I_COMP_LEN, b->comp_len);
+    put_u64(p + SEG_I_OFFSET, b->offset);
+    put_u64(p + SEG_I_MIN_TIME, (uint64_t)b->min_time);
+    put_u64(p + SEG_I_MAX_TIME, (uint64_t)b->max_time);
+    put_u32(p + SEG_I_RAW_LEN, b->raw_len);
+    put_u32(p + SEG_I_CRC, b->crc);
 }
 
 static void decode_block(const uint8_t *p, struct seg_block *b)
 {
-    b->first_seq = get_u64(p);
-    b->count = get_u32(p + 8);
-    b->comp_len = get_u32(p + 12);
-    b->offset = get_u64(p + 16);
-    b->min_time = (int64_t)get_u64(p + 24);
-    b->max_time = (int64_t)get_u64(p + 32);
-    b->raw_len = get_u32(p + 40);
-    b->crc = get_u32(p + 44);
+    b->first_seq = get_u64(p + SEG_I_FIRST_SEQ);
+    b->count = get_u32(p + SEG_I_COUNT);
+    b->comp_len = get_u32(p + SEG_I_COMP_LEN);
+    b->offset = get_u64(p + SEG_I_OFFSET);
+    b->min_time = (int64_t)get_u64(p + SEG_I_MIN_TIME);
+    b->max_time = (int64_t)get_u64(p + SEG_I_MAX_TIME);
+    b->raw_len = get_u32(p + SEG_I_RAW_LEN);
+    b->crc = get_u32(p + SEG_I_CRC);
 }
 
 static int write_full(int fd, const void *buf, size_t n, uint64_t off)
@@ -281,17 +281,17 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
     r = io_pread_full(fd, t, sizeof(t), s.file_size - TRAIL_SEG_TRAILER, &got);
     if (r < 0)
         return r;
-    if (got != sizeof(t) || memcmp(t + 88, TRAIL_SEG_END_MAGIC, 8) != 0 ||
-        get_u32(t + 84) != trail_crc32c(0, t, 84))
+    if (got != sizeof(t) || memcmp(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8) != 0 ||
+        get_u32(t + SEG_T_CRC) != trail_crc32c(0, t, SEG_T_CRC))
         return TRAIL_E_CORRUPT;
-    uint64_t index_off = get_u64(t);
-    s.n_blocks = get_u32(t + 8);
-    uint32_t index_crc = get_u32(t + 12);
-    s.first_seq = get_u64(t + 16);
-    s.last_seq = get_u64(t + 24);
-    memcpy(s.chain_end, t + 32, 32);
-    s.min_time = (int64_t)get_u64(t + 64);
-    s.max_time = (int64_t)get_u64(t + 72);
+    uint64_t index_off = get_u64(t + SEG_T_INDEX_OFF);
+    s.n_blocks = get_u32(t + SEG_T_BLOCKS);
+    uint32_t index_crc = get_u32(t + SEG_T_INDEX_CRC);
+    s.first_seq = get_u64(t + SEG_T_FIRST_SEQ);
+    s.last_seq = get_u64(t + SEG_T_LAST_SEQ);
+    memcpy(s.chain_end, t + SEG_T_CHAIN, 32);
+    s.min_time = (int64_t)get_u64(t + SEG_T_MIN_TIME);
+    s.max_time = (int64_t)get_u64(t + SEG_T_MAX_TIME);
     uint64_t index_len = (uint64_t)s.n_blocks * TRAIL_SEG_INDEX_ENTRY;
     if (s.first_seq != s.h.first_seq || s.last_seq < s.first_seq - 1 || s.n_blocks == 0 ||
         index_off < s.h.header_len || index_off + index_len != s.file_size - TRAIL_SEG_TRAILER)
@@ -477,16 +477,16 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     size_t index_len = n_blocks * TRAIL_SEG_INDEX_ENTRY;
     uint8_t *t = p + index_len;
     memset(t, 0, TRAIL_SEG_TRAILER);
-    put_u64(t, off);
-    put_u32(t + 8, (uint32_t)n_blocks);
-    put_u32(t + 12, trail_crc32c(0, p, index_len));
-    put_u64(t + 16, h->first_seq);
-    put_u64(t + 24, next_seq - 1);
-    memcpy(t + 32, ret->chain_end, 32);
-    put_u64(t + 64, (uint64_t)min_time);
-    put_u64(t + 72, (uint64_t)max_time);
-    put_u32(t + 84, trail_crc32c(0, t, 84));
-    memcpy(t + 88, TRAIL_SEG_END_MAGIC, 8);
+    put_u64(t + SEG_T_INDEX_OFF, off);
+    put_u32(t + SEG_T_BLOCKS, (uint32_t)n_blocks);
+    put_u32(t + SEG_T_INDEX_CRC, trail_crc32c(0, p, index_len));
+    put_u64(t + SEG_T_FIRST_SEQ, h->first_seq);
+    put_u64(t + SEG_T_LAST_SEQ, next_seq - 1);
+    memcpy(t + SEG_T_CHAIN, ret->chain_end, 32);
+    put_u64(t + SEG_T_MIN_TIME, (uint64_t)min_time);
+    put_u64(t + SEG_T_MAX_TIME, (uint64_t)max_time);
+    put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
+    memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
     r = write_full(dst_fd, p, index_len + TRAIL_SEG_TRAILER, off);
     if (r < 0)
         goto out;

@@ -146,6 +146,8 @@ int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_
     }
     memcpy(f->nodes[k], carry, TRAIL_HASH_LEN);
     f->size++;
+    /* the merge took exactly the trailing one bits of the old size */
+    TRAIL_ASSERT((f->size & (((uint64_t)1 << (k + 1)) - 1)) == (uint64_t)1 << k);
     return 0;
 }
 
@@ -2255,6 +2257,9 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
                 goto done;
             }
         }
+        /* the record's seq is the next one, and the tree has one leaf per record */
+        TRAIL_ASSERT(trail_record_seq(p + TRAIL_FRAME_HEAD) == lv->next_seq);
+        TRAIL_ASSERT(lv->frontier.size == lv->next_seq);
         memcpy(b->data.data + b->data.len, p, frame);
         b->data.len += frame;
         off += frame;

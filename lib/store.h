@@ -206,6 +206,23 @@ void trail_uuid_derive(const uint8_t store_id[16], uint64_t seq, uint8_t out[16]
 #define TRAIL_SEG_HEADER_MAX (TRAIL_SEG_FIXED + 32 * 64 + 4)
 #define TRAIL_FRAME_HEAD     8
 
+/* the header's fields, by offset (the table above) */
+enum {
+    SEG_H_MAGIC = 0,
+    SEG_H_VERSION = 8,
+    SEG_H_KIND = 10,
+    SEG_H_NODES = 11,
+    SEG_H_LEN = 12,
+    SEG_H_STORE_ID = 16,
+    SEG_H_FIRST_SEQ = 32,
+    SEG_H_CREATED = 40,
+    SEG_H_CHAIN = 48,
+    SEG_H_TREE_SIZE = 80,
+    SEG_H_RESERVED = 88,
+};
+_Static_assert(SEG_H_RESERVED + 36 == TRAIL_SEG_FIXED, "the header's fixed part is 124 bytes");
+_Static_assert(SEG_H_TREE_SIZE + 8 == SEG_H_RESERVED, "the tree size is 8 bytes");
+
 struct seg_header {
     int kind;
     uint32_t header_len;
@@ -240,6 +257,36 @@ int seg_header_read(int fd, struct seg_header *h);
 #define TRAIL_SEG_INDEX_ENTRY 48
 #define TRAIL_SEG_TRAILER     96
 #define TRAIL_SEG_END_MAGIC   "TRAILEND"
+
+/* an index entry's fields, by offset */
+enum {
+    SEG_I_FIRST_SEQ = 0,
+    SEG_I_COUNT = 8,
+    SEG_I_COMP_LEN = 12,
+    SEG_I_OFFSET = 16,
+    SEG_I_MIN_TIME = 24,
+    SEG_I_MAX_TIME = 32,
+    SEG_I_RAW_LEN = 40,
+    SEG_I_CRC = 44,
+};
+_Static_assert(SEG_I_CRC + 4 == TRAIL_SEG_INDEX_ENTRY, "an index entry is 48 bytes");
+
+/* the trailer's fields, by offset */
+enum {
+    SEG_T_INDEX_OFF = 0,
+    SEG_T_BLOCKS = 8,
+    SEG_T_INDEX_CRC = 12,
+    SEG_T_FIRST_SEQ = 16,
+    SEG_T_LAST_SEQ = 24,
+    SEG_T_CHAIN = 32,
+    SEG_T_MIN_TIME = 64,
+    SEG_T_MAX_TIME = 72,
+    SEG_T_RESERVED = 80,
+    SEG_T_CRC = 84,
+    SEG_T_MAGIC = 88,
+};
+_Static_assert(SEG_T_CHAIN + TRAIL_HASH_LEN == SEG_T_MIN_TIME, "the chain head is 32 bytes");
+_Static_assert(SEG_T_MAGIC + 8 == TRAIL_SEG_TRAILER, "the trailer is 96 bytes");
 
 struct seg_block {
     uint64_t first_seq;
