@@ -248,6 +248,27 @@ schema = duser:string:required:indexed, door:string, src:ip, attempts:int
 EOF
 }
 
+# wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or
+# SECONDS pass (1, saying what was awaited). For a condition that a slow machine
+# reaches late: the deadline is what a broken run waits, not what a run takes.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        if ((SECONDS >= deadline)); then
+            echo "waited in vain for: $*"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# lines_at_least N FILE: FILE has N lines or more (for wait_for)
+lines_at_least() {
+    [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
 # wait_metric URL REGEX [SECONDS]: poll URL/metrics until a line matches (15 s by default)
 wait_metric() {
     for _ in $(seq 1 $((${3:-15} * 20))); do
