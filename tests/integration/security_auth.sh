@@ -178,7 +178,7 @@ check_grep "metrics: refusals counted" '^trail_http_auth_failures_total [1-9]' "
 write_conf 3 ""
 req - "$A" POST /v1/reload
 check_eq "admin: POST /v1/reload 202" "$(cat "$WORK/code")" 202
-for _ in $(seq 1 50); do grep -q "configuration reloaded" "$WORK/traild.log" && break; sleep 0.1; done
+wait_for 60 grep -q "configuration reloaded" "$WORK/traild.log"
 check_grep "reload done" "configuration reloaded from .*traild.conf" "$WORK/traild.log"
 req - "$R" GET /v1/catalog
 check_eq "removed token: 401 after reload" "$(cat "$WORK/code")" 401

@@ -135,13 +135,10 @@ EOF
 check "traild -t accepts the sink sections" "$TRAILD" -t -c "$CONF"
 
 # wait until rsyslog listens (TCP port open)
-for _ in $(seq 1 100); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $TCP_PORT)).close()" \
-        2>/dev/null; then
-        break
-    fi
-    sleep 0.05
-done
+rsyslog_listens() {
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $TCP_PORT)).close()" 2>/dev/null
+}
+check "rsyslogd listens" wait_for 60 rsyslog_listens
 
 start_traild "$CONF" || exit 1
 
