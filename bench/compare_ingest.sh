@@ -134,7 +134,7 @@ EOF
     rss[trail]=$(rss_peak "$pid")
     # the store holds the stream's events and traild's own (start, started,
     # and the stopped event written at shutdown)
-    own=$(curl -s "http://127.0.0.1:$hport/metrics" | awk '$1 == "trail_events_in_total{input=\"internal\"}" { print $2 }')
+    own=$(curl -s "http://127.0.0.1:$hport/metrics" | awk '$1 == "trail_events_in_total{input=\"trail\"}" { print $2 }')
     bench_stop "$pid"
     n=$("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "events" { print $2 }')
     n=$((n - ${own:-0} - 1))

@@ -39,9 +39,9 @@ int cli_wants_help(int argc, char **argv);
 int cli_read_file(const char *path, size_t max, struct trail_buf *out);
 
 /*
- * cli_catalog - the catalog the commands use: the built-in events plus the
- * custom events of a traild config given with --config (when the daemon
- * lands). Prints the problem and returns NULL on failure. Owned by cli.c.
+ * cli_catalog - the catalog the commands use: the built-in events. Made on
+ * the first call and freed at exit (cli/main.c owns it). Prints the problem
+ * and returns NULL on failure.
  */
 struct trail_catalog *cli_catalog(void);
 
@@ -53,6 +53,7 @@ int cmd_loadgen(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_repair(int argc, char **argv); /* cli/store_cmds.c */
 int cmd_stats(int argc, char **argv);
 int cmd_query(int argc, char **argv); /* cli/query.c */
 int cmd_count(int argc, char **argv);

@@ -45,7 +45,7 @@ static const char help[] =
     "    --own\n"
     "        List trail's own events instead: the records trail writes itself\n"
     "        (trail_run_*, trail_config_*, trail_auth_failed, trail_events_purged,\n"
-    "        trail_event_rejected). No input can send these ids.\n"
+    "        trail_event_rejected, trail_store_*). No input can send these ids.\n"
     "\n"
     "    -f, --format FORMAT\n"
     "        How to print the events (see FORMATS); table by default.\n"

@@ -97,7 +97,9 @@ static const char query_help[] =
     "EXIT STATUS\n"
     "    0 the search ran (whether or not anything matched), 1 it failed (the store\n"
     "    cannot be read, traild cannot be reached), 2 bad usage or a bad filter (the\n"
-    "    message names the option and what is wrong with it).\n";
+    "    message names the option and what is wrong with it), 3 the search ran but\n"
+    "    went past damaged runs of the store, named on standard error (every other\n"
+    "    event was searched; docs/store.md, \"Damage\").\n";
 
 static const char count_help[] =
     "NAME\n"
@@ -128,7 +130,8 @@ static const char count_help[] =
     "    trail count --url http://127.0.0.1:8080 --since 30d --by hour,event --format csv\n"
     "\n"
     "EXIT STATUS\n"
-    "    0 counted, 1 failed, 2 bad usage, a bad filter or an unknown --by.\n";
+    "    0 counted, 1 failed, 2 bad usage, a bad filter or an unknown --by, 3 counted\n"
+    "    but the store has damaged runs, named on standard error, that were not.\n";
 
 static const char tail_help[] =
     "NAME\n"
@@ -487,6 +490,34 @@ static void close_store(struct trail_store *s, struct trail_index *ix)
     trail_store_close(s);
 }
 
+/* Set when an answer went past damaged runs of the store: the command exits 3. */
+static int skipped_any;
+
+/* Say on standard error which damaged runs an answer went past. */
+static void warn_skipped(const char *cmd, const struct trail_store_damage *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr,
+                "trail %s: warning: seqs %" PRIu64 "..%" PRIu64 " skipped: %s %s (%s); "
+                "the answer holds every other event\n",
+                cmd, d[i].first_seq, d[i].last_seq, d[i].file,
+                d[i].quarantined ? "was quarantined by trail repair" : "is damaged", d[i].reason);
+    if (n)
+        skipped_any = 1;
+}
+
+/* The same from traild's X-Trail-Skipped header or "skipped" array (A-B,C-D). */
+static void warn_skipped_header(const char *cmd, const char *v, size_t len)
+{
+    if (!v || !len)
+        return;
+    fprintf(stderr,
+            "trail %s: warning: seqs %.*s skipped: damaged (traild's /healthz names the files); "
+            "the answer holds every other event\n",
+            cmd, (int)len, v);
+    skipped_any = 1;
+}
+
 /* A search's failure: a bad query is the user's (2), the rest the store's (1). */
 static int search_failed(const char *cmd, int r, const char *err)
 {
@@ -525,6 +556,12 @@ static int search_print(const char *cmd, struct trail_index *ix, const struct tr
         *ret_more = trail_results_more(res);
     if (cursor)
         trail_results_cursor(res, cursor, TRAIL_QUERY_CURSOR_MAX);
+    struct trail_store_damage *skipped = NULL;
+    size_t n_skipped = 0;
+    if (r == 0 && trail_results_skipped(res, &skipped, &n_skipped) == 0) {
+        warn_skipped(cmd, skipped, n_skipped);
+        free(skipped);
+    }
     trail_results_free(res);
     trail_event_free(ev);
     if (r == -EIO)
@@ -790,6 +827,8 @@ static int url_page(const struct opts *o, const struct trail_query *q, const cha
     hv = http_header(&h, "X-Trail-Horizon", &hl);
     if (hv && ret_horizon)
         *ret_horizon = strtoull(hv, NULL, 10);
+    hv = http_header(&h, "X-Trail-Skipped", &hl);
+    warn_skipped_header(o->cmd, hv, hl);
     const char *line = h.in.data + h.body_off, *end = h.in.data + h.in.len;
     *ret_n = 0;
     while (line < end) {
@@ -869,7 +908,7 @@ static int run_query(struct opts *o, struct trail_query *q)
     if (st == 0 && more)
         fprintf(stderr, "trail %s: more events: --cursor %s\n", o->cmd, cursor);
     trail_buf_free(&p.buf);
-    return st;
+    return st == 0 && skipped_any ? 3 : st;
 }
 
 /*
@@ -1057,6 +1096,11 @@ static int count_url(const struct opts *o, const struct trail_query *q)
         st = print_count(o, n_by, by, (uint64_t)json_integer_value(json_object_get(j, "total")), n,
                          rows);
     free(rows);
+    size_t hl;
+    const char *hv = http_header(&h, "X-Trail-Skipped", &hl);
+    warn_skipped_header(o->cmd, hv, hl);
+    if (st == 0 && skipped_any)
+        st = 3;
 out:
     json_decref(j);
     trail_buf_free(&path);
@@ -1081,6 +1125,14 @@ static int run_count(struct opts *o, struct trail_query *q)
     } else {
         st = print_count(o, c->n_by, c->by, c->total, c->n_rows, c->rows);
         trail_count_free(c);
+        struct trail_store_damage *skipped = NULL;
+        size_t n_skipped = 0;
+        if (trail_index_damage(ix, 1, UINT64_MAX, &skipped, &n_skipped) == 0) {
+            warn_skipped(o->cmd, skipped, n_skipped);
+            free(skipped);
+        }
+        if (st == 0 && skipped_any)
+            st = 3;
     }
     close_store(s, ix);
     return st;

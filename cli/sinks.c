@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char sinks_help[] =
     "NAME\n"
@@ -21,6 +22,7 @@ static const char sinks_help[] =
     "\n"
     "SYNOPSIS\n"
     "    trail sinks --store DIR [--json]\n"
+    "    trail sinks skip NAME --to SEQ --store DIR\n"
     "\n"
     "DESCRIPTION\n"
     "    For each sink traild delivers to (its [sink NAME] sections), prints the\n"
@@ -31,14 +33,23 @@ static const char sinks_help[] =
     "    the last error with its time. A lagging sink catches up by itself, in\n"
     "    order, once its peer is back. Works while traild runs.\n"
     "\n"
+    "\n"
+    "    A sink that reaches records the store cannot read (a damaged sealed\n"
+    "    segment or block) stops there and says so as its last error, in\n"
+    "    /v1/sinks and in trail_sink_blocked_by_damage. 'trail sinks skip NAME\n"
+    "    --to SEQ' tells it to go on after SEQ without them; the sink does so\n"
+    "    when it next looks (within seconds, traild running or at its next start)\n"
+    "    and records the skip as a trail_sink_skipped record.\n"
+    "\n"
     "OPTIONS\n"
     "    --store DIR   the store directory (required)\n"
     "    --json        one JSON object per sink, one a line\n"
+    "    --to SEQ      skip: the last seq the sink goes past undelivered\n"
     "    -h, --help    print this help and exit\n"
     "\n"
     "EXIT STATUS\n"
-    "    0  printed (also when there are no sinks);  1  the store could not be\n"
-    "    opened;  2  bad usage\n";
+    "    0  printed (also when there are no sinks), or the skip was written;\n"
+    "    1  the store or the sink's cursor could not be read;  2  bad usage\n";
 
 struct sink_state {
     char name[80];
@@ -158,6 +169,11 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
         struct sink_state *s = &all[i];
         uint64_t lag = last_seq > s->seq ? last_seq - s->seq : 0;
         char t[32] = "-", te[32] = "-";
+        if (s->seq > last_seq) /* never lag 0: the store lost records the sink delivered */
+            snprintf(s->error, sizeof(s->error),
+                     "cursor past the end: the cursor is at seq %" PRIu64
+                     ", past the store's end (seq %" PRIu64 ")",
+                     s->seq, last_seq);
         if (s->time_us)
             trail_time_format(s->time_us, t);
         if (s->error_time_us)
@@ -167,9 +183,13 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
             json_text(s->name);
             printf(",\"type\":");
             json_text(s->type);
-            printf(",\"cursor\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"delivered\":%" PRIu64
-                   ",\"witnessed\":%" PRIu64 ",\"updated\":",
-                   s->seq, lag, s->delivered, s->witnessed);
+            printf(",\"cursor\":%" PRIu64, s->seq);
+            if (s->seq > last_seq)
+                printf(",\"lag\":null,\"past_end\":%" PRIu64, s->seq - last_seq);
+            else
+                printf(",\"lag\":%" PRIu64, lag);
+            printf(",\"delivered\":%" PRIu64 ",\"witnessed\":%" PRIu64 ",\"updated\":",
+                   s->delivered, s->witnessed);
             if (s->time_us)
                 json_text(t);
             else
@@ -186,9 +206,13 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
                 printf("null");
             printf("}\n");
         } else {
-            printf("%-16s %-10s %12" PRIu64 " %10" PRIu64 " %12" PRIu64 " %10" PRIu64
-                   " %-27s %s%s%s\n",
-                   s->name, s->type, s->seq, lag, s->delivered, s->witnessed, t,
+            char lag_text[24];
+            if (s->seq > last_seq)
+                snprintf(lag_text, sizeof(lag_text), "past-end");
+            else
+                snprintf(lag_text, sizeof(lag_text), "%" PRIu64, lag);
+            printf("%-16s %-10s %12" PRIu64 " %10s %12" PRIu64 " %10" PRIu64 " %-27s %s%s%s\n",
+                   s->name, s->type, s->seq, lag_text, s->delivered, s->witnessed, t,
                    s->error[0] ? te : "-", s->error[0] ? " " : "", s->error);
         }
     }
@@ -196,9 +220,75 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
     return (int)n;
 }
 
+/*
+ * trail sinks skip NAME --to SEQ --store DIR: write DIR/sinks/NAME.skip, which
+ * the sink reads when it waits at records the store cannot read
+ * (daemon/sink.c, at_damage): it then moves its cursor to SEQ and records
+ * the skip as a trail_sink_skipped record.
+ */
+static int sinks_skip(const char *cmd, int argc, char **argv)
+{
+    const char *dir = NULL, *name = NULL, *to_s = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        int got;
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
+            dir = v;
+        else if ((got = cli_opt_value(argv, argc, &i, "--to", &v)) != 0)
+            to_s = v;
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i], got = 1;
+        else
+            return cli_usage_error(cmd, "unknown argument '%s' (see 'trail sinks --help')",
+                                   argv[i]);
+        if (got < 0)
+            return cli_usage_error(cmd, "option %s needs a value", argv[i]);
+    }
+    if (!dir || !name || !to_s)
+        return cli_usage_error(cmd, "usage: trail sinks skip NAME --to SEQ --store DIR");
+    char *end;
+    errno = 0;
+    unsigned long long to = strtoull(to_s, &end, 10);
+    if (errno || *end || !*to_s || to_s[0] == '-' || to == 0)
+        return cli_usage_error(cmd, "--to '%s' is not a sequence number", to_s);
+    if (strchr(name, '/') || name[0] == '.')
+        return cli_usage_error(cmd, "'%s' is not a sink name", name);
+    struct sink_state st;
+    char file[200];
+    memset(&st, 0, sizeof(st));
+    snprintf(file, sizeof(file), "%s.cursor", name);
+    int r = read_cursor(dir, file, &st);
+    if (r < 0)
+        return cli_fail(cmd, "%s: no sink %s has delivered from this store (%s/sinks/%s: %s)", dir,
+                        name, dir, file, trail_strerror(r));
+    if (to <= st.seq)
+        return cli_fail(cmd, "sink %s has delivered up to %" PRIu64 " already: nothing to skip",
+                        name, st.seq);
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof(path), "%s/sinks/%s.skip", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "trail-sink-skip/1\nto %llu\n", to) < 0 || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        int e = errno;
+        if (f)
+            fclose(f);
+        return cli_fail(cmd, "cannot write %s: %s", tmp, strerror(e));
+    }
+    fclose(f);
+    if (rename(tmp, path) < 0)
+        return cli_fail(cmd, "cannot write %s: %s", path, strerror(errno));
+    printf("sink %s: will skip seqs %" PRIu64 "..%llu when it reaches records the store cannot "
+           "read there; the skip is recorded as a trail_sink_skipped record\n",
+           name, st.seq + 1, to);
+    return 0;
+}
+
 int cmd_sinks(int argc, char **argv)
 {
     const char *cmd = argv[0];
+    if (argc > 1 && !strcmp(argv[1], "skip") && !cli_wants_help(argc, argv))
+        return sinks_skip("sinks skip", argc - 2, argv + 2);
     if (cli_wants_help(argc, argv)) {
         fputs(sinks_help, stdout);
         return 0;

@@ -418,6 +418,8 @@ static const char export_help[] =
     "EXIT STATUS\n"
     "    0  printed\n"
     "    1  the store could not be read (damage is named on standard error)\n"
+    "    3  printed every event but those of damaged runs the store knows of\n"
+    "       (a sealed segment that fails its check), named on standard error\n"
     "    2  bad usage: unknown option or format, a SEQ that is not a number,\n"
     "       --from after --to, no --store\n"
     "\n"
@@ -476,13 +478,29 @@ int cmd_export(int argc, char **argv)
         r = trail_event_new(cli_catalog(), "x", &ev);
     if (r == 0)
         r = trail_store_iter_seek_seq(it, from ? from : 1);
-    uint64_t n = 0;
+    uint64_t n = 0, prev = 0;
+    int skipped = 0;
     while (r == 0) {
         int got = trail_store_iter_next(it, ev);
+        struct trail_store_damage d;
+        uint64_t at =
+            prev ? prev + 1 : (from > trail_store_first_seq(s) ? from : trail_store_first_seq(s));
+        if (got == TRAIL_E_CORRUPT && at <= to && trail_store_damage_at(s, at, &d)) {
+            /* a damaged run the store knows: say so and go on after it */
+            fprintf(stderr,
+                    "trail %s: warning: seqs %" PRIu64 "..%" PRIu64 " skipped: %s %s (%s)\n", cmd,
+                    d.first_seq, d.last_seq, d.file,
+                    d.quarantined ? "was quarantined by trail repair" : "is damaged", d.reason);
+            skipped = 1;
+            prev = d.last_seq;
+            r = trail_store_iter_seek_seq(it, d.last_seq + 1);
+            continue;
+        }
         if (got <= 0) {
             r = got;
             break;
         }
+        prev = trail_event_seq(ev);
         if (trail_event_seq(ev) > to)
             break;
         out.len = 0;
@@ -499,6 +517,8 @@ int cmd_export(int argc, char **argv)
     if (r < 0)
         status =
             cli_fail(cmd, "%s: stopped after %" PRIu64 " events: %s", dir, n, trail_strerror(r));
+    else if (skipped)
+        status = 3;
     trail_buf_free(&out);
     trail_event_free(ev);
     trail_store_iter_free(it);
@@ -520,7 +540,8 @@ static const char purge_help[] =
     "    Removes whole sealed segments, oldest first, while their last event\n"
     "    arrived more than AGE ago (trail's received time: a producer's clock\n"
     "    cannot hold data back or make it go early), or while the store is\n"
-    "    larger than SIZE (both may be given). The segment being written and segments not yet sealed are\n"
+    "    larger than SIZE (both may be given). The segment being written and segments not yet "
+    "sealed are\n"
     "    never removed, so a purge can leave more than asked for. The purge is\n"
     "    recorded in the store as a trail_events_purged record with the\n"
     "    purged seq range, the segment count, the bytes, and the anchor (chain\n"
@@ -722,5 +743,98 @@ int cmd_stats(int argc, char **argv)
             cli_sinks_print(dir, st.last_seq, 0, 1);
         }
     }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- repair ---- */
+
+static const char repair_help[] =
+    "NAME\n"
+    "    trail repair - move a store's damaged files aside so that it opens cleanly\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    trail repair --store DIR\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Reads every sealed segment of the store in DIR (header, index, trailer\n"
+    "    and the CRC-32C of every block) and moves each one that fails, with its\n"
+    "    index, to DIR/quarantine/TIME/, where REPORT says what was damaged, which\n"
+    "    seqs are gone and the SHA-256 of every file moved. DIR/quarantined lists\n"
+    "    the runs of seqs moved, so the store opens with them as known, documented\n"
+    "    damage: searches skip them and say so, and trail verify reports each as\n"
+    "    'quarantined' (never ok). A damaged open segment is cut at its first bad\n"
+    "    record, the cut bytes kept in DIR/damaged/ (later segments move there\n"
+    "    too). Nothing is deleted. The store must not be open by traild.\n"
+    "\n"
+    "    The newest sealed segment with no segment after it cannot be quarantined\n"
+    "    (the hash chain continues from it); restore it from a copy.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --store DIR   the store directory (required; not open by traild)\n"
+    "    -h, --help    print this help and exit\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  repaired, or nothing was damaged\n"
+    "    1  the store is open by traild (locked), or it could not be repaired\n"
+    "    2  bad usage\n"
+    "\n"
+    "EXAMPLES\n"
+    "    trail repair --store /var/lib/trail\n";
+
+int cmd_repair(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    if (cli_wants_help(argc, argv)) {
+        fputs(repair_help, stdout);
+        return 0;
+    }
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int got;
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
+            dir = v;
+        else
+            return cli_usage_error(cmd, "unknown argument '%s' (see 'trail repair --help')",
+                                   argv[i]);
+        if (got < 0)
+            return cli_usage_error(cmd, "option %s needs a value", argv[i]);
+    }
+    if (!dir)
+        return cli_usage_error(cmd, "missing --store DIR");
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat)
+        return 1;
+    struct trail_store_opts o = {.repair = 1, .allow_damaged = 1};
+    struct trail_store_report rep;
+    struct trail_store *s;
+    int r = trail_store_open(dir, cat, &o, &s, &rep);
+    if (r == TRAIL_E_LOCKED)
+        return cli_fail(cmd, "%s: %s (a running traild owns it: stop it first)", dir,
+                        trail_strerror(r));
+    if (r == TRAIL_E_NOT_FOUND)
+        return cli_fail(cmd, "%s: no store there", dir);
+    if (r < 0) {
+        fprintf(stderr, "%s", rep.message);
+        return cli_fail(cmd, "%s: cannot repair the store: %s", dir, trail_strerror(r));
+    }
+    fputs(rep.message, stdout);
+    struct trail_store_damage *d = NULL;
+    size_t n = 0;
+    trail_store_damage_list(s, &d, &n, NULL);
+    uint64_t lost = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i].quarantined)
+            lost += d[i].last_seq - d[i].first_seq + 1;
+    free(d);
+    r = trail_store_close(s);
+    if (r < 0)
+        return cli_fail(cmd, "%s: %s", dir, trail_strerror(r));
+    if (!rep.damaged && !rep.repaired_bytes)
+        printf("nothing damaged%s\n", lost ? " besides what is quarantined already" : "");
+    if (lost)
+        printf("%" PRIu64 " records are quarantined (see %s/quarantined and the REPORT in "
+               "%s/quarantine/); trail verify reports them\n",
+               lost, dir, dir);
     return fflush(stdout) == 0 ? 0 : 1;
 }

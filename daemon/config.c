@@ -397,9 +397,18 @@ static int load_store(struct loader *L, const char *key, const char *v)
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
     }
+    if (!strcmp(key, "accept_truncation")) {
+        /* the store's last seq, as the refusal named it: a number, never a yes */
+        if (parse_u64(v, UINT64_MAX - 1, &c->accept_truncation_to) < 0) {
+            fail(L, s, key, "'%s' is not the store's last seq (a whole number)", v);
+            return -EINVAL;
+        }
+        c->accept_truncation = 1;
+        return 0;
+    }
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
-         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max)");
+         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max, accept_truncation)");
     return -EINVAL;
 }
 
@@ -1122,6 +1131,9 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[store] fsync";
     if (a->dedup_window_s != b->dedup_window_s || a->dedup_max != b->dedup_max)
         return "[store] dedup_window_s/dedup_max";
+    if (a->accept_truncation != b->accept_truncation ||
+        a->accept_truncation_to != b->accept_truncation_to)
+        return "[store] accept_truncation";
     if (a->http_threads != b->http_threads)
         return "[listen] http_threads";
     if (a->syslog_threads != b->syslog_threads)

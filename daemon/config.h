@@ -72,7 +72,9 @@ struct config {
     uint32_t dedup_window_s;  /* idempotent ingest: how long a producer uuid is remembered */
     uint32_t dedup_max;       /* ... and how many at most (0: off) */
     uint32_t checkpoint_interval_s;
-    char *signing_key; /* Ed25519 private key file for checkpoints, or NULL */
+    char *signing_key;             /* Ed25519 private key file for checkpoints, or NULL */
+    int accept_truncation;         /* 1: open a store shorter than its claims ... */
+    uint64_t accept_truncation_to; /* ... when its last seq is this one (docs/store.md) */
 
     /* [listen]: "host:port" (or a path for unix); NULL when off */
     char *http;
@@ -112,7 +114,7 @@ struct config {
     uint32_t rejected_events_total_per_minute; /* and from all peers together */
 
     /* [validation] */
-    int policy; /* enum trail_policy */
+    int policy;                             /* enum trail_policy */
     uint32_t skew_future_s, skew_past_days; /* [validation] time_skew_*; 0 unbounded */
     int skew_refuse;                        /* time_skew = refuse */
 

@@ -13,7 +13,8 @@
  *                       refuses writes (nothing of the request was stored).
  *   GET  /v1/catalog    the catalog in force (built-in and custom events)
  *   GET  /v1/checkpoint the latest signed checkpoint
- *   GET  /healthz       200 when the store accepts writes, else 503
+ *   GET  /healthz       200 when the store accepts writes, else 503; status ok,
+ *                       degraded (damage not quarantined) or failing
  *   GET  /metrics       Prometheus text format
  *   GET  /v1/proof, /v1/verify, /v1/sinks, POST /v1/verify, and the web
  *                       viewer's files at / (viewer_http.c)
@@ -36,6 +37,7 @@
  */
 #include "auth.h"
 #include "connlimit.h"
+#include "damage.h"
 #include "http_body.h"
 #include "json_out.h"
 #include "log.h"
@@ -194,22 +196,39 @@ static const char *header(struct MHD_Connection *conn, const char *name)
  */
 static int get_healthz(struct req *rq)
 {
-    int err = ingest_store_error(traild.ingest);
+    char tampered[1024] = "";
+    /* a tampered store is failing even before an append finds out */
+    int err = trail_store_tampered(traild.store, tampered, sizeof(tampered), NULL);
+    if (!err)
+        err = ingest_store_error(traild.ingest);
     int status = err ? 503 : 200;
     struct trail_buf *a = &rq->answer;
     const struct config *cfg = traild_config();
+    /* damage that is not quarantined: still serving (200), but degraded */
+    struct trail_buf dmg = {0};
+    int degraded = 0;
+    const char *state = err ? "failing" : "ok";
     if (auth_enabled(cfg)) {
         struct auth_result ar;
         auth_check(cfg, ROLE_READ, header(rq->conn, MHD_HTTP_HEADER_AUTHORIZATION), NULL, &ar);
         if (ar.status == 401) { /* 403: a known token of another role, which may see them */
-            json_printf(a, "{\"status\":\"%s\"}\n", err ? "failing" : "ok");
+            damage_health(&dmg, 0, &degraded);
+            json_printf(a, "{\"status\":\"%s\"}\n", !err && degraded ? "degraded" : state);
             rq->status = status;
             rq->answered = 1;
             return 0;
         }
     }
-    json_printf(a, "{\"status\":\"%s\",\"store\":", err ? "failing" : "ok");
-    json_str(a, err ? trail_strerror(err) : "ok", (size_t)-1);
+    damage_health(&dmg, 1, &degraded);
+    json_printf(a, "{\"status\":\"%s\",\"store\":", !err && degraded ? "degraded" : state);
+    json_str(a, err ? trail_strerror(err) : degraded ? "damaged" : "ok", (size_t)-1);
+    if (tampered[0]) {
+        json_printf(a, ",\"reason\":");
+        json_str(a, tampered, (size_t)-1);
+    }
+    if (dmg.len)
+        trail_buf_append(a, dmg.data, dmg.len);
+    trail_buf_free(&dmg);
     json_printf(a,
                 ",\"queue_events\":%lld,\"queue_limit\":%lld,\"durable_seq\":%llu,"
                 "\"version\":\"%s\"}\n",
@@ -229,7 +248,7 @@ static int get_metrics(struct req *rq)
         bytes = (int64_t)(st.segment_bytes + st.side_bytes);
         events = (int64_t)st.records;
     }
-    if (metrics_render(&rq->answer, bytes, events) < 0)
+    if (metrics_render(&rq->answer, bytes, events) < 0 || damage_metrics(&rq->answer) < 0)
         return -ENOMEM;
     uint64_t failures, suppressed;
     auth_stats(&failures, &suppressed);

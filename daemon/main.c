@@ -16,18 +16,21 @@
  */
 #include "config.h"
 #include "ingest.h"
+#include "damage.h"
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
 #include "traild.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_CONFIG      2
@@ -303,7 +306,28 @@ static void apply_retention(const struct config *cfg)
                 (unsigned long long)rep.segments, (unsigned long long)rep.bytes);
 }
 
+/* One trail_store_damaged record for a damaged run (damage.c says when). */
+static int write_damage_record(const struct config *cfg, const struct trail_store_damage *d)
+{
+    struct trail_event *ev = own_event(cfg, "trail_store_damaged");
+    char msg[600];
+    snprintf(msg, sizeof(msg), "%s: records %llu..%llu %s (%s)", d->file,
+             (unsigned long long)d->first_seq, (unsigned long long)d->last_seq,
+             d->quarantined ? "were quarantined by trail repair" : "cannot be read", d->reason);
+    set_attr(ev, "file", d->file);
+    set_attr(ev, "reason", d->reason);
+    set_attr(ev, "msg", msg);
+    if (ev && (trail_event_set_int(ev, "from_seq", (int64_t)d->first_seq) < 0 ||
+               trail_event_set_int(ev, "to_seq", (int64_t)d->last_seq) < 0 ||
+               trail_event_set_int(ev, "quarantined", d->quarantined) < 0))
+        log_msg(LOG_WARN, "trail_store_damaged: %s", trail_event_error(ev));
+    return write_own(ev);
+}
+
 /* ---- main ---- */
+
+/* the highest seq the store's files claimed when an accepted truncation opened it, else 0 */
+static uint64_t opened_claimed;
 
 static int open_store(const struct config *cfg, char *err, size_t errlen)
 {
@@ -313,6 +337,9 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         .fsync_interval_ms = cfg->fsync_interval_ms,
         .dedup_window_us = (int64_t)cfg->dedup_window_s * 1000000,
         .dedup_max = cfg->dedup_max ? (int64_t)cfg->dedup_max : -1,
+        /* a damaged sealed segment is reported and searched around, not a reason to stay
+           down (docs/store.md, "Damage") */
+        .allow_damaged = 1,
     };
     /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */
     char keypath[4200];
@@ -325,6 +352,8 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         }
         opts.checkpoint_key = traild.signing_key;
     }
+    opts.accept_truncation = cfg->accept_truncation;
+    opts.accept_truncation_to = cfg->accept_truncation_to;
     opts.checkpoint = on_checkpoint;
     opts.checkpoint_every_ms =
         cfg->checkpoint_interval_s ? cfg->checkpoint_interval_s * 1000 : 60000;
@@ -346,8 +375,17 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
             line = strtok(NULL, "\n");
         }
     }
-    log_msg(LOG_INFO, "store %s open: %llu records in %llu segments", cfg->store_path,
-            (unsigned long long)rep.records, (unsigned long long)rep.segments);
+    log_msg(LOG_INFO, "store %s open: %llu records in %llu segments, last seq %llu",
+            cfg->store_path, (unsigned long long)rep.records, (unsigned long long)rep.segments,
+            (unsigned long long)rep.last_seq);
+    traild.opened_last_seq = rep.last_seq;
+    traild.accept_truncation = cfg->accept_truncation && cfg->accept_truncation_to == rep.last_seq;
+    if (cfg->accept_truncation && !traild.accept_truncation)
+        log_msg(LOG_WARN,
+                "[store] accept_truncation = %llu: the store's last seq is %llu and holds what it "
+                "claims; nothing accepted (remove the setting)",
+                (unsigned long long)cfg->accept_truncation_to, (unsigned long long)rep.last_seq);
+    opened_claimed = rep.truncation_accepted ? rep.claimed_seq : 0;
     return 0;
 }
 
@@ -367,6 +405,103 @@ static void raise_fd_limit(void)
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         log_msg(LOG_WARN, "cannot raise the open files limit from %llu: %s",
                 (unsigned long long)before, strerror(errno));
+}
+
+/*
+ * The operator's acceptance of a shorter store (the store's own claims, or
+ * sink cursors past its end), kept as trail's own record: who accepted
+ * what, and how much was lost.
+ */
+static void note_truncation(const struct config *cfg)
+{
+    if (!opened_claimed && !traild.sinks_reset[0])
+        return;
+    uint64_t last = traild.opened_last_seq;
+    char msg[1024], by[600];
+    snprintf(msg, sizeof(msg),
+             "the store holds records up to seq %llu, %llu fewer than it claimed; accepted%s%s",
+             (unsigned long long)last,
+             (unsigned long long)(opened_claimed > last ? opened_claimed - last : 0),
+             traild.sinks_reset[0] ? "; sink cursors reset to its end: " : "", traild.sinks_reset);
+    snprintf(by, sizeof(by), "%s: [store] accept_truncation = %llu (traild uid %ld)",
+             cfg->path ? cfg->path : "(built-in configuration)",
+             (unsigned long long)cfg->accept_truncation_to, (long)getuid());
+    log_msg(LOG_WARN, "%s (%s)", msg, by);
+    struct trail_event *ev = own_event(cfg, "trail_store_truncation_accepted");
+    set_attr(ev, "msg", msg);
+    set_attr(ev, "accepted_by", by);
+    set_attr(ev, "sinks_reset", traild.sinks_reset);
+    if (ev) {
+        trail_event_set_int(ev, "last_seq", (int64_t)last);
+        trail_event_set_int(ev, "claimed_seq", (int64_t)(opened_claimed ? opened_claimed : last));
+        trail_event_set_int(ev, "missing",
+                            (int64_t)(opened_claimed > last ? opened_claimed - last : 0));
+    }
+    write_own(ev);
+}
+
+/*
+ * A file the store held was removed or replaced (the store found it and
+ * acknowledges nothing more): say so once, loudly, as an EMERGENCY record
+ * in a fresh file beside the store. Not in the store: the store is what
+ * can no longer be trusted, and its chain continues only from files that
+ * are gone. One JSON line (the record's JSON form, as `trail query
+ * --format json` prints it), made with O_EXCL and synced; also on stderr.
+ */
+static void check_tampered(const struct config *cfg)
+{
+    static int reported;
+    char reason[1024], path[4200], msg[1400];
+    uint64_t seq = 0;
+    if (reported || !traild.store ||
+        !trail_store_tampered(traild.store, reason, sizeof(reason), &seq))
+        return;
+    reported = 1;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(path, sizeof(path), "%s/EMERGENCY-%s-%ld.ndjson", cfg->store_path, stamp,
+             (long)getpid());
+    snprintf(msg, sizeof(msg),
+             "traild stopped acknowledging events: %s; the last acknowledged seq is %llu", reason,
+             (unsigned long long)seq);
+    struct trail_event *ev = own_event(cfg, "trail_store_tampered");
+    set_attr(ev, "msg", msg);
+    set_attr(ev, "reason", reason);
+    set_attr(ev, "store", cfg->store_path);
+    set_attr(ev, "file", path);
+    if (ev)
+        trail_event_set_int(ev, "durable_seq", (int64_t)seq);
+    struct trail_buf out = {0};
+    int r = ev ? trail_event_validate(ev) : -ENOMEM;
+    if (r == 0)
+        r = trail_event_to_json(ev, &out);
+    if (r == 0 && trail_buf_append(&out, "\n", 1) < 0)
+        r = -ENOMEM;
+    int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640) : -1;
+    if (fd >= 0) {
+        if (write(fd, out.data, out.len) != (ssize_t)out.len || fsync(fd) < 0)
+            r = -errno;
+        close(fd);
+        int dfd = open(cfg->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    } else if (r == 0) {
+        r = -errno;
+    }
+    log_msg(LOG_ERR, "EMERGENCY trail_store_tampered: %s", msg);
+    if (r == 0)
+        log_msg(LOG_ERR, "EMERGENCY record written to %s", path);
+    else
+        log_msg(LOG_ERR, "cannot write the EMERGENCY record to %s: %s", path, trail_strerror(r));
+    if (ev)
+        print_event(stderr, ev);
+    trail_buf_free(&out);
+    trail_event_free(ev);
 }
 
 int main(int argc, char **argv)
@@ -460,6 +595,7 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    note_truncation(cfg);
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
         stop_inputs();
@@ -477,6 +613,9 @@ int main(int argc, char **argv)
     write_own(ev);
     log_msg(LOG_INFO, "started: %s; store %s", msg, cfg->store_path);
 
+    damage_start();
+    damage_poll(cfg, write_damage_record);
+
     const char *why = "signal";
     int64_t next_retention = trail_now() + 5 * 1000000;
     int64_t next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
@@ -489,10 +628,12 @@ int main(int argc, char **argv)
             why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
             break;
         }
+        check_tampered(cfg);
         if (trail_now() >= next_retention) {
             apply_retention(traild_config());
             next_retention = trail_now() + 60 * 1000000LL;
         }
+        damage_poll(traild_config(), write_damage_record);
         if (traild.signing_key && cfg->checkpoint_interval_s && trail_now() >= next_checkpoint) {
             checkpoint_idle();
             next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
@@ -518,6 +659,7 @@ int main(int argc, char **argv)
     status = r < 0 || lost ? 1 : 0;
 
 out:
+    damage_stop();
     sinks_stop();
     if (traild.ingest) {
         ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);

@@ -5,6 +5,7 @@
  */
 #include "metrics.h"
 #include "sink.h"
+#include "traild.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,8 +26,8 @@ static const char *const input_names[IN_N] = {
     [IN_SYSLOG_TLS] = "syslog_tls",
     [IN_CEF_TCP] = "cef_tcp",
     [IN_UNIX] = "unix",
-    [IN_FILE] = "file",
-    [IN_INTERNAL] = "internal",
+    [IN_FILE] = "follow",
+    [IN_INTERNAL] = "trail",
 };
 
 static const char *const reason_names[RJ_N] = {
@@ -225,6 +226,11 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
              "# HELP trail_store_last_seq The highest durable sequence number.\n"
              "# TYPE trail_store_last_seq gauge\ntrail_store_last_seq %" PRIu64 "\n",
              LOAD(metrics.store_events), LOAD(metrics.store_errors), LOAD(metrics.last_seq));
+    r |= put(out,
+             "# HELP trail_store_tampered 1 once a file the store holds open was found removed or "
+             "replaced: nothing more is acknowledged (docs/store.md).\n"
+             "# TYPE trail_store_tampered gauge\ntrail_store_tampered %d\n",
+             traild.store && trail_store_tampered(traild.store, NULL, 0, NULL) ? 1 : 0);
     if (disk_bytes >= 0)
         r |= put(out,
                  "# HELP trail_store_bytes Bytes the store occupies on disk.\n"

@@ -15,7 +15,11 @@
  *                    limit: default 100; 0 asks for the largest page,
  *                    [limits] max_query_limit (10000; input_http.c refuses
  *                    a larger limit); `next` continues after the last event.
+ *                    A search goes past damaged runs of the store and lists
+ *                    them: "skipped":[{"from_seq","to_seq","file","reason",
+ *                    "quarantined"}], and the header X-Trail-Skipped: A-B,..
  *   GET /v1/count    200 {"by":[..],"total":N,"rows":[{"keys":[..],"count":N}]}
+ *                    (and "skipped", X-Trail-Skipped: every damaged run)
  *   GET /v1/events/stream
  *                    text/event-stream: for each matching event, oldest
  *                    first, "id: SEQ" and "data: <event JSON>". It starts
@@ -193,6 +197,40 @@ static int read_params(struct MHD_Connection *conn, struct params *p, enum MHD_R
 
 /* ---- GET /v1/events ---- */
 
+/*
+ * The damaged runs a search went past: ,"skipped":[{"from_seq":A,"to_seq":B,
+ * "file":F,"reason":R,"quarantined":bool}] into out (nothing when none), and
+ * "A-B,C-D" into hdr (the X-Trail-Skipped header; "" when none).
+ */
+static int skipped_json(const struct trail_store_damage *d, size_t n, struct trail_buf *out,
+                        char *hdr, size_t hdrlen)
+{
+    int r = 0;
+    size_t hl = 0;
+    hdr[0] = '\0';
+    if (!n)
+        return 0;
+    r = json_printf(out, ",\"skipped\":[");
+    for (size_t i = 0; i < n && r == 0; i++) {
+        r = json_printf(out, "%s{\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64 ",\"file\":",
+                        i ? "," : "", d[i].first_seq, d[i].last_seq);
+        if (r == 0)
+            r = json_str(out, d[i].file, (size_t)-1);
+        if (r == 0)
+            r = json_printf(out, ",\"reason\":");
+        if (r == 0)
+            r = json_str(out, d[i].reason, (size_t)-1);
+        if (r == 0)
+            r = json_printf(out, ",\"quarantined\":%s}", d[i].quarantined ? "true" : "false");
+        if (hl + 48 < hdrlen)
+            hl += (size_t)snprintf(hdr + hl, hdrlen - hl, "%s%" PRIu64 "-%" PRIu64, i ? "," : "",
+                                   d[i].first_seq, d[i].last_seq);
+    }
+    if (r == 0)
+        r = json_printf(out, "]");
+    return r;
+}
+
 static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_index *ix)
 {
     struct params p = {.kind = R_EVENTS};
@@ -239,6 +277,11 @@ static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_inde
     int more = trail_results_more(res);
     uint64_t horizon = trail_results_horizon(res);
     trail_results_cursor(res, cursor, sizeof(cursor));
+    struct trail_store_damage *skipped = NULL;
+    size_t n_skipped = 0;
+    char skipped_hdr[1024];
+    if ((r = trail_results_skipped(res, &skipped, &n_skipped)) < 0)
+        goto fail;
     if (more && ((r = trail_buf_append(&next, "/v1/events?", 11)) < 0 ||
                  (r = trail_query_format(p.q, cursor, &next)) < 0 ||
                  (p.ndjson && (r = trail_buf_append(&next, "&format=ndjson", 14)) < 0)))
@@ -250,11 +293,17 @@ static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_inde
             more ? "true" : "false", cursor, horizon);
         if (r == 0)
             r = more ? json_str(&out, next.data, next.len) : json_printf(&out, "null");
-        if (r == 0)
-            r = json_printf(&out, "}\n");
-        if (r < 0)
-            goto fail;
     }
+    struct trail_buf sk = {0};
+    if (r == 0)
+        r = skipped_json(skipped, n_skipped, p.ndjson ? &sk : &out, skipped_hdr,
+                         sizeof(skipped_hdr));
+    trail_buf_free(&sk);
+    free(skipped);
+    if (r == 0 && !p.ndjson)
+        r = json_printf(&out, "}\n");
+    if (r < 0)
+        goto fail;
     char hz[32];
     snprintf(hz, sizeof(hz), "%" PRIu64, horizon);
     struct trail_buf link = {0};
@@ -262,15 +311,17 @@ static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_inde
         r = -ENOMEM;
         goto fail;
     }
-    const char *headers[] = {"X-Trail-Cursor",
-                             cursor,
-                             "X-Trail-More",
-                             more ? "1" : "0",
-                             "X-Trail-Horizon",
-                             hz,
-                             more ? "Link" : NULL,
-                             more ? link.data : NULL,
-                             NULL};
+    const char *headers[11] = {"X-Trail-Cursor",  cursor, "X-Trail-More", more ? "1" : "0",
+                               "X-Trail-Horizon", hz};
+    size_t nh = 6;
+    if (skipped_hdr[0]) {
+        headers[nh++] = "X-Trail-Skipped";
+        headers[nh++] = skipped_hdr;
+    }
+    if (more) {
+        headers[nh++] = "Link";
+        headers[nh++] = link.data;
+    }
     ret = queue(conn, 200, p.ndjson ? "application/x-ndjson" : "application/json", &out, headers);
     trail_buf_free(&link);
     goto out;
@@ -325,12 +376,24 @@ static enum MHD_Result get_count(struct MHD_Connection *conn, struct trail_index
             r = json_printf(&out, "],\"count\":%" PRIu64 "}", c->rows[i].count);
     }
     if (r == 0)
-        r = json_printf(&out, "]}\n");
+        r = json_printf(&out, "]");
+    /* a count goes over every seq: any known damage is left out of it */
+    struct trail_store_damage *skipped = NULL;
+    size_t n_skipped = 0;
+    char skipped_hdr[1024];
+    if (r == 0)
+        r = trail_index_damage(ix, 1, UINT64_MAX, &skipped, &n_skipped);
+    if (r == 0)
+        r = skipped_json(skipped, n_skipped, &out, skipped_hdr, sizeof(skipped_hdr));
+    free(skipped);
+    if (r == 0)
+        r = json_printf(&out, "}\n");
     if (r < 0) {
         ret = error_answer(conn, 500, trail_strerror(r));
         goto out;
     }
-    ret = queue(conn, 200, "application/json", &out, NULL);
+    const char *headers[] = {skipped_hdr[0] ? "X-Trail-Skipped" : NULL, skipped_hdr, NULL};
+    ret = queue(conn, 200, "application/json", &out, headers);
 out:
     trail_count_free(c);
     trail_buf_free(&out);

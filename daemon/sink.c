@@ -429,6 +429,7 @@ struct sink {
     /* for metrics, read from other threads */
     atomic_uint_fast64_t m_cursor, m_delivered, m_errors, m_filtered, m_skipped, m_checkpoints;
     atomic_int m_up;
+    atomic_int m_blocked; /* 1 while the sink waits at damaged records (at_damage) */
     char last_error[512]; /* under lock */
 };
 
@@ -614,6 +615,74 @@ static uint32_t jitter(uint32_t ms)
     return ms - ms / 5 + r % (2 * (ms / 5) + 1);
 }
 
+/*
+ * The sink's next record (cursor + 1) lies in a damaged run of the store. It
+ * goes on past it only when an operator says so: `trail sinks skip NAME --to
+ * SEQ` writes STORE/sinks/NAME.skip ("trail-sink-skip/1", "to SEQ"), applied
+ * here when SEQ reaches into the run (a stale one, behind the cursor, is
+ * removed). Returns 1 when the cursor moved, 0 when the sink keeps waiting.
+ */
+static int at_damage(struct sink *s, const struct trail_store_damage *d)
+{
+    char path[4200], line[128];
+    snprintf(path, sizeof(path), "%s/%s.skip", s->dir, s->conf->name);
+    FILE *f = fopen(path, "re");
+    uint64_t to = 0;
+    int magic = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strcmp(line, "trail-sink-skip/1\n"))
+            magic = 1;
+        else
+            sscanf(line, "to %" SCNu64, &to);
+    }
+    if (f)
+        fclose(f);
+    uint64_t durable = trail_store_durable_seq(s->store);
+    if (f && magic && to > s->cursor && to >= d->first_seq && to <= durable) {
+        char msg[600];
+        uint64_t from = s->cursor + 1;
+        snprintf(msg, sizeof(msg),
+                 "sink %s: skipped seqs %" PRIu64 "..%" PRIu64 " as an operator asked "
+                 "(%s %s: %s); they were not delivered",
+                 s->conf->name, from, to, d->file, d->quarantined ? "quarantined" : "damaged",
+                 d->reason);
+        log_msg(LOG_WARN, "%s", msg);
+        struct trail_event *ev = NULL;
+        const struct config *cfg = traild_config();
+        if (trail_event_new(cfg->cat, "trail_sink_skipped", &ev) == 0) {
+            trail_event_mark_own(ev);
+            trail_event_set_host(ev, cfg->host, strlen(cfg->host));
+            trail_event_set_time(ev, trail_now());
+            trail_event_set_string(ev, "sink", s->conf->name, (size_t)-1);
+            trail_event_set_int(ev, "from_seq", (int64_t)from);
+            trail_event_set_int(ev, "to_seq", (int64_t)to);
+            trail_event_set_string(ev, "reason", d->reason, (size_t)-1);
+            trail_event_set_string(ev, "msg", msg, (size_t)-1);
+            own_record_submit(ev);
+        }
+        s->cursor = to;
+        atomic_fetch_add(&s->m_skipped, to - from + 1);
+        int r = save_cursor(s);
+        if (r < 0)
+            record_error(s, "cannot save the cursor", trail_strerror(r));
+        atomic_store(&s->m_cursor, s->cursor);
+        unlink(path);
+        atomic_store(&s->m_blocked, 0);
+        return 1;
+    }
+    if (f && to <= s->cursor)
+        unlink(path); /* behind the cursor: it can never apply */
+    char why[600];
+    snprintf(why, sizeof(why),
+             "seqs %" PRIu64 "..%" PRIu64 " cannot be read (%s %s: %s); the sink waits there. "
+             "To go on without them: trail sinks skip %s --to %" PRIu64 " --store DIR",
+             d->first_seq, d->last_seq, d->file, d->quarantined ? "quarantined" : "damaged",
+             d->reason, s->conf->name, d->last_seq);
+    atomic_store(&s->m_blocked, 1);
+    record_error(s, "store damaged", why);
+    return 0;
+}
+
 static void *run(void *arg)
 {
     struct sink *s = arg;
@@ -653,6 +722,18 @@ static void *run(void *arg)
             pending = 0;
         }
         uint64_t durable = trail_store_durable_seq(s->store);
+        if (s->cursor > durable) {
+            /* never "caught up": every event up to the cursor would be skipped */
+            char what[200];
+            snprintf(what, sizeof(what),
+                     "the cursor is at seq %" PRIu64 ", past the store's end (seq %" PRIu64
+                     "); nothing is delivered",
+                     s->cursor, durable);
+            record_error(s, "cursor past the end", what);
+            if (nap(s, 1000))
+                break;
+            continue;
+        }
         uint64_t last = s->cursor;
         uint32_t n = 0, filtered = 0;
         int failed = 0;
@@ -660,8 +741,26 @@ static void *run(void *arg)
         while (n < c->batch_events) {
             if (!pending) {
                 int r = trail_store_iter_next(it, ev);
+                struct trail_store_damage d;
+                if (r == 0 && last + 1 <= durable && trail_store_damage_at(s->store, last + 1, &d))
+                    r = TRAIL_E_CORRUPT; /* a quarantined run: no record there at all */
                 if (r == 0)
                     break;
+                if (r < 0 && trail_store_damage_at(s->store, last + 1, &d)) {
+                    /* damaged records next: deliver what came before them first */
+                    if (n || filtered || last != s->cursor)
+                        break;
+                    /* then an error until an operator says to skip them */
+                    if (at_damage(s, &d)) {
+                        need_seek = 1;
+                        break;
+                    }
+                    uint32_t ms = c->retry_max_ms < 5000 ? c->retry_max_ms : 5000;
+                    if (nap(s, ms))
+                        goto out;
+                    need_seek = 1;
+                    break;
+                }
                 if (r < 0) {
                     snprintf(err, sizeof(err), "reading the store after seq %" PRIu64 ": %s", last,
                              trail_strerror(r));
@@ -840,6 +939,35 @@ int sinks_start(const struct sink_conf *conf, size_t n, struct trail_store *stor
                 break;
             }
         }
+        if (s->cursor > traild.opened_last_seq) {
+            /* the store lost records this sink delivered: going on would skip every new
+               event up to the cursor, silently */
+            if (!traild.accept_truncation) {
+                snprintf(err, errlen,
+                         "sink %s: its cursor (%s) is at seq %" PRIu64 ", %" PRIu64
+                         " past the store's last seq %" PRIu64
+                         ": the store lost records the sink delivered. To go on, accept the loss "
+                         "with [store] accept_truncation = %" PRIu64,
+                         conf[i].name, s->cursor_path, s->cursor,
+                         s->cursor - traild.opened_last_seq, traild.opened_last_seq,
+                         traild.opened_last_seq);
+                r = TRAIL_E_SHORTER;
+                break;
+            }
+            size_t used = strlen(traild.sinks_reset);
+            snprintf(traild.sinks_reset + used, sizeof(traild.sinks_reset) - used,
+                     "%s%s from %" PRIu64, used ? ", " : "", conf[i].name, s->cursor);
+            log_msg(LOG_WARN,
+                    "sink %s: cursor %" PRIu64 " reset to the store's last seq %" PRIu64
+                    " ([store] accept_truncation)",
+                    conf[i].name, s->cursor, traild.opened_last_seq);
+            s->cursor = traild.opened_last_seq;
+            if ((r = save_cursor(s)) < 0) {
+                snprintf(err, errlen, "sink %s: cannot write %s: %s", conf[i].name, s->cursor_path,
+                         trail_strerror(r));
+                break;
+            }
+        }
         atomic_store(&s->m_cursor, s->cursor);
         log_msg(LOG_INFO, "sink %s (%s): from seq %" PRIu64 " (store at %" PRIu64 ")", conf[i].name,
                 conf[i].ops->name, s->cursor + 1, durable);
@@ -899,12 +1027,15 @@ int sinks_metrics(struct trail_buf *out)
     int r = 0;
     if (!n_all_sinks)
         return 0;
-    uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
     static const struct {
         const char *name, *type, *help;
     } m[] = {
         {"trail_sink_lag_events", "gauge",
-         "Durable events not yet delivered (or filtered out) by the sink."},
+         "Durable events not yet delivered (or filtered out) by the sink; NaN while its cursor "
+         "lies past the store's end."},
+        {"trail_sink_cursor_past_end_events", "gauge",
+         "How far the sink's cursor lies past the store's end (an error: the store lost "
+         "records the sink delivered); 0 normally."},
         {"trail_sink_cursor_seq", "gauge", "The last seq the sink delivered or filtered out."},
         {"trail_sink_up", "gauge", "1 while the sink's peer is reachable, 0 while it retries."},
         {"trail_sink_delivered_total", "counter", "Events delivered since traild started."},
@@ -913,36 +1044,52 @@ int sinks_metrics(struct trail_buf *out)
         {"trail_sink_purged_undelivered_total", "counter",
          "Events retention removed before the sink delivered them."},
         {"trail_sink_checkpoints_total", "counter", "Signed checkpoints delivered (witness)."},
+        {"trail_sink_blocked_by_damage", "gauge",
+         "1 while the sink waits at records the store cannot read (trail sinks skip)."},
     };
     for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
         r |= put(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
         for (size_t i = 0; i < n_all_sinks; i++) {
             struct sink *s = &all_sinks[i];
+            /* the cursor first: durable only grows, so a cursor read before it is never
+               past it unless the store lost records */
             uint64_t cur = atomic_load(&s->m_cursor), v;
+            uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
             switch (k) {
             case 0:
-                v = durable > cur ? durable - cur : 0;
+                if (cur > durable) {
+                    r |= put(out, "%s{sink=\"%s\",type=\"%s\"} NaN\n", m[k].name, s->conf->name,
+                             s->conf->ops->name);
+                    continue;
+                }
+                v = durable - cur;
                 break;
             case 1:
-                v = cur;
+                v = cur > durable ? cur - durable : 0;
                 break;
             case 2:
-                v = (uint64_t)atomic_load(&s->m_up);
+                v = cur;
                 break;
             case 3:
-                v = atomic_load(&s->m_delivered);
+                v = (uint64_t)atomic_load(&s->m_up);
                 break;
             case 4:
-                v = atomic_load(&s->m_filtered);
+                v = atomic_load(&s->m_delivered);
                 break;
             case 5:
-                v = atomic_load(&s->m_errors);
+                v = atomic_load(&s->m_filtered);
                 break;
             case 6:
+                v = atomic_load(&s->m_errors);
+                break;
+            case 7:
                 v = atomic_load(&s->m_skipped);
                 break;
-            default:
+            case 8:
                 v = atomic_load(&s->m_checkpoints);
+                break;
+            default:
+                v = (uint64_t)atomic_load(&s->m_blocked);
                 break;
             }
             r |= put(out, "%s{sink=\"%s\",type=\"%s\"} %" PRIu64 "\n", m[k].name, s->conf->name,

@@ -47,6 +47,9 @@ struct traild {
     int have_checkpoint;
     struct trail_checkpoint checkpoint; /* the latest signed checkpoint */
     struct trail_key *signing_key;
+    uint64_t opened_last_seq; /* the store's last seq when it opened */
+    int accept_truncation;    /* [store] accept_truncation named that seq: sinks past it reset */
+    char sinks_reset[512];    /* the sinks whose cursors were reset so (sinks_start) */
 };
 
 extern struct traild traild;

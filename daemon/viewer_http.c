@@ -583,13 +583,25 @@ static int api_sinks(struct trail_buf *a, int *status)
         struct sink_file_state s;
         memset(&s, 0, sizeof(s));
         read_sink_files(cfg->store_path, sc->name, &s);
+        /* after the cursor: durable only grows, so a cursor past it means lost records */
+        durable = trail_store_durable_seq(traild.store);
         r |= json_printf(a, "%s{\"name\":", i ? "," : "");
         r |= json_str(a, sc->name, (size_t)-1);
-        r |= json_printf(a,
-                         ",\"type\":\"%s\",\"witness\":%s,\"cursor\":%" PRIu64 ",\"lag\":%" PRIu64
-                         ",\"delivered\":%" PRIu64 ",\"witnessed\":%" PRIu64,
-                         sc->ops ? sc->ops->name : "?", sc->witness ? "true" : "false", s.seq,
-                         durable > s.seq ? durable - s.seq : 0, s.delivered, s.witnessed);
+        r |= json_printf(a, ",\"type\":\"%s\",\"witness\":%s,\"cursor\":%" PRIu64,
+                         sc->ops ? sc->ops->name : "?", sc->witness ? "true" : "false", s.seq);
+        if (s.seq > durable) {
+            /* never lag 0: the sink would skip every new event up to its cursor */
+            r |= json_printf(a, ",\"lag\":null,\"past_end\":%" PRIu64, s.seq - durable);
+            snprintf(s.error, sizeof(s.error),
+                     "cursor past the end: the cursor is at seq %" PRIu64
+                     ", past the store's end (seq %" PRIu64 ")",
+                     s.seq, durable);
+            s.error_time_us = 0;
+        } else {
+            r |= json_printf(a, ",\"lag\":%" PRIu64, durable - s.seq);
+        }
+        r |= json_printf(a, ",\"delivered\":%" PRIu64 ",\"witnessed\":%" PRIu64, s.delivered,
+                         s.witnessed);
         if (s.time_us) {
             trail_time_format(s.time_us, ts);
             r |= json_printf(a, ",\"updated\":\"%s\"", ts);

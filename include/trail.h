@@ -30,6 +30,15 @@
 extern "C" {
 #endif
 
+/*
+ * The library's exports are exactly what this header declares: libtrail is
+ * built with hidden visibility (CMakeLists.txt), and this pragma marks every
+ * declaration below as the public API. Functions internal to the library
+ * (declared in lib/) stay out of libtrail.so; tests/lint/exports.sh checks
+ * that with nm -D.
+ */
+#pragma GCC visibility push(default)
+
 #define TRAIL_VERSION_MAJOR  0
 #define TRAIL_VERSION_MINOR  1
 #define TRAIL_VERSION_PATCH  0
@@ -71,6 +80,8 @@ enum trail_error {
     TRAIL_E_FAILED,       /* the store failed an earlier write; reopen it */
     TRAIL_E_RESERVED,     /* a trail_* event id, which only trail itself writes */
     TRAIL_E_TIME_SKEW,    /* the producer's time is too far from the time of arrival */
+    TRAIL_E_SHORTER,      /* the store holds fewer records than its own files claim */
+    TRAIL_E_TAMPERED,     /* a file the store holds open was removed or replaced */
     TRAIL_E_LAST
 };
 
@@ -1425,6 +1436,12 @@ struct trail_store_opts {
                                    drop what follows, instead of failing with
                                    TRAIL_E_CORRUPT (reported; the cut bytes are kept
                                    in DIR/damaged/) */
+    int allow_damaged;          /* 1: a writer opens although a sealed segment other than
+                                   the last is damaged (its header, index or trailer); the
+                                   segment's seqs become known damage
+                                   (trail_store_damage_list()) instead of TRAIL_E_CORRUPT.
+                                   With repair, damaged sealed segments are quarantined
+                                   instead (trail_store_opts.repair, docs/store.md) */
     int fsync_policy;           /* enum trail_fsync_policy */
     uint32_t fsync_interval_ms; /* INTERVAL and NEVER: default 10 */
     uint64_t segment_max_bytes; /* roll the active segment past this size; 64 MiB */
@@ -1481,6 +1498,19 @@ struct trail_store_opts {
     const char *checkpoint_key_path;
 
     /*
+     * A writer refuses to open a store whose last seq is below what its own
+     * files claim (the latest line of DIR/checkpoints, the groups of
+     * DIR/tree.roots): TRAIL_E_SHORTER, each claim and its shortfall in the
+     * report. To open it anyway, set accept_truncation and name the store's
+     * last seq (as the refusal reported it) in accept_truncation_to: any
+     * other number still refuses. The open then moves DIR/checkpoints and
+     * DIR/tree.roots aside (FILE.truncated-<unix time>, kept as evidence),
+     * starts both afresh and sets truncation_accepted in the report.
+     */
+    int accept_truncation;
+    uint64_t accept_truncation_to;
+
+    /*
      * The fault hook (tests): called before each write and sync of segment
      * data with the operation and the fd; a negative -errno makes that
      * operation fail with it. NULL: none.
@@ -1499,29 +1529,73 @@ struct trail_store_report {
     uint64_t roots_rebuilt;  /* tree.roots groups recomputed from records */
     uint32_t damaged;        /* damaged places found (read-only or repair) */
     uint64_t repaired_bytes; /* bytes cut by repair */
+    uint64_t last_seq;       /* the store's last seq (0: none) */
+    uint64_t claimed_seq;    /* the highest seq its checkpoints and tree.roots claim */
+    int truncation_accepted; /* 1: claimed_seq > last_seq, opened by accept_truncation */
     char message[2048];      /* "segment seg-...open: torn tail at offset N (M bytes) cut\n" */
 };
 
 /*
  * trail_store_open - open (or, with opts->create, make) the store in dir.
  *
- * A writer takes DIR/LOCK (TRAIL_E_LOCKED when another process holds it) and
- * recovers: a torn tail is cut, a half-sealed segment is redone from its
- * .open file, tree.roots is rebuilt from the records when short, leftovers
- * are removed. A damaged frame with good frames after it is corruption:
- * TRAIL_E_CORRUPT with the segment and offset in ret_report->message,
- * unless opts->repair. A reader (read_only) changes nothing; it reports
- * damage but opens.
+ * A writer locks the directory itself (flock on DIR, which no rm of a file
+ * can undo) and DIR/LOCK, which says who holds it (TRAIL_E_LOCKED when
+ * another writer does; the report names it), and recovers: a torn tail is cut, a half-sealed
+ * segment is redone from its .open file, tree.roots is rebuilt from the records when short,
+ * leftovers are removed. A damaged frame with good frames after it is corruption: TRAIL_E_CORRUPT
+ * with the segment and offset in ret_report->message, unless opts->repair. A reader (read_only)
+ * changes nothing; it reports damage but opens.
  *
  * cat decodes records (trail_store_iter_next) and must outlive the store.
  * opts may be NULL (defaults, no create). ret_report may be NULL; it is
  * filled on failure too. Returns 0, TRAIL_E_NOT_FOUND (no store and no
- * create), TRAIL_E_LOCKED, TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
+ * create), TRAIL_E_LOCKED, TRAIL_E_SHORTER (see accept_truncation),
+ * TRAIL_E_CORRUPT, TRAIL_E_VERSION, -errno or
  * -ENOMEM. The caller closes the store with trail_store_close().
  */
 int trail_store_open(const char *dir, const struct trail_catalog *cat,
                      const struct trail_store_opts *opts, struct trail_store **ret_store,
                      struct trail_store_report *ret_report);
+
+/*
+ * Damage the store knows of: runs of seqs that cannot be read. Found at open
+ * (a sealed segment whose header, index or trailer fails its check, when
+ * allow_damaged or read_only; a run quarantined by repair, listed in
+ * DIR/quarantined), by trail_store_scrub(), and by any reader of this handle
+ * that meets a sealed block failing its CRC. Iterators still fail with
+ * TRAIL_E_CORRUPT at a damaged seq; searches (trail_results_*) skip it and
+ * list it (trail_results_skipped()).
+ */
+struct trail_store_damage {
+    uint64_t first_seq, last_seq; /* the run (inclusive) */
+    char file[48];                /* "seg-<16 hex>.seg" */
+    char reason[160];             /* "block 3: CRC-32C does not match", "trailer: ..." */
+    int quarantined;              /* 1: moved to DIR/quarantine/ by repair: the records are gone */
+    int64_t found_us;             /* when this handle learned of it (quarantined: when moved) */
+};
+
+/*
+ * trail_store_damage_list - a copy of the damage known now, by first seq, in
+ * a malloc'd array the caller frees (NULL and 0 when none). *ret_gen (may be
+ * NULL) grows whenever a run is added, so a caller can tell what is new.
+ * Returns 0 or -ENOMEM.
+ */
+int trail_store_damage_list(struct trail_store *store, struct trail_store_damage **ret,
+                            size_t *ret_n, uint64_t *ret_gen);
+
+/*
+ * trail_store_damage_at - 1 and *ret (may be NULL) when seq lies in a known
+ * damaged run, else 0.
+ */
+int trail_store_damage_at(struct trail_store *store, uint64_t seq, struct trail_store_damage *ret);
+
+/*
+ * trail_store_scrub - read every block of every sealed segment and check its
+ * CRC-32C (no decompression), adding what fails to the known damage. Reads
+ * the whole store once; meant for a background thread after open. Returns
+ * the number of damaged runs found (new or not), or -errno / -ENOMEM.
+ */
+int trail_store_scrub(struct trail_store *store);
 
 /*
  * trail_store_close - make everything appended durable (whatever the policy),
@@ -1588,6 +1662,21 @@ int trail_store_wait_ticket(struct trail_store *store, const struct trail_store_
 
 /* trail_store_durable_seq - the highest seq known durable (0 for none). */
 uint64_t trail_store_durable_seq(struct trail_store *store);
+
+/*
+ * trail_store_tampered - whether a writer found a file it holds open (the
+ * active segment, tree.roots, checkpoints) or the directory itself removed
+ * or replaced behind its back. The writer checks the active segment at
+ * every flush (before acknowledging it), and every file at each segment
+ * roll and once a second; from the first finding on,
+ * appends fail with TRAIL_E_TAMPERED and nothing more is acknowledged.
+ * Returns 0 (intact), or TRAIL_E_TAMPERED with what was found in reason
+ * (one line, NUL-terminated, may be NULL) and, in *ret_seq (may be NULL),
+ * the last seq made durable before. What the open files still held is
+ * copied beside them as NAME.rescued-<unix time> (named in reason).
+ */
+int trail_store_tampered(struct trail_store *store, char *reason, size_t reason_size,
+                         uint64_t *ret_seq);
 
 /* trail_store_last_seq - the highest seq appended (or, for a reader, seen). */
 uint64_t trail_store_last_seq(struct trail_store *store);
@@ -1766,8 +1855,11 @@ enum trail_damage {
     TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
     TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
     TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
-    TRAIL_DAMAGE_UNSIGNED    /* "unsigned": records no checkpoint signed by a key given covers
+    TRAIL_DAMAGE_UNSIGNED,   /* "unsigned": records no checkpoint signed by a key given covers
                                 (only with trail_verify_opts.require_signed) */
+    TRAIL_DAMAGE_QUARANTINED /* "quarantined": records no segment holds that trail repair
+                                moved to DIR/quarantine/ (listed in DIR/quarantined): known,
+                                documented damage, but the records are gone */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
@@ -2014,6 +2106,22 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev);
  */
 int trail_results_cursor(const struct trail_results *res, char *buf, size_t size);
 
+/*
+ * trail_results_skipped - the known damage (trail_store_damage_list()) inside
+ * the seqs this search looked at so far: runs it could not read and went
+ * past. For a page, call it after the last trail_results_next(). A malloc'd
+ * array the caller frees (NULL and 0 when none); 0 or -ENOMEM.
+ */
+int trail_results_skipped(struct trail_results *res, struct trail_store_damage **ret,
+                          size_t *ret_n);
+
+/*
+ * trail_index_damage - the known damage that touches seqs [from, to], as
+ * trail_results_skipped() (for counts: their records are not counted).
+ */
+int trail_index_damage(struct trail_index *ix, uint64_t from, uint64_t to,
+                       struct trail_store_damage **ret, size_t *ret_n);
+
 /* trail_results_more - 1 when the limit stopped the search (a next page may hold more). */
 int trail_results_more(const struct trail_results *res);
 
@@ -2058,6 +2166,8 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q,
 
 /* trail_count_free - free a count. */
 void trail_count_free(struct trail_count *c);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,9 @@ static const char *const texts[] = {
     [TRAIL_E_FAILED - TRAIL_E_BASE] = "store failed an earlier write and must be reopened",
     [TRAIL_E_RESERVED - TRAIL_E_BASE] = "event id reserved for trail's own records",
     [TRAIL_E_TIME_SKEW - TRAIL_E_BASE] = "event time too far from the time of arrival",
+    [TRAIL_E_SHORTER - TRAIL_E_BASE] = "store holds fewer records than its own files claim",
+    [TRAIL_E_TAMPERED - TRAIL_E_BASE] =
+        "a file of the store was removed or replaced while open; nothing more is acknowledged",
 };
 
 const char *trail_strerror(int code)

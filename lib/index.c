@@ -400,6 +400,19 @@ static int refresh_locked(struct trail_index *ix)
             }
             if (r == TRAIL_E_NOT_FOUND)
                 continue; /* purged meanwhile */
+            if (r == TRAIL_E_CORRUPT && e[i].has_seg) {
+                /* a damaged sealed segment: known damage, searched around (its run ends
+                   where the next file begins) */
+                if (i + 1 < n) {
+                    char name[48];
+                    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", e[i].first_seq);
+                    r = store_damage_add(ix->s, e[i].first_seq, e[i + 1].first_seq - 1, name,
+                                         "header, index or trailer fails its check", 0, 0);
+                    if (r < 0)
+                        goto fail;
+                }
+                continue;
+            }
             if (r < 0)
                 goto fail;
         }
@@ -417,6 +430,8 @@ static int refresh_locked(struct trail_index *ix)
     uint64_t horizon = ix->n_segs ? ix->segs[0]->first_seq - 1 : trail_store_first_seq(ix->s) - 1;
     for (size_t i = 0; i < ix->n_segs; i++) {
         struct iseg *g = ix->segs[i];
+        if (g->first_seq > horizon + 1 && store_damage_covers(ix->s, horizon + 1, g->first_seq - 1))
+            horizon = g->first_seq - 1; /* known damage (or quarantined): searched around */
         if (g->first_seq != horizon + 1)
             break;
         if (g->sealed) {
@@ -1045,6 +1060,16 @@ static int live_record(struct trail_results *res, uint64_t seq, const uint8_t **
     return frame_at((const uint8_t *)res->live.data, res->live.len, 0, seq, 1, rec, len);
 }
 
+/* Block u of the sealed segment in hand fails its check: known damage, skipped. */
+static void damaged_unit(struct trail_results *res, uint32_t u)
+{
+    char name[48], why[96];
+    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", res->g->first_seq);
+    snprintf(why, sizeof(why), "block %" PRIu32 ": CRC-32C or framing does not hold", u);
+    const struct seg_block *b = &res->g->ss.blocks[u];
+    store_damage_add(res->ix->s, b->first_seq, b->first_seq + b->count - 1, name, why, 0, 0);
+}
+
 static void end_segment(struct trail_results *res)
 {
     drop_unit(res);
@@ -1111,8 +1136,12 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
             if (u < 0 || !res->umask[u])
                 continue;
             if (res->g->sealed) {
-                if ((r = load_unit(res, (uint32_t)u)) < 0 ||
-                    (r = unit_record(res, seq, &rec, &len)) < 0)
+                r = load_unit(res, (uint32_t)u);
+                if (r == TRAIL_E_CORRUPT) {
+                    damaged_unit(res, (uint32_t)u);
+                    continue;
+                }
+                if (r < 0 || (r = unit_record(res, seq, &rec, &len)) < 0)
                     return r;
             } else if ((r = live_record(res, seq, &rec, &len)) < 0) {
                 return r;
@@ -1126,7 +1155,13 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
                     continue;
                 }
                 const struct qunit *u = &res->units[res->pos];
-                if ((r = load_unit(res, (uint32_t)res->pos)) < 0)
+                r = load_unit(res, (uint32_t)res->pos);
+                if (r == TRAIL_E_CORRUPT && res->g->sealed) {
+                    damaged_unit(res, (uint32_t)res->pos);
+                    res->pos += res->newest ? -1 : 1;
+                    continue;
+                }
+                if (r < 0)
                     return r;
                 res->pos += res->newest ? -1 : 1;
                 /* the records of the unit inside [lo, hi], in order */
@@ -1310,6 +1345,39 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
     if (res->limit && res->returned >= res->limit)
         res->more = 1;
     return 1;
+}
+
+int trail_results_skipped(struct trail_results *res, struct trail_store_damage **ret, size_t *ret_n)
+{
+    /* the part of [lo, hi] this page looked at */
+    uint64_t a = res->lo, b = res->hi;
+    if (res->more && res->returned) {
+        if (res->newest)
+            a = res->last_seq;
+        else
+            b = res->last_seq;
+    }
+    return trail_index_damage(res->ix, a, b, ret, ret_n);
+}
+
+int trail_index_damage(struct trail_index *ix, uint64_t from, uint64_t to,
+                       struct trail_store_damage **ret, size_t *ret_n)
+{
+    struct trail_store_damage *all;
+    size_t n, k = 0;
+    int r = trail_store_damage_list(ix->s, &all, &n, NULL);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (all[i].last_seq >= from && all[i].first_seq <= to)
+            all[k++] = all[i];
+    if (!k) {
+        free(all);
+        all = NULL;
+    }
+    *ret = all;
+    *ret_n = k;
+    return 0;
 }
 
 int trail_results_more(const struct trail_results *res)
@@ -1642,6 +1710,17 @@ static int count_result(struct counter *c, const struct trail_query *q, struct t
     return 0;
 }
 
+/* Does known damage touch [first, last]? (its records are then counted one by one) */
+static int segment_damaged(struct trail_store *s, uint64_t first, uint64_t last)
+{
+    int hit = 0;
+    pthread_mutex_lock(&s->seg_lock);
+    for (size_t i = 0; i < s->n_damage && !hit; i++)
+        hit = s->damage[i].last_seq >= first && s->damage[i].first_seq <= last;
+    pthread_mutex_unlock(&s->seg_lock);
+    return hit;
+}
+
 int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct trail_count **ret,
                     char *err, size_t errlen)
 {
@@ -1681,7 +1760,8 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct 
         saved[i] = 0;
         if (!g->sealed)
             continue; /* a live segment grows while it is counted: read it */
-        if (g->first_seq >= res->lo && g->ss.last_seq <= res->hi) {
+        if (g->first_seq >= res->lo && g->ss.last_seq <= res->hi &&
+            !segment_damaged(ix->s, g->first_seq, g->ss.last_seq)) {
             rc.x = &g->x;
             r = qindex_rollup(&g->x, rollup_one, &rc);
             if (rc.err)

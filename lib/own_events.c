@@ -51,6 +51,27 @@ const struct trail_own_event trail_own_events[] = {
      "policy, malformed frame, oversize, ...); the raw bytes are kept here.",
      "input:string:indexed, reason:string, raw:string, raw_bytes:int, suppressed:int, "
      "msg:string"},
+    {"trail_store_tampered", "EMERGENCY",
+     "A file of trail's store that traild held open (the segment being written, tree.roots, "
+     "checkpoints, or the store directory) was removed or replaced: traild stopped "
+     "acknowledging events. Written to a fresh file STORE/EMERGENCY-<time>.ndjson, since the "
+     "store can no longer be trusted to keep it.",
+     "msg:string, reason:string, durable_seq:int, store:string, file:string"},
+    {"trail_store_truncation_accepted", "ALERT",
+     "traild opened a store holding fewer records than its checkpoints, its tree.roots or a "
+     "sink's cursor claimed, because the operator accepted that loss ([store] "
+     "accept_truncation names the store's last seq).",
+     "msg:string, last_seq:int, claimed_seq:int, missing:int, accepted_by:string, "
+     "sinks_reset:string"},
+    {"trail_store_damaged", "ALERT",
+     "trail found damage in its store: a sealed segment, or a block of one, fails its check. "
+     "Its records cannot be read: searches go past them and say so, sinks stop there until an "
+     "operator skips them; `trail repair` quarantines the file.",
+     "file:string, from_seq:int, to_seq:int, reason:string, quarantined:int, msg:string"},
+    {"trail_sink_skipped", "WARNING",
+     "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
+     "they were not delivered.",
+     "sink:string, from_seq:int, to_seq:int, reason:string, msg:string"},
 };
 
 const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);

@@ -42,6 +42,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -598,6 +599,10 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
     if (removed)
         fsync(s->dir_fd);
 
+    /* runs an earlier repair quarantined: a gap there is known, not new damage */
+    if ((r = store_quarantine_load(s)) < 0)
+        goto out;
+
     uint8_t chain[TRAIL_HASH_LEN] = {0};
     struct trail_frontier fr;
     trail_frontier_init(&fr);
@@ -620,6 +625,59 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
         if (f[i].has_seg) {
             struct seg_sealed ss;
             r = seg_sealed_load(fd, &ss);
+            long bad_block = -1;
+            if (r == 0 && s->o.repair && !s->read_only && !is_last &&
+                (bad_block = store_blocks_check(fd, &ss)) == -2)
+                r = -ENOMEM;
+            if ((r < 0 || bad_block >= 0) && r != -ENOMEM && !is_last &&
+                (s->read_only || s->o.allow_damaged || s->o.repair)) {
+                /* a damaged sealed segment with a later one: its run of seqs is known from
+                   the file names, and the store goes on around it (docs/store.md, "Damage") */
+                char why[160];
+                if (r < 0)
+                    snprintf(why, sizeof(why), "header, index or trailer fails its check (%s)",
+                             trail_strerror(r));
+                else
+                    snprintf(why, sizeof(why), "block %ld: CRC-32C does not match", bad_block);
+                uint64_t last = f[i + 1].first_seq - 1;
+                if (r == 0)
+                    seg_sealed_free(&ss);
+                close(fd);
+                if (s->o.repair && !s->read_only) {
+                    if ((r = store_quarantine_segment(s, name, f[i].first_seq, last, why, rep)) < 0)
+                        goto out;
+                    continue;
+                }
+                if (rep)
+                    rep->damaged++;
+                store_report(rep,
+                             "%s: sealed segment damaged (%s): seqs %" PRIu64 "..%" PRIu64
+                             " cannot be read",
+                             name, why, f[i].first_seq, last);
+                if ((r = store_damage_add(s, f[i].first_seq, last, name, why, 0, 0)) < 0)
+                    goto out;
+                g = (struct seg){.first_seq = f[i].first_seq,
+                                 .last_seq = last,
+                                 .sealed = 1,
+                                 .damaged = 1,
+                                 .min_time = INT64_MAX,
+                                 .max_time = INT64_MIN};
+                if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
+                    !store_damage_covers(s, prev_last + 1, g.first_seq - 1)) {
+                    store_report(rep,
+                                 "%s: starts at seq %" PRIu64 " but the segment before ends at "
+                                 "%" PRIu64,
+                                 name, g.first_seq, prev_last);
+                    if (!s->read_only) {
+                        r = TRAIL_E_CORRUPT;
+                        goto out;
+                    }
+                }
+                if ((r = segs_push(s, &g)) < 0)
+                    goto out;
+                prev_last = g.last_seq;
+                continue;
+            }
             if (r < 0) {
                 close(fd);
                 if (rep)
@@ -703,7 +761,9 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             r = TRAIL_E_CORRUPT;
             goto out;
         }
-        if (s->n_segs > 0 && g.first_seq != prev_last + 1) {
+        if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
+            !(g.first_seq > prev_last + 1 &&
+              store_damage_covers(s, prev_last + 1, g.first_seq - 1))) {
             store_report(rep,
                          "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
                          name, g.first_seq, prev_last);
@@ -756,6 +816,166 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
 out:
     free(f);
     return r;
+}
+
+/* ---- the store's own files ---- */
+
+/*
+ * A writer holds the active segment, tree.roots and checkpoints open and
+ * writes through those descriptors. Removed or replaced behind its back, it
+ * would go on writing to a file nobody can read again and acknowledge what
+ * it wrote (the records vanish at the next start). So the flusher checks,
+ * at every flush before anything is acknowledged, at every roll before the
+ * old segment is closed, and once a second when idle, that each name in DIR
+ * still is the file it holds (same device and inode, still linked) and
+ * that DIR still is the directory it opened (each flush checks only the
+ * segment its records went to: two system calls, where the full check
+ * costs about 20 µs on a VM). A finding stops the store for
+ * good (TRAIL_E_TAMPERED; trail_store_tampered() says what), and what the
+ * descriptors still hold is copied to a fresh NAME.rescued-<unix time>.
+ */
+
+#define CHECK_EVERY_US 1000000
+
+/*
+ * Copy the first limit bytes (UINT64_MAX: all) that fd holds into a new
+ * file DIR/name (made with O_EXCL: never over another), synced. 0 or -errno.
+ */
+static int copy_out(struct trail_store *s, int fd, uint64_t limit, const char *name)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    uint64_t size = (uint64_t)st.st_size < limit ? (uint64_t)st.st_size : limit;
+    int out = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (out < 0) {
+        /* the directory we hold may be gone: the path may name a new one */
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+        out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (out < 0)
+            return -errno;
+    }
+    char buf[65536];
+    int r = 0;
+    for (uint64_t off = 0; off < size && r == 0;) {
+        size_t want = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+            break;
+        }
+        r = write_at(s, out, buf, (size_t)n, off);
+        off += (uint64_t)n;
+    }
+    if (r == 0 && fsync(out) < 0)
+        r = -errno;
+    close(out);
+    fsync(s->dir_fd);
+    return r;
+}
+
+/* Whether DIR/name is still the file fd: 0, or TRAIL_E_TAMPERED and why. */
+static int same_file(struct trail_store *s, int fd, const char *name, char *why, size_t len)
+{
+    struct stat held, now;
+    if (fd < 0 || fstat(fd, &held) < 0)
+        return 0;
+    if (fstatat(s->dir_fd, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT && held.st_nlink > 0)
+            return 0; /* cannot tell (EACCES, EIO): not a finding */
+        snprintf(why, len, "%s was removed or renamed while open", name);
+        return TRAIL_E_TAMPERED;
+    }
+    if (held.st_nlink == 0 || now.st_dev != held.st_dev || now.st_ino != held.st_ino) {
+        snprintf(why, len, "%s was replaced by another file while open", name);
+        return TRAIL_E_TAMPERED;
+    }
+    return 0;
+}
+
+/*
+ * The active segment's acknowledged part: its size at the last durable
+ * state when it is that state's segment; 0 when nothing in it was
+ * acknowledged yet. Flusher only.
+ */
+static uint64_t acked_bytes(const struct trail_store *s)
+{
+    const struct live *d = &s->durable;
+    return d->seg_exists && d->seg.first_seq == s->active_first ? d->seg_bytes : 0;
+}
+
+/*
+ * Check the files the writer holds (flusher only): with full, every one and
+ * the directory; else the active segment only. 0 when intact; else the
+ * store stops (TRAIL_E_TAMPERED from now on), each finding and its rescued
+ * copy said in tamper_reason.
+ */
+static int guard(struct trail_store *s, int full)
+{
+    if (__atomic_load_n(&s->tampered, __ATOMIC_ACQUIRE))
+        return TRAIL_E_TAMPERED;
+    char reason[sizeof(s->tamper_reason)] = "", why[300], seg[64], copy[128];
+    int found = 0;
+    long long t = (long long)(trail_now() / 1000000);
+    struct stat held, now;
+    if (full && fstat(s->dir_fd, &held) == 0 &&
+        (stat(s->dir, &now) < 0 ? errno == ENOENT || errno == ENOTDIR
+                                : now.st_ino != held.st_ino || now.st_dev != held.st_dev)) {
+        snprintf(reason, sizeof(reason), "the store directory %s was removed, renamed or replaced",
+                 s->dir);
+        found = 1;
+    }
+    snprintf(seg, sizeof(seg), "seg-%016" PRIx64 ".open", s->active_first);
+    const struct {
+        int fd;
+        const char *name;
+        uint64_t limit;
+    } held_files[] = {
+        {s->active_fd, seg, s->active_fd >= 0 ? acked_bytes(s) : 0},
+        {s->roots_fd, "tree.roots", UINT64_MAX},
+        {store_checkpoint_fd(s), "checkpoints", UINT64_MAX},
+    };
+    /* each flush checks the file its records go to (two system calls); the rest once a
+       second and at rolls (about 20 µs on a VM) */
+    for (size_t i = 0; i < (full ? TRAIL_ARRAY_SIZE(held_files) : 1); i++) {
+        if (same_file(s, held_files[i].fd, held_files[i].name, why, sizeof(why)) == 0)
+            continue;
+        found = 1;
+        size_t used = strlen(reason);
+        snprintf(copy, sizeof(copy), "%s.rescued-%lld", held_files[i].name, t);
+        int r = held_files[i].limit ? copy_out(s, held_files[i].fd, held_files[i].limit, copy) : 1;
+        snprintf(reason + used, sizeof(reason) - used, "%s%s%s%s%s", used ? "; " : "", why,
+                 r == 0  ? " (what it held is copied to "
+                 : r > 0 ? " (it held nothing acknowledged"
+                         : " (cannot copy what it held: ",
+                 r == 0  ? copy
+                 : r > 0 ? ""
+                         : strerror(-r),
+                 ")");
+    }
+    if (!found)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->tamper_reason, sizeof(s->tamper_reason), "%s", reason);
+    s->tamper_seq = s->durable_seq;
+    __atomic_store_n(&s->tampered, TRAIL_E_TAMPERED, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&s->room_cv);
+    pthread_mutex_unlock(&s->lock);
+    return TRAIL_E_TAMPERED;
+}
+
+int trail_store_tampered(struct trail_store *s, char *reason, size_t reason_size, uint64_t *ret_seq)
+{
+    if (!__atomic_load_n(&s->tampered, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    if (reason && reason_size)
+        snprintf(reason, reason_size, "%s", s->tamper_reason);
+    if (ret_seq)
+        *ret_seq = s->tamper_seq;
+    pthread_mutex_unlock(&s->lock);
+    return TRAIL_E_TAMPERED;
 }
 
 /* ---- batches ---- */
@@ -853,6 +1073,9 @@ static int write_batch(struct trail_store *s, struct batch *b, uint64_t *created
         if (i == b->n_rolls)
             break;
         if (s->active_fd >= 0) {
+            /* the segment about to be closed must still be the one in DIR */
+            if ((r = guard(s, 1)) < 0)
+                return r;
             if (sync && (r = sync_fd(s, s->active_fd)) < 0)
                 return r;
             if (sync)
@@ -991,11 +1214,22 @@ static void *flusher_main(void *arg)
 
     s->spare = NULL;
     pthread_mutex_lock(&s->lock);
+    s->next_check_us = mono_us() + CHECK_EVERY_US;
     for (;;) {
         if (always) {
-            while (!s->closing && s->cur->data.len == 0 && !s->flush_now) {
+            while (!s->closing && s->cur->data.len == 0 && !s->flush_now &&
+                   mono_us() < s->next_check_us) {
                 s->flusher_waiting = 1;
-                pthread_cond_wait(&s->flush_cv, &s->lock);
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                int64_t wait_us = s->next_check_us - mono_us();
+                ts.tv_sec += wait_us / 1000000;
+                ts.tv_nsec += (wait_us % 1000000) * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
                 s->flusher_waiting = 0;
             }
         } else {
@@ -1006,9 +1240,12 @@ static void *flusher_main(void *arg)
                         break;
                     next_flush = now + interval_us;
                 }
+                if (now >= s->next_check_us)
+                    break;
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
-                int64_t wait_us = next_flush - now;
+                int64_t wait_us =
+                    (next_flush < s->next_check_us ? next_flush : s->next_check_us) - now;
                 ts.tv_sec += wait_us / 1000000;
                 ts.tv_nsec += (wait_us % 1000000) * 1000;
                 if (ts.tv_nsec >= 1000000000) {
@@ -1023,6 +1260,13 @@ static void *flusher_main(void *arg)
                 next_flush = mono_us();
         }
         s->flush_now = 0;
+        if (mono_us() >= s->next_check_us) {
+            /* idle too: a file removed now is found before the next event comes */
+            s->next_check_us = mono_us() + CHECK_EVERY_US;
+            pthread_mutex_unlock(&s->lock);
+            guard(s, 1);
+            pthread_mutex_lock(&s->lock);
+        }
         if (s->cur->data.len == 0) {
             if (s->closing && s->in_flight == 0)
                 break;
@@ -1042,8 +1286,12 @@ static void *flusher_main(void *arg)
         int r = end ? 0 : -ENOMEM;
         if (r == 0 && b->n_rolls > TRAIL_ARRAY_SIZE(created))
             r = -E2BIG; /* more than 64 segments in one flush: segment_max_bytes too small */
+        if (r == 0 && __atomic_load_n(&s->tampered, __ATOMIC_ACQUIRE))
+            r = TRAIL_E_TAMPERED; /* appended before the finding: written nowhere */
         if (r == 0)
             r = write_batch(s, b, created, &n_created);
+        if (r == 0)
+            r = guard(s, 0); /* nothing is acknowledged from a file that is gone */
         if (r == 0) {
             segs_after_flush(s, b, end);
             if (b->n_groups && !s->roots_broken &&
@@ -1294,7 +1542,21 @@ static int dedup_rebuild(struct trail_store *s)
         uint64_t seq;
     } *found = NULL;
     size_t n_found = 0, cap_found = 0;
-    while ((r = trail_store_iter_next(it, ev)) == 1) {
+    uint64_t at = s->live.next_seq - 1; /* the seq the iterator reads next */
+    struct trail_store_damage dmg;
+    for (;;) {
+        r = trail_store_iter_next(it, ev);
+        if (r == TRAIL_E_CORRUPT && trail_store_damage_at(s, at, &dmg)) {
+            /* known damage: the uuids in it are lost; go on before it */
+            if (dmg.first_seq <= 1)
+                break;
+            at = dmg.first_seq - 1;
+            trail_store_iter_seek_seq(it, at);
+            continue;
+        }
+        if (r != 1)
+            break;
+        at = ev->seq - 1;
         int64_t t = ev->received_us ? ev->received_us : ev->time_us;
         if (!newest)
             newest = t;
@@ -1344,6 +1606,7 @@ static void store_free(struct trail_store *s)
     batch_free(s->cur);
     batch_free(s->spare);
     free(s->segs);
+    free(s->damage);
     free(s->dir);
     store_dedup_free(s->dedup);
     pthread_mutex_destroy(&s->lock);
@@ -1356,6 +1619,168 @@ static void store_free(struct trail_store *s)
     pthread_cond_destroy(&s->turn_cv);
     pthread_cond_destroy(&s->seal_cv);
     free(s);
+}
+
+/*
+ * Who holds the writer lock of DIR, for the refusal: the pid /proc/locks
+ * shows on the directory's flock, else the one DIR/LOCK names.
+ */
+static void name_holder(struct trail_store *s, struct trail_store_report *rep)
+{
+    struct stat st;
+    long pid = 0;
+    char line[256];
+    FILE *f = fstat(s->dir_fd, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
+    while (f && fgets(line, sizeof(line), f)) {
+        long p;
+        unsigned maj, min;
+        unsigned long ino;
+        char *at = strstr(line, "FLOCK");
+        if (at && sscanf(at, "FLOCK %*s %*s %ld %x:%x:%lu", &p, &maj, &min, &ino) == 4 &&
+            ino == (unsigned long)st.st_ino && maj == major(st.st_dev) && min == minor(st.st_dev) &&
+            p > 0) {
+            pid = p;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    int fd = pid ? -1 : openat(s->dir_fd, "LOCK", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, line, sizeof(line) - 1);
+        line[n > 0 ? n : 0] = '\0';
+        pid = strtol(line, NULL, 10);
+        close(fd);
+    }
+    char comm[64] = "", path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+    fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        ssize_t n = read(fd, comm, sizeof(comm) - 1);
+        comm[n > 0 ? n : 0] = '\0';
+        comm[strcspn(comm, "\n")] = '\0';
+        close(fd);
+    }
+    if (pid > 0)
+        store_report(rep, "%s: the writer lock is held by pid %ld%s%s%s", s->dir, pid,
+                     comm[0] ? " (" : "", comm, comm[0] ? ")" : "");
+    else
+        store_report(rep, "%s: the writer lock is held by another process", s->dir);
+}
+
+/*
+ * The writer lock. flock on the directory itself: no rm of a file undoes
+ * it (removing DIR/LOCK once let a second writer in, which lost
+ * acknowledged records). DIR/LOCK is still locked too, for trail versions
+ * that take only it, and holds the holder's pid for people to read.
+ */
+static int take_lock(struct trail_store *s, struct trail_store_report *rep)
+{
+    if (flock(s->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            name_holder(s, rep);
+        return e == EWOULDBLOCK ? TRAIL_E_LOCKED : -e;
+    }
+    s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (s->lock_fd < 0)
+        return -errno;
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            name_holder(s, rep);
+        return e == EWOULDBLOCK ? TRAIL_E_LOCKED : -e;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t)n, 0) != n)
+        return -errno;
+    return 0;
+}
+
+/*
+ * A writer's check that the store is not shorter than its own files say
+ * (a removed segment once restarted silently at seq 1): the highest tree
+ * size in DIR/checkpoints and the groups of DIR/tree.roots against the last
+ * seq. Refused (TRAIL_E_SHORTER) unless the operator accepted this very
+ * last seq (opts accept_truncation), or repair cut the records: then the
+ * claims go aside as evidence (checkpoints renamed, tree.roots copied; the
+ * open cuts it to the records) so that the next open is not refused again.
+ */
+static int check_claims(struct trail_store *s, struct trail_store_report *rep)
+{
+    uint64_t last = s->live.next_seq - 1, cp_max = 0, roots_max = 0, *sizes = NULL;
+    size_t n = 0;
+    int r = store_checkpoint_sizes(s, &sizes, &n);
+    for (size_t i = 0; i < n; i++)
+        cp_max = sizes[i] > cp_max ? sizes[i] : cp_max;
+    free(sizes);
+    if (r < 0)
+        return r;
+    struct stat st;
+    int roots_fd = openat(s->dir_fd, "tree.roots", O_RDONLY | O_CLOEXEC);
+    if (roots_fd >= 0 && fstat(roots_fd, &st) == 0 && st.st_size > 64)
+        roots_max = ((uint64_t)st.st_size - 64) / TRAIL_HASH_LEN * 256;
+    uint64_t claimed = cp_max > roots_max ? cp_max : roots_max;
+    if (rep) {
+        rep->last_seq = last;
+        rep->claimed_seq = claimed;
+    }
+    if (claimed <= last) {
+        if (roots_fd >= 0)
+            close(roots_fd);
+        return 0;
+    }
+    if (cp_max > last)
+        store_report(rep,
+                     "checkpoints: a signed checkpoint covers %" PRIu64
+                     " records but the store ends at seq %" PRIu64 ": %" PRIu64 " missing",
+                     cp_max, last, cp_max - last);
+    if (roots_max > last)
+        store_report(rep,
+                     "tree.roots: holds the roots of %" PRIu64 " records but the store ends at "
+                     "seq %" PRIu64 ": at least %" PRIu64 " missing",
+                     roots_max, last, roots_max - last);
+    int accepted = s->o.repair || (s->o.accept_truncation && s->o.accept_truncation_to == last);
+    if (!accepted) {
+        if (s->o.accept_truncation)
+            store_report(rep,
+                         "accept_truncation = %" PRIu64
+                         " does not name the store's last seq (%" PRIu64 "): refused",
+                         s->o.accept_truncation_to, last);
+        else
+            store_report(rep,
+                         "refused: records were removed. To open it anyway, accept the loss by "
+                         "naming the last seq: accept_truncation = %" PRIu64,
+                         last);
+        if (roots_fd >= 0)
+            close(roots_fd);
+        return TRAIL_E_SHORTER;
+    }
+    char name[96];
+    long long t = (long long)(trail_now() / 1000000);
+    r = 0;
+    if (roots_max > last) {
+        snprintf(name, sizeof(name), "tree.roots.truncated-%lld", t);
+        r = copy_out(s, roots_fd, UINT64_MAX, name);
+        store_report(rep, "tree.roots: copied to %s before it is cut%s%s", name, r ? ": " : "",
+                     r ? strerror(-r) : "");
+    }
+    if (roots_fd >= 0)
+        close(roots_fd);
+    if (r == 0 && cp_max > last) {
+        snprintf(name, sizeof(name), "checkpoints.truncated-%lld", t);
+        r = renameat(s->dir_fd, "checkpoints", s->dir_fd, name) < 0 ? -errno : store_fsync_dir(s);
+        store_report(rep, "checkpoints: moved to %s; new ones start at the next checkpoint%s%s",
+                     name, r ? ": " : "", r ? strerror(-r) : "");
+    }
+    if (r < 0)
+        return r;
+    store_report(rep, "opened %" PRIu64 " records short, as %s accepted", claimed - last,
+                 s->o.repair ? "repair" : "accept_truncation");
+    if (rep)
+        rep->truncation_accepted = 1;
+    return 0;
 }
 
 int trail_store_open(const char *dir, const struct trail_catalog *cat,
@@ -1401,19 +1826,12 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         r = errno == ENOENT ? TRAIL_E_NOT_FOUND : -errno;
         goto fail;
     }
-    if (!s->read_only) {
-        s->lock_fd = openat(s->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-        if (s->lock_fd < 0) {
-            r = -errno;
-            goto fail;
-        }
-        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-            r = errno == EWOULDBLOCK ? TRAIL_E_LOCKED : -errno;
-            goto fail;
-        }
-    }
+    if (!s->read_only && (r = take_lock(s, ret_report)) < 0)
+        goto fail;
     r = recover(s, ret_report);
     if (r < 0)
+        goto fail;
+    if (!s->read_only && (r = check_claims(s, ret_report)) < 0)
         goto fail;
     r = store_roots_open(s, ret_report);
     if (r < 0)
@@ -1691,13 +2109,16 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
         r = TRAIL_E_CLOSED;
     } else if (s->fatal) {
         r = TRAIL_E_FAILED;
+    } else if (s->tampered) {
+        r = TRAIL_E_TAMPERED;
     } else if (s->error && mono_us() < s->refuse_until_us) {
         r = s->error;
     } else {
-        while (s->cur->data.len > s->o.max_pending_bytes && !s->closing && !s->fatal)
+        while (s->cur->data.len > s->o.max_pending_bytes && !s->closing && !s->fatal &&
+               !s->tampered)
             pthread_cond_wait(&s->room_cv, &s->lock);
-        if (s->closing || s->fatal)
-            r = s->closing ? TRAIL_E_CLOSED : TRAIL_E_FAILED;
+        if (s->closing || s->fatal || s->tampered)
+            r = s->closing ? TRAIL_E_CLOSED : s->fatal ? TRAIL_E_FAILED : TRAIL_E_TAMPERED;
     }
     if (r < 0) {
         pthread_mutex_unlock(&s->lock);

@@ -325,6 +325,7 @@ struct seg {
     uint64_t data_end;          /* open: offset after the last good frame */
     int64_t min_time, max_time; /* INT64_MAX/INT64_MIN when unknown or empty */
     int64_t created_us;
+    int damaged; /* a sealed file whose header, index or trailer is damaged (known damage) */
 };
 
 /* A run of appended frames waiting for the flusher. */
@@ -409,6 +410,12 @@ struct trail_store {
     struct store_cp *cp; /* checkpoints the store signs itself (store_checkpoint.c), or NULL */
     int cp_signing;      /* 1: it has a key, so a checkpoint is due when the hook's would be */
 
+    /* the files the writer holds, checked by the flusher (store.c, "The store's own files") */
+    int tampered;            /* TRAIL_E_TAMPERED once one was found removed or replaced (lock) */
+    char tamper_reason[900]; /* what was found and what was rescued (lock) */
+    uint64_t tamper_seq;     /* the durable seq when it was found (lock) */
+    int64_t next_check_us;   /* flusher: the next check when idle */
+
     pthread_mutex_t seg_lock; /* the segment list */
     struct seg *segs;
     size_t n_segs, cap_segs;
@@ -424,7 +431,29 @@ struct trail_store {
     int seal_error;
 
     pthread_mutex_t purge_lock; /* one purge at a time */
+
+    /* known damage (lib/store_damage.c), under seg_lock */
+    struct trail_store_damage *damage;
+    size_t n_damage, cap_damage;
+    uint64_t damage_gen;
 };
+
+/*
+ * Known damage (lib/store_damage.c). add: remember a damaged run (nothing
+ * when a known run covers it), takes seg_lock; covers: is [first, last]
+ * wholly known damage (needs nothing held); quarantine_load: read
+ * DIR/quarantined into the known damage; quarantine_segment: move a damaged
+ * sealed file (and its .idx) to DIR/quarantine/<time>/, append its run to
+ * DIR/quarantined and a line to the report there. blocks_check: the index of
+ * the first block of ss whose compressed bytes fail their CRC, or -1.
+ */
+int store_damage_add(struct trail_store *s, uint64_t first, uint64_t last, const char *file,
+                     const char *reason, int quarantined, int64_t when_us);
+int store_damage_covers(struct trail_store *s, uint64_t first, uint64_t last);
+int store_quarantine_load(struct trail_store *s);
+int store_quarantine_segment(struct trail_store *s, const char *name, uint64_t first, uint64_t last,
+                             const char *reason, struct trail_store_report *rep);
+long store_blocks_check(int fd, const struct seg_sealed *ss);
 
 /* A segment the directory holds: its .open file, its .seg file, or both. */
 struct store_found {
@@ -446,10 +475,10 @@ void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char 
                     size_t size);
 /* store_segs_find - index of the segment holding seq, or -1. Needs seg_lock. */
 long store_segs_find(const struct trail_store *s, uint64_t seq);
-/* store_leaf_at - the leaf hash of record seq (reads the record, or DIR/anchors). */
+/* store_leaf_range - the leaf hashes of records [first_seq, first_seq + n) (from the records). */
 int store_leaf_range(struct trail_store *s, uint64_t first_seq, uint64_t n,
                      uint8_t (*out)[TRAIL_HASH_LEN]);
-/* store_group_roots_append / read: DIR/tree.roots */
+/* store_roots_open / read / write: DIR/tree.roots, one root per whole 256-leaf group */
 int store_roots_open(struct trail_store *s, struct trail_store_report *rep);
 int store_roots_read(struct trail_store *s, uint64_t group, uint8_t out[TRAIL_HASH_LEN]);
 int store_roots_write(struct trail_store *s, const uint8_t (*roots)[TRAIL_HASH_LEN], size_t n,
@@ -482,6 +511,8 @@ int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep)
 int store_checkpoint_write(struct trail_store *s, const struct trail_store_state *st);
 void store_checkpoint_close(struct trail_store *s);
 int store_checkpoint_sizes(struct trail_store *s, uint64_t **sizes, size_t *n);
+/* store_checkpoint_fd - DIR/checkpoints as the writer holds it open, or -1 (no key). */
+int store_checkpoint_fd(const struct trail_store *s);
 
 /* trail_store_frontier - the frontier at the durable point (for the integrity layer). */
 int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret);

@@ -152,6 +152,11 @@ int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep)
     return 0;
 }
 
+int store_checkpoint_fd(const struct trail_store *s)
+{
+    return s->cp ? s->cp->fd : -1;
+}
+
 void store_checkpoint_close(struct trail_store *s)
 {
     struct store_cp *cp = s->cp;

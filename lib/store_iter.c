@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -242,10 +244,9 @@ static int reach_open(struct trail_store_iter *it, uint64_t seq)
     return 1;
 }
 
-/* Sealed segment: the block holding seq decompressed, with its frame table. */
-static int load_block(struct trail_store_iter *it, uint64_t seq)
+/* The block of ss that holds seq (by the index), or -1. */
+static long block_of(const struct seg_sealed *ss, uint64_t seq)
 {
-    const struct seg_sealed *ss = &it->ss;
     uint32_t lo = 0, hi = ss->n_blocks;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
@@ -254,7 +255,14 @@ static int load_block(struct trail_store_iter *it, uint64_t seq)
         else
             hi = mid;
     }
-    long b = (long)lo - 1;
+    return (long)lo - 1;
+}
+
+/* Sealed segment: the block holding seq decompressed, with its frame table. */
+static int load_block(struct trail_store_iter *it, uint64_t seq)
+{
+    const struct seg_sealed *ss = &it->ss;
+    long b = block_of(ss, seq);
     if (b < 0)
         return TRAIL_E_NOT_FOUND;
     if (b == it->block)
@@ -318,6 +326,16 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
         if (seq > it->ss.last_seq)
             return 0;
         r = load_block(it, seq);
+        if (r == TRAIL_E_CORRUPT) {
+            /* known damage from now on: searches skip it, the daemon reports it */
+            const struct seg_block *blk = &it->ss.blocks[block_of(&it->ss, seq)];
+            char name[48], why[96];
+            snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", it->seg.first_seq);
+            snprintf(why, sizeof(why), "block %ld: CRC-32C or framing does not hold",
+                     block_of(&it->ss, seq));
+            store_damage_add(it->s, blk->first_seq, blk->first_seq + blk->count - 1, name, why, 0,
+                             0);
+        }
         if (r < 0)
             return r;
         const struct seg_block *blk = &it->ss.blocks[it->block];
@@ -449,6 +467,8 @@ int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t t)
     int r = 0, found = 0;
     for (size_t k = 0; k < n && !found; k++) {
         const struct seg *g = &segs[fwd ? k : n - 1 - k];
+        if (g->damaged)
+            continue;                              /* known damage: no time can be read from it */
         int open_tail = !g->sealed && fwd ? 1 : 0; /* its time range may be stale */
         if (g->last_seq < g->first_seq && !open_tail)
             continue;
@@ -475,6 +495,8 @@ int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t t)
                 continue;
             uint64_t b_last = b->first_seq + b->count - 1;
             r = scan_time(it, fwd ? b->first_seq : b_last, fwd ? b_last : b->first_seq, t, &found);
+            if (r == TRAIL_E_CORRUPT)
+                r = 0; /* a damaged block (now known damage): the seek goes on past it */
             if (r < 0)
                 break;
         }

@@ -258,6 +258,7 @@ const char *trail_damage_name(int damage)
         [TRAIL_DAMAGE_FORMAT] = "format",
         [TRAIL_DAMAGE_SIDE_FILE] = "side-file",
         [TRAIL_DAMAGE_UNSIGNED] = "unsigned",
+        [TRAIL_DAMAGE_QUARANTINED] = "quarantined",
     };
     if (damage < 0 || (size_t)damage >= TRAIL_ARRAY_SIZE(names) || !names[damage])
         return "unknown";
@@ -1550,6 +1551,47 @@ static int hash_damage(struct verify *v, const struct seg_job *j, int boundary_b
     return 0;
 }
 
+/*
+ * Is [first, last] a run that trail repair quarantined (a line of
+ * DIR/quarantined, lib/store_damage.c)? Then it is reported as that: known
+ * damage, never ok. 1 and where it went in ret_where, else 0.
+ */
+static int quarantined_run(struct verify *v, uint64_t first, uint64_t last, char *ret_where,
+                           size_t size)
+{
+    int fd = openat(v->dir_fd, "quarantined", O_RDONLY | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char line[1024], where[300];
+    int found = 0;
+    uint64_t at = first;
+    /* several lines may together cover the gap (neighbouring segments quarantined) */
+    for (int pass = 0; pass < 64 && at <= last && !found; pass++) {
+        int moved = 0;
+        rewind(f);
+        while (fgets(line, sizeof(line), f)) {
+            uint64_t a, b;
+            int64_t t;
+            if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %299s", &a, &b, &t, where) == 4 &&
+                a <= at && b >= at) {
+                if (at == first)
+                    snprintf(ret_where, size, "%s", where);
+                at = b + 1;
+                moved = 1;
+            }
+        }
+        if (!moved)
+            break;
+        found = at > last;
+    }
+    fclose(f);
+    return found;
+}
+
 /* Does the first segment start where it must? (from nothing, or from a purge's anchor) */
 static int check_start(struct verify *v, const struct seg_job *j, const struct purge_rec *purges,
                        size_t n_purges, struct trail_verify_report *rep)
@@ -1570,6 +1612,12 @@ static int check_start(struct verify *v, const struct seg_job *j, const struct p
         else if (purges[i].to_seq < first - 1 && purges[i].to_seq > best_below)
             best_below = purges[i].to_seq;
     }
+    char where[300];
+    if (!match && quarantined_run(v, best_below + 1, first - 1, where, sizeof(where)))
+        return report(v, TRAIL_DAMAGE_QUARANTINED, best_below + 1, first - 1, j->name,
+                      "records %" PRIu64 "..%" PRIu64 " were quarantined by trail repair (%s): "
+                      "they are gone",
+                      best_below + 1, first - 1, where);
     if (!match)
         return report(v, TRAIL_DAMAGE_SEGMENT_MISSING, best_below + 1, first - 1, j->name,
                       "records %" PRIu64 "..%" PRIu64 " are missing and no purge record "
@@ -1727,6 +1775,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
             hash_damage(v, prev, 0, NULL);
         } else if (prev) {
             uint64_t want = prev->last_seq + 1;
+            char qwhere[300];
             if (j->h.first_seq > want) {
                 if (prev->has_trailer && prev->trailer_last >= want)
                     report(v, TRAIL_DAMAGE_REMOVED, want, prev->trailer_last, prev->name,
@@ -1734,6 +1783,11 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                            " are missing from the end of the segment (its trailer says it "
                            "ends at %" PRIu64 ")",
                            want, prev->trailer_last, prev->trailer_last);
+                else if (quarantined_run(v, want, j->h.first_seq - 1, qwhere, sizeof(qwhere)))
+                    report(v, TRAIL_DAMAGE_QUARANTINED, want, j->h.first_seq - 1, j->name,
+                           "records %" PRIu64 "..%" PRIu64 " were quarantined by trail repair "
+                           "(%s): they are gone",
+                           want, j->h.first_seq - 1, qwhere);
                 else
                     report(v, TRAIL_DAMAGE_SEGMENT_MISSING, want, j->h.first_seq - 1, j->name,
                            "records %" PRIu64 "..%" PRIu64 " are missing: no segment holds "

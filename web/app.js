@@ -488,6 +488,25 @@ function showError(msg) {
   e.hidden = !msg;
 }
 
+// Runs of the store that could not be read (damage): the answer says so in "skipped".
+const skippedRuns = new Map();
+function showSkipped(resp, reset) {
+  if (reset) skippedRuns.clear();
+  for (const r of (resp && resp.skipped) || []) {
+    skippedRuns.set(`${r.from_seq}-${r.to_seq}`, r);
+  }
+  const e = $('skipped');
+  const runs = [...skippedRuns.values()];
+  e.textContent = runs.length
+    ? 'Not shown: events ' +
+      runs
+        .map((r) => `${r.from_seq}\u2013${r.to_seq} (${r.quarantined ? 'quarantined' : 'damaged'}: ${r.file})`)
+        .join(', ') +
+      ' cannot be read from the store.'
+    : '';
+  e.hidden = !runs.length;
+}
+
 function resolveTime(t, now) {
   if (!t) return null;
   if (t === 'now') return now;
@@ -741,6 +760,7 @@ async function search() {
     const resp = await getJSON('/v1/events?' + pp, { signal: ctl.signal });
     if (gen !== results.gen) return;
     addRows(eventsOf(resp), false);
+    showSkipped(resp, true);
     results.next = nextOf(resp, pp);
     results.params = pp;
   } catch (e) {
@@ -771,6 +791,7 @@ async function loadMore() {
     const resp = await getJSON(results.next, { signal: results.ctl && results.ctl.signal });
     if (gen !== results.gen) return;
     addRows(eventsOf(resp), false);
+    showSkipped(resp, false);
     results.next = nextOf(resp, results.params);
   } catch (e) {
     if (e.name === 'AbortError' || gen !== results.gen) return;
@@ -1356,13 +1377,16 @@ async function loadIntegrity() {
                   h('td', {}, s.name),
                   h('td', {}, s.type + (s.witness ? ' (witness)' : '')),
                   h('td', { class: 'num' }, s.cursor.toLocaleString('en-US')),
-                  h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
+                  // a cursor past the store's end has no lag: the store lost records it delivered
+                  s.lag == null
+                    ? h('td', { class: 'num error' }, `past the end by ${(s.past_end || 0).toLocaleString('en-US')}`)
+                    : h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
                   h('td', { class: 'num' }, s.delivered.toLocaleString('en-US')),
                   h('td', {}, s.updated ? ago(s.updated) : 'never'),
                   h(
                     'td',
                     { class: s.error ? 'error' : 'muted' },
-                    s.error ? `${s.error} (${ago(s.error_time)})` : 'none',
+                    s.error ? (s.error_time ? `${s.error} (${ago(s.error_time)})` : s.error) : 'none',
                   ),
                 ),
               ),

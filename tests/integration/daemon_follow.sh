@@ -31,7 +31,7 @@ format = auto
 poll_ms = 20
 EOF
 line() { echo "2026-11-24 08:59:58,150 [EVENT]  NOTICE: 2026-11-24T08:59:58+01:00 idp1 CEF:0|PhenixID|PAS|6.2.1|acme_badge_swiped|A badge was swiped at a door.|4|duser=$1"; }
-stored() { wait_metric "$URL" "^trail_events_in_total\\{input=\"file\"\\} $1\$"; }
+stored() { wait_metric "$URL" "^trail_events_in_total\\{input=\"follow\"\\} $1\$"; }
 
 start_traild "$CONF" || exit 1
 # the file appears after traild started; one bad line among good ones, one JSON line
@@ -42,7 +42,7 @@ start_traild "$CONF" || exit 1
     echo '{"id":"acme_badge_swiped","attrs":{"duser":"f03"}}'
 } >"$F"
 check "a file that appears later is read" stored 3
-check_grep "a bad line is rejected with file and byte offset" "file: rejected from file:$F at byte [0-9]+: unknown event id 'no_such_event'" "$WORK/traild.log"
+check_grep "a bad line is rejected with file and byte offset" "follow: rejected from file:$F at byte [0-9]+: unknown event id 'no_such_event'" "$WORK/traild.log"
 
 # a line written in two pieces is read once, whole
 line f04 | head -c 60 >>"$F"
@@ -85,7 +85,7 @@ stop_traild TERM
 start_traild "$CONF" "$WORK/traild3.log" || exit 1
 sleep 0.3
 curl -s "$URL/metrics" >"$WORK/metrics3"
-check_grep "restart without news: nothing read twice" '^trail_events_in_total\{input="file"\} 0$' "$WORK/metrics3"
+check_grep "restart without news: nothing read twice" '^trail_events_in_total\{input="follow"\} 0$' "$WORK/metrics3"
 stop_traild TERM
 
 # a crash between a commit and the offset's write, made by hand: the offset

@@ -111,7 +111,7 @@ RESULTS=$WORK/results
 # in+rej: events traild took from outside (accepted or rejected); rej: rejected
 metrics_now() {
     command curl -s "$URL/metrics" | awk '
-        /^trail_events_in_total/ && !/input="internal"/ {i += $2}
+        /^trail_events_in_total/ && !/input="trail"/ {i += $2}
         /^trail_events_rejected_total/ {r += $2}
         END {printf "%d %d\n", i + r, r}'
 }

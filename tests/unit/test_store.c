@@ -851,6 +851,122 @@ TEST(half_sealed)
     remove_dir(dir);
 }
 
+/* rm LOCK once let a second writer in: the lock is on the directory itself */
+TEST(lock_survives_rm)
+{
+    char *dir = make_dir(), path[600], want[64];
+    struct trail_store *s, *s2 = NULL;
+    struct trail_store_report rep;
+    ASSERT_OK(open_store(dir, NULL, &s));
+    snprintf(path, sizeof(path), "%s/LOCK", dir);
+    ASSERT_OK(unlink(path));
+    struct trail_store_opts o = {.create = 1};
+    ASSERT_EQ(trail_store_open(dir, cat, &o, &s2, &rep), TRAIL_E_LOCKED);
+    snprintf(want, sizeof(want), "held by pid %ld", (long)getpid());
+    ASSERT(strstr(rep.message, want) != NULL);
+    ASSERT_OK(trail_store_close(s));
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s2, &rep)); /* released at close */
+    ASSERT_OK(trail_store_close(s2));
+    remove_dir(dir);
+}
+
+/* Append n events and wait for them: the first error of either step. */
+static int append_wait(struct trail_store *s, int from, int to)
+{
+    int r = append_range(s, from, to);
+    return r < 0 ? r : trail_store_wait(s, trail_store_last_seq(s));
+}
+
+/* The active segment removed under the writer: nothing more acknowledged, what it held rescued. */
+TEST(tamper_segment)
+{
+    char *dir = make_dir(), seg[512], reason[1024], cmd[1200];
+    struct trail_store *s;
+    struct trail_store_opts o = {.create = 1, .no_seal = 1};
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(append_wait(s, 0, 100));
+    ASSERT_EQ(trail_store_tampered(s, reason, sizeof(reason), NULL), 0);
+    snprintf(seg, sizeof(seg), "%s", seg_file(dir, ".open"));
+    ASSERT_OK(unlink(seg));
+    ASSERT_EQ(append_wait(s, 100, 110), TRAIL_E_TAMPERED);
+    ASSERT_EQ(append_range(s, 110, 111), TRAIL_E_TAMPERED); /* for good */
+    uint64_t seq = 0;
+    ASSERT_EQ(trail_store_tampered(s, reason, sizeof(reason), &seq), TRAIL_E_TAMPERED);
+    ASSERT_EQ(seq, 100);
+    ASSERT(strstr(reason, ".open was removed or renamed while open") != NULL);
+    ASSERT(strstr(reason, ".open.rescued-") != NULL);
+    trail_store_close(s);
+    /* the rescued copy holds the 100 acknowledged records, and only them */
+    snprintf(cmd, sizeof(cmd), "mv %s.rescued-* %s", seg, seg);
+    ASSERT_OK(system(cmd));
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_EQ(trail_store_last_seq(s), 100);
+    ASSERT_OK(check_records(s, 1, 100));
+    ASSERT_OK(trail_store_close(s));
+    remove_dir(dir);
+}
+
+/* tree.roots replaced while the writer is idle: found by the idle check, within seconds. */
+TEST(tamper_roots_idle)
+{
+    char *dir = make_dir(), cmd[600], reason[1024];
+    struct trail_store *s;
+    ASSERT_OK(open_store(dir, NULL, &s));
+    ASSERT_OK(append_wait(s, 0, 300));
+    snprintf(cmd, sizeof(cmd), "cp %s/tree.roots %s/x && mv %s/x %s/tree.roots", dir, dir, dir,
+             dir);
+    ASSERT_OK(system(cmd));
+    int r = 0;
+    for (int i = 0; i < 600 && r == 0; i++) { /* a deadline of 60 s, not a timing claim */
+        usleep(100000);
+        r = trail_store_tampered(s, reason, sizeof(reason), NULL);
+    }
+    ASSERT_EQ(r, TRAIL_E_TAMPERED);
+    ASSERT(strstr(reason, "tree.roots was replaced by another file while open") != NULL);
+    ASSERT_EQ(append_range(s, 300, 301), TRAIL_E_TAMPERED);
+    trail_store_close(s);
+    remove_dir(dir);
+}
+
+/* A store below its own claims refuses to open, unless its last seq is named. */
+TEST(shorter_refused)
+{
+    char *dir = make_dir(), cmd[600];
+    struct trail_store *s = NULL;
+    struct trail_store_report rep;
+    struct trail_store_opts o = {.create = 1, .no_seal = 1, .segment_max_bytes = 64 << 10};
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(append_wait(s, 0, 700));
+    ASSERT_OK(trail_store_close(s));
+    /* the newest segment goes: tree.roots still has the roots of 512 records */
+    snprintf(cmd, sizeof(cmd), "rm $(ls %s/seg-*.open | tail -1)", dir);
+    ASSERT_OK(system(cmd));
+    ASSERT_EQ(trail_store_open(dir, cat, &o, &s, &rep), TRAIL_E_SHORTER);
+    uint64_t last = rep.last_seq;
+    ASSERT(last < 512);
+    ASSERT_EQ(rep.claimed_seq, 512);
+    ASSERT(strstr(rep.message, "tree.roots: holds the roots of 512 records") != NULL);
+    ASSERT(strstr(rep.message, "accept_truncation = ") != NULL);
+    o.accept_truncation = 1;
+    o.accept_truncation_to = last + 1; /* not the store's last seq */
+    ASSERT_EQ(trail_store_open(dir, cat, &o, &s, &rep), TRAIL_E_SHORTER);
+    o.accept_truncation_to = last;
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, &rep));
+    ASSERT_EQ(rep.truncation_accepted, 1);
+    ASSERT_OK(check_records(s, 1, last));
+    ASSERT_OK(append_wait(s, (int)last, 700)); /* the same records again */
+    ASSERT_OK(trail_store_close(s));
+    snprintf(cmd, sizeof(cmd), "ls %s/tree.roots.truncated-* >/dev/null", dir);
+    ASSERT_OK(system(cmd));
+    /* the claims agree with the records again: no acceptance needed */
+    struct trail_store_opts plain = {.no_seal = 1};
+    ASSERT_OK(trail_store_open(dir, cat, &plain, &s, &rep));
+    ASSERT_EQ(rep.truncation_accepted, 0);
+    ASSERT_OK(check_records(s, 1, 700));
+    ASSERT_OK(trail_store_close(s));
+    remove_dir(dir);
+}
+
 static void setup(void)
 {
     if (trail_catalog_new(&cat) < 0)
@@ -870,4 +986,4 @@ int main(void)
 #define main run
 TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates,
           append_iterate_reopen, roll_seal_seek, purge, write_failure, checkpoint_hook, recovery,
-          half_sealed)
+          half_sealed, lock_survives_rm, tamper_segment, tamper_roots_idle, shorter_refused)
