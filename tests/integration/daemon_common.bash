@@ -248,6 +248,47 @@ schema = duser:string:required:indexed, door:string, src:ip, attempts:int
 EOF
 }
 
+# wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or
+# SECONDS pass (1, saying what was awaited). For a condition that a slow machine
+# reaches late: the deadline is what a broken run waits, not what a run takes.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        if ((SECONDS >= deadline)); then
+            echo "waited in vain for: $*"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# lines_at_least N FILE: FILE has N lines or more (for wait_for)
+lines_at_least() {
+    [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
+# tick_until_checkpoint URL SEQ: traild signs a checkpoint after a commit once
+# checkpoint_interval_s has passed since its last one; post one small event
+# (auth_logout_local, duser "tick") every 0.2 s until GET URL/v1/checkpoint
+# covers SEQ (60 s at most). The number of ticks depends on the machine's pace.
+tick_until_checkpoint() {
+    local deadline=$((SECONDS + 60)) size
+    while :; do
+        printf '{"id":"auth_logout_local","attrs":{"duser":"tick","phxTraceId":"#tick"}}\n' |
+            curl -s -o /dev/null -X POST -H 'Content-Type: application/x-ndjson' --data-binary @- \
+                "$1/v1/events"
+        size=$(curl -s "$1/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+        [ "${size:-0}" -ge "$2" ] && return 0
+        if ((SECONDS >= deadline)); then
+            echo "no checkpoint covers seq $2 (the latest covers ${size:-nothing})"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
 # wait_metric URL REGEX [SECONDS]: poll URL/metrics until a line matches (15 s by default)
 wait_metric() {
     for _ in $(seq 1 $((${3:-15} * 20))); do

@@ -1,33 +1,13 @@
 #!/usr/bin/env bash
 # query_cli.sh - trail query, trail count and trail tail on a store
-# directory: generator events imported into a store, results checked against
-# a brute-force filter in Python over the same events (fnmatch, ipaddress),
-# paging with cursors, every output format, counts, tail and tail -f while
+# directory: generator events imported into a store, results and counts
+# checked against tests/integration/oracle.py, a brute-force filter over the
+# imported file (not over trail's answers), paging with cursors, every output
+# format, counts, tail and tail -f while
 # events are appended, the empty store, time zones, and bad queries (exit
 # status 2, the message naming the option).
-set -u
-TRAIL_BIN=${TRAIL_BIN:-$(cd "$(dirname "$0")/../../build" && pwd)}
+source "$(dirname "$0")/daemon_common.bash"
 TRAIL="$TRAIL_BIN/trail"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/query-cli.XXXXXX")
-PASSED=0
-FAILED=0
-TAIL_PID=""
-cleanup() {
-    [ -n "$TAIL_PID" ] && kill "$TAIL_PID" 2>/dev/null
-    wait 2>/dev/null
-    if [ "$FAILED" -gt 0 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-check_eq() {
-    if [ "$2" = "$3" ]; then
-        PASSED=$((PASSED + 1))
-        echo "ok   $1"
-    else
-        FAILED=$((FAILED + 1))
-        echo "FAIL $1: got '$2', want '$3'"
-    fi
-}
 
 # bad NAME PATTERN ARGS...: exit status 2 and a message matching PATTERN
 bad() {
@@ -47,88 +27,52 @@ bad() {
 S=$WORK/store
 "$TRAIL" loadgen -n 4000 -d 3 -u 80 -s 5 >"$WORK/events.ndjson"
 "$TRAIL" import "$WORK/events.ndjson" --store "$S" >/dev/null || exit 1
+"$TRAIL" events --format json >"$WORK/catalog.json"
 "$TRAIL" query --store "$S" --limit 0 --order oldest --format ndjson >"$WORK/all.ndjson"
 check_eq "every event comes back" "$(wc -l <"$WORK/all.ndjson")" 4000
 
-# The brute force: python over all.ndjson; prints the seqs, newest first.
-brute() {
-    python3 - "$WORK/all.ndjson" "$@" <<'EOF'
-import sys, json, fnmatch, ipaddress, re
-from datetime import datetime, timezone
-evs = [json.loads(l) for l in open(sys.argv[1])]
-args = sys.argv[2:]
-def t(s):
-    return datetime.fromisoformat(s.replace('Z', '+00:00')).timestamp()
-sev = {'TRACE':1,'DEBUG':2,'INFO':3,'NOTICE':4,'WARNING':6,'ERROR':7,'CRITICAL':8,'ALERT':9,'EMERGENCY':10}
-out = []
-for e in evs:
-    ok = True
-    i = 0
-    globs = []
-    while i < len(args):
-        k, v = args[i], args[i + 1]; i += 2
-        a = e['attrs']
-        if k == 'event': globs.append(v)
-        elif k == 'since': ok &= t(e['time']) >= t(v)
-        elif k == 'until': ok &= t(e['time']) < t(v)
-        elif k == 'sevmin': ok &= e['severity'] >= int(v)
-        elif k == 'eq':
-            key, val = v.split('=', 1)
-            if '/' in val:
-                ok &= key in a and ipaddress.ip_address(a[key]) in ipaddress.ip_network(val)
-            else:
-                ok &= str(a.get(key)) == val
-        elif k == 'ne':
-            key, val = v.split('=', 1); ok &= str(a.get(key)) != val
-        elif k == 'prefix':
-            key, val = v.split('=', 1); ok &= key in a and str(a[key]).startswith(val)
-        elif k == 'text':
-            pat = re.compile(r'(?<![A-Za-z0-9\x80-\uffff])' + re.escape(v.lower()) + r'(?![A-Za-z0-9\x80-\uffff])')
-            ok &= any(pat.search(str(x).lower()) for x in a.values())
-    if globs:
-        ok &= any(fnmatch.fnmatchcase(e['id'], g) for g in globs)
-    if ok: out.append(e['seq'])
-for s in sorted(out, reverse=True): print(s)
-EOF
+# The brute force: tests/integration/oracle.py over the imported file (never
+# over trail's own answers), with the same options trail is given.
+ORACLE=$(dirname "$0")/oracle.py
+oracle() { # WHAT ARGS...: oracle.py WHAT over the imported events
+    local what=$1
+    shift
+    python3 "$ORACLE" --catalog "$WORK/catalog.json" "$what" "$@" "$WORK/events.ndjson"
 }
 
-# same NAME "trail query options" "brute-force options"
+# same NAME OPTION...: trail query --limit 0 with OPTIONs = the oracle's events
 same() {
-    local name=$1 qopts=$2 bopts=$3
-    # shellcheck disable=SC2086
-    eval "\"$TRAIL\" query --store \"$S\" --limit 0 --format ndjson $qopts" |
-        python3 -c 'import sys, json; [print(json.loads(l)["seq"]) for l in sys.stdin]' >"$WORK/got"
-    # shellcheck disable=SC2086
-    eval "brute $bopts" >"$WORK/want"
-    if cmp -s "$WORK/got" "$WORK/want" && [ -s "$WORK/want" ]; then
-        PASSED=$((PASSED + 1))
-        echo "ok   $name ($(wc -l <"$WORK/want") events)"
-    else
-        FAILED=$((FAILED + 1))
-        echo "FAIL $name: $(wc -l <"$WORK/got") events, expected $(wc -l <"$WORK/want")"
-    fi
+    local name=$1
+    shift
+    "$TRAIL" query --store "$S" --limit 0 --format ndjson "$@" >"$WORK/got" 2>"$WORK/got.err"
+    check_eq "$name ($(oracle events "$@" | wc -l) events)" "$(oracle check-events "$WORK/got" "$@")" ok
 }
 
-USER1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["duser"] for l in open(sys.argv[1]) if "duser" in json.loads(l)["attrs"]))' "$WORK/all.ndjson")
-IP1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["src"] for l in open(sys.argv[1]) if "." in json.loads(l)["attrs"].get("src","")))' "$WORK/all.ndjson")
+check_eq "the store holds the imported file, in its order" \
+    "$(oracle check-events "$WORK/all.ndjson" --order oldest)" ok
+USER1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["duser"] for l in open(sys.argv[1]) if "duser" in json.loads(l)["attrs"]))' "$WORK/events.ndjson")
+IP1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["src"] for l in open(sys.argv[1]) if "." in json.loads(l)["attrs"].get("src","")))' "$WORK/events.ndjson")
 NET1=$(python3 -c 'import sys,ipaddress; print(ipaddress.ip_network(sys.argv[1] + "/16", strict=False))' "$IP1")
 SURNAME=${USER1#*.}
-same "--event glob" "--event 'auth_*_failed*'" "event 'auth_*_failed*'"
-same "--event list" "--event 'saml_?ncoming*,core_*'" "event 'saml_?ncoming*' event 'core_*'"
-same "--severity >=WARNING" "--severity '>=WARNING'" "sevmin 6"
-same "--where duser=" "--where duser=$USER1" "eq duser=$USER1"
-same "--where src CIDR" "--where src=$NET1" "eq src=$NET1"
-same "--where !=" "--where duser!=$USER1 --event 'auth_*'" "ne duser=$USER1 event 'auth_*'"
-same "--where ^=" "--where sourceServiceName^=https://" "prefix sourceServiceName=https://"
-same "--text a surname" "--text $SURNAME" "text $SURNAME"
-same "--since/--until" "--since 2026-11-02T06:00:00Z --until 2026-11-02T18:00:00Z" \
-    "since 2026-11-02T06:00:00Z until 2026-11-02T18:00:00Z"
+same "--event glob" --event 'auth_*_failed*'
+same "--event list" --event 'saml_?ncoming*,core_*'
+same "--event sets and ?" --event '[a-c]*_[!s]?*'
+same "--severity >=WARNING" --severity '>=WARNING'
+same "--severity NOTICE..ERROR" --severity NOTICE..ERROR
+same "--where duser=" --where "duser=$USER1"
+same "--where src CIDR" --where "src=$NET1"
+same "--where src=address" --where "src=$IP1"
+same "--where !=" --where "duser!=$USER1" --event 'auth_*'
+same "--where ^=" --where 'sourceServiceName^=https://'
+same "--where int" --where failed_attempts=03
+same "--text a surname" --text "$SURNAME"
+same "--text two words, any case" --text "${USER1%%.*} ${SURNAME^^}"
+same "--since/--until" --since 2026-11-02T06:00:00Z --until 2026-11-02T18:00:00Z
 same "time zones: +02:00 is the same instant" \
-    "--since 2026-11-02T08:00:00+02:00 --until 2026-11-02T13:00:00-05:00" \
-    "since 2026-11-02T06:00:00Z until 2026-11-02T18:00:00Z"
+    --since 2026-11-02T08:00:00+02:00 --until 2026-11-02T13:00:00-05:00
+same "--order oldest --limit 50" --order oldest --limit 50 --event 'auth_*'
 same "everything together" \
-    "--since 2026-11-01T12:00:00Z --event 'auth_*' --severity '>=NOTICE' --where duser^=${USER1%%.*}" \
-    "since 2026-11-01T12:00:00Z event 'auth_*' sevmin 4 prefix duser=${USER1%%.*}"
+    --since 2026-11-01T12:00:00Z --event 'auth_*' --severity '>=NOTICE' --where "duser^=${USER1%%.*}"
 
 # paging: pages of 97 with the cursor from standard error, newest and oldest first
 first_cursor=""
@@ -145,9 +89,8 @@ for order in newest oldest; do
         [ -z "$cursor" ] && break
         first_cursor=${first_cursor:-$cursor}
     done
-    "$TRAIL" query --store "$S" --limit 0 --order $order --format ndjson --event 'auth_*' >"$WORK/whole"
-    check_eq "paging $order: $pages pages equal one query" "$(md5sum <"$WORK/paged")" \
-        "$(md5sum <"$WORK/whole")"
+    check_eq "paging $order: $pages pages give each match once, in order" \
+        "$(oracle check-events "$WORK/paged" --order $order --event 'auth_*')" ok
 done
 bad "a cursor of other filters" "cursor: it continues a search with other filters" \
     query --store "$S" --event 'saml_*' --cursor "$first_cursor"
@@ -164,15 +107,25 @@ check_eq "json: an array of 3" "$(python3 -c 'import json,sys; print(len(json.lo
 check_eq "cef: CEF lines" "$("$TRAIL" query --store "$S" --limit 2 --format cef 2>/dev/null | grep -c '^CEF:0|')" 2
 check_eq "eventlog: event.log lines" "$("$TRAIL" query --store "$S" --limit 2 --format eventlog 2>/dev/null | grep -c ' \[EVENT\] ')" 2
 
-# counts
+# counts: the total, and rows grouped every way, against the oracle's
 check_eq "count: the total" "$("$TRAIL" count --store "$S")" 4000
-"$TRAIL" count --store "$S" --by hour,event --format json >"$WORK/count.json"
-check_eq "count --by hour,event: rows sum to the total" \
-    "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(sum(r["count"] for r in c["rows"]), c["total"])' "$WORK/count.json")" "4000 4000"
+count_same() { # NAME OPTION...: trail count --format json = the oracle's count
+    local name=$1
+    shift
+    "$TRAIL" count --store "$S" --format json "$@" >"$WORK/count.json"
+    check_eq "$name" "$(oracle check-count "$WORK/count.json" "$@")" ok
+}
+count_same "count --by hour,event" --by hour,event
+count_same "count --by event --severity (rows largest first)" --by event --severity '>=WARNING'
+count_same "count --by day,severity in a range" --by day,severity --since 2026-11-01T12:00:00Z \
+    --until 2026-11-03T06:30:00+01:00
+count_same "count --by src,severity of a network" --by src,severity --where "src=$NET1"
+count_same "count --by failed_attempts (an int; missing is null)" --by failed_attempts --event 'auth_*'
+count_same "count --by duser with --text" --by duser --text "$SURNAME"
 "$TRAIL" count --store "$S" --by event --format csv --severity '>=WARNING' >"$WORK/count.csv"
-check_eq "count --by event --severity: equals the brute force" \
+check_eq "count --format csv: its rows sum to the oracle's total" \
     "$(python3 -c 'import csv,sys; print(sum(int(r["count"]) for r in csv.DictReader(open(sys.argv[1]))))' "$WORK/count.csv")" \
-    "$(brute sevmin 6 | wc -l)"
+    "$(oracle count --severity '>=WARNING' | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
 check_eq "count --by duser: a missing attribute is (none)" \
     "$("$TRAIL" count --store "$S" --by duser | grep -c '^(none) ')" 1
 check_eq "count --by day --since 2026-11-02: whole days" \
@@ -184,24 +137,25 @@ check_eq "count --by day --since 2026-11-02: whole days" \
 check_eq "tail -n 5: the last five, oldest first" \
     "$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["seq"]) for l in open(sys.argv[1])))' "$WORK/tail")" \
     "3996 3997 3998 3999 4000"
-"$TRAIL" tail --store "$S" -n 0 -f --interval 50 --event core_server_run_starting --format ndjson \
+# -n 1 first prints the newest match that is there already: once it is out,
+# tail is following, and the events emitted next are new to it
+READY=$(oracle events --event core_server_run_starting --limit 1 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["attrs"]["phxTraceId"])')
+"$TRAIL" tail --store "$S" -n 1 -f --interval 50 --event core_server_run_starting --format ndjson \
     >"$WORK/follow" 2>&1 &
 TAIL_PID=$!
-sleep 0.5
+EXTRA_PIDS="$EXTRA_PIDS $TAIL_PID"
+check "tail -n 1 -f: the newest match first" wait_for 60 lines_at_least 1 "$WORK/follow"
 for i in 1 2 3; do
     "$TRAIL" emit core_server_run_starting "phxTraceId=#f$i" version=1 --store "$S" >/dev/null
 done
 "$TRAIL" emit core_server_run_started "phxTraceId=#g1" version=1 --store "$S" >/dev/null
-for _ in $(seq 1 40); do
-    [ "$(wc -l <"$WORK/follow")" -ge 3 ] && break
-    sleep 0.1
-done
+wait_for 60 lines_at_least 4 "$WORK/follow"
 kill "$TAIL_PID" 2>/dev/null
 wait "$TAIL_PID" 2>/dev/null
-TAIL_PID=""
 check_eq "tail -f: the appended events, filtered, in order" \
     "$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["attrs"]["phxTraceId"] for l in open(sys.argv[1])))' "$WORK/follow")" \
-    "#f1 #f2 #f3"
+    "$READY #f1 #f2 #f3"
 
 # the empty store
 "$TRAIL" emit core_server_run_starting "phxTraceId=#e" version=1 --store "$WORK/empty" >/dev/null
@@ -237,5 +191,4 @@ for c in query count tail; do
     check_eq "trail $c --help" "$("$TRAIL" $c --help | head -2 | tail -1 | awk '{print $1, $2}')" "trail $c"
 done
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -60,6 +60,25 @@ req() {
 }
 EV='{"id":"core_server_run_started","attrs":{"msg":"from the auth test"}}'
 
+metric() { # NAME: its value in traild's metrics (0 when absent)
+    curl -s -H "Authorization: Bearer $A" "$URL/metrics" |
+        awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
+stored_refusals() { # how many trail_auth_failed events the store holds
+    curl -s -H "Authorization: Bearer $A" "$URL/v1/count?event=trail_auth_failed" |
+        grep -Eo '"total":[0-9]+' | cut -d: -f2
+}
+# refusals_settled: every refusal counted so far is stored, or counted as not
+# recorded (rate limit): refusals are stored after their answer, so a test
+# waits for this before it reads them
+refusals_settled() {
+    local total unrec stored
+    total=$(metric trail_http_auth_failures_total)
+    unrec=$(metric trail_http_auth_failures_unrecorded_total)
+    stored=$(stored_refusals)
+    [ "${stored:-0}" -gt 0 ] && [ $((stored + unrec)) -eq "$total" ]
+}
+
 req - "" GET /healthz
 check_eq "/healthz open" "$(cat "$WORK/code")" 200
 check_eq "/healthz without a token says only ok" "$(cat "$WORK/body")" '{"status":"ok"}'
@@ -116,10 +135,15 @@ req - "$R" POST /v1/reload
 check_eq "read token: reload 403 (admin)" "$(cat "$WORK/code")" 403
 
 # the event stream: no token 401, read token streams
-curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/v1/events/stream" >"$WORK/code"
+curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$URL/v1/events/stream" >"$WORK/code"
 check_eq "stream without token: 401" "$(cat "$WORK/code")" 401
-curl -s -D "$WORK/hdr" -o "$WORK/stream.out" --max-time 2 -H "Authorization: Bearer $R" \
-    "$URL/v1/events/stream?since=1h" >/dev/null
+# the stream runs until stopped: read it until an event is there
+curl -s -D "$WORK/hdr" -o "$WORK/stream.out" --max-time 120 -H "Authorization: Bearer $R" \
+    "$URL/v1/events/stream?since=1h" >/dev/null &
+STREAM=$!
+wait_for 60 grep -qs '^data: {' "$WORK/stream.out"
+kill "$STREAM" 2>/dev/null
+wait "$STREAM" 2>/dev/null
 check_grep "stream with read token: 200 text/event-stream" '^Content-Type: text/event-stream' "$WORK/hdr"
 check_grep "stream with read token: events" '^data: \{' "$WORK/stream.out"
 
@@ -139,7 +163,7 @@ check "trail query --url without a token fails" bash -c "! '$TRAIL' query --url 
 check "trail loadgen --url --token (write)" grep -Eq '\b50 accepted|accepted[^0-9]*50\b' "$WORK/loadgen.out"
 
 # refusals are stored as trail_auth_failed, with who and why
-sleep 0.3
+check "every refusal so far is stored" wait_for 60 refusals_settled
 curl -s -H "Authorization: Bearer $A" "$URL/v1/events?event=trail_auth_failed&limit=100&order=oldest&format=ndjson" >"$WORK/failed.ndjson"
 check "trail_auth_failed stored" test "$(wc -l <"$WORK/failed.ndjson")" -ge 10
 check_grep "no token: outcome no_credentials, src, request" '"outcome":"no_credentials".*"request":"/v1/events".*"requestMethod":"POST"|"request":"/v1/events".*"outcome":"no_credentials"' "$WORK/failed.ndjson"
@@ -154,19 +178,20 @@ check_grep "metrics: refusals counted" '^trail_http_auth_failures_total [1-9]' "
 write_conf 3 ""
 req - "$A" POST /v1/reload
 check_eq "admin: POST /v1/reload 202" "$(cat "$WORK/code")" 202
-for _ in $(seq 1 50); do grep -q "configuration reloaded" "$WORK/traild.log" && break; sleep 0.1; done
+wait_for 60 grep -q "configuration reloaded" "$WORK/traild.log"
 check_grep "reload done" "configuration reloaded from .*traild.conf" "$WORK/traild.log"
 req - "$R" GET /v1/catalog
 check_eq "removed token: 401 after reload" "$(cat "$WORK/code")" 401
 
 # rate limit: 3 stored per minute per source, the rest counted (from 127.0.0.2, a
 # source that has no refusals yet)
+wait_for 60 refusals_settled
 curl -s -H "Authorization: Bearer $A" "$URL/metrics" >"$WORK/m0"
 before=$(curl -s -H "Authorization: Bearer $A" "$URL/v1/count?event=trail_auth_failed" | grep -Eo '"total":[0-9]+' | cut -d: -f2)
 for i in $(seq 1 40); do
     curl -s -o /dev/null --interface 127.0.0.2 -H "Authorization: Bearer wrong-$i" "$URL/v1/catalog"
 done
-sleep 0.5
+check "the 40 refusals are settled (stored or not recorded)" wait_for 60 refusals_settled
 after=$(curl -s -H "Authorization: Bearer $A" "$URL/v1/count?event=trail_auth_failed" | grep -Eo '"total":[0-9]+' | cut -d: -f2)
 stored=$((after - before))
 curl -s -H "Authorization: Bearer $A" "$URL/metrics" >"$WORK/m1"

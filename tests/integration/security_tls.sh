@@ -119,20 +119,30 @@ check_grep "s_client: TLS 1.1 refused (no handshake)" "no peer certificate avail
 
 # syslog over TLS with a required client certificate
 MSG='<134>1 2026-11-25T10:00:00Z idp1 pas - core_server_run_started [trail@32473 msg="syslog over tls"] x'
-{
-    printf '%s\n' "$MSG"
-    sleep 0.5
-} | openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$SPORT" -CAfile "$C/ca.crt" \
-    -cert "$C/reader.crt" -key "$C/reader.key" >"$WORK/sys1.out" 2>&1
-{
-    printf '%s\n' "${MSG/syslog over tls/no client cert}"
-    sleep 0.5
-} | openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$SPORT" -CAfile "$C/ca.crt" \
-    >"$WORK/sys2.out" 2>&1
-sleep 0.5
-# shellcheck disable=SC2046
-cu $(cert reader) "$URL/v1/events?event=core_server_run_started&text=tls&limit=10"
-check_grep "syslog over TLS with a client certificate: stored" '"msg":"syslog over tls"' "$WORK/body"
+# s_client's input stays open until what is tested has happened (the event
+# stored, the handshake refused): its end would close the connection
+stored_over_tls() {
+    # shellcheck disable=SC2046
+    cu $(cert reader) "$URL/v1/events?event=core_server_run_started&text=tls&limit=10"
+    grep -q '"msg":"syslog over tls"' "$WORK/body"
+}
+mkfifo "$WORK/sys1.in" "$WORK/sys2.in"
+openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$SPORT" -CAfile "$C/ca.crt" \
+    -cert "$C/reader.crt" -key "$C/reader.key" <"$WORK/sys1.in" >"$WORK/sys1.out" 2>&1 &
+SC1=$!
+exec 7>"$WORK/sys1.in"
+printf '%s\n' "$MSG" >&7
+check "syslog over TLS with a client certificate: stored" wait_for 60 stored_over_tls
+exec 7>&-
+wait "$SC1"
+openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$SPORT" -CAfile "$C/ca.crt" \
+    <"$WORK/sys2.in" >"$WORK/sys2.out" 2>&1 &
+SC2=$!
+exec 7>"$WORK/sys2.in"
+printf '%s\n' "${MSG/syslog over tls/no client cert}" >&7
+wait_for 60 grep -q "syslog_tls: .*TLS failed" "$WORK/traild.log"
+exec 7>&-
+wait "$SC2"
 # shellcheck disable=SC2046
 cu $(cert reader) "$URL/v1/events?event=core_server_run_started&limit=50"
 check "syslog over TLS without a client certificate: nothing stored" bash -c "! grep -q 'no client cert' '$WORK/body'"

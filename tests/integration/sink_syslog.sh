@@ -135,13 +135,10 @@ EOF
 check "traild -t accepts the sink sections" "$TRAILD" -t -c "$CONF"
 
 # wait until rsyslog listens (TCP port open)
-for _ in $(seq 1 100); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $TCP_PORT)).close()" \
-        2>/dev/null; then
-        break
-    fi
-    sleep 0.05
-done
+rsyslog_listens() {
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $TCP_PORT)).close()" 2>/dev/null
+}
+check "rsyslogd listens" wait_for 60 rsyslog_listens
 
 start_traild "$CONF" || exit 1
 
@@ -175,26 +172,40 @@ with open(sys.argv[1], "w") as f:
 PY
 http_post "$URL/v1/events" "$WORK/events.ndjson" application/x-ndjson >/dev/null
 check_eq "31 events accepted" "$(cat "$WORK/http.code")" 200
-# the store signs a checkpoint after a commit once checkpoint_interval_s has passed:
-# one more event a little later makes one that covers everything above
-sleep 1.2
-printf '{"id":"auth_logout_local","attrs":{"duser":"tick","phxTraceId":"#tick"}}\n' >"$WORK/tick.ndjson"
-http_post "$URL/v1/events" "$WORK/tick.ndjson" application/x-ndjson >/dev/null
+# the store signs a checkpoint after a commit once checkpoint_interval_s has
+# passed: small events a little later make one that covers everything above
+store_last() { "$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
+check "a checkpoint covers the 31 events" tick_until_checkpoint "$URL" "$(store_last)"
 
 # everything delivered: the cursors reach the end of the store (wait_cursor: daemon_common.bash)
-store_last() { "$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
 LAST=$(store_last)
 check "tcp sink cursor reaches seq $LAST" wait_cursor tcp "$LAST"
 check "tls sink cursor reaches seq $LAST" wait_cursor tls "$LAST"
 check "udp sink cursor reaches seq $LAST" wait_cursor udp "$LAST"
 check "tls sink checking the IP address in the certificate reaches seq $LAST" \
     wait_cursor tlsip "$LAST"
-# a checkpoint covering the events reaches the witness
-for _ in $(seq 1 100); do
-    grep -q '"msgid":"checkpoint"' "$RS/tcp.json" 2>/dev/null && break
-    sleep 0.05
-done
-sleep 0.3 # rsyslog writes asynchronously
+# a checkpoint covering the events reaches the witness, and rsyslog (which
+# writes asynchronously) has written every message the sinks sent: as many
+# as the store has events for each sink, and a checkpoint on tcp
+store_dump "$WORK/store" >"$WORK/store.ndjson"
+rsyslog_has_all() {
+    python3 - "$WORK/store.ndjson" "$RS" <<'PY'
+import json, sys
+store = [json.loads(l) for l in open(sys.argv[1])]
+def lines(name):
+    try:
+        return [l for l in open("%s/%s.json" % (sys.argv[2], name)) if l.strip()]
+    except FileNotFoundError:
+        return []
+tcp = lines("tcp")
+cps = sum('"msgid":"checkpoint"' in l for l in tcp)
+acme = sum(e["id"].startswith("acme_") for e in store)
+warn = sum(e["severity"] >= 6 for e in store)
+sys.exit(0 if cps >= 1 and len(tcp) - cps >= len(store) and len(lines("tls")) >= acme
+         and len(lines("tlsip")) >= acme and len(lines("udp")) >= warn else 1)
+PY
+}
+check "rsyslog wrote every message and a checkpoint" wait_for 60 rsyslog_has_all
 
 store_dump "$WORK/store" >"$WORK/store.ndjson"
 python3 - "$WORK/store.ndjson" "$RS" "$WORK/sign.pub" <<'PY' >"$WORK/compare.out" 2>&1
@@ -399,8 +410,10 @@ check "badca lag is a metric" wait_metric "$URL" "trail_sink_lag_events\\{sink=\
 check "badca is down" wait_metric "$URL" "trail_sink_up\\{sink=\"badca\",type=\"syslog\"\\} 0"
 
 # rsyslog stops; events keep coming in (ingest does not wait); rsyslog returns; the sink catches up
-kill "$(cat "$RS/rsyslogd.pid")"
-sleep 0.5
+# (the first rsyslogd is this shell's child: wait reaps it, so it is gone)
+RS_PID=$(cat "$RS/rsyslogd.pid")
+kill "$RS_PID"
+wait "$RS_PID" 2>/dev/null
 for i in $(seq 1 5); do
     printf '{"id":"acme_badge_swiped","attrs":{"duser":"late%d"}}\n' "$i"
 done >"$WORK/late.ndjson"
@@ -413,7 +426,8 @@ RSYSLOGD=$!
 EXTRA_PIDS="$EXTRA_PIDS $RSYSLOGD"
 LAST2=$(store_last)
 check "tcp sink catches up to seq $LAST2" wait_cursor tcp "$LAST2"
-sleep 0.3
+# rsyslog writes asynchronously: the last one written means the four before it are
+wait_for 60 grep -q "duser=\\\\\"late5\\\\\"" "$RS/tcp.json"
 for i in $(seq 1 5); do
     check "late$i reached rsyslog after the outage" grep -q "duser=\\\\\"late$i\\\\\"" "$RS/tcp.json"
 done

@@ -5,14 +5,15 @@
 # posted at setup, traild serving it with a signing key,
 # a custom event and two sinks (one delivering, one refused), then the
 # Playwright tests of tests/web/run.mjs driving Debian's chromium headless
-# (search, counts against `trail count`, paging, histogram, detail and
+# (search, counts against the test's own brute force, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
 # phone layout, headers). Authentication is on: an admin token, which the
 # pages start with (the login test signs in with it). Screenshots go to
 # $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
 #
 # Whatever the clock says: what the browser tests assert comes from this data
-# (counts against `trail count`, the histogram over the generated span), the
+# (counts against tests/integration/oracle.py over the generated NDJSON and
+# the records stored after it, the histogram over the generated span), the
 # browser's clock is pinned to TEST_NOW by Playwright (run.mjs), and the
 # setup's own ERROR/CRITICAL events make `>=ERROR` match, which the generator
 # alone does not at every hour. ctest also runs it with the clock moved
@@ -65,17 +66,26 @@ echo "test time: $TEST_NOW"
 # really cover, in whole hours
 "$TRAIL_BIN/trail" keygen --out "$WORK/ck" >/dev/null
 data_start=$(date -u -d "@$((now_s / 3600 * 3600 - 3 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
-"$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$data_start" --store "$WORK/store" >/dev/null
+# the generated NDJSON is kept: the oracle's input (what the store must hold)
+"$TRAIL_BIN/trail" loadgen -n 20000 -d 3 --start "$data_start" >"$WORK/generated.ndjson"
+"$TRAIL_BIN/trail" import "$WORK/generated.ndjson" --store "$WORK/store" >/dev/null
 check "generator filled the store" test -d "$WORK/store"
-event_time() { # ORDER: the time of the store's oldest or newest event
-    "$TRAIL_BIN/trail" query --store "$WORK/store" --order "$1" --limit 1 --format ndjson 2>/dev/null |
-        sed -n 's/.*"time":"\([^"]*\)".*/\1/p'
+"$TRAIL_BIN/trail" events --format json >"$WORK/catalog.json"
+"$TRAIL_BIN/trail" events --own --format json >"$WORK/own.json"
+ORACLE=$TRAIL_SOURCE_DIR/tests/integration/oracle.py
+event_time() { # ORDER: the time of the oldest or newest generated event, by the oracle
+    python3 "$ORACLE" events --order "$1" --limit 1 "$WORK/generated.ndjson" |
+        sed -n 's/.*"time": *"\([^"]*\)".*/\1/p'
 }
 check_eq "the generated events start at $data_start" "$(event_time oldest)" "${data_start%Z}.000000Z"
 last_s=$(date -u -d "$(event_time newest)" +%s)
 data_end=$(date -u -d "@$((last_s / 3600 * 3600 + 3600))" +%Y-%m-%dT%H:%M:%SZ)
-check_eq "all of them between $data_start and $data_end" \
-    "$("$TRAIL_BIN/trail" count --store "$WORK/store" --since "$data_start" --until "$data_end")" 20000
+"$TRAIL_BIN/trail" count --store "$WORK/store" --since "$data_start" --until "$data_end" --by hour \
+    --format json >"$WORK/span.json"
+check_eq "all 20000 between $data_start and $data_end, hour by hour as the oracle counts" \
+    "$(python3 "$ORACLE" --catalog "$WORK/catalog.json" check-count "$WORK/span.json" --by hour \
+        --since "$data_start" --until "$data_end" "$WORK/generated.ndjson") $(python3 -c \
+        'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WORK/span.json")" "ok 20000"
 
 # authentication on: an admin token for the pages and the test's own requests
 "$TRAIL_BIN/trail" token-hash viewer admin >"$WORK/token.txt"
@@ -130,12 +140,12 @@ stamped_s=$(date -u -d "${stamped:-x}" +%s 2>/dev/null || echo 0)
 # traild's clock is the script's: under tests/at_time.sh both are moved
 check "traild stamps the setup's events at the test's time ($stamped, clock at start $(date -u -d "@$clock_s" +%FT%TZ))" \
     test "$((stamped_s - clock_s))" -ge 0 -a "$((stamped_s - clock_s))" -le 600
-for _ in $(seq 1 100); do
+checkpoint_covers() { # N: traild's latest checkpoint covers N records or more
+    local size
     size=$(curl -s -H "$AUTH" "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
-    [ -n "$size" ] && [ "$size" -ge 20000 ] && break
-    sleep 0.1
-done
-check "a checkpoint covers the generated events" test "${size:-0}" -ge 20000
+    [ "${size:-0}" -ge "$1" ]
+}
+check "a checkpoint covers the generated events" wait_for 60 checkpoint_covers 20000
 check_eq "the page is served at / without a token" \
     "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/")" "200 text/html; charset=utf-8"
 check_eq "the API asks for one" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/events")" 401
@@ -153,21 +163,26 @@ check_eq "sinks: 200" "$(code "$URL/v1/sinks")" 200
 check_grep "sinks: both, with cursor and lag" \
     '"name":"archive","type":"file",.*"cursor":[0-9]+,"lag":[0-9]+.*"name":"soc","type":"webhook"' "$WORK/out.json"
 check_eq "verify: a run starts (202) or runs (409)" "$(code -X POST "$URL/v1/verify" | sed 's/409/202/')" 202
-for _ in $(seq 1 100); do
-    code "$URL/v1/verify" >/dev/null
-    grep -q '"state":"done"' "$WORK/out.json" && break
-    sleep 0.1
-done
+verify_done() { code "$URL/v1/verify" >/dev/null && grep -q '"state":"done"' "$WORK/out.json"; }
+wait_for 120 verify_done
 check_grep "verify: the store is intact" '"state":"done".*"ok":true,.*"records":2000[0-9],.*"damage":\[\]' \
     "$WORK/out.json"
 
+# the browser tests' oracle reads the store raw with this (daemon_common.bash)
+DUMP=$(dump_tool) || {
+    echo "FAIL the store reader does not build"
+    FAILED=$((FAILED + 1))
+    finish
+}
 rm -rf "$ART"
 mkdir -p "$ART"
 # node and chromium on the real clock, without libfaketime (Playwright's clock
 # sync needs both on one clock); the pages' clock is pinned to the script's,
 # moved by TRAIL_TEST_NOW and by tests/at_time.sh's offset
 (cd "$WEB_DIR" && env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED -u FAKETIME_DONT_FAKE_MONOTONIC \
-    TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_BIN=$TRAIL_BIN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+    TRAIL_URL=$URL TRAIL_TOKEN=$TOKEN TRAIL_STORE=$WORK/store WEB_ARTIFACTS=$ART \
+    TRAIL_ORACLE=$ORACLE TRAIL_EVENTS=$WORK/generated.ndjson TRAIL_DUMP=$DUMP \
+    TRAIL_CATALOGS=$WORK/catalog.json:$WORK/own.json \
     TRAIL_TEST_NOW=$TEST_NOW TRAIL_CLOCK_SHIFT_MS=$(((now_s - clock_s + ${TRAIL_FAKETIME_OFFSET_S:-0}) * 1000)) \
     TRAIL_DATA_START=$data_start TRAIL_DATA_END=$data_end \
     CHROMIUM=$CHROMIUM timeout 300 node run.mjs) 2>&1 | tee "$WORK/browser.log"
