@@ -199,21 +199,15 @@ static void seq_text(const struct trail_verify_damage *d, char *out, size_t size
         snprintf(out, size, "seq %" PRIu64 " in ", d->seq);
 }
 
+/* s as a JSON string, escaped as every JSON trail writes (trail_json_string) */
 static void json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    struct trail_buf b = {0};
+    if (trail_json_string(&b, s, strlen(s)) == 0)
+        fwrite(b.data, 1, b.len, f);
+    else
+        fputs("null", f);
+    trail_buf_free(&b);
 }
 
 static void print_json(const struct trail_verify_report *rep, double seconds, const char *key_note,
