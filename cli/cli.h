@@ -104,9 +104,15 @@ int cmd_sinks(int argc, char **argv);
 /*
  * cli_sinks_print - print the sinks of the store in dir (cli/sinks.c): one
  * line each (with a header line when header) or one JSON object each, lag
- * counted against last_seq. Returns the number of sinks, or -errno.
+ * counted against last_seq; a cursor whose store is not store_hex (the
+ * store's id, NULL: not checked) is shown with that error. Returns the
+ * number of sinks, or -errno.
  */
-int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header);
+int cli_sinks_print(const char *dir, const char *store_hex, uint64_t last_seq, int json,
+                    int header);
+
+/* cli_store_hex_id - the store's id as 32 hex digits, as sink cursors name it. */
+void cli_store_hex_id(const struct trail_store *store, char out[33]);
 
 /*
  * cli_store_emit - the --store part of `trail emit` (cli/store_cmds.c):

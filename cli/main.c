@@ -155,6 +155,14 @@ int cli_read_file(const char *path, size_t max, struct trail_buf *out)
     return r;
 }
 
+void cli_store_hex_id(const struct trail_store *store, char out[33])
+{
+    uint8_t id[16];
+    trail_store_id(store, id);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
 static struct trail_catalog *catalog;
 
 static void free_catalog(void)

@@ -54,6 +54,7 @@ static const char sinks_help[] =
 struct sink_state {
     char name[80];
     char type[32];
+    char store[33]; /* the store its cursor is of */
     uint64_t seq, witnessed, delivered;
     int64_t time_us;
     int64_t error_time_us;
@@ -63,26 +64,18 @@ struct sink_state {
 static int read_cursor(const char *dir, const char *file, struct sink_state *s)
 {
     char path[4096], line[700];
+    struct trail_sink_cursor c;
     snprintf(path, sizeof(path), "%s/sinks/%s", dir, file);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    int ok = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!strcmp(line, "trail-sink-cursor/1"))
-            ok = 1;
-        else if (!strncmp(line, "type ", 5))
-            snprintf(s->type, sizeof(s->type), "%.31s", line + 5);
-        else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1 ||
-                 sscanf(line, "witnessed %" SCNu64, &s->witnessed) == 1 ||
-                 sscanf(line, "delivered %" SCNu64, &s->delivered) == 1 ||
-                 sscanf(line, "time %" SCNd64, &s->time_us) == 1)
-            continue;
-    }
-    fclose(f);
-    if (!ok)
-        return TRAIL_E_PARSE;
+    int r = trail_sink_cursor_read(path, &c);
+    if (r < 0)
+        return r;
+    snprintf(s->type, sizeof(s->type), "%s", c.type);
+    snprintf(s->store, sizeof(s->store), "%s", c.store);
+    s->seq = c.seq;
+    s->witnessed = c.witnessed;
+    s->delivered = c.delivered;
+    s->time_us = c.time_us;
+    FILE *f;
     size_t n = strlen(file) - strlen(".cursor");
     snprintf(s->name, sizeof(s->name), "%.*s", (int)n, file);
     snprintf(path, sizeof(path), "%s/sinks/%s.error", dir, s->name);
@@ -160,7 +153,7 @@ static void table_text(const char *s)
     trail_buf_free(&b);
 }
 
-int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
+int cli_sinks_print(const char *dir, const char *store_hex, uint64_t last_seq, int json, int header)
 {
     struct sink_state *all;
     size_t n;
@@ -174,7 +167,12 @@ int cli_sinks_print(const char *dir, uint64_t last_seq, int json, int header)
         struct sink_state *s = &all[i];
         uint64_t lag = last_seq > s->seq ? last_seq - s->seq : 0;
         char t[32] = "-", te[32] = "-";
-        if (s->seq > last_seq) /* never lag 0: the store lost records the sink delivered */
+        if (store_hex && strcmp(s->store, store_hex) != 0) /* a copied or stale cursor */
+            snprintf(s->error, sizeof(s->error),
+                     "cursor of another store: %s/sinks/%s.cursor belongs to store %s, not this "
+                     "one (%s); traild starts this sink afresh",
+                     dir, s->name, s->store[0] ? s->store : "(none)", store_hex);
+        else if (s->seq > last_seq) /* never lag 0: the store lost records the sink delivered */
             snprintf(s->error, sizeof(s->error),
                      "cursor past the end: the cursor is at seq %" PRIu64
                      ", past the store's end (seq %" PRIu64 ")",
@@ -318,8 +316,10 @@ int cmd_sinks(int argc, char **argv)
     if (r < 0)
         return cli_fail(cmd, "cannot open the store %s: %s", dir, trail_strerror(r));
     uint64_t last = trail_store_last_seq(store);
+    char id[33];
+    cli_store_hex_id(store, id);
     trail_store_close(store);
-    r = cli_sinks_print(dir, last, json, 1);
+    r = cli_sinks_print(dir, id, last, json, 1);
     if (r < 0)
         return cli_fail(cmd, "cannot read %s/sinks: %s", dir, trail_strerror(r));
     if (r == 0 && !json)

@@ -702,7 +702,9 @@ int cmd_stats(int argc, char **argv)
     if (status)
         return status;
     struct trail_store_stats st;
+    char store_hex[33];
     trail_store_stats(s, &st);
+    cli_store_hex_id(s, store_hex);
     trail_store_close(s);
     char t1[32] = "-", t2[32] = "-";
     if (st.records) {
@@ -740,7 +742,7 @@ int cmd_stats(int argc, char **argv)
         snprintf(sinks_dir, sizeof(sinks_dir), "%s/sinks", dir);
         if (stat(sinks_dir, &sst) == 0 && S_ISDIR(sst.st_mode)) {
             putchar('\n');
-            cli_sinks_print(dir, st.last_seq, 0, 1);
+            cli_sinks_print(dir, store_hex, st.last_seq, 0, 1);
         }
     }
     return fflush(stdout) == 0 ? 0 : 1;

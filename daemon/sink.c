@@ -453,46 +453,34 @@ const char *sink_store_origin(void)
 
 static int save_cursor(struct sink *s)
 {
-    char id[33], text[512];
-    hex16(store_id, id);
-    snprintf(text, sizeof(text),
-             "trail-sink-cursor/1\ntype %s\nstore %s\nseq %" PRIu64 "\nwitnessed %" PRIu64
-             "\ndelivered %" PRIu64 "\ntime %" PRId64 "\n",
-             s->conf->ops->name, id, s->cursor, s->witnessed, s->delivered_total, trail_now());
-    return trail_file_replace(s->cursor_path, text, strlen(text), 0640);
+    struct trail_sink_cursor c = {.seq = s->cursor,
+                                  .witnessed = s->witnessed,
+                                  .delivered = s->delivered_total,
+                                  .time_us = trail_now()};
+    snprintf(c.type, sizeof(c.type), "%s", s->conf->ops->name);
+    hex16(store_id, c.store);
+    return trail_sink_cursor_write(s->cursor_path, &c);
 }
 
 /* Read the cursor file: 1 when there is one for this store, 0 when none, < 0 when unreadable. */
 static int load_cursor(struct sink *s)
 {
-    FILE *f = fopen(s->cursor_path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : -errno;
-    char line[256], id[33], want[33] = "";
-    int magic = 0, have_seq = 0;
-    uint64_t seq = 0, wit = 0, del = 0;
+    struct trail_sink_cursor c;
+    char id[33];
+    int r = trail_sink_cursor_read(s->cursor_path, &c);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
     hex16(store_id, id);
-    while (fgets(line, sizeof(line), f)) {
-        if (!strcmp(line, "trail-sink-cursor/1\n"))
-            magic = 1;
-        else if (!strncmp(line, "store ", 6))
-            snprintf(want, sizeof(want), "%.32s", line + 6);
-        else if (sscanf(line, "seq %" SCNu64, &seq) == 1)
-            have_seq = 1;
-        else if (sscanf(line, "witnessed %" SCNu64, &wit) != 1)
-            sscanf(line, "delivered %" SCNu64, &del);
-    }
-    fclose(f);
-    if (!magic || !have_seq)
-        return TRAIL_E_PARSE;
-    if (strcmp(want, id) != 0) {
+    if (strcmp(c.store, id) != 0) {
         log_msg(LOG_WARN, "sink %s: %s belongs to store %s, not this one (%s): starting afresh",
-                s->conf->name, s->cursor_path, want, id);
+                s->conf->name, s->cursor_path, c.store, id);
         return 0;
     }
-    s->cursor = seq;
-    s->witnessed = wit;
-    s->delivered_total = del;
+    s->cursor = c.seq;
+    s->witnessed = c.witnessed;
+    s->delivered_total = c.delivered;
     return 1;
 }
 

@@ -622,6 +622,29 @@ void trail_buf_reset(struct trail_buf *b);
  */
 int trail_file_replace(const char *path, const void *data, size_t len, unsigned mode);
 
+/*
+ * A sink's durable cursor (DIR/sinks/NAME.cursor; the format is in
+ * lib/sink_cursor.c and docs/sinks.md): where traild's sink NAME stands.
+ */
+struct trail_sink_cursor {
+    char type[32];      /* the sink's type */
+    char store[33];     /* the id of the store it delivers from, 32 hex digits ("" if none) */
+    uint64_t seq;       /* the last seq delivered or filtered out */
+    uint64_t witnessed; /* the last tree size sent to a witness */
+    uint64_t delivered; /* events delivered since the file began */
+    int64_t time_us;    /* when it was written */
+};
+
+/*
+ * trail_sink_cursor_read - read the cursor file at path into *ret. Returns
+ * 0, -errno (-ENOENT: no cursor yet), or TRAIL_E_PARSE when it is not a
+ * cursor (no magic line or no seq); *ret is untouched on failure.
+ */
+int trail_sink_cursor_read(const char *path, struct trail_sink_cursor *ret);
+
+/* trail_sink_cursor_write - replace the cursor file at path (trail_file_replace). 0 or -errno. */
+int trail_sink_cursor_write(const char *path, const struct trail_sink_cursor *c);
+
 /* trail_buf_free - release the memory and zero the buffer. */
 void trail_buf_free(struct trail_buf *b);
 

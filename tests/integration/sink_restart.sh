@@ -143,4 +143,14 @@ tail -4 "$WORK/compare.out"
 check "resumed exactly at the cursors: nothing skipped, nothing sent twice" test "$COMPARE" -eq 0
 
 stop_traild
+
+# a cursor of another store (a sinks/ directory copied from elsewhere) is not shown as this
+# store's: trail sinks names it, and traild would start that sink afresh
+c=$(ls "$WORK/store/sinks/"*.cursor | head -n1)
+name=$(basename "$c" .cursor)
+sed -i 's/^store .*/store 00000000000000000000000000000000/' "$c"
+"$TRAIL_BIN/trail" sinks --store "$WORK/store" >"$WORK/sinks.out" 2>&1
+check_grep "trail sinks: a cursor of another store is named as such" \
+    "^$name .*cursor of another store: .*belongs to store 00000000000000000000000000000000, not this one" \
+    "$WORK/sinks.out"
 finish
