@@ -33,6 +33,21 @@ int io_pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got)
     return 0;
 }
 
+int io_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 int io_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;

@@ -15,6 +15,9 @@
  */
 int io_pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got);
 
+/* io_pwrite_full - write all n bytes at off: 0 or -errno. */
+int io_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
+
 /* io_write_all - write all len bytes at the file position: 0 or -errno. */
 int io_write_all(int fd, const void *data, size_t len);
 

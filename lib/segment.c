@@ -238,21 +238,6 @@ static void decode_block(const uint8_t *p, struct seg_block *b)
     b->crc = get_u32(p + SEG_I_CRC);
 }
 
-static int write_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 void seg_sealed_free(struct seg_sealed *s)
 {
     if (!s)
@@ -369,7 +354,7 @@ static int flush_block(ZSTD_CCtx *cctx, int level, int dst_fd, struct trail_buf 
     b->raw_len = (uint32_t)raw->len;
     b->offset = *off;
     b->crc = trail_crc32c(0, comp->data, n);
-    r = write_full(dst_fd, comp->data, n, *off);
+    r = io_pwrite_full(dst_fd, comp->data, n, *off);
     if (r < 0)
         return r;
     *off += n;
@@ -395,7 +380,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     struct seg_header sh = *h;
     sh.kind = TRAIL_SEG_KIND_SEAL;
     off = seg_header_encode(&sh, hdr);
-    r = write_full(dst_fd, hdr, off, 0);
+    r = io_pwrite_full(dst_fd, hdr, off, 0);
     if (r < 0)
         goto out;
     r = trail_buf_reserve(&raw, block_bytes + TRAIL_RECORD_MAX / 64);
@@ -487,7 +472,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     put_u64(t + SEG_T_MAX_TIME, (uint64_t)max_time);
     put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
     memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
-    r = write_full(dst_fd, p, index_len + TRAIL_SEG_TRAILER, off);
+    r = io_pwrite_full(dst_fd, p, index_len + TRAIL_SEG_TRAILER, off);
     if (r < 0)
         goto out;
     if (fdatasync(dst_fd) < 0) {

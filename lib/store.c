@@ -25,6 +25,7 @@
  * the flusher adds segments as it creates them, the sealer swaps .open for
  * .seg, the purge removes the oldest.
  */
+#include "fileio.h"
 #include "store.h"
 
 #include "query.h" /* the index hooks of the sealer */
@@ -95,19 +96,7 @@ int store_fsync_dir(struct trail_store *s)
 static int write_at(struct trail_store *s, int fd, const void *buf, size_t n, uint64_t off)
 {
     int r = store_fault(s, TRAIL_STORE_OP_WRITE, fd);
-    if (r < 0)
-        return r;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        done += (size_t)w;
-    }
-    return 0;
+    return r < 0 ? r : io_pwrite_full(fd, buf, n, off);
 }
 
 static int sync_fd(struct trail_store *s, int fd)
@@ -202,6 +191,21 @@ static int meta_write(struct trail_store *s)
 }
 
 /* ---- the segment list ---- */
+
+int store_segs_copy(struct trail_store *s, struct seg **ret, size_t *ret_n)
+{
+    pthread_mutex_lock(&s->seg_lock);
+    size_t n = s->n_segs;
+    struct seg *segs = malloc((n ? n : 1) * sizeof(*segs));
+    if (segs && n)
+        memcpy(segs, s->segs, n * sizeof(*segs));
+    pthread_mutex_unlock(&s->seg_lock);
+    if (!segs)
+        return -ENOMEM;
+    *ret = segs;
+    *ret_n = n;
+    return 0;
+}
 
 long store_segs_find(const struct trail_store *s, uint64_t seq)
 {

@@ -520,6 +520,12 @@ int store_list_segments(struct trail_store *s, struct store_found **ret, size_t 
 /* store paths: DIR/seg-<16 hex>.open | .seg | .seg.tmp */
 void store_seg_path(const struct trail_store *s, uint64_t first_seq, const char *ext, char *out,
                     size_t size);
+/*
+ * store_segs_copy - a copy of the segment list, taken under seg_lock, for a
+ * reader that walks it without holding the lock. *ret (never NULL on
+ * success, caller frees) and *ret_n. 0 or -ENOMEM.
+ */
+int store_segs_copy(struct trail_store *s, struct seg **ret, size_t *ret_n);
 /* store_segs_find - index of the segment holding seq, or -1. Needs seg_lock. */
 long store_segs_find(const struct trail_store *s, uint64_t seq);
 /* store_leaf_range - the leaf hashes of records [first_seq, first_seq + n) (from the records). */

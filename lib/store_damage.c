@@ -18,6 +18,7 @@
  * quarantine directory DIR/quarantine/<UTC time>/ holds the moved files and
  * REPORT, which says the same in words with the SHA-256 of every file moved.
  */
+#include "fileio.h"
 #include "merkle.h"
 #include "query.h"
 #include "store.h"
@@ -126,8 +127,9 @@ long store_blocks_check(int fd, const struct seg_sealed *ss)
             bad = -2;
             break;
         }
-        ssize_t n = pread(fd, comp.data, b->comp_len, (off_t)b->offset);
-        if (n != (ssize_t)b->comp_len || trail_crc32c(0, comp.data, b->comp_len) != b->crc)
+        size_t got = 0;
+        if (io_pread_full(fd, comp.data, b->comp_len, b->offset, &got) < 0 || got != b->comp_len ||
+            trail_crc32c(0, comp.data, b->comp_len) != b->crc)
             bad = i;
     }
     trail_buf_free(&comp);
@@ -136,13 +138,9 @@ long store_blocks_check(int fd, const struct seg_sealed *ss)
 
 int trail_store_scrub(struct trail_store *s)
 {
-    pthread_mutex_lock(&s->seg_lock);
-    size_t n = s->n_segs;
-    struct seg *segs = malloc((n ? n : 1) * sizeof(*segs));
-    if (segs && n)
-        memcpy(segs, s->segs, n * sizeof(*segs));
-    pthread_mutex_unlock(&s->seg_lock);
-    if (!segs)
+    struct seg *segs;
+    size_t n;
+    if (store_segs_copy(s, &segs, &n) < 0)
         return -ENOMEM;
     int found = 0, r = 0;
     for (size_t i = 0; i < n && r >= 0; i++) {

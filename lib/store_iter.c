@@ -456,13 +456,9 @@ int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t t)
     struct trail_store *s = it->s;
     int fwd = it->dir == TRAIL_ITER_FORWARD;
     uint64_t lim = limit(it);
-    pthread_mutex_lock(&s->seg_lock);
-    size_t n = s->n_segs;
-    struct seg *segs = malloc((n ? n : 1) * sizeof(*segs));
-    if (segs && n)
-        memcpy(segs, s->segs, n * sizeof(*segs));
-    pthread_mutex_unlock(&s->seg_lock);
-    if (!segs)
+    struct seg *segs;
+    size_t n;
+    if (store_segs_copy(s, &segs, &n) < 0)
         return -ENOMEM;
     int r = 0, found = 0;
     for (size_t k = 0; k < n && !found; k++) {

@@ -122,16 +122,9 @@ int trail_store_purge(struct trail_store *s, int64_t older_than_us, uint64_t max
     if (s->read_only)
         return TRAIL_E_READONLY;
     pthread_mutex_lock(&s->purge_lock);
-    pthread_mutex_lock(&s->seg_lock);
-    size_t n = s->n_segs;
-    segs = malloc((n ? n : 1) * sizeof(*segs));
-    if (segs && n)
-        memcpy(segs, s->segs, n * sizeof(*segs));
-    pthread_mutex_unlock(&s->seg_lock);
-    if (!segs) {
-        r = -ENOMEM;
+    size_t n = 0;
+    if ((r = store_segs_copy(s, &segs, &n)) < 0)
         goto out;
-    }
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += segs[i].bytes;

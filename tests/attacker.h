@@ -104,16 +104,16 @@ static int atk_load(int fd, int sealed, struct seg_header *h, struct trail_buf *
     return r < 0 ? -1 : 0;
 }
 
-/* Write a segment: header, then frames (open) or blocks, index and trailer (sealed). */
-static int atk_save(const char *path, int sealed, const struct seg_header *h,
-                    const struct trail_buf *frames, const uint8_t chain_end[TRAIL_HASH_LEN])
+/*
+ * After a header of head_len bytes at the start of fd, write a segment's
+ * body: the frames (open), or blocks of about block bytes, the index and the
+ * trailer with chain_end (sealed), every checksum made to fit. Closes fd.
+ */
+static int atk_write_body(int fd, size_t head_len, int sealed, uint64_t first_seq,
+                          const struct trail_buf *frames, const uint8_t chain_end[TRAIL_HASH_LEN],
+                          size_t block)
 {
-    uint8_t head[TRAIL_SEG_HEADER_MAX];
-    size_t head_len = seg_header_encode(h, head);
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0600);
-    if (fd < 0)
-        return -1;
-    int r = pwrite(fd, head, head_len, 0) == (ssize_t)head_len ? 0 : -1;
+    int r = 0;
     if (!sealed) {
         if (frames->len &&
             pwrite(fd, frames->data, frames->len, (off_t)head_len) != (ssize_t)frames->len)
@@ -123,7 +123,7 @@ static int atk_save(const char *path, int sealed, const struct seg_header *h,
     }
     struct trail_buf index = {0};
     uint32_t n_blocks = 0;
-    uint64_t off = head_len, last_seq = h->first_seq - 1;
+    uint64_t off = head_len, last_seq = first_seq - 1;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     const uint8_t *p = (const uint8_t *)frames->data;
     for (size_t pos = 0; pos < frames->len && r == 0;) {
@@ -131,7 +131,7 @@ static int atk_save(const char *path, int sealed, const struct seg_header *h,
         uint32_t count = 0;
         int64_t bmin = INT64_MAX, bmax = INT64_MIN;
         uint64_t first = trail_record_seq(p + pos + 8);
-        while (pos < frames->len && (pos - start < ATK_BLOCK || count == 0)) {
+        while (pos < frames->len && (pos - start < block || count == 0)) {
             int64_t t = trail_record_time(p + pos + 8);
             bmin = t < bmin ? t : bmin;
             bmax = t > bmax ? t : bmax;
@@ -145,14 +145,14 @@ static int atk_save(const char *path, int sealed, const struct seg_header *h,
         if (ZSTD_isError(clen) || pwrite(fd, comp, clen, (off_t)off) != (ssize_t)clen)
             r = -1;
         uint8_t e[TRAIL_SEG_INDEX_ENTRY];
-        put_u64(e, first);
-        put_u32(e + 8, count);
-        put_u32(e + 12, (uint32_t)clen);
-        put_u64(e + 16, off);
-        put_u64(e + 24, (uint64_t)bmin);
-        put_u64(e + 32, (uint64_t)bmax);
-        put_u32(e + 40, (uint32_t)(pos - start));
-        put_u32(e + 44, trail_crc32c(0, comp, clen));
+        put_u64(e + SEG_I_FIRST_SEQ, first);
+        put_u32(e + SEG_I_COUNT, count);
+        put_u32(e + SEG_I_COMP_LEN, (uint32_t)clen);
+        put_u64(e + SEG_I_OFFSET, off);
+        put_u64(e + SEG_I_MIN_TIME, (uint64_t)bmin);
+        put_u64(e + SEG_I_MAX_TIME, (uint64_t)bmax);
+        put_u32(e + SEG_I_RAW_LEN, (uint32_t)(pos - start));
+        put_u32(e + SEG_I_CRC, trail_crc32c(0, comp, clen));
         free(comp);
         trail_buf_append(&index, e, sizeof(e));
         off += clen;
@@ -163,21 +163,38 @@ static int atk_save(const char *path, int sealed, const struct seg_header *h,
     if (index.len && pwrite(fd, index.data, index.len, (off_t)off) != (ssize_t)index.len)
         r = -1;
     uint8_t t[TRAIL_SEG_TRAILER] = {0};
-    put_u64(t, off);
-    put_u32(t + 8, n_blocks);
-    put_u32(t + 12, trail_crc32c(0, index.data, index.len));
-    put_u64(t + 16, h->first_seq);
-    put_u64(t + 24, last_seq);
-    memcpy(t + 32, chain_end, TRAIL_HASH_LEN); /* this attacker knows the chain head */
-    put_u64(t + 64, (uint64_t)tmin);
-    put_u64(t + 72, (uint64_t)tmax);
-    put_u32(t + 84, trail_crc32c(0, t, 84));
-    memcpy(t + 88, TRAIL_SEG_END_MAGIC, 8);
+    put_u64(t + SEG_T_INDEX_OFF, off);
+    put_u32(t + SEG_T_BLOCKS, n_blocks);
+    put_u32(t + SEG_T_INDEX_CRC, trail_crc32c(0, index.data, index.len));
+    put_u64(t + SEG_T_FIRST_SEQ, first_seq);
+    put_u64(t + SEG_T_LAST_SEQ, last_seq);
+    memcpy(t + SEG_T_CHAIN, chain_end, TRAIL_HASH_LEN);
+    put_u64(t + SEG_T_MIN_TIME, (uint64_t)tmin);
+    put_u64(t + SEG_T_MAX_TIME, (uint64_t)tmax);
+    put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
+    memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
     if (pwrite(fd, t, sizeof(t), (off_t)(off + index.len)) != (ssize_t)sizeof(t))
         r = -1;
     trail_buf_free(&index);
     close(fd);
     return r;
+}
+
+/* Write a segment: header, then frames (open) or blocks, index and trailer (sealed). */
+static int atk_save(const char *path, int sealed, const struct seg_header *h,
+                    const struct trail_buf *frames, const uint8_t chain_end[TRAIL_HASH_LEN])
+{
+    uint8_t head[TRAIL_SEG_HEADER_MAX];
+    size_t head_len = seg_header_encode(h, head);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0600);
+    if (fd < 0)
+        return -1;
+    if (pwrite(fd, head, head_len, 0) != (ssize_t)head_len) {
+        close(fd);
+        return -1;
+    }
+    /* this attacker knows the chain head */
+    return atk_write_body(fd, head_len, sealed, h->first_seq, frames, chain_end, ATK_BLOCK);
 }
 
 /* Change the first character of the record's duser value (its length stays). */

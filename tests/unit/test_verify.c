@@ -265,81 +265,19 @@ static int seg_load(const char *dir, uint64_t seq, struct segfile *sf)
     return r;
 }
 
-/* Write the segment back with every checksum made to fit its new content. */
+/* Write the segment back with every checksum made to fit its new content (the header as it
+   was: this attacker cannot know a chain head, so the trailer keeps the old one). */
 static int seg_save(struct segfile *sf)
 {
     int fd = open(sf->path, O_WRONLY | O_TRUNC);
     if (fd < 0)
         return -1;
-    int r = 0;
-    if (pwrite(fd, sf->header, sf->header_len, 0) != (ssize_t)sf->header_len)
-        r = -1;
-    if (!sf->sealed) {
-        if (pwrite(fd, sf->frames.data, sf->frames.len, (off_t)sf->header_len) !=
-            (ssize_t)sf->frames.len)
-            r = -1;
+    if (pwrite(fd, sf->header, sf->header_len, 0) != (ssize_t)sf->header_len) {
         close(fd);
-        return r;
+        return -1;
     }
-    /* sealed: blocks of whole frames, the index, the trailer */
-    uint8_t index[256 * TRAIL_SEG_INDEX_ENTRY];
-    uint32_t n_blocks = 0;
-    uint64_t off = sf->header_len, last_seq = sf->first_seq - 1;
-    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-    const uint8_t *p = (const uint8_t *)sf->frames.data;
-    size_t pos = 0;
-    while (pos < sf->frames.len) {
-        size_t start = pos;
-        uint32_t count = 0;
-        int64_t bmin = INT64_MAX, bmax = INT64_MIN;
-        uint64_t first = trail_record_seq(p + pos + 8);
-        while (pos < sf->frames.len && (pos - start < BLOCK || count == 0)) {
-            uint32_t len = get_u32(p + pos);
-            int64_t t = trail_record_time(p + pos + 8);
-            bmin = t < bmin ? t : bmin;
-            bmax = t > bmax ? t : bmax;
-            last_seq = trail_record_seq(p + pos + 8);
-            pos += 8 + len;
-            count++;
-        }
-        size_t bound = ZSTD_compressBound(pos - start);
-        uint8_t *comp = malloc(bound);
-        size_t clen = ZSTD_compress(comp, bound, p + start, pos - start, 1);
-        if (pwrite(fd, comp, clen, (off_t)off) != (ssize_t)clen)
-            r = -1;
-        uint8_t *e = index + n_blocks * TRAIL_SEG_INDEX_ENTRY;
-        put_u64(e, first);
-        put_u32(e + 8, count);
-        put_u32(e + 12, (uint32_t)clen);
-        put_u64(e + 16, off);
-        put_u64(e + 24, (uint64_t)bmin);
-        put_u64(e + 32, (uint64_t)bmax);
-        put_u32(e + 40, (uint32_t)(pos - start));
-        put_u32(e + 44, trail_crc32c(0, comp, clen));
-        free(comp);
-        off += clen;
-        n_blocks++;
-        tmin = bmin < tmin ? bmin : tmin;
-        tmax = bmax > tmax ? bmax : tmax;
-    }
-    size_t index_len = n_blocks * TRAIL_SEG_INDEX_ENTRY;
-    if (pwrite(fd, index, index_len, (off_t)off) != (ssize_t)index_len)
-        r = -1;
-    uint8_t t[TRAIL_SEG_TRAILER] = {0};
-    put_u64(t, off);
-    put_u32(t + 8, n_blocks);
-    put_u32(t + 12, trail_crc32c(0, index, index_len));
-    put_u64(t + 16, sf->first_seq);
-    put_u64(t + 24, last_seq);
-    memcpy(t + 32, sf->trailer_chain, 32); /* the attacker cannot know a chain head */
-    put_u64(t + 64, (uint64_t)tmin);
-    put_u64(t + 72, (uint64_t)tmax);
-    put_u32(t + 84, trail_crc32c(0, t, 84));
-    memcpy(t + 88, TRAIL_SEG_END_MAGIC, 8);
-    if (pwrite(fd, t, sizeof(t), (off_t)(off + index_len)) != (ssize_t)sizeof(t))
-        r = -1;
-    close(fd);
-    return r;
+    return atk_write_body(fd, sf->header_len, sf->sealed, sf->first_seq, &sf->frames,
+                          sf->trailer_chain, BLOCK);
 }
 
 static void seg_free(struct segfile *sf)
