@@ -192,6 +192,17 @@ static int meta_write(struct trail_store *s)
 
 /* ---- the segment list ---- */
 
+/*
+ * At open: does a segment starting at first_seq leave a gap after the one
+ * before (ending at prev_last), or overlap it, other than a gap that known
+ * damage covers? Needs the segments pushed so far (none: no gap).
+ */
+static int seqs_gap(struct trail_store *s, uint64_t first_seq, uint64_t prev_last)
+{
+    return s->n_segs > 0 && first_seq != prev_last + 1 &&
+           !(first_seq > prev_last + 1 && store_damage_covers(s, prev_last + 1, first_seq - 1));
+}
+
 int store_segs_copy(struct trail_store *s, struct seg **ret, size_t *ret_n)
 {
     pthread_mutex_lock(&s->seg_lock);
@@ -705,8 +716,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
                                  .damaged = 1,
                                  .min_time = INT64_MAX,
                                  .max_time = INT64_MIN};
-                if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
-                    !store_damage_covers(s, prev_last + 1, g.first_seq - 1)) {
+                if (seqs_gap(s, g.first_seq, prev_last)) {
                     store_report(rep,
                                  "%s: starts at seq %" PRIu64 " but the segment before ends at "
                                  "%" PRIu64,
@@ -804,9 +814,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
             r = TRAIL_E_CORRUPT;
             goto out;
         }
-        if (s->n_segs > 0 && g.first_seq != prev_last + 1 &&
-            !(g.first_seq > prev_last + 1 &&
-              store_damage_covers(s, prev_last + 1, g.first_seq - 1))) {
+        if (seqs_gap(s, g.first_seq, prev_last)) {
             store_report(rep,
                          "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
                          name, g.first_seq, prev_last);
