@@ -7,7 +7,7 @@
  * event per item (trail_event_from_*), and into one event reused item after
  * item (trail_event_parse_*), as an input thread does.
  *
- * The items are the workload generator's events (lib/loadgen.c, seed 1)
+ * The items are the workload generator's events (lib/sim/loadgen.c, seed 1)
  * rendered exactly as `trail loadgen --format syslog|ndjson|cef` writes
  * them, held in memory. Each case does the whole job per item: decode, then
  * trail_event_validate(). Before timing, every item is decoded once and
@@ -31,7 +31,7 @@
  * (total Ir divided by EVENTS times the number of cases run). Not a test: it
  * asserts nothing about time.
  */
-#include "internal.h"
+#include "event/event.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * bench_hash.c - what one SHA-256 of a short message costs through the ways
- * OpenSSL 3 offers, and what trail's own hash calls (lib/merkle.c) cost.
+ * OpenSSL 3 offers, and what trail's own hash calls (lib/integrity/merkle.c) cost.
  *
  * Chooses the approach merkle.c uses: the store hashes every record once as a
  * leaf (~300 bytes), once into the chain (64 bytes) and adds it to the
@@ -13,7 +13,7 @@
  * Prints one line per case: ns per hash and hashes per second, single thread.
  * Not a test: it asserts nothing about time.
  */
-#include "merkle.h"
+#include "integrity/merkle.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ enum approach {
     REUSED_INIT_EX2,  /* one EVP_MD_CTX, EVP_DigestInit_ex2(fetched) each time */
     REUSED_IMPLICIT,  /* one EVP_MD_CTX, EVP_DigestInit_ex2(EVP_sha256()) each time */
     SHA256_ONESHOT,   /* SHA256() (not deprecated in 3.0; goes through EVP_Q_digest) */
-    TRAIL_CALL,       /* trail_sha256() from lib/merkle.c */
+    TRAIL_CALL,       /* trail_sha256() from lib/integrity/merkle.c */
 };
 
 static const char *const names[] = {

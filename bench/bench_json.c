@@ -1,6 +1,6 @@
 /*
  * bench_json.c - what decoding one event from JSON costs with trail's own
- * decoder (lib/json.c) and with jansson, the JSON library Debian ships.
+ * decoder (lib/codec/json.c) and with jansson, the JSON library Debian ships.
  *
  * The justification for a hand-written decoder on the HTTP ingest path
  * (target: 300,000 events/s on this 2-core machine). Both sides do the whole
@@ -8,7 +8,7 @@
  * attributes out, freed again. jansson's side is json_loadb() followed by the
  * accessors and the event setters; its parse alone is measured too.
  *
- * The events are the workload generator's (lib/loadgen.c, seed 1) in two
+ * The events are the workload generator's (lib/sim/loadgen.c, seed 1) in two
  * shapes: what a producer sends to POST /v1/events (id, time, host, attrs)
  * and the canonical form trail exports (every member, a uuid). Before
  * timing, both sides' events are encoded again and compared, so that a fast
@@ -19,7 +19,7 @@
  * Prints events/s and MB/s per case, single thread, per second of the
  * thread's CPU time. Not a test: it asserts nothing about time.
  */
-#include "internal.h"
+#include "event/event.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -31,7 +31,7 @@
  *
  * Not a test: it prints figures (docs/BENCHMARKS.md records them).
  */
-#include "query.h"
+#include "query/query.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,7 +22,7 @@
  *
  * Not a test: prints figures (docs/BENCHMARKS.md records them), asserts nothing.
  */
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,8 +2,8 @@
  * checkpoint.c - `trail checkpoint`: print the store's latest signed
  * checkpoint, the one line a witness keeps elsewhere, or sign one now.
  *
- * Not here: when the store signs on its own (lib/store_checkpoint.c), the
- * line form (lib/checkpoint.c), checking (cli/verify.c, cli/proof.c).
+ * Not here: when the store signs on its own (lib/store/store_checkpoint.c), the
+ * line form (lib/integrity/checkpoint.c), checking (cli/verify.c, cli/proof.c).
  */
 #include "cli.h"
 

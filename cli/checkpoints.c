@@ -5,7 +5,7 @@
  * witness's log, the store's DIR/checkpoints), each kept with where it came
  * from for the messages.
  *
- * Not here: the checkpoint line itself (lib/checkpoint.c), what the
+ * Not here: the checkpoint line itself (lib/integrity/checkpoint.c), what the
  * commands check with them (cli/verify.c, cli/proof.c).
  */
 #include "cli.h"

@@ -3,7 +3,7 @@
  * traild with trail_client_send() and print its seq once traild says it is
  * durable.
  *
- * Not here: building the event (cli/emit.c), the HTTP exchange (lib/client.c).
+ * Not here: building the event (cli/emit.c), the HTTP exchange (lib/client/client.c).
  */
 #include "cli.h"
 

@@ -2,12 +2,12 @@
  * emit.c - `trail emit`: build one event from the command line, validate it
  * against the catalog and print it in one of the wire forms, one line.
  *
- * Not here: the encoders (lib/json.c, lib/cef.c, lib/syslog.c), and sending
+ * Not here: the encoders (lib/codec/json.c, lib/codec/cef.c, lib/codec/syslog.c), and sending
  * or storing the event (--store and --url join the option table below when
  * the store and the daemon exist).
  */
 #include "cli.h"
-#include "internal.h"
+#include "event/event.h"
 
 #include <errno.h>
 #include <stdlib.h>

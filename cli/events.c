@@ -3,8 +3,8 @@
  * events and the deployment's custom ones) as an aligned table, TSV, JSON or
  * a Markdown table.
  *
- * Not here: the catalog itself (lib/catalog.c, catalog/events.cat) and the
- * severity filter's grammar (trail_severity_range_parse in lib/severity.c).
+ * Not here: the catalog itself (lib/event/catalog.c, catalog/events.cat) and the
+ * severity filter's grammar (trail_severity_range_parse in lib/event/severity.c).
  */
 #include "cli.h"
 

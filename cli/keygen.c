@@ -2,7 +2,7 @@
  * keygen.c - `trail keygen`: make the Ed25519 key pair that signs a store's
  * checkpoints.
  *
- * Not here: the keys themselves and their files (lib/checkpoint.c,
+ * Not here: the keys themselves and their files (lib/integrity/checkpoint.c,
  * trail_key_generate), signing checkpoints (the store).
  */
 #include "cli.h"

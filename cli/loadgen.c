@@ -2,7 +2,7 @@
  * loadgen.c - trail loadgen: the workload generator on the command line.
  *
  * Prints the simulated identity server's events as NDJSON, event.log (CEF)
- * lines or RFC 5424 syslog. Not here: the simulation itself (lib/loadgen.c).
+ * lines or RFC 5424 syslog. Not here: the simulation itself (lib/sim/loadgen.c).
  */
 #include "cli.h"
 

@@ -10,11 +10,11 @@
  * (trail_store_subtree_hash), check it against the checkpoint before
  * printing it, and print it with trail_proof_format().
  *
- * Not here: the proof algorithms and text forms (lib/proof.c), checkpoints
- * and keys (lib/checkpoint.c).
+ * Not here: the proof algorithms and text forms (lib/integrity/proof.c), checkpoints
+ * and keys (lib/integrity/checkpoint.c).
  */
 #include "cli.h"
-#include "merkle.h"
+#include "integrity/merkle.h"
 
 #include <errno.h>
 #include <inttypes.h>

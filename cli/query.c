@@ -4,7 +4,7 @@
  * writes it) or through a running traild (--url, its GET /v1/events,
  * /v1/count and /v1/events/stream).
  *
- * Not here: the filter language and the indexes (lib/query.c, lib/index*.c),
+ * Not here: the filter language and the indexes (lib/query/query.c, lib/query/index*.c),
  * traild's side of the HTTP API (daemon/query_http.c).
  *
  * The HTTP client below is the least these three need: HTTP/1.0 GETs (so

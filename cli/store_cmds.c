@@ -3,8 +3,8 @@
  * daemon: `trail import`, `trail export`, `trail purge`, `trail stats`, and
  * the --store half of `trail emit` (cli_store_emit).
  *
- * Not here: the store itself (lib/store*.c), the codecs (lib/json.c,
- * lib/cef.c), queries (`trail query`).
+ * Not here: the store itself (lib/store/store*.c), the codecs (lib/codec/json.c,
+ * lib/codec/cef.c), queries (`trail query`).
  */
 #include "cli.h"
 

@@ -2,12 +2,12 @@
  * verify.c - `trail verify`: check a store directory end to end, as an
  * auditor would, and say plainly whether it holds and where it does not.
  *
- * Not here: the checking itself (lib/verify.c, trail_verify_store), proofs
+ * Not here: the checking itself (lib/verify/verify.c, trail_verify_store), proofs
  * (cli/proof.c), the store's own checkpoints (cli/checkpoint.c), reading
  * --checkpoint values (cli/checkpoints.c).
  */
 #include "cli.h"
-#include "merkle.h"
+#include "integrity/merkle.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -5,8 +5,8 @@
  * by the scrub, or by any reader since), and the store's damage as /healthz
  * and /metrics show it.
  *
- * Not for: finding damage (lib/store_damage.c), going around it (searches in
- * lib/index.c, sinks in sink.c).
+ * Not for: finding damage (lib/store/store_damage.c), going around it (searches in
+ * lib/query/index.c, sinks in sink.c).
  */
 #include "damage.h"
 

@@ -5,7 +5,7 @@
  * A message carries its event as [trail@32473 ...] structured data, as a
  * JSON object in MSG, or as a CEF payload (trail_event_from_syslog).
  *
- * Not here: the sockets and backpressure (stream.c), parsing (lib/syslog_parse.c).
+ * Not here: the sockets and backpressure (stream.c), parsing (lib/codec/syslog_parse.c).
  */
 #include "log.h"
 #include "metrics.h"

@@ -3,7 +3,7 @@
  * LF-terminated, with or without the event.log prefix, as the documented
  * product writes its event.log.
  *
- * Not here: the sockets and backpressure (stream.c), CEF (lib/cef.c).
+ * Not here: the sockets and backpressure (stream.c), CEF (lib/codec/cef.c).
  */
 #include "log.h"
 #include "metrics.h"

@@ -43,7 +43,7 @@ static void vlog(int level, const char *fmt, va_list ap)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
-    /* a message may quote what a peer sent: escaped as every output (lib/textesc.c), so
+    /* a message may quote what a peer sent: escaped as every output (lib/codec/textesc.c), so
        that a log line is one line and drives no terminal that shows it */
     struct trail_buf esc = {0};
     if (!trail_text_is_safe(line + n, len - (size_t)n)) {

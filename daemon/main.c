@@ -2,7 +2,7 @@
  * main.c - traild: read the config, open the store, start the inputs, and
  * run the lifecycle: start-up, SIGHUP reloads, SIGTERM/SIGINT shutdown,
  * each step written to the store as one of trail's own records
- * (lib/own_events.c), marked as trail's so that no input can imitate them.
+ * (lib/event/own_events.c), marked as trail's so that no input can imitate them.
  *
  *   trail_run_starting     the store is open, inputs not yet started
  *   trail_run_started      every input listens

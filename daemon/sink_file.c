@@ -17,7 +17,7 @@
  * does not leave half a line. Duplicates are possible after a crash between
  * the write and the cursor save (at-least-once).
  *
- * Not here: the runner and the cursor (sink.c), the CEF encoder (lib/cef.c).
+ * Not here: the runner and the cursor (sink.c), the CEF encoder (lib/codec/cef.c).
  */
 #include "sink.h"
 

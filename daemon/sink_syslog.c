@@ -11,7 +11,7 @@
  * connection showed no error; a peer that dies with bytes in flight loses
  * them. UDP is fire and forget. docs/sinks.md says so.
  *
- * Not here: the runner (sink.c), the RFC 5424 encoder (lib/syslog.c).
+ * Not here: the runner (sink.c), the RFC 5424 encoder (lib/codec/syslog.c).
  */
 #include "sink.h"
 

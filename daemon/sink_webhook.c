@@ -15,7 +15,7 @@
  *     X-Trail-First-Seq: SEQ, X-Trail-Last-Seq: SEQ, X-Trail-Events: N
  *
  * Not here: the runner (sink.c), the HTTP client (sink.c), the mappings
- * (lib/mapping.c).
+ * (lib/codec/mapping.c).
  */
 #include "sink.h"
 

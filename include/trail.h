@@ -624,7 +624,7 @@ int trail_file_replace(const char *path, const void *data, size_t len, unsigned 
 
 /*
  * A sink's durable cursor (DIR/sinks/NAME.cursor; the format is in
- * lib/sink_cursor.c and docs/sinks.md): where traild's sink NAME stands.
+ * lib/store/sink_cursor.c and docs/sinks.md): where traild's sink NAME stands.
  */
 struct trail_sink_cursor {
     char type[32];      /* the sink's type */
@@ -649,7 +649,7 @@ int trail_sink_cursor_write(const char *path, const struct trail_sink_cursor *c)
 void trail_buf_free(struct trail_buf *b);
 
 /* ------------------------------------------------------------------------ */
-/* Safe text (lib/textesc.c, the table in docs/wire-formats.md)             */
+/* Safe text (lib/codec/textesc.c, the table in docs/wire-formats.md)             */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -853,7 +853,7 @@ int trail_event_to_syslog(const struct trail_event *ev, const struct trail_syslo
                           struct trail_buf *out);
 
 /* ------------------------------------------------------------------------ */
-/* Mappings for SIEMs (lib/mapping.c, field by field in docs/sinks.md)      */
+/* Mappings for SIEMs (lib/codec/mapping.c, field by field in docs/sinks.md)      */
 /* ------------------------------------------------------------------------ */
 
 /* The field mappings a sink may apply to its JSON output. */
@@ -910,7 +910,7 @@ int trail_event_to_ecs(const struct trail_event *ev, struct trail_buf *out);
 int trail_event_to_mapped(const struct trail_event *ev, int mapping, struct trail_buf *out);
 
 /* ------------------------------------------------------------------------ */
-/* Reading syslog (lib/syslog_parse.c)                                      */
+/* Reading syslog (lib/codec/syslog_parse.c)                                      */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1080,7 +1080,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
                              size_t errlen);
 
 /* ------------------------------------------------------------------------ */
-/* Client of traild (lib/client.c)                                          */
+/* Client of traild (lib/client/client.c)                                          */
 /* ------------------------------------------------------------------------ */
 
 /* Options of trail_client_send(). Zero-initialise; NULL means the defaults. */
@@ -1577,7 +1577,7 @@ struct trail_store_opts {
     int (*checkpoint_sizes)(void *arg, uint64_t **ret_sizes, size_t *ret_n);
 
     /*
-     * Checkpoints written by the store (lib/store_checkpoint.c; the file is
+     * Checkpoints written by the store (lib/store/store_checkpoint.c; the file is
      * in docs/format.md, "Checkpoints"). With a signing key, a writer signs
      * its durable state (origin: the store id in 32 lower-case hex digits)
      * at the moments the hook above is called, at close, and on
@@ -1918,7 +1918,7 @@ int trail_store_checkpoint_now(struct trail_store *store, struct trail_checkpoin
 /* ------------------------------------------------------------------------ */
 
 /*
- * An auditor's check of a whole store directory (lib/verify.c,
+ * An auditor's check of a whole store directory (lib/verify/verify.c,
  * docs/integrity.md "Verifying a store"). It reads the files itself and
  * trusts none of the store's bookkeeping: every frame checksum, every
  * record's seq, every leaf, the hash chain, the Merkle tree, the group

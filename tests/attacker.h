@@ -11,7 +11,7 @@
  * Used by tests/unit/test_verify.c and tests/tools/store_attacker.c (the same
  * attacker for tests/integration/verify_attacks.sh). Everything here is
  * static: one copy per test program. It uses the store's own encoders
- * (store.h, merkle.h), as an attacker who read docs/format.md would.
+ * (store/segment.h, integrity/merkle.h), as an attacker who read docs/format.md would.
  *
  * Not for: stores after a purge (it starts from the first segment's header
  * and needs the whole of its first group of 256 leaves).
@@ -19,7 +19,7 @@
 #ifndef TRAIL_TEST_ATTACKER_H
 #define TRAIL_TEST_ATTACKER_H
 
-#include "store.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <fcntl.h>

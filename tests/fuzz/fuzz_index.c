@@ -1,6 +1,6 @@
 /*
  * fuzz_index.c - libFuzzer target for the index reader: a sealed segment's
- * .idx file read in place (qindex_view in lib/index_file.c) and every
+ * .idx file read in place (qindex_view in lib/query/index_file.c) and every
  * structure in it walked: units, the event dictionary and bitsets, the
  * hourly rollup, the term buckets and their postings (word and value
  * terms, both codings).
@@ -15,8 +15,8 @@
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_index/,
  * which starts from .idx files of stores the generator filled.
  */
-#include "query.h"
-#include "store.h"
+#include "query/query.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  * Not here: searching through indexes (tests/unit/test_query_oracle.c). In
  * ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_query/.
  */
-#include "query.h"
+#include "query/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
  *
  * Not for: what the records mean (the integrity layer's fuzz targets).
  */
-#include "store.h"
+#include "store/store.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * fuzz_syslog.c - libFuzzer target for the syslog reader (lib/syslog_parse.c):
+ * fuzz_syslog.c - libFuzzer target for the syslog reader (lib/codec/syslog_parse.c):
  * trail_syslog_parse(), the structured-data cursor, the RFC 6587 framer fed
  * in pieces, and trail_event_from_syslog().
  *

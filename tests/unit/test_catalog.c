@@ -4,7 +4,7 @@
  * copy), the sample event.log lines (every key declared, every required
  * attribute present), the attribute schemas' form, custom events, the
  * validation policies, severity filters, docs/severity.md stating what
- * lib/severity.c does, and docs/events.md being the generator's current
+ * lib/event/severity.c does, and docs/events.md being the generator's current
  * output.
  *
  * Everything goes through the public API (trail.h). Needs TRAIL_SOURCE_DIR
@@ -881,7 +881,7 @@ TEST(severity_range_parse)
     ASSERT_EQ(trail_severity_range_parse(NULL, &lo, &hi), TRAIL_E_BAD_SEVERITY);
 }
 
-/* ---- docs/severity.md states what lib/severity.c does ---- */
+/* ---- docs/severity.md states what lib/event/severity.c does ---- */
 
 /* Split a Markdown table row "| a | b | c |" into trimmed cells; returns their number. */
 static int md_cells(char *line, char *cells[], int max)

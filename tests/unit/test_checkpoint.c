@@ -1,5 +1,5 @@
 /*
- * test_checkpoint.c - Ed25519 keys and signed checkpoints (lib/checkpoint.c):
+ * test_checkpoint.c - Ed25519 keys and signed checkpoints (lib/integrity/checkpoint.c):
  * key files (mode, no overwrite, loading), signing and verification, the
  * signed message, the one-line form and its strict parser.
  *
@@ -17,7 +17,7 @@
  * Not for: proofs (test_proof.c), hashing (test_merkle.c).
  */
 #include "harness.h"
-#include "merkle.h"
+#include "integrity/merkle.h"
 #include "trail.h"
 
 #include <errno.h>

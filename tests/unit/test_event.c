@@ -3,7 +3,7 @@
  * UTF-8 checks of libtrail.
  */
 #include "harness.h"
-#include "internal.h"
+#include "event/event.h"
 
 #include <errno.h>
 

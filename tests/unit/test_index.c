@@ -10,7 +10,7 @@
  * (built at sealing, rebuilt when missing: test_query_oracle.c).
  */
 #include "harness.h"
-#include "query.h"
+#include "query/query.h"
 
 static struct trail_catalog *cat;
 static const uint8_t store_id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};

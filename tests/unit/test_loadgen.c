@@ -3,7 +3,7 @@
  * of every event against the catalog, and the shape of the simulated traffic.
  */
 #include "harness.h"
-#include "internal.h"
+#include "event/event.h"
 
 #include <stdlib.h>
 

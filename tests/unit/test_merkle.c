@@ -1,6 +1,6 @@
 /*
  * test_merkle.c - leaf, node and chain hashing and the Merkle frontier
- * (lib/merkle.c) against an independent reference.
+ * (lib/integrity/merkle.c) against an independent reference.
  *
  * The reference is written here and shares nothing with merkle.c: SHA-256
  * through OpenSSL's one-shot EVP_Digest() and the recursive tree hash of
@@ -20,7 +20,7 @@
  * Not for: proofs (test_proof.c), checkpoints (test_checkpoint.c).
  */
 #include "harness.h"
-#include "merkle.h"
+#include "integrity/merkle.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -9,7 +9,7 @@
  * (JSON, CEF, RFC 5424), decoding gives back the values exactly.
  *
  * The oracle here is the test's own: it scans the bytes itself and counts
- * fields itself; it does not ask lib/textesc.c whether its output is safe.
+ * fields itself; it does not ask lib/codec/textesc.c whether its output is safe.
  *
  * CSV cells (trail_text_csv_cell) are checked here too: one line, one field,
  * no formula. Not here: the CLI's tables and the sinks end to end

@@ -10,7 +10,7 @@
  * test_syslog_parse.c).
  */
 #include "harness.h"
-#include "internal.h"
+#include "event/event.h"
 
 #include <dirent.h>
 

@@ -1,5 +1,5 @@
 /*
- * test_proof.c - RFC 9162 inclusion and consistency proofs (lib/proof.c):
+ * test_proof.c - RFC 9162 inclusion and consistency proofs (lib/integrity/proof.c):
  * generation, verification, tampering, and the text form.
  *
  * The proofs are generated through a source that computes every subtree with
@@ -13,7 +13,7 @@
  * (test_checkpoint.c).
  */
 #include "harness.h"
-#include "merkle.h"
+#include "integrity/merkle.h"
 #include "trail.h"
 
 #include <errno.h>

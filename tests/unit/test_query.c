@@ -8,7 +8,7 @@
  * (test_index.c).
  */
 #include "harness.h"
-#include "query.h"
+#include "query/query.h"
 
 #include <errno.h>
 

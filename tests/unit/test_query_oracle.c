@@ -16,7 +16,7 @@
  * TEST_SEED=N picks another run of random queries.
  */
 #include "harness.h"
-#include "query.h"
+#include "query/query.h"
 
 #include <arpa/inet.h>
 #include <fnmatch.h>

@@ -8,7 +8,7 @@
  * disk test (store_fulldisk.sh), byte-by-byte damage (test_store_damage.c).
  */
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -16,7 +16,7 @@
  * (test_store_damage.c). TRAIL_CRASH_ROUNDS sets the number of kills (300).
  */
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
  * correct CRC): that is `trail verify`'s test.
  */
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -39,7 +39,7 @@
  */
 #include "harness.h"
 #include "powercut_shim.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -1,6 +1,6 @@
 /*
  * test_syslog_parse.c - RFC 5424 and RFC 3164 parsing, structured data,
- * RFC 6587 framing, and events carried in syslog (lib/syslog_parse.c).
+ * RFC 6587 framing, and events carried in syslog (lib/codec/syslog_parse.c).
  */
 #include "harness.h"
 #include "trail.h"

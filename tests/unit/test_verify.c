@@ -13,7 +13,7 @@
  */
 #include "attacker.h"
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>

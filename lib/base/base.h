@@ -1,0 +1,177 @@
+/*
+ * base.h - the bottom of libtrail: limits, invariant checks, and the small
+ * string, byte and random helpers every part uses (lib/base/util.c).
+ *
+ * Not part of the public API. Uses only trail.h and libc; every other part
+ * of lib/ may include it.
+ */
+#ifndef TRAIL_BASE_H
+#define TRAIL_BASE_H
+
+#include "trail.h"
+
+#include <stdarg.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define TRAIL_MAX_ID_LEN        128
+#define TRAIL_MAX_HOST_LEN      255
+#define TRAIL_MAX_INPUT_NAME    64  /* a [follow NAME]'s name, as the record keeps it */
+#define TRAIL_MAX_PRINCIPAL_LEN 255 /* a token's name or a certificate's subject */
+#define TRAIL_MAX_PROBLEMS_LEN  511 /* what validation found, kept in the record */
+
+#define TRAIL_LIKELY(x)     __builtin_expect(!!(x), 1)
+#define TRAIL_UNLIKELY(x)   __builtin_expect(!!(x), 0)
+#define TRAIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * TRAIL_ASSERT - an invariant the code relies on. Checked (abort with the
+ * condition, file and line) in Debug builds, which are the sanitizer builds
+ * of make test; nothing in release builds (NDEBUG). Not for input checks:
+ * bad input is an error code, never an assertion.
+ */
+#define TRAIL_ASSERT(cond) assert(cond)
+/* for the small steps of the decoders' setters, called once per attribute */
+#define TRAIL_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/*
+ * trail_keycmp - order a NUL-terminated name against a counted one (which
+ * may hold any bytes, NULs included), as strcmp would order the two strings.
+ * Never reads past either.
+ */
+static inline int trail_keycmp(const char *name, const char *key, size_t len)
+{
+    size_t nlen = strlen(name);
+    int c = memcmp(name, key, nlen < len ? nlen : len);
+    if (c != 0)
+        return c;
+    return nlen < len ? -1 : nlen > len;
+}
+
+/*
+ * trail_keycmp_n - order two counted keys as strcmp would order them as
+ * strings (NUL-free keys; a NUL byte orders as any other byte).
+ */
+static inline int trail_keycmp_n(const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* most keys differ in their first byte: decide without a call */
+    if (alen && blen && a[0] != b[0])
+        return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* trail_bytes_eq - 1 when a[0..n) and b[0..n) hold the same bytes; for short keys. */
+static inline int trail_bytes_eq(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        a += 8, b += 8, n -= 8;
+    }
+    while (n > 0) {
+        if (*a++ != *b++)
+            return 0;
+        n--;
+    }
+    return 1;
+}
+
+/*
+ * trail_find2 - the index of the first byte that is a or b in s[from..n),
+ * or n. Sixteen bytes at a time with SSE2, else eight with the classic SWAR
+ * zero-byte test (whose lowest hit is always exact): the decoders' scans for
+ * the end of a value.
+ */
+static inline size_t trail_find2(const char *s, size_t from, size_t n, char a, char b)
+{
+    size_t i = from;
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        int hit = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)));
+        if (hit)
+            return i + (size_t)__builtin_ctz((unsigned)hit);
+        i += 16;
+    }
+#endif
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (i + 8 <= n) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t xa = x ^ (ones * (unsigned char)a), xb = x ^ (ones * (unsigned char)b);
+        uint64_t hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb)) & highs;
+        if (hit)
+            return i + (size_t)(__builtin_ctzll(hit) >> 3);
+        i += 8;
+    }
+    while (i < n && s[i] != a && s[i] != b)
+        i++;
+    return i;
+}
+
+/* Byte classes of keys and ids (lib/base/util.c), for checks in one pass. */
+#define TRAIL_CC_KEY 1 /* [A-Za-z0-9_.-] */
+#define TRAIL_CC_ID  2 /* [a-z0-9_] */
+extern const uint8_t trail_char_class[256];
+
+/* trail_key_ok - trail_key_valid(), inline: a non-empty run of [A-Za-z0-9_.-]. */
+static inline int trail_key_ok(const char *key, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)key;
+    unsigned all = TRAIL_CC_KEY;
+    for (size_t i = 0; i < len; i++)
+        all &= trail_char_class[s[i]];
+    return len > 0 && all;
+}
+
+/* trail_id_ok - trail_id_valid(), inline: [a-z0-9_] of 1..128 bytes. */
+static inline int trail_id_ok(const char *id, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)id;
+    unsigned all = TRAIL_CC_ID;
+    if (len == 0 || len > TRAIL_MAX_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        all &= trail_char_class[s[i]];
+    return all != 0;
+}
+
+/* trail_utf8_valid - 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+int trail_utf8_valid(const char *s, size_t len);
+
+/* trail_key_valid - 1 when key is a non-empty run of [A-Za-z0-9_.-]. */
+int trail_key_valid(const char *key, size_t len);
+
+/* trail_id_valid - 1 when id is a non-empty run of [a-z0-9_] of at most 128 bytes. */
+int trail_id_valid(const char *id, size_t len);
+
+/* trail_ip_parse - parse IPv4 or IPv6 text; 0 or TRAIL_E_BAD_TYPE. */
+int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16]);
+
+/* trail_random_bytes - n bytes from the kernel's CSPRNG, buffered per thread. 0 or -errno. */
+int trail_random_bytes(void *buf, size_t n);
+
+/*
+ * trail_text_addline - append the formatted text and a newline to the
+ * NUL-terminated text in buf[0..size); a line that does not fit is cut, and
+ * nothing is added once the buffer is full. For reports of several lines.
+ */
+void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* trail_uuid_parse - 0, or TRAIL_E_PARSE. */
+int trail_uuid_parse(const char *text, size_t len, uint8_t ret_uuid[16]);
+
+#endif /* TRAIL_BASE_H */

@@ -1,0 +1,201 @@
+/*
+ * util.c - small checks and conversions shared by the event model and the
+ * codecs: UTF-8, key and id forms, IP text, random bytes and uuids.
+ */
+#include "base/base.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+
+/* The byte classes of keys and ids (base.h), for checks in one pass. */
+const uint8_t trail_char_class[256] = {
+    ['a' ... 'z'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['0' ... '9'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['_'] = TRAIL_CC_KEY | TRAIL_CC_ID,
+    ['A' ... 'Z'] = TRAIL_CC_KEY,
+    ['.'] = TRAIL_CC_KEY,
+    ['-'] = TRAIL_CC_KEY,
+};
+
+int trail_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII runs, eight bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len) /* truncated sequence */
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+int trail_key_valid(const char *key, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int trail_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > TRAIL_MAX_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16])
+{
+    char tmp[64];
+    uint8_t addr[16] = {0};
+    if (len == 0 || len >= sizeof(tmp))
+        return TRAIL_E_BAD_TYPE;
+    memcpy(tmp, text, len);
+    tmp[len] = '\0';
+    if (inet_pton(AF_INET, tmp, addr) == 1) {
+        *ret_family = 4;
+    } else if (inet_pton(AF_INET6, tmp, addr) == 1) {
+        *ret_family = 6;
+    } else {
+        return TRAIL_E_BAD_TYPE;
+    }
+    memcpy(ret_addr, addr, 16);
+    return 0;
+}
+
+/* A per-thread pool so that a uuid per event costs no system call. */
+static _Thread_local uint8_t pool[4096];
+static _Thread_local size_t pool_left;
+
+int trail_random_bytes(void *buf, size_t n)
+{
+    uint8_t *out = buf;
+    while (n > 0) {
+        if (pool_left == 0) {
+            size_t got = 0;
+            while (got < sizeof(pool)) {
+                ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
+                if (r < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    return -errno;
+                }
+                got += (size_t)r;
+            }
+            pool_left = sizeof(pool);
+        }
+        size_t take = n < pool_left ? n : pool_left;
+        memcpy(out, pool + sizeof(pool) - pool_left, take);
+        /* never hand out the same bytes twice */
+        memset(pool + sizeof(pool) - pool_left, 0, take);
+        pool_left -= take;
+        out += take;
+        n -= take;
+    }
+    return 0;
+}
+
+void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    size_t used = strlen(buf);
+    if (used + 2 >= size)
+        return;
+    vsnprintf(buf + used, size - used - 1, fmt, ap);
+    used = strlen(buf);
+    buf[used] = '\n';
+    buf[used + 1] = '\0';
+}
+
+void trail_uuid_format(const uint8_t u[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[u[i] >> 4];
+        *p++ = hex[u[i] & 15];
+    }
+    *p = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int trail_uuid_parse(const char *text, size_t len, uint8_t ret_uuid[16])
+{
+    uint8_t u[16];
+    size_t pos = 0;
+    if (len != 36)
+        return TRAIL_E_PARSE;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            if (text[pos++] != '-')
+                return TRAIL_E_PARSE;
+        }
+        int hi = hexval(text[pos]), lo = hexval(text[pos + 1]);
+        if (hi < 0 || lo < 0)
+            return TRAIL_E_PARSE;
+        u[i] = (uint8_t)(hi << 4 | lo);
+        pos += 2;
+    }
+    memcpy(ret_uuid, u, 16);
+    return 0;
+}

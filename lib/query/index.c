@@ -1,0 +1,1815 @@
+/*
+ * index.c - struct trail_index: a store handle's indexes, open for
+ * searching and counting.
+ *
+ * Not for: the filter language and the predicate (query.c), building and
+ * reading one segment's index (index_build.c, index_file.c).
+ *
+ * What it keeps, per segment of the store (struct iseg):
+ *   sealed  the .seg file, its block table, and its index: the .idx file
+ *           mapped in place, or (missing or damaged) one built in memory
+ *           from the blocks (and written again when the handle is a
+ *           writer's);
+ *   live    the .open file (or, once sealed, until its .idx is there), the
+ *           file offset of each record, and a builder that indexes records
+ *           as a refresh finds them (up to the durable seq for a writer's
+ *           handle, up to the last complete frame for a reader's).
+ * The horizon is the last seq up to which every record is indexed;
+ * searches look at nothing past it, so what they answer is a consistent
+ * prefix of the store.
+ *
+ * A search (struct trail_results) plans one segment at a time: the units
+ * (blocks) whose seq range, time range, severities and event ids can
+ * match, narrowed by the word terms of its where and text clauses, and,
+ * when an indexed key=value is asked for, the exact seqs of its value
+ * term. It then reads only those records (through a cache of decompressed
+ * blocks for sealed segments) and runs the exact predicate on each.
+ *
+ * Locks: ix->lock guards the segment list and refreshes; each live
+ * segment's rwlock guards its builder and offsets (a refresh writes, a
+ * search reads); the cache has its own mutex. A search holds references
+ * to the segments it saw, so a purge or an upgrade from live to sealed
+ * never pulls data from under it.
+ */
+#include "query/query.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define DEFAULT_CACHE  (64u << 20)
+#define CACHE_BUCKETS  1024
+#define HOUR_US        3600000000LL
+#define CATCH_UP_BATCH 4096
+
+/* ---- segments ---- */
+
+struct iseg {
+    atomic_int refs;
+    uint64_t first_seq;
+    int fd;
+    /* sealed */
+    int sealed;
+    struct seg_sealed ss;
+    void *map; /* the .idx mapped */
+    size_t map_len;
+    struct trail_buf own; /* or its bytes built in memory */
+    /* the index: a view (sealed) or a builder (live) */
+    struct qindex x;
+    /* live */
+    pthread_rwlock_t rw;
+    struct qbuilder *b;
+    uint64_t last_seq; /* indexed up to (first_seq - 1: none) */
+    uint64_t *offs;    /* file offset of the frame of record first_seq + i */
+    uint32_t *lens;    /* its record length */
+    size_t cap_recs;
+    struct frame_reader fr;
+    int complete; /* a later segment exists and every record here is indexed */
+};
+
+struct cblock {
+    uint64_t seg_first;
+    uint32_t block;
+    int refs;
+    int in_table;
+    uint64_t first_seq;
+    uint32_t count;
+    struct trail_buf raw;
+    uint32_t *offs;
+    size_t bytes;
+    struct cblock *prev, *next, *hnext;
+};
+
+struct trail_index {
+    struct trail_store *s;
+    pthread_mutex_t lock;
+    struct iseg **segs;
+    size_t n_segs;
+    uint64_t horizon;
+    uint64_t rebuilt;
+
+    pthread_mutex_t cache_lock;
+    struct cblock *table[CACHE_BUCKETS];
+    struct cblock *lru_head, *lru_tail;
+    size_t cache_bytes, cache_max;
+    uint64_t hits, misses;
+};
+
+static void iseg_unref(struct iseg *g)
+{
+    if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    if (g->b) {
+        qbuilder_free(g->b);
+        pthread_rwlock_destroy(&g->rw);
+    } else {
+        qindex_free(&g->x);
+    }
+    if (g->map)
+        munmap(g->map, g->map_len);
+    trail_buf_free(&g->own);
+    seg_sealed_free(&g->ss);
+    frame_reader_free(&g->fr);
+    free(g->offs);
+    free(g->lens);
+    if (g->fd >= 0)
+        close(g->fd);
+    free(g);
+}
+
+/* Do the index's units line up with the segment's blocks? */
+static int units_match_blocks(const struct qindex *x, const struct seg_sealed *ss)
+{
+    if (x->first_seq != ss->first_seq || x->last_seq != ss->last_seq || x->n_units != ss->n_blocks)
+        return 0;
+    for (uint32_t i = 0; i < x->n_units; i++) {
+        struct qunit u;
+        qindex_unit(x, i, &u);
+        if (u.first_seq != ss->blocks[i].first_seq || u.count != ss->blocks[i].count)
+            return 0;
+    }
+    return 1;
+}
+
+/* Map DIR/seg-X.idx and check it against the segment. 0, or why not. */
+static int map_idx(struct trail_index *ix, struct iseg *g)
+{
+    char path[4200];
+    idx_path(ix->s, g->first_seq, path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = 0;
+    if (fstat(fd, &st) < 0)
+        r = -errno;
+    else if (st.st_size <= 0 || st.st_size > (1LL << 32))
+        r = TRAIL_E_CORRUPT;
+    void *m = MAP_FAILED;
+    if (r == 0) {
+        m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+            r = -errno;
+    }
+    close(fd);
+    if (r < 0)
+        return r;
+    r = qindex_view(m, (size_t)st.st_size, ix->s->store_id, &g->x);
+    if (r == 0 && !units_match_blocks(&g->x, &g->ss)) {
+        qindex_free(&g->x);
+        r = TRAIL_E_CORRUPT;
+    }
+    if (r < 0) {
+        munmap(m, (size_t)st.st_size);
+        return r;
+    }
+    g->map = m;
+    g->map_len = (size_t)st.st_size;
+    return 0;
+}
+
+/*
+ * A sealed segment. With need_idx, a missing or damaged .idx is built now
+ * (and written by a writer); without, its absence is TRAIL_E_NOT_FOUND.
+ */
+static int open_sealed(struct trail_index *ix, uint64_t first_seq, int need_idx, struct iseg **ret)
+{
+    char path[4200];
+    struct iseg *g = calloc(1, sizeof(*g));
+    int r;
+    if (!g)
+        return -ENOMEM;
+    atomic_init(&g->refs, 1);
+    g->first_seq = first_seq;
+    g->sealed = 1;
+    store_seg_path(ix->s, first_seq, ".seg", path, sizeof(path));
+    g->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (g->fd < 0) {
+        r = errno == ENOENT ? TRAIL_E_NOT_FOUND : -errno;
+        goto fail;
+    }
+    if ((r = seg_sealed_load(g->fd, &g->ss)) < 0)
+        goto fail;
+    r = map_idx(ix, g);
+    if (r < 0 && r != -ENOMEM) {
+        if (!need_idx) {
+            r = TRAIL_E_NOT_FOUND;
+            goto fail;
+        }
+        if ((r = idx_build_sealed(ix->s, first_seq, &g->own)) < 0)
+            goto fail;
+        if ((r = qindex_view((const uint8_t *)g->own.data, g->own.len, ix->s->store_id, &g->x)) < 0)
+            goto fail;
+        if (!units_match_blocks(&g->x, &g->ss)) {
+            r = TRAIL_E_CORRUPT;
+            goto fail;
+        }
+        ix->rebuilt++;
+        if (!ix->s->read_only)
+            idx_write(ix->s, first_seq, &g->own);
+    }
+    if (r < 0)
+        goto fail;
+    *ret = g;
+    return 0;
+fail:
+    g->refs = 1;
+    iseg_unref(g);
+    return r;
+}
+
+static int open_live(struct trail_index *ix, uint64_t first_seq, struct iseg **ret)
+{
+    char path[4200];
+    struct iseg *g = calloc(1, sizeof(*g));
+    int r;
+    if (!g)
+        return -ENOMEM;
+    atomic_init(&g->refs, 1);
+    g->fd = -1;
+    g->first_seq = first_seq;
+    g->last_seq = first_seq - 1;
+    pthread_rwlock_init(&g->rw, NULL);
+    if ((r = qbuilder_new(ix->s->cat, first_seq, &g->b)) < 0) {
+        pthread_rwlock_destroy(&g->rw);
+        g->b = NULL;
+        goto fail;
+    }
+    g->x.live = 1;
+    g->x.b = g->b;
+    store_seg_path(ix->s, first_seq, ".open", path, sizeof(path));
+    g->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (g->fd < 0) {
+        r = errno == ENOENT ? TRAIL_E_NOT_FOUND : -errno;
+        goto fail;
+    }
+    struct seg_header h;
+    if ((r = seg_header_read(g->fd, &h)) < 0)
+        goto fail;
+    if (h.first_seq != first_seq) {
+        r = TRAIL_E_CORRUPT;
+        goto fail;
+    }
+    g->fr = (struct frame_reader){.fd = g->fd, .off = h.header_len, .end = UINT64_MAX};
+    *ret = g;
+    return 0;
+fail:
+    g->refs = 1;
+    iseg_unref(g);
+    return r;
+}
+
+/* Index the live segment's new records, up to limit (and the end of its frames). */
+static int live_catch_up(struct iseg *g, uint64_t limit, uint64_t next_first)
+{
+    int r = 0;
+    if (g->complete || g->last_seq >= limit)
+        goto done;
+    pthread_rwlock_wrlock(&g->rw);
+    g->fr.buf.len = 0; /* read what is on the file now, not what a buffer held */
+    size_t n_batch = 0;
+    while (g->last_seq < limit) {
+        const uint8_t *rec;
+        uint32_t len;
+        uint64_t at = g->fr.off;
+        int st = frame_next(&g->fr, &rec, &len);
+        if (st < 0) {
+            r = st;
+            break;
+        }
+        if (st != FRAME_OK || trail_record_seq(rec) != g->last_seq + 1) {
+            g->fr.off = at;
+            break;
+        }
+        size_t i = (size_t)(g->last_seq + 1 - g->first_seq);
+        if (i == g->cap_recs) {
+            size_t cap = g->cap_recs ? g->cap_recs * 2 : 4096;
+            uint64_t *o = realloc(g->offs, cap * sizeof(*o));
+            if (!o) {
+                r = -ENOMEM;
+                g->fr.off = at;
+                break;
+            }
+            g->offs = o;
+            uint32_t *l = realloc(g->lens, cap * sizeof(*l));
+            if (!l) {
+                r = -ENOMEM;
+                g->fr.off = at;
+                break;
+            }
+            g->lens = l;
+            g->cap_recs = cap;
+        }
+        if ((i % QLIVE_UNIT == 0 && (r = qbuilder_unit(g->b)) < 0) ||
+            (r = qbuilder_add(g->b, rec, len)) < 0) {
+            g->fr.off = at;
+            break;
+        }
+        g->offs[i] = at;
+        g->lens[i] = len;
+        g->last_seq++;
+        if (++n_batch == CATCH_UP_BATCH) {
+            /* let searches in between batches */
+            n_batch = 0;
+            pthread_rwlock_unlock(&g->rw);
+            pthread_rwlock_wrlock(&g->rw);
+        }
+    }
+    pthread_rwlock_unlock(&g->rw);
+done:
+    if (next_first && g->last_seq + 1 == next_first)
+        g->complete = 1;
+    return r;
+}
+
+/*
+ * What the segments are: the writer's own list, or for a reader the
+ * directory as it is now (store_list_segments).
+ */
+static int list_entries(struct trail_index *ix, struct store_found **ret, size_t *ret_n)
+{
+    struct trail_store *s = ix->s;
+    if (s->read_only)
+        return store_list_segments(s, ret, ret_n, NULL);
+    pthread_mutex_lock(&s->seg_lock);
+    size_t n = s->n_segs;
+    struct store_found *e = malloc((n ? n : 1) * sizeof(*e));
+    for (size_t i = 0; e && i < n; i++)
+        e[i] = (struct store_found){.first_seq = s->segs[i].first_seq,
+                                    .has_seg = s->segs[i].sealed,
+                                    .has_open = !s->segs[i].sealed};
+    pthread_mutex_unlock(&s->seg_lock);
+    if (!e)
+        return -ENOMEM;
+    *ret = e;
+    *ret_n = n;
+    return 0;
+}
+
+/* Needs ix->lock. */
+static int refresh_locked(struct trail_index *ix)
+{
+    struct store_found *e = NULL;
+    size_t n = 0;
+    int r = list_entries(ix, &e, &n);
+    if (r < 0)
+        return r;
+    struct iseg **next = calloc(n ? n : 1, sizeof(*next));
+    if (!next) {
+        free(e);
+        return -ENOMEM;
+    }
+    size_t j = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < ix->n_segs && ix->segs[j]->first_seq < e[i].first_seq)
+            iseg_unref(ix->segs[j++]); /* purged */
+        struct iseg *old =
+            j < ix->n_segs && ix->segs[j]->first_seq == e[i].first_seq ? ix->segs[j++] : NULL;
+        struct iseg *g = old;
+        if (old && !old->sealed && e[i].has_seg) {
+            /* sealed since: switch to its .idx once the sealer has written it; until then
+               the live one serves (it reads the .open it holds open, unlinked or not, and
+               catches up to the segment's end below) */
+            struct iseg *sg;
+            r = open_sealed(ix, e[i].first_seq, 0, &sg);
+            if (r == 0) {
+                iseg_unref(old);
+                g = sg;
+            } else if (r != TRAIL_E_NOT_FOUND) {
+                next[k++] = old;
+                goto fail;
+            }
+        } else if (!old) {
+            if (e[i].has_seg) {
+                r = open_sealed(ix, e[i].first_seq, 1, &g);
+                if (r == TRAIL_E_NOT_FOUND && e[i].has_open)
+                    r = open_live(ix, e[i].first_seq, &g); /* sealed and gone meanwhile? */
+            } else {
+                r = open_live(ix, e[i].first_seq, &g);
+                if (r == TRAIL_E_NOT_FOUND) {
+                    /* sealed between listing and opening */
+                    r = open_sealed(ix, e[i].first_seq, 1, &g);
+                }
+            }
+            if (r == TRAIL_E_NOT_FOUND)
+                continue; /* purged meanwhile */
+            if (r == TRAIL_E_CORRUPT && e[i].has_seg) {
+                /* a damaged sealed segment: known damage, searched around (its run ends
+                   where the next file begins) */
+                if (i + 1 < n) {
+                    char name[48];
+                    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", e[i].first_seq);
+                    r = store_damage_add(ix->s, e[i].first_seq, e[i + 1].first_seq - 1, name,
+                                         "header, index or trailer fails its check", 0, 0);
+                    if (r < 0)
+                        goto fail;
+                }
+                continue;
+            }
+            if (r < 0)
+                goto fail;
+        }
+        next[k++] = g;
+    }
+    while (j < ix->n_segs)
+        iseg_unref(ix->segs[j++]);
+    free(ix->segs);
+    ix->segs = next;
+    ix->n_segs = k;
+    next = NULL;
+
+    /* catch the live segments up, and find the horizon */
+    uint64_t limit = ix->s->read_only ? UINT64_MAX : trail_store_durable_seq(ix->s);
+    uint64_t horizon = ix->n_segs ? ix->segs[0]->first_seq - 1 : trail_store_first_seq(ix->s) - 1;
+    for (size_t i = 0; i < ix->n_segs; i++) {
+        struct iseg *g = ix->segs[i];
+        if (g->first_seq > horizon + 1 && store_damage_covers(ix->s, horizon + 1, g->first_seq - 1))
+            horizon = g->first_seq - 1; /* known damage (or quarantined): searched around */
+        if (g->first_seq != horizon + 1)
+            break;
+        if (g->sealed) {
+            horizon = g->ss.last_seq;
+            continue;
+        }
+        uint64_t next_first = i + 1 < ix->n_segs ? ix->segs[i + 1]->first_seq : 0;
+        if ((r = live_catch_up(g, limit, next_first)) < 0)
+            goto fail;
+        horizon = g->last_seq;
+        if (!g->complete)
+            break;
+    }
+    if (!ix->s->read_only && horizon > limit)
+        horizon = limit;
+    ix->horizon = horizon;
+    r = 0;
+fail:
+    if (next) {
+        /* forget everything (searches keep their references); the next refresh starts over */
+        for (size_t i = 0; i < k; i++)
+            iseg_unref(next[i]);
+        for (; j < ix->n_segs; j++)
+            iseg_unref(ix->segs[j]);
+        free(next);
+        free(ix->segs);
+        ix->segs = NULL;
+        ix->n_segs = 0;
+        ix->horizon = 0;
+    }
+    free(e);
+    return r;
+}
+
+int trail_index_refresh(struct trail_index *ix)
+{
+    pthread_mutex_lock(&ix->lock);
+    int r = refresh_locked(ix);
+    pthread_mutex_unlock(&ix->lock);
+    return r;
+}
+
+uint64_t trail_index_horizon(struct trail_index *ix)
+{
+    pthread_mutex_lock(&ix->lock);
+    uint64_t h = ix->horizon;
+    pthread_mutex_unlock(&ix->lock);
+    return h;
+}
+
+int trail_index_open(struct trail_store *store, const struct trail_index_opts *opts,
+                     struct trail_index **ret)
+{
+    struct trail_index *ix = calloc(1, sizeof(*ix));
+    if (!ix)
+        return -ENOMEM;
+    ix->s = store;
+    ix->cache_max = opts && opts->cache_bytes ? opts->cache_bytes : DEFAULT_CACHE;
+    pthread_mutex_init(&ix->lock, NULL);
+    pthread_mutex_init(&ix->cache_lock, NULL);
+    *ret = ix;
+    return 0;
+}
+
+static void cblock_free(struct cblock *c)
+{
+    trail_buf_free(&c->raw);
+    free(c->offs);
+    free(c);
+}
+
+void trail_index_close(struct trail_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->n_segs; i++)
+        iseg_unref(ix->segs[i]);
+    free(ix->segs);
+    for (struct cblock *c = ix->lru_head, *nx; c; c = nx) {
+        nx = c->next;
+        cblock_free(c);
+    }
+    pthread_mutex_destroy(&ix->lock);
+    pthread_mutex_destroy(&ix->cache_lock);
+    free(ix);
+}
+
+int trail_index_stats(struct trail_index *ix, struct trail_index_stats *ret)
+{
+    struct trail_index_stats st = {0};
+    pthread_mutex_lock(&ix->lock);
+    st.segments = ix->n_segs;
+    st.rebuilt = ix->rebuilt;
+    st.horizon = ix->horizon;
+    for (size_t i = 0; i < ix->n_segs; i++) {
+        struct iseg *g = ix->segs[i];
+        if (g->map) {
+            st.idx_files++;
+            st.idx_bytes += g->map_len;
+        }
+        if (g->b)
+            st.live_records += g->last_seq + 1 - g->first_seq;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    pthread_mutex_lock(&ix->cache_lock);
+    st.cache_bytes = ix->cache_bytes;
+    st.cache_hits = ix->hits;
+    st.cache_misses = ix->misses;
+    pthread_mutex_unlock(&ix->cache_lock);
+    *ret = st;
+    return 0;
+}
+
+/* ---- the block cache ---- */
+
+static size_t cache_slot(uint64_t seg_first, uint32_t block)
+{
+    return (size_t)(((seg_first * 0x9E3779B97F4A7C15ull) ^ block) * 0xff51afd7ed558ccdull >> 40) %
+           CACHE_BUCKETS;
+}
+
+static void lru_unlink(struct trail_index *ix, struct cblock *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ix->lru_head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        ix->lru_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void lru_push_front(struct trail_index *ix, struct cblock *c)
+{
+    c->prev = NULL;
+    c->next = ix->lru_head;
+    if (ix->lru_head)
+        ix->lru_head->prev = c;
+    ix->lru_head = c;
+    if (!ix->lru_tail)
+        ix->lru_tail = c;
+}
+
+static void table_remove(struct trail_index *ix, struct cblock *c)
+{
+    struct cblock **pp = &ix->table[cache_slot(c->seg_first, c->block)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    c->in_table = 0;
+}
+
+/* Needs cache_lock: drop unused blocks, oldest first, while over the limit. */
+static void cache_evict(struct trail_index *ix)
+{
+    struct cblock *c = ix->lru_tail;
+    while (c && ix->cache_bytes > ix->cache_max) {
+        struct cblock *prev = c->prev;
+        if (c->refs == 0) {
+            lru_unlink(ix, c);
+            table_remove(ix, c);
+            ix->cache_bytes -= c->bytes;
+            cblock_free(c);
+        }
+        c = prev;
+    }
+}
+
+static void cache_release(struct trail_index *ix, struct cblock *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&ix->cache_lock);
+    c->refs--;
+    if (ix->cache_bytes > ix->cache_max)
+        cache_evict(ix);
+    pthread_mutex_unlock(&ix->cache_lock);
+}
+
+/* Block b of sealed segment g, decompressed, its frames checked; held until released. */
+static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DCtx *dctx,
+                     struct trail_buf *comp, struct cblock **ret)
+{
+    size_t slot = cache_slot(g->first_seq, b);
+    pthread_mutex_lock(&ix->cache_lock);
+    for (struct cblock *c = ix->table[slot]; c; c = c->hnext) {
+        if (c->seg_first == g->first_seq && c->block == b) {
+            c->refs++;
+            lru_unlink(ix, c);
+            lru_push_front(ix, c);
+            ix->hits++;
+            pthread_mutex_unlock(&ix->cache_lock);
+            *ret = c;
+            return 0;
+        }
+    }
+    ix->misses++;
+    pthread_mutex_unlock(&ix->cache_lock);
+
+    const struct seg_block *blk = &g->ss.blocks[b];
+    struct cblock *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->seg_first = g->first_seq;
+    c->block = b;
+    c->first_seq = blk->first_seq;
+    c->count = blk->count;
+    int r = seg_block_read(g->fd, blk, dctx, comp, &c->raw);
+    if (r == 0 && !(c->offs = malloc(blk->count * sizeof(*c->offs))))
+        r = -ENOMEM;
+    size_t off = 0;
+    for (uint32_t i = 0; r == 0 && i < blk->count; i++) {
+        const uint8_t *f = (const uint8_t *)c->raw.data + off;
+        uint32_t len;
+        if (c->raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > c->raw.len - off - 8 ||
+            len < TRAIL_RECORD_MIN || trail_crc32c(0, f + 8, len) != get_u32(f + 4) ||
+            trail_record_seq(f + 8) != blk->first_seq + i) {
+            r = TRAIL_E_CORRUPT;
+            break;
+        }
+        c->offs[i] = (uint32_t)off;
+        off += TRAIL_FRAME_HEAD + len;
+    }
+    if (r < 0) {
+        cblock_free(c);
+        return r;
+    }
+    c->bytes = c->raw.cap + blk->count * sizeof(*c->offs) + sizeof(*c);
+    c->refs = 1;
+    pthread_mutex_lock(&ix->cache_lock);
+    for (struct cblock *o = ix->table[slot]; o; o = o->hnext) {
+        if (o->seg_first == g->first_seq && o->block == b) {
+            /* another search read it meanwhile: use theirs */
+            o->refs++;
+            pthread_mutex_unlock(&ix->cache_lock);
+            cblock_free(c);
+            *ret = o;
+            return 0;
+        }
+    }
+    c->hnext = ix->table[slot];
+    ix->table[slot] = c;
+    c->in_table = 1;
+    lru_push_front(ix, c);
+    ix->cache_bytes += c->bytes;
+    cache_evict(ix);
+    pthread_mutex_unlock(&ix->cache_lock);
+    *ret = c;
+    return 0;
+}
+
+/* ---- searching ---- */
+
+struct trail_results {
+    struct trail_index *ix;
+    const struct trail_query *q;
+    struct qplan plan;
+    struct iseg **segs;
+    uint64_t *seg_last; /* each segment's last seq as seen at the start */
+    size_t n_segs;
+    uint64_t lo, hi; /* candidates: lo <= seq <= hi */
+    uint64_t horizon;
+    int newest;
+    uint64_t limit, returned, last_seq;
+    int more, done;
+
+    long si; /* current segment (position in search order) */
+    int seg_planned;
+    struct iseg *g;
+    uint64_t g_last;
+    struct qunit *units;
+    uint32_t n_units, cap_units;
+    uint8_t *umask;
+    int use_seqs;
+    struct qpost seqs, tmp, tmp2;
+    long pos; /* in seqs (seq mode) or units (unit mode) */
+    /* the unit in hand (unit mode) */
+    int have_unit;
+    uint32_t unit;
+    uint32_t rec_i, rec_n; /* records of the unit, in order */
+    uint64_t unit_first;   /* the first of them */
+    struct cblock *cb;
+    struct trail_buf live;
+    uint32_t *live_offs;
+    size_t cap_live_offs;
+    ZSTD_DCtx *dctx;
+    struct trail_buf comp;
+    uint8_t *allowed; /* per local event of the segment */
+    size_t cap_allowed;
+    char errbuf[256];
+};
+
+static uint16_t sev_range_mask(const struct qplan *p)
+{
+    uint16_t m = 0;
+    for (int s = 0; s < 16; s++)
+        if (s >= p->sev_min && s <= p->sev_max)
+            m |= (uint16_t)(1u << s);
+    return m;
+}
+
+/* Intersect sorted a with sorted b into out. */
+static int post_and(const struct qpost *a, const struct qpost *b, struct qpost *out)
+{
+    out->n = 0;
+    uint32_t i = 0, j = 0;
+    while (i < a->n && j < b->n) {
+        if (a->v[i] < b->v[j])
+            i++;
+        else if (a->v[i] > b->v[j])
+            j++;
+        else {
+            if (qpost_push(out, a->v[i]) < 0)
+                return -ENOMEM;
+            i++, j++;
+        }
+    }
+    return 0;
+}
+
+static int post_or(const struct qpost *a, const struct qpost *b, struct qpost *out)
+{
+    out->n = 0;
+    uint32_t i = 0, j = 0;
+    while (i < a->n || j < b->n) {
+        uint32_t v;
+        if (j == b->n || (i < a->n && a->v[i] < b->v[j]))
+            v = a->v[i++];
+        else if (i == a->n || b->v[j] < a->v[i])
+            v = b->v[j++];
+        else
+            v = a->v[i++], j++;
+        if (qpost_push(out, v) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void post_swap(struct qpost *a, struct qpost *b)
+{
+    struct qpost t = *a;
+    *a = *b;
+    *b = t;
+}
+
+struct words_and {
+    struct trail_results *res;
+    const struct qindex *x;
+    int r;
+};
+
+/* AND the units holding one word into the mask. */
+static void mask_word(void *arg, const uint8_t *w, size_t n)
+{
+    struct words_and *c = arg;
+    struct trail_results *res = c->res;
+    if (c->r < 0)
+        return;
+    int r = qindex_lookup(c->x, QTERM_WORD, qterm_word(w, n), &res->tmp);
+    if (r < 0) {
+        c->r = r;
+        return;
+    }
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < res->n_units; u++) {
+        while (k < res->tmp.n && res->tmp.v[k] < u)
+            k++;
+        if (r == 0 || k == res->tmp.n || res->tmp.v[k] != u)
+            res->umask[u] = 0;
+    }
+}
+
+/* Plan segment g: the units that may match, and (when an indexed value narrows it) the seqs. */
+static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_last)
+{
+    const struct trail_query *q = res->q;
+    const struct qindex *x = &g->x;
+    int r = 0;
+    if (g->b)
+        pthread_rwlock_rdlock(&g->rw);
+    uint32_t n = qindex_n_units(x);
+    if (n > res->cap_units) {
+        struct qunit *u = realloc(res->units, n * sizeof(*u));
+        uint8_t *m = realloc(res->umask, n);
+        if (u)
+            res->units = u;
+        if (m)
+            res->umask = m;
+        if (!u || !m) {
+            r = -ENOMEM;
+            goto out;
+        }
+        res->cap_units = n;
+    }
+    res->n_units = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct qunit u;
+        qindex_unit(x, i, &u);
+        if (u.first_seq > g_last)
+            break;
+        if (u.first_seq + u.count - 1 > g_last)
+            u.count = (uint32_t)(g_last - u.first_seq + 1);
+        res->units[res->n_units++] = u;
+    }
+    n = res->n_units;
+    uint32_t ne = qindex_n_events(x);
+    if (q->n_globs) {
+        if (ne > res->cap_allowed) {
+            uint8_t *a = realloc(res->allowed, ne);
+            if (!a) {
+                r = -ENOMEM;
+                goto out;
+            }
+            res->allowed = a;
+            res->cap_allowed = ne;
+        }
+        for (uint32_t e = 0; e < ne; e++) {
+            size_t len;
+            const char *id = qindex_event(x, e, &len);
+            res->allowed[e] = (uint8_t)qplan_event_ok(&res->plan, (const uint8_t *)id, len);
+        }
+    }
+    uint16_t sevm = sev_range_mask(&res->plan);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct qunit *u = &res->units[i];
+        uint64_t ulast = u->first_seq + u->count - 1;
+        int ok = u->count > 0 && ulast >= res->lo && u->first_seq <= res->hi &&
+                 u->min_time < res->plan.until && u->max_time >= res->plan.since &&
+                 (u->sev_mask & sevm);
+        if (ok && q->n_globs) {
+            int any = 0;
+            for (uint32_t e = 0; e < ne && !any; e++)
+                any = res->allowed[e] && qindex_unit_has_event(x, i, e);
+            ok = any;
+        }
+        res->umask[i] = (uint8_t)ok;
+    }
+
+    /* indexed values: exact seqs; words: units */
+    res->use_seqs = 0;
+    struct words_and wa = {.res = res, .x = x};
+    for (size_t k = 0; k < q->n_wheres && wa.r == 0; k++) {
+        const struct qwhere *w = &q->wheres[k];
+        if (w->op == QOP_NE || w->cidr)
+            continue;
+        if (w->op == QOP_EQ && qindex_key_indexed(x, w->key, w->klen)) {
+            int found = 0;
+            res->tmp2.n = 0;
+            for (int t = 0; t < w->n_terms; t++) {
+                r = qindex_lookup(x, QTERM_VALUE, w->terms[t], &res->tmp);
+                if (r < 0)
+                    goto out;
+                if (r == 1) {
+                    struct qpost merged = {0};
+                    if (found) {
+                        r = post_or(&res->tmp2, &res->tmp, &merged);
+                        post_swap(&merged, &res->tmp2);
+                        qpost_free(&merged);
+                        if (r < 0)
+                            goto out;
+                    } else {
+                        post_swap(&res->tmp, &res->tmp2);
+                    }
+                    found = 1;
+                }
+            }
+            if (found) {
+                if (!res->use_seqs) {
+                    post_swap(&res->seqs, &res->tmp2);
+                    res->use_seqs = 1;
+                } else {
+                    if ((r = post_and(&res->seqs, &res->tmp2, &res->tmp)) < 0)
+                        goto out;
+                    post_swap(&res->seqs, &res->tmp);
+                }
+                continue;
+            }
+            if (x->live) {
+                /* a live index holds every value: none here */
+                if (n)
+                    memset(res->umask, 0, n);
+                break;
+            }
+        }
+        if (w->words_ok)
+            qwords(w->value, w->vlen, w->op == QOP_PREFIX, mask_word, &wa);
+    }
+    for (size_t k = 0; k < q->n_texts && wa.r == 0; k++)
+        qwords(q->texts[k].item, q->texts[k].len, 0, mask_word, &wa);
+    r = wa.r;
+out:
+    if (g->b)
+        pthread_rwlock_unlock(&g->rw);
+    return r;
+}
+
+/* The unit holding seq (units ascend). */
+static long unit_of(const struct trail_results *res, uint64_t seq)
+{
+    uint32_t lo = 0, hi = res->n_units;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (res->units[mid].first_seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    const struct qunit *u = &res->units[lo - 1];
+    return seq < u->first_seq + u->count ? (long)lo - 1 : -1;
+}
+
+static void drop_unit(struct trail_results *res)
+{
+    cache_release(res->ix, res->cb);
+    res->cb = NULL;
+    res->have_unit = 0;
+}
+
+/* Read the records of a live unit into res->live (one pread), frame offsets in live_offs. */
+static int load_live_unit(struct trail_results *res, const struct qunit *u)
+{
+    struct iseg *g = res->g;
+    if (res->cap_live_offs < u->count) {
+        uint32_t *o = realloc(res->live_offs, u->count * sizeof(*o));
+        if (!o)
+            return -ENOMEM;
+        res->live_offs = o;
+        res->cap_live_offs = u->count;
+    }
+    pthread_rwlock_rdlock(&g->rw);
+    size_t i0 = (size_t)(u->first_seq - g->first_seq);
+    uint64_t start = g->offs[i0];
+    uint64_t end = g->offs[i0 + u->count - 1] + TRAIL_FRAME_HEAD + g->lens[i0 + u->count - 1];
+    for (uint32_t k = 0; k < u->count; k++)
+        res->live_offs[k] = (uint32_t)(g->offs[i0 + k] - start);
+    pthread_rwlock_unlock(&g->rw);
+    res->live.len = 0;
+    int r = trail_buf_reserve(&res->live, (size_t)(end - start));
+    if (r < 0)
+        return r;
+    size_t got = 0, want = (size_t)(end - start);
+    while (got < want) {
+        ssize_t n = pread(g->fd, res->live.data + got, want - got, (off_t)(start + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : TRAIL_E_CORRUPT;
+        got += (size_t)n;
+    }
+    res->live.len = want;
+    return 0;
+}
+
+/* A frame of res->live or a cached block: check and return the record. */
+static int frame_at(const uint8_t *base, size_t avail, uint32_t off, uint64_t seq, int check_crc,
+                    const uint8_t **ret_rec, size_t *ret_len)
+{
+    if (off > avail || avail - off < TRAIL_FRAME_HEAD)
+        return TRAIL_E_CORRUPT;
+    const uint8_t *f = base + off;
+    uint32_t len = get_u32(f);
+    if (len < TRAIL_RECORD_MIN || len > avail - off - TRAIL_FRAME_HEAD)
+        return TRAIL_E_CORRUPT;
+    if (check_crc && trail_crc32c(0, f + 8, len) != get_u32(f + 4))
+        return TRAIL_E_CORRUPT;
+    if (trail_record_seq(f + 8) != seq)
+        return TRAIL_E_CORRUPT;
+    *ret_rec = f + 8;
+    *ret_len = len;
+    return 0;
+}
+
+/* Put unit u of the current segment in hand. */
+static int load_unit(struct trail_results *res, uint32_t u)
+{
+    if (res->have_unit && res->unit == u)
+        return 0;
+    drop_unit(res);
+    int r;
+    if (res->g->sealed)
+        r = cache_get(res->ix, res->g, u, res->dctx, &res->comp, &res->cb);
+    else
+        r = load_live_unit(res, &res->units[u]);
+    if (r < 0)
+        return r;
+    res->have_unit = 1;
+    res->unit = u;
+    return 0;
+}
+
+/* Record seq of the unit in hand. */
+static int unit_record(struct trail_results *res, uint64_t seq, const uint8_t **rec, size_t *len)
+{
+    const struct qunit *u = &res->units[res->unit];
+    uint32_t i = (uint32_t)(seq - u->first_seq);
+    if (res->g->sealed)
+        return frame_at((const uint8_t *)res->cb->raw.data, res->cb->raw.len, res->cb->offs[i], seq,
+                        0, rec, len);
+    return frame_at((const uint8_t *)res->live.data, res->live.len, res->live_offs[i], seq, 1, rec,
+                    len);
+}
+
+/* A single record of a live segment (seq mode), read on its own. */
+static int live_record(struct trail_results *res, uint64_t seq, const uint8_t **rec, size_t *len)
+{
+    struct iseg *g = res->g;
+    pthread_rwlock_rdlock(&g->rw);
+    size_t i = (size_t)(seq - g->first_seq);
+    uint64_t off = g->offs[i];
+    uint32_t l = g->lens[i];
+    pthread_rwlock_unlock(&g->rw);
+    res->live.len = 0;
+    int r = trail_buf_reserve(&res->live, TRAIL_FRAME_HEAD + (size_t)l);
+    if (r < 0)
+        return r;
+    ssize_t n = pread(g->fd, res->live.data, TRAIL_FRAME_HEAD + (size_t)l, (off_t)off);
+    if (n != (ssize_t)(TRAIL_FRAME_HEAD + l))
+        return n < 0 ? -errno : TRAIL_E_CORRUPT;
+    res->live.len = (size_t)n;
+    res->have_unit = 0; /* res->live no longer holds a unit */
+    return frame_at((const uint8_t *)res->live.data, res->live.len, 0, seq, 1, rec, len);
+}
+
+/* Block u of the sealed segment in hand fails its check: known damage, skipped. */
+static void damaged_unit(struct trail_results *res, uint32_t u)
+{
+    char name[48], why[96];
+    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", res->g->first_seq);
+    snprintf(why, sizeof(why), "block %" PRIu32 ": CRC-32C or framing does not hold", u);
+    const struct seg_block *b = &res->g->ss.blocks[u];
+    store_damage_add(res->ix->s, b->first_seq, b->first_seq + b->count - 1, name, why, 0, 0);
+}
+
+static void end_segment(struct trail_results *res)
+{
+    drop_unit(res);
+    res->seg_planned = 0;
+    res->g = NULL;
+}
+
+/*
+ * The core of a search: the next matching record, raw. 1 with the record
+ * (valid until the next call), 0 at the end, or an error.
+ */
+static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
+{
+    for (;;) {
+        if (res->done)
+            return 0;
+        if (!res->seg_planned) {
+            if (res->si < 0 || (size_t)res->si >= res->n_segs) {
+                res->done = 1;
+                return 0;
+            }
+            size_t k = (size_t)res->si;
+            res->si += res->newest ? -1 : 1;
+            struct iseg *g = res->segs[k];
+            uint64_t g_last = res->seg_last[k];
+            if (g_last < g->first_seq || g_last < res->lo || g->first_seq > res->hi)
+                continue;
+            int r = plan_segment(res, g, g_last);
+            if (r < 0)
+                return r;
+            res->g = g;
+            res->g_last = g_last;
+            res->seg_planned = 1;
+            res->have_unit = 0;
+            if (res->use_seqs) {
+                /* keep the seqs inside the bounds */
+                uint32_t lo_off = res->lo > g->first_seq ? (uint32_t)(res->lo - g->first_seq) : 0;
+                uint64_t hi_seq = res->hi < g_last ? res->hi : g_last;
+                uint32_t hi_off = (uint32_t)(hi_seq - g->first_seq);
+                uint32_t a = 0, b = res->seqs.n;
+                while (a < b && res->seqs.v[a] < lo_off)
+                    a++;
+                while (b > a && res->seqs.v[b - 1] > hi_off)
+                    b--;
+                if (a > 0 && b > a)
+                    memmove(res->seqs.v, res->seqs.v + a, (b - a) * sizeof(uint32_t));
+                res->seqs.n = b - a;
+                res->pos = res->newest ? (long)res->seqs.n - 1 : 0;
+            } else {
+                res->pos = res->newest ? (long)res->n_units - 1 : 0;
+            }
+        }
+        const uint8_t *rec = NULL;
+        size_t len = 0;
+        int r;
+        if (res->use_seqs) {
+            if (res->pos < 0 || res->pos >= (long)res->seqs.n) {
+                end_segment(res);
+                continue;
+            }
+            uint64_t seq = res->g->first_seq + res->seqs.v[res->pos];
+            res->pos += res->newest ? -1 : 1;
+            long u = unit_of(res, seq);
+            if (u < 0 || !res->umask[u])
+                continue;
+            if (res->g->sealed) {
+                r = load_unit(res, (uint32_t)u);
+                if (r == TRAIL_E_CORRUPT) {
+                    damaged_unit(res, (uint32_t)u);
+                    continue;
+                }
+                if (r < 0 || (r = unit_record(res, seq, &rec, &len)) < 0)
+                    return r;
+            } else if ((r = live_record(res, seq, &rec, &len)) < 0) {
+                return r;
+            }
+        } else {
+            if (!res->have_unit) {
+                while (res->pos >= 0 && res->pos < (long)res->n_units && !res->umask[res->pos])
+                    res->pos += res->newest ? -1 : 1;
+                if (res->pos < 0 || res->pos >= (long)res->n_units) {
+                    end_segment(res);
+                    continue;
+                }
+                const struct qunit *u = &res->units[res->pos];
+                r = load_unit(res, (uint32_t)res->pos);
+                if (r == TRAIL_E_CORRUPT && res->g->sealed) {
+                    damaged_unit(res, (uint32_t)res->pos);
+                    res->pos += res->newest ? -1 : 1;
+                    continue;
+                }
+                if (r < 0)
+                    return r;
+                res->pos += res->newest ? -1 : 1;
+                /* the records of the unit inside [lo, hi], in order */
+                uint64_t first = u->first_seq > res->lo ? u->first_seq : res->lo;
+                uint64_t last = u->first_seq + u->count - 1;
+                if (last > res->hi)
+                    last = res->hi;
+                res->rec_n = (uint32_t)(last - first + 1);
+                res->rec_i = 0;
+                res->unit_first = first;
+            }
+            if (res->rec_i == res->rec_n) {
+                drop_unit(res);
+                continue;
+            }
+            uint64_t seq = res->newest ? res->unit_first + res->rec_n - 1 - res->rec_i
+                                       : res->unit_first + res->rec_i;
+            res->rec_i++;
+            if ((r = unit_record(res, seq, &rec, &len)) < 0)
+                return r;
+        }
+        struct rec_view v;
+        if ((r = rec_view_parse(rec, len, &v)) < 0)
+            return r;
+        r = qplan_match(&res->plan, &v);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            continue;
+        *ret_rec = rec;
+        *ret_len = len;
+        return 1;
+    }
+}
+
+static void results_free(struct trail_results *res)
+{
+    if (!res)
+        return;
+    drop_unit(res);
+    for (size_t i = 0; i < res->n_segs; i++)
+        iseg_unref(res->segs[i]);
+    free(res->segs);
+    free(res->seg_last);
+    free(res->units);
+    free(res->umask);
+    free(res->allowed);
+    qpost_free(&res->seqs);
+    qpost_free(&res->tmp);
+    qpost_free(&res->tmp2);
+    trail_buf_free(&res->live);
+    free(res->live_offs);
+    trail_buf_free(&res->comp);
+    ZSTD_freeDCtx(res->dctx);
+    free(res);
+}
+
+void trail_results_free(struct trail_results *res)
+{
+    results_free(res);
+}
+
+/* Open a search over the current state, the plan made against now. */
+static int results_new(struct trail_index *ix, const struct trail_query *q, int newest,
+                       struct trail_results **ret, char *err, size_t errlen)
+{
+    struct trail_results *res = calloc(1, sizeof(*res));
+    int r = -ENOMEM;
+    if (!res)
+        return -ENOMEM;
+    res->ix = ix;
+    res->q = q;
+    res->newest = newest;
+    res->dctx = ZSTD_createDCtx();
+    if (!res->dctx)
+        goto fail;
+    int64_t now = q->now_us ? q->now_us : trail_now();
+    if (q->has_cursor == 1)
+        now = q->cur_now;
+    if ((r = qplan_init(&res->plan, q, now)) < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "bad since or until: not a time");
+        goto fail;
+    }
+    if (res->plan.since >= res->plan.until && q->since_text && q->until_text) {
+        if (err && errlen)
+            snprintf(err, errlen, "bad until '%s': it is not after since '%s'", q->until_text,
+                     q->since_text);
+        r = TRAIL_E_PARSE;
+        goto fail;
+    }
+    if (q->has_cursor == 1) {
+        if (q->cur_order != q->order) {
+            if (err && errlen)
+                snprintf(err, errlen, "bad cursor: it continues a search in %s order, not %s",
+                         q->cur_order == TRAIL_ORDER_NEWEST ? "newest" : "oldest",
+                         q->order == TRAIL_ORDER_NEWEST ? "newest" : "oldest");
+            r = TRAIL_E_PARSE;
+            goto fail;
+        }
+        if (q->cur_hash != res->plan.hash) {
+            if (err && errlen)
+                snprintf(err, errlen,
+                         "bad cursor: it continues a search with other filters (since, until, "
+                         "event, severity, where, text must be the same)");
+            r = TRAIL_E_PARSE;
+            goto fail;
+        }
+    }
+    pthread_mutex_lock(&ix->lock);
+    r = refresh_locked(ix);
+    if (r == 0) {
+        res->segs = malloc((ix->n_segs ? ix->n_segs : 1) * sizeof(*res->segs));
+        res->seg_last = malloc((ix->n_segs ? ix->n_segs : 1) * sizeof(*res->seg_last));
+        if (!res->segs || !res->seg_last)
+            r = -ENOMEM;
+    }
+    if (r == 0) {
+        for (size_t i = 0; i < ix->n_segs; i++) {
+            struct iseg *g = ix->segs[i];
+            if (g->first_seq > ix->horizon)
+                break;
+            atomic_fetch_add(&g->refs, 1);
+            res->segs[res->n_segs] = g;
+            uint64_t last = g->sealed ? g->ss.last_seq : g->last_seq;
+            res->seg_last[res->n_segs++] = last < ix->horizon ? last : ix->horizon;
+        }
+        res->lo = res->n_segs ? res->segs[0]->first_seq : 1;
+        res->hi = ix->horizon;
+        res->horizon = ix->horizon;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    if (r < 0)
+        goto fail;
+    if (q->has_cursor) {
+        if (q->cur_order == TRAIL_ORDER_NEWEST) {
+            if (q->cur_seq == 0 || q->cur_seq - 1 < res->hi)
+                res->hi = q->cur_seq ? q->cur_seq - 1 : 0;
+        } else if (q->cur_seq + 1 > res->lo) {
+            res->lo = q->cur_seq + 1;
+        }
+    }
+    res->si = newest ? (long)res->n_segs - 1 : 0;
+    if (res->lo > res->hi || res->hi == 0)
+        res->done = 1;
+    *ret = res;
+    return 0;
+fail:
+    results_free(res);
+    return r;
+}
+
+int trail_results_open(struct trail_index *ix, const struct trail_query *q,
+                       struct trail_results **ret, char *err, size_t errlen)
+{
+    struct trail_results *res;
+    int r = results_new(ix, q, q->order == TRAIL_ORDER_NEWEST, &res, err, errlen);
+    if (r < 0)
+        return r;
+    res->limit = q->limit;
+    *ret = res;
+    return 0;
+}
+
+int trail_results_next(struct trail_results *res, struct trail_event *ev)
+{
+    if (res->limit && res->returned >= res->limit) {
+        res->more = 1;
+        return 0;
+    }
+    const uint8_t *rec;
+    size_t len;
+    int r = next_match(res, &rec, &len);
+    if (r <= 0)
+        return r;
+    r = trail_record_decode(rec, len, res->ix->s->store_id, ev);
+    if (r < 0)
+        return r;
+    res->returned++;
+    res->last_seq = trail_event_seq(ev);
+    if (res->limit && res->returned >= res->limit)
+        res->more = 1;
+    return 1;
+}
+
+int trail_results_skipped(struct trail_results *res, struct trail_store_damage **ret, size_t *ret_n)
+{
+    /* the part of [lo, hi] this page looked at */
+    uint64_t a = res->lo, b = res->hi;
+    if (res->more && res->returned) {
+        if (res->newest)
+            a = res->last_seq;
+        else
+            b = res->last_seq;
+    }
+    return trail_index_damage(res->ix, a, b, ret, ret_n);
+}
+
+int trail_index_damage(struct trail_index *ix, uint64_t from, uint64_t to,
+                       struct trail_store_damage **ret, size_t *ret_n)
+{
+    struct trail_store_damage *all;
+    size_t n, k = 0;
+    int r = trail_store_damage_list(ix->s, &all, &n, NULL);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (all[i].last_seq >= from && all[i].first_seq <= to)
+            all[k++] = all[i];
+    if (!k) {
+        free(all);
+        all = NULL;
+    }
+    *ret = all;
+    *ret_n = k;
+    return 0;
+}
+
+int trail_results_more(const struct trail_results *res)
+{
+    return res->more;
+}
+
+uint64_t trail_results_horizon(const struct trail_results *res)
+{
+    return res->horizon;
+}
+
+int trail_results_cursor(const struct trail_results *res, char *buf, size_t size)
+{
+    uint64_t seq;
+    if (res->more || (!res->done && res->returned))
+        seq = res->last_seq; /* continue right after the last event returned */
+    else if (!res->done)
+        seq = res->newest ? res->hi + 1 : res->lo - 1; /* nothing looked at yet */
+    else if (res->newest) /* everything in [lo, hi] looked at (never past where it started) */
+        seq = res->lo < res->hi + 1 ? res->lo : res->hi + 1;
+    else
+        seq = res->hi > res->lo - 1 ? res->hi : res->lo - 1;
+    int order = res->newest ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
+    return qcursor_format(order, seq, res->plan.now_us, res->plan.hash, buf, size);
+}
+
+/* ---- counting ---- */
+
+/*
+ * Groups are keyed by the bytes of their keys: per dimension a presence
+ * byte, a u32 length and the text. A hash table of those keys counts.
+ */
+struct group {
+    uint32_t h;
+    uint32_t off, len; /* key bytes in the arena */
+    uint64_t count;
+};
+
+struct counter {
+    const struct trail_query *q;
+    struct group *slots;
+    size_t cap, n;
+    struct trail_buf arena;
+    struct trail_buf key;
+    uint64_t total;
+};
+
+static int counter_add(struct counter *c, const char *key, size_t klen, uint64_t count)
+{
+    if (count == 0)
+        return 0;
+    if ((c->n + 1) * 2 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        struct group *t = calloc(cap, sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->slots[i].count)
+                continue;
+            size_t j = c->slots[i].h & (cap - 1);
+            while (t[j].count)
+                j = (j + 1) & (cap - 1);
+            t[j] = c->slots[i];
+        }
+        free(c->slots);
+        c->slots = t;
+        c->cap = cap;
+    }
+    uint32_t h = trail_crc32c(0, key, klen);
+    size_t i = h & (c->cap - 1);
+    for (; c->slots[i].count; i = (i + 1) & (c->cap - 1)) {
+        struct group *g = &c->slots[i];
+        if (g->h == h && g->len == klen &&
+            (klen == 0 || memcmp(c->arena.data + g->off, key, klen) == 0)) {
+            g->count += count;
+            c->total += count;
+            return 0;
+        }
+    }
+    size_t off = c->arena.len;
+    if (klen && trail_buf_append(&c->arena, key, klen) < 0)
+        return -ENOMEM;
+    c->slots[i] =
+        (struct group){.h = h, .off = (uint32_t)off, .len = (uint32_t)klen, .count = count};
+    c->n++;
+    c->total += count;
+    return 0;
+}
+
+/* Append one dimension's key part (text NULL: the attribute is missing). */
+static int key_part(struct trail_buf *k, const char *text, size_t n)
+{
+    uint8_t head[5] = {text ? 1 : 0};
+    put_u32(head + 1, (uint32_t)n);
+    if (trail_buf_append(k, head, sizeof(head)) < 0 || (n && trail_buf_append(k, text, n) < 0))
+        return -ENOMEM;
+    return 0;
+}
+
+static int64_t hour_of_us(int64_t t)
+{
+    int64_t h = t / HOUR_US;
+    return t < 0 && t % HOUR_US ? h - 1 : h;
+}
+
+/* "2026-11-01T13:00:00Z" for an hour, "2026-11-01" for its day. */
+static size_t hour_text(int64_t hour, int day, char buf[32])
+{
+    char t[32];
+    int64_t us = day ? (hour >= 0 ? hour / 24 : (hour - 23) / 24) * 24 * HOUR_US : hour * HOUR_US;
+    trail_time_format(us, t);
+    if (day) {
+        memcpy(buf, t, 10);
+        buf[10] = '\0';
+        return 10;
+    }
+    memcpy(buf, t, 13);
+    memcpy(buf + 13, ":00:00Z", 8);
+    return 20;
+}
+
+/* Count one record. */
+static int count_record(struct counter *c, const struct rec_view *v)
+{
+    const struct trail_query *q = c->q;
+    struct trail_buf *k = &c->key;
+    k->len = 0;
+    for (int d = 0; d < q->n_by; d++) {
+        int r = 0;
+        char buf[64];
+        switch (q->by[d]) {
+        case QBY_EVENT:
+            r = key_part(k, (const char *)v->id, v->id_len);
+            break;
+        case QBY_SEVERITY: {
+            const char *s = trail_severity_name(v->severity);
+            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
+            break;
+        }
+        case QBY_HOUR:
+        case QBY_DAY: {
+            size_t n = hour_text(hour_of_us(v->time_us), q->by[d] == QBY_DAY, buf);
+            r = key_part(k, buf, n);
+            break;
+        }
+        default: {
+            const uint8_t *p = v->attrs;
+            struct rec_attr a;
+            int found = 0, rr;
+            size_t klen = strlen(q->by_attr[d]);
+            while ((rr = rec_attr_next(&p, v->end, &a)) == 1) {
+                if (a.klen == klen && memcmp(a.key, q->by_attr[d], klen) == 0) {
+                    const char *t;
+                    size_t n = rec_attr_text(&a, buf, &t);
+                    r = key_part(k, t, n);
+                    found = 1;
+                    break;
+                }
+            }
+            if (rr < 0)
+                return rr;
+            if (!found)
+                r = key_part(k, NULL, 0);
+        }
+        }
+        if (r < 0)
+            return r;
+    }
+    return counter_add(c, k->data ? k->data : "", k->len, 1);
+}
+
+struct rollup_ctx {
+    struct counter *c;
+    struct trail_results *res;
+    const struct qindex *x;
+    int64_t h_lo, h_hi; /* whole hours [h_lo, h_hi) */
+    int err;
+};
+
+static int rollup_one(void *arg, const struct qrollup *e)
+{
+    struct rollup_ctx *rc = arg;
+    struct trail_results *res = rc->res;
+    const struct trail_query *q = rc->c->q;
+    if (e->hour < rc->h_lo || e->hour >= rc->h_hi)
+        return 0;
+    if (e->severity < res->plan.sev_min || e->severity > res->plan.sev_max)
+        return 0;
+    size_t idlen;
+    const char *id = qindex_event(rc->x, e->event, &idlen);
+    if (q->n_globs && !qplan_event_ok(&res->plan, (const uint8_t *)id, idlen))
+        return 0;
+    struct trail_buf *k = &rc->c->key;
+    k->len = 0;
+    int r = 0;
+    for (int d = 0; d < q->n_by && r == 0; d++) {
+        char buf[32];
+        switch (q->by[d]) {
+        case QBY_EVENT:
+            r = key_part(k, id, idlen);
+            break;
+        case QBY_SEVERITY: {
+            const char *s = trail_severity_name(e->severity);
+            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
+            break;
+        }
+        default: {
+            size_t n = hour_text(e->hour, q->by[d] == QBY_DAY, buf);
+            r = key_part(k, buf, n);
+        }
+        }
+    }
+    if (r == 0)
+        r = counter_add(rc->c, k->data ? k->data : "", k->len, e->count);
+    if (r < 0) {
+        rc->err = r;
+        return 1;
+    }
+    return 0;
+}
+
+/* Count the matches of a search, leaving out records of the whole hours [skip_lo, skip_hi). */
+static int count_scan(struct counter *c, struct trail_results *res, int64_t skip_lo,
+                      int64_t skip_hi)
+{
+    const uint8_t *rec;
+    size_t len;
+    int r;
+    while ((r = next_match(res, &rec, &len)) == 1) {
+        struct rec_view v;
+        if ((r = rec_view_parse(rec, len, &v)) < 0)
+            return r;
+        int64_t h = hour_of_us(v.time_us);
+        if (h >= skip_lo && h < skip_hi)
+            continue;
+        if ((r = count_record(c, &v)) < 0)
+            return r;
+    }
+    return r;
+}
+
+/* Start a search over again (oldest first). */
+static void results_rewind(struct trail_results *res)
+{
+    end_segment(res);
+    res->si = 0;
+    res->newest = 0;
+    res->done = res->lo > res->hi || res->hi == 0;
+}
+
+static const char *by_name(const struct trail_query *q, int d)
+{
+    switch (q->by[d]) {
+    case QBY_EVENT:
+        return "event";
+    case QBY_SEVERITY:
+        return "severity";
+    case QBY_HOUR:
+        return "hour";
+    case QBY_DAY:
+        return "day";
+    default:
+        return q->by_attr[d];
+    }
+}
+
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+    const struct trail_count_row *x = a, *y = b;
+    int time_first = *(const int *)arg;
+    if (!time_first && x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    for (int d = 0; d < TRAIL_COUNT_MAX_BY; d++) {
+        const char *p = x->keys[d], *q = y->keys[d];
+        if (p == q)
+            continue;
+        if (!p || !q)
+            return p ? -1 : 1;
+        int c = strcmp(p, q);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static int count_result(struct counter *c, const struct trail_query *q, struct trail_count **ret)
+{
+    size_t names = 0;
+    for (int d = 0; d < q->n_by; d++)
+        names += strlen(by_name(q, d)) + 1;
+    size_t size = sizeof(struct trail_count) + c->n * sizeof(struct trail_count_row) + names +
+                  c->arena.len + c->n * (size_t)TRAIL_COUNT_MAX_BY + 1;
+    struct trail_count *out = calloc(1, size);
+    if (!out)
+        return -ENOMEM;
+    out->n_by = q->n_by;
+    out->total = c->total;
+    out->rows = (struct trail_count_row *)(out + 1);
+    char *strs = (char *)(out->rows + c->n);
+    for (int d = 0; d < q->n_by; d++) {
+        size_t l = strlen(by_name(q, d)) + 1;
+        memcpy(strs, by_name(q, d), l);
+        out->by[d] = strs;
+        strs += l;
+    }
+    for (size_t i = 0; i < c->cap; i++) {
+        const struct group *g = &c->slots[i];
+        if (!g->count)
+            continue;
+        struct trail_count_row *row = &out->rows[out->n_rows++];
+        row->count = g->count;
+        const uint8_t *p = (const uint8_t *)c->arena.data + g->off;
+        for (int d = 0; d < q->n_by; d++) {
+            int present = p[0];
+            uint32_t n = get_u32(p + 1);
+            p += 5;
+            if (present) {
+                memcpy(strs, p, n);
+                strs[n] = '\0';
+                row->keys[d] = strs;
+                strs += n + 1;
+            }
+            p += n;
+        }
+    }
+    int time_first = q->n_by && (q->by[0] == QBY_HOUR || q->by[0] == QBY_DAY);
+    qsort_r(out->rows, out->n_rows, sizeof(*out->rows), cmp_rows, &time_first);
+    *ret = out;
+    return 0;
+}
+
+/* Does known damage touch [first, last]? (its records are then counted one by one) */
+static int segment_damaged(struct trail_store *s, uint64_t first, uint64_t last)
+{
+    int hit = 0;
+    pthread_mutex_lock(&s->seg_lock);
+    for (size_t i = 0; i < s->n_damage && !hit; i++)
+        hit = s->damage[i].last_seq >= first && s->damage[i].first_seq <= last;
+    pthread_mutex_unlock(&s->seg_lock);
+    return hit;
+}
+
+int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct trail_count **ret,
+                    char *err, size_t errlen)
+{
+    struct counter c = {.q = q};
+    struct trail_results *res = NULL;
+    uint64_t *saved = NULL;
+    int r = results_new(ix, q, 0, &res, err, errlen);
+    if (r < 0)
+        return r;
+    /* the hourly rollups are by event time: a received-time filter reads records */
+    int rollup_ok = q->n_wheres == 0 && q->n_texts == 0 && !q->rsince_text && !q->runtil_text;
+    for (int d = 0; d < q->n_by; d++)
+        if (q->by[d] == QBY_ATTR)
+            rollup_ok = 0;
+    if (!rollup_ok || res->done) {
+        r = count_scan(&c, res, 0, 0);
+        goto done;
+    }
+    /*
+     * Whole hours come from the rollups of the segments wholly inside the
+     * search; those segments' partial hours at the edges of [since, until)
+     * are read record by record; the other segments are read whole.
+     */
+    int64_t since = res->plan.since, until = res->plan.until;
+    int64_t h_lo = since == INT64_MIN ? INT64_MIN : hour_of_us(since) + (since % HOUR_US != 0);
+    int64_t h_hi = until == INT64_MAX ? INT64_MAX : hour_of_us(until);
+    if (h_hi < h_lo)
+        h_hi = h_lo;
+    saved = malloc((res->n_segs ? res->n_segs : 1) * sizeof(*saved));
+    if (!saved) {
+        r = -ENOMEM;
+        goto done;
+    }
+    struct rollup_ctx rc = {.c = &c, .res = res, .h_lo = h_lo, .h_hi = h_hi};
+    for (size_t i = 0; i < res->n_segs && r == 0; i++) {
+        struct iseg *g = res->segs[i];
+        saved[i] = 0;
+        if (!g->sealed)
+            continue; /* a live segment grows while it is counted: read it */
+        if (g->first_seq >= res->lo && g->ss.last_seq <= res->hi &&
+            !segment_damaged(ix->s, g->first_seq, g->ss.last_seq)) {
+            rc.x = &g->x;
+            r = qindex_rollup(&g->x, rollup_one, &rc);
+            if (rc.err)
+                r = rc.err;
+            saved[i] = res->seg_last[i];
+            res->seg_last[i] = 0; /* counted: the whole-segment scan skips it */
+        }
+    }
+    if (r == 0)
+        r = count_scan(&c, res, INT64_MAX, INT64_MAX);
+    for (int side = 0; side < 2 && r == 0; side++) {
+        int64_t a, b;
+        if (side == 0) {
+            if (since == INT64_MIN)
+                continue;
+            a = since;
+            b = h_lo == INT64_MIN || h_lo > INT64_MAX / HOUR_US ? until : h_lo * HOUR_US;
+            if (b > until)
+                b = until;
+        } else {
+            if (until == INT64_MAX)
+                continue;
+            a = h_hi == INT64_MAX || h_hi < INT64_MIN / HOUR_US ? since : h_hi * HOUR_US;
+            if (a < since)
+                a = since;
+            b = until;
+        }
+        if (a >= b)
+            continue;
+        for (size_t i = 0; i < res->n_segs; i++)
+            res->seg_last[i] = saved[i];
+        results_rewind(res);
+        res->plan.since = a;
+        res->plan.until = b;
+        r = count_scan(&c, res, h_lo, h_hi);
+    }
+done:
+    if (r == 0)
+        r = count_result(&c, q, ret);
+    free(saved);
+    results_free(res);
+    free(c.slots);
+    trail_buf_free(&c.arena);
+    trail_buf_free(&c.key);
+    return r;
+}
+
+void trail_count_free(struct trail_count *c)
+{
+    free(c);
+}

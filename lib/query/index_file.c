@@ -1,0 +1,521 @@
+/*
+ * index_file.c - a sealed segment's index file, DIR/seg-<16 hex>.idx:
+ * building it from the segment's blocks, writing it, checking and reading
+ * it in place (the view), and the hooks the store calls so that every
+ * sealed segment gets one (after sealing; a sweep for those missing or
+ * damaged; removal with a purge).
+ *
+ * Not for: the builder's bookkeeping (index_build.c), searching (index.c).
+ *
+ * The file, little-endian (docs/format.md, "Indexes", has the same):
+ *
+ *   header, 64 bytes
+ *     0  8  magic "TRAILIDX"         8  2  version (1)     10 2 zero
+ *     12 4  header length (64)       16 16 store id
+ *     32 8  first seq of the segment 40 8  last seq
+ *     48 4  units U (= the segment's blocks)
+ *     52 4  events E (dictionary)    56 4  indexed keys K  60 4 zero
+ *   event dictionary: E x (u8 length, id bytes); local event id = position
+ *   indexed keys:     K x (u8 length, key bytes)
+ *   units: U x (26 + ceil(E/8) bytes)
+ *     0 4 first seq - segment first seq   4 4 records
+ *     8 8 min time   16 8 max time   24 2 severity mask (bit s: severity s)
+ *     26  event bitset, bit i of byte i/8 for local event i
+ *   rollup: u32 R entries, u32 L bytes, then L bytes of R entries sorted by
+ *     hour, event, severity, each: varint hour (the first zigzag-coded: hours
+ *     since the epoch; the others: the difference from the one before),
+ *     varint local event, u8 severity, varint records
+ *   terms: u32 bucket bits B (0..24), u32 terms T, (2^B + 1) x u32 offsets
+ *     of each bucket's first entry in the term data (the last one: its
+ *     length), then the term data. A term's bucket is its hash's top B
+ *     bits; in a bucket, entries sorted by (hash, kind), each:
+ *       varint  hash minus the previous entry's (the first: minus bucket << (32 - B))
+ *       varint  tag:
+ *               tag & 1:   a word term in one unit, the unit is tag >> 1
+ *               otherwise: n = tag >> 3 postings, kind = tag >> 1 & 1
+ *                          (0 word term: unit numbers; 1 value term: seq -
+ *                          first seq), coding = tag >> 2 & 1; then varint
+ *                          byte length L and L bytes:
+ *                          coding 0: n varints, the first posting and then
+ *                            the differences, ascending
+ *                          coding 1 (Elias-Fano): u8 l, the low l bits of
+ *                            each posting packed LSB first (ceil(n*l/8)
+ *                            bytes), then a bitmap, LSB first, with bit
+ *                            (v >> l) + i set for the i-th posting v
+ *                          the writer picks the shorter coding
+ *     varints: 7 bits a byte, low first, high bit set on all but the last.
+ *     Value terms are kept only for values of at least 8 records spread over
+ *     at least 4 units and in at most 1/128 of the records; a search finds
+ *     the others through their words and units.
+ *   trailer, 16 bytes: 0 8 file length  8 4 CRC-32C of every byte before
+ *     the trailer  12 4 magic "TIDX"
+ *
+ * A file that fails any check is treated as missing: searches build the
+ * index again from the segment (and a writer writes it again).
+ */
+#include "query/query.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define IDX_HEADER  64
+#define IDX_TRAILER 16
+#define UNIT_FIXED  26
+
+/* ---- the view ---- */
+
+static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return TRAIL_E_CORRUPT;
+        uint8_t b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *pp = p;
+            *ret = v;
+            return 0;
+        }
+    }
+    return TRAIL_E_CORRUPT;
+}
+
+void qindex_free(struct qindex *ix)
+{
+    if (!ix)
+        return;
+    if (ix->event_ids)
+        for (uint32_t i = 0; i < ix->n_events; i++)
+            free((void *)ix->event_ids[i]);
+    free(ix->event_ids);
+    free(ix->event_lens);
+    ix->event_ids = NULL;
+    ix->event_lens = NULL;
+}
+
+int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], struct qindex *ix)
+{
+    struct qindex v = {0};
+    const uint8_t *p, *end;
+    int r = TRAIL_E_CORRUPT;
+    if (len < IDX_HEADER + IDX_TRAILER + 8 + 4)
+        return TRAIL_E_CORRUPT;
+    if (memcmp(data, "TRAILIDX", 8) != 0 || memcmp(data + len - 4, "TIDX", 4) != 0)
+        return TRAIL_E_VERSION;
+    if (get_u16(data + 8) != 1 || get_u32(data + 12) != IDX_HEADER)
+        return TRAIL_E_VERSION;
+    if (get_u64(data + len - 16) != len ||
+        get_u32(data + len - 8) != trail_crc32c(0, data, len - IDX_TRAILER))
+        return TRAIL_E_CORRUPT;
+    if (store_id && memcmp(data + 16, store_id, 16) != 0)
+        return TRAIL_E_CORRUPT;
+    v.data = data;
+    v.len = len;
+    v.first_seq = get_u64(data + 32);
+    v.last_seq = get_u64(data + 40);
+    v.n_units = get_u32(data + 48);
+    v.n_events = get_u32(data + 52);
+    v.n_keys = get_u32(data + 56);
+    if (v.n_events > 65535 || v.n_keys > 65535 || v.last_seq + 1 < v.first_seq)
+        return TRAIL_E_CORRUPT;
+    p = data + IDX_HEADER;
+    end = data + len - IDX_TRAILER;
+    v.event_ids = calloc(v.n_events ? v.n_events : 1, sizeof(*v.event_ids));
+    v.event_lens = malloc(v.n_events ? v.n_events : 1);
+    if (!v.event_ids || !v.event_lens) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    v.events = p;
+    for (uint32_t i = 0; i < v.n_events; i++) {
+        if (p >= end || (size_t)(end - p) < 1u + p[0])
+            goto fail;
+        char *id = malloc((size_t)p[0] + 1);
+        if (!id) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        memcpy(id, p + 1, p[0]);
+        id[p[0]] = '\0';
+        v.event_ids[i] = id;
+        v.event_lens[i] = p[0];
+        p += 1 + p[0];
+    }
+    v.keys = p;
+    for (uint32_t i = 0; i < v.n_keys; i++) {
+        if (p >= end || (size_t)(end - p) < 1u + p[0])
+            goto fail;
+        p += 1 + p[0];
+    }
+    v.ev_bytes = (v.n_events + 7) / 8;
+    size_t unit_size = UNIT_FIXED + v.ev_bytes;
+    if ((size_t)(end - p) / unit_size < v.n_units)
+        goto fail;
+    v.units = p;
+    p += unit_size * v.n_units;
+    if (end - p < 8)
+        goto fail;
+    v.n_rollup = get_u32(p);
+    v.rollup_len = get_u32(p + 4);
+    p += 8;
+    if ((size_t)(end - p) < v.rollup_len || v.rollup_len < (size_t)v.n_rollup * 4)
+        goto fail;
+    v.rollup = p;
+    p += v.rollup_len;
+    if (end - p < 8)
+        goto fail;
+    v.bucket_bits = get_u32(p);
+    if (v.bucket_bits > 24)
+        goto fail;
+    v.n_buckets = 1u << v.bucket_bits;
+    p += 8;
+    if ((size_t)(end - p) / 4 < (size_t)v.n_buckets + 1)
+        goto fail;
+    v.buckets = p;
+    p += 4 * ((size_t)v.n_buckets + 1);
+    v.terms = p;
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i <= v.n_buckets; i++) {
+        uint32_t o = get_u32(v.buckets + 4 * (size_t)i);
+        if (o < prev)
+            goto fail;
+        prev = o;
+    }
+    if ((size_t)(end - p) != prev)
+        goto fail;
+    /* units ascend and stay inside the segment */
+    uint64_t next = 0;
+    for (uint32_t i = 0; i < v.n_units; i++) {
+        const uint8_t *u = v.units + unit_size * i;
+        if (get_u32(u) != next || get_u32(u + 4) == 0)
+            goto fail;
+        next += get_u32(u + 4);
+    }
+    if (v.n_units && next != v.last_seq - v.first_seq + 1)
+        goto fail;
+    *ix = v;
+    return 0;
+fail:
+    qindex_free(&v);
+    return r;
+}
+
+uint32_t qindex_n_units(const struct qindex *ix)
+{
+    return ix->live ? qbuilder_n_units(ix->b) : ix->n_units;
+}
+
+void qindex_unit(const struct qindex *ix, uint32_t i, struct qunit *ret)
+{
+    if (ix->live) {
+        qbuilder_unit_at(ix->b, i, ret);
+        return;
+    }
+    const uint8_t *u = ix->units + (UNIT_FIXED + ix->ev_bytes) * i;
+    ret->first_seq = ix->first_seq + get_u32(u);
+    ret->count = get_u32(u + 4);
+    ret->min_time = (int64_t)get_u64(u + 8);
+    ret->max_time = (int64_t)get_u64(u + 16);
+    ret->sev_mask = get_u16(u + 24);
+}
+
+uint32_t qindex_n_events(const struct qindex *ix)
+{
+    return ix->live ? qbuilder_n_events(ix->b) : ix->n_events;
+}
+
+const char *qindex_event(const struct qindex *ix, uint32_t local, size_t *ret_len)
+{
+    if (ix->live)
+        return qbuilder_event(ix->b, local, ret_len);
+    *ret_len = ix->event_lens[local];
+    return ix->event_ids[local];
+}
+
+int qindex_unit_has_event(const struct qindex *ix, uint32_t unit, uint32_t local)
+{
+    if (ix->live)
+        return qbuilder_unit_has_event(ix->b, unit, local);
+    const uint8_t *u = ix->units + (UNIT_FIXED + ix->ev_bytes) * unit + UNIT_FIXED;
+    return u[local / 8] >> (local % 8) & 1;
+}
+
+int qindex_key_indexed(const struct qindex *ix, const char *key, size_t klen)
+{
+    if (ix->live)
+        return qbuilder_key_indexed(ix->b, key, klen);
+    const uint8_t *p = ix->keys;
+    for (uint32_t i = 0; i < ix->n_keys; i++) {
+        if (p[0] == klen && memcmp(p + 1, key, klen) == 0)
+            return 1;
+        p += 1 + p[0];
+    }
+    return 0;
+}
+
+/* Decode an Elias-Fano list of n postings from p[0..len) (index_build.c's posting_ef). */
+static int ef_decode(const uint8_t *p, uint64_t len, uint64_t n, struct qpost *out)
+{
+    if (len < 1 || p[0] > 31)
+        return TRAIL_E_CORRUPT;
+    unsigned l = p[0];
+    uint64_t low_bytes = (n * l + 7) / 8;
+    if (low_bytes > len - 1)
+        return TRAIL_E_CORRUPT;
+    const uint8_t *low = p + 1, *high = p + 1 + low_bytes;
+    uint64_t high_bits = (len - 1 - low_bytes) * 8, pos = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        while (pos < high_bits && !(high[pos / 8] >> (pos % 8) & 1))
+            pos++;
+        if (pos >= high_bits || pos < i)
+            return TRAIL_E_CORRUPT;
+        uint64_t v = (pos - i) << l, bit = i * l;
+        for (unsigned k = 0; k < l; k++, bit++)
+            v |= (uint64_t)(low[bit / 8] >> (bit % 8) & 1) << k;
+        if (v > UINT32_MAX || (i && v <= out->v[i - 1]))
+            return TRAIL_E_CORRUPT;
+        out->v[i] = (uint32_t)v;
+        pos++;
+    }
+    out->n = (uint32_t)n;
+    return 1;
+}
+
+int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost *out)
+{
+    if (ix->live)
+        return qbuilder_lookup(ix->b, kind, hash, out);
+    out->n = 0;
+    uint32_t bk = ix->bucket_bits ? hash >> (32 - ix->bucket_bits) : 0;
+    const uint8_t *p = ix->terms + get_u32(ix->buckets + 4 * (size_t)bk);
+    const uint8_t *end = ix->terms + get_u32(ix->buckets + 4 * ((size_t)bk + 1));
+    uint64_t h = ix->bucket_bits ? (uint64_t)bk << (32 - ix->bucket_bits) : 0;
+    int want_value = kind == QTERM_VALUE;
+    while (p < end) {
+        uint64_t delta, tag, n, blen = 0, single = 0;
+        int is_value = 0, ef = 0;
+        if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &tag) < 0)
+            return TRAIL_E_CORRUPT;
+        h += delta;
+        if (tag & 1) {
+            n = 1; /* a word in one unit */
+            single = tag >> 1;
+        } else {
+            n = tag >> 3;
+            is_value = (int)(tag >> 1 & 1);
+            ef = (int)(tag >> 2 & 1);
+            if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) || n == 0 ||
+                n > (ef ? blen * 8 : blen))
+                return TRAIL_E_CORRUPT;
+        }
+        if (h > UINT32_MAX)
+            return TRAIL_E_CORRUPT;
+        if (h > hash)
+            return 0;
+        if (h != hash || is_value != want_value) {
+            p += blen;
+            continue;
+        }
+        if (out->cap < n) {
+            uint32_t *v = realloc(out->v, n * sizeof(*v));
+            if (!v)
+                return -ENOMEM;
+            out->v = v;
+            out->cap = (uint32_t)n;
+        }
+        if (tag & 1) {
+            if (single > UINT32_MAX)
+                return TRAIL_E_CORRUPT;
+            out->v[0] = (uint32_t)single;
+            out->n = 1;
+            return 1;
+        }
+        if (ef)
+            return ef_decode(p, blen, n, out);
+        const uint8_t *q = p, *qend = p + blen;
+        uint64_t acc = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t d;
+            if (get_varint(&q, qend, &d) < 0)
+                return TRAIL_E_CORRUPT;
+            acc = i ? acc + d : d;
+            if (acc > UINT32_MAX || (i && d == 0))
+                return TRAIL_E_CORRUPT;
+            out->v[i] = (uint32_t)acc;
+        }
+        out->n = (uint32_t)n;
+        return 1;
+    }
+    return 0;
+}
+
+int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qrollup *r), void *arg)
+{
+    if (ix->live)
+        return qbuilder_rollup(ix->b, fn, arg);
+    const uint8_t *p = ix->rollup, *end = ix->rollup + ix->rollup_len;
+    int64_t hour = 0;
+    for (uint32_t i = 0; i < ix->n_rollup; i++) {
+        uint64_t h, ev, count;
+        if (get_varint(&p, end, &h) < 0 || get_varint(&p, end, &ev) < 0 || p >= end)
+            return TRAIL_E_CORRUPT;
+        uint8_t sev = *p++;
+        if (get_varint(&p, end, &count) < 0 || ev >= ix->n_events)
+            return TRAIL_E_CORRUPT;
+        hour = i ? hour + (int64_t)h : (int64_t)(h >> 1) ^ -(int64_t)(h & 1);
+        struct qrollup r = {.hour = hour, .event = (uint32_t)ev, .severity = sev, .count = count};
+        int rc = fn(arg, &r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- building and writing ---- */
+
+void idx_path(const struct trail_store *s, uint64_t first_seq, char *out, size_t size)
+{
+    snprintf(out, size, "%s/seg-%016" PRIx64 ".idx", s->dir, first_seq);
+}
+
+int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf *out)
+{
+    char path[4200];
+    struct seg_sealed ss = {0};
+    struct trail_buf comp = {0}, raw = {0};
+    struct qbuilder *b = NULL;
+    ZSTD_DCtx *dctx = NULL;
+    int r;
+    store_seg_path(s, first_seq, ".seg", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? TRAIL_E_NOT_FOUND : -errno;
+    if ((r = seg_sealed_load(fd, &ss)) < 0)
+        goto out;
+    if ((r = qbuilder_new(s->cat, ss.first_seq, &b)) < 0)
+        goto out;
+    dctx = ZSTD_createDCtx();
+    if (!dctx) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < ss.n_blocks; i++) {
+        if ((r = seg_block_read(fd, &ss.blocks[i], dctx, &comp, &raw)) < 0 ||
+            (r = qbuilder_unit(b)) < 0)
+            goto out;
+        size_t off = 0;
+        for (uint32_t k = 0; k < ss.blocks[i].count; k++) {
+            const uint8_t *f = (const uint8_t *)raw.data + off;
+            uint32_t len;
+            if (raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > raw.len - off - 8 ||
+                trail_crc32c(0, f + 8, len) != get_u32(f + 4)) {
+                r = TRAIL_E_CORRUPT;
+                goto out;
+            }
+            if ((r = qbuilder_add(b, f + 8, len)) < 0)
+                goto out;
+            off += TRAIL_FRAME_HEAD + len;
+        }
+    }
+    if (qbuilder_records(b) != ss.last_seq - ss.first_seq + 1) {
+        r = TRAIL_E_CORRUPT;
+        goto out;
+    }
+    r = qbuilder_serialize(b, s->store_id, out);
+out:
+    qbuilder_free(b);
+    ZSTD_freeDCtx(dctx);
+    trail_buf_free(&comp);
+    trail_buf_free(&raw);
+    seg_sealed_free(&ss);
+    close(fd);
+    return r;
+}
+
+int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf *bytes)
+{
+    char path[4200];
+    idx_path(s, first_seq, path, sizeof(path));
+    /* the sealer and a search may write the same index at once: each its own temporary */
+    return trail_file_replace(path, bytes->data, bytes->len, 0640);
+}
+
+/* Is DIR/seg-X.idx there and whole? */
+static int idx_good(struct trail_store *s, uint64_t first_seq)
+{
+    char path[4200];
+    idx_path(s, first_seq, path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int ok = 0;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1LL << 32)) {
+        uint8_t *data = malloc((size_t)st.st_size);
+        if (data && pread(fd, data, (size_t)st.st_size, 0) == st.st_size) {
+            struct qindex v;
+            if (qindex_view(data, (size_t)st.st_size, s->store_id, &v) == 0) {
+                ok = 1;
+                qindex_free(&v);
+            }
+        }
+        free(data);
+    }
+    close(fd);
+    return ok;
+}
+
+static void index_on_sealed(struct trail_store *s, uint64_t first_seq)
+{
+    if (s->read_only)
+        return;
+    struct trail_buf b = {0};
+    if (idx_build_sealed(s, first_seq, &b) == 0)
+        idx_write(s, first_seq, &b);
+    trail_buf_free(&b);
+}
+
+static void index_sweep(struct trail_store *s)
+{
+    if (s->read_only)
+        return;
+    pthread_mutex_lock(&s->seg_lock);
+    size_t n = s->n_segs;
+    uint64_t *firsts = malloc((n ? n : 1) * sizeof(*firsts));
+    size_t k = 0;
+    for (size_t i = 0; firsts && i < n; i++)
+        if (s->segs[i].sealed)
+            firsts[k++] = s->segs[i].first_seq;
+    pthread_mutex_unlock(&s->seg_lock);
+    for (size_t i = 0; firsts && i < k; i++) {
+        pthread_mutex_lock(&s->seal_lock);
+        int stop = s->seal_stop; /* closing: what is left waits for the next open */
+        pthread_mutex_unlock(&s->seal_lock);
+        if (stop)
+            break;
+        if (!idx_good(s, firsts[i]))
+            index_on_sealed(s, firsts[i]);
+    }
+    free(firsts);
+}
+
+/* The store's hooks (store.h), registered when this file is linked in. */
+static const struct store_index_hooks hooks = {
+    .on_sealed = index_on_sealed,
+    .sweep = index_sweep,
+};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    store_index_hooks_set(&hooks);
+}

@@ -1,0 +1,304 @@
+/*
+ * query.h - what the query layer's files share (internal): the parsed query
+ * and its compiled form, the raw record view the filters run on, words and
+ * term hashes, and the segment index in its two forms (the builder that
+ * indexes records as they come, and the view over a sealed segment's .idx
+ * file).
+ *
+ * Not here: the public calls (include/trail.h, "Query"), the store's own
+ * formats (store.h). The .idx format is documented byte by byte in
+ * docs/format.md ("Indexes") and beside its writer in lib/query/index_file.c.
+ *
+ *   query.c        parsing the filter language, cursors, the record predicate
+ *   index_build.c  the builder: words, term postings, unit summaries, rollups
+ *   index_file.c   .idx files: writing, checking, reading (the view); the
+ *                  store's index hooks (store_index_hooks, registered at load)
+ *   index.c        struct trail_index: segments, the live tail, the block
+ *                  cache, searching and counting
+ */
+#ifndef TRAIL_QUERY_H
+#define TRAIL_QUERY_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* ---- words and term hashes ---- */
+
+/*
+ * A word is a maximal run of ASCII letters and digits and of bytes >= 0x80
+ * (so UTF-8 letters stay inside words); ASCII letters are folded to lower
+ * case. Words longer than QWORD_MAX bytes are cut there (a query word is cut
+ * the same way, so lookups still find them; the predicate decides).
+ */
+#define QWORD_MAX 64
+
+static inline int qword_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static inline uint8_t qlower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/*
+ * Term hashes, 32 bits, what the indexes are keyed by:
+ *   word term:   CRC-32C of 'w' followed by the lower-cased word
+ *   value term:  CRC-32C of 'v', the key, '=', and the value's text form
+ *                (trail_value_format: strings verbatim, IPs in RFC 5952)
+ * Two terms may share a hash; the index then answers a superset and the
+ * predicate removes what does not match.
+ */
+#define QTERM_WORD  1
+#define QTERM_VALUE 2
+
+uint32_t qterm_word(const uint8_t *word, size_t len); /* word already lower-cased */
+uint32_t qterm_value(const char *key, size_t klen, const char *val, size_t vlen);
+
+/*
+ * qwords - call fn for each word of text[0..len), lower-cased and cut to
+ * QWORD_MAX bytes. complete_only: skip a last word that runs to the end of
+ * the text (for prefixes). Returns the number of words passed to fn.
+ */
+size_t qwords(const char *text, size_t len, int complete_only,
+              void (*fn)(void *arg, const uint8_t *word, size_t wlen), void *arg);
+
+/* ---- the raw record view (record.c's format, read in place) ---- */
+
+/* ---- the parsed query ---- */
+
+#define QOP_EQ     1
+#define QOP_NE     2
+#define QOP_PREFIX 3
+
+#define QBY_EVENT    1
+#define QBY_SEVERITY 2
+#define QBY_HOUR     3
+#define QBY_DAY      4
+#define QBY_ATTR     5
+
+/* What a where clause looks at: an attribute, or a part of the record's provenance. */
+#define QF_ATTR      0
+#define QF_INPUT     1 /* "http", "follow" (any follow) or "follow:NAME" */
+#define QF_PEER      2 /* the peer's address: an IP or a CIDR network */
+#define QF_PRINCIPAL 3 /* the authenticated principal, as stored */
+#define QF_ORIGIN    4 /* "trail" for trail's own records, "producer" for the others */
+
+struct qwhere {
+    int field; /* QF_*; for provenance the key is "@input", ... and never indexed */
+    char *key;
+    size_t klen;
+    int op; /* QOP_* */
+    char *value;
+    size_t vlen;
+    int cidr; /* value is a network: ip_family/ip/prefix_bits */
+    int prefix_bits;
+    int has_ip;        /* value reads as an IP (or the network's address) */
+    uint8_t ip_family; /* 4 or 6 */
+    uint8_t ip[16];
+    int has_int;
+    int64_t ival;
+    int has_time;
+    int64_t tval;
+    uint32_t terms[2]; /* value-term hashes: the text as given, and its canonical form */
+    int n_terms;
+    int words_ok; /* the value's words may narrow a search (they are what records hold) */
+};
+
+struct qtext {
+    char *item; /* lower-cased */
+    size_t len;
+    int word_start, word_end; /* the item starts / ends with a word character */
+};
+
+struct qpair {
+    char *name; /* without leading dashes */
+    char *value;
+};
+
+struct trail_query {
+    const struct trail_catalog *cat;
+    struct qpair *pairs; /* as given, in order (for formatting and the cursor's hash) */
+    size_t n_pairs, cap_pairs;
+
+    char *since_text, *until_text;   /* resolved against the clock when a search starts */
+    char *rsince_text, *runtil_text; /* the same for the received time */
+    char **globs;                    /* event globs, lower-cased */
+    size_t n_globs;
+    int has_sev, sev_min, sev_max;
+    struct qwhere *wheres;
+    size_t n_wheres;
+    struct qtext *texts;
+    size_t n_texts;
+    int order; /* enum trail_order */
+    uint64_t limit;
+    int64_t now_us; /* 0: the clock at trail_results_open / trail_count_run */
+
+    int has_cursor;
+    int cur_order;
+    uint64_t cur_seq;
+    int64_t cur_now;
+    uint32_t cur_hash;
+
+    int n_by;
+    int by[TRAIL_COUNT_MAX_BY];
+    char *by_attr[TRAIL_COUNT_MAX_BY];
+};
+
+/* The query made ready to run: times resolved, per-id decisions cached. */
+struct qplan {
+    const struct trail_query *q;
+    int64_t now_us;
+    int64_t since, until;   /* [since, until), INT64_MIN / INT64_MAX when open */
+    int64_t rsince, runtil; /* the same on the received time (received_since/until) */
+    int sev_min, sev_max;
+    uint32_t hash; /* of the filters (cursor check) */
+    /* id -> matches the globs, a small cache (ids repeat) */
+    struct {
+        uint32_t h;
+        uint8_t len;
+        int8_t ok; /* -1 unknown, 0 no, 1 yes */
+        char id[48];
+    } idcache[256];
+};
+
+/* qplan_init - resolve the query's times against now (or the cursor's clock). */
+int qplan_init(struct qplan *p, const struct trail_query *q, int64_t now_us);
+
+/* qglob_match - 1 when id matches glob (*, ?, [set], [!set], [a-z]). */
+int qglob_match(const char *glob, const char *id, size_t id_len);
+
+/* qplan_event_ok - 1 when an event id passes the --event globs (1 without any). */
+int qplan_event_ok(struct qplan *p, const uint8_t *id, size_t len);
+
+/*
+ * qplan_match - the whole predicate on one record (time, event, severity,
+ * where, text). 1 match, 0 not, TRAIL_E_CORRUPT for a malformed record.
+ */
+int qplan_match(struct qplan *p, const struct rec_view *v);
+
+/* qquery_hash - the hash of the filters (what a cursor is bound to). */
+uint32_t qquery_hash(const struct trail_query *q);
+
+/* qcursor_format - "n.SEQ.NOW.HASH" / "o...": the position after seq. */
+int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char *buf, size_t size);
+
+/* ---- the segment index ---- */
+
+/*
+ * An index covers one segment and divides it into units: the sealed
+ * segment's compressed blocks, or (live, open segments) runs of
+ * QLIVE_UNIT records. Per unit: seq range, time range, severity mask, and a
+ * bitset of the segment's event ids; per segment: the event dictionary,
+ * the term postings (word terms: unit numbers; value terms of indexed keys:
+ * seq offsets) and the (hour, event, severity) -> count rollup.
+ */
+#define QLIVE_UNIT       1024
+#define QVALUE_MIN_SEQS  8   /* sealed indexes keep value postings of at least this many seqs */
+#define QVALUE_MIN_UNITS 4   /* ... spread over at least this many units */
+#define QVALUE_MAX_SHARE 128 /* ... in at most 1/128 of the segment's records */
+
+struct qunit {
+    uint64_t first_seq;
+    uint32_t count;
+    uint16_t sev_mask; /* bit s for severity s */
+    int64_t min_time, max_time;
+};
+
+struct qpost {
+    uint32_t *v; /* word: unit numbers; value: seq - first_seq of the segment */
+    uint32_t n, cap;
+};
+
+struct qrollup {
+    int64_t hour; /* hours since the epoch */
+    uint32_t event;
+    uint8_t severity;
+    uint64_t count;
+};
+
+/* The builder (index_build.c). Not thread-safe: one writer; readers lock around it. */
+struct qbuilder;
+
+int qbuilder_new(const struct trail_catalog *cat, uint64_t first_seq, struct qbuilder **ret);
+void qbuilder_free(struct qbuilder *b);
+/* qbuilder_unit - start a new unit at the next record (its first seq). */
+int qbuilder_unit(struct qbuilder *b);
+/* qbuilder_add - index one record (seqs in order, from first_seq). 0, TRAIL_E_CORRUPT, -ENOMEM. */
+int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len);
+/* qbuilder_serialize - the .idx bytes for a sealed segment (value terms found in few units
+ * dropped).
+ */
+int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct trail_buf *out);
+uint64_t qbuilder_records(const struct qbuilder *b);
+
+/* A read interface over either form. */
+struct qindex {
+    int live;            /* 1: a builder (value terms complete); 0: a .idx view */
+    struct qbuilder *b;  /* live */
+    const uint8_t *data; /* view: the file's bytes */
+    size_t len;
+    int mapped; /* data is mmap'd (else malloc'd) */
+    /* view, parsed */
+    uint64_t first_seq, last_seq;
+    uint32_t n_units, n_events, n_keys, n_rollup, n_buckets, bucket_bits;
+    size_t rollup_len;
+    const uint8_t *units, *events, *keys, *rollup, *buckets, *terms;
+    size_t ev_bytes;        /* bytes of one unit's event bitset */
+    const char **event_ids; /* n_events, NUL-terminated copies */
+    uint8_t *event_lens;
+};
+
+/* qindex_view - parse and check .idx bytes (data stays the caller's until qindex_free). */
+int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], struct qindex *ix);
+void qindex_free(struct qindex *ix);
+
+uint32_t qindex_n_units(const struct qindex *ix);
+void qindex_unit(const struct qindex *ix, uint32_t i, struct qunit *ret);
+uint32_t qindex_n_events(const struct qindex *ix);
+const char *qindex_event(const struct qindex *ix, uint32_t local, size_t *ret_len);
+int qindex_unit_has_event(const struct qindex *ix, uint32_t unit, uint32_t local);
+/* qindex_key_indexed - 1 when the index keeps value terms of key. */
+int qindex_key_indexed(const struct qindex *ix, const char *key, size_t klen);
+/*
+ * qindex_lookup - the postings of a term (kind QTERM_*) into out (reset
+ * first). 1 found, 0 not found, TRAIL_E_CORRUPT, -ENOMEM.
+ */
+int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost *out);
+/* qindex_rollup - call fn for each rollup entry; stops on fn's non-zero return. */
+int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qrollup *r),
+                  void *arg);
+
+int qpost_push(struct qpost *p, uint32_t v);
+void qpost_free(struct qpost *p);
+
+/* builder accessors used by qindex_* for the live form */
+uint32_t qbuilder_n_units(const struct qbuilder *b);
+void qbuilder_unit_at(const struct qbuilder *b, uint32_t i, struct qunit *ret);
+uint32_t qbuilder_n_events(const struct qbuilder *b);
+const char *qbuilder_event(const struct qbuilder *b, uint32_t local, size_t *ret_len);
+int qbuilder_unit_has_event(const struct qbuilder *b, uint32_t unit, uint32_t local);
+int qbuilder_key_indexed(const struct qbuilder *b, const char *key, size_t klen);
+int qbuilder_lookup(const struct qbuilder *b, int kind, uint32_t hash, struct qpost *out);
+int qbuilder_rollup(const struct qbuilder *b, int (*fn)(void *arg, const struct qrollup *r),
+                    void *arg);
+
+/* ---- .idx files (index_file.c) ---- */
+
+/* idx_path - DIR/seg-<16 hex>.idx */
+void idx_path(const struct trail_store *s, uint64_t first_seq, char *out, size_t size);
+
+/*
+ * idx_build_sealed - index the sealed segment starting at first_seq: read
+ * its blocks, build, return the .idx bytes in out (the caller writes or
+ * keeps them). 0, TRAIL_E_CORRUPT, -errno, -ENOMEM.
+ */
+int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf *out);
+
+/* idx_write - write bytes as DIR/seg-X.idx (temporary file, fsync, rename). */
+int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf *bytes);
+
+#endif /* TRAIL_QUERY_H */

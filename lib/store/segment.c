@@ -1,0 +1,500 @@
+/*
+ * segment.c - the segment files: the header every segment starts with, the
+ * frames of an open segment and the buffered reader over them, and the
+ * sealed form (zstd blocks, block index, trailer) with the code that writes
+ * and reads it.
+ *
+ * Not for: deciding when to roll or seal, or which files exist (store.c),
+ * the record inside a frame (record.c).
+ *
+ * Formats (docs/format.md has them byte by byte):
+ *
+ *   open segment    header(kind 1) | frame | frame | ...
+ *   sealed segment  header(kind 2) | zstd block | ... | index | trailer
+ *   frame           u32 record length | u32 CRC-32C(record) | record
+ *
+ * The header carries the integrity state at the segment's start (chain head
+ * and the Merkle frontier), so one segment can be checked on its own and
+ * recovery only needs the last segment to continue the tree.
+ */
+#include "base/fileio.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* ---- header ---- */
+
+size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
+{
+    uint64_t size = h->frontier.size;
+    int n_nodes = __builtin_popcountll(size);
+    size_t len = TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4;
+    memset(out, 0, TRAIL_SEG_FIXED);
+    memcpy(out + SEG_H_MAGIC, TRAIL_SEG_MAGIC, 8);
+    put_u16(out + SEG_H_VERSION, TRAIL_SEG_VERSION);
+    out[SEG_H_KIND] = (uint8_t)h->kind;
+    out[SEG_H_NODES] = (uint8_t)n_nodes;
+    put_u32(out + SEG_H_LEN, (uint32_t)len);
+    memcpy(out + SEG_H_STORE_ID, h->store_id, 16);
+    put_u64(out + SEG_H_FIRST_SEQ, h->first_seq);
+    put_u64(out + SEG_H_CREATED, (uint64_t)h->created_us);
+    memcpy(out + SEG_H_CHAIN, h->chain, 32);
+    put_u64(out + SEG_H_TREE_SIZE, size);
+    uint8_t *p = out + TRAIL_SEG_FIXED;
+    for (int k = 63; k >= 0; k--) {
+        if (size & ((uint64_t)1 << k)) {
+            memcpy(p, h->frontier.nodes[k], 32);
+            p += 32;
+        }
+    }
+    put_u32(p, trail_crc32c(0, out, (size_t)(p - out)));
+    return len;
+}
+
+int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
+{
+    if (len < TRAIL_SEG_FIXED + 4 || memcmp(p, TRAIL_SEG_MAGIC, 8) != 0)
+        return TRAIL_E_VERSION;
+    if (get_u16(p + SEG_H_VERSION) != TRAIL_SEG_VERSION)
+        return TRAIL_E_VERSION;
+    int n_nodes = p[11];
+    size_t hlen = get_u32(p + SEG_H_LEN);
+    if (n_nodes > 64 || hlen != TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4 || hlen > len)
+        return TRAIL_E_CORRUPT;
+    if (get_u32(p + hlen - 4) != trail_crc32c(0, p, hlen - 4))
+        return TRAIL_E_CORRUPT;
+    memset(h, 0, sizeof(*h));
+    h->kind = p[10];
+    if (h->kind != TRAIL_SEG_KIND_OPEN && h->kind != TRAIL_SEG_KIND_SEAL)
+        return TRAIL_E_CORRUPT;
+    h->header_len = (uint32_t)hlen;
+    memcpy(h->store_id, p + SEG_H_STORE_ID, 16);
+    h->first_seq = get_u64(p + SEG_H_FIRST_SEQ);
+    h->created_us = (int64_t)get_u64(p + SEG_H_CREATED);
+    memcpy(h->chain, p + SEG_H_CHAIN, 32);
+    uint64_t size = get_u64(p + SEG_H_TREE_SIZE);
+    if (__builtin_popcountll(size) != n_nodes || h->first_seq != size + 1)
+        return TRAIL_E_CORRUPT;
+    h->frontier.size = size;
+    const uint8_t *q = p + TRAIL_SEG_FIXED;
+    for (int k = 63; k >= 0; k--) {
+        if (size & ((uint64_t)1 << k)) {
+            memcpy(h->frontier.nodes[k], q, 32);
+            q += 32;
+        }
+    }
+    return 0;
+}
+
+int seg_header_read(int fd, struct seg_header *h)
+{
+    uint8_t buf[TRAIL_SEG_HEADER_MAX];
+    size_t got = 0;
+    int r = io_pread_full(fd, buf, sizeof(buf), 0, &got);
+    if (r < 0)
+        return r;
+    if (got < TRAIL_SEG_FIXED + 4)
+        return got == 0 ? TRAIL_E_NOT_FOUND : TRAIL_E_CORRUPT;
+    return seg_header_decode(buf, got, h);
+}
+
+/* ---- the frame reader ---- */
+
+#define READ_CHUNK (1u << 20)
+
+/* Make [off, off + n) available in r->buf if the file has it; returns what it has (<= n). */
+static int ensure(struct frame_reader *r, uint64_t off, size_t n, size_t *ret_have)
+{
+    uint64_t limit = r->end;
+    if (off >= limit) {
+        *ret_have = 0;
+        return 0;
+    }
+    if (limit - off < n)
+        n = (size_t)(limit - off);
+    if (off >= r->buf_off && off + n <= r->buf_off + r->buf.len) {
+        *ret_have = n;
+        return 0;
+    }
+    size_t want = n > READ_CHUNK ? n : READ_CHUNK;
+    if (limit - off < want)
+        want = (size_t)(limit - off);
+    r->buf.len = 0;
+    int rc = trail_buf_reserve(&r->buf, want);
+    if (rc < 0)
+        return rc;
+    size_t got = 0;
+    rc = io_pread_full(r->fd, r->buf.data, want, off, &got);
+    if (rc < 0)
+        return rc;
+    r->buf_off = off;
+    r->buf.len = got;
+    *ret_have = got < n ? got : n;
+    return 0;
+}
+
+int frame_next(struct frame_reader *r, const uint8_t **ret_rec, uint32_t *ret_len)
+{
+    size_t have;
+    int rc = ensure(r, r->off, TRAIL_FRAME_HEAD, &have);
+    if (rc < 0)
+        return rc;
+    if (have == 0)
+        return FRAME_END;
+    if (have < TRAIL_FRAME_HEAD)
+        return FRAME_TORN;
+    const uint8_t *h = (const uint8_t *)r->buf.data + (r->off - r->buf_off);
+    uint32_t len = get_u32(h);
+    uint32_t crc = get_u32(h + 4);
+    if (len < TRAIL_RECORD_MIN || len > TRAIL_RECORD_MAX)
+        return FRAME_BAD;
+    rc = ensure(r, r->off, TRAIL_FRAME_HEAD + (size_t)len, &have);
+    if (rc < 0)
+        return rc;
+    if (have < TRAIL_FRAME_HEAD + (size_t)len)
+        return FRAME_TORN;
+    const uint8_t *rec = (const uint8_t *)r->buf.data + (r->off - r->buf_off) + TRAIL_FRAME_HEAD;
+    if (trail_crc32c(0, rec, len) != crc)
+        return FRAME_BAD;
+    *ret_rec = rec;
+    *ret_len = len;
+    r->off += TRAIL_FRAME_HEAD + (uint64_t)len;
+    return FRAME_OK;
+}
+
+void frame_reader_free(struct frame_reader *r)
+{
+    trail_buf_free(&r->buf);
+}
+
+/* Is there a good frame at p (n bytes available) holding a record with seq > after_seq? */
+static int frame_plausible(const uint8_t *p, size_t n, uint64_t after_seq)
+{
+    if (n < TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN)
+        return 0;
+    uint32_t len = get_u32(p);
+    if (len < TRAIL_RECORD_MIN || len > TRAIL_RECORD_MAX || len > n - TRAIL_FRAME_HEAD)
+        return 0;
+    const uint8_t *rec = p + TRAIL_FRAME_HEAD;
+    if (!TRAIL_RECORD_VERSION_OK(rec[0]))
+        return 0;
+    uint64_t seq = get_u64(rec + 1);
+    if (seq <= after_seq || seq - after_seq > ((uint64_t)1 << 40))
+        return 0;
+    return trail_crc32c(0, rec, len) == get_u32(p + 4);
+}
+
+int frame_resync(struct frame_reader *r, uint64_t after_seq, uint64_t *ret_off)
+{
+    /* the rest of the file at once: resyncing is rare (recovery, damage) */
+    struct stat st;
+    if (fstat(r->fd, &st) < 0)
+        return -errno;
+    uint64_t start = r->off + 1;
+    uint64_t end = (uint64_t)st.st_size < r->end ? (uint64_t)st.st_size : r->end;
+    if (start >= end)
+        return 0;
+    size_t have;
+    int rc = ensure(r, start, (size_t)(end - start), &have);
+    if (rc < 0)
+        return rc;
+    const uint8_t *base = (const uint8_t *)r->buf.data + (start - r->buf_off);
+    for (size_t i = 0; i + TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN <= have; i++) {
+        if (frame_plausible(base + i, have - i, after_seq)) {
+            *ret_off = start + i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- sealed segments ---- */
+
+static void encode_block(const struct seg_block *b, uint8_t *p)
+{
+    put_u64(p + SEG_I_FIRST_SEQ, b->first_seq);
+    put_u32(p + SEG_I_COUNT, b->count);
+    put_u32(p + SEG_I_COMP_LEN, b->comp_len);
+    put_u64(p + SEG_I_OFFSET, b->offset);
+    put_u64(p + SEG_I_MIN_TIME, (uint64_t)b->min_time);
+    put_u64(p + SEG_I_MAX_TIME, (uint64_t)b->max_time);
+    put_u32(p + SEG_I_RAW_LEN, b->raw_len);
+    put_u32(p + SEG_I_CRC, b->crc);
+}
+
+static void decode_block(const uint8_t *p, struct seg_block *b)
+{
+    b->first_seq = get_u64(p + SEG_I_FIRST_SEQ);
+    b->count = get_u32(p + SEG_I_COUNT);
+    b->comp_len = get_u32(p + SEG_I_COMP_LEN);
+    b->offset = get_u64(p + SEG_I_OFFSET);
+    b->min_time = (int64_t)get_u64(p + SEG_I_MIN_TIME);
+    b->max_time = (int64_t)get_u64(p + SEG_I_MAX_TIME);
+    b->raw_len = get_u32(p + SEG_I_RAW_LEN);
+    b->crc = get_u32(p + SEG_I_CRC);
+}
+
+void seg_sealed_free(struct seg_sealed *s)
+{
+    if (!s)
+        return;
+    free(s->blocks);
+    s->blocks = NULL;
+}
+
+int seg_sealed_load(int fd, struct seg_sealed *ret)
+{
+    struct seg_sealed s = {0};
+    uint8_t t[TRAIL_SEG_TRAILER];
+    size_t got = 0;
+    int r;
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size < 0)
+        return -errno;
+    s.file_size = (uint64_t)size;
+    r = seg_header_read(fd, &s.h);
+    if (r < 0)
+        return r;
+    if (s.h.kind != TRAIL_SEG_KIND_SEAL)
+        return TRAIL_E_CORRUPT;
+    if (s.file_size < s.h.header_len + TRAIL_SEG_TRAILER)
+        return TRAIL_E_CORRUPT;
+    r = io_pread_full(fd, t, sizeof(t), s.file_size - TRAIL_SEG_TRAILER, &got);
+    if (r < 0)
+        return r;
+    if (got != sizeof(t) || memcmp(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8) != 0 ||
+        get_u32(t + SEG_T_CRC) != trail_crc32c(0, t, SEG_T_CRC))
+        return TRAIL_E_CORRUPT;
+    uint64_t index_off = get_u64(t + SEG_T_INDEX_OFF);
+    s.n_blocks = get_u32(t + SEG_T_BLOCKS);
+    uint32_t index_crc = get_u32(t + SEG_T_INDEX_CRC);
+    s.first_seq = get_u64(t + SEG_T_FIRST_SEQ);
+    s.last_seq = get_u64(t + SEG_T_LAST_SEQ);
+    memcpy(s.chain_end, t + SEG_T_CHAIN, 32);
+    s.min_time = (int64_t)get_u64(t + SEG_T_MIN_TIME);
+    s.max_time = (int64_t)get_u64(t + SEG_T_MAX_TIME);
+    uint64_t index_len = (uint64_t)s.n_blocks * TRAIL_SEG_INDEX_ENTRY;
+    if (s.first_seq != s.h.first_seq || s.last_seq < s.first_seq - 1 || s.n_blocks == 0 ||
+        index_off < s.h.header_len || index_off + index_len != s.file_size - TRAIL_SEG_TRAILER)
+        return TRAIL_E_CORRUPT;
+    uint8_t *idx = malloc(index_len);
+    s.blocks = calloc(s.n_blocks, sizeof(*s.blocks));
+    if (!idx || !s.blocks) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    r = io_pread_full(fd, idx, index_len, index_off, &got);
+    if (r < 0)
+        goto fail;
+    r = TRAIL_E_CORRUPT;
+    if (got != index_len || trail_crc32c(0, idx, index_len) != index_crc)
+        goto fail;
+    uint64_t next_seq = s.first_seq, next_off = s.h.header_len;
+    for (uint32_t i = 0; i < s.n_blocks; i++) {
+        struct seg_block *b = &s.blocks[i];
+        decode_block(idx + (size_t)i * TRAIL_SEG_INDEX_ENTRY, b);
+        if (b->first_seq != next_seq || b->count == 0 || b->offset != next_off ||
+            b->comp_len == 0 || b->raw_len > (1u << 30))
+            goto fail;
+        next_seq += b->count;
+        next_off += b->comp_len;
+    }
+    if (next_seq != s.last_seq + 1 || next_off != index_off)
+        goto fail;
+    free(idx);
+    *ret = s;
+    return 0;
+fail:
+    free(idx);
+    free(s.blocks);
+    return r;
+}
+
+int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_buf *comp,
+                   struct trail_buf *out)
+{
+    size_t got = 0;
+    comp->len = 0;
+    int r = trail_buf_reserve(comp, b->comp_len);
+    if (r < 0)
+        return r;
+    r = io_pread_full(fd, comp->data, b->comp_len, b->offset, &got);
+    if (r < 0)
+        return r;
+    if (got != b->comp_len || trail_crc32c(0, comp->data, got) != b->crc)
+        return TRAIL_E_CORRUPT;
+    out->len = 0;
+    r = trail_buf_reserve(out, b->raw_len ? b->raw_len : 1);
+    if (r < 0)
+        return r;
+    size_t n = ZSTD_decompressDCtx(dctx, out->data, b->raw_len, comp->data, b->comp_len);
+    if (ZSTD_isError(n) || n != b->raw_len)
+        return TRAIL_E_CORRUPT;
+    out->len = n;
+    return 0;
+}
+
+/* Compress raw (whole frames) as one block at *off; append its index entry. */
+static int flush_block(ZSTD_CCtx *cctx, int level, int dst_fd, struct trail_buf *raw,
+                       struct trail_buf *comp, struct seg_block *b, uint64_t *off)
+{
+    size_t bound = ZSTD_compressBound(raw->len);
+    comp->len = 0;
+    int r = trail_buf_reserve(comp, bound);
+    if (r < 0)
+        return r;
+    size_t n = ZSTD_compressCCtx(cctx, comp->data, bound, raw->data, raw->len, level);
+    if (ZSTD_isError(n))
+        return -ENOMEM;
+    b->comp_len = (uint32_t)n;
+    b->raw_len = (uint32_t)raw->len;
+    b->offset = *off;
+    b->crc = trail_crc32c(0, comp->data, n);
+    r = io_pwrite_full(dst_fd, comp->data, n, *off);
+    if (r < 0)
+        return r;
+    *off += n;
+    raw->len = 0;
+    return 0;
+}
+
+int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_fd,
+             uint32_t block_bytes, int level, struct seg_sealed *ret)
+{
+    struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end};
+    struct trail_buf raw = {0}, comp = {0};
+    struct seg_block *blocks = NULL;
+    size_t n_blocks = 0, cap_blocks = 0;
+    uint8_t hdr[TRAIL_SEG_HEADER_MAX];
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    uint64_t next_seq = h->first_seq, off;
+    int64_t min_time = INT64_MAX, max_time = INT64_MIN;
+    int r;
+
+    if (!cctx)
+        return -ENOMEM;
+    struct seg_header sh = *h;
+    sh.kind = TRAIL_SEG_KIND_SEAL;
+    off = seg_header_encode(&sh, hdr);
+    r = io_pwrite_full(dst_fd, hdr, off, 0);
+    if (r < 0)
+        goto out;
+    r = trail_buf_reserve(&raw, block_bytes + TRAIL_RECORD_MAX / 64);
+    if (r < 0)
+        goto out;
+    struct seg_block cur = {.first_seq = next_seq, .min_time = INT64_MAX, .max_time = INT64_MIN};
+    for (;;) {
+        const uint8_t *rec;
+        uint32_t len;
+        r = frame_next(&fr, &rec, &len);
+        if (r < 0)
+            goto out;
+        if (r == FRAME_END)
+            break;
+        if (r != FRAME_OK || trail_record_seq(rec) != next_seq) {
+            r = TRAIL_E_CORRUPT;
+            goto out;
+        }
+        int64_t t = trail_record_time(rec);
+        uint8_t head[TRAIL_FRAME_HEAD];
+        put_u32(head, len);
+        put_u32(head + 4, trail_crc32c(0, rec, len));
+        if ((r = trail_buf_append(&raw, head, sizeof(head))) < 0 ||
+            (r = trail_buf_append(&raw, rec, len)) < 0)
+            goto out;
+        cur.count++;
+        cur.min_time = t < cur.min_time ? t : cur.min_time;
+        cur.max_time = t > cur.max_time ? t : cur.max_time;
+        next_seq++;
+        if (raw.len >= block_bytes) {
+            if (n_blocks == cap_blocks) {
+                cap_blocks = cap_blocks ? cap_blocks * 2 : 64;
+                struct seg_block *nb = realloc(blocks, cap_blocks * sizeof(*nb));
+                if (!nb) {
+                    r = -ENOMEM;
+                    goto out;
+                }
+                blocks = nb;
+            }
+            r = flush_block(cctx, level, dst_fd, &raw, &comp, &cur, &off);
+            if (r < 0)
+                goto out;
+            min_time = cur.min_time < min_time ? cur.min_time : min_time;
+            max_time = cur.max_time > max_time ? cur.max_time : max_time;
+            blocks[n_blocks++] = cur;
+            cur = (struct seg_block){
+                .first_seq = next_seq, .min_time = INT64_MAX, .max_time = INT64_MIN};
+        }
+    }
+    if (cur.count > 0 || n_blocks == 0) {
+        if (cur.count == 0) {
+            r = TRAIL_E_CORRUPT; /* an empty segment is never sealed */
+            goto out;
+        }
+        if (n_blocks == cap_blocks) {
+            struct seg_block *nb = realloc(blocks, (cap_blocks + 1) * sizeof(*nb));
+            if (!nb) {
+                r = -ENOMEM;
+                goto out;
+            }
+            blocks = nb;
+            cap_blocks++;
+        }
+        r = flush_block(cctx, level, dst_fd, &raw, &comp, &cur, &off);
+        if (r < 0)
+            goto out;
+        min_time = cur.min_time < min_time ? cur.min_time : min_time;
+        max_time = cur.max_time > max_time ? cur.max_time : max_time;
+        blocks[n_blocks++] = cur;
+    }
+    /* index and trailer */
+    comp.len = 0;
+    r = trail_buf_reserve(&comp, n_blocks * TRAIL_SEG_INDEX_ENTRY + TRAIL_SEG_TRAILER);
+    if (r < 0)
+        goto out;
+    uint8_t *p = (uint8_t *)comp.data;
+    for (size_t i = 0; i < n_blocks; i++)
+        encode_block(&blocks[i], p + i * TRAIL_SEG_INDEX_ENTRY);
+    size_t index_len = n_blocks * TRAIL_SEG_INDEX_ENTRY;
+    uint8_t *t = p + index_len;
+    memset(t, 0, TRAIL_SEG_TRAILER);
+    put_u64(t + SEG_T_INDEX_OFF, off);
+    put_u32(t + SEG_T_BLOCKS, (uint32_t)n_blocks);
+    put_u32(t + SEG_T_INDEX_CRC, trail_crc32c(0, p, index_len));
+    put_u64(t + SEG_T_FIRST_SEQ, h->first_seq);
+    put_u64(t + SEG_T_LAST_SEQ, next_seq - 1);
+    memcpy(t + SEG_T_CHAIN, ret->chain_end, 32);
+    put_u64(t + SEG_T_MIN_TIME, (uint64_t)min_time);
+    put_u64(t + SEG_T_MAX_TIME, (uint64_t)max_time);
+    put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
+    memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
+    r = io_pwrite_full(dst_fd, p, index_len + TRAIL_SEG_TRAILER, off);
+    if (r < 0)
+        goto out;
+    if (fdatasync(dst_fd) < 0) {
+        r = -errno;
+        goto out;
+    }
+    ret->h = sh;
+    ret->h.header_len = (uint32_t)seg_header_encode(&sh, hdr);
+    ret->first_seq = h->first_seq;
+    ret->last_seq = next_seq - 1;
+    ret->min_time = min_time;
+    ret->max_time = max_time;
+    ret->n_blocks = (uint32_t)n_blocks;
+    ret->blocks = blocks;
+    ret->file_size = off + index_len + TRAIL_SEG_TRAILER;
+    blocks = NULL;
+    r = 0;
+out:
+    free(blocks);
+    frame_reader_free(&fr);
+    trail_buf_free(&raw);
+    trail_buf_free(&comp);
+    ZSTD_freeCCtx(cctx);
+    return r;
+}
