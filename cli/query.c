@@ -5,7 +5,7 @@
  * /v1/count and /v1/events/stream).
  *
  * Not here: the filter language and the indexes (lib/query/query.c, lib/query/index*.c),
- * traild's side of the HTTP API (daemon/query_http.c).
+ * traild's side of the HTTP API (daemon/http/query_http.c).
  *
  * The HTTP client below is the least these three need: HTTP/1.0 GETs (so
  * that answers of unknown length, the SSE stream among them, simply run to

@@ -1,11 +1,11 @@
 /*
  * sinks.c - `trail sinks`: each sink of a store with its cursor, lag and last
  * error, read from the files traild's sink runner keeps in STORE/sinks/
- * (NAME.cursor and NAME.error, described in daemon/sink.h). Works while
+ * (NAME.cursor and NAME.error, described in daemon/sinks/sink.h). Works while
  * traild runs: it opens the store read-only and reads files that are only
  * ever replaced whole (rename).
  *
- * Not here: delivering (daemon/sink*.c).
+ * Not here: delivering (daemon/sinks/).
  */
 #include "cli.h"
 
@@ -228,7 +228,7 @@ int cli_sinks_print(const char *dir, const char *store_hex, uint64_t last_seq, i
 /*
  * trail sinks skip NAME --to SEQ --store DIR: write DIR/sinks/NAME.skip, which
  * the sink reads when it waits at records the store cannot read
- * (daemon/sink.c, at_damage): it then moves its cursor to SEQ and records
+ * (daemon/sinks/sink.c, at_damage): it then moves its cursor to SEQ and records
  * the skip as a trail_sink_skipped record.
  */
 static int sinks_skip(const char *cmd, int argc, char **argv)

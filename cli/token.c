@@ -4,10 +4,10 @@
  *
  * The entry is "NAME = ROLE:SALT:HASH": SALT 16 random bytes as hex, HASH
  * the hex SHA-256 of SALT's bytes followed by the token's bytes, the form
- * daemon/auth.c checks (tests/integration/security_auth.sh sends tokens
+ * daemon/core/auth.c checks (tests/integration/security_auth.sh sends tokens
  * made here to traild, so the two cannot drift apart unnoticed).
  *
- * Not here: checking tokens (daemon/auth.c).
+ * Not here: checking tokens (daemon/core/auth.c).
  */
 #include "cli.h"
 

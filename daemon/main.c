@@ -14,13 +14,14 @@
  *
  * Not here: the inputs (input_*.c), the queue to the store (ingest.c).
  */
-#include "config.h"
-#include "ingest.h"
-#include "damage.h"
-#include "log.h"
-#include "metrics.h"
-#include "sink.h"
-#include "traild.h"
+#include "core/config.h"
+#include "core/ingest.h"
+#include "core/damage.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "sinks/sink.h"
+#include "core/traild.h"
+#include "inputs/input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 #define EXIT_CONFIG      2
 #define DRAIN_GIVE_UP_MS 10000
 
-struct traild traild = {.cp_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static const struct input_ops *const inputs[] = {
     &input_http_ops, &input_syslog_ops, &input_tcp_ops, &input_unix_ops, &input_file_ops,
@@ -539,6 +539,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_CONFIG;
     }
+
+    /* the parts above the config and the metrics hand them their calls */
+    config_set_sink_ops(&sink_config_ops);
+    metrics_set_source(sinks_metrics);
 
     char err[1024];
     struct config *cfg = NULL;

@@ -10,8 +10,8 @@
  * the file (config.c's check_whole), what only a running start can find
  * (a port taken, a store locked by another traild).
  */
-#include "config.h"
-#include "stream.h"
+#include "core/config.h"
+#include "inputs/stream.h"
 
 #include <errno.h>
 #include <fcntl.h>

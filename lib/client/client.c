@@ -12,7 +12,7 @@
  * Only what that answer needs of JSON is read here (objects of numbers and
  * strings inside one array). No TLS: for https, put a TLS proxy in front.
  *
- * Not here: traild's side (daemon/input_http.c), the event's JSON form (json.c).
+ * Not here: traild's side (daemon/http/input_http.c), the event's JSON form (json.c).
  */
 #include "event/event.h"
 

@@ -15,7 +15,7 @@
  * trail@32473 element while it checks the message, values are scanned 16
  * bytes at a time and used in place unless they hold an escape.
  *
- * Not here: writing syslog (lib/codec/syslog.c), sockets (daemon/input_syslog.c).
+ * Not here: writing syslog (lib/codec/syslog.c), sockets (daemon/inputs/input_syslog.c).
  */
 #include "codec/codec.h"
 

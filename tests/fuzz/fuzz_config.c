@@ -1,7 +1,7 @@
 /*
  * fuzz_config.c - libFuzzer target for traild's configuration reader
- * (daemon/config.c through libinih, with [tokens] and [client_certs]
- * entries read by daemon/auth.c).
+ * (daemon/core/config.c through libinih, with [tokens] and [client_certs]
+ * entries read by daemon/core/auth.c).
  *
  * The input is a whole trail.conf. It is handed to config_load() through a
  * memfd, as a file, so the whole path runs: the line reader that counts
@@ -15,10 +15,10 @@
  * compiled in, as tests/fuzz/fuzz_http_body.c does with its file.
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_config/.
  */
-#include "../../daemon/auth.c"
-#include "../../daemon/own_records.c"
-#include "../../daemon/ratelimit.c"
-#include "../../daemon/config.c"
+#include "../../daemon/core/auth.c"
+#include "../../daemon/core/own_records.c"
+#include "../../daemon/core/ratelimit.c"
+#include "../../daemon/core/config.c"
 
 #include <stdint.h>
 #include <sys/mman.h>
@@ -27,7 +27,7 @@
 
 struct traild traild;
 
-int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, int first,
+static int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, int first,
                    const char *key, const char *value, int line, char *err, size_t errlen)
 {
     (void)sinks, (void)n_sinks, (void)name, (void)first, (void)line, (void)err, (void)errlen;
@@ -39,23 +39,30 @@ int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, 
     return 0;
 }
 
-int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err,
+static int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err,
                     size_t errlen)
 {
     (void)sinks, (void)n_sinks, (void)ret_line, (void)err, (void)errlen;
     return 0;
 }
 
-void sink_conf_free(struct sink_conf *sinks, size_t n_sinks)
+static void sink_conf_free(struct sink_conf *sinks, size_t n_sinks)
 {
     (void)sinks, (void)n_sinks;
 }
 
-int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_conf *b, size_t nb)
+static int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_conf *b, size_t nb)
 {
     (void)a, (void)b;
     return na != nb;
 }
+
+static const struct config_sink_ops stub_sink_ops = {
+    .load = sink_conf_load,
+    .check = sink_conf_check,
+    .free = sink_conf_free,
+    .differs = sink_conf_differs,
+};
 
 void log_msg(int level, const char *fmt, ...)
 {
@@ -70,6 +77,7 @@ int ingest_submit(struct ingest *ig, struct ingest_batch *b, int block)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    config_set_sink_ops(&stub_sink_ops);
     int fd = memfd_create("fuzz_config", 0);
     if (fd < 0)
         abort();

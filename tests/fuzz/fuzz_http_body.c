@@ -1,6 +1,6 @@
 /*
  * fuzz_http_body.c - libFuzzer target for the POST /v1/events body splitter
- * (daemon/http_body.c) and the per-item decoding traild does after it.
+ * (daemon/http/http_body.c) and the per-item decoding traild does after it.
  *
  * The first input byte picks the Content-Type (odd: application/x-ndjson,
  * even: sniff); the rest is the body. Checks: items lie inside the body, in
@@ -10,7 +10,7 @@
  * The splitter is daemon code, not libtrail: it is compiled in here.
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_http_body/.
  */
-#include "../../daemon/http_body.c"
+#include "../../daemon/http/http_body.c"
 
 #include <stdint.h>
 

@@ -91,18 +91,17 @@ def scan(top, deps, outside):
 
 lib = declared(os.path.join(root, 'lib', 'CMakeLists.txt'), 'trail_part')
 scan('lib', lib, {})
-dfile = os.path.join(root, 'daemon', 'CMakeLists.txt')
-if os.path.exists(dfile) and 'traild_part(' in open(dfile).read():
-    scan('daemon', declared(dfile, 'traild_part'), {p: 'lib' for p in lib})
+daemon = declared(os.path.join(root, 'daemon', 'CMakeLists.txt'), 'traild_part')
+scan('daemon', daemon, {p: 'lib' for p in lib})
 
-def objects(deps):
-    """the symbols each lib part's objects define and use"""
+def objects(top, prefix, deps):
+    """the symbols each part's objects define and use"""
     defs, uses = {}, {}
     for part in deps:
-        d = os.path.join(build, 'lib', 'CMakeFiles', 'trail_%s.dir' % part)
+        d = os.path.join(build, top, 'CMakeFiles', '%s_%s.dir' % (prefix, part))
         objs = [os.path.join(dp, f) for dp, _, fs in os.walk(d) for f in fs if f.endswith('.o')]
         if not objs:
-            failures.append('%s: no objects of lib/%s' % (d, part))
+            failures.append('%s: no objects of %s/%s' % (d, top, part))
             continue
         out = subprocess.run(['nm', '--defined-only', '-g'] + objs, capture_output=True,
                              text=True).stdout
@@ -115,11 +114,12 @@ def objects(deps):
         for sym in sorted(uses[part]):
             other = owner.get(sym)
             if other and other != part and other not in reach[part]:
-                failures.append('lib/%s uses %s of lib/%s, which is not below it' %
-                                (part, sym, other))
+                failures.append('%s/%s uses %s of %s/%s, which is not below it' %
+                                (top, part, sym, top, other))
 
 if build:
-    objects(lib)
+    objects('lib', 'trail', lib)
+    objects('daemon', 'traild', daemon)
 
 for f in failures:
     print('FAIL', f)

@@ -1,17 +1,17 @@
 /*
- * test_auth.c - traild's authentication (daemon/auth.c) without a daemon:
+ * test_auth.c - traild's authentication (daemon/core/auth.c) without a daemon:
  * what each role allows, reading [tokens] and [client_certs] entries, the
  * decision for each kind of credential, and the rate limiter of the
  * trail_auth_failed events, minute by minute.
  *
- * daemon/auth.c is compiled in (as the fuzz targets do with daemon code);
+ * daemon/core/auth.c is compiled in (as the fuzz targets do with daemon code);
  * the few calls it makes into the rest of traild are stubbed below. The
  * HTTP side (401/403 answers, headers, stored events) is
  * tests/integration/security_auth.sh's.
  */
-#include "../../daemon/auth.c"
-#include "../../daemon/own_records.c"
-#include "../../daemon/ratelimit.c"
+#include "../../daemon/core/auth.c"
+#include "../../daemon/core/own_records.c"
+#include "../../daemon/core/ratelimit.c"
 
 #include "harness.h"
 

@@ -1,0 +1,672 @@
+/*
+ * query_http.c - traild's query routes: GET /v1/events, GET /v1/count and
+ * GET /v1/events/stream (server-sent events).
+ *
+ * Parameters are those of `trail query` without dashes (since, until,
+ * event, severity, where, text, order, limit, cursor; by for a count), read
+ * by trail_query_set() so that a bad one is answered 400 with the same
+ * message the command line prints: {"error":"bad since '...': ..."}.
+ *
+ *   GET /v1/events   200 {"events":[...],"count":N,"more":bool,"cursor":C,
+ *                         "horizon":H,"next":"/v1/events?...&cursor=C"|null}
+ *                    with format=ndjson: one event a line. Either way the
+ *                    headers X-Trail-Cursor, X-Trail-More (1/0) and
+ *                    X-Trail-Horizon, and Link: <...>; rel="next" when more.
+ *                    limit: default 100; 0 asks for the largest page,
+ *                    [limits] max_query_limit (10000; input_http.c refuses
+ *                    a larger limit); `next` continues after the last event.
+ *                    A search goes past damaged runs of the store and lists
+ *                    them: "skipped":[{"from_seq","to_seq","file","reason",
+ *                    "quarantined"}], and the header X-Trail-Skipped: A-B,..
+ *   GET /v1/count    200 {"by":[..],"total":N,"rows":[{"keys":[..],"count":N}]}
+ *                    (and "skipped", X-Trail-Skipped: every damaged run)
+ *   GET /v1/events/stream
+ *                    text/event-stream: for each matching event, oldest
+ *                    first, "id: SEQ" and "data: <event JSON>". It starts
+ *                    after Last-Event-ID (header, or last_event_id=SEQ),
+ *                    else at the first event at or after since, else at
+ *                    the events that arrive from now on; a comment line
+ *                    every 15 s keeps idle connections open. Filters as
+ *                    above; order, limit and cursor do not apply.
+ *
+ * The index is one struct trail_index over traild's store, made at the
+ * first query. A stream's connection is parked (MHD_suspend_connection)
+ * while it has nothing to send; the pump thread wakes the parked streams
+ * when the store's durable seq moves, so no HTTP thread waits for events.
+ *
+ * Not here: routing (input_http.c), the search itself (libtrail).
+ */
+#include "http/query_http.h"
+
+#include "core/json_out.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/traild.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PAGE_MAX     10000
+#define STREAM_BATCH 500
+#define KEEPALIVE_MS 15000
+#define PUMP_MS      200
+
+static pthread_mutex_t ix_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct trail_index *qix;
+static atomic_int stopping;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct trail_index *index_get(void)
+{
+    pthread_mutex_lock(&ix_lock);
+    if (!qix && !atomic_load(&stopping)) {
+        int r = trail_index_open(traild.store, NULL, &qix);
+        if (r < 0)
+            log_msg(LOG_ERR, "query: cannot open the index: %s", trail_strerror(r));
+    }
+    struct trail_index *ix = qix;
+    pthread_mutex_unlock(&ix_lock);
+    return ix;
+}
+
+/* ---- answers ---- */
+
+static enum MHD_Result queue(struct MHD_Connection *conn, int status, const char *type,
+                             struct trail_buf *b, const char *const *headers)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        b->len, b->data ? b->data : "", b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        trail_buf_free(b);
+        return MHD_NO;
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    for (size_t i = 0; headers && headers[i]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
+    return r;
+}
+
+static enum MHD_Result error_answer(struct MHD_Connection *conn, int status, const char *msg)
+{
+    struct trail_buf b = {0};
+    if (json_printf(&b, "{\"error\":") < 0 || json_str(&b, msg, (size_t)-1) < 0 ||
+        json_printf(&b, "}\n") < 0) {
+        trail_buf_free(&b);
+        return MHD_NO;
+    }
+    return queue(conn, status, "application/json", &b, NULL);
+}
+
+/* ---- parameters ---- */
+
+enum route_kind { R_EVENTS, R_COUNT, R_STREAM };
+
+struct params {
+    int kind;
+    struct trail_query *q;
+    int ndjson;
+    int bad;
+    int has_since;
+    uint64_t last_event_id;
+    int has_last_event_id;
+    char err[512];
+};
+
+static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct params *p = cls;
+    (void)kind;
+    if (!value)
+        value = "";
+    if (strcmp(key, "format") == 0 && p->kind != R_STREAM) {
+        if (strcmp(value, "ndjson") == 0)
+            p->ndjson = 1;
+        else if (strcmp(value, "json") != 0) {
+            snprintf(p->err, sizeof(p->err), "bad format '%.80s': expected json or ndjson", value);
+            p->bad = 1;
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (p->kind == R_STREAM && strcmp(key, "last_event_id") == 0) {
+        char *end;
+        p->last_event_id = strtoull(value, &end, 10);
+        if (!*value || *end) {
+            snprintf(p->err, sizeof(p->err), "bad last_event_id '%.80s': expected a seq", value);
+            p->bad = 1;
+            return MHD_NO;
+        }
+        p->has_last_event_id = 1;
+        return MHD_YES;
+    }
+    if ((p->kind == R_STREAM && (strcmp(key, "order") == 0 || strcmp(key, "limit") == 0 ||
+                                 strcmp(key, "cursor") == 0 || strcmp(key, "by") == 0)) ||
+        (p->kind != R_COUNT && strcmp(key, "by") == 0) ||
+        (p->kind == R_COUNT &&
+         (strcmp(key, "order") == 0 || strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0))) {
+        snprintf(p->err, sizeof(p->err), "parameter '%.80s' does not apply to %s", key,
+                 p->kind == R_STREAM  ? "a stream (it resumes with Last-Event-ID)"
+                 : p->kind == R_COUNT ? "a count"
+                                      : "a search (by is for /v1/count)");
+        p->bad = 1;
+        return MHD_NO;
+    }
+    if (trail_query_set(p->q, key, value, p->err, sizeof(p->err)) < 0) {
+        p->bad = 1;
+        return MHD_NO;
+    }
+    if (strcmp(key, "since") == 0)
+        p->has_since = 1;
+    return MHD_YES;
+}
+
+/* Read the query string into p (with a new query). 0, or an answer was queued (*ret). */
+static int read_params(struct MHD_Connection *conn, struct params *p, enum MHD_Result *ret)
+{
+    if (trail_query_new(traild_config()->cat, &p->q) < 0) {
+        *ret = error_answer(conn, 500, "out of memory");
+        return -1;
+    }
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_param, p);
+    if (p->bad) {
+        *ret = error_answer(conn, 400, p->err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- GET /v1/events ---- */
+
+/*
+ * The damaged runs a search went past: ,"skipped":[{"from_seq":A,"to_seq":B,
+ * "file":F,"reason":R,"quarantined":bool}] into out (nothing when none), and
+ * "A-B,C-D" into hdr (the X-Trail-Skipped header; "" when none).
+ */
+static int skipped_json(const struct trail_store_damage *d, size_t n, struct trail_buf *out,
+                        char *hdr, size_t hdrlen)
+{
+    int r = 0;
+    size_t hl = 0;
+    hdr[0] = '\0';
+    if (!n)
+        return 0;
+    r = json_printf(out, ",\"skipped\":[");
+    for (size_t i = 0; i < n && r == 0; i++) {
+        r = json_printf(out, "%s{\"from_seq\":%" PRIu64 ",\"to_seq\":%" PRIu64 ",\"file\":",
+                        i ? "," : "", d[i].first_seq, d[i].last_seq);
+        if (r == 0)
+            r = json_str(out, d[i].file, (size_t)-1);
+        if (r == 0)
+            r = json_printf(out, ",\"reason\":");
+        if (r == 0)
+            r = json_str(out, d[i].reason, (size_t)-1);
+        if (r == 0)
+            r = json_printf(out, ",\"quarantined\":%s}", d[i].quarantined ? "true" : "false");
+        if (hl + 48 < hdrlen)
+            hl += (size_t)snprintf(hdr + hl, hdrlen - hl, "%s%" PRIu64 "-%" PRIu64, i ? "," : "",
+                                   d[i].first_seq, d[i].last_seq);
+    }
+    if (r == 0)
+        r = json_printf(out, "]");
+    return r;
+}
+
+static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_index *ix)
+{
+    struct params p = {.kind = R_EVENTS};
+    enum MHD_Result ret;
+    if (read_params(conn, &p, &ret) < 0) {
+        trail_query_free(p.q);
+        return ret;
+    }
+    char lim[32], err[512], cursor[TRAIL_QUERY_CURSOR_MAX] = "";
+    /* the largest page: [limits] max_query_limit (input_http.c refuses larger limits) */
+    uint64_t page_max = traild_config()->max_query_limit;
+    if (page_max == 0 || page_max > PAGE_MAX)
+        page_max = PAGE_MAX;
+    uint64_t limit = trail_query_limit(p.q);
+    if (limit == 0 || limit > page_max) {
+        snprintf(lim, sizeof(lim), "%" PRIu64, page_max);
+        trail_query_set(p.q, "limit", lim, err, sizeof(err));
+    }
+    struct trail_results *res = NULL;
+    struct trail_event *ev = NULL;
+    struct trail_buf out = {0}, next = {0};
+    int r = trail_results_open(ix, p.q, &res, err, sizeof(err));
+    if (r < 0) {
+        ret = error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
+                           r == TRAIL_E_PARSE ? err : trail_strerror(r));
+        goto out;
+    }
+    if ((r = trail_event_new(traild_config()->cat, "x", &ev)) < 0)
+        goto fail;
+    if (!p.ndjson && (r = json_printf(&out, "{\"events\":[")) < 0)
+        goto fail;
+    size_t n = 0;
+    while ((r = trail_results_next(res, ev)) == 1) {
+        if (!p.ndjson && n && (r = trail_buf_append(&out, ",", 1)) < 0)
+            goto fail;
+        if ((r = trail_event_to_json(ev, &out)) < 0)
+            goto fail;
+        if (p.ndjson && (r = trail_buf_append(&out, "\n", 1)) < 0)
+            goto fail;
+        n++;
+    }
+    if (r < 0)
+        goto fail;
+    int more = trail_results_more(res);
+    uint64_t horizon = trail_results_horizon(res);
+    trail_results_cursor(res, cursor, sizeof(cursor));
+    struct trail_store_damage *skipped = NULL;
+    size_t n_skipped = 0;
+    char skipped_hdr[1024];
+    if ((r = trail_results_skipped(res, &skipped, &n_skipped)) < 0)
+        goto fail;
+    if (more && ((r = trail_buf_append(&next, "/v1/events?", 11)) < 0 ||
+                 (r = trail_query_format(p.q, cursor, &next)) < 0 ||
+                 (p.ndjson && (r = trail_buf_append(&next, "&format=ndjson", 14)) < 0)))
+        goto fail;
+    if (!p.ndjson) {
+        r = json_printf(
+            &out,
+            "],\"count\":%zu,\"more\":%s,\"cursor\":\"%s\",\"horizon\":%" PRIu64 ",\"next\":", n,
+            more ? "true" : "false", cursor, horizon);
+        if (r == 0)
+            r = more ? json_str(&out, next.data, next.len) : json_printf(&out, "null");
+    }
+    struct trail_buf sk = {0};
+    if (r == 0)
+        r = skipped_json(skipped, n_skipped, p.ndjson ? &sk : &out, skipped_hdr,
+                         sizeof(skipped_hdr));
+    trail_buf_free(&sk);
+    free(skipped);
+    if (r == 0 && !p.ndjson)
+        r = json_printf(&out, "}\n");
+    if (r < 0)
+        goto fail;
+    char hz[32];
+    snprintf(hz, sizeof(hz), "%" PRIu64, horizon);
+    struct trail_buf link = {0};
+    if (more && (json_printf(&link, "<%s>; rel=\"next\"", next.data) < 0)) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    const char *headers[11] = {"X-Trail-Cursor",  cursor, "X-Trail-More", more ? "1" : "0",
+                               "X-Trail-Horizon", hz};
+    size_t nh = 6;
+    if (skipped_hdr[0]) {
+        headers[nh++] = "X-Trail-Skipped";
+        headers[nh++] = skipped_hdr;
+    }
+    if (more) {
+        headers[nh++] = "Link";
+        headers[nh++] = link.data;
+    }
+    ret = queue(conn, 200, p.ndjson ? "application/x-ndjson" : "application/json", &out, headers);
+    trail_buf_free(&link);
+    goto out;
+fail:
+    log_msg(LOG_ERR, "query: GET /v1/events: %s", trail_strerror(r));
+    ret = error_answer(conn, 500, trail_strerror(r));
+out:
+    trail_results_free(res);
+    trail_event_free(ev);
+    trail_buf_free(&out);
+    trail_buf_free(&next);
+    trail_query_free(p.q);
+    return ret;
+}
+
+/* ---- GET /v1/count ---- */
+
+static enum MHD_Result get_count(struct MHD_Connection *conn, struct trail_index *ix)
+{
+    struct params p = {.kind = R_COUNT};
+    enum MHD_Result ret;
+    if (read_params(conn, &p, &ret) < 0) {
+        trail_query_free(p.q);
+        return ret;
+    }
+    struct trail_count *c = NULL;
+    struct trail_buf out = {0};
+    char err[512];
+    int r = trail_count_run(ix, p.q, &c, err, sizeof(err));
+    if (r < 0) {
+        ret = error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
+                           r == TRAIL_E_PARSE ? err : trail_strerror(r));
+        goto out;
+    }
+    r = json_printf(&out, "{\"by\":[");
+    for (int d = 0; d < c->n_by && r == 0; d++) {
+        r = json_printf(&out, "%s", d ? "," : "");
+        if (r == 0)
+            r = json_str(&out, c->by[d], (size_t)-1);
+    }
+    if (r == 0)
+        r = json_printf(&out, "],\"total\":%" PRIu64 ",\"rows\":[", c->total);
+    for (size_t i = 0; i < c->n_rows && r == 0; i++) {
+        r = json_printf(&out, "%s{\"keys\":[", i ? "," : "");
+        for (int d = 0; d < c->n_by && r == 0; d++) {
+            r = json_printf(&out, "%s", d ? "," : "");
+            if (r == 0)
+                r = c->rows[i].keys[d] ? json_str(&out, c->rows[i].keys[d], (size_t)-1)
+                                       : json_printf(&out, "null");
+        }
+        if (r == 0)
+            r = json_printf(&out, "],\"count\":%" PRIu64 "}", c->rows[i].count);
+    }
+    if (r == 0)
+        r = json_printf(&out, "]");
+    /* a count goes over every seq: any known damage is left out of it */
+    struct trail_store_damage *skipped = NULL;
+    size_t n_skipped = 0;
+    char skipped_hdr[1024];
+    if (r == 0)
+        r = trail_index_damage(ix, 1, UINT64_MAX, &skipped, &n_skipped);
+    if (r == 0)
+        r = skipped_json(skipped, n_skipped, &out, skipped_hdr, sizeof(skipped_hdr));
+    free(skipped);
+    if (r == 0)
+        r = json_printf(&out, "}\n");
+    if (r < 0) {
+        ret = error_answer(conn, 500, trail_strerror(r));
+        goto out;
+    }
+    const char *headers[] = {skipped_hdr[0] ? "X-Trail-Skipped" : NULL, skipped_hdr, NULL};
+    ret = queue(conn, 200, "application/json", &out, headers);
+out:
+    trail_count_free(c);
+    trail_buf_free(&out);
+    trail_query_free(p.q);
+    return ret;
+}
+
+/* ---- GET /v1/events/stream ---- */
+
+struct stream {
+    struct MHD_Connection *conn;
+    struct trail_index *ix;
+    struct trail_query *q;
+    uint64_t after; /* the last seq looked at: the next message is after it */
+    struct trail_buf out;
+    size_t out_off;
+    int suspended;
+    int64_t last_send_ms;
+    struct stream *prev, *next;
+};
+
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream *streams;
+static pthread_t pump;
+static int pump_started;
+
+/* Search after st->after and append the messages; 0 or an error. */
+static int stream_fill(struct stream *st)
+{
+    char err[256];
+    struct trail_results *res;
+    struct trail_event *ev;
+    trail_query_start_after(st->q, st->after);
+    int r = trail_results_open(st->ix, st->q, &res, err, sizeof(err));
+    if (r < 0)
+        return r;
+    if ((r = trail_event_new(traild_config()->cat, "x", &ev)) < 0) {
+        trail_results_free(res);
+        return r;
+    }
+    uint64_t sent = 0;
+    while ((r = trail_results_next(res, ev)) == 1) {
+        uint64_t seq = trail_event_seq(ev);
+        if ((r = json_printf(&st->out, "id: %" PRIu64 "\ndata: ", seq)) < 0 ||
+            (r = trail_event_to_json(ev, &st->out)) < 0 ||
+            (r = trail_buf_append(&st->out, "\n\n", 2)) < 0)
+            break;
+        st->after = seq;
+        if (++sent == STREAM_BATCH)
+            break;
+    }
+    /* with nothing more to send, everything up to the horizon was looked at */
+    if (r == 0 && !trail_results_more(res) && sent < STREAM_BATCH &&
+        trail_results_horizon(res) > st->after)
+        st->after = trail_results_horizon(res);
+    trail_results_free(res);
+    trail_event_free(ev);
+    return r < 0 ? r : 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *st = cls;
+    (void)pos;
+    if (st->out_off == st->out.len) {
+        st->out.len = st->out_off = 0;
+        if (atomic_load(&stopping))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        int r = stream_fill(st);
+        if (r < 0) {
+            log_msg(LOG_ERR, "query: event stream: %s", trail_strerror(r));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (st->out.len == 0 && mono_ms() - st->last_send_ms >= KEEPALIVE_MS &&
+            trail_buf_append(&st->out, ": keepalive\n\n", 13) < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (st->out.len == 0) {
+            /* nothing now: park until the pump sees the durable seq move */
+            pthread_mutex_lock(&streams_lock);
+            st->suspended = 1;
+            MHD_suspend_connection(st->conn);
+            pthread_mutex_unlock(&streams_lock);
+            return 0;
+        }
+    }
+    size_t n = st->out.len - st->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, st->out.data + st->out_off, n);
+    st->out_off += n;
+    st->last_send_ms = mono_ms();
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    pthread_mutex_lock(&streams_lock);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    pthread_mutex_unlock(&streams_lock);
+    trail_query_free(st->q);
+    trail_buf_free(&st->out);
+    free(st);
+}
+
+/* Wake the parked streams (all, or when the store moved on / a keepalive is due). */
+static void wake_streams(void)
+{
+    pthread_mutex_lock(&streams_lock);
+    for (struct stream *st = streams; st; st = st->next) {
+        if (st->suspended) {
+            st->suspended = 0;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    pthread_mutex_unlock(&streams_lock);
+}
+
+static void *pump_main(void *arg)
+{
+    (void)arg;
+    uint64_t seen = 0;
+    int64_t last_wake = mono_ms();
+    while (!atomic_load(&stopping)) {
+        struct timespec ts = {0, PUMP_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        uint64_t d = trail_store_durable_seq(traild.store);
+        if (d != seen || mono_ms() - last_wake >= KEEPALIVE_MS) {
+            seen = d;
+            last_wake = mono_ms();
+            wake_streams();
+        }
+    }
+    return NULL;
+}
+
+static enum MHD_Result get_stream(struct MHD_Connection *conn, struct trail_index *ix)
+{
+    struct params p = {.kind = R_STREAM};
+    enum MHD_Result ret;
+    if (read_params(conn, &p, &ret) < 0) {
+        trail_query_free(p.q);
+        return ret;
+    }
+    const char *lei = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (lei && *lei) {
+        char *end;
+        uint64_t v = strtoull(lei, &end, 10);
+        if (*end) {
+            trail_query_free(p.q);
+            return error_answer(conn, 400, "bad Last-Event-ID: expected the seq of an event");
+        }
+        p.last_event_id = v;
+        p.has_last_event_id = 1;
+    }
+    struct stream *st = calloc(1, sizeof(*st));
+    if (!st) {
+        trail_query_free(p.q);
+        return error_answer(conn, 500, "out of memory");
+    }
+    st->conn = conn;
+    st->ix = ix;
+    st->q = p.q;
+    char lim[32], err[64];
+    snprintf(lim, sizeof(lim), "%d", STREAM_BATCH);
+    trail_query_set(st->q, "limit", lim, err, sizeof(err));
+    st->last_send_ms = mono_ms();
+    if (p.has_last_event_id) {
+        st->after = p.last_event_id;
+    } else if (!p.has_since) {
+        /* from now on */
+        int r = trail_index_refresh(ix);
+        if (r < 0) {
+            trail_query_free(p.q);
+            free(st);
+            return error_answer(conn, 500, trail_strerror(r));
+        }
+        st->after = trail_index_horizon(ix);
+    }
+    /* a first line at once, so that the client sees the stream open */
+    if (json_printf(&st->out, ": trail events after seq %" PRIu64 "\nretry: 2000\n\n", st->after) <
+        0) {
+        trail_query_free(p.q);
+        free(st);
+        return error_answer(conn, 500, "out of memory");
+    }
+    pthread_mutex_lock(&streams_lock);
+    if (atomic_load(&stopping)) {
+        pthread_mutex_unlock(&streams_lock);
+        trail_query_free(p.q);
+        trail_buf_free(&st->out);
+        free(st);
+        return error_answer(conn, 503, "traild is shutting down");
+    }
+    if (!pump_started && pthread_create(&pump, NULL, pump_main, NULL) == 0)
+        pump_started = 1;
+    st->next = streams;
+    if (streams)
+        streams->prev = st;
+    streams = st;
+    pthread_mutex_unlock(&streams_lock);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_free);
+    if (!resp) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    ret = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add_explicit(&metrics.http_responses[2], 1, memory_order_relaxed);
+    return ret;
+}
+
+/* ---- the entry points ---- */
+
+enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *path)
+{
+    if (atomic_load(&stopping))
+        return error_answer(conn, 503, "traild is shutting down");
+    struct trail_index *ix = index_get();
+    if (!ix)
+        return error_answer(conn, 500, "the index cannot be opened (see traild's log)");
+    if (strcmp(path, "/v1/events") == 0)
+        return get_events(conn, ix);
+    if (strcmp(path, "/v1/count") == 0)
+        return get_count(conn, ix);
+    return get_stream(conn, ix);
+}
+
+size_t query_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls, (void)conn;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == '+') {
+            *w++ = ' ';
+        } else if (*r == '%' && r[1] && r[2] && strchr("0123456789abcdefABCDEF", r[1]) &&
+                   strchr("0123456789abcdefABCDEF", r[2])) {
+            char hex[3] = {r[1], r[2], 0};
+            *w++ = (char)strtol(hex, NULL, 16);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+void query_http_stop(void)
+{
+    atomic_store(&stopping, 1);
+    wake_streams(); /* each ends at its next read */
+    pthread_mutex_lock(&streams_lock);
+    int started = pump_started;
+    pump_started = 0;
+    pthread_mutex_unlock(&streams_lock);
+    if (started)
+        pthread_join(pump, NULL);
+}
+
+void query_http_free(void)
+{
+    pthread_mutex_lock(&ix_lock);
+    trail_index_close(qix);
+    qix = NULL;
+    pthread_mutex_unlock(&ix_lock);
+}

@@ -1,0 +1,1488 @@
+/*
+ * sink.c - the sink runner: [sink NAME] configuration, one thread per sink
+ * reading the store from its durable cursor, filters, witness checkpoints,
+ * retry with exponential backoff, the cursor and error files, the sinks'
+ * metrics; and the network helpers the plug-ins share (TCP/TLS connections,
+ * a small HTTP/1.1 client).
+ *
+ * Not here: the plug-ins (sink_*.c), the rest of the config (config.c).
+ */
+#include "core/json_out.h"
+#include "sinks/sink.h"
+
+#include "core/log.h"
+#include "core/traild.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct sink_ops *const sink_types[] = {
+    &sink_file_ops,
+    &sink_syslog_ops,
+    &sink_webhook_ops,
+    &sink_clickhouse_ops,
+};
+#define N_TYPES (sizeof(sink_types) / sizeof(sink_types[0]))
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int seterr(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int seterr(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int dup_into(char **dst, const char *v)
+{
+    char *s = strdup(v);
+    if (!s)
+        return -ENOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+static int parse_bool(const char *v, int *ret)
+{
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *ret = 1;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0") ||
+             !strcasecmp(v, "off"))
+        *ret = 0;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *ret)
+{
+    if (!isdigit((unsigned char)*v))
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x < min || x > max)
+        return -EINVAL;
+    *ret = (uint32_t)x;
+    return 0;
+}
+
+static int set_events(struct sink_conf *s, const char *v)
+{
+    for (size_t i = 0; i < s->n_events; i++)
+        free(s->events[i]);
+    free(s->events);
+    s->events = NULL;
+    s->n_events = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (!n)
+            break;
+        char **e = realloc(s->events, (s->n_events + 1) * sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        s->events = e;
+        if (!(e[s->n_events] = strndup(p, n)))
+            return -ENOMEM;
+        s->n_events++;
+        p += n;
+    }
+    return 0;
+}
+
+int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, int first,
+                   const char *key, const char *v, int line, char *err, size_t errlen)
+{
+    if (first) {
+        if (!*name || strlen(name) > 64)
+            return seterr(err, errlen, -EINVAL, "a sink name of 1 to 64 characters is needed");
+        for (const char *p = name; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+                return seterr(err, errlen, -EINVAL, "a sink name is made of [A-Za-z0-9_.-]");
+        struct sink_conf *a = realloc(*sinks, (*n_sinks + 1) * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        *sinks = a;
+        struct sink_conf *s = &a[*n_sinks];
+        memset(s, 0, sizeof(*s));
+        (*n_sinks)++;
+        if (!(s->name = strdup(name)))
+            return -ENOMEM;
+        s->line = line;
+        s->batch_events = 1000;
+        s->retry_min_ms = 500;
+        s->retry_max_ms = 30000;
+    }
+    struct sink_conf *s = &(*sinks)[*n_sinks - 1];
+    if (!strcmp(key, "type")) {
+        for (size_t i = 0; i < N_TYPES; i++)
+            if (!strcmp(v, sink_types[i]->name)) {
+                s->ops = sink_types[i];
+                return 0;
+            }
+        return seterr(err, errlen, -EINVAL, "'%s' is not one of: file, syslog, webhook, clickhouse",
+                      v);
+    }
+    if (!strcmp(key, "format")) {
+        if (!strcmp(v, "cef") || !strcmp(v, "event.log"))
+            s->format = SINK_FMT_CEF;
+        else if (!strcmp(v, "json") || !strcmp(v, "ndjson"))
+            s->format = SINK_FMT_JSON;
+        else if (!strcmp(v, "rfc5424") || !strcmp(v, "syslog"))
+            s->format = SINK_FMT_SYSLOG;
+        else
+            return seterr(err, errlen, -EINVAL, "'%s' is not one of: cef, json, rfc5424", v);
+        return 0;
+    }
+    if (!strcmp(key, "mapping")) {
+        if (trail_mapping_parse(v, &s->mapping) < 0)
+            return seterr(err, errlen, -EINVAL, "'%s' is not one of: none, ocsf, ecs", v);
+        return 0;
+    }
+    if (!strcmp(key, "events"))
+        return set_events(s, v);
+    if (!strcmp(key, "min_severity")) {
+        if (trail_severity_parse(v, &s->min_severity) < 0)
+            return seterr(err, errlen, -EINVAL,
+                          "'%s' is not a severity (TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR, "
+                          "CRITICAL, ALERT, EMERGENCY or its number)",
+                          v);
+        return 0;
+    }
+    if (!strcmp(key, "witness")) {
+        if (parse_bool(v, &s->witness) < 0)
+            return seterr(err, errlen, -EINVAL, "'%s' is not true or false", v);
+        return 0;
+    }
+    if (!strcmp(key, "start")) {
+        if (!strcmp(v, "beginning"))
+            s->start_at_end = 0;
+        else if (!strcmp(v, "end"))
+            s->start_at_end = 1;
+        else
+            return seterr(err, errlen, -EINVAL, "'%s' is not one of: beginning, end", v);
+        return 0;
+    }
+    if (!strcmp(key, "batch_events") || !strcmp(key, "retry_min_ms") ||
+        !strcmp(key, "retry_max_ms")) {
+        uint32_t *dst = !strcmp(key, "batch_events")   ? &s->batch_events
+                        : !strcmp(key, "retry_min_ms") ? &s->retry_min_ms
+                                                       : &s->retry_max_ms;
+        uint32_t max = !strcmp(key, "batch_events") ? 100000 : 3600000;
+        if (parse_u32(v, 1, max, dst) < 0)
+            return seterr(err, errlen, -EINVAL, "'%s' is not a whole number from 1 to %u", v, max);
+        return 0;
+    }
+    if (!strcmp(key, "cef_vendor"))
+        return dup_into(&s->cef_vendor, v);
+    if (!strcmp(key, "cef_product"))
+        return dup_into(&s->cef_product, v);
+    if (!strcmp(key, "cef_version"))
+        return dup_into(&s->cef_version, v);
+    if (!strcmp(key, "utc_offset")) {
+        /* "+01:00", "-05:30", "Z" */
+        int sign = 1, hh, mm;
+        if (!strcmp(v, "Z") || !strcmp(v, "UTC")) {
+            s->cef.utc_offset_min = 0;
+            return 0;
+        }
+        if ((v[0] != '+' && v[0] != '-') || strlen(v) != 6 || v[3] != ':' ||
+            sscanf(v + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+            return seterr(err, errlen, -EINVAL, "'%s' is not an offset such as +01:00 or Z", v);
+        if (v[0] == '-')
+            sign = -1;
+        s->cef.utc_offset_min = sign * (hh * 60 + mm);
+        return 0;
+    }
+    /* the type's own key: checked once the type is known (sink_conf_check) */
+    struct sink_opt *o = realloc(s->opts, (s->n_opts + 1) * sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    s->opts = o;
+    o = &o[s->n_opts];
+    memset(o, 0, sizeof(*o));
+    s->n_opts++;
+    o->line = line;
+    if (!(o->key = strdup(key)) || !(o->value = strdup(v)))
+        return -ENOMEM;
+    return 0;
+}
+
+int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err,
+                    size_t errlen)
+{
+    for (size_t i = 0; i < n_sinks; i++) {
+        struct sink_conf *s = &sinks[i];
+        *ret_line = s->line;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sinks[j].name, s->name))
+                return seterr(err, errlen, -EINVAL, "[sink %s] is given twice", s->name);
+        if (!s->ops)
+            return seterr(err, errlen, -EINVAL,
+                          "[sink %s] has no type (file, syslog, webhook, clickhouse)", s->name);
+        for (size_t k = 0; k < s->n_opts; k++) {
+            int known = 0;
+            for (size_t j = 0; s->ops->keys && s->ops->keys[j]; j++)
+                if (!strcmp(s->ops->keys[j], s->opts[k].key))
+                    known = 1;
+            if (!known) {
+                char list[512] = "";
+                for (size_t j = 0; s->ops->keys && s->ops->keys[j]; j++) {
+                    strncat(list, j ? ", " : "", sizeof(list) - strlen(list) - 1);
+                    strncat(list, s->ops->keys[j], sizeof(list) - strlen(list) - 1);
+                }
+                *ret_line = s->opts[k].line;
+                return seterr(err, errlen, -EINVAL,
+                              "[sink %s] %s: unknown key (known for type %s: %s; and type, "
+                              "format, mapping, events, min_severity, witness, start, "
+                              "batch_events, retry_min_ms, retry_max_ms, cef_vendor, "
+                              "cef_product, cef_version, utc_offset)",
+                              s->name, s->opts[k].key, s->ops->name, list);
+            }
+        }
+        if (s->retry_max_ms < s->retry_min_ms)
+            return seterr(err, errlen, -EINVAL, "[sink %s] retry_max_ms is below retry_min_ms",
+                          s->name);
+        if (!s->format)
+            s->format = s->ops == &sink_file_ops     ? SINK_FMT_CEF
+                        : s->ops == &sink_syslog_ops ? SINK_FMT_SYSLOG
+                                                       : SINK_FMT_JSON;
+        if (s->mapping && s->format != SINK_FMT_JSON)
+            return seterr(err, errlen, -EINVAL,
+                          "[sink %s] mapping applies to JSON lines: set format = json", s->name);
+        s->cef.vendor = s->cef_vendor;
+        s->cef.product = s->cef_product;
+        s->cef.version = s->cef_version;
+        s->cef.log_prefix = 1;
+        char e[400] = "";
+        if (s->ops->check && s->ops->check(s, e, sizeof(e)) < 0) {
+            /* "key: problem": point at that key's line */
+            for (size_t k = 0; k < s->n_opts; k++) {
+                size_t kl = strlen(s->opts[k].key);
+                if (!strncmp(e, s->opts[k].key, kl) && e[kl] == ':')
+                    *ret_line = s->opts[k].line;
+            }
+            return seterr(err, errlen, -EINVAL, "[sink %s] %s", s->name, e);
+        }
+    }
+    return 0;
+}
+
+void sink_conf_free(struct sink_conf *sinks, size_t n_sinks)
+{
+    for (size_t i = 0; i < n_sinks; i++) {
+        struct sink_conf *s = &sinks[i];
+        free(s->name);
+        for (size_t j = 0; j < s->n_events; j++)
+            free(s->events[j]);
+        free(s->events);
+        free(s->cef_vendor);
+        free(s->cef_product);
+        free(s->cef_version);
+        for (size_t j = 0; j < s->n_opts; j++) {
+            free(s->opts[j].key);
+            free(s->opts[j].value);
+        }
+        free(s->opts);
+    }
+    free(sinks);
+}
+
+static int strdiff(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a != b;
+    return strcmp(a, b) != 0;
+}
+
+int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_conf *b, size_t nb)
+{
+    if (na != nb)
+        return 1;
+    for (size_t i = 0; i < na; i++) {
+        const struct sink_conf *x = &a[i], *y = &b[i];
+        if (strdiff(x->name, y->name) || x->ops != y->ops || x->format != y->format ||
+            x->mapping != y->mapping || x->n_events != y->n_events ||
+            x->min_severity != y->min_severity || x->witness != y->witness ||
+            x->batch_events != y->batch_events || x->retry_min_ms != y->retry_min_ms ||
+            x->retry_max_ms != y->retry_max_ms || x->start_at_end != y->start_at_end ||
+            strdiff(x->cef_vendor, y->cef_vendor) || strdiff(x->cef_product, y->cef_product) ||
+            strdiff(x->cef_version, y->cef_version) ||
+            x->cef.utc_offset_min != y->cef.utc_offset_min || x->n_opts != y->n_opts)
+            return 1;
+        for (size_t j = 0; j < x->n_events; j++)
+            if (strcmp(x->events[j], y->events[j]))
+                return 1;
+        for (size_t j = 0; j < x->n_opts; j++)
+            if (strcmp(x->opts[j].key, y->opts[j].key) ||
+                strcmp(x->opts[j].value, y->opts[j].value))
+                return 1;
+    }
+    return 0;
+}
+
+const struct config_sink_ops sink_config_ops = {
+    .load = sink_conf_load,
+    .check = sink_conf_check,
+    .free = sink_conf_free,
+    .differs = sink_conf_differs,
+};
+
+const char *sink_opt(const struct sink_conf *conf, const char *key)
+{
+    for (size_t i = 0; i < conf->n_opts; i++)
+        if (!strcmp(conf->opts[i].key, key))
+            return conf->opts[i].value;
+    return NULL;
+}
+
+int sink_opt_u32(const struct sink_conf *conf, const char *key, uint32_t def, uint32_t min,
+                 uint32_t max, uint32_t *ret, char *err, size_t errlen)
+{
+    const char *v = sink_opt(conf, key);
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    if (parse_u32(v, min, max, ret) < 0)
+        return seterr(err, errlen, -EINVAL, "%s: '%s' is not a whole number from %u to %u", key, v,
+                      min, max);
+    return 0;
+}
+
+int sink_opt_bool(const struct sink_conf *conf, const char *key, int def, int *ret, char *err,
+                  size_t errlen)
+{
+    const char *v = sink_opt(conf, key);
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    if (parse_bool(v, ret) < 0)
+        return seterr(err, errlen, -EINVAL, "%s: '%s' is not true or false", key, v);
+    return 0;
+}
+
+int sink_encode_line(const struct sink_conf *conf, const struct sink_item *item,
+                     struct trail_buf *out)
+{
+    if (item->checkpoint) {
+        if (conf->format == SINK_FMT_JSON) {
+            /* the text form has no character that needs escaping in JSON */
+            if (trail_buf_append(out, "{\"checkpoint\":\"", 15) < 0 ||
+                trail_buf_append(out, item->checkpoint, item->checkpoint_len) < 0 ||
+                trail_buf_append(out, "\"}", 2) < 0)
+                return -ENOMEM;
+            return 0;
+        }
+        return trail_buf_append(out, item->checkpoint, item->checkpoint_len);
+    }
+    if (conf->format == SINK_FMT_JSON)
+        return trail_event_to_mapped(item->ev, conf->mapping, out);
+    return trail_event_to_cef(item->ev, &conf->cef, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The runner                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct sink {
+    const struct sink_conf *conf;
+    struct trail_store *store;
+    char *cursor_path, *error_path, *dir;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    atomic_int stop;
+
+    uint64_t cursor;    /* the last seq delivered or filtered out */
+    uint64_t witnessed; /* tree size of the last checkpoint delivered */
+    uint64_t delivered_total;
+
+    /* for metrics, read from other threads */
+    atomic_uint_fast64_t m_cursor, m_delivered, m_errors, m_filtered, m_skipped, m_checkpoints;
+    atomic_int m_up;
+    atomic_int m_blocked; /* 1 while the sink waits at damaged records (at_damage) */
+    char last_error[512]; /* under lock */
+};
+
+static struct sink *all_sinks;
+static size_t n_all_sinks;
+static uint8_t store_id[16];
+
+static void hex16(const uint8_t id[16], char out[33])
+{
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static char store_origin[33];
+
+const char *sink_store_origin(void)
+{
+    return store_origin;
+}
+
+static int save_cursor(struct sink *s)
+{
+    struct trail_sink_cursor c = {.seq = s->cursor,
+                                  .witnessed = s->witnessed,
+                                  .delivered = s->delivered_total,
+                                  .time_us = trail_now()};
+    snprintf(c.type, sizeof(c.type), "%s", s->conf->ops->name);
+    hex16(store_id, c.store);
+    return trail_sink_cursor_write(s->cursor_path, &c);
+}
+
+/* Read the cursor file: 1 when there is one for this store, 0 when none, < 0 when unreadable. */
+static int load_cursor(struct sink *s)
+{
+    struct trail_sink_cursor c;
+    char id[33];
+    int r = trail_sink_cursor_read(s->cursor_path, &c);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    hex16(store_id, id);
+    if (strcmp(c.store, id) != 0) {
+        log_msg(LOG_WARN, "sink %s: %s belongs to store %s, not this one (%s): starting afresh",
+                s->conf->name, s->cursor_path, c.store, id);
+        return 0;
+    }
+    s->cursor = c.seq;
+    s->witnessed = c.witnessed;
+    s->delivered_total = c.delivered;
+    return 1;
+}
+
+static void record_error(struct sink *s, const char *what, const char *detail)
+{
+    char text[700], line[600];
+    snprintf(line, sizeof(line), "%s%s%s", what, detail && *detail ? ": " : "",
+             detail ? detail : "");
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->last_error, sizeof(s->last_error), "%.511s", line);
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->m_errors, 1);
+    log_msg(LOG_WARN, "sink %s: %s", s->conf->name, line);
+    snprintf(text, sizeof(text), "time %" PRId64 "\nerror %s\n", trail_now(), line);
+    trail_file_replace(s->error_path, text, strlen(text), 0640);
+}
+
+/* Sleep ms, or less when the sink is told to stop. Returns 1 when stopping. */
+static int nap(struct sink *s, uint32_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stop))
+        if (pthread_cond_timedwait(&s->wake, &s->lock, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&s->lock);
+    return atomic_load(&s->stop);
+}
+
+static int passes(const struct sink_conf *c, const struct trail_event *ev)
+{
+    if (c->min_severity && trail_event_severity(ev) < c->min_severity)
+        return 0;
+    if (!c->n_events)
+        return 1;
+    const char *id = trail_event_id(ev);
+    for (size_t i = 0; i < c->n_events; i++)
+        if (fnmatch(c->events[i], id, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* The latest signed checkpoint when it is new to this sink and covers only delivered events. */
+static int next_checkpoint(struct sink *s, uint64_t upto, struct trail_checkpoint *ret_cp)
+{
+    int have = 0;
+    pthread_mutex_lock(&traild.cp_lock);
+    if (traild.have_checkpoint && traild.checkpoint.tree_size > s->witnessed &&
+        traild.checkpoint.tree_size <= upto) {
+        *ret_cp = traild.checkpoint;
+        have = 1;
+    }
+    pthread_mutex_unlock(&traild.cp_lock);
+    return have;
+}
+
+static uint32_t backoff_next(const struct sink_conf *c, uint32_t cur)
+{
+    uint64_t n = (uint64_t)cur * 2;
+    return n > c->retry_max_ms ? c->retry_max_ms : (uint32_t)n;
+}
+
+/* A wait of about ms, +-20% so that sinks failing together do not retry together. */
+static uint32_t jitter(uint32_t ms)
+{
+    uint32_t r;
+    if (ms < 10)
+        return ms;
+    r = (uint32_t)rand();
+    return ms - ms / 5 + r % (2 * (ms / 5) + 1);
+}
+
+/*
+ * The sink's next record (cursor + 1) lies in a damaged run of the store. It
+ * goes on past it only when an operator says so: `trail sinks skip NAME --to
+ * SEQ` writes STORE/sinks/NAME.skip ("trail-sink-skip/1", "to SEQ"), applied
+ * here when SEQ reaches into the run (a stale one, behind the cursor, is
+ * removed). Returns 1 when the cursor moved, 0 when the sink keeps waiting.
+ */
+static int at_damage(struct sink *s, const struct trail_store_damage *d)
+{
+    char path[4200], line[128];
+    snprintf(path, sizeof(path), "%s/%s.skip", s->dir, s->conf->name);
+    FILE *f = fopen(path, "re");
+    uint64_t to = 0;
+    int magic = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strcmp(line, "trail-sink-skip/1\n"))
+            magic = 1;
+        else
+            sscanf(line, "to %" SCNu64, &to);
+    }
+    if (f)
+        fclose(f);
+    uint64_t durable = trail_store_durable_seq(s->store);
+    if (f && magic && to > s->cursor && to >= d->first_seq && to <= durable) {
+        char msg[600];
+        uint64_t from = s->cursor + 1;
+        snprintf(msg, sizeof(msg),
+                 "sink %s: skipped seqs %" PRIu64 "..%" PRIu64 " as an operator asked "
+                 "(%s %s: %s); they were not delivered",
+                 s->conf->name, from, to, d->file, d->quarantined ? "quarantined" : "damaged",
+                 d->reason);
+        log_msg(LOG_WARN, "%s", msg);
+        struct trail_event *ev = NULL;
+        const struct config *cfg = traild_config();
+        if (trail_event_new(cfg->cat, "trail_sink_skipped", &ev) == 0) {
+            trail_event_mark_own(ev);
+            trail_event_set_host(ev, cfg->host, strlen(cfg->host));
+            trail_event_set_time(ev, trail_now());
+            trail_event_set_string(ev, "sink", s->conf->name, (size_t)-1);
+            trail_event_set_int(ev, "from_seq", (int64_t)from);
+            trail_event_set_int(ev, "to_seq", (int64_t)to);
+            trail_event_set_string(ev, "reason", d->reason, (size_t)-1);
+            trail_event_set_string(ev, "msg", msg, (size_t)-1);
+            own_record_submit(ev);
+        }
+        s->cursor = to;
+        atomic_fetch_add(&s->m_skipped, to - from + 1);
+        int r = save_cursor(s);
+        if (r < 0)
+            record_error(s, "cannot save the cursor", trail_strerror(r));
+        atomic_store(&s->m_cursor, s->cursor);
+        unlink(path);
+        atomic_store(&s->m_blocked, 0);
+        return 1;
+    }
+    if (f && to <= s->cursor)
+        unlink(path); /* behind the cursor: it can never apply */
+    char why[600];
+    snprintf(why, sizeof(why),
+             "seqs %" PRIu64 "..%" PRIu64 " cannot be read (%s %s: %s); the sink waits there. "
+             "To go on without them: trail sinks skip %s --to %" PRIu64 " --store DIR",
+             d->first_seq, d->last_seq, d->file, d->quarantined ? "quarantined" : "damaged",
+             d->reason, s->conf->name, d->last_seq);
+    atomic_store(&s->m_blocked, 1);
+    record_error(s, "store damaged", why);
+    return 0;
+}
+
+static void *run(void *arg)
+{
+    struct sink *s = arg;
+    const struct sink_conf *c = s->conf;
+    const struct sink_ops *ops = c->ops;
+    struct trail_event *ev = NULL;
+    struct trail_store_iter *it = NULL;
+    void *state = NULL;
+    int need_seek = 1, pending = 0;
+    uint32_t backoff = c->retry_min_ms;
+    char err[512];
+    struct trail_buf cp_text = {0};
+
+    if (trail_event_new(traild_config()->cat, "x", &ev) < 0 ||
+        trail_store_iter_new(s->store, TRAIL_ITER_FORWARD, &it) < 0) {
+        record_error(s, "cannot start", "out of memory");
+        goto out;
+    }
+    while (!atomic_load(&s->stop)) {
+        if (!state) {
+            err[0] = '\0';
+            int r = ops->open(c, &state, err, sizeof(err));
+            if (r < 0) {
+                state = NULL;
+                record_error(s, "cannot open", err[0] ? err : trail_strerror(r));
+                if (nap(s, jitter(backoff)))
+                    break;
+                backoff = backoff_next(c, backoff);
+                continue;
+            }
+            atomic_store(&s->m_up, 1);
+            need_seek = 1;
+        }
+        if (need_seek) {
+            trail_store_iter_seek_seq(it, s->cursor + 1);
+            need_seek = 0;
+            pending = 0;
+        }
+        uint64_t durable = trail_store_durable_seq(s->store);
+        if (s->cursor > durable) {
+            /* never "caught up": every event up to the cursor would be skipped */
+            char what[200];
+            snprintf(what, sizeof(what),
+                     "the cursor is at seq %" PRIu64 ", past the store's end (seq %" PRIu64
+                     "); nothing is delivered",
+                     s->cursor, durable);
+            record_error(s, "cursor past the end", what);
+            if (nap(s, 1000))
+                break;
+            continue;
+        }
+        uint64_t last = s->cursor;
+        uint32_t n = 0, filtered = 0;
+        int failed = 0;
+        err[0] = '\0';
+        while (n < c->batch_events) {
+            if (!pending) {
+                int r = trail_store_iter_next(it, ev);
+                struct trail_store_damage d;
+                if (r == 0 && last + 1 <= durable && trail_store_damage_at(s->store, last + 1, &d))
+                    r = TRAIL_E_CORRUPT; /* a quarantined run: no record there at all */
+                if (r == 0)
+                    break;
+                if (r < 0 && trail_store_damage_at(s->store, last + 1, &d)) {
+                    /* damaged records next: deliver what came before them first */
+                    if (n || filtered || last != s->cursor)
+                        break;
+                    /* then an error until an operator says to skip them */
+                    if (at_damage(s, &d)) {
+                        need_seek = 1;
+                        break;
+                    }
+                    uint32_t ms = c->retry_max_ms < 5000 ? c->retry_max_ms : 5000;
+                    if (nap(s, ms))
+                        goto out;
+                    need_seek = 1;
+                    break;
+                }
+                if (r < 0) {
+                    snprintf(err, sizeof(err), "reading the store after seq %" PRIu64 ": %s", last,
+                             trail_strerror(r));
+                    failed = 1;
+                    break;
+                }
+                pending = 1;
+            }
+            uint64_t seq = trail_event_seq(ev);
+            if (seq > durable)
+                break; /* not durable yet: it stays pending */
+            pending = 0;
+            if (seq <= last)
+                continue;
+            if (seq != last + 1) {
+                /* retention purged records before this sink delivered them */
+                atomic_fetch_add(&s->m_skipped, seq - last - 1);
+                log_msg(LOG_ERR,
+                        "sink %s: seq %" PRIu64 "..%" PRIu64
+                        " were purged before delivery (retention ran while the sink lagged)",
+                        c->name, last + 1, seq - 1);
+            }
+            last = seq;
+            if (!passes(c, ev)) {
+                filtered++;
+                continue;
+            }
+            uint8_t u[16];
+            if (trail_event_uuid(ev, u) < 0) {
+                trail_store_uuid(s->store, seq, u);
+                trail_event_set_uuid(ev, u);
+            }
+            struct sink_item item = {.ev = ev, .seq = seq};
+            int r = ops->write(state, &item, err, sizeof(err));
+            if (r < 0) {
+                if (!err[0])
+                    snprintf(err, sizeof(err), "%s", trail_strerror(r));
+                failed = 1;
+                break;
+            }
+            n++;
+        }
+        struct trail_checkpoint cp;
+        int have_cp = 0;
+        if (!failed && c->witness && next_checkpoint(s, last, &cp)) {
+            trail_buf_reset(&cp_text);
+            if (trail_checkpoint_format(&cp, &cp_text) == 0) {
+                struct sink_item item = {.checkpoint = cp_text.data,
+                                         .checkpoint_len = cp_text.len,
+                                         .cp = &cp,
+                                         .seq = cp.tree_size};
+                int r = ops->write(state, &item, err, sizeof(err));
+                if (r < 0) {
+                    if (!err[0])
+                        snprintf(err, sizeof(err), "%s", trail_strerror(r));
+                    failed = 1;
+                } else {
+                    have_cp = 1;
+                }
+            }
+        }
+        if (!failed && (n || have_cp)) {
+            int r = ops->flush(state, err, sizeof(err));
+            if (r < 0) {
+                if (!err[0])
+                    snprintf(err, sizeof(err), "%s", trail_strerror(r));
+                failed = 1;
+            }
+        }
+        if (failed) {
+            record_error(s, "delivery failed", err);
+            ops->close(state);
+            state = NULL;
+            atomic_store(&s->m_up, 0);
+            need_seek = 1;
+            if (nap(s, jitter(backoff)))
+                break;
+            backoff = backoff_next(c, backoff);
+            continue;
+        }
+        backoff = c->retry_min_ms;
+        if (last > s->cursor || have_cp) {
+            s->cursor = last;
+            s->delivered_total += n;
+            if (have_cp) {
+                s->witnessed = cp.tree_size;
+                atomic_fetch_add(&s->m_checkpoints, 1);
+            }
+            int r = save_cursor(s);
+            if (r < 0)
+                record_error(s, "cannot save the cursor", trail_strerror(r));
+            atomic_store(&s->m_cursor, s->cursor);
+            atomic_fetch_add(&s->m_delivered, n);
+            atomic_fetch_add(&s->m_filtered, filtered);
+            continue; /* there may be more right away */
+        }
+        nap(s, 50);
+    }
+out:
+    if (state)
+        ops->close(state);
+    atomic_store(&s->m_up, 0);
+    trail_store_iter_free(it);
+    trail_event_free(ev);
+    trail_buf_free(&cp_text);
+    return NULL;
+}
+
+static char *path_join(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", a, b, c);
+    return p;
+}
+
+int sinks_start(const struct sink_conf *conf, size_t n, struct trail_store *store,
+                const char *store_dir, char *err, size_t errlen)
+{
+    if (!n)
+        return 0;
+    char *dir = path_join(store_dir, "/sinks", "");
+    if (!dir)
+        return -ENOMEM;
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+        int e = -errno;
+        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+        free(dir);
+        return e;
+    }
+    all_sinks = calloc(n, sizeof(*all_sinks));
+    if (!all_sinks) {
+        free(dir);
+        return -ENOMEM;
+    }
+    n_all_sinks = n;
+    trail_store_id(store, store_id);
+    hex16(store_id, store_origin);
+    srand((unsigned)trail_now());
+    uint64_t durable = trail_store_durable_seq(store);
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct sink *s = &all_sinks[i];
+        s->conf = &conf[i];
+        s->store = store;
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->wake, &ca);
+        pthread_condattr_destroy(&ca);
+        s->dir = strdup(dir);
+        s->cursor_path = path_join(dir, "/", conf[i].name);
+        char *cp = s->cursor_path ? path_join(s->cursor_path, ".cursor", "") : NULL;
+        s->error_path = s->cursor_path ? path_join(s->cursor_path, ".error", "") : NULL;
+        free(s->cursor_path);
+        s->cursor_path = cp;
+        if (!s->dir || !s->cursor_path || !s->error_path) {
+            r = -ENOMEM;
+            break;
+        }
+        int have = load_cursor(s);
+        if (have < 0) {
+            snprintf(err, errlen, "sink %s: cannot read %s: %s", conf[i].name, s->cursor_path,
+                     trail_strerror(have));
+            r = have;
+            break;
+        }
+        if (!have) {
+            uint64_t first = trail_store_first_seq(store);
+            s->cursor = conf[i].start_at_end ? durable : (first ? first - 1 : 0);
+            if ((r = save_cursor(s)) < 0) {
+                snprintf(err, errlen, "sink %s: cannot write %s: %s", conf[i].name, s->cursor_path,
+                         trail_strerror(r));
+                break;
+            }
+        }
+        if (s->cursor > traild.opened_last_seq) {
+            /* the store lost records this sink delivered: going on would skip every new
+               event up to the cursor, silently */
+            if (!traild.accept_truncation) {
+                snprintf(err, errlen,
+                         "sink %s: its cursor (%s) is at seq %" PRIu64 ", %" PRIu64
+                         " past the store's last seq %" PRIu64
+                         ": the store lost records the sink delivered. To go on, accept the loss "
+                         "with [store] accept_truncation = %" PRIu64,
+                         conf[i].name, s->cursor_path, s->cursor,
+                         s->cursor - traild.opened_last_seq, traild.opened_last_seq,
+                         traild.opened_last_seq);
+                r = TRAIL_E_SHORTER;
+                break;
+            }
+            size_t used = strlen(traild.sinks_reset);
+            snprintf(traild.sinks_reset + used, sizeof(traild.sinks_reset) - used,
+                     "%s%s from %" PRIu64, used ? ", " : "", conf[i].name, s->cursor);
+            log_msg(LOG_WARN,
+                    "sink %s: cursor %" PRIu64 " reset to the store's last seq %" PRIu64
+                    " ([store] accept_truncation)",
+                    conf[i].name, s->cursor, traild.opened_last_seq);
+            s->cursor = traild.opened_last_seq;
+            if ((r = save_cursor(s)) < 0) {
+                snprintf(err, errlen, "sink %s: cannot write %s: %s", conf[i].name, s->cursor_path,
+                         trail_strerror(r));
+                break;
+            }
+        }
+        atomic_store(&s->m_cursor, s->cursor);
+        log_msg(LOG_INFO, "sink %s (%s): from seq %" PRIu64 " (store at %" PRIu64 ")", conf[i].name,
+                conf[i].ops->name, s->cursor + 1, durable);
+        if ((r = -pthread_create(&s->thread, NULL, run, s)) < 0) {
+            snprintf(err, errlen, "sink %s: cannot start its thread: %s", conf[i].name,
+                     strerror(-r));
+            break;
+        }
+        s->started = 1;
+    }
+    free(dir);
+    if (r < 0)
+        sinks_stop();
+    return r;
+}
+
+void sinks_stop(void)
+{
+    for (size_t i = 0; i < n_all_sinks; i++) {
+        struct sink *s = &all_sinks[i];
+        pthread_mutex_lock(&s->lock);
+        atomic_store(&s->stop, 1);
+        pthread_cond_broadcast(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+    }
+    for (size_t i = 0; i < n_all_sinks; i++) {
+        struct sink *s = &all_sinks[i];
+        if (s->started)
+            pthread_join(s->thread, NULL);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->wake);
+        free(s->dir);
+        free(s->cursor_path);
+        free(s->error_path);
+    }
+    free(all_sinks);
+    all_sinks = NULL;
+    n_all_sinks = 0;
+}
+
+int sinks_metrics(struct trail_buf *out)
+{
+    int r = 0;
+    if (!n_all_sinks)
+        return 0;
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"trail_sink_lag_events", "gauge",
+         "Durable events not yet delivered (or filtered out) by the sink; NaN while its cursor "
+         "lies past the store's end."},
+        {"trail_sink_cursor_past_end_events", "gauge",
+         "How far the sink's cursor lies past the store's end (an error: the store lost "
+         "records the sink delivered); 0 normally."},
+        {"trail_sink_cursor_seq", "gauge", "The last seq the sink delivered or filtered out."},
+        {"trail_sink_up", "gauge", "1 while the sink's peer is reachable, 0 while it retries."},
+        {"trail_sink_delivered_total", "counter", "Events delivered since traild started."},
+        {"trail_sink_filtered_total", "counter", "Events the sink's filters left out."},
+        {"trail_sink_errors_total", "counter", "Failed opens and deliveries (each retried)."},
+        {"trail_sink_purged_undelivered_total", "counter",
+         "Events retention removed before the sink delivered them."},
+        {"trail_sink_checkpoints_total", "counter", "Signed checkpoints delivered (witness)."},
+        {"trail_sink_blocked_by_damage", "gauge",
+         "1 while the sink waits at records the store cannot read (trail sinks skip)."},
+    };
+    for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+        r |= json_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name,
+                         m[k].type);
+        for (size_t i = 0; i < n_all_sinks; i++) {
+            struct sink *s = &all_sinks[i];
+            /* the cursor first: durable only grows, so a cursor read before it is never
+               past it unless the store lost records */
+            uint64_t cur = atomic_load(&s->m_cursor), v;
+            uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
+            switch (k) {
+            case 0:
+                if (cur > durable) {
+                    r |= json_printf(out, "%s{sink=\"%s\",type=\"%s\"} NaN\n", m[k].name,
+                                     s->conf->name, s->conf->ops->name);
+                    continue;
+                }
+                v = durable - cur;
+                break;
+            case 1:
+                v = cur > durable ? cur - durable : 0;
+                break;
+            case 2:
+                v = cur;
+                break;
+            case 3:
+                v = (uint64_t)atomic_load(&s->m_up);
+                break;
+            case 4:
+                v = atomic_load(&s->m_delivered);
+                break;
+            case 5:
+                v = atomic_load(&s->m_filtered);
+                break;
+            case 6:
+                v = atomic_load(&s->m_errors);
+                break;
+            case 7:
+                v = atomic_load(&s->m_skipped);
+                break;
+            case 8:
+                v = atomic_load(&s->m_checkpoints);
+                break;
+            default:
+                v = (uint64_t)atomic_load(&s->m_blocked);
+                break;
+            }
+            r |= json_printf(out, "%s{sink=\"%s\",type=\"%s\"} %" PRIu64 "\n", m[k].name,
+                             s->conf->name, s->conf->ops->name, v);
+        }
+    }
+    return r ? -ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network helpers                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void ssl_errtext(char *err, size_t errlen, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    snprintf(err, errlen, "%s%s%s", what, buf[0] ? ": " : "", buf);
+}
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    for (;;) {
+        int r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        return r == 0 ? -ETIMEDOUT : 0;
+    }
+}
+
+int sink_connect(struct sink_conn *c, const char *host, const char *port, int udp,
+                 const struct sink_tls *tls, int timeout_ms, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM}, *res = NULL;
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->timeout_ms = timeout_ms;
+    int r = getaddrinfo(host, port, &hints, &res);
+    if (r != 0)
+        return seterr(err, errlen, -EHOSTUNREACH, "cannot resolve %s:%s: %s", host, port,
+                      gai_strerror(r));
+    int last = -ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            last = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+            last = -errno;
+            close(fd);
+            continue;
+        }
+        if (!udp) {
+            int w = wait_fd(fd, POLLOUT, timeout_ms), soerr = 0;
+            socklen_t sl = sizeof(soerr);
+            if (w == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+                w = -soerr;
+            if (w < 0) {
+                last = w;
+                close(fd);
+                continue;
+            }
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
+        c->fd = fd;
+        break;
+    }
+    freeaddrinfo(res);
+    if (c->fd < 0)
+        return seterr(err, errlen, last, "cannot connect to %s:%s: %s", host, port,
+                      strerror(-last));
+    if (!tls || !tls->enabled)
+        return 0;
+
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx) {
+        ssl_errtext(err, errlen, "TLS");
+        goto fail;
+    }
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    if (tls->verify) {
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+        if ((tls->ca && SSL_CTX_load_verify_locations(c->ctx, tls->ca, NULL) != 1) ||
+            (!tls->ca && SSL_CTX_set_default_verify_paths(c->ctx) != 1)) {
+            ssl_errtext(err, errlen, "cannot load the CA file");
+            goto fail;
+        }
+    }
+    if (tls->cert && (SSL_CTX_use_certificate_chain_file(c->ctx, tls->cert) != 1 ||
+                      SSL_CTX_use_PrivateKey_file(c->ctx, tls->key ? tls->key : tls->cert,
+                                                  SSL_FILETYPE_PEM) != 1)) {
+        ssl_errtext(err, errlen, "cannot load the client certificate or key");
+        goto fail;
+    }
+    c->ssl = SSL_new(c->ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+        ssl_errtext(err, errlen, "TLS");
+        goto fail;
+    }
+    const char *name = tls->server_name ? tls->server_name : host;
+    /* an IP address is checked against the certificate's IP names and sent without SNI */
+    struct in6_addr a6;
+    struct in_addr a4;
+    int is_ip = inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(c->ssl, name);
+    if (tls->verify && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) != 1
+                              : SSL_set1_host(c->ssl, name) != 1)) {
+        ssl_errtext(err, errlen, "TLS host name");
+        goto fail;
+    }
+    for (;;) {
+        int hr = SSL_connect(c->ssl);
+        if (hr == 1)
+            break;
+        int e = SSL_get_error(c->ssl, hr);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout_ms) < 0) {
+                snprintf(err, errlen, "TLS handshake with %s:%s timed out", host, port);
+                goto fail;
+            }
+            continue;
+        }
+        long vr = SSL_get_verify_result(c->ssl);
+        if (vr != X509_V_OK) {
+            snprintf(err, errlen, "TLS handshake with %s:%s: certificate not accepted: %s", host,
+                     port, X509_verify_cert_error_string(vr));
+            ERR_clear_error();
+        } else {
+            char what[300];
+            snprintf(what, sizeof(what), "TLS handshake with %s:%s failed", host, port);
+            ssl_errtext(err, errlen, what);
+        }
+        goto fail;
+    }
+    return 0;
+fail:
+    sink_conn_close(c);
+    return -EPROTO;
+}
+
+int sink_send(struct sink_conn *c, const void *data, size_t len, char *err, size_t errlen)
+{
+    const char *p = data;
+    while (len > 0) {
+        if (c->ssl) {
+            size_t done = 0;
+            int r = SSL_write_ex(c->ssl, p, len, &done);
+            if (r == 1) {
+                p += done;
+                len -= done;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, c->timeout_ms) < 0)
+                    return seterr(err, errlen, -ETIMEDOUT, "send timed out");
+                continue;
+            }
+            ssl_errtext(err, errlen, "TLS send failed");
+            return -EPIPE;
+        }
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (wait_fd(c->fd, POLLOUT, c->timeout_ms) < 0)
+                    return seterr(err, errlen, -ETIMEDOUT, "send timed out");
+                continue;
+            }
+            int e = errno;
+            return seterr(err, errlen, -e, "send: %s", strerror(e));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+long sink_recv(struct sink_conn *c, void *buf, size_t cap, char *err, size_t errlen)
+{
+    for (;;) {
+        if (c->ssl) {
+            size_t got = 0;
+            int r = SSL_read_ex(c->ssl, buf, cap, &got);
+            if (r == 1)
+                return (long)got;
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN)
+                return 0;
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, c->timeout_ms) < 0)
+                    return seterr(err, errlen, -ETIMEDOUT, "no answer within %d ms", c->timeout_ms);
+                continue;
+            }
+            if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+                return 0; /* EOF without close_notify */
+            ssl_errtext(err, errlen, "TLS receive failed");
+            return -EPIPE;
+        }
+        ssize_t n = recv(c->fd, buf, cap, 0);
+        if (n >= 0)
+            return (long)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_fd(c->fd, POLLIN, c->timeout_ms) < 0)
+                return seterr(err, errlen, -ETIMEDOUT, "no answer within %d ms", c->timeout_ms);
+            continue;
+        }
+        int e = errno;
+        return seterr(err, errlen, -e, "receive: %s", strerror(e));
+    }
+}
+
+void sink_conn_close(struct sink_conn *c)
+{
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    if (c->ctx)
+        SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->ssl = NULL;
+    c->ctx = NULL;
+    c->fd = -1;
+}
+
+int sink_url_parse(const char *text, struct sink_url *u)
+{
+    memset(u, 0, sizeof(*u));
+    const char *p;
+    if (!strncmp(text, "http://", 7)) {
+        p = text + 7;
+        strcpy(u->port, "80");
+    } else if (!strncmp(text, "https://", 8)) {
+        p = text + 8;
+        u->https = 1;
+        strcpy(u->port, "443");
+    } else {
+        return -EINVAL;
+    }
+    size_t hl = strcspn(p, "/?");
+    char hostport[300];
+    if (!hl || hl >= sizeof(hostport))
+        return -EINVAL;
+    memcpy(hostport, p, hl);
+    hostport[hl] = '\0';
+    const char *path = p + hl;
+    char *colon = hostport[0] == '[' ? strchr(hostport, ']') : strrchr(hostport, ':');
+    if (hostport[0] == '[') {
+        if (!colon)
+            return -EINVAL;
+        *colon = '\0';
+        snprintf(u->host, sizeof(u->host), "%.255s", hostport + 1);
+        colon = colon[1] == ':' ? colon + 1 : NULL;
+    } else if (colon) {
+        *colon = '\0';
+        snprintf(u->host, sizeof(u->host), "%.255s", hostport);
+    } else {
+        snprintf(u->host, sizeof(u->host), "%.255s", hostport);
+    }
+    if (colon) {
+        const char *port = colon + 1;
+        if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+            return -EINVAL;
+        snprintf(u->port, sizeof(u->port), "%s", port);
+    }
+    if (!u->host[0] || strlen(path) >= sizeof(u->path))
+        return -EINVAL;
+    if (!*path)
+        strcpy(u->path, "/");
+    else if (*path == '?')
+        snprintf(u->path, sizeof(u->path), "/%.1022s", path);
+    else
+        snprintf(u->path, sizeof(u->path), "%s", path);
+    return 0;
+}
+
+/* Read from c until buf holds a "\r\n\r\n"; returns the header's length (with it). */
+static long read_head(struct sink_conn *c, struct trail_buf *buf, char *err, size_t errlen)
+{
+    for (;;) {
+        if (buf->len >= 4) {
+            char *e = memmem(buf->data, buf->len, "\r\n\r\n", 4);
+            if (e)
+                return (long)(e - buf->data) + 4;
+        }
+        if (buf->len > 65536)
+            return seterr(err, errlen, -EPROTO, "response header over 64 KiB");
+        if (trail_buf_reserve(buf, 4096) < 0)
+            return -ENOMEM;
+        long n = sink_recv(c, buf->data + buf->len, 4096, err, errlen);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return seterr(err, errlen, -ECONNRESET, "connection closed before a response");
+        buf->len += (size_t)n;
+        buf->data[buf->len] = '\0';
+    }
+}
+
+/* Make sure buf holds at least need bytes, reading more. */
+static int fill(struct sink_conn *c, struct trail_buf *buf, size_t need, char *err, size_t errlen)
+{
+    while (buf->len < need) {
+        if (trail_buf_reserve(buf, 8192) < 0)
+            return -ENOMEM;
+        long n = sink_recv(c, buf->data + buf->len, 8192, err, errlen);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return seterr(err, errlen, -ECONNRESET, "connection closed in the response body");
+        buf->len += (size_t)n;
+        buf->data[buf->len] = '\0';
+    }
+    return 0;
+}
+
+/* The value of header name in head (case-insensitive), or NULL; *ret_len its length. */
+static const char *header(const char *head, size_t len, const char *name, size_t *ret_len)
+{
+    size_t nl = strlen(name);
+    const char *p = memchr(head, '\n', len);
+    while (p && (size_t)(p - head) < len) {
+        p++;
+        if ((size_t)(head + len - p) > nl + 1 && !strncasecmp(p, name, nl) && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            const char *e = strchr(v, '\r');
+            *ret_len = e ? (size_t)(e - v) : strlen(v);
+            return v;
+        }
+        p = memchr(p, '\n', (size_t)(head + len - p));
+    }
+    return NULL;
+}
+
+int sink_http_post(struct sink_conn *c, const struct sink_url *url, const char *path,
+                   const char *headers, const char *body, size_t body_len, int *ret_status,
+                   struct trail_buf *resp, int *ret_keep, char *err, size_t errlen)
+{
+    char head[2048];
+    int hn = snprintf(
+        head, sizeof(head),
+        "POST %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: traild/%s\r\n"
+        "Content-Length: %zu\r\nConnection: keep-alive\r\n",
+        path ? path : url->path, url->host,
+        (!url->https && strcmp(url->port, "80")) || (url->https && strcmp(url->port, "443")) ? ":"
+                                                                                             : "",
+        (!url->https && strcmp(url->port, "80")) || (url->https && strcmp(url->port, "443"))
+            ? url->port
+            : "",
+        TRAIL_VERSION_STRING, body_len);
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return seterr(err, errlen, -EINVAL, "request header too long");
+    struct trail_buf in = {0};
+    int r;
+    if ((r = sink_send(c, head, (size_t)hn, err, errlen)) < 0 ||
+        (headers && (r = sink_send(c, headers, strlen(headers), err, errlen)) < 0) ||
+        (r = sink_send(c, "\r\n", 2, err, errlen)) < 0 ||
+        (body_len && (r = sink_send(c, body, body_len, err, errlen)) < 0))
+        goto out;
+    long hl = read_head(c, &in, err, errlen);
+    if (hl < 0) {
+        r = (int)hl;
+        goto out;
+    }
+    int status = 0, minor = 0;
+    if (sscanf(in.data, "HTTP/1.%d %d", &minor, &status) != 2 || status < 100 || status > 599) {
+        r = seterr(err, errlen, -EPROTO, "not an HTTP response");
+        goto out;
+    }
+    size_t vl;
+    const char *v;
+    int keep = minor >= 1;
+    if ((v = header(in.data, (size_t)hl, "Connection", &vl)) && vl >= 5 &&
+        !strncasecmp(v, "close", 5))
+        keep = 0;
+    if (resp)
+        trail_buf_reset(resp);
+    if ((v = header(in.data, (size_t)hl, "Transfer-Encoding", &vl)) && vl >= 7 &&
+        !strncasecmp(v, "chunked", 7)) {
+        size_t pos = (size_t)hl;
+        for (;;) {
+            char *eol;
+            while (!(eol = memmem(in.data + pos, in.len - pos, "\r\n", 2)))
+                if ((r = fill(c, &in, in.len + 1, err, errlen)) < 0)
+                    goto out;
+            size_t size = strtoul(in.data + pos, NULL, 16);
+            pos = (size_t)(eol - in.data) + 2;
+            if ((r = fill(c, &in, pos + size + 2, err, errlen)) < 0)
+                goto out;
+            if (resp && size && trail_buf_append(resp, in.data + pos, size) < 0) {
+                r = -ENOMEM;
+                goto out;
+            }
+            pos += size + 2;
+            if (size == 0)
+                break; /* no trailers are expected from the peers trail talks to */
+        }
+    } else if ((v = header(in.data, (size_t)hl, "Content-Length", &vl))) {
+        size_t cl = strtoul(v, NULL, 10);
+        if (cl > (64u << 20)) {
+            r = seterr(err, errlen, -EPROTO, "response body over 64 MiB");
+            goto out;
+        }
+        if ((r = fill(c, &in, (size_t)hl + cl, err, errlen)) < 0)
+            goto out;
+        if (resp && cl && trail_buf_append(resp, in.data + hl, cl) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+    } else if (status >= 200 && status != 204 && status != 304) {
+        /* body to the end of the connection */
+        keep = 0;
+        for (;;) {
+            if (trail_buf_reserve(&in, 8192) < 0) {
+                r = -ENOMEM;
+                goto out;
+            }
+            long n = sink_recv(c, in.data + in.len, 8192, err, errlen);
+            if (n < 0) {
+                r = (int)n;
+                goto out;
+            }
+            if (n == 0)
+                break;
+            in.len += (size_t)n;
+        }
+        if (resp && in.len > (size_t)hl && trail_buf_append(resp, in.data + hl, in.len - hl) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+    }
+    *ret_status = status;
+    *ret_keep = keep;
+    r = 0;
+out:
+    trail_buf_free(&in);
+    return r;
+}
