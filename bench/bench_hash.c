@@ -41,7 +41,7 @@ enum approach {
     REUSED_INIT_EX2,  /* one EVP_MD_CTX, EVP_DigestInit_ex2(fetched) each time */
     REUSED_IMPLICIT,  /* one EVP_MD_CTX, EVP_DigestInit_ex2(EVP_sha256()) each time */
     SHA256_ONESHOT,   /* SHA256() (not deprecated in 3.0; goes through EVP_Q_digest) */
-    TRAIL_CALL,       /* trail_sha256() from lib/integrity/merkle.c */
+    TRAIL_CALL,       /* hash_sha256() from lib/integrity/merkle.c */
 };
 
 static const char *const names[] = {
@@ -51,7 +51,7 @@ static const char *const names[] = {
     [REUSED_INIT_EX2] = "reused EVP_MD_CTX, Init_ex2, fetched",
     [REUSED_IMPLICIT] = "reused EVP_MD_CTX, Init_ex2, EVP_sha256()",
     [SHA256_ONESHOT] = "SHA256() one-shot",
-    [TRAIL_CALL] = "trail_sha256 (merkle.c)",
+    [TRAIL_CALL] = "hash_sha256 (merkle.c)",
 };
 
 static void hash_one(enum approach a, const uint8_t *msg, size_t len, uint8_t out[32])
@@ -86,7 +86,7 @@ static void hash_one(enum approach a, const uint8_t *msg, size_t len, uint8_t ou
         SHA256(msg, len, out);
         break;
     case TRAIL_CALL:
-        trail_sha256(msg, len, out);
+        hash_sha256(msg, len, out);
         break;
     }
 }
@@ -142,16 +142,16 @@ int main(int argc, char **argv)
         uint8_t rec[300], leaf[32], chain[32] = {0}, root[32];
         struct trail_frontier f;
         memset(rec, 0x42, sizeof(rec));
-        trail_frontier_init(&f);
+        frontier_init(&f);
         double t0 = now_s();
         for (long i = 0; i < iters; i++) {
             memcpy(rec, &i, sizeof(i));
             trail_hash_leaf(rec, sizeof(rec), leaf);
-            trail_hash_chain(chain, leaf, chain);
-            trail_frontier_append(&f, leaf);
+            hash_chain(chain, leaf, chain);
+            frontier_append(&f, leaf);
         }
         double t = now_s() - t0;
-        trail_frontier_root(&f, root);
+        frontier_root(&f, root);
         printf("%-44s %5d %9.1f %12.0f  (root %02x%02x..)\n",
                "per record: leaf + chain + frontier_append", 300, t * 1e9 / (double)iters,
                (double)iters / t, root[0], root[1]);

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "loadgen_next failed\n");
             return 1;
         }
-        rec_bytes += trail_record_size(pool[i]);
+        rec_bytes += record_size(pool[i]);
     }
 
     struct trail_store_opts o = {.create = 1,
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
         uint64_t fresh_bytes = 0;
         for (uint64_t i = 0; i < size_events; i++) {
             trail_loadgen_next(gen, ev);
-            fresh_bytes += trail_record_size(ev);
+            fresh_bytes += record_size(ev);
             trail_store_append(store, &ev, 1, NULL);
         }
         trail_event_free(ev);

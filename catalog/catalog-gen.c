@@ -411,7 +411,7 @@ static void write_table(FILE *o)
             fprintf(o, "%s&attr_%d", j ? ", " : "", events[i].attrs[j].emitted_index);
         fputs("};\n", o);
     }
-    fprintf(o, "\nconst struct trail_event_def trail_builtin_events[] = {\n");
+    fprintf(o, "\nconst struct trail_event_def builtin_events[] = {\n");
     for (int i = 0; i < n_events; i++) {
         fputs("    {", o);
         c_string(o, events[i].id);
@@ -425,7 +425,7 @@ static void write_table(FILE *o)
         c_string(o, events[i].note);
         fputs("},\n", o);
     }
-    fprintf(o, "};\nconst size_t trail_builtin_n_events = %d;\n", n_events);
+    fprintf(o, "};\nconst size_t builtin_n_events = %d;\n", n_events);
 }
 
 static void md_text(FILE *o, const char *s)

@@ -37,6 +37,12 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value);
 
 /*
+ * cli_parse_u64 - s as a decimal number of at most max: digits only (no
+ * sign, no spaces), no overflow. 0 and *ret, or -1 with *ret untouched.
+ */
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *ret);
+
+/*
  * cli_is_option - 1 when arg is the option shrt ("-o", or NULL for none),
  * lng ("--out") or "lng=VALUE". cli_option_value - then its value: after
  * "=", or the next argument (*i moves past it); NULL when it is missing.

@@ -7,7 +7,6 @@
  * the store and the daemon exist).
  */
 #include "cli.h"
-#include "event/event.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -59,18 +59,6 @@ static const char help[] =
     "\n"
     "Exit status: 0 on success, 2 for bad usage.\n";
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v > max)
-        return -1;
-    *ret = v;
-    return 0;
-}
-
 struct send_opts {
     const char *url;
     const char *token;
@@ -268,28 +256,28 @@ int cmd_loadgen(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":n:s:u:c:d:f:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_u64(optarg, UINT64_MAX / 2, &count) < 0)
+            if (cli_parse_u64(optarg, UINT64_MAX / 2, &count) < 0)
                 return cli_usage_error(cmd, "--count: '%s' is not a whole number", optarg);
             count_given = 1;
             break;
         case 's':
-            if (parse_u64(optarg, UINT64_MAX, &opts.seed) < 0)
+            if (cli_parse_u64(optarg, UINT64_MAX, &opts.seed) < 0)
                 return cli_usage_error(cmd, "--seed: '%s' is not a whole number", optarg);
             break;
         case 'u':
-            if (parse_u64(optarg, 100000000, &v) < 0 || v == 0)
+            if (cli_parse_u64(optarg, 100000000, &v) < 0 || v == 0)
                 return cli_usage_error(cmd, "--users: '%s' is not a number from 1 to 100000000",
                                        optarg);
             opts.users = (uint32_t)v;
             break;
         case 'c':
-            if (parse_u64(optarg, 1000000, &v) < 0 || v == 0)
+            if (cli_parse_u64(optarg, 1000000, &v) < 0 || v == 0)
                 return cli_usage_error(cmd, "--clients: '%s' is not a number from 1 to 1000000",
                                        optarg);
             opts.clients = (uint32_t)v;
             break;
         case 'd':
-            if (parse_u64(optarg, 36500, &v) < 0 || v == 0)
+            if (cli_parse_u64(optarg, 36500, &v) < 0 || v == 0)
                 return cli_usage_error(cmd, "--days: '%s' is not a number from 1 to 36500", optarg);
             opts.days = (uint32_t)v;
             break;
@@ -310,16 +298,16 @@ int cmd_loadgen(int argc, char **argv)
             send.url = optarg;
             break;
         case 'R':
-            if (parse_u64(optarg, 100000000, &send.rate) < 0 || send.rate == 0)
+            if (cli_parse_u64(optarg, 100000000, &send.rate) < 0 || send.rate == 0)
                 return cli_usage_error(cmd, "--rate: '%s' is not a number from 1 to 100000000",
                                        optarg);
             break;
         case 'T':
-            if (parse_u64(optarg, 86400 * 365, &send.duration_s) < 0 || send.duration_s == 0)
+            if (cli_parse_u64(optarg, 86400 * 365, &send.duration_s) < 0 || send.duration_s == 0)
                 return cli_usage_error(cmd, "--duration: '%s' is not a number of seconds", optarg);
             break;
         case 'B':
-            if (parse_u64(optarg, 10000, &v) < 0 || v == 0)
+            if (cli_parse_u64(optarg, 10000, &v) < 0 || v == 0)
                 return cli_usage_error(cmd, "--batch: '%s' is not a number from 1 to 10000",
                                        optarg);
             send.batch = (size_t)v;

@@ -121,6 +121,22 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *arg)
     return argv[++*i];
 }
 
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > max)
+        return -1;
+    *ret = v;
+    return 0;
+}
+
 int cli_opt_value(char **argv, int argc, int *i, const char *name, const char **ret_value)
 {
     if (!cli_is_option(argv[*i], NULL, name))

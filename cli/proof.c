@@ -14,7 +14,6 @@
  * and keys (lib/integrity/checkpoint.c).
  */
 #include "cli.h"
-#include "integrity/merkle.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -534,7 +533,7 @@ static int proof_inclusion_cmd(int argc, char **argv)
         return status;
     if (a.from || a.to)
         return cli_usage_error(cmd, "--from and --to are for 'proof consistency'");
-    if (!a.positional || trail_parse_u64(a.positional, strlen(a.positional), &seq) < 0 || seq == 0)
+    if (!a.positional || cli_parse_u64(a.positional, UINT64_MAX, &seq) < 0 || seq == 0)
         return cli_usage_error(cmd, "needs the record's sequence number SEQ (1 or more)");
     if (a.checkpoint && (status = one_checkpoint(cmd, "--checkpoint", a.checkpoint, &cp)) != 0)
         return status;

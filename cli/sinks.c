@@ -251,10 +251,8 @@ static int sinks_skip(const char *cmd, int argc, char **argv)
     }
     if (!dir || !name || !to_s)
         return cli_usage_error(cmd, "usage: trail sinks skip NAME --to SEQ --store DIR");
-    char *end;
-    errno = 0;
-    unsigned long long to = strtoull(to_s, &end, 10);
-    if (errno || *end || !*to_s || to_s[0] == '-' || to == 0)
+    uint64_t to;
+    if (cli_parse_u64(to_s, UINT64_MAX, &to) < 0 || to == 0)
         return cli_usage_error(cmd, "--to '%s' is not a sequence number", to_s);
     if (strchr(name, '/') || name[0] == '.')
         return cli_usage_error(cmd, "'%s' is not a sink name", name);
@@ -271,10 +269,11 @@ static int sinks_skip(const char *cmd, int argc, char **argv)
                         name, st.seq);
     char path[4200], text[64];
     snprintf(path, sizeof(path), "%s/sinks/%s.skip", dir, name);
-    int n = snprintf(text, sizeof(text), "trail-sink-skip/1\nto %llu\n", to);
+    int n = snprintf(text, sizeof(text), "trail-sink-skip/1\nto %" PRIu64 "\n", to);
     if ((r = trail_file_replace(path, text, (size_t)n, 0640)) < 0)
         return cli_fail(cmd, "cannot write %s: %s", path, trail_strerror(r));
-    printf("sink %s: will skip seqs %" PRIu64 "..%llu when it reaches records the store cannot "
+    printf("sink %s: will skip seqs %" PRIu64 "..%" PRIu64
+           " when it reaches records the store cannot "
            "read there; the skip is recorded as a trail_sink_skipped record\n",
            name, st.seq + 1, to);
     return 0;

@@ -55,19 +55,6 @@ static int open_reader(const char *cmd, const char *dir, struct trail_store **re
     return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *ret)
-{
-    char *end;
-    if (!*s || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *ret = v;
-    return 0;
-}
-
 /* ---- emit --store ---- */
 
 int cli_store_emit(const char *cmd, const char *dir, struct trail_event *ev)
@@ -458,9 +445,9 @@ int cmd_export(int argc, char **argv)
     if (strcmp(fmt, "ndjson") && strcmp(fmt, "cef") && strcmp(fmt, "eventlog"))
         return cli_usage_error(cmd, "unknown format '%s' (ndjson, cef or eventlog)", fmt);
     uint64_t from = 1, to = UINT64_MAX;
-    if (from_s && parse_u64(from_s, &from) < 0)
+    if (from_s && cli_parse_u64(from_s, UINT64_MAX, &from) < 0)
         return cli_usage_error(cmd, "--from '%s' is not a sequence number", from_s);
-    if (to_s && parse_u64(to_s, &to) < 0)
+    if (to_s && cli_parse_u64(to_s, UINT64_MAX, &to) < 0)
         return cli_usage_error(cmd, "--to '%s' is not a sequence number", to_s);
     if (from > to)
         return cli_usage_error(cmd, "--from %" PRIu64 " is after --to %" PRIu64, from, to);

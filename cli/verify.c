@@ -7,7 +7,6 @@
  * --checkpoint values (cli/checkpoints.c).
  */
 #include "cli.h"
-#include "integrity/merkle.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -377,7 +376,7 @@ int cmd_verify(int argc, char **argv)
                 status = cli_usage_error(cmd, "--threads needs a number from 1 to 64");
             threads = (int)t;
         } else if (IS("--allow-unsigned-tail")) {
-            if (trail_parse_u64(val, strlen(val), &allow_tail) < 0)
+            if (cli_parse_u64(val, UINT64_MAX, &allow_tail) < 0)
                 status = cli_usage_error(cmd, "--allow-unsigned-tail needs a number of records");
             have_allow = 1;
         } else if (IS("--json")) {

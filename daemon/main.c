@@ -37,7 +37,6 @@
 #define EXIT_CONFIG      2
 #define DRAIN_GIVE_UP_MS 10000
 
-
 static const struct input_ops *const inputs[] = {
     &input_http_ops, &input_syslog_ops, &input_tcp_ops, &input_unix_ops, &input_file_ops,
 };

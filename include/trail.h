@@ -410,6 +410,12 @@ void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16]);
 int trail_event_gen_uuid(struct trail_event *ev);
 /* trail_uuid_format - u as 36 lower-case characters (8-4-4-4-12) and a NUL. */
 void trail_uuid_format(const uint8_t u[16], char out[37]);
+/* trail_key_valid - 1 when key is a non-empty run of [A-Za-z0-9_.-]. */
+int trail_key_valid(const char *key, size_t len);
+/* trail_id_valid - 1 when id is a non-empty run of [a-z0-9_] of at most 128 bytes. */
+int trail_id_valid(const char *id, size_t len);
+/* trail_uuid_parse - read the 36-character form (either case); 0, or TRAIL_E_PARSE. */
+int trail_uuid_parse(const char *text, size_t len, uint8_t ret_uuid[16]);
 
 /*
  * Provenance: where a record came from. The receiving side sets it (traild's
@@ -1203,6 +1209,29 @@ void trail_loadgen_free(struct trail_loadgen *gen);
 #define TRAIL_KEY_ID_HEX     8   /* key id text: 8 lower-case hex digits */
 #define TRAIL_ORIGIN_MAX     128 /* bytes of a checkpoint's origin */
 #define TRAIL_PROOF_MAX_PATH 65  /* nodes of any proof over < 2^64 leaves */
+
+/* trail_hash_leaf - SHA-256(0x00 || data). */
+int trail_hash_leaf(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
+
+/* trail_hash_node - SHA-256(0x01 || left || right). */
+int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAIL_HASH_LEN],
+                    uint8_t out[TRAIL_HASH_LEN]);
+
+/* trail_hash_empty - SHA-256 of the empty string: the root of the empty tree. Never fails. */
+void trail_hash_empty(uint8_t out[TRAIL_HASH_LEN]);
+
+/*
+ * trail_hash_to_hex - the 64 lower-case hex digits of a hash and a NUL into
+ * hex (65 bytes).
+ */
+void trail_hash_to_hex(const uint8_t hash[TRAIL_HASH_LEN], char hex[2 * TRAIL_HASH_LEN + 1]);
+
+/*
+ * trail_hash_from_hex - read exactly 64 lower-case hex digits (text[0..len)).
+ * Returns 0, or TRAIL_E_PARSE for any other length or character (upper case
+ * included: the text forms are canonical); out is untouched on failure.
+ */
+int trail_hash_from_hex(const char *text, size_t len, uint8_t out[TRAIL_HASH_LEN]);
 
 /*
  * An Ed25519 key pair, or a public key alone. Opaque. Immutable once loaded,

@@ -130,12 +130,12 @@ static int atk_write_body(int fd, size_t head_len, int sealed, uint64_t first_se
         size_t start = pos;
         uint32_t count = 0;
         int64_t bmin = INT64_MAX, bmax = INT64_MIN;
-        uint64_t first = trail_record_seq(p + pos + 8);
+        uint64_t first = record_seq(p + pos + 8);
         while (pos < frames->len && (pos - start < block || count == 0)) {
-            int64_t t = trail_record_time(p + pos + 8);
+            int64_t t = record_time(p + pos + 8);
             bmin = t < bmin ? t : bmin;
             bmax = t > bmax ? t : bmax;
-            last_seq = trail_record_seq(p + pos + 8);
+            last_seq = record_seq(p + pos + 8);
             pos += 8 + get_u32(p + pos);
             count++;
         }
@@ -152,7 +152,7 @@ static int atk_write_body(int fd, size_t head_len, int sealed, uint64_t first_se
         put_u64(e + SEG_I_MIN_TIME, (uint64_t)bmin);
         put_u64(e + SEG_I_MAX_TIME, (uint64_t)bmax);
         put_u32(e + SEG_I_RAW_LEN, (uint32_t)(pos - start));
-        put_u32(e + SEG_I_CRC, trail_crc32c(0, comp, clen));
+        put_u32(e + SEG_I_CRC, crc32c(0, comp, clen));
         free(comp);
         trail_buf_append(&index, e, sizeof(e));
         off += clen;
@@ -165,13 +165,13 @@ static int atk_write_body(int fd, size_t head_len, int sealed, uint64_t first_se
     uint8_t t[TRAIL_SEG_TRAILER] = {0};
     put_u64(t + SEG_T_INDEX_OFF, off);
     put_u32(t + SEG_T_BLOCKS, n_blocks);
-    put_u32(t + SEG_T_INDEX_CRC, trail_crc32c(0, index.data, index.len));
+    put_u32(t + SEG_T_INDEX_CRC, crc32c(0, index.data, index.len));
     put_u64(t + SEG_T_FIRST_SEQ, first_seq);
     put_u64(t + SEG_T_LAST_SEQ, last_seq);
     memcpy(t + SEG_T_CHAIN, chain_end, TRAIL_HASH_LEN);
     put_u64(t + SEG_T_MIN_TIME, (uint64_t)tmin);
     put_u64(t + SEG_T_MAX_TIME, (uint64_t)tmax);
-    put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
+    put_u32(t + SEG_T_CRC, crc32c(0, t, SEG_T_CRC));
     memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
     if (pwrite(fd, t, sizeof(t), (off_t)(off + index.len)) != (ssize_t)sizeof(t))
         r = -1;
@@ -291,26 +291,26 @@ static int atk_rewrite(const char *dir, uint64_t edit_seq, uint64_t keep_upto,
         for (size_t pos = 0; pos + 8 <= frames.len && r == 0;) {
             uint32_t len = get_u32(p + pos);
             uint8_t *rec = p + pos + 8;
-            uint64_t seq = trail_record_seq(rec);
+            uint64_t seq = record_seq(rec);
             pos += 8 + len;
             if (seq > keep_upto)
                 break;
             if (seq == edit_seq && atk_edit(rec, len) < 0)
                 r = -1;
-            put_u32(rec - 4, trail_crc32c(0, rec, len));
+            put_u32(rec - 4, crc32c(0, rec, len));
             uint8_t leaf[TRAIL_HASH_LEN];
             trail_hash_leaf(rec, len, leaf);
-            trail_hash_chain(chain, leaf, chain);
+            hash_chain(chain, leaf, chain);
             memcpy(group[(fr.size) % 256], leaf, TRAIL_HASH_LEN);
-            trail_frontier_append(&fr, leaf);
+            frontier_append(&fr, leaf);
             if (fr.size % 256 == 0) {
                 uint8_t root[TRAIL_HASH_LEN];
-                trail_hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])group, 256, root);
+                hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])group, 256, root);
                 trail_buf_append(&roots, root, TRAIL_HASH_LEN);
             }
             for (size_t k = 0; key && k < n_cps; k++)
                 if (cps[k].cp.tree_size == fr.size) {
-                    trail_frontier_root(&fr, cps[k].cp.root);
+                    frontier_root(&fr, cps[k].cp.root);
                     memcpy(cps[k].cp.chain, chain, TRAIL_HASH_LEN);
                     cps[k].seen = 1;
                 }

@@ -945,7 +945,8 @@ static int check_whole(struct loader *L)
     }
     char sink_err[600];
     int sink_line = 0;
-    if (sink_ops && sink_ops->check(c->sinks, c->n_sinks, &sink_line, sink_err, sizeof(sink_err)) < 0) {
+    if (sink_ops &&
+        sink_ops->check(c->sinks, c->n_sinks, &sink_line, sink_err, sizeof(sink_err)) < 0) {
         L->line = sink_line;
         fail(L, NULL, NULL, "%s", sink_err);
         return -EINVAL;

@@ -33,8 +33,7 @@ struct sink_conf; /* daemon/sinks/sink.h */
 struct config_sink_ops {
     int (*load)(struct sink_conf **sinks, size_t *n_sinks, const char *name, int first,
                 const char *key, const char *value, int line, char *err, size_t errlen);
-    int (*check)(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err,
-                 size_t errlen);
+    int (*check)(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err, size_t errlen);
     void (*free)(struct sink_conf *sinks, size_t n_sinks);
     int (*differs)(const struct sink_conf *a, size_t na, const struct sink_conf *b, size_t nb);
 };

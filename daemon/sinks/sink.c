@@ -280,7 +280,7 @@ int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char
         if (!s->format)
             s->format = s->ops == &sink_file_ops     ? SINK_FMT_CEF
                         : s->ops == &sink_syslog_ops ? SINK_FMT_SYSLOG
-                                                       : SINK_FMT_JSON;
+                                                     : SINK_FMT_JSON;
         if (s->mapping && s->format != SINK_FMT_JSON)
             return seterr(err, errlen, -EINVAL,
                           "[sink %s] mapping applies to JSON lines: set format = json", s->name);

@@ -85,10 +85,10 @@ struct sink_opt {
 struct sink_conf {
     char *name;
     const struct sink_ops *ops; /* from type */
-    int line;                         /* of the section's first key */
-    int format;                       /* enum sink_format, 0: the type's default */
-    int mapping;                      /* enum trail_mapping (JSON only) */
-    char **events;                    /* event id globs (fnmatch); none: every event */
+    int line;                   /* of the section's first key */
+    int format;                 /* enum sink_format, 0: the type's default */
+    int mapping;                /* enum trail_mapping (JSON only) */
+    char **events;              /* event id globs (fnmatch); none: every event */
     size_t n_events;
     int min_severity; /* 0: any */
     int witness;      /* 1: also deliver signed checkpoints */

@@ -41,11 +41,11 @@
 #define TRAIL_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /*
- * trail_keycmp - order a NUL-terminated name against a counted one (which
+ * keycmp - order a NUL-terminated name against a counted one (which
  * may hold any bytes, NULs included), as strcmp would order the two strings.
  * Never reads past either.
  */
-static inline int trail_keycmp(const char *name, const char *key, size_t len)
+static inline int keycmp(const char *name, const char *key, size_t len)
 {
     size_t nlen = strlen(name);
     int c = memcmp(name, key, nlen < len ? nlen : len);
@@ -55,10 +55,10 @@ static inline int trail_keycmp(const char *name, const char *key, size_t len)
 }
 
 /*
- * trail_keycmp_n - order two counted keys as strcmp would order them as
+ * keycmp_n - order two counted keys as strcmp would order them as
  * strings (NUL-free keys; a NUL byte orders as any other byte).
  */
-static inline int trail_keycmp_n(const char *a, size_t alen, const char *b, size_t blen)
+static inline int keycmp_n(const char *a, size_t alen, const char *b, size_t blen)
 {
     /* most keys differ in their first byte: decide without a call */
     if (alen && blen && a[0] != b[0])
@@ -69,8 +69,8 @@ static inline int trail_keycmp_n(const char *a, size_t alen, const char *b, size
     return alen < blen ? -1 : alen > blen;
 }
 
-/* trail_bytes_eq - 1 when a[0..n) and b[0..n) hold the same bytes; for short keys. */
-static inline int trail_bytes_eq(const char *a, const char *b, size_t n)
+/* bytes_eq - 1 when a[0..n) and b[0..n) hold the same bytes; for short keys. */
+static inline int bytes_eq(const char *a, const char *b, size_t n)
 {
     while (n >= 8) {
         uint64_t x, y;
@@ -89,12 +89,12 @@ static inline int trail_bytes_eq(const char *a, const char *b, size_t n)
 }
 
 /*
- * trail_find2 - the index of the first byte that is a or b in s[from..n),
+ * text_find2 - the index of the first byte that is a or b in s[from..n),
  * or n. Sixteen bytes at a time with SSE2, else eight with the classic SWAR
  * zero-byte test (whose lowest hit is always exact): the decoders' scans for
  * the end of a value.
  */
-static inline size_t trail_find2(const char *s, size_t from, size_t n, char a, char b)
+static inline size_t text_find2(const char *s, size_t from, size_t n, char a, char b)
 {
     size_t i = from;
 #ifdef __SSE2__
@@ -125,53 +125,45 @@ static inline size_t trail_find2(const char *s, size_t from, size_t n, char a, c
 /* Byte classes of keys and ids (lib/base/util.c), for checks in one pass. */
 #define TRAIL_CC_KEY 1 /* [A-Za-z0-9_.-] */
 #define TRAIL_CC_ID  2 /* [a-z0-9_] */
-extern const uint8_t trail_char_class[256];
+extern const uint8_t char_class[256];
 
-/* trail_key_ok - trail_key_valid(), inline: a non-empty run of [A-Za-z0-9_.-]. */
-static inline int trail_key_ok(const char *key, size_t len)
+/* key_ok - trail_key_valid(), inline: a non-empty run of [A-Za-z0-9_.-]. */
+static inline int key_ok(const char *key, size_t len)
 {
     const unsigned char *s = (const unsigned char *)key;
     unsigned all = TRAIL_CC_KEY;
     for (size_t i = 0; i < len; i++)
-        all &= trail_char_class[s[i]];
+        all &= char_class[s[i]];
     return len > 0 && all;
 }
 
-/* trail_id_ok - trail_id_valid(), inline: [a-z0-9_] of 1..128 bytes. */
-static inline int trail_id_ok(const char *id, size_t len)
+/* id_ok - trail_id_valid(), inline: [a-z0-9_] of 1..128 bytes. */
+static inline int id_ok(const char *id, size_t len)
 {
     const unsigned char *s = (const unsigned char *)id;
     unsigned all = TRAIL_CC_ID;
     if (len == 0 || len > TRAIL_MAX_ID_LEN)
         return 0;
     for (size_t i = 0; i < len; i++)
-        all &= trail_char_class[s[i]];
+        all &= char_class[s[i]];
     return all != 0;
 }
 
-/* trail_utf8_valid - 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
-int trail_utf8_valid(const char *s, size_t len);
+/* utf8_valid - 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+int utf8_valid(const char *s, size_t len);
 
-/* trail_key_valid - 1 when key is a non-empty run of [A-Za-z0-9_.-]. */
-int trail_key_valid(const char *key, size_t len);
+/* ip_parse - parse IPv4 or IPv6 text; 0 or TRAIL_E_BAD_TYPE. */
+int ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16]);
 
-/* trail_id_valid - 1 when id is a non-empty run of [a-z0-9_] of at most 128 bytes. */
-int trail_id_valid(const char *id, size_t len);
-
-/* trail_ip_parse - parse IPv4 or IPv6 text; 0 or TRAIL_E_BAD_TYPE. */
-int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16]);
-
-/* trail_random_bytes - n bytes from the kernel's CSPRNG, buffered per thread. 0 or -errno. */
-int trail_random_bytes(void *buf, size_t n);
+/* random_bytes - n bytes from the kernel's CSPRNG, buffered per thread. 0 or -errno. */
+int random_bytes(void *buf, size_t n);
 
 /*
- * trail_text_addline - append the formatted text and a newline to the
+ * text_addline - append the formatted text and a newline to the
  * NUL-terminated text in buf[0..size); a line that does not fit is cut, and
  * nothing is added once the buffer is full. For reports of several lines.
  */
-void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+void text_addline(char *buf, size_t size, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-/* trail_uuid_parse - 0, or TRAIL_E_PARSE. */
-int trail_uuid_parse(const char *text, size_t len, uint8_t ret_uuid[16]);
 
 #endif /* TRAIL_BASE_H */

@@ -36,7 +36,7 @@ static void make_table(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
-uint32_t trail_crc32c_sw(uint32_t crc, const void *data, size_t len)
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     pthread_once(&table_once, make_table);
@@ -72,7 +72,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 }
 #endif
 
-uint32_t trail_crc32c(uint32_t crc, const void *data, size_t len)
+uint32_t crc32c(uint32_t crc, const void *data, size_t len)
 {
 #if defined(__x86_64__)
     static int have_hw = -1; /* set once; racing first callers store the same value */
@@ -85,5 +85,5 @@ uint32_t trail_crc32c(uint32_t crc, const void *data, size_t len)
     if (hw)
         return crc32c_hw(crc, data, len);
 #endif
-    return trail_crc32c_sw(crc, data, len);
+    return crc32c_sw(crc, data, len);
 }

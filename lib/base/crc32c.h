@@ -11,12 +11,12 @@
 #include <stdint.h>
 
 /*
- * trail_crc32c - extend crc (0 to start) over len bytes. Uses the SSE4.2
+ * crc32c - extend crc (0 to start) over len bytes. Uses the SSE4.2
  * crc32 instruction when the CPU has it, a table otherwise; same result.
  */
-uint32_t trail_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
-/* trail_crc32c_sw - the table version, for tests that compare both. */
-uint32_t trail_crc32c_sw(uint32_t crc, const void *data, size_t len);
+/* crc32c_sw - the table version, for tests that compare both. */
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 #endif /* TRAIL_CRC32C_H */

@@ -10,7 +10,7 @@
 #include <sys/random.h>
 
 /* The byte classes of keys and ids (base.h), for checks in one pass. */
-const uint8_t trail_char_class[256] = {
+const uint8_t char_class[256] = {
     ['a' ... 'z'] = TRAIL_CC_KEY | TRAIL_CC_ID,
     ['0' ... '9'] = TRAIL_CC_KEY | TRAIL_CC_ID,
     ['_'] = TRAIL_CC_KEY | TRAIL_CC_ID,
@@ -19,7 +19,7 @@ const uint8_t trail_char_class[256] = {
     ['-'] = TRAIL_CC_KEY,
 };
 
-int trail_utf8_valid(const char *str, size_t len)
+int utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -93,7 +93,7 @@ int trail_id_valid(const char *id, size_t len)
     return 1;
 }
 
-int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16])
+int ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16])
 {
     char tmp[64];
     uint8_t addr[16] = {0};
@@ -116,7 +116,7 @@ int trail_ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t re
 static _Thread_local uint8_t pool[4096];
 static _Thread_local size_t pool_left;
 
-int trail_random_bytes(void *buf, size_t n)
+int random_bytes(void *buf, size_t n)
 {
     uint8_t *out = buf;
     while (n > 0) {
@@ -144,7 +144,7 @@ int trail_random_bytes(void *buf, size_t n)
     return 0;
 }
 
-void trail_text_addline(char *buf, size_t size, const char *fmt, va_list ap)
+void text_addline(char *buf, size_t size, const char *fmt, va_list ap)
 {
     size_t used = strlen(buf);
     if (used + 2 >= size)

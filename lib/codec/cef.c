@@ -197,7 +197,7 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
     size_t n_decl = ev->def ? ev->def->n_attrs : 0;
     int first = 1;
     while (i < ev->n_attrs || j < n_decl) {
-        const char *k = i < ev->n_attrs ? trail_attr_key(ev, &ev->attrs[i]) : NULL;
+        const char *k = i < ev->n_attrs ? attr_key(ev, &ev->attrs[i]) : NULL;
         const struct trail_attr_def *d = j < n_decl ? ev->def->attrs[j] : NULL;
         int c = !k ? 1 : !d ? -1 : strcmp(k, d->key);
         if (c <= 0) {
@@ -246,7 +246,7 @@ struct cef_reader {
 
 static inline int key_char(char c)
 {
-    return trail_char_class[(unsigned char)c] & TRAIL_CC_KEY;
+    return char_class[(unsigned char)c] & TRAIL_CC_KEY;
 }
 
 static int digits(const char *s, size_t n, size_t at, int count)
@@ -369,7 +369,7 @@ static int header_field(struct cef_reader *rd, size_t *pos, const char *name, si
 {
     size_t i = *pos;
     for (;;) {
-        i = trail_find2(rd->s, i, rd->n, '|', '\\');
+        i = text_find2(rd->s, i, rd->n, '|', '\\');
         if (i >= rd->n || rd->s[i] == '|')
             break;
         i += i + 1 < rd->n ? 2 : 1; /* an escape hides the next byte */
@@ -471,7 +471,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         size_t i = pos;
         int escaped = 0; /* a backslash in the value */
         while (i < n) {
-            i = trail_find2(s, i, n, ' ', '\\');
+            i = text_find2(s, i, n, ' ', '\\');
             if (i >= n)
                 break;
             char c = s[i];
@@ -497,7 +497,7 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
         size_t before = ev->n_attrs;
         int dup;
         if (ve - vs == 4 && memcmp(s + vs, "null", 4) == 0) {
-            dup = trail_event_has_attr(ev, key, klen) || codec_nulls_has(&rd->nulls, key, klen);
+            dup = event_has_attr(ev, key, klen) || codec_nulls_has(&rd->nulls, key, klen);
             if (!dup) {
                 if (klen > lim->max_key_len)
                     return ERR(rd, TRAIL_E_KEY_TOO_LONG, ks,
@@ -514,8 +514,8 @@ static int read_extension(struct cef_reader *rd, size_t pos, struct trail_event 
             size_t vlen;
             if ((r = unescape_value(rd, s + vs, ve - vs, escaped, &v, &vlen)) < 0)
                 return r;
-            if ((r = trail_event_put_text(ev, key, klen, trail_event_find_def(ev, key, klen), v,
-                                          vlen, 1)) < 0) {
+            if ((r = event_put_text(ev, key, klen, event_find_def(ev, key, klen), v, vlen, 1)) <
+                0) {
                 if (r == -ENOMEM)
                     return r;
                 return ERR(rd, r, vs, "%s", trail_event_error(ev));
@@ -564,11 +564,11 @@ static int decode(struct cef_reader *rd, struct trail_event *ev)
             return r;
 
     /* validation would refuse such an id under every policy, and the encoders rely on it */
-    if (!trail_id_ok(s + off[3], len[3]))
+    if (!id_ok(s + off[3], len[3]))
         return ERR(rd, TRAIL_E_BAD_ID, off[3],
                    "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                    (int)(len[3] > 64 ? 64 : len[3]), s + off[3], TRAIL_MAX_ID_LEN);
-    trail_event_set_valid_id(ev, s + off[3], len[3]);
+    event_set_valid_id(ev, s + off[3], len[3]);
     int sev = -1;
     if (len[5] >= 1 && len[5] <= 2 && digits(s, n, off[5], (int)len[5])) {
         sev = s[off[5]] - '0';
@@ -605,7 +605,7 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
     rd.val = rd.val_stack;
     rd.val_cap = VAL_STACK;
     codec_nulls_init(&rd.nulls);
-    trail_event_clear(ev);
+    event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
     /* one line: its own line break at the end is not part of it */
@@ -618,7 +618,7 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
                    lim->max_record_bytes);
     r = decode(&rd, ev);
     if (r < 0)
-        trail_event_clear(ev);
+        event_clear(ev);
     if (rd.val != rd.val_stack)
         free(rd.val);
     codec_nulls_free(&rd.nulls);
@@ -628,5 +628,5 @@ int trail_event_parse_cef(struct trail_event *ev, const char *data, size_t len, 
 int trail_event_from_cef(const struct trail_catalog *cat, const char *data, size_t len,
                          struct trail_event **ret_event, char *err, size_t errlen)
 {
-    return trail_event_new_parsed(cat, trail_event_parse_cef, data, len, ret_event, err, errlen);
+    return event_new_parsed(cat, trail_event_parse_cef, data, len, ret_event, err, errlen);
 }

@@ -21,7 +21,7 @@ int codec_error(char *err, size_t errlen, int code, size_t off, const char *fmt,
 /*
  * codec_utf8_seq - the length (1..4) of the well-formed UTF-8 sequence at
  * s[0..n), n >= 1, or 0 when it is not one (overlong, surrogate, truncated,
- * above U+10FFFF), by the rules of trail_utf8_valid().
+ * above U+10FFFF), by the rules of utf8_valid().
  */
 size_t codec_utf8_seq(const unsigned char *s, size_t n);
 

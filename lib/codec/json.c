@@ -743,8 +743,8 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
         if (c == '"') {
             if ((r = read_string(p, 0, &str, &slen)) < 0)
                 return r;
-            if (ev && (r = trail_event_put_text(ev, key, klen, trail_event_find_def(ev, key, klen),
-                                                str, slen, 1)) < 0)
+            if (ev && (r = event_put_text(ev, key, klen, event_find_def(ev, key, klen), str, slen,
+                                          1)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             struct number num;
@@ -756,7 +756,7 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                 snprintf(what, sizeof(what), "attribute '%s'", key);
                 return number_problem(p, &num, what);
             }
-            if (ev && (r = trail_event_put_scalar(ev, key, klen, TRAIL_TYPE_INT, v)) < 0)
+            if (ev && (r = event_put_scalar(ev, key, klen, TRAIL_TYPE_INT, v)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         } else if (c == '{' || c == '[') {
             return ERR(p, TRAIL_E_BAD_TYPE, val_off,
@@ -767,15 +767,15 @@ static int read_attrs(struct parser *p, struct trail_event *ev)
                 return r;
             if (lit < 0)
                 is_null = 1;
-            else if (ev && (r = trail_event_put_scalar(ev, key, klen, TRAIL_TYPE_BOOL, lit)) < 0)
+            else if (ev && (r = event_put_scalar(ev, key, klen, TRAIL_TYPE_BOOL, lit)) < 0)
                 return attr_problem(p, ev, r, key_off, val_off);
         }
         if (ev) {
             int dup;
             if (is_null) {
-                dup = trail_event_has_attr(ev, key, klen) || codec_nulls_has(&p->nulls, key, klen);
+                dup = event_has_attr(ev, key, klen) || codec_nulls_has(&p->nulls, key, klen);
                 if (!dup) {
-                    if (!trail_key_ok(key, klen))
+                    if (!key_ok(key, klen))
                         return ERR(p, TRAIL_E_BAD_KEY, key_off,
                                    "attribute key '%.64s' is empty or has characters outside "
                                    "[A-Za-z0-9_.-]",
@@ -911,7 +911,7 @@ static int read_provenance(struct parser *p, int bit, const char *str, size_t le
         if (*a == '[' && e > a && e[-1] == ']')
             a++, e--;
         struct trail_peer peer = {0};
-        if (trail_ip_parse(a, (size_t)(e - a), &peer.family, peer.addr) < 0)
+        if (ip_parse(a, (size_t)(e - a), &peer.family, peer.addr) < 0)
             return ERR(p, TRAIL_E_PARSE, off, "\"peer\" is not ADDRESS:PORT");
         peer.port = (uint16_t)strtoul(colon + 1, NULL, 10);
         trail_event_set_peer(ev, &peer);
@@ -983,11 +983,11 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
     switch (bit) {
     case M_ID:
         /* validation would refuse such an id under every policy, and the encoders rely on it */
-        if (!trail_id_ok(str, len))
+        if (!id_ok(str, len))
             return ERR(p, TRAIL_E_BAD_ID, off,
                        "event id '%.*s' is not lower-case [a-z0-9_] of 1..%d bytes",
                        (int)(len > 64 ? 64 : len), str, TRAIL_MAX_ID_LEN);
-        trail_event_set_valid_id(target, str, len);
+        event_set_valid_id(target, str, len);
         *ev = target;
         return 0;
     case M_TIME:
@@ -1104,7 +1104,7 @@ static int parse_stored(struct trail_event *target, const char *data, size_t len
 int trail_event_from_stored_json(const struct trail_catalog *cat, const char *data, size_t len,
                                  struct trail_event **ret_event, char *err, size_t errlen)
 {
-    return trail_event_new_parsed(cat, parse_stored, data, len, ret_event, err, errlen);
+    return event_new_parsed(cat, parse_stored, data, len, ret_event, err, errlen);
 }
 
 static int parse_json(struct trail_event *target, const char *data, size_t len, char *err,
@@ -1115,7 +1115,7 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
     struct trail_event *ev = NULL; /* target once its id is read */
     int r;
 
-    trail_event_clear(target);
+    event_clear(target);
     p.s = data;
     p.n = len;
     p.pos = 0;
@@ -1188,7 +1188,7 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
     r = 0;
     goto done;
 fail:
-    trail_event_clear(target);
+    event_clear(target);
 done:
     free(p.val_heap);
     codec_nulls_free(&p.nulls);
@@ -1198,5 +1198,5 @@ done:
 int trail_event_from_json(const struct trail_catalog *cat, const char *data, size_t len,
                           struct trail_event **ret_event, char *err, size_t errlen)
 {
-    return trail_event_new_parsed(cat, trail_event_parse_json, data, len, ret_event, err, errlen);
+    return event_new_parsed(cat, trail_event_parse_json, data, len, ret_event, err, errlen);
 }

@@ -145,7 +145,7 @@ static inline size_t sd_name_run(const char *s, size_t n)
 /* The index of the first '"' or '\\' in s[0..n), or n. */
 static inline size_t find_quote_or_backslash(const char *s, size_t n)
 {
-    return trail_find2(s, 0, n, '"', '\\');
+    return text_find2(s, 0, n, '"', '\\');
 }
 
 /*
@@ -963,12 +963,12 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
     }
     idbuf[id_len] = '\0';
 
-    if (!trail_id_ok(idbuf, id_len)) {
+    if (!id_ok(idbuf, id_len)) {
         set_err(err, errlen, "syslog: event id '%.*s' is not lower-case [a-z0-9_] of 1..128 bytes",
                 (int)(id_len > 64 ? 64 : id_len), idbuf);
         return TRAIL_E_BAD_ID;
     }
-    trail_event_set_valid_id(ev, idbuf, id_len);
+    event_set_valid_id(ev, idbuf, id_len);
     if (m->host_len > 0 && (r = trail_event_set_host(ev, m->host, m->host_len)) < 0) {
         set_err(err, errlen, "syslog: HOSTNAME: %s", trail_strerror(r));
         goto fail;
@@ -1024,14 +1024,14 @@ static int from_sd(struct trail_event *ev, const struct trail_syslog_msg *m,
          * The key's form first: a k.N value may hold any byte, a NUL included.
          * A key the schema declares has the form already.
          */
-        const struct trail_attr_def *def = trail_event_find_def(ev, n, nl);
-        if (!def && !trail_key_ok(n, nl)) {
+        const struct trail_attr_def *def = event_find_def(ev, n, nl);
+        if (!def && !key_ok(n, nl)) {
             r = TRAIL_E_BAD_KEY;
             set_err(err, errlen, "syslog: attribute key '%.*s' is not made of [A-Za-z0-9_.-]",
                     (int)(nl > 64 ? 64 : nl), n);
             goto fail;
         }
-        r = trail_event_put_text(ev, n, nl, def, val, len, 0);
+        r = event_put_text(ev, n, nl, def, val, len, 0);
         if (r < 0) {
             set_err(err, errlen, "%s", trail_event_error(ev));
             goto fail;
@@ -1075,7 +1075,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
     struct trail_syslog_msg m;
     struct sd_spans spans;
     int r;
-    trail_event_clear(ev);
+    event_clear(ev);
     if (err && errlen)
         err[0] = '\0';
     if (len > lim->max_record_bytes) {
@@ -1096,7 +1096,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
         element.sd.in_element = 1;
         r = from_sd(ev, &m, &element, err, errlen);
         if (r < 0)
-            trail_event_clear(ev);
+            event_clear(ev);
         return r;
     }
     const char *msg = m.msg;
@@ -1133,7 +1133,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
     r = fill_from_header(ev, &m);
     if (r < 0) {
         set_err(err, errlen, "syslog: HOSTNAME: %s", trail_strerror(r));
-        trail_event_clear(ev);
+        event_clear(ev);
         return r;
     }
     return 0;
@@ -1142,5 +1142,5 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
 int trail_event_from_syslog(const struct trail_catalog *cat, const char *data, size_t len,
                             struct trail_event **ret_event, char *err, size_t errlen)
 {
-    return trail_event_new_parsed(cat, trail_event_parse_syslog, data, len, ret_event, err, errlen);
+    return event_new_parsed(cat, trail_event_parse_syslog, data, len, ret_event, err, errlen);
 }

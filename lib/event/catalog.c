@@ -88,7 +88,7 @@ static int cmp_def(const void *a, const void *b)
 /* Rebuild the sorted list and the hash table from the built-ins and customs. */
 static int rebuild(struct trail_catalog *cat, size_t n_custom)
 {
-    size_t n = trail_builtin_n_events + n_custom;
+    size_t n = builtin_n_events + n_custom;
     size_t n_slots = 16;
     while (n_slots < 2 * n)
         n_slots *= 2;
@@ -100,8 +100,8 @@ static int rebuild(struct trail_catalog *cat, size_t n_custom)
         return -ENOMEM;
     }
     size_t k = 0;
-    for (size_t i = 0; i < trail_builtin_n_events; i++)
-        sorted[k++] = &trail_builtin_events[i];
+    for (size_t i = 0; i < builtin_n_events; i++)
+        sorted[k++] = &builtin_events[i];
     for (struct trail_catalog_custom *c = cat->customs; c; c = c->next)
         sorted[k++] = &c->def;
     qsort(sorted, n, sizeof(*sorted), cmp_def);
@@ -136,8 +136,8 @@ int trail_catalog_new(struct trail_catalog **ret_cat)
     cat->skew_past_us = TRAIL_DEFAULT_SKEW_PAST_US;
     cat->limits = default_limits;
     int r = rebuild(cat, 0);
-    for (size_t i = 0; i < trail_n_own_events && r == 0; i++) {
-        const struct trail_own_event *o = &trail_own_events[i];
+    for (size_t i = 0; i < n_own_events && r == 0; i++) {
+        const struct own_event *o = &own_events[i];
         r = add_def(cat, o->id, o->severity, o->description, o->schema, TRAIL_DEF_OWN);
     }
     if (r < 0) {
@@ -251,13 +251,13 @@ const struct trail_event_def *trail_catalog_at(const struct trail_catalog *cat, 
     return i < cat->n_events ? cat->sorted[i] : NULL;
 }
 
-long trail_attr_def_index(const struct trail_event_def *def, const char *key, size_t len)
+long attr_def_index(const struct trail_event_def *def, const char *key, size_t len)
 {
     size_t lo = 0, hi = def->n_attrs;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const struct trail_attr_def *a = def->attrs[mid];
-        int c = trail_keycmp_n(a->key, a->key_len, key, len);
+        int c = keycmp_n(a->key, a->key_len, key, len);
         if (c == 0)
             return (long)mid;
         if (c < 0)
@@ -275,7 +275,7 @@ const struct trail_attr_def *trail_attr_def_find(const struct trail_event_def *d
         return NULL;
     if (len == (size_t)-1)
         len = strlen(key);
-    long i = trail_attr_def_index(def, key, len);
+    long i = attr_def_index(def, key, len);
     return i < 0 ? NULL : def->attrs[i];
 }
 
@@ -421,7 +421,7 @@ int trail_catalog_add(struct trail_catalog *cat, const char *id, const char *sev
     size_t id_len = id ? strlen(id) : 0;
     if (!trail_id_valid(id, id_len))
         return TRAIL_E_BAD_ID;
-    if (trail_id_reserved(id, id_len))
+    if (id_reserved(id, id_len))
         return TRAIL_E_RESERVED;
     return add_def(cat, id, severity, description, schema, TRAIL_DEF_CUSTOM);
 }

@@ -9,8 +9,8 @@
  * emitting in a loop, or an input decoding item after item, allocates
  * nothing once the event has grown.
  *
- * The decoders set attributes through the counted-key trail_event_put_text()
- * and trail_event_put_scalar() (event.h): a key's schema entry is looked
+ * The decoders set attributes through the counted-key event_put_text()
+ * and event_put_scalar() (event.h): a key's schema entry is looked
  * up once, first where the previous key's was, and a key arriving after the
  * last one is appended without a search, since decoders read keys in order.
  */
@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
+int event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -32,7 +32,7 @@ int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
     return code;
 }
 
-void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len)
+void event_set_valid_id(struct trail_event *ev, const char *id, size_t len)
 {
     memcpy(ev->id, id, len);
     ev->id[len] = '\0';
@@ -45,9 +45,9 @@ void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len
 static int set_id(struct trail_event *ev, const char *id, size_t len)
 {
     if (len == 0 || len > TRAIL_MAX_ID_LEN)
-        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id is empty or longer than %d bytes",
-                                  TRAIL_MAX_ID_LEN);
-    trail_event_set_valid_id(ev, id, len);
+        return event_errorf(ev, TRAIL_E_BAD_ID, "event id is empty or longer than %d bytes",
+                            TRAIL_MAX_ID_LEN);
+    event_set_valid_id(ev, id, len);
     return 0;
 }
 
@@ -78,7 +78,7 @@ static void clear_content(struct trail_event *ev)
     ev->err[0] = '\0';
 }
 
-void trail_event_clear(struct trail_event *ev)
+void event_clear(struct trail_event *ev)
 {
     clear_content(ev);
     ev->severity = TRAIL_SEV_INFO;
@@ -102,7 +102,7 @@ int trail_event_new(const struct trail_catalog *cat, const char *id, struct trai
     ev->cat = cat;
     if (!id || !*id) {
         /* a blank event, for a decoder to parse into */
-        trail_event_clear(ev);
+        event_clear(ev);
         *ret_event = ev;
         return 0;
     }
@@ -115,8 +115,8 @@ int trail_event_new(const struct trail_catalog *cat, const char *id, struct trai
     return 0;
 }
 
-int trail_event_new_parsed(const struct trail_catalog *cat, trail_parse_fn parse, const char *data,
-                           size_t len, struct trail_event **ret_event, char *err, size_t errlen)
+int event_new_parsed(const struct trail_catalog *cat, event_parse_fn parse, const char *data,
+                     size_t len, struct trail_event **ret_event, char *err, size_t errlen)
 {
     struct trail_event *ev;
     int r = trail_event_new(cat, NULL, &ev);
@@ -241,7 +241,7 @@ void trail_event_set_seq(struct trail_event *ev, uint64_t seq)
 int trail_event_set_severity(struct trail_event *ev, int sev)
 {
     if (!trail_severity_valid(sev))
-        return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY, "severity %d is not on the scale", sev);
+        return event_errorf(ev, TRAIL_E_BAD_SEVERITY, "severity %d is not on the scale", sev);
     ev->severity = sev;
     return 0;
 }
@@ -251,10 +251,10 @@ int trail_event_set_host(struct trail_event *ev, const char *host, size_t len)
     if (len == (size_t)-1)
         len = strlen(host);
     if (len > TRAIL_MAX_HOST_LEN)
-        return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG, "host is longer than %d bytes",
-                                  TRAIL_MAX_HOST_LEN);
-    if (!trail_utf8_valid(host, len))
-        return trail_event_errorf(ev, TRAIL_E_UTF8, "host is not valid UTF-8");
+        return event_errorf(ev, TRAIL_E_VALUE_TOO_LONG, "host is longer than %d bytes",
+                            TRAIL_MAX_HOST_LEN);
+    if (!utf8_valid(host, len))
+        return event_errorf(ev, TRAIL_E_UTF8, "host is not valid UTF-8");
     memcpy(ev->host, host, len);
     ev->host[len] = '\0';
     ev->host_len = (uint8_t)len;
@@ -270,7 +270,7 @@ void trail_event_set_uuid(struct trail_event *ev, const uint8_t uuid[16])
 int trail_event_gen_uuid(struct trail_event *ev)
 {
     uint8_t u[16];
-    int r = trail_random_bytes(u, sizeof(u));
+    int r = random_bytes(u, sizeof(u));
     if (r < 0)
         return r;
     u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
@@ -284,7 +284,7 @@ int trail_event_gen_uuid(struct trail_event *ev)
 static inline int attr_cmp(const struct trail_event *ev, const struct trail_attr *a,
                            const char *key, size_t len)
 {
-    return trail_keycmp_n(trail_attr_key(ev, a), a->key_len, key, len);
+    return keycmp_n(attr_key(ev, a), a->key_len, key, len);
 }
 
 /*
@@ -330,12 +330,12 @@ static TRAIL_ALWAYS_INLINE const struct trail_attr_def *def_find(struct trail_ev
     size_t end = (size_t)ev->def_hint + 4 < d->n_attrs ? (size_t)ev->def_hint + 4 : d->n_attrs;
     for (size_t i = ev->def_hint; i < end; i++) {
         const struct trail_attr_def *a = d->attrs[i];
-        if (a->key_len == klen && trail_bytes_eq(a->key, key, klen)) {
+        if (a->key_len == klen && bytes_eq(a->key, key, klen)) {
             ev->def_hint = (uint16_t)(i + 1);
             return a;
         }
     }
-    long i = trail_attr_def_index(d, key, klen);
+    long i = attr_def_index(d, key, klen);
     if (i < 0)
         return NULL;
     ev->def_hint = (uint16_t)(i + 1);
@@ -351,23 +351,22 @@ static TRAIL_ALWAYS_INLINE int attr_slot(struct trail_event *ev, const char *key
 {
     const struct trail_limits *lim = &ev->cat->limits;
     if (klen > lim->max_key_len)
-        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG,
-                                  "attribute key '%.*s...' is longer than %u bytes",
-                                  (int)(klen > 40 ? 40 : klen), key, lim->max_key_len);
+        return event_errorf(ev, TRAIL_E_KEY_TOO_LONG,
+                            "attribute key '%.*s...' is longer than %u bytes",
+                            (int)(klen > 40 ? 40 : klen), key, lim->max_key_len);
     /* a key the schema declares is valid: the catalog takes no other */
-    if (!def && !trail_key_ok(key, klen))
-        return trail_event_errorf(ev, TRAIL_E_BAD_KEY,
-                                  "attribute key '%.*s' is empty or has characters outside "
-                                  "[A-Za-z0-9_.-]",
-                                  (int)(klen > 64 ? 64 : klen), key);
+    if (!def && !key_ok(key, klen))
+        return event_errorf(ev, TRAIL_E_BAD_KEY,
+                            "attribute key '%.*s' is empty or has characters outside "
+                            "[A-Za-z0-9_.-]",
+                            (int)(klen > 64 ? 64 : klen), key);
     long at = find_attr(ev, key, klen);
     if (at >= 0) {
         *ret = &ev->attrs[at];
         return 0;
     }
     if (ev->n_attrs >= lim->max_attrs)
-        return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
-                                  lim->max_attrs);
+        return event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes", lim->max_attrs);
     if (TRAIL_UNLIKELY(ev->n_attrs == ev->cap_attrs)) {
         uint32_t cap = ev->cap_attrs ? ev->cap_attrs * 2 : 16;
         struct trail_attr *p = realloc(ev->attrs, cap * sizeof(*p));
@@ -405,8 +404,8 @@ static int unset_n(struct trail_event *ev, const char *key, size_t klen)
 
 static int type_mismatch(struct trail_event *ev, const struct trail_attr_def *def, int given)
 {
-    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': expected %s, got %s", def->key,
-                              trail_type_name(def->type), trail_type_name(given));
+    return event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': expected %s, got %s", def->key,
+                        trail_type_name(def->type), trail_type_name(given));
 }
 
 /* Is the declared type satisfied by a value of type given? Policy OFF accepts all. */
@@ -428,12 +427,11 @@ static int check_enum(struct trail_event *ev, const struct trail_attr_def *def, 
         if (strlen(e) == len && memcmp(e, v, len) == 0)
             return 0;
     }
-    return trail_event_errorf(ev, TRAIL_E_BAD_ENUM,
-                              "attribute '%s': '%.*s' is not one of its values", def->key,
-                              (int)(len > 64 ? 64 : len), v);
+    return event_errorf(ev, TRAIL_E_BAD_ENUM, "attribute '%s': '%.*s' is not one of its values",
+                        def->key, (int)(len > 64 ? 64 : len), v);
 }
 
-/* 1 when s[0..n) is all ASCII, and so valid UTF-8: a quick look before trail_utf8_valid(). */
+/* 1 when s[0..n) is all ASCII, and so valid UTF-8: a quick look before utf8_valid(). */
 static inline int all_ascii(const char *s, size_t n)
 {
     uint64_t acc = 0, w;
@@ -454,7 +452,7 @@ static inline int all_ascii(const char *s, size_t n)
 /*
  * Dotted-quad IPv4 text as inet_pton(AF_INET) reads it: four decimal parts
  * of 0..255, no leading zeros, nothing else. 0, or -1 for anything else
- * (which trail_ip_parse() then reads, or refuses).
+ * (which ip_parse() then reads, or refuses).
  */
 static int ipv4_parse(const char *s, size_t len, uint8_t out[4])
 {
@@ -483,12 +481,12 @@ static int put_string(struct trail_event *ev, const char *key, size_t klen,
     struct trail_attr *a = NULL;
     const struct trail_limits *lim = &ev->cat->limits;
     if (len > lim->max_value_len)
-        return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG,
-                                  "attribute '%.*s': value is longer than %u bytes", (int)klen, key,
-                                  lim->max_value_len);
-    if (!all_ascii(value, len) && !trail_utf8_valid(value, len))
-        return trail_event_errorf(ev, TRAIL_E_UTF8, "attribute '%.*s': value is not valid UTF-8",
-                                  (int)klen, key);
+        return event_errorf(ev, TRAIL_E_VALUE_TOO_LONG,
+                            "attribute '%.*s': value is longer than %u bytes", (int)klen, key,
+                            lim->max_value_len);
+    if (!all_ascii(value, len) && !utf8_valid(value, len))
+        return event_errorf(ev, TRAIL_E_UTF8, "attribute '%.*s': value is not valid UTF-8",
+                            (int)klen, key);
     int r = attr_slot(ev, key, klen, def, &a);
     if (r < 0)
         return r;
@@ -552,8 +550,7 @@ static int set_scalar(struct trail_event *ev, const char *key, int type, const s
     return put_scalar(ev, key, klen, def_find(ev, key, klen), type, v);
 }
 
-int trail_event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type,
-                           int64_t value)
+int event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type, int64_t value)
 {
     struct trail_attr v = {.v.i = value};
     return put_scalar(ev, key, klen, def_find(ev, key, klen), type, &v);
@@ -582,10 +579,9 @@ int trail_event_set_ip(struct trail_event *ev, const char *key, const char *text
     struct trail_attr v = {0};
     if (len == (size_t)-1)
         len = strlen(text);
-    if (trail_ip_parse(text, len, &v.ip_family, v.v.ip) < 0)
-        return trail_event_errorf(ev, TRAIL_E_BAD_TYPE,
-                                  "attribute '%s': '%.*s' is not an IP address", key,
-                                  (int)(len > 64 ? 64 : len), text);
+    if (ip_parse(text, len, &v.ip_family, v.v.ip) < 0)
+        return event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%s': '%.*s' is not an IP address",
+                            key, (int)(len > 64 ? 64 : len), text);
     return set_scalar(ev, key, TRAIL_TYPE_IP, &v);
 }
 
@@ -614,19 +610,18 @@ static int parse_int(const char *s, size_t len, int64_t *ret)
     return 0;
 }
 
-const struct trail_attr_def *trail_event_find_def(struct trail_event *ev, const char *key,
-                                                  size_t klen)
+const struct trail_attr_def *event_find_def(struct trail_event *ev, const char *key, size_t klen)
 {
     return def_find(ev, key, klen);
 }
 
-int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
-                         const struct trail_attr_def *def, const char *value, size_t vlen,
-                         int check_time_range)
+int event_put_text(struct trail_event *ev, const char *key, size_t klen,
+                   const struct trail_attr_def *def, const char *value, size_t vlen,
+                   int check_time_range)
 {
     if (klen >= 256)
-        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
-                                  ev->cat->limits.max_key_len);
+        return event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
+                            ev->cat->limits.max_key_len);
     int type = def ? def->type : TRAIL_TYPE_STRING;
     struct trail_attr v = {0};
     switch (type) {
@@ -647,7 +642,7 @@ int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
             v.ip_family = 4;
             return put_scalar(ev, key, klen, def, TRAIL_TYPE_IP, &v);
         }
-        if (trail_ip_parse(value, vlen, &v.ip_family, v.v.ip) == 0)
+        if (ip_parse(value, vlen, &v.ip_family, v.v.ip) == 0)
             return put_scalar(ev, key, klen, def, TRAIL_TYPE_IP, &v);
         break;
     case TRAIL_TYPE_TIME:
@@ -655,9 +650,9 @@ int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
             int r = put_scalar(ev, key, klen, def, TRAIL_TYPE_TIME, &v);
             if (r == 0 && check_time_range && !event_time_ok(v.v.i)) {
                 unset_n(ev, key, klen);
-                return trail_event_errorf(ev, TRAIL_E_BAD_TYPE,
-                                          "attribute '%.*s': '%.*s' is outside years 0000..9999",
-                                          (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value);
+                return event_errorf(ev, TRAIL_E_BAD_TYPE,
+                                    "attribute '%.*s': '%.*s' is outside years 0000..9999",
+                                    (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value);
             }
             return r;
         }
@@ -667,9 +662,8 @@ int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
     }
     if (ev->cat->policy == TRAIL_POLICY_OFF)
         return put_string(ev, key, klen, def, value, vlen);
-    return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%.*s': '%.*s' is not a valid %s",
-                              (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value,
-                              trail_type_name(type));
+    return event_errorf(ev, TRAIL_E_BAD_TYPE, "attribute '%.*s': '%.*s' is not a valid %s",
+                        (int)klen, key, (int)(vlen > 64 ? 64 : vlen), value, trail_type_name(type));
 }
 
 int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, const char *value,
@@ -681,15 +675,15 @@ int trail_event_set_text(struct trail_event *ev, const char *key, size_t klen, c
     if (vlen == (size_t)-1)
         vlen = strlen(value);
     if (klen >= sizeof(kbuf))
-        return trail_event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
-                                  ev->cat->limits.max_key_len);
+        return event_errorf(ev, TRAIL_E_KEY_TOO_LONG, "attribute key is longer than %u bytes",
+                            ev->cat->limits.max_key_len);
     if (memchr(key, '\0', klen)) {
         /* no schema entry holds a NUL: a string, under the key up to its first NUL */
         memcpy(kbuf, key, klen);
         kbuf[klen] = '\0';
         return trail_event_set_string(ev, kbuf, value, vlen);
     }
-    return trail_event_put_text(ev, key, klen, def_find(ev, key, klen), value, vlen, 0);
+    return event_put_text(ev, key, klen, def_find(ev, key, klen), value, vlen, 0);
 }
 
 int trail_event_unset(struct trail_event *ev, const char *key)
@@ -697,7 +691,7 @@ int trail_event_unset(struct trail_event *ev, const char *key)
     return unset_n(ev, key, strlen(key));
 }
 
-int trail_event_has_attr(const struct trail_event *ev, const char *key, size_t klen)
+int event_has_attr(const struct trail_event *ev, const char *key, size_t klen)
 {
     return find_attr(ev, key, klen) >= 0;
 }
@@ -739,7 +733,7 @@ int trail_event_attr_at(const struct trail_event *ev, size_t i, const char **ret
 {
     if (i >= ev->n_attrs)
         return TRAIL_E_NOT_FOUND;
-    *ret_key = trail_attr_key(ev, &ev->attrs[i]);
+    *ret_key = attr_key(ev, &ev->attrs[i]);
     value_of(ev, &ev->attrs[i], ret_value);
     return 0;
 }
@@ -855,8 +849,8 @@ static int check_skew(struct trail_event *ev, char *out, size_t size)
     else
         snprintf(out, size, "time skew: the event time is %lld s %s its arrival", secs, side);
     if (cat->skew_refuse)
-        return trail_event_errorf(ev, TRAIL_E_TIME_SKEW, "event '%s': %s (refused by policy)",
-                                  ev->id, out + strlen("time skew: "));
+        return event_errorf(ev, TRAIL_E_TIME_SKEW, "event '%s': %s (refused by policy)", ev->id,
+                            out + strlen("time skew: "));
     return 0;
 }
 
@@ -869,16 +863,15 @@ int trail_event_validate(struct trail_event *ev)
     ev->problems[0] = '\0';
 
     /* an id the catalog knows is valid: the catalog takes no other */
-    if (!ev->def && !trail_id_ok(ev->id, ev->id_len))
-        return trail_event_errorf(ev, TRAIL_E_BAD_ID, "event id '%s' is not lower-case [a-z0-9_]",
-                                  ev->id);
+    if (!ev->def && !id_ok(ev->id, ev->id_len))
+        return event_errorf(ev, TRAIL_E_BAD_ID, "event id '%s' is not lower-case [a-z0-9_]",
+                            ev->id);
     /* trail's own ids are trail's alone, whatever the policy */
-    if (!ev->own && trail_id_reserved(ev->id, ev->id_len))
-        return trail_event_errorf(ev, TRAIL_E_RESERVED,
-                                  "event id '%s' is reserved for trail's own records", ev->id);
+    if (!ev->own && id_reserved(ev->id, ev->id_len))
+        return event_errorf(ev, TRAIL_E_RESERVED,
+                            "event id '%s' is reserved for trail's own records", ev->id);
     if (ev->n_attrs > lim->max_attrs)
-        return trail_event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes",
-                                  lim->max_attrs);
+        return event_errorf(ev, TRAIL_E_TOO_MANY_ATTRS, "more than %u attributes", lim->max_attrs);
     /* an upper bound of the stored record's size: fixed header plus keys and values */
     size_t bytes = 64 + ev->id_len + ev->host_len + ev->input_name_len + ev->principal_len + 24 +
                    TRAIL_MAX_PROBLEMS_LEN;
@@ -888,8 +881,8 @@ int trail_event_validate(struct trail_event *ev)
                       ? ev->attrs[i].v.s.len
                       : 16);
     if (bytes > lim->max_record_bytes)
-        return trail_event_errorf(ev, TRAIL_E_TOO_LARGE, "event is %zu bytes, over the limit of %u",
-                                  bytes - TRAIL_MAX_PROBLEMS_LEN, lim->max_record_bytes);
+        return event_errorf(ev, TRAIL_E_TOO_LARGE, "event is %zu bytes, over the limit of %u",
+                            bytes - TRAIL_MAX_PROBLEMS_LEN, lim->max_record_bytes);
     char skew[96];
     int r = check_skew(ev, skew, sizeof(skew));
     if (r < 0)
@@ -897,11 +890,11 @@ int trail_event_validate(struct trail_event *ev)
     if (policy == TRAIL_POLICY_OFF)
         return add_problem(ev, skew);
     if (!ev->def)
-        return trail_event_errorf(ev, TRAIL_E_UNKNOWN_EVENT, "unknown event id '%s'", ev->id);
+        return event_errorf(ev, TRAIL_E_UNKNOWN_EVENT, "unknown event id '%s'", ev->id);
     if (ev->severity != ev->def->severity)
-        return trail_event_errorf(ev, TRAIL_E_BAD_SEVERITY,
-                                  "event '%s' has severity %d in the catalog, not %d", ev->id,
-                                  ev->def->severity, ev->severity);
+        return event_errorf(ev, TRAIL_E_BAD_SEVERITY,
+                            "event '%s' has severity %d in the catalog, not %d", ev->id,
+                            ev->def->severity, ev->severity);
     /* both lists are sorted by key: one merge pass finds every missing and undeclared key */
     char missing[180], undeclared[180]; /* each fits the error text and the record */
     size_t n_missing = 0, n_undeclared = 0, missing_len = 0, undeclared_len = 0;
@@ -911,11 +904,8 @@ int trail_event_validate(struct trail_event *ev)
     while (i < ev->n_attrs || j < ev->def->n_attrs) {
         const struct trail_attr_def *d = j < ev->def->n_attrs ? ev->def->attrs[j] : NULL;
         const struct trail_attr *a = i < ev->n_attrs ? &ev->attrs[i] : NULL;
-        const char *k = a ? trail_attr_key(ev, a) : NULL;
-        int c = !a            ? 1
-                : !d          ? -1
-                : a->def == d ? 0
-                              : trail_keycmp_n(k, a->key_len, d->key, d->key_len);
+        const char *k = a ? attr_key(ev, a) : NULL;
+        int c = !a ? 1 : !d ? -1 : a->def == d ? 0 : keycmp_n(k, a->key_len, d->key, d->key_len);
         if (c == 0) {
             i++, j++;
         } else if (c < 0) {
@@ -934,11 +924,10 @@ int trail_event_validate(struct trail_event *ev)
         return add_problem(ev, skew);
     if (policy == TRAIL_POLICY_STRICT) {
         if (n_missing)
-            return trail_event_errorf(ev, TRAIL_E_MISSING_ATTR,
-                                      "event '%s' needs attribute%s %s%s%s", ev->id,
-                                      n_missing > 1 ? "s" : "", missing,
-                                      n_undeclared ? "; not declared: " : "", undeclared);
-        return trail_event_errorf(
+            return event_errorf(ev, TRAIL_E_MISSING_ATTR, "event '%s' needs attribute%s %s%s%s",
+                                ev->id, n_missing > 1 ? "s" : "", missing,
+                                n_undeclared ? "; not declared: " : "", undeclared);
+        return event_errorf(
             ev, TRAIL_E_UNDECLARED_ATTR, "attribute%s %s %s not declared for event '%s'",
             n_undeclared > 1 ? "s" : "", undeclared, n_undeclared > 1 ? "are" : "is", ev->id);
     }

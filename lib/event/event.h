@@ -26,18 +26,18 @@ static inline int event_time_ok(int64_t t)
 }
 
 /* trail's own events (lib/event/own_events.c): in every catalog, written only with the own mark. */
-struct trail_own_event {
+struct own_event {
     const char *id, *severity, *description, *schema;
 };
-extern const struct trail_own_event trail_own_events[];
-extern const size_t trail_n_own_events;
+extern const struct own_event own_events[];
+extern const size_t n_own_events;
 
-/* trail_id_reserved - 1 for an id in the trail_ namespace, which only trail itself writes. */
-int trail_id_reserved(const char *id, size_t len);
+/* id_reserved - 1 for an id in the trail_ namespace, which only trail itself writes. */
+int id_reserved(const char *id, size_t len);
 
 /* The built-in catalog, generated at build time from catalog/events.cat. Sorted by id. */
-extern const struct trail_event_def trail_builtin_events[];
-extern const size_t trail_builtin_n_events;
+extern const struct trail_event_def builtin_events[];
+extern const size_t builtin_n_events;
 
 /*
  * The catalog (lib/event/catalog.c keeps it; its slots and custom events are its
@@ -140,75 +140,73 @@ static TRAIL_ALWAYS_INLINE int event_arena_put(struct trail_event *ev, const voi
 }
 
 /* The key of an attribute and its length. */
-static inline const char *trail_attr_key(const struct trail_event *ev, const struct trail_attr *a)
+static inline const char *attr_key(const struct trail_event *ev, const struct trail_attr *a)
 {
     return a->def ? a->def->key : ev->arena + a->key_off;
 }
 
 /*
- * trail_event_clear - make ev blank, as trail_event_new(cat, NULL, ..) makes
+ * event_clear - make ev blank, as trail_event_new(cat, NULL, ..) makes
  * it: no id, no attributes, nothing set. Keeps its catalog and its memory.
  */
-void trail_event_clear(struct trail_event *ev);
+void event_clear(struct trail_event *ev);
 
 /*
- * trail_event_set_valid_id - give ev the id [0..len), which the caller has
+ * event_set_valid_id - give ev the id [0..len), which the caller has
  * checked with trail_id_valid(); looks it up and takes the catalog's severity.
  * Attributes already set stay (a decoder sets the id before any).
  */
-void trail_event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
+void event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
 
 /* A decoder into an existing event: trail_event_parse_json() and its kin. */
-typedef int (*trail_parse_fn)(struct trail_event *ev, const char *data, size_t len, char *err,
+typedef int (*event_parse_fn)(struct trail_event *ev, const char *data, size_t len, char *err,
                               size_t errlen);
 
 /*
- * trail_event_new_parsed - a new event of cat decoded by parse: what
+ * event_new_parsed - a new event of cat decoded by parse: what
  * trail_event_from_json(), _cef and _syslog are. 0 and *ret_event (the
  * caller frees), or parse's error with *ret_event untouched.
  */
-int trail_event_new_parsed(const struct trail_catalog *cat, trail_parse_fn parse, const char *data,
-                           size_t len, struct trail_event **ret_event, char *err, size_t errlen);
+int event_new_parsed(const struct trail_catalog *cat, event_parse_fn parse, const char *data,
+                     size_t len, struct trail_event **ret_event, char *err, size_t errlen);
 
 /*
- * trail_attr_def_index - where key[0..len) is in def's attributes (sorted by
+ * attr_def_index - where key[0..len) is in def's attributes (sorted by
  * key), or -1: the search behind trail_attr_def_find().
  */
-long trail_attr_def_index(const struct trail_event_def *def, const char *key, size_t len);
+long attr_def_index(const struct trail_event_def *def, const char *key, size_t len);
 
 /*
- * trail_event_find_def - the schema's entry for key[0..klen) in ev's event,
+ * event_find_def - the schema's entry for key[0..klen) in ev's event,
  * or NULL: trail_attr_def_find(), but trying first where the previous key
  * was found (decoders read keys in order). A key it finds is valid.
  */
-const struct trail_attr_def *trail_event_find_def(struct trail_event *ev, const char *key,
-                                                  size_t klen);
+const struct trail_attr_def *event_find_def(struct trail_event *ev, const char *key, size_t klen);
 
 /*
- * trail_event_put_text - the decoders' trail_event_set_text(): key[0..klen)
+ * event_put_text - the decoders' trail_event_set_text(): key[0..klen)
  * need not be NUL-terminated but holds no NUL (a decoder's keys never do);
- * def is trail_event_find_def(ev, key, klen). With check_time_range, a time
+ * def is event_find_def(ev, key, klen). With check_time_range, a time
  * attribute outside years 0000..9999 (EVENT_TIME_MIN..MAX) is refused, so
  * that every wire form writes it back exactly. Codes and messages as
  * trail_event_set_text().
  */
-int trail_event_put_text(struct trail_event *ev, const char *key, size_t klen,
-                         const struct trail_attr_def *def, const char *value, size_t vlen,
-                         int check_time_range);
+int event_put_text(struct trail_event *ev, const char *key, size_t klen,
+                   const struct trail_attr_def *def, const char *value, size_t vlen,
+                   int check_time_range);
 
 /*
- * trail_event_put_scalar - trail_event_set_int() (type TRAIL_TYPE_INT) or
+ * event_put_scalar - trail_event_set_int() (type TRAIL_TYPE_INT) or
  * trail_event_set_bool() (TRAIL_TYPE_BOOL, value 0 or 1) with a counted key
  * that holds no NUL. Codes and messages as those calls.
  */
-int trail_event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type,
-                           int64_t value);
+int event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int type, int64_t value);
 
-/* trail_event_has_attr - 1 when ev has the attribute key[0..klen). */
-int trail_event_has_attr(const struct trail_event *ev, const char *key, size_t klen);
+/* event_has_attr - 1 when ev has the attribute key[0..klen). */
+int event_has_attr(const struct trail_event *ev, const char *key, size_t klen);
 
-/* trail_event_errorf - record a problem on the event; returns code for chaining. */
-int trail_event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
+/* event_errorf - record a problem on the event; returns code for chaining. */
+int event_errorf(struct trail_event *ev, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif /* TRAIL_EVENT_H */

@@ -16,7 +16,7 @@
  */
 #include "event/event.h"
 
-const struct trail_own_event trail_own_events[] = {
+const struct own_event own_events[] = {
     {"trail_run_starting", "NOTICE",
      "trail's daemon is starting: the store is open, the inputs do not listen yet.",
      "msg:string, version:string, config:string"},
@@ -74,9 +74,9 @@ const struct trail_own_event trail_own_events[] = {
      "sink:string, from_seq:int, to_seq:int, reason:string, msg:string"},
 };
 
-const size_t trail_n_own_events = TRAIL_ARRAY_SIZE(trail_own_events);
+const size_t n_own_events = TRAIL_ARRAY_SIZE(own_events);
 
-int trail_id_reserved(const char *id, size_t len)
+int id_reserved(const char *id, size_t len)
 {
     return len >= 6 && memcmp(id, "trail_", 6) == 0;
 }

@@ -47,16 +47,16 @@ int trail_input_parse(const char *name, size_t len)
 int trail_event_set_input(struct trail_event *ev, int input, const char *name, size_t len)
 {
     if (input < TRAIL_INPUT_NONE || input >= TRAIL_INPUT_LAST || input == TRAIL_INPUT_TRAIL)
-        return trail_event_errorf(ev, TRAIL_E_BAD_TYPE, "input %d cannot be set", input);
+        return event_errorf(ev, TRAIL_E_BAD_TYPE, "input %d cannot be set", input);
     if (!name)
         len = 0;
     else if (len == (size_t)-1)
         len = strlen(name);
     if (len > TRAIL_MAX_INPUT_NAME)
-        return trail_event_errorf(ev, TRAIL_E_VALUE_TOO_LONG, "input name is longer than %d bytes",
-                                  TRAIL_MAX_INPUT_NAME);
+        return event_errorf(ev, TRAIL_E_VALUE_TOO_LONG, "input name is longer than %d bytes",
+                            TRAIL_MAX_INPUT_NAME);
     if (len && !trail_key_valid(name, len))
-        return trail_event_errorf(ev, TRAIL_E_BAD_KEY, "input name is not [A-Za-z0-9_.-]");
+        return event_errorf(ev, TRAIL_E_BAD_KEY, "input name is not [A-Za-z0-9_.-]");
     ev->input = (uint8_t)input;
     if (len)
         memcpy(ev->input_name, name, len);
@@ -87,8 +87,8 @@ int trail_event_set_principal(struct trail_event *ev, const char *principal, siz
         while (len > 0 && ((unsigned char)principal[len] & 0xC0) == 0x80)
             len--;
     }
-    if (len && !trail_utf8_valid(principal, len))
-        return trail_event_errorf(ev, TRAIL_E_UTF8, "principal is not valid UTF-8");
+    if (len && !utf8_valid(principal, len))
+        return event_errorf(ev, TRAIL_E_UTF8, "principal is not valid UTF-8");
     if (len)
         memcpy(ev->principal, principal, len);
     ev->principal[len] = '\0';

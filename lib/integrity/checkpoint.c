@@ -68,7 +68,7 @@ static int key_wrap(EVP_PKEY *pkey, int has_private, struct trail_key **ret_key)
         free(key);
         return TRAIL_E_PARSE;
     }
-    r = trail_sha256(key->pub, ED25519_RAW_LEN, digest);
+    r = hash_sha256(key->pub, ED25519_RAW_LEN, digest);
     if (r < 0) {
         free(key);
         return r;
@@ -494,10 +494,10 @@ int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint
     if (!origin_valid(field[1], field_len[1]))
         return TRAIL_E_PARSE;
     memcpy(cp.origin, field[1], field_len[1]);
-    if (trail_parse_u64(field[2], field_len[2], &cp.tree_size) < 0 ||
+    if (integrity_parse_u64(field[2], field_len[2], &cp.tree_size) < 0 ||
         trail_hash_from_hex(field[3], field_len[3], cp.root) < 0 ||
         trail_hash_from_hex(field[4], field_len[4], cp.chain) < 0 ||
-        trail_parse_u64(field[5], field_len[5], &time_us) < 0 || time_us > INT64_MAX)
+        integrity_parse_u64(field[5], field_len[5], &time_us) < 0 || time_us > INT64_MAX)
         return TRAIL_E_PARSE;
     cp.time_us = (int64_t)time_us;
     if (!key_id_valid(field[6], field_len[6]))

@@ -6,8 +6,8 @@
  * bytes of a record are hashed (the store defines the canonical record bytes,
  * docs/format.md).
  *
- * Speed: the store calls trail_hash_leaf, trail_hash_chain and
- * trail_frontier_append once per record. bench/bench_hash.c measured the
+ * Speed: the store calls trail_hash_leaf, hash_chain and
+ * frontier_append once per record. bench/bench_hash.c measured the
  * ways OpenSSL 3 offers to hash a short message (docs/integrity.md has the
  * figures); the fastest correct one is kept here: the SHA-256 EVP_MD fetched
  * once per process, and one EVP_MD_CTX per thread, reset with
@@ -92,7 +92,7 @@ static int sha256_3(const void *a, size_t a_len, const void *b, size_t b_len, co
     return 0;
 }
 
-int trail_sha256(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN])
+int hash_sha256(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN])
 {
     return sha256_3(data, len, NULL, 0, NULL, 0, out);
 }
@@ -103,8 +103,8 @@ int trail_hash_leaf(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN])
     return sha256_3(&prefix, 1, data, len, NULL, 0, out);
 }
 
-int trail_hash_leaf2(const void *a, size_t a_len, const void *b, size_t b_len,
-                     uint8_t out[TRAIL_HASH_LEN])
+int hash_leaf2(const void *a, size_t a_len, const void *b, size_t b_len,
+               uint8_t out[TRAIL_HASH_LEN])
 {
     static const uint8_t prefix = 0x00;
     return sha256_3(&prefix, 1, a, a_len, b, b_len, out);
@@ -117,8 +117,7 @@ int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAI
     return sha256_3(&prefix, 1, left, TRAIL_HASH_LEN, right, TRAIL_HASH_LEN, out);
 }
 
-int trail_hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
-                    uint8_t out[TRAIL_HASH_LEN])
+int hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n, uint8_t out[TRAIL_HASH_LEN])
 {
     if (n == 1) {
         memcpy(out, leaves[0], TRAIL_HASH_LEN);
@@ -128,16 +127,16 @@ int trail_hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
     while (k * 2 < n)
         k *= 2;
     uint8_t l[TRAIL_HASH_LEN], r[TRAIL_HASH_LEN];
-    int rc = trail_hash_tree(leaves, k, l);
+    int rc = hash_tree(leaves, k, l);
     if (rc == 0)
-        rc = trail_hash_tree(leaves + k, n - k, r);
+        rc = hash_tree(leaves + k, n - k, r);
     if (rc == 0)
         rc = trail_hash_node(l, r, out);
     return rc;
 }
 
-int trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
-                     uint8_t out[TRAIL_HASH_LEN])
+int hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
+               uint8_t out[TRAIL_HASH_LEN])
 {
     return sha256_3(prev, TRAIL_HASH_LEN, leaf, TRAIL_HASH_LEN, NULL, 0, out);
 }
@@ -153,12 +152,12 @@ void trail_hash_empty(uint8_t out[TRAIL_HASH_LEN])
     memcpy(out, empty, TRAIL_HASH_LEN);
 }
 
-void trail_frontier_init(struct trail_frontier *f)
+void frontier_init(struct trail_frontier *f)
 {
     memset(f, 0, sizeof(*f));
 }
 
-int trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN])
+int frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN])
 {
     uint8_t carry[TRAIL_HASH_LEN];
     unsigned k = 0;
@@ -184,7 +183,7 @@ int trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HAS
     return 0;
 }
 
-int trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN])
+int frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN])
 {
     uint8_t acc[TRAIL_HASH_LEN];
     int have = 0, r;

@@ -33,43 +33,33 @@
 #ifndef TRAIL_MERKLE_H
 #define TRAIL_MERKLE_H
 
+#include "trail.h" /* TRAIL_HASH_LEN and the public hashing calls */
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRAIL_HASH_LEN     32
 #define TRAIL_FRONTIER_MAX 64
 
-/* trail_sha256 - plain SHA-256(data) into out (no domain prefix). */
-int trail_sha256(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
-
-/* trail_hash_leaf - SHA-256(0x00 || data). */
-int trail_hash_leaf(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
+/* hash_sha256 - plain SHA-256(data) into out (no domain prefix). */
+int hash_sha256(const void *data, size_t len, uint8_t out[TRAIL_HASH_LEN]);
 
 /*
- * trail_hash_leaf2 - SHA-256(0x00 || a || b): the leaf hash of a record whose
+ * hash_leaf2 - SHA-256(0x00 || a || b): the leaf hash of a record whose
  * canonical bytes are held in two pieces (a header and a payload, say),
  * without copying them together. Equal to trail_hash_leaf of the concatenation.
  */
-int trail_hash_leaf2(const void *a, size_t a_len, const void *b, size_t b_len,
-                     uint8_t out[TRAIL_HASH_LEN]);
+int hash_leaf2(const void *a, size_t a_len, const void *b, size_t b_len,
+               uint8_t out[TRAIL_HASH_LEN]);
 
-/* trail_hash_node - SHA-256(0x01 || left || right). */
-int trail_hash_node(const uint8_t left[TRAIL_HASH_LEN], const uint8_t right[TRAIL_HASH_LEN],
-                    uint8_t out[TRAIL_HASH_LEN]);
-
-/* trail_hash_chain - SHA-256(prev || leaf) into out (out may alias prev). */
-int trail_hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
-                     uint8_t out[TRAIL_HASH_LEN]);
+/* hash_chain - SHA-256(prev || leaf) into out (out may alias prev). */
+int hash_chain(const uint8_t prev[TRAIL_HASH_LEN], const uint8_t leaf[TRAIL_HASH_LEN],
+               uint8_t out[TRAIL_HASH_LEN]);
 
 /*
- * trail_hash_tree - the RFC 9162 tree hash (MTH) of n >= 1 leaf hashes held
+ * hash_tree - the RFC 9162 tree hash (MTH) of n >= 1 leaf hashes held
  * in memory. 0 or the hash's error.
  */
-int trail_hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n,
-                    uint8_t out[TRAIL_HASH_LEN]);
-
-/* trail_hash_empty - SHA-256 of the empty string: the root of the empty tree. Never fails. */
-void trail_hash_empty(uint8_t out[TRAIL_HASH_LEN]);
+int hash_tree(const uint8_t (*leaves)[TRAIL_HASH_LEN], uint64_t n, uint8_t out[TRAIL_HASH_LEN]);
 
 struct trail_frontier {
     uint64_t size; /* leaves appended */
@@ -77,41 +67,28 @@ struct trail_frontier {
                  [TRAIL_HASH_LEN]; /* nodes[k] valid when bit k of size is set */
 };
 
-/* trail_frontier_init - the empty tree. */
-void trail_frontier_init(struct trail_frontier *f);
+/* frontier_init - the empty tree. */
+void frontier_init(struct trail_frontier *f);
 
 /*
- * trail_frontier_append - add one leaf hash: at most log2(size) node hashes.
+ * frontier_append - add one leaf hash: at most log2(size) node hashes.
  * Returns 0, -EOVERFLOW at 2^64 - 1 leaves, or -ENOMEM; f is unchanged on
  * failure.
  */
-int trail_frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN]);
+int frontier_append(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN]);
 
 /*
- * trail_frontier_root - the RFC 9162 tree hash of the leaves so far; the
+ * frontier_root - the RFC 9162 tree hash of the leaves so far; the
  * empty tree's root is SHA-256 of the empty string. 0 or -ENOMEM.
  */
-int trail_frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN]);
+int frontier_root(const struct trail_frontier *f, uint8_t out[TRAIL_HASH_LEN]);
 
 /*
- * trail_hash_to_hex - the 64 lower-case hex digits of a hash and a NUL into
- * hex (65 bytes).
- */
-void trail_hash_to_hex(const uint8_t hash[TRAIL_HASH_LEN], char hex[2 * TRAIL_HASH_LEN + 1]);
-
-/*
- * trail_hash_from_hex - read exactly 64 lower-case hex digits (text[0..len)).
- * Returns 0, or TRAIL_E_PARSE for any other length or character (upper case
- * included: the text forms are canonical); out is untouched on failure.
- */
-int trail_hash_from_hex(const char *text, size_t len, uint8_t out[TRAIL_HASH_LEN]);
-
-/*
- * trail_parse_u64 - read text[0..len) as a decimal without sign, without
+ * integrity_parse_u64 - read text[0..len) as a decimal without sign, without
  * leading zeros (but "0") and at most UINT64_MAX: the one form the integrity
  * text formats accept. Returns 0, or TRAIL_E_PARSE with *ret untouched.
  * (In proof.c.)
  */
-int trail_parse_u64(const char *text, size_t len, uint64_t *ret);
+int integrity_parse_u64(const char *text, size_t len, uint64_t *ret);
 
 #endif /* TRAIL_MERKLE_H */

@@ -392,7 +392,7 @@ static int next_line(struct lines *ls, const char **ret_line, size_t *ret_len)
     return 1;
 }
 
-int trail_parse_u64(const char *s, size_t len, uint64_t *ret)
+int integrity_parse_u64(const char *s, size_t len, uint64_t *ret)
 {
     uint64_t v = 0;
     if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
@@ -427,7 +427,7 @@ static int number_line(struct lines *ls, const char *name, uint64_t *ret)
     size_t len, vlen;
     if (!next_line(ls, &line, &len) || field(line, len, name, &v, &vlen) < 0)
         return TRAIL_E_PARSE;
-    return trail_parse_u64(v, vlen, ret);
+    return integrity_parse_u64(v, vlen, ret);
 }
 
 int trail_proof_parse(const char *text, size_t len, struct trail_proof *ret_proof)

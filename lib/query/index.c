@@ -284,7 +284,7 @@ static int live_catch_up(struct iseg *g, uint64_t limit, uint64_t next_first)
             r = st;
             break;
         }
-        if (st != FRAME_OK || trail_record_seq(rec) != g->last_seq + 1) {
+        if (st != FRAME_OK || record_seq(rec) != g->last_seq + 1) {
             g->fr.off = at;
             break;
         }
@@ -650,8 +650,8 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
         const uint8_t *f = (const uint8_t *)c->raw.data + off;
         uint32_t len;
         if (c->raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > c->raw.len - off - 8 ||
-            len < TRAIL_RECORD_MIN || trail_crc32c(0, f + 8, len) != get_u32(f + 4) ||
-            trail_record_seq(f + 8) != blk->first_seq + i) {
+            len < TRAIL_RECORD_MIN || crc32c(0, f + 8, len) != get_u32(f + 4) ||
+            record_seq(f + 8) != blk->first_seq + i) {
             r = TRAIL_E_CORRUPT;
             break;
         }
@@ -1000,9 +1000,9 @@ static int frame_at(const uint8_t *base, size_t avail, uint32_t off, uint64_t se
     uint32_t len = get_u32(f);
     if (len < TRAIL_RECORD_MIN || len > avail - off - TRAIL_FRAME_HEAD)
         return TRAIL_E_CORRUPT;
-    if (check_crc && trail_crc32c(0, f + 8, len) != get_u32(f + 4))
+    if (check_crc && crc32c(0, f + 8, len) != get_u32(f + 4))
         return TRAIL_E_CORRUPT;
-    if (trail_record_seq(f + 8) != seq)
+    if (record_seq(f + 8) != seq)
         return TRAIL_E_CORRUPT;
     *ret_rec = f + 8;
     *ret_len = len;
@@ -1337,7 +1337,7 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
     int r = next_match(res, &rec, &len);
     if (r <= 0)
         return r;
-    r = trail_record_decode(rec, len, res->ix->s->store_id, ev);
+    r = record_decode(rec, len, res->ix->s->store_id, ev);
     if (r < 0)
         return r;
     res->returned++;
@@ -1447,7 +1447,7 @@ static int counter_add(struct counter *c, const char *key, size_t klen, uint64_t
         c->slots = t;
         c->cap = cap;
     }
-    uint32_t h = trail_crc32c(0, key, klen);
+    uint32_t h = crc32c(0, key, klen);
     size_t i = h & (c->cap - 1);
     for (; c->slots[i].count; i = (i + 1) & (c->cap - 1)) {
         struct group *g = &c->slots[i];

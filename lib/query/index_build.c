@@ -219,7 +219,7 @@ int qbuilder_unit(struct qbuilder *b)
 
 static int event_local(struct qbuilder *b, const uint8_t *id, size_t len, uint32_t *ret)
 {
-    uint32_t h = trail_crc32c(0, id, len);
+    uint32_t h = crc32c(0, id, len);
     size_t mask = b->ev_slots_cap - 1, i = h & mask;
     for (; b->ev_slots[i]; i = (i + 1) & mask) {
         uint32_t l = b->ev_slots[i] - 1;
@@ -257,7 +257,7 @@ static int event_local(struct qbuilder *b, const uint8_t *id, size_t len, uint32
         if (!slots)
             return -ENOMEM;
         for (uint32_t k = 0; k < b->n_ev; k++) {
-            uint32_t kh = trail_crc32c(0, b->ev_ids[k], b->ev_lens[k]);
+            uint32_t kh = crc32c(0, b->ev_ids[k], b->ev_lens[k]);
             size_t j = kh & (cap - 1);
             while (slots[j])
                 j = (j + 1) & (cap - 1);
@@ -401,7 +401,7 @@ static void add_word(void *arg, const uint8_t *w, size_t n)
 /* Was this value's text seen in the current unit? Remembers it if not. */
 static int value_seen(struct qbuilder *b, int type, const char *text, size_t n)
 {
-    uint32_t h = trail_crc32c((uint32_t)type, text, n);
+    uint32_t h = crc32c((uint32_t)type, text, n);
     size_t mask = b->seen_cap - 1, i = h & mask;
     for (size_t probes = 0; probes < 16; probes++, i = (i + 1) & mask) {
         struct vseen *s = &b->seen[i];
@@ -814,7 +814,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
 
     /* trailer: length, CRC-32C of everything before it, magic */
     uint64_t total = out->len - start + 16;
-    uint32_t crc = trail_crc32c(0, out->data + start, out->len - start);
+    uint32_t crc = crc32c(0, out->data + start, out->len - start);
     if (put64(out, total) < 0 || put32(out, crc) < 0 || trail_buf_append(out, "TIDX", 4) < 0)
         goto fail;
     r = 0;

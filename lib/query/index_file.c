@@ -115,7 +115,7 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
     if (get_u16(data + 8) != 1 || get_u32(data + 12) != IDX_HEADER)
         return TRAIL_E_VERSION;
     if (get_u64(data + len - 16) != len ||
-        get_u32(data + len - 8) != trail_crc32c(0, data, len - IDX_TRAILER))
+        get_u32(data + len - 8) != crc32c(0, data, len - IDX_TRAILER))
         return TRAIL_E_CORRUPT;
     if (store_id && memcmp(data + 16, store_id, 16) != 0)
         return TRAIL_E_CORRUPT;
@@ -418,7 +418,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
             const uint8_t *f = (const uint8_t *)raw.data + off;
             uint32_t len;
             if (raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > raw.len - off - 8 ||
-                trail_crc32c(0, f + 8, len) != get_u32(f + 4)) {
+                crc32c(0, f + 8, len) != get_u32(f + 4)) {
                 r = TRAIL_E_CORRUPT;
                 goto out;
             }

@@ -27,15 +27,15 @@
 
 uint32_t qterm_word(const uint8_t *word, size_t len)
 {
-    return trail_crc32c(trail_crc32c(0, "w", 1), word, len);
+    return crc32c(crc32c(0, "w", 1), word, len);
 }
 
 uint32_t qterm_value(const char *key, size_t klen, const char *val, size_t vlen)
 {
-    uint32_t c = trail_crc32c(0, "v", 1);
-    c = trail_crc32c(c, key, klen);
-    c = trail_crc32c(c, "=", 1);
-    return trail_crc32c(c, val, vlen);
+    uint32_t c = crc32c(0, "v", 1);
+    c = crc32c(c, key, klen);
+    c = crc32c(c, "=", 1);
+    return crc32c(c, val, vlen);
 }
 
 size_t qwords(const char *text, size_t len, int complete_only,
@@ -533,7 +533,7 @@ static int set_where(struct trail_query *q, const char *shown_name, const char *
         const char *slash = strchr(op, '/');
         char *endp;
         uint8_t fam, addr[16];
-        if (trail_ip_parse(op, (size_t)(slash - op), &fam, addr) < 0)
+        if (ip_parse(op, (size_t)(slash - op), &fam, addr) < 0)
             return bad(err, errlen, "bad %s '%s': bad CIDR: '%.*s' is not an IP address",
                        shown_name, shown(value, sb), (int)(slash - op > 64 ? 64 : slash - op), op);
         int max = fam == 4 ? 32 : 128;
@@ -556,7 +556,7 @@ static int set_where(struct trail_query *q, const char *shown_name, const char *
         w.ip_family = fam;
         memcpy(w.ip, addr, 16);
     } else {
-        if (vlen < 64 && trail_ip_parse(op, vlen, &w.ip_family, w.ip) == 0)
+        if (vlen < 64 && ip_parse(op, vlen, &w.ip_family, w.ip) == 0)
             w.has_ip = 1;
         char *endp;
         errno = 0;
@@ -636,7 +636,7 @@ static int set_provenance_where(struct trail_query *q, const char *given, const 
         return bad(err, errlen, "bad %s '%s': expected trail or producer", given, shown(value, sb));
     if (field == QF_PEER && !looks_like_cidr(v, strlen(v))) {
         uint8_t fam, addr[16];
-        if (trail_ip_parse(v, strlen(v), &fam, addr) < 0)
+        if (ip_parse(v, strlen(v), &fam, addr) < 0)
             return bad(err, errlen, "bad %s '%s': expected an IP address or a CIDR network", given,
                        shown(value, sb));
     }
@@ -1070,8 +1070,8 @@ uint32_t qquery_hash(const struct trail_query *q)
         for (size_t i = 0; i < q->n_pairs; i++) {
             if (strcmp(q->pairs[i].name, names[k]) != 0)
                 continue;
-            h = trail_crc32c(h, names[k], strlen(names[k]) + 1);
-            h = trail_crc32c(h, q->pairs[i].value, strlen(q->pairs[i].value) + 1);
+            h = crc32c(h, names[k], strlen(names[k]) + 1);
+            h = crc32c(h, q->pairs[i].value, strlen(q->pairs[i].value) + 1);
         }
     }
     return h;
@@ -1116,7 +1116,7 @@ int qplan_event_ok(struct qplan *p, const uint8_t *id, size_t len)
     const struct trail_query *q = p->q;
     if (q->n_globs == 0)
         return 1;
-    uint32_t h = trail_crc32c(0, id, len);
+    uint32_t h = crc32c(0, id, len);
     size_t slot = h % TRAIL_ARRAY_SIZE(p->idcache);
     if (p->idcache[slot].ok >= 0 && p->idcache[slot].h == h && p->idcache[slot].len == len &&
         memcmp(p->idcache[slot].id, id, len) == 0)

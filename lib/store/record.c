@@ -55,7 +55,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-void trail_uuid_derive(const uint8_t store_id[16], uint64_t seq, uint8_t out[16])
+void uuid_derive(const uint8_t store_id[16], uint64_t seq, uint8_t out[16])
 {
     memcpy(out, store_id, 16);
     out[6] = (uint8_t)(0x80 | (out[6] & 0x0f)); /* version 8 */
@@ -80,7 +80,7 @@ static size_t value_size(const struct trail_attr *a)
     }
 }
 
-size_t trail_record_size(const struct trail_event *ev)
+size_t record_size(const struct trail_event *ev)
 {
     size_t n = 19 + (ev->has_uuid ? 16 : 0) + 8 + 1 + ev->id_len + 1 + ev->host_len + 1 + 1 +
                ev->input_name_len + 1 +
@@ -93,8 +93,8 @@ size_t trail_record_size(const struct trail_event *ev)
     return n;
 }
 
-size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
-                          int64_t received_us, uint8_t *out)
+size_t record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
+                    int64_t received_us, uint8_t *out)
 {
     uint8_t *p = out;
     *p++ = TRAIL_RECORD_VERSION;
@@ -142,7 +142,7 @@ size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t ti
     for (uint32_t i = 0; i < ev->n_attrs; i++) {
         const struct trail_attr *a = &ev->attrs[i];
         *p++ = (uint8_t)a->key_len;
-        memcpy(p, trail_attr_key(ev, a), a->key_len);
+        memcpy(p, attr_key(ev, a), a->key_len);
         p += a->key_len;
         *p++ = a->type;
         switch (a->type) {
@@ -186,8 +186,8 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
             goto corrupt;                                                                          \
     } while (0)
 
-int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
-                        struct trail_event *ev)
+int record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
+                  struct trail_event *ev)
 {
     const uint8_t *p, *end = rec + len;
     const uint8_t *prev_key = NULL;
@@ -211,7 +211,7 @@ int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[1
     ev->seq = v.seq;
     ev->time_us = v.time_us;
     if (v.flags & TRAIL_REC_F_UUID_DERIVED)
-        trail_uuid_derive(store_id, v.seq, ev->uuid);
+        uuid_derive(store_id, v.seq, ev->uuid);
     else
         memcpy(ev->uuid, rec + 19, 16);
     ev->has_uuid = true;

@@ -21,27 +21,27 @@
 #define TRAIL_RECORD_MAX           (16u << 20) /* hard ceiling of a frame's length field */
 
 /*
- * trail_record_size - the exact encoded size of ev as a record, uuid derived
+ * record_size - the exact encoded size of ev as a record, uuid derived
  * when the event has none.
  */
-size_t trail_record_size(const struct trail_event *ev);
+size_t record_size(const struct trail_event *ev);
 
 /*
- * trail_record_write - encode ev into out (trail_record_size() bytes) with
+ * record_write - encode ev into out (record_size() bytes) with
  * the given seq, producer time and received time, in the current record
  * version; returns the bytes written.
  */
-size_t trail_record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
-                          int64_t received_us, uint8_t *out);
+size_t record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
+                    int64_t received_us, uint8_t *out);
 
 /*
- * trail_record_decode - decode a record into ev (made from any catalog; its
+ * record_decode - decode a record into ev (made from any catalog; its
  * memory is reused). Derived uuids are computed from store_id. Never reads
  * outside rec[0..len). 0, TRAIL_E_CORRUPT (malformed), TRAIL_E_VERSION or
  * -ENOMEM. ev is reset even on failure.
  */
-int trail_record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
-                        struct trail_event *ev);
+int record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
+                  struct trail_event *ev);
 
 /* ---- the raw record view (lib/store/record.c) ---- */
 
@@ -92,17 +92,17 @@ int rec_attr_next(const uint8_t **p, const uint8_t *end, struct rec_attr *a);
 /* rec_attr_text - the text form of an attribute value (trail_value_format); buf >= 64 bytes. */
 size_t rec_attr_text(const struct rec_attr *a, char *buf, const char **ret_text);
 
-/* trail_record_seq / _time - read the fixed fields of a record of len >= MIN. */
-static inline uint64_t trail_record_seq(const uint8_t *rec)
+/* record_seq / _time - read the fixed fields of a record of len >= MIN. */
+static inline uint64_t record_seq(const uint8_t *rec)
 {
     return get_u64(rec + 1);
 }
-static inline int64_t trail_record_time(const uint8_t *rec)
+static inline int64_t record_time(const uint8_t *rec)
 {
     return (int64_t)get_u64(rec + 9);
 }
 
-/* trail_uuid_derive - the uuid of a record stored without one (RFC 9562 version 8). */
-void trail_uuid_derive(const uint8_t store_id[16], uint64_t seq, uint8_t out[16]);
+/* uuid_derive - the uuid of a record stored without one (RFC 9562 version 8). */
+void uuid_derive(const uint8_t store_id[16], uint64_t seq, uint8_t out[16]);
 
 #endif /* TRAIL_RECORD_H */

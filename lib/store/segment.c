@@ -51,7 +51,7 @@ size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
             p += 32;
         }
     }
-    put_u32(p, trail_crc32c(0, out, (size_t)(p - out)));
+    put_u32(p, crc32c(0, out, (size_t)(p - out)));
     return len;
 }
 
@@ -65,7 +65,7 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     size_t hlen = get_u32(p + SEG_H_LEN);
     if (n_nodes > 64 || hlen != TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4 || hlen > len)
         return TRAIL_E_CORRUPT;
-    if (get_u32(p + hlen - 4) != trail_crc32c(0, p, hlen - 4))
+    if (get_u32(p + hlen - 4) != crc32c(0, p, hlen - 4))
         return TRAIL_E_CORRUPT;
     memset(h, 0, sizeof(*h));
     h->kind = p[10];
@@ -158,7 +158,7 @@ int frame_next(struct frame_reader *r, const uint8_t **ret_rec, uint32_t *ret_le
     if (have < TRAIL_FRAME_HEAD + (size_t)len)
         return FRAME_TORN;
     const uint8_t *rec = (const uint8_t *)r->buf.data + (r->off - r->buf_off) + TRAIL_FRAME_HEAD;
-    if (trail_crc32c(0, rec, len) != crc)
+    if (crc32c(0, rec, len) != crc)
         return FRAME_BAD;
     *ret_rec = rec;
     *ret_len = len;
@@ -185,7 +185,7 @@ static int frame_plausible(const uint8_t *p, size_t n, uint64_t after_seq)
     uint64_t seq = get_u64(rec + 1);
     if (seq <= after_seq || seq - after_seq > ((uint64_t)1 << 40))
         return 0;
-    return trail_crc32c(0, rec, len) == get_u32(p + 4);
+    return crc32c(0, rec, len) == get_u32(p + 4);
 }
 
 int frame_resync(struct frame_reader *r, uint64_t after_seq, uint64_t *ret_off)
@@ -267,7 +267,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
     if (r < 0)
         return r;
     if (got != sizeof(t) || memcmp(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8) != 0 ||
-        get_u32(t + SEG_T_CRC) != trail_crc32c(0, t, SEG_T_CRC))
+        get_u32(t + SEG_T_CRC) != crc32c(0, t, SEG_T_CRC))
         return TRAIL_E_CORRUPT;
     uint64_t index_off = get_u64(t + SEG_T_INDEX_OFF);
     s.n_blocks = get_u32(t + SEG_T_BLOCKS);
@@ -291,7 +291,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
     if (r < 0)
         goto fail;
     r = TRAIL_E_CORRUPT;
-    if (got != index_len || trail_crc32c(0, idx, index_len) != index_crc)
+    if (got != index_len || crc32c(0, idx, index_len) != index_crc)
         goto fail;
     uint64_t next_seq = s.first_seq, next_off = s.h.header_len;
     for (uint32_t i = 0; i < s.n_blocks; i++) {
@@ -325,7 +325,7 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
     r = io_pread_full(fd, comp->data, b->comp_len, b->offset, &got);
     if (r < 0)
         return r;
-    if (got != b->comp_len || trail_crc32c(0, comp->data, got) != b->crc)
+    if (got != b->comp_len || crc32c(0, comp->data, got) != b->crc)
         return TRAIL_E_CORRUPT;
     out->len = 0;
     r = trail_buf_reserve(out, b->raw_len ? b->raw_len : 1);
@@ -353,7 +353,7 @@ static int flush_block(ZSTD_CCtx *cctx, int level, int dst_fd, struct trail_buf 
     b->comp_len = (uint32_t)n;
     b->raw_len = (uint32_t)raw->len;
     b->offset = *off;
-    b->crc = trail_crc32c(0, comp->data, n);
+    b->crc = crc32c(0, comp->data, n);
     r = io_pwrite_full(dst_fd, comp->data, n, *off);
     if (r < 0)
         return r;
@@ -395,14 +395,14 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
             goto out;
         if (r == FRAME_END)
             break;
-        if (r != FRAME_OK || trail_record_seq(rec) != next_seq) {
+        if (r != FRAME_OK || record_seq(rec) != next_seq) {
             r = TRAIL_E_CORRUPT;
             goto out;
         }
-        int64_t t = trail_record_time(rec);
+        int64_t t = record_time(rec);
         uint8_t head[TRAIL_FRAME_HEAD];
         put_u32(head, len);
-        put_u32(head + 4, trail_crc32c(0, rec, len));
+        put_u32(head + 4, crc32c(0, rec, len));
         if ((r = trail_buf_append(&raw, head, sizeof(head))) < 0 ||
             (r = trail_buf_append(&raw, rec, len)) < 0)
             goto out;
@@ -464,13 +464,13 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     memset(t, 0, TRAIL_SEG_TRAILER);
     put_u64(t + SEG_T_INDEX_OFF, off);
     put_u32(t + SEG_T_BLOCKS, (uint32_t)n_blocks);
-    put_u32(t + SEG_T_INDEX_CRC, trail_crc32c(0, p, index_len));
+    put_u32(t + SEG_T_INDEX_CRC, crc32c(0, p, index_len));
     put_u64(t + SEG_T_FIRST_SEQ, h->first_seq);
     put_u64(t + SEG_T_LAST_SEQ, next_seq - 1);
     memcpy(t + SEG_T_CHAIN, ret->chain_end, 32);
     put_u64(t + SEG_T_MIN_TIME, (uint64_t)min_time);
     put_u64(t + SEG_T_MAX_TIME, (uint64_t)max_time);
-    put_u32(t + SEG_T_CRC, trail_crc32c(0, t, SEG_T_CRC));
+    put_u32(t + SEG_T_CRC, crc32c(0, t, SEG_T_CRC));
     memcpy(t + SEG_T_MAGIC, TRAIL_SEG_END_MAGIC, 8);
     r = io_pwrite_full(dst_fd, p, index_len + TRAIL_SEG_TRAILER, off);
     if (r < 0)

@@ -67,7 +67,7 @@ void store_report(struct trail_store_report *rep, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    trail_text_addline(rep->message, sizeof(rep->message), fmt, ap);
+    text_addline(rep->message, sizeof(rep->message), fmt, ap);
     va_end(ap);
 }
 
@@ -138,7 +138,7 @@ static int64_t mono_us(void)
 int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
                         uint8_t group_root[TRAIL_HASH_LEN], int *ret_group_done)
 {
-    /* trail_frontier_append's merge, watching for the 8th merge: that hash is the
+    /* frontier_append's merge, watching for the 8th merge: that hash is the
        root of the 256-leaf group just completed (no extra hashing) */
     uint8_t carry[TRAIL_HASH_LEN];
     unsigned k = 0;
@@ -181,7 +181,7 @@ static int meta_read(struct trail_store *s)
         return -err;
     if (n != META_LEN || memcmp(m, META_MAGIC, 8) != 0 || get_u16(m + 8) != META_VERSION)
         return TRAIL_E_VERSION;
-    if (get_u32(m + 60) != trail_crc32c(0, m, 60))
+    if (get_u32(m + 60) != crc32c(0, m, 60))
         return TRAIL_E_CORRUPT;
     memcpy(s->store_id, m + 16, 16);
     s->created_us = (int64_t)get_u64(m + 32);
@@ -196,7 +196,7 @@ static int meta_write(struct trail_store *s)
     put_u32(m + 12, META_LEN);
     memcpy(m + 16, s->store_id, 16);
     put_u64(m + 32, (uint64_t)s->created_us);
-    put_u32(m + 60, trail_crc32c(0, m, 60));
+    put_u32(m + 60, crc32c(0, m, 60));
     int fd = openat(s->dir_fd, "store.meta.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
@@ -433,17 +433,17 @@ static int scan_open(struct trail_store *s, int fd, const char *name, struct seg
         r = frame_next(&rd, &rec, &len);
         if (r < 0)
             goto out;
-        if (r == FRAME_OK && trail_record_seq(rec) != next)
+        if (r == FRAME_OK && record_seq(rec) != next)
             r = FRAME_BAD;
         if (r == FRAME_OK) {
-            int64_t t = trail_record_time(rec);
+            int64_t t = record_time(rec);
             g->min_time = t < g->min_time ? t : g->min_time;
             g->max_time = t > g->max_time ? t : g->max_time;
             if (hash) {
                 uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
                 int done;
                 if ((r = trail_hash_leaf(rec, len, leaf)) < 0 ||
-                    (r = trail_hash_chain(chain, leaf, chain)) < 0 ||
+                    (r = hash_chain(chain, leaf, chain)) < 0 ||
                     (r = store_frontier_push(fr, leaf, root, &done)) < 0)
                     goto out;
             }
@@ -539,15 +539,14 @@ static int hash_sealed(int fd, const struct seg_sealed *ss, uint8_t chain[TRAIL_
         while (r == 0 && off + TRAIL_FRAME_HEAD <= raw.len) {
             const uint8_t *p = (const uint8_t *)raw.data + off;
             uint32_t len = get_u32(p);
-            if (len > raw.len - off - TRAIL_FRAME_HEAD ||
-                trail_crc32c(0, p + 8, len) != get_u32(p + 4)) {
+            if (len > raw.len - off - TRAIL_FRAME_HEAD || crc32c(0, p + 8, len) != get_u32(p + 4)) {
                 r = TRAIL_E_CORRUPT;
                 break;
             }
             uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
             int done;
             if ((r = trail_hash_leaf(p + 8, len, leaf)) < 0 ||
-                (r = trail_hash_chain(chain, leaf, chain)) < 0 ||
+                (r = hash_chain(chain, leaf, chain)) < 0 ||
                 (r = store_frontier_push(fr, leaf, root, &done)) < 0)
                 break;
             off += TRAIL_FRAME_HEAD + len;
@@ -616,7 +615,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
                 r = TRAIL_E_NOT_FOUND;
                 goto out;
             }
-            if ((r = trail_random_bytes(s->store_id, 16)) < 0)
+            if ((r = random_bytes(s->store_id, 16)) < 0)
                 goto out;
             s->created_us = trail_now();
             if ((r = meta_write(s)) < 0)
@@ -680,7 +679,7 @@ static int recover(struct trail_store *s, struct trail_store_report *rep)
 
     uint8_t chain[TRAIL_HASH_LEN] = {0};
     struct trail_frontier fr;
-    trail_frontier_init(&fr);
+    frontier_init(&fr);
     struct seg_header last_h = {0};
     int last_open = 0;
     uint64_t prev_last = 0;
@@ -1635,7 +1634,7 @@ static int dedup_rebuild(struct trail_store *s)
         if (newest - t > s->o.dedup_window_us || ++seen > (size_t)s->o.dedup_max / 2)
             break;
         uint8_t derived[16];
-        trail_uuid_derive(s->store_id, ev->seq, derived);
+        uuid_derive(s->store_id, ev->seq, derived);
         if (ev->own || memcmp(ev->uuid, derived, 16) == 0)
             continue; /* no producer uuid */
         if (n_found == cap_found) {
@@ -2164,7 +2163,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
     uint32_t max_rec = trail_catalog_limits(s->cat)->max_record_bytes;
     size_t total = 0;
     for (size_t i = 0; i < n_in; i++) {
-        size_t len = trail_record_size(in_events[i]);
+        size_t len = record_size(in_events[i]);
         if (len > max_rec || len > TRAIL_RECORD_MAX)
             return TRAIL_E_TOO_LARGE;
         total += TRAIL_FRAME_HEAD + len;
@@ -2214,7 +2213,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
     if (n < n_in) { /* the frames of fewer events */
         total = 0;
         for (size_t i = 0; i < n; i++)
-            total += TRAIL_FRAME_HEAD + trail_record_size(events[i]);
+            total += TRAIL_FRAME_HEAD + record_size(events[i]);
     }
     uint64_t gen = s->fail_gen;
     s->reserve_next += n;
@@ -2227,10 +2226,10 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
         struct trail_event *ev = events[i];
         uint8_t *p = sc->frames + off;
         int64_t t = ev->time_us ? ev->time_us : now;
-        size_t len = trail_record_write(ev, first + i, t, ev->received_us ? ev->received_us : now,
-                                        p + TRAIL_FRAME_HEAD);
+        size_t len = record_write(ev, first + i, t, ev->received_us ? ev->received_us : now,
+                                  p + TRAIL_FRAME_HEAD);
         put_u32(p, (uint32_t)len);
-        put_u32(p + 4, trail_crc32c(0, p + TRAIL_FRAME_HEAD, len));
+        put_u32(p + 4, crc32c(0, p + TRAIL_FRAME_HEAD, len));
         r = trail_hash_leaf(p + TRAIL_FRAME_HEAD, len, sc->leaves[i]);
         sc->lens[i] = len;
         off += TRAIL_FRAME_HEAD + len;
@@ -2265,7 +2264,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
     for (size_t i = 0; i < n; i++) {
         size_t frame = TRAIL_FRAME_HEAD + sc->lens[i];
         const uint8_t *p = sc->frames + off;
-        int64_t t = trail_record_time(p + TRAIL_FRAME_HEAD);
+        int64_t t = record_time(p + TRAIL_FRAME_HEAD);
         if (!lv->seg_exists || (lv->seg.first_seq < lv->next_seq &&
                                 (lv->seg_bytes + frame > s->o.segment_max_bytes ||
                                  now - lv->seg.created_us >= s->o.segment_max_age_us))) {
@@ -2276,7 +2275,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
             roll(s, b, now);
         }
         int group_done;
-        if ((r = trail_hash_chain(lv->chain, sc->leaves[i], lv->chain)) < 0 ||
+        if ((r = hash_chain(lv->chain, sc->leaves[i], lv->chain)) < 0 ||
             (r = store_frontier_push(&lv->frontier, sc->leaves[i], b->groups[b->n_groups],
                                      &group_done)) < 0) {
             go_fatal(s, r);
@@ -2291,7 +2290,7 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
             }
         }
         /* the record's seq is the next one, and the tree has one leaf per record */
-        TRAIL_ASSERT(trail_record_seq(p + TRAIL_FRAME_HEAD) == lv->next_seq);
+        TRAIL_ASSERT(record_seq(p + TRAIL_FRAME_HEAD) == lv->next_seq);
         TRAIL_ASSERT(lv->frontier.size == lv->next_seq);
         memcpy(b->data.data + b->data.len, p, frame);
         b->data.len += frame;
@@ -2405,7 +2404,7 @@ uint64_t trail_store_first_seq(struct trail_store *s)
     return v;
 }
 
-int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret)
+int store_frontier(struct trail_store *s, struct trail_frontier *ret)
 {
     pthread_mutex_lock(&s->lock);
     *ret = s->durable.frontier;
@@ -2451,7 +2450,7 @@ static int reader_state(struct trail_store *s)
             uint8_t leaf[TRAIL_HASH_LEN], root[TRAIL_HASH_LEN];
             int done;
             if ((r = trail_hash_leaf(rec, len, leaf)) < 0 ||
-                (r = trail_hash_chain(st->chain, leaf, st->chain)) < 0 ||
+                (r = hash_chain(st->chain, leaf, st->chain)) < 0 ||
                 (r = store_frontier_push(&st->frontier, leaf, root, &done)) < 0)
                 break;
             next++;
@@ -2486,7 +2485,7 @@ int trail_store_state(struct trail_store *s, struct trail_store_state *ret)
     st.time_us = s->durable_time_us ? s->durable_time_us : trail_now();
     pthread_mutex_unlock(&s->lock);
     st.tree_size = f->size;
-    int r = trail_frontier_root(f, st.root);
+    int r = frontier_root(f, st.root);
     free(f);
     if (r < 0)
         return r;
@@ -2501,7 +2500,7 @@ void trail_store_id(const struct trail_store *s, uint8_t ret_id[16])
 
 void trail_store_uuid(const struct trail_store *s, uint64_t seq, uint8_t ret_uuid[16])
 {
-    trail_uuid_derive(s->store_id, seq, ret_uuid);
+    uuid_derive(s->store_id, seq, ret_uuid);
 }
 
 int trail_store_stats(struct trail_store *s, struct trail_store_stats *ret)

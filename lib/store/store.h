@@ -259,7 +259,7 @@ int store_checkpoint_sizes(struct trail_store *s, uint64_t **sizes, size_t *n);
 /* store_checkpoint_fd - DIR/checkpoints as the writer holds it open, or -1 (no key). */
 int store_checkpoint_fd(const struct trail_store *s);
 
-/* trail_store_frontier - the frontier at the durable point (for the integrity layer). */
-int trail_store_frontier(struct trail_store *s, struct trail_frontier *ret);
+/* store_frontier - the frontier at the durable point (for the integrity layer). */
+int store_frontier(struct trail_store *s, struct trail_frontier *ret);
 
 #endif /* TRAIL_STORE_H */

@@ -128,7 +128,7 @@ long store_blocks_check(int fd, const struct seg_sealed *ss)
         }
         size_t got = 0;
         if (io_pread_full(fd, comp.data, b->comp_len, b->offset, &got) < 0 || got != b->comp_len ||
-            trail_crc32c(0, comp.data, b->comp_len) != b->crc)
+            crc32c(0, comp.data, b->comp_len) != b->crc)
             bad = i;
     }
     trail_buf_free(&comp);
@@ -227,7 +227,7 @@ static void file_sha256(const char *path, char out[2 * TRAIL_HASH_LEN + 1])
         uint8_t *p = malloc((size_t)st.st_size + 1);
         uint8_t h[TRAIL_HASH_LEN];
         if (p && pread(fd, p, (size_t)st.st_size, 0) == st.st_size &&
-            trail_sha256(p, (size_t)st.st_size, h) == 0)
+            hash_sha256(p, (size_t)st.st_size, h) == 0)
             for (int i = 0; i < TRAIL_HASH_LEN; i++)
                 snprintf(out + 2 * i, 3, "%02x", h[i]);
         free(p);

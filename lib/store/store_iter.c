@@ -228,7 +228,7 @@ static int reach_open(struct trail_store_iter *it, uint64_t seq)
             return r;
         if (r != FRAME_OK)
             return 0; /* the end for now (a writer may still be writing it) */
-        if (trail_record_seq(rec) != it->seg.first_seq + it->n_offs)
+        if (record_seq(rec) != it->seg.first_seq + it->n_offs)
             return 0;
         if (it->n_offs == it->cap_offs) {
             size_t cap = it->cap_offs ? it->cap_offs * 2 : 4096;
@@ -342,8 +342,8 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
         const uint8_t *p = (const uint8_t *)it->raw.data + it->boffs[seq - blk->first_seq];
         uint32_t len = get_u32(p);
         const uint8_t *rec = p + TRAIL_FRAME_HEAD;
-        if (len < TRAIL_RECORD_MIN || trail_crc32c(0, rec, len) != get_u32(p + 4) ||
-            trail_record_seq(rec) != seq)
+        if (len < TRAIL_RECORD_MIN || crc32c(0, rec, len) != get_u32(p + 4) ||
+            record_seq(rec) != seq)
             return TRAIL_E_CORRUPT;
         *ret_rec = rec;
         *ret_len = len;
@@ -371,7 +371,7 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
     r = frame_next(&it->fr, ret_rec, ret_len);
     if (r < 0)
         return r;
-    if (r != FRAME_OK || trail_record_seq(*ret_rec) != seq)
+    if (r != FRAME_OK || record_seq(*ret_rec) != seq)
         return TRAIL_E_CORRUPT;
     return 1;
 }
@@ -420,7 +420,7 @@ int trail_store_iter_next(struct trail_store_iter *it, struct trail_event *ev)
     int r = trail_store_iter_next_raw(it, &rec, &len, &seq);
     if (r <= 0)
         return r;
-    r = trail_record_decode(rec, len, it->s->store_id, ev);
+    r = record_decode(rec, len, it->s->store_id, ev);
     return r < 0 ? r : 1;
 }
 
@@ -440,7 +440,7 @@ static int scan_time(struct trail_store_iter *it, uint64_t from, uint64_t to, in
             return r;
         if (r == 0)
             return 0;
-        int64_t rt = trail_record_time(rec);
+        int64_t rt = record_time(rec);
         if (fwd ? rt >= t : rt <= t) {
             it->next = seq;
             *ret_found = 1;

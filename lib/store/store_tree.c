@@ -43,13 +43,13 @@ static void side_header(uint8_t h[64], const char *magic, const uint8_t store_id
     put_u16(h + 8, 1);
     put_u32(h + 12, 64);
     memcpy(h + 16, store_id, 16);
-    put_u32(h + 60, trail_crc32c(0, h, 60));
+    put_u32(h + 60, crc32c(0, h, 60));
 }
 
 static int side_header_ok(const uint8_t h[64], const char *magic, const uint8_t store_id[16])
 {
     return memcmp(h, magic, 8) == 0 && get_u16(h + 8) == 1 && get_u32(h + 12) == 64 &&
-           memcmp(h + 16, store_id, 16) == 0 && get_u32(h + 60) == trail_crc32c(0, h, 60);
+           memcmp(h + 16, store_id, 16) == 0 && get_u32(h + 60) == crc32c(0, h, 60);
 }
 
 /*
@@ -78,7 +78,7 @@ static int anchors_group(struct trail_store *s, uint64_t group, uint8_t (*out)[T
             break;
         if (get_u64(e) != group)
             continue;
-        if (get_u32(e + 8 + 256 * 32) != trail_crc32c(0, e, 8 + 256 * 32)) {
+        if (get_u32(e + 8 + 256 * 32) != crc32c(0, e, 8 + 256 * 32)) {
             r = TRAIL_E_CORRUPT;
             break;
         }
@@ -228,7 +228,7 @@ int store_roots_open(struct trail_store *s, struct trail_store_report *rep)
             store_report(rep, "tree.roots: group %" PRIu64 " purged before it could be rebuilt", g);
         } else if (r < 0) {
             break;
-        } else if ((r = trail_hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, 256, root)) < 0) {
+        } else if ((r = hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, 256, root)) < 0) {
             break;
         }
         r = 0;
@@ -259,7 +259,7 @@ static int mth(struct trail_store *s, uint64_t begin, uint64_t end, uint8_t out[
             return -ENOMEM;
         int r = store_leaf_range(s, begin + 1, n, leaves);
         if (r == 0)
-            r = trail_hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, n, out);
+            r = hash_tree((const uint8_t(*)[TRAIL_HASH_LEN])leaves, n, out);
         free(leaves);
         return r;
     }
@@ -342,7 +342,7 @@ int store_anchors_add(struct trail_store *s, uint64_t group, uint64_t upto)
     }
     put_u64(e, group);
     memcpy(e + 8, leaves, 256 * 32);
-    put_u32(e + 8 + 256 * 32, trail_crc32c(0, e, 8 + 256 * 32));
+    put_u32(e + 8 + 256 * 32, crc32c(0, e, 8 + 256 * 32));
     if (pwrite(fd, e, ANCHOR_ENTRY, (off_t)end) != ANCHOR_ENTRY || fsync(fd) < 0) {
         r = errno ? -errno : -EIO;
         goto out;

@@ -182,7 +182,7 @@ static void note(struct verify *v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    trail_text_addline(v->notes, sizeof(v->notes), fmt, ap);
+    text_addline(v->notes, sizeof(v->notes), fmt, ap);
     va_end(ap);
 }
 
@@ -333,7 +333,7 @@ static int side_header_ok(const uint8_t *h, size_t len, const char *magic,
 {
     *ret_foreign = 0;
     if (len < 64 || memcmp(h, magic, 8) != 0 || get_u16(h + 8) != 1 || get_u32(h + 12) != 64 ||
-        get_u32(h + 60) != trail_crc32c(0, h, 60))
+        get_u32(h + 60) != crc32c(0, h, 60))
         return 0;
     if (memcmp(h + 16, store_id, 16) != 0) {
         *ret_foreign = 1;
@@ -382,7 +382,7 @@ static int load_side_files(struct verify *v)
                               : "anchors has a damaged header");
     }
     for (size_t off = 64; off + ANCHOR_ENTRY <= len; off += ANCHOR_ENTRY) {
-        if (get_u32(p + off + 8 + 256 * 32) != trail_crc32c(0, p + off, 8 + 256 * 32)) {
+        if (get_u32(p + off + 8 + 256 * 32) != crc32c(0, p + off, 8 + 256 * 32)) {
             r = report(v, TRAIL_DAMAGE_CHECKSUM, 0, 0, "anchors",
                        "the anchor entry at offset %zu fails its CRC-32C", off);
             if (r < 0) {
@@ -402,7 +402,7 @@ static const uint8_t *anchor_group(const struct verify *v, uint64_t g)
     const uint8_t *found = NULL;
     for (size_t off = 64; v->anchors && off + ANCHOR_ENTRY <= v->anchors_len; off += ANCHOR_ENTRY) {
         const uint8_t *e = v->anchors + off;
-        if (get_u64(e) == g && get_u32(e + 8 + 256 * 32) == trail_crc32c(0, e, 8 + 256 * 32))
+        if (get_u64(e) == g && get_u32(e + 8 + 256 * 32) == crc32c(0, e, 8 + 256 * 32))
             found = e + 8;
     }
     return found;
@@ -429,7 +429,7 @@ static int side_mth(const struct verify *v, uint64_t begin, uint64_t end,
         for (uint64_t i = begin % 256; i < begin % 256 + n; i++)
             if (is_zero(l[i], TRAIL_HASH_LEN))
                 return 0; /* not kept */
-        int r = trail_hash_tree(l + begin % 256, n, out);
+        int r = hash_tree(l + begin % 256, n, out);
         return r < 0 ? r : 1;
     }
     uint64_t k = 1;
@@ -554,7 +554,7 @@ static int parse_anchor(const uint8_t *p, size_t n, struct purge_rec *pr)
     if (end - p < 10 || memcmp(p, " frontier=", 10) != 0)
         return -1;
     p += 10;
-    trail_frontier_init(&pr->fr);
+    frontier_init(&pr->fr);
     pr->fr.size = size;
     int first = 1;
     for (int k = 63; k >= 0; k--) {
@@ -687,7 +687,7 @@ static int meet_checkpoints(struct run *rn, uint64_t q)
     if (rn->cp_i >= v->n_sorted || v->sorted[rn->cp_i]->size != q)
         return 0;
     uint8_t root[TRAIL_HASH_LEN];
-    int r = trail_frontier_root(&j->fr, root);
+    int r = frontier_root(&j->fr, root);
     if (r < 0)
         return r;
     for (; rn->cp_i < v->n_sorted && v->sorted[rn->cp_i]->size == q; rn->cp_i++) {
@@ -752,7 +752,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
         if (n - pos - TRAIL_FRAME_HEAD < len)
             break;
         const uint8_t *rec = f + TRAIL_FRAME_HEAD;
-        if (trail_crc32c(0, rec, len) != get_u32(f + 4)) {
+        if (crc32c(0, rec, len) != get_u32(f + 4)) {
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_CHECKSUM, rn->next, rn->next, j->name,
                         "the frame of record %" PRIu64 " (%s) fails its CRC-32C: its bytes "
@@ -775,7 +775,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
             *ret_err = r;
             return pos;
         }
-        uint64_t s = trail_record_seq(rec);
+        uint64_t s = record_seq(rec);
         if (s != rn->next) {
             seq_anomaly(rn, s, leaf, f + TRAIL_FRAME_HEAD + len, n - pos - TRAIL_FRAME_HEAD - len,
                         WHERE());
@@ -786,7 +786,7 @@ static size_t check_frames(struct run *rn, const uint8_t *p, size_t n, uint64_t 
         if (rec_view_parse(rec, len, &view) == 0 && is_purge_record(&view))
             take_purge(j, &view, s);
         int done;
-        if ((r = trail_hash_chain(j->chain, leaf, j->chain)) < 0 ||
+        if ((r = hash_chain(j->chain, leaf, j->chain)) < 0 ||
             (r = store_frontier_push(&j->fr, leaf, group_root, &done)) < 0) {
             *ret_err = r;
             return pos;
@@ -907,7 +907,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
     if ((r = io_pread_full(fd, t, sizeof(t), file_size - TRAIL_SEG_TRAILER, &got)) < 0)
         return r;
     if (got != sizeof(t) || memcmp(t + 88, TRAIL_SEG_END_MAGIC, 8) != 0 ||
-        get_u32(t + 84) != trail_crc32c(0, t, 84)) {
+        get_u32(t + 84) != crc32c(0, t, 84)) {
         j->stopped = 1;
         set_finding(&j->stop,
                     memcmp(t + 88, TRAIL_SEG_END_MAGIC, 8) ? TRAIL_DAMAGE_FORMAT
@@ -935,7 +935,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
     uint8_t *idx = (uint8_t *)w->in.data;
     if ((r = io_pread_full(fd, idx, index_len, index_off, &got)) < 0)
         return r;
-    if (got != index_len || trail_crc32c(0, idx, index_len) != get_u32(t + 12)) {
+    if (got != index_len || crc32c(0, idx, index_len) != get_u32(t + 12)) {
         j->stopped = 1;
         set_finding(&j->stop, TRAIL_DAMAGE_CHECKSUM, j->h.first_seq, j->h.first_seq, j->name,
                     "the sealed segment's block index fails its CRC-32C");
@@ -982,7 +982,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
             break;
         if ((r = io_pread_full(fd, w->in.data, b->comp_len, b->offset, &got)) < 0)
             break;
-        if (got != b->comp_len || trail_crc32c(0, w->in.data, got) != b->crc) {
+        if (got != b->comp_len || crc32c(0, w->in.data, got) != b->crc) {
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_CHECKSUM, rn.next, rn.next, j->name,
                         "block %" PRIu32 " (records from %" PRIu64 ") fails its CRC-32C", i,
@@ -1057,7 +1057,7 @@ static int read_segment(struct worker *w, struct seg_job *j)
         if (r == TRAIL_E_CORRUPT && got >= TRAIL_SEG_FIXED + 4) {
             size_t hl = get_u32(hbuf + 12);
             crc_only = hl <= got && hl >= TRAIL_SEG_FIXED + 4 &&
-                       get_u32(hbuf + hl - 4) != trail_crc32c(0, hbuf, hl - 4);
+                       get_u32(hbuf + hl - 4) != crc32c(0, hbuf, hl - 4);
         }
         j->stopped = 1;
         set_finding(&j->stop, crc_only ? TRAIL_DAMAGE_CHECKSUM : TRAIL_DAMAGE_FORMAT, j->name_seq,
@@ -1260,7 +1260,7 @@ static int load_store_id(struct verify *v)
     size_t len = 0;
     int r = read_file(v->dir_fd, "store.meta", &m, &len);
     if (r == 0 && len == 64 && memcmp(m, "TRAILSTO", 8) == 0 && get_u16(m + 8) == 1 &&
-        get_u32(m + 60) == trail_crc32c(0, m, 60)) {
+        get_u32(m + 60) == crc32c(0, m, 60)) {
         memcpy(v->store_id, m + 16, 16);
         v->have_id = 1;
     } else if (r == 0 || r == -ENOENT) {
@@ -1844,7 +1844,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                    prev->last_seq + 1, prev->trailer_last, prev->trailer_last);
         rep->last_seq = prev->last_seq;
         memcpy(rep->chain, prev->chain, TRAIL_HASH_LEN);
-        if ((r = trail_frontier_root(&prev->fr, rep->root)) < 0)
+        if ((r = frontier_root(&prev->fr, rep->root)) < 0)
             goto out;
     } else if (last_read) {
         rep->last_seq = last_read->last_seq;
@@ -1894,7 +1894,7 @@ static int join(struct verify *v, struct trail_verify_report *rep)
             first_job = &v->segs[i];
             break;
         }
-    if (first_job && (r = trail_frontier_root(&first_job->h.frontier, start_root)) < 0)
+    if (first_job && (r = frontier_root(&first_job->h.frontier, start_root)) < 0)
         goto out;
     uint64_t ext_ok = 0; /* the largest witness checkpoint the store agrees with */
     for (size_t i = 0; i < v->n_sorted; i++) {

@@ -28,7 +28,7 @@
 struct traild traild;
 
 static int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, int first,
-                   const char *key, const char *value, int line, char *err, size_t errlen)
+                          const char *key, const char *value, int line, char *err, size_t errlen)
 {
     (void)sinks, (void)n_sinks, (void)name, (void)first, (void)line, (void)err, (void)errlen;
     /* a value the sink runner would refuse for every key, to reach the failure path too */
@@ -40,7 +40,7 @@ static int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char 
 }
 
 static int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char *err,
-                    size_t errlen)
+                           size_t errlen)
 {
     (void)sinks, (void)n_sinks, (void)ret_line, (void)err, (void)errlen;
     return 0;
@@ -51,7 +51,8 @@ static void sink_conf_free(struct sink_conf *sinks, size_t n_sinks)
     (void)sinks, (void)n_sinks;
 }
 
-static int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_conf *b, size_t nb)
+static int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_conf *b,
+                             size_t nb)
 {
     (void)a, (void)b;
     return na != nb;

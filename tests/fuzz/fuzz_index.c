@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fix && len >= 16 + 64) {
         for (int i = 0; i < 8; i++)
             buf[len - 16 + i] = (uint8_t)((uint64_t)len >> (8 * i));
-        uint32_t crc = trail_crc32c(0, buf, len - 16);
+        uint32_t crc = crc32c(0, buf, len - 16);
         for (int i = 0; i < 4; i++)
             buf[len - 8 + i] = (uint8_t)(crc >> (8 * i));
     }

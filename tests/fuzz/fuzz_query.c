@@ -47,11 +47,11 @@ static void setup(void)
         trail_event_set_int(ev, "failed_attempts", i * 3);
         trail_event_set_bool(ev, "flag", i & 1);
         trail_event_set_time_attr(ev, "at", 1764000000000000LL);
-        rec_lens[i] = trail_record_size(ev);
+        rec_lens[i] = record_size(ev);
         if (rec_lens[i] > sizeof(recs[i]))
             abort();
-        trail_record_write(ev, 10 + (uint64_t)i, 1764000000000000LL + i * 3600000000LL,
-                           1764000000000000LL, recs[i]);
+        record_write(ev, 10 + (uint64_t)i, 1764000000000000LL + i * 3600000000LL,
+                     1764000000000000LL, recs[i]);
         trail_event_free(ev);
     }
 }

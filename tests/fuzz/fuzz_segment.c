@@ -84,12 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(copy, data, size);
         size_t hlen = get_u32(copy + 12);
         if (hlen >= TRAIL_SEG_FIXED + 4 && hlen <= size) {
-            put_u32(copy + hlen - 4, trail_crc32c(0, copy, hlen - 4));
+            put_u32(copy + hlen - 4, crc32c(0, copy, hlen - 4));
             for (size_t off = hlen; !sealed && off + 8 <= size;) {
                 size_t len = get_u32(copy + off);
                 if (len > size - off - 8)
                     break;
-                put_u32(copy + off + 4, trail_crc32c(0, copy + off + 8, len));
+                put_u32(copy + off + 4, crc32c(0, copy + off + 8, len));
                 off += 8 + len;
             }
         }
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     put_u32(meta + 12, 64);
     if (size >= 32)
         memcpy(meta + 16, data + 16, 16);
-    put_u32(meta + 60, trail_crc32c(0, meta, 60));
+    put_u32(meta + 60, crc32c(0, meta, 60));
     write_file("store.meta", meta, sizeof(meta));
     write_file(sealed ? "seg-0000000000000001.seg" : "seg-0000000000000001.open", data, size);
 

@@ -109,14 +109,14 @@ TEST(strerror_texts)
 
 TEST(utf8)
 {
-    ASSERT(trail_utf8_valid("plain ascii text, long enough for words", 39));
-    ASSERT(trail_utf8_valid("G\xc3\xb6teborg \xe2\x82\xac \xf0\x9f\x94\x92", 18));
-    ASSERT(!trail_utf8_valid("\xc3", 1));             /* truncated */
-    ASSERT(!trail_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    ASSERT(!trail_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    ASSERT(!trail_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
-    ASSERT(!trail_utf8_valid("abcdefgh\xff", 9));     /* after an ASCII run */
-    ASSERT(!trail_utf8_valid("\xe2\x82", 2));
+    ASSERT(utf8_valid("plain ascii text, long enough for words", 39));
+    ASSERT(utf8_valid("G\xc3\xb6teborg \xe2\x82\xac \xf0\x9f\x94\x92", 18));
+    ASSERT(!utf8_valid("\xc3", 1));             /* truncated */
+    ASSERT(!utf8_valid("\xc0\xaf", 2));         /* overlong */
+    ASSERT(!utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    ASSERT(!utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    ASSERT(!utf8_valid("abcdefgh\xff", 9));     /* after an ASCII run */
+    ASSERT(!utf8_valid("\xe2\x82", 2));
 }
 
 TEST(uuid_text)
@@ -298,10 +298,10 @@ TEST(lookups_with_counted_names)
     ASSERT(trail_attr_def_find(d, "duser\0", 6) == NULL);
     ASSERT(trail_attr_def_find(d, "duse", 4) == NULL);
     ASSERT(trail_attr_def_find(d, "duserx", 6) == NULL);
-    ASSERT_EQ(trail_keycmp("abc", "abd", 3), -1);
-    ASSERT(trail_keycmp("abc", "ab", 2) > 0);
-    ASSERT(trail_keycmp("ab", "ab\0", 3) < 0);
-    ASSERT_EQ(trail_keycmp("ab", "ab", 2), 0);
+    ASSERT_EQ(keycmp("abc", "abd", 3), -1);
+    ASSERT(keycmp("abc", "ab", 2) > 0);
+    ASSERT(keycmp("ab", "ab\0", 3) < 0);
+    ASSERT_EQ(keycmp("ab", "ab", 2), 0);
 }
 
 TEST(every_missing_attribute_named)

@@ -41,8 +41,8 @@ static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct
             abort();
         if (i % unit_size == 0 && qbuilder_unit(b) < 0)
             abort();
-        size_t len = trail_record_write(ev, first + i, trail_event_time(ev), trail_event_time(ev),
-                                        out->data + at);
+        size_t len =
+            record_write(ev, first + i, trail_event_time(ev), trail_event_time(ev), out->data + at);
         if (qbuilder_add(b, out->data + at, len) < 0)
             abort();
         out->off[i] = at;

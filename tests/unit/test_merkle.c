@@ -89,13 +89,13 @@ TEST(empty_tree)
 {
     struct trail_frontier f;
     uint8_t root[32], want[32], e[32];
-    trail_frontier_init(&f);
-    ASSERT_OK(trail_frontier_root(&f, root));
+    frontier_init(&f);
+    ASSERT_OK(frontier_root(&f, root));
     unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want);
     ASSERT_MEMEQ(root, want, 32);
     trail_hash_empty(e);
     ASSERT_MEMEQ(e, want, 32);
-    ASSERT_OK(trail_sha256("", 0, e));
+    ASSERT_OK(hash_sha256("", 0, e));
     ASSERT_MEMEQ(e, want, 32);
 }
 
@@ -106,9 +106,9 @@ TEST(leaf_literal)
     unhex("45c7bdcd45db42b418f7c42663fbeb464c9f0a88980cbc31fdddd29d24f724ee", want);
     ASSERT_MEMEQ(got, want, 32);
     /* two pieces hash as their concatenation */
-    ASSERT_OK(trail_hash_leaf2("reco", 4, "rd-0", 4, got));
+    ASSERT_OK(hash_leaf2("reco", 4, "rd-0", 4, got));
     ASSERT_MEMEQ(got, want, 32);
-    ASSERT_OK(trail_hash_leaf2("", 0, "record-0", 8, got));
+    ASSERT_OK(hash_leaf2("", 0, "record-0", 8, got));
     ASSERT_MEMEQ(got, want, 32);
 }
 
@@ -143,15 +143,15 @@ TEST(frontier_roots_0_to_70)
     uint8_t got[32], want[32];
     for (unsigned i = 0; i < N_MAX; i++)
         ref_leaf(i, leaves[i]);
-    trail_frontier_init(&f);
+    frontier_init(&f);
     for (unsigned n = 0; n <= N_MAX; n++) {
         ASSERT_EQ(f.size, n);
-        ASSERT_OK(trail_frontier_root(&f, got));
+        ASSERT_OK(frontier_root(&f, got));
         ref_mth(leaves, n, want);
         if (memcmp(got, want, 32) != 0)
             FAIL_AT("root of %u leaves differs from the reference", n);
         if (n < N_MAX)
-            ASSERT_OK(trail_frontier_append(&f, leaves[n]));
+            ASSERT_OK(frontier_append(&f, leaves[n]));
     }
 }
 
@@ -163,9 +163,9 @@ TEST(frontier_nodes_are_subtree_roots)
     uint8_t want[32];
     for (unsigned i = 0; i < N_MAX; i++)
         ref_leaf(i, leaves[i]);
-    trail_frontier_init(&f);
+    frontier_init(&f);
     for (unsigned n = 1; n <= N_MAX; n++) {
-        ASSERT_OK(trail_frontier_append(&f, leaves[n - 1]));
+        ASSERT_OK(frontier_append(&f, leaves[n - 1]));
         unsigned begin = 0;
         for (int k = 31; k >= 0; k--) {
             if (!(n & (1u << k)))
@@ -196,14 +196,14 @@ TEST(fixed_roots)
     char buf[32];
     size_t len, next = 0;
     unsigned i = 0;
-    trail_frontier_init(&f);
+    frontier_init(&f);
     for (size_t j = 0; j < sizeof(want) / sizeof(want[0]); j++) {
         while (i < want[j].n) {
             leaf_data(i++, buf, sizeof(buf), &len);
             ASSERT_OK(trail_hash_leaf(buf, len, leaf));
-            ASSERT_OK(trail_frontier_append(&f, leaf));
+            ASSERT_OK(frontier_append(&f, leaf));
         }
-        ASSERT_OK(trail_frontier_root(&f, root));
+        ASSERT_OK(frontier_root(&f, root));
         unhex(want[j].hex, w);
         if (memcmp(root, w, 32) != 0)
             FAIL_AT("root of %u leaves is not %s", want[j].n, want[j].hex);
@@ -220,7 +220,7 @@ TEST(chain_literal)
     for (unsigned i = 0; i < 3; i++) {
         leaf_data(i, buf, sizeof(buf), &len);
         ASSERT_OK(trail_hash_leaf(buf, len, leaf));
-        ASSERT_OK(trail_hash_chain(chain, leaf, chain)); /* out aliases prev */
+        ASSERT_OK(hash_chain(chain, leaf, chain)); /* out aliases prev */
     }
     unhex("2cefc5ff3700cdb55c0665a08eae6089eba210138564516602c9f4b307e656c5", want);
     ASSERT_MEMEQ(chain, want, 32);
@@ -230,9 +230,9 @@ TEST(frontier_full_is_refused)
 {
     struct trail_frontier f;
     uint8_t leaf[32] = {0};
-    trail_frontier_init(&f);
+    frontier_init(&f);
     f.size = UINT64_MAX;
-    ASSERT_EQ(trail_frontier_append(&f, leaf), -EOVERFLOW);
+    ASSERT_EQ(frontier_append(&f, leaf), -EOVERFLOW);
     ASSERT_EQ(f.size, UINT64_MAX);
 }
 
@@ -245,14 +245,14 @@ static void *thread_hash(void *arg)
         uint8_t got[32], want[32];
         char buf[32];
         size_t len;
-        trail_frontier_init(&f);
+        frontier_init(&f);
         for (unsigned i = 0; i < N_MAX; i++) {
             leaf_data(i, buf, sizeof(buf), &len);
             uint8_t leaf[32];
-            if (trail_hash_leaf(buf, len, leaf) != 0 || trail_frontier_append(&f, leaf) != 0)
+            if (trail_hash_leaf(buf, len, leaf) != 0 || frontier_append(&f, leaf) != 0)
                 (*bad)++;
         }
-        trail_frontier_root(&f, got);
+        frontier_root(&f, got);
         unhex("fbd7da50d531cd0ff27a7b9c0f705d2f4a3f099242f5fb8f2d6be4724fd2ca96", want);
         if (memcmp(got, want, 32) != 0)
             (*bad)++;

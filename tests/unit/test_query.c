@@ -282,8 +282,8 @@ TEST(words_and_terms)
     qwords(longw, sizeof(longw), 0, collect, &ws);
     ASSERT_EQ(strlen(ws.got[0]), QWORD_MAX);
     /* the term hashes are CRC-32C of a kind byte and the bytes (docs/format.md) */
-    ASSERT_EQ(qterm_word((const uint8_t *)"alice", 5), trail_crc32c(0, "walice", 6));
-    ASSERT_EQ(qterm_value("duser", 5, "alice", 5), trail_crc32c(0, "vduser=alice", 12));
+    ASSERT_EQ(qterm_word((const uint8_t *)"alice", 5), crc32c(0, "walice", 6));
+    ASSERT_EQ(qterm_value("duser", 5, "alice", 5), crc32c(0, "vduser=alice", 12));
 }
 
 /* A record of the given attributes, through the store's encoder. */
@@ -295,7 +295,7 @@ static size_t make_record(uint8_t *out, const char *id, int64_t t, const char *c
     for (size_t i = 0; kv[i]; i += 2)
         if (trail_event_set_text(ev, kv[i], (size_t)-1, kv[i + 1], strlen(kv[i + 1])) < 0)
             abort();
-    size_t n = trail_record_write(ev, 7, t, t, out);
+    size_t n = record_write(ev, 7, t, t, out);
     trail_event_free(ev);
     return n;
 }

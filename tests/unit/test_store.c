@@ -136,7 +136,7 @@ static int recompute_root(struct trail_store *s, uint64_t n, uint8_t root[32], u
 {
     struct trail_store_iter *it;
     struct trail_frontier f;
-    trail_frontier_init(&f);
+    frontier_init(&f);
     memset(chain, 0, 32);
     if (trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it) < 0)
         return -1;
@@ -146,26 +146,26 @@ static int recompute_root(struct trail_store *s, uint64_t n, uint8_t root[32], u
     while (f.size < n && trail_store_iter_next_raw(it, &rec, &len, &seq) == 1) {
         uint8_t leaf[32];
         trail_hash_leaf(rec, len, leaf);
-        trail_hash_chain(chain, leaf, chain);
-        trail_frontier_append(&f, leaf);
+        hash_chain(chain, leaf, chain);
+        frontier_append(&f, leaf);
     }
     trail_store_iter_free(it);
-    trail_frontier_root(&f, root);
+    frontier_root(&f, root);
     return f.size == n ? 0 : -1;
 }
 
 TEST(crc32c)
 {
-    ASSERT_EQ(trail_crc32c(0, "123456789", 9), 0xE3069283u);
-    ASSERT_EQ(trail_crc32c_sw(0, "123456789", 9), 0xE3069283u);
+    ASSERT_EQ(crc32c(0, "123456789", 9), 0xE3069283u);
+    ASSERT_EQ(crc32c_sw(0, "123456789", 9), 0xE3069283u);
     uint8_t buf[1000];
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(i * 131 + 7);
     for (size_t len = 0; len < sizeof(buf); len += 37)
-        ASSERT_EQ(trail_crc32c(0, buf + 1, len - (len ? 1 : 0)),
-                  trail_crc32c_sw(0, buf + 1, len - (len ? 1 : 0)));
+        ASSERT_EQ(crc32c(0, buf + 1, len - (len ? 1 : 0)),
+                  crc32c_sw(0, buf + 1, len - (len ? 1 : 0)));
     /* extending is the same as one pass */
-    ASSERT_EQ(trail_crc32c(trail_crc32c(0, buf, 100), buf + 100, 200), trail_crc32c(0, buf, 300));
+    ASSERT_EQ(crc32c(crc32c(0, buf, 100), buf + 100, 200), crc32c(0, buf, 300));
 }
 
 /* Provenance survives the record: input, name, peer, principal, received, problems, mark. */
@@ -182,11 +182,11 @@ TEST(record_provenance)
     /* an input cannot claim trail's own input */
     ASSERT_EQ(trail_event_set_input(ev, TRAIL_INPUT_TRAIL, NULL, 0), TRAIL_E_BAD_TYPE);
     uint8_t rec[4096];
-    size_t size = trail_record_size(ev);
+    size_t size = record_size(ev);
     ASSERT(size < sizeof(rec));
-    ASSERT_EQ(trail_record_write(ev, 9, 1000, 2000, rec), size);
+    ASSERT_EQ(record_write(ev, 9, 1000, 2000, rec), size);
     ASSERT_EQ(rec[18] & TRAIL_REC_F_OWN, 0);
-    ASSERT_OK(trail_record_decode(rec, size, id, back));
+    ASSERT_OK(record_decode(rec, size, id, back));
     const char *name;
     ASSERT_EQ(trail_event_input(back, &name), TRAIL_INPUT_FOLLOW);
     ASSERT_STREQ(name, "pas");
@@ -198,10 +198,10 @@ TEST(record_provenance)
     ASSERT_EQ(trail_event_is_own(back), 0);
     /* the mark: written, read back, and it takes the input "trail" */
     trail_event_mark_own(ev);
-    size = trail_record_size(ev);
-    ASSERT_EQ(trail_record_write(ev, 10, 1000, 2000, rec), size);
+    size = record_size(ev);
+    ASSERT_EQ(record_write(ev, 10, 1000, 2000, rec), size);
     ASSERT(rec[18] & TRAIL_REC_F_OWN);
-    ASSERT_OK(trail_record_decode(rec, size, id, back));
+    ASSERT_OK(record_decode(rec, size, id, back));
     ASSERT_EQ(trail_event_is_own(back), 1);
     ASSERT_EQ(trail_event_input(back, NULL), TRAIL_INPUT_TRAIL);
     ASSERT_EQ(trail_event_peer(back)->family, 0);
@@ -209,7 +209,7 @@ TEST(record_provenance)
     struct rec_view v;
     ASSERT_OK(rec_view_parse(rec, size, &v));
     rec[18] &= (uint8_t)~TRAIL_REC_F_OWN;
-    ASSERT_EQ(trail_record_decode(rec, size, id, back), TRAIL_E_CORRUPT);
+    ASSERT_EQ(record_decode(rec, size, id, back), TRAIL_E_CORRUPT);
     trail_event_free(ev);
     trail_event_free(back);
 }
@@ -223,7 +223,7 @@ TEST(record_version_1)
     uint8_t id[16] = {0};
     struct trail_event *back;
     ASSERT_OK(trail_event_new(cat, "x", &back));
-    ASSERT_OK(trail_record_decode(rec, sizeof(rec), id, back));
+    ASSERT_OK(record_decode(rec, sizeof(rec), id, back));
     ASSERT_STREQ(trail_event_id(back), "ab");
     ASSERT_STREQ(trail_event_host(back), "h");
     ASSERT_EQ(trail_event_seq(back), 5);
@@ -232,7 +232,7 @@ TEST(record_version_1)
     ASSERT_EQ(trail_event_is_own(back), 0);
     /* the own flag does not exist in version 1 */
     rec[18] |= TRAIL_REC_F_OWN;
-    ASSERT_EQ(trail_record_decode(rec, sizeof(rec), id, back), TRAIL_E_CORRUPT);
+    ASSERT_EQ(record_decode(rec, sizeof(rec), id, back), TRAIL_E_CORRUPT);
     trail_event_free(back);
 }
 
@@ -303,14 +303,14 @@ TEST(record_roundtrip)
     for (int with_uuid = 0; with_uuid < 2; with_uuid++) {
         if (with_uuid)
             trail_event_gen_uuid(ev);
-        size_t size = trail_record_size(ev);
+        size_t size = record_size(ev);
         uint8_t *rec = malloc(size);
-        ASSERT_EQ(trail_record_write(ev, 42, 777, 888, rec), size);
+        ASSERT_EQ(record_write(ev, 42, 777, 888, rec), size);
         ASSERT_EQ(rec[0], 2);
         ASSERT_EQ(get_u64(rec + 1), 42);
         ASSERT_EQ(get_u64(rec + 9), 777);
         ASSERT_EQ(rec[18], with_uuid ? 0 : 1);
-        ASSERT_OK(trail_record_decode(rec, size, id, back));
+        ASSERT_OK(record_decode(rec, size, id, back));
         ASSERT_STREQ(trail_event_id(back), trail_event_id(ev));
         ASSERT_STREQ(trail_event_host(back), "idp-node1");
         ASSERT_EQ(trail_event_seq(back), 42);
@@ -334,7 +334,7 @@ TEST(record_roundtrip)
         if (with_uuid) {
             trail_event_uuid(ev, u1);
         } else {
-            trail_uuid_derive(id, 42, u1);
+            uuid_derive(id, 42, u1);
             ASSERT_EQ(u1[6] >> 4, 8); /* version 8 */
         }
         ASSERT_MEMEQ(u1, u2, 16);
@@ -342,15 +342,15 @@ TEST(record_roundtrip)
         for (size_t cut = 0; cut < size; cut++) {
             uint8_t *p = malloc(cut ? cut : 1);
             memcpy(p, rec, cut);
-            ASSERT_EQ(trail_record_decode(p, cut, id, back), TRAIL_E_CORRUPT);
+            ASSERT_EQ(record_decode(p, cut, id, back), TRAIL_E_CORRUPT);
             free(p);
         }
         free(rec);
     }
     /* derived uuids differ per seq */
     uint8_t a[16], b[16];
-    trail_uuid_derive(id, 1, a);
-    trail_uuid_derive(id, 2, b);
+    uuid_derive(id, 1, a);
+    uuid_derive(id, 2, b);
     ASSERT(memcmp(a, b, 16) != 0);
     trail_event_free(ev);
     trail_event_free(back);

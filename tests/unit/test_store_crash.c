@@ -177,7 +177,7 @@ TEST(kill_during_appends)
     ASSERT_OK(trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it));
     uint64_t expect = 1;
     struct trail_frontier f;
-    trail_frontier_init(&f);
+    frontier_init(&f);
     const uint8_t *rec;
     size_t len;
     uint64_t seq;
@@ -185,9 +185,9 @@ TEST(kill_during_appends)
     while (trail_store_iter_next_raw(it, &rec, &len, &seq) == 1) {
         uint8_t leaf[32];
         trail_hash_leaf(rec, len, leaf);
-        trail_frontier_append(&f, leaf);
+        frontier_append(&f, leaf);
         struct trail_value v;
-        if (seq != expect || trail_record_decode(rec, len, s->store_id, back) != 0 ||
+        if (seq != expect || record_decode(rec, len, s->store_id, back) != 0 ||
             trail_event_attr_get(back, "n", &v) != 0 || v.u.i != (int64_t)seq)
             bad++;
         expect++;
@@ -198,7 +198,7 @@ TEST(kill_during_appends)
     struct trail_store_state st;
     uint8_t root[32];
     ASSERT_OK(trail_store_state(s, &st));
-    trail_frontier_root(&f, root);
+    frontier_root(&f, root);
     ASSERT_MEMEQ(root, st.root, 32);
     uint8_t sub[32];
     ASSERT_OK(trail_store_subtree_hash(s, 0, last, sub));

@@ -290,7 +290,7 @@ static size_t frame_at(const struct segfile *sf, uint64_t seq)
 {
     const uint8_t *p = (const uint8_t *)sf->frames.data;
     for (size_t pos = 0; pos + 8 < sf->frames.len; pos += 8 + get_u32(p + pos))
-        if (trail_record_seq(p + pos + 8) == seq)
+        if (record_seq(p + pos + 8) == seq)
             return pos;
     return (size_t)-1;
 }
@@ -303,7 +303,7 @@ static size_t frame_size(const struct segfile *sf, size_t off)
 static void fix_crc(struct segfile *sf, size_t off)
 {
     uint8_t *p = (uint8_t *)sf->frames.data + off;
-    put_u32(p + 4, trail_crc32c(0, p + 8, get_u32(p)));
+    put_u32(p + 4, crc32c(0, p + 8, get_u32(p)));
 }
 
 /* Insert n bytes at off in the frames. */
@@ -472,7 +472,7 @@ TEST(record_inserted)
     uint8_t *copy = malloc(n);
     memcpy(copy, sf.frames.data + off, n);
     copy[8 + 40] ^= 1;
-    put_u32(copy + 4, trail_crc32c(0, copy + 8, get_u32(copy)));
+    put_u32(copy + 4, crc32c(0, copy + 8, get_u32(copy)));
     frames_insert(&sf, off, copy, n);
     free(copy);
     ASSERT_OK(seg_save(&sf));
@@ -561,7 +561,7 @@ TEST(segment_removed)
     uint64_t last = 0; /* the last seq of the segment removed */
     const uint8_t *p = (const uint8_t *)gone.frames.data;
     for (size_t pos = 0; pos < gone.frames.len; pos += 8 + get_u32(p + pos))
-        last = trail_record_seq(p + pos + 8);
+        last = record_seq(p + pos + 8);
     ASSERT_OK(seg_load(dir, last + 1, &next));
     ASSERT_OK(unlink(gone.path));
     struct trail_verify_report rep;
@@ -617,7 +617,7 @@ TEST(segment_replaced)
     ASSERT_OK(seg_load(dir, 400, &patched));
     memcpy(patched.header + 16, ours.header + 16, 16);
     put_u32(patched.header + patched.header_len - 4,
-            trail_crc32c(0, patched.header, patched.header_len - 4));
+            crc32c(0, patched.header, patched.header_len - 4));
     ASSERT_OK(seg_save(&patched));
     ASSERT_OK(verify(dir, NULL, 0, &rep));
     ASSERT(rep.n_damage >= 1);
