@@ -361,7 +361,7 @@ static void alert_simple(const struct detect_rule *r, const struct trail_event *
                              .first_seqs = &seq,
                              .n_first = 1,
                              .last_seqs = &seq,
-                             .n_last = 1};
+                             .n_last = 0};
     alert(ctx, &a);
 }
 
