@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "detect.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -111,18 +110,6 @@ static void on_diag(void *ctx, const struct detect_diag *d)
     print_escaped(stdout, line);
 }
 
-static int is_rule_file(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
-                              (n > 5 && strcmp(name + n - 5, ".yaml") == 0));
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct paths {
     char **v;
     size_t n, cap;
@@ -159,32 +146,17 @@ static int expand(const char *cmd, const char *arg, struct paths *out)
         return cli_usage_error(cmd, "%s: %s", arg, strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return paths_add(out, arg) < 0 ? cli_fail(cmd, "out of memory") : 0;
-    DIR *d = opendir(arg);
-    if (!d)
-        return cli_usage_error(cmd, "%s: %s", arg, strerror(errno));
-    struct paths here = {0};
-    struct dirent *de;
-    int r = 0;
-    size_t alen = strlen(arg);
-    while (r == 0 && (de = readdir(d))) {
-        if (!is_rule_file(de->d_name))
-            continue;
-        size_t n = alen + strlen(de->d_name) + 2;
-        char *path = malloc(n);
-        if (!path) {
-            r = -ENOMEM;
-            break;
-        }
-        snprintf(path, n, "%s%s%s", arg, alen && arg[alen - 1] == '/' ? "" : "/", de->d_name);
-        r = paths_add(&here, path);
-        free(path);
+    char **v;
+    size_t n;
+    int r = detect_rule_files(arg, &v, &n);
+    if (r < 0)
+        return cli_usage_error(cmd, "%s: %s", arg, strerror(-r));
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0)
+            r = paths_add(out, v[i]);
+        free(v[i]);
     }
-    closedir(d);
-    if (here.n)
-        qsort(here.v, here.n, sizeof *here.v, cmp_names);
-    for (size_t i = 0; r == 0 && i < here.n; i++)
-        r = paths_add(out, here.v[i]);
-    paths_free(&here);
+    free(v);
     return r < 0 ? cli_fail(cmd, "out of memory") : 0;
 }
 

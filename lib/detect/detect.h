@@ -204,6 +204,13 @@ int detect_rules_add_file(struct detect_rules *rs, const char *path, detect_diag
                           void *ctx);
 
 /*
+ * detect_rule_files - the rule files of directory dir: its *.yml and *.yaml
+ * (not starting with '.'), as "dir/name", in name order. The caller frees
+ * each and the array. Returns 0 with *ret_paths and *ret_n, or -errno.
+ */
+int detect_rule_files(const char *dir, char ***ret_paths, size_t *ret_n);
+
+/*
  * detect_rules_finish - after the last add: resolve the rules that the
  * correlations name (by name or id, across files), refuse cycles, and warn
  * on fields that no event of the catalog carries. A correlation whose rules

@@ -7,6 +7,7 @@
  */
 #include "detect_int.h"
 
+#include <dirent.h>
 #include <stdio.h>
 
 int detect_rules_new(const struct trail_catalog *cat, struct detect_rules **ret_rules)
@@ -221,4 +222,53 @@ int detect_rules_finish(struct detect_rules *rs, detect_diag_fn diag, void *ctx)
             check_fields(rs, diag, ctx, rs->rules[i], keys, n_keys);
     free(keys);
     return errors;
+}
+
+static int is_rule_file(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && ((n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+                              (n > 5 && strcmp(name + n - 5, ".yaml") == 0));
+}
+
+int detect_rule_files(const char *dir, char ***ret_paths, size_t *ret_n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    char **v = NULL;
+    size_t n = 0, cap = 0, dlen = strlen(dir);
+    int r = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_rule_file(de->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                r = -ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        size_t len = dlen + strlen(de->d_name) + 2;
+        if (!(v[n] = malloc(len))) {
+            r = -ENOMEM;
+            break;
+        }
+        snprintf(v[n++], len, "%s%s%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/", de->d_name);
+    }
+    closedir(d);
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i]);
+        free(v);
+        return r;
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_str);
+    *ret_paths = v;
+    *ret_n = n;
+    return 0;
 }
