@@ -992,6 +992,30 @@ static int parse_logsource(struct pctx *p, const yaml_node_t *n, struct detect_r
     return 0;
 }
 
+/* A key given twice in any map of the document: YAML forbids it, libyaml lets it through. */
+static int dup_keys(struct pctx *p)
+{
+    for (yaml_node_t *n = p->doc->nodes.start; n < p->doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top;
+             a++) {
+            const yaml_node_t *ka = node(p, a->key);
+            if (!is_scalar(ka))
+                continue;
+            for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++) {
+                const yaml_node_t *kb = node(p, b->key);
+                if (is_scalar(kb) && strcmp(sval(ka), sval(kb)) == 0) {
+                    err(p, ka, "'%s' is given twice in this map (first at line %u)", sval(ka),
+                        NODE_LINE(kb));
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 /* One YAML document: a rule. Returns 0 with *ret (NULL for an empty document) or -1. */
 static int parse_rule(struct pctx *p, unsigned doc_line, struct detect_rule **ret)
 {
@@ -1003,6 +1027,8 @@ static int parse_rule(struct pctx *p, unsigned doc_line, struct detect_rule **re
         err(p, root, "a rule is a map (title, logsource, detection, ...)");
         return -1;
     }
+    if (dup_keys(p) < 0)
+        return -1;
     struct detect_rule *r = calloc(1, sizeof *r);
     if (!r || !(r->file = strdup(p->file))) {
         free(r);

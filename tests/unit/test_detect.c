@@ -307,6 +307,11 @@ TEST(malformed_rules)
     ASSERT(refused(HEAD "detection:\n  s: {id: x}\n  timeframe: 5m\n  condition: s\n", "r.yml:6:3",
                    "timeframe"));
     ASSERT(refused("action: global\ntitle: t\n", "r.yml:1:1", "rule collections"));
+    /* a key twice (found by fuzz_rules: the first value leaked) */
+    ASSERT(refused(HEAD "title: u\ndetection:\n  s: {id: x}\n  condition: s\n", "r.yml:4:1",
+                   "'title' is given twice in this map (first at line 1)"));
+    ASSERT(refused(HEAD "detection:\n  s: {id: x, id: y}\n  condition: s\n", "r.yml:5:14",
+                   "'id' is given twice"));
 }
 
 TEST(one_bad_rule_leaves_its_neighbours)
