@@ -49,6 +49,8 @@ static const char help[] =
     "    line, as 'trail export' prints them; '-' is standard input) in the\n"
     "    order given, and prints each alert that would fire. An event without\n"
     "    a seq gets its line number. Windows are in event time, as in traild.\n"
+    "    The rules' problems go to standard error, the alerts to standard\n"
+    "    output.\n"
     "\n"
     "OPTIONS\n"
     "    --strict        check: a warning fails the check too\n"
@@ -79,6 +81,7 @@ static const char help[] =
 
 struct checker {
     const char *cmd;
+    FILE *out; /* where the problems go: stdout for check, stderr beside test's alerts */
     bool quiet;
     int n_errors, n_warnings;
 };
@@ -107,7 +110,7 @@ static void on_diag(void *ctx, const struct detect_diag *d)
     else
         snprintf(line, sizeof line, "%s: %s: %s", d->file, d->warning ? "warning" : "error",
                  d->msg);
-    print_escaped(stdout, line);
+    print_escaped(c->out, line);
 }
 
 struct paths {
@@ -194,7 +197,7 @@ static int load(struct checker *c, const struct paths *paths, struct detect_rule
 static int check(int argc, char **argv)
 {
     const char *cmd = "rules check";
-    struct checker c = {.cmd = cmd};
+    struct checker c = {.cmd = cmd, .out = stdout};
     bool strict = false;
     struct paths paths = {0};
     int status = 0;
@@ -320,7 +323,7 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 static int test(int argc, char **argv)
 {
     const char *cmd = "rules test";
-    struct checker c = {.cmd = cmd, .quiet = true};
+    struct checker c = {.cmd = cmd, .out = stderr, .quiet = true};
     struct tester t = {0};
     const char *events = NULL;
     struct paths paths = {0};

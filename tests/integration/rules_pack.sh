@@ -13,6 +13,16 @@ RULES="$TRAIL_SOURCE_DIR/rules"
 check_eq "the pack checks clean under --strict" "$?" 0
 check_grep "the pack's summary" "^14 rules \(6 correlations, 0 not applicable\), 0 errors, 0 warnings$" "$WORK/check.out"
 
+cat >"$WORK/warn.yml" <<'YML'
+title: unknown field
+logsource: {product: trail}
+detection:
+  s:
+    id: prism_user_locked
+    usernme: alice
+  condition: s
+YML
+
 # set name -> the rule (its name:) that the attack set must fire
 for pair in password_guessing:password_guessing password_spraying:password_spraying \
     lockout_storm:lockout_storm mfa_push_fatigue:mfa_push_fatigue config_changes:config_change \
@@ -33,6 +43,12 @@ done
 "$TRAIL" rules test "$RULES" --events "$RULES/tests/password_guessing.fires.ndjson" >"$WORK/guess.txt"
 check_eq "the guessing alert in text" "$(cat "$WORK/guess.txt")" \
     "2026-11-24T08:03:00.000000Z high Password guessing on one account duser=alice count=10 window=2026-11-24T08:00:00.000000Z/2026-11-24T08:03:00.000000Z seqs=1,2,3,4,5,6,7,8,9,10"
+
+# test: the rules' warnings go to standard error, never among the alerts
+"$TRAIL" rules test "$RULES" "$WORK/warn.yml" --events "$RULES/tests/password_guessing.fires.ndjson" \
+    >"$WORK/warned.out" 2>"$WORK/warned.err"
+check_eq "test with a warning: the alerts alone on standard output" "$(cut -d' ' -f2-3 "$WORK/warned.out")" "high Password"
+check_grep "test with a warning: the warning on standard error" "warning: rule 'unknown field'" "$WORK/warned.err"
 
 # errors: file, line, column; neighbours kept; exit 1
 cat >"$WORK/bad.yml" <<'YML'
@@ -63,15 +79,6 @@ check_eq "broken YAML: exit 1" "$?" 1
 check_grep "broken YAML: where libyaml stopped" "^$WORK/broken.yml:3:1: error: YAML: " "$WORK/broken.out"
 
 # warnings: exit 0, or 1 under --strict
-cat >"$WORK/warn.yml" <<'YML'
-title: unknown field
-logsource: {product: trail}
-detection:
-  s:
-    id: prism_user_locked
-    usernme: alice
-  condition: s
-YML
 "$TRAIL" rules check "$WORK/warn.yml" >"$WORK/warn.out" 2>&1
 check_eq "a warning alone: exit 0" "$?" 0
 check_grep "the warning names the field" "^$WORK/warn.yml:6:5: warning: rule 'unknown field': no event of the catalog carries the attribute 'usernme'$" "$WORK/warn.out"
