@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/ingest.h"
 #include "core/damage.h"
+#include "detect/detect_run.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "sinks/sink.h"
@@ -598,6 +599,10 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    if (detect_start(cfg, traild.store, cfg->store_path, err, sizeof(err)) < 0) {
+        start_failed(cfg, err);
+        goto out;
+    }
     note_truncation(cfg);
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
@@ -627,6 +632,7 @@ int main(int argc, char **argv)
         int sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGHUP) {
             reload();
+            detect_reload();
         } else if (sig == SIGTERM || sig == SIGINT) {
             why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
             break;
@@ -645,6 +651,7 @@ int main(int argc, char **argv)
 
     log_msg(LOG_INFO, "%s: stopping inputs and draining", why);
     atomic_store(&traild.stopping, 1);
+    detect_stop(); /* it writes through ingest, which drains next */
     stop_inputs();
     uint64_t lost = ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
     ingest_free(traild.ingest);
@@ -663,6 +670,7 @@ int main(int argc, char **argv)
 
 out:
     damage_stop();
+    detect_stop();
     sinks_stop();
     if (traild.ingest) {
         ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);

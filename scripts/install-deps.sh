@@ -19,7 +19,7 @@ set -eu
 level=${1:-build}
 
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
-libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev \
+libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev \
 zstd python3 ca-certificates"
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \

@@ -758,6 +758,20 @@ static int load_follow(struct loader *L, const char *sec, const char *name, int 
     return -EINVAL;
 }
 
+/* [detect]: the Sigma rules traild evaluates (daemon/detect/, docs/detection.md) */
+static int load_detect(struct loader *L, const char *key, const char *v)
+{
+    if (!strcmp(key, "rules")) {
+        if (!*v) {
+            fail(L, "detect", key, "a directory of rule files is needed");
+            return -EINVAL;
+        }
+        return set_str(&L->cfg->detect_rules, v);
+    }
+    fail(L, "detect", key, "unknown key (known: rules)");
+    return -EINVAL;
+}
+
 /* "[kind name]" sections: split at the first space. */
 static int split_section(const char *section, const char *kind, const char **ret_name)
 {
@@ -838,6 +852,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_tokens(L, key, value);
     else if (!strcmp(section, "client_certs"))
         r = load_client_certs(L, key, value);
+    else if (!strcmp(section, "detect"))
+        r = load_detect(L, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
     else if (split_section(section, "sink", &name)) {
@@ -856,7 +872,7 @@ static int handler(void *user, const char *section, const char *key, const char 
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "tokens, client_certs, event ID, follow NAME, sink NAME)",
+                 "tokens, client_certs, detect, event ID, follow NAME, sink NAME)",
                  section);
         return 0;
     }
@@ -1076,6 +1092,7 @@ void config_free(struct config *c)
     free(c->path);
     free(c->host);
     free(c->store_path);
+    free(c->detect_rules);
     free(c->signing_key);
     free(c->http);
     free(c->syslog_udp);

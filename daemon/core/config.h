@@ -152,6 +152,7 @@ struct config {
     size_t n_follows;
     struct sink_conf *sinks; /* [sink NAME] sections (daemon/sinks/sink.c reads them) */
     size_t n_sinks;
+    char *detect_rules; /* [detect] rules: the directory of Sigma rules (daemon/detect/) */
 
     /* the catalog this config describes (built-ins + custom events, policy, limits) */
     struct trail_catalog *cat;

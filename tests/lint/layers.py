@@ -92,7 +92,13 @@ def scan(top, deps, outside):
 lib = declared(os.path.join(root, 'lib', 'CMakeLists.txt'), 'trail_part')
 scan('lib', lib, {})
 daemon = declared(os.path.join(root, 'daemon', 'CMakeLists.txt'), 'traild_part')
-scan('daemon', daemon, {p: 'lib' for p in lib})
+# what daemon parts may include from lib/: its parts, and the folders built as
+# libraries of their own beside libtrail (lib/detect: its own CMakeLists.txt)
+libs = {p: 'lib' for p in lib}
+for d in os.listdir(os.path.join(root, 'lib')):
+    if os.path.exists(os.path.join(root, 'lib', d, 'CMakeLists.txt')):
+        libs[d] = 'lib'
+scan('daemon', daemon, libs)
 
 def objects(top, prefix, deps):
     """the symbols each part's objects define and use"""

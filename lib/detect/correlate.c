@@ -1,0 +1,491 @@
+/*
+ * correlate.c - evaluation over a stream of events: detection rules alert on
+ * each event they select, correlations keep a window per group and alert
+ * when their condition holds (Sigma correlation rules: event_count,
+ * value_count, temporal, temporal_ordered).
+ *
+ * Windows are in event time, taken in arrival order: a group's window holds
+ * the matches whose time is within timespan of the latest time the group
+ * has seen; a match older than that arrives too late and is not counted. A
+ * window that fires starts over, so that the next alert of that group needs
+ * the condition met again by later events. A correlation's match is the
+ * event that made it fire, which is how correlations chain: an outer
+ * correlation counts the inner one's firings, grouped by its own fields of
+ * those events. docs/detection.md, "Windows", says the same for users.
+ *
+ * Not here: matching one event (match.c); durability of the state (traild
+ * rebuilds it by replaying the store from before the longest timespan).
+ */
+#include "detect_int.h"
+
+#include <stdio.h>
+
+/* a group holds at most this many matches; past it the oldest go (a bound on memory
+   for conditions that a flood keeps false, such as eq) */
+#define MAX_ENTRIES 65536
+
+struct entry {
+    int64_t t;
+    uint64_t seq;
+    uint64_t vhash;  /* value_count: the hash of the value */
+    uint32_t rule_k; /* temporal: which of the correlation's rules matched */
+};
+
+struct distinct {
+    uint64_t hash;
+    uint32_t count;
+};
+
+struct group {
+    struct group *next;
+    uint64_t hash;
+    char *key; /* the group-by values, each NUL-terminated, one after another */
+    size_t klen;
+    const char **values; /* into key */
+    struct entry *e;
+    size_t head, n, cap; /* entries e[head..head+n) in arrival order */
+    bool disorder;       /* an entry arrived with an earlier time than the one before it */
+    int64_t max_t;
+    struct distinct *d;
+    size_t n_d, cap_d;
+};
+
+struct corr {
+    const struct detect_rule *r;
+    size_t index; /* in the set */
+    struct group **buckets;
+    size_t n_buckets, n_groups;
+    int64_t max_t;
+    uint64_t adds;
+};
+
+struct detect_engine {
+    const struct detect_rules *rs;
+    bool *matched;      /* per rule, for the event being fed */
+    struct corr *corrs; /* in an order where a correlation comes after those it names */
+    size_t n_corrs;
+    uint64_t *scratch_first, *scratch_last;
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static int depth_of(const struct detect_rules *rs, const struct detect_rule *r, int d)
+{
+    int best = 0;
+    if (d > 32)
+        return d;
+    for (size_t i = 0; r->corr && i < r->n_corr_rules; i++) {
+        int x = 1 + depth_of(rs, rs->rules[r->corr_refs[i]], d + 1);
+        if (x > best)
+            best = x;
+    }
+    return best;
+}
+
+int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_engine)
+{
+    struct detect_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return -ENOMEM;
+    e->rs = rs;
+    e->matched = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->matched);
+    e->corrs = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->corrs);
+    e->scratch_first = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
+    e->scratch_last = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
+    if (!e->matched || !e->corrs || !e->scratch_first || !e->scratch_last) {
+        detect_engine_free(e);
+        return -ENOMEM;
+    }
+    /* by depth, so that a chain is evaluated from its base within one event */
+    for (int depth = 1; depth <= 34; depth++)
+        for (size_t i = 0; i < rs->n_rules; i++) {
+            const struct detect_rule *r = rs->rules[i];
+            if (!r->corr || !r->applicable || !r->corr_refs || depth_of(rs, r, 0) != depth)
+                continue;
+            struct corr *c = &e->corrs[e->n_corrs++];
+            c->r = r;
+            c->index = i;
+            c->n_buckets = 64;
+            if (!(c->buckets = calloc(c->n_buckets, sizeof *c->buckets))) {
+                detect_engine_free(e);
+                return -ENOMEM;
+            }
+        }
+    *ret_engine = e;
+    return 0;
+}
+
+static void group_free(struct group *g)
+{
+    free(g->key);
+    free(g->values);
+    free(g->e);
+    free(g->d);
+    free(g);
+}
+
+void detect_engine_free(struct detect_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n_corrs; i++) {
+        struct corr *c = &e->corrs[i];
+        for (size_t b = 0; b < c->n_buckets; b++)
+            for (struct group *g = c->buckets[b], *nx; g; g = nx) {
+                nx = g->next;
+                group_free(g);
+            }
+        free(c->buckets);
+    }
+    free(e->corrs);
+    free(e->matched);
+    free(e->scratch_first);
+    free(e->scratch_last);
+    free(e);
+}
+
+static void distinct_add(struct group *g, uint64_t h, int delta)
+{
+    for (size_t i = 0; i < g->n_d; i++)
+        if (g->d[i].hash == h) {
+            if (delta > 0) {
+                g->d[i].count++;
+            } else if (--g->d[i].count == 0) {
+                g->d[i] = g->d[--g->n_d];
+            }
+            return;
+        }
+    if (delta < 0)
+        return;
+    if (g->n_d == g->cap_d) {
+        size_t cap = g->cap_d ? g->cap_d * 2 : 8;
+        struct distinct *v = realloc(g->d, cap * sizeof *v);
+        if (!v)
+            return; /* counted as not seen: a bound under memory pressure, not a crash */
+        g->d = v;
+        g->cap_d = cap;
+    }
+    g->d[g->n_d++] = (struct distinct){h, 1};
+}
+
+static void drop_entry(const struct corr *c, struct group *g, size_t i)
+{
+    if (c->r->corr == DCT_VALUE_COUNT)
+        distinct_add(g, g->e[i].vhash, -1);
+}
+
+/* Forget the matches older than the window allows. */
+static void expire(const struct corr *c, struct group *g)
+{
+    int64_t cutoff = g->max_t - c->r->timespan_us;
+    while (g->n && g->e[g->head].t < cutoff) {
+        drop_entry(c, g, g->head);
+        g->head++;
+        g->n--;
+    }
+    if (g->disorder && g->n) {
+        size_t w = g->head;
+        for (size_t i = g->head; i < g->head + g->n; i++) {
+            if (g->e[i].t < cutoff)
+                drop_entry(c, g, i);
+            else
+                g->e[w++] = g->e[i];
+        }
+        g->n = w - g->head;
+    }
+    if (g->n == 0) {
+        g->head = 0;
+        g->disorder = false;
+    }
+}
+
+static int push(const struct corr *c, struct group *g, const struct entry *en)
+{
+    if (g->n >= MAX_ENTRIES) {
+        drop_entry(c, g, g->head);
+        g->head++;
+        g->n--;
+    }
+    if (g->head + g->n == g->cap) {
+        if (g->head > 0 && g->head >= g->n) {
+            memmove(g->e, g->e + g->head, g->n * sizeof *g->e);
+            g->head = 0;
+        } else {
+            size_t cap = g->cap ? g->cap * 2 : 8;
+            struct entry *v = realloc(g->e, cap * sizeof *v);
+            if (!v)
+                return -ENOMEM;
+            g->e = v;
+            g->cap = cap;
+        }
+    }
+    if (g->n && en->t < g->e[g->head + g->n - 1].t)
+        g->disorder = true;
+    g->e[g->head + g->n++] = *en;
+    if (c->r->corr == DCT_VALUE_COUNT)
+        distinct_add(g, en->vhash, +1);
+    return 0;
+}
+
+static void reset(struct group *g)
+{
+    g->head = g->n = 0;
+    g->n_d = 0;
+    g->disorder = false;
+}
+
+static bool cond_holds(const struct detect_corr_cond *c, uint64_t n)
+{
+    int64_t v = (int64_t)n;
+    return (!c->has_gt || v > c->gt) && (!c->has_gte || v >= c->gte) && (!c->has_lt || v < c->lt) &&
+           (!c->has_lte || v <= c->lte) && (!c->has_eq || v == c->eq);
+}
+
+/* What the condition counts in the group's window. */
+static uint64_t measure(const struct corr *c, const struct group *g)
+{
+    const struct detect_rule *r = c->r;
+    switch (r->corr) {
+    case DCT_EVENT_COUNT:
+        return g->n;
+    case DCT_VALUE_COUNT:
+        return g->n_d;
+    case DCT_TEMPORAL: {
+        uint64_t seen = 0, mask_words[4] = {0};
+        for (size_t i = g->head; i < g->head + g->n; i++) {
+            uint32_t k = g->e[i].rule_k;
+            if (k < 256 && !(mask_words[k / 64] & (1ULL << (k % 64)))) {
+                mask_words[k / 64] |= 1ULL << (k % 64);
+                seen++;
+            }
+        }
+        return seen;
+    }
+    case DCT_TEMPORAL_ORDERED: {
+        /* how far the rules' order is followed by a subsequence of the window */
+        uint32_t want = 0;
+        for (size_t i = g->head; i < g->head + g->n && want < r->n_corr_rules; i++)
+            if (g->e[i].rule_k == want)
+                want++;
+        return want;
+    }
+    case DCT_NONE:
+        break;
+    }
+    return 0;
+}
+
+static struct group *find_group(struct corr *c, const char *key, size_t klen, uint64_t h,
+                                size_t n_values)
+{
+    struct group **slot = &c->buckets[h & (c->n_buckets - 1)];
+    for (struct group *g = *slot; g; g = g->next)
+        if (g->hash == h && g->klen == klen && memcmp(g->key, key, klen) == 0)
+            return g;
+    struct group *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->hash = h;
+    g->klen = klen;
+    g->key = malloc(klen ? klen : 1);
+    g->values = calloc(n_values ? n_values : 1, sizeof *g->values);
+    if (!g->key || !g->values) {
+        group_free(g);
+        return NULL;
+    }
+    memcpy(g->key, key, klen);
+    for (size_t i = 0, off = 0; i < n_values; i++) {
+        g->values[i] = g->key + off;
+        off += strlen(g->key + off) + 1;
+    }
+    g->max_t = INT64_MIN;
+    g->next = *slot;
+    *slot = g;
+    c->n_groups++;
+    return g;
+}
+
+/* Drop the groups whose windows are empty by now; grow the table when it is full. */
+static void sweep(struct corr *c)
+{
+    int64_t cutoff = c->max_t - c->r->timespan_us;
+    for (size_t b = 0; b < c->n_buckets; b++)
+        for (struct group **p = &c->buckets[b]; *p;) {
+            struct group *g = *p;
+            if (g->max_t < cutoff || g->n == 0) {
+                *p = g->next;
+                group_free(g);
+                c->n_groups--;
+            } else {
+                p = &g->next;
+            }
+        }
+    if (c->n_groups < c->n_buckets)
+        return;
+    size_t nb = c->n_buckets * 4;
+    struct group **v = calloc(nb, sizeof *v);
+    if (!v)
+        return;
+    for (size_t b = 0; b < c->n_buckets; b++)
+        for (struct group *g = c->buckets[b], *nx; g; g = nx) {
+            nx = g->next;
+            g->next = v[g->hash & (nb - 1)];
+            v[g->hash & (nb - 1)] = g;
+        }
+    free(c->buckets);
+    c->buckets = v;
+    c->n_buckets = nb;
+}
+
+static void alert_simple(const struct detect_rule *r, const struct trail_event *ev,
+                         detect_alert_fn alert, void *ctx)
+{
+    uint64_t seq = trail_event_seq(ev);
+    int64_t t = trail_event_time(ev);
+    struct detect_alert a = {.rule = r,
+                             .ev = ev,
+                             .window_start_us = t,
+                             .window_end_us = t,
+                             .count = 1,
+                             .n_seqs = 1,
+                             .first_seqs = &seq,
+                             .n_first = 1,
+                             .last_seqs = &seq,
+                             .n_last = 0};
+    alert(ctx, &a);
+}
+
+static void alert_group(struct detect_engine *e, const struct corr *c, const struct group *g,
+                        uint64_t count, const struct trail_event *ev, detect_alert_fn alert,
+                        void *ctx)
+{
+    struct detect_alert a = {.rule = c->r,
+                             .ev = ev,
+                             .group_values = g->values,
+                             .n_group = c->r->n_group_by,
+                             .count = count,
+                             .n_seqs = g->n};
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = g->head; i < g->head + g->n; i++) {
+        lo = g->e[i].t < lo ? g->e[i].t : lo;
+        hi = g->e[i].t > hi ? g->e[i].t : hi;
+    }
+    a.window_start_us = lo;
+    a.window_end_us = hi;
+    /* the first and the last DETECT_ALERT_SEQS, without citing one twice */
+    size_t nf = g->n < DETECT_ALERT_SEQS ? g->n : DETECT_ALERT_SEQS;
+    size_t nl = g->n - nf < DETECT_ALERT_SEQS ? g->n - nf : DETECT_ALERT_SEQS;
+    for (size_t i = 0; i < nf; i++)
+        e->scratch_first[i] = g->e[g->head + i].seq;
+    for (size_t i = 0; i < nl; i++)
+        e->scratch_last[i] = g->e[g->head + g->n - nl + i].seq;
+    a.first_seqs = e->scratch_first;
+    a.n_first = nf;
+    a.last_seqs = e->scratch_last;
+    a.n_last = nl;
+    alert(ctx, &a);
+}
+
+/* One correlation on the event being fed: 1 when it fired, 0 when not, -ENOMEM. */
+static int correlate(struct detect_engine *e, struct corr *c, const struct trail_event *ev,
+                     detect_alert_fn alert, void *ctx)
+{
+    const struct detect_rule *r = c->r;
+    bool any = false;
+    for (size_t k = 0; k < r->n_corr_rules; k++)
+        any |= e->matched[r->corr_refs[k]];
+    if (!any)
+        return 0;
+    struct entry en = {.t = trail_event_time(ev), .seq = trail_event_seq(ev)};
+    if (r->corr == DCT_VALUE_COUNT) {
+        char vb[96];
+        const char *v;
+        size_t vl;
+        /* an event without the field has no value to count */
+        if (!detect_field_text(ev, r->ccond.field_kind, r->ccond.field, vb, sizeof vb, &v, &vl))
+            return 0;
+        en.vhash = fnv(FNV_INIT, v, vl);
+    }
+    /* the group's key: each group-by value and a NUL */
+    char kb[1024];
+    size_t klen = 0;
+    for (size_t i = 0; i < r->n_group_by; i++) {
+        char vb[96];
+        const char *v;
+        size_t vl;
+        detect_field_text(ev, r->group_kinds[i], r->group_by[i], vb, sizeof vb, &v, &vl);
+        if (memchr(v, '\0', vl))
+            vl = strlen(v);
+        if (vl > 255)
+            vl = 255; /* a longer value is grouped by its start */
+        memcpy(kb + klen, v, vl);
+        klen += vl;
+        kb[klen++] = '\0';
+    }
+    uint64_t h = fnv(FNV_INIT, kb, klen);
+    struct group *g = find_group(c, kb, klen, h, r->n_group_by);
+    if (!g)
+        return -ENOMEM;
+    if (en.t > g->max_t)
+        g->max_t = en.t;
+    if (en.t > c->max_t)
+        c->max_t = en.t;
+    if (en.t < g->max_t - r->timespan_us)
+        return 0; /* too late for the window */
+    expire(c, g);
+    for (size_t k = 0; k < r->n_corr_rules; k++) {
+        if (!e->matched[r->corr_refs[k]])
+            continue;
+        en.rule_k = (uint32_t)k;
+        if (push(c, g, &en) < 0)
+            return -ENOMEM;
+        if (r->corr == DCT_EVENT_COUNT || r->corr == DCT_VALUE_COUNT)
+            break; /* one event counts once, whichever of the rules it matched */
+    }
+    uint64_t n = measure(c, g);
+    bool fired = r->corr == DCT_TEMPORAL_ORDERED ? n == r->n_corr_rules : cond_holds(&r->ccond, n);
+    if (fired) {
+        if (!r->referenced)
+            alert_group(e, c, g, n, ev, alert, ctx);
+        reset(g);
+    }
+    if (++c->adds % 1024 == 0)
+        sweep(c);
+    return fired;
+}
+
+int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, detect_alert_fn alert,
+                       void *ctx)
+{
+    const struct detect_rules *rs = e->rs;
+    int alerts = 0;
+    for (size_t i = 0; i < rs->n_rules; i++) {
+        const struct detect_rule *r = rs->rules[i];
+        e->matched[i] = false;
+        if (r->corr || !detect_match(r, ev))
+            continue;
+        e->matched[i] = true;
+        if (!r->referenced) {
+            alert_simple(r, ev, alert, ctx);
+            alerts++;
+        }
+    }
+    for (size_t i = 0; i < e->n_corrs; i++) {
+        int f = correlate(e, &e->corrs[i], ev, alert, ctx);
+        if (f < 0)
+            return f;
+        e->matched[e->corrs[i].index] = f > 0;
+        alerts += f > 0 && !e->corrs[i].r->referenced;
+    }
+    return alerts;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""gen.py - write the rule pack's test events: for each rule that alerts,
+NAME.fires.ndjson (an attack that must fire it) and NAME.quiet.ndjson
+(near misses and normal traffic that must fire nothing). Times are pinned
+(2026-11-24 from 08:00 UTC), so the files are the same on any date.
+tests/integration/rules_pack.sh runs `trail rules test rules/` over each.
+
+Usage: python3 rules/tests/gen.py   (rewrites rules/tests/*.ndjson)
+"""
+import datetime
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASE = datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc)
+T0 = 8 * 3600  # seconds after BASE
+
+
+def ts(sec):
+    t = BASE + datetime.timedelta(seconds=T0 + sec)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ev(sec, eid, own=False, **attrs):
+    o = {"id": eid, "time": ts(sec), "host": "idp1", "attrs": attrs}
+    if own:  # as traild stores trail's own records (and `trail export` prints them)
+        o["input"] = "trail"
+        o["origin"] = "trail"
+    return o
+
+
+def client(n):
+    return {"phxTraceId": "#t%06d" % n}
+
+
+def oidc_failed(sec, user, src, n):
+    return ev(sec, "auth_entrypoints_oidc_auth_failed", duser=user, src=src,
+              phxEntrypointId="oidc1", phxEntrypointType="OIDC", reason="bad password",
+              **client(n))
+
+
+def write(name, kind, events):
+    with open(os.path.join(HERE, "%s.%s.ndjson" % (name, kind)), "w") as f:
+        for e in events:
+            f.write(json.dumps(e, separators=(",", ":")) + "\n")
+
+
+# password guessing: 10 failures of alice within 5 minutes
+write("password_guessing", "fires",
+      [oidc_failed(20 * i, "alice", "192.0.2.10", i) for i in range(10)])
+# 9 within 5 minutes; 10 spread over 50 minutes; 10 users failing once each from 10 sources
+write("password_guessing", "quiet",
+      [oidc_failed(20 * i, "alice", "192.0.2.10", i) for i in range(9)] +
+      [oidc_failed(600 + 300 * i, "bob", "192.0.2.11", 100 + i) for i in range(10)] +
+      [oidc_failed(4000 + i, "user%d" % i, "198.51.100.%d" % i, 200 + i) for i in range(10)])
+
+# password spraying: 10 users from one address within 10 minutes
+write("password_spraying", "fires",
+      [oidc_failed(30 * i, "user%d" % i, "203.0.113.5", i) for i in range(10)])
+write("password_spraying", "quiet",
+      [oidc_failed(30 * i, "user%d" % i, "203.0.113.5", i) for i in range(9)] +
+      [oidc_failed(1000 + 30 * i, "user%d" % i, "203.0.113.%d" % (100 + i), 50 + i)
+       for i in range(10)])
+
+
+def locked(sec, user, n):
+    return ev(sec, "pipes_authentication_failed_locked_temporarily", duser=user,
+              src="192.0.2.20", locked_until=ts(sec + 900), **client(n))
+
+
+write("lockout_storm", "fires", [locked(60 * i, "user%d" % i, i) for i in range(5)])
+write("lockout_storm", "quiet",
+      [locked(60 * i, "user%d" % i, i) for i in range(4)] +
+      [locked(1000 + 60 * i, "carol", 10 + i) for i in range(5)] +
+      [locked(5000 + 200 * i, "user%d" % (20 + i), 30 + i) for i in range(5)])
+
+
+def push(sec, user, ok, n):
+    if ok:
+        return ev(sec, "pki_onetouch_assignment_successful", duser=user, **client(n))
+    return ev(sec, "pki_onetouch_assignment_rejected", duser=user, reason="declined",
+              **client(n))
+
+
+write("mfa_push_fatigue", "fires",
+      [push(30 * i, "dave", False, i) for i in range(4)] + [push(150, "dave", True, 9)])
+write("mfa_push_fatigue", "quiet",
+      # two denials, then approved
+      [push(0, "erin", False, 1), push(30, "erin", False, 2), push(60, "erin", True, 3)] +
+      # approved first, then denials only
+      [push(1000, "frank", True, 4)] + [push(1030 + 30 * i, "frank", False, 5 + i)
+                                         for i in range(3)] +
+      # three denials, the approval more than 15 minutes after the third
+      [push(3000 + 30 * i, "gina", False, 10 + i) for i in range(3)] +
+      [push(3060 + 15 * 60 + 1, "gina", True, 20)])
+
+write("config_changes", "fires",
+      [ev(0, "core_server_config_updated", suser="admin", src="192.0.2.30",
+          msg="authenticator settings saved"),
+       ev(60, "store_config_apicall", suser="deploy", request="/config/api/pipes",
+          requestMethod="PUT", status=200, **client(1))])
+write("config_changes", "quiet",
+      [ev(0, "store_config_apicall", suser="monitor", request="/config/api/pipes",
+          requestMethod="GET", status=200, **client(1)),
+       ev(60, "prism_user_unlocked", duser="alice", **client(2))])
+
+write("alert_emergency", "fires",
+      [ev(0, "core_server_license_expired", msg="license expired",
+          license_not_after=ts(-86400))])
+write("alert_emergency", "quiet",
+      [ev(0, "prism_user_locked", duser="alice", reason="too many attempts", **client(1)),
+       ev(10, "core_server_schedule_failed", job="nightly-export", msg="export failed")])
+
+write("expiry_warnings", "fires",
+      [ev(0, "messagingapns_certificate_warning", cert_subject="CN=push.example",
+          days_left=14)])
+write("expiry_warnings", "quiet",
+      [ev(0, "pipes_mail_delivered", duser="alice", **client(1))])
+
+
+def rejected(sec, inp, n):
+    return ev(sec, "trail_event_rejected", own=True, input=inp, reason="unknown event id",
+              raw="garbage %d" % n, raw_bytes=9)
+
+
+write("rejected_burst", "fires", [rejected(2 * i, "syslog_tcp", i) for i in range(20)])
+write("rejected_burst", "quiet",
+      [rejected(2 * i, "syslog_tcp", i) for i in range(19)] +
+      [rejected(100 + 2 * i, "syslog_tcp" if i % 2 else "http", 50 + i) for i in range(20)])
