@@ -8,9 +8,9 @@
  */
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,86 +169,129 @@ static void put_markdown(const char *s, FILE *out)
     put_escaped(s, "\\|*_<>`", 0, out);
 }
 
-/* A JSON string; text that is not valid UTF-8 is kept with '?' for each byte above ASCII. */
-static json_t *jstr(const char *s)
+/*
+ * The catalog as JSON: an array of events, each an object with its
+ * attributes, indented by two spaces per level. Every string goes through
+ * trail_json_string, the one JSON escaper of trail's outputs (control
+ * characters, DEL, C1, U+2028/9 and bytes that are not UTF-8 escaped, as
+ * docs/wire-formats.md "Unsafe characters" says).
+ */
+struct jw {
+    struct trail_buf b;
+    int depth;    /* open objects and arrays */
+    int first[8]; /* per depth: no member written yet */
+    int bad;
+};
+
+static void jw_raw(struct jw *w, const char *s)
 {
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char *copy = strdup(s);
-    if (!copy)
-        return NULL;
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(copy);
-    free(copy);
-    return j;
+    w->bad |= trail_buf_append(&w->b, s, strlen(s)) < 0;
 }
 
-static json_t *attr_json(const struct trail_attr_def *a)
+static void jw_indent(struct jw *w)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int bad = json_object_set_new(o, "key", jstr(a->key));
-    bad |= json_object_set_new(o, "type", jstr(trail_type_name(a->type)));
-    bad |= json_object_set_new(o, "required", json_boolean(a->flags & TRAIL_ATTR_REQUIRED));
-    bad |= json_object_set_new(o, "indexed", json_boolean(a->flags & TRAIL_ATTR_INDEXED));
+    jw_raw(w, "\n");
+    for (int i = 0; i < w->depth; i++)
+        jw_raw(w, "  ");
+}
+
+/* before a member or an element: the comma, the line and the key, if any */
+static void jw_next(struct jw *w, const char *key)
+{
+    if (w->depth > 0) {
+        if (!w->first[w->depth])
+            jw_raw(w, ",");
+        w->first[w->depth] = 0;
+        jw_indent(w);
+    }
+    if (key) {
+        w->bad |= trail_json_string(&w->b, key, strlen(key)) < 0;
+        jw_raw(w, ": ");
+    }
+}
+
+static void jw_open(struct jw *w, const char *key, const char *brace)
+{
+    jw_next(w, key);
+    jw_raw(w, brace);
+    assert(w->depth + 1 < (int)(sizeof(w->first) / sizeof(w->first[0])));
+    w->first[++w->depth] = 1;
+}
+
+static void jw_close(struct jw *w, const char *brace)
+{
+    int empty = w->first[w->depth];
+    w->depth--;
+    if (!empty)
+        jw_indent(w);
+    jw_raw(w, brace);
+}
+
+static void jw_str(struct jw *w, const char *key, const char *s)
+{
+    jw_next(w, key);
+    w->bad |= trail_json_string(&w->b, s, strlen(s)) < 0;
+}
+
+static void jw_lit(struct jw *w, const char *key, const char *lit)
+{
+    jw_next(w, key);
+    jw_raw(w, lit);
+}
+
+static void attr_json(struct jw *w, const struct trail_attr_def *a)
+{
+    jw_open(w, NULL, "{");
+    jw_str(w, "key", a->key);
+    jw_str(w, "type", trail_type_name(a->type));
+    jw_lit(w, "required", a->flags & TRAIL_ATTR_REQUIRED ? "true" : "false");
+    jw_lit(w, "indexed", a->flags & TRAIL_ATTR_INDEXED ? "true" : "false");
     if (a->type == TRAIL_TYPE_ENUM) {
-        json_t *values = json_array();
-        bad |= json_object_set_new(o, "enum", values);
-        for (uint16_t i = 0; values && i < a->n_enum; i++)
-            bad |= json_array_append_new(values, jstr(a->enum_values[i]));
+        jw_open(w, "enum", "[");
+        for (uint16_t i = 0; i < a->n_enum; i++)
+            jw_str(w, NULL, a->enum_values[i]);
+        jw_close(w, "]");
     }
     if (a->doc)
-        bad |= json_object_set_new(o, "doc", jstr(a->doc));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+        jw_str(w, "doc", a->doc);
+    jw_close(w, "}");
 }
 
-static json_t *event_json(const struct trail_event_def *def)
+static void event_json(struct jw *w, const struct trail_event_def *def)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int bad = json_object_set_new(o, "id", jstr(def->id));
-    bad |= json_object_set_new(o, "severity", json_integer(def->severity));
-    bad |= json_object_set_new(o, "severity_name", jstr(trail_severity_name(def->severity)));
-    bad |= json_object_set_new(o, "description", jstr(def->description));
+    char sev[16];
+    snprintf(sev, sizeof(sev), "%d", def->severity);
+    jw_open(w, NULL, "{");
+    jw_str(w, "id", def->id);
+    jw_lit(w, "severity", sev);
+    jw_str(w, "severity_name", trail_severity_name(def->severity));
+    jw_str(w, "description", def->description);
     if (def->note)
-        bad |= json_object_set_new(o, "note", jstr(def->note));
-    bad |= json_object_set_new(o, "custom", json_boolean(def->custom));
-    json_t *attrs = json_array();
-    bad |= json_object_set_new(o, "attrs", attrs);
-    for (uint16_t i = 0; attrs && i < def->n_attrs; i++)
-        bad |= json_array_append_new(attrs, attr_json(def->attrs[i]));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+        jw_str(w, "note", def->note);
+    jw_lit(w, "custom", def->custom ? "true" : "false");
+    jw_open(w, "attrs", "[");
+    for (uint16_t i = 0; i < def->n_attrs; i++)
+        attr_json(w, def->attrs[i]);
+    jw_close(w, "]");
+    jw_close(w, "}");
 }
 
 static int print_json(const char *cmd, const struct trail_event_def **defs, size_t n)
 {
-    json_t *root = json_array();
-    if (!root)
+    struct jw w = {0};
+    jw_open(&w, NULL, "[");
+    for (size_t i = 0; i < n; i++)
+        event_json(&w, defs[i]);
+    jw_close(&w, "]");
+    jw_raw(&w, "\n");
+    int r = w.bad ? -ENOMEM : 0;
+    if (r == 0 && fwrite(w.b.data, 1, w.b.len, stdout) != w.b.len)
+        r = -EIO;
+    trail_buf_free(&w.b);
+    if (r == -ENOMEM)
         return cli_fail(cmd, "%s", strerror(ENOMEM));
-    for (size_t i = 0; i < n; i++) {
-        if (json_array_append_new(root, event_json(defs[i])) < 0) {
-            json_decref(root);
-            return cli_fail(cmd, "%s", strerror(ENOMEM));
-        }
-    }
-    int r = json_dumpf(root, stdout, JSON_INDENT(2));
-    json_decref(root);
     if (r < 0)
         return cli_fail(cmd, "cannot write the JSON output");
-    fputc('\n', stdout);
     return 0;
 }
 
