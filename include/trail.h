@@ -598,6 +598,15 @@ size_t trail_time_format(int64_t time_us, char buf[32]);
  */
 int trail_time_parse(const char *text, size_t len, int64_t *ret_time_us);
 
+/*
+ * trail_duration_parse - read a duration "N" followed by one unit, s, m, h,
+ * d (86,400 s) or w (7 d): "30s", "15m", "7d". N is decimal digits only, no
+ * sign; a duration too long for int64 µs is refused. The one form of every
+ * relative time of trail: query ranges (--since 7d), rule timespans.
+ * Returns 0 and *ret_us, or TRAIL_E_PARSE with *ret_us untouched.
+ */
+int trail_duration_parse(const char *text, size_t len, int64_t *ret_us);
+
 /* ------------------------------------------------------------------------ */
 /* Buffers                                                                  */
 /* ------------------------------------------------------------------------ */

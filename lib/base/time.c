@@ -173,3 +173,33 @@ int trail_time_parse(const char *s, size_t len, int64_t *ret_time_us)
     *ret_time_us = secs * 1000000 + frac;
     return 0;
 }
+
+int trail_duration_parse(const char *s, size_t len, int64_t *ret_us)
+{
+    static const struct {
+        char unit;
+        int64_t us;
+    } units[] = {{'s', 1000000LL},
+                 {'m', 60 * 1000000LL},
+                 {'h', 3600 * 1000000LL},
+                 {'d', 86400 * 1000000LL},
+                 {'w', 7 * 86400 * 1000000LL}};
+    if (len < 2)
+        return TRAIL_E_PARSE;
+    int64_t unit = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (s[len - 1] == units[i].unit)
+            unit = units[i].us;
+    if (!unit)
+        return TRAIL_E_PARSE;
+    int64_t n = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || n > (INT64_MAX - (s[i] - '0')) / 10)
+            return TRAIL_E_PARSE;
+        n = n * 10 + (s[i] - '0');
+    }
+    if (n > INT64_MAX / unit)
+        return TRAIL_E_PARSE;
+    *ret_us = n * unit;
+    return 0;
+}

@@ -737,43 +737,13 @@ static int parse_detection(struct pctx *p, const yaml_node_t *n, struct detect_r
     return 0;
 }
 
-/* "30s", "5m", "1h", "2d", "1w". */
+/* "30s", "5m", "1h", "2d", "1w" (trail_duration_parse), and not zero. */
 static int parse_timespan(const char *s, int64_t *ret_us)
 {
-    int64_t n;
-    size_t len = strlen(s);
-    if (len < 2)
+    int64_t us;
+    if (trail_duration_parse(s, strlen(s), &us) < 0 || us <= 0)
         return -1;
-    char digits[24];
-    if (len - 1 >= sizeof digits)
-        return -1;
-    memcpy(digits, s, len - 1);
-    digits[len - 1] = '\0';
-    if (parse_int(digits, &n) < 0 || n <= 0 || digits[0] == '+')
-        return -1;
-    int64_t unit;
-    switch (s[len - 1]) {
-    case 's':
-        unit = 1000000;
-        break;
-    case 'm':
-        unit = 60 * 1000000LL;
-        break;
-    case 'h':
-        unit = 3600 * 1000000LL;
-        break;
-    case 'd':
-        unit = 86400 * 1000000LL;
-        break;
-    case 'w':
-        unit = 7 * 86400 * 1000000LL;
-        break;
-    default:
-        return -1;
-    }
-    if (n > INT64_MAX / unit)
-        return -1;
-    *ret_us = n * unit;
+    *ret_us = us;
     return 0;
 }
 

@@ -161,30 +161,9 @@ static int parse_time(const char *v, int64_t now, int64_t *ret)
     size_t digits = 0;
     while (digits < len && v[digits] >= '0' && v[digits] <= '9')
         digits++;
-    if (digits > 0 && digits <= 9 && len == digits + 1) {
-        int64_t n = strtoll(v, NULL, 10), unit;
-        switch (v[digits]) {
-        case 's':
-            unit = 1000000LL;
-            break;
-        case 'm':
-            unit = 60 * 1000000LL;
-            break;
-        case 'h':
-            unit = 3600 * 1000000LL;
-            break;
-        case 'd':
-            unit = 86400 * 1000000LL;
-            break;
-        case 'w':
-            unit = 7 * 86400 * 1000000LL;
-            break;
-        default:
-            return TRAIL_E_PARSE;
-        }
-        if (n > INT64_MAX / unit)
-            return TRAIL_E_PARSE;
-        *ret = now - n * unit;
+    int64_t ago;
+    if (digits > 0 && len == digits + 1 && trail_duration_parse(v, len, &ago) == 0) {
+        *ret = now - ago;
         return 0;
     }
     if (len == 10 && digits == 4) {

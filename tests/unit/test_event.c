@@ -60,6 +60,37 @@ TEST(time_parse_rejects)
     }
 }
 
+TEST(duration_parse)
+{
+    static const struct {
+        const char *text;
+        int64_t us;
+    } good[] = {
+        {"0s", 0},
+        {"30s", 30000000LL},
+        {"15m", 900000000LL},
+        {"2h", 7200000000LL},
+        {"7d", 604800000000LL},
+        {"1w", 604800000000LL},
+        {"106751991d", 106751991LL * 86400 * 1000000}, /* the largest whole days in int64 µs */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int64_t us = -1;
+        if (trail_duration_parse(good[i].text, strlen(good[i].text), &us) != 0)
+            FAIL_AT("refused '%s'", good[i].text);
+        ASSERT_EQ(us, good[i].us);
+    }
+    static const char *const bad[] = {"",    "s",    "7",          "7x",
+                                      "-7d", "+7d",  "7 d",        "d7",
+                                      "7dd", "1.5h", "106751992d", "99999999999999999999s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t us = 42;
+        if (trail_duration_parse(bad[i], strlen(bad[i]), &us) != TRAIL_E_PARSE)
+            FAIL_AT("accepted '%s'", bad[i]);
+        ASSERT_EQ(us, 42);
+    }
+}
+
 TEST(time_round_trip_many)
 {
     /* every ~37 hours over 1970..2100, plus odd microseconds */
@@ -416,7 +447,7 @@ TEST(producer_time_against_arrival)
     trail_catalog_free(c);
 }
 
-TEST_MAIN(time_format_and_parse, time_parse_rejects, time_round_trip_many, severity_scale,
-          strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
+TEST_MAIN(time_format_and_parse, time_parse_rejects, duration_parse, time_round_trip_many,
+          severity_scale, strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
           set_text_parses_declared_types, limits, custom_event_declarations,
           lookups_with_counted_names, every_missing_attribute_named, producer_time_against_arrival)
