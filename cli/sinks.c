@@ -291,18 +291,17 @@ int cmd_sinks(int argc, char **argv)
     const char *dir = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--store")) {
-            if (i + 1 >= argc)
-                return cli_usage_error(cmd, "option --store needs a value");
-            dir = argv[++i];
-        } else if (!strncmp(argv[i], "--store=", 8)) {
-            dir = argv[i] + 8;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else {
+        const char *v = NULL;
+        int got;
+        if ((got = cli_opt_value(argv, argc, &i, "--store", &v)) != 0)
+            dir = v;
+        else if (!strcmp(argv[i], "--json"))
+            json = 1, got = 1;
+        else
             return cli_usage_error(cmd, "unknown argument '%s' (see 'trail sinks --help')",
                                    argv[i]);
-        }
+        if (got < 0)
+            return cli_usage_error(cmd, "option %s needs a value", argv[i]);
     }
     if (!dir)
         return cli_usage_error(cmd, "missing --store DIR");
