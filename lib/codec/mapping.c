@@ -42,41 +42,11 @@ static void lit(struct jw *w, const char *s)
     raw(w, s, strlen(s));
 }
 
-/* A JSON string: '"', '\' and control characters escaped; bytes that are not UTF-8 as U+FFFD. */
+/* A JSON string, escaped as every JSON trail writes (trail_json_string). */
 static void str(struct jw *w, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    raw(w, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t k = codec_utf8_seq((const unsigned char *)s + i, n - i);
-            if (k) {
-                i += k;
-                continue;
-            }
-        }
-        raw(w, s + run, i - run);
-        if (c == '"')
-            lit(w, "\\\"");
-        else if (c == '\\')
-            lit(w, "\\\\");
-        else if (c >= 0x80)
-            lit(w, "\\ufffd");
-        else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            raw(w, e, 6);
-        }
-        i++;
-        run = i;
-    }
-    raw(w, s + run, n - run);
-    raw(w, "\"", 1);
+    if (!w->err && trail_json_string(w->out, s, n) < 0)
+        w->err = -ENOMEM;
 }
 
 static void cstr(struct jw *w, const char *s)

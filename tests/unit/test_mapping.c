@@ -202,6 +202,32 @@ TEST(hostile_values_escaped)
     trail_event_free(ev);
 }
 
+/* DEL, a C1 control and U+2028 are escaped as in every JSON trail writes (trail_json_string) */
+TEST(unsafe_characters_escaped_as_everywhere)
+{
+    struct trail_event *ev = saml_failed();
+    ASSERT(ev != NULL);
+    const char unsafe[] = "a\x7f"
+                          "b\xc2\x9b"
+                          "c\xe2\x80\xa8"
+                          "d\xc3\xa5";
+    ASSERT_OK(trail_event_set_text(ev, "duser", (size_t)-1, unsafe, sizeof(unsafe) - 1));
+    struct trail_buf out = {0}, want = {0};
+    ASSERT_OK(trail_json_string(&want, unsafe, sizeof(unsafe) - 1));
+    ASSERT(strstr(want.data, "a\\u007fb\\u009bc\\u2028d\xc3\xa5") != NULL);
+    for (int m = 0; m < 2; m++) {
+        trail_buf_reset(&out);
+        ASSERT_OK(m ? trail_event_to_ecs(ev, &out) : trail_event_to_ocsf(ev, &out));
+        ASSERT(strstr(out.data, want.data) != NULL);
+        ASSERT(memchr(out.data, 0x7f, out.len) == NULL);
+        ASSERT(strstr(out.data, "\xc2\x9b") == NULL);
+        ASSERT(strstr(out.data, "\xe2\x80\xa8") == NULL);
+    }
+    trail_buf_free(&want);
+    trail_buf_free(&out);
+    trail_event_free(ev);
+}
+
 TEST(types_and_ports)
 {
     struct trail_event *ev = saml_failed();
@@ -282,4 +308,5 @@ TEST(provenance_mapped)
 }
 
 TEST_MAIN(provenance_mapped, ocsf_exact, ocsf_severity_matches_scale, ecs_fields, outcome_from_id,
-          activity_from_id, hostile_values_escaped, types_and_ports, mapping_names)
+          activity_from_id, hostile_values_escaped, unsafe_characters_escaped_as_everywhere,
+          types_and_ports, mapping_names)
