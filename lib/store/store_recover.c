@@ -422,38 +422,58 @@ static int id_from_segment(struct trail_store *s, const struct store_found *f)
     return 0;
 }
 
-int store_recover(struct trail_store *s, struct trail_store_report *rep)
+/*
+ * Recovery's steps, in order (store_recover below): the segments listed,
+ * store.meta read or rebuilt (meta_recover), interrupted seals settled
+ * (settle_seals), each segment checked and pushed onto the segment list
+ * (recover_segment: recover_sealed, recover_open), and the live state set
+ * where the last good record ends (set_live).
+ */
+
+/* What recovery carries from one segment to the next. */
+struct walk {
+    struct store_found *f; /* the segments the directory holds, in order */
+    size_t n;
+    uint8_t chain[TRAIL_HASH_LEN]; /* the chain after the records hashed so far */
+    struct trail_frontier fr;      /* and the tree's frontier over them */
+    struct seg_header last_h;      /* the last segment's header, when it is an .open file */
+    int last_open;
+    uint64_t prev_last; /* the last seq of the segment pushed before */
+};
+
+/* recover_segment's answers besides 0 (pushed) and errors */
+#define SEG_DONE    1 /* dealt with (left out, or pushed as damage): on to the next */
+#define SEG_RESTART 2 /* the last .open file was removed: recover again without it */
+
+/* store.meta: read it, make it for a new store, or rebuild it from the first segment's header. */
+static int meta_recover(struct trail_store *s, const struct store_found *f, size_t n,
+                        struct trail_store_report *rep)
 {
-    struct store_found *f = NULL;
-    size_t n = 0;
-    int r = store_list_segments(s, &f, &n, rep);
-    if (r < 0)
-        return r;
-    r = meta_read(s);
+    int r = meta_read(s);
     if (r == -ENOENT || (r == TRAIL_E_CORRUPT && n > 0)) {
         if (n == 0) {
-            if (!s->o.create || s->read_only) {
-                r = TRAIL_E_NOT_FOUND;
-                goto out;
-            }
+            if (!s->o.create || s->read_only)
+                return TRAIL_E_NOT_FOUND;
             if ((r = random_bytes(s->store_id, 16)) < 0)
-                goto out;
+                return r;
             s->created_us = trail_now();
-            if ((r = meta_write(s)) < 0)
-                goto out;
-        } else {
-            if ((r = id_from_segment(s, &f[0])) < 0)
-                goto out;
-            store_report(rep, "store.meta: %s, rebuilt from the first segment's header",
-                         r == -ENOENT ? "missing" : "damaged");
-            if (!s->read_only && (r = meta_write(s)) < 0)
-                goto out;
+            return meta_write(s);
         }
-    } else if (r < 0) {
-        goto out;
+        if ((r = id_from_segment(s, &f[0])) < 0)
+            return r;
+        store_report(rep, "store.meta: %s, rebuilt from the first segment's header",
+                     r == -ENOENT ? "missing" : "damaged");
+        if (!s->read_only && (r = meta_write(s)) < 0)
+            return r;
+        return 0;
     }
+    return r < 0 ? r : 0;
+}
 
-    /* a .seg beside its .open: sealing finished (remove the .open) or did not (redo it) */
+/* A .seg beside its .open: sealing finished (remove the .open) or did not (redo it). */
+static void settle_seals(struct trail_store *s, struct store_found *f, size_t n,
+                         struct trail_store_report *rep)
+{
     int removed = 0;
     for (size_t i = 0; i < n; i++) {
         if (!(f[i].has_open && f[i].has_seg))
@@ -493,205 +513,231 @@ int store_recover(struct trail_store *s, struct trail_store_report *rep)
     }
     if (removed)
         fsync(s->dir_fd);
+}
 
-    /* runs an earlier repair quarantined: a gap there is known, not new damage */
-    if ((r = store_quarantine_load(s)) < 0)
-        goto out;
-
-    uint8_t chain[TRAIL_HASH_LEN] = {0};
-    struct trail_frontier fr;
-    frontier_init(&fr);
-    struct seg_header last_h = {0};
-    int last_open = 0;
-    uint64_t prev_last = 0;
-    for (size_t i = 0; i < n; i++) {
-        int is_last = i == n - 1;
-        char name[64], path[4200];
-        snprintf(name, sizeof(name), "seg-%016" PRIx64 "%s", f[i].first_seq,
-                 f[i].has_seg ? ".seg" : ".open");
-        snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-        struct seg g = {0};
-        int fd = open(path, (s->read_only || f[i].has_seg ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (fd < 0) {
-            r = -errno;
-            goto out;
-        }
-        struct seg_header h;
-        if (f[i].has_seg) {
-            struct seg_sealed ss;
-            r = seg_sealed_load(fd, &ss);
-            long bad_block = -1;
-            if (r == 0 && s->o.repair && !s->read_only && !is_last &&
-                (bad_block = store_blocks_check(fd, &ss)) == -2)
-                r = -ENOMEM;
-            if ((r < 0 || bad_block >= 0) && r != -ENOMEM && !is_last &&
-                (s->read_only || s->o.allow_damaged || s->o.repair)) {
-                /* a damaged sealed segment with a later one: its run of seqs is known from
-                   the file names, and the store goes on around it (docs/store.md, "Damage") */
-                char why[160];
-                if (r < 0)
-                    snprintf(why, sizeof(why), "header, index or trailer fails its check (%s)",
-                             trail_strerror(r));
-                else
-                    snprintf(why, sizeof(why), "block %ld: CRC-32C does not match", bad_block);
-                uint64_t last = f[i + 1].first_seq - 1;
-                if (r == 0)
-                    seg_sealed_free(&ss);
-                close(fd);
-                if (s->o.repair && !s->read_only) {
-                    if ((r = store_quarantine_segment(s, name, f[i].first_seq, last, why, rep)) < 0)
-                        goto out;
-                    continue;
-                }
-                if (rep)
-                    rep->damaged++;
-                store_report(rep,
-                             "%s: sealed segment damaged (%s): seqs %" PRIu64 "..%" PRIu64
-                             " cannot be read",
-                             name, why, f[i].first_seq, last);
-                if ((r = store_damage_add(s, f[i].first_seq, last, name, why, 0, 0)) < 0)
-                    goto out;
-                g = (struct seg){.first_seq = f[i].first_seq,
-                                 .last_seq = last,
-                                 .sealed = 1,
-                                 .damaged = 1,
-                                 .min_time = INT64_MAX,
-                                 .max_time = INT64_MIN};
-                if (seqs_gap(s, g.first_seq, prev_last)) {
-                    store_report(rep,
-                                 "%s: starts at seq %" PRIu64 " but the segment before ends at "
-                                 "%" PRIu64,
-                                 name, g.first_seq, prev_last);
-                    if (!s->read_only) {
-                        r = TRAIL_E_CORRUPT;
-                        goto out;
-                    }
-                }
-                if ((r = store_segs_push(s, &g)) < 0)
-                    goto out;
-                prev_last = g.last_seq;
-                continue;
-            }
-            if (r < 0) {
-                close(fd);
-                if (rep)
-                    rep->damaged++;
-                store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
-                if (s->read_only)
-                    continue;
-                r = r == -ENOMEM ? r : TRAIL_E_CORRUPT;
-                goto out;
-            }
-            h = ss.h;
-            g = (struct seg){.first_seq = ss.first_seq,
-                             .last_seq = ss.last_seq,
-                             .sealed = 1,
-                             .bytes = ss.file_size,
-                             .min_time = ss.min_time,
-                             .max_time = ss.max_time,
-                             .created_us = ss.h.created_us};
-            if (is_last && !s->read_only)
-                r = hash_sealed(fd, &ss, chain, &fr);
-            seg_sealed_free(&ss);
-            close(fd);
-            if (r < 0) {
-                store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
-                goto out;
-            }
-        } else {
-            r = seg_header_read(fd, &h);
-            if (r < 0 && r != -ENOMEM && is_last && !s->read_only && header_torn(fd)) {
-                /* the file was made but its header never reached the disk: no record in it
-                   was ever acknowledged */
-                close(fd);
-                unlink(path);
-                fsync(s->dir_fd);
-                store_report(rep, "%s: header incomplete (crash while creating it), removed", name);
-                /* the segment before is the last one now: start over without this file */
-                free(f);
-                s->n_segs = 0;
-                return store_recover(s, rep);
-            }
-            if (r < 0) {
-                close(fd);
-                if (rep)
-                    rep->damaged++;
-                store_report(rep, "%s: header damaged (%s)", name, trail_strerror(r));
-                if (s->read_only)
-                    continue;
-                r = r == -ENOMEM ? r : TRAIL_E_CORRUPT;
-                goto out;
-            }
-            r = scan_open(s, fd, name, &g, is_last, is_last && !s->read_only, chain, &fr, rep);
-            if (r == 1) {
-                /* repair cut this segment: later ones cannot follow it */
-                for (size_t j = i + 1; j < n; j++) {
-                    char later[64], from[4200], to[4200];
-                    snprintf(later, sizeof(later), "seg-%016" PRIx64 "%s", f[j].first_seq,
-                             f[j].has_seg ? ".seg" : ".open");
-                    snprintf(from, sizeof(from), "%s/%s", s->dir, later);
-                    snprintf(to, sizeof(to), "%s/damaged/%s", s->dir, later);
-                    rename(from, to);
-                    store_report(rep, "%s: after a repaired segment, moved to damaged/", later);
-                }
-                n = i + 1;
-                is_last = 1;
-                r = scan_open(s, fd, name, &g, 1, 1, chain, &fr, rep);
-            }
-            close(fd);
-            if (r < 0)
-                goto out;
-            if (is_last) {
-                last_open = 1;
-                last_h = h;
-            }
-        }
-        if (memcmp(h.store_id, s->store_id, 16) != 0) {
-            store_report(rep, "%s: belongs to another store (its store id differs)", name);
-            if (rep)
-                rep->damaged++;
-            if (s->read_only)
-                continue;
-            r = TRAIL_E_CORRUPT;
-            goto out;
-        }
-        if (seqs_gap(s, g.first_seq, prev_last)) {
-            store_report(rep,
-                         "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
-                         name, g.first_seq, prev_last);
-            if (rep)
-                rep->damaged++;
-            if (!s->read_only) {
-                r = TRAIL_E_CORRUPT;
-                goto out;
-            }
-        }
-        if ((r = store_segs_push(s, &g)) < 0)
-            goto out;
-        prev_last = g.last_seq;
+/*
+ * A damaged sealed segment with a later one: its run of seqs is known from
+ * the file names, and the store goes on around it (docs/store.md,
+ * "Damage"): quarantined with repair, otherwise known damage in the list.
+ * load_r is what loading it said, bad_block the block whose CRC failed.
+ */
+static int around_damaged(struct trail_store *s, struct walk *w, size_t i, const char *name,
+                          int load_r, long bad_block, struct trail_store_report *rep)
+{
+    const struct store_found *f = w->f;
+    char why[160];
+    int r;
+    if (load_r < 0)
+        snprintf(why, sizeof(why), "header, index or trailer fails its check (%s)",
+                 trail_strerror(load_r));
+    else
+        snprintf(why, sizeof(why), "block %ld: CRC-32C does not match", bad_block);
+    uint64_t last = f[i + 1].first_seq - 1;
+    if (s->o.repair && !s->read_only) {
+        if ((r = store_quarantine_segment(s, name, f[i].first_seq, last, why, rep)) < 0)
+            return r;
+        return SEG_DONE;
     }
+    if (rep)
+        rep->damaged++;
+    store_report(rep,
+                 "%s: sealed segment damaged (%s): seqs %" PRIu64 "..%" PRIu64 " cannot be read",
+                 name, why, f[i].first_seq, last);
+    if ((r = store_damage_add(s, f[i].first_seq, last, name, why, 0, 0)) < 0)
+        return r;
+    struct seg g = {.first_seq = f[i].first_seq,
+                    .last_seq = last,
+                    .sealed = 1,
+                    .damaged = 1,
+                    .min_time = INT64_MAX,
+                    .max_time = INT64_MIN};
+    if (seqs_gap(s, g.first_seq, w->prev_last)) {
+        store_report(rep, "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
+                     name, g.first_seq, w->prev_last);
+        if (!s->read_only)
+            return TRAIL_E_CORRUPT;
+    }
+    if ((r = store_segs_push(s, &g)) < 0)
+        return r;
+    w->prev_last = g.last_seq;
+    return SEG_DONE;
+}
 
+/*
+ * A .seg file (fd, closed here): its range and header into *g and *h; the
+ * last one, for a writer, is hashed to carry the chain and the frontier.
+ */
+static int recover_sealed(struct trail_store *s, struct walk *w, size_t i, const char *name, int fd,
+                          struct seg *g, struct seg_header *h, struct trail_store_report *rep)
+{
+    int is_last = i == w->n - 1;
+    struct seg_sealed ss;
+    int r = seg_sealed_load(fd, &ss);
+    long bad_block = -1;
+    if (r == 0 && s->o.repair && !s->read_only && !is_last &&
+        (bad_block = store_blocks_check(fd, &ss)) == -2)
+        r = -ENOMEM;
+    if ((r < 0 || bad_block >= 0) && r != -ENOMEM && !is_last &&
+        (s->read_only || s->o.allow_damaged || s->o.repair)) {
+        if (r == 0)
+            seg_sealed_free(&ss);
+        close(fd);
+        return around_damaged(s, w, i, name, r, bad_block, rep);
+    }
+    if (r < 0) {
+        close(fd);
+        if (rep)
+            rep->damaged++;
+        store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
+        if (s->read_only)
+            return SEG_DONE;
+        return r == -ENOMEM ? r : TRAIL_E_CORRUPT;
+    }
+    *h = ss.h;
+    *g = (struct seg){.first_seq = ss.first_seq,
+                      .last_seq = ss.last_seq,
+                      .sealed = 1,
+                      .bytes = ss.file_size,
+                      .min_time = ss.min_time,
+                      .max_time = ss.max_time,
+                      .created_us = ss.h.created_us};
+    if (is_last && !s->read_only)
+        r = hash_sealed(fd, &ss, w->chain, &w->fr);
+    seg_sealed_free(&ss);
+    close(fd);
+    if (r < 0) {
+        store_report(rep, "%s: sealed segment damaged (%s)", name, trail_strerror(r));
+        return r;
+    }
+    return 0;
+}
+
+/* Repair cut the segment at i: the later ones cannot follow it, they go to DIR/damaged/. */
+static void move_later_aside(struct trail_store *s, const struct walk *w, size_t i,
+                             struct trail_store_report *rep)
+{
+    const struct store_found *f = w->f;
+    for (size_t j = i + 1; j < w->n; j++) {
+        char later[64], from[4200], to[4200];
+        snprintf(later, sizeof(later), "seg-%016" PRIx64 "%s", f[j].first_seq,
+                 f[j].has_seg ? ".seg" : ".open");
+        snprintf(from, sizeof(from), "%s/%s", s->dir, later);
+        snprintf(to, sizeof(to), "%s/damaged/%s", s->dir, later);
+        rename(from, to);
+        store_report(rep, "%s: after a repaired segment, moved to damaged/", later);
+    }
+}
+
+/*
+ * An .open file (fd, closed here): its header into *h and its good frames
+ * scanned into *g (the last one, for a writer, cut after its last good
+ * frame and hashed to carry the chain and the frontier).
+ */
+static int recover_open(struct trail_store *s, struct walk *w, size_t i, const char *name,
+                        const char *path, int fd, struct seg *g, struct seg_header *h,
+                        struct trail_store_report *rep)
+{
+    int is_last = i == w->n - 1;
+    int r = seg_header_read(fd, h);
+    if (r < 0 && r != -ENOMEM && is_last && !s->read_only && header_torn(fd)) {
+        /* the file was made but its header never reached the disk: no record in it
+           was ever acknowledged */
+        close(fd);
+        unlink(path);
+        fsync(s->dir_fd);
+        store_report(rep, "%s: header incomplete (crash while creating it), removed", name);
+        return SEG_RESTART;
+    }
+    if (r < 0) {
+        close(fd);
+        if (rep)
+            rep->damaged++;
+        store_report(rep, "%s: header damaged (%s)", name, trail_strerror(r));
+        if (s->read_only)
+            return SEG_DONE;
+        return r == -ENOMEM ? r : TRAIL_E_CORRUPT;
+    }
+    r = scan_open(s, fd, name, g, is_last, is_last && !s->read_only, w->chain, &w->fr, rep);
+    if (r == 1) {
+        /* repair cut this segment: later ones cannot follow it */
+        move_later_aside(s, w, i, rep);
+        w->n = i + 1;
+        is_last = 1;
+        r = scan_open(s, fd, name, g, 1, 1, w->chain, &w->fr, rep);
+    }
+    close(fd);
+    if (r < 0)
+        return r;
+    if (is_last) {
+        w->last_open = 1;
+        w->last_h = *h;
+    }
+    return 0;
+}
+
+/* The segment at i: checked, and pushed onto the segment list when it belongs there. */
+static int recover_segment(struct trail_store *s, struct walk *w, size_t i,
+                           struct trail_store_report *rep)
+{
+    const struct store_found *fi = &w->f[i];
+    char name[64], path[4200];
+    snprintf(name, sizeof(name), "seg-%016" PRIx64 "%s", fi->first_seq,
+             fi->has_seg ? ".seg" : ".open");
+    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+    struct seg g = {0};
+    struct seg_header h;
+    int fd = open(path, (s->read_only || fi->has_seg ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = fi->has_seg ? recover_sealed(s, w, i, name, fd, &g, &h, rep)
+                        : recover_open(s, w, i, name, path, fd, &g, &h, rep);
+    if (r != 0)
+        return r;
+    if (memcmp(h.store_id, s->store_id, 16) != 0) {
+        store_report(rep, "%s: belongs to another store (its store id differs)", name);
+        if (rep)
+            rep->damaged++;
+        if (s->read_only)
+            return SEG_DONE;
+        return TRAIL_E_CORRUPT;
+    }
+    if (seqs_gap(s, g.first_seq, w->prev_last)) {
+        store_report(rep, "%s: starts at seq %" PRIu64 " but the segment before ends at %" PRIu64,
+                     name, g.first_seq, w->prev_last);
+        if (rep)
+            rep->damaged++;
+        if (!s->read_only)
+            return TRAIL_E_CORRUPT;
+    }
+    if ((r = store_segs_push(s, &g)) < 0)
+        return r;
+    w->prev_last = g.last_seq;
+    return 0;
+}
+
+/* Where appending stands after recovery: the live and durable state, from the walk. */
+static int set_live(struct trail_store *s, const struct walk *w, struct trail_store_report *rep)
+{
     struct live *lv = &s->live;
     memset(lv, 0, sizeof(*lv));
     lv->next_seq = s->n_segs ? s->segs[s->n_segs - 1].last_seq + 1 : 1;
-    memcpy(lv->chain, chain, TRAIL_HASH_LEN);
-    lv->frontier = fr;
+    memcpy(lv->chain, w->chain, TRAIL_HASH_LEN);
+    lv->frontier = w->fr;
     lv->n_groups = (lv->next_seq - 1) / 256;
     lv->seg_min_time = INT64_MAX;
     lv->seg_max_time = INT64_MIN;
-    if (last_open && s->n_segs) {
+    if (w->last_open && s->n_segs) {
         const struct seg *g = &s->segs[s->n_segs - 1];
-        lv->seg = last_h;
+        lv->seg = w->last_h;
         lv->seg_exists = 1;
         lv->seg_bytes = g->data_end;
         lv->seg_min_time = g->min_time;
         lv->seg_max_time = g->max_time;
     }
-    if (!s->read_only && (lv->next_seq - 1) != fr.size) {
-        store_report(rep, "tree: %" PRIu64 " leaves rebuilt for %" PRIu64 " records", fr.size,
+    if (!s->read_only && (lv->next_seq - 1) != w->fr.size) {
+        store_report(rep, "tree: %" PRIu64 " leaves rebuilt for %" PRIu64 " records", w->fr.size,
                      lv->next_seq - 1);
-        r = TRAIL_E_CORRUPT;
-        goto out;
+        return TRAIL_E_CORRUPT;
     }
     s->durable = *lv;
     s->reserve_next = lv->next_seq;
@@ -704,8 +750,35 @@ int store_recover(struct trail_store *s, struct trail_store_report *rep)
         rep->segments = s->n_segs;
         rep->records = s->n_segs ? lv->next_seq - s->first_seq : 0;
     }
-    r = 0;
+    return 0;
+}
+
+int store_recover(struct trail_store *s, struct trail_store_report *rep)
+{
+    struct walk w = {0};
+    int r = store_list_segments(s, &w.f, &w.n, rep);
+    if (r < 0)
+        return r;
+    if ((r = meta_recover(s, w.f, w.n, rep)) < 0)
+        goto out;
+    settle_seals(s, w.f, w.n, rep);
+    /* runs an earlier repair quarantined: a gap there is known, not new damage */
+    if ((r = store_quarantine_load(s)) < 0)
+        goto out;
+    frontier_init(&w.fr);
+    for (size_t i = 0; i < w.n; i++) {
+        r = recover_segment(s, &w, i, rep);
+        if (r == SEG_RESTART) {
+            /* the segment before is the last one now: start over without this file */
+            free(w.f);
+            s->n_segs = 0;
+            return store_recover(s, rep);
+        }
+        if (r < 0)
+            goto out;
+    }
+    r = set_live(s, &w, rep);
 out:
-    free(f);
+    free(w.f);
     return r;
 }
