@@ -129,7 +129,7 @@ struct trail_store {
     struct store_cp *cp; /* checkpoints the store signs itself (store_checkpoint.c), or NULL */
     int cp_signing;      /* 1: it has a key, so a checkpoint is due when the hook's would be */
 
-    /* the files the writer holds, checked by the flusher (store.c, "The store's own files") */
+    /* the files the writer holds, checked by the flusher (store_files.c) */
     int tampered;            /* TRAIL_E_TAMPERED once one was found removed or replaced (lock) */
     char tamper_reason[900]; /* what was found and what was rescued (lock) */
     uint64_t tamper_seq;     /* the durable seq when it was found (lock) */
@@ -244,6 +244,33 @@ int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_
 int store_fault(const struct trail_store *s, int op, int fd);
 /* store_fsync_dir - fsync DIR. */
 int store_fsync_dir(struct trail_store *s);
+/* store_write_at / store_sync_fd - pwrite all of buf at off / fdatasync, through the test hook. */
+int store_write_at(struct trail_store *s, int fd, const void *buf, size_t n, uint64_t off);
+int store_sync_fd(struct trail_store *s, int fd);
+/* store_mono_us - the monotonic clock in µs (timers, never stored). */
+int64_t store_mono_us(void);
+/* store_segs_push - append g to the segment list (the caller holds seg_lock or is alone); 0 or
+ * -ENOMEM. */
+int store_segs_push(struct trail_store *s, const struct seg *g);
+
+/*
+ * The store's parts, each in its own file: store_recover (store_recover.c)
+ * reads or makes store.meta, scans the segments and sets the live and
+ * durable state (0, or a TRAIL_E_* / -errno with what was found in rep);
+ * store_guard and store_copy_out (store_files.c) check that the files the
+ * writer holds are still those in DIR (full: also tree.roots and
+ * checkpoints) and copy a file's first limit bytes aside under name;
+ * store_batch_reserve / store_batch_free (store_flush.c) grow and free a
+ * batch; store_flusher_main and store_sealer_main are the threads' bodies
+ * (store_flush.c, store_seal.c), started by trail_store_open.
+ */
+int store_recover(struct trail_store *s, struct trail_store_report *rep);
+int store_guard(struct trail_store *s, int full);
+int store_copy_out(struct trail_store *s, int fd, uint64_t limit, const char *name);
+int store_batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t groups);
+void store_batch_free(struct batch *b);
+void *store_flusher_main(void *arg);
+void *store_sealer_main(void *arg);
 
 /*
  * Checkpoints the store writes (lib/store/store_checkpoint.c): open loads the key

@@ -4,7 +4,8 @@
  * damaged sealed segment out of the way with a report, so that the store
  * opens again and says which records are gone.
  *
- * Not for: recovery from a crash (a torn tail is not damage: store.c),
+ * Not for: recovery from a crash (a torn tail is not damage:
+ * store_recover.c),
  * verification (verify.c reads the files itself and reports quarantined runs
  * from DIR/quarantined).
  *

@@ -1,0 +1,215 @@
+// detail.js - the event detail: its fields and attributes (typed from the
+// catalog, each a link that narrows the search), and its inclusion proof
+// fetched and checked in the page against the signed checkpoint's root;
+// retried while the event is not yet in a checkpoint.
+//
+// Not here: the proof check itself (merkle.js).
+
+import { getJSON } from './api.js';
+import { checkProof } from './merkle.js';
+import { SEV_NAME, $, h, put, sevBadge, localTime } from './util.js';
+import { state, saveUrl } from './state.js';
+import { catalogById, attrDef } from './catalog.js';
+import { addWhere } from './form.js';
+import { results, rowsEl, search } from './search.js';
+import { select } from './selection.js';
+
+let detailGen = 0;
+let detailRetry = 0;
+
+function section(title, ...content) {
+  return [h('h3', {}, title), ...content];
+}
+
+function attrsTable(ev) {
+  const a = ev.attrs || {};
+  const keys = Object.keys(a).sort();
+  const rows = [
+    ['time', localTime(ev.time) + '  (' + ev.time + ')'],
+    ['seq', String(ev.seq)],
+    ['uuid', ev.uuid || ''],
+    ['host', ev.host || ''],
+    ['severity', `${ev.severity} ${ev.severity_name || SEV_NAME[ev.severity] || ''}`],
+    ['from', ev.origin === 'trail' ? 'trail itself' : [ev.input, ev.peer].filter(Boolean).join(' from ')],
+    ['principal', ev.principal || ''],
+    ['received', ev.received ? localTime(ev.received) + '  (' + ev.received + ')' : ''],
+    ['problems', ev.problems || ''],
+  ]
+    .filter(([k, v]) => v || !['principal', 'problems', 'received'].includes(k))
+    .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)));
+  for (const k of keys) {
+    const def = attrDef(ev.id, k);
+    const v = a[k] === null ? 'null' : String(a[k]);
+    rows.push(
+      h(
+        'tr',
+        {},
+        h('th', { title: def && def.doc ? def.doc : '' }, k),
+        h(
+          'td',
+          {},
+          v,
+          def ? h('span', { class: 'type' }, def.type + (def.required ? ', required' : '')) : null,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'filter',
+              title: `search ${k}=${v}`,
+              onclick: () => {
+                addWhere(`${k}=${v}`);
+                closeDetail();
+                search();
+              },
+            },
+            'filter',
+          ),
+        ),
+      ),
+    );
+  }
+  return h('table', { class: 'kv', id: 'detail-attrs' }, h('tbody', {}, rows));
+}
+
+export async function openDetail(seq, push = true) {
+  const gen = ++detailGen;
+  clearTimeout(detailRetry);
+  state.seq = seq;
+  saveUrl(push);
+  const idx = [...rowsEl().children].findIndex((tr) => Number(tr.dataset.seq) === seq);
+  if (idx >= 0) select(idx);
+  const shown = results.bySeq.get(seq);
+  $('detail').hidden = false;
+  document.querySelector('.split').classList.add('with-detail');
+  $('detail-title').textContent = shown ? shown.id : 'event ' + seq;
+  const body = $('detail-body');
+  const proofBox = h('div', { id: 'proof' }, h('p', { class: 'muted' }, 'fetching the record and its proof…'));
+  const rawBox = h('div', { id: 'raw' });
+  put(body);
+  if (shown) body.append(...detailHead(shown), ...section('Attributes', attrsTable(shown)));
+  body.append(...section('Inclusion proof', proofBox), rawBox);
+  let p;
+  try {
+    p = await getJSON('/v1/proof?seq=' + seq);
+  } catch (e) {
+    if (gen !== detailGen) return;
+    if (e.status === 409) {
+      put(
+        proofBox,
+        h('p', { class: 'proof-status', id: 'proof-status' }, 'not yet covered'),
+        h('p', { class: 'muted' }, e.message + ' Trying again in a few seconds.'),
+      );
+      detailRetry = setTimeout(() => gen === detailGen && !$('detail').hidden && openDetail(seq, false), 3000);
+    } else {
+      put(proofBox, h('p', { class: 'error' }, 'no proof: ' + e.message));
+    }
+    return;
+  }
+  if (gen !== detailGen) return;
+  const ev = shown || p.event;
+  if (!shown) {
+    $('detail-title').textContent = ev.id;
+    body.prepend(...detailHead(ev), ...section('Attributes', attrsTable(ev)));
+  }
+  put(
+    rawBox,
+    ...section('CEF', h('pre', { class: 'raw', id: 'detail-cef' }, p.cef || '')),
+    ...section('JSON', h('pre', { class: 'raw', id: 'detail-json' }, JSON.stringify(p.event, null, 2))),
+  );
+  let check;
+  try {
+    check = await checkProof(p, ev);
+  } catch (e) {
+    check = { ok: false, reason: e.message, steps: [{ label: 'check', ok: false, detail: e.message }] };
+  }
+  if (gen !== detailGen) return;
+  put(proofBox, ...proofView(p, check, !shown));
+}
+
+function detailHead(ev) {
+  const def = catalogById.get(ev.id);
+  return [
+    h(
+      'p',
+      {},
+      sevBadge(ev.severity, ev.severity_name),
+      ' ',
+      def ? def.description : '',
+      ' ',
+      h(
+        'a',
+        {
+          href: '?view=catalog&id=' + encodeURIComponent(ev.id),
+          class: 'evlink',
+          'data-id': ev.id,
+          id: 'detail-catalog-link',
+        },
+        'catalog entry →',
+      ),
+    ),
+  ];
+}
+
+function proofView(p, check, selfCheck) {
+  const cp = p.checkpoint;
+  const rootMatch = check.root && check.root === cp.root;
+  return [
+    h(
+      'p',
+      { class: 'proof-status ' + (check.ok ? 'ok' : 'bad'), id: 'proof-status' },
+      check.ok ? 'verified' : 'not verified',
+    ),
+    check.ok
+      ? h(
+          'p',
+          { class: 'muted' },
+          `Record ${p.seq} is leaf ${p.proof.leaf_index} of the tree of ${cp.tree_size} records that checkpoint signs; checked in this page with ${check.engine}.`,
+        )
+      : h('p', { class: 'error', id: 'proof-reason' }, check.reason || 'the proof does not hold'),
+    selfCheck ? h('p', { class: 'muted' }, 'The event shown comes from the proof answer itself.') : null,
+    h(
+      'ul',
+      { class: 'proof-steps' },
+      check.steps.map((s) => h('li', { class: s.ok ? '' : 'bad' }, h('b', {}, s.label), ': ', s.detail)),
+    ),
+    h(
+      'table',
+      { class: 'kv' },
+      h(
+        'tbody',
+        {},
+        h('tr', {}, h('th', {}, 'leaf hash'), h('td', { class: 'hash' }, check.leaf || '')),
+        h(
+          'tr',
+          {},
+          h('th', {}, 'recomputed root'),
+          h('td', { class: 'hash ' + (rootMatch ? 'match' : 'mismatch'), id: 'proof-root' }, check.root || '(none)'),
+        ),
+        h('tr', {}, h('th', {}, 'checkpoint root'), h('td', { class: 'hash', id: 'checkpoint-root' }, cp.root)),
+        h(
+          'tr',
+          {},
+          h('th', {}, 'checkpoint'),
+          h('td', {}, `size ${cp.tree_size} · ${localTime(cp.time)} · key ${cp.key_id}`),
+        ),
+        h('tr', {}, h('th', {}, 'path'), h('td', {}, `${(p.proof.path || []).length} hashes`)),
+      ),
+    ),
+    h(
+      'details',
+      {},
+      h('summary', {}, 'checkpoint line and audit path'),
+      h('pre', { class: 'raw' }, cp.text + '\n\n' + (p.proof.path || []).join('\n')),
+    ),
+  ];
+}
+
+export function closeDetail() {
+  detailGen++;
+  clearTimeout(detailRetry);
+  $('detail').hidden = true;
+  document.querySelector('.split').classList.remove('with-detail');
+  state.seq = null;
+  saveUrl(false);
+  $('results').focus({ preventScroll: true });
+}

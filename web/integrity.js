@@ -1,0 +1,182 @@
+// integrity.js - the integrity panel: the store, the latest checkpoint and
+// its signature, the last verification and its findings, the sinks, refreshed
+// while the panel is shown.
+//
+// Not here: starting a verification (app.js, init: the button).
+
+import { getJSON } from './api.js';
+import { $, h, put, localTime } from './util.js';
+import { state } from './state.js';
+
+export let integrityTimer = 0;
+
+function kvTable(rows) {
+  return h(
+    'table',
+    { class: 'kv' },
+    h(
+      'tbody',
+      {},
+      rows.filter(Boolean).map(([k, v, cls]) => h('tr', {}, h('th', {}, k), h('td', { class: cls || '' }, v))),
+    ),
+  );
+}
+
+function ago(iso) {
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (isNaN(s)) return '';
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+export async function loadIntegrity() {
+  clearTimeout(integrityTimer);
+  const [cp, ver, sinks, health] = await Promise.allSettled([
+    getJSON('/v1/checkpoint'),
+    getJSON('/v1/verify'),
+    getJSON('/v1/sinks'),
+    getJSON('/healthz').catch((e) => (e.body ? e.body : Promise.reject(e))),
+  ]);
+  if (state.view !== 'integrity') return;
+  const body = (id) => $(id).querySelector('.card-body');
+  if (cp.status === 'fulfilled') {
+    const c = cp.value;
+    put(
+      body('card-checkpoint'),
+      kvTable([
+        ['tree size', c.tree_size.toLocaleString('en-US') + ' records'],
+        ['root', c.root, 'hash'],
+        ['chain', c.chain, 'hash'],
+        ['signed', `${localTime(c.time)} (${ago(c.time)})`],
+        ['key id', c.key_id],
+        ['origin', c.origin, 'hash'],
+      ]),
+      h('details', {}, h('summary', {}, 'the line a witness keeps'), h('pre', { class: 'raw' }, c.text)),
+    );
+  } else put(body('card-checkpoint'), h('p', { class: 'muted' }, cp.reason.message));
+
+  if (ver.status === 'fulfilled') {
+    const v = ver.value;
+    const badge =
+      v.ok === undefined
+        ? h('span', { class: 'badge wait', id: 'verify-badge' }, v.state === 'failed' ? 'could not run' : 'running…')
+        : h(
+            'span',
+            { class: 'badge ' + (v.ok ? 'ok' : 'bad'), id: 'verify-badge' },
+            v.ok ? 'intact' : `${v.damage_count} damaged`,
+          );
+    put(
+      body('card-verify'),
+      h(
+        'p',
+        {},
+        badge,
+        ' ',
+        v.state === 'running' && v.ok !== undefined ? h('span', { class: 'muted' }, 'a new run is going on') : '',
+      ),
+      kvTable([
+        v.finished
+          ? ['finished', `${localTime(v.finished)} (${ago(v.finished)}), ${v.duration_ms} ms`]
+          : ['started', v.started ? localTime(v.started) : 'never'],
+        v.records !== undefined
+          ? ['records', `${v.records.toLocaleString('en-US')} (seq ${v.first_seq}..${v.last_seq})`]
+          : null,
+        v.root ? ['root', v.root, 'hash'] : null,
+        v.segments !== undefined
+          ? ['checked', `${v.segments} segments, ${v.checkpoints} checkpoints, ${v.signatures} signatures`]
+          : null,
+        v.error ? ['error', v.error, 'error'] : null,
+      ]),
+      (v.damage || []).length
+        ? h(
+            'ul',
+            { class: 'proof-steps' },
+            v.damage.map((d) =>
+              h(
+                'li',
+                { class: 'bad' },
+                h('b', {}, d.kind),
+                ` seq ${d.seq}${d.seq_last !== d.seq ? '..' + d.seq_last : ''} in ${d.file}: ${d.message}`,
+              ),
+            ),
+          )
+        : null,
+      (v.notes || []).length
+        ? h(
+            'ul',
+            { class: 'muted' },
+            v.notes.map((n) => h('li', {}, n)),
+          )
+        : null,
+    );
+    $('verify-now').disabled = v.state === 'running';
+  } else put(body('card-verify'), h('p', { class: 'error' }, ver.reason.message));
+
+  if (health.status === 'fulfilled') {
+    const s = health.value;
+    put(
+      body('card-store'),
+      kvTable([
+        ['status', s.status === 'ok' ? 'accepting events' : 'failing: ' + s.store, s.status === 'ok' ? '' : 'error'],
+        ['durable seq', Number(s.durable_seq).toLocaleString('en-US')],
+        ['queue', `${s.queue_events} of ${s.queue_limit} events`],
+        ['traild', s.version],
+      ]),
+    );
+  } else put(body('card-store'), h('p', { class: 'error' }, health.reason.message));
+
+  if (sinks.status === 'fulfilled') {
+    const list = sinks.value.sinks || [];
+    put(
+      body('card-sinks'),
+      list.length
+        ? h(
+            'table',
+            { class: 'sinks', id: 'sinks-table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['sink', 'type', 'cursor', 'lag', 'delivered', 'updated', 'last error'].map((t, i) =>
+                  h('th', { class: i >= 2 && i <= 4 ? 'num' : '' }, t),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              list.map((s) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, s.name),
+                  h('td', {}, s.type + (s.witness ? ' (witness)' : '')),
+                  h('td', { class: 'num' }, s.cursor.toLocaleString('en-US')),
+                  // a cursor past the store's end has no lag: the store lost records it delivered
+                  s.lag == null
+                    ? h('td', { class: 'num error' }, `past the end by ${(s.past_end || 0).toLocaleString('en-US')}`)
+                    : h('td', { class: 'num ' + (s.lag > 0 ? 'error' : '') }, s.lag.toLocaleString('en-US')),
+                  h('td', { class: 'num' }, s.delivered.toLocaleString('en-US')),
+                  h('td', {}, s.updated ? ago(s.updated) : 'never'),
+                  h(
+                    'td',
+                    { class: s.error ? 'error' : 'muted' },
+                    s.error ? (s.error_time ? `${s.error} (${ago(s.error_time)})` : s.error) : 'none',
+                  ),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No sinks are configured ([sink NAME] sections of the config).'),
+    );
+  } else put(body('card-sinks'), h('p', { class: 'error' }, sinks.reason.message));
+
+  const running = ver.status === 'fulfilled' && ver.value.state === 'running';
+  integrityTimer = setTimeout(
+    () => state.view === 'integrity' && !document.hidden && loadIntegrity(),
+    running ? 1000 : 5000,
+  );
+}
