@@ -459,10 +459,11 @@ static int meta_recover(struct trail_store *s, const struct store_found *f, size
             s->created_us = trail_now();
             return meta_write(s);
         }
+        int was = r; /* what reading store.meta found: -ENOENT or TRAIL_E_CORRUPT */
         if ((r = id_from_segment(s, &f[0])) < 0)
             return r;
         store_report(rep, "store.meta: %s, rebuilt from the first segment's header",
-                     r == -ENOENT ? "missing" : "damaged");
+                     was == -ENOENT ? "missing" : "damaged");
         if (!s->read_only && (r = meta_write(s)) < 0)
             return r;
         return 0;

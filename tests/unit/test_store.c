@@ -764,6 +764,40 @@ static char *seg_file(const char *dir, const char *ext)
     return path;
 }
 
+/* store.meta missing or damaged: rebuilt from the first segment, and the report says which */
+TEST(meta_rebuilt)
+{
+    char *dir = make_dir();
+    struct trail_store *s;
+    struct trail_store_report rep;
+    struct trail_store_opts o = {.create = 1, .no_seal = 1};
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(append_range(s, 0, 20));
+    ASSERT_OK(trail_store_close(s));
+    char meta[4200];
+    snprintf(meta, sizeof(meta), "%s/store.meta", dir);
+
+    ASSERT_OK(unlink(meta));
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, &rep));
+    ASSERT(strstr(rep.message, "store.meta: missing, rebuilt") != NULL);
+    ASSERT_EQ(rep.records, 20);
+    ASSERT_OK(trail_store_close(s));
+
+    /* a byte of the store id flipped: the CRC no longer matches (an unknown magic or
+       version is refused instead, as a store of a later version may have written it) */
+    int fd = open(meta, O_RDWR);
+    uint8_t byte;
+    ASSERT_EQ(pread(fd, &byte, 1, 20), 1);
+    byte ^= 0x01;
+    ASSERT_EQ(pwrite(fd, &byte, 1, 20), 1);
+    close(fd);
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, &rep));
+    ASSERT(strstr(rep.message, "store.meta: damaged, rebuilt") != NULL);
+    ASSERT_OK(check_records(s, 1, 20));
+    ASSERT_OK(trail_store_close(s));
+    remove_dir(dir);
+}
+
 TEST(recovery)
 {
     char *dir = make_dir();
@@ -985,5 +1019,6 @@ int main(void)
 
 #define main run
 TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates,
-          append_iterate_reopen, roll_seal_seek, purge, write_failure, checkpoint_hook, recovery,
-          half_sealed, lock_survives_rm, tamper_segment, tamper_roots_idle, shorter_refused)
+          append_iterate_reopen, roll_seal_seek, purge, write_failure, checkpoint_hook,
+          meta_rebuilt, recovery, half_sealed, lock_survives_rm, tamper_segment, tamper_roots_idle,
+          shorter_refused)
