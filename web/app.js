@@ -13,6 +13,8 @@
 
 import { getJSON, postJSON, openStream, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { checkProof } from './merkle.js';
+import { h, put } from './dom.js';
+import { showAlerts, showRules, stopDetect } from './detect.js';
 import { Histogram, SEVERITIES } from './histogram.js';
 
 const PAGE = 100;
@@ -41,28 +43,6 @@ const PRESETS = {
 const UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 
 const $ = (id) => document.getElementById(id);
-
-/** h - make an element: h('td', {class: 'x', title: 't'}, 'text', child...). Text is never HTML. */
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'text') el.textContent = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
-
-/** put - replace el's children with the given nodes and strings, skipping null, undefined and false. */
-function put(el, ...children) {
-  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-}
 
 function sevBadge(sev, name) {
   return h('span', { class: 'sev sev-' + sev }, name || SEV_NAME[sev] || String(sev));
@@ -128,7 +108,7 @@ const state = {
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = ['catalog', 'integrity'].includes(p.get('view')) ? p.get('view') : 'search';
+  state.view = ['catalog', 'integrity', 'alerts', 'rules'].includes(p.get('view')) ? p.get('view') : 'search';
   state.since = p.get('since') || '';
   state.until = p.get('until') || '';
   state.events = p.getAll('event').filter(Boolean);
@@ -163,6 +143,7 @@ function pageUrl() {
     if (state.seq) p.set('seq', String(state.seq));
   } else {
     p = new URLSearchParams({ view: state.view });
+    if (state.view === 'rules' && state.catId) p.set('id', state.catId);
     if (state.view === 'catalog') {
       if (state.catId) p.set('id', state.catId);
       if (state.catQ) p.set('q', state.catQ);
@@ -1417,20 +1398,29 @@ function showLogin(msg) {
 
 function route() {
   readUrl();
-  for (const v of ['search', 'catalog', 'integrity']) {
+  for (const v of ['search', 'catalog', 'integrity', 'alerts', 'rules']) {
     $('view-' + v).hidden = state.view !== v;
     $('tab-' + v).setAttribute('aria-current', state.view === v ? 'page' : 'false');
   }
   $('logout').hidden = !getToken();
   clearTimeout(integrityTimer);
   if (state.view !== 'search') stopLive();
-  document.title = { search: 'trail · search', catalog: 'trail · catalog', integrity: 'trail · integrity' }[state.view];
+  stopDetect();
+  document.title = {
+    search: 'trail · search',
+    catalog: 'trail · catalog',
+    integrity: 'trail · integrity',
+    alerts: 'trail · alerts',
+    rules: 'trail · rules',
+  }[state.view];
   if (state.view === 'search') {
     writeForm();
     $('detail').hidden = !state.seq;
     document.querySelector('.split').classList.toggle('with-detail', !!state.seq);
     search();
   } else if (state.view === 'catalog') showCatalog();
+  else if (state.view === 'alerts') showAlerts();
+  else if (state.view === 'rules') showRules(state.catId);
   else loadIntegrity();
 }
 
@@ -1453,7 +1443,7 @@ function onKey(e) {
   if (typing || e.ctrlKey || e.metaKey || e.altKey || $('login').open) return;
   if (gPending) {
     gPending = false;
-    const to = { s: './', c: '?view=catalog', i: '?view=integrity' }[e.key];
+    const to = { s: './', c: '?view=catalog', i: '?view=integrity', a: '?view=alerts', r: '?view=rules' }[e.key];
     if (to) {
       e.preventDefault();
       go(to);
