@@ -361,32 +361,19 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     trail_buf_free(&b);
 }
 
-/* --since/--until: RFC 3339, "now", or a time before now (N and s, m, h, d or w) */
+/* --since/--until: RFC 3339, "now", or a time before now (trail_duration_parse: 15m, 7d) */
 static int parse_when(const char *v, int64_t *ret)
 {
-    static const struct {
-        char unit;
-        int64_t us;
-    } units[] = {{'s', 1000000LL},
-                 {'m', 60000000LL},
-                 {'h', 3600000000LL},
-                 {'d', 86400000000LL},
-                 {'w', 604800000000LL}};
+    int64_t ago;
     if (strcmp(v, "now") == 0) {
         *ret = trail_now();
         return 0;
     }
-    char *end;
-    size_t len = strlen(v);
-    if (len >= 2 && v[0] >= '0' && v[0] <= '9') {
-        unsigned long long n = strtoull(v, &end, 10);
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (end == v + len - 1 && *end == units[i].unit && n < 1000000) {
-                *ret = trail_now() - (int64_t)n * units[i].us;
-                return 0;
-            }
+    if (trail_duration_parse(v, strlen(v), &ago) == 0) {
+        *ret = trail_now() - ago;
+        return 0;
     }
-    return trail_time_parse(v, len, ret) < 0 ? -1 : 0;
+    return trail_time_parse(v, strlen(v), ret) < 0 ? -1 : 0;
 }
 
 /* what test runs the rules over, and the last event fed (for the graces still open) */
