@@ -26,6 +26,8 @@ static const char help[] =
     "SYNOPSIS\n"
     "    trail rules check [--strict] [--quiet] RULES...\n"
     "    trail rules test RULES... --events FILE [--format text|json]\n"
+    "    trail rules test RULES... --store DIR [--since TIME] [--until TIME]\n"
+    "                     [--format text|json]\n"
     "\n"
     "DESCRIPTION\n"
     "    RULES are Sigma rule files (YAML; several rules per file separated by\n"
@@ -48,7 +50,14 @@ static const char help[] =
     "    test runs the rules over the events of FILE (NDJSON, one event per\n"
     "    line, as 'trail export' prints them; '-' is standard input) in the\n"
     "    order given, and prints each alert that would fire. An event without\n"
-    "    a seq gets its line number. Windows are in event time, as in traild.\n"
+    "    a seq gets its line number. With --store, the rules run over the\n"
+    "    store's records in seq order, as traild runs them, trail's own\n"
+    "    trail_alert records left out (a backtest: what would have fired);\n"
+    "    --since and --until keep the records whose time is in\n"
+    "    [since, until): RFC 3339, now, or a time before now (15m, 24h, 7d).\n"
+    "    Windows and graces are in event time, as in traild. A rule with a\n"
+    "    grace that is still open at the end of the input prints its\n"
+    "    summary then (traild prints it when a later event comes).\n"
     "    The rules' problems go to standard error, the alerts to standard\n"
     "    output.\n"
     "\n"
@@ -56,15 +65,22 @@ static const char help[] =
     "    --strict        check: a warning fails the check too\n"
     "    -q, --quiet     check: print the problems only\n"
     "    --events FILE   test: the events to run the rules over\n"
+    "    --store DIR     test: the store whose records to run the rules over\n"
+    "    --since TIME, --until TIME\n"
+    "                    test --store: records with a time in [since, until)\n"
     "    -f, --format FORMAT\n"
     "        test: text (default): one line per alert: the time of the event\n"
     "        that fired it, the level, the rule's title, and for a\n"
     "        correlation the group, count and window; then 'seqs' and the\n"
     "        seqs of the matched events (first and last ten, '...' between).\n"
+    "        An alert that opens a grace adds grace_until=TIME; the summary\n"
+    "        at its end says held=N (firings held back), their window, and\n"
+    "        updates=SEQ (the seq of the alert it updates).\n"
     "        json: one object per line: rule_id, rule, title, level,\n"
     "        severity, time, seq, and for a correlation type, group (an\n"
     "        object), count, window_start, window_end; events (how many\n"
-    "        matched), first_seqs, last_seqs.\n"
+    "        matched), first_seqs, last_seqs; grace_until, and for a\n"
+    "        summary summary (true) and updates_seq.\n"
     "    -h, --help      print this help and exit\n"
     "\n"
     "EXIT STATUS\n"
@@ -77,7 +93,8 @@ static const char help[] =
     "EXAMPLES\n"
     "    trail rules check rules/\n"
     "    trail rules check --strict rules/password_guessing.yml\n"
-    "    trail rules test rules/ --events rules/tests/password_guessing.fires.ndjson\n";
+    "    trail rules test rules/ --events rules/tests/password_guessing.fires.ndjson\n"
+    "    trail rules test rules/ --store /var/lib/trail --since 7d\n";
 
 struct checker {
     const char *cmd;
@@ -286,6 +303,15 @@ static void on_alert(void *ctx, const struct detect_alert *a)
             json_object_set_new(o, "window_start", json_string(ws));
             json_object_set_new(o, "window_end", json_string(we));
         }
+        if (a->grace_until_us) {
+            char gu[32];
+            trail_time_format(a->grace_until_us, gu);
+            json_object_set_new(o, "grace_until", json_string(gu));
+        }
+        if (a->summary) {
+            json_object_set_new(o, "summary", json_true());
+            json_object_set_new(o, "updates_seq", json_integer((json_int_t)a->updates_seq));
+        }
         json_object_set_new(o, "events", json_integer((json_int_t)a->n_seqs));
         for (size_t i = 0; i < a->n_first; i++)
             json_array_append_new(first, json_integer((json_int_t)a->first_seqs[i]));
@@ -304,13 +330,28 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     char head[600];
     snprintf(head, sizeof head, "%s %s %s", when, level, r->title);
     trail_buf_append(&b, head, strlen(head));
-    if (r->corr) {
+    if (a->summary) {
+        /* the end of a grace: the firings held back since the alert of updates_seq */
+        for (size_t i = 0; i < a->n_group; i++) {
+            snprintf(head, sizeof head, " %s=%s", r->group_by[i], a->group_values[i]);
+            trail_buf_append(&b, head, strlen(head));
+        }
+        snprintf(head, sizeof head, " held=%llu window=%s/%s updates=%llu",
+                 (unsigned long long)a->count, ws, we, (unsigned long long)a->updates_seq);
+        trail_buf_append(&b, head, strlen(head));
+    } else if (r->corr) {
         for (size_t i = 0; i < a->n_group; i++) {
             snprintf(head, sizeof head, " %s=%s", r->group_by[i], a->group_values[i]);
             trail_buf_append(&b, head, strlen(head));
         }
         snprintf(head, sizeof head, " count=%llu window=%s/%s", (unsigned long long)a->count, ws,
                  we);
+        trail_buf_append(&b, head, strlen(head));
+    }
+    if (a->grace_until_us && !a->summary) {
+        char gu[32];
+        trail_time_format(a->grace_until_us, gu);
+        snprintf(head, sizeof head, " grace_until=%s", gu);
         trail_buf_append(&b, head, strlen(head));
     }
     trail_buf_append(&b, " seqs=", 6);
@@ -320,12 +361,126 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     trail_buf_free(&b);
 }
 
+/* --since/--until: RFC 3339, "now", or a time before now (trail_duration_parse: 15m, 7d) */
+static int parse_when(const char *v, int64_t *ret)
+{
+    int64_t ago;
+    if (strcmp(v, "now") == 0) {
+        *ret = trail_now();
+        return 0;
+    }
+    if (trail_duration_parse(v, strlen(v), &ago) == 0) {
+        *ret = trail_now() - ago;
+        return 0;
+    }
+    return trail_time_parse(v, strlen(v), ret) < 0 ? -1 : 0;
+}
+
+/* what test runs the rules over, and the last event fed (for the graces still open) */
+struct feed {
+    const char *cmd;
+    struct detect_engine *e;
+    struct tester *t;
+    struct trail_event *last;
+};
+
+/* Feed ev (taken) to the rules; 0, or the exit status of a failure (printed). */
+static int feed_one(struct feed *f, struct trail_event *ev)
+{
+    int r = detect_engine_feed(f->e, ev, on_alert, f->t);
+    trail_event_free(f->last);
+    f->last = ev;
+    return r < 0 ? cli_fail(f->cmd, "out of memory") : 0;
+}
+
+static int feed_file(struct feed *f, const char *events)
+{
+    struct trail_buf buf = {0};
+    int r, status = 0;
+    if ((r = cli_read_file(events, MAX_EVENTS_FILE, &buf)) < 0)
+        return cli_usage_error(f->cmd, "%s: %s", events, trail_strerror(r));
+    uint64_t line = 0;
+    for (size_t pos = 0; status == 0 && pos < buf.len;) {
+        const char *s = buf.data + pos, *nl = memchr(s, '\n', buf.len - pos);
+        size_t len = nl ? (size_t)(nl - s) : buf.len - pos;
+        pos += len + (nl != NULL);
+        line++;
+        if (len == 0 || (len == 1 && s[0] == '\r'))
+            continue;
+        struct trail_event *ev;
+        char err[256];
+        /* a file the user holds, for a backtest: its provenance members count */
+        if (trail_event_from_stored_json(cli_catalog(), s, len, &ev, err, sizeof err) < 0) {
+            cli_fail(f->cmd, "%s line %llu: %s", events, (unsigned long long)line, err);
+            status = 1;
+            continue;
+        }
+        if (!trail_event_seq(ev))
+            trail_event_set_seq(ev, line);
+        status = feed_one(f, ev);
+    }
+    trail_buf_free(&buf);
+    return status;
+}
+
+/*
+ * The records of a store in seq order, as traild evaluates them, those with a
+ * time in [since, until) only. Records are in seq order, not time order, so
+ * the whole store after --since's first record is read.
+ */
+static int feed_store(struct feed *f, const char *dir, int64_t since, int64_t until)
+{
+    struct trail_store *s;
+    struct trail_store_opts o = {.read_only = 1};
+    struct trail_store_report rep;
+    int r = trail_store_open(dir, cli_catalog(), &o, &s, &rep);
+    if (r == TRAIL_E_NOT_FOUND)
+        return cli_usage_error(f->cmd, "%s: no store there", dir);
+    if (r < 0)
+        return cli_usage_error(f->cmd, "%s: cannot open the store: %s", dir, trail_strerror(r));
+    struct trail_store_iter *it = NULL;
+    int status = 0;
+    if (trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it) < 0 ||
+        (r = since > INT64_MIN ? trail_store_iter_seek_time(it, since) : 0) < 0) {
+        trail_store_iter_free(it);
+        trail_store_close(s);
+        return cli_fail(f->cmd, "%s: cannot read the store", dir);
+    }
+    for (;;) {
+        struct trail_event *ev;
+        if (trail_event_new(cli_catalog(), "x", &ev) < 0) {
+            status = cli_fail(f->cmd, "out of memory");
+            break;
+        }
+        r = trail_store_iter_next(it, ev);
+        if (r <= 0) {
+            trail_event_free(ev);
+            if (r < 0)
+                status = cli_fail(f->cmd,
+                                  "%s: reading the store: %s (the alerts above are "
+                                  "those of the records before)",
+                                  dir, trail_strerror(r));
+            break;
+        }
+        if (trail_event_time(ev) < since || trail_event_time(ev) >= until) {
+            trail_event_free(ev);
+            continue;
+        }
+        if ((status = feed_one(f, ev)) != 0)
+            break;
+    }
+    trail_store_iter_free(it);
+    trail_store_close(s);
+    return status;
+}
+
 static int test(int argc, char **argv)
 {
     const char *cmd = "rules test";
     struct checker c = {.cmd = cmd, .out = stderr, .quiet = true};
     struct tester t = {0};
-    const char *events = NULL;
+    const char *events = NULL, *store = NULL;
+    int64_t since = INT64_MIN, until = INT64_MAX;
     struct paths paths = {0};
     int status = 0;
     for (int i = 2; i < argc && status == 0; i++) {
@@ -335,6 +490,16 @@ static int test(int argc, char **argv)
             if (o < 0)
                 status = cli_usage_error(cmd, "--events needs a FILE");
             events = v;
+        } else if ((o = cli_opt_value(argv, argc, &i, "--store", &v)) != 0) {
+            if (o < 0)
+                status = cli_usage_error(cmd, "--store needs a DIR");
+            store = v;
+        } else if ((o = cli_opt_value(argv, argc, &i, "--since", &v)) != 0) {
+            if (o < 0 || parse_when(v, &since) < 0)
+                status = cli_usage_error(cmd, "--since needs a time: RFC 3339, now, 15m, 24h, 7d");
+        } else if ((o = cli_opt_value(argv, argc, &i, "--until", &v)) != 0) {
+            if (o < 0 || parse_when(v, &until) < 0)
+                status = cli_usage_error(cmd, "--until needs a time: RFC 3339, now, 15m, 24h, 7d");
         } else if (cli_is_option(arg, "-f", "--format")) {
             v = cli_option_value(argc, argv, &i, arg);
             if (!v || (strcmp(v, "text") != 0 && strcmp(v, "json") != 0))
@@ -349,11 +514,12 @@ static int test(int argc, char **argv)
     }
     if (status == 0 && paths.n == 0)
         status = cli_usage_error(cmd, "no rule file given");
-    if (status == 0 && !events)
-        status = cli_usage_error(cmd, "--events FILE is missing");
+    if (status == 0 && !events == !store)
+        status = cli_usage_error(cmd, "give either --events FILE or --store DIR");
+    if (status == 0 && events && (since > INT64_MIN || until < INT64_MAX))
+        status = cli_usage_error(cmd, "--since and --until go with --store");
     struct detect_rules *rs = NULL;
-    struct detect_engine *e = NULL;
-    struct trail_buf buf = {0};
+    struct feed f = {.cmd = cmd, .t = &t};
     if (status == 0 && detect_rules_new(cli_catalog(), &rs) < 0)
         status = cli_fail(cmd, "out of memory");
     if (status == 0)
@@ -363,35 +529,15 @@ static int test(int argc, char **argv)
         if (c.n_errors)
             status = EXIT_USAGE;
     }
-    if (status == 0 && detect_engine_new(rs, &e) < 0)
+    if (status == 0 && detect_engine_new(rs, &f.e) < 0)
         status = cli_fail(cmd, "out of memory");
-    int r;
-    if (status == 0 && (r = cli_read_file(events, MAX_EVENTS_FILE, &buf)) < 0)
-        status = cli_usage_error(cmd, "%s: %s", events, trail_strerror(r));
-    uint64_t line = 0;
-    for (size_t pos = 0; status == 0 && pos < buf.len;) {
-        const char *s = buf.data + pos, *nl = memchr(s, '\n', buf.len - pos);
-        size_t len = nl ? (size_t)(nl - s) : buf.len - pos;
-        pos += len + (nl != NULL);
-        line++;
-        if (len == 0 || (len == 1 && s[0] == '\r'))
-            continue;
-        struct trail_event *ev;
-        char err[256];
-        /* a file the user holds, for a backtest: its provenance members count */
-        if (trail_event_from_stored_json(cli_catalog(), s, len, &ev, err, sizeof err) < 0) {
-            cli_fail(cmd, "%s line %llu: %s", events, (unsigned long long)line, err);
-            status = 1;
-            continue;
-        }
-        if (!trail_event_seq(ev))
-            trail_event_set_seq(ev, line);
-        if (detect_engine_feed(e, ev, on_alert, &t) < 0)
-            status = cli_fail(cmd, "out of memory");
-        trail_event_free(ev);
-    }
-    trail_buf_free(&buf);
-    detect_engine_free(e);
+    if (status == 0)
+        status = events ? feed_file(&f, events) : feed_store(&f, store, since, until);
+    /* the graces still open end with the input: their summaries now */
+    if (f.e && f.last)
+        detect_engine_finish(f.e, f.last, on_alert, &t);
+    trail_event_free(f.last);
+    detect_engine_free(f.e);
     detect_rules_free(rs);
     paths_free(&paths);
     return status;

@@ -542,7 +542,9 @@ int main(int argc, char **argv)
 
     /* the parts above the config and the metrics hand them their calls */
     config_set_sink_ops(&sink_config_ops);
-    metrics_set_source(sinks_metrics);
+    metrics_add_source(sinks_metrics);
+    metrics_add_source(detect_metrics);
+    traild.rules_json = detect_rules_json;
 
     char err[1024];
     struct config *cfg = NULL;
@@ -552,6 +554,11 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     if (config_preflight(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "traild: %s\n", err);
+        config_free(cfg);
+        return EXIT_CONFIG;
+    }
+    if (check_only && detect_check(cfg, stderr, err, sizeof(err)) < 0) {
         fprintf(stderr, "traild: %s\n", err);
         config_free(cfg);
         return EXIT_CONFIG;

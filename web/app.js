@@ -35,23 +35,33 @@ import { openDetail, closeDetail } from './detail.js';
 import { showCatalog } from './catalog-browser.js';
 import { integrityTimer, loadIntegrity } from './integrity.js';
 import { showLogin } from './login.js';
+import { showAlerts, showRules, stopDetect } from './detect.js';
 
 function route() {
   readUrl();
-  for (const v of ['search', 'catalog', 'integrity']) {
+  for (const v of ['search', 'catalog', 'integrity', 'alerts', 'rules']) {
     $('view-' + v).hidden = state.view !== v;
     $('tab-' + v).setAttribute('aria-current', state.view === v ? 'page' : 'false');
   }
   $('logout').hidden = !getToken();
   clearTimeout(integrityTimer);
   if (state.view !== 'search') stopLive();
-  document.title = { search: 'trail · search', catalog: 'trail · catalog', integrity: 'trail · integrity' }[state.view];
+  stopDetect();
+  document.title = {
+    search: 'trail · search',
+    catalog: 'trail · catalog',
+    integrity: 'trail · integrity',
+    alerts: 'trail · alerts',
+    rules: 'trail · rules',
+  }[state.view];
   if (state.view === 'search') {
     writeForm();
     $('detail').hidden = !state.seq;
     document.querySelector('.split').classList.toggle('with-detail', !!state.seq);
     search();
   } else if (state.view === 'catalog') showCatalog();
+  else if (state.view === 'alerts') showAlerts();
+  else if (state.view === 'rules') showRules(state.catId);
   else loadIntegrity();
 }
 
@@ -74,7 +84,7 @@ function onKey(e) {
   if (typing || e.ctrlKey || e.metaKey || e.altKey || $('login').open) return;
   if (gPending) {
     gPending = false;
-    const to = { s: './', c: '?view=catalog', i: '?view=integrity' }[e.key];
+    const to = { s: './', c: '?view=catalog', i: '?view=integrity', a: '?view=alerts', r: '?view=rules' }[e.key];
     if (to) {
       e.preventDefault();
       go(to);

@@ -24,7 +24,7 @@ export const state = {
 
 export function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = ['catalog', 'integrity'].includes(p.get('view')) ? p.get('view') : 'search';
+  state.view = ['catalog', 'integrity', 'alerts', 'rules'].includes(p.get('view')) ? p.get('view') : 'search';
   state.since = p.get('since') || '';
   state.until = p.get('until') || '';
   state.events = p.getAll('event').filter(Boolean);
@@ -59,6 +59,7 @@ function pageUrl() {
     if (state.seq) p.set('seq', String(state.seq));
   } else {
     p = new URLSearchParams({ view: state.view });
+    if (state.view === 'rules' && state.catId) p.set('id', state.catId);
     if (state.view === 'catalog') {
       if (state.catId) p.set('id', state.catId);
       if (state.catQ) p.set('q', state.catQ);

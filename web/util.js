@@ -1,10 +1,15 @@
 // util.js - what every part of the viewer uses: the page size, the debounce
 // delay, the severity levels and the time presets; h() and put() that build
-// and replace elements (text is never HTML), the severity badge, debounce,
+// and replace elements (text is never HTML; defined in dom.js, passed on
+// here), the severity badge, debounce,
 // and times shown and typed in the browser's time zone.
 //
 // Not here: any state of the page (state.js) or anything that talks to
 // traild (api.js).
+
+import { h, put } from './dom.js';
+
+export { h, put };
 
 export const PAGE = 100;
 export const DEBOUNCE_MS = 350;
@@ -32,28 +37,6 @@ const PRESETS = {
 export const UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 
 export const $ = (id) => document.getElementById(id);
-
-/** h - make an element: h('td', {class: 'x', title: 't'}, 'text', child...). Text is never HTML. */
-export function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'text') el.textContent = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
-
-/** put - replace el's children with the given nodes and strings, skipping null, undefined and false. */
-export function put(el, ...children) {
-  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-}
 
 export function sevBadge(sev, name) {
   return h('span', { class: 'sev sev-' + sev }, name || SEV_NAME[sev] || String(sev));

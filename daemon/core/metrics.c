@@ -13,12 +13,17 @@
 
 struct metrics metrics;
 
-/* the sinks' metrics (metrics_set_source), rendered after traild's own */
-static int (*extra_source)(struct trail_buf *out);
+/* the sinks' and the detector's metrics (metrics_add_source), rendered after traild's own */
+#define MAX_SOURCES 4
+static int (*extra_sources[MAX_SOURCES])(struct trail_buf *out);
 
-void metrics_set_source(int (*render)(struct trail_buf *out))
+void metrics_add_source(int (*render)(struct trail_buf *out))
 {
-    extra_source = render;
+    for (size_t i = 0; i < MAX_SOURCES; i++)
+        if (!extra_sources[i]) {
+            extra_sources[i] = render;
+            return;
+        }
 }
 
 /* Upper bounds of the durability-wait histogram, in microseconds. */
@@ -266,7 +271,7 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
         "# HELP trail_start_time_seconds When traild started.\n"
         "# TYPE trail_start_time_seconds gauge\ntrail_start_time_seconds %" PRId64 "\n",
         LOAD(metrics.reloads_ok), LOAD(metrics.reloads_failed), metrics.started_us / 1000000);
-    if (extra_source)
-        r |= extra_source(out);
+    for (size_t i = 0; i < MAX_SOURCES && extra_sources[i]; i++)
+        r |= extra_sources[i](out);
     return r ? -ENOMEM : 0;
 }

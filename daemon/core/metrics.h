@@ -95,10 +95,11 @@ const char *metrics_reason_name(int reason);
 int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_events);
 
 /*
- * metrics_set_source - render appends what render writes (Prometheus text;
+ * metrics_add_source - render appends what render writes (Prometheus text;
  * 0 or -ENOMEM) after traild's own metrics: the sinks' lag and cursors
- * (sinks_metrics), which live above the metrics. Set once, before serving.
+ * (sinks_metrics) and the detector's (detect_metrics), which live above the
+ * metrics. Up to four, added once before serving, rendered in that order.
  */
-void metrics_set_source(int (*render)(struct trail_buf *out));
+void metrics_add_source(int (*render)(struct trail_buf *out));
 
 #endif /* TRAILD_METRICS_H */

@@ -30,6 +30,9 @@ struct traild {
     uint64_t opened_last_seq; /* the store's last seq when it opened */
     int accept_truncation;    /* [store] accept_truncation named that seq: sinks past it reset */
     char sinks_reset[512];    /* the sinks whose cursors were reset so (sinks_start) */
+    /* GET /v1/rules: the detector's answer (detect_rules_json, set by main: detection lives
+       beside the HTTP part, not below it); NULL: none */
+    int (*rules_json)(struct trail_buf *out);
 };
 
 extern struct traild traild;

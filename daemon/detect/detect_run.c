@@ -21,6 +21,7 @@
 
 #include "detect/detect.h" /* lib/detect/ */
 #include "core/ingest.h"
+#include "core/json_out.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/traild.h"
@@ -51,6 +52,7 @@ struct detector {
     struct detect_engine *engine;
     int64_t max_span_us;
     struct trail_event *alerts[MAX_ALERTS];
+    const char *alert_keys[MAX_ALERTS]; /* the rule of each (rs's strings) */
     size_t n_alerts;
     /* the uuids of the alerts stored after the cursor (a crash came before it was saved):
        these firings are not written again */
@@ -60,17 +62,184 @@ struct detector {
 
 static struct detector *D;
 
+/*
+ * What /metrics and GET /v1/rules read from other threads, under info_lock:
+ * the rules in force as JSON (built when they are loaded), and the alerts
+ * stored per rule since traild started (kept across reloads, by rule key).
+ */
+#define MAX_PROBLEMS   100   /* problems of the rules kept for GET /v1/rules */
+#define MAX_SOURCE     65536 /* bytes of a rule file shown by GET /v1/rules */
+#define MAX_RULE_STATS 4096
+
+struct rule_stat {
+    char *key; /* the rule's id, else name, else title */
+    uint64_t alerts;
+    int64_t last_us;
+};
+
+static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct trail_buf info_rules; /* "dir":...,"rules":[...],... without the braces */
+static struct rule_stat *stats;
+static size_t n_stats;
+static atomic_uint_fast64_t m_evaluated, m_cursor, m_loaded, m_not_applicable, m_errors,
+    m_alerts_dropped;
+static atomic_int m_running;
+
+/* the diagnostics of one load: logged (or printed by traild -t), kept for GET /v1/rules */
+struct problems {
+    FILE *print; /* traild -t: standard error; NULL: the log */
+    struct trail_buf json;
+    size_t n;
+    int errors, warnings;
+};
+
 static void on_diag(void *ctx, const struct detect_diag *d)
 {
-    (void)ctx;
-    log_msg(d->warning ? LOG_WARN : LOG_ERR, "detect: %s:%u:%u: %s: %s", d->file, d->line,
-            d->column, d->warning ? "warning" : "error", d->msg);
+    struct problems *p = ctx;
+    char line[900];
+    snprintf(line, sizeof line, "%s:%u:%u: %s: %s", d->file, d->line, d->column,
+             d->warning ? "warning" : "error", d->msg);
+    if (p->print)
+        fprintf(p->print, "traild: detect: %s\n", line);
+    else
+        log_msg(d->warning ? LOG_WARN : LOG_ERR, "detect: %s", line);
+    if (d->warning)
+        p->warnings++;
+    else
+        p->errors++;
+    if (p->n++ < MAX_PROBLEMS) {
+        json_printf(&p->json, "%s", p->n > 1 ? "," : "");
+        json_str(&p->json, line, (size_t)-1);
+    }
 }
 
-/* The rules of dir, finished; NULL when the directory cannot be read. */
-static struct detect_rules *load_rules(const char *dir, char *err, size_t errlen)
+static const char *rule_key(const struct detect_rule *r)
+{
+    return r->id ? r->id : r->name ? r->name : r->title;
+}
+
+static int strings_json(struct trail_buf *b, char **v, size_t n)
+{
+    int r = json_printf(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        r |= json_printf(b, "%s", i ? "," : "");
+        r |= json_str(b, v[i], (size_t)-1);
+    }
+    return r | json_printf(b, "]");
+}
+
+static int opt_str(struct trail_buf *b, const char *name, const char *v)
+{
+    if (!v)
+        return 0;
+    return json_printf(b, ",\"%s\":", name) | json_str(b, v, (size_t)-1);
+}
+
+/* The rules of rs, their files' text and the load's problems, as GET /v1/rules shows them. */
+static void publish(const char *dir, const struct detect_rules *rs, char **files, size_t n_files,
+                    const struct problems *p)
+{
+    struct trail_buf b = {0};
+    int r = json_printf(&b, "\"dir\":") | json_str(&b, dir, (size_t)-1);
+    char ts[32];
+    trail_time_format(trail_now(), ts);
+    r |= json_printf(&b, ",\"loaded\":\"%s\",\"errors\":%d,\"warnings\":%d,\"problems\":[%.*s]", ts,
+                     p->errors, p->warnings, (int)p->json.len, p->json.data ? p->json.data : "");
+    r |= json_printf(&b, ",\"rules\":[");
+    size_t na = 0;
+    for (size_t i = 0; i < rs->n_rules; i++) {
+        const struct detect_rule *x = rs->rules[i];
+        na += !x->applicable;
+        r |= json_printf(&b, "%s{\"key\":", i ? "," : "");
+        r |= json_str(&b, rule_key(x), (size_t)-1);
+        r |= json_printf(&b, ",\"title\":") | json_str(&b, x->title, (size_t)-1);
+        r |= opt_str(&b, "id", x->id) | opt_str(&b, "name", x->name) |
+             opt_str(&b, "status", x->status) | opt_str(&b, "description", x->description);
+        r |= json_printf(&b, ",\"level\":\"%s\",\"severity\":%d,\"type\":\"%s\"",
+                         x->level ? detect_level_name(x->level) : "medium",
+                         detect_level_severity(x->level),
+                         x->corr ? detect_corr_type_name(x->corr) : "detection");
+        r |= json_printf(&b, ",\"file\":") | json_str(&b, x->file, (size_t)-1);
+        r |=
+            json_printf(&b,
+                        ",\"line\":%u,\"applicable\":%s,\"alerts_on_its_own\":%s,"
+                        "\"timespan_s\":%" PRId64 ",\"grace_s\":%" PRId64,
+                        x->line, x->applicable ? "true" : "false", x->referenced ? "false" : "true",
+                        x->timespan_us / 1000000, x->grace_us / 1000000);
+        r |= json_printf(&b, ",\"tags\":") | strings_json(&b, x->tags, x->n_tags);
+        if (x->corr) {
+            r |= json_printf(&b, ",\"rules\":") | strings_json(&b, x->corr_rules, x->n_corr_rules);
+            r |= json_printf(&b, ",\"group_by\":") | strings_json(&b, x->group_by, x->n_group_by);
+        }
+        r |= json_printf(&b, "}");
+    }
+    r |= json_printf(&b, "],\"not_applicable\":%zu,\"files\":[", na);
+    for (size_t i = 0; i < n_files; i++) {
+        struct trail_buf text = {0};
+        FILE *f = fopen(files[i], "r");
+        char chunk[4096];
+        size_t got;
+        while (f && text.len < MAX_SOURCE && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+            r |= trail_buf_append(&text, chunk, got);
+        if (f)
+            fclose(f);
+        r |= json_printf(&b, "%s{\"path\":", i ? "," : "");
+        r |= json_str(&b, files[i], (size_t)-1);
+        r |= json_printf(&b, ",\"text\":");
+        r |=
+            json_str(&b, text.data ? text.data : "", text.len < MAX_SOURCE ? text.len : MAX_SOURCE);
+        r |= json_printf(&b, "}");
+        trail_buf_free(&text);
+    }
+    r |= json_printf(&b, "]");
+    if (r) {
+        trail_buf_free(&b);
+        return; /* out of memory: GET /v1/rules shows the rules before */
+    }
+    pthread_mutex_lock(&info_lock);
+    trail_buf_free(&info_rules);
+    info_rules = b;
+    pthread_mutex_unlock(&info_lock);
+    atomic_store(&m_loaded, rs->n_rules - na);
+    atomic_store(&m_not_applicable, na);
+    atomic_store(&m_errors, (uint64_t)p->errors);
+}
+
+/* Count the alerts of one stored batch, per rule. */
+static void count_alerts(const char *const *keys, size_t n)
+{
+    pthread_mutex_lock(&info_lock);
+    int64_t now = trail_now();
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < n_stats && strcmp(stats[k].key, keys[i]) != 0)
+            k++;
+        if (k == n_stats) {
+            struct rule_stat *v =
+                n_stats < MAX_RULE_STATS ? realloc(stats, (n_stats + 1) * sizeof *v) : NULL;
+            char *key = v ? strdup(keys[i]) : NULL;
+            if (v)
+                stats = v;
+            if (!key)
+                continue;
+            stats[n_stats++] = (struct rule_stat){.key = key};
+        }
+        stats[k].alerts++;
+        stats[k].last_us = now;
+    }
+    pthread_mutex_unlock(&info_lock);
+}
+
+/*
+ * The rules of dir, finished; NULL when the directory cannot be read (err).
+ * print: traild -t prints the problems there instead of logging them, and
+ * nothing is published. *ret_errors (may be NULL): the rules' errors.
+ */
+static struct detect_rules *load_rules(const struct trail_catalog *cat, const char *dir,
+                                       FILE *print, int *ret_errors, char *err, size_t errlen)
 {
     struct detect_rules *rs;
+    struct problems p = {.print = print};
     char **files;
     size_t n;
     int r = detect_rule_files(dir, &files, &n);
@@ -78,28 +247,23 @@ static struct detect_rules *load_rules(const char *dir, char *err, size_t errlen
         snprintf(err, errlen, "[detect] rules %s: %s", dir, strerror(-r));
         return NULL;
     }
-    if (detect_rules_new(traild_config()->cat, &rs) < 0) {
+    if (detect_rules_new(cat, &rs) < 0) {
         snprintf(err, errlen, "out of memory");
         rs = NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (rs)
-            detect_rules_add_file(rs, files[i], on_diag, NULL);
-        free(files[i]);
-    }
-    free(files);
+    for (size_t i = 0; rs && i < n; i++)
+        detect_rules_add_file(rs, files[i], on_diag, &p);
     if (rs)
-        detect_rules_finish(rs, on_diag, NULL);
+        detect_rules_finish(rs, on_diag, &p);
+    if (rs && !print)
+        publish(dir, rs, files, n, &p);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    trail_buf_free(&p.json);
+    if (ret_errors)
+        *ret_errors = p.errors;
     return rs;
-}
-
-static int64_t max_span(const struct detect_rules *rs)
-{
-    int64_t m = 0;
-    for (size_t i = 0; i < rs->n_rules; i++)
-        if (rs->rules[i]->applicable && rs->rules[i]->timespan_us > m)
-            m = rs->rules[i]->timespan_us;
-    return m;
 }
 
 static void seqs_text(char *out, size_t size, const uint64_t *v, size_t n)
@@ -114,17 +278,23 @@ static void seqs_text(char *out, size_t size, const uint64_t *v, size_t n)
  * The alert's uuid: the rule and the seq that fired it, hashed, so that the
  * same firing evaluated again after a crash is the same record to the store.
  */
-static void alert_uuid(const struct detect_alert *a, uint8_t u[16])
+static void alert_uuid(const struct detect_rule *r, uint64_t seq,
+                       const struct detect_alert *summary, uint8_t u[16])
 {
-    const struct detect_rule *r = a->rule;
     uint8_t md[32];
-    uint64_t seq = trail_event_seq(a->ev);
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     const char *key = r->id ? r->id : r->name ? r->name : r->title;
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(c, "trail_alert", 12) || !EVP_DigestUpdate(c, D->store_hex, 32) ||
-        !EVP_DigestUpdate(c, key, strlen(key) + 1) || !EVP_DigestUpdate(c, &seq, sizeof seq) ||
-        !EVP_DigestFinal_ex(c, md, NULL))
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(c, "trail_alert", 12) && EVP_DigestUpdate(c, D->store_hex, 32) &&
+             EVP_DigestUpdate(c, key, strlen(key) + 1) && EVP_DigestUpdate(c, &seq, sizeof seq);
+    /* one event may close the graces of many groups of a rule: a summary's uuid has its group */
+    if (ok && summary) {
+        ok = EVP_DigestUpdate(c, "summary", 8);
+        for (size_t i = 0; ok && i < summary->n_group; i++)
+            ok =
+                EVP_DigestUpdate(c, summary->group_values[i], strlen(summary->group_values[i]) + 1);
+    }
+    if (!ok || !EVP_DigestFinal_ex(c, md, NULL))
         memset(md, 0, sizeof md); /* out of memory: the record still goes, without dedup */
     EVP_MD_CTX_free(c);
     memcpy(u, md, 16);
@@ -141,6 +311,7 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     if (D->n_alerts == MAX_ALERTS) {
         log_msg(LOG_ERR, "detect: more than %d alerts in one batch; '%s' is dropped", MAX_ALERTS,
                 r->title);
+        atomic_fetch_add(&m_alerts_dropped, 1);
         return;
     }
     const struct config *cfg = traild_config();
@@ -151,7 +322,7 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     trail_event_set_host(ev, cfg->host, strlen(cfg->host));
     trail_event_set_time(ev, trail_now());
     uint8_t u[16];
-    alert_uuid(a, u);
+    alert_uuid(r, trail_event_seq(a->ev), a->summary ? a : NULL, u);
     for (size_t i = 0; i < D->n_stored; i++)
         if (memcmp(D->stored[i], u, 16) == 0) {
             trail_event_free(ev);
@@ -190,8 +361,23 @@ static void on_alert(void *ctx, const struct detect_alert *a)
         trail_event_set_string(ev, "last_seqs", text, strlen(text));
     }
     trail_event_set_int(ev, "fired_seq", (int64_t)trail_event_seq(a->ev));
-    snprintf(text, sizeof text, "%s rule '%.300s' fired at seq %" PRIu64 " (%" PRIu64 " events)",
-             level, r->title, trail_event_seq(a->ev), a->n_seqs);
+    if (a->grace_until_us)
+        trail_event_set_time_attr(ev, "grace_until", a->grace_until_us);
+    if (a->summary) {
+        uint8_t first[16];
+        char hex[37];
+        alert_uuid(r, a->updates_seq, NULL, first);
+        trail_uuid_format(first, hex);
+        trail_event_set_string(ev, "updates", hex, strlen(hex));
+        snprintf(text, sizeof text,
+                 "%s rule '%.300s' fired %" PRIu64 " more times during its grace, held back "
+                 "(the alert of seq %" PRIu64 " updated)",
+                 level, r->title, a->count, a->updates_seq);
+    } else {
+        snprintf(text, sizeof text,
+                 "%s rule '%.300s' fired at seq %" PRIu64 " (%" PRIu64 " events)", level, r->title,
+                 trail_event_seq(a->ev), a->n_seqs);
+    }
     trail_event_set_string(ev, "msg", text, strlen(text));
     if (trail_event_validate(ev) < 0) {
         log_msg(LOG_ERR, "detect: the alert of '%s' does not validate: %s", r->title,
@@ -199,6 +385,7 @@ static void on_alert(void *ctx, const struct detect_alert *a)
         trail_event_free(ev);
         return;
     }
+    D->alert_keys[D->n_alerts] = rule_key(r);
     D->alerts[D->n_alerts++] = ev;
 }
 
@@ -211,8 +398,10 @@ static int flush_alerts(void)
         r = ig ? ingest_write(ig, D->alerts, D->n_alerts, IN_INTERNAL) : TRAIL_E_CLOSED;
         if (r < 0)
             log_msg(LOG_ERR, "detect: cannot store %zu alerts: %s", D->n_alerts, trail_strerror(r));
-        else
+        else {
             log_msg(LOG_INFO, "detect: %zu alerts stored", D->n_alerts);
+            count_alerts(D->alert_keys, D->n_alerts);
+        }
     }
     for (size_t i = 0; i < D->n_alerts; i++)
         trail_event_free(D->alerts[i]);
@@ -248,7 +437,7 @@ static int rebuild(struct trail_store_iter *it, struct trail_event *ev)
     int r = detect_engine_new(D->rs, &D->engine);
     if (r < 0)
         return r;
-    D->max_span_us = max_span(D->rs);
+    D->max_span_us = detect_rules_replay_us(D->rs);
     D->replay_upto = D->cursor;
     if (D->cursor == 0 || D->max_span_us == 0)
         return 0;
@@ -320,7 +509,8 @@ static void *run(void *arg)
         if (atomic_exchange(&D->reload, 0)) {
             const char *dir = traild_config()->detect_rules;
             char err[512] = "";
-            struct detect_rules *rs = dir ? load_rules(dir, err, sizeof err) : NULL;
+            struct detect_rules *rs =
+                dir ? load_rules(traild_config()->cat, dir, NULL, NULL, err, sizeof err) : NULL;
             if (!rs) {
                 log_msg(LOG_ERR, "detect: the rules in force stay: %s",
                         dir ? err : "[detect] rules is gone (that takes a restart)");
@@ -379,6 +569,8 @@ static void *run(void *arg)
             } else {
                 D->evaluated += (uint64_t)n;
                 D->cursor = last;
+                atomic_fetch_add(&m_evaluated, (uint64_t)n);
+                atomic_store(&m_cursor, last);
                 save_cursor();
                 continue;
             }
@@ -418,7 +610,7 @@ int detect_start(const struct config *cfg, struct trail_store *store, const char
     trail_store_id(store, id);
     for (int i = 0; i < 16; i++)
         snprintf(D->store_hex + 2 * i, 3, "%02x", id[i]);
-    if (!(D->rs = load_rules(cfg->detect_rules, err, errlen)))
+    if (!(D->rs = load_rules(cfg->cat, cfg->detect_rules, NULL, NULL, err, errlen)))
         goto fail;
     struct trail_sink_cursor c;
     int r = trail_sink_cursor_read(D->cursor_path, &c);
@@ -435,6 +627,8 @@ int detect_start(const struct config *cfg, struct trail_store *store, const char
     }
     log_msg(LOG_INFO, "detect: %zu rules from %s, from seq %" PRIu64, D->rs->n_rules,
             cfg->detect_rules, D->cursor + 1);
+    atomic_store(&m_cursor, D->cursor);
+    atomic_store(&m_running, 1);
     if ((r = pthread_create(&D->thread, NULL, run, NULL)) != 0) {
         snprintf(err, errlen, "cannot start the detection thread: %s", strerror(r));
         goto fail;
@@ -448,6 +642,105 @@ fail:
         D = NULL;
     }
     return -EINVAL;
+}
+
+int detect_check(const struct config *cfg, FILE *print, char *err, size_t errlen)
+{
+    if (!cfg->detect_rules)
+        return 0;
+    int errors = 0;
+    struct detect_rules *rs = load_rules(cfg->cat, cfg->detect_rules, print, &errors, err, errlen);
+    if (!rs)
+        return -EINVAL;
+    detect_rules_free(rs);
+    if (errors) {
+        snprintf(err, errlen,
+                 "[detect] rules %s: %d error%s in the rules (a start would leave those rules "
+                 "out)",
+                 cfg->detect_rules, errors, errors == 1 ? "" : "s");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* a Prometheus label value: backslash, quote and newline escaped */
+static int label(struct trail_buf *out, const char *s)
+{
+    int r = 0;
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            r |= json_printf(out, "\\%c", *s);
+        else if (*s == '\n')
+            r |= json_printf(out, "\\n");
+        else
+            r |= trail_buf_append(out, s, 1);
+    }
+    return r;
+}
+
+int detect_metrics(struct trail_buf *out)
+{
+    if (!atomic_load(&m_running))
+        return 0;
+    uint64_t cursor = atomic_load(&m_cursor);
+    uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
+    int r = json_printf(
+        out,
+        "# HELP trail_detect_rules Rules of [detect] in force by state (loaded: applicable; "
+        "not_applicable: another logsource product), and rules left out for an error.\n"
+        "# TYPE trail_detect_rules gauge\n"
+        "trail_detect_rules{state=\"loaded\"} %" PRIu64 "\n"
+        "trail_detect_rules{state=\"not_applicable\"} %" PRIu64 "\n"
+        "trail_detect_rules{state=\"error\"} %" PRIu64 "\n"
+        "# HELP trail_detect_events_evaluated_total Records the rules evaluated since traild "
+        "started.\n"
+        "# TYPE trail_detect_events_evaluated_total counter\n"
+        "trail_detect_events_evaluated_total %" PRIu64 "\n"
+        "# HELP trail_detect_cursor_seq The last seq the rules evaluated.\n"
+        "# TYPE trail_detect_cursor_seq gauge\ntrail_detect_cursor_seq %" PRIu64 "\n"
+        "# HELP trail_detect_lag_events Durable records the rules have not evaluated yet.\n"
+        "# TYPE trail_detect_lag_events gauge\ntrail_detect_lag_events %" PRIu64 "\n"
+        "# HELP trail_detect_alerts_dropped_total Alerts dropped: more than one batch holds.\n"
+        "# TYPE trail_detect_alerts_dropped_total counter\n"
+        "trail_detect_alerts_dropped_total %" PRIu64 "\n"
+        "# HELP trail_detect_alerts_total Alerts stored (trail_alert records) since traild "
+        "started, by rule (its id, else name, else title).\n"
+        "# TYPE trail_detect_alerts_total counter\n",
+        atomic_load(&m_loaded), atomic_load(&m_not_applicable), atomic_load(&m_errors),
+        atomic_load(&m_evaluated), cursor, durable > cursor ? durable - cursor : 0,
+        atomic_load(&m_alerts_dropped));
+    pthread_mutex_lock(&info_lock);
+    for (size_t i = 0; i < n_stats; i++) {
+        r |= json_printf(out, "trail_detect_alerts_total{rule=\"");
+        r |= label(out, stats[i].key);
+        r |= json_printf(out, "\"} %" PRIu64 "\n", stats[i].alerts);
+    }
+    pthread_mutex_unlock(&info_lock);
+    return r ? -ENOMEM : 0;
+}
+
+int detect_rules_json(struct trail_buf *out)
+{
+    if (!atomic_load(&m_running))
+        return json_printf(out, "{\"enabled\":false,\"rules\":[]}\n");
+    uint64_t cursor = atomic_load(&m_cursor);
+    uint64_t durable = traild.store ? trail_store_durable_seq(traild.store) : 0;
+    pthread_mutex_lock(&info_lock);
+    int r = json_printf(out,
+                        "{\"enabled\":true,\"cursor\":%" PRIu64 ",\"lag\":%" PRIu64
+                        ",\"evaluated\":%" PRIu64 ",%.*s,\"alerts\":{",
+                        cursor, durable > cursor ? durable - cursor : 0, atomic_load(&m_evaluated),
+                        (int)info_rules.len, info_rules.data ? info_rules.data : "\"rules\":[]");
+    char ts[32];
+    for (size_t i = 0; i < n_stats; i++) {
+        r |= json_printf(out, "%s", i ? "," : "");
+        r |= json_str(out, stats[i].key, (size_t)-1);
+        trail_time_format(stats[i].last_us, ts);
+        r |= json_printf(out, ":{\"count\":%" PRIu64 ",\"last\":\"%s\"}", stats[i].alerts, ts);
+    }
+    pthread_mutex_unlock(&info_lock);
+    r |= json_printf(out, "}}\n");
+    return r ? -ENOMEM : 0;
 }
 
 void detect_reload(void)
@@ -470,4 +763,5 @@ void detect_stop(void)
     free(D->cursor_path);
     free(D);
     D = NULL;
+    atomic_store(&m_running, 0);
 }

@@ -639,6 +639,7 @@ static const struct route routes[] = {
     {"GET", "/v1/verify", viewer_route, 0, ROLE_READ},
     {"POST", "/v1/verify", viewer_route, 0, ROLE_ADMIN},
     {"GET", "/v1/sinks", viewer_route, 0, ROLE_ADMIN},
+    {"GET", "/v1/rules", viewer_route, 0, ROLE_READ},
     {"GET", "/v1/events", query_route, 0, ROLE_READ},
     {"GET", "/v1/count", query_route, 0, ROLE_READ},
     {"GET", "/v1/events/stream", query_route, 0, ROLE_READ},

@@ -24,6 +24,7 @@
  *       The first GET starts a run (answered with state "running").
  *   POST /v1/verify   start a run now: 202, or 409 while one runs.
  *   GET /v1/sinks
+ *   GET /v1/rules  (the detector's, daemon/detect/)
  *       {"durable_seq":D,"sinks":[{"name":..,"type":..,"cursor":..,"lag":..,
  *        "delivered":..,"witnessed":..,"updated":..,"error":..,"error_time":..}]}
  *       from the configured sinks and the files the sink runner keeps in
@@ -631,5 +632,11 @@ int viewer_api(struct MHD_Connection *conn, const char *method, const char *path
         return api_verify(post, answer, ret_status);
     if (strcmp(path, "/v1/sinks") == 0)
         return api_sinks(answer, ret_status);
+    if (strcmp(path, "/v1/rules") == 0) {
+        /* the detector's rules (docs/detection.md, "GET /v1/rules") */
+        *ret_status = 200;
+        return traild.rules_json ? traild.rules_json(answer)
+                                 : json_printf(answer, "{\"enabled\":false,\"rules\":[]}\n");
+    }
     return answer_error(answer, ret_status, 404, "no such path");
 }

@@ -59,12 +59,37 @@ struct corr {
     uint64_t adds;
 };
 
+/* at most this many graces open at once; past it a firing alerts as if its rule had none
+   (a bound on memory when a storm spreads over very many groups) */
+#define MAX_GRACES 65536
+
+/* An open grace: the rule alerted for this group and holds back its firings until `until`. */
+struct grace {
+    struct grace *next;
+    const struct detect_rule *r;
+    uint64_t hash;
+    char *key; /* the group's values as in struct group (a copy: the group may go first) */
+    size_t klen, n_values;
+    const char **values;
+    int64_t until;
+    uint64_t fired_seq; /* the seq that fired the alert that opened it */
+    uint64_t held;      /* firings held back */
+    int64_t first_t, last_t;
+    uint64_t first[DETECT_ALERT_SEQS], last[DETECT_ALERT_SEQS]; /* last: a ring */
+};
+
 struct detect_engine {
     const struct detect_rules *rs;
     bool *matched;      /* per rule, for the event being fed */
     struct corr *corrs; /* in an order where a correlation comes after those it names */
     size_t n_corrs;
     uint64_t *scratch_first, *scratch_last;
+    /* graces: "now" is the latest event time fed, at which graces end, so that arrival
+       order decides alike in traild and in `trail rules test` */
+    struct grace **gb;
+    size_t n_gb, n_graces;
+    int64_t now, next_due; /* next_due: the earliest until of the open graces */
+    uint64_t alerted;      /* alerts given to the callback */
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -102,7 +127,11 @@ int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_
     e->corrs = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->corrs);
     e->scratch_first = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
     e->scratch_last = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
-    if (!e->matched || !e->corrs || !e->scratch_first || !e->scratch_last) {
+    e->n_gb = 64;
+    e->gb = calloc(e->n_gb, sizeof *e->gb);
+    e->now = INT64_MIN;
+    e->next_due = INT64_MAX;
+    if (!e->matched || !e->corrs || !e->scratch_first || !e->scratch_last || !e->gb) {
         detect_engine_free(e);
         return -ENOMEM;
     }
@@ -147,6 +176,14 @@ void detect_engine_free(struct detect_engine *e)
             }
         free(c->buckets);
     }
+    for (size_t b = 0; e->gb && b < e->n_gb; b++)
+        for (struct grace *q = e->gb[b], *nx; q; q = nx) {
+            nx = q->next;
+            free(q->key);
+            free(q->values);
+            free(q);
+        }
+    free(e->gb);
     free(e->corrs);
     free(e->matched);
     free(e->scratch_first);
@@ -347,8 +384,127 @@ static void sweep(struct corr *c)
     c->n_buckets = nb;
 }
 
-static void alert_simple(const struct detect_rule *r, const struct trail_event *ev,
+/* by the rule's place and title, not its address: the same order of summaries in traild
+   and in `trail rules test` */
+static uint64_t grace_hash(const struct detect_rule *r, const char *key, size_t klen)
+{
+    uint64_t h = fnv(FNV_INIT, &r->line, sizeof r->line);
+    h = fnv(h, r->title, strlen(r->title));
+    return fnv(h, key, klen);
+}
+
+/* Give an alert of r for the group key (its values, NUL after each) to the callback,
+   unless a grace of that rule and group holds it back. */
+static void emit(struct detect_engine *e, const char *key, size_t klen, size_t n_values,
+                 struct detect_alert *a, detect_alert_fn alert, void *ctx)
+{
+    const struct detect_rule *r = a->rule;
+    if (!r->grace_us) {
+        alert(ctx, a);
+        e->alerted++;
+        return;
+    }
+    uint64_t h = grace_hash(r, key, klen);
+    struct grace **slot = &e->gb[h & (e->n_gb - 1)];
+    for (struct grace *q = *slot; q; q = q->next)
+        if (q->r == r && q->hash == h && q->klen == klen && memcmp(q->key, key, klen) == 0) {
+            /* open (a grace that ended was closed before this event's rules ran) */
+            uint64_t seq = trail_event_seq(a->ev);
+            int64_t t = trail_event_time(a->ev);
+            if (q->held < DETECT_ALERT_SEQS)
+                q->first[q->held] = seq;
+            q->last[q->held % DETECT_ALERT_SEQS] = seq;
+            if (q->held == 0 || t < q->first_t)
+                q->first_t = t;
+            if (q->held == 0 || t > q->last_t)
+                q->last_t = t;
+            q->held++;
+            return;
+        }
+    struct grace *q = e->n_graces < MAX_GRACES ? calloc(1, sizeof *q) : NULL;
+    if (q && (!(q->key = malloc(klen ? klen : 1)) ||
+              !(q->values = calloc(n_values ? n_values : 1, sizeof *q->values)))) {
+        free(q->key);
+        free(q);
+        q = NULL;
+    }
+    if (q) {
+        q->r = r;
+        q->hash = h;
+        q->klen = klen;
+        q->n_values = n_values;
+        memcpy(q->key, key, klen);
+        for (size_t i = 0, off = 0; i < n_values; i++) {
+            q->values[i] = q->key + off;
+            off += strlen(q->key + off) + 1;
+        }
+        /* from the firing event's own time: an event with a forged time far ahead moves
+           "now" and so ends graces early (more alerts), never holds others back */
+        q->until = trail_event_time(a->ev) + r->grace_us;
+        q->fired_seq = trail_event_seq(a->ev);
+        q->next = *slot;
+        *slot = q;
+        e->n_graces++;
+        if (q->until < e->next_due)
+            e->next_due = q->until;
+        a->grace_until_us = q->until;
+    }
+    /* without memory for a grace, the alert goes as if the rule had none */
+    alert(ctx, a);
+    e->alerted++;
+}
+
+/* Close the graces that end by now (all of them when all): a summary for each that held
+   firings back, ev being the event that made it due. */
+static void close_graces(struct detect_engine *e, bool all, const struct trail_event *ev,
                          detect_alert_fn alert, void *ctx)
+{
+    if (!all && e->now < e->next_due)
+        return;
+    e->next_due = INT64_MAX;
+    for (size_t b = 0; b < e->n_gb; b++)
+        for (struct grace **p = &e->gb[b]; *p;) {
+            struct grace *q = *p;
+            if (!all && q->until > e->now) {
+                if (q->until < e->next_due)
+                    e->next_due = q->until;
+                p = &q->next;
+                continue;
+            }
+            *p = q->next;
+            e->n_graces--;
+            if (q->held) {
+                size_t nf = q->held < DETECT_ALERT_SEQS ? q->held : DETECT_ALERT_SEQS;
+                uint64_t rest = q->held - nf;
+                size_t nl = rest < DETECT_ALERT_SEQS ? rest : DETECT_ALERT_SEQS;
+                for (size_t i = 0; i < nl; i++)
+                    e->scratch_last[i] = q->last[(q->held - nl + i) % DETECT_ALERT_SEQS];
+                struct detect_alert a = {.rule = q->r,
+                                         .ev = ev,
+                                         .group_values = q->values,
+                                         .n_group = q->n_values,
+                                         .window_start_us = q->first_t,
+                                         .window_end_us = q->last_t,
+                                         .count = q->held,
+                                         .n_seqs = q->held,
+                                         .first_seqs = q->first,
+                                         .n_first = nf,
+                                         .last_seqs = e->scratch_last,
+                                         .n_last = nl,
+                                         .grace_until_us = q->until,
+                                         .summary = true,
+                                         .updates_seq = q->fired_seq};
+                alert(ctx, &a);
+                e->alerted++;
+            }
+            free(q->key);
+            free(q->values);
+            free(q);
+        }
+}
+
+static void alert_simple(struct detect_engine *e, const struct detect_rule *r,
+                         const struct trail_event *ev, detect_alert_fn alert, void *ctx)
 {
     uint64_t seq = trail_event_seq(ev);
     int64_t t = trail_event_time(ev);
@@ -362,7 +518,7 @@ static void alert_simple(const struct detect_rule *r, const struct trail_event *
                              .n_first = 1,
                              .last_seqs = &seq,
                              .n_last = 0};
-    alert(ctx, &a);
+    emit(e, "", 0, 0, &a, alert, ctx);
 }
 
 static void alert_group(struct detect_engine *e, const struct corr *c, const struct group *g,
@@ -393,7 +549,7 @@ static void alert_group(struct detect_engine *e, const struct corr *c, const str
     a.n_first = nf;
     a.last_seqs = e->scratch_last;
     a.n_last = nl;
-    alert(ctx, &a);
+    emit(e, g->key, g->klen, c->r->n_group_by, &a, alert, ctx);
 }
 
 /* One correlation on the event being fed: 1 when it fired, 0 when not, -ENOMEM. */
@@ -468,24 +624,58 @@ int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, de
                        void *ctx)
 {
     const struct detect_rules *rs = e->rs;
-    int alerts = 0;
+    uint64_t before = e->alerted;
+    /* trail's alerts are never evaluated: a rule over them would feed on its own output */
+    if (trail_event_is_own(ev) && strcmp(trail_event_id(ev), "trail_alert") == 0)
+        return 0;
+    if (trail_event_time(ev) > e->now)
+        e->now = trail_event_time(ev);
+    close_graces(e, false, ev, alert, ctx);
     for (size_t i = 0; i < rs->n_rules; i++) {
         const struct detect_rule *r = rs->rules[i];
         e->matched[i] = false;
         if (r->corr || !detect_match(r, ev))
             continue;
         e->matched[i] = true;
-        if (!r->referenced) {
-            alert_simple(r, ev, alert, ctx);
-            alerts++;
-        }
+        if (!r->referenced)
+            alert_simple(e, r, ev, alert, ctx);
     }
     for (size_t i = 0; i < e->n_corrs; i++) {
         int f = correlate(e, &e->corrs[i], ev, alert, ctx);
         if (f < 0)
             return f;
         e->matched[e->corrs[i].index] = f > 0;
-        alerts += f > 0 && !e->corrs[i].r->referenced;
     }
-    return alerts;
+    return (int)(e->alerted - before);
+}
+
+int detect_engine_finish(struct detect_engine *e, const struct trail_event *ev,
+                         detect_alert_fn alert, void *ctx)
+{
+    uint64_t before = e->alerted;
+    if (ev)
+        close_graces(e, true, ev, alert, ctx);
+    return (int)(e->alerted - before);
+}
+
+/* the timespan of r added along its longest chain of correlations */
+static int64_t chain_span(const struct detect_rules *rs, const struct detect_rule *r, int depth)
+{
+    int64_t best = 0;
+    for (size_t i = 0; r->corr && r->corr_refs && depth < 34 && i < r->n_corr_rules; i++) {
+        int64_t x = chain_span(rs, rs->rules[r->corr_refs[i]], depth + 1);
+        best = x > best ? x : best;
+    }
+    return r->timespan_us + best;
+}
+
+int64_t detect_rules_replay_us(const struct detect_rules *rs)
+{
+    int64_t m = 0;
+    for (size_t i = 0; i < rs->n_rules; i++) {
+        const struct detect_rule *r = rs->rules[i];
+        int64_t x = r->applicable ? chain_span(rs, r, 0) + r->grace_us : 0;
+        m = x > m ? x : m;
+    }
+    return m;
 }

@@ -164,6 +164,11 @@ struct detect_rule {
     bool generate;                   /* the rules it references alert on their own too */
 
     bool referenced; /* named by a correlation: alerts only if that one says generate */
+
+    /* trail's key `grace` (0: none): after an alert, the rule's further firings for the
+       same group are held back until this much later in event time, then summed up in one
+       alert that updates the first (docs/detection.md, "Storms: grace") */
+    int64_t grace_us;
 };
 
 /* A set of rules, read from one or more files. */
@@ -254,6 +259,13 @@ struct detect_alert {
     uint64_t n_seqs;                        /* events in the window, of which these are cited: */
     const uint64_t *first_seqs, *last_seqs;
     size_t n_first, n_last;
+    /* the rule has a grace: a first alert holds back the group's firings until
+       grace_until_us (event time). A summary (summary true) is the end of that grace: count
+       and the seqs are the firings held back (the events that made each fire), the window
+       their times, and updates_seq the seq that fired the alert it updates. */
+    int64_t grace_until_us;
+    bool summary;
+    uint64_t updates_seq;
 };
 
 typedef void (*detect_alert_fn)(void *ctx, const struct detect_alert *a);
@@ -274,5 +286,23 @@ void detect_engine_free(struct detect_engine *e);
  */
 int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, detect_alert_fn alert,
                        void *ctx);
+
+/*
+ * detect_engine_finish - at the end of a finite stream (`trail rules test`):
+ * the summaries of the graces still open, as if time had passed their end,
+ * each with ev (the last event fed) as the event that made it fire. traild
+ * never calls it: there a later event closes a grace. Returns the number of
+ * alerts.
+ */
+int detect_engine_finish(struct detect_engine *e, const struct trail_event *ev,
+                         detect_alert_fn alert, void *ctx);
+
+/*
+ * detect_rules_replay_us - how far before a record the evaluation must start
+ * again for the windows and graces to be known at that record: the longest
+ * over the rules of their timespan added along a chain of correlations, plus
+ * the rule's grace. 0 when no rule has a window or a grace.
+ */
+int64_t detect_rules_replay_us(const struct detect_rules *rs);
 
 #endif /* TRAIL_DETECT_H */

@@ -1049,6 +1049,12 @@ static int parse_rule(struct pctx *p, unsigned doc_line, struct detect_rule **re
             det = v;
         } else if (key_is(k, "correlation")) {
             corr = v;
+        } else if (key_is(k, "grace")) {
+            /* trail's own key (Sigma has none): suppression per rule and group */
+            if (!is_scalar(v) || parse_timespan(sval(v), &r->grace_us) < 0) {
+                err(p, v, "grace: expected a positive length with a unit: 30s, 5m, 1h, 2d, 1w");
+                goto fail;
+            }
         } else if (key_is(k, "action")) {
             err(p, k,
                 "action: rule collections (global, reset, repeat) are not supported; write "

@@ -71,11 +71,13 @@ const struct own_event own_events[] = {
     {"trail_alert", "WARNING",
      "A detection rule fired (traild's [detect] rules, Sigma): the rule, its level and the "
      "trail severity it maps to, for a correlation its group, window and count, and the seqs "
-     "of the events it cites (docs/detection.md).",
+     "of the events it cites; with a grace, until when it holds the group's firings back, and "
+     "the summary that updates it once the grace is over (docs/detection.md).",
      "rule_id:string:indexed, rule:string:indexed, title:string, "
      "level:enum(informational|low|medium|high|critical), level_severity:int, type:string, "
      "group:string, count:int, window_start:time, window_end:time, events:int, "
-     "first_seqs:string, last_seqs:string, fired_seq:int, msg:string"},
+     "first_seqs:string, last_seqs:string, fired_seq:int, grace_until:time, updates:string, "
+     "msg:string"},
     {"trail_sink_skipped", "WARNING",
      "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
      "they were not delivered.",

@@ -4,7 +4,10 @@
 # near misses raise none; a kill -9 in the middle of a window neither loses
 # the alert (the window is rebuilt from the store) nor, when the cursor is
 # behind an alert already stored, stores it twice (the same uuid); SIGHUP
-# reads the rules again. One traild at a time, restarted on the same store.
+# reads the rules again; a storm under a grace is one alert and one summary
+# that updates it; GET /v1/rules and the detection metrics; `trail rules test
+# --store` beside traild finds the same firings; `traild -t` checks the rules.
+# One traild at a time, restarted on the same store.
 source "$(dirname "$0")/daemon_common.bash"
 TRAIL="$TRAIL_BIN/trail"
 PORT=$(free_port)
@@ -105,6 +108,70 @@ check "the new rule is loaded" wait_for 30 grep -q "detect: 15 rules loaded" "$W
 printf '{"id":"prism_user_locked","attrs":{"duser":"zed","phxTraceId":"#z"}}\n' >"$WORK/z.ndjson"
 check_eq "zed is locked" "$(post "$WORK/z.ndjson")" 200
 check "the new rule fires" wait_for 30 has_alerts --where rule=zed_locked
+# ---- a storm under the pack's grace (15m): one alert, then one summary that updates it.
+# Its times are a day ahead of this run's clock, past every record before (traild's own have
+# the wall clock's time), so that a grace ends only when this test's last event comes.
+t0=$(($(date -u +%s) + 86400))
+for i in $(seq 0 34); do
+    printf '{"id":"auth_entrypoints_oidc_auth_failed","time":"%s","attrs":{"duser":"stormy","src":"192.0.2.77","phxEntrypointId":"oidc1","phxEntrypointType":"OIDC","phxTraceId":"#s%d"}}\n' \
+        "$(date -u -d "@$((t0 + i * 10))" +%Y-%m-%dT%H:%M:%SZ)" "$i"
+done >"$WORK/storm.ndjson"
+check_eq "a storm of 35 failures" "$(post "$WORK/storm.ndjson")" 200
+seq=$(last_seq)
+check "the detector evaluated it" wait_for 30 cursor_at_least "$seq"
+check_eq "the storm: one alert (two more firings held back)" "$(n_alerts --where "group=duser=stormy")" 1
+alerts --where "group=duser=stormy" >"$WORK/storm1.json"
+check_grep "the alert says until when" '"grace_until":"' "$WORK/storm1.json"
+first_uuid=$(sed -n 's/.*"uuid":"\([0-9a-f-]*\)".*/\1/p' "$WORK/storm1.json")
+printf '{"id":"auth_entrypoints_oidc_auth_failed","time":"%s","attrs":{"duser":"calm","src":"192.0.2.78","phxEntrypointId":"oidc1","phxEntrypointType":"OIDC","phxTraceId":"#c"}}\n' \
+    "$(date -u -d "@$((t0 + 3600))" +%Y-%m-%dT%H:%M:%SZ)" >"$WORK/later.ndjson"
+check_eq "an event past the grace" "$(post "$WORK/later.ndjson")" 200
+check "the summary comes" wait_for 30 test "$(n_alerts --where "group=duser=stormy")" -ge 2
+alerts --where "group=duser=stormy" | tail -n 1 >"$WORK/storm2.json"
+check_grep "the summary updates the first alert" "\"updates\":\"$first_uuid\"" "$WORK/storm2.json"
+check_grep "the summary counts the firings held back" '"count":2,' "$WORK/storm2.json"
+
+# ---- GET /v1/rules (read role) and the detector's metrics
+curl -s "$URL/v1/rules" >"$WORK/rules.json"
+check_grep "GET /v1/rules: enabled" '^\{"enabled":true,' "$WORK/rules.json"
+check_grep "GET /v1/rules: a rule with its grace" '"name":"password_guessing".*"grace_s":900' "$WORK/rules.json"
+check_grep "GET /v1/rules: a file's text" '"path":"[^"]*/rules/password_guessing.yml","text":"#' "$WORK/rules.json"
+check_grep "GET /v1/rules: alerts per rule" '"alerts":\{.*"6f0b5a8e-1d2c-4c3e-9b1a-7e5d0c9a1f02":\{"count":' "$WORK/rules.json"
+curl -s "$URL/metrics" >"$WORK/metrics.txt"
+check_grep "metrics: rules loaded" '^trail_detect_rules\{state="loaded"\} 15$' "$WORK/metrics.txt"
+check_grep "metrics: events evaluated" '^trail_detect_events_evaluated_total [1-9]' "$WORK/metrics.txt"
+check_grep "metrics: alerts by rule" '^trail_detect_alerts_total\{rule="zed_locked"\} 1$' "$WORK/metrics.txt"
+check_grep "metrics: the cursor's lag" '^trail_detect_lag_events [0-9]+$' "$WORK/metrics.txt"
+
+# ---- live evaluation and the backtest agree: the same firings (rule and seq) over the store
+pairs() { # pairs ATTRS_KEY SEQ_KEY: "rule seq" of each JSON line on standard input, sorted
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    a = o.get(sys.argv[1], o)
+    print(a["rule"], (a if sys.argv[2] in a else o)[sys.argv[2]])' "$1" "$2" | sort
+}
+alerts | pairs attrs fired_seq >"$WORK/live.txt"
+"$TRAIL" rules test "$WORK/rules" --store "$WORK/store" --format json 2>/dev/null |
+    pairs - seq >"$WORK/backtest.txt"
+check_eq "there are alerts to compare (alice, mallory, zed, the storm and its summary)" "$(grep -c . "$WORK/live.txt")" 5
+check_eq "the backtest beside traild, read-only: the live alerts" "$(cat "$WORK/backtest.txt")" "$(cat "$WORK/live.txt")"
+
 stop_traild TERM
 check_eq "traild stops cleanly" "$STOP_STATUS" 0
+
+# ---- traild -t reads the rules as a start does
+"$TRAILD" -t -c "$CONF" >"$WORK/t_ok.out" 2>&1
+check_eq "traild -t: good rules" "$?" 0
+printf 'title: broken\nlogsource: {product: trail}\ndetection:\n  s: {id: x}\n  condition: s or t\n' >"$WORK/rules/broken.yml"
+"$TRAILD" -t -c "$CONF" >"$WORK/t_bad.out" 2>&1
+check_eq "traild -t: a rule with an error fails the check" "$?" 2
+check_grep "traild -t: the error with file:line:column" "^traild: detect: $WORK/rules/broken.yml:5:19: error: condition: 't' is not a selection" "$WORK/t_bad.out"
+rm "$WORK/rules/broken.yml"
+sed -i "s#^rules = .*#rules = $WORK/norules#" "$CONF"
+"$TRAILD" -t -c "$CONF" >"$WORK/t_missing.out" 2>&1
+check_eq "traild -t: a missing rules directory" "$?" 2
+check_grep "traild -t: says so" "^traild: \[detect\] rules $WORK/norules: No such file or directory$" "$WORK/t_missing.out"
+start_traild "$CONF" "$WORK/traild4.log" >/dev/null
+check_grep "a start fails with the same reason" "\[detect\] rules $WORK/norules: No such file or directory" "$WORK/traild4.log"
 finish

@@ -42,7 +42,25 @@ done
 # what the guessing alert says: group, count, window and the ten seqs
 "$TRAIL" rules test "$RULES" --events "$RULES/tests/password_guessing.fires.ndjson" >"$WORK/guess.txt"
 check_eq "the guessing alert in text" "$(cat "$WORK/guess.txt")" \
-    "2026-11-24T08:03:00.000000Z high Password guessing on one account duser=alice count=10 window=2026-11-24T08:00:00.000000Z/2026-11-24T08:03:00.000000Z seqs=1,2,3,4,5,6,7,8,9,10"
+    "2026-11-24T08:03:00.000000Z high Password guessing on one account duser=alice count=10 window=2026-11-24T08:00:00.000000Z/2026-11-24T08:03:00.000000Z grace_until=2026-11-24T08:18:00.000000Z seqs=1,2,3,4,5,6,7,8,9,10"
+
+# a storm under the pack's grace: 35 failures of alice, 10 s apart, fire at the 10th, 20th
+# and 30th; the first alerts (grace_until: its time + 15m), the two others are held back and
+# summed up in one summary when the input ends (traild: when time passes the grace)
+for i in $(seq 0 34); do
+    printf '{"id":"auth_entrypoints_oidc_auth_failed","time":"2026-11-24T09:%02d:%02dZ","attrs":{"duser":"alice","src":"192.0.2.10","phxEntrypointId":"oidc1","phxEntrypointType":"OIDC","phxTraceId":"#s%d"}}\n' \
+        $((i * 10 / 60)) $((i * 10 % 60)) "$i"
+done >"$WORK/storm.ndjson"
+"$TRAIL" rules test "$RULES" --events "$WORK/storm.ndjson" >"$WORK/storm.txt"
+check_eq "a storm: one alert and one summary" "$(cat "$WORK/storm.txt")" \
+    "2026-11-24T09:01:30.000000Z high Password guessing on one account duser=alice count=10 window=2026-11-24T09:00:00.000000Z/2026-11-24T09:01:30.000000Z grace_until=2026-11-24T09:16:30.000000Z seqs=1,2,3,4,5,6,7,8,9,10
+2026-11-24T09:05:40.000000Z high Password guessing on one account duser=alice held=2 window=2026-11-24T09:03:10.000000Z/2026-11-24T09:04:50.000000Z updates=10 seqs=20,30"
+"$TRAIL" rules test "$RULES" --events "$WORK/storm.ndjson" --format json >"$WORK/storm.json"
+check_grep "the summary in JSON" '"summary":true,"updates_seq":10,"events":2,"first_seqs":\[20,30\]' "$WORK/storm.json"
+# without the grace, the same storm is three alerts
+sed '/^grace:/d' "$RULES/password_guessing.yml" >"$WORK/guess_nograce.yml"
+"$TRAIL" rules test "$RULES/failed_signin.yml" "$WORK/guess_nograce.yml" --events "$WORK/storm.ndjson" >"$WORK/storm0.txt"
+check_eq "without a grace: three alerts" "$(grep -c . "$WORK/storm0.txt")" 3
 
 # test: the rules' warnings go to standard error, never among the alerts
 "$TRAIL" rules test "$RULES" "$WORK/warn.yml" --events "$RULES/tests/password_guessing.fires.ndjson" \
@@ -106,6 +124,26 @@ check_eq "a missing file: exit 2" "$?" 2
 check_eq "an unknown option: exit 2" "$?" 2
 "$TRAIL" rules test "$RULES" >/dev/null 2>&1
 check_eq "test without --events: exit 2" "$?" 2
+"$TRAIL" rules test "$RULES" --events "$WORK/storm.ndjson" --store "$WORK" >/dev/null 2>&1
+check_eq "test with --events and --store: exit 2" "$?" 2
+"$TRAIL" rules test "$RULES" --events "$WORK/storm.ndjson" --since 1h >/dev/null 2>&1
+check_eq "test --since without --store: exit 2" "$?" 2
+"$TRAIL" rules test "$RULES" --store "$WORK/nostore" >/dev/null 2>"$WORK/nostore.err"
+check_eq "test --store without a store: exit 2" "$?" 2
+"$TRAIL" rules test "$RULES" --store "$WORK" --since yesterday >/dev/null 2>"$WORK/since.err"
+check_eq "test --since with a bad time: exit 2" "$?" 2
+check_grep "the bad time is named" "since needs a time" "$WORK/since.err"
+
+# test --store: the rules over a store's records; --since/--until keep a time range
+"$TRAIL" import --store "$WORK/store" "$RULES/tests/password_guessing.fires.ndjson" >/dev/null 2>&1
+"$TRAIL" import --store "$WORK/store" "$WORK/storm.ndjson" >/dev/null 2>&1
+"$TRAIL" rules test "$RULES" --store "$WORK/store" --format json >"$WORK/bt.json"
+check_eq "backtest: the attack and the storm (alert, summary)" "$(grep -o '"rule":"[a-z_]*"' "$WORK/bt.json" | tr '\n' ' ')" \
+    '"rule":"password_guessing" "rule":"password_guessing" "rule":"password_guessing" '
+"$TRAIL" rules test "$RULES" --store "$WORK/store" --since 2026-11-24T08:30:00Z >"$WORK/bt2.txt"
+check_eq "backtest --since: the storm only" "$(grep -c . "$WORK/bt2.txt")" 2
+"$TRAIL" rules test "$RULES" --store "$WORK/store" --until 2026-11-24T08:30:00Z >"$WORK/bt3.txt"
+check_eq "backtest --until: the attack only" "$(cut -d' ' -f1 "$WORK/bt3.txt")" "2026-11-24T08:03:00.000000Z"
 "$TRAIL" rules test "$WORK/bad.yml" --events "$RULES/tests/password_guessing.fires.ndjson" >/dev/null 2>&1
 check_eq "test with a rule in error: exit 2" "$?" 2
 printf '{"id":"prism_user_locked","attrs":{}}\nnot json\n' >"$WORK/ev.ndjson"

@@ -7,7 +7,7 @@
 # Playwright tests of tests/web/run.mjs driving Debian's chromium headless
 # (search, counts against the test's own brute force, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
-# phone layout, headers). Authentication is on: an admin token, which the
+# phone layout, headers, alerts and rules). Authentication is on: an admin token, which the
 # pages start with (the login test signs in with it). Screenshots go to
 # $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
 #
@@ -97,7 +97,9 @@ AUTH="Authorization: Bearer $TOKEN"
 PORT=$(free_port)
 DEAD_PORT=$(free_port) # nothing listens there: the soc sink lags with an error
 URL=http://127.0.0.1:$PORT
-mkdir -p "$WORK/archive"
+mkdir -p "$WORK/archive" "$WORK/rules"
+# detection: the pack's expiry rule alone, which the setup's expired certificate fires once
+cp "$TRAIL_SOURCE_DIR/rules/expiry_warnings.yml" "$WORK/rules/"
 cat >"$WORK/traild.conf" <<EOF
 [store]
 path = $WORK/store
@@ -113,6 +115,8 @@ $TOKEN_ENTRY
 severity = NOTICE
 description = A badge was swiped at a door.
 schema = duser:string:required:indexed, door:string, src:ip, attempts:int
+[detect]
+rules = $WORK/rules
 [sink archive]
 type = file
 dir = $WORK/archive
@@ -140,6 +144,9 @@ stamped_s=$(date -u -d "${stamped:-x}" +%s 2>/dev/null || echo 0)
 # traild's clock is the script's: under tests/at_time.sh both are moved
 check "traild stamps the setup's events at the test's time ($stamped, clock at start $(date -u -d "@$clock_s" +%FT%TZ))" \
     test "$((stamped_s - clock_s))" -ge 0 -a "$((stamped_s - clock_s))" -le 600
+# the alert is stored before the pages count anything
+alert_stored() { curl -s -H "$AUTH" "$URL/v1/count?event=trail_alert" | grep -q '"total":1'; }
+check "the expired certificate raised one alert" wait_for 60 alert_stored
 checkpoint_covers() { # N: traild's latest checkpoint covers N records or more
     local size
     size=$(curl -s -H "$AUTH" "$URL/v1/checkpoint" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')

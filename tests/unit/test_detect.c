@@ -336,6 +336,9 @@ struct fired {
     char group[128];
     uint64_t count, n_seqs, first, last;
     int64_t start, end;
+    int64_t grace_until; /* seconds; 0 without */
+    bool summary;
+    uint64_t updates_seq;
 };
 static struct fired fires[64];
 static int n_fires;
@@ -358,6 +361,9 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     f->last = a->n_last ? a->last_seqs[a->n_last - 1] : a->first_seqs[a->n_first - 1];
     f->start = a->window_start_us / 1000000;
     f->end = a->window_end_us / 1000000;
+    f->grace_until = a->grace_until_us / 1000000;
+    f->summary = a->summary;
+    f->updates_seq = a->updates_seq;
 }
 
 /* feed ev to e and free it */
@@ -576,6 +582,108 @@ TEST(malformed_correlations)
     detect_rules_free(rs);
 }
 
+TEST(grace_holds_a_storm_back_and_sums_it_up)
+{
+    struct detect_rules *rs = load(FAILED "title: guessing\nname: guessing\ngrace: 5m\n"
+                                          "correlation:\n  type: event_count\n  rules: failed\n"
+                                          "  group-by: [duser]\n  timespan: 60s\n"
+                                          "  condition: {gte: 3}\n");
+    ASSERT(rs);
+    ASSERT_EQ(rs->rules[1]->grace_us, 300 * 1000000LL);
+    /* the replay before a restart covers the window and the grace */
+    ASSERT_EQ(detect_rules_replay_us(rs), 360 * 1000000LL);
+    struct detect_engine *e;
+    ASSERT_OK(detect_engine_new(rs, &e));
+    n_fires = 0;
+    const char *id = "auth_entrypoints_oidc_auth_failed";
+    /* a storm: 30 failures of alice, one a second; the window fires every third */
+    for (uint64_t i = 0; i < 30; i++)
+        feed(e, mkev(id, 1000 + (int64_t)i, 1 + i, "duser=alice", NULL));
+    /* and bob's own alert is not held back by alice's grace */
+    for (uint64_t i = 0; i < 3; i++)
+        feed(e, mkev(id, 1030 + (int64_t)i, 31 + i, "duser=bob", NULL));
+    ASSERT_EQ(n_fires, 2);
+    ASSERT_STREQ(fires[0].group, "alice");
+    ASSERT_EQ(fires[0].first, 1);
+    ASSERT_EQ(fires[0].last, 3);
+    ASSERT_EQ(fires[0].grace_until, 1002 + 300);
+    ASSERT(!fires[0].summary);
+    ASSERT_STREQ(fires[1].group, "bob");
+    /* time passes alice's grace (1302): one summary of the nine firings held back */
+    feed(e, mkev("prism_user_locked", 1301, 34, NULL));
+    ASSERT_EQ(n_fires, 2);
+    feed(e, mkev("prism_user_locked", 1302, 35, NULL));
+    ASSERT_EQ(n_fires, 3);
+    ASSERT(fires[2].summary);
+    ASSERT_STREQ(fires[2].group, "alice");
+    ASSERT_EQ(fires[2].count, 9);
+    ASSERT_EQ(fires[2].n_seqs, 9);
+    ASSERT_EQ(fires[2].first, 6); /* the seqs that fired, held back: 6, 9, ..., 30 */
+    ASSERT_EQ(fires[2].last, 30);
+    ASSERT_EQ(fires[2].start, 1005);
+    ASSERT_EQ(fires[2].end, 1029);
+    ASSERT_EQ(fires[2].updates_seq, 3);
+    /* bob's grace held nothing: no summary at its end */
+    feed(e, mkev("prism_user_locked", 1400, 36, NULL));
+    ASSERT_EQ(n_fires, 3);
+    /* after the grace, alice alerts again, with a grace of her own */
+    for (uint64_t i = 0; i < 3; i++)
+        feed(e, mkev(id, 1500 + (int64_t)i, 37 + i, "duser=alice", NULL));
+    ASSERT_EQ(n_fires, 4);
+    ASSERT(!fires[3].summary);
+    ASSERT_EQ(fires[3].grace_until, 1502 + 300);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+
+    /* a detection rule: one group; the end of the input closes the grace (rules test) */
+    rs = load("title: locked\nname: locked\ngrace: 1h\nlogsource: {product: trail}\n"
+              "detection:\n  s: {id: prism_user_locked}\n  condition: s\n");
+    ASSERT(rs);
+    ASSERT_OK(detect_engine_new(rs, &e));
+    n_fires = 0;
+    struct trail_event *last = NULL;
+    for (uint64_t i = 0; i < 5; i++) {
+        trail_event_free(last);
+        last = mkev("prism_user_locked", 2000 + (int64_t)i, 1 + i, NULL);
+        detect_engine_feed(e, last, on_alert, NULL);
+    }
+    ASSERT_EQ(n_fires, 1);
+    ASSERT_EQ(detect_engine_finish(e, last, on_alert, NULL), 1);
+    ASSERT_EQ(n_fires, 2);
+    ASSERT(fires[1].summary);
+    ASSERT_EQ(fires[1].count, 4);
+    ASSERT_EQ(fires[1].updates_seq, 1);
+    trail_event_free(last);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+
+    /* bad input: clear error where it is; nothing else refused */
+    ASSERT(refused(HEAD "grace: soon\ndetection:\n  s: {id: x}\n  condition: s\n", "r.yml:4:8",
+                   "grace: expected a positive length"));
+    ASSERT(refused(HEAD "grace: [5m]\ndetection:\n  s: {id: x}\n  condition: s\n", "r.yml:4:8",
+                   "grace: expected"));
+}
+
+TEST(alerts_are_never_evaluated)
+{
+    struct detect_rules *rs = load("title: any\nname: any\nlogsource: {product: trail}\n"
+                                   "detection:\n  s:\n    id: trail_*\n  condition: s\n");
+    ASSERT(rs);
+    struct detect_engine *e;
+    ASSERT_OK(detect_engine_new(rs, &e));
+    n_fires = 0;
+    struct trail_event *ev = mkev("trail_alert", 1000, 1, NULL);
+    trail_event_mark_own(ev);
+    feed(e, ev);
+    ASSERT_EQ(n_fires, 0); /* a rule over alerts would feed on its own output */
+    ev = mkev("trail_event_rejected", 1000, 2, NULL);
+    trail_event_mark_own(ev);
+    feed(e, ev);
+    ASSERT_EQ(n_fires, 1);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 TEST(glob)
 {
     ASSERT(detect_glob("a*b?c", 5, "axxbyc", 6, true));
@@ -607,6 +715,8 @@ int main(void)
                                         "chained_correlations_and_conditions",
                                         "range_condition",
                                         "malformed_correlations",
+                                        "grace_holds_a_storm_back_and_sums_it_up",
+                                        "alerts_are_never_evaluated",
                                         "glob"};
     static const harness_fn fns[] = {test_plain_values_case_insensitive,
                                      test_wildcards_and_modifiers,
@@ -623,6 +733,8 @@ int main(void)
                                      test_chained_correlations_and_conditions,
                                      test_range_condition,
                                      test_malformed_correlations,
+                                     test_grace_holds_a_storm_back_and_sums_it_up,
+                                     test_alerts_are_never_evaluated,
                                      test_glob};
     int r = harness_run(names, fns, (int)(sizeof fns / sizeof fns[0]));
     trail_catalog_free(cat);

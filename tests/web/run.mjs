@@ -493,6 +493,30 @@ test(
   [],
 );
 
+test(
+  'alerts and rules: the expired certificate\'s alert, its cited event, the rule\'s source',
+  async (page) => {
+    await page.goto(BASE + '/?view=alerts');
+    await page.locator('#alerts-rows tr').first().waitFor();
+    assert.equal(await page.locator('#alerts-rows tr').count(), 1);
+    const row = await page.locator('#alerts-rows tr').first().textContent();
+    assert.match(row, /high.*Certificate or licence expiry/);
+    // the cited seq opens that event: the setup's expired certificate
+    await page.locator('#alerts-rows a.seq').first().click();
+    await page.waitForFunction(() =>
+      /messagingapns_certificate_expired/.test(document.getElementById('detail-title').textContent),
+    );
+    await page.goto(BASE + '/?view=rules&id=6f0b5a8e-1d2c-4c3e-9b1a-7e5d0c9a1f0c');
+    await page.locator('#rule-source').waitFor();
+    assert.equal(await page.locator('#rules-list li').count(), 1);
+    assert.match(await page.locator('#rule-source').textContent(), /^# Certificates and the licence/);
+    assert.match(await page.locator('#rule-detail').textContent(), /alerts since traild started: 1/);
+    await page.waitForFunction(() => /: 1/.test(document.getElementById('rule-firings').textContent));
+    await shot(page, 'rules');
+  },
+  [],
+);
+
 test('keyboard: / j k Enter Esc', async (page) => {
   await page.goto(BASE + '/?event=auth_*');
   await settle(page);
