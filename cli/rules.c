@@ -11,7 +11,7 @@
 #include "detect.h"
 
 #include <errno.h>
-#include <jansson.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +275,21 @@ static void fmt_seqs(struct trail_buf *b, const struct detect_alert *a)
     }
 }
 
+/* the alert's JSON: a member (prefix holds the comma and the key) with a string or a number */
+static void jstr(struct trail_buf *o, const char *prefix, const char *s)
+{
+    trail_buf_append(o, prefix, strlen(prefix));
+    trail_json_string(o, s, strlen(s));
+}
+
+static void jint(struct trail_buf *o, const char *prefix, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%" PRIu64, v);
+    trail_buf_append(o, prefix, strlen(prefix));
+    trail_buf_append(o, num, (size_t)n);
+}
+
 static void on_alert(void *ctx, const struct detect_alert *a)
 {
     struct tester *t = ctx;
@@ -285,45 +300,47 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     trail_time_format(a->window_end_us, we);
     const char *level = r->level ? detect_level_name(r->level) : "medium";
     if (t->json) {
-        json_t *o = json_object(), *first = json_array(), *last = json_array();
-        json_object_set_new(o, "rule_id", json_string(r->id ? r->id : ""));
-        json_object_set_new(o, "rule", json_string(r->name ? r->name : ""));
-        json_object_set_new(o, "title", json_string(r->title));
-        json_object_set_new(o, "level", json_string(level));
-        json_object_set_new(o, "severity", json_integer(detect_level_severity(r->level)));
-        json_object_set_new(o, "time", json_string(when));
-        json_object_set_new(o, "seq", json_integer((json_int_t)trail_event_seq(a->ev)));
+        /* one compact object a line; strings through trail_json_string, the one JSON escaper */
+        struct trail_buf o = {0};
+        jstr(&o, "{\"rule_id\":", r->id ? r->id : "");
+        jstr(&o, ",\"rule\":", r->name ? r->name : "");
+        jstr(&o, ",\"title\":", r->title);
+        jstr(&o, ",\"level\":", level);
+        jint(&o, ",\"severity\":", (uint64_t)detect_level_severity(r->level));
+        jstr(&o, ",\"time\":", when);
+        jint(&o, ",\"seq\":", trail_event_seq(a->ev));
         if (r->corr) {
-            json_t *g = json_object();
-            for (size_t i = 0; i < a->n_group; i++)
-                json_object_set_new(g, r->group_by[i], json_string(a->group_values[i]));
-            json_object_set_new(o, "type", json_string(detect_corr_type_name(r->corr)));
-            json_object_set_new(o, "group", g);
-            json_object_set_new(o, "count", json_integer((json_int_t)a->count));
-            json_object_set_new(o, "window_start", json_string(ws));
-            json_object_set_new(o, "window_end", json_string(we));
+            jstr(&o, ",\"type\":", detect_corr_type_name(r->corr));
+            for (size_t i = 0; i < a->n_group; i++) {
+                trail_buf_append(&o, i ? "," : ",\"group\":{", i ? 1 : 10);
+                trail_json_string(&o, r->group_by[i], strlen(r->group_by[i]));
+                jstr(&o, ":", a->group_values[i]);
+            }
+            trail_buf_append(&o, a->n_group ? "}" : ",\"group\":{}", a->n_group ? 1 : 11);
+            jint(&o, ",\"count\":", (uint64_t)a->count);
+            jstr(&o, ",\"window_start\":", ws);
+            jstr(&o, ",\"window_end\":", we);
         }
         if (a->grace_until_us) {
             char gu[32];
             trail_time_format(a->grace_until_us, gu);
-            json_object_set_new(o, "grace_until", json_string(gu));
+            jstr(&o, ",\"grace_until\":", gu);
         }
         if (a->summary) {
-            json_object_set_new(o, "summary", json_true());
-            json_object_set_new(o, "updates_seq", json_integer((json_int_t)a->updates_seq));
+            trail_buf_append(&o, ",\"summary\":true", 15);
+            jint(&o, ",\"updates_seq\":", a->updates_seq);
         }
-        json_object_set_new(o, "events", json_integer((json_int_t)a->n_seqs));
+        jint(&o, ",\"events\":", (uint64_t)a->n_seqs);
+        trail_buf_append(&o, ",\"first_seqs\":[", 15);
         for (size_t i = 0; i < a->n_first; i++)
-            json_array_append_new(first, json_integer((json_int_t)a->first_seqs[i]));
+            jint(&o, i ? "," : "", a->first_seqs[i]);
+        trail_buf_append(&o, "],\"last_seqs\":[", 15);
         for (size_t i = 0; i < a->n_last; i++)
-            json_array_append_new(last, json_integer((json_int_t)a->last_seqs[i]));
-        json_object_set_new(o, "first_seqs", first);
-        json_object_set_new(o, "last_seqs", last);
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-        if (s)
-            puts(s);
-        free(s);
-        json_decref(o);
+            jint(&o, i ? "," : "", a->last_seqs[i]);
+        trail_buf_append(&o, "]}\n", 3);
+        if (o.len)
+            fwrite(o.data, 1, o.len, stdout);
+        trail_buf_free(&o);
         return;
     }
     struct trail_buf b = {0};
