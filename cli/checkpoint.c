@@ -16,15 +16,20 @@ static const char help[] =
     "    trail checkpoint - the store's latest signed checkpoint, for a witness\n"
     "\n"
     "SYNOPSIS\n"
-    "    trail checkpoint --store DIR\n"
-    "    trail checkpoint --store DIR --sign [--key FILE]\n"
+    "    trail checkpoint --store DIR [--note]\n"
+    "    trail checkpoint --store DIR --sign [--key FILE] [--note]\n"
     "\n"
     "DESCRIPTION\n"
     "    A checkpoint is one line that says 'store ORIGIN held SIZE records with\n"
     "    Merkle root ROOT and chain head CHAIN at TIME', signed with the store's\n"
     "    Ed25519 key:\n"
     "\n"
-    "        trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE\n"
+    "        trail-checkpoint/2 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE\n"
+    "\n"
+    "    The same checkpoint is a C2SP signed note holding a C2SP tlog-checkpoint\n"
+    "    (--note prints it so), which any C2SP verifier checks with the store's\n"
+    "    verifier key ('trail keygen --origin'); docs/integrity.md. Lines of\n"
+    "    trail-checkpoint/1 (trail before C2SP) are still read and verified.\n"
     "\n"
     "    A store with a signing key writes one every 100000 records or 10\n"
     "    seconds while records arrive, and at close, to DIR/checkpoints. The key\n"
@@ -46,6 +51,7 @@ static const char help[] =
     "    --store DIR    the store directory; required\n"
     "    --sign         sign the current state now\n"
     "    --key FILE     the private key to sign with (default DIR/checkpoint.key)\n"
+    "    --note         print the checkpoint as a C2SP signed note, not a line\n"
     "    -h, --help     print this help and exit\n"
     "\n"
     "EXIT STATUS\n"
@@ -65,7 +71,7 @@ int cmd_checkpoint(int argc, char **argv)
 {
     const char *cmd = "checkpoint";
     const char *dir = NULL, *key = NULL;
-    int sign = 0;
+    int sign = 0, note = 0;
 
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
@@ -81,6 +87,9 @@ int cmd_checkpoint(int argc, char **argv)
             slot = &key;
         else if (strcmp(a, "--sign") == 0) {
             sign = 1;
+            continue;
+        } else if (strcmp(a, "--note") == 0) {
+            note = 1;
             continue;
         } else if (a[0] == '-')
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail checkpoint --help')", a);
@@ -131,11 +140,18 @@ int cmd_checkpoint(int argc, char **argv)
     if (r < 0)
         return cli_fail(cmd, "%s: %s", dir, trail_strerror(r));
     struct trail_buf line = {0};
-    if ((r = trail_checkpoint_format(&cp, &line)) < 0) {
+    if (note && cp.legacy) {
+        trail_buf_free(&line);
+        return cli_fail(cmd,
+                        "%s: the latest checkpoint is a trail-checkpoint/1 line, which has no "
+                        "note: sign one now with --sign",
+                        dir);
+    }
+    if ((r = note ? trail_checkpoint_note(&cp, &line) : trail_checkpoint_format(&cp, &line)) < 0) {
         trail_buf_free(&line);
         return cli_fail(cmd, "%s", trail_strerror(r));
     }
-    printf("%s\n", line.data);
+    printf("%.*s%s", (int)line.len, line.data, note ? "" : "\n");
     trail_buf_free(&line);
     return fflush(stdout) == 0 ? 0 : cli_fail(cmd, "cannot write: %s", strerror(errno));
 }

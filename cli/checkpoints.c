@@ -1,9 +1,10 @@
 /*
  * checkpoints.c - reading --checkpoint LINE|FILE values for the commands that
  * check a store or a proof against checkpoints (trail verify, trail proof):
- * a checkpoint line given on the command line, or a file of them (a
- * witness's log, the store's DIR/checkpoints), each kept with where it came
- * from for the messages.
+ * a checkpoint line given on the command line, a file of them (a witness's
+ * log, the store's DIR/checkpoints), or a file holding one checkpoint as a
+ * C2SP signed note (GET /checkpoint), each kept with where it came from for
+ * the messages.
  *
  * Not here: the checkpoint line itself (lib/integrity/checkpoint.c), what the
  * commands check with them (cli/verify.c, cli/proof.c).
@@ -23,7 +24,7 @@ static int add(const char *cmd, struct cli_checkpoints *cps, const char *text, s
     struct trail_checkpoint c;
     if (trail_checkpoint_parse(text, len, &c) < 0)
         return cli_usage_error(cmd,
-                               "%s is not a checkpoint line (expected 'trail-checkpoint/1 ORIGIN "
+                               "%s is not a checkpoint line (expected 'trail-checkpoint/2 ORIGIN "
                                "SIZE ROOT CHAIN TIME KEY SIGNATURE', one space apart)",
                                where);
     if (!replace || cps->n == 0) {
@@ -54,6 +55,16 @@ int cli_checkpoints_load(const char *cmd, const char *arg, const char *label, in
         return cli_usage_error(cmd, "cannot read checkpoint file %s: %s", arg, trail_strerror(r));
     }
     size_t line_no = 0, found = 0;
+    struct trail_checkpoint note;
+    if (trail_checkpoint_note_parse(buf.data, buf.len, &note) == 0) {
+        struct trail_buf line = {0};
+        r = trail_checkpoint_format(&note, &line);
+        status = r < 0 ? cli_fail(cmd, "%s: %s", arg, trail_strerror(r))
+                       : add(cmd, cps, line.data, line.len, arg, 0);
+        trail_buf_free(&line);
+        trail_buf_free(&buf);
+        return status;
+    }
     for (size_t pos = 0; pos < buf.len && status == 0;) {
         const char *nl = memchr(buf.data + pos, '\n', buf.len - pos);
         size_t end = nl ? (size_t)(nl - buf.data) : buf.len;

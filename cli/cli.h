@@ -82,6 +82,7 @@ int cmd_count(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_tiles(int argc, char **argv);
 int cmd_token_hash(int argc, char **argv); /* cli/token.c */
 
 /* Checkpoints from --checkpoint values, each with where it came from. */

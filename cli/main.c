@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"tail", cmd_tail, "the latest events, and with -f the new ones as they come"},
     {"verify", cmd_verify, "check that a store was not altered (every record, hash and signature)"},
     {"checkpoint", cmd_checkpoint, "print the store's latest signed checkpoint for a witness"},
+    {"tiles", cmd_tiles, "write the store's C2SP tlog-tiles as static files"},
     {"sinks", cmd_sinks, "each sink's cursor, lag and last error (delivery state)"},
     {"rules", cmd_rules, "check Sigma detection rules and run them over events"},
     {"token-hash", cmd_token_hash, "make a bearer token for traild and its [tokens] entry"},

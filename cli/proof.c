@@ -276,9 +276,9 @@ static int proof_check(int argc, char **argv)
     /* 1. every checkpoint is signed by the key, and all are of one store */
     for (size_t i = 0; i < cps->n; i++) {
         const struct trail_checkpoint *cp = &cps->cp[i];
-        if (strcmp(cp->key_id, trail_key_id(key)) != 0) {
-            status = cli_fail(cmd, "%s: signed by key %s, not by the given key %s", cps->where[i],
-                              cp->key_id, trail_key_id(key));
+        if (!trail_checkpoint_signed_by(cp, key)) {
+            status = cli_fail(cmd, "%s: signed by key %s, not by the given key", cps->where[i],
+                              cp->key_id);
             goto out;
         }
         r = trail_checkpoint_verify(cp, key);

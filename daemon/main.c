@@ -352,6 +352,7 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         }
         opts.checkpoint_key = traild.signing_key;
     }
+    opts.origin = cfg->origin; /* chosen when the store is made (docs/integrity.md) */
     opts.accept_truncation = cfg->accept_truncation;
     opts.accept_truncation_to = cfg->accept_truncation_to;
     opts.checkpoint = on_checkpoint;

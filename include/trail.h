@@ -1300,16 +1300,36 @@ int trail_key_has_private(const struct trail_key *key);
 int trail_key_public_raw(const struct trail_key *key, uint8_t out[32]);
 
 /*
+ * trail_key_verifier - append the C2SP signed-note verifier key of key under
+ * the key name name (a store's origin, trail_store_origin()):
+ *
+ *     NAME+KEYID+BASE64          e.g. trail/5f1c...+1a2b3c4d+AYZ...
+ *
+ * KEYID is the note key id in 8 hex digits, SHA-256(NAME || 0x0A || 0x01 ||
+ * PUB)[0..4]; BASE64 is 0x01 || the raw public key. Go's
+ * golang.org/x/mod/sumdb/note.NewVerifier and other C2SP tools take it as is.
+ * Returns 0, -EINVAL (name empty, or holding a space, a '+' or a byte outside
+ * printable ASCII), or -ENOMEM.
+ */
+int trail_key_verifier(const struct trail_key *key, const char *name, struct trail_buf *out);
+
+/*
  * A checkpoint: a plain struct; every field is part of what is signed.
  *
- * origin:    the store's id, 1..TRAIL_ORIGIN_MAX bytes, each printable
- *            ASCII other than space (0x21..0x7e).
+ * origin:    the store's name (trail_store_origin()), 1..TRAIL_ORIGIN_MAX
+ *            bytes, each printable ASCII other than space and '+' (a legacy
+ *            checkpoint's may hold '+': it was the store id in hex).
  * tree_size: records covered (the last one has seq tree_size).
  * root:      the tree hash of those tree_size leaves.
  * chain:     the hash chain after record tree_size (32 zero bytes for 0).
  * time_us:   when it was made, µs since the Unix epoch, >= 0.
- * key_id:    the signing key's id (trail_key_id()), NUL-terminated.
+ * key_id:    the signing key's id, NUL-terminated: the C2SP note key id of
+ *            the key under the name origin (trail_key_verifier()); for a
+ *            legacy checkpoint, trail_key_id().
  * signature: Ed25519 over trail_checkpoint_message().
+ * legacy:    0: a C2SP checkpoint (what trail writes); 1: a
+ *            trail-checkpoint/1 checkpoint of trail before it, read and
+ *            verified but never written.
  */
 struct trail_checkpoint {
     char origin[TRAIL_ORIGIN_MAX + 1];
@@ -1319,11 +1339,21 @@ struct trail_checkpoint {
     int64_t time_us;
     char key_id[TRAIL_KEY_ID_HEX + 1];
     uint8_t signature[TRAIL_SIGNATURE_LEN];
+    int legacy;
 };
 
 /*
- * trail_checkpoint_message - append the exact bytes that are signed (all
- * fields but the signature), one field per line, each line ending in '\n':
+ * trail_checkpoint_message - append the exact bytes that are signed: the
+ * text of a C2SP signed note holding a C2SP tlog-checkpoint, with trail's
+ * time and chain head as extension lines, each line ending in '\n':
+ *
+ *     ORIGIN
+ *     TREE_SIZE                 decimal
+ *     ROOT                      standard padded base64 of the 32 bytes
+ *     trail-time TIME_US        decimal
+ *     trail-chain CHAIN         64 lower-case hex digits
+ *
+ * A legacy checkpoint's message was instead
  *
  *     trail-checkpoint/1
  *     origin ORIGIN
@@ -1338,40 +1368,72 @@ struct trail_checkpoint {
 int trail_checkpoint_message(const struct trail_checkpoint *cp, struct trail_buf *out);
 
 /*
- * trail_checkpoint_sign - set cp->key_id to key's id and cp->signature to
- * the Ed25519 signature of trail_checkpoint_message(cp). The other fields
- * must be filled in. Returns 0, -EINVAL (a field out of range, or a key
- * without its private half), or -ENOMEM. cp is untouched on failure.
+ * trail_checkpoint_sign - set cp->key_id to key's id (as cp->legacy says)
+ * and cp->signature to the Ed25519 signature of trail_checkpoint_message(cp).
+ * The other fields must be filled in. Returns 0, -EINVAL (a field out of
+ * range, or a key without its private half), or -ENOMEM. cp is untouched on
+ * failure.
  */
 int trail_checkpoint_sign(struct trail_checkpoint *cp, const struct trail_key *key);
 
 /*
+ * trail_checkpoint_signed_by - 1 when cp->key_id is the id key signs cp
+ * with (the note key id under cp->origin, or for a legacy checkpoint
+ * trail_key_id()), else 0. Says which key to verify with; proves nothing.
+ */
+int trail_checkpoint_signed_by(const struct trail_checkpoint *cp, const struct trail_key *key);
+
+/*
  * trail_checkpoint_verify - check cp's signature with key (public or
  * private). Returns 0 when it verifies, TRAIL_E_SIGNATURE when it does not
- * or when cp->key_id is not key's id, -EINVAL for a field out of range, or
- * -ENOMEM.
+ * or when cp is not signed by key (trail_checkpoint_signed_by()), -EINVAL
+ * for a field out of range, or -ENOMEM.
  */
 int trail_checkpoint_verify(const struct trail_checkpoint *cp, const struct trail_key *key);
 
 /*
- * trail_checkpoint_format - append the one-line text form a witness keeps,
- * fields separated by one space, no newline:
+ * trail_checkpoint_note - append cp as a C2SP signed note: the message
+ * (trail_checkpoint_message()), a blank line, and the signature line
  *
- *     trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY_ID SIGNATURE
+ *     — ORIGIN BASE64(4-byte key id || 64-byte signature)
  *
- * SIZE and TIME in decimal, ROOT and CHAIN in 64 lower-case hex digits,
- * KEY_ID in 8, SIGNATURE in padded standard base64 (88 characters). The line
- * holds every field of the signed message, so it checks on its own.
+ * ending in '\n'. What GET /checkpoint serves; any C2SP verifier given the
+ * verifier key (trail_key_verifier()) checks it. Returns 0, -EINVAL (a field
+ * out of range, or a legacy checkpoint, which has no note), or -ENOMEM.
+ */
+int trail_checkpoint_note(const struct trail_checkpoint *cp, struct trail_buf *out);
+
+/*
+ * trail_checkpoint_note_parse - read a signed note text[0..len) that
+ * trail_checkpoint_note() wrote, possibly with more signature lines (a
+ * witness's cosignature): the text must be exactly the five lines above; the
+ * first signature line named ORIGIN gives key_id and signature, other lines
+ * are skipped (but must be well-formed). The signature is not checked.
+ * Returns 0 or TRAIL_E_PARSE.
+ */
+int trail_checkpoint_note_parse(const char *text, size_t len, struct trail_checkpoint *ret_cp);
+
+/*
+ * trail_checkpoint_format - append the one-line text form DIR/checkpoints
+ * and witnesses keep, fields separated by one space, no newline:
+ *
+ *     trail-checkpoint/2 ORIGIN SIZE ROOT CHAIN TIME KEY_ID SIGNATURE
+ *
+ * (trail-checkpoint/1 for a legacy checkpoint). SIZE and TIME in decimal,
+ * ROOT and CHAIN in 64 lower-case hex digits, KEY_ID in 8, SIGNATURE in
+ * padded standard base64 (88 characters). The line holds every field of the
+ * signed message, so it checks on its own, and the note is rebuilt from it.
  * Returns 0, -EINVAL (a field out of range), or -ENOMEM.
  */
 int trail_checkpoint_format(const struct trail_checkpoint *cp, struct trail_buf *out);
 
 /*
- * trail_checkpoint_parse - read the one-line form, text[0..len), optionally
- * followed by one '\n' and nothing else. Strict: exactly eight fields and
- * single spaces, decimal without sign or leading zeros, lower-case hex,
- * canonical base64; anything else is TRAIL_E_PARSE. The signature is not
- * checked (trail_checkpoint_verify()). Returns 0 or TRAIL_E_PARSE.
+ * trail_checkpoint_parse - read the one-line form (either version),
+ * text[0..len), optionally followed by one '\n' and nothing else. Strict:
+ * exactly eight fields and single spaces, decimal without sign or leading
+ * zeros, lower-case hex, canonical base64; anything else is TRAIL_E_PARSE.
+ * The signature is not checked (trail_checkpoint_verify()). Returns 0 or
+ * TRAIL_E_PARSE.
  */
 int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint *ret_cp);
 
@@ -1617,7 +1679,7 @@ struct trail_store_opts {
     /*
      * Checkpoints written by the store (lib/store/store_checkpoint.c; the file is
      * in docs/format.md, "Checkpoints"). With a signing key, a writer signs
-     * its durable state (origin: the store id in 32 lower-case hex digits)
+     * its durable state (as a C2SP checkpoint named by trail_store_origin())
      * at the moments the hook above is called, at close, and on
      * trail_store_checkpoint_now(), and appends it as one line to
      * DIR/checkpoints, synced, before the hook runs. The key: checkpoint_key
@@ -1629,6 +1691,14 @@ struct trail_store_opts {
      */
     const struct trail_key *checkpoint_key;
     const char *checkpoint_key_path;
+
+    /*
+     * The store's origin, the name its checkpoints carry (trail_store_origin()).
+     * A writer records it in DIR/origin when the store has none and no
+     * checkpoint yet; an origin that differs from the store's is an error to
+     * open (-EINVAL, said in the report). NULL: the store's own.
+     */
+    const char *origin;
 
     /*
      * A writer refuses to open a store whose last seq is below what its own
@@ -1823,6 +1893,15 @@ uint64_t trail_store_first_seq(struct trail_store *store);
  */
 int trail_store_state(struct trail_store *store, struct trail_store_state *ret_state);
 
+/*
+ * trail_store_origin - the store's origin into ret_origin: the name its
+ * checkpoints carry, chosen at creation (trail_store_opts.origin, kept in
+ * DIR/origin) or, for a store without one, its id in 32 lower-case hex
+ * digits. Returns 0, TRAIL_E_CORRUPT (DIR/origin is not one origin line) or
+ * -errno.
+ */
+int trail_store_origin(struct trail_store *store, char ret_origin[TRAIL_ORIGIN_MAX + 1]);
+
 /* trail_store_id - the store's random 16-byte id (DIR/store.meta). */
 void trail_store_id(const struct trail_store *store, uint8_t ret_id[16]);
 
@@ -1843,6 +1922,54 @@ int trail_store_subtree_hash(void *store, uint64_t begin, uint64_t end,
 
 /* trail_store_leaf_hash - the leaf hash of record seq. Errors as above. */
 int trail_store_leaf_hash(struct trail_store *store, uint64_t seq, uint8_t out[TRAIL_HASH_LEN]);
+
+/*
+ * The C2SP tlog-tiles read API (https://c2sp.org/tlog-tiles, docs/integrity.md
+ * "Tiles"): the store's tree cut into tiles of 256 hashes and its records
+ * into bundles of 256 entries, at paths
+ *
+ *     tile/L/N[.p/W]          hash tile, level L, index N, width W (256: full)
+ *     tile/entries/N[.p/W]    entry bundle of seqs 256 N + 1 .. 256 N + W
+ *
+ * with N in groups of three digits (1234067: x001/x234/067).
+ */
+#define TRAIL_TILE_ENTRIES (-1) /* the "level" of entry bundles */
+
+/*
+ * trail_tile_path - the path (no leading '/') of tile level (0..63, or
+ * TRAIL_TILE_ENTRIES), index, width (1..256; 256 writes no ".p/W") into out.
+ * Returns 0, -EINVAL, or -ENAMETOOLONG when outlen is short (64 is enough).
+ */
+int trail_tile_path(int level, uint64_t index, unsigned width, char *out, size_t outlen);
+
+/*
+ * trail_tile_path_parse - read a path that trail_tile_path() writes, and no
+ * other spelling of it. Returns 0 or TRAIL_E_PARSE; the out-parameters are
+ * untouched on failure.
+ */
+int trail_tile_path_parse(const char *path, int *ret_level, uint64_t *ret_index,
+                          unsigned *ret_width);
+
+/*
+ * trail_store_tile - append the hash tile level (0..7), index, width (1..256):
+ * width hashes of 32 bytes, hash i the root of the 256^level leaves from
+ * (256 index + i) 256^level. Its bytes never change once it exists.
+ * Returns 0; TRAIL_E_NOT_FOUND when its leaves are not all durable yet, or
+ * (level 0) were purged without an anchor; -EINVAL; TRAIL_E_CORRUPT; -errno.
+ */
+int trail_store_tile(struct trail_store *store, int level, uint64_t index, unsigned width,
+                     struct trail_buf *out);
+
+/*
+ * trail_store_entry_bundle - append the entry bundle index, width (1..256):
+ * for seqs 256 index + 1 .. 256 index + width, a big-endian uint16 length
+ * and the record's canonical bytes (whose hash is its leaf). Returns 0;
+ * TRAIL_E_NOT_FOUND (not all durable yet, or purged); -EOVERFLOW (a record
+ * of 65,536 bytes or more, which an entry cannot hold); -EINVAL;
+ * TRAIL_E_CORRUPT; -errno. out is as it was on failure.
+ */
+int trail_store_entry_bundle(struct trail_store *store, uint64_t index, unsigned width,
+                             struct trail_buf *out);
 
 /* What the store holds, for `trail stats` and metrics. */
 struct trail_store_stats {

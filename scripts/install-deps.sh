@@ -7,7 +7,9 @@
 #          chromium, nodejs and npm (the web viewer's browser tests),
 #          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
 #          it), and faketime (libfaketime: the clock-dependent tests run
-#          again with the clock moved, tests/at_time.sh)
+#          again with the clock moved, tests/at_time.sh), and golang-go with
+#          golang-golang-x-mod-dev (tests/c2sp: an independent verifier of
+#          trail's checkpoints and tiles, built offline from /usr/share/gocode)
 #   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
 #          package conflicts with rsyslog's (both are the system's log
 #          daemon), so syslog-ng-core is fetched with apt-get download and
@@ -23,7 +25,7 @@ libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson
 zstd python3 ca-certificates"
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
-clickhouse-server clickhouse-client chromium nodejs faketime"
+clickhouse-server clickhouse-client chromium nodejs faketime golang-go golang-golang-x-mod-dev"
     # the web viewer's browser tests: npm installs playwright-core (never a browser);
     # a Node.js from elsewhere brings its own npm, Debian's comes as a package
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;

@@ -404,6 +404,19 @@ static int load_store(struct loader *L, const char *key, const char *v)
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
     }
+    if (!strcmp(key, "origin")) {
+        /* a C2SP note key name, one word: checked here so that traild -t catches it */
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '+') {
+                fail(L, s, key, "'%s' is not an origin (printable ASCII, no space, no '+')", v);
+                return -EINVAL;
+            }
+        if (!*v || strlen(v) > TRAIL_ORIGIN_MAX) {
+            fail(L, s, key, "an origin is 1 to %d characters", TRAIL_ORIGIN_MAX);
+            return -EINVAL;
+        }
+        return set_str(&c->origin, v);
+    }
     if (!strcmp(key, "accept_truncation")) {
         /* the store's last seq, as the refusal named it: a number, never a yes */
         if (parse_u64(v, UINT64_MAX - 1, &c->accept_truncation_to) < 0) {
@@ -415,7 +428,8 @@ static int load_store(struct loader *L, const char *key, const char *v)
     }
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
-         "checkpoint_interval_s, signing_key, dedup_window_s, dedup_max, accept_truncation)");
+         "checkpoint_interval_s, signing_key, origin, dedup_window_s, dedup_max, "
+         "accept_truncation)");
     return -EINVAL;
 }
 
@@ -1094,6 +1108,7 @@ void config_free(struct config *c)
     free(c->store_path);
     free(c->detect_rules);
     free(c->signing_key);
+    free(c->origin);
     free(c->http);
     free(c->syslog_udp);
     free(c->syslog_tcp);
@@ -1143,6 +1158,7 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
     } strs[] = {
         {"[store] path", a->store_path, b->store_path},
         {"[store] signing_key", a->signing_key, b->signing_key},
+        {"[store] origin", a->origin, b->origin},
         {"[listen] http", a->http, b->http},
         {"[listen] syslog_udp", a->syslog_udp, b->syslog_udp},
         {"[listen] syslog_tcp", a->syslog_tcp, b->syslog_tcp},

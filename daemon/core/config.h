@@ -91,6 +91,7 @@ struct config {
     uint32_t dedup_max;       /* ... and how many at most (0: off) */
     uint32_t checkpoint_interval_s;
     char *signing_key;             /* Ed25519 private key file for checkpoints, or NULL */
+    char *origin;                  /* the store's origin when it is made, or NULL */
     int accept_truncation;         /* 1: open a store shorter than its claims ... */
     uint64_t accept_truncation_to; /* ... when its last seq is this one (docs/store.md) */
 

@@ -12,7 +12,8 @@
  *                       503 + Retry-After when the queue is full or the store
  *                       refuses writes (nothing of the request was stored).
  *   GET  /v1/catalog    the catalog in force (built-in and custom events)
- *   GET  /v1/checkpoint the latest signed checkpoint
+ *   GET  /v1/checkpoint the latest signed checkpoint, its note and verifier key
+ *   GET  /checkpoint, /tile/...  C2SP tlog-tiles (tiles_http.c)
  *   GET  /healthz       200 when the store accepts writes, else 503; status ok,
  *                       degraded (damage not quarantined) or failing
  *   GET  /metrics       Prometheus text format
@@ -43,6 +44,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "http/query_http.h"
+#include "http/tiles_http.h"
 #include "http/tls_http.h"
 #include "core/traild.h"
 #include "inputs/input.h"
@@ -87,6 +89,7 @@ struct req {
     struct http_input *h;
     const struct route *route;
     struct MHD_Connection *conn;
+    const char *url;
     struct trail_buf body;
     int too_large;
     char peer[80];
@@ -364,8 +367,8 @@ static int get_checkpoint(struct req *rq)
             rq, 404,
             traild.signing_key ? "no checkpoint signed yet"
                                : "no checkpoints: traild has no signing key ([store] signing_key)");
-    struct trail_buf line = {0};
-    char root[65], chain[65], ts[32];
+    struct trail_buf line = {0}, note = {0}, vkey = {0};
+    char root[65], chain[65], ts[32], origin[TRAIL_ORIGIN_MAX + 1];
     hex(cp.root, TRAIL_HASH_LEN, root);
     hex(cp.chain, TRAIL_HASH_LEN, chain);
     trail_time_format(cp.time_us, ts);
@@ -378,9 +381,21 @@ static int get_checkpoint(struct req *rq)
                          "\"key_id\":\"%s\",\"text\":",
                          (unsigned long long)cp.tree_size, root, chain, ts, cp.key_id);
         r |= json_str(&rq->answer, line.data, line.len);
+        /* the C2SP forms: the signed note, and the key a C2SP verifier is given */
+        if (!cp.legacy && trail_checkpoint_note(&cp, &note) == 0) {
+            r |= json_printf(&rq->answer, ",\"note\":");
+            r |= json_str(&rq->answer, note.data, note.len);
+        }
+        if (traild.signing_key && trail_store_origin(traild.store, origin) == 0 &&
+            trail_key_verifier(traild.signing_key, origin, &vkey) == 0) {
+            r |= json_printf(&rq->answer, ",\"verifier_key\":");
+            r |= json_str(&rq->answer, vkey.data, vkey.len);
+        }
         r |= json_printf(&rq->answer, "}\n");
     }
     trail_buf_free(&line);
+    trail_buf_free(&note);
+    trail_buf_free(&vkey);
     if (r)
         return -ENOMEM;
     rq->status = 200;
@@ -603,6 +618,17 @@ static int viewer_route(struct req *rq)
     return r;
 }
 
+/* ---- the C2SP tlog-tiles routes (tiles_http.c): they queue their own answers ---- */
+
+static int tiles_route(struct req *rq)
+{
+    rq->queued = tiles_http_answer(rq->conn, rq->url);
+    return 2;
+}
+
+/* every /tile/... path, matched by tiles_http_path() */
+static const struct route tile_route = {"GET", "/tile/", tiles_route, 0, ROLE_READ};
+
 /* ---- the query routes (query_http.c): they queue their own answers ---- */
 
 static int query_route(struct req *rq)
@@ -633,6 +659,7 @@ static const struct route routes[] = {
     {"POST", "/v1/events", post_events, 1, ROLE_WRITE},
     {"GET", "/v1/catalog", get_catalog, 0, ROLE_READ},
     {"GET", "/v1/checkpoint", get_checkpoint, 0, ROLE_READ},
+    {"GET", "/checkpoint", tiles_route, 0, ROLE_READ},
     {"GET", "/healthz", get_healthz, 0, AUTH_OPEN},
     {"GET", "/metrics", get_metrics, 0, ROLE_READ},
     {"GET", "/v1/proof", viewer_route, 0, ROLE_READ},
@@ -971,6 +998,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         rq->h = h;
         rq->conn = conn;
+        rq->url = url; /* MHD keeps it until the request completes */
         peer_of(conn, rq->peer, sizeof(rq->peer), rq->addr, sizeof(rq->addr));
         provenance_init(&rq->pv, IN_HTTP, NULL);
         const union MHD_ConnectionInfo *ci =
@@ -997,6 +1025,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
                 rq->route = &routes[i];
         }
+        if (!rq->route && !path_known && tiles_http_path(url) &&
+            (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+            rq->route = &tile_route;
         enum MHD_Result asset_result;
         if (!rq->route && !path_known && viewer_asset_answer(conn, method, url, &asset_result))
             return asset_result; /* the web viewer's files */

@@ -1,29 +1,44 @@
 /*
- * checkpoint.c - Ed25519 keys (generation, key files, key ids) and signed
- * checkpoints: the signed message, signing, verification, and the one-line
- * text form that a witness keeps.
+ * checkpoint.c - Ed25519 keys (generation, key files, key ids, verifier
+ * keys) and signed checkpoints: the signed message, signing, verification,
+ * the C2SP signed note, and the one-line text form that DIR/checkpoints and
+ * witnesses keep.
  *
  * Not for: deciding when a checkpoint is made or where it is stored (the
- * store), proofs (proof.c), hashing (merkle.c).
+ * store), proofs (proof.c), hashing (merkle.c), the note's framing (note.c).
  *
  * The signed message (trail_checkpoint_message) and the line form are
- * documented in include/trail.h and docs/integrity.md:
+ * documented in include/trail.h and docs/integrity.md. A checkpoint is a
+ * C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) in a signed note
+ * whose key name is the origin; trail's extra facts are extension lines:
  *
- *     signed message (7 lines, each ending in '\n'):
- *       trail-checkpoint/1
- *       origin store-7f3a
- *       size 1200345
- *       root 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
- *       chain 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
- *       time 1764000000000000
- *       key 1a2b3c4d
+ *     signed message, the note's text (5 lines, each ending in '\n'):
+ *       trail.example/audit                                 origin
+ *       1200345                                             tree size
+ *       n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=        root, base64
+ *       trail-time 1764000000000000                         µs since the epoch
+ *       trail-chain 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
+ *
+ *     the note: the text, a blank line, and
+ *       — trail.example/audit BASE64(key id || signature)
  *
  *     line (one space between fields, no newline):
- *       trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE_BASE64
+ *       trail-checkpoint/2 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE_BASE64
+ *
+ * KEY is the note key id in hex: SHA-256(ORIGIN || 0x0A || 0x01 || pub)[0..4].
+ * The line holds every field of the note, which is rebuilt from it byte for
+ * byte. Checkpoints made before trail spoke C2SP are trail-checkpoint/1
+ * lines (cp->legacy): their signed message was
+ *
+ *       trail-checkpoint/1\norigin O\nsize N\nroot HEX\nchain HEX\ntime T\nkey K\n
+ *
+ * with KEY = SHA-256(pub)[0..4]; they are read and verified still, and never
+ * written.
  */
 #include "base/fileio.h"
 #include "base/base.h"
 #include "integrity/merkle.h"
+#include "integrity/note.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +55,8 @@
 #include <openssl/pem.h>
 
 #define ED25519_RAW_LEN 32
-#define SIG_B64_LEN     88 /* 64 bytes in padded base64 */
-#define LINE_MAGIC      "trail-checkpoint/1"
+#define LINE_MAGIC_V1   "trail-checkpoint/1"
+#define LINE_MAGIC      "trail-checkpoint/2"
 
 struct trail_key {
     EVP_PKEY *pkey;
@@ -266,10 +281,31 @@ int trail_key_load_public(const char *path, struct trail_key **ret_key)
     return key_load(path, 0, ret_key);
 }
 
+int trail_key_verifier(const struct trail_key *key, const char *name, struct trail_buf *out)
+{
+    uint8_t id[NOTE_KEY_ID_LEN], blob[1 + ED25519_RAW_LEN];
+    char hex[2 * NOTE_KEY_ID_LEN + 1];
+    int r;
+    if (!name || !note_name_valid(name, strlen(name)))
+        return -EINVAL;
+    if ((r = note_key_id(name, strlen(name), key->pub, id)) < 0)
+        return r;
+    snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+    blob[0] = NOTE_ALG_ED25519;
+    memcpy(blob + 1, key->pub, ED25519_RAW_LEN);
+    if ((r = trail_buf_append(out, name, strlen(name))) < 0 ||
+        (r = trail_buf_append(out, "+", 1)) < 0 || (r = trail_buf_append(out, hex, 8)) < 0 ||
+        (r = trail_buf_append(out, "+", 1)) < 0)
+        return r;
+    return b64_encode(blob, sizeof(blob), out);
+}
+
 /* ---- checkpoints ---- */
 
-static int origin_valid(const char *origin, size_t len)
+static int origin_valid(const char *origin, size_t len, int legacy)
 {
+    if (!legacy)
+        return note_name_valid(origin, len);
     if (len == 0 || len > TRAIL_ORIGIN_MAX)
         return 0;
     for (size_t i = 0; i < len; i++)
@@ -293,8 +329,25 @@ static int checkpoint_valid(const struct trail_checkpoint *cp)
 {
     const char *nul = memchr(cp->origin, '\0', sizeof(cp->origin));
     const char *kid_nul = memchr(cp->key_id, '\0', sizeof(cp->key_id));
-    return nul && origin_valid(cp->origin, (size_t)(nul - cp->origin)) && kid_nul &&
+    return (cp->legacy == 0 || cp->legacy == 1) && nul &&
+           origin_valid(cp->origin, (size_t)(nul - cp->origin), cp->legacy) && kid_nul &&
            key_id_valid(cp->key_id, (size_t)(kid_nul - cp->key_id)) && cp->time_us >= 0;
+}
+
+/* The key id that key signs cp with, in hex: the note key id, or the legacy SHA-256(pub). */
+static int signing_id(const struct trail_checkpoint *cp, const struct trail_key *key,
+                      char out[TRAIL_KEY_ID_HEX + 1])
+{
+    uint8_t id[NOTE_KEY_ID_LEN];
+    int r;
+    if (cp->legacy) {
+        memcpy(out, key->id, TRAIL_KEY_ID_HEX + 1);
+        return 0;
+    }
+    if ((r = note_key_id(cp->origin, strnlen(cp->origin, sizeof(cp->origin)), key->pub, id)) < 0)
+        return r;
+    snprintf(out, TRAIL_KEY_ID_HEX + 1, "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+    return 0;
 }
 
 /* The signed message of cp with key_id in place of cp->key_id. */
@@ -302,13 +355,25 @@ static int message(const struct trail_checkpoint *cp, const char *key_id, struct
 {
     char root[2 * TRAIL_HASH_LEN + 1], chain[2 * TRAIL_HASH_LEN + 1];
     char text[512];
-    int n;
+    int n, r;
 
-    trail_hash_to_hex(cp->root, root);
     trail_hash_to_hex(cp->chain, chain);
+    if (!cp->legacy) {
+        /* the C2SP tlog-checkpoint body: origin, size, base64 root, then extension lines */
+        n = snprintf(text, sizeof(text), "%s\n%" PRIu64 "\n", cp->origin, cp->tree_size);
+        if (n < 0 || (size_t)n >= sizeof(text))
+            return -EINVAL;
+        if ((r = trail_buf_append(out, text, (size_t)n)) < 0 ||
+            (r = b64_encode(cp->root, TRAIL_HASH_LEN, out)) < 0)
+            return r;
+        n = snprintf(text, sizeof(text), "\ntrail-time %" PRId64 "\ntrail-chain %s\n", cp->time_us,
+                     chain);
+        return trail_buf_append(out, text, (size_t)n);
+    }
+    trail_hash_to_hex(cp->root, root);
     n = snprintf(text, sizeof(text),
-                 LINE_MAGIC "\norigin %s\nsize %" PRIu64 "\nroot %s\nchain %s\ntime %" PRId64
-                            "\nkey %s\n",
+                 LINE_MAGIC_V1 "\norigin %s\nsize %" PRIu64 "\nroot %s\nchain %s\ntime %" PRId64
+                               "\nkey %s\n",
                  cp->origin, cp->tree_size, root, chain, cp->time_us, key_id);
     if (n < 0 || (size_t)n >= sizeof(text))
         return -EINVAL;
@@ -322,12 +387,21 @@ int trail_checkpoint_message(const struct trail_checkpoint *cp, struct trail_buf
     return message(cp, cp->key_id, out);
 }
 
+int trail_checkpoint_signed_by(const struct trail_checkpoint *cp, const struct trail_key *key)
+{
+    char id[TRAIL_KEY_ID_HEX + 1];
+    if (!checkpoint_valid(cp) || signing_id(cp, key, id) < 0)
+        return 0;
+    return strcmp(id, cp->key_id) == 0;
+}
+
 int trail_checkpoint_sign(struct trail_checkpoint *cp, const struct trail_key *key)
 {
     struct trail_buf msg = {0};
     EVP_MD_CTX *ctx = NULL;
     uint8_t sig[TRAIL_SIGNATURE_LEN];
     size_t sig_len = sizeof(sig);
+    char id[TRAIL_KEY_ID_HEX + 1];
     int r;
 
     if (!key->has_private)
@@ -339,7 +413,9 @@ int trail_checkpoint_sign(struct trail_checkpoint *cp, const struct trail_key *k
         if (!checkpoint_valid(&probe))
             return -EINVAL;
     }
-    r = message(cp, key->id, &msg);
+    if ((r = signing_id(cp, key, id)) < 0)
+        return r;
+    r = message(cp, id, &msg);
     if (r < 0)
         goto out;
     ctx = EVP_MD_CTX_new();
@@ -349,7 +425,7 @@ int trail_checkpoint_sign(struct trail_checkpoint *cp, const struct trail_key *k
         r = -ENOMEM;
         goto out;
     }
-    memcpy(cp->key_id, key->id, sizeof(cp->key_id));
+    memcpy(cp->key_id, id, sizeof(cp->key_id));
     memcpy(cp->signature, sig, TRAIL_SIGNATURE_LEN);
     r = 0;
 out:
@@ -367,7 +443,7 @@ int trail_checkpoint_verify(const struct trail_checkpoint *cp, const struct trai
 
     if (!checkpoint_valid(cp))
         return -EINVAL;
-    if (strcmp(cp->key_id, key->id) != 0)
+    if (!trail_checkpoint_signed_by(cp, key))
         return TRAIL_E_SIGNATURE;
     r = message(cp, cp->key_id, &msg);
     if (r < 0)
@@ -388,75 +464,137 @@ out:
     return r;
 }
 
-/* ---- the line form ---- */
+/* ---- the signed note ---- */
 
-static const char b64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Padded standard base64 of the 64-byte signature: 88 characters and a NUL. */
-static void sig_to_base64(const uint8_t sig[TRAIL_SIGNATURE_LEN], char out[SIG_B64_LEN + 1])
+static void id_bytes(const char hex[TRAIL_KEY_ID_HEX], uint8_t out[NOTE_KEY_ID_LEN])
 {
-    size_t i = 0, o = 0;
-    for (; i + 3 <= TRAIL_SIGNATURE_LEN; i += 3) {
-        uint32_t v = (uint32_t)sig[i] << 16 | (uint32_t)sig[i + 1] << 8 | sig[i + 2];
-        out[o++] = b64_digits[v >> 18];
-        out[o++] = b64_digits[(v >> 12) & 63];
-        out[o++] = b64_digits[(v >> 6) & 63];
-        out[o++] = b64_digits[v & 63];
+    for (int i = 0; i < NOTE_KEY_ID_LEN; i++) {
+        int hi = hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10;
+        int lo = hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10;
+        out[i] = (uint8_t)(hi << 4 | lo);
     }
-    /* 64 = 21 * 3 + 1: one byte left, two digits and "==" */
-    uint32_t v = (uint32_t)sig[i] << 16;
-    out[o++] = b64_digits[v >> 18];
-    out[o++] = b64_digits[(v >> 12) & 63];
-    out[o++] = '=';
-    out[o++] = '=';
-    out[o] = '\0';
 }
 
-static int b64_value(char c)
+int trail_checkpoint_note(const struct trail_checkpoint *cp, struct trail_buf *out)
 {
-    const char *p = c ? strchr(b64_digits, c) : NULL;
-    return p ? (int)(p - b64_digits) : -1;
-}
-
-/* The reverse, accepting only the canonical form (unused bits zero). */
-static int sig_from_base64(const char *text, size_t len, uint8_t out[TRAIL_SIGNATURE_LEN])
-{
-    uint8_t sig[TRAIL_SIGNATURE_LEN];
-    size_t i = 0, o = 0;
-    int d[4];
-
-    if (len != SIG_B64_LEN || text[86] != '=' || text[87] != '=')
-        return TRAIL_E_PARSE;
-    for (; i < 84; i += 4) {
-        for (int k = 0; k < 4; k++)
-            if ((d[k] = b64_value(text[i + k])) < 0)
-                return TRAIL_E_PARSE;
-        uint32_t v =
-            (uint32_t)d[0] << 18 | (uint32_t)d[1] << 12 | (uint32_t)d[2] << 6 | (uint32_t)d[3];
-        sig[o++] = (uint8_t)(v >> 16);
-        sig[o++] = (uint8_t)(v >> 8);
-        sig[o++] = (uint8_t)v;
+    uint8_t id[NOTE_KEY_ID_LEN];
+    size_t was = out->len;
+    int r;
+    if (!checkpoint_valid(cp) || cp->legacy)
+        return -EINVAL;
+    id_bytes(cp->key_id, id);
+    if ((r = message(cp, cp->key_id, out)) < 0 || (r = trail_buf_append(out, "\n", 1)) < 0 ||
+        (r = note_signature_line(cp->origin, id, cp->signature, TRAIL_SIGNATURE_LEN, out)) < 0) {
+        out->len = was;
+        return r;
     }
-    if ((d[0] = b64_value(text[84])) < 0 || (d[1] = b64_value(text[85])) < 0 || (d[1] & 15))
-        return TRAIL_E_PARSE;
-    sig[o] = (uint8_t)(d[0] << 2 | d[1] >> 4);
-    memcpy(out, sig, TRAIL_SIGNATURE_LEN);
     return 0;
 }
 
+/* Line i of text[0..len) (without its '\n') into *ret / *ret_len; 0, or -1 past the end. */
+static int nth_line(const char *text, size_t len, int i, const char **ret, size_t *ret_len)
+{
+    size_t pos = 0;
+    for (;;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        if (!nl)
+            return -1;
+        if (i-- == 0) {
+            *ret = text + pos;
+            *ret_len = (size_t)(nl - (text + pos));
+            return 0;
+        }
+        pos = (size_t)(nl - text) + 1;
+    }
+}
+
+static int has_prefix(const char *line, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len > n && memcmp(line, prefix, n) == 0;
+}
+
+int trail_checkpoint_note_parse(const char *text, size_t len, struct trail_checkpoint *ret_cp)
+{
+    struct trail_checkpoint cp;
+    struct trail_buf again = {0};
+    const char *line;
+    size_t text_len, sigs, n;
+    uint64_t time_us;
+    uint8_t root[TRAIL_HASH_LEN + 2];
+    int found = 0;
+
+    if (!text || note_split(text, len, &text_len, &sigs) < 0)
+        return TRAIL_E_PARSE;
+    memset(&cp, 0, sizeof(cp));
+    if (nth_line(text, text_len, 0, &line, &n) < 0 || !note_name_valid(line, n))
+        return TRAIL_E_PARSE;
+    memcpy(cp.origin, line, n);
+    if (nth_line(text, text_len, 1, &line, &n) < 0 ||
+        integrity_parse_u64(line, n, &cp.tree_size) < 0)
+        return TRAIL_E_PARSE;
+    if (nth_line(text, text_len, 2, &line, &n) < 0 ||
+        b64_decode(line, n, root, sizeof(root)) != TRAIL_HASH_LEN)
+        return TRAIL_E_PARSE;
+    memcpy(cp.root, root, TRAIL_HASH_LEN);
+    if (nth_line(text, text_len, 3, &line, &n) < 0 || !has_prefix(line, n, "trail-time ") ||
+        integrity_parse_u64(line + 11, n - 11, &time_us) < 0 || time_us > INT64_MAX)
+        return TRAIL_E_PARSE;
+    cp.time_us = (int64_t)time_us;
+    if (nth_line(text, text_len, 4, &line, &n) < 0 || !has_prefix(line, n, "trail-chain ") ||
+        trail_hash_from_hex(line + 12, n - 12, cp.chain) < 0)
+        return TRAIL_E_PARSE;
+    /* the origin's signature; other lines (a witness's cosignature, say) are not ours to read */
+    for (size_t pos = sigs; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        const char *name;
+        size_t name_len, sig_len;
+        uint8_t id[NOTE_KEY_ID_LEN], sig[128];
+        if (note_signature_parse(text + pos, (size_t)(nl - (text + pos)), &name, &name_len, id, sig,
+                                 sizeof(sig), &sig_len) < 0)
+            return TRAIL_E_PARSE;
+        if (!found && name_len == strlen(cp.origin) && memcmp(name, cp.origin, name_len) == 0 &&
+            sig_len == TRAIL_SIGNATURE_LEN) {
+            snprintf(cp.key_id, sizeof(cp.key_id), "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+            memcpy(cp.signature, sig, TRAIL_SIGNATURE_LEN);
+            found = 1;
+        }
+        pos = (size_t)(nl - text) + 1;
+    }
+    if (!found)
+        return TRAIL_E_PARSE;
+    /* the text must be exactly what trail writes: nothing signed goes unread */
+    int r = message(&cp, cp.key_id, &again);
+    int same = r == 0 && again.len == text_len && memcmp(again.data, text, text_len) == 0;
+    trail_buf_free(&again);
+    if (!same)
+        return TRAIL_E_PARSE;
+    memcpy(ret_cp, &cp, sizeof(cp));
+    return 0;
+}
+
+/* ---- the line form ---- */
+
 int trail_checkpoint_format(const struct trail_checkpoint *cp, struct trail_buf *out)
 {
-    char root[2 * TRAIL_HASH_LEN + 1], chain[2 * TRAIL_HASH_LEN + 1], sig[SIG_B64_LEN + 1];
+    char root[2 * TRAIL_HASH_LEN + 1], chain[2 * TRAIL_HASH_LEN + 1];
+    struct trail_buf sig = {0};
     char line[640];
-    int n;
+    int n, r;
 
     if (!checkpoint_valid(cp))
         return -EINVAL;
+    if ((r = b64_encode(cp->signature, TRAIL_SIGNATURE_LEN, &sig)) < 0 ||
+        (r = trail_buf_append(&sig, "", 1)) < 0) {
+        trail_buf_free(&sig);
+        return r;
+    }
     trail_hash_to_hex(cp->root, root);
     trail_hash_to_hex(cp->chain, chain);
-    sig_to_base64(cp->signature, sig);
-    n = snprintf(line, sizeof(line), LINE_MAGIC " %s %" PRIu64 " %s %s %" PRId64 " %s %s",
-                 cp->origin, cp->tree_size, root, chain, cp->time_us, cp->key_id, sig);
+    n = snprintf(line, sizeof(line), "%s %s %" PRIu64 " %s %s %" PRId64 " %s %s",
+                 cp->legacy ? LINE_MAGIC_V1 : LINE_MAGIC, cp->origin, cp->tree_size, root, chain,
+                 cp->time_us, cp->key_id, sig.data);
+    trail_buf_free(&sig);
     if (n < 0 || (size_t)n >= sizeof(line))
         return -EINVAL;
     return trail_buf_append(out, line, (size_t)n);
@@ -489,9 +627,11 @@ int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint
         return TRAIL_E_PARSE;
 
     memset(&cp, 0, sizeof(cp));
-    if (field_len[0] != strlen(LINE_MAGIC) || memcmp(field[0], LINE_MAGIC, field_len[0]) != 0)
+    if (field_len[0] == strlen(LINE_MAGIC_V1) && memcmp(field[0], LINE_MAGIC_V1, field_len[0]) == 0)
+        cp.legacy = 1;
+    else if (field_len[0] != strlen(LINE_MAGIC) || memcmp(field[0], LINE_MAGIC, field_len[0]) != 0)
         return TRAIL_E_PARSE;
-    if (!origin_valid(field[1], field_len[1]))
+    if (!origin_valid(field[1], field_len[1], cp.legacy))
         return TRAIL_E_PARSE;
     memcpy(cp.origin, field[1], field_len[1]);
     if (integrity_parse_u64(field[2], field_len[2], &cp.tree_size) < 0 ||
@@ -503,7 +643,8 @@ int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint
     if (!key_id_valid(field[6], field_len[6]))
         return TRAIL_E_PARSE;
     memcpy(cp.key_id, field[6], field_len[6]);
-    if (sig_from_base64(field[7], field_len[7], cp.signature) < 0)
+    if (b64_decode(field[7], field_len[7], cp.signature, TRAIL_SIGNATURE_LEN) !=
+        TRAIL_SIGNATURE_LEN)
         return TRAIL_E_PARSE;
     memcpy(ret_cp, &cp, sizeof(cp));
     return 0;

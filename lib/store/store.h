@@ -128,6 +128,7 @@ struct trail_store {
     int checkpoint_error;
     struct store_cp *cp; /* checkpoints the store signs itself (store_checkpoint.c), or NULL */
     int cp_signing;      /* 1: it has a key, so a checkpoint is due when the hook's would be */
+    char origin[TRAIL_ORIGIN_MAX + 1]; /* store_origin.c; "" until a writer's open sets it */
 
     /* the files the writer holds, checked by the flusher (store_files.c) */
     int tampered;            /* TRAIL_E_TAMPERED once one was found removed or replaced (lock) */
@@ -285,6 +286,12 @@ void store_checkpoint_close(struct trail_store *s);
 int store_checkpoint_sizes(struct trail_store *s, uint64_t **sizes, size_t *n);
 /* store_checkpoint_fd - DIR/checkpoints as the writer holds it open, or -1 (no key). */
 int store_checkpoint_fd(const struct trail_store *s);
+
+/* store_origin.c: DIR/origin, or the store id in hex without it (0 or TRAIL_E_CORRUPT, -errno) */
+int store_origin_read(int dir_fd, const uint8_t store_id[16], char out[TRAIL_ORIGIN_MAX + 1]);
+/* the writer's open: take opts.origin when the store has none yet (has_checkpoint: it has) */
+int store_origin_open(struct trail_store *s, int has_checkpoint, char out[TRAIL_ORIGIN_MAX + 1],
+                      struct trail_store_report *rep);
 
 /* store_frontier - the frontier at the durable point (for the integrity layer). */
 int store_frontier(struct trail_store *s, struct trail_frontier *ret);

@@ -10,10 +10,14 @@
  *
  * DIR/checkpoints, text, append-only, one line per checkpoint:
  *
- *     trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE\n
+ *     trail-checkpoint/2 ORIGIN SIZE ROOT CHAIN TIME KEY SIGNATURE\n
  *
  * exactly the line form of trail_checkpoint_format() (docs/integrity.md)
- * followed by '\n'; ORIGIN is the store id in 32 lower-case hex digits. Each
+ * followed by '\n'; ORIGIN is the store's origin (store_origin.c). Lines of
+ * trail-checkpoint/1, written before checkpoints were C2SP notes, stay as
+ * they are and are read as ever; the first checkpoint a writer makes after
+ * them is a trail-checkpoint/2 line, at the same size when nothing was
+ * added. Each
  * line is written with one write() on an O_APPEND descriptor and synced
  * (fdatasync) before the store goes on, and only ever for a state that is
  * already durable, so a checkpoint never covers a record the disk does not
@@ -43,16 +47,6 @@ struct store_cp {
     struct trail_checkpoint latest;
     int have_latest;
 };
-
-static void origin_of(const struct trail_store *s, char out[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = digits[s->store_id[i] >> 4];
-        out[2 * i + 1] = digits[s->store_id[i] & 15];
-    }
-    out[32] = '\0';
-}
 
 /*
  * The last complete line of the checkpoints file open as fd (size bytes):
@@ -129,6 +123,9 @@ int store_checkpoint_open(struct trail_store *s, struct trail_store_report *rep)
     s->cp = cp;
     if ((r = load_key(s, cp)) < 0)
         return r;
+    int has_cp = fstatat(s->dir_fd, CP_FILE, &st, 0) == 0 && st.st_size > 0;
+    if ((r = store_origin_open(s, has_cp, s->origin, rep)) < 0)
+        return r;
     if (!cp->key)
         return 0; /* no key: no checkpoints; trail_store_checkpoint_latest reads the file */
     int created = fstatat(s->dir_fd, CP_FILE, &st, 0) < 0 && errno == ENOENT;
@@ -202,10 +199,11 @@ int store_checkpoint_write(struct trail_store *s, const struct trail_store_state
         return 0;
     pthread_mutex_lock(&cp->lock);
     if (cp->have_latest && cp->latest.tree_size == st->tree_size &&
-        memcmp(cp->latest.root, st->root, TRAIL_HASH_LEN) == 0 &&
-        strcmp(cp->latest.key_id, trail_key_id(cp->key)) == 0)
-        goto out; /* this state is signed already, with this key */
-    origin_of(s, c.origin);
+        memcmp(cp->latest.root, st->root, TRAIL_HASH_LEN) == 0 && !cp->latest.legacy &&
+        strcmp(cp->latest.origin, s->origin) == 0 &&
+        trail_checkpoint_signed_by(&cp->latest, cp->key))
+        goto out; /* this state is signed already, with this key, as a C2SP checkpoint */
+    memcpy(c.origin, s->origin, sizeof(c.origin));
     c.tree_size = st->tree_size;
     memcpy(c.root, st->root, TRAIL_HASH_LEN);
     memcpy(c.chain, st->chain, TRAIL_HASH_LEN);

@@ -148,7 +148,8 @@ struct verify {
     const struct trail_verify_opts *o;
     uint8_t store_id[16];
     int have_id;
-    char origin[33];
+    char origin[33];                 /* the store id in hex: what legacy checkpoints name */
+    char name[TRAIL_ORIGIN_MAX + 1]; /* the store's origin (DIR/origin, else the above) */
 
     struct seg_job *segs;
     size_t n_segs, cap_segs;
@@ -1100,12 +1101,18 @@ out:
 
 /* ---- checkpoint signatures ---- */
 
-static const struct trail_key *key_for(const struct verify *v, const char *key_id)
+static const struct trail_key *key_for(const struct verify *v, const struct trail_checkpoint *c)
 {
     for (size_t i = 0; i < v->o->n_keys; i++)
-        if (strcmp(trail_key_id(v->o->keys[i]), key_id) == 0)
+        if (trail_checkpoint_signed_by(c, v->o->keys[i]))
             return v->o->keys[i];
     return NULL;
+}
+
+/* c names this store: its origin, or for a checkpoint of trail before C2SP its id */
+static int origin_ok(const struct verify *v, const struct trail_checkpoint *c)
+{
+    return strcmp(c->origin, c->legacy ? v->origin : v->name) == 0;
 }
 
 static int check_signatures(struct verify *v, size_t from, size_t to)
@@ -1115,7 +1122,7 @@ static int check_signatures(struct verify *v, size_t from, size_t to)
         struct trail_checkpoint c;
         if (trail_checkpoint_parse(v->cp_text + v->cp_off[i], v->cp_linelen[i], &c) < 0)
             continue; /* reported when read */
-        const struct trail_key *key = key_for(v, c.key_id);
+        const struct trail_key *key = key_for(v, &c);
         if (!key) {
             v->sig_bad[i] = 2;
             continue;
@@ -1291,8 +1298,16 @@ static int load_store_id(struct verify *v)
         if (fd >= 0)
             close(fd);
     }
-    if (v->have_id)
+    if (v->have_id) {
         hex_of(v->store_id, 16, v->origin);
+        int e = store_origin_read(v->dir_fd, v->store_id, v->name);
+        if (e < 0 && r >= 0) {
+            r = report(v, TRAIL_DAMAGE_SIDE_FILE, 0, 0, "origin",
+                       "origin is not one origin line: checkpoints are taken to name %s",
+                       v->origin);
+            memcpy(v->name, v->origin, sizeof(v->origin));
+        }
+    }
     return r < 0 ? r : 0;
 }
 
@@ -1375,7 +1390,7 @@ static int load_checkpoints(struct verify *v, struct trail_verify_report *rep)
         if (trail_checkpoint_parse(v->cp_text + pos, end - pos, &c) < 0) {
             r = report(v, TRAIL_DAMAGE_CHECKPOINT, 0, 0, "checkpoints",
                        "line %" PRIu32 " is not a checkpoint line", line_no);
-        } else if (v->have_id && strcmp(c.origin, v->origin) != 0) {
+        } else if (v->have_id && !origin_ok(v, &c)) {
             r = report(v, TRAIL_DAMAGE_CHECKPOINT, c.tree_size, c.tree_size, "checkpoints",
                        "line %" PRIu32 " is a checkpoint of another store (%s)", line_no, c.origin);
         } else {
@@ -1397,17 +1412,17 @@ static int load_checkpoints(struct verify *v, struct trail_verify_report *rep)
         return -ENOMEM;
     for (size_t i = 0; i < v->o->n_checkpoints; i++) {
         const struct trail_checkpoint *c = &v->o->checkpoints[i];
-        if (v->have_id && strcmp(c->origin, v->origin) != 0) {
+        if (v->have_id && !origin_ok(v, c)) {
             r = report(v, TRAIL_DAMAGE_FORK, c->tree_size, c->tree_size, "(external)",
                        "external checkpoint %zu is of store %s, but this store is %s: the store "
                        "was replaced, or the checkpoint is another store's",
-                       i + 1, c->origin, v->origin);
+                       i + 1, c->origin, v->name);
             if (r < 0)
                 return r;
             continue;
         }
         if (v->o->n_keys) {
-            const struct trail_key *key = key_for(v, c->key_id);
+            const struct trail_key *key = key_for(v, c);
             r = key ? trail_checkpoint_verify(c, key) : TRAIL_E_SIGNATURE;
             if (r == -ENOMEM)
                 return r;

@@ -45,7 +45,7 @@ for _ in $(seq 1 60); do
     sleep 0.05
 done
 check_eq "checkpoint: 200 once signed" "$code" 200
-check_grep "checkpoint: the signed one-line form" '"text":"trail-checkpoint/1 [0-9a-f]{32} [0-9]+ [0-9a-f]{64} [0-9a-f]{64} [0-9]+ [0-9a-f]{8} [A-Za-z0-9+/=]{88}"' "$WORK/cp.json"
+check_grep "checkpoint: the signed one-line form" '"text":"trail-checkpoint/2 [0-9a-f]{32} [0-9]+ [0-9a-f]{64} [0-9a-f]{64} [0-9]+ [0-9a-f]{8} [A-Za-z0-9+/=]{88}"' "$WORK/cp.json"
 stop_traild TERM
 check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0
 

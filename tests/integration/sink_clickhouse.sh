@@ -189,8 +189,9 @@ CPLINE=$(chq "SELECT line FROM audit.events_checkpoints ORDER BY tree_size DESC 
 python3 - "$CPLINE" "$WORK/sign.pub" "$WORK" <<'PY'
 import base64, subprocess, sys
 f = sys.argv[1].split(" ")
-open(sys.argv[3] + "/cp.msg", "w").write(
-    "trail-checkpoint/1\norigin %s\nsize %s\nroot %s\nchain %s\ntime %s\nkey %s\n" % tuple(f[1:7]))
+# the C2SP tlog-checkpoint text the line stands for (docs/integrity.md)
+open(sys.argv[3] + "/cp.msg", "w").write("%s\n%s\n%s\ntrail-time %s\ntrail-chain %s\n" % (
+    f[1], f[2], base64.b64encode(bytes.fromhex(f[3])).decode(), f[5], f[4]))
 open(sys.argv[3] + "/cp.sig", "wb").write(base64.b64decode(f[7]))
 PY
 check "the stored checkpoint's signature verifies" openssl pkeyutl -verify -pubin \

@@ -383,8 +383,9 @@ if cps:
     size = int(f[2])
     check("checkpoint covers delivered events only", size <= len(store), True)
     # verify the Ed25519 signature with openssl over the signed message
-    msg = ("trail-checkpoint/1\norigin %s\nsize %s\nroot %s\nchain %s\ntime %s\nkey %s\n"
-           % tuple(f[1:7]))
+    # the C2SP tlog-checkpoint text the line stands for (docs/integrity.md)
+    msg = ("%s\n%s\n%s\ntrail-time %s\ntrail-chain %s\n"
+           % (f[1], f[2], base64.b64encode(bytes.fromhex(f[3])).decode(), f[5], f[4]))
     open(rs + "/cp.msg", "w").write(msg)
     open(rs + "/cp.sig", "wb").write(base64.b64decode(f[7]))
     r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", sys.argv[3],

@@ -89,7 +89,7 @@ expect_match "verify: without --pubkey, DIR/checkpoint.pub is used and said so" 
 cp_line=$("$trail" checkpoint --store "$store")
 expect_eq "checkpoint: exit 0" "$?" 0
 expect_match "checkpoint: prints the latest line, size 3000" "$cp_line" \
-    '^trail-checkpoint/1 [0-9a-f]{32} 3000 [0-9a-f]{64} [0-9a-f]{64} [0-9]+ [0-9a-f]{8} [A-Za-z0-9+/]{86}==$'
+    '^trail-checkpoint/2 [0-9a-f]{32} 3000 [0-9a-f]{64} [0-9a-f]{64} [0-9]+ [0-9a-f]{8} [A-Za-z0-9+/]{86}==$'
 expect_eq "checkpoint: it is the last line of DIR/checkpoints" "$cp_line" "$(tail -1 "$store/checkpoints")"
 "$trail" verify --store "$store" --pubkey "$tmp/store.pub" --checkpoint "$cp_line" >/dev/null
 expect_eq "verify: an external checkpoint of the same store holds" "$?" 0
@@ -112,11 +112,14 @@ expect_eq "verify: unknown option (exit 2)" "$?" 2
 expect_eq "checkpoint: no --store (exit 2)" "$?" 2
 
 # ---- checkpoint --sign ----
-other_id=$("$trail" keygen --out "$tmp/other" | sed -n 's/^key id //p')
+"$trail" keygen --out "$tmp/other" >/dev/null
 signed=$("$trail" checkpoint --store "$store" --sign --key "$tmp/other.key")
 expect_eq "checkpoint --sign --key: exit 0" "$?" 0
+# the note key id: SHA-256(origin \n 0x01 pub)[0..4], the second field of the verifier key
+origin=$(printf '%s\n' "$signed" | cut -d' ' -f2)
+other_id=$("$trail" keygen --key "$tmp/other.pub" --origin "$origin" | cut -d+ -f2)
 expect_match "checkpoint --sign: size 3000, signed by the key given" "$signed" \
-    "^trail-checkpoint/1 [0-9a-f]{32} 3000 .* $other_id [^ ]+\$"
+    "^trail-checkpoint/2 [0-9a-f]{32} 3000 .* $other_id [^ ]+\$"
 "$trail" verify --store "$store" --pubkey "$tmp/store.pub" --pubkey "$tmp/other.pub" >/dev/null
 expect_eq "verify: checkpoints of two keys, both keys given (exit 0)" "$?" 0
 "$trail" verify --store "$store" --pubkey "$tmp/store.pub" >"$tmp/out"
@@ -162,7 +165,7 @@ restore
 cp -a "$store" "$tmp/early" # the attacker's copy at 3000
 "$trail" import "$tmp/b.ndjson" --store "$store" >/dev/null 2>&1
 witness=$("$trail" checkpoint --store "$store")
-expect_match "witness: checkpoint at 4000" "$witness" '^trail-checkpoint/1 [0-9a-f]{32} 4000 '
+expect_match "witness: checkpoint at 4000" "$witness" '^trail-checkpoint/2 [0-9a-f]{32} 4000 '
 rm -rf "$store" && cp -a "$tmp/early" "$store"
 "$trail" verify --store "$store" --pubkey "$tmp/store.pub" >/dev/null
 expect_eq "rollback: the copy holds on its own (exit 0)" "$?" 0

@@ -14,6 +14,10 @@
  *   openssl pkeyutl -sign -rawin -inkey k.pem -in msg | base64 -w0
  *
  * Ed25519 is deterministic, so the signature below is the one trail must make.
+ * That is the legacy trail-checkpoint/1 form (still verified). The C2SP note
+ * of the same checkpoint was made by Go's golang.org/x/mod/sumdb/note
+ * (note.NewSigner with "PRIVATE+KEY+test-store+8f0a8be5+" and base64 of 0x01
+ * || the seed, note.Sign over the five-line text): KNOWN_NOTE below.
  * Not for: proofs (test_proof.c), hashing (test_merkle.c).
  */
 #include "harness.h"
@@ -47,6 +51,13 @@ static const char rfc8032_public_pem[] =
 #define KNOWN_MESSAGE                                                                              \
     "trail-checkpoint/1\norigin test-store\nsize 70\nroot " ROOT_HEX "\nchain " CHAIN_HEX          \
     "\ntime 1764000000000000\nkey 21fe31df\n"
+
+#define KNOWN_NOTE                                                                                 \
+    "test-store\n70\n+9faUNUxzQ/yenucD3BdL0o/CZJC9fuPLWvkck/SypY=\ntrail-time 1764000000000000\n"  \
+    "trail-chain " CHAIN_HEX "\n\n\xe2\x80\x94 test-store "                                        \
+    "jwqL5Vn7S4FWf30YIJohng8brlFTtlB87Nh5WyQ3WEC8CGczU+UUKuXfZNwqIcJ/"                             \
+    "yGBip7b5rVMGezGtWIs1m3O5Pgo=\n"
+#define KNOWN_VKEY "test-store+8f0a8be5+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
 
 static char dir[256];
 
@@ -106,6 +117,7 @@ TEST(known_answer_signature)
     ASSERT_MEMEQ(raw, want_raw, 32);
 
     known_checkpoint(&cp);
+    cp.legacy = 1;
     ASSERT_OK(trail_checkpoint_sign(&cp, key));
     ASSERT_STREQ(cp.key_id, "21fe31df");
     ASSERT_OK(trail_checkpoint_message(&cp, &buf));
@@ -114,6 +126,68 @@ TEST(known_answer_signature)
     ASSERT_OK(trail_checkpoint_format(&cp, &buf));
     ASSERT_STREQ(buf.data, KNOWN_LINE);
     ASSERT_OK(trail_checkpoint_verify(&cp, key));
+    trail_buf_free(&buf);
+    trail_key_free(key);
+}
+
+TEST(known_answer_note)
+{
+    struct trail_key *key = load_known_private();
+    struct trail_checkpoint cp, back;
+    struct trail_buf buf = {0};
+    ASSERT(key != NULL);
+    ASSERT_OK(trail_key_verifier(key, "test-store", &buf));
+    ASSERT_EQ(buf.len, strlen(KNOWN_VKEY));
+    ASSERT_MEMEQ(buf.data, KNOWN_VKEY, buf.len);
+    trail_buf_reset(&buf);
+    ASSERT_EQ(trail_key_verifier(key, "a+b", &buf), -EINVAL);
+    ASSERT_EQ(trail_key_verifier(key, "a b", &buf), -EINVAL);
+    ASSERT_EQ(trail_key_verifier(key, "", &buf), -EINVAL);
+
+    known_checkpoint(&cp);
+    ASSERT_OK(trail_checkpoint_sign(&cp, key));
+    ASSERT_STREQ(cp.key_id, "8f0a8be5"); /* SHA-256("test-store\n" 0x01 pub)[0..4] */
+    ASSERT_EQ(trail_checkpoint_signed_by(&cp, key), 1);
+    ASSERT_OK(trail_checkpoint_note(&cp, &buf));
+    ASSERT_EQ(buf.len, strlen(KNOWN_NOTE));
+    ASSERT_MEMEQ(buf.data, KNOWN_NOTE, buf.len);
+    ASSERT_OK(trail_checkpoint_verify(&cp, key));
+
+    /* the note reads back, with a cosignature line after ours skipped */
+    ASSERT_OK(trail_checkpoint_note_parse(buf.data, buf.len, &back));
+    ASSERT_EQ(memcmp(&back, &cp, sizeof(cp)), 0);
+    const char cosig[] =
+        "\xe2\x80\x94 witness.example "
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
+    ASSERT_OK(trail_buf_append(&buf, cosig, strlen(cosig)));
+    ASSERT_OK(trail_checkpoint_note_parse(buf.data, buf.len, &back));
+    ASSERT_OK(trail_checkpoint_verify(&back, key));
+
+    /* the line form carries the same checkpoint (version 2) */
+    trail_buf_reset(&buf);
+    ASSERT_OK(trail_checkpoint_format(&cp, &buf));
+    ASSERT(strncmp(buf.data, "trail-checkpoint/2 test-store 70 ", 33) == 0);
+    ASSERT_OK(trail_checkpoint_parse(buf.data, buf.len, &back));
+    ASSERT_EQ(back.legacy, 0);
+    ASSERT_OK(trail_checkpoint_verify(&back, key));
+
+    /* a changed body, an origin with '+', a note without our signature, all refused */
+    char note[600];
+    snprintf(note, sizeof(note), "%s", KNOWN_NOTE);
+    note[14] = '1'; /* size 71 */
+    ASSERT_OK(trail_checkpoint_note_parse(note, strlen(note), &back));
+    ASSERT_EQ(trail_checkpoint_verify(&back, key), TRAIL_E_SIGNATURE);
+    snprintf(note, sizeof(note), "%s", KNOWN_NOTE);
+    memcpy(strstr(note, "\xe2\x80\x94 test-store") + 4, "test-stork", 10);
+    ASSERT_EQ(trail_checkpoint_note_parse(note, strlen(note), &back), TRAIL_E_PARSE);
+    snprintf(note, sizeof(note), "%s", KNOWN_NOTE);
+    memcpy(strstr(note, "trail-time"), "trail-tame", 10);
+    ASSERT_EQ(trail_checkpoint_note_parse(note, strlen(note), &back), TRAIL_E_PARSE);
+    ASSERT_EQ(trail_checkpoint_note_parse(KNOWN_NOTE, strlen(KNOWN_NOTE) - 1, &back),
+              TRAIL_E_PARSE);
+    known_checkpoint(&cp);
+    strcpy(cp.origin, "a+b");
+    ASSERT_EQ(trail_checkpoint_sign(&cp, key), -EINVAL);
     trail_buf_free(&buf);
     trail_key_free(key);
 }
@@ -296,7 +370,7 @@ TEST(malformed_lines_rejected)
     BAD("%s ", good);
     BAD(" %s", good);
     BAD("%s x", good);
-    BAD("trail-checkpoint/2 test-store 70 %s", rest);
+    BAD("trail-checkpoint/3 test-store 70 %s", rest);
     BAD("Trail-checkpoint/1 test-store 70 %s", rest);
     BAD("trail-checkpoint/1  test-store 70 %s", rest);
     BAD("trail-checkpoint/1 test-store  70 %s", rest);
@@ -498,6 +572,7 @@ TEST(cleanup)
     ASSERT_EQ(system(cmd), 0);
 }
 
-TEST_MAIN(setup, known_answer_signature, public_key_file_and_independent_verification,
-          changed_field_or_signature_rejected, wrong_key_rejected, out_of_range_fields_refused,
-          format_parse_round_trip, malformed_lines_rejected, key_files, key_load_errors, cleanup)
+TEST_MAIN(setup, known_answer_signature, known_answer_note,
+          public_key_file_and_independent_verification, changed_field_or_signature_rejected,
+          wrong_key_rejected, out_of_range_fields_refused, format_parse_round_trip,
+          malformed_lines_rejected, key_files, key_load_errors, cleanup)

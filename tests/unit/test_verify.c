@@ -1071,7 +1071,8 @@ TEST(store_writes_checkpoints)
     ASSERT_OK(trail_key_generate(priv, pub, &k2));
     ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
     ASSERT_OK(trail_store_checkpoint_now(s, &cp));
-    ASSERT_STREQ(cp.key_id, trail_key_id(k2));
+    ASSERT_EQ(trail_checkpoint_signed_by(&cp, k2), 1);
+    ASSERT_EQ(cp.legacy, 0);
     trail_store_close(s);
     /* a failed write or sync leaves no half line behind, and says why */
     o.fault = fault_cb;

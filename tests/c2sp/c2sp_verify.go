@@ -1,0 +1,283 @@
+// c2sp_verify - an independent check of trail's C2SP checkpoints and tiles.
+//
+// Built only from Go's standard library and Debian's golang.org/x/mod
+// (sumdb/note for the signed note, sumdb/tlog for the tree): none of trail's
+// code. It reads a log's checkpoint and tiles (C2SP tlog-tiles) from a
+// directory (`trail tiles --out`) or a URL (traild's read API), then:
+//
+//   - opens the checkpoint with the verifier key (note.Open): signature, key
+//     name and key id;
+//   - reads the tlog-checkpoint body: origin (== the key name), size, root;
+//   - recomputes the root from the hash tiles (tlog.TileHashReader checks
+//     every tile it reads against the checkpoint's root);
+//   - for -entries K entries spread over the log (seeded; the newest first),
+//     reads the entry bundle, checks every entry in it against the leaf
+//     hashes of the tiles, and checks an inclusion proof of the entry built
+//     from the tiles (tlog.ProveRecord, tlog.CheckRecord);
+//   - with -old FILE, an earlier checkpoint: opens it and checks that the
+//     new tree extends it (tlog.ProveTree, tlog.CheckTree).
+//
+// Prints "ok ..." and exits 0, or the first failure and exits 1 (2: usage).
+//
+// Adapter: Go's tlog names a tile tile/H/L/N[.p/W] with H = 8 and entries as
+// level "data"; C2SP tlog-tiles drops H and calls the data level "entries".
+package main
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+const height = 8
+
+var (
+	dir    = flag.String("dir", "", "read the tiles from this directory")
+	url    = flag.String("url", "", "read the tiles from this base URL")
+	token  = flag.String("token", "", "bearer token for -url")
+	vkey   = flag.String("vkey", "", "the verifier key NAME+ID+KEY")
+	old    = flag.String("old", "", "an earlier checkpoint (signed note file) the tree must extend")
+	nEntry = flag.Int("entries", 16, "entries to check inclusion of")
+	seed   = flag.Int64("seed", 1, "seed for choosing the entries")
+	cpFile = flag.String("checkpoint", "", "read the checkpoint from this file instead")
+)
+
+func fetch(path string) ([]byte, error) {
+	if *dir != "" {
+		return os.ReadFile(filepath.Join(*dir, filepath.FromSlash(path)))
+	}
+	req, err := http.NewRequest("GET", strings.TrimSuffix(*url, "/")+"/"+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return body, nil
+}
+
+// c2spPath turns Go's tile path into the C2SP one.
+func c2spPath(t tlog.Tile) string {
+	p := t.Path()
+	if t.L == -1 {
+		return strings.Replace(p, fmt.Sprintf("tile/%d/data/", height), "tile/entries/", 1)
+	}
+	return strings.Replace(p, fmt.Sprintf("tile/%d/", height), "tile/", 1)
+}
+
+type tileReader struct{}
+
+func (tileReader) Height() int { return height }
+
+func (tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		data, err := fetch(c2spPath(t))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) != t.W*tlog.HashSize {
+			return nil, fmt.Errorf("%s: %d bytes, want %d", c2spPath(t), len(data), t.W*tlog.HashSize)
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
+func (tileReader) SaveTiles([]tlog.Tile, [][]byte) {}
+
+type checkpoint struct {
+	origin string
+	tree   tlog.Tree
+	ext    []string
+}
+
+// open checks the note's signature and reads its tlog-checkpoint body.
+func open(msg []byte, v note.Verifier) (checkpoint, error) {
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("signature: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
+	if len(lines) < 3 {
+		return checkpoint{}, errors.New("body: fewer than three lines")
+	}
+	var c checkpoint
+	c.origin = lines[0]
+	if c.origin != v.Name() {
+		return checkpoint{}, fmt.Errorf("origin %q is not the key's name %q", c.origin, v.Name())
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
+		return checkpoint{}, fmt.Errorf("size %q", lines[1])
+	}
+	root, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(root) != tlog.HashSize {
+		return checkpoint{}, fmt.Errorf("root %q", lines[2])
+	}
+	c.tree.N = size
+	copy(c.tree.Hash[:], root)
+	for _, l := range lines[3:] {
+		if l == "" {
+			return checkpoint{}, errors.New("body: an empty extension line")
+		}
+		c.ext = append(c.ext, l)
+	}
+	return c, nil
+}
+
+// entries reads the entry bundle holding leaf i of a tree of size n.
+func entries(i, n int64) ([][]byte, int64, error) {
+	tileN := i / 256
+	w := n - tileN*256
+	if w > 256 {
+		w = 256
+	}
+	t := tlog.Tile{H: height, L: -1, N: tileN, W: int(w)}
+	data, err := fetch(c2spPath(t))
+	if err != nil {
+		return nil, 0, err
+	}
+	var out [][]byte
+	for len(data) > 0 {
+		if len(data) < 2 {
+			return nil, 0, errors.New("entry bundle: a cut length")
+		}
+		l := int(binary.BigEndian.Uint16(data))
+		if len(data) < 2+l {
+			return nil, 0, errors.New("entry bundle: a cut entry")
+		}
+		out = append(out, data[2:2+l])
+		data = data[2+l:]
+	}
+	if int64(len(out)) != w {
+		return nil, 0, fmt.Errorf("entry bundle %s: %d entries, want %d", c2spPath(t), len(out), w)
+	}
+	return out, tileN * 256, nil
+}
+
+func run() error {
+	if *vkey == "" || (*dir == "") == (*url == "") {
+		return errors.New("usage")
+	}
+	v, err := note.NewVerifier(*vkey)
+	if err != nil {
+		return fmt.Errorf("verifier key: %v", err)
+	}
+	var msg []byte
+	if *cpFile != "" {
+		msg, err = os.ReadFile(*cpFile)
+	} else {
+		msg, err = fetch("checkpoint")
+	}
+	if err != nil {
+		return err
+	}
+	c, err := open(msg, v)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %v", err)
+	}
+	hr := tlog.TileHashReader(c.tree, tileReader{})
+	if c.tree.N > 0 {
+		h, err := tlog.TreeHash(c.tree.N, hr)
+		if err != nil {
+			return fmt.Errorf("tiles: %v", err)
+		}
+		if h != c.tree.Hash {
+			return fmt.Errorf("tiles: root %v, checkpoint says %v", h, c.tree.Hash)
+		}
+	}
+	rng := rand.New(rand.NewSource(*seed))
+	checked := 0
+	for k := 0; k < *nEntry && c.tree.N > 0; k++ {
+		i := rng.Int63n(c.tree.N)
+		if k == 0 {
+			i = c.tree.N - 1 // the newest entry, in the partial tile
+		}
+		bundle, first, err := entries(i, c.tree.N)
+		if err != nil {
+			return err
+		}
+		// every entry of the bundle against the level-0 tiles (which TileHashReader
+		// checked against the root)
+		for j, e := range bundle {
+			hs, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, first+int64(j))})
+			if err != nil {
+				return fmt.Errorf("entry %d: %v", first+int64(j), err)
+			}
+			if tlog.RecordHash(e) != hs[0] {
+				return fmt.Errorf("entry %d: its hash is not the tree's leaf", first+int64(j))
+			}
+		}
+		leaf := tlog.RecordHash(bundle[i-first])
+		p, err := tlog.ProveRecord(c.tree.N, i, hr)
+		if err != nil {
+			return fmt.Errorf("entry %d: proof: %v", i, err)
+		}
+		if err := tlog.CheckRecord(p, c.tree.N, c.tree.Hash, i, leaf); err != nil {
+			return fmt.Errorf("entry %d: not in the tree: %v", i, err)
+		}
+		checked++
+	}
+	line := fmt.Sprintf("ok %s size %d root %s, %d entries included", c.origin, c.tree.N,
+		base64.StdEncoding.EncodeToString(c.tree.Hash[:]), checked)
+	if *old != "" {
+		omsg, err := os.ReadFile(*old)
+		if err != nil {
+			return err
+		}
+		o, err := open(omsg, v)
+		if err != nil {
+			return fmt.Errorf("old checkpoint: %v", err)
+		}
+		if o.tree.N > c.tree.N {
+			return fmt.Errorf("old checkpoint is larger (%d > %d)", o.tree.N, c.tree.N)
+		}
+		p, err := tlog.ProveTree(c.tree.N, o.tree.N, hr)
+		if err != nil {
+			return fmt.Errorf("consistency proof: %v", err)
+		}
+		if err := tlog.CheckTree(p, c.tree.N, c.tree.Hash, o.tree.N, o.tree.Hash); err != nil {
+			return fmt.Errorf("not consistent with the old checkpoint: %v", err)
+		}
+		line += fmt.Sprintf(", consistent with size %d", o.tree.N)
+	}
+	fmt.Println(line)
+	return nil
+}
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "c2sp_verify:", err)
+		if err.Error() == "usage" {
+			flag.Usage()
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
