@@ -1,9 +1,13 @@
 #!/bin/sh
 # install-deps.sh - install the Debian 12 packages trail needs, if missing.
 #
-# Usage: scripts/install-deps.sh [build|test|bench]
+# Usage: scripts/install-deps.sh [build|deb|test|bench]
 #   build  compilers and libraries (default)
-#   test   build, plus the peers the tests start: rsyslog, clickhouse-server,
+#   deb    build, plus Debian's packaging tools for make deb: debhelper,
+#          dpkg-dev, fakeroot, lintian, adduser (the package's maintainer
+#          scripts) and systemd (systemd-analyze checks the unit; no
+#          running systemd is needed)
+#   test   deb, plus the peers the tests start: rsyslog, clickhouse-server,
 #          chromium, nodejs and npm (the web viewer's browser tests),
 #          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
 #          it), and faketime (libfaketime: the clock-dependent tests run
@@ -21,6 +25,9 @@ level=${1:-build}
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
 libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev \
 zstd python3 ca-certificates"
+case "$level" in
+deb|test|bench) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian adduser systemd" ;;
+esac
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
 clickhouse-server clickhouse-client chromium nodejs faketime"
