@@ -23,7 +23,7 @@ set -eu
 level=${1:-build}
 
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
-libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev \
+libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev libsystemd-dev \
 zstd python3 ca-certificates"
 case "$level" in
 deb|test|bench) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian adduser systemd" ;;
