@@ -10,8 +10,9 @@
 #   test   deb, plus the peers the tests start: rsyslog, clickhouse-server,
 #          chromium, nodejs and npm (the web viewer's browser tests),
 #          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
-#          it), and faketime (libfaketime: the clock-dependent tests run
-#          again with the clock moved, tests/at_time.sh)
+#          it), faketime (libfaketime: the clock-dependent tests run
+#          again with the clock moved, tests/at_time.sh), and strace (the
+#          package test holds what traild does against the unit's sandbox)
 #   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
 #          package conflicts with rsyslog's (both are the system's log
 #          daemon), so syslog-ng-core is fetched with apt-get download and
@@ -29,7 +30,7 @@ case "$level" in
 deb|test|bench) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian adduser systemd" ;;
 esac
 case "$level" in
-test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
+test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc strace rsyslog rsyslog-openssl \
 clickhouse-server clickhouse-client chromium nodejs faketime"
     # the web viewer's browser tests: npm installs playwright-core (never a browser);
     # a Node.js from elsewhere brings its own npm, Debian's comes as a package
