@@ -5,8 +5,9 @@
 # (as the unit's User, with its umask, no new privileges, NOTIFY_SOCKET and
 # JOURNAL_STREAM as systemd passes them, the installed configuration), send
 # events with logger and curl, read them back with the installed trail,
-# verify the store against the key the package made, then remove and purge
-# and check what is left (docs/operations.md, "Install").
+# take the live backup docs/operations.md shows and verify it, verify the
+# store against the key the package made, then remove and purge and check
+# what is left (docs/operations.md, "Install").
 #
 # What needs a running systemd is checked another way: the unit with
 # systemd-analyze verify and security --offline; its seccomp filter, address
@@ -118,13 +119,17 @@ check_grep "libtrail0: it uses libtrail.so.0" "libtrail\.so\.0 => /(usr/)?lib/.*
 
 # ---- start as the unit does ----
 # the operator moves the listeners to ports of this test's own (the tests run
-# side by side; 8080 and 5514 are doc_examples')
+# side by side; 8080 and 5514 are doc_examples'), and has checkpoints signed
+# every second rather than every minute (for the backup below)
 hp=$(free_port)
 sp=$(free_port)
 sed -i -e "s/^http = 127.0.0.1:8080$/http = 127.0.0.1:$hp/" \
     -e "s/^syslog_udp = 127.0.0.1:5514$/syslog_udp = 127.0.0.1:$sp/" \
-    -e "s/^syslog_tcp = 127.0.0.1:5514$/syslog_tcp = 127.0.0.1:$sp/" /etc/trail/trail.conf
-check_eq "the listeners moved" "$(grep -cE "^(http|syslog_udp|syslog_tcp) = 127.0.0.1:($hp|$sp)$" /etc/trail/trail.conf)" 3
+    -e "s/^syslog_tcp = 127.0.0.1:5514$/syslog_tcp = 127.0.0.1:$sp/" \
+    -e "s/^checkpoint_interval_s = 60$/checkpoint_interval_s = 1/" /etc/trail/trail.conf
+check_eq "the listeners and the checkpoint interval changed" \
+    "$(grep -cE "^((http|syslog_udp|syslog_tcp) = 127.0.0.1:($hp|$sp)|checkpoint_interval_s = 1)$" \
+        /etc/trail/trail.conf)" 4
 
 unit_key() { sed -n "s/^$1=//p" "$unit"; }
 exec_start=$(unit_key ExecStart)
@@ -180,6 +185,20 @@ got() {
     [ "$(cat "$WORK/got.txt")" = "$sent" ]
 }
 check "trail query: the three events, from their inputs" wait_for 30 got || cat "$WORK/got.txt"
+
+# ---- the live backup of docs/operations.md, as written there, while traild runs ----
+# (a store with no signed checkpoint yet has nothing to verify a copy against)
+signed() { [ "$(curl -s "http://127.0.0.1:$hp/v1/checkpoint" | jq -r '.tree_size // 0')" -ge 1 ]; }
+check "a signed checkpoint" wait_for 30 signed
+block=$(awk '/package.sh runs the next block/ {f = 1; next}
+    f && /^```text$/ {on = 1; next} on && /^```$/ {exit} on' "$TRAIL_SOURCE_DIR/docs/operations.md")
+check "docs/operations.md has the live backup block" test -n "$block"
+mkdir "$WORK/backups"
+check "the live backup (docs/operations.md, Backups) copies and verifies" \
+    quiet bash -euc "${block//\/var\/backups\//$WORK/backups/}"
+backup=$(ls -d "$WORK"/backups/trail-* 2>/dev/null | head -1)
+check_eq "the backup holds the three events" "$(trail query --store "${backup:-/nonexistent}" \
+    --origin producer --limit 0 --format ndjson | jq -r '"\(.id) \(.attrs.duser) \(.input)"' | sort)" "$sent"
 
 # ---- reload (ExecReload: kill -HUP $MAINPID) and stop (SIGTERM) ----
 check_eq "the unit's ExecReload" "$(unit_key ExecReload)" '/bin/kill -HUP $MAINPID'
