@@ -227,6 +227,15 @@ check_eq "the store's files are the trail user's, not world-readable (UMask)" \
 check "trail verify against the package's public key" \
     quiet runuser -u trail -- trail verify --store /var/lib/trail/store --pubkey /etc/trail/trail.pub
 
+# ---- the same packages again, as an upgrade runs the maintainer scripts ----
+key_sum=$(sha256sum </etc/trail/trail.key)
+records=$(find /var/lib/trail/store -name 'seg-*' | sort | xargs cat | sha256sum)
+check "dpkg -i again (postinst configure with the old version)" quiet dpkg -i "${debs[0]}"
+check_eq "again: the signing key is kept" "$(sha256sum </etc/trail/trail.key)" "$key_sum"
+check_grep "again: the edited configuration is kept" "^http = 127.0.0.1:$hp$" /etc/trail/trail.conf
+check_eq "again: the store is untouched" "$(find /var/lib/trail/store -name 'seg-*' | sort | xargs cat | sha256sum)" \
+    "$records"
+
 # ---- remove keeps configuration and store; purge removes them ----
 check "dpkg --remove" quiet dpkg --remove trail
 check "remove: traild is gone" test ! -e /usr/sbin/traild
