@@ -142,7 +142,7 @@ check_eq "the unit's User" "$user" trail
 # the stand-in notification socket must be reachable by the trail user
 chmod 0711 "$WORK"
 mkdir -m 0755 "$WORK/run"
-python3 "$(dirname "$0")/notify_listener.py" "$WORK/run/notify.sock" "$WORK/notify.log" &
+python3 "$(dirname "$0")/notify_listener.py" "$WORK/run/notify.sock" "$WORK/notify.log" 9>&- &
 EXTRA_PIDS="$EXTRA_PIDS $!"
 wait_for 30 test -S "$WORK/run/notify.sock"
 log=$WORK/journal.log
@@ -155,7 +155,7 @@ log=$WORK/journal.log
     JOURNAL_STREAM="$(stat -c '%d:%i' "$log")" \
     strace -f -qq -o "$WORK/strace.log" \
     setpriv --reuid="$user" --regid="$group" --init-groups --no-new-privs \
-    --bounding-set=-all,+net_bind_service $exec_start) 2>>"$log" &
+    --bounding-set=-all,+net_bind_service $exec_start) 2>>"$log" 9>&- &
 strace_pid=$!
 EXTRA_PIDS="$EXTRA_PIDS $strace_pid"
 traild_pid() { TRAILD_PID=$(pgrep -P "$strace_pid" -x traild); [ -n "$TRAILD_PID" ]; }
