@@ -179,9 +179,13 @@ check_eq "curl POST /v1/events" "$(curl -s -o /dev/null -w '%{http_code}' -X POS
 # ---- read back with the installed trail ----
 sent=$(printf '%s\n' "auth_entrypoints_oidc_logout alice syslog_tcp" \
     "auth_entrypoints_oidc_logout bob syslog_udp" "prism_user_locked carol http" | sort)
+# producer_events --url URL | --store DIR: "id duser input" of each event from outside, sorted
+producer_events() {
+    trail query "$@" --origin producer --limit 0 --format ndjson |
+        jq -r '"\(.id) \(.attrs.duser) \(.input)"' | sort
+}
 got() {
-    trail query --url "http://127.0.0.1:$hp" --origin producer --limit 0 --format ndjson |
-        jq -r '"\(.id) \(.attrs.duser) \(.input)"' | sort >"$WORK/got.txt"
+    producer_events --url "http://127.0.0.1:$hp" >"$WORK/got.txt"
     [ "$(cat "$WORK/got.txt")" = "$sent" ]
 }
 check "trail query: the three events, from their inputs" wait_for 30 got || cat "$WORK/got.txt"
@@ -197,8 +201,7 @@ mkdir "$WORK/backups"
 check "the live backup (docs/operations.md, Backups) copies and verifies" \
     quiet bash -euc "${block//\/var\/backups\//$WORK/backups/}"
 backup=$(ls -d "$WORK"/backups/trail-* 2>/dev/null | head -1)
-check_eq "the backup holds the three events" "$(trail query --store "${backup:-/nonexistent}" \
-    --origin producer --limit 0 --format ndjson | jq -r '"\(.id) \(.attrs.duser) \(.input)"' | sort)" "$sent"
+check_eq "the backup holds the three events" "$(producer_events --store "${backup:-/nonexistent}")" "$sent"
 
 # ---- reload (ExecReload: kill -HUP $MAINPID) and stop (SIGTERM) ----
 check_eq "the unit's ExecReload" "$(unit_key ExecReload)" '/bin/kill -HUP $MAINPID'
