@@ -119,17 +119,20 @@ check_grep "libtrail0: it uses libtrail.so.0" "libtrail\.so\.0 => /(usr/)?lib/.*
 
 # ---- start as the unit does ----
 # the operator moves the listeners to ports of this test's own (the tests run
-# side by side; 8080 and 5514 are doc_examples'), and has checkpoints signed
-# every second rather than every minute (for the backup below)
+# side by side; 8080 and 5514 are doc_examples'), has checkpoints signed
+# every second rather than every minute (for the backup below) and turns the
+# package's rule pack on (its thread runs under the sandbox check too)
 hp=$(free_port)
 sp=$(free_port)
 sed -i -e "s/^http = 127.0.0.1:8080$/http = 127.0.0.1:$hp/" \
     -e "s/^syslog_udp = 127.0.0.1:5514$/syslog_udp = 127.0.0.1:$sp/" \
     -e "s/^syslog_tcp = 127.0.0.1:5514$/syslog_tcp = 127.0.0.1:$sp/" \
-    -e "s/^checkpoint_interval_s = 60$/checkpoint_interval_s = 1/" /etc/trail/trail.conf
-check_eq "the listeners and the checkpoint interval changed" \
-    "$(grep -cE "^((http|syslog_udp|syslog_tcp) = 127.0.0.1:($hp|$sp)|checkpoint_interval_s = 1)$" \
-        /etc/trail/trail.conf)" 4
+    -e "s/^checkpoint_interval_s = 60$/checkpoint_interval_s = 1/" \
+    -e 's/^#\[detect\]$/[detect]/' -e 's|^#rules = /usr/share/trail/rules$|rules = /usr/share/trail/rules|' \
+    /etc/trail/trail.conf
+check_eq "the listeners and the checkpoint interval changed, the rule pack on" \
+    "$(grep -cE "^((http|syslog_udp|syslog_tcp) = 127.0.0.1:($hp|$sp)|checkpoint_interval_s = 1|\[detect\]|rules = /usr/share/trail/rules)$" \
+        /etc/trail/trail.conf)" 6
 
 unit_key() { sed -n "s/^$1=//p" "$unit"; }
 exec_start=$(unit_key ExecStart)
@@ -163,6 +166,8 @@ wait_for 60 traild_pid
 check "READY=1" wait_for 60 grep -q '^READY=1' "$WORK/notify.log" || cat "$log"
 check_eq "traild runs as trail" "$(ps -o user= -p "$TRAILD_PID")" trail
 check_grep "its log lines carry journal priorities" '^<6>started: traild' "$log"
+check "the package's rule pack loads" wait_for 30 \
+    grep -qE '^<6>detect: [1-9][0-9]* rules from /usr/share/trail/rules' "$log"
 
 # ---- events in: syslog over TCP and UDP (logger), HTTP (curl) ----
 sd() {
