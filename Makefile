@@ -6,6 +6,8 @@
 #                the daemon's integration tests under ThreadSanitizer
 #   make build   just build (build/)
 #   make install install libtrail, trail.h, trail.pc, the binaries, man pages
+#   make deb     build the Debian packages trail, libtrail0 and libtrail-dev
+#                into build-deb/ (dpkg-buildpackage, checked by lintian)
 #   make bench   run the benchmarks at a size that finishes in minutes
 #   make fuzz    run every fuzz target for FUZZ_SECONDS (default 60) each
 #   make format  format the C sources with .clang-format
@@ -16,10 +18,11 @@ TSAN_BUILD ?= build-tsan
 # the daemon's integration tests that run again under ThreadSanitizer (about 30 s)
 TSAN_TESTS ?= integration/(daemon|security)_|integration/sink_(file|webhook|restart|syslog)$$
 FUZZ_BUILD ?= build-fuzz
+DEB_BUILD ?= build-deb
 FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps build asan-build tsan-build run test unit-test asan-test tsan-test install bench fuzz format docs clean
+.PHONY: all deps test-deps deb build asan-build tsan-build run test unit-test asan-test tsan-test install bench fuzz format docs clean
 
 all: build
 
@@ -66,6 +69,10 @@ test: unit-test asan-test tsan-test
 install: build
 	cmake --install $(BUILD)
 
+deb:
+	@scripts/install-deps.sh deb
+	scripts/build-deb.sh $(DEB_BUILD)
+
 bench: build
 	@scripts/install-deps.sh bench
 	bench/run-all.sh
@@ -86,4 +93,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

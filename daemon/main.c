@@ -20,6 +20,7 @@
 #include "detect/detect_run.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/notify.h"
 #include "sinks/sink.h"
 #include "core/traild.h"
 #include "inputs/input.h"
@@ -147,6 +148,7 @@ static int write_own(struct trail_event *ev)
 static void start_failed(const struct config *cfg, const char *reason)
 {
     log_msg(LOG_ERR, "trail_run_startfailed: %s", reason);
+    notify_status(reason);
     if (!cfg)
         return;
     struct trail_event *ev = own_event(cfg, "trail_run_startfailed");
@@ -628,6 +630,7 @@ int main(int argc, char **argv)
     set_attr(ev, "version", TRAIL_VERSION_STRING);
     write_own(ev);
     log_msg(LOG_INFO, "started: %s; store %s", msg, cfg->store_path);
+    notify_ready(msg);
 
     damage_start();
     damage_poll(cfg, write_damage_record);
@@ -635,16 +638,21 @@ int main(int argc, char **argv)
     const char *why = "signal";
     int64_t next_retention = trail_now() + 5 * 1000000;
     int64_t next_checkpoint = trail_now() + (int64_t)cfg->checkpoint_interval_s * 1000000;
+    const struct timespec tick = notify_init((struct timespec){1, 0});
     for (;;) {
-        struct timespec tick = {1, 0};
         int sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGHUP) {
+            size_t before = n_retired; /* a reload that took the file retires the old config */
+            notify_reloading();
             reload();
             detect_reload();
+            notify_ready(n_retired > before ? "configuration reloaded"
+                                            : "reload failed: the configuration in force stays");
         } else if (sig == SIGTERM || sig == SIGINT) {
             why = sig == SIGTERM ? "SIGTERM" : "SIGINT";
             break;
         }
+        notify_watchdog();
         check_tampered(cfg);
         if (trail_now() >= next_retention) {
             apply_retention(traild_config());
@@ -658,6 +666,7 @@ int main(int argc, char **argv)
     }
 
     log_msg(LOG_INFO, "%s: stopping inputs and draining", why);
+    notify_stopping("stopping: draining what was accepted");
     atomic_store(&traild.stopping, 1);
     detect_stop(); /* it writes through ingest, which drains next */
     stop_inputs();

@@ -1,15 +1,21 @@
 #!/bin/sh
 # install-deps.sh - install the Debian 12 packages trail needs, if missing.
 #
-# Usage: scripts/install-deps.sh [build|test|bench]
+# Usage: scripts/install-deps.sh [build|deb|test|bench]
 #   build  compilers and libraries (default)
-#   test   build, plus the peers the tests start: rsyslog, clickhouse-server,
+#   deb    build, plus Debian's packaging tools for make deb: debhelper,
+#          dpkg-dev, fakeroot, lintian, adduser (the package's maintainer
+#          scripts) and systemd (systemd-analyze checks the unit; no
+#          running systemd is needed)
+#   test   deb, plus the peers the tests start: rsyslog, clickhouse-server,
 #          chromium, nodejs and npm (the web viewer's browser tests),
 #          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
-#          it), and faketime (libfaketime: the clock-dependent tests run
-#          again with the clock moved, tests/at_time.sh), and golang-go with
-#          golang-golang-x-mod-dev (tests/c2sp: an independent verifier of
-#          trail's checkpoints and tiles, built offline from /usr/share/gocode)
+#          it), faketime (libfaketime: the clock-dependent tests run
+#          again with the clock moved, tests/at_time.sh), strace (the
+#          package test holds what traild does against the unit's sandbox),
+#          and golang-go with golang-golang-x-mod-dev (tests/c2sp: an
+#          independent verifier of trail's checkpoints and tiles, built
+#          offline from /usr/share/gocode)
 #   bench  test, plus sqlite3, gnuplot, hyperfine, perf, and syslog-ng: its
 #          package conflicts with rsyslog's (both are the system's log
 #          daemon), so syslog-ng-core is fetched with apt-get download and
@@ -21,10 +27,13 @@ set -eu
 level=${1:-build}
 
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
-libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev \
+libssl-dev libgnutls28-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libinih-dev libyaml-dev libsystemd-dev \
 zstd python3 ca-certificates"
 case "$level" in
-test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc rsyslog rsyslog-openssl \
+deb|test|bench) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian adduser systemd" ;;
+esac
+case "$level" in
+test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc strace rsyslog rsyslog-openssl \
 clickhouse-server clickhouse-client chromium nodejs faketime golang-go golang-golang-x-mod-dev"
     # the web viewer's browser tests: npm installs playwright-core (never a browser);
     # a Node.js from elsewhere brings its own npm, Debian's comes as a package

@@ -4,6 +4,12 @@
  * rejected input (a flood of bad messages must not become a flood of log
  * lines; the metrics still count each one).
  *
+ * Under systemd, when stderr is the journal's stream (JOURNAL_STREAM names
+ * its device and inode, systemd.exec(5)), a line is "<N>message": N the
+ * syslog priority (3 error, 4 warning, 6 info, 7 debug), which journald
+ * keeps as the entry's PRIORITY (journalctl -p warning), and no time or pid,
+ * which the journal records itself.
+ *
  * Not here: the daemon's lifecycle events in the store (main.c).
  */
 #include "core/log.h"
@@ -14,13 +20,18 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define REJECT_LINES_PER_SECOND 20
 
 static int max_level = LOG_INFO;
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const int syslog_priorities[] = {3, 4, 6, 7};
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static int journal;
 static pthread_mutex_t reject_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t reject_window;
 static unsigned reject_lines;
@@ -31,12 +42,28 @@ void log_set_level(int level)
     max_level = level;
 }
 
+/* stderr is the journal's stream, not merely inherited from a unit by a child */
+static void find_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+              (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 static void vlog(int level, const char *fmt, va_list ap)
 {
     char line[2048], ts[32];
-    trail_time_format(trail_now(), ts);
-    int n = snprintf(line, sizeof(line), "%.23sZ traild[%d]: %s: ", ts, (int)getpid(),
+    int n;
+    pthread_once(&journal_once, find_journal);
+    if (journal) {
+        n = snprintf(line, sizeof(line), "<%d>", syslog_priorities[level]);
+    } else {
+        trail_time_format(trail_now(), ts);
+        n = snprintf(line, sizeof(line), "%.23sZ traild[%d]: %s: ", ts, (int)getpid(),
                      level_names[level]);
+    }
     if (n < 0)
         return;
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -12,7 +12,10 @@ enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 /* log_set_level - messages above level are not written (default LOG_INFO). */
 void log_set_level(int level);
 
-/* log_msg - write one line: "TIME traild[PID]: LEVEL: message". Thread-safe. */
+/*
+ * log_msg - write one line: "TIME traild[PID]: LEVEL: message", or
+ * "<PRIORITY>message" when stderr is systemd's journal. Thread-safe.
+ */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
