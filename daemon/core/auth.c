@@ -16,7 +16,7 @@
  * per-source counters (hashed by address; a collision replaces the older
  * source) and a global counter bound how many are stored per minute.
  *
- * Not here: TLS (tls_http.c), the route table (input_http.c).
+ * Not here: TLS (tls_http.c), the route table (http/routes.c).
  */
 #include "core/auth.h"
 

@@ -10,7 +10,7 @@
  * authentication is off and every route is open.
  *
  * Not here: reading the client certificate from the TLS session
- * (tls_http.c), which route needs which role (input_http.c's route table).
+ * (tls_http.c), which route needs which role (http/routes.c's route table).
  */
 #ifndef TRAILD_AUTH_H
 #define TRAILD_AUTH_H
