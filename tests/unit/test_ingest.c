@@ -443,7 +443,9 @@ TEST(store_error_and_retry)
     /* not marked retry: refused now, or completed with the error */
     int r2 = ingest_submit(ig, &told->b, 0);
     int told_done = r2 == 0 ? wait_done(3, 30) : 1;
+    pthread_mutex_lock(&done_lock); /* the writer may be completing batches */
     int held_calls = held->calls;
+    pthread_mutex_unlock(&done_lock);
     atomic_store(&fail_writes, 0);
     int recovered = wait_until(store_recovered, ig, 30);
     int all_done = wait_done(r2 == 0 ? 3 : 2, 30);
