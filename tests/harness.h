@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int harness_failed_now;
 
@@ -70,6 +71,56 @@ static int harness_failed_now;
         if (memcmp((a), (b), (n)) != 0)                                                            \
             FAIL_AT("%s and %s differ in their first %zu bytes", #a, #b, (size_t)(n));             \
     } while (0)
+
+/*
+ * What a program writes to stderr (traild's log lines, log.h) between
+ * capture_stderr_begin() and capture_stderr_end(), which returns it as a
+ * malloc'd string that the caller frees (NULL if it could not be read).
+ * The harness's own messages go to the capture too while it runs; end it
+ * before asserting.
+ */
+static int harness_saved_stderr = -1;
+static FILE *harness_capture;
+
+static inline void capture_stderr_begin(void)
+{
+    fflush(stderr);
+    harness_capture = tmpfile();
+    harness_saved_stderr = dup(STDERR_FILENO);
+    if (!harness_capture || harness_saved_stderr < 0 ||
+        dup2(fileno(harness_capture), STDERR_FILENO) < 0)
+        abort();
+}
+
+static inline char *capture_stderr_end(void)
+{
+    fflush(stderr);
+    if (dup2(harness_saved_stderr, STDERR_FILENO) < 0)
+        abort();
+    close(harness_saved_stderr);
+    harness_saved_stderr = -1;
+    /* the writes went through the shared descriptor: its offset is the length */
+    long n = lseek(fileno(harness_capture), 0, SEEK_END);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (text && pread(fileno(harness_capture), text, (size_t)n, 0) != n) {
+        free(text);
+        text = NULL;
+    }
+    if (text)
+        text[n] = '\0';
+    fclose(harness_capture);
+    harness_capture = NULL;
+    return text;
+}
+
+/* How many times needle occurs in text (0 for NULL text). */
+static inline int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
 
 typedef void (*harness_fn)(void);
 

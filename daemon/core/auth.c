@@ -16,7 +16,7 @@
  * per-source counters (hashed by address; a collision replaces the older
  * source) and a global counter bound how many are stored per minute.
  *
- * Not here: TLS (tls_http.c), the route table (input_http.c).
+ * Not here: TLS (tls_http.c), the route table (http/routes.c).
  */
 #include "core/auth.h"
 
@@ -274,13 +274,8 @@ void auth_stats(uint64_t *ret_failures, uint64_t *ret_suppressed)
     *ret_suppressed = atomic_load(&n_suppressed);
 }
 
-/*
- * Decide whether this failure from addr, in the given minute since the
- * epoch, is stored. Returns 1 with the counts to report on it, or 0
- * (counted as suppressed).
- */
-static int admit(const struct config *cfg, const char *addr, int64_t minute,
-                 uint64_t *ret_suppressed, uint64_t *ret_lost)
+int auth_admit(const struct config *cfg, const char *addr, int64_t minute, uint64_t *ret_suppressed,
+               uint64_t *ret_lost)
 {
     int first_suppressed;
     int store = ratelimit_admit(&auth_rl, addr, minute, cfg->auth_events_per_minute,
@@ -326,7 +321,7 @@ void auth_refused(const struct config *cfg, const struct auth_result *res, const
 {
     uint64_t suppressed = 0, lost = 0;
     atomic_fetch_add(&n_failures, 1);
-    if (!admit(cfg, addr, trail_now() / 60000000, &suppressed, &lost))
+    if (!auth_admit(cfg, addr, trail_now() / 60000000, &suppressed, &lost))
         return;
     log_msg(LOG_WARN, "http: %s %s from %s refused (%d): %s%s%s", method, path, addr, res->status,
             res->error, res->who[0] ? "; " : "", res->who);

@@ -10,7 +10,7 @@
  * authentication is off and every route is open.
  *
  * Not here: reading the client certificate from the TLS session
- * (tls_http.c), which route needs which role (input_http.c's route table).
+ * (tls_http.c), which route needs which role (http/routes.c's route table).
  */
 #ifndef TRAILD_AUTH_H
 #define TRAILD_AUTH_H
@@ -101,6 +101,18 @@ void auth_check(const struct config *cfg, int need, const char *authorization,
  */
 void auth_refused(const struct config *cfg, const struct auth_result *res, const char *addr,
                   const char *method, const char *path);
+
+/*
+ * auth_admit - auth_refused()'s rate limit: is this refusal from addr, in
+ * the given minute since the epoch, stored? Returns 1 with the counts to
+ * state on its event (*ret_suppressed: this source's refusals not stored
+ * since its last stored one; *ret_lost: those of sources pushed out of the
+ * table), or 0: counted as suppressed, and logged once per source and
+ * minute. auth_refused() passes the clock's minute; tests pass their own
+ * minutes, so that what they assert does not follow the clock. Thread-safe.
+ */
+int auth_admit(const struct config *cfg, const char *addr, int64_t minute, uint64_t *ret_suppressed,
+               uint64_t *ret_lost);
 
 /* auth_stats - failures seen and failures not stored (rate limited), since start. */
 void auth_stats(uint64_t *ret_failures, uint64_t *ret_suppressed);

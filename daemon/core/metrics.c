@@ -1,7 +1,7 @@
 /*
  * metrics.c - traild's counters and their Prometheus text exposition.
  *
- * Not here: serving them over HTTP (input_http.c).
+ * Not here: serving them over HTTP (http/routes_info.c).
  */
 #include "core/json_out.h"
 #include "core/metrics.h"

@@ -2,7 +2,7 @@
  * metrics.h - traild's counters and gauges, and their Prometheus text form.
  *
  * Every counter is a relaxed atomic, bumped from any thread. Not here: the
- * HTTP route that serves them (input_http.c).
+ * HTTP route that serves them (http/routes_info.c).
  */
 #ifndef TRAILD_METRICS_H
 #define TRAILD_METRICS_H

@@ -1,61 +1,42 @@
 /*
- * input_http.c - traild's HTTP server (libmicrohttpd, a pool of threads
- * each with its own epoll loop) and its routes.
- *
- *   POST /v1/events     one JSON object, an array of them, or NDJSON
- *                       (Content-Type application/x-ndjson, or sniffed);
- *                       answered once the accepted events are durable:
- *                       {"accepted":N,"rejected":M,"results":[{"seq":..,"uuid":".."},
- *                        {"error":"..","index":I},...]}   (one result per item, in order)
- *                       200 when at least one was accepted, 400 when none was
- *                       or the body cannot be read, 413 over max_body_bytes,
- *                       503 + Retry-After when the queue is full or the store
- *                       refuses writes (nothing of the request was stored).
- *   GET  /v1/catalog    the catalog in force (built-in and custom events)
- *   GET  /v1/checkpoint the latest signed checkpoint, its note and verifier key
- *   GET  /checkpoint, /tile/...  C2SP tlog-tiles (tiles_http.c)
- *   GET  /healthz       200 when the store accepts writes, else 503; status ok,
- *                       degraded (damage not quarantined) or failing
- *   GET  /metrics       Prometheus text format
- *   GET  /v1/proof, /v1/verify, /v1/sinks, POST /v1/verify, and the web
- *                       viewer's files at / (viewer_http.c)
- *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
- *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
+ * input_http.c - traild's HTTP server: libmicrohttpd (a pool of threads,
+ * each with its own epoll loop) set up and stopped as an input plug-in
+ * ([listen] http, with HTTPS from tls_http.c), its connections and their
+ * limits (per peer, in all, the request-head deadline), and each
+ * request's way to a route: framing checks, the route table (routes.c),
+ * authentication, the query and body limits, then the handler.
  *
  * Each route declares the role it needs (auth.h); with tokens or client
  * certificates configured, a request without credentials is answered 401
  * with WWW-Authenticate, one whose role is too small 403, and both are
  * recorded as trail_auth_failed events (rate limited). /healthz and the
- * viewer's static files are open. With [listen] http_tls the listener
- * speaks HTTPS (tls_http.c).
+ * viewer's static files are open.
  *
- * Routes are a table (method, path, handler); a POST route's handler gets
- * the whole body. A POST is parked (MHD_suspend_connection) while its batch
- * is in ingest and resumed from ingest's done callback, so no HTTP thread
- * ever waits for the disk.
+ * A POST route's handler gets the whole body. A request a handler parks
+ * (http_park, while its batch is in ingest) is resumed by http_unpark, and
+ * its answer is sent then; stopping waits for every parked request.
  *
- * Not here: the body's structure (http_body.c), decoding (decode.c).
+ * Not here: the routes (routes.c and routes_*.c, query_http.c,
+ * viewer_http.c), the body's structure (http_body.c), decoding (decode.c).
  */
 #include "core/auth.h"
 #include "core/connlimit.h"
-#include "core/damage.h"
-#include "http/http_body.h"
 #include "core/json_out.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/traild.h"
 #include "http/query_http.h"
+#include "http/routes.h"
 #include "http/tiles_http.h"
 #include "http/tls_http.h"
-#include "core/traild.h"
-#include "inputs/input.h"
 #include "http/viewer_http.h"
+#include "inputs/input.h"
 
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,56 +63,13 @@ struct hconn {
     struct hconn *prev, *next;
 };
 
-struct http_input;
-
-/* One request. */
-struct req {
-    struct http_input *h;
-    const struct route *route;
-    struct MHD_Connection *conn;
-    const char *url;
-    struct trail_buf body;
-    int too_large;
-    char peer[80];
-    char addr[64];        /* the client's address alone, for trail_auth_failed */
-    struct provenance pv; /* what every event of the request records of its sender */
-    int close;            /* the answer closes the connection (a framing it refused) */
-    int counted_stream;   /* holds one of [limits] max_streams */
-    /* POST /v1/events */
-    struct ingest_batch batch;
-    struct trail_event **events; /* the accepted events, in item order */
-    size_t n_items;
-    int *item_event;   /* per item: index into events, or -1 */
-    char **item_error; /* per item: the error text, or NULL */
-    size_t n_rejected;
-    /* the answer, prepared before the connection is resumed */
-    int status;
-    struct trail_buf answer;
-    int answered;
-    int ingested;           /* POST: ingest completed the batch (its status in batch.status) */
-    enum MHD_Result queued; /* a route that queued its own answer (returned 2) */
-};
-
-/* A route's handler: 0 with rq->answer ready, 1 when parked (POST), or -errno. */
-typedef int (*route_fn)(struct req *rq);
-
-struct route {
-    const char *method;
-    const char *path;
-    route_fn fn;
-    int has_body;
-    int need; /* AUTH_OPEN or the ROLE_* a caller needs (auth.h) */
-};
-
+/* The server: one per [listen] http. */
 struct http_input {
     struct MHD_Daemon *mhd;
     atomic_int stopping;
     pthread_mutex_t lock;
     pthread_cond_t idle_cv;
-    int parked; /* requests suspended in ingest */
-    /* GET /v1/catalog: the JSON of the config it was made for */
-    const struct config *catalog_cfg;
-    struct trail_buf catalog_json;
+    int parked;           /* requests suspended in ingest */
     struct tls_http *tls; /* [listen] http_tls, or NULL */
     atomic_int n_streams; /* event streams open, against [limits] max_streams */
     /* connections (struct hconn), newest first; live: those not doomed */
@@ -174,7 +112,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const c
 }
 
 /* Prepare {"error":"..."} (plus extra JSON members) as the answer. */
-static int answer_error(struct req *rq, int status, const char *msg)
+int http_answer_error(struct req *rq, int status, const char *msg)
 {
     trail_buf_reset(&rq->answer);
     if (json_printf(&rq->answer, "{\"error\":") < 0 || json_str(&rq->answer, msg, (size_t)-1) < 0 ||
@@ -185,336 +123,26 @@ static int answer_error(struct req *rq, int status, const char *msg)
     return 0;
 }
 
-static const char *header(struct MHD_Connection *conn, const char *name)
+const char *http_header(struct MHD_Connection *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
-/* ---- GET routes ---- */
-
-/*
- * GET /healthz: open to anyone (a load balancer has no token), so without
- * one it says only ok or failing; the details (the store's error, the
- * queue, the durable seq, the version) need a token of any role when
- * authentication is on.
- */
-static int get_healthz(struct req *rq)
+int http_stopping(const struct req *rq)
 {
-    char tampered[1024] = "";
-    /* a tampered store is failing even before an append finds out */
-    int err = trail_store_tampered(traild.store, tampered, sizeof(tampered), NULL);
-    if (!err)
-        err = ingest_store_error(traild.ingest);
-    int status = err ? 503 : 200;
-    struct trail_buf *a = &rq->answer;
-    const struct config *cfg = traild_config();
-    /* damage that is not quarantined: still serving (200), but degraded */
-    struct trail_buf dmg = {0};
-    int degraded = 0;
-    const char *state = err ? "failing" : "ok";
-    if (auth_enabled(cfg)) {
-        struct auth_result ar;
-        auth_check(cfg, ROLE_READ, header(rq->conn, MHD_HTTP_HEADER_AUTHORIZATION), NULL, &ar);
-        if (ar.status == 401) { /* 403: a known token of another role, which may see them */
-            damage_health(&dmg, 0, &degraded);
-            json_printf(a, "{\"status\":\"%s\"}\n", !err && degraded ? "degraded" : state);
-            rq->status = status;
-            rq->answered = 1;
-            return 0;
-        }
-    }
-    damage_health(&dmg, 1, &degraded);
-    json_printf(a, "{\"status\":\"%s\",\"store\":", !err && degraded ? "degraded" : state);
-    json_str(a, err ? trail_strerror(err) : degraded ? "damaged" : "ok", (size_t)-1);
-    if (tampered[0]) {
-        json_printf(a, ",\"reason\":");
-        json_str(a, tampered, (size_t)-1);
-    }
-    if (dmg.len)
-        trail_buf_append(a, dmg.data, dmg.len);
-    trail_buf_free(&dmg);
-    json_printf(a,
-                ",\"queue_events\":%lld,\"queue_limit\":%lld,\"durable_seq\":%llu,"
-                "\"version\":\"%s\"}\n",
-                (long long)ingest_depth(traild.ingest),
-                (long long)atomic_load(&metrics.queue_limit),
-                (unsigned long long)trail_store_durable_seq(traild.store), TRAIL_VERSION_STRING);
-    rq->status = status;
-    rq->answered = 1;
-    return 0;
+    return atomic_load(&rq->h->stopping);
 }
 
-static int get_metrics(struct req *rq)
+void http_park(struct req *rq)
 {
-    struct trail_store_stats st;
-    int64_t bytes = -1, events = -1;
-    if (trail_store_stats(traild.store, &st) == 0) {
-        bytes = (int64_t)(st.segment_bytes + st.side_bytes);
-        events = (int64_t)st.records;
-    }
-    if (metrics_render(&rq->answer, bytes, events) < 0 || damage_metrics(&rq->answer) < 0)
-        return -ENOMEM;
-    uint64_t failures, suppressed;
-    auth_stats(&failures, &suppressed);
-    if (json_printf(&rq->answer,
-                    "# HELP trail_http_auth_failures_total HTTP requests refused 401 or 403.\n"
-                    "# TYPE trail_http_auth_failures_total counter\n"
-                    "trail_http_auth_failures_total %llu\n"
-                    "# HELP trail_http_auth_failures_unrecorded_total Refused requests not "
-                    "stored as trail_auth_failed (rate limited).\n"
-                    "# TYPE trail_http_auth_failures_unrecorded_total counter\n"
-                    "trail_http_auth_failures_unrecorded_total %llu\n",
-                    (unsigned long long)failures, (unsigned long long)suppressed) < 0)
-        return -ENOMEM;
-    rq->status = 200;
-    rq->answered = 1;
-    return 0;
+    pthread_mutex_lock(&rq->h->lock);
+    rq->h->parked++;
+    pthread_mutex_unlock(&rq->h->lock);
+    MHD_suspend_connection(rq->conn);
 }
 
-static int catalog_to_json(const struct config *cfg, struct trail_buf *out)
+void http_unpark(struct req *rq)
 {
-    const struct trail_catalog *cat = cfg->cat;
-    size_t n_all = trail_catalog_count(cat), n = 0;
-    for (size_t i = 0; i < n_all; i++)
-        n += trail_catalog_at(cat, i)->custom != TRAIL_DEF_OWN;
-    const char *policy = cfg->policy == TRAIL_POLICY_STRICT    ? "strict"
-                         : cfg->policy == TRAIL_POLICY_LENIENT ? "lenient"
-                                                               : "off";
-    int r = json_printf(out, "{\"policy\":\"%s\",\"count\":%zu,\"events\":[", policy, n);
-    /* the catalog senders use: trail's own events are not theirs to send */
-    for (size_t i = 0, shown = 0; i < n_all && r == 0; i++) {
-        const struct trail_event_def *d = trail_catalog_at(cat, i);
-        if (d->custom == TRAIL_DEF_OWN)
-            continue;
-        r |= json_printf(out, "%s{\"id\":", shown++ ? "," : "");
-        r |= json_str(out, d->id, (size_t)-1);
-        r |= json_printf(out,
-                         ",\"severity\":%d,\"severity_name\":\"%s\",\"description\":", d->severity,
-                         trail_severity_name(d->severity));
-        r |= json_str(out, d->description, (size_t)-1);
-        r |= json_printf(out, ",\"custom\":%s,\"attrs\":[", d->custom ? "true" : "false");
-        for (uint16_t j = 0; j < d->n_attrs; j++) {
-            const struct trail_attr_def *a = d->attrs[j];
-            r |= json_printf(out, "%s{\"key\":", j ? "," : "");
-            r |= json_str(out, a->key, (size_t)-1);
-            r |= json_printf(out, ",\"type\":\"%s\",\"required\":%s,\"indexed\":%s",
-                             trail_type_name(a->type),
-                             (a->flags & TRAIL_ATTR_REQUIRED) ? "true" : "false",
-                             (a->flags & TRAIL_ATTR_INDEXED) ? "true" : "false");
-            if (a->n_enum) {
-                r |= json_printf(out, ",\"values\":[");
-                for (uint16_t k = 0; k < a->n_enum; k++) {
-                    r |= json_printf(out, "%s", k ? "," : "");
-                    r |= json_str(out, a->enum_values[k], (size_t)-1);
-                }
-                r |= json_printf(out, "]");
-            }
-            if (a->doc) {
-                r |= json_printf(out, ",\"doc\":");
-                r |= json_str(out, a->doc, (size_t)-1);
-            }
-            r |= json_printf(out, "}");
-        }
-        r |= json_printf(out, "]");
-        if (d->note) {
-            r |= json_printf(out, ",\"note\":");
-            r |= json_str(out, d->note, (size_t)-1);
-        }
-        r |= json_printf(out, "}");
-    }
-    r |= json_printf(out, "]}\n");
-    return r ? -ENOMEM : 0;
-}
-
-static int get_catalog(struct req *rq)
-{
-    struct http_input *h = rq->h;
-    const struct config *cfg = traild_config();
-    int r = 0;
-    pthread_mutex_lock(&h->lock);
-    if (h->catalog_cfg != cfg) {
-        trail_buf_reset(&h->catalog_json);
-        r = catalog_to_json(cfg, &h->catalog_json);
-        h->catalog_cfg = r == 0 ? cfg : NULL;
-    }
-    if (r == 0)
-        r = trail_buf_append(&rq->answer, h->catalog_json.data, h->catalog_json.len);
-    pthread_mutex_unlock(&h->lock);
-    if (r < 0)
-        return r;
-    rq->status = 200;
-    rq->answered = 1;
-    return 0;
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", p[i]);
-}
-
-static int get_checkpoint(struct req *rq)
-{
-    struct trail_checkpoint cp;
-    pthread_mutex_lock(&traild.cp_lock);
-    int have = traild.have_checkpoint;
-    cp = traild.checkpoint;
-    pthread_mutex_unlock(&traild.cp_lock);
-    if (!have) /* none signed in this run yet: the last one in STORE/checkpoints */
-        have = trail_store_checkpoint_latest(traild.store, &cp) == 0;
-    if (!have)
-        return answer_error(
-            rq, 404,
-            traild.signing_key ? "no checkpoint signed yet"
-                               : "no checkpoints: traild has no signing key ([store] signing_key)");
-    struct trail_buf line = {0}, note = {0}, vkey = {0};
-    char root[65], chain[65], ts[32], origin[TRAIL_ORIGIN_MAX + 1];
-    hex(cp.root, TRAIL_HASH_LEN, root);
-    hex(cp.chain, TRAIL_HASH_LEN, chain);
-    trail_time_format(cp.time_us, ts);
-    int r = trail_checkpoint_format(&cp, &line);
-    if (r == 0) {
-        r |= json_printf(&rq->answer, "{\"origin\":");
-        r |= json_str(&rq->answer, cp.origin, (size_t)-1);
-        r |= json_printf(&rq->answer,
-                         ",\"tree_size\":%llu,\"root\":\"%s\",\"chain\":\"%s\",\"time\":\"%s\","
-                         "\"key_id\":\"%s\",\"text\":",
-                         (unsigned long long)cp.tree_size, root, chain, ts, cp.key_id);
-        r |= json_str(&rq->answer, line.data, line.len);
-        /* the C2SP forms: the signed note, and the key a C2SP verifier is given */
-        if (!cp.legacy && trail_checkpoint_note(&cp, &note) == 0) {
-            r |= json_printf(&rq->answer, ",\"note\":");
-            r |= json_str(&rq->answer, note.data, note.len);
-        }
-        if (traild.signing_key && trail_store_origin(traild.store, origin) == 0 &&
-            trail_key_verifier(traild.signing_key, origin, &vkey) == 0) {
-            r |= json_printf(&rq->answer, ",\"verifier_key\":");
-            r |= json_str(&rq->answer, vkey.data, vkey.len);
-        }
-        r |= json_printf(&rq->answer, "}\n");
-    }
-    trail_buf_free(&line);
-    trail_buf_free(&note);
-    trail_buf_free(&vkey);
-    if (r)
-        return -ENOMEM;
-    rq->status = 200;
-    rq->answered = 1;
-    return 0;
-}
-
-/* ---- POST /v1/events ---- */
-
-static void free_post(struct req *rq)
-{
-    for (size_t i = 0; i < rq->batch.n; i++)
-        decoded_release(rq->events[i]);
-    free(rq->events);
-    rq->events = NULL;
-    rq->batch.n = 0;
-    if (rq->item_error)
-        for (size_t i = 0; i < rq->n_items; i++)
-            free(rq->item_error[i]);
-    free(rq->item_error);
-    free(rq->item_event);
-    rq->item_error = NULL;
-    rq->item_event = NULL;
-}
-
-/*
- * Append ",{"seq":N,"uuid":"..."}" (no comma for the first) without printf: 1000 of them per
- * batch. An event whose uuid was stored already says so: ,"duplicate":true, and seq is the
- * original's.
- */
-static int answer_accepted(struct trail_buf *a, int first, const struct trail_event *ev)
-{
-    int r = trail_buf_reserve(a, 160);
-    if (r < 0)
-        return r;
-    char *p = a->data + a->len;
-    if (!first)
-        *p++ = ',';
-    memcpy(p, "{\"seq\":", 7);
-    p += 7;
-    char digits[20];
-    int nd = 0;
-    uint64_t seq = trail_event_seq(ev);
-    do {
-        digits[nd++] = (char)('0' + seq % 10);
-        seq /= 10;
-    } while (seq);
-    while (nd)
-        *p++ = digits[--nd];
-    memcpy(p, ",\"uuid\":\"", 9);
-    p += 9;
-    uint8_t u[16];
-    traild_event_uuid(ev, u);
-    trail_uuid_format(u, p);
-    p += 36;
-    *p++ = '"';
-    if (trail_event_duplicate_of(ev)) {
-        memcpy(p, ",\"duplicate\":true", 17);
-        p += 17;
-    }
-    if (trail_event_requested_severity(ev)) /* the sender is told its severity was replaced */
-        p += snprintf(p, 64, ",\"severity\":%d,\"severity_requested\":%d", trail_event_severity(ev),
-                      trail_event_requested_severity(ev));
-    *p++ = '}';
-    a->len = (size_t)(p - a->data);
-    return 0;
-}
-
-/*
- * The per-item answer, once the accepted events are durable (or not). Built
- * on the HTTP thread when the request resumes, not on ingest's writer.
- */
-static int answer_items(struct req *rq, int status_all)
-{
-    struct trail_buf *a = &rq->answer;
-    size_t accepted = status_all == 0 ? rq->batch.n : 0;
-    size_t rejected = rq->n_items - accepted, duplicates = 0;
-    for (size_t i = 0; i < rq->batch.n && status_all == 0; i++)
-        duplicates += trail_event_duplicate_of(rq->events[i]) != 0;
-    /* accepted counts the duplicates too: each is stored, once */
-    int r = json_printf(a, "{\"accepted\":%zu,\"rejected\":%zu,", accepted, rejected);
-    if (duplicates)
-        r |= json_printf(a, "\"duplicates\":%zu,", duplicates);
-    r |= json_printf(a, "\"results\":[");
-    for (size_t i = 0; i < rq->n_items && r == 0; i++) {
-        if (rq->item_event[i] >= 0 && status_all == 0) {
-            r |= answer_accepted(a, i == 0, rq->events[rq->item_event[i]]);
-        } else {
-            const char *e = rq->item_error[i] ? rq->item_error[i] : trail_strerror(status_all);
-            r |= json_printf(a, "%s{\"error\":", i ? "," : "");
-            r |= json_str(a, e, (size_t)-1);
-            r |= json_printf(a, ",\"index\":%zu}", i);
-        }
-    }
-    r |= json_printf(a, "]}\n");
-    return r ? -ENOMEM : 0;
-}
-
-/* The answer to a POST that ingest completed with status (on the HTTP thread). */
-static void answer_post(struct req *rq, int status)
-{
-    if (status == 0) {
-        rq->status = 200;
-        if (answer_items(rq, 0) < 0)
-            answer_error(rq, 500, "out of memory");
-    } else {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "the store cannot accept events now: %s; nothing was stored",
-                 trail_strerror(status));
-        answer_error(rq, 503, msg);
-    }
-}
-
-/* Ingest's callback (on its writer thread): note the outcome and wake the request. */
-static void post_done(struct ingest_batch *b)
-{
-    struct req *rq = b->arg;
-    rq->ingested = 1;
-    rq->answered = 1;
     struct http_input *h = rq->h;
     MHD_resume_connection(rq->conn);
     pthread_mutex_lock(&h->lock);
@@ -523,161 +151,11 @@ static void post_done(struct ingest_batch *b)
     pthread_mutex_unlock(&h->lock);
 }
 
-static int post_events(struct req *rq)
-{
-    const struct config *cfg = traild_config();
-    struct body_item *items = NULL;
-    size_t n = 0;
-    int kind;
-    char err[512];
-    if (atomic_load(&rq->h->stopping))
-        return answer_error(rq, 503, "traild is shutting down");
-    const char *ctype = header(rq->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
-    int ndjson = ctype && (strncasecmp(ctype, "application/x-ndjson", 20) == 0 ||
-                           strncasecmp(ctype, "application/jsonl", 17) == 0);
-    size_t max_items = cfg->max_batch_events;
-    atomic_fetch_add_explicit(&metrics.bytes_in[IN_HTTP], rq->body.len, memory_order_relaxed);
-    int r = body_split(rq->body.data ? rq->body.data : "", rq->body.len, ndjson, max_items, &items,
-                       &n, &kind, err, sizeof(err));
-    if (r < 0) {
-        if (r == TRAIL_E_TOO_LARGE) /* name the setting */
-            snprintf(err, sizeof(err),
-                     "more than %zu events in one request ([limits] "
-                     "max_batch_events); nothing was stored",
-                     max_items);
-        reject_item(IN_HTTP, r, rq->peer, err);
-        return answer_error(rq, r == -ENOMEM ? 500 : r == TRAIL_E_TOO_LARGE ? 413 : 400, err);
-    }
-    rq->n_items = n;
-    rq->events = calloc(n, sizeof(*rq->events));
-    rq->item_event = malloc(n * sizeof(*rq->item_event));
-    rq->item_error = calloc(n, sizeof(*rq->item_error));
-    if (!rq->events || !rq->item_event || !rq->item_error) {
-        free(items);
-        return answer_error(rq, 500, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct trail_event *ev = NULL;
-        rq->item_event[i] = -1;
-        r = decode_item(cfg, FMT_JSON, rq->body.data + items[i].off, items[i].len, &rq->pv, &ev,
-                        err, sizeof(err));
-        if (r < 0) {
-            char who[120];
-            snprintf(who, sizeof(who), "%s item %zu", rq->peer, i);
-            reject_item(IN_HTTP, r, who, err);
-            rq->item_error[i] = strdup(err);
-            rq->n_rejected++;
-            continue;
-        }
-        rq->item_event[i] = (int)rq->batch.n;
-        rq->events[rq->batch.n++] = ev;
-    }
-    free(items);
-    if (rq->batch.n == 0) {
-        /* nothing to store: every item was refused, each with its reason */
-        rq->status = 400;
-        rq->answered = 1;
-        return answer_items(rq, TRAIL_E_PARSE);
-    }
-    rq->batch.events = rq->events;
-    rq->batch.input = IN_HTTP;
-    rq->batch.retry = 0; /* the client retries on 503 */
-    rq->batch.done = post_done;
-    rq->batch.arg = rq;
-    pthread_mutex_lock(&rq->h->lock);
-    rq->h->parked++;
-    pthread_mutex_unlock(&rq->h->lock);
-    MHD_suspend_connection(rq->conn);
-    r = ingest_submit(traild.ingest, &rq->batch, 0);
-    if (r < 0) {
-        for (size_t i = 0; i < rq->batch.n; i++)
-            metrics_reject(IN_HTTP, r == -EAGAIN ? -EAGAIN : TRAIL_E_FAILED);
-        const char *why = r == -EAGAIN          ? "the ingest queue is full; retry later"
-                          : r == TRAIL_E_CLOSED ? "traild is shutting down"
-                                                : trail_strerror(r);
-        log_rejected("http", rq->peer, "request of %zu events answered 503: %s", rq->batch.n, why);
-        char msg[256];
-        snprintf(msg, sizeof(msg), "%s; nothing was stored", why);
-        answer_error(rq, 503, msg);
-        /* answered as if from ingest: the resumed call sends it */
-        MHD_resume_connection(rq->conn);
-        pthread_mutex_lock(&rq->h->lock);
-        if (--rq->h->parked == 0)
-            pthread_cond_broadcast(&rq->h->idle_cv);
-        pthread_mutex_unlock(&rq->h->lock);
-    }
-    return 1; /* parked: the answer is sent when the connection is resumed */
-}
-
-/* ---- the viewer's routes (viewer_http.c) ---- */
-
-static int viewer_route(struct req *rq)
-{
-    int r = viewer_api(rq->conn, rq->route->method, rq->route->path, &rq->answer, &rq->status);
-    rq->answered = r == 0;
-    return r;
-}
-
-/* ---- the C2SP tlog-tiles routes (tiles_http.c): they queue their own answers ---- */
-
-static int tiles_route(struct req *rq)
-{
-    rq->queued = tiles_http_answer(rq->conn, rq->url);
-    return 2;
-}
-
-/* every /tile/... path, matched by tiles_http_path() */
-static const struct route tile_route = {"GET", "/tile/", tiles_route, 0, ROLE_READ};
-
-/* ---- the query routes (query_http.c): they queue their own answers ---- */
-
-static int query_route(struct req *rq)
-{
-    rq->queued = query_http_answer(rq->conn, rq->route->path);
-    return 2;
-}
-
-/* ---- POST /v1/reload ---- */
-
-static int post_reload(struct req *rq)
-{
-    /* main's signal loop does the reload and records it, as for SIGHUP */
-    if (kill(getpid(), SIGHUP) < 0)
-        return -errno;
-    log_msg(LOG_INFO, "http: reload requested by %s", rq->peer);
-    if (json_printf(&rq->answer, "{\"reload\":\"requested\"}\n") < 0)
-        return -ENOMEM;
-    rq->status = 202;
-    rq->answered = 1;
-    return 0;
-}
-
 /* ---- dispatch ---- */
-
-/* method, path, handler, has a body, the role it needs */
-static const struct route routes[] = {
-    {"POST", "/v1/events", post_events, 1, ROLE_WRITE},
-    {"GET", "/v1/catalog", get_catalog, 0, ROLE_READ},
-    {"GET", "/v1/checkpoint", get_checkpoint, 0, ROLE_READ},
-    {"GET", "/checkpoint", tiles_route, 0, ROLE_READ},
-    {"GET", "/healthz", get_healthz, 0, AUTH_OPEN},
-    {"GET", "/metrics", get_metrics, 0, ROLE_READ},
-    {"GET", "/v1/proof", viewer_route, 0, ROLE_READ},
-    {"GET", "/v1/verify", viewer_route, 0, ROLE_READ},
-    {"POST", "/v1/verify", viewer_route, 0, ROLE_ADMIN},
-    {"GET", "/v1/sinks", viewer_route, 0, ROLE_ADMIN},
-    {"GET", "/v1/rules", viewer_route, 0, ROLE_READ},
-    {"GET", "/v1/events", query_route, 0, ROLE_READ},
-    {"GET", "/v1/count", query_route, 0, ROLE_READ},
-    {"GET", "/v1/events/stream", query_route, 0, ROLE_READ},
-    {"POST", "/v1/reload", post_reload, 0, ROLE_ADMIN},
-};
 
 static enum MHD_Result send_answer(struct req *rq)
 {
-    const char *type = rq->route && rq->route->fn == get_metrics
-                           ? "text/plain; version=0.0.4; charset=utf-8"
-                           : "application/json";
+    const char *type = rq->route && rq->route->type ? rq->route->type : "application/json";
     return send_buf(rq->conn, rq->status, type, &rq->answer, rq->status == 503, rq->close);
 }
 
@@ -714,7 +192,7 @@ static enum MHD_Result refuse(struct req *rq, const struct config *cfg,
                               const struct auth_result *ar, const char *method, const char *url)
 {
     auth_refused(cfg, ar, rq->addr, method, url);
-    answer_error(rq, ar->status, ar->error);
+    http_answer_error(rq, ar->status, ar->error);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(rq->answer.len, rq->answer.data, MHD_RESPMEM_MUST_FREE);
     if (!resp)
@@ -753,7 +231,7 @@ static int query_limits(struct req *rq, const struct config *cfg)
                      "limit %s is over the largest page of %u events ([limits] "
                      "max_query_limit); page with the cursor",
                      lim, cfg->max_query_limit);
-            answer_error(rq, 400, msg);
+            http_answer_error(rq, 400, msg);
             return 1;
         }
     }
@@ -767,7 +245,7 @@ static int query_limits(struct req *rq, const struct config *cfg)
                      "max_streams); try again later",
                      n);
             log_rejected("http", rq->peer, "%s", msg);
-            answer_error(rq, 503, msg);
+            http_answer_error(rq, 503, msg);
             return 1;
         }
     }
@@ -998,7 +476,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         rq->h = h;
         rq->conn = conn;
-        rq->url = url; /* MHD keeps it until the request completes */
+        rq->url = url;
         peer_of(conn, rq->peer, sizeof(rq->peer), rq->addr, sizeof(rq->addr));
         provenance_init(&rq->pv, IN_HTTP, NULL);
         const union MHD_ConnectionInfo *ci =
@@ -1013,32 +491,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                      bad_framing);
             log_rejected("http", rq->peer, "%s", msg);
             rq->close = 1; /* nothing after it on this connection is read */
-            answer_error(rq, 400, msg);
+            http_answer_error(rq, 400, msg);
             return send_answer(rq);
         }
         int path_known = 0;
-        for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-            if (strcmp(url, routes[i].path) != 0)
+        for (size_t i = 0; i < http_n_routes; i++) {
+            if (strcmp(url, http_routes[i].path) != 0)
                 continue;
             path_known = 1;
-            if (strcmp(method, routes[i].method) == 0 ||
-                (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
-                rq->route = &routes[i];
+            if (strcmp(method, http_routes[i].method) == 0 ||
+                (strcmp(method, "HEAD") == 0 && strcmp(http_routes[i].method, "GET") == 0))
+                rq->route = &http_routes[i];
         }
         if (!rq->route && !path_known && tiles_http_path(url) &&
             (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
-            rq->route = &tile_route;
+            rq->route = &http_tile_route; /* every /tile/... path (routes.c) */
         enum MHD_Result asset_result;
         if (!rq->route && !path_known && viewer_asset_answer(conn, method, url, &asset_result))
             return asset_result; /* the web viewer's files */
         if (!rq->route) {
-            answer_error(rq, path_known ? 405 : 404,
-                         path_known ? "method not allowed on this path" : "no such path");
+            http_answer_error(rq, path_known ? 405 : 404,
+                              path_known ? "method not allowed on this path" : "no such path");
             return send_answer(rq);
         }
         {
             const struct config *cfg = traild_config();
-            const char *authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+            const char *authorization = http_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
             struct auth_peer_cert cert, *certp = NULL;
             /* a token decides alone: the certificate is read only without one */
             if (h->tls && !authorization && auth_enabled(cfg) && rq->route->need != AUTH_OPEN) {
@@ -1051,18 +529,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return refuse(rq, cfg, &ar, method, url);
             /* "token NAME" or "certificate SUBJECT": who the records say sent them */
             snprintf(rq->pv.principal, sizeof(rq->pv.principal), "%s", ar.who);
-            if (rq->route->fn == query_route && query_limits(rq, cfg))
+            if (rq->route->query && query_limits(rq, cfg))
                 return send_answer(rq);
         }
         if (rq->route->has_body) {
             const struct config *cfg = traild_config();
-            const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            const char *cl = http_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl && strtoull(cl, NULL, 10) > cfg->max_body_bytes) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "request body of %s bytes is over the limit of %llu", cl,
                          (unsigned long long)cfg->max_body_bytes);
                 reject_item(IN_HTTP, TRAIL_E_TOO_LARGE, rq->peer, msg);
-                answer_error(rq, 413, msg);
+                http_answer_error(rq, 413, msg);
                 return send_answer(rq);
             }
         }
@@ -1080,7 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->answered) {
         if (rq->ingested) { /* resumed after ingest */
             rq->ingested = 0;
-            answer_post(rq, rq->batch.status);
+            route_post_answer(rq, rq->batch.status);
         }
         return send_answer(rq); /* or answered right away */
     }
@@ -1089,7 +567,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(msg, sizeof(msg), "request body is over the limit of %llu bytes",
                  (unsigned long long)traild_config()->max_body_bytes);
         reject_item(IN_HTTP, TRAIL_E_TOO_LARGE, rq->peer, msg);
-        answer_error(rq, 413, msg);
+        http_answer_error(rq, 413, msg);
         return send_answer(rq);
     }
     int r = rq->route->fn(rq);
@@ -1098,7 +576,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r == 2)
         return rq->queued;
     if (r < 0)
-        answer_error(rq, 500, trail_strerror(r));
+        http_answer_error(rq, 500, trail_strerror(r));
     return send_answer(rq);
 }
 
@@ -1112,7 +590,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (rq->counted_stream)
         atomic_fetch_sub(&rq->h->n_streams, 1);
-    free_post(rq);
+    route_post_free(rq);
     trail_buf_free(&rq->body);
     trail_buf_free(&rq->answer);
     free(rq);
@@ -1250,7 +728,7 @@ static void free_input(void *state)
         close(h->quiesced_fd);
     if (h->mhd)
         query_http_free(); /* the query index, before the store closes */
-    trail_buf_free(&h->catalog_json);
+    route_info_free();
     tls_http_free(h->tls);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->idle_cv);

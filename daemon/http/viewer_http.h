@@ -12,7 +12,7 @@
  *
  * docs/viewer.md describes the viewer and these routes.
  *
- * Not here: the query routes (query_http.c), ingest (input_http.c).
+ * Not here: the query routes (query_http.c), ingest (routes_ingest.c).
  */
 #ifndef TRAILD_VIEWER_HTTP_H
 #define TRAILD_VIEWER_HTTP_H

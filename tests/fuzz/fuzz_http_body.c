@@ -7,12 +7,22 @@
  * order, without overlap, each starting with non-blank text; a failed split
  * says why; each item decodes or fails with a message. Anything else aborts.
  *
- * The splitter is daemon code, not libtrail: it is compiled in here.
+ * The splitter is daemon code, not libtrail: the target links traild's
+ * HTTP part (traild_http), as traild does.
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_http_body/.
  */
-#include "../../daemon/http/http_body.c"
+#include "http/http_body.h"
+
+#include "trail.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+
+/* What the splitter skips around items: JSON's whitespace (RFC 8259). */
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 static struct trail_catalog *cat;
 

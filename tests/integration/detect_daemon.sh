@@ -126,7 +126,9 @@ first_uuid=$(sed -n 's/.*"uuid":"\([0-9a-f-]*\)".*/\1/p' "$WORK/storm1.json")
 printf '{"id":"auth_entrypoints_oidc_auth_failed","time":"%s","attrs":{"duser":"calm","src":"192.0.2.78","phxEntrypointId":"oidc1","phxEntrypointType":"OIDC","phxTraceId":"#c"}}\n' \
     "$(date -u -d "@$((t0 + 3600))" +%Y-%m-%dT%H:%M:%SZ)" >"$WORK/later.ndjson"
 check_eq "an event past the grace" "$(post "$WORK/later.ndjson")" 200
-check "the summary comes" wait_for 30 test "$(n_alerts --where "group=duser=stormy")" -ge 2
+# counted anew at each try (a $(...) in wait_for's arguments would be read once)
+stormy_alerts_at_least() { test "$(n_alerts --where "group=duser=stormy")" -ge "$1"; }
+check "the summary comes" wait_for 30 stormy_alerts_at_least 2
 alerts --where "group=duser=stormy" | tail -n 1 >"$WORK/storm2.json"
 check_grep "the summary updates the first alert" "\"updates\":\"$first_uuid\"" "$WORK/storm2.json"
 check_grep "the summary counts the firings held back" '"count":2,' "$WORK/storm2.json"
