@@ -33,6 +33,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# python3 resolved once: a version manager's python3 on PATH (pyenv's shim)
+# is a shell script that works out the version at every start, 0.5 s of CPU
+# and seconds on a busy machine, and a test starts python3 up to hundreds of
+# times (oracle.py, free_port, its own helpers). A wrapper first on PATH
+# runs the interpreter the shim would have run, for this script and all it
+# starts (node's oracle calls too); exec'ing its path keeps a virtualenv's.
+if TRAIL_PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+    [ -x "$TRAIL_PYTHON3" ]; then
+    mkdir -p "$WORK/bin"
+    printf '#!/bin/sh\nexec '\''%s'\'' "$@"\n' "$TRAIL_PYTHON3" >"$WORK/bin/python3"
+    chmod +x "$WORK/bin/python3"
+    PATH=$WORK/bin:$PATH
+fi
+
 check() {
     local name=$1
     shift
@@ -289,29 +303,36 @@ tick_until_checkpoint() {
     done
 }
 
-# wait_metric URL REGEX [SECONDS]: poll URL/metrics until a line matches (15 s by default)
+# wait_metric URL REGEX [SECONDS [CURL-OPTION...]]: poll URL/metrics until a
+# line matches (15 s by default; the deadline is in seconds, however slow each
+# poll is). CURL-OPTIONs, e.g. -H "Authorization: Bearer T" when traild has
+# [tokens]: without one /metrics answers 401 and nothing ever matches.
 wait_metric() {
-    for _ in $(seq 1 $((${3:-15} * 20))); do
-        if curl -s "$1/metrics" | grep -Eq -- "$2"; then
+    local url=$1 re=$2 deadline=$((SECONDS + ${3:-15}))
+    shift $(($# < 3 ? $# : 3))
+    while :; do
+        if curl -s "$@" "$url/metrics" | grep -Eq -- "$re"; then
             return 0
         fi
+        ((SECONDS >= deadline)) && break
         sleep 0.05
     done
-    echo "metric '$2' not reached:"
-    curl -s "$1/metrics" | grep -E '^trail_(events_in|events_rejected)_total' | sed 's/^/    /'
+    echo "metric '$re' not reached:"
+    curl -s -w '    (HTTP %{http_code})\n' "$@" "$url/metrics" |
+        grep -E '^trail_(events_in|events_rejected)_total|HTTP' | sed 's/^/    /'
     return 1
 }
 
 # wait_cursor NAME SEQ [SECONDS]: poll until sink NAME's cursor file in $WORK/store
 # reaches SEQ (20 s by default)
 wait_cursor() {
-    for _ in $(seq 1 $((${3:-20} * 20))); do
-        local c
+    local deadline=$((SECONDS + ${3:-20})) c
+    while :; do
         c=$(sed -n 's/^seq //p' "$WORK/store/sinks/$1.cursor" 2>/dev/null)
         if [ -n "$c" ] && [ "$c" -ge "$2" ]; then
             return 0
         fi
+        ((SECONDS >= deadline)) && return 1
         sleep 0.05
     done
-    return 1
 }
