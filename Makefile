@@ -50,9 +50,10 @@ run: build
 unit-test: test-deps build
 	scripts/ctest.sh $(BUILD) --output-on-failure -j $(JOBS)
 
-# DEDUP_ROUNDS: the kill -9 rounds of daemon_dedup, 50 in the normal pass, 10 under the sanitizers
+# DEDUP_ROUNDS: the kill -9 rounds of daemon_dedup, 50 in the normal pass, 10 under the sanitizers;
+# ORACLE_QUERIES: test_query_oracle's random queries, 300 in the normal pass, 100 under ASan
 asan-test: test-deps asan-build
-	DEDUP_ROUNDS=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	DEDUP_ROUNDS=10 ORACLE_QUERIES=100 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/ctest.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # A race stops traild (halt_on_error) and leaves a report in $(TSAN_BUILD)/tsan-report.*:
