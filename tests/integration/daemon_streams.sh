@@ -70,14 +70,19 @@ s.sendall(b'{"id":"acme_badge_swiped","attrs":{"duser":"unix1"}}\n'
 s.close()
 PY
 
-wait_metric "$URL" '^trail_events_in_total\{input="syslog_tls"\} 2$' || true
-wait_metric "$URL" "^trail_events_in_total\\{input=\"cef_tcp\"\\} $((sample + 1))\$" || true
-wait_metric "$URL" '^trail_events_in_total\{input="unix"\} 3$' || true
+check "tls: two events in" wait_metric "$URL" '^trail_events_in_total\{input="syslog_tls"\} 2$' 30
+check "cef: the sample's and the last line in" \
+    wait_metric "$URL" "^trail_events_in_total\\{input=\"cef_tcp\"\\} $((sample + 1))\$" 30
+# four: the three good lines and, lenient, the one without its duser (its wait
+# for three ran out its deadline at every run)
+check "unix: four events in" wait_metric "$URL" '^trail_events_in_total\{input="unix"\} 4$' 30
 LOG=$WORK/traild.log
-check_grep "tls: a client without TLS is refused with the reason" 'syslog_tls: tcp:127.0.0.1:[0-9]+: TLS failed: .*(wrong version|http request|packet length|unknown protocol)' "$LOG"
-check_grep "tls: a message without an event is rejected" 'syslog_tls: rejected from tcp:127.0.0.1:[0-9]+: syslog: no trail event' "$LOG"
-check_grep "cef: unknown id rejected" "cef_tcp: rejected from tcp:127.0.0.1:[0-9]+: unknown event id 'no_such_event'" "$LOG"
-check_grep "cef: not CEF rejected" "cef_tcp: rejected .*\(malformed\)" "$LOG"
+# logged by the inputs' threads as they come: waited for, on a busy machine
+logged() { grep -Eq -- "$1" "$LOG"; }
+check "tls: a client without TLS is refused with the reason" wait_for 30 logged 'syslog_tls: tcp:127.0.0.1:[0-9]+: TLS failed: .*(wrong version|http request|packet length|unknown protocol)'
+check "tls: a message without an event is rejected" wait_for 30 logged 'syslog_tls: rejected from tcp:127.0.0.1:[0-9]+: syslog: no trail event'
+check "cef: unknown id rejected" wait_for 30 logged "cef_tcp: rejected from tcp:127.0.0.1:[0-9]+: unknown event id 'no_such_event'"
+check "cef: not CEF rejected" wait_for 30 logged "cef_tcp: rejected .*\(malformed\)"
 # lenient: the event without its required duser is kept, with the problem in the record
 check_grep "unix: an event missing duser is stored with the problem listed" \
     '"input":"unix","principal":"uid=[0-9]+","problems":"missing required attribute .duser.","attrs":\{"door":"nouser"\}' \
