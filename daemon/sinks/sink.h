@@ -1,8 +1,8 @@
 /*
  * sink.h - traild's delivery: the sink plug-in interface, the [sink NAME]
- * configuration, the runner that feeds each sink from the store, and the
- * network helpers the sinks share (TCP and TLS connections, a small
- * HTTP/1.1 client).
+ * configuration, and the runner that feeds each sink from the store. The
+ * sinks connect and speak HTTP through libtrail's one client (lib/client:
+ * net.h, http.h).
  *
  * Each configured sink gets one thread. The thread reads the store with its
  * own iterator from the sink's durable cursor (the last seq it delivered,
@@ -22,7 +22,6 @@
 
 #include "trail.h"
 
-#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -185,64 +184,5 @@ int sinks_metrics(struct trail_buf *out);
  *     time TIME_US
  *     error TEXT                one line
  */
-
-/* ---- network helpers for the plug-ins ---- */
-
-/* A TCP connection, with TLS when ssl is set. */
-struct sink_conn {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    int timeout_ms;
-};
-
-/* TLS settings of a connection. */
-struct sink_tls {
-    int enabled;
-    int verify;     /* check the peer's certificate and host name (default 1) */
-    const char *ca; /* CA file; NULL: the system's */
-    const char *cert, *key;
-    const char *server_name; /* for SNI and the name check; NULL: the host */
-};
-
-/*
- * sink_connect - connect to host:port (TCP, or UDP when udp) within
- * timeout_ms, then the TLS handshake when tls->enabled. Returns 0, or a
- * negative code with err saying what failed (name, refused, certificate).
- */
-int sink_connect(struct sink_conn *c, const char *host, const char *port, int udp,
-                 const struct sink_tls *tls, int timeout_ms, char *err, size_t errlen);
-
-/* sink_send - send all of data within the timeout. 0, or a negative code with err. */
-int sink_send(struct sink_conn *c, const void *data, size_t len, char *err, size_t errlen);
-
-/* sink_recv - read up to cap bytes within the timeout: > 0 bytes, 0 at EOF, < 0 error. */
-long sink_recv(struct sink_conn *c, void *buf, size_t cap, char *err, size_t errlen);
-
-/* sink_conn_close - close (TLS close_notify first); the struct may be reused. */
-void sink_conn_close(struct sink_conn *c);
-
-/* A parsed URL: http or https, host, port, path with query. */
-struct sink_url {
-    int https;
-    char host[256];
-    char port[8];
-    char path[1024];
-};
-
-/* sink_url_parse - "http[s]://host[:port][/path]". 0 or -EINVAL. */
-int sink_url_parse(const char *text, struct sink_url *ret_url);
-
-/*
- * sink_http_post - one POST of body over c (connected to url's host) with
- * extra header lines (each "Name: value\r\n", may be NULL). Reads the
- * response: *ret_status, and its body into resp (reset first; may be NULL).
- * Keeps the connection open when the server allows it (*ret_keep = 1).
- * Returns 0 with a status, or a negative code (connection, timeout, bad
- * response) with err.
- */
-int sink_http_post(struct sink_conn *c, const struct sink_url *url, const char *path,
-                   const char *headers, const char *body, size_t body_len, int *ret_status,
-                   struct trail_buf *resp, int *ret_keep, char *err, size_t errlen);
 
 #endif /* TRAILD_SINK_H */

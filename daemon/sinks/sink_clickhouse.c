@@ -34,6 +34,8 @@
  */
 #include "sinks/sink.h"
 
+#include "client/http.h"
+
 #include "core/json_out.h"
 #include "core/log.h"
 
@@ -54,10 +56,7 @@ struct row {
 
 struct ch_sink {
     const struct sink_conf *conf;
-    struct sink_url url;
-    struct sink_tls tls;
-    struct sink_conn conn;
-    int connected;
+    struct client_http http;
     uint32_t timeout_ms;
     char db[64], table[64];
     const char *user, *password;
@@ -80,9 +79,9 @@ static int name_ok(const char *s)
 
 static int ch_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
-    struct sink_url u;
+    struct client_url u;
     const char *url = sink_opt(conf, "url");
-    if (url && sink_url_parse(url, &u) < 0) {
+    if (url && client_url_parse(url, &u) < 0) {
         snprintf(err, errlen, "url: '%s' is not an http:// or https:// URL", url);
         return -EINVAL;
     }
@@ -122,15 +121,8 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
                     char *err, size_t errlen)
 {
     int r;
-    if (!ch->connected) {
-        r = sink_connect(&ch->conn, ch->url.host, ch->url.port, 0, &ch->tls, (int)ch->timeout_ms,
-                         err, errlen);
-        if (r < 0)
-            return r;
-        ch->connected = 1;
-    }
     trail_buf_reset(&ch->path);
-    const char *base = ch->url.path;
+    const char *base = ch->http.url.path;
     if (trail_buf_append(&ch->path, base, strlen(base)) < 0 ||
         trail_buf_append(&ch->path, strchr(base, '?') ? "&query=" : "?query=", 7) < 0 ||
         url_encode(&ch->path, sql, strlen(sql)) < 0)
@@ -141,13 +133,9 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
     if (ch->password && (trail_buf_append(&ch->path, "&password=", 10) < 0 ||
                          url_encode(&ch->path, ch->password, strlen(ch->password)) < 0))
         return -ENOMEM;
-    int status = 0, keep = 0;
-    r = sink_http_post(&ch->conn, &ch->url, ch->path.data, NULL, body, body_len, &status, &ch->resp,
-                       &keep, err, errlen);
-    if (r < 0 || !keep) {
-        sink_conn_close(&ch->conn);
-        ch->connected = 0;
-    }
+    int status = 0;
+    r = client_http_post(&ch->http, ch->path.data, NULL, body, body_len, &status, &ch->resp, err,
+                         errlen);
     if (r < 0)
         return r;
     if (status != 200) {
@@ -170,9 +158,9 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     if (!ch)
         return -ENOMEM;
     ch->conf = conf;
-    ch->conn.fd = -1;
-    sink_url_parse(sink_opt(conf, "url") ? sink_opt(conf, "url") : "http://127.0.0.1:8123/",
-                   &ch->url);
+    struct client_url url;
+    client_url_parse(sink_opt(conf, "url") ? sink_opt(conf, "url") : "http://127.0.0.1:8123/",
+                     &url);
     snprintf(ch->db, sizeof(ch->db), "%s",
              sink_opt(conf, "database") ? sink_opt(conf, "database") : "trail");
     snprintf(ch->table, sizeof(ch->table), "%s",
@@ -180,8 +168,9 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     ch->user = sink_opt(conf, "user");
     ch->password = sink_opt(conf, "password");
     sink_opt_u32(conf, "timeout_ms", 30000, 100, 600000, &ch->timeout_ms, NULL, 0);
-    ch->tls = (struct sink_tls){.enabled = ch->url.https, .ca = sink_opt(conf, "ca")};
-    sink_opt_bool(conf, "verify", 1, &ch->tls.verify, NULL, 0);
+    struct client_tls tls = {.ca = sink_opt(conf, "ca")};
+    sink_opt_bool(conf, "verify", 1, &tls.verify, NULL, 0);
+    client_http_init(&ch->http, &url, &tls, (int)ch->timeout_ms, "traild");
 
     snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s", ch->db);
     if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
@@ -209,8 +198,7 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     *ret_state = ch;
     return 0;
 fail:
-    if (ch->connected)
-        sink_conn_close(&ch->conn);
+    client_http_close(&ch->http);
     trail_buf_free(&ch->resp);
     trail_buf_free(&ch->path);
     free(ch);
@@ -453,8 +441,7 @@ static void ch_close(void *state)
     struct ch_sink *ch = state;
     if (!ch)
         return;
-    if (ch->connected)
-        sink_conn_close(&ch->conn);
+    client_http_close(&ch->http);
     trail_buf_free(&ch->body);
     trail_buf_free(&ch->cp_body);
     trail_buf_free(&ch->resp);

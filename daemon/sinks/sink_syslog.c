@@ -15,6 +15,8 @@
  */
 #include "sinks/sink.h"
 
+#include "client/net.h"
+
 #include "core/config.h"
 #include "core/log.h"
 #include "core/traild.h"
@@ -38,7 +40,7 @@ enum { TR_UDP, TR_TCP, TR_TLS };
 
 struct syslog_sink {
     const struct sink_conf *conf;
-    struct sink_conn conn;
+    struct client_conn conn;
     int transport;
     int octet;
     struct trail_syslog_opts sopts;
@@ -117,14 +119,14 @@ static int syslog_open(const struct sink_conf *conf, void **ret_state, char *err
 
     char host[256], port[8];
     config_split_addr(sink_opt(conf, "address"), host, sizeof(host), port, sizeof(port));
-    struct sink_tls tls = {.enabled = s->transport == TR_TLS,
-                           .ca = sink_opt(conf, "ca"),
-                           .cert = sink_opt(conf, "cert"),
-                           .key = sink_opt(conf, "key"),
-                           .server_name = sink_opt(conf, "server_name")};
+    struct client_tls tls = {.enabled = s->transport == TR_TLS,
+                             .ca = sink_opt(conf, "ca"),
+                             .cert = sink_opt(conf, "cert"),
+                             .key = sink_opt(conf, "key"),
+                             .server_name = sink_opt(conf, "server_name")};
     sink_opt_bool(conf, "verify", 1, &tls.verify, NULL, 0);
-    int r =
-        sink_connect(&s->conn, host, port, s->transport == TR_UDP, &tls, (int)timeout, err, errlen);
+    int r = client_connect(&s->conn, host, port, s->transport == TR_UDP, &tls, (int)timeout, err,
+                           errlen);
     if (r < 0) {
         free(s);
         return r;
@@ -240,7 +242,7 @@ static int syslog_flush(void *state, char *err, size_t errlen)
     if (s->transport == TR_UDP) {
         size_t start = 0;
         for (size_t i = 0; i < s->n_msgs && r == 0; i++) {
-            r = sink_send(&s->conn, s->out.data + start, s->ends[i] - start, err, errlen);
+            r = client_send(&s->conn, s->out.data + start, s->ends[i] - start, err, errlen);
             start = s->ends[i];
         }
         s->n_msgs = 0;
@@ -248,7 +250,7 @@ static int syslog_flush(void *state, char *err, size_t errlen)
         if (!s->conn.ssl)
             r = peer_alive(s, err, errlen);
         if (r == 0)
-            r = sink_send(&s->conn, s->out.data, s->out.len, err, errlen);
+            r = client_send(&s->conn, s->out.data, s->out.len, err, errlen);
     }
     trail_buf_reset(&s->out);
     return r;
@@ -259,7 +261,7 @@ static void syslog_close(void *state)
     struct syslog_sink *s = state;
     if (!s)
         return;
-    sink_conn_close(&s->conn);
+    client_conn_close(&s->conn);
     trail_buf_free(&s->out);
     trail_buf_free(&s->msg);
     free(s->ends);

@@ -14,10 +14,12 @@
  *     Idempotency-Key: UUID of the batch's first event
  *     X-Trail-First-Seq: SEQ, X-Trail-Last-Seq: SEQ, X-Trail-Events: N
  *
- * Not here: the runner (sink.c), the HTTP client (sink.c), the mappings
+ * Not here: the runner (sink.c), the HTTP client (lib/client/http.c), the mappings
  * (lib/codec/mapping.c).
  */
 #include "sinks/sink.h"
+
+#include "client/http.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,10 +33,7 @@ static const char *const webhook_keys[] = {
 
 struct webhook_sink {
     const struct sink_conf *conf;
-    struct sink_url url;
-    struct sink_tls tls;
-    struct sink_conn conn;
-    int connected;
+    struct client_http http;
     uint32_t timeout_ms;
     const char *auth;
     const char *idem_name;
@@ -47,9 +46,9 @@ struct webhook_sink {
 
 static int webhook_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
-    struct sink_url u;
+    struct client_url u;
     const char *url = sink_opt(conf, "url");
-    if (!url || sink_url_parse(url, &u) < 0) {
+    if (!url || client_url_parse(url, &u) < 0) {
         snprintf(err, errlen, "url: an http:// or https:// URL is needed");
         return -EINVAL;
     }
@@ -81,25 +80,26 @@ static int webhook_open(const struct sink_conf *conf, void **ret_state, char *er
     if (!w)
         return -ENOMEM;
     w->conf = conf;
-    sink_url_parse(sink_opt(conf, "url"), &w->url);
+    struct client_url url;
+    client_url_parse(sink_opt(conf, "url"), &url);
     sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &w->timeout_ms, NULL, 0);
-    w->tls = (struct sink_tls){.enabled = w->url.https,
-                               .ca = sink_opt(conf, "ca"),
-                               .cert = sink_opt(conf, "cert"),
-                               .key = sink_opt(conf, "key"),
-                               .server_name = sink_opt(conf, "server_name")};
-    sink_opt_bool(conf, "verify", 1, &w->tls.verify, NULL, 0);
+    struct client_tls tls = {.ca = sink_opt(conf, "ca"),
+                             .cert = sink_opt(conf, "cert"),
+                             .key = sink_opt(conf, "key"),
+                             .server_name = sink_opt(conf, "server_name")};
+    sink_opt_bool(conf, "verify", 1, &tls.verify, NULL, 0);
+    client_http_init(&w->http, &url, &tls, (int)w->timeout_ms, "traild");
     w->auth = sink_opt(conf, "auth_header");
     w->idem_name = sink_opt(conf, "idempotency_header") ? sink_opt(conf, "idempotency_header")
                                                         : "Idempotency-Key";
-    w->conn.fd = -1;
-    int r = sink_connect(&w->conn, w->url.host, w->url.port, 0, &w->tls, (int)w->timeout_ms, err,
-                         errlen);
+    /* connect now, so that a peer that is not there shows at once */
+    int r = client_connect(&w->http.conn, url.host, url.port, 0, &w->http.tls, (int)w->timeout_ms,
+                           err, errlen);
     if (r < 0) {
         free(w);
         return r;
     }
-    w->connected = 1;
+    w->http.connected = 1;
     *ret_state = w;
     return 0;
 }
@@ -128,16 +128,9 @@ static int webhook_write(void *state, const struct sink_item *item, char *err, s
 static int webhook_flush(void *state, char *err, size_t errlen)
 {
     struct webhook_sink *w = state;
-    int r = 0, status = 0, keep = 0;
+    int r = 0, status = 0;
     if (!w->body.len)
         return 0;
-    if (!w->connected) {
-        r = sink_connect(&w->conn, w->url.host, w->url.port, 0, &w->tls, (int)w->timeout_ms, err,
-                         errlen);
-        if (r < 0)
-            return r;
-        w->connected = 1;
-    }
     char headers[2048];
     int hn = snprintf(headers, sizeof(headers),
                       "Content-Type: application/x-ndjson\r\n%s%s%s%s: %s\r\n"
@@ -148,18 +141,14 @@ static int webhook_flush(void *state, char *err, size_t errlen)
                       (unsigned long long)w->last_seq, w->n);
     if (hn < 0 || (size_t)hn >= sizeof(headers))
         return -EINVAL;
-    r = sink_http_post(&w->conn, &w->url, NULL, headers, w->body.data, w->body.len, &status,
-                       &w->resp, &keep, err, errlen);
-    if (r < 0 || !keep) {
-        sink_conn_close(&w->conn);
-        w->connected = 0;
-    }
+    r = client_http_post(&w->http, NULL, headers, w->body.data, w->body.len, &status, &w->resp, err,
+                         errlen);
     if (r < 0)
         return r;
     if (status < 200 || status > 299) {
         size_t n = w->resp.len < 200 ? w->resp.len : 200;
-        snprintf(err, errlen, "HTTP %d from %s%s%.*s", status, w->url.host, n ? ": " : "", (int)n,
-                 n ? w->resp.data : "");
+        snprintf(err, errlen, "HTTP %d from %s%s%.*s", status, w->http.url.host, n ? ": " : "",
+                 (int)n, n ? w->resp.data : "");
         for (char *p = err; *p; p++)
             if (*p == '\n' || *p == '\r')
                 *p = ' ';
@@ -175,8 +164,7 @@ static void webhook_close(void *state)
     struct webhook_sink *w = state;
     if (!w)
         return;
-    if (w->connected)
-        sink_conn_close(&w->conn);
+    client_http_close(&w->http);
     trail_buf_free(&w->body);
     trail_buf_free(&w->resp);
     free(w);
