@@ -13,6 +13,12 @@
  * starts again from the saved cursor: delivery is at-least-once, in order,
  * and ingest never waits for a sink. docs/sinks.md for operators.
  *
+ * The [sink NAME] keys are typed tables (struct sink_key): the common keys
+ * in sink_conf.c, each type's own beside its plug-in. sink_conf.c parses a
+ * section once into typed fields (struct sink_conf, and the type's options
+ * struct at conf->typed) and writes docs/sinks.md's option tables from the
+ * same tables (`traild --sink-options-markdown`).
+ *
  * Not here: the plug-ins themselves (sink_file.c, sink_syslog.c,
  * sink_webhook.c, sink_clickhouse.c), parsing the rest of the config
  * (config.c calls sink_conf_load for [sink NAME] sections).
@@ -39,21 +45,51 @@ struct sink_item {
     uint64_t seq; /* the event's seq, or the checkpoint's tree size */
 };
 
+/* The type of a sink key's value, and of its field in the options struct. */
+enum sink_key_type {
+    SINK_KEY_STRING = 1, /* const char *: the value as written (NULL when unset) */
+    SINK_KEY_INT,        /* int64_t, in [min, max] */
+    SINK_KEY_BOOL,       /* int: true/false, yes/no, on/off, 1/0 */
+    SINK_KEY_DURATION,   /* int64_t milliseconds: N (ms) or N with ms, s, m, h; in [min, max] */
+    SINK_KEY_SIZE,       /* int64_t bytes: N with K, M or G (1024s); in [min, max] */
+    SINK_KEY_URL,        /* struct client_url (lib/client/url.h): http:// or https:// */
+    SINK_KEY_ENUM,       /* int: the index of the value in choices ("udp|tcp|tls") */
+};
+
+/*
+ * One key of a sink type: how it is parsed into the type's options struct,
+ * and what docs/sinks.md says of it (its option tables are made from these).
+ */
+struct sink_key {
+    const char *name;
+    enum sink_key_type type;
+    size_t offset;        /* of its field in the type's options struct */
+    const char *def;      /* the default, written as in a config; NULL: unset */
+    int64_t min, max;     /* INT, DURATION, SIZE */
+    const char *choices;  /* ENUM: "a|b|c" */
+    const char *required; /* not NULL: the key must be given; what it is ("HOST:PORT of ...") */
+    const char *def_doc;  /* the docs' default when def says too little (NULL: def) */
+    const char *doc;      /* the docs' meaning */
+};
+
 /*
  * A sink plug-in. The runner calls, on the sink's own thread:
- *   check(conf)     at config load: the type's own keys are valid (err says why not);
+ *   check(conf)     at config load, after the keys were parsed into conf->typed
+ *                   (of opts_size bytes, by the table keys): what the types
+ *                   alone cannot say (err says why not; "key: problem");
  *   open(conf)      connect / open files; a failure is retried with backoff;
  *   write(item)     take one item into the plug-in's batch (nothing need be sent yet);
  *   flush()         deliver the batch; 0 only when the peer has all of it (as far
  *                   as its protocol can tell); on failure the runner closes the
  *                   plug-in and delivers the same items again after open;
  *   close()         free everything (also after a failed open's partial state: never).
- * keys lists the type's own keys (NULL-terminated); the common keys are the
- * runner's (docs/sinks.md).
+ * keys is the type's own key table (ended by a NULL name); the common keys
+ * are sink_conf.c's (docs/sinks.md).
  */
 struct sink_ops {
     const char *name;
-    const char *const *keys;
+    const struct sink_key *keys;
+    size_t opts_size;
     int (*check)(const struct sink_conf *conf, char *err, size_t errlen);
     int (*open)(const struct sink_conf *conf, void **ret_state, char *err, size_t errlen);
     int (*write)(void *state, const struct sink_item *item, char *err, size_t errlen);
@@ -96,8 +132,9 @@ struct sink_conf {
     int start_at_end; /* a new sink (no cursor yet) starts at the store's end */
     struct trail_cef_opts cef;
     char *cef_vendor, *cef_product, *cef_version;
-    struct sink_opt *opts;
+    struct sink_opt *opts; /* the type's own keys as written */
     size_t n_opts;
+    void *typed; /* the type's options struct, parsed from opts by ops->keys */
 };
 
 /*
@@ -125,16 +162,18 @@ int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_co
 /* The four calls above, for config_set_sink_ops() (core/config.h). */
 extern const struct config_sink_ops sink_config_ops;
 
-/* sink_opt - the value of a type-specific key, or NULL. */
-const char *sink_opt(const struct sink_conf *conf, const char *key);
-
-/* sink_opt_u32 - a type-specific whole number in [min, max], def when unset; -EINVAL. */
-int sink_opt_u32(const struct sink_conf *conf, const char *key, uint32_t def, uint32_t min,
-                 uint32_t max, uint32_t *ret, char *err, size_t errlen);
-
-/* sink_opt_bool - true/false/yes/no/1/0, def when unset; -EINVAL. */
-int sink_opt_bool(const struct sink_conf *conf, const char *key, int def, int *ret, char *err,
-                  size_t errlen);
+/*
+ * sink_options_markdown - docs/sinks.md's option table of section ("common"
+ * or a type's name), each between its markers:
+ *
+ *     <!-- sink-options SECTION: made by traild --sink-options-markdown -->
+ *     | key | type | default | meaning |
+ *     ...
+ *     <!-- /sink-options -->
+ *
+ * section NULL: every section, one after another. 0, -ENOENT, -ENOMEM.
+ */
+int sink_options_markdown(const char *section, struct trail_buf *out);
 
 /*
  * sink_encode_line - item as one line (no newline) in conf's format: an

@@ -22,14 +22,71 @@
 #include "client/http.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const webhook_keys[] = {
-    "url",        "auth_header",        "ca", "cert", "key", "verify", "server_name",
-    "timeout_ms", "idempotency_header", NULL,
+/* The webhook sink's keys, parsed into struct webhook_opts (docs/sinks.md's table is made from
+ * these). */
+struct webhook_opts {
+    struct client_url url;
+    const char *auth_header, *idempotency_header, *ca, *cert, *key, *server_name;
+    int verify;
+    int64_t timeout_ms;
 };
+
+#define O(f) offsetof(struct webhook_opts, f)
+static const struct sink_key webhook_keys[] = {
+    {.name = "url",
+     .type = SINK_KEY_URL,
+     .offset = O(url),
+     .required = "an http:// or https:// URL",
+     .doc = "the URL to POST to"},
+    {.name = "auth_header",
+     .type = SINK_KEY_STRING,
+     .offset = O(auth_header),
+     .doc = "one header line sent with every request, e.g. `Authorization: Bearer ...`"},
+    {.name = "idempotency_header",
+     .type = SINK_KEY_STRING,
+     .offset = O(idempotency_header),
+     .def = "Idempotency-Key",
+     .doc = "the name of the header carrying the batch's key"},
+    {.name = "ca",
+     .type = SINK_KEY_STRING,
+     .offset = O(ca),
+     .def_doc = "the system's CAs",
+     .doc = "HTTPS: the CA file that signed the receiver's certificate"},
+    {.name = "verify",
+     .type = SINK_KEY_BOOL,
+     .offset = O(verify),
+     .def = "true",
+     .doc = "HTTPS: check the certificate chain and that it names `server_name` (or the URL's "
+            "host); `false` only for tests"},
+    {.name = "server_name",
+     .type = SINK_KEY_STRING,
+     .offset = O(server_name),
+     .def_doc = "the URL's host",
+     .doc = "HTTPS: the name sent in SNI and checked in the certificate"},
+    {.name = "cert",
+     .type = SINK_KEY_STRING,
+     .offset = O(cert),
+     .doc = "HTTPS: a client certificate (PEM), for receivers that ask for one"},
+    {.name = "key",
+     .type = SINK_KEY_STRING,
+     .offset = O(key),
+     .def_doc = "in `cert`",
+     .doc = "HTTPS: the client certificate's key"},
+    {.name = "timeout_ms",
+     .type = SINK_KEY_DURATION,
+     .offset = O(timeout_ms),
+     .def = "10000",
+     .min = 100,
+     .max = 600000,
+     .doc = "connect, send and answer timeout"},
+    {.name = NULL},
+};
+#undef O
 
 struct webhook_sink {
     const struct sink_conf *conf;
@@ -46,27 +103,17 @@ struct webhook_sink {
 
 static int webhook_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
-    struct client_url u;
-    const char *url = sink_opt(conf, "url");
-    if (!url || client_url_parse(url, &u) < 0) {
-        snprintf(err, errlen, "url: an http:// or https:// URL is needed");
-        return -EINVAL;
-    }
-    const char *a = sink_opt(conf, "auth_header");
+    const struct webhook_opts *o = conf->typed;
+    const char *a = o->auth_header;
     if (a && (!strchr(a, ':') || strpbrk(a, "\r\n") || strchr(a, ':') == a)) {
         snprintf(err, errlen, "auth_header: 'Name: value' on one line is needed");
         return -EINVAL;
     }
-    const char *ih = sink_opt(conf, "idempotency_header");
-    if (ih && (!*ih || strpbrk(ih, ": \r\n"))) {
+    const char *ih = o->idempotency_header;
+    if (!*ih || strpbrk(ih, ": \r\n")) {
         snprintf(err, errlen, "idempotency_header: a header name is needed");
         return -EINVAL;
     }
-    uint32_t x;
-    int b;
-    if (sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &x, err, errlen) < 0 ||
-        sink_opt_bool(conf, "verify", 1, &b, err, errlen) < 0)
-        return -EINVAL;
     if (conf->format != SINK_FMT_JSON) {
         snprintf(err, errlen, "format: a webhook sends json lines");
         return -EINVAL;
@@ -80,18 +127,17 @@ static int webhook_open(const struct sink_conf *conf, void **ret_state, char *er
     if (!w)
         return -ENOMEM;
     w->conf = conf;
-    struct client_url url;
-    client_url_parse(sink_opt(conf, "url"), &url);
-    sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &w->timeout_ms, NULL, 0);
-    struct client_tls tls = {.ca = sink_opt(conf, "ca"),
-                             .cert = sink_opt(conf, "cert"),
-                             .key = sink_opt(conf, "key"),
-                             .server_name = sink_opt(conf, "server_name")};
-    sink_opt_bool(conf, "verify", 1, &tls.verify, NULL, 0);
+    const struct webhook_opts *o = conf->typed;
+    const struct client_url url = o->url;
+    w->timeout_ms = (uint32_t)o->timeout_ms;
+    struct client_tls tls = {.verify = o->verify,
+                             .ca = o->ca,
+                             .cert = o->cert,
+                             .key = o->key,
+                             .server_name = o->server_name};
     client_http_init(&w->http, &url, &tls, (int)w->timeout_ms, "traild");
-    w->auth = sink_opt(conf, "auth_header");
-    w->idem_name = sink_opt(conf, "idempotency_header") ? sink_opt(conf, "idempotency_header")
-                                                        : "Idempotency-Key";
+    w->auth = o->auth_header;
+    w->idem_name = o->idempotency_header;
     /* connect now, so that a peer that is not there shows at once */
     int r = client_connect(&w->http.conn, url.host, url.port, 0, &w->http.tls, (int)w->timeout_ms,
                            err, errlen);
@@ -173,6 +219,7 @@ static void webhook_close(void *state)
 const struct sink_ops sink_webhook_ops = {
     .name = "webhook",
     .keys = webhook_keys,
+    .opts_size = sizeof(struct webhook_opts),
     .check = webhook_check,
     .open = webhook_open,
     .write = webhook_write,
