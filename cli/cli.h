@@ -154,7 +154,7 @@ struct cli_conn {
     "                      the same\n"                                                             \
     "    --cert FILE, --key FILE\n"                                                                \
     "                      a client certificate (PEM) and its key, for a traild that\n"            \
-    "                      asks for one (tls_client_ca); --key defaults to --cert\n"
+    "                      asks for one ([tls] http_ca); --key defaults to --cert\n"
 
 /*
  * cli_conn_opt - argv[*i] when it is one of the options of CLI_CONN_HELP:

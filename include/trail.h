@@ -1108,7 +1108,7 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
  * system's store (Debian's /etc/ssl/certs, or the file SSL_CERT_FILE
  * names), and its name against the URL's host (or server_name); the name
  * goes out as SNI. cert_file and key_file give a client certificate for a
- * traild that asks for one ([http] tls_client_ca).
+ * traild that asks for one ([tls] http_ca).
  */
 struct trail_client_opts {
     int timeout_ms;          /* the longest wait at any step (connect, TLS, send, each read);
