@@ -134,6 +134,43 @@ int cli_store_emit(const char *cmd, const char *dir, struct trail_event *ev);
  * to the traild at url, wait until traild says it is durable, print its
  * seq. Returns the exit status; messages name cmd.
  */
-int cli_client_emit(const char *cmd, const char *url, struct trail_event *ev);
+int cli_client_emit(const char *cmd, const char *url, const struct trail_client_opts *copts,
+                    struct trail_event *ev);
+
+/*
+ * How the commands that take --url reach traild (cli/client.c): the token
+ * and TLS options, the same for each. CLI_CONN_HELP is their help text.
+ */
+struct cli_conn {
+    const char *token, *token_file, *cacert, *cert, *key;
+    char *token_read; /* the token read from token_file (owned) */
+};
+
+#define CLI_CONN_HELP                                                                              \
+    "    --token TOKEN     traild's bearer token (default: the environment variable\n"             \
+    "                      TRAIL_TOKEN); --token-file FILE reads it from FILE\n"                   \
+    "    --cacert FILE     with an https:// URL: trust the CA certificates in FILE\n"              \
+    "                      (PEM) instead of the system's (/etc/ssl/certs); --ca is\n"              \
+    "                      the same\n"                                                             \
+    "    --cert FILE, --key FILE\n"                                                                \
+    "                      a client certificate (PEM) and its key, for a traild that\n"            \
+    "                      asks for one ([tls] http_ca); --key defaults to --cert\n"
+
+/*
+ * cli_conn_opt - argv[*i] when it is one of the options of CLI_CONN_HELP:
+ * 1 taken (into c; *i past its value), 0 another argument, -1 its value is
+ * missing.
+ */
+int cli_conn_opt(char **argv, int argc, int *i, struct cli_conn *c);
+
+/*
+ * cli_conn_opts - c as trail_client_opts (pointing into c): the token from
+ * --token, --token-file or TRAIL_TOKEN. Returns 0, or the exit status of a
+ * usage error (already printed, naming cmd). Free c with cli_conn_free.
+ */
+int cli_conn_opts(const char *cmd, struct cli_conn *c, struct trail_client_opts *ret);
+
+/* cli_conn_free - free what cli_conn_opts read. */
+void cli_conn_free(struct cli_conn *c);
 
 #endif /* TRAIL_CLI_H */

@@ -69,8 +69,8 @@ static const char help[] =
     "    --url URL\n"
     "        Send the event to the traild at URL (http://HOST:PORT) instead of\n"
     "        printing it, wait until traild says it is durable, and print its\n"
-    "        sequence number (cli/client.c, trail_client_send).\n"
-    "\n"
+    "        sequence number (cli/client.c, trail_client_send). An https:// URL\n"
+    "        speaks TLS and checks traild's certificate. With --url:\n" CLI_CONN_HELP "\n"
     "    --\n"
     "        Every argument after this one is EVENT_ID or KEY=VALUE, even when it\n"
     "        starts with '-'.\n"
@@ -119,6 +119,7 @@ struct emit_opts {
     const char *uuid;
     const char *store;
     const char *url;
+    struct cli_conn conn; /* --token, --cacert, ... (cli/client.c) */
 };
 
 static const struct option_row {
@@ -132,6 +133,12 @@ static const struct option_row {
     {NULL, "--uuid", offsetof(struct emit_opts, uuid)},
     {NULL, "--store", offsetof(struct emit_opts, store)},
     {NULL, "--url", offsetof(struct emit_opts, url)},
+    {NULL, "--token", offsetof(struct emit_opts, conn.token)},
+    {NULL, "--token-file", offsetof(struct emit_opts, conn.token_file)},
+    {NULL, "--cacert", offsetof(struct emit_opts, conn.cacert)},
+    {NULL, "--ca", offsetof(struct emit_opts, conn.cacert)},
+    {NULL, "--cert", offsetof(struct emit_opts, conn.cert)},
+    {NULL, "--key", offsetof(struct emit_opts, conn.key)},
 };
 
 /*
@@ -324,7 +331,10 @@ int cmd_emit(int argc, char **argv)
         goto done;
     }
     if (opts.url) { /* send to traild, wait until durable, print the seq: cli/client.c */
-        status = cli_client_emit(cmd, opts.url, ev);
+        struct trail_client_opts copts;
+        if ((status = cli_conn_opts(cmd, &opts.conn, &copts)) == 0)
+            status = cli_client_emit(cmd, opts.url, &copts, ev);
+        cli_conn_free(&opts.conn);
         goto done;
     }
     if (opts.store) { /* append, wait until durable, print the seq: cli/store_cmds.c */

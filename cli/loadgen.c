@@ -48,7 +48,7 @@ static const char help[] =
     "      --duration SECS  with --url: stop after SECS seconds, or after --count\n"
     "                       events when that is given and comes first\n"
     "      --batch N        with --url: events per request (default 100)\n"
-    "      --token TOKEN    with --url: bearer token for traild\n"
+    "  with --url, to reach traild (an https:// URL speaks TLS):\n" CLI_CONN_HELP
     "  -h, --help           this text\n"
     "\n"
     "Examples:\n"
@@ -61,7 +61,8 @@ static const char help[] =
 
 struct send_opts {
     const char *url;
-    const char *token;
+    struct cli_conn conn;
+    struct trail_client_opts copts;
     uint64_t rate;       /* events/s, 0 = unpaced */
     uint64_t duration_s; /* 0 = until count */
     size_t batch;
@@ -85,7 +86,6 @@ static int to_url(const char *cmd, struct trail_catalog *cat, struct trail_loadg
     struct trail_client_result *res = calloc(o->batch, sizeof(*res));
     size_t n_lat = 0, cap_lat = 1024;
     int64_t *lat = malloc(cap_lat * sizeof(*lat));
-    struct trail_client_opts copts = {.token = o->token};
     uint64_t sent = 0, accepted = 0, rejected = 0, busy = 0;
     int r, status = 0;
     char err[512];
@@ -122,7 +122,7 @@ static int to_url(const char *cmd, struct trail_catalog *cat, struct trail_loadg
         }
         for (;;) {
             int64_t ts = trail_now();
-            r = trail_client_send(o->url, &copts, batch, n, res, err, sizeof(err));
+            r = trail_client_send(o->url, &o->copts, batch, n, res, err, sizeof(err));
             if (r == -EAGAIN) {
                 busy++;
                 struct timespec pause = {0, 50 * 1000000};
@@ -234,14 +234,27 @@ done:
 int cmd_loadgen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"count", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
-        {"users", required_argument, NULL, 'u'}, {"clients", required_argument, NULL, 'c'},
-        {"days", required_argument, NULL, 'd'},  {"start", required_argument, NULL, 'S'},
-        {"host", required_argument, NULL, 'H'},  {"format", required_argument, NULL, 'f'},
-        {"store", required_argument, NULL, 'D'}, {"url", required_argument, NULL, 'U'},
-        {"rate", required_argument, NULL, 'R'},  {"duration", required_argument, NULL, 'T'},
-        {"batch", required_argument, NULL, 'B'}, {"token", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"count", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"users", required_argument, NULL, 'u'},
+        {"clients", required_argument, NULL, 'c'},
+        {"days", required_argument, NULL, 'd'},
+        {"start", required_argument, NULL, 'S'},
+        {"host", required_argument, NULL, 'H'},
+        {"format", required_argument, NULL, 'f'},
+        {"store", required_argument, NULL, 'D'},
+        {"url", required_argument, NULL, 'U'},
+        {"rate", required_argument, NULL, 'R'},
+        {"duration", required_argument, NULL, 'T'},
+        {"batch", required_argument, NULL, 'B'},
+        {"token", required_argument, NULL, 'K'},
+        {"token-file", required_argument, NULL, 'k'},
+        {"cacert", required_argument, NULL, 'A'},
+        {"ca", required_argument, NULL, 'A'},
+        {"cert", required_argument, NULL, 'C'},
+        {"key", required_argument, NULL, 'Y'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = argv[0];
     struct trail_loadgen_opts opts = {0};
@@ -313,7 +326,19 @@ int cmd_loadgen(int argc, char **argv)
             send.batch = (size_t)v;
             break;
         case 'K':
-            send.token = optarg;
+            send.conn.token = optarg;
+            break;
+        case 'k':
+            send.conn.token_file = optarg;
+            break;
+        case 'A':
+            send.conn.cacert = optarg;
+            break;
+        case 'C':
+            send.conn.cert = optarg;
+            break;
+        case 'Y':
+            send.conn.key = optarg;
             break;
         case 'h':
             fputs(help, stdout);
@@ -351,11 +376,14 @@ int cmd_loadgen(int argc, char **argv)
     if (send.url) {
         if (send.duration_s && !count_given)
             count = UINT64_MAX / 2; /* the duration ends the run */
+        if ((status = cli_conn_opts(cmd, &send.conn, &send.copts)) != 0)
+            return status;
         if ((r = trail_loadgen_new(cat, &opts, &gen)) < 0)
             status = cli_fail(cmd, "%s", trail_strerror(r));
         else
             status = to_url(cmd, cat, gen, count, &send);
         trail_loadgen_free(gen);
+        cli_conn_free(&send.conn);
         return status;
     }
     if (store_dir) {

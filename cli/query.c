@@ -17,12 +17,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,8 +56,8 @@
     "\n"                                                                                           \
     "SOURCE\n"                                                                                     \
     "    --store DIR   read the store in DIR (also while traild writes it)\n"                      \
-    "    --url URL     ask a running traild (http://HOST:PORT); --token TOKEN or the\n"            \
-    "                  environment variable TRAIL_TOKEN for one that wants a token\n"
+    "    --url URL     ask a running traild (http://HOST:PORT, or https://HOST:PORT\n"             \
+    "                  for one with TLS: its certificate is checked); with --url:\n" CLI_CONN_HELP
 
 static const char query_help[] =
     "NAME\n"
@@ -173,7 +170,8 @@ struct opts {
     const char *cmd;
     const char *store;
     const char *url;
-    const char *token;
+    struct cli_conn conn; /* --token, --cacert, ... (cli/client.c) */
+    struct trail_client_opts copts;
     int format;
     int follow;
     long lines;
@@ -219,8 +217,7 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
             o->store = v;
         } else if ((m = cli_opt_value(argv, argc, &i, "--url", &v))) {
             o->url = v;
-        } else if ((m = cli_opt_value(argv, argc, &i, "--token", &v))) {
-            o->token = v;
+        } else if ((m = cli_conn_opt(argv, argc, &i, &o->conn))) {
         } else if ((m = cli_opt_value(argv, argc, &i, "--format", &v))) {
             if (m > 0 && parse_format(v, kind == 'c', &o->format) < 0)
                 return cli_usage_error(o->cmd, "bad --format '%s': expected %s", v,
@@ -257,9 +254,7 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
     }
     if (!o->store == !o->url)
         return cli_usage_error(o->cmd, "give either --store DIR or --url URL");
-    if (!o->token)
-        o->token = getenv("TRAIL_TOKEN");
-    return 0;
+    return o->url ? cli_conn_opts(o->cmd, &o->conn, &o->copts) : 0;
 }
 
 /* ---- printing events ---- */
@@ -564,197 +559,50 @@ static int search_print(const char *cmd, struct trail_index *ix, const struct tr
     return 0;
 }
 
-/* ---- HTTP ---- */
+/* ---- HTTP (trail_client_*: lib/client) ---- */
 
 struct http {
-    char host[256], port[8], prefix[512];
-    int fd;
+    struct trail_client *c;
     int status;
-    struct trail_buf in; /* what was read: headers, then the body as it comes */
-    size_t body_off;     /* where the body starts in `in` */
-    int eof;
+    struct trail_buf body; /* the answer's body, once read */
 };
 
-static int http_url(const char *url, struct http *h, char *err, size_t errlen)
+/* A client of o->url: 0, or the exit status of a usage error. */
+static int http_open(const struct opts *o, struct http *h)
 {
+    char err[512];
     memset(h, 0, sizeof(*h));
-    h->fd = -1;
-    if (strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "'%s': expected http://HOST[:PORT] (for https, a TLS proxy)", url);
-        return -1;
-    }
-    const char *p = url + 7, *slash = strchr(p, '/');
-    size_t hp = slash ? (size_t)(slash - p) : strlen(p);
-    const char *colon = NULL;
-    if (*p == '[') {
-        const char *close = memchr(p, ']', hp);
-        if (!close) {
-            snprintf(err, errlen, "'%s': unclosed '['", url);
-            return -1;
-        }
-        snprintf(h->host, sizeof(h->host), "%.*s", (int)(close - p - 1), p + 1);
-        colon = close + 1 < p + hp && close[1] == ':' ? close + 1 : NULL;
-    } else {
-        colon = memchr(p, ':', hp);
-        snprintf(h->host, sizeof(h->host), "%.*s", (int)(colon ? colon - p : (long)hp), p);
-    }
-    if (colon)
-        snprintf(h->port, sizeof(h->port), "%.*s", (int)(p + hp - colon - 1), colon + 1);
-    else
-        strcpy(h->port, "80");
-    if (!h->host[0] || !h->port[0]) {
-        snprintf(err, errlen, "'%s': no host or port", url);
-        return -1;
-    }
-    snprintf(h->prefix, sizeof(h->prefix), "%s", slash ? slash : "");
-    size_t pl = strlen(h->prefix);
-    while (pl && h->prefix[pl - 1] == '/')
-        h->prefix[--pl] = '\0';
+    if (trail_client_open(o->url, &o->copts, &h->c, err, sizeof(err)) < 0)
+        return cli_usage_error(o->cmd, "bad --url %s", err);
     return 0;
 }
 
 static void http_close(struct http *h)
 {
-    if (h->fd >= 0)
-        close(h->fd);
-    h->fd = -1;
-    trail_buf_free(&h->in);
+    trail_client_close(h->c);
+    h->c = NULL;
+    trail_buf_free(&h->body);
 }
 
-/* Read more of the answer (timeout_ms < 0: wait as long as it takes). 1 read, 0 EOF, <0 error. */
-static int http_read(struct http *h, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
-    int pr = poll(&pfd, 1, timeout_ms);
-    if (pr < 0)
-        return errno == EINTR ? 2 : -errno;
-    if (pr == 0)
-        return 2; /* nothing yet */
-    if (trail_buf_reserve(&h->in, 65536) < 0)
-        return -ENOMEM;
-    ssize_t n = recv(h->fd, h->in.data + h->in.len, 65536, 0);
-    if (n < 0)
-        return errno == EINTR ? 2 : -errno;
-    if (n == 0) {
-        h->eof = 1;
-        return 0;
-    }
-    h->in.len += (size_t)n;
-    h->in.data[h->in.len] = '\0';
-    return 1;
-}
-
-/* The value of header name in the answer's headers, or NULL (points into h->in). */
 static const char *http_header(const struct http *h, const char *name, size_t *ret_len)
 {
-    size_t nl = strlen(name);
-    const char *p = strstr(h->in.data, "\r\n");
-    while (p && (size_t)(p - h->in.data) + 2 < h->body_off) {
-        p += 2;
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1, *e = strstr(v, "\r\n");
-            while (*v == ' ' || *v == '\t')
-                v++;
-            *ret_len = e ? (size_t)(e - v) : strlen(v);
-            return v;
-        }
-        p = strstr(p, "\r\n");
-    }
-    return NULL;
+    return trail_client_header(h->c, name, ret_len);
 }
 
-/*
- * GET prefix + path, send extra headers, read up to the end of the
- * headers. 0 with h->status set, or -1 with err.
- */
-static int http_get(struct http *h, const char *path, const char *token, const char *extra,
-                    char *err, size_t errlen)
+/* GET path with extra headers: 0 with h->status, or < 0 with err. */
+static int http_get(struct http *h, const char *path, const char *extra, char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gr = getaddrinfo(h->host, h->port, &hints, &ai);
-    if (gr != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", h->host, gai_strerror(gr));
-        return -1;
-    }
-    for (struct addrinfo *a = ai; a && h->fd < 0; a = a->ai_next) {
-        h->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (h->fd >= 0 && connect(h->fd, a->ai_addr, a->ai_addrlen) < 0) {
-            close(h->fd);
-            h->fd = -1;
-        }
-    }
-    freeaddrinfo(ai);
-    if (h->fd < 0) {
-        snprintf(err, errlen, "cannot connect to %s:%s: %s", h->host, h->port, strerror(errno));
-        return -1;
-    }
-    struct trail_buf req = {0};
-    int r = 0;
-    char line[1024];
-    snprintf(line, sizeof(line), "GET %s", h->prefix);
-    r |= trail_buf_append(&req, line, strlen(line));
-    r |= trail_buf_append(&req, path, strlen(path));
-    snprintf(line, sizeof(line), " HTTP/1.0\r\nHost: %s:%s\r\nUser-Agent: trail/%s\r\n", h->host,
-             h->port, TRAIL_VERSION_STRING);
-    r |= trail_buf_append(&req, line, strlen(line));
-    if (token) {
-        snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", token);
-        r |= trail_buf_append(&req, line, strlen(line));
-    }
-    if (extra)
-        r |= trail_buf_append(&req, extra, strlen(extra));
-    r |= trail_buf_append(&req, "\r\n", 2);
-    for (size_t done = 0; r == 0 && done < req.len;) {
-        ssize_t n = send(h->fd, req.data + done, req.len - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
-        done += (size_t)n;
-    }
-    trail_buf_free(&req);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot send to %s:%s: %s", h->host, h->port, strerror(-r));
-        return -1;
-    }
-    for (;;) {
-        char *end = h->in.data ? strstr(h->in.data, "\r\n\r\n") : NULL;
-        if (end) {
-            h->body_off = (size_t)(end + 4 - h->in.data);
-            break;
-        }
-        r = http_read(h, 30000);
-        if (r <= 0 || h->in.len > (1u << 20)) {
-            snprintf(err, errlen, "no answer from %s:%s%s%s", h->host, h->port, r < 0 ? ": " : "",
-                     r < 0 ? strerror(-r) : "");
-            return -1;
-        }
-        if (r == 2) {
-            snprintf(err, errlen, "no answer from %s:%s in 30 s", h->host, h->port);
-            return -1;
-        }
-    }
-    if (sscanf(h->in.data, "HTTP/%*d.%*d %d", &h->status) != 1) {
-        snprintf(err, errlen, "not an HTTP answer from %s:%s", h->host, h->port);
-        return -1;
-    }
-    return 0;
+    return trail_client_request(h->c, "GET", path, extra, NULL, 0, &h->status, err, errlen);
 }
 
-/* Read the whole body (until the connection ends). */
+/* Read the whole body into h->body. */
 static int http_body(struct http *h, char *err, size_t errlen)
 {
-    for (;;) {
-        int r = http_read(h, 60000);
-        if (r == 0)
-            return 0;
-        if (r < 0 || r == 2) {
-            snprintf(err, errlen, "reading the answer: %s", r < 0 ? strerror(-r) : "timed out");
-            return -1;
-        }
-    }
+    trail_buf_reset(&h->body);
+    int r = trail_client_read_all(h->c, &h->body, err, errlen);
+    if (r == 0 && trail_buf_append(&h->body, "", 0) < 0)
+        r = -ENOMEM;
+    return r;
 }
 
 /* An error answer: {"error":"..."} -> message; 400 is a bad query (2), others fail (1). */
@@ -764,7 +612,7 @@ static int http_failed(const char *cmd, struct http *h)
     if (http_body(h, err, sizeof(err)) < 0)
         return cli_fail(cmd, "traild answered %d and then: %s", h->status, err);
     json_error_t je;
-    json_t *j = json_loadb(h->in.data + h->body_off, h->in.len - h->body_off, 0, &je);
+    json_t *j = h->body.len ? json_loadb(h->body.data, h->body.len, 0, &je) : NULL;
     const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
     int st = h->status == 400 ? cli_usage_error(cmd, "%s", msg ? msg : "bad request")
                               : cli_fail(cmd, "traild answered %d%s%s", h->status, msg ? ": " : "",
@@ -774,25 +622,25 @@ static int http_failed(const char *cmd, struct http *h)
 }
 
 /*
- * One page of GET /v1/events as NDJSON, each event printed. Sets the
- * cursor and more from the answer's headers. Returns 0 or an exit status.
- */
-/*
  * GET path from the daemon and read the whole answer: 0 with a 200 answer's
  * body in h, or the command's exit status after saying what went wrong.
  */
 static int http_fetch(const struct opts *o, struct http *h, const char *path)
 {
     char err[512];
-    if (http_get(h, path, o->token, NULL, err, sizeof(err)) < 0)
+    if (http_get(h, path, NULL, err, sizeof(err)) < 0)
         return cli_fail(o->cmd, "%s", err);
     if (h->status != 200)
         return http_failed(o->cmd, h);
     if (http_body(h, err, sizeof(err)) < 0)
-        return cli_fail(o->cmd, "%s", err);
+        return cli_fail(o->cmd, "reading the answer: %s", err);
     return 0;
 }
 
+/*
+ * One page of GET /v1/events as NDJSON, each event printed. Sets the
+ * cursor and more from the answer's headers. Returns 0 or an exit status.
+ */
 static int url_page(const struct opts *o, const struct trail_query *q, const char *cursor,
                     struct printer *p, char out_cursor[TRAIL_QUERY_CURSOR_MAX], int *ret_more,
                     uint64_t *ret_last, size_t *ret_n, uint64_t *ret_horizon)
@@ -800,9 +648,9 @@ static int url_page(const struct opts *o, const struct trail_query *q, const cha
     struct http h;
     char err[512];
     struct trail_buf path = {0};
-    if (http_url(o->url, &h, err, sizeof(err)) < 0)
-        return cli_usage_error(o->cmd, "bad --url %s", err);
-    int st = 0;
+    int st = http_open(o, &h);
+    if (st)
+        return st;
     if (trail_buf_append(&path, "/v1/events?", 11) < 0 ||
         trail_query_format(q, cursor, &path) < 0 ||
         trail_buf_append(&path, "&format=ndjson", 14) < 0) {
@@ -822,7 +670,7 @@ static int url_page(const struct opts *o, const struct trail_query *q, const cha
         *ret_horizon = strtoull(hv, NULL, 10);
     hv = http_header(&h, "X-Trail-Skipped", &hl);
     warn_skipped_header(o->cmd, hv, hl);
-    const char *line = h.in.data + h.body_off, *end = h.in.data + h.in.len;
+    const char *line = h.body.data, *end = h.body.data + h.body.len;
     *ret_n = 0;
     while (line < end) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
@@ -923,6 +771,7 @@ static int query_command(int argc, char **argv, const char *help, int mode, stru
     if (st == 0)
         st = run(o, q);
     trail_query_free(q);
+    cli_conn_free(&o->conn);
     return st;
 }
 
@@ -1042,11 +891,10 @@ static int print_count(const struct opts *o, int n_by, const char *const *by, ui
 static int count_url(const struct opts *o, const struct trail_query *q)
 {
     struct http h;
-    char err[512];
     struct trail_buf path = {0};
-    if (http_url(o->url, &h, err, sizeof(err)) < 0)
-        return cli_usage_error(o->cmd, "bad --url %s", err);
-    int st = 0;
+    int st = http_open(o, &h);
+    if (st)
+        return st;
     json_t *j = NULL;
     if (trail_buf_append(&path, "/v1/count?", 10) < 0 || trail_query_format(q, NULL, &path) < 0) {
         st = cli_fail(o->cmd, "out of memory");
@@ -1055,7 +903,7 @@ static int count_url(const struct opts *o, const struct trail_query *q)
     if ((st = http_fetch(o, &h, path.data)) != 0)
         goto out;
     json_error_t je;
-    j = json_loadb(h.in.data + h.body_off, h.in.len - h.body_off, 0, &je);
+    j = json_loadb(h.body.data, h.body.len, 0, &je);
     json_t *byj = json_object_get(j, "by"), *rowsj = json_object_get(j, "rows");
     if (!j || !json_is_array(byj) || !json_is_array(rowsj) ||
         json_array_size(byj) > TRAIL_COUNT_MAX_BY) {
@@ -1223,8 +1071,9 @@ static int tail_url_follow(const struct opts *o, const struct trail_query *q, st
         struct http h;
         char err[512], extra[64];
         struct trail_buf path = {0};
-        if (http_url(o->url, &h, err, sizeof(err)) < 0)
-            return cli_usage_error(o->cmd, "bad --url %s", err);
+        int st = http_open(o, &h);
+        if (st)
+            return st;
         /* the stream takes the filters only */
         struct trail_query *fq;
         trail_query_new(cli_catalog(), &fq);
@@ -1252,24 +1101,29 @@ static int tail_url_follow(const struct opts *o, const struct trail_query *q, st
         trail_query_free(fq);
         snprintf(extra, sizeof(extra),
                  "Last-Event-ID: %" PRIu64 "\r\nAccept: text/event-stream\r\n", last);
-        int r = http_get(&h, path.data, o->token, extra, err, sizeof(err));
+        int r = http_get(&h, path.data, extra, err, sizeof(err));
         trail_buf_free(&path);
         if (r == 0 && h.status != 200) {
-            int st = http_failed(o->cmd, &h);
+            st = http_failed(o->cmd, &h);
             http_close(&h);
             return st;
+        }
+        if (r == -EPROTO || r == -EINVAL) { /* TLS refused, or not traild: retrying will not help */
+            http_close(&h);
+            return cli_fail(o->cmd, "%s", err);
         }
         if (r == 0) {
             backoff_ms = 250;
             /* lines: "id: N", "data: {...}", a blank line ends a message */
-            size_t pos = h.body_off;
+            struct trail_buf in = {0}, data = {0};
+            size_t pos = 0;
             uint64_t msg_id = 0;
-            struct trail_buf data = {0};
             while (!stop_now) {
                 char *nl;
-                while (!stop_now && (nl = memchr(h.in.data + pos, '\n', h.in.len - pos))) {
-                    size_t len = (size_t)(nl - (h.in.data + pos));
-                    char *line = h.in.data + pos;
+                while (!stop_now && in.len > pos &&
+                       (nl = memchr(in.data + pos, '\n', in.len - pos))) {
+                    size_t len = (size_t)(nl - (in.data + pos));
+                    char *line = in.data + pos;
                     if (len && line[len - 1] == '\r')
                         len--;
                     if (len == 0) {
@@ -1293,17 +1147,27 @@ static int tail_url_follow(const struct opts *o, const struct trail_query *q, st
                     } else if (len > 6 && strncmp(line, "data: ", 6) == 0) {
                         trail_buf_append(&data, line + 6, len - 6);
                     }
-                    pos = (size_t)(nl + 1 - h.in.data);
+                    pos = (size_t)(nl + 1 - in.data);
                 }
                 /* keep the buffer small: drop what was read */
-                if (pos > h.body_off && pos == h.in.len) {
-                    h.in.len = h.body_off;
-                    pos = h.body_off;
+                if (pos && pos == in.len) {
+                    trail_buf_reset(&in);
+                    pos = 0;
                 }
-                int rr = http_read(&h, 500);
-                if (rr <= 0)
+                if (trail_buf_reserve(&in, 65536) < 0)
                     break;
+                size_t got = 0;
+                /* a short wait, so that an interrupt is seen soon */
+                int rr =
+                    trail_client_read(h.c, in.data + in.len, 65536, 500, &got, err, sizeof(err));
+                if (rr == -ETIMEDOUT)
+                    continue;
+                if (rr < 0 || got == 0)
+                    break;
+                in.len += got;
+                in.data[in.len] = '\0';
             }
+            trail_buf_free(&in);
             trail_buf_free(&data);
         } else {
             fprintf(stderr, "trail %s: %s; retrying\n", o->cmd, err);

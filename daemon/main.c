@@ -60,7 +60,7 @@ static const struct config *started;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: traild [-c FILE] [-t] [-v] [-h] [-V]\n"
+    fprintf(f, "usage: traild [-c FILE] [-t] [-v] [-h] [-V] [--sink-options-markdown]\n"
                "\n"
                "Receive audit events (HTTP, syslog, CEF over TCP, a Unix socket, followed\n"
                "files), validate them against the catalog and store them durably.\n"
@@ -71,6 +71,9 @@ static void usage(FILE *f)
                "  -t       check the configuration and exit (0 good, 2 bad)\n"
                "  -v       log more (debug)\n"
                "  -V       print the version\n"
+               "  --sink-options-markdown\n"
+               "           print docs/sinks.md's tables of the [sink NAME] keys, made\n"
+               "           from the tables traild parses them with, and exit\n"
                "\n"
                "Signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop.\n"
                "See traild(8) and docs/traild.md.\n");
@@ -512,9 +515,13 @@ int main(int argc, char **argv)
     const char *conf_path = NULL;
     int check_only = 0, c;
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"test", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"sink-options-markdown", no_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0},
     };
     while ((c = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
         switch (c) {
@@ -533,6 +540,14 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'M': {
+            struct trail_buf md = {0};
+            int r = sink_options_markdown(NULL, &md);
+            if (r == 0)
+                fwrite(md.data, 1, md.len, stdout);
+            trail_buf_free(&md);
+            return r == 0 && fflush(stdout) == 0 ? 0 : 1;
+        }
         default:
             usage(stderr);
             return EXIT_CONFIG;

@@ -1098,10 +1098,27 @@ int trail_event_parse_syslog(struct trail_event *ev, const char *data, size_t le
 /* Client of traild (lib/client/client.c)                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Options of trail_client_send(). Zero-initialise; NULL means the defaults. */
+/*
+ * Options of a connection to traild (trail_client_open, trail_client_send).
+ * Zero-initialise; NULL means the defaults. The strings are read when a
+ * connection is made, so they must outlive the client.
+ *
+ * https:// URLs speak TLS (1.2 or later, OpenSSL): traild's certificate
+ * chain is checked against ca_file, or when that is NULL against the
+ * system's store (Debian's /etc/ssl/certs, or the file SSL_CERT_FILE
+ * names), and its name against the URL's host (or server_name); the name
+ * goes out as SNI. cert_file and key_file give a client certificate for a
+ * traild that asks for one ([tls] http_ca).
+ */
 struct trail_client_opts {
-    int timeout_ms;    /* for the whole exchange, answer included; default 30000 */
-    const char *token; /* sent as "Authorization: Bearer TOKEN", or NULL */
+    int timeout_ms;          /* the longest wait at any step (connect, TLS, send, each read);
+                                default 30000 */
+    const char *token;       /* sent as "Authorization: Bearer TOKEN", or NULL */
+    const char *ca_file;     /* PEM file of the CA certificates to trust, or NULL */
+    const char *cert_file;   /* PEM client certificate (chain), or NULL */
+    const char *key_file;    /* its PEM private key; NULL: in cert_file */
+    const char *server_name; /* the name traild's certificate must hold; NULL: the host */
+    int insecure;            /* 1: do not check traild's certificate (tests only) */
 };
 
 /* What traild answered for one event. */
@@ -1117,9 +1134,10 @@ struct trail_client_result {
  * trail_client_send - send events to a running traild and wait for its
  * acknowledgement.
  *
- * url is "http://HOST[:PORT][/PREFIX]" (https is not supported). The events
- * go in one POST PREFIX/v1/events as NDJSON; traild answers once the ones it
- * accepted are durable, item by item. Blocks for at most opts->timeout_ms.
+ * url is "http://HOST[:PORT][/PREFIX]" or "https://..." (TLS as the opts
+ * say). The events go in one POST PREFIX/v1/events as NDJSON; traild
+ * answers once the ones it accepted are durable, item by item. No step
+ * waits longer than opts->timeout_ms.
  *
  * Returns 0 when traild answered item by item: ret_results[i] (an array of n
  * the caller provides) says for events[i] whether it was stored (its seq
@@ -1127,14 +1145,72 @@ struct trail_client_result {
  * Otherwise nothing was stored and it returns -EAGAIN (503: the queue is
  * full or the store refuses writes; send again later), TRAIL_E_TOO_LARGE
  * (413), TRAIL_E_PARSE (400, or an answer that is not traild's), -EACCES
- * (401/403), -EPROTO (another status), -ETIMEDOUT, -ECONNREFUSED and other
- * -errno, -EPROTONOSUPPORT (https) or -EINVAL (a bad url, n == 0); err (if
- * not NULL, size errlen) then says what happened. ret_results is untouched
- * on failure. Thread-safe; each call uses its own connection.
+ * (401/403), -EPROTO (another status, or TLS: a certificate not accepted,
+ * a handshake that failed), -ETIMEDOUT, -ECONNREFUSED and other -errno,
+ * or -EINVAL (a bad url, n == 0); err (if not NULL, size errlen) then says
+ * what happened. ret_results is untouched on failure. Thread-safe; each
+ * call uses its own connection.
  */
 int trail_client_send(const char *url, const struct trail_client_opts *opts,
                       struct trail_event *const *events, size_t n,
                       struct trail_client_result *ret_results, char *err, size_t errlen);
+
+/*
+ * A connection to traild for any request of its API (GET /v1/events,
+ * /v1/count, the event stream, ...): HTTP/1.1, kept alive between
+ * requests, over TLS for https://. The CLI's --url commands use it.
+ * One thread at a time per client.
+ */
+struct trail_client;
+
+/*
+ * trail_client_open - a client of the traild at url ("http[s]://HOST[:PORT]
+ * [/PREFIX]"; the PREFIX goes before every path asked). Connects at the
+ * first request. opts (may be NULL) is copied; its strings are not.
+ * Returns 0 with *ret_client (free with trail_client_close), -EINVAL with
+ * err for a bad url, -ENOMEM.
+ */
+int trail_client_open(const char *url, const struct trail_client_opts *opts,
+                      struct trail_client **ret_client, char *err, size_t errlen);
+
+/*
+ * trail_client_request - send METHOD PREFIX+path (path starts with '/' and
+ * holds the query string, escaped) with the token's Authorization header,
+ * the extra headers (lines "Name: value\r\n", may be NULL) and body (len
+ * bytes; NULL: none), then read the answer's status line and headers.
+ * Returns 0 with *ret_status (any status: a 4xx is an answer too), the
+ * body to be read with trail_client_read(); or -ECONNREFUSED, -ETIMEDOUT,
+ * -EPROTO (TLS, or not HTTP), other -errno, with err.
+ */
+int trail_client_request(struct trail_client *c, const char *method, const char *path,
+                         const char *headers, const void *body, size_t len, int *ret_status,
+                         char *err, size_t errlen);
+
+/*
+ * trail_client_header - the value of the last answer's header name (case
+ * does not matter), not NUL-terminated: *ret_len bytes; NULL when absent.
+ * Valid until the next request.
+ */
+const char *trail_client_header(const struct trail_client *c, const char *name, size_t *ret_len);
+
+/*
+ * trail_client_read - up to cap bytes of the answer's body, waiting at most
+ * timeout_ms (< 0: the client's timeout). *ret_n is 0 at the body's end.
+ * Returns 0; -ETIMEDOUT when nothing came within the wait (a stream that
+ * is quiet: read again); another negative code with err.
+ */
+int trail_client_read(struct trail_client *c, void *buf, size_t cap, int timeout_ms, size_t *ret_n,
+                      char *err, size_t errlen);
+
+/*
+ * trail_client_read_all - the rest of the answer's body appended to out,
+ * each wait within the client's timeout. 0, TRAIL_E_TOO_LARGE (over 1 GiB),
+ * or a negative code with err.
+ */
+int trail_client_read_all(struct trail_client *c, struct trail_buf *out, char *err, size_t errlen);
+
+/* trail_client_close - close the connection and free c. NULL is a no-op. */
+void trail_client_close(struct trail_client *c);
 
 /* ------------------------------------------------------------------------ */
 /* Workload generator                                                       */

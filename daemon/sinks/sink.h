@@ -1,8 +1,8 @@
 /*
  * sink.h - traild's delivery: the sink plug-in interface, the [sink NAME]
- * configuration, the runner that feeds each sink from the store, and the
- * network helpers the sinks share (TCP and TLS connections, a small
- * HTTP/1.1 client).
+ * configuration, and the runner that feeds each sink from the store. The
+ * sinks connect and speak HTTP through libtrail's one client (lib/client:
+ * net.h, http.h).
  *
  * Each configured sink gets one thread. The thread reads the store with its
  * own iterator from the sink's durable cursor (the last seq it delivered,
@@ -13,6 +13,12 @@
  * starts again from the saved cursor: delivery is at-least-once, in order,
  * and ingest never waits for a sink. docs/sinks.md for operators.
  *
+ * The [sink NAME] keys are typed tables (struct sink_key): the common keys
+ * in sink_conf.c, each type's own beside its plug-in. sink_conf.c parses a
+ * section once into typed fields (struct sink_conf, and the type's options
+ * struct at conf->typed) and writes docs/sinks.md's option tables from the
+ * same tables (`traild --sink-options-markdown`).
+ *
  * Not here: the plug-ins themselves (sink_file.c, sink_syslog.c,
  * sink_webhook.c, sink_clickhouse.c), parsing the rest of the config
  * (config.c calls sink_conf_load for [sink NAME] sections).
@@ -22,7 +28,6 @@
 
 #include "trail.h"
 
-#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,21 +45,51 @@ struct sink_item {
     uint64_t seq; /* the event's seq, or the checkpoint's tree size */
 };
 
+/* The type of a sink key's value, and of its field in the options struct. */
+enum sink_key_type {
+    SINK_KEY_STRING = 1, /* const char *: the value as written (NULL when unset) */
+    SINK_KEY_INT,        /* int64_t, in [min, max] */
+    SINK_KEY_BOOL,       /* int: true/false, yes/no, on/off, 1/0 */
+    SINK_KEY_DURATION,   /* int64_t milliseconds: N (ms) or N with ms, s, m, h; in [min, max] */
+    SINK_KEY_SIZE,       /* int64_t bytes: N with K, M or G (1024s); in [min, max] */
+    SINK_KEY_URL,        /* struct client_url (lib/client/url.h): http:// or https:// */
+    SINK_KEY_ENUM,       /* int: the index of the value in choices ("udp|tcp|tls") */
+};
+
+/*
+ * One key of a sink type: how it is parsed into the type's options struct,
+ * and what docs/sinks.md says of it (its option tables are made from these).
+ */
+struct sink_key {
+    const char *name;
+    enum sink_key_type type;
+    size_t offset;        /* of its field in the type's options struct */
+    const char *def;      /* the default, written as in a config; NULL: unset */
+    int64_t min, max;     /* INT, DURATION, SIZE */
+    const char *choices;  /* ENUM: "a|b|c" */
+    const char *required; /* not NULL: the key must be given; what it is ("HOST:PORT of ...") */
+    const char *def_doc;  /* the docs' default when def says too little (NULL: def) */
+    const char *doc;      /* the docs' meaning */
+};
+
 /*
  * A sink plug-in. The runner calls, on the sink's own thread:
- *   check(conf)     at config load: the type's own keys are valid (err says why not);
+ *   check(conf)     at config load, after the keys were parsed into conf->typed
+ *                   (of opts_size bytes, by the table keys): what the types
+ *                   alone cannot say (err says why not; "key: problem");
  *   open(conf)      connect / open files; a failure is retried with backoff;
  *   write(item)     take one item into the plug-in's batch (nothing need be sent yet);
  *   flush()         deliver the batch; 0 only when the peer has all of it (as far
  *                   as its protocol can tell); on failure the runner closes the
  *                   plug-in and delivers the same items again after open;
  *   close()         free everything (also after a failed open's partial state: never).
- * keys lists the type's own keys (NULL-terminated); the common keys are the
- * runner's (docs/sinks.md).
+ * keys is the type's own key table (ended by a NULL name); the common keys
+ * are sink_conf.c's (docs/sinks.md).
  */
 struct sink_ops {
     const char *name;
-    const char *const *keys;
+    const struct sink_key *keys;
+    size_t opts_size;
     int (*check)(const struct sink_conf *conf, char *err, size_t errlen);
     int (*open)(const struct sink_conf *conf, void **ret_state, char *err, size_t errlen);
     int (*write)(void *state, const struct sink_item *item, char *err, size_t errlen);
@@ -97,8 +132,9 @@ struct sink_conf {
     int start_at_end; /* a new sink (no cursor yet) starts at the store's end */
     struct trail_cef_opts cef;
     char *cef_vendor, *cef_product, *cef_version;
-    struct sink_opt *opts;
+    struct sink_opt *opts; /* the type's own keys as written */
     size_t n_opts;
+    void *typed; /* the type's options struct, parsed from opts by ops->keys */
 };
 
 /*
@@ -126,16 +162,18 @@ int sink_conf_differs(const struct sink_conf *a, size_t na, const struct sink_co
 /* The four calls above, for config_set_sink_ops() (core/config.h). */
 extern const struct config_sink_ops sink_config_ops;
 
-/* sink_opt - the value of a type-specific key, or NULL. */
-const char *sink_opt(const struct sink_conf *conf, const char *key);
-
-/* sink_opt_u32 - a type-specific whole number in [min, max], def when unset; -EINVAL. */
-int sink_opt_u32(const struct sink_conf *conf, const char *key, uint32_t def, uint32_t min,
-                 uint32_t max, uint32_t *ret, char *err, size_t errlen);
-
-/* sink_opt_bool - true/false/yes/no/1/0, def when unset; -EINVAL. */
-int sink_opt_bool(const struct sink_conf *conf, const char *key, int def, int *ret, char *err,
-                  size_t errlen);
+/*
+ * sink_options_markdown - docs/sinks.md's option table of section ("common"
+ * or a type's name), each between its markers:
+ *
+ *     <!-- sink-options SECTION: made by traild --sink-options-markdown -->
+ *     | key | type | default | meaning |
+ *     ...
+ *     <!-- /sink-options -->
+ *
+ * section NULL: every section, one after another. 0, -ENOENT, -ENOMEM.
+ */
+int sink_options_markdown(const char *section, struct trail_buf *out);
 
 /*
  * sink_encode_line - item as one line (no newline) in conf's format: an
@@ -185,64 +223,5 @@ int sinks_metrics(struct trail_buf *out);
  *     time TIME_US
  *     error TEXT                one line
  */
-
-/* ---- network helpers for the plug-ins ---- */
-
-/* A TCP connection, with TLS when ssl is set. */
-struct sink_conn {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    int timeout_ms;
-};
-
-/* TLS settings of a connection. */
-struct sink_tls {
-    int enabled;
-    int verify;     /* check the peer's certificate and host name (default 1) */
-    const char *ca; /* CA file; NULL: the system's */
-    const char *cert, *key;
-    const char *server_name; /* for SNI and the name check; NULL: the host */
-};
-
-/*
- * sink_connect - connect to host:port (TCP, or UDP when udp) within
- * timeout_ms, then the TLS handshake when tls->enabled. Returns 0, or a
- * negative code with err saying what failed (name, refused, certificate).
- */
-int sink_connect(struct sink_conn *c, const char *host, const char *port, int udp,
-                 const struct sink_tls *tls, int timeout_ms, char *err, size_t errlen);
-
-/* sink_send - send all of data within the timeout. 0, or a negative code with err. */
-int sink_send(struct sink_conn *c, const void *data, size_t len, char *err, size_t errlen);
-
-/* sink_recv - read up to cap bytes within the timeout: > 0 bytes, 0 at EOF, < 0 error. */
-long sink_recv(struct sink_conn *c, void *buf, size_t cap, char *err, size_t errlen);
-
-/* sink_conn_close - close (TLS close_notify first); the struct may be reused. */
-void sink_conn_close(struct sink_conn *c);
-
-/* A parsed URL: http or https, host, port, path with query. */
-struct sink_url {
-    int https;
-    char host[256];
-    char port[8];
-    char path[1024];
-};
-
-/* sink_url_parse - "http[s]://host[:port][/path]". 0 or -EINVAL. */
-int sink_url_parse(const char *text, struct sink_url *ret_url);
-
-/*
- * sink_http_post - one POST of body over c (connected to url's host) with
- * extra header lines (each "Name: value\r\n", may be NULL). Reads the
- * response: *ret_status, and its body into resp (reset first; may be NULL).
- * Keeps the connection open when the server allows it (*ret_keep = 1).
- * Returns 0 with a status, or a negative code (connection, timeout, bad
- * response) with err.
- */
-int sink_http_post(struct sink_conn *c, const struct sink_url *url, const char *path,
-                   const char *headers, const char *body, size_t body_len, int *ret_status,
-                   struct trail_buf *resp, int *ret_keep, char *err, size_t errlen);
 
 #endif /* TRAILD_SINK_H */

@@ -34,18 +34,70 @@
  */
 #include "sinks/sink.h"
 
+#include "client/http.h"
+
 #include "core/json_out.h"
 #include "core/log.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const ch_keys[] = {"url",        "database", "table",  "user", "password",
-                                      "timeout_ms", "ca",       "verify", NULL};
+/* The ClickHouse sink's keys, parsed into struct ch_opts (docs/sinks.md's table is made from
+ * these). */
+struct ch_opts {
+    struct client_url url;
+    const char *database, *table, *user, *password, *ca;
+    int verify;
+    int64_t timeout_ms;
+};
+
+#define O(f) offsetof(struct ch_opts, f)
+static const struct sink_key ch_keys[] = {
+    {.name = "url",
+     .type = SINK_KEY_URL,
+     .offset = O(url),
+     .def = "http://127.0.0.1:8123/",
+     .doc = "ClickHouse's HTTP interface"},
+    {.name = "database",
+     .type = SINK_KEY_STRING,
+     .offset = O(database),
+     .def = "trail",
+     .doc = "the database (made when missing); a name of `[A-Za-z0-9_]`"},
+    {.name = "table",
+     .type = SINK_KEY_STRING,
+     .offset = O(table),
+     .def = "events",
+     .doc = "the table (made when missing); a name of `[A-Za-z0-9_]`"},
+    {.name = "user", .type = SINK_KEY_STRING, .offset = O(user), .doc = "ClickHouse's user"},
+    {.name = "password",
+     .type = SINK_KEY_STRING,
+     .offset = O(password),
+     .doc = "that user's password"},
+    {.name = "timeout_ms",
+     .type = SINK_KEY_DURATION,
+     .offset = O(timeout_ms),
+     .def = "30000",
+     .min = 100,
+     .max = 600000,
+     .doc = "connect, send and answer timeout"},
+    {.name = "ca",
+     .type = SINK_KEY_STRING,
+     .offset = O(ca),
+     .def_doc = "the system's CAs",
+     .doc = "HTTPS: the CA file that signed the server's certificate"},
+    {.name = "verify",
+     .type = SINK_KEY_BOOL,
+     .offset = O(verify),
+     .def = "true",
+     .doc = "HTTPS: check the server's certificate; `false` only for tests"},
+    {.name = NULL},
+};
+#undef O
 
 struct row {
     uint64_t seq;
@@ -54,10 +106,7 @@ struct row {
 
 struct ch_sink {
     const struct sink_conf *conf;
-    struct sink_url url;
-    struct sink_tls tls;
-    struct sink_conn conn;
-    int connected;
+    struct client_http http;
     uint32_t timeout_ms;
     char db[64], table[64];
     const char *user, *password;
@@ -80,22 +129,11 @@ static int name_ok(const char *s)
 
 static int ch_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
-    struct sink_url u;
-    const char *url = sink_opt(conf, "url");
-    if (url && sink_url_parse(url, &u) < 0) {
-        snprintf(err, errlen, "url: '%s' is not an http:// or https:// URL", url);
-        return -EINVAL;
-    }
-    const char *db = sink_opt(conf, "database"), *t = sink_opt(conf, "table");
-    if ((db && !name_ok(db)) || (t && !name_ok(t))) {
+    const struct ch_opts *o = conf->typed;
+    if (!name_ok(o->database) || !name_ok(o->table)) {
         snprintf(err, errlen, "database and table are names of [A-Za-z0-9_]");
         return -EINVAL;
     }
-    uint32_t x;
-    int b;
-    if (sink_opt_u32(conf, "timeout_ms", 30000, 100, 600000, &x, err, errlen) < 0 ||
-        sink_opt_bool(conf, "verify", 1, &b, err, errlen) < 0)
-        return -EINVAL;
     return 0;
 }
 
@@ -122,15 +160,8 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
                     char *err, size_t errlen)
 {
     int r;
-    if (!ch->connected) {
-        r = sink_connect(&ch->conn, ch->url.host, ch->url.port, 0, &ch->tls, (int)ch->timeout_ms,
-                         err, errlen);
-        if (r < 0)
-            return r;
-        ch->connected = 1;
-    }
     trail_buf_reset(&ch->path);
-    const char *base = ch->url.path;
+    const char *base = ch->http.url.path;
     if (trail_buf_append(&ch->path, base, strlen(base)) < 0 ||
         trail_buf_append(&ch->path, strchr(base, '?') ? "&query=" : "?query=", 7) < 0 ||
         url_encode(&ch->path, sql, strlen(sql)) < 0)
@@ -141,13 +172,9 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
     if (ch->password && (trail_buf_append(&ch->path, "&password=", 10) < 0 ||
                          url_encode(&ch->path, ch->password, strlen(ch->password)) < 0))
         return -ENOMEM;
-    int status = 0, keep = 0;
-    r = sink_http_post(&ch->conn, &ch->url, ch->path.data, NULL, body, body_len, &status, &ch->resp,
-                       &keep, err, errlen);
-    if (r < 0 || !keep) {
-        sink_conn_close(&ch->conn);
-        ch->connected = 0;
-    }
+    int status = 0;
+    r = client_http_post(&ch->http, ch->path.data, NULL, body, body_len, &status, &ch->resp, err,
+                         errlen);
     if (r < 0)
         return r;
     if (status != 200) {
@@ -170,18 +197,15 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     if (!ch)
         return -ENOMEM;
     ch->conf = conf;
-    ch->conn.fd = -1;
-    sink_url_parse(sink_opt(conf, "url") ? sink_opt(conf, "url") : "http://127.0.0.1:8123/",
-                   &ch->url);
-    snprintf(ch->db, sizeof(ch->db), "%s",
-             sink_opt(conf, "database") ? sink_opt(conf, "database") : "trail");
-    snprintf(ch->table, sizeof(ch->table), "%s",
-             sink_opt(conf, "table") ? sink_opt(conf, "table") : "events");
-    ch->user = sink_opt(conf, "user");
-    ch->password = sink_opt(conf, "password");
-    sink_opt_u32(conf, "timeout_ms", 30000, 100, 600000, &ch->timeout_ms, NULL, 0);
-    ch->tls = (struct sink_tls){.enabled = ch->url.https, .ca = sink_opt(conf, "ca")};
-    sink_opt_bool(conf, "verify", 1, &ch->tls.verify, NULL, 0);
+    const struct ch_opts *o = conf->typed;
+    const struct client_url url = o->url;
+    snprintf(ch->db, sizeof(ch->db), "%s", o->database);
+    snprintf(ch->table, sizeof(ch->table), "%s", o->table);
+    ch->user = o->user;
+    ch->password = o->password;
+    ch->timeout_ms = (uint32_t)o->timeout_ms;
+    struct client_tls tls = {.ca = o->ca, .verify = o->verify};
+    client_http_init(&ch->http, &url, &tls, (int)ch->timeout_ms, "traild");
 
     snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s", ch->db);
     if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
@@ -209,8 +233,7 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     *ret_state = ch;
     return 0;
 fail:
-    if (ch->connected)
-        sink_conn_close(&ch->conn);
+    client_http_close(&ch->http);
     trail_buf_free(&ch->resp);
     trail_buf_free(&ch->path);
     free(ch);
@@ -453,8 +476,7 @@ static void ch_close(void *state)
     struct ch_sink *ch = state;
     if (!ch)
         return;
-    if (ch->connected)
-        sink_conn_close(&ch->conn);
+    client_http_close(&ch->http);
     trail_buf_free(&ch->body);
     trail_buf_free(&ch->cp_body);
     trail_buf_free(&ch->resp);
@@ -467,6 +489,7 @@ static void ch_close(void *state)
 const struct sink_ops sink_clickhouse_ops = {
     .name = "clickhouse",
     .keys = ch_keys,
+    .opts_size = sizeof(struct ch_opts),
     .check = ch_check,
     .open = ch_open,
     .write = ch_write,

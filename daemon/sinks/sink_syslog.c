@@ -15,11 +15,14 @@
  */
 #include "sinks/sink.h"
 
+#include "client/net.h"
+
 #include "core/config.h"
 #include "core/log.h"
 #include "core/traild.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,18 +30,96 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *const syslog_keys[] = {
-    "address", "transport", "framing",    "facility",    "app",         "ca", "cert",
-    "key",     "verify",    "timeout_ms", "server_name", "max_message", NULL,
+/* The syslog sink's keys, parsed into struct syslog_opts (docs/sinks.md's table is made from
+ * these). */
+struct syslog_opts {
+    const char *address, *app, *ca, *cert, *key, *server_name;
+    int transport, framing, verify; /* transport: TR_*; framing: 0 octet, 1 lf */
+    int64_t facility, timeout_ms, max_message;
 };
 
-enum { TR_UDP, TR_TCP, TR_TLS };
+enum { TR_UDP, TR_TCP, TR_TLS }; /* the order of transport's choices */
+
+#define O(f) offsetof(struct syslog_opts, f)
+static const struct sink_key syslog_keys[] = {
+    {.name = "address",
+     .type = SINK_KEY_STRING,
+     .offset = O(address),
+     .required = "HOST:PORT of the syslog server",
+     .doc = "`HOST:PORT` of the syslog server"},
+    {.name = "transport",
+     .type = SINK_KEY_ENUM,
+     .offset = O(transport),
+     .def = "tcp",
+     .choices = "udp|tcp|tls",
+     .doc = "how messages travel"},
+    {.name = "framing",
+     .type = SINK_KEY_ENUM,
+     .offset = O(framing),
+     .def = "octet",
+     .choices = "octet|lf",
+     .doc = "TCP and TLS: RFC 6587 octet counting, or a newline after each message"},
+    {.name = "facility",
+     .type = SINK_KEY_INT,
+     .offset = O(facility),
+     .def = "13",
+     .min = 1,
+     .max = 23,
+     .def_doc = "13 (log audit)",
+     .doc = "the syslog facility"},
+    {.name = "app",
+     .type = SINK_KEY_STRING,
+     .offset = O(app),
+     .def = "trail",
+     .doc = "the APP-NAME"},
+    {.name = "ca",
+     .type = SINK_KEY_STRING,
+     .offset = O(ca),
+     .def_doc = "the system's CAs",
+     .doc = "TLS: the CA file that signed the server's certificate"},
+    {.name = "verify",
+     .type = SINK_KEY_BOOL,
+     .offset = O(verify),
+     .def = "true",
+     .doc = "TLS: check the certificate chain and that it names `server_name` (or the host of "
+            "`address`); `false` only for tests"},
+    {.name = "server_name",
+     .type = SINK_KEY_STRING,
+     .offset = O(server_name),
+     .def_doc = "the host of `address`",
+     .doc = "TLS: the name sent in SNI and checked in the certificate"},
+    {.name = "cert",
+     .type = SINK_KEY_STRING,
+     .offset = O(cert),
+     .doc = "TLS: a client certificate (PEM), for servers that ask for one"},
+    {.name = "key",
+     .type = SINK_KEY_STRING,
+     .offset = O(key),
+     .def_doc = "in `cert`",
+     .doc = "TLS: the client certificate's key"},
+    {.name = "timeout_ms",
+     .type = SINK_KEY_DURATION,
+     .offset = O(timeout_ms),
+     .def = "10000",
+     .min = 100,
+     .max = 600000,
+     .doc = "connect, handshake and send timeout"},
+    {.name = "max_message",
+     .type = SINK_KEY_INT,
+     .offset = O(max_message),
+     .def = "65536",
+     .min = 480,
+     .max = 16 << 20,
+     .doc = "messages above this are logged as a warning (receivers may cut them)"},
+    {.name = NULL},
+};
+#undef O
 
 #define UDP_MAX 65507 /* the largest UDP payload over IPv4 */
 
 struct syslog_sink {
     const struct sink_conf *conf;
-    struct sink_conn conn;
+    struct client_conn conn;
     int transport;
     int octet;
     struct trail_syslog_opts sopts;
@@ -49,45 +130,16 @@ struct syslog_sink {
     struct trail_buf msg;
 };
 
-static int transport_of(const struct sink_conf *conf)
-{
-    const char *t = sink_opt(conf, "transport");
-    if (!t || !strcmp(t, "tcp"))
-        return TR_TCP;
-    if (!strcmp(t, "udp"))
-        return TR_UDP;
-    if (!strcmp(t, "tls"))
-        return TR_TLS;
-    return -1;
-}
-
 static int syslog_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
+    const struct syslog_opts *o = conf->typed;
     char host[256], port[8];
-    const char *a = sink_opt(conf, "address");
-    if (!a || config_split_addr(a, host, sizeof(host), port, sizeof(port)) < 0) {
+    if (config_split_addr(o->address, host, sizeof(host), port, sizeof(port)) < 0) {
         snprintf(err, errlen, "address: HOST:PORT of the syslog server is needed");
         return -EINVAL;
     }
-    if (transport_of(conf) < 0) {
-        snprintf(err, errlen, "transport: '%s' is not one of: udp, tcp, tls",
-                 sink_opt(conf, "transport"));
-        return -EINVAL;
-    }
-    const char *fr = sink_opt(conf, "framing");
-    if (fr && strcmp(fr, "octet") && strcmp(fr, "lf")) {
-        snprintf(err, errlen, "framing: '%s' is not one of: octet, lf", fr);
-        return -EINVAL;
-    }
-    uint32_t x;
-    int b;
-    if (sink_opt_u32(conf, "facility", 13, 1, 23, &x, err, errlen) < 0 ||
-        sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &x, err, errlen) < 0 ||
-        sink_opt_u32(conf, "max_message", 65536, 480, 16u << 20, &x, err, errlen) < 0 ||
-        sink_opt_bool(conf, "verify", 1, &b, err, errlen) < 0)
-        return -EINVAL;
-    const char *app = sink_opt(conf, "app");
-    if (app && (!*app || strlen(app) > 48 || strpbrk(app, " \t"))) {
+    const char *app = o->app;
+    if (!*app || strlen(app) > 48 || strpbrk(app, " \t")) {
         snprintf(err, errlen, "app: an APP-NAME of 1 to 48 printable characters is needed");
         return -EINVAL;
     }
@@ -105,26 +157,23 @@ static int syslog_open(const struct sink_conf *conf, void **ret_state, char *err
         return -ENOMEM;
     s->conf = conf;
     s->conn.fd = -1;
-    s->transport = transport_of(conf);
-    const char *fr = sink_opt(conf, "framing");
-    s->octet = s->transport != TR_UDP && (!fr || !strcmp(fr, "octet"));
-    uint32_t facility, timeout;
-    sink_opt_u32(conf, "facility", 13, 1, 23, &facility, NULL, 0);
-    sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &timeout, NULL, 0);
-    sink_opt_u32(conf, "max_message", 65536, 480, 16u << 20, &s->max_message, NULL, 0);
-    s->sopts.facility = (int)facility;
-    s->sopts.app = sink_opt(conf, "app") ? sink_opt(conf, "app") : "trail";
+    const struct syslog_opts *o = conf->typed;
+    s->transport = o->transport;
+    s->octet = s->transport != TR_UDP && o->framing == 0;
+    s->max_message = (uint32_t)o->max_message;
+    s->sopts.facility = (int)o->facility;
+    s->sopts.app = o->app;
 
     char host[256], port[8];
-    config_split_addr(sink_opt(conf, "address"), host, sizeof(host), port, sizeof(port));
-    struct sink_tls tls = {.enabled = s->transport == TR_TLS,
-                           .ca = sink_opt(conf, "ca"),
-                           .cert = sink_opt(conf, "cert"),
-                           .key = sink_opt(conf, "key"),
-                           .server_name = sink_opt(conf, "server_name")};
-    sink_opt_bool(conf, "verify", 1, &tls.verify, NULL, 0);
-    int r =
-        sink_connect(&s->conn, host, port, s->transport == TR_UDP, &tls, (int)timeout, err, errlen);
+    config_split_addr(o->address, host, sizeof(host), port, sizeof(port));
+    struct client_tls tls = {.enabled = s->transport == TR_TLS,
+                             .verify = o->verify,
+                             .ca = o->ca,
+                             .cert = o->cert,
+                             .key = o->key,
+                             .server_name = o->server_name};
+    int r = client_connect(&s->conn, host, port, s->transport == TR_UDP, &tls, (int)o->timeout_ms,
+                           err, errlen);
     if (r < 0) {
         free(s);
         return r;
@@ -240,7 +289,7 @@ static int syslog_flush(void *state, char *err, size_t errlen)
     if (s->transport == TR_UDP) {
         size_t start = 0;
         for (size_t i = 0; i < s->n_msgs && r == 0; i++) {
-            r = sink_send(&s->conn, s->out.data + start, s->ends[i] - start, err, errlen);
+            r = client_send(&s->conn, s->out.data + start, s->ends[i] - start, err, errlen);
             start = s->ends[i];
         }
         s->n_msgs = 0;
@@ -248,7 +297,7 @@ static int syslog_flush(void *state, char *err, size_t errlen)
         if (!s->conn.ssl)
             r = peer_alive(s, err, errlen);
         if (r == 0)
-            r = sink_send(&s->conn, s->out.data, s->out.len, err, errlen);
+            r = client_send(&s->conn, s->out.data, s->out.len, err, errlen);
     }
     trail_buf_reset(&s->out);
     return r;
@@ -259,7 +308,7 @@ static void syslog_close(void *state)
     struct syslog_sink *s = state;
     if (!s)
         return;
-    sink_conn_close(&s->conn);
+    client_conn_close(&s->conn);
     trail_buf_free(&s->out);
     trail_buf_free(&s->msg);
     free(s->ends);
@@ -269,6 +318,7 @@ static void syslog_close(void *state)
 const struct sink_ops sink_syslog_ops = {
     .name = "syslog",
     .keys = syslog_keys,
+    .opts_size = sizeof(struct syslog_opts),
     .check = syslog_check,
     .open = syslog_open,
     .write = syslog_write,

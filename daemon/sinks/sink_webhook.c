@@ -14,27 +14,83 @@
  *     Idempotency-Key: UUID of the batch's first event
  *     X-Trail-First-Seq: SEQ, X-Trail-Last-Seq: SEQ, X-Trail-Events: N
  *
- * Not here: the runner (sink.c), the HTTP client (sink.c), the mappings
+ * Not here: the runner (sink.c), the HTTP client (lib/client/http.c), the mappings
  * (lib/codec/mapping.c).
  */
 #include "sinks/sink.h"
 
+#include "client/http.h"
+
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const webhook_keys[] = {
-    "url",        "auth_header",        "ca", "cert", "key", "verify", "server_name",
-    "timeout_ms", "idempotency_header", NULL,
+/* The webhook sink's keys, parsed into struct webhook_opts (docs/sinks.md's table is made from
+ * these). */
+struct webhook_opts {
+    struct client_url url;
+    const char *auth_header, *idempotency_header, *ca, *cert, *key, *server_name;
+    int verify;
+    int64_t timeout_ms;
 };
+
+#define O(f) offsetof(struct webhook_opts, f)
+static const struct sink_key webhook_keys[] = {
+    {.name = "url",
+     .type = SINK_KEY_URL,
+     .offset = O(url),
+     .required = "an http:// or https:// URL",
+     .doc = "the URL to POST to"},
+    {.name = "auth_header",
+     .type = SINK_KEY_STRING,
+     .offset = O(auth_header),
+     .doc = "one header line sent with every request, e.g. `Authorization: Bearer ...`"},
+    {.name = "idempotency_header",
+     .type = SINK_KEY_STRING,
+     .offset = O(idempotency_header),
+     .def = "Idempotency-Key",
+     .doc = "the name of the header carrying the batch's key"},
+    {.name = "ca",
+     .type = SINK_KEY_STRING,
+     .offset = O(ca),
+     .def_doc = "the system's CAs",
+     .doc = "HTTPS: the CA file that signed the receiver's certificate"},
+    {.name = "verify",
+     .type = SINK_KEY_BOOL,
+     .offset = O(verify),
+     .def = "true",
+     .doc = "HTTPS: check the certificate chain and that it names `server_name` (or the URL's "
+            "host); `false` only for tests"},
+    {.name = "server_name",
+     .type = SINK_KEY_STRING,
+     .offset = O(server_name),
+     .def_doc = "the URL's host",
+     .doc = "HTTPS: the name sent in SNI and checked in the certificate"},
+    {.name = "cert",
+     .type = SINK_KEY_STRING,
+     .offset = O(cert),
+     .doc = "HTTPS: a client certificate (PEM), for receivers that ask for one"},
+    {.name = "key",
+     .type = SINK_KEY_STRING,
+     .offset = O(key),
+     .def_doc = "in `cert`",
+     .doc = "HTTPS: the client certificate's key"},
+    {.name = "timeout_ms",
+     .type = SINK_KEY_DURATION,
+     .offset = O(timeout_ms),
+     .def = "10000",
+     .min = 100,
+     .max = 600000,
+     .doc = "connect, send and answer timeout"},
+    {.name = NULL},
+};
+#undef O
 
 struct webhook_sink {
     const struct sink_conf *conf;
-    struct sink_url url;
-    struct sink_tls tls;
-    struct sink_conn conn;
-    int connected;
+    struct client_http http;
     uint32_t timeout_ms;
     const char *auth;
     const char *idem_name;
@@ -47,27 +103,17 @@ struct webhook_sink {
 
 static int webhook_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
-    struct sink_url u;
-    const char *url = sink_opt(conf, "url");
-    if (!url || sink_url_parse(url, &u) < 0) {
-        snprintf(err, errlen, "url: an http:// or https:// URL is needed");
-        return -EINVAL;
-    }
-    const char *a = sink_opt(conf, "auth_header");
+    const struct webhook_opts *o = conf->typed;
+    const char *a = o->auth_header;
     if (a && (!strchr(a, ':') || strpbrk(a, "\r\n") || strchr(a, ':') == a)) {
         snprintf(err, errlen, "auth_header: 'Name: value' on one line is needed");
         return -EINVAL;
     }
-    const char *ih = sink_opt(conf, "idempotency_header");
-    if (ih && (!*ih || strpbrk(ih, ": \r\n"))) {
+    const char *ih = o->idempotency_header;
+    if (!*ih || strpbrk(ih, ": \r\n")) {
         snprintf(err, errlen, "idempotency_header: a header name is needed");
         return -EINVAL;
     }
-    uint32_t x;
-    int b;
-    if (sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &x, err, errlen) < 0 ||
-        sink_opt_bool(conf, "verify", 1, &b, err, errlen) < 0)
-        return -EINVAL;
     if (conf->format != SINK_FMT_JSON) {
         snprintf(err, errlen, "format: a webhook sends json lines");
         return -EINVAL;
@@ -81,25 +127,25 @@ static int webhook_open(const struct sink_conf *conf, void **ret_state, char *er
     if (!w)
         return -ENOMEM;
     w->conf = conf;
-    sink_url_parse(sink_opt(conf, "url"), &w->url);
-    sink_opt_u32(conf, "timeout_ms", 10000, 100, 600000, &w->timeout_ms, NULL, 0);
-    w->tls = (struct sink_tls){.enabled = w->url.https,
-                               .ca = sink_opt(conf, "ca"),
-                               .cert = sink_opt(conf, "cert"),
-                               .key = sink_opt(conf, "key"),
-                               .server_name = sink_opt(conf, "server_name")};
-    sink_opt_bool(conf, "verify", 1, &w->tls.verify, NULL, 0);
-    w->auth = sink_opt(conf, "auth_header");
-    w->idem_name = sink_opt(conf, "idempotency_header") ? sink_opt(conf, "idempotency_header")
-                                                        : "Idempotency-Key";
-    w->conn.fd = -1;
-    int r = sink_connect(&w->conn, w->url.host, w->url.port, 0, &w->tls, (int)w->timeout_ms, err,
-                         errlen);
+    const struct webhook_opts *o = conf->typed;
+    const struct client_url url = o->url;
+    w->timeout_ms = (uint32_t)o->timeout_ms;
+    struct client_tls tls = {.verify = o->verify,
+                             .ca = o->ca,
+                             .cert = o->cert,
+                             .key = o->key,
+                             .server_name = o->server_name};
+    client_http_init(&w->http, &url, &tls, (int)w->timeout_ms, "traild");
+    w->auth = o->auth_header;
+    w->idem_name = o->idempotency_header;
+    /* connect now, so that a peer that is not there shows at once */
+    int r = client_connect(&w->http.conn, url.host, url.port, 0, &w->http.tls, (int)w->timeout_ms,
+                           err, errlen);
     if (r < 0) {
         free(w);
         return r;
     }
-    w->connected = 1;
+    w->http.connected = 1;
     *ret_state = w;
     return 0;
 }
@@ -128,16 +174,9 @@ static int webhook_write(void *state, const struct sink_item *item, char *err, s
 static int webhook_flush(void *state, char *err, size_t errlen)
 {
     struct webhook_sink *w = state;
-    int r = 0, status = 0, keep = 0;
+    int r = 0, status = 0;
     if (!w->body.len)
         return 0;
-    if (!w->connected) {
-        r = sink_connect(&w->conn, w->url.host, w->url.port, 0, &w->tls, (int)w->timeout_ms, err,
-                         errlen);
-        if (r < 0)
-            return r;
-        w->connected = 1;
-    }
     char headers[2048];
     int hn = snprintf(headers, sizeof(headers),
                       "Content-Type: application/x-ndjson\r\n%s%s%s%s: %s\r\n"
@@ -148,18 +187,14 @@ static int webhook_flush(void *state, char *err, size_t errlen)
                       (unsigned long long)w->last_seq, w->n);
     if (hn < 0 || (size_t)hn >= sizeof(headers))
         return -EINVAL;
-    r = sink_http_post(&w->conn, &w->url, NULL, headers, w->body.data, w->body.len, &status,
-                       &w->resp, &keep, err, errlen);
-    if (r < 0 || !keep) {
-        sink_conn_close(&w->conn);
-        w->connected = 0;
-    }
+    r = client_http_post(&w->http, NULL, headers, w->body.data, w->body.len, &status, &w->resp, err,
+                         errlen);
     if (r < 0)
         return r;
     if (status < 200 || status > 299) {
         size_t n = w->resp.len < 200 ? w->resp.len : 200;
-        snprintf(err, errlen, "HTTP %d from %s%s%.*s", status, w->url.host, n ? ": " : "", (int)n,
-                 n ? w->resp.data : "");
+        snprintf(err, errlen, "HTTP %d from %s%s%.*s", status, w->http.url.host, n ? ": " : "",
+                 (int)n, n ? w->resp.data : "");
         for (char *p = err; *p; p++)
             if (*p == '\n' || *p == '\r')
                 *p = ' ';
@@ -175,8 +210,7 @@ static void webhook_close(void *state)
     struct webhook_sink *w = state;
     if (!w)
         return;
-    if (w->connected)
-        sink_conn_close(&w->conn);
+    client_http_close(&w->http);
     trail_buf_free(&w->body);
     trail_buf_free(&w->resp);
     free(w);
@@ -185,6 +219,7 @@ static void webhook_close(void *state)
 const struct sink_ops sink_webhook_ops = {
     .name = "webhook",
     .keys = webhook_keys,
+    .opts_size = sizeof(struct webhook_opts),
     .check = webhook_check,
     .open = webhook_open,
     .write = webhook_write,

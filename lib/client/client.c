@@ -1,34 +1,31 @@
 /*
- * client.c - sending events to a running traild: POST /v1/events over plain
- * HTTP/1.1 on a socket of its own, and reading the per-item answer that
- * traild sends once the accepted events are durable.
+ * client.c - trail_client_*: traild's API over the one HTTP client
+ * (http.c), plain or TLS. trail_client_send sends events and reads the
+ * per-item answer that traild sends once the accepted events are durable:
  *
- *   request:  POST PATH/v1/events, Content-Type application/x-ndjson, one
- *             event a line (trail_event_to_json), Connection: close
+ *   request:  POST PREFIX/v1/events, Content-Type application/x-ndjson, one
+ *             event a line (trail_event_to_json)
  *   answer:   200 {"accepted":N,"rejected":M,"results":[{"seq":S,"uuid":"U"} |
  *                  {"error":"E","index":I}, ...]}, or 400 with the same shape
  *             when every item was refused; otherwise {"error":"..."}
  *
  * Only what that answer needs of JSON is read here (objects of numbers and
- * strings inside one array). No TLS: for https, put a TLS proxy in front.
+ * strings inside one array). trail_client_open and the calls after it give
+ * the rest of the API (the CLI's query, count and tail) as plain requests.
  *
- * Not here: traild's side (daemon/http/input_http.c), the event's JSON form (json.c).
+ * Not here: traild's side (daemon/http/input_http.c), the event's JSON form
+ * (lib/codec/json.c), HTTP itself (http.c), sockets and TLS (net.c).
  */
+#include "client/http.h"
 #include "event/event.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000
-#define MAX_ANSWER         (64u << 20)
+#define MAX_BODY           (1u << 30)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -43,154 +40,109 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "http://HOST[:PORT][/PREFIX]" */
-struct url {
-    char host[256];
-    char port[8];
-    char prefix[512];
+struct trail_client {
+    struct client_http http;
+    char prefix[1024];
+    char *auth; /* "Authorization: Bearer TOKEN\r\n", or NULL */
 };
 
-static int parse_url(const char *text, struct url *u)
+int trail_client_open(const char *url, const struct trail_client_opts *opts,
+                      struct trail_client **ret_client, char *err, size_t errlen)
 {
-    const char *p = text;
-    if (strncmp(p, "http://", 7) != 0)
-        return strncmp(p, "https://", 8) == 0 ? -EPROTONOSUPPORT : -EINVAL;
-    p += 7;
-    const char *host = p, *host_end;
-    if (*p == '[') {
-        host = ++p;
-        while (*p && *p != ']')
-            p++;
-        if (*p != ']')
-            return -EINVAL;
-        host_end = p++;
-    } else {
-        while (*p && *p != ':' && *p != '/')
-            p++;
-        host_end = p;
+    struct client_url u;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!url || client_url_parse(url, &u) < 0) {
+        set_err(err, errlen, "%s: not a URL of the form http[s]://HOST[:PORT][/PREFIX]",
+                url ? url : "(null)");
+        return -EINVAL;
     }
-    size_t hl = (size_t)(host_end - host);
-    if (hl == 0 || hl >= sizeof(u->host))
+    if (strchr(u.path, '?')) {
+        set_err(err, errlen, "%s: a query string has no place in traild's URL", url);
         return -EINVAL;
-    memcpy(u->host, host, hl);
-    u->host[hl] = '\0';
-    strcpy(u->port, "80");
-    if (*p == ':') {
-        const char *port = ++p;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        size_t pl = (size_t)(p - port);
-        if (pl == 0 || pl > 5)
-            return -EINVAL;
-        memcpy(u->port, port, pl);
-        u->port[pl] = '\0';
     }
-    if (*p && *p != '/')
+    const char *token = opts ? opts->token : NULL;
+    if (token && (!*token || strpbrk(token, "\r\n"))) {
+        set_err(err, errlen, "the token is empty or holds a line break");
         return -EINVAL;
-    size_t rest = strlen(p);
-    while (rest && p[rest - 1] == '/')
-        rest--;
-    if (rest >= sizeof(u->prefix))
-        return -EINVAL;
-    memcpy(u->prefix, p, rest);
-    u->prefix[rest] = '\0';
+    }
+    struct trail_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    if (token) {
+        size_t n = strlen(token) + 32;
+        if (!(c->auth = malloc(n))) {
+            free(c);
+            return -ENOMEM;
+        }
+        snprintf(c->auth, n, "Authorization: Bearer %s\r\n", token);
+    }
+    struct client_tls tls = {.verify = !(opts && opts->insecure)};
+    if (opts) {
+        tls.ca = opts->ca_file;
+        tls.cert = opts->cert_file;
+        tls.key = opts->key_file;
+        tls.server_name = opts->server_name;
+    }
+    client_http_init(&c->http, &u, &tls,
+                     opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS,
+                     "libtrail");
+    client_url_prefix(&u, c->prefix, sizeof(c->prefix));
+    *ret_client = c;
     return 0;
 }
 
-static int wait_fd(int fd, short what, int64_t deadline)
+int trail_client_request(struct trail_client *c, const char *method, const char *path,
+                         const char *headers, const void *body, size_t len, int *ret_status,
+                         char *err, size_t errlen)
 {
-    for (;;) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd pfd = {.fd = fd, .events = what};
-        int r = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -errno;
+    struct trail_buf target = {0}, hdr = {0};
+    int r = -ENOMEM;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!method || !path || path[0] != '/' || strpbrk(method, " \r\n") ||
+        (headers && *headers && strlen(headers) >= 2 &&
+         strcmp(headers + strlen(headers) - 2, "\r\n"))) {
+        set_err(err, errlen, "a bad method, path or header lines");
+        return -EINVAL;
     }
-}
-
-static int connect_to(const struct url *u, int64_t deadline, int *ret_fd)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(u->host, u->port, &hints, &ai) != 0)
-        return -EHOSTUNREACH;
-    int r = -ECONNREFUSED;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            r = -errno;
-            continue;
-        }
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-            int e = 0;
-            socklen_t el = sizeof(e);
-            r = wait_fd(fd, POLLOUT, deadline);
-            if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0) {
-                freeaddrinfo(ai);
-                *ret_fd = fd;
-                return 0;
-            }
-            if (r == 0)
-                r = -e;
-        } else {
-            r = -errno;
-        }
-        close(fd);
-    }
-    freeaddrinfo(ai);
+    if (trail_buf_append(&target, c->prefix, strlen(c->prefix)) < 0 ||
+        trail_buf_append(&target, path, strlen(path)) < 0 ||
+        (c->auth && trail_buf_append(&hdr, c->auth, strlen(c->auth)) < 0) ||
+        (headers && trail_buf_append(&hdr, headers, strlen(headers)) < 0) ||
+        trail_buf_append(&hdr, "", 0) < 0)
+        goto out;
+    r = client_http_request(&c->http, method, target.data, hdr.data, body, len, ret_status, err,
+                            errlen);
+out:
+    trail_buf_free(&target);
+    trail_buf_free(&hdr);
     return r;
 }
 
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
+const char *trail_client_header(const struct trail_client *c, const char *name, size_t *ret_len)
 {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
-            return -errno;
-        int r = wait_fd(fd, POLLOUT, deadline);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return client_http_header(&c->http, name, ret_len);
 }
 
-static int recv_all(int fd, struct trail_buf *in, int64_t deadline)
+int trail_client_read(struct trail_client *c, void *buf, size_t cap, int timeout_ms, size_t *ret_n,
+                      char *err, size_t errlen)
 {
-    for (;;) {
-        if (in->len > MAX_ANSWER)
-            return TRAIL_E_TOO_LARGE;
-        int r = trail_buf_reserve(in, 65536);
-        if (r < 0)
-            return r;
-        ssize_t got = recv(fd, in->data + in->len, 65536, 0);
-        if (got > 0) {
-            in->len += (size_t)got;
-            in->data[in->len] = '\0';
-            continue;
-        }
-        if (got == 0)
-            return 0;
-        if (errno != EAGAIN && errno != EINTR)
-            return -errno;
-        if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
-            return r;
-    }
+    return client_http_read(&c->http, buf, cap, timeout_ms, ret_n, err, errlen);
+}
+
+int trail_client_read_all(struct trail_client *c, struct trail_buf *out, char *err, size_t errlen)
+{
+    return client_http_read_all(&c->http, out, MAX_BODY, err, errlen);
+}
+
+void trail_client_close(struct trail_client *c)
+{
+    if (!c)
+        return;
+    client_http_close(&c->http);
+    free(c->auth);
+    free(c);
 }
 
 /* ---- the answer's JSON ---- */
@@ -416,81 +368,35 @@ int trail_client_send(const char *url, const struct trail_client_opts *opts,
                       struct trail_event *const *events, size_t n,
                       struct trail_client_result *ret_results, char *err, size_t errlen)
 {
-    struct url u;
-    struct trail_buf req = {0}, body = {0}, in = {0};
+    struct trail_client *c = NULL;
+    struct trail_buf body = {0}, in = {0};
     struct trail_client_result *results = NULL;
-    int fd = -1, r;
-    int timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    int64_t deadline = mono_ms() + timeout;
+    int r, status = 0;
     if (err && errlen)
         err[0] = '\0';
     if (n == 0) {
         set_err(err, errlen, "no events to send");
         return -EINVAL;
     }
-    if ((r = parse_url(url, &u)) < 0) {
-        set_err(err, errlen, "%s: %s", url,
-                r == -EPROTONOSUPPORT ? "https is not supported (use http:// or a TLS proxy)"
-                                      : "not a URL of the form http://HOST[:PORT]");
+    if ((r = trail_client_open(url, opts, &c, err, errlen)) < 0)
         return r;
-    }
     for (size_t i = 0; i < n; i++)
         if ((r = trail_event_to_json(events[i], &body)) < 0 ||
             (r = trail_buf_append(&body, "\n", 1)) < 0)
             goto out;
-    char head[1024];
-    int hl = snprintf(head, sizeof(head),
-                      "POST %s/v1/events HTTP/1.1\r\nHost: %s:%s\r\n"
-                      "Content-Type: application/x-ndjson\r\nContent-Length: %zu\r\n"
-                      "Accept: application/json\r\nConnection: close\r\n"
-                      "User-Agent: libtrail/" TRAIL_VERSION_STRING "\r\n",
-                      u.prefix, u.host, u.port, body.len);
-    if (hl < 0 || (size_t)hl >= sizeof(head)) {
-        r = -EINVAL;
+    r = trail_client_request(c, "POST", "/v1/events",
+                             "Content-Type: application/x-ndjson\r\nAccept: application/json\r\n",
+                             body.data, body.len, &status, err, errlen);
+    if (r == 0)
+        r = trail_client_read_all(c, &in, err, errlen);
+    if (r < 0) {
+        char what[512];
+        snprintf(what, sizeof(what), "%s", err && errlen ? err : "");
+        if (!strstr(what, c->http.url.host)) /* say where, once */
+            set_err(err, errlen, "%s:%s: %s", c->http.url.host, c->http.url.port,
+                    what[0] ? what : trail_strerror(r));
         goto out;
     }
-    if ((r = trail_buf_append(&req, head, (size_t)hl)) < 0)
-        goto out;
-    if (opts && opts->token) {
-        if (strpbrk(opts->token, "\r\n")) {
-            set_err(err, errlen, "the token holds a line break");
-            r = -EINVAL;
-            goto out;
-        }
-        if ((r = trail_buf_append(&req, "Authorization: Bearer ", 22)) < 0 ||
-            (r = trail_buf_append(&req, opts->token, strlen(opts->token))) < 0 ||
-            (r = trail_buf_append(&req, "\r\n", 2)) < 0)
-            goto out;
-    }
-    if ((r = trail_buf_append(&req, "\r\n", 2)) < 0 ||
-        (r = trail_buf_append(&req, body.data, body.len)) < 0)
-        goto out;
-
-    if ((r = connect_to(&u, deadline, &fd)) < 0) {
-        set_err(err, errlen, "cannot connect to %s:%s: %s", u.host, u.port, trail_strerror(r));
-        goto out;
-    }
-    if ((r = send_all(fd, req.data, req.len, deadline)) < 0 ||
-        (r = recv_all(fd, &in, deadline)) < 0) {
-        set_err(err, errlen, "%s:%s: %s", u.host, u.port, trail_strerror(r));
-        goto out;
-    }
-
-    /* status line, headers, body (traild always sends Content-Length with Connection: close) */
-    int status = 0;
-    if (in.len < 12 || sscanf(in.data, "HTTP/1.%*d %d", &status) != 1) {
-        set_err(err, errlen, "%s:%s: not an HTTP answer", u.host, u.port);
-        r = TRAIL_E_PARSE;
-        goto out;
-    }
-    const char *hdr_end = strstr(in.data, "\r\n\r\n");
-    if (!hdr_end) {
-        set_err(err, errlen, "%s:%s: the answer ends in its headers", u.host, u.port);
-        r = TRAIL_E_PARSE;
-        goto out;
-    }
-    const char *b = hdr_end + 4;
-    size_t blen = in.len - (size_t)(b - in.data);
     results = calloc(n, sizeof(*results));
     if (!results) {
         r = -ENOMEM;
@@ -498,14 +404,15 @@ int trail_client_send(const char *url, const struct trail_client_opts *opts,
     }
     char errtext[512];
     size_t got = 0;
-    int kind = read_answer(b, blen, n, results, &got, errtext, sizeof(errtext));
+    int kind =
+        read_answer(in.data ? in.data : "", in.len, n, results, &got, errtext, sizeof(errtext));
     if ((status == 200 || status == 400) && kind == 1) {
         for (size_t i = 0; i < n; i++)
             if (results[i].accepted)
                 trail_event_set_seq(events[i], results[i].seq);
         memcpy(ret_results, results, n * sizeof(*results));
         r = 0;
-        goto out; /* r is 0 */
+        goto out;
     }
     if (kind < 0 || !errtext[0])
         snprintf(errtext, sizeof(errtext), "HTTP status %d", status);
@@ -516,10 +423,8 @@ int trail_client_send(const char *url, const struct trail_client_opts *opts,
         : status == 401 || status == 403 ? -EACCES
                                          : -EPROTO;
 out:
-    if (fd >= 0)
-        close(fd);
+    trail_client_close(c);
     free(results);
-    trail_buf_free(&req);
     trail_buf_free(&body);
     trail_buf_free(&in);
     return r;

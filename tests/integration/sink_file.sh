@@ -56,6 +56,21 @@ bad_conf 'bad.conf:6: \[sink a\] transport: .sctp. is not one of' '[sink a]' 'ty
     'address = 127.0.0.1:514' 'transport = sctp'
 bad_conf 'mapping applies to JSON lines' '[sink a]' 'type = file' 'dir = /tmp' 'mapping = ecs'
 bad_conf "bad.conf:5: \\[sink a\\] min_severity: 'LOUD'" '[sink a]' 'type = file' 'min_severity = LOUD'
+# each type's keys are typed (sink_conf.c): a value is parsed once, by its key's type
+bad_conf 'bad.conf:4: \[sink a\] url: an http:// or https:// URL is needed' '[sink a]' 'type = webhook'
+bad_conf "bad.conf:5: \\[sink a\\] url: 'ftp://x/' is not an http:// or https:// URL" '[sink a]' \
+    'type = webhook' 'url = ftp://x/'
+bad_conf "bad.conf:6: \\[sink a\\] timeout_ms: '5 days' is not a duration" '[sink a]' \
+    'type = webhook' 'url = http://127.0.0.1:9/' 'timeout_ms = 5 days'
+bad_conf "bad.conf:6: \\[sink a\\] max_bytes: '1K' is not a size of at least 4096" '[sink a]' \
+    'type = file' 'dir = /tmp' 'max_bytes = 1K'
+bad_conf "bad.conf:6: \\[sink a\\] verify: 'maybe' is not true or false" '[sink a]' \
+    'type = clickhouse' 'url = http://127.0.0.1:9/' 'verify = maybe'
+# a duration takes a unit: 2s is 2000 ms, within timeout_ms's 100 to 600000
+printf '[store]\npath = %s\n[sink a]\ntype = syslog\naddress = 127.0.0.1:514\ntimeout_ms = 2s\n' \
+    "$WORK/badstore" >"$WORK/good.conf"
+"$TRAILD" -t -c "$WORK/good.conf" >"$WORK/good.out" 2>&1
+check_eq "traild -t takes timeout_ms = 2s" "$?" 0
 
 T0=$(date -u +%s)
 start_traild "$CONF" || exit 1
