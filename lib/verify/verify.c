@@ -1710,37 +1710,114 @@ static int check_signed(struct verify *v, struct trail_verify_report *rep)
                   lo, last, n, rep->signed_size);
 }
 
-static int join(struct verify *v, struct trail_verify_report *rep)
-{
-    struct purge_rec *purges = NULL;
-    size_t n_purges = 0;
-    int r = 0;
-    struct seg_job *prev = NULL; /* the segment before, when it ended cleanly */
-    struct seg_job *last_read = NULL;
+/* What the steps of the join share. */
+struct join_ctx {
+    struct verify *v;
+    struct trail_verify_report *rep;
+    struct purge_rec *purges; /* every segment's purge records, in seq order */
+    size_t n_purges;
+    int started;               /* a segment with a readable header was met */
+    struct seg_job *prev;      /* the segment before, when it ended cleanly */
+    struct seg_job *last_read; /* the last segment whose records were read */
+    /* for matching the checkpoints */
+    uint64_t have_last, first_kept;
+    const struct seg_job *first_job;    /* the first segment whose header reads */
+    uint8_t start_root[TRAIL_HASH_LEN]; /* the tree it starts from */
+    uint64_t ext_ok;                    /* the largest witness checkpoint the store agrees with */
+};
 
+/* Every segment's purge records, gathered in seq order (the segments are). */
+static int collect_purges(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
     for (size_t i = 0; i < v->n_segs; i++) {
         const struct seg_job *j = &v->segs[i];
         for (size_t k = 0; k < j->n_purges; k++) {
-            struct purge_rec *p = realloc(purges, (n_purges + 1) * sizeof(*p));
-            if (!p) {
-                free(purges);
+            struct purge_rec *p = realloc(jc->purges, (jc->n_purges + 1) * sizeof(*p));
+            if (!p)
                 return -ENOMEM;
-            }
-            purges = p;
-            purges[n_purges++] = j->purges[k];
+            jc->purges = p;
+            jc->purges[jc->n_purges++] = j->purges[k];
         }
     }
-    rep->purges = n_purges;
+    jc->rep->purges = jc->n_purges;
+    return 0;
+}
 
-    int started = 0;
+/* The boundary between jc->prev, which ended cleanly, and j, the segment after it. */
+static void join_boundary(struct join_ctx *jc, struct seg_job *j)
+{
+    struct verify *v = jc->v;
+    struct seg_job *prev = jc->prev;
+    uint64_t want = prev->last_seq + 1;
+    char qwhere[300];
+    if (j->h.first_seq > want) {
+        if (prev->has_trailer && prev->trailer_last >= want)
+            report(v, TRAIL_DAMAGE_REMOVED, want, prev->trailer_last, prev->name,
+                   "records %" PRIu64 "..%" PRIu64
+                   " are missing from the end of the segment (its trailer says it "
+                   "ends at %" PRIu64 ")",
+                   want, prev->trailer_last, prev->trailer_last);
+        else if (quarantined_run(v, want, j->h.first_seq - 1, qwhere, sizeof(qwhere)))
+            report(v, TRAIL_DAMAGE_QUARANTINED, want, j->h.first_seq - 1, j->name,
+                   "records %" PRIu64 "..%" PRIu64 " were quarantined by trail repair "
+                   "(%s): they are gone",
+                   want, j->h.first_seq - 1, qwhere);
+        else
+            report(v, TRAIL_DAMAGE_SEGMENT_MISSING, want, j->h.first_seq - 1, j->name,
+                   "records %" PRIu64 "..%" PRIu64 " are missing: no segment holds "
+                   "them (a segment was removed)",
+                   want, j->h.first_seq - 1);
+    } else if (j->h.first_seq < want) {
+        report(v, TRAIL_DAMAGE_INSERTED, prev->good_upto + 1, prev->last_seq, prev->name,
+               "the segment holds records up to %" PRIu64 " but the next one starts "
+               "at %" PRIu64 ": records were inserted between %" PRIu64 " and %" PRIu64,
+               prev->last_seq, j->h.first_seq, prev->good_upto + 1, prev->last_seq);
+    } else if (memcmp(j->h.chain, prev->chain, TRAIL_HASH_LEN) != 0 ||
+               !frontier_eq(&j->h.frontier, &prev->fr)) {
+        if (prev->has_trailer && memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) == 0 &&
+            !prev->bad_cp && !prev->bad_group) {
+            j->replaced = 1;
+            report(v, TRAIL_DAMAGE_SEGMENT_REPLACED, j->h.first_seq, j->h.first_seq, j->name,
+                   "the segment does not continue the one before it (its starting chain "
+                   "head and tree are not where %s ends)",
+                   prev->name);
+        } else {
+            char why[96];
+            snprintf(why, sizeof(why), "that %s starts from", j->name);
+            hash_damage(v, prev, 1, why);
+        }
+    } else {
+        hash_damage(v, prev, 0, "");
+        /* the records join up: a trailer that says otherwise was changed */
+        if (prev->has_trailer && (prev->trailer_last != prev->last_seq ||
+                                  memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) != 0))
+            report(v, TRAIL_DAMAGE_SIDE_FILE, prev->last_seq, prev->last_seq, prev->name,
+                   "the sealed segment's trailer (last seq %" PRIu64
+                   ", chain head) is not what its records give, though they lead to the "
+                   "next segment: the trailer was changed",
+                   prev->trailer_last);
+    }
+}
+
+/*
+ * The segments in seq order: each one's counts into the report, the first
+ * one's start, each boundary with the one before, each one's own structural
+ * damage and torn end.
+ */
+static int walk_segments(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
+    struct trail_verify_report *rep = jc->rep;
+    int r;
     for (size_t i = 0; i < v->n_segs; i++) {
         struct seg_job *j = &v->segs[i];
         if (j->error) {
             report(v, TRAIL_DAMAGE_FORMAT, j->name_seq, j->name_seq, j->name, "cannot read: %s",
                    trail_strerror(j->error));
-            if (prev)
-                hash_damage(v, prev, 0, NULL);
-            prev = NULL;
+            if (jc->prev)
+                hash_damage(v, jc->prev, 0, NULL);
+            jc->prev = NULL;
             continue;
         }
         if (j->header_ok == 2) {
@@ -1753,84 +1830,32 @@ static int join(struct verify *v, struct trail_verify_report *rep)
         rep->group_roots += j->groups_checked;
         if (!j->header_ok) {
             add_finding(v, &j->stop);
-            if (prev)
-                hash_damage(v, prev, 0, NULL);
-            if (!started)
+            if (jc->prev)
+                hash_damage(v, jc->prev, 0, NULL);
+            if (!jc->started)
                 rep->first_seq = j->name_seq;
-            started = 1;
-            prev = NULL;
+            jc->started = 1;
+            jc->prev = NULL;
             continue;
         }
-        if (!started) {
-            started = 1;
+        if (!jc->started) {
+            jc->started = 1;
             rep->first_seq = j->h.first_seq;
-            if ((r = check_start(v, j, purges, n_purges, rep)) < 0)
-                goto out;
+            if ((r = check_start(v, j, jc->purges, jc->n_purges, rep)) < 0)
+                return r;
         }
         /* the boundary with the segment before (not when this one is another store's) */
         int foreign = j->stopped && j->stop.kind == TRAIL_DAMAGE_SEGMENT_REPLACED;
-        if (prev && foreign) {
-            hash_damage(v, prev, 0, NULL);
-        } else if (prev) {
-            uint64_t want = prev->last_seq + 1;
-            char qwhere[300];
-            if (j->h.first_seq > want) {
-                if (prev->has_trailer && prev->trailer_last >= want)
-                    report(v, TRAIL_DAMAGE_REMOVED, want, prev->trailer_last, prev->name,
-                           "records %" PRIu64 "..%" PRIu64
-                           " are missing from the end of the segment (its trailer says it "
-                           "ends at %" PRIu64 ")",
-                           want, prev->trailer_last, prev->trailer_last);
-                else if (quarantined_run(v, want, j->h.first_seq - 1, qwhere, sizeof(qwhere)))
-                    report(v, TRAIL_DAMAGE_QUARANTINED, want, j->h.first_seq - 1, j->name,
-                           "records %" PRIu64 "..%" PRIu64 " were quarantined by trail repair "
-                           "(%s): they are gone",
-                           want, j->h.first_seq - 1, qwhere);
-                else
-                    report(v, TRAIL_DAMAGE_SEGMENT_MISSING, want, j->h.first_seq - 1, j->name,
-                           "records %" PRIu64 "..%" PRIu64 " are missing: no segment holds "
-                           "them (a segment was removed)",
-                           want, j->h.first_seq - 1);
-            } else if (j->h.first_seq < want) {
-                report(v, TRAIL_DAMAGE_INSERTED, prev->good_upto + 1, prev->last_seq, prev->name,
-                       "the segment holds records up to %" PRIu64 " but the next one starts "
-                       "at %" PRIu64 ": records were inserted between %" PRIu64 " and %" PRIu64,
-                       prev->last_seq, j->h.first_seq, prev->good_upto + 1, prev->last_seq);
-            } else if (memcmp(j->h.chain, prev->chain, TRAIL_HASH_LEN) != 0 ||
-                       !frontier_eq(&j->h.frontier, &prev->fr)) {
-                if (prev->has_trailer &&
-                    memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) == 0 &&
-                    !prev->bad_cp && !prev->bad_group) {
-                    j->replaced = 1;
-                    report(v, TRAIL_DAMAGE_SEGMENT_REPLACED, j->h.first_seq, j->h.first_seq,
-                           j->name,
-                           "the segment does not continue the one before it (its starting chain "
-                           "head and tree are not where %s ends)",
-                           prev->name);
-                } else {
-                    char why[96];
-                    snprintf(why, sizeof(why), "that %s starts from", j->name);
-                    hash_damage(v, prev, 1, why);
-                }
-            } else {
-                hash_damage(v, prev, 0, "");
-                /* the records join up: a trailer that says otherwise was changed */
-                if (prev->has_trailer &&
-                    (prev->trailer_last != prev->last_seq ||
-                     memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) != 0))
-                    report(v, TRAIL_DAMAGE_SIDE_FILE, prev->last_seq, prev->last_seq, prev->name,
-                           "the sealed segment's trailer (last seq %" PRIu64
-                           ", chain head) is not what its records give, though they lead to the "
-                           "next segment: the trailer was changed",
-                           prev->trailer_last);
-            }
-        }
+        if (jc->prev && foreign)
+            hash_damage(v, jc->prev, 0, NULL);
+        else if (jc->prev)
+            join_boundary(jc, j);
         if (j->stopped) {
             add_finding(v, &j->stop);
             if (j->bad_cp || j->bad_group)
                 hash_damage(v, j, 0, NULL); /* before the structural damage */
-            prev = NULL;
-            last_read = j;
+            jc->prev = NULL;
+            jc->last_read = j;
             continue;
         }
         if (j->torn_off && !j->is_last)
@@ -1843,10 +1868,19 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                  "%s: an unfinished frame at offset %" PRIu64
                  " (a write in progress, or a crash): not a record yet",
                  j->name, j->torn_off);
-        prev = j;
-        last_read = j;
+        jc->prev = j;
+        jc->last_read = j;
     }
-    /* the last segment's own evidence */
+    return 0;
+}
+
+/* The last segment's own evidence (no segment after it to join), and where the records end. */
+static int last_segment(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
+    struct trail_verify_report *rep = jc->rep;
+    struct seg_job *prev = jc->prev;
+    int r;
     if (prev) {
         if (prev->has_trailer && memcmp(prev->trailer_chain, prev->chain, TRAIL_HASH_LEN) != 0)
             hash_damage(v, prev, 1, "in its trailer");
@@ -1860,16 +1894,21 @@ static int join(struct verify *v, struct trail_verify_report *rep)
         rep->last_seq = prev->last_seq;
         memcpy(rep->chain, prev->chain, TRAIL_HASH_LEN);
         if ((r = frontier_root(&prev->fr, rep->root)) < 0)
-            goto out;
-    } else if (last_read) {
-        rep->last_seq = last_read->last_seq;
+            return r;
+    } else if (jc->last_read) {
+        rep->last_seq = jc->last_read->last_seq;
     }
-    if (!started)
+    if (!jc->started)
         rep->first_seq = 1;
+    return 0;
+}
 
-    /* every purge's anchor against tree.roots and anchors */
-    for (size_t i = 0; i < n_purges; i++) {
-        const struct purge_rec *p = &purges[i];
+/* Every purge's anchor against tree.roots and anchors. */
+static int purge_anchors(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
+    for (size_t i = 0; i < jc->n_purges; i++) {
+        const struct purge_rec *p = &jc->purges[i];
         if (!p->anchor_ok || p->fr.size != p->to_seq) {
             report(v, TRAIL_DAMAGE_FORMAT, p->seq, p->seq, "(purge record)",
                    "the purge record at seq %" PRIu64 " has no usable anchor", p->seq);
@@ -1877,19 +1916,22 @@ static int join(struct verify *v, struct trail_verify_report *rep)
         }
         int k = -1;
         int fr = frontier_vs_side(v, &p->fr, &k);
-        if (fr < 0) {
-            r = fr;
-            goto out;
-        }
+        if (fr < 0)
+            return fr;
         if (fr == 0)
             report(v, TRAIL_DAMAGE_SIDE_FILE, p->to_seq, p->to_seq, "tree.roots",
                    "the anchor of the purge at seq %" PRIu64 " (a subtree of %" PRIu64
                    " leaves) does not match tree.roots and anchors",
                    p->seq, (uint64_t)1 << k);
     }
+    return 0;
+}
 
-    /* tree.roots beyond the records */
-    uint64_t have_last = rep->last_seq;
+/* tree.roots beyond the records: group roots for records that are not there. */
+static void roots_beyond(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
+    uint64_t have_last = jc->rep->last_seq;
     if (v->n_roots > have_last / 256 && !is_zero(v->roots[v->n_roots - 1], TRAIL_HASH_LEN) &&
         v->n_segs) {
         uint64_t covered = v->n_roots * 256;
@@ -1899,117 +1941,153 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                " but the records end at %" PRIu64 ": the tail was cut",
                covered, have_last);
     }
+}
 
-    /* every checkpoint met? */
-    uint64_t first_kept = rep->first_seq;
-    uint8_t start_root[TRAIL_HASH_LEN];
-    const struct seg_job *first_job = NULL;
+/*
+ * A witness's checkpoint the store's records disagree with (res says in
+ * what). Damage in the records is reported from the segment; a fork is when
+ * the store is consistent in itself and still not what the witness saw.
+ */
+static void witness_differs(struct join_ctx *jc, const struct vcp *c, int res)
+{
+    struct verify *v = jc->v;
+    char cpn[64];
+    int seg_damaged = 0;
+    for (size_t k = 0; k < v->n_found; k++)
+        if (v->found[k].seq && v->found[k].seq <= c->size)
+            seg_damaged = 1;
+    if (!seg_damaged)
+        report(v, TRAIL_DAMAGE_FORK, jc->ext_ok + 1, c->size, "(external)",
+               "at size %" PRIu64 " the store's tree %s is not the one %s signs: "
+               "the store was rewritten (a fork) after record %" PRIu64
+               " and at or before record %" PRIu64,
+               c->size, res == CP_ROOT_DIFFERS ? "root" : "chain head", cp_name(c, cpn), jc->ext_ok,
+               c->size);
+}
+
+/* A checkpoint that covers more records than the store holds. */
+static void checkpoint_beyond(struct join_ctx *jc, const struct vcp *c)
+{
+    struct verify *v = jc->v;
+    uint64_t have_last = jc->have_last;
+    char cpn[64];
+    if (c->external)
+        report(v, TRAIL_DAMAGE_ROLLBACK, have_last + 1, c->size, "(external)",
+               "%s covers %" PRIu64 " records but the store ends at %" PRIu64
+               ": it was rolled back or its tail cut",
+               cp_name(c, cpn), c->size, have_last);
+    else
+        report(v, TRAIL_DAMAGE_TRUNCATED, have_last + 1, c->size,
+               v->n_segs ? v->segs[v->n_segs - 1].name : "(no segment)",
+               "records %" PRIu64 "..%" PRIu64 " are missing: the store's own %s covers "
+               "%" PRIu64 " records",
+               have_last + 1, c->size, cp_name(c, cpn), c->size);
+}
+
+/* A checkpoint of records purged: the root from tree.roots and anchors (the chain is gone). */
+static int checkpoint_purged(struct join_ctx *jc, const struct vcp *c)
+{
+    struct verify *v = jc->v;
+    char cpn[64];
+    uint8_t root[TRAIL_HASH_LEN];
+    int sr = side_mth(v, 0, c->size, root);
+    if (sr < 0)
+        return sr;
+    if (sr == 0) {
+        note(v, "%s (size %" PRIu64 ") predates the records kept; not rechecked", cp_name(c, cpn),
+             c->size);
+        return 0;
+    }
+    jc->rep->checked++;
+    if (memcmp(root, c->root, TRAIL_HASH_LEN) != 0)
+        report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_SIDE_FILE, 1, c->size,
+               c->external ? "(external)" : "tree.roots",
+               "%s (size %" PRIu64 ", before the purge point) does not match the tree "
+               "kept in tree.roots and anchors",
+               cp_name(c, cpn), c->size);
+    else
+        vouched(v, jc->rep, c);
+    return 0;
+}
+
+/* One checkpoint (in size order): met by a worker, or placed against the records now. */
+static int match_checkpoint(struct join_ctx *jc, struct vcp *c)
+{
+    struct verify *v = jc->v;
+    struct trail_verify_report *rep = jc->rep;
+    char cpn[64];
+    int res = __atomic_load_n(&c->result, __ATOMIC_RELAXED);
+    if (res == CP_MATCH) {
+        rep->checked++;
+        if (c->external)
+            jc->ext_ok = c->size;
+        vouched(v, rep, c);
+        return 0;
+    }
+    if (res != CP_UNSEEN) {
+        rep->checked++;
+        if (c->external)
+            witness_differs(jc, c, res);
+        return 0;
+    }
+    if (c->size > jc->have_last) {
+        checkpoint_beyond(jc, c);
+        return 0;
+    }
+    if (c->size == 0) {
+        uint8_t empty[TRAIL_HASH_LEN];
+        static const uint8_t zero[TRAIL_HASH_LEN];
+        trail_hash_empty(empty);
+        rep->checked++;
+        if (memcmp(c->root, empty, TRAIL_HASH_LEN) || memcmp(c->chain, zero, TRAIL_HASH_LEN))
+            report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_CHECKPOINT, 0, 0,
+                   c->external ? "(external)" : "checkpoints",
+                   "%s of size 0 does not sign the empty tree", cp_name(c, cpn));
+        else
+            vouched(v, rep, c);
+        return 0;
+    }
+    if (jc->first_job && c->size == jc->first_kept - 1) {
+        rep->checked++;
+        if (memcmp(c->root, jc->start_root, TRAIL_HASH_LEN) ||
+            memcmp(c->chain, jc->first_job->h.chain, TRAIL_HASH_LEN))
+            report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_SEGMENT_REPLACED,
+                   jc->first_kept, jc->first_kept, jc->first_job->name,
+                   "the state the first segment starts from is not what %s signs", cp_name(c, cpn));
+        else
+            vouched(v, rep, c);
+        return 0;
+    }
+    if (c->size < jc->first_kept)
+        return checkpoint_purged(jc, c);
+    note(v, "%s (size %" PRIu64 ") falls among damaged records; not compared", cp_name(c, cpn),
+         c->size);
+    return 0;
+}
+
+/* Every checkpoint taken as evidence: was it met? */
+static int match_checkpoints(struct join_ctx *jc)
+{
+    struct verify *v = jc->v;
+    int r;
+    jc->have_last = jc->rep->last_seq;
+    jc->first_kept = jc->rep->first_seq;
     for (size_t i = 0; i < v->n_segs; i++)
         if (v->segs[i].header_ok == 1) {
-            first_job = &v->segs[i];
+            jc->first_job = &v->segs[i];
             break;
         }
-    if (first_job && (r = frontier_root(&first_job->h.frontier, start_root)) < 0)
-        goto out;
-    uint64_t ext_ok = 0; /* the largest witness checkpoint the store agrees with */
-    for (size_t i = 0; i < v->n_sorted; i++) {
-        struct vcp *c = v->sorted[i];
-        char cpn[64];
-        int res = __atomic_load_n(&c->result, __ATOMIC_RELAXED);
-        if (res == CP_MATCH) {
-            rep->checked++;
-            if (c->external)
-                ext_ok = c->size;
-            vouched(v, rep, c);
-            continue;
-        }
-        if (res != CP_UNSEEN) {
-            rep->checked++;
-            if (c->external) {
-                /* damage in the records is reported from the segment; a fork is when the
-                   store is consistent in itself and still not what the witness saw */
-                int seg_damaged = 0;
-                for (size_t k = 0; k < v->n_found; k++)
-                    if (v->found[k].seq && v->found[k].seq <= c->size)
-                        seg_damaged = 1;
-                if (!seg_damaged)
-                    report(v, TRAIL_DAMAGE_FORK, ext_ok + 1, c->size, "(external)",
-                           "at size %" PRIu64 " the store's tree %s is not the one %s signs: "
-                           "the store was rewritten (a fork) after record %" PRIu64
-                           " and at or before record %" PRIu64,
-                           c->size, res == CP_ROOT_DIFFERS ? "root" : "chain head", cp_name(c, cpn),
-                           ext_ok, c->size);
-            }
-            continue;
-        }
-        if (c->size > have_last) {
-            if (c->external)
-                report(v, TRAIL_DAMAGE_ROLLBACK, have_last + 1, c->size, "(external)",
-                       "%s covers %" PRIu64 " records but the store ends at %" PRIu64
-                       ": it was rolled back or its tail cut",
-                       cp_name(c, cpn), c->size, have_last);
-            else
-                report(v, TRAIL_DAMAGE_TRUNCATED, have_last + 1, c->size,
-                       v->n_segs ? v->segs[v->n_segs - 1].name : "(no segment)",
-                       "records %" PRIu64 "..%" PRIu64 " are missing: the store's own %s covers "
-                       "%" PRIu64 " records",
-                       have_last + 1, c->size, cp_name(c, cpn), c->size);
-            continue;
-        }
-        if (c->size == 0) {
-            uint8_t empty[TRAIL_HASH_LEN];
-            static const uint8_t zero[TRAIL_HASH_LEN];
-            trail_hash_empty(empty);
-            rep->checked++;
-            if (memcmp(c->root, empty, TRAIL_HASH_LEN) || memcmp(c->chain, zero, TRAIL_HASH_LEN))
-                report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_CHECKPOINT, 0, 0,
-                       c->external ? "(external)" : "checkpoints",
-                       "%s of size 0 does not sign the empty tree", cp_name(c, cpn));
-            else
-                vouched(v, rep, c);
-            continue;
-        }
-        if (first_job && c->size == first_kept - 1) {
-            rep->checked++;
-            if (memcmp(c->root, start_root, TRAIL_HASH_LEN) ||
-                memcmp(c->chain, first_job->h.chain, TRAIL_HASH_LEN))
-                report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_SEGMENT_REPLACED,
-                       first_kept, first_kept, first_job->name,
-                       "the state the first segment starts from is not what %s signs",
-                       cp_name(c, cpn));
-            else
-                vouched(v, rep, c);
-            continue;
-        }
-        if (c->size < first_kept) {
-            /* purged: the root from tree.roots and anchors (the chain is gone with them) */
-            uint8_t root[TRAIL_HASH_LEN];
-            int sr = side_mth(v, 0, c->size, root);
-            if (sr < 0) {
-                r = sr;
-                goto out;
-            }
-            if (sr == 0) {
-                note(v, "%s (size %" PRIu64 ") predates the records kept; not rechecked",
-                     cp_name(c, cpn), c->size);
-                continue;
-            }
-            rep->checked++;
-            if (memcmp(root, c->root, TRAIL_HASH_LEN) != 0)
-                report(v, c->external ? TRAIL_DAMAGE_FORK : TRAIL_DAMAGE_SIDE_FILE, 1, c->size,
-                       c->external ? "(external)" : "tree.roots",
-                       "%s (size %" PRIu64 ", before the purge point) does not match the tree "
-                       "kept in tree.roots and anchors",
-                       cp_name(c, cpn), c->size);
-            else
-                vouched(v, rep, c);
-            continue;
-        }
-        note(v, "%s (size %" PRIu64 ") falls among damaged records; not compared", cp_name(c, cpn),
-             c->size);
-    }
+    if (jc->first_job && (r = frontier_root(&jc->first_job->h.frontier, jc->start_root)) < 0)
+        return r;
+    for (size_t i = 0; i < v->n_sorted; i++)
+        if ((r = match_checkpoint(jc, v->sorted[i])) < 0)
+            return r;
+    return 0;
+}
 
-    /* same size, different tree: a fork among the checkpoints themselves */
+/* Same size, different tree: a fork among the store's own checkpoints. */
+static void checkpoint_forks(struct verify *v)
+{
     for (size_t i = 1; i < v->n_sorted; i++) {
         const struct vcp *a = v->sorted[i - 1], *b = v->sorted[i];
         if (a->external || b->external)
@@ -2022,8 +2100,11 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                    cp_name(b, bn), a->size);
         }
     }
+}
 
-    /* signatures of DIR/checkpoints */
+/* The signatures of DIR/checkpoints that did not verify (checked by the workers). */
+static void bad_signatures(struct verify *v)
+{
     for (size_t i = 0; i < v->n_internal; i++) {
         if (!v->sig_bad[i])
             continue;
@@ -2041,10 +2122,29 @@ static int join(struct verify *v, struct trail_verify_report *rep)
                    "among the keys given",
                    c->line, c->size, full.key_id);
     }
+}
+
+/*
+ * The segments joined in seq order, then everything checked against the
+ * whole: purge anchors, tree.roots, the checkpoints. The order of the steps
+ * is the order findings of equal seq are reported in.
+ */
+static int join(struct verify *v, struct trail_verify_report *rep)
+{
+    struct join_ctx jc = {.v = v, .rep = rep};
+    int r;
+    if ((r = collect_purges(&jc)) < 0 || (r = walk_segments(&jc)) < 0 ||
+        (r = last_segment(&jc)) < 0 || (r = purge_anchors(&jc)) < 0)
+        goto out;
+    roots_beyond(&jc);
+    if ((r = match_checkpoints(&jc)) < 0)
+        goto out;
+    checkpoint_forks(v);
+    bad_signatures(v);
     /* last: it tells apart a store that fails already from one only signatures can fail */
     r = check_signed(v, rep);
 out:
-    free(purges);
+    free(jc.purges);
     return r;
 }
 
