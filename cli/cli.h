@@ -84,6 +84,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_tiles(int argc, char **argv);
 int cmd_token_hash(int argc, char **argv); /* cli/token.c */
+int cmd_backup(int argc, char **argv);     /* cli/backup.c */
 
 /* Checkpoints from --checkpoint values, each with where it came from. */
 #define CLI_WHERE_LEN 320

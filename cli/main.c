@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"loadgen", cmd_loadgen, "simulate an identity server's events (demos, tests, benchmarks)"},
     {"import", cmd_import, "append events from an NDJSON, JSON or CEF/event.log file to a store"},
     {"export", cmd_export, "print a store's events as NDJSON or CEF"},
+    {"backup", cmd_backup, "copy a store while traild writes to it, and verify the copy"},
     {"repair", cmd_repair, "quarantine a stopped store's damaged files so that it opens cleanly"},
     {"purge", cmd_purge, "remove a store's oldest events by age or size (retention)"},
     {"stats", cmd_stats, "what a store holds: events, segments, bytes per event, times"},
