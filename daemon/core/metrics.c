@@ -238,6 +238,17 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
         "replaced: nothing more is acknowledged (docs/store.md).\n"
         "# TYPE trail_store_tampered gauge\ntrail_store_tampered %d\n",
         traild.store && trail_store_tampered(traild.store, NULL, 0, NULL) ? 1 : 0);
+    /* The latest signed checkpoint, for an alert on its age: a store that stops signing
+     * leaves what it takes unprovable to a witness (docs/operations.md, "Monitoring"). */
+    struct trail_checkpoint cp;
+    if (traild.store && trail_store_checkpoint_latest(traild.store, &cp) == 0)
+        r |= json_printf(
+            out,
+            "# HELP trail_checkpoint_time_seconds When the latest signed checkpoint was made.\n"
+            "# TYPE trail_checkpoint_time_seconds gauge\ntrail_checkpoint_time_seconds %.6f\n"
+            "# HELP trail_checkpoint_size The records the latest signed checkpoint covers.\n"
+            "# TYPE trail_checkpoint_size gauge\ntrail_checkpoint_size %" PRIu64 "\n",
+            (double)cp.time_us / 1e6, cp.tree_size);
     if (disk_bytes >= 0)
         r |= json_printf(out,
                          "# HELP trail_store_bytes Bytes the store occupies on disk.\n"

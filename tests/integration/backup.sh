@@ -30,6 +30,9 @@ start_traild "$WORK/a.conf" "$WORK/a.log" || exit 1
 # a checkpoint kept elsewhere before the backup, as a witness would keep it
 check "300 events stored" quiet "$TRAIL" loadgen -n 300 --seed 1 --url "$URL"
 check "a checkpoint covers them" tick_until_checkpoint "$URL" 300
+check "/metrics: the latest checkpoint's size (for alerts)" \
+    wait_metric "$URL" '^trail_checkpoint_size ([3-9][0-9]{2}|[0-9]{4,})$'
+check "/metrics: the latest checkpoint's time" wait_metric "$URL" '^trail_checkpoint_time_seconds [0-9]{10}\.[0-9]{6}$'
 "$TRAIL" checkpoint --store "$WORK/store" >"$WORK/before.cp"
 check "the checkpoint before the backup" grep -q '^trail-checkpoint/[0-9]* ' "$WORK/before.cp"
 
