@@ -127,28 +127,11 @@ static int copy_file(const char *src, const char *dst, int whole_lines, size_t h
     }
     if (unit > 1 && len > header)
         len = header + (len - header) / unit * unit;
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
-    if (out < 0) {
-        int e = -errno;
-        free(buf);
-        return e;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(out, buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = -errno;
-            free(buf);
-            close(out);
-            return e;
-        }
-        off += (size_t)n;
-    }
+    /* written as every replaced file of trail is: beside it, synced, renamed */
+    int r = trail_file_replace(dst, buf, len, st.st_mode & 0777);
     free(buf);
-    if (fsync(out) < 0 || close(out) < 0)
-        return -errno;
+    if (r < 0)
+        return r;
     c->copied++;
     c->bytes += len;
     return 0;
