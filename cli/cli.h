@@ -109,6 +109,7 @@ void cli_checkpoints_free(struct cli_checkpoints *cps);
 
 int cmd_sinks(int argc, char **argv);
 int cmd_rules(int argc, char **argv); /* cli/rules.c */
+int cmd_report(int argc, char **argv); /* cli/report.c */
 
 /*
  * cli_sinks_print - print the sinks of the store in dir (cli/sinks.c): one

@@ -2503,6 +2503,125 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q,
 /* trail_count_free - free a count. */
 void trail_count_free(struct trail_count *c);
 
+/* ------------------------------------------------------------------------ */
+/* Reports                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A report is a named, described, categorised list of sections, each a
+ * search ("events = TITLE") or a count ("count = TITLE") with the filters
+ * of a query (event, severity, where, text, by, order, limit) and a time
+ * range read against a "now" given when it runs (docs/reports.md):
+ *
+ *   last N(s|m|h|d|w)   [now - N, now)
+ *   today, yesterday    the UTC day of now (to now), the day before
+ *   this P, previous P  P is week (from Monday), month, quarter or year, UTC:
+ *                       this one (to now), or the whole one before it
+ *   SINCE .. UNTIL      RFC 3339 times or dates (midnight UTC); either may be
+ *                       left out (open); "all": every event
+ *
+ * Definitions come in the INI form of trail.conf: a "[report NAME]"
+ * section per report, NAME of [a-z0-9_-], 1 to 64 bytes.
+ */
+struct trail_reports;
+struct trail_report;
+
+enum trail_report_format {
+    TRAIL_REPORT_TABLE = 0, /* text for a terminal, escaped */
+    TRAIL_REPORT_CSV = 1,   /* per section: a title row, a header row, rows; a blank line between */
+    TRAIL_REPORT_JSON = 2,  /* one object (docs/reports.md) */
+    TRAIL_REPORT_HTML = 3   /* one self-contained page: tables, inline SVG bars, no script */
+};
+
+/*
+ * trail_reports_new - an empty set of reports whose filters are read
+ * against cat (which must outlive it). Free with trail_reports_free().
+ * 0 or -ENOMEM.
+ */
+int trail_reports_new(const struct trail_catalog *cat, struct trail_reports **ret_reports);
+
+/* trail_reports_free - free the set and its reports. */
+void trail_reports_free(struct trail_reports *rs);
+
+/*
+ * trail_reports_set - one "key = value" line of the section [report name]
+ * (made at its first line), in the order of the file: title, category,
+ * description (repeated lines are joined) and range are the report's;
+ * "count = TITLE" and "events = TITLE" start a section, and the keys after
+ * it (range, limit, event, severity, where, text, by, order) are that
+ * section's. where names the source for messages (may be NULL). Returns 0,
+ * or TRAIL_E_PARSE with err saying what is wrong; -ENOMEM.
+ */
+int trail_reports_set(struct trail_reports *rs, const char *name, const char *key,
+                      const char *value, const char *where, char *err, size_t errlen);
+
+/*
+ * trail_reports_load_file - read the [report NAME] sections of the INI file
+ * at path (other sections are skipped, so a trail.conf can be read too);
+ * trail_reports_load_dir - every *.conf file of dir, in name order. A report
+ * defined again by a later file or section is refused. Returns 0,
+ * TRAIL_E_PARSE with err naming the file and line, -errno reading.
+ */
+int trail_reports_load_file(struct trail_reports *rs, const char *path, char *err, size_t errlen);
+int trail_reports_load_dir(struct trail_reports *rs, const char *dir, char *err, size_t errlen);
+
+/*
+ * trail_reports_check - after loading: every report has a section and each
+ * section's keys fit its kind ("by" is for counts). Returns 0 or
+ * TRAIL_E_PARSE with err.
+ */
+int trail_reports_check(const struct trail_reports *rs, char *err, size_t errlen);
+
+/* trail_reports_count, trail_reports_at - the reports in name order (i < count), or NULL. */
+size_t trail_reports_count(const struct trail_reports *rs);
+const struct trail_report *trail_reports_at(const struct trail_reports *rs, size_t i);
+
+/* trail_reports_find - the report named name, or NULL. */
+const struct trail_report *trail_reports_find(const struct trail_reports *rs, const char *name);
+
+/* What a report is, for lists; the strings are the report's. */
+struct trail_report_info {
+    const char *name, *title, *category, *description, *source;
+    size_t sections;
+};
+
+/* trail_report_info - fill ret_info. */
+void trail_report_info(const struct trail_report *r, struct trail_report_info *ret_info);
+
+/*
+ * trail_reports_list_json - append {"reports":[{name, title, category,
+ * description, sections:[{title, kind, range}]}, ...]} for every report.
+ * 0 or -ENOMEM.
+ */
+int trail_reports_list_json(const struct trail_reports *rs, struct trail_buf *out);
+
+/* trail_report_describe - append the report's definition as its INI section. 0 or -ENOMEM. */
+int trail_report_describe(const struct trail_report *r, struct trail_buf *out);
+
+/*
+ * trail_report_format_parse - "table", "csv", "json" or "html" into
+ * *ret_format. 0 or TRAIL_E_PARSE.
+ */
+int trail_report_format_parse(const char *text, int *ret_format);
+
+/*
+ * trail_report_range - the range text (as above) resolved against now_us:
+ * [*ret_since, *ret_until), INT64_MIN / INT64_MAX where open. 0 or
+ * TRAIL_E_PARSE with err.
+ */
+int trail_report_range(const char *text, int64_t now_us, int64_t *ret_since, int64_t *ret_until,
+                       char *err, size_t errlen);
+
+/*
+ * trail_report_run - run every section of r over ix with the ranges read
+ * against now_us (0: the wall clock) and append the result to out in the
+ * format (enum trail_report_format). Reads ix only; thread-safe. Returns 0,
+ * or the error of a search (as trail_results_open(), with err); out may
+ * then hold a part of the report.
+ */
+int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64_t now_us,
+                     int format, struct trail_buf *out, char *err, size_t errlen);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

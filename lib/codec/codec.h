@@ -40,6 +40,14 @@ int codec_put_i64(struct trail_buf *out, int64_t v);
 size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);
 
 /*
+ * codec_html_text - append s[0..n) as HTML text: escaped as trail_text_escape()
+ * does (LF, CR and TAB as \n, \r, \t), and & < > " ' as entities, so that it
+ * is safe in an element and in a quoted attribute. 0 or -ENOMEM (out is then
+ * as it was).
+ */
+int codec_html_text(struct trail_buf *out, const char *s, size_t n);
+
+/*
  * struct codec_nulls - the attribute keys a decoder read as null (declared
  * "not set"), so that a key given twice, as null and as a value, is a
  * duplicate. Keys are kept NUL-terminated, in a small buffer of its own

@@ -23,6 +23,9 @@
  * tokens such as a host name, where an escape would be read back as text
  * anyway). traild's log and the CLI's messages use the same escaper.
  *
+ * HTML text (codec_html_text, the reports' HTML page) is escaped text with
+ * & < > " ' as entities, fit for an element's text and a quoted attribute.
+ *
  * A CSV cell (trail_text_csv_cell) is escaped text, quoted as RFC 4180 says
  * and with OWASP's leading "'" before what a spreadsheet would take for a
  * formula.
@@ -197,6 +200,35 @@ int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n)
             out->data[start] = '\0';
     }
     trail_buf_free(&e);
+    return r;
+}
+
+int codec_html_text(struct trail_buf *out, const char *s, size_t n)
+{
+    size_t start = out->len;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0;) {
+        size_t run = 0;
+        while (i + run < n && !memchr("&<>\"'", s[i + run], 5))
+            run++;
+        /* the markup characters are ASCII, so a run never splits a UTF-8 sequence */
+        r = trail_text_escape(out, s + i, run, NULL, TRAIL_ESC_NL | TRAIL_ESC_TAB);
+        i += run;
+        if (r == 0 && i < n) {
+            const char *ent = s[i] == '&'   ? "&amp;"
+                              : s[i] == '<' ? "&lt;"
+                              : s[i] == '>' ? "&gt;"
+                              : s[i] == '"' ? "&quot;"
+                                            : "&#39;";
+            r = trail_buf_append(out, ent, strlen(ent));
+            i++;
+        }
+    }
+    if (r < 0) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
     return r;
 }
 
