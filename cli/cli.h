@@ -108,7 +108,7 @@ int cli_checkpoints_load(const char *cmd, const char *arg, const char *label, in
 void cli_checkpoints_free(struct cli_checkpoints *cps);
 
 int cmd_sinks(int argc, char **argv);
-int cmd_rules(int argc, char **argv); /* cli/rules.c */
+int cmd_rules(int argc, char **argv);  /* cli/rules.c */
 int cmd_report(int argc, char **argv); /* cli/report.c */
 
 /*

@@ -36,7 +36,8 @@ static const struct command commands[] = {
     {"checkpoint", cmd_checkpoint, "print the store's latest signed checkpoint for a witness"},
     {"tiles", cmd_tiles, "write the store's C2SP tlog-tiles as static files"},
     {"sinks", cmd_sinks, "each sink's cursor, lag and last error (delivery state)"},
-    {"report", cmd_report, "run saved reports (counts and searches over a period) as text, CSV, HTML"},
+    {"report", cmd_report,
+     "run saved reports (counts and searches over a period) as text, CSV, HTML"},
     {"rules", cmd_rules, "check Sigma detection rules and run them over events"},
     {"token-hash", cmd_token_hash, "make a bearer token for traild and its [tokens] entry"},
 };
