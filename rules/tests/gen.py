@@ -118,6 +118,67 @@ write("expiry_warnings", "quiet",
       [ev(0, "pipes_mail_delivered", duser="alice", **client(1))])
 
 
+def oidc_ok(sec, user, src, n):
+    return ev(sec, "auth_entrypoints_oidc_auth_successful", duser=user, src=src,
+              phxEntrypointId="oidc1", phxEntrypointType="OIDC", **client(n))
+
+
+# successful sign-in after a run of failures: 5 failures of ivan within 10 minutes, then a success
+write("signin_after_failures", "fires",
+      [oidc_failed(60 * i, "ivan", "192.0.2.40", i) for i in range(5)] +
+      [oidc_ok(400, "ivan", "192.0.2.40", 9)])
+write("signin_after_failures", "quiet",
+      # four failures, then a success
+      [oidc_failed(60 * i, "judy", "192.0.2.41", i) for i in range(4)] +
+      [oidc_ok(300, "judy", "192.0.2.41", 5)] +
+      # a success first, then five failures
+      [oidc_ok(1000, "kim", "192.0.2.42", 10)] +
+      [oidc_failed(1060 + 60 * i, "kim", "192.0.2.42", 11 + i) for i in range(5)] +
+      # five failures, the success more than 15 minutes after the fifth
+      [oidc_failed(3000 + 60 * i, "leo", "192.0.2.43", 20 + i) for i in range(5)] +
+      [oidc_ok(3240 + 15 * 60 + 1, "leo", "192.0.2.43", 30)] +
+      # five failures of one user, a success of another
+      [oidc_failed(6000 + 60 * i, "mia", "192.0.2.44", 40 + i) for i in range(5)] +
+      [oidc_ok(6400, "ned", "192.0.2.44", 50)])
+
+
+def token(sec, eid, user, serial, src, n, **more):
+    return ev(sec, eid, duser=user, token_serial=serial, token_type="OATH TOTP", src=src,
+              **client(n), **more)
+
+
+def enrolled(sec, user, serial, src, n, **more):
+    return token(sec, "prism_token_enrolled", user, serial, src, n, **more)
+
+
+def used(sec, user, serial, src, n):
+    return token(sec, "pipes_token_validation_success", user, serial, src, n)
+
+
+# a token enrolled from the user's address, used from there, then from another one
+write("token_new_source", "fires",
+      [enrolled(0, "olga", "OATH0001", "192.0.2.50", 1),
+       used(120, "olga", "OATH0001", "192.0.2.50", 2),
+       used(900, "olga", "OATH0001", "203.0.113.66", 3)])
+write("token_new_source", "quiet",
+      # enrolled and used from one address
+      [enrolled(0, "pia", "OATH0002", "192.0.2.51", 1),
+       used(120, "pia", "OATH0002", "192.0.2.51", 2),
+       used(900, "pia", "OATH0002", "192.0.2.51", 3),
+       # another token used from another address
+       enrolled(1000, "quinn", "OATH0003", "192.0.2.52", 4),
+       used(1100, "rolf", "OATH0004", "203.0.113.67", 5),
+       # used from two addresses without an enrolment
+       used(2000, "sven", "OATH0005", "192.0.2.53", 6),
+       used(2100, "sven", "OATH0005", "203.0.113.68", 7),
+       # enrolled by an administrator from the helpdesk, used by the user
+       enrolled(3000, "tove", "OATH0006", "198.51.100.9", 8, suser="helpdesk"),
+       used(3100, "tove", "OATH0006", "192.0.2.54", 9),
+       # used from another address more than a day after the enrolment
+       enrolled(4000, "ulla", "OATH0007", "192.0.2.55", 10),
+       used(4000 + 86400 + 1, "ulla", "OATH0007", "203.0.113.69", 11)])
+
+
 def rejected(sec, inp, n):
     return ev(sec, "trail_event_rejected", own=True, input=inp, reason="unknown event id",
               raw="garbage %d" % n, raw_bytes=9)

@@ -40,7 +40,7 @@ cursor_at_least() { # the detector's cursor has evaluated seq $1
 has_alerts() { [ "$(n_alerts "$@")" -ge 1 ]; }
 
 start_traild "$CONF" "$WORK/traild1.log" || exit 1
-check_grep "the rules are loaded" "detect: 14 rules from $WORK/rules" "$WORK/traild1.log"
+check_grep "the rules are loaded" "detect: 21 rules from $WORK/rules" "$WORK/traild1.log"
 
 # ---- an attack: ten failed sign-ins of alice in three minutes
 check_eq "the attack is stored" "$(post "$TRAIL_SOURCE_DIR/rules/tests/password_guessing.fires.ndjson")" 200

@@ -11,7 +11,7 @@ RULES="$TRAIL_SOURCE_DIR/rules"
 
 "$TRAIL" rules check --strict "$RULES" >"$WORK/check.out" 2>&1
 check_eq "the pack checks clean under --strict" "$?" 0
-check_grep "the pack's summary" "^14 rules \(6 correlations, 0 not applicable\), 0 errors, 0 warnings$" "$WORK/check.out"
+check_grep "the pack's summary" "^21 rules \(10 correlations, 0 not applicable\), 0 errors, 0 warnings$" "$WORK/check.out"
 
 cat >"$WORK/warn.yml" <<'YML'
 title: unknown field
@@ -27,7 +27,8 @@ YML
 for pair in password_guessing:password_guessing password_spraying:password_spraying \
     lockout_storm:lockout_storm mfa_push_fatigue:mfa_push_fatigue config_changes:config_change \
     alert_emergency:alert_or_emergency expiry_warnings:expiry_warning \
-    rejected_burst:rejected_burst; do
+    rejected_burst:rejected_burst signin_after_failures:signin_after_failures \
+    token_new_source:token_new_source; do
     set_name=${pair%%:*}
     rule=${pair#*:}
     "$TRAIL" rules test "$RULES" --events "$RULES/tests/$set_name.fires.ndjson" --format json \
