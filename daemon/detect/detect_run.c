@@ -340,6 +340,9 @@ static void on_alert(void *ctx, const struct detect_alert *a)
     const char *level = r->level ? detect_level_name(r->level) : "medium";
     trail_event_set_string(ev, "level", level, strlen(level));
     trail_event_set_int(ev, "level_severity", detect_level_severity(r->level));
+    /* the record is as severe as its rule says, so that severity filters (sinks, searches,
+     * the viewer) tell a critical alert from an informational one */
+    trail_event_set_severity(ev, detect_level_severity(r->level));
     const char *type = r->corr ? detect_corr_type_name(r->corr) : "detection";
     trail_event_set_string(ev, "type", type, strlen(type));
     if (a->n_group) {

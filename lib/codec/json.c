@@ -1177,6 +1177,11 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
         ev->received_us = side.received_us;
         ev->input = side.input;
         ev->own = side.own && side.input == TRAIL_INPUT_TRAIL;
+        /* trail's own record says how severe it is (an alert: its rule's level) */
+        if (ev->own && ev->def && ev->def->custom == TRAIL_DEF_OWN && t.severity) {
+            ev->severity = t.severity;
+            ev->requested_severity = 0;
+        }
         memcpy(ev->input_name, side.input_name, side.input_name_len + 1);
         ev->input_name_len = side.input_name_len;
         ev->peer = side.peer;

@@ -891,7 +891,9 @@ int trail_event_validate(struct trail_event *ev)
         return add_problem(ev, skew);
     if (!ev->def)
         return event_errorf(ev, TRAIL_E_UNKNOWN_EVENT, "unknown event id '%s'", ev->id);
-    if (ev->severity != ev->def->severity)
+    /* trail's own records may say how severe they are (an alert: its rule's level); the
+     * catalog's severity of an own event is then its usual one */
+    if (ev->severity != ev->def->severity && !(ev->own && ev->def->custom == TRAIL_DEF_OWN))
         return event_errorf(ev, TRAIL_E_BAD_SEVERITY,
                             "event '%s' has severity %d in the catalog, not %d", ev->id,
                             ev->def->severity, ev->severity);

@@ -70,9 +70,11 @@ const struct own_event own_events[] = {
      "file:string, from_seq:int, to_seq:int, reason:string, quarantined:int, msg:string"},
     {"trail_alert", "WARNING",
      "A detection rule fired (traild's [detect] rules, Sigma): the rule, its level and the "
-     "trail severity it maps to, for a correlation its group, window and count, and the seqs "
+     "trail severity it maps to, which is the record's own (WARNING for a rule of level "
+     "medium or none; docs/rules.md, \"Levels\"), for a correlation its group, window and count, "
+     "and the seqs "
      "of the events it cites; with a grace, until when it holds the group's firings back, and "
-     "the summary that updates it once the grace is over (docs/detection.md).",
+     "the summary that updates it once the grace is over (docs/rules.md).",
      "rule_id:string:indexed, rule:string:indexed, title:string, "
      "level:enum(informational|low|medium|high|critical), level_severity:int, type:string, "
      "group:string, count:int, window_start:time, window_end:time, events:int, "

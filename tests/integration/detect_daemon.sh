@@ -47,12 +47,14 @@ check_eq "the attack is stored" "$(post "$TRAIL_SOURCE_DIR/rules/tests/password_
 check "an alert is stored" wait_for 30 has_alerts --where rule=password_guessing
 alerts --where rule=password_guessing >"$WORK/alert.json"
 
-# the attack's seqs: the ten records after traild's two lifecycle records
+# the attack's seqs: the ten records after traild's two lifecycle records; the
+# severity: the level high is ERROR
 for want in '"rule":"password_guessing"' '"rule_id":"6f0b5a8e-1d2c-4c3e-9b1a-7e5d0c9a1f02"' \
     '"title":"Password guessing on one account"' '"level":"high"' '"level_severity":7' \
     '"type":"event_count"' '"group":"duser=alice"' '"count":10' '"events":10' \
     '"window_start":"2026-11-24T08:00:00.000000Z"' '"window_end":"2026-11-24T08:03:00.000000Z"' \
-    '"first_seqs":"3,4,5,6,7,8,9,10,11,12"' '"fired_seq":12' '"origin":"trail"'; do
+    '"first_seqs":"3,4,5,6,7,8,9,10,11,12"' '"fired_seq":12' '"origin":"trail"' \
+    '"severity":7,"severity_name":"ERROR"'; do
     check_grep "the alert carries $want" "$want" "$WORK/alert.json"
 done
 
@@ -104,7 +106,7 @@ detection:
 level: low
 YML
 kill -HUP "$TRAILD_PID"
-check "the new rule is loaded" wait_for 30 grep -q "detect: 15 rules loaded" "$WORK/traild3.log"
+check "the new rule is loaded" wait_for 30 grep -q "detect: 22 rules loaded" "$WORK/traild3.log"
 printf '{"id":"prism_user_locked","attrs":{"duser":"zed","phxTraceId":"#z"}}\n' >"$WORK/z.ndjson"
 check_eq "zed is locked" "$(post "$WORK/z.ndjson")" 200
 check "the new rule fires" wait_for 30 has_alerts --where rule=zed_locked
@@ -140,7 +142,7 @@ check_grep "GET /v1/rules: a rule with its grace" '"name":"password_guessing".*"
 check_grep "GET /v1/rules: a file's text" '"path":"[^"]*/rules/password_guessing.yml","text":"#' "$WORK/rules.json"
 check_grep "GET /v1/rules: alerts per rule" '"alerts":\{.*"6f0b5a8e-1d2c-4c3e-9b1a-7e5d0c9a1f02":\{"count":' "$WORK/rules.json"
 curl -s "$URL/metrics" >"$WORK/metrics.txt"
-check_grep "metrics: rules loaded" '^trail_detect_rules\{state="loaded"\} 15$' "$WORK/metrics.txt"
+check_grep "metrics: rules loaded" '^trail_detect_rules\{state="loaded"\} 22$' "$WORK/metrics.txt"
 check_grep "metrics: events evaluated" '^trail_detect_events_evaluated_total [1-9]' "$WORK/metrics.txt"
 check_grep "metrics: alerts by rule" '^trail_detect_alerts_total\{rule="zed_locked"\} 1$' "$WORK/metrics.txt"
 check_grep "metrics: the cursor's lag" '^trail_detect_lag_events [0-9]+$' "$WORK/metrics.txt"
