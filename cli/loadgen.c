@@ -34,6 +34,9 @@ static const char help[] =
     "  -d, --days N         days the events are spread over (default 1)\n"
     "      --start TIME     start of the span, RFC 3339 (default 2026-11-01T00:00:00Z)\n"
     "      --host NAME      host name the events carry (default idp-node1)\n"
+    "      --attack LIST    add attacks to the traffic, each once, at known times:\n"
+    "                       a comma-separated list of guess, spray, lockout,\n"
+    "                       fatigue, breakin, token, or all (see below)\n"
     "  -f, --format FMT     ndjson (default), cef (the identity server's event.log\n"
     "                       lines) or syslog (RFC 5424)\n"
     "      --store DIR      append the events to the store in DIR (made when missing)\n"
@@ -51,9 +54,22 @@ static const char help[] =
     "  with --url, to reach traild (an https:// URL speaks TLS):\n" CLI_CONN_HELP
     "  -h, --help           this text\n"
     "\n"
+    "Attacks (--attack), each from an address of its own, 2001:db8:ffff::N:\n"
+    "  guess    12 failed OIDC sign-ins of one account, 15 s apart (N=1)\n"
+    "  spray    15 accounts, one failed SAML sign-in each, 20 s apart (N=2)\n"
+    "  lockout  6 accounts locked within 6 minutes, 3 failures each (N=3)\n"
+    "  fatigue  4 OneTouch pushes to one user rejected, then one approved (N=4)\n"
+    "  breakin  6 failed OIDC sign-ins of one account, then a success (N=5)\n"
+    "  token    a token enrolled and used from the user's address, then used\n"
+    "           from the attacker's ten minutes later (N=6)\n"
+    "Of k attacks, the i-th of this list begins at start + i * days / (k + 1); the\n"
+    "normal traffic around them is the same as without --attack. Each fires a\n"
+    "rule of trail's pack (rules/; docs/rules.md).\n"
+    "\n"
     "Examples:\n"
     "  trail loadgen -n 100000 -d 7 > week.ndjson\n"
     "  trail loadgen -n 50 --format cef > event.log\n"
+    "  trail loadgen -n 5000 --attack guess,fatigue > attacked.ndjson\n"
     "  trail loadgen -n 1000000 -d 30 --store ./var/store\n"
     "  trail loadgen --url http://127.0.0.1:8080 --rate 500 --duration 60\n"
     "\n"
@@ -68,6 +84,37 @@ struct send_opts {
     size_t batch;
     int stamp_now; /* leave the time unset so that traild stamps it */
 };
+
+/* Read --attack's list into TRAIL_ATTACK_* bits; -1 on a name that is not an attack. */
+static int parse_attacks(const char *list, uint32_t *ret_bits, char *bad, size_t badlen)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } kinds[] = {{"guess", TRAIL_ATTACK_GUESS},     {"spray", TRAIL_ATTACK_SPRAY},
+                 {"lockout", TRAIL_ATTACK_LOCKOUT}, {"fatigue", TRAIL_ATTACK_FATIGUE},
+                 {"breakin", TRAIL_ATTACK_BREAKIN}, {"token", TRAIL_ATTACK_TOKEN},
+                 {"all", TRAIL_ATTACK_ALL}};
+    uint32_t bits = 0;
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        size_t i = 0;
+        while (i < (sizeof kinds / sizeof kinds[0]) &&
+               (strlen(kinds[i].name) != len || strncmp(kinds[i].name, p, len) != 0))
+            i++;
+        if (i == (sizeof kinds / sizeof kinds[0])) {
+            snprintf(bad, badlen, "%.*s", (int)len, p);
+            return -1;
+        }
+        bits |= kinds[i].bit;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *ret_bits = bits;
+    return 0;
+}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -234,27 +281,17 @@ done:
 int cmd_loadgen(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"count", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"users", required_argument, NULL, 'u'},
-        {"clients", required_argument, NULL, 'c'},
-        {"days", required_argument, NULL, 'd'},
-        {"start", required_argument, NULL, 'S'},
-        {"host", required_argument, NULL, 'H'},
-        {"format", required_argument, NULL, 'f'},
-        {"store", required_argument, NULL, 'D'},
-        {"url", required_argument, NULL, 'U'},
-        {"rate", required_argument, NULL, 'R'},
-        {"duration", required_argument, NULL, 'T'},
-        {"batch", required_argument, NULL, 'B'},
-        {"token", required_argument, NULL, 'K'},
-        {"token-file", required_argument, NULL, 'k'},
-        {"cacert", required_argument, NULL, 'A'},
-        {"ca", required_argument, NULL, 'A'},
-        {"cert", required_argument, NULL, 'C'},
-        {"key", required_argument, NULL, 'Y'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"count", required_argument, NULL, 'n'},    {"seed", required_argument, NULL, 's'},
+        {"users", required_argument, NULL, 'u'},    {"clients", required_argument, NULL, 'c'},
+        {"days", required_argument, NULL, 'd'},     {"start", required_argument, NULL, 'S'},
+        {"host", required_argument, NULL, 'H'},     {"attack", required_argument, NULL, 'a'},
+        {"format", required_argument, NULL, 'f'},   {"store", required_argument, NULL, 'D'},
+        {"url", required_argument, NULL, 'U'},      {"rate", required_argument, NULL, 'R'},
+        {"duration", required_argument, NULL, 'T'}, {"batch", required_argument, NULL, 'B'},
+        {"token", required_argument, NULL, 'K'},    {"token-file", required_argument, NULL, 'k'},
+        {"cacert", required_argument, NULL, 'A'},   {"ca", required_argument, NULL, 'A'},
+        {"cert", required_argument, NULL, 'C'},     {"key", required_argument, NULL, 'Y'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *cmd = argv[0];
     struct trail_loadgen_opts opts = {0};
@@ -301,6 +338,15 @@ int cmd_loadgen(int argc, char **argv)
         case 'H':
             opts.host = optarg;
             break;
+        case 'a': {
+            char bad[64];
+            if (parse_attacks(optarg, &opts.attacks, bad, sizeof bad) < 0)
+                return cli_usage_error(cmd,
+                                       "--attack: '%s' is not an attack (guess, spray, lockout, "
+                                       "fatigue, breakin, token, all)",
+                                       bad);
+            break;
+        }
         case 'f':
             format = optarg;
             break;

@@ -1236,6 +1236,27 @@ struct trail_loadgen_opts {
                          default 100000 */
     int64_t start_us; /* start of the span, default 2026-11-01T00:00:00Z */
     const char *host; /* the host name events carry, default "idp-node1" */
+    uint32_t attacks; /* TRAIL_ATTACK_* bits: attacks added to the traffic, default none */
+};
+
+/*
+ * Attacks the generator can add to its normal traffic, each once, at a known
+ * time: of the k attacks asked for, the i-th in the order below (i = 1..k)
+ * starts at start_us + i * span / (k + 1), where span is days * 24 h. Each
+ * comes from an attacker's address of its own, 2001:db8:ffff::N (N the bit's
+ * position + 1), which normal traffic never uses (except the token attack's
+ * enrolment, made from the user's own address). The attacks draw on
+ * randomness of their own: the normal traffic around them is the same event
+ * for event as without them. Each fires a rule of trail's pack (rules/).
+ */
+enum trail_attack {
+    TRAIL_ATTACK_GUESS = 1 << 0,   /* 12 failed OIDC sign-ins of one account, 15 s apart */
+    TRAIL_ATTACK_SPRAY = 1 << 1,   /* 15 accounts, one failed SAML sign-in each, 20 s apart */
+    TRAIL_ATTACK_LOCKOUT = 1 << 2, /* 6 accounts locked in 6 minutes, 3 failures each */
+    TRAIL_ATTACK_FATIGUE = 1 << 3, /* 4 OneTouch pushes to one user rejected, then one approved */
+    TRAIL_ATTACK_BREAKIN = 1 << 4, /* 6 failed OIDC sign-ins of one account, then a success */
+    TRAIL_ATTACK_TOKEN = 1 << 5,   /* a token enrolled and used, then used from another address */
+    TRAIL_ATTACK_ALL = (1 << 6) - 1
 };
 
 /*

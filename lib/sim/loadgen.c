@@ -9,6 +9,11 @@
  * Flows arrive with a daily and weekly rhythm and their events interleave in
  * time order. The same seed and options give the same events, byte for byte.
  *
+ * Attacks (trail_loadgen_opts.attacks, include/trail.h) are flows of their
+ * own, each started once at a known time with randomness of its own and
+ * ordered after the normal events of the same instant, so that the normal
+ * traffic around them is the same as without them.
+ *
  * Flows choose event ids and a context (user, client, address, trace id,
  * entry point, reason, ...); the catalog's schema of each event decides which
  * attributes are written: every declared attribute the context knows is set,
@@ -131,6 +136,10 @@ struct flow_ctx {
     uint8_t reason;
     uint8_t has_reason;
     uint8_t admin;
+    uint8_t attack;    /* made by an attack: its randomness is the attacks' own */
+    uint8_t attacker;  /* N: src is the attacker's 2001:db8:ffff::N; 0: the user's */
+    uint8_t has_fails; /* failed_attempts is fails, not the user's counter */
+    uint8_t fails;
     char trace[18];
 };
 
@@ -158,7 +167,13 @@ struct trail_loadgen {
     size_t cap_heap;
     uint64_t produced;
     int started;
+    struct rng arng;       /* the attacks' randomness */
+    uint32_t attacks_left; /* TRAIL_ATTACK_* bits not started yet */
+    int64_t attack_at[6];  /* start of each attack, by bit position */
+    uint64_t attack_order; /* ties of attack events, after every normal event's */
 };
+
+#define N_ATTACKS 6
 
 /* ---- heap ---- */
 
@@ -167,7 +182,8 @@ static int before(const struct pending *a, const struct pending *b)
     return a->time_us < b->time_us || (a->time_us == b->time_us && a->order < b->order);
 }
 
-static int heap_push(struct trail_loadgen *g, int64_t t, const char *id, const struct flow_ctx *c)
+static int heap_push_order(struct trail_loadgen *g, int64_t t, uint64_t order, const char *id,
+                           const struct flow_ctx *c)
 {
     if (g->n_heap == g->cap_heap) {
         size_t cap = g->cap_heap ? g->cap_heap * 2 : 256;
@@ -178,7 +194,7 @@ static int heap_push(struct trail_loadgen *g, int64_t t, const char *id, const s
         g->cap_heap = cap;
     }
     size_t i = g->n_heap++;
-    struct pending e = {.time_us = t, .order = g->order++, .id = id, .ctx = *c};
+    struct pending e = {.time_us = t, .order = order, .id = id, .ctx = *c};
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!before(&e, &g->heap[parent]))
@@ -188,6 +204,11 @@ static int heap_push(struct trail_loadgen *g, int64_t t, const char *id, const s
     }
     g->heap[i] = e;
     return 0;
+}
+
+static int heap_push(struct trail_loadgen *g, int64_t t, const char *id, const struct flow_ctx *c)
+{
+    return heap_push_order(g, t, g->order++, id, c);
 }
 
 static void heap_pop(struct trail_loadgen *g, struct pending *ret)
@@ -257,10 +278,17 @@ struct flow {
 
 static void step(struct flow *f, const char *id, int64_t min_ms, int64_t max_ms)
 {
-    f->t += (min_ms + (int64_t)rng_below(&f->g->rng, (uint32_t)(max_ms - min_ms + 1))) * 1000 +
-            rng_below(&f->g->rng, 1000);
-    if (!f->err)
-        f->err = heap_push(f->g, f->t, id, &f->ctx);
+    struct trail_loadgen *g = f->g;
+    struct rng *r = f->ctx.attack ? &g->arng : &g->rng;
+    f->t += (min_ms + (int64_t)rng_below(r, (uint32_t)(max_ms - min_ms + 1))) * 1000 +
+            rng_below(r, 1000);
+    if (f->err)
+        return;
+    /* an attack's order is above every normal event's: ties cannot reorder normal traffic */
+    if (f->ctx.attack)
+        f->err = heap_push_order(g, f->t, (1ULL << 62) + g->attack_order++, id, &f->ctx);
+    else
+        f->err = heap_push(g, f->t, id, &f->ctx);
 }
 
 static void fail_with(struct flow *f, uint8_t reason)
@@ -552,6 +580,142 @@ static void flow_spray(struct flow *f)
     }
 }
 
+/* ---- attacks: known flows at known times (include/trail.h, enum trail_attack) ---- */
+
+/* A target of an attack: a user from the upper half, whom normal traffic rarely picks. */
+static uint32_t attack_user(struct trail_loadgen *g)
+{
+    uint32_t n = g->opts.users;
+    return n - 1 - rng_below(&g->arng, (n + 1) / 2);
+}
+
+static void attack_ctx(struct trail_loadgen *g, struct flow_ctx *c, uint8_t entry, int bit)
+{
+    memset(c, 0, sizeof(*c));
+    c->attack = 1;
+    c->attacker = (uint8_t)(bit + 1);
+    c->user = attack_user(g);
+    c->client = rng_below(&g->arng, g->opts.clients);
+    c->ua = (uint8_t)(TRAIL_ARRAY_SIZE(user_agents) - 1); /* a script: curl */
+    c->entry = entry;
+}
+
+/* a new correlation id from the attacks' randomness */
+static void attack_trace(struct flow *f)
+{
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    f->ctx.trace[0] = '#';
+    for (int i = 1; i <= 16; i++)
+        f->ctx.trace[i] = b62[rng_below(&f->g->arng, 62)];
+    f->ctx.trace[17] = '\0';
+}
+
+/* one failed OIDC sign-in with a wrong password, pace_s after the last */
+static void oidc_failure(struct flow *f, int64_t pace_s)
+{
+    attack_trace(f);
+    fail_with(f, 1);
+    step(f, "auth_entrypoints_oidc_auth_started", pace_s * 1000, pace_s * 1000);
+    step(f, "auth_entrypoints_oidc_auth_failed", 200, 900);
+}
+
+static void attack_guess(struct flow *f)
+{
+    for (int i = 0; i < 12; i++)
+        oidc_failure(f, 15);
+}
+
+static void attack_spray(struct flow *f)
+{
+    uint32_t first = f->ctx.user;
+    for (uint32_t i = 0; i < 15; i++) {
+        f->ctx.user = (first + i * 7) % f->g->opts.users;
+        attack_trace(f);
+        fail_with(f, 1);
+        step(f, "saml_incoming_authnrequest_success", 20000, 20000);
+        step(f, "auth_entrypoints_saml_auth_started", 1, 15);
+        step(f, "auth_entrypoints_saml_auth_failed", 300, 1500);
+    }
+}
+
+static void attack_lockout(struct flow *f)
+{
+    uint32_t first = f->ctx.user;
+    for (uint32_t i = 0; i < 6; i++) {
+        f->ctx.user = (first + i * 11) % f->g->opts.users;
+        f->ctx.has_fails = 1;
+        for (uint8_t k = 1; k <= 3; k++) {
+            attack_trace(f);
+            fail_with(f, 1);
+            f->ctx.fails = k;
+            step(f, "auth_entrypoints_internal_auth_started", 15000, 20000);
+            step(f, "pipes_authentication_failed_incrementlockcounter", 200, 900);
+        }
+        step(f, "pipes_authentication_failed_locked_temporarily", 1, 20);
+        step(f, "prism_user_locked", 1, 20);
+    }
+}
+
+static void attack_fatigue(struct flow *f)
+{
+    for (int i = 0; i < 5; i++) {
+        attack_trace(f);
+        step(f, "pki_onetouch_assignment_created", 30000, 30000);
+        if (i < 4) {
+            fail_with(f, 6);
+            step(f, "pki_onetouch_assignment_rejected", 3000, 15000);
+        } else {
+            f->ctx.has_reason = 0;
+            step(f, "pki_onetouch_assignment_successful", 3000, 15000);
+        }
+    }
+}
+
+static void attack_breakin(struct flow *f)
+{
+    for (int i = 0; i < 6; i++)
+        oidc_failure(f, 20);
+    attack_trace(f);
+    f->ctx.has_reason = 0;
+    step(f, "auth_entrypoints_oidc_auth_started", 20000, 20000);
+    step(f, "auth_entrypoints_oidc_auth_successful", 300, 900);
+    step(f, "auth_entrypoints_oidc_token_success", 50, 800);
+}
+
+static void attack_token(struct flow *f)
+{
+    /* enrolled and first used from the user's own address, then used from the attacker's */
+    uint8_t attacker = f->ctx.attacker;
+    f->ctx.attacker = 0;
+    f->ctx.entry = 2;
+    attack_trace(f);
+    step(f, "prism_token_enrolled", 0, 0);
+    step(f, "prism_token_activated", 10000, 60000);
+    attack_trace(f);
+    step(f, "pipes_token_validation_success", 60000, 120000);
+    f->ctx.attacker = attacker;
+    attack_trace(f);
+    step(f, "pipes_token_validation_success", 600000, 900000);
+}
+
+static int attacks_due(struct trail_loadgen *g, int64_t until)
+{
+    static void (*const run[N_ATTACKS])(struct flow *) = {
+        attack_guess, attack_spray, attack_lockout, attack_fatigue, attack_breakin, attack_token};
+    static const uint8_t entry[N_ATTACKS] = {1, 0, 2, 2, 1, 2};
+    for (int bit = 0; bit < N_ATTACKS; bit++) {
+        if (!(g->attacks_left & (1u << bit)) || g->attack_at[bit] > until)
+            continue;
+        g->attacks_left &= ~(1u << bit);
+        struct flow f = {.g = g, .t = g->attack_at[bit]};
+        attack_ctx(g, &f.ctx, entry[bit], bit);
+        run[bit](&f);
+        if (f.err)
+            return f.err;
+    }
+    return 0;
+}
+
 static int start_flow(struct trail_loadgen *g, int64_t t)
 {
     struct flow f = {.g = g, .t = t};
@@ -650,6 +814,13 @@ int trail_loadgen_new(const struct trail_catalog *cat, const struct trail_loadge
     g->now_us = g->opts.start_us;
     g->next_hourly_us = g->opts.start_us;
     g->next_daily_us = g->opts.start_us;
+    /* the attacks asked for, in the order of their bits, spread evenly over the span */
+    rng_seed(&g->arng, g->opts.seed ^ 0x61747461636b73ULL);
+    g->attacks_left = g->opts.attacks & TRAIL_ATTACK_ALL;
+    int k = __builtin_popcount(g->attacks_left), i = 0;
+    for (int bit = 0; bit < N_ATTACKS; bit++)
+        if (g->attacks_left & (1u << bit))
+            g->attack_at[bit] = g->opts.start_us + (int64_t)(span_us * ++i / (k + 1));
     *ret_gen = g;
     return 0;
 }
@@ -719,7 +890,10 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
     if (!strcmp(k, "suser"))
         return c->admin ? "admin" : NULL;
     if (!strcmp(k, "src")) {
-        user_ip(c->user, (uint32_t)(p->time_us / 86400000000LL), buf, size);
+        if (c->attacker)
+            snprintf(buf, size, "2001:db8:ffff::%u", (unsigned)c->attacker);
+        else
+            user_ip(c->user, (uint32_t)(p->time_us / 86400000000LL), buf, size);
         return buf;
     }
     if (!strcmp(k, "requestClientApplication"))
@@ -759,7 +933,7 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
         return buf;
     }
     if (!strcmp(k, "failed_attempts")) {
-        snprintf(buf, size, "%u", (unsigned)g->fail_count[c->user]);
+        snprintf(buf, size, "%u", (unsigned)(c->has_fails ? c->fails : g->fail_count[c->user]));
         return buf;
     }
     if (!strcmp(k, "token_serial")) {
@@ -783,12 +957,13 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
 static const char *synth_value(struct trail_loadgen *g, const struct pending *p,
                                const struct trail_attr_def *d, char *buf, size_t size)
 {
+    struct rng *rng = p->ctx.attack ? &g->arng : &g->rng;
     switch (d->type) {
     case TRAIL_TYPE_INT:
-        snprintf(buf, size, "%u", (unsigned)rng_below(&g->rng, 1000));
+        snprintf(buf, size, "%u", (unsigned)rng_below(rng, 1000));
         return buf;
     case TRAIL_TYPE_BOOL:
-        return rng_chance(&g->rng, 0.5) ? "true" : "false";
+        return rng_chance(rng, 0.5) ? "true" : "false";
     case TRAIL_TYPE_IP:
         user_ip(p->ctx.user, 7, buf, size);
         return buf;
@@ -796,9 +971,9 @@ static const char *synth_value(struct trail_loadgen *g, const struct pending *p,
         trail_time_format(p->time_us + 30LL * 86400 * 1000000, buf);
         return buf;
     case TRAIL_TYPE_ENUM:
-        return d->n_enum ? d->enum_values[rng_below(&g->rng, d->n_enum)] : "";
+        return d->n_enum ? d->enum_values[rng_below(rng, d->n_enum)] : "";
     default:
-        snprintf(buf, size, "%s-%u", d->key, (unsigned)rng_below(&g->rng, 100));
+        snprintf(buf, size, "%s-%u", d->key, (unsigned)rng_below(rng, 100));
         return buf;
     }
 }
@@ -823,8 +998,8 @@ int trail_loadgen_next(struct trail_loadgen *g, struct trail_event *ev)
         double gap = -log(1.0 - rng_unit(&g->rng)) / (rate > 1e-12 ? rate : 1e-12);
         g->now_us += (int64_t)gap + 1;
     }
-    /* scheduled events up to the next flow start go in before anything is taken out */
-    if ((r = schedule_due(g, g->now_us)) < 0)
+    /* scheduled events and attacks up to the next flow start go in before anything is taken out */
+    if ((r = schedule_due(g, g->now_us)) < 0 || (r = attacks_due(g, g->now_us)) < 0)
         return r;
     struct pending p;
     heap_pop(g, &p);
