@@ -2,7 +2,7 @@
  * rules.c - `trail rules`: check Sigma rule files (errors with file, line and
  * column; warnings for fields the catalog never carries) and run rules over
  * events to see what would fire. The rules themselves are lib/detect/'s
- * (docs/detection.md).
+ * (docs/rules.md).
  *
  * Not here: reading or matching rules (lib/detect/), evaluation inside
  * traild (daemon/detect/).
@@ -33,7 +33,7 @@ static const char help[] =
     "    RULES are Sigma rule files (YAML; several rules per file separated by\n"
     "    ---) or directories, of which every *.yml and *.yaml file is read in\n"
     "    name order. Correlations may name rules of any file given.\n"
-    "    docs/detection.md is the supported subset of Sigma and the names of\n"
+    "    docs/rules.md is the supported subset of Sigma and the names of\n"
     "    trail's fields (id, severity, host, @input, @peer, @principal,\n"
     "    @origin, and attribute keys).\n"
     "\n"

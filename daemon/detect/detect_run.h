@@ -2,7 +2,7 @@
  * detect_run.h - traild's detection ([detect] rules = DIR): Sigma rules
  * evaluated over the store's records after they are durable, on a thread of
  * their own from a durable cursor of their own (like a sink), each alert
- * written as trail's own record trail_alert. docs/detection.md, "In traild".
+ * written as trail's own record trail_alert. docs/detection.md.
  *
  * Not here: the rules and their evaluation (lib/detect/).
  */

@@ -11,7 +11,7 @@
  * the condition met again by later events. A correlation's match is the
  * event that made it fire, which is how correlations chain: an outer
  * correlation counts the inner one's firings, grouped by its own fields of
- * those events. docs/detection.md, "Windows", says the same for users.
+ * those events. docs/rules.md, "Windows", says the same for users.
  *
  * Not here: matching one event (match.c); durability of the state (traild
  * rebuilds it by replaying the store from before the longest timespan).

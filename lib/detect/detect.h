@@ -6,7 +6,7 @@
  * nor links libyaml): a static library of its own, trail_detect.
  *
  * The supported subset of Sigma, the field names and the logsource that
- * selects trail's events are in docs/detection.md.
+ * selects trail's events are in docs/rules.md.
  *
  * Not here: reading rule files from a directory or a store's history (the
  * callers), writing alerts as records (daemon/detect/).
@@ -37,7 +37,7 @@ typedef void (*detect_diag_fn)(void *ctx, const struct detect_diag *d);
 
 /* ---- the rule model --------------------------------------------------------- */
 
-/* Where a field's value comes from (docs/detection.md, "Fields"). */
+/* Where a field's value comes from (docs/rules.md, "Fields"). */
 enum detect_field_kind {
     DF_ID,        /* the event id */
     DF_SEVERITY,  /* the severity, a number 1..10; names are read as their numbers */
@@ -143,7 +143,7 @@ struct detect_rule {
     size_t n_falsepositives;
     enum detect_level level;
     char *product, *category, *service; /* logsource */
-    bool applicable;                    /* logsource product is trail's (docs/detection.md) */
+    bool applicable;                    /* logsource product is trail's (docs/rules.md) */
 
     /* a detection rule */
     struct detect_sel *sels;
@@ -167,7 +167,7 @@ struct detect_rule {
 
     /* trail's key `grace` (0: none): after an alert, the rule's further firings for the
        same group are held back until this much later in event time, then summed up in one
-       alert that updates the first (docs/detection.md, "Storms: grace") */
+       alert that updates the first (docs/rules.md, "Storms: grace") */
     int64_t grace_us;
 };
 
@@ -281,7 +281,7 @@ void detect_engine_free(struct detect_engine *e);
  * detect_engine_feed - evaluate ev (in arrival order) against every rule:
  * each detection rule that matches and alerts on its own, and each
  * correlation whose condition a match completes, calls alert. Windows are
- * in event time (docs/detection.md, "Windows"). Returns the number of
+ * in event time (docs/rules.md, "Windows"). Returns the number of
  * alerts, or -ENOMEM.
  */
 int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, detect_alert_fn alert,

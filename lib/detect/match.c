@@ -1,6 +1,6 @@
 /*
  * match.c - whether a detection rule selects an event: the fields of
- * trail's events (docs/detection.md, "Fields"), Sigma's value matching
+ * trail's events (docs/rules.md, "Fields"), Sigma's value matching
  * (case-insensitive with * and ? unless cased; numbers as numbers, addresses
  * as addresses), the modifiers, keywords, and the condition tree.
  *

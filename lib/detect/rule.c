@@ -171,7 +171,7 @@ const char *detect_level_name(enum detect_level level)
     return (unsigned)level < ARRAY_SIZE(level_names) ? level_names[level] : "";
 }
 
-/* docs/detection.md, "Levels": informational INFO, low NOTICE, medium WARNING,
+/* docs/rules.md, "Levels": informational INFO, low NOTICE, medium WARNING,
    high ERROR, critical CRITICAL; no level: WARNING */
 int detect_level_severity(enum detect_level level)
 {
@@ -450,8 +450,7 @@ static int parse_field(struct pctx *p, const yaml_node_t *k, const yaml_node_t *
         } else if (strcmp(tok, "i") == 0 && f->op == DOP_RE) {
             icase_re = true;
         } else {
-            err(p, k,
-                "'%s': modifier '%s' is not supported (docs/detection.md lists those that are)",
+            err(p, k, "'%s': modifier '%s' is not supported (docs/rules.md lists those that are)",
                 sval(k), tok);
             goto out;
         }
@@ -936,7 +935,7 @@ void detect_rule_free(struct detect_rule *r)
     free(r);
 }
 
-/* logsource products that select trail's events (docs/detection.md, "Logsource") */
+/* logsource products that select trail's events (docs/rules.md, "Logsource") */
 static bool product_is_trails(const char *product)
 {
     return product && (strcasecmp(product, "trail") == 0 || strcasecmp(product, "phenixid") == 0);

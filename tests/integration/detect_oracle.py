@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """detect_oracle.py - a brute-force re-implementation of trail's correlation
-windows (docs/detection.md, "Windows"), independent of lib/detect/, to check
+windows (docs/rules.md, "Windows"), independent of lib/detect/, to check
 `trail rules test` against: random event_count and value_count correlations
 (random thresholds, bounds, windows, group-by keys and selections) over
 random events, in arrival order with some out of time order, and the alerts

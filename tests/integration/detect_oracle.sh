@@ -3,7 +3,7 @@
 # event_count and value_count correlations (thresholds, bounds, windows,
 # group-by keys, selections) over random events, some out of time order, the
 # alerts of each counted by trail and by tests/integration/detect_oracle.py's
-# own re-implementation of the windows (docs/detection.md, "Windows"). Live
+# own re-implementation of the windows (docs/rules.md, "Windows"). Live
 # evaluation agrees with `trail rules test` on the same records
 # (detect_daemon.sh compares the two over a store).
 source "$(dirname "$0")/daemon_common.bash"
