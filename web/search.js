@@ -1,7 +1,8 @@
 // search.js - searching: one page of events per request with infinite scroll
 // through cursors, the count and the histogram's buckets from /v1/count, the
 // runs of the store that could not be read (skipped), requests cancelled when
-// the filters change and typing debounced.
+// the filters change and typing debounced; rows whose event an alert cites
+// are marked (cited.js).
 //
 // Not here: the form (form.js), live mode (live.js), the chart itself
 // (histogram.js), the event detail (detail.js).
@@ -13,6 +14,7 @@ import { catalogById } from './catalog.js';
 import { readForm } from './form.js';
 import { startLive, stopLive } from './live.js';
 import { openDetail } from './detail.js';
+import { loadCited, markRow, markRows, noteAlert } from './cited.js';
 
 export const results = {
   ctl: null,
@@ -258,16 +260,21 @@ export function rowsEl() {
 export function addRows(events, prepend) {
   const frag = document.createDocumentFragment();
   let n = 0;
+  let alerts = false;
   for (const ev of events) {
     if (ev.seq === undefined || results.bySeq.has(ev.seq)) continue;
     results.bySeq.set(ev.seq, ev);
+    alerts = noteAlert(ev) || alerts;
     const tr = rowFor(ev);
     if (prepend) tr.classList.add('fresh');
+    markRow(tr);
     frag.append(tr);
     n++;
   }
   if (prepend) rowsEl().prepend(frag);
   else rowsEl().append(frag);
+  // an alert among the new rows (live mode) may cite rows shown before it
+  if (alerts) markRows(rowsEl());
   results.loaded += n;
   return n;
 }
@@ -305,6 +312,10 @@ export async function search() {
   document.body.dataset.searching = '1'; // until the first page and the counts are in
   renderTotal();
   const hp = loadHistogram(fp, ctl.signal, gen);
+  // the alerts are read beside the page; whichever comes second marks the rows
+  const cp = loadCited(ctl.signal).then((ok) => {
+    if (ok && gen === results.gen) markRows(rowsEl());
+  });
   const pp = new URLSearchParams(fp);
   pp.set('limit', String(PAGE));
   if (state.order === 'oldest') pp.set('order', 'oldest');
@@ -328,6 +339,7 @@ export async function search() {
   if (state.live) startLive();
   if (state.seq && state.view === 'search') openDetail(state.seq, false);
   await hp;
+  await cp;
   if (gen === results.gen) delete document.body.dataset.searching;
   maybeMore();
 }

@@ -7,8 +7,9 @@
 # Playwright tests of tests/web/run.mjs driving Debian's chromium headless
 # (search, counts against the test's own brute force, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
-# phone layout, headers, alerts and rules). Authentication is on: an admin token, which the
-# pages start with (the login test signs in with it). Screenshots go to
+# phone layout, headers, alerts and rules, the search's marks of cited
+# events). Authentication is on: an admin token, which the pages start with
+# (the login test signs in with it). Screenshots go to
 # $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
 #
 # Whatever the clock says: what the browser tests assert comes from this data

@@ -525,6 +525,52 @@ test(
   [],
 );
 
+test(
+  'search marks the events that an alert cites, linking to the alert',
+  async (page) => {
+    // what the alerts cite, from the store's records read raw: first_seqs and last_seqs
+    const cited = new Map(); // seq -> the alert's seq
+    const dump = execFileSync(DUMP, [STORE], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    for (const line of dump.split('\n')) {
+      if (!line.includes('"trail_alert"')) continue;
+      const ev = JSON.parse(line);
+      if (ev.id !== 'trail_alert' || ev.origin !== 'trail') continue;
+      const a = ev.attrs || {};
+      for (const s of `${a.first_seqs || ''},${a.last_seqs || ''}`.split(',').filter(Boolean))
+        cited.set(Number(s), ev.seq);
+    }
+    assert.ok(cited.size >= 1, 'the setup\'s alert cites an event');
+    // the expiry events: the generator's warnings (no alert: the detector started after them)
+    // and the setup's expired certificate, which the alert cites
+    await page.goto(BASE + '/?event=messagingapns_certificate_*');
+    await settle(page);
+    const rows = await page.$$eval('#rows tr', (trs) =>
+      trs.map((tr) => ({
+        seq: Number(tr.dataset.seq),
+        marked: tr.classList.contains('cited'),
+        link: (tr.querySelector('a.cited-mark') || {}).href || '',
+        title: (tr.querySelector('a.cited-mark') || {}).title || '',
+      })),
+    );
+    const want = rows.filter((r) => cited.has(r.seq)).map((r) => r.seq);
+    assert.ok(want.length >= 1, 'a cited event is among the results: ' + JSON.stringify(rows));
+    assert.ok(rows.length > want.length, 'and events that no alert cites');
+    assert.deepEqual(rows.filter((r) => r.marked).map((r) => r.seq), want);
+    for (const r of rows.filter((x) => x.marked)) {
+      assert.match(r.title, /cited by Certificate or licence expiry \(alert seq \d+\)/);
+      assert.ok(r.link.endsWith('?seq=' + cited.get(r.seq)), r.link);
+    }
+    assert.equal(await page.locator('#rows tr:not(.cited) a.cited-mark').count(), 0);
+    await shot(page, 'search-cited');
+    // the mark opens the alert
+    await page.locator('#rows tr.cited a.cited-mark').first().click();
+    await page.waitForFunction(() =>
+      /trail_alert/.test((document.getElementById('detail-title') || {}).textContent || ''),
+    );
+  },
+  [],
+);
+
 test('keyboard: / j k Enter Esc', async (page) => {
   await page.goto(BASE + '/?event=auth_*');
   await settle(page);
