@@ -1241,8 +1241,10 @@ struct trail_loadgen_opts {
 
 /*
  * Attacks the generator can add to its normal traffic, each once, at a known
- * time: of the k attacks asked for, the i-th in the order below (i = 1..k)
- * starts at start_us + i * span / (k + 1), where span is days * 24 h. Each
+ * point: of the k attacks asked for, the i-th in the order below (i = 1..k)
+ * starts at the time of event number i * events / (k + 1) (counted from 0,
+ * events being trail_loadgen_opts.events), so that it is among the events
+ * expected whatever rate the simulation comes to. Each
  * comes from an attacker's address of its own, 2001:db8:ffff::N (N the bit's
  * position + 1), which normal traffic never uses (except the token attack's
  * enrolment, made from the user's own address). The attacks draw on

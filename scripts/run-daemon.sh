@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # run-daemon.sh - the `make run` demo once build/traild exists (scripts/run-demo.sh
 # calls it): start traild on ./var (store ./var/store, HTTP on 127.0.0.1:8080,
-# syslog on 127.0.0.1:5514 UDP and TCP, a Unix socket ./var/traild.sock), load
-# a short demo workload through two of its inputs, say what to try next, and
-# keep traild in the foreground until Ctrl-C (which stops it cleanly).
+# syslog on 127.0.0.1:5514 UDP and TCP, a Unix socket ./var/traild.sock, the
+# rule pack of rules/ under [detect]), load a short demo workload with attacks
+# in it through two of its inputs, say what to try next, and keep traild in
+# the foreground until Ctrl-C (which stops it cleanly).
 #
 # Environment: TRAIL_BIN (build), TRAIL_VAR (var), TRAIL_HTTP (127.0.0.1:8080),
-# TRAIL_SYSLOG (127.0.0.1:5514), DEMO_EVENTS (5000).
+# TRAIL_SYSLOG (127.0.0.1:5514), DEMO_EVENTS (5000), DEMO_ATTACKS (all: the
+# attacks of `trail loadgen --attack` added to the workload; none for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TRAIL_BIN:-build}
@@ -14,6 +16,8 @@ VAR=${TRAIL_VAR:-var}
 HTTP=${TRAIL_HTTP:-127.0.0.1:8080}
 SYSLOG=${TRAIL_SYSLOG:-127.0.0.1:5514}
 DEMO_EVENTS=${DEMO_EVENTS:-5000}
+DEMO_ATTACKS=${DEMO_ATTACKS:-all}
+RULES=$(pwd)/rules
 URL=http://$HTTP
 mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd)
@@ -41,6 +45,9 @@ syslog_tcp = $SYSLOG
 unix = $VAR/traild.sock
 [validation]
 policy = strict
+[detect]
+# trail's rule pack (rules/README.md): each firing is a trail_alert record
+rules = $RULES
 [event acme_badge_swiped]
 severity = NOTICE
 description = A badge was swiped at a door (a custom event of the demo).
@@ -73,8 +80,11 @@ for _ in $(seq 1 100); do
 done
 
 echo
-echo "== demo workload 1: $DEMO_EVENTS simulated identity-server events as NDJSON over HTTP"
-"$BIN/trail" loadgen -n "$DEMO_EVENTS" -d 7 --format ndjson >"$VAR/demo.ndjson"
+ATTACK_OPT=()
+[ "$DEMO_ATTACKS" = none ] || ATTACK_OPT=(--attack "$DEMO_ATTACKS")
+echo "== demo workload 1: $DEMO_EVENTS simulated identity-server events as NDJSON over HTTP,"
+echo "   a week of them with attacks in it (${DEMO_ATTACKS}) that the rule pack alerts on"
+"$BIN/trail" loadgen -n "$DEMO_EVENTS" -d 7 "${ATTACK_OPT[@]}" --format ndjson >"$VAR/demo.ndjson"
 curl -s -H 'Content-Type: application/x-ndjson' --data-binary @"$VAR/demo.ndjson" \
     -o "$VAR/demo.answer" "$URL/v1/events" || true
 echo "$(head -c 150 "$VAR/demo.answer") ..."
@@ -91,11 +101,23 @@ else
 fi
 
 echo
+echo "== the rule pack's alerts on them (trail_alert records: the viewer's Alerts page)"
+# the detector follows ingest on a thread of its own: wait until it has caught up
+caught_up() { curl -s "$URL/metrics" | grep -q '^trail_detect_lag_events 0$'; }
+for _ in $(seq 1 100); do
+    caught_up && break
+    sleep 0.1
+done
+"$BIN/trail" count --url "$URL" --event trail_alert --by rule 2>/dev/null || true
+echo
 echo "== traild is running: store $VAR/store, HTTP $URL, syslog $SYSLOG (UDP, TCP)"
 cat <<EOF
 
 Try next (in another terminal):
   open $URL/ in a browser     # the web viewer: search, histogram, live mode, proofs
+  open $URL/?view=alerts      # the alerts the rule pack raised on the demo's attacks
+  $BIN/trail query --url $URL --event trail_alert --severity '>=ERROR'
+  $BIN/trail rules test $RULES --events $VAR/demo.ndjson
   $BIN/trail query --url $URL --severity '>=WARNING' --limit 10
   $BIN/trail count --url $URL --by event
   $BIN/trail tail -f --url $URL

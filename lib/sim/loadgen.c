@@ -169,7 +169,7 @@ struct trail_loadgen {
     int started;
     struct rng arng;       /* the attacks' randomness */
     uint32_t attacks_left; /* TRAIL_ATTACK_* bits not started yet */
-    int64_t attack_at[6];  /* start of each attack, by bit position */
+    uint64_t attack_at[6]; /* each attack starts with this event (0-based), by bit */
     uint64_t attack_order; /* ties of attack events, after every normal event's */
 };
 
@@ -698,16 +698,17 @@ static void attack_token(struct flow *f)
     step(f, "pipes_token_validation_success", 600000, 900000);
 }
 
-static int attacks_due(struct trail_loadgen *g, int64_t until)
+/* Start the attacks due at the next event, at its time. */
+static int attacks_due(struct trail_loadgen *g)
 {
     static void (*const run[N_ATTACKS])(struct flow *) = {
         attack_guess, attack_spray, attack_lockout, attack_fatigue, attack_breakin, attack_token};
     static const uint8_t entry[N_ATTACKS] = {1, 0, 2, 2, 1, 2};
     for (int bit = 0; bit < N_ATTACKS; bit++) {
-        if (!(g->attacks_left & (1u << bit)) || g->attack_at[bit] > until)
+        if (!(g->attacks_left & (1u << bit)) || g->attack_at[bit] > g->produced)
             continue;
         g->attacks_left &= ~(1u << bit);
-        struct flow f = {.g = g, .t = g->attack_at[bit]};
+        struct flow f = {.g = g, .t = g->heap[0].time_us};
         attack_ctx(g, &f.ctx, entry[bit], bit);
         run[bit](&f);
         if (f.err)
@@ -814,13 +815,14 @@ int trail_loadgen_new(const struct trail_catalog *cat, const struct trail_loadge
     g->now_us = g->opts.start_us;
     g->next_hourly_us = g->opts.start_us;
     g->next_daily_us = g->opts.start_us;
-    /* the attacks asked for, in the order of their bits, spread evenly over the span */
+    /* the attacks asked for, in the order of their bits, spread evenly over the events expected:
+     * by count, not by time, so that each is among them whatever the rate turns out to be */
     rng_seed(&g->arng, g->opts.seed ^ 0x61747461636b73ULL);
     g->attacks_left = g->opts.attacks & TRAIL_ATTACK_ALL;
     int k = __builtin_popcount(g->attacks_left), i = 0;
     for (int bit = 0; bit < N_ATTACKS; bit++)
         if (g->attacks_left & (1u << bit))
-            g->attack_at[bit] = g->opts.start_us + (int64_t)(span_us * ++i / (k + 1));
+            g->attack_at[bit] = g->opts.events * (uint64_t)++i / (uint64_t)(k + 1);
     *ret_gen = g;
     return 0;
 }
@@ -999,7 +1001,7 @@ int trail_loadgen_next(struct trail_loadgen *g, struct trail_event *ev)
         g->now_us += (int64_t)gap + 1;
     }
     /* scheduled events and attacks up to the next flow start go in before anything is taken out */
-    if ((r = schedule_due(g, g->now_us)) < 0 || (r = attacks_due(g, g->now_us)) < 0)
+    if ((r = schedule_due(g, g->now_us)) < 0 || (r = attacks_due(g)) < 0)
         return r;
     struct pending p;
     heap_pop(g, &p);

@@ -64,6 +64,10 @@ check_grep "make run: the demo workload over HTTP was accepted" '"accepted":5000
     "$WORK/make-run.out"
 check_grep "make run: the sample event.log over syslog was taken" \
     'trail_events_in_total\{input="syslog_tcp"\} [1-9]' "$WORK/make-run.out"
+for rule in password_guessing password_spraying lockout_storm mfa_push_fatigue \
+    signin_after_failures token_new_source; do
+    check_grep "make run: the demo's attacks raised a $rule alert" "^$rule +[1-9]" "$WORK/make-run.out"
+done
 
 # ---- make run where traild is not built: scripts/run-demo.sh's other branch
 mkdir -p "$WORK/bin-without-traild"
