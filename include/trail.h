@@ -772,6 +772,30 @@ int trail_event_from_json(const struct trail_catalog *cat, const char *data, siz
 int trail_event_from_stored_json(const struct trail_catalog *cat, const char *data, size_t len,
                                  struct trail_event **ret_event, char *err, size_t errlen);
 
+/* The most hops a relayed event may have come through (docs/format.md "Relayed records"). */
+#define TRAIL_MAX_HOPS 8
+
+/*
+ * trail_event_parse_relayed_json - decode one event that another trail
+ * forwarded (traild's `type = trail` sink) into ev, for a receiver that has
+ * authenticated the sender as a relay. data is the event as the sender
+ * stored it (trail_event_to_json(): with its "seq", "uuid", "received",
+ * "input", "peer", "principal" and "via"); origin is the sender's store
+ * origin (trail_store_origin()). The sender's provenance becomes the last
+ * hop of ev's via list (after the hops it already had); ev's own
+ * provenance is left unset, for the receiver to set as for any event.
+ * Refused (TRAIL_E_PARSE, err says why): no uuid, no seq, no received time
+ * or input, trail's own records ("origin":"trail"), a bad origin, or more
+ * than TRAIL_MAX_HOPS hops (TRAIL_E_TOO_LARGE). Otherwise as
+ * trail_event_parse_json(), which reads the same object without any of
+ * the sender's provenance.
+ */
+int trail_event_parse_relayed_json(struct trail_event *ev, const char *data, size_t len,
+                                   const char *origin, char *err, size_t errlen);
+
+/* trail_event_hops - how many relays the event came through (its via list; 0 for most). */
+int trail_event_hops(const struct trail_event *ev);
+
 /*
  * trail_event_parse_json - trail_event_from_json() into an existing event,
  * for an input that decodes item after item: ev's content is replaced, its

@@ -210,6 +210,47 @@ static int append_value(struct trail_buf *out, const struct trail_value *v)
     }
 }
 
+/*
+ * "via":[{"origin":..,"seq":..,"received":..,"input":..,"peer":..,"principal":..},...]: the
+ * hops of a relayed event, first hop first (peer and principal only when set).
+ */
+static int append_via(struct trail_buf *out, const struct trail_event *ev)
+{
+    const uint8_t *p = (const uint8_t *)ev->arena + ev->via_off, *end = p + ev->via_len;
+    char tmp[96];
+    int r = append_lit(out, ",\"via\":[");
+    for (int i = 0; i < ev->n_via && r == 0; i++) {
+        struct hop h;
+        size_t n = hop_parse(p, end, &h);
+        if (!n)
+            return -EINVAL; /* checked when it was set: cannot happen */
+        p += n;
+        if ((r = append_lit(out, i ? ",{\"origin\":" : "{\"origin\":")) < 0 ||
+            (r = append_str(out, h.origin, h.origin_len)) < 0 ||
+            (r = append_lit(out, ",\"seq\":")) < 0 || (r = codec_put_u64(out, h.seq)) < 0)
+            return r;
+        tmp[0] = '"';
+        size_t tn = trail_time_format(h.received_us, tmp + 1);
+        tmp[tn + 1] = '"';
+        if ((r = append_lit(out, ",\"received\":")) < 0 ||
+            (r = trail_buf_append(out, tmp, tn + 2)) < 0)
+            return r;
+        int in = snprintf(tmp, sizeof(tmp), "%s%s%.*s", trail_input_name(h.input),
+                          h.input_name_len ? ":" : "", (int)h.input_name_len, h.input_name);
+        if ((r = append_lit(out, ",\"input\":")) < 0 ||
+            (r = append_str(out, tmp, in > 0 ? (size_t)in : 0)) < 0)
+            return r;
+        if ((n = trail_peer_format(&h.peer, tmp)) > 0 &&
+            ((r = append_lit(out, ",\"peer\":")) < 0 || (r = append_str(out, tmp, n)) < 0))
+            return r;
+        if (h.principal_len && ((r = append_lit(out, ",\"principal\":")) < 0 ||
+                                (r = append_str(out, h.principal, h.principal_len)) < 0))
+            return r;
+        r = append_lit(out, "}");
+    }
+    return r < 0 ? r : append_lit(out, "]");
+}
+
 /* The provenance members of trail_event_to_json(), each only when set. */
 static int append_provenance(struct trail_buf *out, const struct trail_event *ev)
 {
@@ -231,6 +272,8 @@ static int append_provenance(struct trail_buf *out, const struct trail_event *ev
         return r;
     if (ev->principal_len && ((r = append_lit(out, ",\"principal\":")) < 0 ||
                               (r = append_str(out, ev->principal, ev->principal_len)) < 0))
+        return r;
+    if (ev->n_via && (r = append_via(out, ev)) < 0)
         return r;
     if (ev->own && (r = append_lit(out, ",\"origin\":\"trail\"")) < 0)
         return r;
@@ -319,6 +362,10 @@ struct parser {
     struct codec_nulls nulls; /* keys given as null */
     char val_stack[VAL_STACK];
     struct trail_event *stored; /* trail_event_from_stored_json: provenance goes here */
+    /* "via": the hops in their record form (read always, kept only with stored) */
+    uint8_t via[TRAIL_MAX_HOPS * HOP_MAX_BYTES];
+    size_t via_len;
+    int n_via;
 };
 
 #define ERR(p, code, off, ...) codec_error((p)->err, (p)->errlen, (code), (off), __VA_ARGS__)
@@ -829,6 +876,7 @@ enum {
     M_PRINCIPAL = 1 << 11,
     M_ORIGIN = 1 << 12,
     M_PROBLEMS = 1 << 13,
+    M_VIA = 1 << 14, /* an array, read by read_via */
     M_PROVENANCE = M_RECEIVED | M_INPUT | M_PEER | M_PRINCIPAL | M_ORIGIN | M_PROBLEMS,
 };
 
@@ -853,6 +901,7 @@ static int member_of(const char *name, size_t len)
         {"principal", 9, M_PRINCIPAL},
         {"origin", 6, M_ORIGIN},
         {"problems", 8, M_PROBLEMS},
+        {"via", 3, M_VIA},
     };
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(members); i++)
         if (members[i].len == len && memcmp(members[i].name, name, len) == 0)
@@ -873,6 +922,161 @@ struct top {
     size_t attrs_pos; /* where "attrs" starts when it came before "id" */
     size_t end_pos;   /* just after the closing '}' */
 };
+
+/* "192.0.2.1:514" or "[2001:db8::1]:514" into *peer. 0 or -1. */
+static int peer_parse(const char *str, size_t len, struct trail_peer *peer)
+{
+    const char *colon = len ? memrchr(str, ':', len) : NULL;
+    if (!colon)
+        return -1;
+    const char *a = str, *e = colon;
+    if (*a == '[' && e > a && e[-1] == ']')
+        a++, e--;
+    memset(peer, 0, sizeof(*peer));
+    if (ip_parse(a, (size_t)(e - a), &peer->family, peer->addr) < 0)
+        return -1;
+    char *stop;
+    unsigned long port = strtoul(colon + 1, &stop, 10);
+    if (stop != str + len || colon + 1 == stop || port > 65535)
+        return -1;
+    peer->port = (uint16_t)port;
+    return 0;
+}
+
+/* The members of one hop object of "via". */
+enum { H_ORIGIN = 1, H_SEQ = 2, H_RECEIVED = 4, H_INPUT = 8, H_PEER = 16, H_PRINCIPAL = 32 };
+
+/*
+ * One hop object of "via" at p->pos, appended in its record form to p->via.
+ * Every string is copied at once: read_string reuses p->val.
+ */
+static int read_hop(struct parser *p)
+{
+    char origin[TRAIL_ORIGIN_MAX], input_name[TRAIL_MAX_INPUT_NAME],
+        principal[TRAIL_MAX_PRINCIPAL_LEN];
+    struct hop h = {.origin = origin, .input_name = input_name, .principal = principal};
+    int seen = 0, r;
+    char b[16];
+    size_t start = p->pos;
+    if ((r = expect_char(p, '{', "'{' (a hop of \"via\")")) < 0)
+        return r;
+    skip_ws(p);
+    while (p->pos < p->n && p->s[p->pos] == '"') {
+        size_t name_off = p->pos, off;
+        const char *str, *name;
+        size_t len, nlen;
+        if ((r = read_string(p, 1, &name, &nlen)) < 0)
+            return r;
+        static const char *const names[] = {"origin", "seq",  "received",
+                                            "input",  "peer", "principal"};
+        int bit = 0;
+        for (int i = 0; i < 6 && !bit; i++)
+            if (strlen(names[i]) == nlen && memcmp(names[i], name, nlen) == 0)
+                bit = 1 << i;
+        if (!bit || (seen & bit))
+            return ERR(p, TRAIL_E_PARSE, name_off, "%s member \"%.40s\" in a hop of \"via\"",
+                       bit ? "repeated" : "unknown", p->key);
+        seen |= bit;
+        skip_ws(p);
+        if ((r = expect_char(p, ':', "':' after a member name")) < 0)
+            return r;
+        skip_ws(p);
+        off = p->pos;
+        if (bit == H_SEQ) {
+            struct number num;
+            if ((r = read_number(p, &num)) < 0)
+                return r;
+            if (num.fractional || num.overflow || num.neg || num.mag == 0)
+                return ERR(p, TRAIL_E_PARSE, off, "a hop's \"seq\" must be 1..2^64-1");
+            h.seq = num.mag;
+        } else {
+            if (off >= p->n || p->s[off] != '"')
+                return ERR(p, TRAIL_E_PARSE, off, "a hop's \"%s\" must be a string", p->key);
+            if ((r = read_string(p, 0, &str, &len)) < 0)
+                return r;
+            switch (bit) {
+            case H_ORIGIN:
+                if (!origin_text_ok(str, len))
+                    return ERR(p, TRAIL_E_PARSE, off, "a hop's \"origin\" is not an origin");
+                memcpy(origin, str, len);
+                h.origin_len = len;
+                break;
+            case H_RECEIVED:
+                if (trail_time_parse(str, len, &h.received_us) < 0)
+                    return ERR(p, TRAIL_E_PARSE, off, "a hop's \"received\" is not a time");
+                break;
+            case H_INPUT: {
+                const char *colon = memchr(str, ':', len);
+                size_t n = colon ? (size_t)(colon - str) : len;
+                h.input = trail_input_parse(str, n);
+                h.input_name_len = colon ? len - n - 1 : 0;
+                if (h.input <= 0 || h.input == TRAIL_INPUT_TRAIL ||
+                    h.input_name_len > TRAIL_MAX_INPUT_NAME ||
+                    (colon && !trail_key_valid(colon + 1, h.input_name_len)))
+                    return ERR(p, TRAIL_E_PARSE, off, "a hop's \"input\" is not an input");
+                if (colon)
+                    memcpy(input_name, colon + 1, h.input_name_len);
+                break;
+            }
+            case H_PEER:
+                if (peer_parse(str, len, &h.peer) < 0)
+                    return ERR(p, TRAIL_E_PARSE, off, "a hop's \"peer\" is not ADDRESS:PORT");
+                break;
+            default: /* H_PRINCIPAL */
+                if (len > TRAIL_MAX_PRINCIPAL_LEN || !utf8_valid(str, len))
+                    return ERR(p, TRAIL_E_PARSE, off, "a hop's \"principal\" is not a principal");
+                memcpy(principal, str, len);
+                h.principal_len = len;
+                break;
+            }
+        }
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == ',') {
+            p->pos++;
+            skip_ws(p);
+            continue;
+        }
+        break;
+    }
+    if ((r = expect_char(p, '}', "'}' after a hop")) < 0)
+        return r;
+    if ((seen & (H_ORIGIN | H_SEQ | H_RECEIVED | H_INPUT)) !=
+        (H_ORIGIN | H_SEQ | H_RECEIVED | H_INPUT))
+        return ERR(p, TRAIL_E_PARSE, start, "a hop of \"via\" needs origin, seq, received, input");
+    (void)b;
+    hop_write(&h, p->via + p->via_len);
+    p->via_len += hop_size(&h);
+    p->n_via++;
+    return 0;
+}
+
+/* "via": an array of 1..TRAIL_MAX_HOPS hops into p->via. */
+static int read_via(struct parser *p)
+{
+    int r;
+    char b[16];
+    if ((r = expect_char(p, '[', "'[' (\"via\" is an array)")) < 0)
+        return r;
+    for (;;) {
+        skip_ws(p);
+        if (p->n_via == TRAIL_MAX_HOPS)
+            return ERR(p, TRAIL_E_TOO_LARGE, p->pos, "\"via\" has more than %d hops",
+                       TRAIL_MAX_HOPS);
+        if ((r = read_hop(p)) < 0)
+            return r;
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == ',') {
+            p->pos++;
+            continue;
+        }
+        if (p->pos < p->n && p->s[p->pos] == ']') {
+            p->pos++;
+            return 0;
+        }
+        return ERR(p, TRAIL_E_PARSE, p->pos, "expected ',' or ']' in \"via\", found %s",
+                   what_is(p, p->pos, b));
+    }
+}
 
 /*
  * A provenance member of an event trail itself stored and sent back (the
@@ -903,17 +1107,9 @@ static int read_provenance(struct parser *p, int bit, const char *str, size_t le
                    : 0;
     }
     case M_PEER: {
-        /* "192.0.2.1:514" or "[2001:db8::1]:514" */
-        const char *colon = len ? memrchr(str, ':', len) : NULL;
-        if (!colon)
+        struct trail_peer peer;
+        if (peer_parse(str, len, &peer) < 0)
             return ERR(p, TRAIL_E_PARSE, off, "\"peer\" is not ADDRESS:PORT");
-        const char *a = str, *e = colon;
-        if (*a == '[' && e > a && e[-1] == ']')
-            a++, e--;
-        struct trail_peer peer = {0};
-        if (ip_parse(a, (size_t)(e - a), &peer.family, peer.addr) < 0)
-            return ERR(p, TRAIL_E_PARSE, off, "\"peer\" is not ADDRESS:PORT");
-        peer.port = (uint16_t)strtoul(colon + 1, NULL, 10);
         trail_event_set_peer(ev, &peer);
         return 0;
     }
@@ -947,6 +1143,8 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
     size_t len;
     int r;
 
+    if (bit == M_VIA)
+        return read_via(p); /* kept only for a stored or relayed event (parse_json) */
     if (bit == M_ATTRS) {
         if (c != '{')
             return ERR(p, TRAIL_E_PARSE, off, "\"attrs\" must be an object");
@@ -1086,19 +1284,62 @@ static int read_object(struct parser *p, struct top *t, struct trail_event **ev,
     return 0;
 }
 
+/* What parse_json keeps of the sender's provenance. */
+enum { PARSE_INGEST = 0, PARSE_STORED = 1, PARSE_RELAYED = 2 };
+
 static int parse_json(struct trail_event *target, const char *data, size_t len, char *err,
-                      size_t errlen, int stored);
+                      size_t errlen, int stored, const char *relay_origin);
 
 int trail_event_parse_json(struct trail_event *target, const char *data, size_t len, char *err,
                            size_t errlen)
 {
-    return parse_json(target, data, len, err, errlen, 0);
+    return parse_json(target, data, len, err, errlen, PARSE_INGEST, NULL);
 }
 
 static int parse_stored(struct trail_event *target, const char *data, size_t len, char *err,
                         size_t errlen)
 {
-    return parse_json(target, data, len, err, errlen, 1);
+    return parse_json(target, data, len, err, errlen, PARSE_STORED, NULL);
+}
+
+int trail_event_parse_relayed_json(struct trail_event *ev, const char *data, size_t len,
+                                   const char *origin, char *err, size_t errlen)
+{
+    return parse_json(ev, data, len, err, errlen, PARSE_RELAYED, origin ? origin : "");
+}
+
+/*
+ * A relayed event: the sender's provenance (in side, its seq in t) becomes the last hop of
+ * p->via, and ev keeps none of it (the receiver sets its own).
+ */
+static int relayed_hop(struct parser *p, const struct trail_event *side, const struct top *t,
+                       const char *origin)
+{
+    if (!origin_text_ok(origin, strlen(origin)))
+        return ERR(p, TRAIL_E_PARSE, 0, "the relay's origin is not an origin");
+    if (side->own)
+        return ERR(p, TRAIL_E_PARSE, 0, "trail's own records are not relayed");
+    if (!t->has_uuid || !t->seq || !side->received_us || side->input == TRAIL_INPUT_NONE ||
+        side->input == TRAIL_INPUT_TRAIL)
+        return ERR(p, TRAIL_E_PARSE, 0,
+                   "a relayed event needs its uuid, seq, received and input as stored");
+    if (p->n_via == TRAIL_MAX_HOPS)
+        return ERR(p, TRAIL_E_TOO_LARGE, 0, "the event has come through %d relays already",
+                   TRAIL_MAX_HOPS);
+    struct hop h = {.origin = origin,
+                    .origin_len = strlen(origin),
+                    .seq = t->seq,
+                    .received_us = side->received_us,
+                    .input = side->input,
+                    .input_name = side->input_name,
+                    .input_name_len = side->input_name_len,
+                    .peer = side->peer,
+                    .principal = side->principal,
+                    .principal_len = side->principal_len};
+    hop_write(&h, p->via + p->via_len);
+    p->via_len += hop_size(&h);
+    p->n_via++;
+    return 0;
 }
 
 int trail_event_from_stored_json(const struct trail_catalog *cat, const char *data, size_t len,
@@ -1108,7 +1349,7 @@ int trail_event_from_stored_json(const struct trail_catalog *cat, const char *da
 }
 
 static int parse_json(struct trail_event *target, const char *data, size_t len, char *err,
-                      size_t errlen, int stored)
+                      size_t errlen, int stored, const char *relay_origin)
 {
     struct parser p;
     struct top t;
@@ -1128,6 +1369,8 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
     codec_nulls_init(&p.nulls);
     p.key_len = 0;
     p.stored = NULL;
+    p.via_len = 0;
+    p.n_via = 0;
     /* provenance read into a side event, applied once the object is whole (the id's
        reset would clear it) */
     struct trail_event side;
@@ -1173,7 +1416,11 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
     }
     if (t.has_uuid)
         trail_event_set_uuid(ev, t.uuid);
-    if (stored) {
+    if (stored == PARSE_RELAYED) {
+        if ((r = relayed_hop(&p, &side, &t, relay_origin)) < 0)
+            goto fail;
+        ev->seq = 0;
+    } else if (stored) {
         ev->received_us = side.received_us;
         ev->input = side.input;
         ev->own = side.own && side.input == TRAIL_INPUT_TRAIL;
@@ -1189,6 +1436,10 @@ static int parse_json(struct trail_event *target, const char *data, size_t len, 
         ev->principal_len = side.principal_len;
         memcpy(ev->problems, side.problems, side.problems_len + 1);
         ev->problems_len = side.problems_len;
+    }
+    if (stored && (r = event_set_via(ev, p.via, p.via_len, p.n_via)) < 0) {
+        r = event_problem(&p, ev, r, 0);
+        goto fail;
     }
     r = 0;
     goto done;

@@ -72,6 +72,8 @@ static void clear_content(struct trail_event *ev)
     ev->requested_severity = 0;
     ev->problems_len = 0;
     ev->problems[0] = '\0';
+    ev->n_via = 0;
+    ev->via_len = 0;
     ev->n_attrs = 0;
     ev->def_hint = 0;
     ev->arena_len = 0;

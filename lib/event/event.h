@@ -101,6 +101,12 @@ struct trail_event {
     char principal[TRAIL_MAX_PRINCIPAL_LEN + 1];
     uint16_t problems_len; /* what validation let through and listed (lenient policy) */
     char problems[TRAIL_MAX_PROBLEMS_LEN + 1];
+    /* the hops of a relayed event (docs/format.md "Relayed records"): n_via hops in their
+       record form, via_len bytes at via_off in the arena; set only by a relay's receiver
+       (trail_event_parse_relayed_json) and by the record decoder */
+    uint8_t n_via;
+    uint16_t via_len;
+    uint32_t via_off;
     struct trail_attr *attrs; /* sorted by key */
     uint32_t n_attrs;
     uint32_t cap_attrs;
@@ -204,6 +210,48 @@ int event_put_scalar(struct trail_event *ev, const char *key, size_t klen, int t
 
 /* event_has_attr - 1 when ev has the attribute key[0..klen). */
 int event_has_attr(const struct trail_event *ev, const char *key, size_t klen);
+
+/*
+ * One hop of a relayed event: a trail that held the event before the one
+ * that holds it now (docs/format.md "Relayed records"). Pointers into the
+ * bytes it was read from.
+ */
+#define HOP_MAX_BYTES                                                                              \
+    (1 + TRAIL_ORIGIN_MAX + 8 + 8 + 1 + 1 + TRAIL_MAX_INPUT_NAME + 1 + 18 + 1 +                    \
+     TRAIL_MAX_PRINCIPAL_LEN)
+struct hop {
+    const char *origin; /* that trail's store origin, 1..TRAIL_ORIGIN_MAX bytes */
+    size_t origin_len;
+    uint64_t seq;        /* the event's seq there */
+    int64_t received_us; /* when that trail received it */
+    int input;           /* how it came in there (enum trail_input, never NONE or TRAIL) */
+    const char *input_name;
+    size_t input_name_len;
+    struct trail_peer peer; /* who sent it there */
+    const char *principal;
+    size_t principal_len;
+};
+
+/* origin_text_ok - 1 for 1..TRAIL_ORIGIN_MAX bytes of printable ASCII but space and '+'. */
+int origin_text_ok(const char *s, size_t len);
+
+/*
+ * hop_parse - the hop at p[0..end): the bytes it takes, or 0 when they are
+ * not one well-formed hop (lengths, an origin, an input, a peer family,
+ * UTF-8 principal). Never reads outside [p, end).
+ */
+size_t hop_parse(const uint8_t *p, const uint8_t *end, struct hop *h);
+
+/* hop_size / hop_write - the record form of h (hop_size bytes into out). */
+size_t hop_size(const struct hop *h);
+void hop_write(const struct hop *h, uint8_t *out);
+
+/*
+ * event_set_via - give ev the n hops in bytes[0..len) (record form, already
+ * checked by hop_parse): copied into its arena. 0, -ENOMEM, or TRAIL_E_TOO_LARGE
+ * beyond TRAIL_MAX_HOPS or 65535 bytes.
+ */
+int event_set_via(struct trail_event *ev, const uint8_t *bytes, size_t len, int n);
 
 /* event_errorf - record a problem on the event; returns code for chaining. */
 int event_errorf(struct trail_event *ev, int code, const char *fmt, ...)

@@ -10,6 +10,7 @@
  * Not for: the host (event.c; a sender may say it), the record's bytes
  * (record.c).
  */
+#include "base/bytes.h"
 #include "event/event.h"
 
 #include <arpa/inet.h>
@@ -179,4 +180,130 @@ size_t trail_peer_format(const struct trail_peer *peer, char out[48])
         return 0;
     int n = snprintf(out, 48, peer->family == 4 ? "%s:%u" : "[%s]:%u", ip, (unsigned)peer->port);
     return n > 0 && n < 48 ? (size_t)n : 0;
+}
+
+/* ---- the hops of a relayed event (docs/format.md "Relayed records") ---- */
+
+int origin_text_ok(const char *s, size_t len)
+{
+    if (len < 1 || len > TRAIL_ORIGIN_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f || s[i] == '+')
+            return 0;
+    return 1;
+}
+
+/*
+ * A hop, in the record and in an event's via bytes:
+ *
+ *     1 + n   origin: length (1..128), bytes (origin_text_ok)
+ *     8       seq (u64) in that trail
+ *     8       received (i64), µs since the epoch, in that trail
+ *     1       input (1..9: not none, not trail)
+ *     1 + n   input name: length (0..64), bytes of [A-Za-z0-9_.-]
+ *     1       peer family: 0, 4 or 6; then 4 or 16 address bytes and a u16 port
+ *     1 + n   principal: length (0..255), UTF-8
+ */
+size_t hop_parse(const uint8_t *p, const uint8_t *end, struct hop *h)
+{
+    const uint8_t *start = p;
+    if (p >= end)
+        return 0;
+    h->origin_len = *p++;
+    h->origin = (const char *)p;
+    if ((size_t)(end - p) < h->origin_len + 16 + 2 || !origin_text_ok(h->origin, h->origin_len))
+        return 0;
+    p += h->origin_len;
+    h->seq = get_u64(p);
+    h->received_us = (int64_t)get_u64(p + 8);
+    p += 16;
+    h->input = *p++;
+    if (h->input == TRAIL_INPUT_NONE || h->input == TRAIL_INPUT_TRAIL ||
+        h->input >= TRAIL_INPUT_LAST)
+        return 0;
+    h->input_name_len = *p++;
+    h->input_name = (const char *)p;
+    if (h->input_name_len > TRAIL_MAX_INPUT_NAME || (size_t)(end - p) < h->input_name_len + 1 ||
+        (h->input_name_len && !trail_key_valid(h->input_name, h->input_name_len)))
+        return 0;
+    p += h->input_name_len;
+    memset(&h->peer, 0, sizeof(h->peer));
+    h->peer.family = *p++;
+    if (h->peer.family == 4 || h->peer.family == 6) {
+        size_t alen = h->peer.family == 4 ? 4 : 16;
+        if ((size_t)(end - p) < alen + 2)
+            return 0;
+        memcpy(h->peer.addr, p, alen);
+        h->peer.port = get_u16(p + alen);
+        p += alen + 2;
+    } else if (h->peer.family != 0) {
+        return 0;
+    }
+    if (p >= end)
+        return 0;
+    h->principal_len = *p++;
+    h->principal = (const char *)p;
+    if ((size_t)(end - p) < h->principal_len ||
+        (h->principal_len && !utf8_valid(h->principal, h->principal_len)))
+        return 0;
+    p += h->principal_len;
+    return (size_t)(p - start);
+}
+
+size_t hop_size(const struct hop *h)
+{
+    return 1 + h->origin_len + 16 + 1 + 1 + h->input_name_len + 1 +
+           (h->peer.family == 4   ? 6
+            : h->peer.family == 6 ? 18
+                                  : 0) +
+           1 + h->principal_len;
+}
+
+void hop_write(const struct hop *h, uint8_t *out)
+{
+    uint8_t *p = out;
+    *p++ = (uint8_t)h->origin_len;
+    memcpy(p, h->origin, h->origin_len);
+    p += h->origin_len;
+    put_u64(p, h->seq);
+    put_u64(p + 8, (uint64_t)h->received_us);
+    p += 16;
+    *p++ = (uint8_t)h->input;
+    *p++ = (uint8_t)h->input_name_len;
+    memcpy(p, h->input_name, h->input_name_len);
+    p += h->input_name_len;
+    *p++ = h->peer.family;
+    if (h->peer.family == 4 || h->peer.family == 6) {
+        size_t alen = h->peer.family == 4 ? 4 : 16;
+        memcpy(p, h->peer.addr, alen);
+        put_u16(p + alen, h->peer.port);
+        p += alen + 2;
+    }
+    *p++ = (uint8_t)h->principal_len;
+    memcpy(p, h->principal, h->principal_len);
+}
+
+int event_set_via(struct trail_event *ev, const uint8_t *bytes, size_t len, int n)
+{
+    if (n <= 0 || len == 0) {
+        ev->n_via = 0;
+        ev->via_len = 0;
+        return 0;
+    }
+    if (n > TRAIL_MAX_HOPS || len > UINT16_MAX)
+        return event_errorf(ev, TRAIL_E_TOO_LARGE, "more than %d hops", TRAIL_MAX_HOPS);
+    uint32_t off;
+    int r = event_arena_put(ev, bytes, len, &off);
+    if (r < 0)
+        return r;
+    ev->via_off = off;
+    ev->via_len = (uint16_t)len;
+    ev->n_via = (uint8_t)n;
+    return 0;
+}
+
+int trail_event_hops(const struct trail_event *ev)
+{
+    return ev->n_via;
 }

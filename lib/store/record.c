@@ -87,7 +87,8 @@ size_t record_size(const struct trail_event *ev)
                (ev->peer.family == 4   ? 6
                 : ev->peer.family == 6 ? 18
                                        : 0) +
-               1 + ev->principal_len + (ev->problems_len ? 2 + ev->problems_len : 0) + 2;
+               1 + ev->principal_len + (ev->problems_len ? 2 + ev->problems_len : 0) +
+               (ev->n_via ? 1 + (size_t)ev->via_len : 0) + 2;
     for (uint32_t i = 0; i < ev->n_attrs; i++)
         n += 1 + ev->attrs[i].key_len + 1 + value_size(&ev->attrs[i]);
     return n;
@@ -104,7 +105,8 @@ size_t record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
     *p++ = (uint8_t)ev->severity;
     *p++ =
         (uint8_t)((ev->has_uuid ? 0 : TRAIL_REC_F_UUID_DERIVED) | (ev->own ? TRAIL_REC_F_OWN : 0) |
-                  (ev->problems_len ? TRAIL_REC_F_PROBLEMS : 0));
+                  (ev->problems_len ? TRAIL_REC_F_PROBLEMS : 0) |
+                  (ev->n_via ? TRAIL_REC_F_RELAYED : 0));
     if (ev->has_uuid) {
         memcpy(p, ev->uuid, 16);
         p += 16;
@@ -136,6 +138,11 @@ size_t record_write(const struct trail_event *ev, uint64_t seq, int64_t time_us,
         put_u16(p, ev->problems_len);
         memcpy(p + 2, ev->problems, ev->problems_len);
         p += 2 + ev->problems_len;
+    }
+    if (ev->n_via) {
+        *p++ = ev->n_via;
+        memcpy(p, ev->arena + ev->via_off, ev->via_len);
+        p += ev->via_len;
     }
     put_u16(p, (uint16_t)ev->n_attrs);
     p += 2;
@@ -229,6 +236,8 @@ int record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
     memcpy(ev->problems, v.problems, np);
     ev->problems[np] = '\0';
     ev->problems_len = (uint16_t)np;
+    if (v.n_via && (r = event_set_via(ev, v.via, v.via_len, v.n_via)) < 0)
+        goto fail;
     p = v.attrs - 2;
 
     NEED(2);
@@ -367,6 +376,9 @@ int rec_view_parse(const uint8_t *rec, size_t len, struct rec_view *v)
     v->principal_len = 0;
     v->problems = p;
     v->problems_len = 0;
+    v->via = p;
+    v->via_len = 0;
+    v->n_via = 0;
     if (v->version >= 2) {
         if (end - p < 2)
             return TRAIL_E_CORRUPT;
@@ -406,6 +418,21 @@ int rec_view_parse(const uint8_t *rec, size_t len, struct rec_view *v)
             if (v->problems_len == 0 || (size_t)(end - p - 2) < v->problems_len)
                 return TRAIL_E_CORRUPT;
             p += 2 + v->problems_len;
+        }
+        if (v->flags & TRAIL_REC_F_RELAYED) {
+            /* a hop count of 1..TRAIL_MAX_HOPS, then the hops (lib/event/provenance.c) */
+            if (p >= end || *p == 0 || *p > TRAIL_MAX_HOPS || (v->flags & TRAIL_REC_F_OWN))
+                return TRAIL_E_CORRUPT;
+            v->n_via = *p++;
+            v->via = p;
+            for (int i = 0; i < v->n_via; i++) {
+                struct hop h;
+                size_t n = hop_parse(p, end, &h);
+                if (!n)
+                    return TRAIL_E_CORRUPT;
+                p += n;
+            }
+            v->via_len = (size_t)(p - v->via);
         }
     }
     if (end - p < 2)

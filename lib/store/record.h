@@ -16,7 +16,8 @@
 #define TRAIL_REC_F_UUID_DERIVED   0x01 /* uuid not stored: derived from store id and seq */
 #define TRAIL_REC_F_OWN            0x02 /* written by trail itself (version 2) */
 #define TRAIL_REC_F_PROBLEMS       0x04 /* stored with problems listed (version 2) */
-#define TRAIL_REC_F_ALL            0x07
+#define TRAIL_REC_F_RELAYED        0x08 /* a hop list follows the problems (version 2) */
+#define TRAIL_REC_F_ALL            0x0F
 #define TRAIL_RECORD_MIN           24 /* version 1: derived uuid, 1-byte id, empty host, no attrs */
 #define TRAIL_RECORD_MAX           (16u << 20) /* hard ceiling of a frame's length field */
 
@@ -64,6 +65,9 @@ struct rec_view {
     size_t principal_len;
     const uint8_t *problems;
     size_t problems_len;
+    const uint8_t *via; /* the hops (TRAIL_REC_F_RELAYED): n_via of them, via_len bytes */
+    size_t via_len;
+    int n_via;
     const uint8_t *attrs; /* the first attribute */
     const uint8_t *end;
     uint32_t n_attrs;
