@@ -41,8 +41,10 @@ static const char help[] =
     "\n"
     "    SALT is 16 random bytes and HASH is SHA-256(SALT || token), both in\n"
     "    hex: the config file holds no token. ROLE is write (send events), read\n"
-    "    (query, stream, catalog, proofs, checkpoints, metrics) or admin\n"
-    "    (everything, and sinks, reload and verification runs). A reload\n"
+    "    (query, stream, catalog, proofs, checkpoints, metrics), admin\n"
+    "    (everything, and sinks, reload and verification runs) or relay (another\n"
+    "    traild's `type = trail` sink: send events with the provenance it\n"
+    "    recorded, docs/sinks.md). A reload\n"
     "    (SIGHUP) takes new entries in; removing an entry revokes its token.\n"
     "\n"
     "    --stdin  read the token from the first line of standard input instead\n"
@@ -106,8 +108,10 @@ int cmd_token_hash(int argc, char **argv)
     for (const char *p = name; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_.-@", *p))
             return cli_usage_error("token-hash", "a token name is made of [A-Za-z0-9_.@-]");
-    if (strcmp(role, "write") && strcmp(role, "read") && strcmp(role, "admin"))
-        return cli_usage_error("token-hash", "role '%s' is not one of: write, read, admin", role);
+    if (strcmp(role, "write") && strcmp(role, "read") && strcmp(role, "admin") &&
+        strcmp(role, "relay"))
+        return cli_usage_error("token-hash", "role '%s' is not one of: write, read, admin, relay",
+                               role);
 
     char token[TOKEN_MAX + 2];
     uint8_t salt[16], digest[SHA256_DIGEST_LENGTH], buf[sizeof(salt) + TOKEN_MAX];

@@ -52,6 +52,8 @@ int auth_role_parse(const char *text)
         return ROLE_READ;
     if (!strcmp(text, "admin"))
         return ROLE_ADMIN;
+    if (!strcmp(text, "relay"))
+        return ROLE_RELAY;
     return -EINVAL;
 }
 
@@ -64,6 +66,8 @@ const char *auth_role_name(int role)
         return "read";
     case ROLE_ADMIN:
         return "admin";
+    case ROLE_RELAY:
+        return "relay";
     default:
         return "none";
     }
@@ -72,6 +76,9 @@ const char *auth_role_name(int role)
 int auth_role_allows(int have, int need)
 {
     if (need == AUTH_OPEN)
+        return 1;
+    /* a relay sends events, with their forwarded provenance (routes_ingest.c) */
+    if (have == ROLE_RELAY && need == ROLE_WRITE)
         return 1;
     return have == ROLE_ADMIN || have == need;
 }
@@ -110,14 +117,14 @@ int auth_parse_token(const char *name, const char *value, struct token_conf *t, 
     }
     size_t rl = (size_t)(c1 - value);
     if (rl >= sizeof(role)) {
-        snprintf(err, errlen, "the role is not one of: write, read, admin");
+        snprintf(err, errlen, "the role is not one of: write, read, admin, relay");
         return -EINVAL;
     }
     memcpy(role, value, rl);
     role[rl] = '\0';
     int r = auth_role_parse(role);
     if (r < 0) {
-        snprintf(err, errlen, "role '%s' is not one of: write, read, admin", role);
+        snprintf(err, errlen, "role '%s' is not one of: write, read, admin, relay", role);
         return -EINVAL;
     }
     const char *salt = c1 + 1, *hash = c2 + 1;
@@ -147,7 +154,7 @@ int auth_parse_client_cert(const char *key, const char *value, struct client_cer
 {
     int role = auth_role_parse(value);
     if (role < 0) {
-        snprintf(err, errlen, "'%s' is not one of: write, read, admin", value);
+        snprintf(err, errlen, "'%s' is not one of: write, read, admin, relay", value);
         return -EINVAL;
     }
     if (!*key || strlen(key) > 255) {

@@ -6,8 +6,9 @@
  *
  * Roles: write (send events), read (query, stream, catalog, proofs,
  * checkpoints, metrics), admin (both, and the admin routes: sinks, reload,
- * verify runs). With no token and no client certificate configured,
- * authentication is off and every route is open.
+ * verify runs), relay (send events with a forwarding trail's provenance:
+ * another traild's trail sink; routes_ingest.c). With no token and no client certificate
+ * configured, authentication is off and every route is open.
  *
  * Not here: reading the client certificate from the TLS session
  * (tls_http.c), which route needs which role (http/routes.c's route table).

@@ -17,7 +17,7 @@ enum fsync_policy {
     FSYNC_INTERVAL = 1 /* fsync at most every fsync_interval_ms; acknowledge after it */
 };
 
-enum token_role { ROLE_WRITE = 1, ROLE_READ = 2, ROLE_ADMIN = 3 };
+enum token_role { ROLE_WRITE = 1, ROLE_READ = 2, ROLE_ADMIN = 3, ROLE_RELAY = 4 };
 
 enum follow_format { FOLLOW_CEF = 0, FOLLOW_JSON = 1, FOLLOW_AUTO = 2 };
 

@@ -154,7 +154,9 @@ int decode_item(const struct config *cfg, int format, const char *data, size_t l
     }
     switch (format) {
     case FMT_JSON:
-        r = trail_event_parse_json(ev, data, len, err, errlen);
+        r = pv && pv->relay_origin
+                ? trail_event_parse_relayed_json(ev, data, len, pv->relay_origin, err, errlen)
+                : trail_event_parse_json(ev, data, len, err, errlen);
         break;
     case FMT_CEF:
         r = trail_event_parse_cef(ev, data, len, err, errlen);

@@ -64,6 +64,9 @@ struct provenance {
     const char *name;       /* the input's name (a [follow NAME]), or NULL */
     struct trail_peer peer; /* family 0: none */
     char principal[256];    /* token name, certificate subject, or "uid=N"; "" none */
+    /* a relay's store origin (the Trail-Relay-Origin header of a caller with the relay
+       role): JSON items are relayed events (trail_event_parse_relayed_json); NULL: none */
+    const char *relay_origin;
 };
 
 /* provenance_init - pv for input (enum input_kind), with no peer or principal. */

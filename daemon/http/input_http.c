@@ -529,6 +529,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return refuse(rq, cfg, &ar, method, url);
             /* "token NAME" or "certificate SUBJECT": who the records say sent them */
             snprintf(rq->pv.principal, sizeof(rq->pv.principal), "%s", ar.who);
+            rq->role = ar.role;
             if (rq->route->query && query_limits(rq, cfg))
                 return send_answer(rq);
         }

@@ -35,8 +35,10 @@ struct req {
     char peer[80];
     char addr[64];        /* the client's address alone, for trail_auth_failed */
     struct provenance pv; /* what every event of the request records of its sender */
-    int close;            /* the answer closes the connection (a framing it refused) */
-    int counted_stream;   /* holds one of [limits] max_streams */
+    int role;             /* the caller's ROLE_* (auth.h); ROLE_ADMIN with authentication off */
+    char relay_origin[TRAIL_ORIGIN_MAX + 1]; /* POST /v1/events from a relay: its origin */
+    int close;          /* the answer closes the connection (a framing it refused) */
+    int counted_stream; /* holds one of [limits] max_streams */
     /* POST /v1/events */
     struct ingest_batch batch;
     struct trail_event **events; /* the accepted events, in item order */

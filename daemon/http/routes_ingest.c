@@ -152,6 +152,23 @@ int route_post_events(struct req *rq)
     char err[512];
     if (http_stopping(rq))
         return http_answer_error(rq, 503, "traild is shutting down");
+    /* a relay's events carry the provenance its own trail recorded: only a caller with the
+       relay role may say so (not even admin, nor anyone when authentication is off) */
+    const char *relay = http_header(rq->conn, "Trail-Relay-Origin");
+    if (relay) {
+        if (rq->role != ROLE_RELAY) {
+            reject_item(IN_HTTP, TRAIL_E_PARSE, rq->peer,
+                        "Trail-Relay-Origin from a caller without the relay role");
+            return http_answer_error(rq, 403,
+                                     "forwarded provenance (Trail-Relay-Origin) needs a token or "
+                                     "certificate with the relay role; nothing was stored");
+        }
+        size_t olen = strlen(relay);
+        if (olen >= sizeof(rq->relay_origin))
+            return http_answer_error(rq, 400, "Trail-Relay-Origin is not an origin");
+        memcpy(rq->relay_origin, relay, olen + 1);
+        rq->pv.relay_origin = rq->relay_origin;
+    }
     const char *ctype = http_header(rq->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
     int ndjson = ctype && (strncasecmp(ctype, "application/x-ndjson", 20) == 0 ||
                            strncasecmp(ctype, "application/jsonl", 17) == 0);

@@ -84,10 +84,16 @@ static void hex16(const uint8_t id[16], char out[33])
 }
 
 static char store_origin[33];
+static char store_name[TRAIL_ORIGIN_MAX + 1];
 
 const char *sink_store_origin(void)
 {
     return store_origin;
+}
+
+const char *sink_store_name(void)
+{
+    return store_name;
 }
 
 static int save_cursor(struct sink *s)
@@ -487,6 +493,8 @@ int sinks_start(const struct sink_conf *conf, size_t n, struct trail_store *stor
     n_all_sinks = n;
     trail_store_id(store, store_id);
     hex16(store_id, store_origin);
+    if (trail_store_origin(store, store_name) < 0)
+        memcpy(store_name, store_origin, sizeof(store_origin));
     srand((unsigned)trail_now());
     uint64_t durable = trail_store_durable_seq(store);
     int r = 0;

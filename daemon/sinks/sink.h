@@ -101,6 +101,7 @@ extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_syslog_ops;
 extern const struct sink_ops sink_webhook_ops;
 extern const struct sink_ops sink_clickhouse_ops;
+extern const struct sink_ops sink_trail_ops;
 
 /* What a file or webhook line holds. */
 enum sink_format {
@@ -200,6 +201,12 @@ void sinks_stop(void);
 
 /* sink_store_origin - the store's id as 32 hex digits (what checkpoints call the origin). */
 const char *sink_store_origin(void);
+
+/*
+ * sink_store_name - the store's origin as its checkpoints name it (trail_store_origin():
+ * [store] origin, else the id in hex): what a trail sink tells its receiver it relays from.
+ */
+const char *sink_store_name(void);
 
 /* sinks_metrics - append the sinks' Prometheus metrics (lag, cursor, ...). 0 or -ENOMEM. */
 int sinks_metrics(struct trail_buf *out);

@@ -25,10 +25,7 @@
 #include <strings.h>
 
 static const struct sink_ops *const sink_types[] = {
-    &sink_file_ops,
-    &sink_syslog_ops,
-    &sink_webhook_ops,
-    &sink_clickhouse_ops,
+    &sink_file_ops, &sink_syslog_ops, &sink_webhook_ops, &sink_trail_ops, &sink_clickhouse_ops,
 };
 #define N_TYPES (sizeof(sink_types) / sizeof(sink_types[0]))
 
@@ -119,13 +116,13 @@ static int set_events(struct sink_conf *s, const char *v)
 static const struct sink_key common_keys[] = {
     {.name = "type",
      .type = SINK_KEY_ENUM,
-     .choices = "file|syslog|webhook|clickhouse",
+     .choices = "file|syslog|webhook|clickhouse|trail",
      .required = "the sink's type",
      .doc = "what the sink delivers to (the sections below)"},
     {.name = "format",
      .type = SINK_KEY_ENUM,
      .choices = "cef|json|rfc5424",
-     .def_doc = "file: `cef`; syslog: `rfc5424`; webhook, clickhouse: `json`",
+     .def_doc = "file: `cef`; syslog: `rfc5424`; webhook, clickhouse, trail: `json`",
      .doc = "`cef` (the event.log line, or CEF as the syslog MSG), `json` (one JSON object per "
             "line), `rfc5424` (syslog with structured data)"},
     {.name = "mapping",
@@ -428,8 +425,8 @@ int sink_conf_load(struct sink_conf **sinks, size_t *n_sinks, const char *name, 
                 s->ops = sink_types[i];
                 return 0;
             }
-        return seterr(err, errlen, -EINVAL, "'%s' is not one of: file, syslog, webhook, clickhouse",
-                      v);
+        return seterr(err, errlen, -EINVAL,
+                      "'%s' is not one of: file, syslog, webhook, clickhouse, trail", v);
     }
     if (!strcmp(key, "format")) {
         if (!strcmp(v, "cef") || !strcmp(v, "event.log"))
@@ -527,7 +524,8 @@ int sink_conf_check(struct sink_conf *sinks, size_t n_sinks, int *ret_line, char
                 return seterr(err, errlen, -EINVAL, "[sink %s] is given twice", s->name);
         if (!s->ops)
             return seterr(err, errlen, -EINVAL,
-                          "[sink %s] has no type (file, syslog, webhook, clickhouse)", s->name);
+                          "[sink %s] has no type (file, syslog, webhook, clickhouse, trail)",
+                          s->name);
         for (size_t k = 0; k < s->n_opts; k++) {
             int known = 0;
             for (const struct sink_key *t = s->ops->keys; t && t->name; t++)
