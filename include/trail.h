@@ -216,12 +216,19 @@ enum trail_policy {
     TRAIL_POLICY_OFF = 2      /* accept anything well-formed, unknown ids included */
 };
 
+/*
+ * The largest record a store holds, in canonical bytes: each record is an
+ * entry of the C2SP tlog-tiles entry bundles, whose length is a big-endian
+ * uint16. max_record_bytes may not be set above it.
+ */
+#define TRAIL_RECORD_BYTES_MAX 65535u
+
 /* Limits enforced by validation and by the decoders. */
 struct trail_limits {
     uint32_t max_attrs;        /* attributes per event (default 64) */
     uint32_t max_key_len;      /* bytes per key (default 64) */
     uint32_t max_value_len;    /* bytes per value (default 8192) */
-    uint32_t max_record_bytes; /* bytes of one encoded record (default 65536) */
+    uint32_t max_record_bytes; /* bytes of one encoded record (default and most 65535) */
 };
 
 struct trail_catalog;
@@ -272,7 +279,8 @@ int trail_catalog_set_time_skew(struct trail_catalog *cat, int64_t future_us, in
 
 /*
  * trail_catalog_set_limits - replace the limits. A zero field keeps the
- * current value. Returns 0, or -EINVAL when max_record_bytes is below 256.
+ * current value. Returns 0, or -EINVAL when max_record_bytes is below 256
+ * or above TRAIL_RECORD_BYTES_MAX.
  */
 int trail_catalog_set_limits(struct trail_catalog *cat, const struct trail_limits *limits);
 
@@ -2088,7 +2096,8 @@ int trail_store_tile(struct trail_store *store, int level, uint64_t index, unsig
  * for seqs 256 index + 1 .. 256 index + width, a big-endian uint16 length
  * and the record's canonical bytes (whose hash is its leaf). Returns 0;
  * TRAIL_E_NOT_FOUND (not all durable yet, or purged); -EOVERFLOW (a record
- * of 65,536 bytes or more, which an entry cannot hold); -EINVAL;
+ * over TRAIL_RECORD_BYTES_MAX, which an entry cannot hold and no store of
+ * this trail writes); -EINVAL;
  * TRAIL_E_CORRUPT; -errno. out is as it was on failure.
  */
 int trail_store_entry_bundle(struct trail_store *store, uint64_t index, unsigned width,

@@ -521,8 +521,17 @@ static int load_limits(struct loader *L, const char *key, const char *v)
 {
     struct config *c = L->cfg;
     const char *s = "limits";
-    if (!strcmp(key, "max_record_bytes"))
-        return set_size32(L, s, key, &c->limits.max_record_bytes, v, 256, 16u << 20);
+    if (!strcmp(key, "max_record_bytes")) {
+        uint64_t x;
+        /* every stored record must fit a C2SP tlog-tiles entry, whose length is a uint16 */
+        if (config_parse_size(v, &x) == 0 && x > TRAIL_RECORD_BYTES_MAX) {
+            fail(L, s, key,
+                 "'%s' is over %u bytes: a record must fit a tlog-tiles entry (a uint16 length)", v,
+                 TRAIL_RECORD_BYTES_MAX);
+            return -EINVAL;
+        }
+        return set_size32(L, s, key, &c->limits.max_record_bytes, v, 256, TRAIL_RECORD_BYTES_MAX);
+    }
     if (!strcmp(key, "max_attrs"))
         return set_u32(L, s, key, &c->limits.max_attrs, v, 1, 4096);
     if (!strcmp(key, "max_key_len"))
@@ -904,8 +913,10 @@ static void defaults(struct config *c)
     c->checkpoint_interval_s = 60;
     c->unix_mode = 0660;
     c->http_threads = 2;
-    c->limits = (struct trail_limits){
-        .max_attrs = 64, .max_key_len = 64, .max_value_len = 8192, .max_record_bytes = 65536};
+    c->limits = (struct trail_limits){.max_attrs = 64,
+                                      .max_key_len = 64,
+                                      .max_value_len = 8192,
+                                      .max_record_bytes = TRAIL_RECORD_BYTES_MAX};
     c->max_line_bytes = 65536;
     c->max_body_bytes = 16u << 20;
     c->batch_size = 4096;

@@ -28,7 +28,7 @@ static const struct trail_limits default_limits = {
     .max_attrs = 64,
     .max_key_len = 64,
     .max_value_len = 8192,
-    .max_record_bytes = 65536,
+    .max_record_bytes = TRAIL_RECORD_BYTES_MAX,
 };
 
 static const char *const type_names[] = {
@@ -215,7 +215,8 @@ int trail_catalog_set_limits(struct trail_catalog *cat, const struct trail_limit
         n.max_value_len = l->max_value_len;
     if (l->max_record_bytes)
         n.max_record_bytes = l->max_record_bytes;
-    if (n.max_record_bytes < 256 || n.max_key_len > 255 || n.max_attrs > 65535)
+    if (n.max_record_bytes < 256 || n.max_record_bytes > TRAIL_RECORD_BYTES_MAX ||
+        n.max_key_len > 255 || n.max_attrs > 65535)
         return -EINVAL;
     cat->limits = n;
     return 0;

@@ -348,7 +348,8 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
     size_t total = 0;
     for (size_t i = 0; i < n_in; i++) {
         size_t len = record_size(in_events[i]);
-        if (len > max_rec || len > TRAIL_RECORD_MAX)
+        /* the catalog's limit is at most TRAIL_RECORD_BYTES_MAX: every record is a tile entry */
+        if (len > max_rec || len > TRAIL_RECORD_BYTES_MAX)
             return TRAIL_E_TOO_LARGE;
         total += TRAIL_FRAME_HEAD + len;
     }

@@ -13,7 +13,8 @@
  * leaf (256 N + i) * 256^L. An entry bundle of index N, width W holds the
  * records of seqs 256 N + 1 .. 256 N + W, each as a big-endian uint16 length
  * and the record's canonical bytes (the bytes the leaf hashes): a record of
- * 65,536 bytes or more has no entry (-EOVERFLOW).
+ * more than TRAIL_RECORD_BYTES_MAX (65,535) has no entry (-EOVERFLOW): no store
+ * of this trail holds one, its append refuses it.
  *
  * A tile exists once all its leaves are durable: its bytes never change
  * after, whatever the store's size (the complete subtrees under it are

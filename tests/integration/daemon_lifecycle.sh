@@ -17,6 +17,10 @@ bad "unknown section" 'bad.conf:3: unknown section \[stor\]' '\n[stor]\npath = /
 bad "not ini" "bad.conf:2: not a \[section\] or a 'key = value' line" '[store]\nthis is not ini\n'
 bad "bad number" "bad.conf:2: \[limits\] batch_size: 'lots' is not a whole number" '[limits]\nbatch_size = lots\n'
 bad "bad size" "bad.conf:2: \[limits\] max_body_bytes: '12Q' is not a size" '[limits]\nmax_body_bytes = 12Q\n'
+# a record must fit a tlog-tiles entry, whose length is a uint16: 64K (65,536) is one too many
+bad "record limit over an entry" "bad.conf:2: \[limits\] max_record_bytes: '64K' is over 65535 bytes: a record must fit a tlog-tiles entry" '[limits]\nmax_record_bytes = 64K\n'
+printf '[store]\npath = %s\n[limits]\nmax_record_bytes = 65535\n' "$WORK/store" >"$WORK/limit.conf"
+check "a record limit of 65535 is valid" "$TRAILD" -t -c "$WORK/limit.conf"
 bad "bad address" "bad.conf:2: \[listen\] http: 'localhost' is not HOST:PORT" '[listen]\nhttp = localhost\n'
 bad "bad policy" "bad.conf:2: \[validation\] policy: 'loose' is not one of: strict, lenient, off" '[validation]\npolicy = loose\n'
 bad "event severity" 'bad.conf:3: \[event acme_x\] severity: not one of TRACE' '[event acme_x]\ndescription = x\nseverity = LOUD\n'

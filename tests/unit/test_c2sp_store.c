@@ -9,6 +9,7 @@
  * an independent verifier (integration/c2sp_interop.sh).
  */
 #include "harness.h"
+#include "store/record.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -313,6 +314,78 @@ TEST(tiles_from_the_store)
     free(dir);
 }
 
+/* An event whose record is exactly bytes long: 7 values of 8,192 bytes (max_value_len) and
+   one more tuned until it is. */
+static struct trail_event *event_of_size(size_t bytes)
+{
+    static char value[8192];
+    struct trail_event *ev;
+    size_t len = 7000;
+    memset(value, 'v', sizeof(value));
+    for (int tries = 0; tries < 8 && len <= sizeof(value); tries++) {
+        if (trail_event_new(cat, "auth_entrypoints_oidc_logout", &ev) < 0)
+            return NULL;
+        trail_event_set_host(ev, "idp-node1", (size_t)-1);
+        trail_event_set_time(ev, 1764000000000000LL);
+        for (int i = 0; i < 7; i++) {
+            char name[8];
+            snprintf(name, sizeof(name), "big%d", i);
+            trail_event_set_string(ev, name, value, sizeof(value));
+        }
+        trail_event_set_string(ev, "msg", value, len);
+        size_t got = record_size(ev);
+        if (got == bytes)
+            return ev;
+        trail_event_free(ev);
+        len = len + bytes - got;
+    }
+    return NULL;
+}
+
+/* A tlog-tiles entry's length is a uint16: the largest record a store takes is 65,535 bytes,
+   and it is in its entry bundle; one byte more is refused when appended, and the catalog's
+   limit cannot be raised past it. (Before, the limit was 65,536 and such a record was stored
+   with no entry: its bundle failed with -EOVERFLOW.) */
+TEST(record_at_the_entry_limit)
+{
+    char *dir = make_dir();
+    struct trail_store_opts o = {.create = 1};
+    struct trail_store *s;
+    struct trail_buf b = {0};
+    uint64_t last = 0;
+    ASSERT_EQ(trail_catalog_limits(cat)->max_record_bytes, 65535);
+    ASSERT_EQ(TRAIL_RECORD_BYTES_MAX, 65535);
+    struct trail_limits over = {.max_record_bytes = 65536};
+    ASSERT_EQ(trail_catalog_set_limits(cat, &over), -EINVAL);
+    ASSERT_EQ(trail_catalog_limits(cat)->max_record_bytes, 65535);
+
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
+    struct trail_event *ev = event_of_size(65535);
+    ASSERT(ev != NULL);
+    ASSERT_OK(trail_store_append(s, &ev, 1, &last));
+    trail_event_free(ev);
+    ASSERT_EQ(last, 1);
+    ASSERT_OK(trail_store_wait(s, last));
+    ASSERT_OK(trail_store_entry_bundle(s, 0, 1, &b));
+    ASSERT_EQ(b.len, 2 + 65535);
+    ASSERT_EQ((uint8_t)b.data[0], 0xff);
+    ASSERT_EQ((uint8_t)b.data[1], 0xff);
+    uint8_t h[TRAIL_HASH_LEN], leaf[TRAIL_HASH_LEN];
+    ASSERT_OK(trail_hash_leaf(b.data + 2, 65535, h));
+    ASSERT_OK(trail_store_leaf_hash(s, 1, leaf));
+    ASSERT_MEMEQ(h, leaf, 32);
+
+    ev = event_of_size(65536);
+    ASSERT(ev != NULL);
+    ASSERT_EQ(trail_store_append(s, &ev, 1, &last), TRAIL_E_TOO_LARGE);
+    trail_event_free(ev);
+    ASSERT_STREQ(trail_strerror(TRAIL_E_TOO_LARGE), "record too large");
+    ASSERT_EQ(trail_store_last_seq(s), 1);
+    trail_buf_free(&b);
+    ASSERT_OK(trail_store_close(s));
+    free(dir);
+}
+
 TEST(cleanup)
 {
     char cmd[128];
@@ -323,4 +396,4 @@ TEST(cleanup)
 }
 
 TEST_MAIN(setup, legacy_checkpoints_still_verify, origin_chosen_at_creation, tile_paths,
-          tiles_from_the_store, cleanup)
+          tiles_from_the_store, record_at_the_entry_limit, cleanup)
