@@ -8,11 +8,13 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char help[] =
     "NAME\n"
@@ -30,14 +32,20 @@ static const char help[] =
     "        OUT/tile/entries/N[.p/W]    the records, 256 per bundle, each a\n"
     "                                    big-endian uint16 length and the\n"
     "                                    record's canonical bytes\n"
+    "        OUT/minimum-index           the tlog-tiles minimum index, decimal:\n"
+    "                                    every entry from it on is in a bundle\n"
     "\n"
     "    the same bytes traild serves at GET /checkpoint and /tile/...\n"
     "    (docs/integrity.md, \"Tiles\"). Full tiles never change: those already\n"
     "    in OUT are kept, so running it again after the store grew writes only\n"
     "    what is new. The checkpoint is written last, so that a reader never\n"
-    "    sees one whose tiles are missing. Tiles of records that retention\n"
-    "    purged (without the leaf hashes a purge keeps) are not written: the\n"
-    "    log is pruned there, as tlog-tiles allows.\n"
+    "    sees one whose tiles are missing. Once retention has purged records\n"
+    "    the log is pruned, as tlog-tiles describes: the minimum index is the\n"
+    "    first stored record's index rounded up to a whole bundle; entry\n"
+    "    bundles below it are not written, and those an earlier run wrote are\n"
+    "    removed (the records are gone from the store: they leave OUT too).\n"
+    "    Hash tiles stay: of level 1 and up always, of level 0 where the\n"
+    "    purge kept the leaf hashes.\n"
     "\n"
     "    The latest checkpoint must be a C2SP one: a store whose latest is a\n"
     "    trail-checkpoint/1 line signs a new one with 'trail checkpoint --sign'.\n"
@@ -102,6 +110,33 @@ static int write_tile(struct trail_store *s, const char *out, int level, uint64_
     return r;
 }
 
+/* Remove the entry bundle index from out, full and partial (index.p/W): pruned. */
+static int remove_bundle(const char *out, uint64_t index, struct counts *c)
+{
+    char rel[96], path[4300];
+    int r = trail_tile_path(TRAIL_TILE_ENTRIES, index, 256, rel, sizeof(rel));
+    if (r < 0)
+        return r;
+    snprintf(path, sizeof(path), "%s/%s", out, rel);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -errno;
+    snprintf(path, sizeof(path), "%s/%s.p", out, rel);
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.')
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+        if (rmdir(path) < 0 && errno != ENOENT)
+            r = -errno;
+    } else if (errno != ENOENT) {
+        r = -errno;
+    }
+    c->pruned++;
+    return r;
+}
+
 int cmd_tiles(int argc, char **argv)
 {
     const char *cmd = "tiles";
@@ -153,6 +188,7 @@ int cmd_tiles(int argc, char **argv)
         cli_fail(cmd, "%s: %s", out, strerror(errno));
         goto out;
     }
+    uint64_t minimum = trail_store_minimum_index(s, cp.tree_size);
     for (int level = 0; level < 8 && r == 0; level++) {
         uint64_t units = cp.tree_size >> (8 * level);
         if (units == 0)
@@ -161,11 +197,19 @@ int cmd_tiles(int argc, char **argv)
             unsigned width = units - n * 256 >= 256 ? 256 : (unsigned)(units - n * 256);
             r = write_tile(s, out, level, n, width, &tiles);
             if (r == 0 && level == 0)
-                r = write_tile(s, out, TRAIL_TILE_ENTRIES, n, width, &bundles);
+                r = n * 256 < minimum ? remove_bundle(out, n, &bundles)
+                                      : write_tile(s, out, TRAIL_TILE_ENTRIES, n, width, &bundles);
         }
     }
     if (r < 0) {
         cli_fail(cmd, "%s: %s", out, trail_strerror(r));
+        goto out;
+    }
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", minimum);
+    snprintf(path, sizeof(path), "%s/minimum-index", out);
+    if ((r = trail_file_replace(path, text, (size_t)n, 0644)) < 0) {
+        cli_fail(cmd, "%s: %s", path, trail_strerror(r));
         goto out;
     }
     snprintf(path, sizeof(path), "%s/checkpoint", out);

@@ -2103,6 +2103,16 @@ int trail_store_tile(struct trail_store *store, int level, uint64_t index, unsig
 int trail_store_entry_bundle(struct trail_store *store, uint64_t index, unsigned width,
                              struct trail_buf *out);
 
+/*
+ * trail_store_minimum_index - the tlog-tiles minimum index of the store's
+ * log at tree_size (a checkpoint's size): the index (seq - 1) from which
+ * every entry bundle is served. 0 until retention purges records; after, the
+ * first stored record's index rounded up to a whole bundle (a bundle is
+ * served whole or not at all), and never above tree_size, as tlog-tiles
+ * requires. Entry bundles below it are TRAIL_E_NOT_FOUND.
+ */
+uint64_t trail_store_minimum_index(struct trail_store *store, uint64_t tree_size);
+
 /* What the store holds, for `trail stats` and metrics. */
 struct trail_store_stats {
     uint64_t records; /* records stored (after purges) */

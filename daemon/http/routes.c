@@ -7,7 +7,7 @@
  *   GET  /v1/proof, /v1/verify, /v1/sinks, /v1/rules, POST /v1/verify,
  *                       and the web viewer's files at / (viewer_http.c)
  *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
- *   GET  /checkpoint, /tile/...   C2SP tlog-tiles (tiles_http.c)
+ *   GET  /checkpoint, /tile/..., /minimum-index   C2SP tlog-tiles (tiles_http.c)
  *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
  *
  * /healthz and the viewer's static files are open; with tokens or client
@@ -83,6 +83,7 @@ const struct route http_routes[] = {
     {"GET", "/v1/catalog", route_get_catalog, 0, ROLE_READ, 0, NULL},
     {"GET", "/v1/checkpoint", route_get_checkpoint, 0, ROLE_READ, 0, NULL},
     {"GET", "/checkpoint", tiles_route, 0, ROLE_READ, 0, NULL},
+    {"GET", "/minimum-index", tiles_route, 0, ROLE_READ, 0, NULL},
     {"GET", "/healthz", route_get_healthz, 0, AUTH_OPEN, 0, NULL},
     {"GET", "/metrics", route_get_metrics, 0, ROLE_READ, 0, PROMETHEUS_TEXT},
     {"GET", "/v1/proof", viewer_route, 0, ROLE_READ, 0, NULL},

@@ -13,6 +13,13 @@
  *                              canonical bytes; 404 when not every leaf is
  *                              durable yet, the records were purged
  *                              (pruned), or the path is not a tile's
+ *   GET /minimum-index         200 text/plain, the log's tlog-tiles minimum
+ *                              index at the checkpoint served, in decimal
+ *                              and a newline (Cache-Control: no-store): every
+ *                              entry from it on is served; 0 until retention
+ *                              purges. tlog-tiles names no place for it (a
+ *                              TODO in its "Pruning"): this path is trail's.
+ *                              404 as /checkpoint is.
  *
  * A full tile never changes: Cache-Control: public, max-age=31536000,
  * immutable. A partial tile's bytes are fixed too, but it is replaced by
@@ -26,7 +33,9 @@
 #include "core/metrics.h"
 #include "core/traild.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #define IMMUTABLE "public, max-age=31536000, immutable"
@@ -34,7 +43,8 @@
 
 int tiles_http_path(const char *url)
 {
-    return strcmp(url, "/checkpoint") == 0 || strncmp(url, "/tile/", 6) == 0;
+    return strcmp(url, "/checkpoint") == 0 || strcmp(url, "/minimum-index") == 0 ||
+           strncmp(url, "/tile/", 6) == 0;
 }
 
 static enum MHD_Result queue(struct MHD_Connection *conn, int status, const char *type,
@@ -66,16 +76,32 @@ static enum MHD_Result text_answer(struct MHD_Connection *conn, int status, cons
     return queue(conn, status, "text/plain; charset=utf-8", "no-store", &b);
 }
 
+/* The checkpoint /checkpoint serves: 1, or 0 when there is none. */
+static int latest(struct trail_checkpoint *cp)
+{
+    pthread_mutex_lock(&traild.cp_lock);
+    int have = traild.have_checkpoint;
+    *cp = traild.checkpoint;
+    pthread_mutex_unlock(&traild.cp_lock);
+    if (!have) /* none signed in this run yet: the last one in STORE/checkpoints */
+        have = trail_store_checkpoint_latest(traild.store, cp) == 0;
+    return have && !cp->legacy;
+}
+
+static enum MHD_Result minimum_index(struct MHD_Connection *conn)
+{
+    struct trail_checkpoint cp;
+    char text[32];
+    if (!latest(&cp))
+        return text_answer(conn, 404, "no C2SP checkpoint yet");
+    snprintf(text, sizeof(text), "%" PRIu64, trail_store_minimum_index(traild.store, cp.tree_size));
+    return text_answer(conn, 200, text);
+}
+
 static enum MHD_Result checkpoint(struct MHD_Connection *conn)
 {
     struct trail_checkpoint cp;
-    pthread_mutex_lock(&traild.cp_lock);
-    int have = traild.have_checkpoint;
-    cp = traild.checkpoint;
-    pthread_mutex_unlock(&traild.cp_lock);
-    if (!have) /* none signed in this run yet: the last one in STORE/checkpoints */
-        have = trail_store_checkpoint_latest(traild.store, &cp) == 0;
-    if (!have || cp.legacy)
+    if (!latest(&cp))
         return text_answer(conn, 404, "no C2SP checkpoint yet");
     struct trail_buf b = {0};
     if (trail_checkpoint_note(&cp, &b) < 0) {
@@ -92,6 +118,8 @@ enum MHD_Result tiles_http_answer(struct MHD_Connection *conn, const char *url)
     unsigned width;
     if (strcmp(url, "/checkpoint") == 0)
         return checkpoint(conn);
+    if (strcmp(url, "/minimum-index") == 0)
+        return minimum_index(conn);
     if (trail_tile_path_parse(url + 1, &level, &index, &width) < 0 || level > 7)
         return text_answer(conn, 404, "no such tile");
     struct trail_buf b = {0};

@@ -5,6 +5,7 @@
  *   GET /checkpoint              the latest checkpoint, a C2SP signed note
  *   GET /tile/L/N[.p/W]          a hash tile
  *   GET /tile/entries/N[.p/W]    an entry bundle
+ *   GET /minimum-index           the tlog-tiles minimum index (pruning)
  *
  * docs/api.md and docs/integrity.md ("Tiles") describe them.
  *

@@ -22,6 +22,13 @@
  * DIR/anchors where a purge kept them, else the level-0 tile is gone
  * (TRAIL_E_NOT_FOUND), as tlog-tiles' pruning allows; tiles of level 1 and up
  * come from tree.roots, which is never purged.
+ *
+ * The minimum index (tlog-tiles "Pruning"): the first stored record's index
+ * rounded up to a multiple of 256, at most the checkpoint's size. Every entry
+ * bundle from it on is whole; each one below it is gone, its records purged,
+ * or is partly purged and so not served either. Every tile that a proof of an
+ * entry at or above it needs is served: level 0 from it on (its leaves are
+ * stored), level 1 and up always.
  */
 #include "integrity/merkle.h"
 #include "store/store.h"
@@ -66,6 +73,19 @@ int trail_store_tile(struct trail_store *s, int level, uint64_t index, unsigned 
     return 0;
 }
 
+/* The first stored record's index, rounded up to a whole bundle. */
+static uint64_t first_whole_bundle(struct trail_store *s)
+{
+    uint64_t first = trail_store_first_seq(s) - 1;
+    return (first + 255) / 256 * 256;
+}
+
+uint64_t trail_store_minimum_index(struct trail_store *s, uint64_t tree_size)
+{
+    uint64_t m = first_whole_bundle(s);
+    return m < tree_size ? m : tree_size;
+}
+
 int trail_store_entry_bundle(struct trail_store *s, uint64_t index, unsigned width,
                              struct trail_buf *out)
 {
@@ -74,8 +94,8 @@ int trail_store_entry_bundle(struct trail_store *s, uint64_t index, unsigned wid
     int r = covered(s, 0, index, width);
     if (r < 0)
         return r;
-    if (index * 256 + 1 < trail_store_first_seq(s))
-        return TRAIL_E_NOT_FOUND; /* purged: pruned from the log */
+    if (index > UINT64_MAX / 256 || index * 256 < first_whole_bundle(s))
+        return TRAIL_E_NOT_FOUND; /* purged, all or part: pruned from the log */
     if ((r = trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it)) < 0)
         return r;
     r = trail_store_iter_seek_seq(it, index * 256 + 1);

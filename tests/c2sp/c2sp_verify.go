@@ -17,6 +17,12 @@
 //   - with -old FILE, an earlier checkpoint: opens it and checks that the
 //     new tree extends it (tlog.ProveTree, tlog.CheckTree).
 //
+// A pruned log (tlog-tiles "Pruning"): the minimum index is read from
+// minimum-index (trail's place for it; absent: 0, an unpruned log). It must
+// not exceed the size; entries are chosen at or above it, and the tiles they
+// need must be there, as the spec promises. With -pruned-check, an entry
+// bundle wholly below it must be refused (404 or no file).
+//
 // Prints "ok ..." and exits 0, or the first failure and exits 1 (2: usage).
 //
 // Adapter: Go's tlog names a tile tile/H/L/N[.p/W] with H = 8 and entries as
@@ -52,7 +58,22 @@ var (
 	nEntry = flag.Int("entries", 16, "entries to check inclusion of")
 	seed   = flag.Int64("seed", 1, "seed for choosing the entries")
 	cpFile = flag.String("checkpoint", "", "read the checkpoint from this file instead")
+	pruned = flag.Bool("pruned-check", false, "an entry bundle below the minimum index must be refused")
 )
+
+// minimumIndex reads the log's minimum index: 0 when it publishes none.
+func minimumIndex() (int64, error) {
+	data, err := fetch("minimum-index")
+	if err != nil {
+		return 0, nil
+	}
+	text := strings.TrimSuffix(string(data), "\n")
+	m, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || m < 0 || strconv.FormatInt(m, 10) != text {
+		return 0, fmt.Errorf("minimum-index %q", data)
+	}
+	return m, nil
+}
 
 func fetch(path string) ([]byte, error) {
 	if *dir != "" {
@@ -211,10 +232,26 @@ func run() error {
 			return fmt.Errorf("tiles: root %v, checkpoint says %v", h, c.tree.Hash)
 		}
 	}
+	minIndex, err := minimumIndex()
+	if err != nil {
+		return err
+	}
+	if minIndex > c.tree.N {
+		return fmt.Errorf("minimum index %d is above the size %d", minIndex, c.tree.N)
+	}
+	if *pruned {
+		if minIndex < 256 {
+			return fmt.Errorf("minimum index %d: no whole entry bundle below it", minIndex)
+		}
+		t := tlog.Tile{H: height, L: -1, N: minIndex/256 - 1, W: 256}
+		if _, err := fetch(c2spPath(t)); err == nil {
+			return fmt.Errorf("%s is below the minimum index %d and still served", c2spPath(t), minIndex)
+		}
+	}
 	rng := rand.New(rand.NewSource(*seed))
 	checked := 0
-	for k := 0; k < *nEntry && c.tree.N > 0; k++ {
-		i := rng.Int63n(c.tree.N)
+	for k := 0; k < *nEntry && c.tree.N > minIndex; k++ {
+		i := minIndex + rng.Int63n(c.tree.N-minIndex)
 		if k == 0 {
 			i = c.tree.N - 1 // the newest entry, in the partial tile
 		}
@@ -245,6 +282,9 @@ func run() error {
 	}
 	line := fmt.Sprintf("ok %s size %d root %s, %d entries included", c.origin, c.tree.N,
 		base64.StdEncoding.EncodeToString(c.tree.Hash[:]), checked)
+	if minIndex > 0 {
+		line += fmt.Sprintf(", minimum index %d", minIndex)
+	}
 	if *old != "" {
 		omsg, err := os.ReadFile(*old)
 		if err != nil {
@@ -253,6 +293,9 @@ func run() error {
 		o, err := open(omsg, v)
 		if err != nil {
 			return fmt.Errorf("old checkpoint: %v", err)
+		}
+		if o.tree.N < minIndex {
+			return fmt.Errorf("old checkpoint's size %d is below the minimum index %d", o.tree.N, minIndex)
 		}
 		if o.tree.N > c.tree.N {
 			return fmt.Errorf("old checkpoint is larger (%d > %d)", o.tree.N, c.tree.N)

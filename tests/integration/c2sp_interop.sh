@@ -130,8 +130,62 @@ curl -s -D "$WORK/h" -o /dev/null "$URL/tile/entries/000.p/3"
 check_grep "a partial bundle: cached briefly" '^Cache-Control: public, max-age=60' "$WORK/h"
 check_eq "a tile past the log: 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/tile/0/x001/000")" 404
 check_eq "a misspelt tile path: 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/tile/0/0")" 404
+check_eq "an unpruned log: minimum index 0" "$(curl -s "$URL/minimum-index")" 0
 stop_traild
 "$TRAIL" verify --store "$WORK/store" --pubkey "$WORK/key.pub" --checkpoint "$WORK/old.note" \
     >"$WORK/verify.out" 2>&1
 check_eq "trail verify: the store with its chosen origin and the served note (exit 0)" "$?" 0
+
+# ---- a pruned log: retention purged the oldest records (tlog-tiles "Pruning") ----
+# (before, nothing said where the entries began, and a verifier asking for a purged
+# entry found no bundle)
+P=$WORK/purged
+TRAIL_TEST_KEEP="$P" TEST_ONLY=purged_three_times "$TRAIL_BIN/tests/test_verify" >"$WORK/tv.out" 2>&1
+check_eq "a purged store, made by test_verify" "$?" 0
+first=$("$TRAIL" stats --store "$P" | sed -n 's/^seq *\([0-9]*\)\.\..*/\1/p')
+want=$(((first - 1 + 255) / 256 * 256)) # the first stored index, up to a whole bundle
+porigin=$("$TRAIL" checkpoint --store "$P" | cut -d' ' -f2)
+pvkey=$("$TRAIL" keygen --key "$P.pub" --origin "$porigin")
+mkdir -p "$WORK/pt/tile/entries/000.p"
+echo stale >"$WORK/pt/tile/entries/000" # as an earlier run, before the purge, left them
+echo stale >"$WORK/pt/tile/entries/000.p/7"
+"$TRAIL" tiles --store "$P" --out "$WORK/pt" >"$WORK/tiles.out"
+check_eq "tiles of a pruned log: exit 0" "$?" 0
+check "a pruned log: purged records in it ($first > 256)" test "$first" -gt 256
+check_eq "tiles: OUT/minimum-index, the first stored index up to a bundle" \
+    "$(cat "$WORK/pt/minimum-index")" "$want"
+check "tiles: the bundles below it are removed" \
+    test ! -e "$WORK/pt/tile/entries/000" -a ! -e "$WORK/pt/tile/entries/000.p"
+check "tiles: the bundle from it on is there" \
+    test -n "$(find "$WORK/pt/tile/entries" -path "*/$(printf '%03d' $((want / 256)))*" -type f)"
+check "tiles: the level-1 tile stays" test -n "$(find "$WORK/pt/tile/1" -type f)"
+"$V" -dir "$WORK/pt" -vkey "$pvkey" -entries 40 -pruned-check >"$WORK/v.out" 2>&1
+check_eq "Go verifier: the pruned static tree verifies (exit 0)" "$?" 0
+check_grep "Go verifier: entries from the minimum index on" \
+    "^ok $porigin size [0-9]+ root .*, 40 entries included, minimum index $want\$" "$WORK/v.out"
+
+# and traild serving the pruned store
+HPORT=$(free_port)
+URL=http://127.0.0.1:$HPORT
+cat >"$WORK/pruned.conf" <<CONF
+[store]
+path = $P
+signing_key = $P.key
+checkpoint_interval_s = 1
+[listen]
+http = 127.0.0.1:$HPORT
+syslog_udp = off
+syslog_tcp = off
+CONF
+start_traild "$WORK/pruned.conf" "$WORK/traild-pruned.log" || exit 1
+check_eq "GET /minimum-index" "$(curl -s "$URL/minimum-index")" "$want"
+check_eq "GET a bundle below it: 404" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/tile/entries/000")" 404
+psize=$(curl -s "$URL/checkpoint" | sed -n 2p)
+check_eq "GET the level-1 tile: 200" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/tile/1/000.p/$((psize / 256))")" 200
+"$V" -url "$URL" -vkey "$pvkey" -entries 40 -pruned-check >"$WORK/v.out" 2>&1
+check_eq "Go verifier over HTTP: the pruned log verifies (exit 0)" "$?" 0
+check_grep "Go verifier over HTTP: minimum index" ", minimum index $want\$" "$WORK/v.out"
+stop_traild
 finish
