@@ -24,7 +24,8 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "    trail verify --store DIR [--pubkey FILE]... [--checkpoint LINE|FILE]...\n"
-    "                 [--allow-unsigned-tail N] [--json] [--threads N]\n"
+    "                 [--allow-unsigned-tail N] [--time-tolerance DURATION]\n"
+    "                 [--json] [--threads N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Reads every segment of the store in DIR once, directly from the files,\n"
@@ -60,6 +61,16 @@ static const char help[] =
     "      format            a file or frame that does not parse\n"
     "      side-file         tree.roots or anchors disagree with the records\n"
     "      unsigned          records no checkpoint signed by a --pubkey key covers\n"
+    "      checkpoint-time   a checkpoint dated before one of a smaller tree, or in\n"
+    "                        the future, beyond --time-tolerance\n"
+    "\n"
+    "    Each checkpoint signs its time, so a seal cannot be re-dated (the\n"
+    "    lesson of journald's CVE-2023-31439). A checkpoint of a larger tree\n"
+    "    dated before one of a smaller tree was signed with a clock set back\n"
+    "    (or a key used out of turn); one dated after this machine's clock was\n"
+    "    signed with a clock ahead. Both are damage beyond the tolerance, which\n"
+    "    an honest clock's small steps (NTP) stay within. Checkpoints whose\n"
+    "    signature fails are not judged by their time.\n"
     "\n"
     "    After a purge, verification starts from the anchor (chain head and\n"
     "    Merkle frontier) the trail_events_purged record keeps, checked\n"
@@ -95,6 +106,11 @@ static const char help[] =
     "        checkpoint, with a note (a live store signs every checkpoint_every_ms\n"
     "        or checkpoint_every_events). A store with no signed checkpoint still\n"
     "        fails. Default 0.\n"
+    "\n"
+    "    --time-tolerance DURATION\n"
+    "        How far a checkpoint's time may go back or lie in the future before\n"
+    "        it is damage: a number and s, m, h or d (30s, 5m, 2h), or 'off' to\n"
+    "        check no time. Default 5m.\n"
     "\n"
     "    --checkpoint LINE|FILE\n"
     "        An external checkpoint ('trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN\n"
@@ -325,6 +341,32 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* "30s", "5m", "2h", "1d" into *ret_us, "off" into -1; -1 for anything else. */
+static int parse_tolerance(const char *s, int64_t *ret_us)
+{
+    static const struct {
+        char unit;
+        int64_t us;
+    } units[] = {{'s', 1000000LL}, {'m', 60000000LL}, {'h', 3600000000LL}, {'d', 86400000000LL}};
+    uint64_t n;
+    size_t len = strlen(s);
+    char digits[24];
+    if (strcmp(s, "off") == 0) {
+        *ret_us = -1;
+        return 0;
+    }
+    if (len < 2 || len - 1 >= sizeof(digits))
+        return -1;
+    memcpy(digits, s, len - 1);
+    digits[len - 1] = '\0';
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (s[len - 1] == units[i].unit && cli_parse_u64(digits, 1000000, &n) == 0 && n > 0) {
+            *ret_us = (int64_t)n * units[i].us;
+            return 0;
+        }
+    return -1;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     const char *cmd = "verify";
@@ -337,6 +379,7 @@ int cmd_verify(int argc, char **argv)
     int json = 0, threads = 0, status = 0;
     uint64_t allow_tail = 0;
     int have_allow = 0;
+    int64_t tolerance = 0;
     char key_note[4400];
     const char *note_text = NULL;
 
@@ -350,7 +393,7 @@ int cmd_verify(int argc, char **argv)
         size_t name_len = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (strlen(name) == name_len && strncmp(a, name, name_len) == 0)
         int takes = IS("--store") || IS("--pubkey") || IS("--checkpoint") || IS("--threads") ||
-                    IS("--allow-unsigned-tail");
+                    IS("--allow-unsigned-tail") || IS("--time-tolerance");
         if (takes) {
             val = eq && a[1] == '-' ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!val || !*val) {
@@ -379,6 +422,10 @@ int cmd_verify(int argc, char **argv)
             if (cli_parse_u64(val, UINT64_MAX, &allow_tail) < 0)
                 status = cli_usage_error(cmd, "--allow-unsigned-tail needs a number of records");
             have_allow = 1;
+        } else if (IS("--time-tolerance")) {
+            if (parse_tolerance(val, &tolerance) < 0)
+                status = cli_usage_error(
+                    cmd, "--time-tolerance needs a number and s, m, h or d (5m), or 'off'");
         } else if (IS("--json")) {
             json = 1;
         } else if (a[0] == '-') {
@@ -430,7 +477,8 @@ int cmd_verify(int argc, char **argv)
                                   .n_checkpoints = cps.n,
                                   .threads = threads,
                                   .require_signed = explicit_keys,
-                                  .allow_unsigned_tail = allow_tail};
+                                  .allow_unsigned_tail = allow_tail,
+                                  .time_tolerance_us = tolerance};
     struct trail_verify_report *rep = malloc(sizeof(*rep));
     if (!rep) {
         status = cli_fail(cmd, "%s", strerror(ENOMEM));

@@ -2249,19 +2249,23 @@ enum trail_damage {
     TRAIL_DAMAGE_SEGMENT_MISSING, /* "segment-missing": no segment holds a run of seqs */
     TRAIL_DAMAGE_SEGMENT_REPLACED, /* "segment-replaced": a segment of another store, or one
                                       that does not continue the one before it */
-    TRAIL_DAMAGE_ROLLBACK,   /* "rollback": fewer records than an external checkpoint covers */
-    TRAIL_DAMAGE_FORK,       /* "fork": at a checkpoint's size the tree is not the checkpoint's */
-    TRAIL_DAMAGE_SIGNATURE,  /* "bad-signature": a checkpoint whose signature does not verify */
-    TRAIL_DAMAGE_CHECKPOINT, /* "bad-checkpoint": a line of DIR/checkpoints that is malformed
-                                or of another store */
-    TRAIL_DAMAGE_CHECKSUM,   /* "checksum": a frame, block, index or header fails its CRC */
-    TRAIL_DAMAGE_FORMAT,     /* "format": a file or frame that does not parse */
-    TRAIL_DAMAGE_SIDE_FILE,  /* "side-file": tree.roots or anchors disagree with the records */
-    TRAIL_DAMAGE_UNSIGNED,   /* "unsigned": records no checkpoint signed by a key given covers
-                                (only with trail_verify_opts.require_signed) */
-    TRAIL_DAMAGE_QUARANTINED /* "quarantined": records no segment holds that trail repair
-                                moved to DIR/quarantine/ (listed in DIR/quarantined): known,
-                                documented damage, but the records are gone */
+    TRAIL_DAMAGE_ROLLBACK,    /* "rollback": fewer records than an external checkpoint covers */
+    TRAIL_DAMAGE_FORK,        /* "fork": at a checkpoint's size the tree is not the checkpoint's */
+    TRAIL_DAMAGE_SIGNATURE,   /* "bad-signature": a checkpoint whose signature does not verify */
+    TRAIL_DAMAGE_CHECKPOINT,  /* "bad-checkpoint": a line of DIR/checkpoints that is malformed
+                                 or of another store */
+    TRAIL_DAMAGE_CHECKSUM,    /* "checksum": a frame, block, index or header fails its CRC */
+    TRAIL_DAMAGE_FORMAT,      /* "format": a file or frame that does not parse */
+    TRAIL_DAMAGE_SIDE_FILE,   /* "side-file": tree.roots or anchors disagree with the records */
+    TRAIL_DAMAGE_UNSIGNED,    /* "unsigned": records no checkpoint signed by a key given covers
+                                 (only with trail_verify_opts.require_signed) */
+    TRAIL_DAMAGE_QUARANTINED, /* "quarantined": records no segment holds that trail repair
+                                 moved to DIR/quarantine/ (listed in DIR/quarantined): known,
+                                 documented damage, but the records are gone */
+    TRAIL_DAMAGE_CHECKPOINT_TIME /* "checkpoint-time": a checkpoint dated before one of a
+                                    smaller tree, or after the verifier's clock, by more than
+                                    trail_verify_opts.time_tolerance_us: the seal was made
+                                    with a clock set back or ahead (journald's CVE-2023-31439) */
 };
 
 /* trail_damage_name - "modified", "removed", ... ("ok" for NONE); never NULL. */
@@ -2324,7 +2328,16 @@ struct trail_verify_opts {
     uint64_t allow_unsigned_tail; /* with require_signed: this many records after the last
                                      signed checkpoint are only noted (a live store's records
                                      since its last checkpoint); never when none is signed */
+    /* Checkpoint times (each is signed): a checkpoint of a larger tree dated before one
+       of a smaller tree by more than time_tolerance_us is damage ("checkpoint-time"), and
+       so is one dated after now_us by more than it. Those whose signature failed are not
+       judged. */
+    int64_t time_tolerance_us; /* 0: TRAIL_VERIFY_TIME_TOLERANCE_US; < 0: times unchecked */
+    int64_t now_us;            /* the clock to judge against; 0: trail_now() */
 };
+
+/* The default tolerance for a checkpoint dated in the future: 5 minutes of clock skew. */
+#define TRAIL_VERIFY_TIME_TOLERANCE_US (300 * 1000000LL)
 
 /*
  * trail_verify_store - check the store in dir (above). Damage is a finding,

@@ -115,6 +115,7 @@ const char *trail_damage_name(int damage)
         [TRAIL_DAMAGE_SIDE_FILE] = "side-file",
         [TRAIL_DAMAGE_UNSIGNED] = "unsigned",
         [TRAIL_DAMAGE_QUARANTINED] = "quarantined",
+        [TRAIL_DAMAGE_CHECKPOINT_TIME] = "checkpoint-time",
     };
     if (damage < 0 || (size_t)damage >= TRAIL_ARRAY_SIZE(names) || !names[damage])
         return "unknown";
@@ -200,6 +201,73 @@ static int cmp_finding(const void *a, const void *b)
  * store's sealer renames files while the directory is listed; two listings
  * in a row make a miss rare, this makes it harmless.) Returns 0 or -ENOMEM.
  */
+static const char *where(const struct vcp *c, char buf[64])
+{
+    if (c->external)
+        snprintf(buf, 64, "external checkpoint %" PRIu32, c->external);
+    else
+        snprintf(buf, 64, "checkpoints line %" PRIu32, c->line);
+    return buf;
+}
+
+/*
+ * Bind each seal to its time (journald's CVE-2023-31439: a seal whose time
+ * was not checked let a clock set back re-date the log). Every checkpoint
+ * signs its time, so a later seal (a larger tree) dated before an earlier one
+ * means a clock was set back when one of them was signed, or a key signed
+ * out of turn; a seal dated after now was signed with a clock ahead, made to
+ * outlive a retention or make records look older than they are. Either by
+ * more than the tolerance: an honest clock steps a little (NTP). A seal in
+ * the future is not the measure of the later ones (they would all look
+ * backwards). The sorted checkpoints hold those whose signature did not
+ * fail, by size.
+ */
+static void check_times(struct verify *v)
+{
+    int64_t tol =
+        v->o->time_tolerance_us ? v->o->time_tolerance_us : TRAIL_VERIFY_TIME_TOLERANCE_US;
+    int64_t now = v->o->now_us ? v->o->now_us : trail_now();
+    const struct vcp *latest = NULL; /* the latest-dated of the smaller trees so far */
+    char a[64], b[64], ta[32], tb[32];
+    for (size_t i = 0; i < v->n_sorted;) {
+        size_t end = i;
+        while (end < v->n_sorted && v->sorted[end]->size == v->sorted[i]->size)
+            end++;
+        /* checkpoints of one size may be signed more than once, at any times */
+        for (size_t k = i; k < end; k++) {
+            const struct vcp *c = v->sorted[k];
+            if (latest && tol >= 0 && c->time_us < latest->time_us &&
+                latest->time_us - c->time_us > tol) {
+                trail_time_format(c->time_us, ta);
+                trail_time_format(latest->time_us, tb);
+                verify_report(v, TRAIL_DAMAGE_CHECKPOINT_TIME, c->size, c->size,
+                              c->external ? "(external)" : "checkpoints",
+                              "%s (size %" PRIu64 ") is dated %s, before %s (size %" PRIu64
+                              ", dated %s): its time goes backwards (%" PRId64
+                              " s of clock skew are tolerated)",
+                              where(c, a), c->size, ta, where(latest, b), latest->size, tb,
+                              tol / 1000000);
+            }
+            if (tol >= 0 && c->time_us > now && c->time_us - now > tol) {
+                trail_time_format(c->time_us, ta);
+                trail_time_format(now, tb);
+                verify_report(v, TRAIL_DAMAGE_CHECKPOINT_TIME, c->size, c->size,
+                              c->external ? "(external)" : "checkpoints",
+                              "%s (size %" PRIu64 ") is dated %s, in the future: now is %s and "
+                              "%" PRId64 " s of clock skew are tolerated",
+                              where(c, a), c->size, ta, tb, tol / 1000000);
+            }
+        }
+        for (size_t k = i; k < end; k++) {
+            const struct vcp *c = v->sorted[k];
+            int future = tol >= 0 && c->time_us > now && c->time_us - now > tol;
+            if (!future && (!latest || c->time_us > latest->time_us))
+                latest = c;
+        }
+        i = end;
+    }
+}
+
 static int fill_gaps(struct verify *v, struct worker *w)
 {
     for (int rounds = 0; rounds < 100000; rounds++) {
@@ -303,6 +371,7 @@ int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
                         (v->n_internal + SIG_CHUNK - 1) / SIG_CHUNK);
     if ((r = verify_sort_checkpoints(v)) < 0)
         goto out;
+    check_times(v);
     rep->threads = verify_run_pool(v, workers, tids, n_threads, 1, v->n_segs);
     rep->signatures = v->signatures;
     if ((r = fill_gaps(v, &workers[0])) < 0)

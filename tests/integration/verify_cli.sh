@@ -204,5 +204,33 @@ expect_match "bad signature: an external one too" "$(cat "$tmp/out")" \
 expect_eq "an identity server's purge events: verify exit 0" "$?" 0
 expect_match "an identity server's purge events: ok" "$(tail -1 "$tmp/out")" '^ok: store [0-9a-f]+, records 1\.\.60 '
 
+# The time of each seal (journald's CVE-2023-31439): checkpoints signed with the store's key
+# by a clock two hours ahead (faketime), then by one two hours behind. Before, the signed
+# times were never compared and both stores verified.
+if command -v faketime >/dev/null 2>&1; then
+    ts="$tmp/times"
+    mkdir -p "$ts"
+    "$trail" keygen --out "$ts/checkpoint" >/dev/null
+    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+2h' "$trail" loadgen -n 300 --store "$ts" >/dev/null
+    out=$("$trail" verify --store "$ts" --pubkey "$ts/checkpoint.pub")
+    expect_eq "a checkpoint in the future: exit 1" "$?" 1
+    expect_match "a checkpoint in the future: named" "$(printf '%s\n' "$out" | head -1)" \
+        '^damage: seq 300 in checkpoints: checkpoint-time: checkpoints line 1 \(size 300\) is dated .*, in the future: now is .* and 300 s of clock skew are tolerated'
+    "$trail" verify --store "$ts" --pubkey "$ts/checkpoint.pub" --time-tolerance 3h >/dev/null
+    expect_eq "a checkpoint two hours ahead, --time-tolerance 3h: exit 0" "$?" 0
+    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '-2h' "$trail" loadgen -n 300 --seed 2 --store "$ts" >/dev/null
+    out=$("$trail" verify --store "$ts" --pubkey "$ts/checkpoint.pub" --time-tolerance 3h)
+    expect_eq "a checkpoint four hours back, --time-tolerance 3h: exit 1" "$?" 1
+    expect_match "a checkpoint back in time: named, with the one it goes back from" \
+        "$(printf '%s\n' "$out" | head -1)" \
+        '^damage: seq 600 in checkpoints: checkpoint-time: checkpoints line 2 \(size 600\) is dated .*, before checkpoints line 1 \(size 300, dated .*\): its time goes backwards'
+    "$trail" verify --store "$ts" --pubkey "$ts/checkpoint.pub" --time-tolerance off >/dev/null
+    expect_eq "--time-tolerance off: times unchecked, exit 0" "$?" 0
+    "$trail" verify --store "$ts" --time-tolerance 5 >/dev/null 2>"$tmp/err"
+    expect_eq "--time-tolerance without a unit: exit 2" "$?" 2
+else
+    not_ok "faketime is missing (scripts/install-deps.sh test installs it)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

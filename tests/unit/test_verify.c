@@ -1166,6 +1166,125 @@ static int all_checkpoints(const char *dir, struct trail_checkpoint **ret, size_
     return 0;
 }
 
+/* ---- the time of each seal (journald's CVE-2023-31439) ---- */
+
+#define T0 1764000000000000LL /* 2025-11-24: the crafted times, whatever the day the test runs */
+
+/* Sign every checkpoint of DIR/checkpoints again with the store's key at times[i]: what a
+   holder of the key does with a clock set back or ahead. */
+static int resign_at(const char *dir, const int64_t *times, size_t n)
+{
+    struct trail_checkpoint *cps;
+    size_t have;
+    char path[300];
+    if (all_checkpoints(dir, &cps, &have) < 0 || have != n)
+        return -1;
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    FILE *f = fopen(path, "w");
+    int r = f ? 0 : -1;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        struct trail_buf line = {0};
+        cps[i].time_us = times[i];
+        if (trail_checkpoint_sign(&cps[i], key) < 0 || trail_checkpoint_format(&cps[i], &line) < 0)
+            r = -1;
+        else
+            fprintf(f, "%.*s\n", (int)line.len, line.data);
+        trail_buf_free(&line);
+    }
+    if (f && fclose(f) != 0)
+        r = -1;
+    free(cps);
+    return r;
+}
+
+static int verify_at(const char *dir, int64_t now_us, int64_t tolerance_us,
+                     struct trail_verify_report *rep)
+{
+    const struct trail_key *keys[] = {key};
+    struct trail_verify_opts o = {
+        .keys = keys, .n_keys = 1, .time_tolerance_us = tolerance_us, .now_us = now_us};
+    return trail_verify_store(dir, &o, rep);
+}
+
+/* A seal of a larger tree dated an hour before the seal of a smaller one is reported, with
+   both named; a step back of two minutes (an honest clock stepped by NTP) is not. Before,
+   the times were signed but never compared: the store verified. */
+TEST(checkpoint_times_go_backwards)
+{
+    char *dir = new_store(2 * N_EVENTS);
+    struct trail_checkpoint *cps;
+    size_t n;
+    ASSERT_OK(all_checkpoints(dir, &cps, &n));
+    ASSERT(n >= 5);
+    int64_t *times = calloc(n, sizeof(*times));
+    for (size_t i = 0; i < n; i++)
+        times[i] = T0 + (int64_t)i * 600000000LL; /* every ten minutes */
+    times[1] = T0 - 120000000LL;                  /* two minutes before line 1: tolerated */
+    times[n - 2] = times[n - 3] - 3600000000LL;   /* an hour before the one before it */
+    ASSERT_OK(resign_at(dir, times, n));
+    struct trail_verify_report rep;
+    ASSERT_OK(verify_at(dir, T0 + 86400000000LL, 0, &rep));
+    if (rep.n_damage != 1)
+        dump(&rep);
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "checkpoint-time");
+    ASSERT_EQ(rep.damage[0].seq, cps[n - 2].tree_size);
+    ASSERT_STREQ(rep.damage[0].file, "checkpoints");
+    char want[64];
+    snprintf(want, sizeof(want), "checkpoints line %zu (size %" PRIu64 ")", n - 1,
+             cps[n - 2].tree_size);
+    ASSERT(strstr(rep.damage[0].message, want) != NULL);
+    ASSERT(strstr(rep.damage[0].message, "goes backwards") != NULL);
+    snprintf(want, sizeof(want), "before checkpoints line %zu", n - 2);
+    ASSERT(strstr(rep.damage[0].message, want) != NULL);
+    /* the signatures hold: it is the time alone */
+    ASSERT_EQ(rep.signatures, n);
+    /* a tolerance of two hours takes the hour; 'off' checks no time */
+    ASSERT_OK(verify_at(dir, T0 + 86400000000LL, 7200000000LL, &rep));
+    ASSERT_EQ(rep.n_damage, 0);
+    ASSERT_OK(verify_at(dir, T0 + 86400000000LL, -1, &rep));
+    ASSERT_EQ(rep.n_damage, 0);
+    free(times);
+    free(cps);
+    remove_dir(dir);
+}
+
+/* A seal dated an hour after the verifier's clock is reported, and is not the measure of
+   the seals after it (dated in order before it, they are not "backwards"). */
+TEST(checkpoint_in_the_future)
+{
+    char *dir = new_store(N_EVENTS);
+    struct trail_checkpoint *cps;
+    size_t n;
+    ASSERT_OK(all_checkpoints(dir, &cps, &n));
+    ASSERT(n >= 3);
+    int64_t now = T0 + 86400000000LL;
+    int64_t *times = calloc(n, sizeof(*times));
+    for (size_t i = 0; i < n; i++)
+        times[i] = now - (int64_t)(n - i) * 600000000LL; /* every ten minutes until now */
+    times[1] = now + 3600000000LL;
+    ASSERT_OK(resign_at(dir, times, n));
+    struct trail_verify_report rep;
+    ASSERT_OK(verify_at(dir, now, 0, &rep));
+    if (rep.n_damage != 1)
+        dump(&rep);
+    ASSERT_EQ(rep.n_damage, 1);
+    ASSERT_STREQ(trail_damage_name(rep.damage[0].kind), "checkpoint-time");
+    ASSERT_EQ(rep.damage[0].seq, cps[1].tree_size);
+    ASSERT(strstr(rep.damage[0].message, "checkpoints line 2 ") != NULL);
+    ASSERT(strstr(rep.damage[0].message, "in the future") != NULL);
+    ASSERT(strstr(rep.damage[0].message, "300 s of clock skew") != NULL);
+    /* the last four minutes ahead: within the default five */
+    times[1] = now - (int64_t)(n - 1) * 600000000LL;
+    times[n - 1] = now + 240000000LL;
+    ASSERT_OK(resign_at(dir, times, n));
+    ASSERT_OK(verify_at(dir, now, 0, &rep));
+    ASSERT_EQ(rep.n_damage, 0);
+    free(times);
+    free(cps);
+    remove_dir(dir);
+}
+
 TEST(purged_three_times)
 {
     char *dir = make_dir();
@@ -1256,4 +1375,5 @@ TEST_MAIN(clean_store_verifies, modified_byte_sealed, modified_byte_open, modifi
           rollback_against_external_checkpoint, fork_against_external_checkpoint,
           checkpoint_bad_signature, hashes_rewritten_caught_by_checkpoint, trailer_changed,
           tree_roots_changed, live_store_verifies, no_store, store_writes_checkpoints,
-          inclusion_proofs_every_seq, purged_three_times)
+          inclusion_proofs_every_seq, checkpoint_times_go_backwards, checkpoint_in_the_future,
+          purged_three_times)
