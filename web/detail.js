@@ -7,6 +7,7 @@
 
 import { getJSON } from './api.js';
 import { checkProof } from './merkle.js';
+import { checkSignature, verifierKey } from './note.js';
 import { SEV_NAME, $, h, put, sevBadge, localTime } from './util.js';
 import { state, saveUrl } from './state.js';
 import { catalogById, attrDef } from './catalog.js';
@@ -119,6 +120,13 @@ export async function openDetail(seq, push = true) {
   let check;
   try {
     check = await checkProof(p, ev);
+    // the root the proof leads to counts only if the checkpoint's signature holds
+    const sig = await checkSignature(p.checkpoint, await verifierKey());
+    check.steps.push({ label: 'signature', ok: sig.ok, detail: sig.detail });
+    if (!sig.ok) {
+      if (check.ok) check.reason = 'signature: ' + sig.detail;
+      check.ok = false;
+    }
   } catch (e) {
     check = { ok: false, reason: e.message, steps: [{ label: 'check', ok: false, detail: e.message }] };
   }
@@ -163,7 +171,7 @@ function proofView(p, check, selfCheck) {
       ? h(
           'p',
           { class: 'muted' },
-          `Record ${p.seq} is leaf ${p.proof.leaf_index} of the tree of ${cp.tree_size} records that checkpoint signs; checked in this page with ${check.engine}.`,
+          `Record ${p.seq} is leaf ${p.proof.leaf_index} of the tree of ${cp.tree_size} records that checkpoint signs; the proof and the signature checked in this page with ${check.engine}.`,
         )
       : h('p', { class: 'error', id: 'proof-reason' }, check.reason || 'the proof does not hold'),
     selfCheck ? h('p', { class: 'muted' }, 'The event shown comes from the proof answer itself.') : null,

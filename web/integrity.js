@@ -7,6 +7,7 @@
 import { getJSON } from './api.js';
 import { $, h, put, localTime } from './util.js';
 import { state } from './state.js';
+import { checkSignature, pinKey, verifierKey } from './note.js';
 
 export let integrityTimer = 0;
 
@@ -42,6 +43,23 @@ export async function loadIntegrity() {
   const body = (id) => $(id).querySelector('.card-body');
   if (cp.status === 'fulfilled') {
     const c = cp.value;
+    const key = await verifierKey();
+    const sig = await checkSignature(c, key);
+    if (state.view !== 'integrity') return;
+    const pinButton = key
+      ? h(
+          'button',
+          {
+            type: 'button',
+            id: 'pin-key',
+            onclick: () => {
+              pinKey(key.source === 'pinned' ? '' : key.text);
+              loadIntegrity();
+            },
+          },
+          key.source === 'pinned' ? 'forget the pinned key' : 'pin this key',
+        )
+      : null;
     put(
       body('card-checkpoint'),
       kvTable([
@@ -51,7 +69,14 @@ export async function loadIntegrity() {
         ['signed', `${localTime(c.time)} (${ago(c.time)})`],
         ['key id', c.key_id],
         ['origin', c.origin, 'hash'],
+        [
+          'signature',
+          h('span', { class: 'badge ' + (sig.ok ? 'ok' : 'bad'), id: 'signature-badge' }, sig.ok ? 'verified' : 'not verified'),
+        ],
+        ['', h('span', { id: 'signature-detail' }, sig.detail), 'muted'],
+        key ? [key.source === 'pinned' ? 'pinned key' : 'served key', h('span', { id: 'verifier-key' }, key.text), 'hash'] : null,
       ]),
+      pinButton,
       h('details', {}, h('summary', {}, 'the line a witness keeps'), h('pre', { class: 'raw' }, c.text)),
     );
   } else put(body('card-checkpoint'), h('p', { class: 'muted' }, cp.reason.message));

@@ -36,6 +36,7 @@
 
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
@@ -365,6 +366,142 @@ test(
     assert.equal(await page.locator('#proof-status').textContent(), 'verified');
     assert.equal(await page.locator('#proof-root').textContent(), await page.locator('#checkpoint-root').textContent());
     assert.equal(JSON.parse(await page.locator('#detail-json').textContent()).seq, 1234);
+  },
+  [],
+);
+
+// ---- the checkpoint's signature, checked in the page (web/note.js) ----
+
+/** waitProof - open ?seq=N (with more query) and wait until its proof is judged. */
+async function waitProof(page, query) {
+  await page.goto(BASE + '/?' + query);
+  await page.waitForFunction(
+    () => /verified/.test((document.getElementById('proof-status') || {}).textContent || ''),
+    null,
+    { timeout: 20000 },
+  );
+}
+
+/**
+ * A C2SP verifier key NAME+KEYID+BASE64(0x01 || pub) of a new Ed25519 key: not the store's.
+ * One whose base64 holds a '+', the separator of the key's fields (the page once split on
+ * every '+' and took such a key, one store's key in four, for no key at all).
+ */
+function otherVerifierKey(name) {
+  for (;;) {
+    const vkey = newVerifierKey(name);
+    if (vkey.split('+').length > 3) return vkey;
+  }
+}
+
+function newVerifierKey(name) {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+  const id = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(name + '\n'), Buffer.from([1]), pub]))
+    .digest()
+    .subarray(0, 4)
+    .toString('hex');
+  return `${name}+${id}+${Buffer.concat([Buffer.from([1]), pub]).toString('base64')}`;
+}
+
+test(
+  'detail panel: the checkpoint signature is verified with the served key, then a pinned one',
+  async (page) => {
+    await waitProof(page, 'seq=1234');
+    assert.equal(
+      await page.locator('#proof-status').textContent(),
+      'verified',
+      (await page.locator('.proof-steps li').allTextContents()).join(' | '),
+    );
+    const steps = await page.locator('.proof-steps li').allTextContents();
+    const sig = steps.find((s) => s.startsWith('signature'));
+    assert.ok(sig, steps.join(' | '));
+    assert.match(sig, /Ed25519 signature of .* verified with the key this server serves/);
+    // the key pinned by URL (kept in localStorage): the same key verifies, "pinned"
+    const cp = await (await api('/v1/checkpoint')).json();
+    await waitProof(page, 'seq=1234&vkey=' + encodeURIComponent(cp.verifier_key));
+    assert.equal(
+      await page.locator('#proof-status').textContent(),
+      'verified',
+      (await page.locator('.proof-steps li').allTextContents()).join(' | '),
+    );
+    assert.match(
+      (await page.locator('.proof-steps li').allTextContents()).find((s) => s.startsWith('signature')),
+      /verified with the pinned key/,
+    );
+    assert.equal(await page.evaluate(() => localStorage.getItem('trail.vkey')), cp.verifier_key);
+    // a key of the same name that did not sign: not verified, although the server's key did
+    await waitProof(page, 'seq=1234&vkey=' + encodeURIComponent(otherVerifierKey(cp.origin)));
+    assert.equal(await page.locator('#proof-status').textContent(), 'not verified');
+    assert.match(await page.locator('#proof-reason').textContent(), /^signature: signed by .*not by the verifier key/);
+  },
+  [],
+);
+
+for (const [what, tamper, reason] of [
+  // one base64 digit of the signature (the line's last field)
+  [
+    'signature',
+    (p) => {
+      const f = p.checkpoint.text.split(' ');
+      f[7] = flipBase64(f[7]);
+      p.checkpoint.text = f.join(' ');
+    },
+    /^signature: the Ed25519 signature does not verify/,
+  ],
+  // the time in the signed line (the seal's time is signed)
+  [
+    'time',
+    (p) => {
+      const f = p.checkpoint.text.split(' ');
+      f[5] = String(BigInt(f[5]) - 3600000000n);
+      p.checkpoint.text = f.join(' ');
+    },
+    /^signature: the Ed25519 signature does not verify/,
+  ],
+]) {
+  test(
+    `detail panel: a checkpoint with its ${what} changed is not verified`,
+    async (page) => {
+      await page.route('**/v1/proof?*', async (route) => {
+        const res = await route.fetch();
+        const p = await res.json();
+        tamper(p);
+        await route.fulfill({ response: res, body: JSON.stringify(p) });
+      });
+      await waitProof(page, 'seq=1234');
+      assert.equal(await page.locator('#proof-status').textContent(), 'not verified');
+      assert.match(await page.locator('#proof-reason').textContent(), reason);
+      if (what === 'signature') await shot(page, 'detail-bad-signature');
+    },
+    [],
+  );
+}
+
+test(
+  'integrity: the checkpoint signature verified, pinned, and a tampered one not',
+  async (page) => {
+    await page.goto(BASE + '/?view=integrity');
+    await page.locator('#signature-badge').waitFor();
+    assert.equal(await page.locator('#signature-badge').textContent(), 'verified');
+    const cp = await (await api('/v1/checkpoint')).json();
+    assert.equal(await page.locator('#verifier-key').textContent(), cp.verifier_key);
+    await page.locator('#pin-key').click();
+    await page.waitForFunction(() => /forget/.test(document.getElementById('pin-key').textContent));
+    assert.equal(await page.evaluate(() => localStorage.getItem('trail.vkey')), cp.verifier_key);
+    assert.match(await page.locator('#signature-detail').textContent(), /with the pinned key/);
+    await page.route('**/v1/checkpoint', async (route) => {
+      const res = await route.fetch();
+      const c = await res.json();
+      const f = c.text.split(' ');
+      f[7] = flipBase64(f[7]);
+      c.text = f.join(' ');
+      await route.fulfill({ response: res, body: JSON.stringify(c) });
+    });
+    await page.reload();
+    await page.locator('#signature-badge').waitFor();
+    assert.equal(await page.locator('#signature-badge').textContent(), 'not verified');
   },
   [],
 );
