@@ -71,10 +71,16 @@ export async function loadIntegrity() {
         ['origin', c.origin, 'hash'],
         [
           'signature',
-          h('span', { class: 'badge ' + (sig.ok ? 'ok' : 'bad'), id: 'signature-badge' }, sig.ok ? 'verified' : 'not verified'),
+          h(
+            'span',
+            { class: 'badge ' + (sig.ok ? 'ok' : 'bad'), id: 'signature-badge' },
+            sig.ok ? 'verified' : 'not verified',
+          ),
         ],
         ['', h('span', { id: 'signature-detail' }, sig.detail), 'muted'],
-        key ? [key.source === 'pinned' ? 'pinned key' : 'served key', h('span', { id: 'verifier-key' }, key.text), 'hash'] : null,
+        key
+          ? [key.source === 'pinned' ? 'pinned key' : 'served key', h('span', { id: 'verifier-key' }, key.text), 'hash']
+          : null,
       ]),
       pinButton,
       h('details', {}, h('summary', {}, 'the line a witness keeps'), h('pre', { class: 'raw' }, c.text)),
