@@ -98,32 +98,6 @@ static int write_out(const struct ropts *o, const struct trail_buf *b)
     return ok ? 0 : cli_fail("report", "cannot write: %s", strerror(errno));
 }
 
-static void list_table(const struct trail_reports *rs, struct trail_buf *b)
-{
-    size_t w = 4, wc = 8;
-    for (size_t i = 0; i < trail_reports_count(rs); i++) {
-        struct trail_report_info in;
-        trail_report_info(trail_reports_at(rs, i), &in);
-        w = strlen(in.name) > w ? strlen(in.name) : w;
-        wc = strlen(in.category) > wc ? strlen(in.category) : wc;
-    }
-    char line[1024];
-    snprintf(line, sizeof(line), "%-*s  %-*s  %s\n", (int)w, "NAME", (int)wc, "CATEGORY", "TITLE");
-    trail_buf_append(b, line, strlen(line));
-    for (size_t i = 0; i < trail_reports_count(rs); i++) {
-        struct trail_report_info in;
-        trail_report_info(trail_reports_at(rs, i), &in);
-        snprintf(line, sizeof(line), "%-*s  ", (int)w, in.name);
-        trail_buf_append(b, line, strlen(line));
-        size_t before = b->len;
-        trail_text_escape(b, in.category, strlen(in.category), NULL, 0);
-        for (size_t k = b->len - before; k < wc + 2; k++)
-            trail_buf_append(b, " ", 1);
-        trail_text_escape(b, in.title, strlen(in.title), NULL, 0);
-        trail_buf_append(b, "\n", 1);
-    }
-}
-
 /* GET path from traild into b: 0, or the exit status after saying what went wrong. */
 static int fetch(struct ropts *o, const char *path, struct trail_buf *b)
 {
@@ -224,9 +198,9 @@ static int run(struct ropts *o)
         st = cli_usage_error("report", "no report named '%s' (trail report list)", o->name);
     } else if (!strcmp(o->verb, "list")) {
         if (o->format == TRAIL_REPORT_JSON)
-            trail_reports_list_json(rs, &b);
+            trail_reports_list_json(rs, &b, NULL, NULL);
         else
-            list_table(rs, &b);
+            trail_reports_list_table(rs, &b);
         st = write_out(o, &b);
     } else if (!strcmp(o->verb, "show")) {
         trail_report_describe(rep, &b);

@@ -2662,17 +2662,31 @@ const struct trail_report *trail_reports_find(const struct trail_reports *rs, co
 struct trail_report_info {
     const char *name, *title, *category, *description, *source;
     size_t sections;
+    const char *schedule, *deliver; /* as written; "" none */
+    const char *zone;               /* the schedule's time zone; "UTC" without one */
 };
 
 /* trail_report_info - fill ret_info. */
 void trail_report_info(const struct trail_report *r, struct trail_report_info *ret_info);
 
 /*
- * trail_reports_list_json - append {"reports":[{name, title, category,
- * description, sections:[{title, kind, range}]}, ...]} for every report.
- * 0 or -ENOMEM.
+ * trail_report_json - append the report as one object: {"name", "title",
+ * "category", "description", "schedule" (or null), "zone", "deliver" (or
+ * null), "formats":[...], "sections":[{"title", "kind", "range"}, ...]},
+ * then whatever extra (may be NULL) appends before the closing brace
+ * (",\"key\":value" members). 0, -ENOMEM or extra's error.
+ * trail_reports_list_json - {"reports":[one such object per report]} and
+ * a newline. trail_reports_list_table - a header line NAME CATEGORY TITLE
+ * and a line per report, aligned, escaped.
  */
-int trail_reports_list_json(const struct trail_reports *rs, struct trail_buf *out);
+int trail_report_json(const struct trail_report *r, struct trail_buf *out,
+                      int (*extra)(void *arg, const struct trail_report *r, struct trail_buf *out),
+                      void *arg);
+int trail_reports_list_json(const struct trail_reports *rs, struct trail_buf *out,
+                            int (*extra)(void *arg, const struct trail_report *r,
+                                         struct trail_buf *out),
+                            void *arg);
+int trail_reports_list_table(const struct trail_reports *rs, struct trail_buf *out);
 
 /* trail_report_describe - append the report's definition as its INI section. 0 or -ENOMEM. */
 int trail_report_describe(const struct trail_report *r, struct trail_buf *out);
@@ -2690,6 +2704,33 @@ int trail_report_format_parse(const char *text, int *ret_format);
  */
 int trail_report_range(const char *text, int64_t now_us, int64_t *ret_since, int64_t *ret_until,
                        char *err, size_t errlen);
+
+/*
+ * Schedules (docs/reports.md, "Schedules"): "schedule = daily 06:00
+ * Europe/Stockholm", "weekly MON 06:00 ZONE", "monthly 1 06:00 ZONE"; the
+ * zone (default UTC) is read from the tz database (/usr/share/zoneinfo,
+ * $TZDIR) and is also the zone of the report's calendar periods (today,
+ * yesterday, this/previous day, week, month, quarter, year) wherever it
+ * runs. trail_report_schedule_next - the first run strictly after
+ * after_us; trail_report_schedule_last - the latest run at or before
+ * at_us. 0, or TRAIL_E_NOT_FOUND (no schedule).
+ */
+int trail_report_schedule_next(const struct trail_report *r, int64_t after_us, int64_t *ret_us);
+int trail_report_schedule_last(const struct trail_report *r, int64_t at_us, int64_t *ret_us);
+
+/*
+ * trail_report_period - the report's own range (its "range", default last
+ * 7d) resolved against now_us in its zone: [*ret_since, *ret_until),
+ * INT64_MIN / INT64_MAX where open. 0 or TRAIL_E_PARSE.
+ */
+int trail_report_period(const struct trail_report *r, int64_t now_us, int64_t *ret_since,
+                        int64_t *ret_until);
+
+/*
+ * trail_report_formats - what a scheduled run renders ("formats = html,
+ * csv"): bit 1 << TRAIL_REPORT_* per format; html when none is named.
+ */
+unsigned trail_report_formats(const struct trail_report *r);
 
 /*
  * trail_report_run - run every section of r over ix with the ranges read

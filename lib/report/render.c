@@ -122,7 +122,7 @@ static void begin(struct out *o, const struct trail_report *r, int64_t now)
         str(o, in.category);
         put(o, ",\"description\":");
         str(o, in.description);
-        putf(o, ",\"now\":\"%s\",\"sections\":[", t);
+        putf(o, ",\"now\":\"%s\",\"zone\":\"%s\",\"sections\":[", t, in.zone);
         break;
     case TRAIL_REPORT_CSV:
         put(o, "report,title,category,now\n");
@@ -144,7 +144,7 @@ static void begin(struct out *o, const struct trail_report *r, int64_t now)
         str(o, in.category);
         putf(o, " &middot; report <code>");
         str(o, in.name);
-        putf(o, "</code> &middot; run for %s</p>\n", t);
+        putf(o, "</code> &middot; run for %s &middot; periods in %s</p>\n", t, in.zone);
         if (*in.description) {
             put(o, "<p>");
             str(o, in.description);
@@ -518,7 +518,7 @@ int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64
         const char *range = report_section_range(r, s);
         int64_t since, until;
         struct trail_query *q;
-        if ((rc = trail_report_range(range, now_us, &since, &until, err, errlen)) < 0)
+        if ((rc = report_range_in(range, now_us, r->zone, &since, &until, err, errlen)) < 0)
             break;
         if ((rc = report_section_query(r->cat, s, since, until, &q, err, errlen)) < 0)
             break;

@@ -14,6 +14,7 @@
  * Not here: running and writing a report (render.c), the filters (lib/query).
  */
 #include "report/report.h"
+#include "report/zone.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -41,29 +43,40 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 #define US 1000000LL
 
-static int64_t day_start(int64_t t_us)
+/* The instant (µs) local midnight of local day `days` in z. */
+static int64_t local_midnight(const struct zone *z, int64_t days)
 {
-    int64_t s = t_us / US - (t_us % US < 0);
-    int64_t d = s / 86400 - (s % 86400 < 0);
-    return d * 86400 * US;
+    return zone_to_utc(z, days * 86400) * US;
 }
 
-/* Start of the calendar period (UTC) holding t_us, moved back by `back` periods. */
-static int64_t period_start(const char *p, int64_t t_us, int back)
+/* The local day (days since 1970-01-01) that holds instant t_us in z. */
+static int64_t local_day(const struct zone *z, int64_t t_us)
 {
-    time_t s = (time_t)(day_start(t_us) / US);
-    struct tm tm;
-    gmtime_r(&s, &tm);
+    return zone_floor_div(zone_local(z, zone_floor_div(t_us, US)), 86400);
+}
+
+static int64_t day_start(const struct zone *z, int64_t t_us)
+{
+    return local_midnight(z, local_day(z, t_us));
+}
+
+/* Start of the calendar period (in z) holding t_us, moved back by `back` periods. */
+static int64_t period_start(const char *p, const struct zone *z, int64_t t_us, int back)
+{
+    int64_t days = local_day(z, t_us), y;
+    int m, d;
+    if (!strcmp(p, "day"))
+        return local_midnight(z, days - back);
     if (!strcmp(p, "week")) {
-        int since_monday = (tm.tm_wday + 6) % 7;
-        return day_start(t_us) - ((int64_t)since_monday + 7LL * back) * 86400 * US;
+        int since_monday = (zone_weekday(days) + 6) % 7;
+        return local_midnight(z, days - since_monday - 7LL * back);
     }
+    zone_civil_from_days(days, &y, &m, &d);
     int months = !strcmp(p, "month") ? 1 : !strcmp(p, "quarter") ? 3 : 12;
-    int m = tm.tm_year * 12 + tm.tm_mon;
-    m -= m % months;
-    m -= months * back;
-    struct tm start = {.tm_year = m / 12, .tm_mon = m % 12, .tm_mday = 1};
-    return (int64_t)timegm(&start) * US;
+    int64_t mi = y * 12 + (m - 1);
+    mi = zone_floor_div(mi, months) * months - (int64_t)months * back;
+    return local_midnight(z, zone_days_from_civil(zone_floor_div(mi, 12),
+                                                  (int)(mi - zone_floor_div(mi, 12) * 12) + 1, 1));
 }
 
 /* A bound of an absolute range: RFC 3339, or a date (midnight UTC). */
@@ -90,6 +103,12 @@ static size_t trim(const char **s, size_t n)
 int trail_report_range(const char *text, int64_t now_us, int64_t *ret_since, int64_t *ret_until,
                        char *err, size_t errlen)
 {
+    return report_range_in(text, now_us, NULL, ret_since, ret_until, err, errlen);
+}
+
+int report_range_in(const char *text, int64_t now_us, const struct zone *z, int64_t *ret_since,
+                    int64_t *ret_until, char *err, size_t errlen)
+{
     int64_t since = INT64_MIN, until = INT64_MAX, d;
     const char *dots = strstr(text, "..");
     char p[16];
@@ -107,16 +126,17 @@ int trail_report_range(const char *text, int64_t now_us, int64_t *ret_since, int
             goto bad;
         since = now_us - d, until = now_us;
     } else if (!strcmp(text, "today")) {
-        since = day_start(now_us), until = now_us;
+        since = day_start(z, now_us), until = now_us;
     } else if (!strcmp(text, "yesterday")) {
-        until = day_start(now_us), since = until - 86400 * US;
+        until = day_start(z, now_us), since = period_start("day", z, now_us, 1);
     } else if (sscanf(text, "this %15s", p) == 1 || sscanf(text, "previous %15s", p) == 1) {
-        if (strcmp(p, "week") && strcmp(p, "month") && strcmp(p, "quarter") && strcmp(p, "year"))
+        if (strcmp(p, "day") && strcmp(p, "week") && strcmp(p, "month") && strcmp(p, "quarter") &&
+            strcmp(p, "year"))
             goto bad;
         if (text[0] == 't') {
-            since = period_start(p, now_us, 0), until = now_us;
+            since = period_start(p, z, now_us, 0), until = now_us;
         } else {
-            since = period_start(p, now_us, 1), until = period_start(p, now_us, 0);
+            since = period_start(p, z, now_us, 1), until = period_start(p, z, now_us, 0);
         }
     } else {
         goto bad;
@@ -127,8 +147,137 @@ int trail_report_range(const char *text, int64_t now_us, int64_t *ret_since, int
 bad:
     return fail(err, errlen,
                 "bad range '%s': use last N(s|m|h|d|w), today, yesterday, this or previous "
-                "week|month|quarter|year, all, or SINCE .. UNTIL (RFC 3339 times or dates)",
+                "day|week|month|quarter|year, all, or SINCE .. UNTIL (RFC 3339 times or dates)",
                 text);
+}
+
+/* ---- schedules ---- */
+
+static const char *const wdays[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
+
+/*
+ * "daily HH:MM [ZONE]", "weekly DAY HH:MM [ZONE]", "monthly D HH:MM [ZONE]"
+ * into *ret and *ret_zone (NULL: UTC).
+ */
+static int parse_schedule(const char *text, struct report_schedule *ret, struct zone **ret_zone,
+                          char *err, size_t errlen)
+{
+    char kind[16] = "", a[ZONE_NAME_MAX] = "", b[ZONE_NAME_MAX] = "", c[ZONE_NAME_MAX] = "",
+         extra[2] = "";
+    struct report_schedule s = {0};
+    int n = sscanf(text, "%15s %63s %63s %63s %1s", kind, a, b, c, extra);
+    const char *hm = a, *zone = b;
+    if (!strcmp(kind, "daily") && n >= 2 && n <= 3) {
+        s.kind = SCHED_DAILY;
+    } else if (!strcmp(kind, "weekly") && n >= 3 && n <= 4) {
+        s.kind = SCHED_WEEKLY, hm = b, zone = c;
+        s.wday = -1;
+        for (int i = 0; i < 7; i++)
+            if (!strcasecmp(a, wdays[i]))
+                s.wday = i;
+        if (s.wday < 0)
+            goto bad;
+    } else if (!strcmp(kind, "monthly") && n >= 3 && n <= 4) {
+        char *end;
+        long d = strtol(a, &end, 10);
+        if (*end || d < 1 || d > 28)
+            goto bad;
+        s.kind = SCHED_MONTHLY, s.mday = (int)d, hm = b, zone = c;
+    } else {
+        goto bad;
+    }
+    if (strlen(hm) != 5 || hm[2] != ':' || sscanf(hm, "%2d:%2d", &s.hh, &s.mm) != 2 || s.hh < 0 ||
+        s.hh > 23 || s.mm < 0 || s.mm > 59)
+        goto bad;
+    struct zone *z = NULL;
+    if (*zone) {
+        int r = zone_load(zone, &z, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    *ret = s;
+    *ret_zone = z;
+    return 0;
+bad:
+    return fail(err, errlen,
+                "bad schedule '%s': use daily HH:MM, weekly MON..SUN HH:MM or monthly 1..28 "
+                "HH:MM, then a time zone (Europe/Stockholm; default UTC)",
+                text);
+}
+
+/* Does local day `days` match s? */
+static int sched_day(const struct report_schedule *s, int64_t days)
+{
+    int64_t y;
+    int m, d;
+    if (s->kind == SCHED_WEEKLY)
+        return zone_weekday(days) == s->wday;
+    if (s->kind == SCHED_MONTHLY) {
+        zone_civil_from_days(days, &y, &m, &d);
+        return d == s->mday;
+    }
+    return 1;
+}
+
+/* The run of local day `days`, in µs. */
+static int64_t sched_at(const struct trail_report *r, int64_t days)
+{
+    return zone_to_utc(r->zone, days * 86400 + r->sched.hh * 3600 + r->sched.mm * 60) * US;
+}
+
+int trail_report_schedule_next(const struct trail_report *r, int64_t after_us, int64_t *ret_us)
+{
+    if (r->sched.kind == SCHED_NONE)
+        return TRAIL_E_NOT_FOUND;
+    for (int64_t d = local_day(r->zone, after_us) - 1, e = d + 40; d <= e; d++)
+        if (sched_day(&r->sched, d) && sched_at(r, d) > after_us) {
+            *ret_us = sched_at(r, d);
+            return 0;
+        }
+    return TRAIL_E_NOT_FOUND;
+}
+
+int trail_report_schedule_last(const struct trail_report *r, int64_t at_us, int64_t *ret_us)
+{
+    if (r->sched.kind == SCHED_NONE)
+        return TRAIL_E_NOT_FOUND;
+    for (int64_t d = local_day(r->zone, at_us) + 1, e = d - 40; d >= e; d--)
+        if (sched_day(&r->sched, d) && sched_at(r, d) <= at_us) {
+            *ret_us = sched_at(r, d);
+            return 0;
+        }
+    return TRAIL_E_NOT_FOUND;
+}
+
+int trail_report_period(const struct trail_report *r, int64_t now_us, int64_t *ret_since,
+                        int64_t *ret_until)
+{
+    return report_range_in(r->range ? r->range : REPORT_DEFAULT_RANGE, now_us, r->zone, ret_since,
+                           ret_until, NULL, 0);
+}
+
+unsigned trail_report_formats(const struct trail_report *r)
+{
+    return r->formats ? r->formats : 1u << TRAIL_REPORT_HTML;
+}
+
+static int parse_formats(const char *text, unsigned *ret)
+{
+    char *copy = strdup(text), *save = NULL;
+    unsigned f = 0;
+    int r = copy ? 0 : -ENOMEM;
+    for (char *g = copy ? strtok_r(copy, ", ", &save) : NULL; r == 0 && g;
+         g = strtok_r(NULL, ", ", &save)) {
+        int one;
+        if ((r = trail_report_format_parse(g, &one)) == 0)
+            f |= 1u << one;
+    }
+    free(copy);
+    if (r == 0 && !f)
+        r = TRAIL_E_PARSE;
+    if (r == 0)
+        *ret = f;
+    return r;
 }
 
 /* ---- definitions ---- */
@@ -185,6 +334,9 @@ static void report_free(struct trail_report *r)
     free(r->description);
     free(r->range);
     free(r->source);
+    free(r->schedule);
+    free(r->deliver);
+    zone_free(r->zone);
     free(r);
 }
 
@@ -340,6 +492,35 @@ int trail_reports_set(struct trail_reports *rs, const char *name, const char *ke
             return -ENOMEM;
         rep->n_sec++;
         return 0;
+    }
+    if (!strcmp(key, "schedule")) {
+        struct report_schedule sc;
+        struct zone *z = NULL;
+        if ((r = parse_schedule(value, &sc, &z, err, errlen)) < 0)
+            return r;
+        if ((r = set_str(&rep->schedule, value)) < 0) {
+            zone_free(z);
+            return r;
+        }
+        zone_free(rep->zone);
+        rep->sched = sc;
+        rep->zone = z;
+        return 0;
+    }
+    if (!strcmp(key, "deliver")) {
+        if (strncmp(value, "dir:/", 5) && strncmp(value, "webhook:http://", 15) &&
+            strncmp(value, "webhook:https://", 16))
+            return fail(err, errlen,
+                        "report %s: bad deliver '%s': use dir:/ABSOLUTE/PATH or webhook:URL", name,
+                        value);
+        return set_str(&rep->deliver, value);
+    }
+    if (!strcmp(key, "formats")) {
+        if ((r = parse_formats(value, &rep->formats)) == TRAIL_E_PARSE)
+            return fail(err, errlen,
+                        "report %s: bad formats '%s': a list of table, csv, json and html", name,
+                        value);
+        return r;
     }
     if (!strcmp(key, "range")) {
         if ((r = trail_report_range(value, 0, &a, &b, err, errlen)) < 0)
@@ -542,6 +723,9 @@ void trail_report_info(const struct trail_report *r, struct trail_report_info *r
     ret_info->description = r->description ? r->description : "";
     ret_info->source = r->source;
     ret_info->sections = r->n_sec;
+    ret_info->schedule = r->schedule ? r->schedule : "";
+    ret_info->deliver = r->deliver ? r->deliver : "";
+    ret_info->zone = zone_name(r->zone);
 }
 
 int trail_report_format_parse(const char *text, int *ret_format)
@@ -590,6 +774,18 @@ int trail_report_describe(const struct trail_report *r, struct trail_buf *out)
         e = put_kv(out, "description", r->description);
     if (e == 0 && r->range)
         e = put_kv(out, "range", r->range);
+    if (e == 0 && r->schedule)
+        e = put_kv(out, "schedule", r->schedule);
+    if (e == 0 && r->formats) {
+        static const char *const names[] = {"table", "csv", "json", "html"};
+        char f[64] = "";
+        for (int k = 0; k < 4; k++)
+            if (r->formats & (1u << k))
+                snprintf(f + strlen(f), sizeof(f) - strlen(f), "%s%s", *f ? ", " : "", names[k]);
+        e = put_kv(out, "formats", f);
+    }
+    if (e == 0 && r->deliver)
+        e = put_kv(out, "deliver", r->deliver);
     for (size_t i = 0; e == 0 && i < r->n_sec; i++) {
         const struct report_section *s = &r->sec[i];
         char lim[32];
@@ -607,47 +803,118 @@ int trail_report_describe(const struct trail_report *r, struct trail_buf *out)
     return e;
 }
 
-int trail_reports_list_json(const struct trail_reports *rs, struct trail_buf *out)
+static int put_json_str(struct trail_buf *out, const char *k, const char *v)
+{
+    int e = put(out, ",\"");
+    if (e == 0)
+        e = put(out, k);
+    if (e == 0)
+        e = put(out, "\":");
+    if (e == 0)
+        e = v ? trail_json_string(out, v, strlen(v)) : put(out, "null");
+    return e;
+}
+
+int trail_report_json(const struct trail_report *r, struct trail_buf *out,
+                      int (*extra)(void *arg, const struct trail_report *r, struct trail_buf *out),
+                      void *arg)
+{
+    static const char *const names[] = {"table", "csv", "json", "html"};
+    struct trail_report_info in;
+    trail_report_info(r, &in);
+    int e = put(out, "{\"name\":");
+    if (e == 0)
+        e = trail_json_string(out, in.name, strlen(in.name));
+    if (e == 0)
+        e = put_json_str(out, "title", in.title);
+    if (e == 0)
+        e = put_json_str(out, "category", in.category);
+    if (e == 0)
+        e = put_json_str(out, "description", in.description);
+    if (e == 0)
+        e = put_json_str(out, "schedule", r->schedule);
+    if (e == 0)
+        e = put_json_str(out, "zone", in.zone);
+    if (e == 0)
+        e = put_json_str(out, "deliver", r->deliver);
+    if (e == 0)
+        e = put(out, ",\"formats\":[");
+    for (int k = 0, n = 0; e == 0 && k < 4; k++)
+        if (trail_report_formats(r) & (1u << k)) {
+            e = put(out, n++ ? ",\"" : "\"");
+            if (e == 0)
+                e = put(out, names[k]);
+            if (e == 0)
+                e = put(out, "\"");
+        }
+    if (e == 0)
+        e = put(out, "],\"sections\":[");
+    for (size_t j = 0; e == 0 && j < r->n_sec; j++) {
+        const struct report_section *s = &r->sec[j];
+        const char *range = report_section_range(r, s);
+        e = put(out, j ? ",{\"title\":" : "{\"title\":");
+        if (e == 0)
+            e = trail_json_string(out, s->title, strlen(s->title));
+        if (e == 0)
+            e = put(out, s->kind == SEC_COUNT ? ",\"kind\":\"count\",\"range\":"
+                                              : ",\"kind\":\"events\",\"range\":");
+        if (e == 0)
+            e = trail_json_string(out, range, strlen(range));
+        if (e == 0)
+            e = put(out, "}");
+    }
+    if (e == 0)
+        e = put(out, "]");
+    if (e == 0 && extra)
+        e = extra(arg, r, out);
+    if (e == 0)
+        e = put(out, "}");
+    return e;
+}
+
+int trail_reports_list_json(const struct trail_reports *rs, struct trail_buf *out,
+                            int (*extra)(void *arg, const struct trail_report *r,
+                                         struct trail_buf *out),
+                            void *arg)
 {
     int e = put(out, "{\"reports\":[");
     for (size_t i = 0; e == 0 && i < rs->n; i++) {
-        const struct trail_report *r = rs->r[i];
-        struct trail_report_info in;
-        trail_report_info(r, &in);
-        const char *f[][2] = {{"name", in.name},
-                              {"title", in.title},
-                              {"category", in.category},
-                              {"description", in.description}};
-        e = put(out, i ? ",{" : "{");
-        for (size_t k = 0; e == 0 && k < 4; k++) {
-            e = put(out, k ? ",\"" : "\"");
-            if (e == 0)
-                e = put(out, f[k][0]);
-            if (e == 0)
-                e = put(out, "\":");
-            if (e == 0)
-                e = trail_json_string(out, f[k][1], strlen(f[k][1]));
-        }
+        if (i)
+            e = put(out, ",");
         if (e == 0)
-            e = put(out, ",\"sections\":[");
-        for (size_t j = 0; e == 0 && j < r->n_sec; j++) {
-            const struct report_section *s = &r->sec[j];
-            const char *range = report_section_range(r, s);
-            e = put(out, j ? ",{\"title\":" : "{\"title\":");
-            if (e == 0)
-                e = trail_json_string(out, s->title, strlen(s->title));
-            if (e == 0)
-                e = put(out, s->kind == SEC_COUNT ? ",\"kind\":\"count\",\"range\":"
-                                                  : ",\"kind\":\"events\",\"range\":");
-            if (e == 0)
-                e = trail_json_string(out, range, strlen(range));
-            if (e == 0)
-                e = put(out, "}");
-        }
-        if (e == 0)
-            e = put(out, "]}");
+            e = trail_report_json(rs->r[i], out, extra, arg);
     }
     if (e == 0)
         e = put(out, "]}\n");
+    return e;
+}
+
+int trail_reports_list_table(const struct trail_reports *rs, struct trail_buf *out)
+{
+    size_t w = 4, wc = 8;
+    char line[1024];
+    for (size_t i = 0; i < rs->n; i++) {
+        struct trail_report_info in;
+        trail_report_info(rs->r[i], &in);
+        w = strlen(in.name) > w ? strlen(in.name) : w;
+        wc = strlen(in.category) > wc ? strlen(in.category) : wc;
+    }
+    snprintf(line, sizeof(line), "%-*s  %-*s  %s\n", (int)w, "NAME", (int)wc, "CATEGORY", "TITLE");
+    int e = put(out, line);
+    for (size_t i = 0; e == 0 && i < rs->n; i++) {
+        struct trail_report_info in;
+        trail_report_info(rs->r[i], &in);
+        snprintf(line, sizeof(line), "%-*s  ", (int)w, in.name);
+        e = put(out, line);
+        size_t before = out->len;
+        if (e == 0)
+            e = trail_text_escape(out, in.category, strlen(in.category), NULL, 0);
+        for (size_t k = out->len - before; e == 0 && k < wc + 2; k++)
+            e = put(out, " ");
+        if (e == 0)
+            e = trail_text_escape(out, in.title, strlen(in.title), NULL, 0);
+        if (e == 0)
+            e = put(out, "\n");
+    }
     return e;
 }

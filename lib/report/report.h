@@ -30,9 +30,24 @@ struct report_section {
     size_t n_params;
 };
 
+/* A schedule (docs/reports.md, "Schedules"): when, as a wall time in zone. */
+enum { SCHED_NONE = 0, SCHED_DAILY, SCHED_WEEKLY, SCHED_MONTHLY };
+struct report_schedule {
+    int kind;
+    int wday; /* weekly: 0 Sunday .. 6 Saturday */
+    int mday; /* monthly: 1 .. 28 */
+    int hh, mm;
+};
+
+struct zone;
+
 struct trail_report {
     const struct trail_catalog *cat; /* of the set it belongs to */
     char *name, *title, *category, *description, *range, *source;
+    char *schedule, *deliver; /* as written; NULL: none */
+    unsigned formats;         /* what a scheduled run renders: bits 1 << TRAIL_REPORT_*; 0: html */
+    struct report_schedule sched;
+    struct zone *zone; /* the schedule's: calendar periods are read in it; NULL: UTC */
     struct report_section *sec;
     size_t n_sec;
 };
@@ -46,6 +61,13 @@ struct trail_reports {
 /* REPORT_DEFAULT_RANGE - the range of a report that names none. */
 #define REPORT_DEFAULT_RANGE  "last 7d"
 #define REPORT_DEFAULT_EVENTS 100
+
+/*
+ * report_range_in - trail_report_range() with calendar periods (days,
+ * weeks, months, ...) read in zone z (NULL: UTC).
+ */
+int report_range_in(const char *text, int64_t now_us, const struct zone *z, int64_t *ret_since,
+                    int64_t *ret_until, char *err, size_t errlen);
 
 /* report_section_range - the range text that applies to section s of r. */
 const char *report_section_range(const struct trail_report *r, const struct report_section *s);
