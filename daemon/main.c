@@ -18,6 +18,7 @@
 #include "core/ingest.h"
 #include "core/damage.h"
 #include "detect/detect_run.h"
+#include "reports/reports.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/notify.h"
@@ -628,6 +629,10 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    if (reports_start(cfg, cfg->store_path, err, sizeof(err)) < 0) {
+        start_failed(cfg, err);
+        goto out;
+    }
     note_truncation(cfg);
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
@@ -661,6 +666,7 @@ int main(int argc, char **argv)
             notify_reloading();
             reload();
             detect_reload();
+            reports_reload(traild_config());
             notify_ready(n_retired > before ? "configuration reloaded"
                                             : "reload failed: the configuration in force stays");
         } else if (sig == SIGTERM || sig == SIGINT) {
@@ -683,7 +689,8 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "%s: stopping inputs and draining", why);
     notify_stopping("stopping: draining what was accepted");
     atomic_store(&traild.stopping, 1);
-    detect_stop(); /* it writes through ingest, which drains next */
+    detect_stop();  /* it writes through ingest, which drains next */
+    reports_stop(); /* so does the scheduler */
     stop_inputs();
     uint64_t lost = ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
     ingest_free(traild.ingest);
@@ -703,6 +710,7 @@ int main(int argc, char **argv)
 out:
     damage_stop();
     detect_stop();
+    reports_stop();
     sinks_stop();
     if (traild.ingest) {
         ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);

@@ -2664,6 +2664,7 @@ struct trail_report_info {
     size_t sections;
     const char *schedule, *deliver; /* as written; "" none */
     const char *zone;               /* the schedule's time zone; "UTC" without one */
+    const char *range;              /* the report's range (default "last 7d") */
 };
 
 /* trail_report_info - fill ret_info. */

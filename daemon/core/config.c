@@ -795,6 +795,81 @@ static int load_detect(struct loader *L, const char *key, const char *v)
     return -EINVAL;
 }
 
+/* [reports]: where report files are read from (docs/reports.md, "In traild") */
+static int load_reports(struct loader *L, const char *key, const char *v)
+{
+    if (!strcmp(key, "dir")) {
+        if (!*v) {
+            fail(L, "reports", key, "a directory of report files is needed");
+            return -EINVAL;
+        }
+        L->cfg->reports_dir_line = L->line;
+        return set_str(&L->cfg->reports_dir, v);
+    }
+    fail(L, "reports", key, "unknown key (known: dir)");
+    return -EINVAL;
+}
+
+/* [report NAME]: kept line by line and read by libtrail once the catalog is built */
+static int load_report(struct loader *L, const char *name, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    struct report_line *g = realloc(c->report_lines, (c->n_report_lines + 1) * sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    c->report_lines = g;
+    struct report_line *l = &g[c->n_report_lines];
+    l->name = strdup(name);
+    l->key = strdup(key);
+    l->value = strdup(v);
+    l->line = L->line;
+    if (!l->name || !l->key || !l->value) {
+        free(l->name);
+        free(l->key);
+        free(l->value);
+        return -ENOMEM;
+    }
+    c->n_report_lines++;
+    return 0;
+}
+
+int config_reports_load(const struct config *cfg, struct trail_reports *rs, char *err,
+                        size_t errlen)
+{
+    const char *dir = cfg->reports_dir;
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    char e[768];
+    int r = 0;
+    if (!dir && access(CONFIG_REPORTS_DIR, R_OK) == 0)
+        dir = CONFIG_REPORTS_DIR;
+    if (dir && (r = trail_reports_load_dir(rs, dir, e, sizeof(e))) < 0) {
+        if (cfg->reports_dir_line)
+            snprintf(err, errlen, "%s:%d: [reports] dir: %s", file, cfg->reports_dir_line, e);
+        else
+            snprintf(err, errlen, "%s", e);
+        return r;
+    }
+    for (size_t i = 0; i < cfg->n_report_lines; i++) {
+        const struct report_line *l = &cfg->report_lines[i];
+        if (i == 0 || strcmp(l->name, cfg->report_lines[i - 1].name) != 0) {
+            if (trail_reports_find(rs, l->name)) {
+                snprintf(err, errlen, "%s:%d: [report %s]: defined twice (also in %s)", file,
+                         l->line, l->name, dir ? dir : "this file");
+                return TRAIL_E_PARSE;
+            }
+        }
+        r = trail_reports_set(rs, l->name, l->key, l->value, "config", e, sizeof(e));
+        if (r < 0) {
+            snprintf(err, errlen, "%s:%d: [report %s] %s: %s", file, l->line, l->name, l->key,
+                     r == TRAIL_E_PARSE ? e : trail_strerror(r));
+            return r;
+        }
+    }
+    if ((r = trail_reports_check(rs, e, sizeof(e))) < 0)
+        snprintf(err, errlen, "%s: %s", file, e);
+    return r;
+}
+
 /* "[kind name]" sections: split at the first space. */
 static int split_section(const char *section, const char *kind, const char **ret_name)
 {
@@ -829,9 +904,11 @@ static int handler(void *user, const char *section, const char *key, const char 
         L->n_seen = L->cap_seen = 0;
         L->prev_key[0] = '\0';
     }
-    /* a key given twice is a mistake, unless the line continues the previous value */
+    /* a key given twice is a mistake, unless the line continues the previous value;
+       a report's sections repeat their keys (count =, event =, ...) */
     int cont = L->continued && strcmp(key, L->prev_key) == 0;
-    if (!cont) {
+    int is_report = !strncmp(section, "report ", 7);
+    if (!cont && !is_report) {
         for (size_t i = 0; i < L->n_seen; i++)
             if (!strcmp(L->seen[i], key)) {
                 fail(L, section, key, "given twice in this section");
@@ -877,6 +954,10 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_client_certs(L, key, value);
     else if (!strcmp(section, "detect"))
         r = load_detect(L, key, value);
+    else if (!strcmp(section, "reports"))
+        r = load_reports(L, key, value);
+    else if (split_section(section, "report", &name))
+        r = load_report(L, name, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
     else if (split_section(section, "sink", &name)) {
@@ -895,7 +976,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "tokens, client_certs, detect, event ID, follow NAME, sink NAME)",
+                 "tokens, client_certs, detect, reports, event ID, follow NAME, sink NAME, "
+                 "report NAME)",
                  section);
         return 0;
     }
@@ -1099,6 +1181,9 @@ int config_load(const char *path, struct config **ret_cfg, char *err, size_t err
             snprintf(err, errlen, "%s: cannot build the catalog: %s", L.file, trail_strerror(r));
         goto fail;
     }
+    if ((r = trail_reports_new(c->cat, &c->reports)) < 0 ||
+        (r = config_reports_load(c, c->reports, err, errlen)) < 0)
+        goto fail;
     *ret_cfg = c;
     return 0;
 fail:
@@ -1118,6 +1203,14 @@ void config_free(struct config *c)
     free(c->host);
     free(c->store_path);
     free(c->detect_rules);
+    free(c->reports_dir);
+    for (size_t i = 0; i < c->n_report_lines; i++) {
+        free(c->report_lines[i].name);
+        free(c->report_lines[i].key);
+        free(c->report_lines[i].value);
+    }
+    free(c->report_lines);
+    trail_reports_free(c->reports);
     free(c->signing_key);
     free(c->origin);
     free(c->http);

@@ -154,6 +154,16 @@ struct config {
     struct sink_conf *sinks; /* [sink NAME] sections (daemon/sinks/sink.c reads them) */
     size_t n_sinks;
     char *detect_rules; /* [detect] rules: the directory of Sigma rules (daemon/detect/) */
+    /* [reports] dir: the report files read (default CONFIG_REPORTS_DIR when it exists);
+       [report NAME] sections, kept as lines to replay (config_reports_load) */
+    char *reports_dir;
+    int reports_dir_line;
+    struct report_line {
+        char *name, *key, *value;
+        int line;
+    } * report_lines;
+    size_t n_report_lines;
+    struct trail_reports *reports; /* both, as read and checked by config_load */
 
     /* the catalog this config describes (built-ins + custom events, policy, limits) */
     struct trail_catalog *cat;
@@ -183,6 +193,18 @@ int config_preflight(const struct config *cfg, char *err, size_t errlen);
  * (written into buf), else NULL (no checkpoints).
  */
 const char *config_signing_key(const struct config *cfg, char *buf, size_t len);
+
+/* CONFIG_REPORTS_DIR - trail's report pack, as the package installs it (reports/README.md). */
+#define CONFIG_REPORTS_DIR "/usr/share/trail/reports"
+
+/*
+ * config_reports_load - read cfg's reports into rs (made over cfg's catalog):
+ * the files of [reports] dir (or of CONFIG_REPORTS_DIR when it exists), then
+ * the [report NAME] sections. 0, or TRAIL_E_PARSE / -errno with
+ * "FILE:LINE: ..." in err.
+ */
+int config_reports_load(const struct config *cfg, struct trail_reports *rs, char *err,
+                        size_t errlen);
 
 /* config_free - free a config and its catalog. */
 void config_free(struct config *cfg);

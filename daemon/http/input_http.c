@@ -503,6 +503,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 (strcmp(method, "HEAD") == 0 && strcmp(http_routes[i].method, "GET") == 0))
                 rq->route = &http_routes[i];
         }
+        if (!rq->route && !path_known && reports_http_path(url)) {
+            path_known = 1;
+            for (size_t i = 0; i < http_n_report_routes; i++)
+                if (strcmp(method, http_report_routes[i].method) == 0 ||
+                    (strcmp(method, "HEAD") == 0 && i == 0))
+                    rq->route = &http_report_routes[i]; /* a name in the path (routes.c) */
+        }
         if (!rq->route && !path_known && tiles_http_path(url) &&
             (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
             rq->route = &http_tile_route; /* every /tile/... path (routes.c) */

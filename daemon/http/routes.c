@@ -9,6 +9,8 @@
  *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
  *   GET  /checkpoint, /tile/..., /minimum-index   C2SP tlog-tiles (tiles_http.c)
  *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
+ *   GET, POST /v1/reports; GET, PUT, DELETE /v1/reports/NAME; GET
+ *                       /v1/reports/NAME/run   reports (routes_reports.c)
  *
  * /healthz and the viewer's static files are open; with tokens or client
  * certificates configured every other route needs the role named here
@@ -95,6 +97,8 @@ const struct route http_routes[] = {
     {"GET", "/v1/count", query_route, 0, ROLE_READ, 1, NULL},
     {"GET", "/v1/events/stream", query_route, 0, ROLE_READ, 1, NULL},
     {"POST", "/v1/reload", post_reload, 0, ROLE_ADMIN, 0, NULL},
+    {"GET", "/v1/reports", route_reports, 0, ROLE_READ, 0, NULL},
+    {"POST", "/v1/reports", route_reports, 1, ROLE_ADMIN, 0, NULL},
 };
 
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -94,6 +94,15 @@ int route_get_metrics(struct req *rq);
 int route_get_catalog(struct req *rq);
 int route_get_checkpoint(struct req *rq);
 
+/* GET, POST /v1/reports; GET, PUT, DELETE /v1/reports/NAME[/run] (routes_reports.c) */
+int route_reports(struct req *rq);
+int route_report(struct req *rq);
+/* every /v1/reports/NAME... path, outside the table (a name is in the path), by method */
+extern const struct route http_report_routes[];
+extern const size_t http_n_report_routes;
+/* reports_http_path - 1 when url is /v1/reports/SOMETHING */
+int reports_http_path(const char *url);
+
 /* route_info_free - free the cached catalog answer (when the server is freed). */
 void route_info_free(void);
 

@@ -80,6 +80,20 @@ const struct own_event own_events[] = {
      "group:string, count:int, window_start:time, window_end:time, events:int, "
      "first_seqs:string, last_seqs:string, fired_seq:int, grace_until:time, updates:string, "
      "msg:string"},
+    {"trail_report_changed", "NOTICE",
+     "A report was created, changed or deleted through traild's API (POST, PUT, DELETE "
+     "/v1/reports): by whom, which report, what, and the new definition with its SHA-256 "
+     "(docs/reports.md).",
+     "report:string:indexed, action:enum(created|changed|deleted), suser:string:indexed, "
+     "definition:string, definition_sha256:string, msg:string"},
+    {"trail_report_run", "INFO",
+     "traild ran a scheduled report: the report, the instant it ran for and the period it "
+     "covered, the SHA-256 of every file it rendered, the tree size of the store it read, "
+     "where the files went; `trail report check` holds a filed report to it "
+     "(docs/reports.md).",
+     "report:string:indexed, report_now:time, since:time, until:time, range:string, "
+     "zone:string, files:string, tree_size:int, deliver:string, made_up:bool, "
+     "status:enum(delivered|rendered|failed), reason:string, msg:string"},
     {"trail_sink_skipped", "WARNING",
      "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
      "they were not delivered.",

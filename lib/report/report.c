@@ -726,6 +726,7 @@ void trail_report_info(const struct trail_report *r, struct trail_report_info *r
     ret_info->schedule = r->schedule ? r->schedule : "";
     ret_info->deliver = r->deliver ? r->deliver : "";
     ret_info->zone = zone_name(r->zone);
+    ret_info->range = r->range ? r->range : REPORT_DEFAULT_RANGE;
 }
 
 int trail_report_format_parse(const char *text, int *ret_format)
