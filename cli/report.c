@@ -135,6 +135,8 @@ static int by_url(struct ropts *o)
     } else {
         trail_buf_append(&path, "/v1/reports/", 12);
         trail_buf_append(&path, o->name, strlen(o->name));
+        if (!strcmp(o->verb, "show"))
+            trail_buf_append(&path, "?format=ini", 11);
         if (!strcmp(o->verb, "run")) {
             trail_buf_append(&path, "/run?format=", 12);
             trail_buf_append(&path, fmts[o->format], strlen(fmts[o->format]));
