@@ -8,6 +8,8 @@
  */
 #include "cli.h"
 
+#include <openssl/evp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,13 @@ static const char help[] =
     "       trail report show NAME [SOURCES]\n"
     "       trail report run NAME (--store DIR | --url URL) [SOURCES]\n"
     "                        [--format table|csv|json|html] [--now TIME] [-o FILE]\n"
+    "       trail report check FILE --store DIR\n"
     "\n"
     "Reports are saved searches and counts over a time range, with a title,\n"
     "a category and a description (docs/reports.md). `run` evaluates each\n"
     "section against the store (or asks traild to) and writes the report.\n"
+    "`check` holds a report file that traild's scheduler delivered to the\n"
+    "trail_report_run record of its run: its SHA-256 must be one the record holds.\n"
     "\n"
     "Where the definitions come from (SOURCES; with --url: traild's own):\n"
     "  --reports DIR       every *.conf report file of DIR (repeatable);\n"
@@ -53,8 +58,8 @@ static const char help[] =
     "  trail report run failed-sign-ins --reports reports --store DIR --now 2026-11-30T12:00:00Z\n"
     "  trail report run latest-events --url http://127.0.0.1:8080 --format html -o latest.html\n"
     "\n"
-    "Exit status: 0 on success, 1 when the store or traild fails, 2 for bad usage,\n"
-    "a bad definition or an unknown report.\n";
+    "Exit status: 0 on success, 1 when the store or traild fails or a checked file\n"
+    "matches no run, 2 for bad usage, a bad definition or an unknown report.\n";
 
 struct ropts {
     const char *verb, *name, *store, *url, *out, *now_text;
@@ -186,8 +191,106 @@ static int run_store(struct ropts *o, const struct trail_report *rep)
     return st;
 }
 
+/* The string attribute key of ev into out (NUL-terminated, cut to n), "" when absent. */
+static void attr_str(const struct trail_event *ev, const char *key, char *out, size_t n)
+{
+    struct trail_value v;
+    out[0] = '\0';
+    if (trail_event_attr_get(ev, key, &v) == 0 &&
+        (v.type == TRAIL_TYPE_STRING || v.type == TRAIL_TYPE_ENUM))
+        snprintf(out, n, "%.*s", (int)v.u.str.len, v.u.str.ptr);
+}
+
+/* trail report check FILE --store DIR: the file's SHA-256 among the run records' */
+static int check_file(struct ropts *o)
+{
+    FILE *f = fopen(o->name, "rb");
+    if (!f)
+        return cli_fail("report", "%s: %s", o->name, strerror(errno));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536], h[32];
+    unsigned int hl = 0;
+    size_t n;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    int rerr = ferror(f);
+    fclose(f);
+    EVP_DigestFinal_ex(md, h, &hl);
+    EVP_MD_CTX_free(md);
+    if (rerr)
+        return cli_fail("report", "%s: cannot read", o->name);
+    char sha[65], needle[70];
+    for (int i = 0; i < 32; i++)
+        snprintf(sha + 2 * i, 3, "%02x", h[i]);
+    snprintf(needle, sizeof(needle), " %s", sha);
+
+    struct trail_store *s;
+    struct trail_index *ix;
+    struct trail_store_opts so = {.read_only = 1};
+    struct trail_query *q = NULL;
+    struct trail_results *res = NULL;
+    struct trail_event *ev = NULL;
+    char err[512];
+    int r = trail_store_open(o->store, cli_catalog(), &so, &s, NULL);
+    if (r < 0)
+        return cli_fail("report", "%s: cannot open the store: %s", o->store, trail_strerror(r));
+    if ((r = trail_index_open(s, NULL, &ix)) < 0) {
+        trail_store_close(s);
+        return cli_fail("report", "%s", trail_strerror(r));
+    }
+    int st = 1, found = 0;
+    if (trail_query_new(cli_catalog(), &q) < 0 ||
+        trail_query_set(q, "event", "trail_report_run", err, sizeof(err)) < 0 ||
+        trail_query_set(q, "limit", "0", err, sizeof(err)) < 0 ||
+        trail_query_set(q, "order", "oldest", err, sizeof(err)) < 0 ||
+        trail_event_new(cli_catalog(), "x", &ev) < 0) {
+        st = cli_fail("report", "out of memory");
+    } else if ((r = trail_results_open(ix, q, &res, err, sizeof(err))) < 0) {
+        st = cli_fail("report", "%s", err);
+    } else {
+        while (!found && (r = trail_results_next(res, ev)) == 1) {
+            char files[4096], report[128], t[32];
+            struct trail_value v;
+            attr_str(ev, "files", files, sizeof(files));
+            const char *at = strstr(files, needle);
+            if (!at || !trail_event_is_own(ev) ||
+                (at[strlen(needle)] && at[strlen(needle)] != '\n'))
+                continue;
+            const char *line = at;
+            while (line > files && line[-1] != '\n')
+                line--;
+            attr_str(ev, "report", report, sizeof(report));
+            t[0] = '\0';
+            if (trail_event_attr_get(ev, "report_now", &v) == 0)
+                trail_time_format(v.u.time_us, t);
+            int64_t tree = trail_event_attr_get(ev, "tree_size", &v) == 0 ? v.u.i : 0;
+            printf("%s: matches %.*s of the run of report %s for %s (record seq %llu, tree size "
+                   "%lld)\n",
+                   o->name, (int)(at - line), line, report, t,
+                   (unsigned long long)trail_event_seq(ev), (long long)tree);
+            found = 1;
+            st = 0;
+        }
+        if (r < 0)
+            st = cli_fail("report", "cannot read the store: %s", trail_strerror(r));
+        else if (!found)
+            printf("%s: no trail_report_run record holds its SHA-256 %s: not a file traild "
+                   "filed, or changed since\n",
+                   o->name, sha);
+    }
+    trail_results_free(res);
+    trail_event_free(ev);
+    trail_query_free(q);
+    trail_index_close(ix);
+    trail_store_close(s);
+    return st;
+}
+
 static int run(struct ropts *o)
 {
+    if (!strcmp(o->verb, "check"))
+        return check_file(o);
     if (o->url)
         return by_url(o);
     struct trail_reports *rs;
@@ -263,9 +366,12 @@ int cmd_report(int argc, char **argv)
             st = cli_usage_error("report", "one report at a time: '%s' is too many", argv[i]);
         }
     }
-    if (st == 0 &&
-        (!o.verb || (strcmp(o.verb, "list") && strcmp(o.verb, "show") && strcmp(o.verb, "run"))))
-        st = cli_usage_error("report", "say list, show NAME or run NAME (trail report --help)");
+    if (st == 0 && (!o.verb || (strcmp(o.verb, "list") && strcmp(o.verb, "show") &&
+                                strcmp(o.verb, "run") && strcmp(o.verb, "check"))))
+        st = cli_usage_error("report",
+                             "say list, show NAME, run NAME or check FILE (trail report --help)");
+    if (st == 0 && !strcmp(o.verb, "check") && (!o.store || o.url))
+        st = cli_usage_error("report", "check needs --store DIR");
     if (st == 0 && strcmp(o.verb, "list") && !o.name)
         st = cli_usage_error("report", "%s needs the name of a report", o.verb);
     if (st == 0 && !strcmp(o.verb, "list") && o.name)
