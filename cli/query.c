@@ -362,66 +362,16 @@ static int print_event(struct printer *p, const struct trail_event *ev)
         if (r == 0)
             r = put(p, "\n", 1);
         break;
-    case F_CSV: {
+    case F_CSV:
+        /* libtrail's one CSV writer of events, which traild's export uses too */
         if (!p->header_done) {
-            r = puts_(p, "seq,time,severity,severity_name,id,host,uuid,attrs,received,input,peer,"
-                         "principal,origin,problems\n");
+            r = trail_event_csv_header(&p->buf);
+            r |= put(p, "\n", 1);
             p->header_done = 1;
         }
-        char line[160];
-        uint8_t u[16];
-        char us[37] = "";
-        if (trail_event_uuid(ev, u) == 0) {
-            static const char hex[] = "0123456789abcdef";
-            char *o = us;
-            for (int i = 0; i < 16; i++) {
-                if (i == 4 || i == 6 || i == 8 || i == 10)
-                    *o++ = '-';
-                *o++ = hex[u[i] >> 4];
-                *o++ = hex[u[i] & 15];
-            }
-            *o = '\0';
-        }
-        trail_time_format(trail_event_time(ev), t);
-        const char *sev = trail_severity_name(trail_event_severity(ev));
-        snprintf(line, sizeof(line), "%" PRIu64 ",%s,%d,%s,", trail_event_seq(ev), t,
-                 trail_event_severity(ev), sev ? sev : "");
-        r |= puts_(p, line);
-        r |= csv_field(p, trail_event_id(ev), strlen(trail_event_id(ev)));
-        r |= put(p, ",", 1);
-        r |= csv_field(p, trail_event_host(ev), strlen(trail_event_host(ev)));
-        r |= put(p, ",", 1);
-        r |= puts_(p, us);
-        r |= put(p, ",", 1);
-        /* the attributes as a JSON object: the event's JSON cut to its attrs member */
-        struct trail_buf js = {0};
-        r |= trail_event_to_json(ev, &js);
-        const char *attrs = js.data ? strstr(js.data, "\"attrs\":") : NULL;
-        if (r == 0 && attrs)
-            r = csv_field(p, attrs + 8, js.len - (size_t)(attrs + 8 - js.data) - 1);
-        trail_buf_free(&js);
-        /* provenance: received, input, peer, principal, origin, problems */
-        char rec_t[32] = "", peer[48];
-        if (trail_event_received(ev))
-            trail_time_format(trail_event_received(ev), rec_t);
-        char in[80];
-        trail_event_input_text(ev, in);
-        trail_peer_format(trail_event_peer(ev), peer);
-        r |= put(p, ",", 1);
-        r |= puts_(p, rec_t);
-        r |= put(p, ",", 1);
-        r |= csv_field(p, in, strlen(in));
-        r |= put(p, ",", 1);
-        r |= csv_field(p, peer, strlen(peer));
-        r |= put(p, ",", 1);
-        r |= csv_field(p, trail_event_principal(ev), strlen(trail_event_principal(ev)));
-        r |= put(p, ",", 1);
-        r |= puts_(p, trail_event_is_own(ev) ? "trail" : "");
-        r |= put(p, ",", 1);
-        r |= csv_field(p, trail_event_problems(ev), strlen(trail_event_problems(ev)));
+        r |= trail_event_to_csv(ev, &p->buf);
         r |= put(p, "\n", 1);
         break;
-    }
     default: {
         struct trail_cef_opts cef = {.log_prefix = p->format == F_EVENTLOG};
         r = trail_event_to_cef(ev, &cef, &p->buf);

@@ -739,6 +739,25 @@ int trail_text_is_safe(const char *s, size_t n);
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out);
 
 /*
+ * trail_event_csv_header - append the header row of trail_event_to_csv()'s
+ * rows, no newline: seq,time,severity,severity_name,id,host,uuid,attrs,
+ * received,input,peer,principal,origin,problems. Returns 0 or -ENOMEM.
+ */
+int trail_event_csv_header(struct trail_buf *out);
+
+/*
+ * trail_event_to_csv - append ev as one CSV row (RFC 4180), no newline, in
+ * the columns of trail_event_csv_header(): times RFC 3339 UTC with
+ * microseconds, attrs the JSON object of trail_event_to_json(), origin
+ * "trail" for trail's own records. Every cell of event text goes through
+ * trail_text_csv_cell() (one line, quoted, "'" before a formula); the
+ * numbers and times trail writes itself are never quoted. The one CSV
+ * writer of events (`trail query --format csv`, GET /v1/events/export).
+ * On failure out is as it was. Returns 0 or -ENOMEM. See docs/wire-formats.md.
+ */
+int trail_event_to_csv(const struct trail_event *ev, struct trail_buf *out);
+
+/*
  * trail_json_string - append s[0..n) as a JSON string, quotes included, escaped
  * as trail_event_to_json() escapes its strings: '"', '\\' and the unsafe
  * characters of trail_text_escape() as \uXXXX, a byte that is not UTF-8 as

@@ -5,7 +5,8 @@
 // The viewer's parts, one file each: util.js (helpers), state.js (the URL),
 // catalog.js, form.js (the search form), search.js (the result list and the
 // histogram's counts), live.js, selection.js, detail.js (the event and its
-// proof), catalog-browser.js, integrity.js, login.js. The page never holds
+// proof), catalog-browser.js, integrity.js, login.js, export.js (the Export
+// button). The page never holds
 // more than it shows: one page of events per request, counts from /v1/count,
 // requests cancelled when the filters change and typing debounced.
 //
@@ -14,7 +15,7 @@
 
 import { postJSON, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { Histogram } from './histogram.js';
-import { $, h, debounce, toLocalInput } from './util.js';
+import { $, h, debounce, toLocalInput, getTz, setTz, tzName } from './util.js';
 import { state, readUrl, saveUrl } from './state.js';
 import { forgetCatalog, loadCatalog } from './catalog.js';
 import {
@@ -36,6 +37,7 @@ import { showCatalog } from './catalog-browser.js';
 import { integrityTimer, loadIntegrity } from './integrity.js';
 import { showLogin } from './login.js';
 import { showAlerts, showRules, stopDetect } from './detect.js';
+import { exportSearch } from './export.js';
 
 function route() {
   readUrl();
@@ -166,6 +168,18 @@ function init() {
     location.reload();
   });
   $('help-btn').addEventListener('click', () => $('help').showModal());
+  $('export').addEventListener('click', exportSearch);
+
+  // UTC or local time: the table, the histogram and the detail redraw their times
+  const tzLabel = () => ($('tz-label').textContent = '(' + tzName() + ')');
+  $('tz-mode').value = getTz();
+  document.documentElement.dataset.tz = getTz();
+  tzLabel();
+  $('tz-mode').addEventListener('change', () => {
+    setTz($('tz-mode').value);
+    tzLabel();
+    writeForm(); // a custom range's inputs show the new zone's wall clock
+  });
 
   // the form: selects search at once, typing after a pause
   $('search').addEventListener('submit', (e) => {

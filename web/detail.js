@@ -8,7 +8,7 @@
 import { getJSON } from './api.js';
 import { checkProof } from './merkle.js';
 import { checkSignature, verifierKey } from './note.js';
-import { SEV_NAME, $, h, put, sevBadge, localTime } from './util.js';
+import { SEV_NAME, $, h, put, sevBadge, timeEl } from './util.js';
 import { state, saveUrl } from './state.js';
 import { catalogById, attrDef } from './catalog.js';
 import { addWhere } from './form.js';
@@ -26,14 +26,14 @@ function attrsTable(ev) {
   const a = ev.attrs || {};
   const keys = Object.keys(a).sort();
   const rows = [
-    ['time', localTime(ev.time) + '  (' + ev.time + ')'],
+    ['time', [timeEl(ev.time), '  (' + ev.time + ')']],
     ['seq', String(ev.seq)],
     ['uuid', ev.uuid || ''],
     ['host', ev.host || ''],
     ['severity', `${ev.severity} ${ev.severity_name || SEV_NAME[ev.severity] || ''}`],
     ['from', ev.origin === 'trail' ? 'trail itself' : [ev.input, ev.peer].filter(Boolean).join(' from ')],
     ['principal', ev.principal || ''],
-    ['received', ev.received ? localTime(ev.received) + '  (' + ev.received + ')' : ''],
+    ['received', ev.received ? [timeEl(ev.received), '  (' + ev.received + ')'] : ''],
     ['problems', ev.problems || ''],
   ]
     .filter(([k, v]) => v || !['principal', 'problems', 'received'].includes(k))
@@ -198,7 +198,7 @@ function proofView(p, check, selfCheck) {
           'tr',
           {},
           h('th', {}, 'checkpoint'),
-          h('td', {}, `size ${cp.tree_size} · ${localTime(cp.time)} · key ${cp.key_id}`),
+          h('td', {}, `size ${cp.tree_size} · `, timeEl(cp.time), ` · key ${cp.key_id}`),
         ),
         h('tr', {}, h('th', {}, 'path'), h('td', {}, `${(p.proof.path || []).length} hashes`)),
       ),

@@ -3,7 +3,15 @@
 // shows a bucket's counts, dragging selects a time range (onSelect(t0, t1)
 // in ms), a click selects one bucket.
 //
+// Times on the axis and in the tooltip are in the zone the header's switch
+// shows (util.js), in 24 hours; the axis labels drawn are also kept in the
+// container's data-axis (JSON), which a canvas cannot show to tests.
+//
 // Not here: fetching the counts (app.js).
+
+import { timeFields, onTz } from './util.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 export const SEVERITIES = [
   [10, 'EMERGENCY'],
@@ -52,6 +60,7 @@ export class Histogram {
       if (!this.drag) this.draw();
     });
     new ResizeObserver(() => this.draw()).observe(container);
+    onTz(() => this.draw());
   }
 
   /**
@@ -125,15 +134,9 @@ export class Histogram {
       this.tip.hidden = true;
       return;
     }
-    const fmt =
-      this.unit === 'day'
-        ? new Date(b.t0).toLocaleDateString()
-        : new Date(b.t0).toLocaleString([], {
-            month: 'short',
-            day: 'numeric',
-            hour: '2-digit',
-            minute: '2-digit',
-          });
+    const f = timeFields(b.t0);
+    // a day is a UTC day: in another zone it starts at another hour, which is shown
+    const fmt = `${f.y}-${f.mo}-${f.d} ${f.hh}:${f.mi} ${f.zone}` + (this.unit === 'day' ? ', 24 h' : '');
     let total = 0;
     const lines = [];
     for (const [sev, name] of SEVERITIES) {
@@ -229,9 +232,10 @@ export class Histogram {
     const span = t1 - t0;
     const labelEvery = Math.max(1, Math.ceil(70 / bw));
     let last = -Infinity;
+    const axis = [];
     for (let i = 0; i < n; i++) {
-      const d = new Date(this.buckets[i].t0);
-      const isDay = d.getHours() === 0;
+      const f = timeFields(this.buckets[i].t0);
+      const isDay = f.hh === '00';
       if (i % labelEvery && !(isDay && this.unit === 'hour' && bw * 24 > 70)) continue;
       const x = L.left + i * bw + bw / 2;
       if (x - last < 70) continue;
@@ -239,11 +243,18 @@ export class Histogram {
       if (this.unit === 'day' || span > 3 * 86400000)
         text =
           isDay || this.unit === 'day'
-            ? d.toLocaleDateString([], { month: 'short', day: 'numeric' })
-            : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-      else text = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+            ? `${MONTHS[Number(f.mo) - 1]} ${Number(f.d)}`
+            : `${f.hh}:${f.mi}`;
+      else text = `${f.hh}:${f.mi}`;
       g.fillText(text, x, L.top + plotH + 4);
+      axis.push(text);
       last = x;
     }
+    // the zone of the labels, under the count axis
+    const zone = timeFields(t0).zone;
+    g.textAlign = 'right';
+    g.fillText(zone, L.left - 4, L.top + plotH + 4);
+    this.container.dataset.axis = JSON.stringify(axis);
+    this.container.dataset.zone = zone;
   }
 }

@@ -5,7 +5,7 @@
 // Not here: starting a verification (app.js, init: the button).
 
 import { getJSON } from './api.js';
-import { $, h, put, localTime } from './util.js';
+import { $, h, put, fmtTime } from './util.js';
 import { state } from './state.js';
 import { checkSignature, pinKey, verifierKey } from './note.js';
 
@@ -66,7 +66,7 @@ export async function loadIntegrity() {
         ['tree size', c.tree_size.toLocaleString('en-US') + ' records'],
         ['root', c.root, 'hash'],
         ['chain', c.chain, 'hash'],
-        ['signed', `${localTime(c.time)} (${ago(c.time)})`],
+        ['signed', `${fmtTime(c.time)} (${ago(c.time)})`],
         ['key id', c.key_id],
         ['origin', c.origin, 'hash'],
         [
@@ -108,8 +108,8 @@ export async function loadIntegrity() {
       ),
       kvTable([
         v.finished
-          ? ['finished', `${localTime(v.finished)} (${ago(v.finished)}), ${v.duration_ms} ms`]
-          : ['started', v.started ? localTime(v.started) : 'never'],
+          ? ['finished', `${fmtTime(v.finished)} (${ago(v.finished)}), ${v.duration_ms} ms`]
+          : ['started', v.started ? fmtTime(v.started) : 'never'],
         v.records !== undefined
           ? ['records', `${v.records.toLocaleString('en-US')} (seq ${v.first_seq}..${v.last_seq})`]
           : null,

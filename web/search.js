@@ -8,7 +8,7 @@
 // (histogram.js), the event detail (detail.js).
 
 import { getJSON } from './api.js';
-import { PAGE, DEBOUNCE_MS, SEV_NUM, UNIT_MS, $, h, put, sevBadge, debounce, localTime, timeParts } from './util.js';
+import { PAGE, DEBOUNCE_MS, SEV_NUM, UNIT_MS, $, h, put, sevBadge, debounce, fmtTime, timeParts } from './util.js';
 import { state, filterParams, saveUrl } from './state.js';
 import { catalogById } from './catalog.js';
 import { readForm } from './form.js';
@@ -177,9 +177,9 @@ export function renderTotal() {
     const s = state.since
       ? /^\d+[smhdw]$/.test(state.since)
         ? 'last ' + state.since
-        : localTime(state.since)
+        : fmtTime(state.since)
       : 'the start';
-    parts.push(state.until ? `${s} to ${localTime(state.until)}` : s === 'the start' ? '' : s);
+    parts.push(state.until ? `${s} to ${fmtTime(state.until)}` : s === 'the start' ? '' : s);
   } else parts.push('all time');
   if (results.loaded) parts.push(`${results.loaded.toLocaleString('en-US')} shown`);
   $('range-text').textContent = parts.filter(Boolean).join(' · ');
@@ -222,7 +222,7 @@ function rowFor(ev) {
   const tr = h(
     'tr',
     { 'data-seq': String(ev.seq), class: 'sevrow-' + ev.severity },
-    h('td', { class: 'c-time', title: ev.time + ' · seq ' + ev.seq }, ...timeParts(ev.time)),
+    h('td', { class: 'c-time', title: ev.time + ' · seq ' + ev.seq, 'data-t': ev.time, 'data-parts': '' }, ...timeParts(ev.time)),
     h('td', { class: 'c-sev' }, sevBadge(ev.severity, ev.severity_name)),
     h(
       'td',

@@ -28,6 +28,24 @@
  *                    the events that arrive from now on; a comment line
  *                    every 15 s keeps idle connections open. Filters as
  *                    above; order, limit and cursor do not apply.
+ *   GET /v1/events/export?format=csv|ndjson|eventlog|cef
+ *                    every matching event (the filters and order of
+ *                    /v1/events; limit caps the total, 0 or none: all) as
+ *                    one download, Content-Disposition: attachment;
+ *                    filename="trail-events.EXT". Written as the client
+ *                    reads: a page of [limits] max_query_limit events (at most
+ *                    PAGE_MAX) is searched at a time
+ *                    and continued with its cursor, and no more than
+ *                    EXPORT_CHUNK bytes are made before the socket takes
+ *                    them, so memory does not grow with the export. The
+ *                    rows are those of `trail query --format` (libtrail's
+ *                    writers). An export stops at the horizon its first page
+ *                    saw: events that arrive meanwhile are not in it.
+ *   POST /v1/events/export?<the same parameters>
+ *                    200 {"url":"/v1/events/export?...&ticket=T","expires_in":60}:
+ *                    a one-use ticket that lets a plain link (which cannot
+ *                    carry an Authorization header) download the export
+ *                    within 60 s with the role of whoever asked for it.
  *
  * The index is one struct trail_index over traild's store, made at the
  * first query. A stream's connection is parked (MHD_suspend_connection)
@@ -46,6 +64,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +75,9 @@
 #define STREAM_BATCH 500
 #define KEEPALIVE_MS 15000
 #define PUMP_MS      200
+#define EXPORT_CHUNK 65536 /* bytes made per read of the client */
+#define TICKETS      64
+#define TICKET_MS    60000
 
 static pthread_mutex_t ix_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct trail_index *qix;
@@ -118,12 +140,17 @@ static enum MHD_Result error_answer(struct MHD_Connection *conn, int status, con
 
 /* ---- parameters ---- */
 
-enum route_kind { R_EVENTS, R_COUNT, R_STREAM };
+enum route_kind { R_EVENTS, R_COUNT, R_STREAM, R_EXPORT };
+
+/* an export's form: as `trail query --format` writes it */
+enum export_format { X_CSV, X_NDJSON, X_EVENTLOG, X_CEF };
 
 struct params {
     int kind;
     struct trail_query *q;
     int ndjson;
+    int export_format;
+    int has_format;
     int bad;
     int has_since;
     uint64_t last_event_id;
@@ -138,6 +165,21 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
     (void)kind;
     if (!value)
         value = "";
+    if (p->kind == R_EXPORT && strcmp(key, "ticket") == 0)
+        return MHD_YES; /* input_http.c took it */
+    if (p->kind == R_EXPORT && strcmp(key, "format") == 0) {
+        static const char *const names[] = {"csv", "ndjson", "eventlog", "cef"};
+        for (int i = 0; i < 4; i++)
+            if (strcmp(value, names[i]) == 0) {
+                p->export_format = i;
+                p->has_format = 1;
+                return MHD_YES;
+            }
+        snprintf(p->err, sizeof(p->err),
+                 "bad format '%.80s': expected csv, ndjson, eventlog or cef", value);
+        p->bad = 1;
+        return MHD_NO;
+    }
     if (strcmp(key, "format") == 0 && p->kind != R_STREAM) {
         if (strcmp(value, "ndjson") == 0)
             p->ndjson = 1;
@@ -165,9 +207,10 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
         (p->kind == R_COUNT &&
          (strcmp(key, "order") == 0 || strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0))) {
         snprintf(p->err, sizeof(p->err), "parameter '%.80s' does not apply to %s", key,
-                 p->kind == R_STREAM  ? "a stream (it resumes with Last-Event-ID)"
-                 : p->kind == R_COUNT ? "a count"
-                                      : "a search (by is for /v1/count)");
+                 p->kind == R_STREAM   ? "a stream (it resumes with Last-Event-ID)"
+                 : p->kind == R_COUNT  ? "a count"
+                 : p->kind == R_EXPORT ? "an export (by is for /v1/count)"
+                                       : "a search (by is for /v1/count)");
         p->bad = 1;
         return MHD_NO;
     }
@@ -615,9 +658,318 @@ static enum MHD_Result get_stream(struct MHD_Connection *conn, struct trail_inde
     return ret;
 }
 
+/* ---- GET /v1/events/export ---- */
+
+struct export
+{
+    struct trail_index *ix;
+    struct trail_query *q;
+    struct trail_results *res; /* the page being read, NULL between pages */
+    struct trail_event *ev;
+    int format;
+    int order;
+    uint64_t left;    /* events still wanted (limit), UINT64_MAX for all */
+    uint64_t horizon; /* the first page's: later events are not exported */
+    int started, done;
+    struct trail_buf out;
+    size_t out_off;
+};
+
+/* Write ev in the export's form, with its line end. */
+static int export_event(struct export *x)
+{
+    int r;
+    switch (x->format) {
+    case X_CSV:
+        r = trail_event_to_csv(x->ev, &x->out);
+        break;
+    case X_NDJSON:
+        r = trail_event_to_json(x->ev, &x->out);
+        break;
+    default: {
+        struct trail_cef_opts cef = {.log_prefix = x->format == X_EVENTLOG};
+        r = trail_event_to_cef(x->ev, &cef, &x->out);
+    }
+    }
+    return r < 0 ? r : trail_buf_append(&x->out, "\n", 1);
+}
+
+/* Make up to EXPORT_CHUNK bytes of rows, opening the next page when one ends. */
+static int export_fill(struct export *x)
+{
+    char err[256], cursor[TRAIL_QUERY_CURSOR_MAX];
+    int r = 0;
+    while (!x->done && x->out.len < EXPORT_CHUNK) {
+        if (!x->res) {
+            if ((r = trail_results_open(x->ix, x->q, &x->res, err, sizeof(err))) < 0)
+                return r;
+            if (!x->started) {
+                x->started = 1;
+                x->horizon = trail_results_horizon(x->res);
+            }
+        }
+        r = trail_results_next(x->res, x->ev);
+        if (r < 0)
+            return r;
+        if (r == 1 && x->order == TRAIL_ORDER_OLDEST && trail_event_seq(x->ev) > x->horizon)
+            r = 0, x->done = 1; /* arrived after the export began */
+        if (r == 1) {
+            if ((r = export_event(x)) < 0)
+                return r;
+            if (--x->left == 0)
+                x->done = 1;
+            continue;
+        }
+        /* the page ended: go on after it, or that was all */
+        if (!x->done && trail_results_more(x->res)) {
+            if ((r = trail_results_cursor(x->res, cursor, sizeof(cursor))) < 0 ||
+                (r = trail_query_set(x->q, "cursor", cursor, err, sizeof(err))) < 0)
+                return r;
+        } else {
+            x->done = 1;
+        }
+        trail_results_free(x->res);
+        x->res = NULL;
+    }
+    return 0;
+}
+
+static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct export *x = cls;
+    (void)pos;
+    if (x->out_off == x->out.len) {
+        trail_buf_reset(&x->out);
+        x->out_off = 0;
+        if (atomic_load(&stopping))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        int r = export_fill(x);
+        if (r < 0) {
+            /* the client sees a cut answer (no last chunk), never a short "complete" one */
+            log_msg(LOG_ERR, "query: export: %s", trail_strerror(r));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (x->out.len == 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t n = x->out.len - x->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, x->out.data + x->out_off, n);
+    x->out_off += n;
+    return (ssize_t)n;
+}
+
+static void export_free(void *cls)
+{
+    struct export *x = cls;
+    trail_results_free(x->res);
+    trail_event_free(x->ev);
+    trail_query_free(x->q);
+    trail_buf_free(&x->out);
+    free(x);
+}
+
+static const struct {
+    const char *type, *ext;
+} export_forms[] = {
+    [X_CSV] = {"text/csv; charset=utf-8; header=present", "csv"},
+    [X_NDJSON] = {"application/x-ndjson", "ndjson"},
+    [X_EVENTLOG] = {"text/plain; charset=utf-8", "log"},
+    [X_CEF] = {"text/plain; charset=utf-8", "cef"},
+};
+
+static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_index *ix)
+{
+    struct params p = {.kind = R_EXPORT};
+    enum MHD_Result ret;
+    if (read_params(conn, &p, &ret) < 0) {
+        trail_query_free(p.q);
+        return ret;
+    }
+    if (!p.has_format) {
+        trail_query_free(p.q);
+        return error_answer(conn, 400, "format is needed: csv, ndjson, eventlog or cef");
+    }
+    struct export *x = calloc(1, sizeof(*x));
+    char lim[32], err[512];
+    if (!x || trail_event_new(traild_config()->cat, "x", &x->ev) < 0) {
+        free(x);
+        trail_query_free(p.q);
+        return error_answer(conn, 500, "out of memory");
+    }
+    x->ix = ix;
+    x->q = p.q;
+    x->format = p.export_format;
+    x->order = trail_query_order(p.q);
+    x->left = trail_query_limit(p.q) ? trail_query_limit(p.q) : UINT64_MAX;
+    /* the limit counts the whole export; the pages are the largest there are */
+    if (MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit") == NULL)
+        x->left = UINT64_MAX;
+    /* pages of [limits] max_query_limit, as /v1/events gives them */
+    uint64_t page_max = traild_config()->max_query_limit;
+    if (page_max == 0 || page_max > PAGE_MAX)
+        page_max = PAGE_MAX;
+    snprintf(lim, sizeof(lim), "%" PRIu64, page_max);
+    trail_query_set(x->q, "limit", lim, err, sizeof(err));
+    /* the first page now, so that a bad cursor or a broken store is a 400 or a 500 */
+    int r = export_fill(x);
+    if (r < 0) {
+        export_free(x);
+        return error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
+                            r == TRAIL_E_PARSE ? "bad cursor for this export" : trail_strerror(r));
+    }
+    if (x->format == X_CSV) {
+        /* the header before the rows, as `trail query --format csv` writes it */
+        struct trail_buf h = {0};
+        if (trail_event_csv_header(&h) < 0 || trail_buf_append(&h, "\n", 1) < 0 ||
+            trail_buf_append(&h, x->out.data, x->out.len) < 0) {
+            trail_buf_free(&h);
+            export_free(x);
+            return error_answer(conn, 500, "out of memory");
+        }
+        trail_buf_free(&x->out);
+        x->out = h;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, export_read, x, export_free);
+    if (!resp) {
+        export_free(x);
+        return MHD_NO;
+    }
+    char disp[96];
+    snprintf(disp, sizeof(disp), "attachment; filename=\"trail-events.%s\"",
+             export_forms[x->format].ext);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, export_forms[x->format].type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    ret = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add_explicit(&metrics.http_responses[2], 1, memory_order_relaxed);
+    return ret;
+}
+
+/* ---- export tickets: a plain link's credentials ---- */
+
+struct ticket {
+    char id[33];
+    int64_t expires_ms; /* 0: free */
+    char who[160];
+};
+
+static pthread_mutex_t tickets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ticket tickets[TICKETS];
+
+struct url_args {
+    struct trail_buf *out;
+    int r;
+};
+
+/* Append &key=value, percent-encoded, for each parameter but a ticket. */
+static enum MHD_Result url_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct url_args *a = cls;
+    (void)kind;
+    if (strcmp(key, "ticket") == 0 || a->r < 0)
+        return MHD_YES;
+    static const char hex[] = "0123456789ABCDEF";
+    const char *parts[2] = {key, value ? value : ""};
+    a->r = trail_buf_append(a->out, "&", 1);
+    for (int k = 0; k < 2 && a->r == 0; k++) {
+        if (k)
+            a->r = trail_buf_append(a->out, "=", 1);
+        for (const unsigned char *c = (const unsigned char *)parts[k]; *c && a->r == 0; c++) {
+            char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+            int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                        (*c >= '0' && *c <= '9') || strchr("-_.~*", *c);
+            a->r = plain ? trail_buf_append(a->out, (const char *)c, 1)
+                         : trail_buf_append(a->out, e, 3);
+        }
+    }
+    return MHD_YES;
+}
+
+/* "/v1/events/export?ticket=ID&<the request's parameters>" into out. */
+static int export_url(struct MHD_Connection *conn, const char *id, struct trail_buf *out)
+{
+    struct url_args a = {.out = out};
+    a.r = json_printf(out, "/v1/events/export?ticket=%s", id);
+    if (a.r == 0)
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, url_arg, &a);
+    return a.r;
+}
+
+static enum MHD_Result post_export(struct MHD_Connection *conn, const char *who)
+{
+    /* the parameters are checked now, so that the link does not fail later */
+    struct params p = {.kind = R_EXPORT};
+    enum MHD_Result ret;
+    if (read_params(conn, &p, &ret) < 0) {
+        trail_query_free(p.q);
+        return ret;
+    }
+    trail_query_free(p.q);
+    if (!p.has_format)
+        return error_answer(conn, 400, "format is needed: csv, ndjson, eventlog or cef");
+    uint8_t raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return error_answer(conn, 500, "no randomness for a ticket");
+    struct ticket t = {.expires_ms = mono_ms() + TICKET_MS};
+    for (int i = 0; i < 16; i++)
+        snprintf(t.id + 2 * i, 3, "%02x", raw[i]);
+    snprintf(t.who, sizeof(t.who), "%s", who);
+    pthread_mutex_lock(&tickets_lock);
+    /* a free or expired slot, else the one that expires first */
+    int slot = 0;
+    for (int i = 0; i < TICKETS; i++) {
+        if (tickets[i].expires_ms < mono_ms()) {
+            slot = i;
+            break;
+        }
+        if (tickets[i].expires_ms < tickets[slot].expires_ms)
+            slot = i;
+    }
+    tickets[slot] = t;
+    pthread_mutex_unlock(&tickets_lock);
+    /* the same parameters, as the client sent them, and the ticket */
+    struct trail_buf url = {0}, out = {0};
+    int r = export_url(conn, t.id, &url);
+    if (r == 0)
+        r = json_printf(&out, "{\"url\":");
+    if (r == 0)
+        r = json_str(&out, url.data, url.len);
+    if (r == 0)
+        r = json_printf(&out, ",\"expires_in\":%d}\n", TICKET_MS / 1000);
+    trail_buf_free(&url);
+    if (r < 0) {
+        trail_buf_free(&out);
+        return error_answer(conn, 500, "out of memory");
+    }
+    return queue(conn, 200, "application/json", &out, NULL);
+}
+
+int query_http_ticket_take(const char *id, char *who, size_t wholen)
+{
+    int found = 0;
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&tickets_lock);
+    for (int i = 0; i < TICKETS && !found; i++) {
+        if (tickets[i].expires_ms >= now && strcmp(tickets[i].id, id) == 0) {
+            snprintf(who, wholen, "%s", tickets[i].who);
+            tickets[i].expires_ms = 0; /* one use */
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&tickets_lock);
+    return found;
+}
+
 /* ---- the entry points ---- */
 
-enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *path)
+enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *method, const char *path,
+                                  const char *who)
 {
     if (atomic_load(&stopping))
         return error_answer(conn, 503, "traild is shutting down");
@@ -628,6 +980,8 @@ enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *path)
         return get_events(conn, ix);
     if (strcmp(path, "/v1/count") == 0)
         return get_count(conn, ix);
+    if (strcmp(path, "/v1/events/export") == 0)
+        return strcmp(method, "POST") == 0 ? post_export(conn, who) : get_export(conn, ix);
     return get_stream(conn, ix);
 }
 

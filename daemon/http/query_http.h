@@ -6,6 +6,8 @@
  *                           parameters, a page of events and a `next` link
  *   GET /v1/count           counts grouped by event, severity, hour, day, attribute
  *   GET /v1/events/stream   server-sent events, resumable with Last-Event-ID
+ *   GET /v1/events/export   every matching event as one streamed download
+ *   POST /v1/events/export  a one-use ticket for a plain link to that download
  *
  * docs/query.md describes the parameters and the answers.
  *
@@ -19,12 +21,21 @@
 #include <stddef.h>
 
 /*
- * query_http_answer - answer the query route path (one of the three above)
- * on conn: reads the query parameters, runs the search or count or starts
- * the stream, and queues the response itself. Returns MHD's result of
- * queuing it.
+ * query_http_answer - answer the query route method path (one of the above)
+ * on conn for who (the caller, as the records name it): reads the query
+ * parameters, runs the search or count or starts the stream or export, and
+ * queues the response itself. Returns MHD's result of queuing it.
  */
-enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *path);
+enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *method, const char *path,
+                                  const char *who);
+
+/*
+ * query_http_ticket_take - 1 when id is an export ticket that POST
+ * /v1/events/export gave within the last minute and nobody used yet (it is
+ * used now: who gets the caller it was given to), else 0. A ticket stands
+ * for the read role on GET /v1/events/export only.
+ */
+int query_http_ticket_take(const char *id, char *who, size_t wholen);
 
 /*
  * query_http_unescape - MHD's unescape callback for URL query strings as

@@ -7,6 +7,7 @@
  *   GET  /v1/proof, /v1/verify, /v1/sinks, /v1/rules, POST /v1/verify,
  *                       and the web viewer's files at / (viewer_http.c)
  *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
+ *   GET, POST /v1/events/export  downloads, and their tickets (query_http.c)
  *   GET  /checkpoint, /tile/..., /minimum-index   C2SP tlog-tiles (tiles_http.c)
  *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
  *   GET, POST /v1/reports; GET, PUT, DELETE /v1/reports/NAME; GET
@@ -45,7 +46,7 @@ static int viewer_route(struct req *rq)
 
 static int query_route(struct req *rq)
 {
-    rq->queued = query_http_answer(rq->conn, rq->route->path);
+    rq->queued = query_http_answer(rq->conn, rq->route->method, rq->route->path, rq->pv.principal);
     return 2;
 }
 
@@ -96,6 +97,8 @@ const struct route http_routes[] = {
     {"GET", "/v1/events", query_route, 0, ROLE_READ, 1, NULL},
     {"GET", "/v1/count", query_route, 0, ROLE_READ, 1, NULL},
     {"GET", "/v1/events/stream", query_route, 0, ROLE_READ, 1, NULL},
+    {"GET", "/v1/events/export", query_route, 0, ROLE_READ, 1, NULL},
+    {"POST", "/v1/events/export", query_route, 0, ROLE_READ, 1, NULL},
     {"POST", "/v1/reload", post_reload, 0, ROLE_ADMIN, 0, NULL},
     {"GET", "/v1/reports", route_reports, 0, ROLE_READ, 0, NULL},
     {"POST", "/v1/reports", route_reports, 1, ROLE_ADMIN, 0, NULL},
