@@ -231,7 +231,8 @@ export class Histogram {
     const t1 = this.buckets[n - 1].t1;
     const span = t1 - t0;
     const labelEvery = Math.max(1, Math.ceil(70 / bw));
-    let last = -Infinity;
+    // no label over the zone's, which stands under the count axis
+    let last = L.left - 40;
     const axis = [];
     for (let i = 0; i < n; i++) {
       const f = timeFields(this.buckets[i].t0);

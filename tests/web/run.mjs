@@ -148,7 +148,7 @@ async function settle(page) {
 // through the events it stamps during the run; under a moved clock
 // web_viewer.sh runs only these, WEB_TEST_TAG=clock)
 const tests = [];
-const test = (name, fn, needs = ['query']) => tests.push({ name, fn, needs });
+const test = (name, fn, needs = ['query'], ctx = {}) => tests.push({ name, fn, needs, ctx });
 
 let topUser = '';
 
@@ -802,6 +802,89 @@ test('phone screen: one column, no sideways scrolling, the event over the list',
   await shot(page, 'phone-detail');
 }, ['query', 'clock']);
 
+test('export: the downloaded CSV has a row for each event trail counts', async (page) => {
+  // an event with a few hundred occurrences: more than a page of the list
+  const rows = oracleCountBy('event').filter((r) => r.count > 150 && r.count < 2000);
+  assert.ok(rows.length, 'an event with 150..2000 occurrences');
+  const { key, count } = rows[0];
+  await page.goto(BASE + '/?event=' + key);
+  await settle(page);
+  assert.equal(await shownTotal(page), count);
+  const pageRequests = [];
+  page.on('request', (r) => r.url().includes('/v1/events') && pageRequests.push(r.url()));
+  await page.selectOption('#export-format', 'csv');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(download.suggestedFilename(), 'trail-events.csv');
+  const { readFileSync } = await import('node:fs');
+  const lines = readFileSync(await download.path(), 'utf8').split('\n').filter(Boolean);
+  assert.match(lines[0], /^seq,time,severity,severity_name,id,/);
+  assert.equal(lines.length - 1, count, 'rows = the count (trail count and the oracle)');
+  for (const l of lines.slice(1)) assert.equal(l.split(',')[4], key);
+  // the events went to the file, not through the page: a ticket, then a plain link
+  assert.ok(pageRequests.some((u) => u.includes('/v1/events/export?') && u.includes('format=csv')), pageRequests.join(' '));
+  assert.match(download.url(), /\/v1\/events\/export\?ticket=[0-9a-f]{32}&/);
+  const res = await api('/v1/count?event=' + key);
+  assert.equal((await res.json()).total, count, "traild's count agrees");
+  await shot(page, 'export');
+});
+
+/** zoneText - the viewer's text of iso at offsetMin east of UTC, made here: "2026-11-25 13:03:07.123 UTC". */
+function zoneText(iso, offsetMin, zone) {
+  const d = new Date(Date.parse(iso) + offsetMin * 60000).toISOString();
+  return `${d.slice(0, 10)} ${d.slice(11, 23)} ${zone}`;
+}
+
+test(
+  'time zones: the switch changes the table, the histogram and the detail; 24 hours; remembered',
+  async (page) => {
+    // Asia/Kolkata: +05:30 all year (no daylight saving), so the check holds on any date
+    const rows = oracleCountBy('event').filter((r) => r.count > 20);
+    const key = rows[rows.length - 1].key;
+    await page.goto(BASE + '/?event=' + key);
+    await settle(page);
+    const cell = page.locator('#rows td.c-time').first();
+    const iso = await cell.getAttribute('data-t');
+    const seq = await page.locator('#rows tr').first().getAttribute('data-seq');
+    assert.equal(await page.inputValue('#tz-mode'), 'local', 'local time unless asked');
+    assert.equal(await cell.textContent(), zoneText(iso, 330, '+05:30'));
+    // ICU may name the zone by its older name
+    assert.match(await page.locator('#tz-label').textContent(), /^\(Asia\/(Kolkata|Calcutta)\)$/);
+    const axis = async () => JSON.parse((await page.locator('#hist').getAttribute('data-axis')) || '[]');
+    assert.equal(await page.locator('#hist').getAttribute('data-zone'), '+05:30');
+    const labels = await axis();
+    assert.ok(labels.length > 0, 'the axis has labels');
+    for (const l of labels) assert.match(l, /^(\d\d:\d\d|[A-Z][a-z]{2} \d{1,2})$/, 'no AM/PM: ' + l);
+    await shot(page, 'tz-local');
+
+    await page.selectOption('#tz-mode', 'utc');
+    assert.equal(await cell.textContent(), zoneText(iso, 0, 'UTC'));
+    assert.equal(await page.locator('#tz-label').textContent(), '(UTC)');
+    assert.equal(await page.locator('#hist').getAttribute('data-zone'), 'UTC');
+    for (const l of await axis()) assert.match(l, /^(\d\d:\d\d|[A-Z][a-z]{2} \d{1,2})$/);
+    // the tooltip of a bar: 24 hours and the zone
+    const box = await page.locator('#hist canvas').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator('.hist-tip').waitFor();
+    assert.match(await page.locator('.hist-tip b').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+
+    // the detail panel, opened in UTC, follows the switch too
+    await page.goto(BASE + '/?event=' + key + '&seq=' + seq);
+    await settle(page);
+    assert.equal(await page.inputValue('#tz-mode'), 'utc', 'remembered across a reload');
+    const dt = page.locator('#detail-attrs time').first();
+    await dt.waitFor();
+    assert.equal(await dt.textContent(), zoneText(iso, 0, 'UTC'));
+    assert.equal(await page.locator('#rows td.c-time').first().textContent(), zoneText(iso, 0, 'UTC'));
+    await page.selectOption('#tz-mode', 'local');
+    assert.equal(await dt.textContent(), zoneText(iso, 330, '+05:30'));
+    assert.equal(await page.locator('#rows td.c-time').first().textContent(), zoneText(iso, 330, '+05:30'));
+    assert.equal(await page.evaluate(() => localStorage.getItem('trail.tz')), 'local');
+    await shot(page, 'tz-detail');
+  },
+  ['query'],
+  { timezoneId: 'Asia/Kolkata' },
+);
+
 test(
   'every asset from traild: CSP, types, caching; nothing from elsewhere',
   async (page) => {
@@ -870,6 +953,7 @@ for (const t of tests) {
   if (TAG && !t.needs.includes(TAG)) continue;
   const ctx = await browser.newContext({
     viewport: { width: 1400, height: 900 },
+    ...t.ctx,
   });
   // the clock the data was made against; it runs on from there
   await ctx.clock.install({ time: Date.now() + CLOCK_SHIFT_MS });
