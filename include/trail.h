@@ -1587,6 +1587,102 @@ int trail_checkpoint_format(const struct trail_checkpoint *cp, struct trail_buf 
  */
 int trail_checkpoint_parse(const char *text, size_t len, struct trail_checkpoint *ret_cp);
 
+/*
+ * Witnesses (C2SP tlog-witness and tlog-cosignature). A witness checks that
+ * each checkpoint of a log it follows extends the last one it saw
+ * (consistency), and cosigns it: it adds a signature line of its own to the
+ * checkpoint's note. A cosignature/v1 line is
+ *
+ *     — NAME BASE64(key id || timestamp || signature)
+ *
+ * key id: SHA-256(NAME || 0x0A || 0x04 || PUB)[0..4]; timestamp: the
+ * witness's time in seconds since the epoch, 8 bytes big-endian; signature:
+ * Ed25519 over "cosignature/v1\ntime TIMESTAMP\n" followed by the
+ * checkpoint's note text (trail_checkpoint_message()). The witness's
+ * verifier key is NAME+KEYID+BASE64(0x04 || PUB).
+ */
+
+/* A witness's public key, read from its verifier key (trail_witness_parse()). */
+struct trail_witness {
+    char name[TRAIL_ORIGIN_MAX + 1]; /* the key name its cosignature lines carry */
+    uint8_t pub[32];                 /* raw Ed25519 public key */
+    uint8_t key_id[4];               /* SHA-256(name || 0x0A || 0x04 || pub)[0..4] */
+};
+
+/*
+ * trail_witness_verifier - append the cosigner verifier key of key under
+ * the name name: NAME+KEYID+BASE64(0x04 || PUB), KEYID in 8 hex digits.
+ * Returns 0, -EINVAL (a name trail_key_verifier() would refuse), or -ENOMEM.
+ */
+int trail_witness_verifier(const struct trail_key *key, const char *name, struct trail_buf *out);
+
+/*
+ * trail_witness_parse - read a cosigner verifier key text[0..len) (as
+ * trail_witness_verifier() writes it) into *ret. The key id written in it
+ * must be the one the name and key give. Returns 0 or TRAIL_E_PARSE.
+ */
+int trail_witness_parse(const char *text, size_t len, struct trail_witness *ret);
+
+/*
+ * trail_cosignature_sign - append the cosignature/v1 line (with its '\n')
+ * of cp by key, named name, at time_s (seconds since the epoch). cp must be
+ * a C2SP checkpoint (not legacy). Returns 0, -EINVAL (a key without its
+ * private half, a bad name, a legacy checkpoint or a field out of range),
+ * or -ENOMEM.
+ */
+int trail_cosignature_sign(const struct trail_key *key, const char *name,
+                           const struct trail_checkpoint *cp, uint64_t time_s,
+                           struct trail_buf *out);
+
+/*
+ * trail_cosignature_verify - check one signature line line[0..len) (without
+ * its '\n') as w's cosignature of cp. Returns 0 when it verifies (and sets
+ * *ret_time_s when not NULL), TRAIL_E_NOT_FOUND when the line is not w's
+ * (another name or key id, or not a cosignature/v1), TRAIL_E_SIGNATURE when
+ * it is w's and does not verify, TRAIL_E_PARSE when it is no signature line,
+ * -EINVAL for a legacy checkpoint, or -ENOMEM.
+ */
+int trail_cosignature_verify(const struct trail_witness *w, const struct trail_checkpoint *cp,
+                             const char *line, size_t len, uint64_t *ret_time_s);
+
+/*
+ * A witness policy: which witnesses a verifier trusts and how many of them
+ * must have cosigned a checkpoint. Its text (docs/integrity.md, "Witness
+ * policy"), one item a line, '#' starts a comment:
+ *
+ *     witness LABEL VERIFIER_KEY      1 to 64 of them; LABEL names it in reports
+ *     quorum K                        1 <= K <= witnesses; default: all of them
+ */
+struct trail_witness_policy;
+
+/*
+ * trail_witness_policy_parse - read a policy text[0..len). Returns 0, -ENOMEM, or
+ * TRAIL_E_PARSE with err saying which line and why. Free with
+ * trail_witness_policy_free().
+ */
+int trail_witness_policy_parse(const char *text, size_t len, struct trail_witness_policy **ret,
+                               char *err, size_t errlen);
+
+/* trail_witness_policy_free - free a policy (NULL: nothing). */
+void trail_witness_policy_free(struct trail_witness_policy *p);
+
+/*
+ * trail_witness_policy_check - count the policy's witnesses that cosigned cp with a
+ * valid line among the signature lines of the signed note text[0..len)
+ * (cp's own note, as trail_checkpoint_note_parse() reads it). Sets
+ * *ret_valid (each witness counted once) and *ret_quorum. Returns 0 when
+ * valid >= quorum, TRAIL_E_SIGNATURE when not, TRAIL_E_PARSE when text is
+ * not a signed note, or -ENOMEM. Lines of no witness of the policy are
+ * ignored; a witness's line that does not verify counts for nothing.
+ */
+int trail_witness_policy_check(const struct trail_witness_policy *p,
+                               const struct trail_checkpoint *cp, const char *text, size_t len,
+                               size_t *ret_valid, size_t *ret_quorum);
+
+/* trail_witness_policy_size - the number of witnesses in the policy, and its quorum. */
+void trail_witness_policy_size(const struct trail_witness_policy *p, size_t *ret_witnesses,
+                               size_t *ret_quorum);
+
 /* The two kinds of proof. */
 enum trail_proof_type {
     TRAIL_PROOF_INCLUSION = 1,  /* one leaf is in the tree of tree_size leaves */

@@ -39,6 +39,7 @@
 #include "base/base.h"
 #include "integrity/merkle.h"
 #include "integrity/note.h"
+#include "integrity/witness.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -298,6 +299,23 @@ int trail_key_verifier(const struct trail_key *key, const char *name, struct tra
         (r = trail_buf_append(out, "+", 1)) < 0)
         return r;
     return b64_encode(blob, sizeof(blob), out);
+}
+
+int key_sign(const struct trail_key *key, const void *msg, size_t len,
+             uint8_t sig[TRAIL_SIGNATURE_LEN])
+{
+    EVP_MD_CTX *ctx;
+    size_t sig_len = TRAIL_SIGNATURE_LEN;
+    int r = 0;
+    if (!key->has_private)
+        return -EINVAL;
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
+        EVP_DigestSign(ctx, sig, &sig_len, msg, len) != 1 || sig_len != TRAIL_SIGNATURE_LEN)
+        r = -ENOMEM;
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return r;
 }
 
 /* ---- checkpoints ---- */

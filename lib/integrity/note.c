@@ -113,9 +113,9 @@ int note_key_id(const char *name, size_t name_len, const uint8_t pub[32],
 int note_signature_line(const char *name, const uint8_t id[NOTE_KEY_ID_LEN], const uint8_t *sig,
                         size_t sig_len, struct trail_buf *out)
 {
-    uint8_t blob[NOTE_KEY_ID_LEN + 64];
+    uint8_t blob[NOTE_KEY_ID_LEN + 8 + 64]; /* a cosignature's: its time, then the signature */
     int r;
-    if (sig_len > 64)
+    if (sig_len > 8 + 64)
         return -EINVAL;
     memcpy(blob, id, NOTE_KEY_ID_LEN);
     memcpy(blob + NOTE_KEY_ID_LEN, sig, sig_len);
