@@ -107,6 +107,27 @@ int cli_checkpoints_load(const char *cmd, const char *arg, const char *label, in
                          struct cli_checkpoints *cps);
 void cli_checkpoints_free(struct cli_checkpoints *cps);
 
+/*
+ * The --policy FILE of verify and proof check (cli/policy.c).
+ * cli_checkpoint_same: 1 when a and b are the same checkpoint, field by field.
+ * cli_policy_load: read and parse it; 0, or 2 with the problem printed.
+ * cli_policy_report: print the line "witness policy: ..." about cp (NULL:
+ *   none cosigned) and valid cosignatures; returns 0 when the quorum is met,
+ *   else 1.
+ * cli_policy_store: among the cosigned notes of DIR/sinks/NAME.cosigned that
+ *   one of keys signed, the largest checkpoint meeting the policy (else the
+ *   one with the most valid cosignatures), the cosignatures of every file
+ *   for one checkpoint counted together; 1 with *ret_cp and *ret_valid set,
+ *   0 when there is none.
+ */
+int cli_checkpoint_same(const struct trail_checkpoint *a, const struct trail_checkpoint *b);
+int cli_policy_load(const char *cmd, const char *path, struct trail_witness_policy **ret);
+int cli_policy_report(const struct trail_witness_policy *p, const struct trail_checkpoint *cp,
+                      size_t valid, FILE *out);
+int cli_policy_store(const char *dir, const struct trail_witness_policy *p,
+                     const struct trail_key *const *keys, size_t n_keys,
+                     struct trail_checkpoint *ret_cp, size_t *ret_valid);
+
 int cmd_sinks(int argc, char **argv);
 int cmd_rules(int argc, char **argv);  /* cli/rules.c */
 int cmd_report(int argc, char **argv); /* cli/report.c */

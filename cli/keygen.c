@@ -18,6 +18,7 @@ static const char help[] =
     "SYNOPSIS\n"
     "    trail keygen [--out PREFIX] [--origin ORIGIN]\n"
     "    trail keygen --key FILE --origin ORIGIN\n"
+    "    trail keygen --key FILE --witness NAME\n"
     "\n"
     "DESCRIPTION\n"
     "    Makes a new Ed25519 key pair and writes it to two files:\n"
@@ -47,6 +48,13 @@ static const char help[] =
     "    id, SHA-256(ORIGIN || 0x0A || 0x01 || public key)[0..4], which\n"
     "    checkpoints name. traild serves the same key at GET /v1/checkpoint.\n"
     "\n"
+    "    With --witness, it prints instead the cosigner verifier key of a witness\n"
+    "    that signs with the key under the name NAME ([witness] name in\n"
+    "    traild.conf(5)): NAME+KEYID+BASE64 with the C2SP cosignature/v1 type\n"
+    "    byte 0x04, KEYID = SHA-256(NAME || 0x0A || 0x04 || public key)[0..4].\n"
+    "    It is what a witness policy (trail verify --policy) and a tlog-witness\n"
+    "    sink (witness_key) name the witness by.\n"
+    "\n"
     "    Keys made by 'openssl genpkey -algorithm ed25519' (unencrypted) work too.\n"
     "\n"
     "OPTIONS\n"
@@ -62,6 +70,10 @@ static const char help[] =
     "    --origin ORIGIN\n"
     "        Print the verifier key for this origin: printable ASCII without\n"
     "        space or '+', as [store] origin in traild.conf(5).\n"
+    "\n"
+    "    --witness NAME\n"
+    "        Print the cosigner verifier key of the witness NAME (the same name\n"
+    "        rules as an origin) instead of a store's.\n"
     "\n"
     "    -h, --help\n"
     "        Print this help and exit.\n"
@@ -97,7 +109,7 @@ int cmd_keygen(int argc, char **argv)
 {
     const char *cmd = argv[0];
     const char *prefix = "trail";
-    const char *origin = NULL, *existing = NULL;
+    const char *origin = NULL, *existing = NULL, *witness = NULL;
     struct trail_buf vkey = {0};
     char *priv_path = NULL, *pub_path = NULL;
     struct trail_key *key = NULL;
@@ -124,6 +136,13 @@ int cmd_keygen(int argc, char **argv)
                                        "--origin needs a name of 1 to %d printable ASCII "
                                        "characters without space or '+'",
                                        TRAIL_ORIGIN_MAX);
+        } else if (cli_is_option(arg, NULL, "--witness")) {
+            witness = cli_option_value(argc, argv, &i, arg);
+            if (!witness || !origin_ok(witness))
+                return cli_usage_error(cmd,
+                                       "--witness needs a name of 1 to %d printable ASCII "
+                                       "characters without space or '+'",
+                                       TRAIL_ORIGIN_MAX);
         } else if (arg[0] == '-') {
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail keygen --help')", arg);
         } else {
@@ -131,7 +150,20 @@ int cmd_keygen(int argc, char **argv)
                                    arg, arg);
         }
     }
+    if (witness && (!existing || origin))
+        return cli_usage_error(cmd, "--witness NAME goes with --key FILE, without --origin");
     if (existing) {
+        if (witness && trail_key_load_public(existing, &key) < 0 &&
+            (r = trail_key_load_private(existing, &key)) < 0)
+            return cli_fail(cmd, "cannot load %s: %s", existing,
+                            r == TRAIL_E_PARSE ? "not a PEM Ed25519 key" : trail_strerror(r));
+        if (witness) {
+            if ((r = trail_witness_verifier(key, witness, &vkey)) < 0)
+                status = cli_fail(cmd, "%s", trail_strerror(r));
+            else
+                status = printf("%.*s\n", (int)vkey.len, vkey.data) < 0;
+            goto out;
+        }
         if (!origin)
             return cli_usage_error(cmd, "--key FILE prints a verifier key: give --origin ORIGIN");
         if (trail_key_load_public(existing, &key) < 0 &&

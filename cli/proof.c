@@ -30,6 +30,7 @@ static const char help[] =
     "SYNOPSIS\n"
     "    trail proof check --proof FILE --checkpoint LINE|FILE [--checkpoint ...]\n"
     "                      --pubkey FILE [--leaf-hash HEX | --event FILE]\n"
+    "                      [--policy FILE]\n"
     "    trail proof inclusion SEQ --store DIR [--checkpoint LINE|FILE] [--out PREFIX]\n"
     "    trail proof consistency --from LINE|FILE [--to LINE|FILE] --store DIR\n"
     "                      [--out FILE]\n"
@@ -172,10 +173,40 @@ static void short_hex(const uint8_t hash[TRAIL_HASH_LEN], char out[2 * TRAIL_HAS
     trail_hash_to_hex(hash, out);
 }
 
+/*
+ * The most valid cosignatures of cp that a --checkpoint file given holds (a
+ * signed note of cp with cosignature lines: GET /checkpoint, or a tlog-witness
+ * sink's NAME.cosigned), against the policy: 0 when enough, 1 when not, with
+ * the policy's line printed.
+ */
+static int policy_check(const struct trail_witness_policy *p, const struct trail_checkpoint *cp,
+                        const char *const *args, int n_args)
+{
+    size_t best = 0;
+    int found = 0;
+    for (int i = 0; i < n_args; i++) {
+        struct trail_buf buf = {0};
+        struct trail_checkpoint note;
+        size_t valid = 0, quorum;
+        if (cli_read_file(args[i], MAX_INPUT_BYTES, &buf) == 0 &&
+            trail_checkpoint_note_parse(buf.data, buf.len, &note) == 0 &&
+            cli_checkpoint_same(&note, cp)) {
+            found = 1;
+            trail_witness_policy_check(p, cp, buf.data, buf.len, &valid, &quorum);
+            if (valid > best)
+                best = valid;
+        }
+        trail_buf_free(&buf);
+    }
+    return cli_policy_report(p, found ? cp : NULL, best, stdout);
+}
+
 static int proof_check(int argc, char **argv)
 {
     const char *cmd = "proof check";
     const char *proof_path = NULL, *pubkey_path = NULL, *leaf_hex = NULL, *event_path = NULL;
+    const char *policy_path = NULL;
+    struct trail_witness_policy *policy = NULL;
     const char *checkpoint_args[MAX_CHECKPOINTS];
     int n_checkpoint_args = 0;
     struct cli_checkpoints *cps = NULL;
@@ -197,6 +228,8 @@ static int proof_check(int argc, char **argv)
             slot = &leaf_hex;
         else if (cli_is_option(arg, NULL, "--event"))
             slot = &event_path;
+        else if (cli_is_option(arg, NULL, "--policy"))
+            slot = &policy_path;
         else if (cli_is_option(arg, NULL, "--checkpoint")) {
             if (n_checkpoint_args == MAX_CHECKPOINTS)
                 return cli_usage_error(cmd, "more than %d --checkpoint options", MAX_CHECKPOINTS);
@@ -254,6 +287,8 @@ static int proof_check(int argc, char **argv)
             goto out;
         }
     }
+    if (policy_path && (status = cli_policy_load(cmd, policy_path, &policy)) != 0)
+        goto out;
     r = trail_key_load_public(pubkey_path, &key);
     if (r < 0) {
         status = cli_usage_error(cmd, "cannot load public key %s: %s", pubkey_path,
@@ -315,6 +350,10 @@ static int proof_check(int argc, char **argv)
                           proof.tree_size);
         goto out;
     }
+
+    /* 2b. with --policy: the checkpoint's note, as given, holds enough cosignatures */
+    if (policy && (status = policy_check(policy, cp, checkpoint_args, n_checkpoint_args)) != 0)
+        goto out;
 
     if (proof.type == TRAIL_PROOF_INCLUSION) {
         /* 3. inclusion */
@@ -397,6 +436,7 @@ static int proof_check(int argc, char **argv)
 out:
     trail_buf_free(&buf);
     trail_key_free(key);
+    trail_witness_policy_free(policy);
     if (cps)
         cli_checkpoints_free(cps);
     free(cps);

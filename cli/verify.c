@@ -25,7 +25,7 @@ static const char help[] =
     "SYNOPSIS\n"
     "    trail verify --store DIR [--pubkey FILE]... [--checkpoint LINE|FILE]...\n"
     "                 [--allow-unsigned-tail N] [--time-tolerance DURATION]\n"
-    "                 [--json] [--threads N]\n"
+    "                 [--policy FILE] [--json] [--threads N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Reads every segment of the store in DIR once, directly from the files,\n"
@@ -111,6 +111,17 @@ static const char help[] =
     "        How far a checkpoint's time may go back or lie in the future before\n"
     "        it is damage: a number and s, m, h or d (30s, 5m, 2h), or 'off' to\n"
     "        check no time. Default 5m.\n"
+    "\n"
+    "    --policy FILE\n"
+    "        A witness policy (docs/integrity.md, 'Witness policy': 'witness\n"
+    "        LABEL KEY' lines and 'quorum K'). The checkpoints that traild's\n"
+    "        tlog-witness sinks got cosigned (DIR/sinks/NAME.cosigned) are read;\n"
+    "        the largest one signed by the store's key and cosigned by at least\n"
+    "        K of the policy's witnesses is checked against the store like an\n"
+    "        external checkpoint, and one line says so: 'witness policy:\n"
+    "        checkpoint of size N cosigned by K of W witnesses, Q needed'. With\n"
+    "        none that meets the quorum the line says 'not enough cosignatures'\n"
+    "        and the exit status is 1. With --json the line goes to stderr.\n"
     "\n"
     "    --checkpoint LINE|FILE\n"
     "        An external checkpoint ('trail-checkpoint/1 ORIGIN SIZE ROOT CHAIN\n"
@@ -381,7 +392,11 @@ int cmd_verify(int argc, char **argv)
     int have_allow = 0;
     int64_t tolerance = 0;
     char key_note[4400];
-    const char *note_text = NULL;
+    const char *note_text = NULL, *policy_path = NULL;
+    struct trail_witness_policy *policy = NULL;
+    struct trail_checkpoint witnessed;
+    size_t witnessed_valid = 0;
+    int have_witnessed = 0;
 
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
@@ -393,7 +408,7 @@ int cmd_verify(int argc, char **argv)
         size_t name_len = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (strlen(name) == name_len && strncmp(a, name, name_len) == 0)
         int takes = IS("--store") || IS("--pubkey") || IS("--checkpoint") || IS("--threads") ||
-                    IS("--allow-unsigned-tail") || IS("--time-tolerance");
+                    IS("--allow-unsigned-tail") || IS("--time-tolerance") || IS("--policy");
         if (takes) {
             val = eq && a[1] == '-' ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!val || !*val) {
@@ -412,6 +427,8 @@ int cmd_verify(int argc, char **argv)
             char label[32];
             snprintf(label, sizeof(label), "--checkpoint %zu", cps.n + 1);
             status = cli_checkpoints_load(cmd, val, label, 0, &cps);
+        } else if (IS("--policy")) {
+            policy_path = val;
         } else if (IS("--threads")) {
             char *end;
             long t = strtol(val, &end, 10);
@@ -471,6 +488,34 @@ int cmd_verify(int argc, char **argv)
         n_keys++;
     }
 
+    if (policy_path) {
+        if ((status = cli_policy_load(cmd, policy_path, &policy)) != 0)
+            goto out;
+        if (n_keys == 0) {
+            status = cli_usage_error(cmd, "--policy needs the store's key: give --pubkey");
+            goto out;
+        }
+        have_witnessed = cli_policy_store(dir, policy, (const struct trail_key *const *)keys,
+                                          n_keys, &witnessed, &witnessed_valid);
+        /* the cosigned checkpoint is checked against the store as an external one */
+        size_t n_w, quorum;
+        trail_witness_policy_size(policy, &n_w, &quorum);
+        if (have_witnessed && witnessed_valid >= quorum) {
+            void *c = realloc(cps.cp, (cps.n + 1) * sizeof(*cps.cp));
+            if (c)
+                cps.cp = c;
+            void *w = c ? realloc(cps.where, (cps.n + 1) * sizeof(*cps.where)) : NULL;
+            if (!c || !w) {
+                status = cli_fail(cmd, "%s", strerror(ENOMEM));
+                goto out;
+            }
+            cps.where = w;
+            cps.cp[cps.n] = witnessed;
+            snprintf(cps.where[cps.n], sizeof(cps.where[cps.n]), "the cosigned checkpoint");
+            cps.n++;
+        }
+    }
+
     struct trail_verify_opts o = {.keys = (const struct trail_key *const *)keys,
                                   .n_keys = n_keys,
                                   .checkpoints = cps.cp,
@@ -499,6 +544,9 @@ int cmd_verify(int argc, char **argv)
         else
             print_text(rep, seconds, note_text, bound);
         status = rep->n_damage ? 1 : 0;
+        if (policy && cli_policy_report(policy, have_witnessed ? &witnessed : NULL, witnessed_valid,
+                                        json ? stderr : stdout) != 0)
+            status = 1;
         if (fflush(stdout) != 0)
             status = cli_fail(cmd, "cannot write: %s", strerror(errno));
     }
@@ -507,5 +555,6 @@ out:
     for (size_t i = 0; i < n_keys; i++)
         trail_key_free(keys[i]);
     cli_checkpoints_free(&cps);
+    trail_witness_policy_free(policy);
     return status;
 }

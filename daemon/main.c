@@ -25,6 +25,7 @@
 #include "sinks/sink.h"
 #include "core/traild.h"
 #include "inputs/input.h"
+#include "http/witness_http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -633,6 +634,10 @@ int main(int argc, char **argv)
         start_failed(cfg, err);
         goto out;
     }
+    if (witness_start(cfg, err, sizeof(err)) < 0) {
+        start_failed(cfg, err);
+        goto out;
+    }
     note_truncation(cfg);
     if (start_inputs(cfg, err, sizeof(err)) < 0) {
         start_failed(cfg, err);
@@ -692,6 +697,7 @@ int main(int argc, char **argv)
     detect_stop();  /* it writes through ingest, which drains next */
     reports_stop(); /* so does the scheduler */
     stop_inputs();
+    witness_stop(); /* after the HTTP server: no request is in it */
     uint64_t lost = ingest_drain(traild.ingest, DRAIN_GIVE_UP_MS);
     ingest_free(traild.ingest);
     traild.ingest = NULL;

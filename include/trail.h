@@ -1464,6 +1464,15 @@ int trail_key_public_raw(const struct trail_key *key, uint8_t out[32]);
 int trail_key_verifier(const struct trail_key *key, const char *name, struct trail_buf *out);
 
 /*
+ * trail_key_from_verifier - the public key of a signed-note verifier key
+ * text[0..len) as trail_key_verifier() writes it (type 0x01, Ed25519), its
+ * name into ret_name. The key id written in it must be the one the name
+ * and key give. Returns 0, TRAIL_E_PARSE, or -ENOMEM. Caller frees the key.
+ */
+int trail_key_from_verifier(const char *text, size_t len, char ret_name[TRAIL_ORIGIN_MAX + 1],
+                            struct trail_key **ret_key);
+
+/*
  * A checkpoint: a plain struct; every field is part of what is signed.
  *
  * origin:    the store's name (trail_store_origin()), 1..TRAIL_ORIGIN_MAX

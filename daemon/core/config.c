@@ -870,6 +870,76 @@ int config_reports_load(const struct config *cfg, struct trail_reports *rs, char
     return r;
 }
 
+/*
+ * [witness]: the logs traild cosigns for (docs/traild.md): name and key make
+ * its cosignatures, accept lists the logs' verifier keys (comma-separated),
+ * state is where it keeps what it saw of each.
+ */
+static int load_witness(struct loader *L, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    if (!strcmp(key, "name")) {
+        struct trail_key *k = NULL;
+        struct trail_buf b = {0};
+        /* the name rules of a note key: what trail_witness_verifier() will take */
+        int ok = trail_key_generate(NULL, NULL, &k) == 0 && trail_witness_verifier(k, v, &b) == 0;
+        trail_key_free(k);
+        trail_buf_free(&b);
+        if (!ok) {
+            fail(L, "witness", key,
+                 "'%s' is not a key name (printable ASCII, no space, no '+', 1 to 128 bytes)", v);
+            return -EINVAL;
+        }
+        return set_str(&c->witness_name, v);
+    }
+    if (!strcmp(key, "key") || !strcmp(key, "state")) {
+        if (!*v) {
+            fail(L, "witness", key, "a file name is needed");
+            return -EINVAL;
+        }
+        return set_str(!strcmp(key, "key") ? &c->witness_key : &c->witness_state, v);
+    }
+    if (!strcmp(key, "accept")) {
+        char origins[64][TRAIL_ORIGIN_MAX + 1];
+        size_t n = 0;
+        const char *p = v;
+        while (*p) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t len = strcspn(p, " ,");
+            if (!len)
+                break;
+            struct trail_key *k = NULL;
+            if (n == 64) {
+                fail(L, "witness", key, "more than 64 logs");
+                return -EINVAL;
+            }
+            if (trail_key_from_verifier(p, len, origins[n], &k) < 0) {
+                fail(L, "witness", key,
+                     "'%.*s' is not a log's verifier key (ORIGIN+KEYID+BASE64, as trail keygen "
+                     "prints it)",
+                     (int)(len > 200 ? 200 : len), p);
+                return -EINVAL;
+            }
+            trail_key_free(k);
+            for (size_t i = 0; i < n; i++)
+                if (!strcmp(origins[i], origins[n])) {
+                    fail(L, "witness", key, "the origin %s is given twice", origins[n]);
+                    return -EINVAL;
+                }
+            n++;
+            p += len;
+        }
+        if (!n) {
+            fail(L, "witness", key, "one or more verifier keys are needed");
+            return -EINVAL;
+        }
+        return set_str(&c->witness_logs, v);
+    }
+    fail(L, "witness", key, "unknown key (known: name, key, accept, state)");
+    return -EINVAL;
+}
+
 /* "[kind name]" sections: split at the first space. */
 static int split_section(const char *section, const char *kind, const char **ret_name)
 {
@@ -958,6 +1028,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_reports(L, key, value);
     else if (split_section(section, "report", &name))
         r = load_report(L, name, key, value);
+    else if (!strcmp(section, "witness"))
+        r = load_witness(L, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
     else if (split_section(section, "sink", &name)) {
@@ -976,8 +1048,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "tokens, client_certs, detect, reports, event ID, follow NAME, sink NAME, "
-                 "report NAME)",
+                 "tokens, client_certs, detect, reports, witness, event ID, follow NAME, "
+                 "sink NAME, report NAME)",
                  section);
         return 0;
     }
@@ -1072,6 +1144,11 @@ static int check_whole(struct loader *L)
         sink_ops->check(c->sinks, c->n_sinks, &sink_line, sink_err, sizeof(sink_err)) < 0) {
         L->line = sink_line;
         fail(L, NULL, NULL, "%s", sink_err);
+        return -EINVAL;
+    }
+    if ((c->witness_name || c->witness_key || c->witness_logs || c->witness_state) &&
+        (!c->witness_name || !c->witness_key || !c->witness_logs)) {
+        fail(L, "witness", NULL, "a witness needs name, key and accept");
         return -EINVAL;
     }
     if (c->max_line_bytes < c->limits.max_record_bytes / 4) {
@@ -1211,6 +1288,10 @@ void config_free(struct config *c)
     }
     free(c->report_lines);
     trail_reports_free(c->reports);
+    free(c->witness_name);
+    free(c->witness_key);
+    free(c->witness_state);
+    free(c->witness_logs);
     free(c->signing_key);
     free(c->origin);
     free(c->http);
@@ -1273,6 +1354,10 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         {"[tls] key", a->tls_key, b->tls_key},
         {"[tls] ca", a->tls_ca, b->tls_ca},
         {"[tls] http_ca", a->tls_http_ca, b->tls_http_ca},
+        {"[witness] name", a->witness_name, b->witness_name},
+        {"[witness] key", a->witness_key, b->witness_key},
+        {"[witness] state", a->witness_state, b->witness_state},
+        {"[witness] accept", a->witness_logs, b->witness_logs},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if (str_differs(strs[i].x, strs[i].y))

@@ -164,6 +164,11 @@ struct config {
     } * report_lines;
     size_t n_report_lines;
     struct trail_reports *reports; /* both, as read and checked by config_load */
+    /* [witness]: traild as a C2SP witness of other logs (http/witness_http.c) */
+    char *witness_name;  /* the key name its cosignatures carry (NULL: no witness) */
+    char *witness_key;   /* its Ed25519 private key file */
+    char *witness_state; /* what it saw of each log; NULL: STORE/witness.state */
+    char *witness_logs;  /* accept: the logs' verifier keys, comma-separated, checked */
 
     /* the catalog this config describes (built-ins + custom events, policy, limits) */
     struct trail_catalog *cat;

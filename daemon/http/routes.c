@@ -12,6 +12,7 @@
  *   POST /v1/reload     reload the configuration, as SIGHUP does (202)
  *   GET, POST /v1/reports; GET, PUT, DELETE /v1/reports/NAME; GET
  *                       /v1/reports/NAME/run   reports (routes_reports.c)
+ *   POST /add-checkpoint  C2SP tlog-witness, with [witness] (witness_http.c)
  *
  * /healthz and the viewer's static files are open; with tokens or client
  * certificates configured every other route needs the role named here
@@ -28,6 +29,7 @@
 #include "core/log.h"
 #include "http/query_http.h"
 #include "http/viewer_http.h"
+#include "http/witness_http.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -73,6 +75,14 @@ static int tiles_route(struct req *rq)
     return 2;
 }
 
+/* ---- POST /add-checkpoint: traild as a C2SP witness (witness_http.c) ---- */
+
+static int add_checkpoint(struct req *rq)
+{
+    rq->queued = witness_http_answer(rq->conn, rq->body.data, rq->body.len, rq->addr);
+    return 2;
+}
+
 /* every /tile/... path, matched by tiles_http_path() in the server */
 const struct route http_tile_route = {"GET", "/tile/", tiles_route, 0, ROLE_READ, 0, NULL};
 
@@ -102,6 +112,8 @@ const struct route http_routes[] = {
     {"POST", "/v1/reload", post_reload, 0, ROLE_ADMIN, 0, NULL},
     {"GET", "/v1/reports", route_reports, 0, ROLE_READ, 0, NULL},
     {"POST", "/v1/reports", route_reports, 1, ROLE_ADMIN, 0, NULL},
+    /* the logs a witness serves send, as they send events: the write role */
+    {"POST", "/add-checkpoint", add_checkpoint, 1, ROLE_WRITE, 0, NULL},
 };
 
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);

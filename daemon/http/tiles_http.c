@@ -4,7 +4,9 @@
  * the store on each request.
  *
  *   GET /checkpoint            200 text/plain, the latest C2SP checkpoint
- *                              (Cache-Control: no-store); 404 before the
+ *                              (Cache-Control: no-store), with the
+ *                              cosignature lines of the tlog-witness sinks
+ *                              that cosigned it; 404 before the
  *                              first one (no signing key, or none signed yet,
  *                              or only trail-checkpoint/1 lines so far)
  *   GET /tile/L/N[.p/W]        200 application/octet-stream, W (or 256)
@@ -32,6 +34,7 @@
 
 #include "core/metrics.h"
 #include "core/traild.h"
+#include "sinks/sink.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -104,7 +107,8 @@ static enum MHD_Result checkpoint(struct MHD_Connection *conn)
     if (!latest(&cp))
         return text_answer(conn, 404, "no C2SP checkpoint yet");
     struct trail_buf b = {0};
-    if (trail_checkpoint_note(&cp, &b) < 0) {
+    /* with the cosignatures the tlog-witness sinks got for this very checkpoint */
+    if (trail_checkpoint_note(&cp, &b) < 0 || sinks_cosignatures(b.data, b.len, &b) < 0) {
         trail_buf_free(&b);
         return text_answer(conn, 500, "cannot write the checkpoint");
     }

@@ -404,7 +404,9 @@ static void *run(void *arg)
                 struct sink_item item = {.checkpoint = cp_text.data,
                                          .checkpoint_len = cp_text.len,
                                          .cp = &cp,
-                                         .seq = cp.tree_size};
+                                         .seq = cp.tree_size,
+                                         .store = s->store,
+                                         .sinks_dir = s->dir};
                 int r = ops->write(state, &item, err, sizeof(err));
                 if (r < 0) {
                     if (!err[0])
@@ -460,6 +462,27 @@ out:
     trail_event_free(ev);
     trail_buf_free(&cp_text);
     return NULL;
+}
+
+int sinks_cosignatures(const char *note, size_t len, struct trail_buf *out)
+{
+    char path[4300], buf[16384];
+    for (size_t i = 0; i < n_all_sinks; i++) {
+        struct sink *s = &all_sinks[i];
+        if (s->conf->ops != &sink_tlog_witness_ops)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s.cosigned", s->dir, s->conf->name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        /* the same checkpoint, byte for byte, then its cosignature lines */
+        if (n > len && n < sizeof(buf) && memcmp(buf, note, len) == 0 && buf[n - 1] == '\n' &&
+            trail_buf_append(out, buf + len, n - len) < 0)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 static char *path_join(const char *a, const char *b, const char *c)

@@ -42,7 +42,9 @@ struct sink_item {
     const char *checkpoint;
     size_t checkpoint_len;
     const struct trail_checkpoint *cp;
-    uint64_t seq; /* the event's seq, or the checkpoint's tree size */
+    uint64_t seq;              /* the event's seq, or the checkpoint's tree size */
+    struct trail_store *store; /* a checkpoint's: the store, for its consistency proofs */
+    const char *sinks_dir;     /* a checkpoint's: STORE/sinks, where a sink keeps its files */
 };
 
 /* The type of a sink key's value, and of its field in the options struct. */
@@ -102,6 +104,7 @@ extern const struct sink_ops sink_syslog_ops;
 extern const struct sink_ops sink_webhook_ops;
 extern const struct sink_ops sink_clickhouse_ops;
 extern const struct sink_ops sink_trail_ops;
+extern const struct sink_ops sink_tlog_witness_ops;
 
 /* What a file or webhook line holds. */
 enum sink_format {
@@ -207,6 +210,14 @@ const char *sink_store_origin(void);
  * [store] origin, else the id in hex): what a trail sink tells its receiver it relays from.
  */
 const char *sink_store_name(void);
+
+/*
+ * sinks_cosignatures - append the cosignature lines that the tlog-witness
+ * sinks got for the checkpoint whose signed note is note[0..len) (kept in
+ * STORE/sinks/NAME.cosigned; sink_tlog_witness.c), each ending in '\n'.
+ * Nothing when none cosigned that very checkpoint. 0 or -ENOMEM.
+ */
+int sinks_cosignatures(const char *note, size_t len, struct trail_buf *out);
 
 /* sinks_metrics - append the sinks' Prometheus metrics (lag, cursor, ...). 0 or -ENOMEM. */
 int sinks_metrics(struct trail_buf *out);

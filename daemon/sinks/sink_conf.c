@@ -25,7 +25,8 @@
 #include <strings.h>
 
 static const struct sink_ops *const sink_types[] = {
-    &sink_file_ops, &sink_syslog_ops, &sink_webhook_ops, &sink_trail_ops, &sink_clickhouse_ops,
+    &sink_file_ops,  &sink_syslog_ops,     &sink_webhook_ops,
+    &sink_trail_ops, &sink_clickhouse_ops, &sink_tlog_witness_ops,
 };
 #define N_TYPES (sizeof(sink_types) / sizeof(sink_types[0]))
 

@@ -94,6 +94,12 @@ const struct own_event own_events[] = {
      "report:string:indexed, report_now:time, since:time, until:time, range:string, "
      "zone:string, files:string, tree_size:int, deliver:string, made_up:bool, "
      "status:enum(delivered|rendered|failed), reason:string, msg:string"},
+    {"trail_witness_refused", "ALERT",
+     "traild, as a witness of another trail log ([witness]), refused a checkpoint that log "
+     "signed: smaller than one it cosigned (rollback), or not an extension of it (fork, the "
+     "consistency proof fails). The checkpoint is kept here as evidence.",
+     "origin:string:indexed, reason:enum(rollback|fork), size:int, old_size:int, known_size:int, "
+     "src:ip, checkpoint:string, msg:string"},
     {"trail_sink_skipped", "WARNING",
      "An operator told a sink to go on past records it could not read (`trail sinks skip`): "
      "they were not delivered.",

@@ -318,6 +318,40 @@ int key_sign(const struct trail_key *key, const void *msg, size_t len,
     return r;
 }
 
+int trail_key_from_verifier(const char *text, size_t len, char ret_name[TRAIL_ORIGIN_MAX + 1],
+                            struct trail_key **ret_key)
+{
+    uint8_t blob[1 + ED25519_RAW_LEN + 1], id[NOTE_KEY_ID_LEN];
+    char hex[2 * NOTE_KEY_ID_LEN + 1];
+    const char *plus = text ? memchr(text, '+', len) : NULL;
+    if (!plus)
+        return TRAIL_E_PARSE;
+    size_t name_len = (size_t)(plus - text);
+    if (!note_name_valid(text, name_len) || name_len > TRAIL_ORIGIN_MAX || len < name_len + 10 ||
+        text[name_len + 9] != '+')
+        return TRAIL_E_PARSE;
+    if (b64_decode(text + name_len + 10, len - name_len - 10, blob, sizeof(blob)) !=
+            1 + ED25519_RAW_LEN ||
+        blob[0] != NOTE_ALG_ED25519 || note_key_id(text, name_len, blob + 1, id) < 0)
+        return TRAIL_E_PARSE;
+    snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+    if (memcmp(hex, text + name_len + 1, 8) != 0)
+        return TRAIL_E_PARSE;
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, blob + 1, ED25519_RAW_LEN);
+    if (!pkey) {
+        ERR_clear_error();
+        return TRAIL_E_PARSE;
+    }
+    int r = key_wrap(pkey, 0, ret_key);
+    if (r < 0) {
+        EVP_PKEY_free(pkey);
+        return r;
+    }
+    memcpy(ret_name, text, name_len);
+    ret_name[name_len] = '\0';
+    return 0;
+}
+
 /* ---- checkpoints ---- */
 
 static int origin_valid(const char *origin, size_t len, int legacy)

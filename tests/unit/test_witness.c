@@ -82,6 +82,30 @@ TEST(cosignature_layout_by_hand)
     trail_buf_free(&msg);
 }
 
+/* the log's verifier key gives back the key that verifies its checkpoints */
+TEST(log_verifier_key)
+{
+    struct trail_buf v = {0};
+    struct trail_key *k = NULL;
+    char name[TRAIL_ORIGIN_MAX + 1];
+    ASSERT_OK(trail_key_verifier(log_key, "example.org/log", &v));
+    ASSERT_OK(trail_key_from_verifier(v.data, v.len, name, &k));
+    ASSERT_STREQ(name, "example.org/log");
+    ASSERT_EQ(trail_key_has_private(k), 0);
+    ASSERT_OK(trail_checkpoint_verify(&cp, k));
+    trail_key_free(k);
+    /* a cosigner key (type 0x04) is not a log's */
+    trail_buf_reset(&v);
+    ASSERT_OK(trail_witness_verifier(log_key, "example.org/log", &v));
+    ASSERT_EQ(trail_key_from_verifier(v.data, v.len, name, &k), TRAIL_E_PARSE);
+    trail_buf_reset(&v);
+    ASSERT_OK(trail_key_verifier(log_key, "example.org/log", &v));
+    v.data[16] = v.data[16] == 'a' ? 'b' : 'a'; /* the key id */
+    ASSERT_EQ(trail_key_from_verifier(v.data, v.len, name, &k), TRAIL_E_PARSE);
+    ASSERT_EQ(trail_key_from_verifier("x", 1, name, &k), TRAIL_E_PARSE);
+    trail_buf_free(&v);
+}
+
 TEST(verifier_key_round_trip)
 {
     char *v = vkey(w1, "witness.example/w1");
@@ -289,5 +313,6 @@ TEST(cleanup)
     trail_buf_free(&note);
 }
 
-TEST_MAIN(setup, cosignature_layout_by_hand, verifier_key_round_trip, cosignature_verify_and_refuse,
-          policy_k_of_n, policy_errors, request_round_trip, request_errors, cleanup)
+TEST_MAIN(setup, cosignature_layout_by_hand, log_verifier_key, verifier_key_round_trip,
+          cosignature_verify_and_refuse, policy_k_of_n, policy_errors, request_round_trip,
+          request_errors, cleanup)
