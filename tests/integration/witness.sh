@@ -59,7 +59,7 @@ conf b "$PB" "$WORK/b/store" b trail.test/b wb "$VA" "$A" "$WA" >"$WORK/b.conf"
 
 events() { # N DUSER: N events as NDJSON
     for ((i = 0; i < $1; i++)); do
-        printf '{"id":"auth_logout_local","attrs":{"duser":"%s%d"}}\n' "$2" "$i"
+        printf '{"id":"auth_logout_local","attrs":{"duser":"%s%d","phxTraceId":"#w%d"}}\n' "$2" "$i" "$i"
     done
 }
 post() { # URL N DUSER
@@ -79,7 +79,8 @@ EXTRA_PIDS="$A_PID"
 start_traild "$WORK/b.conf" "$WORK/b.log" || finish
 B_PID=$TRAILD_PID
 EXTRA_PIDS="$A_PID $B_PID"
-check_grep "B logs its cosigner verifier key at start" "witness witness.test/b for 1 logs; its verifier key: $WB" "$WORK/b.log"
+check "B logs its cosigner verifier key at start" \
+    grep -qF "witness witness.test/b for 1 logs; its verifier key: $WB" "$WORK/b.log"
 
 check_eq "A takes 50 events" "$(post "$A" 50 alice)" 200
 check_eq "B takes 30 events" "$(post "$B" 30 bob)" 200
@@ -115,7 +116,8 @@ check_grep "verify --policy says by how many" \
 "$TRAIL" verify --store "$WORK/a/store" --pubkey "$WORK/a.pub" --policy "$WORK/p2" >"$WORK/v2.out" 2>&1
 check_eq "verify --policy: 1 of the 2 needed: exit 1" "$?" 1
 check_grep "verify --policy: not enough cosignatures, said" "not enough cosignatures" "$WORK/v2.out"
-"$TRAIL" proof inclusion 5 --store "$WORK/a/store" --checkpoint "$WORK/served" >"$WORK/incl.proof"
+"$TRAIL" proof inclusion 5 --store "$WORK/a/store" --checkpoint "$WORK/served" \
+    --out "$WORK/incl" >/dev/null
 check_eq "an inclusion proof of record 5 in the served checkpoint" "$?" 0
 pcheck() { # POLICY: proof check of it against the served note
     "$TRAIL" proof check --proof "$WORK/incl.proof" --checkpoint "$WORK/served" \
@@ -179,7 +181,9 @@ check "the forked A signs a checkpoint past $N" tick_until_checkpoint "$A" $((N 
 check "B refused the fork and kept a record" wait_for 30 refused fork
 "$TRAIL" query --url "$B" --event trail_witness_refused --format ndjson >"$WORK/refused" 2>&1
 check_grep "the record names the origin" '"origin":"trail.test/a"' "$WORK/refused"
-check_grep "the record keeps the checkpoint refused" '"checkpoint":"trail.test/a\\n' "$WORK/refused"
+# the forked A's sink began at old 0, got 409 with N and sent again from N (the 409 path)
+check_grep "the fork came from the size the 409 gave" "\"old_size\":$N,.*\"reason\":\"fork\"" "$WORK/refused"
+check_grep "the record keeps the checkpoint refused" '"checkpoint":"trail.test/a\\u000a' "$WORK/refused"
 check_eq "one record for each refusal, however often the sinks retried" \
     "$(wc -l <"$WORK/refused")" 2
 check_eq "B still holds the size it cosigned" "$(b_holds)" "$N"
