@@ -1148,7 +1148,7 @@ static int check_whole(struct loader *L)
     }
     if ((c->witness_name || c->witness_key || c->witness_logs || c->witness_state) &&
         (!c->witness_name || !c->witness_key || !c->witness_logs)) {
-        fail(L, "witness", NULL, "a witness needs name, key and accept");
+        fail(L, NULL, NULL, "[witness] needs name, key and accept");
         return -EINVAL;
     }
     if (c->max_line_bytes < c->limits.max_record_bytes / 4) {

@@ -15,7 +15,12 @@
 //     hashes of the tiles, and checks an inclusion proof of the entry built
 //     from the tiles (tlog.ProveRecord, tlog.CheckRecord);
 //   - with -old FILE, an earlier checkpoint: opens it and checks that the
-//     new tree extends it (tlog.ProveTree, tlog.CheckTree).
+//     new tree extends it (tlog.ProveTree, tlog.CheckTree);
+//   - with -cosigner VKEY, a witness's C2SP cosignature/v1 on the checkpoint,
+//     checked by hand (sumdb/note knows Ed25519 note signatures, type 0x01,
+//     not cosignatures, type 0x04): the key id SHA-256(name || 0x0A || 0x04 ||
+//     key)[:4], and the Ed25519 signature over "cosignature/v1\ntime T\n" and
+//     the note's text, T being the 8 big-endian bytes after the key id.
 //
 // A pruned log (tlog-tiles "Pruning"): the minimum index is read from
 // minimum-index (trail's place for it; absent: 0, an unpruned log). It must
@@ -30,6 +35,9 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -59,6 +67,7 @@ var (
 	seed   = flag.Int64("seed", 1, "seed for choosing the entries")
 	cpFile = flag.String("checkpoint", "", "read the checkpoint from this file instead")
 	pruned = flag.Bool("pruned-check", false, "an entry bundle below the minimum index must be refused")
+	cosign = flag.String("cosigner", "", "a witness's verifier key NAME+ID+BASE64(0x04 || key): its cosignature must verify")
 )
 
 // minimumIndex reads the log's minimum index: 0 when it publishes none.
@@ -169,6 +178,45 @@ func open(msg []byte, v note.Verifier) (checkpoint, error) {
 		c.ext = append(c.ext, l)
 	}
 	return c, nil
+}
+
+// cosigned checks the cosignature/v1 of the witness vk (NAME+ID+BASE64) on
+// the note msg, which v (the log's key) opens; it returns the witness's time.
+func cosigned(msg []byte, v note.Verifier, vk string) (uint64, error) {
+	parts := strings.SplitN(vk, "+", 3)
+	if len(parts) != 3 {
+		return 0, errors.New("cosigner key: not NAME+ID+KEY")
+	}
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) != 33 || key[0] != 0x04 {
+		return 0, errors.New("cosigner key: not a cosignature/v1 (0x04) Ed25519 key")
+	}
+	h := sha256.Sum256(append([]byte(parts[0]+"\n\x04"), key[1:]...))
+	id := binary.BigEndian.Uint32(h[:4])
+	if fmt.Sprintf("%08x", id) != parts[1] {
+		return 0, errors.New("cosigner key: its key id is not the name's and key's")
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return 0, fmt.Errorf("signature: %v", err)
+	}
+	for _, sig := range n.UnverifiedSigs {
+		if sig.Name != parts[0] || sig.Hash != id {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if err != nil || len(b) != 4+8+ed25519.SignatureSize {
+			return 0, errors.New("cosignature: not key id, time and signature")
+		}
+		t := binary.BigEndian.Uint64(b[4:12])
+		var m bytes.Buffer
+		fmt.Fprintf(&m, "cosignature/v1\ntime %d\n%s", t, n.Text)
+		if !ed25519.Verify(ed25519.PublicKey(key[1:]), m.Bytes(), b[12:]) {
+			return 0, errors.New("cosignature: does not verify")
+		}
+		return t, nil
+	}
+	return 0, fmt.Errorf("no cosignature of %s on the checkpoint", parts[0])
 }
 
 // entries reads the entry bundle holding leaf i of a tree of size n.
@@ -308,6 +356,13 @@ func run() error {
 			return fmt.Errorf("not consistent with the old checkpoint: %v", err)
 		}
 		line += fmt.Sprintf(", consistent with size %d", o.tree.N)
+	}
+	if *cosign != "" {
+		t, err := cosigned(msg, v, *cosign)
+		if err != nil {
+			return err
+		}
+		line += fmt.Sprintf(", cosigned by %s at %d", strings.SplitN(*cosign, "+", 2)[0], t)
 	}
 	fmt.Println(line)
 	return nil

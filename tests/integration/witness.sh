@@ -7,7 +7,8 @@
 # malformed body 400. Then A's origin comes back, with A's key, on a fresh
 # store: with fewer records (a rollback) and with other records past what B
 # cosigned (a fork); B refuses both and keeps each refusal as a
-# trail_witness_refused record.
+# trail_witness_refused record. The cosignature is also checked by Go
+# (tests/c2sp/c2sp_verify.go -cosigner) where Debian's Go is installed.
 #
 # Not here: the formats byte for byte (tests/unit/test_witness.c).
 source "$(dirname "$0")/daemon_common.bash"
@@ -27,6 +28,20 @@ WA=$("$TRAIL" keygen --key "$WORK/wa.pub" --witness witness.test/a)
 WB=$("$TRAIL" keygen --key "$WORK/wb.pub" --witness witness.test/b)
 check_grep "keygen --witness: NAME+KEYID+BASE64 of type 0x04" \
     '^witness.test/b\+[0-9a-f]{8}\+B[A-P][A-Za-z0-9+/]{42}$' <(echo "$WB")
+
+# a [witness] section traild cannot use is refused at load, saying why
+tconf() { # TEXT: traild -t on [store] and TEXT, its first line of output
+    printf '[store]\npath = %s\n%b' "$WORK/t" "$1" >"$WORK/t.conf"
+    "$TRAILD" -t -c "$WORK/t.conf" 2>&1 | head -1
+}
+check_grep "[witness] name: a note key name" "\[witness\] name: 'a b' is not a key name" \
+    <(tconf '[witness]\nname = a b\n')
+check_grep "[witness] accept: a log's verifier key" "\[witness\] accept: 'x\+1\+2' is not a log's" \
+    <(tconf "[witness]\nname = w\nkey = $WORK/wa.key\naccept = x+1+2\n")
+check_grep "[witness] accept: a witness's key is not a log's" "\[witness\] accept: .* is not a log's" \
+    <(tconf "[witness]\nname = w\nkey = $WORK/wa.key\naccept = $WB\n")
+check_grep "[witness] needs its three keys" "\[witness\] needs name, key and accept" \
+    <(tconf '[witness]\nname = w\n')
 
 # conf NAME PORT STOREDIR KEY ORIGIN WITNESSKEY ACCEPT PEER_URL PEER_WITNESS
 conf() {
@@ -105,6 +120,35 @@ served_cosigned() {
     grep -q "^— witness.test/b " "$WORK/served"
 }
 check "A's /checkpoint carries B's cosignature line" wait_for 30 served_cosigned
+
+# the cosignature checked by code that is not trail's: tests/c2sp/c2sp_verify.go (Go's
+# x/mod note opens the log's signature; the cosignature/v1 is checked by hand there)
+if command -v go >/dev/null && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ]; then
+    mkdir -p "$TRAIL_BIN/go-cache"
+    GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= GOCACHE="$TRAIL_BIN/go-cache" \
+        go build -o "$WORK/c2sp_verify" "$TRAIL_SOURCE_DIR/tests/c2sp/c2sp_verify.go" 2>"$WORK/go.err"
+    check_eq "the Go verifier builds" "$?" 0
+    "$WORK/c2sp_verify" -url "$A" -checkpoint "$WORK/served" -vkey "$VA" -cosigner "$WB" \
+        -entries 4 >"$WORK/go.out" 2>&1
+    check_eq "Go: the served note's cosignature by B verifies (exit 0)" "$?" 0
+    check_grep "Go: says by whom" ", cosigned by witness.test/b at [0-9]+$" "$WORK/go.out"
+    "$WORK/c2sp_verify" -url "$A" -checkpoint "$WORK/served" -vkey "$VA" -cosigner "$WA" \
+        -entries 1 >"$WORK/go.out" 2>&1
+    check_eq "Go: no cosignature of a witness that did not cosign (exit 1)" "$?" 1
+    # a base64 character in the middle of the cosignature's signature changed
+    python3 -c 'import sys
+t = open(sys.argv[1]).read().split("\n")
+i = max(k for k, l in enumerate(t) if l.startswith("\u2014 witness.test/b "))
+c = t[i][-20]
+t[i] = t[i][:-20] + ("B" if c == "A" else "A") + t[i][-19:]
+open(sys.argv[2], "w").write("\n".join(t))' "$WORK/served" "$WORK/served.bad"
+    "$WORK/c2sp_verify" -url "$A" -checkpoint "$WORK/served.bad" -vkey "$VA" -cosigner "$WB" \
+        -entries 1 >"$WORK/go.out" 2>&1
+    check_eq "Go: a changed cosignature fails (exit 1)" "$?" 1
+    check_grep "Go: says so" "cosignature: does not verify" "$WORK/go.out"
+else
+    echo "note: no golang-go and golang-golang-x-mod-dev: the cosignature is not checked by Go here"
+fi
 
 # the policy: B's key, quorum 1; then a second witness that never cosigned, quorum 2
 printf '# who must have seen A\nwitness b %s\nquorum 1\n' "$WB" >"$WORK/p1"
