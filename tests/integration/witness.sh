@@ -232,6 +232,14 @@ check_eq "one record for each refusal, however often the sinks retried" \
     "$(wc -l <"$WORK/refused")" 2
 check_eq "B still holds the size it cosigned" "$(b_holds)" "$N"
 
+# B's state outlives B: restarted, it answers a stale request with the size it cosigned
 TRAILD_PID=$A_PID stop_traild
+TRAILD_PID=$B_PID stop_traild
+start_traild "$WORK/b.conf" "$WORK/b2.log" || finish
+B_PID=$TRAILD_PID
+EXTRA_PIDS="$B_PID"
+note_body 0 "$WORK/served" >"$WORK/req"
+check_eq "restarted B: 409 to a stale request" "$(ask_b "$WORK/req" | cut -d' ' -f1)" 409
+check_eq "restarted B: with the size it had cosigned" "$(cat "$WORK/ans")" "$N"
 TRAILD_PID=$B_PID stop_traild
 finish
