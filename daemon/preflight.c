@@ -162,6 +162,19 @@ int config_preflight(const struct config *c, char *err, size_t errlen)
                                key, trail_strerror(r));
     }
 
+    /* the witness's key as witness_start() will load it (http/witness_http.c) */
+    if (c->witness_key) {
+        struct trail_key *k = NULL;
+        int r = trail_key_load_private(c->witness_key, &k);
+        trail_key_free(k);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0)
+            return pfail(c, 0, "witness", "key", err, errlen,
+                         "%s is not an Ed25519 private key as `trail keygen` writes: %s",
+                         c->witness_key, trail_strerror(r));
+    }
+
     /* certificate, key and CAs as the TLS listeners load them */
     if (c->tls_cert && c->tls_key) {
         const char *cas[] = {c->tls_ca, c->tls_http_ca};

@@ -163,6 +163,7 @@ void witness_stop(void)
 int witness_start(const struct config *cfg, char *err, size_t errlen)
 {
     int r;
+    err[0] = '\0';
     if (!cfg->witness_name)
         return 0;
     if ((r = trail_key_load_private(cfg->witness_key, &W.key)) < 0) {
@@ -197,7 +198,6 @@ int witness_start(const struct config *cfg, char *err, size_t errlen)
         l->key = k;
         p += len;
     }
-    err[0] = '\0';
     if ((r = state_read(err, errlen)) < 0) {
         if (!err[0])
             snprintf(err, errlen, "[witness] state: cannot read %s: %s", W.state_path,

@@ -42,6 +42,8 @@ check_grep "[witness] accept: a witness's key is not a log's" "\[witness\] accep
     <(tconf "[witness]\nname = w\nkey = $WORK/wa.key\naccept = $WB\n")
 check_grep "[witness] needs its three keys" "\[witness\] needs name, key and accept" \
     <(tconf '[witness]\nname = w\n')
+check_grep "[witness] key: an Ed25519 private key" "\[witness\] key: .*wa.pub is not an Ed25519 private key" \
+    <(tconf "[witness]\nname = w\nkey = $WORK/wa.pub\naccept = $VA\n")
 
 # conf NAME PORT STOREDIR KEY ORIGIN WITNESSKEY ACCEPT PEER_URL PEER_WITNESS
 conf() {
