@@ -6,9 +6,12 @@
  * the rule pack (rules/) plus N generated rules, a quarter of them
  * correlations.
  *
- *   bench_detect [--events N] [--rules N] [--pack DIR]
+ *   bench_detect [--events N] [--rules N] [--pack DIR] [--digest 1]
  *
- * Prints the rules loaded, the events, the alerts and events/s. Not a test:
+ * Prints the rules loaded, the events, the alerts and events/s. --digest 1
+ * also prints a hash over every alert (its rule, event, group, window, count
+ * and seqs, in order), so that two builds of the engine can be shown to alert
+ * alike on the same stream; its time is then the hash's too. Not a test:
  * docs/BENCHMARKS.md has the numbers and the command.
  */
 #include "detect/detect.h"
@@ -27,10 +30,47 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct tally {
+    unsigned long long alerts;
+    bool digest;
+    uint64_t h;
+};
+
+static void mix(struct tally *t, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        t->h ^= s[i];
+        t->h *= 0x100000001b3ULL;
+    }
+}
+
+static void mix_u64(struct tally *t, uint64_t v)
+{
+    mix(t, &v, sizeof v);
+}
+
 static void on_alert(void *ctx, const struct detect_alert *a)
 {
-    (void)a;
-    ++*(unsigned long long *)ctx;
+    struct tally *t = ctx;
+    t->alerts++;
+    if (!t->digest)
+        return;
+    mix(t, a->rule->title, strlen(a->rule->title) + 1);
+    mix_u64(t, trail_event_seq(a->ev));
+    for (size_t i = 0; i < a->n_group; i++)
+        mix(t, a->group_values[i], strlen(a->group_values[i]) + 1);
+    mix_u64(t, (uint64_t)a->window_start_us);
+    mix_u64(t, (uint64_t)a->window_end_us);
+    mix_u64(t, a->count);
+    mix_u64(t, a->n_seqs);
+    for (size_t i = 0; i < a->n_first; i++)
+        mix_u64(t, a->first_seqs[i]);
+    for (size_t i = 0; i < a->n_last; i++)
+        mix_u64(t, a->last_seqs[i]);
+    mix_u64(t, (uint64_t)a->grace_until_us);
+    mix_u64(t, a->summary);
+    mix_u64(t, a->updates_seq);
 }
 
 /* N rules over the catalog's events, as a team might write them: an id (or a glob), a
@@ -67,7 +107,8 @@ static int add_generated(struct detect_rules *rs, int n)
 
 int main(int argc, char **argv)
 {
-    unsigned long long events = 2000000, alerts = 0;
+    unsigned long long events = 2000000;
+    struct tally tally = {.h = 0xcbf29ce484222325ULL};
     int n_rules = 100;
     const char *pack = "rules";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -77,6 +118,8 @@ int main(int argc, char **argv)
             n_rules = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--pack") == 0)
             pack = argv[i + 1];
+        else if (strcmp(argv[i], "--digest") == 0)
+            tally.digest = atoi(argv[i + 1]) != 0;
     }
     struct trail_catalog *cat;
     struct detect_rules *rs;
@@ -117,13 +160,15 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < DISTINCT; i++)
                 trail_event_set_time(evs[i], trail_event_time(evs[i]) + span);
         trail_event_set_seq(ev, k + 1);
-        if (detect_engine_feed(e, ev, on_alert, &alerts) < 0)
+        if (detect_engine_feed(e, ev, on_alert, &tally) < 0)
             return 1;
     }
     double dt = now_s() - t0;
     printf("rules: %zu (pack %s and %d generated)\nevents: %llu\nalerts: %llu\n"
            "seconds: %.3f\nevents/s: %.0f\n",
-           rs->n_rules, pack, n_rules, events, alerts, dt, (double)events / dt);
+           rs->n_rules, pack, n_rules, events, tally.alerts, dt, (double)events / dt);
+    if (tally.digest)
+        printf("digest: %016llx\n", (unsigned long long)tally.h);
     detect_engine_free(e);
     for (size_t i = 0; i < DISTINCT; i++)
         trail_event_free(evs[i]);

@@ -31,30 +31,47 @@ struct entry {
     uint32_t rule_k; /* temporal: which of the correlation's rules matched */
 };
 
+/* value_count: a distinct value of the window and how many of its entries hold it, in
+   an open-addressing table (linear probing; count 0 marks a free slot) */
 struct distinct {
     uint64_t hash;
     uint32_t count;
 };
 
 struct group {
-    struct group *next;
+    struct group *next_spare;
     uint64_t hash;
     char *key; /* the group-by values, each NUL-terminated, one after another */
-    size_t klen;
-    const char **values; /* into key */
+    size_t klen, key_cap;
+    const char **values; /* into key, made when the group alerts */
     struct entry *e;
     size_t head, n, cap; /* entries e[head..head+n) in arrival order */
     bool disorder;       /* an entry arrived with an earlier time than the one before it */
     int64_t max_t;
-    struct distinct *d;
+    struct distinct *d; /* cap_d slots (a power of two), n_d in use */
     size_t n_d, cap_d;
+};
+
+/* a group dropped by sweep() is kept for the next new group, so that groups that come and
+   go (a window fires, starts over, is swept, and its key comes back) cost no malloc; at
+   most this many per correlation, and their buffers only up to SPARE_KEEP entries */
+#define MAX_SPARES 256
+#define SPARE_KEEP 256
+
+/* a group in the table of a correlation (open addressing, linear probing) */
+struct gslot {
+    uint64_t hash;
+    struct group *g; /* NULL: free */
 };
 
 struct corr {
     const struct detect_rule *r;
     size_t index; /* in the set */
-    struct group **buckets;
-    size_t n_buckets, n_groups;
+    struct gslot *slots;
+    size_t n_slots, n_groups; /* n_slots a power of two, at most half of it used */
+    struct group **live;      /* sweep()'s room for the groups it keeps: n_slots / 2 */
+    struct group *spares;
+    size_t n_spares;
     int64_t max_t;
     uint64_t adds;
 };
@@ -80,7 +97,10 @@ struct grace {
 
 struct detect_engine {
     const struct detect_rules *rs;
-    bool *matched;      /* per rule, for the event being fed */
+    struct detect_index *index; /* the rules an event can meet (index.c) */
+    bool *matched;              /* per rule, for the event being fed */
+    uint32_t *set;              /* the rules whose matched is true: cleared at the next event */
+    size_t n_set;
     struct corr *corrs; /* in an order where a correlation comes after those it names */
     size_t n_corrs;
     uint64_t *scratch_first, *scratch_last;
@@ -124,6 +144,7 @@ int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_
         return -ENOMEM;
     e->rs = rs;
     e->matched = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->matched);
+    e->set = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->set);
     e->corrs = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->corrs);
     e->scratch_first = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
     e->scratch_last = calloc(DETECT_ALERT_SEQS, sizeof(uint64_t));
@@ -131,7 +152,8 @@ int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_
     e->gb = calloc(e->n_gb, sizeof *e->gb);
     e->now = INT64_MIN;
     e->next_due = INT64_MAX;
-    if (!e->matched || !e->corrs || !e->scratch_first || !e->scratch_last || !e->gb) {
+    if (!e->matched || !e->set || !e->corrs || !e->scratch_first || !e->scratch_last || !e->gb ||
+        detect_index_new(rs, &e->index) < 0) {
         detect_engine_free(e);
         return -ENOMEM;
     }
@@ -144,8 +166,10 @@ int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_
             struct corr *c = &e->corrs[e->n_corrs++];
             c->r = r;
             c->index = i;
-            c->n_buckets = 64;
-            if (!(c->buckets = calloc(c->n_buckets, sizeof *c->buckets))) {
+            c->n_slots = 64;
+            c->slots = calloc(c->n_slots, sizeof *c->slots);
+            c->live = calloc(c->n_slots / 2, sizeof *c->live);
+            if (!c->slots || !c->live) {
                 detect_engine_free(e);
                 return -ENOMEM;
             }
@@ -156,6 +180,8 @@ int detect_engine_new(const struct detect_rules *rs, struct detect_engine **ret_
 
 static void group_free(struct group *g)
 {
+    if (!g)
+        return;
     free(g->key);
     free(g->values);
     free(g->e);
@@ -169,12 +195,14 @@ void detect_engine_free(struct detect_engine *e)
         return;
     for (size_t i = 0; i < e->n_corrs; i++) {
         struct corr *c = &e->corrs[i];
-        for (size_t b = 0; b < c->n_buckets; b++)
-            for (struct group *g = c->buckets[b], *nx; g; g = nx) {
-                nx = g->next;
-                group_free(g);
-            }
-        free(c->buckets);
+        for (size_t b = 0; c->slots && b < c->n_slots; b++)
+            group_free(c->slots[b].g);
+        for (struct group *g = c->spares, *nx; g; g = nx) {
+            nx = g->next_spare;
+            group_free(g);
+        }
+        free(c->slots);
+        free(c->live);
     }
     for (size_t b = 0; e->gb && b < e->n_gb; b++)
         for (struct grace *q = e->gb[b], *nx; q; q = nx) {
@@ -186,33 +214,75 @@ void detect_engine_free(struct detect_engine *e)
     free(e->gb);
     free(e->corrs);
     free(e->matched);
+    free(e->set);
+    detect_index_free(e->index);
     free(e->scratch_first);
     free(e->scratch_last);
     free(e);
 }
 
+/* the slot of h in g's table of distinct values, or the free slot where it would go */
+static size_t distinct_slot(const struct group *g, uint64_t h)
+{
+    size_t mask = g->cap_d - 1, i = h & mask;
+    while (g->d[i].count && g->d[i].hash != h)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int distinct_grow(struct group *g)
+{
+    size_t cap = g->cap_d ? g->cap_d * 2 : 16;
+    struct distinct *v = calloc(cap, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    struct distinct *old = g->d;
+    size_t old_cap = g->cap_d;
+    g->d = v;
+    g->cap_d = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].count)
+            g->d[distinct_slot(g, old[i].hash)] = old[i];
+    free(old);
+    return 0;
+}
+
+/* Take slot i out, moving up the slots after it that probed past it (no tombstones). */
+static void distinct_remove(struct group *g, size_t i)
+{
+    size_t mask = g->cap_d - 1;
+    for (size_t j = (i + 1) & mask; g->d[j].count; j = (j + 1) & mask) {
+        size_t home = g->d[j].hash & mask;
+        /* j stays when its home lies cyclically in (i, j] */
+        if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+            continue;
+        g->d[i] = g->d[j];
+        i = j;
+    }
+    g->d[i].count = 0;
+    g->n_d--;
+}
+
 static void distinct_add(struct group *g, uint64_t h, int delta)
 {
-    for (size_t i = 0; i < g->n_d; i++)
-        if (g->d[i].hash == h) {
-            if (delta > 0) {
+    if (g->cap_d) {
+        size_t i = distinct_slot(g, h);
+        if (g->d[i].count) {
+            if (delta > 0)
                 g->d[i].count++;
-            } else if (--g->d[i].count == 0) {
-                g->d[i] = g->d[--g->n_d];
-            }
+            else if (--g->d[i].count == 0)
+                distinct_remove(g, i);
             return;
         }
+    }
     if (delta < 0)
         return;
-    if (g->n_d == g->cap_d) {
-        size_t cap = g->cap_d ? g->cap_d * 2 : 8;
-        struct distinct *v = realloc(g->d, cap * sizeof *v);
-        if (!v)
-            return; /* counted as not seen: a bound under memory pressure, not a crash */
-        g->d = v;
-        g->cap_d = cap;
-    }
-    g->d[g->n_d++] = (struct distinct){h, 1};
+    /* at most half full; without memory to grow, the last free slots still serve, then a
+       value is counted as not seen: a bound under memory pressure, not a crash */
+    if ((g->n_d + 1) * 2 > g->cap_d && distinct_grow(g) < 0 && g->n_d + 1 >= g->cap_d)
+        return;
+    g->d[distinct_slot(g, h)] = (struct distinct){h, 1};
+    g->n_d++;
 }
 
 static void drop_entry(const struct corr *c, struct group *g, size_t i)
@@ -277,6 +347,8 @@ static int push(const struct corr *c, struct group *g, const struct entry *en)
 static void reset(struct group *g)
 {
     g->head = g->n = 0;
+    if (g->n_d)
+        memset(g->d, 0, g->cap_d * sizeof *g->d);
     g->n_d = 0;
     g->disorder = false;
 }
@@ -322,66 +394,145 @@ static uint64_t measure(const struct corr *c, const struct group *g)
     return 0;
 }
 
+/* A group as calloc() would make it, from the spares when there are. */
+static struct group *group_new(struct corr *c, size_t n_values)
+{
+    struct group *g = c->spares;
+    if (g) {
+        c->spares = g->next_spare;
+        c->n_spares--;
+        g->next_spare = NULL;
+        g->head = g->n = 0;
+        g->disorder = false;
+        return g;
+    }
+    g = calloc(1, sizeof *g);
+    if (g && !(g->values = calloc(n_values ? n_values : 1, sizeof *g->values))) {
+        free(g);
+        g = NULL;
+    }
+    return g;
+}
+
+/* Keep g for a later group_new(), or free it past the bound. */
+static void group_drop(struct corr *c, struct group *g)
+{
+    if (c->n_spares >= MAX_SPARES) {
+        group_free(g);
+        return;
+    }
+    /* what a storm made large is not hoarded */
+    if (g->cap > SPARE_KEEP) {
+        free(g->e);
+        g->e = NULL;
+        g->cap = 0;
+    }
+    if (g->cap_d > SPARE_KEEP) {
+        free(g->d);
+        g->d = NULL;
+        g->cap_d = 0;
+    } else if (g->n_d) {
+        memset(g->d, 0, g->cap_d * sizeof *g->d);
+    }
+    g->n_d = 0;
+    g->next_spare = c->spares;
+    c->spares = g;
+    c->n_spares++;
+}
+
+static void place(struct gslot *slots, size_t n_slots, uint64_t h, struct group *g)
+{
+    size_t i = h & (n_slots - 1);
+    while (slots[i].g)
+        i = (i + 1) & (n_slots - 1);
+    slots[i] = (struct gslot){h, g};
+}
+
+/* Make the table hold n_slots slots (a power of two) for the groups it has. */
+static int rehash(struct corr *c, size_t n_slots)
+{
+    struct gslot *v = calloc(n_slots, sizeof *v);
+    struct group **live = calloc(n_slots / 2, sizeof *live);
+    if (!v || !live) {
+        free(v);
+        free(live);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i].g)
+            place(v, n_slots, c->slots[i].hash, c->slots[i].g);
+    free(c->slots);
+    free(c->live);
+    c->slots = v;
+    c->live = live;
+    c->n_slots = n_slots;
+    return 0;
+}
+
 static struct group *find_group(struct corr *c, const char *key, size_t klen, uint64_t h,
                                 size_t n_values)
 {
-    struct group **slot = &c->buckets[h & (c->n_buckets - 1)];
-    for (struct group *g = *slot; g; g = g->next)
-        if (g->hash == h && g->klen == klen && memcmp(g->key, key, klen) == 0)
+    size_t mask = c->n_slots - 1;
+    for (size_t i = h & mask; c->slots[i].g; i = (i + 1) & mask) {
+        struct group *g = c->slots[i].g;
+        if (c->slots[i].hash == h && g->klen == klen && memcmp(g->key, key, klen) == 0)
             return g;
-    struct group *g = calloc(1, sizeof *g);
+    }
+    if ((c->n_groups + 1) * 2 > c->n_slots && rehash(c, c->n_slots * 2) < 0)
+        return NULL;
+    struct group *g = group_new(c, n_values);
     if (!g)
         return NULL;
+    if (g->key_cap < klen) {
+        size_t cap = klen < 64 ? 64 : klen;
+        char *k = realloc(g->key, cap);
+        if (!k) {
+            group_drop(c, g);
+            return NULL;
+        }
+        g->key = k;
+        g->key_cap = cap;
+    }
     g->hash = h;
     g->klen = klen;
-    g->key = malloc(klen ? klen : 1);
-    g->values = calloc(n_values ? n_values : 1, sizeof *g->values);
-    if (!g->key || !g->values) {
-        group_free(g);
-        return NULL;
-    }
     memcpy(g->key, key, klen);
-    for (size_t i = 0, off = 0; i < n_values; i++) {
-        g->values[i] = g->key + off;
-        off += strlen(g->key + off) + 1;
-    }
     g->max_t = INT64_MIN;
-    g->next = *slot;
-    *slot = g;
+    place(c->slots, c->n_slots, h, g);
     c->n_groups++;
     return g;
 }
 
-/* Drop the groups whose windows are empty by now; grow the table when it is full. */
+/*
+ * Forget the groups whose windows are empty by now. A group forgotten is one
+ * made anew: so that a key that comes back (a user who signs in again) costs
+ * no malloc, a forgotten group stays in the table made as new (max_t
+ * INT64_MIN, nothing counted), which find_group() cannot tell from a group it
+ * makes, and goes at the next sweep when nothing touched it since. The table
+ * is made again from the groups kept, in place: linear probing has no other
+ * way to take entries out.
+ */
 static void sweep(struct corr *c)
 {
     int64_t cutoff = c->max_t - c->r->timespan_us;
-    for (size_t b = 0; b < c->n_buckets; b++)
-        for (struct group **p = &c->buckets[b]; *p;) {
-            struct group *g = *p;
-            if (g->max_t < cutoff || g->n == 0) {
-                *p = g->next;
-                group_free(g);
-                c->n_groups--;
-            } else {
-                p = &g->next;
+    size_t n_live = 0;
+    for (size_t i = 0; i < c->n_slots; i++) {
+        struct group *g = c->slots[i].g;
+        if (!g)
+            continue;
+        c->slots[i].g = NULL;
+        if (g->max_t < cutoff || g->n == 0) {
+            if (g->max_t == INT64_MIN && g->n == 0) {
+                group_drop(c, g);
+                continue;
             }
+            reset(g);
+            g->max_t = INT64_MIN;
         }
-    if (c->n_groups < c->n_buckets)
-        return;
-    size_t nb = c->n_buckets * 4;
-    struct group **v = calloc(nb, sizeof *v);
-    if (!v)
-        return;
-    for (size_t b = 0; b < c->n_buckets; b++)
-        for (struct group *g = c->buckets[b], *nx; g; g = nx) {
-            nx = g->next;
-            g->next = v[g->hash & (nb - 1)];
-            v[g->hash & (nb - 1)] = g;
-        }
-    free(c->buckets);
-    c->buckets = v;
-    c->n_buckets = nb;
+        c->live[n_live++] = g;
+    }
+    c->n_groups = n_live;
+    for (size_t i = 0; i < n_live; i++)
+        place(c->slots, c->n_slots, c->live[i]->hash, c->live[i]);
 }
 
 /* by the rule's place and title, not its address: the same order of summaries in traild
@@ -521,7 +672,7 @@ static void alert_simple(struct detect_engine *e, const struct detect_rule *r,
     emit(e, "", 0, 0, &a, alert, ctx);
 }
 
-static void alert_group(struct detect_engine *e, const struct corr *c, const struct group *g,
+static void alert_group(struct detect_engine *e, const struct corr *c, struct group *g,
                         uint64_t count, const struct trail_event *ev, detect_alert_fn alert,
                         void *ctx)
 {
@@ -549,6 +700,10 @@ static void alert_group(struct detect_engine *e, const struct corr *c, const str
     a.n_first = nf;
     a.last_seqs = e->scratch_last;
     a.n_last = nl;
+    for (size_t i = 0, off = 0; i < c->r->n_group_by; i++) {
+        g->values[i] = g->key + off;
+        off += strlen(g->key + off) + 1;
+    }
     emit(e, g->key, g->klen, c->r->n_group_by, &a, alert, ctx);
 }
 
@@ -588,7 +743,7 @@ static int correlate(struct detect_engine *e, struct corr *c, const struct trail
         klen += vl;
         kb[klen++] = '\0';
     }
-    uint64_t h = fnv(FNV_INIT, kb, klen);
+    uint64_t h = detect_hash(kb, klen, 0);
     struct group *g = find_group(c, kb, klen, h, r->n_group_by);
     if (!g)
         return -ENOMEM;
@@ -631,20 +786,31 @@ int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, de
     if (trail_event_time(ev) > e->now)
         e->now = trail_event_time(ev);
     close_graces(e, false, ev, alert, ctx);
-    for (size_t i = 0; i < rs->n_rules; i++) {
+    while (e->n_set)
+        e->matched[e->set[--e->n_set]] = false;
+    /* only the rules that the event's id and origin leave open (index.c), in the set's
+       order, so that alerts come in the order of a test of every rule */
+    const uint32_t *plan;
+    size_t n_plan = detect_index_get(e->index, ev, &plan);
+    for (size_t k = 0; k < n_plan; k++) {
+        uint32_t i = plan[k] >> 1;
         const struct detect_rule *r = rs->rules[i];
-        e->matched[i] = false;
-        if (r->corr || !detect_match(r, ev))
+        if (!(plan[k] & 1) && !detect_match(r, ev))
             continue;
         e->matched[i] = true;
+        e->set[e->n_set++] = i;
         if (!r->referenced)
             alert_simple(e, r, ev, alert, ctx);
     }
-    for (size_t i = 0; i < e->n_corrs; i++) {
+    /* a correlation counts only the events that its rules matched */
+    for (size_t i = 0; e->n_set && i < e->n_corrs; i++) {
         int f = correlate(e, &e->corrs[i], ev, alert, ctx);
         if (f < 0)
             return f;
-        e->matched[e->corrs[i].index] = f > 0;
+        if (f > 0) {
+            e->matched[e->corrs[i].index] = true;
+            e->set[e->n_set++] = (uint32_t)e->corrs[i].index;
+        }
     }
     return (int)(e->alerted - before);
 }

@@ -71,7 +71,8 @@ struct detect_value {
     bool is_time;  /* DOP_GT..: text is an RFC 3339 time (num holds µs) */
     bool regex_ok;
     regex_t re;     /* DOP_RE */
-    uint8_t family; /* DOP_CIDR: 4 or 6 */
+    uint8_t family; /* DOP_CIDR: 4 or 6; DOP_MATCH without wildcards: 4 or 6 when text is an
+                       IP address (net holds it), else 0 */
     uint8_t net[16];
     unsigned prefix;
 };

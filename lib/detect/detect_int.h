@@ -44,4 +44,51 @@ void detect_rule_free(struct detect_rule *r);
    ASCII case folded unless cased. */
 bool detect_glob(const char *pat, size_t plen, const char *text, size_t n, bool cased);
 
+/* detect_text_ip - the IP address that text (len bytes) reads as: true with *family
+   4 or 6 and ip, else false. */
+bool detect_text_ip(const char *s, size_t len, uint8_t *family, uint8_t ip[16]);
+
+/* What an event's id and origin alone say of a rule's condition (Kleene's logic:
+   the other fields are not known). */
+#define DETECT_NO    0 /* no event of that id and origin matches */
+#define DETECT_MAYBE 1 /* the other fields decide */
+#define DETECT_YES   2 /* every event of that id and origin matches */
+
+/* detect_prematch - DETECT_NO, _MAYBE or _YES for events of id (own: trail's own
+   records) under the detection rule r; DETECT_NO for a correlation or a rule that is not
+   applicable, as detect_match() says. */
+int detect_prematch(const struct detect_rule *r, const char *id, bool own);
+
+/* detect_hash - a hash of n bytes for the engine's tables (not stored, not compared
+   across runs): eight bytes at a step, never 0 (0 marks a free slot). */
+static inline uint64_t detect_hash(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *s = p;
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+/* The index of detection rules by event id and origin (index.c). */
+struct detect_index;
+int detect_index_new(const struct detect_rules *rs, struct detect_index **ret);
+void detect_index_free(struct detect_index *x);
+
+/*
+ * detect_index_get - the detection rules that ev can match, in the set's order: the
+ * number, with *ret_plan pointing at them (valid until the next call), each the rule's
+ * index shifted left by one, with the low bit set when the rule matches ev for sure
+ * (the others must be matched with detect_match()).
+ */
+size_t detect_index_get(struct detect_index *x, const struct trail_event *ev,
+                        const uint32_t **ret_plan);
+
 #endif /* TRAIL_DETECT_INT_H */

@@ -66,15 +66,20 @@ bool detect_glob(const char *pat, size_t plen, const char *text, size_t n, bool 
     return p == plen;
 }
 
-/* A field's value in an event. */
+/* A field's value in an event. Text fields are read as they stand; the text of
+   the others (severity, @peer, numbers, times, addresses) is made only when a
+   value asks for it (fval_text), as most comparisons read the number. */
 struct fval {
     bool present;
-    uint8_t type; /* enum trail_type */
-    const char *s;
+    uint8_t type;  /* enum trail_type */
+    const char *s; /* NULL until fval_text() */
     size_t len;
     int64_t i;
     uint8_t family;
     uint8_t ip[16];
+    const struct trail_peer *peer; /* DF_PEER */
+    struct trail_value v;          /* DF_ATTR of another type than text */
+    enum detect_field_kind kind;
     char buf[96];
 };
 
@@ -85,6 +90,7 @@ static void get_field(const struct trail_event *ev, enum detect_field_kind kind,
     f->type = TRAIL_TYPE_STRING;
     f->s = "";
     f->len = 0;
+    f->kind = kind;
     switch (kind) {
     case DF_ID:
         f->s = trail_event_id(ev);
@@ -92,8 +98,7 @@ static void get_field(const struct trail_event *ev, enum detect_field_kind kind,
     case DF_SEVERITY:
         f->type = TRAIL_TYPE_INT;
         f->i = trail_event_severity(ev);
-        f->len = (size_t)snprintf(f->buf, sizeof f->buf, "%lld", (long long)f->i);
-        f->s = f->buf;
+        f->s = NULL;
         f->present = true;
         return;
     case DF_HOST:
@@ -111,8 +116,8 @@ static void get_field(const struct trail_event *ev, enum detect_field_kind kind,
         f->type = TRAIL_TYPE_IP;
         f->family = peer->family;
         memcpy(f->ip, peer->addr, 16);
-        f->len = trail_peer_address(peer, f->buf);
-        f->s = f->buf;
+        f->peer = peer;
+        f->s = NULL;
         f->present = true;
         return;
     }
@@ -123,39 +128,73 @@ static void get_field(const struct trail_event *ev, enum detect_field_kind kind,
         f->s = trail_event_is_own(ev) ? "trail" : "producer";
         break;
     case DF_ATTR: {
-        struct trail_value v;
-        if (trail_event_attr_get(ev, name, &v) != 0)
+        struct trail_value *v = &f->v;
+        if (trail_event_attr_get(ev, name, v) != 0)
             return;
         f->present = true;
-        f->type = v.type;
-        switch (v.type) {
+        f->type = v->type;
+        switch (v->type) {
         case TRAIL_TYPE_STRING:
         case TRAIL_TYPE_ENUM:
-            f->s = v.u.str.ptr;
-            f->len = v.u.str.len;
+            f->s = v->u.str.ptr;
+            f->len = v->u.str.len;
             return;
         case TRAIL_TYPE_INT:
-            f->i = v.u.i;
+            f->i = v->u.i;
             break;
         case TRAIL_TYPE_BOOL:
-            f->i = v.u.b;
+            f->i = v->u.b;
             break;
         case TRAIL_TYPE_TIME:
-            f->i = v.u.time_us;
+            f->i = v->u.time_us;
             break;
         case TRAIL_TYPE_IP:
-            f->family = v.u.ip.family;
-            memcpy(f->ip, v.u.ip.addr, 16);
+            f->family = v->u.ip.family;
+            memcpy(f->ip, v->u.ip.addr, 16);
             break;
         }
-        size_t n = trail_value_format(&v, f->buf, sizeof f->buf);
-        f->len = n < sizeof f->buf ? n : sizeof f->buf - 1;
-        f->s = f->buf;
+        f->s = NULL;
         return;
     }
     }
     f->len = strlen(f->s);
     f->present = f->len > 0;
+}
+
+/* the decimal text of n into buf (at least 21 bytes); returns the length */
+static size_t int_text(int64_t n, char *buf)
+{
+    char tmp[24];
+    size_t k = 0;
+    uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (n < 0)
+        buf[len++] = '-';
+    while (k)
+        buf[len++] = tmp[--k];
+    buf[len] = '\0';
+    return len;
+}
+
+/* Make the text of a present field that is not text: what a pattern, a
+   regular expression or an empty value compares with. */
+static void fval_text(struct fval *f)
+{
+    if (f->s)
+        return;
+    if (f->kind == DF_SEVERITY) {
+        f->len = int_text(f->i, f->buf);
+    } else if (f->kind == DF_PEER) {
+        f->len = trail_peer_address(f->peer, f->buf);
+    } else {
+        size_t n = trail_value_format(&f->v, f->buf, sizeof f->buf);
+        f->len = n < sizeof f->buf ? n : sizeof f->buf - 1;
+    }
+    f->s = f->buf;
 }
 
 int detect_field_text(const struct trail_event *ev, enum detect_field_kind kind, const char *name,
@@ -168,6 +207,7 @@ int detect_field_text(const struct trail_event *ev, enum detect_field_kind kind,
         *ret_len = 0;
         return 0;
     }
+    fval_text(&f);
     if (f.s == f.buf) {
         size_t n = f.len < size ? f.len : size ? size - 1 : 0;
         if (size) {
@@ -183,8 +223,7 @@ int detect_field_text(const struct trail_event *ev, enum detect_field_kind kind,
     return 1;
 }
 
-/* an IP address from text, for a field that holds addresses as strings */
-static bool text_ip(const char *s, size_t len, uint8_t *family, uint8_t ip[16])
+bool detect_text_ip(const char *s, size_t len, uint8_t *family, uint8_t ip[16])
 {
     char tmp[64];
     if (len == 0 || len >= sizeof tmp)
@@ -240,34 +279,39 @@ static bool field_num(const struct fval *f, const struct detect_value *v, int64_
     return true;
 }
 
-static bool value_match(const struct detect_field *fd, const struct detect_value *v,
-                        const struct fval *f)
+static bool value_match(const struct detect_field *fd, const struct detect_value *v, struct fval *f)
 {
     switch (fd->op) {
     case DOP_EXISTS:
         return f->present == (v->num != 0);
     case DOP_MATCH:
-        if (v->is_null)
-            return !f->present || f->len == 0;
+        if (v->is_null) {
+            if (!f->present)
+                return true;
+            fval_text(f);
+            return f->len == 0;
+        }
         if (!f->present)
             return false;
         if (!v->has_wild) {
             if (f->type == TRAIL_TYPE_INT && v->is_int)
                 return f->i == v->num;
-            if (f->type == TRAIL_TYPE_IP) {
-                uint8_t fam, ip[16];
-                if (text_ip(v->text, v->len, &fam, ip))
-                    return fam == f->family && memcmp(ip, f->ip, fam == 4 ? 4 : 16) == 0;
-            }
+            /* the value's address was read when the rule was (rule.c) */
+            if (f->type == TRAIL_TYPE_IP && v->family)
+                return v->family == f->family &&
+                       memcmp(v->net, f->ip, v->family == 4 ? 4 : 16) == 0;
+            fval_text(f);
             if (fd->cased)
                 return v->len == f->len && memcmp(v->text, f->s, f->len) == 0;
             return v->len == f->len && strncasecmp(v->text, f->s, f->len) == 0 &&
                    memchr(f->s, '\0', f->len) == NULL;
         }
+        fval_text(f);
         return detect_glob(v->text, v->len, f->s, f->len, fd->cased);
     case DOP_RE: {
         if (!f->present)
             return false;
+        fval_text(f);
         regmatch_t m[1] = {{.rm_so = 0, .rm_eo = (regoff_t)f->len}};
         return regexec(&v->re, f->s, 1, m, REG_STARTEND) == 0;
     }
@@ -277,7 +321,7 @@ static bool value_match(const struct detect_field *fd, const struct detect_value
         if (f->type == TRAIL_TYPE_IP)
             return in_net(v, f->family, f->ip);
         uint8_t fam, ip[16];
-        return f->type == TRAIL_TYPE_STRING && text_ip(f->s, f->len, &fam, ip) &&
+        return f->type == TRAIL_TYPE_STRING && detect_text_ip(f->s, f->len, &fam, ip) &&
                in_net(v, fam, ip);
     }
     case DOP_GT:
@@ -296,18 +340,23 @@ static bool value_match(const struct detect_field *fd, const struct detect_value
     return false;
 }
 
-static bool field_match(const struct detect_field *fd, const struct trail_event *ev)
+static bool values_match(const struct detect_field *fd, struct fval *f)
 {
-    struct fval f;
-    get_field(ev, fd->kind, fd->name, &f);
     for (size_t i = 0; i < fd->n_values; i++) {
-        bool m = value_match(fd, &fd->values[i], &f);
+        bool m = value_match(fd, &fd->values[i], f);
         if (fd->all && !m)
             return false;
         if (!fd->all && m)
             return true;
     }
     return fd->all;
+}
+
+static bool field_match(const struct detect_field *fd, const struct trail_event *ev)
+{
+    struct fval f;
+    get_field(ev, fd->kind, fd->name, &f);
+    return values_match(fd, &f);
 }
 
 /* a keyword occurs in the id, the host or the text of some attribute */
@@ -386,4 +435,93 @@ int detect_match(const struct detect_rule *r, const struct trail_event *ev)
     if (!r->applicable || !r->cond)
         return 0;
     return cond_eval(r, r->cond, ev);
+}
+
+/* ---- what the id and the origin alone decide ------------------------------------- */
+
+/* Kleene's three values: and, or and not over DETECT_NO, DETECT_MAYBE, DETECT_YES */
+static int tri_and(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static int tri_or(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+/* The event's id and origin, the two fields that the index of rules is keyed by:
+   a field of another kind is not known (DETECT_MAYBE). */
+struct known {
+    const char *id;
+    size_t id_len;
+    bool own;
+};
+
+static int field_tri(const struct detect_field *fd, const struct known *k)
+{
+    struct fval f = {.type = TRAIL_TYPE_STRING, .kind = fd->kind};
+    if (fd->kind == DF_ID) {
+        f.s = k->id;
+        f.len = k->id_len;
+    } else if (fd->kind == DF_ORIGIN) {
+        f.s = k->own ? "trail" : "producer";
+        f.len = strlen(f.s);
+    } else {
+        return DETECT_MAYBE;
+    }
+    f.present = f.len > 0; /* as get_field() */
+    return values_match(fd, &f) ? DETECT_YES : DETECT_NO;
+}
+
+static int sel_tri(const struct detect_sel *s, const struct known *k)
+{
+    int t = DETECT_NO;
+    /* a keyword is looked for in the id first, then in what is not known */
+    for (size_t i = 0; i < s->n_keywords && t != DETECT_YES; i++)
+        t = detect_glob(s->keywords[i].text, s->keywords[i].len, k->id, k->id_len, false)
+                ? DETECT_YES
+                : DETECT_MAYBE;
+    for (size_t i = 0; i < s->n_maps && t != DETECT_YES; i++) {
+        const struct detect_map *m = &s->maps[i];
+        int all = DETECT_YES;
+        for (size_t j = 0; j < m->n_fields && all != DETECT_NO; j++)
+            all = tri_and(all, field_tri(&m->fields[j], k));
+        t = tri_or(t, all);
+    }
+    return t;
+}
+
+static int cond_tri(const struct detect_rule *r, const struct detect_cond *c, const struct known *k)
+{
+    int t;
+    switch (c->kind) {
+    case DC_SEL:
+        return sel_tri(&r->sels[c->sel], k);
+    case DC_AND:
+        return tri_and(cond_tri(r, c->a, k), cond_tri(r, c->b, k));
+    case DC_OR:
+        return tri_or(cond_tri(r, c->a, k), cond_tri(r, c->b, k));
+    case DC_NOT:
+        return DETECT_YES - cond_tri(r, c->a, k);
+    case DC_ONE_OF:
+        t = DETECT_NO;
+        for (size_t i = 0; i < c->n_sels; i++)
+            t = tri_or(t, sel_tri(&r->sels[c->sels[i]], k));
+        return t;
+    case DC_ALL_OF:
+        t = DETECT_YES;
+        for (size_t i = 0; i < c->n_sels; i++)
+            t = tri_and(t, sel_tri(&r->sels[c->sels[i]], k));
+        return t;
+    }
+    return DETECT_MAYBE;
+}
+
+int detect_prematch(const struct detect_rule *r, const char *id, bool own)
+{
+    if (!r->applicable || !r->cond)
+        return DETECT_NO;
+    struct known k = {.id = id, .id_len = strlen(id), .own = own};
+    return cond_tri(r, r->cond, &k);
 }

@@ -299,8 +299,12 @@ static int make_value(struct pctx *p, const yaml_node_t *n, const struct detect_
     switch (f->op) {
     case DOP_MATCH:
         v->has_wild = has_wildcard(v->text);
-        if (!v->has_wild)
+        if (!v->has_wild) {
             unescape(v);
+            /* read once here, not at every comparison with an address field */
+            if (!detect_text_ip(v->text, v->len, &v->family, v->net))
+                v->family = 0;
+        }
         if (f->kind == DF_SEVERITY) {
             int sev;
             if (v->has_wild || trail_severity_parse(s, &sev) < 0) {
