@@ -14,6 +14,12 @@
 #      and Merkle tree always; signed checkpoints with a fresh key), strict
 #      validation; counted by its metric trail_events_in_total{input=
 #      "syslog_tcp"} while it runs and by `trail stats` after it stops;
+#      then the same traild with detection on ([detect] rules = the rule
+#      pack, rules/, or --rules DIR), whose rules run on the same core: its
+#      ingest rate, how long its detection took after the last event was
+#      stored to catch up (trail_detect_lag_events 0), and the ratio of its
+#      ingest to the first's (issue 17 wants at least 0.90); --rounds N runs
+#      the two N times, alternating which goes first, and takes the medians;
 #   4. rsyslog: imptcp on a port, one omfile action with a plain template,
 #      its own config, work directory and pid file, `-n`;
 #   5. syslog-ng: its syslog() source (RFC 5424 with octet counting; network()
@@ -31,6 +37,7 @@ usage() {
     cat <<EOF
 usage: bench/compare_ingest.sh [--events N] [--conns C] [--only trail|rsyslog|syslog-ng]
                                [--fsync-ms MS] [--max-secs S] [--uuids]
+                               [--rules DIR] [--rounds R]
 
 Daemon ingest over TCP syslog (RFC 5424, octet counting): traild against
 rsyslog and syslog-ng on the same N events (default 1000000) over C
@@ -39,7 +46,10 @@ $SENDER_CORE. traild: fsync every MS ms (default 10), integrity on. The sender
 stops after S seconds per server (default 120) if the server has not taken
 the whole stream by then; the rate is then over what it wrote. --uuids gives
 every message a producer uuid, so that traild's duplicate check runs on
-each event (docs/store.md, "Duplicates").
+each event (docs/store.md, "Duplicates"). traild runs twice, without and
+with detection ([detect] rules = DIR, default the rule pack rules/); --only
+trail runs just these two, --rounds R runs them R times, alternating which
+goes first, and reports the medians and the ratio of their ingest rates.
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
 default /var/tmp), BENCH_KEEP=1 keeps the scratch directory,
@@ -54,6 +64,8 @@ only=""
 fsync_ms=10
 max_secs=120
 uuids=0
+rules_dir=$(cd "$(dirname "$0")/.." && pwd)/rules
+rounds=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
@@ -62,6 +74,8 @@ while [ $# -gt 0 ]; do
     --fsync-ms) fsync_ms=$2; shift 2 ;;
     --max-secs) max_secs=$2; shift 2 ;;
     --uuids) uuids=1; shift ;;
+    --rules) rules_dir=$(cd "$2" && pwd); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
@@ -87,7 +101,7 @@ PY
 fi
 echo "stream: $(wc -c <"$dir/stream.syslog") bytes, $(awk -v b="$(wc -c <"$dir/stream.syslog")" -v n="$events" 'BEGIN { printf "%.0f", b / n }') bytes per message before framing"
 
-declare -A rate written rss
+declare -A rate written rss catchup lag_end cpu cpu_detect
 
 # 1. the sender alone
 port=$(bench_port)
@@ -100,9 +114,42 @@ wait "$drain_pid" || true
 sender_rate=$(kv rate "$line")
 echo "sender alone into a discarding sink: $sender_rate msg/s ($(cat "$dir/drain.out"))"
 
-# 2. traild
+# cpu_secs PID [THREAD_NAME]: the CPU time (user and system) of a process, or of its
+# threads of that name, in seconds
+cpu_secs() {
+    local f tick
+    tick=$(getconf CLK_TCK)
+    for f in /proc/"$1"/task/*; do
+        if [ -z "${2:-}" ] || [ "$(cat "$f/comm" 2>/dev/null)" = "$2" ]; then
+            # fields 14 and 15 after the command (which may hold spaces) in parentheses
+            sed 's/.*) //' "$f/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+        fi
+    done | awk -v t="$tick" '{ s += $1 } END { printf "%.2f", s / t }'
+}
+
+# cpu_settle PID: wait (at most 30 s) until the process has stopped working after the stream:
+# the store seals and indexes its segments in the background, and both runs must count that
+cpu_settle() {
+    local a b
+    b=$(cpu_secs "$1")
+    for _ in $(seq 1 60); do
+        sleep 0.5
+        a=$b
+        b=$(cpu_secs "$1")
+        awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 0.02) }' && break
+    done
+}
+
+# metric NAME PORT: the value of a metric line of traild's /metrics ("" when absent)
+metric() {
+    curl -s "http://127.0.0.1:$2/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# 2. traild: run_trail NAME [RULES_DIR] sets rate[NAME], written[NAME], rss[NAME] and, with
+# rules, catchup[NAME] (seconds from the sender's end until detection had evaluated all)
 run_trail() {
-    local d=$dir/trail sport hport pid line n own
+    local name=$1 rules=${2:-} d=$dir/$1 sport hport pid line n own t0 threads
+    rm -rf "$d"
     mkdir -p "$d"
     sport=$(bench_port)
     hport=$(bench_port)
@@ -122,6 +169,9 @@ syslog_tcp = 127.0.0.1:$sport
 [validation]
 policy = strict
 EOF
+    if [ -n "$rules" ]; then
+        printf '[detect]\nrules = %s\n' "$rules" >>"$d/trail.conf"
+    fi
     bench_pin "$SERVER_CORE" "$TRAIL_BIN/traild" -c "$d/trail.conf" >"$d/traild.log" 2>&1 &
     pid=$!
     bench_track "$pid"
@@ -131,17 +181,74 @@ EOF
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" \
         --watch-metric "127.0.0.1:$hport" 'trail_events_in_total{input="syslog_tcp"}' \
         --expect "$events" --stall-ms 5000)
-    rss[trail]=$(rss_peak "$pid")
+    if [ -n "$rules" ]; then
+        # the rules run behind ingest, from the store: how far behind they were when the
+        # stream was stored, and how long they took to catch up (a poll costs some time
+        # on a loaded machine: a bound, not a measure, under about a second)
+        t0=$(date +%s.%N)
+        lag_end[$name]=$(metric trail_detect_lag_events "$hport")
+        for _ in $(seq 1 "$((max_secs * 20))"); do
+            curl -s "http://127.0.0.1:$hport/metrics" >"$d/metrics"
+            awk -v n="$events" '$1 == "trail_detect_lag_events" { lag = $2 }
+                $1 == "trail_detect_cursor_seq" { seq = $2 }
+                END { exit !(lag == 0 && seq >= n) }' "$d/metrics" && break
+            sleep 0.05
+        done
+        catchup[$name]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+        echo "$name: detection was ${lag_end[$name]} events behind when the stream was stored, caught up ${catchup[$name]} s later; $(awk '$1 ~ /^trail_detect_alerts_total/ { n += $2 } END { print n + 0 }' "$d/metrics") alerts"
+    fi
+    rss[$name]=$(rss_peak "$pid")
+    cpu_settle "$pid"
+    cpu[$name]=$(cpu_secs "$pid")
+    cpu_detect[$name]=$(cpu_secs "$pid" traild-detect)
+    threads=$(for t in $(cat /proc/"$pid"/task/*/comm | sort -u); do printf '%s %s, ' "$t" "$(cpu_secs "$pid" "$t")"; done)
     # the store holds the stream's events and traild's own (start, started,
     # and the stopped event written at shutdown)
-    own=$(curl -s "http://127.0.0.1:$hport/metrics" | awk '$1 == "trail_events_in_total{input=\"trail\"}" { print $2 }')
+    own=$(metric 'trail_events_in_total{input="trail"}' "$hport")
     bench_stop "$pid"
     n=$("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "events" { print $2 }')
     n=$((n - ${own:-0} - 1))
-    written[trail]=$n
-    rate[trail]=$(awk -v n="$(kv served "$line")" -v s="$(kv served_secs "$line")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-    echo "traild: $line"
-    echo "traild: store holds $n events from the stream; $("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "bytes/event"')"
+    written[$name]=$n
+    rate[$name]=$(awk -v n="$(kv served "$line")" -v s="$(kv served_secs "$line")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+    echo "$name: $line"
+    echo "$name: CPU ${cpu[$name]} s, of which the rules' thread ${cpu_detect[$name]} s (by thread: $threads)"
+    echo "$name: store holds $n events from the stream; $("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "bytes/event"')"
+}
+
+# median of the numbers given
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# traild without and with the rules, rounds times, alternating which goes first (the
+# machine's other work drifts: neither should always meet the quieter minute)
+run_trail_pair() {
+    local r plain=() det=() ups=() ratios=() cratios=() shares=()
+    for r in $(seq 1 "$rounds"); do
+        if [ $((r % 2)) = 1 ]; then
+            run_trail trail
+            run_trail trail+detect "$rules_dir"
+        else
+            run_trail trail+detect "$rules_dir"
+            run_trail trail
+        fi
+        plain+=("${rate[trail]}")
+        det+=("${rate[trail+detect]}")
+        ups+=("${catchup[trail+detect]}")
+        ratios+=("$(ratio "${rate[trail+detect]}" "${rate[trail]}")")
+        cratios+=("$(ratio "${cpu[trail]}" "${cpu[trail+detect]}")")
+        shares+=("$(ratio "${cpu_detect[trail+detect]}" "${cpu[trail+detect]}")")
+        echo "round $r: trail ${rate[trail]} events/s, trail+detect ${rate[trail+detect]} events/s, ratio ${ratios[-1]}; CPU ${cpu[trail]} s and ${cpu[trail+detect]} s, ratio ${cratios[-1]}, the rules' thread ${cpu_detect[trail+detect]} s; detection ${lag_end[trail+detect]} events behind at the end, caught up ${catchup[trail+detect]} s later"
+    done
+    rate[trail]=$(median "${plain[@]}")
+    rate[trail+detect]=$(median "${det[@]}")
+    catchup[trail+detect]=$(median "${ups[@]}")
+    detect_ratio=$(median "${ratios[@]}")
+    detect_cpu_ratio=$(median "${cratios[@]}")
+    detect_share=$(median "${shares[@]}")
+    echo "detection on/off ingest ratio: $detect_ratio (median of ${ratios[*]}; rules: $rules_dir)"
+    # the rate ratio swings with the machine's other work; CPU time per run much less so
+    echo "detection on/off CPU ratio (off CPU / on CPU, the ingest ratio on a saturated core): $detect_cpu_ratio (median of ${cratios[*]}); the rules' thread's share of traild's CPU: $detect_share"
 }
 
 # 3. rsyslog
@@ -225,7 +332,7 @@ servers=()
 for s in trail rsyslog syslog-ng; do
     [ -n "$only" ] && [ "$only" != "$s" ] && continue
     case $s in
-    trail) run_trail; servers+=(trail) ;;
+    trail) run_trail_pair; servers+=(trail trail+detect) ;;
     rsyslog)
         if [ -x /usr/sbin/rsyslogd ]; then
             run_rsyslog; servers+=(rsyslog)
@@ -256,4 +363,4 @@ for s in "${servers[@]}"; do
     fi
 done
 # one line for run-all.sh
-echo "RESULT ingest events=$events sender=$sender_rate trail=${rate[trail]:-} rsyslog=${rate[rsyslog]:-} syslog_ng=${rate[syslog-ng]:-} trail_rss_mb=${rss[trail]:-}"
+echo "RESULT ingest events=$events sender=$sender_rate trail=${rate[trail]:-} rsyslog=${rate[rsyslog]:-} syslog_ng=${rate[syslog-ng]:-} trail_rss_mb=${rss[trail]:-} trail_detect=${rate[trail+detect]:-} detect_ratio=${detect_ratio:-} detect_cpu_ratio=${detect_cpu_ratio:-} detect_cpu_share=${detect_share:-} detect_catchup_s=${catchup[trail+detect]:-}"
