@@ -53,10 +53,12 @@ struct group {
 };
 
 /* a group dropped by sweep() is kept for the next new group, so that groups that come and
-   go (a window fires, starts over, is swept, and its key comes back) cost no malloc; at
-   most this many per correlation, and their buffers only up to SPARE_KEEP entries */
-#define MAX_SPARES 256
-#define SPARE_KEEP 256
+   go (a window fires, starts over, is swept, and its key comes back) cost no malloc. A
+   sweep runs every 1024 matches, so no more than that many groups are made between two:
+   so many spares per correlation are enough, and their buffers are kept only up to
+   SPARE_KEEP entries (a bound on memory: at most ~1.5 MB of spares per correlation) */
+#define MAX_SPARES 1024
+#define SPARE_KEEP 32
 
 /* a group in the table of a correlation (open addressing, linear probing) */
 struct gslot {
