@@ -97,8 +97,24 @@ struct grace {
     uint64_t first[DETECT_ALERT_SEQS], last[DETECT_ALERT_SEQS]; /* last: a ring */
 };
 
+/* the fields of the event being fed that correlations read (group-by, value_count): read
+   once per event, as several correlations group by the same field (duser, src) */
+#define FIELD_CACHE 16
+
+struct fcached {
+    enum detect_field_kind kind;
+    const char *name;
+    int present;
+    const char *text; /* into ev or buf */
+    size_t len;
+    char buf[96];
+};
+
 struct detect_engine {
     const struct detect_rules *rs;
+    struct fcached fc[FIELD_CACHE];
+    size_t n_fc;
+    char spill[96];             /* a field past the cache's */
     struct detect_index *index; /* the rules an event can meet (index.c) */
     bool *matched;              /* per rule, for the event being fed */
     uint32_t *set;              /* the rules whose matched is true: cleared at the next event */
@@ -709,6 +725,30 @@ static void alert_group(struct detect_engine *e, const struct corr *c, struct gr
     emit(e, g->key, g->klen, c->r->n_group_by, &a, alert, ctx);
 }
 
+/* detect_field_text() of the event being fed, through the engine's cache of its fields */
+static int field_text(struct detect_engine *e, const struct trail_event *ev,
+                      enum detect_field_kind kind, const char *name, const char **ret_text,
+                      size_t *ret_len)
+{
+    for (size_t i = 0; i < e->n_fc; i++) {
+        const struct fcached *f = &e->fc[i];
+        if (f->kind == kind && (kind != DF_ATTR || strcmp(f->name, name) == 0)) {
+            *ret_text = f->text;
+            *ret_len = f->len;
+            return f->present;
+        }
+    }
+    if (e->n_fc == FIELD_CACHE) /* read as before; the caller uses the text at once */
+        return detect_field_text(ev, kind, name, e->spill, sizeof e->spill, ret_text, ret_len);
+    struct fcached *f = &e->fc[e->n_fc++];
+    f->kind = kind;
+    f->name = name;
+    f->present = detect_field_text(ev, kind, name, f->buf, sizeof f->buf, &f->text, &f->len);
+    *ret_text = f->text;
+    *ret_len = f->len;
+    return f->present;
+}
+
 /* One correlation on the event being fed: 1 when it fired, 0 when not, -ENOMEM. */
 static int correlate(struct detect_engine *e, struct corr *c, const struct trail_event *ev,
                      detect_alert_fn alert, void *ctx)
@@ -721,11 +761,10 @@ static int correlate(struct detect_engine *e, struct corr *c, const struct trail
         return 0;
     struct entry en = {.t = trail_event_time(ev), .seq = trail_event_seq(ev)};
     if (r->corr == DCT_VALUE_COUNT) {
-        char vb[96];
         const char *v;
         size_t vl;
         /* an event without the field has no value to count */
-        if (!detect_field_text(ev, r->ccond.field_kind, r->ccond.field, vb, sizeof vb, &v, &vl))
+        if (!field_text(e, ev, r->ccond.field_kind, r->ccond.field, &v, &vl))
             return 0;
         en.vhash = fnv(FNV_INIT, v, vl);
     }
@@ -733,10 +772,9 @@ static int correlate(struct detect_engine *e, struct corr *c, const struct trail
     char kb[1024];
     size_t klen = 0;
     for (size_t i = 0; i < r->n_group_by; i++) {
-        char vb[96];
         const char *v;
         size_t vl;
-        detect_field_text(ev, r->group_kinds[i], r->group_by[i], vb, sizeof vb, &v, &vl);
+        field_text(e, ev, r->group_kinds[i], r->group_by[i], &v, &vl);
         if (memchr(v, '\0', vl))
             vl = strlen(v);
         if (vl > 255)
@@ -790,6 +828,7 @@ int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, de
     close_graces(e, false, ev, alert, ctx);
     while (e->n_set)
         e->matched[e->set[--e->n_set]] = false;
+    e->n_fc = 0;
     /* only the rules that the event's id and origin leave open (index.c), in the set's
        order, so that alerts come in the order of a test of every rule */
     const uint32_t *plan;
