@@ -16,6 +16,17 @@
  * attrs (as text); duser, src, phxTraceId and sourceServiceName are also
  * promoted to columns ("" when absent).
  *
+ * With `cluster = NAME` (a cluster of the servers' remote_servers, ZooKeeper
+ * and distributed_ddl configured) DB.TABLE is a Distributed table over
+ * DB.TABLE_local, a ReplicatedReplacingMergeTree of the same columns at
+ * '/clickhouse/tables/{shard}/DB_TABLE' with replica '{replica}', both made
+ * ON CLUSTER when DB.TABLE does not exist yet (and the same for
+ * TABLE_checkpoints). Rows are routed by cityHash64(uuid), so every copy of
+ * an event lands on one shard. The sink's INSERTs and questions carry
+ * insert_distributed_sync=1 (an INSERT answers once the shard has written
+ * the rows, so "delivered" means written) and load_balancing=in_order (the
+ * INSERT and the later "which rows are there" ask the same replica).
+ *
  * No duplicates, in two layers (docs/clickhouse.md says exactly what holds,
  * for 18.16 as Debian 12 ships it, where insert deduplication by block
  * exists only for Replicated tables):
@@ -51,7 +62,7 @@
  * these). */
 struct ch_opts {
     struct client_url url;
-    const char *database, *table, *user, *password, *ca;
+    const char *database, *table, *cluster, *user, *password, *ca;
     int verify;
     int64_t timeout_ms;
 };
@@ -73,6 +84,13 @@ static const struct sink_key ch_keys[] = {
      .offset = O(table),
      .def = "events",
      .doc = "the table (made when missing); a name of `[A-Za-z0-9_]`"},
+    {.name = "cluster",
+     .type = SINK_KEY_STRING,
+     .offset = O(cluster),
+     .def_doc = "none: one server",
+     .doc = "a cluster of the servers' `remote_servers`: `table` is then a Distributed table over "
+            "a ReplicatedReplacingMergeTree `TABLE_local`, made `ON CLUSTER` when missing "
+            "(docs/clickhouse.md); a name of `[A-Za-z0-9_]`"},
     {.name = "user", .type = SINK_KEY_STRING, .offset = O(user), .doc = "ClickHouse's user"},
     {.name = "password",
      .type = SINK_KEY_STRING,
@@ -108,7 +126,7 @@ struct ch_sink {
     const struct sink_conf *conf;
     struct client_http http;
     uint32_t timeout_ms;
-    char db[64], table[64];
+    char db[64], table[64], cluster[64];
     const char *user, *password;
     int checked; /* the table was asked what it holds since open */
     struct trail_buf body, cp_body, resp, sql, path;
@@ -130,8 +148,8 @@ static int name_ok(const char *s)
 static int ch_check(const struct sink_conf *conf, char *err, size_t errlen)
 {
     const struct ch_opts *o = conf->typed;
-    if (!name_ok(o->database) || !name_ok(o->table)) {
-        snprintf(err, errlen, "database and table are names of [A-Za-z0-9_]");
+    if (!name_ok(o->database) || !name_ok(o->table) || (o->cluster && !name_ok(o->cluster))) {
+        snprintf(err, errlen, "database, table and cluster are names of [A-Za-z0-9_]");
         return -EINVAL;
     }
     return 0;
@@ -172,6 +190,11 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
     if (ch->password && (trail_buf_append(&ch->path, "&password=", 10) < 0 ||
                          url_encode(&ch->path, ch->password, strlen(ch->password)) < 0))
         return -ENOMEM;
+    /* settings of the query, whatever the user's profile says (the file's header) */
+    static const char cluster_settings[] = "&insert_distributed_sync=1&load_balancing=in_order";
+    if (ch->cluster[0] &&
+        trail_buf_append(&ch->path, cluster_settings, sizeof(cluster_settings) - 1) < 0)
+        return -ENOMEM;
     int status = 0;
     r = client_http_post(&ch->http, ch->path.data, NULL, body, body_len, &status, &ch->resp, err,
                          errlen);
@@ -189,10 +212,63 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
     return 0;
 }
 
+static const char events_columns[] =
+    "time DateTime('UTC'), time_us UInt64, event_id String, severity UInt8, "
+    "severity_name String, host String, duser String, src String, phxTraceId String, "
+    "sourceServiceName String, attrs Nested(key String, value String), uuid String, "
+    "store_id String, seq UInt64";
+static const char checkpoints_columns[] =
+    "origin String, tree_size UInt64, root String, chain String, time DateTime('UTC'), "
+    "time_us UInt64, key_id String, line String";
+
+/*
+ * Make DB.TABLE<suffix> when missing. One server: CREATE ... IF NOT EXISTS, a
+ * ReplacingMergeTree. A cluster: only when this server does not have it yet
+ * (an ON CLUSTER statement waits for every server, and a reopen while a
+ * replica is down must not wait for it), the database, the replicated local
+ * table and the Distributed table over it, each ON CLUSTER.
+ */
+static int make_table(struct ch_sink *ch, const char *suffix, const char *columns,
+                      const char *order, const char *shard_key, char *err, size_t errlen)
+{
+    char sql[2048];
+    int r;
+    if (!ch->cluster[0]) {
+        snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s", ch->db);
+        if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+            return r;
+        snprintf(sql, sizeof(sql),
+                 "CREATE TABLE IF NOT EXISTS %s.%s%s (%s) ENGINE = ReplacingMergeTree() "
+                 "PARTITION BY toYYYYMM(time) ORDER BY %s",
+                 ch->db, ch->table, suffix, columns, order);
+        return ch_query(ch, sql, NULL, 0, err, errlen);
+    }
+    snprintf(sql, sizeof(sql), "EXISTS TABLE %s.%s%s", ch->db, ch->table, suffix);
+    if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+        return r;
+    if (ch->resp.len && ch->resp.data[0] == '1')
+        return 0;
+    const char *c = ch->cluster, *db = ch->db, *t = ch->table;
+    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s ON CLUSTER %s", db, c);
+    if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+        return r;
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS %s.%s%s_local ON CLUSTER %s (%s) ENGINE = "
+             "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/%s_%s%s', '{replica}') "
+             "PARTITION BY toYYYYMM(time) ORDER BY %s",
+             db, t, suffix, c, columns, db, t, suffix, order);
+    if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+        return r;
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS %s.%s%s ON CLUSTER %s AS %s.%s%s_local "
+             "ENGINE = Distributed(%s, %s, %s%s_local, cityHash64(%s))",
+             db, t, suffix, c, db, t, suffix, c, db, t, suffix, shard_key);
+    return ch_query(ch, sql, NULL, 0, err, errlen);
+}
+
 static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, size_t errlen)
 {
     struct ch_sink *ch = calloc(1, sizeof(*ch));
-    char sql[2048];
     int r;
     if (!ch)
         return -ENOMEM;
@@ -207,29 +283,15 @@ static int ch_open(const struct sink_conf *conf, void **ret_state, char *err, si
     struct client_tls tls = {.ca = o->ca, .verify = o->verify};
     client_http_init(&ch->http, &url, &tls, (int)ch->timeout_ms, "traild");
 
-    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s", ch->db);
-    if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+    if (o->cluster)
+        snprintf(ch->cluster, sizeof(ch->cluster), "%s", o->cluster);
+
+    if ((r = make_table(ch, "", events_columns, "(severity, event_id, time, uuid)", "uuid", err,
+                        errlen)) < 0)
         goto fail;
-    snprintf(sql, sizeof(sql),
-             "CREATE TABLE IF NOT EXISTS %s.%s (time DateTime('UTC'), time_us UInt64, "
-             "event_id String, severity UInt8, severity_name String, host String, "
-             "duser String, src String, phxTraceId String, sourceServiceName String, "
-             "attrs Nested(key String, value String), uuid String, store_id String, "
-             "seq UInt64) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(time) "
-             "ORDER BY (severity, event_id, time, uuid)",
-             ch->db, ch->table);
-    if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
+    if (conf->witness && (r = make_table(ch, "_checkpoints", checkpoints_columns,
+                                         "(origin, tree_size)", "origin", err, errlen)) < 0)
         goto fail;
-    if (conf->witness) {
-        snprintf(sql, sizeof(sql),
-                 "CREATE TABLE IF NOT EXISTS %s.%s_checkpoints (origin String, "
-                 "tree_size UInt64, root String, chain String, time DateTime('UTC'), "
-                 "time_us UInt64, key_id String, line String) ENGINE = ReplacingMergeTree() "
-                 "PARTITION BY toYYYYMM(time) ORDER BY (origin, tree_size)",
-                 ch->db, ch->table);
-        if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
-            goto fail;
-    }
     *ret_state = ch;
     return 0;
 fail:
