@@ -8,6 +8,9 @@
 #          scripts) and systemd (systemd-analyze checks the unit; no
 #          running systemd is needed)
 #   test   deb, plus the peers the tests start: rsyslog, clickhouse-server,
+#          zookeeper (its jars and a Java runtime: the ClickHouse cluster
+#          test runs ZooKeeper itself from them, on loopback; zookeeperd,
+#          which would add a system service on port 2181, is not needed),
 #          chromium, nodejs and npm (the web viewer's browser tests),
 #          util-linux's logger, curl, openssl, jq (trail(1)'s examples use
 #          it), faketime (libfaketime: the clock-dependent tests run
@@ -34,7 +37,7 @@ deb|test|bench) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian adduser systemd"
 esac
 case "$level" in
 test|bench) pkgs="$pkgs curl openssl jq bsdutils util-linux procps psmisc strace rsyslog rsyslog-openssl \
-clickhouse-server clickhouse-client chromium nodejs faketime golang-go golang-golang-x-mod-dev"
+clickhouse-server clickhouse-client zookeeper chromium nodejs faketime golang-go golang-golang-x-mod-dev"
     # the web viewer's browser tests: npm installs playwright-core (never a browser);
     # a Node.js from elsewhere brings its own npm, Debian's comes as a package
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
