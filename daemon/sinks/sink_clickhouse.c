@@ -226,7 +226,8 @@ static const char checkpoints_columns[] =
  * ReplacingMergeTree. A cluster: only when this server does not have it yet
  * (an ON CLUSTER statement waits for every server, and a reopen while a
  * replica is down must not wait for it), the database, the replicated local
- * table and the Distributed table over it, each ON CLUSTER.
+ * table and the Distributed table over it, each ON CLUSTER; a table there
+ * that is not Distributed is an error.
  */
 static int make_table(struct ch_sink *ch, const char *suffix, const char *columns,
                       const char *order, const char *shard_key, char *err, size_t errlen)
@@ -243,11 +244,26 @@ static int make_table(struct ch_sink *ch, const char *suffix, const char *column
                  ch->db, ch->table, suffix, columns, order);
         return ch_query(ch, sql, NULL, 0, err, errlen);
     }
-    snprintf(sql, sizeof(sql), "EXISTS TABLE %s.%s%s", ch->db, ch->table, suffix);
+    /* a table of another engine there (one server's, from before the cluster) would take
+       the rows unreplicated: refuse it */
+    snprintf(sql, sizeof(sql),
+             "SELECT engine FROM system.tables WHERE database = '%s' AND name = '%s%s' "
+             "FORMAT TabSeparated",
+             ch->db, ch->table, suffix);
     if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)
         return r;
-    if (ch->resp.len && ch->resp.data[0] == '1')
+    size_t n = ch->resp.len;
+    while (n && (ch->resp.data[n - 1] == '\n' || ch->resp.data[n - 1] == '\r'))
+        n--;
+    if (n == strlen("Distributed") && !memcmp(ch->resp.data, "Distributed", n))
         return 0;
+    if (n) {
+        snprintf(err, errlen,
+                 "%s.%s%s is a %.*s table, not Distributed: with cluster = %s the sink writes "
+                 "through a Distributed table (docs/clickhouse.md)",
+                 ch->db, ch->table, suffix, (int)(n > 40 ? 40 : n), ch->resp.data, ch->cluster);
+        return -EINVAL;
+    }
     const char *c = ch->cluster, *db = ch->db, *t = ch->table;
     snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS %s ON CLUSTER %s", db, c);
     if ((r = ch_query(ch, sql, NULL, 0, err, errlen)) < 0)

@@ -4,7 +4,8 @@
 # replicas and a ZooKeeper, started once for every case here). The sink makes
 # the tables ON CLUSTER (a Distributed table over a ReplicatedReplacingMergeTree)
 # and then:
-#   - every event arrives once on both replicas;
+#   - every event arrives once on both replicas; a table of another engine
+#     where the Distributed one should be is refused, not written unreplicated;
 #   - replica 2 killed (-9) in the middle of a delivery: the sink goes on through
 #     replica 1, and once replica 2 is back both hold every event once;
 #   - replica 1, the one the sink talks to, killed (-9) mid-delivery: the sink
@@ -41,7 +42,19 @@ batch_events = 200
 timeout_ms = 10000
 retry_min_ms = 50
 retry_max_ms = 500
+[sink unreplicated]
+type = clickhouse
+url = $(ch_url 1)
+cluster = trail_cluster
+database = audit
+table = plain
+retry_min_ms = 50
+retry_max_ms = 500
 EOF
+# a one-server table where the sink wants the Distributed one: refused, never written
+chq 1 "CREATE DATABASE audit" >/dev/null
+chq 1 "CREATE TABLE audit.plain (uuid String, seq UInt64) ENGINE = MergeTree() ORDER BY seq" \
+    >/dev/null
 start_traild "$CONF" "$WORK/traild.log" || exit 1
 
 store_last() { "$TRAIL_BIN/trail" stats --store "$WORK/store" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
@@ -80,11 +93,15 @@ check "delivered once to both replicas" wait_for 90 delivered
 echo "    replica 1: $(rows 1)   replica 2: $(rows 2)"
 for n in 1 2; do
     check_eq "replica $n: the tables the sink made" \
-        "$(chq $n "SELECT name, engine FROM system.tables WHERE database = 'audit' ORDER BY name FORMAT CSV" | tr '\n' ' ')" \
+        "$(chq $n "SELECT name, engine FROM system.tables WHERE database = 'audit' AND name != 'plain' ORDER BY name FORMAT CSV" | tr '\n' ' ')" \
         '"events","Distributed" "events_local","ReplicatedReplacingMergeTree" '
 done
 check_grep "the replicated table's path is per shard" "/clickhouse/tables/01/audit_events" \
     <(chq 2 "SELECT zookeeper_path FROM system.replicas WHERE table = 'events_local'")
+
+check_grep "a sink into a table that is not Distributed says why" \
+    'audit.plain is a MergeTree table, not Distributed' "$WORK/traild.log"
+check_eq "and writes nothing there" "$(chq 1 "SELECT count() FROM audit.plain")" 0
 
 # ---- replica 2 killed in the middle of a delivery ----
 BASE=$(store_last)
