@@ -59,12 +59,24 @@
     "    --url URL     ask a running traild (http://HOST:PORT, or https://HOST:PORT\n"             \
     "                  for one with TLS: its certificate is checked); with --url:\n" CLI_CONN_HELP
 
+#define CLICKHOUSE_HELP                                                                            \
+    "    --clickhouse URL         search ClickHouse's copy of the events, written by\n"            \
+    "                             traild's clickhouse sink (http://HOST:8123/);\n"                 \
+    "                             filters on the received time and provenance are\n"               \
+    "                             refused (docs/clickhouse.md, \"Searching it with trail\")\n"     \
+    "    --clickhouse-table T     DATABASE.TABLE (default trail.events)\n"                         \
+    "    --clickhouse-store ID    the store whose events to search, when the table\n"              \
+    "                             holds several (its store_id)\n"                                  \
+    "    --clickhouse-user NAME   ClickHouse's user; the password is read from\n"                  \
+    "                             $TRAIL_CLICKHOUSE_PASSWORD\n"
+
 static const char query_help[] =
     "NAME\n"
     "    trail query - search a store's events\n"
     "\n"
     "SYNOPSIS\n"
-    "    trail query (--store DIR | --url URL) [FILTERS] [--order newest|oldest]\n"
+    "    trail query (--store DIR | --url URL | --clickhouse URL) [FILTERS]\n"
+    "                [--order newest|oldest]\n"
     "                [--limit N] [--cursor C] [--format table|json|ndjson|csv|cef|eventlog]\n"
     "\n"
     "DESCRIPTION\n"
@@ -74,7 +86,7 @@ static const char query_help[] =
     "    right after the last event printed: paging that way neither skips nor repeats\n"
     "    an event while new ones arrive. Sealed segments are searched through their\n"
     "    indexes, the newest records through an index made as the search reads them.\n"
-    "\n" FILTERS_HELP "\n"
+    "\n" FILTERS_HELP CLICKHOUSE_HELP "\n"
     "OUTPUT\n"
     "    --order newest|oldest   by seq, the store's order (default newest)\n"
     "    --limit N               events to print, 0 for all (default 100)\n"
@@ -106,7 +118,7 @@ static const char count_help[] =
     "    trail count - count a store's events, grouped\n"
     "\n"
     "SYNOPSIS\n"
-    "    trail count (--store DIR | --url URL) [FILTERS] [--by GROUPS]\n"
+    "    trail count (--store DIR | --url URL | --clickhouse URL) [FILTERS] [--by GROUPS]\n"
     "                [--format table|json|ndjson|csv]\n"
     "\n"
     "DESCRIPTION\n"
@@ -119,7 +131,7 @@ static const char count_help[] =
     "\n"
     "    Rows come in time order when the first group is hour or day, else largest\n"
     "    count first. An event without the attribute counts under (none).\n"
-    "\n" FILTERS_HELP "\n"
+    "\n" FILTERS_HELP CLICKHOUSE_HELP "\n"
     "OUTPUT\n"
     "    --format FORMAT   table (default), json ({\"by\":[..],\"total\":N,\"rows\":\n"
     "                      [{\"keys\":[..],\"count\":N}]}), ndjson (one row a line) or csv\n"
@@ -170,6 +182,8 @@ struct opts {
     const char *cmd;
     const char *store;
     const char *url;
+    const char *clickhouse; /* --clickhouse URL, with ch (its table, store, user) */
+    struct trail_ch_opts ch;
     struct cli_conn conn; /* --token, --cacert, ... (cli/client.c) */
     struct trail_client_opts copts;
     int format;
@@ -217,6 +231,14 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
             o->store = v;
         } else if ((m = cli_opt_value(argv, argc, &i, "--url", &v))) {
             o->url = v;
+        } else if (kind != 't' && (m = cli_opt_value(argv, argc, &i, "--clickhouse", &v))) {
+            o->clickhouse = v;
+        } else if (kind != 't' && (m = cli_opt_value(argv, argc, &i, "--clickhouse-table", &v))) {
+            o->ch.table = v;
+        } else if (kind != 't' && (m = cli_opt_value(argv, argc, &i, "--clickhouse-store", &v))) {
+            o->ch.store_id = v;
+        } else if (kind != 't' && (m = cli_opt_value(argv, argc, &i, "--clickhouse-user", &v))) {
+            o->ch.user = v;
         } else if ((m = cli_conn_opt(argv, argc, &i, &o->conn))) {
         } else if ((m = cli_opt_value(argv, argc, &i, "--format", &v))) {
             if (m > 0 && parse_format(v, kind == 'c', &o->format) < 0)
@@ -252,8 +274,15 @@ static int parse_args(int argc, char **argv, int kind, struct opts *o, struct tr
         if (m < 0)
             return cli_usage_error(o->cmd, "%s needs a value", a);
     }
-    if (!o->store == !o->url)
-        return cli_usage_error(o->cmd, "give either --store DIR or --url URL");
+    if (!!o->store + !!o->url + !!o->clickhouse != 1)
+        return cli_usage_error(o->cmd, kind == 't' ? "give either --store DIR or --url URL"
+                                                   : "give one of --store DIR, --url URL or "
+                                                     "--clickhouse URL");
+    if (!o->clickhouse && (o->ch.table || o->ch.store_id || o->ch.user))
+        return cli_usage_error(o->cmd, "--clickhouse-table, --clickhouse-store and "
+                                       "--clickhouse-user go with --clickhouse URL");
+    /* a password is not for the command line (ps shows it) */
+    o->ch.password = getenv("TRAIL_CLICKHOUSE_PASSWORD");
     return o->url ? cli_conn_opts(o->cmd, &o->conn, &o->copts) : 0;
 }
 
@@ -509,6 +538,64 @@ static int search_print(const char *cmd, struct trail_index *ix, const struct tr
     return 0;
 }
 
+/* ---- ClickHouse (trail_ch_*: lib/clickhouse) ---- */
+
+/* A source over o->clickhouse: 0, or the exit status of a usage error. */
+static int ch_open(const struct opts *o, struct trail_ch **ret)
+{
+    char err[512];
+    if (trail_ch_open(o->clickhouse, &o->ch, cli_catalog(), ret, err, sizeof(err)) < 0)
+        return cli_usage_error(o->cmd, "bad --clickhouse: %s", err);
+    return 0;
+}
+
+/* A failure of ClickHouse: a bad query is the user's (2), the rest ClickHouse's (1). */
+static int ch_failed(const char *cmd, int r, const char *err)
+{
+    if (r == TRAIL_E_PARSE)
+        return cli_usage_error(cmd, "%s", err);
+    return cli_fail(cmd, "cannot search ClickHouse: %s", *err ? err : trail_strerror(r));
+}
+
+static int ch_search_print(const struct opts *o, const struct trail_query *q, struct printer *p,
+                           char cursor[TRAIL_QUERY_CURSOR_MAX], int *ret_more)
+{
+    struct trail_ch *ch;
+    struct trail_ch_results *res;
+    struct trail_event *ev = NULL;
+    char err[512] = "";
+    int st = ch_open(o, &ch);
+    if (st)
+        return st;
+    int r = trail_ch_results_open(ch, q, &res, err, sizeof(err));
+    if (r < 0) {
+        st = ch_failed(o->cmd, r, err);
+        trail_ch_close(ch);
+        return st;
+    }
+    if ((r = trail_event_new(cli_catalog(), "x", &ev)) < 0) {
+        st = cli_fail(o->cmd, "%s", trail_strerror(r));
+        goto out;
+    }
+    while ((r = trail_ch_results_next(res, ev)) == 1) {
+        if (print_event(p, ev) < 0 || (p->buf.len > 65536 && flush_out(p, 0) < 0)) {
+            st = cli_fail(o->cmd, "cannot write: %s", strerror(errno));
+            goto out;
+        }
+    }
+    if (r < 0) {
+        st = ch_failed(o->cmd, r, trail_ch_results_error(res));
+        goto out;
+    }
+    *ret_more = trail_ch_results_more(res);
+    trail_ch_results_cursor(res, cursor, TRAIL_QUERY_CURSOR_MAX);
+out:
+    trail_event_free(ev);
+    trail_ch_results_free(res);
+    trail_ch_close(ch);
+    return st;
+}
+
 /* ---- HTTP (trail_client_*: lib/client) ---- */
 
 struct http {
@@ -663,6 +750,8 @@ static int run_query(struct opts *o, struct trail_query *q)
             return st;
         st = search_print(o->cmd, ix, q, &p, cursor, &more, NULL);
         close_store(s, ix);
+    } else if (o->clickhouse) {
+        st = ch_search_print(o, q, &p, cursor, &more);
     } else {
         /* pages of at most 1000 (under traild's [limits] max_query_limit) until the limit or
            the end */
@@ -894,6 +983,23 @@ static int run_count(struct opts *o, struct trail_query *q)
 {
     if (o->url)
         return count_url(o, q);
+    if (o->clickhouse) {
+        struct trail_ch *ch;
+        struct trail_count *c;
+        char err[512] = "";
+        int st = ch_open(o, &ch);
+        if (st)
+            return st;
+        int r = trail_ch_count_run(ch, q, &c, err, sizeof(err));
+        if (r < 0) {
+            st = ch_failed(o->cmd, r, err);
+        } else {
+            st = print_count(o, c->n_by, c->by, c->total, c->n_rows, c->rows);
+            trail_count_free(c);
+        }
+        trail_ch_close(ch);
+        return st;
+    }
     struct trail_store *s;
     struct trail_index *ix;
     int st = open_store(o->cmd, o->store, &s, &ix);

@@ -2707,6 +2707,87 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q,
 void trail_count_free(struct trail_count *c);
 
 /* ------------------------------------------------------------------------ */
+/* ClickHouse as a query source                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The events a clickhouse sink copied into ClickHouse, searched and counted
+ * with the same queries as a store (docs/clickhouse.md, "Searching it with
+ * trail"): the filters become SQL over the sink's table, sent to
+ * ClickHouse's HTTP interface, and the answers come back as events and
+ * counts in the store's order, with the store's cursors. Filters that the
+ * table cannot answer exactly (the received time, provenance, a where value
+ * not in trail's text form) are refused with TRAIL_E_PARSE. One search
+ * covers the events of one store (the table's store_id): seqs order them.
+ */
+struct trail_ch;
+struct trail_ch_results;
+
+/* Options of trail_ch_open(). Zero-initialise; zero means the default. */
+struct trail_ch_opts {
+    const char *table;    /* DB.TABLE of [A-Za-z0-9_]; "trail.events" (the sink's default) */
+    const char *store_id; /* the store whose events to search; NULL: the only one the table holds */
+    const char *user, *password; /* ClickHouse's user; NULL: its default user */
+    const char *ca;              /* https: a PEM CA file; NULL: the system's store */
+    int insecure;                /* https: do not check the certificate */
+    int timeout_ms;              /* every wait; 30000 */
+};
+
+/*
+ * trail_ch_open - a source over ClickHouse at url ("http://HOST:8123/") with
+ * opts (may be NULL), reading event ids and types against cat (which must
+ * outlive it: the catalog traild stores with). Does not connect. Returns 0
+ * and a source the caller closes with trail_ch_close(), -EINVAL with err
+ * for a bad URL or table name, -ENOMEM.
+ */
+int trail_ch_open(const char *url, const struct trail_ch_opts *opts,
+                  const struct trail_catalog *cat, struct trail_ch **ret_ch, char *err,
+                  size_t errlen);
+
+/* trail_ch_close - close the connection and free the source; NULL is a no-op. */
+void trail_ch_close(struct trail_ch *ch);
+
+/*
+ * trail_ch_results_open - start a search of q, as trail_results_open():
+ * order by seq, limit, cursor (the store's cursor form, interchangeable with
+ * a store's when both hold the same events). Rows are fetched in pages of
+ * up to 10,000 as trail_ch_results_next() needs them. Returns 0 and a
+ * search freed with trail_ch_results_free(); TRAIL_E_PARSE with err for a
+ * filter or cursor that cannot be used; -EPROTO with err when ClickHouse
+ * refused or answered something unreadable; other -errno with err for the
+ * connection.
+ */
+int trail_ch_results_open(struct trail_ch *ch, const struct trail_query *q,
+                          struct trail_ch_results **ret_results, char *err, size_t errlen);
+
+/*
+ * trail_ch_results_next - the next matching event decoded into ev (its
+ * attributes typed by the catalog, undeclared ones as strings; no received
+ * time or provenance: the table has none). 1, 0 when done or at the limit,
+ * or a negative code (trail_ch_results_error() says why).
+ */
+int trail_ch_results_next(struct trail_ch_results *res, struct trail_event *ev);
+
+/* trail_ch_results_error - the last failure's message ("" when none). */
+const char *trail_ch_results_error(const struct trail_ch_results *res);
+
+/* trail_ch_results_cursor, _more - as trail_results_cursor() and trail_results_more(). */
+int trail_ch_results_cursor(const struct trail_ch_results *res, char *buf, size_t size);
+int trail_ch_results_more(const struct trail_ch_results *res);
+
+/* trail_ch_results_free - end a search; NULL is a no-op. */
+void trail_ch_results_free(struct trail_ch_results *res);
+
+/*
+ * trail_ch_count_run - count the events of q grouped by its "by", as
+ * trail_count_run() (the same keys and row order), in ClickHouse. Returns 0
+ * and a count freed with trail_count_free(), or errors as
+ * trail_ch_results_open().
+ */
+int trail_ch_count_run(struct trail_ch *ch, const struct trail_query *q,
+                       struct trail_count **ret_count, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* Reports                                                                  */
 /* ------------------------------------------------------------------------ */
 

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# query_backends.sh - one query language over three sources: the same events
+# searched and counted through --store, --url (traild) and --clickhouse (the
+# copy traild's clickhouse sink wrote into a clickhouse-server started here),
+# every answer checked against oracle.py's brute force, pages and cursors
+# included (query_backends.py); then what --clickhouse refuses rather than
+# answer differently, hostile values passed to ClickHouse as data, and the
+# table and store options.
+source "$(dirname "$0")/daemon_common.bash"
+TRAIL="$TRAIL_BIN/trail"
+
+if ! command -v clickhouse-server >/dev/null; then
+    echo "clickhouse-server not installed (scripts/install-deps.sh test)"
+    FAILED=1
+    finish
+fi
+CH=$WORK/clickhouse
+mkdir -p "$CH/data" "$CH/tmp" "$CH/user_files" "$CH/format_schemas"
+CH_HTTP=$(free_port)
+CH_TCP=$(free_port)
+HPORT=$(free_port)
+URL=http://127.0.0.1:$HPORT
+CHURL=http://127.0.0.1:$CH_HTTP/
+
+cat >"$CH/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$CH/server.log</log><errorlog>$CH/server.err.log</errorlog>
+    <size>10M</size><count>1</count></logger>
+  <http_port>$CH_HTTP</http_port>
+  <tcp_port>$CH_TCP</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>$CH/data/</path>
+  <tmp_path>$CH/tmp/</tmp_path>
+  <user_files_path>$CH/user_files/</user_files_path>
+  <format_schema_path>$CH/format_schemas/</format_schema_path>
+  <users_config>$CH/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>20</max_concurrent_queries>
+</yandex>
+EOF
+cat >"$CH/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
+  </interval></default></quotas>
+</yandex>
+EOF
+
+CH_PID=""
+start_clickhouse() {
+    clickhouse-server --config-file="$CH/config.xml" >>"$CH/stdout.log" 2>&1 &
+    CH_PID=$!
+    EXTRA_PIDS="$EXTRA_PIDS $CH_PID"
+    for _ in $(seq 1 600); do
+        if [ "$(curl -s "${CHURL}ping")" = "Ok." ]; then
+            return 0
+        fi
+        if ! kill -0 "$CH_PID" 2>/dev/null; then
+            echo "clickhouse-server exited:"
+            tail -20 "$CH/stdout.log" "$CH/server.err.log" 2>/dev/null
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "clickhouse-server did not answer /ping in 60 s"
+    return 1
+}
+chq() { curl -s --data-binary "$1" "$CHURL"; }
+
+
+check "clickhouse-server starts" start_clickhouse || finish
+
+# the events: generator events and a few hostile values, imported into a store
+# that traild then serves and copies into ClickHouse from its beginning
+S=$WORK/store
+"$TRAIL" loadgen -n 1500 -d 2 -u 40 -s 11 >"$WORK/events.ndjson"
+python3 - >>"$WORK/events.ndjson" <<'PY'
+import json
+for i, v in enumerate(["o'brien", "back\\slash", "quote' OR 1=1 --", "tab\there", "x\\' OR '1'='1",
+                       "ünïcödé name", "new\nline", "semi;colon) FROM system.tables --"]):
+    print(json.dumps({"id": "auth_authenticators_bankid_failed", "time": "2026-11-02T10:00:%02d.5Z" % i, "severity": 6,
+                      "host": "idp-h", "attrs": {"duser": v, "phxTraceId": "#T%d" % i,
+                                                "src": "198.51.100.%d" % (i + 1)}}))
+PY
+"$TRAIL" import "$WORK/events.ndjson" --store "$S" >/dev/null || exit 1
+"$TRAIL" events --format json >"$WORK/catalog.json"
+N=$(wc -l <"$WORK/events.ndjson")
+
+CONF=$WORK/traild.conf
+cat >"$CONF" <<EOC
+[store]
+path = $S
+[listen]
+http = 127.0.0.1:$HPORT
+syslog_udp = off
+syslog_tcp = off
+[sink ch]
+type = clickhouse
+url = $CHURL
+database = trail
+table = events
+batch_events = 500
+retry_min_ms = 50
+retry_max_ms = 500
+EOC
+start_traild "$CONF" "$WORK/traild.log" || exit 1
+store_last() { "$TRAIL" stats --store "$S" --json | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
+ch_rows() { chq "SELECT count() FROM trail.events"; }
+delivered() { [ "$(ch_rows)" = "$(store_last)" ]; }
+check "the sink copies every record of the store into ClickHouse" wait_for 60 delivered
+"$TRAIL" query --store "$S" --limit 0 --order oldest --format ndjson >"$WORK/dump.ndjson"
+check_eq "traild wrote nothing more meanwhile" "$(ch_rows)" "$(store_last)"
+
+# the oracle's answers against all three sources, pages and counts included
+python3 "$(dirname "$0")/query_backends.py" "${BACKEND_QUERIES:-40}" 7 "$WORK/catalog.json" \
+    "$WORK/events.ndjson" "$WORK/dump.ndjson" \
+    --store "$S" -- --url "$URL" -- --clickhouse "$CHURL" >"$WORK/backends.out" 2>&1
+tail -5 "$WORK/backends.out"
+read -r bp bf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$WORK/backends.out")
+PASSED=$((PASSED + ${bp:-0}))
+FAILED=$((FAILED + ${bf:-1}))
+grep '^FAIL' "$WORK/backends.out" | head -10
+
+ORACLE=$(dirname "$0")/oracle.py
+oracle() { # WHAT ARGS...: oracle.py WHAT over the imported events and what traild added
+    local what=$1
+    shift
+    python3 "$ORACLE" --catalog "$WORK/catalog.json" --after "$WORK/dump.ndjson" "$what" "$@" \
+        "$WORK/events.ndjson"
+}
+# hostile values reach ClickHouse as data: each finds its own event, and only it
+while IFS= read -r v; do
+    "$TRAIL" query --clickhouse "$CHURL" --where "duser=$v" --limit 0 --format ndjson \
+        >"$WORK/got" 2>"$WORK/got.err"
+    check_eq "--where duser=$(printf %q "$v") finds its event" \
+        "$(oracle check-events "$WORK/got" --where "duser=$v")" ok
+done < <(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("host") == "idp-h" and "\n" not in e["attrs"]["duser"]: print(e["attrs"]["duser"])' "$WORK/events.ndjson")
+"$TRAIL" query --clickhouse "$CHURL" --text "o'brien" --limit 0 --format ndjson >"$WORK/got" 2>&1
+check_eq "--text with a quote" "$(oracle check-events "$WORK/got" --text "o'brien")" ok
+
+# bad BADNAME PATTERN ARGS...: exit status 2 and a message matching PATTERN
+bad() {
+    local name=$1 pattern=$2
+    shift 2
+    "$TRAIL" "$@" >"$WORK/bad.out" 2>"$WORK/bad.err"
+    local st=$?
+    check_eq "$name: exit 2" "$st" 2
+    check_grep "$name: says why" "$pattern" "$WORK/bad.err"
+}
+bad "a where value not in trail's text form" "ClickHouse holds values as text" \
+    query --clickhouse "$CHURL" --where failed_attempts=03
+bad "the received time" "does not keep the received time" \
+    query --clickhouse "$CHURL" --received-since 2026-11-01
+bad "provenance" "does not keep where a record came from" count --clickhouse "$CHURL" --input http
+bad "a table name that is not one" "bad table" \
+    query --clickhouse "$CHURL" --clickhouse-table "events; DROP TABLE trail.events"
+bad "two sources" "give one of" query --clickhouse "$CHURL" --store "$S"
+bad "a cursor of other filters" "other filters" \
+    query --clickhouse "$CHURL" --event 'saml_*' --cursor "n.100.1764000000000000.00000000"
+check_eq "the table is still there" "$(ch_rows)" "$(store_last)"
+
+# a table that holds two stores: refused without --clickhouse-store, one with it
+chq "CREATE TABLE trail.two AS trail.events" >/dev/null
+chq "INSERT INTO trail.two SELECT * FROM trail.events" >/dev/null
+chq "INSERT INTO trail.two SELECT time, time_us, event_id, severity, severity_name, host, duser, src, phxTraceId, sourceServiceName, attrs.key, attrs.value, uuid, 'other', seq FROM trail.events" >/dev/null
+bad "two stores in the table" "several stores" \
+    query --clickhouse "$CHURL" --clickhouse-table trail.two
+SID=$(chq "SELECT any(store_id) FROM trail.events")
+"$TRAIL" count --clickhouse "$CHURL" --clickhouse-table trail.two --clickhouse-store "$SID" \
+    >"$WORK/count" 2>&1
+check_eq "--clickhouse-store picks one store" "$(cat "$WORK/count")" "$(store_last)"
+
+stop_traild
+finish
