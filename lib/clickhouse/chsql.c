@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -268,16 +269,19 @@ static int where_sql(struct trail_buf *o, const struct trail_query *q, const str
                    "so give the value in the form trail writes it (ints in decimal without "
                    "leading zeros, IPs in RFC 5952 form, times in UTC with microseconds)",
                    w->key, w->op == QOP_NE ? "!=" : "=", sb);
-    int r =
-        put(o, w->op == QOP_NE ? "NOT arrayExists((k, v) -> k = " : "arrayExists((k, v) -> k = ");
+    /* ClickHouse 18.16's lambdas cannot always see other columns: event_id stays outside */
+    int r = put(o, w->op == QOP_NE ? "NOT (" : "(");
+    if (r == 0 && w->cidr) {
+        r = ids_declaring(o, q->cat, w->key, w->klen, TRAIL_TYPE_IP);
+        if (r == 0)
+            r = put(o, " AND ");
+    }
+    if (r == 0)
+        r = put(o, "arrayExists((k, v) -> k = ");
     if (r == 0)
         r = chsql_quote(o, w->key, w->klen);
     if (r == 0 && w->cidr) {
         r = put(o, " AND ");
-        if (r == 0)
-            r = ids_declaring(o, q->cat, w->key, w->klen, TRAIL_TYPE_IP);
-        if (r == 0)
-            r = put(o, " AND ");
         if (r == 0)
             r = network_cond(o, w);
     } else if (r == 0 && w->op == QOP_PREFIX) {
@@ -290,7 +294,7 @@ static int where_sql(struct trail_buf *o, const struct trail_query *q, const str
             r = chsql_quote(o, w->value, w->vlen);
     }
     if (r == 0)
-        r = put(o, ", attrs.key, attrs.value)");
+        r = put(o, ", attrs.key, attrs.value))");
     return r;
 }
 
@@ -298,6 +302,24 @@ static int where_sql(struct trail_buf *o, const struct trail_query *q, const str
 
 /* A byte that is not part of a word (query.h, qword_char), lower-cased text assumed. */
 #define NONWORD "[\\x00-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]"
+
+/* Do two events declare the same keys as time? */
+static int same_time_keys(const struct trail_event_def *x, const struct trail_event_def *y)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < x->n_attrs && x->attrs[i]->type != TRAIL_TYPE_TIME)
+            i++;
+        while (j < y->n_attrs && y->attrs[j]->type != TRAIL_TYPE_TIME)
+            j++;
+        if (i == x->n_attrs || j == y->n_attrs)
+            return i == x->n_attrs && j == y->n_attrs;
+        if (strcmp(x->attrs[i]->key, y->attrs[j]->key) != 0)
+            return 0;
+        i++;
+        j++;
+    }
+}
 
 static int text_sql(struct trail_buf *o, const struct trail_query *q, const struct qtext *t,
                     char *err, size_t errlen)
@@ -316,32 +338,79 @@ static int text_sql(struct trail_buf *o, const struct trail_query *q, const stru
     }
     if (r == 0)
         r = put(&re, t->word_end ? "(?:" NONWORD "|$)" : "");
+    /*
+     * Times are not searched: the keys the catalog declares as time, in the
+     * events that declare them. The events are grouped by their set of time
+     * keys, one arrayExists each, so that no lambda needs event_id.
+     */
+    size_t n = q->cat ? trail_catalog_count(q->cat) : 0, nd = 0;
+    const struct trail_event_def **defs = calloc(n ? n : 1, sizeof(*defs));
+    uint8_t *done = calloc(n ? n : 1, 1);
+    if (r == 0 && (!defs || !done))
+        r = -ENOMEM;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct trail_event_def *d = trail_catalog_at(q->cat, i);
+        for (size_t a = 0; a < d->n_attrs; a++)
+            if (d->attrs[a]->type == TRAIL_TYPE_TIME) {
+                defs[nd++] = d;
+                break;
+            }
+    }
+    if (r == 0)
+        r = put(o, "((");
+    if (r == 0 && nd) { /* events without time keys: every value */
+        r = put(o, "event_id NOT IN (");
+        for (size_t i = 0; i < nd && r == 0; i++) {
+            r = put(o, i ? ", " : "");
+            if (r == 0)
+                r = chsql_quote(o, defs[i]->id, strlen(defs[i]->id));
+        }
+        if (r == 0)
+            r = put(o, ") AND ");
+    }
     if (r == 0)
         r = put(o, "arrayExists((k, v) -> match(lower(v), ");
     if (r == 0)
         r = chsql_quote(o, re.data, re.len);
     if (r == 0)
-        r = put(o, ")");
-    /* times are not searched: the keys the catalog declares as time, in the events declaring so */
-    size_t n = q->cat ? trail_catalog_count(q->cat) : 0;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        const struct trail_event_def *d = trail_catalog_at(q->cat, i);
-        for (size_t a = 0; a < d->n_attrs && r == 0; a++) {
-            if (d->attrs[a]->type != TRAIL_TYPE_TIME)
+        r = put(o, "), attrs.key, attrs.value))");
+    for (size_t i = 0; i < nd && r == 0; i++) {
+        if (done[i])
+            continue;
+        r = put(o, " OR (event_id IN ("); /* the events with defs[i]'s time keys */
+        int first = 1;
+        for (size_t j = i; j < nd && r == 0; j++) {
+            if (done[j] || !same_time_keys(defs[i], defs[j]))
                 continue;
-            r = put(o, " AND NOT (k = ");
+            done[j] = 1;
+            r = put(o, first ? "" : ", ");
+            first = 0;
             if (r == 0)
-                r = chsql_quote(o, d->attrs[a]->key, d->attrs[a]->key_len);
-            if (r == 0)
-                r = put(o, " AND event_id = ");
-            if (r == 0)
-                r = chsql_quote(o, d->id, strlen(d->id));
-            if (r == 0)
-                r = put(o, ")");
+                r = chsql_quote(o, defs[j]->id, strlen(defs[j]->id));
         }
+        if (r == 0)
+            r = put(o, ") AND arrayExists((k, v) -> k NOT IN (");
+        first = 1;
+        for (size_t a = 0; a < defs[i]->n_attrs && r == 0; a++) {
+            const struct trail_attr_def *ad = defs[i]->attrs[a];
+            if (ad->type != TRAIL_TYPE_TIME)
+                continue;
+            r = put(o, first ? "" : ", ");
+            first = 0;
+            if (r == 0)
+                r = chsql_quote(o, ad->key, ad->key_len);
+        }
+        if (r == 0)
+            r = put(o, ") AND match(lower(v), ");
+        if (r == 0)
+            r = chsql_quote(o, re.data, re.len);
+        if (r == 0)
+            r = put(o, "), attrs.key, attrs.value))");
     }
     if (r == 0)
-        r = put(o, ", attrs.key, attrs.value)");
+        r = put(o, ")");
+    free(defs);
+    free(done);
     trail_buf_free(&re);
     return r;
 }

@@ -147,8 +147,8 @@ done < <(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     e = json.loads(l)
     if e.get("host") == "idp-h" and "\n" not in e["attrs"]["duser"]: print(e["attrs"]["duser"])' "$WORK/events.ndjson")
-"$TRAIL" query --clickhouse "$CHURL" --text "o'brien" --limit 0 --format ndjson >"$WORK/got" 2>&1
-check_eq "--text with a quote" "$(oracle check-events "$WORK/got" --text "o'brien")" ok
+"$TRAIL" query --clickhouse "$CHURL" --text "ünïcödé" --limit 0 --format ndjson >"$WORK/got" 2>&1
+check_eq "--text with UTF-8" "$(oracle check-events "$WORK/got" --text "ünïcödé")" ok
 
 # bad BADNAME PATTERN ARGS...: exit status 2 and a message matching PATTERN
 bad() {
