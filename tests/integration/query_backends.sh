@@ -121,7 +121,7 @@ check "the sink copies every record of the store into ClickHouse" wait_for 60 de
 check_eq "traild wrote nothing more meanwhile" "$(ch_rows)" "$(store_last)"
 
 # the oracle's answers against all three sources, pages and counts included
-python3 "$(dirname "$0")/query_backends.py" "${BACKEND_QUERIES:-40}" 7 "$WORK/catalog.json" \
+python3 "$(dirname "$0")/query_backends.py" "${BACKEND_QUERIES:-15}" 7 "$WORK/catalog.json" \
     "$WORK/events.ndjson" "$WORK/dump.ndjson" \
     --store "$S" -- --url "$URL" -- --clickhouse "$CHURL" >"$WORK/backends.out" 2>&1
 tail -5 "$WORK/backends.out"
