@@ -209,11 +209,14 @@ static int policy_check(const struct trail_witness_policy *p, const struct trail
     return cli_policy_report(p, found ? cp : NULL, best, stdout);
 }
 
+static int check_bundle(const char *cmd, const char *path, const char *pubkey_path,
+                        const char *policy_path);
+
 static int proof_check(int argc, char **argv)
 {
     const char *cmd = "proof check";
     const char *proof_path = NULL, *pubkey_path = NULL, *leaf_hex = NULL, *event_path = NULL;
-    const char *policy_path = NULL;
+    const char *policy_path = NULL, *bundle_path = NULL;
     struct trail_witness_policy *policy = NULL;
     const char *checkpoint_args[MAX_CHECKPOINTS];
     int n_checkpoint_args = 0;
@@ -244,12 +247,21 @@ static int proof_check(int argc, char **argv)
             slot = &checkpoint_args[n_checkpoint_args++];
         } else if (arg[0] == '-' && arg[1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s' (see 'trail proof --help')", arg);
-        else
+        else if (!bundle_path) {
+            bundle_path = arg;
+            continue;
+        } else
             return cli_usage_error(cmd, "unexpected argument '%s' (see 'trail proof --help')", arg);
         const char *v = cli_option_value(argc, argv, &i, arg);
         if (!v || !*v)
             return cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(arg, "="), arg);
         *slot = v;
+    }
+    if (bundle_path) {
+        if (proof_path || n_checkpoint_args || leaf_hex || event_path)
+            return cli_usage_error(cmd, "a bundle holds its proofs, checkpoint and records: "
+                                        "give only --pubkey and --policy with it");
+        return check_bundle(cmd, bundle_path, pubkey_path, policy_path);
     }
     if (!proof_path)
         return cli_usage_error(cmd, "--proof FILE is required");
@@ -763,6 +775,318 @@ out:
     return status;
 }
 
+/* ---- evidence bundles ---- */
+
+#define MAX_BUNDLE_BYTES (256u << 20)
+
+/* The public key of --pubkey: a PEM file, or a file holding a C2SP verifier key. */
+static int load_log_key(const char *cmd, const char *path, struct trail_key **ret)
+{
+    int r = trail_key_load_public(path, ret);
+    if (r != TRAIL_E_PARSE) {
+        if (r < 0)
+            return cli_usage_error(cmd, "cannot load public key %s: %s", path, trail_strerror(r));
+        return 0;
+    }
+    struct trail_buf buf = {0};
+    char name[TRAIL_ORIGIN_MAX + 1];
+    r = cli_read_file(path, 1 << 16, &buf);
+    size_t len = buf.len;
+    while (len && (buf.data[len - 1] == '\n' || buf.data[len - 1] == '\r'))
+        len--;
+    if (r == 0)
+        r = trail_key_from_verifier(buf.data ? buf.data : "", len, name, ret);
+    trail_buf_free(&buf);
+    if (r < 0)
+        return cli_usage_error(cmd,
+                               "cannot load public key %s: neither a PEM Ed25519 public key nor a "
+                               "verifier key NAME+KEYID+BASE64",
+                               path);
+    return 0;
+}
+
+/* The signature lines of note after the first (the log's own): the cosignatures offered. */
+static size_t cosignature_lines(const char *note, size_t len)
+{
+    size_t i = 1, lines = 0;
+    while (i < len && !(note[i] == '\n' && note[i - 1] == '\n'))
+        i++;
+    for (i++; i < len; i++)
+        lines += note[i] == '\n';
+    return lines ? lines - 1 : 0;
+}
+
+/*
+ * `trail proof check BUNDLE`: the note's signature by the log's key, the
+ * cosignatures against the policy, each record's leaf and inclusion proof to
+ * the checkpoint's root; then the events.
+ */
+static int check_bundle(const char *cmd, const char *path, const char *pubkey_path,
+                        const char *policy_path)
+{
+    struct trail_buf buf = {0}, json = {0};
+    struct trail_bundle *b = NULL;
+    struct trail_key *key = NULL;
+    struct trail_witness_policy *policy = NULL;
+    struct trail_event *ev = NULL;
+    char err[300], when[32], root[2 * TRAIL_HASH_LEN + 1];
+    int status, r;
+
+    if (!pubkey_path && !policy_path)
+        return cli_usage_error(cmd, "a bundle is checked against --pubkey KEY (the log's key), "
+                                    "--policy FILE (its witnesses), or both");
+    r = cli_read_file(path, MAX_BUNDLE_BYTES, &buf);
+    if (r < 0) {
+        status = cli_usage_error(cmd, "cannot read bundle %s: %s", path, trail_strerror(r));
+        goto out;
+    }
+    r = trail_bundle_parse(buf.data ? buf.data : "", buf.len, &b, err, sizeof(err));
+    if (r < 0) {
+        status = cli_usage_error(cmd, "%s: %s", path, r == TRAIL_E_PARSE ? err : trail_strerror(r));
+        goto out;
+    }
+    if (policy_path && (status = cli_policy_load(cmd, policy_path, &policy)) != 0)
+        goto out;
+    if (pubkey_path && (status = load_log_key(cmd, pubkey_path, &key)) != 0)
+        goto out;
+
+    /* 1. the log's signature */
+    const struct trail_checkpoint *cp = &b->checkpoint;
+    trail_time_format(cp->time_us, when);
+    trail_hash_to_hex(cp->root, root);
+    if (key) {
+        if (!trail_checkpoint_signed_by(cp, key)) {
+            status = cli_fail(cmd, "%s: the checkpoint is signed by key %s, not by the given key",
+                              path, cp->key_id);
+            goto out;
+        }
+        if (trail_checkpoint_verify(cp, key) < 0) {
+            status = cli_fail(cmd,
+                              "%s: the checkpoint's signature does not verify: its note was "
+                              "altered or forged",
+                              path);
+            goto out;
+        }
+        printf("signature ok: %s size %" PRIu64 " at %s, key %s\n", cp->origin, cp->tree_size, when,
+               cp->key_id);
+    } else {
+        printf("signature not checked (no --pubkey): %s size %" PRIu64 " at %s, key %s; the "
+               "witnesses' cosignatures vouch for it\n",
+               cp->origin, cp->tree_size, when, cp->key_id);
+    }
+
+    /* 2. the witnesses */
+    size_t offered = cosignature_lines(b->note, b->note_len);
+    if (policy) {
+        size_t valid = 0, quorum;
+        r = trail_witness_policy_check(policy, cp, b->note, b->note_len, &valid, &quorum);
+        if (r < 0 && r != TRAIL_E_SIGNATURE && r != TRAIL_E_INTEGRITY) {
+            status =
+                cli_fail(cmd, "%s: cannot check the cosignatures: %s", path, trail_strerror(r));
+            goto out;
+        }
+        if (valid < offered)
+            printf("%zu of %zu cosignature lines do not verify with a witness of the policy "
+                   "(altered, or of a witness it does not name)\n",
+                   offered - valid, offered);
+        if (cli_policy_report(policy, cp, valid, stdout) != 0) {
+            status =
+                cli_fail(cmd, "%s: not enough cosignatures for the policy %s", path, policy_path);
+            goto out;
+        }
+    } else {
+        printf("cosignatures not checked (no --policy): %zu offered\n", offered);
+    }
+
+    /* 3. every record to the root */
+    for (size_t i = 0; i < b->n_events; i++) {
+        const struct trail_bundle_event *e = &b->events[i];
+        if (trail_proof_verify_inclusion(&e->proof, e->proof.leaf_hash, cp->root) != 0) {
+            status = cli_fail(cmd,
+                              "%s: event %" PRIu64 ": its record and path do not lead to the "
+                              "checkpoint's root %s: the record or its proof was altered",
+                              path, e->seq, root);
+            goto out;
+        }
+    }
+    printf("inclusion ok: %zu events are records of %s's tree of %" PRIu64 " records (root %s)\n",
+           b->n_events, cp->origin, cp->tree_size, root);
+
+    /* 4. the events, as JSON lines */
+    struct trail_catalog *cat = cli_catalog();
+    if (!cat || trail_event_new(cat, NULL, &ev) < 0) {
+        status = cli_fail(cmd, "%s", strerror(ENOMEM));
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_events; i++) {
+        trail_buf_reset(&json);
+        r = trail_bundle_event_decode(b, i, ev);
+        if (r == 0)
+            r = trail_event_to_json(ev, &json);
+        if (r < 0) {
+            status = cli_fail(cmd, "%s: event %" PRIu64 ": its record holds no event: %s", path,
+                              b->events[i].seq, trail_strerror(r));
+            goto out;
+        }
+        fwrite(json.data, 1, json.len, stdout);
+        fputc('\n', stdout);
+    }
+    status = fflush(stdout) == 0 ? 0 : cli_fail(cmd, "cannot write: %s", strerror(errno));
+out:
+    trail_event_free(ev);
+    trail_bundle_free(b);
+    trail_key_free(key);
+    trail_witness_policy_free(policy);
+    trail_buf_free(&buf);
+    trail_buf_free(&json);
+    return status;
+}
+
+/* The bundle of seqs from the traild at url: GET /v1/proof/bundle?seq=A,B,... */
+static int bundle_from_url(const char *cmd, const char *url, const struct trail_client_opts *co,
+                           const uint64_t *seqs, size_t n, struct trail_buf *out)
+{
+    struct trail_client *c = NULL;
+    struct trail_buf path = {0};
+    char err[512], num[32];
+    int status = 1, code = 0, r;
+    if (trail_client_open(url, co, &c, err, sizeof(err)) < 0)
+        return cli_usage_error(cmd, "bad --url %s", err);
+    r = trail_buf_append(&path, "/v1/proof/bundle?seq=", 21);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        snprintf(num, sizeof(num), "%s%" PRIu64, i ? "," : "", seqs[i]);
+        r = trail_buf_append(&path, num, strlen(num) + 1);
+        path.len--; /* kept NUL-terminated */
+    }
+    if (r < 0) {
+        status = cli_fail(cmd, "%s", strerror(ENOMEM));
+        goto out;
+    }
+    r = trail_client_request(c, "GET", path.data, NULL, NULL, 0, &code, err, sizeof(err));
+    if (r == 0)
+        r = trail_client_read_all(c, out, err, sizeof(err));
+    if (r < 0) {
+        status = cli_fail(cmd, "%s: %s", url, err);
+        goto out;
+    }
+    if (code != 200) {
+        size_t l = out->len;
+        while (l && out->data[l - 1] == '\n')
+            l--;
+        status = cli_fail(cmd, "traild answered %d: %.*s", code, (int)(l > 400 ? 400 : l),
+                          out->data ? out->data : "");
+        goto out;
+    }
+    status = 0;
+out:
+    trail_buf_free(&path);
+    trail_client_close(c);
+    return status;
+}
+
+static int proof_bundle_cmd(int argc, char **argv)
+{
+    const char *cmd = "proof bundle";
+    const char *store = NULL, *url = NULL, *out_path = NULL;
+    struct cli_conn conn = {0};
+    struct trail_client_opts co;
+    struct trail_store *s = NULL;
+    struct trail_buf text = {0};
+    struct trail_bundle *b = NULL;
+    uint64_t *seqs = calloc(argc, sizeof(*seqs));
+    size_t n = 0, cosigs = 0;
+    char err[300];
+    int status, r, m;
+
+    if (!seqs)
+        return cli_fail(cmd, "%s", strerror(ENOMEM));
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **slot = NULL;
+        if (cli_is_option(arg, NULL, "--store"))
+            slot = &store;
+        else if (cli_is_option(arg, NULL, "--url"))
+            slot = &url;
+        else if (cli_is_option(arg, NULL, "--out"))
+            slot = &out_path;
+        else if ((m = cli_conn_opt(argv, argc, &i, &conn)) != 0) {
+            if (m < 0) {
+                status = cli_usage_error(cmd, "%s needs a value", arg);
+                goto out;
+            }
+            continue;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            status = cli_usage_error(cmd, "unknown option '%s' (see 'trail proof --help')", arg);
+            goto out;
+        } else {
+            if (cli_parse_u64(arg, UINT64_MAX, &seqs[n]) < 0 || seqs[n] == 0) {
+                status = cli_usage_error(cmd, "'%s' is not a sequence number (1 or more)", arg);
+                goto out;
+            }
+            n++;
+            continue;
+        }
+        const char *v = cli_option_value(argc, argv, &i, arg);
+        if (!v || !*v) {
+            status = cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(arg, "="), arg);
+            goto out;
+        }
+        *slot = v;
+    }
+    if (n == 0 || n > TRAIL_BUNDLE_MAX) {
+        status = cli_usage_error(cmd, "needs 1 to %d sequence numbers SEQ...", TRAIL_BUNDLE_MAX);
+        goto out;
+    }
+    if (!store == !url) {
+        status = cli_usage_error(cmd, "give --store DIR or --url URL");
+        goto out;
+    }
+    if (url) {
+        if ((status = cli_conn_opts(cmd, &conn, &co)) != 0 ||
+            (status = bundle_from_url(cmd, url, &co, seqs, n, &text)) != 0)
+            goto out;
+    } else {
+        if ((status = open_store_reader(cmd, store, &s)) != 0)
+            goto out;
+        r = trail_bundle_make(s, store, NULL, seqs, n, &text, &cosigs, err, sizeof(err));
+        if (r < 0) {
+            status = r == -EINVAL ? cli_usage_error(cmd, "%s", err) : cli_fail(cmd, "%s", err);
+            goto out;
+        }
+    }
+    /* what traild sent is read back before it is kept */
+    r = trail_bundle_parse(text.data ? text.data : "", text.len, &b, err, sizeof(err));
+    if (r < 0) {
+        status = cli_fail(cmd, "the bundle does not read back: %s", err);
+        goto out;
+    }
+    cosigs = cosignature_lines(b->note, b->note_len);
+    if (out_path) {
+        if ((r = write_file(out_path, text.data, text.len)) < 0) {
+            status = cli_fail(cmd, "cannot write %s: %s", out_path, trail_strerror(r));
+            goto out;
+        }
+    } else {
+        fwrite(text.data, 1, text.len, stdout);
+    }
+    if (cosigs)
+        cli_note("%s: %zu events, checkpoint of size %" PRIu64 " with %zu cosignatures",
+                 out_path ? out_path : "bundle", b->n_events, b->checkpoint.tree_size, cosigs);
+    else
+        cli_note("%s: %zu events, checkpoint of size %" PRIu64
+                 " NOT COSIGNED: no witness cosigned a checkpoint covering them, so only the "
+                 "log's own signature vouches for it",
+                 out_path ? out_path : "bundle", b->n_events, b->checkpoint.tree_size);
+    status = fflush(stdout) == 0 ? 0 : cli_fail(cmd, "cannot write: %s", strerror(errno));
+out:
+    trail_bundle_free(b);
+    trail_store_close(s);
+    trail_buf_free(&text);
+    cli_conn_free(&conn);
+    free(seqs);
+    return status;
+}
+
 struct subcommand {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -772,6 +1096,7 @@ static const struct subcommand subcommands[] = {
     {"check", proof_check},
     {"inclusion", proof_inclusion_cmd},
     {"consistency", proof_consistency_cmd},
+    {"bundle", proof_bundle_cmd},
 };
 
 int cmd_proof(int argc, char **argv)

@@ -2473,6 +2473,74 @@ struct trail_verify_opts {
 int trail_verify_store(const char *dir, const struct trail_verify_opts *opts,
                        struct trail_verify_report *ret_report);
 
+/*
+ * Evidence bundles: records of a store, their inclusion proofs and one
+ * checkpoint (cosigned by witnesses when a tlog-witness sink got it
+ * cosigned) in one text file, trail-bundle/1 (docs/integrity.md, "Evidence
+ * bundles"), that its holder checks offline with nothing else.
+ */
+#define TRAIL_BUNDLE_MAX 1000 /* events in one bundle */
+
+/*
+ * trail_bundle_make - append to out the bundle of the records seqs[0..n)
+ * (in any order; repeats count once) of store, whose directory is dir. The
+ * checkpoint is the newest one in dir/sinks/NAME.cosigned (a tlog-witness
+ * sink's) that covers every record and that the store's tree agrees with,
+ * with the cosignature lines of every such file; else latest (NULL: the
+ * last of dir/checkpoints) alone. Every proof is checked against the
+ * checkpoint's root before it is written. Sets *ret_cosignatures (may be
+ * NULL) to the number of cosignature lines. Returns 0; -EINVAL (n is 0 or
+ * over TRAIL_BUNDLE_MAX); TRAIL_E_NOT_FOUND (a record not in the store, or
+ * no checkpoint covers them yet); TRAIL_E_INTEGRITY (the store's tree does
+ * not lead to the checkpoint's root); -ENOMEM or another -errno. err (size
+ * errlen) says why. out is unchanged on failure.
+ */
+int trail_bundle_make(struct trail_store *store, const char *dir,
+                      const struct trail_checkpoint *latest, const uint64_t *seqs, size_t n,
+                      struct trail_buf *out, size_t *ret_cosignatures, char *err, size_t errlen);
+
+/* One event of a bundle, read. */
+struct trail_bundle_event {
+    uint64_t seq;
+    uint8_t *record; /* the record's canonical bytes */
+    size_t record_len;
+    /* the inclusion proof of leaf seq - 1 in the checkpoint's tree; its leaf_hash is
+       computed from record, so that verifying the proof checks the record */
+    struct trail_proof proof;
+};
+
+/* A bundle, read: nothing in it is checked yet but its form. */
+struct trail_bundle {
+    uint8_t store_id[16]; /* the store's id: derives the uuid of events stored without one */
+    char *note;           /* the checkpoint's signed note with its cosignatures, NUL-terminated */
+    size_t note_len;
+    struct trail_checkpoint checkpoint; /* read from the note; signature not checked */
+    size_t n_events;
+    struct trail_bundle_event *events; /* by increasing seq, each <= checkpoint.tree_size */
+};
+
+/*
+ * trail_bundle_parse - read the bundle text[0..len). Checks only its form:
+ * signatures, cosignatures and proofs are the caller's to check
+ * (trail_checkpoint_verify, trail_witness_policy_check on note,
+ * trail_proof_verify_inclusion with each event's proof.leaf_hash). Returns
+ * 0 with *ret (free with trail_bundle_free), TRAIL_E_PARSE with err saying
+ * which line is wrong and how, or -ENOMEM.
+ */
+int trail_bundle_parse(const char *text, size_t len, struct trail_bundle **ret, char *err,
+                       size_t errlen);
+
+/*
+ * trail_bundle_event_decode - decode event i of b from its record into ev
+ * (made with trail_event_new(cat, NULL, ..); its content is replaced).
+ * Returns 0, TRAIL_E_CORRUPT (not a record, or one of another seq),
+ * TRAIL_E_VERSION, -EINVAL (no event i) or -ENOMEM.
+ */
+int trail_bundle_event_decode(const struct trail_bundle *b, size_t i, struct trail_event *ev);
+
+/* trail_bundle_free - free a bundle (NULL: nothing). */
+void trail_bundle_free(struct trail_bundle *b);
+
 /* ------------------------------------------------------------------------ */
 /* Query                                                                    */
 /* ------------------------------------------------------------------------ */

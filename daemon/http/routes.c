@@ -4,7 +4,7 @@
  *
  *   POST /v1/events     events in (routes_ingest.c)
  *   GET  /v1/catalog, /v1/checkpoint, /healthz, /metrics   (routes_info.c)
- *   GET  /v1/proof, /v1/verify, /v1/sinks, /v1/rules, POST /v1/verify,
+ *   GET  /v1/proof, /v1/proof/bundle, /v1/verify, /v1/sinks, /v1/rules, POST /v1/verify,
  *                       and the web viewer's files at / (viewer_http.c)
  *   GET  /v1/events, /v1/count, /v1/events/stream   queries (query_http.c)
  *   GET, POST /v1/events/export  downloads, and their tickets (query_http.c)
@@ -42,6 +42,13 @@ static int viewer_route(struct req *rq)
     int r = viewer_api(rq->conn, rq->route->method, rq->route->path, &rq->answer, &rq->status);
     rq->answered = r == 0;
     return r;
+}
+
+/* GET /v1/proof/bundle: a download, queued by viewer_http.c itself */
+static int bundle_route(struct req *rq)
+{
+    rq->queued = viewer_bundle_answer(rq->conn);
+    return 2;
 }
 
 /* ---- the query routes (query_http.c): they queue their own answers ---- */
@@ -100,6 +107,7 @@ const struct route http_routes[] = {
     {"GET", "/healthz", route_get_healthz, 0, AUTH_OPEN, 0, NULL},
     {"GET", "/metrics", route_get_metrics, 0, ROLE_READ, 0, PROMETHEUS_TEXT},
     {"GET", "/v1/proof", viewer_route, 0, ROLE_READ, 0, NULL},
+    {"GET", "/v1/proof/bundle", bundle_route, 0, ROLE_READ, 0, NULL},
     {"GET", "/v1/verify", viewer_route, 0, ROLE_READ, 0, NULL},
     {"POST", "/v1/verify", viewer_route, 0, ROLE_ADMIN, 0, NULL},
     {"GET", "/v1/sinks", viewer_route, 0, ROLE_ADMIN, 0, NULL},

@@ -15,6 +15,11 @@
  *       400 bad seq, 404 no such record or no checkpoint yet, 409 the record
  *       is newer than the latest checkpoint ("checkpoint_size" says how far
  *       it reaches), 410 the record was purged.
+ *   GET /v1/proof/bundle?seq=N[,N...]
+ *       the evidence bundle (trail-bundle/1, lib/verify/bundle.c) of 1 to
+ *       1000 records: text/plain, Content-Disposition: attachment. 400 bad
+ *       seq, 404 a record not in the store or not covered by a checkpoint
+ *       yet (JSON {"error":..}).
  *   GET /v1/verify    the last run of trail_verify_store() on the store:
  *       {"state":"running"|"done"|"failed","started":..,"finished":..,
  *        "ok":bool,"records":..,"first_seq":..,"last_seq":..,"root":..,
@@ -50,6 +55,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +349,76 @@ out:
     trail_event_free(ev);
     free(rec);
     return r;
+}
+
+/* ---- GET /v1/proof/bundle ---- */
+
+static enum MHD_Result bundle_queue(struct MHD_Connection *conn, int status, const char *type,
+                                    const char *disposition, struct trail_buf *b)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        b->len, b->data ? b->data : "", b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        trail_buf_free(b);
+        return MHD_NO;
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (disposition)
+        MHD_add_response_header(resp, "Content-Disposition", disposition);
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
+    return r;
+}
+
+static enum MHD_Result bundle_error(struct MHD_Connection *conn, int status, const char *msg)
+{
+    struct trail_buf b = {0};
+    if (answer_error(&b, &status, status, msg) < 0) {
+        trail_buf_free(&b);
+        return MHD_NO;
+    }
+    return bundle_queue(conn, status, "application/json", NULL, &b);
+}
+
+enum MHD_Result viewer_bundle_answer(struct MHD_Connection *conn)
+{
+    const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "seq");
+    uint64_t seqs[TRAIL_BUNDLE_MAX];
+    size_t n = 0;
+    char err[400], name[96];
+    int bad = !arg || !*arg;
+    for (const char *p = arg; !bad && *p;) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+        bad = n == TRAIL_BUNDLE_MAX || !end || errno || v == 0 || (*end && *end != ',') ||
+              (*end == ',' && !end[1]);
+        if (!bad) {
+            seqs[n++] = v;
+            p = *end ? end + 1 : end;
+        }
+    }
+    if (bad)
+        return bundle_error(conn, 400,
+                            "seq=N[,N...] is required: 1 to 1000 records' sequence numbers");
+    struct trail_checkpoint cp;
+    int have = latest_checkpoint(&cp) == 0;
+    const struct config *cfg = traild_config();
+    struct trail_buf b = {0};
+    size_t cosigs = 0;
+    int r = trail_bundle_make(traild.store, cfg->store_path, have ? &cp : NULL, seqs, n, &b,
+                              &cosigs, err, sizeof(err));
+    if (r < 0) {
+        trail_buf_free(&b);
+        return bundle_error(conn, r == TRAIL_E_NOT_FOUND ? 404 : r == -EINVAL ? 400 : 500, err);
+    }
+    snprintf(name, sizeof(name), "attachment; filename=\"trail-bundle-%" PRIu64 "%s.txt\"", seqs[0],
+             n > 1 ? "-more" : "");
+    return bundle_queue(conn, 200, "text/plain; charset=utf-8", name, &b);
 }
 
 /* ---- /v1/verify ---- */

@@ -46,6 +46,12 @@ int viewer_asset_answer(struct MHD_Connection *conn, const char *method, const c
                         enum MHD_Result *ret);
 
 /*
+ * viewer_bundle_answer - answer GET /v1/proof/bundle?seq=N[,N...] (queues
+ * its own answer: a text/plain download, or a JSON error).
+ */
+enum MHD_Result viewer_bundle_answer(struct MHD_Connection *conn);
+
+/*
  * viewer_api - answer one of the API routes above (method and path as
  * routed). Appends the JSON answer to answer and sets *ret_status. Returns
  * 0, or -ENOMEM (the caller answers 500).
