@@ -65,6 +65,16 @@ async function answer(res) {
   return body;
 }
 
+/**
+ * getBlob - GET path as a file (a download): its bytes as a Blob; throws
+ * HttpError on any non-2xx, with traild's {"error":...} message.
+ */
+export async function getBlob(path) {
+  const res = await fetch(path, { headers: headers({ Accept: '*/*' }), cache: 'no-store' });
+  if (!res.ok) await answer(res);
+  return res.blob();
+}
+
 /** getJSON - GET path and parse the JSON answer; throws HttpError on any non-2xx. */
 export async function getJSON(path, opts = {}) {
   const res = await fetch(path, { headers: headers(), signal: opts.signal, cache: 'no-store' });

@@ -5,7 +5,7 @@
 //
 // Not here: the proof check itself (merkle.js).
 
-import { getJSON } from './api.js';
+import { getBlob, getJSON } from './api.js';
 import { checkProof } from './merkle.js';
 import { checkSignature, verifierKey } from './note.js';
 import { SEV_NAME, $, h, put, sevBadge, timeEl } from './util.js';
@@ -131,7 +131,35 @@ export async function openDetail(seq, push = true) {
     check = { ok: false, reason: e.message, steps: [{ label: 'check', ok: false, detail: e.message }] };
   }
   if (gen !== detailGen) return;
-  put(proofBox, ...proofView(p, check, !shown));
+  put(proofBox, ...proofView(p, check, !shown), bundleLink(seq));
+}
+
+// The evidence bundle of this event (docs/integrity.md section 15): the
+// record, its proof and the newest cosigned checkpoint in one file that
+// `trail proof check BUNDLE --policy FILE` checks offline. Fetched with the
+// token like every request, then saved from a blob.
+function bundleLink(seq) {
+  const status = h('span', { class: 'muted', id: 'bundle-status' });
+  const btn = h('button', { type: 'button', id: 'bundle-download' }, 'Download evidence bundle');
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    status.textContent = '';
+    try {
+      const blob = await getBlob('/v1/proof/bundle?seq=' + seq);
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `trail-bundle-${seq}.txt`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      status.textContent = ' check it offline: trail proof check trail-bundle-' + seq + '.txt --policy FILE';
+    } catch (e) {
+      status.textContent = ' no bundle: ' + e.message;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return h('p', { class: 'bundle' }, btn, status);
 }
 
 function detailHead(ev) {

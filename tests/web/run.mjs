@@ -13,7 +13,8 @@
 // login test), TRAIL_STORE (the store traild writes), TRAIL_ORACLE
 // (oracle.py), TRAIL_EVENTS (the generated NDJSON imported into the store),
 // TRAIL_CATALOGS (`trail events --format json` files, colon-separated),
-// TRAIL_DUMP (a program printing a store's records as NDJSON), WEB_ARTIFACTS (where screenshots go), CHROMIUM
+// TRAIL_DUMP (a program printing a store's records as NDJSON), TRAIL_CLI (the trail
+// command), TRAIL_PUBKEY (traild's checkpoint public key, PEM), WEB_ARTIFACTS (where screenshots go), CHROMIUM
 // (default /usr/bin/chromium), WEB_TEST_FILTER (a substring: run only the
 // tests whose name has it), WEB_TEST_TAG (run only the tests with that tag:
 // `clock`, the ones whose outcome depends on the clock; web_viewer.sh sets it
@@ -323,6 +324,26 @@ test('detail panel: attributes, CEF, JSON and a verified proof', async (page) =>
   const attrKeys = await page.locator('#detail-attrs th').allTextContents();
   for (const k of Object.keys(json.attrs)) assert.ok(attrKeys.includes(k), 'attribute ' + k + ' shown');
   await shot(page, 'detail-verified');
+});
+
+test('detail panel: the evidence bundle downloads and trail proof check accepts it', async (page) => {
+  const seq = 7;
+  await page.goto(BASE + '/?seq=' + seq);
+  await page.waitForFunction(() => /verified/.test((document.getElementById('proof-status') || {}).textContent || ''), null, {
+    timeout: 20000,
+  });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bundle-download')]);
+  assert.equal(download.suggestedFilename(), `trail-bundle-${seq}.txt`);
+  const file = await download.path();
+  // checked offline by the CLI, with the log's key and nothing else
+  const out = execFileSync(process.env.TRAIL_CLI, ['proof', 'check', file, '--pubkey', process.env.TRAIL_PUBKEY], {
+    encoding: 'utf8',
+  });
+  assert.match(out, /^signature ok: /m);
+  assert.match(out, /^inclusion ok: 1 events are records of /m);
+  const printed = JSON.parse(out.trim().split('\n').pop());
+  const p = await (await api('/v1/proof?seq=' + seq)).json();
+  assert.deepEqual(printed, p.event, 'the event printed is the one traild holds');
 });
 
 for (const [what, tamper] of [
