@@ -51,9 +51,10 @@ unit-test: test-deps build
 	scripts/ctest.sh $(BUILD) --output-on-failure -j $(JOBS)
 
 # DEDUP_ROUNDS: the kill -9 rounds of daemon_dedup, 50 in the normal pass, 10 under the sanitizers;
-# ORACLE_QUERIES: test_query_oracle's random queries, 300 in the normal pass, 100 under ASan
+# ORACLE_QUERIES: test_query_oracle's random queries, 300 in the normal pass, 100 under ASan;
+# BACKEND_QUERIES: query_backends' random queries over store, traild and ClickHouse, 15, 5 under ASan
 asan-test: test-deps asan-build
-	DEDUP_ROUNDS=10 ORACLE_QUERIES=100 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	DEDUP_ROUNDS=10 ORACLE_QUERIES=100 BACKEND_QUERIES=5 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/ctest.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # A race stops traild (halt_on_error) and leaves a report in $(TSAN_BUILD)/tsan-report.*:
