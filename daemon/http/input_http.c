@@ -27,6 +27,7 @@
 #include "core/traild.h"
 #include "http/query_http.h"
 #include "http/routes.h"
+#include "http/tickets.h"
 #include "http/tiles_http.h"
 #include "http/tls_http.h"
 #include "http/viewer_http.h"
@@ -531,14 +532,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 certp = &cert;
             }
             struct auth_result ar;
-            /* a link to an export carries a one-use ticket instead of a token */
+            /* a link to a download (an export, a report run) carries a one-use
+             * ticket bound to its path instead of a token (tickets.h) */
             const char *ticket =
-                strcmp(method, "GET") == 0 && strcmp(rq->route->path, "/v1/events/export") == 0
+                strcmp(method, "GET") == 0 && rq->route->need == ROLE_READ
                     ? MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ticket")
                     : NULL;
-            if (ticket && query_http_ticket_take(ticket, ar.who, sizeof(ar.who)))
+            if (ticket && ticket_take(ticket, url, ar.who, sizeof(ar.who))) {
                 ar.status = 0;
-            else
+                ar.role = ROLE_READ;
+            } else
                 auth_check(cfg, rq->route->need, authorization, certp, &ar);
             if (ar.status)
                 return refuse(rq, cfg, &ar, method, url);

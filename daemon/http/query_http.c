@@ -60,6 +60,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/traild.h"
+#include "http/tickets.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -76,8 +77,6 @@
 #define KEEPALIVE_MS 15000
 #define PUMP_MS      200
 #define EXPORT_CHUNK 65536 /* bytes made per read of the client */
-#define TICKETS      64
-#define TICKET_MS    60000
 
 static pthread_mutex_t ix_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct trail_index *qix;
@@ -850,56 +849,7 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
     return ret;
 }
 
-/* ---- export tickets: a plain link's credentials ---- */
-
-struct ticket {
-    char id[33];
-    int64_t expires_ms; /* 0: free */
-    char who[160];
-};
-
-static pthread_mutex_t tickets_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ticket tickets[TICKETS];
-
-struct url_args {
-    struct trail_buf *out;
-    int r;
-};
-
-/* Append &key=value, percent-encoded, for each parameter but a ticket. */
-static enum MHD_Result url_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *value)
-{
-    struct url_args *a = cls;
-    (void)kind;
-    if (strcmp(key, "ticket") == 0 || a->r < 0)
-        return MHD_YES;
-    static const char hex[] = "0123456789ABCDEF";
-    const char *parts[2] = {key, value ? value : ""};
-    a->r = trail_buf_append(a->out, "&", 1);
-    for (int k = 0; k < 2 && a->r == 0; k++) {
-        if (k)
-            a->r = trail_buf_append(a->out, "=", 1);
-        for (const unsigned char *c = (const unsigned char *)parts[k]; *c && a->r == 0; c++) {
-            char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-            int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                        (*c >= '0' && *c <= '9') || strchr("-_.~*", *c);
-            a->r = plain ? trail_buf_append(a->out, (const char *)c, 1)
-                         : trail_buf_append(a->out, e, 3);
-        }
-    }
-    return MHD_YES;
-}
-
-/* "/v1/events/export?ticket=ID&<the request's parameters>" into out. */
-static int export_url(struct MHD_Connection *conn, const char *id, struct trail_buf *out)
-{
-    struct url_args a = {.out = out};
-    a.r = json_printf(out, "/v1/events/export?ticket=%s", id);
-    if (a.r == 0)
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, url_arg, &a);
-    return a.r;
-}
+/* ---- export tickets: a plain link's credentials (tickets.c) ---- */
 
 static enum MHD_Result post_export(struct MHD_Connection *conn, const char *who)
 {
@@ -913,57 +863,21 @@ static enum MHD_Result post_export(struct MHD_Connection *conn, const char *who)
     trail_query_free(p.q);
     if (!p.has_format)
         return error_answer(conn, 400, "format is needed: csv, ndjson, eventlog or cef");
-    uint8_t raw[16];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return error_answer(conn, 500, "no randomness for a ticket");
-    struct ticket t = {.expires_ms = mono_ms() + TICKET_MS};
-    for (int i = 0; i < 16; i++)
-        snprintf(t.id + 2 * i, 3, "%02x", raw[i]);
-    snprintf(t.who, sizeof(t.who), "%s", who);
-    pthread_mutex_lock(&tickets_lock);
-    /* a free or expired slot, else the one that expires first */
-    int slot = 0;
-    for (int i = 0; i < TICKETS; i++) {
-        if (tickets[i].expires_ms < mono_ms()) {
-            slot = i;
-            break;
-        }
-        if (tickets[i].expires_ms < tickets[slot].expires_ms)
-            slot = i;
-    }
-    tickets[slot] = t;
-    pthread_mutex_unlock(&tickets_lock);
     /* the same parameters, as the client sent them, and the ticket */
     struct trail_buf url = {0}, out = {0};
-    int r = export_url(conn, t.id, &url);
+    int r = ticket_url(conn, "/v1/events/export", who, &url);
     if (r == 0)
         r = json_printf(&out, "{\"url\":");
     if (r == 0)
         r = json_str(&out, url.data, url.len);
     if (r == 0)
-        r = json_printf(&out, ",\"expires_in\":%d}\n", TICKET_MS / 1000);
+        r = json_printf(&out, ",\"expires_in\":%d}\n", TICKET_TTL_MS / 1000);
     trail_buf_free(&url);
     if (r < 0) {
         trail_buf_free(&out);
-        return error_answer(conn, 500, "out of memory");
+        return error_answer(conn, 500, r == -EIO ? "no randomness for a ticket" : "out of memory");
     }
     return queue(conn, 200, "application/json", &out, NULL);
-}
-
-int query_http_ticket_take(const char *id, char *who, size_t wholen)
-{
-    int found = 0;
-    int64_t now = mono_ms();
-    pthread_mutex_lock(&tickets_lock);
-    for (int i = 0; i < TICKETS && !found; i++) {
-        if (tickets[i].expires_ms >= now && strcmp(tickets[i].id, id) == 0) {
-            snprintf(who, wholen, "%s", tickets[i].who);
-            tickets[i].expires_ms = 0; /* one use */
-            found = 1;
-        }
-    }
-    pthread_mutex_unlock(&tickets_lock);
-    return found;
 }
 
 /* ---- the entry points ---- */

@@ -30,14 +30,6 @@ enum MHD_Result query_http_answer(struct MHD_Connection *conn, const char *metho
                                   const char *who);
 
 /*
- * query_http_ticket_take - 1 when id is an export ticket that POST
- * /v1/events/export gave within the last minute and nobody used yet (it is
- * used now: who gets the caller it was given to), else 0. A ticket stands
- * for the read role on GET /v1/events/export only.
- */
-int query_http_ticket_take(const char *id, char *who, size_t wholen);
-
-/*
  * query_http_unescape - MHD's unescape callback for URL query strings as
  * browsers write them: '+' is a space, %XX a byte. Returns the new length.
  */
