@@ -6,7 +6,7 @@
 // catalog.js, form.js (the search form), search.js (the result list and the
 // histogram's counts), live.js, selection.js, detail.js (the event and its
 // proof), catalog-browser.js, integrity.js, login.js, export.js (the Export
-// button). The page never holds
+// button), detect.js (alerts, rules), reports.js (the Reports page). The page never holds
 // more than it shows: one page of events per request, counts from /v1/count,
 // requests cancelled when the filters change and typing debounced.
 //
@@ -38,10 +38,11 @@ import { integrityTimer, loadIntegrity } from './integrity.js';
 import { showLogin } from './login.js';
 import { showAlerts, showRules, stopDetect } from './detect.js';
 import { exportSearch } from './export.js';
+import { showReports } from './reports.js';
 
 function route() {
   readUrl();
-  for (const v of ['search', 'catalog', 'integrity', 'alerts', 'rules']) {
+  for (const v of ['search', 'catalog', 'integrity', 'alerts', 'rules', 'reports']) {
     $('view-' + v).hidden = state.view !== v;
     $('tab-' + v).setAttribute('aria-current', state.view === v ? 'page' : 'false');
   }
@@ -55,6 +56,7 @@ function route() {
     integrity: 'trail · integrity',
     alerts: 'trail · alerts',
     rules: 'trail · rules',
+    reports: 'trail · reports',
   }[state.view];
   if (state.view === 'search') {
     writeForm();
@@ -64,6 +66,7 @@ function route() {
   } else if (state.view === 'catalog') showCatalog();
   else if (state.view === 'alerts') showAlerts();
   else if (state.view === 'rules') showRules(state.catId);
+  else if (state.view === 'reports') showReports();
   else loadIntegrity();
 }
 
@@ -86,7 +89,7 @@ function onKey(e) {
   if (typing || e.ctrlKey || e.metaKey || e.altKey || $('login').open) return;
   if (gPending) {
     gPending = false;
-    const to = { s: './', c: '?view=catalog', i: '?view=integrity', a: '?view=alerts', r: '?view=rules' }[e.key];
+    const to = { s: './', c: '?view=catalog', i: '?view=integrity', a: '?view=alerts', r: '?view=rules', p: '?view=reports' }[e.key];
     if (to) {
       e.preventDefault();
       go(to);
@@ -298,6 +301,15 @@ function init() {
     e.preventDefault();
     go(a.getAttribute('href'));
   });
+
+  // reports: a report of the list or of the schedules opens in the page
+  for (const id of ['rep-list', 'rep-detail'])
+    $(id).addEventListener('click', (e) => {
+      const a = e.target.closest('a.replink');
+      if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      e.preventDefault();
+      go(a.getAttribute('href'));
+    });
 
   // integrity
   $('verify-now').addEventListener('click', async () => {

@@ -20,11 +20,13 @@ export const state = {
   seq: null,
   catId: '',
   catQ: '',
+  report: '', // the Reports page's report
+  reportNow: '', // the instant it runs for (RFC 3339), '' for now
 };
 
 export function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = ['catalog', 'integrity', 'alerts', 'rules'].includes(p.get('view')) ? p.get('view') : 'search';
+  state.view = ['catalog', 'integrity', 'alerts', 'rules', 'reports'].includes(p.get('view')) ? p.get('view') : 'search';
   state.since = p.get('since') || '';
   state.until = p.get('until') || '';
   state.events = p.getAll('event').filter(Boolean);
@@ -36,6 +38,8 @@ export function readUrl() {
   state.seq = /^\d+$/.test(p.get('seq') || '') ? Number(p.get('seq')) : null;
   state.catId = p.get('id') || '';
   state.catQ = p.get('q') || '';
+  state.report = p.get('report') || '';
+  state.reportNow = p.get('now') || '';
 }
 
 /** filterParams - the filters as the API's query parameters (those of `trail query`). */
@@ -60,6 +64,10 @@ function pageUrl() {
   } else {
     p = new URLSearchParams({ view: state.view });
     if (state.view === 'rules' && state.catId) p.set('id', state.catId);
+    if (state.view === 'reports' && state.report) {
+      p.set('report', state.report);
+      if (state.reportNow) p.set('now', state.reportNow);
+    }
     if (state.view === 'catalog') {
       if (state.catId) p.set('id', state.catId);
       if (state.catQ) p.set('q', state.catQ);
