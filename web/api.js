@@ -81,6 +81,14 @@ export async function getJSON(path, opts = {}) {
   return answer(res);
 }
 
+/** getText - GET path as text (a C2SP note, GET /checkpoint); throws HttpError on any non-2xx. */
+export async function getText(path, opts = {}) {
+  const res = await fetch(path, { headers: headers({ Accept: 'text/plain' }), signal: opts.signal, cache: 'no-store' });
+  if (res.status === 401) unauthorized();
+  if (!res.ok) throw new HttpError(res.status, (await res.text()).trim() || 'HTTP ' + res.status);
+  return res.text();
+}
+
 /** postJSON - POST body (a string or an object sent as JSON) to path. */
 export async function postJSON(path, body, opts = {}) {
   const data = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);

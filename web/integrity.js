@@ -4,10 +4,10 @@
 //
 // Not here: starting a verification (app.js, init: the button).
 
-import { getJSON } from './api.js';
+import { getJSON, getText } from './api.js';
 import { $, h, put, fmtTime } from './util.js';
 import { state } from './state.js';
-import { checkSignature, pinKey, verifierKey } from './note.js';
+import { checkCosignatures, checkSignature, parseWitnessKey, pinKey, pinWitness, pinnedWitnesses, verifierKey } from './note.js';
 
 export let integrityTimer = 0;
 
@@ -31,6 +31,63 @@ function ago(iso) {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+/** the cosignatures of the latest checkpoint, per pinned witness, and a field to pin one */
+function witnessBlock(cos, error) {
+  const input = h('input', {
+    id: 'witness-key',
+    type: 'text',
+    spellcheck: 'false',
+    placeholder: 'a witness key NAME+KEYID+BASE64',
+  });
+  const msg = h('span', { class: 'error', id: 'witness-error' }, error || '');
+  const add = h('button', { type: 'button', id: 'pin-witness' }, 'pin witness');
+  add.addEventListener('click', async () => {
+    try {
+      await parseWitnessKey(input.value);
+    } catch (e) {
+      msg.textContent = e.message;
+      return;
+    }
+    pinWitness(input.value.trim());
+    loadIntegrity();
+  });
+  return h(
+    'div',
+    { class: 'witnesses' },
+    h('h4', {}, 'Witnesses'),
+    cos.witnesses.length
+      ? h(
+          'ul',
+          { id: 'witness-list' },
+          cos.witnesses.map((w) =>
+            h(
+              'li',
+              { 'data-name': w.name },
+              h('span', { class: 'badge ' + (w.ok ? 'ok' : 'bad') }, w.ok ? 'verified' : w.cosigned ? 'not verified' : 'not cosigned'),
+              ' ',
+              h('code', {}, w.name),
+              ' ',
+              h('span', { class: 'muted' }, w.id),
+              ' ',
+              h('span', { class: 'witness-detail' }, w.detail),
+              ' ',
+              h('button', { type: 'button', class: 'link', onclick: () => (pinWitness(w.key, true), loadIntegrity()) }, 'forget'),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No witness key is pinned: cosignatures are not checked.'),
+    cos.others.length
+      ? h(
+          'p',
+          { class: 'muted', id: 'witness-others' },
+          'also cosigned by (no pinned key, not checked): ',
+          cos.others.map((o) => `${o.name} ${o.id}`).join(', '),
+        )
+      : null,
+    h('div', { class: 'witness-pin' }, input, add, msg),
+  );
+}
+
 export async function loadIntegrity() {
   clearTimeout(integrityTimer);
   const [cp, ver, sinks, health] = await Promise.allSettled([
@@ -45,6 +102,15 @@ export async function loadIntegrity() {
     const c = cp.value;
     const key = await verifierKey();
     const sig = await checkSignature(c, key);
+    // the C2SP note with its cosignatures (404 before the first C2SP checkpoint)
+    let note = '';
+    let noteError = '';
+    try {
+      note = await getText('/checkpoint');
+    } catch (e) {
+      if (e.status !== 404) noteError = 'GET /checkpoint: ' + e.message;
+    }
+    const cos = await checkCosignatures(note, c, pinnedWitnesses());
     if (state.view !== 'integrity') return;
     const pinButton = key
       ? h(
@@ -83,6 +149,7 @@ export async function loadIntegrity() {
           : null,
       ]),
       pinButton,
+      witnessBlock(cos, noteError),
       h('details', {}, h('summary', {}, 'the line a witness keeps'), h('pre', { class: 'raw' }, c.text)),
     );
   } else put(body('card-checkpoint'), h('p', { class: 'muted' }, cp.reason.message));

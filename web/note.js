@@ -13,6 +13,16 @@
 // tlog-checkpoint text (origin, size, base64 root, trail-time, trail-chain),
 // for trail-checkpoint/1 the legacy text.
 //
+// Cosignatures (C2SP tlog-cosignature, docs/integrity.md §14): GET /checkpoint
+// serves the checkpoint as a note with the cosignature/v1 lines of the
+// witnesses that cosigned it. A witness's key (NAME+KEYID+BASE64(0x04 ||
+// public key)) is pinned as the log key is (?wkey=... once, repeatable, kept
+// in localStorage trail.wkeys, or the Integrity page's field); each pinned
+// witness's line is checked: Ed25519 over "cosignature/v1\ntime T\n" and the
+// checkpoint's note text, T and the signature in the line's blob (key id ||
+// 8-byte big-endian T || 64-byte signature). A line of no pinned witness is
+// shown, unchecked: anyone can append one.
+//
 // Not here: the inclusion proof (merkle.js), where the key is shown (detail.js,
 // integrity.js).
 
@@ -75,6 +85,132 @@ export function parseLine(line) {
     ? `${magic}\norigin ${origin}\nsize ${size}\nroot ${root}\nchain ${chain}\ntime ${time}\nkey ${keyId}\n`
     : `${origin}\n${size}\n${bytesToBase64(hexToBytes(root))}\ntrail-time ${time}\ntrail-chain ${chain}\n`;
   return { legacy, origin, size, root, chain, time, keyId, sig: base64ToBytes(sig), message: text(message) };
+}
+
+/**
+ * parseWitnessKey - a cosigner verifier key NAME+KEYID+BASE64(0x04 || pub)
+ * into {name, id, pub, text}, its key id checked against
+ * SHA-256(NAME || 0x0A || 0x04 || pub)[0..4]. Throws on anything else.
+ */
+export async function parseWitnessKey(wkey) {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(String(wkey).trim());
+  if (!m) throw new Error('not a witness key NAME+KEYID+KEY');
+  const blob = base64ToBytes(m[3]);
+  if (blob.length !== 33 || blob[0] !== 4) throw new Error('not a cosignature/v1 key (type 0x04)');
+  const pub = blob.slice(1);
+  const id = bytesToHex((await sha256(concat(text(m[1] + '\n'), new Uint8Array([4]), pub))).slice(0, 4));
+  if (id !== m[2]) throw new Error(`the key id ${m[2]} is not the key's (${id})`);
+  return { name: m[1], id, pub, text: String(wkey).trim() };
+}
+
+const WPIN = 'trail.wkeys';
+
+/** pinnedWitnesses - the pinned witness keys' texts. */
+export function pinnedWitnesses() {
+  try {
+    return (localStorage.getItem(WPIN) || '').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** pinWitness - add wkey to the pinned witnesses, or with forget drop it. */
+export function pinWitness(wkey, forget = false) {
+  const keys = pinnedWitnesses().filter((k) => k !== wkey);
+  if (!forget) keys.push(wkey);
+  try {
+    if (keys.length) localStorage.setItem(WPIN, keys.join('\n'));
+    else localStorage.removeItem(WPIN);
+  } catch {
+    // storage refused: nothing is pinned past this page
+  }
+}
+
+{
+  for (const w of new URLSearchParams(location.search).getAll('wkey'))
+    if (w && !pinnedWitnesses().includes(w.replace(/ /g, '+'))) pinWitness(w.replace(/ /g, '+'));
+}
+
+/**
+ * checkCosignatures - the note served at GET /checkpoint against the
+ * checkpoint cp ({text} as /v1/checkpoint sends it) and the pinned witness
+ * keys. Returns {witnesses: [{name, id, key, ok, cosigned, time, detail}],
+ * others: [{name, id}]}: one entry per pinned witness (a bad key too, not
+ * ok), and the lines of signers that are neither the log nor a pinned witness.
+ */
+export async function checkCosignatures(note, cp, wkeys) {
+  const out = { witnesses: [], others: [] };
+  let c = null;
+  try {
+    c = parseLine(cp.text);
+  } catch {
+    c = null;
+  }
+  const end = String(note).indexOf('\n\n');
+  const body = end >= 0 ? note.slice(0, end + 1) : '';
+  // the note must be the very checkpoint the page checked: its text is what a cosignature signs
+  const same = c && !c.legacy && body === new TextDecoder().decode(c.message);
+  const lines = end >= 0 ? note.slice(end + 2).split('\n').filter(Boolean) : [];
+  const sigs = [];
+  for (const l of lines) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(l);
+    if (!m) continue;
+    let blob;
+    try {
+      blob = base64ToBytes(m[2]);
+    } catch {
+      continue;
+    }
+    if (blob.length < 4) continue;
+    sigs.push({ name: m[1], id: bytesToHex(blob.slice(0, 4)), blob: blob.slice(4) });
+  }
+  const known = new Set(c ? [c.origin + ' ' + c.keyId] : []);
+  for (const text of wkeys) {
+    let w;
+    try {
+      w = await parseWitnessKey(text);
+    } catch (e) {
+      out.witnesses.push({ name: text.split('+')[0], id: '', key: text, ok: false, cosigned: false, detail: e.message });
+      continue;
+    }
+    known.add(w.name + ' ' + w.id);
+    const entry = { name: w.name, id: w.id, key: w.text, ok: false, cosigned: false, time: null, detail: '' };
+    out.witnesses.push(entry);
+    const sig = sigs.find((x) => x.name === w.name && x.id === w.id);
+    if (!sig) {
+      entry.detail = 'no cosignature of this witness on this checkpoint';
+      continue;
+    }
+    entry.cosigned = true;
+    if (!same) {
+      entry.detail = 'the note served is not the checkpoint shown: not checked';
+      continue;
+    }
+    if (!subtle) {
+      entry.detail = 'this page has no WebCrypto (not a secure context): not checked';
+      continue;
+    }
+    if (sig.blob.length !== 8 + 64) {
+      entry.detail = 'a cosignature line of the wrong length';
+      continue;
+    }
+    let t = 0n;
+    for (let i = 0; i < 8; i++) t = (t << 8n) | BigInt(sig.blob[i]);
+    entry.time = t;
+    const msg = concat(text(`cosignature/v1\ntime ${t}\n`), c.message);
+    try {
+      const k = await subtle.importKey('raw', w.pub, { name: 'Ed25519' }, false, ['verify']);
+      entry.ok = await subtle.verify({ name: 'Ed25519' }, k, sig.blob.slice(8), msg);
+    } catch (e) {
+      entry.detail = 'this browser cannot check Ed25519: ' + e.message;
+      continue;
+    }
+    entry.detail = entry.ok
+      ? `cosigned at ${new Date(Number(t) * 1000).toISOString()}, Ed25519 verified with the pinned key`
+      : 'the cosignature does not verify with the pinned key';
+  }
+  for (const s of sigs) if (!known.has(s.name + ' ' + s.id)) out.others.push({ name: s.name, id: s.id });
+  return out;
 }
 
 /** The pinned key's text, or ''. */

@@ -849,6 +849,167 @@ test('export: the downloaded CSV has a row for each event trail counts', async (
   await shot(page, 'export');
 });
 
+test('reports: the pack listed by category, as traild serves it, with the schedules and their last runs', async (page) => {
+  const { reports } = await (await api('/v1/reports')).json();
+  const want = {};
+  for (const r of reports) (want[r.category] ||= []).push(r.name);
+  for (const c of Object.keys(want)) want[c].sort();
+  // the pack's reports are all there, in its categories
+  for (const n of ['authentications', 'failed-sign-ins', 'lockouts', 'tokens', 'federation'])
+    assert.ok(want.Authentication.includes(n), n);
+  for (const n of ['configuration-changes', 'server-availability']) assert.ok(want.System.includes(n), n);
+  await page.goto(BASE + '/?view=reports');
+  await page.locator('#rep-list li.rep-cat').first().waitFor();
+  const shown = await page.locator('#rep-list li.rep-cat').evaluateAll((cats) =>
+    Object.fromEntries(
+      cats.map((c) => [c.dataset.category, [...c.querySelectorAll('a.replink')].map((a) => a.dataset.name).sort()]),
+    ),
+  );
+  assert.deepEqual(shown, want);
+  // the schedules: the configured report, its last run made up at traild's start
+  const sched = reports.find((r) => r.name === 'daily-failures');
+  assert.equal(sched.last_run.made_up, true);
+  const row = page.locator('#rep-schedules tr[data-name="daily-failures"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /daily 00:00 UTC/);
+  assert.match(await row.locator('td.c-last').textContent(), /delivered \(made up\)/);
+  await row.locator('a.replink').click();
+  await page.waitForURL(/report=daily-failures/);
+  await page.locator('#rep-last-run').waitFor();
+  const files = await page.locator('#rep-last-run .rep-files td.hash').allTextContents();
+  assert.deepEqual(files, sched.last_run.files.map((f) => f.sha256));
+  await shot(page, 'reports-list');
+});
+
+test("reports: a run shows the figures traild's run gives; the CSV and HTML downloads are the run's", async (page) => {
+  // a pinned instant: the run and the downloads read the same period
+  const now = new Date(TEST_NOW).toISOString().replace(/\.\d+Z$/, 'Z');
+  const name = 'failed-sign-ins';
+  const run = await (await api(`/v1/reports/${name}/run?format=json&now=${now}`)).json();
+  assert.ok(run.sections.length >= 3);
+  await page.goto(BASE + `/?view=reports&report=${name}&now=${now}`);
+  await page.locator('.rep-section').nth(run.sections.length - 1).waitFor();
+  await page.waitForFunction(() => !document.body.dataset.reportRunning);
+  const sections = await page.locator('.rep-section').evaluateAll((els) =>
+    els.map((el) => ({
+      kind: el.dataset.kind,
+      total: Number(el.dataset.total),
+      title: el.querySelector('h3').textContent,
+      rows: [...el.querySelectorAll('tr.rep-row')].map((tr) =>
+        el.dataset.kind === 'count'
+          ? {
+              keys: [...tr.querySelectorAll('td.c-key')].map((td) => td.textContent),
+              count: Number(tr.querySelector('td.num').textContent),
+            }
+          : Number(tr.dataset.seq),
+      ),
+    })),
+  );
+  assert.equal(sections.length, run.sections.length);
+  run.sections.forEach((s, i) => {
+    const got = sections[i];
+    assert.equal(got.title, s.title);
+    assert.equal(got.kind, s.kind);
+    if (s.kind === 'count') {
+      assert.equal(got.total, s.total, s.title);
+      assert.deepEqual(
+        got.rows,
+        s.rows.map((r) => ({ keys: r.keys.map((k) => (k === null ? '(none)' : String(k))), count: r.count })),
+      );
+    } else assert.deepEqual(got.rows, s.events.map((e) => e.seq), s.title);
+  });
+  assert.ok(run.sections[0].total > 0, 'the generator made failed sign-ins');
+  // the downloads: plain links with a ticket, the bytes of traild's run
+  const { readFileSync } = await import('node:fs');
+  for (const format of ['csv', 'html']) {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rep-' + format)]);
+    assert.equal(download.suggestedFilename(), `${name}.${format}`);
+    assert.match(download.url(), new RegExp(`/v1/reports/${name}/run\\?ticket=[0-9a-f]{32}&`));
+    const got = readFileSync(await download.path(), 'utf8');
+    const want = await (await api(`/v1/reports/${name}/run?format=${format}&now=${now}`)).text();
+    assert.equal(got, want, format);
+    if (format === 'csv') {
+      // the first section's block: its title line, the header, a row per group, the total
+      const lines = got.split('\n\n')[1].split('\n').filter(Boolean);
+      assert.equal(lines.length - 3, run.sections[0].rows.length, 'rows of the first section');
+      assert.equal(lines[lines.length - 1].split(',').pop(), String(run.sections[0].total));
+    }
+  }
+  // a ticket opens its download once, and only its own path
+  const { url } = await (await api(`/v1/reports/${name}/run?format=csv`, { method: 'POST' })).json();
+  const ticket = new URL(BASE + url).searchParams.get('ticket');
+  assert.equal((await fetch(BASE + '/v1/events/export?format=csv&ticket=' + ticket)).status, 401, 'not an export ticket');
+  assert.equal((await fetch(BASE + url)).status, 200);
+  assert.equal((await fetch(BASE + url)).status, 401, 'a ticket is used once');
+  await shot(page, 'reports-run');
+  // printing shows the report, not the viewer around it
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('header.top').isVisible(), false);
+  assert.equal(await page.locator('.rep-section').first().isVisible(), true);
+});
+
+/** cosignLine - a cosignature/v1 line of witness w ({name, id, privateKey}) over note body at time t. */
+async function cosignLine(w, body, t) {
+  const { sign } = await import('node:crypto');
+  const msg = Buffer.from(`cosignature/v1\ntime ${t}\n${body}`);
+  const blob = Buffer.alloc(4 + 8 + 64);
+  w.id.copy(blob, 0);
+  blob.writeBigUInt64BE(BigInt(t), 4);
+  sign(null, msg, w.privateKey).copy(blob, 12);
+  return `\u2014 ${w.name} ${blob.toString('base64')}\n`;
+}
+
+test('integrity: a pinned witness cosignature verifies, a tampered one does not', async (page) => {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+  const name = 'witness.example/w1';
+  const id = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(name + '\n'), Buffer.from([4]), pub]))
+    .digest()
+    .subarray(0, 4);
+  const wkey = `${name}+${id.toString('hex')}+${Buffer.concat([Buffer.from([4]), pub]).toString('base64')}`;
+  const w = { name, id, privateKey };
+  // the checkpoint the page shows, held still; its note text made here from its line
+  const cp = await (await api('/v1/checkpoint')).json();
+  const [, origin, size, root, chain, time] = cp.text.trim().split(' ');
+  const body = `${origin}\n${size}\n${Buffer.from(root, 'hex').toString('base64')}\ntrail-time ${time}\ntrail-chain ${chain}\n`;
+  const good = await cosignLine(w, body, 1764000000);
+  let note = body + '\n' + good;
+  await page.route(
+    (u) => u.pathname === '/v1/checkpoint',
+    (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(cp) }),
+  );
+  await page.route(
+    (u) => u.pathname === '/checkpoint',
+    (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: note }),
+  );
+  await page.goto(BASE + '/?view=integrity&wkey=' + encodeURIComponent(wkey));
+  const item = page.locator(`#witness-list li[data-name="${name}"]`);
+  await item.waitFor();
+  assert.equal(await item.locator('.badge').textContent(), 'verified');
+  assert.match(await item.locator('.witness-detail').textContent(), /cosigned at 2025-11-24T16:00:00\.000Z/);
+  await shot(page, 'integrity-witness');
+  const reload = async (n) => {
+    note = n;
+    await page.reload();
+    await item.waitFor();
+    return item.locator('.badge').textContent();
+  };
+  // one bit of the signature changed
+  const blob = Buffer.from(good.trim().split(' ')[2], 'base64');
+  blob[40] ^= 1;
+  assert.equal(await reload(body + '\n' + `\u2014 ${name} ${blob.toString('base64')}\n`), 'not verified');
+  // the time changed: the signature does not cover it
+  const moved = Buffer.from(good.trim().split(' ')[2], 'base64');
+  moved.writeBigUInt64BE(1764000001n, 4);
+  assert.equal(await reload(body + '\n' + `\u2014 ${name} ${moved.toString('base64')}\n`), 'not verified');
+  // a cosignature of another checkpoint (another size)
+  const other = body.replace(`\n${size}\n`, `\n${Number(size) + 1}\n`);
+  assert.equal(await reload(body + '\n' + (await cosignLine(w, other, 1764000000))), 'not verified');
+  // no line of this witness: not cosigned
+  assert.equal(await reload(body + '\n'), 'not cosigned');
+});
+
 /** zoneText - the viewer's text of iso at offsetMin east of UTC, made here: "2026-11-25 13:03:07.123 UTC". */
 function zoneText(iso, offsetMin, zone) {
   const d = new Date(Date.parse(iso) + offsetMin * 60000).toISOString();
