@@ -165,12 +165,12 @@ export async function checkCosignatures(note, cp, wkeys) {
     sigs.push({ name: m[1], id: bytesToHex(blob.slice(0, 4)), blob: blob.slice(4) });
   }
   const known = new Set(c ? [c.origin + ' ' + c.keyId] : []);
-  for (const text of wkeys) {
+  for (const wkey of wkeys) {
     let w;
     try {
-      w = await parseWitnessKey(text);
+      w = await parseWitnessKey(wkey);
     } catch (e) {
-      out.witnesses.push({ name: text.split('+')[0], id: '', key: text, ok: false, cosigned: false, detail: e.message });
+      out.witnesses.push({ name: wkey.split('+')[0], id: '', key: wkey, ok: false, cosigned: false, detail: e.message });
       continue;
     }
     known.add(w.name + ' ' + w.id);
