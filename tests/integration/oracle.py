@@ -124,12 +124,28 @@ class Catalog:
         return "int" if isinstance(value, int) else "string"
 
 
+def ip_text(a):
+    """An address as trail writes it (docs/query.md): RFC 5952, and an IPv6
+    address whose first 80 bits are zero and next 16 are ffff (IPv4-mapped,
+    ::ffff:192.0.2.1) or whose first 96 bits are zero and next 16 are not
+    (IPv4-compatible, ::1.2.3.4) with its last 32 bits as a dotted quad, as
+    inet_ntop(3) does. Python's own str() writes those in hex
+    (::ffff:c000:201)."""
+    if a.version == 6:
+        b = a.packed
+        if b[:10] == bytes(10) and (b[10:12] == b"\xff\xff" or
+                                    (b[10:12] == bytes(2) and b[12:14] != bytes(2))):
+            tail = str(ipaddress.IPv4Address(b[12:]))
+            return ("::ffff:" if b[10:12] == b"\xff\xff" else "::") + tail
+    return str(a)
+
+
 def text_form(typ, v):
     """An attribute value's text form: what ^= and --text see."""
     if typ == "bool":
         return "true" if v else "false"
     if typ == "ip":
-        return str(ipaddress.ip_address(v))
+        return ip_text(ipaddress.ip_address(v))
     if typ == "time":
         return time_text(time_us(v))
     return str(v)
@@ -197,7 +213,10 @@ class Query:
             if not m:
                 die("bad --where %r" % w)
             self.wheres.append(m.groups())
-        self.texts = [ascii_lower(item.encode()) for t in a.text for item in t.split()]
+        # items are split at spaces, tabs and line breaks only, as query.c
+        # does (str.split() would also split at \v, \f and Unicode spaces)
+        self.texts = [ascii_lower(item.encode()) for t in a.text
+                      for item in re.split(r"[ \t\n\r]+", t) if item]
 
     def match(self, e):
         t = time_us(e["time"])
