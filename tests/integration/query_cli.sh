@@ -183,8 +183,8 @@ bad "bad --format" "bad --format 'xml'" query --store "$S" --format xml
 bad "unknown option" "unknown option '--colour'" query --store "$S" --colour
 bad "unknown --by" "unknown --by 'colour'" count --store "$S" --by colour
 bad "--by of a query" "unknown option '--by'" query --store "$S" --by event
-bad "no source" "give either --store DIR or --url URL" query
-bad "both sources" "give either --store DIR or --url URL" count --store "$S" --url http://127.0.0.1:1
+bad "no source" "give one of --store DIR, --url URL or --clickhouse URL" query
+bad "both sources" "give one of --store DIR, --url URL or --clickhouse URL" count --store "$S" --url http://127.0.0.1:1
 bad "tail: bad -n" "bad -n 'x'" tail --store "$S" -n x
 
 # --text on the values people search for, against the oracle: apostrophes,
