@@ -215,6 +215,15 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
     for (int i = 1; i <= 5; i++)
         r |= json_printf(out, "trail_http_responses_total{code=\"%dxx\"} %" PRIu64 "\n", i,
                          LOAD(metrics.http_responses[i]));
+    /* one search per export: more would mean it is planned again page by page */
+    r |= json_printf(
+        out,
+        "# HELP trail_export_searches_total Searches opened by GET /v1/events/export (one "
+        "per export).\n# TYPE trail_export_searches_total counter\n"
+        "trail_export_searches_total %" PRIu64 "\n"
+        "# HELP trail_export_events_total Events written by GET /v1/events/export.\n"
+        "# TYPE trail_export_events_total counter\ntrail_export_events_total %" PRIu64 "\n",
+        LOAD(metrics.export_searches), LOAD(metrics.export_events));
     r |= json_printf(
         out,
         "# HELP trail_queue_events Events accepted and not yet durable.\n"

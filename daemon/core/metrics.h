@@ -60,6 +60,8 @@ struct metrics {
     atomic_uint_fast64_t paused[IN_N];                    /* reads paused for backpressure */
     atomic_uint_fast64_t http_responses[6];               /* by class: 1xx .. 5xx (index 1..5) */
     atomic_uint_fast64_t http_503;                        /* answers "try later" */
+    atomic_uint_fast64_t export_searches;                 /* searches opened by exports */
+    atomic_uint_fast64_t export_events;                   /* rows written by exports */
     atomic_int_fast64_t queue_events;                     /* accepted, not yet durable (gauge) */
     atomic_int_fast64_t queue_limit;                      /* the configured limit (gauge) */
     atomic_uint_fast64_t store_events;                    /* appended since start */

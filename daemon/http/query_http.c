@@ -33,14 +33,14 @@
  *                    /v1/events; limit caps the total, 0 or none: all) as
  *                    one download, Content-Disposition: attachment;
  *                    filename="trail-events.EXT". Written as the client
- *                    reads: a page of [limits] max_query_limit events (at most
- *                    PAGE_MAX) is searched at a time
- *                    and continued with its cursor, and no more than
- *                    EXPORT_CHUNK bytes are made before the socket takes
- *                    them, so memory does not grow with the export. The
- *                    rows are those of `trail query --format` (libtrail's
- *                    writers). An export stops at the horizon its first page
- *                    saw: events that arrive meanwhile are not in it.
+ *                    reads: one search, opened once, reads the store in
+ *                    order (each segment planned once, blocks through the
+ *                    index's bounded cache), and no more than EXPORT_CHUNK
+ *                    bytes are made before the socket takes them, so memory
+ *                    does not grow with the export. The rows are those of
+ *                    `trail query --format` (libtrail's writers). An export
+ *                    stops at the horizon its search saw when it opened:
+ *                    events that arrive meanwhile are not in it.
  *   POST /v1/events/export?<the same parameters>
  *                    200 {"url":"/v1/events/export?...&ticket=T","expires_in":60}:
  *                    a one-use ticket that lets a plain link (which cannot
@@ -663,13 +663,10 @@ struct export
 {
     struct trail_index *ix;
     struct trail_query *q;
-    struct trail_results *res; /* the page being read, NULL between pages */
+    struct trail_results *res; /* the one search the whole export reads */
     struct trail_event *ev;
     int format;
-    int order;
-    uint64_t left;    /* events still wanted (limit), UINT64_MAX for all */
-    uint64_t horizon; /* the first page's: later events are not exported */
-    int started, done;
+    int done;
     struct trail_buf out;
     size_t out_off;
 };
@@ -693,42 +690,32 @@ static int export_event(struct export *x)
     return r < 0 ? r : trail_buf_append(&x->out, "\n", 1);
 }
 
-/* Make up to EXPORT_CHUNK bytes of rows, opening the next page when one ends. */
+/*
+ * Make up to EXPORT_CHUNK bytes of rows. The export is one search, opened
+ * once: it plans each segment once and reads the store in order, where
+ * pages continued with their cursor would plan again for every page. Its
+ * horizon is that of the open, so events that arrive meanwhile are not in it.
+ */
 static int export_fill(struct export *x)
 {
-    char err[256], cursor[TRAIL_QUERY_CURSOR_MAX];
+    char err[256];
     int r = 0;
+    if (!x->res) {
+        if ((r = trail_results_open(x->ix, x->q, &x->res, err, sizeof(err))) < 0)
+            return r;
+        atomic_fetch_add_explicit(&metrics.export_searches, 1, memory_order_relaxed);
+    }
     while (!x->done && x->out.len < EXPORT_CHUNK) {
-        if (!x->res) {
-            if ((r = trail_results_open(x->ix, x->q, &x->res, err, sizeof(err))) < 0)
-                return r;
-            if (!x->started) {
-                x->started = 1;
-                x->horizon = trail_results_horizon(x->res);
-            }
-        }
         r = trail_results_next(x->res, x->ev);
         if (r < 0)
             return r;
-        if (r == 1 && x->order == TRAIL_ORDER_OLDEST && trail_event_seq(x->ev) > x->horizon)
-            r = 0, x->done = 1; /* arrived after the export began */
-        if (r == 1) {
-            if ((r = export_event(x)) < 0)
-                return r;
-            if (--x->left == 0)
-                x->done = 1;
-            continue;
+        if (r == 0) {
+            x->done = 1; /* every match, or the limit */
+            break;
         }
-        /* the page ended: go on after it, or that was all */
-        if (!x->done && trail_results_more(x->res)) {
-            if ((r = trail_results_cursor(x->res, cursor, sizeof(cursor))) < 0 ||
-                (r = trail_query_set(x->q, "cursor", cursor, err, sizeof(err))) < 0)
-                return r;
-        } else {
-            x->done = 1;
-        }
-        trail_results_free(x->res);
-        x->res = NULL;
+        if ((r = export_event(x)) < 0)
+            return r;
+        atomic_fetch_add_explicit(&metrics.export_events, 1, memory_order_relaxed);
     }
     return 0;
 }
@@ -791,7 +778,7 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
         return error_answer(conn, 400, "format is needed: csv, ndjson, eventlog or cef");
     }
     struct export *x = calloc(1, sizeof(*x));
-    char lim[32], err[512];
+    char err[512];
     if (!x || trail_event_new(traild_config()->cat, "x", &x->ev) < 0) {
         free(x);
         trail_query_free(p.q);
@@ -800,18 +787,10 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
     x->ix = ix;
     x->q = p.q;
     x->format = p.export_format;
-    x->order = trail_query_order(p.q);
-    x->left = trail_query_limit(p.q) ? trail_query_limit(p.q) : UINT64_MAX;
-    /* the limit counts the whole export; the pages are the largest there are */
+    /* limit counts the whole export (0 or none: all); the search is not paged */
     if (MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit") == NULL)
-        x->left = UINT64_MAX;
-    /* pages of [limits] max_query_limit, as /v1/events gives them */
-    uint64_t page_max = traild_config()->max_query_limit;
-    if (page_max == 0 || page_max > PAGE_MAX)
-        page_max = PAGE_MAX;
-    snprintf(lim, sizeof(lim), "%" PRIu64, page_max);
-    trail_query_set(x->q, "limit", lim, err, sizeof(err));
-    /* the first page now, so that a bad cursor or a broken store is a 400 or a 500 */
+        trail_query_set(x->q, "limit", "0", err, sizeof(err));
+    /* the first rows now, so that a bad cursor or a broken store is a 400 or a 500 */
     int r = export_fill(x);
     if (r < 0) {
         export_free(x);

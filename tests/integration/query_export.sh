@@ -6,6 +6,9 @@
 # rows and is byte for byte what `trail query --format csv` writes (one CSV
 # writer); the events of a filtered NDJSON export are checked with
 # tests/integration/oracle.py, the brute force over the imported file.
+# An export is one search, opened once and read through (the metric
+# trail_export_searches_total counts them): the old export opened one per
+# page and planned the store again each time.
 # Also: its headers (attachment, file name), limit, bad parameters, and the
 # one-use tickets that let a plain link download with a token's role.
 source "$(dirname "$0")/daemon_common.bash"
@@ -45,7 +48,12 @@ get() {
 }
 header() { grep -i "^$1:" "$WORK/headers" | cut -d' ' -f2- | tr -d '\r'; }
 
-# the whole store as CSV, through 9 pages and more
+# metric NAME: its value in traild's /metrics
+metric() { curl -s "${AUTH[@]}" "$URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+
+# the whole store as CSV, more than 9 pages of max_query_limit
+SEARCHES0=$(metric trail_export_searches_total)
+ROWS0=$(metric trail_export_events_total)
 get "/v1/events/export?format=csv" "${AUTH[@]}"
 check_eq "csv: 200" "$(cat "$WORK/code")" 200
 check_eq "csv: an attachment with a file name" "$(header Content-Disposition)" \
@@ -59,6 +67,9 @@ check_eq "csv: one row per event of trail count, and the header" \
     "$(($(wc -l <"$WORK/all.csv") - 1))" "$TOTAL"
 "$TRAIL" query --store "$S" --limit 0 --format csv >"$WORK/cli.csv"
 check "csv: byte for byte trail query --format csv" cmp -s "$WORK/all.csv" "$WORK/cli.csv"
+check_eq "csv: one search for the whole export, not one per page" \
+    "$(($(metric trail_export_searches_total) - ${SEARCHES0:-0}))" 1
+check_eq "csv: the metric counts its rows" "$(($(metric trail_export_events_total) - ${ROWS0:-0}))" "$TOTAL"
 check_eq "csv: no event twice" "$(tail -n +2 "$WORK/all.csv" | cut -d, -f1 | sort -u | wc -l)" "$TOTAL"
 
 # a filter, oldest first, NDJSON: the oracle's events in its order
