@@ -32,6 +32,13 @@ int codec_put_u64(struct trail_buf *out, uint64_t v);
 int codec_put_i64(struct trail_buf *out, int64_t v);
 
 /*
+ * codec_attrs_json - append ev's attributes as the JSON object
+ * trail_event_to_json() writes for its "attrs" member; 0 or -ENOMEM (out
+ * as it was). The CSV writer's attrs column, without the rest of the event.
+ */
+int codec_attrs_json(const struct trail_event *ev, struct trail_buf *out);
+
+/*
  * codec_unescape_cp - when s[0..n) starts with the \uXXXX that
  * trail_text_escape() writes for an unsafe code point (C0, DEL, C1, U+2028,
  * U+2029; lower-case hex), write its UTF-8 (1..3 bytes) to out and *ret_len, and return 6;

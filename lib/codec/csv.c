@@ -57,12 +57,8 @@ int trail_event_to_csv(const struct trail_event *ev, struct trail_buf *out)
         (r = cell(out, trail_event_id(ev))) < 0 || (r = cell(out, trail_event_host(ev))) < 0 ||
         (r = trail_buf_append(out, us, strlen(us))) < 0 || (r = trail_buf_append(out, ",", 1)) < 0)
         goto fail;
-    /* the attributes as a JSON object: the event's JSON cut to its attrs member */
-    if ((r = trail_event_to_json(ev, &js)) < 0)
-        goto fail;
-    const char *attrs = strstr(js.data, "\"attrs\":");
-    if (attrs &&
-        (r = trail_text_csv_cell(out, attrs + 8, js.len - (size_t)(attrs + 8 - js.data) - 1)) < 0)
+    /* the attributes as a JSON object, as the event's JSON writes its attrs member */
+    if ((r = codec_attrs_json(ev, &js)) < 0 || (r = trail_text_csv_cell(out, js.data, js.len)) < 0)
         goto fail;
     /* provenance: received, input, peer, principal, origin, problems */
     if (trail_event_received(ev))

@@ -319,7 +319,22 @@ int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out)
     }
     if ((r = append_provenance(out, ev)) < 0)
         goto fail;
-    if ((r = append_lit(out, ",\"attrs\":{")) < 0)
+    if ((r = append_lit(out, ",\"attrs\":")) < 0 || (r = codec_attrs_json(ev, out)) < 0 ||
+        (r = append_lit(out, "}")) < 0)
+        goto fail;
+    return 0;
+fail:
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    return r;
+}
+
+int codec_attrs_json(const struct trail_event *ev, struct trail_buf *out)
+{
+    size_t start = out->len;
+    int r;
+    if ((r = append_lit(out, "{")) < 0)
         goto fail;
     for (size_t i = 0; i < ev->n_attrs; i++) {
         const char *key;
@@ -330,7 +345,7 @@ int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out)
             (r = append_lit(out, ":")) < 0 || (r = append_value(out, &v)) < 0)
             goto fail;
     }
-    if ((r = append_lit(out, "}}")) < 0)
+    if ((r = append_lit(out, "}")) < 0)
         goto fail;
     return 0;
 fail:
