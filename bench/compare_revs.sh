@@ -32,8 +32,8 @@ core C (default \$SERVER_CORE, 0). Prints every figure, then the medians
 and new/old; a RESULT line at the end.
 
   --verify-events N  events in bench_verify's store (default 200000)
-  --verify-runs R    verify passes per invocation (default 3)
-  --store-events N   events bench_store appends (default 500000)
+  --verify-runs R    verify passes per invocation (default 5)
+  --store-events N   events bench_store appends (default 1000000)
 
 Environment: REV_OLD, TRAIL_BIN (this tree's build directory, default
 build/), BENCH_TMP (where the old build and the stores go), BENCH_KEEP=1.
@@ -43,8 +43,8 @@ EOF
 rev_old=${REV_OLD:-fad8153}
 rounds=5
 v_events=200000
-v_runs=3
-s_events=500000
+v_runs=5
+s_events=1000000
 core=$SERVER_CORE
 while [ $# -gt 0 ]; do
     case "$1" in
