@@ -194,13 +194,7 @@ static int cmp_finding(const void *a, const void *b)
     return x->kind - y->kind;
 }
 
-/*
- * Segments the listing missed: after two segments read one after the other
- * with a gap between them, a file for the first missing seq that exists now
- * is read too, and so on until no gap can be filled that way. (A live
- * store's sealer renames files while the directory is listed; two listings
- * in a row make a miss rare, this makes it harmless.) Returns 0 or -ENOMEM.
- */
+/* Where a checkpoint came from, for a report: the external file or its line. */
 static const char *where(const struct vcp *c, char buf[64])
 {
     if (c->external)
@@ -268,6 +262,13 @@ static void check_times(struct verify *v)
     }
 }
 
+/*
+ * Segments the listing missed: after two segments read one after the other
+ * with a gap between them, a file for the first missing seq that exists now
+ * is read too, and so on until no gap can be filled that way. (A live
+ * store's sealer renames files while the directory is listed; two listings
+ * in a row make a miss rare, this makes it harmless.) Returns 0 or -ENOMEM.
+ */
 static int fill_gaps(struct verify *v, struct worker *w)
 {
     for (int rounds = 0; rounds < 100000; rounds++) {
