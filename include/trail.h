@@ -2562,7 +2562,9 @@ void trail_bundle_free(struct trail_bundle *b);
  *   text          words that must each appear, as whole words in any case,
  *                 in some attribute value ("alice 203.0.113.7"); repeatable,
  *                 ANDed
- *   order         newest (default) or oldest: by seq, the store's order
+ *   order         newest (default) or oldest: by seq, the order events were
+ *                 received in; time or -time: by event time (ties by seq),
+ *                 oldest or newest event time first
  *   limit         events per page; 0 for no limit (default 100)
  *   cursor        where an earlier page stopped (trail_results_cursor)
  *   by            what trail_count_run() groups by: event, severity, hour,
@@ -2572,7 +2574,12 @@ void trail_bundle_free(struct trail_bundle *b);
  * Paging: a cursor is the seq an earlier page stopped at, its order, the
  * clock its relative times were read with, and a hash of its filters. The
  * next page continues strictly past that seq, so it neither skips nor
- * repeats an event, however many arrive meanwhile.
+ * repeats an event, however many arrive meanwhile. In time order the
+ * cursor is the (time, seq) the page stopped at and the horizon (last seq)
+ * of the first page: later pages continue strictly past (time, seq) over
+ * the events that were there at the first page, so events arriving
+ * meanwhile (with any time) neither shift nor join the pages; a new search
+ * sees them.
  *
  * The index (struct trail_index) is what searches need from one store
  * handle: the sealed segments' .idx files, an in-memory index of the
@@ -2580,11 +2587,13 @@ void trail_bundle_free(struct trail_bundle *b);
  * thread-safe; each search has its own struct trail_results.
  */
 #define TRAIL_COUNT_MAX_BY     3
-#define TRAIL_QUERY_CURSOR_MAX 64 /* bytes of a cursor's text, NUL included */
+#define TRAIL_QUERY_CURSOR_MAX 128 /* bytes of a cursor's text, NUL included */
 
 enum trail_order {
-    TRAIL_ORDER_NEWEST = 0, /* descending seq */
-    TRAIL_ORDER_OLDEST = 1  /* ascending seq */
+    TRAIL_ORDER_NEWEST = 0,   /* descending seq: newest received first */
+    TRAIL_ORDER_OLDEST = 1,   /* ascending seq */
+    TRAIL_ORDER_TIME = 2,     /* ascending (event time, seq): oldest event time first */
+    TRAIL_ORDER_TIME_DESC = 3 /* descending (event time, seq): newest event time first */
 };
 
 struct trail_query;

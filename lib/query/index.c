@@ -725,6 +725,20 @@ struct trail_results {
     uint8_t *allowed; /* per local event of the segment */
     size_t cap_allowed;
     char errbuf[256];
+
+    /* time orders: a merge of the units (time_plan, next_time_match) */
+    int by_time;          /* TRAIL_ORDER_TIME or TRAIL_ORDER_TIME_DESC; 0: seq order */
+    int t_planned;        /* tunits gathered and sorted */
+    struct tunit *tunits; /* every unit that may match, in opening order */
+    size_t n_tunits, ti;  /* ti: the next to open */
+    struct theap *heap;   /* matching records of opened units not returned yet */
+    size_t n_heap, cap_heap;
+    int has_pos; /* returned past (pos_time, pos_seq): the cursor's or the last */
+    int64_t pos_time;
+    uint64_t pos_seq;
+    uint8_t *held; /* the record returned last, freed at the next */
+    int64_t held_time;
+    uint64_t opened, peak_heap;
 };
 
 static uint16_t sev_range_mask(const struct qplan *p)
@@ -955,10 +969,9 @@ static void drop_unit(struct trail_results *res)
     res->have_unit = 0;
 }
 
-/* Read the records of a live unit into res->live (one pread), frame offsets in live_offs. */
-static int load_live_unit(struct trail_results *res, const struct qunit *u)
+/* Read the records of a live unit of g into res->live (one pread), frame offsets in live_offs. */
+static int load_live_unit(struct trail_results *res, struct iseg *g, const struct qunit *u)
 {
-    struct iseg *g = res->g;
     if (res->cap_live_offs < u->count) {
         uint32_t *o = realloc(res->live_offs, u->count * sizeof(*o));
         if (!o)
@@ -1019,7 +1032,7 @@ static int load_unit(struct trail_results *res, uint32_t u)
     if (res->g->sealed)
         r = cache_get(res->ix, res->g, u, res->dctx, &res->comp, &res->cb);
     else
-        r = load_live_unit(res, &res->units[u]);
+        r = load_live_unit(res, res->g, &res->units[u]);
     if (r < 0)
         return r;
     res->have_unit = 1;
@@ -1060,14 +1073,20 @@ static int live_record(struct trail_results *res, uint64_t seq, const uint8_t **
     return frame_at((const uint8_t *)res->live.data, res->live.len, 0, seq, 1, rec, len);
 }
 
-/* Block u of the sealed segment in hand fails its check: known damage, skipped. */
-static void damaged_unit(struct trail_results *res, uint32_t u)
+/* Block u of sealed segment g fails its check: known damage, skipped. */
+static void damaged_block(struct trail_results *res, struct iseg *g, uint32_t u)
 {
     char name[48], why[96];
-    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", res->g->first_seq);
+    snprintf(name, sizeof(name), "seg-%016" PRIx64 ".seg", g->first_seq);
     snprintf(why, sizeof(why), "block %" PRIu32 ": CRC-32C or framing does not hold", u);
-    const struct seg_block *b = &res->g->ss.blocks[u];
+    const struct seg_block *b = &g->ss.blocks[u];
     store_damage_add(res->ix->s, b->first_seq, b->first_seq + b->count - 1, name, why, 0, 0);
+}
+
+/* Block u of the sealed segment in hand fails its check. */
+static void damaged_unit(struct trail_results *res, uint32_t u)
+{
+    damaged_block(res, res->g, u);
 }
 
 static void end_segment(struct trail_results *res)
@@ -1197,6 +1216,252 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
     }
 }
 
+/* ---- time orders ---- */
+
+/*
+ * order time / -time: a k-way merge over the units (blocks) that may
+ * match, in (event time, seq) order. Every unit knows its time range, so
+ * the units are sorted by where their range starts in the order asked
+ * (min_time for time, max_time for -time) and opened one by one; the
+ * records that match go into a heap. The heap's first record can be
+ * returned as soon as no unopened unit could hold one before it (its range
+ * starts after it). In a store whose events arrive roughly in time order
+ * the ranges barely overlap, so the heap holds one or two units' matches;
+ * interleaved imports hold the units whose ranges overlap. Units wholly
+ * before the cursor's time are never opened.
+ */
+struct tunit {
+    uint32_t seg;   /* in res->segs */
+    uint32_t block; /* unit number in its segment */
+    struct qunit u; /* count clipped to what the search sees */
+};
+
+struct theap {
+    int64_t time;
+    uint64_t seq;
+    uint8_t *rec; /* a copy of the record */
+    size_t len;
+};
+
+/* Does (ta, sa) come out before (tb, sb) in res's order? */
+static int tbefore(const struct trail_results *res, int64_t ta, uint64_t sa, int64_t tb,
+                   uint64_t sb)
+{
+    if (res->by_time == TRAIL_ORDER_TIME)
+        return ta < tb || (ta == tb && sa < sb);
+    return ta > tb || (ta == tb && sa > sb);
+}
+
+static int tunit_cmp_asc(const void *pa, const void *pb)
+{
+    const struct tunit *a = pa, *b = pb;
+    if (a->u.min_time != b->u.min_time)
+        return a->u.min_time < b->u.min_time ? -1 : 1;
+    return a->u.first_seq < b->u.first_seq ? -1 : a->u.first_seq > b->u.first_seq;
+}
+
+static int tunit_cmp_desc(const void *pa, const void *pb)
+{
+    const struct tunit *a = pa, *b = pb;
+    if (a->u.max_time != b->u.max_time)
+        return a->u.max_time > b->u.max_time ? -1 : 1;
+    return a->u.first_seq > b->u.first_seq ? -1 : a->u.first_seq < b->u.first_seq;
+}
+
+static int heap_push(struct trail_results *res, int64_t time, uint64_t seq, const uint8_t *rec,
+                     size_t len)
+{
+    if (res->n_heap == res->cap_heap) {
+        size_t cap = res->cap_heap ? 2 * res->cap_heap : 256;
+        struct theap *h = realloc(res->heap, cap * sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+        res->heap = h;
+        res->cap_heap = cap;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, rec, len);
+    size_t i = res->n_heap++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!tbefore(res, time, seq, res->heap[up].time, res->heap[up].seq))
+            break;
+        res->heap[i] = res->heap[up];
+        i = up;
+    }
+    res->heap[i] = (struct theap){.time = time, .seq = seq, .rec = copy, .len = len};
+    if (res->n_heap > res->peak_heap)
+        res->peak_heap = res->n_heap;
+    return 0;
+}
+
+/* Take the first record off the heap (not empty). */
+static struct theap heap_pop(struct trail_results *res)
+{
+    struct theap top = res->heap[0];
+    struct theap last = res->heap[--res->n_heap];
+    size_t i = 0, n = res->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && tbefore(res, res->heap[c + 1].time, res->heap[c + 1].seq,
+                                 res->heap[c].time, res->heap[c].seq))
+            c++;
+        if (!tbefore(res, res->heap[c].time, res->heap[c].seq, last.time, last.seq))
+            break;
+        res->heap[i] = res->heap[c];
+        i = c;
+    }
+    if (n)
+        res->heap[i] = last;
+    return top;
+}
+
+/* Keep the units of one planned segment that may hold an answer. */
+static int time_plan_segment(struct trail_results *res, uint32_t k, size_t *cap)
+{
+    struct iseg *g = res->segs[k];
+    if (res->use_seqs) {
+        /* an indexed value names the seqs: only their units can match */
+        uint8_t *mark = calloc(res->n_units ? res->n_units : 1, 1);
+        if (!mark)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < res->seqs.n; i++) {
+            long u = unit_of(res, g->first_seq + res->seqs.v[i]);
+            if (u >= 0)
+                mark[u] = 1;
+        }
+        for (uint32_t i = 0; i < res->n_units; i++)
+            res->umask[i] &= mark[i];
+        free(mark);
+    }
+    for (uint32_t i = 0; i < res->n_units; i++) {
+        const struct qunit *u = &res->units[i];
+        if (!res->umask[i])
+            continue;
+        /* wholly on the far side of the cursor */
+        if (res->has_pos && res->by_time == TRAIL_ORDER_TIME && u->max_time < res->pos_time)
+            continue;
+        if (res->has_pos && res->by_time == TRAIL_ORDER_TIME_DESC && u->min_time > res->pos_time)
+            continue;
+        if (res->n_tunits == *cap) {
+            size_t c = *cap ? 2 * *cap : 64;
+            struct tunit *t = realloc(res->tunits, c * sizeof(*t));
+            if (!t)
+                return -ENOMEM;
+            res->tunits = t;
+            *cap = c;
+        }
+        res->tunits[res->n_tunits++] = (struct tunit){.seg = k, .block = i, .u = *u};
+    }
+    return 0;
+}
+
+/* Gather the units of every segment that may match, in opening order. */
+static int time_plan(struct trail_results *res)
+{
+    size_t cap = 0;
+    for (size_t k = 0; k < res->n_segs; k++) {
+        struct iseg *g = res->segs[k];
+        uint64_t g_last = res->seg_last[k];
+        if (g_last < g->first_seq || g_last < res->lo || g->first_seq > res->hi)
+            continue;
+        int r = plan_segment(res, g, g_last);
+        if (r == 0)
+            r = time_plan_segment(res, (uint32_t)k, &cap);
+        if (r < 0)
+            return r;
+    }
+    qsort(res->tunits, res->n_tunits, sizeof(*res->tunits),
+          res->by_time == TRAIL_ORDER_TIME ? tunit_cmp_asc : tunit_cmp_desc);
+    res->t_planned = 1;
+    return 0;
+}
+
+/* Open a unit: its records that match and lie past the position go into the heap. */
+static int open_tunit(struct trail_results *res, const struct tunit *t)
+{
+    struct iseg *g = res->segs[t->seg];
+    struct cblock *cb = NULL;
+    const uint8_t *base;
+    size_t avail;
+    const uint32_t *offs;
+    int r;
+    res->opened++;
+    if (g->sealed) {
+        r = cache_get(res->ix, g, t->block, res->dctx, &res->comp, &cb);
+        if (r == TRAIL_E_CORRUPT) {
+            damaged_block(res, g, t->block);
+            return 0;
+        }
+        if (r < 0)
+            return r;
+        base = (const uint8_t *)cb->raw.data;
+        avail = cb->raw.len;
+        offs = cb->offs;
+    } else {
+        if ((r = load_live_unit(res, g, &t->u)) < 0)
+            return r;
+        base = (const uint8_t *)res->live.data;
+        avail = res->live.len;
+        offs = res->live_offs;
+    }
+    for (uint32_t i = 0; i < t->u.count && r == 0; i++) {
+        uint64_t seq = t->u.first_seq + i;
+        const uint8_t *rec;
+        size_t len;
+        struct rec_view v;
+        if (seq < res->lo || seq > res->hi)
+            continue;
+        if ((r = frame_at(base, avail, offs[i], seq, !g->sealed, &rec, &len)) < 0 ||
+            (r = rec_view_parse(rec, len, &v)) < 0)
+            break;
+        if (res->has_pos && !tbefore(res, res->pos_time, res->pos_seq, v.time_us, seq))
+            continue;
+        r = qplan_match(&res->plan, &v);
+        if (r == 1)
+            r = heap_push(res, v.time_us, seq, rec, len);
+    }
+    cache_release(res->ix, cb);
+    return r < 0 ? r : 0;
+}
+
+/* The next record in time order: 1 with it (valid until the next call), 0 at the end. */
+static int next_time_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
+{
+    free(res->held);
+    res->held = NULL;
+    if (res->done)
+        return 0;
+    int r;
+    if (!res->t_planned && (r = time_plan(res)) < 0)
+        return r;
+    while (res->ti < res->n_tunits) {
+        const struct qunit *u = &res->tunits[res->ti].u;
+        /* a unit whose range starts at or before the first record may hold one before it */
+        if (res->n_heap) {
+            int64_t top = res->heap[0].time;
+            if (res->by_time == TRAIL_ORDER_TIME ? u->min_time > top : u->max_time < top)
+                break;
+        }
+        if ((r = open_tunit(res, &res->tunits[res->ti++])) < 0)
+            return r;
+    }
+    if (!res->n_heap) {
+        res->done = 1;
+        return 0;
+    }
+    struct theap top = heap_pop(res);
+    res->held = top.rec;
+    res->held_time = top.time;
+    *ret_rec = top.rec;
+    *ret_len = top.len;
+    return 1;
+}
+
 static void results_free(struct trail_results *res)
 {
     if (!res)
@@ -1216,6 +1481,11 @@ static void results_free(struct trail_results *res)
     free(res->live_offs);
     trail_buf_free(&res->comp);
     ZSTD_freeDCtx(res->dctx);
+    free(res->tunits);
+    for (size_t i = 0; i < res->n_heap; i++)
+        free(res->heap[i].rec);
+    free(res->heap);
+    free(res->held);
     free(res);
 }
 
@@ -1235,6 +1505,8 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
     res->ix = ix;
     res->q = q;
     res->newest = newest;
+    if (q->order == TRAIL_ORDER_TIME || q->order == TRAIL_ORDER_TIME_DESC)
+        res->by_time = q->order;
     res->dctx = ZSTD_createDCtx();
     if (!res->dctx)
         goto fail;
@@ -1257,8 +1529,7 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
         if (q->cur_order != q->order) {
             if (err && errlen)
                 snprintf(err, errlen, "bad cursor: it continues a search in %s order, not %s",
-                         q->cur_order == TRAIL_ORDER_NEWEST ? "newest" : "oldest",
-                         q->order == TRAIL_ORDER_NEWEST ? "newest" : "oldest");
+                         qorder_name(q->cur_order), qorder_name(q->order));
             r = TRAIL_E_PARSE;
             goto fail;
         }
@@ -1296,7 +1567,16 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
     pthread_mutex_unlock(&ix->lock);
     if (r < 0)
         goto fail;
-    if (q->has_cursor) {
+    if (res->by_time) {
+        /* later pages see what the first saw */
+        if (q->has_cursor == 1) {
+            if (q->cur_horizon < res->hi)
+                res->hi = q->cur_horizon;
+            res->has_pos = 1;
+            res->pos_time = q->cur_time;
+            res->pos_seq = q->cur_seq;
+        }
+    } else if (q->has_cursor) {
         if (q->cur_order == TRAIL_ORDER_NEWEST) {
             if (q->cur_seq == 0 || q->cur_seq - 1 < res->hi)
                 res->hi = q->cur_seq ? q->cur_seq - 1 : 0;
@@ -1334,7 +1614,7 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
     }
     const uint8_t *rec;
     size_t len;
-    int r = next_match(res, &rec, &len);
+    int r = res->by_time ? next_time_match(res, &rec, &len) : next_match(res, &rec, &len);
     if (r <= 0)
         return r;
     r = record_decode(rec, len, res->ix->s->store_id, ev);
@@ -1342,6 +1622,11 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
         return r;
     res->returned++;
     res->last_seq = trail_event_seq(ev);
+    if (res->by_time) {
+        res->has_pos = 1;
+        res->pos_time = res->held_time;
+        res->pos_seq = res->last_seq;
+    }
     if (res->limit && res->returned >= res->limit)
         res->more = 1;
     return 1;
@@ -1351,7 +1636,7 @@ int trail_results_skipped(struct trail_results *res, struct trail_store_damage *
 {
     /* the part of [lo, hi] this page looked at */
     uint64_t a = res->lo, b = res->hi;
-    if (res->more && res->returned) {
+    if (res->more && res->returned && !res->by_time) {
         if (res->newest)
             a = res->last_seq;
         else
@@ -1392,6 +1677,14 @@ uint64_t trail_results_horizon(const struct trail_results *res)
 
 int trail_results_cursor(const struct trail_results *res, char *buf, size_t size)
 {
+    if (res->by_time) {
+        /* after the last event returned, the cursor's position, or before everything */
+        int asc = res->by_time == TRAIL_ORDER_TIME;
+        int64_t t = res->has_pos ? res->pos_time : asc ? INT64_MIN : INT64_MAX;
+        uint64_t seq = res->has_pos ? res->pos_seq : asc ? 0 : UINT64_MAX;
+        return qcursor_format_time(res->by_time, t, seq, res->hi, res->plan.now_us, res->plan.hash,
+                                   buf, size);
+    }
     uint64_t seq;
     if (res->more || (!res->done && res->returned))
         seq = res->last_seq; /* continue right after the last event returned */

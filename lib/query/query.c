@@ -785,25 +785,59 @@ fail:
     return r;
 }
 
-static int parse_cursor(const char *v, int *ret_order, uint64_t *ret_seq, int64_t *ret_now,
-                        uint32_t *ret_hash)
+/* A seq-order cursor, "n.SEQ.NOW.HASH" or "o.SEQ.NOW.HASH". */
+static int parse_seq_cursor(const char *v, struct trail_query *c)
 {
     char o;
     unsigned long long seq;
     long long now;
     unsigned hash;
     int used = 0;
-    if (strlen(v) >= TRAIL_QUERY_CURSOR_MAX || (v[0] != 'n' && v[0] != 'o') || v[1] != '.' ||
-        v[2] < '0' || v[2] > '9')
+    if (v[2] < '0' || v[2] > '9')
         return TRAIL_E_PARSE;
     if (sscanf(v, "%c.%llu.%lld.%8x%n", &o, &seq, &now, &hash, &used) != 4 || v[used] ||
         strlen(v) - (size_t)(strrchr(v, '.') - v) != 9)
         return TRAIL_E_PARSE;
-    *ret_order = o == 'n' ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
-    *ret_seq = seq;
-    *ret_now = now;
-    *ret_hash = hash;
+    c->cur_order = o == 'n' ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
+    c->cur_seq = seq;
+    c->cur_now = now;
+    c->cur_hash = hash;
     return 0;
+}
+
+/* A time-order cursor, "t.TIME.SEQ.HORIZON.NOW.HASH" or "r..." (qcursor_format_time). */
+static int parse_time_cursor(const char *v, struct trail_query *c)
+{
+    char o;
+    long long t, now;
+    unsigned long long seq, horizon;
+    unsigned hash;
+    int used = 0;
+    if (v[2] != '-' && (v[2] < '0' || v[2] > '9'))
+        return TRAIL_E_PARSE;
+    if (sscanf(v, "%c.%lld.%llu.%llu.%lld.%8x%n", &o, &t, &seq, &horizon, &now, &hash, &used) !=
+            6 ||
+        v[used] || strlen(v) - (size_t)(strrchr(v, '.') - v) != 9)
+        return TRAIL_E_PARSE;
+    c->cur_order = o == 't' ? TRAIL_ORDER_TIME : TRAIL_ORDER_TIME_DESC;
+    c->cur_time = t;
+    c->cur_seq = seq;
+    c->cur_horizon = horizon;
+    c->cur_now = now;
+    c->cur_hash = hash;
+    return 0;
+}
+
+/* Parse cursor text into c's cur_* fields (c is scratch: the caller copies on success). */
+static int parse_cursor(const char *v, struct trail_query *c)
+{
+    if (strlen(v) >= TRAIL_QUERY_CURSOR_MAX || v[0] == 0 || v[1] != '.')
+        return TRAIL_E_PARSE;
+    if (v[0] == 'n' || v[0] == 'o')
+        return parse_seq_cursor(v, c);
+    if (v[0] == 't' || v[0] == 'r')
+        return parse_time_cursor(v, c);
+    return TRAIL_E_PARSE;
 }
 
 int trail_query_set(struct trail_query *q, const char *given, const char *value, char *err,
@@ -872,9 +906,15 @@ int trail_query_set(struct trail_query *q, const char *given, const char *value,
             q->order = TRAIL_ORDER_NEWEST;
         else if (strcmp(value, "oldest") == 0)
             q->order = TRAIL_ORDER_OLDEST;
+        else if (strcmp(value, "time") == 0)
+            q->order = TRAIL_ORDER_TIME;
+        else if (strcmp(value, "-time") == 0)
+            q->order = TRAIL_ORDER_TIME_DESC;
         else
-            return bad(err, errlen, "bad %s '%s': expected newest or oldest", given,
-                       shown(value, sb));
+            return bad(err, errlen,
+                       "bad %s '%s': expected newest or oldest (the order received), time or "
+                       "-time (event time, oldest or newest first)",
+                       given, shown(value, sb));
     } else if (strcmp(name, "limit") == 0) {
         char *endp;
         errno = 0;
@@ -886,18 +926,17 @@ int trail_query_set(struct trail_query *q, const char *given, const char *value,
                        given, shown(value, sb));
         q->limit = v;
     } else if (strcmp(name, "cursor") == 0) {
-        int o;
-        uint64_t seq;
-        int64_t now;
-        uint32_t h;
-        if (parse_cursor(value, &o, &seq, &now, &h) < 0)
+        struct trail_query c = {0};
+        if (parse_cursor(value, &c) < 0)
             return bad(err, errlen, "bad %s '%s': not a cursor (pass on the one a page ended with)",
                        given, shown(value, sb));
         q->has_cursor = 1;
-        q->cur_order = o;
-        q->cur_seq = seq;
-        q->cur_now = now;
-        q->cur_hash = h;
+        q->cur_order = c.cur_order;
+        q->cur_seq = c.cur_seq;
+        q->cur_now = c.cur_now;
+        q->cur_hash = c.cur_hash;
+        q->cur_time = c.cur_time;
+        q->cur_horizon = c.cur_horizon;
         return 0; /* not a pair: trail_query_format writes it last */
     } else if (strcmp(name, "by") == 0) {
         if ((r = set_by(q, given, value, err, errlen)) < 0)
@@ -1019,7 +1058,11 @@ int trail_query_format(const struct trail_query *q, const char *cursor, struct t
             r = url_encode(out, q->pairs[i].value);
     }
     if (!cursor && q->has_cursor == 1) {
-        qcursor_format(q->cur_order, q->cur_seq, q->cur_now, q->cur_hash, own, sizeof(own));
+        if (q->cur_order == TRAIL_ORDER_TIME || q->cur_order == TRAIL_ORDER_TIME_DESC)
+            qcursor_format_time(q->cur_order, q->cur_time, q->cur_seq, q->cur_horizon, q->cur_now,
+                                q->cur_hash, own, sizeof(own));
+        else
+            qcursor_format(q->cur_order, q->cur_seq, q->cur_now, q->cur_hash, own, sizeof(own));
         cursor = own;
     }
     if (r == 0 && cursor) {
@@ -1061,6 +1104,28 @@ int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char 
     int n = snprintf(buf, size, "%c.%" PRIu64 ".%" PRId64 ".%08x",
                      order == TRAIL_ORDER_NEWEST ? 'n' : 'o', seq, now_us, hash);
     return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
+int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horizon, int64_t now_us,
+                        uint32_t hash, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%c.%" PRId64 ".%" PRIu64 ".%" PRIu64 ".%" PRId64 ".%08x",
+                     order == TRAIL_ORDER_TIME ? 't' : 'r', time_us, seq, horizon, now_us, hash);
+    return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
+const char *qorder_name(int order)
+{
+    switch (order) {
+    case TRAIL_ORDER_NEWEST:
+        return "newest";
+    case TRAIL_ORDER_OLDEST:
+        return "oldest";
+    case TRAIL_ORDER_TIME:
+        return "time";
+    default:
+        return "-time";
+    }
 }
 
 /* ---- the plan and the predicate ---- */

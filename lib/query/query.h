@@ -142,6 +142,8 @@ struct trail_query {
     uint64_t cur_seq;
     int64_t cur_now;
     uint32_t cur_hash;
+    int64_t cur_time;     /* time orders: the event time of the position */
+    uint64_t cur_horizon; /* time orders: the last seq the first page saw */
 
     int n_by;
     int by[TRAIL_COUNT_MAX_BY];
@@ -185,6 +187,17 @@ uint32_t qquery_hash(const struct trail_query *q);
 
 /* qcursor_format - "n.SEQ.NOW.HASH" / "o...": the position after seq. */
 int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char *buf, size_t size);
+
+/*
+ * qcursor_format_time - "t.TIME.SEQ.HORIZON.NOW.HASH" (order time) or
+ * "r..." (order -time): the position after the event (time, seq), in a
+ * search that sees the seqs up to horizon only.
+ */
+int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horizon, int64_t now_us,
+                        uint32_t hash, char *buf, size_t size);
+
+/* qorder_name - "newest", "oldest", "time" or "-time". */
+const char *qorder_name(int order);
 
 /* ---- the segment index ---- */
 
