@@ -1197,6 +1197,254 @@ TEST(damaged_and_missing_idx_rebuilt)
     ASSERT_OK(access(path, F_OK));
 }
 
+/* ---- time order ---- */
+
+struct tkey {
+    int64_t t;
+    uint64_t seq;
+};
+
+static int tkey_cmp(const void *pa, const void *pb)
+{
+    const struct tkey *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * The brute force for order time / -time: the events of m up to max_seq
+ * that b selects, sorted by (time, seq), reversed for -time; got must be
+ * exactly that.
+ */
+static int compare_time(const char *desc, const struct evs *m, const struct bq *b, int reverse,
+                        uint64_t max_seq, const uint64_t *got, size_t n_got)
+{
+    struct tkey *k = malloc((m->n ? m->n : 1) * sizeof(*k));
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (trail_event_seq(m->v[i]) <= max_seq && bq_match(b, m->v[i]))
+            k[n++] = (struct tkey){trail_event_time(m->v[i]), trail_event_seq(m->v[i])};
+    qsort(k, n, sizeof(*k), tkey_cmp);
+    size_t i = 0;
+    while (i < n && i < n_got && k[reverse ? n - 1 - i : i].seq == got[i])
+        i++;
+    int ok = i == n && i == n_got;
+    if (!ok)
+        fprintf(stderr,
+                "time order: %s\n  %zu results, expected %zu; result %zu: expected seq %" PRIu64
+                ", got %" PRIu64 " (0: none)\n",
+                desc, n_got, n, i, i < n ? k[reverse ? n - 1 - i : i].seq : 0,
+                i < n_got ? got[i] : 0);
+    free(k);
+    return ok;
+}
+
+/* The three hosts' "files" and where each is imported up to. */
+struct imports {
+    struct trail_loadgen *gen[3];
+    size_t left[3];
+    struct trail_store *s;
+    struct evs *m;
+};
+
+/* Import a chunk of up to max events of one host's file (the next of a random host), durably. */
+static size_t import_chunk(struct imports *im, size_t max)
+{
+    int h = (int)rndn(3);
+    for (int tries = 0; tries < 3 && !im->left[h]; tries++)
+        h = (h + 1) % 3;
+    if (!im->left[h])
+        return 0;
+    size_t k = 1 + rndn(max);
+    if (k > im->left[h])
+        k = im->left[h];
+    load(im->s, im->gen[h], k, im->m);
+    im->left[h] -= k;
+    if (trail_store_wait(im->s, trail_event_seq(im->m->v[im->m->n - 1])) < 0)
+        abort();
+    return k;
+}
+
+/*
+ * Three hosts' event files imported in interleaved chunks, so that the
+ * store's order is not time order and the blocks' time ranges overlap: h2
+ * starts five hours before h1, h3 has exactly h1's times (ties broken by
+ * seq). Random filters, order time and -time, random page sizes; between
+ * pages more chunks are imported (times earlier and later than the page).
+ * The pages must be exactly the brute-force sort by (time, seq) of the
+ * events that were there at the first page: nothing skipped, nothing
+ * repeated, nothing that arrived later.
+ */
+TEST(time_order_three_hosts_imported_while_paging)
+{
+    char *tdir = make_dir();
+    struct trail_store *s = open_store(tdir, 0);
+    struct evs m = {0};
+    struct imports im = {.s = s, .m = &m};
+    static const char *const hosts[3] = {"h1", "h2", "h3"};
+    static const uint64_t seeds[3] = {5, 6, 5};
+    static const int64_t starts[3] = {1793491200000000LL, 1793491200000000LL - 5 * 3600000000LL,
+                                      1793491200000000LL};
+    for (int h = 0; h < 3; h++) {
+        struct trail_loadgen_opts lo = {.seed = seeds[h],
+                                        .users = 40,
+                                        .days = 1,
+                                        .events = 3000,
+                                        .start_us = starts[h],
+                                        .host = hosts[h]};
+        ASSERT_OK(trail_loadgen_new(cat, &lo, &im.gen[h]));
+        im.left[h] = 2500;
+    }
+    while (m.n < 4500)
+        import_chunk(&im, 400);
+    wait_sealed(s);
+    struct trail_index *ix;
+    ASSERT_OK(trail_index_open(s, NULL, &ix));
+    struct trail_event *ev;
+    trail_event_new(cat, "x", &ev);
+    static const char *const limits[] = {"1", "2", "5", "13", "50", "400", "0"};
+    int ok = 1, n_queries = rounds(60);
+    for (int i = 0; i < n_queries && ok; i++) {
+        struct trail_query *q;
+        struct bq b;
+        char desc[2048], err[256], cursor[TRAIL_QUERY_CURSOR_MAX];
+        int64_t now = trail_event_time(m.v[m.n - 1]) + 600000000LL;
+        trail_query_new(cat, &q);
+        rand_query(&m, q, &b, desc, sizeof(desc), now);
+        int reverse = (int)rndn(2);
+        const char *limit = limits[rndn(TRAIL_ARRAY_SIZE(limits))];
+        trail_query_set(q, "order", reverse ? "-time" : "time", err, sizeof(err));
+        trail_query_set(q, "limit", limit, err, sizeof(err));
+        uint64_t present = trail_event_seq(m.v[m.n - 1]), *seqs = NULL;
+        size_t n = 0, cap = 0, imported = 0;
+        for (int pages = 0; ok; pages++) {
+            struct trail_results *res;
+            if (trail_results_open(ix, q, &res, err, sizeof(err)) < 0) {
+                fprintf(stderr, "results_open: %s\n", err);
+                ok = 0;
+                break;
+            }
+            /* the first page sees everything imported so far */
+            if (pages == 0 && trail_results_horizon(res) != present) {
+                fprintf(stderr, "horizon %" PRIu64 ", imported %" PRIu64 "\n",
+                        trail_results_horizon(res), present);
+                ok = 0;
+            }
+            int r;
+            while ((r = trail_results_next(res, ev)) == 1) {
+                if (n == cap)
+                    seqs = realloc(seqs, (cap = cap ? 2 * cap : 256) * sizeof(*seqs));
+                seqs[n++] = trail_event_seq(ev);
+            }
+            int more = trail_results_more(res);
+            trail_results_cursor(res, cursor, sizeof(cursor));
+            trail_results_free(res);
+            if (r < 0 || !more || pages > 20000) {
+                ok = ok && r == 0 && !more;
+                break;
+            }
+            if (trail_query_set(q, "cursor", cursor, err, sizeof(err)) < 0) {
+                fprintf(stderr, "cursor %s: %s\n", cursor, err);
+                ok = 0;
+            }
+            /* more of the files arrive between pages */
+            if (rndn(3) == 0)
+                imported += import_chunk(&im, 60);
+        }
+        if (ok && !compare_time(desc, &m, &b, reverse, present, seqs, n)) {
+            fprintf(stderr, "  (order %s, limit %s, query %d, %zu imported while paging)\n",
+                    reverse ? "-time" : "time", limit, i, imported);
+            ok = 0;
+        }
+        free(seqs);
+        trail_query_free(q);
+    }
+    /* whatever is left of the files, then one more check over all of it */
+    while (import_chunk(&im, 400))
+        ;
+    uint64_t *all = NULL;
+    size_t n_all;
+    int pages;
+    struct trail_query *q;
+    struct bq none;
+    memset(&none, 0, sizeof(none));
+    none.since = INT64_MIN;
+    none.until = INT64_MAX;
+    none.sev_max = 255;
+    trail_query_new(cat, &q);
+    trail_query_set(q, "order", "-time", NULL, 0);
+    ASSERT_OK(search_all(ix, q, 97, &all, &n_all, &pages));
+    ASSERT_EQ(n_all, 7500);
+    int whole = compare_time("everything, -time", &m, &none, 1, UINT64_MAX, all, n_all);
+    free(all);
+    trail_query_free(q);
+    trail_event_free(ev);
+    trail_index_close(ix);
+    trail_store_close(s);
+    for (int h = 0; h < 3; h++)
+        trail_loadgen_free(im.gen[h]);
+    evs_free(&m);
+    remove_dir(tdir);
+    ASSERT(ok);
+    ASSERT(whole);
+}
+
+/*
+ * Time order is a merge, not a sort: over a store written in time order,
+ * a page of the oldest or the newest events, or one from a cursor deep in
+ * the middle, decompresses a block or two, not the store's hundreds.
+ */
+TEST(time_order_reads_few_blocks)
+{
+    setup();
+    struct trail_index *ix;
+    ASSERT_OK(trail_index_open(wstore, NULL, &ix));
+    static const char *const orders[] = {"time", "-time"};
+    struct trail_event *ev;
+    trail_event_new(cat, "x", &ev);
+    char err[256], cur[TRAIL_QUERY_CURSOR_MAX];
+    for (int o = 0; o < 2; o++) {
+        struct trail_query *q;
+        trail_query_new(cat, &q);
+        ASSERT_OK(trail_query_set(q, "order", orders[o], err, sizeof(err)));
+        ASSERT_OK(trail_query_set(q, "limit", "10", err, sizeof(err)));
+        char mid[64];
+        trail_time_format(trail_event_time(mem.v[mem.n / 2]), mid);
+        for (int page = 0; page < 2; page++) {
+            struct trail_index_stats a, b;
+            trail_index_stats(ix, &a);
+            struct trail_results *res;
+            ASSERT_OK(trail_results_open(ix, q, &res, err, sizeof(err)));
+            int k = 0;
+            int64_t prev = o ? INT64_MAX : INT64_MIN;
+            while (trail_results_next(res, ev) == 1) {
+                ASSERT(o ? trail_event_time(ev) <= prev : trail_event_time(ev) >= prev);
+                prev = trail_event_time(ev);
+                k++;
+            }
+            ASSERT_EQ(k, 10);
+            ASSERT_OK(trail_results_cursor(res, cur, sizeof(cur)));
+            trail_results_free(res);
+            trail_index_stats(ix, &b);
+            ASSERT(b.cache_misses - a.cache_misses <= 2);
+            /* the second page: from the middle of the store */
+            if (page == 0) {
+                ASSERT_OK(trail_query_set(q, o ? "until" : "since", mid, err, sizeof(err)));
+            }
+        }
+        /* a time cursor belongs to its order */
+        ASSERT_OK(trail_query_set(q, "cursor", cur, err, sizeof(err)));
+        ASSERT_OK(trail_query_set(q, "order", o ? "time" : "newest", err, sizeof(err)));
+        struct trail_results *res;
+        ASSERT_EQ(trail_results_open(ix, q, &res, err, sizeof(err)), TRAIL_E_PARSE);
+        ASSERT(strstr(err, o ? "in -time order, not time" : "in time order, not newest") != NULL);
+        trail_query_free(q);
+    }
+    trail_event_free(ev);
+    trail_index_close(ix);
+}
+
 TEST(teardown)
 {
     trail_index_close(wix);
@@ -1220,4 +1468,5 @@ static void init(void)
 TEST_MAIN(random_queries_writer, random_queries_reader, random_counts,
           count_whole_hours_from_rollups, paging_while_appending,
           live_segment_sealed_under_the_index, empty_store, one_event_and_time_edges,
-          cursors_refuse_other_queries, damaged_and_missing_idx_rebuilt, teardown)
+          cursors_refuse_other_queries, damaged_and_missing_idx_rebuilt,
+          time_order_three_hosts_imported_while_paging, time_order_reads_few_blocks, teardown)
