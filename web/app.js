@@ -197,7 +197,8 @@ function init() {
         $('q-since').value = toLocalInput(resolveTime(state.since, now) ?? now - 864e5);
         $('q-until').value = toLocalInput(now);
       }
-      if (id === 'q-order' && $('q-order').value === 'oldest' && state.live) {
+      // live mode adds new events on top: newest received first only
+      if (id === 'q-order' && $('q-order').value !== 'newest' && state.live) {
         state.live = false;
         setLiveButton();
       }

@@ -7,7 +7,7 @@
 // (app.js, init).
 
 import { LEVELS, SEV_NUM, SEV_NAME, $, h, put, sevBadge, toLocalInput, fromLocalInput } from './util.js';
-import { state } from './state.js';
+import { state, orderOf } from './state.js';
 import { catalog } from './catalog.js';
 import { showError, resolveTime, search } from './search.js';
 import { setLiveButton } from './live.js';
@@ -107,7 +107,7 @@ export function readForm() {
     state.until = '';
   }
   state.severity = severityText(Number($('q-sev-min').value) || 0, Number($('q-sev-max').value) || 0);
-  state.order = $('q-order').value === 'oldest' ? 'oldest' : 'newest';
+  state.order = orderOf($('q-order').value);
 }
 
 function renderChips() {

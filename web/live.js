@@ -81,7 +81,7 @@ function flushLive() {
 
 export function toggleLive() {
   state.live = !state.live;
-  if (state.live && state.order === 'oldest') {
+  if (state.live && state.order !== 'newest') {
     state.order = 'newest';
     $('q-order').value = 'newest';
     setLiveButton();

@@ -318,7 +318,7 @@ export async function search() {
   });
   const pp = new URLSearchParams(fp);
   pp.set('limit', String(PAGE));
-  if (state.order === 'oldest') pp.set('order', 'oldest');
+  if (state.order !== 'newest') pp.set('order', state.order);
   results.loading = true;
   $('list-end').hidden = true;
   try {

@@ -7,6 +7,14 @@
 
 import { $ } from './util.js';
 
+/** ORDERS - the API's orders: by seq (received) and by event time. */
+export const ORDERS = ['newest', 'oldest', '-time', 'time'];
+
+/** orderOf - a valid order from text, newest otherwise. */
+export function orderOf(v) {
+  return ORDERS.includes(v) ? v : 'newest';
+}
+
 export const state = {
   view: 'search',
   since: '',
@@ -33,8 +41,9 @@ export function readUrl() {
   state.severity = p.get('severity') || '';
   state.where = p.getAll('where').filter(Boolean);
   state.text = p.getAll('text').filter(Boolean).join(' ');
-  state.order = p.get('order') === 'oldest' ? 'oldest' : 'newest';
-  state.live = p.get('live') === '1';
+  state.order = orderOf(p.get('order'));
+  // live mode adds arriving events at an end of the list: not in event time order
+  state.live = p.get('live') === '1' && !state.order.endsWith('time');
   state.seq = /^\d+$/.test(p.get('seq') || '') ? Number(p.get('seq')) : null;
   state.catId = p.get('id') || '';
   state.catQ = p.get('q') || '';
@@ -58,7 +67,7 @@ function pageUrl() {
   let p;
   if (state.view === 'search') {
     p = filterParams();
-    if (state.order === 'oldest') p.set('order', 'oldest');
+    if (state.order !== 'newest') p.set('order', state.order);
     if (state.live) p.set('live', '1');
     if (state.seq) p.set('seq', String(state.seq));
   } else {

@@ -256,6 +256,59 @@ test('paging to the end through cursors', async (page) => {
   await shot(page, 'paged-to-end');
 });
 
+test('order: received (seq) and event time are both offered; the TIME column follows event time', async (page) => {
+  // "imported" events: dated inside the generated span, out of time order,
+  // and stored after it (higher seqs than every generated event)
+  assert.ok(DATA_START, 'TRAIL_DATA_START is set');
+  const t0 = Date.parse(DATA_START);
+  const hours = [2, 0, 3, 1];
+  const seqs = await post(
+    hours.map((h, i) => ({
+      id: 'acme_badge_swiped',
+      time: new Date(t0 + h * 3600e3 + 1000).toISOString(),
+      attrs: { duser: 'order.user', door: 'O' + i },
+    })),
+  );
+  const times = async () =>
+    page.locator('#rows td.c-time').evaluateAll((tds) => tds.map((t) => t.title.split(' ')[0]));
+  const byTime = (a, b) => (Date.parse(a) < Date.parse(b) ? -1 : Date.parse(a) > Date.parse(b) ? 1 : 0);
+  await page.goto(BASE + '/?where=' + encodeURIComponent('duser=order.user'));
+  await settle(page);
+  const labels = await page.locator('#q-order option').allTextContents();
+  assert.deepEqual(labels, [
+    'Newest received first',
+    'Oldest received first',
+    'Newest event time first',
+    'Oldest event time first',
+  ]);
+  // received first: by seq, so the times jump
+  const bySeq = await page.locator('#rows tr').evaluateAll((trs) => trs.map((t) => Number(t.dataset.seq)));
+  assert.deepEqual(bySeq, [...seqs].reverse());
+  const received = await times();
+  assert.notDeepEqual(received, [...received].sort(byTime).reverse(), 'the posted times are out of order');
+  await page.selectOption('#q-order', { label: 'Newest event time first' });
+  await page.waitForURL(/order=-time/);
+  await settle(page);
+  const newest = await times();
+  assert.equal(newest.length, hours.length);
+  assert.deepEqual(newest, [...received].sort(byTime).reverse());
+  await page.selectOption('#q-order', { label: 'Oldest event time first' });
+  await page.waitForURL(/order=time/);
+  await settle(page);
+  assert.deepEqual(await times(), [...received].sort(byTime));
+  // the whole store, newest event time first, over a page boundary: the
+  // generated events and the posted ones merged by time
+  await page.goto(BASE + '/?order=-time');
+  await settle(page);
+  assert.equal(await page.inputValue('#q-order'), '-time');
+  await page.locator('#results').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await page.waitForFunction(() => document.querySelectorAll('#rows tr').length > 100, null, { timeout: 20000 });
+  const all = await times();
+  for (let i = 1; i < all.length; i++)
+    assert.ok(byTime(all[i - 1], all[i]) >= 0, `row ${i}: ${all[i]} after ${all[i - 1]}`);
+  await shot(page, 'order-event-time');
+});
+
 test(
   'the browser runs at the time the data was made against',
   async (page) => {
