@@ -15,6 +15,22 @@
  *   rare      a rare free-text term (a trace id's word), newest first, limit 100
  *   warning   the newest 100 WARNING-or-worse events
  *
+ * and the same kind of questions in event time order (--order time|-time),
+ * with the blocks the merge opened and the most records it held at once:
+ *
+ *   t_newest  the newest 100 by event time
+ *   t_oldest  the oldest 100 by event time
+ *   t_middle  100 by event time from the middle of the span (a page deep)
+ *   t_user    one user's events, last 30 days, newest event time first, 100
+ *   t_warning the newest 100 WARNING-or-worse events by event time
+ *
+ * --hosts H makes the events those of H hosts (idp-node1..H, each a
+ * generator of its own over the same span), stored the way imports of
+ * their files would store them: --chunk C events of one host, then C of
+ * the next, round robin (default: each host's whole file, one after
+ * another), so that the store's order is not time order and the blocks'
+ * time ranges overlap.
+ *
  * Each question runs once cold (the block cache empty; the files in the
  * page cache) and then --runs times warm; the median of the warm runs is
  * reported. Also measured: the load rate, the cost of building the
@@ -22,7 +38,7 @@
  * bytes on disk.
  *
  *   bench_query [--events N] [--days D] [--users U] [--dir DIR] [--reuse] [--keep]
- *               [--runs R] [--cache-mib M] [--quiet]
+ *               [--runs R] [--cache-mib M] [--hosts H] [--chunk C] [--quiet]
  *
  * --dir DIR with --reuse queries a store an earlier run left (with --keep).
  * Output: human lines, and one machine-readable line per figure:
@@ -60,6 +76,7 @@ static struct trail_catalog *cat;
 static struct trail_index *ix;
 static int runs = 7;
 static int quiet;
+static uint64_t merge_opened, merge_peak; /* of the last search (time orders) */
 
 /* Run a search (or a count with by) to the end; returns the rows. */
 static uint64_t run_once(struct trail_query *q, int count)
@@ -90,6 +107,7 @@ static uint64_t run_once(struct trail_query *q, int count)
         fprintf(stderr, "search: %s\n", trail_strerror(r));
         exit(1);
     }
+    qresults_merge_stats(res, &merge_opened, &merge_peak);
     trail_results_free(res);
     trail_event_free(ev);
     return rows;
@@ -122,8 +140,12 @@ static void question(const char *name, const char *what, double target_ms, int c
         printf("%-8s %-58s %9.3f ms warm (median of %d), %9.3f ms cold, %" PRIu64 " rows; target "
                "<= %g ms\n",
                name, what, median, runs, cold, rows, target_ms);
-    printf("RESULT name=%s median_ms=%.3f cold_ms=%.3f rows=%" PRIu64 " target_ms=%g\n", name,
-           median, cold, rows, target_ms);
+    printf("RESULT name=%s median_ms=%.3f cold_ms=%.3f rows=%" PRIu64 " target_ms=%g", name, median,
+           cold, rows, target_ms);
+    if (merge_opened)
+        printf(" blocks_opened=%" PRIu64 " merge_peak=%" PRIu64, merge_opened, merge_peak);
+    printf("\n");
+    merge_opened = merge_peak = 0;
     free(t);
     trail_query_free(q);
 }
@@ -154,6 +176,8 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     int reuse = 0, keep = 0;
     size_t cache_mib = 0;
+    uint32_t hosts = 1;
+    uint64_t chunk = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--events") && v)
@@ -168,6 +192,10 @@ int main(int argc, char **argv)
             runs = atoi(v), i++;
         else if (!strcmp(a, "--cache-mib") && v)
             cache_mib = (size_t)atoi(v), i++;
+        else if (!strcmp(a, "--hosts") && v)
+            hosts = (uint32_t)atoi(v), i++;
+        else if (!strcmp(a, "--chunk") && v)
+            chunk = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--reuse"))
             reuse = 1;
         else if (!strcmp(a, "--keep"))
@@ -176,12 +204,17 @@ int main(int argc, char **argv)
             quiet = 1;
         else {
             fprintf(stderr, "usage: bench_query [--events N] [--days D] [--users U] [--dir DIR] "
-                            "[--reuse] [--keep] [--runs R] [--cache-mib M] [--quiet]\n");
+                            "[--reuse] [--keep] [--runs R] [--cache-mib M] [--hosts H] [--chunk C] "
+                            "[--quiet]\n");
             return 2;
         }
     }
     if (runs < 1)
         runs = 1;
+    if (hosts < 1 || hosts > 64)
+        hosts = 1;
+    if (chunk == 0)
+        chunk = (n_events + hosts - 1) / hosts;
     char dir_buf[64];
     if (!dir) {
         strcpy(dir_buf, "/tmp/bench-query-XXXXXX");
@@ -193,7 +226,8 @@ int main(int argc, char **argv)
     }
     if (trail_catalog_new(&cat) < 0)
         return 1;
-    struct trail_loadgen_opts lo = {.seed = 1, .users = users, .days = days, .events = n_events};
+    struct trail_loadgen_opts lo = {
+        .seed = 1, .users = users, .days = days, .events = n_events / hosts};
     struct trail_store_opts so = {.create = 1};
     struct trail_store *s;
     struct trail_store_report rep;
@@ -205,20 +239,37 @@ int main(int argc, char **argv)
     struct trail_store_stats st;
     trail_store_stats(s, &st);
     int load = !(reuse && st.records > 0);
-    struct trail_loadgen *gen;
-    trail_loadgen_new(cat, &lo, &gen);
+    struct trail_loadgen *gens[64];
+    char host_names[64][32];
+    for (uint32_t h = 0; h < hosts; h++) {
+        snprintf(host_names[h], sizeof(host_names[h]), "idp-node%u", h + 1);
+        lo.seed = 1 + h;
+        lo.host = host_names[h];
+        trail_loadgen_new(cat, &lo, &gens[h]);
+    }
     if (load) {
         /* batches of 1024 from one thread, durable at the end */
         struct trail_event *batch[1024];
         for (int i = 0; i < 1024; i++)
             trail_event_new(cat, "x", &batch[i]);
         double t0 = now_ms();
-        uint64_t done = 0, last = 0;
+        uint64_t done = 0, last = 0, in_chunk = 0, per_host = n_events / hosts;
+        uint64_t host_done[64] = {0};
+        uint32_t h = 0;
         while (done < n_events) {
             size_t k = n_events - done < 1024 ? (size_t)(n_events - done) : 1024;
             for (size_t i = 0; i < k; i++) {
+                /* the next host's piece when this one's is done (or its file is) */
+                while (hosts > 1 && (in_chunk == chunk || host_done[h] >= per_host)) {
+                    h = (h + 1) % hosts;
+                    in_chunk = 0;
+                    if (host_done[h] < per_host)
+                        break;
+                }
                 trail_event_reset(batch[i], "x", 1);
-                trail_loadgen_next(gen, batch[i]);
+                trail_loadgen_next(gens[h], batch[i]);
+                host_done[h]++;
+                in_chunk++;
             }
             if ((r = trail_store_append(s, batch, k, &last)) < 0) {
                 fprintf(stderr, "append: %s\n", trail_strerror(r));
@@ -231,6 +282,9 @@ int main(int argc, char **argv)
         printf("load: %" PRIu64 " events over %u days in %.1f s, %.0f events/s durable (one "
                "thread, generation included)\n",
                n_events, days, (t1 - t0) / 1e3, (double)n_events / ((t1 - t0) / 1e3));
+        if (hosts > 1)
+            printf("hosts: %u, stored in pieces of %" PRIu64 " events of one host, round robin\n",
+                   hosts, chunk);
         for (int i = 0; i < 1024; i++)
             trail_event_free(batch[i]);
     }
@@ -374,6 +428,22 @@ int main(int argc, char **argv)
     question("rare", "a rare free-text term (a trace id's word)", 5, 0, q_rare);
     question("warning", "the newest 100 WARNING-or-worse events", 2, 0, q_warn);
 
+    /* event time order: a merge of the blocks whose time ranges overlap */
+    char middle[40];
+    trail_time_format(st.first_time_us + (st.last_time_us - st.first_time_us) / 2, middle);
+    const char *t_newest[] = {"order", "-time", "limit", "100", NULL};
+    const char *t_oldest[] = {"order", "time", "limit", "100", NULL};
+    const char *t_middle[] = {"order", "time", "since", middle, "limit", "100", NULL};
+    const char *t_user[] = {"where", w_user,  "since", since30, "order",
+                            "-time", "limit", "100",   NULL};
+    const char *t_warn[] = {"severity", ">=WARNING", "order", "-time", "limit", "100", NULL};
+    question("t_newest", "the newest 100 by event time", 5, 0, t_newest);
+    question("t_oldest", "the oldest 100 by event time", 5, 0, t_oldest);
+    question("t_middle", "100 by event time from the middle of the span", 5, 0, t_middle);
+    question("t_user", "one user's events, last 30 days, newest event time first, 100", 20, 0,
+             t_user);
+    question("t_warning", "the newest 100 WARNING-or-worse by event time", 5, 0, t_warn);
+
     trail_index_stats(ix, &xs);
     trail_index_close(ix);
 
@@ -406,7 +476,8 @@ int main(int argc, char **argv)
     printf("cache: %" PRIu64 " hits, %" PRIu64 " misses, %.0f MiB held\n", xs.cache_hits,
            xs.cache_misses, (double)xs.cache_bytes / 1048576.0);
     trail_store_close(s);
-    trail_loadgen_free(gen);
+    for (uint32_t g = 0; g < hosts; g++)
+        trail_loadgen_free(gens[g]);
     trail_catalog_free(cat);
     if (!keep && dir == dir_buf) {
         char cmd[128];

@@ -730,8 +730,10 @@ struct trail_results {
     int by_time;          /* TRAIL_ORDER_TIME or TRAIL_ORDER_TIME_DESC; 0: seq order */
     int t_planned;        /* tunits gathered and sorted */
     struct tunit *tunits; /* every unit that may match, in opening order */
-    size_t n_tunits, ti;  /* ti: the next to open */
-    struct theap *heap;   /* matching records of opened units not returned yet */
+    uint64_t *tseqs;      /* the candidate seqs of units narrowed by an indexed value */
+    size_t n_tseqs, cap_tseqs;
+    size_t n_tunits, ti; /* ti: the next to open */
+    struct theap *heap;  /* matching records of opened units not returned yet */
     size_t n_heap, cap_heap;
     int has_pos; /* returned past (pos_time, pos_seq): the cursor's or the last */
     int64_t pos_time;
@@ -1234,6 +1236,9 @@ struct tunit {
     uint32_t seg;   /* in res->segs */
     uint32_t block; /* unit number in its segment */
     struct qunit u; /* count clipped to what the search sees */
+    int has_seqs;   /* an indexed value named the candidates: */
+    size_t seq_at;  /* res->tseqs[seq_at .. seq_at + seq_n) */
+    uint32_t seq_n;
 };
 
 struct theap {
@@ -1324,29 +1329,42 @@ static struct theap heap_pop(struct trail_results *res)
 static int time_plan_segment(struct trail_results *res, uint32_t k, size_t *cap)
 {
     struct iseg *g = res->segs[k];
-    if (res->use_seqs) {
-        /* an indexed value names the seqs: only their units can match */
-        uint8_t *mark = calloc(res->n_units ? res->n_units : 1, 1);
-        if (!mark)
-            return -ENOMEM;
-        for (uint32_t i = 0; i < res->seqs.n; i++) {
-            long u = unit_of(res, g->first_seq + res->seqs.v[i]);
-            if (u >= 0)
-                mark[u] = 1;
-        }
-        for (uint32_t i = 0; i < res->n_units; i++)
-            res->umask[i] &= mark[i];
-        free(mark);
-    }
+    uint32_t si = 0; /* in res->seqs (ascending), when an indexed value narrows */
     for (uint32_t i = 0; i < res->n_units; i++) {
         const struct qunit *u = &res->units[i];
+        size_t seq_at = res->n_tseqs;
+        uint32_t seq_n = 0;
+        if (res->use_seqs) {
+            /* only the seqs of the value's postings can match: keep them, or drop the unit */
+            uint64_t end = u->first_seq + u->count;
+            while (si < res->seqs.n && g->first_seq + res->seqs.v[si] < u->first_seq)
+                si++;
+            for (; si < res->seqs.n && g->first_seq + res->seqs.v[si] < end; si++) {
+                if (!res->umask[i])
+                    continue;
+                if (res->n_tseqs == res->cap_tseqs) {
+                    size_t c = res->cap_tseqs ? 2 * res->cap_tseqs : 256;
+                    uint64_t *t = realloc(res->tseqs, c * sizeof(*t));
+                    if (!t)
+                        return -ENOMEM;
+                    res->tseqs = t;
+                    res->cap_tseqs = c;
+                }
+                res->tseqs[res->n_tseqs++] = g->first_seq + res->seqs.v[si];
+                seq_n++;
+            }
+            if (!seq_n)
+                continue;
+        }
         if (!res->umask[i])
             continue;
         /* wholly on the far side of the cursor */
-        if (res->has_pos && res->by_time == TRAIL_ORDER_TIME && u->max_time < res->pos_time)
+        if ((res->has_pos && res->by_time == TRAIL_ORDER_TIME && u->max_time < res->pos_time) ||
+            (res->has_pos && res->by_time == TRAIL_ORDER_TIME_DESC &&
+             u->min_time > res->pos_time)) {
+            res->n_tseqs = seq_at;
             continue;
-        if (res->has_pos && res->by_time == TRAIL_ORDER_TIME_DESC && u->min_time > res->pos_time)
-            continue;
+        }
         if (res->n_tunits == *cap) {
             size_t c = *cap ? 2 * *cap : 64;
             struct tunit *t = realloc(res->tunits, c * sizeof(*t));
@@ -1355,7 +1373,12 @@ static int time_plan_segment(struct trail_results *res, uint32_t k, size_t *cap)
             res->tunits = t;
             *cap = c;
         }
-        res->tunits[res->n_tunits++] = (struct tunit){.seg = k, .block = i, .u = *u};
+        res->tunits[res->n_tunits++] = (struct tunit){.seg = k,
+                                                      .block = i,
+                                                      .u = *u,
+                                                      .has_seqs = res->use_seqs,
+                                                      .seq_at = seq_at,
+                                                      .seq_n = seq_n};
     }
     return 0;
 }
@@ -1409,8 +1432,10 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         avail = res->live.len;
         offs = res->live_offs;
     }
-    for (uint32_t i = 0; i < t->u.count && r == 0; i++) {
-        uint64_t seq = t->u.first_seq + i;
+    uint32_t n = t->has_seqs ? t->seq_n : t->u.count;
+    for (uint32_t j = 0; j < n && r == 0; j++) {
+        uint64_t seq = t->has_seqs ? res->tseqs[t->seq_at + j] : t->u.first_seq + j;
+        uint32_t i = (uint32_t)(seq - t->u.first_seq);
         const uint8_t *rec;
         size_t len;
         struct rec_view v;
@@ -1482,6 +1507,7 @@ static void results_free(struct trail_results *res)
     trail_buf_free(&res->comp);
     ZSTD_freeDCtx(res->dctx);
     free(res->tunits);
+    free(res->tseqs);
     for (size_t i = 0; i < res->n_heap; i++)
         free(res->heap[i].rec);
     free(res->heap);
@@ -1630,6 +1656,12 @@ int trail_results_next(struct trail_results *res, struct trail_event *ev)
     if (res->limit && res->returned >= res->limit)
         res->more = 1;
     return 1;
+}
+
+void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened, uint64_t *ret_peak)
+{
+    *ret_opened = res->opened;
+    *ret_peak = res->peak_heap;
 }
 
 int trail_results_skipped(struct trail_results *res, struct trail_store_damage **ret, size_t *ret_n)

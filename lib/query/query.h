@@ -196,6 +196,15 @@ int qcursor_format(int order, uint64_t seq, int64_t now_us, uint32_t hash, char 
 int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horizon, int64_t now_us,
                         uint32_t hash, char *buf, size_t size);
 
+/*
+ * qresults_merge_stats - for a search in time order: the units (blocks) it
+ * opened so far and the most matching records its merge held at once
+ * (tests and benchmarks: the merge reads the overlapping blocks, not the
+ * store). Both 0 in seq order.
+ */
+void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened,
+                          uint64_t *ret_peak);
+
 /* qorder_name - "newest", "oldest", "time" or "-time". */
 const char *qorder_name(int order);
 

@@ -1425,7 +1425,11 @@ TEST(time_order_reads_few_blocks)
             }
             ASSERT_EQ(k, 10);
             ASSERT_OK(trail_results_cursor(res, cur, sizeof(cur)));
+            uint64_t opened, peak;
+            qresults_merge_stats(res, &opened, &peak);
             trail_results_free(res);
+            ASSERT(opened >= 1 && opened <= 2);
+            ASSERT(peak <= 2 * QLIVE_UNIT);
             trail_index_stats(ix, &b);
             ASSERT(b.cache_misses - a.cache_misses <= 2);
             /* the second page: from the middle of the store */
