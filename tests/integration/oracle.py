@@ -22,7 +22,7 @@ booleans bools, and strings strings.
 
 FILTERS as trail spells them: --since/--until (absolute times only: a
 relative time would read a clock), --event GLOBS, --severity EXPR, --where
-K=V|K!=V|K^=P, --text WORDS, --order newest|oldest, --limit N (0: all, the
+K=V|K!=V|K^=P, --text WORDS, --order newest|oldest|time|-time, --limit N (0: all, the
 default here).
 
 `events` prints the selected input events (with their seq) as NDJSON;
@@ -261,7 +261,11 @@ def load(inputs, after):
 def select(a, evs):
     q = Query(a, Catalog(a.catalog))
     out = [e for e in evs if q.match(e)]
-    out.sort(key=lambda e: e["seq"], reverse=(a.order == "newest"))
+    if a.order in ("time", "-time"):
+        # event time, ties by seq (docs/query.md, "Order, limit and paging")
+        out.sort(key=lambda e: (time_us(e["time"]), e["seq"]), reverse=(a.order == "-time"))
+    else:
+        out.sort(key=lambda e: e["seq"], reverse=(a.order == "newest"))
     return out[:a.limit] if a.limit else out
 
 
@@ -359,7 +363,7 @@ def main():
         q.add_argument(opt)
     for opt in ("--event", "--where", "--text"):
         q.add_argument(opt, action="append", default=[])
-    q.add_argument("--order", choices=["newest", "oldest"], default="newest")
+    q.add_argument("--order", choices=["newest", "oldest", "time", "-time"], default="newest")
     q.add_argument("--limit", type=int, default=0)
     q.add_argument("inputs", nargs="+")
     b = q.parse_args(a.rest)

@@ -191,6 +191,37 @@ wait "$SSE4" 2>/dev/null
 check_eq "stream content type" "$(grep -i '^content-type' "$WORK/sse4.headers" | tr -d '\r')" \
     "Content-Type: text/event-stream"
 
+# event time order: a second host's events, dated inside the imported
+# file's span but stored after it, so that seq order is not time order;
+# paging by time and -time through `next` (pages of 97, ties and all) and
+# trail query --url give the oracle's sort by (time, seq)
+"$TRAIL" loadgen -n 400 -d 1 -u 20 -s 4 --host idp-node2 --start 2026-11-01T06:00:00Z |
+    grep -v '"core_server_' >"$WORK/late.ndjson"
+http_post "$URL/v1/events" "$WORK/late.ndjson" application/x-ndjson >/dev/null
+check_eq "the second host's events are accepted" "$(cat "$WORK/http.code")" 200
+store_dump "$S" >"$WORK/dump.ndjson"
+for order in time -time; do
+    path="/v1/events?limit=97&order=$order&event=auth_*"
+    : >"$WORK/paged"
+    pages=0
+    while [ -n "$path" ] && [ "$pages" -lt 100 ]; do
+        get "$path" | events >>"$WORK/paged"
+        path=$(python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["next"]; print(n or "")' "$WORK/body")
+        pages=$((pages + 1))
+    done
+    check_eq "paging order=$order through next ($pages pages) = the oracle's (time, seq) sort" \
+        "$(oracle check-events "$WORK/paged" --order=$order --event 'auth_*')" ok
+done
+get "/v1/events?limit=3&order=-time" >/dev/null
+check_grep "a time cursor names time, seq and horizon" '^X-Trail-Cursor: r\.-?[0-9]+\.[0-9]+\.[0-9]+\.' \
+    "$WORK/headers"
+"$TRAIL" query --url "$URL" --limit 0 --order time --format ndjson >"$WORK/qt.ndjson"
+check_eq "trail query --url --order time (pages of 1000) = the oracle" \
+    "$(oracle check-events "$WORK/qt.ndjson" --order=time)" ok
+get "/v1/events?limit=1&order=time" >/dev/null
+C=$(grep -i '^X-Trail-Cursor' "$WORK/headers" | cut -d' ' -f2 | tr -d '\r')
+bad400 "400 a time cursor in seq order" "/v1/events?order=newest&cursor=$C" "in time order, not newest"
+
 # traild stops cleanly with a stream open
 stop_traild TERM
 check_eq "traild stops with a stream open" "$STOP_STATUS" 0
