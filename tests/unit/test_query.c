@@ -246,6 +246,51 @@ TEST(cursor_hash_binds_filters)
     trail_query_free(b);
 }
 
+TEST(time_orders_and_their_cursors)
+{
+    struct trail_query *q = new_query();
+    ASSERT_OK(trail_query_set(q, "--order", "time", err, sizeof(err)));
+    ASSERT_EQ(trail_query_order(q), TRAIL_ORDER_TIME);
+    ASSERT_OK(trail_query_set(q, "order", "-time", err, sizeof(err)));
+    ASSERT_EQ(trail_query_order(q), TRAIL_ORDER_TIME_DESC);
+    ASSERT_EQ(trail_query_set(q, "order", "Time", err, sizeof(err)), TRAIL_E_PARSE);
+    ASSERT(strstr(err, "time or -time") != NULL);
+    ASSERT_EQ(trail_query_order(q), TRAIL_ORDER_TIME_DESC); /* unchanged */
+    /* the cursor: order, time, seq, horizon, clock, hash; a time before 1970 too */
+    char c[TRAIL_QUERY_CURSOR_MAX];
+    ASSERT_OK(qcursor_format_time(TRAIL_ORDER_TIME_DESC, 1793491200000000LL, 42, 9000,
+                                  1764000000000000LL, 0xabcdef01, c, sizeof(c)));
+    ASSERT_STREQ(c, "r.1793491200000000.42.9000.1764000000000000.abcdef01");
+    ASSERT_OK(qcursor_format_time(TRAIL_ORDER_TIME, -5, 0, 7, 1, 2, c, sizeof(c)));
+    ASSERT_STREQ(c, "t.-5.0.7.1.00000002");
+    /* the widest one fits */
+    ASSERT_OK(qcursor_format_time(TRAIL_ORDER_TIME, INT64_MIN, UINT64_MAX, UINT64_MAX, INT64_MIN,
+                                  0xffffffffu, c, sizeof(c)));
+    ASSERT_OK(trail_query_set(q, "cursor", c, err, sizeof(err)));
+    ASSERT_EQ(q->cur_time, INT64_MIN);
+    ASSERT_EQ(q->cur_horizon, UINT64_MAX);
+    ASSERT_OK(trail_query_set(q, "cursor", "r.1793491200000000.42.9000.1764000000000000.abcdef01",
+                              err, sizeof(err)));
+    ASSERT_EQ(q->cur_order, TRAIL_ORDER_TIME_DESC);
+    ASSERT_EQ(q->cur_time, 1793491200000000LL);
+    ASSERT_EQ(q->cur_seq, 42);
+    ASSERT_EQ(q->cur_horizon, 9000);
+    ASSERT_EQ(q->cur_now, 1764000000000000LL);
+    ASSERT_EQ(q->cur_hash, 0xabcdef01);
+    /* formatted back as it came */
+    struct trail_buf b = {0};
+    ASSERT_OK(trail_query_format(q, NULL, &b));
+    ASSERT(strstr(b.data, "cursor=r.1793491200000000.42.9000.1764000000000000.abcdef01") != NULL);
+    trail_buf_free(&b);
+    /* not cursors: a field missing, a bad hash, a seq cursor's shape with a time letter */
+    static const char *const bad[] = {"t.1.2.3.4",          "t.1.2.3.4.abc",
+                                      "r.x.2.3.4.00000000", "t.1.2.3.4.00000000.5",
+                                      "x.1.2.3.4.00000000", "t.5.1764000000000000.abcdef01"};
+    for (size_t i = 0; i < TRAIL_ARRAY_SIZE(bad); i++)
+        ASSERT_EQ(trail_query_set(q, "cursor", bad[i], err, sizeof(err)), TRAIL_E_PARSE);
+    trail_query_free(q);
+}
+
 struct words {
     char got[8][QWORD_MAX + 1];
     int n;
@@ -384,6 +429,6 @@ static void init(void)
         abort();
 }
 
-TEST_MAIN(times, times_resolve, globs, severity, where, text_limit_order_cursor_by,
-          failure_leaves_query_unchanged, url_query_strings, cursor_hash_binds_filters,
-          words_and_terms, predicate)
+TEST_MAIN(time_orders_and_their_cursors, times, times_resolve, globs, severity, where,
+          text_limit_order_cursor_by, failure_leaves_query_unchanged, url_query_strings,
+          cursor_hash_binds_filters, words_and_terms, predicate)
