@@ -253,17 +253,19 @@ int main(int argc, char **argv)
         for (int i = 0; i < 1024; i++)
             trail_event_new(cat, "x", &batch[i]);
         double t0 = now_ms();
-        uint64_t done = 0, last = 0, in_chunk = 0, per_host = n_events / hosts;
-        uint64_t host_done[64] = {0};
+        uint64_t done = 0, last = 0, in_chunk = 0;
+        uint64_t host_done[64] = {0}, quota[64];
+        for (uint32_t g = 0; g < hosts; g++) /* each host's file; the first ones one longer */
+            quota[g] = n_events / hosts + (g < n_events % hosts);
         uint32_t h = 0;
         while (done < n_events) {
             size_t k = n_events - done < 1024 ? (size_t)(n_events - done) : 1024;
             for (size_t i = 0; i < k; i++) {
                 /* the next host's piece when this one's is done (or its file is) */
-                while (hosts > 1 && (in_chunk == chunk || host_done[h] >= per_host)) {
+                while (hosts > 1 && (in_chunk == chunk || host_done[h] >= quota[h])) {
                     h = (h + 1) % hosts;
                     in_chunk = 0;
-                    if (host_done[h] < per_host)
+                    if (host_done[h] < quota[h])
                         break;
                 }
                 trail_event_reset(batch[i], "x", 1);
