@@ -1520,8 +1520,11 @@ void trail_results_free(struct trail_results *res)
     results_free(res);
 }
 
-/* Open a search over the current state, the plan made against now. */
-static int results_new(struct trail_index *ix, const struct trail_query *q, int newest,
+/*
+ * Open a search over the current state, the plan made against now: in q's
+ * order (search 1), or oldest first by seq whatever q's order (a count).
+ */
+static int results_new(struct trail_index *ix, const struct trail_query *q, int search,
                        struct trail_results **ret, char *err, size_t errlen)
 {
     struct trail_results *res = calloc(1, sizeof(*res));
@@ -1530,8 +1533,8 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
         return -ENOMEM;
     res->ix = ix;
     res->q = q;
-    res->newest = newest;
-    if (q->order == TRAIL_ORDER_TIME || q->order == TRAIL_ORDER_TIME_DESC)
+    res->newest = search && q->order == TRAIL_ORDER_NEWEST;
+    if (search && (q->order == TRAIL_ORDER_TIME || q->order == TRAIL_ORDER_TIME_DESC))
         res->by_time = q->order;
     res->dctx = ZSTD_createDCtx();
     if (!res->dctx)
@@ -1602,7 +1605,7 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
             res->pos_time = q->cur_time;
             res->pos_seq = q->cur_seq;
         }
-    } else if (q->has_cursor) {
+    } else if (q->has_cursor && q->cur_order <= TRAIL_ORDER_OLDEST) {
         if (q->cur_order == TRAIL_ORDER_NEWEST) {
             if (q->cur_seq == 0 || q->cur_seq - 1 < res->hi)
                 res->hi = q->cur_seq ? q->cur_seq - 1 : 0;
@@ -1610,7 +1613,7 @@ static int results_new(struct trail_index *ix, const struct trail_query *q, int 
             res->lo = q->cur_seq + 1;
         }
     }
-    res->si = newest ? (long)res->n_segs - 1 : 0;
+    res->si = res->newest ? (long)res->n_segs - 1 : 0;
     if (res->lo > res->hi || res->hi == 0)
         res->done = 1;
     *ret = res;
@@ -1624,7 +1627,7 @@ int trail_results_open(struct trail_index *ix, const struct trail_query *q,
                        struct trail_results **ret, char *err, size_t errlen)
 {
     struct trail_results *res;
-    int r = results_new(ix, q, q->order == TRAIL_ORDER_NEWEST, &res, err, errlen);
+    int r = results_new(ix, q, 1, &res, err, errlen);
     if (r < 0)
         return r;
     res->limit = q->limit;

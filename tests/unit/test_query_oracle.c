@@ -1445,6 +1445,16 @@ TEST(time_order_reads_few_blocks)
         ASSERT(strstr(err, o ? "in -time order, not time" : "in time order, not newest") != NULL);
         trail_query_free(q);
     }
+    /* a count ignores the order, a time order too */
+    struct trail_query *q;
+    trail_query_new(cat, &q);
+    ASSERT_OK(trail_query_set(q, "order", "-time", err, sizeof(err)));
+    ASSERT_OK(trail_query_set(q, "where", "duser!=nobody", err, sizeof(err)));
+    struct trail_count *c;
+    ASSERT_OK(trail_count_run(ix, q, &c, err, sizeof(err)));
+    ASSERT_EQ(c->total, mem.n);
+    trail_count_free(c);
+    trail_query_free(q);
     trail_event_free(ev);
     trail_index_close(ix);
 }
