@@ -733,12 +733,13 @@ struct trail_results {
     uint64_t *tseqs;      /* the candidate seqs of units narrowed by an indexed value */
     size_t n_tseqs, cap_tseqs;
     size_t n_tunits, ti; /* ti: the next to open */
-    struct theap *heap;  /* matching records of opened units not returned yet */
+    struct trun **heap;  /* the opened units' runs, by their next record */
     size_t n_heap, cap_heap;
-    int has_pos; /* returned past (pos_time, pos_seq): the cursor's or the last */
+    uint64_t held_recs; /* candidates in the runs (the merge's memory) */
+    int has_pos;        /* returned past (pos_time, pos_seq): the cursor's or the last */
     int64_t pos_time;
     uint64_t pos_seq;
-    uint8_t *held; /* the record returned last, freed at the next */
+    struct trun *held; /* the run of the record returned last when it ended there */
     int64_t held_time;
     uint64_t opened, peak_heap;
 };
@@ -1224,13 +1225,17 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
  * order time / -time: a k-way merge over the units (blocks) that may
  * match, in (event time, seq) order. Every unit knows its time range, so
  * the units are sorted by where their range starts in the order asked
- * (min_time for time, max_time for -time) and opened one by one; the
- * records that match go into a heap. The heap's first record can be
- * returned as soon as no unopened unit could hold one before it (its range
- * starts after it). In a store whose events arrive roughly in time order
- * the ranges barely overlap, so the heap holds one or two units' matches;
- * interleaved imports hold the units whose ranges overlap. Units wholly
- * before the cursor's time are never opened.
+ * (min_time for time, max_time for -time) and opened one by one. Opening a
+ * unit makes a run: its candidate records past the position, sorted by
+ * (time, seq) read from the records' fixed fields, the block kept in the
+ * cache while the run lasts. The runs are merged through a heap; the filter
+ * runs on a record only when it comes to the top, so a page reads the
+ * predicate of about as many records as it returns. The top can be
+ * returned as soon as no unopened unit could hold a record before it (its
+ * range starts after it). In a store whose events arrive roughly in time
+ * order the ranges barely overlap, so one or two units are open at a time;
+ * interleaved imports open the units whose ranges overlap. Units wholly
+ * before the position are never opened.
  */
 struct tunit {
     uint32_t seg;   /* in res->segs */
@@ -1241,11 +1246,19 @@ struct tunit {
     uint32_t seq_n;
 };
 
-struct theap {
+struct tkey {
     int64_t time;
     uint64_t seq;
-    uint8_t *rec; /* a copy of the record */
-    size_t len;
+    uint32_t off, len; /* the record in its run's bytes */
+};
+
+/* An opened unit: its candidates in the search's order, next at i. */
+struct trun {
+    struct cblock *cb;   /* sealed: the cached block, held while the run lasts */
+    uint8_t *own;        /* live: a copy of the unit's frames */
+    const uint8_t *base; /* the bytes the keys point into */
+    struct tkey *k;
+    uint32_t n, i;
 };
 
 /* Does (ta, sa) come out before (tb, sb) in res's order? */
@@ -1273,56 +1286,75 @@ static int tunit_cmp_desc(const void *pa, const void *pb)
     return a->u.first_seq > b->u.first_seq ? -1 : a->u.first_seq < b->u.first_seq;
 }
 
-static int heap_push(struct trail_results *res, int64_t time, uint64_t seq, const uint8_t *rec,
-                     size_t len)
+static int tkey_cmp_asc(const void *pa, const void *pb)
+{
+    const struct tkey *a = pa, *b = pb;
+    if (a->time != b->time)
+        return a->time < b->time ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int tkey_cmp_desc(const void *pa, const void *pb)
+{
+    return tkey_cmp_asc(pb, pa);
+}
+
+static void trun_free(struct trail_results *res, struct trun *t)
+{
+    if (!t)
+        return;
+    cache_release(res->ix, t->cb);
+    free(t->own);
+    free(t->k);
+    res->held_recs -= t->n;
+    free(t);
+}
+
+/* Does run a's next record come out before run b's? */
+static int trun_before(const struct trail_results *res, const struct trun *a, const struct trun *b)
+{
+    const struct tkey *x = &a->k[a->i], *y = &b->k[b->i];
+    return tbefore(res, x->time, x->seq, y->time, y->seq);
+}
+
+static void heap_down(struct trail_results *res, size_t i)
+{
+    size_t n = res->n_heap;
+    struct trun *t = res->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && trun_before(res, res->heap[c + 1], res->heap[c]))
+            c++;
+        if (!trun_before(res, res->heap[c], t))
+            break;
+        res->heap[i] = res->heap[c];
+        i = c;
+    }
+    res->heap[i] = t;
+}
+
+static int heap_push(struct trail_results *res, struct trun *t)
 {
     if (res->n_heap == res->cap_heap) {
-        size_t cap = res->cap_heap ? 2 * res->cap_heap : 256;
-        struct theap *h = realloc(res->heap, cap * sizeof(*h));
+        size_t cap = res->cap_heap ? 2 * res->cap_heap : 16;
+        struct trun **h = realloc(res->heap, cap * sizeof(*h));
         if (!h)
             return -ENOMEM;
         res->heap = h;
         res->cap_heap = cap;
     }
-    uint8_t *copy = malloc(len);
-    if (!copy)
-        return -ENOMEM;
-    memcpy(copy, rec, len);
     size_t i = res->n_heap++;
     while (i > 0) {
         size_t up = (i - 1) / 2;
-        if (!tbefore(res, time, seq, res->heap[up].time, res->heap[up].seq))
+        if (!trun_before(res, t, res->heap[up]))
             break;
         res->heap[i] = res->heap[up];
         i = up;
     }
-    res->heap[i] = (struct theap){.time = time, .seq = seq, .rec = copy, .len = len};
-    if (res->n_heap > res->peak_heap)
-        res->peak_heap = res->n_heap;
+    res->heap[i] = t;
     return 0;
-}
-
-/* Take the first record off the heap (not empty). */
-static struct theap heap_pop(struct trail_results *res)
-{
-    struct theap top = res->heap[0];
-    struct theap last = res->heap[--res->n_heap];
-    size_t i = 0, n = res->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && tbefore(res, res->heap[c + 1].time, res->heap[c + 1].seq,
-                                 res->heap[c].time, res->heap[c].seq))
-            c++;
-        if (!tbefore(res, res->heap[c].time, res->heap[c].seq, last.time, last.seq))
-            break;
-        res->heap[i] = res->heap[c];
-        i = c;
-    }
-    if (n)
-        res->heap[i] = last;
-    return top;
 }
 
 /* Keep the units of one planned segment that may hold an answer. */
@@ -1404,87 +1436,136 @@ static int time_plan(struct trail_results *res)
     return 0;
 }
 
-/* Open a unit: its records that match and lie past the position go into the heap. */
+/* Open a unit: a run of its records past the position and inside [lo, hi], sorted. */
 static int open_tunit(struct trail_results *res, const struct tunit *t)
 {
     struct iseg *g = res->segs[t->seg];
-    struct cblock *cb = NULL;
-    const uint8_t *base;
+    struct trun *run = calloc(1, sizeof(*run));
     size_t avail;
     const uint32_t *offs;
     int r;
+    if (!run)
+        return -ENOMEM;
     res->opened++;
     if (g->sealed) {
-        r = cache_get(res->ix, g, t->block, res->dctx, &res->comp, &cb);
+        r = cache_get(res->ix, g, t->block, res->dctx, &res->comp, &run->cb);
         if (r == TRAIL_E_CORRUPT) {
             damaged_block(res, g, t->block);
+            free(run);
             return 0;
         }
         if (r < 0)
-            return r;
-        base = (const uint8_t *)cb->raw.data;
-        avail = cb->raw.len;
-        offs = cb->offs;
+            goto fail;
+        run->base = (const uint8_t *)run->cb->raw.data;
+        avail = run->cb->raw.len;
+        offs = run->cb->offs;
     } else {
         if ((r = load_live_unit(res, g, &t->u)) < 0)
-            return r;
-        base = (const uint8_t *)res->live.data;
+            goto fail;
+        run->own = malloc(res->live.len ? res->live.len : 1);
+        if (!run->own) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        memcpy(run->own, res->live.data, res->live.len);
+        run->base = run->own;
         avail = res->live.len;
         offs = res->live_offs;
     }
     uint32_t n = t->has_seqs ? t->seq_n : t->u.count;
-    for (uint32_t j = 0; j < n && r == 0; j++) {
+    run->k = malloc((n ? n : 1) * sizeof(*run->k));
+    if (!run->k) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    for (uint32_t j = 0; j < n; j++) {
         uint64_t seq = t->has_seqs ? res->tseqs[t->seq_at + j] : t->u.first_seq + j;
         uint32_t i = (uint32_t)(seq - t->u.first_seq);
         const uint8_t *rec;
         size_t len;
-        struct rec_view v;
         if (seq < res->lo || seq > res->hi)
             continue;
-        if ((r = frame_at(base, avail, offs[i], seq, !g->sealed, &rec, &len)) < 0 ||
-            (r = rec_view_parse(rec, len, &v)) < 0)
-            break;
-        if (res->has_pos && !tbefore(res, res->pos_time, res->pos_seq, v.time_us, seq))
+        if ((r = frame_at(run->base, avail, offs[i], seq, !g->sealed, &rec, &len)) < 0)
+            goto fail;
+        int64_t time = record_time(rec);
+        if (res->has_pos && !tbefore(res, res->pos_time, res->pos_seq, time, seq))
             continue;
-        r = qplan_match(&res->plan, &v);
-        if (r == 1)
-            r = heap_push(res, v.time_us, seq, rec, len);
+        run->k[run->n++] = (struct tkey){
+            .time = time, .seq = seq, .off = (uint32_t)(rec - run->base), .len = (uint32_t)len};
     }
-    cache_release(res->ix, cb);
-    return r < 0 ? r : 0;
+    res->held_recs += run->n;
+    if (res->held_recs > res->peak_heap)
+        res->peak_heap = res->held_recs;
+    if (!run->n) {
+        trun_free(res, run);
+        return 0;
+    }
+    qsort(run->k, run->n, sizeof(*run->k),
+          res->by_time == TRAIL_ORDER_TIME ? tkey_cmp_asc : tkey_cmp_desc);
+    if ((r = heap_push(res, run)) < 0) {
+        trun_free(res, run);
+        return r;
+    }
+    return 0;
+fail:
+    res->held_recs += run->n;
+    trun_free(res, run);
+    return r;
 }
 
-/* The next record in time order: 1 with it (valid until the next call), 0 at the end. */
+/* The next matching record in time order: 1 with it (valid until the next call), 0 at the end. */
 static int next_time_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
 {
-    free(res->held);
+    trun_free(res, res->held);
     res->held = NULL;
     if (res->done)
         return 0;
     int r;
     if (!res->t_planned && (r = time_plan(res)) < 0)
         return r;
-    while (res->ti < res->n_tunits) {
-        const struct qunit *u = &res->tunits[res->ti].u;
-        /* a unit whose range starts at or before the first record may hold one before it */
-        if (res->n_heap) {
-            int64_t top = res->heap[0].time;
-            if (res->by_time == TRAIL_ORDER_TIME ? u->min_time > top : u->max_time < top)
-                break;
+    for (;;) {
+        while (res->ti < res->n_tunits) {
+            const struct qunit *u = &res->tunits[res->ti].u;
+            /* a unit whose range starts at or before the next record may hold one before it */
+            if (res->n_heap) {
+                const struct trun *top = res->heap[0];
+                int64_t t = top->k[top->i].time;
+                if (res->by_time == TRAIL_ORDER_TIME ? u->min_time > t : u->max_time < t)
+                    break;
+            }
+            if ((r = open_tunit(res, &res->tunits[res->ti++])) < 0)
+                return r;
         }
-        if ((r = open_tunit(res, &res->tunits[res->ti++])) < 0)
-            return r;
+        if (!res->n_heap) {
+            res->done = 1;
+            return 0;
+        }
+        struct trun *run = res->heap[0];
+        const struct tkey *k = &run->k[run->i++];
+        int last = run->i == run->n;
+        if (last) {
+            res->heap[0] = res->heap[--res->n_heap];
+            if (res->n_heap)
+                heap_down(res, 0);
+        } else {
+            heap_down(res, 0);
+        }
+        const uint8_t *rec = run->base + k->off;
+        struct rec_view v;
+        if ((r = rec_view_parse(rec, k->len, &v)) < 0 || (r = qplan_match(&res->plan, &v)) <= 0) {
+            if (last)
+                trun_free(res, run);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (last)
+            res->held = run; /* its bytes hold the record returned */
+        res->held_time = k->time;
+        *ret_rec = rec;
+        *ret_len = k->len;
+        return 1;
     }
-    if (!res->n_heap) {
-        res->done = 1;
-        return 0;
-    }
-    struct theap top = heap_pop(res);
-    res->held = top.rec;
-    res->held_time = top.time;
-    *ret_rec = top.rec;
-    *ret_len = top.len;
-    return 1;
 }
 
 static void results_free(struct trail_results *res)
@@ -1509,9 +1590,9 @@ static void results_free(struct trail_results *res)
     free(res->tunits);
     free(res->tseqs);
     for (size_t i = 0; i < res->n_heap; i++)
-        free(res->heap[i].rec);
+        trun_free(res, res->heap[i]);
     free(res->heap);
-    free(res->held);
+    trun_free(res, res->held);
     free(res);
 }
 

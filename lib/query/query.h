@@ -198,7 +198,7 @@ int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horiz
 
 /*
  * qresults_merge_stats - for a search in time order: the units (blocks) it
- * opened so far and the most matching records its merge held at once
+ * opened so far and the most candidate records its open runs held at once
  * (tests and benchmarks: the merge reads the overlapping blocks, not the
  * store). Both 0 in seq order.
  */
