@@ -16,7 +16,7 @@ import { showError } from './search.js';
 /** exportSearch - download the current search in the format chosen beside the button. */
 export async function exportSearch() {
   const p = filterParams();
-  if (state.order === 'oldest') p.set('order', 'oldest');
+  if (state.order !== 'newest') p.set('order', state.order);
   p.set('format', $('export-format').value);
   const btn = $('export');
   btn.disabled = true;
