@@ -299,12 +299,19 @@ int trail_ch_results_open(struct trail_ch *ch, const struct trail_query *q,
     res->limit = q->limit;
     if ((r = plan_query(q, &res->plan, err, errlen)) < 0)
         goto fail;
+    if (q->order != TRAIL_ORDER_NEWEST && q->order != TRAIL_ORDER_OLDEST) {
+        /* the table is paged by seq; event time order is the store's and traild's */
+        r = fail(err, errlen, TRAIL_E_PARSE,
+                 "order %s: a search of ClickHouse's copy comes by seq only (newest or oldest); "
+                 "search the store or traild for event time order",
+                 qorder_name(q->order));
+        goto fail;
+    }
     if (q->has_cursor == 1) {
         if (q->cur_order != q->order) {
             r = fail(err, errlen, TRAIL_E_PARSE,
                      "bad cursor: it continues a search in %s order, not %s",
-                     q->cur_order == TRAIL_ORDER_NEWEST ? "newest" : "oldest",
-                     q->order == TRAIL_ORDER_NEWEST ? "newest" : "oldest");
+                     qorder_name(q->cur_order), qorder_name(q->order));
             goto fail;
         }
         if (q->cur_hash != res->plan.hash) {

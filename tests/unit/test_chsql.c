@@ -2,7 +2,8 @@
  * test_chsql.c - the ClickHouse source's one quoting function (chsql_quote)
  * on hostile values: quotes, backslashes, control bytes and NUL come out as
  * escapes inside one literal that nothing can close early; table names are
- * checked.
+ * checked; event time orders refused before anything is asked of the
+ * server (its table is paged by seq).
  */
 #include "harness.h"
 
@@ -51,4 +52,26 @@ TEST(table_names)
     ASSERT(!chsql_table_ok("ev`ents"));
 }
 
-TEST_MAIN(quote_hostile, table_names)
+TEST(time_orders_refused)
+{
+    struct trail_catalog *cat;
+    struct trail_ch *ch;
+    struct trail_query *q;
+    struct trail_ch_results *res = NULL;
+    char err[256];
+    ASSERT_OK(trail_catalog_new(&cat));
+    /* nothing listens there: the refusal must come before any request */
+    ASSERT_OK(trail_ch_open("http://127.0.0.1:9/", NULL, cat, &ch, err, sizeof(err)));
+    ASSERT_OK(trail_query_new(cat, &q));
+    static const char *const orders[] = {"time", "-time"};
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OK(trail_query_set(q, "order", orders[i], err, sizeof(err)));
+        ASSERT_EQ(trail_ch_results_open(ch, q, &res, err, sizeof(err)), TRAIL_E_PARSE);
+        ASSERT(strstr(err, "by seq only") != NULL);
+    }
+    trail_query_free(q);
+    trail_ch_close(ch);
+    trail_catalog_free(cat);
+}
+
+TEST_MAIN(quote_hostile, table_names, time_orders_refused)
