@@ -75,6 +75,49 @@ struct sink_key {
 };
 
 /*
+ * The keys of an HTTP(S) client, the same in every sink that posts to a
+ * receiver (webhook, trail): its options struct has const char *ca,
+ * *server_name, *cert, *key, int verify and int64_t timeout_ms, and the file
+ * defines O(field) as a field's offset there. One list, so that the keys
+ * mean and are documented the same everywhere.
+ */
+// clang-format off
+#define SINK_KEYS_HTTPS_CLIENT                                                                     \
+    {.name = "ca",                                                                                 \
+     .type = SINK_KEY_STRING,                                                                      \
+     .offset = O(ca),                                                                              \
+     .def_doc = "the system's CAs",                                                                \
+     .doc = "HTTPS: the CA file that signed the receiver's certificate"},                          \
+    {.name = "verify",                                                                             \
+     .type = SINK_KEY_BOOL,                                                                        \
+     .offset = O(verify),                                                                          \
+     .def = "true",                                                                                \
+     .doc = "HTTPS: check the certificate chain and that it names `server_name` (or the URL's "    \
+            "host); `false` only for tests"},                                                      \
+    {.name = "server_name",                                                                        \
+     .type = SINK_KEY_STRING,                                                                      \
+     .offset = O(server_name),                                                                     \
+     .def_doc = "the URL's host",                                                                  \
+     .doc = "HTTPS: the name sent in SNI and checked in the certificate"},                         \
+    {.name = "cert",                                                                               \
+     .type = SINK_KEY_STRING,                                                                      \
+     .offset = O(cert),                                                                            \
+     .doc = "HTTPS: a client certificate (PEM), for receivers that ask for one"},                  \
+    {.name = "key",                                                                                \
+     .type = SINK_KEY_STRING,                                                                      \
+     .offset = O(key),                                                                             \
+     .def_doc = "in `cert`",                                                                       \
+     .doc = "HTTPS: the client certificate's key"},                                                \
+    {.name = "timeout_ms",                                                                         \
+     .type = SINK_KEY_DURATION,                                                                    \
+     .offset = O(timeout_ms),                                                                      \
+     .def = "10000",                                                                               \
+     .min = 100,                                                                                   \
+     .max = 600000,                                                                                \
+     .doc = "connect, send and answer timeout"}
+// clang-format on
+
+/*
  * A sink plug-in. The runner calls, on the sink's own thread:
  *   check(conf)     at config load, after the keys were parsed into conf->typed
  *                   (of opts_size bytes, by the table keys): what the types
