@@ -116,7 +116,9 @@ zk_ruok() {
 
 # zk_start: ZooKeeper in the foreground of its own java, a small heap, the quick JIT
 zk_start() {
-    java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dzookeeper.jmx.log4j.disable=true \
+    # servers keep the real clock at a moved one (tests/at_time.sh): only trail moves
+    env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED -u FAKETIME_DONT_FAKE_MONOTONIC \
+        java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dzookeeper.jmx.log4j.disable=true \
         -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.ZooKeeperServerMain \
         "$CLUSTER/zk/zoo.cfg" >>"$CLUSTER/zk/out.log" 2>&1 &
     ZK_PID=$!
@@ -146,7 +148,8 @@ zk_stop() {
 
 ch_start() { # N
     local pid
-    clickhouse-server --config-file="$CLUSTER/ch$1/config.xml" >>"$CLUSTER/ch$1/stdout.log" 2>&1 &
+    env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED -u FAKETIME_DONT_FAKE_MONOTONIC \
+        clickhouse-server --config-file="$CLUSTER/ch$1/config.xml" >>"$CLUSTER/ch$1/stdout.log" 2>&1 &
     pid=$!
     EXTRA_PIDS="$EXTRA_PIDS $pid"
     eval "CH_PID_$1=$pid"
