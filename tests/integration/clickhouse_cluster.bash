@@ -41,7 +41,7 @@ dataDir=$CLUSTER/zk/data
 clientPort=$ZK_PORT
 clientPortAddress=127.0.0.1
 admin.enableServer=false
-4lw.commands.whitelist=ruok
+4lw.commands.whitelist=ruok,srvr
 EOF
     local n
     for n in 1 2; do
@@ -105,13 +105,16 @@ EOF
     done
 }
 
+# zk_ruok: ZooKeeper serves sessions. "ruok" answers imok as soon as the
+# process listens, before it takes sessions; "srvr" names its mode only once
+# it serves ("not currently serving requests" before).
 zk_ruok() {
     local r
     exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || return 1
-    printf ruok >&3
+    printf srvr >&3
     r=$(timeout 5 cat <&3)
     exec 3<&-
-    [ "$r" = imok ]
+    [[ "$r" == *"Mode: standalone"* ]]
 }
 
 # zk_start: ZooKeeper in the foreground of its own java, a small heap, the quick JIT
@@ -200,5 +203,30 @@ cluster_start() {
     zk_wait || return 1
     ch_start 1
     ch_start 2
-    ch_wait 1 && ch_wait 2
+    ch_up 1 && ch_up 2
+}
+
+# ch_zk N: replica N has a ZooKeeper session (it reads system.zookeeper), or
+# it died trying (the crash comes after /ping answers)
+ch_zk() { # N
+    local deadline=$((SECONDS + 60)) v=CH_PID_$1
+    until [[ "$(chq "$1" "SELECT count() > 0 FROM system.zookeeper WHERE path = '/'")" == 1* ]]; do
+        kill -0 "${!v}" 2>/dev/null || return 1
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# ch_up N: wait for replica N; if it died at start (18.16's DDL worker crashes
+# when its first ZooKeeper session fails, as it can on a loaded machine even
+# after ZooKeeper answered), start it again on its data, twice at most
+ch_up() { # N
+    local v=CH_PID_$1 try
+    for try in 1 2 3; do
+        ch_wait "$1" && ch_zk "$1" && return 0
+        kill -0 "${!v}" 2>/dev/null && return 1 # alive but silent: no retry helps
+        echo "clickhouse-server $1 died at start (try $try); starting it again"
+        ch_start "$1"
+    done
+    return 1
 }

@@ -117,7 +117,7 @@ check "the sink goes on through replica 1 while replica 2 is down" \
     wait_for 60 cursor_is "$LAST"
 check "replica 1 holds every event once meanwhile" exact 1 "$LAST"
 ch_start 2
-check "replica 2 starts again on its data" ch_wait 2
+check "replica 2 starts again on its data" ch_up 2
 check "replica 2 catches up: every event once on both" wait_for 90 delivered
 echo "    replica 1: $(rows 1)   replica 2: $(rows 2)"
 
@@ -134,7 +134,7 @@ check "the sink is down while its replica is" wait_metric "$URL" \
 while kill -0 "$SENDER" 2>/dev/null; do sleep 0.1; done
 check "ingest went on: the third load is stored" test "$(store_last)" -ge "$((BASE + 3000))"
 ch_start 1
-check "replica 1 starts again on its data" ch_wait 1
+check "replica 1 starts again on its data" ch_up 1
 check "the sink catches up: nothing lost, nothing doubled, on both" wait_for 90 delivered
 echo "    replica 1: $(rows 1)   replica 2: $(rows 2)"
 
