@@ -493,7 +493,7 @@ static struct group *find_group(struct corr *c, const char *key, size_t klen, ui
     size_t mask = c->n_slots - 1;
     for (size_t i = h & mask; c->slots[i].g; i = (i + 1) & mask) {
         struct group *g = c->slots[i].g;
-        if (c->slots[i].hash == h && g->klen == klen && memcmp(g->key, key, klen) == 0)
+        if (c->slots[i].hash == h && g->klen == klen && (!klen || memcmp(g->key, key, klen) == 0))
             return g;
     }
     if ((c->n_groups + 1) * 2 > c->n_slots && rehash(c, c->n_slots * 2) < 0)
@@ -513,7 +513,8 @@ static struct group *find_group(struct corr *c, const char *key, size_t klen, ui
     }
     g->hash = h;
     g->klen = klen;
-    memcpy(g->key, key, klen);
+    if (klen) /* a rule without group-by has one group, of the empty key (g->key may be NULL) */
+        memcpy(g->key, key, klen);
     g->max_t = INT64_MIN;
     place(c->slots, c->n_slots, h, g);
     c->n_groups++;
