@@ -1430,8 +1430,9 @@ static int time_plan(struct trail_results *res)
         if (r < 0)
             return r;
     }
-    qsort(res->tunits, res->n_tunits, sizeof(*res->tunits),
-          res->by_time == TRAIL_ORDER_TIME ? tunit_cmp_asc : tunit_cmp_desc);
+    if (res->n_tunits) /* none: tunits may be NULL, which qsort may not take */
+        qsort(res->tunits, res->n_tunits, sizeof(*res->tunits),
+              res->by_time == TRAIL_ORDER_TIME ? tunit_cmp_asc : tunit_cmp_desc);
     res->t_planned = 1;
     return 0;
 }

@@ -27,8 +27,10 @@ jump() {
     [ "$off" -ge 0 ] && off=+$off
     echo "$off" >"$CLOCK.tmp" && mv "$CLOCK.tmp" "$CLOCK"
 }
+# a sanitizer build's runtime must come first among the preloaded libraries
+ASAN_LIB=$(ldd "$TRAIL_BIN/traild" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 start() { # start LOG: traild alone on the moved clock
-    LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_NO_CACHE=1 \
+    LD_PRELOAD=${ASAN_LIB:+$ASAN_LIB:}$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_NO_CACHE=1 \
         FAKETIME_DONT_FAKE_MONOTONIC=1 start_traild "$CONF" "$1"
 }
 post() { # post N: N sign-ins, stamped by traild at its clock's now
