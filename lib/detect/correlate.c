@@ -577,7 +577,8 @@ static void emit(struct detect_engine *e, const char *key, size_t klen, size_t n
     uint64_t h = grace_hash(r, key, klen);
     struct grace **slot = &e->gb[h & (e->n_gb - 1)];
     for (struct grace *q = *slot; q; q = q->next)
-        if (q->r == r && q->hash == h && q->klen == klen && memcmp(q->key, key, klen) == 0) {
+        if (q->r == r && q->hash == h && q->klen == klen &&
+            (!klen || memcmp(q->key, key, klen) == 0)) {
             /* open (a grace that ended was closed before this event's rules ran) */
             uint64_t seq = trail_event_seq(a->ev);
             int64_t t = trail_event_time(a->ev);
@@ -603,7 +604,8 @@ static void emit(struct detect_engine *e, const char *key, size_t klen, size_t n
         q->hash = h;
         q->klen = klen;
         q->n_values = n_values;
-        memcpy(q->key, key, klen);
+        if (klen) /* a rule without group-by: the empty key, which may be NULL */
+            memcpy(q->key, key, klen);
         for (size_t i = 0, off = 0; i < n_values; i++) {
             q->values[i] = q->key + off;
             off += strlen(q->key + off) + 1;
