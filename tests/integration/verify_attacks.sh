@@ -36,6 +36,17 @@ n_segs=$(ls "$S0"/seg-* | grep -c '\.seg$\|\.open$')
 check "several segments ($n_segs)" test "$n_segs" -ge 4
 grep ' 2000 ' "$S0/checkpoints" >"$WORK/witness-2000.log" # what a witness kept
 grep ' 3000 ' "$S0/checkpoints" >"$WORK/witness-3000.log"
+# A C2SP witness (§14) cosigned the honest checkpoint of 3000; its note with
+# the cosignature sits where a tlog-witness sink keeps it, in the store.
+"$TRAIL" keygen --out "$WORK/wit" >/dev/null || exit 1
+{
+    echo "witness w $("$TRAIL" keygen --key "$WORK/wit.pub" --witness witness.test/w)"
+    echo "quorum 1"
+} >"$WORK/witness.policy"
+mkdir -p "$S0/sinks"
+"$TRAIL" checkpoint --store "$S0" --note |
+    "$TRAIL_BIN/tests/witness_cosign" "$WORK/wit.key" witness.test/w 1796000000 \
+        >"$S0/sinks/w.cosigned" || exit 1
 "$TRAIL" verify --store "$S0" --pubkey "$WORK/auditor.pub" >"$WORK/pristine.out"
 check_eq "the untouched store verifies with --pubkey" "$?" 0
 check_grep "... against the store's own checkpoints, and says what that is worth" \
@@ -46,6 +57,12 @@ check_grep "... against the store's own checkpoints, and says what that is worth
 check_grep "... with a witness's checkpoint: records up to 2000 against it, and its date" \
     "^ok: .*; records up to 2000 verified against an external checkpoint of 20[0-9-]{8}T[0-9:.]+Z, records 2001\.\.3000 against the store's own checkpoints" \
     "$WORK/pristine-w.out"
+"$TRAIL" verify --store "$S0" --pubkey "$WORK/auditor.pub" --policy "$WORK/witness.policy" \
+    >"$WORK/pristine-p.out"
+check_eq "... with the witness policy: it verifies" "$?" 0
+check_grep "... and the cosigned checkpoint of 3000 meets it" \
+    "^witness policy: checkpoint of size 3000 cosigned by 1 of 1 witnesses, 1 needed$" \
+    "$WORK/pristine-p.out"
 
 # ---- the attacks: each on a fresh copy, in $WORK/attack-NAME ----
 attack() { # NAME: make the attacked store
@@ -92,6 +109,26 @@ else:
     print("**%s** %s" % (x["kind"], r) if x["seq"] else "**%s**" % x["kind"])'
 }
 
+# The witness column: verify --policy, the first damage named, or that no
+# checkpoint of the store met the policy.
+wcell() { # DIR
+    "$TRAIL" verify --store "$1" --pubkey "$WORK/auditor.pub" --policy "$WORK/witness.policy" \
+        --json 2>"$WORK/wcell.err" >"$WORK/wcell.json"
+    local rc=$?
+    python3 - "$rc" "$WORK/wcell.json" "$WORK/wcell.err" <<'PY'
+import json, sys
+rc, d, err = int(sys.argv[1]), json.load(open(sys.argv[2])), open(sys.argv[3]).read()
+if d["damage"]:
+    x = d["damage"][0]
+    r = str(x["seq"]) if x["seq_last"] == x["seq"] else "%d..%d" % (x["seq"], x["seq_last"])
+    print("**%s** %s" % (x["kind"], r) if x["seq"] else "**%s**" % x["kind"])
+elif "not enough cosignatures" in err:
+    print("**not cosigned**")
+else:
+    print("passes" if rc == 0 else "exit %d" % rc)
+PY
+}
+
 declare -A TITLE=(
     [edit]='edit `duser` of seq 1000, recompute every CRC, block, trailer, header and `tree.roots`, delete `checkpoints`'
     [edit-key]='the same, and sign every checkpoint again with the key'
@@ -118,8 +155,14 @@ for a in $ATTACKS; do
     c2=$(cell "$d" --allow-unsigned-tail 1000)
     c3=$(cell "$d" --checkpoint "$WORK/witness-2000.log")
     c4=$(cell "$d" --checkpoint "$WORK/witness-3000.log")
-    RESULT[$a]="$c1|$c2|$c3|$c4"
-    echo "| ${TITLE[$a]} | $c1 | $c2 | $c3 | $c4 | — (later) |" >>"$table"
+    c5=$(wcell "$d")
+    RESULT[$a]="$c1|$c2|$c3|$c4|$c5"
+    # the attacker's best move against the witness: delete its cosigned note
+    rm -f "$d/sinks/w.cosigned"
+    RESULT[$a.nonote]=$(wcell "$d")
+    grep -q "^witness policy: not enough cosignatures" "$WORK/wcell.err" &&
+        RESULT[$a.nonote]+=" (not cosigned)"
+    echo "| ${TITLE[$a]} | $c1 | $c2 | $c3 | $c4 | $c5 |" >>"$table"
 done
 echo
 cat "$table"
@@ -145,6 +188,15 @@ check "attack cut: an external checkpoint of 3000 sees the cut (rollback)" \
 for a in $ATTACKS; do
     check "attack $a: an external checkpoint of 3000 catches it" \
         test "$(cut -d'|' -f4 <<<"${RESULT[$a]}")" != passes
+done
+
+for a in $ATTACKS; do
+    check "attack $a: the witness policy catches it" \
+        test "$(cut -d'|' -f5 <<<"${RESULT[$a]}")" != passes
+    check "attack $a: with the cosigned note deleted too, it fails: no checkpoint meets the policy" \
+        test "${RESULT[$a.nonote]}" != passes -a \
+        "${RESULT[$a.nonote]% (not cosigned)}" != "${RESULT[$a.nonote]}" -o \
+        "${RESULT[$a.nonote]}" = "**not cosigned**"
 done
 
 # The docs hold the same table.
