@@ -201,12 +201,9 @@ static int ch_query(struct ch_sink *ch, const char *sql, const char *body, size_
     if (r < 0)
         return r;
     if (status != 200) {
-        size_t n = ch->resp.len < 300 ? ch->resp.len : 300;
-        snprintf(err, errlen, "ClickHouse answered %d: %.*s", status, (int)n,
-                 n ? ch->resp.data : "");
-        for (char *p = err; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        char what[64];
+        snprintf(what, sizeof(what), "ClickHouse answered %d", status);
+        client_http_refusal(err, errlen, what, ch->resp.data, ch->resp.len, 300);
         return -EPROTO;
     }
     return 0;

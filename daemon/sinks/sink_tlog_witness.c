@@ -130,13 +130,11 @@ static int tw_open(const struct sink_conf *conf, void **ret_state, char *err, si
              o->auth_header ? o->auth_header : "", o->auth_header ? "\r\n" : "");
     struct client_tls tls = {.verify = o->verify, .ca = o->ca};
     client_http_init(&w->http, &o->url, &tls, (int)o->timeout_ms, "traild");
-    int r = client_connect(&w->http.conn, o->url.host, o->url.port, 0, &w->http.tls,
-                           (int)o->timeout_ms, err, errlen);
+    int r = client_http_connect(&w->http, err, errlen);
     if (r < 0) {
         free(w);
         return r;
     }
-    w->http.connected = 1;
     *ret_state = w;
     return 0;
 }
@@ -227,12 +225,9 @@ static int tw_write(void *state, const struct sink_item *item, char *err, size_t
             w->known = size;
             continue;
         }
-        size_t n = w->resp.len < 300 ? w->resp.len : 300;
-        snprintf(err, errlen, "HTTP %d from the witness %s%s%.*s", status, w->witness.name,
-                 n ? ": " : "", (int)n, n ? w->resp.data : "");
-        for (char *p = err; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        char what[320];
+        snprintf(what, sizeof(what), "HTTP %d from the witness %s", status, w->witness.name);
+        client_http_refusal(err, errlen, what, w->resp.data, w->resp.len, 300);
         return -EPROTO;
     }
     snprintf(err, errlen, "the witness kept answering 409 (it holds size %" PRIu64 ")", w->known);

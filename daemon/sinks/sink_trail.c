@@ -111,14 +111,11 @@ static int relay_open(const struct sink_conf *conf, void **ret_state, char *err,
         snprintf(err, errlen, "token: too long");
         return -EINVAL;
     }
-    /* connect now, so that a receiver that is not there shows at once */
-    int r = client_connect(&w->http.conn, o->url.host, o->url.port, 0, &w->http.tls,
-                           (int)o->timeout_ms, err, errlen);
+    int r = client_http_connect(&w->http, err, errlen);
     if (r < 0) {
         free(w);
         return r;
     }
-    w->http.connected = 1;
     *ret_state = w;
     return 0;
 }
@@ -164,13 +161,10 @@ static int relay_flush(void *state, char *err, size_t errlen)
     if (status != 200 || accepted != (long long)w->n) {
         /* the receiver's first error names the line it refused and why */
         const char *e = w->resp.data ? strstr(w->resp.data, "\"error\":") : NULL;
-        size_t n = e ? strcspn(e, "}") : 0;
-        snprintf(err, errlen, "HTTP %d from %s: %lld of %u events accepted%s%.*s", status,
-                 w->http.url.host, accepted < 0 ? 0 : accepted, w->n, n ? ": " : "",
-                 (int)(n > 200 ? 200 : n), e ? e : "");
-        for (char *p = err; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        char what[320];
+        snprintf(what, sizeof(what), "HTTP %d from %s: %lld of %u events accepted", status,
+                 w->http.url.host, accepted < 0 ? 0 : accepted, w->n);
+        client_http_refusal(err, errlen, what, e, e ? strcspn(e, "}") : 0, 200);
         return -EPROTO;
     }
     trail_buf_reset(&w->body);

@@ -107,14 +107,11 @@ static int webhook_open(const struct sink_conf *conf, void **ret_state, char *er
     client_http_init(&w->http, &url, &tls, (int)w->timeout_ms, "traild");
     w->auth = o->auth_header;
     w->idem_name = o->idempotency_header;
-    /* connect now, so that a peer that is not there shows at once */
-    int r = client_connect(&w->http.conn, url.host, url.port, 0, &w->http.tls, (int)w->timeout_ms,
-                           err, errlen);
+    int r = client_http_connect(&w->http, err, errlen);
     if (r < 0) {
         free(w);
         return r;
     }
-    w->http.connected = 1;
     *ret_state = w;
     return 0;
 }
@@ -161,12 +158,9 @@ static int webhook_flush(void *state, char *err, size_t errlen)
     if (r < 0)
         return r;
     if (status < 200 || status > 299) {
-        size_t n = w->resp.len < 200 ? w->resp.len : 200;
-        snprintf(err, errlen, "HTTP %d from %s%s%.*s", status, w->http.url.host, n ? ": " : "",
-                 (int)n, n ? w->resp.data : "");
-        for (char *p = err; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        char what[320];
+        snprintf(what, sizeof(what), "HTTP %d from %s", status, w->http.url.host);
+        client_http_refusal(err, errlen, what, w->resp.data, w->resp.len, 200);
         return -EPROTO;
     }
     trail_buf_reset(&w->body);

@@ -444,6 +444,25 @@ int client_http_post(struct client_http *h, const char *path, const char *header
     return 0;
 }
 
+int client_http_connect(struct client_http *h, char *err, size_t errlen)
+{
+    int r =
+        client_connect(&h->conn, h->url.host, h->url.port, 0, &h->tls, h->timeout_ms, err, errlen);
+    if (r == 0)
+        h->connected = 1;
+    return r;
+}
+
+void client_http_refusal(char *err, size_t errlen, const char *what, const char *body, size_t len,
+                         size_t max)
+{
+    size_t n = body && len < max ? len : body ? max : 0;
+    snprintf(err, errlen, "%s%s%.*s", what, n ? ": " : "", (int)n, n ? body : "");
+    for (char *p = err; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
 void client_http_close(struct client_http *h)
 {
     drop(h);

@@ -3,8 +3,8 @@
  * kept-alive connection (client_conn, plain or TLS), answers read with a
  * Content-Length, chunked, or to the end of the connection, as a whole or
  * piece by piece (the CLI's `trail tail -f` reads a stream). Used by
- * trail_client_* (client.c, and through it the CLI) and by the webhook and
- * ClickHouse sinks.
+ * trail_client_* (client.c, and through it the CLI) and by the webhook,
+ * trail, tlog-witness and ClickHouse sinks.
  *
  * Not here: URLs (url.h), sockets and TLS (net.h), traild's answers (client.c).
  */
@@ -76,6 +76,22 @@ int client_http_read_all(struct client_http *h, struct trail_buf *out, size_t ma
  */
 int client_http_post(struct client_http *h, const char *path, const char *headers, const void *body,
                      size_t len, int *ret_status, struct trail_buf *resp, char *err, size_t errlen);
+
+/*
+ * client_http_connect - connect h now (client_http_request would on its
+ * first use), so that a peer that is not there shows when a sink opens,
+ * not at its first batch. Returns 0 or a negative code with err.
+ */
+int client_http_connect(struct client_http *h, char *err, size_t errlen);
+
+/*
+ * client_http_refusal - write into err what (e.g. "HTTP 503 from host",
+ * already formatted), then ": " and at most max bytes of the answer's body
+ * body[0..len) when there is any, as one line: CR and LF become spaces, for
+ * a sink's lag reason in one log line and metric label.
+ */
+void client_http_refusal(char *err, size_t errlen, const char *what, const char *body, size_t len,
+                         size_t max);
 
 /* client_http_close - close the connection and free the buffers; h may be used again. */
 void client_http_close(struct client_http *h);
