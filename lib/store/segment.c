@@ -120,20 +120,37 @@ static int ensure(struct frame_reader *r, uint64_t off, size_t n, size_t *ret_ha
         *ret_have = n;
         return 0;
     }
-    size_t want = n > READ_CHUNK ? n : READ_CHUNK;
-    if (limit - off < want)
-        want = (size_t)(limit - off);
+    /*
+     * A reader going backward (newest first: the dedup window rebuilt at
+     * open, a search of the open segment) asks for what lies just before
+     * the window: read the chunk that ends where the request ends, so that
+     * the records before it come from the same read (the chunk reaches 64 KiB,
+     * the largest record traild takes, past the request: the frame's head
+     * comes first, then the whole frame; a larger one is read again). Starting every read at the
+     * request read a whole chunk per record, O(records x 1 MiB).
+     */
+    uint64_t start = off;
+    if (r->buf.len && off < r->buf_off && n < READ_CHUNK / 2) {
+        uint64_t end = off + n + TRAIL_FRAME_HEAD + 65536;
+        start = end > READ_CHUNK ? end - READ_CHUNK : 0;
+    }
+    size_t want = (size_t)(off - start) + n;
+    if (want < READ_CHUNK)
+        want = READ_CHUNK;
+    if (limit - start < want)
+        want = (size_t)(limit - start);
     r->buf.len = 0;
     int rc = trail_buf_reserve(&r->buf, want);
     if (rc < 0)
         return rc;
     size_t got = 0;
-    rc = io_pread_full(r->fd, r->buf.data, want, off, &got);
+    rc = io_pread_full(r->fd, r->buf.data, want, start, &got);
     if (rc < 0)
         return rc;
-    r->buf_off = off;
+    r->buf_off = start;
     r->buf.len = got;
-    *ret_have = got < n ? got : n;
+    size_t past = (size_t)(off - start);
+    *ret_have = got <= past ? 0 : got - past < n ? got - past : n;
     return 0;
 }
 
