@@ -859,6 +859,27 @@ int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, de
     return (int)(e->alerted - before);
 }
 
+int detect_engine_skim(struct detect_engine *e, const char *id, size_t id_len, bool own,
+                       int severity, int64_t time_us)
+{
+    /* as detect_engine_feed: an alert is not evaluated and moves nothing */
+    if (own && id_len == 11 && memcmp(id, "trail_alert", 11) == 0)
+        return 0;
+    /* an id with a NUL reads shorter once decoded: feed it and let the event say */
+    if (memchr(id, '\0', id_len))
+        return 1;
+    const uint32_t *plan;
+    if (detect_index_plan(e->index, id, id_len, own, severity, &plan) > 0)
+        return 1;
+    int64_t now = time_us > e->now ? time_us : e->now;
+    /* a grace that its time ends makes a summary, which cites the record: feed it */
+    if (now >= e->next_due)
+        return 1;
+    /* what feeding it would have done: no rule selects it, so no correlation counts it */
+    e->now = now;
+    return 0;
+}
+
 int detect_engine_finish(struct detect_engine *e, const struct trail_event *ev,
                          detect_alert_fn alert, void *ctx)
 {

@@ -289,6 +289,18 @@ int detect_engine_feed(struct detect_engine *e, const struct trail_event *ev, de
                        void *ctx);
 
 /*
+ * detect_engine_skim - what feeding a record would do, told from its id
+ * (id_len bytes), origin (own: trail's own record), severity and time alone,
+ * the fields at the head of a stored record, read without decoding it
+ * (traild's detection thread). 0: no rule can select it and no grace ends by
+ * its time; the engine has taken it as detect_engine_feed() would have (its
+ * time moves the engine's clock), and it is not to be fed. 1: it must be
+ * fed, and feeding it does everything (skim changed nothing).
+ */
+int detect_engine_skim(struct detect_engine *e, const char *id, size_t id_len, bool own,
+                       int severity, int64_t time_us);
+
+/*
  * detect_engine_finish - at the end of a finite stream (`trail rules test`):
  * the summaries of the graces still open, as if time had passed their end,
  * each with ev (the last event fed) as the event that made it fire. traild

@@ -48,16 +48,17 @@ bool detect_glob(const char *pat, size_t plen, const char *text, size_t n, bool 
    4 or 6 and ip, else false. */
 bool detect_text_ip(const char *s, size_t len, uint8_t *family, uint8_t ip[16]);
 
-/* What an event's id and origin alone say of a rule's condition (Kleene's logic:
-   the other fields are not known). */
+/* What an event's id, origin and severity alone say of a rule's condition (Kleene's
+   logic: the other fields are not known). */
 #define DETECT_NO    0 /* no event of that id and origin matches */
 #define DETECT_MAYBE 1 /* the other fields decide */
 #define DETECT_YES   2 /* every event of that id and origin matches */
 
-/* detect_prematch - DETECT_NO, _MAYBE or _YES for events of id (own: trail's own
-   records) under the detection rule r; DETECT_NO for a correlation or a rule that is not
-   applicable, as detect_match() says. */
-int detect_prematch(const struct detect_rule *r, const char *id, bool own);
+/* detect_prematch - DETECT_NO, _MAYBE or _YES for events of id (id_len bytes; own:
+   trail's own records) and severity under the detection rule r; DETECT_NO for a
+   correlation or a rule that is not applicable, as detect_match() says. */
+int detect_prematch(const struct detect_rule *r, const char *id, size_t id_len, bool own,
+                    int severity);
 
 /* detect_hash - a hash of n bytes for the engine's tables (not stored, not compared
    across runs): eight bytes at a step, never 0 (0 marks a free slot). */
@@ -77,17 +78,22 @@ static inline uint64_t detect_hash(const void *p, size_t n, uint64_t seed)
     return h ? h : 1;
 }
 
-/* The index of detection rules by event id and origin (index.c). */
+/* The index of detection rules by event id, origin and severity (index.c). */
 struct detect_index;
 int detect_index_new(const struct detect_rules *rs, struct detect_index **ret);
 void detect_index_free(struct detect_index *x);
 
 /*
- * detect_index_get - the detection rules that ev can match, in the set's order: the
- * number, with *ret_plan pointing at them (valid until the next call), each the rule's
- * index shifted left by one, with the low bit set when the rule matches ev for sure
- * (the others must be matched with detect_match()).
+ * detect_index_plan - the detection rules that an event of id (id_len bytes, no NUL),
+ * origin own and severity can match, in the set's order: the number, with *ret_plan
+ * pointing at them (valid until the next call), each the rule's index shifted left by
+ * one, with the low bit set when the rule matches such an event for sure (the others
+ * must be matched with detect_match()).
  */
+size_t detect_index_plan(struct detect_index *x, const char *id, size_t id_len, bool own,
+                         int severity, const uint32_t **ret_plan);
+
+/* detect_index_get - detect_index_plan() for the id, origin and severity of ev. */
 size_t detect_index_get(struct detect_index *x, const struct trail_event *ev,
                         const uint32_t **ret_plan);
 

@@ -1,16 +1,19 @@
 /*
  * index.c - which detection rules an event can meet. Most rules name the
- * events they are about (`id: prism_user_locked`, `id: core_server_*`), so
- * the id and the origin of an event settle most rules before any other field
- * is read: for each (id, origin) met, the rules that the two leave open or
- * decide true are worked out once (detect_prematch, match.c) and kept in an
- * open-addressing table, and an event meets only those. A rule that the id
- * and origin decide true matches without being read at all.
+ * events they are about (`id: prism_user_locked`, `id: core_server_*`) or
+ * their severity (`severity|gte: ALERT`), so the id, the origin and the
+ * severity of an event settle most rules before any other field is read:
+ * for each (id, origin, severity) met, the rules that the three leave open
+ * or decide true are worked out once (detect_prematch, match.c) and kept in
+ * an open-addressing table, and an event meets only those. A rule that the
+ * three decide true matches without being read at all. The three are at the
+ * head of a stored record, so traild asks this (detect_engine_skim) before it
+ * decodes a record at all: most records meet no rule.
  *
- * The table holds at most MAX_IDS pairs (the catalog has fewer ids than
- * that); an event of a pair past it gets its list made afresh each time
- * (slower, never wrong), so that a sender of made-up ids cannot grow it
- * without bound.
+ * The table holds at most MAX_IDS keys (the catalog has fewer ids than
+ * that, and an id comes with one or two severities); an event of a key past
+ * it gets its list made afresh each time (slower, never wrong), so that a
+ * sender of made-up ids cannot grow it without bound.
  *
  * Not here: matching (match.c), windows (correlate.c).
  */
@@ -22,6 +25,7 @@ struct slot {
     uint64_t hash; /* 0: empty */
     uint32_t id_off, id_len;
     uint32_t off, n; /* the plan: x->pool[off..off+n) */
+    int severity;
     bool own;
 };
 
@@ -38,9 +42,9 @@ struct detect_index {
     uint32_t *scratch; /* the plan of an event whose pair is not kept */
 };
 
-static uint64_t hash_id(const char *id, size_t len, bool own)
+static uint64_t hash_id(const char *id, size_t len, bool own, int severity)
 {
-    return detect_hash(id, len, own ? 0x5bd1e995u : 0);
+    return detect_hash(id, len, (own ? 0x5bd1e995u : 0) ^ ((uint64_t)(unsigned)severity << 32));
 }
 
 int detect_index_new(const struct detect_rules *rs, struct detect_index **ret)
@@ -78,12 +82,14 @@ void detect_index_free(struct detect_index *x)
     free(x);
 }
 
-/* the plan of (id, own) into out: rule index << 1, | 1 when the rule matches for sure */
-static size_t make_plan(const struct detect_index *x, const char *id, bool own, uint32_t *out)
+/* the plan of (id, own, severity) into out: rule index << 1, | 1 when the rule matches
+   for sure */
+static size_t make_plan(const struct detect_index *x, const char *id, size_t len, bool own,
+                        int severity, uint32_t *out)
 {
     size_t n = 0;
     for (size_t k = 0; k < x->n_det; k++) {
-        int t = detect_prematch(x->rs->rules[x->det[k]], id, own);
+        int t = detect_prematch(x->rs->rules[x->det[k]], id, len, own, severity);
         if (t != DETECT_NO)
             out[n++] = x->det[k] << 1 | (t == DETECT_YES);
     }
@@ -113,9 +119,9 @@ static void place(struct slot *slots, size_t n_slots, const struct slot *s)
     slots[i] = *s;
 }
 
-/* Keep the plan of (id, own) in a new slot; -ENOMEM leaves the table as it was. */
-static int keep(struct detect_index *x, const char *id, size_t len, bool own, uint64_t h,
-                const uint32_t *plan, size_t n)
+/* Keep the plan of (id, own, severity) in a new slot; -ENOMEM leaves the table as it was. */
+static int keep(struct detect_index *x, const char *id, size_t len, bool own, int severity,
+                uint64_t h, const uint32_t *plan, size_t n)
 {
     if ((x->used + 1) * 2 > x->n_slots) {
         size_t ns = x->n_slots * 2;
@@ -137,6 +143,7 @@ static int keep(struct detect_index *x, const char *id, size_t len, bool own, ui
                      .id_len = (uint32_t)len,
                      .off = (uint32_t)x->pool_len,
                      .n = (uint32_t)n,
+                     .severity = severity,
                      .own = own};
     memcpy(x->ids + x->ids_len, id, len);
     x->ids_len += len;
@@ -148,27 +155,32 @@ static int keep(struct detect_index *x, const char *id, size_t len, bool own, ui
     return 0;
 }
 
-size_t detect_index_get(struct detect_index *x, const struct trail_event *ev,
-                        const uint32_t **ret_plan)
+size_t detect_index_plan(struct detect_index *x, const char *id, size_t len, bool own, int severity,
+                         const uint32_t **ret_plan)
 {
-    const char *id = trail_event_id(ev);
-    size_t len = strlen(id);
-    bool own = trail_event_is_own(ev) != 0;
-    uint64_t h = hash_id(id, len, own);
+    uint64_t h = hash_id(id, len, own, severity);
     for (size_t i = h & (x->n_slots - 1); x->slots[i].hash; i = (i + 1) & (x->n_slots - 1)) {
         const struct slot *s = &x->slots[i];
-        if (s->hash == h && s->id_len == len && s->own == own &&
+        if (s->hash == h && s->id_len == len && s->own == own && s->severity == severity &&
             memcmp(x->ids + s->id_off, id, len) == 0) {
             *ret_plan = x->pool + s->off;
             return s->n;
         }
     }
-    size_t n = make_plan(x, id, own, x->scratch);
+    size_t n = make_plan(x, id, len, own, severity, x->scratch);
     *ret_plan = x->scratch;
     /* an id too long for the table's offsets is not kept, nor one past the bound, nor
        one without memory for it: its plan is made again next time */
     if (x->used < MAX_IDS && len < 65536 && x->ids_len < (1u << 30) &&
-        keep(x, id, len, own, h, x->scratch, n) == 0)
+        keep(x, id, len, own, severity, h, x->scratch, n) == 0)
         *ret_plan = x->pool + x->pool_len - n;
     return n;
+}
+
+size_t detect_index_get(struct detect_index *x, const struct trail_event *ev,
+                        const uint32_t **ret_plan)
+{
+    const char *id = trail_event_id(ev);
+    return detect_index_plan(x, id, strlen(id), trail_event_is_own(ev) != 0,
+                             trail_event_severity(ev), ret_plan);
 }

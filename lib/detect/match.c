@@ -450,12 +450,14 @@ static int tri_or(int a, int b)
     return a > b ? a : b;
 }
 
-/* The event's id and origin, the two fields that the index of rules is keyed by:
-   a field of another kind is not known (DETECT_MAYBE). */
+/* The event's id, origin and severity, the fields that the index of rules is keyed by
+   (all three at the head of a stored record): a field of another kind is not known
+   (DETECT_MAYBE). */
 struct known {
     const char *id;
     size_t id_len;
     bool own;
+    int severity;
 };
 
 static int field_tri(const struct detect_field *fd, const struct known *k)
@@ -464,13 +466,19 @@ static int field_tri(const struct detect_field *fd, const struct known *k)
     if (fd->kind == DF_ID) {
         f.s = k->id;
         f.len = k->id_len;
+        f.present = f.len > 0; /* as get_field() */
     } else if (fd->kind == DF_ORIGIN) {
         f.s = k->own ? "trail" : "producer";
         f.len = strlen(f.s);
+        f.present = true;
+    } else if (fd->kind == DF_SEVERITY) {
+        f.type = TRAIL_TYPE_INT; /* as get_field(): its text is made when a pattern wants it */
+        f.i = k->severity;
+        f.s = NULL;
+        f.present = true;
     } else {
         return DETECT_MAYBE;
     }
-    f.present = f.len > 0; /* as get_field() */
     return values_match(fd, &f) ? DETECT_YES : DETECT_NO;
 }
 
@@ -518,10 +526,11 @@ static int cond_tri(const struct detect_rule *r, const struct detect_cond *c, co
     return DETECT_MAYBE;
 }
 
-int detect_prematch(const struct detect_rule *r, const char *id, bool own)
+int detect_prematch(const struct detect_rule *r, const char *id, size_t id_len, bool own,
+                    int severity)
 {
     if (!r->applicable || !r->cond)
         return DETECT_NO;
-    struct known k = {.id = id, .id_len = strlen(id), .own = own};
+    struct known k = {.id = id, .id_len = id_len, .own = own, .severity = severity};
     return cond_tri(r, r->cond, &k);
 }
