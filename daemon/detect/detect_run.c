@@ -42,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH 1024 /* records evaluated, and their alerts made durable, at a time */
 /* while records keep coming the cursor is saved at most this often (a save is a file
@@ -51,6 +53,8 @@
    cursor and does not store twice the alerts it finds stored after it (rebuild). */
 #define SAVE_MS    250
 #define MAX_ALERTS 4096 /* alerts held for one batch; past it the batch is written early */
+/* the thread's nice value above traild's: ingest first (docs/detection.md, "Cost") */
+#define NICER 10
 
 struct detector {
     pthread_t thread;
@@ -556,6 +560,15 @@ static void *run(void *arg)
     (void)arg;
     /* named, so that its share of traild's CPU can be told (top -H, bench/compare_ingest.sh) */
     pthread_setname_np(pthread_self(), "traild-detect");
+    /* Ingest first: where the CPU is short, the inputs' threads get it and the rules
+       evaluate in the gaps, behind, and catch up when the burst is over (a store's
+       records wait for them; nothing is missed). A nice value and not SCHED_IDLE, as the
+       sealer has: a saturating ingest slows the rules down but cannot stop them. A nice
+       value cannot be lowered again without privilege, so this is for the thread's life. */
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)gettid());
+    if (errno == 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), nice_now + NICER > 19 ? 19 : nice_now + NICER);
     struct trail_store_iter *it = NULL;
     struct trail_event *ev = NULL;
     int need_rebuild = 1;

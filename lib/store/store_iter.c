@@ -215,10 +215,17 @@ static int enter(struct trail_store_iter *it, uint64_t seq)
     return open_seg(it);
 }
 
-/* Open segment: make sure offs[] reaches seq (scanning on); 1 if it does, 0 if not yet. */
-static int reach_open(struct trail_store_iter *it, uint64_t seq)
+/*
+ * Open segment: make sure offs[] reaches seq (scanning on); 1 if it does, 0 if
+ * not yet. When the scan read seq's frame last, *ret_rec and *ret_len are that
+ * frame's record, its checksum checked (a forward reader's usual case: the
+ * frame need not be read and checked again); else *ret_rec is NULL.
+ */
+static int reach_open(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_rec,
+                      uint32_t *ret_len)
 {
     uint64_t want = seq - it->seg.first_seq + 1;
+    *ret_rec = NULL;
     while (it->n_offs < want) {
         const uint8_t *rec;
         uint32_t len;
@@ -240,6 +247,10 @@ static int reach_open(struct trail_store_iter *it, uint64_t seq)
         }
         it->offs[it->n_offs++] = it->scan_off;
         it->scan_off = it->fr.off;
+        if (it->n_offs == want) {
+            *ret_rec = rec;
+            *ret_len = len;
+        }
     }
     return 1;
 }
@@ -349,7 +360,9 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
         *ret_len = len;
         return 1;
     }
-    r = reach_open(it, seq);
+    const uint8_t *scanned;
+    uint32_t scanned_len = 0;
+    r = reach_open(it, seq, &scanned, &scanned_len);
     if (r <= 0) {
         if (r == 0 && it->s->read_only) {
             /* the writer may have rolled to a new segment after this one */
@@ -366,6 +379,11 @@ static int fetch(struct trail_store_iter *it, uint64_t seq, const uint8_t **ret_
             return r < 0 ? r : 0;
         }
         return r;
+    }
+    if (scanned) {
+        *ret_rec = scanned;
+        *ret_len = scanned_len;
+        return 1;
     }
     it->fr.off = it->offs[seq - it->seg.first_seq];
     r = frame_next(&it->fr, ret_rec, ret_len);

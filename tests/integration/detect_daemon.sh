@@ -5,7 +5,10 @@
 # the alert (the window is rebuilt from the store) nor, when the cursor is
 # behind an alert already stored, stores it twice (the same uuid); SIGHUP
 # reads the rules again; a storm under a grace is one alert and one summary
-# that updates it; GET /v1/rules and the detection metrics; `trail rules test
+# that updates it, also when the record that ends the grace is one that no
+# rule selects (traild evaluates those from the record's head, undecoded);
+# the thread runs 10 nice values below traild; GET /v1/rules and the
+# detection metrics (records decoded fewer than evaluated); `trail rules test
 # --store` beside traild finds the same firings; `traild -t` checks the rules.
 # One traild at a time, restarted on the same store.
 source "$(dirname "$0")/daemon_common.bash"
@@ -134,6 +137,25 @@ check "the summary comes" wait_for 30 stormy_alerts_at_least 2
 alerts --where "group=duser=stormy" | tail -n 1 >"$WORK/storm2.json"
 check_grep "the summary updates the first alert" "\"updates\":\"$first_uuid\"" "$WORK/storm2.json"
 check_grep "the summary counts the firings held back" '"count":2,' "$WORK/storm2.json"
+# ---- a grace that ends on a record that no rule selects: that record is decoded and
+# fed (detect_engine_skim), and the summary cites it as the record that fired it
+for i in $(seq 0 34); do
+    printf '{"id":"auth_entrypoints_oidc_auth_failed","time":"%s","attrs":{"duser":"gusty","src":"192.0.2.79","phxEntrypointId":"oidc1","phxEntrypointType":"OIDC","phxTraceId":"#g%d"}}\n' \
+        "$(date -u -d "@$((t0 + 7200 + i * 10))" +%Y-%m-%dT%H:%M:%SZ)" "$i"
+done >"$WORK/storm_g.ndjson"
+check_eq "a second storm" "$(post "$WORK/storm_g.ndjson")" 200
+seq=$(last_seq)
+check "the detector evaluated it" wait_for 30 cursor_at_least "$seq"
+check_eq "the second storm: one alert" "$(n_alerts --where "group=duser=gusty")" 1
+printf '{"id":"auth_authenticators_authselector_selected","time":"%s","attrs":{"selected":"otp1","phxTraceId":"#q"}}\n' \
+    "$(date -u -d "@$((t0 + 7200 + 3600))" +%Y-%m-%dT%H:%M:%SZ)" >"$WORK/quiet.ndjson"
+check_eq "a record of no rule's, past the grace" "$(post "$WORK/quiet.ndjson")" 200
+quiet_seq=$(last_seq)
+gusty_alerts_at_least() { test "$(n_alerts --where "group=duser=gusty")" -ge "$1"; }
+check "the summary comes on it" wait_for 30 gusty_alerts_at_least 2
+alerts --where "group=duser=gusty" | tail -n 1 >"$WORK/storm_g2.json"
+check_grep "the summary was fired by that record" "\"fired_seq\":$quiet_seq," "$WORK/storm_g2.json"
+check_grep "the summary counts the firings held back" '"count":2,' "$WORK/storm_g2.json"
 
 # ---- GET /v1/rules (read role) and the detector's metrics
 curl -s "$URL/v1/rules" >"$WORK/rules.json"
@@ -146,6 +168,21 @@ check_grep "metrics: rules loaded" '^trail_detect_rules\{state="loaded"\} 22$' "
 check_grep "metrics: events evaluated" '^trail_detect_events_evaluated_total [1-9]' "$WORK/metrics.txt"
 check_grep "metrics: alerts by rule" '^trail_detect_alerts_total\{rule="zed_locked"\} 1$' "$WORK/metrics.txt"
 check_grep "metrics: the cursor's lag" '^trail_detect_lag_events [0-9]+$' "$WORK/metrics.txt"
+# traild's own records (started, ...) and the quiet record's kind meet no rule: evaluated
+# from their head, not decoded
+evaluated=$(awk '$1 == "trail_detect_events_evaluated_total" { print $2 }' "$WORK/metrics.txt")
+decoded=$(awk '$1 == "trail_detect_events_decoded_total" { print $2 }' "$WORK/metrics.txt")
+check "metrics: records decoded ($decoded) fewer than evaluated ($evaluated)" \
+    test -n "$decoded" -a "${decoded:-0}" -gt 0 -a "${decoded:-0}" -lt "${evaluated:-0}"
+# the thread's nice value (field 19 of its stat) 10 above traild's main thread's, at most 19
+nice_of() { sed 's/.*) //' "$1/stat" | awk '{ print $17 }'; }
+main_nice=$(nice_of "/proc/$TRAILD_PID/task/$TRAILD_PID")
+detect_nice=
+for t in /proc/"$TRAILD_PID"/task/*; do
+    [ "$(cat "$t/comm" 2>/dev/null)" = traild-detect ] && detect_nice=$(nice_of "$t")
+done
+want_nice=$((main_nice + 10 > 19 ? 19 : main_nice + 10))
+check_eq "the rules' thread runs nicer than ingest" "$detect_nice" "$want_nice"
 
 # ---- live evaluation and the backtest agree: the same firings (rule and seq) over the store
 pairs() { # pairs ATTRS_KEY SEQ_KEY: "rule seq" of each JSON line on standard input, sorted
@@ -158,7 +195,7 @@ for line in sys.stdin:
 alerts | pairs attrs fired_seq >"$WORK/live.txt"
 "$TRAIL" rules test "$WORK/rules" --store "$WORK/store" --format json 2>/dev/null |
     pairs - seq >"$WORK/backtest.txt"
-check_eq "there are alerts to compare (alice, mallory, zed, the storm and its summary)" "$(grep -c . "$WORK/live.txt")" 5
+check_eq "there are alerts to compare (alice, mallory, zed, two storms and their summaries)" "$(grep -c . "$WORK/live.txt")" 7
 check_eq "the backtest beside traild, read-only: the live alerts" "$(cat "$WORK/backtest.txt")" "$(cat "$WORK/live.txt")"
 
 stop_traild TERM
