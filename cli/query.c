@@ -384,6 +384,11 @@ static int print_event(struct printer *p, const struct trail_event *ev)
             r |= put(p, "=", 1);
             r |= table_value(p, text, n < sizeof(text) ? n : sizeof(text) - 1);
         }
+        /* the relays it came through (a centre's events), escaped by libtrail */
+        if (trail_event_hops(ev) > 0) {
+            r |= put(p, "  via ", 6);
+            r |= trail_event_via_text(ev, &p->buf);
+        }
         r |= put(p, "\n", 1);
         break;
     }

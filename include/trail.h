@@ -824,6 +824,17 @@ int trail_event_parse_relayed_json(struct trail_event *ev, const char *data, siz
 int trail_event_hops(const struct trail_event *ev);
 
 /*
+ * trail_event_via_text - append the event's via list (the relays it came
+ * through, first hop first) as one line of text for people to read:
+ * "ORIGIN#SEQ INPUT@PEER PRINCIPAL" per hop (peer and principal only when
+ * the hop has them), hops joined by " > ", every field escaped as
+ * trail_text_escape() does (so no hop can add a line or drive a terminal).
+ * Appends nothing for an event that came through no relay. Returns 0 or
+ * -ENOMEM.
+ */
+int trail_event_via_text(const struct trail_event *ev, struct trail_buf *out);
+
+/*
  * trail_event_parse_json - trail_event_from_json() into an existing event,
  * for an input that decodes item after item: ev's content is replaced, its
  * catalog (the one trail_event_new() was given) and its memory are kept, so

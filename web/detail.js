@@ -22,6 +22,14 @@ function section(title, ...content) {
   return [h('h3', {}, title), ...content];
 }
 
+// The relays an event came through, first hop first: "ORIGIN #SEQ INPUT@PEER PRINCIPAL > ...".
+export function viaText(via) {
+  if (!Array.isArray(via) || !via.length) return '';
+  return via
+    .map((hop) => `${hop.origin} #${hop.seq} ${hop.input}${hop.peer ? '@' + hop.peer : ''}${hop.principal ? ' ' + hop.principal : ''}`)
+    .join(' > ');
+}
+
 function attrsTable(ev) {
   const a = ev.attrs || {};
   const keys = Object.keys(a).sort();
@@ -35,8 +43,10 @@ function attrsTable(ev) {
     ['principal', ev.principal || ''],
     ['received', ev.received ? [timeEl(ev.received), '  (' + ev.received + ')'] : ''],
     ['problems', ev.problems || ''],
+    ['via', viaText(ev.via)],
+    ['stored at', ev.source ? `${ev.source.origin} #${ev.source.seq} (found in ClickHouse: this store no longer holds it)` : ''],
   ]
-    .filter(([k, v]) => v || !['principal', 'problems', 'received'].includes(k))
+    .filter(([k, v]) => v || !['principal', 'problems', 'received', 'via', 'stored at'].includes(k))
     .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)));
   for (const k of keys) {
     const def = attrDef(ev.id, k);
@@ -91,10 +101,13 @@ export async function openDetail(seq, push = true) {
   body.append(...section('Inclusion proof', proofBox), rawBox);
   let p;
   try {
-    p = await getJSON('/v1/proof?seq=' + seq);
+    // an event found in ClickHouse is proved by its origin's traild (the link traild gave)
+    p = await getJSON(shown && shown.source ? shown.source.proof : '/v1/proof?seq=' + seq);
   } catch (e) {
     if (gen !== detailGen) return;
-    if (e.status === 409) {
+    if (e.body && e.body.proof_unavailable) {
+      put(proofBox, h('p', { class: 'proof-status', id: 'proof-status' }, 'proof unavailable'), h('p', { class: 'muted' }, e.message));
+    } else if (e.status === 409) {
       put(
         proofBox,
         h('p', { class: 'proof-status', id: 'proof-status' }, 'not yet covered'),

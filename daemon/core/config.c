@@ -810,6 +810,60 @@ static int load_reports(struct loader *L, const char *key, const char *v)
     return -EINVAL;
 }
 
+/* [query]: the ClickHouse tier (docs/scale-out.md, "A tier in ClickHouse") */
+static int load_query(struct loader *L, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    const char *s = "query";
+    if (!strcmp(key, "timeout_ms"))
+        return set_u32(L, s, key, &c->query.timeout_ms, v, 100, 600000);
+    if (!strcmp(key, "clickhouse")) {
+        /* lib/client reads it when traild starts; a typo is caught here, by traild -t */
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            fail(L, s, key, "'%s' is not an http:// or https:// URL", v);
+            return -EINVAL;
+        }
+        return set_str(&c->query.clickhouse, v);
+    }
+    if (!strcmp(key, "origin_token"))
+        return set_str(&c->query.origin_token, v);
+    char **dst = !strcmp(key, "table")      ? &c->query.table
+                 : !strcmp(key, "user")     ? &c->query.user
+                 : !strcmp(key, "password") ? &c->query.password
+                 : !strcmp(key, "ca")       ? &c->query.ca
+                                            : NULL;
+    if (!dst) {
+        fail(L, s, key,
+             "unknown key (known: clickhouse, table, user, password, ca, timeout_ms, "
+             "origin_token)");
+        return -EINVAL;
+    }
+    return set_str(dst, v);
+}
+
+/* [origins] NAME = URL: where the proofs of another store's events come from */
+static int load_origin(struct loader *L, const char *key, const char *v)
+{
+    struct config *c = L->cfg;
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+        fail(L, "origins", key, "'%s' is not the http:// or https:// URL of a traild", v);
+        return -EINVAL;
+    }
+    struct origin_conf *o = realloc(c->origins, (c->n_origins + 1) * sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    c->origins = o;
+    o[c->n_origins].name = strdup(key);
+    o[c->n_origins].url = strdup(v);
+    if (!o[c->n_origins].name || !o[c->n_origins].url) {
+        free(o[c->n_origins].name);
+        free(o[c->n_origins].url);
+        return -ENOMEM;
+    }
+    c->n_origins++;
+    return 0;
+}
+
 /* [report NAME]: kept line by line and read by libtrail once the catalog is built */
 static int load_report(struct loader *L, const char *name, const char *key, const char *v)
 {
@@ -1028,6 +1082,10 @@ static int handler(void *user, const char *section, const char *key, const char 
         r = load_report(L, name, key, value);
     else if (!strcmp(section, "witness"))
         r = load_witness(L, key, value);
+    else if (!strcmp(section, "query"))
+        r = load_query(L, key, value);
+    else if (!strcmp(section, "origins"))
+        r = load_origin(L, key, value);
     else if (split_section(section, "follow", &name))
         r = load_follow(L, section, name, first, key, value);
     else if (split_section(section, "sink", &name)) {
@@ -1046,8 +1104,8 @@ static int handler(void *user, const char *section, const char *key, const char 
         else
             fail(L, NULL, NULL,
                  "unknown section [%s] (known: server, store, listen, tls, limits, validation, "
-                 "tokens, client_certs, detect, reports, witness, event ID, follow NAME, "
-                 "sink NAME, report NAME)",
+                 "tokens, client_certs, detect, reports, witness, query, origins, event ID, "
+                 "follow NAME, sink NAME, report NAME)",
                  section);
         return 0;
     }
@@ -1290,6 +1348,17 @@ void config_free(struct config *c)
     free(c->witness_key);
     free(c->witness_state);
     free(c->witness_logs);
+    free(c->query.clickhouse);
+    free(c->query.table);
+    free(c->query.user);
+    free(c->query.password);
+    free(c->query.ca);
+    free(c->query.origin_token);
+    for (size_t i = 0; i < c->n_origins; i++) {
+        free(c->origins[i].name);
+        free(c->origins[i].url);
+    }
+    free(c->origins);
     free(c->signing_key);
     free(c->origin);
     free(c->http);

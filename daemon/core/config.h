@@ -170,6 +170,19 @@ struct config {
     char *witness_state; /* what it saw of each log; NULL: STORE/witness.state */
     char *witness_logs;  /* accept: the logs' verifier keys, comma-separated, checked */
 
+    /* [query]: what the store no longer holds, answered from ClickHouse (http/query_tier.c) */
+    struct {
+        char *clickhouse; /* the HTTP interface's URL; NULL: the store only */
+        char *table, *user, *password, *ca;
+        uint32_t timeout_ms;
+        char *origin_token; /* the Bearer token sent to the traild of [origins] */
+    } query;
+    /* [origins] NAME = URL: the traild that holds a store origin's events, for their proofs */
+    struct origin_conf {
+        char *name, *url;
+    } * origins;
+    size_t n_origins;
+
     /* the catalog this config describes (built-ins + custom events, policy, limits) */
     struct trail_catalog *cat;
 };

@@ -60,6 +60,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/traild.h"
+#include "http/query_tier.h"
 #include "http/tickets.h"
 
 #include <errno.h>
@@ -294,36 +295,50 @@ static enum MHD_Result get_events(struct MHD_Connection *conn, struct trail_inde
     struct trail_results *res = NULL;
     struct trail_event *ev = NULL;
     struct trail_buf out = {0}, next = {0};
-    int r = trail_results_open(ix, p.q, &res, err, sizeof(err));
-    if (r < 0) {
-        ret = error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
-                           r == TRAIL_E_PARSE ? err : trail_strerror(r));
-        goto out;
-    }
-    if ((r = trail_event_new(traild_config()->cat, "x", &ev)) < 0)
-        goto fail;
+    struct tier_page pg = {0};
+    int r = 0;
     if (!p.ndjson && (r = json_printf(&out, "{\"events\":[")) < 0)
         goto fail;
-    size_t n = 0;
-    while ((r = trail_results_next(res, ev)) == 1) {
-        if (!p.ndjson && n && (r = trail_buf_append(&out, ",", 1)) < 0)
+    if (tier_wanted()) {
+        /* the store no longer holds its first seqs: they come from ClickHouse (query_tier.c) */
+        int st = tier_search(ix, p.q, p.ndjson, &out, &pg, err, sizeof(err));
+        if (st) {
+            free(pg.skipped);
+            ret = error_answer(conn, st, err);
+            goto out;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", pg.cursor);
+    } else {
+        if ((r = trail_results_open(ix, p.q, &res, err, sizeof(err))) < 0) {
+            ret = error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
+                               r == TRAIL_E_PARSE ? err : trail_strerror(r));
+            goto out;
+        }
+        if ((r = trail_event_new(traild_config()->cat, "x", &ev)) < 0)
             goto fail;
-        if ((r = trail_event_to_json(ev, &out)) < 0)
+        while ((r = trail_results_next(res, ev)) == 1) {
+            if (!p.ndjson && pg.n && (r = trail_buf_append(&out, ",", 1)) < 0)
+                goto fail;
+            if ((r = trail_event_to_json(ev, &out)) < 0)
+                goto fail;
+            if (p.ndjson && (r = trail_buf_append(&out, "\n", 1)) < 0)
+                goto fail;
+            pg.n++;
+        }
+        if (r < 0)
             goto fail;
-        if (p.ndjson && (r = trail_buf_append(&out, "\n", 1)) < 0)
+        pg.more = trail_results_more(res);
+        pg.horizon = trail_results_horizon(res);
+        trail_results_cursor(res, cursor, sizeof(cursor));
+        if ((r = trail_results_skipped(res, &pg.skipped, &pg.n_skipped)) < 0)
             goto fail;
-        n++;
     }
-    if (r < 0)
-        goto fail;
-    int more = trail_results_more(res);
-    uint64_t horizon = trail_results_horizon(res);
-    trail_results_cursor(res, cursor, sizeof(cursor));
-    struct trail_store_damage *skipped = NULL;
-    size_t n_skipped = 0;
+    size_t n = pg.n;
+    int more = pg.more;
+    uint64_t horizon = pg.horizon;
+    struct trail_store_damage *skipped = pg.skipped;
+    size_t n_skipped = pg.n_skipped;
     char skipped_hdr[1024];
-    if ((r = trail_results_skipped(res, &skipped, &n_skipped)) < 0)
-        goto fail;
     if (more && ((r = trail_buf_append(&next, "/v1/events?", 11)) < 0 ||
                  (r = trail_query_format(p.q, cursor, &next)) < 0 ||
                  (p.ndjson && (r = trail_buf_append(&next, "&format=ndjson", 14)) < 0)))
@@ -392,8 +407,14 @@ static enum MHD_Result get_count(struct MHD_Connection *conn, struct trail_index
     struct trail_count *c = NULL;
     struct trail_buf out = {0};
     char err[512];
-    int r = trail_count_run(ix, p.q, &c, err, sizeof(err));
-    if (r < 0) {
+    int r = 0;
+    if (tier_wanted()) {
+        int st = tier_count(ix, p.q, &c, err, sizeof(err));
+        if (st) {
+            ret = error_answer(conn, st, err);
+            goto out;
+        }
+    } else if ((r = trail_count_run(ix, p.q, &c, err, sizeof(err))) < 0) {
         ret = error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
                            r == TRAIL_E_PARSE ? err : trail_strerror(r));
         goto out;

@@ -15,6 +15,13 @@
  *       400 bad seq, 404 no such record or no checkpoint yet, 409 the record
  *       is newer than the latest checkpoint ("checkpoint_size" says how far
  *       it reaches), 410 the record was purged.
+ *   GET /v1/proof?seq=N&origin=NAME
+ *       the same for record N of the store named NAME (an event the
+ *       ClickHouse tier found: its "source"): answered here when NAME is
+ *       this store's and it still holds N, else asked of the traild that
+ *       [origins] names for NAME and passed on (query_tier.c); without one,
+ *       or when it cannot be reached, 404 or 502 {"error":"proof
+ *       unavailable: ...","proof_unavailable":true}.
  *   GET /v1/proof/bundle?seq=N[,N...]
  *       the evidence bundle (trail-bundle/1, lib/verify/bundle.c) of 1 to
  *       1000 records: text/plain, Content-Disposition: attachment. 400 bad
@@ -49,6 +56,7 @@
 #include "core/json_out.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "http/query_tier.h"
 #include "sinks/sink.h"
 #include "core/traild.h"
 
@@ -272,6 +280,13 @@ static int get_proof(struct MHD_Connection *conn, struct trail_buf *a, int *stat
         return answer_error(a, status, 400, "seq=N is required: the record's sequence number");
     uint64_t first = trail_store_first_seq(traild.store);
     uint64_t durable = trail_store_durable_seq(traild.store);
+    /* an event of another store, or one purged here: its origin's traild may hold it */
+    const char *origin = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "origin");
+    char own[TRAIL_ORIGIN_MAX + 1];
+    if (trail_store_origin(traild.store, own) < 0)
+        own[0] = '\0';
+    if (origin && *origin && (strcmp(origin, own) != 0 || seq < first))
+        return tier_proof(origin, seq, a, status);
     if (seq > durable) {
         snprintf(msg, sizeof(msg), "no record %llu: the store holds %" PRIu64 "..%" PRIu64, seq,
                  first, durable);

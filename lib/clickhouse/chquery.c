@@ -15,6 +15,7 @@
  * horizon, so cursors are the store's own (lib/query/index.c,
  * trail_results_cursor) and a page continues strictly past its seq.
  */
+#include "clickhouse/chquery.h"
 #include "clickhouse/chsql.h"
 
 #include "client/http.h"
@@ -34,6 +35,7 @@ struct trail_ch {
     char table[128];
     char store_id[80]; /* "" : the only one in the table */
     char *auth;        /* "user=..&password=.." for the URL, or NULL */
+    uint64_t below;    /* only seqs below it (chquery_seqs_below); 0: all */
     struct trail_buf path, resp;
 };
 
@@ -121,6 +123,11 @@ int trail_ch_open(const char *url, const struct trail_ch_opts *opts,
     client_http_init(&ch->http, &u, &tls, opts->timeout_ms > 0 ? opts->timeout_ms : 30000, "trail");
     *ret = ch;
     return 0;
+}
+
+void chquery_seqs_below(struct trail_ch *ch, uint64_t below)
+{
+    ch->below = below;
 }
 
 void trail_ch_close(struct trail_ch *ch)
@@ -269,6 +276,14 @@ static int find_store(struct trail_ch *ch, struct trail_buf *where, uint64_t *lo
         r = chsql_quote(where, ch->store_id, strlen(ch->store_id));
     else if (r == 0)
         r = chsql_quote(where, id ? id : "", id ? idn : 0);
+    if (r == 0 && ch->below) {
+        /* a number formatted here, never text from a caller */
+        char cond[48];
+        snprintf(cond, sizeof(cond), " AND seq < %" PRIu64, ch->below);
+        r = trail_buf_append(where, cond, strlen(cond));
+        if (*hi >= ch->below)
+            *hi = ch->below - 1;
+    }
     return r;
 }
 

@@ -32,6 +32,7 @@
 #include "codec/codec.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -249,6 +250,38 @@ static int append_via(struct trail_buf *out, const struct trail_event *ev)
         r = append_lit(out, "}");
     }
     return r < 0 ? r : append_lit(out, "]");
+}
+
+int trail_event_via_text(const struct trail_event *ev, struct trail_buf *out)
+{
+    const uint8_t *p = (const uint8_t *)ev->arena + ev->via_off, *end = p + ev->via_len;
+    char tmp[96];
+    int r = 0;
+    for (int i = 0; i < ev->n_via && r == 0; i++) {
+        struct hop h;
+        size_t n = hop_parse(p, end, &h);
+        if (!n)
+            return -EINVAL; /* checked when it was set: cannot happen */
+        p += n;
+        if (i)
+            r = append_lit(out, " > ");
+        if (r == 0)
+            r = trail_text_escape(out, h.origin, h.origin_len, NULL, TRAIL_ESC_NL);
+        int tn = snprintf(tmp, sizeof(tmp), "#%" PRIu64 " %s%s", h.seq, trail_input_name(h.input),
+                          h.input_name_len ? ":" : "");
+        if (r == 0)
+            r = trail_buf_append(out, tmp, (size_t)tn);
+        if (r == 0 && h.input_name_len)
+            r = trail_text_escape(out, h.input_name, h.input_name_len, NULL, TRAIL_ESC_NL);
+        if (r == 0 && (n = trail_peer_format(&h.peer, tmp)) > 0)
+            r = append_lit(out, "@") < 0 ? -ENOMEM : trail_buf_append(out, tmp, n);
+        if (r == 0 && h.principal_len) {
+            r = append_lit(out, " ");
+            if (r == 0)
+                r = trail_text_escape(out, h.principal, h.principal_len, NULL, TRAIL_ESC_NL);
+        }
+    }
+    return r < 0 ? -ENOMEM : 0;
 }
 
 /* The provenance members of trail_event_to_json(), each only when set. */

@@ -210,6 +210,29 @@ check_eq "every edge event is at the centre, once, with its hop" \
     "twice 0 missing 0 extra 0 bad hops 0" "$(sed -n 2p "$WORK/compare.out")"
 check "the centre holds both edges' events" \
     test "$(sed -n '1s/edge events \([0-9]*\).*/\1/p' "$WORK/compare.out")" -ge $((4 * N))
+# the table (trail query's text) shows each relayed event's hops as the JSON has them
+"$TRAIL" query --store "$WORK/centre/store" --limit 0 >"$WORK/centre.txt" 2>&1
+check_eq "the centre's table ends every relayed row with its hops" "$(
+    python3 - "$WORK/centre.ndjson" "$WORK/centre.txt" <<'PY'
+import json, sys
+rows = {l.split()[0]: l.rstrip("\n") for l in open(sys.argv[2]) if l[:1].isdigit()}
+bad = n = 0
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if not e.get("via"):
+        continue
+    n += 1
+    want = "  via " + " > ".join("%s#%d %s%s%s" % (h["origin"], h["seq"], h["input"],
+                                 "@" + h["peer"] if h.get("peer") else "",
+                                 " " + h["principal"] if h.get("principal") else "")
+                                 for h in e["via"])
+    if not rows.get(str(e["seq"]), "").endswith(want):
+        bad += 1
+        if bad == 1:
+            print("seq", e["seq"], "wants", repr(want), "has", repr(rows.get(str(e["seq"]))))
+print("rows", "ok" if n and not bad else "%d bad of %d" % (bad, n))
+PY
+)" "rows ok"
 forged_line=$(sed -n 3p "$WORK/compare.out")
 check "the forged body is stored once, without via, as the forger's, received now" \
     test "${forged_line%% 20*}" = "forged 1 False token forger" -a "${forged_line##* }" != "2020"
