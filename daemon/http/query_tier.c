@@ -34,6 +34,7 @@
 #include "http/query_tier.h"
 
 #include "clickhouse/chquery.h"
+#include "clickhouse/chsql.h"
 #include "client/http.h"
 #include "core/config.h"
 #include "core/json_out.h"
@@ -242,6 +243,13 @@ int tier_search(struct trail_index *ix, struct trail_query *q, int ndjson, struc
         snprintf(err, errlen, "bad since or until: not a time");
         return 400;
     }
+    /* a filter ClickHouse cannot answer is refused on every page, not only on those that reach it
+     */
+    struct trail_buf sql = {0};
+    int r = chsql_filters(&plan, &sql, err, errlen);
+    trail_buf_free(&sql);
+    if (r < 0)
+        return r == TRAIL_E_PARSE ? 400 : 500;
     q->now_us = now;
     uint64_t limit = q->limit, pos = q->has_cursor ? q->cur_seq : 0;
     int st = 0, ended = 1;
