@@ -379,6 +379,72 @@ test('detail panel: attributes, CEF, JSON and a verified proof', async (page) =>
   await shot(page, 'detail-verified');
 });
 
+test(
+  'detail panel: a relayed event shows its hops; one found in ClickHouse its origin, and its proof from the origin or "proof unavailable"',
+  async (page) => {
+    // traild's answers as a centre with a ClickHouse tier gives them (query_tiered.sh and
+    // relay.sh test traild's side): two events of the first page given a via list and a source
+    const ORIGIN = 'tiered.example/trail';
+    let seqs = [];
+    await page.route('**/v1/events?*', async (route) => {
+      const res = await route.fetch();
+      const a = await res.json();
+      if (a.events && a.events.length > 3 && !seqs.length) {
+        const [r, c] = [a.events[2], a.events[3]];
+        r.via = [
+          { origin: 'edge-a.example/trail', seq: 41, received: '2026-11-01T00:00:00.000000Z', input: 'http', peer: '192.0.2.7:51514', principal: 'token idp-a' },
+        ];
+        c.source = { tier: 'clickhouse', origin: ORIGIN, store_id: '0'.repeat(32), seq: c.seq, proof: `/v1/proof?seq=${c.seq}&origin=${encodeURIComponent(ORIGIN)}` };
+        seqs = [r.seq, c.seq];
+      }
+      await route.fulfill({ response: res, body: JSON.stringify(a) });
+    });
+    let originUp = true;
+    const asked = [];
+    await page.route('**/v1/proof?*', async (route) => {
+      const url = new URL(route.request().url());
+      if (!url.searchParams.get('origin')) return route.continue();
+      asked.push(url.searchParams.get('origin'));
+      if (!originUp)
+        return route.fulfill({
+          status: 502,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: `proof unavailable: the traild of origin ${ORIGIN} (http://127.0.0.1:9) cannot be reached: connection refused`,
+            proof_unavailable: true,
+          }),
+        });
+      // the origin's traild holds the same records here: its answer is this traild's own
+      url.searchParams.delete('origin');
+      await route.fulfill({ response: await route.fetch({ url: url.toString() }) });
+    });
+    await page.goto(BASE + '/?event=auth_*');
+    await settle(page);
+    assert.equal(seqs.length, 2, 'the page listed events to mark');
+    const cell = (k) => page.locator('#detail-attrs tr', { has: page.locator('th', { hasText: new RegExp('^' + k + '$') }) }).locator('td');
+    await page.locator(`#rows tr[data-seq="${seqs[0]}"]`).click();
+    await page.waitForURL(new RegExp('seq=' + seqs[0]));
+    assert.equal(await cell('via').textContent(), 'edge-a.example/trail #41 http@192.0.2.7:51514 token idp-a');
+    await shot(page, 'detail-via');
+    await page.keyboard.press('Escape');
+    await page.locator('#detail').waitFor({ state: 'hidden' });
+    await page.locator(`#rows tr[data-seq="${seqs[1]}"]`).click();
+    await page.waitForURL(new RegExp('seq=' + seqs[1]));
+    assert.match(await cell('stored at').textContent(), new RegExp(`^${ORIGIN} #${seqs[1]} \\(found in ClickHouse`));
+    await page.waitForFunction(() => /verified|unavailable|no proof/.test((document.getElementById('proof-status') || {}).textContent || ''), null, { timeout: 20000 });
+    assert.equal(await page.locator('#proof-status').textContent(), 'verified');
+    assert.deepEqual(asked, [ORIGIN]);
+    await page.keyboard.press('Escape');
+    await page.locator('#detail').waitFor({ state: 'hidden' });
+    originUp = false;
+    await page.locator(`#rows tr[data-seq="${seqs[1]}"]`).click();
+    await page.waitForFunction(() => /unavailable/.test((document.getElementById('proof-status') || {}).textContent || ''), null, { timeout: 20000 });
+    assert.equal(await page.locator('#proof-status').textContent(), 'proof unavailable');
+    assert.match(await page.locator('#proof').textContent(), /cannot be reached/);
+    await shot(page, 'detail-proof-unavailable');
+  },
+);
+
 test('detail panel: the evidence bundle downloads and trail proof check accepts it', async (page) => {
   const seq = 7;
   await page.goto(BASE + '/?seq=' + seq);
