@@ -70,6 +70,30 @@ check "the sink copies every record into ClickHouse" wait_for 60 delivered
 # a checkpoint that covers the first run's events, for their proofs later
 check "a checkpoint covers the events" tick_until_checkpoint "$URL" 1200
 check "the ticks reach ClickHouse too" wait_for 60 delivered
+# walk PATH [PAGES]: GET PATH, then its "next" links (at most PAGES pages), events as
+# NDJSON; the "next" left over (or nothing) into $WORK/next
+walk() {
+    python3 - "$URL" "$WORK/next" "$@" <<'PY'
+import json, sys, urllib.request
+url, rest, path = sys.argv[1], sys.argv[2], sys.argv[3]
+left = int(sys.argv[4]) if len(sys.argv) > 4 else 1 << 30
+while path and left:
+    with urllib.request.urlopen(url + path) as r:
+        a = json.load(r)
+    for ev in a["events"]:
+        print(json.dumps(ev))
+    left -= 1
+    path = a["next"]
+open(rest, "w").write(path or "")
+PY
+}
+# page ORDER LIMIT [PARAMS]: every page of GET /v1/events, followed by "next", as NDJSON
+page() { walk "/v1/events?order=$1&limit=$2${3:-}"; }
+# a search begun before the purge: three pages of 97, oldest first, from the store alone
+walk "/v1/events?order=oldest&limit=97" 3 >"$WORK/before.ndjson"
+BEFORE_NEXT=$(cat "$WORK/next")
+check "the search before the purge stopped inside the seqs to be purged" \
+    test "$(wc -l <"$WORK/before.ndjson")" -eq 291
 sealed() { "$TRAIL" stats --store "$S" --json | grep -Eq '"sealed_segments":[1-9]'; }
 check "the first run's segment is sealed" wait_for 60 sealed
 stop_traild
@@ -106,24 +130,6 @@ $ORIGIN = $AURL" >"$WORK/t2.conf"
 check "traild -t takes [query] and [origins]" "$TRAILD" -t -c "$WORK/t2.conf"
 start_traild "$WORK/t2.conf" "$WORK/t2.log" || exit 1
 LAST=$(curl -s "$URL/v1/events?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"][0]["seq"])')
-# page ORDER LIMIT [PARAMS]: every page of GET /v1/events, followed by "next", as NDJSON
-page() {
-    python3 - "$URL" "$@" <<'PY'
-import json, sys, urllib.request
-url, order, limit = sys.argv[1], sys.argv[2], sys.argv[3]
-extra = sys.argv[4] if len(sys.argv) > 4 else ""
-path = "/v1/events?order=%s&limit=%s%s" % (order, limit, extra)
-pages = 0
-while path:
-    with urllib.request.urlopen(url + path) as r:
-        a = json.load(r)
-    for ev in a["events"]:
-        print(json.dumps(ev))
-    pages += 1
-    path = a["next"]
-print("pages %d" % pages, file=sys.stderr)
-PY
-}
 # the records traild wrote since the dump come from the store (seqs past the dump's)
 page oldest 10000 >"$WORK/now.ndjson" 2>/dev/null
 python3 - "$WORK/dump.ndjson" "$WORK/now.ndjson" >"$WORK/after.ndjson" <<'PY'
@@ -153,6 +159,11 @@ done
 seqs_ok() { # FILE: seqs 1..N each once
     python3 -c 'import json,sys; s=[json.loads(l)["seq"] for l in open(sys.argv[1])]; print("ok" if sorted(s)==list(range(1,len(s)+1)) else "seqs %s..%s, %d events, %d distinct" % (min(s),max(s),len(s),len(set(s))))' "$1"
 }
+# ... continued after the purge with its cursor: the rest from ClickHouse, then the store
+walk "$BEFORE_NEXT" >"$WORK/after-purge.ndjson"
+cat "$WORK/before.ndjson" "$WORK/after-purge.ndjson" >"$WORK/p-resumed.ndjson"
+check_eq "a cursor from before the purge continues across it: the oracle's events" \
+    "$(oracle check-events "$WORK/p-resumed.ndjson" --order oldest)" ok
 check_eq "oldest first: seqs 1..$LAST, each once" "$(seqs_ok "$WORK/p-oldest.ndjson")" ok
 check_eq "newest first: the same" "$(seqs_ok "$WORK/p-newest.ndjson")" ok
 from_ch() { python3 -c 'import json,sys; [print(l, end="") for l in open(sys.argv[1]) if "source" in json.loads(l)]' "$1"; }

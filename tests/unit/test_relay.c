@@ -113,6 +113,40 @@ TEST(relayed_refused)
     trail_event_free(ev);
 }
 
+/* The hops as text (trail query's table): in order, and no hop can add a line or drive a terminal.
+ */
+TEST(via_text)
+{
+    static const char hostile[] =
+        "{\"id\":\"auth_logout_local\",\"time\":\"2026-11-24T08:59:58Z\",\"seq\":5,"
+        "\"uuid\":\"0b6f3f6e-3c1d-4b7a-9d2e-5f8a1c4e7b91\",\"received\":\"2026-11-24T08:59:58Z\","
+        "\"input\":\"follow:pas\",\"principal\":\"token x\\n\\u001b[2Jy\",\"attrs\":{}}";
+    struct trail_event *ev, *plain;
+    char err[256];
+    struct trail_buf out = {0};
+    ASSERT_OK(trail_event_new(cat, NULL, &ev));
+    ASSERT_OK(trail_event_new(cat, NULL, &plain));
+    ASSERT_OK(trail_event_via_text(plain, &out));
+    ASSERT_EQ(out.len, 0); /* no relay, no text */
+    ASSERT_OK(trail_event_parse_relayed_json(ev, edge_json, strlen(edge_json), "site-a/trail", err,
+                                             sizeof(err)));
+    ASSERT_OK(trail_event_via_text(ev, &out));
+    ASSERT_OK(trail_buf_append(&out, "", 1));
+    ASSERT_STREQ(out.data, "site-a/trail#1042 syslog_tls@10.1.7.20:51514 certificate idp1");
+    /* a second hop, whose principal holds a newline and an escape sequence */
+    ASSERT_OK(trail_event_parse_relayed_json(ev, hostile, strlen(hostile), "centre/trail", err,
+                                             sizeof(err)));
+    trail_buf_reset(&out);
+    ASSERT_OK(trail_event_via_text(ev, &out));
+    ASSERT_OK(trail_buf_append(&out, "", 1));
+    ASSERT_STREQ(out.data, "centre/trail#5 follow:pas token x\\n\\u001b[2Jy");
+    for (size_t i = 0; i + 1 < out.len; i++)
+        ASSERT((unsigned char)out.data[i] >= 0x20);
+    trail_buf_free(&out);
+    trail_event_free(ev);
+    trail_event_free(plain);
+}
+
 int run(void);
 int main(void)
 {
@@ -124,4 +158,4 @@ int main(void)
 }
 
 #define main run
-TEST_MAIN(relayed_hop_roundtrip, relayed_refused)
+TEST_MAIN(relayed_hop_roundtrip, relayed_refused, via_text)
