@@ -2837,7 +2837,7 @@ void trail_ch_close(struct trail_ch *ch);
 
 /*
  * trail_ch_results_open - start a search of q, as trail_results_open():
- * order by seq (time and -time are refused with TRAIL_E_PARSE), limit,
+ * order by seq or by event time (the table's time_us, ties by seq), limit,
  * cursor (the store's cursor form, interchangeable with
  * a store's when both hold the same events). Rows are fetched in pages of
  * up to 10,000 as trail_ch_results_next() needs them. Returns 0 and a

@@ -45,6 +45,10 @@ struct trail_ch_results {
     struct qplan plan;
     struct trail_buf where; /* store and filters, without the seq range */
     int newest, done, more;
+    int by_time; /* TRAIL_ORDER_TIME or _TIME_DESC: by (time_us, seq); 0: by seq */
+    int has_pos; /* by time: pos_time, pos_seq are the position to continue after */
+    int64_t pos_time;
+    uint64_t pos_seq;
     uint64_t page_want, page_rows; /* rows asked for and read of the current page */
     uint64_t lo, hi;               /* seqs looked at: as index.c's results */
     uint64_t limit, returned, last_seq;
@@ -314,14 +318,8 @@ int trail_ch_results_open(struct trail_ch *ch, const struct trail_query *q,
     res->limit = q->limit;
     if ((r = plan_query(q, &res->plan, err, errlen)) < 0)
         goto fail;
-    if (q->order != TRAIL_ORDER_NEWEST && q->order != TRAIL_ORDER_OLDEST) {
-        /* the table is paged by seq; event time order is the store's and traild's */
-        r = fail(err, errlen, TRAIL_E_PARSE,
-                 "order %s: a search of ClickHouse's copy comes by seq only (newest or oldest); "
-                 "search the store or traild for event time order",
-                 qorder_name(q->order));
-        goto fail;
-    }
+    if (q->order == TRAIL_ORDER_TIME || q->order == TRAIL_ORDER_TIME_DESC)
+        res->by_time = q->order;
     if (q->has_cursor == 1) {
         if (q->cur_order != q->order) {
             r = fail(err, errlen, TRAIL_E_PARSE,
@@ -346,7 +344,16 @@ int trail_ch_results_open(struct trail_ch *ch, const struct trail_query *q,
     trail_buf_free(&filters);
     if (r < 0)
         goto fail;
-    if (q->has_cursor) {
+    if (res->by_time) {
+        /* as the store's: later pages see the seqs the first saw, past the position */
+        if (q->has_cursor == 1) {
+            if (q->cur_horizon < res->hi)
+                res->hi = q->cur_horizon;
+            res->has_pos = 1;
+            res->pos_time = q->cur_time;
+            res->pos_seq = q->cur_seq;
+        }
+    } else if (q->has_cursor) {
         if (q->cur_order == TRAIL_ORDER_NEWEST) {
             if (q->cur_seq == 0 || q->cur_seq - 1 < res->hi)
                 res->hi = q->cur_seq ? q->cur_seq - 1 : 0;
@@ -371,7 +378,7 @@ static int fetch_page(struct trail_ch_results *res)
     if (res->limit && res->limit - res->returned < want)
         want = res->limit - res->returned;
     uint64_t lo = res->lo, hi = res->hi;
-    if (res->returned) {
+    if (res->returned && !res->by_time) {
         if (res->newest)
             hi = res->last_seq - 1;
         else
@@ -387,8 +394,23 @@ static int fetch_page(struct trail_ch_results *res)
     snprintf(range, sizeof(range), " WHERE seq >= %" PRIu64 " AND seq <= %" PRIu64 " AND ", lo, hi);
     r |= trail_buf_append(&sql, range, strlen(range));
     r |= trail_buf_append(&sql, res->where.data, res->where.len);
-    snprintf(range, sizeof(range), " ORDER BY seq %s LIMIT %" PRIu64 " FORMAT RowBinary",
-             res->newest ? "DESC" : "ASC", want);
+    int asc = res->by_time == TRAIL_ORDER_TIME;
+    if (res->by_time && res->has_pos) {
+        /* strictly past (time, seq) in the order's direction; numbers formatted here */
+        const char *op = asc ? ">" : "<";
+        snprintf(range, sizeof(range),
+                 " AND (toInt64(time_us) %s %" PRId64 " OR (toInt64(time_us) = %" PRId64
+                 " AND seq %s %" PRIu64 "))",
+                 op, res->pos_time, res->pos_time, op, res->pos_seq);
+        r |= trail_buf_append(&sql, range, strlen(range));
+    }
+    if (res->by_time)
+        snprintf(range, sizeof(range),
+                 " ORDER BY time_us %s, seq %s LIMIT %" PRIu64 " FORMAT RowBinary",
+                 asc ? "ASC" : "DESC", asc ? "ASC" : "DESC", want);
+    else
+        snprintf(range, sizeof(range), " ORDER BY seq %s LIMIT %" PRIu64 " FORMAT RowBinary",
+                 res->newest ? "DESC" : "ASC", want);
     r |= trail_buf_append(&sql, range, strlen(range));
     if (r) {
         trail_buf_free(&sql);
@@ -457,6 +479,11 @@ static int decode_row(struct trail_ch_results *res, struct trail_event *ev)
     }
     res->pos = (size_t)(b.p - (const uint8_t *)res->page.data);
     res->last_seq = seq;
+    if (res->by_time) {
+        res->has_pos = 1;
+        res->pos_time = (int64_t)t;
+        res->pos_seq = seq;
+    }
     return 0;
 bad:
     snprintf(res->err, sizeof(res->err), "ClickHouse's answer does not read as the table's rows");
@@ -511,6 +538,14 @@ int trail_ch_results_more(const struct trail_ch_results *res)
 
 int trail_ch_results_cursor(const struct trail_ch_results *res, char *buf, size_t size)
 {
+    if (res->by_time) {
+        /* after the last event returned, the cursor's position, or before everything */
+        int asc = res->by_time == TRAIL_ORDER_TIME;
+        int64_t t = res->has_pos ? res->pos_time : asc ? INT64_MIN : INT64_MAX;
+        uint64_t pseq = res->has_pos ? res->pos_seq : asc ? 0 : UINT64_MAX;
+        return qcursor_format_time(res->by_time, t, pseq, res->hi, res->plan.now_us, res->plan.hash,
+                                   buf, size);
+    }
     uint64_t seq;
     if (res->more || (!res->done && res->returned))
         seq = res->last_seq;

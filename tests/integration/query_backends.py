@@ -108,9 +108,11 @@ def main():
             failed += 1
             print("FAIL " + what)
 
+    orders = {}
     for i in range(n):
         f = random_filters(rng, evs)
-        order = rng.choice(["newest", "oldest"])
+        order = rng.choice(["newest", "oldest", "time", "-time"])
+        orders[order] = orders.get(order, 0) + 1
         want = oracle.select(ns(f, order), evs)
         wseq = [e["seq"] for e in want]
         by = rng.choice(["event", "severity", "hour", "day,event", "duser", "src,severity"])
@@ -150,6 +152,7 @@ def main():
                 same = False
             verdict(same, "%s: count --by %s: %s, want total %d %s" % (
                 name, by, out.strip()[:200], wcount["total"], err.strip()[:200]))
+    print("searches by order: " + ", ".join("%s %d" % kv for kv in sorted(orders.items())))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
