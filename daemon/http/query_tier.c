@@ -13,14 +13,17 @@
  * the boundary, the second tier's search starts at the boundary as if a
  * cursor of the same search stood there (same filters, same clock), so
  * nothing is skipped or repeated even when the store purges between pages.
+ * In event time order (time, -time) the tiers interleave: each gives its
+ * next events after the page's (time, seq) position, and the page is the
+ * first of both merged (time_search), with a time cursor.
  *
  * A count is the store's count plus ClickHouse's count of the seqs below
  * the boundary, merged by key.
  *
  * ClickHouse's table cannot answer every filter (received time,
- * provenance: lib/clickhouse/chsql.h); a search that needs the tier and
- * such a filter is refused (400) rather than answered without the older
- * part. ClickHouse down: 502 (the store's part alone would be a wrong
+ * provenance: lib/clickhouse/chsql.h); a search with such a filter is
+ * refused (400) while the tier is in use, rather than answered without the
+ * older part. ClickHouse down: 502 (the store's part alone would be a wrong
  * answer that looks right).
  *
  * Proofs: an event found in ClickHouse names its origin (the store's origin
@@ -220,17 +223,140 @@ static int store_part(struct trail_index *ix, struct trail_query *q, uint64_t fr
     return 0;
 }
 
+/* ---- event time order: both tiers' next events after the position, merged ---- */
+
+/* Events of one tier in the search's order, as JSON slices of one buffer. */
+struct tier_items {
+    struct item {
+        int64_t time;
+        uint64_t seq;
+        size_t off, len;
+    } * v;
+    size_t n, cap;
+    struct trail_buf json;
+    int more;
+};
+
+static int items_add(struct tier_items *t, const struct trail_event *ev, int from_ch)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        struct item *v = realloc(t->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        t->v = v;
+        t->cap = cap;
+    }
+    size_t off = t->json.len;
+    int r = from_ch ? ch_event_json(ev, &t->json) : trail_event_to_json(ev, &t->json);
+    if (r < 0)
+        return r;
+    t->v[t->n++] = (struct item){trail_event_time(ev), trail_event_seq(ev), off, t->json.len - off};
+    return 0;
+}
+
+/* 1 when x comes before y in the order (ascending or descending (time, seq)). */
+static int before(const struct item *x, const struct item *y, int asc)
+{
+    if (x->time != y->time)
+        return asc ? x->time < y->time : x->time > y->time;
+    return asc ? x->seq < y->seq : x->seq > y->seq;
+}
+
+/*
+ * A page in event time order: up to limit events after the position from
+ * each tier (the store's, and ClickHouse's below b, both bound to the
+ * horizon of the first page as a time cursor is), merged, the first limit
+ * of them kept. The cursor is a time cursor of the last one kept.
+ */
+static int time_search(struct trail_index *ix, struct trail_query *q, const struct qplan *plan,
+                       uint64_t b, int ndjson, struct trail_buf *out, struct tier_page *pg,
+                       char *err, size_t errlen)
+{
+    struct tier_items st = {0}, ct = {0};
+    struct trail_results *res = NULL;
+    struct trail_ch *ch = NULL;
+    struct trail_ch_results *cres = NULL;
+    struct trail_event *ev = NULL;
+    int status = 500, asc = q->order == TRAIL_ORDER_TIME;
+    int r = trail_results_open(ix, q, &res, err, errlen);
+    if (r < 0) {
+        status = r == TRAIL_E_PARSE ? 400 : 500;
+        if (r != TRAIL_E_PARSE)
+            snprintf(err, errlen, "%s", trail_strerror(r));
+        goto out;
+    }
+    if ((r = trail_event_new(traild_config()->cat, "x", &ev)) < 0)
+        goto fail;
+    while ((r = trail_results_next(res, ev)) == 1)
+        if ((r = items_add(&st, ev, 0)) < 0)
+            goto fail;
+    if (r < 0)
+        goto fail;
+    st.more = trail_results_more(res);
+    pg->horizon = trail_results_horizon(res);
+    uint64_t horizon =
+        q->has_cursor == 1 && q->cur_horizon < pg->horizon ? q->cur_horizon : pg->horizon;
+    if ((r = trail_results_skipped(res, &pg->skipped, &pg->n_skipped)) < 0)
+        goto fail;
+    r = ch_open(b, &ch, err, errlen);
+    if (r == 0)
+        r = trail_ch_results_open(ch, q, &cres, err, errlen);
+    while (r == 0 && (r = trail_ch_results_next(cres, ev)) == 1)
+        r = items_add(&ct, ev, 1);
+    if (r < 0 && cres && trail_ch_results_error(cres)[0])
+        snprintf(err, errlen, "%s", trail_ch_results_error(cres));
+    if (r < 0) {
+        status = ch_status(r, err, errlen);
+        goto out;
+    }
+    ct.more = trail_ch_results_more(cres);
+    size_t i = 0, j = 0;
+    const struct item *last = NULL;
+    while (pg->n < q->limit && (i < st.n || j < ct.n)) {
+        int from_ch = i == st.n || (j < ct.n && before(&ct.v[j], &st.v[i], asc));
+        const struct item *it = from_ch ? &ct.v[j++] : &st.v[i++];
+        const struct trail_buf *src = from_ch ? &ct.json : &st.json;
+        if ((!ndjson && pg->n && (r = trail_buf_append(out, ",", 1)) < 0) ||
+            (r = trail_buf_append(out, src->data + it->off, it->len)) < 0 ||
+            (ndjson && (r = trail_buf_append(out, "\n", 1)) < 0))
+            goto fail;
+        pg->n++;
+        last = it;
+    }
+    pg->more = pg->n == q->limit && (i < st.n || j < ct.n || st.more || ct.more);
+    if (last)
+        r = qcursor_format_time(q->order, last->time, last->seq, horizon, plan->now_us, plan->hash,
+                                pg->cursor, sizeof(pg->cursor));
+    else if (q->has_cursor == 1)
+        r = qcursor_format_time(q->order, q->cur_time, q->cur_seq, horizon, plan->now_us,
+                                plan->hash, pg->cursor, sizeof(pg->cursor));
+    else
+        r = qcursor_format_time(q->order, asc ? INT64_MIN : INT64_MAX, asc ? 0 : UINT64_MAX,
+                                horizon, plan->now_us, plan->hash, pg->cursor, sizeof(pg->cursor));
+    if (r < 0)
+        goto fail;
+    status = 0;
+    goto out;
+fail:
+    snprintf(err, errlen, "%s", trail_strerror(r));
+    status = 500;
+out:
+    trail_event_free(ev);
+    trail_results_free(res);
+    trail_ch_results_free(cres);
+    trail_ch_close(ch);
+    free(st.v);
+    free(ct.v);
+    trail_buf_free(&st.json);
+    trail_buf_free(&ct.json);
+    return status;
+}
+
 int tier_search(struct trail_index *ix, struct trail_query *q, int ndjson, struct trail_buf *out,
                 struct tier_page *pg, char *err, size_t errlen)
 {
     uint64_t b = trail_store_first_seq(traild.store); /* the store's from b on */
-    if (q->order != TRAIL_ORDER_NEWEST && q->order != TRAIL_ORDER_OLDEST) {
-        snprintf(err, errlen,
-                 "order %s: the store no longer holds seqs below %" PRIu64
-                 ", which come from ClickHouse by seq only: ask for order newest or oldest",
-                 qorder_name(q->order), b);
-        return 400;
-    }
     if (q->has_cursor == 1 && q->cur_order != q->order) {
         snprintf(err, errlen, "bad cursor: it continues a search in %s order, not %s",
                  qorder_name(q->cur_order), qorder_name(q->order));
@@ -251,6 +377,8 @@ int tier_search(struct trail_index *ix, struct trail_query *q, int ndjson, struc
     if (r < 0)
         return r == TRAIL_E_PARSE ? 400 : 500;
     q->now_us = now;
+    if (q->order == TRAIL_ORDER_TIME || q->order == TRAIL_ORDER_TIME_DESC)
+        return time_search(ix, q, &plan, b, ndjson, out, pg, err, errlen);
     uint64_t limit = q->limit, pos = q->has_cursor ? q->cur_seq : 0;
     int st = 0, ended = 1;
     if (q->order == TRAIL_ORDER_OLDEST) {

@@ -34,9 +34,9 @@ int tier_wanted(void);
 
 /*
  * tier_search - one page of q over ClickHouse (the seqs below the store's
- * first) and the store (the rest), in q's order (newest or oldest; the time
- * orders are refused), as one search: q's limit counts both, and the cursor
- * continues across the boundary. Events are appended to out as JSON,
+ * first) and the store (the rest), in q's order (by seq, or by event time
+ * with the tiers' events merged), as one search: q's limit counts both, and
+ * the cursor continues across the boundary. Events are appended to out as JSON,
  * separated by "," (or each followed by "\n" with ndjson); those from
  * ClickHouse carry "source" (their origin store and seq, and where their
  * proof is asked). Returns 0; or an HTTP status (400, 500, 502) with err.
