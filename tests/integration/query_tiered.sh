@@ -131,6 +131,17 @@ timeout_ms = 5000
 [origins]
 $ORIGIN = $AURL" >"$WORK/t2.conf"
 check "traild -t takes [query] and [origins]" "$TRAILD" -t -c "$WORK/t2.conf"
+# a typo in them stops traild -t (and a start) with the line and the key
+printf '[query]\nclickhouse = 127.0.0.1:8123\n' >"$WORK/bad1.conf"
+printf '[origins]\n%s = archive.example:8443\n' "$ORIGIN" >"$WORK/bad2.conf"
+printf '[query]\nclickhose = http://127.0.0.1:8123/\n' >"$WORK/bad3.conf"
+for i in 1 2 3; do
+    "$TRAILD" -t -c "$WORK/bad$i.conf" >"$WORK/bad$i.out" 2>&1
+    check_eq "traild -t refuses bad$i.conf" "$?" 2
+done
+check_grep "... a ClickHouse URL without its scheme" "bad1.conf:2: \\[query\\] clickhouse: '127.0.0.1:8123' is not an http" "$WORK/bad1.out"
+check_grep "... an origin's traild without a URL" "bad2.conf:2: \\[origins\\]" "$WORK/bad2.out"
+check_grep "... an unknown key" "unknown key \\(known: clickhouse," "$WORK/bad3.out"
 start_traild "$WORK/t2.conf" "$WORK/t2.log" || exit 1
 LAST=$(curl -s "$URL/v1/events?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"][0]["seq"])')
 # the records traild wrote since the dump come from the store (seqs past the dump's)
