@@ -924,7 +924,8 @@ enum {
     M_PRINCIPAL = 1 << 11,
     M_ORIGIN = 1 << 12,
     M_PROBLEMS = 1 << 13,
-    M_VIA = 1 << 14, /* an array, read by read_via */
+    M_VIA = 1 << 14,    /* an array, read by read_via */
+    M_SOURCE = 1 << 15, /* traild's ClickHouse tier: where an event was found; read and dropped */
     M_PROVENANCE = M_RECEIVED | M_INPUT | M_PEER | M_PRINCIPAL | M_ORIGIN | M_PROBLEMS,
 };
 
@@ -950,6 +951,7 @@ static int member_of(const char *name, size_t len)
         {"origin", 6, M_ORIGIN},
         {"problems", 8, M_PROBLEMS},
         {"via", 3, M_VIA},
+        {"source", 6, M_SOURCE},
     };
     for (size_t i = 0; i < TRAIL_ARRAY_SIZE(members); i++)
         if (members[i].len == len && memcmp(members[i].name, name, len) == 0)
@@ -1127,6 +1129,52 @@ static int read_via(struct parser *p)
 }
 
 /*
+ * "source" of an event traild's ClickHouse tier found (daemon/http/query_tier.c):
+ * an object of string and number members, for the reader of traild's answer
+ * to see; an event read back does not keep it (its seq and store are the
+ * event's own). Only in traild's answers: from anyone else an unknown member.
+ */
+static int skip_source(struct parser *p)
+{
+    int r;
+    char b[16];
+    size_t start = p->pos;
+    if (!p->stored)
+        return ERR(p, TRAIL_E_PARSE, start, "unknown member \"source\"");
+    if ((r = expect_char(p, '{', "'{' (\"source\" is an object)")) < 0)
+        return r;
+    skip_ws(p);
+    while (p->pos < p->n && p->s[p->pos] == '"') {
+        const char *str;
+        size_t len;
+        struct number num;
+        if ((r = read_string(p, 1, &str, &len)) < 0)
+            return r;
+        skip_ws(p);
+        if ((r = expect_char(p, ':', "':' after a member name")) < 0)
+            return r;
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == '"')
+            r = read_string(p, 0, &str, &len);
+        else
+            r = read_number(p, &num);
+        if (r < 0)
+            return r;
+        skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == ',') {
+            p->pos++;
+            skip_ws(p);
+        }
+    }
+    if (p->pos < p->n && p->s[p->pos] == '}') {
+        p->pos++;
+        return 0;
+    }
+    return ERR(p, TRAIL_E_PARSE, p->pos, "expected '\"' or '}' in \"source\", found %s",
+               what_is(p, p->pos, b));
+}
+
+/*
  * A provenance member of an event trail itself stored and sent back (the
  * CLI reading traild's answers): kept in p->stored, which the object's
  * members fill in any order. Never on an input's path.
@@ -1193,6 +1241,8 @@ static int read_member(struct parser *p, int bit, struct top *t, struct trail_ev
 
     if (bit == M_VIA)
         return read_via(p); /* kept only for a stored or relayed event (parse_json) */
+    if (bit == M_SOURCE)
+        return skip_source(p);
     if (bit == M_ATTRS) {
         if (c != '{')
             return ERR(p, TRAIL_E_PARSE, off, "\"attrs\" must be an object");

@@ -178,6 +178,12 @@ walk "$BEFORE_NEXT" >"$WORK/after-purge.ndjson"
 cat "$WORK/before.ndjson" "$WORK/after-purge.ndjson" >"$WORK/p-resumed.ndjson"
 check_eq "a cursor from before the purge continues across it: the oracle's events" \
     "$(oracle check-events "$WORK/p-resumed.ndjson" --order oldest)" ok
+# the CLI over traild (trail query --url) reads the events of both tiers, in pages too
+"$TRAIL" query --url "$URL" --order oldest --limit 0 --format ndjson >"$WORK/cli.ndjson" 2>"$WORK/cli.err"
+check_eq "trail query --url over the tier: the oracle's events" \
+    "$(oracle check-events "$WORK/cli.ndjson" --order oldest)" ok
+"$TRAIL" query --url "$URL" --order oldest --limit 150 >"$WORK/cli.txt" 2>&1
+check_eq "... and its table, 150 rows from seq 1" "$(grep -c '^[0-9]' "$WORK/cli.txt") $(awk '/^[0-9]/ {print $1; exit}' "$WORK/cli.txt")" "150 1"
 check_eq "oldest first: seqs 1..$LAST, each once" "$(seqs_ok "$WORK/p-oldest.ndjson")" ok
 check_eq "newest first: the same" "$(seqs_ok "$WORK/p-newest.ndjson")" ok
 from_ch() { python3 -c 'import json,sys; [print(l, end="") for l in open(sys.argv[1]) if "source" in json.loads(l)]' "$1"; }

@@ -413,8 +413,35 @@ TEST(encode_failure_leaves_buffer)
     trail_event_free(ev);
 }
 
+/*
+ * "source" (traild's ClickHouse tier: where an event was found) is read in
+ * traild's answers, as trail query --url reads them, and dropped; from
+ * anyone else it is an unknown member.
+ */
+TEST(decode_tier_source)
+{
+    static const char j[] =
+        "{\"id\":\"auth_logout_local\",\"time\":\"2026-11-24T08:59:58Z\",\"seq\":3,"
+        "\"attrs\":{\"duser\":\"alice\"},\"source\":{\"tier\":\"clickhouse\","
+        "\"origin\":\"a.example/t\",\"seq\":3,\"proof\":\"/v1/proof?seq=3\"}}";
+    struct trail_event *ev;
+    char err[256];
+    ASSERT_OK(trail_event_from_stored_json(cat_with(TRAIL_POLICY_STRICT), j, strlen(j), &ev, err,
+                                           sizeof(err)));
+    ASSERT_EQ(trail_event_seq(ev), 3);
+    ASSERT_STREQ(trail_event_id(ev), "auth_logout_local");
+    trail_event_free(ev);
+    ASSERT_EQ(
+        trail_event_from_json(cat_with(TRAIL_POLICY_STRICT), j, strlen(j), &ev, err, sizeof(err)),
+        TRAIL_E_PARSE);
+    ASSERT(strstr(err, "source") != NULL);
+    /* a cut one is refused, not skipped past the end */
+    ASSERT(trail_event_from_stored_json(cat_with(TRAIL_POLICY_STRICT), j, strlen(j) - 3, &ev, err,
+                                        sizeof(err)) < 0);
+}
+
 TEST_MAIN(encode_full_event, encode_minimal_event_appends, encode_escapes,
           decode_canonical_round_trip, decode_any_member_order_and_white_space,
           decode_unicode_escapes, decode_long_escaped_value, decode_int_limits_and_null,
           decode_severity_rules, decode_text_for_declared_types, decode_refusals, decode_limits,
-          encode_failure_leaves_buffer)
+          encode_failure_leaves_buffer, decode_tier_source)
