@@ -614,6 +614,18 @@ static void cache_release(struct trail_index *ix, struct cblock *c)
     pthread_mutex_unlock(&ix->cache_lock);
 }
 
+size_t qindex_cache_drop(struct trail_index *ix)
+{
+    pthread_mutex_lock(&ix->cache_lock);
+    size_t max = ix->cache_max;
+    ix->cache_max = 0;
+    cache_evict(ix);
+    ix->cache_max = max;
+    size_t left = ix->cache_bytes;
+    pthread_mutex_unlock(&ix->cache_lock);
+    return left;
+}
+
 /* Block b of sealed segment g, decompressed, its frames checked; held until released. */
 static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DCtx *dctx,
                      struct trail_buf *comp, struct cblock **ret)

@@ -205,6 +205,13 @@ int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horiz
 void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened,
                           uint64_t *ret_peak);
 
+/*
+ * qindex_cache_drop - drop every decompressed block no search holds (a
+ * benchmark's cold run: what the first search after a restart finds).
+ * Returns the bytes still held by searches in flight.
+ */
+size_t qindex_cache_drop(struct trail_index *ix);
+
 /* qorder_name - "newest", "oldest", "time" or "-time". */
 const char *qorder_name(int order);
 
