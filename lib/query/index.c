@@ -23,7 +23,11 @@
  * match, narrowed by the word terms of its where and text clauses, and,
  * when an indexed key=value is asked for, the exact seqs of its value
  * term. It then reads only those records (through a cache of decompressed
- * blocks for sealed segments) and runs the exact predicate on each.
+ * blocks for sealed segments) and runs the exact predicate on each. A
+ * block of a version 2 segment is decompressed one sub-frame (~32 KiB) at
+ * a time, only the sub-frames whose records a search reads
+ * (cblock_need), so a cold search of 100 scattered records decompresses
+ * about 100 sub-frames instead of the 1 MiB blocks that hold them.
  *
  * Locks: ix->lock guards the segment list and refreshes; each live
  * segment's rwlock guards its builder and offsets (a refresh writes, a
@@ -31,6 +35,7 @@
  * to the segments it saw, so a purge or an upgrade from live to sealed
  * never pulls data from under it.
  */
+#include "base/fileio.h"
 #include "query/query.h"
 
 #include <errno.h>
@@ -81,10 +86,16 @@ struct cblock {
     int in_table;
     uint64_t first_seq;
     uint32_t count;
-    struct trail_buf raw;
-    uint32_t *offs;
+    struct trail_buf raw; /* the decompressed block (version 2: the sub-frames read so far) */
+    uint32_t *offs;       /* each record's frame in raw (version 2: of the sub-frames read) */
     size_t bytes;
     struct cblock *prev, *next, *hnext;
+    /* version 2: the checked compressed bytes and which sub-frames are in raw */
+    pthread_mutex_t lock; /* guards have, raw and offs of the sub-frames as they are read */
+    struct trail_buf comp;
+    struct seg_subframe *sub;
+    uint32_t n_sub; /* 0: version 1, everything read at once */
+    uint8_t *have;
 };
 
 struct trail_index {
@@ -499,7 +510,11 @@ int trail_index_open(struct trail_store *store, const struct trail_index_opts *o
 static void cblock_free(struct cblock *c)
 {
     trail_buf_free(&c->raw);
+    trail_buf_free(&c->comp);
     free(c->offs);
+    free(c->sub);
+    free(c->have);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -626,7 +641,72 @@ size_t qindex_cache_drop(struct trail_index *ix)
     return left;
 }
 
-/* Block b of sealed segment g, decompressed, its frames checked; held until released. */
+/*
+ * The frames of records [first, first + count) of c at raw[off, end):
+ * each one's length, CRC-32C and seq checked, its offset noted.
+ */
+static int check_frames(struct cblock *c, size_t off, size_t end, uint32_t first, uint32_t count)
+{
+    for (uint32_t i = first; i < first + count; i++) {
+        const uint8_t *f = (const uint8_t *)c->raw.data + off;
+        uint32_t len;
+        if (end - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > end - off - 8 ||
+            len < TRAIL_RECORD_MIN || crc32c(0, f + 8, len) != get_u32(f + 4) ||
+            record_seq(f + 8) != c->first_seq + i)
+            return TRAIL_E_CORRUPT;
+        c->offs[i] = (uint32_t)off;
+        off += TRAIL_FRAME_HEAD + len;
+    }
+    return off == end ? 0 : TRAIL_E_CORRUPT;
+}
+
+/*
+ * Make records [i, j] of c readable: a version 2 block's sub-frames that
+ * hold them are decompressed and checked (once; c->lock, since searches
+ * share c). blk is c's block in the caller's segment (its dictionary).
+ */
+static int cblock_need(struct trail_index *ix, struct cblock *c, const struct seg_block *blk,
+                       ZSTD_DCtx *dctx, uint32_t i, uint32_t j)
+{
+    if (!c->n_sub)
+        return 0;
+    uint32_t lo = 0, hi = c->n_sub;
+    while (hi - lo > 1) { /* the last sub-frame starting at or before i */
+        uint32_t mid = (lo + hi) / 2;
+        if (c->sub[mid].first <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    size_t added = 0;
+    int r = 0;
+    pthread_mutex_lock(&c->lock);
+    for (uint32_t k = lo; k < c->n_sub && c->sub[k].first <= j && r == 0; k++) {
+        const struct seg_subframe *f = &c->sub[k];
+        if (c->have[k])
+            continue;
+        uint8_t *dst = (uint8_t *)c->raw.data + f->raw_off;
+        r = seg_subframe_read(blk, (const uint8_t *)c->comp.data, f, dctx, dst);
+        if (r == 0)
+            r = check_frames(c, f->raw_off, (size_t)f->raw_off + f->raw_len, f->first, f->count);
+        if (r == 0) {
+            c->have[k] = 1;
+            added += f->raw_len;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (added) {
+        pthread_mutex_lock(&ix->cache_lock);
+        c->bytes += added;
+        if (c->in_table)
+            ix->cache_bytes += added;
+        pthread_mutex_unlock(&ix->cache_lock);
+    }
+    return r;
+}
+
+/* Block b of sealed segment g, its frames checked (version 2: as cblock_need reads them); held
+ * until released. */
 static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DCtx *dctx,
                      struct trail_buf *comp, struct cblock **ret)
 {
@@ -650,31 +730,49 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
     struct cblock *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
     c->seg_first = g->first_seq;
     c->block = b;
     c->first_seq = blk->first_seq;
     c->count = blk->count;
-    int r = seg_block_read(g->fd, blk, dctx, comp, &c->raw);
-    if (r == 0 && !(c->offs = malloc(blk->count * sizeof(*c->offs))))
-        r = -ENOMEM;
-    size_t off = 0;
-    for (uint32_t i = 0; r == 0 && i < blk->count; i++) {
-        const uint8_t *f = (const uint8_t *)c->raw.data + off;
-        uint32_t len;
-        if (c->raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > c->raw.len - off - 8 ||
-            len < TRAIL_RECORD_MIN || crc32c(0, f + 8, len) != get_u32(f + 4) ||
-            record_seq(f + 8) != blk->first_seq + i) {
+    int r;
+    if (blk->ddict) {
+        /* version 2: the compressed block and its table; sub-frames when asked for */
+        size_t got = 0;
+        r = trail_buf_reserve(&c->comp, blk->comp_len);
+        if (r == 0)
+            r = io_pread_full(g->fd, c->comp.data, blk->comp_len, blk->offset, &got);
+        if (r == 0 && (got != blk->comp_len || crc32c(0, c->comp.data, got) != blk->crc))
             r = TRAIL_E_CORRUPT;
-            break;
+        c->comp.len = got;
+        if (r == 0)
+            r = seg_block_frames(blk, (const uint8_t *)c->comp.data, &c->sub, &c->n_sub);
+        if (r == 0 && !(c->have = calloc(c->n_sub, 1)))
+            r = -ENOMEM;
+        /* raw_len of address space, touched only where sub-frames land */
+        if (r == 0)
+            r = trail_buf_reserve(&c->raw, blk->raw_len ? blk->raw_len : 1);
+        if (r == 0 && !(c->offs = malloc(blk->count * sizeof(*c->offs))))
+            r = -ENOMEM;
+        c->raw.len = blk->raw_len;
+        if (r < 0) {
+            cblock_free(c);
+            return r;
         }
-        c->offs[i] = (uint32_t)off;
-        off += TRAIL_FRAME_HEAD + len;
+        c->bytes =
+            c->comp.cap + blk->count * sizeof(*c->offs) + c->n_sub * sizeof(*c->sub) + sizeof(*c);
+    } else {
+        r = seg_block_read(g->fd, blk, dctx, comp, &c->raw);
+        if (r == 0 && !(c->offs = malloc(blk->count * sizeof(*c->offs))))
+            r = -ENOMEM;
+        if (r == 0)
+            r = check_frames(c, 0, c->raw.len, 0, blk->count);
+        if (r < 0) {
+            cblock_free(c);
+            return r;
+        }
+        c->bytes = c->raw.cap + blk->count * sizeof(*c->offs) + sizeof(*c);
     }
-    if (r < 0) {
-        cblock_free(c);
-        return r;
-    }
-    c->bytes = c->raw.cap + blk->count * sizeof(*c->offs) + sizeof(*c);
     c->refs = 1;
     pthread_mutex_lock(&ix->cache_lock);
     for (struct cblock *o = ix->table[slot]; o; o = o->hnext) {
@@ -1060,6 +1158,10 @@ static int unit_record(struct trail_results *res, uint64_t seq, const uint8_t **
 {
     const struct qunit *u = &res->units[res->unit];
     uint32_t i = (uint32_t)(seq - u->first_seq);
+    int r;
+    if (res->g->sealed &&
+        (r = cblock_need(res->ix, res->cb, &res->g->ss.blocks[res->unit], res->dctx, i, i)) < 0)
+        return r;
     if (res->g->sealed)
         return frame_at((const uint8_t *)res->cb->raw.data, res->cb->raw.len, res->cb->offs[i], seq,
                         0, rec, len);
@@ -1175,7 +1277,12 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
                     damaged_unit(res, (uint32_t)u);
                     continue;
                 }
-                if (r < 0 || (r = unit_record(res, seq, &rec, &len)) < 0)
+                if (r == 0 && (r = unit_record(res, seq, &rec, &len)) == TRAIL_E_CORRUPT) {
+                    damaged_unit(res, (uint32_t)u); /* a sub-frame of it */
+                    drop_unit(res);
+                    continue;
+                }
+                if (r < 0)
                     return r;
             } else if ((r = live_record(res, seq, &rec, &len)) < 0) {
                 return r;
@@ -1214,7 +1321,12 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
             uint64_t seq = res->newest ? res->unit_first + res->rec_n - 1 - res->rec_i
                                        : res->unit_first + res->rec_i;
             res->rec_i++;
-            if ((r = unit_record(res, seq, &rec, &len)) < 0)
+            if ((r = unit_record(res, seq, &rec, &len)) == TRAIL_E_CORRUPT && res->g->sealed) {
+                damaged_unit(res, res->unit); /* a sub-frame of it: the rest of it is skipped */
+                drop_unit(res);
+                continue;
+            }
+            if (r < 0)
                 return r;
         }
         struct rec_view v;
@@ -1498,6 +1610,15 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         size_t len;
         if (seq < res->lo || seq > res->hi)
             continue;
+        if (g->sealed && (r = cblock_need(res->ix, run->cb, &g->ss.blocks[t->block], res->dctx, i,
+                                          i)) == TRAIL_E_CORRUPT) {
+            damaged_block(res, g, t->block);
+            res->held_recs += run->n;
+            trun_free(res, run);
+            return 0;
+        }
+        if (r < 0)
+            goto fail;
         if ((r = frame_at(run->base, avail, offs[i], seq, !g->sealed, &rec, &len)) < 0)
             goto fail;
         int64_t time = record_time(rec);

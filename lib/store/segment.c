@@ -11,6 +11,7 @@
  *
  *   open segment    header(kind 1) | frame | frame | ...
  *   sealed segment  header(kind 2) | zstd block | ... | index | trailer
+ *                   version 2: header | dictionary | blocks of sub-frames | ...
  *   frame           u32 record length | u32 CRC-32C(record) | record
  *
  * The header carries the integrity state at the segment's start (chain head
@@ -35,7 +36,8 @@ size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
     size_t len = TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4;
     memset(out, 0, TRAIL_SEG_FIXED);
     memcpy(out + SEG_H_MAGIC, TRAIL_SEG_MAGIC, 8);
-    put_u16(out + SEG_H_VERSION, TRAIL_SEG_VERSION);
+    int dict = h->version == TRAIL_SEG_VERSION_DICT;
+    put_u16(out + SEG_H_VERSION, dict ? TRAIL_SEG_VERSION_DICT : TRAIL_SEG_VERSION);
     out[SEG_H_KIND] = (uint8_t)h->kind;
     out[SEG_H_NODES] = (uint8_t)n_nodes;
     put_u32(out + SEG_H_LEN, (uint32_t)len);
@@ -44,6 +46,10 @@ size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
     put_u64(out + SEG_H_CREATED, (uint64_t)h->created_us);
     memcpy(out + SEG_H_CHAIN, h->chain, 32);
     put_u64(out + SEG_H_TREE_SIZE, size);
+    if (dict) {
+        put_u32(out + SEG_H_DICT_LEN, h->dict_len);
+        put_u32(out + SEG_H_DICT_CRC, h->dict_crc);
+    }
     uint8_t *p = out + TRAIL_SEG_FIXED;
     for (int k = 63; k >= 0; k--) {
         if (size & ((uint64_t)1 << k)) {
@@ -59,7 +65,8 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
 {
     if (len < TRAIL_SEG_FIXED + 4 || memcmp(p, TRAIL_SEG_MAGIC, 8) != 0)
         return TRAIL_E_VERSION;
-    if (get_u16(p + SEG_H_VERSION) != TRAIL_SEG_VERSION)
+    int version = get_u16(p + SEG_H_VERSION);
+    if (version != TRAIL_SEG_VERSION && version != TRAIL_SEG_VERSION_DICT)
         return TRAIL_E_VERSION;
     int n_nodes = p[11];
     size_t hlen = get_u32(p + SEG_H_LEN);
@@ -71,6 +78,15 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     h->kind = p[10];
     if (h->kind != TRAIL_SEG_KIND_OPEN && h->kind != TRAIL_SEG_KIND_SEAL)
         return TRAIL_E_CORRUPT;
+    h->version = version;
+    if (version == TRAIL_SEG_VERSION_DICT) {
+        /* only sealing writes version 2, with a dictionary of at least one frame */
+        h->dict_len = get_u32(p + SEG_H_DICT_LEN);
+        h->dict_crc = get_u32(p + SEG_H_DICT_CRC);
+        if (h->kind != TRAIL_SEG_KIND_SEAL || h->dict_len < TRAIL_FRAME_HEAD ||
+            h->dict_len > TRAIL_SEG_DICT_MAX)
+            return TRAIL_E_CORRUPT;
+    }
     h->header_len = (uint32_t)hlen;
     memcpy(h->store_id, p + SEG_H_STORE_ID, 16);
     h->first_seq = get_u64(p + SEG_H_FIRST_SEQ);
@@ -261,6 +277,78 @@ void seg_sealed_free(struct seg_sealed *s)
         return;
     free(s->blocks);
     s->blocks = NULL;
+    ZSTD_freeDDict(s->ddict);
+    s->ddict = NULL;
+}
+
+int seg_dict_load(int fd, const struct seg_header *h, void **ret)
+{
+    if (h->version != TRAIL_SEG_VERSION_DICT) {
+        *ret = NULL;
+        return 0;
+    }
+    uint8_t *d = malloc(h->dict_len);
+    size_t got = 0;
+    if (!d)
+        return -ENOMEM;
+    int r = io_pread_full(fd, d, h->dict_len, h->header_len, &got);
+    if (r == 0 && (got != h->dict_len || crc32c(0, d, got) != h->dict_crc))
+        r = TRAIL_E_CORRUPT;
+    ZSTD_DDict *dd = NULL;
+    if (r == 0 && !(dd = ZSTD_createDDict(d, h->dict_len)))
+        r = -ENOMEM;
+    free(d);
+    if (r == 0)
+        *ret = dd;
+    return r;
+}
+
+int seg_block_frames(const struct seg_block *b, const uint8_t *comp, struct seg_subframe **ret,
+                     uint32_t *ret_n)
+{
+    if (!b->ddict)
+        return 1;
+    if (b->comp_len < 12 || get_u32(comp) != TRAIL_SEG_TABLE_MAGIC)
+        return TRAIL_E_CORRUPT;
+    uint32_t tlen = get_u32(comp + 4), n = get_u32(comp + 8);
+    if (n == 0 || n > TRAIL_SEG_SUBFRAMES_MAX || tlen != 4 + 12 * n ||
+        8 + (uint64_t)tlen > b->comp_len)
+        return TRAIL_E_CORRUPT;
+    struct seg_subframe *f = malloc(n * sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    uint64_t first = 0, raw = 0, off = 8 + (uint64_t)tlen;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = comp + 12 + 12 * (size_t)i;
+        f[i] = (struct seg_subframe){.first = (uint32_t)first,
+                                     .count = get_u32(e),
+                                     .raw_off = (uint32_t)raw,
+                                     .raw_len = get_u32(e + 4),
+                                     .comp_off = (uint32_t)off,
+                                     .comp_len = get_u32(e + 8)};
+        if (f[i].count == 0 || f[i].comp_len == 0) {
+            free(f);
+            return TRAIL_E_CORRUPT;
+        }
+        first += f[i].count;
+        raw += f[i].raw_len;
+        off += f[i].comp_len;
+    }
+    if (first != b->count || raw != b->raw_len || off != b->comp_len) {
+        free(f);
+        return TRAIL_E_CORRUPT;
+    }
+    *ret = f;
+    *ret_n = n;
+    return 0;
+}
+
+int seg_subframe_read(const struct seg_block *b, const uint8_t *comp, const struct seg_subframe *f,
+                      void *dctx, uint8_t *out)
+{
+    size_t n = ZSTD_decompress_usingDDict(dctx, out, f->raw_len, comp + f->comp_off, f->comp_len,
+                                          b->ddict);
+    return ZSTD_isError(n) || n != f->raw_len ? TRAIL_E_CORRUPT : 0;
 }
 
 int seg_sealed_load(int fd, struct seg_sealed *ret)
@@ -310,10 +398,14 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
     r = TRAIL_E_CORRUPT;
     if (got != index_len || crc32c(0, idx, index_len) != index_crc)
         goto fail;
-    uint64_t next_seq = s.first_seq, next_off = s.h.header_len;
+    uint64_t next_seq = s.first_seq, next_off = seg_data_off(&s.h);
+    if ((r = seg_dict_load(fd, &s.h, &s.ddict)) < 0)
+        goto fail;
+    r = TRAIL_E_CORRUPT;
     for (uint32_t i = 0; i < s.n_blocks; i++) {
         struct seg_block *b = &s.blocks[i];
         decode_block(idx + (size_t)i * TRAIL_SEG_INDEX_ENTRY, b);
+        b->ddict = s.ddict;
         if (b->first_seq != next_seq || b->count == 0 || b->offset != next_off ||
             b->comp_len == 0 || b->raw_len > (1u << 30))
             goto fail;
@@ -327,7 +419,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
     return 0;
 fail:
     free(idx);
-    free(s.blocks);
+    seg_sealed_free(&s);
     return r;
 }
 
@@ -348,25 +440,68 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
     r = trail_buf_reserve(out, b->raw_len ? b->raw_len : 1);
     if (r < 0)
         return r;
-    size_t n = ZSTD_decompressDCtx(dctx, out->data, b->raw_len, comp->data, b->comp_len);
+    /* the whole block: zstd skips a version 2 block's table and runs its sub-frames on */
+    size_t n =
+        ZSTD_decompress_usingDDict(dctx, out->data, b->raw_len, comp->data, b->comp_len, b->ddict);
     if (ZSTD_isError(n) || n != b->raw_len)
         return TRAIL_E_CORRUPT;
     out->len = n;
     return 0;
 }
 
-/* Compress raw (whole frames) as one block at *off; append its index entry. */
-static int flush_block(ZSTD_CCtx *cctx, int level, int dst_fd, struct trail_buf *raw,
-                       struct trail_buf *comp, struct seg_block *b, uint64_t *off)
+/*
+ * Compress raw (whole frames) as one version 2 block: its table, then
+ * sub-frames of about TRAIL_SEG_SUBFRAME bytes, each with the dictionary.
+ */
+static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct trail_buf *raw,
+                              struct trail_buf *comp, size_t *ret_n)
 {
-    size_t bound = ZSTD_compressBound(raw->len);
+    const uint8_t *p = (const uint8_t *)raw->data;
+    uint32_t n = 0;
+    for (size_t off = 0; off < raw->len; n++) /* count them first: the table leads */
+        for (size_t start = off; off < raw->len && off - start < TRAIL_SEG_SUBFRAME;)
+            off += TRAIL_FRAME_HEAD + get_u32(p + off);
+    if (n > TRAIL_SEG_SUBFRAMES_MAX)
+        return TRAIL_E_CORRUPT;
+    size_t head = 12 + 12 * (size_t)n;
+    size_t bound = head + ZSTD_compressBound(raw->len) + (size_t)n * 32;
     comp->len = 0;
     int r = trail_buf_reserve(comp, bound);
     if (r < 0)
         return r;
-    size_t n = ZSTD_compressCCtx(cctx, comp->data, bound, raw->data, raw->len, level);
-    if (ZSTD_isError(n))
-        return -ENOMEM;
+    uint8_t *c = (uint8_t *)comp->data;
+    put_u32(c, TRAIL_SEG_TABLE_MAGIC);
+    put_u32(c + 4, (uint32_t)(4 + 12 * n));
+    put_u32(c + 8, n);
+    size_t at = head, off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t start = off;
+        uint32_t count = 0;
+        while (off < raw->len && off - start < TRAIL_SEG_SUBFRAME) {
+            off += TRAIL_FRAME_HEAD + get_u32(p + off);
+            count++;
+        }
+        size_t k =
+            ZSTD_compress_usingCDict(cctx, c + at, bound - at, p + start, off - start, cdict);
+        if (ZSTD_isError(k))
+            return -ENOMEM;
+        put_u32(c + 12 + 12 * (size_t)i, count);
+        put_u32(c + 16 + 12 * (size_t)i, (uint32_t)(off - start));
+        put_u32(c + 20 + 12 * (size_t)i, (uint32_t)k);
+        at += k;
+    }
+    *ret_n = at;
+    return 0;
+}
+
+/* Compress raw (whole frames) as one block at *off; append its index entry. */
+static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, struct trail_buf *raw,
+                       struct trail_buf *comp, struct seg_block *b, uint64_t *off)
+{
+    size_t n;
+    int r = compress_subframes(cctx, cdict, raw, comp, &n);
+    if (r < 0)
+        return r;
     b->comp_len = (uint32_t)n;
     b->raw_len = (uint32_t)raw->len;
     b->offset = *off;
@@ -379,6 +514,53 @@ static int flush_block(ZSTD_CCtx *cctx, int level, int dst_fd, struct trail_buf 
     return 0;
 }
 
+/*
+ * The records of frames [header, data_end) taken every data_end / N bytes,
+ * whole frames, until the dictionary is TRAIL_SEG_DICT_MAX bytes.
+ */
+static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end,
+                       struct trail_buf *out)
+{
+    struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end};
+    uint64_t span = data_end > h->header_len ? data_end - h->header_len : 0;
+    /* ~330 bytes a record: about 200 records spread over the segment */
+    uint64_t step = span / (TRAIL_SEG_DICT_MAX / 330) + 1, next = h->header_len;
+    int r;
+    for (;;) {
+        uint64_t at = fr.off;
+        const uint8_t *rec;
+        uint32_t len;
+        r = frame_next(&fr, &rec, &len);
+        if (r < 0)
+            break;
+        if (r != FRAME_OK) {
+            r = r == FRAME_END ? 0 : TRAIL_E_CORRUPT;
+            break;
+        }
+        if (at < next)
+            continue;
+        if (out->len + TRAIL_FRAME_HEAD + len > TRAIL_SEG_DICT_MAX) {
+            if (out->len + TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN > TRAIL_SEG_DICT_MAX)
+                break;
+            continue; /* too long for what is left: a later one */
+        }
+        uint8_t head[TRAIL_FRAME_HEAD];
+        put_u32(head, len);
+        put_u32(head + 4, crc32c(0, rec, len));
+        if ((r = trail_buf_append(out, head, sizeof(head))) < 0 ||
+            (r = trail_buf_append(out, rec, len)) < 0)
+            break;
+        next = at + step;
+    }
+    frame_reader_free(&fr);
+    if (r == 0 && out->len == 0) {
+        /* every record longer than a dictionary: one of zeros, as valid as any */
+        uint8_t zero[TRAIL_FRAME_HEAD] = {0};
+        r = trail_buf_append(out, zero, sizeof(zero));
+    }
+    return r;
+}
+
 int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_fd,
              uint32_t block_bytes, int level, struct seg_sealed *ret)
 {
@@ -388,18 +570,42 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     size_t n_blocks = 0, cap_blocks = 0;
     uint8_t hdr[TRAIL_SEG_HEADER_MAX];
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CDict *cdict = NULL;
+    ZSTD_DDict *ddict = NULL;
+    struct trail_buf dict = {0};
     uint64_t next_seq = h->first_seq, off;
     int64_t min_time = INT64_MAX, max_time = INT64_MIN;
     int r;
 
     if (!cctx)
         return -ENOMEM;
-    struct seg_header sh = *h;
-    sh.kind = TRAIL_SEG_KIND_SEAL;
-    off = seg_header_encode(&sh, hdr);
-    r = io_pwrite_full(dst_fd, hdr, off, 0);
+    /*
+     * The dictionary: records sampled evenly across the segment, so that
+     * small sub-frames compress nearly as well as the whole block would
+     * (docs/BENCHMARKS.md, "Cold queries"). A first pass over the frames.
+     */
+    r = sample_dict(src_fd, h, data_end, &dict);
     if (r < 0)
         goto out;
+    cdict = ZSTD_createCDict(dict.data, dict.len, level);
+    ddict = ZSTD_createDDict(dict.data, dict.len);
+    if (!cdict || !ddict) {
+        r = -ENOMEM;
+        goto out;
+    }
+    struct seg_header sh = *h;
+    sh.kind = TRAIL_SEG_KIND_SEAL;
+    sh.version = TRAIL_SEG_VERSION_DICT;
+    sh.dict_len = (uint32_t)dict.len;
+    sh.dict_crc = crc32c(0, dict.data, dict.len);
+    off = seg_header_encode(&sh, hdr);
+    sh.header_len = (uint32_t)off;
+    r = io_pwrite_full(dst_fd, hdr, off, 0);
+    if (r == 0)
+        r = io_pwrite_full(dst_fd, dict.data, dict.len, off);
+    if (r < 0)
+        goto out;
+    off += dict.len;
     r = trail_buf_reserve(&raw, block_bytes + TRAIL_RECORD_MAX / 64);
     if (r < 0)
         goto out;
@@ -437,7 +643,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
                 }
                 blocks = nb;
             }
-            r = flush_block(cctx, level, dst_fd, &raw, &comp, &cur, &off);
+            r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off);
             if (r < 0)
                 goto out;
             min_time = cur.min_time < min_time ? cur.min_time : min_time;
@@ -461,7 +667,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
             blocks = nb;
             cap_blocks++;
         }
-        r = flush_block(cctx, level, dst_fd, &raw, &comp, &cur, &off);
+        r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off);
         if (r < 0)
             goto out;
         min_time = cur.min_time < min_time ? cur.min_time : min_time;
@@ -497,7 +703,10 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
         goto out;
     }
     ret->h = sh;
-    ret->h.header_len = (uint32_t)seg_header_encode(&sh, hdr);
+    for (size_t i = 0; i < n_blocks; i++)
+        blocks[i].ddict = ddict;
+    ret->ddict = ddict;
+    ddict = NULL;
     ret->first_seq = h->first_seq;
     ret->last_seq = next_seq - 1;
     ret->min_time = min_time;
@@ -512,6 +721,9 @@ out:
     frame_reader_free(&fr);
     trail_buf_free(&raw);
     trail_buf_free(&comp);
+    trail_buf_free(&dict);
+    ZSTD_freeCDict(cdict);
+    ZSTD_freeDDict(ddict);
     ZSTD_freeCCtx(cctx);
     return r;
 }

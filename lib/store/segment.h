@@ -18,7 +18,8 @@
  * Segment header, at offset 0 of every seg-*.open and seg-*.seg file:
  *
  *   0   8  magic "TRAILSEG"
- *   8   2  format version (1)
+ *   8   2  format version: 1, or 2 for a sealed segment whose blocks are
+ *          frames compressed with the segment's dictionary (below)
  *   10  1  kind: 1 open (frames follow), 2 sealed (zstd blocks, index, trailer)
  *   11  1  number of frontier nodes that follow the fixed part (popcount of
  *          the tree size at start)
@@ -28,20 +29,23 @@
  *   40  8  created, µs since the epoch
  *   48  32 chain head before the first record (chain(first seq - 1))
  *   80  8  tree size before the first record (first seq - 1)
- *   88  36 reserved, zero
+ *   88  4  version 2: the dictionary's length D (version 1: zero)
+ *   92  4  version 2: the dictionary's CRC-32C (version 1: zero)
+ *   96  28 reserved, zero
  *   124 32*n frontier nodes, the highest set bit of the tree size first
  *   ... 4  CRC-32C of every header byte before it
  *
  * Frame (open segments, and inside every decompressed block):
  *   0 4 record length L   4 4 CRC-32C of the record   8 L the record
  */
-#define TRAIL_SEG_MAGIC      "TRAILSEG"
-#define TRAIL_SEG_VERSION    1
-#define TRAIL_SEG_KIND_OPEN  1
-#define TRAIL_SEG_KIND_SEAL  2
-#define TRAIL_SEG_FIXED      124
-#define TRAIL_SEG_HEADER_MAX (TRAIL_SEG_FIXED + 32 * 64 + 4)
-#define TRAIL_FRAME_HEAD     8
+#define TRAIL_SEG_MAGIC        "TRAILSEG"
+#define TRAIL_SEG_VERSION      1
+#define TRAIL_SEG_VERSION_DICT 2
+#define TRAIL_SEG_KIND_OPEN    1
+#define TRAIL_SEG_KIND_SEAL    2
+#define TRAIL_SEG_FIXED        124
+#define TRAIL_SEG_HEADER_MAX   (TRAIL_SEG_FIXED + 32 * 64 + 4)
+#define TRAIL_FRAME_HEAD       8
 
 /* the header's fields, by offset (the table above) */
 enum {
@@ -56,12 +60,17 @@ enum {
     SEG_H_CHAIN = 48,
     SEG_H_TREE_SIZE = 80,
     SEG_H_RESERVED = 88,
+    SEG_H_DICT_LEN = 88,
+    SEG_H_DICT_CRC = 92,
 };
 _Static_assert(SEG_H_RESERVED + 36 == TRAIL_SEG_FIXED, "the header's fixed part is 124 bytes");
 _Static_assert(SEG_H_TREE_SIZE + 8 == SEG_H_RESERVED, "the tree size is 8 bytes");
 
 struct seg_header {
     int kind;
+    int version;       /* 0 or 1: version 1; TRAIL_SEG_VERSION_DICT */
+    uint32_t dict_len; /* version 2: the dictionary after the header */
+    uint32_t dict_crc;
     uint32_t header_len;
     uint8_t store_id[16];
     uint64_t first_seq;
@@ -80,8 +89,19 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h);
 int seg_header_read(int fd, struct seg_header *h);
 
 /*
- * Sealed segment: header (kind 2) | blocks | index | trailer.
- * Block: one zstd frame holding whole frames, [first, first + count).
+ * Sealed segment: header (kind 2) | [dictionary] | blocks | index | trailer.
+ * Version 1 block: one zstd frame holding whole frames, [first, first + count).
+ * Version 2: the header is followed by the segment's dictionary (D bytes:
+ * whole frames of records sampled evenly across the segment, a zstd "raw
+ * content" dictionary; a frame's length is below 2^24, so it never starts
+ * with zstd's dictionary magic), and each block is a zstd skippable frame
+ * holding its table, then its sub-frames, each a zstd frame of whole frames
+ * (about TRAIL_SEG_SUBFRAME raw bytes) compressed with the dictionary:
+ *   0 4 magic 0x184D2A5E   4 4 table length 4 + 12 * n   8 4 n
+ *   12 12*n per sub-frame: 0 4 records  4 4 raw length  8 4 compressed length
+ * so a reader that wants one record decompresses about 32 KiB, not the
+ * block's 1 MiB; zstd decompresses the whole block in one call as well
+ * (the skippable frame is skipped, the frames concatenated).
  * Index entry, 48 bytes per block:
  *   0 8 first seq  8 4 count  12 4 compressed length  16 8 file offset
  *   24 8 min time  32 8 max time  40 4 raw length  44 4 CRC-32C of the compressed bytes
@@ -133,7 +153,53 @@ struct seg_block {
     int64_t min_time, max_time;
     uint32_t raw_len;
     uint32_t crc;
+    const void *ddict; /* version 2: the segment's ZSTD_DDict (not on disk; seg_sealed owns it) */
 };
+
+#define TRAIL_SEG_SUBFRAME      (32u << 10)
+#define TRAIL_SEG_DICT_MAX      (64u << 10)
+#define TRAIL_SEG_TABLE_MAGIC   0x184D2A5Eu
+#define TRAIL_SEG_SUBFRAMES_MAX 4096
+
+/* one sub-frame of a version 2 block, as seg_block_frames() finds it */
+struct seg_subframe {
+    uint32_t first;    /* its first record, counted from the block's first */
+    uint32_t count;    /* records */
+    uint32_t raw_off;  /* where its bytes start in the decompressed block */
+    uint32_t raw_len;  /* its decompressed bytes */
+    uint32_t comp_off; /* where its zstd frame starts in the compressed block */
+    uint32_t comp_len;
+};
+
+/*
+ * seg_block_frames - the sub-frames of block b from its compressed bytes
+ * (CRC already checked): 0 with *ret (malloc'd) and *ret_n, checked against
+ * b's count and lengths; 1 when b has no table (version 1: one frame);
+ * TRAIL_E_CORRUPT or -ENOMEM.
+ */
+int seg_block_frames(const struct seg_block *b, const uint8_t *comp, struct seg_subframe **ret,
+                     uint32_t *ret_n);
+
+/*
+ * seg_subframe_read - decompress sub-frame f of block b (comp: the block's
+ * checked bytes) into out, which has room for f->raw_len bytes. 0 or
+ * TRAIL_E_CORRUPT.
+ */
+int seg_subframe_read(const struct seg_block *b, const uint8_t *comp, const struct seg_subframe *f,
+                      void *zstd_dctx, uint8_t *out);
+
+/*
+ * seg_dict_load - version 2: read and check the dictionary after header h
+ * of fd and digest it; *ret is a ZSTD_DDict (ZSTD_freeDDict), NULL for
+ * version 1. 0, TRAIL_E_CORRUPT, -errno or -ENOMEM.
+ */
+int seg_dict_load(int fd, const struct seg_header *h, void **ret);
+
+/* seg_data_off - where a sealed segment's first block starts. */
+static inline uint64_t seg_data_off(const struct seg_header *h)
+{
+    return (uint64_t)h->header_len + (h->version == TRAIL_SEG_VERSION_DICT ? h->dict_len : 0);
+}
 
 struct seg_sealed {
     struct seg_header h;
@@ -143,6 +209,7 @@ struct seg_sealed {
     uint32_t n_blocks;
     struct seg_block *blocks; /* malloc'd */
     uint64_t file_size;
+    void *ddict; /* version 2: the dictionary, digested (ZSTD_DDict) */
 };
 
 /* seg_sealed_load - read and check a sealed file's header, trailer and index. */

@@ -491,7 +491,19 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
     struct seg_block *blocks = malloc(n_blocks * sizeof(*blocks));
     if (!blocks)
         return -ENOMEM;
-    uint64_t next_off = j->h.header_len;
+    uint64_t next_off = seg_data_off(&j->h);
+    void *ddict = NULL;
+    if (index_off < next_off || (r = seg_dict_load(fd, &j->h, &ddict)) == TRAIL_E_CORRUPT) {
+        j->stopped = 1;
+        set_finding(&j->stop, TRAIL_DAMAGE_CHECKSUM, j->h.first_seq, j->h.first_seq, j->name,
+                    "the sealed segment's dictionary fails its CRC-32C or does not fit");
+        free(blocks);
+        return 0;
+    }
+    if (r < 0) {
+        free(blocks);
+        return r;
+    }
     for (uint32_t i = 0; i < n_blocks; i++) {
         const uint8_t *e = idx + (size_t)i * TRAIL_SEG_INDEX_ENTRY;
         struct seg_block *b = &blocks[i];
@@ -501,7 +513,9 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
         b->offset = get_u64(e + 16);
         b->raw_len = get_u32(e + 40);
         b->crc = get_u32(e + 44);
+        b->ddict = ddict;
         if (b->offset != next_off || b->comp_len == 0 || b->raw_len > (1u << 30)) {
+            ZSTD_freeDDict(ddict);
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, j->h.first_seq, j->h.first_seq, j->name,
                         "block %" PRIu32 " of the index does not fit the file", i);
@@ -511,6 +525,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
         next_off += b->comp_len;
     }
     if (next_off != index_off) {
+        ZSTD_freeDDict(ddict);
         j->stopped = 1;
         set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, j->h.first_seq, j->h.first_seq, j->name,
                     "the blocks of the index do not end where the index starts");
@@ -538,7 +553,9 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
         w->raw.len = 0;
         if ((r = trail_buf_reserve(&w->raw, b->raw_len ? b->raw_len : 1)) < 0)
             break;
-        size_t out = ZSTD_decompressDCtx(w->dctx, w->raw.data, b->raw_len, w->in.data, got);
+        /* a version 2 block: its table skipped, its sub-frames with the dictionary */
+        size_t out =
+            ZSTD_decompress_usingDDict(w->dctx, w->raw.data, b->raw_len, w->in.data, got, ddict);
         if (ZSTD_isError(out) || out != b->raw_len) {
             j->stopped = 1;
             set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, rn.next, rn.next, j->name,
@@ -569,6 +586,7 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
             break;
         }
     }
+    ZSTD_freeDDict(ddict);
     free(blocks);
     return r;
 }
