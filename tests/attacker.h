@@ -185,7 +185,11 @@ static int atk_save(const char *path, int sealed, const struct seg_header *h,
                     const struct trail_buf *frames, const uint8_t chain_end[TRAIL_HASH_LEN])
 {
     uint8_t head[TRAIL_SEG_HEADER_MAX];
-    size_t head_len = seg_header_encode(h, head);
+    /* its blocks are format version 1 (one zstd frame each), which trail reads as well */
+    struct seg_header v1 = *h;
+    v1.version = TRAIL_SEG_VERSION;
+    v1.dict_len = v1.dict_crc = 0;
+    size_t head_len = seg_header_encode(&v1, head);
     int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0600);
     if (fd < 0)
         return -1;

@@ -665,9 +665,10 @@ static int check_frames(struct cblock *c, size_t off, size_t end, uint32_t first
  * hold them are decompressed and checked (once; c->lock, since searches
  * share c). blk is c's block in the caller's segment (its dictionary).
  */
-static int cblock_need(struct trail_index *ix, struct cblock *c, const struct seg_block *blk,
+static int cblock_need(struct trail_index *ix, struct cblock *c, const struct iseg *g,
                        ZSTD_DCtx *dctx, uint32_t i, uint32_t j)
 {
+    const struct seg_block *blk = &g->ss.blocks[c->block];
     if (!c->n_sub)
         return 0;
     uint32_t lo = 0, hi = c->n_sub;
@@ -686,7 +687,13 @@ static int cblock_need(struct trail_index *ix, struct cblock *c, const struct se
         if (c->have[k])
             continue;
         uint8_t *dst = (uint8_t *)c->raw.data + f->raw_off;
-        r = seg_subframe_read(blk, (const uint8_t *)c->comp.data, f, dctx, dst);
+        size_t got = 0;
+        r = io_pread_full(g->fd, (uint8_t *)c->comp.data + f->comp_off, f->comp_len,
+                          blk->offset + f->comp_off, &got);
+        if (r == 0 && got != f->comp_len)
+            r = TRAIL_E_CORRUPT;
+        if (r == 0)
+            r = seg_subframe_read(blk, (const uint8_t *)c->comp.data, f, dctx, dst);
         if (r == 0)
             r = check_frames(c, f->raw_off, (size_t)f->raw_off + f->raw_len, f->first, f->count);
         if (r == 0) {
@@ -737,16 +744,27 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
     c->count = blk->count;
     int r;
     if (blk->ddict) {
-        /* version 2: the compressed block and its table; sub-frames when asked for */
-        size_t got = 0;
+        /*
+         * version 2: the block's table now (one read of its first 4 KiB,
+         * more if the table is longer); each sub-frame's bytes when a
+         * record of it is asked for (cblock_need)
+         */
+        size_t got = 0, want = blk->comp_len < 4096 ? blk->comp_len : 4096;
         r = trail_buf_reserve(&c->comp, blk->comp_len);
-        if (r == 0)
-            r = io_pread_full(g->fd, c->comp.data, blk->comp_len, blk->offset, &got);
-        if (r == 0 && (got != blk->comp_len || crc32c(0, c->comp.data, got) != blk->crc))
+        for (int pass = 0; r == 0 && pass < 2; pass++) {
+            r = io_pread_full(g->fd, c->comp.data, want, blk->offset, &got);
+            if (r == 0 && got != want)
+                r = TRAIL_E_CORRUPT;
+            if (r == 0)
+                r = seg_block_frames(blk, (const uint8_t *)c->comp.data, got, &c->sub, &c->n_sub);
+            if (r == -EAGAIN && pass == 0)
+                want = c->n_sub, r = 0, c->n_sub = 0;
+            else
+                break;
+        }
+        if (r == -EAGAIN)
             r = TRAIL_E_CORRUPT;
-        c->comp.len = got;
-        if (r == 0)
-            r = seg_block_frames(blk, (const uint8_t *)c->comp.data, &c->sub, &c->n_sub);
+        c->comp.len = blk->comp_len;
         if (r == 0 && !(c->have = calloc(c->n_sub, 1)))
             r = -ENOMEM;
         /* raw_len of address space, touched only where sub-frames land */
@@ -1159,8 +1177,7 @@ static int unit_record(struct trail_results *res, uint64_t seq, const uint8_t **
     const struct qunit *u = &res->units[res->unit];
     uint32_t i = (uint32_t)(seq - u->first_seq);
     int r;
-    if (res->g->sealed &&
-        (r = cblock_need(res->ix, res->cb, &res->g->ss.blocks[res->unit], res->dctx, i, i)) < 0)
+    if (res->g->sealed && (r = cblock_need(res->ix, res->cb, res->g, res->dctx, i, i)) < 0)
         return r;
     if (res->g->sealed)
         return frame_at((const uint8_t *)res->cb->raw.data, res->cb->raw.len, res->cb->offs[i], seq,
@@ -1610,8 +1627,8 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         size_t len;
         if (seq < res->lo || seq > res->hi)
             continue;
-        if (g->sealed && (r = cblock_need(res->ix, run->cb, &g->ss.blocks[t->block], res->dctx, i,
-                                          i)) == TRAIL_E_CORRUPT) {
+        if (g->sealed &&
+            (r = cblock_need(res->ix, run->cb, g, res->dctx, i, i)) == TRAIL_E_CORRUPT) {
             damaged_block(res, g, t->block);
             res->held_recs += run->n;
             trun_free(res, run);

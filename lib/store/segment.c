@@ -83,8 +83,8 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
         /* only sealing writes version 2, with a dictionary of at least one frame */
         h->dict_len = get_u32(p + SEG_H_DICT_LEN);
         h->dict_crc = get_u32(p + SEG_H_DICT_CRC);
-        if (h->kind != TRAIL_SEG_KIND_SEAL || h->dict_len < TRAIL_FRAME_HEAD ||
-            h->dict_len > TRAIL_SEG_DICT_MAX)
+        if (h->kind != TRAIL_SEG_KIND_SEAL || h->dict_len == 0 ||
+            h->dict_len > ZSTD_COMPRESSBOUND(TRAIL_SEG_DICT_MAX))
             return TRAIL_E_CORRUPT;
     }
     h->header_len = (uint32_t)hlen;
@@ -294,26 +294,44 @@ int seg_dict_load(int fd, const struct seg_header *h, void **ret)
     int r = io_pread_full(fd, d, h->dict_len, h->header_len, &got);
     if (r == 0 && (got != h->dict_len || crc32c(0, d, got) != h->dict_crc))
         r = TRAIL_E_CORRUPT;
+    /* the dictionary is kept compressed (one zstd frame of at most TRAIL_SEG_DICT_MAX) */
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    if (r == 0) {
+        unsigned long long size = ZSTD_getFrameContentSize(d, h->dict_len);
+        if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
+            size > TRAIL_SEG_DICT_MAX || size < TRAIL_FRAME_HEAD)
+            r = TRAIL_E_CORRUPT;
+        else if (!(raw = malloc(size)))
+            r = -ENOMEM;
+        else if (ZSTD_isError(n = ZSTD_decompress(raw, size, d, h->dict_len)) || n != size)
+            r = TRAIL_E_CORRUPT;
+    }
     ZSTD_DDict *dd = NULL;
-    if (r == 0 && !(dd = ZSTD_createDDict(d, h->dict_len)))
+    if (r == 0 && !(dd = ZSTD_createDDict(raw, n)))
         r = -ENOMEM;
+    free(raw);
     free(d);
     if (r == 0)
         *ret = dd;
     return r;
 }
 
-int seg_block_frames(const struct seg_block *b, const uint8_t *comp, struct seg_subframe **ret,
-                     uint32_t *ret_n)
+int seg_block_frames(const struct seg_block *b, const uint8_t *comp, size_t avail,
+                     struct seg_subframe **ret, uint32_t *ret_n)
 {
     if (!b->ddict)
         return 1;
-    if (b->comp_len < 12 || get_u32(comp) != TRAIL_SEG_TABLE_MAGIC)
+    if (b->comp_len < 12 || avail < 12 || get_u32(comp) != TRAIL_SEG_TABLE_MAGIC)
         return TRAIL_E_CORRUPT;
     uint32_t tlen = get_u32(comp + 4), n = get_u32(comp + 8);
     if (n == 0 || n > TRAIL_SEG_SUBFRAMES_MAX || tlen != 4 + 12 * n ||
         8 + (uint64_t)tlen > b->comp_len)
         return TRAIL_E_CORRUPT;
+    if (8 + (size_t)tlen > avail) {
+        *ret_n = 8 + tlen;
+        return -EAGAIN;
+    }
     struct seg_subframe *f = malloc(n * sizeof(*f));
     if (!f)
         return -ENOMEM;
@@ -523,8 +541,13 @@ static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end
 {
     struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end};
     uint64_t span = data_end > h->header_len ? data_end - h->header_len : 0;
-    /* ~330 bytes a record: about 200 records spread over the segment */
-    uint64_t step = span / (TRAIL_SEG_DICT_MAX / 330) + 1, next = h->header_len;
+    /*
+     * At most 1/32 of the segment (a few % of its compressed size), up to
+     * TRAIL_SEG_DICT_MAX; ~330 bytes a record: about max / 330 records
+     * spread over the segment.
+     */
+    size_t max = span / 32 < TRAIL_SEG_DICT_MAX ? (size_t)(span / 32) : TRAIL_SEG_DICT_MAX;
+    uint64_t step = span / (max / 330 + 1) + 1, next = h->header_len;
     int r;
     for (;;) {
         uint64_t at = fr.off;
@@ -539,8 +562,8 @@ static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end
         }
         if (at < next)
             continue;
-        if (out->len + TRAIL_FRAME_HEAD + len > TRAIL_SEG_DICT_MAX) {
-            if (out->len + TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN > TRAIL_SEG_DICT_MAX)
+        if (out->len + TRAIL_FRAME_HEAD + len > max) {
+            if (out->len + TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN > max)
                 break;
             continue; /* too long for what is left: a later one */
         }
@@ -593,19 +616,27 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
         r = -ENOMEM;
         goto out;
     }
+    /* stored compressed: a small segment's dictionary costs little beside its blocks */
+    if ((r = trail_buf_reserve(&comp, ZSTD_compressBound(dict.len))) < 0)
+        goto out;
+    size_t dlen = ZSTD_compressCCtx(cctx, comp.data, comp.cap, dict.data, dict.len, level);
+    if (ZSTD_isError(dlen)) {
+        r = -ENOMEM;
+        goto out;
+    }
     struct seg_header sh = *h;
     sh.kind = TRAIL_SEG_KIND_SEAL;
     sh.version = TRAIL_SEG_VERSION_DICT;
-    sh.dict_len = (uint32_t)dict.len;
-    sh.dict_crc = crc32c(0, dict.data, dict.len);
+    sh.dict_len = (uint32_t)dlen;
+    sh.dict_crc = crc32c(0, comp.data, dlen);
     off = seg_header_encode(&sh, hdr);
     sh.header_len = (uint32_t)off;
     r = io_pwrite_full(dst_fd, hdr, off, 0);
     if (r == 0)
-        r = io_pwrite_full(dst_fd, dict.data, dict.len, off);
+        r = io_pwrite_full(dst_fd, comp.data, dlen, off);
     if (r < 0)
         goto out;
-    off += dict.len;
+    off += dlen;
     r = trail_buf_reserve(&raw, block_bytes + TRAIL_RECORD_MAX / 64);
     if (r < 0)
         goto out;

@@ -91,8 +91,9 @@ int seg_header_read(int fd, struct seg_header *h);
 /*
  * Sealed segment: header (kind 2) | [dictionary] | blocks | index | trailer.
  * Version 1 block: one zstd frame holding whole frames, [first, first + count).
- * Version 2: the header is followed by the segment's dictionary (D bytes:
- * whole frames of records sampled evenly across the segment, a zstd "raw
+ * Version 2: the header is followed by the segment's dictionary, D bytes:
+ * one zstd frame holding whole frames of records sampled evenly across the
+ * segment (at most 1/32 of it and 64 KiB), used as a zstd "raw
  * content" dictionary; a frame's length is below 2^24, so it never starts
  * with zstd's dictionary magic), and each block is a zstd skippable frame
  * holding its table, then its sub-frames, each a zstd frame of whole frames
@@ -172,13 +173,17 @@ struct seg_subframe {
 };
 
 /*
- * seg_block_frames - the sub-frames of block b from its compressed bytes
- * (CRC already checked): 0 with *ret (malloc'd) and *ret_n, checked against
- * b's count and lengths; 1 when b has no table (version 1: one frame);
- * TRAIL_E_CORRUPT or -ENOMEM.
+ * seg_block_frames - the sub-frames of block b from the first avail bytes
+ * of its compressed bytes: 0 with *ret (malloc'd) and *ret_n, checked
+ * against b's count and lengths; 1 when b has no table (version 1: one
+ * frame); -EAGAIN with *ret_n the bytes the table needs when avail is
+ * short; TRAIL_E_CORRUPT or -ENOMEM. A reader of a few records reads the
+ * table and then only their sub-frames: each record's own CRC-32C (and
+ * zstd's framing) checks what it reads, the block's CRC what scrub and
+ * verify read whole.
  */
-int seg_block_frames(const struct seg_block *b, const uint8_t *comp, struct seg_subframe **ret,
-                     uint32_t *ret_n);
+int seg_block_frames(const struct seg_block *b, const uint8_t *comp, size_t avail,
+                     struct seg_subframe **ret, uint32_t *ret_n);
 
 /*
  * seg_subframe_read - decompress sub-frame f of block b (comp: the block's

@@ -233,6 +233,13 @@ static int seg_load(const char *dir, uint64_t seq, struct segfile *sf)
         close(fd);
         return -1;
     }
+    if (h.version == TRAIL_SEG_VERSION_DICT) {
+        /* the attacker writes its blocks in format version 1, which trail reads as well */
+        struct seg_header v1 = h;
+        v1.version = TRAIL_SEG_VERSION;
+        v1.dict_len = v1.dict_crc = 0;
+        sf->header_len = seg_header_encode(&v1, sf->header);
+    }
     int r = 0;
     if (!sf->sealed) {
         struct stat st;

@@ -1,0 +1,236 @@
+/*
+ * test_subframes.c - sealed segments of format version 2: each block a
+ * table and sub-frames compressed with the segment's dictionary
+ * (lib/store/segment.h). Sealing writes them; the whole block and each
+ * sub-frame on its own decompress to the same bytes; a table that does not
+ * add up is refused; a search that reads a few records decompresses only
+ * the sub-frames that hold them, and finds what a scan of the store finds.
+ *
+ * Not here: version 1 segments (tests/integration/store_upgrade.sh reads
+ * the checked-in store of the first format), the index's terms
+ * (test_index.c), searching in general (test_query_oracle.c).
+ */
+#include "harness.h"
+#include "query/query.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define N_EVENTS 12000
+
+static struct trail_catalog *cat;
+static char dir[64];
+static struct trail_store *s;
+
+/* A store of N_EVENTS generator events in 1 MiB segments of 128 KiB blocks, sealed. */
+TEST(setup)
+{
+    if (trail_catalog_new(&cat) < 0)
+        abort();
+    strcpy(dir, "/tmp/trail-test-subframes-XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    struct trail_store_opts o = {
+        .create = 1, .segment_max_bytes = 1 << 20, .block_bytes = 128 << 10};
+    ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
+    struct trail_loadgen_opts lo = {.seed = 7, .users = 50, .days = 1, .events = N_EVENTS};
+    struct trail_loadgen *gen;
+    ASSERT_OK(trail_loadgen_new(cat, &lo, &gen));
+    struct trail_event *ev[100];
+    for (int i = 0; i < 100; i++)
+        ASSERT_OK(trail_event_new(cat, "x", &ev[i]));
+    uint64_t last = 0;
+    for (int done = 0; done < N_EVENTS; done += 100) {
+        for (int i = 0; i < 100; i++) {
+            trail_event_reset(ev[i], "x", 1);
+            ASSERT_OK(trail_loadgen_next(gen, ev[i]));
+        }
+        ASSERT_OK(trail_store_append(s, ev, 100, &last));
+    }
+    ASSERT_OK(trail_store_wait(s, last));
+    for (int i = 0; i < 100; i++)
+        trail_event_free(ev[i]);
+    trail_loadgen_free(gen);
+    /* sealing runs in the background: wait for every segment but the active one */
+    struct trail_store_stats st;
+    for (int i = 0; i < 6000; i++) {
+        trail_store_stats(s, &st);
+        if (st.segments > 1 && st.sealed_segments + 1 >= st.segments)
+            break;
+        usleep(10000);
+    }
+    ASSERT(st.sealed_segments >= 1);
+}
+
+static int open_first_sealed(struct seg_sealed *ss)
+{
+    char path[4200];
+    store_seg_path(s, 1, ".seg", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && seg_sealed_load(fd, ss) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+TEST(blocks_and_subframes_decompress_alike)
+{
+    struct seg_sealed ss = {0};
+    int fd = open_first_sealed(&ss);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(ss.h.version, TRAIL_SEG_VERSION_DICT);
+    ASSERT(ss.ddict != NULL);
+    ASSERT(ss.h.dict_len >= TRAIL_FRAME_HEAD && ss.h.dict_len <= TRAIL_SEG_DICT_MAX);
+    ASSERT(ss.n_blocks >= 4);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    struct trail_buf comp = {0}, raw = {0};
+    uint8_t *part = malloc(256 << 10);
+    for (uint32_t b = 0; b < ss.n_blocks; b++) {
+        const struct seg_block *blk = &ss.blocks[b];
+        ASSERT_OK(seg_block_read(fd, blk, d, &comp, &raw));
+        ASSERT_EQ(raw.len, blk->raw_len);
+        struct seg_subframe *sub = NULL;
+        uint32_t n = 0;
+        ASSERT_OK(seg_block_frames(blk, (const uint8_t *)comp.data, comp.len, &sub, &n));
+        /* 128 KiB blocks of ~32 KiB sub-frames (the last block may be short) */
+        ASSERT(n >= 1 && n <= 5);
+        if (b + 1 < ss.n_blocks)
+            ASSERT(n >= 3);
+        uint32_t records = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            ASSERT_EQ(sub[k].first, records);
+            ASSERT(sub[k].raw_len <= 256 << 10);
+            ASSERT_OK(seg_subframe_read(blk, (const uint8_t *)comp.data, &sub[k], d, part));
+            ASSERT(memcmp(part, (const uint8_t *)raw.data + sub[k].raw_off, sub[k].raw_len) == 0);
+            /* a sub-frame starts with a whole frame of its first record */
+            const uint8_t *f = part;
+            ASSERT_EQ(record_seq(f + TRAIL_FRAME_HEAD), blk->first_seq + sub[k].first);
+            records += sub[k].count;
+        }
+        ASSERT_EQ(records, blk->count);
+        /* the table needs more bytes than 12 when there is more than nothing in it */
+        uint32_t need = 0;
+        struct seg_subframe *none = NULL;
+        ASSERT_EQ(seg_block_frames(blk, (const uint8_t *)comp.data, 12, &none, &need), -EAGAIN);
+        ASSERT_EQ(need, 12 + 12 * n);
+        /* a table whose counts do not add up to the block's is refused */
+        uint8_t *bad = malloc(comp.len);
+        memcpy(bad, comp.data, comp.len);
+        put_u32(bad + 12, get_u32(bad + 12) + 1);
+        ASSERT_EQ(seg_block_frames(blk, bad, comp.len, &none, &need), TRAIL_E_CORRUPT);
+        memcpy(bad, comp.data, comp.len);
+        put_u32(bad + 20, get_u32(bad + 20) + 1); /* a compressed length */
+        ASSERT_EQ(seg_block_frames(blk, bad, comp.len, &none, &need), TRAIL_E_CORRUPT);
+        free(bad);
+        free(sub);
+    }
+    /* without the dictionary a sub-frame does not decompress: it is needed */
+    struct seg_block nodict = ss.blocks[0];
+    ASSERT_OK(seg_block_read(fd, &ss.blocks[0], d, &comp, &raw));
+    size_t got = ZSTD_decompressDCtx(d, part, 256 << 10, comp.data, comp.len);
+    ASSERT(ZSTD_isError(got) || got != nodict.raw_len || memcmp(part, raw.data, raw.len) != 0);
+    free(part);
+    trail_buf_free(&comp);
+    trail_buf_free(&raw);
+    ZSTD_freeDCtx(d);
+    seg_sealed_free(&ss);
+    close(fd);
+}
+
+/* Events whose trace id is trace, by a scan of the store (the oracle). */
+static uint64_t scan_count(const char *trace, size_t tlen)
+{
+    struct trail_store_iter *it;
+    struct trail_event *ev;
+    uint64_t n = 0;
+    if (trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it) < 0 || trail_event_new(cat, "x", &ev) < 0)
+        abort();
+    while (trail_store_iter_next(it, ev) == 1) {
+        struct trail_value v;
+        if (trail_event_attr_get(ev, "phxTraceId", &v) == 0 && v.u.str.len == tlen &&
+            memcmp(v.u.str.ptr, trace, tlen) == 0)
+            n++;
+    }
+    trail_event_free(ev);
+    trail_store_iter_free(it);
+    return n;
+}
+
+TEST(a_search_decompresses_only_its_subframes)
+{
+    struct seg_sealed ss = {0};
+    int fd = open_first_sealed(&ss);
+    ASSERT(fd >= 0);
+    uint32_t block_raw = ss.blocks[1].raw_len;
+    /* a trace id from the middle of the first segment's second block */
+    uint64_t seq = ss.blocks[1].first_seq + ss.blocks[1].count / 2;
+    seg_sealed_free(&ss);
+    close(fd);
+    struct trail_store_iter *it;
+    struct trail_event *ev;
+    char trace[128] = "";
+    ASSERT_OK(trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it));
+    ASSERT_OK(trail_event_new(cat, "x", &ev));
+    ASSERT_OK(trail_store_iter_seek_seq(it, seq));
+    while (!trace[0] && trail_store_iter_next(it, ev) == 1) {
+        struct trail_value v;
+        if (trail_event_attr_get(ev, "phxTraceId", &v) == 0)
+            snprintf(trace, sizeof(trace), "%.*s", (int)v.u.str.len, v.u.str.ptr);
+    }
+    trail_store_iter_free(it);
+    ASSERT(trace[0]);
+    uint64_t want = scan_count(trace, strlen(trace));
+    ASSERT(want >= 1);
+
+    struct trail_index *ix;
+    ASSERT_OK(trail_index_open(s, NULL, &ix));
+    struct trail_query *q;
+    char err[256], where[160];
+    ASSERT_OK(trail_query_new(cat, &q));
+    snprintf(where, sizeof(where), "phxTraceId=%s", trace);
+    ASSERT_OK(trail_query_set(q, "where", where, err, sizeof(err)));
+    ASSERT_OK(trail_query_set(q, "limit", "0", err, sizeof(err)));
+    for (int round = 0; round < 2; round++) { /* cold, then from the cache */
+        struct trail_results *res;
+        ASSERT_OK(trail_results_open(ix, q, &res, err, sizeof(err)));
+        uint64_t rows = 0;
+        int r;
+        while ((r = trail_results_next(res, ev)) == 1) {
+            struct trail_value v;
+            ASSERT_OK(trail_event_attr_get(ev, "phxTraceId", &v));
+            ASSERT(v.u.str.len == strlen(trace) && memcmp(v.u.str.ptr, trace, v.u.str.len) == 0);
+            rows++;
+        }
+        ASSERT_EQ(r, 0);
+        ASSERT_EQ(rows, want);
+        trail_results_free(res);
+        struct trail_index_stats xs;
+        ASSERT_OK(trail_index_stats(ix, &xs));
+        /* every block read holds less than its whole: a block read whole holds all of it */
+        ASSERT(xs.cache_misses >= 1);
+        ASSERT(xs.cache_bytes < xs.cache_misses * (uint64_t)block_raw);
+    }
+    ASSERT_EQ(qindex_cache_drop(ix), 0);
+    struct trail_index_stats xs;
+    ASSERT_OK(trail_index_stats(ix, &xs));
+    ASSERT_EQ(xs.cache_bytes, 0);
+    trail_query_free(q);
+    trail_event_free(ev);
+    trail_index_close(ix);
+}
+
+TEST(teardown)
+{
+    ASSERT_OK(trail_store_close(s));
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ASSERT_EQ(system(cmd), 0);
+    trail_catalog_free(cat);
+}
+
+TEST_MAIN(setup, blocks_and_subframes_decompress_alike, a_search_decompresses_only_its_subframes,
+          teardown)
