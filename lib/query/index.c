@@ -687,13 +687,7 @@ static int cblock_need(struct trail_index *ix, struct cblock *c, const struct is
         if (c->have[k])
             continue;
         uint8_t *dst = (uint8_t *)c->raw.data + f->raw_off;
-        size_t got = 0;
-        r = io_pread_full(g->fd, (uint8_t *)c->comp.data + f->comp_off, f->comp_len,
-                          blk->offset + f->comp_off, &got);
-        if (r == 0 && got != f->comp_len)
-            r = TRAIL_E_CORRUPT;
-        if (r == 0)
-            r = seg_subframe_read(blk, (const uint8_t *)c->comp.data, f, dctx, dst);
+        r = seg_subframe_read(blk, (const uint8_t *)c->comp.data, f, dctx, dst);
         if (r == 0)
             r = check_frames(c, f->raw_off, (size_t)f->raw_off + f->raw_len, f->first, f->count);
         if (r == 0) {
@@ -745,26 +739,23 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
     int r;
     if (blk->ddict) {
         /*
-         * version 2: the block's table now (one read of its first 4 KiB,
-         * more if the table is longer); each sub-frame's bytes when a
-         * record of it is asked for (cblock_need)
+         * version 2: the compressed block in one read (one I/O a block when
+         * the files are not in the page cache, where a read per sub-frame
+         * would be one I/O a record), its CRC and table checked; each
+         * sub-frame decompressed when a record of it is asked for
+         * (cblock_need)
          */
-        size_t got = 0, want = blk->comp_len < 4096 ? blk->comp_len : 4096;
+        size_t got = 0;
         r = trail_buf_reserve(&c->comp, blk->comp_len);
-        for (int pass = 0; r == 0 && pass < 2; pass++) {
-            r = io_pread_full(g->fd, c->comp.data, want, blk->offset, &got);
-            if (r == 0 && got != want)
-                r = TRAIL_E_CORRUPT;
-            if (r == 0)
-                r = seg_block_frames(blk, (const uint8_t *)c->comp.data, got, &c->sub, &c->n_sub);
-            if (r == -EAGAIN && pass == 0)
-                want = c->n_sub, r = 0, c->n_sub = 0;
-            else
-                break;
-        }
+        if (r == 0)
+            r = io_pread_full(g->fd, c->comp.data, blk->comp_len, blk->offset, &got);
+        if (r == 0 && (got != blk->comp_len || crc32c(0, c->comp.data, got) != blk->crc))
+            r = TRAIL_E_CORRUPT;
+        c->comp.len = got;
+        if (r == 0)
+            r = seg_block_frames(blk, (const uint8_t *)c->comp.data, got, &c->sub, &c->n_sub);
         if (r == -EAGAIN)
             r = TRAIL_E_CORRUPT;
-        c->comp.len = blk->comp_len;
         if (r == 0 && !(c->have = calloc(c->n_sub, 1)))
             r = -ENOMEM;
         /* raw_len of address space, touched only where sub-frames land */
