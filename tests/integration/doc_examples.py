@@ -49,7 +49,7 @@ SKIPS = [
      "scripts/run-daemon.sh, whose hints are checked)",
      re.compile(r"^(make\b|cd build && ctest\b)")),
     ("a benchmark: minutes long, with builds of its own (make bench runs it)",
-     re.compile(r"^(\w+=\S+\s+)*(bench/|build-\w+/bench/|valgrind\b)")),
+     re.compile(r"^(\w+=\S+\s+)*(bench/|build(-\w+)?/bench/|valgrind\b)")),
     ("a second traild in the foreground (the harness runs one; traild -t is checked)",
      re.compile(r"^traild\b(?!.*\s-(t|V|h)\b)")),
     ("opens a web browser", re.compile(r"^open\s")),
