@@ -6,8 +6,11 @@
  * add up is refused; a search that reads a few records decompresses only
  * the sub-frames that hold them, and finds what a scan of the store finds.
  *
- * Not here: version 1 segments (tests/integration/store_upgrade.sh reads
- * the checked-in store of the first format), the index's terms
+ * The upgrade path: the checked-in store of the first format appended to
+ * until its open segment is sealed as version 2, then read across both.
+ *
+ * Not here: trail and traild on the first format's store
+ * (tests/integration/store_upgrade.sh), the index's terms
  * (test_index.c), searching in general (test_query_oracle.c).
  */
 #include "harness.h"
@@ -227,6 +230,124 @@ TEST(a_search_decompresses_only_its_subframes)
     trail_index_close(ix);
 }
 
+/* The format version of a segment file (bytes 8..9 of its header). */
+static int file_version(const char *path)
+{
+    uint8_t h[10];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? pread(fd, h, sizeof(h), 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n == (ssize_t)sizeof(h) ? get_u16(h + 8) : -1;
+}
+
+/*
+ * The upgrade path: the checked-in store of the first format (a version 1
+ * sealed segment and an open one, tests/data/store-format-1) opened by
+ * today's writer, appended to until its open segment is sealed as version
+ * 2; then every record reads back in order and a search finds across both
+ * versions what a scan finds.
+ */
+TEST(version_1_and_2_in_one_store)
+{
+    const char *src = getenv("TRAIL_SOURCE_DIR");
+    if (!src) {
+        printf("  TRAIL_SOURCE_DIR not set (ctest sets it)\n");
+        ASSERT(src != NULL);
+    }
+    char up[64], cmd[4400];
+    strcpy(up, "/tmp/trail-test-upgrade-XXXXXX");
+    ASSERT(mkdtemp(up) != NULL);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s/tests/data/store-format-1/store/.' '%s/'", src, up);
+    ASSERT_EQ(system(cmd), 0);
+    struct trail_store_opts o = {.segment_max_bytes = 256 << 10};
+    struct trail_store *u;
+    ASSERT_OK(trail_store_open(up, cat, &o, &u, NULL));
+    struct trail_loadgen_opts lo = {.seed = 11, .users = 20, .days = 1, .events = 3000};
+    struct trail_loadgen *gen;
+    ASSERT_OK(trail_loadgen_new(cat, &lo, &gen));
+    struct trail_event *ev[100];
+    for (int i = 0; i < 100; i++)
+        ASSERT_OK(trail_event_new(cat, "x", &ev[i]));
+    uint64_t last = 0;
+    for (int done = 0; done < 3000; done += 100) {
+        for (int i = 0; i < 100; i++) {
+            trail_event_reset(ev[i], "x", 1);
+            ASSERT_OK(trail_loadgen_next(gen, ev[i]));
+        }
+        ASSERT_OK(trail_store_append(u, ev, 100, &last));
+    }
+    ASSERT_OK(trail_store_wait(u, last));
+    trail_loadgen_free(gen);
+    struct trail_store_stats st;
+    for (int i = 0; i < 6000; i++) { /* sealing is in the background: a deadline, not a sleep */
+        trail_store_stats(u, &st);
+        if (st.sealed_segments >= 2 && st.sealed_segments + 1 >= st.segments)
+            break;
+        usleep(10000);
+    }
+    ASSERT(st.sealed_segments >= 2);
+    char path[4200];
+    store_seg_path(u, 1, ".seg", path, sizeof(path));
+    ASSERT_EQ(file_version(path), 1); /* never rewritten */
+    store_seg_path(u, 0xa0, ".seg", path, sizeof(path));
+    ASSERT_EQ(file_version(path), 2); /* the fixture's open segment, sealed today */
+    ASSERT_EQ(trail_store_scrub(u), 0);
+
+    /* every record, in order, across both versions */
+    struct trail_store_iter *it;
+    ASSERT_OK(trail_store_iter_new(u, TRAIL_ITER_FORWARD, &it));
+    uint64_t next = 1;
+    int r;
+    while ((r = trail_store_iter_next(it, ev[0])) == 1) {
+        ASSERT_EQ(trail_event_seq(ev[0]), next);
+        next++;
+    }
+    ASSERT_EQ(r, 0);
+    ASSERT_EQ(next, last + 1);
+    trail_store_iter_free(it);
+
+    /* a user of the fixture, searched for through the index, against a scan */
+    const char *user = "anna.lindqvist";
+    uint64_t want[64];
+    size_t n_want = 0;
+    ASSERT_OK(trail_store_iter_new(u, TRAIL_ITER_FORWARD, &it));
+    while (trail_store_iter_next(it, ev[0]) == 1) {
+        struct trail_value v;
+        if (trail_event_attr_get(ev[0], "duser", &v) == 0 && v.u.str.len == strlen(user) &&
+            memcmp(v.u.str.ptr, user, v.u.str.len) == 0 && n_want < 64)
+            want[n_want++] = trail_event_seq(ev[0]);
+    }
+    trail_store_iter_free(it);
+    ASSERT(n_want >= 30); /* the fixture's 32 (store_upgrade.sh lists them) */
+    struct trail_index *ix;
+    ASSERT_OK(trail_index_open(u, NULL, &ix));
+    struct trail_query *q;
+    char err[256];
+    ASSERT_OK(trail_query_new(cat, &q));
+    ASSERT_OK(trail_query_set(q, "where", "duser=anna.lindqvist", err, sizeof(err)));
+    ASSERT_OK(trail_query_set(q, "order", "oldest", err, sizeof(err)));
+    ASSERT_OK(trail_query_set(q, "limit", "0", err, sizeof(err)));
+    struct trail_results *res;
+    ASSERT_OK(trail_results_open(ix, q, &res, err, sizeof(err)));
+    size_t got = 0;
+    while ((r = trail_results_next(res, ev[0])) == 1) {
+        ASSERT(got < n_want);
+        ASSERT_EQ(trail_event_seq(ev[0]), want[got]);
+        got++;
+    }
+    ASSERT_EQ(r, 0);
+    ASSERT_EQ(got, n_want);
+    trail_results_free(res);
+    trail_query_free(q);
+    trail_index_close(ix);
+    for (int i = 0; i < 100; i++)
+        trail_event_free(ev[i]);
+    ASSERT_OK(trail_store_close(u));
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", up);
+    ASSERT_EQ(system(cmd), 0);
+}
+
 TEST(teardown)
 {
     ASSERT_OK(trail_store_close(s));
@@ -237,4 +358,4 @@ TEST(teardown)
 }
 
 TEST_MAIN(setup, blocks_and_subframes_decompress_alike, a_search_decompresses_only_its_subframes,
-          teardown)
+          version_1_and_2_in_one_store, teardown)
