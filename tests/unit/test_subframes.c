@@ -309,13 +309,13 @@ TEST(version_1_and_2_in_one_store)
 
     /* a user of the fixture, searched for through the index, against a scan */
     const char *user = "anna.lindqvist";
-    uint64_t want[64];
+    static uint64_t want[4096];
     size_t n_want = 0;
     ASSERT_OK(trail_store_iter_new(u, TRAIL_ITER_FORWARD, &it));
     while (trail_store_iter_next(it, ev[0]) == 1) {
         struct trail_value v;
         if (trail_event_attr_get(ev[0], "duser", &v) == 0 && v.u.str.len == strlen(user) &&
-            memcmp(v.u.str.ptr, user, v.u.str.len) == 0 && n_want < 64)
+            memcmp(v.u.str.ptr, user, v.u.str.len) == 0 && n_want < 4096)
             want[n_want++] = trail_event_seq(ev[0]);
     }
     trail_store_iter_free(it);
