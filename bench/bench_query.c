@@ -31,18 +31,21 @@
  * another), so that the store's order is not time order and the blocks'
  * time ranges overlap.
  *
- * Each question runs once cold (the block cache empty; the files in the
- * page cache) and then --runs times warm; the median of the warm runs is
- * reported. Also measured: the load rate, the cost of building the
- * indexes (what the sealer adds per record) and of the live index, and the
- * bytes on disk.
+ * Each question runs once cold (the block cache empty and the store's
+ * files dropped from the page cache: drop_caches()), once with only the
+ * block cache empty (the files in the page cache, as after a restart of
+ * traild), and then --runs times warm; the median of the warm runs is
+ * reported. --only QUESTION asks that one alone (profiling). Also measured: the load rate, the cost
+ * of building the indexes (what the sealer adds per record) and of the live index, and the bytes on
+ * disk.
  *
  *   bench_query [--events N] [--days D] [--users U] [--dir DIR] [--reuse] [--keep]
- *               [--runs R] [--cache-mib M] [--hosts H] [--chunk C] [--quiet]
+ *               [--runs R] [--cache-mib M] [--hosts H] [--chunk C] [--only Q] [--quiet]
  *
  * --dir DIR with --reuse queries a store an earlier run left (with --keep).
  * Output: human lines, and one machine-readable line per figure:
- *   RESULT name=<question> median_ms=<x> cold_ms=<x> rows=<n> target_ms=<x>
+ *   RESULT name=<question> median_ms=<x> cold_ms=<x> cold_cached_ms=<x> rows=<n> target_ms=<x>
+ *          resident_kib=<store KiB still in the page cache when cold> store_kib=<x>
  *   RESULT name=bytes_per_event value=<x> target=40 ...
  *
  * Not a test: it prints figures (docs/BENCHMARKS.md records them).
@@ -177,6 +180,12 @@ static void question(const char *name, const char *what, double target_ms, int c
     /* cold: nothing cached but the mapped .idx files; then only the block cache dropped */
     uint64_t res_kib, total_kib;
     drop_caches(&res_kib, &total_kib);
+    static int said;
+    if (!said++ && !quiet)
+        printf("cold: the block cache emptied and the store's files dropped from the page cache "
+               "(posix_fadvise); %" PRIu64 " of %" PRIu64 " KiB still resident (the .idx files "
+               "the index maps)\n",
+               res_kib, total_kib);
     double t0 = now_ms();
     uint64_t rows = run_once(q, count);
     double cold = now_ms() - t0;
