@@ -476,8 +476,12 @@ static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct t
 {
     const uint8_t *p = (const uint8_t *)raw->data;
     uint32_t n = 0;
+    /* a block_bytes far above 1 MiB gets larger sub-frames, never more than the table takes */
+    size_t piece = raw->len / (TRAIL_SEG_SUBFRAMES_MAX / 2);
+    if (piece < TRAIL_SEG_SUBFRAME)
+        piece = TRAIL_SEG_SUBFRAME;
     for (size_t off = 0; off < raw->len; n++) /* count them first: the table leads */
-        for (size_t start = off; off < raw->len && off - start < TRAIL_SEG_SUBFRAME;)
+        for (size_t start = off; off < raw->len && off - start < piece;)
             off += TRAIL_FRAME_HEAD + get_u32(p + off);
     if (n > TRAIL_SEG_SUBFRAMES_MAX)
         return TRAIL_E_CORRUPT;
@@ -495,7 +499,7 @@ static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct t
     for (uint32_t i = 0; i < n; i++) {
         size_t start = off;
         uint32_t count = 0;
-        while (off < raw->len && off - start < TRAIL_SEG_SUBFRAME) {
+        while (off < raw->len && off - start < piece) {
             off += TRAIL_FRAME_HEAD + get_u32(p + off);
             count++;
         }
