@@ -208,6 +208,39 @@ function eventsSection(s) {
   ];
 }
 
+/** a sinks or checkpoints section: trail's own state, a summary and rows (docs/reports.md) */
+function stateSection(s) {
+  const text = (v) => (v === null || v === undefined ? '-' : String(v));
+  const cols = s.rows.length ? Object.keys(s.rows[0]) : [];
+  return [
+    h(
+      'table',
+      { class: 'sinks rep-summary' },
+      h('tbody', {}, Object.entries(s.summary || {}).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, text(v))))),
+    ),
+    cols.length
+      ? h(
+          'table',
+          { class: 'sinks rep-state' },
+          h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))),
+          h('tbody', {}, s.rows.map((r) => h('tr', { class: 'rep-row' }, cols.map((c) => h('td', {}, text(r[c])))))),
+        )
+      : null,
+  ];
+}
+
+function sectionBody(s) {
+  if (s.kind === 'count') return countSection(s);
+  if (s.kind === 'events') return eventsSection(s);
+  return stateSection(s);
+}
+
+function sectionTotal(s) {
+  if (s.kind === 'count') return String(s.total);
+  if (s.kind === 'events') return String(s.events.length);
+  return String(s.rows.length);
+}
+
 function runView(run) {
   return [
     h('h2', { class: 'rep-run-title' }, run.title),
@@ -220,11 +253,11 @@ function runView(run) {
           class: 'rep-section',
           'data-index': String(i),
           'data-kind': s.kind,
-          'data-total': s.kind === 'count' ? String(s.total) : String(s.events.length),
+          'data-total': sectionTotal(s),
         },
         h('h3', {}, s.title),
         h('p', { class: 'muted rep-period' }, period(s)),
-        s.kind === 'count' ? countSection(s) : eventsSection(s),
+        sectionBody(s),
       ),
     ),
   ];

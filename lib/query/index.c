@@ -493,6 +493,11 @@ uint64_t trail_index_horizon(struct trail_index *ix)
     return h;
 }
 
+struct trail_store *query_index_store(struct trail_index *ix)
+{
+    return ix->s;
+}
+
 int trail_index_open(struct trail_store *store, const struct trail_index_opts *opts,
                      struct trail_index **ret)
 {

@@ -315,6 +315,13 @@ int qbuilder_lookup(const struct qbuilder *b, int kind, uint32_t hash, struct qp
 int qbuilder_rollup(const struct qbuilder *b, int (*fn)(void *arg, const struct qrollup *r),
                     void *arg);
 
+/*
+ * query_index_store - the store ix was opened on, for a part above that
+ * reads the store's other files beside the records (a report's sinks and
+ * checkpoints sections).
+ */
+struct trail_store *query_index_store(struct trail_index *ix);
+
 /* ---- .idx files (index_file.c) ---- */
 
 /* idx_path - DIR/seg-<16 hex>.idx */

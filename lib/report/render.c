@@ -8,9 +8,11 @@
  * trail_text_csv_cell for CSV, trail_json_string for JSON and
  * codec_html_text for HTML. The forms are described in docs/reports.md.
  *
- * Not here: the definitions and ranges (report.c), searching (lib/query).
+ * Not here: the definitions and ranges (report.c), searching (lib/query),
+ * reading the sinks' and checkpoints' files (state.c).
  */
 #include "codec/codec.h"
+#include "query/query.h"
 #include "report/report.h"
 
 #include <errno.h>
@@ -177,7 +179,7 @@ static void section_begin(struct out *o, const struct report_section *s, size_t 
     case TRAIL_REPORT_JSON:
         put(o, i ? ",{\"title\":" : "{\"title\":");
         str(o, s->title);
-        put(o, s->kind == SEC_COUNT ? ",\"kind\":\"count\"" : ",\"kind\":\"events\"");
+        putf(o, ",\"kind\":\"%s\"", report_section_kind_name(s->kind));
         put(o, ",\"range\":");
         str(o, range);
         put(o, ",\"since\":");
@@ -203,7 +205,10 @@ static void section_begin(struct out *o, const struct report_section *s, size_t 
         str(o, s->title);
         put(o, "</h2>\n<p class=\"range\">");
         str(o, range);
-        putf(o, ": %s &ndash; %s</p>\n", *a ? a : "the first event", *b ? b : "now");
+        if (s->kind == SEC_SINKS)
+            putf(o, ": as of %s</p>\n", b);
+        else
+            putf(o, ": %s &ndash; %s</p>\n", *a ? a : "the first event", *b ? b : "now");
         break;
     default:
         put(o, "\n");
@@ -213,7 +218,10 @@ static void section_begin(struct out *o, const struct report_section *s, size_t 
             put(o, "-");
         put(o, "\n");
         str(o, range);
-        putf(o, ": %s .. %s\n", *a ? a : "(first event)", *b ? b : "(now)");
+        if (s->kind == SEC_SINKS)
+            putf(o, ": as of %s\n", b);
+        else
+            putf(o, ": %s .. %s\n", *a ? a : "(first event)", *b ? b : "(now)");
     }
 }
 
@@ -372,6 +380,132 @@ static void count_body(struct out *o, const struct trail_count *c, uint64_t limi
     }
 }
 
+/* ---- trail's own state: sinks, checkpoints ---- */
+
+/* A fact's value or a cell: a number as it is, text escaped, none as null, "-" or empty. */
+static void grid_value(struct out *o, const char *v, int numeric)
+{
+    if (!v)
+        put(o, o->fmt == TRAIL_REPORT_JSON ? "null" : o->fmt == TRAIL_REPORT_CSV ? "" : "-");
+    else if (numeric)
+        put(o, v);
+    else
+        str(o, v);
+}
+
+static void grid_body(struct out *o, const struct report_grid *g)
+{
+    switch (o->fmt) {
+    case TRAIL_REPORT_JSON:
+        put(o, ",\"summary\":{");
+        for (size_t i = 0; i < g->n_facts; i++) {
+            putf(o, "%s\"%s\":", i ? "," : "", g->facts[i].name);
+            grid_value(o, g->facts[i].value, g->facts[i].numeric);
+        }
+        put(o, "},\"rows\":[");
+        for (size_t r = 0; r < g->n_rows; r++) {
+            put(o, r ? ",{" : "{");
+            for (size_t c = 0; c < g->n_cols; c++) {
+                putf(o, "%s\"%s\":", c ? "," : "", g->cols[c]);
+                grid_value(o, g->cells[r * g->n_cols + c], g->numeric >> c & 1);
+            }
+            put(o, "}");
+        }
+        put(o, "]");
+        break;
+    case TRAIL_REPORT_CSV:
+        for (size_t i = 0; i < g->n_facts; i++) {
+            putf(o, "%s,", g->facts[i].name);
+            grid_value(o, g->facts[i].value, g->facts[i].numeric);
+            put(o, "\n");
+        }
+        for (size_t c = 0; c < g->n_cols; c++)
+            putf(o, "%s%s", c ? "," : "", g->cols[c]);
+        put(o, "\n");
+        for (size_t r = 0; r < g->n_rows; r++) {
+            for (size_t c = 0; c < g->n_cols; c++) {
+                put(o, c ? "," : "");
+                grid_value(o, g->cells[r * g->n_cols + c], g->numeric >> c & 1);
+            }
+            put(o, "\n");
+        }
+        break;
+    case TRAIL_REPORT_HTML:
+        put(o, "<table>");
+        for (size_t i = 0; i < g->n_facts; i++) {
+            putf(o, "<tr><th>%s</th><td%s>", g->facts[i].name,
+                 g->facts[i].numeric ? " class=\"n\"" : "");
+            grid_value(o, g->facts[i].value, g->facts[i].numeric);
+            put(o, "</td></tr>");
+        }
+        put(o, "</table>\n");
+        if (g->n_rows == 0)
+            break;
+        put(o, "<table><tr>");
+        for (size_t c = 0; c < g->n_cols; c++)
+            putf(o, "<th>%s</th>", g->cols[c]);
+        put(o, "</tr>\n");
+        for (size_t r = 0; r < g->n_rows; r++) {
+            put(o, "<tr>");
+            for (size_t c = 0; c < g->n_cols; c++) {
+                put(o, g->numeric >> c & 1 ? "<td class=\"n\">" : "<td>");
+                grid_value(o, g->cells[r * g->n_cols + c], g->numeric >> c & 1);
+                put(o, "</td>");
+            }
+            put(o, "</tr>\n");
+        }
+        put(o, "</table>\n");
+        break;
+    default: {
+        for (size_t i = 0; i < g->n_facts; i++) {
+            putf(o, "%s: ", g->facts[i].name);
+            grid_value(o, g->facts[i].value, g->facts[i].numeric);
+            put(o, "\n");
+        }
+        if (g->n_rows == 0)
+            break;
+        size_t w[16] = {0};
+        for (size_t c = 0; c < g->n_cols && c < 16; c++) {
+            w[c] = strlen(g->cols[c]);
+            for (size_t r = 0; r < g->n_rows; r++) {
+                const char *v = g->cells[r * g->n_cols + c];
+                if (strlen(v ? v : "-") > w[c])
+                    w[c] = strlen(v ? v : "-");
+            }
+        }
+        for (size_t c = 0; c < g->n_cols && c < 16; c++) {
+            cell(o, g->cols[c], c + 1 < g->n_cols ? w[c] : 0);
+            put(o, c + 1 < g->n_cols ? "  " : "\n");
+        }
+        for (size_t r = 0; r < g->n_rows; r++)
+            for (size_t c = 0; c < g->n_cols && c < 16; c++) {
+                const char *v = g->cells[r * g->n_cols + c];
+                cell(o, v ? v : "-", c + 1 < g->n_cols ? w[c] : 0);
+                put(o, c + 1 < g->n_cols ? "  " : "\n");
+            }
+    }
+    }
+}
+
+static int run_state(struct out *o, const struct report_section *s, struct trail_index *ix,
+                     int64_t since, int64_t until, char *err, size_t errlen)
+{
+    struct report_grid g;
+    struct trail_store *st = query_index_store(ix);
+    int r = s->kind == SEC_SINKS
+                ? report_sinks_grid(st, s->limit, &g)
+                : report_checkpoints_grid(st, since, until,
+                                          s->has_limit ? s->limit : REPORT_DEFAULT_CHECKPOINTS, &g);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot read the store's %s: %s", report_section_kind_name(s->kind),
+                 trail_strerror(r));
+        return r;
+    }
+    grid_body(o, &g);
+    report_grid_free(&g);
+    return 0;
+}
+
 /* ---- events ---- */
 
 /* The attributes as "key=value key=value", values in their text form. */
@@ -518,8 +652,21 @@ int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64
         const char *range = report_section_range(r, s);
         int64_t since, until;
         struct trail_query *q;
+        if (s->kind == SEC_SINKS) {
+            /* the sinks as they stand: no period */
+            section_begin(&o, s, i, "now", INT64_MIN, now_us);
+            rc = run_state(&o, s, ix, now_us, now_us, err, errlen);
+            section_end(&o);
+            continue;
+        }
         if ((rc = report_range_in(range, now_us, r->zone, &since, &until, err, errlen)) < 0)
             break;
+        if (s->kind == SEC_CHECKPOINTS) {
+            section_begin(&o, s, i, range, since, until);
+            rc = run_state(&o, s, ix, since, until, err, errlen);
+            section_end(&o);
+            continue;
+        }
         if ((rc = report_section_query(r->cat, s, since, until, &q, err, errlen)) < 0)
             break;
         section_begin(&o, s, i, range, since, until);

@@ -450,6 +450,26 @@ const char *report_section_range(const struct trail_report *r, const struct repo
     return s->range ? s->range : r->range ? r->range : REPORT_DEFAULT_RANGE;
 }
 
+static const char *const kind_names[] = {[SEC_COUNT] = "count",
+                                         [SEC_EVENTS] = "events",
+                                         [SEC_SINKS] = "sinks",
+                                         [SEC_CHECKPOINTS] = "checkpoints"};
+
+const char *report_section_kind_name(int kind)
+{
+    return kind >= 0 && kind < (int)(sizeof(kind_names) / sizeof(*kind_names)) ? kind_names[kind]
+                                                                               : "count";
+}
+
+/* The kind a key starts a section of, or -1. */
+static int section_kind(const char *key)
+{
+    for (int k = 0; k < (int)(sizeof(kind_names) / sizeof(*kind_names)); k++)
+        if (!strcmp(key, kind_names[k]))
+            return k;
+    return -1;
+}
+
 int trail_reports_set(struct trail_reports *rs, const char *name, const char *key,
                       const char *value, const char *where, char *err, size_t errlen)
 {
@@ -478,7 +498,8 @@ int trail_reports_set(struct trail_reports *rs, const char *name, const char *ke
         rep->description = j;
         return 0;
     }
-    if (!strcmp(key, "count") || !strcmp(key, "events")) {
+    int kind = section_kind(key);
+    if (kind >= 0) {
         if (!*value)
             return fail(err, errlen, "report %s: %s = needs a title", name, key);
         struct report_section *g = realloc(rep->sec, (rep->n_sec + 1) * sizeof(*g));
@@ -487,7 +508,7 @@ int trail_reports_set(struct trail_reports *rs, const char *name, const char *ke
         rep->sec = g;
         s = &g[rep->n_sec];
         memset(s, 0, sizeof(*s));
-        s->kind = key[0] == 'c' ? SEC_COUNT : SEC_EVENTS;
+        s->kind = kind;
         if (!(s->title = strdup(value)))
             return -ENOMEM;
         rep->n_sec++;
@@ -523,12 +544,17 @@ int trail_reports_set(struct trail_reports *rs, const char *name, const char *ke
         return r;
     }
     if (!strcmp(key, "range")) {
+        if (s && s->kind == SEC_SINKS)
+            return fail(err, errlen,
+                        "report %s: range = is not for a sinks = section (it shows the sinks now)",
+                        name);
         if ((r = trail_report_range(value, 0, &a, &b, err, errlen)) < 0)
             return r;
         return set_str(s ? &s->range : &rep->range, value);
     }
     if (!s && (is_filter_key(key) || !strcmp(key, "limit")))
-        return fail(err, errlen, "report %s: %s = comes before the first count = or events =", name,
+        return fail(err, errlen,
+                    "report %s: %s = comes before the first section (count =, events =)", name,
                     key);
     if (!strcmp(key, "limit")) {
         char *end;
@@ -542,6 +568,11 @@ int trail_reports_set(struct trail_reports *rs, const char *name, const char *ke
     }
     if (!is_filter_key(key))
         return fail(err, errlen, "report %s: unknown key '%s'", name, key);
+    if (s->kind == SEC_SINKS || s->kind == SEC_CHECKPOINTS)
+        return fail(err, errlen,
+                    "report %s: %s = is a filter of records: a %s = section reads trail's own "
+                    "state, not records",
+                    name, key, report_section_kind_name(s->kind));
     if (!strcmp(key, "by") && s->kind != SEC_COUNT)
         return fail(err, errlen, "report %s: by = is for count = sections, not events =", name);
     if (!strcmp(key, "order") && s->kind != SEC_EVENTS)
@@ -578,7 +609,8 @@ int trail_reports_check(const struct trail_reports *rs, char *err, size_t errlen
 {
     for (size_t i = 0; i < rs->n; i++)
         if (rs->r[i]->n_sec == 0)
-            return fail(err, errlen, "report %s (%s): no section (count = or events =)",
+            return fail(err, errlen,
+                        "report %s (%s): no section (count =, events =, sinks = or checkpoints =)",
                         rs->r[i]->name, rs->r[i]->source);
     return 0;
 }
@@ -792,7 +824,7 @@ int trail_report_describe(const struct trail_report *r, struct trail_buf *out)
         char lim[32];
         e = put(out, "\n");
         if (e == 0)
-            e = put_kv(out, s->kind == SEC_COUNT ? "count" : "events", s->title);
+            e = put_kv(out, report_section_kind_name(s->kind), s->title);
         if (e == 0 && s->range)
             e = put_kv(out, "range", s->range);
         for (size_t j = 0; e == 0 && j < s->n_params; j++)
@@ -857,8 +889,11 @@ int trail_report_json(const struct trail_report *r, struct trail_buf *out,
         if (e == 0)
             e = trail_json_string(out, s->title, strlen(s->title));
         if (e == 0)
-            e = put(out, s->kind == SEC_COUNT ? ",\"kind\":\"count\",\"range\":"
-                                              : ",\"kind\":\"events\",\"range\":");
+            e = put(out, ",\"kind\":\"");
+        if (e == 0)
+            e = put(out, report_section_kind_name(s->kind));
+        if (e == 0)
+            e = put(out, "\",\"range\":");
         if (e == 0)
             e = trail_json_string(out, range, strlen(range));
         if (e == 0)

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """report_oracle.py - the tests' own figures for a report, by brute force.
 
-    report_oracle.py --catalog FILE --now TIME REPORT_FILE ANSWER INPUT...
+    report_oracle.py --catalog FILE --now TIME [--store DIR] REPORT_FILE ANSWER INPUT...
 
 REPORT_FILE is a report definition (docs/reports.md), read here with a
 reader of its own; ANSWER is `trail report run NAME --format json --now
 TIME` of that report over a store into which INPUT (NDJSON, in the order
-stored) was imported. Each section's range is resolved here, in Python's
+stored) was imported. With --store DIR, the sinks and checkpoints sections
+are figured here from the store's own files (DIR/sinks/*.cursor and *.error,
+DIR/checkpoints, read by this script's own readers; the store's last seq is
+the number of input events); without it, those sections must be empty. Each section's range is resolved here, in Python's
 calendar, and its events selected and counted by oracle.py (docs/query.md's
 rules by a plain loop, not trail's engine). Prints one line per section
 ("ok TITLE: N events" or "FAIL TITLE: why") and a last line "ok" or "FAIL".
@@ -74,7 +77,7 @@ def read_report(path):
             continue
         k, v = (x.strip() for x in s.split("=", 1))
         last = k
-        if k in ("count", "events"):
+        if k in ("count", "events", "sinks", "checkpoints"):
             sections.append([(k, v)])
         elif sections and k not in ("title", "category", "description"):
             sections[-1].append((k, v))
@@ -87,11 +90,107 @@ def fmt(dt):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def check_section(sec, report_range, now, got, evs, catalog):
+def us_time(us):
+    return fmt(datetime.fromtimestamp(us // 1000000, tz=timezone.utc) + timedelta(microseconds=us % 1000000))
+
+
+def us_of(dt):
+    return None if dt is None else int((dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+
+
+def store_id(store):
+    """the store's id: bytes 16..31 of store.meta (docs/format.md)"""
+    with open(os.path.join(store, "store.meta"), "rb") as fh:
+        return fh.read(32)[16:32].hex()
+
+
+def want_sinks(store, last_seq, limit):
+    """the sinks section from DIR/sinks: (summary, rows) as docs/reports.md says"""
+    rows, max_lag = [], 0
+    sd = os.path.join(store, "sinks") if store else None
+    for f in sorted(os.listdir(sd)) if sd and os.path.isdir(sd) else []:
+        if not f.endswith(".cursor") or len(f) <= 7:
+            continue
+        lines = open(os.path.join(sd, f), encoding="utf-8", errors="replace").read().split("\n")
+        kv = dict(l.split(" ", 1) for l in lines if " " in l)
+        if "trail-sink-cursor/1" not in lines or "seq" not in kv:
+            continue  # not a cursor: `trail sinks` skips it too
+        name = f[:-7]
+        err = {}
+        if os.path.exists(os.path.join(sd, name + ".error")):
+            err = dict(l.rstrip("\n").split(" ", 1) for l in open(os.path.join(sd, name + ".error")) if " " in l)
+        seq = int(kv["seq"])
+        row = {"sink": name, "type": kv.get("type", ""), "cursor": seq, "lag": None,
+               "delivered": int(kv.get("delivered", 0)),
+               "updated": us_time(int(kv["time"])) if int(kv.get("time", 0)) else None,
+               "last_error": err.get("error"),
+               "last_error_time": us_time(int(err["time"])) if int(err.get("time", 0)) else None}
+        if kv.get("store", "") != store_id(store):
+            row["last_error"] = ("cursor of another store: it belongs to store %s, not this one (%s); "
+                                 "traild starts this sink afresh" % (kv.get("store") or "(none)", store_id(store)))
+        elif seq > last_seq:
+            row["last_error"] = "cursor past the end of the store"
+        else:
+            row["lag"] = last_seq - seq
+            max_lag = max(max_lag, row["lag"])
+        rows.append(row)
+    summary = {"sinks": len(rows), "max_lag": max_lag, "last_seq": last_seq}
+    return summary, rows[:limit] if limit else rows
+
+
+def want_checkpoints(store, last_seq, since, until, limit):
+    """the checkpoints section from DIR/checkpoints, by splitting its lines"""
+    lines = []
+    path = os.path.join(store, "checkpoints") if store else None
+    if path and os.path.exists(path):
+        text = open(path, encoding="utf-8").read()
+        lines = text.split("\n")[:-1]  # a last line without its newline is not a checkpoint
+    cps, bad = [], 0
+    for l in lines:
+        f = l.split(" ")
+        if len(f) != 8 or f[0] not in ("trail-checkpoint/1", "trail-checkpoint/2"):
+            bad += 1
+            continue
+        cps.append({"time": int(f[5]), "tree_size": int(f[2]), "key_id": f[6], "root": f[3]})
+    lo, hi = us_of(since), us_of(until)
+    inp = [c for c in cps if (lo is None or c["time"] >= lo) and (hi is None or c["time"] < hi)]
+    gaps = [b["time"] - a["time"] for a, b in zip(inp, inp[1:])]
+    latest = max(cps, key=lambda c: c["time"]) if cps else None
+    summary = {"checkpoints": len(inp),
+               "first_size": inp[0]["tree_size"] if inp else None,
+               "last_size": inp[-1]["tree_size"] if inp else None,
+               "longest_gap_s": max(gaps) // 1000000 if gaps else None,
+               "latest": us_time(latest["time"]) if latest else None,
+               "not_covered": max(0, last_seq - latest["tree_size"]) if latest else None,
+               "unreadable_lines": bad}
+    rows = [dict(c, time=us_time(c["time"])) for c in reversed(inp)]
+    return summary, rows[:limit] if limit else rows
+
+
+def check_state(kind, title, keys, since, until, got, store, last_seq):
+    limit = int(keys.get("limit", 10 if kind == "checkpoints" else 0))
+    if kind == "sinks":
+        summary, rows = want_sinks(store, last_seq, limit)
+    else:
+        summary, rows = want_checkpoints(store, last_seq, since, until, limit)
+    if got.get("summary") != summary:
+        return "FAIL %s: summary %s, want %s" % (title, got.get("summary"), summary)
+    if got.get("rows") != rows:
+        return "FAIL %s: rows %s, want %s" % (title, got.get("rows"), rows)
+    return "ok %s: %d %s, %d rows" % (title, summary[kind], kind, len(rows))
+
+
+def check_section(sec, report_range, now, got, evs, catalog, store=None):
     kind, title = sec[0]
     keys = dict(sec[1:])
     rng = keys.get("range", report_range)
     since, until = resolve(rng, now)
+    if kind == "sinks":
+        if got.get("title") != title or got.get("kind") != kind or got.get("range") != "now":
+            return "FAIL %s: the answer's section is %r (%s)" % (title, got.get("title"), got.get("kind"))
+        if got.get("since") is not None or got.get("until") != fmt(now):
+            return "FAIL %s: a sinks section is as of now, not %s..%s" % (title, got.get("since"), got.get("until"))
+        return check_state(kind, title, keys, None, None, got, store, len(evs))
     a = argparse.Namespace(catalog=catalog, since=fmt(since) if since else None,
                            until=fmt(until) if until else None, severity=keys.get("severity"),
                            by=keys.get("by"), event=[], where=[], text=[],
@@ -107,6 +206,8 @@ def check_section(sec, report_range, now, got, evs, catalog):
        got.get("until") != (fmt(until) if until else None):
         return "FAIL %s: range %s..%s, want %s..%s" % (title, got.get("since"), got.get("until"),
                                                        since, until)
+    if kind == "checkpoints":
+        return check_state(kind, title, keys, since, until, got, store, len(evs))
     limit = int(keys.get("limit", 100 if kind == "events" else 0))
     if kind == "events":
         a.limit = limit
@@ -145,6 +246,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--catalog", action="append", default=[])
     p.add_argument("--now", required=True)
+    p.add_argument("--store", help="the store's directory: its sinks and checkpoints")
     p.add_argument("report")
     p.add_argument("answer")
     p.add_argument("inputs", nargs="+")
@@ -157,7 +259,7 @@ def main():
     if len(got["sections"]) != len(sections):
         lines.append("FAIL %d sections, want %d" % (len(got["sections"]), len(sections)))
     for sec, g in zip(sections, got["sections"]):
-        lines.append(check_section(sec, head.get("range", "last 7d"), now, g, evs, a.catalog))
+        lines.append(check_section(sec, head.get("range", "last 7d"), now, g, evs, a.catalog, a.store))
     print("\n".join(lines))
     print("FAIL" if any(l.startswith("FAIL") for l in lines) else "ok")
 

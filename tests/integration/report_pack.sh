@@ -31,7 +31,7 @@ for now in 2026-11-18T12:00:00Z 2026-12-03T00:00:00Z; do
         "$TRAIL" report run "$name" --reports "$PACK" --store "$S" --format json --now "$now" \
             >"$WORK/$name.json"
         out="$WORK/$name.$now.oracle"
-        python3 "$(dirname "$0")/report_oracle.py" --catalog "$WORK/catalog.json" --now "$now" \
+        python3 "$(dirname "$0")/report_oracle.py" --catalog "$WORK/catalog.json" --now "$now" --store "$S" \
             "$PACK/$name.conf" "$WORK/$name.json" "$WORK/events.ndjson" >"$out"
         check_eq "$name at $now: $(grep -c '^ok ' "$out") sections as the oracle" \
             "$(tail -1 "$out")" ok || cat "$out"
