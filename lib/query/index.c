@@ -13,7 +13,9 @@
  *   live    the .open file (or, once sealed, until its .idx is there), the
  *           file offset of each record, and a builder that indexes records
  *           as a refresh finds them (up to the durable seq for a writer's
- *           handle, up to the last complete frame for a reader's).
+ *           handle, up to the last complete frame for a reader's); once a
+ *           later segment exists and every record is indexed, the builder
+ *           is replaced by its serialized .idx form (compact_live).
  * The horizon is the last seq up to which every record is indexed;
  * searches look at nothing past it, so what they answer is a consistent
  * prefix of the store.
@@ -341,6 +343,51 @@ done:
 }
 
 /*
+ * A complete live segment (a later one exists, every record indexed) in
+ * less memory: its builder, tens of MB for a full segment, serialized into
+ * the .idx form (what the sealer will write, a few hundred KB) and read as
+ * a view, beside the same frame offsets. A store left with a backlog of
+ * unsealed segments (the sealer runs at idle priority) so costs a reader
+ * the size of its indexes, not of its builders. A new iseg, so that
+ * searches that hold the old one go on with it. 0 and *ret, or -errno.
+ */
+static int compact_live(struct trail_index *ix, struct iseg *g, struct iseg **ret)
+{
+    struct iseg *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    atomic_init(&c->refs, 1);
+    c->first_seq = g->first_seq;
+    c->last_seq = g->last_seq;
+    c->complete = 1;
+    pthread_rwlock_init(&c->rw, NULL);
+    size_t n = (size_t)(g->last_seq + 1 - g->first_seq);
+    int r = 0;
+    c->fd = dup(g->fd);
+    c->offs = malloc((n ? n : 1) * sizeof(*c->offs));
+    c->lens = malloc((n ? n : 1) * sizeof(*c->lens));
+    if (c->fd < 0 || !c->offs || !c->lens) {
+        r = c->fd < 0 ? -errno : -ENOMEM;
+        goto fail;
+    }
+    c->cap_recs = n;
+    pthread_rwlock_rdlock(&g->rw);
+    memcpy(c->offs, g->offs, n * sizeof(*c->offs));
+    memcpy(c->lens, g->lens, n * sizeof(*c->lens));
+    r = qbuilder_serialize(g->b, ix->s->store_id, &c->own);
+    pthread_rwlock_unlock(&g->rw);
+    if (r == 0)
+        r = qindex_view((const uint8_t *)c->own.data, c->own.len, ix->s->store_id, &c->x);
+    if (r < 0)
+        goto fail;
+    *ret = c;
+    return 0;
+fail:
+    iseg_unref(c);
+    return r;
+}
+
+/*
  * What the segments are: the writer's own list, or for a reader the
  * directory as it is now (store_list_segments).
  */
@@ -455,6 +502,12 @@ static int refresh_locked(struct trail_index *ix)
         horizon = g->last_seq;
         if (!g->complete)
             break;
+        struct iseg *c = NULL;
+        if (g->b && compact_live(ix, g, &c) == 0) {
+            /* (kept as it is when there is no memory to compact it: it still answers) */
+            ix->segs[i] = c;
+            iseg_unref(g);
+        }
     }
     if (!ix->s->read_only && horizon > limit)
         horizon = limit;
@@ -552,7 +605,7 @@ int trail_index_stats(struct trail_index *ix, struct trail_index_stats *ret)
             st.idx_files++;
             st.idx_bytes += g->map_len;
         }
-        if (g->b)
+        if (!g->sealed)
             st.live_records += g->last_seq + 1 - g->first_seq;
     }
     pthread_mutex_unlock(&ix->lock);
