@@ -77,7 +77,8 @@
 #define STREAM_BATCH 500
 #define KEEPALIVE_MS 15000
 #define PUMP_MS      200
-#define EXPORT_CHUNK 65536 /* bytes made per read of the client */
+/* bytes made per read of the client, and the block libmicrohttpd asks for: big writes, few calls */
+#define EXPORT_CHUNK (256u << 10)
 
 static pthread_mutex_t ix_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct trail_index *qix;
@@ -830,8 +831,8 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
         trail_buf_free(&x->out);
         x->out = h;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, export_read, x, export_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_CHUNK,
+                                                                  export_read, x, export_free);
     if (!resp) {
         export_free(x);
         return MHD_NO;

@@ -76,6 +76,11 @@ struct iseg {
     uint64_t last_seq; /* indexed up to (first_seq - 1: none) */
     uint64_t *offs;    /* file offset of the frame of record first_seq + i */
     uint32_t *lens;    /* its record length */
+    /* or, compacted (compact_live): the offset of each unit's first frame, each record's
+       offset from it, and the end of the last frame; a length is the distance to the next */
+    uint64_t *ubase;
+    uint32_t *roff;
+    uint64_t end_off;
     size_t cap_recs;
     struct frame_reader fr;
     int complete; /* a later segment exists and every record here is indexed */
@@ -132,6 +137,8 @@ static void iseg_unref(struct iseg *g)
     frame_reader_free(&g->fr);
     free(g->offs);
     free(g->lens);
+    free(g->ubase);
+    free(g->roff);
     if (g->fd >= 0)
         close(g->fd);
     free(g);
@@ -362,19 +369,28 @@ static int compact_live(struct trail_index *ix, struct iseg *g, struct iseg **re
     c->complete = 1;
     pthread_rwlock_init(&c->rw, NULL);
     size_t n = (size_t)(g->last_seq + 1 - g->first_seq);
+    size_t n_units = (n + QLIVE_UNIT - 1) / QLIVE_UNIT;
     int r = 0;
     c->fd = dup(g->fd);
-    c->offs = malloc((n ? n : 1) * sizeof(*c->offs));
-    c->lens = malloc((n ? n : 1) * sizeof(*c->lens));
-    if (c->fd < 0 || !c->offs || !c->lens) {
+    c->roff = malloc((n ? n : 1) * sizeof(*c->roff));
+    c->ubase = malloc((n_units ? n_units : 1) * sizeof(*c->ubase));
+    if (c->fd < 0 || !c->roff || !c->ubase) {
         r = c->fd < 0 ? -errno : -ENOMEM;
         goto fail;
     }
-    c->cap_recs = n;
     pthread_rwlock_rdlock(&g->rw);
-    memcpy(c->offs, g->offs, n * sizeof(*c->offs));
-    memcpy(c->lens, g->lens, n * sizeof(*c->lens));
-    r = qbuilder_serialize(g->b, ix->s->store_id, &c->own);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        /* the frames follow each other (a length is the distance to the next); a unit of
+           QLIVE_UNIT records spans far less than 4 GiB */
+        if (i + 1 < n && g->offs[i] + TRAIL_FRAME_HEAD + g->lens[i] != g->offs[i + 1])
+            r = TRAIL_E_CORRUPT;
+        if (i % QLIVE_UNIT == 0)
+            c->ubase[i / QLIVE_UNIT] = g->offs[i];
+        c->roff[i] = (uint32_t)(g->offs[i] - c->ubase[i / QLIVE_UNIT]);
+    }
+    c->end_off = n ? g->offs[n - 1] + TRAIL_FRAME_HEAD + g->lens[n - 1] : 0;
+    if (r == 0)
+        r = qbuilder_serialize(g->b, ix->s->store_id, &c->own);
     pthread_rwlock_unlock(&g->rw);
     if (r == 0)
         r = qindex_view((const uint8_t *)c->own.data, c->own.len, ix->s->store_id, &c->x);
@@ -1149,6 +1165,21 @@ static void drop_unit(struct trail_results *res)
     res->have_unit = 0;
 }
 
+/* The file offset of the frame of record first_seq + i of live segment g (under g->rw). */
+static inline uint64_t rec_off(const struct iseg *g, size_t i)
+{
+    return g->roff ? g->ubase[i / QLIVE_UNIT] + g->roff[i] : g->offs[i];
+}
+
+/* Its record's length. */
+static inline uint32_t rec_len(const struct iseg *g, size_t i)
+{
+    if (!g->roff)
+        return g->lens[i];
+    uint64_t next = g->first_seq + i < g->last_seq ? rec_off(g, i + 1) : g->end_off;
+    return (uint32_t)(next - rec_off(g, i) - TRAIL_FRAME_HEAD);
+}
+
 /* Read the records of a live unit of g into res->live (one pread), frame offsets in live_offs. */
 static int load_live_unit(struct trail_results *res, struct iseg *g, const struct qunit *u)
 {
@@ -1161,10 +1192,10 @@ static int load_live_unit(struct trail_results *res, struct iseg *g, const struc
     }
     pthread_rwlock_rdlock(&g->rw);
     size_t i0 = (size_t)(u->first_seq - g->first_seq);
-    uint64_t start = g->offs[i0];
-    uint64_t end = g->offs[i0 + u->count - 1] + TRAIL_FRAME_HEAD + g->lens[i0 + u->count - 1];
+    uint64_t start = rec_off(g, i0);
+    uint64_t end = rec_off(g, i0 + u->count - 1) + TRAIL_FRAME_HEAD + rec_len(g, i0 + u->count - 1);
     for (uint32_t k = 0; k < u->count; k++)
-        res->live_offs[k] = (uint32_t)(g->offs[i0 + k] - start);
+        res->live_offs[k] = (uint32_t)(rec_off(g, i0 + k) - start);
     pthread_rwlock_unlock(&g->rw);
     res->live.len = 0;
     int r = trail_buf_reserve(&res->live, (size_t)(end - start));
@@ -1241,8 +1272,8 @@ static int live_record(struct trail_results *res, uint64_t seq, const uint8_t **
     struct iseg *g = res->g;
     pthread_rwlock_rdlock(&g->rw);
     size_t i = (size_t)(seq - g->first_seq);
-    uint64_t off = g->offs[i];
-    uint32_t l = g->lens[i];
+    uint64_t off = rec_off(g, i);
+    uint32_t l = rec_len(g, i);
     pthread_rwlock_unlock(&g->rw);
     res->live.len = 0;
     int r = trail_buf_reserve(&res->live, TRAIL_FRAME_HEAD + (size_t)l);
