@@ -55,6 +55,14 @@ size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);
 int codec_html_text(struct trail_buf *out, const char *s, size_t n);
 
 /*
+ * codec_csv_cell_tail - make out[start..len), raw text just written there,
+ * one CSV cell as trail_text_csv_cell() would have written it (escaped,
+ * quoted), in place: a writer puts a field straight into its output and
+ * makes it a cell, with no buffer of its own. 0 or -ENOMEM.
+ */
+int codec_csv_cell_tail(struct trail_buf *out, size_t start);
+
+/*
  * struct codec_nulls - the attribute keys a decoder read as null (declared
  * "not set"), so that a key given twice, as null and as a value, is a
  * duplicate. Keys are kept NUL-terminated, in a small buffer of its own

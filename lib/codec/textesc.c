@@ -36,6 +36,8 @@
 #include "codec/codec.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char hex[] = "0123456789abcdef";
 
@@ -169,38 +171,91 @@ int trail_text_flatten(struct trail_buf *out, const char *str, size_t n, const c
     return 0;
 }
 
-int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n)
+/*
+ * Make out[start..len), text already escaped, one CSV cell: quoted (with
+ * '"' doubled) when it holds ',' or '"' or would be a formula, with OWASP's
+ * "'" before a formula. In place, so that a cell costs no buffer of its own.
+ */
+static int csv_quote_tail(struct trail_buf *out, size_t start)
 {
-    struct trail_buf e = {0};
-    int r = trail_text_escape(&e, s, n, NULL, TRAIL_ESC_NL);
+    const char *e = out->data ? out->data + start : "";
+    size_t n = out->len - start, quotes = 0;
+    /* OWASP's list; TAB and CR cannot lead once escaped, but the rule is the rule */
+    int formula = n && strchr("=+-@\t\r", e[0]) != NULL;
+    int comma = memchr(e, ',', n) != NULL;
+    for (const char *q = e; (q = memchr(q, '"', n - (size_t)(q - e))); q++)
+        quotes++;
+    if (!formula && !comma && !quotes)
+        return 0;
+    size_t add = 2 + (size_t)formula + quotes;
+    int r = trail_buf_reserve(out, add);
     if (r < 0)
         return r;
-    /* OWASP's list; TAB and CR cannot lead once escaped, but the rule is the rule */
-    int formula = e.len && strchr("=+-@\t\r", e.data[0]) != NULL;
-    int quote = formula || memchr(e.data, ',', e.len) || memchr(e.data, '"', e.len);
-    size_t start = out->len;
-    if (!quote) {
-        r = trail_buf_append(out, e.data, e.len);
-    } else {
-        r = trail_buf_append(out, formula ? "\"'" : "\"", formula ? 2 : 1);
-        for (size_t i = 0; i < e.len && r == 0;) {
-            const char *q = memchr(e.data + i, '"', e.len - i);
-            size_t run = q ? (size_t)(q - e.data) + 1 - i : e.len - i;
-            r = trail_buf_append(out, e.data + i, run); /* up to and with a '"' ... */
-            if (r == 0 && q)
-                r = trail_buf_append(out, "\"", 1); /* ... which is doubled */
-            i += run;
-        }
-        if (r == 0)
-            r = trail_buf_append(out, "\"", 1);
+    /* from the end backwards: the closing quote, the runs between quotes moved whole with
+       each '"' doubled, the opening */
+    char *d = out->data + start;
+    size_t w = n + add, rd = n;
+    d[w] = '\0';
+    d[--w] = '"';
+    while (quotes--) {
+        const char *q = memrchr(d, '"', rd);
+        size_t run = rd - (size_t)(q + 1 - d);
+        w -= run;
+        memmove(d + w, q + 1, run);
+        d[--w] = '"';
+        d[--w] = '"';
+        rd = (size_t)(q - d);
     }
+    w -= rd;
+    memmove(d + w, d, rd);
+    if (formula)
+        d[--w] = '\'';
+    d[--w] = '"';
+    out->len += add;
+    return 0;
+}
+
+int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n)
+{
+    size_t start = out->len;
+    int r = trail_text_escape(out, s, n, NULL, TRAIL_ESC_NL);
+    if (r == 0)
+        r = csv_quote_tail(out, start);
     if (r < 0) {
         out->len = start;
         if (out->data)
             out->data[start] = '\0';
     }
-    trail_buf_free(&e);
     return r;
+}
+
+int codec_csv_cell_tail(struct trail_buf *out, size_t start)
+{
+    const unsigned char *t = (const unsigned char *)out->data + start;
+    size_t n = out->len - start, i = 0;
+    /* eight bytes at a time: is any below 0x20, 0x7f, or above (not plain ASCII)? */
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, t + i, 8);
+        uint64_t del = x ^ (0x7f * ones);
+        if (((x - 0x20 * ones) | x | (del - ones)) & high)
+            break;
+    }
+    while (i < n && t[i] >= 0x20 && t[i] < 0x7f)
+        i++;
+    if (i < n) {
+        /* something to escape (rare): escape a copy of the text back into place */
+        char *copy = malloc(n);
+        if (!copy)
+            return -ENOMEM;
+        memcpy(copy, t, n);
+        out->len = start;
+        int r = trail_text_csv_cell(out, copy, n);
+        free(copy);
+        return r;
+    }
+    return csv_quote_tail(out, start);
 }
 
 int codec_html_text(struct trail_buf *out, const char *s, size_t n)

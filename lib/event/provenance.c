@@ -158,6 +158,14 @@ const char *trail_event_problems(const struct trail_event *ev)
 size_t trail_event_input_text(const struct trail_event *ev, char out[80])
 {
     const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
+    size_t a = in ? strlen(in) : 0, b = strlen(ev->input_name), c = ev->input_name_len ? 1 : 0;
+    if (a + c + b < 80) {
+        /* without printf: an export writes this for every row */
+        memcpy(out, in ? in : "", a);
+        memcpy(out + a, ":", c);
+        memcpy(out + a + c, ev->input_name, b + 1);
+        return a + c + b;
+    }
     int n =
         snprintf(out, 80, "%s%s%s", in ? in : "", ev->input_name_len ? ":" : "", ev->input_name);
     return n > 0 && n < 80 ? (size_t)n : 0;

@@ -16,6 +16,7 @@
  * (tests/integration/output_safety.sh).
  */
 #include "harness.h"
+#include "codec/codec.h"
 #include "trail.h"
 
 #define EV_ID "out_safety_ev"
@@ -483,6 +484,68 @@ TEST(csv_cells_are_one_field_and_no_formula)
     ASSERT_EQ(checked, n_pieces * 30);
 }
 
+/*
+ * The cell writers quote in place (issue 19: an export writes each field
+ * straight into its output): trail_text_csv_cell and codec_csv_cell_tail
+ * must write what the rule says, done the plain way here: the escaped
+ * text, quoted with every '"' doubled when it holds ',' or '"' or starts a
+ * formula, "'" before a formula. Random strings of the characters that
+ * matter, short and past the eight bytes the plain-text check takes at once.
+ */
+TEST(csv_cells_in_place_as_the_rule)
+{
+    static const char *const alphabet[] = {
+        "a",    "Z",    " ",    ",",        "\"",           "=",
+        "+",    "-",    "@",    "'",        "\t",           "\r",
+        "\n",   "\x1b", "\x7f", "\xc3\xa5", "\xe2\x80\xa8", "\xc2\x85",
+        "\xff", "\\"};
+    struct trail_buf got = {0}, tail = {0}, esc = {0}, want = {0};
+    uint64_t rng = 19;
+    for (int round = 0; round < 20000; round++) {
+        char val[400];
+        size_t vl = 0;
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        size_t parts = (size_t)(rng >> 33) % 60;
+        for (size_t k = 0; k < parts; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            const char *a = alphabet[(rng >> 33) % (sizeof(alphabet) / sizeof(*alphabet))];
+            memcpy(val + vl, a, strlen(a));
+            vl += strlen(a);
+        }
+        trail_buf_reset(&esc);
+        trail_buf_reset(&want);
+        ASSERT_OK(trail_text_escape(&esc, val, vl, NULL, TRAIL_ESC_NL));
+        int formula = esc.len && strchr("=+-@\t\r", esc.data[0]);
+        int quote = formula || memchr(esc.data, ',', esc.len) || memchr(esc.data, '"', esc.len);
+        ASSERT_OK(trail_buf_append(&want, "x,", 2));
+        if (quote)
+            ASSERT_OK(trail_buf_append(&want, formula ? "\"'" : "\"", formula ? 2 : 1));
+        for (size_t i = 0; i < esc.len; i++) {
+            ASSERT_OK(trail_buf_append(&want, esc.data + i, 1));
+            if (quote && esc.data[i] == '"')
+                ASSERT_OK(trail_buf_append(&want, "\"", 1));
+        }
+        if (quote)
+            ASSERT_OK(trail_buf_append(&want, "\"", 1));
+        trail_buf_reset(&got);
+        ASSERT_OK(trail_buf_append(&got, "x,", 2));
+        ASSERT_OK(trail_text_csv_cell(&got, val, vl));
+        ASSERT_EQ(got.len, want.len);
+        ASSERT_MEMEQ(got.data, want.data, want.len);
+        trail_buf_reset(&tail);
+        ASSERT_OK(trail_buf_append(&tail, "x,", 2));
+        ASSERT_OK(trail_buf_append(&tail, val, vl));
+        ASSERT_OK(codec_csv_cell_tail(&tail, 2));
+        ASSERT_EQ(tail.len, want.len);
+        ASSERT_MEMEQ(tail.data, want.data, want.len);
+        ASSERT_EQ(tail.data[tail.len], '\0');
+    }
+    trail_buf_free(&got);
+    trail_buf_free(&tail);
+    trail_buf_free(&esc);
+    trail_buf_free(&want);
+}
+
 TEST_MAIN(every_encoder_one_line_one_field_round_trip, all_pieces_in_one_value,
           invalid_utf8_in_the_description, escape_and_flatten_every_byte,
-          csv_cells_are_one_field_and_no_formula)
+          csv_cells_are_one_field_and_no_formula, csv_cells_in_place_as_the_rule)
