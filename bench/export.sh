@@ -10,9 +10,10 @@
 #
 # Before the exports one /v1/count opens traild's index, and the script
 # prints the resident set then, with the segments still unsealed: the index
-# of an unsealed (.open) segment is built in memory (tens of MB for a full
-# one), and the sealer, at idle CPU priority, may not have sealed the
-# backlog that loadgen leaves on a busy machine. Then the peak is reset
+# of an unsealed (.open) segment is built in memory (a builder of tens of MB
+# while it is built, then kept in its .idx form and 4 bytes of frame offset
+# a record, ~4 MB for a full one), and the sealer, at idle CPU priority, may
+# not have sealed the backlog that loadgen leaves on a busy machine. Then the peak is reset
 # (/proc/PID/clear_refs, where allowed) before each export, so that
 # export_peak_rss_mb is what the export itself adds; peak_rss_mb is traild's
 # peak over its whole run.
