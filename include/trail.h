@@ -1908,7 +1908,9 @@ struct trail_store_opts {
     uint64_t segment_max_bytes; /* roll the active segment past this size; 64 MiB */
     int64_t segment_max_age_us; /* ... or when its first record is this old; 1 hour */
     int no_seal;                /* 1: leave rolled segments uncompressed */
-    int zstd_level;             /* sealing: default 6 (docs/BENCHMARKS.md) */
+    int zstd_level;             /* sealing: default 6 (docs/BENCHMARKS.md); lower while
+                                   a backlog of rolled segments waits (docs/store.md,
+                                   "Sealing") */
     uint32_t block_bytes;       /* sealing: raw bytes per compressed block, 1 MiB */
     uint64_t max_pending_bytes; /* appends wait while more than this is unwritten; 64 MiB */
     /*
@@ -1986,6 +1988,13 @@ struct trail_store_opts {
      */
     int (*fault)(void *arg, int op, int fd);
     void *fault_arg;
+
+    /*
+     * Sealing threads, all at idle CPU and I/O priority: the first seals
+     * every rolled segment, the others help only while two or more wait
+     * (docs/store.md, "Sealing"). 0: one per online CPU, at most 4.
+     */
+    int seal_threads;
 };
 
 /* What trail_store_open() found and did; message holds one line per action. */

@@ -108,8 +108,54 @@ int64_t store_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
-                        uint8_t group_root[TRAIL_HASH_LEN], int *ret_group_done)
+/* The node of level h, block b, when pre holds it; else NULL. */
+static const uint8_t *subtree_node(const struct store_subtrees *pre, unsigned h, uint64_t b)
+{
+    if (!pre || h >= pre->levels || b < pre->first[h] || b - pre->first[h] >= pre->count[h])
+        return NULL;
+    return h == 0 ? pre->leaves[b - pre->base] : pre->nodes[pre->at[h] + (b - pre->first[h])];
+}
+
+int store_subtrees_hash(struct store_subtrees *t, uint64_t base,
+                        const uint8_t (*leaves)[TRAIL_HASH_LEN], size_t n,
+                        uint8_t (*nodes)[TRAIL_HASH_LEN])
+{
+    size_t used = 0;
+    unsigned h;
+    t->base = base;
+    t->n = n;
+    t->leaves = leaves;
+    t->nodes = nodes;
+    t->first[0] = base;
+    t->count[0] = n;
+    t->at[0] = 0;
+    t->levels = 1;
+    for (h = 1; h < 63; h++) {
+        uint64_t size = (uint64_t)1 << h;
+        /* whole blocks only: from the first aligned start at or after base to the last end */
+        uint64_t first = base / size + (base % size != 0), end = (base + n) / size;
+        if (end <= first)
+            break;
+        t->first[h] = first;
+        t->count[h] = (size_t)(end - first);
+        t->at[h] = used;
+        t->levels = h + 1;
+        for (uint64_t b = first; b < end; b++) {
+            /* both children are whole blocks of the level below, inside the leaves */
+            int r = trail_hash_node(subtree_node(t, h - 1, 2 * b),
+                                    subtree_node(t, h - 1, 2 * b + 1), nodes[used]);
+            if (r < 0)
+                return r;
+            used++;
+        }
+    }
+    TRAIL_ASSERT(n == 0 || used < n);
+    return 0;
+}
+
+int store_frontier_push_pre(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
+                            const struct store_subtrees *pre, uint8_t group_root[TRAIL_HASH_LEN],
+                            int *ret_group_done)
 {
     /* frontier_append's merge, watching for the 8th merge: that hash is the
        root of the 256-leaf group just completed (no extra hashing) */
@@ -118,9 +164,16 @@ int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_
     memcpy(carry, leaf, TRAIL_HASH_LEN);
     *ret_group_done = 0;
     while (f->size & ((uint64_t)1 << k)) {
-        int r = trail_hash_node(f->nodes[k], carry, carry);
-        if (r < 0)
-            return r;
+        /* merging k times made the level-k block of leaf number size; this makes
+           its parent, which pre has when all of its leaves are pre's */
+        const uint8_t *node = subtree_node(pre, k + 1, f->size >> (k + 1));
+        if (node) {
+            memcpy(carry, node, TRAIL_HASH_LEN);
+        } else {
+            int r = trail_hash_node(f->nodes[k], carry, carry);
+            if (r < 0)
+                return r;
+        }
         k++;
         if (k == 8) {
             memcpy(group_root, carry, TRAIL_HASH_LEN);
@@ -134,7 +187,11 @@ int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_
     return 0;
 }
 
-/* ---- the segment list ---- */
+int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
+                        uint8_t group_root[TRAIL_HASH_LEN], int *ret_group_done)
+{
+    return store_frontier_push_pre(f, leaf, NULL, group_root, ret_group_done);
+}
 
 int store_segs_copy(struct trail_store *s, struct seg **ret, size_t *ret_n)
 {
@@ -219,7 +276,9 @@ struct scratch {
     uint8_t (*leaves)[TRAIL_HASH_LEN];
     size_t cap_leaves;
     size_t *lens;
-    struct trail_event **keep; /* the batch without its duplicates (cap_leaves of them) */
+    struct trail_event **keep;        /* the batch without its duplicates (cap_leaves of them) */
+    uint8_t (*nodes)[TRAIL_HASH_LEN]; /* the batch's inner tree nodes (cap_leaves of them) */
+    struct store_subtrees sub;
 };
 
 static pthread_key_t scratch_key;
@@ -235,6 +294,7 @@ static void scratch_free(void *p)
     free(sc->leaves);
     free(sc->lens);
     free(sc->keep);
+    free(sc->nodes);
     free(sc);
 }
 
@@ -277,6 +337,10 @@ static struct scratch *scratch_get(size_t bytes, size_t n)
         if (!keep)
             return NULL;
         sc->keep = keep;
+        uint8_t(*nodes)[TRAIL_HASH_LEN] = realloc(sc->nodes, cap * TRAIL_HASH_LEN);
+        if (!nodes)
+            return NULL;
+        sc->nodes = nodes;
         sc->cap_leaves = cap;
     }
     return sc;
@@ -297,11 +361,15 @@ static void go_fatal(struct trail_store *s, int r)
 }
 
 /*
- * An append in two steps. Under the lock, the batch gets its seqs. Without
- * the lock, it is encoded, checksummed and leaf-hashed (the costly part, so
- * appending threads do it in parallel). Under the lock again and in seq
- * order (each call waits for the one before it), the leaves extend the
- * chain and the tree and the frames are copied into the current batch.
+ * An append in steps. Under the lock, the batch gets its seqs. Without
+ * the lock, it is encoded, checksummed and leaf-hashed, and the tree nodes
+ * over its own leaves are hashed (the costly part, so appending threads do
+ * it in parallel: with batches of 256 that is all but ~1 node hash of the
+ * tree's ~1 an event). Under the lock again and in seq order (each call
+ * waits for the one before it), the leaves extend the chain (one hash an
+ * event, the one hash that must be serial) and the tree (lookups, and the
+ * nodes that join the batch to what came before), and the frames are
+ * copied into the current batch.
  */
 /*
  * Step 1's duplicates (the lock held): events whose producer uuid the store
@@ -419,6 +487,14 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
         sc->lens[i] = len;
         off += TRAIL_FRAME_HEAD + len;
     }
+    /*
+     * The tree's inner nodes over this batch's own leaves are known now: hash
+     * them here, beside the other appenders, so that the turn below only
+     * hashes the few nodes that join this batch to the ones before it.
+     */
+    if (r == 0)
+        r = store_subtrees_hash(&sc->sub, first - 1, (const uint8_t(*)[TRAIL_HASH_LEN])sc->leaves,
+                                n, sc->nodes);
 
     /* 3: in seq order, chain and tree, copy into the batch */
     pthread_mutex_lock(&s->lock);
@@ -461,8 +537,8 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
         }
         int group_done;
         if ((r = hash_chain(lv->chain, sc->leaves[i], lv->chain)) < 0 ||
-            (r = store_frontier_push(&lv->frontier, sc->leaves[i], b->groups[b->n_groups],
-                                     &group_done)) < 0) {
+            (r = store_frontier_push_pre(&lv->frontier, sc->leaves[i], &sc->sub,
+                                         b->groups[b->n_groups], &group_done)) < 0) {
             go_fatal(s, r);
             goto done;
         }

@@ -36,6 +36,8 @@ size_t store_dedup_count(const struct store_dedup *d);
 
 /* ---- the store ---- */
 
+#define STORE_SEALERS_MAX 4
+
 struct seg {
     uint64_t first_seq;
     uint64_t last_seq;          /* first_seq - 1 when empty */
@@ -45,6 +47,7 @@ struct seg {
     int64_t min_time, max_time; /* INT64_MAX/INT64_MIN when unknown or empty */
     int64_t created_us;
     int damaged; /* a sealed file whose header, index or trailer is damaged (known damage) */
+    int sealing; /* a sealer thread has taken it (rolled, not sealed yet) */
 };
 
 /* A run of appended frames waiting for the flusher. */
@@ -143,11 +146,12 @@ struct trail_store {
 
     pthread_mutex_t seal_lock;
     pthread_cond_t seal_cv;
-    pthread_t sealer;
-    int sealer_started;
+    pthread_t sealers[STORE_SEALERS_MAX];
+    int n_sealers;       /* started */
+    unsigned sealer_ids; /* the next sealer thread's number (atomic) */
     int seal_stop;
-    int seal_kick;
-    int seal_backlog; /* rolled segments not sealed yet (seg_lock; read atomically) */
+    uint64_t seal_gen; /* bumped for each kick: every sealer looks again */
+    int seal_backlog;  /* rolled segments not sealed yet (seg_lock; read atomically) */
     int seal_error;
 
     pthread_mutex_t purge_lock; /* one purge at a time */
@@ -241,6 +245,42 @@ void store_report(struct trail_store_report *rep, const char *fmt, ...)
 /* store_frontier_push - append a leaf to f; when a 256-leaf group completes, its root. */
 int store_frontier_push(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
                         uint8_t group_root[TRAIL_HASH_LEN], int *ret_group_done);
+
+/*
+ * The inner tree nodes wholly inside one append's leaves, hashed by the
+ * appending thread before it takes its turn (store.c), so that the single
+ * writer's turn only looks them up. Leaves are numbered from 0 (seq - 1);
+ * level h's block b covers leaves [b * 2^h, (b + 1) * 2^h). Level 0 is the
+ * leaves themselves, levels 1.. are in nodes[] (at most n - 1 of them).
+ */
+struct store_subtrees {
+    uint64_t base; /* the first leaf's number */
+    size_t n;      /* leaves */
+    unsigned levels;
+    const uint8_t (*leaves)[TRAIL_HASH_LEN];
+    uint8_t (*nodes)[TRAIL_HASH_LEN];
+    uint64_t first[64]; /* level h: its first whole block */
+    size_t count[64];   /* level h: whole blocks */
+    size_t at[64];      /* level h >= 1: where its nodes start in nodes[] */
+};
+
+/*
+ * store_subtrees_hash - hash every node of the tree whose leaves all lie in
+ * leaves[0..n), the leaves from number base on, into nodes (room for n).
+ * t keeps pointers to both arrays. 0 or the hash's error.
+ */
+int store_subtrees_hash(struct store_subtrees *t, uint64_t base,
+                        const uint8_t (*leaves)[TRAIL_HASH_LEN], size_t n,
+                        uint8_t (*nodes)[TRAIL_HASH_LEN]);
+
+/*
+ * store_frontier_push_pre - store_frontier_push, taking each merged node
+ * from pre (NULL: none) where pre has it instead of hashing it. The same
+ * result either way.
+ */
+int store_frontier_push_pre(struct trail_frontier *f, const uint8_t leaf[TRAIL_HASH_LEN],
+                            const struct store_subtrees *pre, uint8_t group_root[TRAIL_HASH_LEN],
+                            int *ret_group_done);
 /* store_fault - run the test hook for op on fd; 0 or the -errno it asks for. */
 int store_fault(const struct trail_store *s, int op, int fd);
 /* store_fsync_dir - fsync DIR. */
@@ -272,6 +312,9 @@ int store_batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t grou
 void store_batch_free(struct batch *b);
 void *store_flusher_main(void *arg);
 void *store_sealer_main(void *arg);
+/* store_seal_level - the zstd level for a segment while waiting rolled segments wait
+ * (store_seal.c). */
+int store_seal_level(int configured, int waiting);
 
 /*
  * Checkpoints the store writes (lib/store/store_checkpoint.c): open loads the key

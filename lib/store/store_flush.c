@@ -222,8 +222,8 @@ static void segs_after_flush(struct trail_store *s, const struct batch *b, const
     pthread_mutex_unlock(&s->seg_lock);
     if (kick && !s->o.no_seal) {
         pthread_mutex_lock(&s->seal_lock);
-        s->seal_kick = 1;
-        pthread_cond_signal(&s->seal_cv);
+        s->seal_gen++;
+        pthread_cond_broadcast(&s->seal_cv);
         pthread_mutex_unlock(&s->seal_lock);
     }
 }

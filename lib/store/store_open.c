@@ -38,6 +38,12 @@ static void opts_defaults(struct trail_store_opts *o)
         o->segment_max_age_us = 3600LL * 1000000;
     if (!o->zstd_level)
         o->zstd_level = DEFAULT_LEVEL;
+    if (o->seal_threads <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        o->seal_threads = cpus > 0 ? (int)cpus : 1;
+    }
+    if (o->seal_threads > STORE_SEALERS_MAX)
+        o->seal_threads = STORE_SEALERS_MAX;
     if (!o->block_bytes)
         o->block_bytes = 1u << 20;
     if (!o->max_pending_bytes)
@@ -400,14 +406,19 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         if (!s->o.no_seal) {
             for (size_t i = 0; i + 1 < s->n_segs; i++) /* left unsealed by the last run */
                 s->seal_backlog += !s->segs[i].sealed;
-            if (pthread_create(&s->sealer, NULL, store_sealer_main, s) != 0) {
-                r = -EAGAIN;
-                goto fail;
+            for (int i = 0; i < s->o.seal_threads; i++) {
+                if (pthread_create(&s->sealers[i], NULL, store_sealer_main, s) != 0) {
+                    if (i == 0) {
+                        r = -EAGAIN;
+                        goto fail;
+                    }
+                    break; /* fewer helpers: sealing is only slower */
+                }
+                s->n_sealers = i + 1;
             }
-            s->sealer_started = 1;
             pthread_mutex_lock(&s->seal_lock);
-            s->seal_kick = 1; /* segments left unsealed by an earlier run */
-            pthread_cond_signal(&s->seal_cv);
+            s->seal_gen++; /* segments left unsealed by an earlier run */
+            pthread_cond_broadcast(&s->seal_cv);
             pthread_mutex_unlock(&s->seal_lock);
         }
     }
@@ -444,12 +455,13 @@ int trail_store_close(struct trail_store *s)
         pthread_cond_broadcast(&s->durable_cv);
         pthread_mutex_unlock(&s->lock);
     }
-    if (s->sealer_started) {
+    if (s->n_sealers) {
         pthread_mutex_lock(&s->seal_lock);
         s->seal_stop = 1;
-        pthread_cond_signal(&s->seal_cv);
+        pthread_cond_broadcast(&s->seal_cv);
         pthread_mutex_unlock(&s->seal_lock);
-        pthread_join(s->sealer, NULL);
+        for (int i = 0; i < s->n_sealers; i++)
+            pthread_join(s->sealers[i], NULL);
     }
     if (s->roots_fd >= 0 && !s->read_only && s->roots_written != s->roots_synced)
         fsync(s->roots_fd);

@@ -1,8 +1,12 @@
 /*
- * store_seal.c - the sealer thread: a rolled .open segment becomes a
- * compressed, indexed .seg file in the background, at idle I/O priority;
- * the .open file goes once the .seg is on disk, and the index (lib/query,
- * through the hooks registered here) hears of each sealed segment.
+ * store_seal.c - the sealer threads: a rolled .open segment becomes a
+ * compressed, indexed .seg file in the background, at idle CPU and I/O
+ * priority; the .open file goes once the .seg is on disk, and the index
+ * (lib/query, through the hooks registered here) hears of each sealed
+ * segment. Each segment is sealed by one thread on its own (it needs only
+ * its own file and the next segment's header), so the helpers that join
+ * when a backlog builds seal the next segments beside the first; they may
+ * finish out of order, which readers and recovery take segment by segment.
  *
  * Not here: the .seg format (segment.c), rolling (store.c), recovering a
  * seal a crash interrupted (store_recover.c).
@@ -46,7 +50,7 @@ static void index_hook_sweep(struct trail_store *s)
 
 /* ---- the sealer ---- */
 
-static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_first)
+static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_first, int level)
 {
     char open_path[4200], tmp_path[4200], seg_path[4200];
     struct seg_sealed ss = {0};
@@ -84,7 +88,7 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
         r = -errno;
         goto out;
     }
-    r = seg_seal(src, &h, g->data_end, dst, s->o.block_bytes, s->o.zstd_level, &ss);
+    r = seg_seal(src, &h, g->data_end, dst, s->o.block_bytes, level, &ss);
     if (r < 0)
         goto out;
     if (ss.last_seq != g->last_seq) {
@@ -100,6 +104,7 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
     long i = store_segs_find(s, g->first_seq);
     if (i >= 0 && s->segs[i].first_seq == g->first_seq) {
         s->segs[i].sealed = 1;
+        s->segs[i].sealing = 0;
         s->segs[i].bytes = ss.file_size;
         if (s->seal_backlog > 0)
             __atomic_store_n(&s->seal_backlog, s->seal_backlog - 1, __ATOMIC_RELAXED);
@@ -125,7 +130,8 @@ out:
  * its reads and writes go to the disk when nothing else waits for it (the
  * idle I/O class, where the I/O scheduler has classes), so that it never
  * slows appends, their syncs or the daemon's inputs. Under a sustained peak
- * open segments wait and are sealed when the rate drops.
+ * open segments wait; the helpers and the lower levels below let the idle
+ * time there is catch up with them.
  */
 static void seal_at_idle_priority(void)
 {
@@ -136,38 +142,92 @@ static void seal_at_idle_priority(void)
     syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, gettid(), IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
 }
 
+/*
+ * The zstd level for the next segment, from the rolled segments waiting
+ * (this one included). While the sealers keep up (one or two waiting:
+ * a segment sealing, the next rolled) every segment gets the configured
+ * level. A longer queue means ingest outruns the idle CPU time: a lower
+ * level compresses the same segment several times faster for a few bytes
+ * an event more (docs/BENCHMARKS.md, "Sealing under a sustained peak"), so
+ * that the backlog, and the unsealed bytes on disk, stop growing and the
+ * segments are still in the page cache when they are read (the flusher
+ * drops them past KEEP_CACHED_BYTES of backlog, store_flush.c).
+ */
+int store_seal_level(int configured, int waiting)
+{
+    int level = configured;
+    if (waiting >= 6 && level > 1)
+        level = 1;
+    else if (waiting >= 3 && level > 3)
+        level = 3;
+    return level;
+}
+
+/*
+ * Take the oldest rolled segment no sealer has (seg_lock held): 1 and the job,
+ * or 0. A helper (me > 0) takes one only while two or more wait, so that at
+ * a low rate one thread seals in order as before.
+ */
+static int claim(struct trail_store *s, unsigned me, struct seg *ret_job, uint64_t *ret_next_first,
+                 int *ret_waiting)
+{
+    int waiting = 0;
+    long found = -1;
+    for (size_t i = 0; i + 1 < s->n_segs; i++) {
+        if (s->segs[i].sealed)
+            continue;
+        waiting++;
+        if (found < 0 && !s->segs[i].sealing)
+            found = (long)i;
+    }
+    if (found < 0 || (me > 0 && waiting < 2))
+        return 0;
+    s->segs[found].sealing = 1;
+    *ret_job = s->segs[found];
+    *ret_next_first = s->segs[found + 1].first_seq;
+    *ret_waiting = waiting;
+    return 1;
+}
+
+/* Give a job back after a failed seal, so that a later kick tries it again. */
+static void unclaim(struct trail_store *s, uint64_t first_seq)
+{
+    pthread_mutex_lock(&s->seg_lock);
+    long i = store_segs_find(s, first_seq);
+    if (i >= 0 && s->segs[i].first_seq == first_seq)
+        s->segs[i].sealing = 0;
+    pthread_mutex_unlock(&s->seg_lock);
+}
+
 void *store_sealer_main(void *arg)
 {
     struct trail_store *s = arg;
+    unsigned me = __atomic_fetch_add(&s->sealer_ids, 1, __ATOMIC_RELAXED);
+    uint64_t seen = 0;
     int swept = 0;
     seal_at_idle_priority();
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {
-        while (!s->seal_stop && !s->seal_kick)
+        while (!s->seal_stop && s->seal_gen == seen)
             pthread_cond_wait(&s->seal_cv, &s->seal_lock);
         if (s->seal_stop)
             break;
-        s->seal_kick = 0;
+        seen = s->seal_gen;
         pthread_mutex_unlock(&s->seal_lock);
         for (;;) {
             struct seg job;
             uint64_t next_first = 0;
-            int found = 0;
+            int waiting = 0;
             pthread_mutex_lock(&s->seg_lock);
-            for (size_t i = 0; i + 1 < s->n_segs; i++) {
-                if (!s->segs[i].sealed) {
-                    job = s->segs[i];
-                    next_first = s->segs[i + 1].first_seq;
-                    found = 1;
-                    break;
-                }
-            }
+            int found = claim(s, me, &job, &next_first, &waiting);
             pthread_mutex_unlock(&s->seg_lock);
             if (!found)
                 break;
-            int r = seal_one(s, &job, next_first);
+            int r = seal_one(s, &job, next_first, store_seal_level(s->o.zstd_level, waiting));
             if (r == 0)
                 index_hook_sealed(s, job.first_seq); /* its .idx (lib/query/index_file.c) */
+            else
+                unclaim(s, job.first_seq);
             pthread_mutex_lock(&s->seal_lock);
             s->seal_error = r;
             int stop = s->seal_stop || r < 0;
@@ -175,7 +235,7 @@ void *store_sealer_main(void *arg)
             if (stop)
                 break;
         }
-        if (!swept) {
+        if (me == 0 && !swept) {
             index_hook_sweep(s); /* once: the .idx files a crash or an older version left out */
             swept = 1;
         }
