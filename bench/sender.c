@@ -8,7 +8,7 @@
  *
  *   sender tcp   --connect HOST:PORT --input FILE [--conns N] [--framing octet|lf]
  *                [--loops K] [--watch-file PATH | --watch-metric HOST:PORT NAME]
- *                [--expect N] [--stall-ms MS] [--max-secs S]
+ *                [--expect N] [--stall-ms MS] [--max-secs S] [--rate R --duration S]
  *   sender http  --connect HOST:PORT --input FILE [--conns N] [--batch B]
  *                [--rate EVENTS_PER_S] [--duration S] [--path /v1/events] [--max-secs S]
  *   sender drain --listen HOST:PORT [--conns N]
@@ -41,6 +41,7 @@ static const char usage_text[] =
     "usage: sender tcp   --connect HOST:PORT --input FILE [--conns N] [--framing octet|lf]\n"
     "                    [--loops K] [--watch-file PATH | --watch-metric HOST:PORT NAME]\n"
     "                    [--expect N] [--stall-ms MS] [--max-secs S]\n"
+    "                    [--rate MSGS_PER_S --duration S]\n"
     "       sender http  --connect HOST:PORT --input FILE [--conns N] [--batch B]\n"
     "                    [--rate EVENTS_PER_S] [--duration S] [--path /v1/events]\n"
     "                    [--max-secs S]\n"
@@ -52,7 +53,9 @@ static const char usage_text[] =
     "       --watch-metric polls a Prometheus /metrics line NAME (label set\n"
     "       included, e.g. 'trail_events_in_total{input=\"syslog_tcp\"}'), until it\n"
     "       has grown by --expect or stops moving for --stall-ms (default 1500); the\n"
-    "       time of its last change is the server's finish time.\n"
+    "       time of its last change is the server's finish time. With --rate the\n"
+    "       connections pace themselves to that total (messages/s) and go round\n"
+    "       their slices until --duration S is over.\n"
     "http   POST the NDJSON lines of FILE in batches of B (default 1000) on N\n"
     "       keep-alive connections, one request in flight on each. With --rate the\n"
     "       connections pace themselves to that total; with --duration they go\n"
@@ -202,6 +205,35 @@ static int out_of_time(void)
     return opt_max_secs > 0 && now_s() - t_start > opt_max_secs;
 }
 
+/*
+ * --rate: this connection's share of the rate, sent every 5 ms as what is
+ * due by then, round and round its slice until --duration (or --max-secs)
+ * is over. Returns the messages sent.
+ */
+static uint64_t paced(int fd, struct slice *s)
+{
+    double per_s = opt_rate / opt_conns, t0 = now_s();
+    uint64_t sent = 0;
+    size_t m = 0;
+    while (!out_of_time() && (opt_duration <= 0 || now_s() - t0 < opt_duration)) {
+        uint64_t due = (uint64_t)((now_s() - t0) * per_s);
+        while (sent < due) {
+            size_t end = m;
+            while (end < s->n_msgs && sent + (end - m) < due && s->at[end] - s->at[m] < (4u << 20))
+                end++;
+            if (write_all(fd, s->data + s->at[m], s->at[end] - s->at[m]) < 0) {
+                __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+                return sent;
+            }
+            sent += end - m;
+            s->bytes += s->at[end] - s->at[m];
+            m = end == s->n_msgs ? 0 : end;
+        }
+        sleep_until(now_s() + 0.005);
+    }
+    return sent;
+}
+
 static void *tcp_sender(void *arg)
 {
     struct slice *s = arg;
@@ -213,6 +245,11 @@ static void *tcp_sender(void *arg)
     }
     /* whole messages in pieces of about 4 MiB, so that --max-secs can stop between them */
     uint64_t sent = 0;
+    if (opt_rate > 0) {
+        s->sent = paced(fd, s);
+        close(fd);
+        return NULL;
+    }
     for (int k = 0; k < opt_loops && !out_of_time(); k++) {
         for (size_t m = 0; m < s->n_msgs && !out_of_time();) {
             size_t end = m;
