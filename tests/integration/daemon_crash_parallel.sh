@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# daemon_crash_parallel.sh - kill -9 traild while its input threads hash in
+# parallel: four HTTP threads taking NDJSON batches of 500 (each thread
+# hashes its batch's leaves and the tree nodes over them before its turn on
+# the store) and two syslog TCP loops taking a stream. Two rounds of
+# start, load, kill -9. After each:
+# every event whose request got its success answer is in the store with the
+# seq the answer gave, the seqs are gapless, and `trail verify` finds
+# nothing; at the end traild opens the store, takes an event and stops
+# cleanly, and the store verifies again.
+#
+# Not here: one HTTP thread killed once (daemon_crash.sh), the store's own
+# kill -9 rounds (unit/test_store_crash).
+source "$(dirname "$0")/daemon_common.bash"
+
+HPORT=$(free_port)
+SPORT=$(free_port)
+URL=http://127.0.0.1:$HPORT
+CONF=$WORK/traild.conf
+cat >"$CONF" <<EOF
+[store]
+path = $WORK/store
+fsync = always
+[listen]
+http = 127.0.0.1:$HPORT
+http_threads = 4
+syslog_udp = off
+syslog_tcp = 127.0.0.1:$SPORT
+syslog_threads = 2
+[event acme_badge_swiped]
+severity = NOTICE
+description = A badge was swiped at a door.
+schema = duser:string:required:indexed, door:string
+EOF
+
+# the syslog load: generator events, octet-counted, sent twice on one connection
+# per sender (4,000 events: enough to overlap the HTTP batches, few enough that
+# dumping and verifying the store stay quick), or until the server goes away
+"$TRAIL_BIN/trail" loadgen -n 2000 -d 1 --format syslog >"$WORK/stream.syslog"
+cat >"$WORK/syslog_sender.py" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+lines = [l.rstrip(b"\n") for l in open(sys.argv[2], "rb")]
+data = b"".join(b"%d %s" % (len(l), l) for l in lines)
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for _ in range(2):
+        s.sendall(data)
+    s.close()
+except Exception:
+    pass
+PY
+
+# HTTP clients: NDJSON batches of 500 until the server goes away; each writes
+# "duser seq" for every event of every answer 200 it got
+cat >"$WORK/client.py" <<'PY'
+import http.client, json, sys
+port, name, out = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "w")
+n = 0
+try:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    while True:
+        users = ["%s-%d" % (name, n + i) for i in range(500)]
+        body = "".join(json.dumps({"id": "acme_badge_swiped", "attrs": {"duser": u}}) + "\n"
+                       for u in users)
+        conn.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.status == 200:
+            res = json.loads(data)["results"]
+            for u, r in zip(users, res):
+                out.write("%s %d\n" % (u, r["seq"]))
+            out.flush()
+        n += 500
+except Exception:
+    pass
+PY
+
+# acked_all: every acknowledgement so far, "duser seq", sorted
+acked_all() {
+    cat "$WORK"/acked.* 2>/dev/null | sort
+}
+
+for round in 1 2; do
+    start_traild "$CONF" "$WORK/traild.$round.log" || exit 1
+    before=$(acked_all | wc -l)
+    pids=""
+    for c in 1 2 3 4; do
+        python3 "$WORK/client.py" "$HPORT" "r${round}c$c" "$WORK/acked.$round.$c" &
+        pids="$pids $!"
+    done
+    for c in 1 2; do
+        python3 "$WORK/syslog_sender.py" "$SPORT" "$WORK/stream.syslog" &
+        pids="$pids $!"
+    done
+    EXTRA_PIDS=$pids
+    # kill once this round has 3 batches acknowledged (at most 60 s): the clients'
+    # next batches are then being hashed on the HTTP threads
+    check "round $round: batches acknowledged before the kill" \
+        wait_for 60 sh -c "test \$(cat '$WORK'/acked.$round.* 2>/dev/null | wc -l) -ge 1500"
+    kill -9 "$TRAILD_PID"
+    wait "$TRAILD_PID" 2>/dev/null
+    TRAILD_PID=""
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    EXTRA_PIDS=""
+    acked_all >"$WORK/acked"
+    check "round $round: more acknowledged than before" test "$(wc -l <"$WORK/acked")" -gt "$before"
+
+    store_dump "$WORK/store" >"$WORK/dump.ndjson"
+    python3 - "$WORK/dump.ndjson" >"$WORK/stored" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    ev = json.loads(line)
+    if ev["id"] == "acme_badge_swiped":
+        print(ev["attrs"]["duser"], ev["seq"])
+PY
+    sort -o "$WORK/stored" "$WORK/stored"
+    check_eq "round $round: every acknowledged event is stored with its seq" \
+        "$(comm -23 "$WORK/acked" "$WORK/stored" | wc -l)" 0
+    comm -23 "$WORK/acked" "$WORK/stored" | head -3
+    check "round $round: seqs are gapless" python3 -c "
+import json, sys
+seqs = [json.loads(l)['seq'] for l in open('$WORK/dump.ndjson')]
+sys.exit(0 if seqs == list(range(1, len(seqs) + 1)) else 1)"
+    check "round $round: syslog events were stored beside the HTTP ones" \
+        grep -q -m1 -v acme_badge_swiped "$WORK/dump.ndjson"
+    "$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.$round.out" 2>&1
+    check_eq "round $round: the store verifies after kill -9" "$?" 0
+done
+
+# traild opens the store again (recovery) and goes on where it stopped
+start_traild "$CONF" "$WORK/traild.after.log" || exit 1
+printf '%s' '{"id":"acme_badge_swiped","attrs":{"duser":"after"}}' >"$WORK/after.json"
+http_post "$URL/v1/events" "$WORK/after.json" >/dev/null
+check_eq "after the crashes: accepted" "$(cat "$WORK/http.code")" 200
+stop_traild TERM
+check_eq "after the crashes: clean stop" "$STOP_STATUS" 0
+store_dump "$WORK/store" >"$WORK/dump2.ndjson"
+check_grep "after the crashes: the new event is stored" '"duser":"after"' "$WORK/dump2.ndjson"
+"$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.after.out" 2>&1
+check_eq "the store verifies after recovery and a clean stop" "$?" 0
+finish
