@@ -1,6 +1,8 @@
 /*
- * store.c - the store's engine room: appends with group commit (encoded,
- * chained and hashed into the current batch under the lock), rolling to a
+ * store.c - the store's engine room: appends with group commit (encoded and
+ * hashed on the appending thread, chained and copied into the current batch
+ * under the lock, in seq order), the tree nodes an append hashes over its
+ * own leaves (store_subtrees), rolling to a
  * new segment, durability waits and tickets, the segment list, the state
  * and statistics readers see, and the small I/O helpers the other parts
  * share (writes and syncs through the test hook, the monotonic clock).
@@ -17,8 +19,9 @@
  * (store_dedup.c).
  *
  * Concurrency. One mutex (s->lock) covers the append path: an append call
- * encodes, hashes and copies its whole batch into the current batch buffer
- * under it, once per call. The flusher swaps that buffer for an empty one
+ * takes its seqs under it, encodes and hashes its batch without it, and
+ * chains and copies the batch into the current batch buffer under it again,
+ * in seq order (trail_store_append). The flusher swaps that buffer for an empty one
  * under the lock, then writes and syncs it without the lock, and publishes
  * the new durable seq under the lock again; waiters sleep on durable_cv.
  * With the ALWAYS policy the flusher writes as soon as something is there,
