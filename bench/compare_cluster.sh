@@ -24,12 +24,13 @@ source "$here/lib.sh"
 
 usage() {
     cat <<EOF
-usage: bench/compare_cluster.sh [--events N] [--runs R]
+usage: bench/compare_cluster.sh [--events N] [--runs R] [--batch B]
 
 N generator events over 30 days (default 10000000) delivered by traild into a
 replicated ClickHouse cluster, against ClickHouse's own bulk load of the same
 rows, and the six bench_query questions through --clickhouse beside --store
-(median of R runs, default 5).
+(median of R runs, default 5). B is the sink's batch_events (default 100000,
+its largest: every INSERT through the Distributed table waits for the shard).
 
 Needs clickhouse-server, java and Debian's zookeeper (scripts/install-deps.sh
 test). Environment: TRAIL_BIN (build directory, default build/), BENCH_KEEP=1
@@ -39,10 +40,12 @@ EOF
 
 events=10000000
 runs=5
+batch=100000
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
@@ -83,18 +86,20 @@ url = $(ch_url 1)
 cluster = trail_cluster
 database = audit
 table = events
+batch_events = $batch
 timeout_ms = 60000
 EOF
 cursor() { sed -n 's/^seq //p' "$WORK/store/sinks/ch.cursor" 2>/dev/null; }
 t0=$(date +%s.%N)
 start_traild "$WORK/traild.conf" "$WORK/traild.log" || exit 1
-until [ "$(cursor)" = "$last" ]; do
+until [ "$(cursor)" -ge "$last" ] 2>/dev/null; do
     kill -0 "$TRAILD_PID" 2>/dev/null || { echo "traild exited"; tail "$WORK/traild.log"; exit 1; }
     sleep 0.2
 done
 t1=$(date +%s.%N)
 rss=$(rss_peak "$TRAILD_PID")
 stop_traild
+last=$(cursor) # with traild's own records (its start, a checkpoint), all delivered
 # both replicas hold every event once (the replica that was not written fetches the parts)
 for n in 1 2; do
     for _ in $(seq 1 600); do
@@ -115,9 +120,10 @@ echo "delivery: $last events in $deliver_s s ($deliver_rate events/s; on both re
 ddl=$(chq 1 "SHOW CREATE TABLE audit.events_local FORMAT TSVRaw")
 ddl=${ddl//audit.events_local/audit.bulk_local ON CLUSTER trail_cluster}
 ddl=${ddl//\/audit_events/\/audit_bulk}
-chq 1 "$ddl" >/dev/null
-chq 1 "CREATE TABLE audit.bulk ON CLUSTER trail_cluster AS audit.bulk_local
-    ENGINE = Distributed(trail_cluster, audit, bulk_local, rand())" >/dev/null
+say() { [[ "$2" != *Exception* ]] || echo "$1: $2"; }
+say "bulk table" "$(chq 1 "$ddl")"
+say "bulk table" "$(chq 1 "CREATE TABLE audit.bulk ON CLUSTER trail_cluster AS audit.bulk_local
+    ENGINE = Distributed(trail_cluster, audit, bulk_local, rand())")"
 chq 1 "SELECT * FROM audit.events_local FORMAT JSONEachRow" >"$WORK/rows.json"
 t0=$(date +%s.%N)
 curl -sS --fail-with-body -H "Expect:" -X POST -T "$WORK/rows.json" \
@@ -125,26 +131,26 @@ curl -sS --fail-with-body -H "Expect:" -X POST -T "$WORK/rows.json" \
 t1=$(date +%s.%N)
 bulk_n=$(chq 1 "SELECT count() FROM audit.bulk_local")
 bulk_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-bulk_rate=$(awk -v n="$bulk_n" -v s="$bulk_s" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+bulk_rate=$(awk -v n="$bulk_n" -v s="$bulk_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
 echo "bulk: $bulk_n rows ($(du -h "$WORK/rows.json" | cut -f1) of JSONEachRow) in $bulk_s s ($bulk_rate rows/s)"
 rm -f "$WORK/rows.json"
 
 # ---- the six questions ----
 # the values, as bench_query picks them: a user and a trace id from the
 # first events, a surname and a trace id's word from the middle
-pick() { # SEQ ATTR
-    "$TRAIL" query --store "$WORK/store" --order oldest --cursor "$1" --limit 50 --format ndjson 2>/dev/null |
+pick() { # SINCE ATTR
+    "$TRAIL" query --store "$WORK/store" --order time --since "$1" --limit 50 --format ndjson 2>/dev/null |
         python3 -c 'import json, sys
 for l in sys.stdin:
     v = json.loads(l)["attrs"].get(sys.argv[1])
     if v:
         print(v); break' "$2"
 }
-user=$(pick 0 duser)
-trace=$(pick 0 phxTraceId)
-mid=$(pick $((last / 2)) duser)
+user=$(pick 2026-11-01T00:00:00Z duser)
+trace=$(pick 2026-11-01T00:00:00Z phxTraceId)
+mid=$(pick 2026-11-16T00:00:00Z duser)
 surname=${mid#*.}
-rare=$(pick $((last / 2)) phxTraceId)
+rare=$(pick 2026-11-16T00:00:00Z phxTraceId)
 rare=${rare:1}
 since=2026-11-01T00:00:00Z
 until=2026-12-01T00:00:00Z

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/traild.h"
+#include "http/answer.h"
 #include "http/query_http.h"
 #include "http/routes.h"
 #include "http/tickets.h"
@@ -88,25 +89,16 @@ struct http_input {
 static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *type,
                                 struct trail_buf *b, int retry_after, int close)
 {
-    /* MHD frees the buffer with free() once sent */
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        trail_buf_free(b);
+    struct MHD_Response *resp = answer_take(b);
+    if (!resp)
         return MHD_NO;
-    }
-    b->data = NULL;
-    b->len = b->cap = 0;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (retry_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
     if (close) /* MHD closes the connection once this answer is sent */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    if (status >= 100 && status < 600)
-        atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
+    enum MHD_Result r = answer_queue(conn, status, resp);
     if (status == 503)
         atomic_fetch_add_explicit(&metrics.http_503, 1, memory_order_relaxed);
     return r;
@@ -194,12 +186,9 @@ static enum MHD_Result refuse(struct req *rq, const struct config *cfg,
 {
     auth_refused(cfg, ar, rq->addr, method, url);
     http_answer_error(rq, ar->status, ar->error);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(rq->answer.len, rq->answer.data, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = answer_take(&rq->answer);
     if (!resp)
         return MHD_NO;
-    rq->answer.data = NULL;
-    rq->answer.len = rq->answer.cap = 0;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     const char *challenge =
@@ -207,10 +196,7 @@ static enum MHD_Result refuse(struct req *rq, const struct config *cfg,
         : ar->outcome == AUTH_BAD_TOKEN ? "Bearer realm=\"trail\", error=\"invalid_token\""
                                         : "Bearer realm=\"trail\"";
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
-    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)ar->status, resp);
-    MHD_destroy_response(resp);
-    atomic_fetch_add_explicit(&metrics.http_responses[4], 1, memory_order_relaxed);
-    return r;
+    return answer_queue(rq->conn, ar->status, resp);
 }
 
 /*

@@ -54,6 +54,7 @@
  *
  * Not here: routing (input_http.c), the search itself (libtrail).
  */
+#include "http/answer.h"
 #include "http/query_http.h"
 
 #include "core/json_out.h"
@@ -109,23 +110,14 @@ static struct trail_index *index_get(void)
 static enum MHD_Result queue(struct MHD_Connection *conn, int status, const char *type,
                              struct trail_buf *b, const char *const *headers)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        b->len, b->data ? b->data : "", b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        trail_buf_free(b);
+    struct MHD_Response *resp = answer_take(b);
+    if (!resp)
         return MHD_NO;
-    }
-    b->data = NULL;
-    b->len = b->cap = 0;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     for (size_t i = 0; headers && headers[i]; i += 2)
         MHD_add_response_header(resp, headers[i], headers[i + 1]);
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    if (status >= 100 && status < 600)
-        atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
-    return r;
+    return answer_queue(conn, status, resp);
 }
 
 static enum MHD_Result error_answer(struct MHD_Connection *conn, int status, const char *msg)
@@ -673,10 +665,7 @@ static enum MHD_Result get_stream(struct MHD_Connection *conn, struct trail_inde
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-    ret = MHD_queue_response(conn, 200, resp);
-    MHD_destroy_response(resp);
-    atomic_fetch_add_explicit(&metrics.http_responses[2], 1, memory_order_relaxed);
-    return ret;
+    return answer_queue(conn, 200, resp);
 }
 
 /* ---- GET /v1/events/export ---- */
@@ -844,10 +833,7 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    ret = MHD_queue_response(conn, 200, resp);
-    MHD_destroy_response(resp);
-    atomic_fetch_add_explicit(&metrics.http_responses[2], 1, memory_order_relaxed);
-    return ret;
+    return answer_queue(conn, 200, resp);
 }
 
 /* ---- export tickets: a plain link's credentials (tickets.c) ---- */

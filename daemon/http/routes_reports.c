@@ -17,6 +17,7 @@
  *
  * Not here: routing (input_http.c), the reports (daemon/reports/reports.c).
  */
+#include "http/answer.h"
 #include "http/routes.h"
 
 #include "core/json_out.h"
@@ -44,15 +45,11 @@ static const char *arg(struct MHD_Connection *conn, const char *name)
 static int answer(struct req *rq, struct reports_answer *a, const char *attachment)
 {
     struct trail_buf *b = &a->body;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        b->len, b->data ? b->data : "", b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = answer_take(b);
     if (!resp) {
-        trail_buf_free(b);
         rq->queued = MHD_NO;
         return 2;
     }
-    b->data = NULL;
-    b->len = b->cap = 0;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             a->type ? a->type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -62,11 +59,7 @@ static int answer(struct req *rq, struct reports_answer *a, const char *attachme
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (attachment && a->status == 200)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, attachment);
-    rq->queued = MHD_queue_response(rq->conn, (unsigned)a->status, resp);
-    MHD_destroy_response(resp);
-    if (a->status >= 100 && a->status < 600)
-        atomic_fetch_add_explicit(&metrics.http_responses[a->status / 100], 1,
-                                  memory_order_relaxed);
+    rq->queued = answer_queue(rq->conn, a->status, resp);
     return 2;
 }
 

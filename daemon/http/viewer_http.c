@@ -51,6 +51,7 @@
  * Not here: routing and authentication (input_http.c), the query routes
  * (query_http.c), the page itself (web/).
  */
+#include "http/answer.h"
 #include "http/viewer_http.h"
 
 #include "core/json_out.h"
@@ -371,22 +372,14 @@ out:
 static enum MHD_Result bundle_queue(struct MHD_Connection *conn, int status, const char *type,
                                     const char *disposition, struct trail_buf *b)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        b->len, b->data ? b->data : "", b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        trail_buf_free(b);
+    struct MHD_Response *resp = answer_take(b);
+    if (!resp)
         return MHD_NO;
-    }
-    b->data = NULL;
-    b->len = b->cap = 0;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (disposition)
         MHD_add_response_header(resp, "Content-Disposition", disposition);
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    atomic_fetch_add_explicit(&metrics.http_responses[status / 100], 1, memory_order_relaxed);
-    return r;
+    return answer_queue(conn, status, resp);
 }
 
 static enum MHD_Result bundle_error(struct MHD_Connection *conn, int status, const char *msg)
