@@ -20,7 +20,9 @@ Runs, in order: hash (bench_hash), json (bench_json), store
 (compare_store.sh: bench_store vs SQLite vs ClickHouse), ingest
 (compare_ingest.sh: traild vs rsyslog vs syslog-ng over TCP syslog), http
 (compare_http.sh), query (compare_query.sh: SQLite and ClickHouse beside
-bench_query), verify (bench_verify), then prints a summary.
+bench_query), verify (bench_verify), cluster (compare_cluster.sh: delivery
+into a replicated ClickHouse cluster against its bulk load, the six questions
+through --clickhouse beside --store), then prints a summary.
 
   --full       ten million events (default: 1000000). At ten million the
                ingest comparison's sender holds ~9 GB of syslog lines while
@@ -183,6 +185,7 @@ want http && part http "$here/compare_http.sh" --events "$events"
 # sending as events happen sees
 want http && part http "$here/compare_http.sh" --events "$events" --batch 100 --conns 16
 want query && part query "$here/compare_query.sh" --events "$events"
+want cluster && part cluster "$here/compare_cluster.sh" --events "$events" --runs 3
 if want verify; then
     if [ -x "$TRAIL_BIN/bench/bench_verify" ]; then
         args=()
