@@ -7,7 +7,7 @@
 
 import { getBlob, getJSON } from './api.js';
 import { checkProof } from './merkle.js';
-import { checkSignature, verifierKey } from './note.js';
+import { checkSignature, originKey, verifierKey } from './note.js';
 import { SEV_NAME, $, h, put, sevBadge, timeEl } from './util.js';
 import { state, saveUrl } from './state.js';
 import { catalogById, attrDef } from './catalog.js';
@@ -134,7 +134,13 @@ export async function openDetail(seq, push = true) {
   try {
     check = await checkProof(p, ev);
     // the root the proof leads to counts only if the checkpoint's signature holds
-    const sig = await checkSignature(p.checkpoint, await verifierKey());
+    // another origin's checkpoint is checked with that origin's key, never this server's
+    const origin = shown && shown.source ? shown.source.origin : null;
+    const key = origin ? originKey(origin, p) : await verifierKey();
+    const sig =
+      origin && !key
+        ? { ok: false, detail: `no verifier key for the origin ${origin}: pin it, or name it in traild's [origins] (NAME = URL KEY)` }
+        : await checkSignature(p.checkpoint, key);
     check.steps.push({ label: 'signature', ok: sig.ok, detail: sig.detail });
     if (!sig.ok) {
       if (check.ok) check.reason = 'signature: ' + sig.detail;

@@ -255,6 +255,18 @@ export async function verifierKey() {
 }
 
 /**
+ * originKey - the key to check a checkpoint of another origin with (an event
+ * found in ClickHouse, proved by its origin's traild): the pinned key when it
+ * is that origin's, else the key this traild's [origins] names for it (sent
+ * with the proof as origin_verifier_key), else null.
+ */
+export function originKey(origin, proof) {
+  const pinned = pinnedKey();
+  if (pinned && pinned.split('+')[0] === origin) return { text: pinned, source: 'pinned' };
+  return proof.origin_verifier_key ? { text: proof.origin_verifier_key, source: 'origin' } : null;
+}
+
+/**
  * checkSignature - the checkpoint cp ({text, root, tree_size, ...} as traild
  * sends it) against key ({text, source}). Returns {ok, detail}.
  */
@@ -286,7 +298,9 @@ export async function checkSignature(cp, key) {
   const whose =
     key.source === 'pinned'
       ? 'the pinned key'
-      : 'the key this server serves (it shows agreement with this server only: pin a key to check against it)';
+      : key.source === 'origin'
+        ? "the origin's key named in this server's [origins]"
+        : 'the key this server serves (it shows agreement with this server only: pin a key to check against it)';
   return ok
     ? { ok: true, detail: `Ed25519 signature of ${vk.name} (key ${vk.id}) verified with ${whose}` }
     : { ok: false, detail: `the Ed25519 signature does not verify with ${whose}` };

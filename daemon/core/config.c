@@ -841,23 +841,45 @@ static int load_query(struct loader *L, const char *key, const char *v)
     return set_str(dst, v);
 }
 
-/* [origins] NAME = URL: where the proofs of another store's events come from */
+/*
+ * [origins] NAME = URL [VERIFIER_KEY]: where the proofs of another store's
+ * events come from, and the key its checkpoints verify with (NAME's own)
+ */
 static int load_origin(struct loader *L, const char *key, const char *v)
 {
     struct config *c = L->cfg;
+    size_t ul = strcspn(v, " \t");
+    const char *k = v + ul;
+    while (*k == ' ' || *k == '\t')
+        k++;
     if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
         fail(L, "origins", key, "'%s' is not the http:// or https:// URL of a traild", v);
         return -EINVAL;
+    }
+    if (*k) {
+        char name[TRAIL_ORIGIN_MAX + 1];
+        struct trail_key *pk = NULL;
+        int r = trail_key_from_verifier(k, strlen(k), name, &pk);
+        trail_key_free(pk);
+        if (r < 0 || strcmp(name, key) != 0) {
+            fail(L, "origins", key,
+                 r < 0 ? "'%s' is not a C2SP verifier key (NAME+KEYID+BASE64)"
+                       : "'%s' is the key of another origin",
+                 k);
+            return -EINVAL;
+        }
     }
     struct origin_conf *o = realloc(c->origins, (c->n_origins + 1) * sizeof(*o));
     if (!o)
         return -ENOMEM;
     c->origins = o;
     o[c->n_origins].name = strdup(key);
-    o[c->n_origins].url = strdup(v);
-    if (!o[c->n_origins].name || !o[c->n_origins].url) {
+    o[c->n_origins].url = strndup(v, ul);
+    o[c->n_origins].key = *k ? strdup(k) : NULL;
+    if (!o[c->n_origins].name || !o[c->n_origins].url || (*k && !o[c->n_origins].key)) {
         free(o[c->n_origins].name);
         free(o[c->n_origins].url);
+        free(o[c->n_origins].key);
         return -ENOMEM;
     }
     c->n_origins++;
@@ -1357,6 +1379,7 @@ void config_free(struct config *c)
     for (size_t i = 0; i < c->n_origins; i++) {
         free(c->origins[i].name);
         free(c->origins[i].url);
+        free(c->origins[i].key);
     }
     free(c->origins);
     free(c->signing_key);

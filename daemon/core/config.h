@@ -180,6 +180,7 @@ struct config {
     /* [origins] NAME = URL: the traild that holds a store origin's events, for their proofs */
     struct origin_conf {
         char *name, *url;
+        char *key; /* its C2SP verifier key (NAME+KEYID+BASE64), or NULL */
     } * origins;
     size_t n_origins;
 

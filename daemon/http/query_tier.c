@@ -546,10 +546,12 @@ static int unavailable(struct trail_buf *a, int *status, int code, const char *f
 int tier_proof(const char *origin, uint64_t seq, struct trail_buf *a, int *status)
 {
     const struct config *c = traild_config();
-    const char *url = NULL;
+    const char *url = NULL, *vkey = NULL;
     for (size_t i = 0; i < c->n_origins && !url; i++)
-        if (strcmp(c->origins[i].name, origin) == 0)
+        if (strcmp(c->origins[i].name, origin) == 0) {
             url = c->origins[i].url;
+            vkey = c->origins[i].key;
+        }
     if (!url)
         return unavailable(a, status, 404,
                            "record %" PRIu64 " of %.200s is not held here, and no traild is "
@@ -591,8 +593,24 @@ int tier_proof(const char *origin, uint64_t seq, struct trail_buf *a, int *statu
         return rr;
     }
     trail_buf_reset(a);
-    /* its answer as it is: the viewer checks the proof against the checkpoint it names */
-    r = trail_buf_append(a, body.data ? body.data : "", body.len);
+    /*
+     * its answer as it is (the viewer checks the proof against the checkpoint
+     * it names), with the origin's verifier key from [origins] when given, for
+     * the viewer to check that checkpoint's signature with: this traild's own
+     * key is another store's
+     */
+    size_t end = body.len;
+    while (end && body.data[end - 1] != '}')
+        end--;
+    if (vkey && end) {
+        r = trail_buf_append(a, body.data, end - 1);
+        static const char member[] = ",\"origin_verifier_key\":";
+        r |= trail_buf_append(a, member, sizeof(member) - 1);
+        r |= json_str(a, vkey, strlen(vkey));
+        r |= trail_buf_append(a, body.data + end - 1, body.len - (end - 1));
+    } else {
+        r = trail_buf_append(a, body.data ? body.data : "", body.len);
+    }
     trail_buf_free(&body);
     *status = 200;
     return r < 0 ? -ENOMEM : 0;

@@ -55,7 +55,8 @@ int tier_count(struct trail_index *ix, struct trail_query *q, struct trail_count
 /*
  * tier_proof - GET /v1/proof for seq of origin when this store cannot give
  * it (another store's event, or one purged here): asked of the traild that
- * [origins] names for origin, and its answer passed on as it is. Otherwise
+ * [origins] names for origin, and its answer passed on as it is, with
+ * "origin_verifier_key" added when [origins] gives the origin's key. Otherwise
  * a 404 or 502 with "proof unavailable: ..." into a. Returns 0 (*status
  * set) or -ENOMEM.
  */

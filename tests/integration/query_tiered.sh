@@ -124,24 +124,34 @@ start_traild "$WORK/archive.conf" "$WORK/archive.log" || exit 1
 ARCHIVE_PID=$TRAILD_PID
 EXTRA_PIDS="$EXTRA_PIDS $ARCHIVE_PID"
 
+# the origin's verifier key, given beside its traild for the viewer to check its checkpoints
+VKEY=$("$TRAIL" keygen --key "$WORK/key.pub" --origin "$ORIGIN")
+"$TRAIL" keygen --out "$WORK/other" >/dev/null
 conf "[query]
 clickhouse = $CHURL
 table = trail.events
 timeout_ms = 5000
 [origins]
-$ORIGIN = $AURL" >"$WORK/t2.conf"
+$ORIGIN = $AURL $VKEY" >"$WORK/t2.conf"
 check "traild -t takes [query] and [origins]" "$TRAILD" -t -c "$WORK/t2.conf"
 # a typo in them stops traild -t (and a start) with the line and the key
 printf '[query]\nclickhouse = 127.0.0.1:8123\n' >"$WORK/bad1.conf"
 printf '[origins]\n%s = archive.example:8443\n' "$ORIGIN" >"$WORK/bad2.conf"
 printf '[query]\nclickhose = http://127.0.0.1:8123/\n' >"$WORK/bad3.conf"
-for i in 1 2 3; do
+printf '[origins]\n%s = %s %s\n' "$ORIGIN" "$AURL" \
+    "$("$TRAIL" keygen --key "$WORK/other.pub" --origin other.example)" >"$WORK/bad4.conf"
+printf '[origins]\n%s = %s %s\n' "$ORIGIN" "$AURL" "not-a-key" >"$WORK/bad5.conf"
+for i in 1 2 3 4 5; do
     "$TRAILD" -t -c "$WORK/bad$i.conf" >"$WORK/bad$i.out" 2>&1
     check_eq "traild -t refuses bad$i.conf" "$?" 2
 done
 check_grep "... a ClickHouse URL without its scheme" "bad1.conf:2: \\[query\\] clickhouse: '127.0.0.1:8123' is not an http" "$WORK/bad1.out"
 check_grep "... an origin's traild without a URL" "bad2.conf:2: \\[origins\\]" "$WORK/bad2.out"
 check_grep "... an unknown key" "unknown key \\(known: clickhouse," "$WORK/bad3.out"
+check_grep "... an origin's verifier key of another origin" \
+    "bad4.conf:2: \\[origins\\] .*is the key of another origin" "$WORK/bad4.out"
+check_grep "... a verifier key that is none" \
+    "bad5.conf:2: \\[origins\\] .*'not-a-key' is not a C2SP verifier key" "$WORK/bad5.out"
 start_traild "$WORK/t2.conf" "$WORK/t2.log" || exit 1
 LAST=$(curl -s "$URL/v1/events?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"][0]["seq"])')
 # the records traild wrote since the dump come from the store (seqs past the dump's)
@@ -231,6 +241,9 @@ check_eq "the proof of purged seq 3 comes from the origin's traild" "$code" 200
 check_eq "... for seq 3, signed under the origin's name" \
     "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(a["seq"], a["checkpoint"]["origin"])' "$WORK/proof.json")" \
     "3 $ORIGIN"
+check_eq "... with the origin's verifier key from [origins], for the viewer to check its signature" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["origin_verifier_key"])' "$WORK/proof.json")" \
+    "$VKEY"
 code=$(curl -s -o "$WORK/own.json" -w '%{http_code}' "$URL/v1/proof?seq=$LAST&origin=tiered.example%2Ftrail")
 check "a seq the store still holds is proved here (or waits for its checkpoint)" \
     test "$code" = 200 -o "$code" = 409

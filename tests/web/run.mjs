@@ -400,6 +400,7 @@ test(
       await route.fulfill({ response: res, body: JSON.stringify(a) });
     });
     let originUp = true;
+    let originKey = null; // what traild's [origins] gives for the origin (null: no key there)
     const asked = [];
     await page.route('**/v1/proof?*', async (route) => {
       const url = new URL(route.request().url());
@@ -414,10 +415,16 @@ test(
             proof_unavailable: true,
           }),
         });
-      // the origin's traild holds the same records here: its answer is this traild's own
+      // the origin's traild holds the same records here: its answer is this traild's own,
+      // with the origin's key as traild adds it from [origins]
       url.searchParams.delete('origin');
-      await route.fulfill({ response: await route.fetch({ url: url.toString() }) });
+      const res = await route.fetch({ url: url.toString() });
+      const a = await res.json();
+      if (originKey) a.origin_verifier_key = originKey;
+      await route.fulfill({ response: res, body: JSON.stringify(a) });
     });
+    const served = (await (await fetch(BASE + '/v1/checkpoint', { headers: AUTH })).json()).verifier_key;
+    assert.ok(served, 'traild serves its verifier key');
     await page.goto(BASE + '/?event=auth_*');
     await settle(page);
     assert.equal(seqs.length, 2, 'the page listed events to mark');
@@ -431,9 +438,29 @@ test(
     await page.locator(`#rows tr[data-seq="${seqs[1]}"]`).click();
     await page.waitForURL(new RegExp('seq=' + seqs[1]));
     assert.match(await cell('stored at').textContent(), new RegExp(`^${ORIGIN} #${seqs[1]} \\(found in ClickHouse`));
-    await page.waitForFunction(() => /verified|unavailable|no proof/.test((document.getElementById('proof-status') || {}).textContent || ''), null, { timeout: 20000 });
-    assert.equal(await page.locator('#proof-status').textContent(), 'verified');
+    const status = async () => {
+      await page.waitForFunction(() => /verified|unavailable|no proof/.test((document.getElementById('proof-status') || {}).textContent || ''), null, { timeout: 20000 });
+      return page.locator('#proof-status').textContent();
+    };
+    // no key for the origin: the inclusion holds, the signature is not checked with this server's key
+    assert.equal(await status(), 'not verified');
+    assert.match(await page.locator('#proof').textContent(), /no verifier key for the origin tiered\.example\/trail/);
     assert.deepEqual(asked, [ORIGIN]);
+    const reopen = async () => {
+      await page.keyboard.press('Escape');
+      await page.locator('#detail').waitFor({ state: 'hidden' });
+      await page.locator(`#rows tr[data-seq="${seqs[1]}"]`).click();
+    };
+    // the key [origins] names, which signed the checkpoint: verified, and said with which key
+    originKey = served;
+    await reopen();
+    assert.equal(await status(), 'verified');
+    assert.match(await page.locator('#proof').textContent(), /the origin's key named in this server's \[origins\]/);
+    // another key under that name: not verified
+    const [name, id] = served.split('+');
+    originKey = `${name}+${id}+${Buffer.alloc(33, 1).toString('base64')}`;
+    await reopen();
+    assert.equal(await status(), 'not verified');
     await page.keyboard.press('Escape');
     await page.locator('#detail').waitFor({ state: 'hidden' });
     originUp = false;
