@@ -24,7 +24,7 @@
 static const char help[] =
     "usage: trail report list [SOURCES] [--format table|json]\n"
     "       trail report show NAME [SOURCES]\n"
-    "       trail report run NAME (--store DIR | --url URL) [SOURCES]\n"
+    "       trail report run NAME (--store DIR | --url URL | --clickhouse URL) [SOURCES]\n"
     "                        [--format table|csv|json|html] [--now TIME] [-o FILE]\n"
     "       trail report check FILE --store DIR\n"
     "\n"
@@ -45,6 +45,13 @@ static const char help[] =
     "  --store DIR         run over the store in DIR (read-only; traild may be\n"
     "                      writing it)\n"
     "  --url URL           ask the traild at URL (read role)\n"
+    "  --clickhouse URL    run over ClickHouse's copy of the events, written by\n"
+    "                      traild's clickhouse sink (http://HOST:8123/), as trail\n"
+    "                      query --clickhouse does; --clickhouse-table DB.TABLE\n"
+    "                      (default trail.events), --clickhouse-store ID,\n"
+    "                      --clickhouse-user NAME (password from\n"
+    "                      $TRAIL_CLICKHOUSE_PASSWORD). Sections of sinks or\n"
+    "                      checkpoints read the store's files: refused there\n"
     "  --format FMT        table (default), csv, json, or html: one self-contained\n"
     "                      printable page with tables and bar charts\n"
     "  --now TIME          read the ranges (last 7d, previous month, ...) against\n"
@@ -62,7 +69,8 @@ static const char help[] =
     "matches no run, 2 for bad usage, a bad definition or an unknown report.\n";
 
 struct ropts {
-    const char *verb, *name, *store, *url, *out, *now_text;
+    const char *verb, *name, *store, *url, *clickhouse, *out, *now_text;
+    struct trail_ch_opts ch;
     const char **dirs, **confs;
     size_t n_dirs, n_confs;
     int format;
@@ -191,6 +199,23 @@ static int run_store(struct ropts *o, const struct trail_report *rep)
     return st;
 }
 
+/* trail report run NAME --clickhouse URL: the same report over ClickHouse's copy */
+static int run_ch(struct ropts *o, const struct trail_report *rep)
+{
+    struct trail_ch *ch;
+    struct trail_buf b = {0};
+    char err[512] = "";
+    if (trail_ch_open(o->clickhouse, &o->ch, cli_catalog(), &ch, err, sizeof(err)) < 0)
+        return cli_usage_error("report", "bad --clickhouse: %s", err);
+    int r = trail_report_run_ch(rep, ch, o->now_us, o->format, &b, err, sizeof(err));
+    int st = r == TRAIL_E_PARSE || r == -EINVAL ? cli_usage_error("report", "%s", err)
+             : r < 0 ? cli_fail("report", "ClickHouse: %s", *err ? err : trail_strerror(r))
+                     : write_out(o, &b);
+    trail_buf_free(&b);
+    trail_ch_close(ch);
+    return st;
+}
+
 /* The string attribute key of ev into out (NUL-terminated, cut to n), "" when absent. */
 static void attr_str(const struct trail_event *ev, const char *key, char *out, size_t n)
 {
@@ -311,7 +336,7 @@ static int run(struct ropts *o)
         trail_report_describe(rep, &b);
         st = write_out(o, &b);
     } else {
-        st = run_store(o, rep);
+        st = o->clickhouse ? run_ch(o, rep) : run_store(o, rep);
     }
     trail_buf_free(&b);
     trail_reports_free(rs);
@@ -350,6 +375,10 @@ int cmd_report(int argc, char **argv)
                 st = cli_usage_error("report", "--config needs a file");
         } else if ((c = cli_opt_value(argv, argc, &i, "--store", &o.store)) != 0 ||
                    (c = cli_opt_value(argv, argc, &i, "--url", &o.url)) != 0 ||
+                   (c = cli_opt_value(argv, argc, &i, "--clickhouse", &o.clickhouse)) != 0 ||
+                   (c = cli_opt_value(argv, argc, &i, "--clickhouse-table", &o.ch.table)) != 0 ||
+                   (c = cli_opt_value(argv, argc, &i, "--clickhouse-store", &o.ch.store_id)) != 0 ||
+                   (c = cli_opt_value(argv, argc, &i, "--clickhouse-user", &o.ch.user)) != 0 ||
                    (c = cli_opt_value(argv, argc, &i, "--format", &fmt)) != 0 ||
                    (c = cli_opt_value(argv, argc, &i, "--now", &o.now_text)) != 0 ||
                    (c = cli_opt_value(argv, argc, &i, "--out", &o.out)) != 0 ||
@@ -381,10 +410,16 @@ int cmd_report(int argc, char **argv)
     if (st == 0 && o.now_text && trail_time_parse(o.now_text, strlen(o.now_text), &o.now_us) < 0)
         st = cli_usage_error("report", "bad --now '%s': use RFC 3339 (2026-11-30T12:00:00Z)",
                              o.now_text);
-    if (st == 0 && o.store && o.url)
-        st = cli_usage_error("report", "--store or --url, not both");
-    if (st == 0 && !strcmp(o.verb, "run") && !o.store && !o.url)
-        st = cli_usage_error("report", "run needs --store DIR or --url URL");
+    if (st == 0 && !!o.store + !!o.url + !!o.clickhouse > 1)
+        st = cli_usage_error("report", "one of --store, --url and --clickhouse");
+    if (st == 0 && !strcmp(o.verb, "run") && !o.store && !o.url && !o.clickhouse)
+        st = cli_usage_error("report", "run needs --store DIR, --url URL or --clickhouse URL");
+    if (st == 0 && o.clickhouse && strcmp(o.verb, "run"))
+        st = cli_usage_error("report", "--clickhouse goes with run");
+    if (st == 0 && !o.clickhouse && (o.ch.table || o.ch.store_id || o.ch.user))
+        st = cli_usage_error("report", "--clickhouse-table, --clickhouse-store and "
+                                       "--clickhouse-user go with --clickhouse URL");
+    o.ch.password = getenv("TRAIL_CLICKHOUSE_PASSWORD");
     if (st == 0 && o.url && (o.n_dirs || o.n_confs))
         st = cli_usage_error("report", "with --url the reports are traild's: no --reports or "
                                        "--config");

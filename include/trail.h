@@ -3046,6 +3046,16 @@ unsigned trail_report_formats(const struct trail_report *r);
 int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64_t now_us,
                      int format, struct trail_buf *out, char *err, size_t errlen);
 
+/*
+ * trail_report_run_ch - trail_report_run() over ClickHouse's copy of the
+ * events (trail_ch_open()): the same sections, ranges and output, each
+ * query and count asked of ClickHouse. A sinks or checkpoints section reads
+ * the store's own files and is refused (-EINVAL with err naming it); the
+ * errors of a search are trail_ch_results_open()'s.
+ */
+int trail_report_run_ch(const struct trail_report *r, struct trail_ch *ch, int64_t now_us,
+                        int format, struct trail_buf *out, char *err, size_t errlen);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -605,30 +605,43 @@ static void events_tail(struct out *o, size_t n, int more)
     }
 }
 
-static int run_events(struct out *o, const struct trail_catalog *cat, struct trail_index *ix,
+/* Where a report's sections are asked: a store's index, or ClickHouse's copy. */
+struct source {
+    struct trail_index *ix;
+    struct trail_ch *ch;
+};
+
+static int run_events(struct out *o, const struct trail_catalog *cat, const struct source *src,
                       const struct trail_query *q, char *err, size_t errlen)
 {
-    struct trail_results *res;
+    struct trail_results *res = NULL;
+    struct trail_ch_results *chres = NULL;
     struct trail_event *ev;
     struct trail_buf tmp = {0};
-    int r = trail_results_open(ix, q, &res, err, errlen);
+    int r = src->ch ? trail_ch_results_open(src->ch, q, &chres, err, errlen)
+                    : trail_results_open(src->ix, q, &res, err, errlen);
     if (r < 0)
         return r;
     if ((r = trail_event_new(cat, "x", &ev)) < 0) {
         trail_results_free(res);
+        trail_ch_results_free(chres);
         return r;
     }
     events_head(o);
     size_t n = 0;
-    while (o->e == 0 && (r = trail_results_next(res, ev)) == 1)
+    while (o->e == 0 &&
+           (r = chres ? trail_ch_results_next(chres, ev) : trail_results_next(res, ev)) == 1)
         event_row(o, ev, n++, &tmp);
-    if (r < 0)
+    if (r < 0 && chres)
+        snprintf(err, errlen, "ClickHouse: %s", trail_ch_results_error(chres));
+    else if (r < 0)
         snprintf(err, errlen, "cannot read the store: %s", trail_strerror(r));
     else
-        events_tail(o, n, trail_results_more(res));
+        events_tail(o, n, chres ? trail_ch_results_more(chres) : trail_results_more(res));
     trail_buf_free(&tmp);
     trail_event_free(ev);
     trail_results_free(res);
+    trail_ch_results_free(chres);
     return r < 0 ? r : 0;
 }
 
@@ -639,9 +652,10 @@ static int64_t wall_now(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64_t now_us,
-                     int format, struct trail_buf *out, char *err, size_t errlen)
+static int run_report(const struct trail_report *r, const struct source *src, int64_t now_us,
+                      int format, struct trail_buf *out, char *err, size_t errlen)
 {
+    struct trail_index *ix = src->ix;
     struct out o = {.b = out, .fmt = format};
     int rc = 0;
     if (now_us == 0)
@@ -652,6 +666,16 @@ int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64
         const char *range = report_section_range(r, s);
         int64_t since, until;
         struct trail_query *q;
+        if ((s->kind == SEC_SINKS || s->kind == SEC_CHECKPOINTS) && !ix) {
+            /* they read the store's own files, which ClickHouse does not hold */
+            snprintf(err, errlen,
+                     "section %zu (%s) reads the store's %s: run this report over "
+                     "the store or traild, not ClickHouse",
+                     i + 1, s->title ? s->title : "",
+                     s->kind == SEC_SINKS ? "sink cursors" : "checkpoints");
+            rc = -EINVAL;
+            break;
+        }
         if (s->kind == SEC_SINKS) {
             /* the sinks as they stand: no period */
             section_begin(&o, s, i, "now", INT64_MIN, now_us);
@@ -671,10 +695,12 @@ int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64
             break;
         section_begin(&o, s, i, range, since, until);
         if (s->kind == SEC_EVENTS) {
-            rc = run_events(&o, r->cat, ix, q, err, errlen);
+            rc = run_events(&o, r->cat, src, q, err, errlen);
         } else {
             struct trail_count *c;
-            if ((rc = trail_count_run(ix, q, &c, err, errlen)) == 0) {
+            rc = src->ch ? trail_ch_count_run(src->ch, q, &c, err, errlen)
+                         : trail_count_run(ix, q, &c, err, errlen);
+            if (rc == 0) {
                 count_body(&o, c, s->limit);
                 trail_count_free(c);
             }
@@ -689,4 +715,18 @@ int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64
         snprintf(err, errlen, "%s", trail_strerror(rc));
     }
     return rc;
+}
+
+int trail_report_run(const struct trail_report *r, struct trail_index *ix, int64_t now_us,
+                     int format, struct trail_buf *out, char *err, size_t errlen)
+{
+    struct source src = {.ix = ix};
+    return run_report(r, &src, now_us, format, out, err, errlen);
+}
+
+int trail_report_run_ch(const struct trail_report *r, struct trail_ch *ch, int64_t now_us,
+                        int format, struct trail_buf *out, char *err, size_t errlen)
+{
+    struct source src = {.ch = ch};
+    return run_report(r, &src, now_us, format, out, err, errlen);
 }
