@@ -17,7 +17,9 @@
 
 #include <malloc.h>
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* the sanitizer runtime's count (sanitizer/allocator_interface.h, which
+ * Debian ships with clang's headers but not gcc's) */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #define EVENTS 60000
