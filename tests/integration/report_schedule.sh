@@ -29,9 +29,10 @@ jump() {
 }
 # a sanitizer build's runtime must come first among the preloaded libraries
 ASAN_LIB=$(ldd "$TRAIL_BIN/traild" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-start() { # start LOG: traild alone on the moved clock
-    LD_PRELOAD=${ASAN_LIB:+$ASAN_LIB:}$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_NO_CACHE=1 \
-        FAKETIME_DONT_FAKE_MONOTONIC=1 start_traild "$CONF" "$1"
+start() { # start LOG: traild alone on the moved clock (not start_traild's own greps:
+    # libfaketime after the sanitizer's runtime hangs a plain grep)
+    TRAILD_ENV="LD_PRELOAD=${ASAN_LIB:+$ASAN_LIB:}$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$CLOCK \
+FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1" start_traild "$CONF" "$1"
 }
 post() { # post N: N sign-ins, stamped by traild at its clock's now
     for i in $(seq "$1"); do
