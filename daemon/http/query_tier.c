@@ -408,38 +408,8 @@ int tier_search(struct trail_index *ix, struct trail_query *q, int ndjson, struc
 
 /* ---- counts ---- */
 
-/* Rows of both counts, compared by their keys (NULL: the attribute was missing). */
-static int cmp_keys(const struct trail_count_row *x, const struct trail_count_row *y)
-{
-    for (int d = 0; d < TRAIL_COUNT_MAX_BY; d++) {
-        const char *p = x->keys[d], *q = y->keys[d];
-        if (p == q)
-            continue;
-        if (!p || !q)
-            return p ? -1 : 1;
-        int c = strcmp(p, q);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-static int by_keys(const void *a, const void *b)
-{
-    return cmp_keys(a, b);
-}
-
-/* trail_count_run()'s order: by key when the first dimension is a time, else count first. */
-static int by_order(const void *a, const void *b, void *arg)
-{
-    const struct trail_count_row *x = a, *y = b;
-    if (!*(const int *)arg && x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    return cmp_keys(x, y);
-}
-
 /* One count of a and b, laid out in one block as trail_count_free() frees it. */
-static int merge_counts(const struct trail_count *a, const struct trail_count *b, int time_first,
+static int merge_counts(const struct trail_count *a, const struct trail_count *b, int by_key,
                         struct trail_count **ret)
 {
     size_t n = a->n_rows + b->n_rows, strs = 0;
@@ -448,10 +418,10 @@ static int merge_counts(const struct trail_count *a, const struct trail_count *b
         return -ENOMEM;
     memcpy(all, a->rows, a->n_rows * sizeof(*all));
     memcpy(all + a->n_rows, b->rows, b->n_rows * sizeof(*all));
-    qsort(all, n, sizeof(*all), by_keys);
+    qcount_sort(all, n, 1);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (m && cmp_keys(&all[m - 1], &all[i]) == 0)
+        if (m && qcount_cmp_keys(&all[m - 1], &all[i]) == 0)
             all[m - 1].count += all[i].count;
         else
             all[m++] = all[i];
@@ -487,7 +457,7 @@ static int merge_counts(const struct trail_count *a, const struct trail_count *b
         }
     }
     free(all);
-    qsort_r(c->rows, c->n_rows, sizeof(*c->rows), by_order, &time_first);
+    qcount_sort(c->rows, c->n_rows, by_key);
     *ret = c;
     return 0;
 }
@@ -512,8 +482,7 @@ int tier_count(struct trail_index *ix, struct trail_query *q, struct trail_count
     trail_ch_close(ch);
     if (r < 0)
         st = ch_status(r, err, errlen);
-    int time_first = q->n_by && (q->by[0] == QBY_HOUR || q->by[0] == QBY_DAY);
-    if (st == 0 && merge_counts(s, c, time_first, ret) < 0) {
+    if (st == 0 && merge_counts(s, c, qcount_by_key(q), ret) < 0) {
         snprintf(err, errlen, "out of memory");
         st = 500;
     }

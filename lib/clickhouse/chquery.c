@@ -590,41 +590,6 @@ static size_t period_text(int64_t n, int day, char buf[32])
     return 20;
 }
 
-static int cmp_rows(const void *a, const void *b, void *arg)
-{
-    const struct trail_count_row *x = a, *y = b;
-    int time_first = *(const int *)arg;
-    if (!time_first && x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    for (int d = 0; d < TRAIL_COUNT_MAX_BY; d++) {
-        const char *p = x->keys[d], *q = y->keys[d];
-        if (p == q)
-            continue;
-        if (!p || !q)
-            return p ? -1 : 1;
-        int c = strcmp(p, q);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-static const char *by_name(const struct trail_query *q, int d)
-{
-    switch (q->by[d]) {
-    case QBY_EVENT:
-        return "event";
-    case QBY_SEVERITY:
-        return "severity";
-    case QBY_HOUR:
-        return "hour";
-    case QBY_DAY:
-        return "day";
-    default:
-        return q->by_attr[d];
-    }
-}
-
 /*
  * The groups' keys are read into one arena as (present, text) and the
  * count laid out in one block, as index.c's count_result, so that
@@ -760,7 +725,7 @@ int trail_ch_count_run(struct trail_ch *ch, const struct trail_query *q, struct 
     }
     size_t names = 0;
     for (int d = 0; d < q->n_by; d++)
-        names += strlen(by_name(q, d)) + 1;
+        names += strlen(qcount_by_name(q, d)) + 1;
     size_t size = sizeof(struct trail_count) + n_rows * sizeof(struct trail_count_row) + names +
                   arena.len + n_rows * (size_t)TRAIL_COUNT_MAX_BY + 1;
     struct trail_count *out = calloc(1, size);
@@ -773,8 +738,8 @@ int trail_ch_count_run(struct trail_ch *ch, const struct trail_query *q, struct 
     out->rows = (struct trail_count_row *)(out + 1);
     char *strs = (char *)(out->rows + n_rows);
     for (int d = 0; d < q->n_by; d++) {
-        size_t l = strlen(by_name(q, d)) + 1;
-        memcpy(strs, by_name(q, d), l);
+        size_t l = strlen(qcount_by_name(q, d)) + 1;
+        memcpy(strs, qcount_by_name(q, d), l);
         out->by[d] = strs;
         strs += l;
     }
@@ -796,8 +761,7 @@ int trail_ch_count_run(struct trail_ch *ch, const struct trail_query *q, struct 
             p += present ? n : 0;
         }
     }
-    int time_first = q->n_by && (q->by[0] == QBY_HOUR || q->by[0] == QBY_DAY);
-    qsort_r(out->rows, out->n_rows, sizeof(*out->rows), cmp_rows, &time_first);
+    qcount_sort(out->rows, out->n_rows, qcount_by_key(q));
     *ret = out;
     r = 0;
 out:

@@ -2269,46 +2269,11 @@ static void results_rewind(struct trail_results *res)
     res->done = res->lo > res->hi || res->hi == 0;
 }
 
-static const char *by_name(const struct trail_query *q, int d)
-{
-    switch (q->by[d]) {
-    case QBY_EVENT:
-        return "event";
-    case QBY_SEVERITY:
-        return "severity";
-    case QBY_HOUR:
-        return "hour";
-    case QBY_DAY:
-        return "day";
-    default:
-        return q->by_attr[d];
-    }
-}
-
-static int cmp_rows(const void *a, const void *b, void *arg)
-{
-    const struct trail_count_row *x = a, *y = b;
-    int time_first = *(const int *)arg;
-    if (!time_first && x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    for (int d = 0; d < TRAIL_COUNT_MAX_BY; d++) {
-        const char *p = x->keys[d], *q = y->keys[d];
-        if (p == q)
-            continue;
-        if (!p || !q)
-            return p ? -1 : 1;
-        int c = strcmp(p, q);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
 static int count_result(struct counter *c, const struct trail_query *q, struct trail_count **ret)
 {
     size_t names = 0;
     for (int d = 0; d < q->n_by; d++)
-        names += strlen(by_name(q, d)) + 1;
+        names += strlen(qcount_by_name(q, d)) + 1;
     size_t size = sizeof(struct trail_count) + c->n * sizeof(struct trail_count_row) + names +
                   c->arena.len + c->n * (size_t)TRAIL_COUNT_MAX_BY + 1;
     struct trail_count *out = calloc(1, size);
@@ -2319,8 +2284,8 @@ static int count_result(struct counter *c, const struct trail_query *q, struct t
     out->rows = (struct trail_count_row *)(out + 1);
     char *strs = (char *)(out->rows + c->n);
     for (int d = 0; d < q->n_by; d++) {
-        size_t l = strlen(by_name(q, d)) + 1;
-        memcpy(strs, by_name(q, d), l);
+        size_t l = strlen(qcount_by_name(q, d)) + 1;
+        memcpy(strs, qcount_by_name(q, d), l);
         out->by[d] = strs;
         strs += l;
     }
@@ -2344,8 +2309,7 @@ static int count_result(struct counter *c, const struct trail_query *q, struct t
             p += n;
         }
     }
-    int time_first = q->n_by && (q->by[0] == QBY_HOUR || q->by[0] == QBY_DAY);
-    qsort_r(out->rows, out->n_rows, sizeof(*out->rows), cmp_rows, &time_first);
+    qcount_sort(out->rows, out->n_rows, qcount_by_key(q));
     *ret = out;
     return 0;
 }

@@ -322,6 +322,26 @@ int qbuilder_rollup(const struct qbuilder *b, int (*fn)(void *arg, const struct 
  */
 struct trail_store *query_index_store(struct trail_index *ix);
 
+/* ---- the rows of a count (count_rows.c) ---- */
+
+/* qcount_by_name - the name of group-by dimension d: "event", ..., or the attribute's key. */
+const char *qcount_by_name(const struct trail_query *q, int d);
+
+/*
+ * qcount_by_key - 1 when q's rows are ordered by their keys alone (its first
+ * dimension is the hour or the day), 0 when by count, largest first.
+ */
+int qcount_by_key(const struct trail_query *q);
+
+/* qcount_cmp_keys - strcmp of the keys, dimension by dimension; a missing key (NULL) sorts last. */
+int qcount_cmp_keys(const struct trail_count_row *x, const struct trail_count_row *y);
+
+/*
+ * qcount_sort - rows in trail_count_run()'s order: by key (by_key, see
+ * qcount_by_key) or by count, largest first, then by key.
+ */
+void qcount_sort(struct trail_count_row *rows, size_t n, int by_key);
+
 /* ---- .idx files (index_file.c) ---- */
 
 /* idx_path - DIR/seg-<16 hex>.idx */
