@@ -12,6 +12,8 @@
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TRAIL_BIN=${TRAIL_BIN:-$BENCH_SRC/build}
+# shellcheck source=../scripts/clickhouse-config.bash
+source "$BENCH_SRC/scripts/clickhouse-config.bash"
 BENCH_TMP=${BENCH_TMP:-/var/tmp}
 SERVER_CORE=${SERVER_CORE:-0}
 SENDER_CORE=${SENDER_CORE:-1}
@@ -152,37 +154,10 @@ bench_load_note() {
 ch_start() {
     local d=$1 tport
     bench_have clickhouse-server || [ -x /usr/bin/clickhouse ] || return 1
-    mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/format_schemas"
     CH_PORT=$(bench_port)
     tport=$(bench_port)
-    cat >"$d/config.xml" <<XML
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog><size>10M</size><count>1</count></logger>
-  <http_port>$CH_PORT</http_port>
-  <tcp_port>$tport</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>$d/data/</path>
-  <tmp_path>$d/tmp/</tmp_path>
-  <user_files_path>$d/user_files/</user_files_path>
-  <format_schema_path>$d/format_schemas/</format_schema_path>
-  <users_config>$d/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>268435456</mark_cache_size>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
-  <max_concurrent_queries>20</max_concurrent_queries>
-</yandex>
-XML
-    cat >"$d/users.xml" <<XML
-<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage><log_queries>0</log_queries></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
-</yandex>
-XML
+    CH_CACHE_BYTES=268435456 CH_MEMORY_BYTES=4000000000 \
+        clickhouse_write_config "$d" "$CH_PORT" "$tport" "" "<log_queries>0</log_queries>"
     local bin=clickhouse-server
     bench_have clickhouse-server || bin="/usr/bin/clickhouse server"
     # shellcheck disable=SC2086

@@ -18,6 +18,8 @@
 # {replica}, the zookeeper section, and an interserver HTTP port per replica
 # through which a replica fetches the parts the other wrote.
 
+# shellcheck source=../../scripts/clickhouse-config.bash
+source "$TRAIL_SOURCE_DIR/scripts/clickhouse-config.bash"
 CLUSTER=$WORK/cluster
 ZK_PORT=$(free_port)
 CH_HTTP_1=$(free_port)
@@ -47,28 +49,12 @@ EOF
     for n in 1 2; do
         local d=$CLUSTER/ch$n http tcp is
         http=CH_HTTP_$n tcp=CH_TCP_$n is=CH_IS_$n
-        mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/format_schemas"
-        cat >"$d/config.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog>
-    <size>10M</size><count>1</count></logger>
-  <http_port>${!http}</http_port>
-  <tcp_port>${!tcp}</tcp_port>
+        # insert_distributed_sync: an INSERT into the Distributed table answers once the
+        # shard has the rows (docs/clickhouse.md); in_order: both the sink's INSERTs and
+        # its "which rows are there" question go to the first replica that is up
+        clickhouse_write_config "$d" "${!http}" "${!tcp}" "\
   <interserver_http_port>${!is}</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
-  <listen_host>127.0.0.1</listen_host>
-  <path>$d/data/</path>
-  <tmp_path>$d/tmp/</tmp_path>
-  <user_files_path>$d/user_files/</user_files_path>
-  <format_schema_path>$d/format_schemas/</format_schema_path>
-  <users_config>$d/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <max_concurrent_queries>20</max_concurrent_queries>
   <remote_servers>
     <trail_cluster>
       <shard>
@@ -83,25 +69,8 @@ EOF
     <node><host>127.0.0.1</host><port>$ZK_PORT</port></node>
     <session_timeout_ms>6000</session_timeout_ms>
   </zookeeper>
-  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
-</yandex>
-EOF
-        # insert_distributed_sync: an INSERT into the Distributed table answers once the
-        # shard has the rows (docs/clickhouse.md); in_order: both the sink's INSERTs and
-        # its "which rows are there" question go to the first replica that is up
-        cat >"$d/users.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage>
-    <insert_distributed_sync>1</insert_distributed_sync>
-    <load_balancing>in_order</load_balancing></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
-    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
-  </interval></default></quotas>
-</yandex>
-EOF
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>" \
+            "<insert_distributed_sync>1</insert_distributed_sync><load_balancing>in_order</load_balancing>"
     done
 }
 

@@ -12,44 +12,13 @@ if ! command -v clickhouse-server >/dev/null; then
     finish
 fi
 
+# shellcheck source=../../scripts/clickhouse-config.bash
+source "$TRAIL_SOURCE_DIR/scripts/clickhouse-config.bash"
 CH=$WORK/clickhouse
-mkdir -p "$CH/data" "$CH/tmp" "$CH/user_files" "$CH/format_schemas"
 CH_HTTP=$(free_port)
 CH_TCP=$(free_port)
 CHURL=http://127.0.0.1:$CH_HTTP/
-
-cat >"$CH/config.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$CH/server.log</log><errorlog>$CH/server.err.log</errorlog>
-    <size>10M</size><count>1</count></logger>
-  <http_port>$CH_HTTP</http_port>
-  <tcp_port>$CH_TCP</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>$CH/data/</path>
-  <tmp_path>$CH/tmp/</tmp_path>
-  <user_files_path>$CH/user_files/</user_files_path>
-  <format_schema_path>$CH/format_schemas/</format_schema_path>
-  <users_config>$CH/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <max_concurrent_queries>20</max_concurrent_queries>
-</yandex>
-EOF
-cat >"$CH/users.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
-    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
-  </interval></default></quotas>
-</yandex>
-EOF
+clickhouse_write_config "$CH" "$CH_HTTP" "$CH_TCP"
 
 CH_PID=""
 start_clickhouse() {
