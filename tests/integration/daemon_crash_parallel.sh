@@ -12,6 +12,7 @@
 # Not here: one HTTP thread killed once (daemon_crash.sh), the store's own
 # kill -9 rounds (unit/test_store_crash).
 source "$(dirname "$0")/daemon_common.bash"
+source "$(dirname "$0")/crash_common.bash"
 
 HPORT=$(free_port)
 SPORT=$(free_port)
@@ -53,28 +54,7 @@ PY
 
 # HTTP clients: NDJSON batches of 500 until the server goes away; each writes
 # "duser seq" for every event of every answer 200 it got
-cat >"$WORK/client.py" <<'PY'
-import http.client, json, sys
-port, name, out = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "w")
-n = 0
-try:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    while True:
-        users = ["%s-%d" % (name, n + i) for i in range(500)]
-        body = "".join(json.dumps({"id": "acme_badge_swiped", "attrs": {"duser": u}}) + "\n"
-                       for u in users)
-        conn.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
-        resp = conn.getresponse()
-        data = resp.read()
-        if resp.status == 200:
-            res = json.loads(data)["results"]
-            for u, r in zip(users, res):
-                out.write("%s %d\n" % (u, r["seq"]))
-            out.flush()
-        n += 500
-except Exception:
-    pass
-PY
+crash_write_client 500 keep-alive
 
 # acked_all: every acknowledgement so far, "duser seq", sorted
 acked_all() {
@@ -106,37 +86,11 @@ for round in 1 2; do
     acked_all >"$WORK/acked"
     check "round $round: more acknowledged than before" test "$(wc -l <"$WORK/acked")" -gt "$before"
 
-    store_dump "$WORK/store" >"$WORK/dump.ndjson"
-    python3 - "$WORK/dump.ndjson" >"$WORK/stored" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    ev = json.loads(line)
-    if ev["id"] == "acme_badge_swiped":
-        print(ev["attrs"]["duser"], ev["seq"])
-PY
-    sort -o "$WORK/stored" "$WORK/stored"
-    check_eq "round $round: every acknowledged event is stored with its seq" \
-        "$(comm -23 "$WORK/acked" "$WORK/stored" | wc -l)" 0
-    comm -23 "$WORK/acked" "$WORK/stored" | head -3
-    check "round $round: seqs are gapless" python3 -c "
-import json, sys
-seqs = [json.loads(l)['seq'] for l in open('$WORK/dump.ndjson')]
-sys.exit(0 if seqs == list(range(1, len(seqs) + 1)) else 1)"
+    crash_check_store "round $round"
     check "round $round: syslog events were stored beside the HTTP ones" \
         grep -q -m1 -v acme_badge_swiped "$WORK/dump.ndjson"
-    "$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.$round.out" 2>&1
-    check_eq "round $round: the store verifies after kill -9" "$?" 0
 done
 
 # traild opens the store again (recovery) and goes on where it stopped
-start_traild "$CONF" "$WORK/traild.after.log" || exit 1
-printf '%s' '{"id":"acme_badge_swiped","attrs":{"duser":"after"}}' >"$WORK/after.json"
-http_post "$URL/v1/events" "$WORK/after.json" >/dev/null
-check_eq "after the crashes: accepted" "$(cat "$WORK/http.code")" 200
-stop_traild TERM
-check_eq "after the crashes: clean stop" "$STOP_STATUS" 0
-store_dump "$WORK/store" >"$WORK/dump2.ndjson"
-check_grep "after the crashes: the new event is stored" '"duser":"after"' "$WORK/dump2.ndjson"
-"$TRAIL_BIN/trail" verify --store "$WORK/store" >"$WORK/verify.after.out" 2>&1
-check_eq "the store verifies after recovery and a clean stop" "$?" 0
+crash_check_restart "$CONF" "$WORK/traild.after.log" "after the crashes"
 finish
