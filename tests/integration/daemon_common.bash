@@ -47,17 +47,9 @@ if TRAIL_PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &
     PATH=$WORK/bin:$PATH
 fi
 
-# at_offset OFFSET CMD...: CMD with its clock moved by OFFSET (libfaketime's
-# form: -10800, +2h), libfaketime preloaded as faketime(1) does but after a
-# sanitizer build's runtime, which must come first (faketime(1) puts its own
-# library first, and an ASan build then stops at start)
-at_offset() {
-    local off=$1 asan
-    shift
-    asan=$(ldd "$(command -v "$1")" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-    LD_PRELOAD=${asan:+$asan:}/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \
-        FAKETIME=$off FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
-}
+# at_offset OFFSET CMD...: CMD with its clock moved (clock_common.bash)
+# shellcheck source=clock_common.bash
+source "$TRAIL_SOURCE_DIR/tests/integration/clock_common.bash"
 
 check() {
     local name=$1

@@ -36,7 +36,7 @@ head -n 500 "$WORK/events.ndjson" >"$WORK/part1.ndjson"
 tail -n +501 "$WORK/events.ndjson" >"$WORK/part2.ndjson"
 # the first run three hours ago (by its clock alone), so that the second rolls to a new segment
 # (a segment rolls at an hour's age) and the first can be sealed and purged
-[ -r /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || {
+[ -r "$FAKETIME_LIB" ] || {
     echo "libfaketime is missing (scripts/install-deps.sh test installs it)"
     exit 1
 }

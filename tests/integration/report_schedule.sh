@@ -13,7 +13,6 @@
 # holds each file to its record.
 source "$(dirname "$0")/daemon_common.bash"
 TRAIL="$TRAIL_BIN/trail"
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 [ -r "$FAKETIME_LIB" ] || skip_test "libfaketime is missing (scripts/install-deps.sh test installs it)"
 [ -r /usr/share/zoneinfo/Europe/Stockholm ] || skip_test "tzdata is missing"
 PORT=$(free_port)
@@ -27,11 +26,9 @@ jump() {
     [ "$off" -ge 0 ] && off=+$off
     echo "$off" >"$CLOCK.tmp" && mv "$CLOCK.tmp" "$CLOCK"
 }
-# a sanitizer build's runtime must come first among the preloaded libraries
-ASAN_LIB=$(ldd "$TRAIL_BIN/traild" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 start() { # start LOG: traild alone on the moved clock (not start_traild's own greps:
     # libfaketime after the sanitizer's runtime hangs a plain grep)
-    TRAILD_ENV="LD_PRELOAD=${ASAN_LIB:+$ASAN_LIB:}$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$CLOCK \
+    TRAILD_ENV="LD_PRELOAD=$(faketime_preload "$TRAIL_BIN/traild" MT) FAKETIME_TIMESTAMP_FILE=$CLOCK \
 FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1" start_traild "$CONF" "$1"
 }
 post() { # post N: N sign-ins, stamped by traild at its clock's now

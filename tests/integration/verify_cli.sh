@@ -207,15 +207,8 @@ expect_match "an identity server's purge events: ok" "$(tail -1 "$tmp/out")" '^o
 # The time of each seal (journald's CVE-2023-31439): checkpoints signed with the store's key
 # by a clock two hours ahead (faketime), then by one two hours behind. Before, the signed
 # times were never compared and both stores verified.
-# libfaketime preloaded as faketime(1) does, after a sanitizer build's runtime, which
-# must come first
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-asan_lib=$(ldd "$trail" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-at_offset() { # at_offset OFFSET CMD...: CMD with its clock moved by OFFSET (+2h)
-    local off=$1
-    shift
-    LD_PRELOAD=${asan_lib:+$asan_lib:}$FAKETIME_LIB FAKETIME=$off FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
-}
+# shellcheck source=clock_common.bash
+source "${TRAIL_SOURCE_DIR:-$(dirname "$0")/../..}/tests/integration/clock_common.bash"
 if [ -r "$FAKETIME_LIB" ]; then
     ts="$tmp/times"
     mkdir -p "$ts"
