@@ -27,7 +27,7 @@ static const char help[] =
     "    trail rules check [--strict] [--quiet] RULES...\n"
     "    trail rules test RULES... --events FILE [--format text|json]\n"
     "    trail rules test RULES... --store DIR [--since TIME] [--until TIME]\n"
-    "                     [--format text|json]\n"
+    "                     [--no-skim] [--format text|json]\n"
     "\n"
     "DESCRIPTION\n"
     "    RULES are Sigma rule files (YAML; several rules per file separated by\n"
@@ -51,10 +51,13 @@ static const char help[] =
     "    line, as 'trail export' prints them; '-' is standard input) in the\n"
     "    order given, and prints each alert that would fire. An event without\n"
     "    a seq gets its line number. With --store, the rules run over the\n"
-    "    store's records in seq order, as traild runs them, trail's own\n"
-    "    trail_alert records left out (a backtest: what would have fired);\n"
-    "    --since and --until keep the records whose time is in\n"
-    "    [since, until): RFC 3339, now, or a time before now (15m, 24h, 7d).\n"
+    "    store's records in seq order, as traild runs them (by the same code:\n"
+    "    the head of each record, its id, origin, severity and time, is read,\n"
+    "    and the record decoded only when some rule may select it or its time\n"
+    "    ends a grace), trail's own trail_alert records left out (a backtest:\n"
+    "    what would have fired); --since and --until keep the records whose\n"
+    "    time is in [since, until): RFC 3339, now, or a time before now (15m,\n"
+    "    24h, 7d).\n"
     "    Windows and graces are in event time, as in traild. A rule with a\n"
     "    grace that is still open at the end of the input prints its\n"
     "    summary then (traild prints it when a later event comes).\n"
@@ -68,6 +71,8 @@ static const char help[] =
     "    --store DIR     test: the store whose records to run the rules over\n"
     "    --since TIME, --until TIME\n"
     "                    test --store: records with a time in [since, until)\n"
+    "    --no-skim       test --store: decode every record instead of reading\n"
+    "                    the head of most (slower; the same alerts, a check)\n"
     "    -f, --format FORMAT\n"
     "        test: text (default): one line per alert: the time of the event\n"
     "        that fired it, the level, the rule's title, and for a\n"
@@ -442,10 +447,13 @@ static int feed_file(struct feed *f, const char *events)
 
 /*
  * The records of a store in seq order, as traild evaluates them, those with a
- * time in [since, until) only. Records are in seq order, not time order, so
- * the whole store after --since's first record is read.
+ * time in [since, until) only: each told to the rules by its head and decoded
+ * only when some rule may select it (skim false: every one decoded), through
+ * the call traild's detection thread makes (detect_engine_feed_stored).
+ * Records are in seq order, not time order, so the whole store after
+ * --since's first record is read.
  */
-static int feed_store(struct feed *f, const char *dir, int64_t since, int64_t until)
+static int feed_store(struct feed *f, const char *dir, int64_t since, int64_t until, bool skim)
 {
     struct trail_store *s;
     struct trail_store_opts o = {.read_only = 1};
@@ -456,36 +464,52 @@ static int feed_store(struct feed *f, const char *dir, int64_t since, int64_t un
     if (r < 0)
         return cli_usage_error(f->cmd, "%s: cannot open the store: %s", dir, trail_strerror(r));
     struct trail_store_iter *it = NULL;
+    struct trail_event *ev = NULL;
     int status = 0;
-    if (trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it) < 0 ||
+    if (trail_event_new(cli_catalog(), "x", &ev) < 0 ||
+        trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it) < 0 ||
         (r = since > INT64_MIN ? trail_store_iter_seek_time(it, since) : 0) < 0) {
+        trail_event_free(ev);
         trail_store_iter_free(it);
         trail_store_close(s);
         return cli_fail(f->cmd, "%s: cannot read the store", dir);
     }
+    uint64_t last = 0;  /* the seq of the last record evaluated */
+    bool holds = false; /* ev holds it, decoded */
     for (;;) {
-        struct trail_event *ev;
-        if (trail_event_new(cli_catalog(), "x", &ev) < 0) {
-            status = cli_fail(f->cmd, "out of memory");
+        struct trail_record_head h;
+        r = trail_store_iter_next_head(it, &h);
+        if (r == 0)
             break;
-        }
-        r = trail_store_iter_next(it, ev);
-        if (r <= 0) {
-            trail_event_free(ev);
-            if (r < 0)
+        if (r == 1 && (h.time_us < since || h.time_us >= until))
+            continue;
+        if (r == 1)
+            r = detect_engine_feed_stored(f->e, it, &h, ev, skim, on_alert, f->t);
+        if (r < 0) {
+            if (r == -ENOMEM)
+                status = cli_fail(f->cmd, "out of memory");
+            else
                 status = cli_fail(f->cmd,
                                   "%s: reading the store: %s (the alerts above are "
                                   "those of the records before)",
                                   dir, trail_strerror(r));
+            holds = false; /* a failed decode leaves ev reset */
             break;
         }
-        if (trail_event_time(ev) < since || trail_event_time(ev) >= until) {
-            trail_event_free(ev);
-            continue;
-        }
-        if ((status = feed_one(f, ev)) != 0)
-            break;
+        last = h.seq;
+        holds = r == 1;
     }
+    /* the graces still open are summed up with the last record evaluated as the one that
+       ends them, as when every record is decoded: read again when only its head was */
+    if (last && !holds) {
+        trail_store_iter_seek_seq(it, last);
+        holds = trail_store_iter_next(it, ev) == 1 && trail_event_seq(ev) == last;
+    }
+    if (holds) {
+        f->last = ev;
+        ev = NULL;
+    }
+    trail_event_free(ev);
     trail_store_iter_free(it);
     trail_store_close(s);
     return status;
@@ -498,12 +522,15 @@ static int test(int argc, char **argv)
     struct tester t = {0};
     const char *events = NULL, *store = NULL;
     int64_t since = INT64_MIN, until = INT64_MAX;
+    bool skim = true;
     struct paths paths = {0};
     int status = 0;
     for (int i = 2; i < argc && status == 0; i++) {
         const char *arg = argv[i], *v;
         int o;
-        if ((o = cli_opt_value(argv, argc, &i, "--events", &v)) != 0) {
+        if (strcmp(arg, "--no-skim") == 0) {
+            skim = false;
+        } else if ((o = cli_opt_value(argv, argc, &i, "--events", &v)) != 0) {
             if (o < 0)
                 status = cli_usage_error(cmd, "--events needs a FILE");
             events = v;
@@ -533,8 +560,8 @@ static int test(int argc, char **argv)
         status = cli_usage_error(cmd, "no rule file given");
     if (status == 0 && !events == !store)
         status = cli_usage_error(cmd, "give either --events FILE or --store DIR");
-    if (status == 0 && events && (since > INT64_MIN || until < INT64_MAX))
-        status = cli_usage_error(cmd, "--since and --until go with --store");
+    if (status == 0 && events && (since > INT64_MIN || until < INT64_MAX || !skim))
+        status = cli_usage_error(cmd, "--since, --until and --no-skim go with --store");
     struct detect_rules *rs = NULL;
     struct feed f = {.cmd = cmd, .t = &t};
     if (status == 0 && detect_rules_new(cli_catalog(), &rs) < 0)
@@ -549,7 +576,7 @@ static int test(int argc, char **argv)
     if (status == 0 && detect_engine_new(rs, &f.e) < 0)
         status = cli_fail(cmd, "out of memory");
     if (status == 0)
-        status = events ? feed_file(&f, events) : feed_store(&f, store, since, until);
+        status = events ? feed_file(&f, events) : feed_store(&f, store, since, until, skim);
     /* the graces still open end with the input: their summaries now */
     if (f.e && f.last)
         detect_engine_finish(f.e, f.last, on_alert, &t);

@@ -2321,6 +2321,45 @@ int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_r
  */
 int trail_store_iter_next(struct trail_store_iter *it, struct trail_event *ev);
 
+/*
+ * The head of a stored record: the fields at its start, read in place
+ * without decoding the rest (docs/format.md, "Record"), for a reader that
+ * decides by them whether the whole event is worth decoding.
+ */
+struct trail_record_head {
+    uint64_t seq;
+    int64_t time_us; /* the event's time */
+    int severity;    /* 1..10 */
+    const char *id;  /* the event id, id_len bytes, not NUL-terminated: points into the
+                        iterator's memory, valid until its next call */
+    size_t id_len;
+    int own; /* 1: written by trail itself (trail_event_is_own() of the decoded event) */
+};
+
+/*
+ * trail_store_iter_next_head - the next record's head, as
+ * trail_store_iter_next_raw() moves on, without decoding the record;
+ * trail_store_iter_decode() then decodes it if the caller wants the event.
+ * The head is the decoded event's: its seq, time, severity, id and
+ * trail_event_is_own() (an id with a NUL byte excepted, which the decoded
+ * event ends at the NUL). Returns 1 with *ret_head, 0 at the end, or an
+ * error as trail_store_iter_next() would give for the record:
+ * TRAIL_E_CORRUPT (also a head whose id is empty or too long, or whose
+ * severity is not 1..10), TRAIL_E_VERSION or -errno; *ret_head is
+ * untouched then.
+ */
+int trail_store_iter_next_head(struct trail_store_iter *it, struct trail_record_head *ret_head);
+
+/*
+ * trail_store_iter_decode - decode into ev (made from any catalog; its
+ * memory is reused) the record that the iterator's last
+ * trail_store_iter_next_head() or trail_store_iter_next_raw() returned:
+ * what trail_store_iter_next() would have given in their stead. Returns 0;
+ * -EINVAL when that call returned no record or a seek came after it;
+ * TRAIL_E_CORRUPT, TRAIL_E_VERSION or -ENOMEM.
+ */
+int trail_store_iter_decode(struct trail_store_iter *it, struct trail_event *ev);
+
 /* trail_store_iter_free - free an iterator. */
 void trail_store_iter_free(struct trail_store_iter *it);
 

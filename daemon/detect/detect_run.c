@@ -15,19 +15,19 @@
  * on its own output. SIGHUP reads the rules again and rebuilds the windows
  * the same way.
  *
- * Most records meet no rule: each is read from the store as its canonical
- * bytes, and its id, origin, severity and time, at the head of the record,
- * are shown to the engine (detect_engine_skim) before it is decoded; only
- * those that some rule may select, or whose time ends a grace, are decoded
- * and fed. That is the same evaluation as feeding every record
- * (lib/detect's tests hold the two to it) at a fraction of the cost.
+ * Most records meet no rule: of each, only its head (id, origin, severity
+ * and time: trail_store_iter_next_head) is read and shown to the engine
+ * before it is decoded; only those that some rule may select, or whose time
+ * ends a grace, are decoded and fed (detect_engine_feed_stored, which `trail
+ * rules test --store` calls too). That is the same evaluation as feeding
+ * every record (lib/detect's tests and tests/integration/rules_backtest.sh
+ * hold the two to it) at a fraction of the cost.
  *
  * Not here: the rules (lib/detect/), the config key (config.c).
  */
 #include "detect_run.h"
 
 #include "detect/detect.h" /* lib/detect/ */
-#include "store/record.h"  /* the head of a record, read before decoding it */
 #include "core/ingest.h"
 #include "core/json_out.h"
 #include "core/log.h"
@@ -62,7 +62,6 @@ struct detector {
     struct trail_store *store;
     char *cursor_path;
     char store_hex[33];
-    uint8_t store_id[16]; /* for the uuids of the records decoded */
     uint64_t cursor;      /* last seq evaluated and saved */
     uint64_t replay_upto; /* alerts for seqs up to here are held back (rebuilding windows) */
     uint64_t evaluated;
@@ -442,32 +441,17 @@ static int save_cursor(void)
     return r;
 }
 
-static int skipped(const struct trail_event *ev)
-{
-    return trail_event_is_own(ev) && strcmp(trail_event_id(ev), "trail_alert") == 0;
-}
-
 /*
- * Evaluate one record (its canonical bytes): decoded into ev and fed only
- * when the engine, told its head, says that it must be. 1 when it was
- * decoded, 0 when its head was enough, or the error of reading it
- * (TRAIL_E_CORRUPT) or of the engine (-ENOMEM).
+ * Evaluate the record whose head it has just returned: told to the engine by
+ * its head, and decoded into ev and fed only when the engine says that it
+ * must be (lib/detect/stored.c, the same call as `trail rules test --store`).
+ * 1 when it was decoded, 0 when its head was enough, or the error of reading
+ * it (TRAIL_E_CORRUPT) or of the engine (-ENOMEM).
  */
-static int evaluate(const uint8_t *rec, size_t len, struct trail_event *ev)
+static int evaluate(struct trail_store_iter *it, const struct trail_record_head *h,
+                    struct trail_event *ev)
 {
-    struct rec_view v;
-    int r = rec_view_parse(rec, len, &v);
-    if (r < 0)
-        return r;
-    if (!detect_engine_skim(D->engine, (const char *)v.id, v.id_len,
-                            (v.flags & TRAIL_REC_F_OWN) != 0, v.severity, v.time_us))
-        return 0;
-    if ((r = record_decode(rec, len, D->store_id, ev)) < 0)
-        return r;
-    if (skipped(ev))
-        return 1;
-    r = detect_engine_feed(D->engine, ev, on_alert, NULL);
-    return r < 0 ? r : 1;
+    return detect_engine_feed_stored(D->engine, it, h, ev, true, on_alert, NULL);
 }
 
 /*
@@ -491,11 +475,10 @@ static int rebuild(struct trail_store_iter *it, struct trail_event *ev)
     int64_t from = trail_event_time(ev) - D->max_span_us;
     if ((r = trail_store_iter_seek_time(it, from)) < 0)
         return r;
-    uint64_t n = 0, seq;
-    const uint8_t *rec;
-    size_t len;
-    while ((r = trail_store_iter_next_raw(it, &rec, &len, &seq)) == 1 && seq <= D->cursor) {
-        if ((r = evaluate(rec, len, ev)) < 0)
+    uint64_t n = 0;
+    struct trail_record_head h;
+    while ((r = trail_store_iter_next_head(it, &h)) == 1 && h.seq <= D->cursor) {
+        if ((r = evaluate(it, &h, ev)) < 0)
             return r;
         n++;
     }
@@ -510,17 +493,14 @@ static int rebuild(struct trail_store_iter *it, struct trail_event *ev)
     size_t cap = 0;
     trail_store_iter_seek_seq(it, D->cursor + 1);
     uint64_t durable = trail_store_durable_seq(D->store);
-    while ((r = trail_store_iter_next_raw(it, &rec, &len, &seq)) == 1 && seq <= durable) {
+    while ((r = trail_store_iter_next_head(it, &h)) == 1 && h.seq <= durable) {
         uint8_t u[16];
-        struct rec_view h;
         /* only trail's alerts are decoded */
-        if ((r = rec_view_parse(rec, len, &h)) < 0)
-            return r;
-        if (!(h.flags & TRAIL_REC_F_OWN) || h.id_len != 11 || memcmp(h.id, "trail_alert", 11))
+        if (!h.own || h.id_len != 11 || memcmp(h.id, "trail_alert", 11))
             continue;
-        if ((r = record_decode(rec, len, D->store_id, ev)) < 0)
+        if ((r = trail_store_iter_decode(it, ev)) < 0)
             return r;
-        if (!skipped(ev) || trail_event_uuid(ev, u) < 0)
+        if (trail_event_uuid(ev, u) < 0)
             continue;
         if (D->n_stored == cap) {
             cap = cap ? cap * 2 : 16;
@@ -611,19 +591,17 @@ static void *run(void *arg)
         uint64_t durable = trail_store_durable_seq(D->store), last = D->cursor;
         int n = 0, n_decoded = 0, failed = 0;
         while (n < BATCH && D->n_alerts < MAX_ALERTS / 2) {
-            const uint8_t *rec;
-            size_t len;
-            uint64_t seq;
-            int r = trail_store_iter_next_raw(it, &rec, &len, &seq);
+            struct trail_record_head h;
+            int r = trail_store_iter_next_head(it, &h);
             if (r == 0)
                 break;
-            if (r == 1 && seq > durable) {
-                trail_store_iter_seek_seq(it, seq); /* the next batch's first */
+            if (r == 1 && h.seq > durable) {
+                trail_store_iter_seek_seq(it, h.seq); /* the next batch's first */
                 break;
             }
-            if (r == 1 && seq <= last)
+            if (r == 1 && h.seq <= last)
                 continue;
-            if (r == 1 && (r = evaluate(rec, len, ev)) == -ENOMEM) {
+            if (r == 1 && (r = evaluate(it, &h, ev)) == -ENOMEM) {
                 failed = 1;
                 break;
             }
@@ -634,7 +612,7 @@ static void *run(void *arg)
                 failed = 1;
                 break;
             }
-            last = seq;
+            last = h.seq;
             n++;
             n_decoded += r;
         }
@@ -692,7 +670,6 @@ int detect_start(const struct config *cfg, struct trail_store *store, const char
     D->store = store;
     uint8_t id[16];
     trail_store_id(store, id);
-    memcpy(D->store_id, id, 16);
     for (int i = 0; i < 16; i++)
         snprintf(D->store_hex + 2 * i, 3, "%02x", id[i]);
     if (!(D->rs = load_rules(cfg->cat, cfg->detect_rules, NULL, NULL, err, errlen)))

@@ -301,6 +301,22 @@ int detect_engine_skim(struct detect_engine *e, const char *id, size_t id_len, b
                        int severity, int64_t time_us);
 
 /*
+ * detect_engine_feed_stored - evaluate a stored record, the one whose head
+ * h trail_store_iter_next_head() has just returned from it: its head shown
+ * to detect_engine_skim(), and the record decoded into ev (reused) and fed
+ * only when that says it must be. The one way both traild's detection
+ * thread and `trail rules test --store` evaluate records, so that the two
+ * alert alike. skim false: every record decoded and fed (`trail rules test
+ * --no-skim`, which must give the same alerts). Returns 1 when the record
+ * was decoded (ev holds it), 0 when its head was enough (ev is not
+ * touched), or the error of decoding it (TRAIL_E_CORRUPT, TRAIL_E_VERSION)
+ * or of the engine (-ENOMEM).
+ */
+int detect_engine_feed_stored(struct detect_engine *e, struct trail_store_iter *it,
+                              const struct trail_record_head *h, struct trail_event *ev, bool skim,
+                              detect_alert_fn alert, void *ctx);
+
+/*
  * detect_engine_finish - at the end of a finite stream (`trail rules test`):
  * the summaries of the graces still open, as if time had passed their end,
  * each with ev (the last event fed) as the event that made it fire. traild

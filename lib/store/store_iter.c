@@ -49,6 +49,10 @@ struct trail_store_iter {
     uint32_t *boffs;
     size_t n_boffs, cap_boffs;
     ZSTD_DCtx *dctx;
+    /* the record the last next_raw/next_head returned, for trail_store_iter_decode();
+       NULL once a call returned none or a seek moved the iterator */
+    const uint8_t *cur;
+    size_t cur_len;
 };
 
 static void drop_seg(struct trail_store_iter *it)
@@ -101,6 +105,7 @@ void trail_store_iter_free(struct trail_store_iter *it)
 
 int trail_store_iter_seek_seq(struct trail_store_iter *it, uint64_t seq)
 {
+    it->cur = NULL;
     it->next = seq;
     return 0;
 }
@@ -398,6 +403,7 @@ int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_r
                               uint64_t *ret_seq)
 {
     uint64_t lim = limit(it);
+    it->cur = NULL;
     for (;;) {
         uint64_t seq = it->next;
         if (seq == 0 || seq == UINT64_MAX || seq > lim)
@@ -422,6 +428,8 @@ int trail_store_iter_next_raw(struct trail_store_iter *it, const uint8_t **ret_r
         if (r == 0)
             return 0;
         it->next = it->dir == TRAIL_ITER_FORWARD ? seq + 1 : seq - 1;
+        it->cur = rec;
+        it->cur_len = len;
         *ret_rec = rec;
         *ret_len = len;
         if (ret_seq)
@@ -440,6 +448,37 @@ int trail_store_iter_next(struct trail_store_iter *it, struct trail_event *ev)
         return r;
     r = record_decode(rec, len, it->s->store_id, ev);
     return r < 0 ? r : 1;
+}
+
+int trail_store_iter_next_head(struct trail_store_iter *it, struct trail_record_head *ret_head)
+{
+    const uint8_t *rec;
+    size_t len;
+    struct rec_view v;
+    int r = trail_store_iter_next_raw(it, &rec, &len, NULL);
+    if (r <= 0)
+        return r;
+    if ((r = rec_view_parse(rec, len, &v)) == 0 &&
+        (v.id_len == 0 || v.id_len > TRAIL_MAX_ID_LEN || !trail_severity_valid(v.severity)))
+        r = TRAIL_E_CORRUPT; /* what record_decode() refuses in a head: refused here too */
+    if (r < 0) {
+        it->cur = NULL;
+        return r;
+    }
+    *ret_head = (struct trail_record_head){.seq = v.seq,
+                                           .time_us = v.time_us,
+                                           .severity = v.severity,
+                                           .id = (const char *)v.id,
+                                           .id_len = v.id_len,
+                                           .own = (v.flags & TRAIL_REC_F_OWN) != 0};
+    return 1;
+}
+
+int trail_store_iter_decode(struct trail_store_iter *it, struct trail_event *ev)
+{
+    if (!it->cur)
+        return -EINVAL;
+    return record_decode(it->cur, it->cur_len, it->s->store_id, ev);
 }
 
 /* ---- seeking by time ---- */
@@ -472,6 +511,7 @@ static int scan_time(struct trail_store_iter *it, uint64_t from, uint64_t to, in
 int trail_store_iter_seek_time(struct trail_store_iter *it, int64_t t)
 {
     struct trail_store *s = it->s;
+    it->cur = NULL;
     int fwd = it->dir == TRAIL_ITER_FORWARD;
     uint64_t lim = limit(it);
     struct seg *segs;

@@ -1,6 +1,7 @@
 /*
  * test_store.c - the store: CRC-32C, the record codec, append and
- * iteration both ways, reopen, rolling and sealing, subtree hashes and
+ * iteration both ways (records decoded whole, or read by their head and
+ * decoded on demand), reopen, rolling and sealing, subtree hashes and
  * tree.roots, retention, write failures, and recovery from a torn tail, a
  * damaged frame and a half-sealed segment.
  *
@@ -525,6 +526,109 @@ TEST(roll_seal_seek)
     remove_dir(dir);
 }
 
+/* Events of make_event() with other severities, and some marked as trail's own. */
+static int append_mixed(struct trail_store *s, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        struct trail_event *ev = make_event(i);
+        uint64_t last;
+        trail_event_set_severity(ev, 1 + i % 10);
+        if (i % 7 == 0)
+            trail_event_mark_own(ev);
+        int r = trail_store_append(s, &ev, 1, &last);
+        trail_event_free(ev);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+TEST(iter_head_and_decode)
+{
+    char *dir = make_dir();
+    struct trail_store *s;
+    struct trail_store_opts o = {.create = 1,
+                                 .segment_max_bytes = 64 << 10,
+                                 .block_bytes = 8 << 10,
+                                 .fsync_policy = TRAIL_FSYNC_NEVER};
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(append_mixed(s, 0, 2000));
+    ASSERT_OK(trail_store_wait(s, 2000));
+    ASSERT(wait_sealed(s) >= 2); /* sealed segments and the open one */
+    struct trail_event *a, *b;
+    ASSERT_OK(trail_event_new(cat, "x", &a));
+    ASSERT_OK(trail_event_new(cat, "x", &b));
+    struct trail_buf ja = {0}, jb = {0};
+    for (int dir_ = 0; dir_ < 2; dir_++) {
+        /* one iterator reads heads (and decodes every third record), one decodes all */
+        struct trail_store_iter *ih, *ie;
+        ASSERT_OK(trail_store_iter_new(s, dir_, &ih));
+        ASSERT_OK(trail_store_iter_new(s, dir_, &ie));
+        ASSERT_EQ(trail_store_iter_decode(ih, a), -EINVAL); /* nothing returned yet */
+        struct trail_record_head h;
+        uint64_t n = 0, owns = 0;
+        unsigned sevs = 0;
+        int r;
+        while ((r = trail_store_iter_next_head(ih, &h)) == 1) {
+            ASSERT_EQ(trail_store_iter_next(ie, b), 1);
+            const char *id = trail_event_id(b);
+            ASSERT_EQ(h.seq, trail_event_seq(b));
+            ASSERT_EQ(h.time_us, trail_event_time(b));
+            ASSERT_EQ(h.severity, trail_event_severity(b));
+            ASSERT_EQ(h.own, trail_event_is_own(b) != 0);
+            ASSERT_EQ(h.id_len, strlen(id));
+            ASSERT(memcmp(h.id, id, h.id_len) == 0);
+            /* the events differ: the test would see a decode of the wrong record */
+            /* the heads differ from record to record: a decode of the wrong record shows */
+            sevs |= 1u << h.severity;
+            owns += h.own;
+            if (n++ % 3 == 0) {
+                ASSERT_OK(trail_store_iter_decode(ih, a));
+                ASSERT_OK(trail_store_iter_decode(ih, a)); /* again: the same record */
+                trail_buf_reset(&ja);
+                trail_buf_reset(&jb);
+                ASSERT_OK(trail_event_to_json(a, &ja));
+                ASSERT_OK(trail_event_to_json(b, &jb));
+                ASSERT_EQ(ja.len, jb.len);
+                ASSERT_MEMEQ(ja.data, jb.data, ja.len);
+                uint8_t ua[16], ub[16];
+                ASSERT_OK(trail_event_uuid(a, ua));
+                ASSERT_OK(trail_event_uuid(b, ub));
+                ASSERT_MEMEQ(ua, ub, 16);
+            }
+        }
+        ASSERT_EQ(r, 0);
+        ASSERT_EQ(n, 2000);
+        ASSERT_EQ(owns, (2000 + 6) / 7);
+        ASSERT(__builtin_popcount(sevs) >= 3);
+        ASSERT_EQ(trail_store_iter_decode(ih, a), -EINVAL); /* the end returned none */
+        /* a seek forgets the record in hand */
+        ASSERT_OK(trail_store_iter_seek_seq(ih, 1000));
+        ASSERT_EQ(trail_store_iter_next_head(ih, &h), 1);
+        ASSERT_EQ(h.seq, 1000);
+        ASSERT_OK(trail_store_iter_seek_seq(ih, 10));
+        ASSERT_EQ(trail_store_iter_decode(ih, a), -EINVAL);
+        ASSERT_OK(trail_store_iter_seek_time(ih, 1764000000000000LL));
+        ASSERT_EQ(trail_store_iter_decode(ih, a), -EINVAL);
+        /* next_raw's record decodes too */
+        const uint8_t *rec;
+        size_t len;
+        uint64_t seq;
+        ASSERT_OK(trail_store_iter_seek_seq(ih, 1234));
+        ASSERT_EQ(trail_store_iter_next_raw(ih, &rec, &len, &seq), 1);
+        ASSERT_OK(trail_store_iter_decode(ih, a));
+        ASSERT_EQ(trail_event_seq(a), 1234);
+        trail_store_iter_free(ih);
+        trail_store_iter_free(ie);
+    }
+    trail_buf_free(&ja);
+    trail_buf_free(&jb);
+    trail_event_free(a);
+    trail_event_free(b);
+    ASSERT_OK(trail_store_close(s));
+    remove_dir(dir);
+}
+
 static int sizes_cb(void *arg, uint64_t **ret, size_t *ret_n)
 {
     (void)arg;
@@ -1019,6 +1123,6 @@ int main(void)
 
 #define main run
 TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates,
-          append_iterate_reopen, roll_seal_seek, purge, write_failure, checkpoint_hook,
-          meta_rebuilt, recovery, half_sealed, lock_survives_rm, tamper_segment, tamper_roots_idle,
-          shorter_refused)
+          append_iterate_reopen, roll_seal_seek, iter_head_and_decode, purge, write_failure,
+          checkpoint_hook, meta_rebuilt, recovery, half_sealed, lock_survives_rm, tamper_segment,
+          tamper_roots_idle, shorter_refused)
