@@ -39,6 +39,16 @@ def oidc_failed(sec, user, src, n):
               **client(n))
 
 
+def bankid_failed(sec, user, src, n):
+    """one failed sign-in that logs two failures, the authenticator's and the entrypoint's,
+    under one correlation id (the pack counts it once)"""
+    return [ev(sec, "auth_authenticators_bankid_failed", duser=user, src=src,
+               reason="user cancelled", **client(n)),
+            ev(sec + 1, "auth_entrypoints_oidc_auth_failed", duser=user, src=src,
+               phxEntrypointId="oidc1", phxEntrypointType="OIDC", reason="user cancelled",
+               **client(n))]
+
+
 def write(name, kind, events):
     with open(os.path.join(HERE, "%s.%s.ndjson" % (name, kind)), "w") as f:
         for e in events:
@@ -48,11 +58,13 @@ def write(name, kind, events):
 # password guessing: 10 failures of alice within 5 minutes
 write("password_guessing", "fires",
       [oidc_failed(20 * i, "alice", "192.0.2.10", i) for i in range(10)])
-# 9 within 5 minutes; 10 spread over 50 minutes; 10 users failing once each from 10 sources
+# 9 within 5 minutes; 10 spread over 50 minutes; 10 users failing once each from 10 sources;
+# 9 sign-ins within 5 minutes that log two failures each (18 events, 9 sign-ins)
 write("password_guessing", "quiet",
       [oidc_failed(20 * i, "alice", "192.0.2.10", i) for i in range(9)] +
       [oidc_failed(600 + 300 * i, "bob", "192.0.2.11", 100 + i) for i in range(10)] +
-      [oidc_failed(4000 + i, "user%d" % i, "198.51.100.%d" % i, 200 + i) for i in range(10)])
+      [oidc_failed(4000 + i, "user%d" % i, "198.51.100.%d" % i, 200 + i) for i in range(10)] +
+      [e for i in range(9) for e in bankid_failed(5000 + 20 * i, "victor", "192.0.2.12", 300 + i)])
 
 # password spraying: 10 users from one address within 10 minutes
 write("password_spraying", "fires",
@@ -139,7 +151,10 @@ write("signin_after_failures", "quiet",
       [oidc_ok(3240 + 15 * 60 + 1, "leo", "192.0.2.43", 30)] +
       # five failures of one user, a success of another
       [oidc_failed(6000 + 60 * i, "mia", "192.0.2.44", 40 + i) for i in range(5)] +
-      [oidc_ok(6400, "ned", "192.0.2.44", 50)])
+      [oidc_ok(6400, "ned", "192.0.2.44", 50)] +
+      # four sign-ins that log two failures each (eight events), then a success
+      [e for i in range(4) for e in bankid_failed(9000 + 60 * i, "otto", "192.0.2.45", 60 + i)] +
+      [oidc_ok(9300, "otto", "192.0.2.45", 70)])
 
 
 def token(sec, eid, user, serial, src, n, **more):

@@ -54,7 +54,7 @@ alerts --where rule=password_guessing >"$WORK/alert.json"
 # severity: the level high is ERROR
 for want in '"rule":"password_guessing"' '"rule_id":"6f0b5a8e-1d2c-4c3e-9b1a-7e5d0c9a1f02"' \
     '"title":"Password guessing on one account"' '"level":"high"' '"level_severity":7' \
-    '"type":"event_count"' '"group":"duser=alice"' '"count":10' '"events":10' \
+    '"type":"value_count"' '"group":"duser=alice"' '"count":10' '"events":10' \
     '"window_start":"2026-11-24T08:00:00.000000Z"' '"window_end":"2026-11-24T08:03:00.000000Z"' \
     '"first_seqs":"3,4,5,6,7,8,9,10,11,12"' '"fired_seq":12' '"origin":"trail"' \
     '"severity":7,"severity_name":"ERROR"'; do
