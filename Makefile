@@ -52,9 +52,13 @@ unit-test: test-deps build
 
 # DEDUP_ROUNDS: the kill -9 rounds of daemon_dedup, 50 in the normal pass, 10 under the sanitizers;
 # ORACLE_QUERIES: test_query_oracle's random queries, 300 in the normal pass, 100 under ASan;
-# BACKEND_QUERIES: query_backends' random queries over store, traild and ClickHouse, 15, 5 under ASan
+# BACKEND_QUERIES: query_backends' random queries over store, traild and ClickHouse, 15, 5 under ASan;
+# QUIET_SEEDS_300K, QUIET_SEEDS_1M: loadgen_quiet's seeds at 300,000 and 1,000,000 events,
+# 1 2 3 and 1 2 in the normal pass, 1 and none under ASan; BACKTEST_EVENTS: rules_backtest's
+# events, 100,000, 30,000 under ASan
 asan-test: test-deps asan-build
-	DEDUP_ROUNDS=10 ORACLE_QUERIES=100 BACKEND_QUERIES=5 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	DEDUP_ROUNDS=10 ORACLE_QUERIES=100 BACKEND_QUERIES=5 QUIET_SEEDS_300K=1 QUIET_SEEDS_1M= \
+	  BACKTEST_EVENTS=30000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/ctest.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # A race stops traild (halt_on_error) and leaves a report in $(TSAN_BUILD)/tsan-report.*:

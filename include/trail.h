@@ -1291,7 +1291,8 @@ struct trail_loadgen;
 
 struct trail_loadgen_opts {
     uint64_t seed;    /* default 1 */
-    uint32_t users;   /* simulated users, default 1000 */
+    uint32_t users;   /* simulated users; default: one per 25 events a day (events / days / 25),
+                         at least 1000, at most 10,000,000 */
     uint32_t clients; /* service providers and OIDC clients, default 20 */
     uint32_t days;    /* the span the events are spread over, default 1 */
     uint64_t events;  /* the expected number of events over the span (sets the rate),
@@ -1316,7 +1317,7 @@ struct trail_loadgen_opts {
 enum trail_attack {
     TRAIL_ATTACK_GUESS = 1 << 0,   /* 12 failed OIDC sign-ins of one account, 15 s apart */
     TRAIL_ATTACK_SPRAY = 1 << 1,   /* 15 accounts, one failed SAML sign-in each, 20 s apart */
-    TRAIL_ATTACK_LOCKOUT = 1 << 2, /* 6 accounts locked in 6 minutes, 3 failures each */
+    TRAIL_ATTACK_LOCKOUT = 1 << 2, /* 24 accounts locked in 8 minutes, 3 failures each */
     TRAIL_ATTACK_FATIGUE = 1 << 3, /* 4 OneTouch pushes to one user rejected, then one approved */
     TRAIL_ATTACK_BREAKIN = 1 << 4, /* 6 failed OIDC sign-ins of one account, then a success */
     TRAIL_ATTACK_TOKEN = 1 << 5,   /* a token enrolled and used, then used from another address */

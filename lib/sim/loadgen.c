@@ -3,11 +3,24 @@
  *
  * Users sign in through SAML, OIDC, internal and relay entry points and
  * RADIUS, with BankID, Freja, FIDO, SITHS, OneTouch and OTP by SMS; some fail,
- * repeated failures lock accounts, people reset passwords, enrol and revoke
- * tokens, give consent and log out; administrators change the configuration;
- * scheduled jobs run; the server starts and stops; certificates near expiry.
- * Flows arrive with a daily and weekly rhythm and their events interleave in
- * time order. The same seed and options give the same events, byte for byte.
+ * three failures in a row lock an account for a while, people who forgot
+ * their password reset it, enrol and revoke tokens, give consent and log out;
+ * administrators' tools read the configuration; scheduled jobs run; the
+ * server starts and stops; the push certificate warns in the month before
+ * its yearly expiry. Flows arrive with a daily and weekly rhythm and their
+ * events interleave in time order. The same seed and options give the same
+ * events, byte for byte.
+ *
+ * The traffic is meant to look like a real identity server's, so that the
+ * rule pack (rules/) can be held to stay quiet on it (tests/integration/
+ * loadgen_quiet.sh): the population follows the volume (about 25 events a
+ * user a day, as people sign in a few times a day whatever the size of the
+ * organisation), users' activity is spread as Zipf's law spreads it over
+ * ranks but with its head flattened (the busiest user is about ten times
+ * the mean, a hundredth of the traffic of 1,000 users), each token enrolled
+ * has a serial of its own, locks expire, and what the pack reports by
+ * design (configuration changes, a certificate about to expire, attacks) is
+ * no part of the normal traffic.
  *
  * Attacks (trail_loadgen_opts.attacks, include/trail.h) are flows of their
  * own, each started once at a known time with randomness of its own and
@@ -85,7 +98,7 @@ static int rng_chance(struct rng *r, double p)
     return rng_unit(r) < p;
 }
 
-/* a skewed pick: a few users and clients account for most traffic */
+/* a skewed pick: a few clients (service providers) account for most traffic */
 static uint32_t rng_skewed(struct rng *r, uint32_t n)
 {
     double u = rng_unit(r);
@@ -140,6 +153,7 @@ struct flow_ctx {
     uint8_t attacker;  /* N: src is the attacker's 2001:db8:ffff::N; 0: the user's */
     uint8_t has_fails; /* failed_attempts is fails, not the user's counter */
     uint8_t fails;
+    uint16_t token; /* the user's token the flow is about: its number, 1 the first enrolled */
     char trace[18];
 };
 
@@ -158,10 +172,12 @@ struct trail_loadgen {
     int64_t now_us;      /* start time of the next flow */
     double flows_per_us; /* mean arrival rate at rhythm 1.0 */
     uint64_t order;
-    int64_t next_hourly_us; /* scheduled jobs */
-    int64_t next_daily_us;  /* certificate warnings, purge */
-    uint8_t *fail_count;    /* consecutive failures per user */
-    uint8_t *locked;        /* per user */
+    int64_t next_hourly_us;  /* scheduled jobs */
+    int64_t next_daily_us;   /* certificate warnings, purge */
+    uint8_t *fail_count;     /* consecutive failures per user */
+    int64_t *locked_until;   /* per user: a lock lasts until then (0: not locked) */
+    uint16_t *tokens;        /* per user: tokens enrolled so far (each its own serial) */
+    double user_q, user_log; /* pick_user(): the flattened head and the log of the range */
     struct pending *heap;
     size_t n_heap;
     size_t cap_heap;
@@ -174,6 +190,11 @@ struct trail_loadgen {
 };
 
 #define N_ATTACKS 6
+
+/* the default population: one user per this many events a day asked for (at least 1,000 users,
+   at most MAX_DEFAULT_USERS) */
+#define EVENTS_PER_USER_DAY 25
+#define MAX_DEFAULT_USERS   10000000
 
 /* ---- heap ---- */
 
@@ -258,10 +279,25 @@ static void new_trace(struct trail_loadgen *g, struct flow_ctx *c)
     c->trace[17] = '\0';
 }
 
+/*
+ * A user by activity: user u (its rank) is picked with a weight of 1 / (u + q)
+ * for q a thirtieth of the users (Zipf-Mandelbrot), drawn by the inverse of
+ * the continuous law. Zipf's law (q = 0) would give one user of 1,000 an
+ * eighth of the traffic, and the busiest of a large population thousands of
+ * sign-ins a day; with q the busiest user is about ten times the mean
+ * (30 / ln 31), whatever the population.
+ */
+static uint32_t pick_user(struct trail_loadgen *g)
+{
+    double x = g->user_q * exp(rng_unit(&g->rng) * g->user_log) - g->user_q;
+    uint32_t u = x > 0 ? (uint32_t)x : 0;
+    return u < g->opts.users ? u : g->opts.users - 1;
+}
+
 static void new_ctx(struct trail_loadgen *g, struct flow_ctx *c, uint8_t entry)
 {
     memset(c, 0, sizeof(*c));
-    c->user = rng_skewed(&g->rng, g->opts.users);
+    c->user = pick_user(g);
     c->client = rng_skewed(&g->rng, g->opts.clients);
     c->ua = (uint8_t)((c->user * 7 + rng_below(&g->rng, 2)) % TRAIL_ARRAY_SIZE(user_agents));
     c->entry = entry;
@@ -297,17 +333,33 @@ static void fail_with(struct flow *f, uint8_t reason)
     f->ctx.has_reason = 1;
 }
 
-/* A wrong password: the lock counter grows and the third failure in a row locks. */
+#define LOCK_US (15 * 60 * 1000000LL) /* how long a lock lasts: a temporary lock */
+
+/* whether the flow's user is locked at the flow's time */
+static int locked(const struct flow *f)
+{
+    return f->g->locked_until[f->ctx.user] > f->t;
+}
+
+/* A wrong password: the lock counter grows and the third failure in a row locks the account
+   for LOCK_US (the counter starts again at the lock). */
 static void password_failure(struct flow *f)
 {
     struct trail_loadgen *g = f->g;
     uint32_t u = f->ctx.user;
-    fail_with(f, g->locked[u] ? 4 : 1);
+    int was_locked = locked(f);
+    fail_with(f, was_locked ? 4 : 1);
+    /* the count its events carry is this failure's: the counter starts again at a lock */
+    if (!was_locked && g->fail_count[u] < UINT8_MAX)
+        g->fail_count[u]++;
+    f->ctx.has_fails = 1;
+    f->ctx.fails = g->fail_count[u];
     step(f, "pipes_authentication_failed_incrementlockcounter", 800, 6000);
-    if (!g->locked[u] && ++g->fail_count[u] >= 3) {
-        g->locked[u] = 1;
+    if (!was_locked && g->fail_count[u] >= 3) {
+        g->fail_count[u] = 0;
         step(f, "pipes_authentication_failed_locked_temporarily", 1, 20);
         step(f, "prism_user_locked", 1, 20);
+        g->locked_until[u] = f->t + LOCK_US;
     }
 }
 
@@ -315,7 +367,7 @@ static void password_failure(struct flow *f)
 static int authenticate(struct flow *f, enum method m)
 {
     struct rng *r = &f->g->rng;
-    int ok = !f->g->locked[f->ctx.user] && rng_chance(r, m == M_PASSWORD ? 0.86 : 0.93);
+    int ok = !locked(f) && rng_chance(r, m == M_PASSWORD ? 0.86 : 0.93);
     switch (m) {
     case M_BANKID:
         step(f, rng_chance(r, 0.7) ? "core_bankid_auth_started" : "core_bankid_phoneauth_started",
@@ -493,9 +545,9 @@ static void flow_radius(struct flow *f)
 {
     struct rng *r = &f->g->rng;
     double u = rng_unit(r);
-    int ok = !f->g->locked[f->ctx.user] && rng_chance(r, 0.9);
+    int ok = !locked(f) && rng_chance(r, 0.9);
     if (!ok)
-        fail_with(f, f->g->locked[f->ctx.user] ? 4 : 1);
+        fail_with(f, locked(f) ? 4 : 1);
     if (u < 0.5)
         step(f,
              ok ? "radius_authenticators_usernamepasswordotp_successful"
@@ -525,9 +577,9 @@ static void flow_selfservice(struct flow *f)
     if (u < 0.45) {
         if (rng_chance(r, 0.9)) {
             step(f, "prism_pwdreset_success", 20000, 120000);
-            if (g->locked[f->ctx.user]) {
-                g->locked[f->ctx.user] = 0;
-                g->fail_count[f->ctx.user] = 0;
+            g->fail_count[f->ctx.user] = 0;
+            if (locked(f)) {
+                g->locked_until[f->ctx.user] = 0;
                 step(f, "prism_user_unlocked", 1, 50);
             }
         } else {
@@ -535,6 +587,11 @@ static void flow_selfservice(struct flow *f)
             step(f, "prism_pwdreset_failed", 20000, 120000);
         }
     } else if (u < 0.65) {
+        /* a new token, a serial of its own (the attacks' tokens are numbered UINT16_MAX) */
+        uint16_t *n = &g->tokens[f->ctx.user];
+        if (*n < UINT16_MAX - 1)
+            (*n)++;
+        f->ctx.token = *n;
         step(f, "prism_token_enrolled", 5000, 30000);
         step(f, "prism_token_activated", 10000, 60000);
     } else if (u < 0.75) {
@@ -545,6 +602,7 @@ static void flow_selfservice(struct flow *f)
         if (rng_chance(r, 0.4))
             step(f, "pki_onetouch_profile_activatebiometric", 2000, 10000);
     } else if (u < 0.93) {
+        f->ctx.token = g->tokens[f->ctx.user]; /* the latest; 0: one enrolled before the span */
         step(f, "prism_token_revoked", 1000, 10000);
         step(f, "pipes_token_revoked", 1, 50);
     } else {
@@ -552,32 +610,49 @@ static void flow_selfservice(struct flow *f)
     }
 }
 
+/*
+ * An administrators' tool reading the configuration through the configuration
+ * store's API (GET). Changes to the configuration are no part of the normal
+ * traffic: a real server sees a few a week, in change windows, whatever its
+ * traffic, and each is what the pack's config_change rule is there to report.
+ */
 static void flow_admin(struct flow *f)
 {
     struct rng *r = &f->g->rng;
     f->ctx.admin = 1;
     f->ctx.entry = 2;
-    if (rng_chance(r, 0.7))
-        step(f, "core_server_config_updated", 0, 100);
-    else
-        step(f, "store_config_apicall", 0, 100);
-    if (rng_chance(r, 0.05)) {
-        step(f, "prism_user_unlocked", 10000, 60000);
-        f->g->locked[f->ctx.user] = 0;
-        f->g->fail_count[f->ctx.user] = 0;
-    }
+    step(f, "store_config_apicall", 0, 100);
+    if (rng_chance(r, 0.5))
+        step(f, "store_config_apicall", 50, 2000);
 }
 
-/* an attacker guessing one user's password until the account locks */
-static void flow_spray(struct flow *f)
+/*
+ * Someone who does not remember their password: two to four tries at the
+ * internal entrypoint, each a failure (the third in a row locks the account),
+ * and most then reset it themself and sign in.
+ */
+static void flow_forgotten(struct flow *f)
 {
-    f->ctx.ua = (uint8_t)(TRAIL_ARRAY_SIZE(user_agents) - 1);
-    int n = 3 + (int)rng_below(&f->g->rng, 4);
-    for (int i = 0; i < n; i++) {
+    struct rng *r = &f->g->rng;
+    int n = 2 + (int)rng_below(r, 3);
+    for (int i = 0; i < n && !locked(f); i++) {
         new_trace(f->g, &f->ctx);
-        step(f, "auth_entrypoints_internal_auth_started", 200, 2000);
+        step(f, "auth_entrypoints_internal_auth_started", 3000, 40000);
         password_failure(f);
     }
+    if (!rng_chance(r, 0.7))
+        return;
+    f->ctx.has_reason = 0;
+    new_trace(f->g, &f->ctx);
+    step(f, "prism_pwdreset_success", 30000, 180000);
+    f->g->fail_count[f->ctx.user] = 0;
+    if (locked(f)) {
+        f->g->locked_until[f->ctx.user] = 0;
+        step(f, "prism_user_unlocked", 1, 50);
+    }
+    new_trace(f->g, &f->ctx);
+    step(f, "auth_entrypoints_internal_auth_started", 5000, 60000);
+    step(f, "auth_entrypoints_internal_auth_successful", 300, 2500);
 }
 
 /* ---- attacks: known flows at known times (include/trail.h, enum trail_attack) ---- */
@@ -638,17 +713,18 @@ static void attack_spray(struct flow *f)
     }
 }
 
+/* a script locking accounts: three wrong passwords each, one account after the other */
 static void attack_lockout(struct flow *f)
 {
     uint32_t first = f->ctx.user;
-    for (uint32_t i = 0; i < 6; i++) {
+    for (uint32_t i = 0; i < 24; i++) {
         f->ctx.user = (first + i * 11) % f->g->opts.users;
         f->ctx.has_fails = 1;
         for (uint8_t k = 1; k <= 3; k++) {
             attack_trace(f);
             fail_with(f, 1);
             f->ctx.fails = k;
-            step(f, "auth_entrypoints_internal_auth_started", 15000, 20000);
+            step(f, "auth_entrypoints_internal_auth_started", 5000, 6000);
             step(f, "pipes_authentication_failed_incrementlockcounter", 200, 900);
         }
         step(f, "pipes_authentication_failed_locked_temporarily", 1, 20);
@@ -688,6 +764,7 @@ static void attack_token(struct flow *f)
     uint8_t attacker = f->ctx.attacker;
     f->ctx.attacker = 0;
     f->ctx.entry = 2;
+    f->ctx.token = UINT16_MAX; /* a serial that no token of the normal traffic has */
     attack_trace(f);
     step(f, "prism_token_enrolled", 0, 0);
     step(f, "prism_token_activated", 10000, 60000);
@@ -721,32 +798,47 @@ static int start_flow(struct trail_loadgen *g, int64_t t)
 {
     struct flow f = {.g = g, .t = t};
     double u = rng_unit(&g->rng);
-    if (u < 0.30) {
+    if (u < 0.323) {
         new_ctx(g, &f.ctx, 0);
         flow_saml(&f);
-    } else if (u < 0.58) {
+    } else if (u < 0.603) {
         new_ctx(g, &f.ctx, 1);
         flow_oidc(&f);
-    } else if (u < 0.72) {
+    } else if (u < 0.743) {
         new_ctx(g, &f.ctx, 2);
         flow_internal(&f);
-    } else if (u < 0.76) {
+    } else if (u < 0.783) {
         new_ctx(g, &f.ctx, 3);
         flow_relay(&f);
-    } else if (u < 0.90) {
+    } else if (u < 0.923) {
         new_ctx(g, &f.ctx, 4);
         flow_radius(&f);
-    } else if (u < 0.97) {
+    } else if (u < 0.994) {
         new_ctx(g, &f.ctx, 2);
         flow_selfservice(&f);
     } else if (u < 0.995) {
         new_ctx(g, &f.ctx, 2);
-        flow_spray(&f);
+        flow_forgotten(&f);
     } else {
         new_ctx(g, &f.ctx, 2);
         flow_admin(&f);
     }
     return f.err;
+}
+
+/*
+ * The push certificate: renewed for a year at the start of the span, and
+ * again each time it expires; the server warns once a day in the last
+ * CERT_WARN_DAYS days of each year. A span shorter than eleven months has no
+ * warning: an expiring certificate is an incident the pack reports, not traffic.
+ */
+#define CERT_DAYS      365
+#define CERT_WARN_DAYS 30
+
+static int64_t cert_days_left(const struct trail_loadgen *g, int64_t t_us)
+{
+    int64_t day = (t_us - g->opts.start_us) / (86400LL * 1000000);
+    return CERT_DAYS - (day >= 0 ? day % CERT_DAYS : 0);
 }
 
 /* Scheduled and housekeeping events, at fixed times. */
@@ -768,8 +860,9 @@ static int schedule_due(struct trail_loadgen *g, int64_t until)
     }
     while (!r && g->next_daily_us <= until) {
         new_ctx(g, &c, 4);
-        r = heap_push(g, g->next_daily_us + 2 * 3600LL * 1000000,
-                      "messagingapns_certificate_warning", &c);
+        if (cert_days_left(g, g->next_daily_us) <= CERT_WARN_DAYS)
+            r = heap_push(g, g->next_daily_us + 2 * 3600LL * 1000000,
+                          "messagingapns_certificate_warning", &c);
         if (!r && rng_chance(&g->rng, 0.3))
             r = heap_push(g, g->next_daily_us + 3 * 3600LL * 1000000, "saml_metadata_loaded", &c);
         g->next_daily_us += 86400LL * 1000000;
@@ -790,24 +883,30 @@ int trail_loadgen_new(const struct trail_catalog *cat, const struct trail_loadge
         g->opts = *opts;
     if (!g->opts.seed)
         g->opts.seed = 1;
-    if (!g->opts.users)
-        g->opts.users = 1000;
     if (!g->opts.clients)
         g->opts.clients = 20;
     if (!g->opts.days)
         g->opts.days = 1;
     if (!g->opts.events)
         g->opts.events = 100000;
+    if (!g->opts.users) {
+        /* the population that makes the volume asked for: people sign in a few times a day */
+        uint64_t n = g->opts.events / g->opts.days / EVENTS_PER_USER_DAY;
+        g->opts.users = n < 1000 ? 1000 : n > MAX_DEFAULT_USERS ? MAX_DEFAULT_USERS : (uint32_t)n;
+    }
     if (!g->opts.start_us)
         g->opts.start_us = 1793491200LL * 1000000; /* 2026-11-01T00:00:00Z */
     if (!g->opts.host)
         g->opts.host = "idp-node1";
     g->fail_count = calloc(g->opts.users, 1);
-    g->locked = calloc(g->opts.users, 1);
-    if (!g->fail_count || !g->locked) {
+    g->locked_until = calloc(g->opts.users, sizeof(*g->locked_until));
+    g->tokens = calloc(g->opts.users, sizeof(*g->tokens));
+    if (!g->fail_count || !g->locked_until || !g->tokens) {
         trail_loadgen_free(g);
         return -ENOMEM;
     }
+    g->user_q = g->opts.users / 30.0 > 1.0 ? g->opts.users / 30.0 : 1.0;
+    g->user_log = log((g->opts.users + g->user_q) / g->user_q);
     rng_seed(&g->rng, g->opts.seed);
     /* about 4.2 events per flow; the mean of rhythm() over a week is about 0.33 */
     double span_us = (double)g->opts.days * 86400e6;
@@ -832,7 +931,8 @@ void trail_loadgen_free(struct trail_loadgen *g)
     if (!g)
         return;
     free(g->fail_count);
-    free(g->locked);
+    free(g->locked_until);
+    free(g->tokens);
     free(g->heap);
     free(g);
 }
@@ -840,8 +940,13 @@ void trail_loadgen_free(struct trail_loadgen *g)
 static void user_name(const struct trail_loadgen *g, uint32_t u, char *buf, size_t size)
 {
     size_t nf = TRAIL_ARRAY_SIZE(first_names), nl = TRAIL_ARRAY_SIZE(last_names);
-    if (u % 97 == 13)
-        snprintf(buf, size, "svc-%s", sp_names[u % TRAIL_ARRAY_SIZE(sp_names)]);
+    size_t ns = TRAIL_ARRAY_SIZE(sp_names);
+    /* one user in 97 is a service account; u % 97 == 13 repeats its name (u % 10) every 970
+       users, which a number after the tenth keeps apart: one name, one account */
+    if (u % 97 == 13 && u < 97 * ns)
+        snprintf(buf, size, "svc-%s", sp_names[u % ns]);
+    else if (u % 97 == 13)
+        snprintf(buf, size, "svc-%s%u", sp_names[u % ns], (unsigned)(u / (97 * ns)));
     else if (u < nf * nl)
         snprintf(buf, size, "%s.%s", first_names[u % nf], last_names[(u / nf) % nl]);
     else
@@ -891,6 +996,13 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
     }
     if (!strcmp(k, "suser"))
         return c->admin ? "admin" : NULL;
+    if (!strcmp(k, "requestMethod"))
+        return c->admin ? "GET" : NULL;
+    if (!strcmp(k, "request"))
+        return c->admin ? (c->client % 2 ? "/api/config/authselector" : "/api/config/bankid")
+                        : NULL;
+    if (!strcmp(k, "status"))
+        return c->admin ? "200" : NULL;
     if (!strcmp(k, "src")) {
         if (c->attacker)
             snprintf(buf, size, "2001:db8:ffff::%u", (unsigned)c->attacker);
@@ -939,7 +1051,11 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
         return buf;
     }
     if (!strcmp(k, "token_serial")) {
-        snprintf(buf, size, "OATH%08X", (unsigned)(c->user * 2654435761u));
+        /* one serial per token: the user and the token's number, mixed (splitmix64) */
+        uint64_t x = ((uint64_t)c->user << 16 | c->token) + 0x9e3779b97f4a7c15ULL;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        snprintf(buf, size, "OATH%012llX", (unsigned long long)((x ^ (x >> 31)) >> 16));
         return buf;
     }
     if (!strcmp(k, "channel"))
@@ -949,7 +1065,7 @@ static const char *ctx_value(struct trail_loadgen *g, const struct pending *p,
         return buf;
     }
     if (!strcmp(k, "days_left")) {
-        snprintf(buf, size, "%d", (int)(30 - (p->time_us / 86400000000LL) % 30));
+        snprintf(buf, size, "%d", (int)cert_days_left(g, p->time_us));
         return buf;
     }
     return NULL;

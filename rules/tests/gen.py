@@ -80,11 +80,13 @@ def locked(sec, user, n):
               src="192.0.2.20", locked_until=ts(sec + 900), **client(n))
 
 
-write("lockout_storm", "fires", [locked(60 * i, "user%d" % i, i) for i in range(5)])
+# 20 accounts within 10 minutes
+write("lockout_storm", "fires", [locked(25 * i, "user%d" % i, i) for i in range(20)])
+# 19 within 10 minutes; one account locked 20 times; 20 accounts over 13 minutes
 write("lockout_storm", "quiet",
-      [locked(60 * i, "user%d" % i, i) for i in range(4)] +
-      [locked(1000 + 60 * i, "carol", 10 + i) for i in range(5)] +
-      [locked(5000 + 200 * i, "user%d" % (20 + i), 30 + i) for i in range(5)])
+      [locked(25 * i, "user%d" % i, i) for i in range(19)] +
+      [locked(1000 + 25 * i, "carol", 100 + i) for i in range(20)] +
+      [locked(3000 + 40 * i, "user%d" % (100 + i), 200 + i) for i in range(20)])
 
 
 def push(sec, user, ok, n):

@@ -3,7 +3,7 @@
 # the same on every run, added to normal traffic that stays the same event
 # for event; sent into a traild with trail's rule pack, each attack raises the
 # alert of its rule (at the severity its level maps to), and the same traffic
-# without --attack raises none of them. One traild; times are pinned by
+# without --attack raises no alert of the pack at all. One traild; times are pinned by
 # --start, so the test is the same on any date.
 source "$(dirname "$0")/daemon_common.bash"
 TRAIL="$TRAIL_BIN/trail"
@@ -35,8 +35,13 @@ for line in open(sys.argv[2]).read().splitlines():
     extra.append("attack" if src.startswith("2001:db8:ffff::") or token else "normal:" + line)
 print(i, len(extra), sorted(set(extra)))
 PY
-check_eq "the attacks are 146 events beside the quiet run's first 2854" "$(cat "$WORK/diff.out")" \
-    "2854 146 ['attack']"
+# the attacks' events, as docs/rules.md describes them: guess 12 sign-ins of 2 events; spray
+# 15 of 3; lockout 24 accounts of 3 failures (2 events each) and 2 lock events; fatigue 5
+# pushes of 2; breakin 6 failures of 2 and a success of 3; token an enrolment, its activation
+# and 2 uses. They are among the 3000 asked for, so the quiet run gives the rest.
+attack_events=$((12 * 2 + 15 * 3 + 24 * (3 * 2 + 2) + 5 * 2 + 6 * 2 + 3 + 4))
+check_eq "the attacks are $attack_events events beside the quiet run's first $((3000 - attack_events))" \
+    "$(cat "$WORK/diff.out")" "$((3000 - attack_events)) $attack_events ['attack']"
 
 # ---- into traild with the pack
 PORT=$(free_port)
@@ -67,9 +72,7 @@ ATTACK_RULES=(password_guessing password_spraying lockout_storm mfa_push_fatigue
 check_grep "the quiet day is accepted" "3000 accepted and durable, 0 rejected" "$WORK/quiet.out"
 seq=$(last_seq)
 check "the detector evaluated the quiet day" wait_for 60 cursor_at_least "$seq"
-for rule in "${ATTACK_RULES[@]}"; do
-    check_eq "quiet: no $rule alert" "$(alerts --where "rule=$rule" | grep -c .)" 0
-done
+check_eq "quiet: no alert of the pack at all" "$(alerts | grep -c .)" 0
 
 # a later day with every attack: each raises its rule's alert
 "$TRAIL" loadgen -n 3000 --start 2026-11-08T00:00:00Z --attack all --url "$URL" >"$WORK/attack.out"

@@ -17,9 +17,11 @@ URL=http://127.0.0.1:$HPORT
 check "clickhouse-server starts" start_clickhouse || finish
 
 # the events: generator events and a few hostile values, imported into a store
-# that traild then serves and copies into ClickHouse from its beginning
+# that traild then serves and copies into ClickHouse from its beginning; the
+# lockout attack gives the lockouts report locks to count (two days of 40 people
+# rarely lock an account)
 S=$WORK/store
-"$TRAIL" loadgen -n 1500 -d 2 -u 40 -s 11 >"$WORK/events.ndjson"
+"$TRAIL" loadgen -n 1500 -d 2 -u 40 -s 11 --attack lockout >"$WORK/events.ndjson"
 python3 - >>"$WORK/events.ndjson" <<'PY'
 import json
 for i, v in enumerate(["o'brien", "back\\slash", "quote' OR 1=1 --", "tab\there", "x\\' OR '1'='1",

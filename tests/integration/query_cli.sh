@@ -54,6 +54,8 @@ USER1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["duser"] 
 IP1=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["src"] for l in open(sys.argv[1]) if "." in json.loads(l)["attrs"].get("src","")))' "$WORK/events.ndjson")
 NET1=$(python3 -c 'import sys,ipaddress; print(ipaddress.ip_network(sys.argv[1] + "/16", strict=False))' "$IP1")
 SURNAME=${USER1#*.}
+# an int attribute's value that the events hold (failed_attempts of the first that has one)
+FA=$(python3 -c 'import json,sys; print(next(json.loads(l)["attrs"]["failed_attempts"] for l in open(sys.argv[1]) if "failed_attempts" in json.loads(l)["attrs"]))' "$WORK/events.ndjson")
 same "--event glob" --event 'auth_*_failed*'
 same "--event list" --event 'saml_?ncoming*,core_*'
 same "--event sets and ?" --event '[a-c]*_[!s]?*'
@@ -64,7 +66,7 @@ same "--where src CIDR" --where "src=$NET1"
 same "--where src=address" --where "src=$IP1"
 same "--where !=" --where "duser!=$USER1" --event 'auth_*'
 same "--where ^=" --where 'sourceServiceName^=https://'
-same "--where int" --where failed_attempts=03
+same "--where int, with a leading zero" --where "failed_attempts=0$FA"
 same "--text a surname" --text "$SURNAME"
 same "--text two words, any case" --text "${USER1%%.*} ${SURNAME^^}"
 same "--since/--until" --since 2026-11-02T06:00:00Z --until 2026-11-02T18:00:00Z

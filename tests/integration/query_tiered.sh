@@ -208,8 +208,10 @@ check_eq "the last event from ClickHouse names its origin and seq" \
 # filters across both tiers, paged
 # a user of the generated events, from both parts
 U=$(python3 -c 'import json,sys; print(next(e["attrs"]["duser"] for e in map(json.loads, open(sys.argv[1])) if "duser" in e["attrs"]))' "$WORK/events.ndjson")
+# a word of the events' text: the last of the first failure's reason (timeout, cancelled, ...)
+W=$(python3 -c 'import json,sys; print(next(e["attrs"]["reason"].split()[-1] for e in map(json.loads, open(sys.argv[1])) if "reason" in e["attrs"]))' "$WORK/events.ndjson")
 for f in "event=auth_*&severity=%3E%3DWARNING:--event auth_* --severity >=WARNING" \
-    "where=duser%3D$U:--where duser=$U" "text=failed:--text failed"; do
+    "where=duser%3D$U:--where duser=$U" "text=$W:--text $W"; do
     qs=${f%%:*}
     args=${f#*:}
     for order in oldest newest time -time; do

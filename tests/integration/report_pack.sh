@@ -10,8 +10,12 @@ TRAIL="$TRAIL_BIN/trail"
 PACK=$(dirname "$0")/../../reports
 S=$WORK/store
 
-# a fixed time base: the data and "now" are the same on any date
+# a fixed time base: the data and "now" are the same on any date; a last week with the
+# lockout attack in it, so that the lockouts report has locks to count at 2026-11-18 (300
+# people lock an account a few times a month)
 "$TRAIL" loadgen -n 20000 -d 38 -u 300 -s 11 --start 2026-10-20T00:00:00Z >"$WORK/events.ndjson"
+"$TRAIL" loadgen -n 2000 -d 7 -u 300 -s 12 --start 2026-11-11T00:00:00Z --attack lockout \
+    >>"$WORK/events.ndjson"
 # one failed sign-in whose user name is markup, inside the last 7 days of NOW
 python3 - "$WORK/events.ndjson" <<'PY' >>"$WORK/events.ndjson"
 import json, sys

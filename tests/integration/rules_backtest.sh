@@ -3,7 +3,8 @@
 # head alone, as traild's detection thread does (detect_engine_feed_stored):
 # over generated traffic with every attack, through the pack and 100
 # generated rules (bench_detect's kinds: an id or a glob, a user prefix, an
-# address range, every fourth a correlation), the backtest gives the same
+# address range, every fourth a correlation; here two in eight with a grace
+# of 2 minutes, so that graces end on records of all kinds), the backtest gives the same
 # alerts, byte for byte, as with every record decoded (--no-skim), and as the
 # same events exported and read back as NDJSON (--events: a decoder of its
 # own); a grace still open at the end is summed up citing the store's last
@@ -24,10 +25,12 @@ for i in $(seq 0 99); do
     [ "$i" -gt 0 ] && echo ---
     if [ $((i % 4)) -eq 3 ]; then
         if [ $((i % 8)) -eq 3 ]; then type=event_count extra=; else type=value_count extra=', field: duser'; fi
-        printf 'title: gen %d\nname: gen%d\nlevel: medium\ncorrelation:\n  type: %s\n  rules: gen%d\n  group-by: [%s]\n  timespan: %dm\n  condition: {gte: %d%s}\n' \
+        if [ $((i % 8)) -eq 7 ]; then grace='grace: 2m\n'; else grace=; fi
+        printf "title: gen %d\nname: gen%d\nlevel: medium\n${grace}correlation:\n  type: %s\n  rules: gen%d\n  group-by: [%s]\n  timespan: %dm\n  condition: {gte: %d%s}\n" \
             "$i" "$i" "$type" $((i - 1)) "${groups[i % 3]}" $((1 + i % 10)) $((5 + i % 20)) "$extra"
     else
-        printf "title: gen %d\nname: gen%d\nlevel: low\nlogsource: {product: trail}\ndetection:\n  s:\n    id: '%s'\n  u:\n    duser|startswith: 'user%d'\n  n:\n    src|cidr: 10.%d.0.0/16\n  condition: s and (u or not n)\n" \
+        if [ $((i % 8)) -eq 0 ]; then grace='grace: 2m\n'; else grace=; fi
+        printf "title: gen %d\nname: gen%d\nlevel: low\n${grace}logsource: {product: trail}\ndetection:\n  s:\n    id: '%s'\n  u:\n    duser|startswith: 'user%d'\n  n:\n    src|cidr: 10.%d.0.0/16\n  condition: s and (u or not n)\n" \
             "$i" "$i" "${ids[i % 6]}" $((i % 50)) $((i % 200))
     fi
 done >"$WORK/gen/generated.yml"

@@ -848,8 +848,8 @@ test(
         cited.set(Number(s), ev.seq);
     }
     assert.ok(cited.size >= 1, 'the setup\'s alert cites an event');
-    // the expiry events: the generator's warnings (no alert: the detector started after them)
-    // and the setup's expired certificate, which the alert cites
+    // the expiry events: the warnings stored with the generated events (no alert: the
+    // detector started after them) and the setup's expired certificate, which the alert cites
     await page.goto(BASE + '/?event=messagingapns_certificate_*');
     await settle(page);
     const rows = await page.$$eval('#rows tr', (trs) =>
