@@ -1991,12 +1991,16 @@ struct trail_store_opts {
     void *fault_arg;
 
     /*
-     * Sealing threads, all at idle CPU and I/O priority: the first seals
-     * every rolled segment, the others help only while two or more wait
-     * (docs/store.md, "Sealing"). 0: one per online CPU, at most 4.
+     * Sealing threads, all at idle CPU and I/O priority, named trail-seal,
+     * trail-seal1, ...: the first seals every rolled segment, the others
+     * help only while two or more wait (docs/store.md, "Sealing"). 0: one
+     * per online CPU; at most TRAIL_SEAL_THREADS_MAX (more count as that).
      */
     int seal_threads;
 };
+
+/* The most sealing threads a store has (trail_store_opts.seal_threads). */
+#define TRAIL_SEAL_THREADS_MAX 4
 
 /* What trail_store_open() found and did; message holds one line per action. */
 struct trail_store_report {

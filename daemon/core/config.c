@@ -400,6 +400,8 @@ static int load_store(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->dedup_window_s, v, 1, 366 * 86400);
     if (!strcmp(key, "dedup_max"))
         return set_u32(L, s, key, &c->dedup_max, v, 0, 100000000);
+    if (!strcmp(key, "seal_threads"))
+        return set_u32(L, s, key, &c->seal_threads, v, 0, TRAIL_SEAL_THREADS_MAX);
     if (!strcmp(key, "signing_key")) {
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
@@ -429,7 +431,7 @@ static int load_store(struct loader *L, const char *key, const char *v)
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
          "checkpoint_interval_s, signing_key, origin, dedup_window_s, dedup_max, "
-         "accept_truncation)");
+         "seal_threads, accept_truncation)");
     return -EINVAL;
 }
 
@@ -473,6 +475,8 @@ static int load_listen(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->http_threads, v, 1, 256);
     if (!strcmp(key, "syslog_threads"))
         return set_u32(L, s, key, &c->syslog_threads, v, 0, 8);
+    if (!strcmp(key, "stream_threads"))
+        return set_u32(L, s, key, &c->stream_threads, v, 0, 8);
     if (!strcmp(key, "http_tls")) {
         if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
             c->http_tls = 1;
@@ -486,8 +490,7 @@ static int load_listen(struct loader *L, const char *key, const char *v)
     }
     fail(L, s, key,
          "unknown key (known: http, http_threads, http_tls, syslog_udp, syslog_tcp, syslog_tls, "
-         "syslog_threads, "
-         "cef_tcp, unix, unix_mode)");
+         "syslog_threads, cef_tcp, unix, unix_mode, stream_threads)");
     return -EINVAL;
 }
 
@@ -1463,6 +1466,10 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[listen] http_threads";
     if (a->syslog_threads != b->syslog_threads)
         return "[listen] syslog_threads";
+    if (a->stream_threads != b->stream_threads)
+        return "[listen] stream_threads";
+    if (a->seal_threads != b->seal_threads)
+        return "[store] seal_threads";
     if (a->http_tls != b->http_tls)
         return "[listen] http_tls";
     if (a->http_timeout_s != b->http_timeout_s)

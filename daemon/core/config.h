@@ -94,6 +94,7 @@ struct config {
     char *origin;                  /* the store's origin when it is made, or NULL */
     int accept_truncation;         /* 1: open a store shorter than its claims ... */
     uint64_t accept_truncation_to; /* ... when its last seq is this one (docs/store.md) */
+    uint32_t seal_threads; /* the store's sealing threads; 0: one per online CPU, at most 4 */
 
     /* [listen]: "host:port" (or a path for unix); NULL when off */
     char *http;
@@ -105,6 +106,7 @@ struct config {
     uint32_t unix_mode;
     uint32_t http_threads;
     uint32_t syslog_threads; /* event loops for syslog TCP/TLS connections; 0: one per CPU */
+    uint32_t stream_threads; /* ... for each of the cef_tcp and unix listeners; 0: one per CPU */
     int http_tls;            /* 1: the http listener speaks TLS with [tls] cert and key */
 
     /* [tls] */

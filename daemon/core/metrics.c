@@ -210,6 +210,33 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
     for (int i = 0; i < IN_N; i++)
         r |= json_printf(out, "trail_backpressure_pauses_total{input=\"%s\"} %" PRIu64 "\n",
                          input_names[i], LOAD(metrics.paused[i]));
+    /* how the stream inputs' connections and events spread over their event loops */
+    r |= json_printf(out, "# HELP trail_stream_loops Event loops serving a stream input's listener "
+                          "([listen] syslog_threads, stream_threads).\n"
+                          "# TYPE trail_stream_loops gauge\n");
+    for (int i = 0; i < IN_N; i++)
+        if (atomic_load(&metrics.loops[i]) > 0)
+            r |= json_printf(out, "trail_stream_loops{input=\"%s\"} %" PRId64 "\n", input_names[i],
+                             (int64_t)atomic_load(&metrics.loops[i]));
+    r |= json_printf(out,
+                     "# HELP trail_stream_loop_connections_total Connections each event loop of a "
+                     "stream input took.\n# TYPE trail_stream_loop_connections_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int64_t l = 0; l < atomic_load(&metrics.loops[i]) && has_conns(i); l++)
+            r |= json_printf(out,
+                             "trail_stream_loop_connections_total{input=\"%s\",loop=\"%" PRId64
+                             "\"} %" PRIu64 "\n",
+                             input_names[i], l, LOAD(metrics.loop_conns[i][l]));
+    r |=
+        json_printf(out, "# HELP trail_stream_loop_events_total Events each event loop of a stream "
+                         "input decoded and made durable.\n"
+                         "# TYPE trail_stream_loop_events_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        for (int64_t l = 0; l < atomic_load(&metrics.loops[i]); l++)
+            r |= json_printf(out,
+                             "trail_stream_loop_events_total{input=\"%s\",loop=\"%" PRId64
+                             "\"} %" PRIu64 "\n",
+                             input_names[i], l, LOAD(metrics.loop_events[i][l]));
     r |= json_printf(out, "# HELP trail_http_responses_total HTTP responses by status class.\n"
                           "# TYPE trail_http_responses_total counter\n");
     for (int i = 1; i <= 5; i++)

@@ -49,6 +49,9 @@ enum reject_reason {
 
 #define FSYNC_BUCKETS 14
 
+/* The most event loops one stream input is served by ([listen] syslog_threads, stream_threads). */
+#define METRICS_LOOPS_MAX 8
+
 struct metrics {
     atomic_uint_fast64_t events_in[IN_N];                 /* accepted and durable */
     atomic_uint_fast64_t duplicates[IN_N];                /* resent uuids, not stored again */
@@ -72,6 +75,11 @@ struct metrics {
     atomic_uint_fast64_t fsync_sum_us;
     atomic_uint_fast64_t reloads_ok, reloads_failed;
     int64_t started_us;
+
+    /* the stream inputs' event loops (daemon/inputs/stream.c), by input and loop */
+    atomic_int_fast64_t loops[IN_N]; /* loops serving the input's listener (gauge) */
+    atomic_uint_fast64_t loop_conns[IN_N][METRICS_LOOPS_MAX];  /* connections each loop took */
+    atomic_uint_fast64_t loop_events[IN_N][METRICS_LOOPS_MAX]; /* events each loop stored */
 };
 
 extern struct metrics metrics;

@@ -23,19 +23,20 @@ static int enabled(const struct config *cfg)
 static int start(const struct config *cfg, void **ret_state, char *err, size_t errlen)
 {
     struct stream_input *s;
-    int r = stream_input_start("traild-cef", &s, err, errlen);
+    int r = stream_input_start("traild-cef", cfg->stream_threads, &s, err, errlen);
     if (r < 0)
         return r;
     struct stream_opts o = {.input = IN_CEF_TCP,
                             .frame_mode = TRAIL_FRAME_LF,
                             .format = FMT_CEF,
                             .max_conns = cfg->max_connections};
-    if ((r = stream_listen_tcp(s->loop, cfg->cef_tcp, &o, &s->srv, err, errlen)) < 0) {
+    if ((r = stream_spread_tcp(&s->loops, cfg->cef_tcp, &o, &s->lis, err, errlen)) < 0) {
         stream_input_stop(s);
         stream_input_free(s);
         return r;
     }
-    log_msg(LOG_INFO, "cef: tcp %s", cfg->cef_tcp);
+    log_msg(LOG_INFO, "cef: tcp %s; %d loop%s", cfg->cef_tcp, s->loops.n,
+            s->loops.n == 1 ? "" : "s");
     *ret_state = s;
     return 0;
 }

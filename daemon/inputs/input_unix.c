@@ -23,20 +23,21 @@ static int enabled(const struct config *cfg)
 static int start(const struct config *cfg, void **ret_state, char *err, size_t errlen)
 {
     struct stream_input *s;
-    int r = stream_input_start("traild-unix", &s, err, errlen);
+    int r = stream_input_start("traild-unix", cfg->stream_threads, &s, err, errlen);
     if (r < 0)
         return r;
     struct stream_opts o = {.input = IN_UNIX,
                             .frame_mode = TRAIL_FRAME_LF,
                             .format = FMT_LINE,
                             .max_conns = cfg->max_connections};
-    r = stream_listen_unix(s->loop, cfg->unix_path, cfg->unix_mode, &o, &s->srv, err, errlen);
+    r = stream_spread_unix(&s->loops, cfg->unix_path, cfg->unix_mode, &o, &s->lis, err, errlen);
     if (r < 0) {
         stream_input_stop(s);
         stream_input_free(s);
         return r;
     }
-    log_msg(LOG_INFO, "unix: %s (mode %04o)", cfg->unix_path, cfg->unix_mode);
+    log_msg(LOG_INFO, "unix: %s (mode %04o); %d loop%s", cfg->unix_path, cfg->unix_mode, s->loops.n,
+            s->loops.n == 1 ? "" : "s");
     *ret_state = s;
     return 0;
 }

@@ -32,6 +32,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +71,10 @@ struct handoff {
     struct handoff *next;
 };
 
-/* Servers on several loops sharing one listening socket (stream_group_new). */
+/* Servers on several loops sharing one listening socket (a spread: spread_fd). */
 struct stream_group {
     int n;
-    struct stream_server *srv[8];
+    struct stream_server *srv[STREAM_LOOPS_MAX];
     atomic_uint next; /* round robin */
 };
 
@@ -81,6 +82,7 @@ struct loop {
     struct event_base *base;
     pthread_t thread;
     char name[32];
+    int index;          /* in its loop set: the metrics' loop label */
     struct event *wake; /* completions or room: run on the loop */
     pthread_mutex_t lock;
     struct conn_batch *done_head, *done_tail; /* completed by ingest */
@@ -196,13 +198,14 @@ static void *loop_run(void *arg)
     return NULL;
 }
 
-int loop_start(const char *name, struct loop **ret_loop)
+static int loop_start(const char *name, int index, struct loop **ret_loop)
 {
     pthread_once(&evthread_once, use_pthreads);
     struct loop *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
     snprintf(l->name, sizeof(l->name), "%s", name);
+    l->index = index;
     pthread_mutex_init(&l->lock, NULL);
     l->base = event_base_new();
     if (!l->base)
@@ -224,7 +227,7 @@ fail:
     return -ENOMEM;
 }
 
-void loop_stop(struct loop *l)
+static void loop_stop(struct loop *l)
 {
     if (!l)
         return;
@@ -233,7 +236,7 @@ void loop_stop(struct loop *l)
     pthread_join(l->thread, NULL);
 }
 
-void loop_free(struct loop *l)
+static void loop_free(struct loop *l)
 {
     if (!l)
         return;
@@ -248,6 +251,51 @@ void loop_free(struct loop *l)
     event_base_free(l->base);
     pthread_mutex_destroy(&l->lock);
     free(l);
+}
+
+int loop_set_size(uint32_t configured)
+{
+    int n = (int)configured;
+    if (n == 0) {
+        cpu_set_t set;
+        n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    }
+    return n < 1 ? 1 : n > STREAM_LOOPS_MAX ? STREAM_LOOPS_MAX : n;
+}
+
+int loop_set_start(struct loop_set *ls, const char *name, int n, char *err, size_t errlen)
+{
+    memset(ls, 0, sizeof(*ls));
+    if (n < 1 || n > STREAM_LOOPS_MAX)
+        n = n < 1 ? 1 : STREAM_LOOPS_MAX;
+    for (; ls->n < n; ls->n++) {
+        char thread[16]; /* a thread's name: 15 bytes at most */
+        if (ls->n)
+            snprintf(thread, sizeof(thread), "%.13s%c", name, '0' + ls->n);
+        else
+            snprintf(thread, sizeof(thread), "%.15s", name);
+        int r = loop_start(thread, ls->n, &ls->loop[ls->n]);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot start the event loop");
+            loop_set_stop(ls);
+            loop_set_free(ls);
+            return r;
+        }
+    }
+    return 0;
+}
+
+void loop_set_stop(struct loop_set *ls)
+{
+    for (int i = 0; i < ls->n; i++)
+        loop_stop(ls->loop[i]);
+}
+
+void loop_set_free(struct loop_set *ls)
+{
+    for (int i = 0; i < ls->n; i++)
+        loop_free(ls->loop[i]);
+    memset(ls, 0, sizeof(*ls));
 }
 
 /* ---- connections ---- */
@@ -390,8 +438,13 @@ static void conn_flush(struct conn *c)
 static void conn_completed(struct conn_batch *cb)
 {
     struct conn *c = cb->conn;
-    for (size_t i = 0; i < cb->b.n; i++)
+    size_t stored = 0; /* as ingest counts trail_events_in_total: not the resent uuids */
+    for (size_t i = 0; i < cb->b.n; i++) {
+        stored += cb->b.status == 0 && !trail_event_duplicate_of(cb->b.events[i]);
         decoded_release(cb->b.events[i]);
+    }
+    atomic_fetch_add_explicit(&metrics.loop_events[c->srv->o.input][c->srv->loop->index], stored,
+                              memory_order_relaxed);
     if (!c->pending && c->n_pending == 0) { /* the next batch's array */
         c->pending = cb->b.events;
         c->cap_pending = cb->cap;
@@ -700,6 +753,8 @@ static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const cha
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    atomic_fetch_add_explicit(&metrics.loop_conns[srv->o.input][srv->loop->index], 1,
+                              memory_order_relaxed);
     log_msg(LOG_DEBUG, "%s: %s connected", metrics_input_name(srv->o.input), peer);
 }
 
@@ -861,7 +916,8 @@ static int resolve(const char *addr, int socktype, struct addrinfo **ret, char *
     return 0;
 }
 
-int stream_bind_tcp(const char *addr, int *ret_fd, char *err, size_t errlen)
+/* A listening TCP socket on addr (non-blocking, close on exec). 0 and *ret_fd, or -errno. */
+static int bind_tcp(const char *addr, int *ret_fd, char *err, size_t errlen)
 {
     struct addrinfo *ai = NULL;
     int r = resolve(addr, SOCK_STREAM, &ai, err, errlen);
@@ -883,62 +939,12 @@ int stream_bind_tcp(const char *addr, int *ret_fd, char *err, size_t errlen)
     return 0;
 }
 
-int stream_listen_fd(struct loop *l, int fd, const struct stream_opts *o,
-                     struct stream_server **ret_srv, char *err, size_t errlen)
-{
-    struct stream_server *srv = server_new(l, o, SOCK_STREAM);
-    if (!srv) {
-        close(fd);
-        return -ENOMEM;
-    }
-    srv->listener = evconnlistener_new(
-        l->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_THREADSAFE,
-        -1, fd);
-    if (!srv->listener) {
-        int r = errno ? -errno : -ENOMEM;
-        snprintf(err, errlen, "cannot serve a listening socket: %s", strerror(-r));
-        close(fd);
-        stream_server_free(srv);
-        return r;
-    }
-    event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
-    *ret_srv = srv;
-    return 0;
-}
-
-int stream_group_new(struct stream_server **srv, int n, struct stream_group **ret_group)
-{
-    if (n < 1 || n > (int)(sizeof((*ret_group)->srv) / sizeof((*ret_group)->srv[0])))
-        return -EINVAL;
-    struct stream_group *g = calloc(1, sizeof(*g));
-    if (!g)
-        return -ENOMEM;
-    g->n = n;
-    for (int i = 0; i < n; i++)
-        g->srv[i] = srv[i];
-    for (int i = 0; i < n; i++)
-        atomic_store_explicit(&srv[i]->group, g, memory_order_release);
-    *ret_group = g;
-    return 0;
-}
-
-void stream_group_free(struct stream_group *g)
-{
-    free(g);
-}
-
-int stream_listen_tcp(struct loop *l, const char *addr, const struct stream_opts *o,
-                      struct stream_server **ret_srv, char *err, size_t errlen)
-{
-    int fd = -1;
-    int r = stream_bind_tcp(addr, &fd, err, errlen);
-    if (r < 0)
-        return r;
-    return stream_listen_fd(l, fd, o, ret_srv, err, errlen);
-}
-
-int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const struct stream_opts *o,
-                       struct stream_server **ret_srv, char *err, size_t errlen)
+/*
+ * A listening Unix stream socket at path (non-blocking, close on exec), mode
+ * as chmod; a stale socket file is replaced, anything else there is an
+ * error. 0 and *ret_fd, or -errno with err.
+ */
+static int bind_unix(const char *path, unsigned mode, int *ret_fd, char *err, size_t errlen)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct stat st;
@@ -963,22 +969,136 @@ int stream_listen_unix(struct loop *l, const char *path, unsigned mode, const st
             close(fd);
         return -e;
     }
+    *ret_fd = fd;
+    return 0;
+}
+
+/*
+ * A server on loop l taking connections from the listening socket fd, which
+ * it owns from now on (closed at free, or on failure). 0, or -errno with err.
+ */
+static int listen_fd(struct loop *l, int fd, const struct stream_opts *o,
+                     struct stream_server **ret_srv, char *err, size_t errlen)
+{
     struct stream_server *srv = server_new(l, o, SOCK_STREAM);
-    if (!srv || !(srv->unix_path = strdup(path))) {
+    if (!srv) {
         close(fd);
-        stream_server_free(srv);
+        snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    srv->listener = evconnlistener_new(l->base, on_accept, srv,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, -1, fd);
+    srv->listener = evconnlistener_new(
+        l->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_THREADSAFE,
+        -1, fd);
     if (!srv->listener) {
+        int r = errno ? -errno : -ENOMEM;
+        snprintf(err, errlen, "cannot serve a listening socket: %s", strerror(-r));
         close(fd);
         stream_server_free(srv);
-        return -ENOMEM;
+        return r;
     }
     event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
     *ret_srv = srv;
     return 0;
+}
+
+/*
+ * The listening socket fd, served by a server on every loop of ls (a dup()
+ * each, the last loop the socket itself), the servers a group when there
+ * are several. fd is the spread's from now on. what names the socket in
+ * errors; a Unix socket's path is removed by the first server when it stops
+ * (the listeners close: no one can connect), or here on failure. 0, or
+ * -errno with err and *sp empty.
+ */
+static int spread_fd(struct loop_set *ls, int fd, const char *what, int is_unix,
+                     const struct stream_opts *o, struct stream_spread *sp, char *err,
+                     size_t errlen)
+{
+    int r = 0;
+    memset(sp, 0, sizeof(*sp));
+    for (int i = 0; i < ls->n && r == 0; i++) {
+        int mine = fd;
+        if (i + 1 < ls->n) {
+            mine = dup(fd);
+        } else {
+            fd = -1; /* the last loop takes the socket itself */
+        }
+        if (mine < 0) {
+            r = -errno;
+            snprintf(err, errlen, "cannot listen on %s: %s", what, strerror(errno));
+            break;
+        }
+        if ((r = listen_fd(ls->loop[i], mine, o, &sp->srv[i], err, errlen)) < 0) /* owns mine */
+            break;
+        sp->n = i + 1;
+        if (i == 0 && is_unix && !(sp->srv[0]->unix_path = strdup(what))) {
+            snprintf(err, errlen, "out of memory");
+            r = -ENOMEM;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if (r == 0 && sp->n > 1) {
+        struct stream_group *g = calloc(1, sizeof(*g));
+        if (!g) {
+            snprintf(err, errlen, "out of memory");
+            r = -ENOMEM;
+        } else {
+            g->n = sp->n;
+            for (int i = 0; i < sp->n; i++)
+                g->srv[i] = sp->srv[i];
+            for (int i = 0; i < sp->n; i++)
+                atomic_store_explicit(&sp->srv[i]->group, g, memory_order_release);
+            sp->group = g;
+        }
+    }
+    if (r < 0) {
+        stream_spread_stop(sp);
+        stream_spread_free(sp);
+        if (is_unix)
+            unlink(what);
+        return r;
+    }
+    atomic_store(&metrics.loops[o->input], sp->n);
+    return 0;
+}
+
+int stream_spread_tcp(struct loop_set *ls, const char *addr, const struct stream_opts *o,
+                      struct stream_spread *sp, char *err, size_t errlen)
+{
+    int fd = -1;
+    int r = bind_tcp(addr, &fd, err, errlen);
+    if (r < 0) {
+        memset(sp, 0, sizeof(*sp));
+        return r;
+    }
+    return spread_fd(ls, fd, addr, 0, o, sp, err, errlen);
+}
+
+int stream_spread_unix(struct loop_set *ls, const char *path, unsigned mode,
+                       const struct stream_opts *o, struct stream_spread *sp, char *err,
+                       size_t errlen)
+{
+    int fd = -1;
+    int r = bind_unix(path, mode, &fd, err, errlen);
+    if (r < 0) {
+        memset(sp, 0, sizeof(*sp));
+        return r;
+    }
+    return spread_fd(ls, fd, path, 1, o, sp, err, errlen);
+}
+
+void stream_spread_stop(struct stream_spread *sp)
+{
+    for (int i = 0; i < sp->n; i++)
+        stream_server_stop(sp->srv[i]);
+}
+
+void stream_spread_free(struct stream_spread *sp)
+{
+    for (int i = 0; i < sp->n; i++)
+        stream_server_free(sp->srv[i]);
+    free(sp->group);
+    memset(sp, 0, sizeof(*sp));
 }
 
 int stream_listen_udp(struct loop *l, const char *addr, const struct stream_opts *o,
@@ -1021,6 +1141,7 @@ int stream_listen_udp(struct loop *l, const char *addr, const struct stream_opts
     snprintf(srv->udp->peer, sizeof(srv->udp->peer), "udp:%s", addr);
     event_add(srv->udp_ev, NULL);
     event_base_once(l->base, -1, EV_TIMEOUT, link_cb, srv, NULL);
+    atomic_store(&metrics.loops[o->input], 1);
     *ret_srv = srv;
     return 0;
 }
@@ -1131,14 +1252,14 @@ int stream_tls_context(const char *cert, const char *key, const char *ca, SSL_CT
     return 0;
 }
 
-int stream_input_start(const char *thread, struct stream_input **ret, char *err, size_t errlen)
+int stream_input_start(const char *thread, uint32_t threads, struct stream_input **ret, char *err,
+                       size_t errlen)
 {
     struct stream_input *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    int r = loop_start(thread, &s->loop);
+    int r = loop_set_start(&s->loops, thread, loop_set_size(threads), err, errlen);
     if (r < 0) {
-        snprintf(err, errlen, "cannot start the event loop");
         free(s);
         return r;
     }
@@ -1149,9 +1270,8 @@ int stream_input_start(const char *thread, struct stream_input **ret, char *err,
 void stream_input_stop(void *state)
 {
     struct stream_input *s = state;
-    if (s->srv)
-        stream_server_stop(s->srv);
-    loop_stop(s->loop);
+    stream_spread_stop(&s->lis);
+    loop_set_stop(&s->loops);
 }
 
 void stream_input_free(void *state)
@@ -1159,7 +1279,7 @@ void stream_input_free(void *state)
     struct stream_input *s = state;
     if (!s)
         return;
-    stream_server_free(s->srv);
-    loop_free(s->loop);
+    stream_spread_free(&s->lis);
+    loop_set_free(&s->loops);
     free(s);
 }

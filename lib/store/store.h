@@ -36,7 +36,7 @@ size_t store_dedup_count(const struct store_dedup *d);
 
 /* ---- the store ---- */
 
-#define STORE_SEALERS_MAX 4
+#define STORE_SEALERS_MAX TRAIL_SEAL_THREADS_MAX
 
 struct seg {
     uint64_t first_seq;

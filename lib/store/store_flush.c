@@ -251,6 +251,7 @@ static void run_checkpoint(struct trail_store *s)
 void *store_flusher_main(void *arg)
 {
     struct trail_store *s = arg;
+    pthread_setname_np(pthread_self(), "trail-flush"); /* for top -H and profiles */
     struct batch *b = s->spare;
     struct live *end = malloc(sizeof(*end));
     uint64_t created[64];

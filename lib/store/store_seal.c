@@ -206,6 +206,12 @@ void *store_sealer_main(void *arg)
     unsigned me = __atomic_fetch_add(&s->sealer_ids, 1, __ATOMIC_RELAXED);
     uint64_t seen = 0;
     int swept = 0;
+    char name[16]; /* for top -H and profiles; trail_store_opts.seal_threads says it */
+    if (me)
+        snprintf(name, sizeof(name), "trail-seal%u", me % 100);
+    else
+        snprintf(name, sizeof(name), "trail-seal");
+    pthread_setname_np(pthread_self(), name);
     seal_at_idle_priority();
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {

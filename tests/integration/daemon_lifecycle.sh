@@ -21,6 +21,12 @@ bad "bad size" "bad.conf:2: \[limits\] max_body_bytes: '12Q' is not a size" '[li
 bad "record limit over an entry" "bad.conf:2: \[limits\] max_record_bytes: '64K' is over 65535 bytes: a record must fit a tlog-tiles entry" '[limits]\nmax_record_bytes = 64K\n'
 printf '[store]\npath = %s\n[limits]\nmax_record_bytes = 65535\n' "$WORK/store" >"$WORK/limit.conf"
 check "a record limit of 65535 is valid" "$TRAILD" -t -c "$WORK/limit.conf"
+# the store's sealing threads (at most 4, TRAIL_SEAL_THREADS_MAX) and the stream inputs' loops (at most 8)
+bad "seal_threads over 4" "bad.conf:2: \[store\] seal_threads: '5' is not a whole number from 0 to 4" '[store]\nseal_threads = 5\n'
+bad "stream_threads over 8" "bad.conf:2: \[listen\] stream_threads: '9' is not a whole number from 0 to 8" '[listen]\nstream_threads = 9\n'
+bad "stream_threads not a number" "bad.conf:2: \[listen\] stream_threads: 'all' is not a whole number" '[listen]\nstream_threads = all\n'
+printf '[store]\npath = %s\nseal_threads = 4\n[listen]\nstream_threads = 8\nsyslog_threads = 0\n' "$WORK/store" >"$WORK/threads.conf"
+check "seal_threads = 4, stream_threads = 8: valid" "$TRAILD" -t -c "$WORK/threads.conf"
 bad "bad address" "bad.conf:2: \[listen\] http: 'localhost' is not HOST:PORT" '[listen]\nhttp = localhost\n'
 bad "bad policy" "bad.conf:2: \[validation\] policy: 'loose' is not one of: strict, lenient, off" '[validation]\npolicy = loose\n'
 bad "event severity" 'bad.conf:3: \[event acme_x\] severity: not one of TRACE' '[event acme_x]\ndescription = x\nseverity = LOUD\n'
