@@ -27,6 +27,11 @@
 #      template, `-F`, its own control socket, pid and persist files;
 #   and prints events/s of each (what the server wrote, divided by the time
 #   from the first byte sent to the last output seen) and trail's ratios.
+#   --syscalls counts each server's system calls while it takes the stream
+#   (perf stat on the syscalls tracepoints, attached to the running server
+#   from just before the first byte until its output stops) and prints them
+#   per 1,000 events. --before DIR runs the traild of another build
+#   directory too, as trail-before, beside this one in every round.
 #
 # Not here: HTTP ingest (compare_http.sh), library ingest (compare_store.sh).
 # Every server listens on 127.0.0.1 only and is stopped on exit.
@@ -37,7 +42,8 @@ usage() {
     cat <<EOF
 usage: bench/compare_ingest.sh [--events N] [--conns C] [--only trail|rsyslog|syslog-ng]
                                [--fsync-ms MS] [--max-secs S] [--uuids]
-                               [--rules DIR] [--rounds R]
+                               [--rules DIR] [--rounds R] [--no-detect]
+                               [--before BUILD_DIR] [--syscalls]
 
 Daemon ingest over TCP syslog (RFC 5424, octet counting): traild against
 rsyslog and syslog-ng on the same N events (default 1000000) over C
@@ -49,7 +55,12 @@ every message a producer uuid, so that traild's duplicate check runs on
 each event (docs/store.md, "Duplicates"). traild runs twice, without and
 with detection ([detect] rules = DIR, default the rule pack rules/); --only
 trail runs just these two, --rounds R runs them R times, alternating which
-goes first, and reports the medians and the ratio of their ingest rates.
+goes first, and reports the medians and the ratio of their ingest rates;
+--no-detect leaves the second out. --before BUILD_DIR runs that build's
+traild as well (trail-before, no detection) in each round, alternating
+with this one, for a before/after ratio in one sitting. --syscalls counts
+every server's system calls during its stream with perf stat (read,
+write, fdatasync, futex, epoll_wait, ... per 1,000 events).
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
 default /var/tmp), BENCH_KEEP=1 keeps the scratch directory,
@@ -66,6 +77,9 @@ max_secs=120
 uuids=0
 rules_dir=$(cd "$(dirname "$0")/.." && pwd)/rules
 rounds=1
+detect=1
+before=""
+syscalls=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
@@ -76,12 +90,20 @@ while [ $# -gt 0 ]; do
     --uuids) uuids=1; shift ;;
     --rules) rules_dir=$(cd "$2" && pwd); shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --no-detect) detect=0; shift ;;
+    --before) before=$(cd "$2" && pwd); shift 2 ;;
+    --syscalls) syscalls=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
 done
 
 bench_need "$TRAIL_BIN/trail" "$TRAIL_BIN/traild" "$TRAIL_BIN/bench/sender"
+[ -z "$before" ] || bench_need "$before/trail" "$before/traild"
+if [ "$syscalls" = 1 ] && ! perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+    echo "--syscalls: perf cannot count the syscalls tracepoints here (perf_event_paranoid, tracefs)" >&2
+    exit 1
+fi
 sender=$TRAIL_BIN/bench/sender
 bench_scratch ingest
 dir=$BENCH_DIR
@@ -101,7 +123,54 @@ PY
 fi
 echo "stream: $(wc -c <"$dir/stream.syslog") bytes, $(awk -v b="$(wc -c <"$dir/stream.syslog")" -v n="$events" 'BEGIN { printf "%.0f", b / n }') bytes per message before framing"
 
-declare -A rate written rss catchup lag_end cpu cpu_detect
+declare -A rate written rss catchup lag_end cpu cpu_detect sys_line
+
+# --syscalls: the tracepoints counted, and the columns they are summed into
+sys_cols="read write fdatasync futex epoll_wait ioctl other all"
+sys_events="raw_syscalls:sys_enter"
+for c in read readv recvfrom recvmsg write writev pwrite64 pwritev sendto sendmsg \
+    fdatasync fsync futex epoll_wait epoll_pwait ioctl; do
+    sys_events="$sys_events,syscalls:sys_enter_$c"
+done
+
+# syscalls_start PID OUT: count PID's system calls (all its threads) into OUT until
+# syscalls_stop; nothing without --syscalls
+syscalls_start() {
+    sys_perf=""
+    [ "$syscalls" = 1 ] || return 0
+    perf stat -x, -o "$2" -e "$sys_events" -p "$1" >/dev/null 2>&1 &
+    sys_perf=$!
+    sleep 1 # perf opens a counter per thread and tracepoint before it counts
+}
+
+# syscalls_stop: stop counting (at the end of the stream, before the server stops)
+syscalls_stop() {
+    [ -n "$sys_perf" ] || return 0
+    kill -INT "$sys_perf" 2>/dev/null || true
+    wait "$sys_perf" 2>/dev/null || true
+}
+
+# syscalls_report NAME OUT EVENTS: sys_line[NAME], the calls per 1,000 events, printed
+syscalls_report() {
+    [ "$syscalls" = 1 ] || return 0
+    sys_line[$1]=$(awk -F, -v n="$3" '
+        $3 ~ /^raw_syscalls:sys_enter$/ { all = $1 }
+        $3 ~ /sys_enter_(read|readv|recvfrom|recvmsg)$/ { c["read"] += $1 }
+        $3 ~ /sys_enter_(write|writev|pwrite64|pwritev|sendto|sendmsg)$/ { c["write"] += $1 }
+        $3 ~ /sys_enter_(fdatasync|fsync)$/ { c["fdatasync"] += $1 }
+        $3 ~ /sys_enter_futex$/ { c["futex"] += $1 }
+        $3 ~ /sys_enter_(epoll_wait|epoll_pwait)$/ { c["epoll_wait"] += $1 }
+        $3 ~ /sys_enter_ioctl$/ { c["ioctl"] += $1 }
+        END {
+            if (n <= 0) n = 1
+            for (k in c) listed += c[k]
+            c["other"] = all - listed
+            c["all"] = all
+            split("read write fdatasync futex epoll_wait ioctl other all", cols, " ")
+            for (i = 1; i <= 8; i++) printf "%s%.1f", (i > 1 ? " " : ""), c[cols[i]] * 1000 / n
+        }' "$2")
+    echo "$1: system calls per 1,000 events ($sys_cols): ${sys_line[$1]}"
+}
 
 # 1. the sender alone
 port=$(bench_port)
@@ -145,15 +214,16 @@ metric() {
     curl -s "http://127.0.0.1:$2/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
-# 2. traild: run_trail NAME [RULES_DIR] sets rate[NAME], written[NAME], rss[NAME] and, with
-# rules, catchup[NAME] (seconds from the sender's end until detection had evaluated all)
+# 2. traild: run_trail NAME [RULES_DIR [BUILD_DIR]] sets rate[NAME], written[NAME], rss[NAME]
+# and, with rules, catchup[NAME] (seconds from the sender's end until detection had evaluated
+# all); BUILD_DIR's traild and trail (default $TRAIL_BIN's)
 run_trail() {
-    local name=$1 rules=${2:-} d=$dir/$1 sport hport pid line n own t0 threads
+    local name=$1 rules=${2:-} bin=${3:-$TRAIL_BIN} d=$dir/$1 sport hport pid line n own t0 threads
     rm -rf "$d"
     mkdir -p "$d"
     sport=$(bench_port)
     hport=$(bench_port)
-    "$TRAIL_BIN/trail" keygen --out "$d/key" >/dev/null
+    "$bin/trail" keygen --out "$d/key" >/dev/null
     cat >"$d/trail.conf" <<EOF
 [server]
 host = bench
@@ -172,15 +242,18 @@ EOF
     if [ -n "$rules" ]; then
         printf '[detect]\nrules = %s\n' "$rules" >>"$d/trail.conf"
     fi
-    bench_pin "$SERVER_CORE" "$TRAIL_BIN/traild" -c "$d/trail.conf" >"$d/traild.log" 2>&1 &
+    bench_pin "$SERVER_CORE" "$bin/traild" -c "$d/trail.conf" >"$d/traild.log" 2>&1 &
     pid=$!
     bench_track "$pid"
     bench_wait_port "$sport" 30 "$pid" "$d/traild.log"
     bench_wait_port "$hport" 30 "$pid" "$d/traild.log"
+    syscalls_start "$pid" "$d/syscalls.csv"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$sport" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" \
         --watch-metric "127.0.0.1:$hport" 'trail_events_in_total{input="syslog_tcp"}' \
         --expect "$events" --stall-ms 5000)
+    syscalls_stop
+    syscalls_report "$name" "$d/syscalls.csv" "$(kv served "$line")"
     if [ -n "$rules" ]; then
         # the rules run behind ingest, from the store: how far behind they were when the
         # stream was stored, and how long they took to catch up (a poll costs some time
@@ -206,13 +279,13 @@ EOF
     # and the stopped event written at shutdown)
     own=$(metric 'trail_events_in_total{input="trail"}' "$hport")
     bench_stop "$pid"
-    n=$("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "events" { print $2 }')
+    n=$("$bin/trail" stats --store "$d/store" | awk '$1 == "events" { print $2 }')
     n=$((n - ${own:-0} - 1))
     written[$name]=$n
     rate[$name]=$(awk -v n="$(kv served "$line")" -v s="$(kv served_secs "$line")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "$name: $line"
     echo "$name: CPU ${cpu[$name]} s, of which the rules' thread ${cpu_detect[$name]} s (by thread: $threads)"
-    echo "$name: store holds $n events from the stream; $("$TRAIL_BIN/trail" stats --store "$d/store" | awk '$1 == "bytes/event"')"
+    echo "$name: store holds $n events from the stream; $("$bin/trail" stats --store "$d/store" | awk '$1 == "bytes/event"')"
 }
 
 # median of the numbers given
@@ -220,28 +293,50 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# traild without and with the rules, rounds times, alternating which goes first (the
-# machine's other work drifts: neither should always meet the quieter minute)
+# traild without and with the rules (and the build of --before), rounds times, alternating
+# the order (the machine's other work drifts: none should always meet the quieter minute)
 run_trail_pair() {
-    local r plain=() det=() ups=() ratios=() cratios=() shares=()
+    local r v variants=(trail) order ups=() ratios=() cratios=() shares=() bratios=() line
+    local -A rates=()
+    [ "$detect" = 1 ] && variants+=(trail+detect)
+    [ -n "$before" ] && variants+=(trail-before)
     for r in $(seq 1 "$rounds"); do
-        if [ $((r % 2)) = 1 ]; then
-            run_trail trail
-            run_trail trail+detect "$rules_dir"
-        else
-            run_trail trail+detect "$rules_dir"
-            run_trail trail
+        order=("${variants[@]}")
+        if [ $((r % 2)) = 0 ]; then
+            order=()
+            for ((v = ${#variants[@]} - 1; v >= 0; v--)); do order+=("${variants[v]}"); done
         fi
-        plain+=("${rate[trail]}")
-        det+=("${rate[trail+detect]}")
-        ups+=("${catchup[trail+detect]}")
-        ratios+=("$(ratio "${rate[trail+detect]}" "${rate[trail]}")")
-        cratios+=("$(ratio "${cpu[trail]}" "${cpu[trail+detect]}")")
-        shares+=("$(ratio "${cpu_detect[trail+detect]}" "${cpu[trail+detect]}")")
-        echo "round $r: trail ${rate[trail]} events/s, trail+detect ${rate[trail+detect]} events/s, ratio ${ratios[-1]}; CPU ${cpu[trail]} s and ${cpu[trail+detect]} s, ratio ${cratios[-1]}, the rules' thread ${cpu_detect[trail+detect]} s; detection ${lag_end[trail+detect]} events behind at the end, caught up ${catchup[trail+detect]} s later"
+        for v in "${order[@]}"; do
+            case $v in
+            trail) run_trail trail ;;
+            trail+detect) run_trail trail+detect "$rules_dir" ;;
+            trail-before) run_trail trail-before "" "$before" ;;
+            esac
+            rates[$v]="${rates[$v]:-} ${rate[$v]}"
+        done
+        line="round $r: trail ${rate[trail]} events/s"
+        if [ "$detect" = 1 ]; then
+            ups+=("${catchup[trail+detect]}")
+            ratios+=("$(ratio "${rate[trail+detect]}" "${rate[trail]}")")
+            cratios+=("$(ratio "${cpu[trail]}" "${cpu[trail+detect]}")")
+            shares+=("$(ratio "${cpu_detect[trail+detect]}" "${cpu[trail+detect]}")")
+            line="$line, trail+detect ${rate[trail+detect]} events/s, ratio ${ratios[-1]}; CPU ${cpu[trail]} s and ${cpu[trail+detect]} s, ratio ${cratios[-1]}, the rules' thread ${cpu_detect[trail+detect]} s; detection ${lag_end[trail+detect]} events behind at the end, caught up ${catchup[trail+detect]} s later"
+        fi
+        if [ -n "$before" ]; then
+            bratios+=("$(ratio "${rate[trail]}" "${rate[trail-before]}")")
+            line="$line; trail-before ${rate[trail-before]} events/s, trail/trail-before ${bratios[-1]}"
+        fi
+        echo "$line"
     done
-    rate[trail]=$(median "${plain[@]}")
-    rate[trail+detect]=$(median "${det[@]}")
+    for v in "${variants[@]}"; do
+        # shellcheck disable=SC2086 # the rates, one word each
+        rate[$v]=$(median ${rates[$v]})
+    done
+    if [ -n "$before" ]; then
+        before_ratio=$(median "${bratios[@]}")
+        echo "this build / --before ($before) ingest ratio: $before_ratio (median of ${bratios[*]})"
+    fi
+    [ "$detect" = 1 ] || return 0
     catchup[trail+detect]=$(median "${ups[@]}")
     detect_ratio=$(median "${ratios[@]}")
     detect_cpu_ratio=$(median "${cratios[@]}")
@@ -270,11 +365,14 @@ EOF
     pid=$!
     bench_track "$pid"
     bench_wait_port "$port" 30 "$pid" "$d/rsyslogd.log"
+    syscalls_start "$pid" "$d/syscalls.csv"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
+    syscalls_stop
     rss[rsyslog]=$(rss_peak "$pid")
     bench_stop "$pid"
     written[rsyslog]=$(wc -l <"$d/out.log")
+    syscalls_report rsyslog "$d/syscalls.csv" "${written[rsyslog]}"
     rate[rsyslog]=$(awk -v n="${written[rsyslog]}" -v s="$(kv served_secs "$line")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "rsyslog: $line"
 }
@@ -319,11 +417,14 @@ EOF
     pid=$!
     bench_track "$pid"
     bench_wait_port "$port" 30 "$pid" "$d/syslog-ng.log"
+    syscalls_start "$pid" "$d/syscalls.csv"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" \
         --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --watch-file "$d/out.log" --stall-ms 3000)
+    syscalls_stop
     rss[syslog-ng]=$(rss_peak "$pid")
     bench_stop "$pid"
     written[syslog-ng]=$(wc -l <"$d/out.log")
+    syscalls_report syslog-ng "$d/syscalls.csv" "${written[syslog-ng]}"
     rate[syslog-ng]=$(awk -v n="${written[syslog-ng]}" -v s="$(kv served_secs "$line")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "syslog-ng: $line"
 }
@@ -332,7 +433,12 @@ servers=()
 for s in trail rsyslog syslog-ng; do
     [ -n "$only" ] && [ "$only" != "$s" ] && continue
     case $s in
-    trail) run_trail_pair; servers+=(trail trail+detect) ;;
+    trail)
+        run_trail_pair
+        servers+=(trail)
+        [ "$detect" = 1 ] && servers+=(trail+detect)
+        [ -n "$before" ] && servers+=(trail-before)
+        ;;
     rsyslog)
         if [ -x /usr/sbin/rsyslogd ]; then
             run_rsyslog; servers+=(rsyslog)
@@ -354,6 +460,17 @@ for s in "${servers[@]}"; do
     printf "%-22s %12s %12s %10s %10s %14s\n" "$s" "${written[$s]}" "${rate[$s]}" "${rss[$s]}" \
         "$(ratio "${rate[trail]:-0}" "${rate[$s]}")" "$(ratio "$sender_rate" "${rate[$s]}")"
 done
+if [ "$syscalls" = 1 ]; then
+    echo
+    printf "%-22s" "calls per 1,000 events"
+    for c in $sys_cols; do printf " %10s" "$c"; done
+    echo
+    for s in "${servers[@]}"; do
+        printf "%-22s" "$s"
+        for c in ${sys_line[$s]:-}; do printf " %10s" "$c"; done
+        echo
+    done
+fi
 for s in "${servers[@]}"; do
     if awk -v a="$sender_rate" -v b="${rate[$s]}" 'BEGIN { exit !(a < 2 * b) }'; then
         echo "warning: the sender alone ($sender_rate msg/s) is not twice $s's rate: the load may be the limit"
