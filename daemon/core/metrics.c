@@ -237,6 +237,13 @@ int metrics_render(struct trail_buf *out, int64_t disk_bytes, int64_t disk_event
                              "trail_stream_loop_events_total{input=\"%s\",loop=\"%" PRId64
                              "\"} %" PRIu64 "\n",
                              input_names[i], l, LOAD(metrics.loop_events[i][l]));
+    r |= json_printf(out, "# HELP trail_stream_reads_total Reads of a stream input's sockets "
+                          "that brought bytes (trail_bytes_in_total over it: bytes a read).\n"
+                          "# TYPE trail_stream_reads_total counter\n");
+    for (int i = 0; i < IN_N; i++)
+        if (atomic_load(&metrics.loops[i]) > 0 && has_conns(i))
+            r |= json_printf(out, "trail_stream_reads_total{input=\"%s\"} %" PRIu64 "\n",
+                             input_names[i], LOAD(metrics.reads[i]));
     r |= json_printf(out, "# HELP trail_http_responses_total HTTP responses by status class.\n"
                           "# TYPE trail_http_responses_total counter\n");
     for (int i = 1; i <= 5; i++)

@@ -80,6 +80,7 @@ struct metrics {
     atomic_int_fast64_t loops[IN_N]; /* loops serving the input's listener (gauge) */
     atomic_uint_fast64_t loop_conns[IN_N][METRICS_LOOPS_MAX];  /* connections each loop took */
     atomic_uint_fast64_t loop_events[IN_N][METRICS_LOOPS_MAX]; /* events each loop stored */
+    atomic_uint_fast64_t reads[IN_N]; /* reads of a stream socket that brought bytes */
 };
 
 extern struct metrics metrics;

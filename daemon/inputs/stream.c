@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,9 @@
 #define UDP_INFLIGHT   16  /* the same for a UDP socket */
 #define UDP_PER_WAKEUP 256 /* datagrams read per readiness */
 #define UDP_MAX        65536
+#define READ_MAX       262144 /* bytes one read may take from a plain stream socket */
+/* libevent 2.1's bufferevent reads at most this much a read (buffer.c, EVBUFFER_MAX_READ) */
+#define LIBEVENT_READ  4096
 #define PAUSE_INFLIGHT 1
 #define PAUSE_QUEUE    2
 #define PAUSE_STOP     4
@@ -98,6 +102,8 @@ struct conn {
     struct provenance pv;       /* the connection's input and peer, for every event it brings */
     struct sockaddr_storage sa; /* the peer's address, counted in connlimit */
     int64_t last_read_ms;       /* monotonic: when it last brought bytes (or connected) */
+    size_t kept;      /* bytes of the input buffer conn_process left (a partial message) */
+    size_t read_high; /* the input buffer's read high watermark */
     struct trail_syslog_framer fr;
     struct trail_event **pending; /* decoded and validated, not yet submitted */
     size_t n_pending, cap_pending;
@@ -301,6 +307,7 @@ void loop_set_free(struct loop_set *ls)
 /* ---- connections ---- */
 
 static void conn_process(struct conn *c);
+static void conn_close(struct conn *c, const char *why);
 
 static void set_paused(struct conn *c, int bit, int on)
 {
@@ -546,6 +553,7 @@ static void conn_process(struct conn *c)
             conn_submit(c);
     }
     evbuffer_drain(in, off);
+    c->kept = len - off;
     atomic_fetch_add_explicit(&metrics.bytes_in[c->srv->o.input], off, memory_order_relaxed);
     conn_flush(c);
 }
@@ -557,12 +565,66 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * libevent 2.1 reads a socket 4 KiB at a time whatever
+ * bufferevent_set_max_single_read() says (evbuffer_read's own cap), one read
+ * per wakeup: nine syslog messages of 460 bytes cost an epoll_wait, an
+ * ioctl(FIONREAD) and a read. After a read that took the whole 4 KiB (the
+ * socket may hold more), a plain socket (not TLS, which reads through
+ * OpenSSL) is read again here, up to READ_MAX at once, straight into the
+ * input buffer, as far as the read high watermark allows. 0, or -errno of
+ * a failed read (EOF is left to libevent, which sees it at the next wakeup).
+ */
+static int read_more(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (c->srv->o.ssl || len < c->kept + LIBEVENT_READ || len >= c->read_high)
+        return 0;
+    size_t want = c->read_high - len < READ_MAX ? c->read_high - len : READ_MAX;
+    struct evbuffer_iovec vec[2];
+    /* the bufferevent keeps its input's end frozen but while it reads itself, as here */
+    evbuffer_unfreeze(in, 0);
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, vec, 2);
+    if (nv <= 0) {
+        evbuffer_freeze(in, 0);
+        return 0;
+    }
+    struct iovec iov[2];
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = vec[i].iov_base;
+        iov[i].iov_len = vec[i].iov_len;
+    }
+    ssize_t n = readv(bufferevent_getfd(c->bev), iov, nv);
+    atomic_fetch_add_explicit(&metrics.reads[c->srv->o.input], n > 0, memory_order_relaxed);
+    if (n < 0) {
+        int e = errno;
+        evbuffer_commit_space(in, vec, 0);
+        evbuffer_freeze(in, 0);
+        return e == EAGAIN || e == EWOULDBLOCK || e == EINTR ? 0 : -e;
+    }
+    size_t left = (size_t)n;
+    int used = 0;
+    for (; used < nv && left; used++) {
+        if (vec[used].iov_len > left)
+            vec[used].iov_len = left;
+        left -= vec[used].iov_len;
+    }
+    evbuffer_commit_space(in, vec, used);
+    evbuffer_freeze(in, 0);
+    return 0;
+}
+
 static void conn_read(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     (void)bev;
     c->last_read_ms = mono_ms();
+    atomic_fetch_add_explicit(&metrics.reads[c->srv->o.input], 1, memory_order_relaxed);
+    int r = read_more(c);
     conn_process(c);
+    if (r < 0)
+        conn_close(c, strerror(-r));
 }
 
 /*
@@ -738,9 +800,10 @@ static void conn_accept(struct stream_server *srv, evutil_socket_t fd, const cha
         return;
     }
     /* stop reading from the socket past this much unprocessed input */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, cfg->max_line_bytes * 2 + 262144);
-    /* libevent reads 4 KiB at a time by default: a few messages per wakeup */
-    bufferevent_set_max_single_read(c->bev, 262144);
+    c->read_high = (size_t)cfg->max_line_bytes * 2 + READ_MAX;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+    /* libevent 2.2 reads up to this much at once; 2.1 reads 4 KiB, and read_more() the rest */
+    bufferevent_set_max_single_read(c->bev, READ_MAX);
     bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
     if (cfg->stream_idle_timeout_s) {
         /* a read timeout: counts only while reading is on, not while paused for backpressure */

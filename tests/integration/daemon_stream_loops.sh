@@ -114,6 +114,34 @@ for input in cef_tcp unix syslog_tcp; do
 done
 check_eq "no event rejected" "$(grep -c '^trail_events_rejected_total' "$WORK/metrics")" 0
 
+# ---- large reads: libevent 2.1 reads a socket 4 KiB at a time; traild reads the rest of
+# what is there at once. With traild stopped, one connection's 90,000 bytes wait in the
+# socket; once it runs again they take a read or two, not 22 ----
+reads_before=$(metric 'trail_stream_reads_total{input="cef_tcp"}')
+bytes_before=$(metric 'trail_bytes_in_total{input="cef_tcp"}')
+kill -STOP "$TRAILD_PID"
+python3 - "$CPORT" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+head = b"CEF:0|PhenixID|PAS|6.0.0|acme_badge_swiped|x|4|duser=big-%03d door="
+line = lambda i: head % i + b"d" * (199 - len(head % i)) + b"\n"  # 200 bytes
+s.sendall(b"".join(line(i) for i in range(450)))
+s.close()
+PY
+EXTRA_PIDS="$EXTRA_PIDS $!"
+queued() { # the bytes waiting in traild's end of its CEF connections (closed by the sender)
+    [ "$(ss -Htn "( sport = :$CPORT )" | awk '{ n += $2 } END { print n + 0 }')" -ge 90000 ]
+}
+check "large reads: the 90,000 bytes wait in the socket while traild is stopped" wait_for 30 queued
+kill -CONT "$TRAILD_PID"
+check "large reads: the 450 events in" \
+    wait_metric "$URL" "^trail_events_in_total\\{input=\"cef_tcp\"\\} $((4 * N + 450))\$" 60
+curl -s "$URL/metrics" >"$WORK/metrics"
+check_eq "large reads: 90,000 bytes read" \
+    $(($(metric 'trail_bytes_in_total{input="cef_tcp"}') - bytes_before)) 90000
+reads=$(($(metric 'trail_stream_reads_total{input="cef_tcp"}') - reads_before))
+check "large reads: in $reads reads (at 4 KiB a read: 22 or more)" test "$reads" -le 4
+
 # SIGHUP: the loops and the sealers are made at start; a change waits for a restart
 reloads=0
 reload_and_wait() { # reload_and_wait: SIGHUP, wait for one more "configuration reloaded"
@@ -148,6 +176,7 @@ for line in open(sys.argv[1]):
     if ev["id"] == "acme_badge_swiped":
         seen[ev["attrs"]["duser"]] += 1
 want = {"%s-%d-%d" % (p, c, i) for p in ("cef", "unix", "syslog") for c in range(4) for i in range(n)}
+want |= {"big-%03d" % i for i in range(450)}
 twice = [u for u, k in seen.items() if k > 1]
 print("missing %d twice %d unknown %d" % (len(want - set(seen)), len(twice), len(set(seen) - want)))
 PY
