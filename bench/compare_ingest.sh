@@ -126,10 +126,10 @@ echo "stream: $(wc -c <"$dir/stream.syslog") bytes, $(awk -v b="$(wc -c <"$dir/s
 declare -A rate written rss catchup lag_end cpu cpu_detect sys_line
 
 # --syscalls: the tracepoints counted, and the columns they are summed into
-sys_cols="read write fdatasync futex epoll_wait ioctl other all"
+sys_cols="read write fdatasync futex epoll_wait ioctl mprotect other all"
 sys_events="raw_syscalls:sys_enter"
 for c in read readv recvfrom recvmsg write writev pwrite64 pwritev sendto sendmsg \
-    fdatasync fsync futex epoll_wait epoll_pwait ioctl; do
+    fdatasync fsync futex epoll_wait epoll_pwait ioctl mprotect; do
     sys_events="$sys_events,syscalls:sys_enter_$c"
 done
 
@@ -161,13 +161,14 @@ syscalls_report() {
         $3 ~ /sys_enter_futex$/ { c["futex"] += $1 }
         $3 ~ /sys_enter_(epoll_wait|epoll_pwait)$/ { c["epoll_wait"] += $1 }
         $3 ~ /sys_enter_ioctl$/ { c["ioctl"] += $1 }
+        $3 ~ /sys_enter_mprotect$/ { c["mprotect"] += $1 }
         END {
             if (n <= 0) n = 1
             for (k in c) listed += c[k]
             c["other"] = all - listed
             c["all"] = all
-            split("read write fdatasync futex epoll_wait ioctl other all", cols, " ")
-            for (i = 1; i <= 8; i++) printf "%s%.1f", (i > 1 ? " " : ""), c[cols[i]] * 1000 / n
+            split("read write fdatasync futex epoll_wait ioctl mprotect other all", cols, " ")
+            for (i = 1; i <= 9; i++) printf "%s%.1f", (i > 1 ? " " : ""), c[cols[i]] * 1000 / n
         }' "$2")
     echo "$1: system calls per 1,000 events ($sys_cols): ${sys_line[$1]}"
 }
