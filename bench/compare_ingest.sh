@@ -297,7 +297,7 @@ median() {
 # traild without and with the rules (and the build of --before), rounds times, alternating
 # the order (the machine's other work drifts: none should always meet the quieter minute)
 run_trail_pair() {
-    local r v variants=(trail) order ups=() ratios=() cratios=() shares=() bratios=() line
+    local r v variants=(trail) order ups=() ratios=() cratios=() shares=() bratios=() bcratios=() line
     local -A rates=()
     [ "$detect" = 1 ] && variants+=(trail+detect)
     [ -n "$before" ] && variants+=(trail-before)
@@ -325,7 +325,8 @@ run_trail_pair() {
         fi
         if [ -n "$before" ]; then
             bratios+=("$(ratio "${rate[trail]}" "${rate[trail-before]}")")
-            line="$line; trail-before ${rate[trail-before]} events/s, trail/trail-before ${bratios[-1]}"
+            bcratios+=("$(ratio "${cpu[trail-before]}" "${cpu[trail]}")")
+            line="$line; trail-before ${rate[trail-before]} events/s, trail/trail-before ${bratios[-1]}; CPU ${cpu[trail]} s and ${cpu[trail-before]} s, trail-before/trail ${bcratios[-1]}"
         fi
         echo "$line"
     done
@@ -336,6 +337,8 @@ run_trail_pair() {
     if [ -n "$before" ]; then
         before_ratio=$(median "${bratios[@]}")
         echo "this build / --before ($before) ingest ratio: $before_ratio (median of ${bratios[*]})"
+        # on a shared machine the rates swing with the other work; CPU time per run much less
+        echo "--before / this build CPU ratio (the stream's CPU time, sealing included): $(median "${bcratios[@]}") (median of ${bcratios[*]})"
     fi
     [ "$detect" = 1 ] || return 0
     catchup[trail+detect]=$(median "${ups[@]}")
