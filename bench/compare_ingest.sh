@@ -32,6 +32,8 @@
 #   from just before the first byte until its output stops) and prints them
 #   per 1,000 events. --before DIR runs the traild of another build
 #   directory too, as trail-before, beside this one in every round.
+#   --cef sends traild raw CEF lines (the event.log form, LF-framed) on its
+#   cef_tcp listener instead of syslog, and runs no peer.
 #
 # Not here: HTTP ingest (compare_http.sh), library ingest (compare_store.sh).
 # Every server listens on 127.0.0.1 only and is stopped on exit.
@@ -43,7 +45,7 @@ usage() {
 usage: bench/compare_ingest.sh [--events N] [--conns C] [--only trail|rsyslog|syslog-ng]
                                [--fsync-ms MS] [--max-secs S] [--uuids]
                                [--rules DIR] [--rounds R] [--no-detect]
-                               [--before BUILD_DIR] [--syscalls]
+                               [--before BUILD_DIR] [--syscalls] [--cef] [--loops N]
 
 Daemon ingest over TCP syslog (RFC 5424, octet counting): traild against
 rsyslog and syslog-ng on the same N events (default 1000000) over C
@@ -60,7 +62,11 @@ goes first, and reports the medians and the ratio of their ingest rates;
 traild as well (trail-before, no detection) in each round, alternating
 with this one, for a before/after ratio in one sitting. --syscalls counts
 every server's system calls during its stream with perf stat (read,
-write, fdatasync, futex, epoll_wait, ... per 1,000 events).
+write, fdatasync, futex, epoll_wait, ... per 1,000 events). --cef sends
+traild the events as raw CEF lines on [listen] cef_tcp (LF framing) and
+runs traild alone. --loops N sets the event loops of traild's input
+(syslog_threads, and stream_threads for --cef; default: traild's, one per
+CPU it may run on; a build before stream_threads refuses it with --cef).
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
 default /var/tmp), BENCH_KEEP=1 keeps the scratch directory,
@@ -80,6 +86,8 @@ rounds=1
 detect=1
 before=""
 syscalls=0
+cef=0
+loops=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --events) events=$2; shift 2 ;;
@@ -93,6 +101,8 @@ while [ $# -gt 0 ]; do
     --no-detect) detect=0; shift ;;
     --before) before=$(cd "$2" && pwd); shift 2 ;;
     --syscalls) syscalls=1; shift ;;
+    --cef) cef=1; shift ;;
+    --loops) loops=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
@@ -108,9 +118,18 @@ sender=$TRAIL_BIN/bench/sender
 bench_scratch ingest
 dir=$BENCH_DIR
 
-echo "== daemon ingest over TCP syslog: $events events, $conns connections"
+echo "== daemon ingest over TCP $([ "$cef" = 1 ] && echo "(raw CEF lines)" || echo syslog): $events events, $conns connections"
 bench_load_note
-"$TRAIL_BIN/trail" loadgen -n "$events" -d 1 --format syslog >"$dir/stream.syslog"
+# the input traild takes the stream on, and its framing
+input=syslog_tcp
+framing=octet
+if [ "$cef" = 1 ]; then
+    input=cef_tcp
+    framing=lf
+    only=trail # rsyslog and syslog-ng would take the lines as syslog messages
+fi
+"$TRAIL_BIN/trail" loadgen -n "$events" -d 1 --format "$([ "$cef" = 1 ] && echo cef || echo syslog)" \
+    >"$dir/stream.syslog"
 if [ "$uuids" = 1 ]; then
     # a distinct producer uuid in each message's structured data
     python3 - "$dir/stream.syslog" "$dir/stream.uuid" <<'PY'
@@ -179,7 +198,7 @@ bench_pin "$SERVER_CORE" "$sender" drain --listen "127.0.0.1:$port" --conns "$co
 drain_pid=$!
 bench_track "$drain_pid"
 bench_wait_port "$port"
-line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" --input "$dir/stream.syslog" --conns "$conns")
+line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$port" --input "$dir/stream.syslog" --conns "$conns" --framing "$framing")
 wait "$drain_pid" || true
 sender_rate=$(kv rate "$line")
 echo "sender alone into a discarding sink: $sender_rate msg/s ($(cat "$dir/drain.out"))"
@@ -236,10 +255,15 @@ signing_key = $d/key.key
 [listen]
 http = 127.0.0.1:$hport
 syslog_udp = off
-syslog_tcp = 127.0.0.1:$sport
-[validation]
-policy = strict
 EOF
+    if [ "$cef" = 1 ]; then
+        printf 'syslog_tcp = off\ncef_tcp = 127.0.0.1:%s\n' "$sport" >>"$d/trail.conf"
+        [ -z "$loops" ] || printf 'stream_threads = %s\n' "$loops" >>"$d/trail.conf"
+    else
+        printf 'syslog_tcp = 127.0.0.1:%s\n' "$sport" >>"$d/trail.conf"
+        [ -z "$loops" ] || printf 'syslog_threads = %s\n' "$loops" >>"$d/trail.conf"
+    fi
+    printf '[validation]\npolicy = strict\n' >>"$d/trail.conf"
     if [ -n "$rules" ]; then
         printf '[detect]\nrules = %s\n' "$rules" >>"$d/trail.conf"
     fi
@@ -250,8 +274,8 @@ EOF
     bench_wait_port "$hport" 30 "$pid" "$d/traild.log"
     syscalls_start "$pid" "$d/syscalls.csv"
     line=$(bench_pin "$SENDER_CORE" "$sender" tcp --connect "127.0.0.1:$sport" \
-        --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" \
-        --watch-metric "127.0.0.1:$hport" 'trail_events_in_total{input="syslog_tcp"}' \
+        --input "$dir/stream.syslog" --conns "$conns" --max-secs "$max_secs" --framing "$framing" \
+        --watch-metric "127.0.0.1:$hport" "trail_events_in_total{input=\"$input\"}" \
         --expect "$events" --stall-ms 5000)
     syscalls_stop
     syscalls_report "$name" "$d/syscalls.csv" "$(kv served "$line")"
