@@ -67,12 +67,18 @@ bench_scratch() {
     _bench_dirs+=("$BENCH_DIR")
 }
 
-# bench_port: a TCP port nothing listens on, in 20000-59999.
+# bench_port: a TCP port no socket uses, below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): a port in that range can be taken by any
+# client's connect() (the sender's, a metrics poll's) between the pick and
+# the server's bind, which then fails with "Address already in use".
 bench_port() {
-    local p
+    local p lo
+    lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    lo=${lo:-32768}
+    [ "$lo" -gt 12000 ] || lo=12000
     while :; do
-        p=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+        p=$((lo - 10000 + RANDOM % 10000))
+        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
             echo "$p"
             return
         fi
