@@ -43,12 +43,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_INFLIGHT   64  /* batches one connection may have in ingest */
-#define SUBMIT_EVENTS  256 /* events after which a read's events are submitted at once */
-#define UDP_INFLIGHT   16  /* the same for a UDP socket */
-#define UDP_PER_WAKEUP 256 /* datagrams read per readiness */
-#define UDP_MAX        65536
-#define READ_MAX       262144 /* bytes one read may take from a plain stream socket */
+#define MAX_INFLIGHT 64 /* batches one connection may have in ingest */
+/*
+ * ... and events: a read takes up to READ_MAX (some 570 syslog messages),
+ * so batches are larger than SUBMIT_EVENTS and 64 of them would hold twice
+ * the events, and their memory, that 64 batches of 256 did.
+ */
+#define MAX_INFLIGHT_EVENTS 16384
+#define SUBMIT_EVENTS       256 /* events after which a read's events are submitted at once */
+#define UDP_INFLIGHT        16  /* the same for a UDP socket */
+#define UDP_PER_WAKEUP      256 /* datagrams read per readiness */
+#define UDP_MAX             65536
+#define READ_MAX            262144 /* bytes one read may take from a plain stream socket */
 /* libevent 2.1's bufferevent reads at most this much a read (buffer.c, EVBUFFER_MAX_READ) */
 #define LIBEVENT_READ  4096
 #define PAUSE_INFLIGHT 1
@@ -108,8 +114,9 @@ struct conn {
     struct trail_event **pending; /* decoded and validated, not yet submitted */
     size_t n_pending, cap_pending;
     int inflight;
-    int paused; /* PAUSE_* bits */
-    int closed; /* the socket is gone; free once nothing is in flight or pending */
+    size_t inflight_events; /* of those batches */
+    int paused;             /* PAUSE_* bits */
+    int closed;             /* the socket is gone; free once nothing is in flight or pending */
     struct conn *prev, *next;
 };
 
@@ -389,7 +396,7 @@ static void conn_submit(struct conn *c)
     if (c->n_pending == 0)
         return;
     int max = c->bev || c->srv->kind == SOCK_STREAM ? MAX_INFLIGHT : UDP_INFLIGHT;
-    if (c->inflight >= max) {
+    if (c->inflight >= max || (c->inflight && c->inflight_events >= MAX_INFLIGHT_EVENTS)) {
         set_paused(c, PAUSE_INFLIGHT, 1);
         return;
     }
@@ -422,6 +429,7 @@ static void conn_submit(struct conn *c)
         free(cb);
     } else {
         c->inflight++;
+        c->inflight_events += c->n_pending;
     }
     c->pending = NULL;
     c->n_pending = c->cap_pending = 0;
@@ -458,11 +466,13 @@ static void conn_completed(struct conn_batch *cb)
     } else {
         free(cb->b.events);
     }
-    free(cb);
     c->inflight--;
+    c->inflight_events -= cb->b.n;
+    free(cb);
     if (c->n_pending)
         conn_submit(c);
-    if (c->inflight < MAX_INFLIGHT && (c->paused & PAUSE_INFLIGHT)) {
+    if (c->inflight < MAX_INFLIGHT && c->inflight_events < MAX_INFLIGHT_EVENTS &&
+        (c->paused & PAUSE_INFLIGHT)) {
         set_paused(c, PAUSE_INFLIGHT, 0);
         if (!c->paused)
             conn_process(c);
