@@ -35,17 +35,45 @@
 /* Encoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * 1 when s[0..n) is printable ASCII without the two specials a and b: the
+ * text as trail_text_escape() would write it (most ids, keys and values).
+ */
+static inline int plain_text(const char *str, size_t n, char a, char b)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == a || s[i] == b)
+            return 0;
+    return 1;
+}
+
+/* Append s[0..n) escaped with the specials a and b (and flags), as trail_text_escape(). */
+static inline int put_escaped(struct trail_buf *out, const char *s, size_t n, const char *specials,
+                              unsigned flags)
+{
+    if (!plain_text(s, n, specials[0], specials[1]))
+        return trail_text_escape(out, s, n, specials, flags);
+    int r = codec_room(out, n);
+    if (r < 0)
+        return r;
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
 /* Append a header field and its '|': '\' and '|' escaped, unsafe characters as \uXXXX. */
 static int put_header(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = trail_text_escape(out, s, n, "\\|", 0);
+    int r = put_escaped(out, s, n, "\\|", 0);
     return r < 0 ? r : trail_buf_append(out, "|", 1);
 }
 
 /* Append an extension value: '\' and '=' escaped, \n and \r, other unsafe characters as \uXXXX. */
 static int put_ext_value(struct trail_buf *out, const char *s, size_t n)
 {
-    return trail_text_escape(out, s, n, "\\=", TRAIL_ESC_NL);
+    return put_escaped(out, s, n, "\\=", TRAIL_ESC_NL);
 }
 
 /*
@@ -54,10 +82,10 @@ static int put_ext_value(struct trail_buf *out, const char *s, size_t n)
  * or another unsafe character (lib/codec/textesc.c) is written as '_' so that the host
  * stays one token; no host is "-".
  */
-static int put_prefix(struct trail_buf *out, const struct trail_event *ev, int offset_min)
+static int put_prefix(struct trail_buf *out, const struct codec_row *row, int offset_min)
 {
     char utc[32], line[160];
-    int64_t t = ev->time_us;
+    int64_t t = row->time_us;
     /* a local time that four year digits cannot hold is written in UTC */
     if (!event_time_ok(t) || !event_time_ok(t + (int64_t)offset_min * 60 * 1000000))
         offset_min = 0;
@@ -97,27 +125,40 @@ static int put_prefix(struct trail_buf *out, const struct trail_event *ev, int o
     int r = trail_buf_append(out, line, (size_t)(p - line));
     if (r < 0)
         return r;
-    if (ev->host_len == 0)
+    if (row->host_len == 0)
         return trail_buf_append(out, "- ", 2);
-    if ((r = trail_text_flatten(out, ev->host, ev->host_len, " ", '_')) < 0)
-        return r;
-    return trail_buf_append(out, " ", 1);
+    /* a host of printable ASCII and no space is itself */
+    if (plain_text(row->host, row->host_len, ' ', ' '))
+        r = trail_buf_append(out, row->host, row->host_len);
+    else
+        r = trail_text_flatten(out, row->host, row->host_len, " ", '_');
+    return r < 0 ? r : trail_buf_append(out, " ", 1);
 }
 
 static int put_attr(struct trail_buf *out, const char *key, size_t klen,
                     const struct trail_value *v, int first)
 {
-    int r;
-    if ((!first && (r = trail_buf_append(out, " ", 1)) < 0) ||
-        (r = trail_buf_append(out, key, klen)) < 0 || (r = trail_buf_append(out, "=", 1)) < 0)
+    int r = codec_room(out, klen + 2 + 64);
+    if (r < 0)
         return r;
-    if (!v)
-        return trail_buf_append(out, "null", 4);
-    if (v->type == TRAIL_TYPE_STRING || v->type == TRAIL_TYPE_ENUM)
+    char *p = out->data + out->len;
+    if (!first)
+        *p++ = ' ';
+    memcpy(p, key, klen);
+    p += klen;
+    *p++ = '=';
+    if (!v) {
+        memcpy(p, "null", 4);
+        p += 4;
+    } else if (v->type == TRAIL_TYPE_STRING || v->type == TRAIL_TYPE_ENUM) {
+        out->len = (size_t)(p - out->data);
         return put_ext_value(out, v->u.str.ptr, v->u.str.len);
-    char tmp[64];
-    size_t n = trail_value_format(v, tmp, sizeof(tmp));
-    return trail_buf_append(out, tmp, n);
+    } else {
+        p += trail_value_format(v, p, 64);
+    }
+    out->len = (size_t)(p - out->data);
+    out->data[out->len] = '\0';
+    return 0;
 }
 
 /* key=value with the value escaped as an extension value; a space before all but the first. */
@@ -132,29 +173,30 @@ static int put_kv(struct trail_buf *out, const char *key, const char *v, size_t 
 }
 
 /* A stored event's provenance in CEF's own keys where it has them (trail_cef_opts.provenance). */
-static int put_provenance(struct trail_buf *out, const struct trail_event *ev, int first)
+static int put_provenance(struct trail_buf *out, const struct codec_row *row, int first)
 {
     char tmp[96];
     int r = 0;
-    if (ev->received_us) {
-        int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(ev->received_us / 1000));
+    if (row->received_us) {
+        int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(row->received_us / 1000));
         if ((r = put_kv(out, "rt", tmp, (size_t)n, first)) < 0)
             return r;
         first = 0;
     }
-    size_t pn = trail_peer_address(&ev->peer, tmp);
+    size_t pn = trail_peer_address(&row->peer, tmp);
     if (pn) {
         if ((r = put_kv(out, "dvc", tmp, pn, first)) < 0)
             return r;
         first = 0;
     }
-    if (ev->principal_len) {
-        if ((r = put_kv(out, "cs5", ev->principal, ev->principal_len, first)) < 0 ||
+    if (row->principal_len) {
+        if ((r = put_kv(out, "cs5", row->principal, row->principal_len, first)) < 0 ||
             (r = put_kv(out, "cs5Label", "trailPrincipal", 14, 0)) < 0)
             return r;
         first = 0;
     }
-    size_t n = trail_event_input_text(ev, tmp);
+    size_t n = event_input_text(row->own ? TRAIL_INPUT_TRAIL : row->input, row->input_name,
+                                row->input_name_len, tmp);
     if (n) {
         if ((r = put_kv(out, "cs6", tmp, n, first)) < 0 ||
             (r = put_kv(out, "cs6Label", "trailInput", 10, 0)) < 0)
@@ -163,8 +205,8 @@ static int put_provenance(struct trail_buf *out, const struct trail_event *ev, i
     return 0;
 }
 
-int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
-                       struct trail_buf *out)
+int codec_row_cef(const struct codec_row *row, const struct trail_cef_opts *opts,
+                  struct trail_buf *out)
 {
     static const struct trail_cef_opts defaults = {0};
     if (!opts)
@@ -174,37 +216,38 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
     const char *vendor = opts->vendor ? opts->vendor : "PhenixID";
     const char *product = opts->product ? opts->product : "PAS";
     const char *version = opts->version ? opts->version : TRAIL_VERSION_STRING;
-    const char *desc = ev->def ? ev->def->description : "";
+    const char *desc = row->def ? row->def->description : "";
     size_t start = out->len;
     char sev[16];
     int r;
 
-    if (opts->log_prefix && (r = put_prefix(out, ev, opts->utc_offset_min)) < 0)
+    if (opts->log_prefix && (r = put_prefix(out, row, opts->utc_offset_min)) < 0)
         goto fail;
-    int cef_sev = trail_severity_to_cef(ev->severity);
-    snprintf(sev, sizeof(sev), "%d", cef_sev < 0 ? 0 : cef_sev);
+    int cef_sev = trail_severity_to_cef(row->severity);
+    char *e = codec_i64_at(sev, cef_sev < 0 ? 0 : cef_sev);
     if ((r = trail_buf_append(out, "CEF:0|", 6)) < 0 ||
         (r = put_header(out, vendor, strlen(vendor))) < 0 ||
         (r = put_header(out, product, strlen(product))) < 0 ||
         (r = put_header(out, version, strlen(version))) < 0 ||
-        (r = put_header(out, ev->id, ev->id_len)) < 0 ||
+        (r = put_header(out, row->id, row->id_len)) < 0 ||
         (r = put_header(out, desc, strlen(desc))) < 0 ||
-        (r = put_header(out, sev, strlen(sev))) < 0)
+        (r = put_header(out, sev, (size_t)(e - sev))) < 0)
         goto fail;
 
     /* merge the attributes set with the schema's: both are sorted by key */
     size_t i = 0, j = 0;
-    size_t n_decl = ev->def ? ev->def->n_attrs : 0;
+    size_t n_decl = row->def ? row->def->n_attrs : 0;
     int first = 1;
-    while (i < ev->n_attrs || j < n_decl) {
-        const char *k = i < ev->n_attrs ? attr_key(ev, &ev->attrs[i]) : NULL;
-        const struct trail_attr_def *d = j < n_decl ? ev->def->attrs[j] : NULL;
-        int c = !k ? 1 : !d ? -1 : strcmp(k, d->key);
+    while (i < row->n_attrs || j < n_decl) {
+        const char *k = NULL;
+        size_t klen = 0;
+        struct trail_value v;
+        if (i < row->n_attrs)
+            codec_row_attr(row, i, &k, &klen, &v);
+        const struct trail_attr_def *d = j < n_decl ? row->def->attrs[j] : NULL;
+        int c = !k ? 1 : !d ? -1 : -keycmp(d->key, k, klen);
         if (c <= 0) {
-            struct trail_value v;
-            const char *key;
-            trail_event_attr_at(ev, i, &key, &v);
-            r = put_attr(out, key, ev->attrs[i].key_len, &v, first);
+            r = put_attr(out, k, klen, &v, first);
             i++;
             j += c == 0;
         } else {
@@ -215,7 +258,7 @@ int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts
             goto fail;
         first = 0;
     }
-    if (opts->provenance && (r = put_provenance(out, ev, first)) < 0)
+    if (opts->provenance && (r = put_provenance(out, row, first)) < 0)
         goto fail;
     return 0;
 fail:
@@ -223,6 +266,14 @@ fail:
     if (out->data)
         out->data[start] = '\0';
     return r;
+}
+
+int trail_event_to_cef(const struct trail_event *ev, const struct trail_cef_opts *opts,
+                       struct trail_buf *out)
+{
+    struct codec_row row;
+    codec_row_of_event(ev, &row);
+    return codec_row_cef(&row, opts, out);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -79,6 +79,36 @@ int codec_put_i64(struct trail_buf *out, int64_t v)
     return codec_put_u64(out, 0 - (uint64_t)v);
 }
 
+void codec_row_of_event(const struct trail_event *ev, struct codec_row *ret)
+{
+    *ret = (struct codec_row){
+        .def = ev->def,
+        .seq = ev->seq,
+        .time_us = ev->time_us,
+        .received_us = ev->received_us,
+        .severity = ev->severity,
+        .own = ev->own,
+        .input = ev->input,
+        .id = ev->id,
+        .id_len = ev->id_len,
+        .host = ev->host,
+        .host_len = ev->host_len,
+        .input_name = ev->input_name,
+        .input_name_len = ev->input_name_len,
+        .principal = ev->principal,
+        .principal_len = ev->principal_len,
+        .problems = ev->problems,
+        .problems_len = ev->problems_len,
+        .uuid = ev->has_uuid ? ev->uuid : NULL,
+        .peer = ev->peer,
+        .via = ev->n_via ? (const uint8_t *)ev->arena + ev->via_off : NULL,
+        .via_len = ev->via_len,
+        .n_via = ev->n_via,
+        .ev = ev,
+        .n_attrs = ev->n_attrs,
+    };
+}
+
 void codec_nulls_init(struct codec_nulls *ns)
 {
     ns->keys = ns->stack;

@@ -32,13 +32,6 @@ int codec_put_u64(struct trail_buf *out, uint64_t v);
 int codec_put_i64(struct trail_buf *out, int64_t v);
 
 /*
- * codec_attrs_json - append ev's attributes as the JSON object
- * trail_event_to_json() writes for its "attrs" member; 0 or -ENOMEM (out
- * as it was). The CSV writer's attrs column, without the rest of the event.
- */
-int codec_attrs_json(const struct trail_event *ev, struct trail_buf *out);
-
-/*
  * codec_unescape_cp - when s[0..n) starts with the \uXXXX that
  * trail_text_escape() writes for an unsafe code point (C0, DEL, C1, U+2028,
  * U+2029; lower-case hex), write its UTF-8 (1..3 bytes) to out and *ret_len, and return 6;
@@ -55,12 +48,114 @@ size_t codec_unescape_cp(const char *s, size_t n, char *out, size_t *ret_len);
 int codec_html_text(struct trail_buf *out, const char *s, size_t n);
 
 /*
- * codec_csv_cell_tail - make out[start..len), raw text just written there,
- * one CSV cell as trail_text_csv_cell() would have written it (escaped,
- * quoted), in place: a writer puts a field straight into its output and
- * makes it a cell, with no buffer of its own. 0 or -ENOMEM.
+ * struct codec_row - what the text writers (JSON, CSV, CEF) read of one
+ * event: a decoded event's fields (codec_row_of_event), or a stored
+ * record's read in place (lib/store/record_row.c), so that an export
+ * writes its rows without decoding every record into an event. The event
+ * writers (trail_event_to_json, _csv, _cef) are codec_row_of_event() and
+ * the row writer, so both ways write the same bytes.
+ *
+ * Text is counted and need not be NUL-terminated. Where an event's writer
+ * reads a field as a C string (CSV's id, host, principal and problems, the
+ * input name everywhere), the row writer reads it up to its first NUL
+ * (strnlen), which is the same text for a decoded event.
  */
-int codec_csv_cell_tail(struct trail_buf *out, size_t start);
+struct codec_attr {
+    const char *key;
+    size_t klen;
+    struct trail_value v;
+};
+
+struct codec_row {
+    const struct trail_event_def *def; /* the catalog's entry (CEF's description and keys) */
+    uint64_t seq;
+    int64_t time_us;
+    int64_t received_us;
+    int severity;
+    int own;   /* trail's own record */
+    int input; /* enum trail_input */
+    const char *id, *host, *input_name, *principal, *problems;
+    size_t id_len, host_len, input_name_len, principal_len, problems_len;
+    const uint8_t *uuid; /* 16 bytes, or NULL: none */
+    struct trail_peer peer;
+    const uint8_t *via; /* n_via hops in their record form, via_len bytes */
+    size_t via_len;
+    int n_via;
+    /* the attributes, in key order: ev's, or (ev NULL) attrs[0..n_attrs) */
+    const struct trail_event *ev;
+    const struct codec_attr *attrs;
+    size_t n_attrs;
+};
+
+/* codec_row_of_event - the row of ev (pointing into it; valid while ev is unchanged). */
+void codec_row_of_event(const struct trail_event *ev, struct codec_row *ret);
+
+/* codec_row_json - trail_event_to_json() of a row. 0 or -ENOMEM (out as it was). */
+int codec_row_json(const struct codec_row *row, struct trail_buf *out);
+
+/* codec_row_csv - trail_event_to_csv() of a row. 0 or -ENOMEM (out as it was). */
+int codec_row_csv(const struct codec_row *row, struct trail_buf *out);
+
+/* codec_row_cef - trail_event_to_cef() of a row; opts NULL: the defaults. As it. */
+int codec_row_cef(const struct codec_row *row, const struct trail_cef_opts *opts,
+                  struct trail_buf *out);
+
+/*
+ * codec_json_attrs - append a row's attributes as the JSON object of
+ * trail_event_to_json()'s "attrs" member; with csv, as the CSV cell that
+ * trail_text_csv_cell() makes of that text (quoted, every '"' doubled; "{}"
+ * as it is). 0 or -ENOMEM (out as it was).
+ */
+int codec_json_attrs(const struct codec_row *row, int csv, struct trail_buf *out);
+
+/*
+ * codec_room - make room for n more bytes (and the NUL after them) at out's
+ * end: the writers reserve a row's worst case once and write into it.
+ * 0 or -ENOMEM.
+ */
+static inline int codec_room(struct trail_buf *out, size_t n)
+{
+    return out->cap - out->len > n ? 0 : trail_buf_reserve(out, n);
+}
+
+/* codec_u64_at - the decimal form of v at p (room for 20 bytes); returns the end. */
+static inline char *codec_u64_at(char *p, uint64_t v)
+{
+    char tmp[20], *t = tmp + sizeof(tmp);
+    do {
+        *--t = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = (size_t)(tmp + sizeof(tmp) - t);
+    memcpy(p, t, n);
+    return p + n;
+}
+
+/* codec_i64_at - the decimal form of v at p (room for 20 bytes); returns the end. */
+static inline char *codec_i64_at(char *p, int64_t v)
+{
+    if (v >= 0)
+        return codec_u64_at(p, (uint64_t)v);
+    *p++ = '-';
+    return codec_u64_at(p, 0 - (uint64_t)v);
+}
+
+/*
+ * codec_row_attr - attribute i of a row: its key and value (strings point
+ * into the event or the record).
+ */
+static inline void codec_row_attr(const struct codec_row *row, size_t i, const char **ret_key,
+                                  size_t *ret_klen, struct trail_value *ret_v)
+{
+    if (row->ev) {
+        trail_event_attr_at(row->ev, i, ret_key, ret_v);
+        *ret_klen = row->ev->attrs[i].key_len;
+        return;
+    }
+    *ret_key = row->attrs[i].key;
+    *ret_klen = row->attrs[i].klen;
+    *ret_v = row->attrs[i].v;
+}
 
 /*
  * struct codec_nulls - the attribute keys a decoder read as null (declared

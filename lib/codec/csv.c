@@ -32,74 +32,119 @@ int trail_event_csv_header(struct trail_buf *out)
     return trail_buf_append(out, HEADER, sizeof(HEADER) - 1);
 }
 
-/* A cell of event text and the comma after it. */
-static int cell(struct trail_buf *out, const char *s)
+/*
+ * 1 when s[0..n) is a cell as it is: printable ASCII without ',' and '"',
+ * not starting with a formula's first character, so that
+ * trail_text_csv_cell() would write it unchanged (most ids, hosts, inputs).
+ */
+static inline int plain_cell(const char *str, size_t n)
 {
-    int r = trail_text_csv_cell(out, s, strlen(s));
-    return r < 0 ? r : trail_buf_append(out, ",", 1);
+    const unsigned char *s = (const unsigned char *)str;
+    if (n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == ',' || s[i] == '"')
+            return 0;
+    return 1;
+}
+
+/* A cell of event text and the comma after it (room reserved by the caller). */
+static inline int cell(struct trail_buf *out, const char *s, size_t n)
+{
+    if (plain_cell(s, n)) {
+        memcpy(out->data + out->len, s, n);
+        out->len += n;
+    } else {
+        int r = trail_text_csv_cell(out, s, n);
+        if (r < 0)
+            return r;
+    }
+    out->data[out->len++] = ',';
+    return 0;
 }
 
 /*
  * Every field goes straight into out (no line of its own, no printf, no
- * buffer per cell): an export writes millions of rows, and the row writer
- * was most of its time (docs/BENCHMARKS.md, "Export").
+ * buffer per cell), into room reserved once for the row but its
+ * attributes: an export writes millions of rows, and the row writer was
+ * most of its time (docs/BENCHMARKS.md, "Export").
  */
-int trail_event_to_csv(const struct trail_event *ev, struct trail_buf *out)
+int codec_row_csv(const struct codec_row *row, struct trail_buf *out)
 {
     size_t start = out->len;
-    uint8_t u[16];
-    int r;
+    char in[80], peer[48];
+    event_input_text(row->own ? TRAIL_INPUT_TRAIL : row->input, row->input_name,
+                     row->input_name_len, in);
+    trail_peer_format(&row->peer, peer);
+    size_t id_n = strnlen(row->id, row->id_len), host_n = strnlen(row->host, row->host_len),
+           in_n = strlen(in), peer_n = strlen(peer),
+           pr_n = strnlen(row->principal, row->principal_len),
+           pb_n = strnlen(row->problems, row->problems_len);
+    /* a cell of n bytes is at most 6 n + 3 (escapes, quotes, the formula's "'") */
+    int r = codec_room(out, 6 * (id_n + host_n + in_n + peer_n + pr_n + pb_n) + 256);
+    if (r < 0)
+        return r;
 
-    /* seq,time,severity,severity_name, */
-    const char *sev = trail_severity_name(trail_event_severity(ev));
-    if ((r = codec_put_u64(out, trail_event_seq(ev))) < 0 ||
-        (r = trail_buf_reserve(out, 32 + 16 + 3)) < 0)
-        goto fail;
+    /* seq,time,severity,severity_name,id,host,uuid, */
     char *p = out->data + out->len;
+    p = codec_u64_at(p, row->seq);
     *p++ = ',';
-    p += trail_time_format(trail_event_time(ev), p);
+    p += trail_time_format(row->time_us, p);
+    *p++ = ',';
+    p = codec_i64_at(p, row->severity);
+    *p++ = ',';
+    const char *sev = trail_severity_name(row->severity);
+    if (sev) {
+        size_t sn = strlen(sev);
+        memcpy(p, sev, sn);
+        p += sn;
+    }
     *p++ = ',';
     out->len = (size_t)(p - out->data);
-    if ((r = codec_put_i64(out, trail_event_severity(ev))) < 0 ||
-        (r = trail_buf_append(out, ",", 1)) < 0 ||
-        (sev && (r = trail_buf_append(out, sev, strlen(sev))) < 0) ||
-        (r = trail_buf_append(out, ",", 1)) < 0 || (r = cell(out, trail_event_id(ev))) < 0 ||
-        (r = cell(out, trail_event_host(ev))) < 0)
+    if ((r = cell(out, row->id, id_n)) < 0 || (r = cell(out, row->host, host_n)) < 0)
         goto fail;
-    if (trail_event_uuid(ev, u) == 0) {
-        if ((r = trail_buf_reserve(out, 37)) < 0)
-            goto fail;
-        trail_uuid_format(u, out->data + out->len);
+    if (row->uuid) {
+        trail_uuid_format(row->uuid, out->data + out->len);
         out->len += 36;
     }
-    /* the attributes as a JSON object, as the event's JSON writes its attrs member, made a
-       cell where it was written */
-    size_t at = out->len + 1;
-    if ((r = trail_buf_append(out, ",", 1)) < 0 || (r = codec_attrs_json(ev, out)) < 0 ||
-        (r = codec_csv_cell_tail(out, at)) < 0)
+    out->data[out->len++] = ',';
+    /* the attributes as a JSON object, as the event's JSON writes its attrs member, a cell */
+    if ((r = codec_json_attrs(row, 1, out)) < 0)
         goto fail;
-    /* provenance: received, input, peer, principal, origin, problems */
-    if ((r = trail_buf_append(out, ",", 1)) < 0)
+    /* provenance: received, input, peer, principal, origin, problems (room reserved again:
+       the attributes may have moved out) */
+    if ((r = codec_room(out, 6 * (in_n + peer_n + pr_n + pb_n) + 128)) < 0)
         goto fail;
-    if (trail_event_received(ev)) {
-        if ((r = trail_buf_reserve(out, 32)) < 0)
-            goto fail;
-        out->len += trail_time_format(trail_event_received(ev), out->data + out->len);
+    out->data[out->len++] = ',';
+    if (row->received_us)
+        out->len += trail_time_format(row->received_us, out->data + out->len);
+    out->data[out->len++] = ',';
+    if ((r = cell(out, in, in_n)) < 0 || (r = cell(out, peer, peer_n)) < 0 ||
+        (r = cell(out, row->principal, pr_n)) < 0)
+        goto fail;
+    if (row->own) {
+        memcpy(out->data + out->len, "trail", 5);
+        out->len += 5;
     }
-    char in[80], peer[48];
-    trail_event_input_text(ev, in);
-    trail_peer_format(trail_event_peer(ev), peer);
-    if ((r = trail_buf_append(out, ",", 1)) < 0 || (r = cell(out, in)) < 0 ||
-        (r = cell(out, peer)) < 0 || (r = cell(out, trail_event_principal(ev))) < 0 ||
-        (r = trail_buf_append(out, trail_event_is_own(ev) ? "trail," : ",",
-                              trail_event_is_own(ev) ? 6 : 1)) < 0 ||
-        (r = trail_text_csv_cell(out, trail_event_problems(ev), strlen(trail_event_problems(ev)))) <
-            0)
+    out->data[out->len++] = ',';
+    if (plain_cell(row->problems, pb_n)) {
+        memcpy(out->data + out->len, row->problems, pb_n);
+        out->len += pb_n;
+    } else if ((r = trail_text_csv_cell(out, row->problems, pb_n)) < 0) {
         goto fail;
+    }
+    out->data[out->len] = '\0';
     return 0;
 fail:
     out->len = start;
     if (out->data)
         out->data[start] = '\0';
     return r;
+}
+
+int trail_event_to_csv(const struct trail_event *ev, struct trail_buf *out)
+{
+    struct codec_row row;
+    codec_row_of_event(ev, &row);
+    return codec_row_csv(&row, out);
 }

@@ -100,22 +100,51 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
 }
 
 /*
- * Write s[0..n) as a JSON string at p, which has room for 6 * n + 2 bytes.
- * '"', '\\', controls, DEL, the C1 controls and U+2028/U+2029 are escaped
- * (\uXXXX), so that the text is safe on a terminal and one line even to a
- * reader that splits at U+2028. A byte that does not start well-formed
- * UTF-8 (possible only in an id made by trail_event_new() without
- * validation) is written as U+FFFD, so that the output is always valid JSON.
+ * The index of the first byte at or after i in s[0..n) that the encoder
+ * must look at ('"', '\\', a control, DEL, or a byte above ASCII), or n:
+ * sixteen bytes at a time with SSE2, as plain_run() does for the decoder.
  */
-static char *put_str(char *p, const char *str, size_t n)
+static inline size_t enc_run(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                         _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return i + (size_t)__builtin_ctz((unsigned)mask);
+        i += 16;
+    }
+#endif
+    while (i < n && jclass[s[i]] == J_PLAIN && s[i] != 0x7f)
+        i++;
+    return i;
+}
+
+/*
+ * Write s[0..n) as a JSON string at p, which has room for 6 * n + 4 bytes;
+ * returns the end. '"', '\\', controls, DEL, the C1 controls and
+ * U+2028/U+2029 are escaped (\uXXXX), so that the text is safe on a terminal
+ * and one line even to a reader that splits at U+2028. A byte that does not
+ * start well-formed UTF-8 (possible only in an id made by trail_event_new()
+ * without validation) is written as U+FFFD, so that the output is always
+ * valid JSON. With csv, every '"' written is doubled: the string as the
+ * inside of a quoted CSV cell (trail_event_to_csv()'s attrs).
+ */
+static TRAIL_ALWAYS_INLINE char *put_str_q(char *p, const char *str, size_t n, int csv)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     *p++ = '"';
+    if (csv)
+        *p++ = '"';
     while (i < n) {
         size_t start = i;
-        while (i < n && jclass[s[i]] == J_PLAIN && s[i] != 0x7f)
-            i++;
+        i = enc_run(s, i, n);
         memcpy(p, s + start, i - start);
         p += i - start;
         if (i == n)
@@ -127,6 +156,8 @@ static char *put_str(char *p, const char *str, size_t n)
         case J_BSLASH:
             *p++ = '\\';
             *p++ = (char)c;
+            if (csv && c == '"')
+                *p++ = '"';
             i++;
             break;
         case J_CTRL:
@@ -163,13 +194,20 @@ static char *put_str(char *p, const char *str, size_t n)
         }
     }
     *p++ = '"';
+    if (csv)
+        *p++ = '"';
     return p;
+}
+
+static char *put_str(char *p, const char *s, size_t n)
+{
+    return put_str_q(p, s, n, 0);
 }
 
 /* Append s[0..n) as a JSON string. */
 static int append_str(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = trail_buf_reserve(out, 6 * n + 2);
+    int r = codec_room(out, 6 * n + 4);
     if (r < 0)
         return r;
     char *end = put_str(out->data + out->len, s, n);
@@ -180,7 +218,7 @@ static int append_str(struct trail_buf *out, const char *s, size_t n)
 
 int trail_json_string(struct trail_buf *out, const char *s, size_t n)
 {
-    if (n > (SIZE_MAX - 3) / 6)
+    if (n > (SIZE_MAX - 5) / 6)
         return -ENOMEM;
     return append_str(out, s, n);
 }
@@ -190,37 +228,16 @@ static int append_lit(struct trail_buf *out, const char *s)
     return trail_buf_append(out, s, strlen(s));
 }
 
-static int append_value(struct trail_buf *out, const struct trail_value *v)
-{
-    char tmp[64];
-    size_t n;
-    switch (v->type) {
-    case TRAIL_TYPE_INT:
-        return codec_put_i64(out, v->u.i);
-    case TRAIL_TYPE_BOOL:
-        return append_lit(out, v->u.b ? "true" : "false");
-    case TRAIL_TYPE_STRING:
-    case TRAIL_TYPE_ENUM:
-        return append_str(out, v->u.str.ptr, v->u.str.len);
-    default:
-        /* ip and time: their text needs no escaping */
-        n = trail_value_format(v, tmp + 1, sizeof(tmp) - 2);
-        tmp[0] = '"';
-        tmp[n + 1] = '"';
-        return trail_buf_append(out, tmp, n + 2);
-    }
-}
-
 /*
  * "via":[{"origin":..,"seq":..,"received":..,"input":..,"peer":..,"principal":..},...]: the
  * hops of a relayed event, first hop first (peer and principal only when set).
  */
-static int append_via(struct trail_buf *out, const struct trail_event *ev)
+static int append_via(struct trail_buf *out, const uint8_t *via, size_t via_len, int n_via)
 {
-    const uint8_t *p = (const uint8_t *)ev->arena + ev->via_off, *end = p + ev->via_len;
+    const uint8_t *p = via, *end = p + via_len;
     char tmp[96];
     int r = append_lit(out, ",\"via\":[");
-    for (int i = 0; i < ev->n_via && r == 0; i++) {
+    for (int i = 0; i < n_via && r == 0; i++) {
         struct hop h;
         size_t n = hop_parse(p, end, &h);
         if (!n)
@@ -284,108 +301,200 @@ int trail_event_via_text(const struct trail_event *ev, struct trail_buf *out)
     return r < 0 ? -ENOMEM : 0;
 }
 
-/* The provenance members of trail_event_to_json(), each only when set. */
-static int append_provenance(struct trail_buf *out, const struct trail_event *ev)
+/* A member name and its ':' at p: ,"NAME": (lit is that text, a string literal). */
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
+
+/* A time as a JSON string at p (room for 29 bytes); returns the end. */
+static char *put_time(char *p, int64_t t)
 {
-    char tmp[80];
-    int r = 0;
-    if (ev->received_us) {
-        tmp[0] = '"';
-        size_t tn = trail_time_format(ev->received_us, tmp + 1);
-        tmp[tn + 1] = '"';
-        if ((r = append_lit(out, ",\"received\":")) < 0 ||
-            (r = trail_buf_append(out, tmp, tn + 2)) < 0)
-            return r;
+    *p++ = '"';
+    p += trail_time_format(t, p);
+    *p++ = '"';
+    return p;
+}
+
+/*
+ * The members up to "attrs" (id, time, severity, severity_name, host, seq,
+ * uuid, then the provenance), each only when set; "via" is written by the
+ * caller in its place (between principal and origin): *ret_via_at is where.
+ */
+static char *put_head(char *p, const struct codec_row *row, const char *in, size_t in_n,
+                      const char *peer, size_t peer_n)
+{
+    PUT_LIT(p, "{\"id\":");
+    p = put_str(p, row->id, row->id_len);
+    if (row->time_us != 0) {
+        PUT_LIT(p, ",\"time\":");
+        p = put_time(p, row->time_us);
     }
-    size_t n = trail_event_input_text(ev, tmp);
-    if (n && ((r = append_lit(out, ",\"input\":")) < 0 || (r = append_str(out, tmp, n)) < 0))
+    PUT_LIT(p, ",\"severity\":");
+    p = codec_i64_at(p, row->severity);
+    const char *sev_name = trail_severity_name(row->severity);
+    if (sev_name) {
+        size_t sn = strlen(sev_name);
+        PUT_LIT(p, ",\"severity_name\":\"");
+        memcpy(p, sev_name, sn);
+        p += sn;
+        *p++ = '"';
+    }
+    if (row->host_len) {
+        PUT_LIT(p, ",\"host\":");
+        p = put_str(p, row->host, row->host_len);
+    }
+    if (row->seq) {
+        PUT_LIT(p, ",\"seq\":");
+        p = codec_u64_at(p, row->seq);
+    }
+    if (row->uuid) {
+        PUT_LIT(p, ",\"uuid\":\"");
+        trail_uuid_format(row->uuid, p);
+        p += 36;
+        *p++ = '"';
+    }
+    /* the provenance members, each only when set */
+    if (row->received_us) {
+        PUT_LIT(p, ",\"received\":");
+        p = put_time(p, row->received_us);
+    }
+    if (in_n) {
+        PUT_LIT(p, ",\"input\":");
+        p = put_str(p, in, in_n);
+    }
+    if (peer_n) {
+        PUT_LIT(p, ",\"peer\":");
+        p = put_str(p, peer, peer_n);
+    }
+    if (row->principal_len) {
+        PUT_LIT(p, ",\"principal\":");
+        p = put_str(p, row->principal, row->principal_len);
+    }
+    return p;
+}
+
+int codec_row_json(const struct codec_row *row, struct trail_buf *out)
+{
+    size_t start = out->len;
+    char in[80], peer[48];
+    size_t in_n = event_input_text(row->own ? TRAIL_INPUT_TRAIL : row->input, row->input_name,
+                                   row->input_name_len, in);
+    size_t peer_n = trail_peer_format(&row->peer, peer);
+    /* every member but via and attrs: the strings at 6 bytes a byte, the rest in 512 */
+    int r = codec_room(out, 6 * (row->id_len + row->host_len + in_n + peer_n + row->principal_len +
+                                 row->problems_len) +
+                                512);
+    if (r < 0)
         return r;
-    if ((n = trail_peer_format(&ev->peer, tmp)) > 0 &&
-        ((r = append_lit(out, ",\"peer\":")) < 0 || (r = append_str(out, tmp, n)) < 0))
-        return r;
-    if (ev->principal_len && ((r = append_lit(out, ",\"principal\":")) < 0 ||
-                              (r = append_str(out, ev->principal, ev->principal_len)) < 0))
-        return r;
-    if (ev->n_via && (r = append_via(out, ev)) < 0)
-        return r;
-    if (ev->own && (r = append_lit(out, ",\"origin\":\"trail\"")) < 0)
-        return r;
-    if (ev->problems_len && ((r = append_lit(out, ",\"problems\":")) < 0 ||
-                             (r = append_str(out, ev->problems, ev->problems_len)) < 0))
-        return r;
+    char *p = put_head(out->data + out->len, row, in, in_n, peer, peer_n);
+    out->len = (size_t)(p - out->data);
+    if (row->n_via && (r = append_via(out, row->via, row->via_len, row->n_via)) < 0)
+        goto fail;
+    if ((r = codec_room(out, 6 * row->problems_len + 64)) < 0)
+        goto fail;
+    p = out->data + out->len;
+    if (row->own)
+        PUT_LIT(p, ",\"origin\":\"trail\"");
+    if (row->problems_len) {
+        PUT_LIT(p, ",\"problems\":");
+        p = put_str(p, row->problems, row->problems_len);
+    }
+    PUT_LIT(p, ",\"attrs\":");
+    out->len = (size_t)(p - out->data);
+    if ((r = codec_json_attrs(row, 0, out)) < 0 || (r = codec_room(out, 1)) < 0)
+        goto fail;
+    out->data[out->len++] = '}';
+    out->data[out->len] = '\0';
     return 0;
+fail:
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    return r;
 }
 
 int trail_event_to_json(const struct trail_event *ev, struct trail_buf *out)
 {
-    size_t start = out->len;
-    char tmp[64];
-    int r;
-
-    if ((r = append_lit(out, "{\"id\":")) < 0 || (r = append_str(out, ev->id, ev->id_len)) < 0)
-        goto fail;
-    if (ev->time_us != 0) {
-        tmp[0] = '"';
-        size_t n = trail_time_format(ev->time_us, tmp + 1);
-        tmp[n + 1] = '"';
-        if ((r = append_lit(out, ",\"time\":")) < 0 || (r = trail_buf_append(out, tmp, n + 2)) < 0)
-            goto fail;
-    }
-    if ((r = append_lit(out, ",\"severity\":")) < 0 || (r = codec_put_i64(out, ev->severity)) < 0)
-        goto fail;
-    const char *sev_name = trail_severity_name(ev->severity);
-    if (sev_name && ((r = append_lit(out, ",\"severity_name\":\"")) < 0 ||
-                     (r = append_lit(out, sev_name)) < 0 || (r = append_lit(out, "\"")) < 0))
-        goto fail;
-    if (ev->host_len && ((r = append_lit(out, ",\"host\":")) < 0 ||
-                         (r = append_str(out, ev->host, ev->host_len)) < 0))
-        goto fail;
-    if (ev->seq &&
-        ((r = append_lit(out, ",\"seq\":")) < 0 || (r = codec_put_u64(out, ev->seq)) < 0))
-        goto fail;
-    if (ev->has_uuid) {
-        tmp[0] = '"';
-        trail_uuid_format(ev->uuid, tmp + 1);
-        tmp[37] = '"';
-        if ((r = append_lit(out, ",\"uuid\":")) < 0 || (r = trail_buf_append(out, tmp, 38)) < 0)
-            goto fail;
-    }
-    if ((r = append_provenance(out, ev)) < 0)
-        goto fail;
-    if ((r = append_lit(out, ",\"attrs\":")) < 0 || (r = codec_attrs_json(ev, out)) < 0 ||
-        (r = append_lit(out, "}")) < 0)
-        goto fail;
-    return 0;
-fail:
-    out->len = start;
-    if (out->data)
-        out->data[start] = '\0';
-    return r;
+    struct codec_row row;
+    codec_row_of_event(ev, &row);
+    return codec_row_json(&row, out);
 }
 
-int codec_attrs_json(const struct trail_event *ev, struct trail_buf *out)
+/* The attributes' members, each with the room it needs reserved first. */
+static TRAIL_ALWAYS_INLINE int put_attrs(const struct codec_row *row, struct trail_buf *out,
+                                         int csv)
+{
+    for (size_t i = 0; i < row->n_attrs; i++) {
+        const char *key;
+        size_t klen;
+        struct trail_value v;
+        codec_row_attr(row, i, &key, &klen, &v);
+        size_t vmax =
+            v.type == TRAIL_TYPE_STRING || v.type == TRAIL_TYPE_ENUM ? 6 * v.u.str.len + 4 : 72;
+        int r = codec_room(out, 6 * klen + 6 + vmax);
+        if (r < 0)
+            return r;
+        char *p = out->data + out->len;
+        if (i)
+            *p++ = ',';
+        p = put_str_q(p, key, klen, csv);
+        *p++ = ':';
+        switch (v.type) {
+        case TRAIL_TYPE_INT:
+            p = codec_i64_at(p, v.u.i);
+            break;
+        case TRAIL_TYPE_BOOL:
+            if (v.u.b)
+                PUT_LIT(p, "true");
+            else
+                PUT_LIT(p, "false");
+            break;
+        case TRAIL_TYPE_STRING:
+        case TRAIL_TYPE_ENUM:
+            p = put_str_q(p, v.u.str.ptr, v.u.str.len, csv);
+            break;
+        default:
+            /* ip and time: their text needs no escaping */
+            *p++ = '"';
+            if (csv)
+                *p++ = '"';
+            p += trail_value_format(&v, p, 64);
+            *p++ = '"';
+            if (csv)
+                *p++ = '"';
+        }
+        out->len = (size_t)(p - out->data);
+    }
+    return 0;
+}
+
+int codec_json_attrs(const struct codec_row *row, int csv, struct trail_buf *out)
 {
     size_t start = out->len;
-    int r;
-    if ((r = append_lit(out, "{")) < 0)
-        goto fail;
-    for (size_t i = 0; i < ev->n_attrs; i++) {
-        const char *key;
-        struct trail_value v;
-        trail_event_attr_at(ev, i, &key, &v);
-        if ((i && (r = append_lit(out, ",")) < 0) ||
-            (r = append_str(out, key, ev->attrs[i].key_len)) < 0 ||
-            (r = append_lit(out, ":")) < 0 || (r = append_value(out, &v)) < 0)
-            goto fail;
+    /*
+     * As a CSV cell: the object's text is safe (put_str escapes everything
+     * trail_text_escape() would, and writes no byte it would change), holds
+     * no formula's first character, and holds '"' once it has a member, so
+     * trail_text_csv_cell() makes it '"' + the text with '"' doubled + '"';
+     * "{}" stays as it is.
+     */
+    csv = csv && row->n_attrs;
+    int r = codec_room(out, 4);
+    if (r < 0)
+        return r;
+    if (csv)
+        out->data[out->len++] = '"';
+    out->data[out->len++] = '{';
+    if ((r = csv ? put_attrs(row, out, 1) : put_attrs(row, out, 0)) < 0 ||
+        (r = codec_room(out, 2)) < 0) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+        return r;
     }
-    if ((r = append_lit(out, "}")) < 0)
-        goto fail;
+    out->data[out->len++] = '}';
+    if (csv)
+        out->data[out->len++] = '"';
+    out->data[out->len] = '\0';
     return 0;
-fail:
-    out->len = start;
-    if (out->data)
-        out->data[start] = '\0';
-    return r;
 }
 
 /* ------------------------------------------------------------------------ */

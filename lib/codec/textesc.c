@@ -229,35 +229,6 @@ int trail_text_csv_cell(struct trail_buf *out, const char *s, size_t n)
     return r;
 }
 
-int codec_csv_cell_tail(struct trail_buf *out, size_t start)
-{
-    const unsigned char *t = (const unsigned char *)out->data + start;
-    size_t n = out->len - start, i = 0;
-    /* eight bytes at a time: is any below 0x20, 0x7f, or above (not plain ASCII)? */
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, t + i, 8);
-        uint64_t del = x ^ (0x7f * ones);
-        if (((x - 0x20 * ones) | x | (del - ones)) & high)
-            break;
-    }
-    while (i < n && t[i] >= 0x20 && t[i] < 0x7f)
-        i++;
-    if (i < n) {
-        /* something to escape (rare): escape a copy of the text back into place */
-        char *copy = malloc(n);
-        if (!copy)
-            return -ENOMEM;
-        memcpy(copy, t, n);
-        out->len = start;
-        int r = trail_text_csv_cell(out, copy, n);
-        free(copy);
-        return r;
-    }
-    return csv_quote_tail(out, start);
-}
-
 int codec_html_text(struct trail_buf *out, const char *s, size_t n)
 {
     size_t start = out->len;

@@ -750,6 +750,23 @@ int trail_event_attr_get(const struct trail_event *ev, const char *key,
     return 0;
 }
 
+/* a.b.c.d, as inet_ntop() writes it (no leading zeros), at out (16 bytes); the length */
+static size_t ip4_format(const uint8_t a[4], char out[16])
+{
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned b = a[i];
+        if (b >= 100)
+            *p++ = (char)('0' + b / 100);
+        if (b >= 10)
+            *p++ = (char)('0' + b / 10 % 10);
+        *p++ = (char)('0' + b % 10);
+        *p++ = '.';
+    }
+    p[-1] = '\0';
+    return (size_t)(p - 1 - out);
+}
+
 size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
 {
     char tmp[64];
@@ -761,9 +778,20 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
         s = v->u.str.ptr;
         n = v->u.str.len;
         break;
-    case TRAIL_TYPE_INT:
-        n = (size_t)snprintf(tmp, sizeof(tmp), "%lld", (long long)v->u.i);
+    case TRAIL_TYPE_INT: {
+        /* "%lld" without printf: exports and sinks format every value */
+        uint64_t u = v->u.i < 0 ? 0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        char *t = tmp + sizeof(tmp);
+        do {
+            *--t = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v->u.i < 0)
+            *--t = '-';
+        s = t;
+        n = (size_t)(tmp + sizeof(tmp) - t);
         break;
+    }
     case TRAIL_TYPE_BOOL:
         s = v->u.b ? "true" : "false";
         n = strlen(s);
@@ -772,7 +800,11 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
         n = trail_time_format(v->u.time_us, tmp);
         break;
     case TRAIL_TYPE_IP:
-        if (!inet_ntop(v->u.ip.family == 4 ? AF_INET : AF_INET6, v->u.ip.addr, tmp, sizeof(tmp)))
+        if (v->u.ip.family == 4) {
+            n = ip4_format(v->u.ip.addr, tmp);
+            break;
+        }
+        if (!inet_ntop(AF_INET6, v->u.ip.addr, tmp, sizeof(tmp)))
             tmp[0] = '\0';
         n = strlen(tmp);
         break;

@@ -164,6 +164,13 @@ void event_clear(struct trail_event *ev);
  */
 void event_set_valid_id(struct trail_event *ev, const char *id, size_t len);
 
+/*
+ * event_input_text - trail_event_input_text() of an input (enum trail_input)
+ * and a name[0..name_len) read up to its first NUL: "http", "follow:pas".
+ * The length, 0 when there is none or it does not fit.
+ */
+size_t event_input_text(int input, const char *name, size_t name_len, char out[80]);
+
 /* A decoder into an existing event: trail_event_parse_json() and its kin. */
 typedef int (*event_parse_fn)(struct trail_event *ev, const char *data, size_t len, char *err,
                               size_t errlen);

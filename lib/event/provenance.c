@@ -155,20 +155,26 @@ const char *trail_event_problems(const struct trail_event *ev)
     return ev->problems;
 }
 
-size_t trail_event_input_text(const struct trail_event *ev, char out[80])
+size_t event_input_text(int input, const char *name, size_t name_len, char out[80])
 {
-    const char *in = trail_input_name(ev->own ? TRAIL_INPUT_TRAIL : ev->input);
-    size_t a = in ? strlen(in) : 0, b = strlen(ev->input_name), c = ev->input_name_len ? 1 : 0;
+    const char *in = trail_input_name(input);
+    size_t a = in ? strlen(in) : 0, b = strnlen(name, name_len), c = name_len ? 1 : 0;
     if (a + c + b < 80) {
         /* without printf: an export writes this for every row */
         memcpy(out, in ? in : "", a);
         memcpy(out + a, ":", c);
-        memcpy(out + a + c, ev->input_name, b + 1);
+        memcpy(out + a + c, name, b);
+        out[a + c + b] = '\0';
         return a + c + b;
     }
-    int n =
-        snprintf(out, 80, "%s%s%s", in ? in : "", ev->input_name_len ? ":" : "", ev->input_name);
+    int n = snprintf(out, 80, "%s%s%.*s", in ? in : "", c ? ":" : "", (int)b, name);
     return n > 0 && n < 80 ? (size_t)n : 0;
+}
+
+size_t trail_event_input_text(const struct trail_event *ev, char out[80])
+{
+    return event_input_text(ev->own ? TRAIL_INPUT_TRAIL : ev->input, ev->input_name,
+                            ev->input_name_len, out);
 }
 
 size_t trail_peer_address(const struct trail_peer *peer, char out[48])

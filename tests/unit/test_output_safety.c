@@ -486,11 +486,14 @@ TEST(csv_cells_are_one_field_and_no_formula)
 
 /*
  * The cell writers quote in place (issue 19: an export writes each field
- * straight into its output): trail_text_csv_cell and codec_csv_cell_tail
- * must write what the rule says, done the plain way here: the escaped
- * text, quoted with every '"' doubled when it holds ',' or '"' or starts a
- * formula, "'" before a formula. Random strings of the characters that
- * matter, short and past the eight bytes the plain-text check takes at once.
+ * straight into its output): trail_text_csv_cell must write what the rule
+ * says, done the plain way here: the escaped text, quoted with every '"'
+ * doubled when it holds ',' or '"' or starts a formula, "'" before a
+ * formula. And the CSV writer's attrs cell, which codec_json_attrs writes
+ * as a cell at once, must be the cell trail_text_csv_cell makes of the
+ * attrs object's JSON text, whatever bytes the values hold (a record's may
+ * be any). Random strings of the characters that matter, short and past
+ * the sixteen bytes the plain-text checks take at once.
  */
 TEST(csv_cells_in_place_as_the_rule)
 {
@@ -532,10 +535,26 @@ TEST(csv_cells_in_place_as_the_rule)
         ASSERT_OK(trail_text_csv_cell(&got, val, vl));
         ASSERT_EQ(got.len, want.len);
         ASSERT_MEMEQ(got.data, want.data, want.len);
+        /*
+         * the attrs cell, written as a cell straight away, is the cell of the
+         * attrs object's JSON text (a value of any bytes: a record's)
+         */
+        struct codec_attr a[2] = {{.key = "k", .klen = 1}, {.key = "v.2", .klen = 3}};
+        a[0].v.type = TRAIL_TYPE_STRING;
+        a[0].v.u.str.ptr = val;
+        a[0].v.u.str.len = vl;
+        a[1].v.type = TRAIL_TYPE_ENUM;
+        a[1].v.u.str.ptr = val + vl / 2;
+        a[1].v.u.str.len = vl - vl / 2;
+        struct codec_row row = {.attrs = a, .n_attrs = (size_t)(round % 3)};
+        trail_buf_reset(&esc);
+        ASSERT_OK(codec_json_attrs(&row, 0, &esc));
+        trail_buf_reset(&want);
+        ASSERT_OK(trail_buf_append(&want, "x,", 2));
+        ASSERT_OK(trail_text_csv_cell(&want, esc.data, esc.len));
         trail_buf_reset(&tail);
         ASSERT_OK(trail_buf_append(&tail, "x,", 2));
-        ASSERT_OK(trail_buf_append(&tail, val, vl));
-        ASSERT_OK(codec_csv_cell_tail(&tail, 2));
+        ASSERT_OK(codec_json_attrs(&row, 1, &tail));
         ASSERT_EQ(tail.len, want.len);
         ASSERT_MEMEQ(tail.data, want.data, want.len);
         ASSERT_EQ(tail.data[tail.len], '\0');
