@@ -522,13 +522,36 @@ static int search_print(const char *cmd, struct trail_index *ix, const struct tr
         trail_results_free(res);
         return cli_fail(cmd, "%s", trail_strerror(r));
     }
-    while ((r = trail_results_next(res, ev)) == 1) {
-        if (print_event(p, ev) < 0 || (p->buf.len > 65536 && flush_out(p, 0) < 0)) {
-            r = -EIO;
-            break;
+    /* the text forms straight from the records (trail_results_write), unless the seqs are
+       wanted: the same rows, written without decoding each event */
+    int form = p->format == F_CSV                              ? TRAIL_ROWS_CSV
+               : p->format == F_NDJSON                         ? TRAIL_ROWS_NDJSON
+               : p->format == F_CEF || p->format == F_EVENTLOG ? TRAIL_ROWS_CEF
+                                                               : 0;
+    if (form && !ret_last) {
+        struct trail_cef_opts cef = {.log_prefix = p->format == F_EVENTLOG};
+        if (p->format == F_CSV && !p->header_done) {
+            r = trail_event_csv_header(&p->buf) < 0 || put(p, "\n", 1) < 0 ? -ENOMEM : 0;
+            p->header_done = 1;
         }
-        if (ret_last && trail_event_seq(ev) > *ret_last)
-            *ret_last = trail_event_seq(ev);
+        uint64_t rows = 0;
+        while (r >= 0 &&
+               (r = trail_results_write(res, ev, form, &cef, &p->buf, 65536, &rows)) >= 0) {
+            p->n += rows;
+            if (flush_out(p, 0) < 0)
+                r = -EIO;
+            else if (r == 0)
+                break;
+        }
+    } else {
+        while ((r = trail_results_next(res, ev)) == 1) {
+            if (print_event(p, ev) < 0 || (p->buf.len > 65536 && flush_out(p, 0) < 0)) {
+                r = -EIO;
+                break;
+            }
+            if (ret_last && trail_event_seq(ev) > *ret_last)
+                *ret_last = trail_event_seq(ev);
+        }
     }
     if (ret_more)
         *ret_more = trail_results_more(res);

@@ -2778,6 +2778,37 @@ int trail_results_open(struct trail_index *ix, const struct trail_query *q,
  */
 int trail_results_next(struct trail_results *res, struct trail_event *ev);
 
+/* The text forms of trail_results_write(): what the event writers write. */
+enum trail_rows_form {
+    TRAIL_ROWS_CSV = 1, /* trail_event_to_csv() (no header row) */
+    TRAIL_ROWS_NDJSON,  /* trail_event_to_json() */
+    TRAIL_ROWS_CEF,     /* trail_event_to_cef() with the options given (log_prefix: event.log) */
+};
+
+/*
+ * trail_results_write - the next matching events as text rows, each with
+ * its "\n": exactly what trail_results_next() and the form's writer would
+ * write (the same events, in the same order, counted against the same
+ * limit, the cursor continuing after the last one), but read from the
+ * stored records in place, without decoding each into an event: the way
+ * to write a whole store out fast (traild's export, `trail query
+ * --format csv|ndjson|cef|eventlog`).
+ *
+ * Appends to out until out->len reaches want, or the search ends. ev is a
+ * scratch event the caller made of the catalog to write with (its
+ * descriptions and declared keys go into CEF; a record the fast path does
+ * not take is decoded into it); what it holds afterwards is unspecified.
+ * cef is for TRAIL_ROWS_CEF (NULL: the defaults).
+ *
+ * Returns 1 when the search may hold more, 0 when it ended (or reached its
+ * limit), or an error as trail_results_next() (or -EINVAL for a form it
+ * does not know); *ret_rows is how many rows were appended, also on an
+ * error (out holds those rows, whole).
+ */
+int trail_results_write(struct trail_results *res, struct trail_event *ev, int form,
+                        const struct trail_cef_opts *cef, struct trail_buf *out, size_t want,
+                        uint64_t *ret_rows);
+
 /*
  * trail_results_cursor - the cursor that continues after the events
  * returned so far (when none matched: after everything looked at). Writes

@@ -682,33 +682,20 @@ struct export
     size_t out_off;
 };
 
-/* Write ev in the export's form, with its line end. */
-static int export_event(struct export *x)
-{
-    int r;
-    switch (x->format) {
-    case X_CSV:
-        r = trail_event_to_csv(x->ev, &x->out);
-        break;
-    case X_NDJSON:
-        r = trail_event_to_json(x->ev, &x->out);
-        break;
-    default: {
-        struct trail_cef_opts cef = {.log_prefix = x->format == X_EVENTLOG};
-        r = trail_event_to_cef(x->ev, &cef, &x->out);
-    }
-    }
-    return r < 0 ? r : trail_buf_append(&x->out, "\n", 1);
-}
-
 /*
  * Make up to EXPORT_CHUNK bytes of rows. The export is one search, opened
  * once: it plans each segment once and reads the store in order, where
  * pages continued with their cursor would plan again for every page. Its
- * horizon is that of the open, so events that arrive meanwhile are not in it.
+ * horizon is that of the open, so events that arrive meanwhile are not in
+ * it. The rows are written from the stored records without decoding them
+ * (trail_results_write): the bytes of `trail query --format`.
  */
 static int export_fill(struct export *x)
 {
+    static const int forms[] = {[X_CSV] = TRAIL_ROWS_CSV,
+                                [X_NDJSON] = TRAIL_ROWS_NDJSON,
+                                [X_EVENTLOG] = TRAIL_ROWS_CEF,
+                                [X_CEF] = TRAIL_ROWS_CEF};
     char err[256];
     int r = 0;
     if (!x->res) {
@@ -716,19 +703,15 @@ static int export_fill(struct export *x)
             return r;
         atomic_fetch_add_explicit(&metrics.export_searches, 1, memory_order_relaxed);
     }
-    while (!x->done && x->out.len < EXPORT_CHUNK) {
-        r = trail_results_next(x->res, x->ev);
-        if (r < 0)
-            return r;
-        if (r == 0) {
-            x->done = 1; /* every match, or the limit */
-            break;
-        }
-        if ((r = export_event(x)) < 0)
-            return r;
-        atomic_fetch_add_explicit(&metrics.export_events, 1, memory_order_relaxed);
-    }
-    return 0;
+    if (x->done)
+        return 0;
+    struct trail_cef_opts cef = {.log_prefix = x->format == X_EVENTLOG};
+    uint64_t rows = 0;
+    r = trail_results_write(x->res, x->ev, forms[x->format], &cef, &x->out, EXPORT_CHUNK, &rows);
+    atomic_fetch_add_explicit(&metrics.export_events, rows, memory_order_relaxed);
+    if (r == 0)
+        x->done = 1; /* every match, or the limit */
+    return r < 0 ? r : 0;
 }
 
 static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)

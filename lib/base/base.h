@@ -127,14 +127,75 @@ static inline size_t text_find2(const char *s, size_t from, size_t n, char a, ch
 #define TRAIL_CC_ID  2 /* [a-z0-9_] */
 extern const uint8_t char_class[256];
 
+#ifdef __SSE2__
+/*
+ * text_load16 - the bytes s[0..n), 1 <= n <= 16, in one register without
+ * reading outside them: two overlapping loads of 8 (or 4) bytes, so that a
+ * byte may be there twice and every lane holds one of s's bytes. For
+ * checks of short text (is every byte of a class? where is the first that
+ * is not?): lanes 0..7 are s[0..8) (or 0..3 s[0..4)) in order, and a lane
+ * past them that fails is never before one of them that fails.
+ */
+static inline __m128i text_load16(const void *s, size_t n)
+{
+    const unsigned char *p = s;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        return _mm_set_epi64x((long long)b, (long long)a);
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return _mm_set_epi32((int)b, (int)b, (int)b, (int)a);
+    }
+    uint32_t a = (uint32_t)p[0] | (uint32_t)p[n / 2] << 8 | (uint32_t)p[n - 1] << 16 |
+                 (uint32_t)p[n - 1] << 24;
+    return _mm_set_epi32((int)a, (int)a, (int)a, (int)a);
+}
+
+/* key_mask16 - the lanes of x that are not [A-Za-z0-9_.-], a mask (ASCII ranges: signed compares).
+ */
+static inline unsigned key_mask16(__m128i x)
+{
+    __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* A-Z onto a-z, nothing else */
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i other = _mm_or_si128(
+        _mm_cmpeq_epi8(x, _mm_set1_epi8('_')),
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')), _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    __m128i ok = _mm_or_si128(_mm_or_si128(letter, digit), other);
+    return ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+}
+#endif
+
 /* key_ok - trail_key_valid(), inline: a non-empty run of [A-Za-z0-9_.-]. */
 static inline int key_ok(const char *key, size_t len)
 {
     const unsigned char *s = (const unsigned char *)key;
+    if (len == 0)
+        return 0;
+#ifdef __SSE2__
+    /* sixteen bytes at a time, the rest in one (overlapping) load */
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16)
+        if (key_mask16(_mm_loadu_si128((const __m128i *)(const void *)(s + i))))
+            return 0;
+    if (i == len)
+        return 1;
+    __m128i last = len >= 16 ? _mm_loadu_si128((const __m128i *)(const void *)(s + len - 16))
+                             : text_load16(s, len);
+    return !key_mask16(last);
+#else
     unsigned all = TRAIL_CC_KEY;
     for (size_t i = 0; i < len; i++)
         all &= char_class[s[i]];
-    return len > 0 && all;
+    return all != 0;
+#endif
 }
 
 /* id_ok - trail_id_valid(), inline: [a-z0-9_] of 1..128 bytes. */
@@ -151,6 +212,13 @@ static inline int id_ok(const char *id, size_t len)
 
 /* utf8_valid - 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t len);
+
+/*
+ * ip_format - the text of an IPv4 (family 4, addr[0..4)) or IPv6 (6)
+ * address, as inet_ntop() writes it, NUL-terminated in out; its length, 0
+ * (out "") for another family.
+ */
+size_t ip_format(int family, const uint8_t addr[16], char out[46]);
 
 /* ip_parse - parse IPv4 or IPv6 text; 0 or TRAIL_E_BAD_TYPE. */
 int ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr[16]);

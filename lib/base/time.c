@@ -39,13 +39,16 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static char *put_digits(char *p, unsigned v, int n)
+/* "00".."99": two digits a copy (an export formats two times a row) */
+static const char pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+static inline char *put2(char *p, unsigned v)
 {
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + n;
+    memcpy(p, pairs + 2 * v, 2);
+    return p + 2;
 }
 
 size_t trail_time_format(int64_t time_us, char buf[32])
@@ -67,20 +70,24 @@ size_t trail_time_format(int64_t time_us, char buf[32])
     civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         y = y < 0 ? 0 : 9999;
+    unsigned s = (unsigned)sod, u = (unsigned)us;
     char *p = buf;
-    p = put_digits(p, (unsigned)y, 4);
+    p = put2(p, (unsigned)y / 100);
+    p = put2(p, (unsigned)y % 100);
     *p++ = '-';
-    p = put_digits(p, m, 2);
+    p = put2(p, m);
     *p++ = '-';
-    p = put_digits(p, d, 2);
+    p = put2(p, d);
     *p++ = 'T';
-    p = put_digits(p, (unsigned)(sod / 3600), 2);
+    p = put2(p, s / 3600);
     *p++ = ':';
-    p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+    p = put2(p, s / 60 % 60);
     *p++ = ':';
-    p = put_digits(p, (unsigned)(sod % 60), 2);
+    p = put2(p, s % 60);
     *p++ = '.';
-    p = put_digits(p, (unsigned)us, 6);
+    p = put2(p, u / 10000);
+    p = put2(p, u / 100 % 100);
+    p = put2(p, u % 100);
     *p++ = 'Z';
     *p = '\0';
     return (size_t)(p - buf);

@@ -112,6 +112,73 @@ int ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr
     return 0;
 }
 
+/* a.b.c.d (no leading zeros) at p; returns the end */
+static char *ip4_at(char *p, const uint8_t a[4])
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned b = a[i];
+        if (b >= 100)
+            *p++ = (char)('0' + b / 100);
+        if (b >= 10)
+            *p++ = (char)('0' + b / 10 % 10);
+        *p++ = (char)('0' + b % 10);
+        *p++ = '.';
+    }
+    return p - 1;
+}
+
+/*
+ * What glibc's inet_ntop() writes, without its sprintf per group (exports
+ * format an address or two a row): IPv4 dotted; IPv6 as lower-case hex
+ * groups without leading zeros, the first longest run of two or more zero
+ * groups as "::", and ::a.b.c.d and ::ffff:a.b.c.d with the IPv4 part
+ * dotted. tests/unit/test_event.c holds it to inet_ntop() itself.
+ */
+size_t ip_format(int family, const uint8_t addr[16], char out[46])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    if (family == 4) {
+        p = ip4_at(p, addr);
+    } else if (family == 6) {
+        unsigned w[8];
+        int best = -1, best_len = 0, cur = -1, cur_len = 0;
+        for (int i = 0; i < 8; i++) {
+            w[i] = (unsigned)addr[2 * i] << 8 | addr[2 * i + 1];
+            if (w[i] == 0) {
+                if (cur < 0)
+                    cur = i, cur_len = 0;
+                if (++cur_len > best_len)
+                    best = cur, best_len = cur_len;
+            } else {
+                cur = -1;
+            }
+        }
+        if (best_len < 2)
+            best = -1;
+        for (int i = 0; i < 8; i++) {
+            if (best >= 0 && i >= best && i < best + best_len) {
+                if (i == best)
+                    *p++ = ':';
+                continue;
+            }
+            if (i)
+                *p++ = ':';
+            if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+                p = ip4_at(p, addr + 12);
+                break;
+            }
+            int shift = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
+            for (; shift >= 0; shift -= 4)
+                *p++ = hex[w[i] >> shift & 15];
+        }
+        if (best >= 0 && best + best_len == 8)
+            *p++ = ':';
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
 /* A per-thread pool so that a uuid per event costs no system call. */
 static _Thread_local uint8_t pool[4096];
 static _Thread_local size_t pool_left;
@@ -162,8 +229,9 @@ void trail_uuid_format(const uint8_t u[16], char out[37])
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *p++ = '-';
-        *p++ = hex[u[i] >> 4];
-        *p++ = hex[u[i] & 15];
+        p[0] = hex[u[i] >> 4];
+        p[1] = hex[u[i] & 15];
+        p += 2;
     }
     *p = '\0';
 }

@@ -99,42 +99,75 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
     return i;
 }
 
-/*
- * The index of the first byte at or after i in s[0..n) that the encoder
- * must look at ('"', '\\', a control, DEL, or a byte above ASCII), or n:
- * sixteen bytes at a time with SSE2, as plain_run() does for the decoder.
- */
-static inline size_t enc_run(const unsigned char *s, size_t i, size_t n)
-{
 #ifdef __SSE2__
+/* The bytes of x the encoder must look at ('"', '\\', a control, DEL, above ASCII), a mask. */
+static inline unsigned enc_mask(__m128i x)
+{
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
                   space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    /* a signed compare with 0x20 finds the controls and the bytes above ASCII at once */
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                               _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
+/*
+ * Copy s[i..n) to p up to the first byte the encoder must look at; return
+ * its index (n: none; bytes after it may have been copied too). Sixteen
+ * bytes at a time, never reading or writing past s[n) and p[n - i).
+ */
+static inline size_t copy_plain(char *p, const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    char *d = p - i;
+    size_t i0 = i;
     while (i + 16 <= n) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i hit =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-                         _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
-        int mask = _mm_movemask_epi8(hit);
-        if (mask)
-            return i + (size_t)__builtin_ctz((unsigned)mask);
+        _mm_storeu_si128((__m128i *)(void *)(d + i), x);
+        unsigned m = enc_mask(x);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
         i += 16;
     }
-#endif
+    if (i == n)
+        return n;
+    if (n - i0 >= 16) {
+        /* the last sixteen, overlapping what this call copied as it is (plain: no lane set) */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+        _mm_storeu_si128((__m128i *)(void *)(d + n - 16), x);
+        unsigned m = enc_mask(x);
+        return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
+    }
+    /* a short string (a key, a word): one register of its bytes (text_load16), copied as is */
+    size_t rem = n - i;
+    unsigned m = enc_mask(text_load16(s + i, rem));
+    memcpy(d + i, s + i, rem);
+    if (!m)
+        return n;
+    unsigned k = (unsigned)__builtin_ctz(m);
+    size_t low = rem >= 8 ? 8 : rem >= 4 ? 4 : rem; /* lanes [0, low) are s[i..i+low) in order */
+    return k < low ? i + k : n - (rem >= 8 ? 16 : 8) + k;
+#else
+    size_t start = i;
     while (i < n && jclass[s[i]] == J_PLAIN && s[i] != 0x7f)
         i++;
+    memcpy(p, s + start, i - start);
     return i;
+#endif
 }
 
 /*
- * Write s[0..n) as a JSON string at p, which has room for 6 * n + 4 bytes;
- * returns the end. '"', '\\', controls, DEL, the C1 controls and
- * U+2028/U+2029 are escaped (\uXXXX), so that the text is safe on a terminal
- * and one line even to a reader that splits at U+2028. A byte that does not
- * start well-formed UTF-8 (possible only in an id made by trail_event_new()
- * without validation) is written as U+FFFD, so that the output is always
- * valid JSON. With csv, every '"' written is doubled: the string as the
+ * Write s[0..n) as a JSON string at p, which has room for JSON_ROOM(n)
+ * bytes; returns the end. '"', '\\', controls, DEL, the
+ * C1 controls and U+2028/U+2029 are escaped (\uXXXX), so that the text is safe on a terminal and
+ * one line even to a reader that splits at U+2028. A byte that does not start well-formed UTF-8
+ * (possible only in an id made by trail_event_new() without validation) is written as U+FFFD, so
+ * that the output is always valid JSON. With csv, every '"' written is doubled: the string as the
  * inside of a quoted CSV cell (trail_event_to_csv()'s attrs).
  */
+#define JSON_ROOM(n) (6 * (n) + 4)
+
 static TRAIL_ALWAYS_INLINE char *put_str_q(char *p, const char *str, size_t n, int csv)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -144,8 +177,7 @@ static TRAIL_ALWAYS_INLINE char *put_str_q(char *p, const char *str, size_t n, i
         *p++ = '"';
     while (i < n) {
         size_t start = i;
-        i = enc_run(s, i, n);
-        memcpy(p, s + start, i - start);
+        i = copy_plain(p, s, i, n);
         p += i - start;
         if (i == n)
             break;
@@ -207,7 +239,7 @@ static char *put_str(char *p, const char *s, size_t n)
 /* Append s[0..n) as a JSON string. */
 static int append_str(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = codec_room(out, 6 * n + 4);
+    int r = codec_room(out, JSON_ROOM(n));
     if (r < 0)
         return r;
     char *end = put_str(out->data + out->len, s, n);
@@ -388,7 +420,7 @@ int codec_row_json(const struct codec_row *row, struct trail_buf *out)
     out->len = (size_t)(p - out->data);
     if (row->n_via && (r = append_via(out, row->via, row->via_len, row->n_via)) < 0)
         goto fail;
-    if ((r = codec_room(out, 6 * row->problems_len + 64)) < 0)
+    if ((r = codec_room(out, JSON_ROOM(row->problems_len) + 64)) < 0)
         goto fail;
     p = out->data + out->len;
     if (row->own)
@@ -428,8 +460,8 @@ static TRAIL_ALWAYS_INLINE int put_attrs(const struct codec_row *row, struct tra
         struct trail_value v;
         codec_row_attr(row, i, &key, &klen, &v);
         size_t vmax =
-            v.type == TRAIL_TYPE_STRING || v.type == TRAIL_TYPE_ENUM ? 6 * v.u.str.len + 4 : 72;
-        int r = codec_room(out, 6 * klen + 6 + vmax);
+            v.type == TRAIL_TYPE_STRING || v.type == TRAIL_TYPE_ENUM ? JSON_ROOM(v.u.str.len) : 72;
+        int r = codec_room(out, JSON_ROOM(klen) + 2 + vmax);
         if (r < 0)
             return r;
         char *p = out->data + out->len;

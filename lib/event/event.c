@@ -750,23 +750,6 @@ int trail_event_attr_get(const struct trail_event *ev, const char *key,
     return 0;
 }
 
-/* a.b.c.d, as inet_ntop() writes it (no leading zeros), at out (16 bytes); the length */
-static size_t ip4_format(const uint8_t a[4], char out[16])
-{
-    char *p = out;
-    for (int i = 0; i < 4; i++) {
-        unsigned b = a[i];
-        if (b >= 100)
-            *p++ = (char)('0' + b / 100);
-        if (b >= 10)
-            *p++ = (char)('0' + b / 10 % 10);
-        *p++ = (char)('0' + b % 10);
-        *p++ = '.';
-    }
-    p[-1] = '\0';
-    return (size_t)(p - 1 - out);
-}
-
 size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
 {
     char tmp[64];
@@ -800,13 +783,7 @@ size_t trail_value_format(const struct trail_value *v, char *buf, size_t size)
         n = trail_time_format(v->u.time_us, tmp);
         break;
     case TRAIL_TYPE_IP:
-        if (v->u.ip.family == 4) {
-            n = ip4_format(v->u.ip.addr, tmp);
-            break;
-        }
-        if (!inet_ntop(AF_INET6, v->u.ip.addr, tmp, sizeof(tmp)))
-            tmp[0] = '\0';
-        n = strlen(tmp);
+        n = ip_format(v->u.ip.family, v->u.ip.addr, tmp);
         break;
     default:
         tmp[0] = '\0';

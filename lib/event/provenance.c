@@ -180,20 +180,34 @@ size_t trail_event_input_text(const struct trail_event *ev, char out[80])
 size_t trail_peer_address(const struct trail_peer *peer, char out[48])
 {
     out[0] = '\0';
-    if (!peer || (peer->family != 4 && peer->family != 6) ||
-        !inet_ntop(peer->family == 4 ? AF_INET : AF_INET6, peer->addr, out, 48))
+    if (!peer || (peer->family != 4 && peer->family != 6))
         return 0;
-    return strlen(out);
+    return ip_format(peer->family, peer->addr, out);
 }
 
 size_t trail_peer_format(const struct trail_peer *peer, char out[48])
 {
-    char ip[48];
     out[0] = '\0';
-    if (!trail_peer_address(peer, ip))
+    if (!peer || (peer->family != 4 && peer->family != 6))
         return 0;
-    int n = snprintf(out, 48, peer->family == 4 ? "%s:%u" : "[%s]:%u", ip, (unsigned)peer->port);
-    return n > 0 && n < 48 ? (size_t)n : 0;
+    /* a.b.c.d:port or [v6]:port, without printf (a row of an export writes it) */
+    char *p = out;
+    if (peer->family == 6)
+        *p++ = '[';
+    p += ip_format(peer->family, peer->addr, p);
+    if (peer->family == 6)
+        *p++ = ']';
+    *p++ = ':';
+    char tmp[8], *t = tmp + sizeof(tmp);
+    unsigned port = peer->port;
+    do {
+        *--t = (char)('0' + port % 10);
+        port /= 10;
+    } while (port);
+    memcpy(p, t, (size_t)(tmp + sizeof(tmp) - t));
+    p += tmp + sizeof(tmp) - t;
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 /* ---- the hops of a relayed event (docs/format.md "Relayed records") ---- */

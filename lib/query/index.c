@@ -38,6 +38,7 @@
  * never pulls data from under it.
  */
 #include "base/fileio.h"
+#include "codec/codec.h"
 #include "query/query.h"
 
 #include <errno.h>
@@ -932,6 +933,8 @@ struct trail_results {
     int has_pos;        /* returned past (pos_time, pos_seq): the cursor's or the last */
     int64_t pos_time;
     uint64_t pos_seq;
+    struct codec_attr *row_attrs; /* trail_results_write's rows' attributes */
+    size_t cap_row_attrs;
     struct trun *held; /* the run of the record returned last when it ended there */
     int64_t held_time;
     uint64_t opened, peak_heap;
@@ -1312,9 +1315,10 @@ static void end_segment(struct trail_results *res)
 
 /*
  * The core of a search: the next matching record, raw. 1 with the record
- * (valid until the next call), 0 at the end, or an error.
+ * (valid until the next call) parsed into v, 0 at the end, or an error.
  */
-static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
+static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len,
+                           struct rec_view *v)
 {
     for (;;) {
         if (res->done)
@@ -1426,10 +1430,9 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
             if (r < 0)
                 return r;
         }
-        struct rec_view v;
-        if ((r = rec_view_parse(rec, len, &v)) < 0)
+        if ((r = rec_view_parse(rec, len, v)) < 0)
             return r;
-        r = qplan_match(&res->plan, &v);
+        r = qplan_match(&res->plan, v);
         if (r < 0)
             return r;
         if (r == 0)
@@ -1438,6 +1441,13 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
         *ret_len = len;
         return 1;
     }
+}
+
+/* The same, without the view (counts parse what they need). */
+static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
+{
+    struct rec_view v;
+    return next_match_view(res, ret_rec, ret_len, &v);
 }
 
 /* ---- time orders ---- */
@@ -1745,7 +1755,8 @@ fail:
 }
 
 /* The next matching record in time order: 1 with it (valid until the next call), 0 at the end. */
-static int next_time_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len)
+static int next_time_match(struct trail_results *res, const uint8_t **ret_rec, size_t *ret_len,
+                           struct rec_view *v)
 {
     trun_free(res, res->held);
     res->held = NULL;
@@ -1782,8 +1793,7 @@ static int next_time_match(struct trail_results *res, const uint8_t **ret_rec, s
             heap_down(res, 0);
         }
         const uint8_t *rec = run->base + k->off;
-        struct rec_view v;
-        if ((r = rec_view_parse(rec, k->len, &v)) < 0 || (r = qplan_match(&res->plan, &v)) <= 0) {
+        if ((r = rec_view_parse(rec, k->len, v)) < 0 || (r = qplan_match(&res->plan, v)) <= 0) {
             if (last)
                 trun_free(res, run);
             if (r < 0)
@@ -1824,6 +1834,7 @@ static void results_free(struct trail_results *res)
         trun_free(res, res->heap[i]);
     free(res->heap);
     trun_free(res, res->held);
+    free(res->row_attrs);
     free(res);
 }
 
@@ -1947,30 +1958,100 @@ int trail_results_open(struct trail_index *ix, const struct trail_query *q,
     return 0;
 }
 
-int trail_results_next(struct trail_results *res, struct trail_event *ev)
+/* The next record to return, raw and parsed into v: 1, 0 at the end or the limit, or an error. */
+static int next_record(struct trail_results *res, const uint8_t **rec, size_t *len,
+                       struct rec_view *v)
 {
     if (res->limit && res->returned >= res->limit) {
         res->more = 1;
         return 0;
     }
+    return res->by_time ? next_time_match(res, rec, len, v) : next_match_view(res, rec, len, v);
+}
+
+/* Count the record seq as returned: the cursor continues after it. */
+static void took(struct trail_results *res, uint64_t seq)
+{
+    res->returned++;
+    res->last_seq = seq;
+    if (res->by_time) {
+        res->has_pos = 1;
+        res->pos_time = res->held_time;
+        res->pos_seq = seq;
+    }
+    if (res->limit && res->returned >= res->limit)
+        res->more = 1;
+}
+
+int trail_results_next(struct trail_results *res, struct trail_event *ev)
+{
     const uint8_t *rec;
     size_t len;
-    int r = res->by_time ? next_time_match(res, &rec, &len) : next_match(res, &rec, &len);
+    struct rec_view v;
+    int r = next_record(res, &rec, &len, &v);
     if (r <= 0)
         return r;
     r = record_decode(rec, len, res->ix->s->store_id, ev);
     if (r < 0)
         return r;
-    res->returned++;
-    res->last_seq = trail_event_seq(ev);
-    if (res->by_time) {
-        res->has_pos = 1;
-        res->pos_time = res->held_time;
-        res->pos_seq = res->last_seq;
-    }
-    if (res->limit && res->returned >= res->limit)
-        res->more = 1;
+    took(res, trail_event_seq(ev));
     return 1;
+}
+
+int trail_results_write(struct trail_results *res, struct trail_event *ev, int form,
+                        const struct trail_cef_opts *cef, struct trail_buf *out, size_t want,
+                        uint64_t *ret_rows)
+{
+    if (form != TRAIL_ROWS_CSV && form != TRAIL_ROWS_NDJSON && form != TRAIL_ROWS_CEF)
+        return -EINVAL;
+    /* only CEF writes the catalog's description and declared keys */
+    const struct trail_catalog *cat = form == TRAIL_ROWS_CEF ? ev->cat : NULL;
+    uint64_t rows = 0;
+    int r = 1;
+    while (out->len < want) {
+        const uint8_t *rec;
+        size_t len;
+        struct rec_view v;
+        if ((r = next_record(res, &rec, &len, &v)) <= 0)
+            break;
+        if (v.n_attrs > res->cap_row_attrs) {
+            struct codec_attr *a = realloc(res->row_attrs, v.n_attrs * sizeof(*a));
+            if (!a) {
+                r = -ENOMEM;
+                break;
+            }
+            res->row_attrs = a;
+            res->cap_row_attrs = v.n_attrs;
+        }
+        /* the record read in place; the few it does not take are decoded (record_row.c) */
+        struct codec_row row;
+        uint8_t uuid[16];
+        if (!record_row(&v, rec, res->ix->s->store_id, cat, res->row_attrs, res->cap_row_attrs,
+                        uuid, &row)) {
+            if ((r = record_decode(rec, len, res->ix->s->store_id, ev)) < 0)
+                break;
+            codec_row_of_event(ev, &row);
+        }
+        size_t at = out->len;
+        r = form == TRAIL_ROWS_CSV      ? codec_row_csv(&row, out)
+            : form == TRAIL_ROWS_NDJSON ? codec_row_json(&row, out)
+                                        : codec_row_cef(&row, cef, out);
+        if (r == 0 && (r = codec_room(out, 1)) == 0) {
+            out->data[out->len++] = '\n';
+            out->data[out->len] = '\0';
+        }
+        if (r < 0) {
+            out->len = at;
+            if (out->data)
+                out->data[at] = '\0';
+            break;
+        }
+        took(res, v.seq);
+        rows++;
+        r = 1;
+    }
+    *ret_rows = rows;
+    return r;
 }
 
 void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened, uint64_t *ret_peak)

@@ -96,6 +96,21 @@ int rec_attr_next(const uint8_t **p, const uint8_t *end, struct rec_attr *a);
 /* rec_attr_text - the text form of an attribute value (trail_value_format); buf >= 64 bytes. */
 size_t rec_attr_text(const struct rec_attr *a, char *buf, const char **ret_text);
 
+struct codec_row;
+struct codec_attr;
+
+/*
+ * record_row - the record rec, parsed into v, as a row for the text writers
+ * (lib/store/record_row.c): 1 with *ret pointing into rec, attrs (room for
+ * cap) and uuid, holding what record_decode() would give the event (def
+ * looked up in cat; NULL cat: no def); 0 when the record is the decoder's
+ * to read (version 1, a field the event cannot hold, more than cap
+ * attributes, or anything record_decode() refuses).
+ */
+int record_row(const struct rec_view *v, const uint8_t *rec, const uint8_t store_id[16],
+               const struct trail_catalog *cat, struct codec_attr *attrs, size_t cap,
+               uint8_t uuid[16], struct codec_row *ret);
+
 /* record_seq / _time - read the fixed fields of a record of len >= MIN. */
 static inline uint64_t record_seq(const uint8_t *rec)
 {

@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "event/event.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 
 static struct trail_catalog *cat(void)
@@ -447,7 +448,46 @@ TEST(producer_time_against_arrival)
     trail_catalog_free(c);
 }
 
+/*
+ * ip_format writes what inet_ntop() writes (exports format addresses
+ * without it): every IPv4 pattern of interest, and IPv6 addresses of random
+ * groups where most are zero, so that every run of zero groups, their
+ * ties, ::1, ::, and the IPv4-compatible and -mapped forms come up.
+ */
+TEST(ip_text_as_inet_ntop)
+{
+    char got[46], want[64];
+    uint8_t a[16] = {0};
+    static const uint8_t v4[][4] = {{0, 0, 0, 0},       {255, 255, 255, 255}, {10, 0, 0, 1},
+                                    {192, 168, 100, 9}, {1, 22, 103, 250},    {99, 100, 9, 10}};
+    for (size_t i = 0; i < sizeof(v4) / sizeof(*v4); i++) {
+        memcpy(a, v4[i], 4);
+        ASSERT(inet_ntop(AF_INET, a, want, sizeof(want)) != NULL);
+        ASSERT_EQ(ip_format(4, a, got), strlen(want));
+        ASSERT_STREQ(got, want);
+    }
+    uint64_t rng = 7;
+    static const unsigned groups[] = {0, 0, 0, 0, 1, 0xffff, 0x10, 0xabc, 0x100f, 0x7f00};
+    for (int round = 0; round < 200000; round++) {
+        for (int g = 0; g < 8; g++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned w = groups[(rng >> 33) % (sizeof(groups) / sizeof(*groups))];
+            if (round % 7 == 0 && g < 5)
+                w = 0; /* the IPv4-compatible and -mapped prefixes, often */
+            a[2 * g] = (uint8_t)(w >> 8);
+            a[2 * g + 1] = (uint8_t)w;
+        }
+        ASSERT(inet_ntop(AF_INET6, a, want, sizeof(want)) != NULL);
+        size_t n = ip_format(6, a, got);
+        ASSERT_EQ(n, strlen(want));
+        ASSERT_STREQ(got, want);
+    }
+    ASSERT_EQ(ip_format(0, a, got), 0);
+    ASSERT_STREQ(got, "");
+}
+
 TEST_MAIN(time_format_and_parse, time_parse_rejects, duration_parse, time_round_trip_many,
           severity_scale, strerror_texts, utf8, uuid_text, attributes_sorted_typed_replaced,
           set_text_parses_declared_types, limits, custom_event_declarations,
-          lookups_with_counted_names, every_missing_attribute_named, producer_time_against_arrival)
+          lookups_with_counted_names, every_missing_attribute_named, producer_time_against_arrival,
+          ip_text_as_inet_ntop)

@@ -9,6 +9,8 @@
 #include "trail.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #define SCHEMA "n:int, ok:bool, src:ip, at:time, kind:enum(a|b), s:string, opt:string"
 
@@ -440,8 +442,117 @@ TEST(decode_tier_source)
                                         sizeof(err)) < 0);
 }
 
+/*
+ * The string encoder copies plain text sixteen bytes at a time and short
+ * text in one register (issue 19: an export's rows): it must write what
+ * the byte-by-byte rule says, here done the plain way. Random strings of
+ * runs of plain text and the bytes that matter ('"', '\', controls, DEL,
+ * C1, U+2028, U+2029, valid UTF-8 of 2..4 bytes, bytes that are not UTF-8),
+ * at every length from 0 to past 48 and every position around the 8- and
+ * 16-byte steps.
+ */
+static void ref_str(struct trail_buf *o, const unsigned char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[8];
+    trail_buf_append(o, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t l = 1;
+        if (c == '"' || c == '\\') {
+            e[0] = '\\', e[1] = (char)c;
+            trail_buf_append(o, e, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(e, "\\u00", 4);
+            e[4] = hex[c >> 4], e[5] = hex[c & 15];
+            trail_buf_append(o, e, 6);
+        } else if (c < 0x80) {
+            trail_buf_append(o, s + i, 1);
+        } else {
+            /* the UTF-8 rule, spelled out */
+            uint32_t cp = 0;
+            l = c >= 0xc2 && c <= 0xdf   ? 2
+                : c >= 0xe0 && c <= 0xef ? 3
+                : c >= 0xf0 && c <= 0xf4 ? 4
+                                         : 0;
+            if (l > n - i)
+                l = 0;
+            if (l)
+                cp = c & (l == 2 ? 0x1f : l == 3 ? 0x0f : 0x07);
+            for (size_t k = 1; k < l; k++) {
+                if ((s[i + k] & 0xc0) != 0x80)
+                    l = 0;
+                else
+                    cp = cp << 6 | (s[i + k] & 0x3f);
+            }
+            if (l && ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                      (cp >= 0xd800 && cp <= 0xdfff)))
+                l = 0;
+            if (l == 0) {
+                trail_buf_append(o, "\\ufffd", 6);
+                l = 1;
+            } else if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
+                snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp);
+                trail_buf_append(o, e, 6);
+            } else {
+                trail_buf_append(o, s + i, l);
+            }
+        }
+        i += l;
+    }
+    trail_buf_append(o, "\"", 1);
+}
+
+TEST(encode_strings_as_the_byte_rule)
+{
+    static const char *const odd[] = {"\"",
+                                      "\\",
+                                      "\n",
+                                      "\x01",
+                                      "\x1f",
+                                      "\x7f",
+                                      "\xc2\x85",
+                                      "\xc3\xa5",
+                                      "\xff",
+                                      "\xc3",
+                                      "\xe2\x80\xa8",
+                                      "\xe2\x80\xa9",
+                                      "\xf0\x9f\x98\x80",
+                                      "\xed\xa0\x80"};
+    struct trail_buf got = {0}, want = {0};
+    uint64_t rng = 11;
+    for (int round = 0; round < 40000; round++) {
+        unsigned char s[128];
+        size_t n = 0;
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        size_t target = (size_t)(rng >> 33) % 60;
+        while (n < target) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned pick = (unsigned)(rng >> 33);
+            if (pick % 4) {
+                size_t run = pick % 23; /* plain runs across the 8- and 16-byte steps */
+                for (size_t k = 0; k < run && n < sizeof(s) - 4; k++)
+                    s[n++] = (unsigned char)('a' + (pick + k) % 26);
+            } else {
+                const char *o = odd[(pick >> 8) % (sizeof(odd) / sizeof(*odd))];
+                memcpy(s + n, o, strlen(o));
+                n += strlen(o);
+            }
+        }
+        trail_buf_reset(&want);
+        ref_str(&want, s, n);
+        trail_buf_reset(&got);
+        ASSERT_OK(trail_buf_append(&got, "x", 1));
+        ASSERT_OK(trail_json_string(&got, (const char *)s, n));
+        ASSERT_EQ(got.len, want.len + 1);
+        ASSERT_MEMEQ(got.data + 1, want.data, want.len);
+    }
+    trail_buf_free(&got);
+    trail_buf_free(&want);
+}
+
 TEST_MAIN(encode_full_event, encode_minimal_event_appends, encode_escapes,
           decode_canonical_round_trip, decode_any_member_order_and_white_space,
           decode_unicode_escapes, decode_long_escaped_value, decode_int_limits_and_null,
           decode_severity_rules, decode_text_for_declared_types, decode_refusals, decode_limits,
-          encode_failure_leaves_buffer, decode_tier_source)
+          encode_failure_leaves_buffer, decode_tier_source, encode_strings_as_the_byte_rule)
