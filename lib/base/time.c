@@ -65,20 +65,33 @@ size_t trail_time_format(int64_t time_us, char buf[32])
         sod += 86400;
         days--;
     }
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999)
-        y = y < 0 ? 0 : 9999;
-    unsigned s = (unsigned)sod, u = (unsigned)us;
+    /* the date of the last two days this thread wrote (an export's rows: the event's day
+       and the received day), so that most calls skip the calendar */
+    static _Thread_local int64_t day_of[2] = {INT64_MIN, INT64_MIN};
+    static _Thread_local char date_of[2][11];
+    static _Thread_local unsigned next;
     char *p = buf;
-    p = put2(p, (unsigned)y / 100);
-    p = put2(p, (unsigned)y % 100);
-    *p++ = '-';
-    p = put2(p, m);
-    *p++ = '-';
-    p = put2(p, d);
-    *p++ = 'T';
+    int k = day_of[0] == days ? 0 : day_of[1] == days ? 1 : -1;
+    if (k < 0) {
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        if (y < 0 || y > 9999)
+            y = y < 0 ? 0 : 9999;
+        k = (int)(next++ & 1);
+        char *q = date_of[k];
+        q = put2(q, (unsigned)y / 100);
+        q = put2(q, (unsigned)y % 100);
+        *q++ = '-';
+        q = put2(q, m);
+        *q++ = '-';
+        q = put2(q, d);
+        *q = 'T';
+        day_of[k] = days;
+    }
+    memcpy(p, date_of[k], 11);
+    p += 11;
+    unsigned s = (unsigned)sod, u = (unsigned)us;
     p = put2(p, s / 3600);
     *p++ = ':';
     p = put2(p, s / 60 % 60);

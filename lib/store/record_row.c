@@ -97,32 +97,32 @@ int record_row(const struct rec_view *v, const uint8_t *rec, const uint8_t store
         uuid_derive(store_id, v->seq, uuid);
     else
         memcpy(uuid, rec + 19, 16);
-    *ret = (struct codec_row){
-        .def = cat ? trail_catalog_lookup(cat, (const char *)v->id, v->id_len) : NULL,
-        .seq = v->seq,
-        .time_us = v->time_us,
-        .received_us = v->received_us,
-        .severity = v->severity,
-        .own = (v->flags & TRAIL_REC_F_OWN) != 0,
-        .input = v->input,
-        .id = (const char *)v->id,
-        .id_len = v->id_len,
-        .host = (const char *)v->host,
-        .host_len = v->host_len,
-        .input_name = (const char *)v->input_name,
-        .input_name_len = v->input_name_len,
-        .principal = (const char *)v->principal,
-        .principal_len = v->principal_len,
-        .problems = (const char *)v->problems,
-        .problems_len =
-            v->problems_len > TRAIL_MAX_PROBLEMS_LEN ? TRAIL_MAX_PROBLEMS_LEN : v->problems_len,
-        .uuid = uuid,
-        .peer = v->peer,
-        .via = v->n_via ? v->via : NULL,
-        .via_len = v->via_len,
-        .n_via = v->n_via,
-        .attrs = attrs,
-        .n_attrs = v->n_attrs,
-    };
+    /* field by field: a compound literal would clear the whole struct first, every row */
+    ret->def = cat ? trail_catalog_lookup(cat, (const char *)v->id, v->id_len) : NULL;
+    ret->seq = v->seq;
+    ret->time_us = v->time_us;
+    ret->received_us = v->received_us;
+    ret->severity = v->severity;
+    ret->own = (v->flags & TRAIL_REC_F_OWN) != 0;
+    ret->input = v->input;
+    ret->id = (const char *)v->id;
+    ret->id_len = v->id_len;
+    ret->host = (const char *)v->host;
+    ret->host_len = v->host_len;
+    ret->input_name = (const char *)v->input_name;
+    ret->input_name_len = v->input_name_len;
+    ret->principal = (const char *)v->principal;
+    ret->principal_len = v->principal_len;
+    ret->problems = (const char *)v->problems;
+    ret->problems_len =
+        v->problems_len > TRAIL_MAX_PROBLEMS_LEN ? TRAIL_MAX_PROBLEMS_LEN : v->problems_len;
+    ret->uuid = uuid;
+    ret->peer = v->peer;
+    ret->via = v->n_via ? v->via : NULL;
+    ret->via_len = v->via_len;
+    ret->n_via = v->n_via;
+    ret->ev = NULL;
+    ret->attrs = attrs;
+    ret->n_attrs = v->n_attrs;
     return 1;
 }
