@@ -35,10 +35,12 @@
  *                    filename="trail-events.EXT". Written as the client
  *                    reads: one search, opened once, reads the store in
  *                    order (each segment planned once, blocks through the
- *                    index's bounded cache), and no more than EXPORT_CHUNK
- *                    bytes are made before the socket takes them, so memory
- *                    does not grow with the export. The rows are those of
- *                    `trail query --format` (libtrail's writers). An export
+ *                    index's bounded cache), rows are made on the export's
+ *                    own thread at most EXPORT_BUFS chunks of EXPORT_CHUNK
+ *                    bytes ahead of the socket, so memory does not grow
+ *                    with the export. The rows are those of `trail query
+ *                    --format` (libtrail's writers, from the stored
+ *                    records: trail_results_write). An export
  *                    stops at the horizon its search saw when it opened:
  *                    events that arrive meanwhile are not in it.
  *   POST /v1/events/export?<the same parameters>
@@ -670,6 +672,17 @@ static enum MHD_Result get_stream(struct MHD_Connection *conn, struct trail_inde
 
 /* ---- GET /v1/events/export ---- */
 
+/*
+ * An export's rows are made on a thread of its own (export_main), into
+ * EXPORT_BUFS buffers of about EXPORT_CHUNK bytes taken in turn, while the
+ * connection's thread (export_read) copies the one before to
+ * libmicrohttpd and the kernel sends it: on two cores the sending, and
+ * the search's own read-ahead (trail_results_write), run beside the
+ * writing of rows. Memory stays at those buffers whatever the export's
+ * size; the producer waits when they are all full.
+ */
+#define EXPORT_BUFS 3
+
 struct export
 {
     struct trail_index *ix;
@@ -677,20 +690,28 @@ struct export
     struct trail_results *res; /* the one search the whole export reads */
     struct trail_event *ev;
     int format;
-    int done;
-    struct trail_buf out;
-    size_t out_off;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t th;
+    int th_started;
+    struct trail_buf buf[EXPORT_BUFS];
+    unsigned head, filled; /* buf[head] is sent next; filled: how many from head on are full */
+    size_t off;            /* bytes of buf[head] sent (the connection's thread's alone) */
+    int done;              /* the last rows are made (every match, or the limit) */
+    int err;               /* the producer's error: the export is cut there */
+    int quit;              /* export_free: stop making rows */
 };
 
 /*
- * Make up to EXPORT_CHUNK bytes of rows. The export is one search, opened
- * once: it plans each segment once and reads the store in order, where
- * pages continued with their cursor would plan again for every page. Its
- * horizon is that of the open, so events that arrive meanwhile are not in
- * it. The rows are written from the stored records without decoding them
+ * Make up to EXPORT_CHUNK bytes of rows into out: 1 when there are more, 0
+ * at the end, or an error. The export is one search, opened once: it plans
+ * each segment once and reads the store in order, where pages continued
+ * with their cursor would plan again for every page. Its horizon is that
+ * of the open, so events that arrive meanwhile are not in it. The rows are
+ * written from the stored records without decoding them
  * (trail_results_write): the bytes of `trail query --format`.
  */
-static int export_fill(struct export *x)
+static int export_fill(struct export *x, struct trail_buf *out)
 {
     static const int forms[] = {[X_CSV] = TRAIL_ROWS_CSV,
                                 [X_NDJSON] = TRAIL_ROWS_NDJSON,
@@ -703,50 +724,121 @@ static int export_fill(struct export *x)
             return r;
         atomic_fetch_add_explicit(&metrics.export_searches, 1, memory_order_relaxed);
     }
-    if (x->done)
-        return 0;
     struct trail_cef_opts cef = {.log_prefix = x->format == X_EVENTLOG};
     uint64_t rows = 0;
-    r = trail_results_write(x->res, x->ev, forms[x->format], &cef, &x->out, EXPORT_CHUNK, &rows);
+    r = trail_results_write(x->res, x->ev, forms[x->format], &cef, out, EXPORT_CHUNK, &rows);
     atomic_fetch_add_explicit(&metrics.export_events, rows, memory_order_relaxed);
-    if (r == 0)
-        x->done = 1; /* every match, or the limit */
-    return r < 0 ? r : 0;
+    return r;
+}
+
+/* The producer: fill the free buffers in turn until the end, an error or quit. */
+static void *export_main(void *arg)
+{
+    struct export *x = arg;
+    pthread_mutex_lock(&x->lock);
+    while (!x->quit && !x->done && !x->err) {
+        if (x->filled == EXPORT_BUFS) {
+            pthread_cond_wait(&x->cond, &x->lock);
+            continue;
+        }
+        struct trail_buf *b = &x->buf[(x->head + x->filled) % EXPORT_BUFS];
+        pthread_mutex_unlock(&x->lock);
+        /* not sent, not to be sent until filled counts it: this thread's alone */
+        trail_buf_reset(b);
+        int r = export_fill(x, b);
+        pthread_mutex_lock(&x->lock);
+        if (r < 0) {
+            x->err = r;
+        } else {
+            if (b->len)
+                x->filled++;
+            x->done = r == 0;
+        }
+        pthread_cond_broadcast(&x->cond);
+    }
+    pthread_mutex_unlock(&x->lock);
+    return NULL;
 }
 
 static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct export *x = cls;
     (void)pos;
-    if (x->out_off == x->out.len) {
-        trail_buf_reset(&x->out);
-        x->out_off = 0;
-        if (atomic_load(&stopping))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        int r = export_fill(x);
-        if (r < 0) {
-            /* the client sees a cut answer (no last chunk), never a short "complete" one */
-            log_msg(LOG_ERR, "query: export: %s", trail_strerror(r));
+    pthread_mutex_lock(&x->lock);
+    for (;;) {
+        if (atomic_load(&stopping)) {
+            pthread_mutex_unlock(&x->lock);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        if (x->out.len == 0)
+        if (x->filled && x->off == x->buf[x->head].len) {
+            /* sent: the producer may fill it again */
+            x->off = 0;
+            x->head = (x->head + 1) % EXPORT_BUFS;
+            x->filled--;
+            pthread_cond_broadcast(&x->cond);
+            continue;
+        }
+        if (x->filled)
+            break;
+        if (x->err) {
+            /* the client sees a cut answer (no last chunk), never a short "complete" one */
+            pthread_mutex_unlock(&x->lock);
+            log_msg(LOG_ERR, "query: export: %s", trail_strerror(x->err));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (x->done) {
+            pthread_mutex_unlock(&x->lock);
             return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        if (!x->th_started) {
+            /* no thread of its own (it could not start): the rows made here, as they go */
+            struct trail_buf *b = &x->buf[x->head];
+            trail_buf_reset(b);
+            int r = export_fill(x, b);
+            if (r < 0)
+                x->err = r;
+            else
+                x->done = r == 0, x->filled = b->len > 0;
+            continue;
+        }
+        /* the producer is at it; a timed wait so that a stopping traild is seen */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&x->cond, &x->lock, &ts);
     }
-    size_t n = x->out.len - x->out_off;
+    /* buf[head] is full and the producer does not touch it until it is given back */
+    struct trail_buf *b = &x->buf[x->head];
+    pthread_mutex_unlock(&x->lock);
+    size_t n = b->len - x->off;
     if (n > max)
         n = max;
-    memcpy(buf, x->out.data + x->out_off, n);
-    x->out_off += n;
+    memcpy(buf, b->data + x->off, n);
+    x->off += n;
     return (ssize_t)n;
 }
 
 static void export_free(void *cls)
 {
     struct export *x = cls;
+    if (x->th_started) {
+        pthread_mutex_lock(&x->lock);
+        x->quit = 1;
+        pthread_cond_broadcast(&x->cond);
+        pthread_mutex_unlock(&x->lock);
+        pthread_join(x->th, NULL);
+    }
     trail_results_free(x->res);
     trail_event_free(x->ev);
     trail_query_free(x->q);
-    trail_buf_free(&x->out);
+    for (int i = 0; i < EXPORT_BUFS; i++)
+        trail_buf_free(&x->buf[i]);
+    pthread_mutex_destroy(&x->lock);
+    pthread_cond_destroy(&x->cond);
     free(x);
 }
 
@@ -778,31 +870,32 @@ static enum MHD_Result get_export(struct MHD_Connection *conn, struct trail_inde
         trail_query_free(p.q);
         return error_answer(conn, 500, "out of memory");
     }
+    pthread_mutex_init(&x->lock, NULL);
+    pthread_cond_init(&x->cond, NULL);
     x->ix = ix;
     x->q = p.q;
     x->format = p.export_format;
     /* limit counts the whole export (0 or none: all); the search is not paged */
     if (MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit") == NULL)
         trail_query_set(x->q, "limit", "0", err, sizeof(err));
+    /* the header before the rows, as `trail query --format csv` writes it */
+    if (x->format == X_CSV &&
+        (trail_event_csv_header(&x->buf[0]) < 0 || trail_buf_append(&x->buf[0], "\n", 1) < 0)) {
+        export_free(x);
+        return error_answer(conn, 500, "out of memory");
+    }
     /* the first rows now, so that a bad cursor or a broken store is a 400 or a 500 */
-    int r = export_fill(x);
+    int r = export_fill(x, &x->buf[0]);
     if (r < 0) {
         export_free(x);
         return error_answer(conn, r == TRAIL_E_PARSE ? 400 : 500,
                             r == TRAIL_E_PARSE ? "bad cursor for this export" : trail_strerror(r));
     }
-    if (x->format == X_CSV) {
-        /* the header before the rows, as `trail query --format csv` writes it */
-        struct trail_buf h = {0};
-        if (trail_event_csv_header(&h) < 0 || trail_buf_append(&h, "\n", 1) < 0 ||
-            trail_buf_append(&h, x->out.data, x->out.len) < 0) {
-            trail_buf_free(&h);
-            export_free(x);
-            return error_answer(conn, 500, "out of memory");
-        }
-        trail_buf_free(&x->out);
-        x->out = h;
-    }
+    x->done = r == 0;
+    x->filled = x->buf[0].len > 0;
+    /* the rest on the export's own thread (or, failing one, as the client reads) */
+    if (!x->done && pthread_create(&x->th, NULL, export_main, x) == 0)
+        x->th_started = 1;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_CHUNK,
                                                                   export_read, x, export_free);
     if (!resp) {

@@ -56,6 +56,7 @@
 #define CACHE_BUCKETS  1024
 #define HOUR_US        3600000000LL
 #define CATCH_UP_BATCH 4096
+#define SPARE_MAX      8
 
 /* ---- segments ---- */
 
@@ -104,6 +105,10 @@ struct cblock {
     struct seg_subframe *sub;
     uint32_t n_sub; /* 0: version 1, everything read at once */
     uint8_t *have;
+    int raw_mapped;    /* version 2: raw is an anonymous mapping of its own (cache_get) */
+    int raw_whole;     /* and it was read whole: every page of it touched */
+    uint32_t n_have;   /* sub-frames read (under lock) */
+    atomic_int loaded; /* every sub-frame read: no need to take lock again */
 };
 
 struct trail_index {
@@ -115,6 +120,11 @@ struct trail_index {
     uint64_t rebuilt;
 
     pthread_mutex_t cache_lock;
+    /* mappings of blocks read whole, evicted: every page touched, taken again by the next
+       block read whole (no page faults, no zeroing); unmapped past SPARE_MAX */
+    void *spare[SPARE_MAX];
+    size_t spare_cap[SPARE_MAX];
+    int n_spare;
     struct cblock *table[CACHE_BUCKETS];
     struct cblock *lru_head, *lru_tail;
     size_t cache_bytes, cache_max;
@@ -584,7 +594,10 @@ int trail_index_open(struct trail_store *store, const struct trail_index_opts *o
 
 static void cblock_free(struct cblock *c)
 {
-    trail_buf_free(&c->raw);
+    if (c->raw_mapped)
+        munmap(c->raw.data, c->raw.cap);
+    else
+        trail_buf_free(&c->raw);
     trail_buf_free(&c->comp);
     free(c->offs);
     free(c->sub);
@@ -604,6 +617,8 @@ void trail_index_close(struct trail_index *ix)
         nx = c->next;
         cblock_free(c);
     }
+    for (int i = 0; i < ix->n_spare; i++)
+        munmap(ix->spare[i], ix->spare_cap[i]);
     pthread_mutex_destroy(&ix->lock);
     pthread_mutex_destroy(&ix->cache_lock);
     free(ix);
@@ -687,6 +702,12 @@ static void cache_evict(struct trail_index *ix)
             lru_unlink(ix, c);
             table_remove(ix, c);
             ix->cache_bytes -= c->bytes;
+            if (c->raw_whole && ix->n_spare < SPARE_MAX) {
+                ix->spare[ix->n_spare] = c->raw.data;
+                ix->spare_cap[ix->n_spare++] = c->raw.cap;
+                c->raw_mapped = 0;
+                c->raw.data = NULL;
+            }
             cblock_free(c);
         }
         c = prev;
@@ -748,7 +769,7 @@ static int cblock_need(struct trail_index *ix, struct cblock *c, const struct is
                        ZSTD_DCtx *dctx, uint32_t i, uint32_t j)
 {
     const struct seg_block *blk = &g->ss.blocks[c->block];
-    if (!c->n_sub)
+    if (!c->n_sub || atomic_load_explicit(&c->loaded, memory_order_acquire))
         return 0;
     uint32_t lo = 0, hi = c->n_sub;
     while (hi - lo > 1) { /* the last sub-frame starting at or before i */
@@ -772,6 +793,8 @@ static int cblock_need(struct trail_index *ix, struct cblock *c, const struct is
         if (r == 0) {
             c->have[k] = 1;
             added += f->raw_len;
+            if (++c->n_have == c->n_sub)
+                atomic_store_explicit(&c->loaded, 1, memory_order_release);
         }
     }
     pthread_mutex_unlock(&c->lock);
@@ -786,8 +809,8 @@ static int cblock_need(struct trail_index *ix, struct cblock *c, const struct is
 }
 
 /* Block b of sealed segment g, its frames checked (version 2: as cblock_need reads them); held
- * until released. */
-static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DCtx *dctx,
+ * until released. whole: the caller will read all of it. */
+static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, int whole, ZSTD_DCtx *dctx,
                      struct trail_buf *comp, struct cblock **ret)
 {
     size_t slot = cache_slot(g->first_seq, b);
@@ -837,9 +860,43 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
             r = TRAIL_E_CORRUPT;
         if (r == 0 && !(c->have = calloc(c->n_sub, 1)))
             r = -ENOMEM;
-        /* raw_len of address space, touched only where sub-frames land */
-        if (r == 0)
-            r = trail_buf_reserve(&c->raw, blk->raw_len ? blk->raw_len : 1);
+        /*
+         * raw_len of address space, touched only where sub-frames land: a
+         * mapping of its own, since memory from malloc may come back
+         * touched (an arena's freed blocks stay resident, and blocks freed
+         * by another thread, a search's read-ahead, stay in that thread's
+         * arena), and once freed the mapping's pages go back at once. A
+         * block read whole has its pages made at once (fewer page faults).
+         */
+        if (r == 0) {
+            size_t need = blk->raw_len ? blk->raw_len : 1, cap = need;
+            void *m = NULL;
+            if (whole) {
+                pthread_mutex_lock(&ix->cache_lock);
+                for (int i = 0; i < ix->n_spare && !m; i++)
+                    if (ix->spare_cap[i] >= need) {
+                        m = ix->spare[i];
+                        cap = ix->spare_cap[i];
+                        ix->spare[i] = ix->spare[--ix->n_spare];
+                        ix->spare_cap[i] = ix->spare_cap[ix->n_spare];
+                    }
+                pthread_mutex_unlock(&ix->cache_lock);
+                /* room for the next blocks' slightly longer ones when it is a spare again */
+                if (!m)
+                    cap = (need + (64u << 10)) & ~(size_t)((64u << 10) - 1);
+            }
+            if (!m)
+                m = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | (whole ? MAP_POPULATE : 0), -1, 0);
+            if (m == MAP_FAILED) {
+                r = -ENOMEM;
+            } else {
+                c->raw.data = m;
+                c->raw.cap = cap;
+                c->raw_mapped = 1;
+                c->raw_whole = whole;
+            }
+        }
         if (r == 0 && !(c->offs = malloc(blk->count * sizeof(*c->offs))))
             r = -ENOMEM;
         c->raw.len = blk->raw_len;
@@ -882,6 +939,106 @@ static int cache_get(struct trail_index *ix, struct iseg *g, uint32_t b, ZSTD_DC
     pthread_mutex_unlock(&ix->cache_lock);
     *ret = c;
     return 0;
+}
+
+/* ---- read-ahead ---- */
+
+/*
+ * A bulk reader's helper (trail_results_write): while the search writes
+ * the rows of one block, a thread of its own reads, checks and
+ * decompresses the next block the search will read into the cache, so
+ * that decompressing (a fifth of an export's time) runs beside the
+ * writing on a second core. It is asked for one block at a time (a newer
+ * request replaces one not yet started) and does nothing else: the search
+ * still takes every block from the cache itself (waiting on the block's
+ * lock if the helper is still at it), and a block the helper could not
+ * read is the search's to find damaged.
+ */
+struct readahead {
+    struct trail_index *ix;
+    pthread_t th;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop;
+    struct iseg *g; /* the block asked for: b of sealed segment g (a reference held), or NULL */
+    uint32_t b;
+    ZSTD_DCtx *dctx;
+    struct trail_buf comp;
+};
+
+static void *readahead_main(void *arg)
+{
+    struct readahead *ra = arg;
+    pthread_mutex_lock(&ra->lock);
+    for (;;) {
+        while (!ra->stop && !ra->g)
+            pthread_cond_wait(&ra->cond, &ra->lock);
+        if (ra->stop)
+            break;
+        struct iseg *g = ra->g;
+        uint32_t b = ra->b;
+        ra->g = NULL;
+        pthread_mutex_unlock(&ra->lock);
+        struct cblock *c;
+        if (cache_get(ra->ix, g, b, 1, ra->dctx, &ra->comp, &c) == 0) {
+            cblock_need(ra->ix, c, g, ra->dctx, 0, c->count - 1);
+            cache_release(ra->ix, c);
+        }
+        iseg_unref(g);
+        pthread_mutex_lock(&ra->lock);
+    }
+    pthread_mutex_unlock(&ra->lock);
+    return NULL;
+}
+
+static void readahead_free(struct readahead *ra)
+{
+    if (!ra)
+        return;
+    pthread_mutex_lock(&ra->lock);
+    ra->stop = 1;
+    pthread_cond_signal(&ra->cond);
+    pthread_mutex_unlock(&ra->lock);
+    pthread_join(ra->th, NULL);
+    iseg_unref(ra->g);
+    pthread_mutex_destroy(&ra->lock);
+    pthread_cond_destroy(&ra->cond);
+    ZSTD_freeDCtx(ra->dctx);
+    trail_buf_free(&ra->comp);
+    free(ra);
+}
+
+/* A helper for ix, or NULL when there can be none (no memory, no thread): reading goes on
+   without it. */
+static struct readahead *readahead_new(struct trail_index *ix)
+{
+    struct readahead *ra = calloc(1, sizeof(*ra));
+    if (!ra)
+        return NULL;
+    ra->ix = ix;
+    pthread_mutex_init(&ra->lock, NULL);
+    pthread_cond_init(&ra->cond, NULL);
+    if (!(ra->dctx = ZSTD_createDCtx()) || pthread_create(&ra->th, NULL, readahead_main, ra) != 0) {
+        ZSTD_freeDCtx(ra->dctx);
+        pthread_mutex_destroy(&ra->lock);
+        pthread_cond_destroy(&ra->cond);
+        free(ra);
+        return NULL;
+    }
+    return ra;
+}
+
+/* Ask for block b of sealed segment g (in place of a request not yet started). */
+static void readahead_ask(struct readahead *ra, struct iseg *g, uint32_t b)
+{
+    atomic_fetch_add(&g->refs, 1);
+    pthread_mutex_lock(&ra->lock);
+    struct iseg *old = ra->g;
+    ra->g = g;
+    ra->b = b;
+    pthread_cond_signal(&ra->cond);
+    pthread_mutex_unlock(&ra->lock);
+    iseg_unref(old);
 }
 
 /* ---- searching ---- */
@@ -939,6 +1096,8 @@ struct trail_results {
     uint64_t pos_seq;
     struct codec_attr *row_attrs; /* trail_results_write's rows' attributes */
     size_t cap_row_attrs;
+    struct readahead *ra; /* trail_results_write's helper, when it could start one */
+    int ra_tried;
     struct trun *held; /* the run of the record returned last when it ended there */
     int64_t held_time;
     uint64_t opened, peak_heap;
@@ -1248,7 +1407,7 @@ static int load_unit(struct trail_results *res, uint32_t u)
     drop_unit(res);
     int r;
     if (res->g->sealed)
-        r = cache_get(res->ix, res->g, u, res->dctx, &res->comp, &res->cb);
+        r = cache_get(res->ix, res->g, u, !res->use_seqs, res->dctx, &res->comp, &res->cb);
     else
         r = load_live_unit(res, res->g, &res->units[u]);
     if (r < 0)
@@ -1410,6 +1569,14 @@ static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, s
                 if (r < 0)
                     return r;
                 res->pos += res->newest ? -1 : 1;
+                if (res->ra && res->g->sealed) {
+                    /* the next unit this segment will read, decompressed meanwhile */
+                    long nx = res->pos;
+                    while (nx >= 0 && nx < (long)res->n_units && !res->umask[nx])
+                        nx += res->newest ? -1 : 1;
+                    if (nx >= 0 && nx < (long)res->n_units)
+                        readahead_ask(res->ra, res->g, (uint32_t)nx);
+                }
                 /* the records of the unit inside [lo, hi], in order */
                 uint64_t first = u->first_seq > res->lo ? u->first_seq : res->lo;
                 uint64_t last = u->first_seq + u->count - 1;
@@ -1684,7 +1851,7 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         return -ENOMEM;
     res->opened++;
     if (g->sealed) {
-        r = cache_get(res->ix, g, t->block, res->dctx, &res->comp, &run->cb);
+        r = cache_get(res->ix, g, t->block, 0, res->dctx, &res->comp, &run->cb);
         if (r == TRAIL_E_CORRUPT) {
             damaged_block(res, g, t->block);
             free(run);
@@ -1839,6 +2006,7 @@ static void results_free(struct trail_results *res)
     free(res->heap);
     trun_free(res, res->held);
     free(res->row_attrs);
+    readahead_free(res->ra);
     free(res);
 }
 
@@ -2010,6 +2178,10 @@ int trail_results_write(struct trail_results *res, struct trail_event *ev, int f
         return -EINVAL;
     /* only CEF writes the catalog's description and declared keys */
     const struct trail_catalog *cat = form == TRAIL_ROWS_CEF ? ev->cat : NULL;
+    if (!res->ra_tried && !res->by_time) {
+        res->ra_tried = 1;
+        res->ra = readahead_new(res->ix);
+    }
     uint64_t rows = 0;
     int r = 1;
     while (out->len < want) {
