@@ -36,44 +36,42 @@
 /* ------------------------------------------------------------------------ */
 
 /*
- * 1 when s[0..n) is printable ASCII without the two specials a and b: the
- * text as trail_text_escape() would write it (most ids, keys and values).
+ * Append s[0..n) escaped with specials (two of them) and flags, as
+ * trail_text_escape() does; plain text is copied into room the caller
+ * reserved (n bytes at least).
  */
-static inline int plain_text(const char *str, size_t n, char a, char b)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == a || s[i] == b)
-            return 0;
-    return 1;
-}
-
-/* Append s[0..n) escaped with the specials a and b (and flags), as trail_text_escape(). */
 static inline int put_escaped(struct trail_buf *out, const char *s, size_t n, const char *specials,
                               unsigned flags)
 {
-    if (!plain_text(s, n, specials[0], specials[1]))
+    if (!codec_plain(s, n, specials[0], specials[1]))
         return trail_text_escape(out, s, n, specials, flags);
-    int r = codec_room(out, n);
-    if (r < 0)
-        return r;
     memcpy(out->data + out->len, s, n);
     out->len += n;
-    out->data[out->len] = '\0';
     return 0;
 }
 
 /* Append a header field and its '|': '\' and '|' escaped, unsafe characters as \uXXXX. */
 static int put_header(struct trail_buf *out, const char *s, size_t n)
 {
-    int r = put_escaped(out, s, n, "\\|", 0);
-    return r < 0 ? r : trail_buf_append(out, "|", 1);
+    int r = codec_room(out, n + 1);
+    if (r == 0)
+        r = put_escaped(out, s, n, "\\|", 0);
+    if (r == 0 && (r = codec_room(out, 1)) == 0) {
+        out->data[out->len++] = '|';
+        out->data[out->len] = '\0';
+    }
+    return r;
 }
 
 /* Append an extension value: '\' and '=' escaped, \n and \r, other unsafe characters as \uXXXX. */
 static int put_ext_value(struct trail_buf *out, const char *s, size_t n)
 {
-    return put_escaped(out, s, n, "\\=", TRAIL_ESC_NL);
+    int r = codec_room(out, n);
+    if (r == 0)
+        r = put_escaped(out, s, n, "\\=", TRAIL_ESC_NL);
+    if (r == 0)
+        out->data[out->len] = '\0';
+    return r;
 }
 
 /*
@@ -128,7 +126,7 @@ static int put_prefix(struct trail_buf *out, const struct codec_row *row, int of
     if (row->host_len == 0)
         return trail_buf_append(out, "- ", 2);
     /* a host of printable ASCII and no space is itself */
-    if (plain_text(row->host, row->host_len, ' ', ' '))
+    if (codec_plain(row->host, row->host_len, ' ', ' '))
         r = trail_buf_append(out, row->host, row->host_len);
     else
         r = trail_text_flatten(out, row->host, row->host_len, " ", '_');
@@ -245,13 +243,13 @@ int codec_row_cef(const struct codec_row *row, const struct trail_cef_opts *opts
         if (i < row->n_attrs)
             codec_row_attr(row, i, &k, &klen, &v);
         const struct trail_attr_def *d = j < n_decl ? row->def->attrs[j] : NULL;
-        int c = !k ? 1 : !d ? -1 : -keycmp(d->key, k, klen);
+        int c = !k ? 1 : !d ? -1 : keycmp_n(k, klen, d->key, d->key_len);
         if (c <= 0) {
             r = put_attr(out, k, klen, &v, first);
             i++;
             j += c == 0;
         } else {
-            r = put_attr(out, d->key, strlen(d->key), NULL, first);
+            r = put_attr(out, d->key, d->key_len, NULL, first);
             j++;
         }
         if (r < 0)

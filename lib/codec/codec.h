@@ -141,6 +141,37 @@ static inline char *codec_i64_at(char *p, int64_t v)
 }
 
 /*
+ * codec_plain - 1 when s[0..n) is printable ASCII (0x20..0x7e) holding
+ * neither a nor b: text that trail_text_escape() with the specials a and b
+ * writes as it is (most ids, hosts, keys and values), so that a writer can
+ * copy it. Sixteen bytes at a time, the rest in one overlapping load.
+ */
+static inline int codec_plain(const char *str, size_t n, char a, char b)
+{
+    const unsigned char *s = (const unsigned char *)str;
+#ifdef __SSE2__
+    /* a signed compare with 0x20 finds the controls and the bytes above ASCII at once */
+    const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f), va = _mm_set1_epi8(a),
+                  vb = _mm_set1_epi8(b);
+    for (size_t i = 0; i < n; i += 16) {
+        __m128i x = i + 16 <= n ? _mm_loadu_si128((const __m128i *)(const void *)(s + i))
+                    : n >= 16   ? _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))
+                                : text_load16(s, n);
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)));
+        if (_mm_movemask_epi8(bad))
+            return 0;
+    }
+    return 1;
+#else
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == (unsigned char)a || s[i] == (unsigned char)b)
+            return 0;
+    return 1;
+#endif
+}
+
+/*
  * codec_row_attr - attribute i of a row: its key and value (strings point
  * into the event or the record).
  */

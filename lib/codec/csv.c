@@ -37,43 +37,11 @@ int trail_event_csv_header(struct trail_buf *out)
  * not starting with a formula's first character, so that
  * trail_text_csv_cell() would write it unchanged (most ids, hosts, inputs).
  */
-static inline int plain_cell(const char *str, size_t n)
+static inline int plain_cell(const char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    if (n == 0)
-        return 1;
-    if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')
+    if (n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
         return 0;
-#ifdef __SSE2__
-    /* sixteen bytes at a time, the rest in one (overlapping) load: a signed compare with
-       0x20 finds the controls and the bytes above ASCII */
-    const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
-                  comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
-    size_t i = 0;
-    for (;;) {
-        __m128i x;
-        if (i + 16 <= n)
-            x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        else if (i == n)
-            return 1;
-        else
-            x = n >= 16 ? _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))
-                        : text_load16(s, n);
-        __m128i bad =
-            _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)));
-        if (_mm_movemask_epi8(bad))
-            return 0;
-        if (i + 16 > n)
-            return 1;
-        i += 16;
-    }
-#else
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == ',' || s[i] == '"')
-            return 0;
-    return 1;
-#endif
+    return codec_plain(s, n, ',', '"');
 }
 
 /* A cell of event text and the comma after it (room reserved by the caller). */
