@@ -9,8 +9,9 @@
 # An export is one search, opened once and read through (the metric
 # trail_export_searches_total counts them): the old export opened one per
 # page and planned the store again each time.
-# Also: its headers (attachment, file name), limit, bad parameters, and the
-# one-use tickets that let a plain link download with a token's role.
+# Also: its headers (attachment, file name), limit, bad parameters, the
+# one-use tickets that let a plain link download with a token's role, and a
+# client that goes away in the middle (the export's thread ends with it).
 source "$(dirname "$0")/daemon_common.bash"
 TRAIL="$TRAIL_BIN/trail"
 
@@ -134,6 +135,22 @@ get "/v1/events/export?format=csv&ticket=$(python3 -c 'import sys; print(sys.arg
 check_eq "a ticket does not let anyone make tickets: 401" "$(cat "$WORK/code")" 401
 get "/v1/events/export?format=xml" -X POST "${AUTH[@]}"
 check_eq "POST with a bad format: 400 at once" "$(cat "$WORK/code")" 400
+
+# the rows are made on a thread of the export's own: a client that goes away in the middle
+# ends it (no thread left behind), and traild exports on
+threads_at_most() { [ "$(ls "/proc/$TRAILD_PID/task" | wc -l)" -le "$1" ]; }
+THREADS0=$(ls "/proc/$TRAILD_PID/task" | wc -l)
+curl -s "${AUTH[@]}" --limit-rate 50k -o "$WORK/slow.csv" "$URL/v1/events/export?format=ndjson" &
+SLOW=$!
+check "a slow client gets the first rows" wait_for 20 test -s "$WORK/slow.csv"
+kill "$SLOW"
+wait "$SLOW" 2>/dev/null
+check "the client gone: the export's threads end ($THREADS0 threads before)" \
+    wait_for 20 threads_at_most "$THREADS0"
+get "/v1/events/export?format=csv" "${AUTH[@]}"
+"$TRAIL" query --store "$S" --limit 0 --format csv >"$WORK/cli2.csv"
+check "and the next export is the whole store again (traild's own records of the refusals above too)" \
+    cmp -s "$WORK/body" "$WORK/cli2.csv"
 
 stop_traild
 check_eq "traild stopped cleanly" "$STOP_STATUS" 0
