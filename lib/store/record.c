@@ -206,7 +206,9 @@ int record_decode(const uint8_t *rec, size_t len, const uint8_t store_id[16],
     ev->arena_len = 0;
     if ((r = rec_view_parse(rec, len, &v)) < 0)
         return r;
-    if (v.id_len == 0 || !trail_severity_valid(v.severity))
+    /* an input name longer than any input's (the event holds TRAIL_MAX_INPUT_NAME) is damage */
+    if (v.id_len == 0 || !trail_severity_valid(v.severity) ||
+        v.input_name_len > TRAIL_MAX_INPUT_NAME)
         goto corrupt;
     r = trail_event_reset(ev, (const char *)v.id, v.id_len);
     if (r < 0)

@@ -211,6 +211,27 @@ TEST(record_provenance)
     ASSERT_OK(rec_view_parse(rec, size, &v));
     rec[18] &= (uint8_t)~TRAIL_REC_F_OWN;
     ASSERT_EQ(record_decode(rec, size, id, back), TRAIL_E_CORRUPT);
+    /* an input name longer than the event holds (64) is damage, not copied past its end */
+    trail_event_free(ev);
+    ev = make_event(4);
+    ASSERT_OK(trail_event_set_input(ev, TRAIL_INPUT_FOLLOW, "pas", 3));
+    size = record_size(ev);
+    ASSERT_EQ(record_write(ev, 11, 1000, 2000, rec), size);
+    ASSERT_OK(rec_view_parse(rec, size, &v));
+    size_t at = (size_t)(v.input_name - rec) - 1, tail = size - at - 4;
+    uint8_t big[4096];
+    memcpy(big, rec, at);
+    big[at] = 65;
+    memset(big + at + 1, 'a', 65);
+    memcpy(big + at + 66, rec + at + 4, tail);
+    ASSERT_OK(rec_view_parse(big, at + 66 + tail, &v));
+    ASSERT_EQ(v.input_name_len, 65);
+    ASSERT_EQ(record_decode(big, at + 66 + tail, id, back), TRAIL_E_CORRUPT);
+    big[at] = 64;
+    memmove(big + at + 65, big + at + 66, tail);
+    ASSERT_OK(record_decode(big, at + 65 + tail, id, back));
+    ASSERT_EQ(trail_event_input(back, &name), TRAIL_INPUT_FOLLOW);
+    ASSERT_EQ(strlen(name), 64);
     trail_event_free(ev);
     trail_event_free(back);
 }
