@@ -16,7 +16,9 @@
 # not have sealed the backlog that loadgen leaves on a busy machine. Then the peak is reset
 # (/proc/PID/clear_refs, where allowed) before each export, so that
 # export_peak_rss_mb is what the export itself adds; peak_rss_mb is traild's
-# peak over its whole run.
+# peak over its whole run. traild_cpu_s is the CPU time (user + system, all
+# of traild's threads) the export took: on a machine shared with other work
+# the steadier figure, where events_per_s follows the load.
 #
 # Not here: the test of what an export holds (tests/integration/query_export.sh).
 set -euo pipefail
@@ -76,16 +78,21 @@ unsealed=$(find "$store" -maxdepth 1 -name 'seg-*.open' | wc -l)
 rss_now=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
 echo "traild: index open: RSS $rss_now MB, peak $(rss_peak "$pid") MB; $unsealed segments unsealed (.open, indexed in memory)"
 peak=$(rss_peak "$pid")
+# cpu_ticks: traild's user + system time so far, in clock ticks, its threads' that ended included
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
 for f in ${formats//,/ }; do
     echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+    c0=$(cpu_ticks)
     t0=$(date +%s.%N)
     bytes=$(curl -s -o /dev/null -w '%{size_download}' \
         "http://127.0.0.1:$port/v1/events/export?format=$f")
     t1=$(date +%s.%N)
     s=$(echo "$t1 - $t0" | bc)
     rate=$(echo "$total / $s" | bc)
+    cpu=$(echo "scale=2; ($(cpu_ticks) - $c0) / $hz" | bc)
     xpeak=$(rss_peak "$pid")
     peak=$((peak > xpeak ? peak : xpeak))
-    echo "RESULT name=export_$f events=$total bytes=$bytes seconds=$s events_per_s=$rate export_peak_rss_mb=$xpeak peak_rss_mb=$peak"
+    echo "RESULT name=export_$f events=$total bytes=$bytes seconds=$s events_per_s=$rate traild_cpu_s=$cpu export_peak_rss_mb=$xpeak peak_rss_mb=$peak"
 done
 bench_stop "$pid"

@@ -5,6 +5,7 @@
 #include "base/base.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -112,17 +113,31 @@ int ip_parse(const char *text, size_t len, uint8_t *ret_family, uint8_t ret_addr
     return 0;
 }
 
-/* a.b.c.d (no leading zeros) at p; returns the end */
-static char *ip4_at(char *p, const uint8_t a[4])
+static char ip4_text[256][4]; /* each byte's digits and a '.' */
+static uint8_t ip4_len[256];
+static pthread_once_t ip4_once = PTHREAD_ONCE_INIT;
+
+static void make_ip4_text(void)
 {
-    for (int i = 0; i < 4; i++) {
-        unsigned b = a[i];
+    for (unsigned b = 0; b < 256; b++) {
+        char *p = ip4_text[b];
         if (b >= 100)
             *p++ = (char)('0' + b / 100);
         if (b >= 10)
             *p++ = (char)('0' + b / 10 % 10);
         *p++ = (char)('0' + b % 10);
         *p++ = '.';
+        ip4_len[b] = (uint8_t)(p - ip4_text[b]);
+    }
+}
+
+/* a.b.c.d (no leading zeros) at p (room for 16 bytes); returns the end */
+static char *ip4_at(char *p, const uint8_t a[4])
+{
+    pthread_once(&ip4_once, make_ip4_text);
+    for (int i = 0; i < 4; i++) {
+        memcpy(p, ip4_text[a[i]], 4);
+        p += ip4_len[a[i]];
     }
     return p - 1;
 }
@@ -222,15 +237,27 @@ void text_addline(char *buf, size_t size, const char *fmt, va_list ap)
     buf[used + 1] = '\0';
 }
 
-void trail_uuid_format(const uint8_t u[16], char out[37])
+static char hex_pair[256][2]; /* each byte's two lower-case hex digits */
+static pthread_once_t hex_once = PTHREAD_ONCE_INIT;
+
+static void make_hex_pairs(void)
 {
     static const char hex[] = "0123456789abcdef";
+    for (unsigned b = 0; b < 256; b++) {
+        hex_pair[b][0] = hex[b >> 4];
+        hex_pair[b][1] = hex[b & 15];
+    }
+}
+
+void trail_uuid_format(const uint8_t u[16], char out[37])
+{
+    /* a pair a byte: an export writes a uuid a row */
+    pthread_once(&hex_once, make_hex_pairs);
     char *p = out;
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *p++ = '-';
-        p[0] = hex[u[i] >> 4];
-        p[1] = hex[u[i] & 15];
+        memcpy(p, hex_pair[u[i]], 2);
         p += 2;
     }
     *p = '\0';

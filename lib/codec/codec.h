@@ -121,13 +121,14 @@ static inline int codec_room(struct trail_buf *out, size_t n)
 /* codec_u64_at - the decimal form of v at p (room for 20 bytes); returns the end. */
 static inline char *codec_u64_at(char *p, uint64_t v)
 {
-    char tmp[20], *t = tmp + sizeof(tmp);
+    size_t n = 1;
+    for (uint64_t x = v; x >= 10; x /= 10)
+        n++;
+    char *e = p + n;
     do {
-        *--t = (char)('0' + v % 10);
+        *--e = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    size_t n = (size_t)(tmp + sizeof(tmp) - t);
-    memcpy(p, t, n);
     return p + n;
 }
 

@@ -45,18 +45,27 @@ static inline int plain_cell(const char *s, size_t n)
 }
 
 /* A cell of event text and the comma after it (room reserved by the caller). */
-static inline int cell(struct trail_buf *out, const char *s, size_t n)
+/*
+ * The text s[0..n), up to its first NUL (the event's C string), as a cell:
+ * plain text holds no NUL, so it is all of it.
+ */
+static inline int text_cell(struct trail_buf *out, const char *s, size_t n)
 {
     if (plain_cell(s, n)) {
         memcpy(out->data + out->len, s, n);
         out->len += n;
-    } else {
-        int r = trail_text_csv_cell(out, s, n);
-        if (r < 0)
-            return r;
+        return 0;
     }
-    out->data[out->len++] = ',';
-    return 0;
+    return trail_text_csv_cell(out, s, strnlen(s, n));
+}
+
+/* The same and the comma after it. */
+static inline int cell(struct trail_buf *out, const char *s, size_t n)
+{
+    int r = text_cell(out, s, n);
+    if (r == 0)
+        out->data[out->len++] = ',';
+    return r;
 }
 
 /*
@@ -72,12 +81,11 @@ int codec_row_csv(const struct codec_row *row, struct trail_buf *out)
     event_input_text(row->own ? TRAIL_INPUT_TRAIL : row->input, row->input_name,
                      row->input_name_len, in);
     trail_peer_format(&row->peer, peer);
-    size_t id_n = strnlen(row->id, row->id_len), host_n = strnlen(row->host, row->host_len),
-           in_n = strlen(in), peer_n = strlen(peer),
-           pr_n = strnlen(row->principal, row->principal_len),
-           pb_n = strnlen(row->problems, row->problems_len);
+    size_t in_n = strlen(in), peer_n = strlen(peer);
     /* a cell of n bytes is at most 6 n + 3 (escapes, quotes, the formula's "'") */
-    int r = codec_room(out, 6 * (id_n + host_n + in_n + peer_n + pr_n + pb_n) + 256);
+    int r = codec_room(out, 6 * (row->id_len + row->host_len + in_n + peer_n + row->principal_len +
+                                 row->problems_len) +
+                                256);
     if (r < 0)
         return r;
 
@@ -97,7 +105,7 @@ int codec_row_csv(const struct codec_row *row, struct trail_buf *out)
     }
     *p++ = ',';
     out->len = (size_t)(p - out->data);
-    if ((r = cell(out, row->id, id_n)) < 0 || (r = cell(out, row->host, host_n)) < 0)
+    if ((r = cell(out, row->id, row->id_len)) < 0 || (r = cell(out, row->host, row->host_len)) < 0)
         goto fail;
     if (row->uuid) {
         trail_uuid_format(row->uuid, out->data + out->len);
@@ -109,26 +117,23 @@ int codec_row_csv(const struct codec_row *row, struct trail_buf *out)
         goto fail;
     /* provenance: received, input, peer, principal, origin, problems (room reserved again:
        the attributes may have moved out) */
-    if ((r = codec_room(out, 6 * (in_n + peer_n + pr_n + pb_n) + 128)) < 0)
+    if ((r = codec_room(out, 6 * (in_n + peer_n + row->principal_len + row->problems_len) + 128)) <
+        0)
         goto fail;
     out->data[out->len++] = ',';
     if (row->received_us)
         out->len += trail_time_format(row->received_us, out->data + out->len);
     out->data[out->len++] = ',';
     if ((r = cell(out, in, in_n)) < 0 || (r = cell(out, peer, peer_n)) < 0 ||
-        (r = cell(out, row->principal, pr_n)) < 0)
+        (r = cell(out, row->principal, row->principal_len)) < 0)
         goto fail;
     if (row->own) {
         memcpy(out->data + out->len, "trail", 5);
         out->len += 5;
     }
     out->data[out->len++] = ',';
-    if (plain_cell(row->problems, pb_n)) {
-        memcpy(out->data + out->len, row->problems, pb_n);
-        out->len += pb_n;
-    } else if ((r = trail_text_csv_cell(out, row->problems, pb_n)) < 0) {
+    if ((r = text_cell(out, row->problems, row->problems_len)) < 0)
         goto fail;
-    }
     out->data[out->len] = '\0';
     return 0;
 fail:
