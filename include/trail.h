@@ -2794,6 +2794,10 @@ enum trail_rows_form {
  * to write a whole store out fast (traild's export, `trail query
  * --format csv|ndjson|cef|eventlog`).
  *
+ * From its first call the search reads ahead: a thread of its own (ended
+ * by trail_results_free()) decompresses the next block it will read while
+ * the rows of this one are written, so that on two cores the two overlap.
+ *
  * Appends to out until out->len reaches want, or the search ends. ev is a
  * scratch event the caller made of the catalog to write with (its
  * descriptions and declared keys go into CEF; a record the fast path does

@@ -1407,7 +1407,10 @@ static int load_unit(struct trail_results *res, uint32_t u)
     drop_unit(res);
     int r;
     if (res->g->sealed)
-        r = cache_get(res->ix, res->g, u, !res->use_seqs, res->dctx, &res->comp, &res->cb);
+        /* whole: a bulk writer (trail_results_write, which reads ahead) reads every record of
+           it; a page of a search may read a few */
+        r = cache_get(res->ix, res->g, u, res->ra && !res->use_seqs, res->dctx, &res->comp,
+                      &res->cb);
     else
         r = load_live_unit(res, res->g, &res->units[u]);
     if (r < 0)
