@@ -782,8 +782,9 @@ static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
             break;
         if (x->err) {
             /* the client sees a cut answer (no last chunk), never a short "complete" one */
+            int err = x->err;
             pthread_mutex_unlock(&x->lock);
-            log_msg(LOG_ERR, "query: export: %s", trail_strerror(x->err));
+            log_msg(LOG_ERR, "query: export: %s", trail_strerror(err));
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         if (x->done) {
@@ -795,10 +796,12 @@ static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
             struct trail_buf *b = &x->buf[x->head];
             trail_buf_reset(b);
             int r = export_fill(x, b);
-            if (r < 0)
+            if (r < 0) {
                 x->err = r;
-            else
-                x->done = r == 0, x->filled = b->len > 0;
+            } else {
+                x->done = r == 0;
+                x->filled = b->len > 0;
+            }
             continue;
         }
         /* the producer is at it; a timed wait so that a stopping traild is seen */

@@ -18,7 +18,9 @@
  * UTF-8 as \xHH, so that no line can drive a terminal; the decoder reads the
  * \uXXXX of those characters back, and only those.
  * The log time carries milliseconds; the ISO time gets a fraction of six
- * digits only when the time is not a whole millisecond.
+ * digits only when the time is not a whole millisecond. The encoder writes a
+ * row (struct codec_row, codec.h): a decoded event's, or a stored record's
+ * read in place (an export's, lib/store/record_row.c).
  *
  * Not here: CEF carried over syslog (the syslog input strips the syslog
  * header and hands the CEF part to trail_event_from_cef()).

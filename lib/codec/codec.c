@@ -1,6 +1,7 @@
 /*
  * codec.c - helpers shared by the wire-form encoders and decoders: errors
- * with a byte offset, UTF-8 sequences and decimal numbers.
+ * with a byte offset, UTF-8 sequences, decimal numbers, and an event's row
+ * for the writers (codec_row_of_event).
  *
  * Not here: any one format (json.c, cef.c, syslog.c).
  */

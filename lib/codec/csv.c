@@ -1,7 +1,9 @@
 /*
  * csv.c - an event as one CSV row (RFC 4180): the one CSV writer of events,
  * used by `trail query|tail --format csv` and traild's
- * GET /v1/events/export?format=csv, so that both write the same bytes.
+ * GET /v1/events/export?format=csv, so that both write the same bytes. It
+ * writes a row (struct codec_row, codec.h): a decoded event's, or a stored
+ * record's read in place (an export's, lib/store/record_row.c).
  *
  *   seq,time,severity,severity_name,id,host,uuid,attrs,received,input,peer,principal,origin,problems
  *   4003,2026-11-24T08:59:58.150000Z,6,INFO,auth_ok,idp1,0f1e..,"{""duser"":""alice""}",...

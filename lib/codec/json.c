@@ -17,6 +17,9 @@
  * (string, enum, ip, time) as a string. Strings escape '"', '\' and every
  * control character as \u00XX; nothing else is escaped.
  *
+ * The encoder writes a row (struct codec_row, codec.h): a decoded event's,
+ * or a stored record's read in place (an export's, lib/store/record_row.c).
+ *
  * The decoder reads what a sender may say (id, time, severity, host, uuid,
  * attrs) and skips the provenance members: they are the receiver's to set,
  * so an exported event imports again, but never with the exporter's
@@ -157,16 +160,20 @@ static inline size_t copy_plain(char *p, const unsigned char *s, size_t i, size_
 #endif
 }
 
+/* The room put_str_q needs for a string of n bytes: 6 a byte (\u001b), and the quotes. */
+#define JSON_ROOM(n) (6 * (n) + 4)
+
 /*
  * Write s[0..n) as a JSON string at p, which has room for JSON_ROOM(n)
- * bytes; returns the end. '"', '\\', controls, DEL, the
- * C1 controls and U+2028/U+2029 are escaped (\uXXXX), so that the text is safe on a terminal and
- * one line even to a reader that splits at U+2028. A byte that does not start well-formed UTF-8
- * (possible only in an id made by trail_event_new() without validation) is written as U+FFFD, so
- * that the output is always valid JSON. With csv, every '"' written is doubled: the string as the
- * inside of a quoted CSV cell (trail_event_to_csv()'s attrs).
+ * bytes; returns the end. '"', '\\', controls, DEL, the C1 controls and
+ * U+2028/U+2029 are escaped (\uXXXX), so that the text is safe on a
+ * terminal and one line even to a reader that splits at U+2028. A byte
+ * that does not start well-formed UTF-8 (possible only in an id made by
+ * trail_event_new() without validation, or a damaged record) is written as
+ * U+FFFD, so that the output is always valid JSON. With csv, every '"'
+ * written is doubled: the string as the inside of a quoted CSV cell
+ * (trail_event_to_csv()'s attrs).
  */
-#define JSON_ROOM(n) (6 * (n) + 4)
 
 static TRAIL_ALWAYS_INLINE char *put_str_q(char *p, const char *str, size_t n, int csv)
 {
@@ -333,7 +340,7 @@ int trail_event_via_text(const struct trail_event *ev, struct trail_buf *out)
     return r < 0 ? -ENOMEM : 0;
 }
 
-/* A member name and its ':' at p: ,"NAME": (lit is that text, a string literal). */
+/* Copy the string literal lit to p and move p past it. */
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
 
 /* A time as a JSON string at p (room for 29 bytes); returns the end. */
@@ -346,9 +353,10 @@ static char *put_time(char *p, int64_t t)
 }
 
 /*
- * The members up to "attrs" (id, time, severity, severity_name, host, seq,
- * uuid, then the provenance), each only when set; "via" is written by the
- * caller in its place (between principal and origin): *ret_via_at is where.
+ * The members from "{" to "principal" (id, time, severity, severity_name,
+ * host, seq, uuid, received, input, peer, principal), each only when set,
+ * at p; returns the end. The caller writes via, origin, problems and attrs
+ * after them.
  */
 static char *put_head(char *p, const struct codec_row *row, const char *in, size_t in_n,
                       const char *peer, size_t peer_n)

@@ -121,7 +121,8 @@ struct trail_index {
 
     pthread_mutex_t cache_lock;
     /* mappings of blocks read whole, evicted: every page touched, taken again by the next
-       block read whole (no page faults, no zeroing); unmapped past SPARE_MAX */
+       block read whole (no page faults, no zeroing); at most SPARE_MAX (~8 MiB) beside the
+       cache's budget, the rest unmapped */
     void *spare[SPARE_MAX];
     size_t spare_cap[SPARE_MAX];
     int n_spare;

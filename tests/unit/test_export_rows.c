@@ -339,9 +339,13 @@ static int event_row(const struct trail_event *ev, int form, const struct trail_
     return r < 0 ? r : trail_buf_append(out, "\n", 1);
 }
 
-/* The search q decoded event by event and written by the event's writer. */
-static int by_events(const struct trail_query *q, int form, const struct trail_cef_opts *cef,
-                     struct way *w)
+/*
+ * Search q and write its rows into w: each event decoded and written by the
+ * event's writer (chunk 0), or written from the records in chunks of about
+ * `chunk` bytes. 0 or the search's error.
+ */
+static int search_rows(const struct trail_query *q, int form, const struct trail_cef_opts *cef,
+                       size_t chunk, struct way *w)
 {
     struct trail_results *res;
     struct trail_event *ev;
@@ -351,35 +355,17 @@ static int by_events(const struct trail_query *q, int form, const struct trail_c
         return r;
     if (trail_event_new(cat, "x", &ev) < 0)
         abort();
-    while ((r = trail_results_next(res, ev)) == 1) {
-        if ((r = event_row(ev, form, cef, &w->out)) < 0)
-            break;
-        w->rows++;
+    if (!chunk) {
+        while ((r = trail_results_next(res, ev)) == 1 &&
+               (r = event_row(ev, form, cef, &w->out)) == 0)
+            w->rows++;
+    } else {
+        do {
+            uint64_t rows = 0;
+            r = trail_results_write(res, ev, form, cef, &w->out, w->out.len + chunk, &rows);
+            w->rows += rows;
+        } while (r == 1);
     }
-    w->more = trail_results_more(res);
-    trail_results_cursor(res, w->cursor, sizeof(w->cursor));
-    trail_results_free(res);
-    trail_event_free(ev);
-    return r;
-}
-
-/* The same search written from the records, in chunks of about `chunk` bytes. */
-static int by_records(const struct trail_query *q, int form, const struct trail_cef_opts *cef,
-                      size_t chunk, struct way *w)
-{
-    struct trail_results *res;
-    struct trail_event *ev;
-    char err[256];
-    int r = trail_results_open(ix, q, &res, err, sizeof(err));
-    if (r < 0)
-        return r;
-    if (trail_event_new(cat, "x", &ev) < 0)
-        abort();
-    do {
-        uint64_t rows = 0;
-        r = trail_results_write(res, ev, form, cef, &w->out, w->out.len + chunk, &rows);
-        w->rows += rows;
-    } while (r == 1);
     w->more = trail_results_more(res);
     trail_results_cursor(res, w->cursor, sizeof(w->cursor));
     trail_results_free(res);
@@ -437,8 +423,8 @@ TEST(rows_from_records_as_decoded_events)
                                                   sizeof(err)));
                     struct way a = {0}, b = {0};
                     size_t chunk = rndn(3) == 0 ? 1 : 1 + rndn(64u << 10);
-                    int ra = by_events(q, form, &cefs[c], &a);
-                    int rb = by_records(q, form, &cefs[c], chunk, &b);
+                    int ra = search_rows(q, form, &cefs[c], 0, &a);
+                    int rb = search_rows(q, form, &cefs[c], chunk, &b);
                     trail_query_free(q);
                     ASSERT_EQ(ra, 0);
                     ASSERT_EQ(rb, 0);
