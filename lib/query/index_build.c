@@ -22,10 +22,11 @@
  * Not for: deciding what to index when (index.c, index_file.c), reading
  * .idx files (index_file.c).
  *
- * Cost: a record is parsed once; a value already seen in the same part is
+ * Cost: a record is parsed once; a value already seen in the same unit is
  * not split into words again (user agents, entry point ids and user names
- * repeat), so most of the work is one CRC-32C per value and one hash probe
- * per new word.
+ * repeat): in another part of it, its words' terms (kept with the value)
+ * get that part's bit. So most of the work is one CRC-32C per value and one
+ * hash probe per new word.
  */
 #include "query/query.h"
 
@@ -53,12 +54,17 @@ struct roll_slot {
     uint64_t count;
 };
 
-/* A value seen in the current unit: its words are already in. */
+/* A value seen in the current unit: its words are already in (for part `part`). */
 struct vseen {
     uint32_t h;
     uint32_t gen;
-    uint32_t off, len; /* in vbytes */
+    uint32_t off, len;   /* in vbytes */
+    uint32_t part;       /* the last part its words' masks have */
+    uint32_t w_off, w_n; /* its words' term keys in wkeys (w_n NO_KEYS: not kept) */
 };
+
+#define NO_KEYS  UINT32_MAX
+#define KEYS_MAX (1u << 18) /* term keys kept for the values of a unit */
 
 struct qbuilder {
     uint64_t first_seq, next_seq;
@@ -81,6 +87,8 @@ struct qbuilder {
     size_t seen_cap;
     uint32_t gen;
     struct trail_buf vbytes;
+    uint64_t *wkeys; /* the term keys of the words of the values seen */
+    uint32_t n_wkeys, cap_wkeys;
 
     char **keys; /* indexed keys */
     uint8_t *key_lens;
@@ -209,6 +217,7 @@ void qbuilder_free(struct qbuilder *b)
     free(b->terms);
     free(b->seen);
     trail_buf_free(&b->vbytes);
+    free(b->wkeys);
     for (uint32_t i = 0; i < b->n_keys; i++)
         free(b->keys[i]);
     free(b->keys);
@@ -241,6 +250,7 @@ int qbuilder_unit(struct qbuilder *b)
     u->n_parts = 1;
     b->gen++; /* forget the values seen in the last unit */
     b->vbytes.len = 0;
+    b->n_wkeys = 0;
     return 0;
 }
 
@@ -252,8 +262,6 @@ void qbuilder_part(struct qbuilder *b)
     if (u->u.count == 0 || u->n_parts == QPARTS || u->part_first[u->n_parts - 1] == u->u.count)
         return;
     u->part_first[u->n_parts++] = u->u.count;
-    b->gen++; /* the words of a value seen before go into this part's mask too */
-    b->vbytes.len = 0;
 }
 
 /* ---- events ---- */
@@ -409,7 +417,7 @@ static struct term *term_get(struct qbuilder *b, uint64_t key)
     return &b->terms[i];
 }
 
-static const struct term *term_find(const struct qbuilder *b, uint64_t key)
+static struct term *term_find(const struct qbuilder *b, uint64_t key)
 {
     size_t mask = b->term_cap - 1, i = slot_of(key, b->term_cap);
     for (; b->terms[i].key; i = (i + 1) & mask)
@@ -422,8 +430,29 @@ struct word_ctx {
     struct qbuilder *b;
     uint32_t unit;
     uint32_t part_bit;
+    struct vseen *keep; /* the value whose words' keys are kept as they come */
     int err;
 };
+
+/* Keep a word's term key with the value being split. */
+static void keep_key(struct word_ctx *c, uint64_t key)
+{
+    struct qbuilder *b = c->b;
+    struct vseen *s = c->keep;
+    if (b->n_wkeys == b->cap_wkeys) {
+        uint32_t cap = b->cap_wkeys ? b->cap_wkeys * 2 : 1024;
+        uint64_t *k = cap <= KEYS_MAX ? realloc(b->wkeys, cap * sizeof(*k)) : NULL;
+        if (!k) {
+            s->w_n = NO_KEYS; /* its words are split again in another part */
+            c->keep = NULL;
+            return;
+        }
+        b->wkeys = k;
+        b->cap_wkeys = cap;
+    }
+    b->wkeys[b->n_wkeys++] = key;
+    s->w_n++;
+}
 
 static void add_word(void *arg, const uint8_t *w, size_t n)
 {
@@ -434,6 +463,8 @@ static void add_word(void *arg, const uint8_t *w, size_t n)
         c->err = -ENOMEM;
         return;
     }
+    if (c->keep)
+        keep_key(c, key);
     if (t->p.n && t->p.v[t->p.n - 1] == c->unit) {
         t->p.m[t->p.n - 1] |= c->part_bit;
         return;
@@ -446,23 +477,48 @@ static void add_word(void *arg, const uint8_t *w, size_t n)
     t->p.m[t->p.n++] = c->part_bit;
 }
 
-/* Was this value's text seen in the current unit? Remembers it if not. */
-static int value_seen(struct qbuilder *b, int type, const char *text, size_t n)
+/*
+ * Are this value's words in the current part already? 1: yes, or now (a
+ * value seen in an earlier part of the unit: its words' terms get this
+ * part's bit). 0: the caller splits it into words, which keeps their keys
+ * with c->keep when that is set (the value remembered now).
+ */
+static int value_seen(struct word_ctx *c, int type, const char *text, size_t n)
 {
+    struct qbuilder *b = c->b;
+    uint32_t part = (uint32_t)__builtin_ctz(c->part_bit);
     uint32_t h = crc32c((uint32_t)type, text, n);
     size_t mask = b->seen_cap - 1, i = h & mask;
+    c->keep = NULL;
     for (size_t probes = 0; probes < 16; probes++, i = (i + 1) & mask) {
         struct vseen *s = &b->seen[i];
         if (s->gen != b->gen) {
             /* free slot: remember the value (an exact copy decides later hits) */
             if (b->vbytes.len + n > (1u << 20) || trail_buf_append(&b->vbytes, text, n) < 0)
                 return 0;
-            *s = (struct vseen){
-                .h = h, .gen = b->gen, .off = (uint32_t)(b->vbytes.len - n), .len = (uint32_t)n};
+            *s = (struct vseen){.h = h,
+                                .gen = b->gen,
+                                .off = (uint32_t)(b->vbytes.len - n),
+                                .len = (uint32_t)n,
+                                .part = part,
+                                .w_off = b->n_wkeys};
+            c->keep = s;
             return 0;
         }
-        if (s->h == h && s->len == n && memcmp(b->vbytes.data + s->off, text, n) == 0)
+        if (s->h != h || s->len != n || memcmp(b->vbytes.data + s->off, text, n) != 0)
+            continue;
+        if (s->part == part)
             return 1;
+        s->part = part;
+        if (s->w_n == NO_KEYS)
+            return 0;
+        for (uint32_t k = 0; k < s->w_n; k++) {
+            /* each word's last posting is this unit: it was added in it */
+            struct term *t = term_find(b, b->wkeys[s->w_off + k]);
+            if (t)
+                t->p.m[t->p.n - 1] |= c->part_bit;
+        }
+        return 1;
     }
     return 0;
 }
@@ -512,7 +568,7 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len)
             if (!t || qpost_push(&t->p, off) < 0)
                 return -ENOMEM;
         }
-        if (a.type == TRAIL_TYPE_TIME || value_seen(b, a.type, text, n))
+        if (a.type == TRAIL_TYPE_TIME || value_seen(&wc, a.type, text, n))
             continue;
         qwords(text, n, 0, add_word, &wc);
         if (wc.err)
@@ -723,6 +779,12 @@ static int value_worth_keeping(const struct qbuilder *b, const struct qpost *p, 
     return units >= QVALUE_MIN_UNITS;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_pair(const void *a, const void *b)
 {
     const uint32_t *x = a, *y = b;
@@ -820,8 +882,8 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     struct sroll *sr = NULL;
     struct trail_buf post = {0}, one = {0}, ef = {0};
     struct qpost parts = {0};
-    uint32_t *bucket_off = NULL;
-    size_t start = out->len, n_st = 0, n_sr = 0, n_out = 0;
+    uint32_t *bucket_off = NULL, *kept_keys = NULL;
+    size_t start = out->len, n_st = 0, n_sr = 0, n_out = 0, n_kept = 0;
     int r = -ENOMEM;
     uint32_t n_units = b->n_units;
     if (n_units && b->units[n_units - 1].u.count == 0)
@@ -918,18 +980,27 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
      * answers with another value's seqs alone
      */
     st = malloc((b->term_n ? b->term_n : 1) * sizeof(*st));
-    if (!st)
+    kept_keys = malloc((b->term_n ? b->term_n : 1) * sizeof(*kept_keys));
+    if (!st || !kept_keys)
         goto fail;
-    for (size_t i = 0; i < b->term_cap; i++) {
-        const struct term *t = &b->terms[i];
-        if (!t->key)
-            continue;
-        uint8_t kind = (uint8_t)(t->key >> 32);
-        st[n_st++] =
-            (struct sterm){.key = (uint32_t)t->key >> (32 - QIDX_KEY_BITS),
-                           .kind = kind,
-                           .keep = kind == QTERM_WORD || value_worth_keeping(b, &t->p, n_units),
-                           .p = &t->p};
+    for (int pass = 0; pass < 2; pass++) {
+        /* words and the value terms kept, then the others of a kept one's key (few) */
+        for (size_t i = 0; i < b->term_cap; i++) {
+            const struct term *t = &b->terms[i];
+            if (!t->key)
+                continue;
+            uint8_t kind = (uint8_t)(t->key >> 32);
+            uint32_t key = (uint32_t)t->key >> (32 - QIDX_KEY_BITS);
+            int keep = kind == QTERM_WORD || value_worth_keeping(b, &t->p, n_units);
+            if (pass == 0 && keep && kind == QTERM_VALUE)
+                kept_keys[n_kept++] = key;
+            if (pass == 0 ? keep
+                          : !keep && bsearch(&key, kept_keys, n_kept, sizeof(*kept_keys), cmp_u32))
+                st[n_st++] =
+                    (struct sterm){.key = key, .kind = kind, .keep = (uint8_t)keep, .p = &t->p};
+        }
+        if (pass == 0)
+            qsort(kept_keys, n_kept, sizeof(*kept_keys), cmp_u32);
     }
     qsort(st, n_st, sizeof(*st), cmp_sterm);
     /* st[0..n_out): one entry a group of one key and kind, kept (n_out <= i: in place) */
@@ -997,6 +1068,7 @@ fail:
     if (r < 0)
         out->len = start;
     free(st);
+    free(kept_keys);
     free(sr);
     free(bucket_off);
     trail_buf_free(&post);

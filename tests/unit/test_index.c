@@ -298,6 +298,58 @@ TEST(parts_in_both_forms)
     recs_free(&rs);
 }
 
+/*
+ * A value term dropped (one record) whose key (the hash's top 28 bits) is a
+ * kept value term's: the file keeps both, merged, so that the dropped
+ * value's lookup still holds its record (the kept one's seqs alone would
+ * make a search miss it).
+ */
+TEST(colliding_value_keys)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 3000, 200, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v;
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    /* a user name that nobody has, whose key is a kept value's */
+    char name[64];
+    struct qpost kept = {0}, got = {0};
+    uint32_t h = 0;
+    int found = 0;
+    for (uint32_t i = 0; i < 50000000 && !found; i++) {
+        snprintf(name, sizeof(name), "collider%u", i);
+        h = qterm_value("duser", 5, name, strlen(name));
+        found = qindex_lookup(&v, QTERM_VALUE, h, &kept) == 1;
+    }
+    ASSERT(found);
+    ASSERT(kept.n >= QVALUE_MIN_SEQS);
+    qindex_free(&v);
+    /* one record of it, seq 3001 (offset 3000) */
+    struct trail_event *ev;
+    ASSERT_OK(trail_event_new(cat, "prism_user_locked", &ev));
+    ASSERT_OK(trail_event_set_string(ev, "duser", name, strlen(name)));
+    trail_event_set_time(ev, 1764000000000000LL);
+    uint8_t *rec = malloc(4096);
+    size_t len = record_write(ev, 3001, trail_event_time(ev), trail_event_time(ev), rec);
+    ASSERT_OK(qbuilder_add(b, rec, len));
+    trail_buf_reset(&bytes);
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    ASSERT_EQ(qindex_lookup(&v, QTERM_VALUE, h, &got), 1);
+    ASSERT_EQ(got.n, kept.n + 1);
+    ASSERT_EQ(got.v[got.n - 1], 3000);
+    ASSERT_MEMEQ(got.v, kept.v, kept.n * sizeof(*got.v));
+    qpost_free(&kept);
+    qpost_free(&got);
+    qindex_free(&v);
+    free(rec);
+    trail_event_free(ev);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
 struct roll_sum {
     uint64_t total;
     uint64_t key_sum;
@@ -377,5 +429,5 @@ static void init(void)
         abort();
 }
 
-TEST_MAIN(header_units_events, terms_alike_in_both_forms, parts_in_both_forms, rollup,
-          damage_refused, builder_refuses_gaps)
+TEST_MAIN(header_units_events, terms_alike_in_both_forms, parts_in_both_forms, colliding_value_keys,
+          rollup, damage_refused, builder_refuses_gaps)
