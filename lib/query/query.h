@@ -112,6 +112,8 @@ struct qtext {
     char *item; /* lower-cased */
     size_t len;
     int word_start, word_end; /* the item starts / ends with a word character */
+    int strings_only;         /* no number, address or bool is written with it: only a string
+                                 value (its bytes in the record as they are) can hold it */
 };
 
 struct qpair {
