@@ -13,6 +13,9 @@
  *   counts    counts per event per hour over 30 days
  *   text      a free-text term in any attribute (a surname), newest first, limit 100
  *   rare      a rare free-text term (a trace id's word), newest first, limit 100
+ *   text_sealed  the surname's newest 100 before the unsealed segment's first
+ *             event time: the same common word read from sealed blocks (not
+ *             one of SPEC.md's questions; text finds its 100 in the live one)
  *   warning   the newest 100 WARNING-or-worse events
  *
  * and the same kind of questions in event time order (--order time|-time),
@@ -491,12 +494,27 @@ int main(int argc, char **argv)
     const char *q_counts[] = {"since", since, "until", until, "by", "hour,event", NULL};
     const char *q_text[] = {"text", surname, "limit", "100", NULL};
     const char *q_rare[] = {"text", rare, "limit", "100", NULL};
+    /* the time of the first record of the newest segment (unsealed, or the last sealed) */
+    char live_time[40] = "";
+    pthread_mutex_lock(&s->seg_lock);
+    uint64_t live_first = s->n_segs ? s->segs[s->n_segs - 1].first_seq : 0;
+    pthread_mutex_unlock(&s->seg_lock);
+    trail_event_new(cat, "x", &ev);
+    trail_store_iter_new(s, TRAIL_ITER_FORWARD, &it);
+    if (live_first && trail_store_iter_seek_seq(it, live_first) == 0 &&
+        trail_store_iter_next(it, ev) == 1)
+        trail_time_format(trail_event_time(ev), live_time);
+    trail_store_iter_free(it);
+    trail_event_free(ev);
+    const char *q_text_sealed[] = {"text", surname, "until", live_time, "limit", "100", NULL};
     const char *q_warn[] = {"severity", ">=WARNING", "limit", "100", NULL};
     question("user", "one user's events, last 30 days, newest 100", 2, 0, q_user);
     question("trace", "one trace id", 1, 0, q_trace);
     question("counts", "counts per event per hour over 30 days", 250, 1, q_counts);
     question("text", "a free-text term (a surname), newest 100", 5, 0, q_text);
     question("rare", "a rare free-text term (a trace id's word)", 5, 0, q_rare);
+    if (live_time[0])
+        question("text_sealed", "the surname's newest 100 in sealed segments", 5, 0, q_text_sealed);
     question("warning", "the newest 100 WARNING-or-worse events", 2, 0, q_warn);
 
     /* event time order: a merge of the blocks whose time ranges overlap */
