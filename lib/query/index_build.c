@@ -857,11 +857,16 @@ static int put_term(struct trail_buf *o, uint8_t kind, const struct qpost *p, ui
             list = parts;
             code = 2;
         }
-        /* one posting, or two parts one after the other: the tag holds them */
+        /* one posting, or two parts: the tag holds the first (and a varint the gap) */
         if (list->n == 1)
             return put_varint(o, (uint64_t)list->v[0] << 3 | (code == 2) << 1 | 1);
         if (code == 2 && list->n == 2 && list->v[1] == list->v[0] + 1)
             return put_varint(o, (uint64_t)list->v[0] << 3 | 2 << 1 | 1);
+        if (code == 2 && list->n == 2)
+            return put_varint(o, (uint64_t)list->v[0] << 3 | 3 << 1 | 1) < 0 ||
+                           put_varint(o, list->v[1] - list->v[0] - 2) < 0
+                       ? -ENOMEM
+                       : 0;
     }
     /* the smaller of delta varints and Elias-Fano */
     trail_buf_reset(one);

@@ -43,7 +43,8 @@
  *       varint  tag (version 2):
  *               tag & 1:   a word term in a few parts, p = tag >> 3, by
  *                          tag >> 1 & 3: 0 unit p (any of its parts); 1 part
- *                          p (unit * 32 + part); 2 parts p and p + 1; 3 refused
+ *                          p (unit * 32 + part); 2 parts p and p + 1; 3 parts
+ *                          p and p + 2 + g, a varint g following the tag
  *               otherwise: n = tag >> 4 postings, coding = tag >> 3 & 1,
  *                          kind = tag >> 1 & 3: 0 word term, unit numbers;
  *                          1 value term, seq - first seq; 2 word term, part
@@ -411,18 +412,22 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
     uint64_t h = ix->bucket_bits ? (uint64_t)bk << (key_bits - ix->bucket_bits) : 0;
     int want_value = kind == QTERM_VALUE;
     while (p < end) {
-        uint64_t delta, tag, n, blen = 0, single = 0;
+        uint64_t delta, tag, n, blen = 0, single = 0, second = 0;
         int code, ef = 0; /* code: 0 word units, 1 value seqs, 2 word parts */
         if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &tag) < 0)
             return TRAIL_E_CORRUPT;
         h += delta;
         if (tag & 1 && v2) {
-            /* a word's unit, its part, or two parts one after the other */
-            n = (tag >> 1 & 3) == 2 ? 2 : 1;
+            /* a word's unit, its part, or two parts (the second one after, or a gap later) */
+            n = (tag >> 1 & 3) >= 2 ? 2 : 1;
             single = tag >> 3;
+            second = single + 1;
             code = tag >> 1 & 3 ? 2 : 0;
-            if ((tag >> 1 & 3) == 3)
-                return TRAIL_E_CORRUPT;
+            if ((tag >> 1 & 3) == 3) {
+                if (get_varint(&p, end, &second) < 0 || second > UINT32_MAX)
+                    return TRAIL_E_CORRUPT;
+                second += single + 2;
+            }
         } else if (tag & 1) {
             n = 1; /* a word in one unit */
             single = tag >> 1;
@@ -435,7 +440,8 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
                 n == 0 || n > (ef ? blen * 8 : blen) || n > UINT32_MAX)
                 return TRAIL_E_CORRUPT;
         }
-        if (h >> key_bits || single + n - 1 > UINT32_MAX || (code == 2 && !ix->part_at))
+        if (h >> key_bits || single > UINT32_MAX || (n == 2 && second > UINT32_MAX) ||
+            (code == 2 && !ix->part_at))
             return TRAIL_E_CORRUPT;
         if (h > key)
             return 0;
@@ -449,7 +455,7 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
         if (tag & 1) {
             out->v[0] = (uint32_t)single;
             if (n == 2)
-                out->v[1] = (uint32_t)single + 1;
+                out->v[1] = (uint32_t)second;
             out->n = (uint32_t)n;
             r = 1;
         } else {
