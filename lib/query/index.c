@@ -339,8 +339,11 @@ static int live_catch_up(struct iseg *g, uint64_t limit, uint64_t next_first)
             g->lens = l;
             g->cap_recs = cap;
         }
-        if ((i % QLIVE_UNIT == 0 && (r = qbuilder_unit(g->b)) < 0) ||
-            (r = qbuilder_add(g->b, rec, len)) < 0) {
+        if (i % QLIVE_UNIT == 0)
+            r = qbuilder_unit(g->b);
+        else if (i % QLIVE_PART == 0)
+            qbuilder_part(g->b);
+        if (r < 0 || (r = qbuilder_add(g->b, rec, len)) < 0) {
             g->fr.off = at;
             break;
         }
@@ -1064,6 +1067,9 @@ struct trail_results {
     struct qunit *units;
     uint32_t n_units, cap_units;
     uint8_t *umask;
+    uint32_t *pmask; /* per unit: the parts that may match (bit k: part k) */
+    long parts_of;   /* the unit whose parts are in starts (-1: none) */
+    uint32_t n_parts, starts[QPARTS + 1];
     int use_seqs;
     struct qpost seqs, tmp, tmp2;
     long pos; /* in seqs (seq mode) or units (unit mode) */
@@ -1163,7 +1169,7 @@ struct words_and {
     int r;
 };
 
-/* AND the units holding one word into the mask. */
+/* AND the units holding one word, and the parts of them that do, into the masks. */
 static void mask_word(void *arg, const uint8_t *w, size_t n)
 {
     struct words_and *c = arg;
@@ -1179,9 +1185,40 @@ static void mask_word(void *arg, const uint8_t *w, size_t n)
     for (uint32_t u = 0; u < res->n_units; u++) {
         while (k < res->tmp.n && res->tmp.v[k] < u)
             k++;
-        if (r == 0 || k == res->tmp.n || res->tmp.v[k] != u)
+        if (r == 0 || k == res->tmp.n || res->tmp.v[k] != u) {
+            res->umask[u] = 0;
+            continue;
+        }
+        if (!(res->pmask[u] &= res->tmp.m[k]))
             res->umask[u] = 0;
     }
+}
+
+/* The parts of unit u of segment g into res->starts (kept while the same unit is asked for). */
+static void unit_parts(struct trail_results *res, struct iseg *g, uint32_t u)
+{
+    if (res->parts_of == (long)u)
+        return;
+    if (g->b)
+        pthread_rwlock_rdlock(&g->rw);
+    res->n_parts = qindex_unit_parts(&g->x, u, res->starts);
+    if (g->b)
+        pthread_rwlock_unlock(&g->rw);
+    res->parts_of = (long)u;
+}
+
+/* The part of record i (from its unit's first) among n parts starting at starts. */
+static uint32_t part_of(const uint32_t *starts, uint32_t n, uint32_t i)
+{
+    uint32_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (starts[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Plan segment g: the units that may match, and (when an indexed value narrows it) the seqs. */
@@ -1196,16 +1233,20 @@ static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_la
     if (n > res->cap_units) {
         struct qunit *u = realloc(res->units, n * sizeof(*u));
         uint8_t *m = realloc(res->umask, n);
+        uint32_t *pm = realloc(res->pmask, n * sizeof(*pm));
         if (u)
             res->units = u;
         if (m)
             res->umask = m;
-        if (!u || !m) {
+        if (pm)
+            res->pmask = pm;
+        if (!u || !m || !pm) {
             r = -ENOMEM;
             goto out;
         }
         res->cap_units = n;
     }
+    res->parts_of = -1;
     res->n_units = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct qunit u;
@@ -1248,6 +1289,7 @@ static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_la
             ok = any;
         }
         res->umask[i] = (uint8_t)ok;
+        res->pmask[i] = UINT32_MAX;
     }
 
     /* indexed values: exact seqs; words: units */
@@ -1539,6 +1581,13 @@ static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, s
             long u = unit_of(res, seq);
             if (u < 0 || !res->umask[u])
                 continue;
+            if (res->pmask[u] != UINT32_MAX) {
+                /* a part none of the words is in */
+                unit_parts(res, res->g, (uint32_t)u);
+                uint32_t i = (uint32_t)(seq - res->units[u].first_seq);
+                if (!(res->pmask[u] >> part_of(res->starts, res->n_parts, i) & 1))
+                    continue;
+            }
             if (res->g->sealed) {
                 r = load_unit(res, (uint32_t)u);
                 if (r == TRAIL_E_CORRUPT) {
@@ -1596,6 +1645,17 @@ static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, s
             }
             uint64_t seq = res->newest ? res->unit_first + res->rec_n - 1 - res->rec_i
                                        : res->unit_first + res->rec_i;
+            if (res->pmask[res->unit] != UINT32_MAX) {
+                /* a part none of the words is in: past the rest of it */
+                unit_parts(res, res->g, res->unit);
+                uint32_t i = (uint32_t)(seq - res->units[res->unit].first_seq);
+                uint32_t k = part_of(res->starts, res->n_parts, i);
+                if (!(res->pmask[res->unit] >> k & 1)) {
+                    uint32_t skip = res->newest ? i - res->starts[k] + 1 : res->starts[k + 1] - i;
+                    res->rec_i = skip >= res->rec_n - res->rec_i ? res->rec_n : res->rec_i + skip;
+                    continue;
+                }
+            }
             res->rec_i++;
             if ((r = unit_record(res, seq, &rec, &len)) == TRAIL_E_CORRUPT && res->g->sealed) {
                 damaged_unit(res, res->unit); /* a sub-frame of it: the rest of it is skipped */
@@ -1646,6 +1706,7 @@ static int next_match(struct trail_results *res, const uint8_t **ret_rec, size_t
 struct tunit {
     uint32_t seg;   /* in res->segs */
     uint32_t block; /* unit number in its segment */
+    uint32_t pmask; /* the parts that may match (bit k: part k) */
     struct qunit u; /* count clipped to what the search sees */
     int has_seqs;   /* an indexed value named the candidates: */
     size_t seq_at;  /* res->tseqs[seq_at .. seq_at + seq_n) */
@@ -1813,6 +1874,7 @@ static int time_plan_segment(struct trail_results *res, uint32_t k, size_t *cap)
         }
         res->tunits[res->n_tunits++] = (struct tunit){.seg = k,
                                                       .block = i,
+                                                      .pmask = res->pmask[i],
                                                       .u = *u,
                                                       .has_seqs = res->use_seqs,
                                                       .seq_at = seq_at,
@@ -1885,6 +1947,14 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         r = -ENOMEM;
         goto fail;
     }
+    uint32_t starts[QPARTS + 1], n_parts = 0;
+    if (t->pmask != UINT32_MAX) {
+        if (g->b)
+            pthread_rwlock_rdlock(&g->rw);
+        n_parts = qindex_unit_parts(&g->x, t->block, starts);
+        if (g->b)
+            pthread_rwlock_unlock(&g->rw);
+    }
     for (uint32_t j = 0; j < n; j++) {
         uint64_t seq = t->has_seqs ? res->tseqs[t->seq_at + j] : t->u.first_seq + j;
         uint32_t i = (uint32_t)(seq - t->u.first_seq);
@@ -1892,6 +1962,8 @@ static int open_tunit(struct trail_results *res, const struct tunit *t)
         size_t len;
         if (seq < res->lo || seq > res->hi)
             continue;
+        if (n_parts && !(t->pmask >> part_of(starts, n_parts, i) & 1))
+            continue; /* a part none of the words is in */
         if (g->sealed &&
             (r = cblock_need(res->ix, run->cb, g, res->dctx, i, i)) == TRAIL_E_CORRUPT) {
             damaged_block(res, g, t->block);
@@ -1995,6 +2067,7 @@ static void results_free(struct trail_results *res)
     free(res->seg_last);
     free(res->units);
     free(res->umask);
+    free(res->pmask);
     free(res->allowed);
     qpost_free(&res->seqs);
     qpost_free(&res->tmp);

@@ -4,12 +4,15 @@
  *
  *   units     runs of records (a sealed segment's blocks, or QLIVE_UNIT
  *             records of a live one) with their seq and time ranges, a
- *             mask of their severities and a bitset of their event ids
+ *             mask of their severities, a bitset of their event ids and
+ *             their parts (up to QPARTS runs of records: a block's
+ *             sub-frames, as the caller marks them with qbuilder_part)
  *   events    the segment's event ids (a unit's bitset indexes them)
  *   rollup    (hour, event, severity) -> number of records
  *   terms     word terms (every word of every attribute value but times)
- *             -> the units holding it; value terms (key=value of the keys
- *             the catalog marks indexed) -> the seqs holding it
+ *             -> the units holding it, each with a mask of the parts that
+ *             do; value terms (key=value of the keys the catalog marks
+ *             indexed) -> the seqs holding it
  *
  * The builder is the in-memory index of a live segment, read in place by
  * searches (qbuilder_lookup, ...), and the source of a sealed segment's
@@ -21,8 +24,9 @@
  *
  * Cost: a record is parsed once; a value already seen in the same unit is
  * not split into words again (user agents, entry point ids and user names
- * repeat), so most of the work is one CRC-32C per value and one hash probe
- * per new word.
+ * repeat): in another part of it, its words' terms (kept with the value)
+ * get that part's bit. So most of the work is one CRC-32C per value and one
+ * hash probe per new word.
  */
 #include "query/query.h"
 
@@ -38,6 +42,8 @@ struct bunit {
     struct qunit u;
     uint64_t *ev; /* bitset of local event ids */
     uint32_t n_ev_words;
+    uint32_t n_parts;
+    uint32_t part_first[QPARTS]; /* each part's first record, from the unit's first */
 };
 
 struct roll_slot {
@@ -48,12 +54,17 @@ struct roll_slot {
     uint64_t count;
 };
 
-/* A value seen in the current unit: its words are already in. */
+/* A value seen in the current unit: its words are already in (for part `part`). */
 struct vseen {
     uint32_t h;
     uint32_t gen;
-    uint32_t off, len; /* in vbytes */
+    uint32_t off, len;   /* in vbytes */
+    uint32_t part;       /* the last part its words' masks have */
+    uint32_t w_off, w_n; /* its words' term keys in wkeys (w_n NO_KEYS: not kept) */
 };
+
+#define NO_KEYS  UINT32_MAX
+#define KEYS_MAX (1u << 18) /* term keys kept for the values of a unit */
 
 struct qbuilder {
     uint64_t first_seq, next_seq;
@@ -76,6 +87,8 @@ struct qbuilder {
     size_t seen_cap;
     uint32_t gen;
     struct trail_buf vbytes;
+    uint64_t *wkeys; /* the term keys of the words of the values seen */
+    uint32_t n_wkeys, cap_wkeys;
 
     char **keys; /* indexed keys */
     uint8_t *key_lens;
@@ -96,11 +109,34 @@ int qpost_push(struct qpost *p, uint32_t v)
     return 0;
 }
 
+int qpost_reserve(struct qpost *p, uint32_t n, int masks)
+{
+    if (p->cap < n) {
+        uint32_t cap = p->cap ? p->cap : 2;
+        while (cap < n)
+            cap = cap > UINT32_MAX / 2 ? n : cap * 2;
+        uint32_t *a = realloc(p->v, cap * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        p->v = a;
+        p->cap = cap;
+    }
+    if (masks && p->mcap < p->cap) {
+        uint32_t *m = realloc(p->m, p->cap * sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        p->m = m;
+        p->mcap = p->cap;
+    }
+    return 0;
+}
+
 void qpost_free(struct qpost *p)
 {
     free(p->v);
-    p->v = NULL;
-    p->n = p->cap = 0;
+    free(p->m);
+    p->v = p->m = NULL;
+    p->n = p->cap = p->mcap = 0;
 }
 
 static inline size_t slot_of(uint64_t key, size_t cap)
@@ -177,10 +213,11 @@ void qbuilder_free(struct qbuilder *b)
     free(b->ev_slots);
     free(b->roll);
     for (size_t i = 0; i < b->term_cap; i++)
-        free(b->terms[i].p.v);
+        qpost_free(&b->terms[i].p);
     free(b->terms);
     free(b->seen);
     trail_buf_free(&b->vbytes);
+    free(b->wkeys);
     for (uint32_t i = 0; i < b->n_keys; i++)
         free(b->keys[i]);
     free(b->keys);
@@ -210,9 +247,21 @@ int qbuilder_unit(struct qbuilder *b)
     u->u.first_seq = b->next_seq;
     u->u.min_time = INT64_MAX;
     u->u.max_time = INT64_MIN;
+    u->n_parts = 1;
     b->gen++; /* forget the values seen in the last unit */
     b->vbytes.len = 0;
+    b->n_wkeys = 0;
     return 0;
+}
+
+void qbuilder_part(struct qbuilder *b)
+{
+    if (!b->n_units)
+        return;
+    struct bunit *u = &b->units[b->n_units - 1];
+    if (u->u.count == 0 || u->n_parts == QPARTS || u->part_first[u->n_parts - 1] == u->u.count)
+        return;
+    u->part_first[u->n_parts++] = u->u.count;
 }
 
 /* ---- events ---- */
@@ -368,7 +417,7 @@ static struct term *term_get(struct qbuilder *b, uint64_t key)
     return &b->terms[i];
 }
 
-static const struct term *term_find(const struct qbuilder *b, uint64_t key)
+static struct term *term_find(const struct qbuilder *b, uint64_t key)
 {
     size_t mask = b->term_cap - 1, i = slot_of(key, b->term_cap);
     for (; b->terms[i].key; i = (i + 1) & mask)
@@ -380,8 +429,30 @@ static const struct term *term_find(const struct qbuilder *b, uint64_t key)
 struct word_ctx {
     struct qbuilder *b;
     uint32_t unit;
+    uint32_t part_bit;
+    struct vseen *keep; /* the value whose words' keys are kept as they come */
     int err;
 };
+
+/* Keep a word's term key with the value being split. */
+static void keep_key(struct word_ctx *c, uint64_t key)
+{
+    struct qbuilder *b = c->b;
+    struct vseen *s = c->keep;
+    if (b->n_wkeys == b->cap_wkeys) {
+        uint32_t cap = b->cap_wkeys ? b->cap_wkeys * 2 : 1024;
+        uint64_t *k = cap <= KEYS_MAX ? realloc(b->wkeys, cap * sizeof(*k)) : NULL;
+        if (!k) {
+            s->w_n = NO_KEYS; /* its words are split again in another part */
+            c->keep = NULL;
+            return;
+        }
+        b->wkeys = k;
+        b->cap_wkeys = cap;
+    }
+    b->wkeys[b->n_wkeys++] = key;
+    s->w_n++;
+}
 
 static void add_word(void *arg, const uint8_t *w, size_t n)
 {
@@ -392,29 +463,62 @@ static void add_word(void *arg, const uint8_t *w, size_t n)
         c->err = -ENOMEM;
         return;
     }
-    if (t->p.n && t->p.v[t->p.n - 1] == c->unit)
+    if (c->keep)
+        keep_key(c, key);
+    if (t->p.n && t->p.v[t->p.n - 1] == c->unit) {
+        t->p.m[t->p.n - 1] |= c->part_bit;
         return;
-    if (qpost_push(&t->p, c->unit) < 0)
+    }
+    if (qpost_reserve(&t->p, t->p.n + 1, 1) < 0) {
         c->err = -ENOMEM;
+        return;
+    }
+    t->p.v[t->p.n] = c->unit;
+    t->p.m[t->p.n++] = c->part_bit;
 }
 
-/* Was this value's text seen in the current unit? Remembers it if not. */
-static int value_seen(struct qbuilder *b, int type, const char *text, size_t n)
+/*
+ * Are this value's words in the current part already? 1: yes, or now (a
+ * value seen in an earlier part of the unit: its words' terms get this
+ * part's bit). 0: the caller splits it into words, which keeps their keys
+ * with c->keep when that is set (the value remembered now).
+ */
+static int value_seen(struct word_ctx *c, int type, const char *text, size_t n)
 {
+    struct qbuilder *b = c->b;
+    uint32_t part = (uint32_t)__builtin_ctz(c->part_bit);
     uint32_t h = crc32c((uint32_t)type, text, n);
     size_t mask = b->seen_cap - 1, i = h & mask;
+    c->keep = NULL;
     for (size_t probes = 0; probes < 16; probes++, i = (i + 1) & mask) {
         struct vseen *s = &b->seen[i];
         if (s->gen != b->gen) {
             /* free slot: remember the value (an exact copy decides later hits) */
             if (b->vbytes.len + n > (1u << 20) || trail_buf_append(&b->vbytes, text, n) < 0)
                 return 0;
-            *s = (struct vseen){
-                .h = h, .gen = b->gen, .off = (uint32_t)(b->vbytes.len - n), .len = (uint32_t)n};
+            *s = (struct vseen){.h = h,
+                                .gen = b->gen,
+                                .off = (uint32_t)(b->vbytes.len - n),
+                                .len = (uint32_t)n,
+                                .part = part,
+                                .w_off = b->n_wkeys};
+            c->keep = s;
             return 0;
         }
-        if (s->h == h && s->len == n && memcmp(b->vbytes.data + s->off, text, n) == 0)
+        if (s->h != h || s->len != n || memcmp(b->vbytes.data + s->off, text, n) != 0)
+            continue;
+        if (s->part == part)
             return 1;
+        s->part = part;
+        if (s->w_n == NO_KEYS)
+            return 0;
+        for (uint32_t k = 0; k < s->w_n; k++) {
+            /* each word's last posting is this unit: it was added in it */
+            struct term *t = term_find(b, b->wkeys[s->w_off + k]);
+            if (t)
+                t->p.m[t->p.n - 1] |= c->part_bit;
+        }
+        return 1;
     }
     return 0;
 }
@@ -451,7 +555,7 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len)
         u->u.max_time = v.time_us;
 
     uint32_t off = (uint32_t)(v.seq - b->first_seq);
-    struct word_ctx wc = {.b = b, .unit = ui};
+    struct word_ctx wc = {.b = b, .unit = ui, .part_bit = 1u << (u->n_parts - 1)};
     const uint8_t *p = v.attrs;
     struct rec_attr a;
     while ((r = rec_attr_next(&p, v.end, &a)) == 1) {
@@ -464,7 +568,7 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len)
             if (!t || qpost_push(&t->p, off) < 0)
                 return -ENOMEM;
         }
-        if (a.type == TRAIL_TYPE_TIME || value_seen(b, a.type, text, n))
+        if (a.type == TRAIL_TYPE_TIME || value_seen(&wc, a.type, text, n))
             continue;
         qwords(text, n, 0, add_word, &wc);
         if (wc.err)
@@ -486,6 +590,14 @@ uint32_t qbuilder_n_units(const struct qbuilder *b)
 void qbuilder_unit_at(const struct qbuilder *b, uint32_t i, struct qunit *ret)
 {
     *ret = b->units[i].u;
+}
+
+uint32_t qbuilder_unit_parts(const struct qbuilder *b, uint32_t i, uint32_t starts[QPARTS + 1])
+{
+    const struct bunit *u = &b->units[i];
+    memcpy(starts, u->part_first, u->n_parts * sizeof(*starts));
+    starts[u->n_parts] = u->u.count;
+    return u->n_parts;
 }
 
 uint32_t qbuilder_n_events(const struct qbuilder *b)
@@ -512,14 +624,11 @@ int qbuilder_lookup(const struct qbuilder *b, int kind, uint32_t hash, struct qp
     const struct term *t = term_find(b, (uint64_t)kind << 32 | hash);
     if (!t)
         return 0;
-    if (out->cap < t->p.n) {
-        uint32_t *v = realloc(out->v, t->p.n * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        out->v = v;
-        out->cap = t->p.n;
-    }
+    if (qpost_reserve(out, t->p.n, kind == QTERM_WORD) < 0)
+        return -ENOMEM;
     memcpy(out->v, t->p.v, t->p.n * sizeof(*out->v));
+    if (kind == QTERM_WORD)
+        memcpy(out->m, t->p.m, t->p.n * sizeof(*out->m));
     out->n = t->p.n;
     return 1;
 }
@@ -569,16 +678,17 @@ static int put64(struct trail_buf *o, uint64_t v)
 }
 
 struct sterm {
-    uint32_t hash;
+    uint32_t key; /* the hash's top QIDX_KEY_BITS bits */
     uint8_t kind;
+    uint8_t keep; /* a value term worth its bytes (value_worth_keeping) */
     const struct qpost *p;
 };
 
 static int cmp_sterm(const void *a, const void *b)
 {
     const struct sterm *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     return (int)x->kind - (int)y->kind;
 }
 
@@ -669,13 +779,116 @@ static int value_worth_keeping(const struct qbuilder *b, const struct qpost *p, 
     return units >= QVALUE_MIN_UNITS;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const uint32_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * Terms st[0..n) share a key and kind: one posting list holding all of
+ * theirs (units with their masks OR'd, or seqs), in out.
+ */
+static int merge_terms(const struct sterm *st, size_t n, struct qpost *out)
+{
+    int word = st[0].kind == QTERM_WORD;
+    uint32_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += st[i].p->n;
+    uint32_t *pairs = malloc((size_t)total * 2 * sizeof(*pairs));
+    if (!pairs || qpost_reserve(out, total, word) < 0) {
+        free(pairs);
+        return -ENOMEM;
+    }
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < st[i].p->n; j++, k++) {
+            pairs[2 * k] = st[i].p->v[j];
+            pairs[2 * k + 1] = word ? st[i].p->m[j] : 0;
+        }
+    qsort(pairs, total, 2 * sizeof(*pairs), cmp_pair);
+    out->n = 0;
+    for (k = 0; k < total; k++) {
+        if (out->n && out->v[out->n - 1] == pairs[2 * k]) {
+            if (word)
+                out->m[out->n - 1] |= pairs[2 * k + 1];
+            continue;
+        }
+        out->v[out->n] = pairs[2 * k];
+        if (word)
+            out->m[out->n] = pairs[2 * k + 1];
+        out->n++;
+    }
+    free(pairs);
+    return 0;
+}
+
+/*
+ * One term's entry (format version 2, index_file.c): its tag and postings.
+ * A word in at most QPART_LIST_MAX parts, or in at most QPART_LIST_MEAN
+ * parts a unit on average, names its parts (unit * QPARTS + part), any
+ * other its units (a search then reads every part of them); parts holds
+ * the part numbers meanwhile, one and ef are scratch.
+ */
+static int put_term(struct trail_buf *o, uint8_t kind, const struct qpost *p, uint32_t n_units,
+                    struct qpost *parts, struct trail_buf *one, struct trail_buf *ef)
+{
+    const struct qpost *list = p;
+    uint64_t code = kind == QTERM_VALUE ? 1 : 0;
+    if (kind == QTERM_WORD) {
+        uint64_t pc = 0;
+        for (uint32_t i = 0; i < p->n; i++)
+            pc += (uint64_t)__builtin_popcount(p->m[i]);
+        if ((pc <= QPART_LIST_MAX || pc <= (uint64_t)QPART_LIST_MEAN * p->n) &&
+            n_units <= UINT32_MAX / QPARTS) {
+            if (qpost_reserve(parts, (uint32_t)pc, 0) < 0)
+                return -ENOMEM;
+            parts->n = 0;
+            for (uint32_t i = 0; i < p->n; i++)
+                for (uint32_t k = 0; k < QPARTS; k++)
+                    if (p->m[i] >> k & 1)
+                        parts->v[parts->n++] = p->v[i] * QPARTS + k;
+            list = parts;
+            code = 2;
+        }
+        /* one posting, or two parts: the tag holds the first (and a varint the gap) */
+        if (list->n == 1)
+            return put_varint(o, (uint64_t)list->v[0] << 3 | (code == 2) << 1 | 1);
+        if (code == 2 && list->n == 2 && list->v[1] == list->v[0] + 1)
+            return put_varint(o, (uint64_t)list->v[0] << 3 | 2 << 1 | 1);
+        if (code == 2 && list->n == 2)
+            return put_varint(o, (uint64_t)list->v[0] << 3 | 3 << 1 | 1) < 0 ||
+                           put_varint(o, list->v[1] - list->v[0] - 2) < 0
+                       ? -ENOMEM
+                       : 0;
+    }
+    /* the smaller of delta varints and Elias-Fano */
+    trail_buf_reset(one);
+    trail_buf_reset(ef);
+    int r1 = posting_bytes(one, list), r2 = posting_ef(ef, list);
+    int use_ef = r2 == 0 && ef->len < one->len;
+    const struct trail_buf *pick = use_ef ? ef : one;
+    uint64_t tag = (uint64_t)list->n << 4 | (uint64_t)use_ef << 3 | code << 1;
+    if (r1 < 0 || put_varint(o, tag) < 0 || put_varint(o, pick->len) < 0 ||
+        trail_buf_append(o, pick->data, pick->len) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct trail_buf *out)
 {
     struct sterm *st = NULL;
     struct sroll *sr = NULL;
     struct trail_buf post = {0}, one = {0}, ef = {0};
-    uint32_t *bucket_off = NULL;
-    size_t start = out->len, n_st = 0, n_sr = 0;
+    struct qpost parts = {0};
+    uint32_t *bucket_off = NULL, *kept_keys = NULL;
+    size_t start = out->len, n_st = 0, n_sr = 0, n_out = 0, n_kept = 0;
     int r = -ENOMEM;
     uint32_t n_units = b->n_units;
     if (n_units && b->units[n_units - 1].u.count == 0)
@@ -684,7 +897,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     /* header */
     uint8_t h[64] = {0};
     memcpy(h, "TRAILIDX", 8);
-    put_u16(h + 8, 1);
+    put_u16(h + 8, 2);
     put_u32(h + 12, 64);
     memcpy(h + 16, store_id, 16);
     put_u64(h + 32, b->first_seq);
@@ -725,6 +938,16 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
         }
     }
 
+    /* parts: per unit, varint P and the records of each part but the last */
+    for (uint32_t i = 0; i < n_units; i++) {
+        const struct bunit *u = &b->units[i];
+        if (put_varint(out, u->n_parts) < 0)
+            goto fail;
+        for (uint32_t k = 0; k + 1 < u->n_parts; k++)
+            if (put_varint(out, u->part_first[k + 1] - u->part_first[k]) < 0)
+                goto fail;
+    }
+
     /* rollup, sorted, varints: hour (zigzag, then the difference), event, severity, count */
     sr = malloc((b->roll_n ? b->roll_n : 1) * sizeof(*sr));
     if (!sr)
@@ -754,78 +977,108 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     }
     trail_buf_free(&rb);
 
-    /* terms: value terms worth their bytes only (the others are found by their words) */
+    /*
+     * terms, by their keys (the hash's top QIDX_KEY_BITS bits): terms of one
+     * key and kind become one entry holding all of their postings; value
+     * terms only where one of them is worth its bytes (the others are found
+     * by their words), and then all of them, so that a value's lookup never
+     * answers with another value's seqs alone
+     */
     st = malloc((b->term_n ? b->term_n : 1) * sizeof(*st));
-    if (!st)
+    kept_keys = malloc((b->term_n ? b->term_n : 1) * sizeof(*kept_keys));
+    if (!st || !kept_keys)
         goto fail;
-    for (size_t i = 0; i < b->term_cap; i++) {
-        const struct term *t = &b->terms[i];
-        if (!t->key)
-            continue;
-        uint8_t kind = (uint8_t)(t->key >> 32);
-        if (kind == QTERM_VALUE && !value_worth_keeping(b, &t->p, n_units))
-            continue;
-        st[n_st++] = (struct sterm){.hash = (uint32_t)t->key, .kind = kind, .p = &t->p};
+    for (int pass = 0; pass < 2; pass++) {
+        /* words and the value terms kept, then the others of a kept one's key (few) */
+        for (size_t i = 0; i < b->term_cap; i++) {
+            const struct term *t = &b->terms[i];
+            if (!t->key)
+                continue;
+            uint8_t kind = (uint8_t)(t->key >> 32);
+            uint32_t key = (uint32_t)t->key >> (32 - QIDX_KEY_BITS);
+            int keep = kind == QTERM_WORD || value_worth_keeping(b, &t->p, n_units);
+            if (pass == 0 && keep && kind == QTERM_VALUE)
+                kept_keys[n_kept++] = key;
+            if (pass == 0 ? keep
+                          : !keep && bsearch(&key, kept_keys, n_kept, sizeof(*kept_keys), cmp_u32))
+                st[n_st++] =
+                    (struct sterm){.key = key, .kind = kind, .keep = (uint8_t)keep, .p = &t->p};
+        }
+        if (pass == 0)
+            qsort(kept_keys, n_kept, sizeof(*kept_keys), cmp_u32);
     }
     qsort(st, n_st, sizeof(*st), cmp_sterm);
+    /* st[0..n_out): one entry a group of one key and kind, kept (n_out <= i: in place) */
+    for (size_t i = 0, j; i < n_st; i = j) {
+        int keep = 0;
+        for (j = i; j < n_st && st[j].key == st[i].key && st[j].kind == st[i].kind; j++)
+            keep |= st[j].keep;
+        if (!keep)
+            continue;
+        struct qpost *mp = NULL;
+        if (j - i > 1 && (!(mp = calloc(1, sizeof(*mp))) || merge_terms(st + i, j - i, mp) < 0)) {
+            if (mp)
+                qpost_free(mp);
+            free(mp);
+            goto fail_terms;
+        }
+        st[n_out] = st[i];
+        if (mp) { /* the group's postings merged, freed below */
+            st[n_out].p = mp;
+            st[n_out].keep = 2;
+        }
+        n_out++;
+    }
     uint32_t bits = 0;
-    while (bits < 24 && ((size_t)8 << bits) < n_st)
+    while (bits < 24 && ((size_t)8 << bits) < n_out)
         bits++;
     uint32_t n_buckets = 1u << bits;
     bucket_off = calloc(n_buckets + 1, sizeof(*bucket_off));
     if (!bucket_off)
-        goto fail;
+        goto fail_terms;
     size_t k = 0;
     for (uint32_t bk = 0; bk < n_buckets; bk++) {
         bucket_off[bk] = (uint32_t)post.len;
-        uint32_t prev = bits ? bk << (32 - bits) : 0;
-        while (k < n_st && (bits ? st[k].hash >> (32 - bits) : 0) == bk) {
+        uint32_t prev = bits ? bk << (QIDX_KEY_BITS - bits) : 0;
+        while (k < n_out && (bits ? st[k].key >> (QIDX_KEY_BITS - bits) : 0) == bk) {
             const struct sterm *t = &st[k++];
-            if (put_varint(&post, t->hash - prev) < 0)
-                goto fail;
-            prev = t->hash;
-            if (t->kind == QTERM_WORD && t->p->n == 1) {
-                /* most words are in one unit: tag bit 1, the unit */
-                if (put_varint(&post, (uint64_t)t->p->v[0] << 1 | 1) < 0)
-                    goto fail;
-                continue;
-            }
-            /* the smaller of delta varints and Elias-Fano */
-            trail_buf_reset(&one);
-            trail_buf_reset(&ef);
-            int r1 = posting_bytes(&one, t->p), r2 = posting_ef(&ef, t->p);
-            int use_ef = r2 == 0 && ef.len < one.len;
-            const struct trail_buf *pick = use_ef ? &ef : &one;
-            uint64_t tag = (uint64_t)t->p->n << 3 | (uint64_t)use_ef << 2 |
-                           (uint64_t)(t->kind == QTERM_VALUE) << 1;
-            if (r1 < 0 || put_varint(&post, tag) < 0 || put_varint(&post, pick->len) < 0 ||
-                trail_buf_append(&post, pick->data, pick->len) < 0)
-                goto fail;
+            if (put_varint(&post, t->key - prev) < 0 ||
+                put_term(&post, t->kind, t->p, n_units, &parts, &one, &ef) < 0)
+                goto fail_terms;
+            prev = t->key;
         }
     }
     bucket_off[n_buckets] = (uint32_t)post.len;
-    if (put32(out, bits) < 0 || put32(out, (uint32_t)n_st) < 0)
-        goto fail;
+    if (put32(out, bits) < 0 || put32(out, (uint32_t)n_out) < 0)
+        goto fail_terms;
     for (uint32_t i = 0; i <= n_buckets; i++)
         if (put32(out, bucket_off[i]) < 0)
-            goto fail;
+            goto fail_terms;
     if (post.len && trail_buf_append(out, post.data, post.len) < 0)
-        goto fail;
+        goto fail_terms;
 
     /* trailer: length, CRC-32C of everything before it, magic */
     uint64_t total = out->len - start + 16;
     uint32_t crc = crc32c(0, out->data + start, out->len - start);
     if (put64(out, total) < 0 || put32(out, crc) < 0 || trail_buf_append(out, "TIDX", 4) < 0)
-        goto fail;
+        goto fail_terms;
     r = 0;
+fail_terms:
+    for (size_t i = 0; i < n_out; i++)
+        if (st[i].keep == 2) {
+            qpost_free((struct qpost *)st[i].p);
+            free((struct qpost *)st[i].p);
+        }
 fail:
     if (r < 0)
         out->len = start;
     free(st);
+    free(kept_keys);
     free(sr);
     free(bucket_off);
     trail_buf_free(&post);
     trail_buf_free(&one);
     trail_buf_free(&ef);
+    qpost_free(&parts);
     return r;
 }

@@ -7,10 +7,11 @@
  *
  * Not for: the builder's bookkeeping (index_build.c), searching (index.c).
  *
- * The file, little-endian (docs/format.md, "Indexes", has the same):
+ * The file, little-endian (docs/format.md, "Indexes", has the same). This
+ * writes version 2; version 1 files (before parts) are still read:
  *
  *   header, 64 bytes
- *     0  8  magic "TRAILIDX"         8  2  version (1)     10 2 zero
+ *     0  8  magic "TRAILIDX"         8  2  version (2; 1 read)     10 2 zero
  *     12 4  header length (64)       16 16 store id
  *     32 8  first seq of the segment 40 8  last seq
  *     48 4  units U (= the segment's blocks)
@@ -21,21 +22,34 @@
  *     0 4 first seq - segment first seq   4 4 records
  *     8 8 min time   16 8 max time   24 2 severity mask (bit s: severity s)
  *     26  event bitset, bit i of byte i/8 for local event i
+ *   parts (version 2): U x (varint P (1..32), then P - 1 varints: the
+ *     records of each part but the last, each >= 1, the last >= 1 too).
+ *     A version 2 block's parts are its sub-frames (sub-frame i in part
+ *     i * 32 / n when it has n > 32 of them); a version 1 block's, 32 equal
+ *     runs; a live unit's, runs of QLIVE_PART records. Version 1 files have
+ *     no parts section: each unit is one part
  *   rollup: u32 R entries, u32 L bytes, then L bytes of R entries sorted by
  *     hour, event, severity, each: varint hour (the first zigzag-coded: hours
  *     since the epoch; the others: the difference from the one before),
  *     varint local event, u8 severity, varint records
  *   terms: u32 bucket bits B (0..24), u32 terms T, (2^B + 1) x u32 offsets
  *     of each bucket's first entry in the term data (the last one: its
- *     length), then the term data. A term's bucket is its hash's top B
- *     bits; in a bucket, entries sorted by (hash, kind), each:
- *       varint  hash minus the previous entry's (the first: minus bucket << (32 - B))
- *       varint  tag:
- *               tag & 1:   a word term in one unit, the unit is tag >> 1
- *               otherwise: n = tag >> 3 postings, kind = tag >> 1 & 1
- *                          (0 word term: unit numbers; 1 value term: seq -
- *                          first seq), coding = tag >> 2 & 1; then varint
- *                          byte length L and L bytes:
+ *     length), then the term data. A term's key is its hash's top 28 bits
+ *     (version 1: the whole hash, 32 bits; read "28" as "32" below), its
+ *     bucket the key's top B bits; terms of one key and kind share one entry
+ *     (their postings merged). In a bucket, entries sorted by (key, kind),
+ *     each:
+ *       varint  key minus the previous entry's (the first: minus bucket << (28 - B))
+ *       varint  tag (version 2):
+ *               tag & 1:   a word term in a few parts, p = tag >> 3, by
+ *                          tag >> 1 & 3: 0 unit p (any of its parts); 1 part
+ *                          p (unit * 32 + part); 2 parts p and p + 1; 3 parts
+ *                          p and p + 2 + g, a varint g following the tag
+ *               otherwise: n = tag >> 4 postings, coding = tag >> 3 & 1,
+ *                          kind = tag >> 1 & 3: 0 word term, unit numbers;
+ *                          1 value term, seq - first seq; 2 word term, part
+ *                          numbers (unit * 32 + part); then varint byte
+ *                          length L and L bytes:
  *                          coding 0: n varints, the first posting and then
  *                            the differences, ascending
  *                          coding 1 (Elias-Fano): u8 l, the low l bits of
@@ -43,15 +57,23 @@
  *                            bytes), then a bitmap, LSB first, with bit
  *                            (v >> l) + i set for the i-th posting v
  *                          the writer picks the shorter coding
+ *               version 1: tag & 1: a word term in one unit, tag >> 1;
+ *                          otherwise n = tag >> 3, kind = tag >> 1 & 1 (0
+ *                          word units, 1 value seqs), coding = tag >> 2 & 1
  *     varints: 7 bits a byte, low first, high bit set on all but the last.
- *     Value terms are kept only for values of at least 8 records spread over
- *     at least 4 units and in at most 1/128 of the records; a search finds
- *     the others through their words and units.
+ *     A word found in at most 16 parts, or in at most 2 parts a unit on
+ *     average, names its parts; any other its units. Value terms are kept
+ *     only for values of at least 8 records spread over at least 4 units
+ *     and in at most 1/128 of the records (and any value term sharing a
+ *     kept one's key, merged into it); a search finds the others through
+ *     their words and units.
  *   trailer, 16 bytes: 0 8 file length  8 4 CRC-32C of every byte before
  *     the trailer  12 4 magic "TIDX"
  *
  * A file that fails any check is treated as missing: searches build the
- * index again from the segment (and a writer writes it again).
+ * index again from the segment (and a writer writes it again). A writer's
+ * sweep (once after open, in the sealer's thread) also writes version 1
+ * files again as version 2; until then searches read them as they are.
  */
 #include "query/query.h"
 
@@ -99,8 +121,11 @@ void qindex_free(struct qindex *ix)
             free((void *)ix->event_ids[i]);
     free(ix->event_ids);
     free(ix->event_lens);
+    free(ix->part_at);
+    free(ix->part_first);
     ix->event_ids = NULL;
     ix->event_lens = NULL;
+    ix->part_at = ix->part_first = NULL;
 }
 
 int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], struct qindex *ix)
@@ -112,7 +137,7 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         return TRAIL_E_CORRUPT;
     if (memcmp(data, "TRAILIDX", 8) != 0 || memcmp(data + len - 4, "TIDX", 4) != 0)
         return TRAIL_E_VERSION;
-    if (get_u16(data + 8) != 1 || get_u32(data + 12) != IDX_HEADER)
+    if ((get_u16(data + 8) != 1 && get_u16(data + 8) != 2) || get_u32(data + 12) != IDX_HEADER)
         return TRAIL_E_VERSION;
     if (get_u64(data + len - 16) != len ||
         get_u32(data + len - 8) != crc32c(0, data, len - IDX_TRAILER))
@@ -121,6 +146,7 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         return TRAIL_E_CORRUPT;
     v.data = data;
     v.len = len;
+    v.version = get_u16(data + 8);
     v.first_seq = get_u64(data + 32);
     v.last_seq = get_u64(data + 40);
     v.n_units = get_u32(data + 48);
@@ -163,6 +189,32 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         goto fail;
     v.units = p;
     p += unit_size * v.n_units;
+    if (v.version >= 2) {
+        /* each unit's parts, checked against its records */
+        v.part_at = malloc(((size_t)v.n_units + 1) * sizeof(*v.part_at));
+        v.part_first = malloc(((size_t)v.n_units * QPARTS + 1) * sizeof(*v.part_first));
+        if (!v.part_at || !v.part_first) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < v.n_units; i++) {
+            uint32_t count = get_u32(v.units + unit_size * i + 4);
+            uint64_t n_parts, first = 0, len_k;
+            if (get_varint(&p, end, &n_parts) < 0 || n_parts == 0 || n_parts > QPARTS)
+                goto fail;
+            v.part_at[i] = at;
+            for (uint64_t k = 0; k < n_parts; k++) {
+                v.part_first[at++] = (uint32_t)first;
+                if (k + 1 == n_parts)
+                    break;
+                if (get_varint(&p, end, &len_k) < 0 || len_k == 0 || len_k >= count - first)
+                    goto fail;
+                first += len_k;
+            }
+        }
+        v.part_at[v.n_units] = at;
+    }
     if (end - p < 8)
         goto fail;
     v.n_rollup = get_u32(p);
@@ -250,6 +302,22 @@ int qindex_unit_has_event(const struct qindex *ix, uint32_t unit, uint32_t local
     return u[local / 8] >> (local % 8) & 1;
 }
 
+uint32_t qindex_unit_parts(const struct qindex *ix, uint32_t unit, uint32_t starts[QPARTS + 1])
+{
+    if (ix->live)
+        return qbuilder_unit_parts(ix->b, unit, starts);
+    uint32_t count = get_u32(ix->units + (UNIT_FIXED + ix->ev_bytes) * unit + 4);
+    if (!ix->part_at) {
+        starts[0] = 0;
+        starts[1] = count;
+        return 1;
+    }
+    uint32_t a = ix->part_at[unit], n = ix->part_at[unit + 1] - a;
+    memcpy(starts, ix->part_first + a, n * sizeof(*starts));
+    starts[n] = count;
+    return n;
+}
+
 int qindex_key_indexed(const struct qindex *ix, const char *key, size_t klen)
 {
     if (ix->live)
@@ -291,69 +359,114 @@ static int ef_decode(const uint8_t *p, uint64_t len, uint64_t n, struct qpost *o
     return 1;
 }
 
+/* n postings from p[0..len) in a coding (index_build.c's posting_bytes, posting_ef). */
+static int decode_list(const uint8_t *p, uint64_t len, uint64_t n, int ef, struct qpost *out)
+{
+    if (ef)
+        return ef_decode(p, len, n, out);
+    const uint8_t *q = p, *qend = p + len;
+    uint64_t acc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t d;
+        if (get_varint(&q, qend, &d) < 0)
+            return TRAIL_E_CORRUPT;
+        acc = i ? acc + d : d;
+        if (acc > UINT32_MAX || (i && d == 0))
+            return TRAIL_E_CORRUPT;
+        out->v[i] = (uint32_t)acc;
+    }
+    out->n = (uint32_t)n;
+    return 1;
+}
+
+/* out->v[0..n) part numbers (ascending) made units, each with its parts' mask in out->m. */
+static int parts_to_units(const struct qindex *ix, struct qpost *out)
+{
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < out->n; i++) {
+        uint32_t unit = out->v[i] / QPARTS, part = out->v[i] % QPARTS;
+        if (unit >= ix->n_units || part >= ix->part_at[unit + 1] - ix->part_at[unit])
+            return TRAIL_E_CORRUPT;
+        if (w && out->v[w - 1] == unit) {
+            out->m[w - 1] |= 1u << part;
+            continue;
+        }
+        out->v[w] = unit;
+        out->m[w++] = 1u << part;
+    }
+    out->n = w;
+    return 1;
+}
+
 int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost *out)
 {
     if (ix->live)
         return qbuilder_lookup(ix->b, kind, hash, out);
     out->n = 0;
-    uint32_t bk = ix->bucket_bits ? hash >> (32 - ix->bucket_bits) : 0;
+    int v2 = ix->version >= 2;
+    unsigned key_bits = v2 ? QIDX_KEY_BITS : 32;
+    uint64_t key = hash >> (32 - key_bits);
+    uint32_t bk = ix->bucket_bits ? (uint32_t)(key >> (key_bits - ix->bucket_bits)) : 0;
     const uint8_t *p = ix->terms + get_u32(ix->buckets + 4 * (size_t)bk);
     const uint8_t *end = ix->terms + get_u32(ix->buckets + 4 * ((size_t)bk + 1));
-    uint64_t h = ix->bucket_bits ? (uint64_t)bk << (32 - ix->bucket_bits) : 0;
+    uint64_t h = ix->bucket_bits ? (uint64_t)bk << (key_bits - ix->bucket_bits) : 0;
     int want_value = kind == QTERM_VALUE;
     while (p < end) {
-        uint64_t delta, tag, n, blen = 0, single = 0;
-        int is_value = 0, ef = 0;
+        uint64_t delta, tag, n, blen = 0, single = 0, second = 0;
+        int code, ef = 0; /* code: 0 word units, 1 value seqs, 2 word parts */
         if (get_varint(&p, end, &delta) < 0 || get_varint(&p, end, &tag) < 0)
             return TRAIL_E_CORRUPT;
         h += delta;
-        if (tag & 1) {
+        if (tag & 1 && v2) {
+            /* a word's unit, its part, or two parts (the second one after, or a gap later) */
+            n = (tag >> 1 & 3) >= 2 ? 2 : 1;
+            single = tag >> 3;
+            second = single + 1;
+            code = tag >> 1 & 3 ? 2 : 0;
+            if ((tag >> 1 & 3) == 3) {
+                if (get_varint(&p, end, &second) < 0 || second > UINT32_MAX)
+                    return TRAIL_E_CORRUPT;
+                second += single + 2;
+            }
+        } else if (tag & 1) {
             n = 1; /* a word in one unit */
             single = tag >> 1;
+            code = 0;
         } else {
-            n = tag >> 3;
-            is_value = (int)(tag >> 1 & 1);
-            ef = (int)(tag >> 2 & 1);
-            if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) || n == 0 ||
-                n > (ef ? blen * 8 : blen))
+            n = v2 ? tag >> 4 : tag >> 3;
+            code = (int)(v2 ? tag >> 1 & 3 : tag >> 1 & 1);
+            ef = (int)(v2 ? tag >> 3 & 1 : tag >> 2 & 1);
+            if (code == 3 || get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p) ||
+                n == 0 || n > (ef ? blen * 8 : blen) || n > UINT32_MAX)
                 return TRAIL_E_CORRUPT;
         }
-        if (h > UINT32_MAX)
+        if (h >> key_bits || single > UINT32_MAX || (n == 2 && second > UINT32_MAX) ||
+            (code == 2 && !ix->part_at))
             return TRAIL_E_CORRUPT;
-        if (h > hash)
+        if (h > key)
             return 0;
-        if (h != hash || is_value != want_value) {
+        if (h != key || (code == 1) != want_value) {
             p += blen;
             continue;
         }
-        if (out->cap < n) {
-            uint32_t *v = realloc(out->v, n * sizeof(*v));
-            if (!v)
-                return -ENOMEM;
-            out->v = v;
-            out->cap = (uint32_t)n;
-        }
+        int r = qpost_reserve(out, (uint32_t)n, !want_value);
+        if (r < 0)
+            return r;
         if (tag & 1) {
-            if (single > UINT32_MAX)
-                return TRAIL_E_CORRUPT;
             out->v[0] = (uint32_t)single;
-            out->n = 1;
-            return 1;
+            if (n == 2)
+                out->v[1] = (uint32_t)second;
+            out->n = (uint32_t)n;
+            r = 1;
+        } else {
+            r = decode_list(p, blen, n, ef, out);
         }
-        if (ef)
-            return ef_decode(p, blen, n, out);
-        const uint8_t *q = p, *qend = p + blen;
-        uint64_t acc = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t d;
-            if (get_varint(&q, qend, &d) < 0)
-                return TRAIL_E_CORRUPT;
-            acc = i ? acc + d : d;
-            if (acc > UINT32_MAX || (i && d == 0))
-                return TRAIL_E_CORRUPT;
-            out->v[i] = (uint32_t)acc;
-        }
-        out->n = (uint32_t)n;
+        if (r < 0 || want_value)
+            return r;
+        if (code == 2)
+            return parts_to_units(ix, out);
+        for (uint32_t i = 0; i < out->n; i++)
+            out->m[i] = UINT32_MAX; /* the index names the unit: any part of it */
         return 1;
     }
     return 0;
@@ -394,6 +507,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     struct seg_sealed ss = {0};
     struct trail_buf comp = {0}, raw = {0};
     struct qbuilder *b = NULL;
+    struct seg_subframe *sub = NULL;
     ZSTD_DCtx *dctx = NULL;
     int r;
     store_seg_path(s, first_seq, ".seg", path, sizeof(path));
@@ -410,11 +524,32 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
         goto out;
     }
     for (uint32_t i = 0; i < ss.n_blocks; i++) {
-        if ((r = seg_block_read(fd, &ss.blocks[i], dctx, &comp, &raw)) < 0 ||
-            (r = qbuilder_unit(b)) < 0)
+        const struct seg_block *blk = &ss.blocks[i];
+        if ((r = seg_block_read(fd, blk, dctx, &comp, &raw)) < 0 || (r = qbuilder_unit(b)) < 0)
             goto out;
+        /* the unit's parts: a version 2 block's sub-frames (grouped when more than QPARTS),
+           equal runs of records in a version 1 block */
+        uint32_t n_sub = 0, part = 0;
+        free(sub);
+        sub = NULL;
+        comp.len = blk->comp_len;
+        if ((r = seg_block_frames(blk, (const uint8_t *)comp.data, comp.len, &sub, &n_sub)) < 0)
+            goto out;
+        int has_table = r == 0;
         size_t off = 0;
-        for (uint32_t k = 0; k < ss.blocks[i].count; k++) {
+        for (uint32_t k = 0, sf = 0; k < blk->count; k++) {
+            uint32_t want;
+            if (has_table) {
+                while (sf + 1 < n_sub && sub[sf + 1].first <= k)
+                    sf++;
+                want = n_sub > QPARTS ? (uint32_t)((uint64_t)sf * QPARTS / n_sub) : sf;
+            } else {
+                want = (uint32_t)((uint64_t)k * QPARTS / blk->count);
+            }
+            if (want != part) {
+                qbuilder_part(b);
+                part = want;
+            }
             const uint8_t *f = (const uint8_t *)raw.data + off;
             uint32_t len;
             if (raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > raw.len - off - 8 ||
@@ -433,6 +568,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     }
     r = qbuilder_serialize(b, s->store_id, out);
 out:
+    free(sub);
     qbuilder_free(b);
     ZSTD_freeDCtx(dctx);
     trail_buf_free(&comp);
@@ -450,7 +586,7 @@ int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf 
     return trail_file_replace(path, bytes->data, bytes->len, 0640);
 }
 
-/* Is DIR/seg-X.idx there and whole? */
+/* Is DIR/seg-X.idx there, whole and of the format written now (not version 1, without parts)? */
 static int idx_good(struct trail_store *s, uint64_t first_seq)
 {
     char path[4200];
@@ -465,7 +601,7 @@ static int idx_good(struct trail_store *s, uint64_t first_seq)
         if (data && pread(fd, data, (size_t)st.st_size, 0) == st.st_size) {
             struct qindex v;
             if (qindex_view(data, (size_t)st.st_size, s->store_id, &v) == 0) {
-                ok = 1;
+                ok = v.version >= 2;
                 qindex_free(&v);
             }
         }

@@ -697,6 +697,9 @@ static int set_text(struct trail_query *q, const char *shown_name, const char *v
             t.item[i] = (char)qlower((uint8_t)t.item[i]);
         t.word_start = qword_char((uint8_t)t.item[0]);
         t.word_end = qword_char((uint8_t)t.item[n - 1]);
+        /* ints write digits and '-', addresses hex digits, '.' and ':', bools true or false */
+        t.strings_only = strspn(t.item, "0123456789abcdef.:-") < n && !strstr("true", t.item) &&
+                         !strstr("false", t.item);
         q->texts[q->n_texts++] = t;
     }
     return 0;
@@ -1248,6 +1251,33 @@ static int text_has(const struct qtext *it, const char *text, size_t n)
     return 0;
 }
 
+/*
+ * Do the bytes p[0..n) hold item anywhere, in any ASCII case? Where only a
+ * string value can hold the item, a record whose attribute bytes do not
+ * cannot match: most records of a search for a word are turned away here,
+ * before their attributes are walked (memchr finds the candidates).
+ */
+static int bytes_have(const struct qtext *it, const uint8_t *p, size_t n)
+{
+    size_t m = it->len;
+    uint8_t c0 = (uint8_t)it->item[0];
+    uint8_t cases[2] = {c0, c0 >= 'a' && c0 <= 'z' ? (uint8_t)(c0 - 32) : c0};
+    if (m > n)
+        return 0;
+    for (int k = 0; k < (cases[1] != c0 ? 2 : 1); k++) {
+        const uint8_t *at = p, *last = p + n - m;
+        while (at <= last && (at = memchr(at, cases[k], (size_t)(last - at) + 1))) {
+            size_t j = 1;
+            while (j < m && qlower(at[j]) == (uint8_t)it->item[j])
+                j++;
+            if (j == m)
+                return 1;
+            at++;
+        }
+    }
+    return 0;
+}
+
 /* A where clause on the record's provenance: 1 when it holds (before a NE inversion). */
 static int where_provenance(const struct qwhere *w, const struct rec_view *v)
 {
@@ -1303,6 +1333,10 @@ int qplan_match(struct qplan *p, const struct rec_view *v)
         return 0;
     if (q->n_wheres == 0 && q->n_texts == 0)
         return 1;
+    for (size_t i = 0; i < q->n_texts; i++)
+        if (q->texts[i].strings_only &&
+            !bytes_have(&q->texts[i], v->attrs, (size_t)(v->end - v->attrs)))
+            return 0;
     uint64_t eq_hit = 0, texts_hit = 0;
     for (size_t i = 0; i < q->n_wheres; i++)
         if (q->wheres[i].field != QF_ATTR && where_provenance(&q->wheres[i], v))

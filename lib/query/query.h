@@ -112,6 +112,8 @@ struct qtext {
     char *item; /* lower-cased */
     size_t len;
     int word_start, word_end; /* the item starts / ends with a word character */
+    int strings_only;         /* no number, address or bool is written with it: only a string
+                                 value (its bytes in the record as they are) can hold it */
 };
 
 struct qpair {
@@ -220,12 +222,21 @@ const char *qorder_name(int order);
 /*
  * An index covers one segment and divides it into units: the sealed
  * segment's compressed blocks, or (live, open segments) runs of
- * QLIVE_UNIT records. Per unit: seq range, time range, severity mask, and a
- * bitset of the segment's event ids; per segment: the event dictionary,
- * the term postings (word terms: unit numbers; value terms of indexed keys:
- * seq offsets) and the (hour, event, severity) -> count rollup.
+ * QLIVE_UNIT records. A unit is divided again into at most QPARTS parts,
+ * runs of its records: a version 2 block's sub-frames (grouped when there
+ * are more than QPARTS), equal runs otherwise. Per unit: seq range, time
+ * range, severity mask, a bitset of the segment's event ids and where its
+ * parts start; per segment: the event dictionary, the term postings (word
+ * terms: unit numbers, each with a mask of the parts holding the word;
+ * value terms of indexed keys: seq offsets) and the (hour, event, severity)
+ * -> count rollup.
  */
 #define QLIVE_UNIT       1024
+#define QPARTS           32 /* parts of a unit at most (a part mask is 32 bits) */
+#define QLIVE_PART       (QLIVE_UNIT / QPARTS)
+#define QPART_LIST_MAX   16  /* .idx: part postings for words in at most 16 parts, */
+#define QPART_LIST_MEAN  2   /* or in at most 2 parts a unit (units for the others) */
+#define QIDX_KEY_BITS    28  /* .idx version 2 keeps the top 28 bits of a term's hash */
 #define QVALUE_MIN_SEQS  8   /* sealed indexes keep value postings of at least this many seqs */
 #define QVALUE_MIN_UNITS 4   /* ... spread over at least this many units */
 #define QVALUE_MAX_SHARE 128 /* ... in at most 1/128 of the segment's records */
@@ -239,7 +250,8 @@ struct qunit {
 
 struct qpost {
     uint32_t *v; /* word: unit numbers; value: seq - first_seq of the segment */
-    uint32_t n, cap;
+    uint32_t *m; /* word: the parts of unit v[i] holding it, bit k for part k (lookups) */
+    uint32_t n, cap, mcap;
 };
 
 struct qrollup {
@@ -256,6 +268,12 @@ int qbuilder_new(const struct trail_catalog *cat, uint64_t first_seq, struct qbu
 void qbuilder_free(struct qbuilder *b);
 /* qbuilder_unit - start a new unit at the next record (its first seq). */
 int qbuilder_unit(struct qbuilder *b);
+/*
+ * qbuilder_part - start a new part of the current unit at the next record
+ * (nothing at the unit's first record, nor once it has QPARTS parts: the
+ * last one then goes on).
+ */
+void qbuilder_part(struct qbuilder *b);
 /* qbuilder_add - index one record (seqs in order, from first_seq). 0, TRAIL_E_CORRUPT, -ENOMEM. */
 int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len);
 /* qbuilder_serialize - the .idx bytes for a sealed segment (value terms found in few units
@@ -272,6 +290,7 @@ struct qindex {
     size_t len;
     int mapped; /* data is mmap'd (else malloc'd) */
     /* view, parsed */
+    int version; /* of the file: 1 (units only, one part each) or 2 (parts) */
     uint64_t first_seq, last_seq;
     uint32_t n_units, n_events, n_keys, n_rollup, n_buckets, bucket_bits;
     size_t rollup_len;
@@ -279,6 +298,8 @@ struct qindex {
     size_t ev_bytes;        /* bytes of one unit's event bitset */
     const char **event_ids; /* n_events, NUL-terminated copies */
     uint8_t *event_lens;
+    uint32_t *part_at;    /* n_units + 1: unit u's parts start at part_first[part_at[u]] */
+    uint32_t *part_first; /* each part's first record, counted from its unit's first */
 };
 
 /* qindex_view - parse and check .idx bytes (data stays the caller's until qindex_free). */
@@ -290,11 +311,19 @@ void qindex_unit(const struct qindex *ix, uint32_t i, struct qunit *ret);
 uint32_t qindex_n_events(const struct qindex *ix);
 const char *qindex_event(const struct qindex *ix, uint32_t local, size_t *ret_len);
 int qindex_unit_has_event(const struct qindex *ix, uint32_t unit, uint32_t local);
+/*
+ * qindex_unit_parts - the parts of a unit: returns P (1..QPARTS) and sets
+ * starts[0..P]: part k is the unit's records [starts[k], starts[k + 1]),
+ * counted from its first (starts[0] = 0, starts[P] = its count).
+ */
+uint32_t qindex_unit_parts(const struct qindex *ix, uint32_t unit, uint32_t starts[QPARTS + 1]);
 /* qindex_key_indexed - 1 when the index keeps value terms of key. */
 int qindex_key_indexed(const struct qindex *ix, const char *key, size_t klen);
 /*
  * qindex_lookup - the postings of a term (kind QTERM_*) into out (reset
- * first). 1 found, 0 not found, TRAIL_E_CORRUPT, -ENOMEM.
+ * first). A word's units come with their part masks in out->m (every bit
+ * set where the index names the unit only). 1 found, 0 not found,
+ * TRAIL_E_CORRUPT, -ENOMEM.
  */
 int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost *out);
 /* qindex_rollup - call fn for each rollup entry; stops on fn's non-zero return. */
@@ -302,11 +331,14 @@ int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qro
                   void *arg);
 
 int qpost_push(struct qpost *p, uint32_t v);
+/* qpost_reserve - room for n postings (and their masks with masks). 0 or -ENOMEM. */
+int qpost_reserve(struct qpost *p, uint32_t n, int masks);
 void qpost_free(struct qpost *p);
 
 /* builder accessors used by qindex_* for the live form */
 uint32_t qbuilder_n_units(const struct qbuilder *b);
 void qbuilder_unit_at(const struct qbuilder *b, uint32_t i, struct qunit *ret);
+uint32_t qbuilder_unit_parts(const struct qbuilder *b, uint32_t i, uint32_t starts[QPARTS + 1]);
 uint32_t qbuilder_n_events(const struct qbuilder *b);
 const char *qbuilder_event(const struct qbuilder *b, uint32_t local, size_t *ret_len);
 int qbuilder_unit_has_event(const struct qbuilder *b, uint32_t unit, uint32_t local);

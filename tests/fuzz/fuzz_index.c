@@ -1,9 +1,10 @@
 /*
  * fuzz_index.c - libFuzzer target for the index reader: a sealed segment's
  * .idx file read in place (qindex_view in lib/query/index_file.c) and every
- * structure in it walked: units, the event dictionary and bitsets, the
- * hourly rollup, the term buckets and their postings (word and value
- * terms, both codings).
+ * structure in it walked: units and their parts, the event dictionary and
+ * bitsets, the hourly rollup, the term buckets and their postings (word
+ * terms by units or by parts, value terms, both codings; format versions 1
+ * and 2).
  *
  * The first input byte is dropped; its bit 0 makes the target fix the
  * trailer up (length and CRC-32C), so that mutations get past the checksum
@@ -13,7 +14,8 @@
  * refusals (TRAIL_E_CORRUPT, TRAIL_E_VERSION) are fine.
  *
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_index/,
- * which starts from .idx files of stores the generator filled.
+ * which starts from .idx files of stores the generator filled (version 1
+ * files, and version 2 ones with parts).
  */
 #include "query/query.h"
 #include "store/store.h"
@@ -57,6 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             qindex_unit(&ix, u, &qu);
             for (uint32_t e = 0; e < ne && e < 300; e++)
                 qindex_unit_has_event(&ix, u, e);
+            /* a view that took the file holds parts that add up to the unit */
+            uint32_t starts[QPARTS + 1];
+            uint32_t np = qindex_unit_parts(&ix, u, starts);
+            if (np < 1 || np > QPARTS || starts[0] != 0 || starts[np] != qu.count)
+                abort();
+            for (uint32_t k = 0; k < np; k++)
+                if (starts[k + 1] <= starts[k])
+                    abort();
         }
         for (uint32_t e = 0; e < ne; e++) {
             size_t n;
@@ -71,7 +81,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t step = ix.n_buckets > 256 ? ix.n_buckets / 256 : 1;
         for (uint32_t b = 0; b < ix.n_buckets; b += step) {
             uint32_t h = ix.bucket_bits ? b << (32 - ix.bucket_bits) : 0;
-            qindex_lookup(&ix, QTERM_WORD, h, &post);
+            /* a word's units ascend, each with a part mask naming parts it has */
+            if (qindex_lookup(&ix, QTERM_WORD, h, &post) == 1)
+                for (uint32_t i = 0; i < post.n; i++) {
+                    if (post.m[i] == 0 || (i && post.v[i] <= post.v[i - 1]))
+                        abort();
+                    if (post.m[i] == UINT32_MAX)
+                        continue; /* the unit, any part of it */
+                    uint32_t starts[QPARTS + 1];
+                    uint32_t np = post.v[i] < nu ? qindex_unit_parts(&ix, post.v[i], starts) : 0;
+                    if (np == 0 || (np < 32 && post.m[i] >> np))
+                        abort();
+                }
             qindex_lookup(&ix, QTERM_VALUE, h, &post);
         }
         /* hashes the input carries, e.g. the first entries of the term data */

@@ -3,7 +3,9 @@
  * its .idx bytes (docs/format.md, "Indexes") read back in place, and the two
  * forms answering alike: units, event bitsets, every word term, the value
  * terms kept by the rule (at least 8 seqs over at least 4 units, at most
- * 1/128 of the records), the rollup. Any flipped byte or cut tail of a file is refused, and so is a
+ * 1/128 of the records), the rollup; units in parts: each word's part
+ * masks hold the part of every record holding it, exactly for a word in a
+ * few parts. Any flipped byte or cut tail of a file is refused, and so is a
  * file of another store.
  *
  * Not here: searching (test_query_oracle.c), the files' life in a store
@@ -21,8 +23,9 @@ struct recs {
     size_t n;
 };
 
-/* n generator records from seq first, in units of unit_size, into a builder */
-static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct recs *out)
+/* n generator records from seq first, in units of unit_size, parts of part_size, into a builder */
+static struct qbuilder *build_parts(uint64_t first, size_t n, size_t unit_size, size_t part_size,
+                                    struct recs *out)
 {
     struct trail_loadgen_opts lo = {.seed = 3, .users = 250, .days = 1, .events = n};
     struct trail_loadgen *gen;
@@ -41,6 +44,8 @@ static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct
             abort();
         if (i % unit_size == 0 && qbuilder_unit(b) < 0)
             abort();
+        if (i % unit_size % part_size == 0)
+            qbuilder_part(b);
         size_t len =
             record_write(ev, first + i, trail_event_time(ev), trail_event_time(ev), out->data + at);
         if (qbuilder_add(b, out->data + at, len) < 0)
@@ -52,6 +57,11 @@ static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct
     trail_event_free(ev);
     trail_loadgen_free(gen);
     return b;
+}
+
+static struct qbuilder *build(uint64_t first, size_t n, size_t unit_size, struct recs *out)
+{
+    return build_parts(first, n, unit_size, unit_size, out);
 }
 
 static void recs_free(struct recs *r)
@@ -200,6 +210,146 @@ TEST(terms_alike_in_both_forms)
     recs_free(&rs);
 }
 
+struct part_check {
+    const struct qindex *v, *live;
+    uint32_t unit, part;
+    int bad;
+    size_t exact, coarse;
+    struct qpost a, c;
+};
+
+/* The word's unit and part are named by both forms; the file's masks are the builder's, or all. */
+static void check_part(void *arg, const uint8_t *w, size_t n)
+{
+    struct part_check *pc = arg;
+    uint32_t h = qterm_word(w, n);
+    if (pc->bad || qindex_lookup(pc->v, QTERM_WORD, h, &pc->a) != 1 ||
+        qindex_lookup(pc->live, QTERM_WORD, h, &pc->c) != 1 || pc->a.n != pc->c.n) {
+        pc->bad = 1;
+        return;
+    }
+    uint32_t k = 0;
+    while (k < pc->a.n && pc->a.v[k] != pc->unit)
+        k++;
+    uint64_t pop = 0;
+    for (uint32_t i = 0; i < pc->c.n; i++)
+        pop += (uint64_t)__builtin_popcount(pc->c.m[i]);
+    int listed = pop <= QPART_LIST_MAX || pop <= (uint64_t)QPART_LIST_MEAN * pc->c.n;
+    if (k == pc->a.n || pc->c.v[k] != pc->unit || !(pc->a.m[k] >> pc->part & 1) ||
+        !(pc->c.m[k] >> pc->part & 1) || (listed && pc->a.m[k] != pc->c.m[k]) ||
+        (!listed && pc->a.m[k] != UINT32_MAX)) {
+        fprintf(stderr, "  word '%.*s' unit %u part %u: file %x, builder %x\n", (int)n,
+                (const char *)w, pc->unit, pc->part, k < pc->a.n ? pc->a.m[k] : 0,
+                k < pc->c.n ? pc->c.m[k] : 0);
+        pc->bad = 1;
+    }
+    if (listed)
+        pc->exact++;
+    else
+        pc->coarse++;
+}
+
+TEST(parts_in_both_forms)
+{
+    struct recs rs;
+    /* units of 600 records in parts of 40 (15 a unit); the last unit short */
+    struct qbuilder *b = build_parts(7, 4100, 600, 40, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v, live = {.live = 1, .b = b};
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    ASSERT_EQ(v.version, 2);
+    ASSERT_EQ(qindex_n_units(&v), 7);
+    for (uint32_t u = 0; u < qindex_n_units(&v); u++) {
+        uint32_t sa[QPARTS + 1], sc[QPARTS + 1];
+        uint32_t na = qindex_unit_parts(&v, u, sa), nc = qindex_unit_parts(&live, u, sc);
+        ASSERT_EQ(na, u < 6 ? 15 : 13); /* the last: 500 records, 12 parts of 40 and one of 20 */
+        ASSERT_EQ(na, nc);
+        for (uint32_t k = 0; k <= na; k++) {
+            ASSERT_EQ(sa[k], sc[k]);
+            ASSERT_EQ(sa[k], k < na ? k * 40 : (u < 6 ? 600 : 500));
+        }
+    }
+    /* every word of every record: its unit and part named by both forms */
+    struct part_check pc = {.v = &v, .live = &live};
+    for (size_t i = 0; i < rs.n && !pc.bad; i++) {
+        struct rec_view rv;
+        ASSERT_OK(rec_view_parse(rs.data + rs.off[i], rs.len[i], &rv));
+        pc.unit = (uint32_t)(i / 600);
+        pc.part = (uint32_t)(i % 600 / 40);
+        const uint8_t *p = rv.attrs;
+        struct rec_attr a;
+        while (rec_attr_next(&p, rv.end, &a) == 1) {
+            char buf[64];
+            const char *t;
+            size_t n = rec_attr_text(&a, buf, &t);
+            if (a.type != TRAIL_TYPE_TIME)
+                qwords(t, n, 0, check_part, &pc);
+        }
+    }
+    ASSERT(!pc.bad);
+    ASSERT(pc.exact > 1000);  /* trace ids: one part */
+    ASSERT(pc.coarse > 1000); /* event names, agents: every part */
+    qpost_free(&pc.a);
+    qpost_free(&pc.c);
+    qindex_free(&v);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
+/*
+ * A value term dropped (one record) whose key (the hash's top 28 bits) is a
+ * kept value term's: the file keeps both, merged, so that the dropped
+ * value's lookup still holds its record (the kept one's seqs alone would
+ * make a search miss it).
+ */
+TEST(colliding_value_keys)
+{
+    struct recs rs;
+    struct qbuilder *b = build(1, 3000, 200, &rs);
+    struct trail_buf bytes = {0};
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    struct qindex v;
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    /* a user name that nobody has, whose key is a kept value's */
+    char name[64];
+    struct qpost kept = {0}, got = {0};
+    uint32_t h = 0;
+    int found = 0;
+    for (uint32_t i = 0; i < 50000000 && !found; i++) {
+        snprintf(name, sizeof(name), "collider%u", i);
+        h = qterm_value("duser", 5, name, strlen(name));
+        found = qindex_lookup(&v, QTERM_VALUE, h, &kept) == 1;
+    }
+    ASSERT(found);
+    ASSERT(kept.n >= QVALUE_MIN_SEQS);
+    qindex_free(&v);
+    /* one record of it, seq 3001 (offset 3000) */
+    struct trail_event *ev;
+    ASSERT_OK(trail_event_new(cat, "prism_user_locked", &ev));
+    ASSERT_OK(trail_event_set_string(ev, "duser", name, strlen(name)));
+    trail_event_set_time(ev, 1764000000000000LL);
+    uint8_t *rec = malloc(4096);
+    size_t len = record_write(ev, 3001, trail_event_time(ev), trail_event_time(ev), rec);
+    ASSERT_OK(qbuilder_add(b, rec, len));
+    trail_buf_reset(&bytes);
+    ASSERT_OK(qbuilder_serialize(b, store_id, &bytes));
+    ASSERT_OK(qindex_view((const uint8_t *)bytes.data, bytes.len, store_id, &v));
+    ASSERT_EQ(qindex_lookup(&v, QTERM_VALUE, h, &got), 1);
+    ASSERT_EQ(got.n, kept.n + 1);
+    ASSERT_EQ(got.v[got.n - 1], 3000);
+    ASSERT_MEMEQ(got.v, kept.v, kept.n * sizeof(*got.v));
+    qpost_free(&kept);
+    qpost_free(&got);
+    qindex_free(&v);
+    free(rec);
+    trail_event_free(ev);
+    trail_buf_free(&bytes);
+    qbuilder_free(b);
+    recs_free(&rs);
+}
+
 struct roll_sum {
     uint64_t total;
     uint64_t key_sum;
@@ -279,5 +429,5 @@ static void init(void)
         abort();
 }
 
-TEST_MAIN(header_units_events, terms_alike_in_both_forms, rollup, damage_refused,
-          builder_refuses_gaps)
+TEST_MAIN(header_units_events, terms_alike_in_both_forms, parts_in_both_forms, colliding_value_keys,
+          rollup, damage_refused, builder_refuses_gaps)
