@@ -1052,7 +1052,7 @@ static void mask_word(void *arg, const uint8_t *w, size_t n)
 /*
  * The seqs of the events the globs allow in segment x, when its index
  * keeps every one's (a sealed index keeps those of the event ids found in
- * at most 1/QVALUE_MAX_SHARE of its records): a search for configuration
+ * at most 1/QEVENT_MAX_SHARE of its records): a search for configuration
  * changes reads their records' sub-frames, not every block that holds one.
  * Leaves use_seqs 0 when one of them is common (its units find it).
  */

@@ -1203,7 +1203,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
         if (!t->key)
             continue;
         uint8_t kind = (uint8_t)(t->key >> 32);
-        if (t->event && (uint64_t)t->p.n * QVALUE_MAX_SHARE > b->next_seq - b->first_seq)
+        if (t->event && (uint64_t)t->p.n * QEVENT_MAX_SHARE > b->next_seq - b->first_seq)
             continue; /* a common event: its units' bitsets find it as fast */
         if (kind == QTERM_VALUE && !t->event && !value_worth_keeping(b, &t->p, n_units))
             continue;

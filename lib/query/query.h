@@ -247,6 +247,8 @@ const char *qorder_name(int order);
 #define QVALUE_MIN_SEQS  8   /* sealed indexes keep value postings of at least this many seqs */
 #define QVALUE_MIN_UNITS 4   /* ... spread over at least this many units */
 #define QVALUE_MAX_SHARE 128 /* ... in at most 1/128 of the segment's records */
+#define QEVENT_MAX_SHARE                                                                           \
+    512 /* sealed indexes keep the seqs of event ids in at most 1/512 of them */
 
 struct qunit {
     uint64_t first_seq;
@@ -312,7 +314,7 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len);
 /*
  * qbuilder_for_sealed - keep from now on (call before the first record)
  * what only a sealed segment's .idx holds: value rollups, and the seqs of
- * each event id found in at most 1/QVALUE_MAX_SHARE of the records (value
+ * each event id found in at most 1/QEVENT_MAX_SHARE of the records (value
  * terms of qterm_event). A live segment's builder keeps neither (its counts
  * and event filters read records).
  */
