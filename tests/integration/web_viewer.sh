@@ -8,7 +8,8 @@
 # (search, counts against the test's own brute force, paging, histogram, detail and
 # proof, tampered proofs, live mode, catalog, integrity, keyboard, login,
 # phone layout, headers, alerts and rules, the search's marks of cited
-# events). Authentication is on: an admin token, which the pages start with
+# events, the Reports page: the pack, a run and its downloads, trail-health's
+# sinks and checkpoints against the store's own files). Authentication is on: an admin token, which the pages start with
 # (the login test signs in with it). Screenshots go to
 # $TRAIL_BUILD_DIR/web-artifacts/ (web-artifacts@TIME/ under tests/at_time.sh).
 #

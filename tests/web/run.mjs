@@ -38,7 +38,7 @@
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 
@@ -1092,6 +1092,113 @@ test("reports: a run shows the figures traild's run gives; the CSV and HTML down
   await page.emulateMedia({ media: 'print' });
   assert.equal(await page.locator('header.top').isVisible(), false);
   assert.equal(await page.locator('.rep-section').first().isVisible(), true);
+});
+
+/** storeState - what the store's own files say now: each sink's cursor (DIR/sinks/NAME.cursor
+ * and NAME.error), the checkpoints of DIR/checkpoints, and the last seq of its records. */
+function storeState() {
+  const id = readFileSync(STORE + '/store.meta').subarray(16, 32).toString('hex');
+  const sinks = [];
+  for (const f of existsSync(STORE + '/sinks') ? readdirSync(STORE + '/sinks').sort() : []) {
+    if (!f.endsWith('.cursor') || f.length <= 7) continue;
+    const lines = readFileSync(`${STORE}/sinks/${f}`, 'utf8').split('\n');
+    const kv = Object.fromEntries(lines.filter((l) => l.includes(' ')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+    if (!lines.includes('trail-sink-cursor/1') || !('seq' in kv)) continue;
+    const name = f.slice(0, -7);
+    const errFile = `${STORE}/sinks/${name}.error`;
+    const err = existsSync(errFile)
+      ? (readFileSync(errFile, 'utf8').split('\n').find((l) => l.startsWith('error ')) || '').slice(6)
+      : null;
+    sinks.push({ sink: name, type: kv.type, cursor: Number(kv.seq), store: kv.store === id, error: err || null });
+  }
+  const text = existsSync(STORE + '/checkpoints') ? readFileSync(STORE + '/checkpoints', 'utf8') : '';
+  const checkpoints = text
+    .split('\n')
+    .slice(0, -1) // a last line without its newline is not a checkpoint
+    .map((l) => l.split(' '))
+    .filter((f) => f.length === 8 && /^trail-checkpoint\/[12]$/.test(f[0]))
+    .map((f) => ({ time: Number(f[5]), tree_size: Number(f[2]), key_id: f[6] }));
+  const dump = execFileSync(DUMP, [STORE], { encoding: 'utf8', maxBuffer: 1 << 30 }).trim().split('\n');
+  const lastSeq = JSON.parse(dump[dump.length - 1]).seq;
+  return { sinks, checkpoints, lastSeq, key: JSON.stringify({ sinks, checkpoints, lastSeq }) };
+}
+
+test("reports: trail-health's sinks and checkpoints sections show what the store's files say", async (page) => {
+  // a pinned instant; the period of the checkpoints section is the report's, last 7d before it
+  const now = new Date(Date.now() + CLOCK_SHIFT_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+  const nowUs = Date.parse(now) * 1000;
+  const sinceUs = nowUs - 7 * 86400 * 1000000;
+  // the files may move while the page runs the report (a sink delivers, a checkpoint is
+  // signed): the page's figures are checked against files that did not change around its run
+  let before, shown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    before = storeState();
+    await page.goto(BASE + `/?view=reports&report=trail-health&now=${now}`);
+    await page.locator('.rep-section[data-kind="checkpoints"]').waitFor();
+    await page.waitForFunction(() => !document.body.dataset.reportRunning);
+    shown = await page.locator('.rep-section').evaluateAll((els) =>
+      Object.fromEntries(
+        els
+          .filter((el) => el.dataset.kind === 'sinks' || el.dataset.kind === 'checkpoints')
+          .map((el) => {
+            const summary = Object.fromEntries(
+              [...el.querySelectorAll('table.rep-summary tr')].map((tr) => [
+                tr.querySelector('th').textContent,
+                tr.querySelector('td').textContent,
+              ]),
+            );
+            const cols = [...el.querySelectorAll('table.rep-state thead th')].map((th) => th.textContent);
+            const rows = [...el.querySelectorAll('table.rep-state tbody tr')].map((tr) =>
+              Object.fromEntries([...tr.querySelectorAll('td')].map((td, i) => [cols[i], td.textContent])),
+            );
+            return [el.dataset.kind, { summary, rows, total: el.dataset.total }];
+          }),
+      ),
+    );
+    if (storeState().key === before.key) break;
+    before = null;
+  }
+  assert.ok(before, 'the store did not stand still for one run of the report in five');
+  const { sinks, checkpoints, lastSeq } = before;
+
+  // sinks: every cursor file, its cursor, and its lag behind the store's last record
+  assert.ok(sinks.some((s) => s.sink === 'archive'), 'the archive sink wrote its cursor');
+  const want = sinks.map((s) => ({
+    sink: s.sink,
+    type: s.type,
+    cursor: String(s.cursor),
+    lag: s.store && s.cursor <= lastSeq ? String(lastSeq - s.cursor) : '-',
+  }));
+  assert.deepEqual(
+    shown.sinks.rows.map((r) => ({ sink: r.sink, type: r.type, cursor: r.cursor, lag: r.lag })),
+    want,
+  );
+  for (const s of sinks.filter((s) => s.error))
+    assert.equal(shown.sinks.rows.find((r) => r.sink === s.sink).last_error, s.error, s.sink);
+  const lags = want.filter((w) => w.lag !== '-').map((w) => Number(w.lag));
+  assert.equal(shown.sinks.summary.sinks, String(sinks.length));
+  assert.equal(shown.sinks.summary.max_lag, String(Math.max(0, ...lags)));
+  assert.equal(shown.sinks.summary.last_seq, String(lastSeq));
+
+  // checkpoints: those signed in the period, newest first (the section's limit: 10)
+  const inPeriod = checkpoints.filter((c) => c.time >= sinceUs && c.time < nowUs);
+  assert.ok(inPeriod.length > 0, 'traild signed checkpoints (checkpoint_interval_s = 1)');
+  assert.equal(shown.checkpoints.summary.checkpoints, String(inPeriod.length));
+  assert.equal(shown.checkpoints.total, String(Math.min(10, inPeriod.length)));
+  assert.equal(shown.checkpoints.summary.last_size, String(inPeriod[inPeriod.length - 1].tree_size));
+  assert.equal(shown.checkpoints.summary.first_size, String(inPeriod[0].tree_size));
+  const latest = checkpoints.reduce((a, c) => (c.time > a.time ? c : a));
+  assert.equal(shown.checkpoints.summary.not_covered, String(Math.max(0, lastSeq - latest.tree_size)));
+  assert.deepEqual(
+    shown.checkpoints.rows.map((r) => ({ tree_size: r.tree_size, key_id: r.key_id })),
+    inPeriod
+      .slice()
+      .reverse()
+      .slice(0, 10)
+      .map((c) => ({ tree_size: String(c.tree_size), key_id: c.key_id })),
+  );
+  await page.locator('.rep-section[data-kind="sinks"]').scrollIntoViewIfNeeded();
+  await shot(page, 'reports-health');
 });
 
 /** cosignLine - a cosignature/v1 line of witness w ({name, id, privateKey}) over note body at time t. */
