@@ -69,6 +69,8 @@ struct iseg {
     struct seg_sealed ss;
     void *map; /* the .idx mapped */
     size_t map_len;
+    dev_t map_dev; /* the file mapped, to notice one written again */
+    ino_t map_ino;
     struct trail_buf own; /* or its bytes built in memory */
     /* the index: a view (sealed) or a builder (live) */
     struct qindex x;
@@ -130,6 +132,7 @@ struct trail_index {
     struct cblock *lru_head, *lru_tail;
     size_t cache_bytes, cache_max;
     uint64_t hits, misses;
+    atomic_uint_fast64_t vrolled; /* segments counted by an attribute from value rollups */
 };
 
 static void iseg_unref(struct iseg *g)
@@ -184,6 +187,8 @@ static int map_idx(struct trail_index *ix, struct iseg *g)
         r = -errno;
     else if (st.st_size <= 0 || st.st_size > (1LL << 32))
         r = TRAIL_E_CORRUPT;
+    g->map_dev = st.st_dev;
+    g->map_ino = st.st_ino;
     void *m = MAP_FAILED;
     if (r == 0) {
         m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -419,6 +424,20 @@ fail:
 }
 
 /*
+ * Was g's .idx, mapped in an older version, written again since (a
+ * writer's sweep rewrites older indexes in the background)?
+ */
+static int idx_upgraded(struct trail_index *ix, const struct iseg *g)
+{
+    if (!g->sealed || !g->map || g->x.version >= QIDX_VERSION)
+        return 0;
+    char path[4200];
+    struct stat st;
+    idx_path(ix->s, g->first_seq, path, sizeof(path));
+    return stat(path, &st) == 0 && (st.st_ino != g->map_ino || st.st_dev != g->map_dev);
+}
+
+/*
  * What the segments are: the writer's own list, or for a reader the
  * directory as it is now (store_list_segments).
  */
@@ -474,6 +493,13 @@ static int refresh_locked(struct trail_index *ix)
             } else if (r != TRAIL_E_NOT_FOUND) {
                 next[k++] = old;
                 goto fail;
+            }
+        } else if (old && idx_upgraded(ix, old)) {
+            /* searches from now on read the new file (those running keep the old) */
+            struct iseg *sg;
+            if (open_sealed(ix, e[i].first_seq, 0, &sg) == 0) {
+                iseg_unref(old);
+                g = sg;
             }
         } else if (!old) {
             if (e[i].has_seg) {
@@ -575,6 +601,11 @@ uint64_t trail_index_horizon(struct trail_index *ix)
     uint64_t h = ix->horizon;
     pthread_mutex_unlock(&ix->lock);
     return h;
+}
+
+uint64_t qindex_vrolled(struct trail_index *ix)
+{
+    return atomic_load(&ix->vrolled);
 }
 
 struct trail_store *query_index_store(struct trail_index *ix)
@@ -1108,6 +1139,7 @@ struct trail_results {
     struct trun *held; /* the run of the record returned last when it ended there */
     int64_t held_time;
     uint64_t opened, peak_heap;
+    uint64_t examined; /* records read and checked against the filter (seq order) */
 };
 
 static uint16_t sev_range_mask(const struct qplan *p)
@@ -1221,6 +1253,43 @@ static uint32_t part_of(const uint32_t *starts, uint32_t n, uint32_t i)
     return lo;
 }
 
+/*
+ * The seqs of the events the globs allow in segment x, when its index
+ * keeps every one's (a sealed index keeps those of the event ids found in
+ * at most 1/QEVENT_MAX_SHARE of its records): a search for configuration
+ * changes reads their records' sub-frames, not every block that holds one.
+ * Leaves use_seqs 0 when one of them is common (its units find it).
+ */
+static int event_seqs(struct trail_results *res, const struct qindex *x, uint32_t ne)
+{
+    int found = 0, r;
+    res->tmp2.n = 0;
+    for (uint32_t e = 0; e < ne; e++) {
+        if (!res->allowed[e])
+            continue;
+        size_t len;
+        const char *id = qindex_event(x, e, &len);
+        if ((r = qindex_lookup(x, QTERM_VALUE, qterm_event(id, len), &res->tmp)) <= 0)
+            return r;
+        if (found) {
+            struct qpost merged = {0};
+            r = post_or(&res->tmp2, &res->tmp, &merged);
+            post_swap(&merged, &res->tmp2);
+            qpost_free(&merged);
+            if (r < 0)
+                return r;
+        } else {
+            post_swap(&res->tmp, &res->tmp2);
+        }
+        found = 1;
+    }
+    if (found) {
+        post_swap(&res->seqs, &res->tmp2);
+        res->use_seqs = 1;
+    }
+    return 0;
+}
+
 /* Plan segment g: the units that may match, and (when an indexed value narrows it) the seqs. */
 static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_last)
 {
@@ -1292,8 +1361,10 @@ static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_la
         res->pmask[i] = UINT32_MAX;
     }
 
-    /* indexed values: exact seqs; words: units */
+    /* event ids of few records: their exact seqs; indexed values: exact seqs; words: units */
     res->use_seqs = 0;
+    if (q->n_globs && !x->live && (r = event_seqs(res, x, ne)) < 0)
+        goto out;
     struct words_and wa = {.res = res, .x = x};
     for (size_t k = 0; k < q->n_wheres && wa.r == 0; k++) {
         const struct qwhere *w = &q->wheres[k];
@@ -1667,6 +1738,7 @@ static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, s
         }
         if ((r = rec_view_parse(rec, len, v)) < 0)
             return r;
+        res->examined++;
         r = qplan_match(&res->plan, v);
         if (r < 0)
             return r;
@@ -2307,6 +2379,11 @@ int trail_results_write(struct trail_results *res, struct trail_event *ev, int f
     return r;
 }
 
+uint64_t qresults_examined(const struct trail_results *res)
+{
+    return res->examined;
+}
+
 void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened, uint64_t *ret_peak)
 {
     *ret_opened = res->opened;
@@ -2530,6 +2607,12 @@ struct rollup_ctx {
     const struct qindex *x;
     int64_t h_lo, h_hi; /* whole hours [h_lo, h_hi) */
     int err;
+    /* value rollups: the segment's entries, which pass, what their tuples covered */
+    struct qrollup *ent;
+    size_t n_ent, cap_ent;
+    uint8_t *pass;
+    uint64_t *covered;
+    struct qvroll vr;
 };
 
 static int rollup_one(void *arg, const struct qrollup *e)
@@ -2572,6 +2655,132 @@ static int rollup_one(void *arg, const struct qrollup *e)
         return 1;
     }
     return 0;
+}
+
+/* Does the rollup entry e pass the search (whole hours, severities, event globs)? */
+static int entry_passes(struct rollup_ctx *rc, const struct qrollup *e)
+{
+    struct trail_results *res = rc->res;
+    if (e->hour < rc->h_lo || e->hour >= rc->h_hi)
+        return 0;
+    if (e->severity < res->plan.sev_min || e->severity > res->plan.sev_max)
+        return 0;
+    size_t idlen;
+    const char *id = qindex_event(rc->x, e->event, &idlen);
+    return !rc->c->q->n_globs || qplan_event_ok(&res->plan, (const uint8_t *)id, idlen);
+}
+
+/* The group key of entry e with the attribute dimension's text (NULL: missing). */
+static int entry_key(struct rollup_ctx *rc, const struct qrollup *e, const char *text, size_t n)
+{
+    const struct trail_query *q = rc->c->q;
+    struct trail_buf *k = &rc->c->key;
+    k->len = 0;
+    int r = 0;
+    for (int d = 0; d < q->n_by && r == 0; d++) {
+        char buf[32];
+        switch (q->by[d]) {
+        case QBY_EVENT: {
+            size_t idlen;
+            const char *id = qindex_event(rc->x, e->event, &idlen);
+            r = key_part(k, id, idlen);
+            break;
+        }
+        case QBY_SEVERITY: {
+            const char *s = trail_severity_name(e->severity);
+            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
+            break;
+        }
+        case QBY_HOUR:
+        case QBY_DAY: {
+            size_t len = hour_text(e->hour, q->by[d] == QBY_DAY, buf);
+            r = key_part(k, buf, len);
+            break;
+        }
+        default:
+            r = key_part(k, text, n);
+        }
+    }
+    return r;
+}
+
+static int collect_entry(void *arg, const struct qrollup *e)
+{
+    struct rollup_ctx *rc = arg;
+    if (rc->n_ent == rc->cap_ent) {
+        size_t cap = rc->cap_ent ? rc->cap_ent * 2 : 1024;
+        struct qrollup *t = realloc(rc->ent, cap * sizeof(*t));
+        uint8_t *p = realloc(rc->pass, cap);
+        if (p)
+            rc->pass = p;
+        uint64_t *c = realloc(rc->covered, cap * sizeof(*c));
+        if (c)
+            rc->covered = c;
+        if (t)
+            rc->ent = t;
+        if (!t || !p || !c) {
+            rc->err = -ENOMEM;
+            return 1;
+        }
+        rc->cap_ent = cap;
+    }
+    rc->ent[rc->n_ent++] = *e;
+    return 0;
+}
+
+/*
+ * Count segment rc->x by the attribute of dimension d from its value
+ * rollup: each tuple of a passing entry under its value, and the entry's
+ * records the tuples leave over under the missing value. 1 counted, 0 when
+ * the index keeps no value rollup of that key (the segment is read),
+ * TRAIL_E_CORRUPT, -ENOMEM.
+ */
+static int count_vrollup(struct rollup_ctx *rc, int d)
+{
+    const char *key = rc->c->q->by_attr[d];
+    if (rc->x->live || !rc->x->vroll)
+        return 0; /* a version 1 file: no value rollups */
+    rc->n_ent = 0;
+    rc->err = 0;
+    int r = qindex_rollup(rc->x, collect_entry, rc);
+    if (r < 0)
+        return r;
+    if (rc->err)
+        return rc->err;
+    int any = 0;
+    for (size_t i = 0; i < rc->n_ent; i++) {
+        rc->pass[i] = (uint8_t)entry_passes(rc, &rc->ent[i]);
+        rc->covered[i] = 0;
+        any |= rc->pass[i];
+    }
+    if (!any)
+        return 1; /* nothing of the segment in the whole hours: whatever it keeps */
+    if ((r = qindex_vrollup(rc->x, key, strlen(key), &rc->vr)) <= 0)
+        return r;
+    for (uint32_t j = 0; j < rc->vr.n_tuples; j++) {
+        const struct qvtuple *t = &rc->vr.t[j];
+        if (!rc->pass[t->entry])
+            continue;
+        if ((r = entry_key(rc, &rc->ent[t->entry], (const char *)rc->vr.val[t->value],
+                           rc->vr.vlen[t->value])) < 0 ||
+            (r = counter_add(rc->c, rc->c->key.data ? rc->c->key.data : "", rc->c->key.len,
+                             t->count)) < 0)
+            return r;
+        rc->covered[t->entry] += t->count;
+    }
+    for (size_t i = 0; i < rc->n_ent; i++) {
+        if (!rc->pass[i])
+            continue;
+        if (rc->covered[i] > rc->ent[i].count)
+            return TRAIL_E_CORRUPT;
+        if (rc->covered[i] == rc->ent[i].count)
+            continue;
+        if ((r = entry_key(rc, &rc->ent[i], NULL, 0)) < 0 ||
+            (r = counter_add(rc->c, rc->c->key.data ? rc->c->key.data : "", rc->c->key.len,
+                             rc->ent[i].count - rc->covered[i])) < 0)
+            return r;
+    }
+    return 1;
 }
 
 /* Count the matches of a search, leaving out records of the whole hours [skip_lo, skip_hi). */
@@ -2670,17 +2879,24 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct 
         return r;
     /* the hourly rollups are by event time: a received-time filter reads records */
     int rollup_ok = q->n_wheres == 0 && q->n_texts == 0 && !q->rsince_text && !q->runtil_text;
-    for (int d = 0; d < q->n_by; d++)
-        if (q->by[d] == QBY_ATTR)
-            rollup_ok = 0;
+    int attr_d = -1; /* the attribute dimension, counted from value rollups */
+    for (int d = 0; d < q->n_by; d++) {
+        if (q->by[d] != QBY_ATTR)
+            continue;
+        if (attr_d >= 0)
+            rollup_ok = 0; /* two attributes: value rollups count one key at a time */
+        attr_d = d;
+    }
     if (!rollup_ok || res->done) {
         r = count_scan(&c, res, 0, 0);
         goto done;
     }
     /*
      * Whole hours come from the rollups of the segments wholly inside the
-     * search; those segments' partial hours at the edges of [since, until)
-     * are read record by record; the other segments are read whole.
+     * search (by an attribute: from their value rollups of its key, where
+     * the index keeps one); those segments' partial hours at the edges of
+     * [since, until) are read record by record; the other segments are read
+     * whole.
      */
     int64_t since = res->plan.since, until = res->plan.until;
     int64_t h_lo = since == INT64_MIN ? INT64_MIN : hour_of_us(since) + (since % HOUR_US != 0);
@@ -2701,13 +2917,24 @@ int trail_count_run(struct trail_index *ix, const struct trail_query *q, struct 
         if (g->first_seq >= res->lo && g->ss.last_seq <= res->hi &&
             !segment_damaged(ix->s, g->first_seq, g->ss.last_seq)) {
             rc.x = &g->x;
-            r = qindex_rollup(&g->x, rollup_one, &rc);
-            if (rc.err)
-                r = rc.err;
+            if (attr_d >= 0) {
+                if ((r = count_vrollup(&rc, attr_d)) <= 0)
+                    continue; /* no value rollup of the key (or an error): read */
+                r = 0;
+                atomic_fetch_add(&ix->vrolled, 1);
+            } else {
+                r = qindex_rollup(&g->x, rollup_one, &rc);
+                if (rc.err)
+                    r = rc.err;
+            }
             saved[i] = res->seg_last[i];
             res->seg_last[i] = 0; /* counted: the whole-segment scan skips it */
         }
     }
+    free(rc.ent);
+    free(rc.pass);
+    free(rc.covered);
+    qvroll_free(&rc.vr);
     if (r == 0)
         r = count_scan(&c, res, INT64_MAX, INT64_MAX);
     for (int side = 0; side < 2 && r == 0; side++) {

@@ -9,6 +9,10 @@
  *             sub-frames, as the caller marks them with qbuilder_part)
  *   events    the segment's event ids (a unit's bitset indexes them)
  *   rollup    (hour, event, severity) -> number of records
+ *   value rollups (sealed segments' builders only, qbuilder_for_sealed):
+ *             per attribute key with few distinct values, (rollup entry,
+ *             value) -> number of records; and each rare event id's seqs,
+ *             as a value term of qterm_event
  *   terms     word terms (every word of every attribute value but times)
  *             -> the units holding it, each with a mask of the parts that
  *             do; value terms (key=value of the keys the catalog marks
@@ -32,9 +36,11 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <zstd.h>
 
 struct term {
     uint64_t key; /* kind << 32 | hash; 0: empty slot */
+    int event;    /* an event id's seqs (qterm_event): kept by their share alone */
     struct qpost p;
 };
 
@@ -51,7 +57,32 @@ struct roll_slot {
     uint32_t event;
     uint8_t severity;
     uint8_t used;
+    uint32_t id; /* order of first appearance (what value rollup tuples name) */
     uint64_t count;
+};
+
+/* A value rollup tuple being counted: (rollup entry id, value id) -> records. */
+struct vtup {
+    uint64_t key; /* entry id << 32 | value id, plus one; 0: empty slot */
+    uint64_t count;
+};
+
+/* One attribute key's value rollup in the making. */
+struct vkey {
+    char *key;
+    uint8_t klen;
+    int dropped;             /* too many values: not kept (its memory freed) */
+    struct trail_buf vbytes; /* the values' texts, back to back */
+    uint32_t *voff, *vlen, *vhash;
+    uint32_t n_values, cap_values;
+    uint32_t *vslots; /* open addressing: value id + 1, 0 empty */
+    uint32_t vslots_cap;
+    /* the current unit's tuples (a small table, hot in the cache), moved to out at the
+       unit's end: a tuple found in several units is there several times until serialized */
+    struct vtup *t;
+    size_t t_cap, t_n;
+    struct qvtuple *out; /* entry: the rollup entry's id */
+    size_t out_n, out_cap;
 };
 
 /* A value seen in the current unit: its words are already in (for part `part`). */
@@ -80,6 +111,12 @@ struct qbuilder {
     struct roll_slot *roll;
     size_t roll_cap, roll_n;
 
+    int vroll; /* a sealed segment's: value rollups and event seqs (qbuilder_for_sealed) */
+    struct vkey *vk;
+    uint32_t n_vk, cap_vk;
+    uint32_t *vk_slots; /* open addressing over key hashes: vk index + 1, 0 empty */
+    uint32_t vk_slots_cap;
+
     struct term *terms;
     size_t term_cap, term_n;
 
@@ -94,6 +131,8 @@ struct qbuilder {
     uint8_t *key_lens;
     uint32_t n_keys;
 };
+
+static int vroll_flush(struct qbuilder *b);
 
 int qpost_push(struct qpost *p, uint32_t v)
 {
@@ -199,10 +238,32 @@ fail:
     return r;
 }
 
+static void vkey_release(struct vkey *k)
+{
+    trail_buf_free(&k->vbytes);
+    free(k->voff);
+    free(k->vlen);
+    free(k->vhash);
+    free(k->vslots);
+    free(k->t);
+    free(k->out);
+    k->voff = k->vlen = k->vhash = k->vslots = NULL;
+    k->t = NULL;
+    k->out = NULL;
+    k->n_values = k->cap_values = k->vslots_cap = 0;
+    k->t_cap = k->t_n = k->out_n = k->out_cap = 0;
+}
+
 void qbuilder_free(struct qbuilder *b)
 {
     if (!b)
         return;
+    for (uint32_t i = 0; i < b->n_vk; i++) {
+        vkey_release(&b->vk[i]);
+        free(b->vk[i].key);
+    }
+    free(b->vk);
+    free(b->vk_slots);
     for (uint32_t i = 0; i < b->n_units; i++)
         free(b->units[i].ev);
     free(b->units);
@@ -242,6 +303,9 @@ int qbuilder_unit(struct qbuilder *b)
         b->units = u;
         b->cap_units = cap;
     }
+    int r = b->vroll ? vroll_flush(b) : 0;
+    if (r < 0)
+        return r;
     struct bunit *u = &b->units[b->n_units++];
     memset(u, 0, sizeof(*u));
     u->u.first_seq = b->next_seq;
@@ -344,7 +408,7 @@ static int64_t hour_of(int64_t t)
     return t < 0 && t % 3600000000LL ? h - 1 : h;
 }
 
-static int rollup_add(struct qbuilder *b, int64_t hour, uint32_t event, int sev)
+static int rollup_add(struct qbuilder *b, int64_t hour, uint32_t event, int sev, uint32_t *ret_id)
 {
     uint64_t key = (uint64_t)hour * 1000003u ^ ((uint64_t)event << 8 | (uint64_t)sev);
     size_t mask = b->roll_cap - 1, i = slot_of(key, b->roll_cap);
@@ -352,11 +416,17 @@ static int rollup_add(struct qbuilder *b, int64_t hour, uint32_t event, int sev)
         struct roll_slot *s = &b->roll[i];
         if (s->hour == hour && s->event == event && s->severity == sev) {
             s->count++;
+            *ret_id = s->id;
             return 0;
         }
     }
-    b->roll[i] = (struct roll_slot){
-        .hour = hour, .event = event, .severity = (uint8_t)sev, .used = 1, .count = 1};
+    *ret_id = (uint32_t)b->roll_n;
+    b->roll[i] = (struct roll_slot){.hour = hour,
+                                    .event = event,
+                                    .severity = (uint8_t)sev,
+                                    .used = 1,
+                                    .id = (uint32_t)b->roll_n,
+                                    .count = 1};
     if (++b->roll_n * 2 > b->roll_cap) {
         size_t cap = b->roll_cap * 2;
         struct roll_slot *t = calloc(cap, sizeof(*t));
@@ -377,6 +447,209 @@ static int rollup_add(struct qbuilder *b, int64_t hour, uint32_t event, int sev)
         b->roll_cap = cap;
     }
     return 0;
+}
+
+/* ---- value rollups ---- */
+
+void qbuilder_for_sealed(struct qbuilder *b)
+{
+    b->vroll = 1;
+}
+
+static struct vkey *vkey_get(struct qbuilder *b, const char *key, size_t klen)
+{
+    uint32_t h = crc32c(0, key, klen);
+    uint32_t mask = b->vk_slots_cap - 1, i = h & mask;
+    for (; b->vk_slots_cap && b->vk_slots[i]; i = (i + 1) & mask) {
+        struct vkey *k = &b->vk[b->vk_slots[i] - 1];
+        if (k->klen == klen && memcmp(k->key, key, klen) == 0)
+            return k;
+    }
+    if ((b->n_vk + 1) * 2 > b->vk_slots_cap) {
+        uint32_t cap = b->vk_slots_cap ? b->vk_slots_cap * 2 : 64;
+        uint32_t *slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            return NULL;
+        for (uint32_t j = 0; j < b->n_vk; j++) {
+            uint32_t k = crc32c(0, b->vk[j].key, b->vk[j].klen) & (cap - 1);
+            while (slots[k])
+                k = (k + 1) & (cap - 1);
+            slots[k] = j + 1;
+        }
+        free(b->vk_slots);
+        b->vk_slots = slots;
+        b->vk_slots_cap = cap;
+        mask = cap - 1;
+        for (i = h & mask; slots[i]; i = (i + 1) & mask)
+            ;
+    }
+    if (b->n_vk == b->cap_vk) {
+        uint32_t cap = b->cap_vk ? b->cap_vk * 2 : 16;
+        struct vkey *v = realloc(b->vk, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        b->vk = v;
+        b->cap_vk = cap;
+    }
+    struct vkey *k = &b->vk[b->n_vk];
+    memset(k, 0, sizeof(*k));
+    if (!(k->key = malloc(klen + 1)))
+        return NULL;
+    memcpy(k->key, key, klen);
+    k->key[klen] = '\0';
+    k->klen = (uint8_t)klen;
+    b->vk_slots[i] = ++b->n_vk;
+    return k;
+}
+
+/* The id of value text in k's dictionary, added when new. */
+static int vkey_value(struct vkey *k, const char *text, size_t n, uint32_t h, uint32_t *ret)
+{
+    uint32_t mask = k->vslots_cap - 1, i = h & mask;
+    for (; k->vslots_cap && k->vslots[i]; i = (i + 1) & mask) {
+        uint32_t v = k->vslots[i] - 1;
+        if (k->vhash[v] == h && k->vlen[v] == n &&
+            (n == 0 || memcmp(k->vbytes.data + k->voff[v], text, n) == 0)) {
+            *ret = v;
+            return 0;
+        }
+    }
+    if ((k->n_values + 1) * 2 > k->vslots_cap) {
+        uint32_t cap = k->vslots_cap ? k->vslots_cap * 2 : 64;
+        uint32_t *slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            return -ENOMEM;
+        for (uint32_t j = 0; j < k->n_values; j++) {
+            uint32_t s = k->vhash[j] & (cap - 1);
+            while (slots[s])
+                s = (s + 1) & (cap - 1);
+            slots[s] = j + 1;
+        }
+        free(k->vslots);
+        k->vslots = slots;
+        k->vslots_cap = cap;
+        mask = cap - 1;
+        for (i = h & mask; slots[i]; i = (i + 1) & mask)
+            ;
+    }
+    if (k->n_values == k->cap_values) {
+        uint32_t cap = k->cap_values ? k->cap_values * 2 : 32;
+        uint32_t *o = realloc(k->voff, cap * sizeof(*o));
+        if (!o)
+            return -ENOMEM;
+        k->voff = o;
+        uint32_t *l = realloc(k->vlen, cap * sizeof(*l));
+        if (!l)
+            return -ENOMEM;
+        k->vlen = l;
+        uint32_t *hh = realloc(k->vhash, cap * sizeof(*hh));
+        if (!hh)
+            return -ENOMEM;
+        k->vhash = hh;
+        k->cap_values = cap;
+    }
+    if (k->vbytes.len + n > UINT32_MAX || (n && trail_buf_append(&k->vbytes, text, n) < 0))
+        return -ENOMEM;
+    uint32_t v = k->n_values++;
+    k->voff[v] = (uint32_t)(k->vbytes.len - n);
+    k->vlen[v] = (uint32_t)n;
+    k->vhash[v] = h;
+    k->vslots[i] = v + 1;
+    *ret = v;
+    return 0;
+}
+
+static int vkey_count(struct vkey *k, uint32_t entry, uint32_t value)
+{
+    uint64_t key = ((uint64_t)entry << 32 | value) + 1;
+    if ((k->t_n + 1) * 2 > k->t_cap) {
+        size_t cap = k->t_cap ? k->t_cap * 2 : 256;
+        struct vtup *t = calloc(cap, sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        for (size_t j = 0; j < k->t_cap; j++) {
+            if (!k->t[j].key)
+                continue;
+            size_t s = slot_of(k->t[j].key, cap);
+            while (t[s].key)
+                s = (s + 1) & (cap - 1);
+            t[s] = k->t[j];
+        }
+        free(k->t);
+        k->t = t;
+        k->t_cap = cap;
+    }
+    size_t mask = k->t_cap - 1, i = slot_of(key, k->t_cap);
+    for (; k->t[i].key; i = (i + 1) & mask) {
+        if (k->t[i].key == key) {
+            k->t[i].count++;
+            return 0;
+        }
+    }
+    k->t[i] = (struct vtup){.key = key, .count = 1};
+    k->t_n++;
+    return 0;
+}
+
+/* Move the unit's tuples of k to k->out and empty its table. */
+static int vkey_flush(struct vkey *k)
+{
+    if (!k->t_n)
+        return 0;
+    if (k->out_n + k->t_n > k->out_cap) {
+        size_t cap = k->out_cap ? k->out_cap : 1024;
+        while (cap < k->out_n + k->t_n)
+            cap *= 2;
+        struct qvtuple *o = realloc(k->out, cap * sizeof(*o));
+        if (!o)
+            return -ENOMEM;
+        k->out = o;
+        k->out_cap = cap;
+    }
+    for (size_t i = 0; i < k->t_cap; i++) {
+        if (!k->t[i].key)
+            continue;
+        uint64_t key = k->t[i].key - 1;
+        k->out[k->out_n++] = (struct qvtuple){
+            .entry = (uint32_t)(key >> 32), .value = (uint32_t)key, .count = k->t[i].count};
+        k->t[i].key = 0;
+    }
+    k->t_n = 0;
+    return 0;
+}
+
+static int vroll_flush(struct qbuilder *b)
+{
+    for (uint32_t i = 0; i < b->n_vk; i++) {
+        int r = b->vk[i].dropped ? 0 : vkey_flush(&b->vk[i]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Count one attribute of the record being added (its rollup entry: entry). */
+static int vroll_add(struct qbuilder *b, const char *key, size_t klen, const char *text, size_t n,
+                     uint32_t h, uint32_t entry)
+{
+    struct vkey *k = vkey_get(b, key, klen);
+    if (!k)
+        return -ENOMEM;
+    if (k->dropped)
+        return 0;
+    uint32_t v;
+    int r = vkey_value(k, text, n, h, &v);
+    if (r < 0)
+        return r;
+    uint64_t recs = b->next_seq - b->first_seq + 1;
+    if (k->n_values > QVROLL_MAX_VALUES ||
+        (k->n_values > QVROLL_EARLY && (uint64_t)k->n_values * QVROLL_SHARE > recs)) {
+        /* a trace id, a time: the records are where such values are counted */
+        vkey_release(k);
+        k->dropped = 1;
+        return 0;
+    }
+    return vkey_count(k, entry, v);
 }
 
 /* ---- terms ---- */
@@ -481,13 +754,14 @@ static void add_word(void *arg, const uint8_t *w, size_t n)
  * Are this value's words in the current part already? 1: yes, or now (a
  * value seen in an earlier part of the unit: its words' terms get this
  * part's bit). 0: the caller splits it into words, which keeps their keys
- * with c->keep when that is set (the value remembered now).
+ * with c->keep when that is set (the value remembered now). th: the text's
+ * CRC-32C (the value rollups' hash too), told apart by type.
  */
-static int value_seen(struct word_ctx *c, int type, const char *text, size_t n)
+static int value_seen(struct word_ctx *c, int type, const char *text, size_t n, uint32_t th)
 {
     struct qbuilder *b = c->b;
     uint32_t part = (uint32_t)__builtin_ctz(c->part_bit);
-    uint32_t h = crc32c((uint32_t)type, text, n);
+    uint32_t h = th ^ (uint32_t)type * 0x9E3779B1u;
     size_t mask = b->seen_cap - 1, i = h & mask;
     c->keep = NULL;
     for (size_t probes = 0; probes < 16; probes++, i = (i + 1) & mask) {
@@ -523,6 +797,12 @@ static int value_seen(struct word_ctx *c, int type, const char *text, size_t n)
     return 0;
 }
 
+/* Add a record's seq to a value term's postings, once (two terms of a record may share a hash). */
+static int posting_add(struct qpost *p, uint32_t off)
+{
+    return p->n && p->v[p->n - 1] == off ? 0 : qpost_push(p, off);
+}
+
 int qbuilder_key_indexed(const struct qbuilder *b, const char *key, size_t klen)
 {
     for (uint32_t i = 0; i < b->n_keys; i++)
@@ -543,10 +823,17 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len)
         return r;
     uint32_t ui = b->n_units - 1;
     struct bunit *u = &b->units[ui];
-    uint32_t local;
+    uint32_t local, entry;
     if ((r = event_local(b, v.id, v.id_len, &local)) < 0 || (r = unit_set_event(u, local)) < 0 ||
-        (r = rollup_add(b, hour_of(v.time_us), local, v.severity)) < 0)
+        (r = rollup_add(b, hour_of(v.time_us), local, v.severity, &entry)) < 0)
         return r;
+    if (b->vroll) {
+        struct term *t =
+            term_get(b, (uint64_t)QTERM_VALUE << 32 | qterm_event((const char *)v.id, v.id_len));
+        if (!t || posting_add(&t->p, (uint32_t)(v.seq - b->first_seq)) < 0)
+            return -ENOMEM;
+        t->event = 1;
+    }
     u->u.count++;
     u->u.sev_mask |= (uint16_t)(1u << v.severity);
     if (v.time_us < u->u.min_time)
@@ -565,10 +852,13 @@ int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len)
         if (qbuilder_key_indexed(b, a.key, a.klen)) {
             struct term *t =
                 term_get(b, (uint64_t)QTERM_VALUE << 32 | qterm_value(a.key, a.klen, text, n));
-            if (!t || qpost_push(&t->p, off) < 0)
+            if (!t || posting_add(&t->p, off) < 0)
                 return -ENOMEM;
         }
-        if (a.type == TRAIL_TYPE_TIME || value_seen(&wc, a.type, text, n))
+        uint32_t th = crc32c(0, text, n);
+        if (b->vroll && (r = vroll_add(b, a.key, a.klen, text, n, th, entry)) < 0)
+            return r;
+        if (a.type == TRAIL_TYPE_TIME || value_seen(&wc, a.type, text, n, th))
             continue;
         qwords(text, n, 0, add_word, &wc);
         if (wc.err)
@@ -697,6 +987,7 @@ struct sroll {
     uint32_t event;
     uint8_t sev;
     uint64_t count;
+    uint32_t id;
 };
 
 static int cmp_sroll(const void *a, const void *b)
@@ -707,6 +998,149 @@ static int cmp_sroll(const void *a, const void *b)
     if (x->event != y->event)
         return x->event < y->event ? -1 : 1;
     return (int)x->sev - (int)y->sev;
+}
+
+/*
+ * Sort n tuples by (entry, value), as the 64-bit keys entry << 16 | value
+ * (values < 2^16): a radix sort, 11 bits a pass, as many passes as the
+ * largest key needs (a segment's hundreds of thousands of tuples: a qsort
+ * took a sixth of the index's building). tmp holds n tuples.
+ */
+static void sort_vtup(struct qvtuple *t, struct qvtuple *tmp, size_t n)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)t[i].entry << 16 | t[i].value;
+        max = k > max ? k : max;
+    }
+    struct qvtuple *src = t, *dst = tmp;
+    for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(((uint64_t)src[i].entry << 16 | src[i].value) >> shift & 2047) + 1]++;
+        for (size_t b = 1; b <= 2048; b++)
+            count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[((uint64_t)src[i].entry << 16 | src[i].value) >> shift & 2047]++] = src[i];
+        struct qvtuple *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != t)
+        memcpy(t, src, n * sizeof(*t));
+}
+
+static int cmp_vkey(const void *a, const void *b)
+{
+    const struct vkey *x = *(const struct vkey *const *)a, *y = *(const struct vkey *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * The value rollups section: u32 keys N, u32 bytes L, then per key (by
+ * name): u8 key length, key, varint B, and B bytes: one zstd frame (its
+ * content size given) of the key's block: varint V values, V x (varint
+ * length, text), varint T tuples, then the tuples, sorted by (entry,
+ * value), as three runs of varints: R (the rollup's entries) numbers of
+ * tuples, one per entry in order; T values (the first of an entry's: the
+ * value, the others: the difference from the one before); T records less
+ * one. sr: the rollup's R entries in file order.
+ */
+static int serialize_vroll(struct qbuilder *b, const struct sroll *sr, size_t n_sr,
+                           struct trail_buf *out)
+{
+    uint64_t recs = b->next_seq - b->first_seq;
+    uint32_t *rank = malloc((n_sr ? n_sr : 1) * sizeof(*rank));
+    struct vkey **keep = malloc((b->n_vk ? b->n_vk : 1) * sizeof(*keep));
+    struct qvtuple *t = NULL;
+    struct trail_buf all = {0}, blk = {0}, z = {0};
+    uint32_t n_keep = 0;
+    int r = -ENOMEM;
+    if (!rank || !keep)
+        goto fail;
+    for (size_t i = 0; i < n_sr; i++)
+        rank[sr[i].id] = (uint32_t)i;
+    for (uint32_t i = 0; i < b->n_vk; i++) {
+        struct vkey *k = &b->vk[i];
+        if (!k->dropped && k->n_values && (uint64_t)k->n_values * QVROLL_SHARE <= recs) {
+            if (vkey_flush(k) < 0)
+                goto fail;
+            keep[n_keep++] = k;
+        }
+    }
+    qsort(keep, n_keep, sizeof(*keep), cmp_vkey);
+    for (uint32_t i = 0; i < n_keep; i++) {
+        struct vkey *k = keep[i];
+        trail_buf_reset(&blk);
+        if (put_varint(&blk, k->n_values) < 0)
+            goto fail;
+        for (uint32_t v = 0; v < k->n_values; v++)
+            if (put_varint(&blk, k->vlen[v]) < 0 ||
+                (k->vlen[v] && trail_buf_append(&blk, k->vbytes.data + k->voff[v], k->vlen[v]) < 0))
+                goto fail;
+        struct qvtuple *nt = realloc(t, 2 * (k->out_n ? k->out_n : 1) * sizeof(*t));
+        if (!nt)
+            goto fail;
+        t = nt;
+        for (size_t j = 0; j < k->out_n; j++)
+            t[j] = (struct qvtuple){
+                .entry = rank[k->out[j].entry], .value = k->out[j].value, .count = k->out[j].count};
+        sort_vtup(t, t + k->out_n, k->out_n);
+        /* one tuple of those the units found alike */
+        size_t n = 0;
+        for (size_t j = 0; j < k->out_n; j++) {
+            if (n && t[n - 1].entry == t[j].entry && t[n - 1].value == t[j].value)
+                t[n - 1].count += t[j].count;
+            else
+                t[n++] = t[j];
+        }
+        /* three runs of varints (each alike: a quarter fewer bytes once compressed than the
+           tuples' fields interleaved): tuples per entry, values, records */
+        if (put_varint(&blk, n) < 0)
+            goto fail;
+        for (size_t e = 0, j = 0; e < n_sr; e++) {
+            size_t j0 = j;
+            while (j < n && t[j].entry == e)
+                j++;
+            if (put_varint(&blk, j - j0) < 0)
+                goto fail;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (put_varint(&blk, j && t[j].entry == t[j - 1].entry ? t[j].value - t[j - 1].value
+                                                                   : t[j].value) < 0)
+                goto fail;
+        for (size_t j = 0; j < n; j++)
+            if (put_varint(&blk, t[j].count - 1) < 0)
+                goto fail;
+        /* the tuples of a user or an address repeat hour after hour: a third of the bytes */
+        size_t bound = ZSTD_compressBound(blk.len);
+        trail_buf_reset(&z);
+        if (trail_buf_reserve(&z, bound) < 0)
+            goto fail;
+        size_t zn = ZSTD_compress(z.data, bound, blk.data, blk.len, 3);
+        if (ZSTD_isError(zn))
+            goto fail;
+        if (trail_buf_append(&all, &k->klen, 1) < 0 ||
+            trail_buf_append(&all, k->key, k->klen) < 0 || put_varint(&all, zn) < 0 ||
+            trail_buf_append(&all, z.data, zn) < 0)
+            goto fail;
+    }
+    if (all.len > UINT32_MAX) {
+        r = TRAIL_E_TOO_LARGE;
+        goto fail;
+    }
+    if (put32(out, n_keep) < 0 || put32(out, (uint32_t)all.len) < 0 ||
+        (all.len && trail_buf_append(out, all.data, all.len) < 0))
+        goto fail;
+    r = 0;
+fail:
+    free(rank);
+    free(keep);
+    free(t);
+    trail_buf_free(&all);
+    trail_buf_free(&blk);
+    trail_buf_free(&z);
+    return r;
 }
 
 static int posting_bytes(struct trail_buf *o, const struct qpost *p)
@@ -897,7 +1331,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     /* header */
     uint8_t h[64] = {0};
     memcpy(h, "TRAILIDX", 8);
-    put_u16(h + 8, 2);
+    put_u16(h + 8, QIDX_VERSION);
     put_u32(h + 12, 64);
     memcpy(h + 16, store_id, 16);
     put_u64(h + 32, b->first_seq);
@@ -955,7 +1389,7 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     for (size_t i = 0; i < b->roll_cap; i++)
         if (b->roll[i].used)
             sr[n_sr++] = (struct sroll){b->roll[i].hour, b->roll[i].event, b->roll[i].severity,
-                                        b->roll[i].count};
+                                        b->roll[i].count, b->roll[i].id};
     qsort(sr, n_sr, sizeof(*sr), cmp_sroll);
     struct trail_buf rb = {0};
     int rr = 0;
@@ -977,12 +1411,17 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
     }
     trail_buf_free(&rb);
 
+    /* value rollups, their tuples naming entries by their position above */
+    if (serialize_vroll(b, sr, n_sr, out) < 0)
+        goto fail;
+
     /*
      * terms, by their keys (the hash's top QIDX_KEY_BITS bits): terms of one
      * key and kind become one entry holding all of their postings; value
      * terms only where one of them is worth its bytes (the others are found
-     * by their words), and then all of them, so that a value's lookup never
-     * answers with another value's seqs alone
+     * by their words; a common event id by its units' bitsets), and then all
+     * of them, so that a value's or an event's lookup never answers with
+     * another one's seqs alone
      */
     st = malloc((b->term_n ? b->term_n : 1) * sizeof(*st));
     kept_keys = malloc((b->term_n ? b->term_n : 1) * sizeof(*kept_keys));
@@ -996,7 +1435,9 @@ int qbuilder_serialize(struct qbuilder *b, const uint8_t store_id[16], struct tr
                 continue;
             uint8_t kind = (uint8_t)(t->key >> 32);
             uint32_t key = (uint32_t)t->key >> (32 - QIDX_KEY_BITS);
-            int keep = kind == QTERM_WORD || value_worth_keeping(b, &t->p, n_units);
+            int keep = kind == QTERM_WORD ||
+                       (t->event ? (uint64_t)t->p.n * QEVENT_MAX_SHARE <= b->next_seq - b->first_seq
+                                 : value_worth_keeping(b, &t->p, n_units));
             if (pass == 0 && keep && kind == QTERM_VALUE)
                 kept_keys[n_kept++] = key;
             if (pass == 0 ? keep

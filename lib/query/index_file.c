@@ -8,10 +8,12 @@
  * Not for: the builder's bookkeeping (index_build.c), searching (index.c).
  *
  * The file, little-endian (docs/format.md, "Indexes", has the same). This
- * writes version 2; version 1 files (before parts) are still read:
+ * writes version 2 (parts, value rollups, event terms, 28-bit term keys);
+ * version 1 files (before all of them) are still read:
  *
  *   header, 64 bytes
- *     0  8  magic "TRAILIDX"         8  2  version (2; 1 read)     10 2 zero
+ *     0  8  magic "TRAILIDX"         8  2  version (2; 1 is read: see below)
+ *     10 2  zero
  *     12 4  header length (64)       16 16 store id
  *     32 8  first seq of the segment 40 8  last seq
  *     48 4  units U (= the segment's blocks)
@@ -31,7 +33,16 @@
  *   rollup: u32 R entries, u32 L bytes, then L bytes of R entries sorted by
  *     hour, event, severity, each: varint hour (the first zigzag-coded: hours
  *     since the epoch; the others: the difference from the one before),
- *     varint local event, u8 severity, varint records
+ *     varint local event, u8 severity, varint records; an entry's position
+ *     in this order is what value rollups name
+ *   value rollups (version 2 only): u32 keys N, u32 L bytes, then N blocks
+ *     sorted by key: u8 key length, key, varint B, B bytes of one zstd frame
+ *     (content size set) holding: varint V values, V x (varint length, text
+ *     form); varint T tuples; the tuples, sorted by (entry position, value
+ *     id), as three runs of varints: R tuples per entry (R: the rollup's
+ *     entries), T value ids (the first of an entry, then differences within
+ *     it), T records less one. Kept for the keys of at most one value per 8
+ *     records (index_build.c)
  *   terms: u32 bucket bits B (0..24), u32 terms T, (2^B + 1) x u32 offsets
  *     of each bucket's first entry in the term data (the last one: its
  *     length), then the term data. A term's key is its hash's top 28 bits
@@ -64,16 +75,19 @@
  *     A word found in at most 16 parts, or in at most 2 parts a unit on
  *     average, names its parts; any other its units. Value terms are kept
  *     only for values of at least 8 records spread over at least 4 units
- *     and in at most 1/128 of the records (and any value term sharing a
- *     kept one's key, merged into it); a search finds the others through
- *     their words and units.
+ *     and in at most 1/128 of the records; event terms (version 2: value
+ *     terms of the key "@event" and an event id, qterm_event) for ids in at
+ *     most 1/512 of the records; and any value or event term sharing a kept
+ *     one's key, merged into it. A search finds the others through their
+ *     words and units, and events through the units' bitsets.
  *   trailer, 16 bytes: 0 8 file length  8 4 CRC-32C of every byte before
  *     the trailer  12 4 magic "TIDX"
  *
  * A file that fails any check is treated as missing: searches build the
- * index again from the segment (and a writer writes it again). A writer's
- * sweep (once after open, in the sealer's thread) also writes version 1
- * files again as version 2; until then searches read them as they are.
+ * index again from the segment (and a writer writes it again). A version 1
+ * file (one part a unit, 32-bit term keys, no value rollups) is read as it
+ * is; a writer's sweep (once after open, in the sealer's thread) writes any
+ * file not of version 2 again.
  */
 #include "query/query.h"
 
@@ -91,6 +105,8 @@
 #define IDX_HEADER  64
 #define IDX_TRAILER 16
 #define UNIT_FIXED  26
+/* the most bytes a key's value rollup block may hold decompressed */
+#define VROLL_BLOCK_MAX (256u << 20)
 
 /* ---- the view ---- */
 
@@ -137,7 +153,8 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         return TRAIL_E_CORRUPT;
     if (memcmp(data, "TRAILIDX", 8) != 0 || memcmp(data + len - 4, "TIDX", 4) != 0)
         return TRAIL_E_VERSION;
-    if ((get_u16(data + 8) != 1 && get_u16(data + 8) != 2) || get_u32(data + 12) != IDX_HEADER)
+    v.version = get_u16(data + 8);
+    if ((v.version != 1 && v.version != QIDX_VERSION) || get_u32(data + 12) != IDX_HEADER)
         return TRAIL_E_VERSION;
     if (get_u64(data + len - 16) != len ||
         get_u32(data + len - 8) != crc32c(0, data, len - IDX_TRAILER))
@@ -146,7 +163,6 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         return TRAIL_E_CORRUPT;
     v.data = data;
     v.len = len;
-    v.version = get_u16(data + 8);
     v.first_seq = get_u64(data + 32);
     v.last_seq = get_u64(data + 40);
     v.n_units = get_u32(data + 48);
@@ -224,6 +240,30 @@ int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], str
         goto fail;
     v.rollup = p;
     p += v.rollup_len;
+    if (v.version >= 2) {
+        /* value rollups: each key's block within the section */
+        if (end - p < 8)
+            goto fail;
+        v.n_vkeys = get_u32(p);
+        v.vroll_len = get_u32(p + 4);
+        p += 8;
+        if ((size_t)(end - p) < v.vroll_len)
+            goto fail;
+        v.vroll = p;
+        const uint8_t *q = p, *qend = p + v.vroll_len;
+        for (uint32_t i = 0; i < v.n_vkeys; i++) {
+            uint64_t blen;
+            if (q >= qend || q[0] == 0 || (size_t)(qend - q) < 1u + q[0])
+                goto fail;
+            q += 1 + q[0];
+            if (get_varint(&q, qend, &blen) < 0 || blen > (uint64_t)(qend - q))
+                goto fail;
+            q += blen;
+        }
+        if (q != qend)
+            goto fail;
+        p = qend;
+    }
     if (end - p < 8)
         goto fail;
     v.bucket_bits = get_u32(p);
@@ -494,6 +534,114 @@ int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qro
     return 0;
 }
 
+void qvroll_free(struct qvroll *v)
+{
+    trail_buf_free(&v->raw);
+    free(v->val);
+    free(v->vlen);
+    free(v->t);
+    memset(v, 0, sizeof(*v));
+}
+
+int qindex_vrollup(const struct qindex *ix, const char *key, size_t klen, struct qvroll *out)
+{
+    out->n_values = out->n_tuples = 0;
+    if (ix->live || !ix->vroll)
+        return 0;
+    const uint8_t *p = ix->vroll, *end = ix->vroll + ix->vroll_len;
+    for (uint32_t i = 0; i < ix->n_vkeys; i++) {
+        uint64_t blen;
+        int hit = p[0] == klen && memcmp(p + 1, key, klen) == 0;
+        p += 1 + p[0];
+        if (get_varint(&p, end, &blen) < 0 || blen > (uint64_t)(end - p))
+            return TRAIL_E_CORRUPT; /* (qindex_view checked the blocks) */
+        if (!hit) {
+            p += blen;
+            continue;
+        }
+        /* the block, one zstd frame that says its size */
+        unsigned long long size = ZSTD_getFrameContentSize(p, blen);
+        if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
+            size > VROLL_BLOCK_MAX)
+            return TRAIL_E_CORRUPT;
+        trail_buf_reset(&out->raw);
+        if (trail_buf_reserve(&out->raw, (size_t)size + 1) < 0)
+            return -ENOMEM;
+        size_t got = ZSTD_decompress(out->raw.data, (size_t)size + 1, p, blen);
+        if (ZSTD_isError(got) || got != size)
+            return TRAIL_E_CORRUPT;
+        out->raw.len = got;
+        const uint8_t *q = (const uint8_t *)out->raw.data, *qend = q + got;
+        uint64_t nv, nt;
+        if (get_varint(&q, qend, &nv) < 0 || nv > QVROLL_MAX_VALUES || nv > (uint64_t)(qend - q))
+            return TRAIL_E_CORRUPT;
+        if (out->cap_values < nv) {
+            const uint8_t **val = realloc(out->val, nv * sizeof(*val));
+            if (!val)
+                return -ENOMEM;
+            out->val = val;
+            uint32_t *vlen = realloc(out->vlen, nv * sizeof(*vlen));
+            if (!vlen)
+                return -ENOMEM;
+            out->vlen = vlen;
+            out->cap_values = (uint32_t)nv;
+        }
+        for (uint64_t v = 0; v < nv; v++) {
+            uint64_t n;
+            if (get_varint(&q, qend, &n) < 0 || n > (uint64_t)(qend - q))
+                return TRAIL_E_CORRUPT;
+            out->val[v] = q;
+            out->vlen[v] = (uint32_t)n;
+            q += n;
+        }
+        /* a tuple takes at least 2 bytes */
+        if (get_varint(&q, qend, &nt) < 0 || nt > (uint64_t)(qend - q) / 2)
+            return TRAIL_E_CORRUPT;
+        if (out->cap_tuples < nt) {
+            struct qvtuple *t = realloc(out->t, (nt ? nt : 1) * sizeof(*t));
+            if (!t)
+                return -ENOMEM;
+            out->t = t;
+            out->cap_tuples = (uint32_t)nt;
+        }
+        /* tuples per entry, then the values, then the records */
+        uint64_t j = 0;
+        for (uint32_t e = 0; e < ix->n_rollup; e++) {
+            uint64_t k;
+            if (get_varint(&q, qend, &k) < 0 || k > nt - j)
+                return TRAIL_E_CORRUPT;
+            for (; k; k--)
+                out->t[j++].entry = e;
+        }
+        if (j != nt)
+            return TRAIL_E_CORRUPT;
+        for (j = 0; j < nt; j++) {
+            uint64_t dv, v;
+            if (get_varint(&q, qend, &dv) < 0)
+                return TRAIL_E_CORRUPT;
+            int same = j && out->t[j].entry == out->t[j - 1].entry;
+            if (same && dv == 0)
+                return TRAIL_E_CORRUPT; /* the same value twice in an entry */
+            v = same ? out->t[j - 1].value + dv : dv;
+            if (v >= nv)
+                return TRAIL_E_CORRUPT;
+            out->t[j].value = (uint32_t)v;
+        }
+        for (j = 0; j < nt; j++) {
+            uint64_t c;
+            if (get_varint(&q, qend, &c) < 0 || c >= UINT32_MAX)
+                return TRAIL_E_CORRUPT;
+            out->t[j].count = c + 1;
+        }
+        if (q != qend)
+            return TRAIL_E_CORRUPT;
+        out->n_values = (uint32_t)nv;
+        out->n_tuples = (uint32_t)nt;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- building and writing ---- */
 
 void idx_path(const struct trail_store *s, uint64_t first_seq, char *out, size_t size)
@@ -518,6 +666,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
         goto out;
     if ((r = qbuilder_new(s->cat, ss.first_seq, &b)) < 0)
         goto out;
+    qbuilder_for_sealed(b);
     dctx = ZSTD_createDCtx();
     if (!dctx) {
         r = -ENOMEM;
@@ -586,7 +735,7 @@ int idx_write(struct trail_store *s, uint64_t first_seq, const struct trail_buf 
     return trail_file_replace(path, bytes->data, bytes->len, 0640);
 }
 
-/* Is DIR/seg-X.idx there, whole and of the format written now (not version 1, without parts)? */
+/* Is DIR/seg-X.idx there, whole and of the version trail writes? */
 static int idx_good(struct trail_store *s, uint64_t first_seq)
 {
     char path[4200];
@@ -601,7 +750,7 @@ static int idx_good(struct trail_store *s, uint64_t first_seq)
         if (data && pread(fd, data, (size_t)st.st_size, 0) == st.st_size) {
             struct qindex v;
             if (qindex_view(data, (size_t)st.st_size, s->store_id, &v) == 0) {
-                ok = v.version >= 2;
+                ok = v.version == QIDX_VERSION; /* an older one is written again */
                 qindex_free(&v);
             }
         }

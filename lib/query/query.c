@@ -38,6 +38,11 @@ uint32_t qterm_value(const char *key, size_t klen, const char *val, size_t vlen)
     return crc32c(c, val, vlen);
 }
 
+uint32_t qterm_event(const char *id, size_t len)
+{
+    return qterm_value("@event", 6, id, len);
+}
+
 size_t qwords(const char *text, size_t len, int complete_only,
               void (*fn)(void *arg, const uint8_t *word, size_t wlen), void *arg)
 {

@@ -57,6 +57,11 @@ static inline uint8_t qlower(uint8_t c)
 
 uint32_t qterm_word(const uint8_t *word, size_t len); /* word already lower-cased */
 uint32_t qterm_value(const char *key, size_t klen, const char *val, size_t vlen);
+/*
+ * qterm_event - the value term of an event id's seqs: qterm_value of the key
+ * "@event" (no attribute key has an '@') and the id.
+ */
+uint32_t qterm_event(const char *id, size_t len);
 
 /*
  * qwords - call fn for each word of text[0..len), lower-cased and cut to
@@ -208,11 +213,24 @@ void qresults_merge_stats(const struct trail_results *res, uint64_t *ret_opened,
                           uint64_t *ret_peak);
 
 /*
+ * qresults_examined - the records a search in seq order read and checked
+ * against its filter so far (tests: exact seqs read no record that fails).
+ */
+uint64_t qresults_examined(const struct trail_results *res);
+
+/*
  * qindex_cache_drop - drop every decompressed block no search holds (a
  * benchmark's cold run: what the first search after a restart finds).
  * Returns the bytes still held by searches in flight.
  */
 size_t qindex_cache_drop(struct trail_index *ix);
+
+/*
+ * qindex_vrolled - how many times a count by an attribute took a sealed
+ * segment's figures from its value rollup instead of reading its records
+ * (tests and benchmarks: that the path ran).
+ */
+uint64_t qindex_vrolled(struct trail_index *ix);
 
 /* qorder_name - "newest", "oldest", "time" or "-time". */
 const char *qorder_name(int order);
@@ -240,6 +258,8 @@ const char *qorder_name(int order);
 #define QVALUE_MIN_SEQS  8   /* sealed indexes keep value postings of at least this many seqs */
 #define QVALUE_MIN_UNITS 4   /* ... spread over at least this many units */
 #define QVALUE_MAX_SHARE 128 /* ... in at most 1/128 of the segment's records */
+#define QEVENT_MAX_SHARE                                                                           \
+    512 /* sealed indexes keep the seqs of event ids in at most 1/512 of them */
 
 struct qunit {
     uint64_t first_seq;
@@ -261,6 +281,39 @@ struct qrollup {
     uint64_t count;
 };
 
+/*
+ * Value rollups (sealed indexes, version 2): for an attribute key with few
+ * distinct values in the segment, the records of each rollup entry (hour,
+ * event, severity) per value of the key, so that a count by that key reads
+ * no record. A key is kept when the segment holds at most one distinct
+ * value per QVROLL_SHARE records (and at most QVROLL_MAX_VALUES); the
+ * builder gives a key up as soon as it holds more than QVROLL_EARLY values
+ * and breaks the share so far. Records without the key are an entry's
+ * records less the sum of its tuples.
+ */
+#define QVROLL_SHARE      8
+#define QVROLL_EARLY      1024
+#define QVROLL_MAX_VALUES 65535
+
+struct qvtuple {
+    uint32_t entry; /* position in the rollup (qindex_rollup's order) */
+    uint32_t value; /* position in the key's dictionary */
+    uint64_t count;
+};
+
+/* One key's value rollup, read from a .idx (qindex_vrollup): texts point into raw. */
+struct qvroll {
+    struct trail_buf raw; /* the key's block, decompressed */
+    uint32_t n_values;
+    const uint8_t **val; /* the values' text forms (trail_value_format), in dictionary order */
+    uint32_t *vlen;
+    uint32_t n_tuples;
+    struct qvtuple *t; /* sorted by (entry, value) */
+    uint32_t cap_values, cap_tuples;
+};
+
+void qvroll_free(struct qvroll *v);
+
 /* The builder (index_build.c). Not thread-safe: one writer; readers lock around it. */
 struct qbuilder;
 
@@ -276,6 +329,14 @@ int qbuilder_unit(struct qbuilder *b);
 void qbuilder_part(struct qbuilder *b);
 /* qbuilder_add - index one record (seqs in order, from first_seq). 0, TRAIL_E_CORRUPT, -ENOMEM. */
 int qbuilder_add(struct qbuilder *b, const uint8_t *rec, size_t len);
+/*
+ * qbuilder_for_sealed - keep from now on (call before the first record)
+ * what only a sealed segment's .idx holds: value rollups, and the seqs of
+ * each event id found in at most 1/QEVENT_MAX_SHARE of the records (value
+ * terms of qterm_event). A live segment's builder keeps neither (its counts
+ * and event filters read records).
+ */
+void qbuilder_for_sealed(struct qbuilder *b);
 /* qbuilder_serialize - the .idx bytes for a sealed segment (value terms found in few units
  * dropped).
  */
@@ -290,17 +351,23 @@ struct qindex {
     size_t len;
     int mapped; /* data is mmap'd (else malloc'd) */
     /* view, parsed */
-    int version; /* of the file: 1 (units only, one part each) or 2 (parts) */
+    int version; /* of the file: 1 (one part a unit, no value rollups) or QIDX_VERSION */
     uint64_t first_seq, last_seq;
-    uint32_t n_units, n_events, n_keys, n_rollup, n_buckets, bucket_bits;
-    size_t rollup_len;
-    const uint8_t *units, *events, *keys, *rollup, *buckets, *terms;
+    uint32_t n_units, n_events, n_keys, n_rollup, n_buckets, bucket_bits, n_vkeys;
+    size_t rollup_len, vroll_len;
+    const uint8_t *units, *events, *keys, *rollup, *vroll, *buckets, *terms;
     size_t ev_bytes;        /* bytes of one unit's event bitset */
     const char **event_ids; /* n_events, NUL-terminated copies */
     uint8_t *event_lens;
     uint32_t *part_at;    /* n_units + 1: unit u's parts start at part_first[part_at[u]] */
     uint32_t *part_first; /* each part's first record, counted from its unit's first */
 };
+
+/*
+ * QIDX_VERSION - the .idx version trail writes (parts, 28-bit term keys, value
+ * rollups); version 1 (one part a unit, 32-bit keys, no value rollups) is still read.
+ */
+#define QIDX_VERSION 2
 
 /* qindex_view - parse and check .idx bytes (data stays the caller's until qindex_free). */
 int qindex_view(const uint8_t *data, size_t len, const uint8_t store_id[16], struct qindex *ix);
@@ -329,6 +396,13 @@ int qindex_lookup(const struct qindex *ix, int kind, uint32_t hash, struct qpost
 /* qindex_rollup - call fn for each rollup entry; stops on fn's non-zero return. */
 int qindex_rollup(const struct qindex *ix, int (*fn)(void *arg, const struct qrollup *r),
                   void *arg);
+/*
+ * qindex_vrollup - the value rollup of key into out (its arrays reused):
+ * 1 found, 0 when the index keeps none for key (a live index, a version 1
+ * file, a key with too many values or absent), TRAIL_E_CORRUPT, -ENOMEM.
+ * out's texts stay valid until its next use or qvroll_free.
+ */
+int qindex_vrollup(const struct qindex *ix, const char *key, size_t klen, struct qvroll *out);
 
 int qpost_push(struct qpost *p, uint32_t v);
 /* qpost_reserve - room for n postings (and their masks with masks). 0 or -ENOMEM. */

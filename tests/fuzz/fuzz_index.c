@@ -2,9 +2,10 @@
  * fuzz_index.c - libFuzzer target for the index reader: a sealed segment's
  * .idx file read in place (qindex_view in lib/query/index_file.c) and every
  * structure in it walked: units and their parts, the event dictionary and
- * bitsets, the hourly rollup, the term buckets and their postings (word
- * terms by units or by parts, value terms, both codings; format versions 1
- * and 2).
+ * bitsets, the hourly rollup, the value rollups of every key (version 2:
+ * each key's zstd block, dictionary and tuples), the term buckets and their
+ * postings (word terms by units or by parts, value terms, both codings;
+ * format versions 1 and 2).
  *
  * The first input byte is dropped; its bit 0 makes the target fix the
  * trailer up (length and CRC-32C), so that mutations get past the checksum
@@ -15,7 +16,8 @@
  *
  * In ordinary builds tests/fuzz/replay.c runs this over corpus/fuzz_index/,
  * which starts from .idx files of stores the generator filled (version 1
- * files, and version 2 ones with parts).
+ * files, and version 2 ones with parts) and of small builders with value
+ * rollups (version 2).
  */
 #include "query/query.h"
 #include "store/store.h"
@@ -77,6 +79,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         qindex_key_indexed(&ix, "duser", 5);
         int rolled = 0;
         qindex_rollup(&ix, count_rollup, &rolled);
+        /* every key the value rollups name (qindex_view checked the blocks' bounds) */
+        struct qvroll vr = {0};
+        const uint8_t *p = ix.vroll, *vend = ix.vroll ? ix.vroll + ix.vroll_len : NULL;
+        for (uint32_t k = 0; p && k < ix.n_vkeys && p < vend; k++) {
+            char key[256];
+            memcpy(key, p + 1, p[0]);
+            key[p[0]] = '\0';
+            size_t klen = p[0];
+            p += 1 + p[0];
+            uint64_t blen = 0;
+            for (int shift = 0; p < vend && shift < 64; shift += 7) {
+                blen |= (uint64_t)(*p & 0x7f) << shift;
+                if (!(*p++ & 0x80))
+                    break;
+            }
+            if (qindex_vrollup(&ix, key, klen, &vr) == 1) {
+                for (uint32_t j = 0; j < vr.n_tuples; j++)
+                    if (vr.t[j].entry >= ix.n_rollup || vr.t[j].value >= vr.n_values)
+                        abort();
+                for (uint32_t j = 0; j < vr.n_values; j++)
+                    if (vr.vlen[j] > vr.raw.len)
+                        abort();
+            }
+            if (blen > (uint64_t)(vend - p))
+                break;
+            p += blen;
+        }
+        qvroll_free(&vr);
         struct qpost post = {0};
         uint32_t step = ix.n_buckets > 256 ? ix.n_buckets / 256 : 1;
         for (uint32_t b = 0; b < ix.n_buckets; b += step) {

@@ -704,9 +704,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Brute-force counts grouped as q's by says, checked against trail_count_run. */
-static int check_count(struct trail_index *ix, const char *by, struct trail_query *q,
-                       const struct bq *b, const char *desc)
+/* Brute-force counts over m grouped as q's by says, checked against trail_count_run. */
+static int check_count_in(struct trail_index *ix, const struct evs *m, const char *by,
+                          struct trail_query *q, const struct bq *b, const char *desc)
 {
     char err[256];
     if (trail_query_set(q, "by", by, err, sizeof(err)) < 0)
@@ -717,16 +717,16 @@ static int check_count(struct trail_index *ix, const char *by, struct trail_quer
         return 0;
     }
     /* composite keys "k1\x1fk2..." of every match, and of every row with its count */
-    char **want = malloc(mem.n * sizeof(*want)), **got = malloc((c->n_rows + 1) * sizeof(*got));
+    char **want = malloc(m->n * sizeof(*want)), **got = malloc((c->n_rows + 1) * sizeof(*got));
     size_t n_want = 0;
-    for (size_t i = 0; i < mem.n; i++) {
-        if (!bq_match(b, mem.v[i]))
+    for (size_t i = 0; i < m->n; i++) {
+        if (!bq_match(b, m->v[i]))
             continue;
         char key[1024] = "";
         size_t kl = 0;
         for (int d = 0; d < c->n_by; d++) {
             char part[512];
-            bf_key(mem.v[i], c->by[d], part, sizeof(part));
+            bf_key(m->v[i], c->by[d], part, sizeof(part));
             kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s\x1f", part);
         }
         want[n_want++] = strdup(key);
@@ -775,6 +775,12 @@ static int check_count(struct trail_index *ix, const char *by, struct trail_quer
     return ok;
 }
 
+static int check_count(struct trail_index *ix, const char *by, struct trail_query *q,
+                       const struct bq *b, const char *desc)
+{
+    return check_count_in(ix, &mem, by, q, b, desc);
+}
+
 TEST(random_counts)
 {
     setup();
@@ -791,6 +797,332 @@ TEST(random_counts)
         trail_query_free(q);
         ASSERT(ok);
     }
+}
+
+/*
+ * A query for the value rollup path: a range (whole hours or not, or
+ * none), sometimes event globs, sometimes a severity range; no where, no
+ * text (those read records).
+ */
+static void rollup_query(const struct evs *m, struct trail_query *q, struct bq *b, char *desc,
+                         size_t dsize)
+{
+    char v[64], err[256];
+    size_t dl = 0;
+    memset(b, 0, sizeof(*b));
+    b->since = INT64_MIN;
+    b->until = INT64_MAX;
+    b->sev_max = 255;
+    if (rndn(4)) {
+        int64_t t0 = trail_event_time(pick(m)), t1 = trail_event_time(pick(m));
+        if (t1 < t0) {
+            int64_t t = t0;
+            t0 = t1;
+            t1 = t;
+        }
+        if (rndn(2)) { /* whole hours, as a report's ranges are */
+            t0 -= t0 % 3600000000LL;
+            t1 += 3600000000LL - t1 % 3600000000LL;
+        }
+        if (t1 <= t0)
+            t1 = t0 + 1;
+        b->since = t0;
+        b->until = t1;
+        trail_time_format(t0, v);
+        trail_query_set(q, "since", v, err, sizeof(err));
+        dl += (size_t)snprintf(desc + dl, dsize - dl, "since=%s ", v);
+        trail_time_format(t1, v);
+        trail_query_set(q, "until", v, err, sizeof(err));
+        dl += (size_t)snprintf(desc + dl, dsize - dl, "until=%s ", v);
+    }
+    static const char *const globs[] = {"auth_authenticators_*_failed", "auth_entrypoints_*",
+                                        "prism_*", "*_success*", "core_*"};
+    if (rndn(2)) {
+        const char *g = globs[rndn(TRAIL_ARRAY_SIZE(globs))];
+        trail_query_set(q, "event", g, err, sizeof(err));
+        snprintf(b->globs[b->n_globs++], sizeof(b->globs[0]), "%s", g);
+        dl += (size_t)snprintf(desc + dl, dsize - dl, "event=%s ", g);
+    }
+    if (rndn(4) == 0) {
+        int k = (int)rndn(TRAIL_ARRAY_SIZE(sev_exprs));
+        trail_query_set(q, "severity", sev_exprs[k][0], err, sizeof(err));
+        b->sev_min = atoi(sev_exprs[k][1]);
+        b->sev_max = atoi(sev_exprs[k][2]);
+        dl += (size_t)snprintf(desc + dl, dsize - dl, "severity=%s ", sev_exprs[k][0]);
+    }
+}
+
+TEST(count_by_attribute_from_value_rollups)
+{
+    setup();
+    /*
+     * Counts by one attribute (with event, severity, hour or day beside it)
+     * take sealed segments' figures from their value rollups: they must be
+     * the brute force's. duser (60 users), src and sourceServiceName have few
+     * values a segment; phxTraceId has one value per flow of a few events (a
+     * segment keeps its value rollup or not, by the share rule); two
+     * attributes at once are read.
+     */
+    static const char *const bys[] = {"duser",
+                                      "src",
+                                      "sourceServiceName,event",
+                                      "day,duser",
+                                      "hour,phxEntrypointId",
+                                      "duser,severity",
+                                      "event,src,day",
+                                      "phxTraceId",
+                                      "duser,src"};
+    size_t n = TRAIL_ARRAY_SIZE(bys);
+    for (int i = 0; i < rounds(60); i++) {
+        struct trail_query *q;
+        struct bq b;
+        char desc[1024] = "";
+        trail_query_new(cat, &q);
+        rollup_query(&mem, q, &b, desc, sizeof(desc));
+        const char *by = bys[(size_t)i % n];
+        uint64_t before = qindex_vrolled(wix);
+        int ok = check_count(wix, by, q, &b, desc);
+        trail_query_free(q);
+        ASSERT(ok);
+        /* from value rollups but for the last, which reads every segment */
+        if ((size_t)i % n < n - 2)
+            ASSERT(qindex_vrolled(wix) > before);
+        else if ((size_t)i % n == n - 1)
+            ASSERT_EQ(qindex_vrolled(wix), before);
+    }
+}
+
+/* Rewrite a version 2 .idx as version 1 would have written it (no value rollups). */
+static void downgrade_idx(const char *path)
+{
+    size_t len;
+    uint8_t *d = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        abort();
+    fseek(f, 0, SEEK_END);
+    len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (!(d = malloc(len)) || fread(d, 1, len, f) != len)
+        abort();
+    fclose(f);
+    struct qindex v;
+    if (qindex_view(d, len, NULL, &v) < 0 || v.version != 2)
+        abort();
+    /*
+     * version 1's sections: header, dictionaries, units, rollup, terms. The
+     * parts and the value rollups are cut; the terms too (version 1 keys
+     * are whole 32-bit hashes, which version 2 does not keep), which the
+     * counts here never look up: an empty table (0 bucket bits, 0 terms)
+     */
+    size_t units_end = (size_t)(v.units - d) + (26 + v.ev_bytes) * v.n_units;
+    size_t roll_at = (size_t)(v.rollup - d) - 8, roll_len = 8 + v.rollup_len;
+    qindex_free(&v);
+    uint8_t *o = malloc(len + 32);
+    if (!o)
+        abort();
+    size_t n = 0;
+    memcpy(o, d, units_end);
+    n = units_end;
+    memmove(o + n, d + roll_at, roll_len);
+    n += roll_len;
+    memset(o + n, 0, 16); /* bucket bits, terms, two offsets */
+    n += 16;
+    memset(o + n, 0, 16);
+    n += 16;
+    put_u16(o + 8, 1);
+    put_u64(o + n - 16, n);
+    put_u32(o + n - 8, crc32c(0, o, n - 16));
+    memcpy(o + n - 4, "TIDX", 4);
+    if (qindex_view(o, n, NULL, &v) < 0 || v.version != 1)
+        abort();
+    qindex_free(&v);
+    if (!(f = fopen(path, "wb")) || fwrite(o, 1, n, f) != n || fclose(f) != 0)
+        abort();
+    free(o);
+    free(d);
+}
+
+static int idx_version(const char *path)
+{
+    uint8_t h[10] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(h, 1, sizeof(h), f);
+    fclose(f);
+    return n == sizeof(h) ? h[8] | h[9] << 8 : -1;
+}
+
+TEST(older_index_upgraded)
+{
+    /*
+     * A store whose .idx files an older trail wrote (version 1: no parts,
+     * no value rollups; made here from the new ones, without terms, which
+     * these counts never look up): a reader counts by reading; a writer's open rewrites them
+     * in the background, and the reader's index, refreshed, counts from the
+     * new files: the same figures all along.
+     */
+    char *d = make_dir();
+    struct evs m = {0};
+    struct trail_store *s = open_store(d, 0);
+    struct trail_loadgen_opts lo = {.seed = 5, .users = 30, .days = 1, .events = 12000};
+    struct trail_loadgen *gen;
+    ASSERT_OK(trail_loadgen_new(cat, &lo, &gen));
+    load(s, gen, 12000, &m);
+    trail_loadgen_free(gen);
+    ASSERT_OK(trail_store_wait(s, trail_event_seq(m.v[m.n - 1])));
+    wait_sealed(s);
+    char(*paths)[4200] = calloc(s->n_segs, sizeof(*paths));
+    size_t n_idx = 0;
+    pthread_mutex_lock(&s->seg_lock);
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i].sealed)
+            idx_path(s, s->segs[i].first_seq, paths[n_idx++], sizeof(paths[0]));
+    pthread_mutex_unlock(&s->seg_lock);
+    trail_store_close(s);
+    ASSERT(n_idx >= 3);
+    for (size_t i = 0; i < n_idx; i++) {
+        ASSERT_EQ(idx_version(paths[i]), 2);
+        downgrade_idx(paths[i]);
+        ASSERT_EQ(idx_version(paths[i]), 1);
+    }
+
+    struct trail_store *rs = open_store(d, 1);
+    struct trail_index *rix;
+    ASSERT_OK(trail_index_open(rs, NULL, &rix));
+    static const char *const bys[] = {"duser", "day,src", "event,sourceServiceName"};
+    for (int round = 0; round < 2; round++) {
+        uint64_t before = qindex_vrolled(rix);
+        for (size_t k = 0; k < TRAIL_ARRAY_SIZE(bys); k++) {
+            struct trail_query *q;
+            struct bq b = {.since = INT64_MIN, .until = INT64_MAX, .sev_max = 255};
+            trail_query_new(cat, &q);
+            ASSERT(check_count_in(rix, &m, bys[k], q, &b, round ? "upgraded" : "version 1"));
+            trail_query_free(q);
+        }
+        if (round == 0) {
+            ASSERT_EQ(qindex_vrolled(rix), before); /* version 1: read */
+            /* a writer opens the store: its sweep writes the indexes again */
+            s = open_store(d, 0);
+            for (int tries = 0; tries < 3000; tries++) {
+                size_t v2 = 0;
+                for (size_t i = 0; i < n_idx; i++)
+                    v2 += idx_version(paths[i]) == 2;
+                if (v2 == n_idx)
+                    break;
+                usleep(10000);
+            }
+            for (size_t i = 0; i < n_idx; i++)
+                ASSERT_EQ(idx_version(paths[i]), 2);
+        } else {
+            /* every sealed segment, every by: from the new files' value rollups */
+            ASSERT(qindex_vrolled(rix) - before >= n_idx * TRAIL_ARRAY_SIZE(bys));
+        }
+    }
+    trail_index_close(rix);
+    trail_store_close(rs);
+    trail_store_close(s);
+    free(paths);
+    evs_free(&m);
+    remove_dir(d);
+}
+
+TEST(rare_events_read_by_their_seqs)
+{
+    setup();
+    /*
+     * Sealed indexes keep the seqs of event ids found in at most 1/512 of
+     * a segment's records: a search for them reads those records only (in
+     * the sealed segments; the live one is read unit by unit), in both
+     * orders, and finds what the brute force finds. The ids: the rarest
+     * ones of the data with at least 5 events that every sealed segment
+     * holds few enough of, alone and two at once.
+     */
+    uint64_t seg_first[256], seg_last[256];
+    size_t n_segs = 0;
+    pthread_mutex_lock(&wstore->seg_lock);
+    for (size_t i = 0; i < wstore->n_segs && n_segs < 256; i++)
+        if (wstore->segs[i].sealed) {
+            seg_first[n_segs] = wstore->segs[i].first_seq;
+            seg_last[n_segs++] = wstore->segs[i].last_seq;
+        }
+    pthread_mutex_unlock(&wstore->seg_lock);
+    const char *ids[512];
+    size_t counts[512], n_ids = 0;
+    for (size_t i = 0; i < mem.n; i++) {
+        const char *id = trail_event_id(mem.v[i]);
+        size_t j = 0;
+        while (j < n_ids && strcmp(ids[j], id))
+            j++;
+        if (j == n_ids && n_ids < 512) {
+            ids[n_ids] = id;
+            counts[n_ids++] = 0;
+        }
+        if (j < 512)
+            counts[j]++;
+    }
+    /* kept in every sealed segment: at most 1/QEVENT_MAX_SHARE of its records */
+    int kept[512];
+    for (size_t j = 0; j < n_ids; j++) {
+        kept[j] = 1;
+        for (size_t g = 0; g < n_segs && kept[j]; g++) {
+            uint64_t in = 0;
+            for (size_t i = 0; i < mem.n; i++) {
+                uint64_t seq = trail_event_seq(mem.v[i]);
+                in += seq >= seg_first[g] && seq <= seg_last[g] &&
+                      !strcmp(trail_event_id(mem.v[i]), ids[j]);
+            }
+            kept[j] = in * QEVENT_MAX_SHARE <= seg_last[g] - seg_first[g] + 1;
+        }
+    }
+    const char *rare[3] = {NULL};
+    size_t n_rare = 0;
+    for (size_t want = 5; want < mem.n / 100 && n_rare < 3; want++)
+        for (size_t j = 0; j < n_ids && n_rare < 3; j++)
+            if (counts[j] == want && kept[j])
+                rare[n_rare++] = ids[j];
+    ASSERT_EQ(n_rare, 3);
+    struct trail_event *ev;
+    trail_event_new(cat, "x", &ev);
+    for (int k = 0; k < 4; k++) {
+        struct trail_query *q;
+        struct bq b = {.since = INT64_MIN, .until = INT64_MAX, .sev_max = 255};
+        char err[256], desc[256];
+        trail_query_new(cat, &q);
+        if (k < 3) {
+            snprintf(b.globs[b.n_globs++], sizeof(b.globs[0]), "%s", rare[k]);
+        } else {
+            snprintf(b.globs[b.n_globs++], sizeof(b.globs[0]), "%s", rare[0]);
+            snprintf(b.globs[b.n_globs++], sizeof(b.globs[0]), "%s", rare[2]);
+        }
+        for (int g = 0; g < b.n_globs; g++)
+            ASSERT_OK(trail_query_set(q, "event", b.globs[g], err, sizeof(err)));
+        snprintf(desc, sizeof(desc), "event=%s%s%s", b.globs[0], b.n_globs > 1 ? "," : "",
+                 b.n_globs > 1 ? b.globs[1] : "");
+        for (int newest = 0; newest < 2; newest++) {
+            ASSERT_OK(trail_query_set(q, "order", newest ? "newest" : "oldest", err, sizeof(err)));
+            ASSERT_OK(trail_query_set(q, "limit", "0", err, sizeof(err)));
+            struct trail_results *res;
+            ASSERT_OK(trail_results_open(wix, q, &res, err, sizeof(err)));
+            uint64_t got[4096];
+            size_t n = 0;
+            while (n < 4096 && trail_results_next(res, ev) == 1)
+                got[n++] = trail_event_seq(ev);
+            uint64_t examined = qresults_examined(res);
+            trail_results_free(res);
+            struct trail_index_stats st; /* (the live records the search indexed) */
+            trail_index_stats(wix, &st);
+            ASSERT(n > 0 && n < 4096);
+            ASSERT(compare("rare events", desc, &mem, &b, newest, UINT64_MAX, got, n));
+            /* every record read outside the live segment was one of them */
+            if (examined - n > st.live_records)
+                FAIL_AT("%s: %" PRIu64 " records read for %zu events (%" PRIu64 " live)", desc,
+                        examined, n, st.live_records);
+        }
+        trail_query_free(q);
+    }
+    trail_event_free(ev);
 }
 
 TEST(count_whole_hours_from_rollups)
@@ -1480,7 +1812,8 @@ static void init(void)
 }
 
 TEST_MAIN(random_queries_writer, random_queries_reader, random_counts,
-          count_whole_hours_from_rollups, paging_while_appending,
+          count_whole_hours_from_rollups, count_by_attribute_from_value_rollups,
+          older_index_upgraded, rare_events_read_by_their_seqs, paging_while_appending,
           live_segment_sealed_under_the_index, empty_store, one_event_and_time_edges,
           cursors_refuse_other_queries, damaged_and_missing_idx_rebuilt,
           time_order_three_hosts_imported_while_paging, time_order_reads_few_blocks, teardown)
