@@ -1522,9 +1522,9 @@ static int load_unit(struct trail_results *res, uint32_t u)
     int r;
     if (res->g->sealed)
         /* whole: a bulk writer (trail_results_write, which reads ahead) reads every record of
-           it; a page of a search may read a few */
-        r = cache_get(res->ix, res->g, u, res->ra && !res->use_seqs, res->dctx, &res->comp,
-                      &res->cb);
+           it, unless its words are in some parts only; a page of a search may read a few */
+        r = cache_get(res->ix, res->g, u, res->ra && !res->use_seqs && res->pmask[u] == UINT32_MAX,
+                      res->dctx, &res->comp, &res->cb);
     else
         r = load_live_unit(res, res->g, &res->units[u]);
     if (r < 0)
@@ -1694,11 +1694,12 @@ static int next_match_view(struct trail_results *res, const uint8_t **ret_rec, s
                     return r;
                 res->pos += res->newest ? -1 : 1;
                 if (res->ra && res->g->sealed) {
-                    /* the next unit this segment will read, decompressed meanwhile */
+                    /* the next unit this segment will read, decompressed meanwhile (whole: not
+                       one whose words are in some parts only, which are read as they come) */
                     long nx = res->pos;
                     while (nx >= 0 && nx < (long)res->n_units && !res->umask[nx])
                         nx += res->newest ? -1 : 1;
-                    if (nx >= 0 && nx < (long)res->n_units)
+                    if (nx >= 0 && nx < (long)res->n_units && res->pmask[nx] == UINT32_MAX)
                         readahead_ask(res->ra, res->g, (uint32_t)nx);
                 }
                 /* the records of the unit inside [lo, hi], in order */
