@@ -128,11 +128,14 @@ EOF
     curl -sf -o /dev/null "http://127.0.0.1:$port/v1/count"
     t1=$(date +%s.%N)
     echo "traild: index opened by a first /v1/count in $(echo "$t1 - $t0" | bc) s; RSS $(rss_peak "$pid") MB (VmHWM)"
-    # indexes of another version: measure once traild's sealer has written them again (no
-    # .idx file changed for 5 s)
+    # indexes of another version: measure once traild's sealer has written them again (every
+    # .idx file of one version, at most one segment unsealed, and no .idx file changed for 5 s)
     t0=$(date +%s.%N)
-    for _ in $(seq 600); do
-        [ -z "$(find "$store" -maxdepth 1 -name 'seg-*.idx' -newermt '-5 seconds')" ] &&
+    for _ in $(seq 900); do
+        [ "$(idx_versions | grep -c ' of version ')" -le 1 ] &&
+            [ "$(idx_versions | grep -o ', ' | wc -l)" = 0 ] &&
+            [ "$(find "$store" -maxdepth 1 -name 'seg-*.open' | wc -l)" -le 1 ] &&
+            [ -z "$(find "$store" -maxdepth 1 -name 'seg-*.idx' -newermt '-5 seconds')" ] &&
             [ "$(echo "$(date +%s.%N) - $t0 > 5" | bc)" = 1 ] && break
         sleep 1
     done
