@@ -538,25 +538,18 @@ int trail_ch_results_more(const struct trail_ch_results *res)
 
 int trail_ch_results_cursor(const struct trail_ch_results *res, char *buf, size_t size)
 {
-    if (res->by_time) {
-        /* after the last event returned, the cursor's position, or before everything */
-        int asc = res->by_time == TRAIL_ORDER_TIME;
-        int64_t t = res->has_pos ? res->pos_time : asc ? INT64_MIN : INT64_MAX;
-        uint64_t pseq = res->has_pos ? res->pos_seq : asc ? 0 : UINT64_MAX;
-        return qcursor_format_time(res->by_time, t, pseq, res->hi, res->plan.now_us, res->plan.hash,
-                                   buf, size);
-    }
-    uint64_t seq;
-    if (res->more || (!res->done && res->returned))
-        seq = res->last_seq;
-    else if (!res->done)
-        seq = res->newest ? res->hi + 1 : res->lo - 1;
-    else if (res->newest)
-        seq = res->lo < res->hi + 1 ? res->lo : res->hi + 1;
-    else
-        seq = res->hi > res->lo - 1 ? res->hi : res->lo - 1;
-    int order = res->newest ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
-    return qcursor_format(order, seq, res->plan.now_us, res->plan.hash, buf, size);
+    struct qposition p = {.newest = res->newest,
+                          .done = res->done,
+                          .more = res->more,
+                          .by_time = res->by_time,
+                          .has_pos = res->has_pos,
+                          .pos_time = res->pos_time,
+                          .pos_seq = res->pos_seq,
+                          .lo = res->lo,
+                          .hi = res->hi,
+                          .returned = res->returned,
+                          .last_seq = res->last_seq};
+    return qposition_cursor(&p, &res->plan, buf, size);
 }
 
 void trail_ch_results_free(struct trail_ch_results *res)

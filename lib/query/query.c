@@ -1122,6 +1122,28 @@ int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horiz
     return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
 }
 
+int qposition_cursor(const struct qposition *p, const struct qplan *plan, char *buf, size_t size)
+{
+    if (p->by_time) {
+        /* after the last event returned, the cursor's position, or before everything */
+        int asc = p->by_time == TRAIL_ORDER_TIME;
+        int64_t t = p->has_pos ? p->pos_time : asc ? INT64_MIN : INT64_MAX;
+        uint64_t seq = p->has_pos ? p->pos_seq : asc ? 0 : UINT64_MAX;
+        return qcursor_format_time(p->by_time, t, seq, p->hi, plan->now_us, plan->hash, buf, size);
+    }
+    uint64_t seq;
+    if (p->more || (!p->done && p->returned))
+        seq = p->last_seq; /* continue right after the last event returned */
+    else if (!p->done)
+        seq = p->newest ? p->hi + 1 : p->lo - 1; /* nothing looked at yet */
+    else if (p->newest) /* everything in [lo, hi] looked at (never past where it started) */
+        seq = p->lo < p->hi + 1 ? p->lo : p->hi + 1;
+    else
+        seq = p->hi > p->lo - 1 ? p->hi : p->lo - 1;
+    int order = p->newest ? TRAIL_ORDER_NEWEST : TRAIL_ORDER_OLDEST;
+    return qcursor_format(order, seq, plan->now_us, plan->hash, buf, size);
+}
+
 const char *qorder_name(int order)
 {
     switch (order) {

@@ -204,6 +204,30 @@ int qcursor_format_time(int order, int64_t time_us, uint64_t seq, uint64_t horiz
                         uint32_t hash, char *buf, size_t size);
 
 /*
+ * Where a search stands, as its cursor needs it: kept alike by the store's
+ * results (index.c) and ClickHouse's (lib/clickhouse), so that both give
+ * the same cursor for the same position.
+ */
+struct qposition {
+    int newest;  /* by seq: newest first */
+    int done;    /* every seq in [lo, hi] looked at */
+    int more;    /* the page ended at its limit with events left */
+    int by_time; /* TRAIL_ORDER_TIME or _TIME_DESC; 0: by seq */
+    int has_pos; /* by time: pos_time, pos_seq are the position to continue after */
+    int64_t pos_time;
+    uint64_t pos_seq;
+    uint64_t lo, hi; /* the seqs the search covers; by time, hi is its horizon */
+    uint64_t returned, last_seq;
+};
+
+/*
+ * qposition_cursor - the cursor of a search at p: after the last event
+ * returned, where the search would start when nothing was, or after all it
+ * looked at. Returns what qcursor_format or qcursor_format_time returns.
+ */
+int qposition_cursor(const struct qposition *p, const struct qplan *plan, char *buf, size_t size);
+
+/*
  * qresults_merge_stats - for a search in time order: the units (blocks) it
  * opened so far and the most candidate records its open runs held at once
  * (tests and benchmarks: the merge reads the overlapping blocks, not the
