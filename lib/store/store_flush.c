@@ -287,8 +287,15 @@ void *store_flusher_main(void *arg)
                         break;
                     next_flush = now + interval_us;
                 }
-                if (now >= s->next_check_us)
-                    break;
+                if (now >= s->next_check_us) {
+                    /* the guard's check, then back to waiting: an interval longer than
+                       CHECK_EVERY_US is kept (the check used to flush what was pending) */
+                    s->next_check_us = now + CHECK_EVERY_US;
+                    pthread_mutex_unlock(&s->lock);
+                    store_guard(s, 1);
+                    pthread_mutex_lock(&s->lock);
+                    continue;
+                }
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 int64_t wait_us =

@@ -463,6 +463,31 @@ static uint64_t wait_sealed(struct trail_store *s)
     return st.sealed_segments;
 }
 
+/*
+ * fsync = interval keeps an interval longer than the flusher's once-a-second
+ * check of the store's files: before, the check flushed what was pending,
+ * so a minute's interval synced every second. The append here waits for the
+ * minute (nothing else asks for a flush) and is durable only at the close.
+ */
+TEST(interval_longer_than_check)
+{
+    char *dir = make_dir();
+    struct trail_store *s;
+    struct trail_store_opts o = {
+        .create = 1, .fsync_policy = TRAIL_FSYNC_INTERVAL, .fsync_interval_ms = 60000};
+    ASSERT_OK(open_store(dir, &o, &s));
+    ASSERT_OK(append_range(s, 0, 10));
+    struct timespec ts = {.tv_sec = 2, .tv_nsec = 500000000}; /* two of the guard's checks */
+    nanosleep(&ts, NULL);
+    ASSERT_EQ(trail_store_durable_seq(s), 0);
+    ASSERT_OK(trail_store_close(s));
+    ASSERT_OK(open_store(dir, NULL, &s));
+    ASSERT_EQ(trail_store_last_seq(s), 10);
+    ASSERT_OK(check_records(s, 1, 10));
+    ASSERT_OK(trail_store_close(s));
+    remove_dir(dir);
+}
+
 TEST(roll_seal_seek)
 {
     char *dir = make_dir();
@@ -1144,6 +1169,6 @@ int main(void)
 
 #define main run
 TEST_MAIN(crc32c, record_roundtrip, record_provenance, record_version_1, duplicates,
-          append_iterate_reopen, roll_seal_seek, iter_head_and_decode, purge, write_failure,
-          checkpoint_hook, meta_rebuilt, recovery, half_sealed, lock_survives_rm, tamper_segment,
-          tamper_roots_idle, shorter_refused)
+          append_iterate_reopen, interval_longer_than_check, roll_seal_seek, iter_head_and_decode,
+          purge, write_failure, checkpoint_hook, meta_rebuilt, recovery, half_sealed,
+          lock_survives_rm, tamper_segment, tamper_roots_idle, shorter_refused)
