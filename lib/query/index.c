@@ -1195,6 +1195,23 @@ static void post_swap(struct qpost *a, struct qpost *b)
     *b = t;
 }
 
+/* res->tmp2 |= res->tmp, or res->tmp2 = res->tmp for the first (*found 0); then *found = 1. */
+static int post_gather(struct trail_results *res, int *found)
+{
+    if (*found) {
+        struct qpost merged = {0};
+        int r = post_or(&res->tmp2, &res->tmp, &merged);
+        post_swap(&merged, &res->tmp2);
+        qpost_free(&merged);
+        if (r < 0)
+            return r;
+    } else {
+        post_swap(&res->tmp, &res->tmp2);
+    }
+    *found = 1;
+    return 0;
+}
+
 struct words_and {
     struct trail_results *res;
     const struct qindex *x;
@@ -1271,17 +1288,8 @@ static int event_seqs(struct trail_results *res, const struct qindex *x, uint32_
         const char *id = qindex_event(x, e, &len);
         if ((r = qindex_lookup(x, QTERM_VALUE, qterm_event(id, len), &res->tmp)) <= 0)
             return r;
-        if (found) {
-            struct qpost merged = {0};
-            r = post_or(&res->tmp2, &res->tmp, &merged);
-            post_swap(&merged, &res->tmp2);
-            qpost_free(&merged);
-            if (r < 0)
-                return r;
-        } else {
-            post_swap(&res->tmp, &res->tmp2);
-        }
-        found = 1;
+        if ((r = post_gather(res, &found)) < 0)
+            return r;
     }
     if (found) {
         post_swap(&res->seqs, &res->tmp2);
@@ -1377,19 +1385,8 @@ static int plan_segment(struct trail_results *res, struct iseg *g, uint64_t g_la
                 r = qindex_lookup(x, QTERM_VALUE, w->terms[t], &res->tmp);
                 if (r < 0)
                     goto out;
-                if (r == 1) {
-                    struct qpost merged = {0};
-                    if (found) {
-                        r = post_or(&res->tmp2, &res->tmp, &merged);
-                        post_swap(&merged, &res->tmp2);
-                        qpost_free(&merged);
-                        if (r < 0)
-                            goto out;
-                    } else {
-                        post_swap(&res->tmp, &res->tmp2);
-                    }
-                    found = 1;
-                }
+                if (r == 1 && (r = post_gather(res, &found)) < 0)
+                    goto out;
             }
             if (found) {
                 if (!res->use_seqs) {
