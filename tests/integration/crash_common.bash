@@ -5,6 +5,8 @@
 # "duser seq" in $WORK/acked.* files.
 #
 #   crash_write_client BATCH [keep-alive]   writes $WORK/client.py
+#   crash_acked_all                         every acknowledgement so far, sorted
+#   crash_kill PIDS...                      kill -9 traild, wait for the clients, $WORK/acked
 #   crash_check_store LABEL                 after a kill: the store holds what was acknowledged
 #   crash_check_restart CONF LOG LABEL      traild recovers the store and goes on
 #
@@ -43,6 +45,24 @@ try:
 except Exception:
     pass
 PY
+}
+
+# crash_acked_all: every acknowledgement so far ($WORK/acked.*), "duser seq", sorted
+crash_acked_all() {
+    cat "$WORK"/acked.* 2>/dev/null | sort
+}
+
+# crash_kill PIDS...: kill -9 traild and wait for it, then for the clients PIDS
+# (they stop when the server goes away); every acknowledgement they got is
+# then in $WORK/acked, sorted
+crash_kill() {
+    local p
+    kill -9 "$TRAILD_PID"
+    wait "$TRAILD_PID" 2>/dev/null
+    TRAILD_PID=""
+    for p in "$@"; do wait "$p" 2>/dev/null; done
+    EXTRA_PIDS=""
+    crash_acked_all >"$WORK/acked"
 }
 
 # crash_check_store LABEL: with traild killed, the store as the crash left it

@@ -38,12 +38,8 @@ for _ in $(seq 1 200); do
     [ "$n" -ge 2000 ] && break
     sleep 0.05
 done
-kill -9 "$TRAILD_PID"
-wait "$TRAILD_PID" 2>/dev/null
-TRAILD_PID=""
-for p in $pids; do wait "$p" 2>/dev/null; done
-EXTRA_PIDS=""
-cat "$WORK"/acked.* | sort >"$WORK/acked"
+# shellcheck disable=SC2086
+crash_kill $pids
 acked=$(wc -l <"$WORK/acked")
 check "clients got answers before the kill" test "$acked" -ge 200
 

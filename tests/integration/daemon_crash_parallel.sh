@@ -56,14 +56,9 @@ PY
 # "duser seq" for every event of every answer 200 it got
 crash_write_client 500 keep-alive
 
-# acked_all: every acknowledgement so far, "duser seq", sorted
-acked_all() {
-    cat "$WORK"/acked.* 2>/dev/null | sort
-}
-
 for round in 1 2; do
     start_traild "$CONF" "$WORK/traild.$round.log" || exit 1
-    before=$(acked_all | wc -l)
+    before=$(crash_acked_all | wc -l)
     pids=""
     for c in 1 2 3 4; do
         python3 "$WORK/client.py" "$HPORT" "r${round}c$c" "$WORK/acked.$round.$c" &
@@ -78,12 +73,8 @@ for round in 1 2; do
     # next batches are then being hashed on the HTTP threads
     check "round $round: batches acknowledged before the kill" \
         wait_for 60 sh -c "test \$(cat '$WORK'/acked.$round.* 2>/dev/null | wc -l) -ge 1500"
-    kill -9 "$TRAILD_PID"
-    wait "$TRAILD_PID" 2>/dev/null
-    TRAILD_PID=""
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    EXTRA_PIDS=""
-    acked_all >"$WORK/acked"
+    # shellcheck disable=SC2086
+    crash_kill $pids
     check "round $round: more acknowledged than before" test "$(wc -l <"$WORK/acked")" -gt "$before"
 
     crash_check_store "round $round"

@@ -69,9 +69,6 @@ PY
 
 crash_write_client 500 keep-alive
 
-acked_all() {
-    cat "$WORK"/acked.* 2>/dev/null | sort
-}
 metric() { # metric NAME{LABELS}: its value in $WORK/metrics.before
     awk -v m="$1" '$1 == m { print $2 }' "$WORK/metrics.before"
 }
@@ -81,7 +78,7 @@ stream_in() { # stream_in INPUT N: traild counts N events of INPUT durable (for 
 
 for round in 1 2; do
     start_traild "$CONF" "$WORK/traild.$round.log" || exit 1
-    before=$(acked_all | wc -l)
+    before=$(crash_acked_all | wc -l)
     pids=""
     for c in 1 2 3 4; do
         python3 "$WORK/client.py" "$HPORT" "r${round}c$c" "$WORK/acked.$round.$c" &
@@ -105,12 +102,8 @@ for round in 1 2; do
     check "round $round: raw CEF events stored before the kill" wait_for 60 stream_in cef_tcp 2000
     check "round $round: Unix socket events stored before the kill" wait_for 60 stream_in unix 2000
     curl -s "$URL/metrics" >"$WORK/metrics.before"
-    kill -9 "$TRAILD_PID"
-    wait "$TRAILD_PID" 2>/dev/null
-    TRAILD_PID=""
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    EXTRA_PIDS=""
-    acked_all >"$WORK/acked"
+    # shellcheck disable=SC2086
+    crash_kill $pids
     check "round $round: more acknowledged than before" test "$(wc -l <"$WORK/acked")" -gt "$before"
     for input in cef_tcp unix; do
         check_eq "round $round: $input was served by two loops" \
