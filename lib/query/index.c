@@ -2542,6 +2542,28 @@ static size_t hour_text(int64_t hour, int day, char buf[32])
     return 20;
 }
 
+/*
+ * The key part of dimension by, one of event, severity, hour and day, from
+ * what a record or a rollup entry holds: its id, severity and hour (hours
+ * since the epoch; read for hour and day only).
+ */
+static int key_fixed(struct trail_buf *k, int by, const char *id, size_t idlen, int severity,
+                     int64_t hour)
+{
+    char buf[32];
+    switch (by) {
+    case QBY_EVENT:
+        return key_part(k, id, idlen);
+    case QBY_SEVERITY: {
+        const char *s = trail_severity_name(severity);
+        return key_part(k, s ? s : "?", s ? strlen(s) : 1);
+    }
+    default:
+        assert(by == QBY_HOUR || by == QBY_DAY);
+        return key_part(k, buf, hour_text(hour, by == QBY_DAY, buf));
+    }
+}
+
 /* Count one record. */
 static int count_record(struct counter *c, const struct rec_view *v)
 {
@@ -2553,19 +2575,12 @@ static int count_record(struct counter *c, const struct rec_view *v)
         char buf[64];
         switch (q->by[d]) {
         case QBY_EVENT:
-            r = key_part(k, (const char *)v->id, v->id_len);
-            break;
-        case QBY_SEVERITY: {
-            const char *s = trail_severity_name(v->severity);
-            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
-            break;
-        }
+        case QBY_SEVERITY:
         case QBY_HOUR:
-        case QBY_DAY: {
-            size_t n = hour_text(hour_of_us(v->time_us), q->by[d] == QBY_DAY, buf);
-            r = key_part(k, buf, n);
+        case QBY_DAY:
+            r = key_fixed(k, q->by[d], (const char *)v->id, v->id_len, v->severity,
+                          q->by[d] >= QBY_HOUR ? hour_of_us(v->time_us) : 0);
             break;
-        }
         default: {
             const uint8_t *p = v->attrs;
             struct rec_attr a;
@@ -2622,23 +2637,8 @@ static int rollup_one(void *arg, const struct qrollup *e)
     struct trail_buf *k = &rc->c->key;
     k->len = 0;
     int r = 0;
-    for (int d = 0; d < q->n_by && r == 0; d++) {
-        char buf[32];
-        switch (q->by[d]) {
-        case QBY_EVENT:
-            r = key_part(k, id, idlen);
-            break;
-        case QBY_SEVERITY: {
-            const char *s = trail_severity_name(e->severity);
-            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
-            break;
-        }
-        default: {
-            size_t n = hour_text(e->hour, q->by[d] == QBY_DAY, buf);
-            r = key_part(k, buf, n);
-        }
-        }
-    }
+    for (int d = 0; d < q->n_by && r == 0; d++)
+        r = key_fixed(k, q->by[d], id, idlen, e->severity, e->hour);
     if (r == 0)
         r = counter_add(rc->c, k->data ? k->data : "", k->len, e->count);
     if (r < 0) {
@@ -2668,30 +2668,11 @@ static int entry_key(struct rollup_ctx *rc, const struct qrollup *e, const char 
     struct trail_buf *k = &rc->c->key;
     k->len = 0;
     int r = 0;
-    for (int d = 0; d < q->n_by && r == 0; d++) {
-        char buf[32];
-        switch (q->by[d]) {
-        case QBY_EVENT: {
-            size_t idlen;
-            const char *id = qindex_event(rc->x, e->event, &idlen);
-            r = key_part(k, id, idlen);
-            break;
-        }
-        case QBY_SEVERITY: {
-            const char *s = trail_severity_name(e->severity);
-            r = key_part(k, s ? s : "?", s ? strlen(s) : 1);
-            break;
-        }
-        case QBY_HOUR:
-        case QBY_DAY: {
-            size_t len = hour_text(e->hour, q->by[d] == QBY_DAY, buf);
-            r = key_part(k, buf, len);
-            break;
-        }
-        default:
-            r = key_part(k, text, n);
-        }
-    }
+    size_t idlen;
+    const char *id = qindex_event(rc->x, e->event, &idlen);
+    for (int d = 0; d < q->n_by && r == 0; d++)
+        r = q->by[d] == QBY_ATTR ? key_part(k, text, n)
+                                 : key_fixed(k, q->by[d], id, idlen, e->severity, e->hour);
     return r;
 }
 
