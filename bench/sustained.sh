@@ -8,8 +8,11 @@
 #   1. renders generator events as RFC 5424 syslog (`trail loadgen --format
 #      syslog`), as compare_ingest.sh does;
 #   2. unless --rate is given, measures the sustained rate: a traild of its
-#      own (fsync every 10 ms, integrity on, a signing key) takes the stream
-#      unpaced for --measure-secs; its rate is what it stored over that time;
+#      own (--fsync, default always; integrity on, a signing key) takes the stream
+#      unpaced for --measure-secs (default 60); its rate is what it stored
+#      over that time, sealing included: past [store] seal_backlog_max (8
+#      rolled segments, reached within seconds) appends wait for the
+#      sealers, so the rate is one the store keeps up with;
 #   3. starts a fresh traild the same way and sends the stream over --conns
 #      TCP connections paced to --load (default 0.8) of that rate, round and
 #      round, for --duration seconds (default 600);
@@ -39,12 +42,14 @@ usage() {
     cat <<EOF
 usage: bench/sustained.sh [--duration S] [--rate EVENTS_PER_S] [--load F] [--conns C]
                           [--every S] [--after S] [--measure-secs S] [--events N]
-                          [--out PREFIX]
+                          [--fsync always|MS] [--out PREFIX]
 
 TCP syslog at F (default 0.8) of traild's sustained rate (measured first for
---measure-secs, default 20, unless --rate gives it) for S seconds (default
+--measure-secs, default 60, unless --rate gives it) for S seconds (default
 600), with an HTTP NDJSON probe (10 events every 100 ms); a CSV row every
 --every seconds (default 5) and --after seconds (default 60) past the end.
+--fsync: traild's fsync policy, always (the default, as traild ships: every
+answer waits for its group commit's fdatasync) or an interval in ms.
 Output: PREFIX.csv and PREFIX.png (default docs/img/sustained).
 
 Environment: TRAIL_BIN (build directory, default build/), BENCH_TMP (scratch,
@@ -59,9 +64,10 @@ load=0.8
 conns=4
 every=5
 after=60
-measure_secs=20
+measure_secs=60
 events=500000
 out=$BENCH_SRC/docs/img/sustained
+fsync=always
 while [ $# -gt 0 ]; do
     case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -73,11 +79,18 @@ while [ $# -gt 0 ]; do
     --measure-secs) measure_secs=$2; shift 2 ;;
     --events) events=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --fsync) fsync=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
     esac
 done
 
+if [ "$fsync" = always ]; then
+    policy="fsync = always"
+else
+    policy="fsync = interval
+fsync_interval_ms = $fsync"
+fi
 bench_need "$TRAIL_BIN/trail" "$TRAIL_BIN/traild" "$TRAIL_BIN/bench/sender"
 sender=$TRAIL_BIN/bench/sender
 bench_scratch sustained
@@ -98,8 +111,7 @@ start_trail() {
 host = bench
 [store]
 path = $d/store
-fsync = interval
-fsync_interval_ms = 10
+$policy
 signing_key = $d/key.key
 [listen]
 http = 127.0.0.1:$hport
@@ -198,7 +210,8 @@ while :; do
     # rolled segments waiting: every .open file but the newest (the active one)
     read -r useg ubytes < <(find "$store" -maxdepth 1 -name 'seg-*.open' -printf '%f %s\n' | sort |
         awk '{ name[NR] = $1; size[NR] = $2 } END { s = 0; for (i = 1; i < NR; i++) s += size[i]; print (NR > 0 ? NR - 1 : 0), s }')
-    bytes=$(du -sb "$store" | awk '{ print $1 }')
+    # du says so when a temporary file goes while it counts, and still prints the total
+    bytes=$({ du -sb "$store" 2>/dev/null || true; } | awk '{ print $1 }')
     rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo 0)
     max_rss=$((rss > max_rss ? rss : max_rss))
     p99=$(p99_between "$prev_t" "$now")
@@ -225,9 +238,13 @@ summary=$(awk -F, 'NR > 1 { if ($3 > ms) ms = $3; if ($4 > mb) mb = $4; last_bpe
 p99_load=$(p99_between 0 "$end_load")
 p99_after=$(p99_between "$end_load" 9999999999)
 probe_fail=$(awk '$3 == 0 { f++ } END { print f + 0 }' "$dir/probe.txt")
+# appends that waited for the sealers (the backlog at [store] seal_backlog_max), and how long
+seal_waits=$(metric trail_store_seal_waits_total "$hport")
+seal_wait_s=$(metric trail_store_seal_wait_seconds_total "$hport")
 bench_stop "$pid"
 echo "sustained rate $rate, load $target events/s for ${duration}s: $summary;" \
-    "peak RSS ${peak} MB (limit 256); probe p99 ${p99_load} ms during, ${p99_after} ms after; $probe_fail probe requests failed"
+    "peak RSS ${peak} MB (limit 256); probe p99 ${p99_load} ms during, ${p99_after} ms after; $probe_fail probe requests failed;" \
+    "${seal_waits:-?} appends waited for sealing, ${seal_wait_s:-?} s in all"
 mkdir -p "$(dirname "$out")"
 cp "$csv" "$out.csv"
 if bench_have gnuplot; then
@@ -237,4 +254,4 @@ if bench_have gnuplot; then
 else
     echo "no gnuplot: $out.csv only (scripts/install-deps.sh bench)"
 fi
-echo "RESULT sustained rate=$rate load=$target duration=$duration $summary peak_rss_mb=$peak probe_p99_ms=$p99_load probe_p99_after_ms=$p99_after probe_failed=$probe_fail"
+echo "RESULT sustained rate=$rate load=$target duration=$duration $summary peak_rss_mb=$peak probe_p99_ms=$p99_load probe_p99_after_ms=$p99_after probe_failed=$probe_fail seal_waits=${seal_waits:-} seal_wait_s=${seal_wait_s:-}"

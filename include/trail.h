@@ -1997,6 +1997,18 @@ struct trail_store_opts {
      * per online CPU; at most TRAIL_SEAL_THREADS_MAX (more count as that).
      */
     int seal_threads;
+
+    /*
+     * The unsealed backlog's bound (docs/store.md, "Sealing"): appends wait
+     * while this many rolled segments wait to be sealed (64 MiB each at the
+     * default segment size), and from half of it one more sealing thread at
+     * normal CPU priority, trail-sealx, helps the idle-priority ones, so
+     * that sealing gets a share of the CPU however busy the machine is.
+     * 0: 8; -1: no bound (rolled segments wait for idle CPU however many).
+     * A store opened with a larger backlog takes appends while its backlog
+     * shrinks, never while it grows.
+     */
+    int seal_backlog_max;
 };
 
 /* The most sealing threads a store has (trail_store_opts.seal_threads). */
@@ -2273,6 +2285,9 @@ struct trail_store_stats {
     uint64_t tree_size;     /* leaves, purged ones included (== last_seq) */
     int64_t first_time_us;  /* smallest record time stored (0 when empty) */
     int64_t last_time_us;   /* largest */
+    uint64_t unsealed;      /* rolled segments waiting to be sealed (a writer's) */
+    uint64_t seal_waits;    /* appends that waited for sealing since open (seal_backlog_max) */
+    uint64_t seal_wait_us;  /* the time they waited, in all */
 };
 
 /* trail_store_stats - fill ret_stats. Returns 0. */

@@ -402,6 +402,8 @@ static int load_store(struct loader *L, const char *key, const char *v)
         return set_u32(L, s, key, &c->dedup_max, v, 0, 100000000);
     if (!strcmp(key, "seal_threads"))
         return set_u32(L, s, key, &c->seal_threads, v, 0, TRAIL_SEAL_THREADS_MAX);
+    if (!strcmp(key, "seal_backlog_max"))
+        return set_u32(L, s, key, &c->seal_backlog_max, v, 0, 4096);
     if (!strcmp(key, "signing_key")) {
         c->line.signing_key = L->line;
         return set_str(&c->signing_key, v);
@@ -431,7 +433,7 @@ static int load_store(struct loader *L, const char *key, const char *v)
     fail(L, s, key,
          "unknown key (known: path, fsync, fsync_interval_ms, retention_days, retention_bytes, "
          "checkpoint_interval_s, signing_key, origin, dedup_window_s, dedup_max, "
-         "seal_threads, accept_truncation)");
+         "seal_threads, seal_backlog_max, accept_truncation)");
     return -EINVAL;
 }
 
@@ -1146,6 +1148,7 @@ static void defaults(struct config *c)
     c->dedup_window_s = 86400;
     c->dedup_max = 1000000;
     c->checkpoint_interval_s = 60;
+    c->seal_backlog_max = 8;
     c->unix_mode = 0660;
     c->http_threads = 2;
     c->limits = (struct trail_limits){.max_attrs = 64,
@@ -1470,6 +1473,8 @@ const char *config_diff_restart(const struct config *a, const struct config *b)
         return "[listen] stream_threads";
     if (a->seal_threads != b->seal_threads)
         return "[store] seal_threads";
+    if (a->seal_backlog_max != b->seal_backlog_max)
+        return "[store] seal_backlog_max";
     if (a->http_tls != b->http_tls)
         return "[listen] http_tls";
     if (a->http_timeout_s != b->http_timeout_s)

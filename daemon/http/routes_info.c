@@ -80,11 +80,28 @@ int route_get_metrics(struct req *rq)
 {
     struct trail_store_stats st;
     int64_t bytes = -1, events = -1;
-    if (trail_store_stats(traild.store, &st) == 0) {
+    int have_stats = trail_store_stats(traild.store, &st) == 0;
+    if (have_stats) {
         bytes = (int64_t)(st.segment_bytes + st.side_bytes);
         events = (int64_t)st.records;
     }
     if (metrics_render(&rq->answer, bytes, events) < 0 || damage_metrics(&rq->answer) < 0)
+        return -ENOMEM;
+    /* the unsealed backlog and its bound ([store] seal_backlog_max, docs/store.md) */
+    if (have_stats &&
+        json_printf(&rq->answer,
+                    "# HELP trail_store_unsealed_segments Rolled segments waiting to be sealed.\n"
+                    "# TYPE trail_store_unsealed_segments gauge\n"
+                    "trail_store_unsealed_segments %llu\n"
+                    "# HELP trail_store_seal_waits_total Appends that waited for sealing "
+                    "(the backlog at seal_backlog_max).\n"
+                    "# TYPE trail_store_seal_waits_total counter\n"
+                    "trail_store_seal_waits_total %llu\n"
+                    "# HELP trail_store_seal_wait_seconds_total The time those appends waited.\n"
+                    "# TYPE trail_store_seal_wait_seconds_total counter\n"
+                    "trail_store_seal_wait_seconds_total %.6f\n",
+                    (unsigned long long)st.unsealed, (unsigned long long)st.seal_waits,
+                    (double)st.seal_wait_us / 1e6) < 0)
         return -ENOMEM;
     uint64_t failures, suppressed;
     auth_stats(&failures, &suppressed);

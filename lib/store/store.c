@@ -441,9 +441,18 @@ int trail_store_append(struct trail_store *s, struct trail_event *const *in_even
     } else if (s->error && store_mono_us() < s->refuse_until_us) {
         r = s->error;
     } else {
-        while (s->cur->data.len > s->o.max_pending_bytes && !s->closing && !s->fatal &&
-               !s->tampered)
+        /* room: the flusher behind by max_pending_bytes, or the sealers by seal_backlog_max */
+        int64_t waited_from = 0;
+        while ((s->cur->data.len > s->o.max_pending_bytes || store_seal_behind(s)) && !s->closing &&
+               !s->fatal && !s->tampered) {
+            if (!waited_from && store_seal_behind(s)) {
+                waited_from = store_mono_us();
+                s->seal_waits++;
+            }
             pthread_cond_wait(&s->room_cv, &s->lock);
+        }
+        if (waited_from)
+            s->seal_wait_us += (uint64_t)(store_mono_us() - waited_from);
         if (s->closing || s->fatal || s->tampered)
             r = s->closing ? TRAIL_E_CLOSED : s->fatal ? TRAIL_E_FAILED : TRAIL_E_TAMPERED;
     }
@@ -795,7 +804,10 @@ int trail_store_stats(struct trail_store *s, struct trail_store_stats *ret)
     if (!s->read_only) {
         pthread_mutex_lock(&s->lock);
         st.durable_seq = s->durable_seq;
+        st.seal_waits = s->seal_waits;
+        st.seal_wait_us = s->seal_wait_us;
         pthread_mutex_unlock(&s->lock);
+        st.unsealed = (uint64_t)__atomic_load_n(&s->seal_backlog, __ATOMIC_RELAXED);
         if (st.durable_seq > st.last_seq)
             st.last_seq = st.durable_seq;
     } else {

@@ -146,13 +146,16 @@ struct trail_store {
 
     pthread_mutex_t seal_lock;
     pthread_cond_t seal_cv;
-    pthread_t sealers[STORE_SEALERS_MAX];
-    int n_sealers;       /* started */
-    unsigned sealer_ids; /* the next sealer thread's number (atomic) */
+    pthread_t sealers[STORE_SEALERS_MAX + 1]; /* the idle-priority ones, then trail-sealx */
+    int n_sealers;                            /* started */
+    unsigned sealer_ids;                      /* the next sealer thread's number (atomic) */
     int seal_stop;
     uint64_t seal_gen; /* bumped for each kick: every sealer looks again */
     int seal_backlog;  /* rolled segments not sealed yet (seg_lock; read atomically) */
-    int seal_error;
+    int seal_allow;    /* appends wait while seal_backlog >= this (seg_lock; read atomically);
+                          seal_backlog_max, or more while a backlog found at open shrinks */
+    int seal_error;    /* the last seal's result (seal_lock; read atomically) */
+    uint64_t seal_waits, seal_wait_us; /* appends that waited for sealing (lock) */
 
     pthread_mutex_t purge_lock; /* one purge at a time */
 
@@ -302,8 +305,8 @@ int store_segs_push(struct trail_store *s, const struct seg *g);
  * writer holds are still those in DIR (full: also tree.roots and
  * checkpoints) and copy a file's first limit bytes aside under name;
  * store_batch_reserve / store_batch_free (store_flush.c) grow and free a
- * batch; store_flusher_main and store_sealer_main are the threads' bodies
- * (store_flush.c, store_seal.c), started by trail_store_open.
+ * batch; store_flusher_main and the store_sealer_*main are the threads'
+ * bodies (store_flush.c, store_seal.c), started by trail_store_open.
  */
 int store_recover(struct trail_store *s, struct trail_store_report *rep);
 int store_guard(struct trail_store *s, int full);
@@ -312,6 +315,11 @@ int store_batch_reserve(struct batch *b, size_t bytes, size_t rolls, size_t grou
 void store_batch_free(struct batch *b);
 void *store_flusher_main(void *arg);
 void *store_sealer_main(void *arg);
+/* store_sealer_floor_main - trail-sealx, the sealer at normal priority that works only while
+ * the backlog is past half of seal_backlog_max (store_seal.c). */
+void *store_sealer_floor_main(void *arg);
+/* store_seal_behind - 1 while appends must wait for the sealers (s->lock held or not). */
+int store_seal_behind(struct trail_store *s);
 /* store_seal_level - the zstd level for a segment while waiting rolled segments wait
  * (store_seal.c). */
 int store_seal_level(int configured, int waiting);

@@ -44,6 +44,10 @@ static void opts_defaults(struct trail_store_opts *o)
     }
     if (o->seal_threads > STORE_SEALERS_MAX)
         o->seal_threads = STORE_SEALERS_MAX;
+    if (!o->seal_backlog_max)
+        o->seal_backlog_max = 8;
+    if (o->seal_backlog_max < 0)
+        o->seal_backlog_max = -1;
     if (!o->block_bytes)
         o->block_bytes = 1u << 20;
     if (!o->max_pending_bytes)
@@ -406,15 +410,21 @@ int trail_store_open(const char *dir, const struct trail_catalog *cat,
         if (!s->o.no_seal) {
             for (size_t i = 0; i + 1 < s->n_segs; i++) /* left unsealed by the last run */
                 s->seal_backlog += !s->segs[i].sealed;
-            for (int i = 0; i < s->o.seal_threads; i++) {
-                if (pthread_create(&s->sealers[i], NULL, store_sealer_main, s) != 0) {
-                    if (i == 0) {
+            /* a larger backlog found: appends go on while it shrinks (store_seal.c) */
+            s->seal_allow = s->seal_backlog >= s->o.seal_backlog_max ? s->seal_backlog + 1
+                                                                     : s->o.seal_backlog_max;
+            int want = s->o.seal_threads + (s->o.seal_backlog_max > 0); /* and trail-sealx */
+            for (int i = 0; i < want; i++) {
+                void *(*body)(void *) =
+                    i == s->o.seal_threads ? store_sealer_floor_main : store_sealer_main;
+                if (pthread_create(&s->sealers[s->n_sealers], NULL, body, s) != 0) {
+                    if (s->n_sealers == 0) {
                         r = -EAGAIN;
                         goto fail;
                     }
-                    break; /* fewer helpers: sealing is only slower */
+                    continue; /* fewer helpers: sealing is only slower */
                 }
-                s->n_sealers = i + 1;
+                s->n_sealers++;
             }
             pthread_mutex_lock(&s->seal_lock);
             s->seal_gen++; /* segments left unsealed by an earlier run */
@@ -445,6 +455,7 @@ int trail_store_close(struct trail_store *s)
         pthread_mutex_lock(&s->lock);
         s->closing = 1;
         pthread_cond_signal(&s->flush_cv);
+        pthread_cond_broadcast(&s->room_cv); /* appends waiting for room or for the sealers */
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->flusher, NULL);
         if (s->error)

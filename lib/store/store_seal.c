@@ -109,6 +109,12 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
         s->segs[i].bytes = ss.file_size;
         if (s->seal_backlog > 0)
             __atomic_store_n(&s->seal_backlog, s->seal_backlog - 1, __ATOMIC_RELAXED);
+        /* a backlog found at open: the bound follows it down to seal_backlog_max */
+        int allow = s->seal_backlog + 1;
+        if (allow < s->seal_allow)
+            __atomic_store_n(&s->seal_allow,
+                             allow > s->o.seal_backlog_max ? allow : s->o.seal_backlog_max,
+                             __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->seg_lock);
     unlink(open_path);
@@ -165,12 +171,48 @@ int store_seal_level(int configured, int waiting)
 }
 
 /*
- * Take the oldest rolled segment no sealer has (seg_lock held): 1 and the job,
- * or 0. A helper (me > 0) takes one only while two or more wait, so that at
- * a low rate one thread seals in order as before.
+ * The backlog's bound. Idle-priority sealers get almost no CPU while the
+ * inputs keep every core busy (bench/sustained.sh: at 80% of the unpaced
+ * rate they sealed nothing and the backlog grew by the whole ingest), so
+ * past half of seal_backlog_max the floor sealer, at normal priority, joins
+ * them with a fair share of a core; and at seal_backlog_max appends wait
+ * (trail_store_append, with the writes waiting for the flusher), which
+ * leaves the CPU to the sealers. Waiting appends hold their inputs back,
+ * so nothing is lost: a TCP sender waits, an HTTP client gets its answer
+ * later. A failed seal lifts the wait (rolled segments then wait as
+ * before, and the next roll tries again), so that a sealing that cannot
+ * succeed never stops the appends.
  */
-static int claim(struct trail_store *s, unsigned me, struct seg *ret_job, uint64_t *ret_next_first,
-                 int *ret_waiting)
+int store_seal_behind(struct trail_store *s)
+{
+    if (s->n_sealers == 0 || s->o.seal_backlog_max < 0 ||
+        __atomic_load_n(&s->seal_error, __ATOMIC_RELAXED) < 0)
+        return 0;
+    return __atomic_load_n(&s->seal_backlog, __ATOMIC_RELAXED) >=
+           __atomic_load_n(&s->seal_allow, __ATOMIC_RELAXED);
+}
+
+/* Tell appends waiting for the sealers to look again (with the lock, so that none misses it). */
+static void seal_wake_appends(struct trail_store *s)
+{
+    if (s->o.seal_backlog_max < 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    pthread_cond_broadcast(&s->room_cv);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Which sealer: the first, an idle-priority helper, or the floor sealer. */
+enum sealer_role { SEALER_FIRST, SEALER_HELPER, SEALER_FLOOR };
+
+/*
+ * Take the oldest rolled segment no sealer has (seg_lock held): 1 and the job,
+ * or 0. A helper takes one only while two or more wait, so that at a low
+ * rate one thread seals in order as before; the floor sealer only from half
+ * of seal_backlog_max.
+ */
+static int claim(struct trail_store *s, enum sealer_role role, struct seg *ret_job,
+                 uint64_t *ret_next_first, int *ret_waiting)
 {
     int waiting = 0;
     long found = -1;
@@ -181,7 +223,10 @@ static int claim(struct trail_store *s, unsigned me, struct seg *ret_job, uint64
         if (found < 0 && !s->segs[i].sealing)
             found = (long)i;
     }
-    if (found < 0 || (me > 0 && waiting < 2))
+    int from = role == SEALER_FIRST    ? 1
+               : role == SEALER_HELPER ? 2
+                                       : (s->o.seal_backlog_max + 1) / 2;
+    if (found < 0 || waiting < from)
         return 0;
     s->segs[found].sealing = 1;
     *ret_job = s->segs[found];
@@ -200,19 +245,22 @@ static void unclaim(struct trail_store *s, uint64_t first_seq)
     pthread_mutex_unlock(&s->seg_lock);
 }
 
-void *store_sealer_main(void *arg)
+static void *sealer_run(struct trail_store *s, int floor)
 {
-    struct trail_store *s = arg;
-    unsigned me = __atomic_fetch_add(&s->sealer_ids, 1, __ATOMIC_RELAXED);
+    unsigned me = floor ? 0 : __atomic_fetch_add(&s->sealer_ids, 1, __ATOMIC_RELAXED);
+    enum sealer_role role = floor ? SEALER_FLOOR : me ? SEALER_HELPER : SEALER_FIRST;
     uint64_t seen = 0;
     int swept = 0;
     char name[16]; /* for top -H and profiles; trail_store_opts.seal_threads says it */
-    if (me)
+    if (floor)
+        snprintf(name, sizeof(name), "trail-sealx");
+    else if (me)
         snprintf(name, sizeof(name), "trail-seal%u", me % 100);
     else
         snprintf(name, sizeof(name), "trail-seal");
     pthread_setname_np(pthread_self(), name);
-    seal_at_idle_priority();
+    if (!floor)
+        seal_at_idle_priority();
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {
         while (!s->seal_stop && s->seal_gen == seen)
@@ -226,7 +274,7 @@ void *store_sealer_main(void *arg)
             uint64_t next_first = 0;
             int waiting = 0;
             pthread_mutex_lock(&s->seg_lock);
-            int found = claim(s, me, &job, &next_first, &waiting);
+            int found = claim(s, role, &job, &next_first, &waiting);
             pthread_mutex_unlock(&s->seg_lock);
             if (!found)
                 break;
@@ -243,13 +291,14 @@ void *store_sealer_main(void *arg)
              */
             malloc_trim(0);
             pthread_mutex_lock(&s->seal_lock);
-            s->seal_error = r;
+            __atomic_store_n(&s->seal_error, r, __ATOMIC_RELAXED);
             int stop = s->seal_stop || r < 0;
             pthread_mutex_unlock(&s->seal_lock);
+            seal_wake_appends(s);
             if (stop)
                 break;
         }
-        if (me == 0 && !swept) {
+        if (role == SEALER_FIRST && !swept) {
             index_hook_sweep(s); /* once: the .idx files a crash or an older version left out */
             swept = 1;
         }
@@ -257,4 +306,14 @@ void *store_sealer_main(void *arg)
     }
     pthread_mutex_unlock(&s->seal_lock);
     return NULL;
+}
+
+void *store_sealer_main(void *arg)
+{
+    return sealer_run(arg, 0);
+}
+
+void *store_sealer_floor_main(void *arg)
+{
+    return sealer_run(arg, 1);
 }
