@@ -36,8 +36,8 @@ size_t seg_header_encode(const struct seg_header *h, uint8_t *out)
     size_t len = TRAIL_SEG_FIXED + 32 * (size_t)n_nodes + 4;
     memset(out, 0, TRAIL_SEG_FIXED);
     memcpy(out + SEG_H_MAGIC, TRAIL_SEG_MAGIC, 8);
-    int dict = h->version == TRAIL_SEG_VERSION_DICT;
-    put_u16(out + SEG_H_VERSION, dict ? TRAIL_SEG_VERSION_DICT : TRAIL_SEG_VERSION);
+    int dict = h->version >= TRAIL_SEG_VERSION_DICT;
+    put_u16(out + SEG_H_VERSION, dict ? (uint16_t)h->version : TRAIL_SEG_VERSION);
     out[SEG_H_KIND] = (uint8_t)h->kind;
     out[SEG_H_NODES] = (uint8_t)n_nodes;
     put_u32(out + SEG_H_LEN, (uint32_t)len);
@@ -66,7 +66,8 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     if (len < TRAIL_SEG_FIXED + 4 || memcmp(p, TRAIL_SEG_MAGIC, 8) != 0)
         return TRAIL_E_VERSION;
     int version = get_u16(p + SEG_H_VERSION);
-    if (version != TRAIL_SEG_VERSION && version != TRAIL_SEG_VERSION_DICT)
+    if (version != TRAIL_SEG_VERSION && version != TRAIL_SEG_VERSION_DICT &&
+        version != TRAIL_SEG_VERSION_LEAN)
         return TRAIL_E_VERSION;
     int n_nodes = p[11];
     size_t hlen = get_u32(p + SEG_H_LEN);
@@ -79,8 +80,8 @@ int seg_header_decode(const uint8_t *p, size_t len, struct seg_header *h)
     if (h->kind != TRAIL_SEG_KIND_OPEN && h->kind != TRAIL_SEG_KIND_SEAL)
         return TRAIL_E_CORRUPT;
     h->version = version;
-    if (version == TRAIL_SEG_VERSION_DICT) {
-        /* only sealing writes version 2, with a dictionary of at least one frame */
+    if (version >= TRAIL_SEG_VERSION_DICT) {
+        /* only sealing writes versions 2 and 3, with a dictionary of at least one frame */
         h->dict_len = get_u32(p + SEG_H_DICT_LEN);
         h->dict_crc = get_u32(p + SEG_H_DICT_CRC);
         if (h->kind != TRAIL_SEG_KIND_SEAL || h->dict_len == 0 ||
@@ -283,7 +284,7 @@ void seg_sealed_free(struct seg_sealed *s)
 
 int seg_dict_load(int fd, const struct seg_header *h, void **ret)
 {
-    if (h->version != TRAIL_SEG_VERSION_DICT) {
+    if (h->version < TRAIL_SEG_VERSION_DICT) {
         *ret = NULL;
         return 0;
     }
@@ -361,12 +362,40 @@ int seg_block_frames(const struct seg_block *b, const uint8_t *comp, size_t avai
     return 0;
 }
 
+int seg_frames_restore(uint8_t *raw, size_t len, uint64_t first_seq)
+{
+    static const uint8_t zero[8] = {0};
+    uint64_t seq = first_seq;
+    for (size_t off = 0; off < len; seq++) {
+        if (len - off < TRAIL_FRAME_HEAD)
+            return TRAIL_E_CORRUPT;
+        uint8_t *p = raw + off;
+        uint32_t n = get_u32(p);
+        if (n < TRAIL_RECORD_MIN || n > len - off - TRAIL_FRAME_HEAD ||
+            memcmp(p + 4, zero, 4) != 0 || memcmp(p + TRAIL_FRAME_HEAD + 1, zero, 8) != 0)
+            return TRAIL_E_CORRUPT;
+        put_u64(p + TRAIL_FRAME_HEAD + 1, seq); /* record_seq()'s field */
+        put_u32(p + 4, crc32c(0, p + TRAIL_FRAME_HEAD, n));
+        off += TRAIL_FRAME_HEAD + n;
+    }
+    return 0;
+}
+
+/* The frame at p as version 3 stores it: the CRC and the record's seq zero. */
+static void frame_lean(uint8_t *p)
+{
+    memset(p + 4, 0, 4);
+    memset(p + TRAIL_FRAME_HEAD + 1, 0, 8);
+}
+
 int seg_subframe_read(const struct seg_block *b, const uint8_t *comp, const struct seg_subframe *f,
                       void *dctx, uint8_t *out)
 {
     size_t n = ZSTD_decompress_usingDDict(dctx, out, f->raw_len, comp + f->comp_off, f->comp_len,
                                           b->ddict);
-    return ZSTD_isError(n) || n != f->raw_len ? TRAIL_E_CORRUPT : 0;
+    if (ZSTD_isError(n) || n != f->raw_len)
+        return TRAIL_E_CORRUPT;
+    return b->lean ? seg_frames_restore(out, n, b->first_seq + f->first) : 0;
 }
 
 int seg_sealed_load(int fd, struct seg_sealed *ret)
@@ -424,6 +453,7 @@ int seg_sealed_load(int fd, struct seg_sealed *ret)
         struct seg_block *b = &s.blocks[i];
         decode_block(idx + (size_t)i * TRAIL_SEG_INDEX_ENTRY, b);
         b->ddict = s.ddict;
+        b->lean = s.h.version == TRAIL_SEG_VERSION_LEAN;
         if (b->first_seq != next_seq || b->count == 0 || b->offset != next_off ||
             b->comp_len == 0 || b->raw_len > (1u << 30))
             goto fail;
@@ -463,6 +493,8 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
         ZSTD_decompress_usingDDict(dctx, out->data, b->raw_len, comp->data, b->comp_len, b->ddict);
     if (ZSTD_isError(n) || n != b->raw_len)
         return TRAIL_E_CORRUPT;
+    if (b->lean && (r = seg_frames_restore((uint8_t *)out->data, n, b->first_seq)) < 0)
+        return r;
     out->len = n;
     return 0;
 }
@@ -573,10 +605,11 @@ static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end
         }
         uint8_t head[TRAIL_FRAME_HEAD];
         put_u32(head, len);
-        put_u32(head + 4, crc32c(0, rec, len));
+        size_t start = out->len;
         if ((r = trail_buf_append(out, head, sizeof(head))) < 0 ||
             (r = trail_buf_append(out, rec, len)) < 0)
             break;
+        frame_lean((uint8_t *)out->data + start); /* as the blocks hold it */
         next = at + step;
     }
     frame_reader_free(&fr);
@@ -630,7 +663,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     }
     struct seg_header sh = *h;
     sh.kind = TRAIL_SEG_KIND_SEAL;
-    sh.version = TRAIL_SEG_VERSION_DICT;
+    sh.version = TRAIL_SEG_VERSION_LEAN;
     sh.dict_len = (uint32_t)dlen;
     sh.dict_crc = crc32c(0, comp.data, dlen);
     off = seg_header_encode(&sh, hdr);
@@ -660,10 +693,17 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
         int64_t t = record_time(rec);
         uint8_t head[TRAIL_FRAME_HEAD];
         put_u32(head, len);
-        put_u32(head + 4, crc32c(0, rec, len));
+        size_t start = raw.len;
         if ((r = trail_buf_append(&raw, head, sizeof(head))) < 0 ||
             (r = trail_buf_append(&raw, rec, len)) < 0)
             goto out;
+        /*
+         * Version 3 stores neither the frame's CRC nor the record's seq: 4 random
+         * bytes and a counter that zstd cannot predict, ~5 bytes an event sealed.
+         * The block's CRC-32C covers what is stored, the seq follows from the
+         * block's first seq, and a reader puts both back (seg_frames_restore).
+         */
+        frame_lean((uint8_t *)raw.data + start);
         cur.count++;
         cur.min_time = t < cur.min_time ? t : cur.min_time;
         cur.max_time = t > cur.max_time ? t : cur.max_time;

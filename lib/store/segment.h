@@ -29,8 +29,8 @@
  *   40  8  created, µs since the epoch
  *   48  32 chain head before the first record (chain(first seq - 1))
  *   80  8  tree size before the first record (first seq - 1)
- *   88  4  version 2: the dictionary's length D (version 1: zero)
- *   92  4  version 2: the dictionary's CRC-32C (version 1: zero)
+ *   88  4  versions 2, 3: the dictionary's length D (version 1: zero)
+ *   92  4  versions 2, 3: the dictionary's CRC-32C (version 1: zero)
  *   96  28 reserved, zero
  *   124 32*n frontier nodes, the highest set bit of the tree size first
  *   ... 4  CRC-32C of every header byte before it
@@ -41,6 +41,7 @@
 #define TRAIL_SEG_MAGIC        "TRAILSEG"
 #define TRAIL_SEG_VERSION      1
 #define TRAIL_SEG_VERSION_DICT 2
+#define TRAIL_SEG_VERSION_LEAN 3 /* version 2, each frame's CRC and record seq stored as zero */
 #define TRAIL_SEG_KIND_OPEN    1
 #define TRAIL_SEG_KIND_SEAL    2
 #define TRAIL_SEG_FIXED        124
@@ -68,8 +69,8 @@ _Static_assert(SEG_H_TREE_SIZE + 8 == SEG_H_RESERVED, "the tree size is 8 bytes"
 
 struct seg_header {
     int kind;
-    int version;       /* 0 or 1: version 1; TRAIL_SEG_VERSION_DICT */
-    uint32_t dict_len; /* version 2: the dictionary after the header */
+    int version;       /* 0 or 1: version 1; TRAIL_SEG_VERSION_DICT or _LEAN */
+    uint32_t dict_len; /* versions 2 and 3: the dictionary after the header */
     uint32_t dict_crc;
     uint32_t header_len;
     uint8_t store_id[16];
@@ -155,6 +156,7 @@ struct seg_block {
     uint32_t raw_len;
     uint32_t crc;
     const void *ddict; /* version 2: the segment's ZSTD_DDict (not on disk; seg_sealed owns it) */
+    int lean;          /* version 3: the frames' CRCs and seqs are put back after decompressing */
 };
 
 #define TRAIL_SEG_SUBFRAME      (32u << 10)
@@ -203,8 +205,17 @@ int seg_dict_load(int fd, const struct seg_header *h, void **ret);
 /* seg_data_off - where a sealed segment's first block starts. */
 static inline uint64_t seg_data_off(const struct seg_header *h)
 {
-    return (uint64_t)h->header_len + (h->version == TRAIL_SEG_VERSION_DICT ? h->dict_len : 0);
+    return (uint64_t)h->header_len + (h->version >= TRAIL_SEG_VERSION_DICT ? h->dict_len : 0);
 }
+
+/*
+ * seg_frames_restore - version 3: the n frames of raw[0, len) hold zeros
+ * where each frame's CRC-32C and its record's seq go; write them back (the
+ * seqs from first_seq on) so that the frames are as the .open file held
+ * them. 0, or TRAIL_E_CORRUPT when a frame does not fit or a zeroed field
+ * is not zero.
+ */
+int seg_frames_restore(uint8_t *raw, size_t len, uint64_t first_seq);
 
 struct seg_sealed {
     struct seg_header h;

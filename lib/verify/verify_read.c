@@ -563,6 +563,15 @@ static int read_sealed(struct worker *w, struct seg_job *j, int fd, uint64_t fil
                         rn.next);
             break;
         }
+        if (j->h.version == TRAIL_SEG_VERSION_LEAN &&
+            seg_frames_restore((uint8_t *)w->raw.data, out, b->first_seq) < 0) {
+            j->stopped = 1;
+            set_finding(&j->stop, TRAIL_DAMAGE_FORMAT, rn.next, rn.next, j->name,
+                        "block %" PRIu32 " (records from %" PRIu64 ") holds a frame that "
+                        "does not fit or a stored CRC or seq that is not zero",
+                        i, rn.next);
+            break;
+        }
         int err;
         size_t used = check_frames(&rn, (const uint8_t *)w->raw.data, out, (uint64_t)-1, i, &err);
         if (err < 0) {

@@ -1,13 +1,16 @@
 /*
- * test_subframes.c - sealed segments of format version 2: each block a
+ * test_subframes.c - sealed segments of format versions 2 and 3: each block a
  * table and sub-frames compressed with the segment's dictionary
- * (lib/store/segment.h). Sealing writes them; the whole block and each
+ * (lib/store/segment.h); version 3 (what sealing writes) stores each
+ * frame's CRC and record seq as zero, and readers put them back. Sealing
+ * writes them; the whole block and each
  * sub-frame on its own decompress to the same bytes; a table that does not
  * add up is refused; a search that reads a few records decompresses only
  * the sub-frames that hold them, and finds what a scan of the store finds.
  *
  * The upgrade path: the checked-in store of the first format appended to
- * until its open segment is sealed as version 2, then read across both.
+ * until its open segment is sealed as version 3, then read across both;
+ * the version 2 fixture (tests/data/index-format-1) read by test_index.c.
  *
  * Not here: trail and traild on the first format's store
  * (tests/integration/store_upgrade.sh), the index's terms
@@ -84,7 +87,7 @@ TEST(blocks_and_subframes_decompress_alike)
     struct seg_sealed ss = {0};
     int fd = open_first_sealed(&ss);
     ASSERT(fd >= 0);
-    ASSERT_EQ(ss.h.version, TRAIL_SEG_VERSION_DICT);
+    ASSERT_EQ(ss.h.version, TRAIL_SEG_VERSION_LEAN);
     ASSERT(ss.ddict != NULL);
     ASSERT(ss.h.dict_len >= TRAIL_FRAME_HEAD && ss.h.dict_len <= TRAIL_SEG_DICT_MAX);
     ASSERT(ss.n_blocks >= 3);
@@ -108,9 +111,10 @@ TEST(blocks_and_subframes_decompress_alike)
             ASSERT(sub[k].raw_len <= 64 << 10);
             ASSERT_OK(seg_subframe_read(blk, (const uint8_t *)comp.data, &sub[k], d, part));
             ASSERT(memcmp(part, (const uint8_t *)raw.data + sub[k].raw_off, sub[k].raw_len) == 0);
-            /* a sub-frame starts with a whole frame of its first record */
+            /* a sub-frame starts with a whole frame of its first record, CRC and seq back */
             const uint8_t *f = part;
             ASSERT_EQ(record_seq(f + TRAIL_FRAME_HEAD), blk->first_seq + sub[k].first);
+            ASSERT_EQ(get_u32(f + 4), crc32c(0, f + TRAIL_FRAME_HEAD, get_u32(f)));
             records += sub[k].count;
         }
         ASSERT_EQ(records, blk->count);
@@ -249,6 +253,69 @@ TEST(a_search_decompresses_only_its_subframes)
     trail_index_close(ix);
 }
 
+/*
+ * Version 3 on disk: a block decompressed by zstd alone holds every frame
+ * with zeros for its CRC and its record's seq (what the format saves: ~5
+ * bytes an event); seg_block_read gives them back, each CRC that of its
+ * record and the seqs in order; a stored field that is not zero, or a frame
+ * that runs past the block, is damage.
+ */
+TEST(lean_frames_stored_without_crc_and_seq)
+{
+    struct seg_sealed ss = {0};
+    int fd = open_first_sealed(&ss);
+    ASSERT(fd >= 0);
+    const struct seg_block *blk = &ss.blocks[1];
+    ASSERT(blk->lean);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    struct trail_buf comp = {0}, raw = {0};
+    ASSERT_OK(seg_block_read(fd, blk, d, &comp, &raw));
+    uint8_t *stored = malloc(blk->raw_len);
+    ASSERT(stored != NULL);
+    size_t n =
+        ZSTD_decompress_usingDDict(d, stored, blk->raw_len, comp.data, blk->comp_len, ss.ddict);
+    ASSERT_EQ(n, blk->raw_len);
+    uint32_t frames = 0;
+    uint64_t seq = blk->first_seq;
+    const uint8_t *p = stored, *q = (const uint8_t *)raw.data;
+    for (size_t off = 0; off < n; frames++, seq++) {
+        uint32_t len = get_u32(p + off);
+        ASSERT_EQ(len, get_u32(q + off));
+        ASSERT_EQ(get_u32(p + off + 4), 0);
+        ASSERT_EQ(record_seq(p + off + TRAIL_FRAME_HEAD), 0);
+        ASSERT_EQ(record_seq(q + off + TRAIL_FRAME_HEAD), seq);
+        ASSERT_EQ(get_u32(q + off + 4), crc32c(0, q + off + TRAIL_FRAME_HEAD, len));
+        /* everything else as stored */
+        ASSERT(memcmp(p + off + TRAIL_FRAME_HEAD + 9, q + off + TRAIL_FRAME_HEAD + 9, len - 9) ==
+               0);
+        off += TRAIL_FRAME_HEAD + len;
+    }
+    ASSERT_EQ(frames, blk->count);
+
+    uint8_t *copy = malloc(n);
+    memcpy(copy, stored, n);
+    ASSERT_OK(seg_frames_restore(copy, n, blk->first_seq));
+    ASSERT(memcmp(copy, raw.data, n) == 0);
+    memcpy(copy, stored, n);
+    copy[4] = 1; /* a CRC stored */
+    ASSERT_EQ(seg_frames_restore(copy, n, blk->first_seq), TRAIL_E_CORRUPT);
+    memcpy(copy, stored, n);
+    copy[TRAIL_FRAME_HEAD + 1] = 1; /* a seq stored */
+    ASSERT_EQ(seg_frames_restore(copy, n, blk->first_seq), TRAIL_E_CORRUPT);
+    memcpy(copy, stored, n);
+    put_u32(copy, (uint32_t)n); /* a frame longer than the block */
+    ASSERT_EQ(seg_frames_restore(copy, n, blk->first_seq), TRAIL_E_CORRUPT);
+    memcpy(copy, stored, n);
+    ASSERT_EQ(seg_frames_restore(copy, n - 1, blk->first_seq), TRAIL_E_CORRUPT); /* cut short */
+    free(copy);
+    free(stored);
+    ZSTD_freeDCtx(d);
+    trail_buf_free(&comp);
+    trail_buf_free(&raw);
+    seg_sealed_free(&ss);
+    close(fd);
+}
+
 /* The format version of a segment file (bytes 8..9 of its header). */
 static int file_version(const char *path)
 {
@@ -264,10 +331,10 @@ static int file_version(const char *path)
  * The upgrade path: the checked-in store of the first format (a version 1
  * sealed segment and an open one, tests/data/store-format-1) opened by
  * today's writer, appended to until its open segment is sealed as version
- * 2; then every record reads back in order and a search finds across both
+ * 3; then every record reads back in order and a search finds across both
  * versions what a scan finds.
  */
-TEST(version_1_and_2_in_one_store)
+TEST(version_1_and_3_in_one_store)
 {
     const char *src = getenv("TRAIL_SOURCE_DIR");
     if (!src) {
@@ -310,7 +377,7 @@ TEST(version_1_and_2_in_one_store)
     store_seg_path(u, 1, ".seg", path, sizeof(path));
     ASSERT_EQ(file_version(path), 1); /* never rewritten */
     store_seg_path(u, 0xa0, ".seg", path, sizeof(path));
-    ASSERT_EQ(file_version(path), 2); /* the fixture's open segment, sealed today */
+    ASSERT_EQ(file_version(path), 3); /* the fixture's open segment, sealed today */
     ASSERT_EQ(trail_store_scrub(u), 0);
 
     /* every record, in order, across both versions */
@@ -376,5 +443,5 @@ TEST(teardown)
     trail_catalog_free(cat);
 }
 
-TEST_MAIN(setup, blocks_and_subframes_decompress_alike, a_search_decompresses_only_its_subframes,
-          version_1_and_2_in_one_store, teardown)
+TEST_MAIN(setup, blocks_and_subframes_decompress_alike, lean_frames_stored_without_crc_and_seq,
+          a_search_decompresses_only_its_subframes, version_1_and_3_in_one_store, teardown)

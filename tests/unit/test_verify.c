@@ -233,7 +233,7 @@ static int seg_load(const char *dir, uint64_t seq, struct segfile *sf)
         close(fd);
         return -1;
     }
-    if (h.version == TRAIL_SEG_VERSION_DICT) {
+    if (h.version >= TRAIL_SEG_VERSION_DICT) {
         /* the attacker writes its blocks in format version 1, which trail reads as well */
         struct seg_header v1 = h;
         v1.version = TRAIL_SEG_VERSION;
