@@ -2001,8 +2001,9 @@ struct trail_store_opts {
     /*
      * The unsealed backlog's bound (docs/store.md, "Sealing"): appends wait
      * while this many rolled segments wait to be sealed (64 MiB each at the
-     * default segment size), and from half of it one more sealing thread at
-     * normal CPU priority, trail-sealx, helps the idle-priority ones, so
+     * default segment size), and from three waiting (or half of a smaller
+     * bound) one more sealing thread at normal CPU priority, trail-sealx,
+     * helps the idle-priority ones, so
      * that sealing gets a share of the CPU however busy the machine is.
      * 0: 8; -1: no bound (rolled segments wait for idle CPU however many).
      * A store opened with a larger backlog takes appends while its backlog

@@ -316,8 +316,9 @@ void store_batch_free(struct batch *b);
 void *store_flusher_main(void *arg);
 void *store_sealer_main(void *arg);
 /* store_sealer_floor_main - trail-sealx, the sealer at normal priority that works only while
- * the backlog is past half of seal_backlog_max (store_seal.c). */
+ * store_seal_floor_from() rolled segments or more wait (store_seal.c). */
 void *store_sealer_floor_main(void *arg);
+int store_seal_floor_from(const struct trail_store *s);
 /* store_seal_behind - 1 while appends must wait for the sealers (s->lock held or not). */
 int store_seal_behind(struct trail_store *s);
 /* store_seal_level - the zstd level for a segment while waiting rolled segments wait

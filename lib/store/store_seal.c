@@ -174,14 +174,14 @@ int store_seal_level(int configured, int waiting)
  * The backlog's bound. Idle-priority sealers get almost no CPU while the
  * inputs keep every core busy (bench/sustained.sh: at 80% of the unpaced
  * rate they sealed nothing and the backlog grew by the whole ingest), so
- * past half of seal_backlog_max the floor sealer, at normal priority, joins
- * them with a fair share of a core; and at seal_backlog_max appends wait
- * (trail_store_append, with the writes waiting for the flusher), which
- * leaves the CPU to the sealers. Waiting appends hold their inputs back,
- * so nothing is lost: a TCP sender waits, an HTTP client gets its answer
- * later. A failed seal lifts the wait (rolled segments then wait as
- * before, and the next roll tries again), so that a sealing that cannot
- * succeed never stops the appends.
+ * from three rolled segments waiting (store_seal_floor_from) the floor
+ * sealer, at normal priority, joins them with a fair share of a core; and
+ * at seal_backlog_max appends wait (trail_store_append, with the writes
+ * waiting for the flusher), which leaves the CPU to the sealers. Waiting
+ * appends hold their inputs back, so nothing is lost: a TCP sender waits,
+ * an HTTP client gets its answer later. A failed seal lifts the wait
+ * (rolled segments then wait as before, and the next roll tries again),
+ * so that a sealing that cannot succeed never stops the appends.
  */
 int store_seal_behind(struct trail_store *s)
 {
@@ -190,6 +190,17 @@ int store_seal_behind(struct trail_store *s)
         return 0;
     return __atomic_load_n(&s->seal_backlog, __ATOMIC_RELAXED) >=
            __atomic_load_n(&s->seal_allow, __ATOMIC_RELAXED);
+}
+
+/*
+ * The backlog from which the floor sealer works: three waiting (one sealing
+ * and one rolled is keeping up; a third means the idle time is not enough),
+ * or half of a smaller bound.
+ */
+int store_seal_floor_from(const struct trail_store *s)
+{
+    int half = (s->o.seal_backlog_max + 1) / 2;
+    return half < 3 ? half : 3;
 }
 
 /* Tell appends waiting for the sealers to look again (with the lock, so that none misses it). */
@@ -223,9 +234,7 @@ static int claim(struct trail_store *s, enum sealer_role role, struct seg *ret_j
         if (found < 0 && !s->segs[i].sealing)
             found = (long)i;
     }
-    int from = role == SEALER_FIRST    ? 1
-               : role == SEALER_HELPER ? 2
-                                       : (s->o.seal_backlog_max + 1) / 2;
+    int from = role == SEALER_FIRST ? 1 : role == SEALER_HELPER ? 2 : store_seal_floor_from(s);
     if (found < 0 || waiting < from)
         return 0;
     s->segs[found].sealing = 1;
