@@ -10,9 +10,14 @@
  * apart, then fdatasyncs the file and the directory, as sealing does; in
  * mode 2 it also starts the writeback of each piece at once with
  * sync_file_range(), so that its final sync has little left to write.
- * Mode 0 is the appender alone.
+ * Mode 0 is the appender alone. Mode 3 is mode 1 that also removes a
+ * 64 MiB file after each 6 MiB one, as sealing removes the segment's .open
+ * file (made beforehand with fallocate, so that only the removal and the
+ * discard of its blocks, on a file system mounted with `discard`, fall in
+ * the run); mode 4 removes it in 4 MiB cuts (ftruncate), 2 ms apart, then
+ * unlinks it.
  *
- *   bench_fsync_mix MODE [APPENDS] [DIR]      # MODE 0, 1 or 2; 400; /tmp
+ *   bench_fsync_mix MODE [APPENDS] [DIR]      # MODE 0 to 4; 400; /tmp
  *
  * Not a test: it prints figures. Not the store's code: plain files.
  */
@@ -66,6 +71,24 @@ static void *sealer(void *arg)
             fsync(d);
             close(d);
         }
+        if (mode >= 3) { /* the .open file goes */
+            snprintf(path, sizeof(path), "%s/fsync-mix.open.%d", dir, k);
+            int o = open(path, O_WRONLY);
+            if (o >= 0 && mode == 4)
+                for (off_t at = (off_t)64 << 20; at > 0 && !stop; at -= (off_t)4 << 20) {
+                    if (ftruncate(o, at - ((off_t)4 << 20)) < 0)
+                        break;
+                    usleep(2000);
+                }
+            if (o >= 0)
+                close(o);
+            unlink(path);
+            d = open(dir, O_RDONLY | O_DIRECTORY);
+            if (d >= 0) {
+                fsync(d);
+                close(d);
+            }
+        }
     }
     free(buf);
     return NULL;
@@ -80,7 +103,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: bench_fsync_mix MODE [APPENDS] [DIR]   (MODE 0, 1 or 2)\n");
+        fprintf(stderr, "usage: bench_fsync_mix MODE [APPENDS] [DIR]   (MODE 0 to 4)\n");
         return 2;
     }
     mode = atoi(argv[1]);
@@ -89,10 +112,20 @@ int main(int argc, char **argv)
         dir = argv[3];
     if (n < 100)
         n = 100;
+    char path[4200];
+    enum { OPEN_FILES = 64 };
+    if (mode >= 3) /* the .open files sealing will remove, their blocks allocated */
+        for (int k = 0; k < OPEN_FILES; k++) {
+            snprintf(path, sizeof(path), "%s/fsync-mix.open.%d", dir, k);
+            int o = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+            if (o < 0 || posix_fallocate(o, 0, (off_t)64 << 20) != 0)
+                return 1;
+            close(o);
+        }
+    sync();
     pthread_t t;
     if (mode && pthread_create(&t, NULL, sealer, NULL) != 0)
         return 1;
-    char path[4200];
     snprintf(path, sizeof(path), "%s/fsync-mix.append", dir);
     int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
     static char buf[40000];
@@ -119,12 +152,19 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/fsync-mix.seal.%d", dir, k);
         unlink(path);
     }
+    for (int k = 0; mode >= 3 && k < OPEN_FILES; k++) {
+        snprintf(path, sizeof(path), "%s/fsync-mix.open.%d", dir, k);
+        unlink(path);
+    }
     qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-    static const char *const what[] = {"alone", "beside a 6 MiB writer synced at its end",
-                                       "beside a 6 MiB writer with sync_file_range per 128 KiB"};
+    static const char *const what[] = {
+        "alone", "beside a 6 MiB writer synced at its end",
+        "beside a 6 MiB writer with sync_file_range per 128 KiB",
+        "beside a 6 MiB writer that then removes a 64 MiB file",
+        "beside a 6 MiB writer that then removes a 64 MiB file in 4 MiB cuts"};
     printf("mode %d, %s: fdatasync of %d appends of 40 KB: p50 %.2f p90 %.2f p99 %.2f max %.2f "
            "ms\n",
-           mode, what[mode < 0 || mode > 2 ? 0 : mode], n, lat[n / 2], lat[n * 9 / 10],
+           mode, what[mode < 0 || mode > 4 ? 0 : mode], n, lat[n / 2], lat[n * 9 / 10],
            lat[n * 99 / 100], lat[n - 1]);
     printf("RESULT name=fsync_mix mode=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", mode, lat[n / 2],
            lat[n * 99 / 100], lat[n - 1]);
