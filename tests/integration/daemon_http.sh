@@ -131,6 +131,9 @@ check_grep "metrics: events in" '^trail_events_in_total\{input="http"\} 9$' "$WO
 check_grep "metrics: rejected per reason" '^trail_events_rejected_total\{input="http",reason="unknown_event"\} 2$' "$WORK/metrics.out"
 check_grep "metrics: fsync histogram" '^trail_fsync_seconds_bucket\{le="\+Inf"\} [1-9]' "$WORK/metrics.out"
 check_grep "metrics: store events" '^trail_store_events [0-9]+' "$WORK/metrics.out"
+# a few events roll no segment: nothing waits to be sealed, no append waited for the sealers
+check_grep "metrics: unsealed backlog" '^trail_store_unsealed_segments 0$' "$WORK/metrics.out"
+check_grep "metrics: seal waits" '^trail_store_seal_waits_total 0$' "$WORK/metrics.out"
 check_grep "metrics: queue depth" '^trail_queue_events 0$' "$WORK/metrics.out"
 check_grep "log names the sender and the problem" "rejected from http:127.0.0.1:[0-9]+ item 1: unknown event id 'no_such_event'" "$WORK/traild.log"
 

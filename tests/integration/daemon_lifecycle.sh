@@ -27,6 +27,11 @@ bad "stream_threads over 8" "bad.conf:2: \[listen\] stream_threads: '9' is not a
 bad "stream_threads not a number" "bad.conf:2: \[listen\] stream_threads: 'all' is not a whole number" '[listen]\nstream_threads = all\n'
 printf '[store]\npath = %s\nseal_threads = 4\n[listen]\nstream_threads = 8\nsyslog_threads = 0\n' "$WORK/store" >"$WORK/threads.conf"
 check "seal_threads = 4, stream_threads = 8: valid" "$TRAILD" -t -c "$WORK/threads.conf"
+# the unsealed backlog's bound, in rolled segments: 0 (none) to 4096
+bad "seal_backlog_max over 4096" "bad.conf:2: \[store\] seal_backlog_max: '5000' is not a whole number from 0 to 4096" '[store]\nseal_backlog_max = 5000\n'
+bad "seal_backlog_max not a number" "bad.conf:2: \[store\] seal_backlog_max: 'lots' is not a whole number" '[store]\nseal_backlog_max = lots\n'
+printf '[store]\npath = %s\nseal_backlog_max = 0\n' "$WORK/store" >"$WORK/backlog.conf"
+check "seal_backlog_max = 0 (no bound): valid" "$TRAILD" -t -c "$WORK/backlog.conf"
 bad "bad address" "bad.conf:2: \[listen\] http: 'localhost' is not HOST:PORT" '[listen]\nhttp = localhost\n'
 bad "bad policy" "bad.conf:2: \[validation\] policy: 'loose' is not one of: strict, lenient, off" '[validation]\npolicy = loose\n'
 bad "event severity" 'bad.conf:3: \[event acme_x\] severity: not one of TRACE' '[event acme_x]\ndescription = x\nseverity = LOUD\n'
