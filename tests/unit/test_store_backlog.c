@@ -111,6 +111,13 @@ static int count_records(const char *dir, uint64_t *ret_n)
     return bad ? TRAIL_E_CORRUPT : 0;
 }
 
+/* A new directory /tmp/trail-test-backlog-XXXXXX in dir (64 bytes): dir, or NULL. */
+static char *temp_dir(char *dir)
+{
+    strcpy(dir, "/tmp/trail-test-backlog-XXXXXX");
+    return mkdtemp(dir);
+}
+
 static void rm_rf(const char *dir)
 {
     char cmd[128];
@@ -142,8 +149,7 @@ enum { EVENTS = 20000 }; /* about 100 segments of 16 KiB */
 TEST(backlog_bounded)
 {
     char dir[64];
-    strcpy(dir, "/tmp/trail-test-backlog-XXXXXX");
-    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(temp_dir(dir) != NULL);
     max_seen = 0;
     struct trail_store *s;
     struct trail_store_opts o = small_opts(3);
@@ -170,8 +176,7 @@ TEST(backlog_bounded)
 TEST(backlog_unbounded_when_asked)
 {
     char dir[64];
-    strcpy(dir, "/tmp/trail-test-backlog-XXXXXX");
-    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(temp_dir(dir) != NULL);
     struct trail_store *s;
     struct trail_store_opts o = small_opts(-1);
     ASSERT_OK(trail_store_open(dir, cat, &o, &s, NULL));
@@ -198,8 +203,7 @@ TEST(backlog_unbounded_when_asked)
 TEST(backlog_found_at_open_shrinks)
 {
     char dir[64];
-    strcpy(dir, "/tmp/trail-test-backlog-XXXXXX");
-    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(temp_dir(dir) != NULL);
     struct trail_store *s;
     struct trail_store_opts o = small_opts(-1);
     o.no_seal = 1;
@@ -254,8 +258,7 @@ static int policy_of(const char *name)
 TEST(floor_sealer_at_normal_priority)
 {
     char dir[64];
-    strcpy(dir, "/tmp/trail-test-backlog-XXXXXX");
-    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(temp_dir(dir) != NULL);
     struct trail_store *s;
     struct trail_store_opts o = small_opts(0); /* the default bound */
     o.seal_threads = 2;
