@@ -48,7 +48,9 @@ threads() {
 }
 check_eq "stream_threads = 2: two raw CEF loops (traild-cef, traild-cef1)" "$(threads '^traild-cef1?$')" 2
 check_eq "stream_threads = 2: two Unix socket loops" "$(threads '^traild-unix1?$')" 2
-check_eq "seal_threads = 2: two sealing threads" "$(threads '^trail-seal')" 2
+check_eq "seal_threads = 2: two sealing threads" "$(threads '^trail-seal[0-9]*$')" 2
+# and the one at normal priority that joins past three waiting ([store] seal_backlog_max)
+check_eq "seal_threads = 2: and trail-sealx" "$(threads '^trail-sealx$')" 1
 check_grep "the log names the loops" 'cef: tcp 127.0.0.1:[0-9]+; 2 loops' "$WORK/traild.log"
 check_grep "the log names the Unix loops" 'unix: .*traild.sock \(mode 0660\); 2 loops' "$WORK/traild.log"
 
@@ -159,7 +161,7 @@ write_conf "seal_threads = 1" "stream_threads = 2"
 reload_and_wait
 check_grep "reload: seal_threads waits for a restart" \
     '\[store\] seal_threads changed and takes effect at the next restart' "$WORK/reload.out"
-check_eq "reload: the sealing threads are still two" "$(threads '^trail-seal')" 2
+check_eq "reload: the sealing threads are still two" "$(threads '^trail-seal[0-9]*$')" 2
 
 stop_traild TERM
 check_eq "SIGTERM: exit 0" "$STOP_STATUS" 0
@@ -186,7 +188,7 @@ check_eq "the store holds every event sent, each once" "$(cat "$WORK/once.out")"
 write_conf "seal_threads = 1" ""
 start_traild "$CONF" || exit 1
 cpus=$(python3 -c 'import os; print(min(len(os.sched_getaffinity(0)), 8))')
-check_eq "seal_threads = 1: one sealing thread" "$(threads '^trail-seal')" 1
+check_eq "seal_threads = 1: one sealing thread" "$(threads '^trail-seal[0-9]*$')" 1
 check_eq "stream_threads = 0: one raw CEF loop per CPU ($cpus)" "$(threads '^traild-cef[0-9]?$')" "$cpus"
 check "stream_threads = 0: the metric says so" \
     wait_metric "$URL" "^trail_stream_loops\\{input=\"unix\"\\} $cpus\$"
