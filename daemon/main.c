@@ -347,7 +347,7 @@ static int open_store(const struct config *cfg, char *err, size_t errlen)
         /* a damaged sealed segment is reported and searched around, not a reason to stay
            down (docs/store.md, "Damage") */
         .allow_damaged = 1,
-        .seal_threads = (int)cfg->seal_threads, /* 0: one per online CPU, at most 4 */
+        .seal_threads = (int)cfg->seal_threads, /* 0: per CPU (trail_store_opts) */
         .seal_backlog_max = cfg->seal_backlog_max ? (int)cfg->seal_backlog_max : -1,
     };
     /* the store signs checkpoints with [store] signing_key, or else STORE/checkpoint.key */

@@ -1994,7 +1994,9 @@ struct trail_store_opts {
      * Sealing threads, all at idle CPU and I/O priority, named trail-seal,
      * trail-seal1, ...: the first seals every rolled segment, the others
      * help only while two or more wait (docs/store.md, "Sealing"). 0: one
-     * per online CPU; at most TRAIL_SEAL_THREADS_MAX (more count as that).
+     * per online CPU, less one when seal_backlog_max bounds the backlog
+     * (trail-sealx is then the last); at most TRAIL_SEAL_THREADS_MAX (more
+     * count as that).
      */
     int seal_threads;
 

@@ -94,7 +94,7 @@ struct config {
     char *origin;                  /* the store's origin when it is made, or NULL */
     int accept_truncation;         /* 1: open a store shorter than its claims ... */
     uint64_t accept_truncation_to; /* ... when its last seq is this one (docs/store.md) */
-    uint32_t seal_threads;     /* the store's sealing threads; 0: one per online CPU, at most 4 */
+    uint32_t seal_threads;         /* the store's sealing threads; 0: per CPU (trail_store_opts) */
     uint32_t seal_backlog_max; /* appends wait while this many rolled segments wait; 0: no bound */
 
     /* [listen]: "host:port" (or a path for unix); NULL when off */
