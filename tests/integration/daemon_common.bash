@@ -135,6 +135,18 @@ while True:
 EOF
 }
 
+# small_disk SIZE: a tmpfs of SIZE (4m, 32m) at $MNT ($WORK/mnt) for a store to fill;
+# unmounted on exit (traild killed first). Skips the case when mounting is not
+# permitted (not root), fails it under TRAIL_TEST_NO_SKIP=1.
+small_disk() {
+    MNT=$WORK/mnt
+    mkdir -p "$MNT"
+    if ! mount -t tmpfs -o size="$1" tmpfs "$MNT" 2>"$WORK/mount.err"; then
+        skip_test "cannot mount a tmpfs here ($(cat "$WORK/mount.err")); run as root"
+    fi
+    trap '[ -n "$TRAILD_PID" ] && kill -9 "$TRAILD_PID" 2>/dev/null; wait 2>/dev/null; umount "$MNT" 2>/dev/null; cleanup' EXIT
+}
+
 # skip_test REASON: the case cannot run here (exit 77, ctest shows it as
 # skipped); under TRAIL_TEST_NO_SKIP=1 (make test as root) it fails instead
 skip_test() {

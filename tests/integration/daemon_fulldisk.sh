@@ -8,12 +8,7 @@
 # Makes its own small filesystem (a 4 MiB tmpfs; needs root, as the tests run
 # here and in CI); skips with a message only when mounting is not permitted.
 source "$(dirname "$0")/daemon_common.bash"
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-if ! mount -t tmpfs -o size=4m tmpfs "$MNT" 2>"$WORK/mount.err"; then
-    skip_test "cannot mount a tmpfs here ($(cat "$WORK/mount.err")); run as root"
-fi
-trap '[ -n "$TRAILD_PID" ] && kill -9 "$TRAILD_PID" 2>/dev/null; wait 2>/dev/null; umount "$MNT" 2>/dev/null; cleanup' EXIT
+small_disk 4m
 PORT=$(free_port)
 HPORT=$(free_port)
 URL=http://127.0.0.1:$HPORT

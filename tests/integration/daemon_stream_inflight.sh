@@ -13,12 +13,7 @@
 # Not here: the full disk itself (daemon_fulldisk.sh), the loops
 # (daemon_stream_loops.sh).
 source "$(dirname "$0")/daemon_common.bash"
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-if ! mount -t tmpfs -o size=32m tmpfs "$MNT" 2>"$WORK/mount.err"; then
-    skip_test "cannot mount a tmpfs here ($(cat "$WORK/mount.err")); run as root"
-fi
-trap '[ -n "$TRAILD_PID" ] && kill -9 "$TRAILD_PID" 2>/dev/null; wait 2>/dev/null; umount "$MNT" 2>/dev/null; cleanup' EXIT
+small_disk 32m
 CPORT=$(free_port)
 HPORT=$(free_port)
 URL=http://127.0.0.1:$HPORT
