@@ -47,6 +47,16 @@ except Exception:
 PY
 }
 
+# crash_start_clients NAME OUT: four $WORK/client.py on $HPORT in the background,
+# client c named NAMEc<c> writing $WORK/acked.OUT<c>; their pids added to $pids
+crash_start_clients() {
+    local c
+    for c in 1 2 3 4; do
+        python3 "$WORK/client.py" "$HPORT" "${1}c$c" "$WORK/acked.${2}$c" &
+        pids="$pids $!"
+    done
+}
+
 # crash_acked_all: every acknowledgement so far ($WORK/acked.*), "duser seq", sorted
 crash_acked_all() {
     cat "$WORK"/acked.* 2>/dev/null | sort

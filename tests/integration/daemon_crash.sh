@@ -27,10 +27,7 @@ start_traild "$CONF" || exit 1
 # four clients, each sending NDJSON batches of 50 until the server goes away
 crash_write_client 50
 pids=""
-for c in 1 2 3 4; do
-    python3 "$WORK/client.py" "$HPORT" "c$c" "$WORK/acked.$c" &
-    pids="$pids $!"
-done
+crash_start_clients "" ""
 EXTRA_PIDS=$pids
 # let them run until a few thousand events are acknowledged (at most 10 s), then kill -9
 for _ in $(seq 1 200); do

@@ -60,10 +60,7 @@ for round in 1 2; do
     start_traild "$CONF" "$WORK/traild.$round.log" || exit 1
     before=$(crash_acked_all | wc -l)
     pids=""
-    for c in 1 2 3 4; do
-        python3 "$WORK/client.py" "$HPORT" "r${round}c$c" "$WORK/acked.$round.$c" &
-        pids="$pids $!"
-    done
+    crash_start_clients "r$round" "$round."
     for c in 1 2; do
         python3 "$WORK/syslog_sender.py" "$SPORT" "$WORK/stream.syslog" &
         pids="$pids $!"
