@@ -113,6 +113,22 @@ static inline char *capture_stderr_end(void)
     return text;
 }
 
+/*
+ * test_rand - the next number of a test's own reproducible generator
+ * (xorshift64*) whose state is *state (never 0): tests that draw random
+ * data seed it from a fixed value or their seed variable, so that a
+ * failure repeats.
+ */
+static inline uint64_t test_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
 /* How many times needle occurs in text (0 for NULL text). */
 static inline int count_of(const char *text, const char *needle)
 {

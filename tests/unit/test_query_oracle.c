@@ -36,11 +36,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-    /* xorshift64*: a test's own generator, reproducible from TEST_SEED */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ull;
+    return test_rand(&rng_state);
 }
 
 static uint64_t rndn(uint64_t n)
