@@ -14,7 +14,9 @@
  *
  * Size: a second store gets --size-events fresh generator events (never
  * repeated, untimed), is sealed, and the bytes of all its files (segments,
- * tree.roots, store.meta) are divided by its records.
+ * tree.roots, store.meta) are divided by its records. Sealing includes each
+ * segment's query index, as in traild; the time it prints is until the last
+ * index is written.
  *
  *   bench_store [--events N] [--threads T] [--batch B] [--policy always|interval|never]
  *               [--interval-ms MS] [--level L] [--block-kib K] [--dir DIR] [--no-seal]
@@ -22,12 +24,15 @@
  *
  * Not a test: prints figures (docs/BENCHMARKS.md records them), asserts nothing.
  */
+#include "query/query.h"
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +51,23 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* this process's CPU time, all threads */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int n_threads = 2;
+
+/*
+ * Sealing as traild seals: each sealed segment also gets its query index.
+ * lib/query registers the store's index hooks when its index_file.c is
+ * linked in, which this reference makes sure of.
+ */
+__attribute__((used)) static int (*const bench_index_builder)(
+    struct trail_store *, uint64_t, struct trail_buf *) = idx_build_sealed;
 
 /*
  * Each producer appends its own slice of the pool (an event belongs to one
@@ -102,6 +123,49 @@ static uint64_t dir_bytes(const char *dir)
         pclose(p);
     }
     return v;
+}
+
+/* files in dir whose names end in ext */
+static int count_files(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    size_t el = strlen(ext);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        n += l > el && strcmp(e->d_name + l - el, ext) == 0;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* the CPU seconds of this process's sealer threads (named trail-seal*), from /proc */
+static double sealers_cpu_s(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    double total = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300], buf[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* pid (comm) state ppid ... utime (14th) stime (15th), in clock ticks */
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || strncmp(open + 1, "trail-seal", 10) != 0)
+            continue;
+        unsigned long long ut = 0, st = 0;
+        if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) ==
+            2)
+            total += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    if (d)
+        closedir(d);
+    return total;
 }
 
 int main(int argc, char **argv)
@@ -244,19 +308,23 @@ int main(int argc, char **argv)
         trail_event_free(ev);
         trail_store_close(store);
         so.no_seal = 0;
-        double s0 = now_s();
+        double s0 = now_s(), c0 = cpu_s();
         if ((r = trail_store_open(sdir, cat, &so, &store, &rep)) < 0) {
             fprintf(stderr, "reopen: %s\n", trail_strerror(r));
             return 1;
         }
         struct trail_store_stats st;
+        double seal_cpu = 0;
         for (;;) {
             trail_store_stats(store, &st);
-            if (st.sealed_segments + 1 >= st.segments)
+            /* every segment but the active one sealed, and each with its index written */
+            if (st.sealed_segments + 1 >= st.segments &&
+                count_files(sdir, ".idx") >= (int)st.sealed_segments)
                 break;
+            seal_cpu = sealers_cpu_s(); /* the sealers stay until close: their last reading */
             usleep(20000);
         }
-        double s1 = now_s();
+        seal_cpu = sealers_cpu_s();
         /* the active segment stays open (uncompressed): count it apart */
         uint64_t open_bytes = 0, sealed_records = 0, raw_sealed = 0;
         pthread_mutex_lock(&store->seg_lock);
@@ -268,14 +336,17 @@ int main(int argc, char **argv)
         }
         pthread_mutex_unlock(&store->seg_lock);
         raw_sealed = (uint64_t)((double)fresh_bytes / (double)size_events * (double)sealed_records);
-        trail_store_close(store);
+        trail_store_close(store); /* waits for the last segment's index */
+        double s1 = now_s(), c1 = cpu_s();
         uint64_t total = dir_bytes(sdir);
         uint64_t sealed_bytes = total - open_bytes;
-        printf("sealing: %llu segments at zstd level %d, blocks of %u KiB: %.1f s, %.0f MB/s of "
-               "records\n",
+        printf("sealing: %llu segments at zstd level %d, blocks of %u KiB, with their indexes: "
+               "%.1f s, %.0f MB/s of records; the sealers' CPU %.2f s, %.2f us an event "
+               "(the process's %.2f s, with the reopen)\n",
                (unsigned long long)st.sealed_segments, level ? level : 6,
                block_kib ? block_kib : 1024, s1 - s0,
-               (double)raw_sealed / 1e6 / (s1 - s0 > 0 ? s1 - s0 : 1));
+               (double)raw_sealed / 1e6 / (s1 - s0 > 0 ? s1 - s0 : 1), seal_cpu,
+               sealed_records ? seal_cpu * 1e6 / (double)sealed_records : 0.0, c1 - c0);
         printf("on disk: %llu fresh events (avg record %.0f bytes): all files %.1f bytes/event; "
                "sealed segments with tree.roots and store.meta %.1f bytes/event\n",
                (unsigned long long)st.records, (double)fresh_bytes / (double)size_events,
