@@ -13,7 +13,6 @@
  */
 #include "query/query.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -68,19 +67,6 @@ size_t qwords(const char *text, size_t len, int complete_only,
     return n;
 }
 
-static size_t put_uint(char *buf, unsigned v)
-{
-    char tmp[4];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 size_t rec_attr_text(const struct rec_attr *a, char *buf, const char **ret_text)
 {
     switch (a->type) {
@@ -91,29 +77,23 @@ size_t rec_attr_text(const struct rec_attr *a, char *buf, const char **ret_text)
     case TRAIL_TYPE_BOOL:
         *ret_text = a->i ? "true" : "false";
         return a->i ? 4 : 5;
-    case TRAIL_TYPE_INT: {
-        int n = snprintf(buf, 64, "%" PRId64, a->i);
-        *ret_text = buf;
-        return (size_t)n;
-    }
+    case TRAIL_TYPE_INT:
     case TRAIL_TYPE_TIME:
-        *ret_text = buf;
-        return trail_time_format(a->i, buf);
-    case TRAIL_TYPE_IP:
-        *ret_text = buf;
-        if (a->vlen == 4) {
-            size_t n = 0;
-            for (int i = 0; i < 4; i++) {
-                if (i)
-                    buf[n++] = '.';
-                n += put_uint(buf + n, a->val[i]);
-            }
-            buf[n] = '\0';
-            return n;
+    case TRAIL_TYPE_IP: {
+        /* the one text form of each (trail_value_format), without printf or inet_ntop: the
+           index builder formats every such attribute of every record it seals */
+        struct trail_value v = {.type = (uint8_t)a->type};
+        if (a->type == TRAIL_TYPE_IP) {
+            v.u.ip.family = a->vlen == 16 ? 6 : 4;
+            memcpy(v.u.ip.addr, a->val, a->vlen == 16 ? 16 : 4);
+        } else if (a->type == TRAIL_TYPE_TIME) {
+            v.u.time_us = a->i;
+        } else {
+            v.u.i = a->i;
         }
-        if (!inet_ntop(AF_INET6, a->val, buf, 64))
-            buf[0] = '\0';
-        return strlen(buf);
+        *ret_text = buf;
+        return trail_value_format(&v, buf, 64);
+    }
     default:
         *ret_text = "";
         return 0;

@@ -238,6 +238,51 @@ TEST(every_query_finds_its_values_sealed_and_live)
     ASSERT(st.live_records > 0);
 }
 
+/*
+ * The text an attribute is indexed and matched by (rec_attr_text) is the one
+ * trail_value_format gives the same value: integers at their edges and
+ * around each power of ten, IPv4 and IPv6 addresses, booleans.
+ */
+TEST(attribute_text_is_the_value_format)
+{
+    int64_t ints[64] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, -1, 0, 1};
+    size_t n = 6;
+    for (int64_t p = 10; n + 4 <= 64 && p <= INT64_MAX / 10; p *= 10) {
+        ints[n++] = p - 1;
+        ints[n++] = p;
+        ints[n++] = -p;
+        ints[n++] = -(p - 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct rec_attr a = {.type = TRAIL_TYPE_INT, .i = ints[i]};
+        struct trail_value v = {.type = TRAIL_TYPE_INT, .u.i = ints[i]};
+        char buf[64], want[64];
+        const char *t;
+        size_t len = rec_attr_text(&a, buf, &t);
+        size_t wlen = trail_value_format(&v, want, sizeof(want));
+        ASSERT_EQ(len, wlen);
+        ASSERT(memcmp(t, want, len) == 0);
+    }
+    static const uint8_t v4[4] = {192, 0, 2, 255}, v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    const uint8_t *addrs[2] = {v4, v6};
+    for (int k = 0; k < 2; k++) {
+        size_t alen = k ? 16 : 4;
+        struct rec_attr a = {.type = TRAIL_TYPE_IP, .val = addrs[k], .vlen = alen};
+        struct trail_value v = {.type = TRAIL_TYPE_IP, .u.ip.family = k ? 6 : 4};
+        memcpy(v.u.ip.addr, addrs[k], alen);
+        char buf[64], want[64];
+        const char *t;
+        size_t len = rec_attr_text(&a, buf, &t);
+        ASSERT_EQ(len, trail_value_format(&v, want, sizeof(want)));
+        ASSERT(memcmp(t, want, len) == 0);
+    }
+    struct rec_attr a = {.type = TRAIL_TYPE_BOOL, .i = 1};
+    const char *t;
+    char buf[64];
+    ASSERT_EQ(rec_attr_text(&a, buf, &t), 4);
+    ASSERT(memcmp(t, "true", 4) == 0);
+}
+
 TEST(teardown)
 {
     trail_index_close(ix);
@@ -258,4 +303,5 @@ static void init(void)
         abort();
 }
 
-TEST_MAIN(every_query_finds_its_values_sealed_and_live, teardown)
+TEST_MAIN(every_query_finds_its_values_sealed_and_live, attribute_text_is_the_value_format,
+          teardown)
