@@ -69,6 +69,33 @@ static int atk_list(const char *dir, struct atk_seg *segs)
     return n;
 }
 
+/*
+ * Every frame of a sealed segment's blocks, appended to frames, each with its
+ * CRC as an open segment and a version 1 block hold it (a version 3 block's
+ * reader leaves it zero): what this attacker writes back is version 1.
+ */
+static int atk_read_blocks(int fd, const struct seg_sealed *ss, struct trail_buf *frames)
+{
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    struct trail_buf comp = {0}, raw = {0};
+    int r = 0;
+    for (uint32_t i = 0; i < ss->n_blocks && r == 0; i++) {
+        r = seg_block_read(fd, &ss->blocks[i], dctx, &comp, &raw);
+        uint8_t *p = (uint8_t *)raw.data;
+        for (size_t off = 0; r == 0 && off + TRAIL_FRAME_HEAD <= raw.len;) {
+            uint32_t len = get_u32(p + off);
+            put_u32(p + off + 4, crc32c(0, p + off + TRAIL_FRAME_HEAD, len));
+            off += TRAIL_FRAME_HEAD + len;
+        }
+        if (r == 0)
+            r = trail_buf_append(frames, raw.data, raw.len);
+    }
+    ZSTD_freeDCtx(dctx);
+    trail_buf_free(&comp);
+    trail_buf_free(&raw);
+    return r;
+}
+
 /* The header and every frame of a segment file. */
 static int atk_load(int fd, int sealed, struct seg_header *h, struct trail_buf *frames)
 {
@@ -89,17 +116,7 @@ static int atk_load(int fd, int sealed, struct seg_header *h, struct trail_buf *
     struct seg_sealed ss;
     if (seg_sealed_load(fd, &ss) < 0)
         return -1;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    struct trail_buf comp = {0}, raw = {0};
-    int r = 0;
-    for (uint32_t i = 0; i < ss.n_blocks && r == 0; i++) {
-        r = seg_block_read(fd, &ss.blocks[i], dctx, &comp, &raw);
-        if (r == 0)
-            r = trail_buf_append(frames, raw.data, raw.len);
-    }
-    ZSTD_freeDCtx(dctx);
-    trail_buf_free(&comp);
-    trail_buf_free(&raw);
+    int r = atk_read_blocks(fd, &ss, frames);
     seg_sealed_free(&ss);
     return r < 0 ? -1 : 0;
 }

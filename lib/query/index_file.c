@@ -649,6 +649,46 @@ void idx_path(const struct trail_store *s, uint64_t first_seq, char *out, size_t
     snprintf(out, size, "%s/seg-%016" PRIx64 ".idx", s->dir, first_seq);
 }
 
+/*
+ * Index one block's frames raw[0, len) (count records) as the builder's next
+ * unit. Its parts: the block's n_sub sub-frames (sub_counts: the records of
+ * each; grouped when more than QPARTS), or, with n_sub 0 (a version 1
+ * block), QPARTS equal runs of records. check_crc: the frames carry their
+ * CRC (not in version 3).
+ */
+static int idx_add_block(struct qbuilder *b, const uint8_t *raw, size_t len, uint32_t count,
+                         const uint32_t *sub_counts, uint32_t n_sub, int check_crc)
+{
+    int r = qbuilder_unit(b);
+    if (r < 0)
+        return r;
+    uint32_t part = 0, sf = 0, sf_end = n_sub ? sub_counts[0] : 0;
+    size_t off = 0;
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t want;
+        if (n_sub) {
+            while (sf + 1 < n_sub && k >= sf_end)
+                sf_end += sub_counts[++sf];
+            want = n_sub > QPARTS ? (uint32_t)((uint64_t)sf * QPARTS / n_sub) : sf;
+        } else {
+            want = (uint32_t)((uint64_t)k * QPARTS / count);
+        }
+        if (want != part) {
+            qbuilder_part(b);
+            part = want;
+        }
+        const uint8_t *f = raw + off;
+        uint32_t flen;
+        if (len - off < TRAIL_FRAME_HEAD || (flen = get_u32(f)) > len - off - TRAIL_FRAME_HEAD ||
+            (check_crc && crc32c(0, f + TRAIL_FRAME_HEAD, flen) != get_u32(f + 4)))
+            return TRAIL_E_CORRUPT;
+        if ((r = qbuilder_add(b, f + TRAIL_FRAME_HEAD, flen)) < 0)
+            return r;
+        off += TRAIL_FRAME_HEAD + flen;
+    }
+    return off == len ? 0 : TRAIL_E_CORRUPT;
+}
+
 int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf *out)
 {
     char path[4200];
@@ -656,6 +696,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     struct trail_buf comp = {0}, raw = {0};
     struct qbuilder *b = NULL;
     struct seg_subframe *sub = NULL;
+    uint32_t *counts = NULL;
     ZSTD_DCtx *dctx = NULL;
     int r;
     store_seg_path(s, first_seq, ".seg", path, sizeof(path));
@@ -668,48 +709,28 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
         goto out;
     qbuilder_for_sealed(b);
     dctx = ZSTD_createDCtx();
-    if (!dctx) {
+    counts = malloc(TRAIL_SEG_SUBFRAMES_MAX * sizeof(*counts));
+    if (!dctx || !counts) {
         r = -ENOMEM;
         goto out;
     }
     for (uint32_t i = 0; i < ss.n_blocks; i++) {
         const struct seg_block *blk = &ss.blocks[i];
-        if ((r = seg_block_read(fd, blk, dctx, &comp, &raw)) < 0 || (r = qbuilder_unit(b)) < 0)
+        if ((r = seg_block_read(fd, blk, dctx, &comp, &raw)) < 0)
             goto out;
-        /* the unit's parts: a version 2 block's sub-frames (grouped when more than QPARTS),
-           equal runs of records in a version 1 block */
-        uint32_t n_sub = 0, part = 0;
+        uint32_t n_sub = 0;
         free(sub);
         sub = NULL;
         comp.len = blk->comp_len;
         if ((r = seg_block_frames(blk, (const uint8_t *)comp.data, comp.len, &sub, &n_sub)) < 0)
             goto out;
-        int has_table = r == 0;
-        size_t off = 0;
-        for (uint32_t k = 0, sf = 0; k < blk->count; k++) {
-            uint32_t want;
-            if (has_table) {
-                while (sf + 1 < n_sub && sub[sf + 1].first <= k)
-                    sf++;
-                want = n_sub > QPARTS ? (uint32_t)((uint64_t)sf * QPARTS / n_sub) : sf;
-            } else {
-                want = (uint32_t)((uint64_t)k * QPARTS / blk->count);
-            }
-            if (want != part) {
-                qbuilder_part(b);
-                part = want;
-            }
-            const uint8_t *f = (const uint8_t *)raw.data + off;
-            uint32_t len;
-            if (raw.len - off < TRAIL_FRAME_HEAD || (len = get_u32(f)) > raw.len - off - 8 ||
-                crc32c(0, f + 8, len) != get_u32(f + 4)) {
-                r = TRAIL_E_CORRUPT;
-                goto out;
-            }
-            if ((r = qbuilder_add(b, f + 8, len)) < 0)
-                goto out;
-            off += TRAIL_FRAME_HEAD + len;
-        }
+        if (r != 0)
+            n_sub = 0;                       /* version 1: no table */
+        for (uint32_t k = 0; k < n_sub; k++) /* at most TRAIL_SEG_SUBFRAMES_MAX */
+            counts[k] = sub[k].count;
+        if ((r = idx_add_block(b, (const uint8_t *)raw.data, raw.len, blk->count, counts, n_sub,
+                               !blk->lean)) < 0)
+            goto out;
     }
     if (qbuilder_records(b) != ss.last_seq - ss.first_seq + 1) {
         r = TRAIL_E_CORRUPT;
@@ -718,6 +739,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     r = qbuilder_serialize(b, s->store_id, out);
 out:
     free(sub);
+    free(counts);
     qbuilder_free(b);
     ZSTD_freeDCtx(dctx);
     trail_buf_free(&comp);
@@ -770,6 +792,54 @@ static void index_on_sealed(struct trail_store *s, uint64_t first_seq)
     trail_buf_free(&b);
 }
 
+/* A segment's index while it is sealed (the hooks below): its builder, and
+   the first error, after which its blocks are passed over */
+struct idx_sealing {
+    struct qbuilder *b;
+    uint64_t first_seq;
+    int err;
+};
+
+static void *index_seal_begin(struct trail_store *s, uint64_t first_seq)
+{
+    if (s->read_only)
+        return NULL;
+    struct idx_sealing *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->first_seq = first_seq;
+    if (qbuilder_new(s->cat, first_seq, &x->b) < 0) {
+        free(x);
+        return NULL;
+    }
+    qbuilder_for_sealed(x->b);
+    return x;
+}
+
+static void index_seal_block(void *arg, const struct seg_block *blk, const uint8_t *raw, size_t len,
+                             const uint32_t *sub_counts, uint32_t n_sub)
+{
+    struct idx_sealing *x = arg;
+    if (x->err == 0)
+        x->err = idx_add_block(x->b, raw, len, blk->count, sub_counts, n_sub, 0);
+}
+
+static void index_seal_end(struct trail_store *s, void *builder, int ok, uint64_t last_seq)
+{
+    struct idx_sealing *x = builder;
+    if (!x)
+        return;
+    /* an index that failed is built again by the next sweep, or by a search */
+    if (ok && x->err == 0 && qbuilder_records(x->b) == last_seq - x->first_seq + 1) {
+        struct trail_buf bytes = {0};
+        if (qbuilder_serialize(x->b, s->store_id, &bytes) == 0)
+            idx_write(s, x->first_seq, &bytes);
+        trail_buf_free(&bytes);
+    }
+    qbuilder_free(x->b);
+    free(x);
+}
+
 static void index_sweep(struct trail_store *s)
 {
     if (s->read_only)
@@ -796,7 +866,9 @@ static void index_sweep(struct trail_store *s)
 
 /* The store's hooks (store.h), registered when this file is linked in. */
 static const struct store_index_hooks hooks = {
-    .on_sealed = index_on_sealed,
+    .seal_begin = index_seal_begin,
+    .seal_block = index_seal_block,
+    .seal_end = index_seal_end,
     .sweep = index_sweep,
 };
 

@@ -192,7 +192,7 @@ int frame_next(struct frame_reader *r, const uint8_t **ret_rec, uint32_t *ret_le
     if (have < TRAIL_FRAME_HEAD + (size_t)len)
         return FRAME_TORN;
     const uint8_t *rec = (const uint8_t *)r->buf.data + (r->off - r->buf_off) + TRAIL_FRAME_HEAD;
-    if (crc32c(0, rec, len) != crc)
+    if (!r->no_crc && crc32c(0, rec, len) != crc)
         return FRAME_BAD;
     *ret_rec = rec;
     *ret_len = len;
@@ -375,7 +375,6 @@ int seg_frames_restore(uint8_t *raw, size_t len, uint64_t first_seq)
             memcmp(p + 4, zero, 4) != 0 || memcmp(p + TRAIL_FRAME_HEAD + 1, zero, 8) != 0)
             return TRAIL_E_CORRUPT;
         put_u64(p + TRAIL_FRAME_HEAD + 1, seq); /* record_seq()'s field */
-        put_u32(p + 4, crc32c(0, p + TRAIL_FRAME_HEAD, n));
         off += TRAIL_FRAME_HEAD + n;
     }
     return 0;
@@ -504,7 +503,7 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
  * sub-frames of about TRAIL_SEG_SUBFRAME bytes, each with the dictionary.
  */
 static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct trail_buf *raw,
-                              struct trail_buf *comp, size_t *ret_n)
+                              struct trail_buf *comp, size_t *ret_n, uint32_t *ret_sub)
 {
     const uint8_t *p = (const uint8_t *)raw->data;
     uint32_t n = 0;
@@ -545,15 +544,28 @@ static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct t
         at += k;
     }
     *ret_n = at;
+    *ret_sub = n;
     return 0;
 }
 
-/* Compress raw (whole frames) as one block at *off; append its index entry. */
+/* What seg_seal calls on_block with beside the block's entry */
+struct seal_sink {
+    seg_block_fn fn;
+    void *arg;
+    uint32_t counts[TRAIL_SEG_SUBFRAMES_MAX]; /* the block's sub-frames' records */
+};
+
+/*
+ * Compress raw (whole frames, version 3's fields zero) as one block at *off
+ * and fill in *b; then hand the frames, their seqs put back, to the sink.
+ */
 static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, struct trail_buf *raw,
-                       struct trail_buf *comp, struct seg_block *b, uint64_t *off)
+                       struct trail_buf *comp, struct seg_block *b, uint64_t *off,
+                       struct seal_sink *sink)
 {
     size_t n;
-    int r = compress_subframes(cctx, cdict, raw, comp, &n);
+    uint32_t n_sub;
+    int r = compress_subframes(cctx, cdict, raw, comp, &n, &n_sub);
     if (r < 0)
         return r;
     b->comp_len = (uint32_t)n;
@@ -564,6 +576,15 @@ static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, str
     if (r < 0)
         return r;
     *off += n;
+    if (sink->fn) {
+        /* the records as a reader gets them (seg_frames_restore), the table's counts */
+        const uint8_t *c = (const uint8_t *)comp->data;
+        for (uint32_t i = 0; i < n_sub; i++)
+            sink->counts[i] = get_u32(c + 12 + 12 * (size_t)i);
+        if ((r = seg_frames_restore((uint8_t *)raw->data, raw->len, b->first_seq)) < 0)
+            return r;
+        sink->fn(sink->arg, b, (const uint8_t *)raw->data, raw->len, sink->counts, n_sub);
+    }
     raw->len = 0;
     return 0;
 }
@@ -575,7 +596,8 @@ static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, str
 static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end,
                        struct trail_buf *out)
 {
-    struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end};
+    /* seg_seal's own pass checks every frame's CRC; the records sampled here are checked here */
+    struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end, .no_crc = 1};
     uint64_t span = data_end > h->header_len ? data_end - h->header_len : 0;
     /*
      * At most 1/32 of the segment (a few % of its compressed size), up to
@@ -598,6 +620,10 @@ static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end
         }
         if (at < next)
             continue;
+        if (crc32c(0, rec, len) != get_u32(rec - TRAIL_FRAME_HEAD + 4)) {
+            r = TRAIL_E_CORRUPT;
+            break;
+        }
         if (out->len + TRAIL_FRAME_HEAD + len > max) {
             if (out->len + TRAIL_FRAME_HEAD + TRAIL_RECORD_MIN > max)
                 break;
@@ -622,7 +648,8 @@ static int sample_dict(int src_fd, const struct seg_header *h, uint64_t data_end
 }
 
 int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_fd,
-             uint32_t block_bytes, int level, struct seg_sealed *ret)
+             uint32_t block_bytes, int level, seg_block_fn on_block, void *arg,
+             struct seg_sealed *ret)
 {
     struct frame_reader fr = {.fd = src_fd, .off = h->header_len, .end = data_end};
     struct trail_buf raw = {0}, comp = {0};
@@ -635,10 +662,16 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     struct trail_buf dict = {0};
     uint64_t next_seq = h->first_seq, off;
     int64_t min_time = INT64_MAX, max_time = INT64_MIN;
+    struct seal_sink *sink = malloc(sizeof(*sink));
     int r;
 
-    if (!cctx)
+    if (!cctx || !sink) {
+        ZSTD_freeCCtx(cctx);
+        free(sink);
         return -ENOMEM;
+    }
+    sink->fn = on_block;
+    sink->arg = arg;
     /*
      * The dictionary: records sampled evenly across the segment, so that
      * small sub-frames compress nearly as well as the whole block would
@@ -718,7 +751,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
                 }
                 blocks = nb;
             }
-            r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off);
+            r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, sink);
             if (r < 0)
                 goto out;
             min_time = cur.min_time < min_time ? cur.min_time : min_time;
@@ -742,7 +775,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
             blocks = nb;
             cap_blocks++;
         }
-        r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off);
+        r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, sink);
         if (r < 0)
             goto out;
         min_time = cur.min_time < min_time ? cur.min_time : min_time;
@@ -793,6 +826,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     r = 0;
 out:
     free(blocks);
+    free(sink);
     frame_reader_free(&fr);
     trail_buf_free(&raw);
     trail_buf_free(&comp);

@@ -156,7 +156,7 @@ struct seg_block {
     uint32_t raw_len;
     uint32_t crc;
     const void *ddict; /* version 2: the segment's ZSTD_DDict (not on disk; seg_sealed owns it) */
-    int lean;          /* version 3: the frames' CRCs and seqs are put back after decompressing */
+    int lean; /* version 3: the frames' seqs are put back after decompressing, their CRCs stay 0 */
 };
 
 #define TRAIL_SEG_SUBFRAME      (32u << 10)
@@ -180,9 +180,9 @@ struct seg_subframe {
  * against b's count and lengths; 1 when b has no table (version 1: one
  * frame); -EAGAIN with *ret_n the bytes the table needs when avail is
  * short; TRAIL_E_CORRUPT or -ENOMEM. A reader of a few records reads the
- * table and then only their sub-frames: each record's own CRC-32C (and
- * zstd's framing) checks what it reads, the block's CRC what scrub and
- * verify read whole.
+ * table and then only their sub-frames: zstd's framing and each frame's
+ * length and seq (in version 2 also its CRC-32C) check what it reads, the
+ * block's CRC what scrub and verify read whole, the tree each record.
  */
 int seg_block_frames(const struct seg_block *b, const uint8_t *comp, size_t avail,
                      struct seg_subframe **ret, uint32_t *ret_n);
@@ -210,10 +210,13 @@ static inline uint64_t seg_data_off(const struct seg_header *h)
 
 /*
  * seg_frames_restore - version 3: the n frames of raw[0, len) hold zeros
- * where each frame's CRC-32C and its record's seq go; write them back (the
- * seqs from first_seq on) so that the frames are as the .open file held
- * them. 0, or TRAIL_E_CORRUPT when a frame does not fit or a zeroed field
- * is not zero.
+ * where each frame's CRC-32C and its record's seq go; write the seqs back
+ * (from first_seq on), so that each record is the one the tree's leaf
+ * hashes. The CRC field stays zero: a version 3 frame carries none (the
+ * block's CRC-32C covers its stored bytes), so a reader checks a frame's
+ * CRC only in open segments and in blocks of versions 1 and 2 (struct
+ * seg_block's lean is 0). 0, or TRAIL_E_CORRUPT when a frame does not fit
+ * or a zeroed field is not zero.
  */
 int seg_frames_restore(uint8_t *raw, size_t len, uint64_t first_seq);
 
@@ -240,16 +243,28 @@ int seg_block_read(int fd, const struct seg_block *b, void *zstd_dctx, struct tr
                    struct trail_buf *out);
 
 /*
+ * seg_block_fn - what seg_seal hands on of each block it wrote: its entry
+ * (b), its frames raw[0, len) as seg_block_read gives them (seqs in place,
+ * CRC fields zero), and the records of each of its n_sub sub-frames. The
+ * frames are valid during the call only.
+ */
+typedef void (*seg_block_fn)(void *arg, const struct seg_block *b, const uint8_t *raw, size_t len,
+                             const uint32_t *sub_counts, uint32_t n_sub);
+
+/*
  * seg_seal - compress the frames of the open segment src_fd (header h,
  * frames up to data_end) into a new sealed file dst_fd, in blocks of about
  * block_bytes raw bytes at the given zstd level; fsyncs dst. Checks every
  * frame's CRC and the seq order on the way (TRAIL_E_CORRUPT otherwise).
+ * on_block (may be NULL) gets each block as it is written, with arg: the
+ * query index is built from the frames in hand rather than read back.
  * The caller sets ret->chain_end (the chain head after the segment's last
  * record: the next segment's header has it) before the call; the rest of
  * *ret is filled on success (caller frees with seg_sealed_free()).
  */
 int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_fd,
-             uint32_t block_bytes, int level, struct seg_sealed *ret);
+             uint32_t block_bytes, int level, seg_block_fn on_block, void *arg,
+             struct seg_sealed *ret);
 
 /* The frame reader: buffered preads over an open segment. */
 struct frame_reader {
@@ -258,6 +273,8 @@ struct frame_reader {
     uint64_t end; /* stop here (file size, or UINT64_MAX for "until EOF") */
     struct trail_buf buf;
     uint64_t buf_off; /* file offset of buf.data[0] */
+    int no_crc;       /* 1: frames are not checked against their CRC (a pass that a checking
+                         pass over the same frames follows) */
 };
 
 enum frame_status {
@@ -269,8 +286,9 @@ enum frame_status {
 
 /*
  * frame_next - the next frame at r->off: *ret_rec and *ret_len point into
- * r's buffer (valid until the next call); advances r->off past it. A status,
- * or -errno for a read error.
+ * r's buffer (valid until the next call); advances r->off past it. The
+ * frame's CRC is checked unless r->no_crc. A status, or -errno for a read
+ * error.
  */
 int frame_next(struct frame_reader *r, const uint8_t **ret_rec, uint32_t *ret_len);
 void frame_reader_free(struct frame_reader *r);

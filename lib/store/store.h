@@ -202,15 +202,25 @@ int store_list_segments(struct trail_store *s, struct store_found **ret, size_t 
  * file beside each sealed segment; it registers these when it is linked in,
  * so that the store, which sits below it, never calls it by name. Without
  * them no .idx is written and searches index segments as they read them.
- *   on_sealed  after a segment's .seg is in place: build its .idx
- *   sweep      build the .idx of every sealed segment that lacks a good one
- *              (the sealer calls it once when it starts)
+ * A segment's index is built from its frames as they are sealed, in the
+ * sealer's thread, rather than read back and decompressed afterwards:
+ *   seal_begin  segment first_seq is about to be sealed: a builder for its
+ *               index, or NULL for none
+ *   seal_block  each block as seg_seal wrote it (seg_block_fn, with the
+ *               builder as arg; a NULL builder is not called)
+ *   seal_end    once for every seal_begin: ok 1 when the .seg is in place
+ *               (records up to last_seq): write the .idx; ok 0: the seal
+ *               failed, drop the builder. Frees it either way
+ *   sweep       build the .idx of every sealed segment that lacks a good one
+ *               (the sealer calls it once when it starts)
  * Failures are the index's own: a missing index is rebuilt later. The store
  * removes a purged or quarantined segment's .idx itself (it names every
  * file of a segment).
  */
 struct store_index_hooks {
-    void (*on_sealed)(struct trail_store *s, uint64_t first_seq);
+    void *(*seal_begin)(struct trail_store *s, uint64_t first_seq);
+    seg_block_fn seal_block;
+    void (*seal_end)(struct trail_store *s, void *builder, int ok, uint64_t last_seq);
     void (*sweep)(struct trail_store *s);
 };
 

@@ -35,13 +35,6 @@ void store_index_hooks_set(const struct store_index_hooks *hooks)
     atomic_store_explicit(&index_hooks, hooks, memory_order_release);
 }
 
-static void index_hook_sealed(struct trail_store *s, uint64_t first_seq)
-{
-    const struct store_index_hooks *h = atomic_load_explicit(&index_hooks, memory_order_acquire);
-    if (h)
-        h->on_sealed(s, first_seq);
-}
-
 static void index_hook_sweep(struct trail_store *s)
 {
     const struct store_index_hooks *h = atomic_load_explicit(&index_hooks, memory_order_acquire);
@@ -51,7 +44,12 @@ static void index_hook_sweep(struct trail_store *s)
 
 /* ---- the sealer ---- */
 
-static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_first, int level)
+/*
+ * Seal segment g at the given zstd level; its index, when the hooks are
+ * there, from the blocks as they are written (ix, builder: seal_begin's).
+ */
+static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_first, int level,
+                    const struct store_index_hooks *ix, void *builder)
 {
     char open_path[4200], tmp_path[4200], seg_path[4200];
     struct seg_sealed ss = {0};
@@ -89,7 +87,8 @@ static int seal_one(struct trail_store *s, const struct seg *g, uint64_t next_fi
         r = -errno;
         goto out;
     }
-    r = seg_seal(src, &h, g->data_end, dst, s->o.block_bytes, level, &ss);
+    r = seg_seal(src, &h, g->data_end, dst, s->o.block_bytes, level,
+                 ix && builder ? ix->seal_block : NULL, builder, &ss);
     if (r < 0)
         goto out;
     if (ss.last_seq != g->last_seq) {
@@ -287,10 +286,15 @@ static void *sealer_run(struct trail_store *s, int floor)
             pthread_mutex_unlock(&s->seg_lock);
             if (!found)
                 break;
-            int r = seal_one(s, &job, next_first, store_seal_level(s->o.zstd_level, waiting));
-            if (r == 0)
-                index_hook_sealed(s, job.first_seq); /* its .idx (lib/query/index_file.c) */
-            else
+            /* its .idx (lib/query/index_file.c), from the blocks as they are sealed */
+            const struct store_index_hooks *ix =
+                atomic_load_explicit(&index_hooks, memory_order_acquire);
+            void *builder = ix ? ix->seal_begin(s, job.first_seq) : NULL;
+            int r = seal_one(s, &job, next_first, store_seal_level(s->o.zstd_level, waiting), ix,
+                             builder);
+            if (ix)
+                ix->seal_end(s, builder, r == 0, job.last_seq);
+            if (r < 0)
                 unclaim(s, job.first_seq);
             /*
              * A segment's compression and index take tens of MB, in this thread's own

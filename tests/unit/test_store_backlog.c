@@ -30,9 +30,16 @@ static struct trail_catalog *cat;
 static int max_seen;
 static int hook_sleep_us = 20000;
 
-static void slow_on_sealed(struct trail_store *s, uint64_t first_seq)
+static void *no_builder(struct trail_store *s, uint64_t first_seq)
 {
-    (void)first_seq;
+    (void)s, (void)first_seq;
+    return NULL;
+}
+
+/* after each seal, as the index's own seal_end is */
+static void slow_seal_end(struct trail_store *s, void *builder, int ok, uint64_t last_seq)
+{
+    (void)builder, (void)ok, (void)last_seq;
     int b = __atomic_load_n(&s->seal_backlog, __ATOMIC_RELAXED);
     if (b > __atomic_load_n(&max_seen, __ATOMIC_RELAXED))
         __atomic_store_n(&max_seen, b, __ATOMIC_RELAXED);
@@ -44,7 +51,8 @@ static void no_sweep(struct trail_store *s)
     (void)s;
 }
 
-static const struct store_index_hooks slow_hooks = {slow_on_sealed, no_sweep};
+static const struct store_index_hooks slow_hooks = {
+    .seal_begin = no_builder, .seal_end = slow_seal_end, .sweep = no_sweep};
 
 /* Append n events in batches of 50; the largest unsealed backlog seen after each. */
 static int append_many(struct trail_store *s, int n, int *ret_max_backlog)

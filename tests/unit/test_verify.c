@@ -256,16 +256,7 @@ static int seg_load(const char *dir, uint64_t seq, struct segfile *sf)
             return -1;
         }
         memcpy(sf->trailer_chain, ss.chain_end, 32);
-        ZSTD_DCtx *dctx = ZSTD_createDCtx();
-        struct trail_buf comp = {0}, raw = {0};
-        for (uint32_t i = 0; i < ss.n_blocks && r == 0; i++) {
-            r = seg_block_read(fd, &ss.blocks[i], dctx, &comp, &raw);
-            if (r == 0)
-                r = trail_buf_append(&sf->frames, raw.data, raw.len);
-        }
-        ZSTD_freeDCtx(dctx);
-        trail_buf_free(&comp);
-        trail_buf_free(&raw);
+        r = atk_read_blocks(fd, &ss, &sf->frames);
         seg_sealed_free(&ss);
     }
     close(fd);
