@@ -170,12 +170,23 @@ int store_seal_level(int configured, int waiting)
 }
 
 /*
+ * The floor sealer's nice value: a share of a busy core (weight 110 against
+ * an input thread's 1024, about a tenth) rather than an equal one. At nice 0
+ * it took half the core of the inputs it sat beside whenever a burst left
+ * three segments waiting: traild pinned to one core took HTTP batches of
+ * 1,000 at 325-392k events/s with p99 15 ms at half load, at nice 10
+ * 431-467k with 12 ms (bench/compare_http.sh, docs/BENCHMARKS.md). The bound
+ * below, not this share, is what keeps the backlog from growing.
+ */
+#define SEAL_FLOOR_NICE 10
+
+/*
  * The backlog's bound. Idle-priority sealers get almost no CPU while the
  * inputs keep every core busy (bench/sustained.sh: at 80% of the unpaced
  * rate they sealed nothing and the backlog grew by the whole ingest), so
  * from three rolled segments waiting (store_seal_floor_from) the floor
- * sealer, at normal priority, joins them with a fair share of a core; and
- * at seal_backlog_max appends wait (trail_store_append, with the writes
+ * sealer, at normal priority (SCHED_OTHER, SEAL_FLOOR_NICE), joins them
+ * with a share of a core; and at seal_backlog_max appends wait (trail_store_append, with the writes
  * waiting for the flusher), which leaves the CPU to the sealers. Waiting
  * appends hold their inputs back, so nothing is lost: a TCP sender waits,
  * an HTTP client gets its answer later. A failed seal lifts the wait
@@ -269,6 +280,8 @@ static void *sealer_run(struct trail_store *s, int floor)
     pthread_setname_np(pthread_self(), name);
     if (!floor)
         seal_at_idle_priority();
+    else
+        setpriority(PRIO_PROCESS, (id_t)gettid(), SEAL_FLOOR_NICE);
     pthread_mutex_lock(&s->seal_lock);
     for (;;) {
         while (!s->seal_stop && s->seal_gen == seen)

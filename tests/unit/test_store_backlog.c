@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static struct trail_catalog *cat;
@@ -239,12 +240,12 @@ TEST(backlog_found_at_open_shrinks)
     rm_rf(dir);
 }
 
-/* The scheduling policy of this process's thread named name, or -1. */
-static int policy_of(const char *name)
+/* The thread id of this process's thread named name, or -1. */
+static int tid_of(const char *name)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
-    int policy = -1;
+    int tid = -1;
     while (d && (e = readdir(d)) != NULL) {
         char path[300], comm[32] = "";
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
@@ -255,14 +256,22 @@ static int policy_of(const char *name)
             comm[strcspn(comm, "\n")] = 0;
         fclose(f);
         if (!strcmp(comm, name))
-            policy = sched_getscheduler(atoi(e->d_name));
+            tid = atoi(e->d_name);
     }
     if (d)
         closedir(d);
-    return policy;
+    return tid;
 }
 
-/* trail-sealx at normal priority (it is what gets sealing CPU on a busy machine), the rest idle. */
+/* The scheduling policy of this process's thread named name, or -1. */
+static int policy_of(const char *name)
+{
+    int tid = tid_of(name);
+    return tid > 0 ? sched_getscheduler(tid) : -1;
+}
+
+/* trail-sealx at normal priority (it is what gets sealing CPU on a busy machine) with nice 10
+   (a share of a core beside the inputs, not half of it), the rest idle. */
 TEST(floor_sealer_at_normal_priority)
 {
     char dir[64];
@@ -281,6 +290,10 @@ TEST(floor_sealer_at_normal_priority)
     ASSERT_EQ(seal, SCHED_IDLE);
     ASSERT_EQ(seal1, SCHED_IDLE);
     ASSERT_EQ(sealx, SCHED_OTHER);
+    int nice_x = -100;
+    for (int i = 0; i < 5000 && nice_x != 10; i++, usleep(1000)) /* set by the thread itself */
+        nice_x = getpriority(PRIO_PROCESS, (id_t)tid_of("trail-sealx"));
+    ASSERT_EQ(nice_x, 10);
     ASSERT_OK(trail_store_close(s));
     ASSERT_EQ(policy_of("trail-sealx"), -1);
 
