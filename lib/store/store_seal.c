@@ -186,8 +186,9 @@ int store_seal_level(int configured, int waiting)
  * rate they sealed nothing and the backlog grew by the whole ingest), so
  * from three rolled segments waiting (store_seal_floor_from) the floor
  * sealer, at normal priority (SCHED_OTHER, SEAL_FLOOR_NICE), joins them
- * with a share of a core; and at seal_backlog_max appends wait (trail_store_append, with the writes
- * waiting for the flusher), which leaves the CPU to the sealers. Waiting
+ * with a share of a core; and at seal_backlog_max appends wait
+ * (trail_store_append, with the writes waiting for the flusher), which
+ * leaves the CPU to the sealers. Waiting
  * appends hold their inputs back, so nothing is lost: a TCP sender waits,
  * an HTTP client gets its answer later. A failed seal lifts the wait
  * (rolled segments then wait as before, and the next roll tries again),
