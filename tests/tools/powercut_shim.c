@@ -43,8 +43,9 @@
  * missed. sync_file_range on a traced file is modelled as nothing at all:
  * it starts (or waits for) the writeback of a range and makes nothing
  * durable (no metadata, no disk cache flush: sync_file_range(2)), which is
- * how sealing uses it, so the model's durable state is unchanged by it. Calls libc makes internally (fopen's own open) bypass any
- * interposition; the store's only fopen (a key file) reads.
+ * how sealing uses it, so the model's durable state is unchanged by it.
+ * Calls libc makes internally (fopen's own open) bypass any interposition;
+ * the store's only fopen (a key file) reads.
  *
  * The real fsync and fdatasync are not called on traced files: durability is
  * modelled, and the test then runs at the same speed on any disk.
