@@ -2007,7 +2007,7 @@ struct trail_store_opts {
      * bound) one more sealing thread at normal CPU priority, trail-sealx,
      * helps the idle-priority ones, so
      * that sealing gets a share of the CPU however busy the machine is.
-     * 0: 8; -1: no bound (rolled segments wait for idle CPU however many).
+     * 0: 32; -1: no bound (rolled segments wait for idle CPU however many).
      * A store opened with a larger backlog takes appends while its backlog
      * shrinks, never while it grows.
      */

@@ -38,8 +38,16 @@ static void opts_defaults(struct trail_store_opts *o)
         o->segment_max_age_us = 3600LL * 1000000;
     if (!o->zstd_level)
         o->zstd_level = DEFAULT_LEVEL;
+    /*
+     * 32 rolled segments (2 GiB at the default size): a burst of a few million
+     * events is taken at the inputs' rate and sealed after it, where a bound
+     * of 8 sealed it on the inputs' cores while they waited
+     * (bench/compare_ingest.sh --events 3000000: on one core 235,571 events/s
+     * against 373,367, on two 376-430k against 562-588k; docs/BENCHMARKS.md).
+     * Under a load the sealers keep up with, the backlog stays at 1-3.
+     */
     if (!o->seal_backlog_max)
-        o->seal_backlog_max = 8;
+        o->seal_backlog_max = 32;
     if (o->seal_backlog_max < 0)
         o->seal_backlog_max = -1;
     if (o->seal_threads <= 0) {
