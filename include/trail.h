@@ -2007,7 +2007,8 @@ struct trail_store_opts {
      * bound) one more sealing thread at normal CPU priority, trail-sealx,
      * helps the idle-priority ones, so
      * that sealing gets a share of the CPU however busy the machine is.
-     * 0: 32; -1: no bound (rolled segments wait for idle CPU however many).
+     * 0: TRAIL_SEAL_BACKLOG_DEFAULT; -1: no bound (rolled segments wait for
+     * idle CPU however many).
      * A store opened with a larger backlog takes appends while its backlog
      * shrinks, never while it grows.
      */
@@ -2016,6 +2017,8 @@ struct trail_store_opts {
 
 /* The most sealing threads a store has (trail_store_opts.seal_threads). */
 #define TRAIL_SEAL_THREADS_MAX 4
+/* The unsealed backlog's bound when trail_store_opts.seal_backlog_max is 0, in rolled segments. */
+#define TRAIL_SEAL_BACKLOG_DEFAULT 32
 
 /* What trail_store_open() found and did; message holds one line per action. */
 struct trail_store_report {

@@ -1148,7 +1148,7 @@ static void defaults(struct config *c)
     c->dedup_window_s = 86400;
     c->dedup_max = 1000000;
     c->checkpoint_interval_s = 60;
-    c->seal_backlog_max = 32; /* the store's own default (trail_store_opts) */
+    c->seal_backlog_max = TRAIL_SEAL_BACKLOG_DEFAULT; /* 0 here means no bound */
     c->unix_mode = 0660;
     c->http_threads = 2;
     c->limits = (struct trail_limits){.max_attrs = 64,

@@ -651,24 +651,24 @@ void idx_path(const struct trail_store *s, uint64_t first_seq, char *out, size_t
 
 /*
  * Index one block's frames raw[0, len) (count records) as the builder's next
- * unit. Its parts: the block's n_sub sub-frames (sub_counts: the records of
- * each; grouped when more than QPARTS), or, with n_sub 0 (a version 1
- * block), QPARTS equal runs of records. check_crc: the frames carry their
- * CRC (not in version 3).
+ * unit. Its parts: the block's n_sub sub-frames (seg_block_frames; grouped
+ * when more than QPARTS), or, with n_sub 0 (a version 1 block), QPARTS
+ * equal runs of records. check_crc: the frames carry their CRC (not in
+ * version 3).
  */
 static int idx_add_block(struct qbuilder *b, const uint8_t *raw, size_t len, uint32_t count,
-                         const uint32_t *sub_counts, uint32_t n_sub, int check_crc)
+                         const struct seg_subframe *sub, uint32_t n_sub, int check_crc)
 {
     int r = qbuilder_unit(b);
     if (r < 0)
         return r;
-    uint32_t part = 0, sf = 0, sf_end = n_sub ? sub_counts[0] : 0;
+    uint32_t part = 0;
     size_t off = 0;
-    for (uint32_t k = 0; k < count; k++) {
+    for (uint32_t k = 0, sf = 0; k < count; k++) {
         uint32_t want;
         if (n_sub) {
-            while (sf + 1 < n_sub && k >= sf_end)
-                sf_end += sub_counts[++sf];
+            while (sf + 1 < n_sub && sub[sf + 1].first <= k)
+                sf++;
             want = n_sub > QPARTS ? (uint32_t)((uint64_t)sf * QPARTS / n_sub) : sf;
         } else {
             want = (uint32_t)((uint64_t)k * QPARTS / count);
@@ -696,7 +696,6 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     struct trail_buf comp = {0}, raw = {0};
     struct qbuilder *b = NULL;
     struct seg_subframe *sub = NULL;
-    uint32_t *counts = NULL;
     ZSTD_DCtx *dctx = NULL;
     int r;
     store_seg_path(s, first_seq, ".seg", path, sizeof(path));
@@ -709,8 +708,7 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
         goto out;
     qbuilder_for_sealed(b);
     dctx = ZSTD_createDCtx();
-    counts = malloc(TRAIL_SEG_SUBFRAMES_MAX * sizeof(*counts));
-    if (!dctx || !counts) {
+    if (!dctx) {
         r = -ENOMEM;
         goto out;
     }
@@ -725,10 +723,8 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
         if ((r = seg_block_frames(blk, (const uint8_t *)comp.data, comp.len, &sub, &n_sub)) < 0)
             goto out;
         if (r != 0)
-            n_sub = 0;                       /* version 1: no table */
-        for (uint32_t k = 0; k < n_sub; k++) /* at most TRAIL_SEG_SUBFRAMES_MAX */
-            counts[k] = sub[k].count;
-        if ((r = idx_add_block(b, (const uint8_t *)raw.data, raw.len, blk->count, counts, n_sub,
+            n_sub = 0; /* version 1: no table */
+        if ((r = idx_add_block(b, (const uint8_t *)raw.data, raw.len, blk->count, sub, n_sub,
                                !blk->lean)) < 0)
             goto out;
     }
@@ -739,7 +735,6 @@ int idx_build_sealed(struct trail_store *s, uint64_t first_seq, struct trail_buf
     r = qbuilder_serialize(b, s->store_id, out);
 out:
     free(sub);
-    free(counts);
     qbuilder_free(b);
     ZSTD_freeDCtx(dctx);
     trail_buf_free(&comp);
@@ -817,11 +812,11 @@ static void *index_seal_begin(struct trail_store *s, uint64_t first_seq)
 }
 
 static void index_seal_block(void *arg, const struct seg_block *blk, const uint8_t *raw, size_t len,
-                             const uint32_t *sub_counts, uint32_t n_sub)
+                             const struct seg_subframe *sub, uint32_t n_sub)
 {
     struct idx_sealing *x = arg;
     if (x->err == 0)
-        x->err = idx_add_block(x->b, raw, len, blk->count, sub_counts, n_sub, 0);
+        x->err = idx_add_block(x->b, raw, len, blk->count, sub, n_sub, 0);
 }
 
 static void index_seal_end(struct trail_store *s, void *builder, int ok, uint64_t last_seq)

@@ -504,7 +504,7 @@ int seg_block_read(int fd, const struct seg_block *b, void *dctx, struct trail_b
  * sub-frames of about TRAIL_SEG_SUBFRAME bytes, each with the dictionary.
  */
 static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct trail_buf *raw,
-                              struct trail_buf *comp, size_t *ret_n, uint32_t *ret_sub)
+                              struct trail_buf *comp, size_t *ret_n)
 {
     const uint8_t *p = (const uint8_t *)raw->data;
     uint32_t n = 0;
@@ -545,28 +545,20 @@ static int compress_subframes(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, struct t
         at += k;
     }
     *ret_n = at;
-    *ret_sub = n;
     return 0;
 }
 
-/* What seg_seal calls on_block with beside the block's entry */
-struct seal_sink {
-    seg_block_fn fn;
-    void *arg;
-    uint32_t counts[TRAIL_SEG_SUBFRAMES_MAX]; /* the block's sub-frames' records */
-};
-
 /*
  * Compress raw (whole frames, version 3's fields zero) as one block at *off
- * and fill in *b; then hand the frames, their seqs put back, to the sink.
+ * and fill in *b; then hand the frames, their seqs put back, and the block's
+ * sub-frames as its table gives them to on_block (when not NULL).
  */
 static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, struct trail_buf *raw,
                        struct trail_buf *comp, struct seg_block *b, uint64_t *off,
-                       struct seal_sink *sink)
+                       seg_block_fn on_block, void *arg)
 {
     size_t n;
-    uint32_t n_sub;
-    int r = compress_subframes(cctx, cdict, raw, comp, &n, &n_sub);
+    int r = compress_subframes(cctx, cdict, raw, comp, &n);
     if (r < 0)
         return r;
     b->comp_len = (uint32_t)n;
@@ -585,14 +577,17 @@ static int flush_block(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, int dst_fd, str
      */
     (void)sync_file_range(dst_fd, (off_t)*off, (off_t)n, SYNC_FILE_RANGE_WRITE);
     *off += n;
-    if (sink->fn) {
-        /* the records as a reader gets them (seg_frames_restore), the table's counts */
-        const uint8_t *c = (const uint8_t *)comp->data;
-        for (uint32_t i = 0; i < n_sub; i++)
-            sink->counts[i] = get_u32(c + 12 + 12 * (size_t)i);
-        if ((r = seg_frames_restore((uint8_t *)raw->data, raw->len, b->first_seq)) < 0)
+    if (on_block) {
+        /* the records as a reader gets them, the sub-frames as a reader finds them */
+        struct seg_subframe *sub = NULL;
+        uint32_t n_sub = 0;
+        if ((r = seg_block_frames(b, (const uint8_t *)comp->data, n, &sub, &n_sub)) < 0 ||
+            (r = seg_frames_restore((uint8_t *)raw->data, raw->len, b->first_seq)) < 0) {
+            free(sub);
             return r;
-        sink->fn(sink->arg, b, (const uint8_t *)raw->data, raw->len, sink->counts, n_sub);
+        }
+        on_block(arg, b, (const uint8_t *)raw->data, raw->len, sub, n_sub);
+        free(sub);
     }
     raw->len = 0;
     return 0;
@@ -671,16 +666,10 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     struct trail_buf dict = {0};
     uint64_t next_seq = h->first_seq, off;
     int64_t min_time = INT64_MAX, max_time = INT64_MIN;
-    struct seal_sink *sink = malloc(sizeof(*sink));
     int r;
 
-    if (!cctx || !sink) {
-        ZSTD_freeCCtx(cctx);
-        free(sink);
+    if (!cctx)
         return -ENOMEM;
-    }
-    sink->fn = on_block;
-    sink->arg = arg;
     /*
      * The dictionary: records sampled evenly across the segment, so that
      * small sub-frames compress nearly as well as the whole block would
@@ -719,7 +708,12 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     r = trail_buf_reserve(&raw, block_bytes + TRAIL_RECORD_MAX / 64);
     if (r < 0)
         goto out;
-    struct seg_block cur = {.first_seq = next_seq, .min_time = INT64_MAX, .max_time = INT64_MIN};
+    /* each block as a reader of the sealed file finds it: the dictionary, version 3 */
+    struct seg_block cur = {.first_seq = next_seq,
+                            .min_time = INT64_MAX,
+                            .max_time = INT64_MIN,
+                            .ddict = ddict,
+                            .lean = 1};
     for (;;) {
         const uint8_t *rec;
         uint32_t len;
@@ -760,14 +754,17 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
                 }
                 blocks = nb;
             }
-            r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, sink);
+            r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, on_block, arg);
             if (r < 0)
                 goto out;
             min_time = cur.min_time < min_time ? cur.min_time : min_time;
             max_time = cur.max_time > max_time ? cur.max_time : max_time;
             blocks[n_blocks++] = cur;
-            cur = (struct seg_block){
-                .first_seq = next_seq, .min_time = INT64_MAX, .max_time = INT64_MIN};
+            cur = (struct seg_block){.first_seq = next_seq,
+                                     .min_time = INT64_MAX,
+                                     .max_time = INT64_MIN,
+                                     .ddict = ddict,
+                                     .lean = 1};
         }
     }
     if (cur.count > 0 || n_blocks == 0) {
@@ -784,7 +781,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
             blocks = nb;
             cap_blocks++;
         }
-        r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, sink);
+        r = flush_block(cctx, cdict, dst_fd, &raw, &comp, &cur, &off, on_block, arg);
         if (r < 0)
             goto out;
         min_time = cur.min_time < min_time ? cur.min_time : min_time;
@@ -820,9 +817,7 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
         goto out;
     }
     ret->h = sh;
-    for (size_t i = 0; i < n_blocks; i++)
-        blocks[i].ddict = ddict;
-    ret->ddict = ddict;
+    ret->ddict = ddict; /* the blocks' */
     ddict = NULL;
     ret->first_seq = h->first_seq;
     ret->last_seq = next_seq - 1;
@@ -835,7 +830,6 @@ int seg_seal(int src_fd, const struct seg_header *h, uint64_t data_end, int dst_
     r = 0;
 out:
     free(blocks);
-    free(sink);
     frame_reader_free(&fr);
     trail_buf_free(&raw);
     trail_buf_free(&comp);

@@ -245,11 +245,11 @@ int seg_block_read(int fd, const struct seg_block *b, void *zstd_dctx, struct tr
 /*
  * seg_block_fn - what seg_seal hands on of each block it wrote: its entry
  * (b), its frames raw[0, len) as seg_block_read gives them (seqs in place,
- * CRC fields zero), and the records of each of its n_sub sub-frames. The
- * frames are valid during the call only.
+ * CRC fields zero), and its n_sub sub-frames as seg_block_frames finds them.
+ * Valid during the call only.
  */
 typedef void (*seg_block_fn)(void *arg, const struct seg_block *b, const uint8_t *raw, size_t len,
-                             const uint32_t *sub_counts, uint32_t n_sub);
+                             const struct seg_subframe *sub, uint32_t n_sub);
 
 /*
  * seg_seal - compress the frames of the open segment src_fd (header h,

@@ -39,7 +39,8 @@ static void opts_defaults(struct trail_store_opts *o)
     if (!o->zstd_level)
         o->zstd_level = DEFAULT_LEVEL;
     /*
-     * 32 rolled segments (2 GiB at the default size): a burst of a few million
+     * TRAIL_SEAL_BACKLOG_DEFAULT, 32 rolled segments (2 GiB at the default
+     * size): a burst of a few million
      * events is taken at the inputs' rate and sealed after it, where a bound
      * of 8 sealed it on the inputs' cores while they waited
      * (bench/compare_ingest.sh --events 3000000: on one core 235,571 events/s
@@ -47,7 +48,7 @@ static void opts_defaults(struct trail_store_opts *o)
      * Under a load the sealers keep up with, the backlog stays at 1-3.
      */
     if (!o->seal_backlog_max)
-        o->seal_backlog_max = 32;
+        o->seal_backlog_max = TRAIL_SEAL_BACKLOG_DEFAULT;
     if (o->seal_backlog_max < 0)
         o->seal_backlog_max = -1;
     if (o->seal_threads <= 0) {
